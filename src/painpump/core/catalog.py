@@ -1,0 +1,313 @@
+"""The drug library and the pump and catheter catalog, read from the packaged TOML data files.
+
+Every value keeps its source and whether the fact sheets confirm it. The loader refuses a data
+file in which an unverified limit is marked hard: only confirmed label limits may stop a user."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind, Q, parse
+
+VERIFY_NOTE = "verify against the device labeling"
+CATALOG = "painpump catalog (src/painpump/core/data)"
+
+
+class CatalogError(Exception):
+    """A packaged data file breaks the catalog's own rules (a bug in the data, not user input)."""
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A catalog quantity with its source and whether the fact sheets confirm it."""
+
+    value: Q
+    source: str
+    verified: bool
+
+    def describe(self) -> str:
+        note = "" if self.verified else f" (unverified: {VERIFY_NOTE})"
+        return f"{self.value}{note}"
+
+
+@dataclass(frozen=True)
+class SourcedNumber:
+    """A plain catalog number (a percentage, a count) with its source and verification."""
+
+    value: Decimal
+    source: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One drug-library rule: a limit value, hard (stop) or soft (warn), and where it applies."""
+
+    drug: str
+    rule: str
+    value: Q | Decimal
+    severity: str
+    verified: bool
+    source: str
+    when: dict[str, str] = field(default_factory=dict)
+
+    def applies(self, **context: str | None) -> bool:
+        """True when the limit's conditions match the context; an unknown condition (None)
+        matches every variant, so that the strictest applies when origin or region is not given."""
+        return all(context.get(key) in (None, wanted) for key, wanted in self.when.items())
+
+    def text(self) -> str:
+        if isinstance(self.value, Q):
+            return str(self.value)
+        unit = {"max_step_percent": " %", "min_hours_between_increases": " hour"}.get(self.rule, "")
+        return f"{self.value}{unit}"
+
+
+@dataclass(frozen=True)
+class Stability:
+    """A refill-interval rule from the drug's stability data, in whole days."""
+
+    rule: str
+    days: int
+    verified: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """An equianalgesic ratio between two routes: dose_from = ratio x dose_to."""
+
+    from_route: str
+    to_route: str
+    ratio: Decimal
+    verified: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class Drug:
+    name: str
+    drug_class: str
+    dose_unit: str
+    status: str
+    status_source: str
+    products: tuple[Q, ...]
+    products_source: str
+    limits: tuple[Limit, ...]
+    stability: tuple[Stability, ...]
+    conversions: tuple[Conversion, ...]
+
+    @property
+    def concentration_unit(self) -> str:
+        return f"{self.dose_unit}/mL"
+
+    @property
+    def dose_rate_unit(self) -> str:
+        return f"{self.dose_unit}/day"
+
+    def limits_for(self, rule: str, **context: str | None) -> list[Limit]:
+        return [lim for lim in self.limits if lim.rule == rule and lim.applies(**context)]
+
+    def stability_rule(self, rule: str) -> Stability | None:
+        return next((s for s in self.stability if s.rule == rule), None)
+
+
+@dataclass(frozen=True)
+class Admixture:
+    name: str
+    drugs: frozenset[str]
+    stability: tuple[Stability, ...]
+
+
+@dataclass(frozen=True)
+class Pump:
+    model: str
+    name: str
+    kind: str
+    mri: str
+    approved_for: tuple[str, ...]
+    approved_for_source: str
+    reservoir_volume: Sourced
+    low_reservoir_alarm: Sourced
+    min_rate: Sourced
+    max_rate: Sourced
+    accuracy_percent: SourcedNumber
+    flex_steps_per_day: SourcedNumber
+    fixed_rate: bool
+    extras: dict[str, Sourced]
+
+
+@dataclass(frozen=True)
+class Catheter:
+    model: str
+    name: str
+    full_length: Sourced
+    volume_per_cm: Decimal
+    volume_per_cm_source: str
+    volume_per_cm_verified: bool
+
+
+def _read(name: str) -> dict[str, Any]:
+    text = resources.files("painpump.core").joinpath("data", name).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _sourced(entry: dict[str, Any], kind: Kind, where: str) -> Sourced:
+    try:
+        return Sourced(parse(entry["value"], kind, where), entry["source"], bool(entry["verified"]))
+    except (KeyError, Refusal) as exc:
+        raise CatalogError(f"{where}: {exc}") from exc
+
+
+def _number(entry: dict[str, Any]) -> SourcedNumber:
+    return SourcedNumber(Decimal(entry["value"]), entry["source"], bool(entry["verified"]))
+
+
+_LIMIT_KINDS = {
+    "max_concentration": Kind.CONCENTRATION,
+    "min_concentration": Kind.CONCENTRATION,
+    "max_daily_dose": Kind.DOSE_RATE,
+    "max_step_absolute": Kind.DOSE_RATE,
+}
+_PLAIN_LIMITS = {"max_step_percent", "min_hours_between_increases", "max_increases_per_week"}
+
+
+def _limit(drug: str, entry: dict[str, Any]) -> Limit:
+    rule = entry["rule"]
+    where = f"drugs.toml {drug} {rule}"
+    value: Q | Decimal
+    if rule in _LIMIT_KINDS:
+        value = parse(entry["value"], _LIMIT_KINDS[rule], where)
+    elif rule in _PLAIN_LIMITS:
+        value = Decimal(entry["value"])
+    else:
+        raise CatalogError(f"{where}: unknown rule")
+    severity = entry["severity"]
+    verified = bool(entry["verified"])
+    if severity not in ("hard", "soft"):
+        raise CatalogError(f"{where}: severity must be hard or soft")
+    if severity == "hard" and not verified:
+        raise CatalogError(f"{where}: an unverified limit cannot be hard")
+    if not entry.get("source"):
+        raise CatalogError(f"{where}: no source")
+    return Limit(drug, rule, value, severity, verified, entry["source"], dict(entry.get("when", {})))
+
+
+def _stability(entries: list[dict[str, Any]]) -> tuple[Stability, ...]:
+    return tuple(
+        Stability(e["rule"], int(e["days"]), bool(e["verified"]), e["source"]) for e in entries
+    )
+
+
+@cache
+def drugs() -> dict[str, Drug]:
+    out: dict[str, Drug] = {}
+    for d in _read("drugs.toml")["drug"]:
+        name = d["name"]
+        out[name] = Drug(
+            name=name,
+            drug_class=d["class"],
+            dose_unit=d["dose_unit"],
+            status=d["status"],
+            status_source=d["status_source"],
+            products=tuple(parse(p, Kind.CONCENTRATION, f"{name} product") for p in d["products"]),
+            products_source=d["products_source"],
+            limits=tuple(_limit(name, e) for e in d["limit"]),
+            stability=_stability(d["stability"]),
+            conversions=tuple(
+                Conversion(c["from"], c["to"], Decimal(c["ratio"]), bool(c["verified"]),
+                           c["source"])
+                for c in d["conversion"]
+            ),
+        )
+    return out
+
+
+@cache
+def admixtures() -> tuple[Admixture, ...]:
+    return tuple(
+        Admixture(a["name"], frozenset(a["drugs"]), _stability(a["stability"]))
+        for a in _read("drugs.toml")["admixture"]
+    )
+
+
+@cache
+def pumps() -> dict[str, Pump]:
+    out: dict[str, Pump] = {}
+    for p in _read("pumps.toml")["pump"]:
+        model = p["model"]
+        extras = {
+            key: _sourced(p[key], kind, f"pumps.toml {model} {key}")
+            for key, kind in (
+                ("eri_to_stop", Kind.DURATION),
+                ("mri_resume_delay", Kind.DURATION),
+                ("pocket_fill_threshold", Kind.VOLUME),
+                ("mri_flow_on_shutoff", Kind.VOLUME),
+            )
+            if key in p
+        }
+        out[model] = Pump(
+            model=model,
+            name=p["name"],
+            kind=p["kind"],
+            mri=p["mri"],
+            approved_for=tuple(p["approved_for"]),
+            approved_for_source=p["approved_for_source"],
+            reservoir_volume=_sourced(p["reservoir_volume"], Kind.VOLUME, f"{model} reservoir"),
+            low_reservoir_alarm=_sourced(p["low_reservoir_alarm"], Kind.VOLUME, f"{model} alarm"),
+            min_rate=_sourced(p["min_rate"], Kind.VOLUME_RATE, f"{model} min_rate"),
+            max_rate=_sourced(p["max_rate"], Kind.VOLUME_RATE, f"{model} max_rate"),
+            accuracy_percent=_number(p["accuracy_percent"]),
+            flex_steps_per_day=_number(p["flex_steps_per_day"]),
+            fixed_rate=bool(p.get("fixed_rate", False)),
+            extras=extras,
+        )
+    return out
+
+
+@cache
+def catheters() -> dict[str, Catheter]:
+    out: dict[str, Catheter] = {}
+    for c in _read("catheters.toml")["catheter"]:
+        per_cm = c["volume_per_cm"]
+        number, unit = per_cm["value"].split()
+        if unit != "mL/cm":
+            raise CatalogError(f"catheters.toml {c['model']}: volume_per_cm must be in mL/cm")
+        out[c["model"]] = Catheter(
+            model=c["model"],
+            name=c["name"],
+            full_length=_sourced(c["full_length"], Kind.LENGTH, f"{c['model']} full_length"),
+            volume_per_cm=Decimal(number),
+            volume_per_cm_source=per_cm["source"],
+            volume_per_cm_verified=bool(per_cm["verified"]),
+        )
+    return out
+
+
+def _lookup(table: dict[str, Any], name: str, field_name: str, what: str) -> Any:
+    if name in table:
+        return table[name]
+    raise Refusal(field_name, repr(name), f"one of {', '.join(sorted(table))}", CATALOG,
+                  f"is not a known {what}")
+
+
+def drug(name: str, field_name: str = "drug") -> Drug:
+    return _lookup(drugs(), str(name).strip().lower(), field_name, "drug")  # type: ignore[no-any-return]
+
+
+def pump(model: str, field_name: str = "pump") -> Pump:
+    return _lookup(pumps(), str(model).strip().lower(), field_name, "pump model")  # type: ignore[no-any-return]
+
+
+def catheter(model: str, field_name: str = "catheter") -> Catheter:
+    return _lookup(catheters(), str(model).strip().lower(), field_name, "catheter model")  # type: ignore[no-any-return]
+
+
+def admixture_for(names: frozenset[str]) -> Admixture | None:
+    return next((a for a in admixtures() if a.drugs == names), None)

@@ -1,0 +1,199 @@
+"""Quantities with explicit units. User text ("5 mg/day") is parsed with pint into exact Decimal
+values in canonical units (mcg, mL, day, second); a bare number, an unknown unit or a unit of the
+wrong kind is refused, so a mg/mcg or per-hour/per-day mix-up cannot pass silently."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from enum import Enum
+from functools import cache
+from typing import Any
+
+from painpump.core.errors import Refusal
+
+INPUT_RULES = "painpump input rules (units must be explicit)"
+
+
+class Kind(Enum):
+    """What a quantity measures, with its canonical unit (pint spelling) and examples."""
+
+    VOLUME = ("mL", "milliliter", "20 mL")
+    MASS = ("mcg", "microgram", "0.1 mg, 50 mcg")
+    DURATION = ("s", "second", "2 min, 3 hour, 1 day")
+    VOLUME_RATE = ("mL/day", "milliliter / day", "0.5 mL/day")
+    DOSE_RATE = ("mcg/day", "microgram / day", "5 mg/day, 2.4 mcg/day")
+    CONCENTRATION = ("mcg/mL", "microgram / milliliter", "25 mg/mL, 500 mcg/mL")
+    LENGTH = ("cm", "centimeter", "85 cm")
+
+    def __init__(self, canonical: str, pint_unit: str, examples: str) -> None:
+        self.canonical = canonical
+        self.pint_unit = pint_unit
+        self.examples = examples
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", " ")
+
+
+# Unit words a user may type. Anything else ("Mg", "mgs", "units") is refused rather than guessed.
+ALLOWED_UNIT_WORDS = frozenset(
+    {
+        "mcg", "µg", "ug", "mg", "g", "ng",
+        "mL", "ml", "µL", "uL", "L",
+        "cm", "mm",
+        "s", "sec", "min", "h", "hr", "hour", "hours", "d", "day", "days", "week", "weeks",
+    }
+)
+
+# Units printed by painpump, each with its factor to the canonical unit of its kind.
+DISPLAY_UNITS: dict[str, tuple[Kind, Decimal, int]] = {
+    # unit: (kind, canonical per unit, decimal places printed)
+    "mL": (Kind.VOLUME, Decimal(1), 3),
+    "mcg": (Kind.MASS, Decimal(1), 3),
+    "mg": (Kind.MASS, Decimal(1000), 6),
+    "mL/day": (Kind.VOLUME_RATE, Decimal(1), 4),
+    "mL/hour": (Kind.VOLUME_RATE, Decimal(24), 6),
+    "mcg/day": (Kind.DOSE_RATE, Decimal(1), 3),
+    "mg/day": (Kind.DOSE_RATE, Decimal(1000), 6),
+    "mcg/mL": (Kind.CONCENTRATION, Decimal(1), 3),
+    "mg/mL": (Kind.CONCENTRATION, Decimal(1000), 6),
+    "cm": (Kind.LENGTH, Decimal(1), 2),
+    "s": (Kind.DURATION, Decimal(1), 0),
+    "min": (Kind.DURATION, Decimal(60), 2),
+    "hour": (Kind.DURATION, Decimal(3600), 2),
+    "day": (Kind.DURATION, Decimal(86400), 2),
+}
+
+_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
+_UNIT_WORD = re.compile(r"[A-Za-zµ]+")
+
+
+@cache
+def _registry() -> Any:
+    import pint
+
+    return pint.UnitRegistry(non_int_type=Decimal)
+
+
+@dataclass(frozen=True, order=True)
+class Q:
+    """A quantity in one of the display units: an exact Decimal and the unit it is in."""
+
+    value: Decimal
+    unit: str
+
+    def __post_init__(self) -> None:
+        if self.unit not in DISPLAY_UNITS:
+            raise ValueError(f"not a display unit: {self.unit}")
+
+    @property
+    def kind(self) -> Kind:
+        return DISPLAY_UNITS[self.unit][0]
+
+    @property
+    def canonical(self) -> Decimal:
+        """The value in the canonical unit of its kind (mL, mcg, s, mL/day, mcg/day, mcg/mL)."""
+        return self.value * DISPLAY_UNITS[self.unit][1]
+
+    def to(self, unit: str) -> Q:
+        kind, factor, _ = DISPLAY_UNITS[unit]
+        if kind is not self.kind:
+            raise ValueError(f"cannot express {self.unit} in {unit}")
+        return Q(self.canonical / factor, unit)
+
+    def rounded(self) -> Decimal:
+        """The value rounded to the places painpump prints for this unit (no float residue)."""
+        places = DISPLAY_UNITS[self.unit][2]
+        return round_places(self.value, places)
+
+    def __str__(self) -> str:
+        return f"{format_decimal(self.rounded())} {self.unit}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"value": json_number(self.rounded()), "unit": self.unit}
+
+
+def of(canonical_value: Decimal, unit: str) -> Q:
+    """A display quantity from a canonical value (e.g. mcg/day) expressed in `unit` (e.g. mg/day)."""
+    return Q(canonical_value / DISPLAY_UNITS[unit][1], unit)
+
+
+def round_places(value: Decimal, places: int) -> Decimal:
+    exponent = Decimal(1).scaleb(-places)
+    return value.quantize(exponent, rounding=ROUND_HALF_EVEN)
+
+
+def format_decimal(value: Decimal) -> str:
+    """Plain notation without trailing zeros: 0.2, 1200, 0.048."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def json_number(value: Decimal) -> int | float:
+    """A JSON number for a rounded Decimal; floats print their shortest exact form (0.2, not
+    0.20000000000000001), and whole numbers print as integers."""
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def parse_decimal(text: str, field: str) -> Decimal:
+    """A plain number (no unit), as for counts and ratios."""
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise Refusal(field, repr(text), "a plain number such as 300 or 1.5", INPUT_RULES,
+                      "is not a number") from None
+    if not value.is_finite():
+        raise Refusal(field, repr(text), "a finite number", INPUT_RULES, "is not a number")
+    return value
+
+
+def parse(text: object, kind: Kind, field: str, *, positive: bool = False) -> Q:
+    """Parse user text such as "5 mg/day" as a quantity of `kind`.
+
+    The result is expressed in the unit the user wrote when painpump prints that unit (so a dose
+    given in mg stays in mg), otherwise in the canonical unit. Refuses a missing or unknown unit, a
+    unit of another kind, a non-finite or negative number, and zero when `positive` is set.
+    """
+    raw = str(text)
+    if "," in raw and "." not in raw and re.search(r"\d,\d", raw):
+        raise Refusal(field, repr(raw), f"a {kind.label} with a decimal point, e.g. {kind.examples}",
+                      INPUT_RULES, "uses a decimal comma")
+    match = _NUMBER.match(raw)
+    if not match:
+        raise Refusal(field, repr(raw), f"a number and a unit, e.g. {kind.examples}", INPUT_RULES,
+                      "is not a quantity")
+    number_text, unit_text = match.groups()
+    if not unit_text:
+        raise Refusal(field, repr(raw), f"a {kind.label} with its unit, e.g. {kind.examples}",
+                      INPUT_RULES, "has no unit")
+    for word in _UNIT_WORD.findall(unit_text):
+        if word not in ALLOWED_UNIT_WORDS:
+            raise Refusal(field, repr(raw), f"a {kind.label} in known units, e.g. {kind.examples}",
+                          INPUT_RULES, f"has an unknown unit {word!r}")
+    value = Decimal(number_text)
+    registry = _registry()
+    try:
+        quantity = registry.Quantity(value, unit_text.replace("µ", "u"))
+        canonical = quantity.to(kind.pint_unit).magnitude
+    except Exception:
+        raise Refusal(field, repr(raw), f"a {kind.label}, e.g. {kind.examples}", INPUT_RULES,
+                      f"is not a {kind.label}") from None
+    canonical = Decimal(canonical)
+    if canonical < 0:
+        raise Refusal(field, repr(raw), f"a {kind.label} of at least 0 {kind.canonical}",
+                      INPUT_RULES, "is negative")
+    if positive and canonical == 0:
+        raise Refusal(field, repr(raw), f"a {kind.label} above 0 {kind.canonical}", INPUT_RULES,
+                      "is zero")
+    canonical = canonical.normalize() if canonical != 0 else Decimal(0)
+    spelled = unit_text.replace(" ", "").replace("ml", "mL").replace("µ", "u").replace("ug", "mcg")
+    for unit, (unit_kind, _, _) in DISPLAY_UNITS.items():
+        if unit_kind is kind and unit.replace("hour", "h") == spelled.replace("hour", "h"):
+            return of(canonical, unit)
+    return Q(canonical, kind.canonical)
