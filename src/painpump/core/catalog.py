@@ -141,6 +141,8 @@ class Pump:
     flex_steps_per_day: SourcedNumber
     fixed_rate: bool
     extras: dict[str, Sourced]
+    # The under-infusion side of the accuracy, when its verification differs from the over side.
+    accuracy_under_percent: SourcedNumber | None = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,9 @@ def pumps() -> dict[str, Pump]:
             flex_steps_per_day=_number(p["flex_steps_per_day"]),
             fixed_rate=bool(p.get("fixed_rate", False)),
             extras=extras,
+            accuracy_under_percent=(
+                _number(p["accuracy_under_percent"]) if "accuracy_under_percent" in p else None
+            ),
         )
     return out
 
