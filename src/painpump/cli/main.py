@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 
-import click
 import typer
 
 from painpump.cli.output import EXIT_REFUSED, refuse
@@ -27,22 +26,31 @@ def _register() -> None:
 
 
 def run() -> None:
-    """Entry point: runs the app; bad input exits 2 with a message (JSON with --json)."""
+    """Entry point: runs the app; bad input exits 2 with a message (JSON with --json), never with
+    a traceback."""
     _register()
     as_json = "--json" in sys.argv
     try:
-        app(standalone_mode=False)
+        outcome = app(standalone_mode=False)
     except Refusal as error:
         refuse(error, as_json)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         sys.exit(done.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(1)
-    except click.ClickException as error:
-        message = error.format_message()
+    except Exception as error:
+        # Usage errors of the command-line parser (missing or unknown option, bad choice) carry
+        # a message and an exit code; anything else is a defect, reported without a traceback.
+        usage = getattr(error, "format_message", None)
+        if usage is None:
+            typer.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+            sys.exit(1)
+        message = usage()
         if as_json:
-            typer.echo(json.dumps({"error": {"field": getattr(error, "param_hint", None) or "",
-                                              "message": message}}, indent=2))
+            typer.echo(json.dumps({"error": {"field": "command line", "message": message}},
+                                  indent=2))
         else:
             typer.echo(f"refused: {message}", err=True)
         sys.exit(EXIT_REFUSED)
+    if isinstance(outcome, int) and outcome:
+        sys.exit(outcome)

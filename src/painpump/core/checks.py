@@ -1,0 +1,351 @@
+"""Drug-library checks of a prescription: concentration (range, commercial strengths, thousand-fold
+unit mix-ups), daily dose (region-specific maximum) and the titration step from the previous dose
+(percent, absolute, time since the last increase). A broken hard, verified limit stops; a soft or
+unverified one warns. Every rule checked leaves a finding, so the answer explains itself."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from painpump.core import catalog
+from painpump.core.catalog import Drug, Limit
+from painpump.core.decision import Decision, Finding, Verdict
+from painpump.core.errors import Refusal
+from painpump.core.units import Q, of
+
+ORIGINS = ("spinal", "cerebral")
+REGIONS = ("us", "eu")
+DEFAULT_REGION = "us"
+MIXUP_SOURCE = (
+    "painpump unit check: mg/mcg confusion is the classic thousand-fold dosing error (DESIGN.md)"
+)
+LIBRARY = "painpump drug library (src/painpump/core/data/drugs.toml)"
+DECREASE_SOURCES = {
+    "ziconotide": "Prialt EU SmPC: the dose may be reduced by any amount, including stopping",
+    "baclofen": (
+        "Lioresal/Gablofen label boxed warning: abrupt discontinuation can cause high fever, "
+        "rebound spasticity, rhabdomyolysis and death"
+    ),
+}
+_OTHER_PREFIX = {
+    "mg/mL": "mcg/mL",
+    "mcg/mL": "mg/mL",
+    "mg/day": "mcg/day",
+    "mcg/day": "mg/day",
+}
+
+
+def _verdict(limit: Limit) -> Verdict:
+    """Stop for a hard, verified limit; warn for a soft or unverified one."""
+    return Verdict.STOP if limit.severity == "hard" and limit.verified else Verdict.WARN
+
+
+def _pct(value: Decimal) -> str:
+    """A percentage for messages, two decimals."""
+    return f"{value.quantize(Decimal('0.01'))} %"
+
+
+def _ok(limit: Limit, message: str, shown: str) -> Finding:
+    return Finding(limit.rule, Verdict.OK, message, shown, limit.source, limit.verified)
+
+
+def _broken(limit: Limit, message: str, shown: str) -> Finding:
+    return Finding(limit.rule, _verdict(limit), message, shown, limit.source, limit.verified)
+
+
+def _option(value: str | None, allowed: tuple[str, ...], field: str) -> str | None:
+    """A validated choice (origin, region), or None when not given."""
+    if value is None:
+        return None
+    name = value.strip().lower()
+    if name not in allowed:
+        raise Refusal(
+            field, repr(value), f"one of {', '.join(allowed)}", LIBRARY, "is not a known value"
+        )
+    return name
+
+
+def _alternative(q: Q) -> Q | None:
+    """The same number read with the other prefix (25 mg/mL <-> 25 mcg/mL), if there is one."""
+    other = _OTHER_PREFIX.get(q.unit)
+    return Q(q.value, other) if other is not None else None
+
+
+def _within(drug: Drug, q: Q, max_rule: str, min_rule: str | None, **context: str | None) -> bool:
+    """True when q breaks none of the drug's max (and min) limits of a kind."""
+    if any(q.canonical > value.canonical for _, value in _q_limits(drug, max_rule, **context)):
+        return False
+    if min_rule is None:
+        return True
+    return not any(q.canonical < value.canonical for _, value in _q_limits(drug, min_rule))
+
+
+def _q_limits(drug: Drug, rule: str, **context: str | None) -> list[tuple[Limit, Q]]:
+    """The drug's limits of a rule whose value is a quantity, each with that quantity."""
+    return [
+        (lim, lim.value) for lim in drug.limits_for(rule, **context) if isinstance(lim.value, Q)
+    ]
+
+
+def _mixup(drug: Drug, given: Q, what: str) -> Finding:
+    """A thousand-fold warning: the number fits if read with the other prefix."""
+    alt = _alternative(given)
+    return Finding(
+        "thousand_fold",
+        Verdict.WARN,
+        f"{what} {given} for {drug.name} is a thousand-fold away from a usual value: did you "
+        f"mean {alt}?",
+        f"{alt} would fit the drug library",
+        MIXUP_SOURCE,
+        verified=False,
+    )
+
+
+def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
+    """Concentration against the drug's max/min limits, its commercial strengths and a possible
+    mg/mcg mix-up."""
+    findings: list[Finding] = []
+    c = concentration.to(drug.concentration_unit)
+    for lim, value in _q_limits(drug, "max_concentration"):
+        shown = f"<= {value}"
+        if c.canonical > value.canonical:
+            findings.append(_broken(lim, f"{c} exceeds the maximum concentration {value}", shown))
+        else:
+            findings.append(_ok(lim, f"{c} is within the maximum concentration {value}", shown))
+    for lim, value in _q_limits(drug, "min_concentration"):
+        shown = f">= {value}"
+        if c.canonical < value.canonical:
+            findings.append(_broken(lim, f"{c} is below the minimum concentration {value}", shown))
+        else:
+            findings.append(
+                _ok(lim, f"{c} is at or above the minimum concentration {value}", shown)
+            )
+    alt = _alternative(concentration)
+    products = {p.canonical for p in drug.products}
+    flagged = False
+    if alt is not None:
+        fits = _within(drug, concentration, "max_concentration", "min_concentration")
+        alt_fits = _within(drug, alt, "max_concentration", "min_concentration")
+        high = alt.canonical < concentration.canonical and not fits and alt_fits
+        low = (
+            alt.canonical > concentration.canonical
+            and alt.canonical in products
+            and concentration.canonical not in products
+        )
+        if high or low:
+            findings.append(_mixup(drug, concentration, "concentration"))
+            flagged = True
+    if drug.products and not flagged and c.canonical not in products:
+        strengths = ", ".join(str(p.to(drug.concentration_unit)) for p in drug.products)
+        findings.append(
+            Finding(
+                "commercial_strength",
+                Verdict.OK,
+                f"{c} is not a commercial strength of {drug.name} ({strengths}): a diluted or "
+                "compounded preparation; check the preparation and its stability rule",
+                f"one of {strengths}",
+                drug.products_source,
+                verified=True,
+            )
+        )
+    return findings
+
+
+def check_daily_dose(drug: Drug, dose: Q, region: str | None) -> list[Finding]:
+    """Daily dose against the drug's maximum daily doses for the region, and a possible mg/mcg
+    mix-up."""
+    findings: list[Finding] = []
+    d = dose.to(drug.dose_rate_unit)
+    where = f" ({region.upper()})" if region else ""
+    for lim, value in _q_limits(drug, "max_daily_dose", region=region):
+        region_note = where if "region" in lim.when else ""
+        shown = f"<= {value}{region_note}"
+        if d.canonical > value.canonical:
+            findings.append(
+                _broken(lim, f"{d} exceeds the maximum daily dose {value}{region_note}", shown)
+            )
+        else:
+            findings.append(
+                _ok(lim, f"{d} is within the maximum daily dose {value}{region_note}", shown)
+            )
+    alt = _alternative(dose)
+    if alt is not None and alt.canonical < dose.canonical:
+        fits = _within(drug, dose, "max_daily_dose", None, region=region)
+        alt_fits = _within(drug, alt, "max_daily_dose", None, region=region)
+        if not fits and alt_fits:
+            findings.append(_mixup(drug, dose, "daily dose"))
+    return findings
+
+
+def _number(limit: Limit) -> Decimal:
+    """The plain value of a percent, hours or count limit."""
+    if isinstance(limit.value, Q):
+        raise catalog.CatalogError(f"{limit.drug} {limit.rule}: expected a plain number")
+    return limit.value
+
+
+def _strictest(limits: list[Limit]) -> Limit | None:
+    """The limit with the smallest value among variants (e.g. cerebral 15 % over spinal 30 %)."""
+    return min(limits, key=_number) if limits else None
+
+
+def check_titration(
+    drug: Drug,
+    dose: Q,
+    previous_dose: Q,
+    *,
+    hours_since_change: Decimal | None = None,
+    origin: str | None = None,
+    increases_last_7_days: int | None = None,
+) -> list[Finding]:
+    """The step from the previous daily dose: percent and absolute limits and the time since the
+    last increase; a decrease is always allowed (and noted)."""
+    if previous_dose.canonical <= 0:
+        raise Refusal(
+            "--previous-dose",
+            str(previous_dose),
+            f"> 0 {drug.dose_rate_unit} (a start from 0 is not a titration step)",
+            LIBRARY,
+            "gives no titration step",
+        )
+    d, p = dose.to(drug.dose_rate_unit), previous_dose.to(drug.dose_rate_unit)
+    change = d.canonical - p.canonical
+    percent = change / p.canonical * 100
+    if change < 0:
+        findings = [
+            Finding(
+                "titration_decrease",
+                Verdict.OK,
+                f"decrease from {p} to {d} ({_pct(percent)}): the titration limits apply to "
+                "increases only",
+                "no limit on decreases",
+                DECREASE_SOURCES.get(drug.name, LIBRARY),
+                verified=drug.name in DECREASE_SOURCES,
+            )
+        ]
+        if drug.name == "baclofen" and d.canonical == 0:
+            findings.append(
+                Finding(
+                    "abrupt_discontinuation",
+                    Verdict.WARN,
+                    "stopping intrathecal baclofen: abrupt discontinuation can be "
+                    "life-threatening; plan a taper and monitor for withdrawal",
+                    "no abrupt stop",
+                    DECREASE_SOURCES["baclofen"],
+                    verified=True,
+                )
+            )
+        return findings
+    if change == 0:
+        return [
+            Finding(
+                "titration_step",
+                Verdict.OK,
+                f"no change from {p}",
+                "no step",
+                LIBRARY,
+                verified=True,
+            )
+        ]
+    findings = []
+    step_limits = drug.limits_for("max_step_percent", origin=origin)
+    strictest = _strictest(step_limits)
+    if strictest is not None:
+        note = ""
+        if origin is None and len(step_limits) > 1:
+            note = f" (origin not given: the stricter {strictest.when.get('origin')} limit applies)"
+        shown = f"<= {strictest.text()}"
+        message = f"increase from {p} to {d} is +{_pct(percent)}"
+        if percent > _number(strictest):
+            findings.append(_broken(strictest, f"{message}, above {shown}{note}", shown))
+        else:
+            findings.append(_ok(strictest, f"{message}, within {shown}{note}", shown))
+    for lim, value in _q_limits(drug, "max_step_absolute"):
+        step = of(change, drug.dose_rate_unit)
+        shown = f"<= {value}"
+        if change > value.canonical:
+            findings.append(_broken(lim, f"increase of {step} exceeds the step {shown}", shown))
+        else:
+            findings.append(_ok(lim, f"increase of {step} is within the step {shown}", shown))
+    for lim in drug.limits_for("min_hours_between_increases"):
+        shown = f">= {lim.text()}"
+        if hours_since_change is None:
+            findings.append(
+                Finding(
+                    lim.rule,
+                    Verdict.WARN,
+                    f"time since the last change not given (--hours-since-change): not "
+                    f"checked against {shown} between increases",
+                    shown,
+                    lim.source,
+                    lim.verified,
+                )
+            )
+        elif hours_since_change < _number(lim):
+            findings.append(
+                _broken(
+                    lim,
+                    f"{hours_since_change} hour since the last change, less than {shown}",
+                    shown,
+                )
+            )
+        else:
+            findings.append(
+                _ok(lim, f"{hours_since_change} hour since the last change meets {shown}", shown)
+            )
+    for lim in drug.limits_for("max_increases_per_week"):
+        shown = f"<= {lim.value} increases in 7 days"
+        if increases_last_7_days is None:
+            findings.append(
+                Finding(
+                    lim.rule,
+                    Verdict.OK,
+                    f"not checked here (needs the titration history): {shown}",
+                    shown,
+                    lim.source,
+                    lim.verified,
+                )
+            )
+        elif increases_last_7_days + 1 > _number(lim):
+            findings.append(
+                _broken(lim, f"this would be increase {increases_last_7_days + 1} in 7 days", shown)
+            )
+        else:
+            findings.append(
+                _ok(lim, f"this is increase {increases_last_7_days + 1} in 7 days", shown)
+            )
+    return findings
+
+
+def check(
+    drug_name: str,
+    concentration: Q,
+    dose: Q,
+    *,
+    previous_dose: Q | None = None,
+    hours_since_change: Decimal | None = None,
+    origin: str | None = None,
+    region: str | None = DEFAULT_REGION,
+    increases_last_7_days: int | None = None,
+) -> Decision:
+    """All drug-library checks of a concentration and daily dose (and the step from a previous
+    dose), as one decision: stop if any hard verified limit breaks, warn if a soft one does."""
+    drug = catalog.drug(drug_name, "--drug")
+    origin = _option(origin, ORIGINS, "--origin")
+    region = _option(region, REGIONS, "--region")
+    if hours_since_change is not None and hours_since_change < 0:
+        raise Refusal(
+            "--hours-since-change", str(hours_since_change), ">= 0 hour", LIBRARY, "is negative"
+        )
+    findings = check_concentration(drug, concentration)
+    findings += check_daily_dose(drug, dose, region)
+    if previous_dose is not None:
+        findings += check_titration(
+            drug,
+            dose,
+            previous_dose,
+            hours_since_change=hours_since_change,
+            origin=origin,
+            increases_last_7_days=increases_last_7_days,
+        )
+    return Decision(tuple(findings))

@@ -1,0 +1,90 @@
+"""Equianalgesic conversion between routes (oral, iv, intrathecal) with the ratios of the drug
+library, in either direction; a ratio the library does not hold must be given by the user, never
+guessed. The dose keeps the kind the user gave (an amount in mg, or a daily dose in mg/day)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from painpump.core import catalog
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind, Q
+
+ROUTES = ("oral", "iv", "intrathecal")
+USER_RATIO = "user-supplied ratio"
+INPUT_RULES = "painpump input rules"
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A converted dose with the ratio used (from-route : to-route) and where it comes from."""
+
+    dose: Q
+    ratio: Decimal
+    source: str
+    verified: bool
+
+    def ratio_text(self, from_route: str, to_route: str) -> str:
+        """The ratio as a clinician reads it, e.g. "oral : intrathecal = 300 : 1"."""
+        return f"{from_route} : {to_route} = {self.ratio.normalize():f} : 1"
+
+
+def _route(route: str, field: str) -> str:
+    """A known route name, or a refusal naming the field."""
+    name = str(route).strip().lower()
+    if name not in ROUTES:
+        raise Refusal(
+            field, repr(route), f"one of {', '.join(ROUTES)}", INPUT_RULES, "is not a known route"
+        )
+    return name
+
+
+def library_ratio(drug_name: str, from_route: str, to_route: str) -> tuple[Decimal, str, bool]:
+    """The drug library's from:to ratio (dose_from = ratio x dose_to), read in either direction."""
+    drug = catalog.drug(drug_name, "--drug")
+    for c in drug.conversions:
+        if (c.from_route, c.to_route) == (from_route, to_route):
+            return c.ratio, c.source, c.verified
+        if (c.from_route, c.to_route) == (to_route, from_route):
+            return 1 / c.ratio, c.source, c.verified
+    raise Refusal(
+        "--ratio",
+        "not given",
+        f"a sourced {from_route}:{to_route} ratio for {drug.name} (none in the drug library), "
+        "or --ratio N",
+        catalog.CATALOG,
+        "is required",
+    )
+
+
+def convert(
+    drug_name: str, dose: Q, from_route: str, to_route: str, ratio: Decimal | None = None
+) -> Converted:
+    """Convert a dose from one route to another: dose_to = dose_from / ratio(from:to)."""
+    catalog.drug(drug_name, "--drug")
+    source_route = _route(from_route, "--from")
+    target_route = _route(to_route, "--to")
+    if source_route == target_route:
+        raise Refusal(
+            "--to",
+            repr(to_route),
+            f"a route other than {source_route}",
+            INPUT_RULES,
+            "is the same route as --from",
+        )
+    if dose.kind not in (Kind.MASS, Kind.DOSE_RATE):
+        raise Refusal(
+            "--dose",
+            str(dose),
+            "an amount (mg, mcg) or a daily dose (mg/day)",
+            INPUT_RULES,
+            "is not a dose",
+        )
+    if ratio is not None:
+        if ratio <= 0:
+            raise Refusal("--ratio", str(ratio), "> 0", INPUT_RULES, "is not a ratio")
+        used, source, verified = ratio, USER_RATIO, False
+    else:
+        used, source, verified = library_ratio(drug_name, source_route, target_route)
+    return Converted(Q(dose.value / used, dose.unit), used, source, verified)

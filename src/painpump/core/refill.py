@@ -1,0 +1,342 @@
+"""Refill arithmetic: when a filled reservoir reaches its low-reservoir alarm and runs empty, by
+when to refill (the reservoir or the drug's stability, whichever comes first), and the
+reconciliation of the volume aspirated at refill against what the pump should have held.
+
+Times are UTC datetimes. A projection is floored to the whole second and a refill date to the
+day, so that rounding only ever moves a date earlier, never later."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from painpump.core import catalog
+from painpump.core.catalog import VERIFY_NOTE, Pump, Sourced
+from painpump.core.decision import Finding, Verdict
+from painpump.core.device_limits import check_volume_fits
+from painpump.core.errors import Refusal
+from painpump.core.units import Q, of
+
+SECONDS_PER_DAY = Decimal(86400)
+
+DEFAULT_MARGIN_DAYS = Decimal(7)
+MARGIN_SOURCE = (
+    "clinic setting (painpump default, no guideline gives a number): schedule refills ahead of "
+    "the expected low-reservoir alarm, Medtronic advises not relying on the alarm alone "
+    "(UW Health nursing hub, devices.md 1.7 step 8)"
+)
+BOLUS_RULE_SOURCE = (
+    "conservative: every allotted patient bolus assumed delivered, as the Prometra PTC Guide p.5 "
+    "computes its Date of Next Refill"
+)
+ADVERSE_ACCURACY_SOURCE = (
+    "ECRI 2014 / Medtronic FSN 2016: aspirated volume less than expected suggests overinfusion"
+)
+
+
+@dataclass(frozen=True)
+class StabilityLimit:
+    """The refill-interval rule that applies to what is in the pump (a drug or an admixture)."""
+
+    subject: str
+    rule: str
+    days: int
+    verified: bool
+    source: str
+
+    def as_json(self) -> dict[str, object]:
+        """The rule with its source, for output."""
+        return {
+            "subject": self.subject,
+            "rule": self.rule,
+            "days": {"value": self.days, "unit": "day"},
+            "source": self.source,
+            "verified": self.verified,
+        }
+
+
+def daily_volume_ml(basal_ml_per_day: Decimal, bolus_ml: Decimal, boluses_per_day: int) -> Decimal:
+    """Volume used per day: basal rate plus every allotted bolus (conservative, PTC refill rule)."""
+    return basal_ml_per_day + bolus_ml * boluses_per_day
+
+
+def _ziconotide_rule(first_fill: bool, diluted: bool) -> str:
+    """Which Prialt stability rule applies: first fill, then diluted or undiluted."""
+    if first_fill:
+        return "first_refill"
+    return "max_interval_diluted" if diluted else "max_interval_undiluted"
+
+
+def stability_limit(
+    drug_names: Sequence[str], *, first_fill: bool = False, diluted: bool = False
+) -> tuple[StabilityLimit | None, list[Finding]]:
+    """The shortest refill interval allowed by the stability rules of the drugs (and admixture)
+    in the pump, with notes where the drug library has no rule."""
+    notes: list[Finding] = []
+    candidates: list[StabilityLimit] = []
+    for name in drug_names:
+        drug = catalog.drug(name, "--drug")
+        wanted = _ziconotide_rule(first_fill, diluted) if drug.name == "ziconotide" else None
+        rule = drug.stability_rule(wanted) if wanted else drug.stability_rule("max_interval")
+        if rule is None:
+            notes.append(
+                Finding(
+                    "stability",
+                    Verdict.WARN,
+                    f"the drug library has no stability rule for {drug.name}: the refill date is "
+                    "limited by the reservoir only",
+                    "none in the drug library",
+                    catalog.CATALOG,
+                    verified=False,
+                )
+            )
+            continue
+        candidates.append(
+            StabilityLimit(drug.name, rule.rule, rule.days, rule.verified, rule.source)
+        )
+    names = frozenset(catalog.drug(n, "--drug").name for n in drug_names)
+    if len(names) > 1:
+        mix = catalog.admixture_for(names)
+        if mix is None:
+            notes.append(
+                Finding(
+                    "stability",
+                    Verdict.WARN,
+                    f"the drug library has no stability data for the admixture "
+                    f"{' + '.join(sorted(names))}: only each drug's own rule is applied",
+                    "none in the drug library",
+                    catalog.CATALOG,
+                    verified=False,
+                )
+            )
+        else:
+            candidates.extend(
+                StabilityLimit(mix.name, s.rule, s.days, s.verified, s.source)
+                for s in mix.stability
+            )
+    if not candidates:
+        return None, notes
+    return min(candidates, key=lambda c: c.days), notes
+
+
+@dataclass(frozen=True)
+class RefillPlan:
+    """A refill projection: alarm and empty times, the refill date and what limits it."""
+
+    fill_at: datetime
+    fill_volume: Q
+    alarm_volume: Q
+    alarm_volume_source: str
+    daily_volume: Q
+    days_to_alarm: Q
+    alarm_at: datetime
+    days_to_empty: Q
+    empty_at: datetime
+    margin: Q
+    margin_source: str
+    refill_by: date
+    limited_by: str
+    stability: StabilityLimit | None
+    warnings: tuple[Finding, ...]
+
+
+def _after(start: datetime, days: Decimal) -> datetime:
+    """`start` plus a number of days, floored to the whole second (never later than exact)."""
+    seconds = (days * SECONDS_PER_DAY).to_integral_value(rounding=ROUND_FLOOR)
+    return start + timedelta(seconds=int(seconds))
+
+
+def as_utc(moment: datetime | date) -> datetime:
+    """A UTC datetime: a date means the start of that day in UTC (the earliest reading, so a
+    projection from it is never late); a naive datetime is taken as UTC."""
+    if not isinstance(moment, datetime):
+        return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def plan_refill(
+    pump: Pump,
+    fill_volume: Q,
+    daily_volume: Q,
+    *,
+    fill_at: datetime,
+    alarm_volume: Q | None = None,
+    margin_days: Decimal = DEFAULT_MARGIN_DAYS,
+    stability: StabilityLimit | None = None,
+) -> RefillPlan:
+    """Project when the fill reaches the alarm volume and runs empty, and the date to refill by:
+    the earlier of (alarm - margin) and the drug's stability limit."""
+    check_volume_fits(pump, fill_volume, "--volume")
+    warnings: list[Finding] = []
+    if alarm_volume is None:
+        alarm = pump.low_reservoir_alarm
+        alarm_volume, alarm_field = alarm.value, "--volume"
+        alarm_source = alarm.source
+        if not alarm.verified:
+            warnings.append(_unverified("low_reservoir_alarm", alarm, pump))
+    else:
+        alarm_field, alarm_source = "--alarm-volume", "user-supplied alarm volume"
+    if alarm_volume.canonical >= fill_volume.canonical:
+        if alarm_field == "--alarm-volume":
+            raise Refusal(
+                "--alarm-volume",
+                str(alarm_volume),
+                f"< {fill_volume} (the fill volume)",
+                "painpump refill rules",
+                "is not below the fill volume",
+            )
+        raise Refusal(
+            "--volume",
+            str(fill_volume),
+            f"> {alarm_volume} (low-reservoir alarm of {pump.model})",
+            alarm_source,
+            "does not exceed the low-reservoir alarm volume",
+        )
+    if daily_volume.canonical <= 0:
+        raise Refusal(
+            "--rate",
+            str(daily_volume),
+            "> 0 mL/day (daily volume: basal rate plus boluses)",
+            "painpump refill rules",
+            "uses no volume, so no refill date exists",
+        )
+    if margin_days < 0:
+        raise Refusal("--margin-days", str(margin_days), ">= 0 day", MARGIN_SOURCE, "is negative")
+    fill_at = as_utc(fill_at)
+    per_day = daily_volume.canonical
+    days_alarm = (fill_volume.canonical - alarm_volume.canonical) / per_day
+    days_empty = fill_volume.canonical / per_day
+    alarm_at = _after(fill_at, days_alarm)
+    empty_at = _after(fill_at, days_empty)
+    reservoir_by = _after(fill_at, days_alarm - margin_days)
+    if days_alarm < margin_days:
+        reservoir_by = alarm_at
+        warnings.append(
+            Finding(
+                "refill_margin",
+                Verdict.WARN,
+                f"the low-reservoir alarm comes {Q(days_alarm, 'day')} after the fill, sooner than "
+                f"the {Q(margin_days, 'day')} margin: refill by the alarm date",
+                f">= {Q(margin_days, 'day')} between fill and refill",
+                MARGIN_SOURCE,
+                verified=False,
+            )
+        )
+    limited_by, refill_at = "reservoir", reservoir_by
+    if stability is not None:
+        stable_until = fill_at + timedelta(days=stability.days)
+        if stable_until < reservoir_by:
+            limited_by, refill_at = "stability", stable_until
+    return RefillPlan(
+        fill_at=fill_at,
+        fill_volume=fill_volume,
+        alarm_volume=alarm_volume,
+        alarm_volume_source=alarm_source,
+        daily_volume=daily_volume,
+        days_to_alarm=Q(days_alarm, "day"),
+        alarm_at=alarm_at,
+        days_to_empty=Q(days_empty, "day"),
+        empty_at=empty_at,
+        margin=Q(margin_days, "day"),
+        margin_source=MARGIN_SOURCE,
+        refill_by=refill_at.date(),
+        limited_by=limited_by,
+        stability=stability,
+        warnings=tuple(warnings),
+    )
+
+
+def _unverified(rule: str, value: Sourced, pump: Pump) -> Finding:
+    """A warning that a device default the projection relies on is not confirmed."""
+    return Finding(
+        rule,
+        Verdict.WARN,
+        f"{rule.replace('_', ' ')} {value.value} of {pump.model} is not confirmed: {VERIFY_NOTE}",
+        str(value.value),
+        value.source,
+        verified=False,
+    )
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What the volume aspirated at refill says about the delivery since the last fill."""
+
+    difference: Q
+    actual_delivered: Q
+    delivery_error_percent: Decimal
+    accuracy_percent: Decimal
+    accuracy_verified: bool
+    accuracy_source: str
+    within_accuracy: bool
+    finding: str
+    message: str
+    consequential: bool | None
+    consequential_limit: Sourced | None
+
+
+def delivery_error_percent(
+    expected_ml: Decimal, aspirated_ml: Decimal, programmed_ml: Decimal
+) -> Decimal:
+    """(actual - programmed) / programmed x 100, where actual = programmed + expected - aspirated;
+    positive means the pump delivered more than programmed (overinfusion)."""
+    return (expected_ml - aspirated_ml) / programmed_ml * 100
+
+
+def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) -> Reconciliation:
+    """Compare the aspirated residual volume with the expected one: the delivery error against
+    the pump's accuracy, and a difference large enough to suggest a pocket fill (Maino 2017)."""
+    check_volume_fits(pump, expected, "--expected")
+    check_volume_fits(pump, aspirated, "--aspirated")
+    if delivered_programmed.canonical <= 0:
+        raise Refusal(
+            "--delivered-programmed",
+            str(delivered_programmed),
+            "> 0 mL (volume programmed since the last fill)",
+            "painpump refill rules",
+            "cannot give a delivery error",
+        )
+    programmed = delivered_programmed.canonical
+    difference = aspirated.canonical - expected.canonical
+    actual = programmed + expected.canonical - aspirated.canonical
+    error = delivery_error_percent(expected.canonical, aspirated.canonical, programmed)
+    side = pump.accuracy_percent
+    if error < 0 and pump.accuracy_under_percent is not None:
+        side = pump.accuracy_under_percent
+    within = abs(error) <= side.value
+    finding = "none" if within else ("overinfusion" if error > 0 else "underinfusion")
+    shown = f"{error.quantize(Decimal('0.01'))} %"
+    tolerance = f"+/-{side.value} %" + ("" if side.verified else f" (unverified: {VERIFY_NOTE})")
+    if finding == "none":
+        message = f"delivery error {shown} is within the pump accuracy {tolerance}"
+    elif finding == "overinfusion":
+        message = (
+            f"aspirated {of(-difference, 'mL')} less than expected: the pump delivered {shown} "
+            f"more than programmed, beyond {tolerance}; suspect overinfusion "
+            f"({ADVERSE_ACCURACY_SOURCE})"
+        )
+    else:
+        message = (
+            f"aspirated {of(difference, 'mL')} more than expected: the pump delivered {shown} "
+            f"relative to the program, beyond {tolerance}; suspect underinfusion (catheter "
+            "occlusion, motor stall or incomplete aspiration)"
+        )
+    threshold = pump.extras.get("pocket_fill_threshold")
+    consequential = None if threshold is None else abs(difference) > threshold.value.canonical
+    return Reconciliation(
+        difference=of(difference, "mL"),
+        actual_delivered=of(actual, "mL"),
+        delivery_error_percent=error,
+        accuracy_percent=side.value,
+        accuracy_verified=side.verified,
+        accuracy_source=side.source,
+        within_accuracy=within,
+        finding=finding,
+        message=message,
+        consequential=consequential,
+        consequential_limit=threshold,
+    )
