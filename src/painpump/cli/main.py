@@ -19,10 +19,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from painpump.cli import calc, simulate
+    from painpump.cli import bench, calc, simulate
 
     app.add_typer(calc.app, name="calc")
     simulate.register(app)
+    bench.register(app)
 
 
 def run() -> None:

@@ -140,6 +140,7 @@ class Pump:
     accuracy_percent: SourcedNumber
     flex_steps_per_day: SourcedNumber
     fixed_rate: bool
+    announces_alarms: bool
     extras: dict[str, Sourced]
     # The under-infusion side of the accuracy, when its verification differs from the over side.
     accuracy_under_percent: SourcedNumber | None = None
@@ -268,6 +269,7 @@ def pumps() -> dict[str, Pump]:
             accuracy_percent=_number(p["accuracy_percent"]),
             flex_steps_per_day=_number(p["flex_steps_per_day"]),
             fixed_rate=bool(p.get("fixed_rate", False)),
+            announces_alarms=bool(p.get("announces_alarms", True)),
             extras=extras,
             accuracy_under_percent=(
                 _number(p["accuracy_under_percent"]) if "accuracy_under_percent" in p else None

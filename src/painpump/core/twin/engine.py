@@ -33,8 +33,7 @@ from painpump.core.twin.scenario import (
 from painpump.core.twin.tubing import Tubing
 from painpump.core.units import Q, of
 
-# Order of simultaneous happenings: the pump's own timers, then clinical events, then PTM requests.
-_TIMER, _EVENT, _REQUEST = 0, 1, 2
+_NEVER = 2**63
 
 
 class Twin:
@@ -74,9 +73,14 @@ class Twin:
         self.last_grant: int | None = None
         self.timers: list[tuple[int, int, str, object]] = []
         self.timer_seq = itertools.count()
+        self.event_index = 0
+        self.next_due = 0
         self.alarm_counts: Counter[str] = Counter()
         self.stall_until = 0
         self.ptm_volume = self._bolus_quanta(s.ptm.bolus) if s.ptm else 0
+        self.lockout_s = s.ptm.lockout_s if s.ptm else 0
+        self.max_per_day = s.ptm.max_per_day if s.ptm else 0
+        self.bolus_duration_s = s.ptm.bolus.duration_s if s.ptm else 0
         self._apply_program(s.program, announce=False)
         self._check_levels()
 
@@ -85,27 +89,16 @@ class Twin:
     def run(self) -> Result:
         s = self.scenario
         until = s.until
-        timers = self.timers
-        requests = s.ptm.requests if s.ptm else ()
-        events = s.events
-        # Clinical events and PTM requests in one time order (events first at the same second).
-        agenda = sorted(
-            [(e.at, _EVENT, i) for i, e in enumerate(events)]
-            + [(at, _REQUEST, i) for i, at in enumerate(requests)]
-        )
-        for at, source, index in agenda:
+        request = self._request
+        catch_up = self._catch_up
+        for at in s.ptm.requests if s.ptm else ():
             if at > until:
                 break
-            while timers and timers[0][0] <= at:
-                self._fire_timer()
-            if source == _EVENT:
-                self.advance(at)
-                self._event(events[index])
-            else:
-                self._request(at)
-        while timers and timers[0][0] <= until:
-            self._fire_timer()
-        self.advance(s.until)
+            if at >= self.next_due:
+                catch_up(at)
+            request(at)
+        catch_up(until)
+        self.advance(until)
         return Result(
             alarms=self.alarms,
             events=self.events,
@@ -124,10 +117,32 @@ class Twin:
             warnings=s.warnings,
         )
 
-    def _fire_timer(self) -> None:
-        at, _, kind, payload = heapq.heappop(self.timers)
-        self.advance(at)
-        self._timer(kind, payload)
+    def _catch_up(self, at: int) -> None:
+        """Handle every timer and clinical event due at or before `at`, in time order (timers
+        first at the same second, then events in file order)."""
+        events, timers = self.scenario.events, self.timers
+        while True:
+            timer_at = timers[0][0] if timers else None
+            event_at = events[self.event_index].at if self.event_index < len(events) else None
+            if timer_at is not None and timer_at <= at and (event_at is None
+                                                            or timer_at <= event_at):
+                _, _, kind, payload = heapq.heappop(timers)
+                self.advance(timer_at)
+                self._timer(kind, payload)
+            elif event_at is not None and event_at <= at:
+                self.advance(event_at)
+                self._event(events[self.event_index])
+                self.event_index += 1
+            else:
+                break
+        self._set_next_due()
+
+    def _set_next_due(self) -> None:
+        events = self.scenario.events
+        due = events[self.event_index].at if self.event_index < len(events) else _NEVER
+        if self.timers and self.timers[0][0] < due:
+            due = self.timers[0][0]
+        self.next_due = due
 
     # -- integration ------------------------------------------------------------------------
 
@@ -163,6 +178,9 @@ class Twin:
         amount = cum - self.cum_t
         t0 = self.t
         for start, end, volume in self.boluses:
+            if start >= t0 and end <= t:
+                amount += volume
+                continue
             duration = end - start
             e1 = t - start
             e1 = 0 if e1 < 0 else duration if e1 > duration else e1
@@ -232,8 +250,6 @@ class Twin:
         The twin integrates lazily: it only advances to t when a lower bound of the computed
         reservoir at t (everything the program and the pending boluses could deliver by then)
         does not already cover the bolus, or when many boluses are pending."""
-        ptm = self.scenario.ptm
-        assert ptm is not None
         volume = self.ptm_volume
         basal = self.basal
         most = (basal.max_rate * (t - self.t) if basal is not None else 0) + self.pending
@@ -246,18 +262,18 @@ class Twin:
             reason = "stopped"
         elif empty:
             reason = "empty"
-        elif self.last_grant is not None and t - self.last_grant < ptm.lockout_s:
+        elif self.last_grant is not None and t - self.last_grant < self.lockout_s:
             reason = "lockout"
         else:
             grants = self.grants
             horizon = t - SECONDS_PER_DAY
             while grants and grants[0] <= horizon:
                 grants.popleft()
-            if len(grants) >= ptm.max_per_day:
+            if len(grants) >= self.max_per_day:
                 reason = "max_per_day"
         if reason is None:
             if volume > 0:
-                self.boluses.append((t, t + ptm.bolus.duration_s, volume))
+                self.boluses.append((t, t + self.bolus_duration_s, volume))
                 self.pending += volume
             self.last_grant = t
             self.grants.append(t)
@@ -437,8 +453,11 @@ class Twin:
 
     def _schedule(self, at: int, kind: str, payload: object) -> None:
         heapq.heappush(self.timers, (at, next(self.timer_seq), kind, payload))
+        self.next_due = min(self.next_due, at)
 
     def _alarm(self, kind: str, **details: object) -> None:
+        if not self.scenario.pump.announces_alarms:
+            return
         self.alarm_counts[kind] += 1
         if self.keep_log:
             self.alarms.append(Announcement(kind, self.t, dict(details)))
