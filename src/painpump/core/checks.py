@@ -35,6 +35,12 @@ _OTHER_PREFIX = {
 }
 
 
+def _shown(given: Q, unit: str) -> str:
+    """A value as the user typed it, with its value in the drug's unit when that differs."""
+    converted = given.to(unit)
+    return str(given) if given.unit == unit else f"{given} (= {converted})"
+
+
 def _verdict(limit: Limit) -> Verdict:
     """Stop for a hard, verified limit; warn for a soft or unverified one."""
     return Verdict.STOP if limit.severity == "hard" and limit.verified else Verdict.WARN
@@ -106,19 +112,26 @@ def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
     mg/mcg mix-up."""
     findings: list[Finding] = []
     c = concentration.to(drug.concentration_unit)
+    c_text = _shown(concentration, drug.concentration_unit)
     for lim, value in _q_limits(drug, "max_concentration"):
         shown = f"<= {value}"
         if c.canonical > value.canonical:
-            findings.append(_broken(lim, f"{c} exceeds the maximum concentration {value}", shown))
+            findings.append(
+                _broken(lim, f"{c_text} exceeds the maximum concentration {value}", shown)
+            )
         else:
-            findings.append(_ok(lim, f"{c} is within the maximum concentration {value}", shown))
+            findings.append(
+                _ok(lim, f"{c_text} is within the maximum concentration {value}", shown)
+            )
     for lim, value in _q_limits(drug, "min_concentration"):
         shown = f">= {value}"
         if c.canonical < value.canonical:
-            findings.append(_broken(lim, f"{c} is below the minimum concentration {value}", shown))
+            findings.append(
+                _broken(lim, f"{c_text} is below the minimum concentration {value}", shown)
+            )
         else:
             findings.append(
-                _ok(lim, f"{c} is at or above the minimum concentration {value}", shown)
+                _ok(lim, f"{c_text} is at or above the minimum concentration {value}", shown)
             )
     alt = _alternative(concentration)
     products = {p.canonical for p in drug.products}
@@ -141,7 +154,7 @@ def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
             Finding(
                 "commercial_strength",
                 Verdict.OK,
-                f"{c} is not a commercial strength of {drug.name} ({strengths}): a diluted or "
+                f"{c_text} is not a commercial strength of {drug.name} ({strengths}): a diluted or "
                 "compounded preparation; check the preparation and its stability rule",
                 f"one of {strengths}",
                 drug.products_source,
@@ -156,17 +169,18 @@ def check_daily_dose(drug: Drug, dose: Q, region: str | None) -> list[Finding]:
     mix-up."""
     findings: list[Finding] = []
     d = dose.to(drug.dose_rate_unit)
+    d_text = _shown(dose, drug.dose_rate_unit)
     where = f" ({region.upper()})" if region else ""
     for lim, value in _q_limits(drug, "max_daily_dose", region=region):
         region_note = where if "region" in lim.when else ""
         shown = f"<= {value}{region_note}"
         if d.canonical > value.canonical:
             findings.append(
-                _broken(lim, f"{d} exceeds the maximum daily dose {value}{region_note}", shown)
+                _broken(lim, f"{d_text} exceeds the maximum daily dose {value}{region_note}", shown)
             )
         else:
             findings.append(
-                _ok(lim, f"{d} is within the maximum daily dose {value}{region_note}", shown)
+                _ok(lim, f"{d_text} is within the maximum daily dose {value}{region_note}", shown)
             )
     alt = _alternative(dose)
     if alt is not None and alt.canonical < dose.canonical:

@@ -9,8 +9,10 @@ from decimal import Decimal
 
 from painpump.core import catalog
 from painpump.core.errors import Refusal
-from painpump.core.units import Kind, Q
+from painpump.core.units import Kind, Q, format_decimal
 
+# Routes from the one needing the largest dose to the one needing the smallest; a ratio N means
+# dose on the earlier route : dose on the later route = N : 1 (e.g. oral : intrathecal = 300 : 1).
 ROUTES = ("oral", "iv", "intrathecal")
 USER_RATIO = "user-supplied ratio"
 INPUT_RULES = "painpump input rules"
@@ -18,16 +20,13 @@ INPUT_RULES = "painpump input rules"
 
 @dataclass(frozen=True)
 class Converted:
-    """A converted dose with the ratio used (from-route : to-route) and where it comes from."""
+    """A converted dose with the ratio used and where it comes from."""
 
     dose: Q
     ratio: Decimal
+    ratio_text: str
     source: str
     verified: bool
-
-    def ratio_text(self, from_route: str, to_route: str) -> str:
-        """The ratio as a clinician reads it, e.g. "oral : intrathecal = 300 : 1"."""
-        return f"{from_route} : {to_route} = {self.ratio.normalize():f} : 1"
 
 
 def _route(route: str, field: str) -> str:
@@ -40,19 +39,25 @@ def _route(route: str, field: str) -> str:
     return name
 
 
+def _ordered(a: str, b: str) -> tuple[str, str]:
+    """The two routes as (larger-dose route, smaller-dose route)."""
+    return (a, b) if ROUTES.index(a) < ROUTES.index(b) else (b, a)
+
+
 def library_ratio(drug_name: str, from_route: str, to_route: str) -> tuple[Decimal, str, bool]:
-    """The drug library's from:to ratio (dose_from = ratio x dose_to), read in either direction."""
+    """The drug library's ratio N between two routes (larger-dose route : smaller = N : 1), read
+    from an entry in either direction."""
     drug = catalog.drug(drug_name, "--drug")
+    high, low = _ordered(from_route, to_route)
     for c in drug.conversions:
-        if (c.from_route, c.to_route) == (from_route, to_route):
+        if (c.from_route, c.to_route) == (high, low):
             return c.ratio, c.source, c.verified
-        if (c.from_route, c.to_route) == (to_route, from_route):
+        if (c.from_route, c.to_route) == (low, high):
             return 1 / c.ratio, c.source, c.verified
     raise Refusal(
         "--ratio",
         "not given",
-        f"a sourced {from_route}:{to_route} ratio for {drug.name} (none in the drug library), "
-        "or --ratio N",
+        f"a sourced {high}:{low} ratio for {drug.name} (none in the drug library), or --ratio N",
         catalog.CATALOG,
         "is required",
     )
@@ -61,7 +66,8 @@ def library_ratio(drug_name: str, from_route: str, to_route: str) -> tuple[Decim
 def convert(
     drug_name: str, dose: Q, from_route: str, to_route: str, ratio: Decimal | None = None
 ) -> Converted:
-    """Convert a dose from one route to another: dose_to = dose_from / ratio(from:to)."""
+    """Convert a dose between routes: divide by N towards the more potent route, multiply by N
+    away from it (N from the drug library, or --ratio)."""
     catalog.drug(drug_name, "--drug")
     source_route = _route(from_route, "--from")
     target_route = _route(to_route, "--to")
@@ -87,4 +93,7 @@ def convert(
         used, source, verified = ratio, USER_RATIO, False
     else:
         used, source, verified = library_ratio(drug_name, source_route, target_route)
-    return Converted(Q(dose.value / used, dose.unit), used, source, verified)
+    high, low = _ordered(source_route, target_route)
+    value = dose.value / used if source_route == high else dose.value * used
+    text = f"{high} : {low} = {format_decimal(used)} : 1"
+    return Converted(Q(value, dose.unit), used, text, source, verified)

@@ -327,6 +327,11 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
         )
     threshold = pump.extras.get("pocket_fill_threshold")
     consequential = None if threshold is None else abs(difference) > threshold.value.canonical
+    if threshold is not None and consequential:
+        message += (
+            f"; the difference {of(abs(difference), 'mL')} exceeds {threshold.value}: potentially "
+            "consequential (possible pocket fill), Maino 2017"
+        )
     return Reconciliation(
         difference=of(difference, "mL"),
         actual_delivered=of(actual, "mL"),
