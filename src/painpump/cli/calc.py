@@ -1,0 +1,650 @@
+"""`painpump calc ...`: the calculators and drug-library checks of the core layer on the command
+line. Every quantity is typed with its unit ("5 mg/day"); bad input raises a Refusal that
+`painpump.cli.main.run` renders with exit status 2.
+
+Dates: --fill-date takes an ISO 8601 date (read as 00:00 UTC that day, the earliest reading) or
+datetime (naive means UTC). alarm_date and empty_date are printed as UTC datetimes (floored to
+the second); refill_by is a date (the UTC day, never later than the limit that set it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from painpump.cli.output import decision_text, emit, table, to_json
+from painpump.core import baclofen, catalog, checks, dosing, opioids, refill, volumes
+from painpump.core.catalog import VERIFY_NOTE
+from painpump.core.decision import Finding, Verdict
+from painpump.core.device_limits import check_rate
+from painpump.core.errors import Refusal
+from painpump.core.units import INPUT_RULES, Kind, Q, of, parse, parse_decimal, round_places
+
+app = typer.Typer(
+    help="Calculators (rate, dose, refill, discrepancy, volumes, conversion) and drug-library "
+    "checks. Quantities are typed with their units, e.g. --dose '5 mg/day'.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _opt(name: str, help_text: str) -> Any:
+    """A string option (parsed and checked by painpump, not by the CLI library)."""
+    return typer.Option(name, help=help_text)
+
+
+def _need(text: str | None, field: str, kind: Kind, *, positive: bool = False) -> Q:
+    """Parse a required quantity option, refusing it when missing."""
+    if text is None:
+        raise Refusal(
+            field,
+            "not given",
+            f"a {kind.label} with its unit, e.g. {kind.examples}",
+            INPUT_RULES,
+            "is required",
+        )
+    return parse(text, kind, field, positive=positive)
+
+
+def _maybe(text: str | None, field: str, kind: Kind, *, positive: bool = False) -> Q | None:
+    """Parse an optional quantity option."""
+    return None if text is None else parse(text, kind, field, positive=positive)
+
+
+def _either(text: str | None, field: str, kinds: tuple[Kind, ...], example: str) -> Q:
+    """Parse a quantity that may be of one of several kinds (e.g. mg or mg/day)."""
+    if text is None:
+        raise Refusal(field, "not given", example, INPUT_RULES, "is required")
+    for kind in kinds:
+        try:
+            return parse(text, kind, field)
+        except Refusal as error:
+            if error.problem in ("is negative", "uses a decimal comma", "has no unit"):
+                raise Refusal(field, error.value, example, INPUT_RULES, error.problem) from None
+    raise Refusal(field, repr(text), example, INPUT_RULES, "is not a quantity of a fitting kind")
+
+
+def _number(
+    text: str | None, field: str, *, integer: bool = False, minimum: Decimal = Decimal(0)
+) -> Decimal | None:
+    """Parse an optional plain number (count, hours, days), refusing values below `minimum`."""
+    if text is None:
+        return None
+    value = parse_decimal(text, field)
+    what = "a whole number" if integer else "a number"
+    if integer and value != value.to_integral_value():
+        raise Refusal(field, repr(text), f"{what} >= {minimum}", INPUT_RULES, "is not whole")
+    if value < minimum:
+        raise Refusal(field, repr(text), f"{what} >= {minimum}", INPUT_RULES, "is too small")
+    return value
+
+
+def _moment(text: str | None, field: str) -> datetime:
+    """An ISO 8601 date or datetime as UTC (default: now)."""
+    if text is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        return refill.as_utc(datetime.fromisoformat(text.strip()))
+    except ValueError:
+        raise Refusal(
+            field,
+            repr(text),
+            "an ISO 8601 date or datetime, e.g. 2026-03-01 or 2026-03-01T09:30:00Z",
+            INPUT_RULES,
+            "is not a date",
+        ) from None
+
+
+def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    """Rows for the text table: nested dicts become dotted names."""
+    if isinstance(value, dict):
+        rows: list[tuple[str, Any]] = []
+        for key, sub in value.items():
+            rows.extend(_flatten(f"{prefix}.{key}", sub))
+        return rows
+    return [(prefix, value)]
+
+
+def _notes_text(title: str, notes: list[Finding]) -> list[str]:
+    """Text lines for warnings or notes."""
+    lines = []
+    for f in notes:
+        flag = "" if f.verified else " [unverified]"
+        lines.append(f"{title}: [{f.verdict.value}] {f.rule}: {f.message}")
+        lines.append(f"    limit {f.limit}; source: {f.source}{flag}")
+    return lines
+
+
+def _show(result: dict[str, Any], as_json: bool) -> None:
+    """Print a result: JSON, or a table followed by its warnings."""
+    if as_json:
+        emit(result, True)
+        return
+    rows: list[tuple[str, Any]] = []
+    for key, value in result.items():
+        if key != "warnings":
+            rows.extend(_flatten(key, value))
+    lines = [table(rows), *_notes_text("warning", list(result.get("warnings", [])))]
+    emit(result, False, "\n".join(lines))
+
+
+@app.command("rate")
+def rate_command(
+    dose: Annotated[str | None, _opt("--dose", "Daily dose, e.g. '5 mg/day'.")] = None,
+    concentration: Annotated[
+        str | None, _opt("--concentration", "Concentration, e.g. '25 mg/mL'.")
+    ] = None,
+    pump: Annotated[str | None, _opt("--pump", "Pump model: checks its rate range.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Flow rate (mL/day) that delivers a daily dose at a concentration."""
+    d = _need(dose, "--dose", Kind.DOSE_RATE)
+    c = _need(concentration, "--concentration", Kind.CONCENTRATION, positive=True)
+    r = dosing.rate(d, c)
+    result: dict[str, Any] = {"rate": r}
+    warnings: list[Finding] = []
+    if pump is not None:
+        model = catalog.pump(pump, "--pump")
+        warnings = check_rate(model, r, "--dose", f"{d} at {c} (rate {r})")
+        result["pump"] = model.model
+    result["warnings"] = warnings
+    _show(result, as_json)
+
+
+@app.command("dose")
+def dose_command(
+    rate: Annotated[str | None, _opt("--rate", "Flow rate, e.g. '0.5 mL/day'.")] = None,
+    concentration: Annotated[
+        str | None, _opt("--concentration", "Concentration, e.g. '25 mg/mL'.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Daily dose delivered by a flow rate at a concentration (mass unit of the concentration)."""
+    r = _need(rate, "--rate", Kind.VOLUME_RATE)
+    c = _need(concentration, "--concentration", Kind.CONCENTRATION)
+    _show({"dose": dosing.dose(r, c)}, as_json)
+
+
+def _bolus_volume(text: str, concentration: Q | None) -> Q:
+    """A bolus given as a volume, or as an amount of drug turned into a volume."""
+    example = "a volume (e.g. 0.1 mL) or an amount of drug (e.g. 50 mcg, with --concentration)"
+    bolus = _either(text, "--bolus", (Kind.VOLUME, Kind.MASS), example)
+    if bolus.kind is Kind.VOLUME:
+        return bolus
+    if concentration is None:
+        raise Refusal(
+            "--concentration",
+            "not given",
+            "a concentration, to turn the --bolus amount into a volume",
+            INPUT_RULES,
+            "is required",
+        )
+    return of(bolus.canonical / concentration.canonical, "mL")
+
+
+def _basal_rate(rate: str | None, dose: str | None, concentration: Q | None) -> tuple[Q, str]:
+    """The basal rate from --rate, or from --dose and --concentration (exactly one way)."""
+    if rate is not None and dose is not None:
+        raise Refusal(
+            "--rate",
+            repr(rate),
+            "either --rate, or --dose with --concentration",
+            INPUT_RULES,
+            "is given together with --dose",
+        )
+    if rate is not None:
+        return parse(rate, Kind.VOLUME_RATE, "--rate"), "--rate"
+    if dose is None:
+        raise Refusal(
+            "--rate",
+            "not given",
+            "--rate, or --dose with --concentration",
+            INPUT_RULES,
+            "is required",
+        )
+    d = parse(dose, Kind.DOSE_RATE, "--dose")
+    if concentration is None:
+        raise Refusal(
+            "--concentration",
+            "not given",
+            "a concentration, to turn --dose into a rate",
+            INPUT_RULES,
+            "is required",
+        )
+    return dosing.rate(d, concentration), "--dose"
+
+
+def _stability(
+    drug: str | None, concentration: Q | None, first_fill: bool, diluted: bool
+) -> tuple[refill.StabilityLimit | None, list[Finding]]:
+    """The stability rule for --drug (a drug or an admixture such as 'morphine+clonidine')."""
+    if drug is None:
+        note = Finding(
+            "stability",
+            Verdict.WARN,
+            "no --drug given: the drug's stability limit is not checked",
+            "give --drug",
+            catalog.CATALOG,
+            verified=False,
+        )
+        return None, [note]
+    names = [n.strip() for n in drug.split("+") if n.strip()]
+    if not names:
+        raise Refusal("--drug", repr(drug), "a drug name", catalog.CATALOG, "is empty")
+    notes: list[Finding] = []
+    if names == ["ziconotide"] and concentration is not None and not diluted and not first_fill:
+        products = {p.canonical for p in catalog.drug("ziconotide").products}
+        if concentration.canonical not in products:
+            diluted = True
+            notes.append(
+                Finding(
+                    "stability",
+                    Verdict.WARN,
+                    f"{concentration} is not a commercial Prialt strength: treated as diluted "
+                    "(refill within 40 days); give --diluted to confirm",
+                    "diluted: 40 day, undiluted: 84 day",
+                    catalog.drug("ziconotide").products_source,
+                    verified=True,
+                )
+            )
+    limit, more = refill.stability_limit(names, first_fill=first_fill, diluted=diluted)
+    return limit, notes + more
+
+
+def _labeled(pump: catalog.Pump, drug: str | None) -> list[Finding]:
+    """A warning for a drug the pump's labeling does not list (non-approved drugs raise the
+    SynchroMed II failure rate)."""
+    if drug is None:
+        return []
+    names = [catalog.drug(n.strip(), "--drug").name for n in drug.split("+") if n.strip()]
+    off = [n for n in names if n not in pump.approved_for]
+    if not off:
+        return []
+    return [
+        Finding(
+            "pump_labeled_drugs",
+            Verdict.WARN,
+            f"{', '.join(off)} is not among the drugs labeled for {pump.model} "
+            f"({', '.join(pump.approved_for) or 'none listed'})",
+            f"one of {', '.join(pump.approved_for) or 'none listed'}",
+            f"{pump.approved_for_source}; FDAnews 2013: non-approved drugs, 7 % failure at 78 "
+            "months in SynchroMed II/EL",
+            verified=True,
+        )
+    ]
+
+
+@app.command("refill")
+def refill_command(
+    pump: Annotated[str | None, _opt("--pump", "Pump model, e.g. synchromed-ii-20.")] = None,
+    volume: Annotated[str | None, _opt("--volume", "Fill volume, e.g. '20 mL'.")] = None,
+    rate: Annotated[str | None, _opt("--rate", "Basal rate, e.g. '0.5 mL/day'.")] = None,
+    dose: Annotated[str | None, _opt("--dose", "Daily dose (with --concentration).")] = None,
+    concentration: Annotated[str | None, _opt("--concentration", "Concentration.")] = None,
+    alarm_volume: Annotated[
+        str | None, _opt("--alarm-volume", "Low-reservoir alarm volume (default: the pump's).")
+    ] = None,
+    bolus: Annotated[str | None, _opt("--bolus", "Patient bolus: a volume or an amount.")] = None,
+    boluses_per_day: Annotated[
+        str | None, _opt("--boluses-per-day", "Allotted boluses per day.")
+    ] = None,
+    drug: Annotated[
+        str | None, _opt("--drug", "Drug or admixture, e.g. ziconotide or morphine+clonidine.")
+    ] = None,
+    first_fill: Annotated[
+        bool, typer.Option("--first-fill", help="First fill of the pump (ziconotide: 14 days).")
+    ] = False,
+    diluted: Annotated[
+        bool, typer.Option("--diluted", help="Diluted drug (ziconotide: 40 days, not 84).")
+    ] = False,
+    fill_date: Annotated[
+        str | None, _opt("--fill-date", "ISO 8601 date or datetime (default: now, UTC).")
+    ] = None,
+    margin_days: Annotated[
+        str | None, _opt("--margin-days", "Days before the alarm to refill (default 7).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Refill projection: days to the low-reservoir alarm and to empty, and the date to refill by
+    (reservoir with a margin, or drug stability, whichever comes first)."""
+    if pump is None:
+        raise Refusal(
+            "--pump",
+            "not given",
+            f"one of {', '.join(catalog.pumps())}",
+            catalog.CATALOG,
+            "is required",
+        )
+    model = catalog.pump(pump, "--pump")
+    fill = _need(volume, "--volume", Kind.VOLUME, positive=True)
+    c = _maybe(concentration, "--concentration", Kind.CONCENTRATION, positive=True)
+    basal, basal_field = _basal_rate(rate, dose, c)
+    warnings = check_rate(model, basal, basal_field) if basal.canonical > 0 else []
+    if (bolus is None) != (boluses_per_day is None):
+        missing = "--boluses-per-day" if bolus is not None else "--bolus"
+        raise Refusal(
+            missing,
+            "not given",
+            "--bolus and --boluses-per-day together",
+            INPUT_RULES,
+            "is required",
+        )
+    bolus_ml, count = Decimal(0), 0
+    if bolus is not None:
+        bolus_ml = _bolus_volume(bolus, c).canonical
+        count = int(_number(boluses_per_day, "--boluses-per-day", integer=True) or 0)
+    daily = of(refill.daily_volume_ml(basal.canonical, bolus_ml, count), "mL/day")
+    stability, notes = _stability(drug, c, first_fill, diluted)
+    margin = _number(margin_days, "--margin-days")
+    plan = refill.plan_refill(
+        model,
+        fill,
+        daily,
+        fill_at=_moment(fill_date, "--fill-date"),
+        alarm_volume=_maybe(alarm_volume, "--alarm-volume", Kind.VOLUME),
+        margin_days=refill.DEFAULT_MARGIN_DAYS if margin is None else margin,
+        stability=stability,
+    )
+    result: dict[str, Any] = {
+        "days_to_alarm": plan.days_to_alarm,
+        "alarm_date": plan.alarm_at,
+        "days_to_empty": plan.days_to_empty,
+        "empty_date": plan.empty_at,
+        "refill_by": plan.refill_by,
+        "limited_by": plan.limited_by,
+        "margin": plan.margin,
+        "margin_source": plan.margin_source,
+        "stability": plan.stability.as_json() if plan.stability else None,
+        "fill_date": plan.fill_at,
+        "fill_volume": plan.fill_volume,
+        "alarm_volume": plan.alarm_volume,
+        "alarm_volume_source": plan.alarm_volume_source,
+        "daily_volume": plan.daily_volume,
+        "daily_volume_rule": refill.BOLUS_RULE_SOURCE if count else "basal rate",
+        "pump": model.model,
+        "warnings": [*warnings, *notes, *plan.warnings, *_labeled(model, drug)],
+    }
+    _show(result, as_json)
+
+
+@app.command("discrepancy")
+def discrepancy_command(
+    pump: Annotated[str | None, _opt("--pump", "Pump model.")] = None,
+    expected: Annotated[str | None, _opt("--expected", "Expected residual volume.")] = None,
+    aspirated: Annotated[str | None, _opt("--aspirated", "Volume aspirated at refill.")] = None,
+    delivered_programmed: Annotated[
+        str | None, _opt("--delivered-programmed", "Volume programmed since the last fill.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Refill reconciliation: aspirated vs expected residual volume, delivery error against the
+    pump accuracy, and a possibly consequential discrepancy (pocket fill, Maino 2017)."""
+    if pump is None:
+        raise Refusal("--pump", "not given", "a pump model", catalog.CATALOG, "is required")
+    model = catalog.pump(pump, "--pump")
+    r = refill.reconcile(
+        model,
+        _need(expected, "--expected", Kind.VOLUME),
+        _need(aspirated, "--aspirated", Kind.VOLUME),
+        _need(delivered_programmed, "--delivered-programmed", Kind.VOLUME, positive=True),
+    )
+    threshold = r.consequential_limit
+    result: dict[str, Any] = {
+        "difference": r.difference,
+        "delivery_error_percent": round_places(r.delivery_error_percent, 2),
+        "within_accuracy": r.within_accuracy,
+        "finding": r.finding,
+        "message": r.message,
+        "actual_delivered": r.actual_delivered,
+        "accuracy": {
+            "percent": r.accuracy_percent,
+            "verified": r.accuracy_verified,
+            "source": r.accuracy_source,
+        },
+        "consequential": r.consequential,
+        "consequential_limit": None
+        if threshold is None
+        else {
+            "value": threshold.value,
+            "source": threshold.source,
+            "verified": threshold.verified,
+        },
+        "pump": model.model,
+    }
+    if not r.accuracy_verified:
+        result["accuracy"]["note"] = VERIFY_NOTE
+    _show(result, as_json)
+
+
+def _catheter_volume(
+    catheter: str | None, implanted: str | None, trimmed: str | None
+) -> tuple[catalog.Catheter, Q, Q]:
+    """The catheter, its implanted length and its volume."""
+    if catheter is None:
+        raise Refusal(
+            "--catheter",
+            "not given",
+            f"one of {', '.join(catalog.catheters())}",
+            catalog.CATALOG,
+            "is required",
+        )
+    model = catalog.catheter(catheter, "--catheter")
+    length = volumes.implanted_length_cm(
+        model,
+        _maybe(implanted, "--implanted-length", Kind.LENGTH),
+        _maybe(trimmed, "--trimmed-length", Kind.LENGTH),
+    )
+    return model, of(length, "cm"), of(volumes.catheter_volume_ml(model, length), "mL")
+
+
+def _catheter_fields(model: catalog.Catheter, length: Q) -> dict[str, Any]:
+    """The catheter facts behind a volume, with source and verification."""
+    return {
+        "catheter": model.model,
+        "implanted_length": length,
+        "volume_per_cm": f"{model.volume_per_cm} mL/cm",
+        "volume_per_cm_source": model.volume_per_cm_source,
+        "volume_per_cm_verified": model.volume_per_cm_verified,
+    }
+
+
+@app.command("catheter")
+def catheter_command(
+    catheter: Annotated[str | None, _opt("--catheter", "Catheter model.")] = None,
+    implanted_length: Annotated[
+        str | None, _opt("--implanted-length", "Implanted length, e.g. '45 cm'.")
+    ] = None,
+    trimmed_length: Annotated[
+        str | None, _opt("--trimmed-length", "Length trimmed off, e.g. '65 cm'.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Volume of the implanted catheter (implanted length x the model's volume per cm)."""
+    model, length, volume = _catheter_volume(catheter, implanted_length, trimmed_length)
+    _show({"volume": volume, **_catheter_fields(model, length)}, as_json)
+
+
+@app.command("priming")
+def priming_command(
+    dead_volume: Annotated[
+        str | None, _opt("--dead-volume", "Pump-outlet dead volume, e.g. '0.2 mL'.")
+    ] = None,
+    catheter: Annotated[str | None, _opt("--catheter", "Catheter model.")] = None,
+    implanted_length: Annotated[str | None, _opt("--implanted-length", "Implanted length.")] = None,
+    trimmed_length: Annotated[str | None, _opt("--trimmed-length", "Length trimmed off.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Priming volume: pump-outlet dead volume plus the implanted catheter volume."""
+    dead = _need(dead_volume, "--dead-volume", Kind.VOLUME)
+    model, length, volume = _catheter_volume(catheter, implanted_length, trimmed_length)
+    result: dict[str, Any] = {
+        "priming_volume": of(volumes.priming_volume_ml(dead.canonical, volume.canonical), "mL"),
+        "dead_volume": dead,
+        "dead_volume_source": "user-supplied (no confirmed pump tubing volume, devices.md 1.6)",
+        "catheter_volume": volume,
+        **_catheter_fields(model, length),
+        "warnings": [volumes.priming_warning()],
+    }
+    _show(result, as_json)
+
+
+@app.command("bridge")
+def bridge_command(
+    old_concentration: Annotated[
+        str | None, _opt("--old-concentration", "Concentration now in the pump path.")
+    ] = None,
+    new_concentration: Annotated[
+        str | None, _opt("--new-concentration", "Concentration filled.")
+    ] = None,
+    dose: Annotated[str | None, _opt("--dose", "Prescribed daily dose.")] = None,
+    dead_volume: Annotated[
+        str | None, _opt("--dead-volume", "Pump tubing + catheter volume.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Bridge after a concentration change: deliver the old drug in the dead volume at the rate
+    that keeps the dose, then switch to the new concentration's rate."""
+    b = volumes.bridge(
+        _need(old_concentration, "--old-concentration", Kind.CONCENTRATION, positive=True),
+        _need(new_concentration, "--new-concentration", Kind.CONCENTRATION, positive=True),
+        _need(dose, "--dose", Kind.DOSE_RATE),
+        _need(dead_volume, "--dead-volume", Kind.VOLUME),
+    )
+    result: dict[str, Any] = {
+        "bridge_volume": b.bridge_volume,
+        "bridge_rate": b.bridge_rate,
+        "bridge_duration": b.bridge_duration,
+        "new_rate": b.new_rate,
+        "source": volumes.BRIDGE_SOURCE,
+        "verified": False,
+    }
+    _show(result, as_json)
+
+
+@app.command("convert")
+def convert_command(
+    drug: Annotated[str | None, _opt("--drug", "Drug name, e.g. morphine.")] = None,
+    dose: Annotated[
+        str | None, _opt("--dose", "Dose: an amount (mg) or a daily dose (mg/day).")
+    ] = None,
+    from_route: Annotated[str | None, _opt("--from", "oral, iv or intrathecal.")] = None,
+    to_route: Annotated[str | None, _opt("--to", "oral, iv or intrathecal.")] = None,
+    ratio: Annotated[
+        str | None, _opt("--ratio", "Override N in 'larger-dose route : smaller = N : 1'.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Convert a dose between routes with the drug library's ratio (or --ratio)."""
+    if drug is None:
+        raise Refusal("--drug", "not given", "a drug name", catalog.CATALOG, "is required")
+    for value, field in ((from_route, "--from"), (to_route, "--to")):
+        if value is None:
+            raise Refusal(field, "not given", "oral, iv or intrathecal", INPUT_RULES, "is required")
+    q = _either(
+        dose,
+        "--dose",
+        (Kind.DOSE_RATE, Kind.MASS),
+        "an amount (e.g. 10 mg) or a daily dose (e.g. 60 mg/day)",
+    )
+    ratio_value = None if ratio is None else parse_decimal(ratio, "--ratio")
+    assert from_route is not None and to_route is not None
+    c = opioids.convert(drug, q, from_route, to_route, ratio_value)
+    result: dict[str, Any] = {
+        "dose": c.dose,
+        "ratio": c.ratio,
+        "ratio_text": c.ratio_text,
+        "source": c.source,
+        "verified": c.verified,
+        "warnings": [] if c.verified else [_unverified_ratio(c.ratio_text, c.source)],
+    }
+    _show(result, as_json)
+
+
+def _unverified_ratio(ratio_text: str, source: str) -> Finding:
+    """A warning that the conversion ratio is not confirmed by the fact sheets."""
+    return Finding(
+        "conversion_ratio",
+        Verdict.WARN,
+        f"the ratio {ratio_text} is not confirmed by a source: check it before use",
+        ratio_text,
+        source,
+        verified=False,
+    )
+
+
+@app.command("check")
+def check_command(
+    drug: Annotated[str | None, _opt("--drug", "Drug name.")] = None,
+    concentration: Annotated[str | None, _opt("--concentration", "Concentration.")] = None,
+    dose: Annotated[str | None, _opt("--dose", "Daily dose.")] = None,
+    previous_dose: Annotated[
+        str | None, _opt("--previous-dose", "Daily dose before this change.")
+    ] = None,
+    hours_since_change: Annotated[
+        str | None, _opt("--hours-since-change", "Hours since the last dose change.")
+    ] = None,
+    origin: Annotated[
+        str | None, _opt("--origin", "Spasticity origin: spinal or cerebral (baclofen).")
+    ] = None,
+    region: Annotated[str | None, _opt("--region", "Label region: us (default) or eu.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Drug-library checks of a concentration and daily dose, and of the step from a previous
+    dose: verdict ok, warn or stop, with every finding and its source."""
+    if drug is None:
+        raise Refusal("--drug", "not given", "a drug name", catalog.CATALOG, "is required")
+    decision = checks.check(
+        drug,
+        _need(concentration, "--concentration", Kind.CONCENTRATION, positive=True),
+        _need(dose, "--dose", Kind.DOSE_RATE),
+        previous_dose=_maybe(previous_dose, "--previous-dose", Kind.DOSE_RATE, positive=True),
+        hours_since_change=_number(hours_since_change, "--hours-since-change"),
+        origin=origin,
+        region=checks.DEFAULT_REGION if region is None else region,
+    )
+    result: dict[str, Any] = {
+        "verdict": decision.verdict,
+        "findings": list(decision.findings),
+        "drug": catalog.drug(drug, "--drug").name,
+        "region": (region or checks.DEFAULT_REGION).strip().lower(),
+        "origin": origin,
+    }
+    if as_json:
+        emit(to_json(result), True)
+    else:
+        emit(result, False, decision_text(decision))
+
+
+@app.command("itb-start")
+def itb_start_command(
+    effective_bolus: Annotated[
+        str | None, _opt("--effective-bolus", "Screening bolus that worked, e.g. '50 mcg'.")
+    ] = None,
+    effect_hours: Annotated[
+        str | None, _opt("--effect-hours", "How long its effect lasted, in hours.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Intrathecal baclofen starting daily dose from the effective screening bolus."""
+    bolus = _need(effective_bolus, "--effective-bolus", Kind.MASS, positive=True)
+    hours = _number(effect_hours, "--effect-hours")
+    if hours is None:
+        raise Refusal(
+            "--effect-hours",
+            "not given",
+            "hours the effect lasted, e.g. 6",
+            INPUT_RULES,
+            "is required",
+        )
+    start = baclofen.starting_daily_dose(bolus, hours)
+    result: dict[str, Any] = {
+        "daily_dose": start.daily_dose,
+        "factor": start.factor,
+        "reason": start.reason,
+        "source": start.source,
+    }
+    _show(result, as_json)
