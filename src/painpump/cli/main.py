@@ -19,11 +19,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from painpump.cli import bench, calc, simulate
+    from painpump.cli import bench, calc, demo, simulate
 
     app.add_typer(calc.app, name="calc")
     simulate.register(app)
     bench.register(app)
+    demo.register(app)
 
 
 def run() -> None:

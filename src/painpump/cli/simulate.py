@@ -53,8 +53,10 @@ def render(result: Result) -> str:
         out.append(f"PTM  {result.ptm_granted} granted, {result.ptm_denied} denied"
                    + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(denied.items()))})"
                       if denied else ""))
-        shown = [r for r in result.ptm if not r.granted][:20]
-        out += [f"  {_when(r.at)}  denied: {r.reason}" for r in shown]
+        refused = [r for r in result.ptm if not r.granted]
+        out += [f"  {_when(r.at)}  denied: {r.reason}" for r in refused[:5]]
+        if len(refused) > 5:
+            out.append(f"  ... {len(refused) - 5} more denials (--json lists every request)")
     out.append("DELIVERED at the catheter tip")
     amounts = result.delivered_amounts()
     rows: list[tuple[str, Any]] = [(f"  {name}", q) for name, q in amounts.items()]
