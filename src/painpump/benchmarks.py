@@ -23,8 +23,12 @@ from painpump.core.twin import Twin, load_scenario
 from painpump.core.twin.scenario import Event, Rate, Scenario
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-FLEX_STEPS = [("00:00", "4 mg/day"), ("07:00", "6 mg/day"), ("13:00", "5 mg/day"),
-              ("22:00", "4 mg/day")]
+FLEX_STEPS = [
+    ("00:00", "4 mg/day"),
+    ("07:00", "6 mg/day"),
+    ("13:00", "5 mg/day"),
+    ("22:00", "4 mg/day"),
+]
 
 
 def scenario_document(years: int, refill_days: int = 60) -> dict[str, Any]:
@@ -32,8 +36,11 @@ def scenario_document(years: int, refill_days: int = 60) -> dict[str, Any]:
     three PTM requests a day and a refill every `refill_days` days."""
     until = START + timedelta(days=365 * years)
     refills = [
-        {"at": (START + timedelta(days=d, hours=1)).isoformat(), "kind": "refill",
-         "volume": "20 mL"}
+        {
+            "at": (START + timedelta(days=d, hours=1)).isoformat(),
+            "kind": "refill",
+            "volume": "20 mL",
+        }
         for d in range(refill_days, 365 * years, refill_days)
     ]
     return {
@@ -41,10 +48,14 @@ def scenario_document(years: int, refill_days: int = 60) -> dict[str, Any]:
         "until": until.isoformat(),
         "pump": {"model": "synchromed-ii-20", "dead_volume": "0.25 mL", "primed": True},
         "fill": {"volume": "20 mL", "drug": "morphine", "concentration": "20 mg/mL"},
-        "program": {"kind": "flex",
-                    "steps": [{"start": s, "dose": d} for s, d in FLEX_STEPS]},
-        "ptm": {"bolus": "0.2 mg", "duration": "2 min", "lockout": "3 hour", "max_per_day": 4,
-                "daily": ["08:00", "14:00", "20:00"]},
+        "program": {"kind": "flex", "steps": [{"start": s, "dose": d} for s, d in FLEX_STEPS]},
+        "ptm": {
+            "bolus": "0.2 mg",
+            "duration": "2 min",
+            "lockout": "3 hour",
+            "max_per_day": 4,
+            "daily": ["08:00", "14:00", "20:00"],
+        },
         "event": refills,
     }
 
@@ -55,8 +66,10 @@ def variant(template: Scenario, index: int) -> Scenario:
     rng = random.Random(index)
     scale = Decimal(rng.randrange(50, 151)) / 100
     days = tuple(
-        tuple((start, Rate(dose_mcg_per_day=(rate.dose_mcg_per_day or Decimal(0)) * scale))
-              for start, rate in day)
+        tuple(
+            (start, Rate(dose_mcg_per_day=(rate.dose_mcg_per_day or Decimal(0)) * scale))
+            for start, rate in day
+        )
         for day in template.program.days
     )
     accuracy = Decimal(rng.choice([100] * 18 + [120, 85])) / 100
@@ -120,8 +133,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{platform.node()}: {cpu}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, {platform.system()} {platform.release()}")
+    return (
+        f"{platform.node()}: {cpu}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def reference_speedup(out: Callable[[str], None], days: int) -> None:
@@ -135,37 +150,48 @@ def reference_speedup(out: Callable[[str], None], days: int) -> None:
 
     document = scenario_document(1)
     document["until"] = (START + timedelta(days=days)).isoformat()
-    document["event"] = [e for e in document["event"]
-                         if e["at"] <= document["until"]]
+    document["event"] = [e for e in document["event"] if e["at"] <= document["until"]]
     scenario = load_scenario(document)
     twin_time, twin = timed(lambda: Twin(scenario).run(), 5)
     ref_time, ref = timed(lambda: reference.simulate(scenario), 1)
     same = reference.agrees(scenario, twin, ref)
-    out(f"speed-up vs fixed-step reference ({days} days, 60 s steps): twin {twin_time * 1e3:.1f} "
-        f"ms, reference {ref_time:.2f} s, x{ref_time / twin_time:,.0f}; answers equal: {same}")
+    out(
+        f"speed-up vs fixed-step reference ({days} days, 60 s steps): twin {twin_time * 1e3:.1f} "
+        f"ms, reference {ref_time:.2f} s, x{ref_time / twin_time:,.0f}; answers equal: {same}"
+    )
 
 
-def main(pumps: int = 10_000, workers: int | None = None, reference_days: int = 30,
-         out: Callable[[str], None] = print) -> None:
+def main(
+    pumps: int = 10_000,
+    workers: int | None = None,
+    reference_days: int = 30,
+    out: Callable[[str], None] = print,
+) -> None:
     workers = workers or os.cpu_count() or 1
     out(f"machine: {machine()}")
     ten = load_scenario(scenario_document(10))
     median, result = timed(lambda: Twin(ten, keep_log=False).run(), 7)
-    out(f"one pump, 10 years (flex 4 steps, 3 PTM requests/day, refill every 60 days): "
+    out(
+        f"one pump, 10 years (flex 4 steps, 3 PTM requests/day, refill every 60 days): "
         f"{median * 1e3:.1f} ms median of 7 ({result.ptm_granted} boluses granted, "
-        f"{len(ten.events)} refills)")
+        f"{len(ten.events)} refills)"
+    )
     one_year = load_scenario(scenario_document(1))
     elapsed, chunks = population(one_year, pumps, workers)
     granted = sum(c[0] for c in chunks)
     alarms = sum(c[1] for c in chunks)
     dry = sum(c[2] for c in chunks)
-    out(f"population: {pumps:,} pumps x 1 year on {workers} processes: {elapsed:.2f} s "
+    out(
+        f"population: {pumps:,} pumps x 1 year on {workers} processes: {elapsed:.2f} s "
         f"({pumps / elapsed:,.0f} pump-years/s; {granted:,} boluses, {alarms:,} alarms, "
-        f"{dry} pumps ending dry); peak worker RSS {max(c[3] for c in chunks) / 1024:.0f} MB")
+        f"{dry} pumps ending dry); peak worker RSS {max(c[3] for c in chunks) / 1024:.0f} MB"
+    )
     sample = max(workers, pumps // 20)
     for years in (1, 10):
         template = load_scenario(scenario_document(years))
         _, chunks = population(template, sample, workers)
-        out(f"memory vs horizon: {sample:,} pumps x {years:>2} years: peak worker RSS "
-            f"{max(c[3] for c in chunks) / 1024:.0f} MB")
+        out(
+            f"memory vs horizon: {sample:,} pumps x {years:>2} years: peak worker RSS "
+            f"{max(c[3] for c in chunks) / 1024:.0f} MB"
+        )
     reference_speedup(out, reference_days)

@@ -14,8 +14,9 @@ def register(app: typer.Typer) -> None:
     def bench(
         pumps: Annotated[int, typer.Option(min=1, help="Pumps in the population run.")] = 10_000,
         workers: Annotated[int, typer.Option(min=0, help="Processes (0: all cores).")] = 0,
-        reference_days: Annotated[int, typer.Option(min=1, help="Horizon of the reference "
-                                                    "comparison, days.")] = 30,
+        reference_days: Annotated[
+            int, typer.Option(min=1, help="Horizon of the reference comparison, days.")
+        ] = 30,
     ) -> None:
         """Benchmark the twin: one pump over 10 years, a population over a year, memory."""
         benchmarks.main(pumps, workers or None, reference_days, typer.echo)

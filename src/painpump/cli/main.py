@@ -49,8 +49,9 @@ def run() -> None:
             sys.exit(1)
         message = usage()
         if as_json:
-            typer.echo(json.dumps({"error": {"field": "command line", "message": message}},
-                                  indent=2))
+            typer.echo(
+                json.dumps({"error": {"field": "command line", "message": message}}, indent=2)
+            )
         else:
             typer.echo(f"refused: {message}", err=True)
         sys.exit(EXIT_REFUSED)

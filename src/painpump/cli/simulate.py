@@ -20,8 +20,13 @@ def read_scenario(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as error:
-        raise Refusal("SCENARIO", str(path), "a readable TOML file", "painpump scenario format",
-                      f"cannot be read ({error.strerror})") from None
+        raise Refusal(
+            "SCENARIO",
+            str(path),
+            "a readable TOML file",
+            "painpump scenario format",
+            f"cannot be read ({error.strerror})",
+        ) from None
 
 
 def simulate_file(path: Path) -> Result:
@@ -33,9 +38,11 @@ def _when(seconds: int) -> str:
 
 
 def _details(a: Announcement) -> str:
-    return ", ".join(f"{k}={to_json(v)['value'] if isinstance(to_json(v), dict) else v}"
-                     f"{' ' + to_json(v)['unit'] if isinstance(to_json(v), dict) else ''}"
-                     for k, v in a.details.items())
+    return ", ".join(
+        f"{k}={to_json(v)['value'] if isinstance(to_json(v), dict) else v}"
+        f"{' ' + to_json(v)['unit'] if isinstance(to_json(v), dict) else ''}"
+        for k, v in a.details.items()
+    )
 
 
 def render(result: Result) -> str:
@@ -50,9 +57,10 @@ def render(result: Result) -> str:
         for r in result.ptm:
             if not r.granted:
                 denied[r.reason or "?"] = denied.get(r.reason or "?", 0) + 1
-        out.append(f"PTM  {result.ptm_granted} granted, {result.ptm_denied} denied"
-                   + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(denied.items()))})"
-                      if denied else ""))
+        out.append(
+            f"PTM  {result.ptm_granted} granted, {result.ptm_denied} denied"
+            + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(denied.items()))})" if denied else "")
+        )
         refused = [r for r in result.ptm if not r.granted]
         out += [f"  {_when(r.at)}  denied: {r.reason}" for r in refused[:5]]
         if len(refused) > 5:
@@ -74,7 +82,9 @@ def render(result: Result) -> str:
 def register(app: typer.Typer) -> None:
     @app.command()
     def simulate(
-        scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML), see docs/scenarios.md")],
+        scenario: Annotated[
+            Path, typer.Argument(help="Scenario file (TOML), see docs/scenarios.md")
+        ],
         json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Run the pump twin over a scenario."""

@@ -199,7 +199,9 @@ def _limit(drug: str, entry: dict[str, Any]) -> Limit:
         raise CatalogError(f"{where}: an unverified limit cannot be hard")
     if not entry.get("source"):
         raise CatalogError(f"{where}: no source")
-    return Limit(drug, rule, value, severity, verified, entry["source"], dict(entry.get("when", {})))
+    return Limit(
+        drug, rule, value, severity, verified, entry["source"], dict(entry.get("when", {}))
+    )
 
 
 def _stability(entries: list[dict[str, Any]]) -> tuple[Stability, ...]:
@@ -224,8 +226,9 @@ def drugs() -> dict[str, Drug]:
             limits=tuple(_limit(name, e) for e in d["limit"]),
             stability=_stability(d["stability"]),
             conversions=tuple(
-                Conversion(c["from"], c["to"], Decimal(c["ratio"]), bool(c["verified"]),
-                           c["source"])
+                Conversion(
+                    c["from"], c["to"], Decimal(c["ratio"]), bool(c["verified"]), c["source"]
+                )
                 for c in d["conversion"]
             ),
         )
@@ -300,8 +303,13 @@ def catheters() -> dict[str, Catheter]:
 def _lookup(table: dict[str, Any], name: str, field_name: str, what: str) -> Any:
     if name in table:
         return table[name]
-    raise Refusal(field_name, repr(name), f"one of {', '.join(sorted(table))}", CATALOG,
-                  f"is not a known {what}")
+    raise Refusal(
+        field_name,
+        repr(name),
+        f"one of {', '.join(sorted(table))}",
+        CATALOG,
+        f"is not a known {what}",
+    )
 
 
 def drug(name: str, field_name: str = "drug") -> Drug:

@@ -11,12 +11,18 @@ from painpump.core.units import Q, of
 RULE = "dose = rate x concentration"
 
 
-def rate_ml_per_day(dose_mcg_per_day: Decimal, concentration_mcg_per_ml: Decimal,
-                    field: str = "concentration") -> Decimal:
+def rate_ml_per_day(
+    dose_mcg_per_day: Decimal, concentration_mcg_per_ml: Decimal, field: str = "concentration"
+) -> Decimal:
     """The flow rate (mL/day) that delivers a daily dose at a concentration."""
     if concentration_mcg_per_ml <= 0:
-        raise Refusal(field, f"{concentration_mcg_per_ml} mcg/mL", "above 0 mcg/mL", RULE,
-                      "cannot deliver a dose")
+        raise Refusal(
+            field,
+            f"{concentration_mcg_per_ml} mcg/mL",
+            "above 0 mcg/mL",
+            RULE,
+            "cannot deliver a dose",
+        )
     return dose_mcg_per_day / concentration_mcg_per_ml
 
 

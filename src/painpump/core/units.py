@@ -40,10 +40,31 @@ class Kind(Enum):
 # Unit words a user may type. Anything else ("Mg", "mgs", "units") is refused rather than guessed.
 ALLOWED_UNIT_WORDS = frozenset(
     {
-        "mcg", "µg", "ug", "mg", "g", "ng",
-        "mL", "ml", "µL", "uL", "L",
-        "cm", "mm",
-        "s", "sec", "min", "h", "hr", "hour", "hours", "d", "day", "days", "week", "weeks",
+        "mcg",
+        "µg",
+        "ug",
+        "mg",
+        "g",
+        "ng",
+        "mL",
+        "ml",
+        "µL",
+        "uL",
+        "L",
+        "cm",
+        "mm",
+        "s",
+        "sec",
+        "min",
+        "h",
+        "hr",
+        "hour",
+        "hours",
+        "d",
+        "day",
+        "days",
+        "week",
+        "weeks",
     }
 )
 
@@ -116,7 +137,7 @@ class Q:
 
 
 def of(canonical_value: Decimal, unit: str) -> Q:
-    """A display quantity from a canonical value (e.g. mcg/day) expressed in `unit` (e.g. mg/day)."""
+    """A display quantity from a canonical value (e.g. mcg/day) in `unit` (e.g. mg/day)."""
     return Q(canonical_value / DISPLAY_UNITS[unit][1], unit)
 
 
@@ -146,8 +167,9 @@ def parse_decimal(text: str, field: str) -> Decimal:
     try:
         value = Decimal(str(text).strip())
     except InvalidOperation:
-        raise Refusal(field, repr(text), "a plain number such as 300 or 1.5", INPUT_RULES,
-                      "is not a number") from None
+        raise Refusal(
+            field, repr(text), "a plain number such as 300 or 1.5", INPUT_RULES, "is not a number"
+        ) from None
     if not value.is_finite():
         raise Refusal(field, repr(text), "a finite number", INPUT_RULES, "is not a number")
     return value
@@ -162,35 +184,66 @@ def parse(text: object, kind: Kind, field: str, *, positive: bool = False) -> Q:
     """
     raw = str(text)
     if "," in raw and "." not in raw and re.search(r"\d,\d", raw):
-        raise Refusal(field, repr(raw), f"a {kind.label} with a decimal point, e.g. {kind.examples}",
-                      INPUT_RULES, "uses a decimal comma")
+        raise Refusal(
+            field,
+            repr(raw),
+            f"a {kind.label} with a decimal point, e.g. {kind.examples}",
+            INPUT_RULES,
+            "uses a decimal comma",
+        )
     match = _NUMBER.match(raw)
     if not match:
-        raise Refusal(field, repr(raw), f"a number and a unit, e.g. {kind.examples}", INPUT_RULES,
-                      "is not a quantity")
+        raise Refusal(
+            field,
+            repr(raw),
+            f"a number and a unit, e.g. {kind.examples}",
+            INPUT_RULES,
+            "is not a quantity",
+        )
     number_text, unit_text = match.groups()
     if not unit_text:
-        raise Refusal(field, repr(raw), f"a {kind.label} with its unit, e.g. {kind.examples}",
-                      INPUT_RULES, "has no unit")
+        raise Refusal(
+            field,
+            repr(raw),
+            f"a {kind.label} with its unit, e.g. {kind.examples}",
+            INPUT_RULES,
+            "has no unit",
+        )
     for word in _UNIT_WORD.findall(unit_text):
         if word not in ALLOWED_UNIT_WORDS:
-            raise Refusal(field, repr(raw), f"a {kind.label} in known units, e.g. {kind.examples}",
-                          INPUT_RULES, f"has an unknown unit {word!r}")
+            raise Refusal(
+                field,
+                repr(raw),
+                f"a {kind.label} in known units, e.g. {kind.examples}",
+                INPUT_RULES,
+                f"has an unknown unit {word!r}",
+            )
     value = Decimal(number_text)
     registry = _registry()
     try:
         quantity = registry.Quantity(value, unit_text.replace("µ", "u"))
         canonical = quantity.to(kind.pint_unit).magnitude
     except Exception:
-        raise Refusal(field, repr(raw), f"a {kind.label}, e.g. {kind.examples}", INPUT_RULES,
-                      f"is not a {kind.label}") from None
+        raise Refusal(
+            field,
+            repr(raw),
+            f"a {kind.label}, e.g. {kind.examples}",
+            INPUT_RULES,
+            f"is not a {kind.label}",
+        ) from None
     canonical = Decimal(canonical)
     if canonical < 0:
-        raise Refusal(field, repr(raw), f"a {kind.label} of at least 0 {kind.canonical}",
-                      INPUT_RULES, "is negative")
+        raise Refusal(
+            field,
+            repr(raw),
+            f"a {kind.label} of at least 0 {kind.canonical}",
+            INPUT_RULES,
+            "is negative",
+        )
     if positive and canonical == 0:
-        raise Refusal(field, repr(raw), f"a {kind.label} above 0 {kind.canonical}", INPUT_RULES,
-                      "is zero")
+        raise Refusal(
+            field, repr(raw), f"a {kind.label} above 0 {kind.canonical}", INPUT_RULES, "is zero"
+        )
     canonical = canonical.normalize() if canonical != 0 else Decimal(0)
     spelled = unit_text.replace(" ", "").replace("ml", "mL").replace("µ", "u").replace("ug", "mcg")
     for unit, (unit_kind, _, _) in DISPLAY_UNITS.items():

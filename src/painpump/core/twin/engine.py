@@ -124,8 +124,11 @@ class Twin:
         while True:
             timer_at = timers[0][0] if timers else None
             event_at = events[self.event_index].at if self.event_index < len(events) else None
-            if timer_at is not None and timer_at <= at and (event_at is None
-                                                            or timer_at <= event_at):
+            if (
+                timer_at is not None
+                and timer_at <= at
+                and (event_at is None or timer_at <= event_at)
+            ):
                 _, _, kind, payload = heapq.heappop(timers)
                 self.advance(timer_at)
                 self._timer(kind, payload)
@@ -304,8 +307,11 @@ class Twin:
         elif kind in ("bolus", "priming"):
             assert event.bolus is not None
             spec = event.bolus
-            volume = self.tubing.volume if kind == "priming" and spec.volume_ml is None and (
-                spec.dose_mcg is None) else self._bolus_quanta(spec)
+            volume = (
+                self.tubing.volume
+                if kind == "priming" and spec.volume_ml is None and (spec.dose_mcg is None)
+                else self._bolus_quanta(spec)
+            )
             self._start_bolus(self.t, volume, spec.duration_s)
             self._event_log(kind, volume=self._ml(volume), duration=self._hours(spec.duration_s))
         elif kind == "valve_reset":
@@ -359,8 +365,11 @@ class Twin:
     def _mri(self, event: Event) -> None:
         if self.scenario.pump.mri == "motor_stall":
             self._alarm("motor_stall")
-            self._event_log("mri", duration=self._hours(event.duration_s),
-                            resume_delay=self._hours(event.resume_delay_s))
+            self._event_log(
+                "mri",
+                duration=self._hours(event.duration_s),
+                resume_delay=self._hours(event.resume_delay_s),
+            )
             self.halted.add("stall")
             resume = self.t + event.duration_s + event.resume_delay_s
             self.stall_until = max(self.stall_until, resume)
@@ -372,8 +381,9 @@ class Twin:
 
     # -- programs and boluses ---------------------------------------------------------------
 
-    def _apply_program(self, spec: ProgramSpec, *, announce: bool = True,
-                       bridge_from: Fluid | None = None) -> None:
+    def _apply_program(
+        self, spec: ProgramSpec, *, announce: bool = True, bridge_from: Fluid | None = None
+    ) -> None:
         self.program = spec
         if spec.kind == "stopped":
             self._set_basal(None)
@@ -398,12 +408,17 @@ class Twin:
                 if bridge_rate:
                     self._set_basal(Basal.constant(bridge_rate))
                     seconds = -(-self.tubing.volume // bridge_rate)
-                    self._schedule(self.t + seconds, "bridge_end",
-                                   ProgramSpec(spec.kind, spec.days))
+                    self._schedule(
+                        self.t + seconds, "bridge_end", ProgramSpec(spec.kind, spec.days)
+                    )
                     if announce:
-                        self._event_log("program", program=spec.kind, bridge=True,
-                                        bridge_rate=of(ml(bridge_rate * SECONDS_PER_DAY), "mL/day"),
-                                        bridge_duration=self._hours(seconds))
+                        self._event_log(
+                            "program",
+                            program=spec.kind,
+                            bridge=True,
+                            bridge_rate=of(ml(bridge_rate * SECONDS_PER_DAY), "mL/day"),
+                            bridge_duration=self._hours(seconds),
+                        )
                     return
             self._set_basal(target)
         if announce:
@@ -413,8 +428,14 @@ class Twin:
         concentration = self.fluids[self.fluid].principal[1]
         days = tuple(
             tuple(
-                (start, fl_per_day(rate.rate_ml_per_day if rate.rate_ml_per_day is not None
-                                   else Decimal(rate.dose_mcg_per_day or 0) / concentration))
+                (
+                    start,
+                    fl_per_day(
+                        rate.rate_ml_per_day
+                        if rate.rate_ml_per_day is not None
+                        else Decimal(rate.dose_mcg_per_day or 0) / concentration
+                    ),
+                )
                 for start, rate in day
             )
             for day in spec.days

@@ -42,5 +42,5 @@ def instant(seconds: int) -> datetime:
 
 
 def seconds(moment: datetime) -> int:
-    """An aware datetime as whole seconds since the epoch (sub-second parts are refused upstream)."""
+    """An aware datetime as whole seconds since the epoch (fractions are refused upstream)."""
     return int(moment.timestamp())

@@ -78,8 +78,9 @@ class Result:
         return {
             "alarms": [a.as_json() for a in self.alarms],
             "events": [e.as_json() for e in self.events],
-            "ptm": [{"at": instant(r.at), "granted": r.granted, "reason": r.reason}
-                    for r in self.ptm],
+            "ptm": [
+                {"at": instant(r.at), "granted": r.granted, "reason": r.reason} for r in self.ptm
+            ],
             "delivered": self.delivered_amounts(),
             "final": self.final,
             "balance": {

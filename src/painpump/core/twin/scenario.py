@@ -62,7 +62,7 @@ class BolusSpec:
 @dataclass(frozen=True)
 class ProgramSpec:
     """stopped, continuous (one step every day), flex (day patterns, per weekday) or bolus (a
-    single bolus, then stopped). `bridge` first delivers the dead volume at the old concentration."""
+    single bolus, then stopped). `bridge`: first the dead volume at the old concentration."""
 
     kind: str
     days: tuple[tuple[tuple[int, Rate], ...], ...] = ()
@@ -118,7 +118,9 @@ def load_scenario_text(text: str) -> Scenario:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise Refusal("scenario", "the file", "valid TOML", RULES, f"is not valid TOML ({error})")
+        raise Refusal(
+            "scenario", "the file", "valid TOML", RULES, f"is not valid TOML ({error})"
+        ) from None
     return load_scenario(data)
 
 
@@ -149,11 +151,15 @@ def parse_instant(value: Any, field_name: str) -> int:
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise Refusal(field_name, repr(value), "an ISO 8601 date-time, e.g. "
-                          "2026-03-01T08:00:00Z", RULES, "is not a date-time") from None
+            raise Refusal(
+                field_name,
+                repr(value),
+                "an ISO 8601 date-time, e.g. 2026-03-01T08:00:00Z",
+                RULES,
+                "is not a date-time",
+            ) from None
     else:
-        raise Refusal(field_name, repr(value), "an ISO 8601 date-time", RULES,
-                      "is not a date-time")
+        raise Refusal(field_name, repr(value), "an ISO 8601 date-time", RULES, "is not a date-time")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     if moment.microsecond:
@@ -169,8 +175,13 @@ def parse_clock(value: Any, field_name: str) -> int:
         if not (0 <= int(hours) < 24 and 0 <= int(minutes) < 60):
             raise ValueError
     except ValueError:
-        raise Refusal(field_name, repr(value), "a time of day HH:MM from 00:00 to 23:59", RULES,
-                      "is not a time of day") from None
+        raise Refusal(
+            field_name,
+            repr(value),
+            "a time of day HH:MM from 00:00 to 23:59",
+            RULES,
+            "is not a time of day",
+        ) from None
     return parsed
 
 
@@ -190,8 +201,13 @@ def _offset(value: Any, field_name: str) -> int:
         if abs(offset) > 14 * 3600:
             raise ValueError
     except ValueError:
-        raise Refusal(field_name, repr(value), "a UTC offset such as +01:00, within +/-14:00",
-                      RULES, "is not a UTC offset") from None
+        raise Refusal(
+            field_name,
+            repr(value),
+            "a UTC offset such as +01:00, within +/-14:00",
+            RULES,
+            "is not a UTC offset",
+        ) from None
     return offset
 
 
@@ -211,11 +227,21 @@ class _Parser:
         start = parse_instant(data["start"], "start")
         until = parse_instant(data["until"], "until")
         if until <= start:
-            raise Refusal("until", str(data["until"]), f"after start ({data['start']})", RULES,
-                          "is not after start")
+            raise Refusal(
+                "until",
+                str(data["until"]),
+                f"after start ({data['start']})",
+                RULES,
+                "is not after start",
+            )
         if until - start > MAX_HORIZON_DAYS * SECONDS_PER_DAY:
-            raise Refusal("until", str(data["until"]), f"at most {MAX_HORIZON_DAYS} days after "
-                          "start", RULES, "is too far from start")
+            raise Refusal(
+                "until",
+                str(data["until"]),
+                f"at most {MAX_HORIZON_DAYS} days after start",
+                RULES,
+                "is too far from start",
+            )
         self.start, self.until = start, until
 
         pump_table = _table(data, "pump", "")
@@ -232,21 +258,39 @@ class _Parser:
             if not alarm.verified:
                 self.warn(f"low reservoir alarm {alarm.value} for {pump.model}: {alarm.source}")
         if alarm_ml >= capacity:
-            raise Refusal("pump.alarm_volume", f"{alarm_ml} mL", f"below the reservoir volume "
-                          f"{capacity} mL", pump.reservoir_volume.source, "is too large")
+            raise Refusal(
+                "pump.alarm_volume",
+                f"{alarm_ml} mL",
+                f"below the reservoir volume {capacity} mL",
+                pump.reservoir_volume.source,
+                "is too large",
+            )
         accuracy = parse_decimal(pump_table.get("accuracy", "1"), "pump.accuracy")
         if not Decimal(0) <= accuracy <= Decimal(10):
-            raise Refusal("pump.accuracy", str(accuracy), "a delivery factor from 0 to 10 "
-                          "(1 = as programmed, 1.2 = 20 % over-infusion)", RULES, "is out of range")
+            raise Refusal(
+                "pump.accuracy",
+                str(accuracy),
+                "a delivery factor from 0 to 10 (1 = as programmed, 1.2 = 20 % over-infusion)",
+                RULES,
+                "is out of range",
+            )
         dead = Decimal(0)
         if "dead_volume" in pump_table:
             dead = parse(pump_table["dead_volume"], Kind.VOLUME, "pump.dead_volume").canonical
         if dead > 5:
-            raise Refusal("pump.dead_volume", f"{dead} mL", "at most 5 mL (pump tubing and "
-                          "catheter)", RULES, "is implausibly large")
+            raise Refusal(
+                "pump.dead_volume",
+                f"{dead} mL",
+                "at most 5 mL (pump tubing and catheter)",
+                RULES,
+                "is implausibly large",
+            )
         primed = bool(pump_table.get("primed", False))
-        offset = _offset(pump_table["utc_offset"], "pump.utc_offset") if (
-            "utc_offset" in pump_table) else 0
+        offset = (
+            _offset(pump_table["utc_offset"], "pump.utc_offset")
+            if ("utc_offset" in pump_table)
+            else 0
+        )
         self.offset = offset
 
         fill_table = _table(data, "fill", "")
@@ -290,15 +334,22 @@ class _Parser:
     def _capacity(self, pump_table: dict[str, Any]) -> Decimal:
         reservoir = self.pump.reservoir_volume
         if "reservoir_volume" in pump_table:
-            given = parse(pump_table["reservoir_volume"], Kind.VOLUME, "pump.reservoir_volume",
-                          positive=True).canonical
+            given = parse(
+                pump_table["reservoir_volume"], Kind.VOLUME, "pump.reservoir_volume", positive=True
+            ).canonical
             if reservoir.verified and given > reservoir.value.canonical:
-                raise Refusal("pump.reservoir_volume", f"{given} mL",
-                              f"at most {reservoir.value}", reservoir.source, "exceeds the model")
+                raise Refusal(
+                    "pump.reservoir_volume",
+                    f"{given} mL",
+                    f"at most {reservoir.value}",
+                    reservoir.source,
+                    "exceeds the model",
+                )
             return given
         if not reservoir.verified:
-            self.warn(f"reservoir volume {reservoir.value} for {self.pump.model}: "
-                      f"{reservoir.source}")
+            self.warn(
+                f"reservoir volume {reservoir.value} for {self.pump.model}: {reservoir.source}"
+            )
         return reservoir.value.canonical
 
     def _fill_volume(self, value: Any, field_name: str) -> Decimal:
@@ -306,9 +357,13 @@ class _Parser:
             raise Refusal(field_name, "missing", "a volume such as 20 mL", RULES, "is required")
         volume = parse(value, Kind.VOLUME, field_name, positive=True).canonical
         if volume > self.capacity:
-            raise Refusal(field_name, str(value), f"at most {self.capacity} mL (reservoir of "
-                          f"{self.pump.model})", self.pump.reservoir_volume.source,
-                          "would overfill the reservoir")
+            raise Refusal(
+                field_name,
+                str(value),
+                f"at most {self.capacity} mL (reservoir of {self.pump.model})",
+                self.pump.reservoir_volume.source,
+                "would overfill the reservoir",
+            )
         return volume
 
     def _fluid(self, table: dict[str, Any], where: str) -> Fluid:
@@ -316,10 +371,14 @@ class _Parser:
         if "drugs" in table:
             for i, item in enumerate(table["drugs"]):
                 if not isinstance(item, dict):
-                    raise Refusal(f"{where}.drugs[{i}]", repr(item), "a table with drug and "
-                                  "concentration", RULES, "is not a table")
-                entries.append((item.get("drug"), item.get("concentration"),
-                                f"{where}.drugs[{i}]"))
+                    raise Refusal(
+                        f"{where}.drugs[{i}]",
+                        repr(item),
+                        "a table with drug and concentration",
+                        RULES,
+                        "is not a table",
+                    )
+                entries.append((item.get("drug"), item.get("concentration"), f"{where}.drugs[{i}]"))
         else:
             entries.append((table.get("drug"), table.get("concentration"), where))
         drugs: list[tuple[str, Decimal]] = []
@@ -328,21 +387,37 @@ class _Parser:
                 raise Refusal(f"{prefix}.drug", "missing", "a drug name", RULES, "is required")
             drug = catalog.drug(name, f"{prefix}.drug")
             if concentration is None:
-                raise Refusal(f"{prefix}.concentration", "missing", "a concentration such as "
-                              "25 mg/mL", RULES, "is required")
-            conc = parse(concentration, Kind.CONCENTRATION, f"{prefix}.concentration",
-                         positive=True).canonical
+                raise Refusal(
+                    f"{prefix}.concentration",
+                    "missing",
+                    "a concentration such as 25 mg/mL",
+                    RULES,
+                    "is required",
+                )
+            conc = parse(
+                concentration, Kind.CONCENTRATION, f"{prefix}.concentration", positive=True
+            ).canonical
             if any(existing == drug.name for existing, _ in drugs):
-                raise Refusal(f"{prefix}.drug", drug.name, "each drug once per fluid", RULES,
-                              "is listed twice")
+                raise Refusal(
+                    f"{prefix}.drug",
+                    drug.name,
+                    "each drug once per fluid",
+                    RULES,
+                    "is listed twice",
+                )
             drugs.append((drug.name, conc))
         return Fluid(tuple(drugs))
 
     def _rate(self, table: dict[str, Any], where: str, fluid: Fluid) -> Rate:
         has_rate, has_dose = "rate" in table, "dose" in table
         if has_rate == has_dose:
-            raise Refusal(where, "rate and dose" if has_rate else "neither", "exactly one of "
-                          "rate (mL/day) or dose (e.g. mg/day)", RULES, "is ambiguous")
+            raise Refusal(
+                where,
+                "rate and dose" if has_rate else "neither",
+                "exactly one of rate (mL/day) or dose (e.g. mg/day)",
+                RULES,
+                "is ambiguous",
+            )
         if has_rate:
             ml_day = parse(table["rate"], Kind.VOLUME_RATE, f"{where}.rate").canonical
             self._check_rate(ml_day, f"{where}.rate", str(table["rate"]))
@@ -362,16 +437,27 @@ class _Parser:
                 continue
             word = "at least" if below else "at most"
             if bound.verified:
-                raise Refusal(field_name, f"{shown} ({ml_day.normalize()} mL/day)",
-                              f"{word} {bound.value} for {self.pump.model}", bound.source,
-                              "is outside the pump's rate range")
-            self.warn(f"{field_name} {shown} is outside the unverified rate range "
-                      f"({word} {bound.value}) of {self.pump.model}: {bound.source}")
+                raise Refusal(
+                    field_name,
+                    f"{shown} ({ml_day.normalize()} mL/day)",
+                    f"{word} {bound.value} for {self.pump.model}",
+                    bound.source,
+                    "is outside the pump's rate range",
+                )
+            self.warn(
+                f"{field_name} {shown} is outside the unverified rate range "
+                f"({word} {bound.value}) of {self.pump.model}: {bound.source}"
+            )
 
     def _bolus(self, table: dict[str, Any], where: str, *, key: str = "bolus") -> BolusSpec:
         if key not in table and "volume" not in table:
-            raise Refusal(f"{where}.{key}", "missing", "a bolus volume (mL) or dose (mg, mcg)",
-                          RULES, "is required")
+            raise Refusal(
+                f"{where}.{key}",
+                "missing",
+                "a bolus volume (mL) or dose (mg, mcg)",
+                RULES,
+                "is required",
+            )
         raw = table.get(key, table.get("volume"))
         duration = _duration(table.get("duration", "1 min"), f"{where}.duration")
         try:
@@ -391,82 +477,155 @@ class _Parser:
         if kind == "continuous":
             rate = self._rate(table, where, fluid)
             if bridge and rate.dose_mcg_per_day is None:
-                raise Refusal(f"{where}.bridge", "true", "a dose-based continuous program (the "
-                              "bridge keeps the prescribed dose at the old concentration)", RULES,
-                              "needs a dose")
+                raise Refusal(
+                    f"{where}.bridge",
+                    "true",
+                    "a dose-based continuous program (the "
+                    "bridge keeps the prescribed dose at the old concentration)",
+                    RULES,
+                    "needs a dose",
+                )
             return ProgramSpec("continuous", days=((((0, rate),),) * 7), bridge=bridge)
         if kind == "flex":
             default = self._steps(table.get("steps"), f"{where}.steps", fluid)
             weekdays = table.get("weekdays", {})
             if not isinstance(weekdays, dict):
-                raise Refusal(f"{where}.weekdays", repr(weekdays), "a table of weekday patterns",
-                              RULES, "is not a table")
+                raise Refusal(
+                    f"{where}.weekdays",
+                    repr(weekdays),
+                    "a table of weekday patterns",
+                    RULES,
+                    "is not a table",
+                )
             unknown = sorted(set(weekdays) - set(WEEKDAYS))
             if unknown:
-                raise Refusal(f"{where}.weekdays.{unknown[0]}", unknown[0],
-                              f"one of {', '.join(WEEKDAYS)}", RULES, "is not a weekday")
+                raise Refusal(
+                    f"{where}.weekdays.{unknown[0]}",
+                    unknown[0],
+                    f"one of {', '.join(WEEKDAYS)}",
+                    RULES,
+                    "is not a weekday",
+                )
             days = tuple(
-                self._steps(weekdays[day], f"{where}.weekdays.{day}", fluid) if day in weekdays
+                self._steps(weekdays[day], f"{where}.weekdays.{day}", fluid)
+                if day in weekdays
                 else default
                 for day in WEEKDAYS
             )
             if bridge:
-                raise Refusal(f"{where}.bridge", "true", "a continuous program", RULES,
-                              "is not supported with flex programs")
+                raise Refusal(
+                    f"{where}.bridge",
+                    "true",
+                    "a continuous program",
+                    RULES,
+                    "is not supported with flex programs",
+                )
             return ProgramSpec("flex", days=days)
-        raise Refusal(f"{where}.kind", repr(kind), "stopped, continuous, flex or bolus", RULES,
-                      "is not a program kind")
+        raise Refusal(
+            f"{where}.kind",
+            repr(kind),
+            "stopped, continuous, flex or bolus",
+            RULES,
+            "is not a program kind",
+        )
 
     def _steps(self, steps: Any, where: str, fluid: Fluid) -> tuple[tuple[int, Rate], ...]:
         if not isinstance(steps, list) or not steps:
-            raise Refusal(where, repr(steps), "a list of steps with start (HH:MM) and rate or dose",
-                          RULES, "is missing or empty")
+            raise Refusal(
+                where,
+                repr(steps),
+                "a list of steps with start (HH:MM) and rate or dose",
+                RULES,
+                "is missing or empty",
+            )
         out: list[tuple[int, Rate]] = []
         for i, step in enumerate(steps):
             start = parse_clock(step.get("start"), f"{where}[{i}].start")
             if i == 0 and start != 0:
-                raise Refusal(f"{where}[0].start", str(step.get("start")), "00:00 for the first "
-                              "step of a day", RULES, "leaves the start of the day unprogrammed")
+                raise Refusal(
+                    f"{where}[0].start",
+                    str(step.get("start")),
+                    "00:00 for the first step of a day",
+                    RULES,
+                    "leaves the start of the day unprogrammed",
+                )
             if out and start <= out[-1][0]:
-                raise Refusal(f"{where}[{i}].start", str(step.get("start")),
-                              "later than the step before", RULES, "is out of order")
+                raise Refusal(
+                    f"{where}[{i}].start",
+                    str(step.get("start")),
+                    "later than the step before",
+                    RULES,
+                    "is out of order",
+                )
             out.append((start, self._rate(step, f"{where}[{i}]", fluid)))
         allowed = self.pump.flex_steps_per_day
         if len(out) > allowed.value:
             if allowed.verified:
-                raise Refusal(where, f"{len(out)} steps", f"at most {allowed.value} per day",
-                              allowed.source, "exceeds the pump's rate changes per day")
-            self.warn(f"{where} has {len(out)} steps, more than the unverified {allowed.value} "
-                      f"of {self.pump.model}: {allowed.source}")
+                raise Refusal(
+                    where,
+                    f"{len(out)} steps",
+                    f"at most {allowed.value} per day",
+                    allowed.source,
+                    "exceeds the pump's rate changes per day",
+                )
+            self.warn(
+                f"{where} has {len(out)} steps, more than the unverified {allowed.value} "
+                f"of {self.pump.model}: {allowed.source}"
+            )
         return tuple(out)
 
     def _fixed_rate_program(self, pump_table: dict[str, Any], program: Any) -> ProgramSpec:
         if program is not None:
-            raise Refusal("program", "a [program] table", "none: the rate of a constant-flow pump "
-                          "is fixed at manufacture; give [pump] rate", self.pump.flex_steps_per_day
-                          .source, "cannot be programmed")
+            raise Refusal(
+                "program",
+                "a [program] table",
+                "none: the rate of a constant-flow pump is fixed at manufacture; give [pump] rate",
+                self.pump.flex_steps_per_day.source,
+                "cannot be programmed",
+            )
         if "rate" not in pump_table:
-            raise Refusal("pump.rate", "missing", "the device's fixed rate, e.g. 1 mL/day", RULES,
-                          "is required for a constant-flow pump")
+            raise Refusal(
+                "pump.rate",
+                "missing",
+                "the device's fixed rate, e.g. 1 mL/day",
+                RULES,
+                "is required for a constant-flow pump",
+            )
         return self._program({"kind": "continuous", "rate": pump_table["rate"]}, "pump", self.fill)
 
     def _ptm(self, table: dict[str, Any], fluid: Fluid) -> PtmSpec | None:
         if not table:
             return None
         if self.pump.fixed_rate:
-            raise Refusal("ptm", "a [ptm] table", "none for a constant-flow pump",
-                          self.pump.flex_steps_per_day.source, "cannot be used")
+            raise Refusal(
+                "ptm",
+                "a [ptm] table",
+                "none for a constant-flow pump",
+                self.pump.flex_steps_per_day.source,
+                "cannot be used",
+            )
         bolus = self._bolus(table, "ptm")
         lockout = _duration(table.get("lockout"), "ptm.lockout")
         if lockout < bolus.duration_s:
-            raise Refusal("ptm.lockout", str(table.get("lockout")), f"at least the bolus duration "
-                          f"({bolus.duration_s} s)", RULES, "is shorter than the bolus")
+            raise Refusal(
+                "ptm.lockout",
+                str(table.get("lockout")),
+                f"at least the bolus duration ({bolus.duration_s} s)",
+                RULES,
+                "is shorter than the bolus",
+            )
         max_per_day = table.get("max_per_day")
         if not isinstance(max_per_day, int) or isinstance(max_per_day, bool) or max_per_day < 1:
-            raise Refusal("ptm.max_per_day", repr(max_per_day), "a whole number of at least 1",
-                          RULES, "is not a count")
-        requests = [parse_instant(r, f"ptm.requests[{i}]")
-                    for i, r in enumerate(table.get("requests", []))]
+            raise Refusal(
+                "ptm.max_per_day",
+                repr(max_per_day),
+                "a whole number of at least 1",
+                RULES,
+                "is not a count",
+            )
+        requests = [
+            parse_instant(r, f"ptm.requests[{i}]") for i, r in enumerate(table.get("requests", []))
+        ]
         daily = [parse_clock(c, f"ptm.daily[{i}]") for i, c in enumerate(table.get("daily", []))]
         if daily:
             day0 = (self.start + self.offset) // SECONDS_PER_DAY * SECONDS_PER_DAY - self.offset
@@ -476,8 +635,13 @@ class _Parser:
                 day += SECONDS_PER_DAY
         for i, at in enumerate(requests):
             if not self.start <= at <= self.until:
-                raise Refusal(f"ptm.requests[{i}]", str(table["requests"][i]), "between start and "
-                              "until", RULES, "is outside the scenario")
+                raise Refusal(
+                    f"ptm.requests[{i}]",
+                    str(table["requests"][i]),
+                    "between start and until",
+                    RULES,
+                    "is outside the scenario",
+                )
         return PtmSpec(bolus, lockout, max_per_day, tuple(sorted(requests)))
 
     def _events(self, raw: Any) -> tuple[Event, ...]:
@@ -491,23 +655,35 @@ class _Parser:
                 raise Refusal(where, repr(item), "an [[event]] table", RULES, "is not a table")
             kind = item.get("kind")
             if kind not in EVENT_KINDS:
-                raise Refusal(f"{where}.kind", repr(kind), ", ".join(EVENT_KINDS), RULES,
-                              "is not an event kind")
+                raise Refusal(
+                    f"{where}.kind",
+                    repr(kind),
+                    ", ".join(EVENT_KINDS),
+                    RULES,
+                    "is not an event kind",
+                )
             if "at" not in item:
-                raise Refusal(f"{where}.at", "missing", "an ISO 8601 date-time", RULES,
-                              "is required")
+                raise Refusal(
+                    f"{where}.at", "missing", "an ISO 8601 date-time", RULES, "is required"
+                )
             at = parse_instant(item["at"], f"{where}.at")
             if not self.start <= at <= self.until:
-                raise Refusal(f"{where}.at", str(item["at"]), "between start and until", RULES,
-                              "is outside the scenario")
+                raise Refusal(
+                    f"{where}.at",
+                    str(item["at"]),
+                    "between start and until",
+                    RULES,
+                    "is outside the scenario",
+                )
             events.append(self._event(item, kind, at, i, where, fluid))
             if kind == "refill" and events[-1].fluid is not None:
                 fluid = events[-1].fluid or fluid
         events.sort(key=lambda e: (e.at, e.index))
         return tuple(events)
 
-    def _event(self, item: dict[str, Any], kind: str, at: int, i: int, where: str,
-               fluid: Fluid) -> Event:
+    def _event(
+        self, item: dict[str, Any], kind: str, at: int, i: int, where: str, fluid: Fluid
+    ) -> Event:
         if kind == "refill":
             volume = self._fill_volume(item.get("volume"), f"{where}.volume")
             new_fluid = self._fluid(item, where) if ("drug" in item or "drugs" in item) else fluid
@@ -517,39 +693,68 @@ class _Parser:
             return Event(at, kind, i, volume_ml=volume, fluid=new_fluid, program=program)
         if kind == "program":
             if self.pump.fixed_rate:
-                raise Refusal(f"{where}.kind", "program", "no programming of a constant-flow pump",
-                              self.pump.flex_steps_per_day.source, "cannot be used")
+                raise Refusal(
+                    f"{where}.kind",
+                    "program",
+                    "no programming of a constant-flow pump",
+                    self.pump.flex_steps_per_day.source,
+                    "cannot be used",
+                )
             return Event(at, kind, i, program=self._program(item, where, fluid))
         if kind == "mri":
             if self.pump.mri == "none":
-                raise Refusal(f"{where}.kind", "mri", "a pump whose MRI behaviour is modelled "
-                              "(SynchroMed II: motor stall; Prometra II: valve shut-off)",
-                              self.pump.approved_for_source, "is not modelled for this pump")
+                raise Refusal(
+                    f"{where}.kind",
+                    "mri",
+                    "a pump whose MRI behaviour is modelled "
+                    "(SynchroMed II: motor stall; Prometra II: valve shut-off)",
+                    self.pump.approved_for_source,
+                    "is not modelled for this pump",
+                )
             duration = _duration(item.get("duration", "1 hour"), f"{where}.duration")
             default_delay = self.pump.extras.get("mri_resume_delay")
-            delay = _duration(item["resume_delay"], f"{where}.resume_delay", positive=False) if (
-                "resume_delay" in item) else int(default_delay.value.canonical) if (
-                default_delay) else 0
+            delay = (
+                _duration(item["resume_delay"], f"{where}.resume_delay", positive=False)
+                if ("resume_delay" in item)
+                else int(default_delay.value.canonical)
+                if (default_delay)
+                else 0
+            )
             return Event(at, kind, i, duration_s=duration, resume_delay_s=delay)
         if kind == "eri":
             if "eri_to_stop" not in self.pump.extras:
-                raise Refusal(f"{where}.kind", "eri", "a pump with an elective replacement "
-                              "indicator in the catalog (SynchroMed II)", RULES,
-                              "is not modelled for this pump")
+                raise Refusal(
+                    f"{where}.kind",
+                    "eri",
+                    "a pump with an elective replacement indicator in the catalog (SynchroMed II)",
+                    RULES,
+                    "is not modelled for this pump",
+                )
             return Event(at, kind, i)
         if kind == "accuracy":
             factor = parse_decimal(item.get("factor", "1"), f"{where}.factor")
             if not Decimal(0) <= factor <= Decimal(10):
-                raise Refusal(f"{where}.factor", str(factor), "a delivery factor from 0 to 10",
-                              RULES, "is out of range")
+                raise Refusal(
+                    f"{where}.factor",
+                    str(factor),
+                    "a delivery factor from 0 to 10",
+                    RULES,
+                    "is out of range",
+                )
             return Event(at, kind, i, factor=factor)
         if kind in ("bolus", "priming"):
             if kind == "bolus" and "volume" not in item and "bolus" not in item:
-                raise Refusal(f"{where}.volume", "missing", "a bolus volume or dose", RULES,
-                              "is required")
+                raise Refusal(
+                    f"{where}.volume", "missing", "a bolus volume or dose", RULES, "is required"
+                )
             if kind == "priming" and "volume" not in item:
-                return Event(at, kind, i, bolus=BolusSpec(
-                    None, None, _duration(item.get("duration", "1 hour"), f"{where}.duration")))
+                return Event(
+                    at,
+                    kind,
+                    i,
+                    bolus=BolusSpec(
+                        None, None, _duration(item.get("duration", "1 hour"), f"{where}.duration")
+                    ),
+                )
             return Event(at, kind, i, bolus=self._bolus(item, where, key="volume"))
         return Event(at, kind, i)
-
