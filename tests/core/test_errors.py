@@ -1,9 +1,8 @@
-"""Refusal stays immutable but can travel through Python's exception machinery."""
+"""A Refusal travels through Python's exception machinery and renders field, value, limit."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -25,8 +24,11 @@ def test_refusal_raised_inside_a_generator_context_manager_keeps_its_identity() 
     assert caught.value.__traceback__ is not None
 
 
-def test_refusal_fields_stay_frozen() -> None:
-    refusal = Refusal("--volume", "25 mL", "<= 20 mL")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        refusal.field = "--rate"  # type: ignore[misc]
-    assert refusal.field == "--volume"
+def test_refusal_message_names_field_value_limit_and_source() -> None:
+    refusal = Refusal("--volume", "25 mL", "<= 20 mL", "pump reservoir", "would overfill")
+    assert (
+        refusal.message
+        == "--volume: 25 mL would overfill; limit: <= 20 mL (source: pump reservoir)"
+    )
+    assert refusal.as_dict()["field"] == "--volume"
+    assert refusal.as_dict()["limit"] == "<= 20 mL"

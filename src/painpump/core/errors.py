@@ -3,10 +3,10 @@ the limit's source, so that a user can see what to change and why (nothing is ch
 
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError, dataclass
+from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Refusal(Exception):
     """Input refused before anything happened.
 
@@ -38,15 +38,3 @@ class Refusal(Exception):
             "source": self.source,
             "message": self.message,
         }
-
-
-def _set_exception_slot(self: Refusal, name: str, value: object) -> None:
-    """Frozen fields, but Python's exception machinery may still set __traceback__, __cause__,
-    __context__ and __suppress_context__ (contextlib does, e.g. inside a Typer command)."""
-    if name.startswith("__") and name.endswith("__"):
-        BaseException.__setattr__(self, name, value)
-        return
-    raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-
-Refusal.__setattr__ = _set_exception_slot  # type: ignore[method-assign, assignment]
