@@ -196,7 +196,7 @@ def parse(text: object, kind: Kind, field: str, *, positive: bool = False) -> Q:
         raise Refusal(
             field,
             repr(raw),
-            f"a number and a unit, e.g. {kind.examples}",
+            f"a {kind.label}: a number and a unit, e.g. {kind.examples}",
             INPUT_RULES,
             "is not a quantity",
         )
