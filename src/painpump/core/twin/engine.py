@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import Counter, deque
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -74,6 +75,7 @@ class Twin:
         self.timers: list[tuple[int, int, str, object]] = []
         self.timer_seq = itertools.count()
         self.event_index = 0
+        self.program_token = 0
         self.next_due = 0
         self.alarm_counts: Counter[str] = Counter()
         self.stall_until = 0
@@ -330,9 +332,11 @@ class Twin:
             self._alarm("end_of_service")
             self._event_log("pump_stopped", reason="end_of_service")
         elif kind == "bridge_end":
-            assert isinstance(payload, ProgramSpec)
-            self._apply_program(payload, announce=False)
-            self._event_log("bridge_end")
+            assert isinstance(payload, tuple)
+            token, spec = payload
+            if token == self.program_token and isinstance(spec, ProgramSpec):
+                self._apply_program(spec, announce=False)
+                self._event_log("bridge_end")
 
     def _refill(self, event: Event) -> None:
         assert event.volume_ml is not None and event.fluid is not None
@@ -359,7 +363,7 @@ class Twin:
         if event.program is not None:
             self._apply_program(event.program, bridge_from=old_concentration)
         elif self.program.kind in ("continuous", "flex"):
-            self._apply_program(self.program, announce=False)
+            self._apply_program(replace(self.program, bridge=False), announce=False)
         self._check_levels()
 
     def _mri(self, event: Event) -> None:
@@ -385,6 +389,7 @@ class Twin:
         self, spec: ProgramSpec, *, announce: bool = True, bridge_from: Fluid | None = None
     ) -> None:
         self.program = spec
+        self.program_token += 1
         if spec.kind == "stopped":
             self._set_basal(None)
             self.mode = "stopped"
@@ -409,7 +414,9 @@ class Twin:
                     self._set_basal(Basal.constant(bridge_rate))
                     seconds = -(-self.tubing.volume // bridge_rate)
                     self._schedule(
-                        self.t + seconds, "bridge_end", ProgramSpec(spec.kind, spec.days)
+                        self.t + seconds,
+                        "bridge_end",
+                        (self.program_token, ProgramSpec(spec.kind, spec.days)),
                     )
                     if announce:
                         self._event_log(
