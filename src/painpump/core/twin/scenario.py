@@ -700,7 +700,13 @@ class _Parser:
                     self.pump.flex_steps_per_day.source,
                     "cannot be used",
                 )
-            return Event(at, kind, i, program=self._program(item, where, fluid))
+            # The event's own `kind` is "program", so the program's kind cannot share that key:
+            # `program = { kind = ... }` as in a refill, or the bare fields of a continuous one.
+            if "program" in item:
+                table, where = item["program"], f"{where}.program"
+            else:
+                table = {k: v for k, v in item.items() if k not in ("at", "kind")}
+            return Event(at, kind, i, program=self._program(table, where, fluid))
         if kind == "mri":
             if self.pump.mri == "none":
                 raise Refusal(
