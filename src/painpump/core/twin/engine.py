@@ -233,8 +233,6 @@ class Twin:
         if self.boluses:
             self.boluses = [b for b in self.boluses if b[1] > t]
             self.pending = sum(b[2] for b in self.boluses)
-            if not self.boluses and self.mode == "bolus":
-                self._set_mode_stopped()
 
     def _check_levels(self) -> None:
         if self.low_armed and self.model <= self.alarm_level:
@@ -337,6 +335,8 @@ class Twin:
             if token == self.program_token and isinstance(spec, ProgramSpec):
                 self._apply_program(spec, announce=False)
                 self._event_log("bridge_end")
+        elif kind == "bolus_end" and payload == self.program_token:
+            self._set_mode_stopped()
 
     def _refill(self, event: Event) -> None:
         assert event.volume_ml is not None and event.fluid is not None
@@ -400,6 +400,8 @@ class Twin:
             self._set_basal(None)
             self.mode = "bolus"
             self._start_bolus(self.t, self._bolus_quanta(spec.bolus), spec.bolus.duration_s)
+            # A timer, so that the pump is stopped at the bolus's end (not at the next advance).
+            self._schedule(self.t + max(spec.bolus.duration_s, 1), "bolus_end", self.program_token)
         else:
             self.mode = spec.kind
             target = self._basal_for(spec)
