@@ -169,7 +169,7 @@ def plan_refill(
     stability: StabilityLimit | None = None,
 ) -> RefillPlan:
     """Project when the fill reaches the alarm volume and runs empty, and the date to refill by:
-    the earlier of (alarm - margin) and the drug's stability limit."""
+    the earlier of (alarm - margin, not before the fill) and the drug's stability limit."""
     check_volume_fits(pump, fill_volume, "--volume")
     warnings: list[Finding] = []
     if alarm_volume is None:
@@ -212,15 +212,17 @@ def plan_refill(
     days_empty = fill_volume.canonical / per_day
     alarm_at = _after(fill_at, days_alarm)
     empty_at = _after(fill_at, days_empty)
-    reservoir_by = _after(fill_at, days_alarm - margin_days)
+    # Clamped at the fill: a margin longer than the time to the alarm makes the refill due at
+    # once (never later than with a smaller fill, so more volume never refills sooner).
+    reservoir_by = max(fill_at, _after(fill_at, days_alarm - margin_days))
     if days_alarm < margin_days:
-        reservoir_by = alarm_at
         warnings.append(
             Finding(
                 "refill_margin",
                 Verdict.WARN,
-                f"the low-reservoir alarm comes {Q(days_alarm, 'day')} after the fill, sooner than "
-                f"the {Q(margin_days, 'day')} margin: refill by the alarm date",
+                f"the low-reservoir alarm comes {Q(days_alarm, 'day')} after the fill, within "
+                f"the {Q(margin_days, 'day')} margin: the refill is due at once; fill more or "
+                "give a smaller --margin-days",
                 f">= {Q(margin_days, 'day')} between fill and refill",
                 MARGIN_SOURCE,
                 verified=False,
