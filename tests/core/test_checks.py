@@ -1,0 +1,521 @@
+"""Drug-library checks: every boundary exactly at its limit, the verdict and the rule, message and
+source text behind it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from painpump.core.checks import check
+from painpump.core.decision import Decision, Finding, Verdict
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind, Q, parse
+
+
+def q(text: str, kind: Kind) -> Q:
+    return parse(text, kind, "test")
+
+
+def conc(text: str) -> Q:
+    return q(text, Kind.CONCENTRATION)
+
+
+def dose(text: str) -> Q:
+    return q(text, Kind.DOSE_RATE)
+
+
+def findings(decision: Decision, rule: str) -> list[Finding]:
+    return [f for f in decision.findings if f.rule == rule]
+
+
+def only(decision: Decision, rule: str) -> Finding:
+    found = findings(decision, rule)
+    assert len(found) == 1, found
+    return found[0]
+
+
+# (drug, concentration, dose, region, verdict, rule, verdict of that rule, text in message,
+#  text in source)
+DOSE_CASES = [
+    (
+        "ziconotide",
+        "25 mcg/mL",
+        "19.2 mcg/day",
+        "us",
+        "ok",
+        "max_daily_dose",
+        "ok",
+        "19.2 mcg/day",
+        "Prialt US label",
+    ),
+    (
+        "ziconotide",
+        "25 mcg/mL",
+        "19.3 mcg/day",
+        "us",
+        "stop",
+        "max_daily_dose",
+        "stop",
+        "exceeds the maximum daily dose 19.2 mcg/day (US)",
+        "Prialt US label",
+    ),
+    (
+        "ziconotide",
+        "25 mcg/mL",
+        "21.6 mcg/day",
+        "eu",
+        "ok",
+        "max_daily_dose",
+        "ok",
+        "21.6 mcg/day (EU)",
+        "Prialt EU SmPC",
+    ),
+    (
+        "ziconotide",
+        "25 mcg/mL",
+        "21.7 mcg/day",
+        "eu",
+        "stop",
+        "max_daily_dose",
+        "stop",
+        "exceeds the maximum daily dose 21.6 mcg/day (EU)",
+        "Prialt EU SmPC",
+    ),
+    (
+        "ziconotide",
+        "25 mcg/mL",
+        "0.8 mcg/h",
+        "us",
+        "ok",
+        "max_daily_dose",
+        "ok",
+        "19.2 mcg/day",
+        "Prialt US label",
+    ),
+    (
+        "baclofen",
+        "2000 mcg/mL",
+        "1000 mcg/day",
+        "us",
+        "ok",
+        "max_daily_dose",
+        "ok",
+        "within the maximum daily dose 1000 mcg/day",
+        "minclinic",
+    ),
+    (
+        "baclofen",
+        "2000 mcg/mL",
+        "1001 mcg/day",
+        "us",
+        "warn",
+        "max_daily_dose",
+        "warn",
+        "exceeds the maximum daily dose 1000 mcg/day",
+        "label wording unconfirmed",
+    ),
+    (
+        "clonidine",
+        "500 mcg/mL",
+        "601 mcg/day",
+        "us",
+        "warn",
+        "max_daily_dose",
+        "warn",
+        "exceeds the maximum daily dose 600 mcg/day",
+        "UNCONFIRMED",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("drug", "c", "d", "region", "verdict", "rule", "rule_verdict", "message", "source"),
+    DOSE_CASES,
+    ids=[
+        "ziconotide-us-19.2-at-max-ok",
+        "ziconotide-us-19.3-over-max-stop",
+        "ziconotide-eu-21.6-at-max-ok",
+        "ziconotide-eu-21.7-over-max-stop",
+        "ziconotide-0.8-mcg-per-hour-is-19.2-per-day-ok",
+        "baclofen-1000-at-unverified-max-ok",
+        "baclofen-1001-over-unverified-max-warns-never-stops",
+        "clonidine-over-unverified-pacc-max-warns",
+    ],
+)
+def test_daily_dose_limits_by_region(
+    drug: str,
+    c: str,
+    d: str,
+    region: str,
+    verdict: str,
+    rule: str,
+    rule_verdict: str,
+    message: str,
+    source: str,
+) -> None:
+    decision = check(drug, conc(c), dose(d), region=region)
+    assert decision.verdict.value == verdict
+    finding = only(decision, rule)
+    assert finding.verdict.value == rule_verdict
+    assert message in finding.message
+    assert source in finding.source
+
+
+def test_morphine_above_both_daily_maxima_warns_twice_with_each_source() -> None:
+    decision = check("morphine", conc("10 mg/mL"), dose("21 mg/day"))
+    assert decision.verdict is Verdict.WARN
+    broken = [f for f in findings(decision, "max_daily_dose") if f.verdict is Verdict.WARN]
+    assert {f.verified for f in broken} == {True, False}
+    assert any("Infumorph label" in f.source for f in broken)
+    assert any("PACC 2012" in f.source for f in broken)
+
+
+CONCENTRATION_CASES = [
+    ("ziconotide", "100 mcg/mL", "ok", "max_concentration", "ok", "Prialt PI"),
+    ("ziconotide", "101 mcg/mL", "stop", "max_concentration", "stop", "Prialt PI"),
+    ("ziconotide", "24 mcg/mL", "warn", "min_concentration", "warn", "Brain Behav 2021"),
+    ("baclofen", "2000 mcg/mL", "ok", "max_concentration", "ok", "Lioresal/Gablofen"),
+    ("baclofen", "2 mg/mL", "ok", "max_concentration", "ok", "Lioresal/Gablofen"),
+    ("baclofen", "2001 mcg/mL", "stop", "max_concentration", "stop", "Lioresal/Gablofen"),
+    ("morphine", "20 mg/mL", "ok", "max_concentration", "ok", "PACC 2012"),
+    ("morphine", "25 mg/mL", "warn", "max_concentration", "warn", "PACC 2012"),
+]
+
+
+@pytest.mark.parametrize(
+    ("drug", "c", "verdict", "rule", "rule_verdict", "source"),
+    CONCENTRATION_CASES,
+    ids=[
+        "ziconotide-100-at-max-ok",
+        "ziconotide-101-over-hard-max-stop",
+        "ziconotide-24-below-soft-min-warn",
+        "baclofen-2000-mcg-at-max-ok",
+        "baclofen-2-mg-same-as-2000-mcg-ok",
+        "baclofen-2001-over-hard-max-stop",
+        "morphine-20-at-unverified-max-ok",
+        "morphine-25-product-over-unverified-pacc-max-warns",
+    ],
+)
+def test_concentration_limits(
+    drug: str, c: str, verdict: str, rule: str, rule_verdict: str, source: str
+) -> None:
+    small = {"ziconotide": "1 mcg/day", "baclofen": "100 mcg/day", "morphine": "1 mg/day"}[drug]
+    decision = check(drug, conc(c), dose(small))
+    assert decision.verdict.value == verdict
+    finding = only(decision, rule)
+    assert finding.verdict.value == rule_verdict
+    assert source in finding.source
+
+
+@pytest.mark.parametrize(
+    ("drug", "c", "d", "suggestion"),
+    [
+        ("baclofen", "2000 mg/mL", "100 mcg/day", "did you mean 2000 mcg/mL?"),
+        ("baclofen", "500 mg/mL", "100 mcg/day", "did you mean 500 mcg/mL?"),
+        ("morphine", "25 mcg/mL", "1 mg/day", "did you mean 25 mg/mL?"),
+        ("ziconotide", "25 mcg/mL", "2.4 mg/day", "did you mean 2.4 mcg/day?"),
+    ],
+    ids=[
+        "baclofen-2000-mg-per-mL-high",
+        "baclofen-500-mg-per-mL-high",
+        "morphine-25-mcg-per-mL-low-matches-product-in-mg",
+        "ziconotide-dose-in-mg-instead-of-mcg",
+    ],
+)
+def test_thousand_fold_unit_mixup_asks_did_you_mean(
+    drug: str, c: str, d: str, suggestion: str
+) -> None:
+    finding = only(check(drug, conc(c), dose(d)), "thousand_fold")
+    assert finding.verdict is Verdict.WARN
+    assert suggestion in finding.message
+    assert "thousand-fold" in finding.source
+
+
+def test_thousand_fold_high_concentration_still_stops_on_the_hard_max() -> None:
+    decision = check("baclofen", conc("2000 mg/mL"), dose("100 mcg/day"))
+    assert decision.verdict is Verdict.STOP
+    stop = only(decision, "max_concentration")
+    assert "2000 mg/mL (= 2000000 mcg/mL) exceeds" in stop.message
+
+
+@pytest.mark.parametrize(
+    ("drug", "c"),
+    [("baclofen", "2 mg/mL"), ("baclofen", "500 mcg/mL"), ("morphine", "10 mg/mL")],
+    ids=["baclofen-2-mg", "baclofen-500-mcg", "morphine-10-mg"],
+)
+def test_commercial_strengths_raise_no_unit_mixup(drug: str, c: str) -> None:
+    d = "100 mcg/day" if drug == "baclofen" else "1 mg/day"
+    decision = check(drug, conc(c), dose(d))
+    assert findings(decision, "thousand_fold") == []
+    assert findings(decision, "commercial_strength") == []
+
+
+def test_non_commercial_strength_is_an_informational_ok_note() -> None:
+    decision = check("ziconotide", conc("50 mcg/mL"), dose("2.4 mcg/day"))
+    note = only(decision, "commercial_strength")
+    assert note.verdict is Verdict.OK
+    assert "not a commercial strength" in note.message
+    assert "25 mcg/mL, 100 mcg/mL" in note.message
+    assert decision.verdict is Verdict.OK
+
+
+# Titration: (drug, previous, new, origin, hours, verdict, rule, rule verdict, text)
+STEP_CASES = [
+    (
+        "baclofen",
+        "100 mcg/day",
+        "130 mcg/day",
+        "spinal",
+        "24",
+        "ok",
+        "max_step_percent",
+        "ok",
+        "+30.00 %",
+    ),
+    (
+        "baclofen",
+        "1000 mcg/day",
+        "1301 mcg/day",
+        "spinal",
+        "24",
+        "stop",
+        "max_step_percent",
+        "stop",
+        "+30.10 %",
+    ),
+    (
+        "baclofen",
+        "100 mcg/day",
+        "115 mcg/day",
+        "cerebral",
+        "24",
+        "ok",
+        "max_step_percent",
+        "ok",
+        "+15.00 %",
+    ),
+    (
+        "baclofen",
+        "1000 mcg/day",
+        "1151 mcg/day",
+        "cerebral",
+        "24",
+        "stop",
+        "max_step_percent",
+        "stop",
+        "+15.10 %",
+    ),
+    (
+        "baclofen",
+        "100 mcg/day",
+        "120 mcg/day",
+        None,
+        "24",
+        "stop",
+        "max_step_percent",
+        "stop",
+        "origin not given: the stricter cerebral limit applies",
+    ),
+    (
+        "baclofen",
+        "100 mcg/day",
+        "110 mcg/day",
+        "spinal",
+        "23.9",
+        "stop",
+        "min_hours_between_increases",
+        "stop",
+        "less than >= 24 hour",
+    ),
+    (
+        "ziconotide",
+        "2.4 mcg/day",
+        "4.8 mcg/day",
+        None,
+        "48",
+        "ok",
+        "max_step_absolute",
+        "ok",
+        "within the step <= 2.4 mcg/day",
+    ),
+    (
+        "ziconotide",
+        "2.4 mcg/day",
+        "4.9 mcg/day",
+        None,
+        "48",
+        "stop",
+        "max_step_absolute",
+        "stop",
+        "exceeds the step <= 2.4 mcg/day",
+    ),
+    ("morphine", "4 mg/day", "5 mg/day", None, None, "ok", "max_step_percent", "ok", "+25.00 %"),
+    (
+        "morphine",
+        "4 mg/day",
+        "5.1 mg/day",
+        None,
+        None,
+        "warn",
+        "max_step_percent",
+        "warn",
+        "+27.50 %",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("drug", "prev", "new", "origin", "hours", "verdict", "rule", "rule_verdict", "text"),
+    STEP_CASES,
+    ids=[
+        "baclofen-spinal-plus-30-percent-ok",
+        "baclofen-spinal-plus-30.1-percent-stop",
+        "baclofen-cerebral-plus-15-percent-ok",
+        "baclofen-cerebral-plus-15.1-percent-stop",
+        "baclofen-no-origin-applies-stricter-cerebral",
+        "baclofen-increase-before-24-hours-stop",
+        "ziconotide-step-2.4-at-max-ok",
+        "ziconotide-step-2.5-over-max-stop",
+        "morphine-clinic-step-25-percent-ok",
+        "morphine-clinic-step-over-25-percent-warns-unverified",
+    ],
+)
+def test_titration_steps(
+    drug: str,
+    prev: str,
+    new: str,
+    origin: str | None,
+    hours: str | None,
+    verdict: str,
+    rule: str,
+    rule_verdict: str,
+    text: str,
+) -> None:
+    decision = check(
+        drug,
+        conc(
+            "2000 mcg/mL"
+            if drug == "baclofen"
+            else "25 mcg/mL"
+            if drug == "ziconotide"
+            else "10 mg/mL"
+        ),
+        dose(new),
+        previous_dose=dose(prev),
+        origin=origin,
+        hours_since_change=None if hours is None else Decimal(hours),
+    )
+    assert decision.verdict.value == verdict
+    finding = only(decision, rule)
+    assert finding.verdict.value == rule_verdict
+    assert text in finding.message
+
+
+@pytest.mark.parametrize(
+    ("hours", "verdict", "soft_verdict"),
+    [
+        ("23.9", "stop", "warn"),
+        ("24", "warn", "warn"),
+        ("47.9", "warn", "warn"),
+        ("48", "ok", "ok"),
+    ],
+    ids=["under-24h-stop", "at-24h-hard-ok-soft-warns", "under-48h-warns", "at-48h-ok"],
+)
+def test_ziconotide_interval_24h_hard_48h_soft(hours: str, verdict: str, soft_verdict: str) -> None:
+    decision = check(
+        "ziconotide",
+        conc("25 mcg/mL"),
+        dose("3.6 mcg/day"),
+        previous_dose=dose("2.4 mcg/day"),
+        hours_since_change=Decimal(hours),
+    )
+    assert decision.verdict.value == verdict
+    soft = [f for f in findings(decision, "min_hours_between_increases") if "48" in f.limit]
+    assert soft[0].verdict.value == soft_verdict
+    assert "at least 48 h" in soft[0].source
+
+
+def test_interval_not_given_warns_that_it_was_not_checked() -> None:
+    decision = check(
+        "baclofen",
+        conc("2000 mcg/mL"),
+        dose("110 mcg/day"),
+        previous_dose=dose("100 mcg/day"),
+        origin="spinal",
+    )
+    finding = only(decision, "min_hours_between_increases")
+    assert finding.verdict is Verdict.WARN
+    assert "not checked" in finding.message
+
+
+def test_decrease_is_always_allowed_and_noted() -> None:
+    decision = check(
+        "ziconotide", conc("25 mcg/mL"), dose("1.2 mcg/day"), previous_dose=dose("19.2 mcg/day")
+    )
+    note = only(decision, "titration_decrease")
+    assert note.verdict is Verdict.OK
+    assert "increases only" in note.message
+    assert "reduced by any amount" in note.source
+    assert decision.verdict is Verdict.OK
+
+
+def test_stopping_baclofen_warns_of_withdrawal() -> None:
+    decision = check(
+        "baclofen", conc("2000 mcg/mL"), dose("0 mcg/day"), previous_dose=dose("300 mcg/day")
+    )
+    warning = only(decision, "abrupt_discontinuation")
+    assert warning.verdict is Verdict.WARN
+    assert "boxed warning" in warning.source
+
+
+def test_ziconotide_increases_per_week_counts_this_increase() -> None:
+    decision = check(
+        "ziconotide",
+        conc("25 mcg/mL"),
+        dose("3.6 mcg/day"),
+        previous_dose=dose("2.4 mcg/day"),
+        hours_since_change=Decimal(48),
+        increases_last_7_days=3,
+    )
+    finding = only(decision, "max_increases_per_week")
+    assert finding.verdict is Verdict.STOP
+    assert "increase 4 in 7 days" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"origin": "brain"}, "--origin"),
+        ({"region": "uk"}, "--region"),
+        ({"hours_since_change": Decimal(-1)}, "--hours-since-change"),
+    ],
+    ids=["unknown-origin", "unknown-region", "negative-hours"],
+)
+def test_bad_options_are_refused_naming_the_field(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(Refusal) as caught:
+        check("baclofen", conc("2000 mcg/mL"), dose("100 mcg/day"), **kwargs)  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
+def test_unknown_drug_is_refused_with_the_known_names() -> None:
+    with pytest.raises(Refusal) as caught:
+        check("aspirin", conc("1 mg/mL"), dose("1 mg/day"))
+    assert caught.value.field == "--drug"
+    assert "morphine" in caught.value.limit
+
+
+@given(st.integers(min_value=1, max_value=10_000), st.integers(min_value=0, max_value=100))
+def test_any_decrease_or_same_dose_never_stops_on_titration(prev: int, cut_percent: int) -> None:
+    new = Decimal(prev) * (100 - cut_percent) / 100
+    decision = check(
+        "baclofen",
+        conc("500 mcg/mL"),
+        Q(new, "mcg/day"),
+        previous_dose=Q(Decimal(prev), "mcg/day"),
+        hours_since_change=Decimal(0),
+    )
+    titration = [f for f in decision.findings if f.rule.startswith(("titration", "max_step"))]
+    assert all(f.verdict is Verdict.OK for f in titration)

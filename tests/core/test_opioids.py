@@ -1,0 +1,137 @@
+"""Route conversion: library ratios in both directions with their sources, user ratios, and the
+refusal when no sourced ratio exists."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from painpump.core.errors import Refusal
+from painpump.core.opioids import USER_RATIO, convert
+from painpump.core.units import Q
+
+
+@pytest.mark.parametrize(
+    ("dose", "from_route", "to_route", "expected", "ratio", "verified", "source"),
+    [
+        (
+            Q(Decimal(300), "mg/day"),
+            "oral",
+            "intrathecal",
+            Q(Decimal(1), "mg/day"),
+            "300",
+            True,
+            "Krames 300:1",
+        ),
+        (
+            Q(Decimal(1), "mg/day"),
+            "intrathecal",
+            "oral",
+            Q(Decimal(300), "mg/day"),
+            "300",
+            True,
+            "Krames 300:1",
+        ),
+        (Q(Decimal(30), "mg"), "oral", "iv", Q(Decimal(10), "mg"), "3", True, "3:1"),
+        (Q(Decimal(10), "mg"), "iv", "oral", Q(Decimal(30), "mg"), "3", True, "3:1"),
+        (
+            Q(Decimal(1), "mg/day"),
+            "intrathecal",
+            "iv",
+            Q(Decimal(100), "mg/day"),
+            "100",
+            False,
+            "derived",
+        ),
+        (
+            Q(Decimal(600), "mcg"),
+            "oral",
+            "intrathecal",
+            Q(Decimal(2), "mcg"),
+            "300",
+            True,
+            "Krames",
+        ),
+    ],
+    ids=[
+        "oral-300-mg-day-to-it-1",
+        "it-1-mg-day-to-oral-300",
+        "oral-30-mg-to-iv-10-keeps-amount-kind",
+        "iv-10-mg-to-oral-30",
+        "it-to-iv-derived-100-unverified",
+        "mcg-stays-mcg",
+    ],
+)
+def test_morphine_library_ratios_either_direction(
+    dose: Q, from_route: str, to_route: str, expected: Q, ratio: str, verified: bool, source: str
+) -> None:
+    c = convert("morphine", dose, from_route, to_route)
+    assert c.dose == expected
+    assert c.dose.unit == dose.unit
+    assert c.ratio == Decimal(ratio)
+    assert c.verified is verified
+    assert source in c.source
+
+
+def test_ratio_text_reads_larger_dose_route_first() -> None:
+    c = convert("morphine", Q(Decimal(1), "mg/day"), "intrathecal", "oral")
+    assert c.ratio_text == "oral : intrathecal = 300 : 1"
+
+
+def test_user_ratio_overrides_and_is_named() -> None:
+    c = convert("morphine", Q(Decimal(200), "mg/day"), "oral", "intrathecal", Decimal(100))
+    assert c.dose == Q(Decimal(2), "mg/day")
+    assert c.source == USER_RATIO
+    assert c.verified is False
+
+
+def test_drug_without_sourced_ratio_is_refused_naming_the_missing_ratio() -> None:
+    with pytest.raises(Refusal) as caught:
+        convert("hydromorphone", Q(Decimal(1), "mg"), "oral", "intrathecal")
+    assert caught.value.field == "--ratio"
+    assert "oral:intrathecal ratio for hydromorphone" in caught.value.limit
+
+
+def test_hydromorphone_converts_with_a_user_ratio() -> None:
+    c = convert("hydromorphone", Q(Decimal(10), "mg"), "oral", "intrathecal", Decimal(100))
+    assert c.dose == Q(Decimal("0.1"), "mg")
+
+
+@pytest.mark.parametrize(
+    ("from_route", "to_route", "ratio", "field"),
+    [
+        ("rectal", "oral", None, "--from"),
+        ("oral", "epidural", None, "--to"),
+        ("oral", "oral", None, "--to"),
+        ("oral", "intrathecal", Decimal(0), "--ratio"),
+    ],
+    ids=["unknown-from", "unknown-to", "same-route", "zero-ratio"],
+)
+def test_bad_routes_and_ratios_are_refused(
+    from_route: str, to_route: str, ratio: Decimal | None, field: str
+) -> None:
+    with pytest.raises(Refusal) as caught:
+        convert("morphine", Q(Decimal(10), "mg"), from_route, to_route, ratio)
+    assert caught.value.field == field
+
+
+def test_a_volume_is_not_a_dose() -> None:
+    with pytest.raises(Refusal) as caught:
+        convert("morphine", Q(Decimal(5), "mL"), "oral", "iv")
+    assert caught.value.field == "--dose"
+
+
+@given(
+    st.decimals(min_value=Decimal("0.001"), max_value=Decimal(10000), places=3),
+    st.sampled_from(["oral", "iv", "intrathecal"]),
+    st.sampled_from(["oral", "iv", "intrathecal"]),
+)
+def test_conversion_round_trips(amount: Decimal, a: str, b: str) -> None:
+    if a == b:
+        return
+    there = convert("morphine", Q(amount, "mg"), a, b)
+    back = convert("morphine", there.dose, b, a)
+    assert abs(back.dose.value - amount) < Decimal("1e-20")
