@@ -446,7 +446,7 @@ def _catheter_fields(model: catalog.Catheter, length: Q) -> dict[str, Any]:
     return {
         "catheter": model.model,
         "implanted_length": length,
-        "volume_per_cm": f"{model.volume_per_cm} mL/cm",
+        "volume_per_cm": {"value": model.volume_per_cm, "unit": "mL/cm"},
         "volume_per_cm_source": model.volume_per_cm_source,
         "volume_per_cm_verified": model.volume_per_cm_verified,
     }
