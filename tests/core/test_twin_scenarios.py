@@ -111,3 +111,52 @@ def test_regression_stopped_program_during_a_bridge_was_restarted_by_the_bridge_
     # one hour at the bridge rate (0.5 mL/day), then nothing
     assert ml(result.reservoir_model) == Fraction(20) - Fraction(1, 2) / 24
     assert "bridge_end" not in [e.kind for e in result.events]
+
+
+def _bridged_refill(days: float, *extra: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """Morphine 10 mg/mL at 5 mg/day (0.5 mL/day), primed dead volume 0.2 mL; at day 1 a refill
+    to 20 mg/mL keeps 5 mg/day (0.25 mL/day) with a bridge: 0.2 mL at 0.5 mL/day = 9.6 hours."""
+    event = {
+        "at": at(days=1),
+        "kind": "refill",
+        "volume": "20 mL",
+        "drug": "morphine",
+        "concentration": "20 mg/mL",
+        "program": {"kind": "continuous", "dose": "5 mg/day", "bridge": True},
+    }
+    return base(
+        days,
+        pump={"model": "synchromed-ii-20", "dead_volume": "0.2 mL", "primed": True},
+        program={"kind": "continuous", "dose": "5 mg/day"},
+        event=[event, *extra],
+        **changes,
+    )
+
+
+def test_regression_bridge_ended_on_the_clock_during_an_mri_stall_and_under_dosed() -> None:
+    """The bridge used to end at a fixed time (9.6 h after the refill) even when an MRI had
+    stalled the pump meanwhile, so old fluid left at the new (half) rate: 0.625 mg missing. It
+    ends when the dead volume has passed: 9.6 h of delivery, 3 h later."""
+    mri = {"at": at(days=1, hours=1), "kind": "mri", "duration": "1 hour", "resume_delay": "2 hour"}
+    result = run(_bridged_refill(4, mri))
+    assert ("bridge_end", 24 + 9.6 + 3) in after(result, "events")
+    # 4 days at 5 mg/day less the 3 hours of stall
+    assert drug(result, "morphine") == Decimal(20_000) - Decimal(5000) * 3 / 24
+
+
+def test_regression_bridge_overran_the_dead_volume_when_ptm_boluses_pushed_it() -> None:
+    """PTM boluses during a bridge push the old fluid out too; the bridge used to run on by the
+    clock and deliver the new fluid at the bridge rate (an overdose). 2 boluses of 0.02 mL during
+    the bridge leave 0.16 mL for the basal: the bridge ends after 0.16 / 0.5 day = 7.68 hours."""
+    ptm = {
+        "bolus": "0.02 mL",
+        "duration": "1 min",
+        "lockout": "1 hour",
+        "max_per_day": 4,
+        "requests": [at(days=1, hours=1), at(days=1, hours=3)],
+    }
+    result = run(_bridged_refill(3, ptm=ptm))
+    assert [r.granted for r in result.ptm] == [True, True]
+    assert ("bridge_end", 24 + 7.68) in after(result, "events")
+    # 3 days at 5 mg/day; the boluses: 0.02 mL at 10 mg/mL (old fluid at the tip) twice = 0.4 mg
+    assert drug(result, "morphine") == Decimal(15_000) + 400

@@ -76,6 +76,9 @@ class Twin:
         self.timer_seq = itertools.count()
         self.event_index = 0
         self.program_token = 0
+        # A bridge: the programmed volume still to pass before the target program takes over.
+        self.bridge_left = 0
+        self.bridge_target: ProgramSpec | None = None
         self.next_due = 0
         self.alarm_counts: Counter[str] = Counter()
         self.stall_until = 0
@@ -206,6 +209,8 @@ class Twin:
         if not self.true_empty and self.num:
             gap = -((self.carry - self.true * self.den) // self.num)
             need = gap if need is None or gap < need else need
+        if self.bridge_left and (need is None or self.bridge_left < need):
+            need = self.bridge_left
         return need
 
     def _deliver(self, programmed: int, t: int, cum: int) -> None:
@@ -223,6 +228,13 @@ class Twin:
             self.tubing.push(self.fluid, actual)
         self._move(t, cum)
         self._check_levels()
+        if self.bridge_left:
+            # The bridge ends when the pump has driven the dead volume (basal and boluses alike;
+            # nothing passes while it is halted), not at a fixed time.
+            self.bridge_left = max(self.bridge_left - programmed, 0)
+            if not self.bridge_left and self.bridge_target is not None:
+                self._apply_program(self.bridge_target, announce=False)
+                self._event_log("bridge_end")
 
     def _move(self, t: int, cum: int | None = None) -> None:
         self.t = t
@@ -257,7 +269,8 @@ class Twin:
         basal = self.basal
         most = (basal.max_rate * (t - self.t) if basal is not None else 0) + self.pending
         empty = False
-        if self.model - most < volume or len(self.boluses) > 32:
+        # (a bridge may end before t and switch to a faster rate than the bound assumes)
+        if self.model - most < volume or len(self.boluses) > 32 or self.bridge_left:
             self.advance(t)
             empty = self.model < volume
         reason: str | None = None
@@ -329,12 +342,6 @@ class Twin:
             self.halted.add("end_of_service")
             self._alarm("end_of_service")
             self._event_log("pump_stopped", reason="end_of_service")
-        elif kind == "bridge_end":
-            assert isinstance(payload, tuple)
-            token, spec = payload
-            if token == self.program_token and isinstance(spec, ProgramSpec):
-                self._apply_program(spec, announce=False)
-                self._event_log("bridge_end")
         elif kind == "bolus_end" and payload == self.program_token:
             self._set_mode_stopped()
 
@@ -390,6 +397,7 @@ class Twin:
     ) -> None:
         self.program = spec
         self.program_token += 1
+        self.bridge_left, self.bridge_target = 0, None
         if spec.kind == "stopped":
             self._set_basal(None)
             self.mode = "stopped"
@@ -415,11 +423,8 @@ class Twin:
                 if bridge_rate:
                     self._set_basal(Basal.constant(bridge_rate))
                     seconds = -(-self.tubing.volume // bridge_rate)
-                    self._schedule(
-                        self.t + seconds,
-                        "bridge_end",
-                        (self.program_token, ProgramSpec(spec.kind, spec.days)),
-                    )
+                    self.bridge_left = self.tubing.volume
+                    self.bridge_target = ProgramSpec(spec.kind, spec.days)
                     if announce:
                         self._event_log(
                             "program",
