@@ -519,3 +519,41 @@ def test_any_decrease_or_same_dose_never_stops_on_titration(prev: int, cut_perce
     )
     titration = [f for f in decision.findings if f.rule.startswith(("titration", "max_step"))]
     assert all(f.verdict is Verdict.OK for f in titration)
+
+
+@pytest.mark.parametrize(
+    ("drug", "concentration", "dose"),
+    [
+        ("morphine", "25 g/mL", "5 mg/day"),
+        ("baclofen", "2000 mg/mL", "400 mcg/day"),
+        ("morphine", "10 mg/mL", "5 g/day"),
+        ("ziconotide", "25 mcg/mL", "2.4 mg/day"),
+    ],
+    ids=[
+        "morphine-grams-per-mL",
+        "baclofen-mg-for-mcg",
+        "morphine-grams-per-day",
+        "ziconotide-mg-for-mcg",
+    ],
+)
+def test_a_value_hundredfold_above_the_library_stops_even_where_limits_are_unverified(
+    drug: str, concentration: str, dose: str
+) -> None:
+    decision = check(
+        drug,
+        parse(concentration, Kind.CONCENTRATION, "--concentration"),
+        parse(dose, Kind.DOSE_RATE, "--dose"),
+    )
+    assert decision.verdict is Verdict.STOP
+    guard = next(f for f in decision.findings if f.rule == "implausible")
+    assert "unit or decimal slip" in guard.message
+    assert "plausibility guard" in guard.source
+
+
+def test_the_strongest_labelled_concentration_is_not_implausible() -> None:
+    decision = check(
+        "morphine",
+        parse("25 mg/mL", Kind.CONCENTRATION, "--concentration"),
+        parse("10 mg/day", Kind.DOSE_RATE, "--dose"),
+    )
+    assert all(f.rule != "implausible" for f in decision.findings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import cache
 
 import typer
 
@@ -18,7 +19,10 @@ app = typer.Typer(
 )
 
 
+@cache
 def _register() -> None:
+    """Attach the sub-commands once (their modules import core, which the help screen need not
+    wait for at import time of this module)."""
     from painpump.cli import bench, calc, demo, simulate
 
     app.add_typer(calc.app, name="calc")

@@ -20,6 +20,11 @@ MIXUP_SOURCE = (
     "painpump unit check: mg/mcg confusion is the classic thousand-fold dosing error (DESIGN.md)"
 )
 LIBRARY = "painpump drug library (src/painpump/core/data/drugs.toml)"
+IMPLAUSIBLE_FACTOR = Decimal(100)
+IMPLAUSIBLE_SOURCE = (
+    "painpump plausibility guard (not a clinical limit): a value 100 times the highest the drug "
+    "library knows is a unit or decimal slip, never a prescription"
+)
 DECREASE_SOURCES = {
     "ziconotide": "Prialt EU SmPC: the dose may be reduced by any amount, including stopping",
     "baclofen": (
@@ -107,12 +112,36 @@ def _mixup(drug: Drug, given: Q, what: str) -> Finding:
     )
 
 
+def _implausible(drug: Drug, given: Q, references: list[Q], what: str) -> Finding | None:
+    """A stop for a value at least 100 times the highest one the library holds for the drug
+    (its maximum limits and commercial strengths), whatever their verification."""
+    if not references:
+        return None
+    highest = max(references, key=lambda q: q.canonical)
+    ceiling = highest.canonical * IMPLAUSIBLE_FACTOR
+    if given.canonical < ceiling:
+        return None
+    return Finding(
+        "implausible",
+        Verdict.STOP,
+        f"{what} {given} for {drug.name} is at least {IMPLAUSIBLE_FACTOR} times the highest value "
+        f"in the drug library ({highest}): a unit or decimal slip; re-enter it",
+        f"< {of(ceiling, highest.unit)}",
+        IMPLAUSIBLE_SOURCE,
+        verified=True,
+    )
+
+
 def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
     """Concentration against the drug's max/min limits, its commercial strengths and a possible
     mg/mcg mix-up."""
     findings: list[Finding] = []
     c = concentration.to(drug.concentration_unit)
     c_text = _shown(concentration, drug.concentration_unit)
+    known = [value for _, value in _q_limits(drug, "max_concentration")] + list(drug.products)
+    guard = _implausible(drug, concentration, known, "concentration")
+    if guard is not None:
+        findings.append(guard)
     for lim, value in _q_limits(drug, "max_concentration"):
         shown = f"<= {value}"
         if c.canonical > value.canonical:
@@ -170,6 +199,10 @@ def check_daily_dose(drug: Drug, dose: Q, region: str | None) -> list[Finding]:
     findings: list[Finding] = []
     d = dose.to(drug.dose_rate_unit)
     d_text = _shown(dose, drug.dose_rate_unit)
+    known = [value for _, value in _q_limits(drug, "max_daily_dose")]
+    guard = _implausible(drug, dose, known, "daily dose")
+    if guard is not None:
+        findings.append(guard)
     where = f" ({region.upper()})" if region else ""
     for lim, value in _q_limits(drug, "max_daily_dose", region=region):
         region_note = where if "region" in lim.when else ""
