@@ -14,7 +14,7 @@ from painpump.core import catalog
 from painpump.core.catalog import VERIFY_NOTE, Pump
 from painpump.core.errors import Refusal
 from painpump.core.twin.quantum import SECONDS_PER_DAY
-from painpump.core.units import Kind, parse, parse_decimal
+from painpump.core.units import Kind, format_decimal, parse, parse_decimal
 
 RULES = "painpump scenario format (docs/scenarios.md)"
 MAX_HORIZON_DAYS = 40 * 366
@@ -260,8 +260,8 @@ class _Parser:
         if alarm_ml >= capacity:
             raise Refusal(
                 "pump.alarm_volume",
-                f"{alarm_ml} mL",
-                f"below the reservoir volume {capacity} mL",
+                f"{format_decimal(alarm_ml)} mL",
+                f"below the reservoir volume {format_decimal(capacity)} mL",
                 pump.reservoir_volume.source,
                 "is too large",
             )
@@ -280,7 +280,7 @@ class _Parser:
         if dead > 5:
             raise Refusal(
                 "pump.dead_volume",
-                f"{dead} mL",
+                f"{format_decimal(dead)} mL",
                 "at most 5 mL (pump tubing and catheter)",
                 RULES,
                 "is implausibly large",
@@ -340,7 +340,7 @@ class _Parser:
             if reservoir.verified and given > reservoir.value.canonical:
                 raise Refusal(
                     "pump.reservoir_volume",
-                    f"{given} mL",
+                    f"{format_decimal(given)} mL",
                     f"at most {reservoir.value}",
                     reservoir.source,
                     "exceeds the model",
@@ -360,7 +360,7 @@ class _Parser:
             raise Refusal(
                 field_name,
                 str(value),
-                f"at most {self.capacity} mL (reservoir of {self.pump.model})",
+                f"at most {format_decimal(self.capacity)} mL (reservoir of {self.pump.model})",
                 self.pump.reservoir_volume.source,
                 "would overfill the reservoir",
             )
@@ -439,7 +439,7 @@ class _Parser:
             if bound.verified:
                 raise Refusal(
                     field_name,
-                    f"{shown} ({ml_day.normalize()} mL/day)",
+                    f"{shown} ({format_decimal(ml_day)} mL/day)",
                     f"{word} {bound.value} for {self.pump.model}",
                     bound.source,
                     "is outside the pump's rate range",
