@@ -62,6 +62,7 @@ class Twin:
         self.boluses: list[tuple[int, int, int]] = []
         self.pending = 0
         self.halted: set[str] = set()
+        self.basal_cache: dict[tuple[object, ...], Basal] = {}
         self.low_armed = True
         self.empty_armed = True
         self.true_empty = False
@@ -71,7 +72,7 @@ class Twin:
         self.ptm_granted = 0
         self.ptm_denied = 0
         self.grants: deque[int] = deque()
-        self.last_grant: int | None = None
+        self.last_grant = -(2**62)  # no bolus granted yet: no lockout running
         self.timers: list[tuple[int, int, str, object]] = []
         self.timer_seq = itertools.count()
         self.event_index = 0
@@ -278,7 +279,7 @@ class Twin:
             reason = "stopped"
         elif empty:
             reason = "empty"
-        elif self.last_grant is not None and t - self.last_grant < self.lockout_s:
+        elif t - self.last_grant < self.lockout_s:
             reason = "lockout"
         else:
             grants = self.grants
@@ -439,6 +440,15 @@ class Twin:
             self._event_log("program", program=spec.kind)
 
     def _basal_for(self, spec: ProgramSpec) -> Basal:
+        """The weekly table of a program for the fluid in the reservoir (cached: refills with the
+        same fluid and program reuse it)."""
+        key = (spec.days, spec.kind, self.fluid)
+        cached = self.basal_cache.get(key)
+        if cached is None:
+            cached = self.basal_cache[key] = self._build_basal(spec)
+        return cached
+
+    def _build_basal(self, spec: ProgramSpec) -> Basal:
         concentration = self.fluids[self.fluid].principal[1]
         days = tuple(
             tuple(
