@@ -156,9 +156,15 @@ def ptm_tables(draw: st.DrawFn, concentration: int, start: int, until: int) -> d
     lockout_min = duration_min + draw(st.sampled_from((0, 1, 30, 59, 60, 120, 180, 360)))
     table["lockout"] = f"{lockout_min} min"
     table["max_per_day"] = draw(st.integers(1, 12))
-    minutes = (until - start) // 60
-    requests = draw(st.lists(st.integers(0, minutes), max_size=25))
-    table["requests"] = [iso(start + 60 * m) for m in requests]
+    # requests as a chain of gaps, often exactly at a boundary: the lockout, a minute short of
+    # it, 24 hours (the rolling daily window)
+    boundary = (lockout_min, max(lockout_min - 1, 0), 24 * 60, 24 * 60 - 1)
+    gaps = draw(
+        st.lists(st.one_of(st.sampled_from(boundary), st.integers(0, 12 * 60)), max_size=25)
+    )
+    first = draw(st.integers(0, (until - start) // 60))
+    moments = [start + 60 * (first + sum(gaps[:i])) for i in range(len(gaps) + 1)]
+    table["requests"] = [iso(m) for m in moments if m <= until]
     daily = draw(st.lists(st.integers(0, 24 * 60 - 1), max_size=4, unique=True))
     if daily:
         table["daily"] = [f"{m // 60:02d}:{m % 60:02d}" for m in daily]
