@@ -711,3 +711,78 @@ def test_regression_bridge_overran_the_dead_volume_when_ptm_boluses_pushed_it() 
     assert ("bridge_end", 24 + 7.68) in after(result, "events")
     # 3 days at 5 mg/day; the boluses: 0.02 mL at 10 mg/mL (old fluid at the tip) twice = 0.4 mg
     assert drug(result, "morphine") == Decimal(15_000) + 400
+
+
+def test_regression_refill_to_a_tenfold_concentration_pushed_the_dose_program_below_min_rate() -> (
+    None
+):
+    document = {
+        "start": "2026-01-01T00:00:00Z",
+        "until": "2026-03-01T00:00:00Z",
+        "pump": {"model": "synchromed-ii-20"},
+        "fill": {"volume": "20 mL", "drug": "ziconotide", "concentration": "25 mcg/mL"},
+        "program": {"kind": "continuous", "dose": "1.2 mcg/day"},
+        "event": [
+            {
+                "at": "2026-01-14T00:00:00Z",
+                "kind": "refill",
+                "volume": "20 mL",
+                "drug": "ziconotide",
+                "concentration": "100 mcg/mL",
+            },
+        ],
+    }
+    with pytest.raises(Refusal) as caught:
+        load_scenario(document)
+    assert caught.value.field == "event[0].concentration"
+    assert "0.048 mL/day" in caught.value.limit
+
+
+def test_regression_doses_were_checked_against_the_fluid_of_the_file_order_not_time_order() -> None:
+    document = {
+        "start": "2026-01-01T00:00:00Z",
+        "until": "2026-03-01T00:00:00Z",
+        "pump": {"model": "synchromed-ii-20"},
+        "fill": {"volume": "20 mL", "drug": "morphine", "concentration": "1 mg/mL"},
+        "program": {"kind": "continuous", "dose": "1 mg/day"},
+        "event": [
+            # listed first, happens last: at 1 mg/mL, 0.04 mg/day is 0.04 mL/day, below the minimum
+            {
+                "at": "2026-02-01T00:00:00Z",
+                "kind": "program",
+                "program": {"kind": "continuous", "dose": "0.04 mg/day"},
+            },
+            {
+                "at": "2026-01-15T00:00:00Z",
+                "kind": "refill",
+                "volume": "20 mL",
+                "drug": "morphine",
+                "concentration": "0.5 mg/mL",
+                "program": {"kind": "continuous", "dose": "1 mg/day"},
+            },
+        ],
+    }
+    scenario = load_scenario(document)
+    assert [e.kind for e in scenario.events] == ["refill", "program"]
+
+
+def test_regression_a_program_that_is_not_a_table_crashed_instead_of_being_refused() -> None:
+    document = {
+        "start": "2026-01-01T00:00:00Z",
+        "until": "2026-03-01T00:00:00Z",
+        "pump": {"model": "synchromed-ii-20"},
+        "fill": {"volume": "20 mL", "drug": "morphine", "concentration": "10 mg/mL"},
+        "program": {"kind": "continuous", "dose": "5 mg/day"},
+        "event": [
+            {
+                "at": "2026-01-15T00:00:00Z",
+                "kind": "refill",
+                "volume": "20 mL",
+                "program": "continuous",
+            },
+        ],
+    }
+    with pytest.raises(Refusal) as caught:
+        load_scenario(document)
+    assert caught.value.field == "event[0].program"
+    assert caught.value.problem == "is not a table"

@@ -302,6 +302,7 @@ class _Parser:
             program = self._fixed_rate_program(pump_table, data.get("program"))
         else:
             program = self._program(_table(data, "program", ""), "program", fill)
+        self.program = program
 
         ptm = self._ptm(_table(data, "ptm", "", required=False), fill)
 
@@ -467,7 +468,15 @@ class _Parser:
             dose = parse(raw, Kind.MASS, f"{where}.{key}", positive=True).canonical
             return BolusSpec(None, dose, duration)
 
-    def _program(self, table: dict[str, Any], where: str, fluid: Fluid) -> ProgramSpec:
+    def _program(self, table: Any, where: str, fluid: Fluid) -> ProgramSpec:
+        if not isinstance(table, dict):
+            raise Refusal(
+                where,
+                repr(table),
+                'a program table, e.g. { kind = "continuous", dose = "5 mg/day" }',
+                RULES,
+                "is not a table",
+            )
         kind = table.get("kind", "continuous")
         bridge = bool(table.get("bridge", False))
         if kind == "stopped":
@@ -647,8 +656,7 @@ class _Parser:
     def _events(self, raw: Any) -> tuple[Event, ...]:
         if not isinstance(raw, list):
             raise Refusal("event", repr(raw), "a list of [[event]] tables", RULES, "is not a list")
-        events: list[Event] = []
-        fluid = self.fill
+        timed: list[tuple[int, int, dict[str, Any], str]] = []
         for i, item in enumerate(raw):
             where = f"event[{i}]"
             if not isinstance(item, dict):
@@ -675,11 +683,33 @@ class _Parser:
                     RULES,
                     "is outside the scenario",
                 )
-            events.append(self._event(item, kind, at, i, where, fluid))
-            if kind == "refill" and events[-1].fluid is not None:
-                fluid = events[-1].fluid or fluid
-        events.sort(key=lambda e: (e.at, e.index))
+            timed.append((at, i, item, kind))
+        # In time order, so that every dose is checked against the fluid in the pump by then.
+        events: list[Event] = []
+        fluid, program = self.fill, self.program
+        for at, i, item, kind in sorted(timed, key=lambda entry: (entry[0], entry[1])):
+            event = self._event(item, kind, at, i, f"event[{i}]", fluid)
+            if event.program is not None:
+                program = event.program
+            if kind == "refill" and event.fluid is not None:
+                if event.program is None and event.fluid != fluid:
+                    self._recheck(program, event.fluid, f"event[{i}]")
+                fluid = event.fluid
+            events.append(event)
         return tuple(events)
+
+    def _recheck(self, program: ProgramSpec, fluid: Fluid, where: str) -> None:
+        """A dose-based program recomputed for a new concentration must still fit the pump."""
+        concentration = fluid.principal[1]
+        for day in program.days:
+            for _, rate in day:
+                if rate.dose_mcg_per_day is not None:
+                    self._check_rate(
+                        rate.dose_mcg_per_day / concentration,
+                        f"{where}.concentration",
+                        f"{format_decimal(rate.dose_mcg_per_day)} mcg/day at "
+                        f"{format_decimal(concentration)} mcg/mL",
+                    )
 
     def _event(
         self, item: dict[str, Any], kind: str, at: int, i: int, where: str, fluid: Fluid
