@@ -248,10 +248,13 @@ def event_fields(draw: st.DrawFn, kind: str, model: str, concentration: int) -> 
         fields: dict[str, Any] = {
             "volume": ml(Decimal(draw(st.integers(5, CAPACITY_ML[model] * 10))) / 10)
         }
-        if draw(st.booleans()):
+        # A new concentration comes with a program written for it (on a programmable pump): a
+        # dose program carried over may fall outside the pump's rate range, which is refused.
+        changed = draw(st.booleans())
+        if changed:
             fields.update(draw(fluids()))
             concentration = principal_mcg_per_ml(fields)
-        if not fixed and draw(st.booleans()):
+        if not fixed and (changed or draw(st.booleans())):
             fields["program"] = draw(programs(concentration))
         return fields
     if kind == "program":

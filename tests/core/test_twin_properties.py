@@ -314,10 +314,13 @@ class GrowingScenario(RuleBasedStateMachine):
     def refill(self, data: st.DataObject) -> None:
         capacity = CAPACITY_ML[self.document["pump"]["model"]]
         fields: dict[str, Any] = {"volume": ml(Decimal(data.draw(st.integers(5, capacity))))}
-        if data.draw(st.booleans()):
+        # A new concentration comes with a program written for it: a dose program carried over
+        # may fall outside the pump's rate range, which the scenario loader refuses.
+        changed = data.draw(st.booleans())
+        if changed:
             fields.update(data.draw(fluids()))
             self.concentration = principal_mcg_per_ml(fields)
-        if data.draw(st.booleans()):
+        if changed or data.draw(st.booleans()):
             fields["program"] = data.draw(programs(self.concentration))
         self.add_event("refill", **fields)
 
