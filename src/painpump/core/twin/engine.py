@@ -143,17 +143,10 @@ class Twin:
 
     def run(self) -> Result:
         s = self.scenario
-        until = s.until
-        request = self._request
-        catch_up = self._catch_up
-        for at in s.ptm.requests if s.ptm else ():
-            if at > until:
-                break
-            if at >= self.next_due:
-                catch_up(at)
-            request(at)
-        catch_up(until)
-        self.advance(until)
+        if s.ptm:
+            self._answer_requests(s.ptm.requests)
+        self._catch_up(s.until)
+        self.advance(s.until)
         return Result(
             alarms=self.alarms,
             events=self.events,
@@ -309,45 +302,77 @@ class Twin:
 
     # -- happenings -------------------------------------------------------------------------
 
-    def _request(self, t: int) -> None:
-        """A patient's bolus request, decided as the pump decides: on its computed reservoir.
+    def _answer_requests(self, requests: tuple[int, ...]) -> None:
+        """Decide every PTM request in time order, as the pump decides: on its computed
+        reservoir, with the clinical events and timers due before each request handled first.
 
-        The twin integrates lazily: it only advances to t when a lower bound of the computed
-        reservoir at t (everything the program and the pending boluses could deliver by then)
-        does not already cover the bolus, or when many boluses are pending."""
-        volume = self.ptm_volume
+        Requests are the hot path of long and population runs, so the state they change lives
+        in locals between integrations. The twin integrates lazily: it advances to a request
+        only when a lower bound of the computed reservoir then (all that the program and the
+        pending boluses could deliver) does not cover a bolus, during a bridge (which may end
+        and speed the rate up), or when many boluses are pending."""
+        until = self.scenario.until
+        lockout, max_per_day, duration = self.lockout_s, self.max_per_day, self.bolus_duration_s
+        volume, pending, model, now, fastest, accepting, careful, boluses = self._state()
+        last = self.last_grant
+        grants = self.grants
+        log = self.ptm_log if self.keep_log else None
+        granted = denied = 0
+        for t in requests:
+            if t > until:
+                break
+            if t >= self.next_due:
+                self.pending = pending
+                self._catch_up(t)
+                volume, pending, model, now, fastest, accepting, careful, boluses = self._state()
+            empty = False
+            if careful or model - pending - fastest * (t - now) < volume or len(boluses) > 32:
+                self.pending = pending
+                self.advance(t)
+                volume, pending, model, now, fastest, accepting, careful, boluses = self._state()
+                empty = model < volume
+            reason: str | None
+            if not accepting:
+                reason = "stopped"
+            elif empty:
+                reason = "empty"
+            elif t - last < lockout:
+                reason = "lockout"
+            else:
+                horizon = t - SECONDS_PER_DAY
+                while grants and grants[0] <= horizon:
+                    grants.popleft()
+                reason = "max_per_day" if len(grants) >= max_per_day else None
+            if reason is None:
+                if volume > 0:
+                    boluses.append((t, t + duration, volume))
+                    pending += volume
+                last = t
+                grants.append(t)
+                granted += 1
+            else:
+                denied += 1
+            if log is not None:
+                log.append(PtmRecord(t, reason is None, reason))
+        self.pending, self.last_grant = pending, last
+        self.ptm_granted += granted
+        self.ptm_denied += denied
+
+    def _state(self) -> tuple[int, int, int, int, int, bool, bool, list[tuple[int, int, int]]]:
+        """What deciding a request reads from the pump, taken after each integration: bolus
+        volume, pending bolus volume, computed reservoir, time, fastest basal rate, whether the
+        pump accepts boluses, whether a bridge runs, and the running boluses."""
         basal = self.basal
-        most = (basal.max_rate * (t - self.t) if basal is not None else 0) + self.pending
-        empty = False
-        # (a bridge may end before t and switch to a faster rate than the bound assumes)
-        if self.model - most < volume or len(self.boluses) > 32 or self.bridge_left:
-            self.advance(t)
-            empty = self.model < volume
-        reason: str | None = None
-        if self.halted or self.mode == "stopped":
-            reason = "stopped"
-        elif empty:
-            reason = "empty"
-        elif t - self.last_grant < self.lockout_s:
-            reason = "lockout"
-        else:
-            grants = self.grants
-            horizon = t - SECONDS_PER_DAY
-            while grants and grants[0] <= horizon:
-                grants.popleft()
-            if len(grants) >= self.max_per_day:
-                reason = "max_per_day"
-        if reason is None:
-            if volume > 0:
-                self.boluses.append((t, t + self.bolus_duration_s, volume))
-                self.pending += volume
-            self.last_grant = t
-            self.grants.append(t)
-            self.ptm_granted += 1
-        else:
-            self.ptm_denied += 1
-        if self.keep_log:
-            self.ptm_log.append(PtmRecord(t, reason is None, reason))
+        return (
+            self.ptm_volume,
+            self.pending,
+            self.model,
+            self.t,
+            basal.max_rate if basal is not None else 0,
+            not self.halted and self.mode != "stopped",
+            bool(self.bridge_left),
+            self.boluses,
+        )
 
     def _event(self, event: Event) -> None:
         kind = event.kind
