@@ -97,15 +97,18 @@ class Chunk:
     count: int
 
 
-def run_chunk(chunk: Chunk) -> tuple[int, int, int, int]:
-    """Simulate pumps [first, first+count): (PTM granted, alarms, true-empty runs, peak RSS kB)."""
+def run_chunk(chunk: Chunk) -> tuple[int, int, int, int, float]:
+    """Simulate pumps [first, first+count): (PTM granted, alarms, true-empty runs, peak RSS kB,
+    CPU seconds)."""
+    began = time.process_time()
     granted = alarms = dry = 0
     for index in range(chunk.first, chunk.first + chunk.count):
         result = Twin(variant(chunk.template, index), keep_log=False).run()
         granted += result.ptm_granted
         alarms += sum(result.alarm_counts.values())
         dry += result.reservoir_true == 0
-    return granted, alarms, dry, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return granted, alarms, dry, rss, time.process_time() - began
 
 
 def population(template: Scenario, pumps: int, workers: int) -> tuple[float, list[Any]]:
@@ -200,7 +203,8 @@ def main(
     out(
         f"population: {pumps:,} pumps x 1 year on {workers} processes: {elapsed:.2f} s "
         f"({pumps / elapsed:,.0f} pump-years/s; {granted:,} boluses, {alarms:,} alarms, "
-        f"{dry} pumps ending dry); peak worker RSS {max(c[3] for c in chunks) / 1024:.0f} MB"
+        f"{dry} pumps ending dry); CPU {sum(c[4] for c in chunks):.2f} s in all; peak worker "
+        f"RSS {max(c[3] for c in chunks) / 1024:.0f} MB"
     )
     sample = max(workers, pumps // 20)
     for years in (1, 10):
