@@ -1,7 +1,12 @@
-"""Makes the shared test helpers (`reference`, the slow reference simulation of the twin, and
-`strategies`, the hypothesis strategies for scenarios) importable from every test folder."""
+"""Test set-up: tests/ on sys.path (for reference.py and strategies.py), and a throwaway secret so
+that the fail-closed settings start (scripts/test sets a random one)."""
 
+from __future__ import annotations
+
+import os
+import secrets
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("PAINPUMP_SECRET_KEY", secrets.token_urlsafe(48))

@@ -1,0 +1,46 @@
+"""Commands of the clinic service: `painpump manage ...` (Django's management commands, e.g.
+migrate, createsuperuser) and `painpump audit verify`."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+
+
+def setup_django() -> None:
+    """Configure Django with painpump's settings (they refuse to start without a secret)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "painpump.settings")
+    import django
+
+    django.setup()
+
+
+@audit_app.command("verify")
+def verify(json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Check the audit chain: every entry's hash and its link to the one before."""
+    setup_django()
+    from painpump.cli.output import emit
+    from painpump.clinic import audit
+
+    outcome = audit.verify()
+    emit({"ok": outcome.ok, "entries": outcome.entries, "problem": outcome.problem or None}, json)
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")
+
+    @app.command(
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
+    def manage(ctx: typer.Context) -> None:
+        """Run a Django management command (migrate, createsuperuser, ...)."""
+        setup_django()
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["painpump manage", *ctx.args])

@@ -1,0 +1,126 @@
+"""The clinic's records. Quantities are Decimal fields whose names carry their unit (never floats,
+never strings); clinical time (when it happened) is kept apart from recorded time; records are
+archived, never deleted; `version` makes concurrent edits conflict instead of overwrite."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+DOSE = {"max_digits": 14, "decimal_places": 6}
+VOLUME = {"max_digits": 12, "decimal_places": 6}
+
+
+class Indication(models.TextChoices):
+    INFANTILE_CEREBRAL_PALSY = "infantile_cerebral_palsy", "Spasticity: infantile cerebral palsy"
+    MULTIPLE_SCLEROSIS = "multiple_sclerosis", "Spasticity: multiple sclerosis"
+    PARAPLEGIA = "paraplegia", "Spasticity: paraplegia"
+    STROKE = "stroke", "Spasticity: stroke"
+    TRAUMATIC_BRAIN_INJURY = "traumatic_brain_injury", "Spasticity: traumatic brain injury"
+    FAILED_BACK_SURGERY_SYNDROME = "failed_back_surgery_syndrome", "Failed back surgery syndrome"
+    TUMOUR_PAIN = "tumour_pain", "Tumour pain"
+    POLYNEUROPATHY = "polyneuropathy", "Polyneuropathy"
+
+
+class Versioned(models.Model):
+    """A record edited under optimistic concurrency: every change increments `version`."""
+
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Patient(Versioned):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    mrn = models.CharField("medical record number", max_length=40, unique=True)
+    family_name = models.CharField(max_length=120)
+    given_name = models.CharField(max_length=120)
+    birth_date = models.DateField()
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+
+class Episode(Versioned):
+    """One course of intrathecal therapy, from referral to closure, through the pathway stages."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="episodes")
+    indication = models.CharField(max_length=40, choices=Indication.choices)
+    stage = models.CharField(max_length=30, default="referred")
+    referred_on = models.DateField()
+    injury_date = models.DateField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-referred_on"]
+
+
+class Assessment(models.Model):
+    """An outcome measurement: pain NRS 0-10, modified Ashworth for a limb, or the oral
+    morphine-equivalent daily dose (mg/day)."""
+
+    class Kind(models.TextChoices):
+        PAIN_NRS = "pain_nrs", "Pain NRS (0-10)"
+        ASHWORTH = "ashworth", "Modified Ashworth scale (0-4)"
+        OMED = "omed_mg_per_day", "Oral morphine-equivalent dose (mg/day)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="assessments")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    limb = models.CharField(max_length=30, blank=True)
+    value = models.DecimalField(max_digits=10, decimal_places=3)
+    taken_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["taken_at"]
+
+
+class AuditHead(models.Model):
+    """A single row holding the hash of the newest audit entry; writers lock it, so the chain
+    never forks under concurrent transactions."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+    count = models.PositiveBigIntegerField(default=0)
+
+
+class AuditEntry(models.Model):
+    """One append-only audit record: who, when, what, before and after (values with units), and
+    the hash chaining it to the entry before (tamper evidence)."""
+
+    seq = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64)
+    patient_id = models.UUIDField(null=True, blank=True, db_index=True)
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self._state.adding is False:
+            raise PermissionError("audit entries are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit entries are append-only")

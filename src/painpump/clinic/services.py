@@ -1,0 +1,279 @@
+"""Use cases of the clinic service. Each checks the user's role, validates the input (refusing
+with field, value, limit and source), changes the records in one transaction and appends the
+audit entry in that same transaction. Views and the API only call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+
+from painpump.clinic import audit
+from painpump.clinic.models import Assessment, Episode, Indication, Patient
+from painpump.clinic.roles import require
+from painpump.core.errors import Refusal
+
+RULES = "painpump clinic rules"
+
+
+class NotFound(Exception):
+    """No record with that id (or it is archived)."""
+
+
+@dataclass(frozen=True)
+class Conflict(Exception):
+    """Someone else changed the record since the version the client read: nothing was written."""
+
+    object_type: str
+    object_id: str
+    expected_version: int
+    current_version: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.object_type} {self.object_id} was changed by someone else (version "
+            f"{self.current_version}, you edited version {self.expected_version}): reload it"
+        )
+
+
+def patient_snapshot(patient: Patient) -> dict[str, Any]:
+    return {
+        "mrn": patient.mrn,
+        "family_name": patient.family_name,
+        "given_name": patient.given_name,
+        "birth_date": patient.birth_date.isoformat(),
+        "archived": patient.archived_at is not None,
+        "version": patient.version,
+    }
+
+
+def _text(value: object, field: str, max_length: int) -> str:
+    text = str(value or "").strip()
+    if not text or len(text) > max_length:
+        raise Refusal(
+            field, repr(value), f"1 to {max_length} characters", RULES, "is empty or too long"
+        )
+    return text
+
+
+def _birth_date(value: date, today: date) -> date:
+    if value > today or value.year < 1900:
+        raise Refusal(
+            "birth_date",
+            value.isoformat(),
+            f"from 1900-01-01 to {today.isoformat()}",
+            RULES,
+            "is not a plausible birth date",
+        )
+    return value
+
+
+@transaction.atomic
+def create_patient(
+    user: User, *, mrn: str, family_name: str, given_name: str, birth_date: date, today: date
+) -> Patient:
+    actor = require(user, "patient.write")
+    mrn = _text(mrn, "mrn", 40)
+    if Patient.objects.filter(mrn=mrn).exists():
+        raise Refusal(
+            "mrn", mrn, "a medical record number not yet used", RULES, "belongs to another patient"
+        )
+    patient = Patient.objects.create(
+        mrn=mrn,
+        family_name=_text(family_name, "family_name", 120),
+        given_name=_text(given_name, "given_name", 120),
+        birth_date=_birth_date(birth_date, today),
+    )
+    audit.record(
+        actor,
+        "patient.create",
+        "patient",
+        patient.id,
+        patient_id=patient.id,
+        after=patient_snapshot(patient),
+    )
+    return patient
+
+
+def _patient(patient_id: UUID, *, lock: bool = False) -> Patient:
+    query = Patient.objects.select_for_update() if lock else Patient.objects
+    try:
+        return query.get(id=patient_id)
+    except Patient.DoesNotExist:
+        raise NotFound(f"patient {patient_id}") from None
+
+
+@transaction.atomic
+def read_patient(user: User, patient_id: UUID) -> Patient:
+    """A patient record; the read itself is audited (who looked at whom, when)."""
+    actor = require(user, "patient.read")
+    patient = _patient(patient_id)
+    audit.record(actor, "patient.read", "patient", patient.id, patient_id=patient.id)
+    return patient
+
+
+@transaction.atomic
+def update_patient(
+    user: User, patient_id: UUID, *, expected_version: int, today: date, **changes: Any
+) -> Patient:
+    """Change demographic fields, only if nobody changed the patient since `expected_version`."""
+    actor = require(user, "patient.write")
+    patient = _patient(patient_id, lock=True)
+    if patient.version != expected_version:
+        raise Conflict("patient", str(patient.id), expected_version, patient.version)
+    before = patient_snapshot(patient)
+    allowed = {"family_name": 120, "given_name": 120}
+    for name, value in changes.items():
+        if name in allowed:
+            setattr(patient, name, _text(value, name, allowed[name]))
+        elif name == "birth_date":
+            patient.birth_date = _birth_date(value, today)
+        else:
+            raise Refusal(
+                name,
+                repr(value),
+                "one of family_name, given_name, birth_date",
+                RULES,
+                "cannot be changed",
+            )
+    updated = Patient.objects.filter(id=patient.id, version=expected_version).update(
+        family_name=patient.family_name,
+        given_name=patient.given_name,
+        birth_date=patient.birth_date,
+        version=F("version") + 1,
+    )
+    if updated != 1:
+        raise Conflict("patient", str(patient.id), expected_version, patient.version + 1)
+    patient.refresh_from_db()
+    audit.record(
+        actor,
+        "patient.update",
+        "patient",
+        patient.id,
+        patient_id=patient.id,
+        before=before,
+        after=patient_snapshot(patient),
+    )
+    return patient
+
+
+@transaction.atomic
+def open_episode(
+    user: User,
+    patient_id: UUID,
+    *,
+    indication: str,
+    referred_on: date,
+    injury_date: date | None = None,
+) -> Episode:
+    """A referral: a new episode of care in the `referred` stage."""
+    actor = require(user, "episode.write")
+    patient = _patient(patient_id, lock=True)
+    if indication not in Indication.values:
+        raise Refusal(
+            "indication",
+            repr(indication),
+            f"one of {', '.join(Indication.values)}",
+            RULES,
+            "is not a known indication",
+        )
+    if patient.archived_at is not None:
+        raise Refusal("patient", str(patient.id), "an active patient", RULES, "is archived")
+    episode = Episode.objects.create(
+        patient=patient, indication=indication, referred_on=referred_on, injury_date=injury_date
+    )
+    audit.record(
+        actor,
+        "episode.open",
+        "episode",
+        episode.id,
+        patient_id=patient.id,
+        after={
+            "indication": indication,
+            "stage": episode.stage,
+            "referred_on": referred_on.isoformat(),
+        },
+    )
+    return episode
+
+
+ASSESSMENT_RANGES: dict[str, tuple[Decimal, Decimal, str, str]] = {
+    "pain_nrs": (Decimal(0), Decimal(10), "", "numeric rating scale 0-10"),
+    "ashworth": (Decimal(0), Decimal(4), "", "modified Ashworth scale 0-4 (1+ recorded as 1.5)"),
+    "omed_mg_per_day": (
+        Decimal(0),
+        Decimal(100000),
+        " mg/day",
+        "oral morphine-equivalent daily dose",
+    ),
+}
+
+
+@transaction.atomic
+def record_assessment(
+    user: User,
+    episode_id: UUID,
+    *,
+    kind: str,
+    value: object,
+    taken_at: datetime,
+    limb: str = "",
+    note: str = "",
+) -> Assessment:
+    actor = require(user, "assessment.write")
+    try:
+        episode = Episode.objects.select_related("patient").get(id=episode_id)
+    except Episode.DoesNotExist:
+        raise NotFound(f"episode {episode_id}") from None
+    if kind not in ASSESSMENT_RANGES:
+        raise Refusal(
+            "kind",
+            repr(kind),
+            f"one of {', '.join(ASSESSMENT_RANGES)}",
+            RULES,
+            "is not an assessment kind",
+        )
+    low, high, unit, scale = ASSESSMENT_RANGES[kind]
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not low <= number <= high:
+        raise Refusal(
+            "value",
+            f"{value}{unit}",
+            f"{low} to {high}{unit} ({scale})",
+            RULES,
+            "is outside the scale",
+        )
+    if kind == "ashworth" and not limb:
+        raise Refusal("limb", "missing", "the limb assessed, e.g. left_leg", RULES, "is required")
+    assessment = Assessment.objects.create(
+        episode=episode,
+        kind=kind,
+        value=number,
+        limb=limb,
+        taken_at=taken_at,
+        recorded_by=user,
+        note=note,
+    )
+    audit.record(
+        actor,
+        "assessment.record",
+        "assessment",
+        assessment.id,
+        patient_id=episode.patient_id,
+        after={
+            "kind": kind,
+            "value": f"{number}{unit}",
+            "limb": limb,
+            "taken_at": taken_at.isoformat(),
+        },
+    )
+    return assessment

@@ -1,0 +1,117 @@
+"""Django settings of the clinic service. They fail closed: no secret key, no start; DEBUG is off
+unless asked for; time is UTC. Everything a deployment sets comes from the environment:
+
+PAINPUMP_SECRET_KEY (or PAINPUMP_SECRET_KEY_FILE)  required
+DATABASE_URL            default: SQLite in PAINPUMP_DATA_DIR (default ./var)
+PAINPUMP_ALLOWED_HOSTS  comma-separated, default localhost,127.0.0.1
+PAINPUMP_DEBUG=1        development only
+PAINPUMP_SECURE=1       behind TLS: secure cookies and HSTS
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _secret_key() -> str:
+    key = os.environ.get("PAINPUMP_SECRET_KEY", "")
+    path = os.environ.get("PAINPUMP_SECRET_KEY_FILE", "")
+    if not key and path:
+        key = Path(path).read_text(encoding="utf-8").strip()
+    if len(key) < 32:
+        raise ImproperlyConfigured(
+            "PAINPUMP_SECRET_KEY (or PAINPUMP_SECRET_KEY_FILE) must hold a secret of at least 32 "
+            "characters; painpump has no default secret"
+        )
+    return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("PAINPUMP_DEBUG") == "1"
+ALLOWED_HOSTS = os.environ.get("PAINPUMP_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(
+    ","
+)
+
+DATA_DIR = Path(os.environ.get("PAINPUMP_DATA_DIR", "var")).resolve()
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'painpump.sqlite3'}"),
+        conn_max_age=60,
+    )
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Concurrent writers wait for each other instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "painpump.clinic",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "painpump.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+WSGI_APPLICATION = "painpump.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TIME_ZONE = "UTC"
+USE_TZ = True
+USE_I18N = False
+LANGUAGE_CODE = "en"
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 8 * 3600
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if os.environ.get("PAINPUMP_SECURE") == "1":
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_SSL_REDIRECT = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
