@@ -9,9 +9,6 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-DOSE = {"max_digits": 14, "decimal_places": 6}
-VOLUME = {"max_digits": 12, "decimal_places": 6}
-
 
 class Indication(models.TextChoices):
     INFANTILE_CEREBRAL_PALSY = "infantile_cerebral_palsy", "Spasticity: infantile cerebral palsy"
@@ -124,3 +121,97 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise PermissionError("audit entries are append-only")
+
+
+class Implant(Versioned):
+    """A definitive pump and catheter in a patient: the device the refills and programs act on."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="implants")
+    pump_model = models.CharField(max_length=40)
+    pump_serial = models.CharField(max_length=60)
+    catheter_model = models.CharField(max_length=60)
+    catheter_length_cm = models.DecimalField(max_digits=6, decimal_places=2)
+    dead_volume_ml = models.DecimalField(max_digits=12, decimal_places=6)
+    alarm_volume_ml = models.DecimalField(max_digits=12, decimal_places=6)
+    implanted_on = models.DateField()
+    explanted_on = models.DateField(null=True, blank=True)
+
+
+class Program(models.Model):
+    """A prescribed continuous program: the daily dose of the principal drug and the rate that
+    delivers it at the concentration in the pump (rate = dose / concentration, from core)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    implant = models.ForeignKey(Implant, on_delete=models.PROTECT, related_name="programs")
+    dose_mcg_per_day = models.DecimalField(max_digits=14, decimal_places=6)
+    rate_ml_per_day = models.DecimalField(max_digits=14, decimal_places=6)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    prescribed_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["started_at"]
+
+
+class Refill(models.Model):
+    """One refill: what the pump expected, what was aspirated and what that says, the new fill
+    and its projection. A change of drug or concentration, or an acknowledged warning, counts
+    only once a second clinician has verified it (four eyes)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    implant = models.ForeignKey(Implant, on_delete=models.PROTECT, related_name="refills")
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    performed_at = models.DateTimeField()
+    performed_by = models.CharField(max_length=150)
+    expected_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
+    aspirated_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
+    difference_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
+    delivery_error_percent = models.DecimalField(max_digits=9, decimal_places=3, null=True)
+    finding = models.CharField(max_length=20, blank=True)
+    volume_ml = models.DecimalField(max_digits=12, decimal_places=6)
+    lot = models.CharField(max_length=60)
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="refills")
+    bridge_volume_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
+    bridge_rate_ml_per_day = models.DecimalField(max_digits=14, decimal_places=6, null=True)
+    alarm_at = models.DateTimeField()
+    empty_at = models.DateTimeField()
+    refill_by = models.DateField()
+    limited_by = models.CharField(max_length=20)
+    acknowledged = models.JSONField(default=list)
+    needs_verification = models.BooleanField(default=False)
+    verified_by = models.CharField(max_length=150, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["performed_at"]
+
+
+class RefillDrug(models.Model):
+    """A drug of the fill and its concentration (the first, by position, is the principal)."""
+
+    refill = models.ForeignKey(Refill, on_delete=models.CASCADE, related_name="drugs")
+    position = models.PositiveSmallIntegerField()
+    drug = models.CharField(max_length=40)
+    concentration_mcg_per_ml = models.DecimalField(max_digits=14, decimal_places=6)
+
+    class Meta:
+        ordering = ["position"]
+
+
+class Appointment(models.Model):
+    class Kind(models.TextChoices):
+        REFILL = "refill", "Refill"
+        ADMISSION = "admission", "Admission"
+        FOLLOW_UP = "follow_up", "Follow-up"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    on = models.DateField()
+    due_by = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, default="proposed")
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["on"]

@@ -1,0 +1,191 @@
+"""Refills end to end in one transaction: each reconciliation outcome, the drug-library and
+device checks (stop, or warn and acknowledge), bridge and four-eyes on a concentration change,
+idempotent retries, and nothing written when anything is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+
+from painpump.clinic import audit, refills, services
+from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Program, Refill
+from painpump.clinic.roles import Forbidden
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind, parse
+
+pytestmark = pytest.mark.django_db
+
+FIRST_FILL = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+DAY_60 = FIRST_FILL + timedelta(days=60)
+
+
+def q(text: str, kind: Kind) -> object:
+    return parse(text, kind, "test")
+
+
+def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> refills.Fill:
+    return refills.Fill(
+        drugs=(("baclofen", parse(concentration, Kind.CONCENTRATION, "c")),),
+        volume=parse(volume, Kind.VOLUME, "v"),
+        lot="LOT-42",
+    )
+
+
+@pytest.fixture
+def implant(patient: Patient, physician: User, nurse: User) -> Implant:
+    episode = services.open_episode(
+        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+    )
+    implant = refills.register_implant(
+        physician,
+        episode.id,
+        pump_model="synchromed-ii-20",
+        pump_serial="NGP123456H",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal("60"),
+        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        alarm_volume=None,
+        implanted_on=date(2026, 9, 1),
+    )
+    refills.perform_refill(
+        physician,
+        implant.id,
+        idempotency_key="first-fill",
+        performed_at=FIRST_FILL,
+        expected=None,
+        aspirated=None,
+        fill=baclofen(),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+    )
+    return implant
+
+
+def refill_at_day_60(
+    user: User,
+    implant: Implant,
+    aspirated: str,
+    *,
+    key: str = "r60",
+    acknowledge: frozenset[str] = frozenset(),
+    fill: refills.Fill | None = None,
+    dose: str = "400 mcg/day",
+) -> Refill:
+    return refills.perform_refill(
+        user,
+        implant.id,
+        idempotency_key=key,
+        performed_at=DAY_60,
+        expected=parse("8 mL", Kind.VOLUME, "e"),
+        aspirated=parse(aspirated, Kind.VOLUME, "a"),
+        fill=fill or baclofen(),
+        dose=parse(dose, Kind.DOSE_RATE, "dose"),
+        acknowledge=acknowledge,
+    )
+
+
+def test_first_fill_projects_the_refill_and_proposes_an_appointment(implant: Implant) -> None:
+    first = Refill.objects.get()
+    # 400 mcg/day at 2000 mcg/mL = 0.2 mL/day; 20 mL to the 2 mL alarm = 90 days
+    assert first.program.rate_ml_per_day == Decimal("0.2")
+    assert first.alarm_at == FIRST_FILL + timedelta(days=90)
+    assert first.refill_by == (FIRST_FILL + timedelta(days=83)).date()
+    assert Appointment.objects.get().due_by == first.refill_by
+
+
+def test_refill_within_accuracy_needs_no_acknowledgement(implant: Implant, nurse: User) -> None:
+    refill = refill_at_day_60(nurse, implant, "8 mL")
+    assert refill.finding == "none"
+    assert refill.difference_ml == 0
+    assert not refill.needs_verification
+    entry = AuditEntry.objects.filter(action="refill.perform").last()
+    assert entry is not None and entry.actor == "nurse.joy"
+    assert entry.after["expected"] == "8 mL"  # type: ignore[index]
+    assert audit.verify().ok
+
+
+@pytest.mark.parametrize(
+    ("aspirated", "finding", "error_percent"),
+    [("6 mL", "overinfusion", Decimal("16.667")), ("10 mL", "underinfusion", Decimal("-16.667"))],
+    ids=["overinfusion", "underinfusion"],
+)
+def test_a_refill_outside_the_pump_accuracy_must_be_acknowledged(
+    implant: Implant, nurse: User, aspirated: str, finding: str, error_percent: Decimal
+) -> None:
+    with pytest.raises(Refusal) as caught:
+        refill_at_day_60(nurse, implant, aspirated)
+    assert caught.value.field == "acknowledge"
+    assert "reconciliation" in caught.value.limit
+    assert Refill.objects.count() == 1  # nothing written
+    refill = refill_at_day_60(nurse, implant, aspirated, acknowledge=frozenset({"reconciliation"}))
+    assert refill.finding == finding
+    assert refill.delivery_error_percent == error_percent
+    assert refill.needs_verification
+
+
+def test_a_retried_refill_is_recorded_once(implant: Implant, nurse: User) -> None:
+    first = refill_at_day_60(nurse, implant, "8 mL", key="same-key")
+    again = refill_at_day_60(nurse, implant, "8 mL", key="same-key")
+    assert first.id == again.id
+    assert Refill.objects.count() == 2  # the first fill and this refill
+
+
+def test_an_overfill_is_refused_and_nothing_is_written(implant: Implant, nurse: User) -> None:
+    with pytest.raises(Refusal) as caught:
+        refill_at_day_60(nurse, implant, "8 mL", fill=baclofen(volume="21 mL"))
+    assert caught.value.field == "volume"
+    assert "20 mL" in caught.value.limit
+    assert Refill.objects.count() == 1
+    assert Program.objects.filter(ended_at__isnull=True).count() == 1
+
+
+def test_a_nurse_cannot_change_the_prescribed_dose(implant: Implant, nurse: User) -> None:
+    with pytest.raises(Forbidden):
+        refill_at_day_60(nurse, implant, "8 mL", dose="440 mcg/day")
+
+
+def test_a_titration_step_beyond_the_label_stops(implant: Implant, physician: User) -> None:
+    # stroke is spasticity of cerebral origin: at most +15 % per step (Lioresal label)
+    with pytest.raises(Refusal) as caught:
+        refill_at_day_60(physician, implant, "8 mL", dose="500 mcg/day")
+    assert "max_step_percent" in caught.value.problem
+    refill = refill_at_day_60(physician, implant, "8 mL", dose="440 mcg/day")
+    assert refill.program.dose_mcg_per_day == Decimal("440")
+
+
+def test_a_concentration_change_bridges_and_waits_for_a_second_clinician(
+    implant: Implant, nurse: User, physician: User, pharmacist: User
+) -> None:
+    refill = refill_at_day_60(nurse, implant, "8 mL", fill=baclofen("1000 mcg/mL"))
+    # 400 mcg/day at the old 2000 mcg/mL = 0.2 mL/day for the 0.25 mL dead volume
+    assert refill.bridge_rate_ml_per_day == Decimal("0.2")
+    assert refill.program.rate_ml_per_day == Decimal("0.4")
+    assert refill.needs_verification
+    with pytest.raises(Forbidden):
+        refills.verify_refill(nurse, refill.id, DAY_60)
+    refills.verify_refill(pharmacist, refill.id, DAY_60)
+    refill.refresh_from_db()
+    assert refill.verified_by == "pharma.cist"
+
+
+def test_the_clinician_who_refilled_cannot_verify_it(implant: Implant, physician: User) -> None:
+    refill = refill_at_day_60(physician, implant, "8 mL", fill=baclofen("1000 mcg/mL"))
+    with pytest.raises(Refusal, match="cannot verify it"):
+        refills.verify_refill(physician, refill.id, DAY_60)
+
+
+def test_a_refill_before_the_last_one_is_refused(implant: Implant, nurse: User) -> None:
+    with pytest.raises(Refusal) as caught:
+        refills.perform_refill(
+            nurse,
+            implant.id,
+            idempotency_key="old",
+            performed_at=FIRST_FILL,
+            expected=parse("8 mL", Kind.VOLUME, "e"),
+            aspirated=parse("8 mL", Kind.VOLUME, "a"),
+            fill=baclofen(),
+            dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+        )
+    assert caught.value.field == "performed_at"
