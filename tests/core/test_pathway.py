@@ -562,6 +562,12 @@ def test_screening_boluses_follow_the_label(
     assert text in str(info.value)
 
 
+def test_no_bolus_after_the_catheter_is_removed() -> None:
+    ep = step(screening(), "record_catheter_removal", on=day(1))
+    with pytest.raises(Refusal, match="catheter removed"):
+        step(ep, "record_screening_bolus", bolus=bolus(50, 1))
+
+
 def test_small_patient_screening_starts_at_25_mcg() -> None:
     ep = screening(small=True)
     ep = step(ep, "record_screening_bolus", bolus=bolus(25, 0, True))

@@ -628,13 +628,13 @@ def _record_bolus(episode: Episode, bolus: ScreeningBolus, today: date) -> Episo
             f"is not part of this test phase ({episode.indication.value}, "
             f"{episode.protocol.value if episode.protocol else 'no'} protocol)",
         )
-    if episode.outcome is not None:
+    if episode.outcome is not None or episode.catheter_removed_on is not None:
         raise Refusal(
             "bolus",
             str(bolus.dose),
-            "before the test phase decision",
+            "before the test phase decision and the catheter's removal",
             SCREENING_SOURCE,
-            "is after the test phase was decided",
+            "is after the test phase was decided or its catheter removed",
         )
     if bolus.given_at is None:
         raise Refusal(
