@@ -1,0 +1,108 @@
+"""The one place where failures become HTTP answers, each {"error": {...}}: a refusal is 422
+with field, value, limit and source; a validation error is 422 naming the field; a missing role
+403; an unknown record 404; a stale version 409 with the current version. Every error rolls the
+request's transaction back, so nothing is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from painpump.clinic.roles import Forbidden
+from painpump.clinic.services import Conflict, NotFound
+from painpump.core.errors import Refusal
+
+SCHEMA_RULES = "painpump API schema (/api/openapi.json)"
+
+
+def _answer(
+    api: NinjaAPI, request: HttpRequest, status: int, error: dict[str, Any]
+) -> HttpResponse:
+    if transaction.get_connection().in_atomic_block:
+        transaction.set_rollback(True)
+    return api.create_response(request, {"error": error}, status=status)
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    """The request field an error is about: body.payload.birth_date -> birth_date."""
+    parts = [str(p) for p in location]
+    if parts and parts[0] == "body":
+        parts = parts[2:] if len(parts) > 2 else parts[1:]
+    elif parts:
+        parts = parts[1:]
+    return ".".join(parts) or "request"
+
+
+def _validation(exc: ValidationError) -> dict[str, Any]:
+    errors = []
+    for item in exc.errors:
+        field = _field(tuple(item.get("loc", ())))
+        value = item.get("input", "missing") if item.get("type") != "missing" else "missing"
+        text = repr(value) if not isinstance(value, str) else value
+        limit = str(item.get("msg", "is not valid"))
+        errors.append(
+            {
+                "field": field,
+                "value": text[:200],
+                "limit": limit,
+                "source": SCHEMA_RULES,
+                "message": f"{field}: {text[:200]} is refused; limit: {limit} "
+                f"(source: {SCHEMA_RULES})",
+            }
+        )
+    first: dict[str, Any] = dict(errors[0]) if errors else {"message": "the request is not valid"}
+    first["all"] = errors
+    return first
+
+
+def install(api: NinjaAPI) -> None:
+    """Register the handlers on `api` (replacing django-ninja's defaults for these types)."""
+
+    def refusal(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _answer(api, request, 422, exc.as_dict())
+
+    def validation(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _answer(api, request, 422, _validation(exc))
+
+    def forbidden(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _answer(api, request, 403, {"message": str(exc), "capability": exc.capability})
+
+    def not_found(request: HttpRequest, exc: Any) -> HttpResponse:
+        detail = f"{exc} does not exist" if isinstance(exc, NotFound) else "not found"
+        return _answer(api, request, 404, {"message": detail})
+
+    def conflict(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _answer(
+            api,
+            request,
+            409,
+            {
+                "message": str(exc),
+                "object_type": exc.object_type,
+                "object_id": exc.object_id,
+                "expected_version": exc.expected_version,
+                "current_version": exc.current_version,
+            },
+        )
+
+    def unauthenticated(request: HttpRequest, exc: Any) -> HttpResponse:
+        message = exc.message if exc.message != "Unauthorized" else "log in or send an API token"
+        response = _answer(api, request, 401, {"message": message})
+        response["WWW-Authenticate"] = 'Bearer realm="painpump"'
+        return response
+
+    def http_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        return _answer(api, request, exc.status_code, {"message": exc.message})
+
+    api.add_exception_handler(Refusal, refusal)
+    api.add_exception_handler(ValidationError, validation)
+    api.add_exception_handler(Forbidden, forbidden)
+    api.add_exception_handler(NotFound, not_found)
+    api.add_exception_handler(Http404, not_found)
+    api.add_exception_handler(Conflict, conflict)
+    api.add_exception_handler(AuthenticationError, unauthenticated)
+    api.add_exception_handler(HttpError, http_error)

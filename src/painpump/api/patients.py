@@ -1,0 +1,90 @@
+"""Patients and their episodes: search, create, read (audited), update under optimistic
+concurrency (a stale `version` is a 409), open and list episodes. Views parse, call a clinic
+service or query, and present."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Status
+from pydantic import Field
+
+from painpump.api import present
+from painpump.api.auth import AUTH, current_user
+from painpump.api.schemas import (
+    ERRORS,
+    EpisodeIn,
+    EpisodeOut,
+    PatientChange,
+    PatientIn,
+    PatientOut,
+    Request,
+)
+from painpump.clinic import queries, services
+
+router = Router(tags=["patients"], auth=AUTH)
+
+
+class Search(Request):
+    q: str = Field(default="", max_length=200, description="words of the name or record number")
+
+
+@router.get("", response={200: list[PatientOut], **ERRORS})
+def list_patients(request: HttpRequest, search: Query[Search]) -> list[dict[str, Any]]:
+    found = queries.search_patients(current_user(request), search.q)
+    return [present.patient(p) for p in found]
+
+
+@router.post("", response={201: PatientOut, **ERRORS})
+def create_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str, Any]]:
+    created = services.create_patient(
+        current_user(request),
+        mrn=payload.mrn,
+        family_name=payload.family_name,
+        given_name=payload.given_name,
+        birth_date=payload.birth_date,
+        today=timezone.localdate(),
+    )
+    return Status(201, present.patient(created))
+
+
+@router.get("/{patient_id}", response={200: PatientOut, **ERRORS})
+def read_patient(request: HttpRequest, patient_id: UUID) -> dict[str, Any]:
+    return present.patient(services.read_patient(current_user(request), patient_id))
+
+
+@router.patch("/{patient_id}", response={200: PatientOut, **ERRORS})
+def update_patient(
+    request: HttpRequest, patient_id: UUID, payload: PatientChange
+) -> dict[str, Any]:
+    changes = payload.model_dump(exclude_unset=True, exclude={"version"})
+    updated = services.update_patient(
+        current_user(request),
+        patient_id,
+        expected_version=payload.version,
+        today=timezone.localdate(),
+        **changes,
+    )
+    return present.patient(updated)
+
+
+@router.get("/{patient_id}/episodes", response={200: list[EpisodeOut], **ERRORS})
+def list_episodes(request: HttpRequest, patient_id: UUID) -> list[dict[str, Any]]:
+    return [present.episode(e) for e in queries.episodes_of(current_user(request), patient_id)]
+
+
+@router.post("/{patient_id}/episodes", response={201: EpisodeOut, **ERRORS})
+def open_episode(
+    request: HttpRequest, patient_id: UUID, payload: EpisodeIn
+) -> Status[dict[str, Any]]:
+    episode = services.open_episode(
+        current_user(request),
+        patient_id,
+        indication=payload.indication,
+        referred_on=payload.referred_on,
+        injury_date=payload.injury_date,
+    )
+    return Status(201, present.episode(episode))

@@ -1,0 +1,89 @@
+"""API tokens for programs: random, prefixed `pp_`, shown once at creation and stored only as
+their SHA-256; read-only or read-write; revocable. Creating and revoking one is audited."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from painpump.api.models import ApiToken
+from painpump.clinic import audit
+from painpump.core.errors import Refusal
+
+PREFIX = "pp_"
+RULES = "painpump API token rules"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just created: `secret` is the only copy of the token and is not stored."""
+
+    record: ApiToken
+    secret: str
+
+
+@transaction.atomic
+def create(username: str, *, read_only: bool, name: str = "", actor: str = "cli") -> NewToken:
+    """A new token for an active user (refused for an unknown or inactive user)."""
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise Refusal("user", username, "an active user", RULES, "is not an active user")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    record = ApiToken.objects.create(
+        user=user,
+        name=name[:100],
+        prefix=secret[: len(PREFIX) + 8],
+        digest=digest(secret),
+        read_only=read_only,
+    )
+    audit.record(
+        actor,
+        "token.create",
+        "api_token",
+        record.id,
+        after={"user": username, "prefix": record.prefix, "read_only": read_only},
+    )
+    return NewToken(record, secret)
+
+
+@transaction.atomic
+def revoke(token_id: int, *, actor: str = "cli") -> ApiToken:
+    record = ApiToken.objects.select_for_update().filter(id=token_id).first()
+    if record is None:
+        raise Refusal("token", str(token_id), "the id of an existing token", RULES, "is unknown")
+    if record.revoked_at is None:
+        record.revoked_at = timezone.now()
+        record.save(update_fields=["revoked_at"])
+        audit.record(
+            actor,
+            "token.revoke",
+            "api_token",
+            record.id,
+            before={"revoked": False},
+            after={"revoked": True, "prefix": record.prefix},
+        )
+    return record
+
+
+def user_for(secret: str) -> tuple[User, ApiToken] | None:
+    """The active user and token a presented secret belongs to; None when it is unknown, revoked
+    or its user is inactive."""
+    if not secret.startswith(PREFIX):
+        return None
+    record = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=digest(secret), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if record is None:
+        return None
+    return record.user, record

@@ -1,0 +1,75 @@
+"""Users of every role, a patient with an episode, and HTTP clients for the API tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from painpump.clinic import services
+from painpump.clinic.models import Episode, Patient
+from painpump.clinic.roles import Role
+
+TODAY = date(2026, 11, 25)
+PASSWORD = "correct horse battery"
+USERNAMES = {
+    Role.PHYSICIAN: "dr.house",
+    Role.NURSE: "nurse.joy",
+    Role.PHARMACIST: "pharma.cist",
+    Role.ADMIN: "ad.min",
+    Role.AUDITOR: "audi.tor",
+}
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: pytest.FixtureRequest) -> None:
+    """Tests create many users; the production hasher is deliberately slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def users(db: None) -> dict[Role, User]:
+    made = {}
+    for role, name in USERNAMES.items():
+        user = User.objects.create_user(name, password=PASSWORD)
+        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+        made[role] = user
+    return made
+
+
+@pytest.fixture
+def patient(users: dict[Role, User]) -> Patient:
+    return services.create_patient(
+        users[Role.NURSE],
+        mrn="MRN-0001",
+        family_name="Muster",
+        given_name="Erika",
+        birth_date=date(1970, 5, 1),
+        today=TODAY,
+    )
+
+
+@pytest.fixture
+def episode(users: dict[Role, User], patient: Patient) -> Episode:
+    return services.open_episode(
+        users[Role.PHYSICIAN],
+        patient.id,
+        indication="multiple_sclerosis",
+        referred_on=date(2026, 10, 1),
+    )
+
+
+@pytest.fixture
+def client_as(users: dict[Role, User]) -> Callable[[Role | None], Client]:
+    """A client logged in (session) as the user of a role, or anonymous for None."""
+
+    def make(role: Role | None) -> Client:
+        client = Client()
+        if role is not None:
+            client.force_login(users[role])
+        return client
+
+    return make
