@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from painpump.clinic import audit, refills, services
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Program, Refill
 from painpump.clinic.roles import Forbidden
+from painpump.clinic.testing import responder_episode
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, parse
 
@@ -20,10 +21,6 @@ pytestmark = pytest.mark.django_db
 
 FIRST_FILL = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 DAY_60 = FIRST_FILL + timedelta(days=60)
-
-
-def q(text: str, kind: Kind) -> object:
-    return parse(text, kind, "test")
 
 
 def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> refills.Fill:
@@ -35,13 +32,16 @@ def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> refil
 
 
 @pytest.fixture
-def implant(patient: Patient, physician: User, nurse: User) -> Implant:
+def implant(patient: Patient, physician: User) -> Implant:
     episode = services.open_episode(
         physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
     )
+    responder = responder_episode(physician, episode.id)
     implant = refills.register_implant(
         physician,
         episode.id,
+        expected_version=responder.version,
+        now=datetime(2026, 9, 1, 12, 0, tzinfo=UTC),
         pump_model="synchromed-ii-20",
         pump_serial="NGP123456H",
         catheter_model="8709SC",

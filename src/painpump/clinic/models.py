@@ -58,6 +58,7 @@ class Episode(Versioned):
     injury_date = models.DateField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_reason = models.CharField(max_length=200, blank=True)
+    pathway_state = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["-referred_on"]
@@ -215,3 +216,34 @@ class Appointment(models.Model):
 
     class Meta:
         ordering = ["on"]
+
+
+class ClinicSettings(Versioned):
+    """The clinic's settings (one row): pathway rules, calendar and dosing region. Defaults are
+    the fact sheets' values; the admin changes them, audited."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    implant_wait_days = models.PositiveSmallIntegerField(default=21)
+    stay_min_days = models.PositiveSmallIntegerField(default=2)
+    stay_max_days = models.PositiveSmallIntegerField(default=3)
+    country = models.CharField(max_length=2, default="US")
+    subdivision = models.CharField(max_length=10, blank=True)
+    dosing_region = models.CharField(max_length=2, default="us")
+    refill_margin_days = models.PositiveSmallIntegerField(default=7)
+
+
+class PathwayEvent(models.Model):
+    """One step of an episode's pathway as it was applied: the action, its facts, the warnings
+    acknowledged (rule -> note), when and by whom."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="pathway_events")
+    action = models.CharField(max_length=40)
+    facts = models.JSONField(default=dict)
+    acknowledged = models.JSONField(default=dict)
+    stage_before = models.CharField(max_length=30)
+    stage_after = models.CharField(max_length=30)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]

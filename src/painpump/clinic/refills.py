@@ -16,7 +16,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.models import Appointment, Episode, Implant, Program, Refill, RefillDrug
+from painpump.clinic.models import Appointment, Implant, Program, Refill, RefillDrug
+from painpump.clinic.pathway import apply_step, clinic_settings, locked_episode
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import catalog, checks
@@ -25,6 +26,7 @@ from painpump.core.device_limits import check_rate, check_volume_fits
 from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
 from painpump.core.errors import Refusal
 from painpump.core.refill import plan_refill, reconcile, stability_limit
+from painpump.core.scheduling import ClinicCalendar, propose_appointment
 from painpump.core.units import Q, of, round_places
 from painpump.core.volumes import bridge
 
@@ -148,7 +150,6 @@ def perform_refill(
     dose: Q,
     acknowledge: frozenset[str] = frozenset(),
     origin: str | None = None,
-    region: str | None = "us",
 ) -> Refill:
     """Record a refill (or, with no expected/aspirated volumes, the first fill of an implant).
     Retrying with the same idempotency key returns the refill already recorded."""
@@ -169,6 +170,8 @@ def perform_refill(
     except Implant.DoesNotExist:
         raise NotFound(f"implant {implant_id}") from None
     pump = catalog.pump(implant.pump_model, "pump_model")
+    settings = clinic_settings()
+    region = settings.dosing_region
     previous = implant.programs.filter(ended_at__isnull=True).first()
     last, old_drugs = _last_fill(implant)
     if previous is not None and dose.canonical != previous.dose_mcg_per_day:
@@ -243,6 +246,7 @@ def perform_refill(
         of(rate, "mL/day"),
         fill_at=performed_at,
         alarm_volume=of(implant.alarm_volume_ml, "mL"),
+        margin_days=Decimal(settings.refill_margin_days),
         stability=stability,
     )
 
@@ -280,12 +284,15 @@ def perform_refill(
         RefillDrug(refill=refill, position=i, drug=name, concentration_mcg_per_ml=conc)
         for i, (name, conc) in enumerate(new_drugs)
     )
+    calendar = ClinicCalendar(settings.country, settings.subdivision or None)
+    proposal = propose_appointment(plan.refill_by, today=performed_at.date(), calendar=calendar)
     Appointment.objects.create(
         patient_id=implant.episode.patient_id,
         kind="refill",
-        on=plan.refill_by,
+        on=proposal.day,
         due_by=plan.refill_by,
-        note=f"refill by {plan.refill_by} ({plan.limited_by})",
+        note=("OVERDUE: " if proposal.overdue else "")
+        + f"refill by {plan.refill_by} ({plan.limited_by})",
     )
     audit.record(
         actor,
@@ -355,6 +362,8 @@ def register_implant(
     user: User,
     episode_id: UUID,
     *,
+    expected_version: int,
+    now: datetime,
     pump_model: str,
     pump_serial: str,
     catheter_model: str,
@@ -362,14 +371,13 @@ def register_implant(
     dead_volume: Q,
     alarm_volume: Q | None,
     implanted_on: date,
+    acknowledge: dict[str, str] | None = None,
 ) -> Implant:
-    """A definitive pump and catheter for an episode (its first fill is `perform_refill` with no
-    expected or aspirated volume)."""
+    """The implantation step of the pathway (refused before the test phase's responder decision
+    plus the clinic's waiting days, except for tumour pain) and the pump and catheter it placed.
+    Its first fill is `perform_refill` with no expected or aspirated volume."""
     actor = require(user, "pathway.decide")
-    try:
-        episode = Episode.objects.select_for_update().get(id=episode_id)
-    except Episode.DoesNotExist:
-        raise NotFound(f"episode {episode_id}") from None
+    episode = locked_episode(episode_id)
     pump = catalog.pump(pump_model, "pump_model")
     alarm = alarm_volume or pump.low_reservoir_alarm.value
     if alarm.canonical >= pump.reservoir_volume.value.canonical:
@@ -380,6 +388,15 @@ def register_implant(
             pump.reservoir_volume.source,
             "is not below the reservoir volume",
         )
+    apply_step(
+        user,
+        episode,
+        "implant",
+        expected_version=expected_version,
+        now=now,
+        acknowledge=acknowledge,
+        on=implanted_on,
+    )
     implant = Implant.objects.create(
         episode=episode,
         pump_model=pump.model,

@@ -16,7 +16,9 @@ from django.db.models import F
 
 from painpump.clinic import audit
 from painpump.clinic.models import Assessment, Episode, Indication, Patient
+from painpump.clinic.pathway_state import dump_state
 from painpump.clinic.roles import require
+from painpump.core import pathway as core_pathway
 from painpump.core.errors import Refusal
 
 RULES = "painpump clinic rules"
@@ -185,8 +187,14 @@ def open_episode(
         )
     if patient.archived_at is not None:
         raise Refusal("patient", str(patient.id), "an active patient", RULES, "is archived")
+    state = core_pathway.refer(indication, on=referred_on, injury_date=injury_date)
     episode = Episode.objects.create(
-        patient=patient, indication=indication, referred_on=referred_on, injury_date=injury_date
+        patient=patient,
+        indication=indication,
+        referred_on=referred_on,
+        injury_date=injury_date,
+        stage=state.stage.value,
+        pathway_state=dump_state(state),
     )
     audit.record(
         actor,

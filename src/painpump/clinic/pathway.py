@@ -1,0 +1,131 @@
+"""The therapy pathway of an episode, as stored: each step is checked by painpump.core.pathway
+(test phase, responder decision, catheter removal, the wait before implantation, stays, ...),
+then the new state, the step and its audit entry are written in one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Unpack
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from painpump.clinic import audit
+from painpump.clinic.models import ClinicSettings, Episode, PathwayEvent
+from painpump.clinic.pathway_state import dump_state, load_state, plain
+from painpump.clinic.roles import require
+from painpump.clinic.services import Conflict, NotFound
+from painpump.core import pathway as core
+from painpump.core.decision import Decision
+
+
+def clinic_settings() -> ClinicSettings:
+    settings, _ = ClinicSettings.objects.get_or_create(id=1)
+    return settings
+
+
+def pathway_settings(settings: ClinicSettings) -> core.PathwaySettings:
+    return core.PathwaySettings(
+        min_days_test_to_implant=settings.implant_wait_days,
+        stay_min_days=settings.stay_min_days,
+        stay_max_days=settings.stay_max_days,
+    )
+
+
+def state_of(row: Episode) -> core.Episode:
+    if row.pathway_state:
+        return load_state(row.pathway_state)
+    return core.refer(row.indication, on=row.referred_on, injury_date=row.injury_date)
+
+
+CAPABILITY = {core.Action.RECORD_SCREENING_BOLUS: "assessment.write"}
+
+
+def apply_step(
+    user: User,
+    row: Episode,
+    action: core.Action | str,
+    *,
+    expected_version: int,
+    now: datetime,
+    acknowledge: dict[str, str] | None = None,
+    **facts: Unpack[core.Facts],
+) -> Decision:
+    """Apply one pathway step to a locked episode row (inside the caller's transaction)."""
+    act = core.Action(action) if isinstance(action, str) else action
+    actor = require(user, CAPABILITY.get(act, "pathway.decide"))
+    if row.version != expected_version:
+        raise Conflict("episode", str(row.id), expected_version, row.version)
+    before = state_of(row)
+    step = core.transition(
+        before,
+        act,
+        now=now.date(),
+        settings=pathway_settings(clinic_settings()),
+        acknowledge=acknowledge,
+        **facts,
+    )
+    row.pathway_state = dump_state(step.episode)
+    row.stage = step.episode.stage.value
+    row.version += 1
+    if step.episode.stage in core.TERMINAL:
+        row.closed_at = now
+        row.closed_reason = step.episode.close_reason or step.episode.stage.value
+    row.save()
+    PathwayEvent.objects.create(
+        episode=row,
+        action=act.value,
+        facts=plain(dict(facts)),
+        acknowledged=dict(acknowledge or {}),
+        stage_before=before.stage.value,
+        stage_after=row.stage,
+        recorded_at=now,
+        recorded_by=actor,
+    )
+    audit.record(
+        actor,
+        f"pathway.{act.value}",
+        "episode",
+        row.id,
+        patient_id=row.patient_id,
+        before={"stage": before.stage.value},
+        after={
+            "stage": row.stage,
+            "facts": plain(dict(facts)),
+            "acknowledged": dict(acknowledge or {}),
+        },
+    )
+    return step.decision
+
+
+def locked_episode(episode_id: UUID) -> Episode:
+    try:
+        return Episode.objects.select_for_update().get(id=episode_id)
+    except Episode.DoesNotExist:
+        raise NotFound(f"episode {episode_id}") from None
+
+
+@transaction.atomic
+def step(
+    user: User,
+    episode_id: UUID,
+    action: core.Action | str,
+    *,
+    expected_version: int,
+    now: datetime,
+    acknowledge: dict[str, str] | None = None,
+    **facts: Unpack[core.Facts],
+) -> tuple[Episode, Decision]:
+    """One pathway step of an episode, as a transaction with its audit entry."""
+    row = locked_episode(episode_id)
+    decision = apply_step(
+        user,
+        row,
+        action,
+        expected_version=expected_version,
+        now=now,
+        acknowledge=acknowledge,
+        **facts,
+    )
+    return row, decision

@@ -1,0 +1,77 @@
+"""The pathway state of an episode as stored in the database (JSON) and back as the core's
+immutable Episode: dates in ISO 8601, enums by value, quantities with their unit."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from painpump.core import pathway as core
+from painpump.core.baclofen import ScreeningBolus
+from painpump.core.units import Q
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy of a pathway value (dates ISO, enums by value, quantities with unit)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, core.Stage | core.Indication | core.Protocol | core.Outcome | core.Action):
+        return value.value
+    if isinstance(value, Q):
+        return {"value": str(value.value), "unit": value.unit}
+    if isinstance(value, Decimal):
+        return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return plain(asdict(value))
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def dump_state(episode: core.Episode) -> dict[str, Any]:
+    return plain(asdict(episode))  # type: ignore[no-any-return]
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def load_state(data: dict[str, Any]) -> core.Episode:
+    """The stored state back as the core's Episode (the inverse of dump_state)."""
+    return core.Episode(
+        indication=core.Indication(data["indication"]),
+        referred_on=date.fromisoformat(data["referred_on"]),
+        stage=core.Stage(data["stage"]),
+        stage_since=_day(data["stage_since"]),
+        injury_date=_day(data["injury_date"]),
+        protocol=core.Protocol(data["protocol"]) if data["protocol"] else None,
+        small_patient=data["small_patient"],
+        test_rehabilitation=data["test_rehabilitation"],
+        test_started_on=_day(data["test_started_on"]),
+        test_ended_on=_day(data["test_ended_on"]),
+        screening=tuple(
+            ScreeningBolus(
+                dose=Q(Decimal(b["dose"]["value"]), b["dose"]["unit"]),
+                positive=b["positive"],
+                given_at=datetime.fromisoformat(b["given_at"]) if b["given_at"] else None,
+            )
+            for b in data["screening"]
+        ),
+        outcome=core.Outcome(data["outcome"]) if data["outcome"] else None,
+        catheter_removed_on=_day(data["catheter_removed_on"]),
+        implanted_on=_day(data["implanted_on"]),
+        discharged_on=_day(data["discharged_on"]),
+        explanted_on=_day(data["explanted_on"]),
+        closed_on=_day(data["closed_on"]),
+        close_reason=data["close_reason"],
+        acknowledgements=tuple(
+            core.Acknowledgement(
+                a["rule"], core.Action(a["action"]), a["note"], date.fromisoformat(a["on"])
+            )
+            for a in data["acknowledgements"]
+        ),
+    )

@@ -1,0 +1,50 @@
+"""Pathway steps that tests and the demo clinic share: a spasticity episode taken through a
+baclofen test phase to the responder decision, the way a clinic records it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+
+from django.contrib.auth.models import User
+
+from painpump.clinic import pathway
+from painpump.clinic.models import Episode
+from painpump.core.baclofen import ScreeningBolus
+from painpump.core.units import Kind, parse
+
+
+def responder_episode(physician: User, episode_id: UUID, start: date = date(2026, 7, 1)) -> Episode:
+    """Test phase from `start` (bolus protocol), a positive 50 mcg screening bolus that day, and
+    the responder decision two days later (a two-day stay)."""
+    at = datetime.combine(start, time(10, 0), tzinfo=UTC)
+    episode = Episode.objects.get(id=episode_id)
+    episode, _ = pathway.step(
+        physician,
+        episode_id,
+        "start_test_phase",
+        expected_version=episode.version,
+        now=at,
+        on=start,
+        protocol="bolus",
+    )
+    bolus = ScreeningBolus(parse("50 mcg", Kind.MASS, "bolus"), positive=True, given_at=at)
+    episode, _ = pathway.step(
+        physician,
+        episode_id,
+        "record_screening_bolus",
+        expected_version=episode.version,
+        now=at,
+        bolus=bolus,
+    )
+    decided = start + timedelta(days=2)
+    episode, _ = pathway.step(
+        physician,
+        episode_id,
+        "decide_test_phase",
+        expected_version=episode.version,
+        now=datetime.combine(decided, time(10, 0), tzinfo=UTC),
+        on=decided,
+        outcome="responder",
+    )
+    return episode

@@ -1,0 +1,268 @@
+"""The pathway as the clinic records it: each rule of the seed (tumour pain without test phase,
+non-responder removal, the wait before implantation as a clinic setting, 2-3 day stays), stored
+state that round-trips, conflicts and roles; every step audited."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+
+from painpump.clinic import pathway, refills, services
+from painpump.clinic.models import AuditEntry, Episode, Implant, PathwayEvent, Patient
+from painpump.clinic.pathway_state import dump_state, load_state
+from painpump.clinic.roles import Forbidden
+from painpump.clinic.services import Conflict
+from painpump.clinic.testing import responder_episode
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind, parse
+
+pytestmark = pytest.mark.django_db
+
+
+def noon(day: date) -> datetime:
+    return datetime.combine(day, time(12, 0), tzinfo=UTC)
+
+
+def implant(physician: User, episode: Episode, on: date) -> Implant:
+    return refills.register_implant(
+        physician,
+        episode.id,
+        expected_version=episode.version,
+        now=noon(on),
+        pump_model="synchromed-ii-40",
+        pump_serial="NGP1",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal(60),
+        dead_volume=parse("0.2 mL", Kind.VOLUME, "d"),
+        alarm_volume=None,
+        implanted_on=on,
+    )
+
+
+def test_tumour_pain_is_implanted_without_a_test_phase(patient: Patient, physician: User) -> None:
+    episode = services.open_episode(
+        physician, patient.id, indication="tumour_pain", referred_on=date(2026, 10, 1)
+    )
+    placed = implant(physician, episode, date(2026, 10, 5))
+    episode.refresh_from_db()
+    assert episode.stage == "implanted"
+    assert placed.pump_model == "synchromed-ii-40"
+    assert [e.action for e in PathwayEvent.objects.all()] == ["implant"]
+
+
+def test_a_test_phase_for_tumour_pain_needs_a_recorded_reason(
+    patient: Patient, physician: User
+) -> None:
+    episode = services.open_episode(
+        physician, patient.id, indication="tumour_pain", referred_on=date(2026, 10, 1)
+    )
+    with pytest.raises(Refusal) as caught:
+        pathway.step(
+            physician,
+            episode.id,
+            "start_test_phase",
+            expected_version=1,
+            now=noon(date(2026, 10, 2)),
+            on=date(2026, 10, 2),
+            protocol="continuous",
+        )
+    assert caught.value.field == "acknowledge"
+    assert "tumour_pain_test_phase" in caught.value.value
+    row, _ = pathway.step(
+        physician,
+        episode.id,
+        "start_test_phase",
+        expected_version=1,
+        now=noon(date(2026, 10, 2)),
+        on=date(2026, 10, 2),
+        protocol="continuous",
+        acknowledge={"tumour_pain_test_phase": "life expectancy > 1 year"},
+    )
+    assert row.stage == "test_phase"
+    assert PathwayEvent.objects.get().acknowledged == {
+        "tumour_pain_test_phase": "life expectancy > 1 year"
+    }
+
+
+@pytest.mark.parametrize(
+    ("wait_days", "days_after", "allowed"),
+    [(21, 20, False), (21, 21, True), (28, 21, False), (28, 28, True)],
+    ids=["day-20-refused", "day-21-allowed", "setting-28-refuses-21", "setting-28-allows-28"],
+)
+def test_implantation_waits_the_clinic_setting_after_the_test_phase(
+    patient: Patient, physician: User, wait_days: int, days_after: int, allowed: bool
+) -> None:
+    settings = pathway.clinic_settings()
+    settings.implant_wait_days = wait_days
+    settings.save()
+    episode = services.open_episode(
+        physician, patient.id, indication="multiple_sclerosis", referred_on=date(2026, 6, 1)
+    )
+    episode = responder_episode(physician, episode.id, start=date(2026, 7, 1))
+    test_end = date(2026, 7, 3)
+    on = test_end + timedelta(days=days_after)
+    if allowed:
+        implant(physician, episode, on)
+        assert Episode.objects.get(id=episode.id).stage == "implanted"
+    else:
+        with pytest.raises(Refusal) as caught:
+            implant(physician, episode, on)
+        earliest = test_end + timedelta(days=wait_days)
+        assert f"earliest allowed date is {earliest.isoformat()}" in str(caught.value)
+        assert Implant.objects.count() == 0
+        assert Episode.objects.get(id=episode.id).stage == "responder"
+
+
+def test_a_non_responder_closes_only_with_the_catheter_removal_recorded(
+    patient: Patient, physician: User
+) -> None:
+    episode = services.open_episode(
+        physician, patient.id, indication="polyneuropathy", referred_on=date(2026, 6, 1)
+    )
+    start = date(2026, 7, 1)
+    row, _ = pathway.step(
+        physician,
+        episode.id,
+        "start_test_phase",
+        expected_version=1,
+        now=noon(start),
+        on=start,
+        protocol="continuous",
+    )
+    end = start + timedelta(days=3)
+    row, _ = pathway.step(
+        physician,
+        episode.id,
+        "decide_test_phase",
+        expected_version=row.version,
+        now=noon(end),
+        on=end,
+        outcome="non_responder",
+    )
+    with pytest.raises(Refusal, match="catheter"):
+        pathway.step(
+            physician,
+            episode.id,
+            "close_non_responder",
+            expected_version=row.version,
+            now=noon(end),
+            on=end,
+        )
+    row, _ = pathway.step(
+        physician,
+        episode.id,
+        "record_catheter_removal",
+        expected_version=row.version,
+        now=noon(end),
+        on=end,
+    )
+    row, _ = pathway.step(
+        physician,
+        episode.id,
+        "close_non_responder",
+        expected_version=row.version,
+        now=noon(end),
+        on=end,
+    )
+    assert row.stage == "closed_non_responder"
+    assert row.closed_at is not None
+
+
+def test_a_stay_outside_two_to_three_days_must_be_acknowledged(
+    patient: Patient, physician: User
+) -> None:
+    episode = services.open_episode(
+        physician, patient.id, indication="paraplegia", referred_on=date(2026, 6, 1)
+    )
+    start = date(2026, 7, 1)
+    row, _ = pathway.step(
+        physician,
+        episode.id,
+        "start_test_phase",
+        expected_version=1,
+        now=noon(start),
+        on=start,
+        protocol="continuous",
+    )
+    end = start + timedelta(days=5)
+    with pytest.raises(Refusal) as caught:
+        pathway.step(
+            physician,
+            episode.id,
+            "decide_test_phase",
+            expected_version=row.version,
+            now=noon(end),
+            on=end,
+            outcome="responder",
+        )
+    assert "hospital_stay" in caught.value.value
+    row, _ = pathway.step(
+        physician,
+        episode.id,
+        "decide_test_phase",
+        expected_version=row.version,
+        now=noon(end),
+        on=end,
+        outcome="responder",
+        acknowledge={"hospital_stay": "rehabilitation combined with the test"},
+    )
+    assert row.stage == "responder"
+
+
+def test_a_stale_episode_version_conflicts(patient: Patient, physician: User) -> None:
+    episode = services.open_episode(
+        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+    )
+    start = date(2026, 7, 1)
+    pathway.step(
+        physician,
+        episode.id,
+        "start_test_phase",
+        expected_version=1,
+        now=noon(start),
+        on=start,
+        protocol="bolus",
+    )
+    with pytest.raises(Conflict):
+        pathway.step(
+            physician,
+            episode.id,
+            "decide_test_phase",
+            expected_version=1,
+            now=noon(start),
+            on=start,
+            outcome="responder",
+        )
+
+
+def test_a_nurse_records_screening_boluses_but_does_not_decide(
+    patient: Patient, physician: User, nurse: User
+) -> None:
+    episode = services.open_episode(
+        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+    )
+    with pytest.raises(Forbidden):
+        pathway.step(
+            nurse,
+            episode.id,
+            "start_test_phase",
+            expected_version=1,
+            now=noon(date(2026, 7, 1)),
+            on=date(2026, 7, 1),
+            protocol="bolus",
+        )
+    assert AuditEntry.objects.filter(action__startswith="pathway.").count() == 0
+
+
+def test_the_stored_state_round_trips(patient: Patient, physician: User) -> None:
+    episode = services.open_episode(
+        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+    )
+    row = responder_episode(physician, episode.id)
+    state = load_state(row.pathway_state)
+    assert dump_state(state) == row.pathway_state
+    assert state.stage.value == "responder"
+    assert state.screening[0].dose.canonical == 50
