@@ -33,7 +33,7 @@ def _assessment_value(kind: str, value: Quantity | Decimal) -> Decimal:
                 INPUT_RULES,
                 "carries a unit",
             )
-        return value
+        return Decimal(format_decimal(value))
     if not isinstance(value, Quantity):
         raise Refusal(
             "value",
@@ -43,7 +43,8 @@ def _assessment_value(kind: str, value: Quantity | Decimal) -> Decimal:
             "has no unit",
         )
     quantity = parse(f"{format_decimal(value.value)} {value.unit}", Kind.DOSE_RATE, "value")
-    return quantity.to(unit).value
+    # Plain notation (200000, not 2E+5): the service prints the value into refusals and audit.
+    return Decimal(format_decimal(quantity.to(unit).value))
 
 
 @router.get("/{episode_id}", response={200: EpisodeOut, **ERRORS})

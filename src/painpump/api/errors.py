@@ -1,13 +1,14 @@
 """The one place where failures become HTTP answers, each {"error": {...}}: a refusal is 422
 with field, value, limit and source; a validation error is 422 naming the field; a missing role
-403; an unknown record 404; a stale version 409 with the current version. Every error rolls the
-request's transaction back, so nothing is stored."""
+403; an unknown record 404; a stale version 409 with the current version (a lost uniqueness
+race is a 409 too). Every error rolls the request's transaction back, so nothing is stored."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -17,6 +18,7 @@ from painpump.clinic.services import Conflict, NotFound
 from painpump.core.errors import Refusal
 
 SCHEMA_RULES = "painpump API schema (/api/openapi.json)"
+log = logging.getLogger(__name__)
 
 
 def _answer(
@@ -89,6 +91,17 @@ def install(api: NinjaAPI) -> None:
             },
         )
 
+    def integrity(request: HttpRequest, exc: Any) -> HttpResponse:
+        # A concurrent change won a uniqueness race. The database's message can hold patient
+        # data (e.g. the record number), so it is neither logged nor shown.
+        log.warning("integrity conflict on %s %s", request.method, request.path)
+        return _answer(
+            api,
+            request,
+            409,
+            {"message": "a concurrent change conflicts with this one: reload and try again"},
+        )
+
     def unauthenticated(request: HttpRequest, exc: Any) -> HttpResponse:
         message = exc.message if exc.message != "Unauthorized" else "log in or send an API token"
         response = _answer(api, request, 401, {"message": message})
@@ -104,5 +117,6 @@ def install(api: NinjaAPI) -> None:
     api.add_exception_handler(NotFound, not_found)
     api.add_exception_handler(Http404, not_found)
     api.add_exception_handler(Conflict, conflict)
+    api.add_exception_handler(IntegrityError, integrity)
     api.add_exception_handler(AuthenticationError, unauthenticated)
     api.add_exception_handler(HttpError, http_error)
