@@ -23,12 +23,12 @@ app = typer.Typer(
 def _register() -> None:
     """Attach the sub-commands once (their modules import core, which the help screen need not
     wait for at import time of this module)."""
-    from painpump.cli import bench, calc, clinic, demo, serve, simulate, token
+    from painpump.cli import bench, calc, clinic, serve, simulate, token, tour
 
     app.add_typer(calc.app, name="calc")
     simulate.register(app)
     bench.register(app)
-    demo.register(app)
+    tour.register(app)
     clinic.register(app)
     serve.register(app)
     token.register(app)

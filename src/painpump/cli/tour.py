@@ -1,4 +1,4 @@
-"""`painpump demo`: a worked demonstration of the calculators and the pump twin on the bundled
+"""`painpump tour`: a worked demonstration of the calculators and the pump twin on the bundled
 example scenarios, printed as the commands a clinician would type and what they answer."""
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def _first_comment(path: Path) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def demo() -> None:
+    def tour() -> None:
         """A worked demonstration of the calculators and the twin on the bundled examples."""
 
         def show(args: list[str]) -> None:
