@@ -10,8 +10,9 @@ PAINPUMP = str(Path(sys.executable).with_name("painpump"))
 
 
 def test_the_tour_runs_every_calculator_and_every_bundled_scenario() -> None:
-    done = subprocess.run([PAINPUMP, "tour"], capture_output=True, text=True, timeout=120,
-                          check=False)
+    done = subprocess.run(
+        [PAINPUMP, "tour"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "$ painpump calc rate" in out

@@ -557,3 +557,12 @@ def test_the_strongest_labelled_concentration_is_not_implausible() -> None:
         parse("10 mg/day", Kind.DOSE_RATE, "--dose"),
     )
     assert all(f.rule != "implausible" for f in decision.findings)
+
+
+def test_regression_infumorph_25_mg_per_ml_was_flagged_as_a_thousand_fold_slip() -> None:
+    decision = check(
+        "morphine",
+        parse("25 mg/mL", Kind.CONCENTRATION, "--concentration"),
+        parse("5 mg/day", Kind.DOSE_RATE, "--dose"),
+    )
+    assert [f.rule for f in decision.findings if f.verdict is Verdict.WARN] == ["max_concentration"]

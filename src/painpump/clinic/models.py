@@ -137,6 +137,11 @@ class Implant(Versioned):
     alarm_volume_ml = models.DecimalField(max_digits=12, decimal_places=6)
     implanted_on = models.DateField()
     explanted_on = models.DateField(null=True, blank=True)
+    # Kept up to date by every refill, for the dashboard's indexed queries:
+    alarm_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    empty_at = models.DateTimeField(null=True, blank=True)
+    refill_by = models.DateField(null=True, blank=True, db_index=True)
+    high_risk = models.BooleanField(default=False)
 
 
 class Program(models.Model):
@@ -247,3 +252,28 @@ class PathwayEvent(models.Model):
 
     class Meta:
         ordering = ["recorded_at", "id"]
+
+
+class AlarmReport(models.Model):
+    """An alarm a patient reported (the pump beeping). It stays open until a clinician
+    acknowledges it, with what was done."""
+
+    class Kind(models.TextChoices):
+        LOW_RESERVOIR = "low_reservoir", "Low reservoir (single tone)"
+        EMPTY = "empty", "Medication no longer flowing (two-tone)"
+        ERI = "eri", "Replacement needed within 90 days"
+        MOTOR_STALL = "motor_stall", "Motor stall"
+        OTHER = "other", "Other"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    implant = models.ForeignKey(Implant, on_delete=models.PROTECT, related_name="alarms")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    reported_at = models.DateTimeField()
+    recorded_by = models.CharField(max_length=150)
+    note = models.CharField(max_length=500, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    acknowledged_by = models.CharField(max_length=150, blank=True)
+    action_taken = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-reported_at"]

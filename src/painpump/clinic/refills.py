@@ -284,6 +284,13 @@ def perform_refill(
         RefillDrug(refill=refill, position=i, drug=name, concentration_mcg_per_ml=conc)
         for i, (name, conc) in enumerate(new_drugs)
     )
+    implant.alarm_at, implant.empty_at, implant.refill_by = (
+        plan.alarm_at,
+        plan.empty_at,
+        plan.refill_by,
+    )
+    implant.high_risk = "baclofen" in names
+    implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "high_risk", "updated_at"])
     calendar = ClinicCalendar(settings.country, settings.subdivision or None)
     proposal = propose_appointment(plan.refill_by, today=performed_at.date(), calendar=calendar)
     Appointment.objects.create(

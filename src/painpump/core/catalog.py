@@ -142,6 +142,8 @@ class Pump:
     fixed_rate: bool
     announces_alarms: bool
     extras: dict[str, Sourced]
+    service_life_years: SourcedNumber | None = None
+    replace_months_before_end: SourcedNumber | None = None
     # The under-infusion side of the accuracy, when its verification differs from the over side.
     accuracy_under_percent: SourcedNumber | None = None
 
@@ -273,6 +275,14 @@ def pumps() -> dict[str, Pump]:
             flex_steps_per_day=_number(p["flex_steps_per_day"]),
             fixed_rate=bool(p.get("fixed_rate", False)),
             announces_alarms=bool(p.get("announces_alarms", True)),
+            service_life_years=(
+                _number(p["service_life_years"]) if "service_life_years" in p else None
+            ),
+            replace_months_before_end=(
+                _number(p["replace_months_before_end"])
+                if "replace_months_before_end" in p
+                else None
+            ),
             extras=extras,
             accuracy_under_percent=(
                 _number(p["accuracy_under_percent"]) if "accuracy_under_percent" in p else None

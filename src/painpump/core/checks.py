@@ -168,7 +168,12 @@ def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
     if alt is not None:
         fits = _within(drug, concentration, "max_concentration", "min_concentration")
         alt_fits = _within(drug, alt, "max_concentration", "min_concentration")
-        high = alt.canonical < concentration.canonical and not fits and alt_fits
+        high = (
+            alt.canonical < concentration.canonical
+            and not fits
+            and alt_fits
+            and concentration.canonical not in products
+        )
         low = (
             alt.canonical > concentration.canonical
             and alt.canonical in products
