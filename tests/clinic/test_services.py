@@ -4,6 +4,7 @@ writes nothing, and appends its audit entry in the same transaction."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
@@ -186,3 +187,20 @@ def test_audit_entries_cannot_be_changed_or_deleted_through_the_model(patient: P
         entry.save()
     with pytest.raises(PermissionError):
         entry.delete()
+
+
+def test_regression_assessment_values_were_audited_in_exponent_notation(
+    patient: Patient, physician: User, nurse: User
+) -> None:
+    episode = services.open_episode(
+        physician, patient.id, indication="tumour_pain", referred_on=date(2026, 11, 1)
+    )
+    services.record_assessment(
+        nurse,
+        episode.id,
+        kind="omed_mg_per_day",
+        value=Decimal("2E+2"),
+        taken_at=datetime(2026, 11, 2, tzinfo=UTC),
+    )
+    entry = AuditEntry.objects.get(action="assessment.record")
+    assert entry.after["value"] == "200 mg/day"  # type: ignore[index]

@@ -20,6 +20,7 @@ from painpump.clinic.pathway_state import dump_state
 from painpump.clinic.roles import require
 from painpump.core import pathway as core_pathway
 from painpump.core.errors import Refusal
+from painpump.core.units import format_decimal
 
 RULES = "painpump clinic rules"
 
@@ -279,7 +280,7 @@ def record_assessment(
         patient_id=episode.patient_id,
         after={
             "kind": kind,
-            "value": f"{number}{unit}",
+            "value": f"{format_decimal(number)}{unit}",
             "limb": limb,
             "taken_at": taken_at.isoformat(),
         },
