@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from painpump import benchmarks
+from painpump import benchmarks, clinic_benchmarks
 
 
 def register(app: typer.Typer) -> None:
@@ -20,3 +20,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Benchmark the twin: one pump over 10 years, a population over a year, memory."""
         benchmarks.main(pumps, workers or None, reference_days, typer.echo)
+
+    @app.command("bench-clinic")
+    def bench_clinic(
+        patients: Annotated[int, typer.Option(min=1, help="Patients in the data set.")] = 10_000,
+        seconds: Annotated[float, typer.Option(min=1, help="Load per endpoint, s.")] = 20,
+        clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP clients.")] = 8,
+    ) -> None:
+        """Benchmark the clinic service over HTTP (dashboard, patient, search) on the configured
+        database (DATABASE_URL, default SQLite in PAINPUMP_DATA_DIR)."""
+        clinic_benchmarks.main(patients, seconds, clients, typer.echo)

@@ -1,0 +1,288 @@
+"""Benchmark of the clinic service: a data set of N patients with up to five years of refill
+history (volumes from the pump twin), served by `painpump serve` (gunicorn), and concurrent HTTP
+load on the dashboard and the patient endpoints; prints p50/p95/p99 latency and throughput.
+
+The data set is written with bulk inserts (a benchmark fixture, not a clinic: it bypasses the
+services and their audit trail, which the demo clinic and the tests exercise instead)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+DRUGS = [
+    ("baclofen", Decimal(2000), Decimal(400)),
+    ("morphine", Decimal(10_000), Decimal(3000)),
+    ("ziconotide", Decimal(25), Decimal("2.4")),
+]
+INDICATIONS = {
+    "baclofen": ["stroke", "multiple_sclerosis", "paraplegia"],
+    "morphine": ["tumour_pain", "failed_back_surgery_syndrome", "polyneuropathy"],
+    "ziconotide": ["failed_back_surgery_syndrome"],
+}
+
+
+def generate(patients: int, seed: int, now: datetime, out: Callable[[str], None]) -> str:
+    """Write the data set into the configured database; returns a physician's username."""
+    from django.contrib.auth.models import Group, User
+
+    from painpump.clinic.models import (
+        Episode,
+        Implant,
+        Patient,
+        Program,
+        Refill,
+        RefillDrug,
+    )
+    from painpump.core import catalog
+    from painpump.core.refill import plan_refill
+    from painpump.core.twin import Twin
+    from painpump.core.twin.scenario import Event, Fluid, ProgramSpec, Rate, load_scenario
+    from painpump.core.units import of
+
+    began = time.perf_counter()
+    rng = random.Random(seed)
+    user, _ = User.objects.get_or_create(username="bench.physician")
+    user.groups.add(Group.objects.get_or_create(name="physician")[0])
+    template = load_scenario(
+        {
+            "start": "2021-01-01T09:00:00Z",
+            "until": "2021-02-01T09:00:00Z",
+            "pump": {"model": "synchromed-ii-40"},
+            "fill": {"volume": "40 mL", "drug": "baclofen", "concentration": "2000 mcg/mL"},
+            "program": {"kind": "continuous", "rate": "0.2 mL/day"},
+        }
+    )
+    pump = catalog.pump("synchromed-ii-40")
+    rows: dict[str, list[Any]] = {k: [] for k in ("p", "e", "i", "pr", "r", "rd")}
+    for n in range(patients):
+        drug, conc, dose = rng.choice(DRUGS)
+        dose = dose * Decimal(rng.randrange(50, 151)) / 100
+        patient = Patient(
+            mrn=f"B{n:06d}",
+            family_name=f"Family{n % 997}",
+            given_name=f"Given{n}",
+            birth_date=date(1940 + n % 60, 1 + n % 12, 1),
+        )
+        rows["p"].append(patient)
+        implanted = rng.random() < 0.8
+        years = rng.uniform(0.1, 5)
+        start = now - timedelta(days=int(years * 365))
+        episode = Episode(
+            patient=patient,
+            indication=rng.choice(INDICATIONS[drug]),
+            stage="maintenance" if implanted else "referred",
+            referred_on=(start - timedelta(days=120)).date(),
+        )
+        rows["e"].append(episode)
+        if not implanted:
+            continue
+        implant = Implant(
+            episode=episode,
+            pump_model=pump.model,
+            pump_serial=f"NGP{n:07d}",
+            catheter_model="8709SC",
+            catheter_length_cm=Decimal(60),
+            dead_volume_ml=Decimal("0.2"),
+            alarm_volume_ml=Decimal(2),
+            implanted_on=start.date(),
+            high_risk=drug == "baclofen",
+        )
+        rows["i"].append(implant)
+        rate = dose / conc
+        every = max(14, min(180, int(30 / rate) - rng.randrange(1, 20)))
+        at = int(start.timestamp())
+        until = int(now.timestamp())
+        fluid = Fluid(((drug, conc),))
+        events = tuple(
+            Event(t, "refill", k, volume_ml=Decimal(40), fluid=fluid)
+            for k, t in enumerate(range(at + every * 86400, until, every * 86400))
+        )
+        scenario = replace(
+            template,
+            start=at,
+            until=until,
+            fill=fluid,
+            fill_volume_ml=Decimal(40),
+            program=ProgramSpec("continuous", days=(((0, Rate(rate_ml_per_day=rate)),),) * 7),
+            accuracy=Decimal(rng.choice([100] * 9 + [118])) / 100,
+            events=events,
+        )
+        result = Twin(scenario).run()
+        fills = [(datetime.fromtimestamp(at, UTC), None, None)] + [
+            (
+                datetime.fromtimestamp(e.at, UTC),
+                e.details["expected"].canonical,
+                e.details["aspirated"].canonical,
+            )
+            for e in result.events
+            if e.kind == "refill"
+        ]
+        last_program = None
+        for k, (when, expected, aspirated) in enumerate(fills):
+            program = Program(
+                implant=implant,
+                dose_mcg_per_day=dose,
+                rate_ml_per_day=rate.quantize(Decimal("0.000001")),
+                started_at=when,
+                prescribed_by=user.username,
+            )
+            if last_program is not None:
+                last_program.ended_at = when
+            rows["pr"].append(program)
+            last_program = program
+            plan = plan_refill(pump, of(Decimal(40), "mL"), of(rate, "mL/day"), fill_at=when)
+            refill = Refill(
+                implant=implant,
+                idempotency_key=f"b{n}-{k}",
+                performed_at=when,
+                performed_by=user.username,
+                expected_ml=expected,
+                aspirated_ml=aspirated,
+                difference_ml=(aspirated - expected) if expected is not None else None,
+                finding="none",
+                volume_ml=Decimal(40),
+                lot="BENCH",
+                program=program,
+                alarm_at=plan.alarm_at,
+                empty_at=plan.empty_at,
+                refill_by=plan.refill_by,
+                limited_by=plan.limited_by,
+            )
+            rows["r"].append(refill)
+            rows["rd"].append(
+                RefillDrug(refill=refill, position=0, drug=drug, concentration_mcg_per_ml=conc)
+            )
+            implant.alarm_at, implant.empty_at, implant.refill_by = (
+                plan.alarm_at,
+                plan.empty_at,
+                plan.refill_by,
+            )
+    for key, model in (
+        ("p", Patient),
+        ("e", Episode),
+        ("i", Implant),
+        ("pr", Program),
+        ("r", Refill),
+        ("rd", RefillDrug),
+    ):
+        model.objects.bulk_create(rows[key], batch_size=2000)
+    out(
+        f"data set: {patients:,} patients, {len(rows['i']):,} implants, {len(rows['r']):,} "
+        f"refills written in {time.perf_counter() - began:.1f} s"
+    )
+    return user.username
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def load(
+    port: int, token: str, paths: list[str], seconds: float, clients: int
+) -> tuple[list[float], int]:
+    """`clients` threads requesting `paths` round-robin for `seconds`; latencies in ms."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client(offset: int) -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        i = offset
+        mine: list[float] = []
+        bad = 0
+        while time.perf_counter() < stop:
+            path = paths[i % len(paths)]
+            i += 1
+            began = time.perf_counter()
+            conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+            response = conn.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - began) * 1000)
+            bad += response.status != 200
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def main(patients: int, seconds: float, clients: int, out: Callable[[str], None]) -> None:
+    from painpump.benchmarks import machine
+    from painpump.cli.clinic import setup_django
+    from painpump.cli.serve import gunicorn_argv
+
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    from painpump.api import tokens
+    from painpump.clinic.models import Patient
+
+    out(f"machine: {machine()}")
+    out(f"database: {connection.vendor} ({connection.settings_dict['NAME']})")
+    call_command("migrate", interactive=False, verbosity=0)
+    now = datetime.now(UTC).replace(microsecond=0)
+    if Patient.objects.count() < patients:
+        username = generate(patients, 1, now, out)
+    else:
+        username = "bench.physician"
+        out(f"data set: reusing {Patient.objects.count():,} patients")
+    token = tokens.create(username, read_only=True, name="benchmark").secret
+    ids = [str(p) for p in Patient.objects.values_list("id", flat=True)[:500]]
+    connections.close_all()
+    port = _free_port()
+    server = subprocess.Popen(gunicorn_argv("127.0.0.1", port, 2, 60), env=os.environ.copy())
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        for name, paths in (
+            ("dashboard", ["/api/dashboard"]),
+            ("patient", [f"/api/patients/{i}" for i in ids]),
+            ("search", [f"/api/patients?q=Family{k}" for k in range(50)]),
+        ):
+            load(port, token, paths[:5], 2, 1)  # warm-up
+            latencies, errors = load(port, token, paths, seconds, clients)
+            out(
+                f"{name}: {len(latencies):,} requests by {clients} clients in {seconds:.0f} s "
+                f"({len(latencies) / seconds:,.0f}/s), p50 {_percentile(latencies, 50):.1f} ms, "
+                f"p95 {_percentile(latencies, 95):.1f} ms, p99 {_percentile(latencies, 99):.1f} "
+                f"ms, errors {errors}"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000, 20, 8, print)
