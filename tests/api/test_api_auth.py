@@ -284,6 +284,22 @@ EXPECTED_OPERATIONS = {
     ("/api/episodes/{episode_id}", "get"),
     ("/api/episodes/{episode_id}/assessments", "get"),
     ("/api/episodes/{episode_id}/assessments", "post"),
+    ("/api/episodes/{episode_id}/steps", "get"),
+    ("/api/episodes/{episode_id}/steps", "post"),
+    ("/api/episodes/{episode_id}/preview", "get"),
+    ("/api/episodes/{episode_id}/implants", "post"),
+    ("/api/implants/{implant_id}", "get"),
+    ("/api/patients/{patient_id}/implants", "get"),
+    ("/api/implants/{implant_id}/refills", "get"),
+    ("/api/implants/{implant_id}/refills", "post"),
+    ("/api/refills/{refill_id}/verify", "post"),
+    ("/api/implants/{implant_id}/alarms", "post"),
+    ("/api/alarms/{alarm_id}/acknowledge", "post"),
+    ("/api/alarms", "get"),
+    ("/api/appointments", "get"),
+    ("/api/dashboard", "get"),
+    ("/api/settings", "get"),
+    ("/api/settings", "patch"),
 }
 
 
@@ -299,3 +315,7 @@ def test_the_openapi_schema_lists_every_path_at_its_stable_path(db: None) -> Non
     assert set(quantity["required"]) == {"value", "unit"}
     patch = schema["paths"]["/api/patients/{patient_id}"]["patch"]
     assert "409" in patch["responses"] and "422" in patch["responses"]
+    refill = schema["paths"]["/api/implants/{implant_id}/refills"]["post"]
+    assert {"200", "201", "403", "409", "422"} <= set(refill["responses"])
+    dose = schema["components"]["schemas"]["RefillIn"]["properties"]["dose"]
+    assert [set(form.get("required", ())) for form in dose["anyOf"]] == [{"value", "unit"}, set()]

@@ -9,7 +9,7 @@ from typing import Any
 from ninja import NinjaAPI
 from ninja.errors import ValidationError, ValidationErrorContext
 
-from painpump.api import auth, episodes, errors, patients
+from painpump.api import auth, clinic, episodes, errors, implants, pathway, patients
 
 
 class ClinicAPI(NinjaAPI):
@@ -46,3 +46,6 @@ errors.install(api)
 api.add_router("/auth", auth.router)
 api.add_router("/patients", patients.router)
 api.add_router("/episodes", episodes.router)
+api.add_router("/episodes", pathway.router)
+api.add_router("", implants.router)
+api.add_router("", clinic.router)

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from painpump.clinic.models import Assessment, Episode, Patient
-from painpump.core.units import Q, json_number
+from painpump.clinic.dashboard import Dashboard, RefillRow
+from painpump.clinic.models import (
+    AlarmReport,
+    Appointment,
+    Assessment,
+    ClinicSettings,
+    Episode,
+    Implant,
+    PathwayEvent,
+    Patient,
+    Program,
+    Refill,
+)
+from painpump.clinic.therapy_queries import ImplantView
+from painpump.core.decision import Decision
+from painpump.core.units import Q, json_number, of
 
 # The unit each assessment kind's value is stored in; scores have none.
 ASSESSMENT_UNITS = {"omed_mg_per_day": "mg/day"}
@@ -52,4 +67,191 @@ def assessment(record: Assessment) -> dict[str, Any]:
         "recorded_at": record.recorded_at,
         "recorded_by": record.recorded_by.get_username(),
         "note": record.note,
+    }
+
+
+def _q(canonical: Decimal | None, unit: str) -> dict[str, Any] | None:
+    """A stored canonical value (its unit is in the field name) as {"value", "unit"}."""
+    return None if canonical is None else of(canonical, unit).as_json()
+
+
+def _name(record: Patient) -> str:
+    return f"{record.family_name}, {record.given_name}"
+
+
+def decision(found: Decision) -> dict[str, Any]:
+    return found.as_json()
+
+
+def step(record: Episode, found: Decision) -> dict[str, Any]:
+    return {"episode": episode(record), **decision(found)}
+
+
+def pathway_event(record: PathwayEvent) -> dict[str, Any]:
+    return {
+        "action": record.action,
+        "facts": record.facts,
+        "acknowledged": record.acknowledged,
+        "stage_before": record.stage_before,
+        "stage_after": record.stage_after,
+        "recorded_at": record.recorded_at,
+        "recorded_by": record.recorded_by,
+    }
+
+
+def program(record: Program) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "dose": _q(record.dose_mcg_per_day, "mcg/day"),
+        "rate": _q(record.rate_ml_per_day, "mL/day"),
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "prescribed_by": record.prescribed_by,
+    }
+
+
+def _drugs(record: Refill) -> list[dict[str, Any]]:
+    return [
+        {"drug": d.drug, "concentration": _q(d.concentration_mcg_per_ml, "mcg/mL")}
+        for d in record.drugs.all()
+    ]
+
+
+def refill(record: Refill) -> dict[str, Any]:
+    reconciliation = None
+    if record.expected_ml is not None and record.difference_ml is not None:
+        assert record.aspirated_ml is not None and record.delivery_error_percent is not None
+        reconciliation = {
+            "expected": _q(record.expected_ml, "mL"),
+            "aspirated": _q(record.aspirated_ml, "mL"),
+            "difference": _q(record.difference_ml, "mL"),
+            "delivery_error_percent": json_number(record.delivery_error_percent),
+            "finding": record.finding,
+        }
+    bridge = None
+    if record.bridge_volume_ml is not None and record.bridge_rate_ml_per_day is not None:
+        bridge = {
+            "volume": _q(record.bridge_volume_ml, "mL"),
+            "rate": _q(record.bridge_rate_ml_per_day, "mL/day"),
+        }
+    return {
+        "id": record.id,
+        "implant_id": record.implant_id,
+        "idempotency_key": record.idempotency_key,
+        "performed_at": record.performed_at,
+        "performed_by": record.performed_by,
+        "reconciliation": reconciliation,
+        "drugs": _drugs(record),
+        "volume": _q(record.volume_ml, "mL"),
+        "lot": record.lot,
+        "program": program(record.program),
+        "bridge": bridge,
+        "alarm_at": record.alarm_at,
+        "empty_at": record.empty_at,
+        "refill_by": record.refill_by,
+        "limited_by": record.limited_by,
+        "acknowledged": list(record.acknowledged),
+        "needs_verification": record.needs_verification,
+        "verified_by": record.verified_by,
+        "verified_at": record.verified_at,
+    }
+
+
+def implant(view: ImplantView) -> dict[str, Any]:
+    record: Implant = view.implant
+    return {
+        "id": record.id,
+        "episode_id": record.episode_id,
+        "patient_id": record.episode.patient_id,
+        "pump_model": record.pump_model,
+        "pump_serial": record.pump_serial,
+        "catheter_model": record.catheter_model,
+        "catheter_length": _q(record.catheter_length_cm, "cm"),
+        "dead_volume": _q(record.dead_volume_ml, "mL"),
+        "alarm_volume": _q(record.alarm_volume_ml, "mL"),
+        "implanted_on": record.implanted_on,
+        "explanted_on": record.explanted_on,
+        "alarm_at": record.alarm_at,
+        "empty_at": record.empty_at,
+        "refill_by": record.refill_by,
+        "high_risk": record.high_risk,
+        "version": record.version,
+        "program": program(view.program) if view.program else None,
+        "drugs": _drugs(view.last_refill) if view.last_refill else [],
+        "last_refill": refill(view.last_refill) if view.last_refill else None,
+    }
+
+
+def alarm(record: AlarmReport) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "implant_id": record.implant_id,
+        "patient_id": record.implant.episode.patient_id,
+        "patient": _name(record.implant.episode.patient),
+        "kind": record.kind,
+        "reported_at": record.reported_at,
+        "recorded_by": record.recorded_by,
+        "note": record.note,
+        "high_risk": record.implant.high_risk,
+        "acknowledged_at": record.acknowledged_at,
+        "acknowledged_by": record.acknowledged_by,
+        "action_taken": record.action_taken,
+    }
+
+
+def appointment(record: Appointment) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "patient_id": record.patient_id,
+        "patient": _name(record.patient),
+        "kind": record.kind,
+        "on": record.on,
+        "due_by": record.due_by,
+        "status": record.status,
+        "note": record.note,
+    }
+
+
+def _refill_row(row: RefillRow) -> dict[str, Any]:
+    return {
+        "patient_id": row.patient_id,
+        "patient": row.patient,
+        "implant_id": row.implant_id,
+        "pump_model": row.pump_model,
+        "drugs": list(row.drugs),
+        "alarm_at": row.alarm_at,
+        "refill_by": row.refill_by,
+        "priority": {
+            "overdue": row.priority.overdue,
+            "days_to_alarm": row.priority.days_to_alarm,
+            "high_risk": row.priority.high_risk,
+            "proposed_day": row.priority.proposal.day,
+            "reasons": [f.as_json() for f in row.priority.reasons],
+        },
+    }
+
+
+def dashboard(board: Dashboard) -> dict[str, Any]:
+    return {
+        "today": board.today,
+        "refills_due": [_refill_row(r) for r in board.refills_due],
+        "at_risk": [_refill_row(r) for r in board.at_risk],
+        "test_phases": [vars(r) for r in board.test_phases],
+        "awaiting_implant": [vars(r) for r in board.awaiting_implant],
+        "nearing_replacement": [vars(r) for r in board.nearing_replacement],
+        "unverified": [vars(r) for r in board.unverified],
+        "open_alarms": [vars(r) for r in board.open_alarms],
+    }
+
+
+def clinic_settings(record: ClinicSettings) -> dict[str, Any]:
+    return {
+        "implant_wait_days": record.implant_wait_days,
+        "stay_min_days": record.stay_min_days,
+        "stay_max_days": record.stay_max_days,
+        "refill_margin_days": record.refill_margin_days,
+        "country": record.country,
+        "subdivision": record.subdivision,
+        "dosing_region": record.dosing_region,
+        "version": record.version,
     }

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import AwareDatetime, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import (
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    WithJsonSchema,
+)
 
 
 class Request(Schema):
@@ -98,6 +108,336 @@ class AssessmentOut(Schema):
     recorded_at: datetime
     recorded_by: str
     note: str
+
+
+QUANTITY_FORMS = 'a quantity as {"value": 5, "unit": "mg/day"} or as text "5 mg/day"'
+
+
+def _quantity_in(value: object) -> Quantity | str:
+    """One error naming the field for anything that is neither form (a bare number above all),
+    rather than one error per member of a union."""
+    if isinstance(value, Quantity | str):
+        return value
+    if isinstance(value, dict):
+        try:
+            return Quantity.model_validate(value)
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{QUANTITY_FORMS} ({where}: {first['msg']})") from None
+    raise ValueError(QUANTITY_FORMS)
+
+
+QuantityIn = Annotated[
+    Quantity | str,
+    PlainValidator(_quantity_in),
+    WithJsonSchema(
+        {
+            "anyOf": [Quantity.model_json_schema(), {"type": "string"}],
+            "description": QUANTITY_FORMS,
+        }
+    ),
+]
+
+
+class FindingOut(Schema):
+    rule: str
+    verdict: str
+    message: str
+    limit: str
+    source: str
+    verified: bool
+
+
+class DecisionOut(Schema):
+    verdict: str
+    findings: list[FindingOut]
+
+
+class BolusIn(Request):
+    dose: QuantityIn
+    positive: StrictBool
+    given_at: AwareDatetime | None = None
+
+
+class FactsIn(Request):
+    """The facts of a pathway step; each action takes only the ones it needs (see FACTS in
+    painpump.core.pathway): any other fact sent is refused, none is ignored."""
+
+    on: date | None = None
+    protocol: StrictStr | None = Field(default=None, description="bolus or continuous")
+    outcome: StrictStr | None = Field(default=None, description="responder or non_responder")
+    reason: StrictStr | None = Field(default=None, max_length=500)
+    small_patient: StrictBool | None = None
+    rehabilitation: StrictBool | None = None
+    bolus: BolusIn | None = None
+
+
+class StepIn(Request):
+    action: StrictStr = Field(
+        description="start_test_phase, record_screening_bolus, decide_test_phase, "
+        "record_catheter_removal, close_non_responder, implant, discharge, start_rehabilitation, "
+        "start_maintenance, explant or close"
+    )
+    version: StrictInt = Field(ge=1, description="the episode version the client read")
+    facts: FactsIn = Field(default_factory=FactsIn)
+    acknowledge: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict, description="rule -> note, for each warning of the step"
+    )
+
+
+class StepOut(Schema):
+    episode: EpisodeOut
+    verdict: str
+    findings: list[FindingOut]
+
+
+class PathwayEventOut(Schema):
+    action: str
+    facts: dict[str, Any]
+    acknowledged: dict[str, str]
+    stage_before: str
+    stage_after: str
+    recorded_at: datetime
+    recorded_by: str
+
+
+class ImplantIn(Request):
+    version: StrictInt = Field(ge=1, description="the episode version the client read")
+    pump_model: StrictStr = Field(max_length=40)
+    pump_serial: StrictStr = Field(min_length=1, max_length=60)
+    catheter_model: StrictStr = Field(min_length=1, max_length=60)
+    catheter_length: QuantityIn
+    dead_volume: QuantityIn
+    alarm_volume: QuantityIn | None = None
+    implanted_on: date
+    acknowledge: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+
+
+class ProgramOut(Schema):
+    id: UUID
+    dose: QuantityOut
+    rate: QuantityOut
+    started_at: datetime
+    ended_at: datetime | None
+    prescribed_by: str
+
+
+class DrugOut(Schema):
+    drug: str
+    concentration: QuantityOut
+
+
+class ReconciliationOut(Schema):
+    expected: QuantityOut
+    aspirated: QuantityOut
+    difference: QuantityOut
+    delivery_error_percent: int | float
+    finding: str
+
+
+class BridgeOut(Schema):
+    volume: QuantityOut
+    rate: QuantityOut
+
+
+class RefillOut(Schema):
+    id: UUID
+    implant_id: UUID
+    idempotency_key: str
+    performed_at: datetime
+    performed_by: str
+    reconciliation: ReconciliationOut | None
+    drugs: list[DrugOut]
+    volume: QuantityOut
+    lot: str
+    program: ProgramOut
+    bridge: BridgeOut | None
+    alarm_at: datetime
+    empty_at: datetime
+    refill_by: date
+    limited_by: str
+    acknowledged: list[str]
+    needs_verification: bool
+    verified_by: str
+    verified_at: datetime | None
+
+
+class ImplantOut(Schema):
+    id: UUID
+    episode_id: UUID
+    patient_id: UUID
+    pump_model: str
+    pump_serial: str
+    catheter_model: str
+    catheter_length: QuantityOut
+    dead_volume: QuantityOut
+    alarm_volume: QuantityOut
+    implanted_on: date
+    explanted_on: date | None
+    alarm_at: datetime | None
+    empty_at: datetime | None
+    refill_by: date | None
+    high_risk: bool
+    version: int
+    program: ProgramOut | None
+    drugs: list[DrugOut]
+    last_refill: RefillOut | None
+
+
+class DrugIn(Request):
+    drug: StrictStr = Field(max_length=40)
+    concentration: QuantityIn
+
+
+class RefillIn(Request):
+    idempotency_key: StrictStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=80,
+        description="the client's key for this refill (or the Idempotency-Key header): a retry "
+        "with the same key returns the refill already recorded",
+    )
+    performed_at: AwareDatetime
+    expected: QuantityIn | None = Field(
+        default=None, description="the residual volume the pump expects (not at a first fill)"
+    )
+    aspirated: QuantityIn | None = Field(
+        default=None, description="the residual volume aspirated (not at a first fill)"
+    )
+    drugs: list[DrugIn] = Field(description="the drugs of the fill, the principal drug first")
+    volume: QuantityIn
+    lot: StrictStr = Field(min_length=1, max_length=60)
+    dose: QuantityIn = Field(description="the daily dose of the principal drug")
+    acknowledge: list[StrictStr] = Field(
+        default_factory=list, description="the rules of the warnings acknowledged"
+    )
+    origin: StrictStr | None = Field(default=None, description="spinal or cerebral spasticity")
+
+
+class AlarmIn(Request):
+    kind: StrictStr = Field(description="low_reservoir, empty, eri, motor_stall or other")
+    reported_at: AwareDatetime
+    note: StrictStr = Field(default="", max_length=500)
+
+
+class AlarmAcknowledgement(Request):
+    action_taken: StrictStr = Field(max_length=500, description="what was done about the alarm")
+
+
+class AlarmOut(Schema):
+    id: UUID
+    implant_id: UUID
+    patient_id: UUID
+    patient: str
+    kind: str
+    reported_at: datetime
+    recorded_by: str
+    note: str
+    high_risk: bool
+    acknowledged_at: datetime | None
+    acknowledged_by: str
+    action_taken: str
+
+
+class AppointmentOut(Schema):
+    id: UUID
+    patient_id: UUID
+    patient: str
+    kind: str
+    on: date
+    due_by: date | None
+    status: str
+    note: str
+
+
+class PriorityOut(Schema):
+    overdue: bool
+    days_to_alarm: int
+    high_risk: bool
+    proposed_day: date
+    reasons: list[FindingOut]
+
+
+class RefillRowOut(Schema):
+    patient_id: UUID
+    patient: str
+    implant_id: UUID
+    pump_model: str
+    drugs: list[str]
+    alarm_at: datetime
+    refill_by: date
+    priority: PriorityOut
+
+
+class EpisodeRowOut(Schema):
+    patient_id: UUID
+    patient: str
+    episode_id: UUID
+    indication: str
+    since: date | None
+    earliest_implant: date | None
+
+
+class ReplacementRowOut(Schema):
+    patient_id: UUID
+    patient: str
+    implant_id: UUID
+    pump_model: str
+    implanted_on: date
+    replace_by: date
+
+
+class VerificationRowOut(Schema):
+    patient_id: UUID
+    patient: str
+    refill_id: UUID
+    performed_at: datetime
+    performed_by: str
+
+
+class AlarmRowOut(Schema):
+    patient_id: UUID
+    patient: str
+    alarm_id: UUID
+    kind: str
+    reported_at: datetime
+    high_risk: bool
+
+
+class DashboardOut(Schema):
+    today: date
+    refills_due: list[RefillRowOut]
+    at_risk: list[RefillRowOut]
+    test_phases: list[EpisodeRowOut]
+    awaiting_implant: list[EpisodeRowOut]
+    nearing_replacement: list[ReplacementRowOut]
+    unverified: list[VerificationRowOut]
+    open_alarms: list[AlarmRowOut]
+
+
+class SettingsOut(Schema):
+    implant_wait_days: int
+    stay_min_days: int
+    stay_max_days: int
+    refill_margin_days: int
+    country: str
+    subdivision: str
+    dosing_region: str
+    version: int
+
+
+class SettingsChange(Request):
+    """The version the admin read, and the settings to change (only those sent are changed)."""
+
+    version: StrictInt = Field(ge=1)
+    implant_wait_days: StrictInt | None = None
+    stay_min_days: StrictInt | None = None
+    stay_max_days: StrictInt | None = None
+    refill_margin_days: StrictInt | None = None
+    country: StrictStr | None = Field(default=None, max_length=2)
+    subdivision: StrictStr | None = Field(default=None, max_length=10)
+    dosing_region: StrictStr | None = Field(default=None, max_length=2)
 
 
 class ErrorDetail(Schema):

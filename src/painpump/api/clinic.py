@@ -1,0 +1,60 @@
+"""The clinic as a whole: the worklist (dashboard), the appointment calendar and the clinic's
+settings (read by the team, changed by the admin under optimistic concurrency)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router
+from pydantic import Field
+
+from painpump.api import present
+from painpump.api.auth import AUTH, current_user
+from painpump.api.schemas import (
+    ERRORS,
+    AppointmentOut,
+    DashboardOut,
+    Request,
+    SettingsChange,
+    SettingsOut,
+)
+from painpump.clinic import dashboard, settings_service, therapy_queries
+
+router = Router(tags=["clinic"], auth=AUTH)
+
+
+@router.get("/dashboard", response={200: DashboardOut, **ERRORS})
+def read_dashboard(request: HttpRequest) -> dict[str, Any]:
+    """Everything the clinic must act on, most urgent first in each list: refills due and
+    overdue, at risk by days to alarm (baclofen first among equals), test phases, responders
+    with their earliest implant date, pumps to replace, unverified refills, open alarms."""
+    return present.dashboard(dashboard.worklist(current_user(request), timezone.now()))
+
+
+class Period(Request):
+    start: date = Field(alias="from", description="first day (included)")
+    end: date = Field(alias="to", description="last day (included), at most a year later")
+
+
+@router.get("/appointments", response={200: list[AppointmentOut], **ERRORS})
+def list_appointments(request: HttpRequest, period: Query[Period]) -> list[dict[str, Any]]:
+    found = therapy_queries.appointments_between(current_user(request), period.start, period.end)
+    return [present.appointment(a) for a in found]
+
+
+@router.get("/settings", response={200: SettingsOut, **ERRORS})
+def read_settings(request: HttpRequest) -> dict[str, Any]:
+    return present.clinic_settings(settings_service.read_settings(current_user(request)))
+
+
+@router.patch("/settings", response={200: SettingsOut, **ERRORS})
+def update_settings(request: HttpRequest, payload: SettingsChange) -> dict[str, Any]:
+    """Change the settings sent (admin only); a stale `version` is a 409."""
+    changes = payload.model_dump(exclude_unset=True, exclude={"version"})
+    updated = settings_service.update_settings(
+        current_user(request), expected_version=payload.version, **changes
+    )
+    return present.clinic_settings(updated)

@@ -1,0 +1,193 @@
+"""Implants, their refills and the alarms patients report: register the implant (the pathway's
+implantation step), read an implant with its current program and projection, record a refill
+(idempotent: a retry with the same key returns the refill already recorded, 200 instead of 201,
+never a second one), verify a refill (four eyes), report and acknowledge alarms. The numbers
+(reconciliation, rate, bridge, refill-by date) all come from the clinic services and core."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Status
+from pydantic import Field
+
+from painpump.api import present
+from painpump.api.auth import AUTH, current_user
+from painpump.api.errors import SCHEMA_RULES
+from painpump.api.quantities import optional, quantity
+from painpump.api.schemas import (
+    ERRORS,
+    AlarmAcknowledgement,
+    AlarmIn,
+    AlarmOut,
+    ImplantIn,
+    ImplantOut,
+    RefillIn,
+    RefillOut,
+    Request,
+)
+from painpump.clinic import alarms, refills, therapy_queries
+from painpump.clinic.therapy_queries import ImplantView
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind
+
+router = Router(tags=["implants"], auth=AUTH)
+
+IDEMPOTENCY_SOURCE = (
+    "DESIGN.md: a command whose outcome is unknown is retried idempotently (a client key), "
+    "never a second dose"
+)
+KEY_LENGTH = 80
+
+
+@router.post("/episodes/{episode_id}/implants", response={201: ImplantOut, **ERRORS})
+def register_implant(
+    request: HttpRequest, episode_id: UUID, payload: ImplantIn
+) -> Status[dict[str, Any]]:
+    """The implantation step of the episode's pathway and the pump and catheter placed (refused
+    before the test phase's responder decision plus the clinic's waiting days, except for tumour
+    pain). The first fill is a refill without expected and aspirated volumes."""
+    implant = refills.register_implant(
+        current_user(request),
+        episode_id,
+        expected_version=payload.version,
+        now=timezone.now(),
+        pump_model=payload.pump_model,
+        pump_serial=payload.pump_serial,
+        catheter_model=payload.catheter_model,
+        catheter_length_cm=quantity(payload.catheter_length, Kind.LENGTH, "catheter_length")
+        .to("cm")
+        .value,
+        dead_volume=quantity(payload.dead_volume, Kind.VOLUME, "dead_volume"),
+        alarm_volume=optional(payload.alarm_volume, Kind.VOLUME, "alarm_volume"),
+        implanted_on=payload.implanted_on,
+        acknowledge=dict(payload.acknowledge),
+    )
+    return Status(201, present.implant(ImplantView(implant, None, None)))
+
+
+@router.get("/implants/{implant_id}", response={200: ImplantOut, **ERRORS})
+def read_implant(request: HttpRequest, implant_id: UUID) -> dict[str, Any]:
+    return present.implant(therapy_queries.read_implant(current_user(request), implant_id))
+
+
+@router.get("/patients/{patient_id}/implants", response={200: list[ImplantOut], **ERRORS})
+def list_implants(request: HttpRequest, patient_id: UUID) -> list[dict[str, Any]]:
+    found = therapy_queries.implants_of(current_user(request), patient_id)
+    return [present.implant(v) for v in found]
+
+
+def _idempotency_key(request: HttpRequest, sent: str | None) -> str:
+    """The client's key, from the body or the Idempotency-Key header (the same if both)."""
+    header = request.headers.get("Idempotency-Key")
+    if header is not None:
+        header = header.strip()
+        if not 1 <= len(header) <= KEY_LENGTH:
+            raise Refusal(
+                "Idempotency-Key",
+                repr(header[:100]),
+                f"1 to {KEY_LENGTH} characters",
+                SCHEMA_RULES,
+                "is empty or too long",
+            )
+        if sent is not None and sent != header:
+            raise Refusal(
+                "idempotency_key",
+                sent,
+                f"the key of the Idempotency-Key header ({header})",
+                SCHEMA_RULES,
+                "differs from the header",
+            )
+        return header
+    if sent is None:
+        raise Refusal(
+            "idempotency_key",
+            "missing",
+            "a client key per refill, in the body or the Idempotency-Key header",
+            IDEMPOTENCY_SOURCE,
+            "is required",
+        )
+    return sent
+
+
+@router.post("/implants/{implant_id}/refills", response={200: RefillOut, 201: RefillOut, **ERRORS})
+def perform_refill(
+    request: HttpRequest, implant_id: UUID, payload: RefillIn
+) -> Status[dict[str, Any]]:
+    """A refill (or an implant's first fill, without expected and aspirated volumes): 201 with
+    the reconciliation, new program, bridge and refill-by date; a retry with the same key is
+    200 with the refill already recorded."""
+    key = _idempotency_key(request, payload.idempotency_key)
+    retried = therapy_queries.refill_recorded(key)
+    fill = refills.Fill(
+        drugs=tuple(
+            (d.drug, quantity(d.concentration, Kind.CONCENTRATION, f"drugs[{i}].concentration"))
+            for i, d in enumerate(payload.drugs)
+        ),
+        volume=quantity(payload.volume, Kind.VOLUME, "volume"),
+        lot=payload.lot,
+    )
+    refill = refills.perform_refill(
+        current_user(request),
+        implant_id,
+        idempotency_key=key,
+        performed_at=payload.performed_at,
+        expected=optional(payload.expected, Kind.VOLUME, "expected"),
+        aspirated=optional(payload.aspirated, Kind.VOLUME, "aspirated"),
+        fill=fill,
+        dose=quantity(payload.dose, Kind.DOSE_RATE, "dose"),
+        acknowledge=frozenset(payload.acknowledge),
+        origin=payload.origin,
+    )
+    return Status(200 if retried else 201, present.refill(refill))
+
+
+@router.get("/implants/{implant_id}/refills", response={200: list[RefillOut], **ERRORS})
+def list_refills(request: HttpRequest, implant_id: UUID) -> list[dict[str, Any]]:
+    found = therapy_queries.refills_of(current_user(request), implant_id)
+    return [present.refill(r) for r in found]
+
+
+@router.post("/refills/{refill_id}/verify", response={200: RefillOut, **ERRORS})
+def verify_refill(request: HttpRequest, refill_id: UUID) -> dict[str, Any]:
+    """The second clinician's verification (not the one who performed the refill)."""
+    verified = refills.verify_refill(current_user(request), refill_id, timezone.now())
+    return present.refill(verified)
+
+
+@router.post("/implants/{implant_id}/alarms", response={201: AlarmOut, **ERRORS})
+def report_alarm(
+    request: HttpRequest, implant_id: UUID, payload: AlarmIn
+) -> Status[dict[str, Any]]:
+    alarm = alarms.report_alarm(
+        current_user(request),
+        implant_id,
+        kind=payload.kind,
+        reported_at=payload.reported_at,
+        note=payload.note,
+    )
+    return Status(201, present.alarm(alarm))
+
+
+@router.post("/alarms/{alarm_id}/acknowledge", response={200: AlarmOut, **ERRORS})
+def acknowledge_alarm(
+    request: HttpRequest, alarm_id: UUID, payload: AlarmAcknowledgement
+) -> dict[str, Any]:
+    """Close an open alarm with what was done about it."""
+    alarm = alarms.acknowledge_alarm(
+        current_user(request), alarm_id, now=timezone.now(), action_taken=payload.action_taken
+    )
+    return present.alarm(alarm)
+
+
+class AlarmFilter(Request):
+    open: bool = Field(default=True, description="only the alarms not yet acknowledged")
+
+
+@router.get("/alarms", response={200: list[AlarmOut], **ERRORS})
+def list_alarms(request: HttpRequest, filters: Query[AlarmFilter]) -> list[dict[str, Any]]:
+    found = therapy_queries.alarms_list(current_user(request), open_only=filters.open)
+    return [present.alarm(a) for a in found]

@@ -1,0 +1,192 @@
+"""Implants and refills through HTTP: each reconciliation outcome (within accuracy, over- and
+underinfusion acknowledged), the refusal without acknowledgement (422 naming `acknowledge`,
+nothing stored), idempotent retries by key (body or Idempotency-Key header: one refill), the
+four-eyes verification, the implant with its program and projection, and the history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from therapy_setup import baclofen_implant, post, refill_body
+
+from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
+from painpump.clinic.roles import Role
+
+
+@pytest.fixture
+def implant(users: dict[Role, User], patient: Patient) -> Implant:
+    return baclofen_implant(users[Role.PHYSICIAN], patient)
+
+
+def refills_url(implant: Implant) -> str:
+    return f"/api/implants/{implant.id}/refills"
+
+
+def test_a_refill_within_the_pump_accuracy_needs_no_acknowledgement(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    response = post(client_as(Role.NURSE), refills_url(implant), refill_body(idempotency_key="a"))
+    assert response.status_code == 201, response.content
+    refill = response.json()
+    assert refill["reconciliation"] == {
+        "expected": {"value": 8, "unit": "mL"},
+        "aspirated": {"value": 8, "unit": "mL"},
+        "difference": {"value": 0, "unit": "mL"},
+        "delivery_error_percent": 0,
+        "finding": "none",
+    }
+    assert refill["program"]["dose"] == {"value": 400, "unit": "mcg/day"}
+    assert refill["program"]["rate"] == {"value": 0.2, "unit": "mL/day"}
+    assert refill["drugs"] == [
+        {"drug": "baclofen", "concentration": {"value": 2000, "unit": "mcg/mL"}}
+    ]
+    assert refill["volume"] == {"value": 20, "unit": "mL"}
+    assert refill["bridge"] is None and refill["needs_verification"] is False
+    assert refill["limited_by"] and refill["refill_by"]
+    assert refill["performed_by"] == "nurse.joy"
+
+
+@pytest.mark.parametrize(
+    ("aspirated", "finding", "error_percent"),
+    [("6 mL", "overinfusion", 16.667), ("10 mL", "underinfusion", -16.667)],
+    ids=["overinfusion", "underinfusion"],
+)
+def test_a_refill_outside_the_accuracy_is_refused_until_acknowledged(
+    client_as: Callable[[Role | None], Client],
+    implant: Implant,
+    aspirated: str,
+    finding: str,
+    error_percent: float,
+) -> None:
+    nurse = client_as(Role.NURSE)
+    refused = post(nurse, refills_url(implant), refill_body(aspirated, idempotency_key="k1"))
+    assert refused.status_code == 422, refused.content
+    error = refused.json()["error"]
+    assert error["field"] == "acknowledge" and "reconciliation" in error["limit"]
+    assert error["source"]
+    assert Refill.objects.count() == 1 and Program.objects.count() == 1  # the first fill only
+    accepted = post(
+        nurse,
+        refills_url(implant),
+        refill_body(aspirated, idempotency_key="k1", acknowledge=["reconciliation"]),
+    )
+    assert accepted.status_code == 201, accepted.content
+    refill = accepted.json()
+    assert refill["reconciliation"]["finding"] == finding
+    assert refill["reconciliation"]["delivery_error_percent"] == error_percent
+    assert refill["acknowledged"] == ["reconciliation"]
+    assert refill["needs_verification"] is True
+    assert AuditEntry.objects.filter(action="refill.perform").count() == 2
+
+
+def test_a_retry_with_the_same_key_returns_the_same_refill(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    nurse = client_as(Role.NURSE)
+    first = post(nurse, refills_url(implant), refill_body(), HTTP_IDEMPOTENCY_KEY="visit-17")
+    again = post(nurse, refills_url(implant), refill_body(), HTTP_IDEMPOTENCY_KEY="visit-17")
+    in_body = post(nurse, refills_url(implant), refill_body(idempotency_key="visit-17"))
+    assert (first.status_code, again.status_code, in_body.status_code) == (201, 200, 200)
+    assert first.json() == again.json() == in_body.json()
+    assert Refill.objects.filter(implant=implant).count() == 2  # the first fill and this one
+    assert AuditEntry.objects.filter(action="refill.perform").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "field", "limit"),
+    [
+        ({}, {}, "idempotency_key", "client key"),
+        ({"idempotency_key": "a"}, {"HTTP_IDEMPOTENCY_KEY": "b"}, "idempotency_key", "header"),
+        ({}, {"HTTP_IDEMPOTENCY_KEY": " "}, "Idempotency-Key", "1 to 80"),
+        ({"idempotency_key": "k", "dose": "400 mcg"}, {}, "dose", "dose rate"),
+        ({"idempotency_key": "k", "dose": 400}, {}, "dose", ""),
+        ({"idempotency_key": "k", "volume": "21 mL"}, {}, "volume", "20 mL"),
+        ({"idempotency_key": "k", "aspirated": {"value": 8, "unit": "mg"}}, {}, "aspirated", ""),
+        (
+            {"idempotency_key": "k", "drugs": [{"drug": "baclofen", "concentration": "2000"}]},
+            {},
+            "drugs[0].concentration",
+            "unit",
+        ),
+        ({"idempotency_key": "k", "performed_at": "2026-01-01T10:00:00"}, {}, "performed_at", ""),
+    ],
+)
+def test_bad_refills_are_refused_naming_the_field_and_store_nothing(
+    client_as: Callable[[Role | None], Client],
+    implant: Implant,
+    body: dict[str, object],
+    headers: dict[str, str],
+    field: str,
+    limit: str,
+) -> None:
+    response = post(client_as(Role.NURSE), refills_url(implant), refill_body(**body), **headers)
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["field"] == field and limit in error["limit"]
+    assert Refill.objects.count() == 1
+
+
+def test_a_concentration_change_bridges_and_waits_for_a_second_clinician(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    changed = refill_body(
+        idempotency_key="conc",
+        drugs=[{"drug": "baclofen", "concentration": "1 mg/mL"}],
+    )
+    refill = post(client_as(Role.NURSE), refills_url(implant), changed).json()
+    assert refill["bridge"] == {
+        "volume": {"value": 0.25, "unit": "mL"},
+        "rate": {"value": 0.2, "unit": "mL/day"},
+    }
+    assert refill["program"]["rate"] == {"value": 0.4, "unit": "mL/day"}
+    assert refill["needs_verification"] is True
+    url = f"/api/refills/{refill['id']}/verify"
+    assert client_as(Role.NURSE).post(url).status_code == 403
+    verified = client_as(Role.PHARMACIST).post(url)
+    assert verified.status_code == 200, verified.content
+    assert verified.json()["verified_by"] == "pharma.cist"
+    again = client_as(Role.PHYSICIAN).post(url)
+    assert again.status_code == 422 and "needs no verification" in again.json()["error"]["message"]
+
+
+def test_the_implant_shows_its_program_projection_and_last_refill(
+    client_as: Callable[[Role | None], Client], implant: Implant, patient: Patient
+) -> None:
+    post(client_as(Role.NURSE), refills_url(implant), refill_body(idempotency_key="r60"))
+    reader = client_as(Role.AUDITOR)
+    shown = reader.get(f"/api/implants/{implant.id}").json()
+    assert shown["pump_model"] == "synchromed-ii-20"
+    assert shown["catheter_length"] == {"value": 60, "unit": "cm"}
+    assert shown["dead_volume"] == {"value": 0.25, "unit": "mL"}
+    assert shown["alarm_volume"] == {"value": 2, "unit": "mL"}
+    assert shown["program"]["dose"] == {"value": 400, "unit": "mcg/day"}
+    assert shown["program"]["ended_at"] is None
+    assert shown["high_risk"] is True
+    assert shown["last_refill"]["idempotency_key"] == "r60"
+    assert shown["refill_by"] == shown["last_refill"]["refill_by"]
+    assert shown["alarm_at"] == shown["last_refill"]["alarm_at"]
+    listed = reader.get(f"/api/patients/{patient.id}/implants").json()
+    assert [i["id"] for i in listed] == [str(implant.id)]
+    history = reader.get(refills_url(implant)).json()
+    assert [r["reconciliation"] is None for r in history] == [True, False]
+    assert history[0]["program"]["ended_at"] is not None
+    assert AuditEntry.objects.filter(action="implant.read", actor="audi.tor").count() == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/implants/{id}", "/api/implants/{id}/refills", "/api/refills/{id}/verify"],
+)
+def test_an_unknown_implant_or_refill_is_a_404(
+    client_as: Callable[[Role | None], Client], url: str
+) -> None:
+    import uuid
+
+    target = url.format(id=uuid.uuid4())
+    client = client_as(Role.PHYSICIAN)
+    response = client.post(target) if target.endswith("verify") else client.get(target)
+    assert response.status_code == 404
+    assert "does not exist" in response.json()["error"]["message"]

@@ -1,0 +1,128 @@
+"""Shared set-up of the therapy API tests: dates relative to the real clock (the API dates its
+steps with the current time), a stroke patient implanted 90 days ago with a baclofen pump filled
+that day, and small HTTP helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from painpump.clinic import refills, services
+from painpump.clinic.models import Episode, Implant, Patient
+from painpump.clinic.testing import responder_episode
+from painpump.core.units import Kind, parse
+
+JSON = "application/json"
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    return datetime.combine(day, time(hour, 0), tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def new_patient(nurse: User, mrn: str, family_name: str = "Muster") -> Patient:
+    return services.create_patient(
+        nurse,
+        mrn=mrn,
+        family_name=family_name,
+        given_name="Erika",
+        birth_date=date(1960, 1, 1),
+        today=today(),
+    )
+
+
+def new_episode(physician: User, patient: Patient, indication: str, days_ago: int) -> Episode:
+    return services.open_episode(
+        physician,
+        patient.id,
+        indication=indication,
+        referred_on=today() - timedelta(days=days_ago),
+    )
+
+
+def fill(drug: str, concentration: str, volume: str = "20 mL") -> refills.Fill:
+    return refills.Fill(
+        ((drug, parse(concentration, Kind.CONCENTRATION, "c")),),
+        parse(volume, Kind.VOLUME, "v"),
+        "LOT-1",
+    )
+
+
+def implanted(
+    physician: User,
+    episode: Episode,
+    filled_at: datetime,
+    drug: str = "baclofen",
+    concentration: str = "2000 mcg/mL",
+    dose: str = "400 mcg/day",
+) -> Implant:
+    """Register the implant on the fill's day (the pathway's implantation step) and fill it."""
+    implant = refills.register_implant(
+        physician,
+        episode.id,
+        expected_version=Episode.objects.get(id=episode.id).version,
+        now=filled_at,
+        pump_model="synchromed-ii-20",
+        pump_serial=f"S-{str(episode.id)[:8]}",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal(60),
+        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        alarm_volume=None,
+        implanted_on=filled_at.date(),
+    )
+    refills.perform_refill(
+        physician,
+        implant.id,
+        idempotency_key=f"fill-{implant.id}",
+        performed_at=filled_at,
+        expected=None,
+        aspirated=None,
+        fill=fill(drug, concentration),
+        dose=parse(dose, Kind.DOSE_RATE, "dose"),
+    )
+    return Implant.objects.get(id=implant.id)
+
+
+FIRST_FILL_DAYS_AGO = 90
+
+
+def baclofen_implant(physician: User, patient: Patient) -> Implant:
+    """Stroke: test phase 120 days ago, responder 2 days later, implanted and filled 90 days
+    ago with baclofen 2000 mcg/mL, 20 mL, 400 mcg/day (0.2 mL/day: 8 mL expected at day 60)."""
+    episode = new_episode(physician, patient, "stroke", 200)
+    responder_episode(physician, episode.id, start=today() - timedelta(days=120))
+    return implanted(physician, episode, at(today() - timedelta(days=FIRST_FILL_DAYS_AGO)))
+
+
+def day_60() -> datetime:
+    return at(today() - timedelta(days=FIRST_FILL_DAYS_AGO - 60))
+
+
+def refill_body(aspirated: str = "8 mL", **changes: Any) -> dict[str, Any]:
+    """A refill at day 60 of the baclofen pump, quantities as the CLI's JSON."""
+    body: dict[str, Any] = {
+        "performed_at": iso(day_60()),
+        "expected": {"value": 8, "unit": "mL"},
+        "aspirated": aspirated,
+        "drugs": [{"drug": "baclofen", "concentration": {"value": 2000, "unit": "mcg/mL"}}],
+        "volume": {"value": 20, "unit": "mL"},
+        "lot": "LOT-2",
+        "dose": {"value": 400, "unit": "mcg/day"},
+    }
+    return body | changes
+
+
+def post(client: Client, url: str, body: dict[str, Any], **extra: Any) -> Any:
+    return client.post(url, body, content_type=JSON, **extra)
