@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -39,6 +39,18 @@ def gunicorn_argv(host: str, port: int, workers: int, timeout: int) -> list[str]
     ]
 
 
+def run_gunicorn(host: str, port: int, workers: int, timeout: int) -> NoReturn:
+    """Replace this process with gunicorn serving the clinic (Django already set up)."""
+    from django.db import connections
+
+    connections.close_all()
+    typer.echo(f"painpump: serving http://{host}:{port}/api/ with {workers} workers", err=True)
+    argv = gunicorn_argv(host, port, workers, timeout)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -60,11 +72,4 @@ def register(app: typer.Typer) -> None:
             from django.core.management import call_command
 
             call_command("migrate", interactive=False, verbosity=1)
-        from django.db import connections
-
-        connections.close_all()
-        typer.echo(f"painpump: serving http://{host}:{port}/api/ with {workers} workers", err=True)
-        argv = gunicorn_argv(host, port, workers, timeout)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execv(argv[0], argv)
+        run_gunicorn(host, port, workers, timeout)

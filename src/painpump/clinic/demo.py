@@ -32,7 +32,6 @@ from painpump.clinic.models import Episode, Implant, Refill
 from painpump.clinic.roles import Role
 from painpump.core import catalog
 from painpump.core.errors import Refusal
-from painpump.core.units import Kind
 
 ACTOR = "painpump demo"
 DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
@@ -194,7 +193,7 @@ class _Seeder:
             pump_serial=device.pump_serial,
             catheter_model=device.catheter_model,
             catheter_length_cm=device.catheter_length_cm,
-            dead_volume=quantity(device.dead_volume_ml, "mL", Kind.VOLUME),
+            dead_volume=quantity(device.dead_volume_ml, "mL"),
             alarm_volume=None,
             implanted_on=device.implanted_on,
         )
@@ -209,23 +208,22 @@ class _Seeder:
         drug = catalog.drug(name)
         fill = refills.Fill(
             drugs=tuple(
-                (n, quantity(c, catalog.drug(n).concentration_unit, Kind.CONCENTRATION))
-                for n, c in visit.drugs
+                (n, quantity(c, catalog.drug(n).concentration_unit)) for n, c in visit.drugs
             ),
-            volume=quantity(visit.volume_ml, "mL", Kind.VOLUME),
+            volume=quantity(visit.volume_ml, "mL"),
             lot=f"LOT-{visit.at:%y%m}-{name[:3].upper()}",
         )
         expected = aspirated = None
         if visit.expected_ml is not None and visit.aspirated_ml is not None:
-            expected = quantity(visit.expected_ml, "mL", Kind.VOLUME)
-            aspirated = quantity(visit.aspirated_ml, "mL", Kind.VOLUME)
+            expected = quantity(visit.expected_ml, "mL")
+            aspirated = quantity(visit.aspirated_ml, "mL")
         arguments: dict[str, Any] = {
             "idempotency_key": f"demo-{plan.mrn}-{number}",
             "performed_at": visit.at,
             "expected": expected,
             "aspirated": aspirated,
             "fill": fill,
-            "dose": quantity(visit.dose, drug.dose_rate_unit, Kind.DOSE_RATE),
+            "dose": quantity(visit.dose, drug.dose_rate_unit),
             "origin": plan.origin,
         }
         user = self.users[visit.performer]

@@ -22,7 +22,7 @@ from painpump.core import pathway as core
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.scheduling import ClinicCalendar
 from painpump.core.twin import Twin, load_scenario
-from painpump.core.units import Kind, Q, format_decimal, of, parse
+from painpump.core.units import Q, format_decimal, of
 from painpump.core.volumes import catheter_volume_ml
 
 STAGES = (
@@ -833,6 +833,7 @@ def plan_clinic(*, patients: int, seed: int, today: date) -> list[PatientPlan]:
     return [planner.patient(draft) for draft in planner.assign(patients)]
 
 
-def quantity(value: Decimal, unit: str, kind: Kind) -> Q:
-    """A plan value (canonical unit) as the quantity a clinician would enter."""
-    return parse(f"{format_decimal(of(value, unit).value)} {unit}", kind, "demo")
+def quantity(value: Decimal, unit: str) -> Q:
+    """A plan value (canonical unit) as the quantity a clinician would enter, in `unit` (the
+    same value parse() gives for its text, without parsing it: pint's parser is slow)."""
+    return of(value, unit)
