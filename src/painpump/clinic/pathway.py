@@ -18,6 +18,7 @@ from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core import pathway as core
 from painpump.core.decision import Decision
+from painpump.core.errors import Refusal
 
 
 def clinic_settings() -> ClinicSettings:
@@ -53,7 +54,13 @@ def apply_step(
     **facts: Unpack[core.Facts],
 ) -> Decision:
     """Apply one pathway step to a locked episode row (inside the caller's transaction)."""
-    act = core.Action(action) if isinstance(action, str) else action
+    try:
+        act = core.Action(action) if isinstance(action, str) else action
+    except ValueError:
+        choices = ", ".join(a.value for a in core.Action)
+        raise Refusal(
+            "action", str(action), f"one of {choices}", core.DESIGN_PATHWAY, "is unknown"
+        ) from None
     actor = require(user, CAPABILITY.get(act, "pathway.decide"))
     if row.version != expected_version:
         raise Conflict("episode", str(row.id), expected_version, row.version)
