@@ -1,0 +1,252 @@
+"""The therapy pathway through HTTP: tumour pain implanted directly; stroke through the test
+phase (screening bolus, responder decision), its implantation refused before the clinic's 21
+days with the earliest date in the message and allowed on day 21; a warning refused until
+acknowledged (and previewed first); a non-responder's catheter removal and closure; a stale
+episode version is a 409 that changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from therapy_setup import at, iso, new_episode, post, today
+
+from painpump.clinic.models import Episode, Implant, PathwayEvent, Patient
+from painpump.clinic.roles import Role
+
+
+def implant_body(version: int, on: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "version": version,
+        "pump_model": "synchromed-ii-20",
+        "pump_serial": "NGP123456H",
+        "catheter_model": "8709SC",
+        "catheter_length": {"value": 60, "unit": "cm"},
+        "dead_volume": "0.25 mL",
+        "implanted_on": on,
+    } | changes
+
+
+def step(client: Client, episode_id: object, body: dict[str, Any]) -> Any:
+    return post(client, f"/api/episodes/{episode_id}/steps", body)
+
+
+@pytest.fixture
+def physician(client_as: Callable[[Role | None], Client]) -> Client:
+    return client_as(Role.PHYSICIAN)
+
+
+def test_tumour_pain_is_implanted_directly(
+    physician: Client, users: dict[Role, User], patient: Patient
+) -> None:
+    episode = new_episode(users[Role.PHYSICIAN], patient, "tumour_pain", 10)
+    response = post(
+        physician,
+        f"/api/episodes/{episode.id}/implants",
+        implant_body(1, today().isoformat(), alarm_volume={"value": 2.5, "unit": "mL"}),
+    )
+    assert response.status_code == 201, response.content
+    implant = response.json()
+    assert implant["catheter_length"] == {"value": 60, "unit": "cm"}
+    assert implant["alarm_volume"] == {"value": 2.5, "unit": "mL"}
+    assert implant["program"] is None and implant["last_refill"] is None
+    shown = physician.get(f"/api/episodes/{episode.id}").json()
+    assert (shown["stage"], shown["version"]) == ("implanted", 2)
+    history = physician.get(f"/api/episodes/{episode.id}/steps").json()
+    assert [(e["action"], e["stage_before"], e["stage_after"]) for e in history] == [
+        ("implant", "referred", "implanted")
+    ]
+    assert history[0]["recorded_by"] == "dr.house"
+
+
+def test_stroke_goes_through_the_test_phase_and_waits_21_days_for_the_implant(
+    physician: Client, users: dict[Role, User], patient: Patient
+) -> None:
+    episode = new_episode(users[Role.PHYSICIAN], patient, "stroke", 60)
+    start = today() - timedelta(days=40)
+    started = step(
+        physician,
+        episode.id,
+        {
+            "action": "start_test_phase",
+            "version": 1,
+            "facts": {"on": start.isoformat(), "protocol": "bolus"},
+        },
+    )
+    assert started.status_code == 200, started.content
+    assert (started.json()["episode"]["stage"], started.json()["episode"]["version"]) == (
+        "test_phase",
+        2,
+    )
+    assert "test_phase_required" in {f["rule"] for f in started.json()["findings"]}
+    bolus = {"dose": {"value": 50, "unit": "mcg"}, "positive": True, "given_at": iso(at(start))}
+    given = step(
+        physician,
+        episode.id,
+        {"action": "record_screening_bolus", "version": 2, "facts": {"bolus": bolus}},
+    )
+    assert given.status_code == 200, given.content
+    decided_on = start + timedelta(days=2)
+    decided = step(
+        physician,
+        episode.id,
+        {
+            "action": "decide_test_phase",
+            "version": 3,
+            "facts": {"on": decided_on.isoformat(), "outcome": "responder"},
+        },
+    )
+    assert decided.status_code == 200, decided.content
+    outcome = decided.json()
+    assert outcome["episode"]["stage"] == "responder" and outcome["verdict"] == "ok"
+    stay = next(f for f in outcome["findings"] if f["rule"] == "hospital_stay")
+    assert stay["limit"] == "2-3 day" and stay["source"]
+
+    url = f"/api/episodes/{episode.id}/implants"
+    too_early = decided_on + timedelta(days=20)
+    earliest = decided_on + timedelta(days=21)
+    refused = post(physician, url, implant_body(4, too_early.isoformat()))
+    assert refused.status_code == 422, refused.content
+    error = refused.json()["error"]
+    assert error["field"] == "on"
+    assert f"the earliest allowed date is {earliest.isoformat()}" in error["message"]
+    assert ">= 21 day" in error["limit"] and "clinic setting" in error["source"]
+    assert Implant.objects.count() == 0
+    assert Episode.objects.get(id=episode.id).version == 4
+
+    allowed = post(physician, url, implant_body(4, earliest.isoformat()))
+    assert allowed.status_code == 201, allowed.content
+    assert Episode.objects.get(id=episode.id).stage == "implanted"
+    actions = [e["action"] for e in physician.get(f"/api/episodes/{episode.id}/steps").json()]
+    assert actions == ["start_test_phase", "record_screening_bolus", "decide_test_phase", "implant"]
+
+
+def test_a_warning_is_previewed_and_refused_until_acknowledged(
+    physician: Client, users: dict[Role, User], patient: Patient
+) -> None:
+    episode = new_episode(users[Role.PHYSICIAN], patient, "multiple_sclerosis", 30)
+    start = today() - timedelta(days=10)
+    step(
+        physician,
+        episode.id,
+        {
+            "action": "start_test_phase",
+            "version": 1,
+            "facts": {"on": start.isoformat(), "protocol": "continuous"},
+        },
+    )
+    on = (start + timedelta(days=5)).isoformat()
+    preview = physician.get(
+        f"/api/episodes/{episode.id}/preview",
+        {"action": "decide_test_phase", "on": on, "outcome": "responder"},
+    )
+    assert preview.status_code == 200, preview.content
+    assert preview.json()["verdict"] == "warn"
+    warned = [f for f in preview.json()["findings"] if f["verdict"] == "warn"]
+    assert [f["rule"] for f in warned] == ["hospital_stay"]
+    assert "5 day" in warned[0]["message"]
+    body: dict[str, Any] = {
+        "action": "decide_test_phase",
+        "version": 2,
+        "facts": {"on": on, "outcome": "responder"},
+    }
+    refused = step(physician, episode.id, body)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "acknowledge"
+    assert "hospital_stay" in refused.json()["error"]["value"]
+    accepted = step(physician, episode.id, body | {"acknowledge": {"hospital_stay": "fever"}})
+    assert accepted.status_code == 200, accepted.content
+    assert accepted.json()["verdict"] == "warn"
+    event = PathwayEvent.objects.filter(episode_id=episode.id).last()
+    assert event is not None and event.acknowledged == {"hospital_stay": "fever"}
+
+
+def test_a_non_responder_has_the_catheter_removed_and_leaves_the_pathway(
+    physician: Client, users: dict[Role, User], patient: Patient
+) -> None:
+    episode = new_episode(users[Role.PHYSICIAN], patient, "failed_back_surgery_syndrome", 30)
+    start = today() - timedelta(days=5)
+    steps = [
+        ("start_test_phase", {"on": start, "protocol": "continuous"}),
+        ("decide_test_phase", {"on": start + timedelta(days=2), "outcome": "non_responder"}),
+        ("record_catheter_removal", {"on": start + timedelta(days=2)}),
+        ("close_non_responder", {"on": start + timedelta(days=3)}),
+    ]
+    for version, (action, facts) in enumerate(steps, start=1):
+        sent = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in facts.items()}
+        body = {"action": action, "version": version, "facts": sent}
+        response = step(physician, episode.id, body)
+        assert response.status_code == 200, response.content
+    shown = response.json()["episode"]
+    assert shown["stage"] == "closed_non_responder" and shown["closed_at"] is not None
+    again = step(
+        physician,
+        episode.id,
+        {"action": "implant", "version": 5, "facts": {"on": today().isoformat()}},
+    )
+    assert again.status_code == 422
+    assert again.json()["error"]["field"] == "action"
+
+
+def test_a_stale_episode_version_is_a_409_that_changes_nothing(
+    physician: Client, users: dict[Role, User], patient: Patient
+) -> None:
+    episode = new_episode(users[Role.PHYSICIAN], patient, "stroke", 30)
+    body = {
+        "action": "start_test_phase",
+        "version": 1,
+        "facts": {"on": today().isoformat(), "protocol": "bolus"},
+    }
+    assert step(physician, episode.id, body).status_code == 200
+    stale = step(physician, episode.id, body)
+    assert stale.status_code == 409
+    error = stale.json()["error"]
+    assert (error["current_version"], error["expected_version"]) == (2, 1)
+    stale_implant = post(
+        physician, f"/api/episodes/{episode.id}/implants", implant_body(1, today().isoformat())
+    )
+    assert stale_implant.status_code == 409
+    assert PathwayEvent.objects.filter(episode_id=episode.id).count() == 1
+    assert Implant.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": "fly", "version": 1}, "action"),
+        ({"action": "start_test_phase", "version": 1, "facts": {"on": "2026-11-01"}}, "protocol"),
+        (
+            {
+                "action": "start_test_phase",
+                "version": 1,
+                "facts": {"on": "2026-11-01", "protocol": "bolus", "outcome": "responder"},
+            },
+            "outcome",
+        ),
+        ({"action": "start_test_phase", "version": 0}, "version"),
+        (
+            {"action": "close", "version": 1, "facts": {"on": "2026-11-01", "when": "x"}},
+            "facts.when",
+        ),
+        (
+            {
+                "action": "record_screening_bolus",
+                "version": 1,
+                "facts": {"bolus": {"dose": "50", "positive": True}},
+            },
+            "facts.bolus.dose",
+        ),
+    ],
+)
+def test_bad_steps_are_refused_naming_the_field(
+    physician: Client, users: dict[Role, User], patient: Patient, body: dict[str, Any], field: str
+) -> None:
+    episode = new_episode(users[Role.PHYSICIAN], patient, "stroke", 60)
+    response = step(physician, episode.id, body)
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["field"] == field
+    assert PathwayEvent.objects.count() == 0
