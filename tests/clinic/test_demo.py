@@ -1,0 +1,248 @@
+"""The demo clinic: a small seeded clinic covers every indication and stage, its records are the
+services' own (pathway, implants with programs, audited refills whose volumes a fresh twin run
+reproduces from the stored records), it shows over-infusing pumps, baclofen pumps near their
+alarm, outcomes improving after implantation and users of every role who can log in; the plan
+is deterministic per seed; `painpump demo --no-serve` works in a fresh data directory with no
+secret configured, while `painpump serve` still refuses to start without one."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from painpump.clinic import audit, demo
+from painpump.clinic.demo_plan import INDICATIONS, STAGES, PatientPlan, plan_clinic
+from painpump.clinic.models import Assessment, Episode, Implant, Patient, Refill
+from painpump.clinic.pathway_state import load_state
+from painpump.clinic.roles import Role, roles_of
+from painpump.core.twin import Twin, load_scenario
+from painpump.core.units import format_decimal
+
+TODAY = date(2026, 11, 25)
+PATIENTS = 30
+PAINPUMP = Path(sys.executable).parent / "painpump"
+
+
+def micro(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.000001"))
+
+
+def fluid(refill: Refill) -> list[dict[str, str]]:
+    return [
+        {"drug": d.drug, "concentration": f"{format_decimal(d.concentration_mcg_per_ml)} mcg/mL"}
+        for d in refill.drugs.all()
+    ]
+
+
+def scenario_from_records(implant: Implant, plan: PatientPlan) -> dict[str, Any]:
+    """The twin scenario of an implant rebuilt from what the clinic stored (fills, programs,
+    bridges), with the pump's true accuracy (and fault) that only the plan knows."""
+    fills = list(implant.refills.order_by("performed_at").prefetch_related("drugs"))
+    first, later = fills[0], fills[1:]
+
+    def dose(refill: Refill) -> str:
+        return f"{format_decimal(refill.program.dose_mcg_per_day)} mcg/day"
+
+    events: list[dict[str, Any]] = [
+        {
+            "at": r.performed_at.isoformat(),
+            "kind": "refill",
+            "volume": f"{format_decimal(r.volume_ml)} mL",
+            "drugs": fluid(r),
+            "program": {
+                "kind": "continuous",
+                "dose": dose(r),
+                "bridge": r.bridge_volume_ml is not None,
+            },
+        }
+        for r in later
+    ]
+    if plan.fault is not None:
+        events.append(
+            {"at": plan.fault[0].isoformat(), "kind": "accuracy", "factor": str(plan.fault[1])}
+        )
+    return {
+        "start": first.performed_at.isoformat(),
+        "until": (fills[-1].performed_at + timedelta(hours=1)).isoformat(),
+        "pump": {
+            "model": implant.pump_model,
+            "accuracy": str(plan.accuracy),
+            "dead_volume": f"{format_decimal(implant.dead_volume_ml)} mL",
+            "primed": True,
+        },
+        "fill": {"volume": f"{format_decimal(first.volume_ml)} mL", "drugs": fluid(first)},
+        "program": {"kind": "continuous", "dose": dose(first)},
+        "event": events,
+    }
+
+
+@pytest.mark.django_db
+def test_a_seeded_demo_clinic_is_complete_consistent_and_audited() -> None:
+    report = demo.seed(patients=PATIENTS, seed=7, today=TODAY)
+    plans = {p.mrn: p for p in plan_clinic(patients=PATIENTS, seed=7, today=TODAY)}
+
+    # the patients of the plan, over every indication and pathway stage
+    stored = {p.mrn: (p.family_name, p.given_name, p.birth_date) for p in Patient.objects.all()}
+    assert stored == {m: (p.family_name, p.given_name, p.birth_date) for m, p in plans.items()}
+    episodes = list(Episode.objects.select_related("patient"))
+    assert {e.indication for e in episodes} == set(INDICATIONS)
+    assert {e.stage for e in episodes} == set(STAGES)
+    assert {e.patient.mrn: e.stage for e in episodes} == {m: p.stage for m, p in plans.items()}
+    assert report.patients == PATIENTS and sum(report.stages.values()) == PATIENTS
+
+    for episode in episodes:
+        state = load_state(episode.pathway_state)
+        if episode.stage == "closed_non_responder":
+            assert state.catheter_removed_on is not None and episode.closed_at is not None
+        if episode.stage == "responder":
+            assert state.test_ended_on is not None and state.test_ended_on < TODAY
+        if episode.indication == "traumatic_brain_injury" and state.implanted_on is not None:
+            assert episode.injury_date is not None
+            assert (state.implanted_on - episode.injury_date).days > 365
+        if episode.indication == "tumour_pain":
+            assert state.test_started_on is None
+        implants = list(episode.implants.all())
+        if episode.stage in ("rehabilitation", "maintenance"):
+            assert len(implants) == 1
+            assert implants[0].programs.filter(ended_at__isnull=True).count() == 1
+        else:
+            assert implants == []
+    # baseline assessments at referral: pain for all, Ashworth per limb for spasticity, OMED for
+    # pain indications; after implantation the pain falls and so does the oral morphine dose
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for a in Assessment.objects.select_related("episode"):
+        kinds[a.episode.indication].add(a.kind)
+    assert kinds["stroke"] == {"pain_nrs", "ashworth"}
+    assert kinds["failed_back_surgery_syndrome"] == {"pain_nrs", "omed_mg_per_day"}
+    improved = 0
+    for episode in Episode.objects.filter(stage="maintenance"):
+        for kind in ("pain_nrs", "omed_mg_per_day"):
+            values = list(episode.assessments.filter(kind=kind).values_list("value", flat=True))
+            if len(values) > 2:
+                assert values[-1] <= values[0]
+                improved += values[-1] < values[0]
+    assert improved > 0
+
+    # refills: the volumes a fresh twin run gives from the stored records, pump by pump
+    implants = list(Implant.objects.select_related("episode__patient"))
+    assert implants and report.implants == len(implants)
+    for implant in implants:
+        plan = plans[implant.episode.patient.mrn]
+        rows = list(implant.refills.filter(expected_ml__isnull=False).order_by("performed_at"))
+        if not rows:
+            continue
+        result = Twin(load_scenario(scenario_from_records(implant, plan))).run()
+        events = [e for e in result.events if e.kind == "refill"]
+        assert [
+            (micro(e.details["expected"].canonical), micro(e.details["aspirated"].canonical))
+            for e in events
+        ] == [(micro(r.expected_ml), micro(r.aspirated_ml)) for r in rows]  # type: ignore[arg-type]
+        assert [(r.expected_ml, r.aspirated_ml) for r in rows] == [
+            (v.expected_ml, v.aspirated_ml) for v in plan.visits[1:]
+        ]
+    refills = Refill.objects.filter(expected_ml__isnull=False)
+    assert report.refills == refills.count() > 50
+    over = refills.filter(finding="overinfusion")
+    assert over.exists() and report.over_infusing_pumps >= 1
+    assert all("reconciliation" in r.acknowledged and r.needs_verification for r in over)
+    faulty = {p.mrn for p in plans.values() if p.fault is not None}
+    assert {
+        r.implant.episode.patient.mrn for r in over.select_related("implant__episode__patient")
+    } <= faulty
+    for refill in Refill.objects.filter(needs_verification=True):
+        assert refill.verified_by != refill.performed_by
+    assert Refill.objects.filter(needs_verification=True).exclude(verified_by="").exists()
+
+    # baclofen pumps close to their low-reservoir alarm today
+    start = datetime.combine(TODAY, time(0), tzinfo=UTC)
+    near = [
+        i
+        for i in implants
+        if (last := i.refills.order_by("-performed_at").first()) is not None
+        and last.drugs.get(position=0).drug == "baclofen"
+        and start <= last.alarm_at < start + timedelta(days=14)
+    ]
+    assert near and report.near_alarm == len(near)
+
+    # users of every role, who log in with the printed passwords
+    assert {login.role for login in report.logins} == {role.value for role in Role}
+    assert len([x for x in report.logins if x.role == "physician"]) == 2
+    for login in report.logins:
+        user = User.objects.get(username=login.username)
+        assert user.check_password(login.password)
+        assert roles_of(user) == {Role(login.role)}
+    assert len({login.password for login in report.logins}) == len(report.logins)
+
+    verification = audit.verify()
+    assert verification.ok, verification.problem
+    assert verification.entries > report.refills
+
+    # a reused demo clinic gets new passwords; the old ones stop working
+    again = demo.reset_passwords()
+    assert [x.username for x in again] == [x.username for x in report.logins]
+    first = User.objects.get(username=again[0].username)
+    assert first.check_password(again[0].password)
+    assert not first.check_password(report.logins[0].password)
+    assert audit.verify().ok
+
+
+def test_the_same_seed_gives_the_same_clinic() -> None:
+    one = plan_clinic(patients=12, seed=3, today=TODAY)
+    assert one == plan_clinic(patients=12, seed=3, today=TODAY)
+    other = plan_clinic(patients=12, seed=4, today=TODAY)
+    assert [p.mrn for p in one] == [p.mrn for p in other]
+    assert [(p.family_name, p.birth_date, p.visits) for p in one] != [
+        (p.family_name, p.birth_date, p.visits) for p in other
+    ]
+    # every event is in the past of `today`, none before a five-year history
+    for plan in one:
+        for visit in plan.visits:
+            assert TODAY - timedelta(days=5 * 366) < visit.at.date() < TODAY
+        assert plan.referred_on <= TODAY
+
+
+@pytest.mark.skipif(not PAINPUMP.exists(), reason="the painpump console script is not installed")
+def test_painpump_demo_seeds_and_prints_the_logins_without_a_configured_secret(
+    tmp_path: Path,
+) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "PAINPUMP_SECRET_KEY", "PAINPUMP_SECRET_KEY_FILE")
+    }  # a fresh SQLite database in the temporary data dir, never a real one
+    env["PAINPUMP_DATA_DIR"] = str(tmp_path)
+    command = [str(PAINPUMP), "demo", "--no-serve", "--patients", "10"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for _, username, role in demo.DEMO_USERS:
+        assert any(
+            line.split()[0] == username and line.split()[-1] == role
+            for line in done.stdout.splitlines()
+            if line.strip()
+        ), done.stdout
+    assert "patients: 10" in done.stdout
+    assert "http://127.0.0.1:8000/api/" in done.stdout
+    secret = tmp_path / "demo-secret-key"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert len(secret.read_text().strip()) >= 32
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "reusing the demo clinic" in again.stdout and "demo.nurse1" in again.stdout
+
+    # the demo's secret is the demo's: the settings still fail closed for painpump serve
+    serve = subprocess.run(
+        [str(PAINPUMP), "serve", "--port", "1"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert serve.returncode != 0
+    assert "PAINPUMP_SECRET_KEY" in serve.stderr
