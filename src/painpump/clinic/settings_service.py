@@ -6,6 +6,7 @@ ClinicCalendar, the region by the drug library's regions, the margin by the refi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -72,7 +73,12 @@ def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, An
     new["country"] = new["country"].upper()
     new["subdivision"] = new["subdivision"].upper()
     new["dosing_region"] = new["dosing_region"].lower()
-    PathwaySettings(new["implant_wait_days"], new["stay_min_days"], new["stay_max_days"])
+    try:
+        PathwaySettings(new["implant_wait_days"], new["stay_min_days"], new["stay_max_days"])
+    except Refusal as error:
+        # Reported under the setting's own name.
+        renamed = {"min_days_test_to_implant": "implant_wait_days"}
+        raise replace(error, field=renamed.get(error.field, error.field)) from None
     ClinicCalendar(new["country"], new["subdivision"] or None)
     if new["dosing_region"] not in REGIONS:
         raise Refusal(

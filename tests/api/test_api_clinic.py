@@ -1,0 +1,210 @@
+"""The clinic-wide endpoints through HTTP: the dashboard (an overdue baclofen pump first among
+equals, with its priority's reasons), the appointment calendar, alarms open until acknowledged
+with an action, and the clinic settings (admin only, validated by the core rules that use them,
+409 on a stale version, audited, and in force for the next pathway step)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from therapy_setup import at, implanted, iso, new_episode, new_patient, post, today
+
+from painpump.clinic.models import AlarmReport, AuditEntry, Implant
+from painpump.clinic.pathway import clinic_settings
+from painpump.clinic.roles import Role
+from painpump.clinic.testing import responder_episode
+
+FILLED_DAYS_AGO = 88
+
+
+@pytest.fixture
+def pumps(users: dict[Role, User]) -> dict[str, Implant]:
+    """Two pumps filled at the same moment at 0.2 mL/day, 20 mL to the 2 mL alarm (90 days):
+    both overdue, alarm in 2 days; the morphine patient is created first and sorts first by
+    name, so only the baclofen rule can put the baclofen pump first."""
+    physician, nurse = users[Role.PHYSICIAN], users[Role.NURSE]
+    filled = at(today() - timedelta(days=FILLED_DAYS_AGO))
+    cancer = new_episode(physician, new_patient(nurse, "M-1", "Adler"), "tumour_pain", 200)
+    morphine = implanted(physician, cancer, filled, "morphine", "10 mg/mL", "2 mg/day")
+    stroke = new_episode(physician, new_patient(nurse, "B-1", "Zeta"), "stroke", 200)
+    responder_episode(physician, stroke.id, start=today() - timedelta(days=120))
+    baclofen = implanted(physician, stroke, filled)
+    return {"morphine": morphine, "baclofen": baclofen}
+
+
+def test_the_dashboard_lists_an_overdue_baclofen_pump_first_among_equals(
+    client_as: Callable[[Role | None], Client], pumps: dict[str, Implant]
+) -> None:
+    response = client_as(Role.NURSE).get("/api/dashboard")
+    assert response.status_code == 200, response.content
+    board = response.json()
+    assert board["today"] == today().isoformat()
+    for name in ("refills_due", "at_risk"):
+        rows = board[name]
+        assert [r["implant_id"] for r in rows] == [
+            str(pumps["baclofen"].id),
+            str(pumps["morphine"].id),
+        ]
+        first, second = (r["priority"] for r in rows)
+        assert first["overdue"] and second["overdue"]
+        assert first["days_to_alarm"] == second["days_to_alarm"] == 2
+        assert (first["high_risk"], second["high_risk"]) == (True, False)
+        assert first["proposed_day"] >= today().isoformat()
+        assert {f["rule"] for f in first["reasons"]} >= {"refill_overdue"}
+        assert all(f["source"] for f in first["reasons"])
+    assert rows[0]["drugs"] == ["baclofen"] and rows[0]["patient"] == "Zeta, Erika"
+    assert board["test_phases"] == [] and board["unverified"] == []
+    assert AuditEntry.objects.filter(action="dashboard.read").count() == 1
+
+
+def test_the_calendar_lists_the_proposed_refill_appointments(
+    client_as: Callable[[Role | None], Client], pumps: dict[str, Implant]
+) -> None:
+    nurse = client_as(Role.NURSE)
+    start = (today() - timedelta(days=FILLED_DAYS_AGO)).isoformat()
+    listed = nurse.get("/api/appointments", {"from": start, "to": today().isoformat()})
+    assert listed.status_code == 200, listed.content
+    rows = listed.json()
+    assert sorted(a["patient"] for a in rows) == ["Adler, Erika", "Zeta, Erika"]
+    assert {a["kind"] for a in rows} == {"refill"}
+    assert all(a["on"] <= a["due_by"] or "OVERDUE" in a["note"] for a in rows)
+    later = (today() + timedelta(days=30)).isoformat()
+    assert nurse.get("/api/appointments", {"from": later, "to": later}).json() == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"from": "2026-11-10", "to": "2026-11-01"}, "to"),
+        ({"from": "2026-01-01", "to": "2027-06-01"}, "to"),
+        ({"to": "2026-11-01"}, "from"),
+        ({"from": "2026-11-01", "to": "yesterday"}, "to"),
+    ],
+)
+def test_a_bad_period_is_refused_naming_the_field(
+    client_as: Callable[[Role | None], Client],
+    users: dict[Role, User],
+    query: dict[str, str],
+    field: str,
+) -> None:
+    response = client_as(Role.NURSE).get("/api/appointments", query)
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["field"] == field
+
+
+def test_alarms_stay_open_until_acknowledged_with_an_action(
+    client_as: Callable[[Role | None], Client], pumps: dict[str, Implant]
+) -> None:
+    nurse = client_as(Role.NURSE)
+    reported = {}
+    for name in ("morphine", "baclofen"):
+        response = post(
+            nurse,
+            f"/api/implants/{pumps[name].id}/alarms",
+            {"kind": "low_reservoir", "reported_at": iso(at(today(), 8)), "note": "beeping"},
+        )
+        assert response.status_code == 201, response.content
+        reported[name] = response.json()["id"]
+    bad = post(
+        nurse,
+        f"/api/implants/{pumps['morphine'].id}/alarms",
+        {"kind": "siren", "reported_at": iso(at(today()))},
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "kind"
+    open_alarms = nurse.get("/api/alarms", {"open": "true"}).json()
+    assert [a["id"] for a in open_alarms] == [reported["baclofen"], reported["morphine"]]
+    assert open_alarms[0]["high_risk"] is True
+    url = f"/api/alarms/{reported['baclofen']}/acknowledge"
+    empty = post(nurse, url, {"action_taken": "  "})
+    assert empty.status_code == 422 and empty.json()["error"]["field"] == "action_taken"
+    done = post(nurse, url, {"action_taken": "refill booked for today"})
+    assert done.status_code == 200, done.content
+    assert done.json()["acknowledged_by"] == "nurse.joy"
+    assert [a["id"] for a in nurse.get("/api/alarms").json()] == [reported["morphine"]]
+    assert len(nurse.get("/api/alarms", {"open": "false"}).json()) == 2
+    again = post(nurse, url, {"action_taken": "again"})
+    assert again.status_code == 422
+    assert AlarmReport.objects.filter(acknowledged_at__isnull=True).count() == 1
+
+
+def test_the_admin_changes_the_settings_audited_and_the_pathway_follows(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User]
+) -> None:
+    admin = client_as(Role.ADMIN)
+    shown = admin.get("/api/settings").json()
+    assert shown == {
+        "implant_wait_days": 21,
+        "stay_min_days": 2,
+        "stay_max_days": 3,
+        "refill_margin_days": 7,
+        "country": "US",
+        "subdivision": "",
+        "dosing_region": "us",
+        "version": 1,
+    }
+    change = {"version": 1, "implant_wait_days": 28, "country": "de", "subdivision": "by"}
+    changed = admin.patch("/api/settings", change, content_type="application/json")
+    assert changed.status_code == 200, changed.content
+    assert changed.json() == shown | {
+        "implant_wait_days": 28,
+        "country": "DE",
+        "subdivision": "BY",
+        "version": 2,
+    }
+    entry = AuditEntry.objects.filter(action="settings.update").get()
+    assert entry.actor == "ad.min"
+    assert entry.before["implant_wait_days"] == "21 day"  # type: ignore[index]
+    assert entry.after["implant_wait_days"] == "28 day"  # type: ignore[index]
+    stale = admin.patch("/api/settings", change, content_type="application/json")
+    assert stale.status_code == 409 and stale.json()["error"]["current_version"] == 2
+
+    # The next implantation waits the new 28 days.
+    physician = users[Role.PHYSICIAN]
+    patient = new_patient(users[Role.NURSE], "S-1")
+    episode = new_episode(physician, patient, "stroke", 100)
+    responder = responder_episode(physician, episode.id, start=today() - timedelta(days=40))
+    decided = today() - timedelta(days=38)
+    preview = client_as(Role.PHYSICIAN).get(
+        f"/api/episodes/{episode.id}/preview",
+        {"action": "implant", "on": (decided + timedelta(days=21)).isoformat()},
+    )
+    assert preview.status_code == 422
+    earliest = (decided + timedelta(days=28)).isoformat()
+    assert f"earliest allowed date is {earliest}" in preview.json()["error"]["message"]
+    assert responder.stage == "responder"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "limit"),
+    [
+        ({"country": "XX"}, "country", "ISO 3166"),
+        ({"country": "DE", "subdivision": "ZZ"}, "subdivision", "ISO 3166"),
+        ({"stay_min_days": 4}, "stay_min_days", "stay_min_days <= stay_max_days"),
+        ({"implant_wait_days": -1}, "implant_wait_days", ">= 0 day"),
+        ({"refill_margin_days": -1}, "refill_margin_days", ">= 0 day"),
+        ({"dosing_region": "jp"}, "dosing_region", "us, eu"),
+        ({"implant_wait_days": 40000}, "implant_wait_days", "32767"),
+        ({"implant_wait_days": "21"}, "implant_wait_days", "integer"),
+        ({"colour": "blue"}, "colour", "Extra inputs"),
+    ],
+)
+def test_bad_settings_are_refused_and_change_nothing(
+    client_as: Callable[[Role | None], Client],
+    users: dict[Role, User],
+    change: dict[str, Any],
+    field: str,
+    limit: str,
+) -> None:
+    response = client_as(Role.ADMIN).patch(
+        "/api/settings", {"version": 1, **change}, content_type="application/json"
+    )
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert error["field"] == field and limit in error["limit"], error
+    assert clinic_settings().version == 1
+    assert not AuditEntry.objects.filter(action="settings.update").exists()
