@@ -99,6 +99,7 @@ def generate(patients: int, seed: int, now: datetime, out: Callable[[str], None]
             alarm_volume_ml=Decimal(2),
             implanted_on=start.date(),
             high_risk=drug == "baclofen",
+            drug_names=drug,
         )
         rows["i"].append(implant)
         rate = dose / conc

@@ -11,17 +11,32 @@ from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 
 from painpump.clinic import audit
-from painpump.clinic.models import AlarmReport, Episode, Implant, Refill, RefillDrug
+from painpump.clinic.models import AlarmReport, Episode, Implant, Refill
 from painpump.clinic.pathway import clinic_settings, pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.core import catalog
-from painpump.core.device_life import replacement_due
+from painpump.core.device_life import implanted_on_or_before, replacement_due
 from painpump.core.pathway import earliest_implant_date
 from painpump.core.scheduling import ClinicCalendar, DueRefill, Priority, prioritise
 
 ROWS = 100
+ROW_FIELDS = (
+    "id",
+    "pump_model",
+    "implanted_on",
+    "alarm_at",
+    "empty_at",
+    "refill_by",
+    "high_risk",
+    "drug_names",
+    "episode__id",
+    "episode__patient__id",
+    "episode__patient__family_name",
+    "episode__patient__given_name",
+)
 WEEK = timedelta(days=7)
 REPLACEMENT_HORIZON = timedelta(days=180)
 
@@ -94,21 +109,10 @@ def _name(patient: object) -> str:
 
 
 def _refill_rows(implants: list[Implant], today: date, calendar: ClinicCalendar) -> list[RefillRow]:
-    drugs: dict[str, list[str]] = {}
-    latest = (
-        RefillDrug.objects.filter(refill__implant__in=implants)
-        .order_by("refill__implant_id", "-refill__performed_at", "position")
-        .values_list("refill__implant_id", "refill_id", "drug")
-    )
-    first_refill: dict[str, object] = {}
-    for implant_id, refill_id, drug in latest:
-        key = str(implant_id)
-        if first_refill.setdefault(key, refill_id) == refill_id:
-            drugs.setdefault(key, []).append(drug)
     rows = []
     for implant in implants:
         assert implant.alarm_at is not None and implant.refill_by is not None
-        names = tuple(drugs.get(str(implant.id), ()))
+        names = tuple(name for name in implant.drug_names.split("+") if name)
         if not names:
             continue
         due = DueRefill(
@@ -142,7 +146,7 @@ def worklist(user: User, now: datetime) -> Dashboard:
     settings = clinic_settings()
     calendar = ClinicCalendar(settings.country, settings.subdivision or None)
     active = Implant.objects.filter(explanted_on__isnull=True, refill_by__isnull=False)
-    active = active.select_related("episode__patient")
+    active = active.select_related("episode__patient").only(*ROW_FIELDS)
     due = list(active.filter(refill_by__lte=today + WEEK).order_by("refill_by")[:ROWS])
     at_risk = list(active.order_by("alarm_at")[:ROWS])
     episodes = Episode.objects.select_related("patient").filter(closed_at__isnull=True)
@@ -177,23 +181,33 @@ def worklist(user: User, now: datetime) -> Dashboard:
         )
     waiting.sort(key=lambda row: row.earliest_implant or today)
     replacing = []
-    for implant in (
-        Implant.objects.filter(explanted_on__isnull=True)
+    horizon = today + REPLACEMENT_HORIZON
+    cutoffs = Q()
+    for model in catalog.pumps().values():
+        cutoff = implanted_on_or_before(model, horizon)
+        if cutoff is not None:
+            cutoffs |= Q(pump_model=model.model, implanted_on__lte=cutoff)
+    candidates = (
+        Implant.objects.filter(cutoffs, explanted_on__isnull=True)
         .select_related("episode__patient")
-        .order_by("implanted_on")[: ROWS * 5]
-    ):
+        .only(*ROW_FIELDS)
+        .order_by("implanted_on")[:ROWS]
+        if cutoffs
+        else []
+    )
+    for implant in candidates:
         replace_by = replacement_due(catalog.pump(implant.pump_model), implant.implanted_on)
-        if replace_by is not None and replace_by <= today + REPLACEMENT_HORIZON:
-            replacing.append(
-                ReplacementRow(
-                    str(implant.episode.patient_id),
-                    _name(implant.episode.patient),
-                    str(implant.id),
-                    implant.pump_model,
-                    implant.implanted_on,
-                    replace_by,
-                )
+        assert replace_by is not None
+        replacing.append(
+            ReplacementRow(
+                str(implant.episode.patient_id),
+                _name(implant.episode.patient),
+                str(implant.id),
+                implant.pump_model,
+                implant.implanted_on,
+                replace_by,
             )
+        )
     unverified = [
         VerificationRow(
             str(r.implant.episode.patient_id),

@@ -142,6 +142,7 @@ class Implant(Versioned):
     empty_at = models.DateTimeField(null=True, blank=True)
     refill_by = models.DateField(null=True, blank=True, db_index=True)
     high_risk = models.BooleanField(default=False)
+    drug_names = models.CharField(max_length=200, blank=True)  # of the last fill, "+"-joined
 
 
 class Program(models.Model):

@@ -290,7 +290,10 @@ def perform_refill(
         plan.refill_by,
     )
     implant.high_risk = "baclofen" in names
-    implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "high_risk", "updated_at"])
+    implant.drug_names = "+".join(names)
+    implant.save(
+        update_fields=["alarm_at", "empty_at", "refill_by", "high_risk", "drug_names", "updated_at"]
+    )
     calendar = ClinicCalendar(settings.country, settings.subdivision or None)
     proposal = propose_appointment(plan.refill_by, today=performed_at.date(), calendar=calendar)
     Appointment.objects.create(

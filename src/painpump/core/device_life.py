@@ -4,7 +4,7 @@ shut-off). Pumps without sourced figures have no date (never a guessed one)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from painpump.core.catalog import Pump
 
@@ -28,3 +28,16 @@ def replacement_due(pump: Pump, implanted_on: date) -> date | None:
         return None
     months = int(pump.service_life_years.value * 12 - pump.replace_months_before_end.value)
     return add_months(implanted_on, months)
+
+
+def implanted_on_or_before(pump: Pump, due_by: date) -> date | None:
+    """The latest implant date whose replacement is due by `due_by` (so a database can select
+    the pumps to replace with an indexed date comparison), or None without a sourced life."""
+    if pump.service_life_years is None or pump.replace_months_before_end is None:
+        return None
+    months = int(pump.service_life_years.value * 12 - pump.replace_months_before_end.value)
+    cutoff = add_months(due_by, -months)
+    if (due_by + timedelta(days=1)).day == 1:
+        # due_by ends its month: later days of the earlier month are clamped onto it too
+        cutoff = add_months(cutoff.replace(day=1), 1) - timedelta(days=1)
+    return cutoff
