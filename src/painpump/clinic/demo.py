@@ -45,6 +45,10 @@ DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
 )
 """(key in the plan, username, role) of each demo user."""
 ACK_PREFIX = "an acknowledgement of each warning: "
+BATCH = 5
+"""Patients per transaction. Not one transaction for the whole clinic: every audit entry
+updates the single audit head row, and PostgreSQL keeps each of its versions until the
+transaction ends, so one huge transaction slows down quadratically."""
 
 
 @dataclass(frozen=True)
@@ -280,16 +284,19 @@ def _report(plans: list[PatientPlan], logins: tuple[Login, ...], today: date) ->
 
 
 def seed(*, patients: int = 300, seed: int = 1, today: date) -> DemoReport:
-    """Create the demo clinic in the (empty) database, in one transaction: demo users of every
-    role (random passwords, returned in the report) and `patients` synthetic patients drawn
-    from `seed`, with dates relative to `today`."""
+    """Create the demo clinic in the (empty) database: demo users of every role (random
+    passwords, returned in the report) and `patients` synthetic patients drawn from `seed`, with
+    dates relative to `today`, committed `BATCH` patients at a time (an interrupted seeding
+    leaves the batches committed so far: start again from an empty database)."""
     started = time.perf_counter()
     plans = plan_clinic(patients=patients, seed=seed, today=today)
     with transaction.atomic():
         users, logins = _create_users()
-        seeder = _Seeder(users, today)
-        for plan in plans:
-            seeder.patient(plan)
-        report = _report(plans, logins, today)
+    seeder = _Seeder(users, today)
+    for first in range(0, len(plans), BATCH):
+        with transaction.atomic():
+            for plan in plans[first : first + BATCH]:
+                seeder.patient(plan)
+    report = _report(plans, logins, today)
     report.seconds = time.perf_counter() - started
     return report
