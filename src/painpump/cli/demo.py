@@ -74,7 +74,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Seed a demo clinic (synthetic patients, refills from the pump twin, users of every
         role), print its logins and serve it."""
-        secret = ensure_secret(data_dir())
+        directory = data_dir()
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # the SQLite file goes there
+        secret = ensure_secret(directory)
         if secret is not None:
             typer.echo(f"painpump demo: no secret configured, using {secret}", err=True)
         from painpump.cli.clinic import setup_django
