@@ -204,3 +204,18 @@ def test_regression_assessment_values_were_audited_in_exponent_notation(
     )
     entry = AuditEntry.objects.get(action="assessment.record")
     assert entry.after["value"] == "200 mg/day"  # type: ignore[index]
+
+
+def test_a_refusal_by_role_says_what_was_refused_and_which_roles_may(pharmacist: User) -> None:
+    with pytest.raises(Forbidden) as caught:
+        services.create_patient(
+            pharmacist,
+            mrn="MRN-3",
+            family_name="A",
+            given_name="B",
+            birth_date=date(1980, 1, 1),
+            today=TODAY,
+        )
+    assert str(caught.value) == (
+        "pharma.cist may not create or edit patient records (patient.write: nurse, physician)"
+    )

@@ -20,7 +20,11 @@ class Forbidden(Exception):
     """The user's roles do not grant the capability; nothing was changed or shown."""
 
     def __init__(self, user: str, capability: str) -> None:
-        super().__init__(f"{user} may not {capability.replace('.', ' ')}")
+        allowed = ", ".join(sorted(role.value for role in CAPABILITIES.get(capability, ())))
+        super().__init__(
+            f"{user} may not {ACTIONS.get(capability, capability)} ({capability}: "
+            f"{allowed or 'no role'})"
+        )
         self.user = user
         self.capability = capability
 
@@ -39,6 +43,23 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "users.manage": frozenset({Role.ADMIN}),
     "settings.write": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.AUDITOR, Role.ADMIN}),
+}
+
+
+ACTIONS: dict[str, str] = {
+    "patient.read": "read patient records",
+    "patient.write": "create or edit patient records",
+    "episode.write": "open an episode of care",
+    "assessment.write": "record assessments, screening boluses or alarms",
+    "pathway.decide": "take pathway decisions",
+    "program.prescribe": "change the prescribed dose",
+    "refill.perform": "perform refills",
+    "change.verify": "verify another clinician's change",
+    "appointment.write": "change appointments",
+    "library.write": "edit the drug library",
+    "users.manage": "manage users",
+    "settings.write": "change the clinic settings",
+    "audit.read": "read the audit trail",
 }
 
 
