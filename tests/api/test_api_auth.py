@@ -293,6 +293,7 @@ EXPECTED_OPERATIONS = {
     ("/api/implants/{implant_id}/refills", "get"),
     ("/api/implants/{implant_id}/refills", "post"),
     ("/api/refills/{refill_id}/verify", "post"),
+    ("/api/implants/{implant_id}/programs", "post"),
     ("/api/implants/{implant_id}/alarms", "post"),
     ("/api/alarms/{alarm_id}/acknowledge", "post"),
     ("/api/alarms", "get"),

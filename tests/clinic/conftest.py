@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
 
-from painpump.clinic import services
-from painpump.clinic.models import Patient
+from painpump.clinic import refills, services
+from painpump.clinic.models import Implant, Patient
 from painpump.clinic.roles import Role
+from painpump.clinic.testing import FIRST_FILL, baclofen, responder_episode
+from painpump.core.units import Kind, parse
 
 TODAY = date(2026, 11, 25)
 
@@ -67,3 +70,35 @@ def patient(nurse: User) -> Patient:
 def fast_password_hashing(settings: pytest.FixtureRequest) -> None:
     """Tests create many users; the production hasher is deliberately slow."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def implant(patient: Patient, physician: User) -> Implant:
+    episode = services.open_episode(
+        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+    )
+    responder = responder_episode(physician, episode.id)
+    implant = refills.register_implant(
+        physician,
+        episode.id,
+        expected_version=responder.version,
+        now=datetime(2026, 9, 1, 12, 0, tzinfo=UTC),
+        pump_model="synchromed-ii-20",
+        pump_serial="NGP123456H",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal("60"),
+        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        alarm_volume=None,
+        implanted_on=date(2026, 9, 1),
+    )
+    refills.perform_refill(
+        physician,
+        implant.id,
+        idempotency_key="first-fill",
+        performed_at=FIRST_FILL,
+        expected=None,
+        aspirated=None,
+        fill=baclofen(),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+    )
+    return implant

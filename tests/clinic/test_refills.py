@@ -4,63 +4,22 @@ idempotent retries, and nothing written when anything is refused."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 
-from painpump.clinic import audit, refills, services
-from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Program, Refill
+from painpump.clinic import audit, refills
+from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import FIRST_FILL, baclofen
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
 
-FIRST_FILL = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 DAY_60 = FIRST_FILL + timedelta(days=60)
-
-
-def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> refills.Fill:
-    return refills.Fill(
-        drugs=(("baclofen", parse(concentration, Kind.CONCENTRATION, "c")),),
-        volume=parse(volume, Kind.VOLUME, "v"),
-        lot="LOT-42",
-    )
-
-
-@pytest.fixture
-def implant(patient: Patient, physician: User) -> Implant:
-    episode = services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
-    )
-    responder = responder_episode(physician, episode.id)
-    implant = refills.register_implant(
-        physician,
-        episode.id,
-        expected_version=responder.version,
-        now=datetime(2026, 9, 1, 12, 0, tzinfo=UTC),
-        pump_model="synchromed-ii-20",
-        pump_serial="NGP123456H",
-        catheter_model="8709SC",
-        catheter_length_cm=Decimal("60"),
-        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
-        alarm_volume=None,
-        implanted_on=date(2026, 9, 1),
-    )
-    refills.perform_refill(
-        physician,
-        implant.id,
-        idempotency_key="first-fill",
-        performed_at=FIRST_FILL,
-        expected=None,
-        aspirated=None,
-        fill=baclofen(),
-        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
-    )
-    return implant
 
 
 def refill_at_day_60(

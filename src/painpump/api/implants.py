@@ -25,11 +25,13 @@ from painpump.api.schemas import (
     AlarmOut,
     ImplantIn,
     ImplantOut,
+    ProgramIn,
+    ProgramOut,
     RefillIn,
     RefillOut,
     Request,
 )
-from painpump.clinic import alarms, refills, therapy_queries
+from painpump.clinic import alarms, programs, refills, therapy_queries
 from painpump.clinic.therapy_queries import ImplantView
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind
@@ -149,6 +151,23 @@ def perform_refill(
 def list_refills(request: HttpRequest, implant_id: UUID) -> list[dict[str, Any]]:
     found = therapy_queries.refills_of(current_user(request), implant_id)
     return [present.refill(r) for r in found]
+
+
+@router.post("/implants/{implant_id}/programs", response={201: ProgramOut, **ERRORS})
+def change_program(
+    request: HttpRequest, implant_id: UUID, payload: ProgramIn
+) -> Status[dict[str, Any]]:
+    """A titration between refills (physician): checked like a refill's program; the pump's
+    projection is recomputed from the volume it computes as left."""
+    program = programs.change_program(
+        current_user(request),
+        implant_id,
+        dose=quantity(payload.dose, Kind.DOSE_RATE, "dose"),
+        now=timezone.now(),
+        acknowledge=frozenset(payload.acknowledge),
+        origin=payload.origin,
+    )
+    return Status(201, present.program(program))
 
 
 @router.post("/refills/{refill_id}/verify", response={200: RefillOut, **ERRORS})

@@ -315,6 +315,14 @@ class RefillIn(Request):
     origin: StrictStr | None = Field(default=None, description="spinal or cerebral spasticity")
 
 
+class ProgramIn(Request):
+    dose: QuantityIn = Field(description="the new daily dose of the principal drug")
+    acknowledge: list[StrictStr] = Field(
+        default_factory=list, description="the rules of the warnings acknowledged"
+    )
+    origin: StrictStr | None = Field(default=None, description="spinal or cerebral spasticity")
+
+
 class AlarmIn(Request):
     kind: StrictStr = Field(description="low_reservoir, empty, eri, motor_stall or other")
     reported_at: AwareDatetime

@@ -47,7 +47,7 @@ def _renamed(error: Refusal, field: str) -> Refusal:
     return replace(error, field=field)
 
 
-def _checked_fill(
+def checked_fill(
     pump: catalog.Pump,
     fill: Fill,
     dose: Q,
@@ -107,7 +107,7 @@ def _checked_fill(
     return rate, [f for f in findings if f.verdict is Verdict.WARN]
 
 
-def _require_acknowledged(warnings: list[Finding], acknowledged: frozenset[str]) -> None:
+def require_acknowledged(warnings: list[Finding], acknowledged: frozenset[str]) -> None:
     missing = [w for w in warnings if w.rule not in acknowledged]
     if missing:
         first = missing[0]
@@ -120,7 +120,7 @@ def _require_acknowledged(warnings: list[Finding], acknowledged: frozenset[str])
         )
 
 
-def _snapshot(program: Program | None, drugs: list[tuple[str, Decimal]]) -> dict[str, Any]:
+def program_snapshot(program: Program | None, drugs: list[tuple[str, Decimal]]) -> dict[str, Any]:
     if program is None:
         return {}
     return {
@@ -184,7 +184,7 @@ def perform_refill(
             RULES,
             "is out of order",
         )
-    rate, warnings = _checked_fill(pump, fill, dose, previous, performed_at, origin, region)
+    rate, warnings = checked_fill(pump, fill, dose, previous, performed_at, origin, region)
 
     outcome: dict[str, Any] = {}
     if last is not None:
@@ -226,7 +226,7 @@ def perform_refill(
                     check.accuracy_verified,
                 )
             )
-    _require_acknowledged(warnings, acknowledge)
+    require_acknowledged(warnings, acknowledge)
 
     new_drugs = [(name, conc.canonical) for name, conc in fill.drugs]
     changed = bool(old_drugs) and new_drugs != old_drugs
@@ -310,9 +310,9 @@ def perform_refill(
         "refill",
         refill.id,
         patient_id=implant.episode.patient_id,
-        before=_snapshot(previous, old_drugs),
+        before=program_snapshot(previous, old_drugs),
         after={
-            **_snapshot(program, new_drugs),
+            **program_snapshot(program, new_drugs),
             "volume": str(fill.volume),
             "lot": refill.lot,
             "expected": str(expected) if expected else None,

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 
 from painpump.clinic import pathway
 from painpump.clinic.models import Episode
+from painpump.clinic.refills import Fill
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.units import Kind, parse
 
@@ -48,3 +49,15 @@ def responder_episode(physician: User, episode_id: UUID, start: date = date(2026
         outcome="responder",
     )
     return episode
+
+
+FIRST_FILL = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+
+
+def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> Fill:
+    """A baclofen fill (lot LOT-42) as the refill tests use it."""
+    return Fill(
+        drugs=(("baclofen", parse(concentration, Kind.CONCENTRATION, "c")),),
+        volume=parse(volume, Kind.VOLUME, "v"),
+        lot="LOT-42",
+    )

@@ -347,3 +347,18 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
         consequential=consequential,
         consequential_limit=threshold,
     )
+
+
+def residual_ml(
+    fill_volume_ml: Decimal,
+    programs: Sequence[tuple[Decimal, datetime, datetime | None]],
+    at: datetime,
+) -> Decimal:
+    """The volume the pump computes as left at `at`: the fill less what each program (rate in
+    mL/day, start, end or None while running) delivered since; never below 0 (as the pump)."""
+    used = Decimal(0)
+    for rate_ml_per_day, start, end in programs:
+        stop = min(end or at, at)
+        if stop > start:
+            used += rate_ml_per_day * Decimal((stop - start).total_seconds()) / SECONDS_PER_DAY
+    return max(fill_volume_ml - used, Decimal(0))

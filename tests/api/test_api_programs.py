@@ -1,0 +1,39 @@
+"""Titration between refills through HTTP: a physician's new dose (201 with dose and rate),
+refused for a nurse (403) and beyond the label's step (422 naming the rule)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from therapy_setup import baclofen_implant, post
+
+from painpump.clinic.models import Implant, Patient, Program
+from painpump.clinic.roles import Role
+
+
+@pytest.fixture
+def implant(users: dict[Role, User], patient: Patient) -> Implant:
+    return baclofen_implant(users[Role.PHYSICIAN], patient)
+
+
+def test_a_physician_titrates_within_the_label_step(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    url = f"/api/implants/{implant.id}/programs"
+    body = {"dose": {"value": 440, "unit": "mcg/day"}}
+    assert post(client_as(Role.NURSE), url, body).status_code == 403
+    response = post(client_as(Role.PHYSICIAN), url, body)
+    assert response.status_code == 201, response.content
+    assert response.json()["dose"] == {"value": 440, "unit": "mcg/day"}
+    assert response.json()["rate"] == {"value": 0.22, "unit": "mL/day"}
+    too_much = post(client_as(Role.PHYSICIAN), url, {"dose": "600 mcg/day"})
+    assert too_much.status_code == 422
+    assert "max_step_percent" in too_much.json()["error"]["message"] or (
+        "min_hours_between_increases" in too_much.json()["error"]["message"]
+    )
+    assert (
+        Program.objects.filter(implant=implant, ended_at__isnull=True).get().dose_mcg_per_day == 440
+    )

@@ -1,0 +1,71 @@
+"""Titration between refills: checked like a refill's program (label step limits, 24 h between
+increases), by a physician only; the projection is recomputed from the volume left."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+
+from painpump.clinic import programs
+from painpump.clinic.models import AuditEntry, Implant, Program
+from painpump.clinic.roles import Forbidden
+from painpump.clinic.testing import FIRST_FILL
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind, parse
+
+pytestmark = pytest.mark.django_db
+
+
+def dose(text: str) -> object:
+    return parse(text, Kind.DOSE_RATE, "dose")
+
+
+def test_a_titration_recomputes_the_projection_from_the_volume_left(
+    implant: Implant, physician: User
+) -> None:
+    at = FIRST_FILL + timedelta(days=3)
+    program = programs.change_program(physician, implant.id, dose=dose("440 mcg/day"), now=at)
+    implant.refresh_from_db()
+    # 20 mL less 3 days at 0.2 mL/day = 19.4 mL; to the 2 mL alarm at 0.22 mL/day: 79.09 days
+    assert program.rate_ml_per_day == Decimal("0.22")
+    assert implant.alarm_at is not None
+    expected = at + timedelta(days=float(Decimal("17.4") / Decimal("0.22")))
+    assert abs((implant.alarm_at - expected).total_seconds()) < 1
+    assert Program.objects.filter(implant=implant, ended_at__isnull=True).get() == program
+    entry = AuditEntry.objects.get(action="program.change")
+    assert entry.before["dose"] == "400 mcg/day"  # type: ignore[index]
+    assert entry.after["dose"] == "440 mcg/day"  # type: ignore[index]
+    assert entry.after["reservoir_left"] == "19.4 mL"  # type: ignore[index]
+
+
+def test_a_second_increase_within_24_hours_is_stopped(implant: Implant, physician: User) -> None:
+    at = FIRST_FILL + timedelta(days=3)
+    programs.change_program(physician, implant.id, dose=dose("440 mcg/day"), now=at)
+    with pytest.raises(Refusal, match="min_hours_between_increases"):
+        programs.change_program(
+            physician, implant.id, dose=dose("480 mcg/day"), now=at + timedelta(hours=12)
+        )
+    assert Program.objects.filter(implant=implant).count() == 2
+
+
+def test_a_step_beyond_the_cerebral_label_limit_stops(implant: Implant, physician: User) -> None:
+    with pytest.raises(Refusal, match="max_step_percent"):
+        programs.change_program(
+            physician, implant.id, dose=dose("480 mcg/day"), now=FIRST_FILL + timedelta(days=3)
+        )
+
+
+def test_a_decrease_is_allowed_and_a_nurse_cannot_titrate(
+    implant: Implant, physician: User, nurse: User
+) -> None:
+    with pytest.raises(Forbidden):
+        programs.change_program(
+            nurse, implant.id, dose=dose("380 mcg/day"), now=FIRST_FILL + timedelta(days=3)
+        )
+    program = programs.change_program(
+        physician, implant.id, dose=dose("300 mcg/day"), now=FIRST_FILL + timedelta(days=3)
+    )
+    assert program.dose_mcg_per_day == Decimal(300)
