@@ -294,6 +294,7 @@ EXPECTED_OPERATIONS = {
     ("/api/implants/{implant_id}/refills", "post"),
     ("/api/refills/{refill_id}/verify", "post"),
     ("/api/implants/{implant_id}/programs", "post"),
+    ("/api/appointments/{appointment_id}", "patch"),
     ("/api/implants/{implant_id}/alarms", "post"),
     ("/api/alarms/{alarm_id}/acknowledge", "post"),
     ("/api/alarms", "get"),

@@ -1,4 +1,4 @@
-"""Titration between refills through HTTP: a physician's new dose (201 with dose and rate),
+"""Titration between refills and appointment changes through HTTP: a physician's new dose (201),
 refused for a nurse (403) and beyond the label's step (422 naming the rule)."""
 
 from __future__ import annotations
@@ -37,3 +37,27 @@ def test_a_physician_titrates_within_the_label_step(
     assert (
         Program.objects.filter(implant=implant, ended_at__isnull=True).get().dose_mcg_per_day == 440
     )
+
+
+def test_an_appointment_is_booked_over_http_and_refused_after_its_due_date(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    from datetime import timedelta
+
+    from painpump.clinic.models import Appointment
+
+    appointment = Appointment.objects.get()
+    assert appointment.due_by is not None
+    url = f"/api/appointments/{appointment.id}"
+    late = (appointment.due_by + timedelta(days=1)).isoformat()
+    nurse = client_as(Role.NURSE)
+    refused = nurse.patch(url, {"on": late}, content_type="application/json")
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "on"
+    booked = nurse.patch(url, {"status": "booked"}, content_type="application/json")
+    assert booked.status_code == 200, booked.content
+    assert booked.json()["status"] == "booked"
+    auditor = client_as(Role.AUDITOR).patch(
+        url, {"status": "done"}, content_type="application/json"
+    )
+    assert auditor.status_code == 403

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -15,13 +16,14 @@ from painpump.api import present
 from painpump.api.auth import AUTH, current_user
 from painpump.api.schemas import (
     ERRORS,
+    AppointmentChange,
     AppointmentOut,
     DashboardOut,
     Request,
     SettingsChange,
     SettingsOut,
 )
-from painpump.clinic import dashboard, settings_service, therapy_queries
+from painpump.clinic import appointments, dashboard, settings_service, therapy_queries
 
 router = Router(tags=["clinic"], auth=AUTH)
 
@@ -37,6 +39,18 @@ def read_dashboard(request: HttpRequest) -> dict[str, Any]:
 class Period(Request):
     start: date = Field(alias="from", description="first day (included)")
     end: date = Field(alias="to", description="last day (included), at most a year later")
+
+
+@router.patch("/appointments/{appointment_id}", response={200: AppointmentOut, **ERRORS})
+def update_appointment(
+    request: HttpRequest, appointment_id: UUID, payload: AppointmentChange
+) -> dict[str, Any]:
+    """Book, move (to a working day not after the refill-by date) or cancel an appointment."""
+    changed = appointments.update_appointment(
+        current_user(request), appointment_id, on=payload.on, status=payload.status
+    )
+    changed.refresh_from_db()
+    return present.appointment(changed)
 
 
 @router.get("/appointments", response={200: list[AppointmentOut], **ERRORS})

@@ -359,6 +359,13 @@ class AppointmentOut(Schema):
     note: str
 
 
+class AppointmentChange(Request):
+    on: date | None = Field(default=None, description="a working day, not after the due date")
+    status: StrictStr | None = Field(
+        default=None, description="proposed, booked, done or cancelled"
+    )
+
+
 class PriorityOut(Schema):
     overdue: bool
     days_to_alarm: int

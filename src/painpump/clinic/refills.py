@@ -294,6 +294,9 @@ def perform_refill(
     implant.save(
         update_fields=["alarm_at", "empty_at", "refill_by", "high_risk", "drug_names", "updated_at"]
     )
+    closed = Appointment.objects.filter(
+        patient_id=implant.episode.patient_id, kind="refill", status__in=("proposed", "booked")
+    ).update(status="done")
     calendar = ClinicCalendar(settings.country, settings.subdivision or None)
     proposal = propose_appointment(plan.refill_by, today=performed_at.date(), calendar=calendar)
     Appointment.objects.create(
@@ -320,6 +323,7 @@ def perform_refill(
             "finding": refill.finding or None,
             "bridge": str(bridged.bridge_rate) if bridged else None,
             "refill_by": plan.refill_by.isoformat(),
+            "appointments_done": closed,
             "acknowledged": sorted(acknowledge),
             "notes": [n.message for n in notes],
         },
