@@ -4,7 +4,7 @@ idempotent retries, and nothing written when anything is refused."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -148,3 +148,22 @@ def test_a_refill_before_the_last_one_is_refused(implant: Implant, nurse: User) 
             dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
         )
     assert caught.value.field == "performed_at"
+
+
+def test_regression_a_refill_dated_in_the_future_was_accepted(
+    implant: Implant, nurse: User
+) -> None:
+    future = datetime.now(UTC) + timedelta(days=2)
+    with pytest.raises(Refusal) as caught:
+        refills.perform_refill(
+            nurse,
+            implant.id,
+            idempotency_key="future",
+            performed_at=future,
+            expected=parse("8 mL", Kind.VOLUME, "e"),
+            aspirated=parse("8 mL", Kind.VOLUME, "a"),
+            fill=baclofen(),
+            dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+        )
+    assert caught.value.field == "performed_at"
+    assert caught.value.problem.startswith("is in the future")

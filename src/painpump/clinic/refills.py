@@ -7,13 +7,14 @@ entry. Every number comes from painpump.core."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from painpump.clinic import audit
 from painpump.clinic.models import Appointment, Implant, Program, Refill, RefillDrug
@@ -31,6 +32,7 @@ from painpump.core.units import Q, of, round_places
 from painpump.core.volumes import bridge
 
 RULES = "painpump refill rules"
+CLOCK_TOLERANCE = timedelta(minutes=5)  # clocks of the recording devices may differ a little
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,14 @@ def perform_refill(
     last, old_drugs = _last_fill(implant)
     if previous is not None and dose.canonical != previous.dose_mcg_per_day:
         require(user, "program.prescribe")
+    if performed_at > timezone.now() + CLOCK_TOLERANCE:
+        raise Refusal(
+            "performed_at",
+            performed_at.isoformat(),
+            f"not in the future (now {timezone.now().isoformat(timespec='seconds')})",
+            RULES,
+            "is in the future: a refill is recorded when it is done",
+        )
     if last is not None and performed_at <= last.performed_at:
         raise Refusal(
             "performed_at",
