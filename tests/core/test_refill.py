@@ -300,3 +300,23 @@ def test_error_sign_follows_the_aspirate(
     else:
         assert error == 0 and r.finding == "none"
     assert r.actual_delivered.value == programmed + expected - aspirated
+
+
+def test_programmed_since_fill_is_the_fill_less_the_expected_residual() -> None:
+    from painpump.core.refill import programmed_since_fill
+
+    delivered = programmed_since_fill(Q(Decimal(20), "mL"), Q(Decimal("8"), "mL"))
+    assert delivered == Q(Decimal(12), "mL")
+    with pytest.raises(Refusal) as caught:
+        programmed_since_fill(Q(Decimal(20), "mL"), Q(Decimal(20), "mL"))
+    assert caught.value.field == "expected"
+    assert "20 mL (last fill)" in caught.value.limit
+
+
+def test_hours_between_counts_exact_hours() -> None:
+    from datetime import UTC, datetime
+
+    from painpump.core.refill import hours_between
+
+    start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    assert hours_between(start, datetime(2026, 1, 2, 20, 30, tzinfo=UTC)) == Decimal("36.5")

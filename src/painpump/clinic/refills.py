@@ -26,7 +26,13 @@ from painpump.core.decision import Finding, Verdict
 from painpump.core.device_limits import check_rate, check_volume_fits
 from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
 from painpump.core.errors import Refusal
-from painpump.core.refill import plan_refill, reconcile, stability_limit
+from painpump.core.refill import (
+    hours_between,
+    plan_refill,
+    programmed_since_fill,
+    reconcile,
+    stability_limit,
+)
 from painpump.core.scheduling import ClinicCalendar, propose_appointment
 from painpump.core.units import Q, of, round_places
 from painpump.core.volumes import bridge
@@ -77,7 +83,7 @@ def checked_fill(
         raise _renamed(error, "dose") from None
     hours = None
     if previous is not None:
-        hours = Decimal((performed_at - previous.started_at).total_seconds()) / 3600
+        hours = hours_between(previous.started_at, performed_at)
     for index, (name, conc) in enumerate(fill.drugs):
         drug_dose = dose if index == 0 else of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
         previous_dose = None
@@ -207,17 +213,9 @@ def perform_refill(
                 "programmer's expected volume",
                 "is required at every refill",
             )
-        delivered = last.volume_ml - expected.canonical
-        if delivered <= 0:
-            raise Refusal(
-                "expected",
-                str(expected),
-                f"< {of(last.volume_ml, 'mL')} (last fill)",
-                RULES,
-                "is not below the last fill volume",
-            )
+        delivered = programmed_since_fill(of(last.volume_ml, "mL"), expected)
         try:
-            check = reconcile(pump, expected, aspirated, of(delivered, "mL"))
+            check = reconcile(pump, expected, aspirated, delivered)
         except Refusal as error:
             raise _renamed(error, error.field.lstrip("-")) from None
         outcome = {

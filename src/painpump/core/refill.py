@@ -362,3 +362,23 @@ def residual_ml(
         if stop > start:
             used += rate_ml_per_day * Decimal((stop - start).total_seconds()) / SECONDS_PER_DAY
     return max(fill_volume_ml - used, Decimal(0))
+
+
+def programmed_since_fill(last_fill: Q, expected: Q, field: str = "expected") -> Q:
+    """The volume the pump was programmed to deliver since the last fill (what it expected to be
+    left subtracted from what was filled); refused unless something was delivered."""
+    delivered = last_fill.canonical - expected.canonical
+    if delivered <= 0:
+        raise Refusal(
+            field,
+            str(expected),
+            f"< {last_fill} (last fill)",
+            "painpump refill rules",
+            "is not below the last fill volume",
+        )
+    return of(delivered, "mL")
+
+
+def hours_between(start: datetime, end: datetime) -> Decimal:
+    """Elapsed hours from start to end, exactly (titration rules count hours since a change)."""
+    return Decimal(int((end - start).total_seconds())) / 3600
