@@ -10,3 +10,5 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("PAINPUMP_SECRET_KEY", secrets.token_urlsafe(48))
+
+pytest_plugins = ["clinic_fixtures"]

@@ -56,9 +56,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "painpump.clinic",
     "painpump.api",
+    "painpump.web",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -78,6 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "painpump.web.navigation.navigation",
             ]
         },
     }
@@ -91,7 +94,12 @@ USE_I18N = False
 LANGUAGE_CODE = "en"
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# The app serves its own scripts and styles (clinics run offline): WhiteNoise from the installed
+# packages' static folders, no collectstatic step and no CDN.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+LOGIN_URL = "web:sign-in"
+LOGIN_REDIRECT_URL = "web:dashboard"
 
 AUTH_PASSWORD_VALIDATORS = [
     {

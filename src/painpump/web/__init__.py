@@ -1,0 +1,1 @@
+"""The clinic web app: server-rendered pages (Django templates, htmx) over the clinic services."""

@@ -1,0 +1,56 @@
+"""How every page is guarded: a signed-in user, and the clinic services' own refusals shown as
+pages (403 with the roles that may, 404, 409) instead of tracebacks. Services check roles; a
+page never decides access on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Concatenate, ParamSpec
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from painpump.clinic.roles import Forbidden
+from painpump.clinic.services import Conflict, NotFound
+from painpump.core.errors import Refusal
+
+P = ParamSpec("P")
+View = Callable[Concatenate[HttpRequest, P], HttpResponse]
+
+
+def clinic_page(view: View[P]) -> View[P]:
+    """Sign-in required; Forbidden, NotFound, Conflict and a Refusal that no form caught become
+    403, 404, 409 and 422 pages, and the request's transaction is rolled back."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Forbidden as refused:
+            return _refused(request, str(refused), 403)
+        except NotFound as missing:
+            return _refused(request, str(missing) or "no such record", 404)
+        except Conflict as conflict:
+            return _refused(request, str(conflict), 409)
+        except Refusal as refusal:
+            return _refused(request, refusal.message, 422)
+
+    return login_required(guarded)  # type: ignore[return-value]
+
+
+def _refused(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    response = render(request, "web/refused.html", {"message": message}, status=status)
+    if transaction.get_connection().in_atomic_block:
+        transaction.set_rollback(True)
+    return response
+
+
+def user_of(request: HttpRequest) -> User:
+    """The signed-in user of a request that passed clinic_page."""
+    user = request.user
+    assert isinstance(user, User)
+    return user

@@ -1,0 +1,74 @@
+"""Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium, or PAINPUMP_CHROMIUM)
+against pytest-django's live server. scripts/test installs Chromium when it is missing; without
+it these tests fail rather than skip, so a green run always includes the browser."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from clinic_fixtures import PASSWORD
+
+# Playwright's sync API runs an event loop in this thread; the Django ORM calls made by the
+# fixtures in the same thread are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("PAINPUMP_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: pytest.FixtureRequest) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/test (it installs it)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser tab; the test fails if the page logged an error (a script refused by the
+    Content-Security-Policy, a failed request, an exception)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    opened.on("pageerror", lambda e: errors.append(str(e)))
+    yield opened
+    context.close()
+    expected = [e for e in errors if "status of 401" not in e and "status of 403" not in e]
+    assert not expected, f"the browser logged errors: {expected}"
+
+
+@pytest.fixture
+def sign_in(page: Page, live_server: object) -> Callable[[User], Page]:
+    """Signs the user in through the sign-in form and returns the page on the dashboard."""
+
+    def signed_in(user: User) -> Page:
+        page.goto(f"{live_server}/sign-in/")
+        page.get_by_label("Username").fill(user.get_username())
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_test_id("current-user")).to_have_text(user.get_username())
+        return page
+
+    return signed_in

@@ -1,0 +1,76 @@
+"""The dashboard page: the worklist of the clinic service, every row linking to its patient,
+baclofen marked high risk; refused to roles that may not read patient records."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.test import Client
+
+from painpump.clinic.models import AuditEntry, Implant
+
+
+def test_the_dashboard_lists_the_pump_nearest_its_alarm_and_links_to_the_patient(
+    nurse: User, implant: Implant
+) -> None:
+    client = Client()
+    client.force_login(nurse)
+    response = client.get("/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "At risk: nearest to the low-reservoir alarm" in page
+    patient_id = implant.episode.patient_id
+    assert f'href="/patients/{patient_id}/"' in page
+    assert "Muster, Erika" in page
+    assert "baclofen · high risk" in page
+
+
+def test_looking_at_the_dashboard_is_audited(nurse: User, implant: Implant) -> None:
+    client = Client()
+    client.force_login(nurse)
+    client.get("/")
+    assert AuditEntry.objects.filter(action="dashboard.read", actor="nurse.joy").exists()
+
+
+def test_an_admin_may_not_see_patient_data_and_is_told_which_roles_may(admin: User) -> None:
+    client = Client()
+    client.force_login(admin)
+    response = client.get("/")
+    assert response.status_code == 403
+    assert "may not read patient records" in response.content.decode()
+
+
+def test_the_patient_page_shows_the_pump_and_the_episode(nurse: User, implant: Implant) -> None:
+    client = Client()
+    client.force_login(nurse)
+    response = client.get(f"/patients/{implant.episode.patient_id}/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "synchromed-ii-20" in page
+    assert "NGP123456H" in page
+
+
+def test_an_unknown_patient_is_a_404_page(nurse: User) -> None:
+    client = Client()
+    client.force_login(nurse)
+    response = client.get("/patients/00000000-0000-0000-0000-000000000000/")
+    assert response.status_code == 404
+
+
+def test_patient_search_answers_htmx_with_rows_only(nurse: User, implant: Implant) -> None:
+    client = Client()
+    client.force_login(nurse)
+    response = client.get("/patients/?q=must", headers={"HX-Request": "true"})
+    page = response.content.decode()
+    assert "Muster, Erika" in page
+    assert "<html" not in page
+
+
+def test_the_app_serves_its_own_scripts_and_styles(db: None) -> None:
+    client = Client()
+    for path in (
+        "/static/web/painpump.css",
+        "/static/web/vendor/htmx-2.0.11.min.js",
+        "/static/web/vendor/chart-4.6.1.umd.min.js",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
