@@ -1,0 +1,49 @@
+"""Form pieces shared by the web app's workflows. A quantity is typed with its unit ("20 mL",
+"2000 mcg/mL") and parsed by painpump.core.units, so the page refuses a bare number, an unknown
+unit or a decimal comma exactly as the command line and the API do; a service's Refusal is shown
+next to the field it names, with its limit and source."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind, Q, parse
+
+
+class QuantityField(forms.CharField):
+    """Text such as "5 mg/day", cleaned into a painpump Q of `kind`."""
+
+    def __init__(self, kind: Kind, *, positive: bool = False, **kwargs: Any) -> None:
+        self.kind = kind
+        self.positive = positive
+        kwargs.setdefault("max_length", 60)
+        kwargs.setdefault("help_text", f"a number and its unit, e.g. {kind.examples}")
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.update({"inputmode": "text", "autocomplete": "off", "spellcheck": "false"})
+        return attrs
+
+    def clean(self, value: Any) -> Q | None:  # type: ignore[override]
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            return parse(text, self.kind, self.label or "value", positive=self.positive)
+        except Refusal as refusal:
+            raise forms.ValidationError(refusal.message) from None
+
+
+def show_refusal(form: forms.Form, refusal: Refusal, fields: Mapping[str, str] = {}) -> None:
+    """Puts a service's refusal on the form: next to the form field it names (directly, or
+    through `fields`, which maps service field names to form field names), else above the form."""
+    name = fields.get(refusal.field, refusal.field)
+    if name in form.fields:
+        form.add_error(name, refusal.message)
+    else:
+        form.add_error(None, refusal.message)
