@@ -29,12 +29,12 @@ class QuantityField(forms.CharField):
         attrs.update({"inputmode": "text", "autocomplete": "off", "spellcheck": "false"})
         return attrs
 
-    def clean(self, value: Any) -> Q | None:  # type: ignore[override]
+    def clean(self, value: Any) -> Q | None:
         text = super().clean(value)
         if not text:
             return None
         try:
-            return parse(text, self.kind, self.label or "value", positive=self.positive)
+            return parse(text, self.kind, str(self.label or "value"), positive=self.positive)
         except Refusal as refusal:
             raise forms.ValidationError(refusal.message) from None
 
