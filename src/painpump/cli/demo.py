@@ -115,7 +115,8 @@ def register(app: typer.Typer) -> None:
         for login in logins:
             typer.echo(f"  {login.username:<{width}}  {login.password}  {login.role}")
         shown = f"[{host}]" if ":" in host else host
-        typer.echo(f"address: http://{shown}:{port}/api/ (OpenAPI schema: /api/openapi.json)")
+        typer.echo(f"web app: http://{shown}:{port}/ (sign in with a demo login)")
+        typer.echo(f"REST API: http://{shown}:{port}/api/ (OpenAPI schema: /api/openapi.json)")
         if not serve:
             return
         from painpump.cli.serve import run_gunicorn
