@@ -186,6 +186,9 @@ class Refill(models.Model):
     refill_by = models.DateField()
     limited_by = models.CharField(max_length=20)
     acknowledged = models.JSONField(default=list)
+    # The warnings acknowledged at the refill as they were shown (rule, message, limit, source,
+    # verified), so a report prints the reason given then, not what today's library would say:
+    warnings = models.JSONField(default=list)
     needs_verification = models.BooleanField(default=False)
     verified_by = models.CharField(max_length=150, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)

@@ -285,6 +285,7 @@ def perform_refill(
         refill_by=plan.refill_by,
         limited_by=plan.limited_by,
         acknowledged=sorted(acknowledge),
+        warnings=[w.as_json() for w in warnings],
         needs_verification=changed or bool(acknowledge & {w.rule for w in warnings}),
         **outcome,
     )
