@@ -59,6 +59,8 @@ class Episode(Versioned):
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_reason = models.CharField(max_length=200, blank=True)
     pathway_state = models.JSONField(default=dict)
+    # A retried referral (the same form sent twice) returns the episode already opened:
+    idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
 
     class Meta:
         ordering = ["-referred_on"]
@@ -82,6 +84,8 @@ class Assessment(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     note = models.CharField(max_length=500, blank=True)
+    # A retried recording (the same form sent twice) returns the assessment already recorded:
+    idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
 
     class Meta:
         ordering = ["taken_at"]
@@ -210,6 +214,9 @@ class RefillDrug(models.Model):
 
 
 class Appointment(models.Model):
+    """A day booked for a patient: a refill (due by its refill-by date) or a hospital stay of an
+    episode (admission `on`, planned discharge `ends_on`, never before `not_before`)."""
+
     class Kind(models.TextChoices):
         REFILL = "refill", "Refill"
         ADMISSION = "admission", "Admission"
@@ -222,6 +229,12 @@ class Appointment(models.Model):
     due_by = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, default="proposed")
     note = models.CharField(max_length=300, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    episode = models.ForeignKey(
+        Episode, on_delete=models.PROTECT, related_name="appointments", null=True, blank=True
+    )
+    ends_on = models.DateField(null=True, blank=True)
+    not_before = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["on"]
