@@ -294,3 +294,43 @@ class AlarmReport(models.Model):
 
     class Meta:
         ordering = ["-reported_at"]
+
+
+class ClinicLimit(Versioned):
+    """A clinic's own drug-library limit for a drug (painpump.core.clinic_limits): added to the
+    packaged limits, never replacing them, so it only tightens; hard stops, soft warns. The value
+    is kept in the unit it was typed in ("%" for a step in percent); `source` is the clinic's
+    policy document. Archived, never deleted."""
+
+    class Severity(models.TextChoices):
+        HARD = "hard", "Hard: stops"
+        SOFT = "soft", "Soft: warns, needs an acknowledgement"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    drug = models.CharField(max_length=40)
+    rule = models.CharField(max_length=40)
+    value = models.DecimalField(max_digits=14, decimal_places=6)
+    unit = models.CharField(max_length=12)
+    severity = models.CharField(max_length=4, choices=Severity.choices)
+    source = models.CharField(max_length=500)
+    set_by = models.CharField(max_length=150)
+    set_at = models.DateTimeField()
+    archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    archived_by = models.CharField(max_length=150, blank=True)
+    idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
+
+    class Meta:
+        ordering = ["drug", "rule", "set_at"]
+
+
+class AccountVersion(models.Model):
+    """The version of a user account, so that two admins editing the same account conflict
+    instead of overwriting each other (Django's User has no version). Created on first edit."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="account_version",
+    )
+    version = models.PositiveIntegerField(default=1)

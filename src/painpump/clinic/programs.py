@@ -100,7 +100,8 @@ def change_program(
         implant.refill_by = by
     else:
         implant.alarm_at, implant.refill_by = now, now.date()
-    implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "updated_at"])
+    implant.version += 1  # a form opened before this change is stale (409), never replayed
+    implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "version", "updated_at"])
     audit.record(
         actor,
         "program.change",

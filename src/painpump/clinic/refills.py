@@ -6,6 +6,7 @@ entry. Every number comes from painpump.core."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -16,12 +17,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from painpump.clinic import audit
+from painpump.clinic import audit, library
 from painpump.clinic.models import Appointment, Implant, Program, Refill, RefillDrug
 from painpump.clinic.pathway import apply_step, clinic_settings, locked_episode
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import catalog, checks
+from painpump.core.catalog import Limit
 from painpump.core.decision import Finding, Verdict
 from painpump.core.device_limits import check_rate, check_volume_fits
 from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
@@ -63,9 +65,11 @@ def checked_fill(
     performed_at: datetime,
     origin: str | None,
     region: str | None,
+    clinic_limits: Sequence[Limit] | None = None,
 ) -> tuple[Decimal, list[Finding]]:
-    """The rate for the prescribed dose, and every finding of the drug-library and device checks;
-    a stop is raised as a Refusal with its rule, limit and source."""
+    """The rate for the prescribed dose, and every finding of the drug-library and device checks,
+    the clinic's own limits included (by default those in force, from clinic.library); a stop is
+    raised as a Refusal with its rule, limit and source."""
     if not fill.drugs:
         raise Refusal(
             "drugs", "none", "at least one drug with its concentration", RULES, "is empty"
@@ -84,6 +88,8 @@ def checked_fill(
     hours = None
     if previous is not None:
         hours = hours_between(previous.started_at, performed_at)
+    if clinic_limits is None:
+        clinic_limits = library.active_limits(name for name, _ in fill.drugs)
     for index, (name, conc) in enumerate(fill.drugs):
         drug_dose = dose if index == 0 else of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
         previous_dose = None
@@ -98,6 +104,7 @@ def checked_fill(
                 hours_since_change=hours,
                 origin=origin,
                 region=region,
+                extra_limits=clinic_limits,
             )
         except Refusal as error:
             raise _renamed(error, f"drugs[{index}]") from None

@@ -181,6 +181,16 @@ _LIMIT_KINDS = {
     "max_step_absolute": Kind.DOSE_RATE,
 }
 _PLAIN_LIMITS = {"max_step_percent", "min_hours_between_increases", "max_increases_per_week"}
+RULE_LABELS = {
+    "max_concentration": "maximum concentration",
+    "min_concentration": "minimum concentration",
+    "max_daily_dose": "maximum daily dose",
+    "max_step_percent": "largest titration step (percent)",
+    "max_step_absolute": "largest titration step (amount)",
+    "min_hours_between_increases": "shortest time between dose increases",
+    "max_increases_per_week": "most dose increases in 7 days",
+}
+"""A reader's name for every drug-library rule (the data file's comment explains each)."""
 
 
 def _limit(drug: str, entry: dict[str, Any]) -> Limit:

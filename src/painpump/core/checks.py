@@ -1,14 +1,16 @@
 """Drug-library checks of a prescription: concentration (range, commercial strengths, thousand-fold
 unit mix-ups), daily dose (region-specific maximum) and the titration step from the previous dose
-(percent, absolute, time since the last increase). A broken hard, verified limit stops; a soft or
-unverified one warns. Every rule checked leaves a finding, so the answer explains itself."""
+(percent, absolute, time since the last increase), and a clinic's own stricter limits beside them.
+A broken hard, verified limit stops; a soft or unverified one warns. Every rule checked leaves a
+finding, so the answer explains itself."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from painpump.core import catalog
-from painpump.core.catalog import Drug, Limit
+from painpump.core.catalog import RULE_LABELS, Drug, Limit
 from painpump.core.decision import Decision, Finding, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.units import Q, of
@@ -20,6 +22,9 @@ MIXUP_SOURCE = (
     "painpump unit check: mg/mcg confusion is the classic thousand-fold dosing error (DESIGN.md)"
 )
 LIBRARY = "painpump drug library (src/painpump/core/data/drugs.toml)"
+CLINIC_PREFIX = "clinic_"
+"""Findings of a clinic limit are named clinic_<rule>: acknowledging a packaged warning never
+acknowledges the clinic's."""
 IMPLAUSIBLE_FACTOR = Decimal(100)
 IMPLAUSIBLE_SOURCE = (
     "painpump plausibility guard (not a clinical limit): a value 100 times the highest the drug "
@@ -369,6 +374,84 @@ def check_titration(
     return findings
 
 
+def _clinic_step(
+    lim: Limit, change: Decimal, previous: Q, hours_since_change: Decimal | None
+) -> tuple[bool, str, str] | None:
+    """A clinic titration limit applied to an increase: (broken, message, limit shown)."""
+    label = RULE_LABELS[lim.rule]
+    if lim.rule == "max_step_percent":
+        percent = change / previous.canonical * 100
+        shown = f"<= {lim.text()}"
+        return (
+            percent > _number(lim),
+            f"increase of +{_pct(percent)}, clinic {label} {shown}",
+            shown,
+        )
+    if lim.rule == "max_step_absolute":
+        assert isinstance(lim.value, Q)
+        step = of(change, previous.unit)
+        shown = f"<= {lim.value}"
+        return change > lim.value.canonical, f"increase of {step}, clinic {label} {shown}", shown
+    if lim.rule == "min_hours_between_increases":
+        shown = f">= {lim.text()}"
+        if hours_since_change is None:
+            return None
+        message = f"{hours_since_change} hour since the last change, clinic {label} {shown}"
+        return hours_since_change < _number(lim), message, shown
+    raise catalog.CatalogError(f"{lim.drug} {lim.rule}: not a rule a clinic limit may use")
+
+
+def check_clinic_limits(
+    drug: Drug,
+    concentration: Q,
+    dose: Q,
+    limits: Sequence[Limit],
+    *,
+    previous_dose: Q | None = None,
+    hours_since_change: Decimal | None = None,
+) -> list[Finding]:
+    """The clinic's own limits of this drug (see core.clinic_limits): each leaves a finding named
+    clinic_<rule> with the clinic's source; a hard one stops, a soft one warns. Titration limits
+    apply to increases only."""
+    findings: list[Finding] = []
+    c, d = concentration.to(drug.concentration_unit), dose.to(drug.dose_rate_unit)
+    for lim in (lim for lim in limits if lim.drug == drug.name):
+        rule, label = CLINIC_PREFIX + lim.rule, RULE_LABELS[lim.rule]
+        if lim.rule in ("max_concentration", "max_daily_dose"):
+            assert isinstance(lim.value, Q)
+            given = c if lim.rule == "max_concentration" else d
+            shown = f"<= {lim.value}"
+            broken = given.canonical > lim.value.canonical
+            verb = "exceeds" if broken else "is within"
+            message = f"{given} {verb} the clinic's {label} {lim.value}"
+        else:
+            if previous_dose is None or previous_dose.canonical <= 0:
+                continue
+            change = d.canonical - previous_dose.canonical
+            if change <= 0:
+                continue
+            step = _clinic_step(
+                lim, change, previous_dose.to(drug.dose_rate_unit), hours_since_change
+            )
+            if step is None:
+                findings.append(
+                    Finding(
+                        rule,
+                        Verdict.WARN,
+                        f"time since the last change not given: not checked against the clinic's "
+                        f"{label} {lim.text()}",
+                        f">= {lim.text()}",
+                        lim.source,
+                        lim.verified,
+                    )
+                )
+                continue
+            broken, message, shown = step
+        verdict = _verdict(lim) if broken else Verdict.OK
+        findings.append(Finding(rule, verdict, message, shown, lim.source, lim.verified))
+    return findings
+
+
 def check(
     drug_name: str,
     concentration: Q,
@@ -379,9 +462,11 @@ def check(
     origin: str | None = None,
     region: str | None = DEFAULT_REGION,
     increases_last_7_days: int | None = None,
+    extra_limits: Sequence[Limit] = (),
 ) -> Decision:
     """All drug-library checks of a concentration and daily dose (and the step from a previous
-    dose), as one decision: stop if any hard verified limit breaks, warn if a soft one does."""
+    dose), as one decision: stop if any hard verified limit breaks, warn if a soft one does.
+    `extra_limits` are the clinic's own limits, checked beside (never instead of) the packaged."""
     drug = catalog.drug(drug_name, "--drug")
     origin = _option(origin, ORIGINS, "--origin")
     region = _option(region, REGIONS, "--region")
@@ -400,4 +485,12 @@ def check(
             origin=origin,
             increases_last_7_days=increases_last_7_days,
         )
+    findings += check_clinic_limits(
+        drug,
+        concentration,
+        dose,
+        extra_limits,
+        previous_dose=previous_dose,
+        hours_since_change=hours_since_change,
+    )
     return Decision(tuple(findings))

@@ -1,0 +1,224 @@
+"""Clinic drug-library limits: added, changed and archived by a pharmacist or an admin only, under
+optimistic concurrency and audited with before and after; they only tighten the packaged library;
+a refill or a titration breaking a clinic hard limit is refused naming the clinic's source, and a
+soft one warns and needs its own acknowledgement."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+from django.contrib.auth.models import User
+
+from painpump.clinic import audit, library, programs, refills
+from painpump.clinic.models import AuditEntry, ClinicLimit, Implant, Refill
+from painpump.clinic.roles import Forbidden
+from painpump.clinic.services import Conflict, NotFound
+from painpump.clinic.testing import FIRST_FILL, baclofen
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind, Q, parse
+
+pytestmark = pytest.mark.django_db
+
+POLICY = "Baclofen policy BP-7, section 3"
+
+
+def dose(text: str) -> Q:
+    return parse(text, Kind.DOSE_RATE, "dose")
+
+
+def baclofen_daily(user: User, value: str, severity: str = "hard", key: str = "") -> ClinicLimit:
+    return library.add_limit(
+        user,
+        drug="baclofen",
+        rule="max_daily_dose",
+        value=dose(value),
+        severity=severity,
+        source=POLICY,
+        idempotency_key=key or str(uuid4()),
+    )
+
+
+def refill_with_increase(user: User, implant: Implant, **kwargs: object) -> Refill:
+    """A refill at day 60 raising baclofen from 400 to 440 mcg/day (+10 %, within the label's
+    15 % for spasticity of cerebral origin)."""
+    return refills.perform_refill(
+        user,
+        implant.id,
+        idempotency_key=str(uuid4()),
+        performed_at=FIRST_FILL + timedelta(days=60),
+        expected=parse("8 mL", Kind.VOLUME, "e"),
+        aspirated=parse("8 mL", Kind.VOLUME, "a"),
+        fill=baclofen(),
+        dose=dose("440 mcg/day"),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("role_user", ["pharmacist", "admin"])
+def test_a_pharmacist_or_an_admin_adds_a_limit_and_it_is_audited(
+    request: pytest.FixtureRequest, role_user: str
+) -> None:
+    user: User = request.getfixturevalue(role_user)
+    row = baclofen_daily(user, "420 mcg/day")
+    assert (row.value, row.unit, row.severity) == (Decimal("420"), "mcg/day", "hard")
+    assert row.set_by == user.get_username()
+    entry = AuditEntry.objects.get(action="library.limit.add")
+    assert entry.after is not None
+    assert entry.after["value"] == "420 mcg/day"
+    assert entry.after["source"] == POLICY
+    assert audit.verify().ok
+
+
+@pytest.mark.parametrize("role_user", ["physician", "nurse", "auditor"])
+def test_other_roles_may_not_add_a_limit_and_nothing_is_stored(
+    request: pytest.FixtureRequest, role_user: str
+) -> None:
+    with pytest.raises(Forbidden):
+        baclofen_daily(request.getfixturevalue(role_user), "420 mcg/day")
+    assert not ClinicLimit.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_every_role_reads_the_limits(nurse: User, auditor: User, pharmacist: User) -> None:
+    baclofen_daily(pharmacist, "420 mcg/day")
+    assert len(library.list_limits(nurse)) == 1
+    assert len(library.list_limits(auditor)) == 1
+
+
+def test_a_user_without_a_role_may_not_read_the_limits(db: None) -> None:
+    nobody = User.objects.create_user("nobody", password="x" * 12)
+    with pytest.raises(Forbidden):
+        library.list_limits(nobody)
+
+
+def test_a_retried_add_records_the_limit_once(pharmacist: User) -> None:
+    first = baclofen_daily(pharmacist, "420 mcg/day", key="same")
+    again = baclofen_daily(pharmacist, "420 mcg/day", key="same")
+    assert first.id == again.id
+    assert ClinicLimit.objects.count() == 1
+
+
+def test_a_limit_that_would_loosen_the_library_is_refused_and_nothing_is_stored(
+    pharmacist: User,
+) -> None:
+    with pytest.raises(Refusal) as caught:
+        library.add_limit(
+            pharmacist,
+            drug="baclofen",
+            rule="max_concentration",
+            value=parse("3000 mcg/mL", Kind.CONCENTRATION, "value"),
+            severity="hard",
+            source=POLICY,
+            idempotency_key="k",
+        )
+    assert caught.value.field == "value"
+    assert "may only tighten" in caught.value.problem
+    assert not ClinicLimit.objects.exists()
+
+
+def test_a_second_active_limit_of_the_same_rule_and_severity_is_refused(pharmacist: User) -> None:
+    baclofen_daily(pharmacist, "420 mcg/day")
+    with pytest.raises(Refusal) as caught:
+        baclofen_daily(pharmacist, "410 mcg/day")
+    assert caught.value.field == "rule"
+    baclofen_daily(pharmacist, "410 mcg/day", "soft")  # a warning before the stop is allowed
+
+
+def test_a_change_is_versioned_and_audited_with_before_and_after(pharmacist: User) -> None:
+    row = baclofen_daily(pharmacist, "420 mcg/day")
+    changed = library.change_limit(
+        pharmacist,
+        row.id,
+        expected_version=row.version,
+        value=dose("0.45 mg/day"),
+        severity="soft",
+        source=POLICY + " (rev. 2)",
+    )
+    assert changed.version == 2 and changed.unit == "mg/day"
+    entry = AuditEntry.objects.get(action="library.limit.change")
+    assert entry.before is not None and entry.after is not None
+    assert (entry.before["value"], entry.after["value"]) == ("420 mcg/day", "0.45 mg/day")
+    assert (entry.before["severity"], entry.after["severity"]) == ("hard", "soft")
+    with pytest.raises(Conflict):
+        library.change_limit(
+            pharmacist,
+            row.id,
+            expected_version=1,
+            value=dose("400 mcg/day"),
+            severity="soft",
+            source=POLICY,
+        )
+    changed.refresh_from_db()
+    assert changed.value == Decimal("0.45")
+
+
+def test_an_archived_limit_stays_on_record_and_no_longer_applies(
+    pharmacist: User, physician: User, implant: Implant
+) -> None:
+    row = baclofen_daily(pharmacist, "420 mcg/day")
+    archived = library.archive_limit(pharmacist, row.id, expected_version=row.version)
+    assert archived.archived_at is not None and archived.archived_by == "pharma.cist"
+    assert ClinicLimit.objects.filter(id=row.id).exists()
+    assert library.active_limits() == ()
+    assert AuditEntry.objects.filter(action="library.limit.archive").exists()
+    refill_with_increase(physician, implant)
+    with pytest.raises(Refusal):
+        library.archive_limit(pharmacist, row.id, expected_version=archived.version)
+
+
+def test_an_unknown_limit_is_not_found(pharmacist: User) -> None:
+    with pytest.raises(NotFound):
+        library.archive_limit(pharmacist, uuid4(), expected_version=1)
+
+
+def test_a_refill_breaking_a_clinic_hard_limit_is_refused_naming_the_clinics_source(
+    pharmacist: User, physician: User, implant: Implant
+) -> None:
+    baclofen_daily(pharmacist, "420 mcg/day")
+    with pytest.raises(Refusal) as caught:
+        refill_with_increase(physician, implant)
+    assert caught.value.field == "dose"
+    assert "clinic_max_daily_dose" in caught.value.problem
+    assert POLICY in caught.value.source
+    assert "pharma.cist" in caught.value.source
+    assert Refill.objects.count() == 1  # only the first fill
+
+
+def test_a_refill_breaking_a_clinic_soft_limit_warns_and_needs_its_acknowledgement(
+    pharmacist: User, physician: User, implant: Implant
+) -> None:
+    baclofen_daily(pharmacist, "420 mcg/day", "soft")
+    with pytest.raises(Refusal) as caught:
+        refill_with_increase(physician, implant)
+    assert caught.value.field == "acknowledge"
+    assert "clinic_max_daily_dose" in caught.value.limit
+    assert POLICY in caught.value.source
+    refill = refill_with_increase(
+        physician, implant, acknowledge=frozenset({"clinic_max_daily_dose"})
+    )
+    assert refill.needs_verification
+    assert refill.acknowledged == ["clinic_max_daily_dose"]
+
+
+def test_a_titration_breaking_a_clinic_step_limit_is_refused(
+    pharmacist: User, physician: User, implant: Implant
+) -> None:
+    library.add_limit(
+        pharmacist,
+        drug="baclofen",
+        rule="max_step_percent",
+        value=Decimal("5"),
+        severity="hard",
+        source=POLICY,
+        idempotency_key="step",
+    )
+    at = FIRST_FILL + timedelta(days=3)
+    with pytest.raises(Refusal) as caught:
+        programs.change_program(physician, implant.id, dose=dose("440 mcg/day"), now=at)
+    assert "clinic_max_step_percent" in caught.value.problem
+    assert POLICY in caught.value.source
+    program = programs.change_program(physician, implant.id, dose=dose("420 mcg/day"), now=at)
+    assert program.dose_mcg_per_day == Decimal("420")
