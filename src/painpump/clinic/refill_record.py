@@ -1,0 +1,185 @@
+"""A recorded refill as the clinician who did it and the second clinician who verifies it read
+it: the pump before and after (drugs, concentrations, reservoir, program, projection), the
+reconciliation with its thresholds, the warnings acknowledged as they were shown, the bridge,
+the refill appointment proposed and the days skipped, and whether this reader may verify it.
+The numbers are the stored ones, or recomputed by painpump.core from the stored inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from painpump.clinic import audit
+from painpump.clinic.models import Appointment, Implant, Refill
+from painpump.clinic.pathway import clinic_settings
+from painpump.clinic.program_preview import titrated_projection
+from painpump.clinic.refill_preview import Setting, dose_in_drug_units, in_drug_units
+from painpump.clinic.roles import CAPABILITIES, require, roles_of
+from painpump.clinic.services import NotFound
+from painpump.core import catalog
+from painpump.core.decision import Finding, Verdict
+from painpump.core.refill import Reconciliation, programmed_since_fill, reconcile
+from painpump.core.scheduling import ClinicCalendar, Proposal, propose_appointment
+from painpump.core.units import Q, of
+from painpump.core.volumes import Bridge, bridge
+
+
+@dataclass(frozen=True)
+class RefillRecord:
+    refill: Refill
+    implant: Implant
+    first_fill: bool
+    before: Setting
+    after: Setting
+    programmed: Q | None
+    reconciliation: Reconciliation | None
+    warnings: tuple[Finding, ...]
+    bridge: Bridge | None
+    appointment: Appointment | None
+    proposal: Proposal
+    verification: str
+    """What verification needs now: "not required", "verified", or why this reader cannot
+    verify (empty when they can)."""
+
+
+def _finding(stored: dict[str, object]) -> Finding:
+    return Finding(
+        str(stored["rule"]),
+        Verdict(stored["verdict"]),
+        str(stored["message"]),
+        str(stored["limit"]),
+        str(stored["source"]),
+        bool(stored.get("verified", True)),
+    )
+
+
+def verification_state(user: User, refill: Refill) -> str:
+    """Whether the refill waits for this reader's verification: empty when the reader may verify
+    it now, otherwise why not (the same rules verify_refill enforces)."""
+    if not refill.needs_verification:
+        return "not required"
+    if refill.verified_by:
+        return "verified"
+    allowed = CAPABILITIES["change.verify"]
+    if not roles_of(user) & allowed:
+        roles = " or ".join(sorted(role.value for role in allowed))
+        return f"waiting for a {roles}: your roles may not verify it"
+    if user.get_username() == refill.performed_by:
+        return "waiting for a second clinician: you performed this refill, so you cannot verify it"
+    return ""
+
+
+@transaction.atomic
+def refill_record(user: User, refill_id: UUID) -> RefillRecord:
+    actor = require(user, "patient.read")
+    try:
+        refill = Refill.objects.select_related("implant__episode__patient", "program").get(
+            id=refill_id
+        )
+    except Refill.DoesNotExist:
+        raise NotFound(f"refill {refill_id}") from None
+    implant = refill.implant
+    drugs = [(d.drug, d.concentration_mcg_per_ml) for d in refill.drugs.all()]
+    principal = drugs[0][0]
+    after = Setting(
+        drugs=tuple((name, in_drug_units(name, conc)) for name, conc in drugs),
+        reservoir=of(refill.volume_ml, "mL"),
+        dose=dose_in_drug_units(principal, refill.program.dose_mcg_per_day),
+        rate=of(refill.program.rate_ml_per_day, "mL/day"),
+        alarm_at=refill.alarm_at,
+        empty_at=refill.empty_at,
+        refill_by=refill.refill_by,
+        limited_by=refill.limited_by,
+    )
+    last = (
+        implant.refills.filter(performed_at__lt=refill.performed_at)
+        .order_by("-performed_at")
+        .first()
+    )
+    before, programmed, check, bridged = Setting(), None, None, None
+    if last is not None:
+        before, programmed, check = _before(implant, refill, last)
+        if refill.bridge_volume_ml is not None and before.drugs and after.dose is not None:
+            bridged = bridge(
+                before.drugs[0][1], after.drugs[0][1], after.dose, of(refill.bridge_volume_ml, "mL")
+            )
+    settings = clinic_settings()
+    calendar = ClinicCalendar(settings.country, settings.subdivision or None)
+    proposal = propose_appointment(
+        refill.refill_by, today=refill.performed_at.date(), calendar=calendar
+    )
+    appointment = (
+        Appointment.objects.filter(
+            patient_id=implant.episode.patient_id, kind="refill", due_by=refill.refill_by
+        )
+        .order_by("-on")
+        .first()
+    )
+    audit.record(actor, "refill.read", "refill", refill.id, patient_id=implant.episode.patient_id)
+    return RefillRecord(
+        refill=refill,
+        implant=implant,
+        first_fill=last is None,
+        before=before,
+        after=after,
+        programmed=programmed,
+        reconciliation=check,
+        warnings=tuple(_finding(w) for w in refill.warnings),
+        bridge=bridged,
+        appointment=appointment,
+        proposal=proposal,
+        verification=verification_state(user, refill),
+    )
+
+
+def _before(
+    implant: Implant, refill: Refill, last: Refill
+) -> tuple[Setting, Q | None, Reconciliation | None]:
+    """The pump as it ran up to the refill (the program it ended, the projection then in force)
+    and the reconciliation recomputed from the stored volumes."""
+    drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
+    principal = drugs[0][0]
+    previous = (
+        implant.programs.filter(started_at__lt=refill.performed_at).order_by("-started_at").first()
+    )
+    before = Setting(
+        drugs=tuple((name, in_drug_units(name, conc)) for name, conc in drugs),
+        reservoir=of(refill.expected_ml, "mL") if refill.expected_ml is not None else None,
+        alarm_at=last.alarm_at,
+        empty_at=last.empty_at,
+        refill_by=last.refill_by,
+        limited_by=last.limited_by,
+    )
+    if previous is not None:
+        before = replace(
+            before,
+            dose=dose_in_drug_units(principal, previous.dose_mcg_per_day),
+            rate=of(previous.rate_ml_per_day, "mL/day"),
+        )
+        if previous.started_at > last.performed_at:  # titrated since the last fill
+            history = [
+                (p.rate_ml_per_day, p.started_at, p.ended_at)
+                for p in implant.programs.filter(
+                    started_at__gte=last.performed_at, started_at__lt=previous.started_at
+                )
+            ]
+            projection = titrated_projection(
+                implant, last, history, previous.rate_ml_per_day, previous.started_at
+            )
+            before = replace(
+                before,
+                alarm_at=projection.alarm_at,
+                empty_at=projection.empty_at or last.empty_at,
+                refill_by=projection.refill_by,
+                limited_by=projection.limited_by,
+            )
+    if refill.expected_ml is None or refill.aspirated_ml is None:
+        return before, None, None
+    pump = catalog.pump(implant.pump_model, "pump_model")
+    expected = of(refill.expected_ml, "mL")
+    programmed = programmed_since_fill(of(last.volume_ml, "mL"), expected)
+    check = reconcile(pump, expected, of(refill.aspirated_ml, "mL"), programmed)
+    return before, programmed, check

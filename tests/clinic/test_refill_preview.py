@@ -1,0 +1,301 @@
+"""Refills and titrations previewed before they are committed: the review shows what the service
+then records (rate, projection, bridge, appointment, four-eyes flag), a hard limit comes back as
+the stop that the confirmation would raise, an acknowledgement counts only for the warning shown,
+a form opened before someone else's change is a conflict, and the recorded refill reads back with
+its reconciliation and warnings for the second clinician."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+
+from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill
+from painpump.clinic.program_preview import (
+    confirm_program_change,
+    preview_program_change,
+    program_record,
+)
+from painpump.clinic.refill_preview import (
+    acknowledged_rules,
+    confirm_refill,
+    preview_refill,
+    warning_key,
+)
+from painpump.clinic.refill_record import refill_record
+from painpump.clinic.refills import Fill, verify_refill
+from painpump.clinic.roles import Forbidden
+from painpump.clinic.services import Conflict
+from painpump.clinic.testing import FIRST_FILL, baclofen
+from painpump.core.decision import Finding, Verdict
+from painpump.core.units import Kind, Q, parse
+
+pytestmark = pytest.mark.django_db
+
+DAY_60 = FIRST_FILL + timedelta(days=60)
+EXPECTED = parse("8 mL", Kind.VOLUME, "expected")
+DOSE = parse("400 mcg/day", Kind.DOSE_RATE, "dose")
+
+
+def volume(text: str) -> Q:
+    return parse(text, Kind.VOLUME, "v")
+
+
+def confirm(
+    user: User,
+    implant: Implant,
+    *,
+    aspirated: str = "8 mL",
+    fill: Fill | None = None,
+    dose: Q = DOSE,
+    acknowledge: frozenset[str] = frozenset(),
+    key: str = "web-1",
+    version: int | None = None,
+) -> Refill:
+    return confirm_refill(
+        user,
+        implant.id,
+        expected_version=Implant.objects.get(id=implant.id).version if version is None else version,
+        idempotency_key=key,
+        performed_at=DAY_60,
+        expected=EXPECTED,
+        aspirated=volume(aspirated),
+        fill=fill or baclofen(),
+        dose=dose,
+        acknowledge=acknowledge,
+    )
+
+
+def test_the_preview_shows_what_the_refill_then_records(implant: Implant, nurse: User) -> None:
+    preview = preview_refill(
+        nurse,
+        implant.id,
+        at=DAY_60,
+        expected=EXPECTED,
+        aspirated=volume("8 mL"),
+        fill=baclofen(),
+        dose=DOSE,
+    )
+    assert preview.stop is None and not preview.warnings
+    assert preview.reconciliation is not None and preview.reconciliation.finding == "none"
+    assert preview.programmed == volume("12 mL")
+    assert preview.before.dose == DOSE and preview.before.reservoir == EXPECTED
+    assert preview.after is not None and preview.appointment is not None
+    refill = confirm(nurse, implant)
+    assert preview.after.rate is not None
+    assert preview.after.rate.canonical == refill.program.rate_ml_per_day == Decimal("0.2")
+    assert (preview.after.alarm_at, preview.after.empty_at, preview.after.refill_by) == (
+        refill.alarm_at,
+        refill.empty_at,
+        refill.refill_by,
+    )
+    booked = Appointment.objects.exclude(status="done").get()
+    assert booked.on == preview.appointment.day
+    assert not preview.needs_verification and not refill.needs_verification
+
+
+def test_an_overinfusion_is_a_warning_with_the_pump_accuracy_and_the_pocket_fill_threshold(
+    implant: Implant, nurse: User
+) -> None:
+    preview = preview_refill(
+        nurse, implant.id, at=DAY_60, expected=EXPECTED, aspirated=volume("6 mL")
+    )
+    check = preview.reconciliation
+    assert check is not None and check.finding == "overinfusion"
+    assert check.accuracy_percent == Decimal("14.5")
+    assert check.consequential and check.consequential_limit is not None
+    assert "Maino" in check.consequential_limit.source
+    [warning] = preview.warnings
+    assert warning.rule == "reconciliation" and "ECRI" in warning.source
+    refill = confirm(
+        nurse,
+        implant,
+        aspirated="6 mL",
+        acknowledge=acknowledged_rules(preview.warnings, [warning_key(warning)]),
+    )
+    assert refill.needs_verification
+    assert refill.warnings[0]["message"] == warning.message
+
+
+def test_a_concentration_change_previews_the_bridge_it_records(
+    implant: Implant, nurse: User
+) -> None:
+    half = baclofen("1000 mcg/mL")
+    preview = preview_refill(
+        nurse,
+        implant.id,
+        at=DAY_60,
+        expected=EXPECTED,
+        aspirated=volume("8 mL"),
+        fill=half,
+        dose=DOSE,
+    )
+    assert preview.bridge is not None and preview.needs_verification
+    refill = confirm(nurse, implant, fill=half)
+    assert preview.bridge.bridge_rate.canonical == refill.bridge_rate_ml_per_day
+    assert preview.bridge.bridge_volume.canonical == refill.bridge_volume_ml
+    assert refill.needs_verification
+
+
+@pytest.mark.parametrize(
+    ("concentration", "limit"),
+    [("3000 mcg/mL", "<= 2000 mcg/mL"), ("2000 mg/mL", "< 200000 mcg/mL")],
+    ids=["above-the-label", "mg-for-mcg"],
+)
+def test_a_hard_limit_is_the_stop_of_the_preview_and_names_the_concentration(
+    implant: Implant, nurse: User, concentration: str, limit: str
+) -> None:
+    preview = preview_refill(
+        nurse,
+        implant.id,
+        at=DAY_60,
+        expected=EXPECTED,
+        aspirated=volume("8 mL"),
+        fill=baclofen(concentration),
+        dose=DOSE,
+    )
+    assert preview.stop is not None and preview.after is None
+    assert preview.stop.field == "drugs[0]"
+    assert preview.stop.limit == limit
+    assert Refill.objects.count() == 1
+
+
+def test_an_overfill_is_the_stop_of_the_preview(implant: Implant, nurse: User) -> None:
+    preview = preview_refill(
+        nurse,
+        implant.id,
+        at=DAY_60,
+        expected=EXPECTED,
+        aspirated=volume("8 mL"),
+        fill=baclofen(volume="21 mL"),
+        dose=DOSE,
+    )
+    assert preview.stop is not None and preview.stop.field == "volume"
+    assert "pump reservoir" in preview.stop.limit
+
+
+def test_a_nurse_may_not_preview_a_new_dose_and_an_auditor_no_refill(
+    implant: Implant, nurse: User, auditor: User
+) -> None:
+    with pytest.raises(Forbidden, match="physician"):
+        preview_refill(
+            nurse,
+            implant.id,
+            at=DAY_60,
+            expected=EXPECTED,
+            aspirated=volume("8 mL"),
+            fill=baclofen(),
+            dose=parse("440 mcg/day", Kind.DOSE_RATE, "dose"),
+        )
+    with pytest.raises(Forbidden):
+        preview_refill(auditor, implant.id, at=DAY_60)
+
+
+def test_looking_at_a_refill_before_it_is_done_is_audited(implant: Implant, nurse: User) -> None:
+    preview_refill(nurse, implant.id, at=DAY_60, expected=EXPECTED, aspirated=volume("8 mL"))
+    entry = AuditEntry.objects.filter(action="refill.preview").get()
+    assert entry.actor == "nurse.joy" and entry.patient_id == implant.episode.patient_id
+
+
+def test_an_acknowledgement_counts_only_for_the_warning_that_was_shown() -> None:
+    shown = Finding("max_daily_dose", Verdict.WARN, "1200 mcg/day exceeds 1000", "<= 1000", "x")
+    other = Finding("max_daily_dose", Verdict.WARN, "1300 mcg/day exceeds 1000", "<= 1000", "x")
+    assert warning_key(shown) != warning_key(other)
+    assert acknowledged_rules([shown], [warning_key(shown)]) == {"max_daily_dose"}
+    assert acknowledged_rules([other], [warning_key(shown)]) == frozenset()
+    assert acknowledged_rules([shown, other], [warning_key(shown)]) == frozenset()
+
+
+def test_a_form_opened_before_another_refill_is_a_conflict_and_a_retry_is_not(
+    implant: Implant, nurse: User
+) -> None:
+    opened = Implant.objects.get(id=implant.id).version
+    first = confirm(nurse, implant, key="web-1", version=opened)
+    assert confirm(nurse, implant, key="web-1", version=opened).id == first.id
+    with pytest.raises(Conflict):
+        confirm(nurse, implant, key="web-2", version=opened)
+    assert Refill.objects.count() == 2
+
+
+def test_the_recorded_refill_reads_back_with_its_reconciliation_and_verification(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    preview = preview_refill(
+        nurse, implant.id, at=DAY_60, expected=EXPECTED, aspirated=volume("6 mL")
+    )
+    refill = confirm(
+        nurse,
+        implant,
+        aspirated="6 mL",
+        acknowledge=acknowledged_rules(preview.warnings, map(warning_key, preview.warnings)),
+    )
+    mine = refill_record(nurse, refill.id)
+    assert mine.reconciliation is not None
+    assert mine.reconciliation.message == preview.warnings[0].message
+    assert mine.before.dose == DOSE and mine.before.reservoir == EXPECTED
+    assert mine.after.reservoir == volume("20 mL")
+    assert [w.rule for w in mine.warnings] == ["reconciliation"]
+    assert "pharmacist or physician" in mine.verification
+    assert mine.appointment is not None and mine.appointment.on == mine.proposal.day
+    assert refill_record(physician, refill.id).verification == ""
+    verify_refill(physician, refill.id, DAY_60)
+    assert refill_record(nurse, refill.id).verification == "verified"
+
+
+def test_the_clinician_who_refilled_is_told_someone_else_must_verify(
+    implant: Implant, physician: User
+) -> None:
+    refill = confirm(physician, implant, fill=baclofen("1000 mcg/mL"))
+    assert "you performed this refill" in refill_record(physician, refill.id).verification
+
+
+def test_a_titration_preview_shows_what_the_change_then_records(
+    implant: Implant, physician: User
+) -> None:
+    now = FIRST_FILL + timedelta(days=10)
+    dose = parse("440 mcg/day", Kind.DOSE_RATE, "dose")
+    preview = preview_program_change(physician, implant.id, at=now, dose=dose)
+    assert preview.stop is None and preview.after is not None
+    assert preview.before.reservoir == volume("18 mL")  # 10 days at 0.2 mL/day
+    program = confirm_program_change(
+        physician,
+        implant.id,
+        expected_version=preview.version,
+        dose=dose,
+        now=now,
+        acknowledge=frozenset(),
+    )
+    implant.refresh_from_db()
+    assert preview.after.rate is not None
+    assert preview.after.rate.canonical == program.rate_ml_per_day == Decimal("0.22")
+    assert (preview.after.alarm_at, preview.after.refill_by) == (
+        implant.alarm_at,
+        implant.refill_by,
+    )
+    record = program_record(physician, program.id)
+    assert record.before.dose == DOSE and record.after.dose == dose
+    assert record.after.refill_by == implant.refill_by
+    with pytest.raises(Conflict):
+        confirm_program_change(
+            physician,
+            implant.id,
+            expected_version=preview.version,
+            dose=parse("480 mcg/day", Kind.DOSE_RATE, "dose"),
+            now=now + timedelta(days=2),
+            acknowledge=frozenset(),
+        )
+    assert Program.objects.filter(implant=implant).count() == 2
+
+
+def test_a_titration_step_beyond_the_label_is_the_stop_and_nurses_may_not_titrate(
+    implant: Implant, physician: User, nurse: User
+) -> None:
+    now = FIRST_FILL + timedelta(days=10)
+    preview = preview_program_change(
+        physician, implant.id, at=now, dose=parse("600 mcg/day", Kind.DOSE_RATE, "dose")
+    )
+    assert preview.stop is not None and "max_step_percent" in preview.stop.problem
+    with pytest.raises(Forbidden, match="physician"):
+        preview_program_change(nurse, implant.id, at=now)
