@@ -57,6 +57,12 @@ def _renamed(error: Refusal, field: str) -> Refusal:
     return replace(error, field=field)
 
 
+def _about_concentration(finding: Finding) -> bool:
+    """True when a stop is about the concentration (its rule, or a limit in an amount per mL,
+    as the implausibility guard's), so the refusal names the concentration, not the dose."""
+    return "concentration" in finding.rule or finding.limit.endswith("/mL")
+
+
 def checked_fill(
     pump: catalog.Pump,
     fill: Fill,
@@ -81,10 +87,6 @@ def checked_fill(
     principal, concentration = fill.drugs[0]
     rate = rate_ml_per_day(dose.canonical, concentration.canonical, "drugs[0].concentration")
     findings: list[Finding] = []
-    try:
-        findings += check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
-    except Refusal as error:
-        raise _renamed(error, "dose") from None
     hours = None
     if previous is not None:
         hours = hours_between(previous.started_at, performed_at)
@@ -111,13 +113,17 @@ def checked_fill(
         for finding in decision.findings:
             if finding.verdict is Verdict.STOP:
                 raise Refusal(
-                    f"drugs[{index}]" if "concentration" in finding.rule else "dose",
+                    f"drugs[{index}]" if _about_concentration(finding) else "dose",
                     f"{name} {conc}, {drug_dose}",
                     finding.limit,
                     finding.source,
                     f"is stopped by {finding.rule}: {finding.message}",
                 )
         findings += decision.findings
+    try:  # after the drug library, so a mg/mcg slip is named as such, not as a rate
+        findings += check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
+    except Refusal as error:
+        raise _renamed(error, "dose") from None
     del principal
     return rate, [f for f in findings if f.verdict is Verdict.WARN]
 
@@ -307,8 +313,17 @@ def perform_refill(
     )
     implant.high_risk = "baclofen" in names
     implant.drug_names = "+".join(names)
+    implant.version += 1  # a form opened before this refill is stale (409), never replayed
     implant.save(
-        update_fields=["alarm_at", "empty_at", "refill_by", "high_risk", "drug_names", "updated_at"]
+        update_fields=[
+            "alarm_at",
+            "empty_at",
+            "refill_by",
+            "high_risk",
+            "drug_names",
+            "version",
+            "updated_at",
+        ]
     )
     closed = Appointment.objects.filter(
         patient_id=implant.episode.patient_id, kind="refill", status__in=("proposed", "booked")
