@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from painpump.web.views import dashboard, patients, session
+from painpump.web.views import dashboard, patients, reports, session
 
 app_name = "web"
 
@@ -14,4 +14,10 @@ urlpatterns = [
     path("sign-out/", session.sign_out, name="sign-out"),
     path("patients/", patients.patients, name="patients"),
     path("patients/<uuid:patient_id>/", patients.patient, name="patient"),
+    path("refills/<uuid:refill_id>/report.pdf", reports.refill_report, name="refill-report"),
+    path(
+        "patients/<uuid:patient_id>/summary.pdf",
+        reports.patient_summary_report,
+        name="patient-summary-report",
+    ),
 ]

@@ -1,0 +1,692 @@
+"""What the printable reports show, gathered as plain values: the session report of one refill
+and the clinician summary of a patient. Each is an audited read (role patient.read, one audit
+entry in the read's transaction); every number is a stored record or computed by painpump.core
+(the reconciliation's thresholds, the bridge's duration), printed with its unit."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from painpump.clinic import audit
+from painpump.clinic.models import (
+    AlarmReport,
+    Appointment,
+    Assessment,
+    Episode,
+    Implant,
+    PathwayEvent,
+    Patient,
+    Program,
+    Refill,
+)
+from painpump.clinic.roles import require
+from painpump.clinic.services import NotFound
+from painpump.core import catalog
+from painpump.core.errors import Refusal
+from painpump.core.refill import programmed_since_fill, reconcile
+from painpump.core.units import Q, format_decimal, of, round_places
+from painpump.core.volumes import bridge
+
+MODE = "continuous"
+"""The only program mode the clinic records (clinic.models.Program: a continuous program)."""
+
+RECENT_PROGRAMS = 30
+RECENT_REFILLS = 30
+RECENT_ALARMS = 20
+RECENT_ASSESSMENTS = 60
+"""A summary lists at most this many of the newest entries of each kind and states the total."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Recent(Generic[T]):
+    """The newest entries of a list (oldest first) and how many the record holds in all."""
+
+    items: tuple[T, ...]
+    total: int
+
+    @property
+    def bounded(self) -> bool:
+        return self.total > len(self.items)
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    id: UUID
+    name: str
+    mrn: str
+    birth_date: date
+    archived: bool
+
+
+@dataclass(frozen=True)
+class Device:
+    """A pump and its catheter as implanted, with the reservoir volume from the device catalog."""
+
+    pump_model: str
+    pump_name: str
+    pump_serial: str
+    reservoir: Q
+    catheter_model: str
+    catheter_length: Q
+    dead_volume: Q
+    alarm_volume: Q
+    implanted_on: date
+    explanted_on: date | None
+
+
+@dataclass(frozen=True)
+class DrugLine:
+    """A drug of a fill and its concentration, in the drug library's unit for that drug."""
+
+    drug: str
+    concentration: Q
+
+    def __str__(self) -> str:
+        return f"{self.drug} {self.concentration}"
+
+
+@dataclass(frozen=True)
+class ProgramLine:
+    """A prescribed program: daily dose of the principal drug, the rate delivering it, the mode
+    and the drugs in the pump while it ran."""
+
+    dose: Q
+    rate: Q
+    mode: str
+    drugs: tuple[DrugLine, ...]
+    started_at: datetime
+    ended_at: datetime | None
+    prescribed_by: str
+    pump_serial: str
+
+    @property
+    def principal(self) -> str:
+        return self.drugs[0].drug if self.drugs else ""
+
+
+@dataclass(frozen=True)
+class ReconciliationLine:
+    """The aspirated residual against the pump's expected one, the verdict and its thresholds
+    (the pump's labelled accuracy and, where the catalog gives one, the pocket-fill limit)."""
+
+    expected: Q
+    aspirated: Q
+    difference: Q
+    programmed_since_fill: Q | None
+    delivery_error: str
+    finding: str
+    reason: str
+    accuracy: str
+    accuracy_source: str
+    accuracy_verified: bool
+    pocket_fill_limit: Q | None
+    pocket_fill_source: str
+    consequential: bool | None
+
+
+@dataclass(frozen=True)
+class WarningLine:
+    """A warning shown at the refill with its reason and source, and who acknowledged it."""
+
+    rule: str
+    message: str
+    limit: str
+    source: str
+    verified: bool
+    acknowledged_by: str
+
+
+@dataclass(frozen=True)
+class BridgeLine:
+    """The old drug left in the dead volume delivered at the old-concentration rate, then the
+    new program's rate (duration from painpump.core.volumes.bridge)."""
+
+    volume: Q
+    rate: Q
+    duration: Q | None
+    then_rate: Q
+
+
+@dataclass(frozen=True)
+class AppointmentLine:
+    on: date
+    due_by: date | None
+    status: str
+    note: str
+
+
+@dataclass(frozen=True)
+class RefillSession:
+    """Everything the refill/programming session report prints about one refill."""
+
+    refill_id: UUID
+    printed_at: datetime
+    patient: PatientIdentity
+    device: Device
+    first_fill: bool
+    performed_at: datetime
+    performed_by: str
+    reconciliation: ReconciliationLine | None
+    drugs: tuple[DrugLine, ...]
+    volume: Q
+    lot: str
+    before: ProgramLine | None
+    after: ProgramLine
+    bridge: BridgeLine | None
+    warnings: tuple[WarningLine, ...]
+    acknowledged_without_record: tuple[str, ...]
+    needs_verification: bool
+    verified_by: str
+    verified_at: datetime | None
+    alarm_at: datetime
+    empty_at: datetime
+    refill_by: date
+    limited_by: str
+    appointment: AppointmentLine | None
+
+    @property
+    def awaiting_verification(self) -> bool:
+        return self.needs_verification and not self.verified_by
+
+
+@dataclass(frozen=True)
+class PathwayDate:
+    """A dated step of an episode's pathway."""
+
+    on: date
+    step: str
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class EpisodeLine:
+    indication: str
+    stage: str
+    referred_on: date
+    outcome: str
+    closed: str
+    dates: tuple[PathwayDate, ...]
+
+
+@dataclass(frozen=True)
+class RefillLine:
+    """One refill as the summary's table lists it (reconciliation from the stored values)."""
+
+    performed_at: datetime
+    performed_by: str
+    drugs: tuple[DrugLine, ...]
+    volume: Q
+    lot: str
+    expected: Q | None
+    aspirated: Q | None
+    difference: Q | None
+    delivery_error: str
+    finding: str
+    verification: str
+    refill_by: date
+
+
+@dataclass(frozen=True)
+class AlarmLine:
+    kind: str
+    reported_at: datetime
+    recorded_by: str
+    note: str
+    acknowledged: str
+    action_taken: str
+
+
+@dataclass(frozen=True)
+class OutcomePoint:
+    taken_at: datetime
+    value: Decimal
+    shown: str
+
+
+@dataclass(frozen=True)
+class OutcomeSeries:
+    """One measure over time (a kind, and for Ashworth a limb): the value before the implant
+    (the reason for the pump), the latest, and the newest points for the chart."""
+
+    kind: str
+    label: str
+    limb: str
+    unit: str
+    before: OutcomePoint | None
+    now: OutcomePoint | None
+    points: Recent[OutcomePoint]
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """Everything the clinician summary prints about one patient."""
+
+    printed_at: datetime
+    patient: PatientIdentity
+    episodes: tuple[EpisodeLine, ...]
+    devices: tuple[Device, ...]
+    current: ProgramLine | None
+    programs: Recent[ProgramLine]
+    refills: Recent[RefillLine]
+    alarms: Recent[AlarmLine]
+    open_alarms: int
+    outcomes: tuple[OutcomeSeries, ...]
+
+
+def _identity(patient: Patient) -> PatientIdentity:
+    return PatientIdentity(
+        patient.id,
+        f"{patient.family_name}, {patient.given_name}",
+        patient.mrn,
+        patient.birth_date,
+        patient.archived_at is not None,
+    )
+
+
+def _device(implant: Implant) -> Device:
+    pump = catalog.pump(implant.pump_model, "pump_model")
+    return Device(
+        pump_model=implant.pump_model,
+        pump_name=pump.name,
+        pump_serial=implant.pump_serial,
+        reservoir=pump.reservoir_volume.value,
+        catheter_model=implant.catheter_model,
+        catheter_length=of(implant.catheter_length_cm, "cm"),
+        dead_volume=of(implant.dead_volume_ml, "mL"),
+        alarm_volume=of(implant.alarm_volume_ml, "mL"),
+        implanted_on=implant.implanted_on,
+        explanted_on=implant.explanted_on,
+    )
+
+
+def _drug(name: str, concentration_mcg_per_ml: Decimal) -> DrugLine:
+    unit = catalog.drug(name, "drug").concentration_unit
+    return DrugLine(name, of(concentration_mcg_per_ml, unit))
+
+
+def _drugs(refill: Refill | None) -> tuple[DrugLine, ...]:
+    if refill is None:
+        return ()
+    return tuple(_drug(d.drug, d.concentration_mcg_per_ml) for d in refill.drugs.all())
+
+
+def _dose_unit(drugs: Sequence[DrugLine]) -> str:
+    return catalog.drug(drugs[0].drug, "drug").dose_rate_unit if drugs else "mcg/day"
+
+
+def _program(program: Program, drugs: tuple[DrugLine, ...], serial: str) -> ProgramLine:
+    return ProgramLine(
+        dose=of(program.dose_mcg_per_day, _dose_unit(drugs)),
+        rate=of(program.rate_ml_per_day, "mL/day"),
+        mode=MODE,
+        drugs=drugs,
+        started_at=program.started_at,
+        ended_at=program.ended_at,
+        prescribed_by=program.prescribed_by,
+        pump_serial=serial,
+    )
+
+
+def _percent(value: Decimal | None) -> str:
+    return "" if value is None else f"{format_decimal(round_places(value, 2))} %"
+
+
+def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLine | None:
+    """The stored reconciliation, with the verdict's reason and thresholds recomputed by core
+    from the same stored volumes the refill was checked with (None for a first fill)."""
+    if (
+        refill.expected_ml is None
+        or refill.aspirated_ml is None
+        or refill.difference_ml is None
+        or previous is None
+    ):
+        return None
+    expected, aspirated = of(refill.expected_ml, "mL"), of(refill.aspirated_ml, "mL")
+    pump = catalog.pump(refill.implant.pump_model, "pump_model")
+    difference = of(refill.difference_ml, "mL")
+    error = _percent(refill.delivery_error_percent)
+    try:
+        programmed = programmed_since_fill(of(previous.volume_ml, "mL"), expected)
+        check = reconcile(pump, expected, aspirated, programmed)
+    except Refusal as refusal:  # the device catalog no longer accepts the stored volumes
+        return ReconciliationLine(
+            expected=expected,
+            aspirated=aspirated,
+            difference=difference,
+            programmed_since_fill=None,
+            delivery_error=error,
+            finding=refill.finding,
+            reason=f"{refill.finding} as recorded; the reason cannot be recomputed from the "
+            f"stored volumes ({refusal.message})",
+            accuracy=f"+/-{pump.accuracy_percent.value} %",
+            accuracy_source=pump.accuracy_percent.source,
+            accuracy_verified=pump.accuracy_percent.verified,
+            pocket_fill_limit=None,
+            pocket_fill_source="",
+            consequential=None,
+        )
+    limit = check.consequential_limit
+    return ReconciliationLine(
+        expected=expected,
+        aspirated=aspirated,
+        difference=difference,
+        programmed_since_fill=programmed,
+        delivery_error=error,
+        finding=refill.finding,
+        reason=check.message,
+        accuracy=f"+/-{check.accuracy_percent} %",
+        accuracy_source=check.accuracy_source,
+        accuracy_verified=check.accuracy_verified,
+        pocket_fill_limit=limit.value if limit else None,
+        pocket_fill_source=limit.source if limit else "",
+        consequential=check.consequential,
+    )
+
+
+def _warnings(refill: Refill) -> tuple[tuple[WarningLine, ...], tuple[str, ...]]:
+    """The warnings stored with the refill, and acknowledged rules with no stored warning (a
+    refill recorded before warnings were kept with it)."""
+    acknowledged = set(refill.acknowledged)
+    lines = []
+    for shown in refill.warnings:
+        stored: dict[str, Any] = shown
+        rule = str(stored.get("rule", ""))
+        lines.append(
+            WarningLine(
+                rule=rule,
+                message=str(stored.get("message", "")),
+                limit=str(stored.get("limit", "")),
+                source=str(stored.get("source", "")),
+                verified=bool(stored.get("verified", True)),
+                acknowledged_by=refill.performed_by if rule in acknowledged else "",
+            )
+        )
+    recorded = {line.rule for line in lines}
+    return tuple(lines), tuple(sorted(acknowledged - recorded))
+
+
+def _bridge(refill: Refill, before: tuple[DrugLine, ...], after: ProgramLine) -> BridgeLine | None:
+    if refill.bridge_volume_ml is None or refill.bridge_rate_ml_per_day is None:
+        return None
+    duration = None
+    if before and after.drugs and refill.bridge_volume_ml > 0:
+        duration = bridge(
+            before[0].concentration,
+            after.drugs[0].concentration,
+            after.dose,
+            of(refill.bridge_volume_ml, "mL"),
+        ).bridge_duration
+    return BridgeLine(
+        volume=of(refill.bridge_volume_ml, "mL"),
+        rate=of(refill.bridge_rate_ml_per_day, "mL/day"),
+        duration=duration,
+        then_rate=after.rate,
+    )
+
+
+def _appointment(refill: Refill, patient_id: UUID) -> AppointmentLine | None:
+    """The refill appointment this refill proposed (due by its refill-by date), as it stands."""
+    booked = (
+        Appointment.objects.filter(patient_id=patient_id, kind="refill", due_by=refill.refill_by)
+        .order_by("-on")
+        .first()
+    )
+    if booked is None:
+        return None
+    return AppointmentLine(booked.on, booked.due_by, booked.status, booked.note)
+
+
+@transaction.atomic
+def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSession:
+    """The session report of one refill (or first fill): what was in the pump, what was put in,
+    the program before and after, the warnings, who performed and who verified it."""
+    actor = require(user, "patient.read")
+    try:
+        refill = (
+            Refill.objects.select_related("implant__episode__patient", "program")
+            .prefetch_related("drugs")
+            .get(id=refill_id)
+        )
+    except Refill.DoesNotExist:
+        raise NotFound(f"refill {refill_id}") from None
+    implant = refill.implant
+    patient = implant.episode.patient
+    previous = (
+        implant.refills.filter(performed_at__lt=refill.performed_at)
+        .prefetch_related("drugs")
+        .order_by("-performed_at")
+        .first()
+    )
+    old_program = (
+        implant.programs.filter(started_at__lt=refill.performed_at).order_by("-started_at").first()
+    )
+    old_drugs = _drugs(previous)
+    drugs = _drugs(refill)
+    after = _program(refill.program, drugs, implant.pump_serial)
+    warnings, unrecorded = _warnings(refill)
+    session = RefillSession(
+        refill_id=refill.id,
+        printed_at=now,
+        patient=_identity(patient),
+        device=_device(implant),
+        first_fill=previous is None,
+        performed_at=refill.performed_at,
+        performed_by=refill.performed_by,
+        reconciliation=_reconciliation(refill, previous),
+        drugs=drugs,
+        volume=of(refill.volume_ml, "mL"),
+        lot=refill.lot,
+        before=_program(old_program, old_drugs, implant.pump_serial) if old_program else None,
+        after=after,
+        bridge=_bridge(refill, old_drugs, after),
+        warnings=warnings,
+        acknowledged_without_record=unrecorded,
+        needs_verification=refill.needs_verification,
+        verified_by=refill.verified_by,
+        verified_at=refill.verified_at,
+        alarm_at=refill.alarm_at,
+        empty_at=refill.empty_at,
+        refill_by=refill.refill_by,
+        limited_by=refill.limited_by,
+        appointment=_appointment(refill, patient.id),
+    )
+    audit.record(actor, "report.refill_session", "refill", refill.id, patient_id=patient.id)
+    return session
+
+
+def _pathway_dates(episode: Episode, events: Sequence[PathwayEvent]) -> tuple[PathwayDate, ...]:
+    dates = [PathwayDate(episode.referred_on, "referral", "")]
+    for event in events:
+        on = event.facts.get("on") if isinstance(event.facts, dict) else None
+        day = date.fromisoformat(on) if isinstance(on, str) else event.recorded_at.date()
+        dates.append(PathwayDate(day, event.action.replace("_", " "), event.recorded_by))
+    return tuple(dates)
+
+
+def _episode(episode: Episode, events: Sequence[PathwayEvent]) -> EpisodeLine:
+    state = episode.pathway_state if isinstance(episode.pathway_state, dict) else {}
+    outcome = str(state.get("outcome") or "").replace("_", " ")
+    closed = ""
+    if episode.closed_at is not None:
+        closed = f"{episode.closed_at.date().isoformat()} ({episode.closed_reason})"
+    return EpisodeLine(
+        indication=episode.get_indication_display(),
+        stage=episode.stage.replace("_", " "),
+        referred_on=episode.referred_on,
+        outcome=outcome,
+        closed=closed,
+        dates=_pathway_dates(episode, events),
+    )
+
+
+def _recent(items: Sequence[T], limit: int) -> Recent[T]:
+    return Recent(tuple(items[-limit:]) if limit else (), len(items))
+
+
+def _fill_drugs_at(
+    fills: Sequence[tuple[datetime, tuple[DrugLine, ...]]], at: datetime
+) -> tuple[DrugLine, ...]:
+    """The drugs of the latest fill at or before `at` (what was in the pump then)."""
+    index = bisect_right([when for when, _ in fills], at)
+    return fills[index - 1][1] if index else ()
+
+
+def _verification(refill: Refill) -> str:
+    if not refill.needs_verification:
+        return "not required"
+    if not refill.verified_by:
+        return "NOT YET VERIFIED"
+    at = refill.verified_at.strftime("%Y-%m-%d %H:%M UTC") if refill.verified_at else ""
+    return f"{refill.verified_by} {at}".strip()
+
+
+def _refill_line(refill: Refill, drugs: tuple[DrugLine, ...]) -> RefillLine:
+    return RefillLine(
+        performed_at=refill.performed_at,
+        performed_by=refill.performed_by,
+        drugs=drugs,
+        volume=of(refill.volume_ml, "mL"),
+        lot=refill.lot,
+        expected=of(refill.expected_ml, "mL") if refill.expected_ml is not None else None,
+        aspirated=of(refill.aspirated_ml, "mL") if refill.aspirated_ml is not None else None,
+        difference=of(refill.difference_ml, "mL") if refill.difference_ml is not None else None,
+        delivery_error=_percent(refill.delivery_error_percent),
+        finding=refill.finding or ("first fill" if refill.expected_ml is None else ""),
+        verification=_verification(refill),
+        refill_by=refill.refill_by,
+    )
+
+
+def _alarm_line(alarm: AlarmReport) -> AlarmLine:
+    acknowledged = "OPEN"
+    if alarm.acknowledged_at is not None:
+        when = alarm.acknowledged_at.strftime("%Y-%m-%d %H:%M UTC")
+        acknowledged = f"{alarm.acknowledged_by} {when}"
+    return AlarmLine(
+        kind=alarm.get_kind_display(),
+        reported_at=alarm.reported_at,
+        recorded_by=alarm.recorded_by,
+        note=alarm.note,
+        acknowledged=acknowledged,
+        action_taken=alarm.action_taken,
+    )
+
+
+OUTCOME_UNITS = {Assessment.Kind.OMED.value: "mg/day"}
+"""The unit an assessment kind's value is stored in (clinic.models.Assessment); scores have none."""
+
+
+def _point(assessment: Assessment) -> OutcomePoint:
+    unit = OUTCOME_UNITS.get(assessment.kind)
+    shown = str(Q(assessment.value, unit)) if unit else format_decimal(assessment.value)
+    return OutcomePoint(assessment.taken_at, assessment.value, shown)
+
+
+def _outcomes(assessments: Sequence[Assessment], implanted_on: date | None) -> list[OutcomeSeries]:
+    """One series per kind (and limb), in the order the kinds are declared: the value before
+    the implant (the last one taken before it; without an implant, the first one), the latest
+    one taken after that, and the newest points for the chart."""
+    series: list[OutcomeSeries] = []
+    for kind in Assessment.Kind:
+        taken = [a for a in assessments if a.kind == kind.value]
+        for limb in sorted({a.limb for a in taken}):
+            points = [_point(a) for a in taken if a.limb == limb]
+            if implanted_on is not None:
+                earlier = [p for p in points if p.taken_at.date() < implanted_on]
+                before = earlier[-1] if earlier else None
+            else:
+                before = points[0]
+            later = [p for p in points if before is None or p.taken_at > before.taken_at]
+            series.append(
+                OutcomeSeries(
+                    kind=kind.value,
+                    label=str(kind.label),
+                    limb=limb,
+                    unit=OUTCOME_UNITS.get(kind.value, ""),
+                    before=before,
+                    now=later[-1] if later else None,
+                    points=_recent(points, RECENT_ASSESSMENTS),
+                )
+            )
+    return series
+
+
+@transaction.atomic
+def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSummary:
+    """The clinician summary of a patient: therapy (episodes, pathway dates, pumps), dose
+    history, refills with their reconciliation, alarms and outcomes, each list bounded to its
+    newest entries with the total stated."""
+    actor = require(user, "patient.read")
+    try:
+        patient = Patient.objects.get(id=patient_id)
+    except Patient.DoesNotExist:
+        raise NotFound(f"patient {patient_id}") from None
+    episodes = list(Episode.objects.filter(patient=patient).order_by("referred_on", "created_at"))
+    events = list(
+        PathwayEvent.objects.filter(episode__patient=patient).order_by("recorded_at", "id")
+    )
+    implants = list(
+        Implant.objects.filter(episode__patient=patient).order_by("implanted_on", "created_at")
+    )
+    serials = {i.id: i.pump_serial for i in implants}
+    refills = list(
+        Refill.objects.filter(implant__episode__patient=patient)
+        .prefetch_related("drugs")
+        .order_by("performed_at")
+    )
+    fills: dict[UUID, list[tuple[datetime, tuple[DrugLine, ...]]]] = {i.id: [] for i in implants}
+    refill_lines = []
+    for refill in refills:
+        drugs = _drugs(refill)
+        fills[refill.implant_id].append((refill.performed_at, drugs))
+        refill_lines.append(_refill_line(refill, drugs))
+    program_count = Program.objects.filter(implant__episode__patient=patient).count()
+    newest = list(
+        Program.objects.filter(implant__episode__patient=patient).order_by("-started_at")[
+            :RECENT_PROGRAMS
+        ]
+    )
+    programs = [
+        _program(p, _fill_drugs_at(fills[p.implant_id], p.started_at), serials[p.implant_id])
+        for p in reversed(newest)
+    ]
+    current = next((p for p in reversed(programs) if p.ended_at is None), None)
+    alarm_count = AlarmReport.objects.filter(implant__episode__patient=patient).count()
+    open_alarms = AlarmReport.objects.filter(
+        implant__episode__patient=patient, acknowledged_at__isnull=True
+    ).count()
+    alarms = list(
+        AlarmReport.objects.filter(implant__episode__patient=patient).order_by("-reported_at")[
+            :RECENT_ALARMS
+        ]
+    )
+    assessments = list(
+        Assessment.objects.filter(episode__patient=patient).order_by("taken_at", "recorded_at")
+    )
+    summary = PatientSummary(
+        printed_at=now,
+        patient=_identity(patient),
+        episodes=tuple(
+            _episode(e, [ev for ev in events if ev.episode_id == e.id]) for e in episodes
+        ),
+        devices=tuple(_device(i) for i in implants),
+        current=current,
+        programs=Recent(tuple(programs), program_count),
+        refills=_recent(refill_lines, RECENT_REFILLS),
+        alarms=Recent(tuple(_alarm_line(a) for a in reversed(alarms)), alarm_count),
+        open_alarms=open_alarms,
+        outcomes=tuple(_outcomes(assessments, implants[0].implanted_on if implants else None)),
+    )
+    audit.record(actor, "report.patient_summary", "patient", patient.id, patient_id=patient.id)
+    return summary

@@ -1,0 +1,278 @@
+"""Page furniture shared by the PDF reports: fonts, styles, the header naming the patient on
+every page, the footer (page N of M, print time in UTC, "painpump is not a medical device"),
+and the building blocks (headings, fact tables, data tables, the unverified banner)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import reportlab
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from painpump.clinic.report_data import PatientIdentity
+
+NOT_A_DEVICE = "painpump is not a medical device"
+PAGE = A4
+MARGIN = 16 * mm
+WIDTH = PAGE[0] - 2 * MARGIN
+INK = colors.HexColor("#1b2430")
+MUTED = colors.HexColor("#5a6472")
+RULE = colors.HexColor("#c9d0d8")
+SHADE = colors.HexColor("#eef2f6")
+ALERT = colors.HexColor("#a4161a")
+ALERT_SHADE = colors.HexColor("#fde8e8")
+
+# DejaVu Sans (Debian's fonts-dejavu-core) covers the Latin, Greek and Cyrillic letters of
+# patients' names; reportlab's own Bitstream Vera, which it ships, is the fallback.
+_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+_VERA = Path(reportlab.__file__).parent / "fonts"
+REGULAR, BOLD = "Report", "Report-Bold"
+
+
+@cache
+def fonts() -> tuple[str, str]:
+    """Registers the report fonts once; returns (regular, bold) font names."""
+    pairs = [
+        (_DEJAVU / "DejaVuSans.ttf", _DEJAVU / "DejaVuSans-Bold.ttf"),
+        (_VERA / "Vera.ttf", _VERA / "VeraBd.ttf"),
+    ]
+    regular, bold = next((r, b) for r, b in pairs if r.exists() and b.exists())
+    pdfmetrics.registerFont(TTFont(REGULAR, str(regular)))
+    pdfmetrics.registerFont(TTFont(BOLD, str(bold)))
+    pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD)
+    return REGULAR, BOLD
+
+
+def _style(name: str, size: float, *, bold: bool = False, **extra: Any) -> ParagraphStyle:
+    regular, heavy = fonts()
+    return ParagraphStyle(
+        name,
+        fontName=heavy if bold else regular,
+        fontSize=size,
+        leading=size * 1.3,
+        textColor=extra.pop("textColor", INK),
+        **extra,
+    )
+
+
+@cache
+def styles() -> dict[str, ParagraphStyle]:
+    return {
+        "title": _style("title", 16, bold=True, spaceAfter=2),
+        "subtitle": _style("subtitle", 9.5, textColor=MUTED, spaceAfter=6),
+        "h2": _style("h2", 11.5, bold=True, spaceBefore=9, spaceAfter=4, keepWithNext=1),
+        "body": _style("body", 9),
+        "small": _style("small", 7.5, textColor=MUTED),
+        "count": _style("count", 7.5, textColor=MUTED, keepWithNext=1),
+        "cell": _style("cell", 7.8),
+        "cell_bold": _style("cell_bold", 7.8, bold=True),
+        "banner": _style("banner", 13, bold=True, textColor=ALERT, alignment=1),
+        "banner_text": _style("banner_text", 8.5, textColor=ALERT, alignment=1),
+    }
+
+
+def text(value: object, style: str = "body") -> Paragraph:
+    """A paragraph of plain text: record values are escaped, never read as markup."""
+    return Paragraph(escape(str(value)), styles()[style])
+
+
+def bold(value: object, style: str = "cell_bold") -> Paragraph:
+    return text(value, style)
+
+
+def utc(moment: datetime | None) -> str:
+    """A moment as printed on the reports: to the minute, in UTC, saying so."""
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def day(on: date | None) -> str:
+    """A date as printed on the reports: ISO 8601 and the weekday, unambiguous everywhere."""
+    return "" if on is None else on.strftime("%Y-%m-%d (%a)")
+
+
+def iso(on: date | None) -> str:
+    """A date in a narrow table column: ISO 8601."""
+    return "" if on is None else on.isoformat()
+
+
+def heading(title: str) -> Paragraph:
+    return text(title, "h2")
+
+
+def note(value: str) -> Paragraph:
+    return text(value, "small")
+
+
+def count(value: str) -> Paragraph:
+    """A line stating how many entries a table shows, kept with the table."""
+    return text(value, "count")
+
+
+def _grid(rows: list[list[Any]], widths: Sequence[float], commands: list[Any]) -> Table:
+    table = Table(rows, colWidths=list(widths), hAlign="LEFT", repeatRows=0)
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                *commands,
+            ]
+        )
+    )
+    return table
+
+
+def facts(pairs: Sequence[tuple[str, object]], columns: int = 2) -> Table:
+    """Label/value pairs laid out in `columns` label-value column pairs."""
+    cells = [(bold(label), text(value, "cell")) for label, value in pairs]
+    rows: list[list[Any]] = []
+    for start in range(0, len(cells), columns):
+        row: list[Any] = []
+        for label, value in cells[start : start + columns]:
+            row += [label, value]
+        row += [""] * (2 * columns - len(row))
+        rows.append(row)
+    share = WIDTH / columns
+    widths = [share * 0.36, share * 0.64] * columns
+    return _grid(rows, widths, [])
+
+
+def table(
+    header: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[float]
+) -> Table:
+    """A data table with a shaded header row that repeats on every page it spans; `widths` are
+    fractions of the text width."""
+    head: list[Any] = [bold(h) for h in header]
+    body: list[list[Any]] = [
+        [cell if isinstance(cell, Flowable) else text(cell, "cell") for cell in row] for row in rows
+    ]
+    grid = _grid(
+        [head, *body],
+        [WIDTH * w for w in widths],
+        [("BACKGROUND", (0, 0), (-1, 0), SHADE), ("LINEBELOW", (0, 0), (-1, 0), 0.8, MUTED)],
+    )
+    grid.repeatRows = 1
+    return grid
+
+
+def banner(title: str, detail: str) -> Table:
+    """A boxed alert that cannot be missed (a change waiting for its second clinician)."""
+    box = Table([[text(title, "banner")], [text(detail, "banner_text")]], colWidths=[WIDTH])
+    box.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 2, ALERT),
+                ("BACKGROUND", (0, 0), (-1, -1), ALERT_SHADE),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
+    return box
+
+
+def section(title: str, *body: Flowable) -> KeepTogether:
+    """A heading kept on the page of the first lines that follow it."""
+    return KeepTogether([heading(title), *body])
+
+
+def gap(points: float = 4) -> Spacer:
+    return Spacer(1, points)
+
+
+def _canvas_maker(identity: PatientIdentity, title: str, printed_at: datetime) -> type[Canvas]:
+    """A canvas that holds its pages until the end, so each can say "page N of M", and draws
+    the header (report and patient) and footer on every page."""
+
+    header_left = f"{title} · {identity.name} · MRN {identity.mrn} · born {identity.birth_date}"
+    footer_middle = f"Printed {utc(printed_at)} · {NOT_A_DEVICE}"
+
+    class Numbered(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:
+            self._pages.append(dict(self.__dict__))
+            # reportlab's page-count recipe: start the next page without emitting this one
+            self._startPage()  # type: ignore[attr-defined]
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                self._furniture(number, total)
+                super().showPage()
+            super().save()
+
+        def _furniture(self, number: int, total: int) -> None:
+            regular, heavy = fonts()
+            width, height = PAGE
+            self.setStrokeColor(RULE)
+            self.setLineWidth(0.6)
+            self.setFillColor(MUTED)
+            size = 7.5
+            while size > 5 and pdfmetrics.stringWidth(header_left, regular, size) > WIDTH:
+                size -= 0.5
+            self.setFont(regular, size)
+            self.drawString(MARGIN, height - MARGIN + 6, header_left)
+            self.setFont(regular, 7.5)
+            self.line(MARGIN, height - MARGIN + 3, width - MARGIN, height - MARGIN + 3)
+            self.line(MARGIN, MARGIN - 4, width - MARGIN, MARGIN - 4)
+            self.drawString(MARGIN, MARGIN - 13, footer_middle)
+            self.setFont(heavy, 7.5)
+            self.drawRightString(width - MARGIN, MARGIN - 13, f"Page {number} of {total}")
+
+    return Numbered
+
+
+def render(
+    story: Sequence[Flowable],
+    *,
+    title: str,
+    identity: PatientIdentity,
+    printed_at: datetime,
+) -> bytes:
+    """The PDF of `story` with the report's page furniture on every page."""
+    fonts()
+    out = BytesIO()
+    document = SimpleDocTemplate(
+        out,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN + 6,
+        bottomMargin=MARGIN + 4,
+        title=title,
+        author="painpump",
+        subject=NOT_A_DEVICE,
+        creator="painpump",
+    )
+    maker: Callable[..., Canvas] = _canvas_maker(identity, title, printed_at)
+    document.build(list(story), canvasmaker=maker)
+    return out.getvalue()

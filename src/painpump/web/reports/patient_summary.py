@@ -1,0 +1,296 @@
+"""The clinician summary of a patient as a PDF: therapy (indications, episodes with their
+pathway dates, pumps and catheters), the dose history as a table and a step chart, refills with
+their reconciliation, the alarms the patient reported, and outcomes before the implant and now
+with small charts. Long histories show their newest entries and say how many there are."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from reportlab.platypus import Flowable, KeepTogether
+
+from painpump.clinic.report_data import (
+    OutcomePoint,
+    OutcomeSeries,
+    PatientSummary,
+    ProgramLine,
+    Recent,
+    RefillLine,
+)
+from painpump.web.reports.charts import Line, line_chart, step_chart
+from painpump.web.reports.layout import (
+    WIDTH,
+    count,
+    day,
+    facts,
+    gap,
+    heading,
+    iso,
+    note,
+    render,
+    section,
+    table,
+    text,
+    utc,
+)
+
+TITLE = "Clinician summary"
+SCALES = {"pain_nrs": (0.0, 10.0), "ashworth": (0.0, 4.0)}
+"""Fixed chart scales of the scores (NRS 0-10, modified Ashworth 0-4); doses scale to the data."""
+
+T = TypeVar("T")
+
+
+def _count(recent: Recent[T], noun: str, nouns: str, extra: str = "") -> Flowable:
+    recorded = f"{recent.total} {noun if recent.total == 1 else nouns}{extra} recorded"
+    if recent.bounded:
+        return count(f"{recorded}; the newest {len(recent.items)} are listed here.")
+    return count(f"{recorded}.")
+
+
+def _therapy(summary: PatientSummary) -> list[Flowable]:
+    flow: list[Flowable] = [heading("Therapy")]
+    if not summary.episodes:
+        flow.append(text("No episode of care."))
+    for episode in summary.episodes:
+        rows: list[tuple[str, object]] = [
+            ("Indication", episode.indication),
+            ("Stage", episode.stage),
+            ("Referred", day(episode.referred_on)),
+            ("Test-phase outcome", episode.outcome or "none recorded"),
+        ]
+        if episode.closed:
+            rows.append(("Closed", episode.closed))
+        steps = [[day(d.on), d.step, d.recorded_by] for d in episode.dates]
+        flow.append(
+            KeepTogether(
+                [
+                    facts(rows),
+                    gap(3),
+                    table(["Pathway date", "Step", "Recorded by"], steps, [0.3, 0.4, 0.3]),
+                    gap(6),
+                ]
+            )
+        )
+    if summary.devices:
+        devices = [
+            [
+                f"{d.pump_name} ({d.pump_model})",
+                d.pump_serial,
+                d.reservoir,
+                f"{d.catheter_model}, {d.catheter_length}",
+                d.dead_volume,
+                d.alarm_volume,
+                iso(d.implanted_on),
+                iso(d.explanted_on) or "in place",
+            ]
+            for d in summary.devices
+        ]
+        flow.append(
+            table(
+                [
+                    "Pump",
+                    "Serial",
+                    "Reservoir",
+                    "Catheter",
+                    "Dead volume",
+                    "Alarm at",
+                    "Implanted",
+                    "Explanted",
+                ],
+                devices,
+                [0.22, 0.13, 0.1, 0.15, 0.1, 0.09, 0.11, 0.1],
+            )
+        )
+    else:
+        flow.append(text("No pump implanted."))
+    return flow
+
+
+def _plain(program: ProgramLine) -> str:
+    drugs = " + ".join(str(d) for d in program.drugs) or "no fill recorded"
+    return (
+        f"{drugs}: {program.dose} at {program.rate} ({program.mode}), since "
+        f"{utc(program.started_at)}, prescribed by {program.prescribed_by}"
+    )
+
+
+def _doses(summary: PatientSummary) -> list[Flowable]:
+    flow: list[Flowable] = [heading("Dose history")]
+    current = summary.current
+    flow.append(text(f"Running program: {_plain(current)}" if current else "No running program."))
+    programs = summary.programs.items
+    if not programs:
+        return flow
+    flow += [gap(3), _count(summary.programs, "program", "programs")]
+    rows = [
+        [
+            utc(p.started_at),
+            utc(p.ended_at) or "running",
+            " + ".join(str(d) for d in p.drugs),
+            p.dose,
+            f"{p.rate} ({p.mode})",
+            p.pump_serial,
+            p.prescribed_by,
+        ]
+        for p in programs
+    ]
+    flow.append(
+        table(
+            ["Started", "Ended", "Drug(s)", "Daily dose", "Rate (mode)", "Pump", "Prescribed by"],
+            rows,
+            [0.13, 0.13, 0.19, 0.13, 0.16, 0.13, 0.13],
+        )
+    )
+    drug = programs[-1].principal
+    charted = [p for p in programs if p.principal == drug]
+    unit = programs[-1].dose.unit
+    steps = [(p.started_at, p.ended_at, p.dose.to(unit).value) for p in charted]
+    title = f"Daily dose of {drug or 'the pump'} ({unit})"
+    if len(charted) < len(programs):
+        title += f": the {len(charted)} programs with {drug}"
+    flow += [gap(6), step_chart(title, steps, until=summary.printed_at)]
+    return flow
+
+
+def _refills(summary: PatientSummary) -> list[Flowable]:
+    flow: list[Flowable] = [heading("Refills with their reconciliation")]
+    if not summary.refills.items:
+        return [*flow, text("No refill recorded.")]
+    rows = [
+        [
+            utc(r.performed_at),
+            " + ".join(str(d) for d in r.drugs),
+            f"{r.volume}, lot {r.lot}",
+            _residual(r),
+            r.delivery_error,
+            r.finding,
+            f"{r.performed_by}; verified: {r.verification}",
+            iso(r.refill_by),
+        ]
+        for r in summary.refills.items
+    ]
+    flow += [
+        _count(summary.refills, "refill", "refills"),
+        table(
+            [
+                "Performed",
+                "Drug(s)",
+                "Fill",
+                "Expected / aspirated (difference)",
+                "Error",
+                "Verdict",
+                "By; verified",
+                "Refill by",
+            ],
+            rows,
+            [0.12, 0.14, 0.11, 0.17, 0.09, 0.11, 0.14, 0.12],
+        ),
+    ]
+    return flow
+
+
+def _residual(refill: RefillLine) -> str:
+    if refill.expected is None or refill.aspirated is None:
+        return ""
+    difference = f" ({refill.difference})" if refill.difference is not None else ""
+    return f"{refill.expected} / {refill.aspirated}{difference}"
+
+
+def _alarms(summary: PatientSummary) -> list[Flowable]:
+    flow: list[Flowable] = [heading("Alarms reported")]
+    if not summary.alarms.items:
+        return [*flow, text("No alarm reported.")]
+    rows = [
+        [utc(a.reported_at), a.kind, a.note, a.recorded_by, a.acknowledged, a.action_taken]
+        for a in summary.alarms.items
+    ]
+    flow += [
+        _count(summary.alarms, "alarm", "alarms", f" ({summary.open_alarms} open)"),
+        table(
+            ["Reported", "Alarm", "Note", "Recorded by", "Acknowledged", "Action taken"],
+            rows,
+            [0.15, 0.2, 0.18, 0.12, 0.17, 0.18],
+        ),
+    ]
+    return flow
+
+
+def _shown(point: OutcomePoint | None) -> str:
+    return "none recorded" if point is None else f"{point.shown} on {iso(point.taken_at.date())}"
+
+
+def _series_name(series: OutcomeSeries) -> str:
+    return series.label + (f", {series.limb}" if series.limb else "")
+
+
+def _outcome_charts(outcomes: Sequence[OutcomeSeries]) -> list[Flowable]:
+    charts: list[Flowable] = []
+    for kind in dict.fromkeys(s.kind for s in outcomes):
+        group = [s for s in outcomes if s.kind == kind and s.points.items]
+        if not group:
+            continue
+        lines = [
+            Line(s.limb or s.label, [(p.taken_at, p.value) for p in s.points.items]) for s in group
+        ]
+        low, high = SCALES.get(kind, (0.0, None))
+        unit = f" ({group[0].unit})" if group[0].unit else ""
+        title = group[0].label + unit
+        if any(s.points.bounded for s in group):
+            title += ": newest measurements"
+        charts.append(line_chart(title, lines, y_min=low, y_max=high, width=WIDTH, height=120))
+    return charts
+
+
+def _outcomes(summary: PatientSummary) -> list[Flowable]:
+    flow: list[Flowable] = [heading("Outcomes: before the implant and now")]
+    if not summary.outcomes:
+        return [*flow, text("No assessment recorded.")]
+    rows = [
+        [_series_name(s), _shown(s.before), _shown(s.now), str(s.points.total)]
+        for s in summary.outcomes
+    ]
+    flow += [
+        table(
+            ["Measure", "Before the implant", "Now", "Measurements"], rows, [0.36, 0.24, 0.24, 0.16]
+        ),
+        note(
+            "Before: the last measurement taken before the first implant (without an implant, "
+            "the first one taken). Now: the latest measurement after it."
+        ),
+    ]
+    for chart in _outcome_charts(summary.outcomes):
+        flow += [gap(6), chart]
+    return flow
+
+
+def render_patient_summary(summary: PatientSummary) -> bytes:
+    """The clinician summary as PDF bytes."""
+    patient = summary.patient
+    story: list[Flowable] = [
+        text(TITLE, "title"),
+        text(f"Printed {utc(summary.printed_at)}", "subtitle"),
+        section(
+            "Patient",
+            facts(
+                [
+                    ("Patient", patient.name + (" (archived)" if patient.archived else "")),
+                    ("Record number", patient.mrn),
+                    ("Born", day(patient.birth_date)),
+                ],
+                columns=3,
+            ),
+        ),
+        *_therapy(summary),
+        *_doses(summary),
+        *_refills(summary),
+        *_alarms(summary),
+        *_outcomes(summary),
+        gap(10),
+        note(
+            "Doses, volumes and dates are the stored records; each is printed with its unit. "
+            "Check them against the labeling of the drugs and devices you use."
+        ),
+    ]
+    return render(story, title=TITLE, identity=patient, printed_at=summary.printed_at)

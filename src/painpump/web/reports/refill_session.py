@@ -1,0 +1,235 @@
+"""The refill/programming session report of one refill as a PDF: the patient and device, what
+was in the pump and what its reconciliation says, what was put in, the program before and after
+side by side, the bridge, the warnings and their acknowledgement, who performed and who
+verified it ("NOT YET VERIFIED" in a box when a required verification is missing), the next
+refill-by date and its appointment."""
+
+from __future__ import annotations
+
+from reportlab.platypus import Flowable
+
+from painpump.clinic.report_data import ProgramLine, RefillSession
+from painpump.web.reports.layout import (
+    banner,
+    bold,
+    day,
+    facts,
+    gap,
+    note,
+    render,
+    section,
+    table,
+    text,
+    utc,
+)
+
+TITLE = "Refill and programming session"
+NOT_VERIFIED = "NOT YET VERIFIED"
+CLINICAL = frozenset({"Drug(s) and concentration", "Daily dose", "Rate", "Mode"})
+"""The settings whose change the before/after table marks."""
+
+
+def _patient_and_device(session: RefillSession) -> list[Flowable]:
+    patient, device = session.patient, session.device
+    return [
+        facts(
+            [
+                ("Patient", patient.name + (" (archived)" if patient.archived else "")),
+                ("Record number", patient.mrn),
+                ("Born", day(patient.birth_date)),
+                ("Pump", f"{device.pump_name} ({device.pump_model})"),
+                ("Pump serial", device.pump_serial),
+                ("Reservoir", device.reservoir),
+                ("Low-reservoir alarm at", device.alarm_volume),
+                ("Implanted", day(device.implanted_on)),
+                ("Catheter", device.catheter_model),
+                ("Catheter length", device.catheter_length),
+                ("Dead volume", device.dead_volume),
+            ]
+        )
+    ]
+
+
+def _in_the_pump(session: RefillSession) -> list[Flowable]:
+    check = session.reconciliation
+    if check is None:
+        return [text("First fill of this pump: there was no residual to aspirate or reconcile.")]
+    verdict = "within the pump accuracy" if check.finding == "none" else check.finding.upper()
+    rows: list[tuple[str, object]] = [
+        ("Expected residual (pump)", check.expected),
+        ("Aspirated volume", check.aspirated),
+        ("Difference (aspirated - expected)", check.difference),
+        ("Programmed since last fill", check.programmed_since_fill or "not recomputable"),
+        ("Delivery error", check.delivery_error),
+        ("Verdict", verdict),
+    ]
+    thresholds = [
+        (
+            "Pump accuracy",
+            f"{check.accuracy}"
+            + ("" if check.accuracy_verified else " (unverified: check the device labeling)")
+            + f" — source: {check.accuracy_source}",
+        )
+    ]
+    if check.pocket_fill_limit is not None:
+        beyond = "exceeded" if check.consequential else "not exceeded"
+        thresholds.append(
+            (
+                "Pocket-fill limit",
+                f"{check.pocket_fill_limit} ({beyond}) — source: {check.pocket_fill_source}",
+            )
+        )
+    return [
+        facts(rows),
+        gap(),
+        text(f"Reason: {check.reason}"),
+        gap(),
+        facts(thresholds, columns=1),
+    ]
+
+
+def _put_in(session: RefillSession) -> list[Flowable]:
+    rows = [
+        [("principal: " if i == 0 else "") + d.drug, d.concentration]
+        for i, d in enumerate(session.drugs)
+    ]
+    return [
+        table(["Drug", "Concentration"], rows, [0.5, 0.5]),
+        gap(),
+        facts([("Volume filled", session.volume), ("Lot", session.lot)]),
+    ]
+
+
+def _program_cells(program: ProgramLine | None) -> list[str]:
+    if program is None:
+        return ["none (first fill)"] + [""] * 5
+    return [
+        " + ".join(str(d) for d in program.drugs),
+        str(program.dose),
+        str(program.rate),
+        program.mode,
+        utc(program.started_at),
+        program.prescribed_by,
+    ]
+
+
+def _before_after(session: RefillSession) -> list[Flowable]:
+    labels = ["Drug(s) and concentration", "Daily dose", "Rate", "Mode", "Started", "Prescribed by"]
+    before, after = _program_cells(session.before), _program_cells(session.after)
+    rows: list[list[object]] = []
+    for label, old, new in zip(labels, before, after, strict=True):
+        changed = session.before is not None and old != new and label in CLINICAL
+        rows.append([bold(label), old, bold(new) if changed else new, "changed" if changed else ""])
+    return [table(["Setting", "Before", "After", ""], rows, [0.2, 0.33, 0.33, 0.14])]
+
+
+def _bridge(session: RefillSession) -> list[Flowable]:
+    if session.bridge is None:
+        return [text("No bridge: the drug and concentration did not change, or no dead volume.")]
+    line = session.bridge
+    duration = f" for {line.duration}" if line.duration is not None else ""
+    return [
+        text(
+            f"The {line.volume} of the previous drug left in the pump tubing and catheter is "
+            f"delivered at {line.rate}{duration}, then the new program runs at {line.then_rate}."
+        )
+    ]
+
+
+def _warnings(session: RefillSession) -> list[Flowable]:
+    body: list[Flowable] = []
+    if session.warnings:
+        rows = [
+            [
+                w.rule,
+                w.message,
+                w.limit,
+                w.source + ("" if w.verified else " (unverified)"),
+                w.acknowledged_by or "NOT ACKNOWLEDGED",
+            ]
+            for w in session.warnings
+        ]
+        body.append(
+            table(
+                ["Rule", "Reason", "Limit", "Source", "Acknowledged by"],
+                rows,
+                [0.12, 0.36, 0.1, 0.26, 0.16],
+            )
+        )
+    if session.acknowledged_without_record:
+        body.append(
+            text(
+                "Acknowledged by "
+                f"{session.performed_by}: {', '.join(session.acknowledged_without_record)} "
+                "(the reason shown at the time was not stored with this refill)"
+            )
+        )
+    return body or [text("No warning was raised.")]
+
+
+def _people(session: RefillSession) -> list[Flowable]:
+    if not session.needs_verification:
+        verification = "not required (no change of drug or concentration, no acknowledged warning)"
+    elif session.verified_by:
+        verification = f"{session.verified_by} at {utc(session.verified_at)}"
+    else:
+        verification = NOT_VERIFIED
+    rows: list[tuple[str, object]] = [
+        ("Performed by", session.performed_by),
+        ("Performed at", utc(session.performed_at)),
+        ("Second clinician", verification),
+    ]
+    flow: list[Flowable] = [facts(rows, columns=1)]
+    if session.awaiting_verification:
+        flow += [gap(), _unverified_banner()]
+    return flow
+
+
+def _next(session: RefillSession) -> list[Flowable]:
+    rows: list[tuple[str, object]] = [
+        ("Low-reservoir alarm expected", utc(session.alarm_at)),
+        ("Reservoir empty", utc(session.empty_at)),
+        ("Refill by", f"{day(session.refill_by)}, limited by the {session.limited_by}"),
+    ]
+    booked = session.appointment
+    if booked is None:
+        rows.append(("Appointment", "none booked"))
+    else:
+        rows.append(("Appointment", f"{day(booked.on)} ({booked.status}) {booked.note}".strip()))
+    return [facts(rows, columns=1)]
+
+
+def _unverified_banner() -> Flowable:
+    return banner(
+        NOT_VERIFIED,
+        "This refill changed the drug or concentration or passed an acknowledged warning: "
+        "it counts only once a second clinician has verified it.",
+    )
+
+
+def render_refill_session(session: RefillSession) -> bytes:
+    """The session report as PDF bytes."""
+    kind = "First fill" if session.first_fill else "Refill"
+    story: list[Flowable] = [
+        text(TITLE, "title"),
+        text(f"{kind} of {utc(session.performed_at)} · refill {session.refill_id}", "subtitle"),
+    ]
+    if session.awaiting_verification:
+        story += [_unverified_banner(), gap(6)]
+    story += [
+        section("Patient, pump and catheter", *_patient_and_device(session)),
+        section("What was in the pump", *_in_the_pump(session)),
+        section("What was put in", *_put_in(session)),
+        section("Program before and after", *_before_after(session)),
+        section("Bridge", *_bridge(session)),
+        section("Warnings", *_warnings(session)),
+        section("Performed and verified", *_people(session)),
+        section("Next refill", *_next(session)),
+        gap(10),
+        note(
+            "Volumes, doses and dates are the stored records of this refill; the reconciliation's "
+            "reason and thresholds and the bridge duration are recomputed by painpump's core "
+            "from them. Check them against the labeling of the drugs and devices you use."
+        ),
+    ]
+    return render(story, title=TITLE, identity=session.patient, printed_at=session.printed_at)

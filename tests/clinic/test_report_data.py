@@ -1,0 +1,198 @@
+"""What the printable reports gather: the session of a refill that changed the concentration
+(reconciliation with its reason and thresholds, program before and after, bridge with its
+duration, the acknowledged warning with its stored reason and source, verification or its
+absence, the appointment) and the clinician summary of the patient; each read checks the role,
+is audited, and an unknown id is NotFound."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+from django.contrib.auth.models import User
+
+from painpump.clinic import report_data
+from painpump.clinic.models import AuditEntry, Implant, Refill
+from painpump.clinic.roles import Forbidden
+from painpump.clinic.services import NotFound
+from painpump.core.units import Q
+from report_scenario import DAY_60, changed_concentration, history, verified
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def test_the_session_of_a_concentration_change_shows_what_was_in_and_what_was_put_in(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    refill = changed_concentration(nurse, implant)
+    session = report_data.refill_session(physician, refill.id, now=NOW)
+    assert session.patient.mrn == "MRN-0001"
+    assert session.device.pump_serial == "NGP123456H"
+    assert session.device.dead_volume == Q(Decimal("0.25"), "mL")
+    check = session.reconciliation
+    assert check is not None
+    assert (str(check.expected), str(check.aspirated), str(check.difference)) == (
+        "8 mL",
+        "6 mL",
+        "-2 mL",
+    )
+    assert check.finding == "overinfusion"
+    assert "suspect overinfusion" in check.reason
+    assert check.accuracy.startswith("+/-")
+    assert check.accuracy_source
+    assert str(check.programmed_since_fill) == "12 mL"  # the 20 mL fill less the 8 mL expected
+    assert [str(d) for d in session.drugs] == ["baclofen 1000 mcg/mL"]
+    assert str(session.volume) == "18 mL" and session.lot == "LOT-42"
+    assert session.before is not None
+    assert [str(d) for d in session.before.drugs] == ["baclofen 2000 mcg/mL"]
+    assert (str(session.before.rate), str(session.after.rate)) == ("0.2 mL/day", "0.4 mL/day")
+    assert str(session.before.dose) == str(session.after.dose) == "400 mcg/day"
+    assert session.after.mode == "continuous"
+    assert session.bridge is not None
+    # 0.25 mL of 2000 mcg/mL at 0.2 mL/day lasts 1.25 days (core.volumes.bridge)
+    assert str(session.bridge.rate) == "0.2 mL/day"
+    assert str(session.bridge.duration) == "30 hour"
+
+
+def test_the_acknowledged_warning_keeps_its_reason_and_source_and_who_acknowledged_it(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    refill = changed_concentration(nurse, implant)
+    session = report_data.refill_session(physician, refill.id, now=NOW)
+    (warning,) = session.warnings
+    assert warning.rule == "reconciliation"
+    assert "suspect overinfusion" in warning.message
+    assert warning.source
+    assert warning.acknowledged_by == "nurse.joy"
+    assert session.acknowledged_without_record == ()
+
+
+def test_a_refill_recorded_before_warnings_were_stored_names_the_rules_acknowledged(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    refill = changed_concentration(nurse, implant)
+    Refill.objects.filter(id=refill.id).update(warnings=[])
+    session = report_data.refill_session(physician, refill.id, now=NOW)
+    assert session.warnings == ()
+    assert session.acknowledged_without_record == ("reconciliation",)
+
+
+def test_an_unverified_change_is_flagged_and_a_verified_one_names_the_second_clinician(
+    implant: Implant, nurse: User, pharmacist: User
+) -> None:
+    refill = changed_concentration(nurse, implant)
+    unverified = report_data.refill_session(pharmacist, refill.id, now=NOW)
+    assert unverified.awaiting_verification
+    assert unverified.performed_by == "nurse.joy" and unverified.performed_at == DAY_60
+    verified(pharmacist, refill)
+    done = report_data.refill_session(pharmacist, refill.id, now=NOW)
+    assert not done.awaiting_verification
+    assert done.verified_by == "pharma.cist"
+    assert done.verified_at is not None
+
+
+def test_the_session_names_the_refill_by_date_and_its_appointment(
+    implant: Implant, nurse: User
+) -> None:
+    refill = changed_concentration(nurse, implant)
+    session = report_data.refill_session(nurse, refill.id, now=NOW)
+    assert session.refill_by == refill.refill_by
+    assert session.appointment is not None
+    assert session.appointment.due_by == refill.refill_by
+    assert session.appointment.on <= refill.refill_by
+
+
+def test_the_first_fill_has_nothing_to_reconcile_and_no_program_before(
+    implant: Implant, nurse: User
+) -> None:
+    first = Refill.objects.get(implant=implant)
+    session = report_data.refill_session(nurse, first.id, now=NOW)
+    assert session.first_fill
+    assert session.reconciliation is None
+    assert session.before is None
+    assert session.bridge is None
+    assert not session.awaiting_verification
+
+
+def test_reading_a_session_report_is_audited(implant: Implant, nurse: User, auditor: User) -> None:
+    refill = changed_concentration(nurse, implant)
+    report_data.refill_session(auditor, refill.id, now=NOW)
+    entry = AuditEntry.objects.filter(action="report.refill_session").get()
+    assert entry.actor == "audi.tor"
+    assert entry.object_id == str(refill.id)
+    assert entry.patient_id == implant.episode.patient_id
+
+
+def test_an_admin_may_not_read_either_report_and_nothing_is_audited(
+    implant: Implant, admin: User
+) -> None:
+    with pytest.raises(Forbidden):
+        report_data.refill_session(admin, Refill.objects.get().id, now=NOW)
+    with pytest.raises(Forbidden):
+        report_data.patient_summary(admin, implant.episode.patient_id, now=NOW)
+    assert not AuditEntry.objects.filter(action__startswith="report.").exists()
+
+
+def test_unknown_ids_are_not_found(nurse: User) -> None:
+    with pytest.raises(NotFound):
+        report_data.refill_session(nurse, uuid4(), now=NOW)
+    with pytest.raises(NotFound):
+        report_data.patient_summary(nurse, uuid4(), now=NOW)
+
+
+def test_the_summary_gathers_therapy_doses_refills_alarms_and_outcomes(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    refill = changed_concentration(nurse, implant)
+    history(nurse, implant)
+    summary = report_data.patient_summary(physician, implant.episode.patient_id, now=NOW)
+    (episode,) = summary.episodes
+    assert episode.indication == "Spasticity: stroke"
+    assert episode.outcome == "responder"
+    steps = [d.step for d in episode.dates]
+    assert steps[0] == "referral" and "implant" in steps
+    (device,) = summary.devices
+    assert device.pump_serial == "NGP123456H"
+    assert summary.programs.total == 2 and not summary.programs.bounded
+    assert summary.current is not None
+    assert str(summary.current.rate) == "0.4 mL/day"
+    assert [str(d) for d in summary.current.drugs] == ["baclofen 1000 mcg/mL"]
+    assert [str(d) for d in summary.programs.items[0].drugs] == ["baclofen 2000 mcg/mL"]
+    assert summary.refills.total == 2
+    last = summary.refills.items[-1]
+    assert last.finding == "overinfusion" and last.delivery_error == "16.67 %"
+    assert last.verification == "NOT YET VERIFIED"
+    assert summary.refills.items[0].finding == "first fill"
+    assert summary.alarms.total == 1 and summary.open_alarms == 1
+    assert summary.alarms.items[0].acknowledged == "OPEN"
+    pain = next(s for s in summary.outcomes if s.kind == "pain_nrs")
+    assert pain.before is not None and pain.now is not None
+    assert (pain.before.shown, pain.now.shown) == ("7", "3")
+    ashworth = next(s for s in summary.outcomes if s.kind == "ashworth")
+    assert ashworth.limb == "left_leg"
+    assert refill.refill_by == summary.refills.items[-1].refill_by
+
+
+def test_a_long_history_is_bounded_to_the_newest_entries_with_the_total_stated(
+    implant: Implant, nurse: User, physician: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed_concentration(nurse, implant)
+    monkeypatch.setattr(report_data, "RECENT_REFILLS", 1)
+    monkeypatch.setattr(report_data, "RECENT_PROGRAMS", 1)
+    summary = report_data.patient_summary(physician, implant.episode.patient_id, now=NOW)
+    assert summary.refills.total == 2 and len(summary.refills.items) == 1
+    assert summary.refills.bounded
+    assert summary.refills.items[0].finding == "overinfusion"  # the newest
+    assert summary.programs.total == 2 and len(summary.programs.items) == 1
+    assert summary.programs.items[0].ended_at is None
+
+
+def test_reading_the_summary_is_audited(implant: Implant, pharmacist: User) -> None:
+    report_data.patient_summary(pharmacist, implant.episode.patient_id, now=NOW)
+    entry = AuditEntry.objects.filter(action="report.patient_summary").get()
+    assert entry.actor == "pharma.cist"
+    assert entry.patient_id == implant.episode.patient_id

@@ -1,0 +1,57 @@
+"""The history the report tests print: the fixtures' baclofen pump (2000 mcg/mL, first fill on
+1 Sep 2026), refilled on day 60 by the nurse with 1000 mcg/mL (a concentration change, so a
+bridge and a second clinician's verification) after aspirating 6 mL where the pump expected
+8 mL (overinfusion, acknowledged); an alarm the patient reported; pain and Ashworth scores
+before the implant and after."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.models import User
+
+from painpump.clinic import alarms, refills, services
+from painpump.clinic.models import Implant, Refill
+from painpump.clinic.testing import FIRST_FILL, baclofen
+from painpump.core.units import Kind, parse
+
+DAY_60 = FIRST_FILL + timedelta(days=60)
+
+
+def changed_concentration(nurse: User, implant: Implant) -> Refill:
+    return refills.perform_refill(
+        nurse,
+        implant.id,
+        idempotency_key="report-r60",
+        performed_at=DAY_60,
+        expected=parse("8 mL", Kind.VOLUME, "expected"),
+        aspirated=parse("6 mL", Kind.VOLUME, "aspirated"),
+        fill=baclofen("1000 mcg/mL", "18 mL"),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+        acknowledge=frozenset({"reconciliation"}),
+    )
+
+
+def verified(pharmacist: User, refill: Refill) -> Refill:
+    return refills.verify_refill(pharmacist, refill.id, DAY_60 + timedelta(hours=2))
+
+
+def history(nurse: User, implant: Implant) -> None:
+    """Outcomes before the implant (1 Sep 2026) and after, and a reported alarm."""
+    episode_id = implant.episode_id
+    for kind, value, limb, at in [
+        ("pain_nrs", "7", "", datetime(2026, 6, 2, 9, 0, tzinfo=UTC)),
+        ("ashworth", "3", "left_leg", datetime(2026, 6, 2, 9, 5, tzinfo=UTC)),
+        ("pain_nrs", "3", "", datetime(2026, 10, 20, 9, 0, tzinfo=UTC)),
+        ("ashworth", "1", "left_leg", datetime(2026, 10, 20, 9, 5, tzinfo=UTC)),
+    ]:
+        services.record_assessment(
+            nurse, episode_id, kind=kind, value=value, limb=limb, taken_at=at
+        )
+    alarms.report_alarm(
+        nurse,
+        implant.id,
+        kind="low_reservoir",
+        reported_at=datetime(2026, 10, 25, 18, 0, tzinfo=UTC),
+        note="single tone at night",
+    )

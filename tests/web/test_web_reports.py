@@ -1,0 +1,223 @@
+"""The PDF reports as downloaded: the session report of a refill that changed the concentration
+(unverified, then verified) and the clinician summary, read back with pypdf so the content is
+asserted, not just the file type; every reading role may download them, an admin may not, an
+unknown id is a 404, and each download is audited."""
+
+from __future__ import annotations
+
+import re
+from io import BytesIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from painpump.clinic import report_data
+from painpump.clinic.models import AuditEntry, Implant, Refill
+from report_scenario import changed_concentration, history, verified
+
+pytestmark = pytest.mark.django_db
+
+UNKNOWN = "00000000-0000-0000-0000-000000000000"
+
+
+def _client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def pdf_text(content: bytes) -> str:
+    """The text of every page, whitespace collapsed (PDF text runs break lines anywhere)."""
+    reader = PdfReader(BytesIO(content))
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+def _download(user: User, url: str) -> tuple[str, str]:
+    response = _client(user).get(url)
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert response["Cache-Control"] == "no-store"
+    return response["Content-Disposition"], pdf_text(response.content)
+
+
+def _refill_url(refill: Refill) -> str:
+    return reverse("web:refill-report", args=[refill.id])
+
+
+def _summary_url(implant: Implant) -> str:
+    return reverse("web:patient-summary-report", args=[implant.episode.patient_id])
+
+
+def test_the_session_report_of_an_unverified_concentration_change(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    refill = changed_concentration(nurse, implant)
+    disposition, text = _download(physician, _refill_url(refill))
+    assert disposition == 'attachment; filename="refill-MRN-0001-2026-10-31.pdf"'
+    for shown in [
+        "Refill and programming session",
+        "Muster, Erika",
+        "MRN-0001",
+        "1970-05-01",
+        "synchromed-ii-20",
+        "NGP123456H",
+        "8709SC",
+        "60 cm",
+        "Dead volume 0.25 mL",
+        # what was in the pump, the verdict, its reason and thresholds
+        "Expected residual (pump) 8 mL",
+        "Aspirated volume 6 mL",
+        "-2 mL",
+        "Programmed since last fill 12 mL",
+        "Delivery error 16.67 %",
+        "OVERINFUSION",
+        "suspect overinfusion",
+        "Pump accuracy +/-14.5 %",
+        "Pocket-fill limit 1 mL (exceeded)",
+        # what was put in
+        "principal: baclofen 1000 mcg/mL",
+        "Volume filled 18 mL",
+        "Lot LOT-42",
+        # before and after, side by side
+        "baclofen 2000 mcg/mL baclofen 1000 mcg/mL changed",
+        "Daily dose 400 mcg/day 400 mcg/day",
+        "Rate 0.2 mL/day 0.4 mL/day changed",
+        "Mode continuous continuous",
+        # bridge, warnings, people, next refill
+        "0.25 mL of the previous drug",
+        "at 0.2 mL/day for 30 hour, then the new program runs at 0.4 mL/day",
+        "reconciliation",
+        "nurse.joy",
+        "Performed at 2026-10-31 09:00 UTC",
+        "NOT YET VERIFIED",
+        f"Refill by {refill.refill_by.isoformat()}",
+        "Appointment",
+        # page furniture
+        "Page 1 of 2",
+        "Page 2 of 2",
+        "painpump is not a medical device",
+    ]:
+        assert shown in text, shown
+    assert re.search(r"Printed \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
+    assert "Second clinician NOT YET VERIFIED" in text
+
+
+def test_the_session_report_of_a_verified_change_names_the_second_clinician(
+    implant: Implant, nurse: User, pharmacist: User
+) -> None:
+    refill = verified(pharmacist, changed_concentration(nurse, implant))
+    _, text = _download(nurse, _refill_url(refill))
+    assert "Second clinician pharma.cist at 2026-10-31 11:00 UTC" in text
+    assert "NOT YET VERIFIED" not in text
+
+
+def test_the_session_report_of_a_first_fill(implant: Implant, nurse: User) -> None:
+    _, text = _download(nurse, _refill_url(Refill.objects.get()))
+    assert "First fill of this pump: there was no residual to aspirate or reconcile." in text
+    assert "none (first fill)" in text
+    assert "No warning was raised." in text
+    assert "Second clinician not required" in text
+
+
+def test_the_clinician_summary_shows_therapy_doses_refills_alarms_and_outcomes(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    changed_concentration(nurse, implant)
+    history(nurse, implant)
+    disposition, text = _download(physician, _summary_url(implant))
+    today = timezone.now().date().isoformat()
+    assert disposition == f'attachment; filename="summary-MRN-0001-{today}.pdf"'
+    for shown in [
+        "Clinician summary",
+        "Muster, Erika",
+        "Spasticity: stroke",
+        "Test-phase outcome responder",
+        "start test phase",
+        "2026-09-01",
+        "NGP123456H",
+        "8709SC, 60 cm",
+        "Running program: baclofen 1000 mcg/mL: 400 mcg/day at 0.4 mL/day (continuous)",
+        "2 programs recorded.",
+        "Daily dose of baclofen (mcg/day)",
+        "2 refills recorded.",
+        "8 mL / 6 mL (-2 mL)",
+        "16.67 %",
+        "overinfusion",
+        "first fill",
+        "NOT YET VERIFIED",
+        "1 alarm (1 open) recorded.",
+        "Low reservoir (single tone)",
+        "single tone at night",
+        "OPEN",
+        "Pain NRS (0-10) 7 on 2026-06-02 3 on 2026-10-20",
+        "left_leg 3 on 2026-06-02 1 on 2026-10-20",
+        "painpump is not a medical device",
+    ]:
+        assert shown in text, shown
+    assert re.search(r"Page 1 of \d", text)
+
+
+def test_a_long_history_says_how_many_entries_it_leaves_out(
+    implant: Implant, nurse: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed_concentration(nurse, implant)
+    monkeypatch.setattr(report_data, "RECENT_REFILLS", 1)
+    _, text = _download(nurse, _summary_url(implant))
+    assert "2 refills recorded; the newest 1 are listed here." in text
+
+
+@pytest.mark.parametrize("role", ["physician", "nurse", "pharmacist", "auditor"])
+def test_every_reading_role_downloads_both_reports_and_each_download_is_audited(
+    implant: Implant, role: str, request: pytest.FixtureRequest
+) -> None:
+    user: User = request.getfixturevalue(role)
+    refill = Refill.objects.get()
+    _download(user, _refill_url(refill))
+    _download(user, _summary_url(implant))
+    entries = AuditEntry.objects.filter(actor=user.get_username())
+    session = entries.get(action="report.refill_session")
+    assert session.object_id == str(refill.id)
+    assert session.patient_id == implant.episode.patient_id
+    summary = entries.get(action="report.patient_summary")
+    assert summary.patient_id == implant.episode.patient_id
+
+
+def test_an_admin_is_refused_both_reports_with_the_roles_that_may(
+    implant: Implant, admin: User
+) -> None:
+    client = _client(admin)
+    for url in (_refill_url(Refill.objects.get()), _summary_url(implant)):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert "may not read patient records" in response.content.decode()
+    assert not AuditEntry.objects.filter(action__startswith="report.").exists()
+
+
+def test_a_stranger_is_sent_to_sign_in(implant: Implant) -> None:
+    response = Client().get(_summary_url(implant))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/sign-in/")
+
+
+def test_unknown_ids_are_404_pages(nurse: User) -> None:
+    client = _client(nurse)
+    for url in (f"/refills/{UNKNOWN}/report.pdf", f"/patients/{UNKNOWN}/summary.pdf"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("text/html")
+
+
+def test_the_reports_are_read_only(implant: Implant, nurse: User) -> None:
+    response = _client(nurse).post(_summary_url(implant))
+    assert response.status_code == 405
+
+
+def test_the_patient_page_links_the_clinician_summary(implant: Implant, nurse: User) -> None:
+    page = _client(nurse).get(f"/patients/{implant.episode.patient_id}/").content.decode()
+    assert f'href="{_summary_url(implant)}"' in page
+    assert "Clinician summary (PDF)" in page
