@@ -1,0 +1,147 @@
+"""User accounts, managed by the admin only: created with roles and a password the validators
+accept, roles changed, deactivated and reactivated (never deleted), passwords reset; each change
+audited under the account's version (409 when stale); an admin keeps their own admin role."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.test import Client
+
+from painpump.clinic import audit, users
+from painpump.clinic.models import AuditEntry
+from painpump.clinic.roles import Forbidden
+from painpump.clinic.services import Conflict, NotFound
+from painpump.core.errors import Refusal
+
+pytestmark = pytest.mark.django_db
+
+GOOD = "saffron lantern 42"
+
+
+def create(admin: User, username: str = "nurse.new", **changes: object) -> users.Account:
+    fields: dict[str, object] = {
+        "username": username,
+        "first_name": "Nina",
+        "last_name": "Neu",
+        "roles": ["nurse"],
+        "password": GOOD,
+    }
+    return users.create_account(admin, **(fields | changes))  # type: ignore[arg-type]
+
+
+def test_the_admin_creates_a_user_who_can_then_sign_in(admin: User) -> None:
+    account = create(admin)
+    assert account.roles == ("nurse",) and account.active and account.version == 1
+    assert isinstance(authenticate(username="nurse.new", password=GOOD), User)
+    entry = AuditEntry.objects.get(action="user.create")
+    assert entry.after is not None and entry.after["roles"] == ["nurse"]
+    assert GOOD not in str(entry.after)
+    assert audit.verify().ok
+
+
+@pytest.mark.parametrize("role_user", ["physician", "nurse", "pharmacist", "auditor"])
+def test_only_the_admin_manages_users(request: pytest.FixtureRequest, role_user: str) -> None:
+    user: User = request.getfixturevalue(role_user)
+    with pytest.raises(Forbidden):
+        users.list_accounts(user)
+    with pytest.raises(Forbidden):
+        create(user)
+    assert not User.objects.filter(username="nurse.new").exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"password": "short"}, "password"),
+        ({"password": "password123"}, "password"),
+        ({"roles": []}, "roles"),
+        ({"roles": ["surgeon"]}, "roles"),
+        ({"username": "has space"}, "username"),
+        ({"username": "NURSE.JOY"}, "username"),
+        ({"last_name": " "}, "last_name"),
+    ],
+    ids=["short", "common", "no-role", "unknown-role", "bad-username", "taken", "no-name"],
+)
+def test_a_bad_new_user_is_refused_naming_the_field_and_nothing_is_stored(
+    admin: User, nurse: User, changes: dict[str, object], field: str
+) -> None:
+    with pytest.raises(Refusal) as caught:
+        create(admin, **changes)
+    assert caught.value.field == field
+    assert User.objects.count() == 2
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_refused_password_says_why_without_showing_it(admin: User) -> None:
+    with pytest.raises(Refusal) as caught:
+        create(admin, password="short")
+    assert "too short" in caught.value.message
+    assert "short" not in caught.value.value
+
+
+def test_roles_change_with_the_version_and_a_stale_version_conflicts(
+    admin: User, nurse: User
+) -> None:
+    account = users.read_account(admin, nurse.id)
+    changed = users.set_roles(
+        admin, nurse.id, expected_version=account.version, roles=["physician"]
+    )
+    assert changed.roles == ("physician",) and changed.version == account.version + 1
+    entry = AuditEntry.objects.get(action="user.roles")
+    assert entry.before is not None and entry.after is not None
+    assert (entry.before["roles"], entry.after["roles"]) == (["nurse"], ["physician"])
+    with pytest.raises(Conflict):
+        users.set_roles(admin, nurse.id, expected_version=account.version, roles=["nurse"])
+
+
+def test_a_deactivated_user_cannot_sign_in_until_reactivated(admin: User, nurse: User) -> None:
+    off = users.set_active(admin, nurse.id, expected_version=1, active=False)
+    assert not off.active
+    assert authenticate(username="nurse.joy", password="correct horse battery") is None
+    assert User.objects.filter(id=nurse.id).exists()  # never deleted
+    on = users.set_active(admin, nurse.id, expected_version=off.version, active=True)
+    assert on.active
+    actions = list(AuditEntry.objects.values_list("action", flat=True))
+    assert actions == ["user.deactivate", "user.reactivate"]
+
+
+def test_an_admin_cannot_drop_their_own_admin_role_or_deactivate_themselves(admin: User) -> None:
+    with pytest.raises(Refusal) as caught:
+        users.set_roles(admin, admin.id, expected_version=1, roles=["auditor"])
+    assert caught.value.field == "roles"
+    with pytest.raises(Refusal) as caught:
+        users.set_active(admin, admin.id, expected_version=1, active=False)
+    assert caught.value.field == "active"
+    assert users.set_roles(
+        admin, admin.id, expected_version=1, roles=["admin", "auditor"]
+    ).roles == (
+        "admin",
+        "auditor",
+    )
+
+
+def test_a_password_reset_is_validated_and_audited_without_the_password(
+    admin: User, nurse: User
+) -> None:
+    with pytest.raises(Refusal):
+        users.reset_password(admin, nurse.id, expected_version=1, password="123")
+    users.reset_password(admin, nurse.id, expected_version=1, password=GOOD)
+    assert isinstance(authenticate(username="nurse.joy", password=GOOD), User)
+    entry = AuditEntry.objects.get(action="user.password_reset")
+    assert GOOD not in str(entry.after)
+
+
+def test_the_list_shows_roles_and_last_sign_in(admin: User, nurse: User) -> None:
+    assert Client().login(username="nurse.joy", password="correct horse battery")
+    accounts = {a.username: a for a in users.list_accounts(admin)}
+    assert accounts["nurse.joy"].roles == ("nurse",)
+    assert accounts["nurse.joy"].last_login is not None
+    assert accounts["ad.min"].roles == ("admin",)
+    assert accounts["ad.min"].last_login is None
+
+
+def test_an_unknown_user_is_not_found(admin: User) -> None:
+    with pytest.raises(NotFound):
+        users.read_account(admin, 99999)
