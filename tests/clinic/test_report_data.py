@@ -165,10 +165,10 @@ def test_the_summary_gathers_therapy_doses_refills_alarms_and_outcomes(
     assert summary.refills.total == 2
     last = summary.refills.items[-1]
     assert last.finding == "overinfusion" and last.delivery_error == "16.67 %"
-    assert last.verification == "NOT YET VERIFIED"
+    assert last.needs_verification and not last.verified_by
     assert summary.refills.items[0].finding == "first fill"
     assert summary.alarms.total == 1 and summary.open_alarms == 1
-    assert summary.alarms.items[0].acknowledged == "OPEN"
+    assert summary.alarms.items[0].acknowledged_at is None
     pain = next(s for s in summary.outcomes if s.kind == "pain_nrs")
     assert pain.before is not None and pain.now is not None
     assert (pain.before.shown, pain.now.shown) == ("7", "3")

@@ -233,7 +233,9 @@ class RefillLine:
     difference: Q | None
     delivery_error: str
     finding: str
-    verification: str
+    needs_verification: bool
+    verified_by: str
+    verified_at: datetime | None
     refill_by: date
 
 
@@ -243,7 +245,8 @@ class AlarmLine:
     reported_at: datetime
     recorded_by: str
     note: str
-    acknowledged: str
+    acknowledged_by: str
+    acknowledged_at: datetime | None
     action_taken: str
 
 
@@ -509,7 +512,10 @@ def _pathway_dates(episode: Episode, events: Sequence[PathwayEvent]) -> tuple[Pa
     dates = [PathwayDate(episode.referred_on, "referral", "")]
     for event in events:
         on = event.facts.get("on") if isinstance(event.facts, dict) else None
-        day = date.fromisoformat(on) if isinstance(on, str) else event.recorded_at.date()
+        try:
+            day = date.fromisoformat(on) if isinstance(on, str) else event.recorded_at.date()
+        except ValueError:  # a step whose "on" is not a date: when it was recorded
+            day = event.recorded_at.date()
         dates.append(PathwayDate(day, event.action.replace("_", " "), event.recorded_by))
     return tuple(dates)
 
@@ -542,15 +548,6 @@ def _fill_drugs_at(
     return fills[index - 1][1] if index else ()
 
 
-def _verification(refill: Refill) -> str:
-    if not refill.needs_verification:
-        return "not required"
-    if not refill.verified_by:
-        return "NOT YET VERIFIED"
-    at = refill.verified_at.strftime("%Y-%m-%d %H:%M UTC") if refill.verified_at else ""
-    return f"{refill.verified_by} {at}".strip()
-
-
 def _refill_line(refill: Refill, drugs: tuple[DrugLine, ...]) -> RefillLine:
     return RefillLine(
         performed_at=refill.performed_at,
@@ -563,22 +560,21 @@ def _refill_line(refill: Refill, drugs: tuple[DrugLine, ...]) -> RefillLine:
         difference=of(refill.difference_ml, "mL") if refill.difference_ml is not None else None,
         delivery_error=_percent(refill.delivery_error_percent),
         finding=refill.finding or ("first fill" if refill.expected_ml is None else ""),
-        verification=_verification(refill),
+        needs_verification=refill.needs_verification,
+        verified_by=refill.verified_by,
+        verified_at=refill.verified_at,
         refill_by=refill.refill_by,
     )
 
 
 def _alarm_line(alarm: AlarmReport) -> AlarmLine:
-    acknowledged = "OPEN"
-    if alarm.acknowledged_at is not None:
-        when = alarm.acknowledged_at.strftime("%Y-%m-%d %H:%M UTC")
-        acknowledged = f"{alarm.acknowledged_by} {when}"
     return AlarmLine(
         kind=alarm.get_kind_display(),
         reported_at=alarm.reported_at,
         recorded_by=alarm.recorded_by,
         note=alarm.note,
-        acknowledged=acknowledged,
+        acknowledged_by=alarm.acknowledged_by,
+        acknowledged_at=alarm.acknowledged_at,
         action_taken=alarm.action_taken,
     )
 

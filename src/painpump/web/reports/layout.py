@@ -5,7 +5,7 @@ and the building blocks (headings, fact tables, data tables, the unverified bann
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -103,7 +103,7 @@ def bold(value: object, style: str = "cell_bold") -> Paragraph:
 
 def utc(moment: datetime | None) -> str:
     """A moment as printed on the reports: to the minute, in UTC, saying so."""
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def day(on: date | None) -> str:

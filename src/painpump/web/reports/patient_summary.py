@@ -166,7 +166,7 @@ def _refills(summary: PatientSummary) -> list[Flowable]:
             _residual(r),
             r.delivery_error,
             r.finding,
-            f"{r.performed_by}; verified: {r.verification}",
+            f"{r.performed_by}; verified: {_verification(r)}",
             iso(r.refill_by),
         ]
         for r in summary.refills.items
@@ -191,6 +191,14 @@ def _refills(summary: PatientSummary) -> list[Flowable]:
     return flow
 
 
+def _verification(refill: RefillLine) -> str:
+    if not refill.needs_verification:
+        return "not required"
+    if not refill.verified_by:
+        return "NOT YET VERIFIED"
+    return f"{refill.verified_by} {utc(refill.verified_at)}"
+
+
 def _residual(refill: RefillLine) -> str:
     if refill.expected is None or refill.aspirated is None:
         return ""
@@ -203,7 +211,14 @@ def _alarms(summary: PatientSummary) -> list[Flowable]:
     if not summary.alarms.items:
         return [*flow, text("No alarm reported.")]
     rows = [
-        [utc(a.reported_at), a.kind, a.note, a.recorded_by, a.acknowledged, a.action_taken]
+        [
+            utc(a.reported_at),
+            a.kind,
+            a.note,
+            a.recorded_by,
+            f"{a.acknowledged_by} {utc(a.acknowledged_at)}" if a.acknowledged_at else "OPEN",
+            a.action_taken,
+        ]
         for a in summary.alarms.items
     ]
     flow += [
