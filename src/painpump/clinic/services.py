@@ -174,10 +174,16 @@ def open_episode(
     indication: str,
     referred_on: date,
     injury_date: date | None = None,
+    idempotency_key: str | None = None,
 ) -> Episode:
-    """A referral: a new episode of care in the `referred` stage."""
+    """A referral: a new episode of care in the `referred` stage. A retry with the same
+    idempotency key returns the episode already opened for this patient."""
     actor = require(user, "episode.write")
     patient = _patient(patient_id, lock=True)
+    if idempotency_key:
+        opened = Episode.objects.filter(idempotency_key=idempotency_key).first()
+        if opened is not None:
+            return _same_patient(opened, patient.id, idempotency_key)
     if indication not in Indication.values:
         raise Refusal(
             "indication",
@@ -196,6 +202,7 @@ def open_episode(
         injury_date=injury_date,
         stage=state.stage.value,
         pathway_state=dump_state(state),
+        idempotency_key=idempotency_key or None,
     )
     audit.record(
         actor,
@@ -209,6 +216,15 @@ def open_episode(
             "referred_on": referred_on.isoformat(),
         },
     )
+    return episode
+
+
+def _same_patient(episode: Episode, patient_id: UUID, key: str) -> Episode:
+    """The record a key already made, refused when the key was made for another patient."""
+    if episode.patient_id != patient_id:
+        raise Refusal(
+            "idempotency_key", key, "a new key for each form", RULES, "was used for another patient"
+        )
     return episode
 
 
@@ -234,12 +250,20 @@ def record_assessment(
     taken_at: datetime,
     limb: str = "",
     note: str = "",
+    idempotency_key: str | None = None,
 ) -> Assessment:
+    """One outcome measurement; a retry with the same idempotency key returns the assessment
+    already recorded."""
     actor = require(user, "assessment.write")
     try:
         episode = Episode.objects.select_related("patient").get(id=episode_id)
     except Episode.DoesNotExist:
         raise NotFound(f"episode {episode_id}") from None
+    if idempotency_key:
+        recorded = Assessment.objects.filter(idempotency_key=idempotency_key).first()
+        if recorded is not None:
+            _same_patient(recorded.episode, episode.patient_id, idempotency_key)
+            return recorded
     if kind not in ASSESSMENT_RANGES:
         raise Refusal(
             "kind",
@@ -271,6 +295,7 @@ def record_assessment(
         taken_at=taken_at,
         recorded_by=user,
         note=note,
+        idempotency_key=idempotency_key or None,
     )
     audit.record(
         actor,

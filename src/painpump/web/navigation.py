@@ -22,6 +22,7 @@ class Entry:
 ENTRIES: tuple[Entry, ...] = (
     Entry("Dashboard", "web:dashboard", "patient.read"),
     Entry("Patients", "web:patients", "patient.read"),
+    Entry("Calendar", "web:calendar", "patient.read"),
 )
 
 

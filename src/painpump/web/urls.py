@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from painpump.web.views import dashboard, patients, reports, session
+from painpump.web.views import calendar, dashboard, pathway, patients, records, reports, session
 
 app_name = "web"
 
@@ -14,6 +14,24 @@ urlpatterns = [
     path("sign-out/", session.sign_out, name="sign-out"),
     path("patients/", patients.patients, name="patients"),
     path("patients/<uuid:patient_id>/", patients.patient, name="patient"),
+    path("patients/new/", records.new_patient, name="new-patient"),
+    path("patients/<uuid:patient_id>/episodes/new/", records.new_episode, name="new-episode"),
+    path(
+        "patients/<uuid:patient_id>/assessments/new/",
+        records.new_assessment,
+        name="new-assessment",
+    ),
+    path("episodes/<uuid:episode_id>/", pathway.episode, name="episode"),
+    path("episodes/<uuid:episode_id>/steps/<str:action>/", pathway.step, name="step"),
+    path("episodes/<uuid:episode_id>/stays/<str:purpose>/", pathway.plan_stay, name="plan-stay"),
+    path("episodes/<uuid:episode_id>/implant/", pathway.implant, name="implant"),
+    path("calendar/", calendar.calendar, name="calendar"),
+    path(
+        "calendar/appointments/<uuid:appointment_id>/",
+        calendar.change,
+        name="appointment-change",
+    ),
+    path("calendar.ics", calendar.export, name="calendar-ics"),
     path("refills/<uuid:refill_id>/report.pdf", reports.refill_report, name="refill-report"),
     path(
         "patients/<uuid:patient_id>/summary.pdf",

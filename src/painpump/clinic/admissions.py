@@ -1,0 +1,226 @@
+"""Hospital stays of an episode booked ahead: the test phase's or the implantation's admission
+and planned discharge, checked by painpump.core.stay_plan (the stage allows it, the wait before
+an implantation, the usual length of a stay) and kept as an admission in the calendar. One open
+admission per episode, so a form sent twice books once; it is done when the stay begins."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Unpack
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from painpump.clinic import audit, pathway
+from painpump.clinic.models import Appointment, Episode
+from painpump.clinic.pathway import clinic_settings, locked_episode, pathway_settings, state_of
+from painpump.clinic.roles import require
+from painpump.clinic.services import Conflict, NotFound
+from painpump.core import pathway as core
+from painpump.core.decision import Decision
+from painpump.core.errors import Refusal
+from painpump.core.scheduling import ClinicCalendar
+from painpump.core.stay_plan import STAYS, StayPlan, check_acknowledged, plan_stay
+
+RULES = "painpump admission rules (one open admission per episode, on a working day)"
+OPEN = ("proposed", "booked")
+
+
+def _purpose(value: core.Action | str) -> core.Action:
+    if isinstance(value, core.Action):
+        return value
+    try:
+        return core.Action(value)
+    except ValueError:
+        raise Refusal(
+            "purpose", repr(value), "start_test_phase or implant", RULES, "is unknown"
+        ) from None
+
+
+def _plan(
+    row: Episode, purpose: core.Action | str, admit_on: date, discharge_on: date, today: date
+) -> StayPlan:
+    return plan_stay(
+        state_of(row),
+        _purpose(purpose),
+        admit_on,
+        discharge_on,
+        today=today,
+        settings=pathway_settings(clinic_settings()),
+    )
+
+
+@transaction.atomic
+def preview_admission(
+    user: User,
+    episode_id: UUID,
+    *,
+    purpose: core.Action | str,
+    admit_on: date,
+    discharge_on: date,
+    now: datetime,
+) -> StayPlan:
+    """The findings a planned stay would give (the warnings to acknowledge), booking nothing."""
+    actor = require(user, "patient.read")
+    try:
+        row = Episode.objects.get(id=episode_id)
+    except Episode.DoesNotExist:
+        raise NotFound(f"episode {episode_id}") from None
+    plan = _plan(row, purpose, admit_on, discharge_on, now.date())
+    audit.record(
+        actor,
+        "admission.preview",
+        "episode",
+        row.id,
+        patient_id=row.patient_id,
+        after={"purpose": plan.purpose.value},
+    )
+    return plan
+
+
+def _note(plan: StayPlan, protocol: core.Protocol | None) -> str:
+    detail = f", {protocol.value} protocol" if protocol is not None else ""
+    return f"{plan.kind.capitalize()}{detail}: discharge planned {plan.discharge_on.isoformat()}"
+
+
+@transaction.atomic
+def plan_admission(
+    user: User,
+    episode_id: UUID,
+    *,
+    expected_version: int,
+    purpose: core.Action | str,
+    admit_on: date,
+    discharge_on: date,
+    now: datetime,
+    protocol: str | None = None,
+    acknowledge: dict[str, str] | None = None,
+) -> Appointment:
+    """Book the stay that begins a test phase (with its protocol) or an implantation, after the
+    checks of core.stay_plan, on a working day of the clinic; audited with the warnings
+    acknowledged."""
+    actor = require(user, "pathway.decide")
+    row = locked_episode(episode_id)
+    if row.version != expected_version:
+        raise Conflict("episode", str(row.id), expected_version, row.version)
+    plan = _plan(row, purpose, admit_on, discharge_on, now.date())
+    acks = dict(acknowledge or {})
+    check_acknowledged(plan.decision, acks)
+    chosen = _protocol(plan, protocol)
+    settings = clinic_settings()
+    closed = ClinicCalendar(settings.country, settings.subdivision or None).closed_because(admit_on)
+    if closed:
+        raise Refusal(
+            "admit_on",
+            admit_on.isoformat(),
+            "a working day of the clinic",
+            RULES,
+            f"is not a working day ({closed})",
+        )
+    booked = Appointment.objects.filter(episode=row, kind="admission", status__in=OPEN).first()
+    if booked is not None:
+        raise Refusal(
+            "admit_on",
+            admit_on.isoformat(),
+            f"one open admission per episode (booked on {booked.on.isoformat()}: move or cancel "
+            "it in the calendar)",
+            RULES,
+            "would be a second admission",
+        )
+    appointment = Appointment.objects.create(
+        patient_id=row.patient_id,
+        episode=row,
+        kind="admission",
+        on=admit_on,
+        ends_on=discharge_on,
+        not_before=plan.not_before,
+        status="booked",
+        note=_note(plan, chosen),
+    )
+    audit.record(
+        actor,
+        "admission.plan",
+        "appointment",
+        appointment.id,
+        patient_id=row.patient_id,
+        after={
+            "episode": str(row.id),
+            "purpose": plan.purpose.value,
+            "admit_on": admit_on.isoformat(),
+            "discharge_on": discharge_on.isoformat(),
+            "protocol": chosen.value if chosen else None,
+            "acknowledged": acks,
+        },
+    )
+    return appointment
+
+
+def _protocol(plan: StayPlan, protocol: str | None) -> core.Protocol | None:
+    """A test phase's protocol (required); an implantation takes none."""
+    if plan.purpose is core.Action.START_TEST_PHASE:
+        choices = ", ".join(p.value for p in core.Protocol)
+        try:
+            return core.Protocol(protocol)
+        except ValueError:
+            raise Refusal(
+                "protocol", repr(protocol), f"one of {choices}", core.DESIGN_PATHWAY, "is unknown"
+            ) from None
+    if protocol:
+        raise Refusal(
+            "protocol", protocol, "no protocol for an implantation", RULES, "is not a fact of it"
+        )
+    return None
+
+
+def admitted(user: User, episode: Episode) -> int:
+    """The episode's open admissions are done once its stay has begun (the test phase started
+    or the pump implanted); call inside the step's transaction. Returns how many."""
+    actor = require(user, "pathway.decide")
+    done = list(
+        Appointment.objects.filter(episode=episode, kind="admission", status__in=OPEN).order_by(
+            "on"
+        )
+    )
+    for appointment in done:
+        before = {"status": appointment.status}
+        appointment.status = "done"
+        appointment.version += 1
+        appointment.save(update_fields=["status", "version"])
+        audit.record(
+            actor,
+            "appointment.update",
+            "appointment",
+            appointment.id,
+            patient_id=appointment.patient_id,
+            before=before,
+            after={"status": "done"},
+        )
+    return len(done)
+
+
+@transaction.atomic
+def step(
+    user: User,
+    episode_id: UUID,
+    action: core.Action | str,
+    *,
+    expected_version: int,
+    now: datetime,
+    acknowledge: dict[str, str] | None = None,
+    **facts: Unpack[core.Facts],
+) -> tuple[Episode, Decision]:
+    """One pathway step (clinic.pathway.step); a step that begins a stay closes the episode's
+    booked admission."""
+    row, decision = pathway.step(
+        user,
+        episode_id,
+        action,
+        expected_version=expected_version,
+        now=now,
+        acknowledge=acknowledge,
+        **facts,
+    )
+    if _purpose(action) in STAYS:
+        admitted(user, row)
+    return row, decision

@@ -1,0 +1,117 @@
+"""One episode of care as its page shows it, read in one audited transaction: the record and its
+pathway state, the steps the stage allows, the earliest implantation day and the one proposed,
+the next screening bolus, the timeline of steps, the assessments and the booked stays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from painpump.clinic import audit
+from painpump.clinic.models import Appointment, Assessment, Episode, PathwayEvent
+from painpump.clinic.pathway import clinic_settings, pathway_settings, state_of
+from painpump.clinic.roles import require
+from painpump.clinic.services import NotFound
+from painpump.core import pathway as core
+from painpump.core.baclofen import ScreeningStep, next_screening_step
+from painpump.core.scheduling import ClinicCalendar, earliest_working_day
+from painpump.core.stay_plan import earliest_admission, proposed_implant_day, usual_discharge
+
+
+@dataclass(frozen=True)
+class EpisodeOverview:
+    """What the episode page shows; every date and dose in it comes from core."""
+
+    episode: Episode
+    state: core.Episode
+    settings: core.PathwaySettings
+    actions: tuple[core.Action, ...]
+    earliest_implant: date | None
+    proposed_implant: date | None
+    next_screening: ScreeningStep | None
+    history: list[PathwayEvent]
+    assessments: list[Assessment]
+    stays: list[Appointment]
+    plans: tuple[StayProposal, ...]
+
+    @property
+    def closed(self) -> bool:
+        return self.state.stage in core.TERMINAL
+
+
+@dataclass(frozen=True)
+class StayProposal:
+    """A stay the team may book next, with the admission and discharge days proposed."""
+
+    purpose: core.Action
+    admit_on: date
+    discharge_on: date
+
+
+def _plans(
+    state: core.Episode,
+    settings: core.PathwaySettings,
+    proposed_implant: date | None,
+    stays: list[Appointment],
+    today: date,
+) -> tuple[StayProposal, ...]:
+    """No proposal while an admission is booked; else the test phase from referral and the
+    implantation from its earliest working day."""
+    if any(s.status in ("proposed", "booked") for s in stays):
+        return ()
+    clinic = clinic_settings()
+    calendar = ClinicCalendar(clinic.country, clinic.subdivision or None)
+    found = []
+    if state.stage is core.Stage.REFERRED:
+        found.append((core.Action.START_TEST_PHASE, max(today, state.last_event_on)))
+    if proposed_implant is not None:
+        found.append((core.Action.IMPLANT, proposed_implant))
+    out = []
+    for purpose, day in found:
+        admit = earliest_working_day(day, calendar)
+        out.append(StayProposal(purpose, admit, usual_discharge(admit, settings)))
+    return tuple(out)
+
+
+def _next_screening(state: core.Episode) -> ScreeningStep | None:
+    """The label's next screening step while a baclofen bolus test phase is undecided."""
+    if state.stage is not core.Stage.TEST_PHASE or not state.spasticity_screening:
+        return None
+    if state.outcome is not None:
+        return None
+    return next_screening_step(state.screening, small_patient=state.small_patient)
+
+
+@transaction.atomic
+def episode_overview(user: User, episode_id: UUID, today: date) -> EpisodeOverview:
+    actor = require(user, "patient.read")
+    try:
+        episode = Episode.objects.select_related("patient").get(id=episode_id)
+    except Episode.DoesNotExist:
+        raise NotFound(f"episode {episode_id}") from None
+    state = state_of(episode)
+    settings = pathway_settings(clinic_settings())
+    proposed = proposed_implant_day(state, today, settings)
+    earliest = earliest_admission(state, core.Action.IMPLANT, settings) if proposed else None
+    stays = list(episode.appointments.filter(kind="admission").order_by("on"))
+    overview = EpisodeOverview(
+        episode=episode,
+        state=state,
+        settings=settings,
+        actions=core.allowed_actions(state.stage),
+        earliest_implant=earliest,
+        proposed_implant=proposed,
+        next_screening=_next_screening(state),
+        history=list(episode.pathway_events.order_by("recorded_at", "id")),
+        assessments=list(
+            episode.assessments.select_related("recorded_by").order_by("taken_at", "recorded_at")
+        ),
+        stays=stays,
+        plans=_plans(state, settings, proposed, stays, today),
+    )
+    audit.record(actor, "episode.read", "episode", episode.id, patient_id=episode.patient_id)
+    return overview

@@ -1,0 +1,344 @@
+"""The episode page: where the episode stands, the steps its stage allows (each a form with its
+facts), the stays to plan, the implantation to register on the earliest day the rules allow, and
+the timeline. A step is previewed first (clinic.therapy_queries.preview_step): its warnings are
+shown with reason and source and taken only once acknowledged; a refusal appears next to the
+field it names; a refused step changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from painpump.clinic import admissions, implantation, therapy_queries
+from painpump.clinic.episode_view import EpisodeOverview, StayProposal, episode_overview
+from painpump.core import pathway as core
+from painpump.core.errors import Refusal
+from painpump.web.access import clinic_page, user_of
+from painpump.web.forms import show_refusal
+from painpump.web.views.pathway_forms import (
+    STEP_FORMS,
+    TITLES,
+    AcknowledgingForm,
+    ImplantForm,
+    PlanStayForm,
+)
+
+REFUSED = 422
+STEP_FIELDS = {
+    "bolus": "dose",
+    "bolus.given_at": "given_at",
+    "acknowledge[tumour_pain_test_phase]": "note_tumour_pain_test_phase",
+}
+IMPLANT_FIELDS = {
+    "on": "implanted_on",
+    "pump": "pump_model",
+    "catheter_length_cm": "catheter_length",
+}
+STAYS = {"test-phase": core.Action.START_TEST_PHASE, "implantation": core.Action.IMPLANT}
+STAY_SLUGS = {action: slug for slug, action in STAYS.items()}
+STAY_TITLES = {
+    core.Action.START_TEST_PHASE: "Plan the test phase",
+    core.Action.IMPLANT: "Plan the implantation",
+}
+
+
+def _offered(overview: EpisodeOverview, action: core.Action) -> bool:
+    """Of the steps the stage allows, those that make sense now (the others would be refused by
+    core's rules for a reason the page already shows)."""
+    state = overview.state
+    if action is core.Action.RECORD_SCREENING_BOLUS:
+        return overview.next_screening is not None and overview.next_screening.action == "give"
+    if action is core.Action.DECIDE_TEST_PHASE:
+        return state.outcome is None
+    if action is core.Action.RECORD_CATHETER_REMOVAL:
+        return state.outcome is not None and state.catheter_removed_on is None
+    if action is core.Action.CLOSE_NON_RESPONDER:
+        return state.outcome is core.Outcome.NON_RESPONDER
+    if action is core.Action.IMPLANT:
+        return overview.proposed_implant is not None
+    if action is core.Action.DISCHARGE:
+        return state.discharged_on is None
+    if action is core.Action.START_REHABILITATION:
+        return state.discharged_on is not None
+    if action is core.Action.START_MAINTENANCE:
+        return state.stage is core.Stage.REHABILITATION or state.discharged_on is not None
+    return True
+
+
+def _step_initial(overview: EpisodeOverview, action: core.Action, now: datetime) -> dict[str, Any]:
+    initial: dict[str, Any] = {"version": overview.episode.version, "on": now.date()}
+    if action is core.Action.RECORD_SCREENING_BOLUS and overview.next_screening is not None:
+        initial["dose"] = str(overview.next_screening.dose)
+        initial["given_at"] = timezone.localtime(now).replace(second=0, microsecond=0)
+    return initial
+
+
+def _stay_form(overview: EpisodeOverview, plan: StayProposal) -> PlanStayForm:
+    initial = {
+        "version": overview.episode.version,
+        "admit_on": plan.admit_on,
+        "discharge_on": plan.discharge_on,
+    }
+    return PlanStayForm(initial=initial, prefix=_stay_prefix(plan.purpose), purpose=plan.purpose)
+
+
+def _stay_prefix(purpose: core.Action) -> str:
+    return f"plan-{STAY_SLUGS[purpose]}"
+
+
+def _implant_form(overview: EpisodeOverview, now: datetime) -> ImplantForm:
+    day = overview.proposed_implant
+    initial: dict[str, Any] = {"version": overview.episode.version}
+    if day is not None and day <= now.date():
+        initial["implanted_on"] = day
+    return ImplantForm(initial=initial, prefix="implant")
+
+
+def _timeline(overview: EpisodeOverview) -> list[dict[str, Any]]:
+    rows = []
+    for event in overview.history:
+        try:
+            title = TITLES[core.Action(event.action)]
+        except ValueError:
+            title = event.action
+        rows.append(
+            {
+                "event": event,
+                "title": title,
+                "facts": _facts_text(event.facts),
+                "acknowledged": event.acknowledged,
+            }
+        )
+    return rows
+
+
+def _facts_text(facts: Mapping[str, Any]) -> list[str]:
+    """The facts of a recorded step in words (the bolus with its unit)."""
+    out = []
+    for name, value in facts.items():
+        if name == "bolus" and isinstance(value, dict):
+            dose = value.get("dose") or {}
+            response = "positive response" if value.get("positive") else "no response"
+            given = str(value.get("given_at") or "").replace("T", " ")[:16]
+            out.append(f"bolus {dose.get('value')} {dose.get('unit')}, {response}, given {given}")
+        else:
+            out.append(f"{name.replace('_', ' ')}: {value}")
+    return out
+
+
+def _page(
+    request: HttpRequest,
+    overview: EpisodeOverview,
+    now: datetime,
+    bound: AcknowledgingForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The episode page; `bound` replaces the blank form of the step it was sent for."""
+    steps = []
+    for action in overview.actions:
+        if action is core.Action.IMPLANT or not _offered(overview, action):
+            continue
+        prefix = action.value
+        form = (
+            bound
+            if bound is not None and bound.prefix == prefix
+            else STEP_FORMS[action](initial=_step_initial(overview, action, now), prefix=prefix)
+        )
+        steps.append({"action": action, "title": TITLES[action], "form": form})
+    plans = []
+    for plan in overview.plans:
+        prefix = _stay_prefix(plan.purpose)
+        form = bound if bound is not None and bound.prefix == prefix else _stay_form(overview, plan)
+        plans.append(
+            {"slug": STAY_SLUGS[plan.purpose], "title": STAY_TITLES[plan.purpose], "form": form}
+        )
+    implant_form = None
+    if core.Action.IMPLANT in overview.actions and _offered(overview, core.Action.IMPLANT):
+        implant_form = bound if isinstance(bound, ImplantForm) else _implant_form(overview, now)
+    context = {
+        "o": overview,
+        "episode": overview.episode,
+        "patient": overview.episode.patient,
+        "state": overview.state,
+        "steps": steps,
+        "plans": plans,
+        "implant_form": implant_form,
+        "timeline": _timeline(overview),
+        "today": now.date(),
+        "implant_source": core.IMPLANT_INTERVAL_SOURCE,
+    }
+    return render(request, "web/pathway/episode.html", context, status=status)
+
+
+def _overview(request: HttpRequest, episode_id: UUID, now: datetime) -> EpisodeOverview:
+    return episode_overview(user_of(request), episode_id, now.date())
+
+
+def _done(request: HttpRequest, episode_id: UUID, text: str) -> HttpResponse:
+    messages.success(request, text)
+    return redirect(reverse("web:episode", args=[episode_id]) + "#timeline")
+
+
+@clinic_page
+def episode(request: HttpRequest, episode_id: UUID) -> HttpResponse:
+    now = timezone.now()
+    return _page(request, _overview(request, episode_id, now), now)
+
+
+def _refused(
+    request: HttpRequest,
+    episode_id: UUID,
+    now: datetime,
+    form: AcknowledgingForm,
+    refusal: Refusal | None,
+    fields: Mapping[str, str],
+) -> HttpResponse:
+    if refusal is not None:
+        show_refusal(form, refusal, fields)
+    return _page(request, _overview(request, episode_id, now), now, form, REFUSED)
+
+
+@require_POST
+@clinic_page
+def step(request: HttpRequest, episode_id: UUID, action: str) -> HttpResponse:
+    try:
+        act = core.Action(action)
+        form_class = STEP_FORMS[act]
+    except (ValueError, KeyError):
+        raise Http404("no such step") from None
+    user, now = user_of(request), timezone.now()
+    form = form_class(request.POST, prefix=act.value)
+    if not form.is_valid():
+        return _refused(request, episode_id, now, form, None, STEP_FIELDS)
+    facts = form.facts()
+    try:
+        preview = therapy_queries.preview_step(user, episode_id, act.value, now=now, **facts)
+    except Refusal as refusal:
+        return _refused(request, episode_id, now, form, refusal, STEP_FIELDS)
+    form = form_class(request.POST, prefix=act.value, warnings=preview.findings)
+    form.is_valid()
+    acks = form.acknowledgements()
+    if acks is None:
+        status = REFUSED if form.errors else 200
+        return _page(request, _overview(request, episode_id, now), now, form, status)
+    try:
+        with transaction.atomic():
+            admissions.step(
+                user,
+                episode_id,
+                act,
+                expected_version=form.cleaned_data["version"],
+                now=now,
+                acknowledge=acks,
+                **facts,
+            )
+    except Refusal as refusal:
+        return _refused(request, episode_id, now, form, refusal, STEP_FIELDS)
+    return _done(request, episode_id, f"{TITLES[act]}: recorded.")
+
+
+@require_POST
+@clinic_page
+def plan_stay(request: HttpRequest, episode_id: UUID, purpose: str) -> HttpResponse:
+    if purpose not in STAYS:
+        raise Http404("no such stay")
+    act = STAYS[purpose]
+    user, now = user_of(request), timezone.now()
+    prefix = _stay_prefix(act)
+    form = PlanStayForm(request.POST, prefix=prefix, purpose=act)
+    if not form.is_valid():
+        return _refused(request, episode_id, now, form, None, {})
+    data = form.cleaned_data
+    try:
+        plan = admissions.preview_admission(
+            user,
+            episode_id,
+            purpose=act,
+            admit_on=data["admit_on"],
+            discharge_on=data["discharge_on"],
+            now=now,
+        )
+    except Refusal as refusal:
+        return _refused(request, episode_id, now, form, refusal, {"purpose": "admit_on"})
+    form = PlanStayForm(request.POST, prefix=prefix, purpose=act, warnings=plan.decision.findings)
+    form.is_valid()
+    acks = form.acknowledgements()
+    if acks is None:
+        status = REFUSED if form.errors else 200
+        return _page(request, _overview(request, episode_id, now), now, form, status)
+    try:
+        with transaction.atomic():
+            booked = admissions.plan_admission(
+                user,
+                episode_id,
+                expected_version=form.cleaned_data["version"],
+                purpose=act,
+                admit_on=data["admit_on"],
+                discharge_on=data["discharge_on"],
+                protocol=form.cleaned_data.get("protocol"),
+                acknowledge=acks,
+                now=now,
+            )
+    except Refusal as refusal:
+        return _refused(request, episode_id, now, form, refusal, {"purpose": "admit_on"})
+    return _done(
+        request, episode_id, f"{STAY_TITLES[act]}: admission booked on {booked.on:%a %d %b %Y}."
+    )
+
+
+@require_POST
+@clinic_page
+def implant(request: HttpRequest, episode_id: UUID) -> HttpResponse:
+    user, now = user_of(request), timezone.now()
+    form = ImplantForm(request.POST, prefix="implant")
+    if not form.is_valid():
+        return _refused(request, episode_id, now, form, None, IMPLANT_FIELDS)
+    data = form.cleaned_data
+    try:
+        preview = implantation.preview_implantation(
+            user,
+            episode_id,
+            implanted_on=data["implanted_on"],
+            discharged_on=data["discharged_on"],
+            now=now,
+        )
+    except Refusal as refusal:
+        return _refused(request, episode_id, now, form, refusal, IMPLANT_FIELDS)
+    form = ImplantForm(request.POST, prefix="implant", warnings=preview.findings)
+    form.is_valid()
+    acks = form.acknowledgements()
+    if acks is None:
+        status = REFUSED if form.errors else 200
+        return _page(request, _overview(request, episode_id, now), now, form, status)
+    try:
+        with transaction.atomic():
+            implantation.register_implantation(
+                user,
+                episode_id,
+                expected_version=data["version"],
+                now=now,
+                pump_model=data["pump_model"],
+                pump_serial=data["pump_serial"],
+                catheter_model=data["catheter_model"],
+                catheter_length_cm=data["catheter_length"].to("cm").value,
+                dead_volume=data["dead_volume"],
+                alarm_volume=data["alarm_volume"],
+                implanted_on=data["implanted_on"],
+                discharged_on=data["discharged_on"],
+                acknowledge=acks,
+            )
+    except Refusal as refusal:
+        return _refused(request, episode_id, now, form, refusal, IMPLANT_FIELDS)
+    return _done(
+        request, episode_id, f"Implantation on {data['implanted_on']:%a %d %b %Y}: registered."
+    )
