@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from painpump.web.views import calendar, dashboard, pathway, patients, records, reports, session
+from painpump.web.views import (
+    calendar,
+    dashboard,
+    pathway,
+    patients,
+    records,
+    reports,
+    session,
+    whatif,
+)
 
 app_name = "web"
 
@@ -14,6 +23,7 @@ urlpatterns = [
     path("sign-out/", session.sign_out, name="sign-out"),
     path("patients/", patients.patients, name="patients"),
     path("patients/<uuid:patient_id>/", patients.patient, name="patient"),
+    path("implants/<uuid:implant_id>/what-if/", whatif.what_if_page, name="what-if"),
     path("patients/new/", records.new_patient, name="new-patient"),
     path("patients/<uuid:patient_id>/episodes/new/", records.new_episode, name="new-episode"),
     path(

@@ -85,8 +85,8 @@ def styles() -> dict[str, ParagraphStyle]:
         "body": _style("body", 9),
         "small": _style("small", 7.5, textColor=MUTED),
         "count": _style("count", 7.5, textColor=MUTED, keepWithNext=1),
-        "cell": _style("cell", 7.8),
-        "cell_bold": _style("cell_bold", 7.8, bold=True),
+        "cell": _style("cell", 7.5),
+        "cell_bold": _style("cell_bold", 7.5, bold=True),
         "banner": _style("banner", 13, bold=True, textColor=ALERT, alignment=1),
         "banner_text": _style("banner_text", 8.5, textColor=ALERT, alignment=1),
     }
@@ -95,6 +95,11 @@ def styles() -> dict[str, ParagraphStyle]:
 def text(value: object, style: str = "body") -> Paragraph:
     """A paragraph of plain text: record values are escaped, never read as markup."""
     return Paragraph(escape(str(value)), styles()[style])
+
+
+def lines(*values: object, style: str = "cell") -> Paragraph:
+    """Values on lines of their own in one cell, each escaped."""
+    return Paragraph("<br/>".join(escape(str(v)) for v in values), styles()[style])
 
 
 def bold(value: object, style: str = "cell_bold") -> Paragraph:

@@ -27,6 +27,7 @@ from painpump.web.reports.layout import (
     gap,
     heading,
     iso,
+    lines,
     note,
     render,
     section,
@@ -140,7 +141,7 @@ def _doses(summary: PatientSummary) -> list[Flowable]:
         table(
             ["Started", "Ended", "Drug(s)", "Daily dose", "Rate (mode)", "Pump", "Prescribed by"],
             rows,
-            [0.13, 0.13, 0.19, 0.13, 0.16, 0.13, 0.13],
+            [0.12, 0.12, 0.18, 0.12, 0.15, 0.14, 0.17],
         )
     )
     drug = programs[-1].principal
@@ -162,11 +163,11 @@ def _refills(summary: PatientSummary) -> list[Flowable]:
         [
             utc(r.performed_at),
             " + ".join(str(d) for d in r.drugs),
-            f"{r.volume}, lot {r.lot}",
+            lines(r.volume, r.lot),
             _residual(r),
             r.delivery_error,
-            r.finding,
-            f"{r.performed_by}; verified: {_verification(r)}",
+            "within accuracy" if r.finding == "none" else r.finding,
+            lines(r.performed_by, f"verified: {_verification(r)}"),
             iso(r.refill_by),
         ]
         for r in summary.refills.items
@@ -177,15 +178,15 @@ def _refills(summary: PatientSummary) -> list[Flowable]:
             [
                 "Performed",
                 "Drug(s)",
-                "Fill",
+                "Fill, lot",
                 "Expected / aspirated (difference)",
                 "Error",
                 "Verdict",
-                "By; verified",
+                "By, verification",
                 "Refill by",
             ],
             rows,
-            [0.12, 0.14, 0.11, 0.17, 0.09, 0.11, 0.14, 0.12],
+            [0.11, 0.12, 0.12, 0.16, 0.07, 0.13, 0.17, 0.12],
         ),
     ]
     return flow
@@ -250,8 +251,9 @@ def _outcome_charts(outcomes: Sequence[OutcomeSeries]) -> list[Flowable]:
             Line(s.limb or s.label, [(p.taken_at, p.value) for p in s.points.items]) for s in group
         ]
         low, high = SCALES.get(kind, (0.0, None))
-        unit = f" ({group[0].unit})" if group[0].unit else ""
-        title = group[0].label + unit
+        title = group[0].label
+        if group[0].unit and group[0].unit not in title:
+            title += f" ({group[0].unit})"
         if any(s.points.bounded for s in group):
             title += ": newest measurements"
         charts.append(line_chart(title, lines, y_min=low, y_max=high, width=WIDTH, height=120))
