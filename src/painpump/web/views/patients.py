@@ -6,11 +6,12 @@ from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from painpump.clinic.queries import episodes_of, search_patients
-from painpump.clinic.services import read_patient
-from painpump.clinic.therapy_queries import implants_of
+from painpump.clinic.chart import patient_chart
+from painpump.clinic.queries import search_patients
 from painpump.web.access import clinic_page, user_of
+from painpump.web.chart_series import dose_data, outcome_data, reservoir_data
 
 MAX_QUERY = 200
 
@@ -25,10 +26,13 @@ def patients(request: HttpRequest) -> HttpResponse:
 
 @clinic_page
 def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    user = user_of(request)
+    chart = patient_chart(user_of(request), patient_id, timezone.now())
     context = {
-        "patient": read_patient(user, patient_id),
-        "episodes": episodes_of(user, patient_id),
-        "implants": implants_of(user, patient_id),
+        "chart": chart,
+        "patient": chart.patient,
+        "episodes": chart.episodes,
+        "reservoir_data": reservoir_data(chart),
+        "dose_data": dose_data(chart.doses, chart.now),
+        "outcome_data": outcome_data(chart.outcomes),
     }
     return render(request, "web/patient.html", context)

@@ -1,0 +1,691 @@
+"""The patient chart as one audited read: who the patient is, the pathway of each episode as a
+timeline in plain words, the pump and catheter, the running program, the reservoir projection of
+the last fill, the refill history with its reconciliation, the dose history, the outcomes before
+the pump and now, and the alarms still open. A fixed number of queries whatever the length of
+the history (no query per refill); every number comes from painpump.core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Prefetch
+
+from painpump.clinic import audit
+from painpump.clinic.models import (
+    AlarmReport,
+    Appointment,
+    Assessment,
+    Episode,
+    Implant,
+    Indication,
+    PathwayEvent,
+    Patient,
+    Program,
+    Refill,
+    RefillDrug,
+)
+from painpump.clinic.pathway import clinic_settings, pathway_settings
+from painpump.clinic.roles import require
+from painpump.clinic.services import NotFound
+from painpump.core import catalog
+from painpump.core.age import age_on
+from painpump.core.device_life import replacement_due
+from painpump.core.dosing import dose_mcg_per_day
+from painpump.core.pathway import PathwaySettings, check_stay
+from painpump.core.projection import ProgramRun, Projection, project
+from painpump.core.refill import StabilityLimit, stability_limit
+from painpump.core.units import Q, format_decimal, of
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One line of a pathway timeline: when, what happened, and the details in plain words;
+    `warning` marks a stay outside the usual length or an acknowledged warning."""
+
+    on: date
+    title: str
+    details: tuple[str, ...] = ()
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """Who the patient is (the names of the model's fields, so links built for a Patient work)."""
+
+    id: UUID
+    mrn: str
+    family_name: str
+    given_name: str
+    birth_date: date
+    version: int
+    age: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+
+@dataclass(frozen=True)
+class EpisodeChart:
+    """An episode of care: `indication` and `stage` are the stored values, with their labels."""
+
+    id: UUID
+    version: int
+    indication: str
+    indication_label: str
+    stage: str
+    stage_label: str
+    referred_on: date
+    closed_at: datetime | None
+    closed_reason: str
+    timeline: tuple[Moment, ...]
+
+    def get_indication_display(self) -> str:
+        """The indication's label, named as the model's method (the actions bar calls it)."""
+        return self.indication_label
+
+
+@dataclass(frozen=True)
+class Pump:
+    """An implanted pump and its catheter, with the date to have it replaced by (None when the
+    catalog has no sourced service life)."""
+
+    implant_id: UUID
+    model: str
+    name: str
+    serial: str
+    implanted_on: date
+    explanted_on: date | None
+    catheter_model: str
+    catheter_length: Q
+    dead_volume: Q
+    alarm_volume: Q
+    reservoir: Q
+    accuracy: str
+    replace_by: date | None
+    replace_source: str
+
+
+@dataclass(frozen=True)
+class Dose:
+    """A drug of the fill: its concentration and the daily dose the rate gives of it."""
+
+    drug: str
+    concentration: Q
+    dose: Q
+
+
+@dataclass(frozen=True)
+class RunningProgram:
+    """The program running now, in numbers and in words."""
+
+    doses: tuple[Dose, ...]
+    rate: Q
+    mode: str
+    started_at: datetime
+    prescribed_by: str
+    bridge: str
+    words: str
+
+
+@dataclass(frozen=True)
+class RefillLine:
+    """One refill: what the pump expected and what was aspirated (None at the first fill), the
+    verdict, what was put in and who did and verified it."""
+
+    performed_at: datetime
+    expected: Q | None
+    aspirated: Q | None
+    difference: Q | None
+    error_percent: str
+    finding: str
+    verdict: str
+    put_in: str
+    volume: Q
+    lot: str
+    performed_by: str
+    verified_by: str
+    verification: str
+
+
+@dataclass(frozen=True)
+class DoseLine:
+    """One program of the dose history."""
+
+    started_at: datetime
+    ended_at: datetime | None
+    drug: str
+    dose: Q
+    rate: Q
+    concentration: Q
+    prescribed_by: str
+
+
+@dataclass(frozen=True)
+class Measure:
+    """An outcome value as recorded, with its unit when it has one."""
+
+    value: Decimal
+    shown: str
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One measure (pain, Ashworth of a limb, oral morphine-equivalent dose) before the pump and
+    at the latest assessment."""
+
+    kind: str
+    label: str
+    limb: str
+    before: Measure | None
+    latest: Measure | None
+    history: tuple[Measure, ...]
+
+
+@dataclass(frozen=True)
+class OpenAlarm:
+    kind: str
+    reported_at: datetime
+    recorded_by: str
+    note: str
+
+
+@dataclass(frozen=True)
+class NextRefill:
+    """The refill appointment proposed or booked."""
+
+    on: date
+    due_by: date | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    patient: PatientFacts
+    indications: tuple[str, ...]
+    high_risk: bool
+    episodes: tuple[EpisodeChart, ...]
+    pump: Pump | None
+    former_pumps: tuple[Pump, ...]
+    program: RunningProgram | None
+    projection: Projection | None
+    projection_notes: tuple[str, ...]
+    next_refill: NextRefill | None
+    refills: tuple[RefillLine, ...]
+    doses: tuple[DoseLine, ...]
+    outcomes: tuple[Outcome, ...]
+    outcomes_baseline: str
+    open_alarms: tuple[OpenAlarm, ...]
+    now: datetime
+
+
+def in_drug_unit(name: str, concentration_mcg_per_ml: Decimal) -> Q:
+    """A stored concentration in the drug's own unit (25 mg/mL rather than 25000 mcg/mL)."""
+    return of(concentration_mcg_per_ml, catalog.drug(name).concentration_unit)
+
+
+def dose_in_drug_unit(name: str, dose_mcg_per_day_: Decimal) -> Q:
+    return of(dose_mcg_per_day_, catalog.drug(name).dose_rate_unit)
+
+
+def fill_doses(drugs: Sequence[tuple[str, Decimal]], rate_ml_per_day: Decimal) -> tuple[Dose, ...]:
+    """Each drug of a fill with the daily dose the rate gives of it (rate x concentration)."""
+    return tuple(
+        Dose(
+            name,
+            in_drug_unit(name, conc),
+            dose_in_drug_unit(name, dose_mcg_per_day(rate_ml_per_day, conc)),
+        )
+        for name, conc in drugs
+    )
+
+
+def program_words(doses: Sequence[Dose], rate: Q, mode: str) -> str:
+    """ "baclofen 2000 mcg/mL at 0.2 mL/day = 400 mcg/day, continuous"."""
+    drugs = " + ".join(f"{d.drug} {d.concentration}" for d in doses)
+    given = " + ".join(str(d.dose) if len(doses) == 1 else f"{d.drug} {d.dose}" for d in doses)
+    return f"{drugs} at {rate} = {given}, {mode}"
+
+
+def fill_stability(
+    drugs: Sequence[tuple[str, Decimal]], *, first_fill: bool
+) -> tuple[StabilityLimit | None, list[str]]:
+    """The stability rule of a fill, as perform_refill applies it (diluted when the principal
+    drug's concentration is not a product's), and the library's notes where it has none."""
+    names = [name for name, _ in drugs]
+    products = {p.canonical for p in catalog.drug(names[0]).products}
+    stability, notes = stability_limit(
+        names, first_fill=first_fill, diluted=drugs[0][1] not in products
+    )
+    return stability, [n.message for n in notes]
+
+
+def fill_projection(
+    implant: Implant,
+    refills: Sequence[Refill],
+    programs: Sequence[Program],
+    margin_days: Decimal,
+) -> tuple[Projection, list[str]] | None:
+    """The projection of the last fill under the programs run since (None before the first
+    fill). `refills` and `programs` are the implant's, oldest first, drugs prefetched."""
+    if not refills:
+        return None
+    last = refills[-1]
+    drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
+    runs = [
+        ProgramRun(p.rate_ml_per_day, p.started_at, p.ended_at)
+        for p in programs
+        if p.started_at >= last.performed_at
+    ]
+    stability, notes = fill_stability(drugs, first_fill=len(refills) == 1)
+    found = project(
+        catalog.pump(implant.pump_model, "pump_model"),
+        fill_at=last.performed_at,
+        fill_volume=of(last.volume_ml, "mL"),
+        runs=runs,
+        alarm_volume=of(implant.alarm_volume_ml, "mL"),
+        margin_days=margin_days,
+        stability=stability,
+    )
+    return found, notes
+
+
+def _pump(implant: Implant) -> Pump:
+    model = catalog.pump(implant.pump_model, "pump_model")
+    life = model.service_life_years
+    accuracy = f"+/-{format_decimal(model.accuracy_percent.value)} %"
+    return Pump(
+        implant_id=implant.id,
+        model=implant.pump_model,
+        name=model.name,
+        serial=implant.pump_serial,
+        implanted_on=implant.implanted_on,
+        explanted_on=implant.explanted_on,
+        catheter_model=implant.catheter_model,
+        catheter_length=of(implant.catheter_length_cm, "cm"),
+        dead_volume=of(implant.dead_volume_ml, "mL"),
+        alarm_volume=of(implant.alarm_volume_ml, "mL"),
+        reservoir=model.reservoir_volume.value,
+        accuracy=accuracy,
+        replace_by=replacement_due(model, implant.implanted_on),
+        replace_source=life.source if life is not None else "",
+    )
+
+
+def _day(facts: dict[str, Any], event: PathwayEvent) -> date:
+    on = facts.get("on")
+    return date.fromisoformat(on) if isinstance(on, str) else event.recorded_at.date()
+
+
+def _acknowledged(event: PathwayEvent) -> tuple[str, ...]:
+    return tuple(
+        f"warning acknowledged ({rule}): {note}" if note else f"warning acknowledged ({rule})"
+        for rule, note in sorted(event.acknowledged.items())
+    )
+
+
+def _stay(kind: str, admitted: date, discharged: date, rules: PathwaySettings) -> Moment:
+    """A hospital stay's length as the pathway rules judge it (check_stay)."""
+    finding = check_stay(kind, admitted, discharged, rules)
+    return Moment(
+        discharged,
+        f"{kind.capitalize()} stay",
+        (f"{admitted:%d %b %Y} to {discharged:%d %b %Y}: {finding.message}",),
+        warning=finding.verdict.value == "warn",
+    )
+
+
+def _bolus_words(bolus: dict[str, Any]) -> tuple[date | None, str]:
+    dose = bolus.get("dose") or {}
+    amount = str(Q(Decimal(dose["value"]), dose["unit"])) if dose else "of unrecorded dose"
+    given = bolus.get("given_at")
+    result = "positive" if bolus.get("positive") else "negative"
+    return (datetime.fromisoformat(given).date() if given else None), (
+        f"Screening bolus {amount}: {result}"
+    )
+
+
+def _moments(
+    episode: Episode,
+    events: Sequence[PathwayEvent],
+    implants: Sequence[Implant],
+    refills: dict[UUID, list[Refill]],
+    rules: PathwaySettings,
+) -> tuple[Moment, ...]:
+    """The episode's pathway in plain words, in date order (the order recorded within a day)."""
+    out = [Moment(episode.referred_on, "Referred", (episode.get_indication_display(),))]
+    admitted: date | None = None
+    implanted: date | None = None
+    for event in events:
+        facts = event.facts
+        on = _day(facts, event)
+        notes = _acknowledged(event)
+        action = event.action
+        if action == "start_test_phase":
+            admitted = on
+            details = [f"{facts.get('protocol', '')} protocol".strip()]
+            if facts.get("rehabilitation"):
+                details.append("with rehabilitation")
+            if facts.get("small_patient"):
+                details.append("small patient")
+            out.append(Moment(on, "Test phase started: admitted", (*details, *notes)))
+        elif action == "record_screening_bolus":
+            given, words = _bolus_words(facts.get("bolus") or {})
+            out.append(Moment(given or on, words, notes))
+        elif action == "decide_test_phase":
+            decided = "responder" if facts.get("outcome") == "responder" else "not a responder"
+            out.append(Moment(on, f"Test phase decided: {decided}", notes, bool(notes)))
+            if admitted is not None:
+                out.append(_stay("test phase", admitted, on, rules))
+        elif action == "implant":
+            implanted = on
+            placed = [f"{i.pump_model} {i.pump_serial}" for i in implants if i.implanted_on == on]
+            out.append(Moment(on, "Pump implanted: admitted", (*placed, *notes), bool(notes)))
+        elif action == "discharge":
+            out.append(Moment(on, "Discharged after the implantation", notes))
+            if implanted is not None:
+                out.append(_stay("implantation", implanted, on, rules))
+        else:
+            out.append(Moment(on, _TITLES.get(action, action.replace("_", " ")), notes))
+    for implant in implants:
+        done = refills.get(implant.id, [])
+        if done:
+            first = done[0]
+            out.append(Moment(first.performed_at.date(), "First fill", (_put_in(first),)))
+        if len(done) > 1:
+            out.append(
+                Moment(
+                    done[-1].performed_at.date(),
+                    f"Refills: {len(done) - 1} since the first fill",
+                    (f"the last on {done[-1].performed_at:%d %b %Y}",),
+                )
+            )
+    return tuple(sorted(out, key=lambda m: m.on))
+
+
+_TITLES = {
+    "record_catheter_removal": "Test catheter removed",
+    "close_non_responder": "Closed: not a responder",
+    "start_rehabilitation": "Rehabilitation started",
+    "start_maintenance": "Outpatient refills (maintenance) started",
+    "explant": "Pump explanted",
+    "close": "Episode closed",
+}
+
+
+def _put_in(refill: Refill) -> str:
+    drugs = " + ".join(
+        f"{d.drug} {in_drug_unit(d.drug, d.concentration_mcg_per_ml)}" for d in refill.drugs.all()
+    )
+    return f"{of(refill.volume_ml, 'mL')} of {drugs}"
+
+
+def _verdict(refill: Refill, accuracy: str) -> str:
+    if refill.expected_ml is None:
+        return "first fill"
+    words = {
+        "none": f"as expected (within {accuracy})",
+        "overinfusion": f"less left than expected: overinfusion beyond {accuracy}",
+        "underinfusion": f"more left than expected: underinfusion beyond {accuracy}",
+    }
+    return words.get(refill.finding, refill.finding or "not reconciled")
+
+
+def _refill_line(refill: Refill, accuracy: str) -> RefillLine:
+    error = refill.delivery_error_percent
+    if refill.verified_by:
+        verification = f"verified by {refill.verified_by}"
+    elif refill.needs_verification:
+        verification = "waiting for a second clinician"
+    else:
+        verification = "not required"
+    return RefillLine(
+        performed_at=refill.performed_at,
+        expected=None if refill.expected_ml is None else of(refill.expected_ml, "mL"),
+        aspirated=None if refill.aspirated_ml is None else of(refill.aspirated_ml, "mL"),
+        difference=None if refill.difference_ml is None else of(refill.difference_ml, "mL"),
+        error_percent="" if error is None else f"{format_decimal(error.normalize())} %",
+        finding=refill.finding or ("first fill" if refill.expected_ml is None else ""),
+        verdict=_verdict(refill, accuracy),
+        put_in=_put_in(refill),
+        volume=of(refill.volume_ml, "mL"),
+        lot=refill.lot,
+        performed_by=refill.performed_by,
+        verified_by=refill.verified_by,
+        verification=verification,
+    )
+
+
+def _dose_lines(programs: Sequence[Program], refills: Sequence[Refill]) -> list[DoseLine]:
+    """Each program with the principal drug and concentration of the fill it ran on."""
+    lines = []
+    fills = [
+        (r.performed_at, [(d.drug, d.concentration_mcg_per_ml) for d in r.drugs.all()])
+        for r in refills
+    ]
+    index = -1
+    for program in programs:
+        while index + 1 < len(fills) and fills[index + 1][0] <= program.started_at:
+            index += 1
+        if index < 0 or not fills[index][1]:
+            continue
+        name, conc = fills[index][1][0]
+        lines.append(
+            DoseLine(
+                started_at=program.started_at,
+                ended_at=program.ended_at,
+                drug=name,
+                dose=dose_in_drug_unit(name, program.dose_mcg_per_day),
+                rate=of(program.rate_ml_per_day, "mL/day"),
+                concentration=in_drug_unit(name, conc),
+                prescribed_by=program.prescribed_by,
+            )
+        )
+    return lines
+
+
+def _measure(assessment: Assessment) -> Measure:
+    value = assessment.value
+    if assessment.kind == Assessment.Kind.OMED:
+        shown = str(Q(value, "mg/day"))
+    elif assessment.kind == Assessment.Kind.ASHWORTH:
+        shown = "1+" if value == Decimal("1.5") else format_decimal(value)
+    else:
+        shown = f"{format_decimal(value)} / 10"
+    return Measure(value, shown, assessment.taken_at)
+
+
+def _outcomes(assessments: Iterable[Assessment], implanted_on: date | None) -> tuple[Outcome, ...]:
+    """Per measure (and limb): the last value before the implant (or the first recorded when
+    there is no pump) and the latest value."""
+    groups: dict[tuple[str, str], list[Assessment]] = {}
+    for a in sorted(assessments, key=lambda a: (a.taken_at, a.recorded_at)):
+        groups.setdefault((a.kind, a.limb), []).append(a)
+    labels = dict(Assessment.Kind.choices)
+    order = [k for k, _ in Assessment.Kind.choices]
+    out = []
+    for (kind, limb), found in sorted(
+        groups.items(), key=lambda g: (order.index(g[0][0]), g[0][1])
+    ):
+        before: Assessment | None
+        after: Assessment | None
+        if implanted_on is None:
+            before = found[0]
+            after = found[-1] if len(found) > 1 else None
+        else:
+            earlier = [a for a in found if a.taken_at.date() <= implanted_on]
+            later = [a for a in found if a.taken_at.date() > implanted_on]
+            before = earlier[-1] if earlier else None
+            after = later[-1] if later else None
+        out.append(
+            Outcome(
+                kind=kind,
+                label=labels.get(kind, kind),
+                limb=limb.replace("_", " "),
+                before=_measure(before) if before else None,
+                latest=_measure(after) if after else None,
+                history=tuple(_measure(a) for a in found),
+            )
+        )
+    return tuple(out)
+
+
+def _patient(patient_id: UUID) -> Patient:
+    try:
+        return Patient.objects.get(id=patient_id)
+    except Patient.DoesNotExist:
+        raise NotFound(f"patient {patient_id}") from None
+
+
+@transaction.atomic
+def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
+    """Everything the chart page shows, read in a fixed number of queries and audited."""
+    actor = require(user, "patient.read")
+    patient = _patient(patient_id)
+    episodes = list(
+        Episode.objects.filter(patient_id=patient_id)
+        .order_by("-referred_on", "-created_at")
+        .prefetch_related(
+            Prefetch("pathway_events", queryset=PathwayEvent.objects.order_by("recorded_at", "id")),
+            Prefetch("assessments", queryset=Assessment.objects.order_by("taken_at")),
+        )
+    )
+    implants = list(
+        Implant.objects.filter(episode__patient_id=patient_id)
+        .order_by("-implanted_on", "-created_at")
+        .prefetch_related(
+            Prefetch("programs", queryset=Program.objects.order_by("started_at")),
+            Prefetch(
+                "refills",
+                queryset=Refill.objects.order_by("performed_at").prefetch_related(
+                    Prefetch("drugs", queryset=RefillDrug.objects.order_by("position"))
+                ),
+            ),
+            Prefetch(
+                "alarms",
+                queryset=AlarmReport.objects.filter(acknowledged_at__isnull=True).order_by(
+                    "-reported_at"
+                ),
+                to_attr="open_alarms",
+            ),
+        )
+    )
+    settings = clinic_settings()
+    rules = pathway_settings(settings)
+    refills = {i.id: list(i.refills.all()) for i in implants}
+    active = next((i for i in implants if i.explanted_on is None), None)
+
+    program = projection = None
+    notes: list[str] = []
+    pump = None
+    refill_lines: list[RefillLine] = []
+    dose_lines: list[DoseLine] = []
+    if active is not None:
+        pump = _pump(active)
+        done = refills[active.id]
+        programs = list(active.programs.all())
+        running = next((p for p in reversed(programs) if p.ended_at is None), None)
+        if done and running is not None:
+            drugs = [(d.drug, d.concentration_mcg_per_ml) for d in done[-1].drugs.all()]
+            doses = fill_doses(drugs, running.rate_ml_per_day)
+            rate = of(running.rate_ml_per_day, "mL/day")
+            bridge = ""
+            last = done[-1]
+            if last.bridge_volume_ml is not None and last.bridge_rate_ml_per_day is not None:
+                bridge = (
+                    f"after the concentration change, the {of(last.bridge_volume_ml, 'mL')} of "
+                    f"the old concentration in the catheter was bridged at "
+                    f"{of(last.bridge_rate_ml_per_day, 'mL/day')}"
+                )
+            program = RunningProgram(
+                doses=doses,
+                rate=rate,
+                mode="continuous",
+                started_at=running.started_at,
+                prescribed_by=running.prescribed_by,
+                bridge=bridge,
+                words=program_words(doses, rate, "continuous"),
+            )
+            projected = fill_projection(
+                active, done, programs, Decimal(settings.refill_margin_days)
+            )
+            if projected is not None:
+                projection, notes = projected
+        refill_lines = [_refill_line(r, pump.accuracy) for r in reversed(done)]
+        dose_lines = _dose_lines(programs, done)
+
+    appointment = (
+        Appointment.objects.filter(
+            patient_id=patient_id, kind="refill", status__in=("proposed", "booked")
+        )
+        .order_by("on")
+        .first()
+    )
+    first_implant = min((i.implanted_on for i in implants), default=None)
+    assessments = [a for e in episodes for a in e.assessments.all()]
+    chart = Chart(
+        patient=PatientFacts(
+            id=patient.id,
+            mrn=patient.mrn,
+            family_name=patient.family_name,
+            given_name=patient.given_name,
+            birth_date=patient.birth_date,
+            version=patient.version,
+            age=age_on(patient.birth_date, now.date()),
+        ),
+        indications=tuple(
+            dict.fromkeys(Indication(e.indication).label for e in episodes if e.closed_at is None)
+        ),
+        high_risk=bool(active and active.high_risk),
+        episodes=tuple(
+            EpisodeChart(
+                id=e.id,
+                version=e.version,
+                indication=e.indication,
+                indication_label=e.get_indication_display(),
+                stage=e.stage,
+                stage_label=e.stage.replace("_", " "),
+                referred_on=e.referred_on,
+                closed_at=e.closed_at,
+                closed_reason=e.closed_reason,
+                timeline=_moments(
+                    e,
+                    list(e.pathway_events.all()),
+                    [i for i in implants if i.episode_id == e.id],
+                    refills,
+                    rules,
+                ),
+            )
+            for e in episodes
+        ),
+        pump=pump,
+        former_pumps=tuple(_pump(i) for i in implants if i is not active),
+        program=program,
+        projection=projection,
+        projection_notes=tuple(notes),
+        next_refill=(
+            NextRefill(appointment.on, appointment.due_by, appointment.status)
+            if appointment
+            else None
+        ),
+        refills=tuple(refill_lines),
+        doses=tuple(dose_lines),
+        outcomes=_outcomes(assessments, first_implant),
+        outcomes_baseline="Before the pump" if first_implant else "First recorded",
+        open_alarms=tuple(
+            OpenAlarm(a.get_kind_display(), a.reported_at, a.recorded_by, a.note)
+            for i in implants
+            for a in i.open_alarms
+        ),
+        now=now,
+    )
+    audit.record(actor, "patient.chart", "patient", patient.id, patient_id=patient.id)
+    return chart

@@ -1,0 +1,301 @@
+"""What-if: a proposed refill (volume, concentrations, dose or rate, now) or a proposed change of
+the program alone, projected as the refill and titration services would project it and checked
+as they would check it (drug library, the clinic's limits, device), without saving anything. A
+hard limit is returned as `stop`, the warnings with their reason and source. Each look is an
+audited read of the patient's record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Prefetch
+
+from painpump.clinic import audit
+from painpump.clinic.chart import (
+    Dose,
+    dose_in_drug_unit,
+    fill_doses,
+    fill_projection,
+    fill_stability,
+    in_drug_unit,
+    program_words,
+)
+from painpump.clinic.models import Implant, Program, Refill, RefillDrug
+from painpump.clinic.pathway import clinic_settings
+from painpump.clinic.refills import Fill, checked_fill
+from painpump.clinic.roles import require
+from painpump.clinic.services import NotFound
+from painpump.core import catalog
+from painpump.core.decision import Finding, Verdict
+from painpump.core.dosing import dose_mcg_per_day
+from painpump.core.errors import Refusal
+from painpump.core.projection import ProgramRun, Projection, project
+from painpump.core.refill import residual_ml
+from painpump.core.units import Kind, Q, of
+from painpump.core.volumes import Bridge, bridge
+
+RULES = "painpump what-if rules"
+Mode = Literal["refill", "program"]
+
+
+@dataclass(frozen=True)
+class Current:
+    """The pump as it runs now: the last fill, the running program and their projection."""
+
+    implant_id: UUID
+    patient_id: UUID
+    patient: str
+    pump: str
+    reservoir: Q
+    alarm_volume: Q
+    dead_volume: Q
+    fill_at: datetime
+    fill_volume: Q
+    left_now: Q
+    drugs: tuple[tuple[str, Q], ...]
+    doses: tuple[Dose, ...]
+    dose: Q
+    rate: Q
+    words: str
+    projection: Projection
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the user proposes: a refill now (`volume` and the concentrations of the drugs in the
+    pump) or a program change alone, each with a daily dose or a rate (a quantity of either
+    kind; the other follows from the concentration)."""
+
+    mode: Mode
+    dose_or_rate: Q
+    volume: Q | None = None
+    concentrations: tuple[Q, ...] = ()
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """The outcome: the program proposed in words and numbers, its projection (None when a hard
+    limit stops it), the stop, the warnings and notes, and the bridge a concentration change
+    would need."""
+
+    current: Current
+    proposal: Proposal
+    doses: tuple[Dose, ...]
+    rate: Q | None
+    words: str
+    projection: Projection | None
+    stop: Refusal | None
+    warnings: tuple[Finding, ...]
+    notes: tuple[str, ...]
+    bridge: Bridge | None
+
+
+def _implant(implant_id: UUID) -> Implant:
+    query = Implant.objects.select_related("episode__patient").prefetch_related(
+        Prefetch("programs", queryset=Program.objects.order_by("started_at")),
+        Prefetch(
+            "refills",
+            queryset=Refill.objects.order_by("performed_at").prefetch_related(
+                Prefetch("drugs", queryset=RefillDrug.objects.order_by("position"))
+            ),
+        ),
+    )
+    try:
+        return query.get(id=implant_id)
+    except Implant.DoesNotExist:
+        raise NotFound(f"implant {implant_id}") from None
+
+
+def _current(implant: Implant, now: datetime) -> tuple[Current, list[Refill], list[Program]]:
+    refills = list(implant.refills.all())
+    programs = list(implant.programs.all())
+    running = next((p for p in reversed(programs) if p.ended_at is None), None)
+    if not refills or running is None or implant.explanted_on is not None:
+        raise Refusal(
+            "implant",
+            str(implant.id),
+            "an implanted, filled pump with a running program",
+            RULES,
+            "has nothing to project (the first fill is planned in the refill workflow)",
+        )
+    last = refills[-1]
+    stored = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
+    settings = clinic_settings()
+    projected = fill_projection(implant, refills, programs, Decimal(settings.refill_margin_days))
+    assert projected is not None
+    projection, notes = projected
+    history = [(p.rate_ml_per_day, p.started_at, p.ended_at) for p in programs]
+    doses = fill_doses(stored, running.rate_ml_per_day)
+    rate = of(running.rate_ml_per_day, "mL/day")
+    patient = implant.episode.patient
+    current = Current(
+        implant_id=implant.id,
+        patient_id=patient.id,
+        patient=f"{patient.family_name}, {patient.given_name}",
+        pump=f"{catalog.pump(implant.pump_model).name} {implant.pump_serial}",
+        reservoir=catalog.pump(implant.pump_model).reservoir_volume.value,
+        alarm_volume=of(implant.alarm_volume_ml, "mL"),
+        dead_volume=of(implant.dead_volume_ml, "mL"),
+        fill_at=last.performed_at,
+        fill_volume=of(last.volume_ml, "mL"),
+        left_now=of(
+            residual_ml(last.volume_ml, [h for h in history if h[1] >= last.performed_at], now),
+            "mL",
+        ),
+        drugs=tuple((name, in_drug_unit(name, conc)) for name, conc in stored),
+        doses=doses,
+        dose=dose_in_drug_unit(stored[0][0], running.dose_mcg_per_day),
+        rate=rate,
+        words=program_words(doses, rate, "continuous"),
+        projection=projection,
+        notes=tuple(notes),
+    )
+    return current, refills, programs
+
+
+@transaction.atomic
+def current_pump(user: User, implant_id: UUID, now: datetime) -> Current:
+    """The pump as it runs now, the starting point of a what-if (an audited read)."""
+    actor = require(user, "patient.read")
+    implant = _implant(implant_id)
+    current, _, _ = _current(implant, now)
+    audit.record(
+        actor, "implant.what_if.open", "implant", implant.id, patient_id=current.patient_id
+    )
+    return current
+
+
+def _dose(proposal: Proposal, drugs: tuple[tuple[str, Q], ...]) -> Q:
+    """The principal drug's daily dose proposed: as given, or what the given rate delivers at
+    the principal drug's concentration (dose = rate x concentration)."""
+    name, concentration = drugs[0]
+    given = proposal.dose_or_rate
+    if given.kind is Kind.DOSE_RATE:
+        return given
+    return dose_in_drug_unit(name, dose_mcg_per_day(given.canonical, concentration.canonical))
+
+
+def _drugs(proposal: Proposal, current: Current) -> tuple[tuple[str, Q], ...]:
+    if proposal.mode == "program":
+        return current.drugs
+    if len(proposal.concentrations) != len(current.drugs):
+        raise Refusal(
+            "concentrations",
+            str(len(proposal.concentrations)),
+            f"one concentration for each drug in the pump ({len(current.drugs)})",
+            RULES,
+            "does not match the drugs",
+        )
+    return tuple(
+        (name, conc) for (name, _), conc in zip(current.drugs, proposal.concentrations, strict=True)
+    )
+
+
+@transaction.atomic
+def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> WhatIf:
+    """The proposal checked and projected from `now`; nothing is saved but the audit entry."""
+    actor = require(user, "patient.read")
+    implant = _implant(implant_id)
+    current, refills, programs = _current(implant, now)
+    pump = catalog.pump(implant.pump_model, "pump_model")
+    settings = clinic_settings()
+    drugs = _drugs(proposal, current)
+    dose = _dose(proposal, drugs)
+    volume = proposal.volume if proposal.mode == "refill" else current.fill_volume
+    if volume is None:
+        raise Refusal("volume", "missing", "the volume to fill", RULES, "is required for a refill")
+    running = programs[-1] if programs and programs[-1].ended_at is None else None
+    stop: Refusal | None = None
+    projection: Projection | None = None
+    rate: Q | None = None
+    doses: tuple[Dose, ...] = ()
+    warnings: list[Finding] = []
+    notes: list[str] = []
+    bridged: Bridge | None = None
+    try:
+        rate_ml, found = checked_fill(
+            pump, Fill(drugs, volume, "what-if"), dose, running, now, None, settings.dosing_region
+        )
+        warnings += found
+        rate = of(rate_ml, "mL/day")
+        doses = fill_doses([(n, c.canonical) for n, c in drugs], rate_ml)
+        margin = Decimal(settings.refill_margin_days)
+        if proposal.mode == "refill":
+            stability, notes = fill_stability(
+                [(n, c.canonical) for n, c in drugs], first_fill=False
+            )
+            projection = project(
+                pump,
+                fill_at=now,
+                fill_volume=volume,
+                runs=[ProgramRun(rate_ml, now)],
+                alarm_volume=current.alarm_volume,
+                margin_days=margin,
+                stability=stability,
+            )
+            old_name, old_conc = current.drugs[0]
+            new_name, new_conc = drugs[0]
+            if (
+                old_name == new_name
+                and old_conc.canonical != new_conc.canonical
+                and current.dead_volume.canonical > 0
+            ):
+                bridged = bridge(old_conc, new_conc, dose, current.dead_volume)
+        else:
+            last = refills[-1]
+            runs = [
+                ProgramRun(p.rate_ml_per_day, p.started_at, p.ended_at)
+                for p in programs
+                if p.started_at >= last.performed_at
+            ]
+            stability, notes = fill_stability(
+                [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()],
+                first_fill=len(refills) == 1,
+            )
+            projection = project(
+                pump,
+                fill_at=last.performed_at,
+                fill_volume=current.fill_volume,
+                runs=[*runs, ProgramRun(rate_ml, now)],
+                alarm_volume=current.alarm_volume,
+                margin_days=margin,
+                stability=stability,
+            )
+        warnings += [w for w in projection.warnings if w.verdict is Verdict.WARN]
+    except Refusal as refused:
+        stop, projection = refused, None
+    outcome = WhatIf(
+        current=current,
+        proposal=proposal,
+        doses=doses,
+        rate=rate,
+        words=program_words(doses, rate, "continuous") if rate is not None and doses else "",
+        projection=projection,
+        stop=stop,
+        warnings=tuple(warnings),
+        notes=tuple(notes),
+        bridge=bridged,
+    )
+    audit.record(
+        actor,
+        "implant.what_if",
+        "implant",
+        implant.id,
+        patient_id=current.patient_id,
+        after={
+            "mode": proposal.mode,
+            "dose_or_rate": str(proposal.dose_or_rate),
+            "volume": str(volume),
+            "concentrations": [str(c) for _, c in drugs],
+            "stop": stop.message if stop else None,
+            "warnings": sorted({w.rule for w in warnings}),
+        },
+    )
+    return outcome

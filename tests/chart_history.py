@@ -1,0 +1,91 @@
+"""A patient with five years of pump therapy, recorded through the clinic services: a stroke
+spasticity episode through the test phase, a SynchroMed II 40 mL implanted in February 2021 and
+filled with baclofen, refilled every 45 days (40 refills, each aspirated as expected), one dose
+increase after the last refill, pain and spasticity scores before the pump and since. The chart
+tests use it to check the page stays fast with a long history."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+
+from painpump.clinic import programs, refills, services
+from painpump.clinic.models import Implant
+from painpump.clinic.testing import responder_episode
+from painpump.core.refill import residual_ml
+from painpump.core.units import Kind, of, parse
+
+REFILLS = 40
+EVERY = timedelta(days=45)
+FIRST_FILL = datetime(2021, 2, 1, 10, 0, tzinfo=UTC)
+TITRATED = FIRST_FILL + EVERY * REFILLS + timedelta(days=10)
+RATE = Decimal("0.2")  # mL/day: 400 mcg/day of baclofen 2000 mcg/mL
+
+
+def long_history(physician: User, nurse: User) -> Implant:
+    patient = services.create_patient(
+        nurse,
+        mrn="MRN-LONG",
+        family_name="Langzeit",
+        given_name="Lena",
+        birth_date=date(1961, 3, 14),
+        today=date(2021, 1, 1),
+    )
+    episode = services.open_episode(
+        physician, patient.id, indication="stroke", referred_on=date(2020, 11, 2)
+    )
+    for kind, value, limb, day in (
+        ("ashworth", 3, "left_leg", date(2020, 11, 2)),
+        ("pain_nrs", 7, "", date(2020, 11, 2)),
+        ("ashworth", "1.5", "left_leg", date(2025, 6, 1)),
+        ("pain_nrs", 3, "", date(2025, 6, 1)),
+    ):
+        services.record_assessment(
+            nurse,
+            episode.id,
+            kind=kind,
+            value=value,
+            limb=limb,
+            taken_at=datetime.combine(day, time(11, 0), tzinfo=UTC),
+        )
+    responder = responder_episode(physician, episode.id, start=date(2021, 1, 4))
+    implant = refills.register_implant(
+        physician,
+        episode.id,
+        expected_version=responder.version,
+        now=FIRST_FILL,
+        pump_model="synchromed-ii-40",
+        pump_serial="NGP-LONG-1",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal(60),
+        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        alarm_volume=None,
+        implanted_on=FIRST_FILL.date(),
+    )
+    fill = refills.Fill(
+        drugs=(("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),),
+        volume=parse("40 mL", Kind.VOLUME, "v"),
+        lot="LOT-LONG",
+    )
+    dose = parse("400 mcg/day", Kind.DOSE_RATE, "dose")
+    for number in range(REFILLS + 1):
+        at = FIRST_FILL + EVERY * number
+        left = None
+        if number:
+            left = of(residual_ml(Decimal(40), [(RATE, at - EVERY, None)], at), "mL")
+        refills.perform_refill(
+            nurse,
+            implant.id,
+            idempotency_key=f"long-{number}",
+            performed_at=at,
+            expected=left,
+            aspirated=left,
+            fill=fill,
+            dose=dose,
+        )
+    programs.change_program(
+        physician, implant.id, dose=parse("450 mcg/day", Kind.DOSE_RATE, "dose"), now=TITRATED
+    )
+    return Implant.objects.get(id=implant.id)

@@ -1,0 +1,274 @@
+"""The patient chart and the what-if pages through Django's test client: what each role sees or is
+refused, the chart of a five-year history rendered quickly in a bounded number of queries, and
+the what-if form that projects and checks a proposed refill or program without saving anything
+(bad input and hard limits refused next to the field, with their reason and source)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from chart_history import long_history
+from painpump.clinic import refills, services
+from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
+from painpump.core.units import Kind, parse
+
+HTMX = {"HX-Request": "true"}
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def chart_of(user: User, patient_id: object) -> str:
+    response = client_for(user).get(f"/patients/{patient_id}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_chart_shows_program_pump_reservoir_and_pathway(nurse: User, implant: Implant) -> None:
+    page = chart_of(nurse, implant.episode.patient_id)
+    assert "baclofen 2000 mcg/mL at 0.2 mL/day = 400 mcg/day, continuous" in page
+    assert "baclofen · high risk" in page
+    assert "NGP123456H" in page and "8709SC, 60 cm implanted" in page
+    assert 'data-chart="reservoir"' in page
+    assert 'id="reservoir-data" type="application/json"' in page
+    assert "Test phase decided: responder" in page
+    assert f'href="/implants/{implant.id}/what-if/"' in page
+    assert "first fill" in page
+
+
+def test_the_chart_page_has_no_inline_script_or_style(nurse: User, implant: Implant) -> None:
+    page = chart_of(nurse, implant.episode.patient_id)
+    scripts = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", page)
+    assert scripts and all('type="application/json"' in s for s in scripts)
+    assert " style=" not in page
+    assert not re.search(r"\son[a-z]+=", page)
+
+
+def test_a_patient_without_a_pump_has_a_chart_too(nurse: User, patient: Patient) -> None:
+    page = chart_of(nurse, patient.id)
+    assert "No pump implanted." in page
+    assert "Muster, Erika" in page
+
+
+def test_an_admin_is_refused_the_chart_with_the_roles_that_may(
+    admin: User, implant: Implant
+) -> None:
+    response = client_for(admin).get(f"/patients/{implant.episode.patient_id}/")
+    assert response.status_code == 403
+    assert "may not read patient records" in response.content.decode()
+
+
+def test_five_years_of_refills_render_in_well_under_a_second(
+    physician: User, nurse: User, django_assert_max_num_queries: object
+) -> None:
+    implant = long_history(physician, nurse)
+    client = client_for(nurse)
+    url = f"/patients/{implant.episode.patient_id}/"
+    client.get(url)  # templates compiled, catalog loaded
+    with django_assert_max_num_queries(30):  # type: ignore[operator]
+        began = time.perf_counter()
+        response = client.get(url)
+        took = time.perf_counter() - began
+    assert response.status_code == 200
+    assert took < 0.5, f"the chart took {took:.3f} s"
+    assert response.content.decode().count("LOT-LONG") == 41
+
+
+def test_the_what_if_form_starts_from_the_current_fill_and_program(
+    pharmacist: User, implant: Implant
+) -> None:
+    response = client_for(pharmacist).get(f"/implants/{implant.id}/what-if/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="400 mcg/day"' in page
+    assert 'value="20 mL"' in page
+    assert 'value="2000 mcg/mL"' in page
+    assert "Baclofen concentration" in page
+    assert "Nothing is saved on this page" in page
+    assert AuditEntry.objects.filter(action="implant.what_if.open", actor="pharma.cist").exists()
+
+
+def proposal(**changes: str) -> dict[str, str]:
+    data = {
+        "mode": "refill",
+        "dose_or_rate": "400 mcg/day",
+        "volume": "20 mL",
+        "conc_0": "2000 mcg/mL",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_higher_dose_brings_the_alarm_forward_and_nothing_is_saved(
+    nurse: User, implant: Implant
+) -> None:
+    programs, refill_count = Program.objects.count(), Refill.objects.count()
+    stored = Implant.objects.get(id=implant.id)
+    assert stored.alarm_at is not None
+    response = client_for(nurse).get(
+        f"/implants/{implant.id}/what-if/",
+        proposal(mode="program", dose_or_rate="440 mcg/day"),
+        headers=HTMX,
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in page
+    assert "baclofen 2000 mcg/mL at 0.22 mL/day = 440 mcg/day, continuous" in page
+    alarm = re.search(r'data-testid="proposed-alarm"><strong>([^<]+)<', page)
+    assert alarm is not None
+    proposed = datetime.strptime(alarm.group(1), "%a %d %b %Y %H:%M").replace(tzinfo=UTC)
+    assert proposed < stored.alarm_at
+    assert (Program.objects.count(), Refill.objects.count()) == (programs, refill_count)
+    assert Implant.objects.get(id=implant.id).alarm_at == stored.alarm_at
+    entry = AuditEntry.objects.filter(action="implant.what_if").get()
+    assert entry.after["dose_or_rate"] == "440 mcg/day"
+
+
+def test_a_dose_step_beyond_the_label_is_refused_with_its_source(
+    nurse: User, implant: Implant
+) -> None:
+    response = client_for(nurse).get(
+        f"/implants/{implant.id}/what-if/", proposal(dose_or_rate="800 mcg/day"), headers=HTMX
+    )
+    page = response.content.decode()
+    assert "This would be refused" in page
+    assert "is stopped by max_step_percent" in page
+    assert "source: Lioresal label" in page
+
+
+def test_a_rate_gives_the_dose_at_the_concentration(nurse: User, implant: Implant) -> None:
+    response = client_for(nurse).get(
+        f"/implants/{implant.id}/what-if/",
+        proposal(mode="program", dose_or_rate="0.21 mL/day"),
+        headers=HTMX,
+    )
+    page = response.content.decode()
+    assert "at 0.21 mL/day = 420 mcg/day" in page
+    assert "no refill:" in page
+
+
+def test_a_dose_without_a_unit_is_refused_next_to_the_field(nurse: User, implant: Implant) -> None:
+    response = client_for(nurse).get(
+        f"/implants/{implant.id}/what-if/", proposal(dose_or_rate="400"), headers=HTMX
+    )
+    page = response.content.decode()
+    assert 'role="alert">Daily dose or rate: &#x27;400&#x27; has no unit' in page
+    assert not AuditEntry.objects.filter(action="implant.what_if").exists()
+
+
+def test_a_hard_limit_is_shown_as_refused_with_its_source(nurse: User, implant: Implant) -> None:
+    response = client_for(nurse).get(
+        f"/implants/{implant.id}/what-if/", proposal(dose_or_rate="5000 mcg/day"), headers=HTMX
+    )
+    page = response.content.decode()
+    assert "This would be refused" in page
+    assert "source:" in page
+    assert 'data-testid="proposed-alarm">—' in page
+
+
+def test_a_volume_above_the_reservoir_is_refused_next_to_the_volume(
+    nurse: User, implant: Implant
+) -> None:
+    response = client_for(nurse).get(
+        f"/implants/{implant.id}/what-if/", proposal(volume="25 mL"), headers=HTMX
+    )
+    page = response.content.decode()
+    assert re.search(r'role="alert">volume: 25 mL', page)
+
+
+@pytest.fixture
+def ziconotide_pump(physician: User, nurse: User) -> Implant:
+    """A tumour-pain patient implanted directly, first filled with ziconotide today."""
+    patient = services.create_patient(
+        nurse,
+        mrn="MRN-ZIC",
+        family_name="Zeller",
+        given_name="Zora",
+        birth_date=date(1958, 2, 2),
+        today=date(2026, 11, 1),
+    )
+    episode = services.open_episode(
+        physician, patient.id, indication="tumour_pain", referred_on=date(2026, 10, 1)
+    )
+    implant = refills.register_implant(
+        physician,
+        episode.id,
+        expected_version=episode.version,
+        now=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+        pump_model="synchromed-ii-20",
+        pump_serial="NGP-ZIC",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal(60),
+        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        alarm_volume=None,
+        implanted_on=date(2026, 11, 2),
+    )
+    refills.perform_refill(
+        physician,
+        implant.id,
+        idempotency_key="zic-first",
+        performed_at=datetime(2026, 11, 2, 10, 0, tzinfo=UTC),
+        expected=None,
+        aspirated=None,
+        fill=refills.Fill(
+            drugs=(("ziconotide", parse("25 mcg/mL", Kind.CONCENTRATION, "c")),),
+            volume=parse("20 mL", Kind.VOLUME, "v"),
+            lot="ZIC-1",
+        ),
+        dose=parse("2.4 mcg/day", Kind.DOSE_RATE, "dose"),
+    )
+    return implant
+
+
+def test_ziconotides_first_refill_limit_sets_the_refill_by_date(
+    nurse: User, ziconotide_pump: Implant
+) -> None:
+    response = client_for(nurse).get(
+        f"/implants/{ziconotide_pump.id}/what-if/",
+        {"mode": "program", "dose_or_rate": "2.6 mcg/day", "volume": "", "conc_0": ""},
+        headers=HTMX,
+    )
+    page = response.content.decode()
+    assert 'data-testid="proposed-refill-by"><strong>Mon 16 Nov 2026<' in page
+    assert "limited by the stability of ziconotide: 14 days from the fill" in page
+
+
+def test_an_admin_is_refused_the_what_if(admin: User, implant: Implant) -> None:
+    response = client_for(admin).get(f"/implants/{implant.id}/what-if/")
+    assert response.status_code == 403
+
+
+def test_a_pump_never_filled_has_no_what_if(physician: User, patient: Patient) -> None:
+    from painpump.clinic.testing import responder_episode
+
+    episode = services.open_episode(
+        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+    )
+    responder = responder_episode(physician, episode.id)
+    implant = refills.register_implant(
+        physician,
+        episode.id,
+        expected_version=responder.version,
+        now=datetime(2026, 9, 1, 12, 0, tzinfo=UTC),
+        pump_model="synchromed-ii-20",
+        pump_serial="NGP-EMPTY",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal(60),
+        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        alarm_volume=None,
+        implanted_on=date(2026, 9, 1),
+    )
+    response = client_for(physician).get(f"/implants/{implant.id}/what-if/")
+    assert response.status_code == 422
+    assert "has nothing to project" in response.content.decode()
+    assert "The pump has not been filled yet" in chart_of(physician, patient.id)
