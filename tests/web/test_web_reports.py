@@ -6,6 +6,7 @@ unknown id is a 404, and each download is audited."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from io import BytesIO
 
 import pytest
@@ -15,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from painpump.clinic import report_data
-from painpump.clinic.models import AuditEntry, Implant, Refill
+from painpump.clinic import alarms, report_data, services
+from painpump.clinic.models import AuditEntry, Implant, Patient, Refill
 from report_scenario import changed_concentration, history, verified
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +222,28 @@ def test_the_patient_page_links_the_clinician_summary(implant: Implant, nurse: U
     page = _client(nurse).get(f"/patients/{implant.episode.patient_id}/").content.decode()
     assert f'href="{_summary_url(implant)}"' in page
     assert "Clinician summary (PDF)" in page
+
+
+def test_names_beyond_latin_1_and_markup_in_notes_print_as_typed(
+    implant: Implant, nurse: User
+) -> None:
+    services.create_patient(
+        nurse,
+        mrn="MRN-0002",
+        family_name="Dvořák",
+        given_name="Šárka",
+        birth_date=date(1980, 2, 29),
+        today=date(2026, 11, 25),
+    )
+    alarms.report_alarm(
+        nurse,
+        implant.id,
+        kind="other",
+        reported_at=datetime(2026, 10, 1, 8, 0, tzinfo=UTC),
+        note="beeps <b>twice</b> & stops",
+    )
+    patient = Patient.objects.get(mrn="MRN-0002")
+    _, text = _download(nurse, reverse("web:patient-summary-report", args=[patient.id]))
+    assert "Dvořák, Šárka" in text
+    _, text = _download(nurse, _summary_url(implant))
+    assert "beeps <b>twice</b> & stops" in text
