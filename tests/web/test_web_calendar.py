@@ -1,0 +1,189 @@
+"""The appointments calendar through the test client: the week and the month with each
+appointment linking to its patient, moving and cancelling at the version shown (a stale one is
+a 409), a non-working day refused next to the field, read-only roles, and the iCalendar export."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.test import Client
+from icalendar import Calendar
+
+from painpump.clinic.models import Appointment, Implant
+from painpump.core.scheduling import ClinicCalendar
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def refill_of(implant: Implant) -> Appointment:
+    return Appointment.objects.get(patient_id=implant.episode.patient_id, kind="refill")
+
+
+def working_day_before(day: date, skip: int = 1) -> date:
+    calendar = ClinicCalendar("US")
+    found = day - timedelta(days=skip)
+    while not calendar.is_working_day(found):
+        found -= timedelta(days=1)
+    return found
+
+
+def test_the_week_lists_the_refill_linking_to_its_patient(nurse: User, implant: Implant) -> None:
+    appointment = refill_of(implant)
+    response = signed_in(nurse).get(f"/calendar/?view=week&date={appointment.on.isoformat()}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f'href="/patients/{implant.episode.patient_id}/"' in page
+    assert "Muster, Erika" in page
+    assert f'action="/calendar/appointments/{appointment.id}/"' in page
+    assert '<a href="/calendar/" aria-current="page">Calendar</a>' in page
+
+
+def test_the_month_grid_shows_the_refill_and_navigates(nurse: User, implant: Implant) -> None:
+    appointment = refill_of(implant)
+    day = appointment.on
+    page = signed_in(nurse).get(f"/calendar/?view=month&date={day.isoformat()}").content.decode()
+    assert day.strftime("%B %Y") in page
+    assert f'href="/patients/{implant.episode.patient_id}/"' in page
+    first = day.replace(day=1)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    assert f'href="/calendar/?view=month&amp;date={previous.isoformat()}"' in page
+
+
+def change(client: Client, appointment: Appointment, do: str, on: date, version: int) -> Any:
+    prefix = str(appointment.id)
+    return client.post(
+        f"/calendar/appointments/{appointment.id}/",
+        {
+            f"{prefix}-version": version,
+            f"{prefix}-on": on.isoformat(),
+            f"{prefix}-do": do,
+            f"{prefix}-view": "week",
+            f"{prefix}-day": appointment.on.isoformat(),
+        },
+    )
+
+
+def test_a_nurse_moves_a_refill_to_an_earlier_working_day(nurse: User, implant: Implant) -> None:
+    appointment = refill_of(implant)
+    target = working_day_before(appointment.on)
+    response = change(signed_in(nurse), appointment, "move", target, appointment.version)
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert (appointment.on, appointment.version) == (target, 2)
+
+
+def test_a_move_at_a_stale_version_is_a_409_and_changes_nothing(
+    nurse: User, physician: User, implant: Implant
+) -> None:
+    appointment = refill_of(implant)
+    target = working_day_before(appointment.on)
+    change(signed_in(physician), appointment, "book", appointment.on, appointment.version)
+    response = change(signed_in(nurse), appointment, "move", target, appointment.version)
+    assert response.status_code == 409
+    assert "changed by someone else" in response.content.decode()
+    appointment.refresh_from_db()
+    assert (appointment.on, appointment.status) == (refill_of(implant).on, "booked")
+
+
+def test_a_move_to_a_sunday_is_refused_next_to_the_date(nurse: User, implant: Implant) -> None:
+    appointment = refill_of(implant)
+    sunday = appointment.on - timedelta(days=appointment.on.weekday() + 1)
+    response = change(signed_in(nurse), appointment, "move", sunday, appointment.version)
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "is not a working day" in page
+    assert page.index("is not a working day") > page.index(f'id="id_{appointment.id}-on"')
+    appointment.refresh_from_db()
+    assert appointment.version == 1
+
+
+def test_a_physician_cancels_an_appointment(physician: User, implant: Implant) -> None:
+    appointment = refill_of(implant)
+    change(signed_in(physician), appointment, "cancel", appointment.on, appointment.version)
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+
+
+def test_an_auditor_sees_the_calendar_without_forms_and_may_not_change_it(
+    auditor: User, implant: Implant
+) -> None:
+    appointment = refill_of(implant)
+    client = signed_in(auditor)
+    page = client.get(f"/calendar/?date={appointment.on.isoformat()}").content.decode()
+    assert "Muster, Erika" in page
+    assert "/calendar/appointments/" not in page
+    response = change(client, appointment, "cancel", appointment.on, appointment.version)
+    assert response.status_code == 403
+    appointment.refresh_from_db()
+    assert appointment.status == "proposed"
+
+
+def test_an_admin_has_no_calendar(admin: User) -> None:
+    client = signed_in(admin)
+    assert client.get("/calendar/").status_code == 403
+    assert client.get("/calendar.ics?from=2026-01-01&to=2026-01-31").status_code == 403
+
+
+def test_a_bad_view_or_date_is_refused(nurse: User) -> None:
+    client = signed_in(nurse)
+    assert client.get("/calendar/?view=year").status_code == 422
+    assert client.get("/calendar/?date=25.11.2026").status_code == 422
+
+
+def export(client: Client, start: date, end: date) -> Calendar:
+    response = client.get(f"/calendar.ics?from={start.isoformat()}&to={end.isoformat()}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    assert "attachment" in response["Content-Disposition"]
+    return Calendar.from_ical(response.content)
+
+
+def response_text(client: Client, start: date, end: date) -> str:
+    text: str = client.get(f"/calendar.ics?from={start}&to={end}").content.decode()
+    return text
+
+
+def test_the_export_is_a_calendar_with_one_event_per_appointment_and_stable_uids(
+    nurse: User, implant: Implant
+) -> None:
+    appointment = refill_of(implant)
+    client = signed_in(nurse)
+    start, end = appointment.on - timedelta(days=3), appointment.on + timedelta(days=3)
+    first, second = export(client, start, end), export(client, start, end)
+    events = first.walk("VEVENT")
+    assert len(events) == 1
+    event = events[0]
+    assert str(event["UID"]) == f"appointment-{appointment.id}@painpump"
+    assert [str(e["UID"]) for e in second.walk("VEVENT")] == [str(event["UID"])]
+    assert event.decoded("DTSTART") == appointment.on
+    assert str(event["SUMMARY"]) == "Refill: Muster, Erika"
+    stamps = re.findall(r"^DTSTAMP:\d{8}T\d{6}(Z?)\r?$", response_text(client, start, end), re.M)
+    assert stamps == ["Z"]
+
+
+def test_the_export_carries_no_record_number_or_clinical_note(
+    nurse: User, implant: Implant
+) -> None:
+    appointment = refill_of(implant)
+    response = signed_in(nurse).get(
+        f"/calendar.ics?from={appointment.on.isoformat()}&to={appointment.on.isoformat()}"
+    )
+    text = response.content.decode()
+    assert text.startswith("BEGIN:VCALENDAR")
+    assert "MRN-0001" not in text
+    assert "refill by" not in text
+
+
+def test_an_export_without_dates_or_backwards_is_refused(nurse: User) -> None:
+    client = signed_in(nurse)
+    assert client.get("/calendar.ics").status_code == 422
+    response = client.get("/calendar.ics?from=2026-02-01&to=2026-01-01")
+    assert response.status_code == 422
+    assert "on or after from" in response.content.decode()
