@@ -97,7 +97,9 @@ def _stay_prefix(purpose: core.Action) -> str:
 
 
 def _implant_form(overview: EpisodeOverview, now: datetime) -> ImplantForm:
-    day = overview.proposed_implant
+    """Proposes the earliest day the rules allow after a test phase (today without one)."""
+    tested = overview.state.test_ended_on is not None
+    day = overview.earliest_implant if tested else now.date()
     initial: dict[str, Any] = {"version": overview.episode.version}
     if day is not None and day <= now.date():
         initial["implanted_on"] = day
