@@ -34,7 +34,8 @@ def test_looking_at_the_dashboard_is_audited(nurse: User, implant: Implant) -> N
 def test_an_admin_may_not_see_patient_data_and_is_told_which_roles_may(admin: User) -> None:
     client = Client()
     client.force_login(admin)
-    response = client.get("/")
+    assert client.get("/")["Location"] == "/users/"  # the first page an admin's role opens
+    response = client.get("/patients/")
     assert response.status_code == 403
     assert "may not read patient records" in response.content.decode()
 

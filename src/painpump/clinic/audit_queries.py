@@ -70,10 +70,12 @@ def _day_start(day: date) -> datetime:
 
 @transaction.atomic
 def audit_page(
-    user: User, filters: AuditFilter, *, before: int | None = None, size: int = PAGE_SIZE
+    user: User, filters: AuditFilter, *, before: int | None = None, size: int | None = None
 ) -> AuditPage:
-    """The entries matching `filters` with a sequence number below `before` (all when None)."""
+    """Up to `size` (default PAGE_SIZE) entries matching `filters`, with a sequence number below
+    `before` (from the newest when None)."""
     actor = require(user, "audit.read")
+    size = size or PAGE_SIZE
     for name in ("patient", "actor", "action"):
         if len(getattr(filters, name)) > TEXT_MAX:
             raise Refusal(

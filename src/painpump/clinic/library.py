@@ -72,12 +72,18 @@ def snapshot(row: ClinicLimit) -> dict[str, Any]:
     }
 
 
-def list_limits(user: User) -> list[ClinicLimit]:
-    """Every clinic limit, active and archived, for any member of the clinic team (they hold no
-    patient data)."""
+def require_reader(user: User) -> str:
+    """Any member of the clinic team reads the drug library, the device catalog and the clinic
+    limits (they hold no patient data); someone with no role is refused."""
+    name = user.get_username() if user.is_authenticated else "anonymous"
     if not roles_of(user):
-        name = user.get_username() if user.is_authenticated else "anonymous"
         raise Forbidden(name, "library.read")
+    return name
+
+
+def list_limits(user: User) -> list[ClinicLimit]:
+    """Every clinic limit, active and archived."""
+    require_reader(user)
     return list(ClinicLimit.objects.all())
 
 

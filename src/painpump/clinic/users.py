@@ -54,7 +54,7 @@ class Account:
 
 def _version(user: User) -> int:
     try:
-        return user.account_version.version  # type: ignore[attr-defined, no-any-return]
+        return user.account_version.version
     except AccountVersion.DoesNotExist:
         return 1
 

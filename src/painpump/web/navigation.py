@@ -17,12 +17,17 @@ class Entry:
     label: str
     url_name: str
     capability: str
+    also: tuple[str, ...] = ()  # further capabilities that open the page
 
 
 ENTRIES: tuple[Entry, ...] = (
     Entry("Dashboard", "web:dashboard", "patient.read"),
     Entry("Patients", "web:patients", "patient.read"),
     Entry("Calendar", "web:calendar", "patient.read"),
+    Entry("Users", "web:users", "users.manage"),
+    Entry("Settings", "web:settings", "settings.write"),
+    Entry("Audit log", "web:audit", "audit.read"),
+    Entry("Drug library", "web:library", "patient.read", also=("library.write",)),
 )
 
 
@@ -33,8 +38,17 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"nav": [], "user_roles": []}
     items = []
     for entry in ENTRIES:
-        if roles & CAPABILITIES[entry.capability]:
+        if any(roles & CAPABILITIES[c] for c in (entry.capability, *entry.also)):
             url = reverse(entry.url_name)
             current = request.path == url or (url != "/" and request.path.startswith(url))
             items.append({"label": entry.label, "url": url, "current": current})
     return {"nav": items, "user_roles": sorted(role.value for role in roles)}
+
+
+def landing(request: HttpRequest) -> str | None:
+    """Where the dashboard sends a user who may not read patient records (an admin): the first
+    page their roles open; None for the clinical roles (and for a user with no page at all)."""
+    if roles_of(request.user) & CAPABILITIES["patient.read"]:
+        return None
+    items: list[dict[str, Any]] = navigation(request)["nav"]
+    return str(items[0]["url"]) if items else None

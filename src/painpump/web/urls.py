@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.urls import path
 
 from painpump.web.views import (
+    admin,
+    audit,
     calendar,
     dashboard,
+    library,
     pathway,
     patients,
     records,
@@ -48,4 +51,18 @@ urlpatterns = [
         reports.patient_summary_report,
         name="patient-summary-report",
     ),
+    path("library/", library.drugs, name="library"),
+    path("library/devices/", library.devices, name="library-devices"),
+    path("library/<str:drug>/limits/new/", library.new_limit, name="limit-new"),
+    path("library/limits/<uuid:limit_id>/", library.change_limit, name="limit-change"),
+    path("library/limits/<uuid:limit_id>/archive/", library.archive_limit, name="limit-archive"),
+    path("users/", admin.accounts, name="users"),
+    path("users/new/", admin.new_account, name="user-new"),
+    path("users/<int:user_id>/", admin.account, name="user"),
+    path("users/<int:user_id>/roles/", admin.account_roles, name="user-roles"),
+    path("users/<int:user_id>/active/", admin.account_active, name="user-active"),
+    path("users/<int:user_id>/password/", admin.account_password, name="user-password"),
+    path("settings/", admin.clinic_settings, name="settings"),
+    path("audit/", audit.log, name="audit"),
+    path("audit/verify/", audit.verify, name="audit-verify"),
 ]

@@ -1,0 +1,378 @@
+"""The admin's pages: user accounts (clinic.users: list, create, roles, deactivate or reactivate,
+reset a password) and the clinic settings (clinic.settings_service), each field explained with
+its default and where that default comes from. Every change carries the record's version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import password_validation, update_session_auth_hash
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from painpump.clinic import settings_service, users
+from painpump.clinic.models import ClinicSettings
+from painpump.clinic.roles import Role, require
+from painpump.core import catalog
+from painpump.core.checks import LIBRARY, REGIONS
+from painpump.core.errors import Refusal
+from painpump.core.pathway import IMPLANT_INTERVAL_SOURCE, STAY_SOURCE
+from painpump.core.refill import MARGIN_SOURCE
+from painpump.core.scheduling import CALENDAR_SOURCE
+from painpump.core.units import Kind, Q
+from painpump.web.access import clinic_page, user_of
+from painpump.web.forms import QuantityField, show_refusal
+from painpump.web.views.library import may
+
+REFUSED = 422
+ROLE_CHOICES = [
+    (Role.PHYSICIAN.value, "Physician: prescribes, decides the pathway"),
+    (Role.NURSE.value, "Nurse: refills, assessments, appointments"),
+    (Role.PHARMACIST.value, "Pharmacist: drug library, verifies changes"),
+    (Role.AUDITOR.value, "Auditor: reads records and the audit log"),
+    (Role.ADMIN.value, "Admin: users and settings, no patient records"),
+]
+
+
+class RolesField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=ROLE_CHOICES, label="Roles", **kwargs)
+
+
+def _password_help() -> str:
+    return " ".join(password_validation.password_validators_help_texts())
+
+
+class PasswordFields(forms.Form):
+    """A password typed twice; the validators are the service's (clinic.users)."""
+
+    password = forms.CharField(
+        label="Password",
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    repeat = forms.CharField(
+        label="Password again",
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = _password_help()
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if self.cleaned_data.get("password") != self.cleaned_data.get("repeat"):
+            self.add_error("repeat", "The two passwords differ: type the same password twice.")
+        return cleaned
+
+
+class NewUserForm(PasswordFields):
+    username = forms.CharField(label="Username", max_length=150)
+    first_name = forms.CharField(label="Given name", max_length=150)
+    last_name = forms.CharField(label="Family name", max_length=150)
+    roles = RolesField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_fields(["username", "first_name", "last_name", "roles", "password", "repeat"])
+        self.fields["password"].label = "Initial password"
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class RolesForm(VersionForm):
+    roles = RolesField()
+
+
+class ActiveForm(VersionForm):
+    active = forms.TypedChoiceField(
+        choices=[("1", "reactivate"), ("0", "deactivate")],
+        coerce=lambda value: value == "1",
+        widget=forms.HiddenInput,
+    )
+
+
+class ResetForm(VersionForm, PasswordFields):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].label = "New password"
+
+
+@clinic_page
+def accounts(request: HttpRequest) -> HttpResponse:
+    context = {"accounts": users.list_accounts(user_of(request))}
+    return render(request, "web/admin/users.html", context)
+
+
+@clinic_page
+def new_account(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    require(user, "users.manage")  # the form is shown only to those the service will accept
+    form = NewUserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                account = users.create_account(
+                    user,
+                    username=data["username"],
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    roles=data["roles"],
+                    password=data["password"],
+                )
+        except Refusal as refusal:
+            show_refusal(form, refusal)
+        else:
+            messages.success(request, f"User {account.username} created.")
+            return redirect("web:user", account.id)
+    status = REFUSED if form.errors else 200
+    return render(request, "web/admin/user_new.html", {"form": form}, status=status)
+
+
+def _account_page(
+    request: HttpRequest, user_id: int, status: int = 200, **forms_shown: forms.Form
+) -> HttpResponse:
+    account = users.read_account(user_of(request), user_id)
+    version = {"version": account.version}
+    context: dict[str, Any] = {
+        "account": account,
+        "roles_form": RolesForm(initial={**version, "roles": list(account.roles)}, prefix="roles"),
+        "active_form": ActiveForm(
+            initial={**version, "active": "0" if account.active else "1"}, prefix="active"
+        ),
+        "reset_form": ResetForm(initial=version, prefix="reset"),
+        "own": account.id == user_of(request).id,
+    }
+    context.update(forms_shown)
+    return render(request, "web/admin/user.html", context, status=status)
+
+
+@clinic_page
+def account(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _account_page(request, user_id)
+
+
+@require_POST
+@clinic_page
+def account_roles(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = user_of(request)
+    form = RolesForm(request.POST, prefix="roles")
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                users.set_roles(
+                    user,
+                    user_id,
+                    expected_version=form.cleaned_data["version"],
+                    roles=form.cleaned_data["roles"],
+                )
+        except Refusal as refusal:
+            show_refusal(form, refusal)
+        else:
+            messages.success(request, "Roles changed.")
+            return redirect("web:user", user_id)
+    return _account_page(request, user_id, REFUSED, roles_form=form)
+
+
+@require_POST
+@clinic_page
+def account_active(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = user_of(request)
+    form = ActiveForm(request.POST, prefix="active")
+    if form.is_valid():
+        active = form.cleaned_data["active"]
+        try:
+            with transaction.atomic():
+                users.set_active(
+                    user, user_id, expected_version=form.cleaned_data["version"], active=active
+                )
+        except Refusal as refusal:
+            show_refusal(form, refusal)
+        else:
+            messages.success(request, "Account reactivated." if active else "Account deactivated.")
+            return redirect("web:user", user_id)
+    return _account_page(request, user_id, REFUSED, active_form=form)
+
+
+@require_POST
+@clinic_page
+def account_password(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = user_of(request)
+    form = ResetForm(request.POST, prefix="reset")
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                users.reset_password(
+                    user,
+                    user_id,
+                    expected_version=form.cleaned_data["version"],
+                    password=form.cleaned_data["password"],
+                )
+        except Refusal as refusal:
+            show_refusal(form, refusal)
+        else:
+            if user_id == user.id:
+                user.refresh_from_db()
+                update_session_auth_hash(request, user)  # the admin stays signed in
+            messages.success(request, "Password reset: tell the user in person.")
+            return redirect("web:user", user_id)
+    return _account_page(request, user_id, REFUSED, reset_form=form)
+
+
+DAY_FIELDS = {
+    "implant_wait_days": (
+        "Waiting time from the test phase to the implant",
+        "the earliest implant date is the responder decision plus this",
+        IMPLANT_INTERVAL_SOURCE,
+    ),
+    "stay_min_days": (
+        "Shortest hospital stay",
+        "a test-phase or implant stay shorter than this warns",
+        STAY_SOURCE,
+    ),
+    "stay_max_days": (
+        "Longest hospital stay",
+        "a stay longer than this warns",
+        STAY_SOURCE,
+    ),
+    "refill_margin_days": (
+        "Refill margin before the low-reservoir alarm",
+        "a refill is due this long before the projected alarm",
+        MARGIN_SOURCE,
+    ),
+}
+
+
+def _regional_limits() -> str:
+    """The drug-library limits that differ by region, so the admin sees what the choice does."""
+    shown = [
+        f"{drug.name} {catalog.RULE_LABELS[lim.rule]} {lim.text()} ({lim.when['region'].upper()})"
+        for drug in catalog.drugs().values()
+        for lim in drug.limits
+        if "region" in lim.when
+    ]
+    return "; ".join(shown) or "none"
+
+
+class SettingsForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    country = forms.CharField(
+        label="Country (ISO 3166 code, e.g. US, DE)",
+        max_length=2,
+        help_text="refill appointments avoid its public holidays and weekends",
+    )
+    subdivision = forms.CharField(
+        label="Region of the country (optional, e.g. BY)",
+        max_length=10,
+        required=False,
+        help_text="adds the region's own public holidays",
+    )
+    dosing_region = forms.ChoiceField(
+        label="Dosing region",
+        choices=[(region, region.upper()) for region in REGIONS],
+        help_text="which labeling applies where the drug library differs by region",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, (label, meaning, _) in DAY_FIELDS.items():
+            self.fields[name] = QuantityField(
+                Kind.DURATION, label=label, help_text=f"{meaning}; a number of days, e.g. 21 day"
+            )
+        self.order_fields([*DAY_FIELDS, "country", "subdivision", "dosing_region"])
+
+    def _days(self, name: str) -> int:
+        value = self.cleaned_data.get(name)
+        assert isinstance(value, Q)
+        days = value.to("day").value
+        if days != days.to_integral_value():
+            raise forms.ValidationError(f"{value} is not a whole number of days")
+        return int(days)
+
+    def clean_implant_wait_days(self) -> int:
+        return self._days("implant_wait_days")
+
+    def clean_stay_min_days(self) -> int:
+        return self._days("stay_min_days")
+
+    def clean_stay_max_days(self) -> int:
+        return self._days("stay_max_days")
+
+    def clean_refill_margin_days(self) -> int:
+        return self._days("refill_margin_days")
+
+
+def _defaults() -> dict[str, Any]:
+    """The model's defaults (the fact sheets' values)."""
+    fields = {field.name: field for field in ClinicSettings._meta.fields}
+    return {
+        name: fields[name].default
+        for name in (*DAY_FIELDS, "country", "subdivision", "dosing_region")
+    }
+
+
+def _explained(form: SettingsForm) -> list[dict[str, Any]]:
+    """Each field with its default and the source of that default."""
+    defaults = _defaults()
+    sources = {name: source for name, (_, _, source) in DAY_FIELDS.items()}
+    sources |= {"country": CALENDAR_SOURCE, "subdivision": CALENDAR_SOURCE}
+    sources["dosing_region"] = f"{LIBRARY}; limits that differ by region: {_regional_limits()}"
+    rows = []
+    for field in form.visible_fields():
+        default = defaults[field.name]
+        shown = f"{default} day" if field.name in DAY_FIELDS else (default or "none")
+        rows.append({"field": field, "default": shown, "source": sources[field.name]})
+    return rows
+
+
+def _initial(current: ClinicSettings) -> dict[str, Any]:
+    initial: dict[str, Any] = {name: f"{getattr(current, name)} day" for name in DAY_FIELDS}
+    initial |= {
+        "country": current.country,
+        "subdivision": current.subdivision,
+        "dosing_region": current.dosing_region,
+        "version": current.version,
+    }
+    return initial
+
+
+@clinic_page
+def clinic_settings(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    current = settings_service.read_settings(user)
+    form = SettingsForm(request.POST or None, initial=_initial(current))
+    if request.method == "POST":
+        require(user, "settings.write")
+        if form.is_valid():
+            changes = dict(form.cleaned_data)
+            version = changes.pop("version")
+            try:
+                with transaction.atomic():
+                    settings_service.update_settings(user, expected_version=version, **changes)
+            except Refusal as refusal:
+                show_refusal(form, refusal)
+            else:
+                messages.success(request, "Settings saved: they apply from now on.")
+                return redirect("web:settings")
+    context = {
+        "form": form,
+        "current": current,
+        "snapshot": settings_service.snapshot(current),
+        "rows": _explained(form),
+        "may_edit": may(user, "settings.write"),
+    }
+    status = REFUSED if form.errors else 200
+    return render(request, "web/admin/settings.html", context, status=status)

@@ -1,0 +1,138 @@
+"""The audit log for the auditor and the admin (clinic.audit_queries): entries newest first,
+filtered by patient, actor, action and days, each with what changed shown field by field before
+and after; and the verification of the hash chain on request. Every read is itself audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from painpump.clinic import audit_queries
+from painpump.clinic.audit import Verification
+from painpump.clinic.audit_queries import AuditFilter, AuditPage
+from painpump.clinic.models import AuditEntry
+from painpump.clinic.roles import require
+from painpump.core.errors import Refusal
+from painpump.web.access import clinic_page, user_of
+from painpump.web.forms import show_refusal
+from painpump.web.views.library import may
+
+REFUSED = 422
+EMPTY = "—"
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class FilterForm(forms.Form):
+    patient = forms.CharField(
+        label="Patient", max_length=150, required=False, help_text="record number or patient id"
+    )
+    actor = forms.CharField(label="Who", max_length=150, required=False, help_text="username")
+    action = forms.CharField(
+        label="Action",
+        max_length=150,
+        required=False,
+        help_text="e.g. refill (all refill actions) or refill.verify",
+    )
+    since = forms.DateField(label="From (UTC day)", widget=DATE, required=False)
+    until = forms.DateField(label="To (UTC day, inclusive)", widget=DATE, required=False)
+    before = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of an entry: its value before and after."""
+
+    field: str
+    before: str
+    after: str
+    changed: bool
+
+
+def readable(value: object) -> str:
+    """An audit value in words: lists joined, mappings as "key: value", nothing as a dash."""
+    if value is None or value == "" or value == [] or value == {}:
+        return EMPTY
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(readable(item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key.replace('_', ' ')}: {readable(v)}" for key, v in value.items())
+    return str(value)
+
+
+def changes(entry: AuditEntry) -> list[Change]:
+    """The fields of an entry's before and after, in the order they were recorded."""
+    before: dict[str, Any] = entry.before if isinstance(entry.before, dict) else {}
+    after: dict[str, Any] = entry.after if isinstance(entry.after, dict) else {}
+    names = list(before) + [name for name in after if name not in before]
+    return [
+        Change(
+            name.replace("_", " "),
+            readable(before.get(name)) if entry.before is not None else EMPTY,
+            readable(after.get(name)) if entry.after is not None else EMPTY,
+            before.get(name) != after.get(name),
+        )
+        for name in names
+    ]
+
+
+def _filters(form: FilterForm) -> AuditFilter:
+    data = form.cleaned_data
+    return AuditFilter(
+        patient=data.get("patient") or "",
+        actor=data.get("actor") or "",
+        action=data.get("action") or "",
+        since=data.get("since"),
+        until=data.get("until"),
+    )
+
+
+def _older_link(form: FilterForm, page: AuditPage) -> str | None:
+    if page.older is None:
+        return None
+    params = {k: v for k, v in form.data.items() if k not in ("before", "csrfmiddlewaretoken")}
+    return "?" + urlencode({**params, "before": page.older})
+
+
+def _page(
+    request: HttpRequest, form: FilterForm, verification: Verification | None = None
+) -> HttpResponse:
+    user = user_of(request)
+    require(user, "audit.read")  # before the filters are even looked at
+    page = None
+    if form.is_valid():
+        try:
+            page = audit_queries.audit_page(
+                user, _filters(form), before=form.cleaned_data.get("before")
+            )
+        except Refusal as refusal:
+            show_refusal(form, refusal)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": [(entry, changes(entry)) for entry in page.entries] if page else [],
+        "older": _older_link(form, page) if page else None,
+        "verification": verification,
+        "may_open_patients": may(user, "patient.read"),
+    }
+    status = REFUSED if form.errors else 200
+    return render(request, "web/audit/log.html", context, status=status)
+
+
+@clinic_page
+def log(request: HttpRequest) -> HttpResponse:
+    return _page(request, FilterForm(request.GET))
+
+
+@require_POST
+@clinic_page
+def verify(request: HttpRequest) -> HttpResponse:
+    result = audit_queries.verify_chain(user_of(request))
+    return _page(request, FilterForm({}), result)

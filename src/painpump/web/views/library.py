@@ -1,0 +1,380 @@
+"""The drug library and the device catalog as pages, for every member of the team: every value
+with its unit, its source and whether the sources confirm it (an unconfirmed value is marked
+"verify against the labeling"); and the clinic's own stricter limits, added, changed and archived
+by a pharmacist or an admin through clinic.library."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from painpump.clinic import library
+from painpump.clinic.models import ClinicLimit
+from painpump.clinic.roles import CAPABILITIES, require, roles_of
+from painpump.clinic.services import NotFound
+from painpump.core import catalog
+from painpump.core.catalog import RULE_LABELS, Drug, Limit, Sourced, SourcedNumber, Stability
+from painpump.core.clinic_limits import CLINIC_RULES, RULES, parse_value
+from painpump.core.errors import Refusal
+from painpump.core.units import Q, format_decimal
+from painpump.web.access import clinic_page, user_of
+from painpump.web.forms import show_refusal
+
+REFUSED = 422
+SEVERITIES = [
+    ("hard", "Hard: stops, cannot be overridden"),
+    ("soft", "Soft: warns, needs a recorded acknowledgement"),
+]
+STABILITY_LABELS = {
+    "first_refill": "first refill within",
+    "max_interval": "longest time between refills",
+    "max_interval_diluted": "longest time between refills, diluted",
+    "max_interval_undiluted": "longest time between refills, undiluted",
+}
+KINDS = {
+    "programmable": "programmable implanted pump",
+    "constant_flow": "constant-flow implanted pump",
+    "external": "external pump (test phase)",
+}
+MRI = {
+    "motor_stall": "the magnet stops the motor and suspends infusion for the scan; the pump should "
+    "resume afterwards, with a delay (below)",
+    "valve_shutoff": "the flow-activated valve shuts off in the magnet and stays closed until it "
+    "is reset by hand",
+    "none": "no MRI behaviour in the fact sheets",
+}
+MRI_SOURCE = "devices.md 1.4 (Medtronic MRI guidelines for SynchroMed II; Prometra II IFU p.14)"
+EXTRA_LABELS = {
+    "eri_to_stop": "from the replacement alarm (ERI) to the pump stopping",
+    "mri_resume_delay": "delay before proper infusion resumes after an MRI",
+    "pocket_fill_threshold": "aspiration gap that may mean a pocket fill",
+    "mri_flow_on_shutoff": "flow delivered before the valve shuts off in an MRI",
+}
+
+
+@dataclass(frozen=True)
+class Value:
+    """One catalog value as the page shows it."""
+
+    label: str
+    value: str
+    source: str
+    verified: bool
+    applies: str = ""
+    severity: str = ""
+
+
+def may(user: User, capability: str) -> bool:
+    """Whether to offer a form (the service still checks the role when it is sent)."""
+    return bool(roles_of(user) & CAPABILITIES[capability])
+
+
+def new_key() -> str:
+    """An idempotency key for a form shown once: a retry of the same form sends it again."""
+    return secrets.token_urlsafe(24)
+
+
+def _limit_value(limit: Limit) -> str:
+    if limit.rule == "max_increases_per_week":
+        return f"{limit.text()} increases"
+    return limit.text()
+
+
+def _applies(limit: Limit) -> str:
+    where = []
+    if "region" in limit.when:
+        where.append(f"{limit.when['region'].upper()} labeling")
+    if "origin" in limit.when:
+        where.append(f"spasticity of {limit.when['origin']} origin")
+    return ", ".join(where) or "always"
+
+
+def _limits(drug: Drug) -> list[Value]:
+    return [
+        Value(
+            RULE_LABELS[lim.rule],
+            _limit_value(lim),
+            lim.source,
+            lim.verified,
+            _applies(lim),
+            lim.severity,
+        )
+        for lim in drug.limits
+    ]
+
+
+def _stability(rules: tuple[Stability, ...]) -> list[Value]:
+    return [
+        Value(STABILITY_LABELS.get(s.rule, s.rule), f"{s.days} day", s.source, s.verified)
+        for s in rules
+    ]
+
+
+def _drug(drug: Drug, limits: list[ClinicLimit]) -> dict[str, Any]:
+    mine = [row for row in limits if row.drug == drug.name]
+    return {
+        "drug": drug,
+        "products": ", ".join(str(p) for p in drug.products),
+        "limits": _limits(drug),
+        "stability": _stability(drug.stability),
+        "conversions": [
+            Value(
+                f"{c.from_route} : {c.to_route}",
+                f"{format_decimal(c.ratio)} : 1",
+                c.source,
+                c.verified,
+            )
+            for c in drug.conversions
+        ],
+        "clinic": [_clinic_row(row) for row in mine if row.archived_at is None],
+        "archived": [_clinic_row(row) for row in mine if row.archived_at is not None],
+    }
+
+
+def _clinic_row(row: ClinicLimit) -> dict[str, Any]:
+    value = library.value_of(row)
+    drug = catalog.drug(row.drug)
+    shown = library.shown_value(row)
+    if isinstance(value, Q):
+        unit = drug.concentration_unit if row.rule == "max_concentration" else drug.dose_rate_unit
+        if value.unit != unit:
+            shown = f"{shown} (= {value.to(unit)})"
+    return {"row": row, "label": RULE_LABELS[row.rule], "value": shown}
+
+
+@clinic_page
+def drugs(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    limits = library.list_limits(user)
+    context = {
+        "drugs": [_drug(drug, limits) for drug in catalog.drugs().values()],
+        "admixtures": [
+            {"admixture": a, "stability": _stability(a.stability)} for a in catalog.admixtures()
+        ],
+        "may_edit": may(user, "library.write"),
+    }
+    return render(request, "web/library/drugs.html", context)
+
+
+def _sourced(label: str, value: Sourced) -> Value:
+    return Value(label, str(value.value), value.source, value.verified)
+
+
+def _number(label: str, value: SourcedNumber | None, template: str) -> list[Value]:
+    if value is None:
+        return []
+    shown = template.format(format_decimal(value.value))
+    return [Value(label, shown, value.source, value.verified)]
+
+
+def _pump(pump: catalog.Pump) -> dict[str, Any]:
+    values = [
+        _sourced("reservoir volume", pump.reservoir_volume),
+        _sourced("low-reservoir alarm", pump.low_reservoir_alarm),
+        _sourced("lowest rate", pump.min_rate),
+        _sourced("highest rate", pump.max_rate),
+        *_number("delivery accuracy", pump.accuracy_percent, "± {} %"),
+        *_number("accuracy, under-infusion side", pump.accuracy_under_percent, "- {} %"),
+        *_number("rate steps per day", pump.flex_steps_per_day, "{} steps"),
+        *_number("service life", pump.service_life_years, "{} years"),
+        *_number(
+            "schedule the replacement before its end", pump.replace_months_before_end, "{} months"
+        ),
+    ]
+    values += [_sourced(EXTRA_LABELS.get(key, key), extra) for key, extra in pump.extras.items()]
+    return {
+        "pump": pump,
+        "kind": KINDS.get(pump.kind, pump.kind),
+        "mri": MRI.get(pump.mri, pump.mri),
+        "mri_source": MRI_SOURCE,
+        "approved_for": ", ".join(pump.approved_for) or "none in the fact sheets",
+        "values": values,
+    }
+
+
+def _catheter(catheter: catalog.Catheter) -> dict[str, Any]:
+    per_cm = f"{format_decimal(catheter.volume_per_cm)} mL/cm"
+    return {
+        "catheter": catheter,
+        "values": [
+            _sourced("full length", catheter.full_length),
+            Value(
+                "volume per cm",
+                per_cm,
+                catheter.volume_per_cm_source,
+                catheter.volume_per_cm_verified,
+            ),
+        ],
+    }
+
+
+@clinic_page
+def devices(request: HttpRequest) -> HttpResponse:
+    library.require_reader(user_of(request))
+    context = {
+        "pumps": [_pump(p) for p in catalog.pumps().values()],
+        "catheters": [_catheter(c) for c in catalog.catheters().values()],
+    }
+    return render(request, "web/library/devices.html", context)
+
+
+class LimitForm(forms.Form):
+    """The value (typed with its unit), the kind of limit and its source."""
+
+    value = forms.CharField(
+        label="Limit",
+        max_length=60,
+        help_text="a number and its unit: 10 mg/day, 20 mg/mL; a step in percent as 20 %; a wait "
+        "as 48 hour",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    severity = forms.ChoiceField(label="Kind of limit", choices=SEVERITIES)
+    source = forms.CharField(
+        label="Source: the clinic's policy document",
+        max_length=500,
+        help_text="e.g. Opioid policy v3, section 2 (shown with every warning or stop it gives)",
+        error_messages={"required": "Name the clinic policy this limit comes from."},
+    )
+
+    fixed_rule: str | None = None
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        rule = self.cleaned_data.get("rule_choice") or self.fixed_rule
+        text = self.cleaned_data.get("value")
+        if rule and text:
+            try:
+                self.cleaned_data["parsed"] = parse_value(rule, text)
+            except Refusal as refusal:
+                self.add_error("value", refusal.message)
+        return cleaned
+
+
+class NewLimitForm(LimitForm):
+    key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+    rule_choice = forms.ChoiceField(
+        label="Rule",
+        choices=[(r.name, f"{r.label} (e.g. {r.example})") for r in RULES.values()],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_fields(["rule_choice", "value", "severity", "source"])
+
+
+class ChangeLimitForm(LimitForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args: Any, limit: ClinicLimit, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fixed_rule = limit.rule
+
+
+SERVICE_FIELDS = {"rule": "rule_choice"}
+
+
+def _known_drug(name: str) -> Drug:
+    try:
+        return catalog.drug(name)
+    except Refusal:
+        raise NotFound(f"drug {name}") from None
+
+
+def _back(drug: str) -> str:
+    return f"{reverse('web:library')}#drug-{drug}"
+
+
+@clinic_page
+def new_limit(request: HttpRequest, drug: str) -> HttpResponse:
+    user = user_of(request)
+    require(user, "library.write")  # the form is shown only to those the service will accept
+    known = _known_drug(drug)
+    form = NewLimitForm(request.POST or None, initial={"key": new_key()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                library.add_limit(
+                    user,
+                    drug=known.name,
+                    rule=data["rule_choice"],
+                    value=data["parsed"],
+                    severity=data["severity"],
+                    source=data["source"],
+                    idempotency_key=data["key"],
+                )
+        except Refusal as refusal:
+            show_refusal(form, refusal, SERVICE_FIELDS)
+        else:
+            messages.success(request, f"Clinic limit added for {known.name}.")
+            return redirect(_back(known.name))
+    context = {"form": form, "drug": known, "packaged": _limits(known)}
+    status = REFUSED if form.errors else 200
+    return render(request, "web/library/limit_new.html", context, status=status)
+
+
+@clinic_page
+def change_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
+    user = user_of(request)
+    row = library.read_limit(user, limit_id)
+    initial = {
+        "value": library.shown_value(row),
+        "severity": row.severity,
+        "source": row.source,
+        "version": row.version,
+    }
+    form = ChangeLimitForm(request.POST or None, initial=initial, limit=row)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                library.change_limit(
+                    user,
+                    limit_id,
+                    expected_version=data["version"],
+                    value=data["parsed"],
+                    severity=data["severity"],
+                    source=data["source"],
+                )
+        except Refusal as refusal:
+            show_refusal(form, refusal)
+        else:
+            messages.success(request, f"Clinic limit for {row.drug} changed.")
+            return redirect(_back(row.drug))
+    drug = catalog.drug(row.drug)
+    context = {
+        "form": form,
+        "limit": _clinic_row(row),
+        "drug": drug,
+        "packaged": _limits(drug),
+    }
+    status = REFUSED if form.errors else 200
+    return render(request, "web/library/limit_change.html", context, status=status)
+
+
+class ArchiveForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+@require_POST
+@clinic_page
+def archive_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
+    user = user_of(request)
+    form = ArchiveForm(request.POST)
+    if not form.is_valid():
+        raise Refusal("version", "missing", "the version of the limit shown", CLINIC_RULES)
+    with transaction.atomic():
+        row = library.archive_limit(user, limit_id, expected_version=form.cleaned_data["version"])
+    messages.success(request, f"Clinic limit for {row.drug} archived: it no longer applies.")
+    return redirect(_back(row.drug))
