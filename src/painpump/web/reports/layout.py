@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import reportlab
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -43,23 +42,17 @@ SHADE = colors.HexColor("#eef2f6")
 ALERT = colors.HexColor("#a4161a")
 ALERT_SHADE = colors.HexColor("#fde8e8")
 
-# DejaVu Sans (Debian's fonts-dejavu-core) covers the Latin, Greek and Cyrillic letters of
-# patients' names; reportlab's own Bitstream Vera, which it ships, is the fallback.
-_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-_VERA = Path(reportlab.__file__).parent / "fonts"
+# DejaVu Sans, bundled (fonts/README.md): it covers the Latin, Greek and Cyrillic letters of
+# patients' names on every installation.
+_FONTS = Path(__file__).parent / "fonts"
 REGULAR, BOLD = "Report", "Report-Bold"
 
 
 @cache
 def fonts() -> tuple[str, str]:
     """Registers the report fonts once; returns (regular, bold) font names."""
-    pairs = [
-        (_DEJAVU / "DejaVuSans.ttf", _DEJAVU / "DejaVuSans-Bold.ttf"),
-        (_VERA / "Vera.ttf", _VERA / "VeraBd.ttf"),
-    ]
-    regular, bold = next((r, b) for r, b in pairs if r.exists() and b.exists())
-    pdfmetrics.registerFont(TTFont(REGULAR, str(regular)))
-    pdfmetrics.registerFont(TTFont(BOLD, str(bold)))
+    pdfmetrics.registerFont(TTFont(REGULAR, str(_FONTS / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(BOLD, str(_FONTS / "DejaVuSans-Bold.ttf")))
     pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD)
     return REGULAR, BOLD
 
