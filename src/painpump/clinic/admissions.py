@@ -81,7 +81,7 @@ def preview_admission(
 
 def _note(plan: StayPlan, protocol: core.Protocol | None) -> str:
     detail = f", {protocol.value} protocol" if protocol is not None else ""
-    return f"{plan.kind.capitalize()}{detail}: discharge planned {plan.discharge_on.isoformat()}"
+    return f"{plan.kind.capitalize()}{detail}"
 
 
 @transaction.atomic

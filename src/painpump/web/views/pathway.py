@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from painpump.clinic import admissions, implantation, therapy_queries
 from painpump.clinic.episode_view import EpisodeOverview, StayProposal, episode_overview
 from painpump.core import pathway as core
 from painpump.core.errors import Refusal
+from painpump.core.units import format_decimal
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import show_refusal
 from painpump.web.views.pathway_forms import (
@@ -130,9 +132,10 @@ def _facts_text(facts: Mapping[str, Any]) -> list[str]:
     for name, value in facts.items():
         if name == "bolus" and isinstance(value, dict):
             dose = value.get("dose") or {}
+            amount = format_decimal(Decimal(str(dose.get("value"))))
             response = "positive response" if value.get("positive") else "no response"
             given = str(value.get("given_at") or "").replace("T", " ")[:16]
-            out.append(f"bolus {dose.get('value')} {dose.get('unit')}, {response}, given {given}")
+            out.append(f"bolus {amount} {dose.get('unit')}, {response}, given {given}")
         else:
             out.append(f"{name.replace('_', ' ')}: {value}")
     return out
