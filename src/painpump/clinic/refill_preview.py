@@ -38,6 +38,10 @@ from painpump.core.scheduling import ClinicCalendar, Proposal, propose_appointme
 from painpump.core.units import Q, of
 from painpump.core.volumes import Bridge, bridge
 
+ASPIRATION_SOURCE = (
+    "devices.md 1.7 step 3: drain the residual and compare with the programmer's expected volume"
+)
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -187,9 +191,11 @@ def preview_refill(
     fill: Fill | None = None,
     dose: Q | None = None,
     origin: str | None = None,
+    partial: bool = False,
 ) -> RefillPreview:
     """What a refill at `at` would record, without recording it. Given only the volumes, the
-    reconciliation; with the fill and dose, everything. Bad volumes are refused (Refusal); a
+    reconciliation; with the fill and dose, everything (and then the volumes are required at a
+    refill, unless `partial`: a form being filled in). Bad volumes are refused (Refusal); a
     hard limit of the fill is returned as `stop`; a change of the prescribed dose by a role that
     may not prescribe is Forbidden, as in perform_refill. The look is audited."""
     actor = require(user, "refill.perform")
@@ -205,6 +211,16 @@ def preview_refill(
             "painpump refill rules",
             "is out of order",
         )
+    if last is not None and fill is not None and not partial:
+        for name, given in (("expected", expected), ("aspirated", aspirated)):
+            if given is None:
+                raise Refusal(
+                    name,
+                    "missing",
+                    "the expected and the aspirated residual volume",
+                    ASPIRATION_SOURCE,
+                    "is required at every refill",
+                )
     before = current_setting(implant, at, expected)
     programmed = check = None
     warnings: list[Finding] = []
@@ -310,7 +326,7 @@ def _with_fill(
         preview,
         after=after,
         warnings=tuple(warnings),
-        notes=(*notes, *plan.warnings, *proposal.decision.findings),
+        notes=(*notes, *plan.warnings),
         bridge=bridged,
         appointment=proposal,
         needs_verification=changed or bool(warnings),

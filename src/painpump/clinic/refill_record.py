@@ -34,6 +34,7 @@ class RefillRecord:
     first_fill: bool
     before: Setting
     after: Setting
+    aspirated: Q | None
     programmed: Q | None
     reconciliation: Reconciliation | None
     warnings: tuple[Finding, ...]
@@ -125,6 +126,7 @@ def refill_record(user: User, refill_id: UUID) -> RefillRecord:
         first_fill=last is None,
         before=before,
         after=after,
+        aspirated=of(refill.aspirated_ml, "mL") if refill.aspirated_ml is not None else None,
         programmed=programmed,
         reconciliation=check,
         warnings=tuple(_finding(w) for w in refill.warnings),

@@ -1,0 +1,47 @@
+// The refill and titration forms: a form is sent once (the button is disabled once pressed, the
+// server's idempotency key and version catch the rest), and a confirmation offered for a review
+// is withdrawn as soon as an entry changes, until the changed entries are reviewed again.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const form of document.querySelectorAll("form[data-guided]")) {
+    form.addEventListener("submit", (event) => {
+      const button = event.submitter;
+      if (!button) {
+        return;
+      }
+      if (form.dataset.sent === "yes") {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.sent = "yes";
+      if (button.name) {
+        const carried = document.createElement("input");
+        carried.type = "hidden";
+        carried.name = button.name;
+        carried.value = button.value;
+        form.appendChild(carried);
+      }
+      button.disabled = true;
+    });
+    const confirm = form.querySelector("button[data-confirm]");
+    if (!confirm) {
+      continue;
+    }
+    form.addEventListener("change", (event) => {
+      const target = event.target;
+      if (!(target instanceof HTMLElement) || target.matches("input[name='acknowledge']")) {
+        return;
+      }
+      if (confirm.disabled) {
+        return;
+      }
+      confirm.disabled = true;
+      const note = document.createElement("p");
+      note.className = "warning stale-note";
+      note.setAttribute("role", "status");
+      note.textContent = "An entry changed: review the refill again before confirming.";
+      confirm.insertAdjacentElement("beforebegin", note);
+    });
+  }
+});

@@ -1,0 +1,107 @@
+"""Titration between refills (physicians): a new daily dose for the drug in the pump, reviewed
+before it is given (the rate that follows, the reservoir left, the alarm and refill-by dates
+recomputed, every warning with its reason and source to acknowledge, a hard limit refused), then
+given on the implant's version reviewed (clinic.program_preview, clinic.programs)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from painpump.clinic.program_preview import (
+    ProgramPreview,
+    confirm_program_change,
+    preview_program_change,
+    program_record,
+)
+from painpump.clinic.refill_preview import acknowledged_rules, warning_key
+from painpump.core.errors import Refusal
+from painpump.web.access import clinic_page, user_of
+from painpump.web.forms import show_refusal
+from painpump.web.views.refill_forms import ProgramForm
+
+REFUSED = 422
+
+
+def _page(
+    request: HttpRequest,
+    form: ProgramForm,
+    preview: ProgramPreview,
+    *,
+    acknowledge_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    reviewing = preview.after is not None or preview.stop is not None
+    if reviewing and form.is_bound and form.is_valid():
+        form.mark_reviewed()
+    if preview.stop is not None or (form.is_bound and form.errors):
+        status = REFUSED
+    ticked = request.POST.getlist("acknowledge")
+    context = {
+        "form": form,
+        "preview": preview,
+        "implant": preview.implant,
+        "patient": preview.implant.episode.patient,
+        "reviewing": reviewing,
+        "warnings": [(w, warning_key(w), warning_key(w) in ticked) for w in preview.warnings],
+        "acknowledge_error": acknowledge_error,
+    }
+    return render(request, "web/program/form.html", context, status=status)
+
+
+@clinic_page
+@require_http_methods(["GET", "POST"])
+def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
+    user = user_of(request)
+    now = timezone.now()
+    if request.method == "GET":
+        current = preview_program_change(user, implant_id, at=now)
+        dose = current.before.dose
+        form = ProgramForm(initial={"version": current.version, "dose": str(dose or "")})
+        return _page(request, form, current)
+    form = ProgramForm(request.POST)
+    if not form.is_valid():
+        return _page(request, form, preview_program_change(user, implant_id, at=now))
+    data = form.cleaned_data
+    origin = data.get("origin") or None
+    try:
+        preview = preview_program_change(user, implant_id, at=now, dose=data["dose"], origin=origin)
+    except Refusal as refusal:
+        show_refusal(form, refusal)
+        return _page(request, form, preview_program_change(user, implant_id, at=now))
+    if preview.stop is not None:  # a hard limit: shown next to the dose as well
+        show_refusal(form, preview.stop)
+        return _page(request, form, preview)
+    if request.POST.get("action") != "confirm":
+        return _page(request, form, preview)
+    if data.get("reviewed") != form.fingerprint():
+        form.add_error(None, "The dose changed since the review: check the review below.")
+        return _page(request, form, preview)
+    ticked = request.POST.getlist("acknowledge")
+    try:
+        program = confirm_program_change(
+            user,
+            implant_id,
+            expected_version=data["version"],
+            dose=data["dose"],
+            now=now,
+            acknowledge=acknowledged_rules(preview.warnings, ticked),
+            origin=origin,
+        )
+    except Refusal as refusal:
+        if refusal.field == "acknowledge":
+            return _page(request, form, preview, acknowledge_error=refusal.message, status=REFUSED)
+        show_refusal(form, refusal)
+        return _page(request, form, preview)
+    return redirect("web:program-record", program.id)
+
+
+@clinic_page
+def record(request: HttpRequest, program_id: UUID) -> HttpResponse:
+    shown = program_record(user_of(request), program_id)
+    context = {"record": shown, "patient": shown.implant.episode.patient}
+    return render(request, "web/program/record.html", context)

@@ -1,0 +1,148 @@
+"""The forms of the refill workflow and of a titration: quantities typed with their units, the
+implant's version and an idempotency key carried in hidden fields, and the fingerprint of what
+was reviewed, so a refill is confirmed only as it was reviewed."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django import forms
+
+from painpump.clinic.refills import Fill
+from painpump.core import catalog
+from painpump.core.units import Kind, Q
+from painpump.web.forms import QuantityField
+
+ORIGINS = [
+    ("", "Not stated: the stricter limit applies"),
+    ("spinal", "Spinal origin"),
+    ("cerebral", "Cerebral origin"),
+]
+ADMIXED = (2, 3)
+"""The second and third drug of an admixture (the first is the principal drug)."""
+
+
+def drug_choices(blank: str | None = None) -> list[tuple[str, str]]:
+    choices = [(name, name) for name in sorted(catalog.drugs())]
+    return [("", blank), *choices] if blank is not None else choices
+
+
+class VersionedForm(forms.Form):
+    """The implant's version as the form was shown (a change since then is a conflict)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    reviewed = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def fingerprint(self) -> str:
+        """A digest of the entries (not the acknowledgements), to tell whether what is confirmed
+        is what was reviewed."""
+        names = sorted(n for n in self.fields if n not in ("reviewed", "idempotency_key"))
+        text = "\x1f".join(f"{n}={self.cleaned_data.get(n)!s}" for n in names)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def mark_reviewed(self) -> None:
+        """The entries as they are now are the ones reviewed (the hidden field carries them)."""
+        entries = {name: self.data.get(name) for name in self.data}  # one value per name
+        self.data = {**entries, "reviewed": self.fingerprint()}
+
+
+class RefillForm(VersionedForm):
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+    expected = QuantityField(
+        Kind.VOLUME,
+        label="Expected residual volume (read from the pump's programmer)",
+        required=False,
+    )
+    aspirated = QuantityField(Kind.VOLUME, label="Aspirated volume", required=False)
+    drug = forms.ChoiceField(label="Drug", choices=drug_choices)
+    concentration = QuantityField(Kind.CONCENTRATION, label="Concentration", positive=True)
+    drug_2 = forms.ChoiceField(
+        label="Second drug (admixture)", choices=lambda: drug_choices("None"), required=False
+    )
+    concentration_2 = QuantityField(
+        Kind.CONCENTRATION, label="Concentration of the second drug", required=False, positive=True
+    )
+    drug_3 = forms.ChoiceField(
+        label="Third drug (admixture)", choices=lambda: drug_choices("None"), required=False
+    )
+    concentration_3 = QuantityField(
+        Kind.CONCENTRATION, label="Concentration of the third drug", required=False, positive=True
+    )
+    lot = forms.CharField(label="Lot number", max_length=60)
+    volume = QuantityField(Kind.VOLUME, label="Volume filled into the reservoir", positive=True)
+    dose = QuantityField(Kind.DOSE_RATE, label="Daily dose of the first drug")
+    origin = forms.ChoiceField(
+        label="Origin of the spasticity (baclofen titration limits)",
+        choices=ORIGINS,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, live: str | None = None, partial: bool = False, **kw: Any):
+        """`live`: the address that answers a changed entry at once (htmx); `partial`: every
+        entry optional, for that answer while the form is being filled in."""
+        super().__init__(*args, **kw)
+        if partial:
+            for field in self.fields.values():
+                field.required = False
+        if live is not None:
+            for names, part in (
+                (("expected", "aspirated"), "reconciliation"),
+                (("drug", "concentration", "volume", "dose", "origin"), "program"),
+                (("drug_2", "concentration_2", "drug_3", "concentration_3"), "program"),
+            ):
+                for name in names:
+                    self.fields[name].widget.attrs.update(
+                        {
+                            "hx-post": f"{live}?part={part}",
+                            "hx-trigger": "change",
+                            "hx-target": f"#live-{part}",
+                            "hx-swap": "innerHTML",
+                            "hx-sync": "closest form:queue all",
+                        }
+                    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None
+        for n in ADMIXED:
+            drug, conc = data.get(f"drug_{n}"), data.get(f"concentration_{n}")
+            if drug and conc is None and f"concentration_{n}" not in self.errors:
+                self.add_error(f"concentration_{n}", f"the concentration of {drug} is required")
+            if conc is not None and not drug:
+                self.add_error(f"drug_{n}", "choose the drug this concentration is of")
+        return data
+
+    def fill(self) -> Fill | None:
+        """The fill entered (drugs principal first, volume, lot), or None while incomplete."""
+        data = self.cleaned_data
+        if not data.get("drug") or data.get("concentration") is None:
+            return None
+        if data.get("volume") is None:
+            return None
+        drugs: list[tuple[str, Q]] = [(data["drug"], data["concentration"])]
+        for n in ADMIXED:
+            if data.get(f"drug_{n}") and data.get(f"concentration_{n}") is not None:
+                drugs.append((data[f"drug_{n}"], data[f"concentration_{n}"]))
+        return Fill(tuple(drugs), data["volume"], data.get("lot") or "")
+
+
+REFILL_FIELDS = {
+    "drugs": "drug",
+    "drugs[0]": "concentration",
+    "drugs[0].concentration": "concentration",
+    "drugs[1]": "concentration_2",
+    "drugs[1].concentration": "concentration_2",
+    "drugs[2]": "concentration_3",
+    "drugs[2].concentration": "concentration_3",
+}
+"""Where a service's refusal of a fill is shown: the field of the form that carried the value."""
+
+
+class ProgramForm(VersionedForm):
+    dose = QuantityField(Kind.DOSE_RATE, label="New daily dose")
+    origin = forms.ChoiceField(
+        label="Origin of the spasticity (baclofen titration limits)",
+        choices=ORIGINS,
+        required=False,
+    )

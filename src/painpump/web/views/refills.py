@@ -1,0 +1,272 @@
+"""The refill workflow as a guided form: (1) what was left in the pump and the reconciliation
+verdict, (2) the new fill, (3) the new program with the rate and bridge that follow, (4) the
+review of every setting before and after with each warning to acknowledge (a hard limit refuses
+and offers no confirmation), (5) the confirmation, recorded once whatever the retries; then the
+refill as recorded with its next appointment, and the second clinician's verification. Works as
+plain posts; htmx answers each changed entry at once. Every number comes from the clinic
+services and painpump.core (clinic.refill_preview, clinic.refill_record)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from painpump.clinic import appointments
+from painpump.clinic.refill_preview import (
+    RefillPreview,
+    acknowledged_rules,
+    confirm_refill,
+    preview_refill,
+    warning_key,
+)
+from painpump.clinic.refill_record import refill_record
+from painpump.clinic.refills import verify_refill
+from painpump.clinic.roles import Forbidden
+from painpump.clinic.therapy_queries import refill_recorded
+from painpump.core.decision import Finding
+from painpump.core.errors import Refusal
+from painpump.web.access import clinic_page, user_of
+from painpump.web.forms import show_refusal
+from painpump.web.views.refill_forms import REFILL_FIELDS, RefillForm
+
+REFUSED = 422
+PARTS = {
+    "reconciliation": ("expected", "aspirated"),
+    "program": (
+        "drug",
+        "concentration",
+        "drug_2",
+        "concentration_2",
+        "drug_3",
+        "concentration_3",
+        "volume",
+        "dose",
+        "origin",
+    ),
+}
+"""The entries of each part of the form that htmx answers at once."""
+
+
+def _initial(preview: RefillPreview) -> dict[str, Any]:
+    """A new form: the implant's version, a fresh idempotency key, and the drugs and dose in the
+    pump now (a refill usually changes neither)."""
+    initial: dict[str, Any] = {"version": preview.version, "idempotency_key": uuid.uuid4().hex}
+    before = preview.before
+    for index, (name, conc) in enumerate(before.drugs[:3]):
+        suffix = "" if index == 0 else f"_{index + 1}"
+        initial[f"drug{suffix}"] = name
+        initial[f"concentration{suffix}"] = str(conc)
+    if before.dose is not None:
+        initial["dose"] = str(before.dose)
+    return initial
+
+
+def _ticked(request: HttpRequest) -> list[str]:
+    return request.POST.getlist("acknowledge")
+
+
+def _preview(
+    request: HttpRequest, implant_id: UUID, form: RefillForm, *, partial: bool = False
+) -> RefillPreview | None:
+    """The refill as entered, previewed. A refusal lands next to its field (None returned); a
+    hard limit is the preview's stop, shown next to its field as well."""
+    data = form.cleaned_data
+    try:
+        preview = preview_refill(
+            user_of(request),
+            implant_id,
+            at=timezone.now(),
+            expected=data.get("expected"),
+            aspirated=data.get("aspirated"),
+            fill=form.fill(),
+            dose=data.get("dose"),
+            origin=data.get("origin") or None,
+            partial=partial,
+        )
+    except Refusal as refusal:
+        show_refusal(form, refusal, REFILL_FIELDS)
+        return None
+    except Forbidden as refused:
+        if refused.capability != "program.prescribe":
+            raise
+        form.add_error("dose", f"{refused}: keep the prescribed dose, or ask a physician")
+        return None
+    if preview.stop is not None:  # a hard limit: shown next to its field as well
+        show_refusal(form, preview.stop, REFILL_FIELDS)
+    return preview
+
+
+def _page(
+    request: HttpRequest,
+    implant_id: UUID,
+    form: RefillForm,
+    preview: RefillPreview | None,
+    *,
+    acknowledge_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    if preview is None:  # the entries were refused: the pump as it is, without the review
+        preview = preview_refill(user_of(request), implant_id, at=timezone.now())
+        status = REFUSED
+    reviewing = preview.after is not None or preview.stop is not None
+    if reviewing and form.is_bound and form.is_valid():
+        form.mark_reviewed()
+    if preview.stop is not None:
+        status = REFUSED
+    context = {
+        "form": form,
+        "preview": preview,
+        "implant": preview.implant,
+        "patient": preview.implant.episode.patient,
+        "reviewing": reviewing,
+        "warnings": _warning_rows(preview.warnings, _ticked(request)),
+        "acknowledge_error": acknowledge_error,
+    }
+    return render(request, "web/refill/form.html", context, status=status)
+
+
+def _warning_rows(
+    warnings: Sequence[Finding], ticked: Sequence[str]
+) -> list[tuple[Finding, str, bool]]:
+    """Each warning with the key its checkbox sends and whether it is ticked."""
+    return [(w, warning_key(w), warning_key(w) in ticked) for w in warnings]
+
+
+@clinic_page
+@require_http_methods(["GET", "POST"])
+def refill(request: HttpRequest, implant_id: UUID) -> HttpResponse:
+    live = reverse("web:refill-live", args=[implant_id])
+    if request.method == "GET":
+        preview = preview_refill(user_of(request), implant_id, at=timezone.now())
+        form = RefillForm(initial=_initial(preview), live=live)
+        return _page(request, implant_id, form, preview)
+    form = RefillForm(request.POST, live=live)
+    if not form.is_valid():
+        return _page(request, implant_id, form, None)
+    if request.POST.get("action") == "confirm":
+        return _confirm(request, implant_id, form)
+    return _page(request, implant_id, form, _preview(request, implant_id, form))
+
+
+def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpResponse:
+    data = form.cleaned_data
+    fill = form.fill()
+    assert fill is not None  # a valid form has a complete fill
+    arguments: dict[str, Any] = {
+        "expected_version": data["version"],
+        "idempotency_key": data["idempotency_key"],
+        "expected": data.get("expected"),
+        "aspirated": data.get("aspirated"),
+        "fill": fill,
+        "dose": data["dose"],
+        "origin": data.get("origin") or None,
+    }
+    user = user_of(request)
+    if refill_recorded(data["idempotency_key"]):  # a retry: the refill already recorded
+        done = confirm_refill(
+            user, implant_id, performed_at=timezone.now(), acknowledge=frozenset(), **arguments
+        )
+        return redirect("web:refill-record", done.id)
+    preview = _preview(request, implant_id, form)
+    if preview is None or preview.stop is not None:
+        return _page(request, implant_id, form, preview)
+    if data.get("reviewed") != form.fingerprint():
+        form.add_error(None, "The entries changed since the review: check the review below.")
+        return _page(request, implant_id, form, preview, status=REFUSED)
+    ticked = _ticked(request)
+    try:
+        done = confirm_refill(
+            user,
+            implant_id,
+            performed_at=timezone.now(),
+            acknowledge=acknowledged_rules(preview.warnings, ticked),
+            **arguments,
+        )
+    except Refusal as refusal:
+        if refusal.field == "acknowledge":
+            return _page(
+                request, implant_id, form, preview, acknowledge_error=refusal.message, status=422
+            )
+        show_refusal(form, refusal, REFILL_FIELDS)
+        return _page(request, implant_id, form, preview, status=REFUSED)
+    return redirect("web:refill-record", done.id)
+
+
+@clinic_page
+@require_POST
+def refill_live(request: HttpRequest, implant_id: UUID) -> HttpResponse:
+    """The answer to one changed entry (htmx): the reconciliation verdict, or the rate, bridge
+    and checks of the fill and program entered so far."""
+    part = request.GET.get("part", "")
+    if part not in PARTS:
+        return HttpResponse("unknown part", status=400, content_type="text/plain")
+    form = RefillForm(request.POST, partial=True)
+    preview = None
+    if form.is_valid():
+        preview = _preview(request, implant_id, form, partial=True)
+    errors: list[tuple[object, object]] = [("", e) for e in form.non_field_errors()]
+    shown = preview.stop.message if preview is not None and preview.stop is not None else None
+    errors += [
+        (form[name].label, e)
+        for name in PARTS[part]
+        for e in form.errors.get(name, [])
+        if e != shown  # the hard limit is shown once, with its source, below
+    ]
+    context = {"preview": preview, "part": part, "errors": errors}
+    return render(request, "web/refill/live.html", context)
+
+
+@clinic_page
+def refill_record_page(request: HttpRequest, refill_id: UUID) -> HttpResponse:
+    record = refill_record(user_of(request), refill_id)
+    context = {"record": record, "patient": record.implant.episode.patient}
+    return render(request, "web/refill/record.html", context)
+
+
+@clinic_page
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest, refill_id: UUID) -> HttpResponse:
+    """The second clinician's page: the refill before and after, its warnings, and Verify."""
+    user = user_of(request)
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            verify_refill(user, refill_id, timezone.now())
+        except Refusal as refusal:
+            error, status = refusal.message, REFUSED
+        else:
+            return redirect("web:refill-record", refill_id)
+    record = refill_record(user, refill_id)
+    context = {"record": record, "patient": record.implant.episode.patient, "error": error}
+    return render(request, "web/refill/verify.html", context, status=status)
+
+
+@clinic_page
+@require_POST
+def book(request: HttpRequest, refill_id: UUID) -> HttpResponse:
+    """Books the refill appointment the refill proposed (the version shown, or a conflict)."""
+    record = refill_record(user_of(request), refill_id)
+    appointment = record.appointment
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = 0
+    if appointment is None or str(appointment.id) != request.POST.get("appointment"):
+        return render(
+            request,
+            "web/refused.html",
+            {"message": "appointment: not the one this refill proposed; reload the page"},
+            status=REFUSED,
+        )
+    appointments.update_appointment(
+        user_of(request), appointment.id, status="booked", expected_version=version
+    )
+    return redirect("web:refill-record", refill_id)

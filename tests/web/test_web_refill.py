@@ -1,0 +1,299 @@
+"""The refill workflow through the test client: a nurse refills step by step (reconciliation,
+fill, program, review, confirmation), a double submit records one refill, a soft warning must be
+ticked and is recorded, a concentration change shows the bridge and waits for a physician or
+pharmacist who did not perform it, the roles that may not refill are refused with the roles that
+may, bad input is refused next to its field with nothing stored, and a form opened before another
+refill is a 409."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from painpump.clinic import refills
+from painpump.clinic.models import Appointment, AuditEntry, Implant, Refill
+from painpump.clinic.testing import baclofen
+from painpump.core.units import Kind, parse
+
+pytestmark = pytest.mark.django_db
+
+ENTRIES = {
+    "expected": "3 mL",
+    "aspirated": "3 mL",
+    "drug": "baclofen",
+    "concentration": "2000 mcg/mL",
+    "drug_2": "",
+    "concentration_2": "",
+    "drug_3": "",
+    "concentration_3": "",
+    "lot": "LOT-7",
+    "volume": "20 mL",
+    "dose": "400 mcg/day",
+    "origin": "",
+}
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found, f"no hidden field {name}"
+    return found.group(1)
+
+
+def opened(client: Client, implant: Implant) -> dict[str, str]:
+    """The hidden fields of a refill form as shown."""
+    page = client.get(f"/implants/{implant.id}/refill/").content.decode()
+    return {"version": hidden(page, "version"), "idempotency_key": hidden(page, "idempotency_key")}
+
+
+def reviewed(client: Client, implant: Implant, **changes: Any) -> tuple[dict[str, Any], str]:
+    """The entries posted for review, with the fingerprint of the review, and the review page."""
+    data = {**ENTRIES, **opened(client, implant), **changes, "action": "review"}
+    response = client.post(f"/implants/{implant.id}/refill/", data)
+    page = response.content.decode()
+    if 'name="reviewed" value="' in page:
+        data["reviewed"] = hidden(page, "reviewed")
+    return data, page
+
+
+def confirmed(client: Client, implant: Implant, data: dict[str, Any], **extra: Any) -> Any:
+    return client.post(f"/implants/{implant.id}/refill/", {**data, **extra, "action": "confirm"})
+
+
+def error_next_to(page: str, field: str, text: str) -> bool:
+    """True when `text` is an error shown in the block of the form field `field`."""
+    start = page.index(f'id="id_{field}"')
+    end = page.find('<div class="field', start)
+    block = page[start : end if end != -1 else len(page)]
+    return 'role="alert"' in block and text in block
+
+
+def test_a_nurse_refills_through_the_guided_form(implant: Implant, nurse: User) -> None:
+    client = signed_in(nurse)
+    first = client.get(f"/implants/{implant.id}/refill/")
+    page = first.content.decode()
+    assert first.status_code == 200
+    for step in ("What was left in the pump", "What goes into the pump", "The program"):
+        assert step in page
+    assert 'value="400 mcg/day"' in page  # the prescribed dose, kept
+    data, review = reviewed(client, implant)
+    assert "Every setting before and after" in review
+    assert "Within the pump's accuracy" in review
+    assert "0.2 mL/day" in review and "Confirm and record the refill" in review
+    response = confirmed(client, implant, data)
+    assert response.status_code == 302
+    refill = Refill.objects.get(idempotency_key=data["idempotency_key"])
+    assert response["Location"] == f"/refills/{refill.id}/"
+    assert refill.performed_by == "nurse.joy" and refill.lot == "LOT-7"
+    result = client.get(response["Location"]).content.decode()
+    assert "No second clinician's verification is required" in result
+    assert "Next refill:" in result
+    assert Appointment.objects.filter(status="proposed", due_by=refill.refill_by).exists()
+
+
+def test_a_double_submit_records_one_refill(implant: Implant, nurse: User) -> None:
+    client = signed_in(nurse)
+    data, _ = reviewed(client, implant)
+    first = confirmed(client, implant, data)
+    again = confirmed(client, implant, data)
+    assert first["Location"] == again["Location"]
+    assert Refill.objects.count() == 2  # the first fill and this refill
+
+
+def test_a_soft_warning_must_be_ticked_and_is_recorded(implant: Implant, nurse: User) -> None:
+    client = signed_in(nurse)
+    data, review = reviewed(client, implant, expected="8 mL", aspirated="6 mL")
+    assert "Overinfusion suspected" in review
+    assert "ECRI" in review and "Maino" in review and "14.5" in review
+    key = hidden(review, "acknowledge")
+    refused = confirmed(client, implant, data)
+    assert refused.status_code == 422
+    assert "is missing" in refused.content.decode()
+    assert Refill.objects.count() == 1
+    response = confirmed(client, implant, data, acknowledge=key)
+    assert response.status_code == 302
+    refill = Refill.objects.get(idempotency_key=data["idempotency_key"])
+    assert refill.acknowledged == ["reconciliation"] and refill.needs_verification
+    result = client.get(response["Location"]).content.decode()
+    assert "A second clinician's verification is required" in result
+
+
+def test_a_concentration_change_shows_the_bridge_and_a_physician_verifies(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    client = signed_in(nurse)
+    data, review = reviewed(client, implant, concentration="1000 mcg/mL")
+    assert "Bridge bolus" in review and "must verify this refill" in review
+    refill_page = confirmed(client, implant, data)["Location"]
+    refill = Refill.objects.get(idempotency_key=data["idempotency_key"])
+    verify = f"/refills/{refill.id}/verify/"
+    page = client.get(verify).content.decode()
+    assert "your roles may not verify it" in page and "Verify this refill" not in page
+    assert client.post(verify).status_code == 403
+    doctor = signed_in(physician)
+    assert "Verify this refill" in doctor.get(verify).content.decode()
+    assert doctor.post(verify)["Location"] == refill_page
+    refill.refresh_from_db()
+    assert refill.verified_by == "dr.house"
+    assert "verified by dr.house" in doctor.get(refill_page).content.decode()
+
+
+def test_the_clinician_who_refilled_cannot_verify_it(implant: Implant, physician: User) -> None:
+    client = signed_in(physician)
+    data, _ = reviewed(client, implant, concentration="1000 mcg/mL")
+    confirmed(client, implant, data)
+    refill = Refill.objects.get(idempotency_key=data["idempotency_key"])
+    verify = f"/refills/{refill.id}/verify/"
+    assert "you performed this refill" in client.get(verify).content.decode()
+    response = client.post(verify)
+    assert response.status_code == 422
+    assert "cannot verify it" in response.content.decode()
+    refill.refresh_from_db()
+    assert refill.verified_by == ""
+
+
+@pytest.mark.parametrize("role", ["auditor", "admin"])
+def test_roles_that_may_not_refill_are_refused_with_the_roles_that_may(
+    implant: Implant, role: str, request: pytest.FixtureRequest
+) -> None:
+    client = signed_in(request.getfixturevalue(role))
+    response = client.get(f"/implants/{implant.id}/refill/")
+    assert response.status_code == 403
+    assert "may not perform refills" in response.content.decode()
+    assert "nurse, physician" in response.content.decode()
+    posted = client.post(
+        f"/implants/{implant.id}/refill/",
+        {**ENTRIES, "version": "1", "idempotency_key": "k", "action": "confirm"},
+    )
+    assert posted.status_code == 403
+    assert Refill.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "reason"),
+    [
+        ("expected", "3", "has no unit"),
+        ("volume", "20,5 mL", "uses a decimal comma"),
+        ("volume", "21 mL", "overfills the pump"),
+        ("concentration", "2000 mg/mL", "100 times the highest value"),
+        ("concentration", "3000 mcg/mL", "exceeds the maximum concentration 2000 mcg/mL"),
+        ("dose", "400 mg/day", "100 times the highest value"),
+    ],
+    ids=["no-unit", "decimal-comma", "overfill", "mg-for-mcg", "above-label", "dose-mg-for-mcg"],
+)
+def test_bad_input_is_refused_next_to_its_field_and_nothing_is_stored(
+    implant: Implant, physician: User, field: str, typed: str, reason: str
+) -> None:
+    client = signed_in(physician)
+    data, page = reviewed(client, implant, **{field: typed})
+    assert reason in page
+    assert error_next_to(page, field, reason)
+    assert "Confirm and record the refill" not in page
+    response = confirmed(client, implant, data)
+    assert response.status_code == 422
+    assert error_next_to(response.content.decode(), field, reason)
+    assert Refill.objects.count() == 1
+
+
+def test_a_hard_limit_shows_its_source_and_offers_no_confirmation(
+    implant: Implant, nurse: User
+) -> None:
+    client = signed_in(nurse)
+    _, page = reviewed(client, implant, concentration="3000 mcg/mL")
+    assert "Refused by a hard limit" in page
+    assert "Lioresal/Gablofen labels" in page
+    assert "Confirm and record the refill" not in page
+
+
+def test_a_nurse_is_told_only_a_physician_changes_the_dose(implant: Implant, nurse: User) -> None:
+    client = signed_in(nurse)
+    data, page = reviewed(client, implant, dose="440 mcg/day")
+    assert error_next_to(page, "dose", "may not change the prescribed dose")
+    assert "physician" in page
+    assert confirmed(client, implant, data).status_code == 422
+    assert Refill.objects.count() == 1
+
+
+def test_a_form_opened_before_another_refill_is_a_conflict(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    client = signed_in(nurse)
+    data, _ = reviewed(client, implant)
+    refills.perform_refill(
+        physician,
+        implant.id,
+        idempotency_key="meanwhile",
+        performed_at=timezone.now() - timedelta(minutes=1),
+        expected=parse("3 mL", Kind.VOLUME, "e"),
+        aspirated=parse("3 mL", Kind.VOLUME, "a"),
+        fill=baclofen(),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+    )
+    response = confirmed(client, implant, data)
+    assert response.status_code == 409
+    assert "was changed by someone else" in response.content.decode()
+    assert Refill.objects.count() == 2
+
+
+def test_entries_changed_after_the_review_are_not_confirmed(implant: Implant, nurse: User) -> None:
+    client = signed_in(nurse)
+    data, _ = reviewed(client, implant)
+    response = confirmed(client, implant, {**data, "volume": "18 mL"})
+    assert response.status_code == 422
+    assert "The entries changed since the review" in response.content.decode()
+    assert Refill.objects.count() == 1
+
+
+def test_the_verdict_is_answered_at_once_while_typing(implant: Implant, nurse: User) -> None:
+    client = signed_in(nurse)
+    live = f"/implants/{implant.id}/refill/live/?part=reconciliation"
+    answer = client.post(live, {"expected": "8 mL", "aspirated": "6 mL"}, HTTP_HX_REQUEST="true")
+    text = answer.content.decode()
+    assert answer.status_code == 200 and "<html" not in text
+    assert "Overinfusion suspected" in text and "Maino" in text
+    comma = client.post(live, {"expected": "8 mL", "aspirated": "6,5 mL"}).content.decode()
+    assert "uses a decimal comma" in comma
+    program = client.post(
+        f"/implants/{implant.id}/refill/live/?part=program",
+        {**ENTRIES, "concentration": "1000 mcg/mL"},
+    ).content.decode()
+    assert "0.4 mL/day" in program and "then 0.4 mL/day" in program
+    assert AuditEntry.objects.filter(action="refill.preview", actor="nurse.joy").exists()
+
+
+def test_the_proposed_appointment_is_booked_from_the_result(implant: Implant, nurse: User) -> None:
+    client = signed_in(nurse)
+    data, _ = reviewed(client, implant)
+    result_url = confirmed(client, implant, data)["Location"]
+    page = client.get(result_url).content.decode()
+    appointment = Appointment.objects.get(status="proposed")
+    assert "Book " in page
+    booked = client.post(
+        result_url + "book/",
+        {"appointment": str(appointment.id), "version": str(appointment.version)},
+    )
+    assert booked["Location"] == result_url
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
+
+
+def test_the_dashboard_links_a_refill_waiting_for_verification(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    client = signed_in(nurse)
+    data, _ = reviewed(client, implant, concentration="1000 mcg/mL")
+    confirmed(client, implant, data)
+    refill = Refill.objects.get(idempotency_key=data["idempotency_key"])
+    board = signed_in(physician).get("/").content.decode()
+    assert f'href="/refills/{refill.id}/verify/"' in board
