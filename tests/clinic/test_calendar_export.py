@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.contrib.auth.models import User
 from icalendar import Calendar
 
-from painpump.clinic.calendar_export import icalendar_of, uid_of
-from painpump.clinic.models import Appointment, Patient
+from painpump.clinic.calendar_export import export_between, icalendar_of, uid_of
+from painpump.clinic.models import Appointment, AuditEntry, Patient
+from painpump.core.errors import Refusal
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -77,3 +79,35 @@ def test_no_record_number_birth_date_or_note_leaves_the_clinic(
     assert patient.mrn not in text
     assert "1970" not in text
     assert "refill by" not in text
+
+
+def test_the_export_is_audited_and_refuses_a_period_over_a_year(
+    nurse: User, patient: Patient
+) -> None:
+    booked(patient)
+    text = export_between(
+        nurse, date(2026, 12, 1), date(2026, 12, 31), exported_at=datetime.now(UTC)
+    ).decode()
+    assert text.count("BEGIN:VEVENT") == 1
+    entry = AuditEntry.objects.get(action="appointment.export")
+    assert entry.after == {"patients": [str(patient.id)]}
+    with pytest.raises(Refusal, match="makes the period too long"):
+        export_between(nurse, date(2026, 1, 1), date(2027, 6, 1), exported_at=datetime.now(UTC))
+
+
+def test_an_export_larger_than_one_file_carries_is_refused_not_cut_short(
+    nurse: User, patient: Patient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("painpump.clinic.calendar_export.EXPORT_ROWS", 2)
+    for day in (1, 2, 3):
+        booked(patient, on=date(2026, 12, day))
+    with pytest.raises(Refusal, match="choose a shorter period"):
+        export_between(nurse, date(2026, 12, 1), date(2026, 12, 3), exported_at=datetime.now(UTC))
+    assert (
+        len(
+            export_between(
+                nurse, date(2026, 12, 1), date(2026, 12, 2), exported_at=datetime.now(UTC)
+            ).split(b"BEGIN:VEVENT")
+        )
+        == 3
+    )

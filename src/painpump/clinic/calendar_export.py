@@ -9,14 +9,23 @@ clinical note."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from django.contrib.auth.models import User
+from django.db import transaction
 from icalendar import Calendar, Event
 
+from painpump.clinic import audit
 from painpump.clinic.models import Appointment
+from painpump.clinic.roles import require
+from painpump.core.errors import Refusal
 
 PRODUCT = "-//painpump//appointments//EN"
 UID_DOMAIN = "painpump"
+EXPORT_ROWS = 5000
+"""At most this many appointments in one file; a longer period is refused, never cut short."""
+MAX_PERIOD = timedelta(days=366)
+RULES = "painpump calendar export (a period of at most a year, at most 5000 appointments)"
 STATUS = {"proposed": "TENTATIVE", "booked": "CONFIRMED", "done": "CONFIRMED"}
 KINDS = dict(Appointment.Kind.choices)
 
@@ -54,3 +63,42 @@ def icalendar_of(appointments: Iterable[Appointment], *, exported_at: datetime) 
         calendar.add_component(event)
     exported: bytes = calendar.to_ical()
     return exported
+
+
+@transaction.atomic
+def export_between(user: User, start: date, end: date, *, exported_at: datetime) -> bytes:
+    """Every appointment from `start` to `end` (both included) as one file, audited with the
+    patients it names; refused when the period is backwards, longer than a year, or holds more
+    appointments than one file carries."""
+    actor = require(user, "patient.read")
+    if end < start:
+        raise Refusal("to", end.isoformat(), f"on or after from ({start.isoformat()})", RULES)
+    if end - start > MAX_PERIOD:
+        raise Refusal(
+            "to",
+            end.isoformat(),
+            f"at most {MAX_PERIOD.days} day after from ({start.isoformat()})",
+            RULES,
+            "makes the period too long",
+        )
+    found = list(
+        Appointment.objects.filter(on__gte=start, on__lte=end)
+        .select_related("patient")
+        .order_by("on", "patient__family_name", "id")[: EXPORT_ROWS + 1]
+    )
+    if len(found) > EXPORT_ROWS:
+        raise Refusal(
+            "to",
+            end.isoformat(),
+            f"at most {EXPORT_ROWS} appointments in one file",
+            RULES,
+            "makes the export too large: choose a shorter period",
+        )
+    audit.record(
+        actor,
+        "appointment.export",
+        "appointment",
+        f"{start.isoformat()}/{end.isoformat()}",
+        after={"patients": sorted({str(a.patient_id) for a in found})},
+    )
+    return icalendar_of(found, exported_at=exported_at)

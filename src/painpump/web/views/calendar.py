@@ -19,9 +19,9 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from painpump.clinic import appointments
-from painpump.clinic.calendar_export import icalendar_of
+from painpump.clinic.calendar_export import export_between
 from painpump.clinic.models import Appointment
-from painpump.clinic.therapy_queries import appointments_between
+from painpump.clinic.therapy_queries import ROWS, appointments_between
 from painpump.core.errors import Refusal
 from painpump.core.periods import Period, Span, period_of, span_of
 from painpump.web.access import clinic_page, user_of
@@ -105,6 +105,7 @@ def _page(
         + "?"
         + urlencode({"from": period.start.isoformat(), "to": period.end.isoformat()}),
         "count": len(found),
+        "cut": len(found) >= ROWS,
     }
     return render(request, "web/calendar/calendar.html", context, status=status)
 
@@ -155,8 +156,7 @@ def export(request: HttpRequest) -> HttpResponse:
     """GET /calendar.ics?from=YYYY-MM-DD&to=YYYY-MM-DD: the appointments of those days."""
     start = _day(request.GET.get("from"), "from")
     end = _day(request.GET.get("to"), "to")
-    found = appointments_between(user_of(request), start, end)
-    content = icalendar_of(found, exported_at=timezone.now())
+    content = export_between(user_of(request), start, end, exported_at=timezone.now())
     response = HttpResponse(content, content_type="text/calendar; charset=utf-8")
     filename = f"painpump-appointments-{start.isoformat()}-{end.isoformat()}.ics"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
