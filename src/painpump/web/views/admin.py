@@ -319,7 +319,7 @@ def _defaults() -> dict[str, Any]:
     """The model's defaults (the fact sheets' values)."""
     fields = {field.name: field for field in ClinicSettings._meta.fields}
     return {
-        name: fields[name].default
+        name: fields[name].get_default()
         for name in (*DAY_FIELDS, "country", "subdivision", "dosing_region")
     }
 
@@ -333,7 +333,7 @@ def _explained(form: SettingsForm) -> list[dict[str, Any]]:
     rows = []
     for field in form.visible_fields():
         default = defaults[field.name]
-        shown = f"{default} day" if field.name in DAY_FIELDS else (default or "none")
+        shown = f"{default} day" if field.name in DAY_FIELDS else (str(default).upper() or "none")
         rows.append({"field": field, "default": shown, "source": sources[field.name]})
     return rows
 

@@ -72,15 +72,12 @@ def changes(entry: AuditEntry) -> list[Change]:
     before: dict[str, Any] = entry.before if isinstance(entry.before, dict) else {}
     after: dict[str, Any] = entry.after if isinstance(entry.after, dict) else {}
     names = list(before) + [name for name in after if name not in before]
-    return [
-        Change(
-            name.replace("_", " "),
-            readable(before.get(name)) if entry.before is not None else EMPTY,
-            readable(after.get(name)) if entry.after is not None else EMPTY,
-            before.get(name) != after.get(name),
-        )
-        for name in names
-    ]
+    rows = []
+    for name in names:
+        old = readable(before.get(name)) if entry.before is not None else EMPTY
+        new = readable(after.get(name)) if entry.after is not None else EMPTY
+        rows.append(Change(name.replace("_", " "), old, new, old != new))
+    return rows
 
 
 def _filters(form: FilterForm) -> AuditFilter:
