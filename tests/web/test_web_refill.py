@@ -8,7 +8,8 @@ refill is a 409."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,9 +17,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from painpump.clinic import refills
-from painpump.clinic.models import Appointment, AuditEntry, Implant, Refill
-from painpump.clinic.testing import baclofen
+from painpump.clinic import refills, services
+from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
+from painpump.clinic.testing import baclofen, responder_episode
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
@@ -297,3 +298,59 @@ def test_the_dashboard_links_a_refill_waiting_for_verification(
     refill = Refill.objects.get(idempotency_key=data["idempotency_key"])
     board = signed_in(physician).get("/").content.decode()
     assert f'href="/refills/{refill.id}/verify/"' in board
+
+
+def test_a_new_pump_gets_its_first_fill_without_an_aspiration(
+    patient: Patient, physician: User
+) -> None:
+    episode = services.open_episode(
+        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+    )
+    responder = responder_episode(physician, episode.id)
+    implant = refills.register_implant(
+        physician,
+        episode.id,
+        expected_version=responder.version,
+        now=datetime(2026, 9, 1, 12, 0, tzinfo=UTC),
+        pump_model="synchromed-ii-20",
+        pump_serial="NGP000001H",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal("60"),
+        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        alarm_volume=None,
+        implanted_on=date(2026, 9, 1),
+    )
+    client = signed_in(physician)
+    page = client.get(f"/implants/{implant.id}/refill/").content.decode()
+    assert "First fill of this pump" in page and 'id="id_expected"' not in page
+    data, review = reviewed(client, implant, expected="", aspirated="", dose="100 mcg/day")
+    assert "0.05 mL/day" in review
+    response = confirmed(client, implant, data)
+    assert response.status_code == 302
+    refill = Refill.objects.get(implant=implant)
+    assert refill.expected_ml is None and refill.program.rate_ml_per_day == Decimal("0.05")
+    assert "First fill of this pump" in client.get(response["Location"]).content.decode()
+
+
+def test_a_refill_without_the_aspirated_volume_is_refused_next_to_it(
+    implant: Implant, nurse: User
+) -> None:
+    client = signed_in(nurse)
+    _, page = reviewed(client, implant, aspirated="")
+    assert error_next_to(page, "aspirated", "is required at every refill")
+    assert Refill.objects.count() == 1
+
+
+def test_the_recorded_refill_is_read_by_every_clinical_role_but_not_the_admin(
+    implant: Implant, nurse: User, auditor: User, admin: User, pharmacist: User
+) -> None:
+    client = signed_in(nurse)
+    data, _ = reviewed(client, implant, concentration="1000 mcg/mL")
+    url = confirmed(client, implant, data)["Location"]
+    refill = Refill.objects.get(idempotency_key=data["idempotency_key"])
+    page = signed_in(auditor).get(f"/refills/{refill.id}/verify/").content.decode()
+    assert "your roles may not verify it" in page
+    assert signed_in(auditor).post(f"/refills/{refill.id}/verify/").status_code == 403
+    assert "Verify this refill" in signed_in(pharmacist).get(url + "verify/").content.decode()
+    assert signed_in(admin).get(url).status_code == 403
+    assert AuditEntry.objects.filter(action="refill.read", actor="audi.tor").exists()
