@@ -338,9 +338,14 @@ def _stay(kind: str, admitted: date, discharged: date, rules: PathwaySettings) -
     return Moment(
         discharged,
         f"{kind.capitalize()} stay",
-        (f"{admitted:%d %b %Y} to {discharged:%d %b %Y}: {finding.message}",),
+        (f"{_shown(admitted)} to {_shown(discharged)}: {finding.message}",),
         warning=finding.verdict.value == "warn",
     )
+
+
+def _shown(day: date) -> str:
+    """A date as the page writes it: 4 Jan 2021."""
+    return f"{day.day} {day:%b %Y}"
 
 
 def _bolus_words(bolus: dict[str, Any]) -> tuple[date | None, str]:
@@ -405,7 +410,7 @@ def _moments(
                 Moment(
                     done[-1].performed_at.date(),
                     f"Refills: {len(done) - 1} since the first fill",
-                    (f"the last on {done[-1].performed_at:%d %b %Y}",),
+                    (f"the last on {_shown(done[-1].performed_at.date())}",),
                 )
             )
     return tuple(sorted(out, key=lambda m: m.on))

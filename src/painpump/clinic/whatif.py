@@ -66,6 +66,11 @@ class Current:
     projection: Projection
     notes: tuple[str, ...]
 
+    @property
+    def needs_refill_now(self) -> bool:
+        """True when the pump computes no more than its low-reservoir alarm volume left."""
+        return self.left_now.canonical <= self.alarm_volume.canonical
+
 
 @dataclass(frozen=True)
 class Proposal:

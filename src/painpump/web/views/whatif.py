@@ -4,6 +4,7 @@ is saved; each look is an audited read (clinic.whatif)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -174,9 +175,10 @@ def what_if_page(request: HttpRequest, implant_id: UUID) -> HttpResponse:
         "current": current,
         "form": form,
         "outcome": outcome,
-        "chart_data": _chart_data(current, outcome),
+        # in an attribute, not a json_script block: htmx drops every <script> it swaps in
+        "chart_json": json.dumps(_chart_data(current, outcome)),
     }
     template = (
-        "web/whatif/panel.html" if request.headers.get("HX-Request") else "web/whatif/page.html"
+        "web/whatif/swap.html" if request.headers.get("HX-Request") else "web/whatif/page.html"
     )
     return render(request, template, context)

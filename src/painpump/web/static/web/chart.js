@@ -1,6 +1,7 @@
 /* painpump: draws the patient chart's and the what-if page's charts with Chart.js from the data
    the page carries in <script type="application/json"> blocks (json_script). Every number comes
-   from the server (painpump.core); this script only draws it. Instants are milliseconds since the
+   from the server (painpump.core); this script only draws it. Content that htmx swaps in
+   carries its data in a data-series attribute instead (htmx removes every <script> it swaps). Instants are milliseconds since the
    epoch and are shown in UTC, as the page's text shows them. No inline script: the page's
    Content-Security-Policy forbids it. */
 (function () {
@@ -34,6 +35,7 @@
   }
 
   function data(canvas) {
+    if (canvas.dataset.series) { return JSON.parse(canvas.dataset.series); }
     var source = document.getElementById(canvas.dataset.source);
     return source ? JSON.parse(source.textContent) : null;
   }
@@ -123,13 +125,13 @@
       {
         label: "Expected at refill",
         data: reconciled.map(function (r) { return { x: r.x, y: r.expected, note: r.verdict }; }),
-        showLine: false, pointRadius: 5, borderWidth: 2, borderColor: COLOURS.now,
-        backgroundColor: "#ffffff",
+        showLine: false, pointRadius: 7, borderWidth: 2, borderColor: COLOURS.now,
+        backgroundColor: "rgba(255, 255, 255, 0)",
       },
       {
         label: "Aspirated at refill",
         data: reconciled.map(function (r) { return { x: r.x, y: r.aspirated, note: r.verdict }; }),
-        showLine: false, pointRadius: 5,
+        showLine: false, pointRadius: 3.5,
         pointBackgroundColor: reconciled.map(function (r) {
           return r.finding === "none" ? COLOURS.ok : COLOURS.off;
         }),
@@ -142,7 +144,7 @@
   }
 
   function reservoirRange(d, range) {
-    var end = d.empty_at + 7 * DAY;
+    var end = Math.max(d.empty_at, d.now) + 7 * DAY;
     if (range === "fill") { return [d.fill_at - 3 * DAY, end]; }
     var first = d.refills.length ? d.refills[0].x : d.fill_at;
     if (range === "all") { return [first - 3 * DAY, end]; }
@@ -153,7 +155,7 @@
     var top = d.capacity;
     var range = reservoirRange(d, "year");
     var sets = [projectionSet("Projected volume", d, COLOURS.projection)];
-    sets.push(horizontal("Low-reservoir alarm volume", range[0] - 3650 * DAY, d.empty_at + 3650 * DAY, d.alarm_volume, COLOURS.alarm));
+    sets.push(horizontal("Low-reservoir alarm volume", range[0] - 3650 * DAY, range[1] + 3650 * DAY, d.alarm_volume, COLOURS.alarm));
     sets.push(vertical("Refill by", d.refill_by, top, COLOURS.refillBy, [8, 4]));
     if (d.appointment !== null) {
       sets.push(vertical("Refill appointment", d.appointment, top, COLOURS.appointment, [2, 3]));
@@ -174,7 +176,7 @@
     var sets = [projectionSet("Now (current fill and program)", d.current, COLOURS.projection)];
     if (d.proposed) { sets.push(projectionSet("Proposed", d.proposed, COLOURS.proposed)); }
     var from = Math.min(main.fill_at, d.current.fill_at);
-    var to = Math.max(main.empty_at, d.current.empty_at) + 7 * DAY;
+    var to = Math.max(main.empty_at, d.current.empty_at, d.now) + 7 * DAY;
     sets.push(horizontal("Low-reservoir alarm volume", from, to, main.alarm_volume, COLOURS.alarm));
     sets.push(vertical(d.proposed ? "Proposed refill by" : "Refill by", main.refill_by, top, COLOURS.refillBy, [8, 4]));
     sets.push(vertical("Now", d.now, top, COLOURS.now, [1, 4]));
@@ -259,8 +261,10 @@
     });
   }
 
+  // A swapped canvas carries no id: htmx would copy the old canvas's style attribute (set by
+  // Chart.js) onto the new one while settling, which the Content-Security-Policy refuses.
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("click", choosePeriod);
   document.addEventListener("htmx:beforeSwap", function (event) { forget(event.detail.target); });
-  document.addEventListener("htmx:afterSettle", function (event) { draw(event.detail.elt); });
+  document.addEventListener("htmx:afterSettle", function () { draw(document); });
 })();
