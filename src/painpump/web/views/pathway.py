@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from painpump.clinic import admissions, implantation, therapy_queries
+from painpump.clinic.admissions import OPEN
 from painpump.clinic.episode_view import EpisodeOverview, StayProposal, episode_overview
 from painpump.core import pathway as core
 from painpump.core.errors import Refusal
@@ -79,6 +80,10 @@ def _offered(overview: EpisodeOverview, action: core.Action) -> bool:
 
 def _step_initial(overview: EpisodeOverview, action: core.Action, now: datetime) -> dict[str, Any]:
     initial: dict[str, Any] = {"version": overview.episode.version, "on": now.date()}
+    if action is core.Action.START_TEST_PHASE:
+        booked = [s.on for s in overview.stays if s.status in OPEN and s.on <= now.date()]
+        if booked:
+            initial["on"] = booked[-1]
     if action is core.Action.RECORD_SCREENING_BOLUS and overview.next_screening is not None:
         initial["dose"] = str(overview.next_screening.dose)
         initial["given_at"] = timezone.localtime(now).replace(second=0, microsecond=0)
