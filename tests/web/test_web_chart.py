@@ -13,9 +13,10 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from chart_history import long_history
-from painpump.clinic import refills, services
+from painpump.clinic import demo, refills, services
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
 from painpump.core.units import Kind, parse
 
@@ -272,3 +273,26 @@ def test_a_pump_never_filled_has_no_what_if(physician: User, patient: Patient) -
     assert response.status_code == 422
     assert "has nothing to project" in response.content.decode()
     assert "The pump has not been filled yet" in chart_of(physician, patient.id)
+
+
+def test_every_demo_patients_chart_and_what_if_open(db: None) -> None:
+    """The demo clinic holds every indication and stage (non-responders, tumour pain implanted
+    directly, admixtures, ziconotide, explanted pumps): each chart opens, and so does the what-if
+    of each pump that runs a program, with a proposal too."""
+    report = demo.seed(patients=30, seed=1, today=timezone.now().date())
+    nurse = User.objects.get(username=next(x.username for x in report.logins if x.role == "nurse"))
+    client = client_for(nurse)
+    for patient in Patient.objects.all():
+        response = client.get(f"/patients/{patient.id}/")
+        assert response.status_code == 200, patient.mrn
+    running = Implant.objects.filter(explanted_on__isnull=True, programs__ended_at__isnull=True)
+    assert running.exists()
+    for implant in running.distinct():
+        assert client.get(f"/implants/{implant.id}/what-if/").status_code == 200
+        answer = client.get(
+            f"/implants/{implant.id}/what-if/",
+            {"mode": "program", "dose_or_rate": "0.1 mL/day"},
+            headers=HTMX,
+        )
+        assert answer.status_code == 200
+        assert "What would happen" in answer.content.decode()
