@@ -3,6 +3,23 @@
 // is withdrawn as soon as an entry changes, until the changed entries are reviewed again.
 "use strict";
 
+// A page restored from the back/forward cache can be sent again (the server still records once).
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) {
+    return;
+  }
+  for (const form of document.querySelectorAll("form[data-guided]")) {
+    delete form.dataset.sent;
+    for (const carried of form.querySelectorAll("input[data-carried]")) {
+      carried.remove();
+    }
+    for (const button of form.querySelectorAll("button[data-pressed]")) {
+      delete button.dataset.pressed;
+      button.disabled = false;
+    }
+  }
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   for (const form of document.querySelectorAll("form[data-guided]")) {
     form.addEventListener("submit", (event) => {
@@ -20,8 +37,10 @@ document.addEventListener("DOMContentLoaded", () => {
         carried.type = "hidden";
         carried.name = button.name;
         carried.value = button.value;
+        carried.dataset.carried = "yes";
         form.appendChild(carried);
       }
+      button.dataset.pressed = "yes";
       button.disabled = true;
     });
     const confirm = form.querySelector("button[data-confirm]");
