@@ -73,7 +73,7 @@ def test_the_pathway_reads_in_plain_words_with_the_stays(nurse: User, implant: I
     assert "Screening bolus 50 mcg: positive" in titles
     assert "Test phase decided: responder" in titles
     stay = next(m for m in episode.timeline if m.title == "Test phase stay")
-    assert stay.details == ("1 Jul 2026 to 3 Jul 2026: test phase stay of 2 day",)
+    assert stay.details == ("1 Jul 2026 to 3 Jul 2026: test phase stay of 2 days",)
     assert not stay.warning
     assert "Pump implanted: admitted" in titles
     assert "First fill" in titles

@@ -370,7 +370,8 @@ def test_hospital_stays_of_two_to_three_days(kind: str, days: int, verdict: Verd
     stay = next(f for f in decision.findings if f.rule == "hospital_stay")
     assert stay.verdict is verdict
     assert stay.limit == "2-3 day"
-    assert f"{kind} stay of {days} day" in stay.message
+    length = "1 day" if days == 1 else f"{days} days"
+    assert f"{kind} stay of {length}" in stay.message
     assert "two to three days" in stay.source
     if verdict is Verdict.WARN:
         assert "outside the usual 2-3 day" in stay.message

@@ -200,7 +200,7 @@ def test_a_long_stay_is_a_warning_taken_only_when_acknowledged(
     page = shown.content.decode()
     assert shown.status_code == 200
     assert 'data-testid="warning-hospital_stay"' in page
-    assert "test phase stay of 5 day" in page
+    assert "test phase stay of 5 days" in page
     assert "Source: clinic setting, default 2-3 days" in page
     episode.refresh_from_db()
     assert episode.stage == "test_phase"

@@ -415,12 +415,11 @@ def check_stay(
     days = (discharged - admitted).days
     low, high = settings.stay_min_days, settings.stay_max_days
     limit = f"{low}-{high} day"
+    length = f"{days} day" if days == 1 else f"{days} days"
     if low <= days <= high:
-        return Finding(
-            "hospital_stay", Verdict.OK, f"{kind} stay of {days} day", limit, STAY_SOURCE
-        )
+        return Finding("hospital_stay", Verdict.OK, f"{kind} stay of {length}", limit, STAY_SOURCE)
     message = (
-        f"{kind} stay of {days} day ({admitted.isoformat()} to {discharged.isoformat()}) is "
+        f"{kind} stay of {length} ({admitted.isoformat()} to {discharged.isoformat()}) is "
         f"outside the usual {limit}"
     )
     return Finding("hospital_stay", Verdict.WARN, message, limit, STAY_SOURCE, verified=False)

@@ -222,7 +222,7 @@ def plan_refill(
                 Verdict.WARN,
                 f"the low-reservoir alarm comes {Q(days_alarm, 'day')} after the fill, within "
                 f"the {Q(margin_days, 'day')} margin: the refill is due at once; fill more or "
-                "give a smaller --margin-days",
+                "choose a smaller refill margin",
                 f">= {Q(margin_days, 'day')} between fill and refill",
                 MARGIN_SOURCE,
                 verified=False,
