@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from painpump.clinic import programs
-from painpump.clinic.models import AuditEntry, Implant, Program
+from painpump.clinic.models import Appointment, AuditEntry, Implant, Program
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import FIRST_FILL
 from painpump.core.errors import Refusal
@@ -69,3 +69,37 @@ def test_a_decrease_is_allowed_and_a_nurse_cannot_titrate(
         physician, implant.id, dose=dose("300 mcg/day"), now=FIRST_FILL + timedelta(days=3)
     )
     assert program.dose_mcg_per_day == Decimal(300)
+
+
+def test_after_dose_changes_the_open_refill_appointment_is_due_by_the_new_refill_by_date(
+    implant: Implant, physician: User
+) -> None:
+    booked = Appointment.objects.get(patient_id=implant.episode.patient_id, kind="refill")
+    at = FIRST_FILL + timedelta(days=3)
+    programs.change_program(physician, implant.id, dose=dose("440 mcg/day"), now=at)
+    programs.change_program(
+        physician, implant.id, dose=dose("300 mcg/day"), now=at + timedelta(days=1)
+    )
+    implant.refresh_from_db()
+    later = Appointment.objects.get(id=booked.id)
+    assert later.due_by == implant.refill_by
+    assert later.on <= implant.refill_by
+    assert later.on.weekday() < 5
+    assert later.version > booked.version
+
+
+def test_a_dose_change_that_brings_the_refill_forward_moves_the_appointment_and_audits_it(
+    implant: Implant, physician: User
+) -> None:
+    booked = Appointment.objects.get(patient_id=implant.episode.patient_id, kind="refill")
+    at = FIRST_FILL + timedelta(days=3)
+    programs.change_program(physician, implant.id, dose=dose("460 mcg/day"), now=at)
+    implant.refresh_from_db()
+    moved = Appointment.objects.get(id=booked.id)
+    assert implant.refill_by is not None and implant.refill_by < booked.on
+    assert moved.on <= implant.refill_by
+    assert "moved from" in moved.note
+    entry = AuditEntry.objects.get(action="program.change")
+    assert entry.after["appointments_moved"] == [  # type: ignore[index]
+        f"{booked.id}: {booked.on} -> {moved.on}"
+    ]

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.models import Implant, Program
+from painpump.clinic.models import Appointment, Implant, Program
 from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.refills import Fill, checked_fill, program_snapshot, require_acknowledged
 from painpump.clinic.roles import require
@@ -21,6 +21,7 @@ from painpump.clinic.services import NotFound
 from painpump.core import catalog
 from painpump.core.errors import Refusal
 from painpump.core.refill import plan_refill, residual_ml
+from painpump.core.scheduling import ClinicCalendar, propose_appointment
 from painpump.core.units import Q, of, round_places
 
 RULES = "painpump program rules"
@@ -102,6 +103,8 @@ def change_program(
         implant.alarm_at, implant.refill_by = now, now.date()
     implant.version += 1  # a form opened before this change is stale (409), never replayed
     implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "version", "updated_at"])
+    calendar = ClinicCalendar(settings.country, settings.subdivision or None)
+    moved = _reschedule_refill(implant, now, calendar)
     audit.record(
         actor,
         "program.change",
@@ -114,6 +117,31 @@ def change_program(
             "reservoir_left": str(of(left, "mL")),
             "refill_by": implant.refill_by.isoformat(),
             "acknowledged": sorted(acknowledge),
+            "appointments_moved": moved,
         },
     )
     return program
+
+
+def _reschedule_refill(implant: Implant, now: datetime, calendar: ClinicCalendar) -> list[str]:
+    """The patient's open refill appointments follow the new refill-by date: each is due by it,
+    and one that now falls after it moves to the working day core proposes (a higher dose must
+    not leave the refill booked after the pump's alarm). Returns what moved, for the audit."""
+    assert implant.refill_by is not None
+    moved = []
+    open_refills = Appointment.objects.select_for_update().filter(
+        patient_id=implant.episode.patient_id, kind="refill", status__in=("proposed", "booked")
+    )
+    for appointment in open_refills:
+        before = appointment.on
+        appointment.due_by = implant.refill_by
+        if appointment.on > implant.refill_by:
+            proposal = propose_appointment(implant.refill_by, today=now.date(), calendar=calendar)
+            appointment.on = proposal.day
+            appointment.note = ("OVERDUE: " if proposal.overdue else "") + (
+                f"refill by {implant.refill_by} (moved from {before} by a dose change)"
+            )
+            moved.append(f"{appointment.id}: {before} -> {appointment.on}")
+        appointment.version += 1
+        appointment.save(update_fields=["due_by", "on", "note", "version"])
+    return moved
