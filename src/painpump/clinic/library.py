@@ -17,7 +17,7 @@ from django.utils import timezone
 from painpump.clinic import audit
 from painpump.clinic.models import ClinicLimit
 from painpump.clinic.pathway import clinic_settings
-from painpump.clinic.roles import Forbidden, require, roles_of
+from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core import catalog
 from painpump.core.catalog import Limit
@@ -75,10 +75,7 @@ def snapshot(row: ClinicLimit) -> dict[str, Any]:
 def require_reader(user: User) -> str:
     """Any member of the clinic team reads the drug library, the device catalog and the clinic
     limits (they hold no patient data); someone with no role is refused."""
-    name = user.get_username() if user.is_authenticated else "anonymous"
-    if not roles_of(user):
-        raise Forbidden(name, "library.read")
-    return name
+    return require(user, "library.read")
 
 
 def list_limits(user: User) -> list[ClinicLimit]:
