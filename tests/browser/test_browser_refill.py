@@ -7,32 +7,14 @@ with its reason and source, offers no confirmation and records nothing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from painpump.clinic.models import Implant, Refill
 
 LIVE = re.compile(r"/refill/live/")
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """The shared fixture's tab, where a refused entry's page answers 422 on purpose (the form
-    shown again with the refusal): only that status is tolerated besides the shared ones."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    context.set_default_timeout(15_000)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    opened.on("pageerror", lambda e: errors.append(str(e)))
-    yield opened
-    context.close()
-    intended = ("status of 401", "status of 403", "status of 422")
-    unexpected = [e for e in errors if not any(status in e for status in intended)]
-    assert not unexpected, f"the browser logged errors: {unexpected}"
 
 
 def left(page: Page, label: str) -> None:
