@@ -199,6 +199,14 @@ class Refill(models.Model):
 
     class Meta:
         ordering = ["performed_at"]
+        indexes = [
+            # the dashboard's refills waiting for a second clinician, without reading them all
+            models.Index(
+                fields=["performed_at"],
+                condition=models.Q(needs_verification=True, verified_by=""),
+                name="refill_awaiting_verification",
+            )
+        ]
 
 
 class RefillDrug(models.Model):
