@@ -197,21 +197,50 @@ def test_more_volume_never_alarms_or_refills_sooner(
     assert a.days_to_empty.value > a.days_to_alarm.value
 
 
-# Reconciliation: (pump, expected, aspirated, programmed, error %, within, finding, consequential)
+# Reconciliation: (pump, expected, aspirated, programmed, error %, within, finding, consequential,
+# the start of the reason given)
 RECONCILE_CASES = [
-    ("synchromed-ii-20", "5", "5", "15", "0", True, "none", False),
-    ("synchromed-ii-20", "5", "2.825", "15", "14.5", True, "none", True),
-    ("synchromed-ii-20", "5", "2.8", "15", "14.66666", False, "overinfusion", True),
-    ("synchromed-ii-20", "5", "7.175", "15", "-14.5", True, "none", True),
-    ("synchromed-ii-20", "5", "7.2", "15", "-14.66666", False, "underinfusion", True),
-    ("synchromed-ii-20", "5", "4", "15", "6.66666", True, "none", False),
-    ("synchromed-ii-40", "5", "3.5", "30", "5", True, "none", False),
-    ("synchromed-ii-40", "5", "2.9", "30", "7", True, "none", True),
+    (
+        *("synchromed-ii-20", "5", "5", "15", "0", True, "none", False),
+        "the pump delivered as programmed (0.00 %), within the pump accuracy +/-14.5 %",
+    ),
+    (
+        *("synchromed-ii-20", "5", "2.825", "15", "14.5", True, "none", True),
+        "the pump delivered 14.50 % more than programmed, within the pump accuracy +/-14.5 %",
+    ),
+    (
+        *("synchromed-ii-20", "5", "2.8", "15", "14.66666", False, "overinfusion", True),
+        "aspirated 2.2 mL less than expected: the pump delivered 14.67 % more than programmed, "
+        "beyond +/-14.5 %; suspect overinfusion",
+    ),
+    (
+        *("synchromed-ii-20", "5", "7.175", "15", "-14.5", True, "none", True),
+        "the pump delivered 14.50 % less than programmed, within the pump accuracy +/-14.5 % "
+        "(unverified",
+    ),
+    (
+        *("synchromed-ii-20", "5", "7.2", "15", "-14.66666", False, "underinfusion", True),
+        "aspirated 2.2 mL more than expected: the pump delivered 14.67 % less than programmed, "
+        "beyond +/-14.5 % (unverified",
+    ),
+    (
+        *("synchromed-ii-20", "5", "4", "15", "6.66666", True, "none", False),
+        "the pump delivered 6.67 % more than programmed, within the pump accuracy +/-14.5 %",
+    ),
+    (
+        *("synchromed-ii-40", "5", "3.5", "30", "5", True, "none", False),
+        "the pump delivered 5.00 % more than programmed, within the pump accuracy +/-14.5 %",
+    ),
+    (
+        *("synchromed-ii-40", "5", "2.9", "30", "7", True, "none", True),
+        "the pump delivered 7.00 % more than programmed, within the pump accuracy +/-14.5 %; "
+        "the difference 2.1 mL exceeds 2 mL: potentially consequential (possible pocket fill)",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("model", "expected", "aspirated", "programmed", "error", "within", "finding", "big"),
+    ("model", "expected", "aspirated", "programmed", "error", "within", "finding", "big", "reason"),
     RECONCILE_CASES,
     ids=[
         "exact-match",
@@ -233,6 +262,7 @@ def test_reconciliation_scenarios(
     within: bool,
     finding: str,
     big: bool,
+    reason: str,
 ) -> None:
     r = reconcile(catalog.pump(model), ml(expected), ml(aspirated), ml(programmed))
     assert r.difference == Q(Decimal(aspirated) - Decimal(expected), "mL")
@@ -242,6 +272,7 @@ def test_reconciliation_scenarios(
     assert r.consequential is big
     assert r.consequential_limit is not None
     assert "Maino" in r.consequential_limit.source
+    assert r.message.startswith(reason)
 
 
 def test_overinfusion_message_cites_the_overinfusion_evidence() -> None:

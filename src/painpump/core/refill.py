@@ -289,6 +289,16 @@ def delivery_error_percent(
     return (expected_ml - aspirated_ml) / programmed_ml * 100
 
 
+def delivered_against_program(error_percent: Decimal) -> str:
+    """The delivery error in plain words ("the pump delivered 25.00 % less than programmed"),
+    the percentage to two places and without a sign: the words say which side it is."""
+    shown = abs(error_percent).quantize(Decimal("0.01"))
+    if shown == 0:
+        return "the pump delivered as programmed (0.00 %)"
+    side = "more" if error_percent > 0 else "less"
+    return f"the pump delivered {shown} % {side} than programmed"
+
+
 def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) -> Reconciliation:
     """Compare the aspirated residual volume with the expected one: the delivery error against
     the pump's accuracy, and a difference large enough to suggest a pocket fill (Maino 2017)."""
@@ -311,21 +321,20 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
         side = pump.accuracy_under_percent
     within = abs(error) <= side.value
     finding = "none" if within else ("overinfusion" if error > 0 else "underinfusion")
-    shown = f"{error.quantize(Decimal('0.01'))} %"
+    delivered = delivered_against_program(error)
     tolerance = f"+/-{side.value} %" + ("" if side.verified else f" (unverified: {VERIFY_NOTE})")
     if finding == "none":
-        message = f"delivery error {shown} is within the pump accuracy {tolerance}"
+        message = f"{delivered}, within the pump accuracy {tolerance}"
     elif finding == "overinfusion":
         message = (
-            f"aspirated {of(-difference, 'mL')} less than expected: the pump delivered {shown} "
-            f"more than programmed, beyond {tolerance}; suspect overinfusion "
-            f"({ADVERSE_ACCURACY_SOURCE})"
+            f"aspirated {of(-difference, 'mL')} less than expected: {delivered}, beyond "
+            f"{tolerance}; suspect overinfusion ({ADVERSE_ACCURACY_SOURCE})"
         )
     else:
         message = (
-            f"aspirated {of(difference, 'mL')} more than expected: the pump delivered {shown} "
-            f"relative to the program, beyond {tolerance}; suspect underinfusion (catheter "
-            "occlusion, motor stall or incomplete aspiration)"
+            f"aspirated {of(difference, 'mL')} more than expected: {delivered}, beyond "
+            f"{tolerance}; suspect underinfusion (catheter occlusion, motor stall or incomplete "
+            "aspiration)"
         )
     threshold = pump.extras.get("pocket_fill_threshold")
     consequential = None if threshold is None else abs(difference) > threshold.value.canonical
