@@ -420,7 +420,7 @@ def check_stay(
         return Finding("hospital_stay", Verdict.OK, f"{kind} stay of {length}", limit, STAY_SOURCE)
     message = (
         f"{kind} stay of {length} ({admitted.isoformat()} to {discharged.isoformat()}) is "
-        f"outside the usual {limit}"
+        f"outside the usual {low}-{high} days"
     )
     return Finding("hospital_stay", Verdict.WARN, message, limit, STAY_SOURCE, verified=False)
 
