@@ -98,5 +98,7 @@ def test_a_refill_above_the_label_is_refused_with_its_source_and_nothing_recorde
     expect(refused).to_contain_text("Refused by a hard limit")
     expect(refused).to_contain_text("<= 2000 mcg/mL")
     expect(refused).to_contain_text("Source: Lioresal/Gablofen labels")
+    expect(refused).to_contain_text("Concentration: baclofen 3000 mcg/mL")
+    expect(refused).not_to_contain_text("drugs[")
     expect(page.get_by_role("button", name="Confirm and record the refill")).to_have_count(0)
     assert Refill.objects.count() == 1

@@ -184,7 +184,18 @@ def test_a_volume_above_the_reservoir_is_refused_next_to_the_volume(
         f"/implants/{implant.id}/what-if/", proposal(volume="25 mL"), headers=HTMX
     )
     page = response.content.decode()
-    assert re.search(r'role="alert">volume: 25 mL', page)
+    assert re.search(r'role="alert">Volume to fill: 25 mL', page)
+
+
+def test_a_refused_concentration_is_named_as_the_form_names_it(
+    nurse: User, implant: Implant
+) -> None:
+    response = client_for(nurse).get(
+        f"/implants/{implant.id}/what-if/", proposal(conc_0="3000 mcg/mL"), headers=HTMX
+    )
+    page = response.content.decode()
+    assert re.search(r'role="alert">Baclofen concentration: baclofen 3000 mcg/mL', page)
+    assert "drugs[" not in page
 
 
 @pytest.fixture

@@ -217,6 +217,21 @@ def test_a_hard_limit_shows_its_source_and_offers_no_confirmation(
     assert "Confirm and record the refill" not in page
 
 
+def test_a_hard_limit_names_the_field_as_the_form_does_not_as_the_api(
+    implant: Implant, nurse: User
+) -> None:
+    client = signed_in(nurse)
+    _, page = reviewed(client, implant, concentration="3000 mcg/mL")
+    assert error_next_to(page, "concentration", "Concentration: baclofen 3000 mcg/mL")
+    assert "Refused by a hard limit.</strong> Concentration: baclofen 3000 mcg/mL" in page
+    live = client.post(
+        f"/implants/{implant.id}/refill/live/?part=program",
+        {**ENTRIES, "concentration": "3000 mcg/mL"},
+    ).content.decode()
+    assert "Refused by a hard limit.</strong> Concentration: baclofen 3000 mcg/mL" in live
+    assert "drugs[" not in page and "drugs[" not in live
+
+
 def test_a_nurse_is_told_only_a_physician_changes_the_dose(implant: Implant, nurse: User) -> None:
     client = signed_in(nurse)
     data, page = reviewed(client, implant, dose="440 mcg/day")

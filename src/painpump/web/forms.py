@@ -6,6 +6,7 @@ next to the field it names, with its limit and source."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from django import forms
@@ -39,11 +40,19 @@ class QuantityField(forms.CharField):
             raise forms.ValidationError(refusal.message) from None
 
 
+def shown_refusal(form: forms.Form, refusal: Refusal, fields: Mapping[str, str] = {}) -> Refusal:
+    """The refusal as the page shows it: naming the form field it lands on by that field's label
+    ("Concentration", not the service's "drugs[0]", which stays the API's name)."""
+    name = fields.get(refusal.field, refusal.field)
+    if name not in form.fields:
+        return refusal
+    return replace(refusal, field=str(form.fields[name].label or name))
+
+
 def show_refusal(form: forms.Form, refusal: Refusal, fields: Mapping[str, str] = {}) -> None:
     """Puts a service's refusal on the form: next to the form field it names (directly, or
-    through `fields`, which maps service field names to form field names), else above the form."""
+    through `fields`, which maps service field names to form field names) and worded with that
+    field's label, else above the form."""
     name = fields.get(refusal.field, refusal.field)
-    if name in form.fields:
-        form.add_error(name, refusal.message)
-    else:
-        form.add_error(None, refusal.message)
+    message = shown_refusal(form, refusal, fields).message
+    form.add_error(name if name in form.fields else None, message)

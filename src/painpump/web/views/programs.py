@@ -21,7 +21,7 @@ from painpump.clinic.program_preview import (
 from painpump.clinic.refill_preview import acknowledged_rules, warning_key
 from painpump.core.errors import Refusal
 from painpump.web.access import clinic_page, user_of
-from painpump.web.forms import show_refusal
+from painpump.web.forms import show_refusal, shown_refusal
 from painpump.web.views.refill_forms import ProgramForm
 
 REFUSED = 422
@@ -44,6 +44,7 @@ def _page(
     context = {
         "form": form,
         "preview": preview,
+        "stop": None if preview.stop is None else shown_refusal(form, preview.stop),
         "implant": preview.implant,
         "patient": preview.implant.episode.patient,
         "reviewing": reviewing,

@@ -34,7 +34,7 @@ from painpump.clinic.therapy_queries import refill_recorded
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.web.access import clinic_page, user_of
-from painpump.web.forms import show_refusal
+from painpump.web.forms import show_refusal, shown_refusal
 from painpump.web.views.refill_forms import REFILL_FIELDS, RefillForm
 
 REFUSED = 422
@@ -124,6 +124,7 @@ def _page(
     context = {
         "form": form,
         "preview": preview,
+        "stop": _stop(form, preview),
         "implant": preview.implant,
         "patient": preview.implant.episode.patient,
         "reviewing": reviewing,
@@ -131,6 +132,13 @@ def _page(
         "acknowledge_error": acknowledge_error,
     }
     return render(request, "web/refill/form.html", context, status=status)
+
+
+def _stop(form: RefillForm, preview: RefillPreview | None) -> Refusal | None:
+    """The preview's hard limit worded with the form's field names (as next to the field)."""
+    if preview is None or preview.stop is None:
+        return None
+    return shown_refusal(form, preview.stop, REFILL_FIELDS)
 
 
 def _warning_rows(
@@ -213,14 +221,15 @@ def refill_live(request: HttpRequest, implant_id: UUID) -> HttpResponse:
     if form.is_valid():
         preview = _preview(request, implant_id, form, partial=True)
     errors: list[tuple[object, object]] = [("", e) for e in form.non_field_errors()]
-    shown = preview.stop.message if preview is not None and preview.stop is not None else None
+    stop = _stop(form, preview)
+    shown = stop.message if stop is not None else None
     errors += [
         (form[name].label, e)
         for name in PARTS[part]
         for e in form.errors.get(name, [])
         if e != shown  # the hard limit is shown once, with its source, below
     ]
-    context = {"preview": preview, "part": part, "errors": errors}
+    context = {"preview": preview, "stop": stop, "part": part, "errors": errors}
     return render(request, "web/refill/live.html", context)
 
 

@@ -18,7 +18,7 @@ from painpump.core.errors import Refusal
 from painpump.core.units import INPUT_RULES, Kind, Q, parse
 from painpump.web.access import clinic_page, user_of
 from painpump.web.chart_series import instant, number, projection_series
-from painpump.web.forms import QuantityField, show_refusal
+from painpump.web.forms import QuantityField, show_refusal, shown_refusal
 
 MAX_DRUGS = 6
 """At most this many concentration fields are read from a request (an admixture has three)."""
@@ -158,23 +158,26 @@ def what_if_page(request: HttpRequest, implant_id: UUID) -> HttpResponse:
     user = user_of(request)
     now = timezone.now()
     outcome: WhatIf | None = None
+    stop: Refusal | None = None
     if "dose_or_rate" in request.GET:
         form = WhatIfForm(request.GET, drugs=_submitted_drugs(request))
         if form.is_valid():
             outcome = what_if(user, implant_id, form.proposal(), now)
             current = outcome.current
-            if outcome.stop is not None:
-                show_refusal(form, outcome.stop, REFUSAL_FIELDS)
         else:
             current = current_pump(user, implant_id, now)
     else:
         current = current_pump(user, implant_id, now)
         form = WhatIfForm(initial=_initial(current), drugs=len(current.drugs))
     form.name_drugs(current)
+    if outcome is not None and outcome.stop is not None:  # named as the form names its fields
+        show_refusal(form, outcome.stop, REFUSAL_FIELDS)
+        stop = shown_refusal(form, outcome.stop, REFUSAL_FIELDS)
     context = {
         "current": current,
         "form": form,
         "outcome": outcome,
+        "stop": stop,
         # in an attribute, not a json_script block: htmx drops every <script> it swaps in
         "chart_json": json.dumps(_chart_data(current, outcome)),
     }
