@@ -64,6 +64,14 @@ class Episode(Versioned):
 
     class Meta:
         ordering = ["-referred_on"]
+        indexes = [
+            # the dashboard's open episodes in a stage (test phase, responder)
+            models.Index(
+                fields=["stage", "updated_at"],
+                condition=models.Q(closed_at__isnull=True),
+                name="episode_open_by_stage",
+            )
+        ]
 
 
 class Assessment(models.Model):
@@ -147,6 +155,24 @@ class Implant(Versioned):
     refill_by = models.DateField(null=True, blank=True, db_index=True)
     high_risk = models.BooleanField(default=False)
     drug_names = models.CharField(max_length=200, blank=True)  # of the last fill, "+"-joined
+
+    class Meta:
+        indexes = [
+            # the dashboard: pumps followed by their alarm (its pages and counts) ...
+            models.Index(
+                fields=["alarm_at", "refill_by"],
+                condition=models.Q(
+                    explanted_on__isnull=True, refill_by__isnull=False, alarm_at__isnull=False
+                ),
+                name="implant_followed_by_alarm",
+            ),
+            # ... and pumps in place by implant date (those nearing replacement)
+            models.Index(
+                fields=["implanted_on"],
+                condition=models.Q(explanted_on__isnull=True),
+                name="implant_in_place_by_date",
+            ),
+        ]
 
 
 class Program(models.Model):
