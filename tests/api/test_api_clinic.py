@@ -59,7 +59,48 @@ def test_the_dashboard_lists_an_overdue_baclofen_pump_first_among_equals(
         assert all(f["source"] for f in first["reasons"])
     assert rows[0]["drugs"] == ["baclofen"] and rows[0]["patient"] == "Zeta, Erika"
     assert board["test_phases"] == [] and board["unverified"] == []
+    assert (board["offset"], board["limit"]) == (0, 25)
+    assert board["totals"] == {
+        "refills_due": 2,
+        "at_risk": 2,
+        "test_phases": 0,
+        "awaiting_implant": 0,
+        "nearing_replacement": 0,
+        "unverified": 0,
+        "open_alarms": 0,
+    }
     assert AuditEntry.objects.filter(action="dashboard.read").count() == 1
+
+
+def test_the_dashboard_is_read_a_page_at_a_time(
+    client_as: Callable[[Role | None], Client], pumps: dict[str, Implant]
+) -> None:
+    nurse = client_as(Role.NURSE)
+    pages = [nurse.get("/api/dashboard", {"offset": k, "limit": 1}) for k in (0, 1, 2)]
+    assert [p.status_code for p in pages] == [200, 200, 200], pages[0].content
+    first, second, past = (p.json() for p in pages)
+    assert [r["implant_id"] for r in first["at_risk"] + second["at_risk"]] == [
+        str(pumps["baclofen"].id),
+        str(pumps["morphine"].id),
+    ]
+    assert past["at_risk"] == past["refills_due"] == []
+    assert first["totals"] == second["totals"] == past["totals"]
+    assert first["totals"]["at_risk"] == 2
+    assert (second["offset"], second["limit"]) == (1, 1)
+    assert AuditEntry.objects.filter(action="dashboard.read").count() == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"offset": -1}, "offset")],
+)
+def test_a_page_out_of_range_is_refused_naming_the_field(
+    client_as: Callable[[Role | None], Client], query: dict[str, int], field: str
+) -> None:
+    response = client_as(Role.NURSE).get("/api/dashboard", query)
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["field"] == field
+    assert not AuditEntry.objects.filter(action="dashboard.read").exists()
 
 
 def test_the_calendar_lists_the_proposed_refill_appointments(

@@ -1,10 +1,12 @@
 """The worklist: what is due, overdue and at risk (baclofen first among equals), test phases,
 responders with their earliest implant date, pumps to replace, refills awaiting a second
-clinician, open alarms (acknowledged ones leave it); reading it is audited."""
+clinician, open alarms (acknowledged ones leave it); reading it is audited. Each list is read a
+page at a time, in the core's order across pages, with the size of the whole list."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+import random
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,8 +14,10 @@ from django.contrib.auth.models import User
 
 from painpump.clinic import alarms, dashboard, pathway, refills, services
 from painpump.clinic.models import AuditEntry, Episode, Implant
+from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.testing import responder_episode
 from painpump.core.errors import Refusal
+from painpump.core.scheduling import ClinicCalendar, DueRefill, prioritise
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +171,155 @@ def test_a_refill_waiting_for_verification_is_listed_until_verified(
     assert [r.refill_id for r in dashboard.worklist(physician, NOW).unverified] == [str(refill.id)]
     refills.verify_refill(pharmacist, refill.id, NOW)
     assert dashboard.worklist(physician, NOW).unverified == []
+
+
+# Paging: each list is read a page at a time; the pages, laid end to end, are the whole list in
+# the core's order, and `totals` counts each whole list.
+
+THANKSGIVING = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+"""A Thursday the clinic (US calendar) is closed: a refill due today is overdue (no working day
+left in time), one due tomorrow, Friday, is not."""
+
+
+def followed_pumps(nurse: User, physician: User, count: int, seed: int) -> list[Implant]:
+    """Pumps whose alarm and refill-by dates crowd a few days (ties of alarm day between
+    baclofen and other drugs, overdue and in-time refill-by dates on the same alarm day), as
+    the refill service leaves them on the implant."""
+    rng = random.Random(seed)
+    today = THANKSGIVING.date()
+    made = []
+    for n in range(count):
+        patient = services.create_patient(
+            nurse,
+            mrn=f"P-{n:03d}",
+            family_name=f"Family {n % 7}",
+            given_name=str(n),
+            birth_date=date(1960, 1, 1),
+            today=today,
+        )
+        episode = services.open_episode(
+            physician, patient.id, indication="paraplegia", referred_on=date(2020, 1, 2)
+        )
+        drugs = rng.choice(["baclofen", "morphine", "baclofen+clonidine", "ziconotide"])
+        alarm_day = today + timedelta(days=rng.choice([-3, 0, 1, 1, 2, 2, 2, 5, 9, 30]))
+        alarm_at = datetime.combine(alarm_day, time(rng.randrange(24), rng.randrange(60)), UTC)
+        refill_by = alarm_day - timedelta(days=rng.choice([0, 1, 2, 7]))
+        made.append(
+            Implant.objects.create(
+                episode=episode,
+                pump_model="synchromed-ii-40",
+                pump_serial=f"NGP{n:05d}",
+                catheter_model="8709SC",
+                catheter_length_cm=Decimal(60),
+                dead_volume_ml=Decimal("0.2"),
+                alarm_volume_ml=Decimal(2),
+                implanted_on=date(2024, 1, 1),
+                alarm_at=alarm_at,
+                empty_at=alarm_at + timedelta(days=10),
+                refill_by=refill_by,
+                high_risk="baclofen" in drugs,
+                drug_names=drugs,
+            )
+        )
+    return made
+
+
+def core_order(implants: list[Implant], today: date) -> list[str]:
+    """The implants in the order painpump.core.scheduling.prioritise gives them."""
+    calendar = ClinicCalendar(clinic_settings().country)
+    by_due = {}
+    for implant in implants:
+        assert implant.alarm_at is not None and implant.refill_by is not None
+        due = DueRefill(
+            str(implant.episode.patient_id),
+            tuple(implant.drug_names.split("+")),
+            implant.alarm_at.date(),
+            implant.refill_by,
+        )
+        by_due[id(due)] = (due, str(implant.id))
+    ranked = prioritise([due for due, _ in by_due.values()], today=today, calendar=calendar)
+    return [by_due[id(p.due)][1] for p in ranked]
+
+
+def test_pages_laid_end_to_end_are_the_whole_list_in_the_core_order(
+    nurse: User, physician: User
+) -> None:
+    implants = followed_pumps(nurse, physician, 40, seed=7)
+    today = THANKSGIVING.date()
+    at_risk = core_order(implants, today)
+    due = core_order([i for i in implants if i.refill_by <= today + timedelta(days=7)], today)
+    # the data has what makes paging hard: overdue pumps, ties of alarm day, baclofen
+    board = dashboard.worklist(physician, THANKSGIVING, limit=100)
+    assert [r.implant_id for r in board.at_risk] == at_risk
+    assert [r.implant_id for r in board.refills_due] == due
+    overdue = [r for r in board.at_risk if r.priority.overdue]
+    assert 0 < len(overdue) < len(at_risk)
+    assert any(r.refill_by == today for r in overdue)  # due on a holiday: overdue
+    assert not any(r.refill_by == today + timedelta(days=1) for r in overdue)
+    days = [(r.priority.overdue, r.priority.days_to_alarm) for r in board.at_risk]
+    tied = [k for k in set(days) if days.count(k) > 2]
+    assert tied
+    for limit in (1, 2, 3, 7, 25):
+        pages = [
+            dashboard.worklist(physician, THANKSGIVING, offset=offset, limit=limit)
+            for offset in range(0, len(at_risk) + limit, limit)
+        ]
+        assert [r.implant_id for p in pages for r in p.at_risk] == at_risk, limit
+        assert [r.implant_id for p in pages for r in p.refills_due] == due, limit
+        assert {(p.totals.at_risk, p.totals.refills_due) for p in pages} == {
+            (len(at_risk), len(due))
+        }
+        assert all((p.offset, p.limit) == (k * limit, limit) for k, p in enumerate(pages))
+
+
+def test_each_list_is_paged_with_its_total(
+    clinic: dict[str, Implant], physician: User, nurse: User
+) -> None:
+    for implant in clinic.values():
+        alarms.report_alarm(nurse, implant.id, kind="other", reported_at=NOW)
+    board = dashboard.worklist(physician, NOW)
+    assert board.totals == dashboard.Totals(
+        refills_due=2,
+        at_risk=3,
+        test_phases=1,
+        awaiting_implant=1,
+        nearing_replacement=1,
+        unverified=0,
+        open_alarms=3,
+    )
+    assert (board.offset, board.limit) == (0, dashboard.DEFAULT_LIMIT)
+    first, second = (dashboard.worklist(physician, NOW, offset=k, limit=1) for k in (0, 1))
+    assert first.totals == second.totals == board.totals
+    for name in ("refills_due", "at_risk", "open_alarms"):
+        whole = getattr(board, name)
+        assert getattr(first, name) == whole[:1] and getattr(second, name) == whole[1:2]
+    assert first.open_alarms[0].high_risk  # baclofen first among the open alarms
+    assert second.test_phases == second.awaiting_implant == second.nearing_replacement == []
+    past = dashboard.worklist(physician, NOW, offset=10)
+    assert past.totals == board.totals and past.at_risk == past.open_alarms == []
+
+
+def test_looking_at_a_page_audits_the_patients_on_it(
+    clinic: dict[str, Implant], physician: User
+) -> None:
+    second = dashboard.worklist(physician, NOW, offset=1, limit=1)
+    entry = AuditEntry.objects.filter(action="dashboard.read").get()
+    shown = {
+        row.patient_id
+        for rows in (second.refills_due, second.at_risk, second.nearing_replacement)
+        for row in rows
+    }
+    assert entry.after == {"patients": sorted(shown), "offset": 1, "limit": 1}
+    assert str(clinic["baclofen"].episode.patient_id) in shown
+
+
+@pytest.mark.parametrize(
+    ("offset", "limit", "field"), [(-1, 25, "offset"), (0, 0, "limit"), (0, 101, "limit")]
+)
+def test_a_page_out_of_range_is_refused_and_not_audited(
+    physician: User, offset: int, limit: int, field: str
+) -> None:
+    with pytest.raises(Refusal) as refused:
+        dashboard.worklist(physician, NOW, offset=offset, limit=limit)
+    assert refused.value.field == field
+    assert not AuditEntry.objects.filter(action="dashboard.read").exists()

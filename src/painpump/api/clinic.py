@@ -28,12 +28,33 @@ from painpump.clinic import appointments, dashboard, settings_service, therapy_q
 router = Router(tags=["clinic"], auth=AUTH)
 
 
+class DashboardPage(Request):
+    """Which rows of each list to show: [offset, offset + limit), most urgent first."""
+
+    offset: int = Field(0, ge=0, description="rows of each list to skip")
+    limit: int = Field(
+        dashboard.DEFAULT_LIMIT,
+        ge=1,
+        le=dashboard.MAX_LIMIT,
+        description="rows of each list to show",
+    )
+
+
 @router.get("/dashboard", response={200: DashboardOut, **ERRORS})
-def read_dashboard(request: HttpRequest) -> dict[str, Any]:
+def read_dashboard(request: HttpRequest, page: Query[DashboardPage]) -> dict[str, Any]:
     """Everything the clinic must act on, most urgent first in each list: refills due and
     overdue, at risk by days to alarm (baclofen first among equals), test phases, responders
-    with their earliest implant date, pumps to replace, unverified refills, open alarms."""
-    return present.dashboard(dashboard.worklist(current_user(request), timezone.now()))
+    with their earliest implant date, pumps to replace, unverified refills, open alarms.
+    Each list is paged (`offset`, `limit`, 25 rows by default); `totals` counts each list."""
+    board = dashboard.worklist(
+        current_user(request), timezone.now(), offset=page.offset, limit=page.limit
+    )
+    return {
+        **present.dashboard(board),
+        "offset": board.offset,
+        "limit": board.limit,
+        "totals": vars(board.totals),
+    }
 
 
 class Period(Request):

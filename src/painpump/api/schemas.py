@@ -420,8 +420,26 @@ class AlarmRowOut(Schema):
     high_risk: bool
 
 
+class DashboardTotalsOut(Schema):
+    """How many rows each whole list holds; a page shows at most `limit` of them."""
+
+    refills_due: int
+    at_risk: int
+    test_phases: int
+    awaiting_implant: int
+    nearing_replacement: int
+    unverified: int
+    open_alarms: int
+
+
 class DashboardOut(Schema):
+    """One page of each list of the worklist (rows [offset, offset + limit)) and the size of
+    each whole list in `totals`."""
+
     today: date
+    offset: int
+    limit: int
+    totals: DashboardTotalsOut
     refills_due: list[RefillRowOut]
     at_risk: list[RefillRowOut]
     test_phases: list[EpisodeRowOut]

@@ -1,17 +1,22 @@
 """The clinic's worklist: refills due this week and overdue, patients at risk by days to their
 alarm (baclofen first among equals), test phases running, responders waiting for their earliest
 implant date, pumps nearing replacement, refills waiting for a second clinician, and patients'
-alarms not yet acknowledged. Urgency and dates come from painpump.core; each list is bounded and
-served by indexed queries. Looking at the worklist is audited like any read of patient data."""
+alarms not yet acknowledged. Urgency and dates come from painpump.core.
+
+Each list is served a page at a time (`offset`, `limit`; `totals` counts the whole list) by
+indexed queries, so one look costs the same with 100 or 10,000 patients. Looking at the worklist
+is audited like any read of patient data: the entry names the patients shown."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet, Window
 
 from painpump.clinic import audit
 from painpump.clinic.models import AlarmReport, Episode, Implant, Refill
@@ -19,24 +24,22 @@ from painpump.clinic.pathway import clinic_settings, pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.device_life import implanted_on_or_before, replacement_due
+from painpump.core.errors import Refusal
 from painpump.core.pathway import earliest_implant_date
-from painpump.core.scheduling import ClinicCalendar, DueRefill, Priority, prioritise
-
-ROWS = 100
-ROW_FIELDS = (
-    "id",
-    "pump_model",
-    "implanted_on",
-    "alarm_at",
-    "empty_at",
-    "refill_by",
-    "high_risk",
-    "drug_names",
-    "episode__id",
-    "episode__patient__id",
-    "episode__patient__family_name",
-    "episode__patient__given_name",
+from painpump.core.scheduling import (
+    ClinicCalendar,
+    DueRefill,
+    Priority,
+    earliest_working_day,
+    prioritise,
 )
+
+DEFAULT_LIMIT = 25
+"""Rows of each list on one page: what a clinician reads at a glance (the totals say how many
+more there are)."""
+MAX_LIMIT = 100
+ROWS = DEFAULT_LIMIT  # the former name of the page size, kept for callers
+PAGING_SOURCE = "dashboard: each list is paged (offset >= 0, 1 <= limit <= 100)"
 WEEK = timedelta(days=7)
 REPLACEMENT_HORIZON = timedelta(days=180)
 
@@ -93,6 +96,19 @@ class AlarmRow:
 
 
 @dataclass(frozen=True)
+class Totals:
+    """How many rows each whole list holds (a page shows at most `limit` of them)."""
+
+    refills_due: int = 0
+    at_risk: int = 0
+    test_phases: int = 0
+    awaiting_implant: int = 0
+    nearing_replacement: int = 0
+    unverified: int = 0
+    open_alarms: int = 0
+
+
+@dataclass(frozen=True)
 class Dashboard:
     today: date
     refills_due: list[RefillRow]
@@ -102,147 +118,294 @@ class Dashboard:
     nearing_replacement: list[ReplacementRow]
     unverified: list[VerificationRow]
     open_alarms: list[AlarmRow]
+    totals: Totals = Totals()
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT
 
 
-def _name(patient: object) -> str:
-    return f"{patient.family_name}, {patient.given_name}"  # type: ignore[attr-defined]
+def _name(family: str, given: str) -> str:
+    return f"{family}, {given}"
 
 
-def _refill_rows(implants: list[Implant], today: date, calendar: ClinicCalendar) -> list[RefillRow]:
-    rows = []
-    for implant in implants:
-        assert implant.alarm_at is not None and implant.refill_by is not None
-        names = tuple(name for name in implant.drug_names.split("+") if name)
-        if not names:
-            continue
-        due = DueRefill(
-            str(implant.episode.patient_id),
-            names,
-            implant.alarm_at.date(),
-            implant.refill_by,
-            implant.empty_at.date() if implant.empty_at else None,
-        )
-        priority = prioritise([due], today=today, calendar=calendar)[0]
-        rows.append(
-            RefillRow(
-                str(implant.episode.patient_id),
-                _name(implant.episode.patient),
-                str(implant.id),
-                implant.pump_model,
-                names,
-                implant.alarm_at,
-                implant.refill_by,
-                priority,
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+_IMPLANT_FIELDS = (
+    "id",
+    "episode_id",
+    "pump_model",
+    "drug_names",
+    "alarm_at",
+    "empty_at",
+    "refill_by",
+)
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """Implant rows read for a page of a refill list, and which of them, once the core has
+    ordered them, the page shows: [skip, skip + take)."""
+
+    rows: list[tuple[Any, ...]]
+    skip: int
+    take: int
+
+
+class _RefillList:
+    """One refill list in the core's order (prioritise: overdue first, then fewest days to the
+    alarm, baclofen first, refill-by date, patient), read a page at a time through the indexes.
+
+    The database splits the list into its overdue part (refill-by date before the first working
+    day from today: no working day left in time) and the rest; within a part the core orders by
+    the alarm's day, so a page is found in the alarm_at index: the page's alarm days are read
+    in full, and the core orders them before the page is cut."""
+
+    def __init__(self, rows: QuerySet[Implant], cutoff: date) -> None:
+        self.rows, self.cutoff = rows, cutoff
+
+    def page(self, total: int, overdue: int, offset: int, limit: int) -> list[_Cut]:
+        """Rows [offset, offset + limit) of the list of `total` rows, the first `overdue` of
+        them overdue (parts with no row on the page are not read)."""
+        late = self.rows.filter(refill_by__lt=self.cutoff)
+        in_time = self.rows.filter(refill_by__gte=self.cutoff)
+        first = max(0, min(limit, overdue - offset))
+        rest = max(0, min(limit - first, total - max(offset, overdue)))
+        return [
+            self._part(late, offset, first),
+            self._part(in_time, max(0, offset - overdue), rest),
+        ]
+
+    def _part(self, part: QuerySet[Implant], skip: int, take: int) -> _Cut:
+        if take <= 0:
+            return _Cut([], 0, 0)
+        # the alarm times at those places (ties do not matter), read in the alarm_at index
+        alarms = [
+            at
+            for at in part.order_by("alarm_at").values_list("alarm_at", flat=True)[
+                skip : skip + take
+            ]
+            if at is not None
+        ]
+        if not alarms:
+            return _Cut([], 0, 0)
+        first_day, last_day = (at.astimezone(UTC).date() for at in (alarms[0], alarms[-1]))
+        window = part.filter(alarm_at__lt=_day_start(last_day + timedelta(days=1)))
+        before = 0
+        if skip:
+            before = part.filter(alarm_at__lt=_day_start(first_day)).count()
+            window = window.filter(alarm_at__gte=_day_start(first_day))
+        return _Cut(list(window.values_list(*_IMPLANT_FIELDS)), skip - before, take)
+
+
+def _refill_rows(
+    cuts: list[_Cut], names: dict[Any, tuple[str, str]], today: date, calendar: ClinicCalendar
+) -> list[RefillRow]:
+    """The rows of a page with their priority from the core, most urgent first."""
+    result = []
+    for cut in cuts:
+        shown: dict[int, tuple[Any, ...]] = {}
+        dues = []
+        for implant_id, episode_id, model, drugs, alarm_at, empty_at, refill_by in cut.rows:
+            drug_names = tuple(name for name in drugs.split("+") if name)
+            if not drug_names:
+                continue
+            patient_id, patient = names[episode_id]
+            due = DueRefill(
+                patient_id,
+                drug_names,
+                alarm_at.astimezone(UTC).date(),
+                refill_by,
+                empty_at.astimezone(UTC).date() if empty_at else None,
             )
-        )
-    return sorted(rows, key=lambda r: r.priority.sort_key)
+            shown[id(due)] = (str(implant_id), patient, model, alarm_at)
+            dues.append(due)
+        ranked = prioritise(dues, today=today, calendar=calendar)
+        for priority in ranked[cut.skip : cut.skip + cut.take]:
+            implant_id, patient, model, alarm_at = shown[id(priority.due)]
+            due = priority.due
+            result.append(
+                RefillRow(
+                    due.patient_id,
+                    patient,
+                    implant_id,
+                    model,
+                    due.drug_names,
+                    alarm_at,
+                    due.refill_by,
+                    priority,
+                )
+            )
+    return result
+
+
+def _paged(
+    rows: QuerySet[Any], order: Sequence[str], fields: Sequence[str], offset: int, limit: int
+) -> tuple[list[tuple[Any, ...]], int]:
+    """Rows [offset, offset + limit) in `order`, and how many rows there are in all (counted in
+    the same query; a page past the end counts them on its own)."""
+    found = list(
+        rows.annotate(_total=Window(Count("*")))
+        .order_by(*order)
+        .values_list(*fields, "_total")[offset : offset + limit]
+    )
+    if found:
+        return [row[:-1] for row in found], int(found[0][-1])
+    return [], rows.count() if offset else 0
+
+
+def _check_page(offset: int, limit: int) -> None:
+    if offset < 0:
+        raise Refusal("offset", str(offset), ">= 0", PAGING_SOURCE, "is negative")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Refusal("limit", str(limit), f"1 to {MAX_LIMIT}", PAGING_SOURCE, "is out of range")
 
 
 @transaction.atomic
-def worklist(user: User, now: datetime) -> Dashboard:
-    """Everything the clinic must act on, most urgent first in each list."""
+def worklist(
+    user: User, now: datetime, *, offset: int = 0, limit: int = DEFAULT_LIMIT
+) -> Dashboard:
+    """Everything the clinic must act on, most urgent first in each list: rows
+    [offset, offset + limit) of each list, and the size of each whole list."""
     actor = require(user, "patient.read")
+    _check_page(offset, limit)
+    end = offset + limit
     today = now.date()
     settings = clinic_settings()
     calendar = ClinicCalendar(settings.country, settings.subdivision or None)
-    active = Implant.objects.filter(explanted_on__isnull=True, refill_by__isnull=False)
-    active = active.select_related("episode__patient").only(*ROW_FIELDS)
-    due = list(active.filter(refill_by__lte=today + WEEK).order_by("refill_by")[:ROWS])
-    at_risk = list(active.order_by("alarm_at")[:ROWS])
-    episodes = Episode.objects.select_related("patient").filter(closed_at__isnull=True)
-    testing = [
-        EpisodeRow(
-            str(e.patient_id),
-            _name(e.patient),
-            str(e.id),
-            e.indication,
-            state_of(e).test_started_on,
-        )
-        for e in episodes.filter(stage="test_phase").order_by("updated_at")[:ROWS]
-    ]
-    rules = pathway_settings(settings)
-    waiting = []
-    for e in episodes.filter(stage="responder").order_by("updated_at")[:ROWS]:
-        state = state_of(e)
-        earliest = (
-            earliest_implant_date(state.test_ended_on, rules.min_days_test_to_implant)
-            if state.test_ended_on
-            else None
-        )
-        waiting.append(
-            EpisodeRow(
-                str(e.patient_id),
-                _name(e.patient),
-                str(e.id),
-                e.indication,
-                state.test_ended_on,
-                earliest,
-            )
-        )
-    waiting.sort(key=lambda row: row.earliest_implant or today)
-    replacing = []
+
+    # the pumps followed: both refill lists, counted in one pass, then read a page at a time
+    followed = Implant.objects.filter(
+        explanted_on__isnull=True, refill_by__isnull=False, alarm_at__isnull=False
+    )
+    cutoff = earliest_working_day(today, calendar)  # refill-by before it: overdue
+    this_week = Q(refill_by__lte=today + WEEK)
+    late = Q(refill_by__lt=cutoff)
+    counts = followed.aggregate(  # columns of the index, so the index alone answers
+        at_risk=Count("refill_by"),
+        at_risk_late=Count("refill_by", filter=late),
+        due=Count("refill_by", filter=this_week),
+        due_late=Count("refill_by", filter=this_week & late),
+    )
+    due_cuts = _RefillList(followed.filter(this_week), cutoff).page(
+        counts["due"], counts["due_late"], offset, limit
+    )
+    risk_cuts = _RefillList(followed, cutoff).page(
+        counts["at_risk"], counts["at_risk_late"], offset, limit
+    )
+
+    # pumps to replace within the horizon: an implant-date cutoff per model, from the core
     horizon = today + REPLACEMENT_HORIZON
     cutoffs = Q()
+    latest = None
     for model in catalog.pumps().values():
-        cutoff = implanted_on_or_before(model, horizon)
-        if cutoff is not None:
-            cutoffs |= Q(pump_model=model.model, implanted_on__lte=cutoff)
-    candidates = (
-        Implant.objects.filter(cutoffs, explanted_on__isnull=True)
-        .select_related("episode__patient")
-        .only(*ROW_FIELDS)
-        .order_by("implanted_on")[:ROWS]
-        if cutoffs
-        else []
+        implanted_by = implanted_on_or_before(model, horizon)
+        if implanted_by is not None:
+            cutoffs |= Q(pump_model=model.model, implanted_on__lte=implanted_by)
+            latest = max(latest or implanted_by, implanted_by)
+    replacing, replacing_total = (
+        _paged(
+            Implant.objects.filter(cutoffs, explanted_on__isnull=True, implanted_on__lte=latest),
+            ("implanted_on", "id"),
+            ("id", "episode_id", "pump_model", "implanted_on"),
+            offset,
+            limit,
+        )
+        if latest is not None
+        else ([], 0)
     )
-    for implant in candidates:
-        replace_by = replacement_due(catalog.pump(implant.pump_model), implant.implanted_on)
+
+    # episodes in a test phase or waiting for the implant: transient stages, few at a time
+    episodes = list(
+        Episode.objects.filter(closed_at__isnull=True, stage__in=("test_phase", "responder"))
+        .only(
+            "id",
+            "patient_id",
+            "stage",
+            "indication",
+            "referred_on",
+            "injury_date",
+            "pathway_state",
+            "updated_at",
+        )
+        .order_by("updated_at", "id")
+    )
+    testing = [e for e in episodes if e.stage == "test_phase"]
+    waiting = [e for e in episodes if e.stage != "test_phase"]
+
+    checks, checks_total = _paged(
+        Refill.objects.filter(needs_verification=True, verified_by=""),
+        ("performed_at", "id"),
+        ("id", "implant__episode_id", "performed_at", "performed_by"),
+        offset,
+        limit,
+    )
+    alarms, alarms_total = _paged(
+        AlarmReport.objects.filter(acknowledged_at__isnull=True),
+        ("-implant__high_risk", "reported_at", "id"),  # baclofen first, then oldest
+        ("id", "implant__episode_id", "kind", "reported_at", "implant__high_risk"),
+        offset,
+        limit,
+    )
+
+    # the patients of every row read, in one query
+    episode_ids = {row[1] for cut in (*due_cuts, *risk_cuts) for row in cut.rows}
+    episode_ids |= {row[1] for rows in (replacing, checks, alarms) for row in rows}
+    episode_ids |= {e.id for e in testing[offset:end]} | {e.id for e in waiting}
+    names = {
+        episode_id: (str(patient_id), _name(family, given))
+        for episode_id, patient_id, family, given in Episode.objects.filter(
+            id__in=episode_ids
+        ).values_list("id", "patient_id", "patient__family_name", "patient__given_name")
+    }
+
+    nearing_replacement = []
+    for implant_id, episode_id, model_name, implanted_on in replacing:
+        replace_by = replacement_due(catalog.pump(model_name), implanted_on)
         assert replace_by is not None
-        replacing.append(
+        nearing_replacement.append(
             ReplacementRow(
-                str(implant.episode.patient_id),
-                _name(implant.episode.patient),
-                str(implant.id),
-                implant.pump_model,
-                implant.implanted_on,
-                replace_by,
+                *names[episode_id], str(implant_id), model_name, implanted_on, replace_by
             )
         )
-    unverified = [
-        VerificationRow(
-            str(r.implant.episode.patient_id),
-            _name(r.implant.episode.patient),
-            str(r.id),
-            r.performed_at,
-            r.performed_by,
-        )
-        for r in Refill.objects.filter(needs_verification=True, verified_by="")
-        .select_related("implant__episode__patient")
-        .order_by("performed_at")[:ROWS]
+    test_phases = [
+        EpisodeRow(*names[e.id], str(e.id), e.indication, state_of(e).test_started_on)
+        for e in testing[offset:end]
     ]
-    alarms = [
-        AlarmRow(
-            str(a.implant.episode.patient_id),
-            _name(a.implant.episode.patient),
-            str(a.id),
-            a.kind,
-            a.reported_at,
-            a.implant.high_risk,
-        )
-        for a in AlarmReport.objects.filter(acknowledged_at__isnull=True)
-        .select_related("implant__episode__patient")
-        .order_by("reported_at")[:ROWS]
-    ]
-    alarms.sort(key=lambda row: (not row.high_risk, row.reported_at))
+    rules = pathway_settings(settings)
+    awaiting = []
+    for e in waiting:
+        ended = state_of(e).test_ended_on
+        earliest = earliest_implant_date(ended, rules.min_days_test_to_implant) if ended else None
+        awaiting.append(EpisodeRow(*names[e.id], str(e.id), e.indication, ended, earliest))
+    awaiting.sort(key=lambda row: row.earliest_implant or today)
+
     board = Dashboard(
         today,
-        _refill_rows(due, today, calendar),
-        _refill_rows(at_risk, today, calendar),
-        testing,
-        waiting,
-        replacing[:ROWS],
-        unverified,
-        alarms,
+        _refill_rows(due_cuts, names, today, calendar),
+        _refill_rows(risk_cuts, names, today, calendar),
+        test_phases,
+        awaiting[offset:end],
+        nearing_replacement,
+        [
+            VerificationRow(*names[episode_id], str(refill_id), at, by)
+            for refill_id, episode_id, at, by in checks
+        ],
+        [
+            AlarmRow(*names[episode_id], str(alarm_id), kind, at, high_risk)
+            for alarm_id, episode_id, kind, at, high_risk in alarms
+        ],
+        Totals(
+            refills_due=counts["due"],
+            at_risk=counts["at_risk"],
+            test_phases=len(testing),
+            awaiting_implant=len(awaiting),
+            nearing_replacement=replacing_total,
+            unverified=checks_total,
+            open_alarms=alarms_total,
+        ),
+        offset,
+        limit,
     )
     shown = {
         row.patient_id
@@ -258,6 +421,10 @@ def worklist(user: User, now: datetime) -> Dashboard:
         for row in rows
     }
     audit.record(
-        actor, "dashboard.read", "dashboard", today.isoformat(), after={"patients": sorted(shown)}
+        actor,
+        "dashboard.read",
+        "dashboard",
+        today.isoformat(),
+        after={"patients": sorted(shown), "offset": offset, "limit": limit},
     )
     return board
