@@ -127,6 +127,19 @@ def test_five_years_of_refills_are_read_in_a_fixed_number_of_queries(
     assert chart.doses[-1].ended_at is None
 
 
+def test_a_nurse_who_refilled_is_shown_as_programming_never_as_prescribing(
+    nurse: User, history: Implant
+) -> None:
+    chart = patient_chart(nurse, history.episode.patient_id, NOW)
+    refilled, titrated = chart.doses[-2], chart.doses[-1]
+    assert str(refilled.programmed_by) == "programmed by nurse.joy at a refill"
+    assert refilled.programmed_by.short == "nurse.joy (refill)"
+    assert str(titrated.programmed_by) == "programmed by dr.house at a dose change"
+    assert chart.program is not None
+    assert chart.program.programmed_by == titrated.programmed_by
+    assert {d.programmed_by.at_refill for d in chart.doses[:-1]} == {True}
+
+
 def test_after_a_titration_the_projection_has_its_point_and_agrees_with_the_stored_dates(
     nurse: User, history: Implant
 ) -> None:

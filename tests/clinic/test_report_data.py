@@ -52,6 +52,8 @@ def test_the_session_of_a_concentration_change_shows_what_was_in_and_what_was_pu
     assert (str(session.before.rate), str(session.after.rate)) == ("0.2 mL/day", "0.4 mL/day")
     assert str(session.before.dose) == str(session.after.dose) == "400 mcg/day"
     assert session.after.mode == "continuous"
+    assert str(session.before.programmed_by) == "programmed by dr.house at a refill"
+    assert str(session.after.programmed_by) == "programmed by nurse.joy at a refill"
     assert session.bridge is not None
     # 0.25 mL of 2000 mcg/mL at 0.2 mL/day lasts 1.25 days (core.volumes.bridge)
     assert str(session.bridge.rate) == "0.2 mL/day"

@@ -85,6 +85,16 @@ def test_five_years_of_refills_render_in_well_under_a_second(
     assert response.content.decode().count("LOT-LONG") == 41
 
 
+def test_a_nurse_who_refilled_is_shown_as_programming_never_as_prescribing(
+    physician: User, nurse: User
+) -> None:
+    implant = long_history(physician, nurse)
+    page = chart_of(nurse, implant.episode.patient_id)
+    assert "programmed by dr.house at a dose change" in page  # the running program
+    assert "<td>nurse.joy (refill)</td>" in page and "<td>dr.house (dose change)</td>" in page
+    assert "prescribed by" not in page.lower()
+
+
 def test_the_what_if_form_starts_from_the_current_fill_and_program(
     pharmacist: User, implant: Implant
 ) -> None:

@@ -89,6 +89,7 @@ def test_the_session_report_of_an_unverified_concentration_change(
         "Daily dose 400 mcg/day 400 mcg/day",
         "Rate 0.2 mL/day 0.4 mL/day changed",
         "Mode continuous continuous",
+        "Programmed by dr.house (refill) nurse.joy (refill)",
         # bridge, warnings, people, next refill
         "0.25 mL of the previous drug",
         "at 0.2 mL/day for 30 hour, then the new program runs at 0.4 mL/day",

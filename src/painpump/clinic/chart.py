@@ -32,6 +32,7 @@ from painpump.clinic.models import (
     RefillDrug,
 )
 from painpump.clinic.pathway import clinic_settings, pathway_settings
+from painpump.clinic.programmed_by import ProgrammedBy
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import catalog
@@ -130,7 +131,7 @@ class RunningProgram:
     rate: Q
     mode: str
     started_at: datetime
-    prescribed_by: str
+    programmed_by: ProgrammedBy
     bridge: str
     words: str
 
@@ -165,7 +166,7 @@ class DoseLine:
     dose: Q
     rate: Q
     concentration: Q
-    prescribed_by: str
+    programmed_by: ProgrammedBy
 
 
 @dataclass(frozen=True)
@@ -471,6 +472,7 @@ def _refill_line(refill: Refill, accuracy: str) -> RefillLine:
 
 def _dose_lines(programs: Sequence[Program], refills: Sequence[Refill]) -> list[DoseLine]:
     """Each program with the principal drug and concentration of the fill it ran on."""
+    refilled = {r.program_id for r in refills}
     lines = []
     fills = [
         (r.performed_at, [(d.drug, d.concentration_mcg_per_ml) for d in r.drugs.all()])
@@ -491,7 +493,7 @@ def _dose_lines(programs: Sequence[Program], refills: Sequence[Refill]) -> list[
                 dose=dose_in_drug_unit(name, program.dose_mcg_per_day),
                 rate=of(program.rate_ml_per_day, "mL/day"),
                 concentration=in_drug_unit(name, conc),
-                prescribed_by=program.prescribed_by,
+                programmed_by=ProgrammedBy(program.prescribed_by, program.id in refilled),
             )
         )
     return lines
@@ -615,7 +617,9 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
                 rate=rate,
                 mode="continuous",
                 started_at=running.started_at,
-                prescribed_by=running.prescribed_by,
+                programmed_by=ProgrammedBy(
+                    running.prescribed_by, any(r.program_id == running.id for r in done)
+                ),
                 bridge=bridge,
                 words=program_words(doses, rate, "continuous"),
             )

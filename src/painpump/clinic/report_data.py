@@ -28,6 +28,7 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
+from painpump.clinic.programmed_by import ProgrammedBy
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import catalog
@@ -107,7 +108,7 @@ class ProgramLine:
     drugs: tuple[DrugLine, ...]
     started_at: datetime
     ended_at: datetime | None
-    prescribed_by: str
+    programmed_by: ProgrammedBy
     pump_serial: str
 
     @property
@@ -328,7 +329,9 @@ def _dose_unit(drugs: Sequence[DrugLine]) -> str:
     return catalog.drug(drugs[0].drug, "drug").dose_rate_unit if drugs else "mcg/day"
 
 
-def _program(program: Program, drugs: tuple[DrugLine, ...], serial: str) -> ProgramLine:
+def _program(
+    program: Program, drugs: tuple[DrugLine, ...], serial: str, *, at_refill: bool
+) -> ProgramLine:
     return ProgramLine(
         dose=of(program.dose_mcg_per_day, _dose_unit(drugs)),
         rate=of(program.rate_ml_per_day, "mL/day"),
@@ -336,7 +339,7 @@ def _program(program: Program, drugs: tuple[DrugLine, ...], serial: str) -> Prog
         drugs=drugs,
         started_at=program.started_at,
         ended_at=program.ended_at,
-        prescribed_by=program.prescribed_by,
+        programmed_by=ProgrammedBy(program.prescribed_by, at_refill),
         pump_serial=serial,
     )
 
@@ -476,7 +479,7 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
     )
     old_drugs = _drugs(previous)
     drugs = _drugs(refill)
-    after = _program(refill.program, drugs, implant.pump_serial)
+    after = _program(refill.program, drugs, implant.pump_serial, at_refill=True)
     warnings, unrecorded = _warnings(refill)
     session = RefillSession(
         refill_id=refill.id,
@@ -490,7 +493,14 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
         drugs=drugs,
         volume=of(refill.volume_ml, "mL"),
         lot=refill.lot,
-        before=_program(old_program, old_drugs, implant.pump_serial) if old_program else None,
+        before=None
+        if old_program is None
+        else _program(
+            old_program,
+            old_drugs,
+            implant.pump_serial,
+            at_refill=previous is not None and previous.program_id == old_program.id,
+        ),
         after=after,
         bridge=_bridge(refill, old_drugs, after),
         warnings=warnings,
@@ -653,8 +663,14 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
             :RECENT_PROGRAMS
         ]
     )
+    refilled = {r.program_id for r in refills}
     programs = [
-        _program(p, _fill_drugs_at(fills[p.implant_id], p.started_at), serials[p.implant_id])
+        _program(
+            p,
+            _fill_drugs_at(fills[p.implant_id], p.started_at),
+            serials[p.implant_id],
+            at_refill=p.id in refilled,
+        )
         for p in reversed(newest)
     ]
     current = next((p for p in reversed(programs) if p.ended_at is None), None)

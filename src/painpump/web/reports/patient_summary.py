@@ -113,7 +113,7 @@ def _plain(program: ProgramLine) -> str:
     drugs = " + ".join(str(d) for d in program.drugs) or "no fill recorded"
     return (
         f"{drugs}: {program.dose} at {program.rate} ({program.mode}), since "
-        f"{utc(program.started_at)}, prescribed by {program.prescribed_by}"
+        f"{utc(program.started_at)}, {program.programmed_by}"
     )
 
 
@@ -133,13 +133,13 @@ def _doses(summary: PatientSummary) -> list[Flowable]:
             p.dose,
             f"{p.rate} ({p.mode})",
             p.pump_serial,
-            p.prescribed_by,
+            p.programmed_by.short,
         ]
         for p in programs
     ]
     flow.append(
         table(
-            ["Started", "Ended", "Drug(s)", "Daily dose", "Rate (mode)", "Pump", "Prescribed by"],
+            ["Started", "Ended", "Drug(s)", "Daily dose", "Rate (mode)", "Pump", "Programmed by"],
             rows,
             [0.12, 0.12, 0.18, 0.12, 0.15, 0.14, 0.17],
         )

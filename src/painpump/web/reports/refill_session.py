@@ -109,12 +109,12 @@ def _program_cells(program: ProgramLine | None) -> list[str]:
         str(program.rate),
         program.mode,
         utc(program.started_at),
-        program.prescribed_by,
+        program.programmed_by.short,
     ]
 
 
 def _before_after(session: RefillSession) -> list[Flowable]:
-    labels = ["Drug(s) and concentration", "Daily dose", "Rate", "Mode", "Started", "Prescribed by"]
+    labels = ["Drug(s) and concentration", "Daily dose", "Rate", "Mode", "Started", "Programmed by"]
     before, after = _program_cells(session.before), _program_cells(session.after)
     rows: list[list[object]] = []
     for label, old, new in zip(labels, before, after, strict=True):
