@@ -32,6 +32,21 @@ def changed_concentration(nurse: User, implant: Implant) -> Refill:
     )
 
 
+def measured_to_two_places(nurse: User, implant: Implant) -> Refill:
+    """A refill on day 60 where the programmer read 8.125 mL and the syringe 8.1 mL (the same
+    drug and concentration, within the pump's accuracy)."""
+    return refills.perform_refill(
+        nurse,
+        implant.id,
+        idempotency_key="report-r60-places",
+        performed_at=DAY_60,
+        expected=parse("8.125 mL", Kind.VOLUME, "expected"),
+        aspirated=parse("8.1 mL", Kind.VOLUME, "aspirated"),
+        fill=baclofen("2000 mcg/mL", "20 mL"),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+    )
+
+
 def verified(pharmacist: User, refill: Refill) -> Refill:
     return refills.verify_refill(pharmacist, refill.id, DAY_60 + timedelta(hours=2))
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from painpump.core.errors import Refusal
-from painpump.core.units import Kind, Q, json_number, of, parse
+from painpump.core.units import Kind, Q, json_number, of, parse, side_by_side
 
 
 @pytest.mark.parametrize(
@@ -85,3 +85,30 @@ def test_parse_round_trips_any_printed_dose(value: Decimal) -> None:
     quantity = parse(f"{value} mg/day", Kind.DOSE_RATE, "--dose")
     assert quantity.canonical == value * 1000
     assert parse(str(quantity), Kind.DOSE_RATE, "--dose").canonical == quantity.rounded() * 1000
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        (["14.372", "14.22"], ["14.372 mL", "14.220 mL"]),
+        (["8", "6", "-2"], ["8 mL", "6 mL", "-2 mL"]),
+        (["3.2", "7.4", "4.2"], ["3.2 mL", "7.4 mL", "4.2 mL"]),
+        (["20.000000", "0.0000004"], ["20 mL", "0 mL"]),
+        (["5.0004", "-0.0004"], ["5 mL", "0 mL"]),
+    ],
+    ids=["three-and-two-places", "whole", "one-place", "below-a-microlitre", "no-minus-zero"],
+)
+def test_volumes_compared_side_by_side_share_their_decimal_places(
+    values: list[str], shown: list[str]
+) -> None:
+    assert side_by_side([Q(Decimal(v), "mL") for v in values]) == shown
+
+
+@given(st.lists(st.decimals(min_value=-40, max_value=40, places=6), min_size=1, max_size=4))
+def test_side_by_side_changes_no_value_only_the_places_shown(values: list[Decimal]) -> None:
+    quantities = [Q(v, "mL") for v in values]
+    shown = side_by_side(quantities)
+    assert len({len(s.split()[0].partition(".")[2]) for s in shown}) == 1
+    for quantity, text in zip(quantities, shown, strict=True):
+        number, unit = text.split()
+        assert (Decimal(number), unit) == (quantity.rounded(), "mL")

@@ -19,6 +19,7 @@ from chart_history import long_history
 from painpump.clinic import demo, refills, services
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
 from painpump.core.units import Kind, parse
+from report_scenario import measured_to_two_places
 
 HTMX = {"HX-Request": "true"}
 
@@ -59,6 +60,14 @@ def test_a_patient_without_a_pump_has_a_chart_too(nurse: User, patient: Patient)
     page = chart_of(nurse, patient.id)
     assert "No pump implanted." in page
     assert "Muster, Erika" in page
+
+
+def test_the_refill_history_shows_expected_and_aspirated_to_the_same_places(
+    nurse: User, implant: Implant
+) -> None:
+    measured_to_two_places(nurse, implant)
+    page = chart_of(nurse, implant.episode.patient_id)
+    assert '<td class="num">8.125 mL</td>\n        <td class="num">8.100 mL</td>' in page
 
 
 def test_an_admin_is_refused_the_chart_with_the_roles_that_may(

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from painpump.clinic import alarms, report_data, services
 from painpump.clinic.models import AuditEntry, Implant, Patient, Refill
-from report_scenario import changed_concentration, history, verified
+from report_scenario import changed_concentration, history, measured_to_two_places, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -162,6 +162,18 @@ def test_the_clinician_summary_shows_therapy_doses_refills_alarms_and_outcomes(
     ]:
         assert shown in text, shown
     assert re.search(r"Page 1 of \d", text)
+
+
+def test_volumes_compared_are_printed_to_the_same_decimal_places(
+    implant: Implant, nurse: User
+) -> None:
+    refill = measured_to_two_places(nurse, implant)
+    _, session = _download(nurse, _refill_url(refill))
+    assert "Expected residual (pump) 8.125 mL" in session
+    assert "Aspirated volume 8.100 mL" in session
+    assert "Difference (aspirated - expected) -0.025 mL" in session
+    _, summary = _download(nurse, _summary_url(implant))
+    assert "8.125 mL / 8.100 mL (-0.025 mL)" in summary
 
 
 def test_a_long_history_says_how_many_entries_it_leaves_out(

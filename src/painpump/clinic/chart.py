@@ -42,7 +42,7 @@ from painpump.core.dosing import dose_mcg_per_day
 from painpump.core.pathway import PathwaySettings, check_stay
 from painpump.core.projection import ProgramRun, Projection, project
 from painpump.core.refill import StabilityLimit, stability_limit
-from painpump.core.units import Q, format_decimal, of
+from painpump.core.units import Q, format_decimal, of, round_places, side_by_side
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,15 @@ class RefillLine:
     performed_by: str
     verified_by: str
     verification: str
+
+    @property
+    def residuals_shown(self) -> tuple[str, str]:
+        """The expected and the aspirated volume to the same decimal places (core.units), or
+        dashes at a first fill."""
+        if self.expected is None or self.aspirated is None:
+            return ("—", "—")
+        expected, aspirated = side_by_side([self.expected, self.aspirated])
+        return expected, aspirated
 
 
 @dataclass(frozen=True)
@@ -458,7 +467,7 @@ def _refill_line(refill: Refill, accuracy: str) -> RefillLine:
         expected=None if refill.expected_ml is None else of(refill.expected_ml, "mL"),
         aspirated=None if refill.aspirated_ml is None else of(refill.aspirated_ml, "mL"),
         difference=None if refill.difference_ml is None else of(refill.difference_ml, "mL"),
-        error_percent="" if error is None else f"{format_decimal(error.normalize())} %",
+        error_percent="" if error is None else f"{format_decimal(round_places(error, 2))} %",
         finding=refill.finding or ("first fill" if refill.expected_ml is None else ""),
         verdict=_verdict(refill, accuracy),
         put_in=_put_in(refill),

@@ -5,6 +5,7 @@ wrong kind is refused, so a mg/mcg or per-hour/per-day mix-up cannot pass silent
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import Enum
@@ -152,6 +153,25 @@ def format_decimal(value: Decimal) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def side_by_side(quantities: Sequence[Q]) -> list[str]:
+    """Quantities compared side by side (an expected and an aspirated volume), each rounded as
+    painpump prints its unit and all to the same number of decimal places, the most any of them
+    needs: 14.372 mL beside 14.220 mL, never beside 14.22 mL; 8 mL beside 6 mL stay whole."""
+    rounded = [q.rounded() for q in quantities]
+    places = max((_decimals(r) for r in rounded), default=0)
+    shown = []
+    for q, r in zip(quantities, rounded, strict=True):
+        value = round_places(abs(r) if r == 0 else r, places)  # never "-0.000"
+        shown.append(f"{format(value, 'f')} {q.unit}")
+    return shown
+
+
+def _decimals(value: Decimal) -> int:
+    """The decimal places `value` needs (none for 20, two for 14.220)."""
+    exponent = value.normalize().as_tuple().exponent
+    return max(-exponent, 0) if isinstance(exponent, int) else 0
 
 
 def json_number(value: Decimal) -> int | float:

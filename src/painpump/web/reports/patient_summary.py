@@ -18,6 +18,7 @@ from painpump.clinic.report_data import (
     Recent,
     RefillLine,
 )
+from painpump.core.units import side_by_side
 from painpump.web.reports.charts import Line, line_chart, step_chart
 from painpump.web.reports.layout import (
     WIDTH,
@@ -203,8 +204,12 @@ def _verification(refill: RefillLine) -> str:
 def _residual(refill: RefillLine) -> str:
     if refill.expected is None or refill.aspirated is None:
         return ""
-    difference = f" ({refill.difference})" if refill.difference is not None else ""
-    return f"{refill.expected} / {refill.aspirated}{difference}"
+    compared = [refill.expected, refill.aspirated]
+    if refill.difference is not None:
+        compared.append(refill.difference)
+    shown = side_by_side(compared)
+    difference = f" ({shown[2]})" if len(shown) == 3 else ""
+    return f"{shown[0]} / {shown[1]}{difference}"
 
 
 def _alarms(summary: PatientSummary) -> list[Flowable]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from reportlab.platypus import Flowable
 
 from painpump.clinic.report_data import ProgramLine, RefillSession
+from painpump.core.units import side_by_side
 from painpump.web.reports.layout import (
     banner,
     bold,
@@ -55,11 +56,15 @@ def _in_the_pump(session: RefillSession) -> list[Flowable]:
     if check is None:
         return [text("First fill of this pump: there was no residual to aspirate or reconcile.")]
     verdict = "within the pump accuracy" if check.finding == "none" else check.finding.upper()
+    compared = [check.expected, check.aspirated, check.difference]
+    if check.programmed_since_fill is not None:
+        compared.append(check.programmed_since_fill)
+    shown = side_by_side(compared)  # one number of decimal places for the volumes compared
     rows: list[tuple[str, object]] = [
-        ("Expected residual (pump)", check.expected),
-        ("Aspirated volume", check.aspirated),
-        ("Difference (aspirated - expected)", check.difference),
-        ("Programmed since last fill", check.programmed_since_fill or "not recomputable"),
+        ("Expected residual (pump)", shown[0]),
+        ("Aspirated volume", shown[1]),
+        ("Difference (aspirated - expected)", shown[2]),
+        ("Programmed since last fill", shown[3] if len(shown) == 4 else "not recomputable"),
         ("Delivery error", check.delivery_error),
         ("Verdict", verdict),
     ]
