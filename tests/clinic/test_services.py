@@ -134,6 +134,7 @@ def test_only_a_physician_opens_an_episode(patient: Patient, nurse: User, physic
         ("pain_nrs", "-1", "", True),
         ("ashworth", "1.5", "left_leg", False),
         ("ashworth", "5", "left_leg", True),
+        ("ashworth", "2.5", "left_leg", True),
         ("ashworth", "2", "", True),
         ("omed_mg_per_day", "300", "", False),
         ("omed_mg_per_day", "abc", "", True),

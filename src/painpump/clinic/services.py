@@ -20,6 +20,7 @@ from painpump.clinic.pathway_state import dump_state
 from painpump.clinic.roles import require
 from painpump.core import pathway as core_pathway
 from painpump.core.errors import Refusal
+from painpump.core.outcomes import ASHWORTH_SOURCE, is_ashworth_grade
 from painpump.core.units import format_decimal
 
 RULES = "painpump clinic rules"
@@ -284,6 +285,14 @@ def record_assessment(
             f"{low} to {high}{unit} ({scale})",
             RULES,
             "is outside the scale",
+        )
+    if kind == "ashworth" and not is_ashworth_grade(number):
+        raise Refusal(
+            "value",
+            str(value),
+            "a grade 0, 1, 1+ (recorded as 1.5), 2, 3 or 4",
+            ASHWORTH_SOURCE,
+            "is not a grade of the modified Ashworth scale",
         )
     if kind == "ashworth" and not limb:
         raise Refusal("limb", "missing", "the limb assessed, e.g. left_leg", RULES, "is required")
