@@ -13,7 +13,7 @@ from uuid import uuid4
 import pytest
 from django.contrib.auth.models import User
 
-from painpump.clinic import report_data
+from painpump.clinic import report_data, services
 from painpump.clinic.models import AuditEntry, Implant, Refill
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.services import NotFound
@@ -177,6 +177,23 @@ def test_the_summary_gathers_therapy_doses_refills_alarms_and_outcomes(
     ashworth = next(s for s in summary.outcomes if s.kind == "ashworth")
     assert ashworth.limb == "left_leg"
     assert refill.refill_by == summary.refills.items[-1].refill_by
+
+
+def test_an_ashworth_grade_of_1_plus_reads_as_the_scale_writes_it(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    services.record_assessment(
+        nurse,
+        implant.episode_id,
+        kind="ashworth",
+        value="1.5",
+        limb="left_leg",
+        taken_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+    )
+    summary = report_data.patient_summary(physician, implant.episode.patient_id, now=NOW)
+    ashworth = next(s for s in summary.outcomes if s.kind == "ashworth")
+    assert ashworth.now is not None and ashworth.now.shown == "1+"
+    assert ashworth.limb_words == "left leg"
 
 
 def test_a_long_history_is_bounded_to_the_newest_entries_with_the_total_stated(

@@ -151,6 +151,26 @@ def test_a_nurse_records_the_screening_bolus_but_may_not_decide(
     assert episode.stage == "test_phase"
 
 
+def test_the_timeline_writes_days_and_times_and_an_ashworth_of_1_plus_as_the_app_does(
+    physician: User, nurse: User, patient: Patient
+) -> None:
+    day = today() - timedelta(days=2)
+    episode = start(physician, stroke(physician, patient), day)
+    at = datetime.combine(day, time(9, 30), tzinfo=UTC)
+    signed_in(nurse).post(
+        f"/episodes/{episode.id}/steps/record_screening_bolus/", bolus_form(episode, "50 mcg", at)
+    )
+    services.record_assessment(
+        nurse, episode.id, kind="ashworth", value="1.5", limb="left_arm", taken_at=at
+    )
+    page = signed_in(physician).get(f"/episodes/{episode.id}/").content.decode()
+    written = f"{day:%a} {day.day} {day:%b %Y}"  # "Tue 24 Nov 2026"
+    assert f"on {written} · protocol: bolus" in page
+    assert f"bolus 50 mcg, positive response, given {written} 09:30" in page
+    assert day.isoformat() not in page.split('id="timeline"')[1].split("</section>")[0]
+    assert '<td class="num">1+</td>' in page and "1.500" not in page
+
+
 def test_a_bolus_out_of_the_label_sequence_is_refused_next_to_the_dose_and_not_stored(
     physician: User, patient: Patient
 ) -> None:

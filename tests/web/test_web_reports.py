@@ -157,7 +157,7 @@ def test_the_clinician_summary_shows_therapy_doses_refills_alarms_and_outcomes(
         "single tone at night",
         "OPEN",
         "Pain NRS (0-10) 7 on 2026-06-02 3 on 2026-10-20",
-        "left_leg 3 on 2026-06-02 1 on 2026-10-20",
+        "left leg 3 on 2026-06-02 1 on 2026-10-20",
         "painpump is not a medical device",
     ]:
         assert shown in text, shown

@@ -39,6 +39,7 @@ from painpump.core import catalog
 from painpump.core.age import age_on
 from painpump.core.device_life import replacement_due
 from painpump.core.dosing import dose_mcg_per_day
+from painpump.core.outcomes import ashworth_label
 from painpump.core.pathway import PathwaySettings, check_stay
 from painpump.core.projection import ProgramRun, Projection, project
 from painpump.core.refill import StabilityLimit, stability_limit
@@ -513,7 +514,7 @@ def _measure(assessment: Assessment) -> Measure:
     if assessment.kind == Assessment.Kind.OMED:
         shown = str(Q(value, "mg/day"))
     elif assessment.kind == Assessment.Kind.ASHWORTH:
-        shown = "1+" if value == Decimal("1.5") else format_decimal(value)
+        shown = ashworth_label(value)
     else:
         shown = f"{format_decimal(value)} / 10"
     return Measure(value, shown, assessment.taken_at)

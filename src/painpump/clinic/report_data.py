@@ -33,6 +33,7 @@ from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import catalog
 from painpump.core.errors import Refusal
+from painpump.core.outcomes import ashworth_label
 from painpump.core.refill import programmed_since_fill, reconcile
 from painpump.core.units import Q, format_decimal, of, round_places
 from painpump.core.volumes import bridge
@@ -270,6 +271,11 @@ class OutcomeSeries:
     before: OutcomePoint | None
     now: OutcomePoint | None
     points: Recent[OutcomePoint]
+
+    @property
+    def limb_words(self) -> str:
+        """The limb as words ("left leg"), or "" for a measure of the whole patient."""
+        return self.limb.replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -595,7 +601,12 @@ OUTCOME_UNITS = {Assessment.Kind.OMED.value: "mg/day"}
 
 def _point(assessment: Assessment) -> OutcomePoint:
     unit = OUTCOME_UNITS.get(assessment.kind)
-    shown = str(Q(assessment.value, unit)) if unit else format_decimal(assessment.value)
+    if unit:
+        shown = str(Q(assessment.value, unit))
+    elif assessment.kind == Assessment.Kind.ASHWORTH:
+        shown = ashworth_label(assessment.value)
+    else:
+        shown = format_decimal(assessment.value)
     return OutcomePoint(assessment.taken_at, assessment.value, shown)
 
 

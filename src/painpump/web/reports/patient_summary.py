@@ -243,7 +243,7 @@ def _shown(point: OutcomePoint | None) -> str:
 
 
 def _series_name(series: OutcomeSeries) -> str:
-    return series.label + (f", {series.limb}" if series.limb else "")
+    return series.label + (f", {series.limb_words}" if series.limb else "")
 
 
 def _outcome_charts(outcomes: Sequence[OutcomeSeries]) -> list[Flowable]:
@@ -253,7 +253,8 @@ def _outcome_charts(outcomes: Sequence[OutcomeSeries]) -> list[Flowable]:
         if not group:
             continue
         lines = [
-            Line(s.limb or s.label, [(p.taken_at, p.value) for p in s.points.items]) for s in group
+            Line(s.limb_words or s.label, [(p.taken_at, p.value) for p in s.points.items])
+            for s in group
         ]
         low, high = SCALES.get(kind, (0.0, None))
         title = group[0].label

@@ -7,7 +7,7 @@ field it names; a refused step changes nothing."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from painpump.clinic import admissions, implantation, therapy_queries
@@ -132,18 +133,38 @@ def _timeline(overview: EpisodeOverview) -> list[dict[str, Any]]:
 
 
 def _facts_text(facts: Mapping[str, Any]) -> list[str]:
-    """The facts of a recorded step in words (the bolus with its unit)."""
+    """The facts of a recorded step in words: the bolus with its unit, days and times written
+    as the rest of the app writes them ("on Tue 24 Nov 2026"), yes or no for a flag."""
     out = []
     for name, value in facts.items():
         if name == "bolus" and isinstance(value, dict):
             dose = value.get("dose") or {}
             amount = format_decimal(Decimal(str(dose.get("value"))))
             response = "positive response" if value.get("positive") else "no response"
-            given = str(value.get("given_at") or "").replace("T", " ")[:16]
+            given = _moment(value.get("given_at"))
             out.append(f"bolus {amount} {dose.get('unit')}, {response}, given {given}")
+        elif name == "on":
+            out.append(f"on {_moment(value)}")
+        elif isinstance(value, bool):
+            out.append(f"{name.replace('_', ' ')}: {'yes' if value else 'no'}")
         else:
-            out.append(f"{name.replace('_', ' ')}: {value}")
+            out.append(f"{name.replace('_', ' ')}: {str(value).replace('_', ' ')}")
     return out
+
+
+def _moment(value: object) -> str:
+    """A stored ISO day ("Tue 24 Nov 2026") or instant ("Tue 24 Nov 2026 10:00", in the app's
+    time zone); anything else as it was stored."""
+    text = str(value or "")
+    try:
+        if "T" not in text:
+            return date_format(date.fromisoformat(text), "D j M Y")
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return date_format(moment, "D j M Y H:i")
 
 
 def _page(
