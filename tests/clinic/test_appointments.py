@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from test_refills import refill_at_day_60
 
 from painpump.clinic import appointments
-from painpump.clinic.models import Appointment, Implant
+from painpump.clinic.models import Appointment, AuditEntry, Implant
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
 
@@ -44,3 +44,25 @@ def test_a_new_refill_closes_the_open_refill_appointment(implant: Implant, nurse
     statuses = sorted(Appointment.objects.values_list("status", flat=True))
     assert statuses == ["done", "proposed"]
     assert date(2026, 1, 1) < Appointment.objects.get(status="proposed").on
+
+
+def test_a_refill_done_early_shows_its_appointment_done_on_the_day_it_was_done(
+    implant: Implant, nurse: User
+) -> None:
+    planned = Appointment.objects.get()
+    refill = refill_at_day_60(nurse, implant, "8 mL")
+    done = Appointment.objects.get(id=planned.id)
+    assert planned.on > refill.performed_at.date()  # done early
+    assert (done.status, done.on, done.version) == ("done", refill.performed_at.date(), 2)
+    entry = AuditEntry.objects.get(action="appointment.update", object_id=str(planned.id))
+    assert entry.before == {"on": planned.on.isoformat(), "status": "proposed"}
+    assert entry.after == {"on": refill.performed_at.date().isoformat(), "status": "done"}
+
+
+def test_the_note_of_a_refill_appointment_does_not_repeat_its_refill_by_date(
+    implant: Implant, nurse: User
+) -> None:
+    refill_at_day_60(nurse, implant, "8 mL")
+    proposed = Appointment.objects.get(status="proposed")
+    assert proposed.due_by is not None
+    assert proposed.note == "limited by the low-reservoir alarm"

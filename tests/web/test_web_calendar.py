@@ -14,6 +14,8 @@ from icalendar import Calendar
 
 from painpump.clinic.models import Appointment, Implant
 from painpump.core.scheduling import ClinicCalendar
+from painpump.web.templatetags.wording import dated
+from report_scenario import measured_to_two_places
 
 
 def signed_in(user: User) -> Client:
@@ -43,6 +45,44 @@ def test_the_week_lists_the_refill_linking_to_its_patient(nurse: User, implant: 
     assert "Muster, Erika" in page
     assert f'action="/calendar/appointments/{appointment.id}/"' in page
     assert '<a href="/calendar/" aria-current="page">Calendar</a>' in page
+
+
+def test_each_status_has_its_own_style_and_the_refill_by_date_is_written_once(
+    nurse: User, implant: Implant
+) -> None:
+    appointment = refill_of(implant)
+    week = f"/calendar/?view=week&date={appointment.on.isoformat()}"
+    client = signed_in(nurse)
+    page = client.get(week).content.decode()
+    assert '<span class="badge state-proposed">proposed</span>' in page
+    assert "badge warn" not in page
+    assert assert_due_by_written_once(page, appointment)
+    change(client, appointment, "book", appointment.on, appointment.version)
+    assert '<span class="badge state-booked">booked</span>' in client.get(week).content.decode()
+    appointment.refresh_from_db()
+    change(client, appointment, "cancel", appointment.on, appointment.version)
+    assert 'class="badge state-cancelled">cancelled<' in client.get(week).content.decode()
+
+
+def assert_due_by_written_once(page: str, appointment: Appointment) -> bool:
+    assert appointment.due_by is not None
+    written = f"{appointment.due_by:%a} {appointment.due_by.day} {appointment.due_by:%b %Y}"
+    detail = page.split('<p class="detail">')[1].split("</p>")[0]
+    return detail.count(written) == 1 and appointment.due_by.isoformat() not in detail
+
+
+def test_a_refill_done_early_is_shown_done_on_the_day_it_was_done(
+    nurse: User, implant: Implant
+) -> None:
+    planned = refill_of(implant)
+    refill = measured_to_two_places(nurse, implant)  # on day 60, before the day planned
+    client = signed_in(nurse)
+    done_day = refill.performed_at.date()
+    page = client.get(f"/calendar/?view=week&date={done_day.isoformat()}").content.decode()
+    assert f'data-testid="appointment-{planned.id}"' in page
+    assert '<span class="badge state-done">done</span>' in page
+    later = client.get(f"/calendar/?view=week&date={planned.on.isoformat()}").content.decode()
+    assert f'data-testid="appointment-{planned.id}"' not in later
 
 
 def test_the_month_grid_shows_the_refill_and_navigates(nurse: User, implant: Implant) -> None:
@@ -187,3 +227,10 @@ def test_an_export_without_dates_or_backwards_is_refused(nurse: User) -> None:
     response = client.get("/calendar.ics?from=2026-02-01&to=2026-01-01")
     assert response.status_code == 422
     assert "on or after from" in response.content.decode()
+
+
+def test_days_in_a_note_are_written_as_the_app_writes_days() -> None:
+    assert dated("moved from 2026-11-30 by a dose change") == (
+        "moved from Mon 30 Nov 2026 by a dose change"
+    )
+    assert dated("lot 2026-13-45") == "lot 2026-13-45"

@@ -139,7 +139,7 @@ def _reschedule_refill(implant: Implant, now: datetime, calendar: ClinicCalendar
             proposal = propose_appointment(implant.refill_by, today=now.date(), calendar=calendar)
             appointment.on = proposal.day
             appointment.note = ("OVERDUE: " if proposal.overdue else "") + (
-                f"refill by {implant.refill_by} (moved from {before} by a dose change)"
+                f"moved from {before} by a dose change"
             )
             moved.append(f"{appointment.id}: {before} -> {appointment.on}")
         appointment.version += 1

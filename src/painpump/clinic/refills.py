@@ -40,6 +40,8 @@ from painpump.core.units import Q, of, round_places
 from painpump.core.volumes import bridge
 
 RULES = "painpump refill rules"
+LIMITS = {"reservoir": "low-reservoir alarm", "stability": "drug's stability"}
+"""What limits a refill-by date (core.refill.RefillPlan.limited_by), in words."""
 CLOCK_TOLERANCE = timedelta(minutes=5)  # clocks of the recording devices may differ a little
 
 
@@ -325,18 +327,16 @@ def perform_refill(
             "updated_at",
         ]
     )
-    closed = Appointment.objects.filter(
-        patient_id=implant.episode.patient_id, kind="refill", status__in=("proposed", "booked")
-    ).update(status="done")
+    closed = _close_refill_appointments(actor, implant.episode.patient_id, performed_at)
     calendar = ClinicCalendar(settings.country, settings.subdivision or None)
     proposal = propose_appointment(plan.refill_by, today=performed_at.date(), calendar=calendar)
     Appointment.objects.create(
         patient_id=implant.episode.patient_id,
         kind="refill",
         on=proposal.day,
-        due_by=plan.refill_by,
+        due_by=plan.refill_by,  # the note does not repeat it
         note=("OVERDUE: " if proposal.overdue else "")
-        + f"refill by {plan.refill_by} ({plan.limited_by})",
+        + f"limited by the {LIMITS[plan.limited_by]}",
     )
     audit.record(
         actor,
@@ -360,6 +360,33 @@ def perform_refill(
         },
     )
     return refill
+
+
+def _close_refill_appointments(actor: str, patient_id: UUID, performed_at: datetime) -> int:
+    """The patient's open refill appointments are done by this refill, on the day it was done
+    (early or late, the calendar shows the visit when it happened; the day planned stays in the
+    audit). Returns how many."""
+    done_on = timezone.localtime(performed_at).date()
+    open_ones = Appointment.objects.select_for_update().filter(
+        patient_id=patient_id, kind="refill", status__in=("proposed", "booked")
+    )
+    closed = 0
+    for appointment in open_ones:
+        before = {"on": appointment.on.isoformat(), "status": appointment.status}
+        appointment.on, appointment.status = done_on, "done"
+        appointment.version += 1  # a form opened on the open appointment is stale now
+        appointment.save(update_fields=["on", "status", "version"])
+        audit.record(
+            actor,
+            "appointment.update",
+            "appointment",
+            appointment.id,
+            patient_id=patient_id,
+            before=before,
+            after={"on": done_on.isoformat(), "status": "done"},
+        )
+        closed += 1
+    return closed
 
 
 @transaction.atomic

@@ -1,12 +1,31 @@
-"""`{{ value|words }}`: a stored code such as "closed_non_responder" as the words it stands for."""
+"""`{{ value|words }}`: a stored code such as "closed_non_responder" as the words it stands for;
+`{{ note|dated }}`: the ISO days in a note the clinic wrote ("moved from 2026-11-30 by a dose
+change") written as the app writes days ("Mon 30 Nov 2026")."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from django import template
+from django.utils.formats import date_format
 
 register = template.Library()
+ISO_DAY = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 
 
 @register.filter
 def words(value: object) -> str:
     return str(value).replace("_", " ")
+
+
+@register.filter
+def dated(value: object) -> str:
+    return ISO_DAY.sub(_written, str(value))
+
+
+def _written(match: re.Match[str]) -> str:
+    try:
+        return date_format(date.fromisoformat(match[1]), "D j M Y")
+    except ValueError:  # not a real day (2026-13-45): left as written
+        return match[1]
