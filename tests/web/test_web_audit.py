@@ -6,13 +6,16 @@ where a tampered chain breaks."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.test import Client
 
-from painpump.clinic import audit_queries, settings_service
+from painpump.clinic import audit, audit_queries, settings_service
 from painpump.clinic.models import AuditEntry, Implant, Patient
+from painpump.web.views.audit import shown
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +57,23 @@ def test_clinical_roles_may_not_read_the_log_or_verify_it(
     assert client.get("/audit/?since=not-a-date").status_code == 403
     assert client.post("/audit/verify/").status_code == 403
     assert AuditEntry.objects.count() == before
+
+
+def test_a_long_list_of_patients_is_shown_as_its_count_with_every_id_behind_a_disclosure(
+    auditor: User,
+) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(120)]
+    with transaction.atomic():
+        audit.record("nurse.joy", "dashboard.read", "dashboard", "today", after={"patients": ids})
+    page = client_for(auditor).get("/audit/").content.decode()
+    assert '<details class="long-list"><summary>120 patients</summary>' in page
+    assert all(i in page for i in ids)  # nothing of the entry is hidden, only folded
+
+
+def test_a_short_list_is_shown_in_full() -> None:
+    assert shown("acknowledged", ["reconciliation"]).text == "reconciliation"
+    assert shown("acknowledged", ["reconciliation"]).full == ""
+    assert shown("values", list("abcdef")).text == "6 values"
 
 
 def test_filtered_by_patient_record_number(

@@ -44,13 +44,27 @@ class FilterForm(forms.Form):
     before = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
 
+LONG_LIST = 5
+"""A list value of more items than this (the patients a dashboard read showed) is shown as its
+count, the items themselves behind a disclosure."""
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A value as the log shows it: its text, or for a long list its count (`text`) with every
+    item in `full`, collapsed."""
+
+    text: str
+    full: str = ""
+
+
 @dataclass(frozen=True)
 class Change:
     """One field of an entry: its value before and after."""
 
     field: str
-    before: str
-    after: str
+    before: Shown
+    after: Shown
     changed: bool
 
 
@@ -67,6 +81,14 @@ def readable(value: object) -> str:
     return str(value)
 
 
+def shown(name: str, value: object) -> Shown:
+    """A field's value; a long list as "120 patients" with the items kept in full."""
+    if isinstance(value, list) and len(value) > LONG_LIST:
+        what = name.replace("_", " ") if name.endswith("s") else "items"
+        return Shown(f"{len(value)} {what}", readable(value))
+    return Shown(readable(value))
+
+
 def changes(entry: AuditEntry) -> list[Change]:
     """The fields of an entry's before and after, in the order they were recorded."""
     before: dict[str, Any] = entry.before if isinstance(entry.before, dict) else {}
@@ -74,9 +96,10 @@ def changes(entry: AuditEntry) -> list[Change]:
     names = list(before) + [name for name in after if name not in before]
     rows = []
     for name in names:
-        old = readable(before.get(name)) if entry.before is not None else EMPTY
-        new = readable(after.get(name)) if entry.after is not None else EMPTY
-        rows.append(Change(name.replace("_", " "), old, new, old != new))
+        old = shown(name, before.get(name)) if entry.before is not None else Shown(EMPTY)
+        new = shown(name, after.get(name)) if entry.after is not None else Shown(EMPTY)
+        changed = (old.full or old.text) != (new.full or new.text)
+        rows.append(Change(name.replace("_", " "), old, new, changed))
     return rows
 
 
