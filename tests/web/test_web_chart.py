@@ -46,6 +46,8 @@ def test_the_chart_shows_program_pump_reservoir_and_pathway(nurse: User, implant
     assert "Test phase decided: responder" in page
     assert f'href="/implants/{implant.id}/what-if/"' in page
     assert "first fill" in page
+    assert "Medtronic SynchroMed II, 20 mL (8637-20), serial NGP123456H" in page  # the timeline
+    assert "synchromed-ii-20" not in page  # the catalog's key is no name for a user
 
 
 def test_the_chart_page_has_no_inline_script_or_style(nurse: User, implant: Implant) -> None:

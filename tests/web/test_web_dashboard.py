@@ -46,7 +46,8 @@ def test_the_patient_page_shows_the_pump_and_the_episode(nurse: User, implant: I
     response = client.get(f"/patients/{implant.episode.patient_id}/")
     page = response.content.decode()
     assert response.status_code == 200
-    assert "synchromed-ii-20" in page
+    assert "Medtronic SynchroMed II, 20 mL (8637-20)" in page  # the catalog's name, not its key
+    assert "synchromed-ii-20" not in page
     assert "NGP123456H" in page
 
 

@@ -85,6 +85,8 @@ def test_a_nurse_refills_through_the_guided_form(implant: Implant, nurse: User) 
     first = client.get(f"/implants/{implant.id}/refill/")
     page = first.content.decode()
     assert first.status_code == 200
+    assert "Medtronic SynchroMed II, 20 mL (8637-20), serial NGP123456H" in page
+    assert "synchromed-ii-20" not in page
     for step in ("What was left in the pump", "What goes into the pump", "The program"):
         assert step in page
     assert 'value="400 mcg/day"' in page  # the prescribed dose, kept

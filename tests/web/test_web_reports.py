@@ -65,7 +65,7 @@ def test_the_session_report_of_an_unverified_concentration_change(
         "Muster, Erika",
         "MRN-0001",
         "1970-05-01",
-        "synchromed-ii-20",
+        "Medtronic SynchroMed II, 20 mL (8637-20)",
         "NGP123456H",
         "8709SC",
         "60 cm",
@@ -107,6 +107,7 @@ def test_the_session_report_of_an_unverified_concentration_change(
         assert shown in text, shown
     assert re.search(r"Printed \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
     assert "Second clinician NOT YET VERIFIED" in text
+    assert "synchromed-ii-20" not in text  # the pump by its catalog name, not its key
 
 
 def test_the_session_report_of_a_verified_change_names_the_second_clinician(

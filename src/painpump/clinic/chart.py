@@ -403,7 +403,11 @@ def _moments(
                 out.append(_stay("test phase", admitted, on, rules))
         elif action == "implant":
             implanted = on
-            placed = [f"{i.pump_model} {i.pump_serial}" for i in implants if i.implanted_on == on]
+            placed = [
+                f"{catalog.pump(i.pump_model, 'pump_model').name}, serial {i.pump_serial}"
+                for i in implants
+                if i.implanted_on == on
+            ]
             out.append(Moment(on, "Pump implanted: admitted", (*placed, *notes), bool(notes)))
         elif action == "discharge":
             out.append(Moment(on, "Discharged after the implantation", notes))

@@ -78,7 +78,7 @@ def _therapy(summary: PatientSummary) -> list[Flowable]:
     if summary.devices:
         devices = [
             [
-                f"{d.pump_name} ({d.pump_model})",
+                d.pump_name,
                 d.pump_serial,
                 d.reservoir,
                 f"{d.catheter_model}, {d.catheter_length}",

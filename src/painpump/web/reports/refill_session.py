@@ -38,7 +38,7 @@ def _patient_and_device(session: RefillSession) -> list[Flowable]:
                 ("Patient", patient.name + (" (archived)" if patient.archived else "")),
                 ("Record number", patient.mrn),
                 ("Born", day(patient.birth_date)),
-                ("Pump", f"{device.pump_name} ({device.pump_model})"),
+                ("Pump", device.pump_name),
                 ("Pump serial", device.pump_serial),
                 ("Reservoir", device.reservoir),
                 ("Low-reservoir alarm at", device.alarm_volume),

@@ -1,4 +1,5 @@
 """`{{ value|words }}`: a stored code such as "closed_non_responder" as the words it stands for;
+`{{ implant.pump_model|pump_name }}`: a pump's catalog key as the catalog names the pump;
 `{{ note|dated }}`: the ISO days in a note the clinic wrote ("moved from 2026-11-30 by a dose
 change") written as the app writes days ("Mon 30 Nov 2026")."""
 
@@ -10,6 +11,9 @@ from datetime import date
 from django import template
 from django.utils.formats import date_format
 
+from painpump.core import catalog
+from painpump.core.errors import Refusal
+
 register = template.Library()
 ISO_DAY = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 
@@ -17,6 +21,14 @@ ISO_DAY = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 @register.filter
 def words(value: object) -> str:
     return str(value).replace("_", " ")
+
+
+@register.filter
+def pump_name(model: object) -> str:
+    try:
+        return catalog.pump(str(model), "pump_model").name
+    except Refusal:  # not in the catalog (any more): the key stored is all there is
+        return str(model)
 
 
 @register.filter
