@@ -3,10 +3,16 @@ baclofen marked high risk; refused to roles that may not read patient records.""
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from painpump.clinic import services
 from painpump.clinic.models import AuditEntry, Implant
+from painpump.clinic.testing import responder_episode
+from painpump.web.views import dashboard as dashboard_page
 
 
 def test_the_dashboard_lists_the_pump_nearest_its_alarm_and_links_to_the_patient(
@@ -76,3 +82,44 @@ def test_the_app_serves_its_own_scripts_and_styles(db: None) -> None:
     ):
         response = client.get(path)
         assert response.status_code == 200, path
+
+
+def test_the_dashboard_pages_through_long_lists_and_says_how_long_each_is(
+    nurse: User, physician: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard_page, "PAGE_ROWS", 1)
+    for number, name in enumerate(("Adler", "Brandt")):
+        patient = services.create_patient(
+            nurse,
+            mrn=f"MRN-10{number}",
+            family_name=name,
+            given_name="Test",
+            birth_date=date(1960, 1, 1),
+            today=date(2026, 6, 1),
+        )
+        episode = services.open_episode(
+            physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+        )
+        responder_episode(physician, episode.id)
+    client = Client()
+    client.force_login(nurse)
+    first = client.get("/").content.decode()
+    waiting = first.split('id="awaiting"')[1].split("</section>")[0]
+    assert ">1 of 2<" in waiting
+    assert 'href="?page=2" rel="next"' in first
+    second = client.get("/?page=2").content.decode()
+    assert "page 2, from row 2 of each list" in second
+    assert 'href="?page=1" rel="prev"' in second
+    names = {n for n in ("Adler", "Brandt") if f"{n}, Test" in waiting}
+    assert len(names) == 1
+    assert len({n for n in ("Adler", "Brandt") if f"{n}, Test" in second} - names) == 1
+    for nonsense in ("-1", "x", "99999"):
+        assert client.get(f"/?page={nonsense}").status_code == 200
+
+
+def test_the_dashboard_names_pumps_and_indications_in_words(nurse: User, implant: Implant) -> None:
+    client = Client()
+    client.force_login(nurse)
+    page = client.get("/").content.decode()
+    assert "Medtronic SynchroMed II" in page
+    assert "synchromed-ii-20</td>" not in page

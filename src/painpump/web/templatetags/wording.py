@@ -1,5 +1,6 @@
 """`{{ value|words }}`: a stored code such as "closed_non_responder" as the words it stands for;
 `{{ implant.pump_model|pump_name }}`: a pump's catalog key as the catalog names the pump;
+`{{ episode.indication|indication }}`: an indication code as its clinical name;
 `{{ note|dated }}`: the ISO days in a note the clinic wrote ("moved from 2026-11-30 by a dose
 change") written as the app writes days ("Mon 30 Nov 2026")."""
 
@@ -11,6 +12,7 @@ from datetime import date
 from django import template
 from django.utils.formats import date_format
 
+from painpump.clinic.models import Indication
 from painpump.core import catalog
 from painpump.core.errors import Refusal
 
@@ -29,6 +31,14 @@ def pump_name(model: object) -> str:
         return catalog.pump(str(model), "pump_model").name
     except Refusal:  # not in the catalog (any more): the key stored is all there is
         return str(model)
+
+
+@register.filter
+def indication(code: object) -> str:
+    try:
+        return str(Indication(str(code)).label)
+    except ValueError:  # an indication no longer offered: the code stored is all there is
+        return str(code)
 
 
 @register.filter

@@ -1,4 +1,6 @@
-"""The dashboard: the clinic's worklist (clinic.dashboard) as one page, most urgent first."""
+"""The dashboard: the clinic's worklist (clinic.dashboard) as one page, most urgent first; each
+list shows a page of rows with the size of the whole list, and the page number moves every list
+on together."""
 
 from __future__ import annotations
 
@@ -10,13 +12,43 @@ from painpump.clinic.dashboard import worklist
 from painpump.web.access import clinic_page, user_of
 from painpump.web.navigation import landing
 
+PAGE_ROWS = 50
+LAST_PAGE = 200
+
+
+def _page(request: HttpRequest) -> int:
+    """The page asked for (?page=N), 1 for anything that is not a page number in range."""
+    text = request.GET.get("page", "1")
+    number = int(text) if text.isdigit() else 1
+    return min(max(number, 1), LAST_PAGE)
+
 
 @clinic_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     if elsewhere := landing(request):  # an admin lands on the first page their role opens
         return redirect(elsewhere)
-    board = worklist(user_of(request), timezone.now())
+    page = _page(request)
+    offset = (page - 1) * PAGE_ROWS
+    board = worklist(user_of(request), timezone.now(), offset=offset, limit=PAGE_ROWS)
     today = [row for row in board.refills_due if row.priority.proposal.day <= board.today]
     week = [row for row in board.refills_due if row.priority.proposal.day > board.today]
-    context = {"board": board, "due_today": today, "due_week": week}
+    totals = board.totals
+    largest = max(
+        totals.refills_due,
+        totals.at_risk,
+        totals.test_phases,
+        totals.awaiting_implant,
+        totals.nearing_replacement,
+        totals.unverified,
+        totals.open_alarms,
+    )
+    context = {
+        "board": board,
+        "due_today": today,
+        "due_week": week,
+        "page": page,
+        "first_row": offset + 1,
+        "previous_page": page - 1 if page > 1 else None,
+        "next_page": page + 1 if offset + PAGE_ROWS < largest and page < LAST_PAGE else None,
+    }
     return render(request, "web/dashboard.html", context)
