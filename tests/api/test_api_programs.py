@@ -61,3 +61,25 @@ def test_an_appointment_is_booked_over_http_and_refused_after_its_due_date(
         url, {"status": "done"}, content_type="application/json"
     )
     assert auditor.status_code == 403
+
+
+def test_two_clinicians_moving_the_same_appointment_conflict_instead_of_overwriting(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    from painpump.clinic.models import Appointment
+
+    appointment = Appointment.objects.get()
+    url = f"/api/appointments/{appointment.id}"
+    nurse, physician = client_as(Role.NURSE), client_as(Role.PHYSICIAN)
+    version = nurse.get("/api/appointments", {"from": appointment.on, "to": appointment.on})
+    seen = version.json()[0]["version"]
+    first = nurse.patch(
+        url, {"status": "booked", "expected_version": seen}, content_type="application/json"
+    )
+    assert first.status_code == 200, first.content
+    assert first.json()["version"] == seen + 1
+    second = physician.patch(
+        url, {"status": "cancelled", "expected_version": seen}, content_type="application/json"
+    )
+    assert second.status_code == 409
+    assert Appointment.objects.get().status == "booked"

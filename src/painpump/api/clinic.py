@@ -68,7 +68,11 @@ def update_appointment(
 ) -> dict[str, Any]:
     """Book, move (to a working day not after the refill-by date) or cancel an appointment."""
     changed = appointments.update_appointment(
-        current_user(request), appointment_id, on=payload.on, status=payload.status
+        current_user(request),
+        appointment_id,
+        on=payload.on,
+        status=payload.status,
+        expected_version=payload.expected_version,
     )
     changed.refresh_from_db()
     return present.appointment(changed)

@@ -209,6 +209,7 @@ def appointment(record: Appointment) -> dict[str, Any]:
         "due_by": record.due_by,
         "status": record.status,
         "note": record.note,
+        "version": record.version,
     }
 
 

@@ -357,12 +357,18 @@ class AppointmentOut(Schema):
     due_by: date | None
     status: str
     note: str
+    version: int
 
 
 class AppointmentChange(Request):
     on: date | None = Field(default=None, description="a working day, not after the due date")
     status: StrictStr | None = Field(
         default=None, description="proposed, booked, done or cancelled"
+    )
+    expected_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="the version read: the change is refused (409) if someone changed it since",
     )
 
 
