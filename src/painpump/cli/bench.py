@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from painpump import benchmarks, clinic_benchmarks
+from painpump import benchmarks, clinic_benchmarks, web_benchmarks
 
 
 def register(app: typer.Typer) -> None:
@@ -30,3 +30,12 @@ def register(app: typer.Typer) -> None:
         """Benchmark the clinic service over HTTP (dashboard, patient, search) on the configured
         database (DATABASE_URL, default SQLite in PAINPUMP_DATA_DIR)."""
         clinic_benchmarks.main(patients, seconds, clients, typer.echo)
+
+    @app.command("bench-web")
+    def bench_web(
+        patients: Annotated[int, typer.Option(min=1, help="Patients in the data set.")] = 10_000,
+        rounds: Annotated[int, typer.Option(min=1, help="Page loads of each page.")] = 20,
+    ) -> None:
+        """Benchmark the web app's render time in Chromium: the dashboard and the patient
+        charts with the longest histories (needs the test extras and Chromium)."""
+        web_benchmarks.main(patients, rounds, typer.echo)
