@@ -33,6 +33,7 @@ from painpump.core.scheduling import (
     earliest_working_day,
     prioritise,
 )
+from painpump.core.test_phase import NextStep, next_step
 
 DEFAULT_LIMIT = 25
 """Rows of each list on one page: what a clinician reads at a glance (the totals say how many
@@ -64,6 +65,7 @@ class EpisodeRow:
     indication: str
     since: date | None
     earliest_implant: date | None = None
+    next_step: NextStep | None = None
 
 
 @dataclass(frozen=True)
@@ -164,17 +166,18 @@ class _RefillList:
     def __init__(self, rows: QuerySet[Implant], cutoff: date) -> None:
         self.rows, self.cutoff = rows, cutoff
 
-    def page(self, total: int, overdue: int, offset: int, limit: int) -> list[_Cut]:
+    def page(
+        self, total: int, overdue: int, offset: int, limit: int, late: _Cut | None = None
+    ) -> tuple[_Cut, _Cut]:
         """Rows [offset, offset + limit) of the list of `total` rows, the first `overdue` of
-        them overdue (parts with no row on the page are not read)."""
-        late = self.rows.filter(refill_by__lt=self.cutoff)
-        in_time = self.rows.filter(refill_by__gte=self.cutoff)
+        them overdue, as its overdue cut (`late` when another list's is the same) and the rest
+        (parts with no row on the page are not read)."""
         first = max(0, min(limit, overdue - offset))
         rest = max(0, min(limit - first, total - max(offset, overdue)))
-        return [
-            self._part(late, offset, first),
-            self._part(in_time, max(0, offset - overdue), rest),
-        ]
+        if late is None:
+            late = self._part(self.rows.filter(refill_by__lt=self.cutoff), offset, first)
+        in_time = self.rows.filter(refill_by__gte=self.cutoff)
+        return late, self._part(in_time, max(0, offset - overdue), rest)
 
     def _part(self, part: QuerySet[Implant], skip: int, take: int) -> _Cut:
         if take <= 0:
@@ -199,43 +202,42 @@ class _RefillList:
 
 
 def _refill_rows(
-    cuts: list[_Cut], names: dict[Any, tuple[str, str]], today: date, calendar: ClinicCalendar
+    cut: _Cut, names: dict[Any, tuple[str, str]], today: date, calendar: ClinicCalendar
 ) -> list[RefillRow]:
-    """The rows of a page with their priority from the core, most urgent first."""
+    """The rows of a cut with their priority from the core, most urgent first."""
+    shown: dict[int, tuple[Any, ...]] = {}
+    dues = []
+    for implant_id, episode_id, model, drugs, alarm_at, empty_at, refill_by in cut.rows:
+        drug_names = tuple(name for name in drugs.split("+") if name)
+        if not drug_names:
+            continue
+        patient_id, patient = names[episode_id]
+        due = DueRefill(
+            patient_id,
+            drug_names,
+            alarm_at.astimezone(UTC).date(),
+            refill_by,
+            empty_at.astimezone(UTC).date() if empty_at else None,
+        )
+        shown[id(due)] = (str(implant_id), patient, model, alarm_at)
+        dues.append(due)
     result = []
-    for cut in cuts:
-        shown: dict[int, tuple[Any, ...]] = {}
-        dues = []
-        for implant_id, episode_id, model, drugs, alarm_at, empty_at, refill_by in cut.rows:
-            drug_names = tuple(name for name in drugs.split("+") if name)
-            if not drug_names:
-                continue
-            patient_id, patient = names[episode_id]
-            due = DueRefill(
-                patient_id,
-                drug_names,
-                alarm_at.astimezone(UTC).date(),
-                refill_by,
-                empty_at.astimezone(UTC).date() if empty_at else None,
+    ranked = prioritise(dues, today=today, calendar=calendar)
+    for priority in ranked[cut.skip : cut.skip + cut.take]:
+        implant_id, patient, model, alarm_at = shown[id(priority.due)]
+        due = priority.due
+        result.append(
+            RefillRow(
+                due.patient_id,
+                patient,
+                implant_id,
+                model,
+                due.drug_names,
+                alarm_at,
+                due.refill_by,
+                priority,
             )
-            shown[id(due)] = (str(implant_id), patient, model, alarm_at)
-            dues.append(due)
-        ranked = prioritise(dues, today=today, calendar=calendar)
-        for priority in ranked[cut.skip : cut.skip + cut.take]:
-            implant_id, patient, model, alarm_at = shown[id(priority.due)]
-            due = priority.due
-            result.append(
-                RefillRow(
-                    due.patient_id,
-                    patient,
-                    implant_id,
-                    model,
-                    due.drug_names,
-                    alarm_at,
-                    due.refill_by,
-                    priority,
-                )
-            )
+        )
     return result
 
 
@@ -274,24 +276,27 @@ def worklist(
     settings = clinic_settings()
     calendar = ClinicCalendar(settings.country, settings.subdivision or None)
 
-    # the pumps followed: both refill lists, counted in one pass, then read a page at a time
+    # the pumps followed: both refill lists, counted in the index, then read a page at a time
     followed = Implant.objects.filter(
         explanted_on__isnull=True, refill_by__isnull=False, alarm_at__isnull=False
     )
     cutoff = earliest_working_day(today, calendar)  # refill-by before it: overdue
-    this_week = Q(refill_by__lte=today + WEEK)
-    late = Q(refill_by__lt=cutoff)
-    counts = followed.aggregate(  # columns of the index, so the index alone answers
-        at_risk=Count("refill_by"),
-        at_risk_late=Count("refill_by", filter=late),
+    week_end = today + WEEK
+    this_week, late = Q(refill_by__lte=week_end), Q(refill_by__lt=cutoff)
+    counts = followed.filter(refill_by__lte=max(week_end, cutoff)).aggregate(
         due=Count("refill_by", filter=this_week),
+        late=Count("refill_by", filter=late),
         due_late=Count("refill_by", filter=this_week & late),
     )
+    at_risk_total = followed.count()
+    risk_cuts = _RefillList(followed, cutoff).page(at_risk_total, counts["late"], offset, limit)
     due_cuts = _RefillList(followed.filter(this_week), cutoff).page(
-        counts["due"], counts["due_late"], offset, limit
-    )
-    risk_cuts = _RefillList(followed, cutoff).page(
-        counts["at_risk"], counts["at_risk_late"], offset, limit
+        counts["due"],
+        counts["due_late"],
+        offset,
+        limit,
+        # every overdue pump is due this week (unless the clinic is closed a week): the same cut
+        late=risk_cuts[0] if counts["due_late"] == counts["late"] else None,
     )
 
     # pumps to replace within the horizon: an implant-date cutoff per model, from the core
@@ -368,10 +373,18 @@ def worklist(
                 *names[episode_id], str(implant_id), model_name, implanted_on, replace_by
             )
         )
-    test_phases = [
-        EpisodeRow(*names[e.id], str(e.id), e.indication, state_of(e).test_started_on)
-        for e in testing[offset:end]
-    ]
+    test_phases = []
+    for e in testing[offset:end]:
+        state = state_of(e)
+        test_phases.append(
+            EpisodeRow(
+                *names[e.id],
+                str(e.id),
+                e.indication,
+                state.test_started_on,
+                next_step=next_step(state),
+            )
+        )
     rules = pathway_settings(settings)
     awaiting = []
     for e in waiting:
@@ -380,10 +393,14 @@ def worklist(
         awaiting.append(EpisodeRow(*names[e.id], str(e.id), e.indication, ended, earliest))
     awaiting.sort(key=lambda row: row.earliest_implant or today)
 
+    refill_rows: dict[int, list[RefillRow]] = {}
+    for cut in (*risk_cuts, *due_cuts):
+        if id(cut) not in refill_rows:
+            refill_rows[id(cut)] = _refill_rows(cut, names, today, calendar)
     board = Dashboard(
         today,
-        _refill_rows(due_cuts, names, today, calendar),
-        _refill_rows(risk_cuts, names, today, calendar),
+        [row for cut in due_cuts for row in refill_rows[id(cut)]],
+        [row for cut in risk_cuts for row in refill_rows[id(cut)]],
         test_phases,
         awaiting[offset:end],
         nearing_replacement,
@@ -397,7 +414,7 @@ def worklist(
         ],
         Totals(
             refills_due=counts["due"],
-            at_risk=counts["at_risk"],
+            at_risk=at_risk_total,
             test_phases=len(testing),
             awaiting_implant=len(awaiting),
             nearing_replacement=replacing_total,
