@@ -44,7 +44,11 @@ def run_gunicorn(host: str, port: int, workers: int, timeout: int) -> NoReturn:
     from django.db import connections
 
     connections.close_all()
-    typer.echo(f"painpump: serving http://{host}:{port}/api/ with {workers} workers", err=True)
+    typer.echo(
+        f"painpump: serving http://{host}:{port}/ (web app; REST API under /api/) with {workers} "
+        "workers",
+        err=True,
+    )
     argv = gunicorn_argv(host, port, workers, timeout)
     sys.stdout.flush()
     sys.stderr.flush()
