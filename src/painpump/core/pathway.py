@@ -8,7 +8,7 @@ episode is an immutable value; "now" is always a parameter (the clinic's local d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -457,15 +457,26 @@ def transition(
     today = _day(now)
     new, findings = _evaluate(episode, act, today, settings, facts)
     acks = dict(acknowledge or {})
+    warned = require_acknowledged(findings, acks, "step")
+    recorded = tuple(Acknowledgement(rule, act, acks[rule], today) for rule in warned)
+    new = replace(new, acknowledgements=episode.acknowledgements + recorded)
+    return Step(new, Decision(tuple(findings)))
+
+
+def require_acknowledged(
+    findings: Sequence[Finding], acks: Mapping[str, str], subject: str
+) -> dict[str, Finding]:
+    """Every warning among `findings` acknowledged (rule -> note), none that they did not give,
+    and the tumour-pain override with a reason; returns the warnings by rule."""
     warned = {f.rule: f for f in findings if f.verdict is Verdict.WARN}
     stray = sorted(set(acks) - set(warned))
     if stray:
         raise Refusal(
             "acknowledge",
             ", ".join(stray),
-            "only the warnings of this step: " + (", ".join(sorted(warned)) or "none"),
+            f"only the warnings of this {subject}: " + (", ".join(sorted(warned)) or "none"),
             DESIGN_PATHWAY,
-            "acknowledges no warning of this step",
+            f"acknowledges no warning of this {subject}",
         )
     missing = [f for rule, f in warned.items() if rule not in acks]
     if missing:
@@ -484,9 +495,7 @@ def transition(
             TUMOUR_SOURCE,
             "is empty: the override needs a reason",
         )
-    recorded = tuple(Acknowledgement(rule, act, acks[rule], today) for rule in warned)
-    new = replace(new, acknowledgements=episode.acknowledgements + recorded)
-    return Step(new, Decision(tuple(findings)))
+    return warned
 
 
 def _evaluate(

@@ -28,6 +28,7 @@ from painpump.core.pathway import (
     check_stay,
     check_tbi_interval,
     earliest_implant_date,
+    require_acknowledged,
     tbi_earliest_itb,
 )
 
@@ -198,30 +199,4 @@ def _implant_rules(episode: Episode, admit_on: date, settings: PathwaySettings) 
 def check_acknowledged(decision: Decision, acknowledge: Mapping[str, str]) -> None:
     """Every warning of the plan acknowledged (rule -> note), none that it did not give, and the
     tumour-pain override with a reason: as a pathway step requires."""
-    warned = {f.rule: f for f in decision.findings if f.verdict is Verdict.WARN}
-    stray = sorted(set(acknowledge) - set(warned))
-    if stray:
-        raise Refusal(
-            "acknowledge",
-            ", ".join(stray),
-            "only the warnings of this plan: " + (", ".join(sorted(warned)) or "none"),
-            DESIGN_PATHWAY,
-            "acknowledges no warning of this plan",
-        )
-    missing = [f for rule, f in warned.items() if rule not in acknowledge]
-    if missing:
-        raise Refusal(
-            "acknowledge",
-            ", ".join(f.rule for f in missing),
-            "; ".join(f"{f.rule}: {f.message}" for f in missing),
-            "; ".join(f.source for f in missing),
-            "is missing: each warning needs an explicit acknowledgement",
-        )
-    if TUMOUR_OVERRIDE in warned and not acknowledge[TUMOUR_OVERRIDE].strip():
-        raise Refusal(
-            f"acknowledge[{TUMOUR_OVERRIDE}]",
-            repr(acknowledge[TUMOUR_OVERRIDE]),
-            "a recorded reason for the test phase",
-            TUMOUR_SOURCE,
-            "is empty: the override needs a reason",
-        )
+    require_acknowledged(decision.findings, acknowledge, "plan")
