@@ -20,7 +20,7 @@ from django.db import transaction
 from painpump.clinic import audit
 from painpump.clinic.models import Implant, Program, Refill
 from painpump.clinic.pathway import clinic_settings
-from painpump.clinic.refills import Fill, checked_fill, perform_refill
+from painpump.clinic.refills import Fill, checked_fill, perform_refill, plan_fill
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core import catalog
@@ -28,15 +28,13 @@ from painpump.core.decision import Finding, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.refill import (
     Reconciliation,
-    plan_refill,
     programmed_since_fill,
     reconcile,
     residual_ml,
-    stability_limit,
 )
 from painpump.core.scheduling import ClinicCalendar, Proposal, propose_appointment
 from painpump.core.units import Q, of
-from painpump.core.volumes import Bridge, bridge
+from painpump.core.volumes import Bridge
 
 ASPIRATION_SOURCE = (
     "devices.md 1.7 step 3: drain the residual and compare with the programmer's expected volume"
@@ -288,27 +286,20 @@ def _with_fill(
     warnings = [*fill_warnings, *preview.warnings]
     new_drugs = [(name, conc.canonical) for name, conc in fill.drugs]
     changed = bool(old_drugs) and new_drugs != old_drugs
-    bridged = None
-    if changed and old_drugs[0][0] == new_drugs[0][0] and implant.dead_volume_ml > 0:
-        bridged = bridge(
-            of(old_drugs[0][1], "mcg/mL"), fill.drugs[0][1], dose, of(implant.dead_volume_ml, "mL")
-        )
     names = [name for name, _ in fill.drugs]
-    products = {p.canonical for p in catalog.drug(names[0]).products}
-    stability, notes = stability_limit(
-        names, first_fill=last is None, diluted=fill.drugs[0][1].canonical not in products
-    )
     try:
-        plan = plan_refill(
+        bridged, plan, notes = plan_fill(
+            implant,
             pump,
-            fill.volume,
-            of(rate, "mL/day"),
-            fill_at=at,
-            alarm_volume=of(implant.alarm_volume_ml, "mL"),
+            fill,
+            dose,
+            rate,
+            old_drugs,
+            first_fill=last is None,
+            at=at,
             margin_days=Decimal(settings.refill_margin_days),
-            stability=stability,
         )
-    except Refusal as error:
+    except Refusal as error:  # a fill too small for the alarm volume: the volume's fault
         raise replace(error, field="volume") from None
     calendar = ClinicCalendar(settings.country, settings.subdivision or None)
     proposal = propose_appointment(plan.refill_by, today=at.date(), calendar=calendar)

@@ -29,6 +29,7 @@ from painpump.core.device_limits import check_rate, check_volume_fits
 from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
 from painpump.core.errors import Refusal
 from painpump.core.refill import (
+    RefillPlan,
     hours_between,
     plan_refill,
     programmed_since_fill,
@@ -37,7 +38,7 @@ from painpump.core.refill import (
 )
 from painpump.core.scheduling import ClinicCalendar, propose_appointment
 from painpump.core.units import Q, of, round_places
-from painpump.core.volumes import bridge
+from painpump.core.volumes import Bridge, bridge
 
 RULES = "painpump refill rules"
 LIMITS = {"reservoir": "low-reservoir alarm", "stability": "drug's stability"}
@@ -161,6 +162,45 @@ def _last_fill(implant: Implant) -> tuple[Refill | None, list[tuple[str, Decimal
 
 
 @transaction.atomic
+def plan_fill(
+    implant: Implant,
+    pump: catalog.Pump,
+    fill: Fill,
+    dose: Q,
+    rate: Decimal,
+    old_drugs: list[tuple[str, Decimal]],
+    *,
+    first_fill: bool,
+    at: datetime,
+    margin_days: Decimal,
+) -> tuple[Bridge | None, RefillPlan, list[Finding]]:
+    """What a new fill leads to, computed by core once for the refill and for its preview: the
+    bridge a change of concentration of the same drug needs (when the pump's dead volume is
+    known), the drug's stability limit and its notes, and the pump's projection."""
+    new_drugs = [(name, conc.canonical) for name, conc in fill.drugs]
+    changed = bool(old_drugs) and new_drugs != old_drugs
+    bridged = None
+    if changed and old_drugs[0][0] == new_drugs[0][0] and implant.dead_volume_ml > 0:
+        bridged = bridge(
+            of(old_drugs[0][1], "mcg/mL"), fill.drugs[0][1], dose, of(implant.dead_volume_ml, "mL")
+        )
+    names = [name for name, _ in fill.drugs]
+    products = {p.canonical for p in catalog.drug(names[0]).products}
+    stability, notes = stability_limit(
+        names, first_fill=first_fill, diluted=fill.drugs[0][1].canonical not in products
+    )
+    plan = plan_refill(
+        pump,
+        fill.volume,
+        of(rate, "mL/day"),
+        fill_at=at,
+        alarm_volume=of(implant.alarm_volume_ml, "mL"),
+        margin_days=margin_days,
+        stability=stability,
+    )
+    return bridged, plan, list(notes)
+
+
 def perform_refill(
     user: User,
     implant_id: UUID,
@@ -253,24 +293,17 @@ def perform_refill(
 
     new_drugs = [(name, conc.canonical) for name, conc in fill.drugs]
     changed = bool(old_drugs) and new_drugs != old_drugs
-    bridged = None
-    if changed and old_drugs[0][0] == new_drugs[0][0] and implant.dead_volume_ml > 0:
-        bridged = bridge(
-            of(old_drugs[0][1], "mcg/mL"), fill.drugs[0][1], dose, of(implant.dead_volume_ml, "mL")
-        )
     names = [name for name, _ in fill.drugs]
-    products = {p.canonical for p in catalog.drug(names[0]).products}
-    stability, notes = stability_limit(
-        names, first_fill=last is None, diluted=fill.drugs[0][1].canonical not in products
-    )
-    plan = plan_refill(
+    bridged, plan, notes = plan_fill(
+        implant,
         pump,
-        fill.volume,
-        of(rate, "mL/day"),
-        fill_at=performed_at,
-        alarm_volume=of(implant.alarm_volume_ml, "mL"),
+        fill,
+        dose,
+        rate,
+        old_drugs,
+        first_fill=last is None,
+        at=performed_at,
         margin_days=Decimal(settings.refill_margin_days),
-        stability=stability,
     )
 
     if previous is not None:
