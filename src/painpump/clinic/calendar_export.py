@@ -18,13 +18,13 @@ from icalendar import Calendar, Event
 from painpump.clinic import audit
 from painpump.clinic.models import Appointment
 from painpump.clinic.roles import require
+from painpump.clinic.therapy_queries import check_period
 from painpump.core.errors import Refusal
 
 PRODUCT = "-//painpump//appointments//EN"
 UID_DOMAIN = "painpump"
 EXPORT_ROWS = 5000
 """At most this many appointments in one file; a longer period is refused, never cut short."""
-MAX_PERIOD = timedelta(days=366)
 RULES = "painpump calendar export (a period of at most a year, at most 5000 appointments)"
 STATUS = {"proposed": "TENTATIVE", "booked": "CONFIRMED", "done": "CONFIRMED"}
 KINDS = dict(Appointment.Kind.choices)
@@ -71,16 +71,7 @@ def export_between(user: User, start: date, end: date, *, exported_at: datetime)
     patients it names; refused when the period is backwards, longer than a year, or holds more
     appointments than one file carries."""
     actor = require(user, "patient.read")
-    if end < start:
-        raise Refusal("to", end.isoformat(), f"on or after from ({start.isoformat()})", RULES)
-    if end - start > MAX_PERIOD:
-        raise Refusal(
-            "to",
-            end.isoformat(),
-            f"at most {MAX_PERIOD.days} day after from ({start.isoformat()})",
-            RULES,
-            "makes the period too long",
-        )
+    check_period(start, end, RULES)
     found = list(
         Appointment.objects.filter(on__gte=start, on__lte=end)
         .select_related("patient")

@@ -146,20 +146,25 @@ def refill_recorded(idempotency_key: str) -> bool:
     return Refill.objects.filter(idempotency_key=idempotency_key).exists()
 
 
-@transaction.atomic
-def appointments_between(user: User, start: date, end: date) -> list[Appointment]:
-    """The calendar from `start` to `end` (both included, at most a year), by day."""
-    actor = require(user, "patient.read")
+def check_period(start: date, end: date, source: str) -> None:
+    """A calendar period: `to` on or after `from`, at most a year later."""
     if end < start:
-        raise Refusal("to", end.isoformat(), f"on or after from ({start.isoformat()})", RULES)
+        raise Refusal("to", end.isoformat(), f"on or after from ({start.isoformat()})", source)
     if end - start > MAX_PERIOD:
         raise Refusal(
             "to",
             end.isoformat(),
             f"at most {MAX_PERIOD.days} day after from ({start.isoformat()})",
-            RULES,
+            source,
             "makes the period too long",
         )
+
+
+@transaction.atomic
+def appointments_between(user: User, start: date, end: date) -> list[Appointment]:
+    """The calendar from `start` to `end` (both included, at most a year), by day."""
+    actor = require(user, "patient.read")
+    check_period(start, end, RULES)
     found = list(
         Appointment.objects.filter(on__gte=start, on__lte=end)
         .select_related("patient")
