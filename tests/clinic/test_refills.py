@@ -167,3 +167,13 @@ def test_regression_a_refill_dated_in_the_future_was_accepted(
         )
     assert caught.value.field == "performed_at"
     assert caught.value.problem.startswith("is in the future")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refill_is_its_own_transaction_with_its_audit_entry_outside_any_request(
+    implant: Implant,
+) -> None:
+    """Called with no transaction open (a command, a worker), the refill still commits with its
+    audit entry in one transaction (the fixture's first fill runs this way here)."""
+    assert implant.refills.count() == 1
+    assert AuditEntry.objects.filter(action="refill.perform").count() == 1

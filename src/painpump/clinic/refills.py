@@ -161,7 +161,6 @@ def _last_fill(implant: Implant) -> tuple[Refill | None, list[tuple[str, Decimal
     return last, [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
 
 
-@transaction.atomic
 def plan_fill(
     implant: Implant,
     pump: catalog.Pump,
@@ -201,6 +200,7 @@ def plan_fill(
     return bridged, plan, list(notes)
 
 
+@transaction.atomic
 def perform_refill(
     user: User,
     implant_id: UUID,
