@@ -60,6 +60,12 @@ def _renamed(error: Refusal, field: str) -> Refusal:
     return replace(error, field=field)
 
 
+def _of_drug(finding: Finding, drug: str) -> Finding:
+    """An admixture's finding under its drug's name ("clonidine:max_concentration"), so that
+    each drug's warning is read, and acknowledged, on its own."""
+    return replace(finding, rule=f"{drug}:{finding.rule}", message=f"{drug}: {finding.message}")
+
+
 def _about_concentration(finding: Finding) -> bool:
     """True when a stop is about the concentration (its rule, or a limit in an amount per mL,
     as the implausibility guard's), so the refusal names the concentration, not the dose."""
@@ -122,7 +128,10 @@ def checked_fill(
                     finding.source,
                     f"is stopped by {finding.rule}: {finding.message}",
                 )
-        findings += decision.findings
+        if len(fill.drugs) > 1:
+            findings += [_of_drug(finding, name) for finding in decision.findings]
+        else:
+            findings += decision.findings
     try:  # after the drug library, so a mg/mcg slip is named as such, not as a rate
         findings += check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
     except Refusal as error:

@@ -1,0 +1,78 @@
+"""Admixtures: every drug of a fill is checked against its own library limits at the dose the
+program gives it, so a second drug cannot ride along unchecked (hazard H-04 of docs/hazards.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+
+from painpump.clinic import refills
+from painpump.clinic.models import AuditEntry, Implant, Program, Refill
+from painpump.clinic.testing import FIRST_FILL
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind, parse
+
+pytestmark = pytest.mark.django_db
+
+
+def with_clonidine(clonidine: str) -> refills.Fill:
+    return refills.Fill(
+        drugs=(
+            ("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),
+            ("clonidine", parse(clonidine, Kind.CONCENTRATION, "c")),
+        ),
+        volume=parse("20 mL", Kind.VOLUME, "v"),
+        lot="LOT-43",
+    )
+
+
+def refill(user: User, implant: Implant, fill: refills.Fill, ack: frozenset[str]) -> Refill:
+    return refills.perform_refill(
+        user,
+        implant.id,
+        idempotency_key="admixture",
+        performed_at=FIRST_FILL + timedelta(days=60),
+        expected=parse("8 mL", Kind.VOLUME, "e"),
+        aspirated=parse("8 mL", Kind.VOLUME, "a"),
+        fill=fill,
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+        acknowledge=ack,
+    )
+
+
+def test_a_hundredfold_slip_in_the_second_drug_of_an_admixture_is_refused_naming_it(
+    implant: Implant, nurse: User
+) -> None:
+    entries = AuditEntry.objects.count()
+    with pytest.raises(Refusal) as caught:
+        refill(nurse, implant, with_clonidine("150 mg/mL"), frozenset())
+    assert caught.value.field == "drugs[1]"
+    assert "clonidine 150 mg/mL" in caught.value.value
+    assert caught.value.source
+    assert Refill.objects.count() == 1
+    assert Program.objects.filter(ended_at__isnull=True).count() == 1
+    assert AuditEntry.objects.count() == entries
+
+
+def test_the_second_drug_above_its_own_soft_maximum_must_be_acknowledged(
+    implant: Implant, nurse: User
+) -> None:
+    """Clonidine 2000 mcg/mL is above its 1000 mcg/mL maximum (its 400 mcg/day at 0.2 mL/day
+    are within its daily maximum): the warning names clonidine and is acknowledged as its own
+    (regression: it read like the baclofen's and an acknowledgement of the rule covered both)."""
+    with pytest.raises(Refusal) as caught:
+        refill(nurse, implant, with_clonidine("2000 mcg/mL"), frozenset())
+    assert caught.value.field == "acknowledge"
+    assert "clonidine:max_concentration" in caught.value.limit
+    assert "clonidine: 2000 mcg/mL" in caught.value.problem
+    assert Refill.objects.count() == 1
+    with pytest.raises(Refusal):  # the principal drug's rule does not cover clonidine's
+        refill(nurse, implant, with_clonidine("2000 mcg/mL"), frozenset({"max_concentration"}))
+    recorded = refill(
+        nurse, implant, with_clonidine("2000 mcg/mL"), frozenset({"clonidine:max_concentration"})
+    )
+    (warning,) = [w for w in recorded.warnings if w["rule"] == "clonidine:max_concentration"]
+    assert warning["message"].startswith("clonidine: ")
+    assert {d.drug for d in recorded.drugs.all()} == {"baclofen", "clonidine"}
