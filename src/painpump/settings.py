@@ -41,6 +41,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'painpump.sqlite3'}"),
         conn_max_age=60,
+        # A kept connection is checked before each request reuses it, so a database restart
+        # costs no request once it is back (painpump.api.unavailable answers 503 meanwhile).
+        conn_health_checks=True,
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
@@ -59,6 +62,7 @@ INSTALLED_APPS = [
     "painpump.web",
 ]
 MIDDLEWARE = [
+    "painpump.web.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

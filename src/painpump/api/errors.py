@@ -1,18 +1,20 @@
 """The one place where failures become HTTP answers, each {"error": {...}}: a refusal is 422
 with field, value, limit and source; a validation error is 422 naming the field; a missing role
 403; an unknown record 404; a stale version 409 with the current version (a lost uniqueness
-race is a 409 too). Every error rolls the request's transaction back, so nothing is stored."""
+race is a 409 too); a database that cannot serve (down, full, read-only) 503 (unavailable.py).
+Every error rolls the request's transaction back, so nothing is stored."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, InternalError, OperationalError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from painpump.api import unavailable
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core.errors import Refusal
@@ -102,6 +104,15 @@ def install(api: NinjaAPI) -> None:
             {"message": "a concurrent change conflicts with this one: reload and try again"},
         )
 
+    def database(request: HttpRequest, exc: Any) -> HttpResponse:
+        found = unavailable.classify(exc)
+        if found is None:
+            raise exc
+        unavailable.noted(request, exc, found)
+        response = _answer(api, request, 503, found.as_error())
+        response["Retry-After"] = str(unavailable.RETRY_AFTER_SECONDS)
+        return response
+
     def unauthenticated(request: HttpRequest, exc: Any) -> HttpResponse:
         message = exc.message if exc.message != "Unauthorized" else "log in or send an API token"
         response = _answer(api, request, 401, {"message": message})
@@ -118,5 +129,7 @@ def install(api: NinjaAPI) -> None:
     api.add_exception_handler(Http404, not_found)
     api.add_exception_handler(Conflict, conflict)
     api.add_exception_handler(IntegrityError, integrity)
+    for failure in (OperationalError, InterfaceError, InternalError):
+        api.add_exception_handler(failure, database)
     api.add_exception_handler(AuthenticationError, unauthenticated)
     api.add_exception_handler(HttpError, http_error)

@@ -1,0 +1,78 @@
+"""A page asked for while the database cannot serve is a 503 page that says so in words (no
+stack trace, no 500, no patient data), rendered without touching the database; a database error
+of another kind is not disguised as an outage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import psycopg.errors as pg
+import pytest
+from django.contrib.auth.models import User
+from django.db import InternalError, OperationalError
+from django.test import Client
+
+from painpump.api.unavailable import MESSAGES
+from painpump.clinic.models import Patient
+from painpump.web.views import dashboard
+
+
+def failing(error: Exception) -> Any:
+    def worklist(*args: Any, **kwargs: Any) -> None:
+        raise error
+
+    return worklist
+
+
+def caused_by(error: Exception, cause: Exception) -> Exception:
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "title", "reason"),
+    [
+        (
+            caused_by(OperationalError("refused"), psycopg.OperationalError("refused")),
+            "The database is unavailable",
+            "database_unavailable",
+        ),
+        (
+            caused_by(InternalError("read-only"), pg.ReadOnlySqlTransaction("read-only")),
+            "The database is read-only",
+            "database_read_only",
+        ),
+    ],
+    ids=["unavailable", "read-only"],
+)
+def test_a_page_while_the_database_cannot_serve_is_a_503_page(
+    client: Client,
+    nurse: User,
+    patient: Patient,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    title: str,
+    reason: str,
+) -> None:
+    client.force_login(nurse)
+    monkeypatch.setattr(dashboard, "worklist", failing(error))
+    response = client.get("/")
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert response["Retry-After"].isdigit()
+    assert response["Content-Security-Policy"].startswith("default-src 'self'")
+    page = response.content.decode()
+    assert f"<h1>{title}</h1>" in page and MESSAGES[reason].replace("'", "&#x27;") in page
+    assert "Traceback" not in page and patient.family_name not in page
+    assert nurse.get_username() not in page  # the page is rendered without the session
+
+
+def test_another_database_error_on_a_page_is_not_disguised_as_an_outage(
+    client: Client, nurse: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.force_login(nurse)
+    lost_race = caused_by(OperationalError("serialize"), pg.SerializationFailure("serialize"))
+    monkeypatch.setattr(dashboard, "worklist", failing(lost_race))
+    with pytest.raises(OperationalError):
+        client.get("/")
