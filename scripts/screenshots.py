@@ -52,16 +52,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from painpump.chromium import CHROMIUM, FLAGS
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("PAINPUMP_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP = ViewportSize(width=1280, height=900)
 TABLET = ViewportSize(width=820, height=1180)
 REFUSED_ON_PURPOSE = ("status of 401", "status of 403", "status of 409", "status of 422")

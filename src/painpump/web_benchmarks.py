@@ -15,15 +15,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-CHROMIUM = os.environ.get("PAINPUMP_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from painpump.chromium import CHROMIUM, FLAGS
+
 LOAD_TIME = "() => performance.getEntriesByType('navigation')[0].loadEventEnd"
 
 
