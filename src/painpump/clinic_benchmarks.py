@@ -52,10 +52,10 @@ def generate(patients: int, seed: int, now: datetime, out: Callable[[str], None]
         RefillDrug,
     )
     from painpump.core import catalog
-    from painpump.core.refill import plan_refill
+    from painpump.core.refill import plan_refill, reconcile
     from painpump.core.twin import Twin
     from painpump.core.twin.scenario import Event, Fluid, ProgramSpec, Rate, load_scenario
-    from painpump.core.units import of
+    from painpump.core.units import of, round_places
 
     began = time.perf_counter()
     rng = random.Random(seed)
@@ -152,6 +152,18 @@ def generate(patients: int, seed: int, now: datetime, out: Callable[[str], None]
             rows["pr"].append(program)
             last_program = program
             plan = plan_refill(pump, of(Decimal(40), "mL"), of(rate, "mL/day"), fill_at=when)
+            reconciled: dict[str, Any] = {}
+            if expected is not None and aspirated is not None:
+                # as the refill service records it: every refill after the first carries its
+                # reconciliation (the API's refill presenter relies on it)
+                check = reconcile(
+                    pump, of(expected, "mL"), of(aspirated, "mL"), of(40 - expected, "mL")
+                )
+                reconciled = {
+                    "difference_ml": round_places(check.difference.canonical, 6),
+                    "delivery_error_percent": round_places(check.delivery_error_percent, 3),
+                    "finding": check.finding,
+                }
             refill = Refill(
                 implant=implant,
                 idempotency_key=f"b{n}-{k}",
@@ -159,8 +171,7 @@ def generate(patients: int, seed: int, now: datetime, out: Callable[[str], None]
                 performed_by=user.username,
                 expected_ml=expected,
                 aspirated_ml=aspirated,
-                difference_ml=(aspirated - expected) if expected is not None else None,
-                finding="none",
+                **reconciled,
                 volume_ml=Decimal(40),
                 lot="BENCH",
                 program=program,

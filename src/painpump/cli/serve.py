@@ -11,8 +11,11 @@ from typing import Annotated, NoReturn
 import typer
 
 
-def gunicorn_argv(host: str, port: int, workers: int, timeout: int) -> list[str]:
-    """The gunicorn command line serving painpump.wsgi:application."""
+def gunicorn_argv(
+    host: str, port: int, workers: int, timeout: int, max_requests: int = 2000
+) -> list[str]:
+    """The gunicorn command line serving painpump.wsgi:application. Each worker is replaced after
+    about `max_requests` requests (0: never, as the load test's memory run needs to see a leak)."""
     return [
         sys.executable,
         "-m",
@@ -28,9 +31,9 @@ def gunicorn_argv(host: str, port: int, workers: int, timeout: int) -> list[str]
         "--graceful-timeout",
         "10",
         "--max-requests",
-        "2000",
+        str(max_requests),
         "--max-requests-jitter",
-        "200",
+        str(max_requests // 10),
         "--error-logfile",
         "-",
         "--log-level",
