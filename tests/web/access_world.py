@@ -1,0 +1,498 @@
+"""The web app's pages and forms for the access and CSRF tests: one set of records made once per
+module (in a transaction rolled back at its end), the expected-access table of every named URL
+of painpump.web.urls (who may GET it, who may POST to it) and, for each form, data that would be
+accepted from a user allowed to send it, so that a refusal is the role's and not the form's."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.test import Client, override_settings
+from django.urls import URLPattern
+from django.utils import timezone
+
+from painpump.clinic import alarms, library, refills, services
+from painpump.clinic.models import Appointment, Episode, Program, Refill
+from painpump.clinic.pathway import clinic_settings
+from painpump.clinic.roles import Role
+from painpump.clinic.testing import baclofen, responder_episode
+from painpump.core.units import Kind, parse
+from painpump.web import urls
+
+PASSWORD = "correct horse battery"
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ANONYMOUS, INACTIVE = "anonymous", "inactive"
+P, N, PH, AU, AD = (
+    r.value for r in (Role.PHYSICIAN, Role.NURSE, Role.PHARMACIST, Role.AUDITOR, Role.ADMIN)
+)
+CALLERS = (ANONYMOUS, P, N, PH, AU, AD, INACTIVE)
+SIGNED_IN = frozenset({P, N, PH, AU, AD})
+READERS = frozenset({P, N, PH, AU})
+NOBODY: frozenset[str] = frozenset()
+USERNAMES = {P: "dr.house", N: "nurse.joy", PH: "pharma.cist", AU: "audi.tor", AD: "ad.min"}
+POLICY = "Clinic policy, pharmacy committee, 2026"
+
+
+@dataclass(frozen=True)
+class World:
+    """The records the pages show and the forms change, made once for the module."""
+
+    ids: dict[str, Any]
+    users: dict[str, User]
+    rows: dict[str, list[tuple[Any, ...]]]
+
+
+Data = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A named URL: its arguments (keys of World.ids or literal values), who may GET it and
+    who may POST to it (None: the method is not accepted, 405), the form data of a POST, and
+    the status an allowed caller gets."""
+
+    kwargs: dict[str, str] = field(default_factory=dict)
+    get: frozenset[str] | None = None
+    post: frozenset[str] | None = None
+    data: Data | None = None
+    get_status: int = 200
+    post_status: int = 302
+    query: str = ""
+    status_for: dict[str, int] = field(default_factory=dict)
+    reads_only: bool = False
+    data_reads: bool = False  # the data is what a physician's review returned (audited reads)
+
+
+def read_page(allowed: frozenset[str], **kwargs: str) -> Page:
+    """A page that only shows records; it has no method restriction, so a POST is answered as
+    the GET (and, like every POST, needs the CSRF token)."""
+    return Page(kwargs, get=allowed, post=allowed, post_status=200, reads_only=True)
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found, f"no field {name} on the page"
+    return found.group(1)
+
+
+def _refill(world: World) -> dict[str, Any]:
+    """The refill form as the physician reviewed it, ready to confirm."""
+    client = signed_in(world.users[P])
+    url = f"/implants/{world.ids['implant']}/refill/"
+    page = client.get(url).content.decode()
+    data = {
+        "version": hidden(page, "version"),
+        "idempotency_key": hidden(page, "idempotency_key"),
+        "expected": world.ids["expected"],
+        "aspirated": world.ids["expected"],
+        "drug": "baclofen",
+        "concentration": "2000 mcg/mL",
+        "lot": "LOT-7",
+        "volume": "20 mL",
+        "dose": "400 mcg/day",
+        "action": "review",
+    }
+    reviewed = client.post(url, data).content.decode()
+    return data | {"reviewed": hidden(reviewed, "reviewed"), "action": "confirm"}
+
+
+def _refill_live(world: World) -> dict[str, Any]:
+    return {"expected": world.ids["expected"], "aspirated": world.ids["expected"]}
+
+
+def _program(world: World) -> dict[str, Any]:
+    """The new dose as the physician reviewed it, ready to confirm."""
+    client = signed_in(world.users[P])
+    url = f"/implants/{world.ids['implant']}/program/"
+    page = client.get(url).content.decode()
+    data = {"version": hidden(page, "version"), "dose": "420 mcg/day", "origin": ""}
+    reviewed = client.post(url, data | {"action": "review"}).content.decode()
+    return data | {"reviewed": hidden(reviewed, "reviewed"), "action": "confirm"}
+
+
+def _start_test_phase(world: World) -> dict[str, Any]:
+    return {
+        "start_test_phase-version": "1",
+        "start_test_phase-on": today().isoformat(),
+        "start_test_phase-protocol": "bolus",
+    }
+
+
+def _plan_stay(world: World) -> dict[str, Any]:
+    admit = today() + timedelta(days=14)
+    while admit.weekday() >= 4:
+        admit += timedelta(days=1)
+    return {
+        "plan-test-phase-version": "1",
+        "plan-test-phase-admit_on": admit.isoformat(),
+        "plan-test-phase-discharge_on": (admit + timedelta(days=2)).isoformat(),
+        "plan-test-phase-protocol": "bolus",
+    }
+
+
+def _implant(world: World) -> dict[str, Any]:
+    return {
+        "implant-version": "1",
+        "implant-pump_model": "synchromed-ii-20",
+        "implant-pump_serial": "NGP-WEB-1",
+        "implant-catheter_model": "8709SC",
+        "implant-catheter_length": "60 cm",
+        "implant-dead_volume": "0.25 mL",
+        "implant-alarm_volume": "",
+        "implant-implanted_on": today().isoformat(),
+        "implant-discharged_on": "",
+    }
+
+
+def _appointment(world: World) -> dict[str, Any]:
+    prefix = world.ids["appointment"]
+    return {
+        f"{prefix}-version": str(world.ids["appointment_version"]),
+        f"{prefix}-do": "book",
+        f"{prefix}-on": "",
+        f"{prefix}-view": "week",
+        f"{prefix}-day": today().isoformat(),
+    }
+
+
+GOOD_PASSWORD = "a long enough passphrase 42"
+
+PAGES: dict[str, Page] = {
+    "dashboard": Page(
+        get=SIGNED_IN, post=SIGNED_IN, post_status=200, status_for={AD: 302}, reads_only=True
+    ),
+    "sign-in": Page(
+        get=frozenset(CALLERS),
+        post=frozenset(CALLERS),
+        data=lambda w: {"username": "nurse.joy", "password": PASSWORD},
+    ),
+    "sign-out": Page(post=frozenset(CALLERS)),
+    "patients": Page(
+        get=READERS, post=READERS, post_status=200, query="?q=muster", reads_only=True
+    ),
+    "patient": read_page(READERS, patient_id="patient"),
+    "what-if": read_page(READERS, implant_id="implant"),
+    "new-patient": Page(
+        get=frozenset({P, N}),
+        post=frozenset({P, N}),
+        data=lambda w: {
+            "mrn": "MRN-WEB-9",
+            "family_name": "Neu",
+            "given_name": "Nina",
+            "birth_date": "1980-02-03",
+        },
+    ),
+    "new-episode": Page(
+        {"patient_id": "patient"},
+        get=frozenset({P}),
+        post=frozenset({P}),
+        data=lambda w: {
+            "key": "web-episode",
+            "indication": "stroke",
+            "referred_on": today().isoformat(),
+            "injury_date": "",
+        },
+    ),
+    "new-assessment": Page(
+        {"patient_id": "patient"},
+        get=frozenset({P, N}),
+        post=frozenset({P, N}),
+        data=lambda w: {
+            "key": "web-assessment",
+            "episode": str(w.ids["referred"]),
+            "taken_at": (timezone.localtime() - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M"),
+            "pain_nrs": "6",
+        },
+    ),
+    "episode": read_page(READERS, episode_id="referred"),
+    "step": Page(
+        {"episode_id": "referred", "action": "start_test_phase"},
+        post=frozenset({P}),
+        data=_start_test_phase,
+    ),
+    "plan-stay": Page(
+        {"episode_id": "referred", "purpose": "test-phase"},
+        post=frozenset({P}),
+        data=_plan_stay,
+    ),
+    "implant": Page({"episode_id": "tumour"}, post=frozenset({P}), data=_implant),
+    "calendar": Page(get=READERS),
+    "appointment-change": Page(
+        {"appointment_id": "appointment"}, post=frozenset({P, N}), data=_appointment
+    ),
+    "calendar-ics": Page(get=READERS, query="?from={today}&to={today}"),
+    "refill-report": Page({"refill_id": "first_fill"}, get=READERS),
+    "refill": Page(
+        {"implant_id": "implant"},
+        get=frozenset({P, N}),
+        post=frozenset({P, N}),
+        data=_refill,
+        data_reads=True,
+    ),
+    "refill-live": Page(
+        {"implant_id": "implant"},
+        post=frozenset({P, N}),
+        data=_refill_live,
+        post_status=200,
+        query="?part=reconciliation",
+    ),
+    "refill-record": read_page(READERS, refill_id="first_fill"),
+    "refill-verify": Page({"refill_id": "unverified"}, get=READERS, post=frozenset({P, PH})),
+    "refill-book": Page(
+        {"refill_id": "first_fill"},
+        post=frozenset({P, N}),
+        data=lambda w: {
+            "appointment": str(w.ids["appointment"]),
+            "version": str(w.ids["appointment_version"]),
+        },
+    ),
+    "program": Page(
+        {"implant_id": "implant"},
+        get=frozenset({P}),
+        post=frozenset({P}),
+        data=_program,
+        data_reads=True,
+    ),
+    "program-record": read_page(READERS, program_id="program"),
+    "patient-summary-report": Page({"patient_id": "patient"}, get=READERS),
+    "library": read_page(SIGNED_IN),
+    "library-devices": read_page(SIGNED_IN),
+    "limit-new": Page(
+        {"drug": "morphine"},
+        get=frozenset({PH, AD}),
+        post=frozenset({PH, AD}),
+        data=lambda w: {
+            "key": "web-limit",
+            "rule_choice": "max_daily_dose",
+            "value": "9 mg/day",
+            "severity": "soft",
+            "source": POLICY,
+        },
+    ),
+    "limit-change": Page(
+        {"limit_id": "limit"},
+        get=frozenset({PH, AD}),
+        post=frozenset({PH, AD}),
+        data=lambda w: {"version": "1", "value": "8 mg/day", "severity": "hard", "source": POLICY},
+    ),
+    "limit-archive": Page(
+        {"limit_id": "limit"}, post=frozenset({PH, AD}), data=lambda w: {"version": "1"}
+    ),
+    "users": read_page(frozenset({AD})),
+    "user-new": Page(
+        get=frozenset({AD}),
+        post=frozenset({AD}),
+        data=lambda w: {
+            "username": "nurse.new",
+            "first_name": "Nina",
+            "last_name": "Neu",
+            "roles": ["nurse"],
+            "password": GOOD_PASSWORD,
+            "repeat": GOOD_PASSWORD,
+        },
+    ),
+    "user": read_page(frozenset({AD}), user_id="nurse_id"),
+    "user-roles": Page(
+        {"user_id": "nurse_id"},
+        post=frozenset({AD}),
+        data=lambda w: {"roles-version": "1", "roles-roles": ["nurse", "physician"]},
+    ),
+    "user-active": Page(
+        {"user_id": "nurse_id"},
+        post=frozenset({AD}),
+        data=lambda w: {"active-version": "1", "active-active": "0"},
+    ),
+    "user-password": Page(
+        {"user_id": "nurse_id"},
+        post=frozenset({AD}),
+        data=lambda w: {
+            "reset-version": "1",
+            "reset-password": GOOD_PASSWORD,
+            "reset-repeat": GOOD_PASSWORD,
+        },
+    ),
+    "settings": Page(
+        get=SIGNED_IN,
+        post=frozenset({AD}),
+        data=lambda w: {
+            "version": "1",
+            "implant_wait_days": "28 day",
+            "stay_min_days": "2 day",
+            "stay_max_days": "3 day",
+            "refill_margin_days": "7 day",
+            "country": "US",
+            "subdivision": "",
+            "dosing_region": "us",
+        },
+    ),
+    "audit": read_page(frozenset({AU, AD})),
+    "audit-verify": Page(post=frozenset({AU, AD}), post_status=200),
+}
+
+
+def named_patterns() -> set[str]:
+    return {p.name for p in urls.urlpatterns if isinstance(p, URLPattern) and p.name}
+
+
+def url_of(name: str, world: World) -> str:
+    from django.urls import reverse
+
+    page = PAGES[name]
+    kwargs = {k: world.ids.get(v, v) for k, v in page.kwargs.items()}
+    return reverse(f"web:{name}", kwargs=kwargs) + page.query.format(**world.ids)
+
+
+UNCHANGING = {"sessions.Session", "contenttypes.ContentType", "auth.Permission"}
+
+
+def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (but the sessions, and the users' last login, which signing the
+    caller in sets), to prove a refused request changed nothing."""
+    rows = {}
+    for model in apps.get_models():
+        label = model._meta.label
+        if label in UNCHANGING:
+            continue
+        fields = [f.attname for f in model._meta.concrete_fields if f.attname != "last_login"]
+        rows[label] = list(model._default_manager.order_by("pk").values_list(*fields))
+    return rows
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(10, 0), tzinfo=UTC)
+
+
+def build() -> World:
+    users: dict[str, User] = {}
+    for caller, name in [*USERNAMES.items(), (INACTIVE, "dr.gone")]:
+        user = User.objects.create_user(name, password=PASSWORD)
+        role = Role.PHYSICIAN.value if caller == INACTIVE else caller
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        users[caller] = user
+    physician, nurse, pharmacist = users[P], users[N], users[PH]
+    clinic_settings()
+    patient = services.create_patient(
+        nurse,
+        mrn="MRN-0001",
+        family_name="Muster",
+        given_name="Erika",
+        birth_date=date(1970, 5, 1),
+        today=today(),
+    )
+    referred = services.open_episode(
+        physician, patient.id, indication="stroke", referred_on=today() - timedelta(days=30)
+    )
+    tumour = services.open_episode(
+        physician, patient.id, indication="tumour_pain", referred_on=today() - timedelta(days=10)
+    )
+    implant, first_fill = _implanted(physician, patient.id, "NGP-1")
+    appointment = Appointment.objects.filter(patient=patient).latest("on")
+    alarms.report_alarm(nurse, implant.id, kind="low_reservoir", reported_at=_at(today()))
+    other = services.create_patient(
+        nurse,
+        mrn="MRN-0002",
+        family_name="Beispiel",
+        given_name="Max",
+        birth_date=date(1961, 3, 4),
+        today=today(),
+    )
+    other_implant, _ = _implanted(physician, other.id, "NGP-2")
+    unverified = refills.perform_refill(
+        nurse,
+        other_implant.id,
+        idempotency_key="change",
+        performed_at=_at(today() - timedelta(days=1)),
+        expected=parse("9.8 mL", Kind.VOLUME, "e"),
+        aspirated=parse("9.8 mL", Kind.VOLUME, "a"),
+        fill=baclofen("1000 mcg/mL"),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+    )
+    limit = library.add_limit(
+        pharmacist,
+        drug="morphine",
+        rule="max_daily_dose",
+        value=parse("10 mg/day", Kind.DOSE_RATE, "value"),
+        severity="hard",
+        source=POLICY,
+        idempotency_key="world-limit",
+    )
+    User.objects.filter(id=users[INACTIVE].id).update(is_active=False)
+    ids = {
+        "today": today().isoformat(),
+        "patient": patient.id,
+        "referred": referred.id,
+        "tumour": tumour.id,
+        "implant": implant.id,
+        "first_fill": first_fill.id,
+        "expected": "8 mL",
+        "appointment": appointment.id,
+        "appointment_version": appointment.version,
+        "unverified": unverified.id,
+        "program": Program.objects.filter(implant=implant).latest("started_at").id,
+        "limit": limit.id,
+        "nurse_id": nurse.id,
+    }
+    return World(ids, users, snapshot())
+
+
+def _implanted(physician: User, patient_id: Any, serial: str) -> tuple[Any, Refill]:
+    """A stroke patient, responder, implanted and filled 60 days ago with baclofen 2000 mcg/mL,
+    20 mL at 400 mcg/day (0.2 mL/day: 8 mL expected today)."""
+    episode = services.open_episode(
+        physician, patient_id, indication="stroke", referred_on=today() - timedelta(days=200)
+    )
+    responder_episode(physician, episode.id, start=today() - timedelta(days=100))
+    filled = _at(today() - timedelta(days=60))
+    implant = refills.register_implant(
+        physician,
+        episode.id,
+        expected_version=Episode.objects.get(id=episode.id).version,
+        now=filled,
+        pump_model="synchromed-ii-20",
+        pump_serial=serial,
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal(60),
+        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        alarm_volume=None,
+        implanted_on=filled.date(),
+    )
+    fill = refills.perform_refill(
+        physician,
+        implant.id,
+        idempotency_key=f"fill-{serial}",
+        performed_at=filled,
+        expected=None,
+        aspirated=None,
+        fill=baclofen(),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+    )
+    return implant, fill
+
+
+def module_world(django_db_blocker: Any) -> Iterator[World]:
+    """The body of a module-scoped fixture: the world, rolled back once the module has run."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=FAST_HASHERS),
+        transaction.atomic(),
+    ):
+        yield build()
+        transaction.set_rollback(True)
