@@ -1,0 +1,100 @@
+"""The drills' clinic, made through the clinic services like any other: a nurse with an API
+token (and a web session), and patients with a baclofen pump implanted and filled a year ago, so
+that every drill refill (6 minutes after the one before) is a valid one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import Group, User
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+
+from painpump.api import tokens
+from painpump.clinic import refills, services
+from painpump.clinic.models import Episode
+from painpump.clinic.roles import Role
+from painpump.clinic.testing import baclofen, responder_episode
+from painpump.core.units import Kind, parse
+
+NURSE = "drill.nurse"
+PHYSICIAN = "drill.physician"
+FIRST_FILL_DAYS_AGO = 340  # room for 340 x 240 drill refills 6 minutes apart
+
+
+@dataclass(frozen=True)
+class Clinic:
+    token: str  # the nurse's read-write API token
+    session: str  # the nurse's web session key
+    implants: tuple[UUID, ...]
+    patients: tuple[UUID, ...]
+    first_fill: datetime
+
+
+def _user(name: str, role: Role) -> User:
+    user = User.objects.create_user(name)  # no password: the drills use a token and a session
+    user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+    return user
+
+
+def _session(user: User) -> str:
+    """A signed-in web session, as logging in would leave it."""
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return str(store.session_key)
+
+
+def seed(patients: int) -> Clinic:
+    """A nurse, a physician and `patients` implanted patients."""
+    nurse, physician = _user(NURSE, Role.NURSE), _user(PHYSICIAN, Role.PHYSICIAN)
+    today = timezone.localdate()
+    filled_on = today - timedelta(days=FIRST_FILL_DAYS_AGO)
+    first_fill = datetime.combine(filled_on, time(9, 0), tzinfo=timezone.get_current_timezone())
+    implants, made = [], []
+    for number in range(patients):
+        patient = services.create_patient(
+            nurse,
+            mrn=f"DRILL-{number:04d}",
+            family_name="Drill",
+            given_name=f"Patient {number}",
+            birth_date=today.replace(year=today.year - 60, day=1),
+            today=today,
+        )
+        episode = services.open_episode(
+            physician, patient.id, indication="stroke", referred_on=filled_on - timedelta(days=60)
+        )
+        responder_episode(physician, episode.id, start=filled_on - timedelta(days=40))
+        implant = refills.register_implant(
+            physician,
+            episode.id,
+            expected_version=Episode.objects.get(id=episode.id).version,
+            now=first_fill,
+            pump_model="synchromed-ii-20",
+            pump_serial=f"DRILL-{number:04d}",
+            catheter_model="8709SC",
+            catheter_length_cm=Decimal(60),
+            dead_volume=parse("0.25 mL", Kind.VOLUME, "dead volume"),
+            alarm_volume=None,
+            implanted_on=filled_on,
+        )
+        refills.perform_refill(
+            physician,
+            implant.id,
+            idempotency_key=f"drill-first-fill-{implant.id}",
+            performed_at=first_fill,
+            expected=None,
+            aspirated=None,
+            fill=baclofen(),
+            dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+        )
+        implants.append(implant.id)
+        made.append(patient.id)
+    token = tokens.create(NURSE, read_only=False, name="fault drills", actor="fault drills")
+    return Clinic(token.secret, _session(nurse), tuple(implants), tuple(made), first_fill)
