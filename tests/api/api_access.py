@@ -1,0 +1,330 @@
+"""The API's expected-access table (every operation of the OpenAPI schema: who may call it, the
+status of an allowed call, a URL and body that would be accepted) and the records the calls act
+on, made once per module inside a transaction rolled back at its end: shared by the access
+matrix and the CSRF tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.test import Client, override_settings
+from therapy_setup import (
+    at,
+    baclofen_implant,
+    day_60,
+    fill,
+    iso,
+    new_episode,
+    new_patient,
+    refill_body,
+    today,
+)
+
+from painpump.api import tokens
+from painpump.api.app import api
+from painpump.clinic import alarms, refills
+from painpump.clinic.models import Appointment, Implant
+from painpump.clinic.pathway import clinic_settings
+from painpump.clinic.roles import Role
+from painpump.core.units import Kind, parse
+
+PASSWORD = "correct horse battery"
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+ANONYMOUS, INACTIVE, READ_ONLY_TOKEN = "anonymous", "inactive", "read-only token"
+P, N, PH, AD, AU = (r.value for r in Role)
+# Every kind of caller; the read-only token is a physician's.
+CALLERS = (ANONYMOUS, P, N, PH, AU, AD, INACTIVE, READ_ONLY_TOKEN)
+EVERYONE = frozenset(CALLERS)
+SIGNED_IN = frozenset({P, N, PH, AU, AD, READ_ONLY_TOKEN})
+READERS = frozenset({P, N, PH, AU, READ_ONLY_TOKEN})
+SAFE = frozenset({"get", "head", "options"})
+
+
+@dataclass(frozen=True)
+class World:
+    """The records the calls act on, made once for the module."""
+
+    ids: dict[str, str]
+    users: dict[str, User]
+    token: str
+    rows: dict[str, list[tuple[Any, ...]]]
+
+
+Body = Callable[[World], dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call an operation (a read-only token also needs a safe method), the status of an
+    allowed call, the URL with the world's ids, the body sent, and the capability (if any) the
+    roles come from."""
+
+    allowed: frozenset[str]
+    status: int
+    url: str
+    body: Body = None
+    capability: str | None = None
+
+
+def _refill(world: World) -> dict[str, Any]:
+    return refill_body(idempotency_key="matrix")
+
+
+ACCESS: dict[tuple[str, str], Access] = {
+    ("get", "/api/auth/csrf"): Access(EVERYONE, 200, "/api/auth/csrf"),
+    ("post", "/api/auth/login"): Access(
+        EVERYONE,
+        200,
+        "/api/auth/login",
+        lambda w: {"username": "nurse.joy", "password": PASSWORD},
+    ),
+    ("post", "/api/auth/logout"): Access(SIGNED_IN - {READ_ONLY_TOKEN}, 200, "/api/auth/logout"),
+    ("get", "/api/auth/me"): Access(SIGNED_IN, 200, "/api/auth/me"),
+    ("get", "/api/patients"): Access(READERS, 200, "/api/patients?q=muster", None, "patient.read"),
+    ("post", "/api/patients"): Access(
+        frozenset({P, N}),
+        201,
+        "/api/patients",
+        lambda w: {
+            "mrn": "MRN-NEW",
+            "family_name": "Neu",
+            "given_name": "Nina",
+            "birth_date": "1980-02-03",
+        },
+        "patient.write",
+    ),
+    ("get", "/api/patients/{patient_id}"): Access(
+        READERS, 200, "/api/patients/{patient}", None, "patient.read"
+    ),
+    ("patch", "/api/patients/{patient_id}"): Access(
+        frozenset({P, N}),
+        200,
+        "/api/patients/{patient}",
+        lambda w: {"version": 1, "given_name": "Erika Maria"},
+        "patient.write",
+    ),
+    ("get", "/api/patients/{patient_id}/episodes"): Access(
+        READERS, 200, "/api/patients/{patient}/episodes", None, "patient.read"
+    ),
+    ("post", "/api/patients/{patient_id}/episodes"): Access(
+        frozenset({P}),
+        201,
+        "/api/patients/{patient}/episodes",
+        lambda w: {"indication": "stroke", "referred_on": today().isoformat()},
+        "episode.write",
+    ),
+    ("get", "/api/episodes/{episode_id}"): Access(
+        READERS, 200, "/api/episodes/{referred}", None, "patient.read"
+    ),
+    ("get", "/api/episodes/{episode_id}/assessments"): Access(
+        READERS, 200, "/api/episodes/{referred}/assessments", None, "patient.read"
+    ),
+    ("post", "/api/episodes/{episode_id}/assessments"): Access(
+        frozenset({P, N}),
+        201,
+        "/api/episodes/{referred}/assessments",
+        lambda w: {"kind": "pain_nrs", "value": 7, "taken_at": iso(at(today()))},
+        "assessment.write",
+    ),
+    ("post", "/api/episodes/{episode_id}/steps"): Access(
+        frozenset({P}),
+        200,
+        "/api/episodes/{referred}/steps",
+        lambda w: {
+            "action": "start_test_phase",
+            "version": 1,
+            "facts": {"on": today().isoformat(), "protocol": "continuous"},
+            "acknowledge": {"tumour_pain_test_phase": "opioid trial before committing to a pump"},
+        },
+        "pathway.decide",
+    ),
+    ("get", "/api/episodes/{episode_id}/steps"): Access(
+        READERS, 200, "/api/episodes/{referred}/steps", None, "patient.read"
+    ),
+    ("get", "/api/episodes/{episode_id}/preview"): Access(
+        READERS,
+        200,
+        "/api/episodes/{referred}/preview?action=start_test_phase&protocol=bolus&on={today}",
+        None,
+        "patient.read",
+    ),
+    ("post", "/api/episodes/{episode_id}/implants"): Access(
+        frozenset({P}),
+        201,
+        "/api/episodes/{referred}/implants",
+        lambda w: {
+            "version": 1,
+            "pump_model": "synchromed-ii-20",
+            "pump_serial": "NGP-MATRIX",
+            "catheter_model": "8709SC",
+            "catheter_length": "60 cm",
+            "dead_volume": "0.25 mL",
+            "implanted_on": today().isoformat(),
+        },
+        "pathway.decide",
+    ),
+    ("get", "/api/implants/{implant_id}"): Access(
+        READERS, 200, "/api/implants/{implant}", None, "patient.read"
+    ),
+    ("get", "/api/patients/{patient_id}/implants"): Access(
+        READERS, 200, "/api/patients/{patient}/implants", None, "patient.read"
+    ),
+    ("post", "/api/implants/{implant_id}/refills"): Access(
+        frozenset({P, N}), 201, "/api/implants/{implant}/refills", _refill, "refill.perform"
+    ),
+    ("get", "/api/implants/{implant_id}/refills"): Access(
+        READERS, 200, "/api/implants/{implant}/refills", None, "patient.read"
+    ),
+    ("post", "/api/implants/{implant_id}/programs"): Access(
+        frozenset({P}),
+        201,
+        "/api/implants/{implant}/programs",
+        lambda w: {"dose": {"value": 440, "unit": "mcg/day"}},
+        "program.prescribe",
+    ),
+    ("post", "/api/refills/{refill_id}/verify"): Access(
+        frozenset({P, PH}), 200, "/api/refills/{unverified}/verify", None, "change.verify"
+    ),
+    ("post", "/api/implants/{implant_id}/alarms"): Access(
+        frozenset({P, N}),
+        201,
+        "/api/implants/{implant}/alarms",
+        lambda w: {"kind": "low_reservoir", "reported_at": iso(at(today()))},
+        "assessment.write",
+    ),
+    ("post", "/api/alarms/{alarm_id}/acknowledge"): Access(
+        frozenset({P, N}),
+        200,
+        "/api/alarms/{alarm}/acknowledge",
+        lambda w: {"action_taken": "refill booked"},
+        "assessment.write",
+    ),
+    ("get", "/api/alarms"): Access(READERS, 200, "/api/alarms?open=true", None, "patient.read"),
+    ("get", "/api/dashboard"): Access(READERS, 200, "/api/dashboard", None, "patient.read"),
+    ("patch", "/api/appointments/{appointment_id}"): Access(
+        frozenset({P, N}),
+        200,
+        "/api/appointments/{appointment}",
+        lambda w: {"status": "booked"},
+        "appointment.write",
+    ),
+    ("get", "/api/appointments"): Access(
+        READERS, 200, "/api/appointments?from={today}&to={today}", None, "patient.read"
+    ),
+    ("get", "/api/settings"): Access(SIGNED_IN, 200, "/api/settings"),
+    ("patch", "/api/settings"): Access(
+        frozenset({AD}),
+        200,
+        "/api/settings",
+        lambda w: {"version": 1, "implant_wait_days": 28},
+        "settings.write",
+    ),
+}
+
+
+def schema_operations() -> set[tuple[str, str]]:
+    schema = api.get_openapi_schema()
+    return {(method, path) for path, item in schema["paths"].items() for method in item}
+
+
+def _build() -> World:
+    users: dict[str, User] = {}
+    for role, name in [
+        (Role.PHYSICIAN, "dr.house"),
+        (Role.NURSE, "nurse.joy"),
+        (Role.PHARMACIST, "pharma.cist"),
+        (Role.AUDITOR, "audi.tor"),
+        (Role.ADMIN, "ad.min"),
+        (Role.PHYSICIAN, "dr.gone"),
+    ]:
+        user = User.objects.create_user(name, password=PASSWORD)
+        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+        users[name] = user
+    physician, nurse = users["dr.house"], users["nurse.joy"]
+    clinic_settings()
+    patient = new_patient(nurse, "MRN-0001")
+    referred = new_episode(physician, patient, "tumour_pain", 30)
+    implant = baclofen_implant(physician, patient)
+    alarm = alarms.report_alarm(nurse, implant.id, kind="low_reservoir", reported_at=at(today()))
+    appointment = Appointment.objects.filter(patient=patient).latest("on")
+    # A concentration change by the nurse on another patient's pump: waits for verification.
+    other: Implant = baclofen_implant(physician, new_patient(nurse, "MRN-0002", "Beispiel"))
+    unverified = refills.perform_refill(
+        nurse,
+        other.id,
+        idempotency_key="change",
+        performed_at=day_60() - timedelta(days=1),
+        expected=parse("8.2 mL", Kind.VOLUME, "e"),
+        aspirated=parse("8.2 mL", Kind.VOLUME, "a"),
+        fill=fill("baclofen", "1000 mcg/mL"),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+    )
+    token = tokens.create("dr.house", read_only=True).secret
+    User.objects.filter(username="dr.gone").update(is_active=False)
+    ids = {
+        "today": today().isoformat(),
+        "patient": str(patient.id),
+        "referred": str(referred.id),
+        "implant": str(implant.id),
+        "alarm": str(alarm.id),
+        "appointment": str(appointment.id),
+        "unverified": str(unverified.id),
+    }
+    by_caller = {
+        P: physician,
+        N: nurse,
+        PH: users["pharma.cist"],
+        AU: users["audi.tor"],
+        AD: users["ad.min"],
+        INACTIVE: users["dr.gone"],
+    }
+    return World(ids, by_caller, token, snapshot())
+
+
+def module_world(django_db_blocker: Any) -> Iterator[World]:
+    """The body of a module-scoped fixture: the records, rolled back once the module has run."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=FAST_HASHERS),
+        transaction.atomic(),
+    ):
+        yield _build()
+        transaction.set_rollback(True)
+
+
+UNCHANGING = {"sessions.Session", "contenttypes.ContentType", "auth.Permission"}
+
+
+def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (but the sessions, and the users' last login, which signing the
+    caller in sets), to prove a refused call changed nothing."""
+    rows = {}
+    for model in apps.get_models():
+        label = model._meta.label
+        if label in UNCHANGING:
+            continue
+        fields = [f.attname for f in model._meta.concrete_fields if f.attname != "last_login"]
+        rows[label] = list(model._default_manager.order_by("pk").values_list(*fields))
+    return rows
+
+
+def client_for(world: World, caller: str) -> tuple[Client, dict[str, str]]:
+    client = Client()
+    if caller == READ_ONLY_TOKEN:
+        return client, {"HTTP_AUTHORIZATION": f"Bearer {world.token}"}
+    if caller != ANONYMOUS:
+        client.force_login(world.users[caller])
+    return client, {}
+
+
+def allows(access: Access, method: str, caller: str) -> bool:
+    if caller == READ_ONLY_TOKEN and method not in SAFE and access.allowed != EVERYONE:
+        return False
+    return caller in access.allowed
