@@ -6,6 +6,8 @@ DATABASE_URL            default: SQLite in PAINPUMP_DATA_DIR (default ./var)
 PAINPUMP_ALLOWED_HOSTS  comma-separated, default localhost,127.0.0.1
 PAINPUMP_DEBUG=1        development only
 PAINPUMP_SECURE=1       behind TLS: secure cookies and HSTS
+PAINPUMP_SESSION_IDLE_MINUTES  default 30: a session without a request for this long is signed
+                        out (a tablet left signed in locks); 8 hours after sign-in it ends anyway
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ def _secret_key() -> str:
             "characters; painpump has no default secret"
         )
     return key
+
+
+def _positive_minutes(name: str, default: int) -> int:
+    text = os.environ.get(name, str(default))
+    if not text.isdigit() or int(text) < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number of minutes, 1 or more: {text!r}")
+    return int(text)
 
 
 SECRET_KEY = _secret_key()
@@ -69,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "painpump.web.session_limits.SessionLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "painpump.api.middleware.ContentSecurityPolicyMiddleware",
@@ -113,7 +123,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 3600
+SESSION_MAX_SECONDS = 8 * 3600
+SESSION_COOKIE_AGE = SESSION_MAX_SECONDS
+SESSION_IDLE_SECONDS = _positive_minutes("PAINPUMP_SESSION_IDLE_MINUTES", 30) * 60
 CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
