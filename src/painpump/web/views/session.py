@@ -29,6 +29,7 @@ def _next(request: HttpRequest) -> str:
 def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     status = 200
+    wait: int | None = None
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         ip = throttle.client_ip(request)
@@ -46,7 +47,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             form.add_error(None, "Wrong username or password.")
             status = 401
     context = {"form": form, "next": _next(request)}
-    return render(request, "web/sign_in.html", context, status=status)
+    response = render(request, "web/sign_in.html", context, status=status)
+    if wait is not None:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 @require_POST
