@@ -57,12 +57,12 @@ def answers(port: int, token: str) -> bool:
         return False
 
 
-def wait_for(condition: Callable[[], bool], what: str) -> float:
-    """Seconds until `condition` holds (RuntimeError after WAIT)."""
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> float:
+    """Seconds until `condition` holds (RuntimeError after `timeout`)."""
     began = time.monotonic()
     while not condition():
-        if time.monotonic() - began > WAIT:
-            raise RuntimeError(f"{what} did not happen in {WAIT} s")
+        if time.monotonic() - began > timeout:
+            raise RuntimeError(f"{what} did not happen in {timeout:.0f} s")
         time.sleep(0.02)
     return time.monotonic() - began
 

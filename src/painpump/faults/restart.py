@@ -19,6 +19,7 @@ from painpump.faults.workload import Reader, Refiller
 READERS = 2
 DOWN_FOR = (0.5, 1.5)  # seconds PostgreSQL stays down, drawn at random
 LOAD_BETWEEN = (0.5, 1.0)  # seconds of normal service between outages
+RECOVERY = 30.0  # seconds the service has to answer and refill again once PostgreSQL is up
 
 
 def _each_refilled(marks: list[tuple[Refiller, int]]) -> bool:
@@ -42,18 +43,25 @@ def run(setting: Setting) -> Report:
         + [partial(reader.run, stop, tally) for _ in range(READERS)]
     )
     time.sleep(setting.rng.uniform(*LOAD_BETWEEN))
-    outages, answering, writing = [], [], []
-    for _ in range(setting.restarts):
-        down = time.monotonic()
-        postgres.stop()
-        time.sleep(setting.rng.uniform(*DOWN_FOR))
-        postgres.start()
-        up = time.monotonic()
-        outages.append(up - down)
-        answering.append(wait_for(lambda: answers(server.port, clinic.token), "an answer"))
-        wait_for(partial(_each_refilled, [(n, n.next) for n in nurses]), "every nurse refilling")
-        writing.append(time.monotonic() - up)
-        time.sleep(setting.rng.uniform(*LOAD_BETWEEN))
+    outages: list[float] = []
+    answering: list[float] = []
+    writing: list[float] = []
+    try:
+        for _ in range(setting.restarts):
+            down = time.monotonic()
+            postgres.stop()
+            time.sleep(setting.rng.uniform(*DOWN_FOR))
+            postgres.start()
+            up = time.monotonic()
+            outages.append(up - down)
+            back = partial(answers, server.port, clinic.token)
+            answering.append(wait_for(back, "an answer", RECOVERY))
+            marks = [(n, n.next) for n in nurses]
+            wait_for(partial(_each_refilled, marks), "a refill by every nurse", RECOVERY)
+            writing.append(time.monotonic() - up)
+            time.sleep(setting.rng.uniform(*LOAD_BETWEEN))
+    except RuntimeError as error:  # the service did not recover: say so, with what it answered
+        report.problems.append(str(error))
     stop.set()
     for thread in threads:
         thread.join()

@@ -43,7 +43,7 @@ class Tally:
     def __init__(self) -> None:
         self.statuses: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
-        self.problems: list[str] = []
+        self.troubles: Counter[str] = Counter()
         self.lock = threading.Lock()
 
     def answer(self, kind: str, answer: Answer, *, web: bool = False) -> None:
@@ -52,11 +52,11 @@ class Tally:
             if answer.status == 503:
                 wrong = unclean_503(answer, web=web)
                 if wrong:
-                    self.problems.append(f"{kind}: {wrong}")
+                    self.troubles[f"{kind}: {wrong}"] += 1
                 elif not web:
                     self.reasons[answer.json()["error"]["reason"]] += 1
             elif answer.status >= 500:
-                self.problems.append(f"{kind}: {answer.status} {answer.text[:300]!r}")
+                self.troubles[f"{kind}: {answer.status} {answer.text[:120]!r}"] += 1
 
     def lost(self, kind: str) -> None:
         with self.lock:
@@ -64,7 +64,12 @@ class Tally:
 
     def problem(self, text: str) -> None:
         with self.lock:
-            self.problems.append(text)
+            self.troubles[text] += 1
+
+    @property
+    def problems(self) -> list[str]:
+        """Each problem once, with how often it happened."""
+        return [f"{text} ({n} times)" if n > 1 else text for text, n in self.troubles.items()]
 
 
 STEP = timedelta(minutes=6)  # between two drill refills of a pump: a tenth of an hour
@@ -131,9 +136,7 @@ class Refiller:
             elif answer.status == 503:
                 time.sleep(PAUSE)
             else:
-                self.tally.problem(
-                    f"refill {self.key(number)}: {answer.status} {answer.text[:300]}"
-                )
+                self.tally.problem(f"a nurse stopped at a refill answered {answer.status}")
                 return
 
     def retry_pending(self, recorded_id: str | None) -> str:
@@ -192,7 +195,7 @@ class Reader:
                 time.sleep(PAUSE)
                 continue
             tally.answer(kind, answer, web=web)
-            if answer.status not in (200, 503):
-                tally.problem(f"{kind} {path}: {answer.status}")
+            if answer.status not in (200, 503) and answer.status < 500:
+                tally.problem(f"{kind}: {answer.status}")
             if answer.status == 503:
                 time.sleep(PAUSE)
