@@ -107,7 +107,11 @@ def csrf(request: HttpRequest) -> dict[str, str]:
     return {"csrf_token": get_token(request)}
 
 
-@router.post("/login", response={200: Me, 401: Error, 403: Error, 429: Error}, auth=None)
+@router.post(
+    "/login",
+    response={200: Me, 400: Error, 401: Error, 403: Error, 422: Error, 429: Error},
+    auth=None,
+)
 def login_view(request: HttpRequest, credentials: Credentials) -> Any:
     """Password login into a session (send the CSRF token from /api/auth/csrf). After 5 failures
     within 15 minutes for this username from this address, further tries are refused with 429 and
@@ -129,13 +133,13 @@ def login_view(request: HttpRequest, credentials: Credentials) -> Any:
     return Status(200, _me(user))
 
 
-@router.post("/logout", response=Message, auth=AUTH)
+@router.post("/logout", response={200: Message, 401: Error, 403: Error}, auth=AUTH)
 def logout_view(request: HttpRequest) -> dict[str, str]:
     logout(request)
     return {"message": "logged out"}
 
 
-@router.get("/me", response=Me, auth=AUTH)
+@router.get("/me", response={200: Me, 401: Error}, auth=AUTH)
 def me(request: HttpRequest) -> dict[str, Any]:
     return _me(current_user(request))
 

@@ -31,7 +31,7 @@ router = Router(tags=["clinic"], auth=AUTH)
 class DashboardPage(Request):
     """Which rows of each list to show: [offset, offset + limit), most urgent first."""
 
-    offset: int = Field(0, ge=0, description="rows of each list to skip")
+    offset: int = Field(0, ge=0, le=dashboard.MAX_OFFSET, description="rows of each list to skip")
     limit: int = Field(
         dashboard.DEFAULT_LIMIT,
         ge=1,

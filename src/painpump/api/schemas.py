@@ -20,11 +20,33 @@ from pydantic import (
     StrictStr,
     ValidationError,
     WithJsonSchema,
+    field_validator,
 )
 
 
+def _no_nul(value: object) -> None:
+    """Refuse a NUL character anywhere in a string (PostgreSQL cannot store one: it was a 500)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain a NUL character (\\u0000)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _no_nul(item)
+
+
 class Request(Schema):
+    """A request body or query: unknown fields are refused, and so is a NUL in any text."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul(cls, value: object) -> object:
+        _no_nul(value)
+        return value
 
 
 class Quantity(Request):
@@ -510,7 +532,10 @@ class Error(Schema):
     error: ErrorDetail
 
 
+# Every error status an endpoint with AUTH can answer: 400 for a body that is not JSON, 401 without
+# a valid token or session, 403 for a role or a read-only token, 404, 409 and 422 (errors.py).
 ERRORS: dict[int, type[Schema]] = {
+    400: Error,
     401: Error,
     403: Error,
     404: Error,

@@ -39,8 +39,11 @@ DEFAULT_LIMIT = 25
 """Rows of each list on one page: what a clinician reads at a glance (the totals say how many
 more there are)."""
 MAX_LIMIT = 100
+MAX_OFFSET = 1_000_000_000
+"""Rows a page may skip: far beyond any clinic's list, and within the integer range every
+database takes for OFFSET (a larger offset was a database error, answered as a conflict)."""
 ROWS = DEFAULT_LIMIT  # the former name of the page size, kept for callers
-PAGING_SOURCE = "dashboard: each list is paged (offset >= 0, 1 <= limit <= 100)"
+PAGING_SOURCE = "dashboard: each list is paged (0 <= offset <= 1000000000, 1 <= limit <= 100)"
 WEEK = timedelta(days=7)
 REPLACEMENT_HORIZON = timedelta(days=180)
 
@@ -259,6 +262,8 @@ def _paged(
 def _check_page(offset: int, limit: int) -> None:
     if offset < 0:
         raise Refusal("offset", str(offset), ">= 0", PAGING_SOURCE, "is negative")
+    if offset > MAX_OFFSET:
+        raise Refusal("offset", str(offset), f"at most {MAX_OFFSET}", PAGING_SOURCE, "is too large")
     if not 1 <= limit <= MAX_LIMIT:
         raise Refusal("limit", str(limit), f"1 to {MAX_LIMIT}", PAGING_SOURCE, "is out of range")
 

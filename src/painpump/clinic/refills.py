@@ -264,6 +264,14 @@ def perform_refill(
             RULES,
             "is out of order",
         )
+    if previous is not None and performed_at < previous.started_at:
+        raise Refusal(
+            "performed_at",
+            performed_at.isoformat(),
+            f"after the start of the current program ({previous.started_at.isoformat()})",
+            RULES,
+            "is out of order",
+        )
     rate, warnings = checked_fill(pump, fill, dose, previous, performed_at, origin, region)
 
     outcome: dict[str, Any] = {}

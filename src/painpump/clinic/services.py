@@ -66,7 +66,9 @@ def _text(value: object, field: str, max_length: int) -> str:
     return text
 
 
-def _birth_date(value: date, today: date) -> date:
+def _birth_date(value: date | None, today: date) -> date:
+    if not isinstance(value, date):
+        raise Refusal("birth_date", repr(value), "a date from 1900-01-01", RULES, "is not a date")
     if value > today or value.year < 1900:
         raise Refusal(
             "birth_date",
