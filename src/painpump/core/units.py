@@ -5,6 +5,7 @@ wrong kind is refused, so a mg/mcg or per-hour/per-day mix-up cannot pass silent
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -195,6 +196,28 @@ def parse_decimal(text: str, field: str) -> Decimal:
     return value
 
 
+def _check_characters(raw: str, kind: Kind, field: str) -> None:
+    """Refuse digits other than 0-9 (the Bengali four looks like an 8) and control or invisible
+    characters (a NUL, a zero-width space), which no one types on purpose into a quantity."""
+    for character in raw:
+        if character.isdigit() and not "0" <= character <= "9":
+            raise Refusal(
+                field,
+                repr(raw),
+                f"a {kind.label} written with the digits 0-9, e.g. {kind.examples}",
+                INPUT_RULES,
+                f"uses the digit {character!r} ({unicodedata.name(character, 'unnamed')})",
+            )
+        if unicodedata.category(character) in ("Cc", "Cf") and not character.isspace():
+            raise Refusal(
+                field,
+                repr(raw),
+                f"a {kind.label} of visible characters, e.g. {kind.examples}",
+                INPUT_RULES,
+                f"contains the control character U+{ord(character):04X}",
+            )
+
+
 def parse(text: object, kind: Kind, field: str, *, positive: bool = False) -> Q:
     """Parse user text such as "5 mg/day" as a quantity of `kind`.
 
@@ -203,6 +226,7 @@ def parse(text: object, kind: Kind, field: str, *, positive: bool = False) -> Q:
     unit of another kind, a non-finite or negative number, and zero when `positive` is set.
     """
     raw = str(text)
+    _check_characters(raw, kind, field)
     if "," in raw and "." not in raw and re.search(r"\d,\d", raw):
         raise Refusal(
             field,
@@ -210,6 +234,14 @@ def parse(text: object, kind: Kind, field: str, *, positive: bool = False) -> Q:
             f"a {kind.label} with a decimal point, e.g. {kind.examples}",
             INPUT_RULES,
             "uses a decimal comma",
+        )
+    if re.search(r"\d,|,\d", raw):
+        raise Refusal(
+            field,
+            repr(raw),
+            f"a {kind.label} with a decimal point and no thousands separator, e.g. {kind.examples}",
+            INPUT_RULES,
+            "uses a comma (a decimal comma or a thousands separator)",
         )
     match = _NUMBER.match(raw)
     if not match:
