@@ -4,6 +4,7 @@ of another kind is not disguised as an outage."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
@@ -76,3 +77,36 @@ def test_another_database_error_on_a_page_is_not_disguised_as_an_outage(
     monkeypatch.setattr(dashboard, "worklist", failing(lost_race))
     with pytest.raises(OperationalError):
         client.get("/")
+
+
+class SessionReadFails:
+    """A middleware reading the database before the view (as the session limits do) while the
+    database is away."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        raise caused_by(OperationalError("refused"), psycopg.OperationalError("refused"))
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"), [("/", "text/html"), ("/api/settings", "application/json")]
+)
+def test_an_outage_in_a_middleware_before_the_view_is_a_503_without_a_logged_stack_trace(
+    settings: Any, caplog: pytest.LogCaptureFixture, path: str, kind: str
+) -> None:
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        f"{SessionReadFails.__module__}.{SessionReadFails.__name__}",
+    ]
+    with caplog.at_level(logging.WARNING):
+        response = Client(raise_request_exception=False).get(path)
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith(kind)
+    assert response["Retry-After"].isdigit()
+    assert response["Content-Security-Policy"].startswith("default-src 'self'")
+    assert response["X-Frame-Options"] == "DENY"
+    assert "Traceback" not in response.content.decode()
+    assert not [r for r in caplog.records if r.exc_info], "a stack trace was logged"
+    assert any("database_unavailable" in r.getMessage() for r in caplog.records)
