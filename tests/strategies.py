@@ -1,18 +1,27 @@
 """Hypothesis strategies for valid scenario documents (the TOML structure as Python dicts, every
 quantity a string with its unit), shared by the twin's property and stateful tests.
 
+The second half holds the hostile input for the calculators' property tests (bad input: any text,
+wrong units and prefixes, non-finite and huge numbers, unicode digits, calendar edges) and the
+`thorough` profile (HYPOTHESIS_PROFILE=thorough: at least 2000 cases a property).
+
 Scenarios start on a half-hour grid and every other instant is on the minute grid, so that the
 reference simulation (tests/reference.py) with a step of `reference_step(document)` seconds sees
 every flex step at a step boundary. Rates stay in the SynchroMed II range 0.048-24 mL/day."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from math import gcd
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+from painpump.core import catalog
+from painpump.core.units import ALLOWED_UNIT_WORDS, DISPLAY_UNITS, Kind, Q
 
 BASE = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday
 DAY = 86_400
@@ -274,3 +283,145 @@ def event_fields(draw: st.DrawFn, kind: str, model: str, concentration: int) -> 
             return {}
         return {"volume": ml(Decimal(draw(st.integers(1, 500))) / 1000), "duration": "1 hour"}
     return {}
+
+
+# -- profiles ---------------------------------------------------------------------------------
+
+THOROUGH_EXAMPLES = 2000
+settings.register_profile(
+    "thorough",
+    max_examples=THOROUGH_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+THOROUGH = os.environ.get("HYPOTHESIS_PROFILE") == "thorough"
+
+
+def cases(default: int) -> settings:
+    """Settings for a property of the calculators: `default` cases a run (the CI budget), at
+    least 2000 under HYPOTHESIS_PROFILE=thorough."""
+    count = max(default, THOROUGH_EXAMPLES) if THOROUGH else default
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
+# -- hostile input for the calculators --------------------------------------------------------
+
+NUMBER_TEXTS = (
+    "0", "-0", "1", "-1", "0.5", ".5", "5.", "+5", "1e3", "1E-3", "2.5e1",
+    "1e999999", "-1e999999", "1e-999999", "1e12", "999999999999", "1e-15", "1e-16",
+    "0.0000000000000001", "12345678901234567890123456789012",
+    "1_000", "\uff11\uff12", "\u0661\u0662", "\u0663\u066b\u0665", "\u0967\u0968",
+    "1,5", "1.000,5", "1 000", "NaN", "nan", "inf", "Infinity", "-inf", "sNaN",
+    "0x10", "", " ", "+", "--1", "1e", "e5", "\u00bd", "\u00b2", "1/2", "5%",
+)  # fmt: skip
+"""Numbers as someone might type them, and what is not a number at all."""
+
+UNIT_TEXTS = (
+    *sorted(ALLOWED_UNIT_WORDS), *DISPLAY_UNITS,
+    "mg/day", "mcg/day", "ug/day", "\u00b5g/day", "mL/h", "ml/hr", "mL/min", "mcg/h", "mg/d",
+    "mg/mL", "mcg/mL", "ug/mL", "\u00b5g/mL", "mg/L", "g/L", "ng/mL", "mcg/uL",
+    "Mg", "MG", "mgs", "units", "IU", "%", "kg", "lb", "mL/mL", "mg mg", "mg/", "/mL",
+    "mg/mL/day", "day/mL", "cm/day", "\uff4dL", "mL\x00", "", "mL;DROP TABLE",
+)  # fmt: skip
+"""Unit words painpump knows, spellings it may not, units of every kind, and nonsense."""
+
+quantity_texts = st.one_of(
+    st.builds(
+        lambda number, space, unit: f"{number}{space}{unit}",
+        st.one_of(
+            st.sampled_from(NUMBER_TEXTS),
+            st.decimals(allow_nan=False, allow_infinity=False).map(str),
+            st.integers().map(str),
+            st.floats().map(repr),
+        ),
+        st.sampled_from(("", " ", "  ", "\t", "\u00a0", "\n")),
+        st.sampled_from(UNIT_TEXTS),
+    ),
+    st.text(max_size=24),
+)
+"""Any text where a quantity belongs, mostly number + unit."""
+
+SPECIAL_DECIMALS = tuple(
+    Decimal(x)
+    for x in ("NaN", "-NaN", "sNaN", "Infinity", "-Infinity", "1e999999", "-1e999999",
+              "1e-999999", "1e12", "1e30", "-1", "-0", "0", "1e-16")
+)  # fmt: skip
+hostile_decimals = st.one_of(
+    st.sampled_from(SPECIAL_DECIMALS),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.decimals(min_value=-100, max_value=100, places=3),
+)
+"""Numbers a calculator may be handed directly: non-finite, huge, tiny, negative, ordinary."""
+
+UNITS_OF: dict[Kind, tuple[str, ...]] = {
+    kind: tuple(u for u, (k, _, _) in DISPLAY_UNITS.items() if k is kind) for kind in Kind
+}
+
+
+def magnitudes(low: Decimal = Decimal(0), high: Decimal = Decimal(10) ** 6) -> Any:
+    """Decimals from `low` to `high`, mostly with few places, often at the ends."""
+    return st.one_of(
+        st.sampled_from((low, high)),
+        st.decimals(min_value=low, max_value=high, places=3),
+        st.decimals(min_value=low, max_value=min(high, low + 1), places=12),
+    )
+
+
+@st.composite
+def quantities(
+    draw: st.DrawFn,
+    kind: Kind,
+    low: Decimal = Decimal(0),
+    high: Decimal = Decimal(10) ** 6,
+    units: tuple[str, ...] = (),
+) -> Q:
+    """A quantity of `kind` in any unit of the kind, its canonical value from `low` to `high`:
+    what a calculator receives from a form, a request or a file (units.parse returns exactly
+    this for "<value> <unit>", test_units_properties proves it; built directly, as pint is slow)."""
+    unit = draw(st.sampled_from(units or UNITS_OF[kind]))
+    factor = DISPLAY_UNITS[unit][1]
+    low_, high_ = low / factor, high / factor
+    value = draw(
+        st.one_of(
+            st.decimals(min_value=low_, max_value=high_, places=3),
+            st.decimals(min_value=low_, max_value=high_, places=9),
+        )
+    )
+    return Q(value.normalize() if value else Decimal(0), unit)
+
+
+def other_kinds(kind: Kind) -> Any:
+    """A quantity of any kind but `kind` (a volume where a dose belongs)."""
+    return st.sampled_from([k for k in Kind if k is not kind]).flatmap(quantities)
+
+
+def with_wrong_kind(kind: Kind, low: Decimal = Decimal(0), high: Decimal = Decimal(10) ** 6) -> Any:
+    """Mostly a quantity of `kind`, now and then one of another kind."""
+    return st.one_of(quantities(kind, low, high), quantities(kind, low, high), other_kinds(kind))
+
+
+ZONES = (None, UTC, timezone(timedelta(hours=14)), timezone(-timedelta(hours=12)))
+any_dates = st.one_of(
+    st.dates(),
+    st.sampled_from((date.min, date.max, date(1, 1, 31), date(9999, 12, 1), date(2024, 2, 29))),
+)
+"""Any day of the calendar, often at its ends."""
+any_datetimes = st.builds(
+    lambda moment, zone: moment.replace(tzinfo=zone),
+    st.one_of(st.datetimes(), st.sampled_from((datetime.min, datetime.max))),
+    st.sampled_from(ZONES),
+)
+"""Any moment, naive or with an offset as far as +14:00 and -12:00, often at the calendar's ends."""
+
+pumps = st.sampled_from(sorted(catalog.pumps())).map(catalog.pump)
+drugs = st.sampled_from(sorted(catalog.drugs())).map(catalog.drug)
+hostile_names = st.one_of(
+    st.text(max_size=16),
+    st.sampled_from(("", " ", "MORPHINE", " baclofen ", "morphine\x00", "m\u043erphine")),
+)
+"""Names a catalog lookup may be asked for: case and spaces, homoglyphs, nonsense."""

@@ -3,18 +3,27 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, Overflow
 
 from painpump.core.errors import Refusal
-from painpump.core.units import Q, of
+from painpump.core.units import MAX_MAGNITUDE, Kind, Q, check_number, expect, of
 
 RULE = "dose = rate x concentration"
+
+
+def _not_negative(value: Decimal, field: str, unit: str) -> None:
+    """A number of this arithmetic: finite, in range and not negative."""
+    check_number(value, field)
+    if value < 0:
+        raise Refusal(field, f"{value} {unit}", f">= 0 {unit}", RULE, "is negative")
 
 
 def rate_ml_per_day(
     dose_mcg_per_day: Decimal, concentration_mcg_per_ml: Decimal, field: str = "concentration"
 ) -> Decimal:
     """The flow rate (mL/day) that delivers a daily dose at a concentration."""
+    _not_negative(dose_mcg_per_day, "dose", "mcg/day")
+    check_number(concentration_mcg_per_ml, field)
     if concentration_mcg_per_ml <= 0:
         raise Refusal(
             field,
@@ -23,20 +32,38 @@ def rate_ml_per_day(
             RULE,
             "cannot deliver a dose",
         )
-    return dose_mcg_per_day / concentration_mcg_per_ml
+    try:
+        rate_ = dose_mcg_per_day / concentration_mcg_per_ml
+    except Overflow:
+        rate_ = MAX_MAGNITUDE
+    if rate_ >= MAX_MAGNITUDE:
+        raise Refusal(
+            field,
+            f"{concentration_mcg_per_ml} mcg/mL",
+            f"a concentration that gives {dose_mcg_per_day} mcg/day below {MAX_MAGNITUDE} mL/day",
+            RULE,
+            "is too small for the dose",
+        )
+    return rate_
 
 
 def dose_mcg_per_day(rate_ml_per_day_: Decimal, concentration_mcg_per_ml: Decimal) -> Decimal:
     """The daily dose (mcg/day) that a flow rate delivers at a concentration."""
+    _not_negative(rate_ml_per_day_, "rate", "mL/day")
+    _not_negative(concentration_mcg_per_ml, "concentration", "mcg/mL")
     return rate_ml_per_day_ * concentration_mcg_per_ml
 
 
 def rate(dose: Q, concentration: Q) -> Q:
     """Rate for a dose at a concentration, as a display quantity in mL/day."""
+    expect(dose, Kind.DOSE_RATE, "dose")
+    expect(concentration, Kind.CONCENTRATION, "concentration")
     return of(rate_ml_per_day(dose.canonical, concentration.canonical), "mL/day")
 
 
 def dose(rate_: Q, concentration: Q) -> Q:
     """Daily dose for a rate at a concentration, in the concentration's mass unit per day."""
+    expect(rate_, Kind.VOLUME_RATE, "rate")
+    expect(concentration, Kind.CONCENTRATION, "concentration")
     unit = concentration.unit.split("/")[0] + "/day"
     return of(dose_mcg_per_day(rate_.canonical, concentration.canonical), unit)

@@ -16,6 +16,12 @@ from typing import Any
 from painpump.core.errors import Refusal
 
 INPUT_RULES = "painpump input rules (units must be explicit)"
+MAX_MAGNITUDE = Decimal(10) ** 12
+MAX_PLACES = 15
+NUMBER_LIMIT = f"a number below 10^12 with at most {MAX_PLACES} decimal places"
+"""The numbers painpump computes with: Decimal arithmetic keeps 28 digits and exponents up to
+999999, so a number typed as 1e999999 would overflow the first product it enters (a crash, not a
+refusal). No dose, volume, rate or time comes near these bounds (40 years are 1.3e9 seconds)."""
 
 
 class Kind(Enum):
@@ -110,6 +116,8 @@ class Q:
     def __post_init__(self) -> None:
         if self.unit not in DISPLAY_UNITS:
             raise ValueError(f"not a display unit: {self.unit}")
+        if not self.value.is_finite():
+            raise ValueError(f"not a finite quantity: {self.value} {self.unit}")
 
     @property
     def kind(self) -> Kind:
@@ -183,6 +191,41 @@ def json_number(value: Decimal) -> int | float:
     return float(value)
 
 
+def check_number(value: Decimal, field: str, shown: str | None = None) -> Decimal:
+    """`value` when painpump can compute with it (finite, below 10^12); anything else is refused,
+    naming the field. Computed values pass this check; typed ones also `_check_typed`."""
+    given = shown if shown is not None else str(value)
+    if not value.is_finite():
+        raise Refusal(field, given, "a finite number", INPUT_RULES, "is not a number")
+    if abs(value) >= MAX_MAGNITUDE:
+        raise Refusal(field, given, NUMBER_LIMIT, INPUT_RULES, "is out of range")
+    return value
+
+
+def _check_typed(value: Decimal, field: str, shown: str) -> Decimal:
+    """A number as typed: `check_number`, and at most 15 decimal places (1e-999999 would
+    underflow to nothing in the first product)."""
+    check_number(value, field, shown)
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_PLACES:
+        raise Refusal(field, shown, NUMBER_LIMIT, INPUT_RULES, "is out of range")
+    return value
+
+
+def expect(quantity: Q, kind: Kind, field: str) -> Q:
+    """`quantity` when it is a `kind`; one of another kind (a dose where a concentration belongs)
+    is refused, never read as if it were one."""
+    if quantity.kind is not kind:
+        raise Refusal(
+            field,
+            str(quantity),
+            f"a {kind.label}, e.g. {kind.examples}",
+            INPUT_RULES,
+            f"is not a {kind.label}",
+        )
+    return quantity
+
+
 def parse_decimal(text: str, field: str) -> Decimal:
     """A plain number (no unit), as for counts and ratios."""
     try:
@@ -191,9 +234,7 @@ def parse_decimal(text: str, field: str) -> Decimal:
         raise Refusal(
             field, repr(text), "a plain number such as 300 or 1.5", INPUT_RULES, "is not a number"
         ) from None
-    if not value.is_finite():
-        raise Refusal(field, repr(text), "a finite number", INPUT_RULES, "is not a number")
-    return value
+    return _check_typed(value, field, repr(text))
 
 
 def _check_characters(raw: str, kind: Kind, field: str) -> None:
@@ -270,7 +311,7 @@ def parse(text: object, kind: Kind, field: str, *, positive: bool = False) -> Q:
                 INPUT_RULES,
                 f"has an unknown unit {word!r}",
             )
-    value = Decimal(number_text)
+    value = _check_typed(Decimal(number_text), field, repr(raw))
     registry = _registry()
     try:
         quantity = registry.Quantity(value, unit_text.replace("µ", "u"))

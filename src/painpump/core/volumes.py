@@ -14,7 +14,7 @@ from painpump.core.catalog import Catheter
 from painpump.core.decision import Finding, Verdict
 from painpump.core.dosing import rate_ml_per_day
 from painpump.core.errors import Refusal
-from painpump.core.units import Q, of
+from painpump.core.units import Kind, Q, expect, of
 
 PRIMING_WARNING_SOURCE = (
     "Medtronic, Important Labeling Updates Related to Priming Bolus with the SynchroMed II "
@@ -48,6 +48,7 @@ def implanted_length_cm(
         else (trimmed_length, "--trimmed-length")
     )
     assert length is not None
+    expect(length, Kind.LENGTH, field)
     if length.canonical > full.value.canonical:
         raise Refusal(
             field,
@@ -98,6 +99,10 @@ class Bridge:
 def bridge(old_concentration: Q, new_concentration: Q, dose: Q, dead_volume: Q) -> Bridge:
     """The rate that keeps the prescribed dose while the old drug in the dead volume is
     delivered, how long that takes, and the rate for the new concentration afterwards."""
+    expect(old_concentration, Kind.CONCENTRATION, "--old-concentration")
+    expect(new_concentration, Kind.CONCENTRATION, "--new-concentration")
+    expect(dose, Kind.DOSE_RATE, "--dose")
+    expect(dead_volume, Kind.VOLUME, "--dead-volume")
     if dead_volume.canonical <= 0:
         raise Refusal(
             "--dead-volume",
