@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from painpump.core.errors import Refusal
-from painpump.core.units import Q, of
+from painpump.core.units import Kind, Q, check_number, expect, of
 
 LABEL_SCREENING = (
     "Lioresal/Gablofen label: 50 mcg, then 75 mcg, then 100 mcg intrathecal bolus 24 h apart, "
@@ -64,6 +64,7 @@ def next_screening_step(
     follow the labeled sequence)."""
     sequence = _sequence(small_patient)
     for index, bolus in enumerate(history):
+        expect(bolus.dose, Kind.MASS, f"history[{index}]")
         expected = sequence[index] if index < len(sequence) else None
         if expected is None or bolus.dose.canonical != expected:
             wanted = f"{expected} mcg" if expected is not None else "no further bolus"
@@ -148,6 +149,8 @@ class StartingDose:
 def starting_daily_dose(effective_bolus: Q, effect_hours: Decimal) -> StartingDose:
     """Starting daily dose after implant: 2 x the effective screening bolus, or 1 x when its
     effect lasted more than 8 h (label)."""
+    check_number(effect_hours, "--effect-hours")
+    expect(effective_bolus, Kind.MASS, "--effective-bolus")
     if effect_hours < 0:
         raise Refusal("--effect-hours", str(effect_hours), ">= 0 hour", START_SOURCE, "is negative")
     largest = SEQUENCE_MCG[-1]

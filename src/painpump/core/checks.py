@@ -13,7 +13,7 @@ from painpump.core import catalog
 from painpump.core.catalog import RULE_LABELS, Drug, Limit
 from painpump.core.decision import Decision, Finding, Verdict
 from painpump.core.errors import Refusal
-from painpump.core.units import Q, of
+from painpump.core.units import Kind, Q, check_number, expect, of
 
 ORIGINS = ("spinal", "cerebral")
 REGIONS = ("us", "eu")
@@ -137,16 +137,34 @@ def _implausible(drug: Drug, given: Q, references: list[Q], what: str) -> Findin
     )
 
 
+def _unchecked(drug: Drug, rule: str, shown: str) -> Finding:
+    """A warning that the drug library holds no limit of this rule for the drug: the value is
+    not checked against one, so it is never accepted silently (a thousand-fold slip included)."""
+    label = RULE_LABELS[rule]
+    return Finding(
+        rule,
+        Verdict.WARN,
+        f"the drug library has no {label} for {drug.name}: {shown} is not checked against one; "
+        "check it against the prescribing information",
+        f"none in the drug library ({label})",
+        LIBRARY,
+        verified=False,
+    )
+
+
 def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
     """Concentration against the drug's max/min limits, its commercial strengths and a possible
     mg/mcg mix-up."""
     findings: list[Finding] = []
+    expect(concentration, Kind.CONCENTRATION, "--concentration")
     c = concentration.to(drug.concentration_unit)
     c_text = _shown(concentration, drug.concentration_unit)
     known = [value for _, value in _q_limits(drug, "max_concentration")] + list(drug.products)
     guard = _implausible(drug, concentration, known, "concentration")
     if guard is not None:
         findings.append(guard)
+    if not _q_limits(drug, "max_concentration"):
+        findings.append(_unchecked(drug, "max_concentration", c_text))
     for lim, value in _q_limits(drug, "max_concentration"):
         shown = f"<= {value}"
         if c.canonical > value.canonical:
@@ -207,12 +225,15 @@ def check_daily_dose(drug: Drug, dose: Q, region: str | None) -> list[Finding]:
     """Daily dose against the drug's maximum daily doses for the region, and a possible mg/mcg
     mix-up."""
     findings: list[Finding] = []
+    expect(dose, Kind.DOSE_RATE, "--dose")
     d = dose.to(drug.dose_rate_unit)
     d_text = _shown(dose, drug.dose_rate_unit)
     known = [value for _, value in _q_limits(drug, "max_daily_dose")]
     guard = _implausible(drug, dose, known, "daily dose")
     if guard is not None:
         findings.append(guard)
+    if not _q_limits(drug, "max_daily_dose", region=region):
+        findings.append(_unchecked(drug, "max_daily_dose", d_text))
     where = f" ({region.upper()})" if region else ""
     for lim, value in _q_limits(drug, "max_daily_dose", region=region):
         region_note = where if "region" in lim.when else ""
@@ -257,6 +278,10 @@ def check_titration(
 ) -> list[Finding]:
     """The step from the previous daily dose: percent and absolute limits and the time since the
     last increase; a decrease is always allowed (and noted)."""
+    expect(dose, Kind.DOSE_RATE, "--dose")
+    expect(previous_dose, Kind.DOSE_RATE, "--previous-dose")
+    if hours_since_change is not None:
+        check_number(hours_since_change, "--hours-since-change")
     if previous_dose.canonical <= 0:
         raise Refusal(
             "--previous-dose",
@@ -414,6 +439,12 @@ def check_clinic_limits(
     clinic_<rule> with the clinic's source; a hard one stops, a soft one warns. Titration limits
     apply to increases only."""
     findings: list[Finding] = []
+    expect(concentration, Kind.CONCENTRATION, "--concentration")
+    expect(dose, Kind.DOSE_RATE, "--dose")
+    if previous_dose is not None:
+        expect(previous_dose, Kind.DOSE_RATE, "--previous-dose")
+    if hours_since_change is not None:
+        check_number(hours_since_change, "--hours-since-change")
     c, d = concentration.to(drug.concentration_unit), dose.to(drug.dose_rate_unit)
     for lim in (lim for lim in limits if lim.drug == drug.name):
         rule, label = CLINIC_PREFIX + lim.rule, RULE_LABELS[lim.rule]
@@ -470,9 +501,19 @@ def check(
     drug = catalog.drug(drug_name, "--drug")
     origin = _option(origin, ORIGINS, "--origin")
     region = _option(region, REGIONS, "--region")
-    if hours_since_change is not None and hours_since_change < 0:
+    if hours_since_change is not None:
+        check_number(hours_since_change, "--hours-since-change")
+        if hours_since_change < 0:
+            raise Refusal(
+                "--hours-since-change", str(hours_since_change), ">= 0 hour", LIBRARY, "is negative"
+            )
+    if increases_last_7_days is not None and increases_last_7_days < 0:
         raise Refusal(
-            "--hours-since-change", str(hours_since_change), ">= 0 hour", LIBRARY, "is negative"
+            "--increases-last-7-days",
+            str(increases_last_7_days),
+            ">= 0 increases",
+            LIBRARY,
+            "is negative",
         )
     findings = check_concentration(drug, concentration)
     findings += check_daily_dose(drug, dose, region)

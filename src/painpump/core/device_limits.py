@@ -7,7 +7,7 @@ from __future__ import annotations
 from painpump.core.catalog import VERIFY_NOTE, Pump, Sourced
 from painpump.core.decision import Finding, Verdict
 from painpump.core.errors import Refusal
-from painpump.core.units import Q
+from painpump.core.units import Kind, Q, expect
 
 
 def _source(limit: Sourced) -> str:
@@ -19,6 +19,7 @@ def check_rate(
     pump: Pump, rate: Q, field: str = "--rate", given: str | None = None
 ) -> list[Finding]:
     """Refuse a flow rate outside the pump's verified rate range; warn outside an unverified one."""
+    expect(rate, Kind.VOLUME_RATE, field)
     shown = given if given is not None else str(rate)
     warnings: list[Finding] = []
     bounds = (
@@ -50,6 +51,7 @@ def check_rate(
 def check_volume_fits(pump: Pump, volume: Q, field: str = "--volume") -> None:
     """Refuse a volume larger than the pump's reservoir: overfilling is a cause of overinfusion
     (HSA 2016) and would overstate the time to the next refill."""
+    expect(volume, Kind.VOLUME, field)
     reservoir = pump.reservoir_volume
     if volume.canonical > reservoir.value.canonical:
         raise Refusal(

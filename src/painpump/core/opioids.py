@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from painpump.core import catalog
 from painpump.core.errors import Refusal
-from painpump.core.units import Kind, Q, format_decimal
+from painpump.core.units import Kind, Q, check_number, format_decimal
 
 # Routes from the one needing the largest dose to the one needing the smallest; a ratio N means
 # dose on the earlier route : dose on the later route = N : 1 (e.g. oral : intrathecal = 300 : 1).
@@ -88,6 +88,7 @@ def convert(
             "is not a dose",
         )
     if ratio is not None:
+        check_number(ratio, "--ratio")
         if ratio <= 0:
             raise Refusal("--ratio", str(ratio), "> 0", INPUT_RULES, "is not a ratio")
         used, source, verified = ratio, USER_RATIO, False

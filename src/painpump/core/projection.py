@@ -68,10 +68,10 @@ class Projection:
 
 def _runs(fill_at: datetime, runs: Sequence[ProgramRun]) -> list[ProgramRun]:
     """The runs in time order, each ending where the next starts, the first at the fill."""
-    ordered = sorted(runs, key=lambda r: as_utc(r.start))
+    ordered = sorted(runs, key=lambda r: as_utc(r.start, "programs"))
     if not ordered:
         raise Refusal("programs", "none", "the program running since the fill", RULES, "is empty")
-    if as_utc(ordered[0].start) != fill_at:
+    if as_utc(ordered[0].start, "programs") != fill_at:
         raise Refusal(
             "programs",
             ordered[0].start.isoformat(),
@@ -81,8 +81,8 @@ def _runs(fill_at: datetime, runs: Sequence[ProgramRun]) -> list[ProgramRun]:
         )
     out = []
     for index, run in enumerate(ordered):
-        end = as_utc(ordered[index + 1].start) if index + 1 < len(ordered) else None
-        out.append(ProgramRun(run.rate_ml_per_day, as_utc(run.start), end))
+        end = as_utc(ordered[index + 1].start, "programs") if index + 1 < len(ordered) else None
+        out.append(ProgramRun(run.rate_ml_per_day, as_utc(run.start, "programs"), end))
     return out
 
 
@@ -99,7 +99,7 @@ def project(
     """The reservoir from the fill to empty: a point at the fill, at each program change, at the
     alarm and at empty. The refill-by date is the alarm less the margin (plan_refill, from the
     run in which the alarm falls) or the drug's stability counted from the fill, the earlier."""
-    fill_at = as_utc(fill_at)
+    fill_at = as_utc(fill_at, "fill_at")
     ordered = _runs(fill_at, runs)
     history = [(r.rate_ml_per_day, r.start, r.end) for r in ordered]
     first = plan_refill(

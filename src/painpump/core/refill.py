@@ -17,7 +17,7 @@ from painpump.core.catalog import VERIFY_NOTE, Pump, Sourced
 from painpump.core.decision import Finding, Verdict
 from painpump.core.device_limits import check_volume_fits
 from painpump.core.errors import Refusal
-from painpump.core.units import Q, of
+from painpump.core.units import Kind, Q, check_number, expect, format_decimal, of
 
 SECONDS_PER_DAY = Decimal(86400)
 
@@ -31,6 +31,7 @@ BOLUS_RULE_SOURCE = (
     "conservative: every allotted patient bolus assumed delivered, as the Prometra PTC Guide p.5 "
     "computes its Date of Next Refill"
 )
+RESIDUAL_RULES = "painpump refill rules: a program delivers, it never adds to the reservoir"
 ADVERSE_ACCURACY_SOURCE = (
     "ECRI 2014 / Medtronic FSN 2016: aspirated volume less than expected suggests overinfusion"
 )
@@ -148,14 +149,24 @@ def _after(start: datetime, days: Decimal) -> datetime:
     return start + timedelta(seconds=int(seconds))
 
 
-def as_utc(moment: datetime | date) -> datetime:
+def as_utc(moment: datetime | date, field: str = "fill_at") -> datetime:
     """A UTC datetime: a date means the start of that day in UTC (the earliest reading, so a
-    projection from it is never late); a naive datetime is taken as UTC."""
+    projection from it is never late); a naive datetime is taken as UTC. A moment whose UTC
+    reading falls outside the calendar (years 1 to 9999) is refused."""
     if not isinstance(moment, datetime):
         return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise Refusal(
+            field,
+            moment.isoformat(),
+            "a moment whose UTC time lies within the calendar (years 1 to 9999)",
+            "painpump refill rules",
+            "is out of range",
+        ) from None
 
 
 def plan_refill(
@@ -170,6 +181,11 @@ def plan_refill(
 ) -> RefillPlan:
     """Project when the fill reaches the alarm volume and runs empty, and the date to refill by:
     the earlier of (alarm - margin, not before the fill) and the drug's stability limit."""
+    expect(fill_volume, Kind.VOLUME, "--volume")
+    expect(daily_volume, Kind.VOLUME_RATE, "--rate")
+    if alarm_volume is not None:
+        expect(alarm_volume, Kind.VOLUME, "--alarm-volume")
+    check_number(margin_days, "--margin-days")
     check_volume_fits(pump, fill_volume, "--volume")
     warnings: list[Finding] = []
     if alarm_volume is None:
@@ -206,15 +222,25 @@ def plan_refill(
         )
     if margin_days < 0:
         raise Refusal("--margin-days", str(margin_days), ">= 0 day", MARGIN_SOURCE, "is negative")
-    fill_at = as_utc(fill_at)
+    fill_at = as_utc(fill_at, "fill_at")
     per_day = daily_volume.canonical
     days_alarm = (fill_volume.canonical - alarm_volume.canonical) / per_day
     days_empty = fill_volume.canonical / per_day
-    alarm_at = _after(fill_at, days_alarm)
-    empty_at = _after(fill_at, days_empty)
-    # Clamped at the fill: a margin longer than the time to the alarm makes the refill due at
-    # once (never later than with a smaller fill, so more volume never refills sooner).
-    reservoir_by = max(fill_at, _after(fill_at, days_alarm - margin_days))
+    try:
+        alarm_at = _after(fill_at, days_alarm)
+        empty_at = _after(fill_at, days_empty)
+        # Clamped at the fill: a margin longer than the time to the alarm makes the refill due at
+        # once (never later than with a smaller fill, so more volume never refills sooner).
+        reservoir_by = _after(fill_at, max(days_alarm - margin_days, Decimal(0)))
+    except OverflowError:
+        raise Refusal(
+            "--rate",
+            f"{format_decimal(daily_volume.value)} {daily_volume.unit}",
+            f"a daily volume that empties {fill_volume} filled on {fill_at.date().isoformat()} "
+            f"within the calendar (by {datetime.max.date().isoformat()})",
+            "painpump refill rules",
+            "gives no alarm or empty date within the calendar",
+        ) from None
     if days_alarm < margin_days:
         warnings.append(
             Finding(
@@ -230,9 +256,9 @@ def plan_refill(
         )
     limited_by, refill_at = "reservoir", reservoir_by
     if stability is not None:
-        stable_until = fill_at + timedelta(days=stability.days)
-        if stable_until < reservoir_by:
-            limited_by, refill_at = "stability", stable_until
+        stable_for = timedelta(days=stability.days)
+        if stable_for < reservoir_by - fill_at:
+            limited_by, refill_at = "stability", fill_at + stable_for
     return RefillPlan(
         fill_at=fill_at,
         fill_volume=fill_volume,
@@ -302,6 +328,9 @@ def delivered_against_program(error_percent: Decimal) -> str:
 def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) -> Reconciliation:
     """Compare the aspirated residual volume with the expected one: the delivery error against
     the pump's accuracy, and a difference large enough to suggest a pocket fill (Maino 2017)."""
+    expect(expected, Kind.VOLUME, "--expected")
+    expect(aspirated, Kind.VOLUME, "--aspirated")
+    expect(delivered_programmed, Kind.VOLUME, "--delivered-programmed")
     check_volume_fits(pump, expected, "--expected")
     check_volume_fits(pump, aspirated, "--aspirated")
     if delivered_programmed.canonical <= 0:
@@ -365,8 +394,22 @@ def residual_ml(
 ) -> Decimal:
     """The volume the pump computes as left at `at`: the fill less what each program (rate in
     mL/day, start, end or None while running) delivered since; never below 0 (as the pump)."""
+    check_number(fill_volume_ml, "fill_volume")
+    if fill_volume_ml < 0:
+        raise Refusal(
+            "fill_volume", f"{fill_volume_ml} mL", ">= 0 mL", RESIDUAL_RULES, "is negative"
+        )
     used = Decimal(0)
-    for rate_ml_per_day, start, end in programs:
+    for index, (rate_ml_per_day, start, end) in enumerate(programs):
+        check_number(rate_ml_per_day, f"programs[{index}].rate")
+        if rate_ml_per_day < 0:
+            raise Refusal(
+                f"programs[{index}].rate",
+                f"{rate_ml_per_day} mL/day",
+                ">= 0 mL/day",
+                RESIDUAL_RULES,
+                "is negative",
+            )
         stop = min(end or at, at)
         if stop > start:
             used += rate_ml_per_day * Decimal((stop - start).total_seconds()) / SECONDS_PER_DAY
@@ -376,6 +419,8 @@ def residual_ml(
 def programmed_since_fill(last_fill: Q, expected: Q, field: str = "expected") -> Q:
     """The volume the pump was programmed to deliver since the last fill (what it expected to be
     left subtracted from what was filled); refused unless something was delivered."""
+    expect(last_fill, Kind.VOLUME, "last_fill")
+    expect(expected, Kind.VOLUME, field)
     delivered = last_fill.canonical - expected.canonical
     if delivered <= 0:
         raise Refusal(
