@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from painpump.core.catalog import Pump
+from painpump.core.errors import Refusal
+
+CALENDAR = "the calendar: years 1 to 9999"
 
 
 def add_months(day: date, months: int) -> date:
@@ -27,7 +30,16 @@ def replacement_due(pump: Pump, implanted_on: date) -> date | None:
     if pump.service_life_years is None or pump.replace_months_before_end is None:
         return None
     months = int(pump.service_life_years.value * 12 - pump.replace_months_before_end.value)
-    return add_months(implanted_on, months)
+    try:
+        return add_months(implanted_on, months)
+    except ValueError:
+        raise Refusal(
+            "implanted_on",
+            implanted_on.isoformat(),
+            f"a date whose replacement, {months} months later, lies within the calendar",
+            CALENDAR,
+            "is out of range",
+        ) from None
 
 
 def implanted_on_or_before(pump: Pump, due_by: date) -> date | None:
@@ -36,8 +48,17 @@ def implanted_on_or_before(pump: Pump, due_by: date) -> date | None:
     if pump.service_life_years is None or pump.replace_months_before_end is None:
         return None
     months = int(pump.service_life_years.value * 12 - pump.replace_months_before_end.value)
-    cutoff = add_months(due_by, -months)
-    if (due_by + timedelta(days=1)).day == 1:
-        # due_by ends its month: later days of the earlier month are clamped onto it too
-        cutoff = add_months(cutoff.replace(day=1), 1) - timedelta(days=1)
+    try:
+        cutoff = add_months(due_by, -months)
+        if (due_by + timedelta(days=1)).day == 1:
+            # due_by ends its month: later days of the earlier month are clamped onto it too
+            cutoff = add_months(cutoff.replace(day=1), 1) - timedelta(days=1)
+    except (ValueError, OverflowError):
+        raise Refusal(
+            "due_by",
+            due_by.isoformat(),
+            f"a date whose implant date, {months} months earlier, lies within the calendar",
+            CALENDAR,
+            "is out of range",
+        ) from None
     return cutoff

@@ -355,7 +355,16 @@ def earliest_implant_date(test_phase_end: date, setting_days: int = 21) -> date:
             IMPLANT_INTERVAL_SOURCE,
             "is negative",
         )
-    return test_phase_end + timedelta(days=setting_days)
+    try:
+        return test_phase_end + timedelta(days=setting_days)
+    except OverflowError:
+        raise Refusal(
+            "min_days_test_to_implant",
+            f"{setting_days} day after {test_phase_end.isoformat()}",
+            f"an earliest implant date within the calendar (by {date.max.isoformat()})",
+            IMPLANT_INTERVAL_SOURCE,
+            "is out of range",
+        ) from None
 
 
 def check_implant_interval(test_phase_end: date, implant_on: date, setting_days: int) -> Finding:
@@ -378,6 +387,14 @@ def check_implant_interval(test_phase_end: date, implant_on: date, setting_days:
 
 def tbi_earliest_itb(injury_date: date) -> date:
     """One year after the injury, same day of the year (29 February goes to 1 March)."""
+    if injury_date.year >= date.max.year:
+        raise Refusal(
+            "injury_date",
+            injury_date.isoformat(),
+            f"a date a year before the calendar's end ({date.max.isoformat()}) or earlier",
+            TBI_SOURCE,
+            "is out of range",
+        )
     try:
         return injury_date.replace(year=injury_date.year + 1)
     except ValueError:
@@ -505,9 +522,8 @@ def _evaluate(
     findings, or a Refusal."""
     target = _target(episode.stage, action)
     _check_facts(action, facts)
-    on = facts.get("on")
-    if on is not None:
-        _check_date(episode, action, on, today)
+    if "on" in facts:  # a missing date is refused by _check_facts, a None one here
+        _check_date(episode, action, facts["on"], today)
     findings: list[Finding] = []
     new = episode
     if action is Action.START_TEST_PHASE:

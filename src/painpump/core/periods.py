@@ -60,7 +60,25 @@ def span_of(value: str) -> Span:
 
 
 def period_of(day: date, span: Span) -> Period:
-    """The week or month that holds `day`."""
+    """The week or month that holds `day`; refused when it, or the period before or after it
+    (a calendar page links to both), would leave the calendar (years 1 to 9999)."""
+    try:
+        period = _period(day, span)
+        _period(period.start - timedelta(days=1), span)
+        _period(period.end + timedelta(days=1), span)
+    except OverflowError:
+        raise Refusal(
+            "date",
+            day.isoformat(),
+            f"a day whose {span.value} and the {span.value}s before and after it lie within the "
+            "calendar (years 1 to 9999)",
+            SOURCE,
+            "is out of range",
+        ) from None
+    return period
+
+
+def _period(day: date, span: Span) -> Period:
     if span is Span.WEEK:
         start = day - timedelta(days=day.weekday())
         return Period(span, start, start + timedelta(days=6))

@@ -161,8 +161,9 @@ def propose_appointment(refill_by: date, *, today: date, calendar: ClinicCalenda
 
 
 def earliest_working_day(start: date, calendar: ClinicCalendar) -> date:
-    """The first working day on or after `start` (refused if the clinic is closed a year)."""
-    for offset in range(SEARCH_DAYS + 1):
+    """The first working day on or after `start` (refused if the clinic is closed a year, or
+    until the calendar's end)."""
+    for offset in range(min(SEARCH_DAYS, (date.max - start).days) + 1):
         day = start + timedelta(days=offset)
         if calendar.is_working_day(day):
             return day
