@@ -140,6 +140,23 @@ def _table(data: dict[str, Any], key: str, where: str, required: bool = True) ->
     return value
 
 
+def _flag(table: dict[str, Any], key: str, field_name: str) -> bool:
+    """A yes/no key: TOML true or false only ("false" is a non-empty string, which Python reads
+    as true; it is refused, never guessed)."""
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise Refusal(field_name, repr(value), "true or false", RULES, "is not a boolean")
+    return value
+
+
+def _list(table: dict[str, Any], key: str, field_name: str) -> list[Any]:
+    """A list-valued key (missing: empty)."""
+    value = table.get(key, [])
+    if not isinstance(value, list):
+        raise Refusal(field_name, repr(value), "a list", RULES, "is not a list")
+    return value
+
+
 def parse_instant(value: Any, field_name: str) -> int:
     """An ISO 8601 date or date-time (UTC unless an offset is given) as epoch seconds."""
     moment: datetime
@@ -285,7 +302,7 @@ class _Parser:
                 RULES,
                 "is implausibly large",
             )
-        primed = bool(pump_table.get("primed", False))
+        primed = _flag(pump_table, "primed", "pump.primed")
         offset = (
             _offset(pump_table["utc_offset"], "pump.utc_offset")
             if ("utc_offset" in pump_table)
@@ -370,7 +387,7 @@ class _Parser:
     def _fluid(self, table: dict[str, Any], where: str) -> Fluid:
         entries: list[tuple[Any, Any, str]] = []
         if "drugs" in table:
-            for i, item in enumerate(table["drugs"]):
+            for i, item in enumerate(_list(table, "drugs", f"{where}.drugs")):
                 if not isinstance(item, dict):
                     raise Refusal(
                         f"{where}.drugs[{i}]",
@@ -478,7 +495,7 @@ class _Parser:
                 "is not a table",
             )
         kind = table.get("kind", "continuous")
-        bridge = bool(table.get("bridge", False))
+        bridge = _flag(table, "bridge", f"{where}.bridge")
         if kind == "stopped":
             return ProgramSpec("stopped")
         if kind == "bolus":
@@ -549,6 +566,14 @@ class _Parser:
             )
         out: list[tuple[int, Rate]] = []
         for i, step in enumerate(steps):
+            if not isinstance(step, dict):
+                raise Refusal(
+                    f"{where}[{i}]",
+                    repr(step),
+                    "a step table with start (HH:MM) and rate or dose",
+                    RULES,
+                    "is not a table",
+                )
             start = parse_clock(step.get("start"), f"{where}[{i}].start")
             if i == 0 and start != 0:
                 raise Refusal(
@@ -633,9 +658,13 @@ class _Parser:
                 "is not a count",
             )
         requests = [
-            parse_instant(r, f"ptm.requests[{i}]") for i, r in enumerate(table.get("requests", []))
+            parse_instant(r, f"ptm.requests[{i}]")
+            for i, r in enumerate(_list(table, "requests", "ptm.requests"))
         ]
-        daily = [parse_clock(c, f"ptm.daily[{i}]") for i, c in enumerate(table.get("daily", []))]
+        daily = [
+            parse_clock(c, f"ptm.daily[{i}]")
+            for i, c in enumerate(_list(table, "daily", "ptm.daily"))
+        ]
         if daily:
             day0 = (self.start + self.offset) // SECONDS_PER_DAY * SECONDS_PER_DAY - self.offset
             day = day0
