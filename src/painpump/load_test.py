@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from painpump import load_plan
+from painpump.load_proc import memory_gib, rss_mb, worker_pids
 
 TARGET_MS = 100.0
 REFILL_MARGIN_DAYS = 14
 """Refills go to pumps not due within two weeks, so the dashboard's refill lists (due this
 week, overdue) stay the same during a run."""
-DEFAULT_STEPS = (5, 10, 15, 20, 25, 30, 40, 50, 60, 80)
-DEFAULT_REFILL_STEPS = (1, 2, 4, 6, 8, 10, 12, 15, 20)
+DEFAULT_STEPS = (2, 5, 10, 15, 20, 25, 30, 40, 50, 60)
+DEFAULT_REFILL_STEPS = (1, 2, 4, 6, 8, 10, 12, 15)
 PROFILES = tuple(load_plan.PROFILES)
 
 
@@ -174,31 +175,6 @@ def clinic_for_load(
     return Clinic(username, password, token, patients[:limit], implants[:limit], names[:200])
 
 
-def worker_pids(master: int) -> list[int]:
-    """The gunicorn master's child processes (its workers), from /proc."""
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-            children.append(int(entry.name))
-    return sorted(children)
-
-
-def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 @dataclass
 class Sampler:
     """The RSS of every worker of a gunicorn master every `every` seconds, in a thread."""
@@ -298,11 +274,19 @@ def run_clients(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def client_config(
-    clinic: Clinic, host: str, users: int, phases: list[dict[str, Any]], retry_every: int = 10
+    clinic: Clinic,
+    host: str,
+    users: int,
+    phases: list[dict[str, Any]],
+    *,
+    retry_every: int = 10,
+    server: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
     """What painpump.load_users is told: where, who, what to open and the phases; every
-    `retry_every`th refill of a user is sent twice with the same idempotency key."""
-    return {
+    `retry_every`th refill of a user is sent twice with the same idempotency key; `server` (the
+    gunicorn master's pid, the database's name) has each step's CPU time measured."""
+    measured = {} if server is None else {"server_pid": server[0], "database": server[1]}
+    return measured | {
         "host": host,
         "users": users,
         "username": clinic.username,
@@ -343,6 +327,13 @@ def format_step(step: dict[str, Any]) -> list[str]:
             f"/ p95 {r['p95_ms']} / p99 {r['p99_ms']} ms, max {r['max_ms']} ms, "
             f"errors {r['errors']}" + (f" {r['first_errors']}" if r["errors"] else "")
         )
+    cpu = step.get("cpu")
+    if cpu is not None:
+        shares = ", ".join(f"{k} {v:g} %" for k, v in cpu["percent_of_cores"].items())
+        lines.append(
+            f"    CPU (% of {cpu['cores']} cores): {shares}; per request: workers "
+            f"{cpu['workers_ms_per_request']} ms, PostgreSQL {cpu['database_ms_per_request']} ms"
+        )
     return lines
 
 
@@ -364,7 +355,8 @@ def main(options: Options, out: Callable[[str], None], json_out: Path | None = N
     from painpump.cli.serve import gunicorn_argv
 
     url = database_url()
-    out(f"machine: {machine()}")
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    out(f"machine: {machine()}, {memory_gib():.0f} GiB")
     out(f"started: {datetime.now(UTC).isoformat(timespec='seconds')}")
     prepare_database(url, options.patients, options.reseed, out)
     setup_django()
@@ -390,7 +382,9 @@ def main(options: Options, out: Callable[[str], None], json_out: Path | None = N
         host = f"http://127.0.0.1:{port}"
         phases = step_phases(options)
         if phases:
-            stepped = run_clients(client_config(clinic, host, options.users, phases))
+            stepped = run_clients(
+                client_config(clinic, host, options.users, phases, server=(server.pid, name))
+            )
             results["steps"] = stepped["steps"]
             for step in stepped["steps"]:
                 for line in format_step(step):
@@ -426,7 +420,9 @@ def main(options: Options, out: Callable[[str], None], json_out: Path | None = N
             }
             sampler.start()
             try:
-                long_run = run_clients(client_config(clinic, host, options.users, [phase]))
+                long_run = run_clients(
+                    client_config(clinic, host, options.users, [phase], server=(server.pid, name))
+                )
             finally:
                 sampler.stop()
             results["memory_run"] = long_run["steps"]

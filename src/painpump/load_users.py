@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 import uuid
@@ -31,6 +32,7 @@ from painpump.load_plan import (
     refill_payload,
     weighted_cycle,
 )
+from painpump.load_proc import CpuSnapshot, cpu_used
 
 
 @dataclass
@@ -218,6 +220,27 @@ def summarize(label: str, profile: str, rate: float, seconds: float) -> dict[str
     }
 
 
+def _cpu(config: dict[str, Any]) -> CpuSnapshot | None:
+    """The CPU times of the server and its database now, when the config names them."""
+    if "server_pid" not in config:
+        return None
+    return CpuSnapshot.take(int(config["server_pid"]), str(config["database"]))
+
+
+def cpu_share(used: dict[str, float], seconds: float, step: dict[str, Any]) -> dict[str, Any]:
+    """Where the CPU went during a step: each part's share of all cores (%), and the server's
+    and the database's CPU per request (ms), which, unlike latency, hardly depends on what the
+    other tenants of a shared machine do."""
+    cores = os.cpu_count() or 1
+    requests = sum(r["requests"] for r in step["requests"].values()) or 1
+    return {
+        "cores": cores,
+        "percent_of_cores": {k: round(v / seconds / cores * 100, 1) for k, v in used.items()},
+        "workers_ms_per_request": round(used["workers"] / requests * 1000, 1),
+        "database_ms_per_request": round(used["database"] / requests * 1000, 1),
+    }
+
+
 def _measure(label: str, phase: dict[str, Any]) -> float:
     """Keep measuring for the phase's `seconds`, or until it made `visits` visits (a smoke test
     whose length must not depend on the machine's speed); returns the time it took."""
@@ -263,10 +286,14 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
                 PLAN.rate = float(rate)
                 time.sleep(float(phase.get("settle", 0)))
                 label = f"{phase['profile']}@{rate}"
+                before = _cpu(config)
                 PLAN.label = label
                 seconds = _measure(label, phase)
                 PLAN.label = None
                 step = summarize(label, phase["profile"], float(rate), seconds)
+                after = _cpu(config)
+                if before is not None and after is not None:
+                    step["cpu"] = cpu_share(cpu_used(before, after), seconds, step)
                 steps.append(step)
                 print(json.dumps(step), file=sys.stderr, flush=True)
                 if phase.get("stop_on_fail", True) and not step["held"]:
