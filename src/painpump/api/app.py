@@ -1,6 +1,7 @@
-"""The API object: routers for each resource, authentication by token or session, and the error
-mapping (errors.py). The OpenAPI schema is at /api/openapi.json; the interactive docs page is
-off (it would load its scripts from a CDN, and clinics run offline)."""
+"""The API object: routers for each resource, authentication by token or session, the error
+mapping (errors.py) and the Idempotency-Key of every write (idempotency.py). The OpenAPI schema
+is at /api/openapi.json; the interactive docs page is off (it would load its scripts from a CDN,
+and clinics run offline)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from typing import Any
 from ninja import NinjaAPI
 from ninja.errors import ValidationError, ValidationErrorContext
 
-from painpump.api import auth, clinic, episodes, errors, implants, pathway, patients
+from painpump.api import (
+    auth,
+    clinic,
+    episodes,
+    errors,
+    idempotency,
+    implants,
+    pathway,
+    patients,
+)
 
 
 class ClinicAPI(NinjaAPI):
@@ -43,6 +53,7 @@ api = ClinicAPI(
     auth=auth.AUTH,
 )
 errors.install(api)
+idempotency.install(api)
 api.add_router("/auth", auth.router)
 api.add_router("/patients", patients.router)
 api.add_router("/episodes", episodes.router)

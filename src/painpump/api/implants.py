@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Status
 from pydantic import Field
 
-from painpump.api import present
+from painpump.api import idempotency, present
 from painpump.api.auth import AUTH, current_user
 from painpump.api.errors import SCHEMA_RULES
 from painpump.api.quantities import optional, quantity
@@ -32,6 +32,8 @@ from painpump.api.schemas import (
     Request,
 )
 from painpump.clinic import alarms, programs, refills, therapy_queries
+from painpump.clinic.program_preview import confirm_program_change
+from painpump.clinic.refill_preview import confirm_refill
 from painpump.clinic.therapy_queries import ImplantView
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind
@@ -116,12 +118,14 @@ def _idempotency_key(request: HttpRequest, sent: str | None) -> str:
 
 
 @router.post("/implants/{implant_id}/refills", response={200: RefillOut, 201: RefillOut, **ERRORS})
+@idempotency.own_key("the refill's own key (Refill.idempotency_key), shared by all its users")
 def perform_refill(
-    request: HttpRequest, implant_id: UUID, payload: RefillIn
+    request: HttpRequest, implant_id: UUID, payload: RefillIn, response: HttpResponse
 ) -> Status[dict[str, Any]]:
     """A refill (or an implant's first fill, without expected and aspirated volumes): 201 with
     the reconciliation, new program, bridge and refill-by date; a retry with the same key is
-    200 with the refill already recorded."""
+    200 with the refill already recorded (Idempotent-Replayed: true). With `version`, a refill
+    of a pump changed since (another refill, a titration) is refused (409)."""
     key = _idempotency_key(request, payload.idempotency_key)
     retried = therapy_queries.refill_recorded(key)
     fill = refills.Fill(
@@ -132,18 +136,23 @@ def perform_refill(
         volume=quantity(payload.volume, Kind.VOLUME, "volume"),
         lot=payload.lot,
     )
-    refill = refills.perform_refill(
-        current_user(request),
-        implant_id,
-        idempotency_key=key,
-        performed_at=payload.performed_at,
-        expected=optional(payload.expected, Kind.VOLUME, "expected"),
-        aspirated=optional(payload.aspirated, Kind.VOLUME, "aspirated"),
-        fill=fill,
-        dose=quantity(payload.dose, Kind.DOSE_RATE, "dose"),
-        acknowledge=frozenset(payload.acknowledge),
-        origin=payload.origin,
-    )
+    arguments: dict[str, Any] = {
+        "idempotency_key": key,
+        "performed_at": payload.performed_at,
+        "expected": optional(payload.expected, Kind.VOLUME, "expected"),
+        "aspirated": optional(payload.aspirated, Kind.VOLUME, "aspirated"),
+        "fill": fill,
+        "dose": quantity(payload.dose, Kind.DOSE_RATE, "dose"),
+        "acknowledge": frozenset(payload.acknowledge),
+        "origin": payload.origin,
+    }
+    user = current_user(request)
+    if payload.version is None:
+        refill = refills.perform_refill(user, implant_id, **arguments)
+    else:
+        refill = confirm_refill(user, implant_id, expected_version=payload.version, **arguments)
+    if retried:
+        response[idempotency.REPLAYED] = "true"
     return Status(200 if retried else 201, present.refill(refill))
 
 
@@ -158,15 +167,24 @@ def change_program(
     request: HttpRequest, implant_id: UUID, payload: ProgramIn
 ) -> Status[dict[str, Any]]:
     """A titration between refills (physician): checked like a refill's program; the pump's
-    projection is recomputed from the volume it computes as left."""
-    program = programs.change_program(
-        current_user(request),
-        implant_id,
-        dose=quantity(payload.dose, Kind.DOSE_RATE, "dose"),
-        now=timezone.now(),
-        acknowledge=frozenset(payload.acknowledge),
-        origin=payload.origin,
-    )
+    projection is recomputed from the volume it computes as left. With `version`, a titration
+    of a pump changed since (a refill, another titration) is refused (409)."""
+    user, dose = current_user(request), quantity(payload.dose, Kind.DOSE_RATE, "dose")
+    acknowledge, now = frozenset(payload.acknowledge), timezone.now()
+    if payload.version is None:
+        program = programs.change_program(
+            user, implant_id, dose=dose, now=now, acknowledge=acknowledge, origin=payload.origin
+        )
+    else:
+        program = confirm_program_change(
+            user,
+            implant_id,
+            expected_version=payload.version,
+            dose=dose,
+            now=now,
+            acknowledge=acknowledge,
+            origin=payload.origin,
+        )
     return Status(201, present.program(program))
 
 

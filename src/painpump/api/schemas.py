@@ -313,7 +313,14 @@ class DrugIn(Request):
     concentration: QuantityIn
 
 
+IMPLANT_VERSION = (
+    "the implant version the client read (ImplantOut.version): the change is refused (409) if "
+    "the pump changed since (a refill, a titration); without it, it is not checked"
+)
+
+
 class RefillIn(Request):
+    version: StrictInt | None = Field(default=None, ge=1, description=IMPLANT_VERSION)
     idempotency_key: StrictStr | None = Field(
         default=None,
         min_length=1,
@@ -339,6 +346,7 @@ class RefillIn(Request):
 
 
 class ProgramIn(Request):
+    version: StrictInt | None = Field(default=None, ge=1, description=IMPLANT_VERSION)
     dose: QuantityIn = Field(description="the new daily dose of the principal drug")
     acknowledge: list[StrictStr] = Field(
         default_factory=list, description="the rules of the warnings acknowledged"

@@ -170,6 +170,17 @@ def _last_fill(implant: Implant) -> tuple[Refill | None, list[tuple[str, Decimal
     return last, [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
 
 
+def _same_fill(refill: Refill, fill: Fill, dose: Q) -> bool:
+    """True when `fill` and `dose` are those `refill` recorded (a retry of the same refill)."""
+    drugs = [(d.drug, d.concentration_mcg_per_ml) for d in refill.drugs.all()]
+    return (
+        drugs == [(name, conc.canonical) for name, conc in fill.drugs]
+        and refill.volume_ml == fill.volume.canonical
+        and refill.lot == fill.lot.strip()
+        and refill.program.dose_mcg_per_day == dose.canonical
+    )
+
+
 def plan_fill(
     implant: Implant,
     pump: catalog.Pump,
@@ -226,6 +237,12 @@ def perform_refill(
     """Record a refill (or, with no expected/aspirated volumes, the first fill of an implant).
     Retrying with the same idempotency key returns the refill already recorded."""
     actor = require(user, "refill.perform")
+    try:
+        implant = Implant.objects.select_for_update().select_related("episode").get(id=implant_id)
+    except Implant.DoesNotExist:
+        raise NotFound(f"implant {implant_id}") from None
+    # Looked up once the pump is locked: a concurrent retry with this key waited for the first
+    # and gets its refill, rather than a refusal as a second refill.
     existing = Refill.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.implant_id != implant_id:
@@ -236,11 +253,15 @@ def perform_refill(
                 RULES,
                 "was used for another implant",
             )
+        if not _same_fill(existing, fill, dose):
+            raise Refusal(
+                "idempotency_key",
+                idempotency_key,
+                "a new key for each refill (a retry sends the same drugs, volume, lot and dose)",
+                RULES,
+                "was used for a different refill",
+            )
         return existing
-    try:
-        implant = Implant.objects.select_for_update().select_related("episode").get(id=implant_id)
-    except Implant.DoesNotExist:
-        raise NotFound(f"implant {implant_id}") from None
     pump = catalog.pump(implant.pump_model, "pump_model")
     settings = clinic_settings()
     region = settings.dosing_region

@@ -1,0 +1,1 @@
+"""Management commands of the REST API's records."""

@@ -1,0 +1,1 @@
+"""`painpump manage <command>` commands of the API app."""

@@ -1,0 +1,283 @@
+"""Every write of the API is safe to retry after a lost answer: sent again with the same
+Idempotency-Key it gets the first answer (status and body) marked Idempotent-Replayed, and changes
+nothing (no record, no audit entry); the same key with another request is refused (422 naming the
+key); an error stores no key; keys are per user and expire. The list of writes is read from the
+OpenAPI schema, so a new write without a retry test fails here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+from therapy_setup import at, baclofen_implant, day_60, fill, iso, new_episode, refill_body, today
+
+from painpump.api.app import api
+from painpump.api.idempotency import HEADER, KEEP, REPLAYED
+from painpump.api.models import IdempotentRequest
+from painpump.clinic import alarms, refills
+from painpump.clinic.models import AuditEntry, Implant, Patient, Refill
+from painpump.clinic.pathway import clinic_settings
+from painpump.clinic.roles import Role
+from painpump.core.units import Kind, parse
+
+P, N, PH, AD = Role.PHYSICIAN, Role.NURSE, Role.PHARMACIST, Role.ADMIN
+UNSAFE = ("post", "put", "patch", "delete")
+Body = Callable[[int], dict[str, Any]]
+"""A request body: the argument tells the first request (0) from another one (1)."""
+
+# The writes not replayed by the generic key, and why.
+EXEMPT = {
+    ("post", "/api/auth/login"): "no user yet (keys belong to a user); a login changes no record",
+    ("post", "/api/auth/logout"): "ends the caller's session: the key's user is gone after it",
+}
+
+
+def _today() -> str:
+    return today().isoformat()
+
+
+# method, path, role, body; {ids} are filled in by _ids
+CASES: dict[tuple[str, str], tuple[Role, Body]] = {
+    ("post", "/api/patients"): (
+        N,
+        lambda n: {
+            "mrn": f"MRN-RETRY-{n}",
+            "family_name": "Wiederholt",
+            "given_name": "Anna",
+            "birth_date": "1970-01-01",
+        },
+    ),
+    ("patch", "/api/patients/{patient_id}"): (
+        N,
+        lambda n: {"version": 1, "family_name": ["Neu", "Anders"][n]},
+    ),
+    ("post", "/api/patients/{patient_id}/episodes"): (
+        P,
+        lambda n: {"indication": ["stroke", "multiple_sclerosis"][n], "referred_on": _today()},
+    ),
+    ("post", "/api/episodes/{episode_id}/assessments"): (
+        N,
+        lambda n: {"kind": "pain_nrs", "value": 6 + n, "taken_at": iso(at(today(), 8))},
+    ),
+    ("post", "/api/episodes/{episode_id}/steps"): (
+        P,
+        lambda n: {
+            "action": "start_test_phase",
+            "version": 1,
+            "facts": {"on": _today(), "protocol": ["continuous", "bolus"][n]},
+            "acknowledge": {"tumour_pain_test_phase": "opioid trial before committing to a pump"},
+        },
+    ),
+    ("post", "/api/episodes/{episode_id}/implants"): (
+        P,
+        lambda n: {
+            "version": 1,
+            "pump_model": "synchromed-ii-20",
+            "pump_serial": f"RETRY-{n}",
+            "catheter_model": "8709SC",
+            "catheter_length": "60 cm",
+            "dead_volume": "0.25 mL",
+            "implanted_on": _today(),
+        },
+    ),
+    ("post", "/api/implants/{implant_id}/refills"): (
+        N,
+        lambda n: refill_body(lot=f"LOT-{n}"),
+    ),
+    ("post", "/api/implants/{implant_id}/programs"): (
+        P,
+        lambda n: {"version": 2, "dose": f"{380 - 20 * n} mcg/day"},
+    ),
+    ("post", "/api/refills/{refill_id}/verify"): (PH, lambda n: {} if n == 0 else {"x": 1}),
+    ("post", "/api/implants/{implant_id}/alarms"): (
+        N,
+        lambda n: {"kind": ["low_reservoir", "eri"][n], "reported_at": iso(at(today(), 7))},
+    ),
+    ("post", "/api/alarms/{alarm_id}/acknowledge"): (
+        N,
+        lambda n: {"action_taken": ["refill booked", "patient called"][n]},
+    ),
+    ("patch", "/api/appointments/{appointment_id}"): (
+        N,
+        lambda n: {"status": ["booked", "cancelled"][n], "expected_version": 1},
+    ),
+    ("patch", "/api/settings"): (AD, lambda n: {"version": 1, "refill_margin_days": 5 + n}),
+}
+
+
+def _unsafe_operations() -> set[tuple[str, str]]:
+    paths = api.get_openapi_schema()["paths"]
+    return {(m, p) for p, ops in paths.items() for m in ops if m in UNSAFE}
+
+
+def test_every_write_of_the_schema_has_a_retry_test_or_a_reason_not_to() -> None:
+    found = _unsafe_operations()
+    assert found - set(CASES) - set(EXEMPT) == set(), "a write without a retry test"
+    assert set(CASES) | set(EXEMPT) <= found, "a retry test for a write the API no longer has"
+
+
+def _ids(path: str, users: dict[Role, User], patient: Patient) -> dict[str, object]:
+    """The records the path needs, made through the clinic services."""
+    physician, nurse = users[P], users[N]
+    ids: dict[str, object] = {"patient_id": patient.id}
+    clinic_settings()
+    if "{episode_id}" in path:
+        indication = "tumour_pain" if "/steps" in path or "/implants" in path else "stroke"
+        ids["episode_id"] = new_episode(physician, patient, indication, 30).id
+    if any(k in path for k in ("{implant_id}", "{refill_id}", "{alarm_id}", "{appointment_id}")):
+        implant = baclofen_implant(physician, patient)
+        ids["implant_id"] = implant.id
+        ids["appointment_id"] = implant.episode.patient.appointments.get(kind="refill").id
+        if "{refill_id}" in path:
+            ids["refill_id"] = refills.perform_refill(
+                nurse,
+                implant.id,
+                idempotency_key="change",
+                performed_at=day_60() - timedelta(days=1),
+                expected=parse("8.2 mL", Kind.VOLUME, "e"),
+                aspirated=parse("8.2 mL", Kind.VOLUME, "a"),
+                fill=fill("baclofen", "1000 mcg/mL"),
+                dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+            ).id
+        if "{alarm_id}" in path:
+            ids["alarm_id"] = alarms.report_alarm(
+                nurse, implant.id, kind="low_reservoir", reported_at=at(today(), 6)
+            ).id
+    return ids
+
+
+def _send(client: Client, method: str, url: str, body: dict[str, Any], key: str) -> Any:
+    return getattr(client, method)(
+        url, body, content_type="application/json", headers={HEADER: key}
+    )
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(CASES))
+def test_a_write_sent_again_with_its_key_gets_the_first_answer_and_changes_nothing(
+    client_as: Callable[[Role | None], Client],
+    users: dict[Role, User],
+    patient: Patient,
+    method: str,
+    path: str,
+) -> None:
+    role, body = CASES[(method, path)]
+    url = path.format(**_ids(path, users, patient))
+    client = client_as(role)
+    first = _send(client, method, url, body(0), "retry-1")
+    assert 200 <= first.status_code < 300, first.content
+    assert REPLAYED not in first
+    entries = AuditEntry.objects.count()
+    again = _send(client_as(role), method, url, body(0), "retry-1")  # a new session, same user
+    assert again[REPLAYED] == "true"
+    assert again.json() == first.json()
+    if path.endswith("/refills"):  # the refill's own key: 200 with the refill already recorded
+        assert again.status_code == 200
+    else:
+        assert again.status_code == first.status_code
+    assert AuditEntry.objects.count() == entries, "the retry changed something"
+    other = _send(client, method, url, body(1), "retry-1")
+    assert other.status_code == 422, other.content
+    error = other.json()["error"]
+    assert error["field"] in (HEADER, "idempotency_key") and error["value"] == "retry-1"
+    assert AuditEntry.objects.count() == entries
+
+
+def test_a_refused_write_stores_no_key_and_its_corrected_retry_is_done(
+    client_as: Callable[[Role | None], Client], patient: Patient
+) -> None:
+    client = client_as(N)
+    url = f"/api/patients/{patient.id}"
+    refused = _send(client, "patch", url, {"version": 1, "birth_date": "2999-01-01"}, "fix-1")
+    assert refused.status_code == 422
+    assert not IdempotentRequest.objects.exists()
+    fixed = _send(client, "patch", url, {"version": 1, "birth_date": "1971-01-01"}, "fix-1")
+    assert fixed.status_code == 200, fixed.content
+    assert fixed.json()["birth_date"] == "1971-01-01" and REPLAYED not in fixed
+
+
+def test_a_stale_version_is_still_a_conflict_with_a_new_key(
+    client_as: Callable[[Role | None], Client], patient: Patient
+) -> None:
+    client = client_as(N)
+    url = f"/api/patients/{patient.id}"
+    assert _send(client, "patch", url, {"version": 1, "given_name": "A"}, "k1").status_code == 200
+    stale = _send(client, "patch", url, {"version": 1, "given_name": "B"}, "k2")
+    assert stale.status_code == 409
+    assert Patient.objects.get(id=patient.id).given_name == "A"
+
+
+def test_keys_belong_to_their_user(
+    client_as: Callable[[Role | None], Client],
+    make_user: Callable[..., User],
+    users: dict[Role, User],
+    patient: Patient,
+) -> None:
+    episode = new_episode(users[P], patient, "stroke", 30)
+    url = f"/api/episodes/{episode.id}/assessments"
+    body = {"kind": "pain_nrs", "value": 4, "taken_at": iso(at(today(), 8))}
+    other_nurse = Client()
+    other_nurse.force_login(make_user("nurse.two", N))
+    first = _send(client_as(N), "post", url, body, "shared")
+    second = _send(other_nurse, "post", url, body, "shared")
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert REPLAYED not in second and first.json()["id"] != second.json()["id"]
+
+
+def test_an_expired_key_is_not_replayed_and_the_cleanup_deletes_old_keys(
+    client_as: Callable[[Role | None], Client], patient: Patient
+) -> None:
+    url = f"/api/patients/{patient.id}/episodes"
+    body = {"indication": "stroke", "referred_on": _today()}
+    client = client_as(P)
+    first = _send(client, "post", url, body, "old")
+    IdempotentRequest.objects.update(created_at=timezone.now() - KEEP - timedelta(seconds=1))
+    again = _send(client, "post", url, body, "old")
+    assert again.status_code == 201 and REPLAYED not in again
+    assert again.json()["id"] != first.json()["id"]
+    IdempotentRequest.objects.update(created_at=timezone.now() - KEEP - timedelta(seconds=1))
+    call_command("expire_idempotency_keys", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert not IdempotentRequest.objects.exists()
+
+
+def test_a_bad_key_is_refused_naming_the_header(
+    client_as: Callable[[Role | None], Client], patient: Patient
+) -> None:
+    url = f"/api/patients/{patient.id}/episodes"
+    body = {"indication": "stroke", "referred_on": _today()}
+    refused = _send(client_as(P), "post", url, body, "k" * 81)
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["field"] == HEADER and "1 to 80" in error["limit"]
+    assert not patient.episodes.exists()
+
+
+def test_a_refill_retried_with_its_key_is_replayed_once_recorded(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User], patient: Patient
+) -> None:
+    implant: Implant = baclofen_implant(users[P], patient)
+    url = f"/api/implants/{implant.id}/refills"
+    body = refill_body(version=implant.version)
+    first = _send(client_as(N), "post", url, body, "visit-1")
+    again = _send(client_as(N), "post", url, body, "visit-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again[REPLAYED] == "true" and REPLAYED not in first
+    assert Refill.objects.filter(implant=implant).count() == 2  # the first fill and this one
+
+
+def test_a_refill_key_reused_for_a_different_refill_is_refused_not_answered_with_the_first(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User], patient: Patient
+) -> None:
+    implant: Implant = baclofen_implant(users[P], patient)
+    url = f"/api/implants/{implant.id}/refills"
+    first = _send(client_as(N), "post", url, refill_body(), "visit-2")
+    other = _send(client_as(N), "post", url, refill_body(volume="18 mL", lot="LOT-9"), "visit-2")
+    assert (first.status_code, other.status_code) == (201, 422)
+    error = other.json()["error"]
+    assert error["field"] == "idempotency_key" and "different refill" in error["message"]
+    assert Refill.objects.filter(implant=implant).count() == 2
