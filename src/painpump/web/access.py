@@ -10,7 +10,7 @@ from typing import Concatenate, ParamSpec
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -19,12 +19,14 @@ from painpump.clinic.services import Conflict, NotFound
 from painpump.core.errors import Refusal
 
 P = ParamSpec("P")
+CONCURRENT = "a concurrent change conflicts with this one: reload the page and check it"
 View = Callable[Concatenate[HttpRequest, P], HttpResponse]
 
 
 def clinic_page(view: View[P]) -> View[P]:
-    """Sign-in required; Forbidden, NotFound, Conflict and a Refusal that no form caught become
-    403, 404, 409 and 422 pages, and the request's transaction is rolled back."""
+    """Sign-in required; Forbidden, NotFound, Conflict (or a lost uniqueness race) and a Refusal
+    that no form caught become 403, 404, 409 and 422 pages, and the request's transaction is
+    rolled back."""
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
@@ -36,6 +38,10 @@ def clinic_page(view: View[P]) -> View[P]:
             return _refused(request, str(missing) or "no such record", 404)
         except Conflict as conflict:
             return _refused(request, str(conflict), 409)
+        except IntegrityError:
+            # A concurrent change won a uniqueness race (the database's message can hold patient
+            # data, so it is not shown).
+            return _refused(request, CONCURRENT, 409)
         except Refusal as refusal:
             return _refused(request, refusal.message, 422)
 

@@ -19,8 +19,10 @@ from painpump.clinic.program_preview import (
     program_record,
 )
 from painpump.clinic.refill_preview import acknowledged_rules, warning_key
+from painpump.clinic.services import Conflict
 from painpump.core.errors import Refusal
 from painpump.web.access import clinic_page, user_of
+from painpump.web.double_submit import answered_once, new_submission_key
 from painpump.web.forms import show_refusal, shown_refusal
 from painpump.web.views.refill_forms import ProgramForm
 
@@ -56,13 +58,21 @@ def _page(
 
 @clinic_page
 @require_http_methods(["GET", "POST"])
+@answered_once
 def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
+    """The titration form; its confirmation, clicked twice, gives the dose once (the second
+    click gets the first one's answer)."""
     user = user_of(request)
     now = timezone.now()
     if request.method == "GET":
         current = preview_program_change(user, implant_id, at=now)
         dose = current.before.dose
-        form = ProgramForm(initial={"version": current.version, "dose": str(dose or "")})
+        initial = {
+            "version": current.version,
+            "dose": str(dose or ""),
+            "submission": new_submission_key(),
+        }
+        form = ProgramForm(initial=initial)
         return _page(request, form, current)
     form = ProgramForm(request.POST)
     if not form.is_valid():
@@ -74,6 +84,10 @@ def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
     except Refusal as refusal:
         show_refusal(form, refusal)
         return _page(request, form, preview_program_change(user, implant_id, at=now))
+    if request.POST.get("action") == "confirm" and preview.version != data["version"]:
+        # Someone changed the pump since the review: that is the answer (409), not what the
+        # dose would now break, measured against a program the physician never saw.
+        raise Conflict("implant", str(implant_id), data["version"], preview.version)
     if preview.stop is not None:  # a hard limit: shown next to the dose as well
         show_refusal(form, preview.stop)
         return _page(request, form, preview)

@@ -26,6 +26,7 @@ from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, format_decimal
 from painpump.web.access import clinic_page, user_of
+from painpump.web.double_submit import answered_once, new_submission_key
 from painpump.web.forms import QuantityField, show_refusal
 from painpump.web.views.pathway_forms import DATE, DATETIME, DATETIME_FORMATS
 
@@ -55,6 +56,7 @@ def new_key() -> str:
 
 
 class PatientForm(forms.Form):
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
     mrn = forms.CharField(label="Medical record number", max_length=40)
     family_name = forms.CharField(label="Family name", max_length=120)
     given_name = forms.CharField(label="Given name", max_length=120)
@@ -142,16 +144,17 @@ class AssessmentForm(forms.Form):
 
 
 @clinic_page
+@answered_once
 def new_patient(request: HttpRequest) -> HttpResponse:
+    """A new patient; a double submission is answered with the patient the first one created."""
     user = user_of(request)
     require(user, "patient.write")  # the form is shown only to those the service will accept
-    form = PatientForm(request.POST or None)
+    form = PatientForm(request.POST or None, initial={"submission": new_submission_key()})
     if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "submission"}
         try:
             with transaction.atomic():
-                patient = services.create_patient(
-                    user, today=timezone.localdate(), **form.cleaned_data
-                )
+                patient = services.create_patient(user, today=timezone.localdate(), **data)
         except Refusal as refusal:
             show_refusal(form, refusal)
         else:

@@ -37,7 +37,8 @@ class VersionedForm(forms.Form):
     def fingerprint(self) -> str:
         """A digest of the entries (not the acknowledgements), to tell whether what is confirmed
         is what was reviewed."""
-        names = sorted(n for n in self.fields if n not in ("reviewed", "idempotency_key"))
+        keys = ("reviewed", "idempotency_key", "submission")
+        names = sorted(n for n in self.fields if n not in keys)
         text = "\x1f".join(f"{n}={self.cleaned_data.get(n)!s}" for n in names)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -140,6 +141,7 @@ REFILL_FIELDS = {
 
 
 class ProgramForm(VersionedForm):
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
     dose = QuantityField(Kind.DOSE_RATE, label="New daily dose")
     origin = forms.ChoiceField(
         label="Origin of the spasticity (baclofen titration limits)",

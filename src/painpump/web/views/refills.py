@@ -30,6 +30,7 @@ from painpump.clinic.refill_preview import (
 from painpump.clinic.refill_record import refill_record
 from painpump.clinic.refills import verify_refill
 from painpump.clinic.roles import Forbidden
+from painpump.clinic.services import Conflict
 from painpump.clinic.therapy_queries import refill_recorded
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
@@ -184,6 +185,10 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
         )
         return redirect("web:refill-record", done.id)
     preview = _preview(request, implant_id, form)
+    if preview is not None and preview.version != data["version"]:
+        # Another refill or a titration since the review: that is the answer (409), not what
+        # the entries would now break against a pump the nurse never reviewed.
+        raise Conflict("implant", str(implant_id), data["version"], preview.version)
     if preview is None or preview.stop is not None:
         return _page(request, implant_id, form, preview)
     if data.get("reviewed") != form.fingerprint():
