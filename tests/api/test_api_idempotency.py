@@ -31,10 +31,10 @@ UNSAFE = ("post", "put", "patch", "delete")
 Body = Callable[[int], dict[str, Any]]
 """A request body: the argument tells the first request (0) from another one (1)."""
 
-# The writes not replayed by the generic key, and why.
+# The writes without a retry test, and why (both change sessions, not records).
 EXEMPT = {
-    ("post", "/api/auth/login"): "no user yet (keys belong to a user); a login changes no record",
-    ("post", "/api/auth/logout"): "ends the caller's session: the key's user is gone after it",
+    ("post", "/api/auth/login"): "no user before it succeeds (keys are a user's); no record",
+    ("post", "/api/auth/logout"): "no record changes; a retry once the session ended is a 401",
 }
 
 
