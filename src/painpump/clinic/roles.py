@@ -6,6 +6,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 
 
 class Role(StrEnum):
@@ -65,11 +67,30 @@ ACTIONS: dict[str, str] = {
 }
 
 
+ROLES_CACHE = "_painpump_roles"
+"""The attribute that keeps a user object's roles once read: a page asks for them several times
+(every capability check, every button it offers) and the user object lives for one request, as
+Django keeps a user's permissions (ModelBackend's _perm_cache)."""
+
+
 def roles_of(user: User | AnonymousUser) -> frozenset[Role]:
     if not user.is_authenticated:
         return frozenset()
-    names = set(user.groups.values_list("name", flat=True))
-    return frozenset(role for role in Role if role.value in names)
+    known: frozenset[Role] | None = getattr(user, ROLES_CACHE, None)
+    if known is None:
+        names = set(user.groups.values_list("name", flat=True))
+        known = frozenset(role for role in Role if role.value in names)
+        setattr(user, ROLES_CACHE, known)
+    return known
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def _forget_roles(sender: object, instance: object, **kwargs: object) -> None:
+    """A user's groups changed through this object (user.groups.add/set/remove/clear): its roles
+    are read again. (painpump changes roles only this way, clinic.users; a change made through a
+    group, group.user_set, reaches a user object read before it with its next request.)"""
+    if isinstance(instance, User):
+        instance.__dict__.pop(ROLES_CACHE, None)
 
 
 def require(user: User | AnonymousUser, capability: str) -> str:
