@@ -104,15 +104,23 @@ class CpuSnapshot:
         )
 
 
-def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
-    """CPU seconds used between two snapshots by the workers, the backends (those alive at both
-    instants, and those that started in between), the load generator, and everything else."""
+def _spent(seen: list[dict[int, float]]) -> float:
+    """CPU seconds used across snapshots of processes that may start and end in between (a
+    worker's database connection is replaced every CONN_MAX_AGE): each process's last time seen
+    less its first (0 for one that started after the first snapshot)."""
+    first, last = seen[0], {}
+    for snapshot in seen:
+        last.update(snapshot)
+    return sum(t - first.get(pid, 0.0) for pid, t in last.items())
 
-    def spent(then: dict[int, float], now: dict[int, float]) -> float:
-        return sum(t - then.get(pid, 0.0) for pid, t in now.items())
 
-    workers = spent(before.workers, after.workers)
-    backends = spent(before.backends, after.backends)
+def cpu_used(snapshots: list[CpuSnapshot]) -> dict[str, float]:
+    """CPU seconds used from the first snapshot to the last (taken every second or so, so that
+    short-lived backends are counted) by the workers, the backends, the load generator, and
+    everything else on the machine."""
+    before, after = snapshots[0], snapshots[-1]
+    workers = _spent([s.workers for s in snapshots])
+    backends = _spent([s.backends for s in snapshots])
     generator = after.generator - before.generator
     total = after.machine - before.machine
     return {

@@ -15,8 +15,10 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import cycle
 from pathlib import Path
 from typing import Any
@@ -220,11 +222,10 @@ def summarize(label: str, profile: str, rate: float, seconds: float) -> dict[str
     }
 
 
-def _cpu(config: dict[str, Any]) -> CpuSnapshot | None:
+def _cpu(config: dict[str, Any], snapshots: list[CpuSnapshot]) -> None:
     """The CPU times of the server and its database now, when the config names them."""
-    if "server_pid" not in config:
-        return None
-    return CpuSnapshot.take(int(config["server_pid"]), str(config["database"]))
+    if "server_pid" in config:
+        snapshots.append(CpuSnapshot.take(int(config["server_pid"]), str(config["database"])))
 
 
 def cpu_share(used: dict[str, float], seconds: float, step: dict[str, Any]) -> dict[str, Any]:
@@ -241,15 +242,23 @@ def cpu_share(used: dict[str, float], seconds: float, step: dict[str, Any]) -> d
     }
 
 
-def _measure(label: str, phase: dict[str, Any]) -> float:
+def _measure(label: str, phase: dict[str, Any], every_second: Callable[[], None]) -> float:
     """Keep measuring for the phase's `seconds`, or until it made `visits` visits (a smoke test
-    whose length must not depend on the machine's speed); returns the time it took."""
+    whose length must not depend on the machine's speed), calling `every_second` about every
+    second; returns the time it took."""
     began = time.monotonic()
-    if "visits" not in phase:
-        time.sleep(float(phase["seconds"]))
-    else:
-        while PLAN.visits.get(label, 0) < int(phase["visits"]):
-            time.sleep(0.05)
+    last = began - 1
+
+    def more() -> bool:
+        if "visits" in phase:
+            return PLAN.visits.get(label, 0) < int(phase["visits"])
+        return time.monotonic() - began < float(phase["seconds"])
+
+    while more():
+        if time.monotonic() - last >= 1:
+            last = time.monotonic()
+            every_second()
+        time.sleep(0.05)
     return time.monotonic() - began
 
 
@@ -286,14 +295,14 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
                 PLAN.rate = float(rate)
                 time.sleep(float(phase.get("settle", 0)))
                 label = f"{phase['profile']}@{rate}"
-                before = _cpu(config)
+                snapshots: list[CpuSnapshot] = []
                 PLAN.label = label
-                seconds = _measure(label, phase)
+                seconds = _measure(label, phase, partial(_cpu, config, snapshots))
                 PLAN.label = None
+                _cpu(config, snapshots)
                 step = summarize(label, phase["profile"], float(rate), seconds)
-                after = _cpu(config)
-                if before is not None and after is not None:
-                    step["cpu"] = cpu_share(cpu_used(before, after), seconds, step)
+                if snapshots:
+                    step["cpu"] = cpu_share(cpu_used(snapshots), seconds, step)
                 steps.append(step)
                 print(json.dumps(step), file=sys.stderr, flush=True)
                 if phase.get("stop_on_fail", True) and not step["held"]:
