@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.test import Client, override_settings
@@ -26,6 +25,7 @@ from therapy_setup import (
     today,
 )
 
+from db_snapshot import snapshot
 from painpump.api import tokens
 from painpump.api.app import api
 from painpump.clinic import alarms, refills
@@ -297,22 +297,6 @@ def module_world(django_db_blocker: Any) -> Iterator[World]:
     ):
         yield _build()
         transaction.set_rollback(True)
-
-
-UNCHANGING = {"sessions.Session", "contenttypes.ContentType", "auth.Permission"}
-
-
-def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (but the sessions, and the users' last login, which signing the
-    caller in sets), to prove a refused call changed nothing."""
-    rows = {}
-    for model in apps.get_models():
-        label = model._meta.label
-        if label in UNCHANGING:
-            continue
-        fields = [f.attname for f in model._meta.concrete_fields if f.attname != "last_login"]
-        rows[label] = list(model._default_manager.order_by("pk").values_list(*fields))
-    return rows
 
 
 def client_for(world: World, caller: str) -> tuple[Client, dict[str, str]]:

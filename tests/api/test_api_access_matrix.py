@@ -29,9 +29,9 @@ from api_access import (
     client_for,
     module_world,
     schema_operations,
-    snapshot,
 )
 
+from db_snapshot import snapshot
 from painpump.clinic.roles import CAPABILITIES
 
 

@@ -18,10 +18,10 @@ from api_access import (
     World,
     module_world,
     schema_operations,
-    snapshot,
 )
 from django.test import Client
 
+from db_snapshot import snapshot
 from painpump.api import tokens
 
 WRITES = sorted(op for op in ACCESS if op[0] not in SAFE)

@@ -12,13 +12,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern
 from django.utils import timezone
 
+from db_snapshot import snapshot
 from painpump.clinic import alarms, library, refills, services
 from painpump.clinic.models import Appointment, Episode, Program, Refill
 from painpump.clinic.pathway import clinic_settings
@@ -358,22 +358,6 @@ def url_of(name: str, world: World) -> str:
     page = PAGES[name]
     kwargs = {k: world.ids.get(v, v) for k, v in page.kwargs.items()}
     return reverse(f"web:{name}", kwargs=kwargs) + page.query.format(**world.ids)
-
-
-UNCHANGING = {"sessions.Session", "contenttypes.ContentType", "auth.Permission"}
-
-
-def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (but the sessions, and the users' last login, which signing the
-    caller in sets), to prove a refused request changed nothing."""
-    rows = {}
-    for model in apps.get_models():
-        label = model._meta.label
-        if label in UNCHANGING:
-            continue
-        fields = [f.attname for f in model._meta.concrete_fields if f.attname != "last_login"]
-        rows[label] = list(model._default_manager.order_by("pk").values_list(*fields))
-    return rows
 
 
 def _at(day: date) -> datetime:

@@ -21,10 +21,11 @@ from access_world import (
     World,
     module_world,
     named_patterns,
-    snapshot,
     url_of,
 )
 from django.test import Client
+
+from db_snapshot import snapshot
 
 PUBLIC = {"sign-in", "sign-out"}
 

@@ -18,11 +18,12 @@ from access_world import (
     World,
     module_world,
     named_patterns,
-    snapshot,
     url_of,
 )
 from django.test import Client
 from django.utils.crypto import get_random_string
+
+from db_snapshot import snapshot
 
 POSTS = sorted(name for name, page in PAGES.items() if page.post is not None)
 
