@@ -75,7 +75,8 @@ def main() -> None:
     print(
         f"fault drills: seed {options.seed}, {options.rounds} kills, {options.restarts} "
         f"PostgreSQL restarts, {options.patients} nurses; {platform.node()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
     began = time.monotonic()
     reports: list[dict[str, Any]] = []
@@ -95,7 +96,10 @@ def main() -> None:
         reports += found
     seconds = time.monotonic() - began
     failed = [r for r in reports if r.get("problems")]
-    print(f"fault drills: {len(reports)} reports in {seconds:.0f} s, {len(failed)} with problems")
+    print(
+        f"fault drills: {len(reports)} reports in {seconds:.0f} s, {len(failed)} with problems; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     if options.json:
         with open(options.json, "w", encoding="utf-8") as out:
             json.dump(
