@@ -35,6 +35,7 @@ from painpump.clinic.pathway import clinic_settings, pathway_settings
 from painpump.clinic.programmed_by import ProgrammedBy
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
+from painpump.clinic.stable_read import stable
 from painpump.core import catalog
 from painpump.core.age import age_on
 from painpump.core.device_life import replacement_due
@@ -579,25 +580,28 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
             Prefetch("assessments", queryset=Assessment.objects.order_by("taken_at")),
         )
     )
-    implants = list(
-        Implant.objects.filter(episode__patient_id=patient_id)
-        .order_by("-implanted_on", "-created_at")
-        .prefetch_related(
-            Prefetch("programs", queryset=Program.objects.order_by("started_at")),
-            Prefetch(
-                "refills",
-                queryset=Refill.objects.order_by("performed_at").prefetch_related(
-                    Prefetch("drugs", queryset=RefillDrug.objects.order_by("position"))
+    implants = stable(  # the pumps with their refills and programs in one state
+        lambda: list(
+            Implant.objects.filter(episode__patient_id=patient_id)
+            .order_by("-implanted_on", "-created_at")
+            .prefetch_related(
+                Prefetch("programs", queryset=Program.objects.order_by("started_at")),
+                Prefetch(
+                    "refills",
+                    queryset=Refill.objects.order_by("performed_at").prefetch_related(
+                        Prefetch("drugs", queryset=RefillDrug.objects.order_by("position"))
+                    ),
                 ),
-            ),
-            Prefetch(
-                "alarms",
-                queryset=AlarmReport.objects.filter(acknowledged_at__isnull=True).order_by(
-                    "-reported_at"
+                Prefetch(
+                    "alarms",
+                    queryset=AlarmReport.objects.filter(acknowledged_at__isnull=True).order_by(
+                        "-reported_at"
+                    ),
+                    to_attr="open_alarms",
                 ),
-                to_attr="open_alarms",
-            ),
-        )
+            )
+        ),
+        lambda found: found,
     )
     settings = clinic_settings()
     rules = pathway_settings(settings)

@@ -31,6 +31,7 @@ from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.refills import Fill, checked_fill
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
+from painpump.clinic.stable_read import stable
 from painpump.core import catalog
 from painpump.core.decision import Finding, Verdict
 from painpump.core.dosing import dose_mcg_per_day
@@ -112,8 +113,8 @@ def _implant(implant_id: UUID) -> Implant:
             ),
         ),
     )
-    try:
-        return query.get(id=implant_id)
+    try:  # its refills and programs in one state
+        return stable(lambda: query.get(id=implant_id), lambda found: [found])
     except Implant.DoesNotExist:
         raise NotFound(f"implant {implant_id}") from None
 

@@ -5,6 +5,7 @@ and every 503 is checked to be a clean one (the JSON error or the page, with no 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -35,6 +36,17 @@ def unclean_503(answer: Answer, *, web: bool = False) -> str | None:
     if error.get("reason") not in MESSAGES or error.get("message") != MESSAGES[error["reason"]]:
         return f"a 503 with an unknown reason: {error!r}"
     return None
+
+
+def said(answer: Answer) -> str:
+    """What an error answer says: the API's message or the page's alert."""
+    if answer.content_type.startswith("application/json"):
+        try:
+            return str(answer.json()["error"]["message"])[:200]
+        except (ValueError, KeyError, TypeError):
+            return answer.text[:200]
+    alert = re.search(r'role="alert">(.*?)<', answer.text, re.S)
+    return alert.group(1).strip()[:200] if alert else answer.text[:200]
 
 
 class Tally:
@@ -196,6 +208,6 @@ class Reader:
                 continue
             tally.answer(kind, answer, web=web)
             if answer.status not in (200, 503) and answer.status < 500:
-                tally.problem(f"{kind}: {answer.status}")
+                tally.problem(f"{kind}: {answer.status} {said(answer)!r}")
             if answer.status == 503:
                 time.sleep(PAUSE)
