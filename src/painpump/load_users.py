@@ -76,6 +76,8 @@ class ClinicUser(FastHttpUser):
     read-write API token (the REST calls). Each visit starts on a fixed pace (users / rate), so
     the offered rate holds while the server keeps up."""
 
+    last_start = 0.0
+
     count = 0
 
     def on_start(self) -> None:
@@ -92,8 +94,8 @@ class ClinicUser(FastHttpUser):
         self.kinds: cycle[str] = cycle([""])
         self._sign_in(config["username"], config["password"])
         PLAN.signed_in += 1
-        time.sleep(users / PLAN.rate * (self.index + 0.5) / users)
-        self.next_start = time.monotonic()
+        period = users / PLAN.rate
+        self.last_start = time.monotonic() - period + period * (self.index + 0.5) / users
 
     def _sign_in(self, username: str, password: str) -> None:
         with self.client.get("/sign-in/", name="sign-in", catch_response=True) as page:
@@ -110,13 +112,24 @@ class ClinicUser(FastHttpUser):
                 raise RuntimeError("cannot sign in")
 
     def wait_time(self) -> float:
-        period = int(PLAN.config["users"]) / PLAN.rate
-        now = time.monotonic()
-        self.next_start = max(self.next_start + period, now - period)
-        return max(0.0, self.next_start - now)
+        return 0.0  # the pace is kept by _pace, which follows a change of rate at once
+
+    def _pace(self) -> None:
+        """Wait until this user's next visit is due: one period (users / rate, the rate read
+        anew every 0.1 s, so a step's new rate holds from its start) after the last one, without
+        bursts to catch up more than one period when the server fell behind."""
+        while True:
+            period = int(PLAN.config["users"]) / PLAN.rate
+            now = time.monotonic()
+            due = self.last_start + period
+            if now >= due:
+                self.last_start = max(due, now - period)
+                return
+            time.sleep(min(0.1, due - now))
 
     @task
     def visit(self) -> None:
+        self._pace()
         if PLAN.profile != self.profile:
             self.profile = PLAN.profile
             order = weighted_cycle(PROFILES[self.profile])
