@@ -60,7 +60,7 @@ def hostile_documents(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[Any, 
         if draw(st.integers(0, 4)) == 0 and isinstance(parent, dict):
             del parent[path[-1]]
         else:
-            parent[path[-1]] = draw(hostile_values)
+            parent[path[-1]] = copy.deepcopy(draw(hostile_values))  # st.just shares one
         changed.append(path)
         if not _paths(document):
             break
@@ -119,6 +119,7 @@ def test_a_hostile_scenario_runs_within_the_device_or_is_refused_naming_the_key(
         ({"ptm": {"bolus": "0.1 mL", "lockout": "1 hour", "max_per_day": 4, "requests": 5}},
          "ptm.requests"),
         ({"fill": {"volume": "20 mL", "drugs": 7}}, "fill.drugs"),
+        ({"fill": {"volume": "20 mL", "drugs": []}}, "fill.drugs"),
     ],
 )  # fmt: skip
 def test_a_scenario_value_of_the_wrong_type_is_refused_naming_the_key(
@@ -126,7 +127,7 @@ def test_a_scenario_value_of_the_wrong_type_is_refused_naming_the_key(
 ) -> None:
     """Defect: primed = "false" and bridge = "no" were read as true (any non-empty string is),
     a flex step that was not a table crashed with AttributeError, and requests = 5 or
-    drugs = 7 crashed with TypeError."""
+    drugs = 7 crashed with TypeError; drugs = [] with a dose program crashed with IndexError."""
     document: dict[str, Any] = {
         "start": "2026-01-05T00:00:00Z",
         "until": "2026-01-10T00:00:00Z",

@@ -387,7 +387,15 @@ class _Parser:
     def _fluid(self, table: dict[str, Any], where: str) -> Fluid:
         entries: list[tuple[Any, Any, str]] = []
         if "drugs" in table:
-            for i, item in enumerate(_list(table, "drugs", f"{where}.drugs")):
+            if not _list(table, "drugs", f"{where}.drugs"):
+                raise Refusal(
+                    f"{where}.drugs",
+                    "[]",
+                    "at least one drug",
+                    RULES,
+                    "is empty: a fluid of no drug",
+                )
+            for i, item in enumerate(table["drugs"]):
                 if not isinstance(item, dict):
                     raise Refusal(
                         f"{where}.drugs[{i}]",
