@@ -22,6 +22,8 @@ from painpump.cli.serve import gunicorn_argv
 
 PAINPUMP = Path(sys.executable).parent / "painpump"
 START_TIMEOUT = 45.0
+READ_TIMEOUT = 30.0
+"""Seconds for one answer: the first OpenAPI schema takes seconds on a loaded shared machine."""
 
 
 def free_port() -> int:
@@ -32,7 +34,7 @@ def free_port() -> int:
 
 def get(url: str) -> tuple[int, dict[str, str], bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=READ_TIMEOUT) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
