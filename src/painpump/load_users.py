@@ -94,8 +94,7 @@ class ClinicUser(FastHttpUser):
         self.kinds: cycle[str] = cycle([""])
         self._sign_in(config["username"], config["password"])
         PLAN.signed_in += 1
-        period = users / PLAN.rate
-        self.last_start = time.monotonic() - period + period * (self.index + 0.5) / users
+        self.rate = 0.0  # the first _pace spreads the users over the period
 
     def _sign_in(self, username: str, password: str) -> None:
         with self.client.get("/sign-in/", name="sign-in", catch_response=True) as page:
@@ -117,10 +116,16 @@ class ClinicUser(FastHttpUser):
     def _pace(self) -> None:
         """Wait until this user's next visit is due: one period (users / rate, the rate read
         anew every 0.1 s, so a step's new rate holds from its start) after the last one, without
-        bursts to catch up more than one period when the server fell behind."""
+        bursts to catch up more than one period when the server fell behind. When the rate
+        changes, the users' visits are spread evenly over the new period again (else a longer
+        period would find them all due at once)."""
+        users = int(PLAN.config["users"])
         while True:
-            period = int(PLAN.config["users"]) / PLAN.rate
+            period = users / PLAN.rate
             now = time.monotonic()
+            if PLAN.rate != self.rate:  # a new step: the users spread over its period again
+                self.rate = PLAN.rate
+                self.last_start = now - period + period * (self.index + 0.5) / users
             due = self.last_start + period
             if now >= due:
                 self.last_start = max(due, now - period)
