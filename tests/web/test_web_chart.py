@@ -6,7 +6,6 @@ the what-if form that projects and checks a proposed refill or program without s
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -80,19 +79,16 @@ def test_an_admin_is_refused_the_chart_with_the_roles_that_may(
     assert "may not read patient records" in response.content.decode()
 
 
-def test_five_years_of_refills_render_in_well_under_a_second(
+def test_five_years_of_refills_render_whole_in_a_bounded_number_of_queries(
     physician: User, nurse: User, django_assert_max_num_queries: object
 ) -> None:
+    """The render time itself is a benchmark (scripts/bench-web), not a timed assertion."""
     implant = long_history(physician, nurse)
     client = client_for(nurse)
     url = f"/patients/{implant.episode.patient_id}/"
-    client.get(url)  # templates compiled, catalog loaded
     with django_assert_max_num_queries(30):  # type: ignore[operator]
-        began = time.perf_counter()
         response = client.get(url)
-        took = time.perf_counter() - began
     assert response.status_code == 200
-    assert took < 0.5, f"the chart took {took:.3f} s"
     assert response.content.decode().count("LOT-LONG") == 41
 
 
