@@ -30,6 +30,8 @@ from reference import simulate
 from strategies import (
     CAPACITY_ML,
     PROGRAMMABLE,
+    THOROUGH,
+    THOROUGH_EXAMPLES,
     epoch,
     fluids,
     iso,
@@ -43,8 +45,15 @@ from strategies import (
     text,
 )
 
+
+def examples(default: int) -> int:
+    """`default` scenarios a run (the CI budget), at least 2000 under HYPOTHESIS_PROFILE=thorough
+    (explicit counts override hypothesis's profile)."""
+    return max(default, THOROUGH_EXAMPLES) if THOROUGH else default
+
+
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -139,7 +148,7 @@ def assert_invariants(scenario: Scenario, result: Result) -> None:
 # -- twin against the reference ---------------------------------------------------------------
 
 
-@settings(SETTINGS, max_examples=200)
+@settings(SETTINGS, max_examples=examples(200))
 @given(scenarios(max_days=60))
 def test_twin_agrees_with_the_reference_simulation(document: dict[str, Any]) -> None:
     assert_agrees_with_reference(document)
@@ -148,14 +157,14 @@ def test_twin_agrees_with_the_reference_simulation(document: dict[str, Any]) -> 
 # -- invariants of the twin alone -------------------------------------------------------------
 
 
-@settings(SETTINGS, max_examples=300)
+@settings(SETTINGS, max_examples=examples(300))
 @given(scenarios(max_days=400, max_events=12))
 def test_invariants_hold_on_any_scenario(document: dict[str, Any]) -> None:
     scenario = load(document)
     assert_invariants(scenario, Twin(scenario).run())
 
 
-@settings(SETTINGS, max_examples=150)
+@settings(SETTINGS, max_examples=examples(150))
 @given(scenarios(max_days=120, max_events=8))
 def test_keep_log_false_gives_the_same_final_state_as_keep_log_true(
     document: dict[str, Any],
@@ -354,7 +363,7 @@ class GrowingScenario(RuleBasedStateMachine):
 
 
 GrowingScenario.TestCase.settings = settings(
-    max_examples=50,
+    max_examples=examples(50),
     stateful_step_count=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -93,7 +93,7 @@ def checked_fill(
         check_volume_fits(pump, fill.volume, "volume")
     except Refusal as error:
         raise _renamed(error, "volume") from None
-    principal, concentration = fill.drugs[0]
+    concentration = fill.drugs[0][1]
     rate = rate_ml_per_day(dose.canonical, concentration.canonical, "drugs[0].concentration")
     findings: list[Finding] = []
     hours = None
@@ -136,7 +136,6 @@ def checked_fill(
         findings += check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
     except Refusal as error:
         raise _renamed(error, "dose") from None
-    del principal
     return rate, [f for f in findings if f.verdict is Verdict.WARN]
 
 
