@@ -18,6 +18,21 @@ from painpump.core.units import Kind, parse
 
 TODAY = date(2026, 11, 25)
 PASSWORD = "correct horse battery"
+REFILL_FORM = {
+    "expected": "3 mL",
+    "aspirated": "3 mL",
+    "drug": "baclofen",
+    "concentration": "2000 mcg/mL",
+    "drug_2": "",
+    "concentration_2": "",
+    "drug_3": "",
+    "concentration_3": "",
+    "lot": "LOT-7",
+    "volume": "20 mL",
+    "dose": "400 mcg/day",
+    "origin": "",
+}
+"""The entries of a valid refill form for the `implant` fixture's baclofen pump (3 mL left)."""
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from django.db.backends.sqlite3.base import DatabaseWrapper as SQLite
 from django.test import Client
 from therapy_setup import at, baclofen_implant, day_60, iso, refill_body, today
 
+from clinic_fixtures import REFILL_FORM
 from painpump.api.idempotency import HEADER, REPLAYED
 from painpump.clinic.models import (
     AlarmReport,
@@ -315,25 +316,11 @@ def _same_session(client: Client, count: int) -> list[Client]:
     return clicks
 
 
-WEB_REFILL = {
-    "drug": "baclofen",
-    "concentration": "2000 mcg/mL",
-    "drug_2": "",
-    "concentration_2": "",
-    "drug_3": "",
-    "concentration_3": "",
-    "lot": "LOT-7",
-    "volume": "20 mL",
-    "dose": "400 mcg/day",
-    "origin": "",
-}
-
-
 def _reviewed_refill(client: Client, implant: Implant, left: str) -> dict[str, str]:
     url = f"/implants/{implant.id}/refill/"
     page = client.get(url).content.decode()
     data = {
-        **WEB_REFILL,
+        **REFILL_FORM,
         "expected": left,
         "aspirated": left,
         "version": _hidden(page, "version"),

@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.db.models import Model
 from django.test import Client
 
+from clinic_fixtures import REFILL_FORM
 from painpump.clinic.models import (
     Assessment,
     AuditEntry,
@@ -99,18 +100,7 @@ def _refill_entries(client: Client, implant: Implant) -> dict[str, str]:
     return {
         "version": hidden(page, "version"),
         "idempotency_key": hidden(page, "idempotency_key"),
-        "expected": "3 mL",
-        "aspirated": "3 mL",
-        "drug": "baclofen",
-        "concentration": "2000 mcg/mL",
-        "drug_2": "",
-        "concentration_2": "",
-        "drug_3": "",
-        "concentration_3": "",
-        "lot": "LOT-7",
-        "volume": "20 mL",
-        "dose": "400 mcg/day",
-        "origin": "",
+        **REFILL_FORM,
         "action": "confirm",
     }
 

@@ -17,27 +17,13 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from clinic_fixtures import REFILL_FORM as ENTRIES
 from painpump.clinic import refills, services
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
 from painpump.clinic.testing import baclofen, responder_episode
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
-
-ENTRIES = {
-    "expected": "3 mL",
-    "aspirated": "3 mL",
-    "drug": "baclofen",
-    "concentration": "2000 mcg/mL",
-    "drug_2": "",
-    "concentration_2": "",
-    "drug_3": "",
-    "concentration_3": "",
-    "lot": "LOT-7",
-    "volume": "20 mL",
-    "dose": "400 mcg/day",
-    "origin": "",
-}
 
 
 def signed_in(user: User) -> Client:
