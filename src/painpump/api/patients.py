@@ -30,12 +30,19 @@ router = Router(tags=["patients"], auth=AUTH)
 
 class Search(Request):
     q: str = Field(default="", max_length=200, description="words of the name or record number")
+    offset: int = Field(0, ge=0, le=queries.MAX_OFFSET, description="patients to skip")
+    limit: int = Field(
+        queries.PAGE_SIZE, ge=1, le=queries.MAX_LIMIT, description="patients to return at most"
+    )
 
 
 @router.get("", response={200: list[PatientOut], **ERRORS})
 def list_patients(request: HttpRequest, search: Query[Search]) -> list[dict[str, Any]]:
-    found = queries.search_patients(current_user(request), search.q)
-    return [present.patient(p) for p in found]
+    """Patients by name (then record number), `limit` of them from `offset`."""
+    found = queries.search_patients(
+        current_user(request), search.q, offset=search.offset, limit=search.limit
+    )
+    return [present.patient(p) for p in found.patients]
 
 
 @router.post("", response={201: PatientOut, **ERRORS})
