@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "painpump.web.session_limits.SessionLimitsMiddleware",
+    "painpump.web.clinic_zone.ClinicTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 ROOT_URLCONF = "painpump.urls"
@@ -103,8 +104,10 @@ TEMPLATES = [
 WSGI_APPLICATION = "painpump.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-TIME_ZONE = "UTC"
+TIME_ZONE = "UTC"  # the database's; pages switch to the clinic's zone (ClinicSettings.time_zone)
 USE_TZ = True
+PAINPUMP_TIME_ZONE = os.environ.get("PAINPUMP_TIME_ZONE", "UTC")
+"""The time zone a new clinic starts with, until the admin sets its own in Settings."""
 USE_I18N = False
 LANGUAGE_CODE = "en"
 

@@ -29,8 +29,8 @@ from db_snapshot import snapshot
 from painpump.api import tokens
 from painpump.api.app import api
 from painpump.clinic import alarms, refills
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Implant
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.roles import Role
 from painpump.core.units import Kind, parse
 

@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from therapy_setup import at, implanted, iso, new_episode, new_patient, post, today
 
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AlarmReport, AuditEntry, Implant
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import responder_episode
 

@@ -28,6 +28,7 @@ from therapy_setup import at, baclofen_implant, day_60, iso, refill_body, today
 
 from clinic_fixtures import REFILL_FORM
 from painpump.api.idempotency import HEADER, REPLAYED
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import (
     AlarmReport,
     Appointment,
@@ -37,7 +38,6 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.roles import Role
 
 pytestmark = pytest.mark.django_db(transaction=True)

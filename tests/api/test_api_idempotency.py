@@ -21,8 +21,8 @@ from painpump.api.app import api
 from painpump.api.idempotency import HEADER, KEEP, REPLAYED
 from painpump.api.models import IdempotentRequest
 from painpump.clinic import alarms, refills
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Implant, Patient, Refill
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.roles import Role
 from painpump.core.units import Kind, parse
 

@@ -24,6 +24,7 @@ from therapy_setup import (
 )
 
 from painpump.clinic import alarms, refills
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import (
     AlarmReport,
     AuditEntry,
@@ -34,7 +35,6 @@ from painpump.clinic.models import (
     Patient,
     Refill,
 )
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.roles import CAPABILITIES, Role
 from painpump.core.units import Kind, parse
 

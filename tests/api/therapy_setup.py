@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from frozen import ZONE
 from painpump.clinic import refills, services
 from painpump.clinic.models import Episode, Implant, Patient
 from painpump.clinic.testing import responder_episode
@@ -21,7 +22,7 @@ JSON = "application/json"
 
 
 def today() -> date:
-    return timezone.localdate()
+    return timezone.localdate(timezone=ZONE)
 
 
 def at(day: date, hour: int = 10) -> datetime:

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from browser_steps import follow
 from painpump.clinic.models import Implant
 
 
@@ -28,10 +29,10 @@ def test_a_nurse_opens_the_chart_sees_the_reservoir_and_tries_a_higher_dose(
     sign_in: Callable[[User], Page], nurse: User, implant: Implant
 ) -> None:
     page = sign_in(nurse)
-    page.get_by_role("link", name="Patients").click()
+    follow(page, page.get_by_role("link", name="Patients"))
     with page.expect_response(lambda r: "/patients/?q=Muster" in r.url):
         page.get_by_label("Name or record number").fill("Muster")
-    page.get_by_role("link", name="Muster, Erika").click()
+    follow(page, page.get_by_role("link", name="Muster, Erika"))
 
     expect(page.get_by_role("heading", name="Muster, Erika")).to_be_visible()
     expect(page.get_by_test_id("program-words")).to_have_text(
@@ -43,7 +44,7 @@ def test_a_nurse_opens_the_chart_sees_the_reservoir_and_tries_a_higher_dose(
     page.get_by_role("button", name="All refills").click()
     expect(page.get_by_role("button", name="All refills")).to_have_attribute("aria-pressed", "true")
 
-    page.get_by_role("link", name="What if").click()
+    follow(page, page.get_by_role("link", name="What if"))
     expect(page.get_by_role("heading", name="What if…")).to_be_visible()
     expect(page.get_by_text("Nothing is saved on this page")).to_be_visible()
     wait_drawn(page, "canvas[data-chart=whatif]")

@@ -11,13 +11,14 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from frozen import ZONE
 from painpump.clinic.models import Episode, Implant, Patient
 
 
 def test_a_physician_takes_a_stroke_patient_from_referral_to_the_implant(
     sign_in: Callable[[User], Page], physician: User, patient: Patient, live_server: object
 ) -> None:
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=ZONE)
     referred, admitted = today - timedelta(days=40), today - timedelta(days=30)
     ended = admitted + timedelta(days=2)
     earliest = ended + timedelta(days=21)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from browser_steps import follow
 from painpump.clinic.models import Implant, Refill
 
 LIVE = re.compile(r"/refill/live/")
@@ -26,7 +27,7 @@ def left(page: Page, label: str) -> None:
 def open_refill(page: Page) -> None:
     """From the dashboard to the patient's chart and its refill form."""
     page.get_by_role("link", name="Muster, Erika").first.click()
-    page.get_by_role("link", name="Refill the pump").click()
+    follow(page, page.get_by_role("link", name="Refill the pump"))
     expect(page.get_by_role("heading", name="What was left in the pump")).to_be_visible()
 
 

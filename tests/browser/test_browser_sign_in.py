@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from browser_steps import follow
 from painpump.clinic.models import Implant
 
 
@@ -41,7 +42,7 @@ def test_patient_search_narrows_the_list_as_the_nurse_types(
     sign_in: Callable[[User], Page], nurse: User, implant: Implant
 ) -> None:
     page = sign_in(nurse)
-    page.get_by_role("link", name="Patients").click()
+    follow(page, page.get_by_role("link", name="Patients"))
     page.get_by_label("Name or record number").fill("zzz-nobody")
     expect(page.get_by_text("No patient matches")).to_be_visible()
     page.get_by_label("Name or record number").fill("Must")

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 
 from painpump import load_test
@@ -52,8 +53,10 @@ def test_bench_data_set_refills_carry_their_reconciliation() -> None:
 
 
 def test_load_clients_visit_every_endpoint_and_record_each_refill_once(
-    live_server: Any,
+    live_server: Any, frozen_clock: time_machine.Coordinates
 ) -> None:
+    # the load clients run in processes of their own, on the real clock: so does the server
+    frozen_clock.move_to(time_machine.escape_hatch.datetime.datetime.now(UTC))
     generate(6, 1, datetime.now(UTC).replace(microsecond=0), lambda _: None)
     clinic = load_test.clinic_for_load("bench.physician", due_after=date.min)
     assert clinic.implants

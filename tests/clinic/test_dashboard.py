@@ -9,12 +9,14 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+import holidays
 import pytest
 from django.contrib.auth.models import User
 
+from frozen import TODAY, ZONE
 from painpump.clinic import alarms, dashboard, pathway, refills, services
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Episode, Implant
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.testing import responder_episode
 from painpump.core.errors import Refusal
 from painpump.core.scheduling import ClinicCalendar, DueRefill, prioritise
@@ -176,7 +178,13 @@ def test_a_refill_waiting_for_verification_is_listed_until_verified(
 # Paging: each list is read a page at a time; the pages, laid end to end, are the whole list in
 # the core's order, and `totals` counts each whole list.
 
-THANKSGIVING = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+def next_thanksgiving() -> date:
+    found = holidays.US(years=(TODAY.year, TODAY.year + 1))
+    return min(day for day, name in found.items() if "Thanksgiving" in name and day >= TODAY)
+
+
+THANKSGIVING = datetime.combine(next_thanksgiving(), time(9, 0), tzinfo=ZONE)
 """A Thursday the clinic (US calendar) is closed: a refill due today is overdue (no working day
 left in time), one due tomorrow, Friday, is not."""
 
@@ -202,7 +210,7 @@ def followed_pumps(nurse: User, physician: User, count: int, seed: int) -> list[
         )
         drugs = rng.choice(["baclofen", "morphine", "baclofen+clonidine", "ziconotide"])
         alarm_day = today + timedelta(days=rng.choice([-3, 0, 1, 1, 2, 2, 2, 5, 9, 30]))
-        alarm_at = datetime.combine(alarm_day, time(rng.randrange(24), rng.randrange(60)), UTC)
+        alarm_at = datetime.combine(alarm_day, time(rng.randrange(24), rng.randrange(60)), ZONE)
         refill_by = alarm_day - timedelta(days=rng.choice([0, 1, 2, 7]))
         made.append(
             Implant.objects.create(
@@ -233,7 +241,7 @@ def core_order(implants: list[Implant], today: date) -> list[str]:
         due = DueRefill(
             str(implant.episode.patient_id),
             tuple(implant.drug_names.split("+")),
-            implant.alarm_at.date(),
+            implant.alarm_at.astimezone(ZONE).date(),
             implant.refill_by,
         )
         by_due[id(due)] = (due, str(implant.id))

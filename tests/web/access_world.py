@@ -19,9 +19,10 @@ from django.urls import URLPattern
 from django.utils import timezone
 
 from db_snapshot import snapshot
+from frozen import TODAY, ZONE
 from painpump.clinic import alarms, library, refills, services
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Episode, Program, Refill
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import baclofen, responder_episode
 from painpump.core.units import Kind, parse
@@ -78,7 +79,7 @@ def read_page(allowed: frozenset[str], **kwargs: str) -> Page:
 
 
 def today() -> date:
-    return timezone.localdate()
+    return TODAY
 
 
 def signed_in(user: User) -> Client:
@@ -218,7 +219,9 @@ PAGES: dict[str, Page] = {
         data=lambda w: {
             "key": "web-assessment",
             "episode": str(w.ids["referred"]),
-            "taken_at": (timezone.localtime() - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M"),
+            "taken_at": (timezone.localtime(timezone=ZONE) - timedelta(minutes=5)).strftime(
+                "%Y-%m-%d %H:%M"
+            ),
             "pain_nrs": "6",
         },
     ),

@@ -12,8 +12,8 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.test import Client
 
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, ClinicSettings
-from painpump.clinic.pathway import clinic_settings
 
 pytestmark = pytest.mark.django_db
 

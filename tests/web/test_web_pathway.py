@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from frozen import ZONE
 from painpump.clinic import services
 from painpump.clinic.models import Appointment, Episode, Implant, PathwayEvent, Patient
 from painpump.clinic.testing import responder_episode
@@ -28,7 +29,7 @@ def signed_in(user: User) -> Client:
 
 
 def today() -> date:
-    return timezone.localdate()
+    return timezone.localdate(timezone=ZONE)
 
 
 def stroke(physician: User, patient: Patient, referred: date | None = None) -> Episode:

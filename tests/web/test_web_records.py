@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from frozen import ZONE
 from painpump.clinic import services
 from painpump.clinic.models import Assessment, Episode, Patient
 
@@ -41,7 +42,7 @@ def test_a_nurse_registers_a_patient_and_lands_on_the_chart(nurse: User) -> None
 
 
 def test_a_birth_date_in_the_future_is_refused_next_to_the_field(nurse: User) -> None:
-    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    tomorrow = (timezone.localdate(timezone=ZONE) + timedelta(days=1)).isoformat()
     response = signed_in(nurse).post("/patients/new/", patient_form(birth_date=tomorrow))
     page = response.content.decode()
     assert response.status_code == 422
@@ -100,7 +101,7 @@ def test_a_nurse_may_not_open_an_episode(nurse: User, patient: Patient) -> None:
 
 def episode_of(physician: User, patient: Patient) -> Episode:
     return services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=timezone.localdate()
+        physician, patient.id, indication="stroke", referred_on=timezone.localdate(timezone=ZONE)
     )
 
 
@@ -108,7 +109,7 @@ def assessment_form(episode: Episode, **changes: str) -> dict[str, str]:
     data = {
         "key": "a-1",
         "episode": str(episode.id),
-        "taken_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "taken_at": timezone.localtime(timezone=ZONE).strftime("%Y-%m-%dT%H:%M"),
         "pain_nrs": "7",
         "ashworth_left_leg": "1.5",
         "ashworth_right_leg": "3",
@@ -182,7 +183,7 @@ def test_an_assessment_in_the_future_or_without_any_measure_is_refused(
 ) -> None:
     episode = episode_of(physician, patient)
     client = signed_in(nurse)
-    later = (timezone.localtime() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    later = (timezone.localtime(timezone=ZONE) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     future = client.post(
         f"/patients/{patient.id}/assessments/new/", assessment_form(episode, taken_at=later)
     )

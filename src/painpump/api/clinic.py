@@ -8,10 +8,10 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Query, Router
 from pydantic import Field
 
+from painpump import clock
 from painpump.api import present
 from painpump.api.auth import AUTH, current_user
 from painpump.api.schemas import (
@@ -47,7 +47,7 @@ def read_dashboard(request: HttpRequest, page: Query[DashboardPage]) -> dict[str
     with their earliest implant date, pumps to replace, unverified refills, open alarms.
     Each list is paged (`offset`, `limit`, 25 rows by default); `totals` counts each list."""
     board = dashboard.worklist(
-        current_user(request), timezone.now(), offset=page.offset, limit=page.limit
+        current_user(request), clock.now(), offset=page.offset, limit=page.limit
     )
     return {
         **present.dashboard(board),

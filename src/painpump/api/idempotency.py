@@ -21,10 +21,10 @@ from weakref import WeakKeyDictionary
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 
+from painpump import clock
 from painpump.api.models import IdempotentRequest
 from painpump.core.errors import Refusal
 
@@ -104,7 +104,7 @@ def claim(user: User, key: str, request: HttpRequest, print_: str) -> Idempotent
     """The answer stored for (user, key) (status set), or a new claim this request owns (status
     0), or None when a concurrent request holds the key. A stored answer to another request is
     refused, naming the key."""
-    now = timezone.now()
+    now = clock.now()
     found = _stored(user, key, now)
     if found is None:
         try:

@@ -10,10 +10,10 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Query, Router, Status
 from pydantic import Field
 
+from painpump import clock
 from painpump.api import idempotency, present
 from painpump.api.auth import AUTH, current_user
 from painpump.api.errors import SCHEMA_RULES
@@ -58,7 +58,7 @@ def register_implant(
         current_user(request),
         episode_id,
         expected_version=payload.version,
-        now=timezone.now(),
+        now=clock.now(),
         pump_model=payload.pump_model,
         pump_serial=payload.pump_serial,
         catheter_model=payload.catheter_model,
@@ -170,7 +170,7 @@ def change_program(
     projection is recomputed from the volume it computes as left. With `version`, a titration
     of a pump changed since (a refill, another titration) is refused (409)."""
     user, dose = current_user(request), quantity(payload.dose, Kind.DOSE_RATE, "dose")
-    acknowledge, now = frozenset(payload.acknowledge), timezone.now()
+    acknowledge, now = frozenset(payload.acknowledge), clock.now()
     if payload.version is None:
         program = programs.change_program(
             user, implant_id, dose=dose, now=now, acknowledge=acknowledge, origin=payload.origin
@@ -191,7 +191,7 @@ def change_program(
 @router.post("/refills/{refill_id}/verify", response={200: RefillOut, **ERRORS})
 def verify_refill(request: HttpRequest, refill_id: UUID) -> dict[str, Any]:
     """The second clinician's verification (not the one who performed the refill)."""
-    verified = refills.verify_refill(current_user(request), refill_id, timezone.now())
+    verified = refills.verify_refill(current_user(request), refill_id, clock.now())
     return present.refill(verified)
 
 
@@ -215,7 +215,7 @@ def acknowledge_alarm(
 ) -> dict[str, Any]:
     """Close an open alarm with what was done about it."""
     alarm = alarms.acknowledge_alarm(
-        current_user(request), alarm_id, now=timezone.now(), action_taken=payload.action_taken
+        current_user(request), alarm_id, now=clock.now(), action_taken=payload.action_taken
     )
     return present.alarm(alarm)
 

@@ -10,10 +10,10 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Query, Router
 from pydantic import Field, StrictStr
 
+from painpump import clock
 from painpump.api import present
 from painpump.api.auth import AUTH, current_user
 from painpump.api.quantities import quantity
@@ -67,7 +67,7 @@ def apply_step(request: HttpRequest, episode_id: UUID, payload: StepIn) -> dict[
         episode_id,
         payload.action,
         expected_version=payload.version,
-        now=timezone.now(),
+        now=clock.now(),
         acknowledge=dict(payload.acknowledge),
         **facts_of(payload.facts),
     )
@@ -98,6 +98,6 @@ def preview_step(
     previewed: it carries a dose)."""
     facts = facts_of(FactsIn(**query.model_dump(exclude={"action"})))
     decision = therapy_queries.preview_step(
-        current_user(request), episode_id, query.action, now=timezone.now(), **facts
+        current_user(request), episode_id, query.action, now=clock.now(), **facts
     )
     return present.decision(decision)

@@ -8,8 +8,8 @@ import math
 from datetime import timedelta
 
 from django.http import HttpRequest
-from django.utils import timezone
 
+from painpump import clock
 from painpump.api.models import LoginFailure
 
 MAX_FAILURES = 5
@@ -22,7 +22,7 @@ def client_ip(request: HttpRequest) -> str:
 
 def retry_after(username: str, ip: str) -> int | None:
     """Seconds until a login may be tried again, or None when it may be tried now."""
-    now = timezone.now()
+    now = clock.now()
     recent = LoginFailure.objects.filter(username=username, ip=ip, at__gt=now - WINDOW)
     times = list(recent.order_by("-at").values_list("at", flat=True)[:MAX_FAILURES])
     if len(times) < MAX_FAILURES:
@@ -32,7 +32,7 @@ def retry_after(username: str, ip: str) -> int | None:
 
 
 def record_failure(username: str, ip: str) -> None:
-    now = timezone.now()
+    now = clock.now()
     LoginFailure.objects.filter(at__lt=now - WINDOW).delete()
     LoginFailure.objects.create(username=username[:150], ip=ip, at=now)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 
+from painpump import clock
 from painpump.api.models import ApiToken
 from painpump.clinic import audit
 from painpump.core.errors import Refusal
@@ -61,7 +61,7 @@ def revoke(token_id: int, *, actor: str = "cli") -> ApiToken:
     if record is None:
         raise Refusal("token", str(token_id), "the id of an existing token", RULES, "is unknown")
     if record.revoked_at is None:
-        record.revoked_at = timezone.now()
+        record.revoked_at = clock.now()
         record.save(update_fields=["revoked_at"])
         audit.record(
             actor,

@@ -13,14 +13,14 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit, pathway
+from painpump.clinic.locale import calendar_of, clinic_settings, clinic_today
 from painpump.clinic.models import Appointment, Episode
-from painpump.clinic.pathway import clinic_settings, locked_episode, pathway_settings, state_of
+from painpump.clinic.pathway import locked_episode, pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core import pathway as core
 from painpump.core.decision import Decision
 from painpump.core.errors import Refusal
-from painpump.core.scheduling import ClinicCalendar
 from painpump.core.stay_plan import STAYS, StayPlan, check_acknowledged, plan_stay
 
 RULES = "painpump admission rules (one open admission per episode, on a working day)"
@@ -67,7 +67,7 @@ def preview_admission(
         row = Episode.objects.get(id=episode_id)
     except Episode.DoesNotExist:
         raise NotFound(f"episode {episode_id}") from None
-    plan = _plan(row, purpose, admit_on, discharge_on, now.date())
+    plan = _plan(row, purpose, admit_on, discharge_on, clinic_today(now))
     audit.record(
         actor,
         "admission.preview",
@@ -104,12 +104,11 @@ def plan_admission(
     row = locked_episode(episode_id)
     if row.version != expected_version:
         raise Conflict("episode", str(row.id), expected_version, row.version)
-    plan = _plan(row, purpose, admit_on, discharge_on, now.date())
+    plan = _plan(row, purpose, admit_on, discharge_on, clinic_today(now))
     acks = dict(acknowledge or {})
     check_acknowledged(plan.decision, acks)
     chosen = _protocol(plan, protocol)
-    settings = clinic_settings()
-    closed = ClinicCalendar(settings.country, settings.subdivision or None).closed_because(admit_on)
+    closed = calendar_of(clinic_settings()).closed_because(admit_on)
     if closed:
         raise Refusal(
             "admit_on",

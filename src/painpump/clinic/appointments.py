@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core.errors import Refusal

@@ -11,8 +11,8 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from django.utils import timezone
 
+from painpump import clock
 from painpump.clinic.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -52,7 +52,7 @@ def record(
         raise RuntimeError("audit.record must run inside the change's transaction")
     head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
     entry = AuditEntry(
-        at=timezone.now(),
+        at=clock.now(),
         actor=actor,
         action=action,
         object_type=object_type,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import (
     AlarmReport,
     Appointment,
@@ -31,7 +32,7 @@ from painpump.clinic.models import (
     Refill,
     RefillDrug,
 )
-from painpump.clinic.pathway import clinic_settings, pathway_settings
+from painpump.clinic.pathway import pathway_settings
 from painpump.clinic.programmed_by import ProgrammedBy
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
@@ -285,6 +286,7 @@ def fill_projection(
     refills: Sequence[Refill],
     programs: Sequence[Program],
     margin_days: Decimal,
+    tz: tzinfo,
 ) -> tuple[Projection, list[str]] | None:
     """The projection of the last fill under the programs run since (None before the first
     fill). `refills` and `programs` are the implant's, oldest first, drugs prefetched."""
@@ -306,6 +308,7 @@ def fill_projection(
         alarm_volume=of(implant.alarm_volume_ml, "mL"),
         margin_days=margin_days,
         stability=stability,
+        tz=tz,
     )
     return found, notes
 
@@ -604,6 +607,7 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
         lambda found: found,
     )
     settings = clinic_settings()
+    locale = locale_of(settings)
     rules = pathway_settings(settings)
     refills = {i.id: list(i.refills.all()) for i in implants}
     active = next((i for i in implants if i.explanted_on is None), None)
@@ -642,7 +646,7 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
                 words=program_words(doses, rate, "continuous"),
             )
             projected = fill_projection(
-                active, done, programs, Decimal(settings.refill_margin_days)
+                active, done, programs, Decimal(settings.refill_margin_days), locale.zone
             )
             if projected is not None:
                 projection, notes = projected
@@ -666,7 +670,7 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
             given_name=patient.given_name,
             birth_date=patient.birth_date,
             version=patient.version,
-            age=age_on(patient.birth_date, now.date()),
+            age=age_on(patient.birth_date, locale.today(now)),
         ),
         indications=tuple(
             dict.fromkeys(Indication(e.indication).label for e in episodes if e.closed_at is None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -19,15 +19,16 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Window
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import AlarmReport, Episode, Implant, Refill
-from painpump.clinic.pathway import clinic_settings, pathway_settings, state_of
+from painpump.clinic.pathway import pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.device_life import implanted_on_or_before, replacement_due
 from painpump.core.errors import Refusal
+from painpump.core.locale import ClinicLocale
 from painpump.core.pathway import earliest_implant_date
 from painpump.core.scheduling import (
-    ClinicCalendar,
     DueRefill,
     Priority,
     earliest_working_day,
@@ -132,10 +133,6 @@ def _name(family: str, given: str) -> str:
     return f"{family}, {given}"
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
-
-
 _IMPLANT_FIELDS = (
     "id",
     "episode_id",
@@ -166,8 +163,8 @@ class _RefillList:
     the alarm's day, so a page is found in the alarm_at index: the page's alarm days are read
     in full, and the core orders them before the page is cut."""
 
-    def __init__(self, rows: QuerySet[Implant], cutoff: date) -> None:
-        self.rows, self.cutoff = rows, cutoff
+    def __init__(self, rows: QuerySet[Implant], cutoff: date, locale: ClinicLocale) -> None:
+        self.rows, self.cutoff, self.locale = rows, cutoff, locale
 
     def page(
         self, total: int, overdue: int, offset: int, limit: int, late: _Cut | None = None
@@ -195,17 +192,18 @@ class _RefillList:
         ]
         if not alarms:
             return _Cut([], 0, 0)
-        first_day, last_day = (at.astimezone(UTC).date() for at in (alarms[0], alarms[-1]))
-        window = part.filter(alarm_at__lt=_day_start(last_day + timedelta(days=1)))
+        first_day, last_day = (self.locale.today(at) for at in (alarms[0], alarms[-1]))
+        day_start = self.locale.day_start
+        window = part.filter(alarm_at__lt=day_start(last_day + timedelta(days=1)))
         before = 0
         if skip:
-            before = part.filter(alarm_at__lt=_day_start(first_day)).count()
-            window = window.filter(alarm_at__gte=_day_start(first_day))
+            before = part.filter(alarm_at__lt=day_start(first_day)).count()
+            window = window.filter(alarm_at__gte=day_start(first_day))
         return _Cut(list(window.values_list(*_IMPLANT_FIELDS)), skip - before, take)
 
 
 def _refill_rows(
-    cut: _Cut, names: dict[Any, tuple[str, str]], today: date, calendar: ClinicCalendar
+    cut: _Cut, names: dict[Any, tuple[str, str]], today: date, locale: ClinicLocale
 ) -> list[RefillRow]:
     """The rows of a cut with their priority from the core, most urgent first."""
     shown: dict[int, tuple[Any, ...]] = {}
@@ -218,14 +216,14 @@ def _refill_rows(
         due = DueRefill(
             patient_id,
             drug_names,
-            alarm_at.astimezone(UTC).date(),
+            locale.today(alarm_at),
             refill_by,
-            empty_at.astimezone(UTC).date() if empty_at else None,
+            locale.today(empty_at) if empty_at else None,
         )
         shown[id(due)] = (str(implant_id), patient, model, alarm_at)
         dues.append(due)
     result = []
-    ranked = prioritise(dues, today=today, calendar=calendar)
+    ranked = prioritise(dues, today=today, calendar=locale.calendar)
     for priority in ranked[cut.skip : cut.skip + cut.take]:
         implant_id, patient, model, alarm_at = shown[id(priority.due)]
         due = priority.due
@@ -277,15 +275,15 @@ def worklist(
     actor = require(user, "patient.read")
     _check_page(offset, limit)
     end = offset + limit
-    today = now.date()
     settings = clinic_settings()
-    calendar = ClinicCalendar(settings.country, settings.subdivision or None)
+    locale = locale_of(settings)
+    today = locale.today(now)
 
     # the pumps followed: both refill lists, counted in the index, then read a page at a time
     followed = Implant.objects.filter(
         explanted_on__isnull=True, refill_by__isnull=False, alarm_at__isnull=False
     )
-    cutoff = earliest_working_day(today, calendar)  # refill-by before it: overdue
+    cutoff = earliest_working_day(today, locale.calendar)  # refill-by before it: overdue
     week_end = today + WEEK
     this_week, late = Q(refill_by__lte=week_end), Q(refill_by__lt=cutoff)
     counts = followed.filter(refill_by__lte=max(week_end, cutoff)).aggregate(
@@ -294,8 +292,10 @@ def worklist(
         due_late=Count("refill_by", filter=this_week & late),
     )
     at_risk_total = followed.count()
-    risk_cuts = _RefillList(followed, cutoff).page(at_risk_total, counts["late"], offset, limit)
-    due_cuts = _RefillList(followed.filter(this_week), cutoff).page(
+    risk_cuts = _RefillList(followed, cutoff, locale).page(
+        at_risk_total, counts["late"], offset, limit
+    )
+    due_cuts = _RefillList(followed.filter(this_week), cutoff, locale).page(
         counts["due"],
         counts["due_late"],
         offset,
@@ -401,7 +401,7 @@ def worklist(
     refill_rows: dict[int, list[RefillRow]] = {}
     for cut in (*risk_cuts, *due_cuts):
         if id(cut) not in refill_rows:
-            refill_rows[id(cut)] = _refill_rows(cut, names, today, calendar)
+            refill_rows[id(cut)] = _refill_rows(cut, names, today, locale)
     board = Dashboard(
         today,
         [row for cut in due_cuts for row in refill_rows[id(cut)]],

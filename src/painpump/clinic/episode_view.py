@@ -12,13 +12,14 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import calendar_of, clinic_settings
 from painpump.clinic.models import Appointment, Assessment, Episode, PathwayEvent
-from painpump.clinic.pathway import clinic_settings, pathway_settings, state_of
+from painpump.clinic.pathway import pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import pathway as core
 from painpump.core.baclofen import ScreeningStep, next_screening_step
-from painpump.core.scheduling import ClinicCalendar, earliest_working_day
+from painpump.core.scheduling import earliest_working_day
 from painpump.core.stay_plan import earliest_admission, proposed_implant_day, usual_discharge
 
 
@@ -63,8 +64,7 @@ def _plans(
     implantation from its earliest working day."""
     if any(s.status in ("proposed", "booked") for s in stays):
         return ()
-    clinic = clinic_settings()
-    calendar = ClinicCalendar(clinic.country, clinic.subdivision or None)
+    calendar = calendar_of(clinic_settings())
     found = []
     if state.stage is core.Stage.REFERRED:
         found.append((core.Action.START_TEST_PHASE, max(today, state.last_event_on)))

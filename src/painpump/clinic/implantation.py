@@ -13,13 +13,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import admissions, refills, therapy_queries
+from painpump.clinic.locale import clinic_settings, clinic_today
 from painpump.clinic.models import Implant
-from painpump.clinic.pathway import (
-    apply_step,
-    clinic_settings,
-    locked_episode,
-    pathway_settings,
-)
+from painpump.clinic.pathway import apply_step, locked_episode, pathway_settings
 from painpump.core import pathway as core
 from painpump.core.decision import Decision, Finding
 from painpump.core.errors import Refusal
@@ -52,11 +48,12 @@ def preview_implantation(
     decision = therapy_queries.preview_step(user, episode_id, "implant", now=now, on=implanted_on)
     if discharged_on is None:
         return decision
-    if discharged_on > now.date():
+    today = clinic_today(now)
+    if discharged_on > today:
         raise Refusal(
             "discharged_on",
             discharged_on.isoformat(),
-            f"on or before today {now.date().isoformat()} (record the discharge when it happens)",
+            f"on or before today {today.isoformat()} (record the discharge when it happens)",
             core.ORDER_SOURCE,
             "is in the future",
         )

@@ -12,11 +12,11 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 
+from painpump import clock
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import ClinicLimit
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core import catalog
@@ -180,7 +180,7 @@ def add_limit(
         severity=severity,
         source=limit.source,
         set_by=actor,
-        set_at=timezone.now(),
+        set_at=clock.now(),
         idempotency_key=idempotency_key,
     )
     audit.record(actor, "library.limit.add", "clinic_limit", row.id, after=snapshot(row))
@@ -211,7 +211,7 @@ def change_limit(
     before = snapshot(row)
     row.value, row.unit = _stored(limit.value, limit.rule)
     row.severity, row.source = severity, limit.source
-    row.set_by, row.set_at = actor, timezone.now()
+    row.set_by, row.set_at = actor, clock.now()
     row.version += 1
     row.save()
     audit.record(
@@ -226,7 +226,7 @@ def archive_limit(user: User, limit_id: UUID, *, expected_version: int) -> Clini
     actor = require(user, "library.write")
     row = _locked(limit_id, expected_version)
     before = snapshot(row)
-    row.archived_at, row.archived_by = timezone.now(), actor
+    row.archived_at, row.archived_by = clock.now(), actor
     row.version += 1
     row.save()
     audit.record(

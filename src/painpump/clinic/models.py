@@ -5,9 +5,12 @@ archived, never deleted; `version` makes concurrent edits conflict instead of ov
 from __future__ import annotations
 
 import uuid
+from datetime import time
 
 from django.conf import settings
 from django.db import models
+
+from painpump.core.locale import DateFormat, TimeFormat
 
 
 class Indication(models.TextChoices):
@@ -274,9 +277,18 @@ class Appointment(models.Model):
         ordering = ["on"]
 
 
+def default_time_zone() -> str:
+    return str(settings.PAINPUMP_TIME_ZONE)
+
+
+def default_open_weekdays() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
 class ClinicSettings(Versioned):
-    """The clinic's settings (one row): pathway rules, calendar and dosing region. Defaults are
-    the fact sheets' values; the admin changes them, audited."""
+    """The clinic's settings (one row): pathway rules, locale (time zone, holidays, opening days
+    and hours, formats) and dosing region. Defaults are the fact sheets' values; the admin changes
+    them, audited."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     implant_wait_days = models.PositiveSmallIntegerField(default=21)
@@ -286,6 +298,16 @@ class ClinicSettings(Versioned):
     subdivision = models.CharField(max_length=10, blank=True)
     dosing_region = models.CharField(max_length=2, default="us")
     refill_margin_days = models.PositiveSmallIntegerField(default=7)
+    time_zone = models.CharField(max_length=64, default=default_time_zone)
+    open_weekdays = models.JSONField(default=default_open_weekdays)  # Monday = 0
+    opens_at = models.TimeField(default=time(8, 0))  # the clinic's wall clock
+    closes_at = models.TimeField(default=time(17, 0))
+    date_format = models.CharField(
+        max_length=12, choices=[(f.value, f.label) for f in DateFormat], default="iso"
+    )
+    time_format = models.CharField(
+        max_length=4, choices=[(f.value, f.label) for f in TimeFormat], default="24h"
+    )
 
 
 class PathwayEvent(models.Model):

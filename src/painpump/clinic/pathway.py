@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings, clinic_today
 from painpump.clinic.models import ClinicSettings, Episode, PathwayEvent
 from painpump.clinic.pathway_state import dump_state, load_state, plain
 from painpump.clinic.roles import require
@@ -19,11 +20,6 @@ from painpump.clinic.services import Conflict, NotFound
 from painpump.core import pathway as core
 from painpump.core.decision import Decision
 from painpump.core.errors import Refusal
-
-
-def clinic_settings() -> ClinicSettings:
-    settings, _ = ClinicSettings.objects.get_or_create(id=1)
-    return settings
 
 
 def pathway_settings(settings: ClinicSettings) -> core.PathwaySettings:
@@ -68,7 +64,7 @@ def apply_step(
     step = core.transition(
         before,
         act,
-        now=now.date(),
+        now=clinic_today(now),
         settings=pathway_settings(clinic_settings()),
         acknowledge=acknowledge,
         **facts,

@@ -16,8 +16,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.programs import change_program
 from painpump.clinic.refill_preview import Setting, current_setting, dose_in_drug_units
 from painpump.clinic.refills import Fill, checked_fill
@@ -68,16 +68,19 @@ def titrated_projection(
     volume left by `history` (rate, start, end of each program since the fill), at the new rate;
     the drug's stability still counts from the fill."""
     pump = catalog.pump(implant.pump_model, "pump_model")
+    settings = clinic_settings()
+    locale = locale_of(settings)
     left = residual_ml(last.volume_ml, history, at)
     if left <= implant.alarm_volume_ml:
-        return Projection(of(left, "mL"), at, None, at.date(), "reservoir")
+        return Projection(of(left, "mL"), at, None, locale.today(at), "reservoir")
     plan = plan_refill(
         pump,
         of(left, "mL"),
         of(rate_ml_per_day, "mL/day"),
         fill_at=at,
         alarm_volume=of(implant.alarm_volume_ml, "mL"),
-        margin_days=Decimal(clinic_settings().refill_margin_days),
+        margin_days=Decimal(settings.refill_margin_days),
+        tz=locale.zone,
     )
     by, limited_by = plan.refill_by, plan.limited_by
     if last.limited_by == "stability" and last.refill_by < by:

@@ -5,7 +5,7 @@ the volume the pump computes as left. One transaction with its audit entry."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment, Implant, Program
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.refills import Fill, checked_fill, program_snapshot, require_acknowledged
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
@@ -64,6 +64,7 @@ def change_program(
     drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
     pump = catalog.pump(implant.pump_model, "pump_model")
     settings = clinic_settings()
+    locale = locale_of(settings)
     fill = Fill(
         tuple((name, of(conc, "mcg/mL")) for name, conc in drugs),
         of(last.volume_ml, "mL"),
@@ -93,6 +94,7 @@ def change_program(
             fill_at=now,
             alarm_volume=of(implant.alarm_volume_ml, "mL"),
             margin_days=Decimal(settings.refill_margin_days),
+            tz=locale.zone,
         )
         implant.alarm_at, implant.empty_at = plan.alarm_at, plan.empty_at
         by = plan.refill_by
@@ -100,11 +102,10 @@ def change_program(
             by = last.refill_by  # the drug's stability still counts from the fill
         implant.refill_by = by
     else:
-        implant.alarm_at, implant.refill_by = now, now.date()
+        implant.alarm_at, implant.refill_by = now, locale.today(now)
     implant.version += 1  # a form opened before this change is stale (409), never replayed
     implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "version", "updated_at"])
-    calendar = ClinicCalendar(settings.country, settings.subdivision or None)
-    moved = _reschedule_refill(implant, now, calendar)
+    moved = _reschedule_refill(implant, locale.today(now), locale.calendar)
     audit.record(
         actor,
         "program.change",
@@ -123,7 +124,7 @@ def change_program(
     return program
 
 
-def _reschedule_refill(implant: Implant, now: datetime, calendar: ClinicCalendar) -> list[str]:
+def _reschedule_refill(implant: Implant, today: date, calendar: ClinicCalendar) -> list[str]:
     """The patient's open refill appointments follow the new refill-by date: each is due by it,
     and one that now falls after it moves to the working day core proposes (a higher dose must
     not leave the refill booked after the pump's alarm). Returns what moved, for the audit."""
@@ -136,7 +137,7 @@ def _reschedule_refill(implant: Implant, now: datetime, calendar: ClinicCalendar
         before = appointment.on
         appointment.due_by = implant.refill_by
         if appointment.on > implant.refill_by:
-            proposal = propose_appointment(implant.refill_by, today=now.date(), calendar=calendar)
+            proposal = propose_appointment(implant.refill_by, today=today, calendar=calendar)
             appointment.on = proposal.day
             appointment.note = ("OVERDUE: " if proposal.overdue else "") + (
                 f"moved from {before} by a dose change"

@@ -18,8 +18,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.refills import Fill, checked_fill, perform_refill, plan_fill
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
@@ -32,7 +32,7 @@ from painpump.core.refill import (
     reconcile,
     residual_ml,
 )
-from painpump.core.scheduling import ClinicCalendar, Proposal, propose_appointment
+from painpump.core.scheduling import Proposal, propose_appointment
 from painpump.core.units import Q, of
 from painpump.core.volumes import Bridge
 
@@ -280,6 +280,7 @@ def _with_fill(
     """The fill's checks, bridge, projection and appointment, computed as perform_refill does."""
     implant = preview.implant
     settings = clinic_settings()
+    locale = locale_of(settings)
     rate, fill_warnings = checked_fill(
         pump, fill, dose, previous, at, origin, settings.dosing_region
     )
@@ -298,11 +299,11 @@ def _with_fill(
             first_fill=last is None,
             at=at,
             margin_days=Decimal(settings.refill_margin_days),
+            tz=locale.zone,
         )
     except Refusal as error:  # a fill too small for the alarm volume: the volume's fault
         raise replace(error, field="volume") from None
-    calendar = ClinicCalendar(settings.country, settings.subdivision or None)
-    proposal = propose_appointment(plan.refill_by, today=at.date(), calendar=calendar)
+    proposal = propose_appointment(plan.refill_by, today=locale.today(at), calendar=locale.calendar)
     after = Setting(
         drugs=tuple((n, c.to(catalog.drug(n).concentration_unit)) for n, c in fill.drugs),
         reservoir=fill.volume,

@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import Appointment, Implant, Refill
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.program_preview import titrated_projection
 from painpump.clinic.refill_preview import Setting, dose_in_drug_units, in_drug_units
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
@@ -22,7 +22,7 @@ from painpump.clinic.services import NotFound
 from painpump.core import catalog
 from painpump.core.decision import Finding, Verdict
 from painpump.core.refill import Reconciliation, programmed_since_fill, reconcile
-from painpump.core.scheduling import ClinicCalendar, Proposal, propose_appointment
+from painpump.core.scheduling import Proposal, propose_appointment
 from painpump.core.units import Q, of
 from painpump.core.volumes import Bridge, bridge
 
@@ -107,10 +107,9 @@ def refill_record(user: User, refill_id: UUID) -> RefillRecord:
             bridged = bridge(
                 before.drugs[0][1], after.drugs[0][1], after.dose, of(refill.bridge_volume_ml, "mL")
             )
-    settings = clinic_settings()
-    calendar = ClinicCalendar(settings.country, settings.subdivision or None)
+    locale = clinic_locale()
     proposal = propose_appointment(
-        refill.refill_by, today=refill.performed_at.date(), calendar=calendar
+        refill.refill_by, today=locale.today(refill.performed_at), calendar=locale.calendar
     )
     appointment = (
         Appointment.objects.filter(

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 
+from painpump import clock
 from painpump.clinic import audit, library
+from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment, Implant, Program, Refill, RefillDrug
-from painpump.clinic.pathway import apply_step, clinic_settings, locked_episode
+from painpump.clinic.pathway import apply_step, locked_episode
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import catalog, checks
@@ -36,7 +37,7 @@ from painpump.core.refill import (
     reconcile,
     stability_limit,
 )
-from painpump.core.scheduling import ClinicCalendar, propose_appointment
+from painpump.core.scheduling import propose_appointment
 from painpump.core.units import Q, of, round_places
 from painpump.core.volumes import Bridge, bridge
 
@@ -191,6 +192,7 @@ def plan_fill(
     first_fill: bool,
     at: datetime,
     margin_days: Decimal,
+    tz: tzinfo,
 ) -> tuple[Bridge | None, RefillPlan, list[Finding]]:
     """What a new fill leads to, computed by core once for the refill and for its preview: the
     bridge a change of concentration of the same drug needs (when the pump's dead volume is
@@ -215,6 +217,7 @@ def plan_fill(
         alarm_volume=of(implant.alarm_volume_ml, "mL"),
         margin_days=margin_days,
         stability=stability,
+        tz=tz,
     )
     return bridged, plan, list(notes)
 
@@ -263,16 +266,18 @@ def perform_refill(
         return existing
     pump = catalog.pump(implant.pump_model, "pump_model")
     settings = clinic_settings()
+    locale = locale_of(settings)
     region = settings.dosing_region
     previous = implant.programs.filter(ended_at__isnull=True).first()
     last, old_drugs = _last_fill(implant)
     if previous is not None and dose.canonical != previous.dose_mcg_per_day:
         require(user, "program.prescribe")
-    if performed_at > timezone.now() + CLOCK_TOLERANCE:
+    present = clock.now()
+    if performed_at > present + CLOCK_TOLERANCE:
         raise Refusal(
             "performed_at",
             performed_at.isoformat(),
-            f"not in the future (now {timezone.now().isoformat(timespec='seconds')})",
+            f"not in the future (now {present.isoformat(timespec='seconds')})",
             RULES,
             "is in the future: a refill is recorded when it is done",
         )
@@ -341,6 +346,7 @@ def perform_refill(
         first_fill=last is None,
         at=performed_at,
         margin_days=Decimal(settings.refill_margin_days),
+        tz=locale.zone,
     )
 
     if previous is not None:
@@ -397,9 +403,9 @@ def perform_refill(
             "updated_at",
         ]
     )
-    closed = _close_refill_appointments(actor, implant.episode.patient_id, performed_at)
-    calendar = ClinicCalendar(settings.country, settings.subdivision or None)
-    proposal = propose_appointment(plan.refill_by, today=performed_at.date(), calendar=calendar)
+    today = locale.today(performed_at)
+    closed = _close_refill_appointments(actor, implant.episode.patient_id, today)
+    proposal = propose_appointment(plan.refill_by, today=today, calendar=locale.calendar)
     Appointment.objects.create(
         patient_id=implant.episode.patient_id,
         kind="refill",
@@ -432,11 +438,10 @@ def perform_refill(
     return refill
 
 
-def _close_refill_appointments(actor: str, patient_id: UUID, performed_at: datetime) -> int:
+def _close_refill_appointments(actor: str, patient_id: UUID, done_on: date) -> int:
     """The patient's open refill appointments are done by this refill, on the day it was done
     (early or late, the calendar shows the visit when it happened; the day planned stays in the
     audit). Returns how many."""
-    done_on = timezone.localtime(performed_at).date()
     open_ones = Appointment.objects.select_for_update().filter(
         patient_id=patient_id, kind="refill", status__in=("proposed", "booked")
     )

@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import ClinicSettings
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.roles import Forbidden, require, roles_of
 from painpump.clinic.services import Conflict
 from painpump.core.checks import LIBRARY, REGIONS

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings, clinic_today
 from painpump.clinic.models import (
     AlarmReport,
     Appointment,
@@ -24,7 +25,7 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
-from painpump.clinic.pathway import clinic_settings, pathway_settings, state_of
+from painpump.clinic.pathway import pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import pathway as core
@@ -81,7 +82,7 @@ def preview_step(
     decision = core.preview(
         state_of(episode),
         action,
-        now=now.date(),
+        now=clinic_today(now),
         settings=pathway_settings(clinic_settings()),
         **facts,
     )

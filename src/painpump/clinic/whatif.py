@@ -26,8 +26,8 @@ from painpump.clinic.chart import (
     in_drug_unit,
     program_words,
 )
+from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill, RefillDrug
-from painpump.clinic.pathway import clinic_settings
 from painpump.clinic.refills import Fill, checked_fill
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
@@ -134,7 +134,9 @@ def _current(implant: Implant, now: datetime) -> tuple[Current, list[Refill], li
     last = refills[-1]
     stored = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
     settings = clinic_settings()
-    projected = fill_projection(implant, refills, programs, Decimal(settings.refill_margin_days))
+    projected = fill_projection(
+        implant, refills, programs, Decimal(settings.refill_margin_days), locale_of(settings).zone
+    )
     assert projected is not None
     projection, notes = projected
     history = [(p.rate_ml_per_day, p.started_at, p.ended_at) for p in programs]
@@ -212,6 +214,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     current, refills, programs = _current(implant, now)
     pump = catalog.pump(implant.pump_model, "pump_model")
     settings = clinic_settings()
+    zone = locale_of(settings).zone
     drugs = _drugs(proposal, current)
     dose = _dose(proposal, drugs)
     volume = proposal.volume if proposal.mode == "refill" else current.fill_volume
@@ -245,6 +248,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
                 alarm_volume=current.alarm_volume,
                 margin_days=margin,
                 stability=stability,
+                tz=zone,
             )
             old_name, old_conc = current.drugs[0]
             new_name, new_conc = drugs[0]
@@ -273,6 +277,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
                 alarm_volume=current.alarm_volume,
                 margin_days=margin,
                 stability=stability,
+                tz=zone,
             )
         warnings += [w for w in projection.warnings if w.verdict is Verdict.WARN]
     except Refusal as refused:

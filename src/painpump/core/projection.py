@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 
 from painpump.core.catalog import Pump
@@ -95,6 +95,7 @@ def project(
     alarm_volume: Q,
     margin_days: Decimal,
     stability: StabilityLimit | None,
+    tz: tzinfo = UTC,
 ) -> Projection:
     """The reservoir from the fill to empty: a point at the fill, at each program change, at the
     alarm and at empty. The refill-by date is the alarm less the margin (plan_refill, from the
@@ -110,6 +111,7 @@ def project(
         alarm_volume=alarm_volume,
         margin_days=margin_days,
         stability=stability,
+        tz=tz,
     )
     points = [Point(fill_at, fill_volume, "fill")]
     alarm_plan: RefillPlan | None = None
@@ -121,7 +123,7 @@ def project(
         if left <= 0:
             break
         if alarm_plan is None:
-            plan = first if index == 0 else _plan(pump, left, run, alarm_volume, margin_days)
+            plan = first if index == 0 else _plan(pump, left, run, alarm_volume, margin_days, tz)
             if run.end is None or plan.alarm_at < run.end:
                 alarm_plan = plan
                 points.append(Point(plan.alarm_at, alarm_volume, "low-reservoir alarm"))
@@ -130,7 +132,7 @@ def project(
                     break
                 continue
         else:
-            emptied = _plan(pump, left, run, of(Decimal(0), "mL"), margin_days).empty_at
+            emptied = _plan(pump, left, run, of(Decimal(0), "mL"), margin_days, tz).empty_at
             if run.end is None or emptied < run.end:
                 empty_at = emptied
                 break
@@ -157,7 +159,12 @@ def project(
 
 
 def _plan(
-    pump: Pump, left_ml: Decimal, run: ProgramRun, alarm_volume: Q, margin_days: Decimal
+    pump: Pump,
+    left_ml: Decimal,
+    run: ProgramRun,
+    alarm_volume: Q,
+    margin_days: Decimal,
+    tz: tzinfo,
 ) -> RefillPlan:
     """plan_refill from the volume left when a run starts, as if filled then (a zero alarm volume
     when the alarm has passed and only the empty time is wanted)."""
@@ -168,4 +175,5 @@ def _plan(
         fill_at=run.start,
         alarm_volume=alarm_volume,
         margin_days=margin_days,
+        tz=tz,
     )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from painpump.core import catalog
 from painpump.core.catalog import VERIFY_NOTE, Pump, Sourced
@@ -149,6 +149,16 @@ def _after(start: datetime, days: Decimal) -> datetime:
     return start + timedelta(seconds=int(seconds))
 
 
+def _wall_days_before(moment: datetime, days: Decimal, tz: tzinfo) -> datetime:
+    """`moment` less `days` on the wall clock of `tz` (whole days are calendar days, 23 or 25
+    hours across a daylight-saving change; a fraction is exact seconds, rounded up so the result
+    is never later than exact), in UTC."""
+    whole = int(days)
+    seconds = ((days - whole) * SECONDS_PER_DAY).to_integral_value(rounding=ROUND_CEILING)
+    wall = moment.astimezone(tz) - timedelta(days=whole)
+    return wall.astimezone(UTC) - timedelta(seconds=int(seconds))
+
+
 def as_utc(moment: datetime | date, field: str = "fill_at") -> datetime:
     """A UTC datetime: a date means the start of that day in UTC (the earliest reading, so a
     projection from it is never late); a naive datetime is taken as UTC. A moment whose UTC
@@ -178,9 +188,12 @@ def plan_refill(
     alarm_volume: Q | None = None,
     margin_days: Decimal = DEFAULT_MARGIN_DAYS,
     stability: StabilityLimit | None = None,
+    tz: tzinfo = UTC,
 ) -> RefillPlan:
     """Project when the fill reaches the alarm volume and runs empty, and the date to refill by:
-    the earlier of (alarm - margin, not before the fill) and the drug's stability limit."""
+    the earlier of (alarm - margin, not before the fill) and the drug's stability limit. Alarm
+    and empty are exact instants; the margin and the stability limit count calendar days on the
+    clinic's wall clock in `tz`, and the refill-by date is the clinic's day."""
     expect(fill_volume, Kind.VOLUME, "--volume")
     expect(daily_volume, Kind.VOLUME_RATE, "--rate")
     if alarm_volume is not None:
@@ -231,7 +244,7 @@ def plan_refill(
         empty_at = _after(fill_at, days_empty)
         # Clamped at the fill: a margin longer than the time to the alarm makes the refill due at
         # once (never later than with a smaller fill, so more volume never refills sooner).
-        reservoir_by = _after(fill_at, max(days_alarm - margin_days, Decimal(0)))
+        reservoir_by = max(fill_at, _wall_days_before(alarm_at, margin_days, tz))
     except OverflowError:
         raise Refusal(
             "--rate",
@@ -256,9 +269,9 @@ def plan_refill(
         )
     limited_by, refill_at = "reservoir", reservoir_by
     if stability is not None:
-        stable_for = timedelta(days=stability.days)
-        if stable_for < reservoir_by - fill_at:
-            limited_by, refill_at = "stability", fill_at + stable_for
+        stable_until = (fill_at.astimezone(tz) + timedelta(days=stability.days)).astimezone(UTC)
+        if stable_until < reservoir_by:
+            limited_by, refill_at = "stability", stable_until
     return RefillPlan(
         fill_at=fill_at,
         fill_volume=fill_volume,
@@ -271,7 +284,7 @@ def plan_refill(
         empty_at=empty_at,
         margin=Q(margin_days, "day"),
         margin_source=MARGIN_SOURCE,
-        refill_by=refill_at.date(),
+        refill_by=refill_at.astimezone(tz).date(),
         limited_by=limited_by,
         stability=stability,
         warnings=tuple(warnings),

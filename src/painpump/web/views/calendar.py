@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from painpump import clock
 from painpump.clinic import appointments
 from painpump.clinic.calendar_export import export_between
 from painpump.clinic.models import Appointment
@@ -156,7 +157,7 @@ def export(request: HttpRequest) -> HttpResponse:
     """GET /calendar.ics?from=YYYY-MM-DD&to=YYYY-MM-DD: the appointments of those days."""
     start = _day(request.GET.get("from"), "from")
     end = _day(request.GET.get("to"), "to")
-    content = export_between(user_of(request), start, end, exported_at=timezone.now())
+    content = export_between(user_of(request), start, end, exported_at=clock.now())
     response = HttpResponse(content, content_type="text/calendar; charset=utf-8")
     filename = f"painpump-appointments-{start.isoformat()}-{end.isoformat()}.ics"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
+from painpump import clock
 from painpump.clinic.dashboard import worklist
 from painpump.web.access import clinic_page, user_of
 from painpump.web.navigation import landing
@@ -29,7 +29,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return redirect(elsewhere)
     page = _page(request)
     offset = (page - 1) * PAGE_ROWS
-    board = worklist(user_of(request), timezone.now(), offset=offset, limit=PAGE_ROWS)
+    board = worklist(user_of(request), clock.now(), offset=offset, limit=PAGE_ROWS)
     today = [row for row in board.refills_due if row.priority.proposal.day <= board.today]
     week = [row for row in board.refills_due if row.priority.proposal.day > board.today]
     totals = board.totals

@@ -21,9 +21,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
+from painpump import clock
 from painpump.clinic import admissions, implantation, therapy_queries
 from painpump.clinic.admissions import OPEN
 from painpump.clinic.episode_view import EpisodeOverview, StayProposal, episode_overview
+from painpump.clinic.locale import clinic_today
 from painpump.core import pathway as core
 from painpump.core.errors import Refusal
 from painpump.core.units import format_decimal
@@ -80,9 +82,10 @@ def _offered(overview: EpisodeOverview, action: core.Action) -> bool:
 
 
 def _step_initial(overview: EpisodeOverview, action: core.Action, now: datetime) -> dict[str, Any]:
-    initial: dict[str, Any] = {"version": overview.episode.version, "on": now.date()}
+    today = clinic_today(now)
+    initial: dict[str, Any] = {"version": overview.episode.version, "on": today}
     if action is core.Action.START_TEST_PHASE:
-        booked = [s.on for s in overview.stays if s.status in OPEN and s.on <= now.date()]
+        booked = [s.on for s in overview.stays if s.status in OPEN and s.on <= today]
         if booked:
             initial["on"] = booked[-1]
     if action is core.Action.RECORD_SCREENING_BOLUS and overview.next_screening is not None:
@@ -107,9 +110,10 @@ def _stay_prefix(purpose: core.Action) -> str:
 def _implant_form(overview: EpisodeOverview, now: datetime) -> ImplantForm:
     """Proposes the earliest day the rules allow after a test phase (today without one)."""
     tested = overview.state.test_ended_on is not None
-    day = overview.earliest_implant if tested else now.date()
+    today = clinic_today(now)
+    day = overview.earliest_implant if tested else today
     initial: dict[str, Any] = {"version": overview.episode.version}
-    if day is not None and day <= now.date():
+    if day is not None and day <= today:
         initial["implanted_on"] = day
     return ImplantForm(initial=initial, prefix="implant")
 
@@ -205,14 +209,14 @@ def _page(
         "plans": plans,
         "implant_form": implant_form,
         "timeline": _timeline(overview),
-        "today": now.date(),
+        "today": clinic_today(now),
         "implant_source": core.IMPLANT_INTERVAL_SOURCE,
     }
     return render(request, "web/pathway/episode.html", context, status=status)
 
 
 def _overview(request: HttpRequest, episode_id: UUID, now: datetime) -> EpisodeOverview:
-    return episode_overview(user_of(request), episode_id, now.date())
+    return episode_overview(user_of(request), episode_id, clinic_today(now))
 
 
 def _done(request: HttpRequest, episode_id: UUID, text: str) -> HttpResponse:
@@ -222,7 +226,7 @@ def _done(request: HttpRequest, episode_id: UUID, text: str) -> HttpResponse:
 
 @clinic_page
 def episode(request: HttpRequest, episode_id: UUID) -> HttpResponse:
-    now = timezone.now()
+    now = clock.now()
     return _page(request, _overview(request, episode_id, now), now)
 
 
@@ -247,7 +251,7 @@ def step(request: HttpRequest, episode_id: UUID, action: str) -> HttpResponse:
         form_class = STEP_FORMS[act]
     except (ValueError, KeyError):
         raise Http404("no such step") from None
-    user, now = user_of(request), timezone.now()
+    user, now = user_of(request), clock.now()
     form = form_class(request.POST, prefix=act.value)
     if not form.is_valid():
         return _refused(request, episode_id, now, form, None, STEP_FIELDS)
@@ -284,7 +288,7 @@ def plan_stay(request: HttpRequest, episode_id: UUID, purpose: str) -> HttpRespo
     if purpose not in STAYS:
         raise Http404("no such stay")
     act = STAYS[purpose]
-    user, now = user_of(request), timezone.now()
+    user, now = user_of(request), clock.now()
     prefix = _stay_prefix(act)
     form = PlanStayForm(request.POST, prefix=prefix, purpose=act)
     if not form.is_valid():
@@ -330,7 +334,7 @@ def plan_stay(request: HttpRequest, episode_id: UUID, purpose: str) -> HttpRespo
 @require_POST
 @clinic_page
 def implant(request: HttpRequest, episode_id: UUID) -> HttpResponse:
-    user, now = user_of(request), timezone.now()
+    user, now = user_of(request), clock.now()
     form = ImplantForm(request.POST, prefix="implant")
     if not form.is_valid():
         return _refused(request, episode_id, now, form, None, IMPLANT_FIELDS)

@@ -9,9 +9,9 @@ from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from painpump import clock
 from painpump.clinic.program_preview import (
     ProgramPreview,
     confirm_program_change,
@@ -63,7 +63,7 @@ def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
     """The titration form; its confirmation, clicked twice, gives the dose once (the second
     click gets the first one's answer)."""
     user = user_of(request)
-    now = timezone.now()
+    now = clock.now()
     if request.method == "GET":
         current = preview_program_change(user, implant_id, at=now)
         dose = current.before.dose

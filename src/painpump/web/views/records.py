@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from painpump import clock
 from painpump.clinic import queries, services
 from painpump.clinic.models import Indication
 from painpump.clinic.roles import require
@@ -108,7 +109,7 @@ class AssessmentForm(forms.Form):
 
     def clean_taken_at(self) -> Any:
         taken = self.cleaned_data["taken_at"]
-        if taken > timezone.now() + CLOCK_TOLERANCE:
+        if taken > clock.now() + CLOCK_TOLERANCE:
             raise forms.ValidationError("is in the future: record an assessment once it is done")
         return taken
 

@@ -16,9 +16,9 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from painpump import clock
 from painpump.clinic import appointments
 from painpump.clinic.refill_preview import (
     RefillPreview,
@@ -84,7 +84,7 @@ def _preview(
         preview = preview_refill(
             user_of(request),
             implant_id,
-            at=timezone.now(),
+            at=clock.now(),
             expected=data.get("expected"),
             aspirated=data.get("aspirated"),
             fill=form.fill(),
@@ -115,7 +115,7 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     if preview is None:  # the entries were refused: the pump as it is, without the review
-        preview = preview_refill(user_of(request), implant_id, at=timezone.now())
+        preview = preview_refill(user_of(request), implant_id, at=clock.now())
         status = REFUSED
     reviewing = preview.after is not None or preview.stop is not None
     if reviewing and form.is_bound and form.is_valid():
@@ -154,7 +154,7 @@ def _warning_rows(
 def refill(request: HttpRequest, implant_id: UUID) -> HttpResponse:
     live = reverse("web:refill-live", args=[implant_id])
     if request.method == "GET":
-        preview = preview_refill(user_of(request), implant_id, at=timezone.now())
+        preview = preview_refill(user_of(request), implant_id, at=clock.now())
         form = RefillForm(initial=_initial(preview), live=live)
         return _page(request, implant_id, form, preview)
     form = RefillForm(request.POST, live=live)
@@ -181,7 +181,7 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
     user = user_of(request)
     if refill_recorded(data["idempotency_key"]):  # a retry: the refill already recorded
         done = confirm_refill(
-            user, implant_id, performed_at=timezone.now(), acknowledge=frozenset(), **arguments
+            user, implant_id, performed_at=clock.now(), acknowledge=frozenset(), **arguments
         )
         return redirect("web:refill-record", done.id)
     preview = _preview(request, implant_id, form)
@@ -199,7 +199,7 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
         done = confirm_refill(
             user,
             implant_id,
-            performed_at=timezone.now(),
+            performed_at=clock.now(),
             acknowledge=acknowledged_rules(preview.warnings, ticked),
             **arguments,
         )
@@ -253,7 +253,7 @@ def verify(request: HttpRequest, refill_id: UUID) -> HttpResponse:
     error, status = "", 200
     if request.method == "POST":
         try:
-            verify_refill(user, refill_id, timezone.now())
+            verify_refill(user, refill_id, clock.now())
         except Refusal as refusal:
             error, status = refusal.message, REFUSED
         else:

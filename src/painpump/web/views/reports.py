@@ -9,9 +9,9 @@ from datetime import datetime
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from painpump import clock
 from painpump.clinic.report_data import patient_summary, refill_session
 from painpump.web.access import clinic_page, user_of
 from painpump.web.reports.patient_summary import render_patient_summary
@@ -37,7 +37,7 @@ def _stamp(moment: datetime) -> str:
 @require_GET
 @clinic_page
 def refill_report(request: HttpRequest, refill_id: UUID) -> HttpResponse:
-    session = refill_session(user_of(request), refill_id, now=timezone.now())
+    session = refill_session(user_of(request), refill_id, now=clock.now())
     name = f"refill-{_slug(session.patient.mrn)}-{_stamp(session.performed_at)}.pdf"
     return _pdf(render_refill_session(session), name)
 
@@ -45,6 +45,6 @@ def refill_report(request: HttpRequest, refill_id: UUID) -> HttpResponse:
 @require_GET
 @clinic_page
 def patient_summary_report(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    summary = patient_summary(user_of(request), patient_id, now=timezone.now())
+    summary = patient_summary(user_of(request), patient_id, now=clock.now())
     name = f"summary-{_slug(summary.patient.mrn)}-{_stamp(summary.printed_at)}.pdf"
     return _pdf(render_patient_summary(summary), name)

@@ -11,8 +11,8 @@ from uuid import UUID
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
+from painpump import clock
 from painpump.clinic.whatif import Current, Proposal, WhatIf, current_pump, what_if
 from painpump.core.errors import Refusal
 from painpump.core.units import INPUT_RULES, Kind, Q, parse
@@ -147,7 +147,7 @@ def _chart_data(current: Current, outcome: WhatIf | None) -> dict[str, Any]:
     proposed = outcome.projection if outcome is not None else None
     return {
         "capacity": number(current.reservoir, "mL"),
-        "now": instant(timezone.now()),
+        "now": instant(clock.now()),
         "current": projection_series(current.projection),
         "proposed": projection_series(proposed) if proposed is not None else None,
     }
@@ -156,7 +156,7 @@ def _chart_data(current: Current, outcome: WhatIf | None) -> dict[str, Any]:
 @clinic_page
 def what_if_page(request: HttpRequest, implant_id: UUID) -> HttpResponse:
     user = user_of(request)
-    now = timezone.now()
+    now = clock.now()
     outcome: WhatIf | None = None
     stop: Refusal | None = None
     if "dose_or_rate" in request.GET:

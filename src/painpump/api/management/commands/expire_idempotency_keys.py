@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
+from painpump import clock
 from painpump.api.idempotency import KEEP, expire
 
 
@@ -15,5 +15,5 @@ class Command(BaseCommand):
     help = f"Delete the idempotency keys older than {KEEP} (they are no longer replayed)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        deleted = expire(timezone.now())
+        deleted = expire(clock.now())
         self.stdout.write(f"{deleted} idempotency keys older than {KEEP} deleted")
