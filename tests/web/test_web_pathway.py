@@ -119,7 +119,7 @@ def bolus_form(
     return {
         "record_screening_bolus-version": episode.version,
         "record_screening_bolus-dose": dose,
-        "record_screening_bolus-given_at": at.strftime("%Y-%m-%dT%H:%M"),
+        "record_screening_bolus-given_at": at.astimezone(ZONE).strftime("%Y-%m-%dT%H:%M"),
         "record_screening_bolus-response": response,
     }
 
@@ -128,7 +128,7 @@ def test_a_nurse_records_the_screening_bolus_but_may_not_decide(
     physician: User, nurse: User, patient: Patient
 ) -> None:
     episode = start(physician, stroke(physician, patient), today() - timedelta(days=2))
-    at = datetime.combine(today() - timedelta(days=2), time(9, 0), tzinfo=UTC)
+    at = datetime.combine(today() - timedelta(days=2), time(9, 0), tzinfo=ZONE)
     nurse_client = signed_in(nurse)
     response = nurse_client.post(
         f"/episodes/{episode.id}/steps/record_screening_bolus/", bolus_form(episode, "50 mcg", at)
@@ -157,7 +157,7 @@ def test_the_timeline_writes_days_and_times_and_an_ashworth_of_1_plus_as_the_app
 ) -> None:
     day = today() - timedelta(days=2)
     episode = start(physician, stroke(physician, patient), day)
-    at = datetime.combine(day, time(9, 30), tzinfo=UTC)
+    at = datetime.combine(day, time(9, 30), tzinfo=ZONE)
     signed_in(nurse).post(
         f"/episodes/{episode.id}/steps/record_screening_bolus/", bolus_form(episode, "50 mcg", at)
     )
@@ -176,7 +176,7 @@ def test_a_bolus_out_of_the_label_sequence_is_refused_next_to_the_dose_and_not_s
     physician: User, patient: Patient
 ) -> None:
     episode = start(physician, stroke(physician, patient), today() - timedelta(days=1))
-    at = datetime.combine(today() - timedelta(days=1), time(9, 0), tzinfo=UTC)
+    at = datetime.combine(today() - timedelta(days=1), time(9, 0), tzinfo=ZONE)
     response = signed_in(physician).post(
         f"/episodes/{episode.id}/steps/record_screening_bolus/", bolus_form(episode, "100 mcg", at)
     )
@@ -206,7 +206,7 @@ def test_a_long_stay_is_a_warning_taken_only_when_acknowledged(
 ) -> None:
     started = today() - timedelta(days=5)
     episode = start(physician, stroke(physician, patient), started)
-    at = datetime.combine(started, time(9, 0), tzinfo=UTC)
+    at = datetime.combine(started, time(9, 0), tzinfo=ZONE)
     client = signed_in(physician)
     client.post(
         f"/episodes/{episode.id}/steps/record_screening_bolus/", bolus_form(episode, "50 mcg", at)
@@ -388,8 +388,9 @@ def test_a_non_responder_has_the_catheter_removed_and_the_episode_closes(
     started = today() - timedelta(days=2)
     episode = start(physician, stroke(physician, patient), started)
     client = signed_in(physician)
+    first = datetime.combine(started, time(9, 0), tzinfo=ZONE).astimezone(UTC)
     for dose, day in (("50 mcg", 0), ("75 mcg", 1), ("100 mcg", 2)):
-        at = datetime.combine(started + timedelta(days=day), time(9, 0), tzinfo=UTC)
+        at = first + timedelta(days=day)  # 24 h apart, as the label says (across a DST change)
         episode.refresh_from_db()
         response = client.post(
             f"/episodes/{episode.id}/steps/record_screening_bolus/",

@@ -13,6 +13,7 @@ import pytest
 from access_world import FAST_HASHERS, World, module_world
 from django.test import Client
 
+from frozen import day
 from painpump.clinic.models import AuditEntry
 
 # path, action, reader; a path's {names} are keys of World.ids
@@ -52,7 +53,7 @@ def test_reading_a_record_is_audited_with_the_reader_and_the_patient(
     client = Client()
     client.force_login(world.users[reader])
     last = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
-    ids = world.ids | {"far": "2027-11-20"}
+    ids = world.ids | {"far": day(360).isoformat()}
     response = client.get(path.format(**ids))
     assert response.status_code == 200, response.content
     entries = list(AuditEntry.objects.filter(seq__gt=last, action=action))
