@@ -272,9 +272,24 @@ class Appointment(models.Model):
     )
     ends_on = models.DateField(null=True, blank=True)
     not_before = models.DateField(null=True, blank=True)
+    # When it starts (UTC; `on` is its day in the clinic's zone) and how long it takes:
+    starts_at = models.DateTimeField(null=True, blank=True)
+    minutes = models.PositiveIntegerField(null=True, blank=True)
+    # A refill after its refill-by date: proposed so when no open day remains (urgent), booked
+    # so only with the reason kept here.
+    overdue = models.BooleanField(default=False)
+    late_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        ordering = ["on"]
+        ordering = ["on", "starts_at"]
+        indexes = [
+            # a day's refill visits (the clinic's capacity) and the open refills of a patient
+            models.Index(
+                fields=["kind", "on"],
+                condition=models.Q(status__in=("proposed", "booked")),
+                name="appointment_open_by_day",
+            )
+        ]
 
 
 def default_time_zone() -> str:
@@ -308,6 +323,8 @@ class ClinicSettings(Versioned):
     time_format = models.CharField(
         max_length=4, choices=[(f.value, f.label) for f in TimeFormat], default="24h"
     )
+    refill_visit_minutes = models.PositiveSmallIntegerField(default=30)
+    refill_capacity_per_day = models.PositiveSmallIntegerField(default=8)
 
 
 class PathwayEvent(models.Model):
