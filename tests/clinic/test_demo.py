@@ -3,7 +3,11 @@ services' own (pathway, implants with programs, audited refills whose volumes a 
 reproduces from the stored records), it shows over-infusing pumps, baclofen pumps near their
 alarm, outcomes improving after implantation and users of every role who can log in; the plan
 is deterministic per seed; `painpump demo --no-serve` works in a fresh data directory with no
-secret configured, while `painpump serve` still refuses to start without one."""
+secret configured, while `painpump serve` still refuses to start without one.
+
+The demo clinic is a clinic in Berlin (its settings are seeded, audited): its history falls on
+Berlin's working days and opening hours; the seeding is anchored to the clinic's day, and data
+more than MAX_AGE_DAYS old are stale (the tests move the frozen clock, or the clock's variable)."""
 
 from __future__ import annotations
 
@@ -12,23 +16,38 @@ import stat
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 
+from frozen import NOW
+from painpump import clock
 from painpump.clinic import audit, demo
-from painpump.clinic.demo_plan import INDICATIONS, STAGES, PatientPlan, plan_clinic
-from painpump.clinic.models import Assessment, Episode, Implant, Patient, Refill
+from painpump.clinic.demo_plan import DEMO_LOCALE, INDICATIONS, STAGES, PatientPlan, plan_clinic
+from painpump.clinic.locale import clinic_locale, clinic_settings
+from painpump.clinic.models import (
+    Assessment,
+    AuditEntry,
+    DemoAnchor,
+    Episode,
+    Implant,
+    Patient,
+    Refill,
+)
 from painpump.clinic.pathway_state import load_state
 from painpump.clinic.roles import Role, roles_of
+from painpump.core.locale import ClinicLocale, zone
+from painpump.core.scheduling import ClinicCalendar
 from painpump.core.twin import Twin, load_scenario
 from painpump.core.units import format_decimal
 
-TODAY = date(2026, 11, 25)
+TODAY = DEMO_LOCALE.today(NOW)
+"""The demo clinic's day at the frozen clock (in Berlin, where the demo clinic is)."""
 PATIENTS = 30
 PAINPUMP = Path(sys.executable).parent / "painpump"
 
@@ -88,7 +107,8 @@ def scenario_from_records(implant: Implant, plan: PatientPlan) -> dict[str, Any]
 
 @pytest.mark.django_db
 def test_a_seeded_demo_clinic_is_complete_consistent_and_audited() -> None:
-    report = demo.seed(patients=PATIENTS, seed=7, today=TODAY)
+    report = demo.seed(patients=PATIENTS, seed=7)
+    assert report.seeded_on == TODAY
     plans = {p.mrn: p for p in plan_clinic(patients=PATIENTS, seed=7, today=TODAY)}
 
     # the patients of the plan, over every indication and pathway stage
@@ -163,14 +183,14 @@ def test_a_seeded_demo_clinic_is_complete_consistent_and_audited() -> None:
         assert refill.verified_by != refill.performed_by
     assert Refill.objects.filter(needs_verification=True).exclude(verified_by="").exists()
 
-    # baclofen pumps close to their low-reservoir alarm today
-    start = datetime.combine(TODAY, time(0), tzinfo=UTC)
+    # baclofen pumps close to their low-reservoir alarm today (the clinic's days)
+    start, end = DEMO_LOCALE.day_start(TODAY), DEMO_LOCALE.day_start(TODAY + timedelta(days=14))
     near = [
         i
         for i in implants
         if (last := i.refills.order_by("-performed_at").first()) is not None
         and last.drugs.get(position=0).drug == "baclofen"
-        and start <= last.alarm_at < start + timedelta(days=14)
+        and start <= last.alarm_at < end
     ]
     assert near and report.near_alarm == len(near)
 
@@ -246,3 +266,103 @@ def test_painpump_demo_seeds_and_prints_the_logins_without_a_configured_secret(
     )
     assert serve.returncode != 0
     assert "PAINPUMP_SECRET_KEY" in serve.stderr
+
+
+@pytest.mark.django_db
+def test_the_demo_clinic_is_a_clinic_in_berlin_seeded_with_an_audited_settings_change() -> None:
+    demo.seed(patients=3, seed=2)
+    settings = clinic_settings()
+    assert (settings.time_zone, settings.country, settings.subdivision) == (
+        "Europe/Berlin",
+        "DE",
+        "BE",
+    )
+    assert settings.open_weekdays == [0, 1, 2, 3, 4]
+    assert (settings.opens_at, settings.closes_at) == (time(8, 0), time(16, 0))
+    assert (settings.date_format, settings.time_format) == ("dmy_dots", "24h")
+    assert clinic_locale() == DEMO_LOCALE
+    # Berlin's holidays: German Unity Day everywhere, International Women's Day in Berlin only
+    assert DEMO_LOCALE.calendar.closed_because(TODAY.replace(month=10, day=3))
+    assert DEMO_LOCALE.calendar.closed_because(TODAY.replace(month=3, day=8))
+    change = AuditEntry.objects.get(action="settings.update")
+    assert change.actor == demo.ACTOR
+    assert change.after is not None and change.before is not None
+    assert change.after["time_zone"] == "Europe/Berlin" and change.after["country"] == "DE"
+    assert change.before["version"] + 1 == change.after["version"] == settings.version
+    assert audit.verify().ok
+
+
+def test_the_plan_keeps_to_the_clinics_calendar_hours_and_zone() -> None:
+    """Implants and refills fall on the clinic's working days (no weekend, no public holiday of
+    its region), within its opening hours on its wall clock; another clinic's locale gives that
+    clinic's days and hours."""
+    us = ClinicLocale(
+        zone=zone("America/Chicago"),
+        calendar=ClinicCalendar("US", open_weekdays=frozenset({0, 1, 2, 3})),
+        opens_at=time(7, 0),
+        closes_at=time(12, 0),
+    )
+    for locale in (DEMO_LOCALE, us):
+        plans = plan_clinic(patients=40, seed=5, today=locale.today(NOW), locale=locale)
+        visits = [v for p in plans for v in p.visits[1:]]  # the first fill is at the implant
+        assert len(visits) > 50
+        for visit in visits:
+            local = locale.local(visit.at)
+            assert locale.calendar.is_working_day(local.date()), local
+            assert locale.opens_at <= local.time() < locale.closes_at, local
+        for plan in plans:
+            if plan.device is not None:
+                assert locale.calendar.is_working_day(plan.device.implanted_on)
+                assert locale.local(plan.device.implant_at).time() == time(11, 0)
+
+
+@pytest.mark.django_db
+def test_the_seeding_is_anchored_to_the_clinics_day_and_goes_stale_after_max_age_days(
+    frozen_clock: time_machine.Coordinates,
+) -> None:
+    assert demo.is_empty()
+    demo.seed(patients=3, seed=2)
+    assert not demo.is_empty()
+    anchor = DemoAnchor.objects.get()
+    assert anchor.seeded_on == TODAY and (anchor.patients, anchor.seed) == (3, 2)
+    assert abs(anchor.seeded_at - NOW) < timedelta(minutes=1)
+    assert AuditEntry.objects.filter(action="demo.seed", actor=demo.ACTOR).count() == 1
+
+    fresh = demo.freshness()
+    assert (fresh.age, fresh.stale) == (0, False)
+    assert "today" in fresh.describe()
+
+    def on(days: int) -> demo.Freshness:
+        frozen_clock.move_to(DEMO_LOCALE.at(TODAY + timedelta(days=days), time(9, 0)))
+        return demo.freshness()
+
+    assert (on(demo.MAX_AGE_DAYS).age, on(demo.MAX_AGE_DAYS).stale) == (demo.MAX_AGE_DAYS, False)
+    old = on(demo.MAX_AGE_DAYS + 1)
+    assert old.stale and f"more than {demo.MAX_AGE_DAYS}" in old.describe()
+    assert DEMO_LOCALE.format_date(TODAY) in old.describe()
+    # a clock moved before the seeding: the data lie in its future
+    back = on(-1)
+    assert back.stale and "after the clinic's today" in back.describe()
+    # an interrupted (or older) seeding has no anchor
+    frozen_clock.move_to(NOW)
+    DemoAnchor.objects.all().delete()
+    assert demo.freshness().stale and demo.freshness().age is None
+
+
+@pytest.mark.django_db
+def test_a_seeding_on_a_moved_clock_is_anchored_to_the_moved_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`painpump demo --at` sets PAINPUMP_CLOCK_AT: the seeding reads that moment as now (here a
+    Saturday of the clinic, a few weeks on), and its history ends before it."""
+    saturday = TODAY + timedelta(days=(5 - TODAY.weekday()) % 7 + 21)
+    moment = DEMO_LOCALE.at(saturday, time(10, 0))
+    monkeypatch.setenv(clock.CLOCK_AT, moment.isoformat())
+    monkeypatch.setenv(clock.CLOCK_FROM, NOW.isoformat())
+    report = demo.seed(patients=8, seed=3)
+    assert report.seeded_on == saturday == DemoAnchor.objects.get().seeded_on
+    assert demo.freshness().age == 0
+    latest = Refill.objects.order_by("-performed_at").first()
+    assert latest is not None and DEMO_LOCALE.local(latest.performed_at).date() < saturday
+    monkeypatch.delenv(clock.CLOCK_AT)
+    assert demo.freshness().stale  # back on the real (frozen) clock, the data are in its future

@@ -1,6 +1,12 @@
 """`painpump demo`: the demo clinic. Brings the database of the data directory up to date, seeds
-a synthetic clinic through the clinic services when it holds no patients yet (otherwise reuses
-it), prints the demo logins and serves it with the same production server as `painpump serve`.
+a synthetic clinic in Berlin through the clinic services when it holds no patients yet, reuses it
+when it was seeded at most `MAX_AGE_DAYS` clinic days ago, and otherwise (or with --reseed) sets
+the old SQLite file aside under its seeding date and seeds a fresh one, so the worklist is that
+of a working day; then prints the demo logins and serves it with the same production server as
+`painpump serve`.
+
+`--at 2027-03-28T10:00+02:00` runs the whole demo on a moved clock (painpump.clock): the seeding
+and every served page read that moment as now, and the clock runs on from there.
 
 With no PAINPUMP_SECRET_KEY (or _FILE) set, a random secret is created once in the data
 directory (mode 0600) and used through PAINPUMP_SECRET_KEY_FILE; the settings themselves still
@@ -11,11 +17,13 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from painpump import clock
 
 SECRET_FILE = "demo-secret-key"
 
@@ -50,12 +58,66 @@ def ensure_secret(directory: Path) -> Path | None:
     return path
 
 
+def move_clock(at: str | None) -> datetime | None:
+    """Move the clock of this process and of every process it starts (gunicorn's workers) to
+    `at` (or to PAINPUMP_CLOCK_AT when already set): both variables of painpump.clock are set,
+    so they all share one offset. The moved moment in UTC, or None when the clock is not moved.
+    A moment without its UTC offset is refused, naming the option."""
+    name = "--at"
+    if at is None:
+        at, name = os.environ.get(clock.CLOCK_AT, "").strip() or None, clock.CLOCK_AT
+        if at is None:
+            return None
+    try:
+        moment = clock.parse_moment(at, name)
+    except ValueError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(2) from None
+    os.environ[clock.CLOCK_AT] = moment.isoformat()
+    os.environ[clock.CLOCK_FROM] = datetime.now(UTC).isoformat()
+    return moment
+
+
 def _database() -> str:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
     engine = str(db["ENGINE"]).rsplit(".", 1)[-1]
     return f"{engine} {db['NAME']}"
+
+
+def _sqlite_file() -> Path | None:
+    """The SQLite file of the default database, None for another engine (or in memory)."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    name = str(db["NAME"])
+    if not str(db["ENGINE"]).endswith("sqlite3") or name in ("", ":memory:"):
+        return None
+    return Path(name)
+
+
+def set_aside(seeded_on: date | None) -> Path:
+    """Rename the demo's SQLite file (and its journal files) to one named with its seeding date
+    (painpump-seeded-2026-11-25.sqlite3, then -2, -3 ...) and return the new path; the next
+    connection starts a fresh file."""
+    from django.db import connections
+
+    path = _sqlite_file()
+    assert path is not None
+    connections.close_all()
+    stamp = seeded_on.isoformat() if seeded_on else "undated"
+    target = path.with_name(f"{path.stem}-seeded-{stamp}{path.suffix}")
+    number = 1
+    while target.exists():
+        number += 1
+        target = path.with_name(f"{path.stem}-seeded-{stamp}-{number}{path.suffix}")
+    path.rename(target)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = Path(f"{path}{suffix}")
+        if side.exists():
+            side.rename(Path(f"{target}{suffix}"))
+    return target
 
 
 def register(app: typer.Typer) -> None:
@@ -71,9 +133,27 @@ def register(app: typer.Typer) -> None:
         serve: Annotated[
             bool, typer.Option("--serve/--no-serve", help="Serve the clinic after seeding.")
         ] = True,
+        reseed: Annotated[
+            bool,
+            typer.Option(
+                "--reseed",
+                help="Seed a fresh clinic even when the demo data are recent (the old SQLite "
+                "file is kept aside, named with its seeding date).",
+            ),
+        ] = False,
+        at: Annotated[
+            str | None,
+            typer.Option(
+                "--at",
+                metavar="MOMENT",
+                help="Run the demo on a moved clock: this moment (ISO 8601 with its UTC offset, "
+                "e.g. 2027-03-28T10:00+02:00) is now, and the clock runs on from there.",
+            ),
+        ] = None,
     ) -> None:
-        """Seed a demo clinic (synthetic patients, refills from the pump twin, users of every
-        role), print its logins and serve it."""
+        """Seed a demo clinic in Berlin (synthetic patients, refills from the pump twin, users of
+        every role), or reuse one seeded at most a few days ago, print its logins and serve it."""
+        moved = move_clock(at)
         directory = data_dir()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # the SQLite file goes there
         secret = ensure_secret(directory)
@@ -89,27 +169,59 @@ def register(app: typer.Typer) -> None:
         from painpump.clinic.models import Patient
 
         existing = Patient.objects.count()
-        if existing:
-            logins = clinic_demo.reset_passwords()
-            if not logins:
+        if existing and not clinic_demo.has_demo_users():
+            typer.echo(
+                f"refused: the database ({_database()}) holds {existing} patients and no "
+                "demo users: it is not a demo clinic (serve it with painpump serve)",
+                err=True,
+            )
+            raise typer.Exit(2)
+        fresh = None if clinic_demo.is_empty() else clinic_demo.freshness()
+        if fresh is not None and (reseed or fresh.stale):
+            why = "--reseed" if reseed else f"the demo data {fresh.describe()}"
+            if _sqlite_file() is None:
+                if reseed:
+                    typer.echo(
+                        f"refused: --reseed sets the demo's SQLite file aside; {_database()} is "
+                        "not one (empty that database to reseed it)",
+                        err=True,
+                    )
+                    raise typer.Exit(2)
                 typer.echo(
-                    f"refused: the database ({_database()}) holds {existing} patients and no "
-                    "demo users: it is not a demo clinic (serve it with painpump serve)",
-                    err=True,
+                    f"painpump demo: {why}; {_database()} is not an SQLite file to set aside: "
+                    "reusing it (empty that database to reseed it)"
                 )
-                raise typer.Exit(2)
+            else:
+                kept = set_aside(fresh.seeded_on)
+                typer.echo(
+                    f"painpump demo: {why}: reseeding into a fresh database (the old one is kept "
+                    f"as {kept})"
+                )
+                call_command("migrate", interactive=False, verbosity=0)
+                fresh = None
+        if fresh is not None:
+            logins = clinic_demo.reset_passwords()
             typer.echo(
                 f"painpump demo: reusing the demo clinic in {_database()} ({existing} "
-                "patients); the demo users got new passwords"
+                f"patients); its data {fresh.describe()}; the demo users got new passwords"
             )
         else:
             typer.echo(
                 f"painpump demo: seeding {patients} patients (seed {seed}) into {_database()} ..."
             )
-            report = clinic_demo.seed(patients=patients, seed=seed, today=datetime.now(UTC).date())
+            report = clinic_demo.seed(patients=patients, seed=seed)
             for line in report.lines():
                 typer.echo(f"  {line}")
             logins = report.logins
+        if moved is not None:
+            from painpump.clinic.locale import clinic_locale
+
+            locale, now = clinic_locale(), clock.now()
+            typer.echo(
+                f"clock moved (demo only): now is {locale.local(now):%A} "
+                f"{locale.format_moment(now)}, running on from there "
+                f"({clock.CLOCK_AT}={moved.isoformat()})"
+            )
         typer.echo("demo logins (random passwords, new at every start; demo data only):")
         width = max(len(login.username) for login in logins)
         for login in logins:

@@ -1,6 +1,7 @@
 """`painpump serve`: the clinic service under gunicorn (a production WSGI server, not Django's
 development server), after bringing the database up to date. No access log: request lines can
-carry patient names in search queries."""
+carry patient names in search queries. It refuses to start on a moved clock (PAINPUMP_CLOCK_AT,
+see painpump.clock): that is for `painpump demo --at` only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 from typing import Annotated, NoReturn
 
 import typer
+
+from painpump import clock
 
 
 def gunicorn_argv(
@@ -72,6 +75,13 @@ def register(app: typer.Typer) -> None:
         ] = True,
     ) -> None:
         """Serve the clinic service (REST API under /api/) with gunicorn."""
+        if clock.moved():
+            typer.echo(
+                f"refused: {clock.CLOCK_AT} is set: a moved clock is for the demo only "
+                "(painpump demo --at); unset it to serve the clinic",
+                err=True,
+            )
+            raise typer.Exit(2)
         from painpump.cli.clinic import setup_django
 
         setup_django()

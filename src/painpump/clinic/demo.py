@@ -14,24 +14,30 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from painpump import clock
 from painpump.clinic import audit, pathway, refills, services
 from painpump.clinic.demo_plan import (
+    DEMO_LOCALE,
     IMPLANTED_STAGES,
     PatientPlan,
     Visit,
     plan_clinic,
     quantity,
 )
-from painpump.clinic.models import Episode, Implant, Refill
+from painpump.clinic.locale import clinic_locale, clinic_settings, locale_of
+from painpump.clinic.models import ClinicSettings, DemoAnchor, Episode, Implant, Patient, Refill
 from painpump.clinic.roles import Role
+from painpump.clinic.settings_service import snapshot
 from painpump.core import catalog
 from painpump.core.errors import Refusal
+from painpump.core.locale import ClinicLocale
+from painpump.core.scheduling import WEEKDAYS
 
 ACTOR = "painpump demo"
 DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
@@ -49,6 +55,8 @@ BATCH = 5
 """Patients per transaction. Not one transaction for the whole clinic: every audit entry
 updates the single audit head row, and PostgreSQL keeps each of its versions until the
 transaction ends, so one huge transaction slows down quadratically."""
+MAX_AGE_DAYS = 3
+"""Demo data seeded more clinic days ago than this are stale: `painpump demo` reseeds them."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +86,15 @@ class DemoReport:
     assessments: int = 0
     logins: tuple[Login, ...] = ()
     seconds: float = 0.0
+    clinic: str = ""
+    seeded_on: date | None = None
 
     def lines(self) -> list[str]:
         def counts(values: dict[str, int]) -> str:
             return ", ".join(f"{k} {v}" for k, v in sorted(values.items(), key=lambda i: -i[1]))
 
         return [
+            f"clinic: {self.clinic}",
             f"patients: {self.patients} (stages: {counts(self.stages)})",
             f"indications: {counts(self.indications)}",
             f"implants: {self.implants} (pumps: {counts(self.pumps)}; drugs: {counts(self.drugs)})",
@@ -247,20 +258,112 @@ class _Seeder:
         self.refills.append(refill)
 
 
-def _report(plans: list[PatientPlan], logins: tuple[Login, ...], today: date) -> DemoReport:
+def describe(locale: ClinicLocale) -> str:
+    """The clinic's locale in a line: zone, holidays, opening days and hours, formats."""
+    calendar = locale.calendar
+    region = f"{calendar.country}-{calendar.subdivision}" if calendar.subdivision else ""
+    days = sorted(calendar.open_weekdays)
+    if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+        open_days = f"{WEEKDAYS[days[0]]} to {WEEKDAYS[days[-1]]}"
+    else:
+        open_days = ", ".join(WEEKDAYS[day] for day in days)
+    return (
+        f"{locale.zone.key}, public holidays of {region or calendar.country}, open {open_days} "
+        f"{locale.opens_at:%H:%M}-{locale.closes_at:%H:%M}, dates as "
+        f"{locale.date_format.label}, times as {locale.time_format.label}"
+    )
+
+
+def seed_settings() -> ClinicSettings:
+    """Set the clinic's locale to the demo clinic's (`DEMO_LOCALE`: Berlin), audited as a
+    settings change by the demo; must run inside the seeding's transaction."""
+    settings = clinic_settings()
+    before = snapshot(settings)
+    calendar = DEMO_LOCALE.calendar
+    settings.time_zone = DEMO_LOCALE.zone.key
+    settings.country = calendar.country
+    settings.subdivision = calendar.subdivision or ""
+    settings.open_weekdays = sorted(calendar.open_weekdays)
+    settings.opens_at = DEMO_LOCALE.opens_at
+    settings.closes_at = DEMO_LOCALE.closes_at
+    settings.date_format = DEMO_LOCALE.date_format.value
+    settings.time_format = DEMO_LOCALE.time_format.value
+    locale_of(settings)  # the core's rules accept it (zone, country and region, hours)
+    settings.version += 1
+    settings.save()
+    audit.record(ACTOR, "settings.update", "settings", 1, before=before, after=snapshot(settings))
+    return settings
+
+
+def anchor() -> DemoAnchor | None:
+    """When the demo clinic in the database was seeded (None: not by this painpump, or the
+    seeding was interrupted before its end)."""
+    return DemoAnchor.objects.filter(id=1).first()
+
+
+def has_demo_users() -> bool:
+    return User.objects.filter(username__in=[name for _, name, _ in DEMO_USERS]).exists()
+
+
+def is_empty() -> bool:
+    """Nothing of a clinic yet: no patients and no demo users (seed into it as it is)."""
+    return not Patient.objects.exists() and not has_demo_users()
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the demo data are, in the clinic's days: seeded on `seeded_on` (None when the
+    database carries no anchor), the clinic's `today`, and the clinic's locale to write them."""
+
+    seeded_on: date | None
+    today: date
+    locale: ClinicLocale
+
+    @property
+    def age(self) -> int | None:
+        return None if self.seeded_on is None else (self.today - self.seeded_on).days
+
+    @property
+    def stale(self) -> bool:
+        """Older than MAX_AGE_DAYS, seeded after today (a clock moved back) or undated."""
+        return self.age is None or not 0 <= self.age <= MAX_AGE_DAYS
+
+    def describe(self) -> str:
+        if self.seeded_on is None or self.age is None:
+            return "carry no seeding date (seeded by an older painpump, or interrupted)"
+        seeded = self.locale.format_date(self.seeded_on)
+        if self.age < 0:
+            return (
+                f"were seeded on {seeded}, after the clinic's today "
+                f"{self.locale.format_date(self.today)}"
+            )
+        ago = {0: "today", 1: "1 day ago"}.get(self.age, f"{self.age} days ago")
+        older = f" (more than {MAX_AGE_DAYS})" if self.age > MAX_AGE_DAYS else ""
+        return f"were seeded on {seeded}, {ago}{older}"
+
+
+def freshness(now: datetime | None = None) -> Freshness:
+    """How old the demo clinic in the database is at `now` (default: the clock's present)."""
+    locale = clinic_locale()
+    row = anchor()
+    return Freshness(row.seeded_on if row else None, locale.today(now or clock.now()), locale)
+
+
+def _report(
+    plans: list[PatientPlan], logins: tuple[Login, ...], today: date, locale: ClinicLocale
+) -> DemoReport:
     implanted = [p for p in plans if p.stage in IMPLANTED_STAGES]
     rows = Refill.objects.filter(expected_ml__isnull=False)
     findings = Counter(rows.values_list("finding", flat=True))
     to_verify = Refill.objects.filter(needs_verification=True)
-    horizon = datetime.combine(today + timedelta(days=14), datetime.min.time(), tzinfo=UTC)
+    start, horizon = locale.day_start(today), locale.day_start(today + timedelta(days=14))
     latest = {}
     for refill in Refill.objects.order_by("performed_at").prefetch_related("drugs"):
         latest[refill.implant_id] = refill
     near = sum(
         1
         for r in latest.values()
-        if r.drugs.all()[0].drug == "baclofen"
-        and datetime.combine(today, datetime.min.time(), tzinfo=UTC) <= r.alarm_at < horizon
+        if r.drugs.all()[0].drug == "baclofen" and start <= r.alarm_at < horizon
     )
     return DemoReport(
         patients=len(plans),
@@ -280,23 +383,44 @@ def _report(plans: list[PatientPlan], logins: tuple[Login, ...], today: date) ->
         near_alarm=near,
         assessments=sum(len(p.assessments) for p in plans),
         logins=logins,
+        clinic=f"{describe(locale)}; today {locale.format_date(today)}",
+        seeded_on=today,
     )
 
 
-def seed(*, patients: int = 300, seed: int = 1, today: date) -> DemoReport:
-    """Create the demo clinic in the (empty) database: demo users of every role (random
-    passwords, returned in the report) and `patients` synthetic patients drawn from `seed`, with
-    dates relative to `today`, committed `BATCH` patients at a time (an interrupted seeding
-    leaves the batches committed so far: start again from an empty database)."""
+def seed(
+    *, patients: int = 300, seed: int = 1, today: date | None = None, now: datetime | None = None
+) -> DemoReport:
+    """Create the demo clinic in the (empty) database: the demo clinic's settings (Berlin),
+    demo users of every role (random passwords, returned in the report) and `patients`
+    synthetic patients drawn from `seed`, with dates relative to `today` (default: the clinic's
+    day at `now`, default the clock's present), committed `BATCH` patients at a time; the anchor
+    (`DemoAnchor`) is written last, so an interrupted seeding leaves batches but no anchor (and
+    `painpump demo` starts again from a fresh database)."""
     started = time.perf_counter()
-    plans = plan_clinic(patients=patients, seed=seed, today=today)
+    moment = now or clock.now()
     with transaction.atomic():
+        locale = locale_of(seed_settings())
         users, logins = _create_users()
-    seeder = _Seeder(users, today)
+    day = today or locale.today(moment)
+    plans = plan_clinic(patients=patients, seed=seed, today=day, locale=locale)
+    seeder = _Seeder(users, day)
     for first in range(0, len(plans), BATCH):
         with transaction.atomic():
             for plan in plans[first : first + BATCH]:
                 seeder.patient(plan)
-    report = _report(plans, logins, today)
+    with transaction.atomic():
+        DemoAnchor.objects.update_or_create(
+            id=1,
+            defaults={"seeded_on": day, "seeded_at": moment, "patients": patients, "seed": seed},
+        )
+        audit.record(
+            ACTOR,
+            "demo.seed",
+            "demo",
+            1,
+            after={"seeded_on": day.isoformat(), "patients": patients, "seed": seed},
+        )
+    report = _report(plans, logins, day, locale)
     report.seconds = time.perf_counter() - started
     return report

@@ -1,7 +1,10 @@
 """The plan of the demo clinic: synthetic patients, their pathway steps, devices, doses, refill
 dates and assessments, drawn from one random.Random(seed) relative to `today`, and the refill
-volumes the pump twin computes for each implant. Pure values (no database): the same seed and day
-give the same plan, which painpump.clinic.demo then records through the clinic services.
+volumes the pump twin computes for each implant. Pure values (no database): the same seed, day and
+clinic locale give the same plan, which painpump.clinic.demo then records through the clinic
+services. Every day is a day of the clinic's calendar (its open weekdays and public holidays) and
+every moment a time on the clinic's wall clock, in its zone (`DEMO_LOCALE`, a clinic in Berlin,
+unless another locale is given).
 
 Every number here is synthetic demo data, not clinical guidance: doses and concentrations are
 chosen inside the drug library's limits, titration steps inside the label's step limits, refill
@@ -13,13 +16,14 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from painpump.core import catalog
 from painpump.core import pathway as core
 from painpump.core.baclofen import ScreeningBolus
+from painpump.core.locale import ClinicLocale, DateFormat, TimeFormat, zone
 from painpump.core.scheduling import ClinicCalendar
 from painpump.core.twin import Twin, load_scenario
 from painpump.core.units import Q, format_decimal, of
@@ -330,15 +334,29 @@ class _Draft:
     assessments: list[Assessment] = field(default_factory=list)
 
 
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+DEMO_LOCALE = ClinicLocale(
+    zone=zone("Europe/Berlin"),
+    calendar=ClinicCalendar("DE", "BE", open_weekdays=frozenset({0, 1, 2, 3, 4})),
+    opens_at=time(8, 0),
+    closes_at=time(16, 0),
+    date_format=DateFormat.DAY_MONTH_YEAR_DOTS,
+    time_format=TimeFormat.H24,
+)
+"""The demo clinic: in Berlin (its zone, Germany's and Berlin's public holidays), open Monday to
+Friday 08:00-16:00, writing 25.11.2026 and 14:30. painpump.clinic.demo seeds these settings."""
 
 
 class _Planner:
-    def __init__(self, seed: int, today: date) -> None:
+    def __init__(self, seed: int, today: date, locale: ClinicLocale) -> None:
         self.rng = random.Random(seed)
         self.today = today
-        self.calendar = ClinicCalendar("US")
+        self.locale = locale
+        self.calendar = locale.calendar
+        self.hours = (locale.opens_at.hour, max(locale.opens_at.hour, locale.closes_at.hour - 1))
+
+    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
+        """The moment the clinic's clock shows `hour`:`minute` on `day`, in the clinic's zone."""
+        return self.locale.at(day, time(hour, minute)).astimezone(self.locale.zone)
 
     def working_day(self, day: date) -> date:
         """The latest working day of the clinic on or before `day`."""
@@ -350,7 +368,8 @@ class _Planner:
         return timedelta(days=self.rng.randint(low, high))
 
     def clock(self, day: date) -> datetime:
-        return at(day, self.rng.randint(8, 15), self.rng.choice((0, 15, 30, 45)))
+        """A time in the clinic's opening hours on `day`."""
+        return self.at(day, self.rng.randint(*self.hours), self.rng.choice((0, 15, 30, 45)))
 
     # -- who the patients are --------------------------------------------------------------
 
@@ -448,7 +467,7 @@ class _Planner:
         facts: core.Facts = {"on": start, "protocol": protocol}
         if rehabilitation:
             facts["rehabilitation"] = True
-        draft.steps.append(Step("start_test_phase", at(start, 9), facts))
+        draft.steps.append(Step("start_test_phase", self.at(start, 9), facts))
         effective: Decimal | None = None
         last = start
         if protocol == "bolus":
@@ -460,7 +479,7 @@ class _Planner:
                 day = start + timedelta(days=k)
                 if day >= self.today and decide is None:
                     break
-                given = at(day, 10)
+                given = self.at(day, 10)
                 bolus = ScreeningBolus(of(dose, "mcg"), positive=k == positive_at, given_at=given)
                 draft.steps.append(Step("record_screening_bolus", given, {"bolus": bolus}))
                 last = day
@@ -474,8 +493,8 @@ class _Planner:
         if rehabilitation:
             ack = {"hospital_stay": "test phase combined with rehabilitation (severe spasticity)"}
         decision: core.Facts = {"on": decided, "outcome": decide}
-        draft.steps.append(Step("decide_test_phase", at(decided, 14), decision, ack))
-        draft.steps.append(Step("record_catheter_removal", at(decided, 15), {"on": decided}))
+        draft.steps.append(Step("decide_test_phase", self.at(decided, 14), decision, ack))
+        draft.steps.append(Step("record_catheter_removal", self.at(decided, 15), {"on": decided}))
         if effective is None and draft.indication in SPASTICITY and decide == "responder":
             effective = Decimal(50)  # continuous test infusion: start as after a 50 mcg bolus
         return decided, effective
@@ -520,7 +539,7 @@ class _Planner:
         if indication == "traumatic_brain_injury":
             injury = referred - self.days(370, 2000)
 
-        baseline = self.baseline(draft, at(referred, 11))
+        baseline = self.baseline(draft, self.at(referred, 11))
         effective: Decimal | None = None
         if stage == "test_phase":
             self.test_phase(draft, start, length, decide=None, protocol=protocol)
@@ -528,12 +547,14 @@ class _Planner:
             decided, _ = self.test_phase(
                 draft, start, length, decide="non_responder", protocol=protocol
             )
-            draft.steps.append(Step("close_non_responder", at(decided, 16), {"on": decided}))
+            draft.steps.append(Step("close_non_responder", self.at(decided, 16), {"on": decided}))
         elif stage == "responder" or (stage in IMPLANTED_STAGES and indication != "tumour_pain"):
             decided, effective = self.test_phase(
                 draft, start, length, decide="responder", protocol=protocol
             )
-            self.record(draft, self.improved(baseline, 0.5), at(decided, 13), "end of test phase")
+            self.record(
+                draft, self.improved(baseline, 0.5), self.at(decided, 13), "end of test phase"
+            )
 
         if implant_on is None:
             return PatientPlan(
@@ -567,18 +588,18 @@ class _Planner:
         regimen = _regimen(rng, draft.indication, bolus)
         device = self.device(regimen, implant_on)
         discharged = min(today, implant_on + self.days(2, 3))
-        after = [Step("discharge", at(discharged, 11), {"on": discharged})]
-        after.append(Step("start_rehabilitation", at(discharged, 12), {"on": discharged}))
+        after = [Step("discharge", self.at(discharged, 11), {"on": discharged})]
+        after.append(Step("start_rehabilitation", self.at(discharged, 12), {"on": discharged}))
         if draft.stage == "maintenance":
             maintenance = min(today, discharged + self.days(14, 42))
-            after.append(Step("start_maintenance", at(maintenance, 10), {"on": maintenance}))
+            after.append(Step("start_maintenance", self.at(maintenance, 10), {"on": maintenance}))
 
         accuracy = Decimal(str(round(rng.uniform(0.97, 1.03), 3)))
         if rng.random() < 0.25:
             accuracy = Decimal(str(round(rng.uniform(0.9, 0.97), 3)))  # slightly under
         fault = None
         if draft.over_infusing:
-            fault_at = at(today - self.days(200, 400), 3)
+            fault_at = self.at(today - self.days(200, 400), 3)
             fault = (fault_at, Decimal(str(round(rng.uniform(1.2, 1.3), 3))))
         visits = self.visits(draft, regimen, device, accuracy, fault)
         visits = self.run_twin(regimen, device, accuracy, fault, visits)
@@ -639,7 +660,7 @@ class _Planner:
             pump = f"synchromed-ii-{size}"
             serial = f"NGP{rng.randint(0, 999999):06d}H"
             model = rng.choice(("8709SC", "8731SC", "8781 Ascenda"))
-        return Device(pump, serial, model, length, dead, implant_on, at(implant_on, 11))
+        return Device(pump, serial, model, length, dead, implant_on, self.at(implant_on, 11))
 
     # -- refills -------------------------------------------------------------------------------
 
@@ -827,9 +848,12 @@ def scenario(
     }
 
 
-def plan_clinic(*, patients: int, seed: int, today: date) -> list[PatientPlan]:
-    """The whole demo clinic as values: the same arguments give the same plan."""
-    planner = _Planner(seed, today)
+def plan_clinic(
+    *, patients: int, seed: int, today: date, locale: ClinicLocale = DEMO_LOCALE
+) -> list[PatientPlan]:
+    """The whole demo clinic as values, its days counted on `locale`'s calendar and its moments
+    on its wall clock (`today` is the clinic's day): the same arguments give the same plan."""
+    planner = _Planner(seed, today, locale)
     return [planner.patient(draft) for draft in planner.assign(patients)]
 
 

@@ -407,3 +407,15 @@ class AccountVersion(models.Model):
         related_name="account_version",
     )
     version = models.PositiveIntegerField(default=1)
+
+
+class DemoAnchor(models.Model):
+    """When `painpump demo` seeded this database (one row, only in a demo clinic): the clinic's
+    day its synthetic history is relative to, the moment, the patients and the random seed. The
+    demo reseeds when that day is a few days old, so its worklist stays that of a working day."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seeded_on = models.DateField()
+    seeded_at = models.DateTimeField()
+    patients = models.PositiveIntegerField()
+    seed = models.IntegerField()
