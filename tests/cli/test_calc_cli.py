@@ -1,15 +1,19 @@
 """`painpump calc ...` end to end: the exact JSON contract, readable tables, and refusals (exit 2,
-JSON error naming field, value and limit, never a traceback)."""
+JSON error naming field, value and limit, never a traceback); a refill's fill date with its
+offset or in a named zone, its days counted on that zone's calendar across daylight saving."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from frozen import NOW
 from painpump.cli import main
 
 EXIT_REFUSED = 2
@@ -184,6 +188,105 @@ def test_refill_ziconotide_first_fill_limited_by_stability(calc: Any) -> None:
     assert out["stability"]["verified"] is True
 
 
+ZICONOTIDE_FIRST_FILL = [
+    "refill",
+    "--pump",
+    "synchromed-ii-20",
+    "--volume",
+    "20 mL",
+    "--rate",
+    "0.5 mL/day",
+    "--drug",
+    "ziconotide",
+    "--first-fill",
+]
+
+
+def test_a_fill_date_with_its_offset_counts_days_at_that_offset(calc: Any) -> None:
+    # 00:30 on 29 March at +01:00 is still the 28th in UTC: the days count from the 29th
+    code, out = calc(*ZICONOTIDE_FIRST_FILL, "--fill-date", "2026-03-29T00:30+01:00")
+    assert code == 0
+    assert out["fill_date"] == "2026-03-29T00:30:00+01:00"
+    assert out["time_zone"] == "+01:00"
+    assert out["refill_by"] == "2026-04-12"
+    assert out["alarm_date"] == "2026-05-04T00:30:00+01:00"  # 36 days of 24 hours later
+
+
+def test_a_fill_date_without_an_offset_is_refused_naming_the_field_and_the_form(
+    calc: Any,
+) -> None:
+    code, out = calc(*ZICONOTIDE_FIRST_FILL, "--fill-date", "2026-12-01T09:30")
+    assert code == EXIT_REFUSED
+    error = out["error"]
+    assert error["field"] == "--fill-date"
+    assert error["value"] == "'2026-12-01T09:30'"
+    assert "has no UTC offset" in error["message"]
+    assert "2026-12-01T09:30+01:00" in error["limit"]
+
+
+def test_a_ziconotide_first_fill_on_the_evening_before_the_spring_change_is_due_14_local_days_on(
+    calc: Any,
+) -> None:
+    # Saturday 28 March 2026, 23:30 in Berlin; the clocks go forward that night. Fourteen
+    # periods of 24 hours would end at 00:30 on 12 April (summer time): one day too late.
+    code, out = calc(
+        *ZICONOTIDE_FIRST_FILL,
+        "--fill-date",
+        "2026-03-28T23:30+01:00",
+        "--time-zone",
+        "Europe/Berlin",
+    )
+    assert code == 0
+    assert out["limited_by"] == "stability"
+    assert out["refill_by"] == "2026-04-11"
+    assert out["time_zone"] == "Europe/Berlin"
+    assert out["fill_date"] == "2026-03-28T23:30:00+01:00"
+    # alarm and empty are exact instants, shown on Berlin's summer clock
+    assert out["alarm_date"] == "2026-05-04T00:30:00+02:00"
+    assert out["empty_date"] == "2026-05-08T00:30:00+02:00"
+
+
+def test_a_plain_date_in_a_named_zone_is_the_start_of_that_local_day(calc: Any) -> None:
+    code, out = calc(
+        *ZICONOTIDE_FIRST_FILL, "--fill-date", "2026-03-28", "--time-zone", "Europe/Berlin"
+    )
+    assert code == 0
+    assert out["fill_date"] == "2026-03-28T00:00:00+01:00"
+    assert out["refill_by"] == "2026-04-11"
+    assert out["alarm_date"] == "2026-05-03T01:00:00+02:00"  # 36 x 24 h across the change
+
+
+def test_without_a_fill_date_the_fill_is_now_on_the_zones_clock(calc: Any) -> None:
+    code, out = calc(*ZICONOTIDE_FIRST_FILL, "--time-zone", "Europe/Berlin")
+    assert code == 0
+    berlin = NOW.astimezone(ZoneInfo("Europe/Berlin"))
+    assert out["fill_date"].startswith(berlin.strftime("%Y-%m-%dT%H:%M"))
+    assert datetime.fromisoformat(out["fill_date"]).utcoffset() == berlin.utcoffset()
+
+
+def test_the_refill_table_prints_moments_with_their_offset_and_zone(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(
+        [
+            "calc",
+            *ZICONOTIDE_FIRST_FILL,
+            "--fill-date",
+            "2026-03-28",
+            "--time-zone",
+            "Europe/Berlin",
+        ],
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0
+    rows = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
+    assert rows["fill_date"] == "2026-03-28T00:00:00+01:00 CET"
+    assert rows["alarm_date"] == "2026-05-03T01:00:00+02:00 CEST"
+    assert rows["refill_by"] == "2026-04-11"
+    assert rows["time_zone"] == "Europe/Berlin"
+
+
 def test_refill_ziconotide_non_commercial_strength_is_treated_as_diluted(calc: Any) -> None:
     code, out = calc(
         "refill",
@@ -347,6 +450,36 @@ def test_discrepancy_contract_fields(calc: Any) -> None:
                 "10 mL",
                 "--rate",
                 "0.5 mL/day",
+                "--fill-date",
+                "2026-03-01 09:30",
+            ],
+            "--fill-date",
+            "with its UTC offset",
+        ),
+        (
+            [
+                "refill",
+                "--pump",
+                "synchromed-ii-20",
+                "--volume",
+                "10 mL",
+                "--rate",
+                "0.5 mL/day",
+                "--time-zone",
+                "CET+1",
+            ],
+            "--time-zone",
+            "IANA time zone",
+        ),
+        (
+            [
+                "refill",
+                "--pump",
+                "synchromed-ii-20",
+                "--volume",
+                "10 mL",
+                "--rate",
+                "0.5 mL/day",
                 "--bolus",
                 "0.1 mL",
             ],
@@ -422,6 +555,8 @@ def test_discrepancy_contract_fields(calc: Any) -> None:
         "alarm-not-below-fill",
         "unknown-pump",
         "bad-date",
+        "date-and-time-without-offset",
+        "unknown-time-zone",
         "bolus-without-count",
         "trimmed-longer-than-catheter",
         "no-catheter-length",

@@ -1,28 +1,28 @@
 """What the printable reports gather: the session of a refill that changed the concentration
 (reconciliation with its reason and thresholds, program before and after, bridge with its
 duration, the acknowledged warning with its stored reason and source, verification or its
-absence, the appointment) and the clinician summary of the patient; each read checks the role,
+absence, the appointment) and the clinician summary of the patient; each carries the clinic's
+locale and counts days taken from a moment on the clinic's calendar; each read checks the role,
 is audited, and an unknown id is NotFound."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
 import pytest
 from django.contrib.auth.models import User
 
+from frozen import NOW, ZONE_NAME, at
 from painpump.clinic import report_data, services
-from painpump.clinic.models import AuditEntry, Implant, Refill
+from painpump.clinic.models import Appointment, AuditEntry, ClinicSettings, Implant, Refill
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.services import NotFound
 from painpump.core.units import Q
 from report_scenario import DAY_60, changed_concentration, history, verified
 
 pytestmark = pytest.mark.django_db
-
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 def test_the_session_of_a_concentration_change_shows_what_was_in_and_what_was_put_in(
@@ -108,6 +108,28 @@ def test_the_session_names_the_refill_by_date_and_its_appointment(
     assert session.appointment.on <= refill.refill_by
 
 
+def test_the_session_carries_the_appointments_start_and_its_late_reason(
+    implant: Implant, nurse: User
+) -> None:
+    refill = changed_concentration(nurse, implant)
+    starts = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
+    Appointment.objects.filter(due_by=refill.refill_by).update(
+        starts_at=starts, minutes=30, overdue=True, late_reason="patient abroad"
+    )
+    line = report_data.refill_session(nurse, refill.id, now=NOW).appointment
+    assert line is not None
+    assert (line.starts_at, line.overdue, line.late_reason) == (starts, True, "patient abroad")
+
+
+def test_both_reports_carry_the_clinics_locale(implant: Implant, nurse: User) -> None:
+    ClinicSettings.objects.update_or_create(id=1, defaults={"date_format": "dmy_dots"})
+    session = report_data.refill_session(nurse, Refill.objects.get().id, now=NOW)
+    summary = report_data.patient_summary(nurse, implant.episode.patient_id, now=NOW)
+    for locale in (session.locale, summary.locale):
+        assert locale.zone.key == ZONE_NAME
+        assert locale.format_date(date(2026, 11, 25)) == "25.11.2026"
+
+
 def test_the_first_fill_has_nothing_to_reconcile_and_no_program_before(
     implant: Implant, nurse: User
 ) -> None:
@@ -188,7 +210,7 @@ def test_an_ashworth_grade_of_1_plus_reads_as_the_scale_writes_it(
         kind="ashworth",
         value="1.5",
         limb="left_leg",
-        taken_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+        taken_at=at(-1, 9),
     )
     summary = report_data.patient_summary(physician, implant.episode.patient_id, now=NOW)
     ashworth = next(s for s in summary.outcomes if s.kind == "ashworth")
@@ -215,3 +237,22 @@ def test_reading_the_summary_is_audited(implant: Implant, pharmacist: User) -> N
     entry = AuditEntry.objects.filter(action="report.patient_summary").get()
     assert entry.actor == "pharma.cist"
     assert entry.patient_id == implant.episode.patient_id
+
+
+def test_an_assessment_on_the_evening_before_the_implant_day_counts_as_before_it(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    # 02:00 UTC on the implant day is 21:00 or 22:00 the evening before in New York
+    implanted_on = implant.implanted_on
+    evening_before = datetime.combine(implanted_on, time(2, 0), tzinfo=UTC)
+    for value, taken_at in [
+        ("6", evening_before),
+        ("3", evening_before + timedelta(days=30)),
+    ]:
+        services.record_assessment(
+            nurse, implant.episode_id, kind="pain_nrs", value=value, limb="", taken_at=taken_at
+        )
+    summary = report_data.patient_summary(physician, implant.episode.patient_id, now=NOW)
+    pain = next(s for s in summary.outcomes if s.kind == "pain_nrs")
+    assert pain.before is not None and pain.before.shown == "6"
+    assert pain.now is not None and pain.now.shown == "3"

@@ -1,28 +1,59 @@
 """The PDF reports as downloaded: the session report of a refill that changed the concentration
 (unverified, then verified) and the clinician summary, read back with pypdf so the content is
-asserted, not just the file type; every reading role may download them, an admin may not, an
-unknown id is a 404, and each download is audited."""
+asserted, not just the file type; every moment a person reads is on the clinic's wall clock with
+its zone's abbreviation (never UTC) and every date in the clinic's format, the chart's time axis
+counts the clinic's days; every reading role may download them, an admin may not, an unknown id
+is a 404, and each download is audited."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from io import BytesIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from pypdf import PdfReader
 
+from frozen import NOW, TODAY, ZONE
+from frozen import day as clinic_day
 from painpump.clinic import alarms, report_data, services
-from painpump.clinic.models import AuditEntry, Implant, Patient, Refill
-from report_scenario import changed_concentration, history, measured_to_two_places, verified
+from painpump.clinic.locale import clinic_locale
+from painpump.clinic.models import (
+    AlarmReport,
+    Assessment,
+    AuditEntry,
+    ClinicSettings,
+    Implant,
+    Patient,
+    Refill,
+)
+from painpump.web.reports import charts
+from report_scenario import (
+    DAY_60,
+    changed_concentration,
+    history,
+    measured_to_two_places,
+    verified,
+)
 
 pytestmark = pytest.mark.django_db
 
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def clinic_clock(moment: datetime) -> str:
+    """A moment as the test clinic writes it (ISO dates, 24 h, New York): "2026-10-31 05:00 EDT"."""
+    return f"{moment.astimezone(ZONE):%Y-%m-%d %H:%M %Z}"
+
+
+def clinic_date(moment: datetime) -> str:
+    """The test clinic's day of a moment, as it writes it (ISO)."""
+    return moment.astimezone(ZONE).date().isoformat()
 
 
 def _client(user: User) -> Client:
@@ -54,17 +85,25 @@ def _summary_url(implant: Implant) -> str:
     return reverse("web:patient-summary-report", args=[implant.episode.patient_id])
 
 
+def _printed_locally(text: str) -> None:
+    """The print time reads on the clinic's clock, in its zone, and no moment says UTC."""
+    zone = NOW.astimezone(ZONE).tzname()
+    assert re.search(rf"Printed {TODAY.isoformat()} \d\d:\d\d {zone}", text), text[:200]
+    assert "UTC" not in text
+
+
 def test_the_session_report_of_an_unverified_concentration_change(
     implant: Implant, nurse: User, physician: User
 ) -> None:
     refill = changed_concentration(nurse, implant)
     disposition, text = _download(physician, _refill_url(refill))
-    assert disposition == 'attachment; filename="refill-MRN-0001-2026-10-31.pdf"'
+    # the file is named with the clinic's day of the refill
+    assert disposition == f'attachment; filename="refill-MRN-0001-{clinic_date(DAY_60)}.pdf"'
     for shown in [
         "Refill and programming session",
         "Muster, Erika",
         "MRN-0001",
-        "1970-05-01",
+        implant.episode.patient.birth_date.isoformat(),
         "Medtronic SynchroMed II, 20 mL (8637-20)",
         "NGP123456H",
         "8709SC",
@@ -95,7 +134,9 @@ def test_the_session_report_of_an_unverified_concentration_change(
         "at 0.2 mL/day for 30 hour, then the new program runs at 0.4 mL/day",
         "reconciliation",
         "nurse.joy",
-        "Performed at 2026-10-31 09:00 UTC",
+        # 09:00 UTC, read on the New York clinic's clock ("2026-10-31 05:00 EDT")
+        f"Performed at {clinic_clock(DAY_60)}",
+        f"Refill of {clinic_clock(DAY_60)}",
         "NOT YET VERIFIED",
         f"Refill by {refill.refill_by.isoformat()}",
         "Appointment",
@@ -105,7 +146,7 @@ def test_the_session_report_of_an_unverified_concentration_change(
         "painpump is not a medical device",
     ]:
         assert shown in text, shown
-    assert re.search(r"Printed \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
+    _printed_locally(text)
     assert "Second clinician NOT YET VERIFIED" in text
     assert "synchromed-ii-20" not in text  # the pump by its catalog name, not its key
 
@@ -115,8 +156,10 @@ def test_the_session_report_of_a_verified_change_names_the_second_clinician(
 ) -> None:
     refill = verified(pharmacist, changed_concentration(nurse, implant))
     _, text = _download(nurse, _refill_url(refill))
-    assert "Second clinician pharma.cist at 2026-10-31 11:00 UTC" in text
+    verified_at = clinic_clock(DAY_60 + timedelta(hours=2))
+    assert f"Second clinician pharma.cist at {verified_at}" in text
     assert "NOT YET VERIFIED" not in text
+    _printed_locally(text)
 
 
 def test_the_session_report_of_a_first_fill(implant: Implant, nurse: User) -> None:
@@ -133,19 +176,23 @@ def test_the_clinician_summary_shows_therapy_doses_refills_alarms_and_outcomes(
     changed_concentration(nurse, implant)
     history(nurse, implant)
     disposition, text = _download(physician, _summary_url(implant))
-    today = timezone.now().date().isoformat()
-    assert disposition == f'attachment; filename="summary-MRN-0001-{today}.pdf"'
+    pain, ashworth = (
+        [clinic_date(a.taken_at) for a in Assessment.objects.filter(kind=kind).order_by("taken_at")]
+        for kind in ("pain_nrs", "ashworth")
+    )
+    assert disposition == f'attachment; filename="summary-MRN-0001-{TODAY.isoformat()}.pdf"'
     for shown in [
         "Clinician summary",
         "Muster, Erika",
         "Spasticity: stroke",
         "Test-phase outcome responder",
         "start test phase",
-        "2026-09-01",
+        implant.implanted_on.isoformat(),
         "NGP123456H",
         "8709SC, 60 cm",
         "Running program: baclofen 1000 mcg/mL: 400 mcg/day at 0.4 mL/day (continuous)",
         "2 programs recorded.",
+        f"since {clinic_clock(DAY_60)}",
         "Daily dose of baclofen (mcg/day)",
         "2 refills recorded.",
         "8 mL / 6 mL (-2 mL)",
@@ -155,14 +202,73 @@ def test_the_clinician_summary_shows_therapy_doses_refills_alarms_and_outcomes(
         "NOT YET VERIFIED",
         "1 alarm (1 open) recorded.",
         "Low reservoir (single tone)",
+        clinic_clock(AlarmReport.objects.get().reported_at),
         "single tone at night",
         "OPEN",
-        "Pain NRS (0-10) 7 on 2026-06-02 3 on 2026-10-20",
-        "left leg 3 on 2026-06-02 1 on 2026-10-20",
+        f"Pain NRS (0-10) 7 on {pain[0]} 3 on {pain[1]}",
+        f"left leg 3 on {ashworth[0]} 1 on {ashworth[1]}",
         "painpump is not a medical device",
     ]:
         assert shown in text, shown
     assert re.search(r"Page 1 of \d", text)
+    _printed_locally(text)
+
+
+def test_the_reports_print_in_the_clinics_zone_and_date_and_time_formats(
+    implant: Implant, nurse: User, pharmacist: User
+) -> None:
+    ClinicSettings.objects.update_or_create(
+        id=1,
+        defaults={"time_zone": "Europe/Berlin", "date_format": "dmy_dots", "time_format": "12h"},
+    )
+    refill = verified(pharmacist, changed_concentration(nurse, implant))
+    _, session = _download(nurse, _refill_url(refill))
+    # 09:00 UTC on 31 October 2026 (at the default clock) is "31.10.2026 10:00 AM CET"
+    performed = f"{DAY_60.astimezone(BERLIN):%d.%m.%Y %I:%M %p %Z}"
+    verified_at = f"{(DAY_60 + timedelta(hours=2)).astimezone(BERLIN):%d.%m.%Y %I:%M %p %Z}"
+    assert f"Performed at {performed}" in session
+    assert f"Second clinician pharma.cist at {verified_at}" in session
+    assert f"Refill by {refill.refill_by:%d.%m.%Y} ({refill.refill_by:%a})" in session
+    born = implant.episode.patient.birth_date
+    assert f"Born {born:%d.%m.%Y} ({born:%a})" in session
+    assert f"born {born:%d.%m.%Y}" in session  # the page header
+    berlin_now = NOW.astimezone(BERLIN)
+    printed = re.escape(f"Printed {berlin_now:%d.%m.%Y} ")
+    assert re.search(rf"{printed}\d\d:\d\d [AP]M {berlin_now:%Z}", session)
+    assert "UTC" not in session
+    assert DAY_60.date().isoformat() not in session
+    _, summary = _download(nurse, _summary_url(implant))
+    assert performed in summary
+    assert "UTC" not in summary
+
+
+def test_a_moment_late_in_the_clinics_evening_prints_on_the_clinics_day(
+    implant: Implant, nurse: User
+) -> None:
+    # 01:30 UTC three days ago was still the evening before in New York
+    reported_at = datetime.combine(clinic_day(-3), time(1, 30), tzinfo=UTC)
+    evening = reported_at.astimezone(ZONE)
+    assert evening.date() == clinic_day(-4) and evening.hour in (20, 21)
+    alarms.report_alarm(
+        nurse, implant.id, kind="other", reported_at=reported_at, note="beeps in the evening"
+    )
+    _, text = _download(nurse, _summary_url(implant))
+    assert f"{clinic_day(-4).isoformat()} {evening:%H:%M %Z}" in text
+    assert f"{clinic_day(-3).isoformat()} 01:30" not in text
+
+
+def test_the_charts_time_axis_counts_the_clinics_days(implant: Implant, nurse: User) -> None:
+    locale = clinic_locale()
+    label = charts.date_label(locale)
+    # the spring change in New York: 8 March 2026 has 23 hours
+    midnight = datetime(2026, 3, 8, tzinfo=ZONE)
+    next_midnight = datetime(2026, 3, 9, tzinfo=ZONE)
+    assert next_midnight.astimezone(UTC) - midnight.astimezone(UTC) == timedelta(hours=23)
+    start, end = charts.position(locale, midnight), charts.position(locale, next_midnight)
+    assert start == int(start) and end - start == 1  # a whole local day apart
+    assert label(start) == "2026-03-08" and label(end) == "2026-03-09"
+    # 03:30 UTC on 9 March is still the 8th on the clinic's clock
+    assert label(charts.position(locale, datetime(2026, 3, 9, 3, 30, tzinfo=UTC))) == "2026-03-08"
 
 
 def test_volumes_compared_are_printed_to_the_same_decimal_places(

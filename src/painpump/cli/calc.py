@@ -2,24 +2,33 @@
 line. Every quantity is typed with its unit ("5 mg/day"); bad input raises a Refusal that
 `painpump.cli.main.run` renders with exit status 2.
 
-Dates: --fill-date takes an ISO 8601 date (read as 00:00 UTC that day, the earliest reading) or
-datetime (naive means UTC). alarm_date and empty_date are printed as UTC datetimes (floored to
-the second); refill_by is a date (the UTC day, never later than the limit that set it)."""
+Dates: `calc refill --fill-date` takes an ISO 8601 date (2026-12-01: the first moment of that
+day) or a date and time with its UTC offset (2026-12-01T09:30+01:00, or ...Z); a date and time
+without an offset could be any of 26 hours and is refused. The days of the refill rules (the
+margin before the alarm, a drug's stability limit such as ziconotide's 14-day first fill) are
+calendar days of one zone: `--time-zone` (an IANA name such as Europe/Berlin, so a day across a
+daylight-saving change is 23 or 25 hours), else the fixed offset typed with the fill date, else
+UTC. refill_by is a day of that calendar (never later than the limit that set it); fill_date,
+alarm_date and empty_date are printed on that zone's clock with their offset (floored to the
+second), and time_zone names the zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timezone, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
+from painpump import clock
 from painpump.cli.output import decision_text, emit, table, to_json
 from painpump.core import baclofen, catalog, checks, dosing, opioids, refill, volumes
 from painpump.core.catalog import VERIFY_NOTE
 from painpump.core.decision import Finding, Verdict
 from painpump.core.device_limits import check_rate
 from painpump.core.errors import Refusal
+from painpump.core.locale import zone as named_zone
 from painpump.core.units import INPUT_RULES, Kind, Q, of, parse, parse_decimal, round_places
 
 app = typer.Typer(
@@ -83,19 +92,54 @@ def _number(
     return value
 
 
-def _moment(text: str | None, field: str) -> datetime:
-    """An ISO 8601 date or datetime as UTC (default: now)."""
+MOMENT_FORM = (
+    "an ISO 8601 date or a date and time with its UTC offset, e.g. 2026-12-01 or "
+    "2026-12-01T09:30+01:00"
+)
+
+
+def _zone_name(zone: tzinfo) -> str:
+    """An IANA name, or a fixed offset as typed ("+01:00"; "UTC" for none)."""
+    if isinstance(zone, ZoneInfo):
+        return zone.key
+    offset = datetime(2000, 1, 1, tzinfo=zone).isoformat()[19:]
+    return "UTC" if offset in ("+00:00", "") else offset
+
+
+def _moment(text: str | None, field: str, tz: tzinfo | None) -> tuple[datetime, tzinfo]:
+    """The moment typed in `field` and the zone whose calendar days count: a date is the first
+    moment of that day in `tz` (default UTC); a date and time needs its UTC offset, and its days
+    count in `tz` or, without one, at that fixed offset. Default: now."""
     if text is None:
-        return datetime.now(UTC).replace(microsecond=0)
+        zone = tz or UTC
+        return clock.now().replace(microsecond=0).astimezone(zone), zone
+    typed = text.strip()
     try:
-        return refill.as_utc(datetime.fromisoformat(text.strip()))
+        moment = datetime.combine(date.fromisoformat(typed), time(), tzinfo=tz or UTC)
     except ValueError:
+        try:
+            moment = datetime.fromisoformat(typed)
+        except ValueError:
+            raise Refusal(field, repr(text), MOMENT_FORM, INPUT_RULES, "is not a date") from None
+    offset = moment.utcoffset()
+    if moment.tzinfo is None or offset is None:
         raise Refusal(
             field,
             repr(text),
-            "an ISO 8601 date or datetime, e.g. 2026-03-01 or 2026-03-01T09:30:00Z",
+            MOMENT_FORM,
             INPUT_RULES,
-            "is not a date",
+            "has no UTC offset (a date and time without one could be any of 26 hours)",
+        )
+    zone = tz or (UTC if not offset else timezone(offset))
+    try:
+        return moment.astimezone(UTC).astimezone(zone), zone
+    except OverflowError:
+        raise Refusal(
+            field,
+            repr(text),
+            "a moment within the calendar (years 1 to 9999) in every zone",
+            INPUT_RULES,
+            "is out of range",
         ) from None
 
 
@@ -119,16 +163,16 @@ def _notes_text(title: str, notes: list[Finding]) -> list[str]:
     return lines
 
 
-def _show(result: dict[str, Any], as_json: bool) -> None:
-    """Print a result: JSON, or a table followed by its warnings."""
+def _show(result: dict[str, Any], as_json: bool, zone: tzinfo | None = None) -> None:
+    """Print a result: JSON, or a table followed by its warnings (moments read in `zone`)."""
     if as_json:
-        emit(result, True)
+        emit(result, True, zone=zone)
         return
     rows: list[tuple[str, Any]] = []
     for key, value in result.items():
         if key != "warnings":
             rows.extend(_flatten(key, value))
-    lines = [table(rows), *_notes_text("warning", list(result.get("warnings", [])))]
+    lines = [table(rows, zone=zone), *_notes_text("warning", list(result.get("warnings", [])))]
     emit(result, False, "\n".join(lines))
 
 
@@ -302,7 +346,20 @@ def refill_command(
         bool, typer.Option("--diluted", help="Diluted drug (ziconotide: 40 days, not 84).")
     ] = False,
     fill_date: Annotated[
-        str | None, _opt("--fill-date", "ISO 8601 date or datetime (default: now, UTC).")
+        str | None,
+        _opt(
+            "--fill-date",
+            "ISO 8601 date (2026-12-01) or date and time with its UTC offset "
+            "(2026-12-01T09:30+01:00); default: now.",
+        ),
+    ] = None,
+    time_zone: Annotated[
+        str | None,
+        _opt(
+            "--time-zone",
+            "IANA time zone whose calendar days count (e.g. Europe/Berlin); default: the "
+            "offset of --fill-date, else UTC.",
+        ),
     ] = None,
     margin_days: Annotated[
         str | None, _opt("--margin-days", "Days before the alarm to refill (default 7).")
@@ -310,7 +367,8 @@ def refill_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Refill projection: days to the low-reservoir alarm and to empty, and the date to refill by
-    (reservoir with a margin, or drug stability, whichever comes first)."""
+    (reservoir with a margin, or drug stability, whichever comes first), counted in the calendar
+    days of --time-zone (or of the fill date's offset)."""
     if pump is None:
         raise Refusal(
             "--pump",
@@ -340,14 +398,17 @@ def refill_command(
     daily = of(refill.daily_volume_ml(basal.canonical, bolus_ml, count), "mL/day")
     stability, notes = _stability(drug, c, first_fill, diluted)
     margin = _number(margin_days, "--margin-days")
+    tz = None if time_zone is None else named_zone(time_zone.strip(), "--time-zone")
+    fill_at, days_in = _moment(fill_date, "--fill-date", tz)
     plan = refill.plan_refill(
         model,
         fill,
         daily,
-        fill_at=_moment(fill_date, "--fill-date"),
+        fill_at=fill_at,
         alarm_volume=_maybe(alarm_volume, "--alarm-volume", Kind.VOLUME),
         margin_days=refill.DEFAULT_MARGIN_DAYS if margin is None else margin,
         stability=stability,
+        tz=days_in,
     )
     result: dict[str, Any] = {
         "days_to_alarm": plan.days_to_alarm,
@@ -360,6 +421,7 @@ def refill_command(
         "margin_source": plan.margin_source,
         "stability": plan.stability.as_json() if plan.stability else None,
         "fill_date": plan.fill_at,
+        "time_zone": _zone_name(days_in),
         "fill_volume": plan.fill_volume,
         "alarm_volume": plan.alarm_volume,
         "alarm_volume_source": plan.alarm_volume_source,
@@ -368,7 +430,7 @@ def refill_command(
         "pump": model.model,
         "warnings": [*warnings, *notes, *plan.warnings, *_labeled(model, drug)],
     }
-    _show(result, as_json)
+    _show(result, as_json, days_in)
 
 
 @app.command("discrepancy")

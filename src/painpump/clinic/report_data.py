@@ -1,7 +1,10 @@
 """What the printable reports show, gathered as plain values: the session report of one refill
 and the clinician summary of a patient. Each is an audited read (role patient.read, one audit
 entry in the read's transaction); every number is a stored record or computed by painpump.core
-(the reconciliation's thresholds, the bridge's duration), printed with its unit."""
+(the reconciliation's thresholds, the bridge's duration), printed with its unit. Each carries the
+clinic's locale, so the report prints every moment on the clinic's wall clock and every date in
+its format; days taken from a moment (a pathway step, a closing, an assessment against the
+implant day) are the clinic's calendar days."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import (
     AlarmReport,
     Appointment,
@@ -33,6 +37,7 @@ from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import catalog
 from painpump.core.errors import Refusal
+from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
 from painpump.core.refill import programmed_since_fill, reconcile
 from painpump.core.units import Q, format_decimal, of, round_places
@@ -162,10 +167,16 @@ class BridgeLine:
 
 @dataclass(frozen=True)
 class AppointmentLine:
+    """The refill appointment: its clinic day, its start when it has one (UTC), and whether it
+    lies after the refill-by date (with the reason recorded for booking it so)."""
+
     on: date
     due_by: date | None
     status: str
     note: str
+    starts_at: datetime | None = None
+    overdue: bool = False
+    late_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,7 @@ class RefillSession:
 
     refill_id: UUID
     printed_at: datetime
+    locale: ClinicLocale
     patient: PatientIdentity
     device: Device
     first_fill: bool
@@ -217,7 +229,8 @@ class EpisodeLine:
     stage: str
     referred_on: date
     outcome: str
-    closed: str
+    closed_on: date | None
+    closed_reason: str
     dates: tuple[PathwayDate, ...]
 
 
@@ -283,6 +296,7 @@ class PatientSummary:
     """Everything the clinician summary prints about one patient."""
 
     printed_at: datetime
+    locale: ClinicLocale
     patient: PatientIdentity
     episodes: tuple[EpisodeLine, ...]
     devices: tuple[Device, ...]
@@ -456,7 +470,15 @@ def _appointment(refill: Refill, patient_id: UUID) -> AppointmentLine | None:
     )
     if booked is None:
         return None
-    return AppointmentLine(booked.on, booked.due_by, booked.status, booked.note)
+    return AppointmentLine(
+        booked.on,
+        booked.due_by,
+        booked.status,
+        booked.note,
+        starts_at=booked.starts_at,
+        overdue=booked.overdue,
+        late_reason=booked.late_reason,
+    )
 
 
 @transaction.atomic
@@ -490,6 +512,7 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
     session = RefillSession(
         refill_id=refill.id,
         printed_at=now,
+        locale=clinic_locale(),
         patient=_identity(patient),
         device=_device(implant),
         first_fill=previous is None,
@@ -524,31 +547,33 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
     return session
 
 
-def _pathway_dates(episode: Episode, events: Sequence[PathwayEvent]) -> tuple[PathwayDate, ...]:
+def _pathway_dates(
+    episode: Episode, events: Sequence[PathwayEvent], locale: ClinicLocale
+) -> tuple[PathwayDate, ...]:
     dates = [PathwayDate(episode.referred_on, "referral", "")]
     for event in events:
         on = event.facts.get("on") if isinstance(event.facts, dict) else None
+        recorded_on = locale.today(event.recorded_at)  # the clinic's day it was recorded
         try:
-            day = date.fromisoformat(on) if isinstance(on, str) else event.recorded_at.date()
+            day = date.fromisoformat(on) if isinstance(on, str) else recorded_on
         except ValueError:  # a step whose "on" is not a date: when it was recorded
-            day = event.recorded_at.date()
+            day = recorded_on
         dates.append(PathwayDate(day, event.action.replace("_", " "), event.recorded_by))
     return tuple(dates)
 
 
-def _episode(episode: Episode, events: Sequence[PathwayEvent]) -> EpisodeLine:
+def _episode(episode: Episode, events: Sequence[PathwayEvent], locale: ClinicLocale) -> EpisodeLine:
     state = episode.pathway_state if isinstance(episode.pathway_state, dict) else {}
     outcome = str(state.get("outcome") or "").replace("_", " ")
-    closed = ""
-    if episode.closed_at is not None:
-        closed = f"{episode.closed_at.date().isoformat()} ({episode.closed_reason})"
+    closed = episode.closed_at
     return EpisodeLine(
         indication=episode.get_indication_display(),
         stage=episode.stage.replace("_", " "),
         referred_on=episode.referred_on,
         outcome=outcome,
-        closed=closed,
-        dates=_pathway_dates(episode, events),
+        closed_on=None if closed is None else locale.today(closed),
+        closed_reason=episode.closed_reason if closed is not None else "",
+        dates=_pathway_dates(episode, events, locale),
     )
 
 
@@ -610,17 +635,19 @@ def _point(assessment: Assessment) -> OutcomePoint:
     return OutcomePoint(assessment.taken_at, assessment.value, shown)
 
 
-def _outcomes(assessments: Sequence[Assessment], implanted_on: date | None) -> list[OutcomeSeries]:
+def _outcomes(
+    assessments: Sequence[Assessment], implanted_on: date | None, locale: ClinicLocale
+) -> list[OutcomeSeries]:
     """One series per kind (and limb), in the order the kinds are declared: the value before
-    the implant (the last one taken before it; without an implant, the first one), the latest
-    one taken after that, and the newest points for the chart."""
+    the implant (the last one taken before the clinic's implant day; without an implant, the
+    first one), the latest one taken after that, and the newest points for the chart."""
     series: list[OutcomeSeries] = []
     for kind in Assessment.Kind:
         taken = [a for a in assessments if a.kind == kind.value]
         for limb in sorted({a.limb for a in taken}):
             points = [_point(a) for a in taken if a.limb == limb]
             if implanted_on is not None:
-                earlier = [p for p in points if p.taken_at.date() < implanted_on]
+                earlier = [p for p in points if locale.today(p.taken_at) < implanted_on]
                 before = earlier[-1] if earlier else None
             else:
                 before = points[0]
@@ -697,11 +724,13 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
     assessments = list(
         Assessment.objects.filter(episode__patient=patient).order_by("taken_at", "recorded_at")
     )
+    locale = clinic_locale()
     summary = PatientSummary(
         printed_at=now,
+        locale=locale,
         patient=_identity(patient),
         episodes=tuple(
-            _episode(e, [ev for ev in events if ev.episode_id == e.id]) for e in episodes
+            _episode(e, [ev for ev in events if ev.episode_id == e.id], locale) for e in episodes
         ),
         devices=tuple(_device(i) for i in implants),
         current=current,
@@ -709,7 +738,9 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
         refills=_recent(refill_lines, RECENT_REFILLS),
         alarms=Recent(tuple(_alarm_line(a) for a in reversed(alarms)), alarm_count),
         open_alarms=open_alarms,
-        outcomes=tuple(_outcomes(assessments, implants[0].implanted_on if implants else None)),
+        outcomes=tuple(
+            _outcomes(assessments, implants[0].implanted_on if implants else None, locale)
+        ),
     )
     audit.record(actor, "report.patient_summary", "patient", patient.id, patient_id=patient.id)
     return summary

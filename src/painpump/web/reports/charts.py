@@ -1,10 +1,13 @@
 """Charts of the PDF reports drawn with reportlab.graphics: the dose history as a step chart and
 outcomes over time as lines with markers. Chart coordinates are drawing positions only; every
-value printed on a report comes from painpump.core or the stored records."""
+value printed on a report comes from painpump.core or the stored records. The time axis counts
+the clinic's days: a position is the clinic's wall-clock time in days, so a whole number is a
+local midnight (a daylight-saving day is 23 or 25 hours long in real time), and the axis labels
+are the clinic's dates in its format."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +18,7 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.graphics.widgets.markers import Marker
 from reportlab.lib import colors
 
+from painpump.core.locale import ClinicLocale
 from painpump.web.reports.layout import INK, MUTED, RULE, WIDTH, fonts
 
 PALETTE = (
@@ -35,13 +39,21 @@ class Line:
     points: Sequence[tuple[datetime, Decimal]]
 
 
-def _x(moment: datetime) -> float:
-    """A moment as a chart position in days (drawing coordinates only)."""
-    return moment.timestamp() / SECONDS_PER_DAY
+def position(locale: ClinicLocale, moment: datetime) -> float:
+    """A moment as a chart position: days of the clinic's wall clock since 1970-01-01 (drawing
+    coordinates only)."""
+    wall = locale.local(moment).replace(tzinfo=UTC)  # the clinic's wall-clock reading
+    return wall.timestamp() / SECONDS_PER_DAY
 
 
-def _date_label(position: float) -> str:
-    return datetime.fromtimestamp(position * SECONDS_PER_DAY, UTC).strftime("%d %b %Y")
+def date_label(locale: ClinicLocale) -> Callable[[float], str]:
+    """The axis label of a position: the clinic's day at that wall-clock reading."""
+
+    def label(x: float) -> str:
+        wall = datetime.fromtimestamp(x * SECONDS_PER_DAY, UTC)
+        return locale.format_date(wall.date())
+
+    return label
 
 
 def _frame(title: str, width: float, height: float) -> Drawing:
@@ -59,6 +71,7 @@ def _plot(
     y_min: float,
     y_max: float | None,
     markers: bool,
+    locale: ClinicLocale,
 ) -> LinePlot:
     regular, _ = fonts()
     xs = [x for line in lines for x, _ in line]
@@ -83,7 +96,7 @@ def _plot(
         axis.labels.fillColor = MUTED
         axis.strokeColor = RULE
     plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = low, high
-    plot.xValueAxis.labelTextFormat = _date_label
+    plot.xValueAxis.labelTextFormat = date_label(locale)
     plot.xValueAxis.maximumTicks = 6
     plot.yValueAxis.valueMin, plot.yValueAxis.valueMax = y_min, top
     plot.yValueAxis.visibleGrid = 1
@@ -109,6 +122,7 @@ def step_chart(
     steps: Sequence[tuple[datetime, datetime | None, Decimal]],
     *,
     until: datetime,
+    locale: ClinicLocale,
     height: float = 150,
 ) -> Drawing:
     """A value held from each step's start to its end (or `until` while it runs), drawn as a
@@ -116,9 +130,19 @@ def step_chart(
     points: list[tuple[float, float]] = []
     for start, end, value in steps:
         stop = end or max(until, start + timedelta(hours=1))
-        points += [(_x(start), float(value)), (_x(stop), float(value))]
+        points += [(position(locale, start), float(value)), (position(locale, stop), float(value))]
     drawing = _frame(title, WIDTH, height)
-    drawing.add(_plot([points], width=WIDTH, height=height, y_min=0, y_max=None, markers=False))
+    drawing.add(
+        _plot(
+            [points],
+            width=WIDTH,
+            height=height,
+            y_min=0,
+            y_max=None,
+            markers=False,
+            locale=locale,
+        )
+    )
     return drawing
 
 
@@ -126,6 +150,7 @@ def line_chart(
     title: str,
     lines: Sequence[Line],
     *,
+    locale: ClinicLocale,
     y_min: float = 0,
     y_max: float | None = None,
     width: float = WIDTH,
@@ -134,8 +159,18 @@ def line_chart(
     """Measurements over time, one line with markers per series and a legend when there are
     several (Ashworth for each limb)."""
     drawing = _frame(title, width, height)
-    series = [[(_x(at), float(value)) for at, value in line.points] for line in lines]
-    drawing.add(_plot(series, width=width, height=height, y_min=y_min, y_max=y_max, markers=True))
+    series = [[(position(locale, at), float(value)) for at, value in line.points] for line in lines]
+    drawing.add(
+        _plot(
+            series,
+            width=width,
+            height=height,
+            y_min=y_min,
+            y_max=y_max,
+            markers=True,
+            locale=locale,
+        )
+    )
     if len(lines) > 1:
         _legend(drawing, [line.name for line in lines], width - 10, height - 6)
     return drawing

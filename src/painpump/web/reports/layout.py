@@ -1,11 +1,13 @@
 """Page furniture shared by the PDF reports: fonts, styles, the header naming the patient on
-every page, the footer (page N of M, print time in UTC, "painpump is not a medical device"),
-and the building blocks (headings, fact tables, data tables, the unverified banner)."""
+every page, the footer (page N of M, print time, "painpump is not a medical device"), and the
+building blocks (headings, fact tables, data tables, the unverified banner). Every moment and
+date a person reads is on the clinic's wall clock and in its formats (core.locale.ClinicLocale,
+carried with the report's data): "31.10.2026 05:00 EDT", never UTC."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -30,6 +32,7 @@ from reportlab.platypus import (
 )
 
 from painpump.clinic.report_data import PatientIdentity
+from painpump.core.locale import ClinicLocale
 
 NOT_A_DEVICE = "painpump is not a medical device"
 PAGE = A4
@@ -99,19 +102,25 @@ def bold(value: object, style: str = "cell_bold") -> Paragraph:
     return text(value, style)
 
 
-def utc(moment: datetime | None) -> str:
-    """A moment as printed on the reports: to the minute, in UTC, saying so."""
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def moment(locale: ClinicLocale, at: datetime | None) -> str:
+    """A moment as printed on the reports: the clinic's day and wall-clock time to the minute,
+    in its formats, with the zone's abbreviation ("31.10.2026 05:00 EDT")."""
+    return "" if at is None else locale.format_moment(at)
 
 
-def day(on: date | None) -> str:
-    """A date as printed on the reports: ISO 8601 and the weekday, unambiguous everywhere."""
-    return "" if on is None else on.strftime("%Y-%m-%d (%a)")
+def day(locale: ClinicLocale, on: date | None) -> str:
+    """A clinic day as printed on the reports: the clinic's date format and the weekday."""
+    return "" if on is None else f"{locale.format_date(on)} ({on:%a})"
 
 
-def iso(on: date | None) -> str:
-    """A date in a narrow table column: ISO 8601."""
-    return "" if on is None else on.isoformat()
+def short_day(locale: ClinicLocale, on: date | None) -> str:
+    """A clinic day in a narrow table column: the clinic's date format alone."""
+    return "" if on is None else locale.format_date(on)
+
+
+def local_day(locale: ClinicLocale, at: datetime) -> date:
+    """The clinic's calendar day of a moment."""
+    return locale.local(at).date()
 
 
 def heading(title: str) -> Paragraph:
@@ -203,12 +212,15 @@ def gap(points: float = 4) -> Spacer:
     return Spacer(1, points)
 
 
-def _canvas_maker(identity: PatientIdentity, title: str, printed_at: datetime) -> type[Canvas]:
+def _canvas_maker(
+    identity: PatientIdentity, title: str, printed_at: datetime, locale: ClinicLocale
+) -> type[Canvas]:
     """A canvas that holds its pages until the end, so each can say "page N of M", and draws
     the header (report and patient) and footer on every page."""
 
-    header_left = f"{title} · {identity.name} · MRN {identity.mrn} · born {identity.birth_date}"
-    footer_middle = f"Printed {utc(printed_at)} · {NOT_A_DEVICE}"
+    born = locale.format_date(identity.birth_date)
+    header_left = f"{title} · {identity.name} · MRN {identity.mrn} · born {born}"
+    footer_middle = f"Printed {moment(locale, printed_at)} · {NOT_A_DEVICE}"
 
     class Numbered(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -255,6 +267,7 @@ def render(
     title: str,
     identity: PatientIdentity,
     printed_at: datetime,
+    locale: ClinicLocale,
 ) -> bytes:
     """The PDF of `story` with the report's page furniture on every page."""
     fonts()
@@ -271,6 +284,6 @@ def render(
         subject=NOT_A_DEVICE,
         creator="painpump",
     )
-    maker: Callable[..., Canvas] = _canvas_maker(identity, title, printed_at)
+    maker: Callable[..., Canvas] = _canvas_maker(identity, title, printed_at, locale)
     document.build(list(story), canvasmaker=maker)
     return out.getvalue()

@@ -1,7 +1,8 @@
 """The clinician summary of a patient as a PDF: therapy (indications, episodes with their
 pathway dates, pumps and catheters), the dose history as a table and a step chart, refills with
 their reconciliation, the alarms the patient reported, and outcomes before the implant and now
-with small charts. Long histories show their newest entries and say how many there are."""
+with small charts. Long histories show their newest entries and say how many there are. Moments
+and dates read on the clinic's wall clock and in its formats (the summary's locale)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from painpump.clinic.report_data import (
     Recent,
     RefillLine,
 )
+from painpump.core.locale import ClinicLocale
 from painpump.core.units import side_by_side
 from painpump.web.reports.charts import Line, line_chart, step_chart
 from painpump.web.reports.layout import (
@@ -27,14 +29,15 @@ from painpump.web.reports.layout import (
     facts,
     gap,
     heading,
-    iso,
     lines,
+    local_day,
+    moment,
     note,
     render,
     section,
+    short_day,
     table,
     text,
-    utc,
 )
 
 TITLE = "Clinician summary"
@@ -52,6 +55,7 @@ def _count(recent: Recent[T], noun: str, nouns: str, extra: str = "") -> Flowabl
 
 
 def _therapy(summary: PatientSummary) -> list[Flowable]:
+    locale = summary.locale
     flow: list[Flowable] = [heading("Therapy")]
     if not summary.episodes:
         flow.append(text("No episode of care."))
@@ -59,12 +63,12 @@ def _therapy(summary: PatientSummary) -> list[Flowable]:
         rows: list[tuple[str, object]] = [
             ("Indication", episode.indication),
             ("Stage", episode.stage),
-            ("Referred", day(episode.referred_on)),
+            ("Referred", day(locale, episode.referred_on)),
             ("Test-phase outcome", episode.outcome or "none recorded"),
         ]
-        if episode.closed:
-            rows.append(("Closed", episode.closed))
-        steps = [[day(d.on), d.step, d.recorded_by] for d in episode.dates]
+        if episode.closed_on is not None:
+            rows.append(("Closed", f"{day(locale, episode.closed_on)} ({episode.closed_reason})"))
+        steps = [[day(locale, d.on), d.step, d.recorded_by] for d in episode.dates]
         flow.append(
             KeepTogether(
                 [
@@ -84,8 +88,8 @@ def _therapy(summary: PatientSummary) -> list[Flowable]:
                 f"{d.catheter_model}, {d.catheter_length}",
                 d.dead_volume,
                 d.alarm_volume,
-                iso(d.implanted_on),
-                iso(d.explanted_on) or "in place",
+                short_day(locale, d.implanted_on),
+                short_day(locale, d.explanted_on) or "in place",
             ]
             for d in summary.devices
         ]
@@ -110,26 +114,28 @@ def _therapy(summary: PatientSummary) -> list[Flowable]:
     return flow
 
 
-def _plain(program: ProgramLine) -> str:
+def _plain(program: ProgramLine, locale: ClinicLocale) -> str:
     drugs = " + ".join(str(d) for d in program.drugs) or "no fill recorded"
     return (
         f"{drugs}: {program.dose} at {program.rate} ({program.mode}), since "
-        f"{utc(program.started_at)}, {program.programmed_by}"
+        f"{moment(locale, program.started_at)}, {program.programmed_by}"
     )
 
 
 def _doses(summary: PatientSummary) -> list[Flowable]:
+    locale = summary.locale
     flow: list[Flowable] = [heading("Dose history")]
     current = summary.current
-    flow.append(text(f"Running program: {_plain(current)}" if current else "No running program."))
+    running = f"Running program: {_plain(current, locale)}" if current else "No running program."
+    flow.append(text(running))
     programs = summary.programs.items
     if not programs:
         return flow
     flow += [gap(3), _count(summary.programs, "program", "programs")]
     rows = [
         [
-            utc(p.started_at),
-            utc(p.ended_at) or "running",
+            moment(locale, p.started_at),
+            moment(locale, p.ended_at) or "running",
             " + ".join(str(d) for d in p.drugs),
             p.dose,
             f"{p.rate} ({p.mode})",
@@ -152,24 +158,25 @@ def _doses(summary: PatientSummary) -> list[Flowable]:
     title = f"Daily dose of {drug or 'the pump'} ({unit})"
     if len(charted) < len(programs):
         title += f": the {len(charted)} programs with {drug}"
-    flow += [gap(6), step_chart(title, steps, until=summary.printed_at)]
+    flow += [gap(6), step_chart(title, steps, until=summary.printed_at, locale=locale)]
     return flow
 
 
 def _refills(summary: PatientSummary) -> list[Flowable]:
+    locale = summary.locale
     flow: list[Flowable] = [heading("Refills with their reconciliation")]
     if not summary.refills.items:
         return [*flow, text("No refill recorded.")]
     rows = [
         [
-            utc(r.performed_at),
+            moment(locale, r.performed_at),
             " + ".join(str(d) for d in r.drugs),
             lines(r.volume, r.lot),
             _residual(r),
             r.delivery_error,
             "within accuracy" if r.finding == "none" else r.finding,
-            lines(r.performed_by, f"verified: {_verification(r)}"),
-            iso(r.refill_by),
+            lines(r.performed_by, f"verified: {_verification(r, locale)}"),
+            short_day(locale, r.refill_by),
         ]
         for r in summary.refills.items
     ]
@@ -193,12 +200,12 @@ def _refills(summary: PatientSummary) -> list[Flowable]:
     return flow
 
 
-def _verification(refill: RefillLine) -> str:
+def _verification(refill: RefillLine, locale: ClinicLocale) -> str:
     if not refill.needs_verification:
         return "not required"
     if not refill.verified_by:
         return "NOT YET VERIFIED"
-    return f"{refill.verified_by} {utc(refill.verified_at)}"
+    return f"{refill.verified_by} {moment(locale, refill.verified_at)}"
 
 
 def _residual(refill: RefillLine) -> str:
@@ -213,16 +220,19 @@ def _residual(refill: RefillLine) -> str:
 
 
 def _alarms(summary: PatientSummary) -> list[Flowable]:
+    locale = summary.locale
     flow: list[Flowable] = [heading("Alarms reported")]
     if not summary.alarms.items:
         return [*flow, text("No alarm reported.")]
     rows = [
         [
-            utc(a.reported_at),
+            moment(locale, a.reported_at),
             a.kind,
             a.note,
             a.recorded_by,
-            f"{a.acknowledged_by} {utc(a.acknowledged_at)}" if a.acknowledged_at else "OPEN",
+            f"{a.acknowledged_by} {moment(locale, a.acknowledged_at)}"
+            if a.acknowledged_at
+            else "OPEN",
             a.action_taken,
         ]
         for a in summary.alarms.items
@@ -238,15 +248,17 @@ def _alarms(summary: PatientSummary) -> list[Flowable]:
     return flow
 
 
-def _shown(point: OutcomePoint | None) -> str:
-    return "none recorded" if point is None else f"{point.shown} on {iso(point.taken_at.date())}"
+def _shown(point: OutcomePoint | None, locale: ClinicLocale) -> str:
+    if point is None:
+        return "none recorded"
+    return f"{point.shown} on {short_day(locale, local_day(locale, point.taken_at))}"
 
 
 def _series_name(series: OutcomeSeries) -> str:
     return series.label + (f", {series.limb_words}" if series.limb else "")
 
 
-def _outcome_charts(outcomes: Sequence[OutcomeSeries]) -> list[Flowable]:
+def _outcome_charts(outcomes: Sequence[OutcomeSeries], locale: ClinicLocale) -> list[Flowable]:
     charts: list[Flowable] = []
     for kind in dict.fromkeys(s.kind for s in outcomes):
         group = [s for s in outcomes if s.kind == kind and s.points.items]
@@ -262,7 +274,9 @@ def _outcome_charts(outcomes: Sequence[OutcomeSeries]) -> list[Flowable]:
             title += f" ({group[0].unit})"
         if any(s.points.bounded for s in group):
             title += ": newest measurements"
-        charts.append(line_chart(title, lines, y_min=low, y_max=high, width=WIDTH, height=120))
+        charts.append(
+            line_chart(title, lines, locale=locale, y_min=low, y_max=high, width=WIDTH, height=120)
+        )
     return charts
 
 
@@ -271,7 +285,12 @@ def _outcomes(summary: PatientSummary) -> list[Flowable]:
     if not summary.outcomes:
         return [*flow, text("No assessment recorded.")]
     rows = [
-        [_series_name(s), _shown(s.before), _shown(s.now), str(s.points.total)]
+        [
+            _series_name(s),
+            _shown(s.before, summary.locale),
+            _shown(s.now, summary.locale),
+            str(s.points.total),
+        ]
         for s in summary.outcomes
     ]
     flow += [
@@ -283,24 +302,24 @@ def _outcomes(summary: PatientSummary) -> list[Flowable]:
             "the first one taken). Now: the latest measurement after it."
         ),
     ]
-    for chart in _outcome_charts(summary.outcomes):
+    for chart in _outcome_charts(summary.outcomes, summary.locale):
         flow += [gap(6), chart]
     return flow
 
 
 def render_patient_summary(summary: PatientSummary) -> bytes:
     """The clinician summary as PDF bytes."""
-    patient = summary.patient
+    patient, locale = summary.patient, summary.locale
     story: list[Flowable] = [
         text(TITLE, "title"),
-        text(f"Printed {utc(summary.printed_at)}", "subtitle"),
+        text(f"Printed {moment(locale, summary.printed_at)}", "subtitle"),
         section(
             "Patient",
             facts(
                 [
                     ("Patient", patient.name + (" (archived)" if patient.archived else "")),
                     ("Record number", patient.mrn),
-                    ("Born", day(patient.birth_date)),
+                    ("Born", day(locale, patient.birth_date)),
                 ],
                 columns=3,
             ),
@@ -316,4 +335,6 @@ def render_patient_summary(summary: PatientSummary) -> bytes:
             "Check them against the labeling of the drugs and devices you use."
         ),
     ]
-    return render(story, title=TITLE, identity=patient, printed_at=summary.printed_at)
+    return render(
+        story, title=TITLE, identity=patient, printed_at=summary.printed_at, locale=locale
+    )

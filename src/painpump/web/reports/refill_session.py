@@ -2,13 +2,15 @@
 was in the pump and what its reconciliation says, what was put in, the program before and after
 side by side, the bridge, the warnings and their acknowledgement, who performed and who
 verified it ("NOT YET VERIFIED" in a box when a required verification is missing), the next
-refill-by date and its appointment."""
+refill-by date and its appointment. Moments and dates read on the clinic's wall clock and in its
+formats (the session's locale)."""
 
 from __future__ import annotations
 
 from reportlab.platypus import Flowable
 
 from painpump.clinic.report_data import ProgramLine, RefillSession
+from painpump.core.locale import ClinicLocale
 from painpump.core.units import side_by_side
 from painpump.web.reports.layout import (
     banner,
@@ -16,12 +18,12 @@ from painpump.web.reports.layout import (
     day,
     facts,
     gap,
+    moment,
     note,
     render,
     section,
     table,
     text,
-    utc,
 )
 
 TITLE = "Refill and programming session"
@@ -31,18 +33,18 @@ CLINICAL = frozenset({"Drug(s) and concentration", "Daily dose", "Rate", "Mode"}
 
 
 def _patient_and_device(session: RefillSession) -> list[Flowable]:
-    patient, device = session.patient, session.device
+    patient, device, locale = session.patient, session.device, session.locale
     return [
         facts(
             [
                 ("Patient", patient.name + (" (archived)" if patient.archived else "")),
                 ("Record number", patient.mrn),
-                ("Born", day(patient.birth_date)),
+                ("Born", day(locale, patient.birth_date)),
                 ("Pump", device.pump_name),
                 ("Pump serial", device.pump_serial),
                 ("Reservoir", device.reservoir),
                 ("Low-reservoir alarm at", device.alarm_volume),
-                ("Implanted", day(device.implanted_on)),
+                ("Implanted", day(locale, device.implanted_on)),
                 ("Catheter", device.catheter_model),
                 ("Catheter length", device.catheter_length),
                 ("Dead volume", device.dead_volume),
@@ -105,7 +107,7 @@ def _put_in(session: RefillSession) -> list[Flowable]:
     ]
 
 
-def _program_cells(program: ProgramLine | None) -> list[str]:
+def _program_cells(program: ProgramLine | None, locale: ClinicLocale) -> list[str]:
     if program is None:
         return ["none (first fill)"] + [""] * 5
     return [
@@ -113,14 +115,15 @@ def _program_cells(program: ProgramLine | None) -> list[str]:
         str(program.dose),
         str(program.rate),
         program.mode,
-        utc(program.started_at),
+        moment(locale, program.started_at),
         program.programmed_by.short,
     ]
 
 
 def _before_after(session: RefillSession) -> list[Flowable]:
     labels = ["Drug(s) and concentration", "Daily dose", "Rate", "Mode", "Started", "Programmed by"]
-    before, after = _program_cells(session.before), _program_cells(session.after)
+    before = _program_cells(session.before, session.locale)
+    after = _program_cells(session.after, session.locale)
     rows: list[list[object]] = []
     for label, old, new in zip(labels, before, after, strict=True):
         changed = session.before is not None and old != new and label in CLINICAL
@@ -173,15 +176,16 @@ def _warnings(session: RefillSession) -> list[Flowable]:
 
 
 def _people(session: RefillSession) -> list[Flowable]:
+    locale = session.locale
     if not session.needs_verification:
         verification = "not required (no change of drug or concentration, no acknowledged warning)"
     elif session.verified_by:
-        verification = f"{session.verified_by} at {utc(session.verified_at)}"
+        verification = f"{session.verified_by} at {moment(locale, session.verified_at)}"
     else:
         verification = NOT_VERIFIED
     rows: list[tuple[str, object]] = [
         ("Performed by", session.performed_by),
-        ("Performed at", utc(session.performed_at)),
+        ("Performed at", moment(locale, session.performed_at)),
         ("Second clinician", verification),
     ]
     flow: list[Flowable] = [facts(rows, columns=1)]
@@ -191,16 +195,26 @@ def _people(session: RefillSession) -> list[Flowable]:
 
 
 def _next(session: RefillSession) -> list[Flowable]:
+    locale = session.locale
     rows: list[tuple[str, object]] = [
-        ("Low-reservoir alarm expected", utc(session.alarm_at)),
-        ("Reservoir empty", utc(session.empty_at)),
-        ("Refill by", f"{day(session.refill_by)}, limited by the {session.limited_by}"),
+        ("Low-reservoir alarm expected", moment(locale, session.alarm_at)),
+        ("Reservoir empty", moment(locale, session.empty_at)),
+        ("Refill by", f"{day(locale, session.refill_by)}, limited by the {session.limited_by}"),
     ]
     booked = session.appointment
     if booked is None:
         rows.append(("Appointment", "none booked"))
     else:
-        rows.append(("Appointment", f"{day(booked.on)} ({booked.status}) {booked.note}".strip()))
+        when = day(locale, booked.on)
+        if booked.starts_at is not None:
+            zone = locale.local(booked.starts_at).tzname()
+            when += f" at {locale.format_time(booked.starts_at)} {zone}"
+        late = ""
+        if booked.overdue:
+            late = "; after the refill-by date" + (
+                f": {booked.late_reason}" if booked.late_reason else ""
+            )
+        rows.append(("Appointment", f"{when} ({booked.status}{late}) {booked.note}".strip()))
     return [facts(rows, columns=1)]
 
 
@@ -215,9 +229,10 @@ def _unverified_banner() -> Flowable:
 def render_refill_session(session: RefillSession) -> bytes:
     """The session report as PDF bytes."""
     kind = "First fill" if session.first_fill else "Refill"
+    performed = moment(session.locale, session.performed_at)
     story: list[Flowable] = [
         text(TITLE, "title"),
-        text(f"{kind} of {utc(session.performed_at)} · refill {session.refill_id}", "subtitle"),
+        text(f"{kind} of {performed} · refill {session.refill_id}", "subtitle"),
     ]
     if session.awaiting_verification:
         story += [_unverified_banner(), gap(6)]
@@ -237,4 +252,10 @@ def render_refill_session(session: RefillSession) -> bytes:
             "from them. Check them against the labeling of the drugs and devices you use."
         ),
     ]
-    return render(story, title=TITLE, identity=session.patient, printed_at=session.printed_at)
+    return render(
+        story,
+        title=TITLE,
+        identity=session.patient,
+        printed_at=session.printed_at,
+        locale=session.locale,
+    )
