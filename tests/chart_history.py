@@ -1,16 +1,18 @@
 """A patient with five years of pump therapy, recorded through the clinic services: a stroke
-spasticity episode through the test phase, a SynchroMed II 40 mL implanted in February 2021 and
-filled with baclofen, refilled every 45 days (40 refills, each aspirated as expected), one dose
-increase after the last refill, pain and spasticity scores before the pump and since. The chart
-tests use it to check the page stays fast with a long history."""
+spasticity episode through the test phase, a SynchroMed II 40 mL implanted 2123 days before the
+tests' today (1 Feb 2021 at the default clock) and filled with baclofen, refilled every 45 days (40
+refills, each aspirated as expected), one dose increase after the last refill, pain and
+spasticity scores before the pump and since. The chart tests use it to check the page stays fast
+with a long history."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import User
 
+from frozen import day
 from painpump.clinic import programs, refills, services
 from painpump.clinic.models import Implant
 from painpump.clinic.testing import responder_episode
@@ -19,7 +21,8 @@ from painpump.core.units import Kind, of, parse
 
 REFILLS = 40
 EVERY = timedelta(days=45)
-FIRST_FILL = datetime(2021, 2, 1, 10, 0, tzinfo=UTC)
+IMPLANTED = day(-2123)
+FIRST_FILL = datetime.combine(IMPLANTED, time(10, 0), tzinfo=UTC)
 TITRATED = FIRST_FILL + EVERY * REFILLS + timedelta(days=10)
 RATE = Decimal("0.2")  # mL/day: 400 mcg/day of baclofen 2000 mcg/mL
 
@@ -30,17 +33,18 @@ def long_history(physician: User, nurse: User) -> Implant:
         mrn="MRN-LONG",
         family_name="Langzeit",
         given_name="Lena",
-        birth_date=date(1961, 3, 14),
-        today=date(2021, 1, 1),
+        birth_date=day(-23_997),  # 14 Mar 1961 at the default clock
+        today=IMPLANTED - timedelta(days=31),
     )
     episode = services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=date(2020, 11, 2)
+        physician, patient.id, indication="stroke", referred_on=IMPLANTED - timedelta(days=91)
     )
-    for kind, value, limb, day in (
-        ("ashworth", 3, "left_leg", date(2020, 11, 2)),
-        ("pain_nrs", 7, "", date(2020, 11, 2)),
-        ("ashworth", "1.5", "left_leg", date(2025, 6, 1)),
-        ("pain_nrs", 3, "", date(2025, 6, 1)),
+    referred, since = IMPLANTED - timedelta(days=91), day(-542)  # scores at referral, and since
+    for kind, value, limb, taken in (
+        ("ashworth", 3, "left_leg", referred),
+        ("pain_nrs", 7, "", referred),
+        ("ashworth", "1.5", "left_leg", since),
+        ("pain_nrs", 3, "", since),
     ):
         services.record_assessment(
             nurse,
@@ -48,9 +52,9 @@ def long_history(physician: User, nurse: User) -> Implant:
             kind=kind,
             value=value,
             limb=limb,
-            taken_at=datetime.combine(day, time(11, 0), tzinfo=UTC),
+            taken_at=datetime.combine(taken, time(11, 0), tzinfo=UTC),
         )
-    responder = responder_episode(physician, episode.id, start=date(2021, 1, 4))
+    responder = responder_episode(physician, episode.id, start=IMPLANTED - timedelta(days=28))
     implant = refills.register_implant(
         physician,
         episode.id,
@@ -62,7 +66,7 @@ def long_history(physician: User, nurse: User) -> Implant:
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
         alarm_volume=None,
-        implanted_on=FIRST_FILL.date(),
+        implanted_on=IMPLANTED,
     )
     fill = refills.Fill(
         drugs=(("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),),

@@ -4,19 +4,32 @@ the clinic, web and browser tests (registered as a plugin in tests/conftest.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
 
+from frozen import TODAY, ZONE_NAME, day
 from painpump.clinic import refills, services
 from painpump.clinic.models import Implant, Patient
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import FIRST_FILL, baclofen, responder_episode
+from painpump.clinic.testing import baclofen, responder_episode
 from painpump.core.units import Kind, parse
 
-TODAY = date(2026, 11, 25)
+BORN = TODAY - timedelta(days=20_662)
+"""The `patient` fixture's birthday: 56 years and 7 months before today (1 May 1970 at the
+default clock), so she is 56 on any day the tests run."""
+REFERRED = day(-177)
+"""The `implant` fixture's referral, 30 days before its test phase."""
+TEST_PHASE = day(-147)
+"""The `implant` fixture's test phase starts (responder_episode: a two-day stay)."""
+IMPLANTED = day(-85)
+"""The `implant` fixture's implant day, 62 days after the test phase started."""
+FIRST_FILL = datetime.combine(IMPLANTED, time(9, 0), tzinfo=UTC)
+"""The `implant` fixture's first fill, 85 days before today (1 Sep 2026 09:00 UTC at the default
+clock): baclofen 20 mL at 0.2 mL/day, so its low-reservoir alarm (90 days on) is 5 days ahead and
+its refill-by date (7 days before the alarm's day) 2 days ago."""
 PASSWORD = "correct horse battery"
 REFILL_FORM = {
     "expected": "3 mL",
@@ -33,6 +46,25 @@ REFILL_FORM = {
     "origin": "",
 }
 """The entries of a valid refill form for the `implant` fixture's baclofen pump (3 mL left)."""
+SETTINGS_FORM: dict[str, str | list[str]] = {
+    "version": "1",
+    "implant_wait_days": "21 day",
+    "stay_min_days": "2 day",
+    "stay_max_days": "3 day",
+    "refill_margin_days": "7 day",
+    "country": "US",
+    "subdivision": "",
+    "dosing_region": "us",
+    "time_zone": ZONE_NAME,
+    "open_weekdays": ["0", "1", "2", "3", "4"],
+    "opens_at": "08:00",
+    "closes_at": "17:00",
+    "date_format": "iso",
+    "time_format": "24h",
+    "refill_visit_minutes": "30 min",
+    "refill_capacity_per_day": "8",
+}
+"""The entries of the Settings page as a new test clinic shows them (every default kept)."""
 
 
 @pytest.fixture
@@ -78,7 +110,7 @@ def patient(nurse: User) -> Patient:
         mrn="MRN-0001",
         family_name="Muster",
         given_name="Erika",
-        birth_date=date(1970, 5, 1),
+        birth_date=BORN,
         today=TODAY,
     )
 
@@ -86,21 +118,21 @@ def patient(nurse: User) -> Patient:
 @pytest.fixture
 def implant(patient: Patient, physician: User) -> Implant:
     episode = services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+        physician, patient.id, indication="stroke", referred_on=REFERRED
     )
-    responder = responder_episode(physician, episode.id)
+    responder = responder_episode(physician, episode.id, start=TEST_PHASE)
     implant = refills.register_implant(
         physician,
         episode.id,
         expected_version=responder.version,
-        now=datetime(2026, 9, 1, 12, 0, tzinfo=UTC),
+        now=datetime.combine(IMPLANTED, time(12, 0), tzinfo=UTC),
         pump_model="synchromed-ii-20",
         pump_serial="NGP123456H",
         catheter_model="8709SC",
         catheter_length_cm=Decimal("60"),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
         alarm_volume=None,
-        implanted_on=date(2026, 9, 1),
+        implanted_on=IMPLANTED,
     )
     refills.perform_refill(
         physician,

@@ -14,7 +14,7 @@ ZONE_NAME = "America/New_York"
 ZONE = ZoneInfo(ZONE_NAME)
 DEFAULT_NOW = "2026-11-25T10:00:00-05:00"
 """A Wednesday morning in the clinic, the day before Thanksgiving."""
-NOW = datetime.fromisoformat(os.environ.get("PAINPUMP_TEST_NOW", DEFAULT_NOW))
+NOW = datetime.fromisoformat(os.environ.get("PAINPUMP_TEST_NOW") or DEFAULT_NOW)
 if NOW.tzinfo is None:
     raise SystemExit(f"PAINPUMP_TEST_NOW={NOW.isoformat()} needs an offset (e.g. -05:00)")
 TODAY = NOW.astimezone(ZONE).date()

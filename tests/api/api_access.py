@@ -212,7 +212,7 @@ ACCESS: dict[tuple[str, str], Access] = {
         frozenset({P, N}),
         200,
         "/api/appointments/{appointment}",
-        lambda w: {"status": "booked"},
+        lambda w: {"status": "booked", "late_reason": "patient abroad until then"},
         "appointment.write",
     ),
     ("get", "/api/appointments"): Access(

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from clinic_fixtures import BORN
+from frozen import TODAY, day
 from painpump.clinic import services
 from painpump.clinic.models import Episode, Patient
 from painpump.clinic.roles import Role
 
-TODAY = date(2026, 11, 25)
 PASSWORD = "correct horse battery"
 USERNAMES = {
     Role.PHYSICIAN: "dr.house",
@@ -47,7 +47,7 @@ def patient(users: dict[Role, User]) -> Patient:
         mrn="MRN-0001",
         family_name="Muster",
         given_name="Erika",
-        birth_date=date(1970, 5, 1),
+        birth_date=BORN,
         today=TODAY,
     )
 
@@ -58,7 +58,7 @@ def episode(users: dict[Role, User], patient: Patient) -> Episode:
         users[Role.PHYSICIAN],
         patient.id,
         indication="multiple_sclerosis",
-        referred_on=date(2026, 10, 1),
+        referred_on=day(-55),
     )
 
 

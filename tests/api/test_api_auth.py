@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from typer.testing import CliRunner
 
+from frozen import day
 from painpump.api import throttle, tokens
 from painpump.api.models import ApiToken, LoginFailure
 from painpump.cli.main import _register, app
@@ -61,7 +62,7 @@ def test_a_read_write_token_reads_and_writes_with_its_users_roles(
     # The token carries its user's roles: a nurse may not open an episode.
     refused = client.post(
         f"/api/patients/{patient.id}/episodes",
-        {"indication": "stroke", "referred_on": "2026-11-02"},
+        {"indication": "stroke", "referred_on": day(-23).isoformat()},
         content_type=JSON,
         **bearer(secret),
     )

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from therapy_setup import at, implanted, iso, new_episode, new_patient, post, today
 
+from frozen import ZONE_NAME, day
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AlarmReport, AuditEntry, Implant
 from painpump.clinic.roles import Role
@@ -44,7 +45,7 @@ def test_the_dashboard_lists_an_overdue_baclofen_pump_first_among_equals(
     assert response.status_code == 200, response.content
     board = response.json()
     assert board["today"] == today().isoformat()
-    for name in ("refills_due", "at_risk"):
+    for name in ("overdue", "at_risk"):
         rows = board[name]
         assert [r["implant_id"] for r in rows] == [
             str(pumps["baclofen"].id),
@@ -54,14 +55,22 @@ def test_the_dashboard_lists_an_overdue_baclofen_pump_first_among_equals(
         assert first["overdue"] and second["overdue"]
         assert first["days_to_alarm"] == second["days_to_alarm"] == 2
         assert (first["high_risk"], second["high_risk"]) == (True, False)
-        assert first["proposed_day"] >= today().isoformat()
+        visit = rows[0]["visit"]  # the refill visit as stored, urgent at the nearest slot
+        assert (
+            visit["overdue"]
+            and visit["status"] == "proposed"
+            and visit["on"] >= today().isoformat()
+        )
         assert {f["rule"] for f in first["reasons"]} >= {"refill_overdue"}
         assert all(f["source"] for f in first["reasons"])
     assert rows[0]["drugs"] == ["baclofen"] and rows[0]["patient"] == "Zeta, Erika"
     assert board["test_phases"] == [] and board["unverified"] == []
     assert (board["offset"], board["limit"]) == (0, 25)
+    assert board["due_today"] == board["due_week"] == []
     assert board["totals"] == {
-        "refills_due": 2,
+        "overdue": 2,
+        "due_today": 0,
+        "due_week": 0,
         "at_risk": 2,
         "test_phases": 0,
         "awaiting_implant": 0,
@@ -83,7 +92,7 @@ def test_the_dashboard_is_read_a_page_at_a_time(
         str(pumps["baclofen"].id),
         str(pumps["morphine"].id),
     ]
-    assert past["at_risk"] == past["refills_due"] == []
+    assert past["at_risk"] == past["overdue"] == []
     assert first["totals"] == second["totals"] == past["totals"]
     assert first["totals"]["at_risk"] == 2
     assert (second["offset"], second["limit"]) == (1, 1)
@@ -113,7 +122,7 @@ def test_the_calendar_lists_the_proposed_refill_appointments(
     rows = listed.json()
     assert sorted(a["patient"] for a in rows) == ["Adler, Erika", "Zeta, Erika"]
     assert {a["kind"] for a in rows} == {"refill"}
-    assert all(a["on"] <= a["due_by"] or "OVERDUE" in a["note"] for a in rows)
+    assert all(a["on"] <= a["due_by"] or a["overdue"] for a in rows)
     later = (today() + timedelta(days=30)).isoformat()
     assert nurse.get("/api/appointments", {"from": later, "to": later}).json() == []
 
@@ -121,10 +130,10 @@ def test_the_calendar_lists_the_proposed_refill_appointments(
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ({"from": "2026-11-10", "to": "2026-11-01"}, "to"),
-        ({"from": "2026-01-01", "to": "2027-06-01"}, "to"),
-        ({"to": "2026-11-01"}, "from"),
-        ({"from": "2026-11-01", "to": "yesterday"}, "to"),
+        ({"from": day(-15).isoformat(), "to": day(-24).isoformat()}, "to"),
+        ({"from": day(-328).isoformat(), "to": day(188).isoformat()}, "to"),
+        ({"to": day(-24).isoformat()}, "from"),
+        ({"from": day(-24).isoformat(), "to": "yesterday"}, "to"),
     ],
 )
 def test_a_bad_period_is_refused_naming_the_field(
@@ -186,6 +195,14 @@ def test_the_admin_changes_the_settings_audited_and_the_pathway_follows(
         "country": "US",
         "subdivision": "",
         "dosing_region": "us",
+        "time_zone": ZONE_NAME,
+        "open_weekdays": [0, 1, 2, 3, 4],
+        "opens_at": "08:00",
+        "closes_at": "17:00",
+        "date_format": "iso",
+        "time_format": "24h",
+        "refill_visit_minutes": 30,
+        "refill_capacity_per_day": 8,
         "version": 1,
     }
     change = {"version": 1, "implant_wait_days": 28, "country": "de", "subdivision": "by"}

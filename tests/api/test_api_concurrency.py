@@ -266,7 +266,11 @@ def test_many_clients_moving_one_appointment_one_wins(
                     c,
                     "patch",
                     url,
-                    {"status": statuses[i % len(statuses)], "expected_version": version},
+                    {
+                        "status": statuses[i % len(statuses)],
+                        "expected_version": version,
+                        "late_reason": "patient abroad until then",
+                    },
                 )
                 for i, c in enumerate(clients)
             ]

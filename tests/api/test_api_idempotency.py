@@ -105,7 +105,11 @@ CASES: dict[tuple[str, str], tuple[Role, Body]] = {
     ),
     ("patch", "/api/appointments/{appointment_id}"): (
         N,
-        lambda n: {"status": ["booked", "cancelled"][n], "expected_version": 1},
+        lambda n: {
+            "status": ["booked", "cancelled"][n],
+            "expected_version": 1,
+            "late_reason": "patient abroad until then",
+        },
     ),
     ("patch", "/api/settings"): (AD, lambda n: {"version": 1, "refill_margin_days": 5 + n}),
 }

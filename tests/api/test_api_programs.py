@@ -49,14 +49,20 @@ def test_an_appointment_is_booked_over_http_and_refused_after_its_due_date(
     appointment = Appointment.objects.get()
     assert appointment.due_by is not None
     url = f"/api/appointments/{appointment.id}"
-    late = (appointment.due_by + timedelta(days=1)).isoformat()
+    assert appointment.overdue  # the fixture's pump is past its refill-by date: urgent
     nurse = client_as(Role.NURSE)
-    refused = nurse.patch(url, {"on": late}, content_type="application/json")
+    refused = nurse.patch(url, {"status": "booked"}, content_type="application/json")
     assert refused.status_code == 422
-    assert refused.json()["error"]["field"] == "on"
-    booked = nurse.patch(url, {"status": "booked"}, content_type="application/json")
+    assert refused.json()["error"]["field"] == "late_reason"
+    yesterday = (appointment.due_by - timedelta(days=1)).isoformat()
+    past = nurse.patch(url, {"on": yesterday}, content_type="application/json")
+    assert (past.status_code, past.json()["error"]["field"]) == (422, "on")
+    booked = nurse.patch(
+        url, {"status": "booked", "late_reason": "first free slot"}, content_type="application/json"
+    )
     assert booked.status_code == 200, booked.content
-    assert booked.json()["status"] == "booked"
+    assert (booked.json()["status"], booked.json()["late_reason"]) == ("booked", "first free slot")
+    assert booked.json()["overdue"] is True and booked.json()["starts_at"]
     auditor = client_as(Role.AUDITOR).patch(
         url, {"status": "done"}, content_type="application/json"
     )
@@ -74,7 +80,9 @@ def test_two_clinicians_moving_the_same_appointment_conflict_instead_of_overwrit
     version = nurse.get("/api/appointments", {"from": appointment.on, "to": appointment.on})
     seen = version.json()[0]["version"]
     first = nurse.patch(
-        url, {"status": "booked", "expected_version": seen}, content_type="application/json"
+        url,
+        {"status": "booked", "expected_version": seen, "late_reason": "first free slot"},
+        content_type="application/json",
     )
     assert first.status_code == 200, first.content
     assert first.json()["version"] == seen + 1

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from frozen import day
 from painpump.clinic.models import Assessment, AuditEntry, Episode, Patient
 from painpump.clinic.roles import Role
 
@@ -152,7 +153,7 @@ def test_a_physician_opens_and_lists_episodes(
     physician = client_as(Role.PHYSICIAN)
     url = f"/api/patients/{patient.id}/episodes"
     opened = physician.post(
-        url, {"indication": "stroke", "referred_on": "2026-11-02"}, content_type=JSON
+        url, {"indication": "stroke", "referred_on": day(-23).isoformat()}, content_type=JSON
     )
     assert opened.status_code == 201
     episode = opened.json()
@@ -160,7 +161,7 @@ def test_a_physician_opens_and_lists_episodes(
     assert [e["id"] for e in physician.get(url).json()] == [episode["id"]]
     assert physician.get(f"/api/episodes/{episode['id']}").json() == episode
     refused = physician.post(
-        url, {"indication": "migraine", "referred_on": "2026-11-02"}, content_type=JSON
+        url, {"indication": "migraine", "referred_on": day(-23).isoformat()}, content_type=JSON
     )
     assert refused.status_code == 422
     error = refused.json()["error"]
@@ -175,22 +176,22 @@ def test_assessments_carry_units_for_the_oral_morphine_equivalent_dose(
     nurse = client_as(Role.NURSE)
     url = f"/api/episodes/{episode.id}/assessments"
     posts = [
-        {"kind": "pain_nrs", "value": 7, "taken_at": "2026-11-20T09:00:00Z"},
+        {"kind": "pain_nrs", "value": 7, "taken_at": f"{day(-5)}T09:00:00Z"},
         {
             "kind": "omed_mg_per_day",
             "value": {"value": 120, "unit": "mg/day"},
-            "taken_at": "2026-11-20T09:05:00Z",
+            "taken_at": f"{day(-5)}T09:05:00Z",
         },
         {
             "kind": "omed_mg_per_day",
             "value": {"value": 90000, "unit": "mcg/day"},
-            "taken_at": "2026-11-21T09:05:00+01:00",
+            "taken_at": f"{day(-4)}T09:05:00+01:00",
         },
         {
             "kind": "ashworth",
             "value": 1.5,
             "limb": "left_leg",
-            "taken_at": "2026-11-22T09:00:00Z",
+            "taken_at": f"{day(-3)}T09:00:00Z",
         },
     ]
     for body in posts:
@@ -203,7 +204,7 @@ def test_assessments_carry_units_for_the_oral_morphine_equivalent_dose(
         {"value": 90, "unit": "mg/day"},
         1.5,
     ]
-    assert listed[2]["taken_at"] == "2026-11-21T08:05:00Z"
+    assert listed[2]["taken_at"] == f"{day(-4)}T08:05:00Z"
     assert {a["recorded_by"] for a in listed} == {"nurse.joy"}
     assert AuditEntry.objects.filter(action="assessment.record").last().after["value"] == "1.5"
 
@@ -235,9 +236,9 @@ def test_assessments_carry_units_for_the_oral_morphine_equivalent_dose(
         ({"kind": "ashworth", "value": 2}, "limb", "missing", "the limb assessed"),
         ({"kind": "mood", "value": 2}, "kind", "'mood'", "pain_nrs"),
         (
-            {"kind": "pain_nrs", "value": 2, "taken_at": "2026-11-20T09:00:00"},
+            {"kind": "pain_nrs", "value": 2, "taken_at": f"{day(-5)}T09:00:00"},
             "taken_at",
-            "2026-11-20T09:00:00",
+            f"{day(-5)}T09:00:00",
             "timezone",
         ),
     ],
@@ -252,7 +253,7 @@ def test_bad_assessments_are_refused_with_field_value_and_limit(
 ) -> None:
     response = client_as(Role.NURSE).post(
         f"/api/episodes/{episode.id}/assessments",
-        {"taken_at": "2026-11-20T09:00:00Z", **body},
+        {"taken_at": f"{day(-5)}T09:00:00Z", **body},
         content_type=JSON,
     )
     assert response.status_code == 422, response.content
@@ -279,11 +280,14 @@ def test_an_unknown_record_is_a_404(
 ) -> None:
     bodies = {
         "/api/patients/{id}": {"version": 1},
-        "/api/patients/{id}/episodes": {"indication": "stroke", "referred_on": "2026-11-02"},
+        "/api/patients/{id}/episodes": {
+            "indication": "stroke",
+            "referred_on": day(-23).isoformat(),
+        },
         "/api/episodes/{id}/assessments": {
             "kind": "pain_nrs",
             "value": 3,
-            "taken_at": "2026-11-20T09:00:00Z",
+            "taken_at": f"{day(-5)}T09:00:00Z",
         },
     }
     url = path.format(id=uuid.uuid4())

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from frozen import day
 from painpump.clinic.models import Assessment, AuditEntry, Episode, Patient
 from painpump.clinic.roles import CAPABILITIES, Role
 
@@ -22,8 +23,8 @@ NEW_PATIENT = {
     "given_name": "Max",
     "birth_date": "1980-02-03",
 }
-NEW_EPISODE = {"indication": "tumour_pain", "referred_on": "2026-11-01"}
-NEW_ASSESSMENT = {"kind": "pain_nrs", "value": 7, "taken_at": "2026-11-20T09:30:00Z"}
+NEW_EPISODE = {"indication": "tumour_pain", "referred_on": day(-24).isoformat()}
+NEW_ASSESSMENT = {"kind": "pain_nrs", "value": 7, "taken_at": f"{day(-5)}T09:30:00Z"}
 
 # method, path, body, capability, roles allowed, status when allowed
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str | None, frozenset[Role], int]] = [

@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
 from therapy_setup import at, baclofen_implant, day_60, iso, new_episode, refill_body, today
 
 from clinic_fixtures import PASSWORD
+from frozen import ZONE_NAME
 from painpump.api import tokens
 from painpump.api.app import api
 from painpump.clinic import alarms, dashboard
@@ -238,11 +239,26 @@ def _valid_request(label: str, records: Records) -> Valid | None:
         ),
         "PATCH /api/appointments/{appointment_id}": lambda: (
             ids,
-            {"status": "booked", "expected_version": _version(Appointment, ids["appointment_id"])},
+            {
+                "status": "booked",
+                "expected_version": _version(Appointment, ids["appointment_id"]),
+                "late_reason": "patient abroad until then",
+            },
         ),
         "PATCH /api/settings": lambda: (
             {},
-            {"version": _version(ClinicSettings, 1), "refill_margin_days": 5},
+            {
+                "version": _version(ClinicSettings, 1),
+                "refill_margin_days": 5,
+                "time_zone": ZONE_NAME,  # the test clinic's: other operations count its days
+                "open_weekdays": [0, 1, 2, 3, 4],
+                "opens_at": "07:30",
+                "closes_at": "16:00",
+                "date_format": "dmy_dots",
+                "time_format": "24h",
+                "refill_visit_minutes": 45,
+                "refill_capacity_per_day": 10,
+            },
         ),
     }
     make = made.get(label)
@@ -294,6 +310,11 @@ def _drugs(sent: Any, shown: Any) -> bool:
     )
 
 
+def _weekdays(sent: Any, shown: Any) -> bool:
+    """Opening weekdays are a set: given back sorted, each once."""
+    return sorted(set(sent)) == shown
+
+
 def _fields(*names: str, same: Same = _text) -> dict[str, Rule]:
     return {name: ((name,), same) for name in names}
 
@@ -328,7 +349,12 @@ ROUND_TRIP: dict[str, dict[str, Rule]] = {
     "PATCH /api/settings": _fields(
         "implant_wait_days", "stay_min_days", "stay_max_days", "refill_margin_days", same=_equal
     )
-    | _fields("country", "subdivision", "dosing_region", same=_code),
+    | _fields("country", "subdivision", "dosing_region", same=_code)
+    | _fields("time_zone", "date_format", "time_format")
+    | _fields(
+        "opens_at", "closes_at", "refill_visit_minutes", "refill_capacity_per_day", same=_equal
+    )
+    | _fields("open_weekdays", same=_weekdays),
 }
 
 

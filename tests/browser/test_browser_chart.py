@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from browser_steps import follow
+from clinic_format import read_moment
 from painpump.clinic.models import Implant
 
 
@@ -67,4 +68,4 @@ def test_a_nurse_opens_the_chart_sees_the_reservoir_and_tries_a_higher_dose(
 
 
 def _when(text: str) -> datetime:
-    return datetime.strptime(text.strip(), "%a %d %b %Y %H:%M")
+    return read_moment(text)

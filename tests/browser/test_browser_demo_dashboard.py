@@ -6,9 +6,9 @@ its patient."""
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from frozen import TODAY
 from painpump.clinic import demo
 
 PATIENTS = 30
@@ -18,7 +18,7 @@ PATIENTS = 30
 def test_a_demo_nurse_sees_the_demo_clinics_worklist_and_opens_a_patient(
     page: Page, live_server: object
 ) -> None:
-    report = demo.seed(patients=PATIENTS, seed=1, today=timezone.now().date())
+    report = demo.seed(patients=PATIENTS, seed=1, today=TODAY)
     nurse = next(login for login in report.logins if login.role == "nurse")
     page.goto(f"{live_server}/")
     page.get_by_label("Username").fill(nurse.username)

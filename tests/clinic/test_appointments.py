@@ -1,49 +1,227 @@
-"""Refill appointments: booked or moved only to a working day on or before the refill-by date;
-a new refill closes the open ones."""
+"""Refill visits on the clinic's calendar: a refill proposes the latest free slot on or before
+the refill-by date (urgent at the nearest free slot when none remains, never in the past); a
+booking is for a visit to come, on a working day within opening hours, in a free slot of a day
+with room; after the refill-by date only with a reason, kept; a proposal whose slot has passed
+moves; a new refill closes the open appointment."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from test_refills import refill_at_day_60
 
-from painpump.clinic import appointments
+from frozen import NOW, TODAY, ZONE
+from painpump.clinic import appointments, refill_visits, refills
+from painpump.clinic.locale import clinic_locale, clinic_settings
 from painpump.clinic.models import Appointment, AuditEntry, Implant
 from painpump.clinic.roles import Forbidden
+from painpump.clinic.testing import baclofen
 from painpump.core.errors import Refusal
+from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
 
 
-def test_an_appointment_moves_only_to_a_working_day_before_the_refill_by_date(
+def refill_now(user: User, implant: Implant, key: str = "now") -> Appointment:
+    """A refill at the present moment; returns the refill visit it proposes."""
+    refills.perform_refill(
+        user,
+        implant.id,
+        idempotency_key=key,
+        performed_at=NOW,
+        expected=parse("3 mL", Kind.VOLUME, "e"),
+        aspirated=parse("3 mL", Kind.VOLUME, "a"),
+        fill=baclofen(),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+    )
+    return Appointment.objects.get(kind="refill", status="proposed")
+
+
+def working_days_before(day: date, count: int) -> list[date]:
+    """The `count` working days of the clinic before `day`, latest first."""
+    calendar, found = clinic_locale().calendar, []
+    while len(found) < count:
+        day -= timedelta(days=1)
+        if calendar.is_working_day(day):
+            found.append(day)
+    return found
+
+
+def test_a_refill_proposes_the_latest_free_slot_on_or_before_the_refill_by_date(
+    implant: Implant, nurse: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    locale = clinic_locale()
+    assert proposed.due_by is not None and proposed.starts_at is not None
+    assert proposed.on == working_days_before(proposed.due_by + timedelta(days=1), 1)[0]
+    assert proposed.on == locale.today(proposed.starts_at)
+    assert locale.local(proposed.starts_at).time() == locale.opens_at
+    assert proposed.minutes == clinic_settings().refill_visit_minutes
+    assert not proposed.overdue and proposed.starts_at > NOW
+    entry = AuditEntry.objects.filter(action="appointment.propose").last()
+    assert entry is not None and "latest free refill slot" in entry.after["why"]
+
+
+def test_the_next_patient_due_that_day_gets_the_next_slot_and_a_full_day_sends_the_next_earlier(
+    implant: Implant, nurse: User
+) -> None:
+    first = refill_now(nurse, implant)
+    assert first.due_by is not None and first.starts_at is not None
+    settings = clinic_settings()
+    settings.refill_capacity_per_day = 2
+    settings.save()
+    locale, rules = clinic_locale(), refill_visits.booking_rules(settings)
+    second = refill_visits.visit_for(first.due_by, NOW, locale, rules, high_risk=False)
+    assert second.day == first.on
+    assert second.starts_at == first.starts_at + timedelta(minutes=rules.visit_minutes)
+    Appointment.objects.create(
+        patient=first.patient, kind="refill", on=second.day, starts_at=second.starts_at
+    )
+    third = refill_visits.visit_for(first.due_by, NOW, locale, rules, high_risk=False)
+    assert third.day == working_days_before(first.on, 1)[0] and not third.overdue
+
+
+def test_a_refill_whose_refill_by_date_has_passed_is_proposed_urgent_at_the_nearest_free_slot(
+    implant: Implant,
+) -> None:
+    locale, rules = clinic_locale(), refill_visits.booking_rules(clinic_settings())
+    visit = refill_visits.visit_for(TODAY - timedelta(days=3), NOW, locale, rules, high_risk=True)
+    assert visit.overdue and visit.starts_at > NOW
+    nearest = next(
+        d
+        for d in (TODAY + timedelta(days=n) for n in range(10))
+        if locale.calendar.is_working_day(d) and locale.at(d, time(16, 30)) > NOW
+    )
+    assert visit.day == nearest
+    (finding,) = visit.decision.findings
+    assert finding.rule == "refill_overdue"
+    assert "has passed" in finding.message and "recorded reason" in finding.message
+    assert "baclofen" in finding.source
+
+
+def test_a_booking_in_the_past_is_refused_and_changes_nothing(
+    implant: Implant, nurse: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    yesterday = working_days_before(TODAY, 1)[0]
+    with pytest.raises(Refusal, match="is in the past") as refused:
+        appointments.update_appointment(nurse, proposed.id, on=yesterday)
+    assert refused.value.field == "on"
+    an_hour_ago = NOW - timedelta(hours=1)
+    with pytest.raises(Refusal, match="is in the past") as refused:
+        appointments.update_appointment(nurse, proposed.id, starts_at=an_hour_ago)
+    assert refused.value.field == "starts_at"
+    assert Appointment.objects.get(id=proposed.id).version == proposed.version
+
+
+def test_booking_a_proposal_whose_slot_has_passed_is_refused(implant: Implant, nurse: User) -> None:
+    proposed = refill_now(nurse, implant)
+    Appointment.objects.filter(id=proposed.id).update(starts_at=NOW - timedelta(minutes=5))
+    with pytest.raises(Refusal, match="move it to a slot to come"):
+        appointments.update_appointment(nurse, proposed.id, status="booked")
+
+
+def test_a_booking_after_the_refill_by_date_needs_a_reason_which_is_kept(
+    implant: Implant, nurse: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    assert proposed.due_by is not None
+    late = next(
+        proposed.due_by + timedelta(days=n)
+        for n in range(1, 10)
+        if clinic_locale().calendar.is_working_day(proposed.due_by + timedelta(days=n))
+    )
+    with pytest.raises(Refusal, match="is missing") as refused:
+        appointments.update_appointment(nurse, proposed.id, on=late, status="booked")
+    assert refused.value.field == "late_reason"
+    assert "refill-by date" in refused.value.limit
+    assert Appointment.objects.get(id=proposed.id).on == proposed.on
+    booked = appointments.update_appointment(
+        nurse, proposed.id, on=late, status="booked", late_reason="patient abroad until then"
+    )
+    assert (booked.on, booked.status, booked.overdue) == (late, "booked", True)
+    assert booked.late_reason == "patient abroad until then"
+    entry = AuditEntry.objects.filter(action="appointment.update").last()
+    assert entry is not None and entry.after["late_reason"] == "patient abroad until then"
+    back = appointments.update_appointment(nurse, proposed.id, on=proposed.on)
+    assert (back.overdue, back.late_reason) == (False, "")
+
+
+def test_a_refill_moves_only_to_a_working_day_within_hours_and_a_free_slot(
     implant: Implant, nurse: User, pharmacist: User
 ) -> None:
-    appointment = Appointment.objects.get()
-    assert appointment.due_by is not None
-    with pytest.raises(Refusal, match="too late for the refill"):
-        appointments.update_appointment(
-            nurse, appointment.id, on=appointment.due_by + timedelta(days=1)
-        )
-    saturday = appointment.due_by - timedelta(days=(appointment.due_by.weekday() - 5) % 7)
-    if saturday > appointment.due_by:
-        saturday -= timedelta(days=7)
+    proposed = refill_now(nurse, implant)
+    assert proposed.due_by is not None and proposed.starts_at is not None
+    locale = clinic_locale()
+    sunday = proposed.due_by - timedelta(days=(proposed.due_by.weekday() + 1) % 7)
     with pytest.raises(Refusal, match="not a working day"):
-        appointments.update_appointment(nurse, appointment.id, on=saturday)
+        appointments.update_appointment(nurse, proposed.id, on=sunday)
+    day = working_days_before(proposed.on, 1)[0]
+    evening = datetime.combine(day, time(19, 0), tzinfo=ZONE)
+    with pytest.raises(Refusal, match="outside the opening hours"):
+        appointments.update_appointment(nurse, proposed.id, starts_at=evening)
+    other = Appointment.objects.create(
+        patient=proposed.patient,
+        kind="refill",
+        on=day,
+        starts_at=locale.at(day, time(10, 0)),
+        status="booked",
+    )
+    with pytest.raises(Refusal, match="is taken"):
+        appointments.update_appointment(
+            nurse, proposed.id, starts_at=datetime.combine(day, time(10, 15), tzinfo=ZONE)
+        )
     with pytest.raises(Forbidden):
-        appointments.update_appointment(pharmacist, appointment.id, status="booked")
-    friday = saturday - timedelta(days=1)
-    moved = appointments.update_appointment(nurse, appointment.id, on=friday, status="booked")
-    assert (moved.on, moved.status) == (friday, "booked")
-    assert friday.weekday() == 4 and friday <= appointment.due_by
+        appointments.update_appointment(pharmacist, proposed.id, status="booked")
+    moved = appointments.update_appointment(
+        nurse, proposed.id, starts_at=locale.at(day, time(10, 30)), status="booked"
+    )
+    assert (moved.on, moved.status, moved.overdue) == (day, "booked", False)
+    assert locale.local(moved.starts_at).time() == time(10, 30)  # type: ignore[arg-type]
+    assert other.on == moved.on
+
+
+def test_a_full_day_is_refused_naming_its_capacity(implant: Implant, nurse: User) -> None:
+    proposed = refill_now(nurse, implant)
+    settings = clinic_settings()
+    settings.refill_capacity_per_day = 1
+    settings.save()
+    day = working_days_before(proposed.on, 1)[0]
+    Appointment.objects.create(
+        patient=proposed.patient,
+        kind="refill",
+        on=day,
+        starts_at=clinic_locale().at(day, time(12, 0)),
+        status="booked",
+    )
+    with pytest.raises(Refusal, match="is full") as refused:
+        appointments.update_appointment(nurse, proposed.id, on=day)
+    assert "1 visits of 30 min a day" in refused.value.limit
+
+
+def test_a_proposal_whose_slot_has_passed_unbooked_moves_to_a_slot_to_come(
+    implant: Implant, nurse: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    Appointment.objects.filter(id=proposed.id).update(
+        starts_at=NOW - timedelta(days=1), on=TODAY - timedelta(days=1)
+    )
+    assert refill_visits.refresh_passed_proposals(NOW) == 1
+    moved = Appointment.objects.get(id=proposed.id)
+    assert moved.starts_at is not None and moved.starts_at > NOW
+    assert moved.on == proposed.on and moved.version == proposed.version + 1
+    entry = AuditEntry.objects.filter(action="appointment.propose").last()
+    assert entry is not None and entry.actor == refill_visits.SYSTEM
+    assert refill_visits.refresh_passed_proposals(NOW) == 0
 
 
 def test_a_new_refill_closes_the_open_refill_appointment(implant: Implant, nurse: User) -> None:
     refill_at_day_60(nurse, implant, "8 mL")
     statuses = sorted(Appointment.objects.values_list("status", flat=True))
     assert statuses == ["done", "proposed"]
-    assert date(2026, 1, 1) < Appointment.objects.get(status="proposed").on
+    assert Appointment.objects.get(status="proposed").starts_at > NOW  # type: ignore[operator]
 
 
 def test_a_refill_done_early_shows_its_appointment_done_on_the_day_it_was_done(
@@ -52,11 +230,11 @@ def test_a_refill_done_early_shows_its_appointment_done_on_the_day_it_was_done(
     planned = Appointment.objects.get()
     refill = refill_at_day_60(nurse, implant, "8 mL")
     done = Appointment.objects.get(id=planned.id)
-    assert planned.on > refill.performed_at.date()  # done early
-    assert (done.status, done.on, done.version) == ("done", refill.performed_at.date(), 2)
+    done_on = refill.performed_at.astimezone(ZONE).date()
+    assert (done.status, done.on, done.version) == ("done", done_on, 2)
     entry = AuditEntry.objects.get(action="appointment.update", object_id=str(planned.id))
     assert entry.before == {"on": planned.on.isoformat(), "status": "proposed"}
-    assert entry.after == {"on": refill.performed_at.date().isoformat(), "status": "done"}
+    assert entry.after == {"on": done_on.isoformat(), "status": "done"}
 
 
 def test_the_note_of_a_refill_appointment_does_not_repeat_its_refill_by_date(

@@ -3,12 +3,12 @@ days, a page at a time, every read itself audited; the chain verification finds 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.utils import timezone
 
+from frozen import TODAY, day
 from painpump.clinic import audit_queries
 from painpump.clinic.audit_queries import AuditFilter
 from painpump.clinic.models import AuditEntry, Implant, Patient
@@ -33,7 +33,7 @@ def test_filters_by_actor_and_action_prefix(admin: User, implant: Implant) -> No
 
 
 def test_filters_by_days(auditor: User, implant: Implant) -> None:
-    today = timezone.now().date()
+    today = TODAY
     assert audit_queries.audit_page(auditor, AuditFilter(since=today, until=today)).entries
     tomorrow = today + timedelta(days=1)
     assert not audit_queries.audit_page(auditor, AuditFilter(since=tomorrow)).entries
@@ -41,9 +41,7 @@ def test_filters_by_days(auditor: User, implant: Implant) -> None:
 
 def test_a_range_ending_before_it_starts_is_refused(auditor: User) -> None:
     with pytest.raises(Refusal) as caught:
-        audit_queries.audit_page(
-            auditor, AuditFilter(since=date(2026, 5, 2), until=date(2026, 5, 1))
-        )
+        audit_queries.audit_page(auditor, AuditFilter(since=day(-207), until=day(-208)))
     assert caught.value.field == "until"
 
 

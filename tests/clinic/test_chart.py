@@ -6,20 +6,21 @@ that may not read patient records."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 from django.contrib.auth.models import User
 
 from chart_history import REFILLS, TITRATED, long_history
+from clinic_fixtures import IMPLANTED, TEST_PHASE
+from frozen import NOW
 from painpump.clinic import alarms
 from painpump.clinic.chart import patient_chart
 from painpump.clinic.models import AuditEntry, Implant
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.services import NotFound
-
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+from painpump.core.device_life import add_months
 
 
 def test_the_chart_shows_who_the_patient_is_and_the_pump_with_its_replacement_date(
@@ -38,7 +39,7 @@ def test_the_chart_shows_who_the_patient_is_and_the_pump_with_its_replacement_da
     assert str(chart.pump.catheter_length) == "60 cm"
     assert str(chart.pump.dead_volume) == "0.25 mL"
     # SynchroMed II: 7 years of service life, replaced about 6 months before its end
-    assert chart.pump.replace_by == date(2033, 3, 1)
+    assert chart.pump.replace_by == add_months(IMPLANTED, 7 * 12 - 6)
 
 
 def test_the_program_reads_as_words_and_numbers(nurse: User, implant: Implant) -> None:
@@ -73,7 +74,10 @@ def test_the_pathway_reads_in_plain_words_with_the_stays(nurse: User, implant: I
     assert "Screening bolus 50 mcg: positive" in titles
     assert "Test phase decided: responder" in titles
     stay = next(m for m in episode.timeline if m.title == "Test phase stay")
-    assert stay.details == ("1 Jul 2026 to 3 Jul 2026: test phase stay of 2 days",)
+    admitted, discharged = (
+        f"{d.day} {d:%b %Y}" for d in (TEST_PHASE, TEST_PHASE + timedelta(days=2))
+    )
+    assert stay.details == (f"{admitted} to {discharged}: test phase stay of 2 days",)
     assert not stay.warning
     assert "Pump implanted: admitted" in titles
     assert "First fill" in titles

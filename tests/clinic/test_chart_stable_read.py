@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection
 
+from clinic_fixtures import FIRST_FILL
+from frozen import NOW
 from painpump.clinic import refills
 from painpump.clinic.chart import patient_chart
 from painpump.clinic.models import Implant, Patient, Refill
-from painpump.clinic.testing import FIRST_FILL, baclofen
+from painpump.clinic.testing import baclofen
 from painpump.clinic.whatif import current_pump
 from painpump.core.units import Kind, parse
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 REFILLED_AT = FIRST_FILL + timedelta(days=60)
 
 

@@ -13,7 +13,7 @@ import holidays
 import pytest
 from django.contrib.auth.models import User
 
-from frozen import TODAY, ZONE
+from frozen import TODAY, ZONE, next_weekday
 from painpump.clinic import alarms, dashboard, pathway, refills, services
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Episode, Implant
@@ -120,9 +120,9 @@ def test_the_worklist_shows_each_list_most_urgent_first(
     baclofen, ageing = clinic["baclofen"], clinic["ageing"]
     # baclofen: refill by 2026-11-23 (alarm 11-30 less the 7-day margin), overdue on 11-25;
     # the ageing pump, never refilled since 2020, is far more overdue and comes first
-    assert [r.implant_id for r in board.refills_due] == [str(ageing.id), str(baclofen.id)]
-    assert all(r.priority.overdue for r in board.refills_due)
-    assert board.refills_due[1].priority.high_risk
+    assert [r.implant_id for r in board.overdue] == [str(ageing.id), str(baclofen.id)]
+    assert all(r.urgent for r in board.overdue)
+    assert board.overdue[1].priority.high_risk
     assert [r.implant_id for r in board.at_risk[:2]] == [str(ageing.id), str(baclofen.id)]
     assert board.at_risk[1].priority.days_to_alarm == 5
     assert [row.patient for row in board.test_phases] == ["Patient T-1, A"]
@@ -255,11 +255,15 @@ def test_pages_laid_end_to_end_are_the_whole_list_in_the_core_order(
     implants = followed_pumps(nurse, physician, 40, seed=7)
     today = THANKSGIVING.date()
     at_risk = core_order(implants, today)
-    due = core_order([i for i in implants if i.refill_by <= today + timedelta(days=7)], today)
+    friday = today + timedelta(days=1)  # the first open day: refill-by dates before it are late
+    late = core_order([i for i in implants if i.refill_by < friday], today)
+    due = core_order([i for i in implants if friday <= i.refill_by <= today + timedelta(7)], today)
     # the data has what makes paging hard: overdue pumps, ties of alarm day, baclofen
     board = dashboard.worklist(physician, THANKSGIVING, limit=100)
     assert [r.implant_id for r in board.at_risk] == at_risk
-    assert [r.implant_id for r in board.refills_due] == due
+    assert [r.implant_id for r in board.overdue] == late
+    assert board.due_today == []  # the clinic is closed today
+    assert [r.implant_id for r in board.due_week] == due
     overdue = [r for r in board.at_risk if r.priority.overdue]
     assert 0 < len(overdue) < len(at_risk)
     assert any(r.refill_by == today for r in overdue)  # due on a holiday: overdue
@@ -273,9 +277,10 @@ def test_pages_laid_end_to_end_are_the_whole_list_in_the_core_order(
             for offset in range(0, len(at_risk) + limit, limit)
         ]
         assert [r.implant_id for p in pages for r in p.at_risk] == at_risk, limit
-        assert [r.implant_id for p in pages for r in p.refills_due] == due, limit
-        assert {(p.totals.at_risk, p.totals.refills_due) for p in pages} == {
-            (len(at_risk), len(due))
+        assert [r.implant_id for p in pages for r in p.overdue] == late, limit
+        assert [r.implant_id for p in pages for r in p.due_week] == due, limit
+        assert {(p.totals.at_risk, p.totals.overdue, p.totals.due_week) for p in pages} == {
+            (len(at_risk), len(late), len(due))
         }
         assert all((p.offset, p.limit) == (k * limit, limit) for k, p in enumerate(pages))
 
@@ -287,7 +292,9 @@ def test_each_list_is_paged_with_its_total(
         alarms.report_alarm(nurse, implant.id, kind="other", reported_at=NOW)
     board = dashboard.worklist(physician, NOW)
     assert board.totals == dashboard.Totals(
-        refills_due=2,
+        overdue=2,
+        due_today=0,
+        due_week=0,
         at_risk=3,
         test_phases=1,
         awaiting_implant=1,
@@ -298,7 +305,7 @@ def test_each_list_is_paged_with_its_total(
     assert (board.offset, board.limit) == (0, dashboard.DEFAULT_LIMIT)
     first, second = (dashboard.worklist(physician, NOW, offset=k, limit=1) for k in (0, 1))
     assert first.totals == second.totals == board.totals
-    for name in ("refills_due", "at_risk", "open_alarms"):
+    for name in ("overdue", "at_risk", "open_alarms"):
         whole = getattr(board, name)
         assert getattr(first, name) == whole[:1] and getattr(second, name) == whole[1:2]
     assert first.open_alarms[0].high_risk  # baclofen first among the open alarms
@@ -314,7 +321,7 @@ def test_looking_at_a_page_audits_the_patients_on_it(
     entry = AuditEntry.objects.filter(action="dashboard.read").get()
     shown = {
         row.patient_id
-        for rows in (second.refills_due, second.at_risk, second.nearing_replacement)
+        for rows in (second.overdue, second.at_risk, second.nearing_replacement)
         for row in rows
     }
     assert entry.after == {"patients": sorted(shown), "offset": 1, "limit": 1}
@@ -331,3 +338,67 @@ def test_a_page_out_of_range_is_refused_and_not_audited(
         dashboard.worklist(physician, NOW, offset=offset, limit=limit)
     assert refused.value.field == field
     assert not AuditEntry.objects.filter(action="dashboard.read").exists()
+
+
+@pytest.mark.parametrize("weekday", [2, 4, 5], ids=["wednesday", "friday", "saturday"])
+def test_overdue_due_today_and_this_week_are_disjoint_and_each_total_is_its_rows(
+    nurse: User, physician: User, weekday: int
+) -> None:
+    calendar = ClinicCalendar(clinic_settings().country)
+    today = next_weekday(weekday)
+    while calendar.is_working_day(today) != (weekday < 5) or calendar.closed_because(
+        today + timedelta(days=1)
+    ) not in (None, "closed on Saturday", "closed on Sunday"):
+        today = next_weekday(weekday, after=today)
+    now = datetime.combine(today, time(10, 0), tzinfo=ZONE)
+    made = {}
+    for n, offset in enumerate(range(-3, 10)):
+        patient = services.create_patient(
+            nurse,
+            mrn=f"D-{n:02d}",
+            family_name=f"Due {n:02d}",
+            given_name="A",
+            birth_date=date(1960, 1, 1),
+            today=TODAY,
+        )
+        episode = services.open_episode(
+            physician, patient.id, indication="paraplegia", referred_on=date(2020, 1, 2)
+        )
+        refill_by = today + timedelta(days=offset)
+        alarm_at = datetime.combine(refill_by + timedelta(days=7), time(9, 0), tzinfo=ZONE)
+        made[refill_by] = Implant.objects.create(
+            episode=episode,
+            pump_model="synchromed-ii-40",
+            pump_serial=f"D{n:05d}",
+            catheter_model="8709SC",
+            catheter_length_cm=Decimal(60),
+            dead_volume_ml=Decimal("0.2"),
+            alarm_volume_ml=Decimal(2),
+            implanted_on=date(2024, 1, 1),
+            alarm_at=alarm_at,
+            empty_at=alarm_at + timedelta(days=10),
+            refill_by=refill_by,
+            high_risk=True,
+            drug_names="baclofen",
+        )
+    board = dashboard.worklist(physician, now, limit=100)
+    lists = {
+        name: {row.implant_id for row in getattr(board, name)}
+        for name in ("overdue", "due_today", "due_week")
+    }
+    for name, ids in lists.items():
+        assert len(ids) == getattr(board.totals, name), name
+    assert not (lists["overdue"] & lists["due_today"])
+    assert not (lists["overdue"] & lists["due_week"])
+    assert not (lists["due_today"] & lists["due_week"])
+    sunday = today + timedelta(days=(6 - today.weekday()) or 7)
+    by_sunday = str(made[sunday].id)
+    if weekday == 4:  # Friday is the last open day before a Sunday refill-by date
+        assert by_sunday in lists["due_today"]
+    elif weekday == 5:  # on Saturday no open day is left before Sunday: urgent
+        assert by_sunday in lists["overdue"] and not lists["due_today"]
+    else:
+        assert by_sunday in lists["due_week"]
+    assert str(made[today - timedelta(days=1)].id) in lists["overdue"]
+    assert all(row.urgent for row in board.overdue)
+    assert not any(row.urgent for row in board.due_today + board.due_week)

@@ -12,9 +12,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.db.models import F
 
+from clinic_fixtures import FIRST_FILL
 from painpump.clinic import refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill, RefillDrug
-from painpump.clinic.testing import FIRST_FILL, baclofen
+from painpump.clinic.testing import baclofen
 from painpump.core.units import Kind, parse
 from painpump.faults import checks
 

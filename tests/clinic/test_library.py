@@ -12,11 +12,12 @@ from uuid import uuid4
 import pytest
 from django.contrib.auth.models import User
 
+from clinic_fixtures import FIRST_FILL
 from painpump.clinic import audit, library, programs, refills
 from painpump.clinic.models import AuditEntry, ClinicLimit, Implant, Refill
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.services import Conflict, NotFound
-from painpump.clinic.testing import FIRST_FILL, baclofen
+from painpump.clinic.testing import baclofen
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, parse
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
+from frozen import day
 from painpump.clinic import pathway, refills, services
 from painpump.clinic.models import AuditEntry, Episode, Implant, PathwayEvent, Patient
 from painpump.clinic.pathway_state import dump_state, load_state
@@ -44,9 +45,9 @@ def implant(physician: User, episode: Episode, on: date) -> Implant:
 
 def test_tumour_pain_is_implanted_without_a_test_phase(patient: Patient, physician: User) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="tumour_pain", referred_on=date(2026, 10, 1)
+        physician, patient.id, indication="tumour_pain", referred_on=day(-55)
     )
-    placed = implant(physician, episode, date(2026, 10, 5))
+    placed = implant(physician, episode, day(-51))
     episode.refresh_from_db()
     assert episode.stage == "implanted"
     assert placed.pump_model == "synchromed-ii-40"
@@ -57,7 +58,7 @@ def test_a_test_phase_for_tumour_pain_needs_a_recorded_reason(
     patient: Patient, physician: User
 ) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="tumour_pain", referred_on=date(2026, 10, 1)
+        physician, patient.id, indication="tumour_pain", referred_on=day(-55)
     )
     with pytest.raises(Refusal) as caught:
         pathway.step(
@@ -65,8 +66,8 @@ def test_a_test_phase_for_tumour_pain_needs_a_recorded_reason(
             episode.id,
             "start_test_phase",
             expected_version=1,
-            now=noon(date(2026, 10, 2)),
-            on=date(2026, 10, 2),
+            now=noon(day(-54)),
+            on=day(-54),
             protocol="continuous",
         )
     assert caught.value.field == "acknowledge"
@@ -76,8 +77,8 @@ def test_a_test_phase_for_tumour_pain_needs_a_recorded_reason(
         episode.id,
         "start_test_phase",
         expected_version=1,
-        now=noon(date(2026, 10, 2)),
-        on=date(2026, 10, 2),
+        now=noon(day(-54)),
+        on=day(-54),
         protocol="continuous",
         acknowledge={"tumour_pain_test_phase": "life expectancy > 1 year"},
     )
@@ -99,10 +100,10 @@ def test_implantation_waits_the_clinic_setting_after_the_test_phase(
     settings.implant_wait_days = wait_days
     settings.save()
     episode = services.open_episode(
-        physician, patient.id, indication="multiple_sclerosis", referred_on=date(2026, 6, 1)
+        physician, patient.id, indication="multiple_sclerosis", referred_on=day(-177)
     )
-    episode = responder_episode(physician, episode.id, start=date(2026, 7, 1))
-    test_end = date(2026, 7, 3)
+    episode = responder_episode(physician, episode.id, start=day(-147))
+    test_end = day(-147) + timedelta(days=2)
     on = test_end + timedelta(days=days_after)
     if allowed:
         implant(physician, episode, on)
@@ -120,9 +121,9 @@ def test_a_non_responder_closes_only_with_the_catheter_removal_recorded(
     patient: Patient, physician: User
 ) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="polyneuropathy", referred_on=date(2026, 6, 1)
+        physician, patient.id, indication="polyneuropathy", referred_on=day(-177)
     )
-    start = date(2026, 7, 1)
+    start = day(-147)
     row, _ = pathway.step(
         physician,
         episode.id,
@@ -175,9 +176,9 @@ def test_a_stay_outside_two_to_three_days_must_be_acknowledged(
     patient: Patient, physician: User
 ) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="paraplegia", referred_on=date(2026, 6, 1)
+        physician, patient.id, indication="paraplegia", referred_on=day(-177)
     )
-    start = date(2026, 7, 1)
+    start = day(-147)
     row, _ = pathway.step(
         physician,
         episode.id,
@@ -214,9 +215,9 @@ def test_a_stay_outside_two_to_three_days_must_be_acknowledged(
 
 def test_a_stale_episode_version_conflicts(patient: Patient, physician: User) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+        physician, patient.id, indication="stroke", referred_on=day(-177)
     )
-    start = date(2026, 7, 1)
+    start = day(-147)
     pathway.step(
         physician,
         episode.id,
@@ -242,7 +243,7 @@ def test_a_nurse_records_screening_boluses_but_does_not_decide(
     patient: Patient, physician: User, nurse: User
 ) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+        physician, patient.id, indication="stroke", referred_on=day(-177)
     )
     with pytest.raises(Forbidden):
         pathway.step(
@@ -250,8 +251,8 @@ def test_a_nurse_records_screening_boluses_but_does_not_decide(
             episode.id,
             "start_test_phase",
             expected_version=1,
-            now=noon(date(2026, 7, 1)),
-            on=date(2026, 7, 1),
+            now=noon(day(-147)),
+            on=day(-147),
             protocol="bolus",
         )
     assert AuditEntry.objects.filter(action__startswith="pathway.").count() == 0
@@ -259,9 +260,9 @@ def test_a_nurse_records_screening_boluses_but_does_not_decide(
 
 def test_the_stored_state_round_trips(patient: Patient, physician: User) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+        physician, patient.id, indication="stroke", referred_on=day(-177)
     )
-    row = responder_episode(physician, episode.id)
+    row = responder_episode(physician, episode.id, start=day(-147))
     state = load_state(row.pathway_state)
     assert dump_state(state) == row.pathway_state
     assert state.stage.value == "responder"

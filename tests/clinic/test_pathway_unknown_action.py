@@ -4,11 +4,10 @@ nothing is written."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 import pytest
 from django.contrib.auth.models import User
 
+from frozen import at, day
 from painpump.clinic import pathway, services
 from painpump.clinic.models import AuditEntry, Episode, PathwayEvent, Patient
 from painpump.core.errors import Refusal
@@ -20,7 +19,7 @@ def test_an_unknown_action_is_refused_with_the_allowed_ones(
     patient: Patient, physician: User
 ) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=date(2026, 10, 1)
+        physician, patient.id, indication="stroke", referred_on=day(-55)
     )
     entries = AuditEntry.objects.count()
     with pytest.raises(Refusal) as caught:
@@ -29,7 +28,7 @@ def test_an_unknown_action_is_refused_with_the_allowed_ones(
             episode.id,
             "fly",
             expected_version=1,
-            now=datetime(2026, 11, 2, tzinfo=UTC),
+            now=at(-23, 0),
         )
     assert (caught.value.field, caught.value.value) == ("action", "fly")
     assert "start_test_phase" in caught.value.limit

@@ -7,12 +7,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 
+from clinic_fixtures import FIRST_FILL
 from painpump.clinic import programs
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.testing import FIRST_FILL
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, parse
 
@@ -89,16 +90,18 @@ def test_after_dose_changes_the_open_refill_appointment_is_due_by_the_new_refill
 
 
 def test_a_dose_change_that_brings_the_refill_forward_moves_the_appointment_and_audits_it(
-    implant: Implant, physician: User
+    implant: Implant, physician: User, frozen_clock: time_machine.Coordinates
 ) -> None:
     booked = Appointment.objects.get(patient_id=implant.episode.patient_id, kind="refill")
     at = FIRST_FILL + timedelta(days=3)
+    frozen_clock.move_to(at)  # the physician changes the dose three days after the fill
     programs.change_program(physician, implant.id, dose=dose("460 mcg/day"), now=at)
     implant.refresh_from_db()
     moved = Appointment.objects.get(id=booked.id)
     assert implant.refill_by is not None and implant.refill_by < booked.on
-    assert moved.on <= implant.refill_by
-    assert "moved from" in moved.note
+    assert at < moved.starts_at and moved.on <= implant.refill_by and not moved.overdue
+    why = AuditEntry.objects.filter(action="appointment.propose", object_id=str(booked.id)).last()
+    assert why is not None and "moved by a dose change" in why.after["why"]
     entry = AuditEntry.objects.get(action="program.change")
     assert entry.after["appointments_moved"] == [  # type: ignore[index]
         f"{booked.id}: {booked.on} -> {moved.on}"

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 
+from clinic_fixtures import FIRST_FILL
 from painpump.clinic import refills
 from painpump.clinic.models import AuditEntry, Implant, Program, Refill
-from painpump.clinic.testing import FIRST_FILL
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, parse
 

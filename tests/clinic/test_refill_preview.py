@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
+from clinic_fixtures import FIRST_FILL
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill
 from painpump.clinic.program_preview import (
     confirm_program_change,
@@ -28,7 +29,7 @@ from painpump.clinic.refill_record import refill_record
 from painpump.clinic.refills import Fill, verify_refill
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.services import Conflict
-from painpump.clinic.testing import FIRST_FILL, baclofen
+from painpump.clinic.testing import baclofen
 from painpump.core.decision import Finding, Verdict
 from painpump.core.units import Kind, Q, parse
 
@@ -238,7 +239,7 @@ def test_the_recorded_refill_reads_back_with_its_reconciliation_and_verification
     assert mine.after.reservoir == volume("20 mL")
     assert [w.rule for w in mine.warnings] == ["reconciliation"]
     assert "pharmacist or physician" in mine.verification
-    assert mine.appointment is not None and mine.appointment.on == mine.proposal.day
+    assert mine.appointment is not None and mine.appointment.due_by == refill.refill_by
     assert refill_record(physician, refill.id).verification == ""
     verify_refill(physician, refill.id, DAY_60)
     assert refill_record(nurse, refill.id).verification == "verified"

@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
+from clinic_fixtures import FIRST_FILL
 from painpump.clinic import audit, refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.testing import FIRST_FILL, baclofen
+from painpump.clinic.testing import baclofen
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, parse
 

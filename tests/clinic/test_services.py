@@ -3,18 +3,18 @@ writes nothing, and appends its audit entry in the same transaction."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 
+from clinic_fixtures import BORN
+from frozen import TODAY, at, day
 from painpump.clinic import audit, services
 from painpump.clinic.models import Assessment, AuditEntry, Episode, Patient
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
-
-TODAY = date(2026, 11, 25)
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -27,7 +27,7 @@ def test_creating_a_patient_writes_the_record_and_its_audit_entry(patient: Patie
         "mrn": "MRN-0001",
         "family_name": "Muster",
         "given_name": "Erika",
-        "birth_date": "1970-05-01",
+        "birth_date": BORN.isoformat(),
         "archived": False,
         "version": 1,
     }
@@ -44,7 +44,7 @@ def test_reading_a_patient_is_audited(patient: Patient, physician: User) -> None
     [
         ("mrn", "", "is empty or too long"),
         ("family_name", "x" * 121, "is empty or too long"),
-        ("birth_date", date(2030, 1, 1), "is not a plausible birth date"),
+        ("birth_date", day(1133), "is not a plausible birth date"),
     ],
 )
 def test_bad_patient_input_is_refused_and_nothing_is_written(
@@ -114,15 +114,13 @@ def test_roles_without_the_capability_cannot_create_patients(
 
 def test_only_a_physician_opens_an_episode(patient: Patient, nurse: User, physician: User) -> None:
     with pytest.raises(Forbidden):
-        services.open_episode(nurse, patient.id, indication="stroke", referred_on=date(2026, 11, 1))
+        services.open_episode(nurse, patient.id, indication="stroke", referred_on=day(-24))
     episode = services.open_episode(
-        physician, patient.id, indication="tumour_pain", referred_on=date(2026, 11, 1)
+        physician, patient.id, indication="tumour_pain", referred_on=day(-24)
     )
     assert episode.stage == "referred"
     with pytest.raises(Refusal, match="is not a known indication"):
-        services.open_episode(
-            physician, patient.id, indication="migraine", referred_on=date(2026, 11, 1)
-        )
+        services.open_episode(physician, patient.id, indication="migraine", referred_on=day(-24))
     assert Episode.objects.count() == 1
 
 
@@ -144,9 +142,9 @@ def test_assessments_are_kept_within_their_scales(
     patient: Patient, physician: User, nurse: User, kind: str, value: str, limb: str, refused: bool
 ) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=date(2026, 11, 1)
+        physician, patient.id, indication="stroke", referred_on=day(-24)
     )
-    taken = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    taken = at(-23, 9)
     if refused:
         with pytest.raises(Refusal):
             services.record_assessment(
@@ -194,14 +192,14 @@ def test_regression_assessment_values_were_audited_in_exponent_notation(
     patient: Patient, physician: User, nurse: User
 ) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="tumour_pain", referred_on=date(2026, 11, 1)
+        physician, patient.id, indication="tumour_pain", referred_on=day(-24)
     )
     services.record_assessment(
         nurse,
         episode.id,
         kind="omed_mg_per_day",
         value=Decimal("2E+2"),
-        taken_at=datetime(2026, 11, 2, tzinfo=UTC),
+        taken_at=at(-23, 0),
     )
     entry = AuditEntry.objects.get(action="assessment.record")
     assert entry.after["value"] == "200 mg/day"  # type: ignore[index]

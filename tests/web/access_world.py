@@ -18,6 +18,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern
 from django.utils import timezone
 
+from clinic_fixtures import SETTINGS_FORM
 from db_snapshot import snapshot
 from frozen import TODAY, ZONE
 from painpump.clinic import alarms, library, refills, services
@@ -335,16 +336,7 @@ PAGES: dict[str, Page] = {
     "settings": Page(
         get=SIGNED_IN,
         post=frozenset({AD}),
-        data=lambda w: {
-            "version": "1",
-            "implant_wait_days": "28 day",
-            "stay_min_days": "2 day",
-            "stay_max_days": "3 day",
-            "refill_margin_days": "7 day",
-            "country": "US",
-            "subdivision": "",
-            "dosing_region": "us",
-        },
+        data=lambda w: SETTINGS_FORM | {"implant_wait_days": "28 day"},
     ),
     "audit": read_page(frozenset({AU, AD})),
     "audit-verify": Page(post=frozenset({AU, AD}), post_status=200),

@@ -12,6 +12,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.test import Client
 
+from clinic_fixtures import SETTINGS_FORM
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, ClinicSettings
 
@@ -46,17 +47,8 @@ def error_next_to(page: str, field_id: str) -> str:
     return match.group(0)
 
 
-def settings_form(**changes: str) -> dict[str, str]:
-    return {
-        "version": "1",
-        "implant_wait_days": "21 day",
-        "stay_min_days": "2 day",
-        "stay_max_days": "3 day",
-        "refill_margin_days": "7 day",
-        "country": "US",
-        "subdivision": "",
-        "dosing_region": "us",
-    } | changes
+def settings_form(**changes: str | list[str]) -> dict[str, str | list[str]]:
+    return SETTINGS_FORM | changes
 
 
 def test_the_admin_lands_on_users_with_the_navigation_of_the_role(admin: User) -> None:

@@ -5,13 +5,14 @@ a 409), a non-working day refused next to the field, read-only roles, and the iC
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.test import Client
 from icalendar import Calendar
 
+from frozen import NOW, TODAY
 from painpump.clinic.models import Appointment, Implant
 from painpump.core.scheduling import ClinicCalendar
 from painpump.web.templatetags.wording import dated
@@ -57,7 +58,7 @@ def test_each_status_has_its_own_style_and_the_refill_by_date_is_written_once(
     assert '<span class="badge state-proposed">proposed</span>' in page
     assert "badge warn" not in page
     assert assert_due_by_written_once(page, appointment)
-    change(client, appointment, "book", appointment.on, appointment.version)
+    change(client, appointment, "book", None, appointment.version)
     assert '<span class="badge state-booked">booked</span>' in client.get(week).content.decode()
     appointment.refresh_from_db()
     change(client, appointment, "cancel", appointment.on, appointment.version)
@@ -96,13 +97,27 @@ def test_the_month_grid_shows_the_refill_and_navigates(nurse: User, implant: Imp
     assert f'href="/calendar/?view=month&amp;date={previous.isoformat()}"' in page
 
 
-def change(client: Client, appointment: Appointment, do: str, on: date, version: int) -> Any:
+LATE = "first free slot the patient can come"
+"""The `implant` fixture's pump is past its refill-by date: its visit is booked with a reason."""
+
+
+def change(
+    client: Client,
+    appointment: Appointment,
+    do: str,
+    on: date | None,
+    version: int,
+    slot: str = "",
+    late_reason: str = LATE,
+) -> Any:
     prefix = str(appointment.id)
     return client.post(
         f"/calendar/appointments/{appointment.id}/",
         {
             f"{prefix}-version": version,
-            f"{prefix}-on": on.isoformat(),
+            f"{prefix}-slot": slot,
+            f"{prefix}-on": on.isoformat() if on else "",
+            f"{prefix}-late_reason": late_reason,
             f"{prefix}-do": do,
             f"{prefix}-view": "week",
             f"{prefix}-day": appointment.on.isoformat(),
@@ -110,21 +125,46 @@ def change(client: Client, appointment: Appointment, do: str, on: date, version:
     )
 
 
-def test_a_nurse_moves_a_refill_to_an_earlier_working_day(nurse: User, implant: Implant) -> None:
+def offered_slots(page: str, appointment: Appointment) -> list[str]:
+    """The free slots the page offers for moving the appointment (option values)."""
+    select = page.split(f'name="{appointment.id}-slot"')[1].split("</select>")[0]
+    return [v for v in re.findall(r'<option value="([^"]*)"', select) if v]
+
+
+def test_a_nurse_moves_a_refill_to_a_free_slot_the_calendar_offers(
+    nurse: User, implant: Implant
+) -> None:
     appointment = refill_of(implant)
-    target = working_day_before(appointment.on)
-    response = change(signed_in(nurse), appointment, "move", target, appointment.version)
+    client = signed_in(nurse)
+    page = client.get(f"/calendar/?view=week&date={appointment.on.isoformat()}").content.decode()
+    slots = offered_slots(page, appointment)
+    assert appointment.starts_at is not None and appointment.starts_at.isoformat() not in slots
+    assert len(slots) > 1 and all(datetime.fromisoformat(s) > NOW for s in slots)
+    unreasoned = change(client, appointment, "move", None, appointment.version, slots[1], "")
+    assert unreasoned.status_code == 422 and "is missing" in unreasoned.content.decode()
+    response = change(client, appointment, "move", None, appointment.version, slots[1])
     assert response.status_code == 302
     appointment.refresh_from_db()
-    assert (appointment.on, appointment.version) == (target, 2)
+    assert appointment.starts_at == datetime.fromisoformat(slots[1])
+    assert (appointment.version, appointment.late_reason) == (2, LATE)
+
+
+def test_a_move_into_the_past_is_refused_and_changes_nothing(nurse: User, implant: Implant) -> None:
+    appointment = refill_of(implant)
+    yesterday = working_day_before(TODAY)
+    response = change(signed_in(nurse), appointment, "move", yesterday, appointment.version)
+    assert response.status_code == 422
+    assert "is in the past" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.version == 1
 
 
 def test_a_move_at_a_stale_version_is_a_409_and_changes_nothing(
     nurse: User, physician: User, implant: Implant
 ) -> None:
     appointment = refill_of(implant)
-    target = working_day_before(appointment.on)
-    change(signed_in(physician), appointment, "book", appointment.on, appointment.version)
+    target = working_day_before(appointment.on + timedelta(days=10))
+    change(signed_in(physician), appointment, "book", None, appointment.version)
     response = change(signed_in(nurse), appointment, "move", target, appointment.version)
     assert response.status_code == 409
     assert "changed by someone else" in response.content.decode()
@@ -134,7 +174,7 @@ def test_a_move_at_a_stale_version_is_a_409_and_changes_nothing(
 
 def test_a_move_to_a_sunday_is_refused_next_to_the_date(nurse: User, implant: Implant) -> None:
     appointment = refill_of(implant)
-    sunday = appointment.on - timedelta(days=appointment.on.weekday() + 1)
+    sunday = appointment.on + timedelta(days=6 - appointment.on.weekday())
     response = change(signed_in(nurse), appointment, "move", sunday, appointment.version)
     page = response.content.decode()
     assert response.status_code == 422
@@ -202,23 +242,21 @@ def test_the_export_is_a_calendar_with_one_event_per_appointment_and_stable_uids
     event = events[0]
     assert str(event["UID"]) == f"appointment-{appointment.id}@painpump"
     assert [str(e["UID"]) for e in second.walk("VEVENT")] == [str(event["UID"])]
-    assert event.decoded("DTSTART") == appointment.on
-    assert str(event["SUMMARY"]) == "Refill: Muster, Erika"
+    assert event.decoded("DTSTART") == appointment.starts_at
+    assert str(event["SUMMARY"]) == "Refill visit · E. M. · MRN-0001"
     stamps = re.findall(r"^DTSTAMP:\d{8}T\d{6}(Z?)\r?$", response_text(client, start, end), re.M)
     assert stamps == ["Z"]
 
 
-def test_the_export_carries_no_record_number_or_clinical_note(
-    nurse: User, implant: Implant
-) -> None:
+def test_the_export_carries_no_full_name_or_clinical_note(nurse: User, implant: Implant) -> None:
     appointment = refill_of(implant)
     response = signed_in(nurse).get(
         f"/calendar.ics?from={appointment.on.isoformat()}&to={appointment.on.isoformat()}"
     )
     text = response.content.decode()
     assert text.startswith("BEGIN:VCALENDAR")
-    assert "MRN-0001" not in text
-    assert "refill by" not in text
+    assert "Muster" not in text and "Erika" not in text
+    assert "LOT-" not in text and "mcg" not in text
 
 
 def test_an_export_without_dates_or_backwards_is_refused(nurse: User) -> None:

@@ -6,15 +6,17 @@ the what-if form that projects and checks a proposed refill or program without s
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.utils import timezone
 
 from chart_history import long_history
+from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
+from clinic_format import read_moment, written_day
+from frozen import TODAY, at, day
 from painpump.clinic import demo, refills, services
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
 from painpump.core.units import Kind, parse
@@ -144,7 +146,7 @@ def test_a_higher_dose_brings_the_alarm_forward_and_nothing_is_saved(
     assert "baclofen 2000 mcg/mL at 0.22 mL/day = 440 mcg/day, continuous" in page
     alarm = re.search(r'data-testid="proposed-alarm"><strong>([^<]+)<', page)
     assert alarm is not None
-    proposed = datetime.strptime(alarm.group(1), "%a %d %b %Y %H:%M").replace(tzinfo=UTC)
+    proposed = read_moment(alarm.group(1))
     assert proposed < stored.alarm_at
     assert (Program.objects.count(), Refill.objects.count()) == (programs, refill_count)
     assert Implant.objects.get(id=implant.id).alarm_at == stored.alarm_at
@@ -217,36 +219,36 @@ def test_a_refused_concentration_is_named_as_the_form_names_it(
 
 @pytest.fixture
 def ziconotide_pump(physician: User, nurse: User) -> Implant:
-    """A tumour-pain patient implanted directly, first filled with ziconotide today."""
+    """A tumour-pain patient implanted directly, first filled with ziconotide 23 days ago."""
     patient = services.create_patient(
         nurse,
         mrn="MRN-ZIC",
         family_name="Zeller",
         given_name="Zora",
         birth_date=date(1958, 2, 2),
-        today=date(2026, 11, 1),
+        today=day(-24),
     )
     episode = services.open_episode(
-        physician, patient.id, indication="tumour_pain", referred_on=date(2026, 10, 1)
+        physician, patient.id, indication="tumour_pain", referred_on=day(-55)
     )
     implant = refills.register_implant(
         physician,
         episode.id,
         expected_version=episode.version,
-        now=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+        now=at(-23, 9),
         pump_model="synchromed-ii-20",
         pump_serial="NGP-ZIC",
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
         alarm_volume=None,
-        implanted_on=date(2026, 11, 2),
+        implanted_on=day(-23),
     )
     refills.perform_refill(
         physician,
         implant.id,
         idempotency_key="zic-first",
-        performed_at=datetime(2026, 11, 2, 10, 0, tzinfo=UTC),
+        performed_at=at(-23, 10),
         expected=None,
         aspirated=None,
         fill=refills.Fill(
@@ -268,7 +270,8 @@ def test_ziconotides_first_refill_limit_sets_the_refill_by_date(
         headers=HTMX,
     )
     page = response.content.decode()
-    assert 'data-testid="proposed-refill-by"><strong>Mon 16 Nov 2026<' in page
+    fourteen_days = written_day(day(-23) + timedelta(days=14))  # the fill's day and 14 days
+    assert f'data-testid="proposed-refill-by"><strong>{fourteen_days}<' in page
     assert "limited by the stability of ziconotide: 14 days from the fill" in page
 
 
@@ -281,21 +284,21 @@ def test_a_pump_never_filled_has_no_what_if(physician: User, patient: Patient) -
     from painpump.clinic.testing import responder_episode
 
     episode = services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+        physician, patient.id, indication="stroke", referred_on=REFERRED
     )
-    responder = responder_episode(physician, episode.id)
+    responder = responder_episode(physician, episode.id, start=TEST_PHASE)
     implant = refills.register_implant(
         physician,
         episode.id,
         expected_version=responder.version,
-        now=datetime(2026, 9, 1, 12, 0, tzinfo=UTC),
+        now=datetime.combine(IMPLANTED, time(12, 0), tzinfo=UTC),
         pump_model="synchromed-ii-20",
         pump_serial="NGP-EMPTY",
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
         alarm_volume=None,
-        implanted_on=date(2026, 9, 1),
+        implanted_on=IMPLANTED,
     )
     response = client_for(physician).get(f"/implants/{implant.id}/what-if/")
     assert response.status_code == 422
@@ -307,7 +310,7 @@ def test_every_demo_patients_chart_and_what_if_open(db: None) -> None:
     """The demo clinic holds every indication and stage (non-responders, tumour pain implanted
     directly, admixtures, ziconotide, explanted pumps): each chart opens, and so does the what-if
     of each pump that runs a program, with a proposal too."""
-    report = demo.seed(patients=30, seed=1, today=timezone.now().date())
+    report = demo.seed(patients=30, seed=1, today=TODAY)
     nurse = User.objects.get(username=next(x.username for x in report.logins if x.role == "nurse"))
     client = client_for(nurse)
     for patient in Patient.objects.all():

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from frozen import day
 from painpump.clinic import services
 from painpump.clinic.models import AuditEntry, Implant
 from painpump.clinic.testing import responder_episode
@@ -95,12 +96,12 @@ def test_the_dashboard_pages_through_long_lists_and_says_how_long_each_is(
             family_name=name,
             given_name="Test",
             birth_date=date(1960, 1, 1),
-            today=date(2026, 6, 1),
+            today=day(-180),
         )
         episode = services.open_episode(
-            physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+            physician, patient.id, indication="stroke", referred_on=day(-180)
         )
-        responder_episode(physician, episode.id)
+        responder_episode(physician, episode.id, start=day(-150))
     client = Client()
     client.force_login(nurse)
     first = client.get("/").content.decode()

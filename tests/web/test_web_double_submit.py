@@ -109,7 +109,11 @@ def test_a_booking_sent_twice_books_once(implant: Implant, nurse: User) -> None:
     refill = implant.refills.get()
     client = signed_in(nurse)
     url = f"/refills/{refill.id}/book/"
-    data = {"appointment": str(appointment.id), "version": str(appointment.version)}
+    data = {
+        "appointment": str(appointment.id),
+        "version": str(appointment.version),
+        "late_reason": "the pump is past its refill-by date: first free slot",
+    }
     first, again = client.post(url, data), client.post(url, data)
     assert (first.status_code, again.status_code) == (302, 409)
     appointment.refresh_from_db()

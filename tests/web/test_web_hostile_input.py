@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.db.models import Model
 from django.test import Client
 
-from clinic_fixtures import REFILL_FORM
+from clinic_fixtures import REFILL_FORM, SETTINGS_FORM
+from frozen import day
 from painpump.clinic.models import (
     Assessment,
     AuditEntry,
@@ -90,7 +92,7 @@ class QuantityForm:
 
     url: Callable[[Implant], str]
     user: str
-    entries: Callable[[Client, Implant], dict[str, str]]
+    entries: Callable[[Client, Implant], dict[str, Any]]
     fields: dict[str, tuple[str, str]]  # field -> (a unit of its kind, a unit of another)
     stored: tuple[type[Model], ...]
 
@@ -120,23 +122,15 @@ def _assessment_entries(client: Client, implant: Implant) -> dict[str, str]:
     return {
         "key": hidden(page, "key"),
         "episode": str(implant.episode_id),
-        "taken_at": "2026-11-20T10:00",
+        "taken_at": f"{day(-5)}T10:00",
         "omed": "120 mg/day",
         "note": "",
     }
 
 
-def _settings_entries(client: Client, implant: Implant) -> dict[str, str]:
-    return {
-        "version": str(ClinicSettings.objects.get_or_create(id=1)[0].version),
-        "implant_wait_days": "21 day",
-        "stay_min_days": "2 day",
-        "stay_max_days": "3 day",
-        "refill_margin_days": "7 day",
-        "country": "US",
-        "subdivision": "",
-        "dosing_region": "us",
-    }
+def _settings_entries(client: Client, implant: Implant) -> dict[str, str | list[str]]:
+    version = str(ClinicSettings.objects.get_or_create(id=1)[0].version)
+    return SETTINGS_FORM | {"version": version}
 
 
 def _limit_entries(client: Client, implant: Implant) -> dict[str, str]:
@@ -181,7 +175,11 @@ FORMS = {
         lambda i: "/settings/",
         "admin",
         _settings_entries,
-        {"implant_wait_days": ("day", "mL"), "refill_margin_days": ("day", "mg")},
+        {
+            "implant_wait_days": ("day", "mL"),
+            "refill_margin_days": ("day", "mg"),
+            "refill_visit_minutes": ("min", "mL"),
+        },
         (AuditEntry,),
     ),
     "clinic-limit": QuantityForm(

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from clinic_format import written_clock, written_day, written_moment
 from frozen import ZONE
 from painpump.clinic import services
 from painpump.clinic.models import Appointment, Episode, Implant, PathwayEvent, Patient
@@ -165,10 +166,12 @@ def test_the_timeline_writes_days_and_times_and_an_ashworth_of_1_plus_as_the_app
         nurse, episode.id, kind="ashworth", value="1.5", limb="left_arm", taken_at=at
     )
     page = signed_in(physician).get(f"/episodes/{episode.id}/").content.decode()
-    written = f"{day:%a} {day.day} {day:%b %Y}"  # "Tue 24 Nov 2026"
-    assert f"on {written} · protocol: bolus" in page
-    assert f"bolus 50 mcg, positive response, given {written} 09:30" in page
-    assert day.isoformat() not in page.split('id="timeline"')[1].split("</section>")[0]
+    assert f"on {written_day(day)} · protocol: bolus" in page
+    assert f"bolus 50 mcg, positive response, given {written_moment(at)}" in page
+    assert written_clock(at) == "09:30"  # the clinic's wall clock, not UTC
+    timeline = page.split('id="timeline"')[1].split("</section>")[0]
+    assert f"on: {day.isoformat()}" not in timeline  # the stored facts are written, not dumped
+    assert f"{day.isoformat()}T" not in timeline and "given_at" not in timeline
     assert '<td class="num">1+</td>' in page and "1.500" not in page
 
 
@@ -303,7 +306,7 @@ def test_a_physician_books_the_implantation_on_the_earliest_day_not_before(
     client = signed_in(physician)
     page = client.get(f"/episodes/{episode.id}/").content.decode()
     assert "Plan the implantation" in page
-    assert earliest.strftime("%a %-d %b %Y") in page
+    assert written_day(earliest) in page
     too_early = earliest - timedelta(days=1)
     refused = client.post(
         f"/episodes/{episode.id}/stays/implantation/",

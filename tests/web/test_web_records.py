@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from frozen import ZONE
+from frozen import ZONE, day
 from painpump.clinic import services
 from painpump.clinic.models import Assessment, Episode, Patient
 
@@ -72,7 +72,11 @@ def test_a_physician_opens_an_episode_once_even_when_the_form_is_sent_twice(
     client = signed_in(physician)
     page = client.get(f"/patients/{patient.id}/episodes/new/").content.decode()
     assert 'name="key"' in page
-    data = {"key": "k-123", "indication": "multiple_sclerosis", "referred_on": "2026-01-05"}
+    data = {
+        "key": "k-123",
+        "indication": "multiple_sclerosis",
+        "referred_on": day(-324).isoformat(),
+    }
     first = client.post(f"/patients/{patient.id}/episodes/new/", data)
     again = client.post(f"/patients/{patient.id}/episodes/new/", data)
     episode = Episode.objects.get(patient=patient)
@@ -82,7 +86,11 @@ def test_a_physician_opens_an_episode_once_even_when_the_form_is_sent_twice(
 def test_a_brain_injury_needs_its_date_and_nothing_is_opened_without(
     physician: User, patient: Patient
 ) -> None:
-    data = {"key": "k-9", "indication": "traumatic_brain_injury", "referred_on": "2026-01-05"}
+    data = {
+        "key": "k-9",
+        "indication": "traumatic_brain_injury",
+        "referred_on": day(-324).isoformat(),
+    }
     response = signed_in(physician).post(f"/patients/{patient.id}/episodes/new/", data)
     page = response.content.decode()
     assert response.status_code == 422
@@ -94,7 +102,7 @@ def test_a_brain_injury_needs_its_date_and_nothing_is_opened_without(
 def test_a_nurse_may_not_open_an_episode(nurse: User, patient: Patient) -> None:
     client = signed_in(nurse)
     assert client.get(f"/patients/{patient.id}/episodes/new/").status_code == 403
-    data = {"key": "k-1", "indication": "stroke", "referred_on": "2026-01-05"}
+    data = {"key": "k-1", "indication": "stroke", "referred_on": day(-324).isoformat()}
     assert client.post(f"/patients/{patient.id}/episodes/new/", data).status_code == 403
     assert not Episode.objects.exists()
 

@@ -8,7 +8,7 @@ refill is a 409."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
 from clinic_fixtures import REFILL_FORM as ENTRIES
 from painpump.clinic import refills, services
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
@@ -307,21 +308,21 @@ def test_a_new_pump_gets_its_first_fill_without_an_aspiration(
     patient: Patient, physician: User
 ) -> None:
     episode = services.open_episode(
-        physician, patient.id, indication="stroke", referred_on=date(2026, 6, 1)
+        physician, patient.id, indication="stroke", referred_on=REFERRED
     )
-    responder = responder_episode(physician, episode.id)
+    responder = responder_episode(physician, episode.id, start=TEST_PHASE)
     implant = refills.register_implant(
         physician,
         episode.id,
         expected_version=responder.version,
-        now=datetime(2026, 9, 1, 12, 0, tzinfo=UTC),
+        now=datetime.combine(IMPLANTED, time(12, 0), tzinfo=UTC),
         pump_model="synchromed-ii-20",
         pump_serial="NGP000001H",
         catheter_model="8709SC",
         catheter_length_cm=Decimal("60"),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
         alarm_volume=None,
-        implanted_on=date(2026, 9, 1),
+        implanted_on=IMPLANTED,
     )
     client = signed_in(physician)
     page = client.get(f"/implants/{implant.id}/refill/").content.decode()

@@ -66,12 +66,15 @@ class Period(Request):
 def update_appointment(
     request: HttpRequest, appointment_id: UUID, payload: AppointmentChange
 ) -> dict[str, Any]:
-    """Book, move (to a working day not after the refill-by date) or cancel an appointment."""
+    """Book, move (to a free slot to come, on a working day; after the refill-by date only with
+    a late_reason) or cancel an appointment."""
     changed = appointments.update_appointment(
         current_user(request),
         appointment_id,
         on=payload.on,
+        starts_at=payload.starts_at,
         status=payload.status,
+        late_reason=payload.late_reason,
         expected_version=payload.expected_version,
     )
     changed.refresh_from_db()

@@ -207,7 +207,11 @@ def appointment(record: Appointment) -> dict[str, Any]:
         "kind": record.kind,
         "on": record.on,
         "due_by": record.due_by,
+        "starts_at": record.starts_at,
+        "minutes": record.minutes,
         "status": record.status,
+        "overdue": record.overdue,
+        "late_reason": record.late_reason,
         "note": record.note,
         "version": record.version,
     }
@@ -226,16 +230,18 @@ def _refill_row(row: RefillRow) -> dict[str, Any]:
             "overdue": row.priority.overdue,
             "days_to_alarm": row.priority.days_to_alarm,
             "high_risk": row.priority.high_risk,
-            "proposed_day": row.priority.proposal.day,
             "reasons": [f.as_json() for f in row.priority.reasons],
         },
+        "visit": vars(row.visit) if row.visit is not None else None,
     }
 
 
 def dashboard(board: Dashboard) -> dict[str, Any]:
     return {
         "today": board.today,
-        "refills_due": [_refill_row(r) for r in board.refills_due],
+        "overdue": [_refill_row(r) for r in board.overdue],
+        "due_today": [_refill_row(r) for r in board.due_today],
+        "due_week": [_refill_row(r) for r in board.due_week],
         "at_risk": [_refill_row(r) for r in board.at_risk],
         "test_phases": [vars(r) for r in board.test_phases],
         "awaiting_implant": [vars(r) for r in board.awaiting_implant],
@@ -254,5 +260,13 @@ def clinic_settings(record: ClinicSettings) -> dict[str, Any]:
         "country": record.country,
         "subdivision": record.subdivision,
         "dosing_region": record.dosing_region,
+        "time_zone": record.time_zone,
+        "open_weekdays": sorted(record.open_weekdays),
+        "opens_at": record.opens_at.isoformat("minutes"),
+        "closes_at": record.closes_at.isoformat("minutes"),
+        "date_format": record.date_format,
+        "time_format": record.time_format,
+        "refill_visit_minutes": record.refill_visit_minutes,
+        "refill_capacity_per_day": record.refill_capacity_per_day,
         "version": record.version,
     }

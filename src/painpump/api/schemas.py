@@ -386,15 +386,31 @@ class AppointmentOut(Schema):
     kind: str
     on: date
     due_by: date | None
+    starts_at: datetime | None = Field(description="the start, ISO 8601 with its offset")
+    minutes: int | None
     status: str
+    overdue: bool = Field(description="a refill after its refill-by date (urgent)")
+    late_reason: str
     note: str
     version: int
 
 
 class AppointmentChange(Request):
-    on: date | None = Field(default=None, description="a working day, not after the due date")
+    on: date | None = Field(
+        default=None,
+        description="a working day to come (a refill takes its first free slot), not after the "
+        "refill-by date without a late_reason",
+    )
+    starts_at: AwareDatetime | None = Field(
+        default=None, description="a start to come, with its offset, within opening hours"
+    )
     status: StrictStr | None = Field(
         default=None, description="proposed, booked, done or cancelled"
+    )
+    late_reason: StrictStr | None = Field(
+        default=None,
+        max_length=300,
+        description="why a refill is booked after its refill-by date (required then)",
     )
     expected_version: int | None = Field(
         default=None,
@@ -424,8 +440,18 @@ class PriorityOut(Plain):
     overdue: bool
     days_to_alarm: int
     high_risk: bool
-    proposed_day: date
     reasons: list[ReasonOut]
+
+
+class VisitOut(Plain):
+    """The patient's open refill visit as stored: the same on every page, report and export."""
+
+    appointment_id: UUID
+    on: date
+    starts_at: datetime | None
+    status: str
+    overdue: bool
+    late_reason: str
 
 
 class RefillRowOut(Plain):
@@ -437,6 +463,7 @@ class RefillRowOut(Plain):
     alarm_at: datetime
     refill_by: date
     priority: PriorityOut
+    visit: VisitOut | None
 
 
 class EpisodeRowOut(Plain):
@@ -475,9 +502,12 @@ class AlarmRowOut(Plain):
 
 
 class DashboardTotalsOut(Plain):
-    """How many rows each whole list holds; a page shows at most `limit` of them."""
+    """How many rows each whole list holds; a page shows at most `limit` of them. overdue,
+    due_today and due_week are disjoint."""
 
-    refills_due: int
+    overdue: int
+    due_today: int
+    due_week: int
     at_risk: int
     test_phases: int
     awaiting_implant: int
@@ -494,13 +524,22 @@ class DashboardOut(Plain):
     offset: int
     limit: int
     totals: DashboardTotalsOut
-    refills_due: list[RefillRowOut]
+    overdue: list[RefillRowOut] = Field(
+        description="no open day left on or before the refill-by date: urgent"
+    )
+    due_today: list[RefillRowOut] = Field(description="today is the last open day for them")
+    due_week: list[RefillRowOut] = Field(description="the others due within 7 days")
     at_risk: list[RefillRowOut]
     test_phases: list[EpisodeRowOut]
     awaiting_implant: list[EpisodeRowOut]
     nearing_replacement: list[ReplacementRowOut]
     unverified: list[VerificationRowOut]
     open_alarms: list[AlarmRowOut]
+
+
+WALL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+"""A wall-clock time of the clinic, HH:MM (24-hour)."""
+Weekday = Annotated[StrictInt, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")]
 
 
 class SettingsOut(Schema):
@@ -511,6 +550,14 @@ class SettingsOut(Schema):
     country: str
     subdivision: str
     dosing_region: str
+    time_zone: str = Field(description="the clinic's IANA time zone, e.g. Europe/Berlin")
+    open_weekdays: list[int] = Field(description="opening weekdays, 0 = Monday ... 6 = Sunday")
+    opens_at: str = Field(pattern=WALL_TIME, description="HH:MM on the clinic's wall clock")
+    closes_at: str = Field(pattern=WALL_TIME, description="HH:MM on the clinic's wall clock")
+    date_format: str = Field(description="iso, dmy_dots, dmy_slashes or mdy")
+    time_format: str = Field(description="24h or 12h")
+    refill_visit_minutes: int = Field(description="minutes booked for a refill visit")
+    refill_capacity_per_day: int = Field(description="refill visits the clinic takes a day")
     version: int
 
 
@@ -525,6 +572,35 @@ class SettingsChange(Request):
     country: StrictStr | None = Field(default=None, max_length=2)
     subdivision: StrictStr | None = Field(default=None, max_length=10)
     dosing_region: StrictStr | None = Field(default=None, max_length=2)
+    time_zone: StrictStr | None = Field(
+        default=None, max_length=64, description="an IANA time zone name, e.g. Europe/Berlin"
+    )
+    open_weekdays: list[Weekday] | None = Field(
+        default=None,
+        max_length=7,
+        description="opening weekdays, 0 = Monday ... 6 = Sunday; at least one",
+    )
+    opens_at: StrictStr | None = Field(
+        default=None, pattern=WALL_TIME, description="HH:MM on the clinic's wall clock"
+    )
+    closes_at: StrictStr | None = Field(
+        default=None, pattern=WALL_TIME, description="HH:MM, after opens_at"
+    )
+    date_format: StrictStr | None = Field(
+        default=None,
+        max_length=12,
+        description="iso (2026-11-25), dmy_dots (25.11.2026), dmy_slashes (25/11/2026) or "
+        "mdy (11/25/2026)",
+    )
+    time_format: StrictStr | None = Field(
+        default=None, max_length=4, description="24h (14:30) or 12h (02:30 PM)"
+    )
+    refill_visit_minutes: StrictInt | None = Field(
+        default=None, description="minutes booked for a refill visit, 5 to 480"
+    )
+    refill_capacity_per_day: StrictInt | None = Field(
+        default=None, description="refill visits the clinic takes a day, 0 to 200"
+    )
 
 
 class ErrorDetail(Schema):

@@ -1,29 +1,52 @@
-"""Appointments: a proposed refill is booked, moved or cancelled by the team. A date must be a
-working day of the clinic (its country's holidays, its weekdays), a refill may not be moved
-past its refill-by date (the reservoir or the drug's stability would run out first), and an
-admission not before the day the pathway allows (an implantation waits after the test phase);
-a moved admission keeps the length of its stay. An edit of a version someone else has changed
-is a Conflict."""
+"""Appointments: a proposed visit is booked, moved or cancelled by the team. A booking is for a
+visit to come (a past visit is recorded with the refill itself), on a working day of the clinic
+within its opening hours; a refill visit takes a free slot of a day that has room (the clinic's
+capacity), and one after its refill-by date needs a reason, kept on the appointment; an admission
+comes no earlier than the pathway allows (an implantation waits after the test phase), and a
+moved admission keeps the length of its stay. An edit of a version someone else has changed is a
+Conflict."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from painpump import clock
 from painpump.clinic import audit
-from painpump.clinic.locale import clinic_settings
+from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment
+from painpump.clinic.refill_visits import booking_rules, taken_between
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
+from painpump.core.booking import BOOKING_SOURCE, BookingRules, day_slots, free_slots
 from painpump.core.errors import Refusal
+from painpump.core.locale import ClinicLocale, aware
 from painpump.core.pathway import IMPLANT_INTERVAL_SOURCE
-from painpump.core.scheduling import ClinicCalendar
 
 STATUSES = ("proposed", "booked", "done", "cancelled")
 RULES = "painpump appointment rules (refill before the refill-by date, on a working day)"
+PAST_RULE = (
+    "painpump appointment rules: a booking is for a visit to come; a visit that happened is "
+    "recorded with the refill itself"
+)
+LATE_RULE = (
+    "painpump appointment rules: a refill after its refill-by date risks an empty reservoir "
+    "(baclofen: life-threatening withdrawal); it is booked only with a recorded reason"
+)
+MAX_REASON = 300
+
+
+def _shown(appointment: Appointment) -> dict[str, object]:
+    return {
+        "on": appointment.on.isoformat(),
+        "starts_at": appointment.starts_at.isoformat() if appointment.starts_at else None,
+        "status": appointment.status,
+        "overdue": appointment.overdue,
+        "late_reason": appointment.late_reason or None,
+    }
 
 
 @transaction.atomic
@@ -32,10 +55,13 @@ def update_appointment(
     appointment_id: UUID,
     *,
     on: date | None = None,
+    starts_at: datetime | None = None,
     status: str | None = None,
+    late_reason: str | None = None,
     expected_version: int | None = None,
 ) -> Appointment:
-    """Book, move or cancel; with `expected_version`, only if nobody changed it since."""
+    """Book, move or cancel; with `expected_version`, only if nobody changed it since. A move
+    gives the day (`on`: a refill takes that day's first free slot) or the start (`starts_at`)."""
     actor = require(user, "appointment.write")
     try:
         appointment = Appointment.objects.select_for_update().get(id=appointment_id)
@@ -43,7 +69,10 @@ def update_appointment(
         raise NotFound(f"appointment {appointment_id}") from None
     if expected_version is not None and appointment.version != expected_version:
         raise Conflict("appointment", str(appointment.id), expected_version, appointment.version)
-    before = {"on": appointment.on.isoformat(), "status": appointment.status}
+    before = _shown(appointment)
+    now = clock.now()
+    settings = clinic_settings()
+    locale = locale_of(settings)
     if status is not None:
         if status not in STATUSES:
             raise Refusal(
@@ -54,39 +83,15 @@ def update_appointment(
                 "is not an appointment status",
             )
         appointment.status = status
-    if on is not None:
-        settings = clinic_settings()
-        calendar = ClinicCalendar(settings.country, settings.subdivision or None)
-        closed = calendar.closed_because(on)
-        if closed:
-            raise Refusal(
-                "on",
-                on.isoformat(),
-                "a working day of the clinic",
-                RULES,
-                f"is not a working day ({closed})",
-            )
-        if appointment.due_by is not None and on > appointment.due_by:
-            raise Refusal(
-                "on",
-                on.isoformat(),
-                f"on or before the refill-by date {appointment.due_by.isoformat()}",
-                RULES,
-                "is too late for the refill",
-            )
-        if appointment.not_before is not None and on < appointment.not_before:
-            raise Refusal(
-                "on",
-                on.isoformat(),
-                f"on or after {appointment.not_before.isoformat()}, the earliest implantation date",
-                IMPLANT_INTERVAL_SOURCE,
-                "is too early for this admission",
-            )
-        if appointment.ends_on is not None:
-            appointment.ends_on += on - appointment.on
-        appointment.on = on
+    moved = on is not None or starts_at is not None
+    if moved:
+        _move(appointment, on, starts_at, now, locale, booking_rules(settings))
+    elif status == "booked":
+        _check_not_past(appointment, now, locale)
+    if appointment.status in ("proposed", "booked"):
+        _check_in_time(appointment, late_reason, chosen=moved or status == "booked")
     appointment.version += 1
-    appointment.save(update_fields=["on", "ends_on", "status", "version"])
+    appointment.save()
     audit.record(
         actor,
         "appointment.update",
@@ -94,6 +99,157 @@ def update_appointment(
         appointment.id,
         patient_id=appointment.patient_id,
         before=before,
-        after={"on": appointment.on.isoformat(), "status": appointment.status},
+        after=_shown(appointment),
     )
     return appointment
+
+
+def _move(
+    appointment: Appointment,
+    on: date | None,
+    starts_at: datetime | None,
+    now: datetime,
+    locale: ClinicLocale,
+    rules: BookingRules,
+) -> None:
+    if starts_at is not None:
+        starts_at = aware(starts_at)
+        day = locale.today(starts_at)
+        if on is not None and on != day:
+            raise Refusal(
+                "on",
+                on.isoformat(),
+                f"the day of starts_at ({day.isoformat()} in the clinic's zone)",
+                RULES,
+                "does not match the start",
+            )
+    else:
+        assert on is not None
+        day = on
+    field = "starts_at" if starts_at is not None else "on"
+    shown = locale.format_moment(starts_at) if starts_at else locale.format_date(day)
+    if day < locale.today(now) or (starts_at is not None and starts_at < now):
+        raise Refusal(
+            field,
+            shown,
+            f"not before now ({locale.format_moment(now)})",
+            PAST_RULE,
+            "is in the past",
+        )
+    closed = locale.calendar.closed_because(day)
+    if closed:
+        raise Refusal(
+            field, shown, "a working day of the clinic", RULES, f"is not a working day ({closed})"
+        )
+    if appointment.not_before is not None and day < appointment.not_before:
+        raise Refusal(
+            field,
+            shown,
+            f"on or after {appointment.not_before.isoformat()}, the earliest implantation date",
+            IMPLANT_INTERVAL_SOURCE,
+            "is too early for this admission",
+        )
+    if appointment.kind == Appointment.Kind.REFILL:
+        starts_at = _refill_slot(appointment, day, starts_at, now, locale, rules)
+        appointment.minutes = rules.visit_minutes
+    elif starts_at is None:
+        starts_at = locale.at(day, locale.opens_at)
+    if appointment.ends_on is not None:
+        appointment.ends_on += day - appointment.on
+    appointment.on, appointment.starts_at = day, starts_at
+
+
+def _refill_slot(
+    appointment: Appointment,
+    day: date,
+    starts_at: datetime | None,
+    now: datetime,
+    locale: ClinicLocale,
+    rules: BookingRules,
+) -> datetime:
+    """The start of a refill visit moved to `day`: the one asked for when it is free, else the
+    day's first free slot; refused when the day has no room."""
+    taken = taken_between(day, day, excluding=appointment.id).get(day, [])
+    free = free_slots(day, locale, rules, taken, now=now)
+    if starts_at is None:
+        if not free:
+            raise Refusal(
+                "on",
+                locale.format_date(day),
+                f"a day with a free refill slot ({rules.capacity_per_day} visits of "
+                f"{rules.visit_minutes} min a day)",
+                BOOKING_SOURCE,
+                "is full",
+            )
+        return free[0]
+    length = timedelta(minutes=rules.visit_minutes)
+    wall = locale.local(starts_at).time()
+    if wall < locale.opens_at or (locale.local(starts_at) + length).time() > locale.closes_at:
+        raise Refusal(
+            "starts_at",
+            locale.format_moment(starts_at),
+            f"a {rules.visit_minutes} min visit between {locale.opens_at:%H:%M} and "
+            f"{locale.closes_at:%H:%M}",
+            BOOKING_SOURCE,
+            "is outside the opening hours",
+        )
+    full = len(taken) >= len(day_slots(day, locale, rules))
+    if full or any(abs(t - starts_at) < length for t in taken):
+        raise Refusal(
+            "starts_at",
+            locale.format_moment(starts_at),
+            "a free slot: "
+            + (", ".join(locale.format_time(s) for s in free) or "none left that day"),
+            BOOKING_SOURCE,
+            "is taken",
+        )
+    return starts_at
+
+
+def _check_not_past(appointment: Appointment, now: datetime, locale: ClinicLocale) -> None:
+    past = (
+        appointment.starts_at < now
+        if appointment.starts_at is not None
+        else appointment.on < locale.today(now)
+    )
+    if past:
+        shown = (
+            locale.format_moment(appointment.starts_at)
+            if appointment.starts_at
+            else locale.format_date(appointment.on)
+        )
+        raise Refusal(
+            "starts_at",
+            shown,
+            f"not before now ({locale.format_moment(now)}): move it to a slot to come",
+            PAST_RULE,
+            "is in the past",
+        )
+
+
+def _check_in_time(appointment: Appointment, late_reason: str | None, *, chosen: bool) -> None:
+    """A refill visit after its refill-by date is booked or moved there only with a reason (the
+    urgent proposal the clinic made itself waits for one)."""
+    if appointment.due_by is None or appointment.on <= appointment.due_by:
+        appointment.overdue, appointment.late_reason = False, ""
+        return
+    appointment.overdue = True
+    reason = (late_reason or "").strip()
+    if reason:
+        if len(reason) > MAX_REASON:
+            raise Refusal(
+                "late_reason",
+                f"{len(reason)} characters",
+                f"at most {MAX_REASON} characters",
+                RULES,
+                "is too long",
+            )
+        appointment.late_reason = reason
+    if chosen and not appointment.late_reason:
+        raise Refusal(
+            "late_reason",
+            "(none)",
+            f"a reason for a refill after its refill-by date {appointment.due_by.isoformat()}",
+            LATE_RULE,
+            "is missing",
+        )

@@ -10,7 +10,7 @@ is audited like any read of patient data: the entry names the patients shown."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,9 +18,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Window
 
-from painpump.clinic import audit
+from painpump.clinic import audit, refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
-from painpump.clinic.models import AlarmReport, Episode, Implant, Refill
+from painpump.clinic.models import AlarmReport, Appointment, Episode, Implant, Refill
 from painpump.clinic.pathway import pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.core import catalog
@@ -50,6 +50,18 @@ REPLACEMENT_HORIZON = timedelta(days=180)
 
 
 @dataclass(frozen=True)
+class VisitRow:
+    """The patient's open refill visit as stored (proposed or booked): the one every page shows."""
+
+    appointment_id: str
+    on: date
+    starts_at: datetime | None
+    status: str
+    overdue: bool
+    late_reason: str
+
+
+@dataclass(frozen=True)
 class RefillRow:
     patient_id: str
     patient: str
@@ -59,6 +71,12 @@ class RefillRow:
     alarm_at: datetime
     refill_by: date
     priority: Priority
+    visit: VisitRow | None = None
+
+    @property
+    def urgent(self) -> bool:
+        """No open day is left on or before the refill-by date."""
+        return self.priority.overdue
 
 
 @dataclass(frozen=True)
@@ -105,7 +123,9 @@ class AlarmRow:
 class Totals:
     """How many rows each whole list holds (a page shows at most `limit` of them)."""
 
-    refills_due: int = 0
+    overdue: int = 0
+    due_today: int = 0
+    due_week: int = 0
     at_risk: int = 0
     test_phases: int = 0
     awaiting_implant: int = 0
@@ -116,8 +136,14 @@ class Totals:
 
 @dataclass(frozen=True)
 class Dashboard:
+    """The worklist. The three refill lists are disjoint: overdue (no open day left on or
+    before the refill-by date: urgent), due today (today is the last open day for it) and due
+    this week (the rest due within 7 days)."""
+
     today: date
-    refills_due: list[RefillRow]
+    overdue: list[RefillRow]
+    due_today: list[RefillRow]
+    due_week: list[RefillRow]
     at_risk: list[RefillRow]
     test_phases: list[EpisodeRow]
     awaiting_implant: list[EpisodeRow]
@@ -242,6 +268,24 @@ def _refill_rows(
     return result
 
 
+def _with_visits(rows_by_cut: dict[int, list[RefillRow]]) -> None:
+    """Each row with its patient's open refill visit as stored (one query for the page)."""
+    patients = {row.patient_id for rows in rows_by_cut.values() for row in rows}
+    visits: dict[str, VisitRow] = {}
+    for appointment_id, patient_id, on, starts_at, status, overdue, reason in (
+        Appointment.objects.filter(
+            patient_id__in=patients, kind="refill", status__in=refill_visits.OPEN
+        )
+        .order_by("-on", "-starts_at")
+        .values_list("id", "patient_id", "on", "starts_at", "status", "overdue", "late_reason")
+    ):
+        visits[str(patient_id)] = VisitRow(
+            str(appointment_id), on, starts_at, status, overdue, reason
+        )
+    for rows in rows_by_cut.values():
+        rows[:] = [replace(row, visit=visits.get(row.patient_id)) for row in rows]
+
+
 def _paged(
     rows: QuerySet[Any], order: Sequence[str], fields: Sequence[str], offset: int, limit: int
 ) -> tuple[list[tuple[Any, ...]], int]:
@@ -279,30 +323,37 @@ def worklist(
     locale = locale_of(settings)
     today = locale.today(now)
 
-    # the pumps followed: both refill lists, counted in the index, then read a page at a time
+    refill_visits.refresh_passed_proposals(now)
+
+    # the pumps followed: the refill lists, counted in the index, then read a page at a time
     followed = Implant.objects.filter(
         explanted_on__isnull=True, refill_by__isnull=False, alarm_at__isnull=False
     )
     cutoff = earliest_working_day(today, locale.calendar)  # refill-by before it: overdue
-    week_end = today + WEEK
-    this_week, late = Q(refill_by__lte=week_end), Q(refill_by__lt=cutoff)
-    counts = followed.filter(refill_by__lte=max(week_end, cutoff)).aggregate(
-        due=Count("refill_by", filter=this_week),
-        late=Count("refill_by", filter=late),
-        due_late=Count("refill_by", filter=this_week & late),
+    next_open = earliest_working_day(today + timedelta(days=1), locale.calendar)
+    # today is the last open day for refill-by dates before the next open day (none if closed)
+    today_end = next_open if cutoff == today else today
+    lists = {
+        "overdue": Q(refill_by__lt=cutoff),
+        "due_today": Q(refill_by__gte=today, refill_by__lt=today_end),
+        "due_week": Q(refill_by__gte=max(cutoff, today_end), refill_by__lte=today + WEEK),
+    }
+    counts = followed.filter(refill_by__lte=max(today + WEEK, next_open)).aggregate(
+        **{name: Count("refill_by", filter=where) for name, where in lists.items()}
     )
     at_risk_total = followed.count()
     risk_cuts = _RefillList(followed, cutoff, locale).page(
-        at_risk_total, counts["late"], offset, limit
+        at_risk_total, counts["overdue"], offset, limit
     )
-    due_cuts = _RefillList(followed.filter(this_week), cutoff, locale).page(
-        counts["due"],
-        counts["due_late"],
-        offset,
-        limit,
-        # every overdue pump is due this week (unless the clinic is closed a week): the same cut
-        late=risk_cuts[0] if counts["due_late"] == counts["late"] else None,
-    )
+    cuts = {
+        "overdue": _RefillList(followed.filter(lists["overdue"]), cutoff, locale).page(
+            counts["overdue"], counts["overdue"], offset, limit, late=risk_cuts[0]
+        )
+    }
+    for name in ("due_today", "due_week"):
+        cuts[name] = _RefillList(followed.filter(lists[name]), cutoff, locale).page(
+            counts[name], 0, offset, limit
+        )
 
     # pumps to replace within the horizon: an implant-date cutoff per model, from the core
     horizon = today + REPLACEMENT_HORIZON
@@ -359,7 +410,8 @@ def worklist(
     )
 
     # the patients of every row read, in one query
-    episode_ids = {row[1] for cut in (*due_cuts, *risk_cuts) for row in cut.rows}
+    every_cut = [*risk_cuts, *(cut for pair in cuts.values() for cut in pair)]
+    episode_ids = {row[1] for cut in every_cut for row in cut.rows}
     episode_ids |= {row[1] for rows in (replacing, checks, alarms) for row in rows}
     episode_ids |= {e.id for e in testing[offset:end]} | {e.id for e in waiting}
     names = {
@@ -399,13 +451,20 @@ def worklist(
     awaiting.sort(key=lambda row: row.earliest_implant or today)
 
     refill_rows: dict[int, list[RefillRow]] = {}
-    for cut in (*risk_cuts, *due_cuts):
+    for cut in every_cut:
         if id(cut) not in refill_rows:
             refill_rows[id(cut)] = _refill_rows(cut, names, today, locale)
+    _with_visits(refill_rows)
+
+    def rows_of(pair: tuple[_Cut, _Cut]) -> list[RefillRow]:
+        return [row for cut in pair for row in refill_rows[id(cut)]]
+
     board = Dashboard(
         today,
-        [row for cut in due_cuts for row in refill_rows[id(cut)]],
-        [row for cut in risk_cuts for row in refill_rows[id(cut)]],
+        rows_of(cuts["overdue"]),
+        rows_of(cuts["due_today"]),
+        rows_of(cuts["due_week"]),
+        rows_of(risk_cuts),
         test_phases,
         awaiting[offset:end],
         nearing_replacement,
@@ -418,7 +477,9 @@ def worklist(
             for alarm_id, episode_id, kind, at, high_risk in alarms
         ],
         Totals(
-            refills_due=counts["due"],
+            overdue=counts["overdue"],
+            due_today=counts["due_today"],
+            due_week=counts["due_week"],
             at_risk=at_risk_total,
             test_phases=len(testing),
             awaiting_implant=len(awaiting),
@@ -432,7 +493,9 @@ def worklist(
     shown = {
         row.patient_id
         for rows in (
-            board.refills_due,
+            board.overdue,
+            board.due_today,
+            board.due_week,
             board.at_risk,
             board.test_phases,
             board.awaiting_implant,

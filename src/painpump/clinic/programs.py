@@ -5,14 +5,14 @@ the volume the pump computes as left. One transaction with its audit entry."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from painpump.clinic import audit
+from painpump.clinic import audit, refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment, Implant, Program
 from painpump.clinic.refills import Fill, checked_fill, program_snapshot, require_acknowledged
@@ -21,7 +21,6 @@ from painpump.clinic.services import NotFound
 from painpump.core import catalog
 from painpump.core.errors import Refusal
 from painpump.core.refill import plan_refill, residual_ml
-from painpump.core.scheduling import ClinicCalendar, propose_appointment
 from painpump.core.units import Q, of, round_places
 
 RULES = "painpump program rules"
@@ -105,7 +104,7 @@ def change_program(
         implant.alarm_at, implant.refill_by = now, locale.today(now)
     implant.version += 1  # a form opened before this change is stale (409), never replayed
     implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "version", "updated_at"])
-    moved = _reschedule_refill(implant, locale.today(now), locale.calendar)
+    moved = _reschedule_refill(actor, implant)
     audit.record(
         actor,
         "program.change",
@@ -124,10 +123,10 @@ def change_program(
     return program
 
 
-def _reschedule_refill(implant: Implant, today: date, calendar: ClinicCalendar) -> list[str]:
+def _reschedule_refill(actor: str, implant: Implant) -> list[str]:
     """The patient's open refill appointments follow the new refill-by date: each is due by it,
-    and one that now falls after it moves to the working day core proposes (a higher dose must
-    not leave the refill booked after the pump's alarm). Returns what moved, for the audit."""
+    and one that now falls after it (or was urgent) moves to the visit core proposes (a higher
+    dose must not leave the refill booked after the pump's alarm). Returns what moved."""
     assert implant.refill_by is not None
     moved = []
     open_refills = Appointment.objects.select_for_update().filter(
@@ -136,13 +135,10 @@ def _reschedule_refill(implant: Implant, today: date, calendar: ClinicCalendar) 
     for appointment in open_refills:
         before = appointment.on
         appointment.due_by = implant.refill_by
-        if appointment.on > implant.refill_by:
-            proposal = propose_appointment(implant.refill_by, today=today, calendar=calendar)
-            appointment.on = proposal.day
-            appointment.note = ("OVERDUE: " if proposal.overdue else "") + (
-                f"moved from {before} by a dose change"
-            )
+        if appointment.on > implant.refill_by or appointment.overdue:
+            refill_visits.move_to_proposal(actor, appointment, "moved by a dose change")
             moved.append(f"{appointment.id}: {before} -> {appointment.on}")
-        appointment.version += 1
-        appointment.save(update_fields=["due_by", "on", "note", "version"])
+        else:
+            appointment.version += 1
+            appointment.save(update_fields=["due_by", "version"])
     return moved

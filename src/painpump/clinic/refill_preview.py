@@ -17,13 +17,15 @@ from uuid import UUID
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from painpump.clinic import audit
+from painpump import clock
+from painpump.clinic import audit, refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
 from painpump.clinic.refills import Fill, checked_fill, perform_refill, plan_fill
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core import catalog
+from painpump.core.booking import Visit
 from painpump.core.decision import Finding, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.refill import (
@@ -32,7 +34,6 @@ from painpump.core.refill import (
     reconcile,
     residual_ml,
 )
-from painpump.core.scheduling import Proposal, propose_appointment
 from painpump.core.units import Q, of
 from painpump.core.volumes import Bridge
 
@@ -72,7 +73,7 @@ class RefillPreview:
     warnings: tuple[Finding, ...]
     notes: tuple[Finding, ...]
     bridge: Bridge | None
-    appointment: Proposal | None
+    appointment: Visit | None
     needs_verification: bool
     dose_changed: bool
 
@@ -303,7 +304,13 @@ def _with_fill(
         )
     except Refusal as error:  # a fill too small for the alarm volume: the volume's fault
         raise replace(error, field="volume") from None
-    proposal = propose_appointment(plan.refill_by, today=locale.today(at), calendar=locale.calendar)
+    visit = refill_visits.visit_for(
+        plan.refill_by,
+        clock.now(),
+        locale,
+        refill_visits.booking_rules(settings),
+        high_risk="baclofen" in names,
+    )
     after = Setting(
         drugs=tuple((n, c.to(catalog.drug(n).concentration_unit)) for n, c in fill.drugs),
         reservoir=fill.volume,
@@ -320,7 +327,7 @@ def _with_fill(
         warnings=tuple(warnings),
         notes=(*notes, *plan.warnings),
         bridge=bridged,
-        appointment=proposal,
+        appointment=visit,
         needs_verification=changed or bool(warnings),
     )
 

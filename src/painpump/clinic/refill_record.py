@@ -13,7 +13,6 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import Appointment, Implant, Refill
 from painpump.clinic.program_preview import titrated_projection
 from painpump.clinic.refill_preview import Setting, dose_in_drug_units, in_drug_units
@@ -22,7 +21,6 @@ from painpump.clinic.services import NotFound
 from painpump.core import catalog
 from painpump.core.decision import Finding, Verdict
 from painpump.core.refill import Reconciliation, programmed_since_fill, reconcile
-from painpump.core.scheduling import Proposal, propose_appointment
 from painpump.core.units import Q, of
 from painpump.core.volumes import Bridge, bridge
 
@@ -40,7 +38,7 @@ class RefillRecord:
     warnings: tuple[Finding, ...]
     bridge: Bridge | None
     appointment: Appointment | None
-    proposal: Proposal
+    """The refill visit this refill proposed, as stored (booked, moved or still proposed)."""
     verification: str
     """What verification needs now: "not required", "verified", or why this reader cannot
     verify (empty when they can)."""
@@ -107,10 +105,6 @@ def refill_record(user: User, refill_id: UUID) -> RefillRecord:
             bridged = bridge(
                 before.drugs[0][1], after.drugs[0][1], after.dose, of(refill.bridge_volume_ml, "mL")
             )
-    locale = clinic_locale()
-    proposal = propose_appointment(
-        refill.refill_by, today=locale.today(refill.performed_at), calendar=locale.calendar
-    )
     appointment = (
         Appointment.objects.filter(
             patient_id=implant.episode.patient_id, kind="refill", due_by=refill.refill_by
@@ -131,7 +125,6 @@ def refill_record(user: User, refill_id: UUID) -> RefillRecord:
         warnings=tuple(_finding(w) for w in refill.warnings),
         bridge=bridged,
         appointment=appointment,
-        proposal=proposal,
         verification=verification_state(user, refill),
     )
 

@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump import clock
-from painpump.clinic import audit, library
+from painpump.clinic import audit, library, refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment, Implant, Program, Refill, RefillDrug
 from painpump.clinic.pathway import apply_step, locked_episode
@@ -37,7 +37,6 @@ from painpump.core.refill import (
     reconcile,
     stability_limit,
 )
-from painpump.core.scheduling import propose_appointment
 from painpump.core.units import Q, of, round_places
 from painpump.core.volumes import Bridge, bridge
 
@@ -403,17 +402,10 @@ def perform_refill(
             "updated_at",
         ]
     )
-    today = locale.today(performed_at)
-    closed = _close_refill_appointments(actor, implant.episode.patient_id, today)
-    proposal = propose_appointment(plan.refill_by, today=today, calendar=locale.calendar)
-    Appointment.objects.create(
-        patient_id=implant.episode.patient_id,
-        kind="refill",
-        on=proposal.day,
-        due_by=plan.refill_by,  # the note does not repeat it
-        note=("OVERDUE: " if proposal.overdue else "")
-        + f"limited by the {LIMITS[plan.limited_by]}",
+    closed = _close_refill_appointments(
+        actor, implant.episode.patient_id, locale.today(performed_at)
     )
+    refill_visits.propose_refill(actor, implant, f"limited by the {LIMITS[plan.limited_by]}")
     audit.record(
         actor,
         "refill.perform",

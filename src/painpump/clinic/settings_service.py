@@ -1,12 +1,15 @@
 """The clinic's settings (pathway waiting days and stays, calendar country, dosing region, refill
-margin): read by any member of the team, changed by the admin only, under optimistic concurrency
-and with an audit entry (before and after) in the same transaction. Each value is validated by
-the core rule that uses it: the pathway numbers by PathwaySettings, the country by
-ClinicCalendar, the region by the drug library's regions, the margin by the refill planner."""
+margin, and the clinic's locale: time zone, opening weekdays and hours, date and time formats,
+refill visit length and capacity): read by any member of the team, changed by the admin only,
+under optimistic concurrency and with an audit entry (before and after) in the same transaction.
+Each value is validated by the core rule that uses it: the pathway numbers by PathwaySettings,
+the country and weekdays by ClinicCalendar, the zone by core.locale.zone, the hours by
+ClinicLocale, the region by the drug library's regions, the margin by the refill planner."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import time
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -19,22 +22,55 @@ from painpump.clinic.roles import Forbidden, require, roles_of
 from painpump.clinic.services import Conflict
 from painpump.core.checks import LIBRARY, REGIONS
 from painpump.core.errors import Refusal
+from painpump.core.locale import SOURCE as LOCALE_SOURCE
+from painpump.core.locale import ClinicLocale, DateFormat, TimeFormat, zone
 from painpump.core.pathway import PathwaySettings
 from painpump.core.refill import MARGIN_SOURCE
-from painpump.core.scheduling import ClinicCalendar
+from painpump.core.scheduling import CALENDAR_SOURCE, WEEKDAYS, ClinicCalendar
 
 RULES = "painpump clinic settings"
 STORAGE_MAX = 32767
 """The largest number of days the settings table stores (a small integer column)."""
+VISIT_SOURCE = (
+    "clinic setting: how long the clinic books a refill visit and how many refill visits it "
+    "takes a day (issue 10: booking that works)"
+)
 DAY_FIELDS = ("implant_wait_days", "stay_min_days", "stay_max_days", "refill_margin_days")
 TEXT_FIELDS = ("country", "subdivision", "dosing_region")
-FIELDS = DAY_FIELDS + TEXT_FIELDS
+LOCALE_FIELDS = (
+    "time_zone",
+    "open_weekdays",
+    "opens_at",
+    "closes_at",
+    "date_format",
+    "time_format",
+)
+COUNT_FIELDS = {
+    # name: (unit, smallest, largest)
+    "refill_visit_minutes": ("min", 5, 480),
+    "refill_capacity_per_day": ("visits/day", 0, 200),
+}
+FIELDS = DAY_FIELDS + TEXT_FIELDS + LOCALE_FIELDS + tuple(COUNT_FIELDS)
+
+
+def weekday_names(weekdays: list[int]) -> str:
+    """Opening weekdays as a person reads them ("Mon, Tue, Wed")."""
+    return ", ".join(WEEKDAYS[day][:3] for day in sorted(weekdays)) or "none"
 
 
 def snapshot(settings: ClinicSettings) -> dict[str, Any]:
-    """The settings as the audit trail and the API show them (days with their unit)."""
+    """The settings as the audit trail shows them (days, minutes and visits with their unit,
+    weekdays by name, wall-clock times as HH:MM, formats with an example)."""
     shown: dict[str, Any] = {name: f"{getattr(settings, name)} day" for name in DAY_FIELDS}
     shown |= {name: getattr(settings, name) for name in TEXT_FIELDS}
+    shown["time_zone"] = settings.time_zone
+    shown["open_weekdays"] = weekday_names(settings.open_weekdays)
+    shown["opens_at"] = settings.opens_at.isoformat("minutes")
+    shown["closes_at"] = settings.closes_at.isoformat("minutes")
+    shown["date_format"] = f"{settings.date_format} ({DateFormat(settings.date_format).label})"
+    shown["time_format"] = f"{settings.time_format} ({TimeFormat(settings.time_format).label})"
+    for name, (unit, _, _) in COUNT_FIELDS.items():
+        shown[name] = f"{getattr(settings, name)} {unit}"
     shown["version"] = settings.version
     return shown
 
@@ -59,6 +95,61 @@ def _days(name: str, value: object) -> int:
     return value
 
 
+def _count(name: str, value: object) -> int:
+    """A refill visit's minutes or the refill visits a day, within the clinic's bounds."""
+    unit, smallest, largest = COUNT_FIELDS[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Refusal(name, repr(value), f"a whole number of {unit}", VISIT_SOURCE, "is not whole")
+    if not smallest <= value <= largest:
+        raise Refusal(
+            name,
+            f"{value} {unit}",
+            f"{smallest} {unit} to {largest} {unit}",
+            VISIT_SOURCE,
+            "is out of range",
+        )
+    return value
+
+
+def _weekdays(value: object) -> list[int]:
+    """Opening weekdays (Monday = 0), sorted and each once; whether they leave the clinic open
+    at all is ClinicCalendar's rule."""
+    limit = "a non-empty set of weekdays 0 (Monday) to 6 (Sunday)"
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set | frozenset):
+        raise Refusal("open_weekdays", repr(value), limit, CALENDAR_SOURCE, "is not a list")
+    days = list(value)
+    if any(isinstance(day, bool) or not isinstance(day, int) for day in days):
+        raise Refusal("open_weekdays", repr(days), limit, CALENDAR_SOURCE, "is not weekdays")
+    return sorted(set(days))
+
+
+def _wall_time(name: str, value: object) -> time:
+    """A wall-clock time in whole minutes: a `time` or "HH:MM"."""
+    if isinstance(value, str):
+        try:
+            value = time.fromisoformat(value.strip())
+        except ValueError:
+            value = None
+    if not isinstance(value, time) or value.tzinfo is not None:
+        raise Refusal(name, repr(value), "a time of day HH:MM", LOCALE_SOURCE, "is not a time")
+    if value.second or value.microsecond:
+        raise Refusal(
+            name, value.isoformat(), "whole minutes (HH:MM)", LOCALE_SOURCE, "is not whole minutes"
+        )
+    return value
+
+
+def _choice(name: str, value: object, kind: type[DateFormat] | type[TimeFormat]) -> str:
+    """A date or time format by its value ("dmy_dots", "24h") or member."""
+    if isinstance(value, kind):
+        return str(value.value)
+    choices = [member.value for member in kind]
+    if not isinstance(value, str) or value not in choices:
+        shown = ", ".join(f"{member.value} ({member.label})" for member in kind)
+        raise Refusal(name, repr(value), f"one of {shown}", LOCALE_SOURCE, "is not a format")
+    return value
+
+
 def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, Any]:
     for name in sorted(set(changes) - set(FIELDS)):
         raise Refusal(name, repr(changes[name]), f"one of {', '.join(FIELDS)}", RULES, "is unknown")
@@ -66,6 +157,16 @@ def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, An
     for name, value in changes.items():
         if name in DAY_FIELDS:
             new[name] = _days(name, value)
+        elif name in COUNT_FIELDS:
+            new[name] = _count(name, value)
+        elif name == "open_weekdays":
+            new[name] = _weekdays(value)
+        elif name in ("opens_at", "closes_at"):
+            new[name] = _wall_time(name, value)
+        elif name == "date_format":
+            new[name] = _choice(name, value, DateFormat)
+        elif name == "time_format":
+            new[name] = _choice(name, value, TimeFormat)
         else:
             if not isinstance(value, str):
                 raise Refusal(name, repr(value), "text", RULES, "is not text")
@@ -79,7 +180,17 @@ def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, An
         # Reported under the setting's own name.
         renamed = {"min_days_test_to_implant": "implant_wait_days"}
         raise replace(error, field=renamed.get(error.field, error.field)) from None
-    ClinicCalendar(new["country"], new["subdivision"] or None)
+    calendar = ClinicCalendar(
+        new["country"], new["subdivision"] or None, open_weekdays=frozenset(new["open_weekdays"])
+    )
+    ClinicLocale(
+        zone=zone(new["time_zone"]),
+        calendar=calendar,
+        opens_at=new["opens_at"],
+        closes_at=new["closes_at"],
+        date_format=DateFormat(new["date_format"]),
+        time_format=TimeFormat(new["time_format"]),
+    )
     if new["dosing_region"] not in REGIONS:
         raise Refusal(
             "dosing_region",

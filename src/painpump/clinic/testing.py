@@ -1,8 +1,11 @@
-"""Pathway steps that tests and the demo clinic share: a spasticity episode taken through a
-baclofen test phase to the responder decision, the way a clinic records it."""
+"""Pathway steps that tests and the fault drills' clinic (painpump.faults.seed) share: a
+spasticity episode taken through a baclofen test phase to the responder decision, the way a
+clinic records it, and a baclofen fill. Each takes its dates from the caller: the tests build
+theirs from their frozen clock (tests/frozen.py), the drills from the clinic's today."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
@@ -15,7 +18,7 @@ from painpump.core.baclofen import ScreeningBolus
 from painpump.core.units import Kind, parse
 
 
-def responder_episode(physician: User, episode_id: UUID, start: date = date(2026, 7, 1)) -> Episode:
+def responder_episode(physician: User, episode_id: UUID, *, start: date) -> Episode:
     """Test phase from `start` (bolus protocol), a positive 50 mcg screening bolus that day, and
     the responder decision two days later (a two-day stay)."""
     at = datetime.combine(start, time(10, 0), tzinfo=UTC)
@@ -51,7 +54,13 @@ def responder_episode(physician: User, episode_id: UUID, start: date = date(2026
     return episode
 
 
-FIRST_FILL = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+def __getattr__(name: str) -> datetime:
+    """`FIRST_FILL` moved to tests/clinic_fixtures.py (built from the tests' frozen clock); this
+    forwards to it until tests/report_scenario.py imports it from there."""
+    if name == "FIRST_FILL":
+        first_fill: datetime = importlib.import_module("clinic_fixtures").FIRST_FILL
+        return first_fill
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> Fill:

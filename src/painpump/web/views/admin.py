@@ -4,6 +4,7 @@ its default and where that default comes from. Every change carries the record's
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
 from django import forms
@@ -20,9 +21,11 @@ from painpump.clinic.roles import Role, require
 from painpump.core import catalog
 from painpump.core.checks import LIBRARY, REGIONS
 from painpump.core.errors import Refusal
+from painpump.core.locale import SOURCE as LOCALE_SOURCE
+from painpump.core.locale import DateFormat, TimeFormat, zone_names
 from painpump.core.pathway import IMPLANT_INTERVAL_SOURCE, STAY_SOURCE
 from painpump.core.refill import MARGIN_SOURCE
-from painpump.core.scheduling import CALENDAR_SOURCE
+from painpump.core.scheduling import CALENDAR_SOURCE, WEEKDAYS
 from painpump.core.units import Kind, Q
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import QuantityField, show_refusal
@@ -267,6 +270,47 @@ def _regional_limits() -> str:
     return "; ".join(shown) or "none"
 
 
+DATE_FORMAT_NAMES = {
+    DateFormat.ISO: "year-month-day, ISO 8601",
+    DateFormat.DAY_MONTH_YEAR_DOTS: "day.month.year",
+    DateFormat.DAY_MONTH_YEAR_SLASHES: "day/month/year",
+    DateFormat.MONTH_DAY_YEAR: "month/day/year",
+}
+TIME_FORMAT_NAMES = {TimeFormat.H24: "24-hour clock", TimeFormat.H12: "12-hour clock"}
+SETTINGS_ORDER = [
+    *DAY_FIELDS,
+    "country",
+    "subdivision",
+    "dosing_region",
+    "time_zone",
+    "open_weekdays",
+    "opens_at",
+    "closes_at",
+    "date_format",
+    "time_format",
+    "refill_visit_minutes",
+    "refill_capacity_per_day",
+]
+"""The settings form's fields, in the order the page shows them (the version is hidden)."""
+CHOICE_GROUPS = frozenset({"open_weekdays"})
+"""Fields shown as a group of checkboxes (a fieldset with a legend) rather than one input."""
+
+
+def _format_choices(kind: type[DateFormat] | type[TimeFormat]) -> list[tuple[str, str]]:
+    """Each format with an example (25 November 2026, 14:30) and its name."""
+    names: dict[Any, str] = {**DATE_FORMAT_NAMES, **TIME_FORMAT_NAMES}
+    return [
+        (member.value, f"{member.label} ({names.get(member, member.value)})") for member in kind
+    ]
+
+
+class WallTimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self) -> None:
+        super().__init__(format="%H:%M")
+
+
 class SettingsForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     country = forms.CharField(
@@ -285,6 +329,51 @@ class SettingsForm(forms.Form):
         choices=[(region, region.upper()) for region in REGIONS],
         help_text="which labeling applies where the drug library differs by region",
     )
+    time_zone = forms.ChoiceField(
+        label="Time zone (IANA)",
+        choices=(),  # set per form: every zone tzdata knows
+        help_text="every date and time is shown in it and every rule counted in days counts "
+        "its calendar days",
+    )
+    open_weekdays = forms.TypedMultipleChoiceField(
+        label="Opening days",
+        choices=[(str(number), name) for number, name in enumerate(WEEKDAYS)],
+        coerce=int,
+        required=False,  # no day at all is refused by the clinic calendar, with its source
+        widget=forms.CheckboxSelectMultiple,
+        help_text="refill appointments are proposed on these days only",
+    )
+    opens_at = forms.TimeField(
+        label="Opens at",
+        widget=WallTimeInput(),
+        input_formats=["%H:%M"],
+        help_text="the clinic's wall clock, HH:MM",
+    )
+    closes_at = forms.TimeField(
+        label="Closes at",
+        widget=WallTimeInput(),
+        input_formats=["%H:%M"],
+        help_text="the clinic's wall clock, HH:MM; after the opening time",
+    )
+    date_format = forms.ChoiceField(
+        label="Date format",
+        choices=_format_choices(DateFormat),
+        help_text="how pages write a day (the example is 25 November 2026)",
+    )
+    time_format = forms.ChoiceField(
+        label="Time format",
+        choices=_format_choices(TimeFormat),
+        help_text="how pages write a time of day",
+    )
+    refill_visit_minutes = QuantityField(
+        Kind.DURATION,
+        label="Length of a refill visit",
+        help_text="how long a refill appointment is booked; a number of minutes, e.g. 30 min",
+    )
+    refill_capacity_per_day = forms.IntegerField(
+        label="Refill visits a day (capacity)",
+        help_text="how many refill visits the clinic takes a day, 0 to 200",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -292,15 +381,21 @@ class SettingsForm(forms.Form):
             self.fields[name] = QuantityField(
                 Kind.DURATION, label=label, help_text=f"{meaning}; a number of days, e.g. 21 day"
             )
-        self.order_fields([*DAY_FIELDS, "country", "subdivision", "dosing_region"])
+        zone_field = self.fields["time_zone"]
+        assert isinstance(zone_field, forms.ChoiceField)
+        zone_field.choices = [(name, name) for name in zone_names()]
+        self.order_fields(SETTINGS_ORDER)
 
-    def _days(self, name: str) -> int:
+    def _whole(self, name: str, unit: str, what: str) -> int:
         value = self.cleaned_data.get(name)
         assert isinstance(value, Q)
-        days = value.to("day").value
-        if days != days.to_integral_value():
-            raise forms.ValidationError(f"{value} is not a whole number of days")
-        return int(days)
+        amount = value.to(unit).value
+        if amount != amount.to_integral_value():
+            raise forms.ValidationError(f"{value} is not a whole number of {what}")
+        return int(amount)
+
+    def _days(self, name: str) -> int:
+        return self._whole(name, "day", "days")
 
     def clean_implant_wait_days(self) -> int:
         return self._days("implant_wait_days")
@@ -314,14 +409,28 @@ class SettingsForm(forms.Form):
     def clean_refill_margin_days(self) -> int:
         return self._days("refill_margin_days")
 
+    def clean_refill_visit_minutes(self) -> int:
+        return self._whole("refill_visit_minutes", "min", "minutes")
+
 
 def _defaults() -> dict[str, Any]:
-    """The model's defaults (the fact sheets' values)."""
+    """The model's defaults (the fact sheets' values), as the page shows them."""
     fields = {field.name: field for field in ClinicSettings._meta.fields}
-    return {
-        name: fields[name].get_default()
-        for name in (*DAY_FIELDS, "country", "subdivision", "dosing_region")
+    defaults = {name: fields[name].get_default() for name in SETTINGS_ORDER}
+    shown = {name: f"{defaults[name]} day" for name in DAY_FIELDS}
+    shown |= {
+        name: str(defaults[name]).upper() or "none"
+        for name in ("country", "subdivision", "dosing_region")
     }
+    shown["time_zone"] = str(defaults["time_zone"])
+    shown["open_weekdays"] = settings_service.weekday_names(defaults["open_weekdays"])
+    shown["opens_at"] = defaults["opens_at"].isoformat("minutes")
+    shown["closes_at"] = defaults["closes_at"].isoformat("minutes")
+    shown["date_format"] = DateFormat(defaults["date_format"]).label
+    shown["time_format"] = TimeFormat(defaults["time_format"]).label
+    for name, (unit, _, _) in settings_service.COUNT_FIELDS.items():
+        shown[name] = f"{defaults[name]} {unit}"
+    return shown
 
 
 def _explained(form: SettingsForm) -> list[dict[str, Any]]:
@@ -330,12 +439,36 @@ def _explained(form: SettingsForm) -> list[dict[str, Any]]:
     sources = {name: source for name, (_, _, source) in DAY_FIELDS.items()}
     sources |= {"country": CALENDAR_SOURCE, "subdivision": CALENDAR_SOURCE}
     sources["dosing_region"] = f"{LIBRARY}; limits that differ by region: {_regional_limits()}"
-    rows = []
-    for field in form.visible_fields():
-        default = defaults[field.name]
-        shown = f"{default} day" if field.name in DAY_FIELDS else (str(default).upper() or "none")
-        rows.append({"field": field, "default": shown, "source": sources[field.name]})
-    return rows
+    sources["open_weekdays"] = CALENDAR_SOURCE
+    sources |= dict.fromkeys(
+        ("time_zone", "opens_at", "closes_at", "date_format", "time_format"), LOCALE_SOURCE
+    )
+    sources |= dict.fromkeys(settings_service.COUNT_FIELDS, settings_service.VISIT_SOURCE)
+    return [
+        {
+            "field": field,
+            "default": defaults[field.name],
+            "source": sources[field.name],
+            "group": field.name in CHOICE_GROUPS,
+            "shown": _shown(form, field.name),
+        }
+        for field in form.visible_fields()
+    ]
+
+
+def _shown(form: SettingsForm, name: str) -> str:
+    """A setting as a reader sees it (on the read-only page)."""
+    value = form.initial.get(name)
+    if name == "open_weekdays":
+        return settings_service.weekday_names([int(day) for day in value or []])
+    field = form.fields[name]
+    if isinstance(field, forms.ChoiceField) and name != "time_zone":
+        return str(dict(field.choices).get(value, value))  # type: ignore[arg-type]
+    if isinstance(value, time):
+        return value.isoformat("minutes")
+    if name == "refill_capacity_per_day":
+        return f"{value} {settings_service.COUNT_FIELDS[name][0]}"
+    return str(value) if value not in (None, "") else "—"
 
 
 def _initial(current: ClinicSettings) -> dict[str, Any]:
@@ -344,6 +477,14 @@ def _initial(current: ClinicSettings) -> dict[str, Any]:
         "country": current.country,
         "subdivision": current.subdivision,
         "dosing_region": current.dosing_region,
+        "time_zone": current.time_zone,
+        "open_weekdays": [str(day) for day in current.open_weekdays],
+        "opens_at": current.opens_at,
+        "closes_at": current.closes_at,
+        "date_format": current.date_format,
+        "time_format": current.time_format,
+        "refill_visit_minutes": f"{current.refill_visit_minutes} min",
+        "refill_capacity_per_day": current.refill_capacity_per_day,
         "version": current.version,
     }
     return initial

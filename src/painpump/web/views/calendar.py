@@ -4,7 +4,7 @@ its patient; nurses and physicians book, move or cancel an appointment (a stale 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,15 +14,23 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from painpump import clock
 from painpump.clinic import appointments
 from painpump.clinic.calendar_export import export_between
+from painpump.clinic.locale import clinic_locale, clinic_settings, clinic_today, locale_of
 from painpump.clinic.models import Appointment
+from painpump.clinic.refill_visits import (
+    LOOK_AHEAD,
+    OPEN,
+    booking_rules,
+    feasible_slots,
+    taken_between,
+)
 from painpump.clinic.therapy_queries import ROWS, appointments_between
+from painpump.core.booking import free_slots
 from painpump.core.errors import Refusal
 from painpump.core.periods import Period, Span, period_of, span_of
 from painpump.web.access import clinic_page, user_of
@@ -35,19 +43,33 @@ CHANGES = {"book": "booked", "cancel": "cancelled", "move": None}
 
 
 class ChangeForm(forms.Form):
-    """Book, move or cancel one appointment, at the version shown."""
+    """Book, move (to a free slot offered, or to a day) or cancel one appointment, at the
+    version shown; a refill after its refill-by date needs a reason."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    on = forms.DateField(label="Move to", widget=DATE, required=False)
+    slot = forms.ChoiceField(label="Move to a free slot", required=False)
+    on = forms.DateField(label="or to the day", widget=DATE, required=False)
+    late_reason = forms.CharField(
+        label="Reason, if after the refill-by date", max_length=300, required=False
+    )
     do = forms.ChoiceField(choices=[(k, k) for k in CHANGES])
     view = forms.ChoiceField(choices=[(s.value, s.value) for s in Span], widget=forms.HiddenInput)
     day = forms.DateField(widget=forms.HiddenInput)
 
+    def __init__(self, *args: Any, slots: list[tuple[str, str]] | None = None, **kw: Any):
+        super().__init__(*args, **kw)
+        self.fields["slot"].choices = [("", "—"), *(slots or [])]  # type: ignore[attr-defined]
+
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
-        if self.cleaned_data.get("do") == "move" and not self.cleaned_data.get("on"):
-            self.add_error("on", "Enter the day to move the appointment to.")
+        data = self.cleaned_data
+        if data.get("do") == "move" and not data.get("on") and not data.get("slot"):
+            self.add_error("on", "Choose a free slot or enter the day to move the appointment to.")
         return cleaned
+
+    def start(self) -> datetime | None:
+        chosen = self.cleaned_data.get("slot")
+        return datetime.fromisoformat(chosen) if chosen else None
 
 
 def _day(value: str | None, field: str, default: date | None = None) -> date:
@@ -63,14 +85,40 @@ def _url(span: Span, day: date) -> str:
     return reverse("web:calendar") + "?" + urlencode({"view": span.value, "date": day.isoformat()})
 
 
-def _form(appointment: Appointment, period: Period, day: date) -> ChangeForm:
+def _form(
+    appointment: Appointment, period: Period, day: date, slots: list[tuple[str, str]]
+) -> ChangeForm:
     initial = {
         "version": appointment.version,
-        "on": appointment.on,
         "view": period.span.value,
         "day": day,
+        "late_reason": appointment.late_reason,
     }
-    return ChangeForm(initial=initial, prefix=str(appointment.id))
+    return ChangeForm(initial=initial, prefix=str(appointment.id), slots=slots)
+
+
+def _offered(appointment: Appointment, now: datetime, booking: _Booking) -> list[tuple[str, str]]:
+    """The free slots an open refill visit can move to, as choices (value, label)."""
+    if appointment.kind != Appointment.Kind.REFILL or appointment.status not in OPEN:
+        return []
+    found = feasible_slots(appointment, now, booking.locale, booking.rules, booking.taken)
+    return [(s.isoformat(), booking.locale.format_moment(s)) for s in found]
+
+
+class _Booking:
+    """The clinic's locale and booking rules, and the refill visits taken around a period."""
+
+    def __init__(self, period: Period, found: list[Appointment], now: datetime) -> None:
+        settings = clinic_settings()
+        self.locale, self.rules = locale_of(settings), booking_rules(settings)
+        today = self.locale.today(now)
+        dues = [a.due_by for a in found if a.due_by is not None]
+        start = min(today, period.start)
+        end = max([today, period.end, *dues]) + LOOK_AHEAD
+        self.taken = taken_between(start, end)
+
+    def free_on(self, day: date, now: datetime) -> int:
+        return len(free_slots(day, self.locale, self.rules, self.taken.get(day, []), now=now))
 
 
 def _page(
@@ -82,19 +130,25 @@ def _page(
 ) -> HttpResponse:
     period = period_of(day, span)
     found = appointments_between(user_of(request), period.start, period.end)
+    now = clock.now()
+    booking = _Booking(period, found, now)
     by_day: dict[date, list[dict[str, Any]]] = {d: [] for d in period.days}
     for appointment in found:
-        form = (
-            bound
-            if bound is not None and bound.prefix == str(appointment.id)
-            else _form(appointment, period, day)
-        )
+        slots = _offered(appointment, now, booking)
+        if bound is not None and bound.prefix == str(appointment.id):
+            bound.fields["slot"].choices = [("", "—"), *slots]  # type: ignore[attr-defined]
+            form = bound
+        else:
+            form = _form(appointment, period, day, slots)
         by_day.setdefault(appointment.on, []).append({"a": appointment, "form": form})
-    today = timezone.localdate()
+    today = booking.locale.today(now)
     context = {
         "period": period,
         "span": span.value,
-        "days": [{"day": d, "rows": by_day[d]} for d in period.days],
+        "days": [
+            {"day": d, "rows": by_day[d], "free": booking.free_on(d, now) if d >= today else None}
+            for d in period.days
+        ],
         "weeks": [[{"day": d, "rows": by_day.get(d, [])} for d in week] for week in period.weeks],
         "today": today,
         "previous": _url(span, period.previous.start),
@@ -115,7 +169,7 @@ def _page(
 @clinic_page
 def calendar(request: HttpRequest) -> HttpResponse:
     span = span_of(request.GET.get("view", Span.WEEK.value))
-    day = _day(request.GET.get("date"), "date", timezone.localdate())
+    day = _day(request.GET.get("date"), "date", clinic_today())
     return _page(request, span, day)
 
 
@@ -124,7 +178,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
 def change(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
     form = ChangeForm(request.POST, prefix=str(appointment_id))
     span = span_of(str(request.POST.get(f"{appointment_id}-view", Span.WEEK.value)))
-    day = _day(request.POST.get(f"{appointment_id}-day"), "day", timezone.localdate())
+    day = _day(request.POST.get(f"{appointment_id}-day"), "day", clinic_today())
+    form.fields["slot"].choices = [("", "—"), (request.POST.get(f"{appointment_id}-slot", ""),) * 2]  # type: ignore[attr-defined]
     if not form.is_valid():
         return _page(request, span, day, form, REFUSED)
     data = form.cleaned_data
@@ -134,15 +189,18 @@ def change(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
             changed = appointments.update_appointment(
                 user_of(request),
                 appointment_id,
-                on=data["on"] if data["do"] == "move" else None,
+                on=data["on"] if data["do"] == "move" and not data["slot"] else None,
+                starts_at=form.start() if data["do"] == "move" else None,
                 status=status,
+                late_reason=data["late_reason"] or None,
                 expected_version=data["version"],
             )
     except Refusal as refusal:
         show_refusal(form, refusal)
         return _page(request, span, day, form, REFUSED)
     patient = changed.patient
-    done = {"book": "booked", "cancel": "cancelled", "move": f"moved to {changed.on:%a %d %b %Y}"}
+    when = clinic_locale().format_moment(changed.starts_at) if changed.starts_at else changed.on
+    done = {"book": "booked", "cancel": "cancelled", "move": f"moved to {when}"}
     messages.success(
         request,
         f"{changed.get_kind_display()} of {patient.family_name}, {patient.given_name}: "

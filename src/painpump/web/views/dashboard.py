@@ -30,11 +30,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     page = _page(request)
     offset = (page - 1) * PAGE_ROWS
     board = worklist(user_of(request), clock.now(), offset=offset, limit=PAGE_ROWS)
-    today = [row for row in board.refills_due if row.priority.proposal.day <= board.today]
-    week = [row for row in board.refills_due if row.priority.proposal.day > board.today]
     totals = board.totals
     largest = max(
-        totals.refills_due,
+        totals.overdue,
+        totals.due_today,
+        totals.due_week,
         totals.at_risk,
         totals.test_phases,
         totals.awaiting_implant,
@@ -44,8 +44,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "board": board,
-        "due_today": today,
-        "due_week": week,
         "page": page,
         "first_row": offset + 1,
         "previous_page": page - 1 if page > 1 else None,

@@ -18,7 +18,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from painpump import clock
@@ -30,7 +29,9 @@ from painpump.core import pathway as core
 from painpump.core.errors import Refusal
 from painpump.core.units import format_decimal
 from painpump.web.access import clinic_page, user_of
+from painpump.web.clinic_zone import current_locale
 from painpump.web.forms import show_refusal
+from painpump.web.templatetags.clinic_time import shown_day, shown_moment
 from painpump.web.views.pathway_forms import (
     STEP_FORMS,
     TITLES,
@@ -157,18 +158,18 @@ def _facts_text(facts: Mapping[str, Any]) -> list[str]:
 
 
 def _moment(value: object) -> str:
-    """A stored ISO day ("Tue 24 Nov 2026") or instant ("Tue 24 Nov 2026 10:00", in the app's
-    time zone); anything else as it was stored."""
+    """A stored ISO day ("Tue 2026-11-24") or instant ("Tue 2026-11-24 10:00 EST", on the
+    clinic's wall clock), in the clinic's formats; anything else as it was stored."""
     text = str(value or "")
     try:
         if "T" not in text:
-            return date_format(date.fromisoformat(text), "D j M Y")
+            return shown_day(date.fromisoformat(text), current_locale())
         moment = datetime.fromisoformat(text)
     except ValueError:
         return text
-    if timezone.is_aware(moment):
-        moment = timezone.localtime(moment)
-    return date_format(moment, "D j M Y H:i")
+    if timezone.is_naive(moment):
+        return text
+    return shown_moment(moment, current_locale())
 
 
 def _page(
@@ -326,9 +327,8 @@ def plan_stay(request: HttpRequest, episode_id: UUID, purpose: str) -> HttpRespo
             )
     except Refusal as refusal:
         return _refused(request, episode_id, now, form, refusal, {"purpose": "admit_on"})
-    return _done(
-        request, episode_id, f"{STAY_TITLES[act]}: admission booked on {booked.on:%a %d %b %Y}."
-    )
+    booked_on = shown_day(booked.on, current_locale())
+    return _done(request, episode_id, f"{STAY_TITLES[act]}: admission booked on {booked_on}.")
 
 
 @require_POST
@@ -374,6 +374,5 @@ def implant(request: HttpRequest, episode_id: UUID) -> HttpResponse:
             )
     except Refusal as refusal:
         return _refused(request, episode_id, now, form, refusal, IMPLANT_FIELDS)
-    return _done(
-        request, episode_id, f"Implantation on {data['implanted_on']:%a %d %b %Y}: registered."
-    )
+    implanted_on = shown_day(data["implanted_on"], current_locale())
+    return _done(request, episode_id, f"Implantation on {implanted_on}: registered.")

@@ -27,8 +27,10 @@ from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, format_decimal
 from painpump.web.access import clinic_page, user_of
+from painpump.web.clinic_zone import current_locale
 from painpump.web.double_submit import answered_once, new_submission_key
 from painpump.web.forms import QuantityField, show_refusal
+from painpump.web.templatetags.clinic_time import shown_day
 from painpump.web.views.pathway_forms import DATE, DATETIME, DATETIME_FORMATS
 
 REFUSED = 422
@@ -197,8 +199,9 @@ def new_episode(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 def _episode_choices(request: HttpRequest, patient_id: UUID) -> list[tuple[str, str]]:
     """The patient's open episodes, newest referral first."""
     episodes = queries.episodes_of(user_of(request), patient_id)
+    locale = current_locale()
     return [
-        (str(e.id), f"{e.get_indication_display()}, referred {e.referred_on:%d %b %Y}")
+        (str(e.id), f"{e.get_indication_display()}, referred {shown_day(e.referred_on, locale)}")
         for e in episodes
         if e.closed_at is None
     ]

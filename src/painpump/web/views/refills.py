@@ -281,6 +281,10 @@ def book(request: HttpRequest, refill_id: UUID) -> HttpResponse:
             status=REFUSED,
         )
     appointments.update_appointment(
-        user_of(request), appointment.id, status="booked", expected_version=version
+        user_of(request),
+        appointment.id,
+        status="booked",
+        late_reason=request.POST.get("late_reason", "")[: appointments.MAX_REASON + 1] or None,
+        expected_version=version,
     )
     return redirect("web:refill-record", refill_id)

@@ -1,0 +1,191 @@
+"""A pump's refill visit on the clinic's calendar: proposed by core.booking at the latest free
+slot on or before the refill-by date (urgent after it when none remains), kept as the patient's
+open refill appointment, moved when the refill-by date moves or the proposed slot has passed.
+Every page, report and API answer shows that stored appointment."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Q
+
+from painpump import clock
+from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings, locale_of
+from painpump.clinic.models import Appointment, ClinicSettings, Implant
+from painpump.core.booking import BookingRules, Visit, free_slots, propose_visit
+from painpump.core.locale import ClinicLocale
+
+OPEN = ("proposed", "booked")
+LOOK_AHEAD = timedelta(days=62)
+"""How far past the refill-by date the slots taken are read (an urgent visit is found sooner)."""
+SYSTEM = "painpump"
+"""The actor of a proposal moved because its slot has passed (no person moved it)."""
+
+
+def booking_rules(settings: ClinicSettings) -> BookingRules:
+    return BookingRules(settings.refill_visit_minutes, settings.refill_capacity_per_day)
+
+
+def taken_between(
+    start: date, end: date, *, excluding: UUID | None = None
+) -> dict[date, list[datetime]]:
+    """The starts of the open refill visits on the clinic's days `start` to `end`, by day."""
+    rows = Appointment.objects.filter(
+        kind="refill", status__in=OPEN, on__gte=start, on__lte=end, starts_at__isnull=False
+    )
+    if excluding is not None:
+        rows = rows.exclude(id=excluding)
+    taken: dict[date, list[datetime]] = defaultdict(list)
+    for on, starts_at in rows.values_list("on", "starts_at"):
+        if starts_at is not None:
+            taken[on].append(starts_at)
+    return taken
+
+
+def visit_for(
+    refill_by: date,
+    now: datetime,
+    locale: ClinicLocale,
+    rules: BookingRules,
+    *,
+    high_risk: bool,
+    excluding: UUID | None = None,
+) -> Visit:
+    today = locale.today(now)
+    taken = taken_between(today, max(today, refill_by) + LOOK_AHEAD, excluding=excluding)
+    return propose_visit(
+        refill_by, now=now, locale=locale, rules=rules, taken=taken, high_risk=high_risk
+    )
+
+
+def feasible_slots(
+    appointment: Appointment,
+    now: datetime,
+    locale: ClinicLocale,
+    rules: BookingRules,
+    taken: dict[date, list[datetime]],
+    most: int = 12,
+) -> list[datetime]:
+    """Free slots an open refill visit can move to, latest first: from now to its refill-by
+    date (or, when none is left, the nearest ones after it: those need a reason)."""
+    today = locale.today(now)
+    last = max(today, appointment.due_by or today)
+    found: list[datetime] = []
+    day = last
+    while day >= today and len(found) < most:
+        held = [t for t in taken.get(day, []) if t != appointment.starts_at]
+        free = free_slots(day, locale, rules, held, now=now)
+        found.extend(s for s in reversed(free) if s != appointment.starts_at)
+        day -= timedelta(days=1)
+    if found:
+        return found[:most]
+    day = last + timedelta(days=1)
+    while len(found) < most and day <= last + LOOK_AHEAD:
+        held = [t for t in taken.get(day, []) if t != appointment.starts_at]
+        free = free_slots(day, locale, rules, held, now=now)
+        found.extend(s for s in free if s != appointment.starts_at)
+        day += timedelta(days=1)
+    return found[:most]
+
+
+def _shown(appointment: Appointment) -> dict[str, object]:
+    return {
+        "on": appointment.on.isoformat(),
+        "starts_at": appointment.starts_at.isoformat() if appointment.starts_at else None,
+        "status": appointment.status,
+        "overdue": appointment.overdue,
+    }
+
+
+def propose_refill(actor: str, implant: Implant, note: str) -> Appointment:
+    """A new proposed refill visit for the implant's refill-by date (inside the caller's
+    transaction, audited)."""
+    assert implant.refill_by is not None
+    settings = clinic_settings()
+    visit = visit_for(
+        implant.refill_by,
+        clock.now(),
+        locale_of(settings),
+        booking_rules(settings),
+        high_risk=implant.high_risk,
+    )
+    appointment = Appointment.objects.create(
+        patient_id=implant.episode.patient_id,
+        kind="refill",
+        on=visit.day,
+        starts_at=visit.starts_at,
+        minutes=settings.refill_visit_minutes,
+        due_by=implant.refill_by,
+        overdue=visit.overdue,
+        note=note,
+    )
+    audit.record(
+        actor,
+        "appointment.propose",
+        "appointment",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        after={**_shown(appointment), "why": visit.decision.findings[0].message},
+    )
+    return appointment
+
+
+def move_to_proposal(actor: str, appointment: Appointment, why: str) -> Appointment:
+    """Move a locked open refill appointment to the visit core proposes now for its refill-by
+    date (audited; a form opened on it is stale)."""
+    assert appointment.due_by is not None
+    settings = clinic_settings()
+    high_risk = Implant.objects.filter(
+        episode__patient_id=appointment.patient_id, explanted_on__isnull=True, high_risk=True
+    ).exists()
+    visit = visit_for(
+        appointment.due_by,
+        clock.now(),
+        locale_of(settings),
+        booking_rules(settings),
+        high_risk=high_risk,
+        excluding=appointment.id,
+    )
+    before = _shown(appointment)
+    appointment.on, appointment.starts_at, appointment.overdue = (
+        visit.day,
+        visit.starts_at,
+        visit.overdue,
+    )
+    appointment.minutes = settings.refill_visit_minutes
+    appointment.status = "proposed"
+    appointment.late_reason = ""
+    appointment.version += 1
+    appointment.save()
+    audit.record(
+        actor,
+        "appointment.propose",
+        "appointment",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        before=before,
+        after={**_shown(appointment), "why": f"{why}; {visit.decision.findings[0].message}"},
+    )
+    return appointment
+
+
+@transaction.atomic
+def refresh_passed_proposals(now: datetime) -> int:
+    """Proposed (not booked) refill visits whose slot has passed move to the slot core proposes
+    now: a proposal is never left in the past. Returns how many moved."""
+    today = locale_of(clinic_settings()).today(now)
+    passed = Appointment.objects.select_for_update().filter(
+        Q(starts_at__lt=now) | Q(starts_at__isnull=True, on__lt=today),
+        kind="refill",
+        status="proposed",
+        due_by__isnull=False,
+    )
+    moved = 0
+    for appointment in passed.order_by("due_by", "id"):
+        move_to_proposal(SYSTEM, appointment, "the proposed slot has passed unbooked")
+        moved += 1
+    return moved
