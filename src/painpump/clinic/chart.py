@@ -213,11 +213,14 @@ class OpenAlarm:
 
 @dataclass(frozen=True)
 class NextRefill:
-    """The refill appointment proposed or booked."""
+    """The refill appointment proposed or booked: the pump's next refill visit as stored."""
 
     on: date
     due_by: date | None
     status: str
+    starts_at: datetime | None = None
+    overdue: bool = False
+    late_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,10 @@ class Chart:
     outcomes_baseline: str
     open_alarms: tuple[OpenAlarm, ...]
     now: datetime
+    today: date | None = None
+    """The clinic's day at `now`."""
+    refill_by: date | None = None
+    """The pump's refill-by date as stored with it (the one every page shows)."""
 
 
 def in_drug_unit(name: str, concentration_mcg_per_ml: Decimal) -> Q:
@@ -703,7 +710,14 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
         projection=projection,
         projection_notes=tuple(notes),
         next_refill=(
-            NextRefill(appointment.on, appointment.due_by, appointment.status)
+            NextRefill(
+                appointment.on,
+                appointment.due_by,
+                appointment.status,
+                appointment.starts_at,
+                appointment.overdue,
+                appointment.late_reason,
+            )
             if appointment
             else None
         ),
@@ -717,6 +731,8 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
             for a in i.open_alarms
         ),
         now=now,
+        today=locale.today(now),
+        refill_by=active.refill_by if active is not None else None,
     )
     audit.record(actor, "patient.chart", "patient", patient.id, patient_id=patient.id)
     return chart
