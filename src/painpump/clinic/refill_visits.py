@@ -182,6 +182,7 @@ def refresh_passed_proposals(now: datetime) -> int:
         Q(starts_at__lt=now) | Q(starts_at__isnull=True, on__lt=today),
         kind="refill",
         status="proposed",
+        on__lte=today,  # read in the index of open appointments by day
         due_by__isnull=False,
     )
     moved = 0

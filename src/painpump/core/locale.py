@@ -5,7 +5,7 @@ days; the database keeps UTC and this turns one into the other."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -147,9 +147,3 @@ def aware(moment: datetime) -> datetime:
             "has no offset",
         )
     return moment
-
-
-def add_days(moment: datetime, days: int, tz: ZoneInfo) -> datetime:
-    """`moment` plus whole calendar days on the clinic's wall clock (a day across a
-    daylight-saving change is 23 or 25 hours), in UTC."""
-    return (aware(moment).astimezone(tz) + timedelta(days=days)).astimezone(UTC)
