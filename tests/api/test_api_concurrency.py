@@ -256,7 +256,7 @@ def test_many_clients_moving_one_appointment_one_wins(
     appointment = Appointment.objects.get(patient=patient, kind="refill")
     clients = signed_in(team(make_user, Role.NURSE))
     url = f"/api/appointments/{appointment.id}"
-    statuses = ("booked", "cancelled", "proposed", "done")
+    statuses = ("booked", "proposed")  # done is recorded by a refill; cancelled is final
     for _ in range(ROUNDS):
         version = Appointment.objects.get(id=appointment.id).version
         responses = together(

@@ -91,3 +91,22 @@ def test_two_clinicians_moving_the_same_appointment_conflict_instead_of_overwrit
     )
     assert second.status_code == 409
     assert Appointment.objects.get().status == "booked"
+
+
+@pytest.mark.parametrize(
+    "starts_at", ["9999-12-31T23:59:59+00:00", "9999-12-31T23:59:59-12:00", "2026-12-07T09:07"]
+)
+def test_a_hostile_start_is_refused_naming_it_not_a_server_error(
+    client_as: Callable[[Role | None], Client], implant: Implant, starts_at: str
+) -> None:
+    from painpump.clinic.models import Appointment
+
+    appointment = Appointment.objects.get()
+    answer = client_as(Role.NURSE).patch(
+        f"/api/appointments/{appointment.id}",
+        {"starts_at": starts_at, "late_reason": "x y"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 422, answer.content
+    assert "starts_at" in answer.content.decode()
+    assert Appointment.objects.get().version == appointment.version

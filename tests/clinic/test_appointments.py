@@ -6,14 +6,14 @@ moves; a new refill closes the open appointment."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from test_refills import refill_at_day_60
 
 from frozen import NOW, TODAY, ZONE
-from painpump.clinic import appointments, refill_visits, refills
+from painpump.clinic import appointments, refill_visits, refills, settings_service
 from painpump.clinic.locale import clinic_locale, clinic_settings
 from painpump.clinic.models import Appointment, AuditEntry, Implant
 from painpump.clinic.roles import Forbidden
@@ -169,7 +169,7 @@ def test_a_refill_moves_only_to_a_working_day_within_hours_and_a_free_slot(
         starts_at=locale.at(day, time(10, 0)),
         status="booked",
     )
-    with pytest.raises(Refusal, match="is taken"):
+    with pytest.raises(Refusal, match="is not a free slot"):
         appointments.update_appointment(
             nurse, proposed.id, starts_at=datetime.combine(day, time(10, 15), tzinfo=ZONE)
         )
@@ -232,9 +232,19 @@ def test_a_refill_done_early_shows_its_appointment_done_on_the_day_it_was_done(
     done = Appointment.objects.get(id=planned.id)
     done_on = refill.performed_at.astimezone(ZONE).date()
     assert (done.status, done.on, done.version) == ("done", done_on, 2)
+    assert done.starts_at == refill.performed_at  # the visit when it happened, not as planned
+    assert planned.starts_at is not None
     entry = AuditEntry.objects.get(action="appointment.update", object_id=str(planned.id))
-    assert entry.before == {"on": planned.on.isoformat(), "status": "proposed"}
-    assert entry.after == {"on": done_on.isoformat(), "status": "done"}
+    assert entry.before == {
+        "on": planned.on.isoformat(),
+        "status": "proposed",
+        "starts_at": planned.starts_at.isoformat(),
+    }
+    assert entry.after == {
+        "on": done_on.isoformat(),
+        "status": "done",
+        "starts_at": refill.performed_at.isoformat(),
+    }
 
 
 def test_the_note_of_a_refill_appointment_does_not_repeat_its_refill_by_date(
@@ -244,3 +254,110 @@ def test_the_note_of_a_refill_appointment_does_not_repeat_its_refill_by_date(
     proposed = Appointment.objects.get(status="proposed")
     assert proposed.due_by is not None
     assert proposed.note == "limited by the low-reservoir alarm"
+
+
+def test_a_visit_is_not_marked_done_by_hand_and_a_cancelled_one_is_not_reopened(
+    implant: Implant, nurse: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    with pytest.raises(Refusal, match="is not a status to set") as refused:
+        appointments.update_appointment(nurse, proposed.id, status="done")
+    assert "recording it" in refused.value.limit
+    appointments.update_appointment(nurse, proposed.id, status="cancelled")
+    with pytest.raises(Refusal, match="cannot reopen it"):
+        appointments.update_appointment(nurse, proposed.id, status="booked")
+
+
+def test_a_cancelled_refill_visit_is_proposed_again_at_another_free_slot(
+    implant: Implant, nurse: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    appointments.update_appointment(nurse, proposed.id, status="cancelled")
+    again = Appointment.objects.get(kind="refill", status="proposed")
+    assert again.id != proposed.id and again.due_by == proposed.due_by
+    assert again.starts_at is not None and again.starts_at != proposed.starts_at
+    assert again.starts_at > NOW and not again.overdue
+    entry = AuditEntry.objects.filter(action="appointment.propose").last()
+    assert entry is not None and entry.object_id == str(again.id)
+
+
+def test_a_refill_visit_is_not_booked_after_the_pump_runs_empty(
+    implant: Implant, nurse: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    stored = Implant.objects.get(id=implant.id)
+    assert stored.empty_at is not None
+    after_empty = next(
+        d
+        for d in (clinic_locale().today(stored.empty_at) + timedelta(days=n) for n in range(1, 9))
+        if clinic_locale().calendar.is_working_day(d)
+    )
+    with pytest.raises(Refusal, match="after the reservoir runs empty") as refused:
+        appointments.update_appointment(
+            nurse, proposed.id, on=after_empty, late_reason="patient on holiday"
+        )
+    assert refused.value.field == "on" and "runs empty" in refused.value.limit
+    assert Appointment.objects.get(id=proposed.id).version == proposed.version
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "why"),
+    [
+        ({"on": date(9999, 12, 31)}, "on", "is too far ahead"),
+        ({"starts_at": datetime(9999, 12, 31, 23, 59, tzinfo=UTC)}, "starts_at", "too far ahead"),
+        ({"starts_at": NOW + timedelta(days=400)}, "starts_at", "is too far ahead"),
+    ],
+    ids=["day-9999", "start-9999", "start-in-400-days"],
+)
+def test_a_visit_beyond_a_year_is_refused_naming_the_field(
+    implant: Implant, nurse: User, change: dict[str, object], field: str, why: str
+) -> None:
+    proposed = refill_now(nurse, implant)
+    with pytest.raises(Refusal, match=why) as refused:
+        appointments.update_appointment(nurse, proposed.id, **change)  # type: ignore[arg-type]
+    assert refused.value.field == field
+
+
+def test_a_start_off_the_slot_grid_is_refused_offering_the_free_slots(
+    implant: Implant, nurse: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    day = working_days_before(proposed.on, 1)[0]
+    off_grid = datetime.combine(day, time(9, 7), tzinfo=ZONE)
+    with pytest.raises(Refusal, match="is not a free slot") as refused:
+        appointments.update_appointment(nurse, proposed.id, starts_at=off_grid)
+    assert clinic_locale().format_time(clinic_locale().at(day, time(9, 0))) in refused.value.limit
+
+
+def test_a_late_reason_of_invisible_characters_says_nothing_and_is_refused(
+    implant: Implant, nurse: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    assert proposed.due_by is not None
+    late = next(
+        proposed.due_by + timedelta(days=n)
+        for n in range(1, 10)
+        if clinic_locale().calendar.is_working_day(proposed.due_by + timedelta(days=n))
+    )
+    with pytest.raises(Refusal, match="says nothing") as refused:
+        appointments.update_appointment(nurse, proposed.id, on=late, late_reason="\u202e\u200b")
+    assert refused.value.field == "late_reason"
+
+
+def test_a_change_of_opening_days_moves_the_proposals_onto_open_days(
+    implant: Implant, nurse: User, admin: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    weekday = proposed.on.weekday()
+    others = [d for d in range(5) if d != weekday]
+    settings = clinic_settings()
+    settings_service.update_settings(admin, expected_version=settings.version, open_weekdays=others)
+    moved = Appointment.objects.get(id=proposed.id)
+    assert moved.on.weekday() in others and moved.version == proposed.version + 1
+    with pytest.raises(Refusal, match="leaves no room for a refill visit"):
+        settings_service.update_settings(
+            admin,
+            expected_version=clinic_settings().version,
+            opens_at="10:00",
+            closes_at="10:10",
+        )

@@ -12,7 +12,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from icalendar import Calendar
 
+from clinic_format import written_day
 from frozen import NOW, TODAY
+from painpump.clinic import settings_service
 from painpump.clinic.models import Appointment, Implant
 from painpump.core.scheduling import ClinicCalendar
 from painpump.web.templatetags.wording import dated
@@ -67,9 +69,12 @@ def test_each_status_has_its_own_style_and_the_refill_by_date_is_written_once(
 
 def assert_due_by_written_once(page: str, appointment: Appointment) -> bool:
     assert appointment.due_by is not None
-    written = f"{appointment.due_by:%a} {appointment.due_by.day} {appointment.due_by:%b %Y}"
+    written = written_day(appointment.due_by)
     detail = page.split('<p class="detail">')[1].split("</p>")[0]
-    return detail.count(written) == 1 and appointment.due_by.isoformat() not in detail
+    # once as the clinic writes days, and nowhere else as the stored ISO day
+    return detail.count(written) == 1 and appointment.due_by.isoformat() not in detail.replace(
+        written, ""
+    )
 
 
 def test_a_refill_done_early_is_shown_done_on_the_day_it_was_done(
@@ -267,8 +272,26 @@ def test_an_export_without_dates_or_backwards_is_refused(nurse: User) -> None:
     assert "on or after from" in response.content.decode()
 
 
-def test_days_in_a_note_are_written_as_the_app_writes_days() -> None:
+def test_days_in_a_note_are_written_as_the_clinic_writes_days(admin: User) -> None:
+    moved = date(2026, 11, 30)
     assert dated("moved from 2026-11-30 by a dose change") == (
-        "moved from Mon 30 Nov 2026 by a dose change"
+        f"moved from {written_day(moved)} by a dose change"
+    )
+    settings_service.update_settings(admin, expected_version=1, date_format="dmy_dots")
+    assert written_day(moved) == "Mon 30.11.2026"
+    assert dated("moved from 2026-11-30 by a dose change") == (
+        "moved from Mon 30.11.2026 by a dose change"
     )
     assert dated("lot 2026-13-45") == "lot 2026-13-45"
+    assert dated("no day in it") == "no day in it"
+
+
+def test_a_slot_that_is_no_moment_is_refused_next_to_the_field(
+    nurse: User, implant: Implant
+) -> None:
+    appointment = refill_of(implant)
+    for garbage in ("garbage", "9999-12-31T23:00:00+00:00", "2026-12-07T09:00"):
+        response = change(signed_in(nurse), appointment, "move", None, appointment.version, garbage)
+        assert response.status_code == 422, garbage
+        appointment.refresh_from_db()
+        assert appointment.version == 1

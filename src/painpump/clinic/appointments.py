@@ -15,9 +15,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump import clock
-from painpump.clinic import audit
+from painpump.clinic import audit, refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
-from painpump.clinic.models import Appointment
+from painpump.clinic.models import Appointment, Implant
 from painpump.clinic.refill_visits import booking_rules, taken_between
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
@@ -25,8 +25,12 @@ from painpump.core.booking import BOOKING_SOURCE, BookingRules, day_slots, free_
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale, aware
 from painpump.core.pathway import IMPLANT_INTERVAL_SOURCE
+from painpump.core.scheduling import earliest_working_day
 
-STATUSES = ("proposed", "booked", "done", "cancelled")
+STATUSES = ("proposed", "booked", "cancelled")
+"""What a person sets here; a visit is done by recording it (a refill marks its visit done)."""
+HORIZON_DAYS = 366
+"""How far ahead a visit is booked."""
 RULES = "painpump appointment rules (refill before the refill-by date, on a working day)"
 PAST_RULE = (
     "painpump appointment rules: a booking is for a visit to come; a visit that happened is "
@@ -78,9 +82,18 @@ def update_appointment(
             raise Refusal(
                 "status",
                 repr(status),
-                f"one of {', '.join(STATUSES)}",
+                f"one of {', '.join(STATUSES)} (a visit is done by recording it: the refill "
+                "itself marks its visit done)",
                 RULES,
-                "is not an appointment status",
+                "is not a status to set",
+            )
+        if appointment.status in ("done", "cancelled") and status != appointment.status:
+            raise Refusal(
+                "status",
+                repr(status),
+                f"an open appointment (this one is {appointment.status})",
+                RULES,
+                "cannot reopen it",
             )
         appointment.status = status
     moved = on is not None or starts_at is not None
@@ -90,6 +103,9 @@ def update_appointment(
         _check_not_past(appointment, now, locale)
     if appointment.status in ("proposed", "booked"):
         _check_in_time(appointment, late_reason, chosen=moved or status == "booked")
+        if moved or status == "booked":
+            given = "starts_at" if starts_at is not None else "on" if on is not None else "status"
+            _check_before_empty(appointment, now, locale, given)
     appointment.version += 1
     appointment.save()
     audit.record(
@@ -101,6 +117,13 @@ def update_appointment(
         before=before,
         after=_shown(appointment),
     )
+    if (
+        appointment.kind == Appointment.Kind.REFILL
+        and status == "cancelled"
+        and before["status"] != "cancelled"
+    ):
+        # a pump still needs its refill: a cancelled visit is replaced at another free slot
+        refill_visits.propose_instead(actor, appointment)
     return appointment
 
 
@@ -114,6 +137,14 @@ def _move(
 ) -> None:
     if starts_at is not None:
         starts_at = aware(starts_at)
+        if starts_at > now + timedelta(days=HORIZON_DAYS):  # compared before any conversion
+            raise Refusal(
+                "starts_at",
+                starts_at.isoformat(),
+                f"within a year (before {(now + timedelta(days=HORIZON_DAYS)).isoformat()})",
+                RULES,
+                "is too far ahead",
+            )
         day = locale.today(starts_at)
         if on is not None and on != day:
             raise Refusal(
@@ -128,6 +159,15 @@ def _move(
         day = on
     field = "starts_at" if starts_at is not None else "on"
     shown = locale.format_moment(starts_at) if starts_at else locale.format_date(day)
+    horizon = locale.today(now) + timedelta(days=HORIZON_DAYS)
+    if day > horizon:
+        raise Refusal(
+            field,
+            shown,
+            f"within a year (by {locale.format_date(horizon)})",
+            RULES,
+            "is too far ahead",
+        )
     if day < locale.today(now) or (starts_at is not None and starts_at < now):
         raise Refusal(
             field,
@@ -193,17 +233,48 @@ def _refill_slot(
             BOOKING_SOURCE,
             "is outside the opening hours",
         )
-    full = len(taken) >= len(day_slots(day, locale, rules))
-    if full or any(abs(t - starts_at) < length for t in taken):
+    slots = day_slots(day, locale, rules)
+    full = len(taken) >= len(slots)
+    if full or starts_at not in slots or any(abs(t - starts_at) < length for t in taken):
         raise Refusal(
             "starts_at",
             locale.format_moment(starts_at),
             "a free slot: "
             + (", ".join(locale.format_time(s) for s in free) or "none left that day"),
             BOOKING_SOURCE,
-            "is taken",
+            "is not a free slot",
         )
     return starts_at
+
+
+def _check_before_empty(
+    appointment: Appointment, now: datetime, locale: ClinicLocale, field: str
+) -> None:
+    """A refill visit is not booked after its pump runs empty, unless no open day comes sooner."""
+    if appointment.kind != Appointment.Kind.REFILL:
+        return
+    empty_at = (
+        Implant.objects.filter(
+            episode__patient_id=appointment.patient_id,
+            explanted_on__isnull=True,
+            empty_at__isnull=False,
+        )
+        .values_list("empty_at", flat=True)
+        .first()
+    )
+    if empty_at is None:
+        return
+    empty_day = locale.today(empty_at)
+    latest = max(empty_day, earliest_working_day(locale.today(now), locale.calendar))
+    if appointment.on > latest:
+        raise Refusal(
+            field,
+            locale.format_date(appointment.on),
+            f"on or before {locale.format_date(latest)}, when the pump runs empty "
+            f"({locale.format_moment(empty_at)})",
+            LATE_RULE,
+            "is after the reservoir runs empty",
+        )
 
 
 def _check_not_past(appointment: Appointment, now: datetime, locale: ClinicLocale) -> None:
@@ -235,6 +306,14 @@ def _check_in_time(appointment: Appointment, late_reason: str | None, *, chosen:
         return
     appointment.overdue = True
     reason = (late_reason or "").strip()
+    if reason and not any(c.isalnum() for c in reason):
+        raise Refusal(
+            "late_reason",
+            repr(reason),
+            "a reason in words",
+            LATE_RULE,
+            "says nothing",
+        )
     if reason:
         if len(reason) > MAX_REASON:
             raise Refusal(

@@ -54,9 +54,13 @@ def visit_for(
     *,
     high_risk: bool,
     excluding: UUID | None = None,
+    declined: datetime | None = None,
 ) -> Visit:
+    """The visit core proposes for `refill_by` among the slots not taken (nor `declined`)."""
     today = locale.today(now)
     taken = taken_between(today, max(today, refill_by) + LOOK_AHEAD, excluding=excluding)
+    if declined is not None:
+        taken[locale.today(declined)].append(declined)
     return propose_visit(
         refill_by, now=now, locale=locale, rules=rules, taken=taken, high_risk=high_risk
     )
@@ -113,6 +117,12 @@ def propose_refill(actor: str, implant: Implant, note: str) -> Appointment:
         booking_rules(settings),
         high_risk=implant.high_risk,
     )
+    return _proposed(actor, implant, visit, settings, note)
+
+
+def _proposed(
+    actor: str, implant: Implant, visit: Visit, settings: ClinicSettings, note: str
+) -> Appointment:
     appointment = Appointment.objects.create(
         patient_id=implant.episode.patient_id,
         kind="refill",
@@ -171,6 +181,45 @@ def move_to_proposal(actor: str, appointment: Appointment, why: str) -> Appointm
         after={**_shown(appointment), "why": f"{why}; {visit.decision.findings[0].message}"},
     )
     return appointment
+
+
+def propose_instead(actor: str, cancelled: Appointment) -> Appointment | None:
+    """A new proposed visit for the pump whose refill visit was cancelled, at another free slot
+    (none when the patient has no pump in place to refill)."""
+    implant = (
+        Implant.objects.select_related("episode")
+        .filter(
+            episode__patient_id=cancelled.patient_id,
+            explanted_on__isnull=True,
+            refill_by__isnull=False,
+        )
+        .first()
+    )
+    if implant is None or implant.refill_by is None:
+        return None
+    settings = clinic_settings()
+    visit = visit_for(
+        implant.refill_by,
+        clock.now(),
+        locale_of(settings),
+        booking_rules(settings),
+        high_risk=implant.high_risk,
+        declined=cancelled.starts_at,
+    )
+    return _proposed(actor, implant, visit, settings, "proposed again after a cancellation")
+
+
+def repropose_open(actor: str, why: str) -> int:
+    """Every proposed (not booked) refill visit moves to the slot core proposes now (after a
+    change of the clinic's calendar, hours or capacity). Returns how many were proposed again."""
+    proposed = Appointment.objects.select_for_update().filter(
+        kind="refill", status="proposed", due_by__isnull=False
+    )
+    count = 0
+    for appointment in proposed.order_by("due_by", "id"):
+        move_to_proposal(actor, appointment, why)
+        count += 1
+    return count
 
 
 @transaction.atomic

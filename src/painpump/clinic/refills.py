@@ -403,7 +403,7 @@ def perform_refill(
         ]
     )
     closed = _close_refill_appointments(
-        actor, implant.episode.patient_id, locale.today(performed_at)
+        actor, implant.episode.patient_id, performed_at, locale.today(performed_at)
     )
     refill_visits.propose_refill(actor, implant, f"limited by the {LIMITS[plan.limited_by]}")
     audit.record(
@@ -430,9 +430,11 @@ def perform_refill(
     return refill
 
 
-def _close_refill_appointments(actor: str, patient_id: UUID, done_on: date) -> int:
-    """The patient's open refill appointments are done by this refill, on the day it was done
-    (early or late, the calendar shows the visit when it happened; the day planned stays in the
+def _close_refill_appointments(
+    actor: str, patient_id: UUID, done_at: datetime, done_on: date
+) -> int:
+    """The patient's open refill appointments are done by this refill, when it was done (early
+    or late, the calendar shows the visit when it happened; the time planned stays in the
     audit). Returns how many."""
     open_ones = Appointment.objects.select_for_update().filter(
         patient_id=patient_id, kind="refill", status__in=("proposed", "booked")
@@ -440,9 +442,12 @@ def _close_refill_appointments(actor: str, patient_id: UUID, done_on: date) -> i
     closed = 0
     for appointment in open_ones:
         before = {"on": appointment.on.isoformat(), "status": appointment.status}
+        if appointment.starts_at is not None:
+            before["starts_at"] = appointment.starts_at.isoformat()
+            appointment.starts_at = done_at
         appointment.on, appointment.status = done_on, "done"
         appointment.version += 1  # a form opened on the open appointment is stale now
-        appointment.save(update_fields=["on", "status", "version"])
+        appointment.save(update_fields=["on", "starts_at", "status", "version"])
         audit.record(
             actor,
             "appointment.update",
@@ -450,7 +455,11 @@ def _close_refill_appointments(actor: str, patient_id: UUID, done_on: date) -> i
             appointment.id,
             patient_id=patient_id,
             before=before,
-            after={"on": done_on.isoformat(), "status": "done"},
+            after={
+                "on": done_on.isoformat(),
+                "status": "done",
+                **({"starts_at": done_at.isoformat()} if appointment.starts_at else {}),
+            },
         )
         closed += 1
     return closed

@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from painpump.clinic import audit
+from painpump.clinic import audit, refill_visits
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import ClinicSettings
 from painpump.clinic.roles import Forbidden, require, roles_of
@@ -150,6 +150,19 @@ def _choice(name: str, value: object, kind: type[DateFormat] | type[TimeFormat])
     return value
 
 
+BOOKING = (
+    "time_zone",
+    "country",
+    "subdivision",
+    "open_weekdays",
+    "opens_at",
+    "closes_at",
+    "refill_visit_minutes",
+    "refill_capacity_per_day",
+)
+"""The settings a proposed refill visit depends on: a change moves the proposals."""
+
+
 def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, Any]:
     for name in sorted(set(changes) - set(FIELDS)):
         raise Refusal(name, repr(changes[name]), f"one of {', '.join(FIELDS)}", RULES, "is unknown")
@@ -191,6 +204,17 @@ def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, An
         date_format=DateFormat(new["date_format"]),
         time_format=TimeFormat(new["time_format"]),
     )
+    open_minutes = (new["closes_at"].hour * 60 + new["closes_at"].minute) - (
+        new["opens_at"].hour * 60 + new["opens_at"].minute
+    )
+    if open_minutes < new["refill_visit_minutes"]:
+        raise Refusal(
+            "refill_visit_minutes",
+            f"{new['refill_visit_minutes']} min",
+            f"at most the {open_minutes} min the clinic is open a day",
+            VISIT_SOURCE,
+            "leaves no room for a refill visit",
+        )
     if new["dosing_region"] not in REGIONS:
         raise Refusal(
             "dosing_region",
@@ -215,5 +239,8 @@ def update_settings(user: User, *, expected_version: int, **changes: Any) -> Cli
         setattr(current, name, value)
     current.version += 1
     current.save()
-    audit.record(actor, "settings.update", "settings", 1, before=before, after=snapshot(current))
+    after = snapshot(current)
+    audit.record(actor, "settings.update", "settings", 1, before=before, after=after)
+    if any(before[name] != after[name] for name in BOOKING):
+        refill_visits.repropose_open(actor, "the clinic's calendar, hours or capacity changed")
     return current

@@ -77,12 +77,14 @@ def zone_names() -> list[str]:
 
 
 _ZONES: frozenset[str] | None = None
+NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 
 
 def _zone_names() -> frozenset[str]:
     global _ZONES
     if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
+        # tzdata also ships files that are no place's zone: the host's link and a placeholder
+        _ZONES = frozenset(available_timezones()) - NOT_ZONES
     return _ZONES
 
 

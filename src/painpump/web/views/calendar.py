@@ -67,6 +67,17 @@ class ChangeForm(forms.Form):
             self.add_error("on", "Choose a free slot or enter the day to move the appointment to.")
         return cleaned
 
+    def clean_slot(self) -> str:
+        chosen = str(self.cleaned_data.get("slot") or "")
+        if chosen:
+            try:
+                moment = datetime.fromisoformat(chosen)
+            except ValueError:
+                raise forms.ValidationError("is not a slot the calendar offered") from None
+            if moment.utcoffset() is None:
+                raise forms.ValidationError("is not a slot the calendar offered")
+        return chosen
+
     def start(self) -> datetime | None:
         chosen = self.cleaned_data.get("slot")
         return datetime.fromisoformat(chosen) if chosen else None
