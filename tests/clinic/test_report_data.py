@@ -256,3 +256,23 @@ def test_an_assessment_on_the_evening_before_the_implant_day_counts_as_before_it
     pain = next(s for s in summary.outcomes if s.kind == "pain_nrs")
     assert pain.before is not None and pain.before.shown == "6"
     assert pain.now is not None and pain.now.shown == "3"
+
+
+def test_the_summary_prints_the_pump_s_stored_dates_and_its_next_refill_visit(
+    implant: Implant, physician: User
+) -> None:
+    summary = report_data.patient_summary(physician, implant.episode.patient_id, now=NOW)
+    stored = Implant.objects.get(id=implant.id)
+    visit = Appointment.objects.get(kind="refill", status="proposed")
+    found = summary.next_refill
+    assert found is not None
+    assert (found.alarm_at, found.empty_at, found.refill_by) == (
+        stored.alarm_at,
+        stored.empty_at,
+        stored.refill_by,
+    )
+    assert (found.visit_at, found.visit_status, found.overdue) == (
+        visit.starts_at,
+        "proposed",
+        visit.overdue,
+    )

@@ -367,3 +367,17 @@ def test_names_beyond_latin_1_and_markup_in_notes_print_as_typed(
     assert "Dvořák, Šárka" in text
     _, text = _download(nurse, _summary_url(implant))
     assert "beeps <b>twice</b> & stops" in text
+
+
+def test_the_clinician_summary_prints_the_same_next_visit_as_the_calendar(
+    implant: Implant, nurse: User
+) -> None:
+    from painpump.clinic.models import Appointment
+
+    visit = Appointment.objects.get(kind="refill", status="proposed")
+    stored = Implant.objects.get(id=implant.id)
+    assert visit.starts_at is not None and stored.refill_by is not None
+    _, text = _download(nurse, _summary_url(implant))
+    assert "Next refill" in text
+    assert clinic_clock(visit.starts_at) in text
+    assert stored.refill_by.isoformat() in text

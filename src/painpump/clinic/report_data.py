@@ -306,6 +306,42 @@ class PatientSummary:
     alarms: Recent[AlarmLine]
     open_alarms: int
     outcomes: tuple[OutcomeSeries, ...]
+    next_refill: NextRefill | None = None
+
+
+@dataclass(frozen=True)
+class NextRefill:
+    """The pump's dates as stored with it and its next refill visit (the same on every page)."""
+
+    alarm_at: datetime | None
+    empty_at: datetime | None
+    refill_by: date | None
+    visit_at: datetime | None
+    visit_status: str
+    overdue: bool
+    late_reason: str
+
+
+def _next_refill(patient: Patient, implants: list[Implant]) -> NextRefill | None:
+    active = next((i for i in reversed(implants) if i.explanted_on is None), None)
+    if active is None or active.refill_by is None:
+        return None
+    visit = (
+        Appointment.objects.filter(
+            patient=patient, kind="refill", status__in=("proposed", "booked")
+        )
+        .order_by("on", "starts_at")
+        .first()
+    )
+    return NextRefill(
+        active.alarm_at,
+        active.empty_at,
+        active.refill_by,
+        visit.starts_at if visit else None,
+        visit.status if visit else "",
+        visit.overdue if visit else False,
+        visit.late_reason if visit else "",
+    )
 
 
 def _identity(patient: Patient) -> PatientIdentity:
@@ -741,6 +777,7 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
         outcomes=tuple(
             _outcomes(assessments, implants[0].implanted_on if implants else None, locale)
         ),
+        next_refill=_next_refill(patient, implants),
     )
     audit.record(actor, "report.patient_summary", "patient", patient.id, patient_id=patient.id)
     return summary

@@ -122,6 +122,32 @@ def _plain(program: ProgramLine, locale: ClinicLocale) -> str:
     )
 
 
+def _next_refill(summary: PatientSummary) -> list[Flowable]:
+    """The pump's alarm, empty and refill-by dates as stored, and its next refill visit."""
+    locale, found = summary.locale, summary.next_refill
+    if found is None:
+        return []
+    if found.visit_at is None:
+        visit = "none proposed or booked: book one"
+    else:
+        visit = f"{moment(locale, found.visit_at)} ({found.visit_status})"
+        if found.overdue:
+            visit += ", after the refill-by date: " + (
+                found.late_reason or "urgent, book the nearest open slot with a recorded reason"
+            )
+    return [
+        heading("Next refill"),
+        facts(
+            [
+                ("Low-reservoir alarm", moment(locale, found.alarm_at)),
+                ("Empty", moment(locale, found.empty_at)),
+                ("Refill by", day(locale, found.refill_by)),
+                ("Refill visit", visit),
+            ]
+        ),
+    ]
+
+
 def _doses(summary: PatientSummary) -> list[Flowable]:
     locale = summary.locale
     flow: list[Flowable] = [heading("Dose history")]
@@ -325,6 +351,7 @@ def render_patient_summary(summary: PatientSummary) -> bytes:
             ),
         ),
         *_therapy(summary),
+        *_next_refill(summary),
         *_doses(summary),
         *_refills(summary),
         *_alarms(summary),
