@@ -293,9 +293,9 @@ def test_the_demo_clinic_is_a_clinic_in_berlin_seeded_with_an_audited_settings_c
 
 
 def test_the_plan_keeps_to_the_clinics_calendar_hours_and_zone() -> None:
-    """Implants and refills fall on the clinic's working days (no weekend, no public holiday of
-    its region), within its opening hours on its wall clock; another clinic's locale gives that
-    clinic's days and hours."""
+    """Referrals, admissions, implants and refills fall on the clinic's working days (no
+    weekend, no public holiday of its region), within its opening hours on its wall clock;
+    another clinic's locale gives that clinic's days and hours."""
     us = ClinicLocale(
         zone=zone("America/Chicago"),
         calendar=ClinicCalendar("US", open_weekdays=frozenset({0, 1, 2, 3})),
@@ -311,6 +311,11 @@ def test_the_plan_keeps_to_the_clinics_calendar_hours_and_zone() -> None:
             assert locale.calendar.is_working_day(local.date()), local
             assert locale.opens_at <= local.time() < locale.closes_at, local
         for plan in plans:
+            assert locale.calendar.is_working_day(plan.referred_on), plan.referred_on
+            admissions = [s for s in plan.steps if s.action == "start_test_phase"]
+            if plan.stage != "test_phase":  # a stay still running keeps its days
+                for admission in admissions:
+                    assert locale.calendar.is_working_day(admission.facts["on"]), admission
             if plan.device is not None:
                 assert locale.calendar.is_working_day(plan.device.implanted_on)
                 assert locale.local(plan.device.implant_at).time() == time(11, 0)

@@ -535,6 +535,9 @@ class _Planner:
             else:
                 start = implant_on - self.days(21, 60) - timedelta(days=length)
                 referred = start - self.days(14, 120)
+        if stage != "test_phase":  # a stay still running keeps its days
+            start = self.working_day(start)  # admissions and referrals on the clinic's open days
+        referred = self.working_day(referred)
         injury = None
         if indication == "traumatic_brain_injury":
             injury = referred - self.days(370, 2000)
