@@ -6,13 +6,14 @@ before the implant and after."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.contrib.auth.models import User
 
+from clinic_fixtures import FIRST_FILL
 from painpump.clinic import alarms, refills, services
 from painpump.clinic.models import Implant, Refill
-from painpump.clinic.testing import FIRST_FILL, baclofen
+from painpump.clinic.testing import baclofen
 from painpump.core.units import Kind, parse
 
 DAY_60 = FIRST_FILL + timedelta(days=60)
@@ -55,10 +56,10 @@ def history(nurse: User, implant: Implant) -> None:
     """Outcomes before the implant (1 Sep 2026) and after, and a reported alarm."""
     episode_id = implant.episode_id
     for kind, value, limb, at in [
-        ("pain_nrs", "7", "", datetime(2026, 6, 2, 9, 0, tzinfo=UTC)),
-        ("ashworth", "3", "left_leg", datetime(2026, 6, 2, 9, 5, tzinfo=UTC)),
-        ("pain_nrs", "3", "", datetime(2026, 10, 20, 9, 0, tzinfo=UTC)),
-        ("ashworth", "1", "left_leg", datetime(2026, 10, 20, 9, 5, tzinfo=UTC)),
+        ("pain_nrs", "7", "", FIRST_FILL - timedelta(days=91)),
+        ("ashworth", "3", "left_leg", FIRST_FILL - timedelta(days=91, minutes=-5)),
+        ("pain_nrs", "3", "", FIRST_FILL + timedelta(days=49)),
+        ("ashworth", "1", "left_leg", FIRST_FILL + timedelta(days=49, minutes=5)),
     ]:
         services.record_assessment(
             nurse, episode_id, kind=kind, value=value, limb=limb, taken_at=at
@@ -67,6 +68,6 @@ def history(nurse: User, implant: Implant) -> None:
         nurse,
         implant.id,
         kind="low_reservoir",
-        reported_at=datetime(2026, 10, 25, 18, 0, tzinfo=UTC),
+        reported_at=FIRST_FILL + timedelta(days=54, hours=9),
         note="single tone at night",
     )

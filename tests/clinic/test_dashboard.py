@@ -13,18 +13,21 @@ import holidays
 import pytest
 from django.contrib.auth.models import User
 
-from frozen import TODAY, ZONE, next_weekday
+from frozen import NOW, TODAY, ZONE, day, next_weekday
 from painpump.clinic import alarms, dashboard, pathway, refills, services
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Episode, Implant
 from painpump.clinic.testing import responder_episode
+from painpump.core.device_life import add_months
 from painpump.core.errors import Refusal
 from painpump.core.scheduling import ClinicCalendar, DueRefill, prioritise
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+REPLACE_BY = day(6)
+"""When the ageing SynchroMed II is due for replacement (7 years less 6 months after its
+implant): within the dashboard's horizon."""
 
 
 def at(day: date) -> datetime:
@@ -87,29 +90,29 @@ def implanted(
 @pytest.fixture
 def clinic(physician: User, nurse: User) -> dict[str, object]:
     spastic = patient_with(physician, nurse, "B-1", "paraplegia")
-    responder_episode(physician, spastic.id, start=date(2026, 7, 1))
-    # baclofen 400 mcg/day at 2000 mcg/mL = 0.2 mL/day: alarm 90 days after 2026-09-01
-    baclofen = implanted(
-        physician, spastic, date(2026, 9, 1), "baclofen", "2000 mcg/mL", "400 mcg/day"
-    )
+    responder_episode(physician, spastic.id, start=day(-147))
+    # baclofen 400 mcg/day at 2000 mcg/mL = 0.2 mL/day: alarm 90 days after the fill, in 5 days
+    baclofen = implanted(physician, spastic, day(-85), "baclofen", "2000 mcg/mL", "400 mcg/day")
     # morphine 1 mg/day at 10 mg/mL = 0.1 mL/day: alarm 180 days after the fill
     cancer = patient_with(physician, nurse, "M-1", "tumour_pain")
-    morphine = implanted(physician, cancer, date(2026, 10, 1), "morphine", "10 mg/mL", "1 mg/day")
-    # an older SynchroMed II: 7 years less 6 months after 2020-06-01 is 2026-12-01
+    morphine = implanted(physician, cancer, day(-55), "morphine", "10 mg/mL", "1 mg/day")
+    # an older SynchroMed II, implanted 7 years less 6 months before its replacement date
     old = patient_with(physician, nurse, "O-1", "tumour_pain")
-    ageing = implanted(physician, old, date(2020, 6, 1), "morphine", "10 mg/mL", "2 mg/day")
+    ageing = implanted(
+        physician, old, add_months(REPLACE_BY, -(7 * 12 - 6)), "morphine", "10 mg/mL", "2 mg/day"
+    )
     testing = patient_with(physician, nurse, "T-1", "stroke")
     pathway.step(
         physician,
         testing.id,
         "start_test_phase",
         expected_version=1,
-        now=at(date(2026, 11, 24)),
-        on=date(2026, 11, 24),
+        now=at(day(-1)),
+        on=day(-1),
         protocol="bolus",
     )
     waiting = patient_with(physician, nurse, "R-1", "multiple_sclerosis")
-    responder_episode(physician, waiting.id, start=date(2026, 11, 10))
+    responder_episode(physician, waiting.id, start=day(-15))
     return {"baclofen": baclofen, "morphine": morphine, "ageing": ageing}
 
 
@@ -118,7 +121,7 @@ def test_the_worklist_shows_each_list_most_urgent_first(
 ) -> None:
     board = dashboard.worklist(physician, NOW)
     baclofen, ageing = clinic["baclofen"], clinic["ageing"]
-    # baclofen: refill by 2026-11-23 (alarm 11-30 less the 7-day margin), overdue on 11-25;
+    # baclofen: refill by 2 days ago (the alarm in 5 days less the 7-day margin): overdue;
     # the ageing pump, never refilled since 2020, is far more overdue and comes first
     assert [r.implant_id for r in board.overdue] == [str(ageing.id), str(baclofen.id)]
     assert all(r.urgent for r in board.overdue)
@@ -126,9 +129,10 @@ def test_the_worklist_shows_each_list_most_urgent_first(
     assert [r.implant_id for r in board.at_risk[:2]] == [str(ageing.id), str(baclofen.id)]
     assert board.at_risk[1].priority.days_to_alarm == 5
     assert [row.patient for row in board.test_phases] == ["Patient T-1, A"]
-    assert board.awaiting_implant[0].earliest_implant == date(2026, 12, 3)
+    decided = day(-15) + timedelta(days=2)
+    assert board.awaiting_implant[0].earliest_implant == decided + timedelta(days=21)
     assert [(r.pump_model, r.replace_by) for r in board.nearing_replacement] == [
-        ("synchromed-ii-20", date(2026, 12, 1))
+        ("synchromed-ii-20", REPLACE_BY)
     ]
     entry = AuditEntry.objects.filter(action="dashboard.read").get()
     assert str(baclofen.episode.patient_id) in entry.after["patients"]  # type: ignore[index]
@@ -160,7 +164,7 @@ def test_a_refill_waiting_for_verification_is_listed_until_verified(
         nurse,
         implant.id,
         idempotency_key="change",
-        performed_at=at(date(2026, 11, 20)),
+        performed_at=at(day(-5)),
         expected=parse("15 mL", Kind.VOLUME, "e"),
         aspirated=parse("15 mL", Kind.VOLUME, "a"),
         fill=refills.Fill(

@@ -5,7 +5,6 @@ theirs from their frozen clock (tests/frozen.py), the drills from the clinic's t
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
@@ -52,15 +51,6 @@ def responder_episode(physician: User, episode_id: UUID, *, start: date) -> Epis
         outcome="responder",
     )
     return episode
-
-
-def __getattr__(name: str) -> datetime:
-    """`FIRST_FILL` moved to tests/clinic_fixtures.py (built from the tests' frozen clock); this
-    forwards to it until tests/report_scenario.py imports it from there."""
-    if name == "FIRST_FILL":
-        first_fill: datetime = importlib.import_module("clinic_fixtures").FIRST_FILL
-        return first_fill
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> Fill:
