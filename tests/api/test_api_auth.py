@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from typer.testing import CliRunner
 
-from frozen import day
+from frozen import NOW, ZONE, day
 from painpump.api import throttle, tokens
 from painpump.api.models import ApiToken, LoginFailure
 from painpump.cli.main import _register, app
@@ -322,3 +322,13 @@ def test_the_openapi_schema_lists_every_path_at_its_stable_path(db: None) -> Non
     assert {"200", "201", "403", "409", "422"} <= set(refill["responses"])
     dose = schema["components"]["schemas"]["RefillIn"]["properties"]["dose"]
     assert [set(form.get("required", ())) for form in dose["anyOf"]] == [{"value", "unit"}, set()]
+
+
+def test_the_token_list_reads_its_times_on_the_clinic_s_clock(admin: User) -> None:
+    runner = CliRunner()
+    created = runner.invoke(app, ["token", "create", admin.get_username(), "--json"])
+    assert created.exit_code == 0, created.output
+    listed = runner.invoke(app, ["token", "list"])
+    local = NOW.astimezone(ZONE)
+    assert f"created {local:%Y-%m-%d} " in listed.output
+    assert local.tzname() in listed.output and "UTC" not in listed.output

@@ -67,9 +67,14 @@ def list_tokens(
     if json:
         emit({"tokens": rows}, True)
     else:
-        for row in rows:
-            revoked = f" revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else ""
-            typer.echo(f"{row['id']:>5}  {row['prefix']}…  {row['user']}  {row['access']}{revoked}")
+        from painpump.clinic.locale import clinic_locale
+
+        locale = clinic_locale()
+        for t in records:
+            access = "read-only" if t.read_only else "read-write"
+            created = f" created {locale.format_moment(t.created_at)}"
+            ended = f", revoked {locale.format_moment(t.revoked_at)}" if t.revoked_at else ""
+            typer.echo(f"{t.id:>5}  {t.prefix}…  {t.user.get_username()}  {access}{created}{ended}")
 
 
 @token_app.command("revoke")
@@ -80,9 +85,11 @@ def revoke(
     """Revoke a token: requests with it are refused from now on."""
     setup_django()
     from painpump.api import tokens
+    from painpump.clinic.locale import clinic_locale
 
     record = tokens.revoke(token_id)
-    emit({"id": record.id, "prefix": record.prefix, "revoked_at": record.revoked_at}, json)
+    shown = {"id": record.id, "prefix": record.prefix, "revoked_at": record.revoked_at}
+    emit(shown, json, locale=clinic_locale())
 
 
 def register(app: typer.Typer) -> None:
