@@ -3,12 +3,12 @@ days, a page at a time, every read itself audited; the chain verification finds 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import User
 
-from frozen import TODAY, day
+from frozen import TODAY, ZONE, day
 from painpump.clinic import audit_queries
 from painpump.clinic.audit_queries import AuditFilter
 from painpump.clinic.models import AuditEntry, Implant, Patient
@@ -37,6 +37,18 @@ def test_filters_by_days(auditor: User, implant: Implant) -> None:
     assert audit_queries.audit_page(auditor, AuditFilter(since=today, until=today)).entries
     tomorrow = today + timedelta(days=1)
     assert not audit_queries.audit_page(auditor, AuditFilter(since=tomorrow)).entries
+
+
+def test_a_day_is_the_clinic_s_day_and_the_calendar_s_end_is_no_error(
+    auditor: User, implant: Implant
+) -> None:
+    late = datetime.combine(TODAY, time(23, 30), tzinfo=ZONE)  # the next day in UTC
+    AuditEntry.objects.filter(action="refill.perform").update(at=late)
+    on_the_day = audit_queries.audit_page(auditor, AuditFilter(since=TODAY, until=TODAY))
+    assert "refill.perform" in [e.action for e in on_the_day.entries]
+    next_day = audit_queries.audit_page(auditor, AuditFilter(since=day(1), until=day(1)))
+    assert "refill.perform" not in [e.action for e in next_day.entries]
+    assert audit_queries.audit_page(auditor, AuditFilter(until=date.max)).entries
 
 
 def test_a_range_ending_before_it_starts_is_refused(auditor: User) -> None:

@@ -17,6 +17,7 @@ from clinic_fixtures import IMPLANTED, TEST_PHASE
 from frozen import NOW
 from painpump.clinic import alarms
 from painpump.clinic.chart import patient_chart
+from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import AuditEntry, Implant
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.services import NotFound
@@ -74,9 +75,8 @@ def test_the_pathway_reads_in_plain_words_with_the_stays(nurse: User, implant: I
     assert "Screening bolus 50 mcg: positive" in titles
     assert "Test phase decided: responder" in titles
     stay = next(m for m in episode.timeline if m.title == "Test phase stay")
-    admitted, discharged = (
-        f"{d.day} {d:%b %Y}" for d in (TEST_PHASE, TEST_PHASE + timedelta(days=2))
-    )
+    decided = TEST_PHASE + timedelta(days=2)
+    admitted, discharged = (clinic_locale().format_date(d) for d in (TEST_PHASE, decided))
     assert stay.details == (f"{admitted} to {discharged}: test phase stay of 2 days",)
     assert not stay.warning
     assert "Pump implanted: admitted" in titles

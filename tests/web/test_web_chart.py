@@ -17,7 +17,7 @@ from chart_history import long_history
 from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
 from clinic_format import read_moment, written_day
 from frozen import TODAY, at, day
-from painpump.clinic import demo, refills, services
+from painpump.clinic import demo, refills, services, settings_service
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
 from painpump.core.units import Kind, parse
 from report_scenario import measured_to_two_places
@@ -49,6 +49,18 @@ def test_the_chart_shows_program_pump_reservoir_and_pathway(nurse: User, implant
     assert "first fill" in page
     assert "Medtronic SynchroMed II, 20 mL (8637-20), serial NGP123456H" in page  # the timeline
     assert "synchromed-ii-20" not in page  # the catalog's key is no name for a user
+
+
+def test_a_stay_on_the_timeline_is_written_in_the_clinic_date_format(
+    nurse: User, admin: User, implant: Implant
+) -> None:
+    discharged = TEST_PHASE + timedelta(days=2)
+    stay = "{} to {}: test phase stay of 2 days"
+    page = chart_of(nurse, implant.episode.patient_id)
+    assert stay.format(TEST_PHASE.isoformat(), discharged.isoformat()) in page  # iso by default
+    settings_service.update_settings(admin, expected_version=1, date_format="dmy_slashes")
+    page = chart_of(nurse, implant.episode.patient_id)
+    assert stay.format(f"{TEST_PHASE:%d/%m/%Y}", f"{discharged:%d/%m/%Y}") in page
 
 
 def test_the_chart_page_has_no_inline_script_or_style(nurse: User, implant: Implant) -> None:

@@ -17,7 +17,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from clinic_format import written_day
 from frozen import TODAY, day
+from painpump.clinic import settings_service
+from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import AuditEntry, Episode, Implant, Patient
 
 pytestmark = pytest.mark.django_db
@@ -134,14 +137,31 @@ def test_each_row_shows_the_drugs_in_the_pump_and_the_next_refill_by_date(
     page = signed_in(nurse).get("/patients/").content.decode()
     rows = {row.split("</td>")[1][4:]: row for row in page.split("<tr>")[2:]}
     assert "baclofen" in rows["MRN-0001"]
-    assert f"{day(5):%a} {day(5).day} {day(5):%b %Y}" in rows["MRN-0001"]
+    assert written_day(day(5)) in rows["MRN-0001"]
     assert "Medtronic SynchroMed II, 20 mL" in rows["MRN-0001"]
     assert "implanted" in rows["MRN-0001"]
     assert "morphine + clonidine" in rows["ADM"]
-    assert f"{day(9):%a} {day(9).day} {day(9):%b %Y}" in rows["ADM"]
+    assert written_day(day(9)) in rows["ADM"]
     assert "Flowonix Prometra II, 40 mL" in rows["ADM"]
     empty_cells = rows["NONE"].count("<td></td>")
     assert empty_cells == 4  # no stage, no drug, no pump, no refill-by date
+    assert "overdue" not in page  # neither refill-by date has passed
+
+
+def test_a_birth_date_is_written_plain_and_a_refill_by_date_passed_is_marked_overdue(
+    nurse: User, admin: User
+) -> None:
+    with_pump("LATE", "Late", refill_by=day(-1))
+    with_pump("DUE", "Due", refill_by=TODAY)
+    settings_service.update_settings(admin, expected_version=1, date_format="mdy")
+    page = signed_in(nurse).get("/patients/").content.decode()
+    rows = {row.split("</td>")[1][4:]: row for row in page.split("<tr>")[2:]}
+    born = clinic_locale().format_date(date(1961, 3, 4))
+    assert born == "03/04/1961"
+    assert f"<td>{born}</td>" in rows["LATE"]  # no weekday on a birth date
+    badge = '<span class="badge late">overdue</span>'
+    assert f"{written_day(day(-1))} {badge}" in rows["LATE"]
+    assert written_day(TODAY) in rows["DUE"] and badge not in rows["DUE"]
 
 
 @pytest.mark.parametrize(

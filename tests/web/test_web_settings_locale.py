@@ -6,7 +6,7 @@ its formats, following the zone when it changes and across a daylight-saving cha
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,10 +16,10 @@ from django.template import Context, Template
 from django.test import Client
 
 from clinic_fixtures import SETTINGS_FORM
-from frozen import NOW
+from frozen import NOW, TODAY, ZONE, ZONE_NAME
 from painpump.clinic import settings_service
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import AuditEntry
+from painpump.clinic.models import Appointment, AuditEntry, Implant
 
 pytestmark = pytest.mark.django_db
 
@@ -199,3 +199,41 @@ def test_a_moment_near_midnight_falls_on_the_clinic_day_of_its_zone(admin: User)
         f"{tokyo:%a %Y-%m-%d}|{tokyo:%H:%M}|{tokyo:%a %Y-%m-%d %H:%M JST}"
     )
     assert Template("{% load clinic_time %}{{ t|day|default:'—' }}").render(Context({})) == "—"
+
+
+def test_the_dashboard_and_the_calendar_follow_the_clinic_date_and_time_formats(
+    admin: User, nurse: User, implant: Implant
+) -> None:
+    """After the admin changes the formats to month/day/year and a 12-hour clock, the dashboard
+    (its day, the refill rows' alarm, refill-by date and visit) and the calendar's week (its
+    heading, day headings and refill-by dates) write them so."""
+    implant.refresh_from_db()
+    visit = Appointment.objects.get(patient_id=implant.episode.patient_id, kind="refill")
+    assert implant.alarm_at is not None and implant.refill_by is not None
+    assert visit.due_by is not None
+    changes = {"date_format": "mdy", "time_format": "12h"}
+    assert signed_in(admin).post("/settings/", form(**changes)).status_code == 302
+
+    def day(value: date) -> str:
+        return f"{value:%a} {value:%m/%d/%Y}"
+
+    client = signed_in(nurse)
+    board = client.get("/").content.decode()
+    assert f"<h1>Dashboard <small>{day(TODAY)}" in board
+    assert f"<td>{written(implant.alarm_at, ZONE_NAME, '%m/%d/%Y', '%I:%M %p')}</td>" in board
+    assert f"<td>{day(implant.refill_by)}" in board
+    shown_visit = (
+        written(visit.starts_at, ZONE_NAME, "%m/%d/%Y", "%I:%M %p")
+        if visit.starts_at
+        else day(visit.on)
+    )
+    assert f"<td>{shown_visit} · {visit.status}" in board
+
+    week = client.get(f"/calendar/?view=week&date={visit.on.isoformat()}").content.decode()
+    monday = visit.on - timedelta(days=visit.on.weekday())
+    assert f"week of {day(monday)} to {day(monday + timedelta(days=6))}</small>" in week
+    assert f'<h2 id="day-{visit.on.isoformat()}">{day(visit.on)}' in week
+    assert f"refill by {day(visit.due_by)}" in week
+    if visit.starts_at:
+        assert f'<span class="time">{visit.starts_at.astimezone(ZONE):%I:%M %p}' in week
+    assert not re.search(r"\b\d{4}-\d\d-\d\d\b", re.sub(r"<[^>]*>", "", week))  # no ISO day

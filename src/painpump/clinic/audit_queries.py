@@ -6,13 +6,14 @@ themselves audited, in the same transaction."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import AuditEntry, Patient
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
@@ -25,7 +26,8 @@ TEXT_MAX = 150
 @dataclass(frozen=True)
 class AuditFilter:
     """What to show: a patient (record number or id), an actor (username), an action or its
-    prefix ("refill" finds refill.perform and refill.verify), a range of days (UTC, inclusive)."""
+    prefix ("refill" finds refill.perform and refill.verify), a range of the clinic's days
+    (inclusive)."""
 
     patient: str = ""
     actor: str = ""
@@ -64,8 +66,12 @@ def _patient_id(text: str) -> UUID | None:
     return found
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+def _day_start(day: date) -> datetime | None:
+    """The first moment of the clinic's `day` (None past the calendar's end: no bound)."""
+    try:
+        return clinic_locale().day_start(day)
+    except OverflowError:
+        return None
 
 
 @transaction.atomic
@@ -97,10 +103,12 @@ def audit_page(
         rows = rows.filter(actor__iexact=filters.actor.strip())
     if filters.action.strip():
         rows = rows.filter(action__startswith=filters.action.strip())
-    if filters.since:
-        rows = rows.filter(at__gte=_day_start(filters.since))
-    if filters.until:
-        rows = rows.filter(at__lt=_day_start(filters.until + timedelta(days=1)))
+    if filters.since and (since := _day_start(filters.since)) is not None:
+        rows = rows.filter(at__gte=since)
+    if filters.until and filters.until < date.max:
+        end = _day_start(filters.until + timedelta(days=1))
+        if end is not None:
+            rows = rows.filter(at__lt=end)
     if before is not None:
         rows = rows.filter(seq__lt=before)
     found = list(rows[: size + 1])

@@ -41,6 +41,7 @@ from painpump.core import catalog
 from painpump.core.age import age_on
 from painpump.core.device_life import replacement_due
 from painpump.core.dosing import dose_mcg_per_day
+from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
 from painpump.core.pathway import PathwaySettings, check_stay
 from painpump.core.projection import ProgramRun, Projection, project
@@ -342,9 +343,9 @@ def _pump(implant: Implant) -> Pump:
     )
 
 
-def _day(facts: dict[str, Any], event: PathwayEvent) -> date:
+def _day(facts: dict[str, Any], event: PathwayEvent, locale: ClinicLocale) -> date:
     on = facts.get("on")
-    return date.fromisoformat(on) if isinstance(on, str) else event.recorded_at.date()
+    return date.fromisoformat(on) if isinstance(on, str) else locale.today(event.recorded_at)
 
 
 def _acknowledged(event: PathwayEvent) -> tuple[str, ...]:
@@ -354,20 +355,19 @@ def _acknowledged(event: PathwayEvent) -> tuple[str, ...]:
     )
 
 
-def _stay(kind: str, admitted: date, discharged: date, rules: PathwaySettings) -> Moment:
-    """A hospital stay's length as the pathway rules judge it (check_stay)."""
+def _stay(
+    kind: str, admitted: date, discharged: date, rules: PathwaySettings, locale: ClinicLocale
+) -> Moment:
+    """A hospital stay's length as the pathway rules judge it (check_stay), its days in the
+    clinic's date format."""
     finding = check_stay(kind, admitted, discharged, rules)
+    written = f"{locale.format_date(admitted)} to {locale.format_date(discharged)}"
     return Moment(
         discharged,
         f"{kind.capitalize()} stay",
-        (f"{_shown(admitted)} to {_shown(discharged)}: {finding.message}",),
+        (f"{written}: {finding.message}",),
         warning=finding.verdict.value == "warn",
     )
-
-
-def _shown(day: date) -> str:
-    """A date as the page writes it: 4 Jan 2021."""
-    return f"{day.day} {day:%b %Y}"
 
 
 def _bolus_words(bolus: dict[str, Any]) -> tuple[date | None, str]:
@@ -386,6 +386,7 @@ def _moments(
     implants: Sequence[Implant],
     refills: dict[UUID, list[Refill]],
     rules: PathwaySettings,
+    locale: ClinicLocale,
 ) -> tuple[Moment, ...]:
     """The episode's pathway in plain words, in date order (the order recorded within a day)."""
     out = [Moment(episode.referred_on, "Referred", (episode.get_indication_display(),))]
@@ -393,7 +394,7 @@ def _moments(
     implanted: date | None = None
     for event in events:
         facts = event.facts
-        on = _day(facts, event)
+        on = _day(facts, event, locale)
         notes = _acknowledged(event)
         action = event.action
         if action == "start_test_phase":
@@ -411,7 +412,7 @@ def _moments(
             decided = "responder" if facts.get("outcome") == "responder" else "not a responder"
             out.append(Moment(on, f"Test phase decided: {decided}", notes, bool(notes)))
             if admitted is not None:
-                out.append(_stay("test phase", admitted, on, rules))
+                out.append(_stay("test phase", admitted, on, rules, locale))
         elif action == "implant":
             implanted = on
             placed = [
@@ -423,20 +424,21 @@ def _moments(
         elif action == "discharge":
             out.append(Moment(on, "Discharged after the implantation", notes))
             if implanted is not None:
-                out.append(_stay("implantation", implanted, on, rules))
+                out.append(_stay("implantation", implanted, on, rules, locale))
         else:
             out.append(Moment(on, _TITLES.get(action, action.replace("_", " ")), notes))
     for implant in implants:
         done = refills.get(implant.id, [])
         if done:
             first = done[0]
-            out.append(Moment(first.performed_at.date(), "First fill", (_put_in(first),)))
+            out.append(Moment(locale.today(first.performed_at), "First fill", (_put_in(first),)))
         if len(done) > 1:
+            last = locale.today(done[-1].performed_at)
             out.append(
                 Moment(
-                    done[-1].performed_at.date(),
+                    last,
                     f"Refills: {len(done) - 1} since the first fill",
-                    (f"the last on {_shown(done[-1].performed_at.date())}",),
+                    (f"the last on {locale.format_date(last)}",),
                 )
             )
     return tuple(sorted(out, key=lambda m: m.on))
@@ -535,7 +537,9 @@ def _measure(assessment: Assessment) -> Measure:
     return Measure(value, shown, assessment.taken_at)
 
 
-def _outcomes(assessments: Iterable[Assessment], implanted_on: date | None) -> tuple[Outcome, ...]:
+def _outcomes(
+    assessments: Iterable[Assessment], implanted_on: date | None, locale: ClinicLocale
+) -> tuple[Outcome, ...]:
     """Per measure (and limb): the last value before the implant (or the first recorded when
     there is no pump) and the latest value."""
     groups: dict[tuple[str, str], list[Assessment]] = {}
@@ -553,8 +557,8 @@ def _outcomes(assessments: Iterable[Assessment], implanted_on: date | None) -> t
             before = found[0]
             after = found[-1] if len(found) > 1 else None
         else:
-            earlier = [a for a in found if a.taken_at.date() <= implanted_on]
-            later = [a for a in found if a.taken_at.date() > implanted_on]
+            earlier = [a for a in found if locale.today(a.taken_at) <= implanted_on]
+            later = [a for a in found if locale.today(a.taken_at) > implanted_on]
             before = earlier[-1] if earlier else None
             after = later[-1] if later else None
         out.append(
@@ -700,6 +704,7 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
                     [i for i in implants if i.episode_id == e.id],
                     refills,
                     rules,
+                    locale,
                 ),
             )
             for e in episodes
@@ -723,7 +728,7 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
         ),
         refills=tuple(refill_lines),
         doses=tuple(dose_lines),
-        outcomes=_outcomes(assessments, first_implant),
+        outcomes=_outcomes(assessments, first_implant, locale),
         outcomes_baseline="Before the pump" if first_implant else "First recorded",
         open_alarms=tuple(
             OpenAlarm(a.get_kind_display(), a.reported_at, a.recorded_by, a.note)

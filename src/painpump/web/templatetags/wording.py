@@ -2,7 +2,8 @@
 `{{ implant.pump_model|pump_name }}`: a pump's catalog key as the catalog names the pump;
 `{{ episode.indication|indication }}`: an indication code as its clinical name;
 `{{ note|dated }}`: the ISO days in a note the clinic wrote ("moved from 2026-11-30 by a dose
-change") written as the app writes days ("Mon 30 Nov 2026")."""
+change") written as the clinic's pages write days, in its date format with the weekday
+(clinic_time.day: "Mon 30.11.2026")."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import re
 from datetime import date
 
 from django import template
-from django.utils.formats import date_format
 
 from painpump.clinic.models import Indication
 from painpump.core import catalog
 from painpump.core.errors import Refusal
+from painpump.web.clinic_zone import current_locale
+from painpump.web.templatetags.clinic_time import shown_day
 
 register = template.Library()
 ISO_DAY = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
@@ -43,11 +45,16 @@ def indication(code: object) -> str:
 
 @register.filter
 def dated(value: object) -> str:
-    return ISO_DAY.sub(_written, str(value))
+    text = str(value)
+    if not ISO_DAY.search(text):
+        return text
+    locale = current_locale()
 
+    def written(match: re.Match[str]) -> str:
+        try:
+            day = date.fromisoformat(match[1])
+        except ValueError:  # not a real day (2026-13-45): left as written
+            return match[1]
+        return shown_day(day, locale)
 
-def _written(match: re.Match[str]) -> str:
-    try:
-        return date_format(date.fromisoformat(match[1]), "D j M Y")
-    except ValueError:  # not a real day (2026-13-45): left as written
-        return match[1]
+    return ISO_DAY.sub(written, text)

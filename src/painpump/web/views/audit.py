@@ -39,8 +39,8 @@ class FilterForm(forms.Form):
         required=False,
         help_text="e.g. refill (all refill actions) or refill.verify",
     )
-    since = forms.DateField(label="From (UTC day)", widget=DATE, required=False)
-    until = forms.DateField(label="To (UTC day, inclusive)", widget=DATE, required=False)
+    since = forms.DateField(label="From (day)", widget=DATE, required=False)
+    until = forms.DateField(label="To (day, inclusive)", widget=DATE, required=False)
     before = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
 

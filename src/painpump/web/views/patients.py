@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from painpump import clock
 from painpump.clinic import queries
 from painpump.clinic.chart import patient_chart
+from painpump.clinic.locale import clinic_today
 from painpump.clinic.queries import PatientList, search_patients
 from painpump.core import catalog
 from painpump.core.errors import Refusal
@@ -104,7 +105,8 @@ def _listing(request: HttpRequest, given: dict[str, str], page: int) -> PatientL
 def patients(request: HttpRequest) -> HttpResponse:
     """GET /patients/?q=&stage=&drug=&pump=&refill_within=&sort=&page=: a page of 50 patients
     with the total; a value not allowed is refused (422, or in the rows htmx swaps in) with
-    the field, the value and what is allowed, and nothing is read."""
+    the field, the value and what is allowed, and nothing is read. A refill-by date before the
+    clinic's today is marked overdue."""
     given = {name: request.GET.get(name, "")[:MAX_QUERY] for name in FILTERS}
     live = bool(request.headers.get("HX-Request")) and not request.headers.get(
         "HX-History-Restore-Request"
@@ -134,6 +136,7 @@ def patients(request: HttpRequest) -> HttpResponse:
         "error_field": error_field,
         "live": live,
         "labels": LABELS,
+        "today": clinic_today(),  # a refill-by date before it is marked overdue
         **_choices(),
     }
     template = "web/patient_rows.html" if live else "web/patients.html"
