@@ -269,3 +269,17 @@ def test_bad_settings_are_refused_and_change_nothing(
     assert error["field"] == field and limit in error["limit"], error
     assert clinic_settings().version == 1
     assert not AuditEntry.objects.filter(action="settings.update").exists()
+
+
+def test_the_patient_list_filters_sorts_and_gives_its_total_in_a_header(
+    client_as: Callable[[Role | None], Client], pumps: dict[str, Implant]
+) -> None:
+    nurse = client_as(Role.NURSE)
+    everyone = nurse.get("/api/patients", {"limit": 1})
+    assert everyone.status_code == 200 and len(everyone.json()) == 1
+    assert everyone["X-Total-Count"] == "2"
+    baclofen = nurse.get("/api/patients", {"drug": "baclofen", "sort": "refill_by"})
+    assert [p["family_name"] for p in baclofen.json()] == ["Zeta"]
+    assert baclofen["X-Total-Count"] == "1"
+    refused = nurse.get("/api/patients", {"drug": "aspirin"})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "drug"

@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
-from django.utils import timezone
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 from pydantic import Field
 
@@ -24,12 +23,20 @@ from painpump.api.schemas import (
     Request,
 )
 from painpump.clinic import queries, services
+from painpump.clinic.locale import clinic_today
 
 router = Router(tags=["patients"], auth=AUTH)
 
 
 class Search(Request):
     q: str = Field(default="", max_length=200, description="words of the name or record number")
+    stage: str = Field(default="", max_length=40, description="the stage of the current episode")
+    drug: str = Field(default="", max_length=40, description="a drug in the pump in place")
+    pump: str = Field(default="", max_length=40, description="the model of the pump in place")
+    refill_within: int | None = Field(
+        default=None, description="next refill-by date within this many days (overdue included)"
+    )
+    sort: str = Field(default="name", max_length=20, description="name, mrn or refill_by")
     offset: int = Field(0, ge=0, le=queries.MAX_OFFSET, description="patients to skip")
     limit: int = Field(
         queries.PAGE_SIZE, ge=1, le=queries.MAX_LIMIT, description="patients to return at most"
@@ -37,11 +44,23 @@ class Search(Request):
 
 
 @router.get("", response={200: list[PatientOut], **ERRORS})
-def list_patients(request: HttpRequest, search: Query[Search]) -> list[dict[str, Any]]:
-    """Patients by name (then record number), `limit` of them from `offset`."""
+def list_patients(
+    request: HttpRequest, response: HttpResponse, search: Query[Search]
+) -> list[dict[str, Any]]:
+    """Patients who match the search and filters, in `sort` order, `limit` of them from
+    `offset`; the `X-Total-Count` header says how many match in all."""
     found = queries.search_patients(
-        current_user(request), search.q, offset=search.offset, limit=search.limit
+        current_user(request),
+        search.q,
+        stage=search.stage,
+        drug=search.drug,
+        pump=search.pump,
+        refill_within=search.refill_within,
+        sort=search.sort,
+        offset=search.offset,
+        limit=search.limit,
     )
+    response["X-Total-Count"] = str(found.total)
     return [present.patient(p) for p in found.patients]
 
 
@@ -53,7 +72,7 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str,
         family_name=payload.family_name,
         given_name=payload.given_name,
         birth_date=payload.birth_date,
-        today=timezone.localdate(),
+        today=clinic_today(),
     )
     return Status(201, present.patient(created))
 
@@ -72,7 +91,7 @@ def update_patient(
         current_user(request),
         patient_id,
         expected_version=payload.version,
-        today=timezone.localdate(),
+        today=clinic_today(),
         **changes,
     )
     return present.patient(updated)
