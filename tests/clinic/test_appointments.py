@@ -49,6 +49,15 @@ def working_days_before(day: date, count: int) -> list[date]:
     return found
 
 
+def working_day_after(day: date) -> date:
+    """The clinic's first working day after `day`."""
+    calendar = clinic_locale().calendar
+    day += timedelta(days=1)
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
 def test_a_refill_proposes_the_latest_free_slot_on_or_before_the_refill_by_date(
     implant: Implant, nurse: User
 ) -> None:
@@ -128,11 +137,7 @@ def test_a_booking_after_the_refill_by_date_needs_a_reason_which_is_kept(
 ) -> None:
     proposed = refill_now(nurse, implant)
     assert proposed.due_by is not None
-    late = next(
-        proposed.due_by + timedelta(days=n)
-        for n in range(1, 10)
-        if clinic_locale().calendar.is_working_day(proposed.due_by + timedelta(days=n))
-    )
+    late = working_day_after(proposed.due_by)
     with pytest.raises(Refusal, match="is missing") as refused:
         appointments.update_appointment(nurse, proposed.id, on=late, status="booked")
     assert refused.value.field == "late_reason"
@@ -334,11 +339,7 @@ def test_a_late_reason_of_invisible_characters_says_nothing_and_is_refused(
 ) -> None:
     proposed = refill_now(nurse, implant)
     assert proposed.due_by is not None
-    late = next(
-        proposed.due_by + timedelta(days=n)
-        for n in range(1, 10)
-        if clinic_locale().calendar.is_working_day(proposed.due_by + timedelta(days=n))
-    )
+    late = working_day_after(proposed.due_by)
     with pytest.raises(Refusal, match="says nothing") as refused:
         appointments.update_appointment(nurse, proposed.id, on=late, late_reason="\u202e\u200b")
     assert refused.value.field == "late_reason"

@@ -105,9 +105,11 @@ def _shown(appointment: Appointment) -> dict[str, object]:
     }
 
 
-def propose_refill(actor: str, implant: Implant, note: str) -> Appointment:
-    """A new proposed refill visit for the implant's refill-by date (inside the caller's
-    transaction, audited)."""
+def propose_refill(
+    actor: str, implant: Implant, note: str, declined: datetime | None = None
+) -> Appointment:
+    """A new proposed refill visit for the implant's refill-by date, not at a `declined` start
+    (inside the caller's transaction, audited)."""
     assert implant.refill_by is not None
     settings = clinic_settings()
     visit = visit_for(
@@ -116,13 +118,8 @@ def propose_refill(actor: str, implant: Implant, note: str) -> Appointment:
         locale_of(settings),
         booking_rules(settings),
         high_risk=implant.high_risk,
+        declined=declined,
     )
-    return _proposed(actor, implant, visit, settings, note)
-
-
-def _proposed(
-    actor: str, implant: Implant, visit: Visit, settings: ClinicSettings, note: str
-) -> Appointment:
     appointment = Appointment.objects.create(
         patient_id=implant.episode.patient_id,
         kind="refill",
@@ -195,18 +192,11 @@ def propose_instead(actor: str, cancelled: Appointment) -> Appointment | None:
         )
         .first()
     )
-    if implant is None or implant.refill_by is None:
+    if implant is None:
         return None
-    settings = clinic_settings()
-    visit = visit_for(
-        implant.refill_by,
-        clock.now(),
-        locale_of(settings),
-        booking_rules(settings),
-        high_risk=implant.high_risk,
-        declined=cancelled.starts_at,
+    return propose_refill(
+        actor, implant, "proposed again after a cancellation", declined=cancelled.starts_at
     )
-    return _proposed(actor, implant, visit, settings, "proposed again after a cancellation")
 
 
 def repropose_open(actor: str, why: str) -> int:
