@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from test_refills import refill_at_day_60
 
@@ -361,4 +362,86 @@ def test_a_change_of_opening_days_moves_the_proposals_onto_open_days(
             expected_version=clinic_settings().version,
             opens_at="10:00",
             closes_at="10:10",
+        )
+
+
+def test_a_refill_done_in_time_clears_the_late_booking_it_replaces(
+    implant: Implant, nurse: User, frozen_clock: time_machine.Coordinates
+) -> None:
+    proposed = refill_now(nurse, implant)
+    assert proposed.due_by is not None
+    appointments.update_appointment(
+        nurse,
+        proposed.id,
+        on=working_day_after(proposed.due_by),
+        status="booked",
+        late_reason="holiday",
+    )
+    frozen_clock.shift(timedelta(hours=2))  # the patient came in early after all
+    refills.perform_refill(
+        nurse,
+        implant.id,
+        idempotency_key="in-time",
+        performed_at=NOW + timedelta(hours=1),
+        expected=parse("19 mL", Kind.VOLUME, "e"),
+        aspirated=parse("19 mL", Kind.VOLUME, "a"),
+        fill=baclofen(),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+    )
+    done = Appointment.objects.get(id=proposed.id)
+    assert (done.status, done.overdue, done.late_reason) == ("done", False, "")
+
+
+def test_a_booked_visit_on_a_day_the_clinic_closes_is_proposed_again_on_an_open_day(
+    implant: Implant, nurse: User, admin: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    appointments.update_appointment(nurse, proposed.id, status="booked")
+    closed_day = proposed.on.weekday()
+    settings_service.update_settings(
+        admin,
+        expected_version=clinic_settings().version,
+        open_weekdays=[d for d in range(5) if d != closed_day],
+    )
+    again = Appointment.objects.get(id=proposed.id)
+    assert again.status == "proposed" and again.on.weekday() != closed_day
+    assert again.starts_at > NOW  # type: ignore[operator]
+
+
+def test_cancelling_again_never_proposes_a_slot_already_cancelled(
+    implant: Implant, nurse: User
+) -> None:
+    first = refill_now(nurse, implant)
+    appointments.update_appointment(nurse, first.id, status="cancelled")
+    second = Appointment.objects.get(kind="refill", status="proposed")
+    appointments.update_appointment(nurse, second.id, status="cancelled")
+    third = Appointment.objects.get(kind="refill", status="proposed")
+    assert third.starts_at not in (first.starts_at, second.starts_at)
+
+
+def test_a_cancelled_appointment_is_not_moved_and_a_start_before_year_one_is_in_the_past(
+    implant: Implant, nurse: User
+) -> None:
+    proposed = refill_now(nurse, implant)
+    with pytest.raises(Refusal, match="is in the past") as refused:
+        appointments.update_appointment(
+            nurse, proposed.id, starts_at=datetime.fromisoformat("0001-01-01T00:00:00+05:00")
+        )
+    assert refused.value.field == "starts_at"
+    with pytest.raises(Refusal, match="cannot move a cancelled appointment"):
+        appointments.update_appointment(
+            nurse, proposed.id, status="cancelled", on=working_days_before(proposed.on, 1)[0]
+        )
+    assert Appointment.objects.get(id=proposed.id).status == "proposed"
+
+
+@pytest.mark.parametrize("blank", ["\u3164\u3164", "\u115f", "\u200b\u202e"])
+def test_a_late_reason_that_prints_as_nothing_is_refused(
+    implant: Implant, nurse: User, blank: str
+) -> None:
+    proposed = refill_now(nurse, implant)
+    assert proposed.due_by is not None
+    with pytest.raises(Refusal, match="says nothing"):
+        appointments.update_appointment(
+            nurse, proposed.id, on=working_day_after(proposed.due_by), late_reason=blank
         )

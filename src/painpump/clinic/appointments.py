@@ -41,6 +41,8 @@ LATE_RULE = (
     "(baclofen: life-threatening withdrawal); it is booked only with a recorded reason"
 )
 MAX_REASON = 300
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+"""Letters that print as nothing (the Hangul fillers): no reason is written with them alone."""
 
 
 def _shown(appointment: Appointment) -> dict[str, object]:
@@ -97,6 +99,14 @@ def update_appointment(
             )
         appointment.status = status
     moved = on is not None or starts_at is not None
+    if moved and appointment.status == "cancelled":
+        raise Refusal(
+            "on" if on is not None else "starts_at",
+            (on or starts_at or now).isoformat(),
+            "no new day for a cancelled appointment (a cancellation is final)",
+            RULES,
+            "cannot move a cancelled appointment",
+        )
     if moved:
         _move(appointment, on, starts_at, now, locale, booking_rules(settings))
     elif status == "booked":
@@ -137,15 +147,29 @@ def _move(
 ) -> None:
     if starts_at is not None:
         starts_at = aware(starts_at)
-        if starts_at > now + timedelta(days=HORIZON_DAYS):  # compared before any conversion
+        horizon_at = now + timedelta(days=HORIZON_DAYS)
+        try:
+            day = locale.today(starts_at)
+            ahead = starts_at > horizon_at
+        except OverflowError:  # its UTC reading leaves the calendar (years 1 to 9999)
+            ahead = starts_at.year > now.year
             raise Refusal(
                 "starts_at",
                 starts_at.isoformat(),
-                f"within a year (before {(now + timedelta(days=HORIZON_DAYS)).isoformat()})",
+                f"within a year (before {locale.format_moment(horizon_at)})"
+                if ahead
+                else f"not before now ({locale.format_moment(now)})",
+                RULES if ahead else PAST_RULE,
+                "is too far ahead" if ahead else "is in the past",
+            ) from None
+        if ahead:
+            raise Refusal(
+                "starts_at",
+                starts_at.isoformat(),
+                f"within a year (before {locale.format_moment(horizon_at)})",
                 RULES,
                 "is too far ahead",
             )
-        day = locale.today(starts_at)
         if on is not None and on != day:
             raise Refusal(
                 "on",
@@ -238,7 +262,7 @@ def _refill_slot(
     if full or starts_at not in slots or any(abs(t - starts_at) < length for t in taken):
         raise Refusal(
             "starts_at",
-            locale.format_moment(starts_at),
+            starts_at.isoformat(),
             "a free slot: "
             + (", ".join(locale.format_time(s) for s in free) or "none left that day"),
             BOOKING_SOURCE,
@@ -265,8 +289,11 @@ def _check_before_empty(
     if empty_at is None:
         return
     empty_day = locale.today(empty_at)
-    latest = max(empty_day, earliest_working_day(locale.today(now), locale.calendar))
-    if appointment.on > latest:
+    first_open = earliest_working_day(locale.today(now), locale.calendar)
+    latest = max(empty_day, first_open)
+    visit_at = appointment.starts_at or locale.day_start(appointment.on)
+    after_empty = visit_at > empty_at if first_open <= empty_day else appointment.on > first_open
+    if after_empty:
         raise Refusal(
             field,
             locale.format_date(appointment.on),
@@ -306,7 +333,7 @@ def _check_in_time(appointment: Appointment, late_reason: str | None, *, chosen:
         return
     appointment.overdue = True
     reason = (late_reason or "").strip()
-    if reason and not any(c.isalnum() for c in reason):
+    if reason and not any(c.isalnum() and c not in BLANK_LETTERS for c in reason):
         raise Refusal(
             "late_reason",
             repr(reason),

@@ -6,6 +6,7 @@ Every page, report and API answer shows that stored appointment."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
@@ -54,13 +55,13 @@ def visit_for(
     *,
     high_risk: bool,
     excluding: UUID | None = None,
-    declined: datetime | None = None,
+    declined: Collection[datetime] = (),
 ) -> Visit:
     """The visit core proposes for `refill_by` among the slots not taken (nor `declined`)."""
     today = locale.today(now)
     taken = taken_between(today, max(today, refill_by) + LOOK_AHEAD, excluding=excluding)
-    if declined is not None:
-        taken[locale.today(declined)].append(declined)
+    for start in declined:
+        taken[locale.today(start)].append(start)
     return propose_visit(
         refill_by, now=now, locale=locale, rules=rules, taken=taken, high_risk=high_risk
     )
@@ -106,7 +107,7 @@ def _shown(appointment: Appointment) -> dict[str, object]:
 
 
 def propose_refill(
-    actor: str, implant: Implant, note: str, declined: datetime | None = None
+    actor: str, implant: Implant, note: str, declined: Collection[datetime] = ()
 ) -> Appointment:
     """A new proposed refill visit for the implant's refill-by date, not at a `declined` start
     (inside the caller's transaction, audited)."""
@@ -194,22 +195,48 @@ def propose_instead(actor: str, cancelled: Appointment) -> Appointment | None:
     )
     if implant is None:
         return None
+    declined = Appointment.objects.filter(
+        patient_id=cancelled.patient_id,
+        kind="refill",
+        status="cancelled",
+        due_by=cancelled.due_by,
+        starts_at__isnull=False,
+    ).values_list("starts_at", flat=True)
     return propose_refill(
-        actor, implant, "proposed again after a cancellation", declined=cancelled.starts_at
+        actor,
+        implant,
+        "proposed again after a cancellation",
+        declined=[start for start in declined if start is not None],
     )
 
 
 def repropose_open(actor: str, why: str) -> int:
-    """Every proposed (not booked) refill visit moves to the slot core proposes now (after a
-    change of the clinic's calendar, hours or capacity). Returns how many were proposed again."""
-    proposed = Appointment.objects.select_for_update().filter(
-        kind="refill", status="proposed", due_by__isnull=False
+    """After a change of the clinic's calendar, hours or capacity: every proposed refill visit
+    moves to the slot core proposes now, and a booked one the clinic can no longer keep (its day
+    closed, its time outside the hours) is proposed again, to be booked anew with the patient.
+    Returns how many were proposed again."""
+    locale = locale_of(clinic_settings())
+    rows = Appointment.objects.select_for_update().filter(
+        kind="refill", status__in=OPEN, due_by__isnull=False
     )
     count = 0
-    for appointment in proposed.order_by("due_by", "id"):
+    for appointment in rows.order_by("due_by", "id"):
+        if appointment.status == "booked" and _still_open(appointment, locale):
+            continue
         move_to_proposal(actor, appointment, why)
         count += 1
     return count
+
+
+def _still_open(appointment: Appointment, locale: ClinicLocale) -> bool:
+    """A booked visit still falls on an open day, within the opening hours."""
+    if not locale.calendar.is_working_day(appointment.on):
+        return False
+    if appointment.starts_at is None:
+        return True
+    start = locale.local(appointment.starts_at)
+    end = start + timedelta(minutes=appointment.minutes or 0)
+    return locale.opens_at <= start.time() and end.time() <= locale.closes_at
 
 
 @transaction.atomic

@@ -446,8 +446,14 @@ def _close_refill_appointments(
             before["starts_at"] = appointment.starts_at.isoformat()
             appointment.starts_at = done_at
         appointment.on, appointment.status = done_on, "done"
+        # late or not is judged by when the refill was done, not by the booking it replaced
+        late = appointment.due_by is not None and done_on > appointment.due_by
+        if not late:
+            appointment.overdue, appointment.late_reason = False, ""
         appointment.version += 1  # a form opened on the open appointment is stale now
-        appointment.save(update_fields=["on", "starts_at", "status", "version"])
+        appointment.save(
+            update_fields=["on", "starts_at", "status", "overdue", "late_reason", "version"]
+        )
         audit.record(
             actor,
             "appointment.update",

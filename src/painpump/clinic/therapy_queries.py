@@ -169,7 +169,7 @@ def appointments_between(user: User, start: date, end: date) -> list[Appointment
     found = list(
         Appointment.objects.filter(on__gte=start, on__lte=end)
         .select_related("patient")
-        .order_by("on", "patient__family_name", "id")[:ROWS]
+        .order_by("on", "starts_at", "patient__family_name", "id")[:ROWS]
     )
     audit.record(
         actor,
