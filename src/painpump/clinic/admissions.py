@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit, pathway
-from painpump.clinic.locale import calendar_of, clinic_settings, clinic_today
+from painpump.clinic.locale import clinic_settings, clinic_today, locale_of
 from painpump.clinic.models import Appointment, Episode
 from painpump.clinic.pathway import locked_episode, pathway_settings, state_of
 from painpump.clinic.roles import require
@@ -108,7 +108,8 @@ def plan_admission(
     acks = dict(acknowledge or {})
     check_acknowledged(plan.decision, acks)
     chosen = _protocol(plan, protocol)
-    closed = calendar_of(clinic_settings()).closed_because(admit_on)
+    locale = locale_of(clinic_settings())
+    closed = locale.calendar.closed_because(admit_on)
     if closed:
         raise Refusal(
             "admit_on",
@@ -132,6 +133,7 @@ def plan_admission(
         episode=row,
         kind="admission",
         on=admit_on,
+        starts_at=locale.at(admit_on, locale.opens_at),  # admitted when the clinic opens
         ends_on=discharge_on,
         not_before=plan.not_before,
         status="booked",
