@@ -202,3 +202,17 @@ def test_the_margin_before_the_alarm_counts_calendar_days_in_the_clinic_s_zone()
     alarm = plan.alarm_at.astimezone(BERLIN)  # 36 days after the fill, 01:30 CEST on 6 April
     assert alarm.date() == date(2027, 4, 6)
     assert plan.refill_by == date(2027, 3, 30)  # seven calendar days before, in Berlin
+
+
+def test_regression_a_stability_date_beyond_the_calendar_is_refused_not_an_overflow() -> None:
+    stability = StabilityLimit("ziconotide", "first fill", 14, True, "label")
+    with pytest.raises(Refusal) as refused:
+        plan_refill(
+            catalog.pump("synchromed-ii-20"),
+            of(Decimal(20), "mL"),
+            of(Decimal("0.1"), "mL/day"),
+            fill_at=datetime(9999, 12, 25, tzinfo=UTC),
+            stability=stability,
+            tz=BERLIN,
+        )
+    assert refused.value.field == "--rate"

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from painpump.core import catalog
@@ -158,6 +158,9 @@ def _twin_alarms(changes: list[tuple[float, str]], days: int) -> dict[str, datet
 
 
 @settings(max_examples=40, deadline=None)
+# regressions: the alarm (2 mL left) and the empty reservoir reached the very second a run ends
+@example(rates=[Decimal("1.000"), Decimal("0.500")], gaps=[18, 1, 1])
+@example(rates=[Decimal("1.000"), Decimal("0.500")], gaps=[20, 1, 1])
 @given(
     rates=st.lists(
         st.decimals(min_value=Decimal("0.05"), max_value=Decimal("1.5"), places=3),

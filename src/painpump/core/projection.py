@@ -124,16 +124,17 @@ def project(
             break
         if alarm_plan is None:
             plan = first if index == 0 else _plan(pump, left, run, alarm_volume, margin_days, tz)
-            if run.end is None or plan.alarm_at < run.end:
+            # a threshold reached the very second a run ends belongs to that run
+            if run.end is None or plan.alarm_at <= run.end:
                 alarm_plan = plan
                 points.append(Point(plan.alarm_at, alarm_volume, "low-reservoir alarm"))
-                if run.end is None or plan.empty_at < run.end:
+                if run.end is None or plan.empty_at <= run.end:
                     empty_at = plan.empty_at
                     break
                 continue
         else:
             emptied = _plan(pump, left, run, of(Decimal(0), "mL"), margin_days, tz).empty_at
-            if run.end is None or emptied < run.end:
+            if run.end is None or emptied <= run.end:
                 empty_at = emptied
                 break
     assert alarm_plan is not None and empty_at is not None  # the last run never ends

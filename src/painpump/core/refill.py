@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from enum import StrEnum
 
 from painpump.core import catalog
 from painpump.core.catalog import VERIFY_NOTE, Pump, Sourced
@@ -245,6 +246,12 @@ def plan_refill(
         # Clamped at the fill: a margin longer than the time to the alarm makes the refill due at
         # once (never later than with a smaller fill, so more volume never refills sooner).
         reservoir_by = max(fill_at, _wall_days_before(alarm_at, margin_days, tz))
+        stable_until = (
+            None
+            if stability is None
+            else (fill_at.astimezone(tz) + timedelta(days=stability.days)).astimezone(UTC)
+        )
+        refill_day = min(reservoir_by, stable_until or reservoir_by).astimezone(tz).date()
     except OverflowError:
         raise Refusal(
             "--rate",
@@ -267,11 +274,9 @@ def plan_refill(
                 verified=False,
             )
         )
-    limited_by, refill_at = "reservoir", reservoir_by
-    if stability is not None:
-        stable_until = (fill_at.astimezone(tz) + timedelta(days=stability.days)).astimezone(UTC)
-        if stable_until < reservoir_by:
-            limited_by, refill_at = "stability", stable_until
+    limited_by = "reservoir"
+    if stable_until is not None and stable_until < reservoir_by:
+        limited_by = "stability"
     return RefillPlan(
         fill_at=fill_at,
         fill_volume=fill_volume,
@@ -284,7 +289,7 @@ def plan_refill(
         empty_at=empty_at,
         margin=Q(margin_days, "day"),
         margin_source=MARGIN_SOURCE,
-        refill_by=refill_at.astimezone(tz).date(),
+        refill_by=refill_day,
         limited_by=limited_by,
         stability=stability,
         warnings=tuple(warnings),
@@ -303,6 +308,15 @@ def _unverified(rule: str, value: Sourced, pump: Pump) -> Finding:
     )
 
 
+class DeliveryFinding(StrEnum):
+    """What a refill's reconciliation says of the delivery since the last fill."""
+
+    NONE = "none"
+    """Within the pump's accuracy."""
+    OVERINFUSION = "overinfusion"
+    UNDERINFUSION = "underinfusion"
+
+
 @dataclass(frozen=True)
 class Reconciliation:
     """What the volume aspirated at refill says about the delivery since the last fill."""
@@ -314,7 +328,7 @@ class Reconciliation:
     accuracy_verified: bool
     accuracy_source: str
     within_accuracy: bool
-    finding: str
+    finding: DeliveryFinding
     message: str
     consequential: bool | None
     consequential_limit: Sourced | None
@@ -362,12 +376,17 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
     if error < 0 and pump.accuracy_under_percent is not None:
         side = pump.accuracy_under_percent
     within = abs(error) <= side.value
-    finding = "none" if within else ("overinfusion" if error > 0 else "underinfusion")
+    if within:
+        finding = DeliveryFinding.NONE
+    elif error > 0:
+        finding = DeliveryFinding.OVERINFUSION
+    else:
+        finding = DeliveryFinding.UNDERINFUSION
     delivered = delivered_against_program(error)
     tolerance = f"+/-{side.value} %" + ("" if side.verified else f" (unverified: {VERIFY_NOTE})")
-    if finding == "none":
+    if finding is DeliveryFinding.NONE:
         message = f"{delivered}, within the pump accuracy {tolerance}"
-    elif finding == "overinfusion":
+    elif finding is DeliveryFinding.OVERINFUSION:
         message = (
             f"aspirated {of(-difference, 'mL')} less than expected: {delivered}, beyond "
             f"{tolerance}; suspect overinfusion ({ADVERSE_ACCURACY_SOURCE})"
