@@ -6,7 +6,7 @@ with an action, and the clinic settings (admin only, validated by the core rules
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -283,3 +283,38 @@ def test_the_patient_list_filters_sorts_and_gives_its_total_in_a_header(
     assert baclofen["X-Total-Count"] == "1"
     refused = nurse.get("/api/patients", {"drug": "aspirin"})
     assert refused.status_code == 422 and refused.json()["error"]["field"] == "drug"
+
+
+@pytest.mark.parametrize(
+    ("reported_at", "status"),
+    [("-17:39", 201), ("+23:59", 201)],
+    ids=["beyond-postgres-offsets-west", "beyond-postgres-offsets-east"],
+)
+def test_regression_a_moment_with_an_offset_postgresql_cannot_take_is_stored_in_utc(
+    client_as: Callable[[Role | None], Client],
+    pumps: dict[str, Implant],
+    reported_at: str,
+    status: int,
+) -> None:
+    """schemathesis found a 500 on PostgreSQL: 'time zone displacement out of range'."""
+    moment = f"{(today() - timedelta(days=1)).isoformat()}T08:00:00{reported_at}"
+    response = post(
+        client_as(Role.NURSE),
+        f"/api/implants/{pumps['baclofen'].id}/alarms",
+        {"kind": "low_reservoir", "reported_at": moment},
+    )
+    assert response.status_code == status, response.content
+    stored = datetime.fromisoformat(response.json()["reported_at"].replace("Z", "+00:00"))
+    assert stored == datetime.fromisoformat(moment)
+
+
+def test_a_moment_outside_the_calendar_in_utc_is_refused_naming_it(
+    client_as: Callable[[Role | None], Client], pumps: dict[str, Implant]
+) -> None:
+    response = post(
+        client_as(Role.NURSE),
+        f"/api/implants/{pumps['baclofen'].id}/alarms",
+        {"kind": "low_reservoir", "reported_at": "0001-01-01T00:00:00+05:00"},
+    )
+    assert response.status_code == 422
+    assert "reported_at" in response.content.decode()

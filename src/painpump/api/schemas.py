@@ -3,13 +3,14 @@ travel as {"value": <number>, "unit": "<unit>"}, exactly as in the command line'
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
 from ninja import Schema
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -22,6 +23,19 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """A moment read in UTC as it is stored: an offset PostgreSQL cannot take (beyond 15:59,
+    such as -17:39) was a 500; a moment UTC puts outside the calendar is refused."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("lies outside the calendar once read in UTC (years 1 to 9999)") from None
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""A date and time with its UTC offset, as the API takes it (and stores it, in UTC)."""
 
 
 def _no_nul(value: object) -> None:
@@ -116,7 +130,7 @@ class AssessmentIn(Request):
         description="a score (pain_nrs 0-10, ashworth 0-4) as a plain number; the oral "
         'morphine-equivalent dose as a quantity, e.g. {"value": 120, "unit": "mg/day"}'
     )
-    taken_at: AwareDatetime
+    taken_at: Moment
     limb: StrictStr = Field(default="", max_length=30)
     note: StrictStr = Field(default="", max_length=500)
 
@@ -180,7 +194,7 @@ class DecisionOut(Schema):
 class BolusIn(Request):
     dose: QuantityIn
     positive: StrictBool
-    given_at: AwareDatetime | None = None
+    given_at: Moment | None = None
 
 
 class FactsIn(Request):
@@ -328,7 +342,7 @@ class RefillIn(Request):
         description="the client's key for this refill (or the Idempotency-Key header): a retry "
         "with the same key returns the refill already recorded",
     )
-    performed_at: AwareDatetime
+    performed_at: Moment
     expected: QuantityIn | None = Field(
         default=None, description="the residual volume the pump expects (not at a first fill)"
     )
@@ -356,7 +370,7 @@ class ProgramIn(Request):
 
 class AlarmIn(Request):
     kind: StrictStr = Field(description="low_reservoir, empty, eri, motor_stall or other")
-    reported_at: AwareDatetime
+    reported_at: Moment
     note: StrictStr = Field(default="", max_length=500)
 
 
@@ -401,7 +415,7 @@ class AppointmentChange(Request):
         description="a working day to come (a refill takes its first free slot), not after the "
         "refill-by date without a late_reason",
     )
-    starts_at: AwareDatetime | None = Field(
+    starts_at: Moment | None = Field(
         default=None, description="a start to come, with its offset, within opening hours"
     )
     status: StrictStr | None = Field(
