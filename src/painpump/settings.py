@@ -51,7 +51,7 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'painpump.sqlite3'}"),
         conn_max_age=60,
         # A kept connection is checked before each request reuses it, so a database restart
-        # costs no request once it is back (painpump.api.unavailable answers 503 meanwhile).
+        # costs no request once it is back (painpump.plumbing.unavailable answers 503 meanwhile).
         conn_health_checks=True,
     )
 }
@@ -71,11 +71,11 @@ INSTALLED_APPS = [
     "painpump.web",
 ]
 MIDDLEWARE = [
-    "painpump.web.unavailable.DatabaseUnavailableMiddleware",
+    "painpump.plumbing.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so the static files carry them too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "painpump.api.middleware.ContentSecurityPolicyMiddleware",
+    "painpump.plumbing.security_headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

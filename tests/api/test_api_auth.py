@@ -18,11 +18,12 @@ from django.utils import timezone
 from typer.testing import CliRunner
 
 from frozen import NOW, ZONE, day
-from painpump.api import throttle, tokens
+from painpump.api import tokens
 from painpump.api.models import ApiToken, LoginFailure
 from painpump.cli.main import _register, app
 from painpump.clinic.models import AuditEntry, Patient
 from painpump.clinic.roles import Role
+from painpump.plumbing import throttle
 
 JSON = "application/json"
 PASSWORD = "correct horse battery"  # the users fixture's password (conftest.py)

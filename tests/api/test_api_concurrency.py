@@ -27,7 +27,7 @@ from django.test import Client
 from therapy_setup import at, baclofen_implant, day_60, iso, refill_body, today
 
 from clinic_fixtures import REFILL_FORM
-from painpump.api.idempotency import HEADER, REPLAYED
+from painpump.api.idempotency import HEADER
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import (
     AlarmReport,
@@ -39,6 +39,7 @@ from painpump.clinic.models import (
     Refill,
 )
 from painpump.clinic.roles import Role
+from painpump.plumbing.idempotency import REPLAYED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

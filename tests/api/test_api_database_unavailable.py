@@ -29,11 +29,10 @@ from django.db import (
 from django.test import Client, RequestFactory
 from therapy_setup import baclofen_implant, post, refill_body
 
-from painpump.api.unavailable import MESSAGES, classify
 from painpump.clinic import audit
 from painpump.clinic.models import AuditEntry, Implant, Patient, Refill
 from painpump.clinic.roles import Role
-from painpump.web.unavailable import DatabaseUnavailableMiddleware
+from painpump.plumbing.unavailable import MESSAGES, DatabaseUnavailableMiddleware, classify
 
 DJANGO_CLASSES: tuple[type[Exception], ...] = (
     InterfaceError,

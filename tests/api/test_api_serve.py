@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from painpump.cli.serve import gunicorn_argv
+from painpump.runtime import gunicorn_argv
 
 PAINPUMP = Path(sys.executable).parent / "painpump"
 START_TIMEOUT = 45.0

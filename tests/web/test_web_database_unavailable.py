@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 from django.db import InternalError, OperationalError
 from django.test import Client
 
-from painpump.api.unavailable import MESSAGES
 from painpump.clinic.models import Patient
+from painpump.plumbing.unavailable import MESSAGES
 from painpump.web.views import dashboard
 
 

@@ -16,9 +16,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from painpump.api.idempotency import REPLAYED
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Program
 from painpump.clinic.roles import Role
+from painpump.plumbing.idempotency import REPLAYED
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from clinic_fixtures import PASSWORD
-from painpump.api import throttle
+from painpump.plumbing import throttle
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
 from clinic_fixtures import PASSWORD
-from painpump.api.middleware import CONTENT_SECURITY_POLICY
 from painpump.clinic import queries
+from painpump.plumbing.security_headers import CONTENT_SECURITY_POLICY
 from painpump.web.views import patients
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """Who is calling: API tokens for programs (`Authorization: Bearer pp_...`) and the Django
 session for the web (its unsafe requests must carry the CSRF token). Login, logout and the
-CSRF token for web clients; failed logins are throttled (see throttle.py)."""
+CSRF token for web clients; failed logins are throttled (see painpump.plumbing.throttle)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 from pydantic import ConfigDict, Field
 
-from painpump.api import throttle, tokens
+from painpump.api import tokens
 from painpump.api.schemas import Error
 from painpump.clinic.roles import Forbidden, roles_of
+from painpump.plumbing import throttle
+from painpump.plumbing.status import FORBIDDEN, TOO_MANY_REQUESTS, UNAUTHENTICATED
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -54,7 +56,7 @@ class SessionAuth(APIKeyCookie):
         if not user.is_authenticated or not isinstance(user, User):
             return None
         if request.method not in SAFE_METHODS and check_csrf(request) is not None:
-            raise HttpError(403, "CSRF check failed: send the X-CSRFToken header")
+            raise HttpError(FORBIDDEN, "CSRF check failed: send the X-CSRFToken header")
         return user
 
 
@@ -98,7 +100,7 @@ def _me(user: User) -> dict[str, Any]:
 
 def _csrf_or_403(request: HttpRequest) -> None:
     if check_csrf(request) is not None:
-        raise HttpError(403, "CSRF check failed: send the X-CSRFToken header")
+        raise HttpError(FORBIDDEN, "CSRF check failed: send the X-CSRFToken header")
 
 
 @router.get("/csrf", response=CsrfToken, auth=None)
@@ -120,14 +122,14 @@ def login_view(request: HttpRequest, credentials: Credentials) -> Any:
     ip = throttle.client_ip(request)
     wait = throttle.retry_after(credentials.username, ip)
     if wait is not None:
-        response = _error(429, f"too many failed logins: try again in {wait} s")
+        response = _error(TOO_MANY_REQUESTS, f"too many failed logins: try again in {wait} s")
         response["Retry-After"] = str(wait)
         return response
     user = authenticate(request, username=credentials.username, password=credentials.password)
     if not isinstance(user, User):
         # Returned, not raised: the failure must be committed to count.
         throttle.record_failure(credentials.username, ip)
-        return _error(401, "wrong username or password")
+        return _error(UNAUTHENTICATED, "wrong username or password")
     throttle.clear(credentials.username, ip)
     login(request, user)
     return Status(200, _me(user))

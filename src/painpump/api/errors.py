@@ -1,8 +1,9 @@
 """The one place where failures become HTTP answers, each {"error": {...}}: a refusal is 422
 with field, value, limit and source; a validation error is 422 naming the field; a missing role
 403; an unknown record 404; a stale version 409 with the current version (a lost uniqueness
-race is a 409 too); a database that cannot serve (down, full, read-only) 503 (unavailable.py).
-Every error rolls the request's transaction back, so nothing is stored."""
+race is a 409 too); a database that cannot serve (down, full, read-only) 503
+(painpump.plumbing.unavailable). Every error rolls the request's transaction back, so nothing is
+stored."""
 
 from __future__ import annotations
 
@@ -14,10 +15,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from painpump.api import unavailable
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core.errors import Refusal
+from painpump.plumbing import unavailable
+from painpump.plumbing.status import (
+    CONFLICT,
+    FORBIDDEN,
+    NOT_FOUND,
+    REFUSED,
+    UNAUTHENTICATED,
+    UNAVAILABLE,
+)
 
 SCHEMA_RULES = "painpump API schema (/api/openapi.json)"
 log = logging.getLogger(__name__)
@@ -67,23 +76,23 @@ def install(api: NinjaAPI) -> None:
     """Register the handlers on `api` (replacing django-ninja's defaults for these types)."""
 
     def refusal(request: HttpRequest, exc: Any) -> HttpResponse:
-        return _answer(api, request, 422, exc.as_dict())
+        return _answer(api, request, REFUSED, exc.as_dict())
 
     def validation(request: HttpRequest, exc: Any) -> HttpResponse:
-        return _answer(api, request, 422, _validation(exc))
+        return _answer(api, request, REFUSED, _validation(exc))
 
     def forbidden(request: HttpRequest, exc: Any) -> HttpResponse:
-        return _answer(api, request, 403, {"message": str(exc), "capability": exc.capability})
+        return _answer(api, request, FORBIDDEN, {"message": str(exc), "capability": exc.capability})
 
     def not_found(request: HttpRequest, exc: Any) -> HttpResponse:
         detail = f"{exc} does not exist" if isinstance(exc, NotFound) else "not found"
-        return _answer(api, request, 404, {"message": detail})
+        return _answer(api, request, NOT_FOUND, {"message": detail})
 
     def conflict(request: HttpRequest, exc: Any) -> HttpResponse:
         return _answer(
             api,
             request,
-            409,
+            CONFLICT,
             {
                 "message": str(exc),
                 "object_type": exc.object_type,
@@ -100,7 +109,7 @@ def install(api: NinjaAPI) -> None:
         return _answer(
             api,
             request,
-            409,
+            CONFLICT,
             {"message": "a concurrent change conflicts with this one: reload and try again"},
         )
 
@@ -109,13 +118,13 @@ def install(api: NinjaAPI) -> None:
         if found is None:
             raise exc
         unavailable.noted(request, exc, found)
-        response = _answer(api, request, 503, found.as_error())
+        response = _answer(api, request, UNAVAILABLE, found.as_error())
         response["Retry-After"] = str(unavailable.RETRY_AFTER_SECONDS)
         return response
 
     def unauthenticated(request: HttpRequest, exc: Any) -> HttpResponse:
         message = exc.message if exc.message != "Unauthorized" else "log in or send an API token"
-        response = _answer(api, request, 401, {"message": message})
+        response = _answer(api, request, UNAUTHENTICATED, {"message": message})
         response["WWW-Authenticate"] = 'Bearer realm="painpump"'
         return response
 

@@ -37,6 +37,7 @@ from painpump.clinic.refill_preview import confirm_refill
 from painpump.clinic.therapy_queries import ImplantView
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind
+from painpump.plumbing.idempotency import REPLAYED
 
 router = Router(tags=["implants"], auth=AUTH)
 
@@ -152,7 +153,7 @@ def perform_refill(
     else:
         refill = confirm_refill(user, implant_id, expected_version=payload.version, **arguments)
     if retried:
-        response[idempotency.REPLAYED] = "true"
+        response[REPLAYED] = "true"
     return Status(200 if retried else 201, present.refill(refill))
 
 

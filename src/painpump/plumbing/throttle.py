@@ -1,6 +1,7 @@
-"""Throttling of password guessing: failed logins are counted in the database per username and
-client address over a window, so every worker process sees the same count. The address is the
-connection's (REMOTE_ADDR); X-Forwarded-For is not trusted, as any client can send it."""
+"""Throttling of password guessing, shared by the API's login and the web's sign-in: failed logins
+are counted in the database per username and client address over a window, so every worker
+process sees the same count. The address is the connection's (REMOTE_ADDR); X-Forwarded-For is
+not trusted, as any client can send it."""
 
 from __future__ import annotations
 

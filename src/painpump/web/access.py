@@ -17,6 +17,7 @@ from django.shortcuts import render
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core.errors import Refusal
+from painpump.plumbing.status import CONFLICT, FORBIDDEN, NOT_FOUND, REFUSED
 
 P = ParamSpec("P")
 CONCURRENT = "a concurrent change conflicts with this one: reload the page and check it"
@@ -33,17 +34,17 @@ def clinic_page(view: View[P]) -> View[P]:
         try:
             return view(request, *args, **kwargs)
         except Forbidden as refused:
-            return _refused(request, str(refused), 403)
+            return _refused(request, str(refused), FORBIDDEN)
         except NotFound as missing:
-            return _refused(request, str(missing) or "no such record", 404)
+            return _refused(request, str(missing) or "no such record", NOT_FOUND)
         except Conflict as conflict:
-            return _refused(request, str(conflict), 409)
+            return _refused(request, str(conflict), CONFLICT)
         except IntegrityError:
             # A concurrent change won a uniqueness race (the database's message can hold patient
             # data, so it is not shown).
-            return _refused(request, CONCURRENT, 409)
+            return _refused(request, CONCURRENT, CONFLICT)
         except Refusal as refusal:
-            return _refused(request, refusal.message, 422)
+            return _refused(request, refusal.message, REFUSED)
 
     return login_required(guarded)  # type: ignore[return-value]
 

@@ -1,5 +1,5 @@
 """Double submissions of the web forms that create a record: the form carries a hidden key made
-when it was shown, and its post is answered once (painpump.api.idempotency, in the request's
+when it was shown, and its post is answered once (painpump.plumbing.idempotency, in the request's
 transaction): a second click, or the browser's resubmission, gets the first answer (the redirect
 to what was created) instead of a second record."""
 
@@ -14,8 +14,9 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from painpump.api.idempotency import BUSY, checked_key, claim, fingerprint, replay, settle
 from painpump.core.errors import Refusal
+from painpump.plumbing.idempotency import BUSY, checked_key, claim, fingerprint, replay, settle
+from painpump.plumbing.status import CONFLICT, REFUSED
 
 P = ParamSpec("P")
 View = Callable[Concatenate[HttpRequest, P], HttpResponse]
@@ -46,11 +47,13 @@ def answered_once(view: View[P]) -> View[P]:
         if key is None or not isinstance(user, User):
             return view(request, *args, **kwargs)
         try:
-            found = claim(user, key, request, fingerprint(request, ("csrfmiddlewaretoken",)))
+            found = claim(
+                user, key, request, fingerprint(request, ("csrfmiddlewaretoken",)), field=FIELD
+            )
         except Refusal:
-            return render(request, "web/refused.html", {"message": OTHER_ENTRIES}, status=422)
+            return render(request, "web/refused.html", {"message": OTHER_ENTRIES}, status=REFUSED)
         if found is None:
-            return render(request, "web/refused.html", {"message": BUSY}, status=409)
+            return render(request, "web/refused.html", {"message": BUSY}, status=CONFLICT)
         if found.status:
             return replay(found)
         response = view(request, *args, **kwargs)

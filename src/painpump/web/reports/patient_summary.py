@@ -20,6 +20,7 @@ from painpump.clinic.report_data import (
     RefillLine,
 )
 from painpump.core.locale import ClinicLocale
+from painpump.core.refill import DeliveryFinding
 from painpump.core.units import side_by_side
 from painpump.web.reports.charts import Line, line_chart, step_chart
 from painpump.web.reports.layout import (
@@ -200,7 +201,7 @@ def _refills(summary: PatientSummary) -> list[Flowable]:
             lines(r.volume, r.lot),
             _residual(r),
             r.delivery_error,
-            "within accuracy" if r.finding == "none" else r.finding,
+            "within accuracy" if r.finding == DeliveryFinding.NONE else r.finding,
             lines(r.performed_by, f"verified: {_verification(r, locale)}"),
             short_day(locale, r.refill_by),
         ]

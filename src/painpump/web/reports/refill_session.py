@@ -11,6 +11,7 @@ from reportlab.platypus import Flowable
 
 from painpump.clinic.report_data import ProgramLine, RefillSession
 from painpump.core.locale import ClinicLocale
+from painpump.core.refill import DeliveryFinding
 from painpump.core.units import side_by_side
 from painpump.web.reports.layout import (
     banner,
@@ -57,7 +58,11 @@ def _in_the_pump(session: RefillSession) -> list[Flowable]:
     check = session.reconciliation
     if check is None:
         return [text("First fill of this pump: there was no residual to aspirate or reconcile.")]
-    verdict = "within the pump accuracy" if check.finding == "none" else check.finding.upper()
+    verdict = (
+        "within the pump accuracy"
+        if check.finding is DeliveryFinding.NONE
+        else check.finding.upper()
+    )
     compared = [check.expected, check.aspirated, check.difference]
     if check.programmed_since_fill is not None:
         compared.append(check.programmed_since_fill)

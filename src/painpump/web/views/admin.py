@@ -27,11 +27,11 @@ from painpump.core.pathway import IMPLANT_INTERVAL_SOURCE, STAY_SOURCE
 from painpump.core.refill import MARGIN_SOURCE
 from painpump.core.scheduling import CALENDAR_SOURCE, WEEKDAYS
 from painpump.core.units import Kind, Q
+from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import QuantityField, show_refusal
 from painpump.web.views.library import may
 
-REFUSED = 422
 ROLE_CHOICES = [
     (Role.PHYSICIAN.value, "Physician: prescribes, decides the pathway"),
     (Role.NURSE.value, "Nurse: refills, assessments, appointments"),

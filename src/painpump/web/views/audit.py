@@ -19,11 +19,11 @@ from painpump.clinic.audit_queries import AuditFilter, AuditPage
 from painpump.clinic.models import AuditEntry
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
+from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import show_refusal
 from painpump.web.views.library import may
 
-REFUSED = 422
 EMPTY = "—"
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

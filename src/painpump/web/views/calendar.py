@@ -33,11 +33,11 @@ from painpump.clinic.therapy_queries import ROWS, appointments_between
 from painpump.core.booking import free_slots
 from painpump.core.errors import Refusal
 from painpump.core.periods import Period, Span, period_of, span_of
+from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import show_refusal
 from painpump.web.views.pathway_forms import DATE
 
-REFUSED = 422
 DATE_RULE = "painpump calendar: dates as YYYY-MM-DD"
 CHANGES = {"book": "booked", "cancel": "cancelled", "move": None}
 

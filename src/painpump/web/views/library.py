@@ -28,10 +28,10 @@ from painpump.core.catalog import RULE_LABELS, Drug, Limit, Sourced, SourcedNumb
 from painpump.core.clinic_limits import CLINIC_RULES, RULES, parse_value
 from painpump.core.errors import Refusal
 from painpump.core.units import Q, format_decimal
+from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import show_refusal
 
-REFUSED = 422
 SEVERITIES = [
     ("hard", "Hard: stops, cannot be overridden"),
     ("soft", "Soft: warns, needs a recorded acknowledgement"),

@@ -28,6 +28,7 @@ from painpump.clinic.locale import clinic_today
 from painpump.core import pathway as core
 from painpump.core.errors import Refusal
 from painpump.core.units import format_decimal
+from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.clinic_zone import current_locale
 from painpump.web.forms import show_refusal
@@ -40,7 +41,6 @@ from painpump.web.views.pathway_forms import (
     PlanStayForm,
 )
 
-REFUSED = 422
 STEP_FIELDS = {
     "bolus": "dose",
     "bolus.given_at": "given_at",

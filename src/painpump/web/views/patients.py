@@ -21,13 +21,13 @@ from painpump.clinic.locale import clinic_today
 from painpump.clinic.queries import PatientList, search_patients
 from painpump.core import catalog
 from painpump.core.errors import Refusal
+from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.chart_series import dose_data, outcome_data, reservoir_data
 
 MAX_QUERY = 200
 PAGE_ROWS = queries.PAGE_SIZE
 LAST_PAGE = queries.MAX_OFFSET // PAGE_ROWS + 1
-REFUSED = 422
 WHOLE = re.compile(r"[+-]?[0-9]+")
 FILTERS = ("q", "stage", "drug", "pump", "refill_within", "sort")
 LABELS = {

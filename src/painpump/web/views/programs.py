@@ -21,12 +21,11 @@ from painpump.clinic.program_preview import (
 from painpump.clinic.refill_preview import acknowledged_rules, warning_key
 from painpump.clinic.services import Conflict
 from painpump.core.errors import Refusal
+from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.double_submit import answered_once, new_submission_key
 from painpump.web.forms import show_refusal, shown_refusal
 from painpump.web.views.refill_forms import ProgramForm
-
-REFUSED = 422
 
 
 def _page(

@@ -26,6 +26,7 @@ from painpump.clinic.models import Indication
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, format_decimal
+from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.clinic_zone import current_locale
 from painpump.web.double_submit import answered_once, new_submission_key
@@ -33,7 +34,6 @@ from painpump.web.forms import QuantityField, show_refusal
 from painpump.web.templatetags.clinic_time import shown_day
 from painpump.web.views.pathway_forms import DATE, DATETIME, DATETIME_FORMATS
 
-REFUSED = 422
 CLOCK_TOLERANCE = timedelta(minutes=5)
 LIMBS = (
     ("left_arm", "Left arm"),

@@ -34,11 +34,11 @@ from painpump.clinic.services import Conflict
 from painpump.clinic.therapy_queries import refill_recorded
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
+from painpump.plumbing.status import BAD_REQUEST, REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import show_refusal, shown_refusal
 from painpump.web.views.refill_forms import REFILL_FIELDS, RefillForm
 
-REFUSED = 422
 PARTS = {
     "reconciliation": ("expected", "aspirated"),
     "program": (
@@ -206,7 +206,12 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
     except Refusal as refusal:
         if refusal.field == "acknowledge":
             return _page(
-                request, implant_id, form, preview, acknowledge_error=refusal.message, status=422
+                request,
+                implant_id,
+                form,
+                preview,
+                acknowledge_error=refusal.message,
+                status=REFUSED,
             )
         show_refusal(form, refusal, REFILL_FIELDS)
         return _page(request, implant_id, form, preview, status=REFUSED)
@@ -220,7 +225,7 @@ def refill_live(request: HttpRequest, implant_id: UUID) -> HttpResponse:
     and checks of the fill and program entered so far."""
     part = request.GET.get("part", "")
     if part not in PARTS:
-        return HttpResponse("unknown part", status=400, content_type="text/plain")
+        return HttpResponse("unknown part", status=BAD_REQUEST, content_type="text/plain")
     form = RefillForm(request.POST, partial=True)
     preview = None
     if form.is_valid():

@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from painpump.api import throttle
+from painpump.plumbing import throttle
+from painpump.plumbing.status import TOO_MANY_REQUESTS, UNAUTHENTICATED
 
 
 class SignInForm(forms.Form):
@@ -36,7 +37,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         wait = throttle.retry_after(username, ip)
         if wait is not None:
             form.add_error(None, f"Too many failed sign-ins: try again in {wait} s.")
-            status = 429
+            status = TOO_MANY_REQUESTS
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if isinstance(user, User):
@@ -45,7 +46,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 return redirect(_next(request))
             throttle.record_failure(username, ip)
             form.add_error(None, "Wrong username or password.")
-            status = 401
+            status = UNAUTHENTICATED
     context = {"form": form, "next": _next(request)}
     response = render(request, "web/sign_in.html", context, status=status)
     if wait is not None:

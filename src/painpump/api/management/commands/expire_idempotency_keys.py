@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from painpump import clock
-from painpump.api.idempotency import KEEP, expire
+from painpump.plumbing.idempotency import KEEP, expire
 
 
 class Command(BaseCommand):
