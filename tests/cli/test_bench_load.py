@@ -1,7 +1,8 @@
-"""The load test's pieces (painpump.load_test, painpump.load_users) work: its locust clients,
-run once through every kind of visit against a live server with a handful of patients from the
-benchmark data set, get only the answers they expect and record accepted refills, a retried one
-only once. The load test itself is a benchmark (scripts/bench-load), not part of this suite."""
+"""The load test's pieces (painpump.devtools.load.run, painpump.devtools.load.users) work: its
+locust clients, run once through every kind of visit against a live server with a handful of
+patients from the benchmark data set, get only the answers they expect and record accepted refills,
+a retried one only once. The load test itself is a benchmark (scripts/bench-load), not part of this
+suite."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 
-from painpump import load_test
 from painpump.clinic.models import AuditEntry, Refill
-from painpump.clinic_benchmarks import generate
-from painpump.load_plan import PROFILES, weighted_cycle
+from painpump.devtools.bench.clinic import generate
+from painpump.devtools.load import run as load_test
+from painpump.devtools.load.plan import PROFILES, weighted_cycle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,8 +18,7 @@ import time_machine
 from typer.testing import CliRunner
 
 from frozen import NOW
-from painpump import clock
-from painpump.cli import clinic as cli_clinic
+from painpump import clock, runtime
 from painpump.cli import demo as cli_demo
 from painpump.cli import serve as cli_serve
 from painpump.cli.main import _register, app
@@ -38,8 +37,10 @@ SUNDAY = "2027-03-28T10:00+02:00"
 @pytest.fixture(autouse=True)
 def real_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """No moved clock unless a test moves it (and whatever a test sets is undone after it)."""
-    monkeypatch.delenv(clock.CLOCK_AT, raising=False)
-    monkeypatch.delenv(clock.CLOCK_FROM, raising=False)
+    for name in (clock.CLOCK_AT, clock.CLOCK_FROM):
+        # set first, so that monkeypatch records the variable and removes what move_clock sets
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 def close(one: datetime, other: datetime) -> bool:
@@ -101,7 +102,7 @@ def test_demo_refuses_an_at_without_an_offset_naming_the_option(
     def never() -> None:
         raise AssertionError("the demo went on with a refused --at")
 
-    monkeypatch.setattr(cli_clinic, "setup_django", never)
+    monkeypatch.setattr(runtime, "setup_django", never)
     result = CliRunner().invoke(app, ["demo", "--no-serve", "--at", value])
     assert result.exit_code == 2, result.output
     assert "refused: --at" in result.output and "2027-03-28T10:00+02:00" in result.output
@@ -123,7 +124,7 @@ def test_serve_refuses_to_start_on_a_moved_clock_naming_the_variable(
     def never(*args: object) -> None:
         raise AssertionError("painpump serve started on a moved clock")
 
-    monkeypatch.setattr(cli_clinic, "setup_django", never)
+    monkeypatch.setattr(runtime, "setup_django", never)
     monkeypatch.setattr(cli_serve, "run_gunicorn", never)
     monkeypatch.setenv(clock.CLOCK_AT, SUNDAY)
     result = CliRunner().invoke(app, ["serve", "--no-migrate"])

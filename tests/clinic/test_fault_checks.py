@@ -1,5 +1,5 @@
-"""The fault drills' check of refills (painpump.faults.checks) finds every way a refill can be
-half-written (its drugs, the pump's version bump, the end of the program before it, its audit
+"""The fault drills' check of refills (painpump.devtools.faults.checks) finds every way a refill can
+be half-written (its drugs, the pump's version bump, the end of the program before it, its audit
 entry, its appointment, the pump's refill-by date), so a drill that passes it proves something;
 a whole refill passes."""
 
@@ -17,7 +17,7 @@ from painpump.clinic import refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill, RefillDrug
 from painpump.clinic.testing import baclofen
 from painpump.core.units import Kind, parse
-from painpump.faults import checks
+from painpump.devtools.faults import checks
 
 
 def refill(nurse: User, implant: Implant) -> Refill:

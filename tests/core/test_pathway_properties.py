@@ -1,4 +1,4 @@
-"""Bad input for the therapy pathway (core.pathway, core.stay_plan, core.test_phase): any step
+"""Bad input for the therapy pathway (core.pathway, core.stay_plan, core.trial_phase): any step
 with any date, fact, setting and acknowledgement moves as the table says or is refused naming
 the field. Whatever is tried, no implantation comes sooner than the clinic's days (21 by default)
 after the test phase or within a year of a brain injury, and no stay is planned outside its days
@@ -31,7 +31,7 @@ from painpump.core.pathway import (
     transition,
 )
 from painpump.core.stay_plan import STAYS, plan_stay
-from painpump.core.test_phase import next_step
+from painpump.core.trial_phase import next_step
 from painpump.core.units import Q
 from strategies import any_dates, cases
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.pathway import Episode, Indication, Outcome, Protocol, Stage
-from painpump.core.test_phase import next_step
+from painpump.core.trial_phase import next_step
 from painpump.core.units import Kind, parse
 
 GIVEN = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)

@@ -1,4 +1,5 @@
-"""`painpump bench`: prints the twin's benchmark figures (see docs/benchmarks.md)."""
+"""`painpump bench`, `bench-clinic`, `bench-web` and `bench-load`: the development tools of
+painpump.devtools behind the command line (see docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Annotated
 
 import typer
 
-from painpump import benchmarks, clinic_benchmarks, load_test, web_benchmarks
+from painpump.devtools.bench import clinic as clinic_benchmarks
+from painpump.devtools.bench import twin as benchmarks
+from painpump.devtools.bench import web as web_benchmarks
+from painpump.devtools.load import run as load_test
 
 
 def _rates(text: str) -> list[float]:

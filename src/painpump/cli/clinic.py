@@ -3,20 +3,13 @@ migrate, createsuperuser) and `painpump audit verify`."""
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
 
+from painpump.runtime import setup_django
+
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
-
-
-def setup_django() -> None:
-    """Configure Django with painpump's settings (they refuse to start without a secret)."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "painpump.settings")
-    import django
-
-    django.setup()
 
 
 @audit_app.command("verify")

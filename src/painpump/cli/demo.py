@@ -159,7 +159,7 @@ def register(app: typer.Typer) -> None:
         secret = ensure_secret(directory)
         if secret is not None:
             typer.echo(f"painpump demo: no secret configured, using {secret}", err=True)
-        from painpump.cli.clinic import setup_django
+        from painpump.runtime import setup_django
 
         setup_django()
         from django.core.management import call_command

@@ -12,37 +12,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from painpump import clock
-
-
-def gunicorn_argv(
-    host: str, port: int, workers: int, timeout: int, max_requests: int = 2000
-) -> list[str]:
-    """The gunicorn command line serving painpump.wsgi:application. Each worker is replaced after
-    about `max_requests` requests (0: never, as the load test's memory run needs to see a leak)."""
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "sync",
-        "--timeout",
-        str(timeout),
-        "--graceful-timeout",
-        "10",
-        "--max-requests",
-        str(max_requests),
-        "--max-requests-jitter",
-        str(max_requests // 10),
-        "--error-logfile",
-        "-",
-        "--log-level",
-        "warning",
-        "painpump.wsgi:application",
-    ]
+from painpump.runtime import gunicorn_argv
 
 
 def run_gunicorn(host: str, port: int, workers: int, timeout: int) -> NoReturn:
@@ -82,7 +52,7 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(2)
-        from painpump.cli.clinic import setup_django
+        from painpump.runtime import setup_django
 
         setup_django()
         if migrate:

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from painpump.cli.clinic import setup_django
 from painpump.cli.output import emit
+from painpump.runtime import setup_django
 
 token_app = typer.Typer(help="API tokens for programs.", no_args_is_help=True)
 

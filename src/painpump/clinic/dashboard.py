@@ -34,7 +34,7 @@ from painpump.core.scheduling import (
     earliest_working_day,
     prioritise,
 )
-from painpump.core.test_phase import NextStep, next_step
+from painpump.core.trial_phase import NextStep, next_step
 
 DEFAULT_LIMIT = 25
 """Rows of each list on one page: what a clinician reads at a glance (the totals say how many

@@ -1,4 +1,4 @@
-"""Pathway steps that tests and the fault drills' clinic (painpump.faults.seed) share: a
+"""Pathway steps that tests and the fault drills' clinic (painpump.devtools.faults.seed) share: a
 spasticity episode taken through a baclofen test phase to the responder decision, the way a
 clinic records it, and a baclofen fill. Each takes its dates from the caller: the tests build
 theirs from their frozen clock (tests/frozen.py), the drills from the clinic's today."""

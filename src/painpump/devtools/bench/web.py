@@ -40,10 +40,9 @@ def _figures(name: str, times: list[float]) -> str:
 
 
 def main(patients: int, rounds: int, out: Callable[[str], None]) -> None:
-    from painpump.benchmarks import machine
-    from painpump.cli.clinic import setup_django
-    from painpump.cli.serve import gunicorn_argv
-    from painpump.clinic_benchmarks import _free_port, generate
+    from painpump.devtools.bench.clinic import generate
+    from painpump.devtools.bench.twin import machine
+    from painpump.runtime import free_port, gunicorn_argv, setup_django
 
     setup_django()
     from django.contrib.auth.models import User
@@ -73,7 +72,7 @@ def main(patients: int, rounds: int, out: Callable[[str], None]) -> None:
         .values_list("episode__patient_id", flat=True)[:rounds]
     ]
     connections.close_all()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(gunicorn_argv("127.0.0.1", port, 2, 60), env=os.environ.copy())
     try:
         _wait_for(port)

@@ -11,10 +11,17 @@ import threading
 import time
 from functools import partial
 
-from painpump.faults import checks, postgres
-from painpump.faults.common import Setting, answers, check_whole, started, tracebacks, wait_for
-from painpump.faults.report import Report
-from painpump.faults.workload import Reader, Refiller
+from painpump.devtools.faults import checks, postgres
+from painpump.devtools.faults.common import (
+    Setting,
+    answers,
+    check_whole,
+    started,
+    tracebacks,
+    wait_for,
+)
+from painpump.devtools.faults.report import Report
+from painpump.devtools.faults.workload import Reader, Refiller
 
 READERS = 2
 DOWN_FOR = (0.5, 1.5)  # seconds PostgreSQL stays down, drawn at random

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from django.db import connections
 
-from painpump.faults import checks, postgres
-from painpump.faults.calls import Answer, call
-from painpump.faults.common import Setting, check_whole
-from painpump.faults.report import Report
-from painpump.faults.server import Server
-from painpump.faults.workload import Refiller
+from painpump.devtools.faults import checks, postgres
+from painpump.devtools.faults.calls import Answer, call
+from painpump.devtools.faults.common import Setting, check_whole
+from painpump.devtools.faults.report import Report
+from painpump.devtools.faults.server import Server
+from painpump.devtools.faults.workload import Refiller
 
 BEFORE = 3  # refills done before the fault
 TRIES = 3  # refills tried during the fault (all refused)

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from painpump.api.unavailable import MESSAGES
-from painpump.faults.calls import Answer, Lost, call
+from painpump.devtools.faults.calls import Answer, Lost, call
+from painpump.plumbing.unavailable import MESSAGES
 
 PAUSE = 0.05  # seconds between tries while the service or its database is away
 

@@ -211,12 +211,6 @@ def generate(patients: int, seed: int, now: datetime, out: Callable[[str], None]
     return user.username
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def load(
     port: int, token: str, paths: list[str], seconds: float, clients: int
 ) -> tuple[list[float], int]:
@@ -259,9 +253,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def main(patients: int, seconds: float, clients: int, out: Callable[[str], None]) -> None:
-    from painpump.benchmarks import machine
-    from painpump.cli.clinic import setup_django
-    from painpump.cli.serve import gunicorn_argv
+    from painpump.devtools.bench.twin import machine
+    from painpump.runtime import free_port, gunicorn_argv, setup_django
 
     setup_django()
     from django.core.management import call_command
@@ -282,7 +275,7 @@ def main(patients: int, seconds: float, clients: int, out: Callable[[str], None]
     token = tokens.create(username, read_only=True, name="benchmark").secret
     ids = [str(p) for p in Patient.objects.values_list("id", flat=True)[:500]]
     connections.close_all()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(gunicorn_argv("127.0.0.1", port, 2, 60), env=os.environ.copy())
     try:
         for _ in range(100):

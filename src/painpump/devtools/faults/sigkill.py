@@ -11,9 +11,9 @@ import time
 from collections import Counter
 from functools import partial
 
-from painpump.faults import checks
-from painpump.faults.common import Setting, check_whole, started
-from painpump.faults.report import Report
+from painpump.devtools.faults import checks
+from painpump.devtools.faults.common import Setting, check_whole, started
+from painpump.devtools.faults.report import Report
 
 KILL_AFTER = (0.2, 1.2)  # seconds of refilling before the kill, drawn at random
 

@@ -1,9 +1,9 @@
 """The drills of one database in this process (Django is configured once per process):
-`python -m painpump.faults.drill sqlite|postgres --drills sigkill,... --rounds N --seed S`. It
-makes the database (SQLite: a file on a small tmpfs of its own, which the disk drills fill up
-and remount read-only; PostgreSQL: a database in the drills' own cluster), migrates it, seeds the
-clinic through the clinic services, starts `painpump serve`, runs the drills in turn on that
-server and prints their reports as one JSON line."""
+`python -m painpump.devtools.faults.drill sqlite|postgres --drills sigkill,... --rounds N --seed S`.
+It makes the database (SQLite: a file on a small tmpfs of its own, which the disk drills fill up and
+remount read-only; PostgreSQL: a database in the drills' own cluster), migrates it, seeds the clinic
+through the clinic services, starts `painpump serve`, runs the drills in turn on that server and
+prints their reports as one JSON line."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from painpump.faults import postgres
-from painpump.faults.report import Report
+from painpump.devtools.faults import postgres
+from painpump.devtools.faults.report import Report
 
 # Each drill's function by database, imported once Django is set up (they use its models).
 DRILLS = {
@@ -78,15 +78,15 @@ def _close_connections() -> None:
 
 def run(kind: str, drills: list[str], options: argparse.Namespace, work: Path) -> list[Report]:
     with database(kind, work) as (database_name, disk):
-        from painpump.cli.clinic import setup_django
+        from painpump.runtime import setup_django
 
         setup_django()
         from django.core.management import call_command
 
-        from painpump.faults.common import Setting
-        from painpump.faults.seed import seed
-        from painpump.faults.server import Server
-        from painpump.faults.workload import Refiller, Tally
+        from painpump.devtools.faults.common import Setting
+        from painpump.devtools.faults.seed import seed
+        from painpump.devtools.faults.server import Server
+        from painpump.devtools.faults.workload import Refiller, Tally
 
         call_command("migrate", interactive=False, verbosity=0)
         clinic = seed(options.patients)
@@ -115,7 +115,8 @@ def run(kind: str, drills: list[str], options: argparse.Namespace, work: Path) -
                 module, function = DRILLS[kind][name].split(".")
                 began = time.monotonic()
                 try:
-                    report = getattr(import_module(f"painpump.faults.{module}"), function)(setting)
+                    drill = getattr(import_module(f"painpump.devtools.faults.{module}"), function)
+                    report = drill(setting)
                 except Exception as error:  # a drill that cannot finish has failed, and the
                     report = Report(name, kind)  # server's state is unknown: stop here
                     report.problems.append(f"the drill stopped: {type(error).__name__}: {error}")

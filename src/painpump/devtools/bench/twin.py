@@ -160,7 +160,7 @@ def _agree(twin: Any, ref: Any) -> bool:
 
 def reference_speedup(out: Callable[[str], None], days: int) -> None:
     """Twin vs the test suite's fixed-step reference on the benchmark pump over `days` days."""
-    tests = Path(__file__).resolve().parents[2] / "tests"
+    tests = Path(__file__).resolve().parents[4] / "tests"
     if not (tests / "reference.py").exists():
         out("speed-up vs reference: skipped (tests/reference.py is only in a source checkout)")
         return

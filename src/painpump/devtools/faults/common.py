@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from painpump.faults import checks
-from painpump.faults.calls import Lost, call
-from painpump.faults.report import Report
-from painpump.faults.seed import Clinic
-from painpump.faults.server import Server
-from painpump.faults.workload import Refiller, Tally
+from painpump.devtools.faults import checks
+from painpump.devtools.faults.calls import Lost, call
+from painpump.devtools.faults.report import Report
+from painpump.devtools.faults.seed import Clinic
+from painpump.devtools.faults.server import Server
+from painpump.devtools.faults.workload import Refiller, Tally
 
 WAIT = 120.0  # seconds a drill waits for something that must happen
 

@@ -1,6 +1,6 @@
-"""The pure pieces of the load test, shared by its driver (painpump.load_test) and its locust
-clients (painpump.load_users) and testable without locust: the profiles and the order of their
-visits, a refill the clinic accepts for a pump as the API shows it, percentiles."""
+"""The pure pieces of the load test, shared by its driver (painpump.devtools.load.run) and its
+locust clients (painpump.devtools.load.users) and testable without locust: the profiles and the
+order of their visits, a refill the clinic accepts for a pump as the API shows it, percentiles."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ response time is kept and each step's p50/p95/p99, errors and achieved rate are 
 A process of its own, because importing locust patches the standard library for gevent (so
 time.sleep here yields to the other users).
 
-Run by painpump.load_test: `python -m painpump.load_users CONFIG.json RESULTS.json`."""
+Run by painpump.devtools.load.run:
+`python -m painpump.devtools.load.users CONFIG.json RESULTS.json`."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from typing import Any
 from locust import FastHttpUser, task
 from locust.env import Environment
 
-from painpump.load_plan import (
+from painpump.devtools.load.plan import (
     CSRF_FIELD,
     PROFILES,
     parse_json,
@@ -34,7 +35,7 @@ from painpump.load_plan import (
     refill_payload,
     weighted_cycle,
 )
-from painpump.load_proc import CpuSnapshot, cpu_used
+from painpump.devtools.load.proc import CpuSnapshot, cpu_used
 
 
 @dataclass

@@ -1,8 +1,9 @@
-"""`python -m painpump.faults` (scripts/fault-drills): the drills on SQLite, then on PostgreSQL
-in a cluster of their own (created for the run, dropped after it), each database's drills in a
-process of its own; prints the figures and exits 1 when a drill found a problem. Counts: --rounds
-(PAINPUMP_FAULT_ROUNDS, default 10 kills a database) and --restarts (PAINPUMP_FAULT_RESTARTS,
-default 3 PostgreSQL restarts). Needs root (tmpfs mounts, the PostgreSQL cluster)."""
+"""`python -m painpump.devtools.faults` (scripts/fault-drills): the drills on SQLite, then on
+PostgreSQL in a cluster of their own (created for the run, dropped after it), each database's drills
+in a process of its own; prints the figures and exits 1 when a drill found a problem. Counts:
+--rounds (PAINPUMP_FAULT_ROUNDS, default 10 kills a database) and --restarts
+(PAINPUMP_FAULT_RESTARTS, default 3 PostgreSQL restarts). Needs root (tmpfs mounts, the PostgreSQL
+cluster)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from painpump.faults import postgres
+from painpump.devtools.faults import postgres
 
 
 def _options() -> argparse.Namespace:
@@ -37,7 +38,7 @@ def _options() -> argparse.Namespace:
 
 def _suite(database: str, options: argparse.Namespace) -> list[dict[str, Any]]:
     argv = [
-        sys.executable, "-m", "painpump.faults.drill", database,
+        sys.executable, "-m", "painpump.devtools.faults.drill", database,
         "--rounds", str(options.rounds), "--restarts", str(options.restarts),
         "--patients", str(options.patients), "--seed", str(options.seed),
     ]  # fmt: skip

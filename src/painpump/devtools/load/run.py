@@ -1,7 +1,7 @@
 """Load test of the clinic service on PostgreSQL (`painpump bench-load`, scripts/bench-load): the
-10,000-patient data set of the clinic benchmark, copied fresh for each run from a template
-database seeded once a day; `painpump serve`'s gunicorn with worker recycling off; locust clients
-(painpump.load_users) stepping the offered rate of the dashboard, the patient chart and the
+10,000-patient data set of the clinic benchmark, copied fresh for each run from a template database
+seeded once a day; `painpump serve`'s gunicorn with worker recycling off; locust clients
+(painpump.devtools.load.users) stepping the offered rate of the dashboard, the patient chart and the
 refill visit until p95 passes 100 ms; then a long run of a clinic's mix while the RSS of every
 worker is sampled. Prints each step's p50/p95/p99 and errors, the highest rate that held, and the
 workers' memory (start, end, max, slope)."""
@@ -23,8 +23,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from painpump import load_plan
-from painpump.load_proc import memory_gib, rss_mb, worker_pids
+from painpump.devtools.load import plan as load_plan
+from painpump.devtools.load.proc import memory_gib, rss_mb, worker_pids
 
 TARGET_MS = 100.0
 REFILL_MARGIN_DAYS = 14
@@ -96,7 +96,7 @@ def prepare_database(url: str, patients: int, reseed: bool, out: Callable[[str],
             admin.execute(f"DROP DATABASE IF EXISTS {_ident(seed)}")
             admin.execute(f"CREATE DATABASE {_ident(seed)}")
             subprocess.run(
-                [sys.executable, "-m", "painpump.load_test", "seed", str(patients)],
+                [sys.executable, "-m", "painpump.devtools.load.run", "seed", str(patients)],
                 env={**os.environ, "DATABASE_URL": _with_name(url, seed)},
                 check=True,
             )
@@ -109,12 +109,12 @@ def prepare_database(url: str, patients: int, reseed: bool, out: Callable[[str],
 
 def seed(patients: int) -> None:
     """Write the clinic benchmark's data set into the configured (template) database."""
-    from painpump.cli.clinic import setup_django
+    from painpump.runtime import setup_django
 
     setup_django()
     from django.core.management import call_command
 
-    from painpump.clinic_benchmarks import generate
+    from painpump.devtools.bench.clinic import generate
 
     call_command("migrate", interactive=False, verbosity=0)
     generate(patients, 1, datetime.now(UTC).replace(microsecond=0), print)
@@ -244,12 +244,6 @@ def memory_report(
     return report
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for_port(port: int, seconds: float = 30) -> None:
     stop = time.monotonic() + seconds
     while time.monotonic() < stop:
@@ -262,12 +256,14 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 
 
 def run_clients(config: dict[str, Any]) -> dict[str, Any]:
-    """The locust clients (painpump.load_users) in a process of their own; their results."""
+    """The locust clients (painpump.devtools.load.users), in a process of their own; their
+    results."""
     with tempfile.TemporaryDirectory() as work:
         given, taken = Path(work) / "config.json", Path(work) / "results.json"
         given.write_text(json.dumps(config))
         subprocess.run(
-            [sys.executable, "-m", "painpump.load_users", str(given), str(taken)], check=True
+            [sys.executable, "-m", "painpump.devtools.load.users", str(given), str(taken)],
+            check=True,
         )
         results: dict[str, Any] = json.loads(taken.read_text())
         return results
@@ -282,7 +278,7 @@ def client_config(
     retry_every: int = 10,
     server: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
-    """What painpump.load_users is told: where, who, what to open and the phases; every
+    """What painpump.devtools.load.users is told: where, who, what to open and the phases; every
     `retry_every`th refill of a user is sent twice with the same idempotency key; `server` (the
     gunicorn master's pid, the database's name) has each step's CPU time measured."""
     measured = {} if server is None else {"server_pid": server[0], "database": server[1]}
@@ -350,9 +346,8 @@ def highest_held(steps: list[dict[str, Any]], profile: str) -> dict[str, Any] | 
 
 
 def main(options: Options, out: Callable[[str], None], json_out: Path | None = None) -> None:
-    from painpump.benchmarks import machine
-    from painpump.cli.clinic import setup_django
-    from painpump.cli.serve import gunicorn_argv
+    from painpump.devtools.bench.twin import machine
+    from painpump.runtime import free_port, gunicorn_argv, setup_django
 
     url = database_url()
     name = url.rsplit("/", 1)[1].split("?")[0]
@@ -372,7 +367,7 @@ def main(options: Options, out: Callable[[str], None], json_out: Path | None = N
         f"clients: {options.users} locust users (one process), {len(clinic.patients)} charts, "
         f"{len(clinic.implants)} pumps to refill"
     )
-    port = _free_port()
+    port = free_port()
     argv = gunicorn_argv("127.0.0.1", port, options.workers, 60, max_requests=0)
     out(f"server: gunicorn, {options.workers} sync workers, worker recycling off")
     server = subprocess.Popen(argv, env=os.environ.copy())

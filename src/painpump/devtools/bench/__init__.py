@@ -1,0 +1,2 @@
+"""Benchmarks (docs/benchmarks.md): `twin` (`painpump bench`), `clinic` (`painpump bench-clinic`),
+`web` (`painpump bench-web`)."""
