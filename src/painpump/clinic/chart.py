@@ -45,7 +45,7 @@ from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
 from painpump.core.pathway import PathwaySettings, check_stay
 from painpump.core.projection import ProgramRun, Projection, project
-from painpump.core.refill import StabilityLimit, stability_limit
+from painpump.core.refill import DeliveryFinding, StabilityLimit, stability_limit
 from painpump.core.units import Q, format_decimal, of, round_places, side_by_side
 
 
@@ -465,11 +465,13 @@ def _verdict(refill: Refill, accuracy: str) -> str:
     if refill.expected_ml is None:
         return "first fill"
     words = {
-        "none": f"as expected (within {accuracy})",
-        "overinfusion": f"less left than expected: overinfusion beyond {accuracy}",
-        "underinfusion": f"more left than expected: underinfusion beyond {accuracy}",
+        DeliveryFinding.NONE: f"as expected (within {accuracy})",
+        DeliveryFinding.OVERINFUSION: f"less left than expected: overinfusion beyond {accuracy}",
+        DeliveryFinding.UNDERINFUSION: f"more left than expected: underinfusion beyond {accuracy}",
     }
-    return words.get(refill.finding, refill.finding or "not reconciled")
+    if refill.finding not in words:
+        return refill.finding or "not reconciled"
+    return words[DeliveryFinding(refill.finding)]
 
 
 def _refill_line(refill: Refill, accuracy: str) -> RefillLine:

@@ -29,6 +29,7 @@ from painpump.core.booking import Visit
 from painpump.core.decision import Finding, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.refill import (
+    DeliveryFinding,
     Reconciliation,
     programmed_since_fill,
     reconcile,
@@ -107,7 +108,7 @@ def acknowledged_rules(warnings: Iterable[Finding], keys: Iterable[str]) -> froz
 def reconciliation_warning(check: Reconciliation) -> Finding | None:
     """The warning a reconciliation gives (beyond the pump's accuracy, or a possible pocket
     fill), as perform_refill records it; None when the volumes agree."""
-    if check.finding == "none" and not check.consequential:
+    if check.finding is DeliveryFinding.NONE and not check.consequential:
         return None
     return Finding(
         "reconciliation",

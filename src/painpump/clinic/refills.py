@@ -30,6 +30,7 @@ from painpump.core.device_limits import check_rate, check_volume_fits
 from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
 from painpump.core.errors import Refusal
 from painpump.core.refill import (
+    DeliveryFinding,
     RefillPlan,
     hours_between,
     plan_refill,
@@ -319,7 +320,7 @@ def perform_refill(
             "delivery_error_percent": round_places(check.delivery_error_percent, 3),
             "finding": check.finding,
         }
-        if check.finding != "none" or check.consequential:
+        if check.finding is not DeliveryFinding.NONE or check.consequential:
             warnings.append(
                 Finding(
                     "reconciliation",
