@@ -54,9 +54,9 @@ def test_starting_dose_from_effective_bolus(
 @pytest.mark.parametrize(
     ("bolus", "hours", "field"),
     [
-        (mcg(101), "4", "--effective-bolus"),
-        (mcg(0), "4", "--effective-bolus"),
-        (mcg(50), "-1", "--effect-hours"),
+        (mcg(101), "4", "effective_bolus"),
+        (mcg(0), "4", "effective_bolus"),
+        (mcg(50), "-1", "effect_hours"),
     ],
     ids=["above-100-mcg", "zero", "negative-hours"],
 )

@@ -67,7 +67,7 @@ def test_the_starting_dose_is_one_or_two_times_a_screening_bolus(
     try:
         start = starting_daily_dose(bolus, effect_hours)
     except Refusal as refusal:
-        assert refusal.field in ("--effective-bolus", "--effect-hours")
+        assert refusal.field in ("effective_bolus", "effect_hours")
         return
     assert bolus.kind is Kind.MASS and 0 < bolus.canonical <= SEQUENCE_MCG[-1]
     assert start.factor == (1 if effect_hours > 8 else 2)
@@ -86,4 +86,4 @@ def test_a_nan_effect_duration_is_refused() -> None:
     """Defect: effect_hours=NaN crashed starting_daily_dose with decimal.InvalidOperation."""
     with pytest.raises(Refusal) as caught:
         starting_daily_dose(Q(Decimal(50), "mcg"), Decimal("NaN"))
-    assert caught.value.field == "--effect-hours"
+    assert caught.value.field == "effect_hours"

@@ -215,4 +215,4 @@ def test_regression_a_stability_date_beyond_the_calendar_is_refused_not_an_overf
             stability=stability,
             tz=BERLIN,
         )
-    assert refused.value.field == "--rate"
+    assert refused.value.field == "rate"

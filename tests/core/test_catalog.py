@@ -72,11 +72,11 @@ def test_ziconotide_daily_maximum_depends_on_region() -> None:
 
 def test_unknown_names_are_refused_with_the_known_ones_listed() -> None:
     with pytest.raises(Refusal) as caught:
-        catalog.drug("morfine", "--drug")
-    assert caught.value.field == "--drug"
+        catalog.drug("morfine", "drug")
+    assert caught.value.field == "drug"
     assert "morphine" in caught.value.limit
     with pytest.raises(Refusal, match="synchromed-ii-20"):
-        catalog.pump("synchromed-3", "--pump")
+        catalog.pump("synchromed-3", "pump")
 
 
 def test_an_unverified_hard_limit_in_a_data_file_is_rejected() -> None:

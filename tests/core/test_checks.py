@@ -488,9 +488,9 @@ def test_ziconotide_increases_per_week_counts_this_increase() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"origin": "brain"}, "--origin"),
-        ({"region": "uk"}, "--region"),
-        ({"hours_since_change": Decimal(-1)}, "--hours-since-change"),
+        ({"origin": "brain"}, "origin"),
+        ({"region": "uk"}, "region"),
+        ({"hours_since_change": Decimal(-1)}, "hours_since_change"),
     ],
     ids=["unknown-origin", "unknown-region", "negative-hours"],
 )
@@ -503,7 +503,7 @@ def test_bad_options_are_refused_naming_the_field(kwargs: dict[str, object], fie
 def test_unknown_drug_is_refused_with_the_known_names() -> None:
     with pytest.raises(Refusal) as caught:
         check("aspirin", conc("1 mg/mL"), dose("1 mg/day"))
-    assert caught.value.field == "--drug"
+    assert caught.value.field == "drug"
     assert "morphine" in caught.value.limit
 
 
@@ -541,8 +541,8 @@ def test_a_value_hundredfold_above_the_library_stops_even_where_limits_are_unver
 ) -> None:
     decision = check(
         drug,
-        parse(concentration, Kind.CONCENTRATION, "--concentration"),
-        parse(dose, Kind.DOSE_RATE, "--dose"),
+        parse(concentration, Kind.CONCENTRATION, "concentration"),
+        parse(dose, Kind.DOSE_RATE, "dose"),
     )
     assert decision.verdict is Verdict.STOP
     guard = next(f for f in decision.findings if f.rule == "implausible")
@@ -553,8 +553,8 @@ def test_a_value_hundredfold_above_the_library_stops_even_where_limits_are_unver
 def test_the_strongest_labelled_concentration_is_not_implausible() -> None:
     decision = check(
         "morphine",
-        parse("25 mg/mL", Kind.CONCENTRATION, "--concentration"),
-        parse("10 mg/day", Kind.DOSE_RATE, "--dose"),
+        parse("25 mg/mL", Kind.CONCENTRATION, "concentration"),
+        parse("10 mg/day", Kind.DOSE_RATE, "dose"),
     )
     assert all(f.rule != "implausible" for f in decision.findings)
 
@@ -562,7 +562,7 @@ def test_the_strongest_labelled_concentration_is_not_implausible() -> None:
 def test_regression_infumorph_25_mg_per_ml_was_flagged_as_a_thousand_fold_slip() -> None:
     decision = check(
         "morphine",
-        parse("25 mg/mL", Kind.CONCENTRATION, "--concentration"),
-        parse("5 mg/day", Kind.DOSE_RATE, "--dose"),
+        parse("25 mg/mL", Kind.CONCENTRATION, "concentration"),
+        parse("5 mg/day", Kind.DOSE_RATE, "dose"),
     )
     assert [f.rule for f in decision.findings if f.verdict is Verdict.WARN] == ["max_concentration"]

@@ -31,8 +31,8 @@ from strategies import (
 )
 
 CHECK_FIELDS = (
-    "--drug", "--concentration", "--dose", "--previous-dose", "--hours-since-change",
-    "--origin", "--region", "--increases-last-7-days",
+    "drug", "concentration", "dose", "previous_dose", "hours_since_change",
+    "origin", "region", "increases_last_7_days",
 )  # fmt: skip
 options = st.one_of(st.none(), st.sampled_from(("spinal", "cerebral", "us", "eu", "EU ", "x")))
 
@@ -186,7 +186,7 @@ def test_a_rate_outside_a_verified_range_is_refused_and_outside_an_unverified_on
     try:
         warnings = check_rate(pump, rate)
     except Refusal as refusal:
-        assert refusal.field == "--rate"
+        assert refusal.field == "rate"
         return
     assert rate.kind is Kind.VOLUME_RATE
     for bound, outside in (
@@ -203,7 +203,7 @@ def test_a_volume_beyond_the_reservoir_is_refused(pump: Pump, volume: Q) -> None
     try:
         check_volume_fits(pump, volume)
     except Refusal as refusal:
-        assert refusal.field == "--volume"
+        assert refusal.field == "volume"
         return
     assert volume.kind is Kind.VOLUME
     assert volume.canonical <= pump.reservoir_volume.value.canonical
@@ -212,7 +212,7 @@ def test_a_volume_beyond_the_reservoir_is_refused(pump: Pump, volume: Q) -> None
 @cases(50)
 @given(hostile_names)
 def test_an_unknown_drug_or_pump_name_is_refused_naming_the_field(name: str) -> None:
-    for lookup, field in ((catalog.drug, "--drug"), (catalog.pump, "--pump")):
+    for lookup, field in ((catalog.drug, "drug"), (catalog.pump, "pump")):
         try:
             found = lookup(name, field)
         except Refusal as refusal:
@@ -239,17 +239,17 @@ def test_device_limits_refuse_a_quantity_of_another_kind() -> None:
     pump = catalog.pump("synchromed-ii-20")
     with pytest.raises(Refusal) as caught:
         check_volume_fits(pump, Q(Decimal(5), "mcg"))
-    assert caught.value.field == "--volume"
+    assert caught.value.field == "volume"
     with pytest.raises(Refusal) as caught:
         check_rate(pump, Q(Decimal(1), "mL"))
-    assert caught.value.field == "--rate"
+    assert caught.value.field == "rate"
 
 
 def test_check_refuses_a_volume_given_as_the_concentration() -> None:
     """Defect: a volume passed as the concentration crashed check() with ValueError."""
     with pytest.raises(Refusal) as caught:
         check("baclofen", Q(Decimal(2), "mL"), Q(Decimal(100), "mcg/day"))
-    assert caught.value.field == "--concentration"
+    assert caught.value.field == "concentration"
 
 
 def test_check_refuses_a_nan_time_since_the_last_change() -> None:
@@ -262,4 +262,4 @@ def test_check_refuses_a_nan_time_since_the_last_change() -> None:
             previous_dose=Q(Decimal(100), "mcg/day"),
             hours_since_change=Decimal("NaN"),
         )
-    assert caught.value.field == "--hours-since-change"
+    assert caught.value.field == "hours_since_change"

@@ -25,7 +25,7 @@ def test_rate_at_synchromed_minimum_is_allowed() -> None:
 def test_rate_below_verified_synchromed_minimum_is_refused() -> None:
     with pytest.raises(Refusal) as caught:
         check_rate(SM20, rate("0.0479"))
-    assert caught.value.field == "--rate"
+    assert caught.value.field == "rate"
     assert caught.value.limit == ">= 0.048 mL/day (min_rate of synchromed-ii-20)"
     assert "prialt.com" in caught.value.source
 

@@ -122,10 +122,10 @@ def test_bridge_answers_any_quantities_or_refuses_naming_the_field(
         b = bridge(old, new, d, dead)
     except Refusal as refusal:
         assert refusal.field in (
-            "--old-concentration",
-            "--new-concentration",
-            "--dose",
-            "--dead-volume",
+            "old_concentration",
+            "new_concentration",
+            "dose",
+            "dead_volume",
         )
         return
     assert (old.kind, new.kind, d.kind, dead.kind) == (
@@ -151,7 +151,7 @@ def test_priming_volume_is_dead_volume_plus_the_catalog_catheter_volume(
     try:
         length = implanted_length_cm(PROMETRA, implanted, trimmed)
     except Refusal as refusal:
-        assert refusal.field in ("--implanted-length", "--trimmed-length")
+        assert refusal.field in ("implanted_length", "trimmed_length")
         return
     given_length = implanted if implanted is not None else trimmed
     assert given_length is not None and given_length.kind is Kind.LENGTH
@@ -173,11 +173,11 @@ def test_bridge_refuses_a_dose_given_where_the_concentration_belongs() -> None:
             Q(Decimal(5), "mg/day"),
             Q(Decimal("0.2"), "mL"),
         )
-    assert caught.value.field == "--old-concentration"
+    assert caught.value.field == "old_concentration"
 
 
 def test_rate_ml_per_day_refuses_a_nan_concentration() -> None:
     """Defect: rate_ml_per_day(5, NaN) raised decimal.InvalidOperation instead of refusing."""
     with pytest.raises(Refusal) as caught:
-        rate_ml_per_day(Decimal(5), Decimal("NaN"), "--new-concentration")
-    assert caught.value.field == "--new-concentration"
+        rate_ml_per_day(Decimal(5), Decimal("NaN"), "new_concentration")
+    assert caught.value.field == "new_concentration"

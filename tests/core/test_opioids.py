@@ -91,7 +91,7 @@ def test_user_ratio_overrides_and_is_named() -> None:
 def test_drug_without_sourced_ratio_is_refused_naming_the_missing_ratio() -> None:
     with pytest.raises(Refusal) as caught:
         convert("hydromorphone", Q(Decimal(1), "mg"), "oral", "intrathecal")
-    assert caught.value.field == "--ratio"
+    assert caught.value.field == "ratio"
     assert "oral:intrathecal ratio for hydromorphone" in caught.value.limit
 
 
@@ -103,10 +103,10 @@ def test_hydromorphone_converts_with_a_user_ratio() -> None:
 @pytest.mark.parametrize(
     ("from_route", "to_route", "ratio", "field"),
     [
-        ("rectal", "oral", None, "--from"),
-        ("oral", "epidural", None, "--to"),
-        ("oral", "oral", None, "--to"),
-        ("oral", "intrathecal", Decimal(0), "--ratio"),
+        ("rectal", "oral", None, "from_route"),
+        ("oral", "epidural", None, "to_route"),
+        ("oral", "oral", None, "to_route"),
+        ("oral", "intrathecal", Decimal(0), "ratio"),
     ],
     ids=["unknown-from", "unknown-to", "same-route", "zero-ratio"],
 )
@@ -121,7 +121,7 @@ def test_bad_routes_and_ratios_are_refused(
 def test_a_volume_is_not_a_dose() -> None:
     with pytest.raises(Refusal) as caught:
         convert("morphine", Q(Decimal(5), "mL"), "oral", "iv")
-    assert caught.value.field == "--dose"
+    assert caught.value.field == "dose"
 
 
 @given(

@@ -19,7 +19,7 @@ from strategies import cases, drugs, hostile_decimals, hostile_names, with_wrong
 routes = st.one_of(
     st.sampled_from(ROUTES), st.sampled_from(("ORAL", " iv ", "IT", "")), hostile_names
 )
-FIELDS = ("--drug", "--from", "--to", "--dose", "--ratio")
+FIELDS = ("drug", "from_route", "to_route", "dose", "ratio")
 
 
 @cases(150)
@@ -71,4 +71,4 @@ def test_a_huge_user_ratio_is_refused_not_overflowed() -> None:
     """Defect: --ratio 1e999999 crashed convert() with decimal.Overflow."""
     with pytest.raises(Refusal) as caught:
         convert("fentanyl", Q(Decimal(98), "mcg/day"), "iv", "oral", Decimal("1e999999"))
-    assert caught.value.field == "--ratio"
+    assert caught.value.field == "ratio"

@@ -151,10 +151,10 @@ def test_projection_is_floored_to_the_second_never_later() -> None:
 @pytest.mark.parametrize(
     ("fill", "rate", "alarm", "field", "limit_text"),
     [
-        ("21", "0.5", None, "--volume", "<= 20 mL (pump reservoir of synchromed-ii-20)"),
-        ("2", "0.5", None, "--volume", "> 2 mL (low-reservoir alarm of synchromed-ii-20)"),
-        ("10", "0.5", "10", "--alarm-volume", "< 10 mL (the fill volume)"),
-        ("10", "0", None, "--rate", "> 0 mL/day"),
+        ("21", "0.5", None, "volume", "<= 20 mL (pump reservoir of synchromed-ii-20)"),
+        ("2", "0.5", None, "volume", "> 2 mL (low-reservoir alarm of synchromed-ii-20)"),
+        ("10", "0.5", "10", "alarm_volume", "< 10 mL (the fill volume)"),
+        ("10", "0", None, "rate", "> 0 mL/day"),
     ],
     ids=["overfill", "fill-not-above-alarm", "alarm-at-fill-volume", "zero-daily-volume"],
 )
@@ -300,9 +300,9 @@ def test_pump_without_pocket_fill_threshold_reports_none() -> None:
 @pytest.mark.parametrize(
     ("expected", "aspirated", "programmed", "field"),
     [
-        ("21", "5", "15", "--expected"),
-        ("5", "21", "15", "--aspirated"),
-        ("5", "5", "0", "--delivered-programmed"),
+        ("21", "5", "15", "expected"),
+        ("5", "21", "15", "aspirated"),
+        ("5", "5", "0", "delivered_programmed"),
     ],
     ids=["expected-over-reservoir", "aspirated-over-reservoir", "nothing-programmed"],
 )

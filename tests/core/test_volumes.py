@@ -54,10 +54,10 @@ def test_prometra_catheter_volume_is_length_times_0_0026(
 @pytest.mark.parametrize(
     ("implanted", "trimmed", "field", "problem"),
     [
-        ("45", "65", "--implanted-length", "is ambiguous"),
-        (None, None, "--implanted-length", "is missing"),
-        (None, "110.1", "--trimmed-length", "is longer than the catheter"),
-        ("111", None, "--implanted-length", "is longer than the catheter"),
+        ("45", "65", "implanted_length", "is ambiguous"),
+        (None, None, "implanted_length", "is missing"),
+        (None, "110.1", "trimmed_length", "is longer than the catheter"),
+        ("111", None, "implanted_length", "is longer than the catheter"),
     ],
     ids=["both-given", "neither-given", "trimmed-over-full-length", "implanted-over-full-length"],
 )
@@ -109,7 +109,7 @@ def test_bridge_keeps_the_dose_at_the_old_concentration() -> None:
 
 @pytest.mark.parametrize(
     ("dead", "dose", "field"),
-    [("0", "4", "--dead-volume"), ("0.25", "0", "--dose")],
+    [("0", "4", "dead_volume"), ("0.25", "0", "dose")],
     ids=["no-dead-volume", "no-dose"],
 )
 def test_bridge_refuses_nothing_to_bridge(dead: str, dose: str, field: str) -> None:

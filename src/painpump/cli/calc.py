@@ -1,6 +1,8 @@
 """`painpump calc ...`: the calculators and drug-library checks of the core layer on the command
 line. Every quantity is typed with its unit ("5 mg/day"); bad input raises a Refusal that
-`painpump.cli.main.run` renders with exit status 2.
+`painpump.cli.main.run` renders with exit status 2. Core (and the parsing here) names a refused
+input by its parameter in snake_case ("margin_days"); each command renames it to the option the
+user typed ("--margin-days", see FLAGS) before it leaves.
 
 Dates: `calc refill --fill-date` takes an ISO 8601 date (2026-12-01: the first moment of that
 day) or a date and time with its UTC offset (2026-12-01T09:30+01:00, or ...Z); a date and time
@@ -14,12 +16,17 @@ second), and time_zone names the zone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timezone, tzinfo
 from decimal import Decimal
-from typing import Annotated, Any
+from functools import cache, wraps
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
+import typer.core
+import typer.main
 
 from painpump import clock
 from painpump.cli.output import decision_text, emit, table, to_json
@@ -39,6 +46,54 @@ app = typer.Typer(
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+# A refused input's option where it is not "--" + the field's name with dashes.
+FLAGS = {"fill_at": "--fill-date", "from_route": "--from", "to_route": "--to"}
+
+
+@cache
+def _options() -> frozenset[str]:
+    """The option names of every calc command."""
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    return frozenset(
+        name
+        for command in group.commands.values()
+        for param in command.params
+        for name in param.opts
+    )
+
+
+def flag(field: str) -> str:
+    """The option the user typed for a field named in snake_case ("margin_days" ->
+    "--margin-days", "fill_at" -> "--fill-date"); a field no option carries stays as it is."""
+    if field in FLAGS:
+        return FLAGS[field]
+    option = "--" + field.replace("_", "-")
+    return option if option in _options() else field
+
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def _command(name: str) -> Callable[[Command], Command]:
+    """Register a calc command whose refusals name the option the user typed."""
+
+    def register(function: Command) -> Command:
+        @wraps(function)
+        def run(*args: Any, **kwargs: Any) -> None:
+            try:
+                function(*args, **kwargs)
+            except Refusal as error:
+                shown = flag(error.field)
+                if shown == error.field:
+                    raise
+                raise replace(error, field=shown) from None
+
+        app.command(name)(run)
+        return function
+
+    return register
 
 
 def _opt(name: str, help_text: str) -> Any:
@@ -176,7 +231,7 @@ def _show(result: dict[str, Any], as_json: bool, zone: tzinfo | None = None) -> 
     emit(result, False, "\n".join(lines))
 
 
-@app.command("rate")
+@_command("rate")
 def rate_command(
     dose: Annotated[str | None, _opt("--dose", "Daily dose, e.g. '5 mg/day'.")] = None,
     concentration: Annotated[
@@ -186,20 +241,20 @@ def rate_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Flow rate (mL/day) that delivers a daily dose at a concentration."""
-    d = _need(dose, "--dose", Kind.DOSE_RATE)
-    c = _need(concentration, "--concentration", Kind.CONCENTRATION, positive=True)
+    d = _need(dose, "dose", Kind.DOSE_RATE)
+    c = _need(concentration, "concentration", Kind.CONCENTRATION, positive=True)
     r = dosing.rate(d, c)
     result: dict[str, Any] = {"rate": r}
     warnings: list[Finding] = []
     if pump is not None:
-        model = catalog.pump(pump, "--pump")
-        warnings = check_rate(model, r, "--dose", f"{d} at {c} (rate {r})")
+        model = catalog.pump(pump, "pump")
+        warnings = check_rate(model, r, "dose", f"{d} at {c} (rate {r})")
         result["pump"] = model.model
     result["warnings"] = warnings
     _show(result, as_json)
 
 
-@app.command("dose")
+@_command("dose")
 def dose_command(
     rate: Annotated[str | None, _opt("--rate", "Flow rate, e.g. '0.5 mL/day'.")] = None,
     concentration: Annotated[
@@ -208,20 +263,20 @@ def dose_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Daily dose delivered by a flow rate at a concentration (mass unit of the concentration)."""
-    r = _need(rate, "--rate", Kind.VOLUME_RATE)
-    c = _need(concentration, "--concentration", Kind.CONCENTRATION)
+    r = _need(rate, "rate", Kind.VOLUME_RATE)
+    c = _need(concentration, "concentration", Kind.CONCENTRATION)
     _show({"dose": dosing.dose(r, c)}, as_json)
 
 
 def _bolus_volume(text: str, concentration: Q | None) -> Q:
     """A bolus given as a volume, or as an amount of drug turned into a volume."""
     example = "a volume (e.g. 0.1 mL) or an amount of drug (e.g. 50 mcg, with --concentration)"
-    bolus = _either(text, "--bolus", (Kind.VOLUME, Kind.MASS), example)
+    bolus = _either(text, "bolus", (Kind.VOLUME, Kind.MASS), example)
     if bolus.kind is Kind.VOLUME:
         return bolus
     if concentration is None:
         raise Refusal(
-            "--concentration",
+            "concentration",
             "not given",
             "a concentration, to turn the --bolus amount into a volume",
             INPUT_RULES,
@@ -234,32 +289,32 @@ def _basal_rate(rate: str | None, dose: str | None, concentration: Q | None) -> 
     """The basal rate from --rate, or from --dose and --concentration (exactly one way)."""
     if rate is not None and dose is not None:
         raise Refusal(
-            "--rate",
+            "rate",
             repr(rate),
             "either --rate, or --dose with --concentration",
             INPUT_RULES,
             "is given together with --dose",
         )
     if rate is not None:
-        return parse(rate, Kind.VOLUME_RATE, "--rate"), "--rate"
+        return parse(rate, Kind.VOLUME_RATE, "rate"), "rate"
     if dose is None:
         raise Refusal(
-            "--rate",
+            "rate",
             "not given",
             "--rate, or --dose with --concentration",
             INPUT_RULES,
             "is required",
         )
-    d = parse(dose, Kind.DOSE_RATE, "--dose")
+    d = parse(dose, Kind.DOSE_RATE, "dose")
     if concentration is None:
         raise Refusal(
-            "--concentration",
+            "concentration",
             "not given",
             "a concentration, to turn --dose into a rate",
             INPUT_RULES,
             "is required",
         )
-    return dosing.rate(d, concentration), "--dose"
+    return dosing.rate(d, concentration), "dose"
 
 
 def _stability(
@@ -278,7 +333,7 @@ def _stability(
         return None, [note]
     names = [n.strip() for n in drug.split("+") if n.strip()]
     if not names:
-        raise Refusal("--drug", repr(drug), "a drug name", catalog.CATALOG, "is empty")
+        raise Refusal("drug", repr(drug), "a drug name", catalog.CATALOG, "is empty")
     notes: list[Finding] = []
     if names == ["ziconotide"] and concentration is not None and not diluted and not first_fill:
         products = {p.canonical for p in catalog.drug("ziconotide").products}
@@ -304,7 +359,7 @@ def _labeled(pump: catalog.Pump, drug: str | None) -> list[Finding]:
     SynchroMed II failure rate)."""
     if drug is None:
         return []
-    names = [catalog.drug(n.strip(), "--drug").name for n in drug.split("+") if n.strip()]
+    names = [catalog.drug(n.strip(), "drug").name for n in drug.split("+") if n.strip()]
     off = [n for n in names if n not in pump.approved_for]
     if not off:
         return []
@@ -322,7 +377,7 @@ def _labeled(pump: catalog.Pump, drug: str | None) -> list[Finding]:
     ]
 
 
-@app.command("refill")
+@_command("refill")
 def refill_command(
     pump: Annotated[str | None, _opt("--pump", "Pump model, e.g. synchromed-ii-20.")] = None,
     volume: Annotated[str | None, _opt("--volume", "Fill volume, e.g. '20 mL'.")] = None,
@@ -371,19 +426,19 @@ def refill_command(
     days of --time-zone (or of the fill date's offset)."""
     if pump is None:
         raise Refusal(
-            "--pump",
+            "pump",
             "not given",
             f"one of {', '.join(catalog.pumps())}",
             catalog.CATALOG,
             "is required",
         )
-    model = catalog.pump(pump, "--pump")
-    fill = _need(volume, "--volume", Kind.VOLUME, positive=True)
-    c = _maybe(concentration, "--concentration", Kind.CONCENTRATION, positive=True)
+    model = catalog.pump(pump, "pump")
+    fill = _need(volume, "volume", Kind.VOLUME, positive=True)
+    c = _maybe(concentration, "concentration", Kind.CONCENTRATION, positive=True)
     basal, basal_field = _basal_rate(rate, dose, c)
     warnings = check_rate(model, basal, basal_field) if basal.canonical > 0 else []
     if (bolus is None) != (boluses_per_day is None):
-        missing = "--boluses-per-day" if bolus is not None else "--bolus"
+        missing = "boluses_per_day" if bolus is not None else "bolus"
         raise Refusal(
             missing,
             "not given",
@@ -394,18 +449,18 @@ def refill_command(
     bolus_ml, count = Decimal(0), 0
     if bolus is not None:
         bolus_ml = _bolus_volume(bolus, c).canonical
-        count = int(_number(boluses_per_day, "--boluses-per-day", integer=True) or 0)
+        count = int(_number(boluses_per_day, "boluses_per_day", integer=True) or 0)
     daily = of(refill.daily_volume_ml(basal.canonical, bolus_ml, count), "mL/day")
     stability, notes = _stability(drug, c, first_fill, diluted)
-    margin = _number(margin_days, "--margin-days")
-    tz = None if time_zone is None else named_zone(time_zone.strip(), "--time-zone")
-    fill_at, days_in = _moment(fill_date, "--fill-date", tz)
+    margin = _number(margin_days, "margin_days")
+    tz = None if time_zone is None else named_zone(time_zone.strip(), "time_zone")
+    fill_at, days_in = _moment(fill_date, "fill_date", tz)
     plan = refill.plan_refill(
         model,
         fill,
         daily,
         fill_at=fill_at,
-        alarm_volume=_maybe(alarm_volume, "--alarm-volume", Kind.VOLUME),
+        alarm_volume=_maybe(alarm_volume, "alarm_volume", Kind.VOLUME),
         margin_days=refill.DEFAULT_MARGIN_DAYS if margin is None else margin,
         stability=stability,
         tz=days_in,
@@ -433,7 +488,7 @@ def refill_command(
     _show(result, as_json, days_in)
 
 
-@app.command("discrepancy")
+@_command("discrepancy")
 def discrepancy_command(
     pump: Annotated[str | None, _opt("--pump", "Pump model.")] = None,
     expected: Annotated[str | None, _opt("--expected", "Expected residual volume.")] = None,
@@ -446,13 +501,13 @@ def discrepancy_command(
     """Refill reconciliation: aspirated vs expected residual volume, delivery error against the
     pump accuracy, and a possibly consequential discrepancy (pocket fill, Maino 2017)."""
     if pump is None:
-        raise Refusal("--pump", "not given", "a pump model", catalog.CATALOG, "is required")
-    model = catalog.pump(pump, "--pump")
+        raise Refusal("pump", "not given", "a pump model", catalog.CATALOG, "is required")
+    model = catalog.pump(pump, "pump")
     r = refill.reconcile(
         model,
-        _need(expected, "--expected", Kind.VOLUME),
-        _need(aspirated, "--aspirated", Kind.VOLUME),
-        _need(delivered_programmed, "--delivered-programmed", Kind.VOLUME, positive=True),
+        _need(expected, "expected", Kind.VOLUME),
+        _need(aspirated, "aspirated", Kind.VOLUME),
+        _need(delivered_programmed, "delivered_programmed", Kind.VOLUME, positive=True),
     )
     threshold = r.consequential_limit
     result: dict[str, Any] = {
@@ -488,17 +543,17 @@ def _catheter_volume(
     """The catheter, its implanted length and its volume."""
     if catheter is None:
         raise Refusal(
-            "--catheter",
+            "catheter",
             "not given",
             f"one of {', '.join(catalog.catheters())}",
             catalog.CATALOG,
             "is required",
         )
-    model = catalog.catheter(catheter, "--catheter")
+    model = catalog.catheter(catheter, "catheter")
     length = volumes.implanted_length_cm(
         model,
-        _maybe(implanted, "--implanted-length", Kind.LENGTH),
-        _maybe(trimmed, "--trimmed-length", Kind.LENGTH),
+        _maybe(implanted, "implanted_length", Kind.LENGTH),
+        _maybe(trimmed, "trimmed_length", Kind.LENGTH),
     )
     return model, of(length, "cm"), of(volumes.catheter_volume_ml(model, length), "mL")
 
@@ -514,7 +569,7 @@ def _catheter_fields(model: catalog.Catheter, length: Q) -> dict[str, Any]:
     }
 
 
-@app.command("catheter")
+@_command("catheter")
 def catheter_command(
     catheter: Annotated[str | None, _opt("--catheter", "Catheter model.")] = None,
     implanted_length: Annotated[
@@ -530,7 +585,7 @@ def catheter_command(
     _show({"volume": volume, **_catheter_fields(model, length)}, as_json)
 
 
-@app.command("priming")
+@_command("priming")
 def priming_command(
     dead_volume: Annotated[
         str | None, _opt("--dead-volume", "Pump-outlet dead volume, e.g. '0.2 mL'.")
@@ -541,7 +596,7 @@ def priming_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Priming volume: pump-outlet dead volume plus the implanted catheter volume."""
-    dead = _need(dead_volume, "--dead-volume", Kind.VOLUME)
+    dead = _need(dead_volume, "dead_volume", Kind.VOLUME)
     model, length, volume = _catheter_volume(catheter, implanted_length, trimmed_length)
     result: dict[str, Any] = {
         "priming_volume": of(volumes.priming_volume_ml(dead.canonical, volume.canonical), "mL"),
@@ -554,7 +609,7 @@ def priming_command(
     _show(result, as_json)
 
 
-@app.command("bridge")
+@_command("bridge")
 def bridge_command(
     old_concentration: Annotated[
         str | None, _opt("--old-concentration", "Concentration now in the pump path.")
@@ -571,10 +626,10 @@ def bridge_command(
     """Bridge after a concentration change: deliver the old drug in the dead volume at the rate
     that keeps the dose, then switch to the new concentration's rate."""
     b = volumes.bridge(
-        _need(old_concentration, "--old-concentration", Kind.CONCENTRATION, positive=True),
-        _need(new_concentration, "--new-concentration", Kind.CONCENTRATION, positive=True),
-        _need(dose, "--dose", Kind.DOSE_RATE),
-        _need(dead_volume, "--dead-volume", Kind.VOLUME),
+        _need(old_concentration, "old_concentration", Kind.CONCENTRATION, positive=True),
+        _need(new_concentration, "new_concentration", Kind.CONCENTRATION, positive=True),
+        _need(dose, "dose", Kind.DOSE_RATE),
+        _need(dead_volume, "dead_volume", Kind.VOLUME),
     )
     result: dict[str, Any] = {
         "bridge_volume": b.bridge_volume,
@@ -587,7 +642,7 @@ def bridge_command(
     _show(result, as_json)
 
 
-@app.command("convert")
+@_command("convert")
 def convert_command(
     drug: Annotated[str | None, _opt("--drug", "Drug name, e.g. morphine.")] = None,
     dose: Annotated[
@@ -602,17 +657,17 @@ def convert_command(
 ) -> None:
     """Convert a dose between routes with the drug library's ratio (or --ratio)."""
     if drug is None:
-        raise Refusal("--drug", "not given", "a drug name", catalog.CATALOG, "is required")
-    for value, field in ((from_route, "--from"), (to_route, "--to")):
+        raise Refusal("drug", "not given", "a drug name", catalog.CATALOG, "is required")
+    for value, field in ((from_route, "from_route"), (to_route, "to_route")):
         if value is None:
             raise Refusal(field, "not given", "oral, iv or intrathecal", INPUT_RULES, "is required")
     q = _either(
         dose,
-        "--dose",
+        "dose",
         (Kind.DOSE_RATE, Kind.MASS),
         "an amount (e.g. 10 mg) or a daily dose (e.g. 60 mg/day)",
     )
-    ratio_value = None if ratio is None else parse_decimal(ratio, "--ratio")
+    ratio_value = None if ratio is None else parse_decimal(ratio, "ratio")
     assert from_route is not None and to_route is not None
     c = opioids.convert(drug, q, from_route, to_route, ratio_value)
     result: dict[str, Any] = {
@@ -638,7 +693,7 @@ def _unverified_ratio(ratio_text: str, source: str) -> Finding:
     )
 
 
-@app.command("check")
+@_command("check")
 def check_command(
     drug: Annotated[str | None, _opt("--drug", "Drug name.")] = None,
     concentration: Annotated[str | None, _opt("--concentration", "Concentration.")] = None,
@@ -658,20 +713,20 @@ def check_command(
     """Drug-library checks of a concentration and daily dose, and of the step from a previous
     dose: verdict ok, warn or stop, with every finding and its source."""
     if drug is None:
-        raise Refusal("--drug", "not given", "a drug name", catalog.CATALOG, "is required")
+        raise Refusal("drug", "not given", "a drug name", catalog.CATALOG, "is required")
     decision = checks.check(
         drug,
-        _need(concentration, "--concentration", Kind.CONCENTRATION, positive=True),
-        _need(dose, "--dose", Kind.DOSE_RATE),
-        previous_dose=_maybe(previous_dose, "--previous-dose", Kind.DOSE_RATE, positive=True),
-        hours_since_change=_number(hours_since_change, "--hours-since-change"),
+        _need(concentration, "concentration", Kind.CONCENTRATION, positive=True),
+        _need(dose, "dose", Kind.DOSE_RATE),
+        previous_dose=_maybe(previous_dose, "previous_dose", Kind.DOSE_RATE, positive=True),
+        hours_since_change=_number(hours_since_change, "hours_since_change"),
         origin=origin,
         region=checks.DEFAULT_REGION if region is None else region,
     )
     result: dict[str, Any] = {
         "verdict": decision.verdict,
         "findings": list(decision.findings),
-        "drug": catalog.drug(drug, "--drug").name,
+        "drug": catalog.drug(drug, "drug").name,
         "region": (region or checks.DEFAULT_REGION).strip().lower(),
         "origin": origin,
     }
@@ -681,7 +736,7 @@ def check_command(
         emit(result, False, decision_text(decision))
 
 
-@app.command("itb-start")
+@_command("itb-start")
 def itb_start_command(
     effective_bolus: Annotated[
         str | None, _opt("--effective-bolus", "Screening bolus that worked, e.g. '50 mcg'.")
@@ -692,11 +747,11 @@ def itb_start_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Intrathecal baclofen starting daily dose from the effective screening bolus."""
-    bolus = _need(effective_bolus, "--effective-bolus", Kind.MASS, positive=True)
-    hours = _number(effect_hours, "--effect-hours")
+    bolus = _need(effective_bolus, "effective_bolus", Kind.MASS, positive=True)
+    hours = _number(effect_hours, "effect_hours")
     if hours is None:
         raise Refusal(
-            "--effect-hours",
+            "effect_hours",
             "not given",
             "hours the effect lasted, e.g. 6",
             INPUT_RULES,

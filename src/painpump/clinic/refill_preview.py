@@ -174,10 +174,7 @@ def _reconciled(
     """The volume programmed since the last fill and the reconciliation, refused as
     perform_refill refuses them (fields named as the form names them)."""
     delivered = programmed_since_fill(of(last.volume_ml, "mL"), expected)
-    try:
-        return delivered, reconcile(pump, expected, aspirated, delivered)
-    except Refusal as error:
-        raise replace(error, field=error.field.lstrip("-")) from None
+    return delivered, reconcile(pump, expected, aspirated, delivered)
 
 
 @transaction.atomic

@@ -149,15 +149,15 @@ class StartingDose:
 def starting_daily_dose(effective_bolus: Q, effect_hours: Decimal) -> StartingDose:
     """Starting daily dose after implant: 2 x the effective screening bolus, or 1 x when its
     effect lasted more than 8 h (label)."""
-    check_number(effect_hours, "--effect-hours")
-    expect(effective_bolus, Kind.MASS, "--effective-bolus")
+    check_number(effect_hours, "effect_hours")
+    expect(effective_bolus, Kind.MASS, "effective_bolus")
     if effect_hours < 0:
-        raise Refusal("--effect-hours", str(effect_hours), ">= 0 hour", START_SOURCE, "is negative")
+        raise Refusal("effect_hours", str(effect_hours), ">= 0 hour", START_SOURCE, "is negative")
     largest = SEQUENCE_MCG[-1]
     bolus_mcg = effective_bolus.canonical
     if bolus_mcg <= 0 or bolus_mcg > largest:
         raise Refusal(
-            "--effective-bolus",
+            "effective_bolus",
             str(effective_bolus),
             f"> 0 and <= {largest} mcg (largest screening bolus)",
             LABEL_SCREENING,

@@ -156,7 +156,7 @@ def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
     """Concentration against the drug's max/min limits, its commercial strengths and a possible
     mg/mcg mix-up."""
     findings: list[Finding] = []
-    expect(concentration, Kind.CONCENTRATION, "--concentration")
+    expect(concentration, Kind.CONCENTRATION, "concentration")
     c = concentration.to(drug.concentration_unit)
     c_text = _shown(concentration, drug.concentration_unit)
     known = [value for _, value in _q_limits(drug, "max_concentration")] + list(drug.products)
@@ -225,7 +225,7 @@ def check_daily_dose(drug: Drug, dose: Q, region: str | None) -> list[Finding]:
     """Daily dose against the drug's maximum daily doses for the region, and a possible mg/mcg
     mix-up."""
     findings: list[Finding] = []
-    expect(dose, Kind.DOSE_RATE, "--dose")
+    expect(dose, Kind.DOSE_RATE, "dose")
     d = dose.to(drug.dose_rate_unit)
     d_text = _shown(dose, drug.dose_rate_unit)
     known = [value for _, value in _q_limits(drug, "max_daily_dose")]
@@ -278,13 +278,13 @@ def check_titration(
 ) -> list[Finding]:
     """The step from the previous daily dose: percent and absolute limits and the time since the
     last increase; a decrease is always allowed (and noted)."""
-    expect(dose, Kind.DOSE_RATE, "--dose")
-    expect(previous_dose, Kind.DOSE_RATE, "--previous-dose")
+    expect(dose, Kind.DOSE_RATE, "dose")
+    expect(previous_dose, Kind.DOSE_RATE, "previous_dose")
     if hours_since_change is not None:
-        check_number(hours_since_change, "--hours-since-change")
+        check_number(hours_since_change, "hours_since_change")
     if previous_dose.canonical <= 0:
         raise Refusal(
-            "--previous-dose",
+            "previous_dose",
             str(previous_dose),
             f"> 0 {drug.dose_rate_unit} (a start from 0 is not a titration step)",
             LIBRARY,
@@ -439,12 +439,12 @@ def check_clinic_limits(
     clinic_<rule> with the clinic's source; a hard one stops, a soft one warns. Titration limits
     apply to increases only."""
     findings: list[Finding] = []
-    expect(concentration, Kind.CONCENTRATION, "--concentration")
-    expect(dose, Kind.DOSE_RATE, "--dose")
+    expect(concentration, Kind.CONCENTRATION, "concentration")
+    expect(dose, Kind.DOSE_RATE, "dose")
     if previous_dose is not None:
-        expect(previous_dose, Kind.DOSE_RATE, "--previous-dose")
+        expect(previous_dose, Kind.DOSE_RATE, "previous_dose")
     if hours_since_change is not None:
-        check_number(hours_since_change, "--hours-since-change")
+        check_number(hours_since_change, "hours_since_change")
     c, d = concentration.to(drug.concentration_unit), dose.to(drug.dose_rate_unit)
     for lim in (lim for lim in limits if lim.drug == drug.name):
         rule, label = CLINIC_PREFIX + lim.rule, RULE_LABELS[lim.rule]
@@ -498,18 +498,18 @@ def check(
     """All drug-library checks of a concentration and daily dose (and the step from a previous
     dose), as one decision: stop if any hard verified limit breaks, warn if a soft one does.
     `extra_limits` are the clinic's own limits, checked beside (never instead of) the packaged."""
-    drug = catalog.drug(drug_name, "--drug")
-    origin = _option(origin, ORIGINS, "--origin")
-    region = _option(region, REGIONS, "--region")
+    drug = catalog.drug(drug_name, "drug")
+    origin = _option(origin, ORIGINS, "origin")
+    region = _option(region, REGIONS, "region")
     if hours_since_change is not None:
-        check_number(hours_since_change, "--hours-since-change")
+        check_number(hours_since_change, "hours_since_change")
         if hours_since_change < 0:
             raise Refusal(
-                "--hours-since-change", str(hours_since_change), ">= 0 hour", LIBRARY, "is negative"
+                "hours_since_change", str(hours_since_change), ">= 0 hour", LIBRARY, "is negative"
             )
     if increases_last_7_days is not None and increases_last_7_days < 0:
         raise Refusal(
-            "--increases-last-7-days",
+            "increases_last_7_days",
             str(increases_last_7_days),
             ">= 0 increases",
             LIBRARY,

@@ -15,9 +15,7 @@ def _source(limit: Sourced) -> str:
     return limit.source if limit.verified else f"{limit.source} (unverified: {VERIFY_NOTE})"
 
 
-def check_rate(
-    pump: Pump, rate: Q, field: str = "--rate", given: str | None = None
-) -> list[Finding]:
+def check_rate(pump: Pump, rate: Q, field: str = "rate", given: str | None = None) -> list[Finding]:
     """Refuse a flow rate outside the pump's verified rate range; warn outside an unverified one."""
     expect(rate, Kind.VOLUME_RATE, field)
     shown = given if given is not None else str(rate)
@@ -48,7 +46,7 @@ def check_rate(
     return warnings
 
 
-def check_volume_fits(pump: Pump, volume: Q, field: str = "--volume") -> None:
+def check_volume_fits(pump: Pump, volume: Q, field: str = "volume") -> None:
     """Refuse a volume larger than the pump's reservoir: overfilling is a cause of overinfusion
     (HSA 2016) and would overstate the time to the next refill."""
     expect(volume, Kind.VOLUME, field)

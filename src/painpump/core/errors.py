@@ -10,8 +10,10 @@ from dataclasses import dataclass
 class Refusal(Exception):
     """Input refused before anything happened.
 
-    `field` names the input (as the user typed it: a CLI option or a scenario key), `value` is what
-    was given, `limit` is the rule it broke (with its unit), `source` where that rule comes from.
+    `field` names the input neutrally (a parameter's name in snake_case such as "margin_days", or a
+    scenario key); each edge renames it for its users (the CLI to the option typed, --margin-days).
+    `value` is what was given, `limit` is the rule it broke (with its unit), `source` where that
+    rule comes from.
     """
 
     field: str

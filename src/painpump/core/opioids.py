@@ -47,7 +47,7 @@ def _ordered(a: str, b: str) -> tuple[str, str]:
 def library_ratio(drug_name: str, from_route: str, to_route: str) -> tuple[Decimal, str, bool]:
     """The drug library's ratio N between two routes (larger-dose route : smaller = N : 1), read
     from an entry in either direction."""
-    drug = catalog.drug(drug_name, "--drug")
+    drug = catalog.drug(drug_name, "drug")
     high, low = _ordered(from_route, to_route)
     for c in drug.conversions:
         if (c.from_route, c.to_route) == (high, low):
@@ -55,7 +55,7 @@ def library_ratio(drug_name: str, from_route: str, to_route: str) -> tuple[Decim
         if (c.from_route, c.to_route) == (low, high):
             return 1 / c.ratio, c.source, c.verified
     raise Refusal(
-        "--ratio",
+        "ratio",
         "not given",
         f"a sourced {high}:{low} ratio for {drug.name} (none in the drug library), or --ratio N",
         catalog.CATALOG,
@@ -68,12 +68,12 @@ def convert(
 ) -> Converted:
     """Convert a dose between routes: divide by N towards the more potent route, multiply by N
     away from it (N from the drug library, or --ratio)."""
-    catalog.drug(drug_name, "--drug")
-    source_route = _route(from_route, "--from")
-    target_route = _route(to_route, "--to")
+    catalog.drug(drug_name, "drug")
+    source_route = _route(from_route, "from_route")
+    target_route = _route(to_route, "to_route")
     if source_route == target_route:
         raise Refusal(
-            "--to",
+            "to_route",
             repr(to_route),
             f"a route other than {source_route}",
             INPUT_RULES,
@@ -81,16 +81,16 @@ def convert(
         )
     if dose.kind not in (Kind.MASS, Kind.DOSE_RATE):
         raise Refusal(
-            "--dose",
+            "dose",
             str(dose),
             "an amount (mg, mcg) or a daily dose (mg/day)",
             INPUT_RULES,
             "is not a dose",
         )
     if ratio is not None:
-        check_number(ratio, "--ratio")
+        check_number(ratio, "ratio")
         if ratio <= 0:
-            raise Refusal("--ratio", str(ratio), "> 0", INPUT_RULES, "is not a ratio")
+            raise Refusal("ratio", str(ratio), "> 0", INPUT_RULES, "is not a ratio")
         used, source, verified = ratio, USER_RATIO, False
     else:
         used, source, verified = library_ratio(drug_name, source_route, target_route)

@@ -79,7 +79,7 @@ def stability_limit(
     notes: list[Finding] = []
     candidates: list[StabilityLimit] = []
     for name in drug_names:
-        drug = catalog.drug(name, "--drug")
+        drug = catalog.drug(name, "drug")
         wanted = _ziconotide_rule(first_fill, diluted) if drug.name == "ziconotide" else None
         rule = drug.stability_rule(wanted) if wanted else drug.stability_rule("max_interval")
         if rule is None:
@@ -98,7 +98,7 @@ def stability_limit(
         candidates.append(
             StabilityLimit(drug.name, rule.rule, rule.days, rule.verified, rule.source)
         )
-    names = frozenset(catalog.drug(n, "--drug").name for n in drug_names)
+    names = frozenset(catalog.drug(n, "drug").name for n in drug_names)
     if len(names) > 1:
         mix = catalog.admixture_for(names)
         if mix is None:
@@ -195,32 +195,32 @@ def plan_refill(
     the earlier of (alarm - margin, not before the fill) and the drug's stability limit. Alarm
     and empty are exact instants; the margin and the stability limit count calendar days on the
     clinic's wall clock in `tz`, and the refill-by date is the clinic's day."""
-    expect(fill_volume, Kind.VOLUME, "--volume")
-    expect(daily_volume, Kind.VOLUME_RATE, "--rate")
+    expect(fill_volume, Kind.VOLUME, "volume")
+    expect(daily_volume, Kind.VOLUME_RATE, "rate")
     if alarm_volume is not None:
-        expect(alarm_volume, Kind.VOLUME, "--alarm-volume")
-    check_number(margin_days, "--margin-days")
-    check_volume_fits(pump, fill_volume, "--volume")
+        expect(alarm_volume, Kind.VOLUME, "alarm_volume")
+    check_number(margin_days, "margin_days")
+    check_volume_fits(pump, fill_volume, "volume")
     warnings: list[Finding] = []
     if alarm_volume is None:
         alarm = pump.low_reservoir_alarm
-        alarm_volume, alarm_field = alarm.value, "--volume"
+        alarm_volume, alarm_field = alarm.value, "volume"
         alarm_source = alarm.source
         if not alarm.verified:
             warnings.append(_unverified("low_reservoir_alarm", alarm, pump))
     else:
-        alarm_field, alarm_source = "--alarm-volume", "user-supplied alarm volume"
+        alarm_field, alarm_source = "alarm_volume", "user-supplied alarm volume"
     if alarm_volume.canonical >= fill_volume.canonical:
-        if alarm_field == "--alarm-volume":
+        if alarm_field == "alarm_volume":
             raise Refusal(
-                "--alarm-volume",
+                "alarm_volume",
                 str(alarm_volume),
                 f"< {fill_volume} (the fill volume)",
                 "painpump refill rules",
                 "is not below the fill volume",
             )
         raise Refusal(
-            "--volume",
+            "volume",
             str(fill_volume),
             f"> {alarm_volume} (low-reservoir alarm of {pump.model})",
             alarm_source,
@@ -228,14 +228,14 @@ def plan_refill(
         )
     if daily_volume.canonical <= 0:
         raise Refusal(
-            "--rate",
+            "rate",
             str(daily_volume),
             "> 0 mL/day (daily volume: basal rate plus boluses)",
             "painpump refill rules",
             "uses no volume, so no refill date exists",
         )
     if margin_days < 0:
-        raise Refusal("--margin-days", str(margin_days), ">= 0 day", MARGIN_SOURCE, "is negative")
+        raise Refusal("margin_days", str(margin_days), ">= 0 day", MARGIN_SOURCE, "is negative")
     fill_at = as_utc(fill_at, "fill_at")
     per_day = daily_volume.canonical
     days_alarm = (fill_volume.canonical - alarm_volume.canonical) / per_day
@@ -254,7 +254,7 @@ def plan_refill(
         refill_day = min(reservoir_by, stable_until or reservoir_by).astimezone(tz).date()
     except OverflowError:
         raise Refusal(
-            "--rate",
+            "rate",
             f"{format_decimal(daily_volume.value)} {daily_volume.unit}",
             f"a daily volume that empties {fill_volume} filled on {fill_at.date().isoformat()} "
             f"within the calendar (by {datetime.max.date().isoformat()})",
@@ -355,14 +355,14 @@ def delivered_against_program(error_percent: Decimal) -> str:
 def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) -> Reconciliation:
     """Compare the aspirated residual volume with the expected one: the delivery error against
     the pump's accuracy, and a difference large enough to suggest a pocket fill (Maino 2017)."""
-    expect(expected, Kind.VOLUME, "--expected")
-    expect(aspirated, Kind.VOLUME, "--aspirated")
-    expect(delivered_programmed, Kind.VOLUME, "--delivered-programmed")
-    check_volume_fits(pump, expected, "--expected")
-    check_volume_fits(pump, aspirated, "--aspirated")
+    expect(expected, Kind.VOLUME, "expected")
+    expect(aspirated, Kind.VOLUME, "aspirated")
+    expect(delivered_programmed, Kind.VOLUME, "delivered_programmed")
+    check_volume_fits(pump, expected, "expected")
+    check_volume_fits(pump, aspirated, "aspirated")
     if delivered_programmed.canonical <= 0:
         raise Refusal(
-            "--delivered-programmed",
+            "delivered_programmed",
             str(delivered_programmed),
             "> 0 mL (volume programmed since the last fill)",
             "painpump refill rules",

@@ -35,7 +35,7 @@ def implanted_length_cm(
     if (implanted_length is None) == (trimmed_length is None):
         given = "both" if implanted_length is not None else "neither"
         raise Refusal(
-            "--implanted-length",
+            "implanted_length",
             f"{given} of --implanted-length and --trimmed-length",
             "exactly one of --implanted-length or --trimmed-length",
             INPUT_RULES,
@@ -43,9 +43,9 @@ def implanted_length_cm(
         )
     full = catheter.full_length
     length, field = (
-        (implanted_length, "--implanted-length")
+        (implanted_length, "implanted_length")
         if implanted_length is not None
-        else (trimmed_length, "--trimmed-length")
+        else (trimmed_length, "trimmed_length")
     )
     assert length is not None
     expect(length, Kind.LENGTH, field)
@@ -99,22 +99,22 @@ class Bridge:
 def bridge(old_concentration: Q, new_concentration: Q, dose: Q, dead_volume: Q) -> Bridge:
     """The rate that keeps the prescribed dose while the old drug in the dead volume is
     delivered, how long that takes, and the rate for the new concentration afterwards."""
-    expect(old_concentration, Kind.CONCENTRATION, "--old-concentration")
-    expect(new_concentration, Kind.CONCENTRATION, "--new-concentration")
-    expect(dose, Kind.DOSE_RATE, "--dose")
-    expect(dead_volume, Kind.VOLUME, "--dead-volume")
+    expect(old_concentration, Kind.CONCENTRATION, "old_concentration")
+    expect(new_concentration, Kind.CONCENTRATION, "new_concentration")
+    expect(dose, Kind.DOSE_RATE, "dose")
+    expect(dead_volume, Kind.VOLUME, "dead_volume")
     if dead_volume.canonical <= 0:
         raise Refusal(
-            "--dead-volume",
+            "dead_volume",
             str(dead_volume),
             "> 0 mL (pump tubing + catheter volume)",
             INPUT_RULES,
             "leaves nothing to bridge",
         )
     if dose.canonical <= 0:
-        raise Refusal("--dose", str(dose), "> 0 mcg/day", INPUT_RULES, "gives no bridge rate")
-    old_rate = rate_ml_per_day(dose.canonical, old_concentration.canonical, "--old-concentration")
-    new_rate = rate_ml_per_day(dose.canonical, new_concentration.canonical, "--new-concentration")
+        raise Refusal("dose", str(dose), "> 0 mcg/day", INPUT_RULES, "gives no bridge rate")
+    old_rate = rate_ml_per_day(dose.canonical, old_concentration.canonical, "old_concentration")
+    new_rate = rate_ml_per_day(dose.canonical, new_concentration.canonical, "new_concentration")
     days = dead_volume.canonical / old_rate
     return Bridge(
         bridge_volume=of(dead_volume.canonical, "mL"),

@@ -137,8 +137,7 @@ def _submitted_drugs(request: HttpRequest) -> int:
 # Service field names (core and clinic) -> the form field that carried the value.
 REFUSAL_FIELDS = {
     "dose": "dose_or_rate",
-    "--rate": "dose_or_rate",
-    "--volume": "volume",
+    "rate": "dose_or_rate",
     **{f"drugs[{i}]": f"conc_{i}" for i in range(MAX_DRUGS)},
 }
 
