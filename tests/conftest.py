@@ -1,20 +1,17 @@
-"""Test set-up: tests/ on sys.path (for reference.py and strategies.py), a throwaway secret so
-that the fail-closed settings start (scripts/test sets a random one), the test clinic's time
-zone, and the clock held at frozen.NOW for every test."""
+"""Test set-up: a throwaway secret so that the fail-closed settings start (scripts/test sets a
+random one), the test clinic's time zone, and the clock held at frozen.NOW for every test.
+pytest puts tests/ on the import path (pyproject: pythonpath) for the shared helpers."""
 
 from __future__ import annotations
 
 import os
 import secrets
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import time_machine
 from django.conf import settings
 
-sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("PAINPUMP_SECRET_KEY", secrets.token_urlsafe(48))
 
 from frozen import NOW, ZONE_NAME
