@@ -55,7 +55,9 @@ def test_a_nurse_refills_with_a_warning_and_a_physician_verifies(
     expect(review).to_contain_text("2000 mcg/mL")
     expect(review).to_contain_text("1000 mcg/mL")
     expect(page.get_by_test_id("bridge")).to_contain_text("Bridge bolus")
-    expect(page.get_by_test_id("warning-reconciliation")).to_contain_text("Source: ECRI")
+    expect(page.get_by_test_id("warning-reconciliation")).to_contain_text(
+        "Source: ecri-2014-synchromed-overinfusion, hk-mdd-2014-synchromed-overinfusion: ECRI"
+    )
     expect(page.get_by_test_id("needs-verification")).to_be_visible()
     page.get_by_role("button", name="Confirm and record the refill").click()
     expect(page.get_by_role("alert").filter(has_text="is missing")).to_be_visible()
@@ -98,7 +100,9 @@ def test_a_refill_above_the_label_is_refused_with_its_source_and_nothing_recorde
     refused = page.get_by_test_id("hard-limit").first
     expect(refused).to_contain_text("Refused by a hard limit")
     expect(refused).to_contain_text("<= 2000 mcg/mL")
-    expect(refused).to_contain_text("Source: Lioresal/Gablofen labels")
+    expect(refused).to_contain_text(
+        "Source: lioresal-label, gablofen-label: Lioresal/Gablofen labels"
+    )
     expect(refused).to_contain_text("Concentration: baclofen 3000 mcg/mL")
     expect(refused).not_to_contain_text("drugs[")
     expect(page.get_by_role("button", name="Confirm and record the refill")).to_have_count(0)

@@ -174,7 +174,7 @@ def test_other_indications_need_a_test_phase_before_implant(indication: Indicati
     assert info.value.field == "action"
     assert f"needs a test phase for {indication.value}" in info.value.problem
     assert "decided responder" in info.value.limit
-    assert "DESIGN.md" in info.value.source
+    assert "rule-test-phase" in info.value.source
 
 
 @pytest.mark.parametrize(
@@ -336,7 +336,10 @@ def test_implant_not_before_the_clinic_interval(
         assert info.value.value == on.isoformat()
         assert text in info.value.problem
         assert f">= {setting} day after the test phase ended on 2026-03-04" in info.value.limit
-        assert "DESIGN.md 'three weeks after the test phase at the earliest'" in info.value.source
+        assert (
+            "rule-implant-interval 'three weeks after the test phase at the earliest'"
+            in info.value.source
+        )
 
 
 def test_earliest_implant_date_default_and_refusal() -> None:

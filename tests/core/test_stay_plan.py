@@ -66,7 +66,7 @@ def test_a_four_day_stay_warns_with_the_clinic_rule_and_its_source() -> None:
     warning = plan.decision.most_limiting
     assert warning is not None
     assert (warning.rule, warning.limit) == ("hospital_stay", "2-3 day")
-    assert "DESIGN.md" in warning.source
+    assert "rule-hospital-stay" in warning.source
     with pytest.raises(Refusal, match="each warning needs an explicit acknowledgement"):
         check_acknowledged(plan.decision, {})
     check_acknowledged(plan.decision, {"hospital_stay": "rehabilitation"})

@@ -175,7 +175,7 @@ def test_a_dose_step_beyond_the_label_is_refused_with_its_source(
     page = response.content.decode()
     assert "This would be refused" in page
     assert "is stopped by max_step_percent" in page
-    assert "source: Lioresal label" in page
+    assert "source: lioresal-label: Lioresal label" in page
 
 
 def test_a_rate_gives_the_dose_at_the_concentration(nurse: User, implant: Implant) -> None:

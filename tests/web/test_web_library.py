@@ -71,7 +71,11 @@ def test_every_role_reads_the_drug_library_with_units_sources_and_verification(
     for drug in ("morphine", "hydromorphone", "ziconotide", "baclofen", "clonidine"):
         assert f'id="drug-{drug}"' in page
     assert "19.2 mcg/day" in page and "Prialt US label" in page
-    assert "15 mg/day" in page and "dosing.md 1c, UNCONFIRMED" in page
+    assert "15 mg/day" in page
+    assert (
+        "pacc-2012: PACC 2012 maximum daily dose as commonly cited "
+        "(tables not read, UNCONFIRMED)" in page
+    )
     assert "unverified: verify against the labeling" in page
     assert "morphine + bupivacaine + clonidine" in page
     assert "300 : 1" in page  # oral : intrathecal morphine

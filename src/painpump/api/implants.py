@@ -42,8 +42,8 @@ from painpump.plumbing.idempotency import REPLAYED
 router = Router(tags=["implants"], auth=AUTH)
 
 IDEMPOTENCY_SOURCE = (
-    "DESIGN.md: a command whose outcome is unknown is retried idempotently (a client key), "
-    "never a second dose"
+    "rule-idempotent-retry: a command whose outcome is unknown is retried idempotently "
+    "(a client key), never a second dose"
 )
 KEY_LENGTH = 80
 

@@ -601,7 +601,10 @@ def priming_command(
     result: dict[str, Any] = {
         "priming_volume": of(volumes.priming_volume_ml(dead.canonical, volume.canonical), "mL"),
         "dead_volume": dead,
-        "dead_volume_source": "user-supplied (no confirmed pump tubing volume, devices.md 1.6)",
+        "dead_volume_source": (
+            "user-supplied (no confirmed pump tubing volume, "
+            "medtronic-synchromed-ii-implant-manual; rule-explicit-dead-volumes)"
+        ),
         "catheter_volume": volume,
         **_catheter_fields(model, length),
         "warnings": [volumes.priming_warning()],

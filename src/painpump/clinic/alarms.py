@@ -16,7 +16,7 @@ from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core.errors import Refusal
 
-RULES = "painpump alarm rules (DESIGN.md: alarms persist until acknowledged)"
+RULES = "painpump alarm rules (rule-alarms-persist: alarms persist until acknowledged)"
 
 
 @transaction.atomic

@@ -39,7 +39,8 @@ from painpump.core.units import Q, of
 from painpump.core.volumes import Bridge
 
 ASPIRATION_SOURCE = (
-    "devices.md 1.7 step 3: drain the residual and compare with the programmer's expected volume"
+    "south-shore-neurologic-itb-refill (refill procedure, step 3): drain the residual and compare "
+    "with the programmer's expected volume"
 )
 
 

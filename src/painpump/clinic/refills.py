@@ -301,8 +301,8 @@ def perform_refill(
                 "aspirated",
                 "missing",
                 "the expected and the aspirated residual volume",
-                "devices.md 1.7 step 3: drain the residual and compare with the "
-                "programmer's expected volume",
+                "south-shore-neurologic-itb-refill (refill procedure, step 3): drain the "
+                "residual and compare with the programmer's expected volume",
                 "is required at every refill",
             )
         delivered = programmed_since_fill(of(last.volume_ml, "mL"), expected)
@@ -488,7 +488,7 @@ def verify_refill(user: User, refill_id: UUID, now: datetime) -> Refill:
             "verified_by",
             actor,
             "a clinician other than the one who performed it",
-            "DESIGN.md four-eyes rule; devices.md 1.7 step 6",
+            "rule-four-eyes; pharmacologicalsciences-pump-refills (refill procedure, step 6)",
             "cannot verify it",
         )
     refill.verified_by, refill.verified_at = actor, now

@@ -19,7 +19,8 @@ ORIGINS = ("spinal", "cerebral")
 REGIONS = ("us", "eu")
 DEFAULT_REGION = "us"
 MIXUP_SOURCE = (
-    "painpump unit check: mg/mcg confusion is the classic thousand-fold dosing error (DESIGN.md)"
+    "painpump unit check: mg/mcg confusion is the classic thousand-fold dosing error "
+    "(rule-explicit-units)"
 )
 LIBRARY = "painpump drug library (src/painpump/core/data/drugs.toml)"
 CLINIC_PREFIX = "clinic_"

@@ -18,41 +18,44 @@ from painpump.core.baclofen import ScreeningBolus, next_screening_step
 from painpump.core.decision import Decision, Finding, Verdict
 from painpump.core.errors import Refusal
 
-DESIGN_PATHWAY = "DESIGN.md, the therapy pathway"
+DESIGN_PATHWAY = "rule-therapy-pathway, the therapy pathway"
 TUMOUR_SOURCE = (
-    "DESIGN.md: tumour pain patients are implanted directly, with no test phase; dosing.md 5 "
-    "'Cancer patients and trials': skipping the trial is common practice, UNCONFIRMED in a "
-    "guideline"
+    "rule-tumour-direct-implant: tumour pain patients are implanted directly, with no test "
+    "phase; khimani-narang-cancer-trialing, huntsman-2021-100-to-1, pacc-2017-trialing: "
+    "skipping the trial is common practice, UNCONFIRMED in a guideline"
 )
 TEST_REQUIRED_SOURCE = (
-    "DESIGN.md: a test phase for spasticity and non-tumour pain, non-responders leave the "
-    "pathway; dosing.md 2: patients must respond to a screening dose before pump implantation "
-    "(rxlist Gablofen)"
+    "rule-test-phase: a test phase for spasticity and non-tumour pain, non-responders leave the "
+    "pathway; gablofen-label: patients must respond to a screening dose before pump "
+    "implantation (rxlist Gablofen)"
 )
 IMPLANT_INTERVAL_SOURCE = (
-    "clinic setting, default 21 days: DESIGN.md 'three weeks after the test phase at the "
-    "earliest' (dosing.md 5: no guideline value found)"
+    "clinic setting, default 21 days: rule-implant-interval 'three weeks after the test phase "
+    "at the earliest' (pacc-2017-trialing: no guideline value found)"
 )
 STAY_SOURCE = (
-    "clinic setting, default 2-3 days: DESIGN.md 'Each hospital stay (test phase, implantation) "
-    "lasts two to three days' (clinic practice, not a guideline limit); days counted as "
-    "discharge date minus admission date"
+    "clinic setting, default 2-3 days: rule-hospital-stay 'Each hospital stay (test phase, "
+    "implantation) lasts two to three days' (clinic practice, not a guideline limit); days "
+    "counted as discharge date minus admission date"
 )
-REMOVAL_SOURCE = "DESIGN.md: non-responders have the catheter removed and leave the pathway"
+REMOVAL_SOURCE = (
+    "rule-non-responder-removal: non-responders have the catheter removed and leave the pathway"
+)
 TBI_SOURCE = (
-    "dosing.md 2: after traumatic brain injury wait at least 1 year before long-term ITB "
-    "(rxlist Gablofen; lioresal.com/hcp/resources)"
+    "gablofen-label, lioresal-label: after traumatic brain injury wait at least 1 year before "
+    "long-term ITB (rxlist Gablofen; lioresal.com/hcp/resources)"
 )
 SCREENING_SOURCE = (
-    "dosing.md 2: 'Patients who do not respond to a 100 mcg intrathecal bolus should not be "
-    "considered candidates' (Lioresal/Gablofen label)"
+    "lioresal-label, gablofen-label: 'Patients who do not respond to a 100 mcg intrathecal "
+    "bolus should not be considered candidates' (Lioresal/Gablofen label)"
 )
 ORDER_SOURCE = (
-    "DESIGN.md: out-of-order events are rejected, not merged; clinical events are recorded "
+    "rule-out-of-order: out-of-order events are rejected, not merged; clinical events are recorded "
     "when they have happened"
 )
 FAMILY_SOURCE = (
-    "DESIGN.md: opioids, ziconotide, bupivacaine, clonidine for pain; baclofen for spasticity"
+    "rule-drug-families: opioids, ziconotide, bupivacaine, clonidine for pain; baclofen for "
+    "spasticity"
 )
 
 
@@ -193,7 +196,7 @@ def allowed_actions(stage: Stage) -> tuple[Action, ...]:
 
 @dataclass(frozen=True)
 class PathwaySettings:
-    """The clinic's pathway settings (defaults from DESIGN.md); refuses nonsense values."""
+    """The clinic's pathway settings (defaults: docs/design-rules.md); refuses nonsense values."""
 
     min_days_test_to_implant: int = 21
     stay_min_days: int = 2

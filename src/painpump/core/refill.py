@@ -26,7 +26,7 @@ DEFAULT_MARGIN_DAYS = Decimal(7)
 MARGIN_SOURCE = (
     "clinic setting (painpump default, no guideline gives a number): schedule refills ahead of "
     "the expected low-reservoir alarm, Medtronic advises not relying on the alarm alone "
-    "(UW Health nursing hub, devices.md 1.7 step 8)"
+    "(uw-health-pump-refills, refill procedure step 8: UW Health nursing hub)"
 )
 BOLUS_RULE_SOURCE = (
     "conservative: every allotted patient bolus assumed delivered, as the Prometra PTC Guide p.5 "

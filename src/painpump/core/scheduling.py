@@ -27,12 +27,13 @@ CALENDAR_SOURCE = (
 )
 REFILL_BY_SOURCE = (
     "refill.py: refill by the earlier of (alarm - margin) and the drug's stability limit; "
-    "Medtronic advises not relying on the low-reservoir alarm alone (devices.md 1.7)"
+    "Medtronic advises not relying on the low-reservoir alarm alone (uw-health-pump-refills)"
 )
 BACLOFEN_SOURCE = (
-    "dosing.md 2, boxed warning: abrupt discontinuation of intrathecal baclofen can cause high "
-    "fever, altered mental status, rebound spasticity, rhabdomyolysis, organ failure and death; "
-    "prevention includes refill scheduling (openFDA Lioresal/Gablofen label)"
+    "baclofen-intrathecal-openfda-label, boxed warning: abrupt discontinuation of intrathecal "
+    "baclofen can cause high fever, altered mental status, rebound spasticity, rhabdomyolysis, "
+    "organ failure and death; prevention includes refill scheduling (openFDA Lioresal/Gablofen "
+    "label)"
 )
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SEARCH_DAYS = 366

@@ -1,6 +1,7 @@
 """Volumes of the fluid path: implanted catheter volume, priming volume (pump-outlet dead volume
 plus catheter) and the bridge that delivers the old-concentration drug left in that path at the
-prescribed dose before the new concentration arrives (devices.md 1.6 and 6).
+prescribed dose before the new concentration arrives (rule-explicit-dead-volumes in
+docs/design-rules.md; medtronic-priming-bolus-labeling-update in docs/sources.md).
 
 Dead volumes are explicit inputs: the SynchroMed II tubing volume and Medtronic catheter volumes
 per cm are not confirmed by any source, and one catheter's figure is never reused for another."""
@@ -17,11 +18,12 @@ from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, expect, of
 
 PRIMING_WARNING_SOURCE = (
-    "Medtronic, Important Labeling Updates Related to Priming Bolus with the SynchroMed II "
-    "Infusion System (devices.md 1.6)"
+    "medtronic-priming-bolus-labeling-update: Medtronic, Important Labeling Updates Related to "
+    "Priming Bolus with the SynchroMed II Infusion System"
 )
 BRIDGE_SOURCE = (
-    "devices.md 1.6 and 6: bridge volume = pump tubing + catheter volume, delivered at the rate "
+    "rule-explicit-dead-volumes, medtronic-synchromed-ii-implant-manual: bridge volume = pump "
+    "tubing + catheter volume, delivered at the rate "
     "that gives the prescribed dose at the OLD concentration (concept UNCONFIRMED: no source text)"
 )
 INPUT_RULES = "painpump input rules"

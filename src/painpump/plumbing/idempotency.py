@@ -29,8 +29,8 @@ REPLAYED = "Idempotent-Replayed"
 KEEP = timedelta(hours=24)
 KEY_LENGTH = 80
 SOURCE = (
-    "DESIGN.md: a command whose outcome is unknown is retried idempotently (a client key), "
-    "never a second change"
+    "rule-idempotent-retry: a command whose outcome is unknown is retried idempotently "
+    "(a client key), never a second change"
 )
 BUSY = "a request with this idempotency key is still running: retry it in a moment"
 

@@ -54,7 +54,10 @@ MRI = {
     "is reset by hand",
     "none": "no MRI behaviour in the fact sheets",
 }
-MRI_SOURCE = "devices.md 1.4 (Medtronic MRI guidelines for SynchroMed II; Prometra II IFU p.14)"
+MRI_SOURCE = (
+    "medtronic-mri-guidelines-synchromed-ii, prometra-ii-ifu (Medtronic MRI guidelines for "
+    "SynchroMed II; Prometra II IFU p.14)"
+)
 EXTRA_LABELS = {
     "eri_to_stop": "from the replacement alarm (ERI) to the pump stopping",
     "mri_resume_delay": "delay before proper infusion resumes after an MRI",
