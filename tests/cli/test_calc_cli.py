@@ -165,29 +165,6 @@ def test_refill_contract_fields(calc: Any) -> None:
     assert out["alarm_volume"] == qty(2, "mL")
 
 
-def test_refill_ziconotide_first_fill_limited_by_stability(calc: Any) -> None:
-    code, out = calc(
-        "refill",
-        "--pump",
-        "synchromed-ii-20",
-        "--volume",
-        "20 mL",
-        "--rate",
-        "0.5 mL/day",
-        "--drug",
-        "ziconotide",
-        "--first-fill",
-        "--fill-date",
-        "2026-03-01T08:00:00Z",
-    )
-    assert code == 0
-    assert out["limited_by"] == "stability"
-    assert out["refill_by"] == "2026-03-15"
-    assert out["stability"]["rule"] == "first_refill"
-    assert "14 days" in out["stability"]["source"]
-    assert out["stability"]["verified"] is True
-
-
 ZICONOTIDE_FIRST_FILL = [
     "refill",
     "--pump",
@@ -200,6 +177,16 @@ ZICONOTIDE_FIRST_FILL = [
     "ziconotide",
     "--first-fill",
 ]
+
+
+def test_refill_ziconotide_first_fill_limited_by_stability(calc: Any) -> None:
+    code, out = calc(*ZICONOTIDE_FIRST_FILL, "--fill-date", "2026-03-01T08:00:00Z")
+    assert code == 0
+    assert out["limited_by"] == "stability"
+    assert out["refill_by"] == "2026-03-15"
+    assert out["stability"]["rule"] == "first_refill"
+    assert "14 days" in out["stability"]["source"]
+    assert out["stability"]["verified"] is True
 
 
 def test_a_fill_date_with_its_offset_counts_days_at_that_offset(calc: Any) -> None:

@@ -335,17 +335,6 @@ def test_a_start_off_the_slot_grid_is_refused_offering_the_free_slots(
     assert clinic_locale().format_time(clinic_locale().at(day, time(9, 0))) in refused.value.limit
 
 
-def test_a_late_reason_of_invisible_characters_says_nothing_and_is_refused(
-    implant: Implant, nurse: User
-) -> None:
-    proposed = refill_now(nurse, implant)
-    assert proposed.due_by is not None
-    late = working_day_after(proposed.due_by)
-    with pytest.raises(Refusal, match="says nothing") as refused:
-        appointments.update_appointment(nurse, proposed.id, on=late, late_reason="\u202e\u200b")
-    assert refused.value.field == "late_reason"
-
-
 def test_a_change_of_opening_days_moves_the_proposals_onto_open_days(
     implant: Implant, nurse: User, admin: User
 ) -> None:

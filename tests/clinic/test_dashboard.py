@@ -193,6 +193,46 @@ THANKSGIVING = datetime.combine(next_thanksgiving(), time(9, 0), tzinfo=ZONE)
 left in time), one due tomorrow, Friday, is not."""
 
 
+def followed_pump(
+    nurse: User,
+    physician: User,
+    mrn: str,
+    family_name: str,
+    *,
+    alarm_at: datetime,
+    refill_by: date,
+    drugs: str,
+) -> Implant:
+    """A patient and a pump in place, its dates as the refill service leaves them on the
+    implant (written directly: the worklist reads only these)."""
+    patient = services.create_patient(
+        nurse,
+        mrn=mrn,
+        family_name=family_name,
+        given_name="A",
+        birth_date=date(1960, 1, 1),
+        today=TODAY,
+    )
+    episode = services.open_episode(
+        physician, patient.id, indication="paraplegia", referred_on=date(2020, 1, 2)
+    )
+    return Implant.objects.create(
+        episode=episode,
+        pump_model="synchromed-ii-40",
+        pump_serial=f"S-{mrn}",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal(60),
+        dead_volume_ml=Decimal("0.2"),
+        alarm_volume_ml=Decimal(2),
+        implanted_on=date(2024, 1, 1),
+        alarm_at=alarm_at,
+        empty_at=alarm_at + timedelta(days=10),
+        refill_by=refill_by,
+        high_risk="baclofen" in drugs,
+        drug_names=drugs,
+    )
+
+
 def followed_pumps(nurse: User, physician: User, count: int, seed: int) -> list[Implant]:
     """Pumps whose alarm and refill-by dates crowd a few days (ties of alarm day between
     baclofen and other drugs, overdue and in-time refill-by dates on the same alarm day), as
@@ -201,36 +241,19 @@ def followed_pumps(nurse: User, physician: User, count: int, seed: int) -> list[
     today = THANKSGIVING.date()
     made = []
     for n in range(count):
-        patient = services.create_patient(
-            nurse,
-            mrn=f"P-{n:03d}",
-            family_name=f"Family {n % 7}",
-            given_name=str(n),
-            birth_date=date(1960, 1, 1),
-            today=today,
-        )
-        episode = services.open_episode(
-            physician, patient.id, indication="paraplegia", referred_on=date(2020, 1, 2)
-        )
         drugs = rng.choice(["baclofen", "morphine", "baclofen+clonidine", "ziconotide"])
         alarm_day = today + timedelta(days=rng.choice([-3, 0, 1, 1, 2, 2, 2, 5, 9, 30]))
         alarm_at = datetime.combine(alarm_day, time(rng.randrange(24), rng.randrange(60)), ZONE)
         refill_by = alarm_day - timedelta(days=rng.choice([0, 1, 2, 7]))
         made.append(
-            Implant.objects.create(
-                episode=episode,
-                pump_model="synchromed-ii-40",
-                pump_serial=f"NGP{n:05d}",
-                catheter_model="8709SC",
-                catheter_length_cm=Decimal(60),
-                dead_volume_ml=Decimal("0.2"),
-                alarm_volume_ml=Decimal(2),
-                implanted_on=date(2024, 1, 1),
+            followed_pump(
+                nurse,
+                physician,
+                f"P-{n:03d}",
+                f"Family {n % 7}",
                 alarm_at=alarm_at,
-                empty_at=alarm_at + timedelta(days=10),
                 refill_by=refill_by,
-                high_risk="baclofen" in drugs,
-                drug_names=drugs,
+                drugs=drugs,
             )
         )
     return made
@@ -357,33 +380,16 @@ def test_overdue_due_today_and_this_week_are_disjoint_and_each_total_is_its_rows
     now = datetime.combine(today, time(10, 0), tzinfo=ZONE)
     made = {}
     for n, offset in enumerate(range(-3, 10)):
-        patient = services.create_patient(
-            nurse,
-            mrn=f"D-{n:02d}",
-            family_name=f"Due {n:02d}",
-            given_name="A",
-            birth_date=date(1960, 1, 1),
-            today=TODAY,
-        )
-        episode = services.open_episode(
-            physician, patient.id, indication="paraplegia", referred_on=date(2020, 1, 2)
-        )
         refill_by = today + timedelta(days=offset)
         alarm_at = datetime.combine(refill_by + timedelta(days=7), time(9, 0), tzinfo=ZONE)
-        made[refill_by] = Implant.objects.create(
-            episode=episode,
-            pump_model="synchromed-ii-40",
-            pump_serial=f"D{n:05d}",
-            catheter_model="8709SC",
-            catheter_length_cm=Decimal(60),
-            dead_volume_ml=Decimal("0.2"),
-            alarm_volume_ml=Decimal(2),
-            implanted_on=date(2024, 1, 1),
+        made[refill_by] = followed_pump(
+            nurse,
+            physician,
+            f"D-{n:02d}",
+            f"Due {n:02d}",
             alarm_at=alarm_at,
-            empty_at=alarm_at + timedelta(days=10),
             refill_by=refill_by,
-            high_risk=True,
-            drug_names="baclofen",
+            drugs="baclofen",
         )
     board = dashboard.worklist(physician, now, limit=100)
     lists = {
