@@ -16,28 +16,16 @@ from hypothesis import strategies as st
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.decision import Verdict
 from painpump.core.errors import Refusal
-from painpump.core.pathway import (
-    DEFAULT_SETTINGS,
-    TERMINAL,
-    TRANSITIONS,
-    Action,
-    DrugFamily,
-    Episode,
-    Indication,
-    Outcome,
-    PathwaySettings,
-    Protocol,
-    Stage,
-    Step,
-    allowed_actions,
+from painpump.core.pathway.episode import DEFAULT_SETTINGS, Episode, PathwaySettings, Step
+from painpump.core.pathway.indications import DrugFamily, Indication, Outcome, Protocol
+from painpump.core.pathway.intervals import (
     check_stay,
     check_tbi_interval,
     earliest_implant_date,
-    preview,
-    refer,
     tbi_earliest_itb,
-    transition,
 )
+from painpump.core.pathway.stages import TERMINAL, TRANSITIONS, Action, Stage, allowed_actions
+from painpump.core.pathway.transitions import preview, refer, transition
 from painpump.core.units import Q
 
 D0 = date(2026, 3, 2)

@@ -17,19 +17,11 @@ from hypothesis import strategies as st
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.decision import Verdict
 from painpump.core.errors import Refusal
-from painpump.core.pathway import (
-    Action,
-    Episode,
-    Indication,
-    Outcome,
-    PathwaySettings,
-    Protocol,
-    Stage,
-    earliest_implant_date,
-    refer,
-    tbi_earliest_itb,
-    transition,
-)
+from painpump.core.pathway.episode import Episode, PathwaySettings
+from painpump.core.pathway.indications import Indication, Outcome, Protocol
+from painpump.core.pathway.intervals import earliest_implant_date, tbi_earliest_itb
+from painpump.core.pathway.stages import Action, Stage
+from painpump.core.pathway.transitions import refer, transition
 from painpump.core.stay_plan import STAYS, plan_stay
 from painpump.core.trial_phase import next_step
 from painpump.core.units import Q

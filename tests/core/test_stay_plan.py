@@ -9,9 +9,12 @@ from datetime import date
 
 import pytest
 
-from painpump.core import pathway as core
 from painpump.core.decision import Verdict
 from painpump.core.errors import Refusal
+from painpump.core.pathway.episode import Episode, PathwaySettings
+from painpump.core.pathway.indications import Indication, Outcome, Protocol
+from painpump.core.pathway.stages import Action, Stage
+from painpump.core.pathway.transitions import refer
 from painpump.core.stay_plan import (
     check_acknowledged,
     earliest_admission,
@@ -20,31 +23,31 @@ from painpump.core.stay_plan import (
     usual_discharge,
 )
 
-SETTINGS = core.PathwaySettings()
+SETTINGS = PathwaySettings()
 TODAY = date(2026, 11, 25)
 
 
-def referred(indication: str = "stroke", **extra: date) -> core.Episode:
-    return core.refer(indication, on=date(2026, 10, 1), **extra)
+def referred(indication: str = "stroke", **extra: date) -> Episode:
+    return refer(indication, on=date(2026, 10, 1), **extra)
 
 
-def responder(ended: date) -> core.Episode:
-    return core.Episode(
-        indication=core.Indication.STROKE,
+def responder(ended: date) -> Episode:
+    return Episode(
+        indication=Indication.STROKE,
         referred_on=date(2026, 9, 1),
-        stage=core.Stage.RESPONDER,
+        stage=Stage.RESPONDER,
         stage_since=ended,
-        protocol=core.Protocol.BOLUS,
+        protocol=Protocol.BOLUS,
         test_started_on=date(2026, 9, 10),
         test_ended_on=ended,
-        outcome=core.Outcome.RESPONDER,
+        outcome=Outcome.RESPONDER,
     )
 
 
 def test_a_test_phase_of_two_days_is_planned_without_warning() -> None:
     plan = plan_stay(
         referred(),
-        core.Action.START_TEST_PHASE,
+        Action.START_TEST_PHASE,
         date(2026, 12, 1),
         date(2026, 12, 3),
         today=TODAY,
@@ -57,7 +60,7 @@ def test_a_test_phase_of_two_days_is_planned_without_warning() -> None:
 def test_a_four_day_stay_warns_with_the_clinic_rule_and_its_source() -> None:
     plan = plan_stay(
         referred(),
-        core.Action.START_TEST_PHASE,
+        Action.START_TEST_PHASE,
         date(2026, 12, 1),
         date(2026, 12, 5),
         today=TODAY,
@@ -76,7 +79,7 @@ def test_a_discharge_before_the_admission_is_refused_on_the_discharge_field() ->
     with pytest.raises(Refusal) as refused:
         plan_stay(
             referred(),
-            core.Action.START_TEST_PHASE,
+            Action.START_TEST_PHASE,
             date(2026, 12, 3),
             date(2026, 12, 1),
             today=TODAY,
@@ -89,7 +92,7 @@ def test_a_plan_in_the_past_is_refused() -> None:
     with pytest.raises(Refusal, match="is in the past"):
         plan_stay(
             referred(),
-            core.Action.START_TEST_PHASE,
+            Action.START_TEST_PHASE,
             date(2026, 11, 24),
             date(2026, 11, 26),
             today=TODAY,
@@ -102,7 +105,7 @@ def test_the_implantation_is_refused_on_day_20_and_planned_on_day_21() -> None:
     with pytest.raises(Refusal) as refused:
         plan_stay(
             episode,
-            core.Action.IMPLANT,
+            Action.IMPLANT,
             date(2026, 12, 10),
             date(2026, 12, 12),
             today=TODAY,
@@ -112,14 +115,14 @@ def test_the_implantation_is_refused_on_day_20_and_planned_on_day_21() -> None:
     assert "the earliest allowed date is 2026-12-11" in refused.value.message
     plan = plan_stay(
         episode,
-        core.Action.IMPLANT,
+        Action.IMPLANT,
         date(2026, 12, 11),
         date(2026, 12, 13),
         today=TODAY,
         settings=SETTINGS,
     )
     assert plan.not_before == date(2026, 12, 11)
-    assert earliest_admission(episode, core.Action.IMPLANT, SETTINGS) == date(2026, 12, 11)
+    assert earliest_admission(episode, Action.IMPLANT, SETTINGS) == date(2026, 12, 11)
 
 
 def test_the_proposed_implant_day_is_the_earliest_but_never_before_today() -> None:
@@ -135,7 +138,7 @@ def test_a_spasticity_implantation_without_a_test_phase_is_refused() -> None:
     with pytest.raises(Refusal, match="needs a test phase for stroke"):
         plan_stay(
             referred(),
-            core.Action.IMPLANT,
+            Action.IMPLANT,
             date(2026, 12, 1),
             date(2026, 12, 3),
             today=TODAY,
@@ -146,7 +149,7 @@ def test_a_spasticity_implantation_without_a_test_phase_is_refused() -> None:
 def test_a_tumour_pain_test_phase_is_an_override_that_needs_a_reason() -> None:
     plan = plan_stay(
         referred("tumour_pain"),
-        core.Action.START_TEST_PHASE,
+        Action.START_TEST_PHASE,
         date(2026, 12, 1),
         date(2026, 12, 3),
         today=TODAY,
@@ -160,20 +163,20 @@ def test_a_tumour_pain_test_phase_is_an_override_that_needs_a_reason() -> None:
 
 
 def test_a_brain_injury_implantation_waits_a_year() -> None:
-    episode = core.Episode(
-        indication=core.Indication.TRAUMATIC_BRAIN_INJURY,
+    episode = Episode(
+        indication=Indication.TRAUMATIC_BRAIN_INJURY,
         referred_on=date(2026, 9, 1),
-        stage=core.Stage.RESPONDER,
+        stage=Stage.RESPONDER,
         injury_date=date(2026, 1, 15),
         test_started_on=date(2026, 9, 10),
         test_ended_on=date(2026, 9, 12),
-        outcome=core.Outcome.RESPONDER,
+        outcome=Outcome.RESPONDER,
     )
-    assert earliest_admission(episode, core.Action.IMPLANT, SETTINGS) == date(2027, 1, 15)
+    assert earliest_admission(episode, Action.IMPLANT, SETTINGS) == date(2027, 1, 15)
     with pytest.raises(Refusal, match="long-term ITB not before 2027-01-15"):
         plan_stay(
             episode,
-            core.Action.IMPLANT,
+            Action.IMPLANT,
             date(2026, 12, 1),
             date(2026, 12, 3),
             today=TODAY,
@@ -182,13 +185,11 @@ def test_a_brain_injury_implantation_waits_a_year() -> None:
 
 
 def test_a_closed_episode_plans_no_stay() -> None:
-    closed = core.Episode(
-        indication=core.Indication.STROKE, referred_on=date(2026, 9, 1), stage=core.Stage.CLOSED
-    )
+    closed = Episode(indication=Indication.STROKE, referred_on=date(2026, 9, 1), stage=Stage.CLOSED)
     with pytest.raises(Refusal, match="is not allowed in stage closed"):
         plan_stay(
             closed,
-            core.Action.START_TEST_PHASE,
+            Action.START_TEST_PHASE,
             date(2026, 12, 1),
             date(2026, 12, 3),
             today=TODAY,

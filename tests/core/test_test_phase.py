@@ -8,7 +8,9 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from painpump.core.baclofen import ScreeningBolus
-from painpump.core.pathway import Episode, Indication, Outcome, Protocol, Stage
+from painpump.core.pathway.episode import Episode
+from painpump.core.pathway.indications import Indication, Outcome, Protocol
+from painpump.core.pathway.stages import Stage
 from painpump.core.trial_phase import next_step
 from painpump.core.units import Kind, parse
 

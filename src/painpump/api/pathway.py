@@ -28,7 +28,7 @@ from painpump.api.schemas import (
 )
 from painpump.clinic import pathway, therapy_queries
 from painpump.core.baclofen import ScreeningBolus
-from painpump.core.pathway import Facts
+from painpump.core.pathway.episode import Facts
 from painpump.core.units import Kind
 
 router = Router(tags=["pathway"], auth=AUTH)

@@ -18,20 +18,23 @@ from painpump.clinic.models import Appointment, Episode
 from painpump.clinic.pathway import locked_episode, pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
-from painpump.core import pathway as core
 from painpump.core.decision import Decision
 from painpump.core.errors import Refusal
+from painpump.core.pathway.episode import Facts
+from painpump.core.pathway.indications import Protocol
+from painpump.core.pathway.sources import DESIGN_PATHWAY
+from painpump.core.pathway.stages import Action
 from painpump.core.stay_plan import STAYS, StayPlan, check_acknowledged, plan_stay
 
 RULES = "painpump admission rules (one open admission per episode, on a working day)"
 OPEN = ("proposed", "booked")
 
 
-def _purpose(value: core.Action | str) -> core.Action:
-    if isinstance(value, core.Action):
+def _purpose(value: Action | str) -> Action:
+    if isinstance(value, Action):
         return value
     try:
-        return core.Action(value)
+        return Action(value)
     except ValueError:
         raise Refusal(
             "purpose", repr(value), "start_test_phase or implant", RULES, "is unknown"
@@ -39,7 +42,7 @@ def _purpose(value: core.Action | str) -> core.Action:
 
 
 def _plan(
-    row: Episode, purpose: core.Action | str, admit_on: date, discharge_on: date, today: date
+    row: Episode, purpose: Action | str, admit_on: date, discharge_on: date, today: date
 ) -> StayPlan:
     return plan_stay(
         state_of(row),
@@ -56,7 +59,7 @@ def preview_admission(
     user: User,
     episode_id: UUID,
     *,
-    purpose: core.Action | str,
+    purpose: Action | str,
     admit_on: date,
     discharge_on: date,
     now: datetime,
@@ -79,7 +82,7 @@ def preview_admission(
     return plan
 
 
-def _note(plan: StayPlan, protocol: core.Protocol | None) -> str:
+def _note(plan: StayPlan, protocol: Protocol | None) -> str:
     detail = f", {protocol.value} protocol" if protocol is not None else ""
     return f"{plan.kind.capitalize()}{detail}"
 
@@ -90,7 +93,7 @@ def plan_admission(
     episode_id: UUID,
     *,
     expected_version: int,
-    purpose: core.Action | str,
+    purpose: Action | str,
     admit_on: date,
     discharge_on: date,
     now: datetime,
@@ -157,15 +160,15 @@ def plan_admission(
     return appointment
 
 
-def _protocol(plan: StayPlan, protocol: str | None) -> core.Protocol | None:
+def _protocol(plan: StayPlan, protocol: str | None) -> Protocol | None:
     """A test phase's protocol (required); an implantation takes none."""
-    if plan.purpose is core.Action.START_TEST_PHASE:
-        choices = ", ".join(p.value for p in core.Protocol)
+    if plan.purpose is Action.START_TEST_PHASE:
+        choices = ", ".join(p.value for p in Protocol)
         try:
-            return core.Protocol(protocol)
+            return Protocol(protocol)
         except ValueError:
             raise Refusal(
-                "protocol", repr(protocol), f"one of {choices}", core.DESIGN_PATHWAY, "is unknown"
+                "protocol", repr(protocol), f"one of {choices}", DESIGN_PATHWAY, "is unknown"
             ) from None
     if protocol:
         raise Refusal(
@@ -204,12 +207,12 @@ def admitted(user: User, episode: Episode) -> int:
 def step(
     user: User,
     episode_id: UUID,
-    action: core.Action | str,
+    action: Action | str,
     *,
     expected_version: int,
     now: datetime,
     acknowledge: dict[str, str] | None = None,
-    **facts: Unpack[core.Facts],
+    **facts: Unpack[Facts],
 ) -> tuple[Episode, Decision]:
     """One pathway step (clinic.pathway.step); a step that begins a stay closes the episode's
     booked admission."""

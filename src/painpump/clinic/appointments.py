@@ -24,7 +24,7 @@ from painpump.clinic.services import Conflict, NotFound
 from painpump.core.booking import BOOKING_SOURCE, BookingRules, day_slots, free_slots
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale, aware
-from painpump.core.pathway import IMPLANT_INTERVAL_SOURCE
+from painpump.core.pathway.sources import IMPLANT_INTERVAL_SOURCE
 from painpump.core.scheduling import earliest_working_day
 
 STATUSES = ("proposed", "booked", "cancelled")

@@ -43,7 +43,8 @@ from painpump.core.device_life import replacement_due
 from painpump.core.dosing import dose_mcg_per_day
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
-from painpump.core.pathway import PathwaySettings, check_stay
+from painpump.core.pathway.episode import PathwaySettings
+from painpump.core.pathway.intervals import check_stay
 from painpump.core.projection import ProgramRun, Projection, project
 from painpump.core.refill import DeliveryFinding, StabilityLimit, stability_limit
 from painpump.core.units import Q, format_decimal, of, round_places, side_by_side

@@ -27,7 +27,7 @@ from painpump.core import catalog
 from painpump.core.device_life import implanted_on_or_before, replacement_due
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
-from painpump.core.pathway import earliest_implant_date
+from painpump.core.pathway.intervals import earliest_implant_date
 from painpump.core.scheduling import (
     DueRefill,
     Priority,

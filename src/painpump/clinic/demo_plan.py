@@ -21,9 +21,10 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from painpump.core import catalog
-from painpump.core import pathway as core
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.locale import ClinicLocale, DateFormat, TimeFormat, zone
+from painpump.core.pathway.episode import Facts
+from painpump.core.pathway.indications import DrugFamily, Indication
 from painpump.core.scheduling import ClinicCalendar
 from painpump.core.twin import Twin, load_scenario
 from painpump.core.units import Q, format_decimal, of
@@ -38,8 +39,8 @@ STAGES = (
     "maintenance",
 )
 IMPLANTED_STAGES = frozenset({"rehabilitation", "maintenance"})
-INDICATIONS = tuple(i.value for i in core.Indication)
-SPASTICITY = frozenset(i.value for i in core.Indication if i.family is core.DrugFamily.SPASTICITY)
+INDICATIONS = tuple(i.value for i in Indication)
+SPASTICITY = frozenset(i.value for i in Indication if i.family is DrugFamily.SPASTICITY)
 CEREBRAL = frozenset({"infantile_cerebral_palsy", "stroke", "traumatic_brain_injury"})
 
 INDICATION_WEIGHTS = {
@@ -268,7 +269,7 @@ class Step:
 
     action: str
     now: datetime
-    facts: core.Facts
+    facts: Facts
     acknowledge: dict[str, str] | None = None
 
 
@@ -464,7 +465,7 @@ class _Planner:
         screening bolus."""
         rng = self.rng
         rehabilitation = length > 3
-        facts: core.Facts = {"on": start, "protocol": protocol}
+        facts: Facts = {"on": start, "protocol": protocol}
         if rehabilitation:
             facts["rehabilitation"] = True
         draft.steps.append(Step("start_test_phase", self.at(start, 9), facts))
@@ -492,7 +493,7 @@ class _Planner:
         ack = None
         if rehabilitation:
             ack = {"hospital_stay": "test phase combined with rehabilitation (severe spasticity)"}
-        decision: core.Facts = {"on": decided, "outcome": decide}
+        decision: Facts = {"on": decided, "outcome": decide}
         draft.steps.append(Step("decide_test_phase", self.at(decided, 14), decision, ack))
         draft.steps.append(Step("record_catheter_removal", self.at(decided, 15), {"on": decided}))
         if effective is None and draft.indication in SPASTICITY and decide == "responder":

@@ -17,8 +17,10 @@ from painpump.clinic.models import Appointment, Assessment, Episode, PathwayEven
 from painpump.clinic.pathway import pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
-from painpump.core import pathway as core
 from painpump.core.baclofen import ScreeningStep, next_screening_step
+from painpump.core.pathway.episode import Episode as CoreEpisode
+from painpump.core.pathway.episode import PathwaySettings
+from painpump.core.pathway.stages import TERMINAL, Action, Stage, allowed_actions
 from painpump.core.scheduling import earliest_working_day
 from painpump.core.stay_plan import earliest_admission, proposed_implant_day, usual_discharge
 
@@ -28,9 +30,9 @@ class EpisodeOverview:
     """What the episode page shows; every date and dose in it comes from core."""
 
     episode: Episode
-    state: core.Episode
-    settings: core.PathwaySettings
-    actions: tuple[core.Action, ...]
+    state: CoreEpisode
+    settings: PathwaySettings
+    actions: tuple[Action, ...]
     earliest_implant: date | None
     proposed_implant: date | None
     next_screening: ScreeningStep | None
@@ -41,21 +43,21 @@ class EpisodeOverview:
 
     @property
     def closed(self) -> bool:
-        return self.state.stage in core.TERMINAL
+        return self.state.stage in TERMINAL
 
 
 @dataclass(frozen=True)
 class StayProposal:
     """A stay the team may book next, with the admission and discharge days proposed."""
 
-    purpose: core.Action
+    purpose: Action
     admit_on: date
     discharge_on: date
 
 
 def _plans(
-    state: core.Episode,
-    settings: core.PathwaySettings,
+    state: CoreEpisode,
+    settings: PathwaySettings,
     proposed_implant: date | None,
     stays: list[Appointment],
     today: date,
@@ -66,10 +68,10 @@ def _plans(
         return ()
     calendar = calendar_of(clinic_settings())
     found = []
-    if state.stage is core.Stage.REFERRED:
-        found.append((core.Action.START_TEST_PHASE, max(today, state.last_event_on)))
+    if state.stage is Stage.REFERRED:
+        found.append((Action.START_TEST_PHASE, max(today, state.last_event_on)))
     if proposed_implant is not None:
-        found.append((core.Action.IMPLANT, proposed_implant))
+        found.append((Action.IMPLANT, proposed_implant))
     out = []
     for purpose, day in found:
         admit = earliest_working_day(day, calendar)
@@ -77,9 +79,9 @@ def _plans(
     return tuple(out)
 
 
-def _next_screening(state: core.Episode) -> ScreeningStep | None:
+def _next_screening(state: CoreEpisode) -> ScreeningStep | None:
     """The label's next screening step while a baclofen bolus test phase is undecided."""
-    if state.stage is not core.Stage.TEST_PHASE or not state.spasticity_screening:
+    if state.stage is not Stage.TEST_PHASE or not state.spasticity_screening:
         return None
     if state.outcome is not None:
         return None
@@ -96,13 +98,13 @@ def episode_overview(user: User, episode_id: UUID, today: date) -> EpisodeOvervi
     state = state_of(episode)
     settings = pathway_settings(clinic_settings())
     proposed = proposed_implant_day(state, today, settings)
-    earliest = earliest_admission(state, core.Action.IMPLANT, settings) if proposed else None
+    earliest = earliest_admission(state, Action.IMPLANT, settings) if proposed else None
     stays = list(episode.appointments.filter(kind="admission").order_by("on"))
     overview = EpisodeOverview(
         episode=episode,
         state=state,
         settings=settings,
-        actions=core.allowed_actions(state.stage),
+        actions=allowed_actions(state.stage),
         earliest_implant=earliest,
         proposed_implant=proposed,
         next_screening=_next_screening(state),

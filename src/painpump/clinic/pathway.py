@@ -17,51 +17,55 @@ from painpump.clinic.models import ClinicSettings, Episode, PathwayEvent
 from painpump.clinic.pathway_state import dump_state, load_state, plain
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
-from painpump.core import pathway as core
 from painpump.core.decision import Decision
 from painpump.core.errors import Refusal
+from painpump.core.pathway.episode import Episode as CoreEpisode
+from painpump.core.pathway.episode import Facts, PathwaySettings
+from painpump.core.pathway.sources import DESIGN_PATHWAY
+from painpump.core.pathway.stages import TERMINAL, Action
+from painpump.core.pathway.transitions import refer, transition
 
 
-def pathway_settings(settings: ClinicSettings) -> core.PathwaySettings:
-    return core.PathwaySettings(
+def pathway_settings(settings: ClinicSettings) -> PathwaySettings:
+    return PathwaySettings(
         min_days_test_to_implant=settings.implant_wait_days,
         stay_min_days=settings.stay_min_days,
         stay_max_days=settings.stay_max_days,
     )
 
 
-def state_of(row: Episode) -> core.Episode:
+def state_of(row: Episode) -> CoreEpisode:
     if row.pathway_state:
         return load_state(row.pathway_state)
-    return core.refer(row.indication, on=row.referred_on, injury_date=row.injury_date)
+    return refer(row.indication, on=row.referred_on, injury_date=row.injury_date)
 
 
-CAPABILITY = {core.Action.RECORD_SCREENING_BOLUS: "assessment.write"}
+CAPABILITY = {Action.RECORD_SCREENING_BOLUS: "assessment.write"}
 
 
 def apply_step(
     user: User,
     row: Episode,
-    action: core.Action | str,
+    action: Action | str,
     *,
     expected_version: int,
     now: datetime,
     acknowledge: dict[str, str] | None = None,
-    **facts: Unpack[core.Facts],
+    **facts: Unpack[Facts],
 ) -> Decision:
     """Apply one pathway step to a locked episode row (inside the caller's transaction)."""
     try:
-        act = core.Action(action) if isinstance(action, str) else action
+        act = Action(action) if isinstance(action, str) else action
     except ValueError:
-        choices = ", ".join(a.value for a in core.Action)
+        choices = ", ".join(a.value for a in Action)
         raise Refusal(
-            "action", str(action), f"one of {choices}", core.DESIGN_PATHWAY, "is unknown"
+            "action", str(action), f"one of {choices}", DESIGN_PATHWAY, "is unknown"
         ) from None
     actor = require(user, CAPABILITY.get(act, "pathway.decide"))
     if row.version != expected_version:
         raise Conflict("episode", str(row.id), expected_version, row.version)
     before = state_of(row)
-    step = core.transition(
+    step = transition(
         before,
         act,
         now=clinic_today(now),
@@ -72,7 +76,7 @@ def apply_step(
     row.pathway_state = dump_state(step.episode)
     row.stage = step.episode.stage.value
     row.version += 1
-    if step.episode.stage in core.TERMINAL:
+    if step.episode.stage in TERMINAL:
         row.closed_at = now
         row.closed_reason = step.episode.close_reason or step.episode.stage.value
     row.save()
@@ -113,12 +117,12 @@ def locked_episode(episode_id: UUID) -> Episode:
 def step(
     user: User,
     episode_id: UUID,
-    action: core.Action | str,
+    action: Action | str,
     *,
     expected_version: int,
     now: datetime,
     acknowledge: dict[str, str] | None = None,
-    **facts: Unpack[core.Facts],
+    **facts: Unpack[Facts],
 ) -> tuple[Episode, Decision]:
     """One pathway step of an episode, as a transaction with its audit entry."""
     row = locked_episode(episode_id)

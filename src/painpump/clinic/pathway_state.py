@@ -8,8 +8,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from painpump.core import pathway as core
 from painpump.core.baclofen import ScreeningBolus
+from painpump.core.pathway.episode import Acknowledgement, Episode
+from painpump.core.pathway.indications import Indication, Outcome, Protocol
+from painpump.core.pathway.stages import Action, Stage
 from painpump.core.units import Q
 
 
@@ -17,7 +19,7 @@ def plain(value: Any) -> Any:
     """A JSON-ready copy of a pathway value (dates ISO, enums by value, quantities with unit)."""
     if isinstance(value, date | datetime):
         return value.isoformat()
-    if isinstance(value, core.Stage | core.Indication | core.Protocol | core.Outcome | core.Action):
+    if isinstance(value, Stage | Indication | Protocol | Outcome | Action):
         return value.value
     if isinstance(value, Q):
         return {"value": str(value.value), "unit": value.unit}
@@ -32,7 +34,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def dump_state(episode: core.Episode) -> dict[str, Any]:
+def dump_state(episode: Episode) -> dict[str, Any]:
     return plain(asdict(episode))  # type: ignore[no-any-return]
 
 
@@ -40,15 +42,15 @@ def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def load_state(data: dict[str, Any]) -> core.Episode:
+def load_state(data: dict[str, Any]) -> Episode:
     """The stored state back as the core's Episode (the inverse of dump_state)."""
-    return core.Episode(
-        indication=core.Indication(data["indication"]),
+    return Episode(
+        indication=Indication(data["indication"]),
         referred_on=date.fromisoformat(data["referred_on"]),
-        stage=core.Stage(data["stage"]),
+        stage=Stage(data["stage"]),
         stage_since=_day(data["stage_since"]),
         injury_date=_day(data["injury_date"]),
-        protocol=core.Protocol(data["protocol"]) if data["protocol"] else None,
+        protocol=Protocol(data["protocol"]) if data["protocol"] else None,
         small_patient=data["small_patient"],
         test_rehabilitation=data["test_rehabilitation"],
         test_started_on=_day(data["test_started_on"]),
@@ -61,7 +63,7 @@ def load_state(data: dict[str, Any]) -> core.Episode:
             )
             for b in data["screening"]
         ),
-        outcome=core.Outcome(data["outcome"]) if data["outcome"] else None,
+        outcome=Outcome(data["outcome"]) if data["outcome"] else None,
         catheter_removed_on=_day(data["catheter_removed_on"]),
         implanted_on=_day(data["implanted_on"]),
         discharged_on=_day(data["discharged_on"]),
@@ -69,9 +71,7 @@ def load_state(data: dict[str, Any]) -> core.Episode:
         closed_on=_day(data["closed_on"]),
         close_reason=data["close_reason"],
         acknowledgements=tuple(
-            core.Acknowledgement(
-                a["rule"], core.Action(a["action"]), a["note"], date.fromisoformat(a["on"])
-            )
+            Acknowledgement(a["rule"], Action(a["action"]), a["note"], date.fromisoformat(a["on"]))
             for a in data["acknowledgements"]
         ),
     )

@@ -21,7 +21,8 @@ from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import catalog
 from painpump.core.errors import Refusal
-from painpump.core.pathway import DESIGN_PATHWAY, Stage
+from painpump.core.pathway.sources import DESIGN_PATHWAY
+from painpump.core.pathway.stages import Stage
 
 PAGE_SIZE = 50
 """Patients on one page of the list (the total says how many there are in all)."""

@@ -18,9 +18,9 @@ from painpump.clinic import audit
 from painpump.clinic.models import Assessment, Episode, Indication, Patient
 from painpump.clinic.pathway_state import dump_state
 from painpump.clinic.roles import require
-from painpump.core import pathway as core_pathway
 from painpump.core.errors import Refusal
 from painpump.core.outcomes import ASHWORTH_SOURCE, is_ashworth_grade
+from painpump.core.pathway.transitions import refer
 from painpump.core.units import format_decimal
 
 RULES = "painpump clinic rules"
@@ -197,7 +197,7 @@ def open_episode(
         )
     if patient.archived_at is not None:
         raise Refusal("patient", str(patient.id), "an active patient", RULES, "is archived")
-    state = core_pathway.refer(indication, on=referred_on, injury_date=injury_date)
+    state = refer(indication, on=referred_on, injury_date=injury_date)
     episode = Episode.objects.create(
         patient=patient,
         indication=indication,

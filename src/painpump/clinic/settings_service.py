@@ -24,7 +24,7 @@ from painpump.core.checks import LIBRARY, REGIONS
 from painpump.core.errors import Refusal
 from painpump.core.locale import SOURCE as LOCALE_SOURCE
 from painpump.core.locale import ClinicLocale, DateFormat, TimeFormat, zone
-from painpump.core.pathway import PathwaySettings
+from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.refill import MARGIN_SOURCE
 from painpump.core.scheduling import CALENDAR_SOURCE, WEEKDAYS, ClinicCalendar
 

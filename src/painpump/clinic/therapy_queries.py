@@ -28,9 +28,10 @@ from painpump.clinic.models import (
 from painpump.clinic.pathway import pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
-from painpump.core import pathway as core
 from painpump.core.decision import Decision
 from painpump.core.errors import Refusal
+from painpump.core.pathway.episode import Facts
+from painpump.core.pathway.transitions import preview
 
 RULES = "painpump clinic rules"
 ROWS = 500
@@ -73,13 +74,13 @@ def pathway_history(user: User, episode_id: UUID) -> list[PathwayEvent]:
 
 @transaction.atomic
 def preview_step(
-    user: User, episode_id: UUID, action: str, *, now: datetime, **facts: Unpack[core.Facts]
+    user: User, episode_id: UUID, action: str, *, now: datetime, **facts: Unpack[Facts]
 ) -> Decision:
     """The findings a pathway step would give now (the warnings to acknowledge), without applying
     it; a hard rule refuses as the step would."""
     actor = require(user, "patient.read")
     episode = _episode(episode_id)
-    decision = core.preview(
+    decision = preview(
         state_of(episode),
         action,
         now=clinic_today(now),

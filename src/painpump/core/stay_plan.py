@@ -12,25 +12,23 @@ from datetime import date, timedelta
 
 from painpump.core.decision import Decision, Finding, Verdict
 from painpump.core.errors import Refusal
-from painpump.core.pathway import (
-    DESIGN_PATHWAY,
-    ORDER_SOURCE,
-    TEST_REQUIRED_SOURCE,
-    TRANSITIONS,
-    TUMOUR_SOURCE,
-    Action,
-    Episode,
-    Outcome,
-    PathwaySettings,
-    Stage,
-    allowed_actions,
+from painpump.core.pathway.episode import Episode, PathwaySettings
+from painpump.core.pathway.indications import Outcome
+from painpump.core.pathway.intervals import (
     check_implant_interval,
     check_stay,
     check_tbi_interval,
     earliest_implant_date,
-    require_acknowledged,
     tbi_earliest_itb,
 )
+from painpump.core.pathway.sources import (
+    DESIGN_PATHWAY,
+    ORDER_SOURCE,
+    TEST_REQUIRED_SOURCE,
+    TUMOUR_SOURCE,
+)
+from painpump.core.pathway.stages import TRANSITIONS, Action, Stage, allowed_actions
+from painpump.core.pathway.transitions import require_acknowledged
 
 STAYS: Mapping[Action, str] = {
     Action.START_TEST_PHASE: "test phase",

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from painpump.core.baclofen import next_screening_step
-from painpump.core.pathway import Episode, Stage
+from painpump.core.pathway.episode import Episode
+from painpump.core.pathway.stages import Stage
 
 
 @dataclass(frozen=True)
