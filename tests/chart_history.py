@@ -13,10 +13,11 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 
 from frozen import day
-from painpump.clinic import programs, refills, services
+from painpump.clinic import implantation, programs, refills, services
 from painpump.clinic.models import Implant
 from painpump.clinic.testing import responder_episode
 from painpump.core.refill import residual_ml
+from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, of, parse
 
 REFILLS = 40
@@ -55,7 +56,7 @@ def long_history(physician: User, nurse: User) -> Implant:
             taken_at=datetime.combine(taken, time(11, 0), tzinfo=UTC),
         )
     responder = responder_episode(physician, episode.id, start=IMPLANTED - timedelta(days=28))
-    implant = refills.register_implant(
+    implant = implantation.register_implantation(
         physician,
         episode.id,
         expected_version=responder.version,
@@ -68,7 +69,7 @@ def long_history(physician: User, nurse: User) -> Implant:
         alarm_volume=None,
         implanted_on=IMPLANTED,
     )
-    fill = refills.Fill(
+    fill = Fill(
         drugs=(("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),),
         volume=parse("40 mL", Kind.VOLUME, "v"),
         lot="LOT-LONG",

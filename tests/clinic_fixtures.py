@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from frozen import TODAY, ZONE_NAME, day
-from painpump.clinic import refills, services
+from painpump.clinic import implantation, refills, services
 from painpump.clinic.models import Implant, Patient
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import baclofen, responder_episode
@@ -121,7 +121,7 @@ def implant(patient: Patient, physician: User) -> Implant:
         physician, patient.id, indication="stroke", referred_on=REFERRED
     )
     responder = responder_episode(physician, episode.id, start=TEST_PHASE)
-    implant = refills.register_implant(
+    implant = implantation.register_implantation(
         physician,
         episode.id,
         expected_version=responder.version,

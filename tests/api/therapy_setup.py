@@ -13,9 +13,10 @@ from django.test import Client
 from django.utils import timezone
 
 from frozen import ZONE
-from painpump.clinic import refills, services
+from painpump.clinic import implantation, refills, services
 from painpump.clinic.models import Episode, Implant, Patient
 from painpump.clinic.testing import responder_episode
+from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
 JSON = "application/json"
@@ -53,8 +54,8 @@ def new_episode(physician: User, patient: Patient, indication: str, days_ago: in
     )
 
 
-def fill(drug: str, concentration: str, volume: str = "20 mL") -> refills.Fill:
-    return refills.Fill(
+def fill(drug: str, concentration: str, volume: str = "20 mL") -> Fill:
+    return Fill(
         ((drug, parse(concentration, Kind.CONCENTRATION, "c")),),
         parse(volume, Kind.VOLUME, "v"),
         "LOT-1",
@@ -70,7 +71,7 @@ def implanted(
     dose: str = "400 mcg/day",
 ) -> Implant:
     """Register the implant on the fill's day (the pathway's implantation step) and fill it."""
-    implant = refills.register_implant(
+    implant = implantation.register_implantation(
         physician,
         episode.id,
         expected_version=Episode.objects.get(id=episode.id).version,

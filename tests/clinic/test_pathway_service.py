@@ -11,7 +11,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from frozen import day
-from painpump.clinic import pathway, refills, services
+from painpump.clinic import implantation, pathway, services
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Episode, Implant, PathwayEvent, Patient
 from painpump.clinic.pathway_state import dump_state, load_state
 from painpump.clinic.roles import Forbidden
@@ -28,7 +29,7 @@ def noon(day: date) -> datetime:
 
 
 def implant(physician: User, episode: Episode, on: date) -> Implant:
-    return refills.register_implant(
+    return implantation.register_implantation(
         physician,
         episode.id,
         expected_version=episode.version,
@@ -96,7 +97,7 @@ def test_a_test_phase_for_tumour_pain_needs_a_recorded_reason(
 def test_implantation_waits_the_clinic_setting_after_the_test_phase(
     patient: Patient, physician: User, wait_days: int, days_after: int, allowed: bool
 ) -> None:
-    settings = pathway.clinic_settings()
+    settings = clinic_settings()
     settings.implant_wait_days = wait_days
     settings.save()
     episode = services.open_episode(

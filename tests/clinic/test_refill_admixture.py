@@ -12,13 +12,14 @@ from clinic_fixtures import FIRST_FILL
 from painpump.clinic import refills
 from painpump.clinic.models import AuditEntry, Implant, Program, Refill
 from painpump.core.errors import Refusal
+from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
 
 
-def with_clonidine(clonidine: str) -> refills.Fill:
-    return refills.Fill(
+def with_clonidine(clonidine: str) -> Fill:
+    return Fill(
         drugs=(
             ("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),
             ("clonidine", parse(clonidine, Kind.CONCENTRATION, "c")),
@@ -28,7 +29,7 @@ def with_clonidine(clonidine: str) -> refills.Fill:
     )
 
 
-def refill(user: User, implant: Implant, fill: refills.Fill, ack: frozenset[str]) -> Refill:
+def refill(user: User, implant: Implant, fill: Fill, ack: frozenset[str]) -> Refill:
     return refills.perform_refill(
         user,
         implant.id,

@@ -26,11 +26,12 @@ from painpump.clinic.refill_preview import (
     warning_key,
 )
 from painpump.clinic.refill_record import refill_record
-from painpump.clinic.refills import Fill, verify_refill
+from painpump.clinic.refills import verify_refill
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.services import Conflict
 from painpump.clinic.testing import baclofen
 from painpump.core.decision import Finding, Verdict
+from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, Q, parse
 
 pytestmark = pytest.mark.django_db

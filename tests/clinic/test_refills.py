@@ -16,6 +16,7 @@ from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Re
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen
 from painpump.core.errors import Refusal
+from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def refill_at_day_60(
     *,
     key: str = "r60",
     acknowledge: frozenset[str] = frozenset(),
-    fill: refills.Fill | None = None,
+    fill: Fill | None = None,
     dose: str = "400 mcg/day",
 ) -> Refill:
     return refills.perform_refill(
@@ -62,7 +63,7 @@ def test_refill_within_accuracy_needs_no_acknowledgement(implant: Implant, nurse
     assert not refill.needs_verification
     entry = AuditEntry.objects.filter(action="refill.perform").last()
     assert entry is not None and entry.actor == "nurse.joy"
-    assert entry.after["expected"] == "8 mL"  # type: ignore[index]
+    assert entry.after is not None and entry.after["expected"] == "8 mL"
     assert audit.verify().ok
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from clinic_fixtures import SETTINGS_FORM
 from db_snapshot import snapshot
 from frozen import TODAY, ZONE
-from painpump.clinic import alarms, library, refills, services
+from painpump.clinic import alarms, implantation, library, refills, services
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Episode, Program, Refill
 from painpump.clinic.roles import Role
@@ -440,7 +440,7 @@ def _implanted(physician: User, patient_id: Any, serial: str) -> tuple[Any, Refi
     )
     responder_episode(physician, episode.id, start=today() - timedelta(days=100))
     filled = _at(today() - timedelta(days=60))
-    implant = refills.register_implant(
+    implant = implantation.register_implantation(
         physician,
         episode.id,
         expected_version=Episode.objects.get(id=episode.id).version,

@@ -12,13 +12,15 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from pytest_django import DjangoAssertNumQueries
 
 from chart_history import long_history
 from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
 from clinic_format import read_moment, written_day
 from frozen import TODAY, at, day
-from painpump.clinic import demo, refills, services, settings_service
+from painpump.clinic import demo, implantation, refills, services, settings_service
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
+from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 from report_scenario import measured_to_two_places
 
@@ -94,13 +96,13 @@ def test_an_admin_is_refused_the_chart_with_the_roles_that_may(
 
 
 def test_five_years_of_refills_render_whole_in_a_bounded_number_of_queries(
-    physician: User, nurse: User, django_assert_max_num_queries: object
+    physician: User, nurse: User, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     """The render time itself is a benchmark (scripts/bench-web), not a timed assertion."""
     implant = long_history(physician, nurse)
     client = client_for(nurse)
     url = f"/patients/{implant.episode.patient_id}/"
-    with django_assert_max_num_queries(30):  # type: ignore[operator]
+    with django_assert_max_num_queries(30):
         response = client.get(url)
     assert response.status_code == 200
     assert response.content.decode().count("LOT-LONG") == 41
@@ -163,7 +165,7 @@ def test_a_higher_dose_brings_the_alarm_forward_and_nothing_is_saved(
     assert (Program.objects.count(), Refill.objects.count()) == (programs, refill_count)
     assert Implant.objects.get(id=implant.id).alarm_at == stored.alarm_at
     entry = AuditEntry.objects.filter(action="implant.what_if").get()
-    assert entry.after["dose_or_rate"] == "440 mcg/day"
+    assert entry.after is not None and entry.after["dose_or_rate"] == "440 mcg/day"
 
 
 def test_a_dose_step_beyond_the_label_is_refused_with_its_source(
@@ -243,7 +245,7 @@ def ziconotide_pump(physician: User, nurse: User) -> Implant:
     episode = services.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=day(-55)
     )
-    implant = refills.register_implant(
+    implant = implantation.register_implantation(
         physician,
         episode.id,
         expected_version=episode.version,
@@ -263,7 +265,7 @@ def ziconotide_pump(physician: User, nurse: User) -> Implant:
         performed_at=at(-23, 10),
         expected=None,
         aspirated=None,
-        fill=refills.Fill(
+        fill=Fill(
             drugs=(("ziconotide", parse("25 mcg/mL", Kind.CONCENTRATION, "c")),),
             volume=parse("20 mL", Kind.VOLUME, "v"),
             lot="ZIC-1",
@@ -299,7 +301,7 @@ def test_a_pump_never_filled_has_no_what_if(physician: User, patient: Patient) -
         physician, patient.id, indication="stroke", referred_on=REFERRED
     )
     responder = responder_episode(physician, episode.id, start=TEST_PHASE)
-    implant = refills.register_implant(
+    implant = implantation.register_implantation(
         physician,
         episode.id,
         expected_version=responder.version,

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
 from clinic_fixtures import REFILL_FORM as ENTRIES
-from painpump.clinic import refills, services
+from painpump.clinic import implantation, refills, services
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
 from painpump.clinic.testing import baclofen, responder_episode
 from painpump.core.units import Kind, parse
@@ -311,7 +311,7 @@ def test_a_new_pump_gets_its_first_fill_without_an_aspiration(
         physician, patient.id, indication="stroke", referred_on=REFERRED
     )
     responder = responder_episode(physician, episode.id, start=TEST_PHASE)
-    implant = refills.register_implant(
+    implant = implantation.register_implantation(
         physician,
         episode.id,
         expected_version=responder.version,

@@ -31,11 +31,12 @@ from painpump.api.schemas import (
     RefillOut,
     Request,
 )
-from painpump.clinic import alarms, programs, refills, therapy_queries
+from painpump.clinic import alarms, implantation, programs, refills, therapy_queries
 from painpump.clinic.program_preview import confirm_program_change
 from painpump.clinic.refill_preview import confirm_refill
 from painpump.clinic.therapy_queries import ImplantView
 from painpump.core.errors import Refusal
+from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind
 from painpump.plumbing.idempotency import REPLAYED
 
@@ -54,8 +55,10 @@ def register_implant(
 ) -> Status[dict[str, Any]]:
     """The implantation step of the episode's pathway and the pump and catheter placed (refused
     before the test phase's responder decision plus the clinic's waiting days, except for tumour
-    pain). The first fill is a refill without expected and aspirated volumes."""
-    implant = refills.register_implant(
+    pain), the booked admission done, and the discharge when given (its stay's warning
+    acknowledged under `hospital_stay`). The first fill is a refill without expected and
+    aspirated volumes."""
+    implant = implantation.register_implantation(
         current_user(request),
         episode_id,
         expected_version=payload.version,
@@ -69,6 +72,7 @@ def register_implant(
         dead_volume=quantity(payload.dead_volume, Kind.VOLUME, "dead_volume"),
         alarm_volume=optional(payload.alarm_volume, Kind.VOLUME, "alarm_volume"),
         implanted_on=payload.implanted_on,
+        discharged_on=payload.discharged_on,
         acknowledge=dict(payload.acknowledge),
     )
     return Status(201, present.implant(ImplantView(implant, None, None)))
@@ -129,7 +133,7 @@ def perform_refill(
     of a pump changed since (another refill, a titration) is refused (409)."""
     key = _idempotency_key(request, payload.idempotency_key)
     retried = therapy_queries.refill_recorded(key)
-    fill = refills.Fill(
+    fill = Fill(
         drugs=tuple(
             (d.drug, quantity(d.concentration, Kind.CONCENTRATION, f"drugs[{i}].concentration"))
             for i, d in enumerate(payload.drugs)

@@ -199,7 +199,7 @@ class BolusIn(Request):
 
 class FactsIn(Request):
     """The facts of a pathway step; each action takes only the ones it needs (see FACTS in
-    painpump.core.pathway): any other fact sent is refused, none is ignored."""
+    painpump.core.pathway.episode): any other fact sent is refused, none is ignored."""
 
     on: date | None = None
     protocol: StrictStr | None = Field(default=None, description="bolus or continuous")
@@ -248,6 +248,9 @@ class ImplantIn(Request):
     dead_volume: QuantityIn
     alarm_volume: QuantityIn | None = None
     implanted_on: date
+    discharged_on: date | None = Field(
+        default=None, description="when the patient went home, if already (ends the stay)"
+    )
     acknowledge: dict[StrictStr, StrictStr] = Field(default_factory=dict)
 
 

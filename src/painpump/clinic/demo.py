@@ -21,7 +21,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from painpump import clock
-from painpump.clinic import audit, pathway, refills, services
+from painpump.clinic import audit, implantation, pathway, refills, services
 from painpump.clinic.demo_plan import (
     DEMO_LOCALE,
     IMPLANTED_STAGES,
@@ -37,6 +37,7 @@ from painpump.clinic.settings_service import snapshot
 from painpump.core import catalog
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
+from painpump.core.refill_decision import Fill
 from painpump.core.scheduling import WEEKDAYS
 
 ACTOR = "painpump demo"
@@ -199,7 +200,7 @@ class _Seeder:
         device = plan.device
         assert device is not None
         surgeon = self.users["physician1"]
-        implant = refills.register_implant(
+        implant = implantation.register_implantation(
             surgeon,
             episode.id,
             expected_version=episode.version,
@@ -221,7 +222,7 @@ class _Seeder:
     def refill(self, implant: Implant, plan: PatientPlan, number: int, visit: Visit) -> None:
         name = visit.drugs[0][0]
         drug = catalog.drug(name)
-        fill = refills.Fill(
+        fill = Fill(
             drugs=tuple(
                 (n, quantity(c, catalog.drug(n).concentration_unit)) for n, c in visit.drugs
             ),

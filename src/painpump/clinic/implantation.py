@@ -1,7 +1,8 @@
-"""The implantation as the team records it after the operation: the pathway's implant step with
-the pump and catheter placed (clinic.refills.register_implant) and, when the patient has already
-gone home, the discharge that ends the stay, in one transaction. The stay's length is checked by
-core (a warning to acknowledge outside the clinic's usual days)."""
+"""The implantation as the team records it after the operation, the one use case the web and the
+API call: the pathway's implant step with the pump and catheter placed, the episode's booked
+admission done and, when the patient has already gone home, the discharge that ends the stay, in
+one transaction. The stay's length is checked by core (a warning to acknowledge outside the
+clinic's usual days). The pump's first fill is a refill with no expected or aspirated volume."""
 
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ from uuid import UUID
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from painpump.clinic import admissions, refills, therapy_queries
+from painpump.clinic import admissions, audit, therapy_queries
 from painpump.clinic.locale import clinic_settings, clinic_today
 from painpump.clinic.models import Implant
 from painpump.clinic.pathway import apply_step, locked_episode, pathway_settings
-from painpump.core import pathway as core
+from painpump.clinic.roles import require
+from painpump.core import catalog
 from painpump.core.decision import Decision, Finding
 from painpump.core.errors import Refusal
+from painpump.core.pathway.intervals import check_stay
+from painpump.core.pathway.sources import DESIGN_PATHWAY, ORDER_SOURCE
+from painpump.core.pathway.stages import Action
 from painpump.core.units import Q
 
 STAY_RULE = "hospital_stay"
@@ -26,7 +31,7 @@ STAY_RULE = "hospital_stay"
 
 def _stay(implanted_on: date, discharged_on: date) -> Finding:
     try:
-        return core.check_stay(
+        return check_stay(
             "implantation", implanted_on, discharged_on, pathway_settings(clinic_settings())
         )
     except Refusal as refusal:
@@ -54,7 +59,7 @@ def preview_implantation(
             "discharged_on",
             discharged_on.isoformat(),
             f"on or before today {today.isoformat()} (record the discharge when it happens)",
-            core.ORDER_SOURCE,
+            ORDER_SOURCE,
             "is in the future",
         )
     return Decision((*decision.findings, _stay(implanted_on, discharged_on)))
@@ -86,10 +91,10 @@ def register_implantation(
             "acknowledge",
             STAY_RULE,
             "a discharge date whose stay the acknowledgement is for",
-            core.DESIGN_PATHWAY,
+            DESIGN_PATHWAY,
             "acknowledges no warning of this step",
         )
-    implant = refills.register_implant(
+    implant = _place(
         user,
         episode_id,
         expected_version=expected_version,
@@ -110,10 +115,75 @@ def register_implantation(
         apply_step(
             user,
             episode,
-            core.Action.DISCHARGE,
+            Action.DISCHARGE,
             expected_version=episode.version,
             now=now,
             acknowledge=stay_ack,
             on=discharged_on,
         )
+    return implant
+
+
+def _place(
+    user: User,
+    episode_id: UUID,
+    *,
+    expected_version: int,
+    now: datetime,
+    pump_model: str,
+    pump_serial: str,
+    catheter_model: str,
+    catheter_length_cm: Decimal,
+    dead_volume: Q,
+    alarm_volume: Q | None,
+    implanted_on: date,
+    acknowledge: dict[str, str] | None = None,
+) -> Implant:
+    """The implantation step of the pathway (refused before the test phase's responder decision
+    plus the clinic's waiting days, except for tumour pain) and the pump and catheter it placed."""
+    actor = require(user, "pathway.decide")
+    episode = locked_episode(episode_id)
+    pump = catalog.pump(pump_model, "pump_model")
+    alarm = alarm_volume or pump.low_reservoir_alarm.value
+    if alarm.canonical >= pump.reservoir_volume.value.canonical:
+        raise Refusal(
+            "alarm_volume",
+            str(alarm),
+            f"< {pump.reservoir_volume.value}",
+            pump.reservoir_volume.source,
+            "is not below the reservoir volume",
+        )
+    apply_step(
+        user,
+        episode,
+        "implant",
+        expected_version=expected_version,
+        now=now,
+        acknowledge=acknowledge,
+        on=implanted_on,
+    )
+    implant = Implant.objects.create(
+        episode=episode,
+        pump_model=pump.model,
+        pump_serial=pump_serial.strip(),
+        catheter_model=catheter_model.strip(),
+        catheter_length_cm=catheter_length_cm,
+        dead_volume_ml=dead_volume.canonical,
+        alarm_volume_ml=alarm.canonical,
+        implanted_on=implanted_on,
+    )
+    audit.record(
+        actor,
+        "implant.register",
+        "implant",
+        implant.id,
+        patient_id=episode.patient_id,
+        after={
+            "pump": f"{pump.model} {implant.pump_serial}",
+            "catheter": f"{implant.catheter_model} {catheter_length_cm} cm",
+            "dead_volume": str(dead_volume),
+            "alarm_volume": str(alarm),
+            "implanted_on": implanted_on.isoformat(),
+        },
+    )
     return implant

@@ -1,48 +1,31 @@
-"""A titration between refills looked at before it is committed, and afterwards: the new dose
-checked like a refill's program (label step, hours since the last increase, device range; a stop
-or warnings to acknowledge), the rate that follows, and the projection recomputed from the volume
-the pump computes as left, exactly as change_program computes it. confirm_program_change commits
-only if nobody refilled or reprogrammed the pump since the form was shown (the implant's
-version)."""
+"""A titration between refills looked at before it is committed, and afterwards: core's decision
+on the new dose (core.refill_decision.decide_program_change: the checks, the rate, the projection
+from the volume the pump computes as left), exactly as change_program decides it on the locked
+pump. confirm_program_change commits only if nobody refilled or reprogrammed the pump since the
+form was shown (the implant's version)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.locale import clinic_settings, locale_of
-from painpump.clinic.models import Implant, Program, Refill
+from painpump.clinic.models import Implant, Program
 from painpump.clinic.programs import change_program
+from painpump.clinic.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.refill_preview import Setting, current_setting, dose_in_drug_units
-from painpump.clinic.refills import Fill, checked_fill
 from painpump.clinic.roles import require
 from painpump.clinic.services import Conflict, NotFound
 from painpump.core import catalog
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
-from painpump.core.refill import plan_refill, residual_ml
+from painpump.core.refill import residual_ml
+from painpump.core.refill_decision import decide_program_change, titrated
 from painpump.core.units import Q, of
-
-RULES = "painpump program rules"
-
-
-@dataclass(frozen=True)
-class Projection:
-    """Where a program started between refills leaves the pump: the volume left, the alarm and
-    empty times and the refill-by date (None: unchanged, the reservoir is already at the
-    alarm)."""
-
-    left: Q
-    alarm_at: datetime
-    empty_at: datetime | None
-    refill_by: date
-    limited_by: str
 
 
 @dataclass(frozen=True)
@@ -57,49 +40,11 @@ class ProgramPreview:
     warnings: tuple[Finding, ...]
 
 
-def titrated_projection(
-    implant: Implant,
-    last: Refill,
-    history: list[tuple[Decimal, datetime, datetime | None]],
-    rate_ml_per_day: Decimal,
-    at: datetime,
-) -> Projection:
-    """The projection after a program change at `at` (change_program's arithmetic): from the
-    volume left by `history` (rate, start, end of each program since the fill), at the new rate;
-    the drug's stability still counts from the fill."""
-    pump = catalog.pump(implant.pump_model, "pump_model")
-    settings = clinic_settings()
-    locale = locale_of(settings)
-    left = residual_ml(last.volume_ml, history, at)
-    if left <= implant.alarm_volume_ml:
-        return Projection(of(left, "mL"), at, None, locale.today(at), "reservoir")
-    plan = plan_refill(
-        pump,
-        of(left, "mL"),
-        of(rate_ml_per_day, "mL/day"),
-        fill_at=at,
-        alarm_volume=of(implant.alarm_volume_ml, "mL"),
-        margin_days=Decimal(settings.refill_margin_days),
-        tz=locale.zone,
-    )
-    by, limited_by = plan.refill_by, plan.limited_by
-    if last.limited_by == "stability" and last.refill_by < by:
-        by, limited_by = last.refill_by, "stability"
-    return Projection(of(left, "mL"), plan.alarm_at, plan.empty_at, by, limited_by)
-
-
 def _implant(implant_id: UUID) -> Implant:
     try:
         return Implant.objects.select_related("episode__patient").get(id=implant_id)
     except Implant.DoesNotExist:
         raise NotFound(f"implant {implant_id}") from None
-
-
-def _history(implant: Implant, since: datetime) -> list[tuple[Decimal, datetime, datetime | None]]:
-    return [
-        (p.rate_ml_per_day, p.started_at, p.ended_at)
-        for p in implant.programs.filter(started_at__gte=since)
-    ]
 
 
 @transaction.atomic
@@ -115,47 +60,34 @@ def preview_program_change(
     change_program). Without a dose, the pump as it runs. The look is audited."""
     actor = require(user, "program.prescribe")
     implant = _implant(implant_id)
-    last = implant.refills.order_by("-performed_at").first()
-    previous = implant.programs.filter(ended_at__isnull=True).first()
-    if last is None or previous is None:
+    state = pump_state(implant)
+    if state.last_fill is None or state.running is None:
         raise Refusal(
             "implant",
             str(implant.id),
             "a filled pump with a running program",
-            RULES,
+            "painpump program rules",
             "has no program to change",
         )
     before = current_setting(implant, at)
     preview = ProgramPreview(implant, implant.version, before, None, None, ())
     if dose is not None:
-        drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
-        fill = Fill(
-            tuple((name, of(conc, "mcg/mL")) for name, conc in drugs),
-            of(last.volume_ml, "mL"),
-            last.lot,
-        )
-        pump = catalog.pump(implant.pump_model, "pump_model")
-        try:
-            rate, warnings = checked_fill(
-                pump, fill, dose, previous, at, origin, clinic_settings().dosing_region
-            )
-            projection = titrated_projection(
-                implant, last, _history(implant, last.performed_at), rate, at
-            )
-        except Refusal as stop:
-            preview = replace(preview, stop=stop)
+        decision = decide_program_change(state, dose, at, origin, dosing_rules())
+        projection = decision.projection
+        if decision.stop is not None or projection is None or decision.rate_ml_per_day is None:
+            preview = replace(preview, stop=decision.stop)
         else:
             after = replace(
                 before,
                 reservoir=projection.left,
-                dose=dose_in_drug_units(drugs[0][0], dose.canonical),
-                rate=of(rate, "mL/day"),
+                dose=dose_in_drug_units(state.last_fill.drugs[0][0], dose.canonical),
+                rate=of(decision.rate_ml_per_day, "mL/day"),
                 alarm_at=projection.alarm_at,
                 empty_at=projection.empty_at or before.empty_at,
                 refill_by=projection.refill_by,
                 limited_by=projection.limited_by,
             )
-            preview = replace(preview, after=after, warnings=tuple(warnings))
+            preview = replace(preview, after=after, warnings=decision.warnings)
     audit.record(
         actor,
         "program.preview",
@@ -219,18 +151,16 @@ def program_record(user: User, program_id: UUID) -> ProgramRecord:
     )
     if last is None:
         raise NotFound(f"program {program_id} of a filled pump")
-    drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
-    principal = drugs[0][0]
-    shown = tuple((name, of(conc, catalog.drug(name).concentration_unit)) for name, conc in drugs)
+    fill = last_fill(last)
+    principal = fill.drugs[0][0]
+    shown = tuple(
+        (name, of(conc, catalog.drug(name).concentration_unit)) for name, conc in fill.drugs
+    )
     previous = (
         implant.programs.filter(started_at__lt=program.started_at).order_by("-started_at").first()
     )
-    history = [
-        (rate, start, end)
-        for rate, start, end in _history(implant, last.performed_at)
-        if start < program.started_at
-    ]
-    left = of(residual_ml(last.volume_ml, history, program.started_at), "mL")
+    history = [run for run in fill.programs if run[1] < program.started_at]
+    left = of(residual_ml(fill.volume.canonical, history, program.started_at), "mL")
     before = Setting(drugs=shown, reservoir=left)
     if previous is not None:
         before = replace(
@@ -252,8 +182,9 @@ def program_record(user: User, program_id: UUID) -> ProgramRecord:
             limited_by=last.limited_by,
         )
     else:
-        projection = titrated_projection(
-            implant, last, history, program.rate_ml_per_day, program.started_at
+        state = replace(pump_state(implant), last_fill=fill)
+        projection = titrated(
+            state, history, program.rate_ml_per_day, program.started_at, dosing_rules()
         )
         after = replace(
             after,

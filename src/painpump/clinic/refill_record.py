@@ -14,13 +14,13 @@ from django.db import transaction
 
 from painpump.clinic import audit
 from painpump.clinic.models import Appointment, Implant, Refill
-from painpump.clinic.program_preview import titrated_projection
+from painpump.clinic.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.refill_preview import Setting, dose_in_drug_units, in_drug_units
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
 from painpump.clinic.services import NotFound
-from painpump.core import catalog
-from painpump.core.decision import Finding, Verdict
-from painpump.core.refill import Reconciliation, programmed_since_fill, reconcile
+from painpump.core.decision import Finding
+from painpump.core.refill import Reconciliation
+from painpump.core.refill_decision import reconciled, titrated
 from painpump.core.units import Q, of
 from painpump.core.volumes import Bridge, bridge
 
@@ -42,17 +42,6 @@ class RefillRecord:
     verification: str
     """What verification needs now: "not required", "verified", or why this reader cannot
     verify (empty when they can)."""
-
-
-def _finding(stored: dict[str, object]) -> Finding:
-    return Finding(
-        str(stored["rule"]),
-        Verdict(stored["verdict"]),
-        str(stored["message"]),
-        str(stored["limit"]),
-        str(stored["source"]),
-        bool(stored.get("verified", True)),
-    )
 
 
 def verification_state(user: User, refill: Refill) -> str:
@@ -122,7 +111,7 @@ def refill_record(user: User, refill_id: UUID) -> RefillRecord:
         aspirated=of(refill.aspirated_ml, "mL") if refill.aspirated_ml is not None else None,
         programmed=programmed,
         reconciliation=check,
-        warnings=tuple(_finding(w) for w in refill.warnings),
+        warnings=tuple(Finding.from_json(w) for w in refill.warnings),
         bridge=bridged,
         appointment=appointment,
         verification=verification_state(user, refill),
@@ -134,19 +123,20 @@ def _before(
 ) -> tuple[Setting, Q | None, Reconciliation | None]:
     """The pump as it ran up to the refill (the program it ended, the projection then in force)
     and the reconciliation recomputed from the stored volumes."""
-    drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
-    principal = drugs[0][0]
+    fill = last_fill(last)
+    principal = fill.drugs[0][0]
     previous = (
         implant.programs.filter(started_at__lt=refill.performed_at).order_by("-started_at").first()
     )
     before = Setting(
-        drugs=tuple((name, in_drug_units(name, conc)) for name, conc in drugs),
+        drugs=tuple((name, in_drug_units(name, conc)) for name, conc in fill.drugs),
         reservoir=of(refill.expected_ml, "mL") if refill.expected_ml is not None else None,
         alarm_at=last.alarm_at,
         empty_at=last.empty_at,
         refill_by=last.refill_by,
         limited_by=last.limited_by,
     )
+    state = replace(pump_state(implant), last_fill=fill)
     if previous is not None:
         before = replace(
             before,
@@ -154,14 +144,9 @@ def _before(
             rate=of(previous.rate_ml_per_day, "mL/day"),
         )
         if previous.started_at > last.performed_at:  # titrated since the last fill
-            history = [
-                (p.rate_ml_per_day, p.started_at, p.ended_at)
-                for p in implant.programs.filter(
-                    started_at__gte=last.performed_at, started_at__lt=previous.started_at
-                )
-            ]
-            projection = titrated_projection(
-                implant, last, history, previous.rate_ml_per_day, previous.started_at
+            history = [run for run in fill.programs if run[1] < previous.started_at]
+            projection = titrated(
+                state, history, previous.rate_ml_per_day, previous.started_at, dosing_rules()
             )
             before = replace(
                 before,
@@ -172,8 +157,7 @@ def _before(
             )
     if refill.expected_ml is None or refill.aspirated_ml is None:
         return before, None, None
-    pump = catalog.pump(implant.pump_model, "pump_model")
-    expected = of(refill.expected_ml, "mL")
-    programmed = programmed_since_fill(of(last.volume_ml, "mL"), expected)
-    check = reconcile(pump, expected, of(refill.aspirated_ml, "mL"), programmed)
+    programmed, check = reconciled(
+        state.pump, fill.volume, of(refill.expected_ml, "mL"), of(refill.aspirated_ml, "mL")
+    )
     return before, programmed, check

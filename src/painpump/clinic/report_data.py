@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -36,10 +36,11 @@ from painpump.clinic.programmed_by import ProgrammedBy
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.core import catalog
+from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
-from painpump.core.refill import programmed_since_fill, reconcile
+from painpump.core.refill_decision import reconciled
 from painpump.core.units import Q, format_decimal, of, round_places
 from painpump.core.volumes import bridge
 
@@ -419,8 +420,7 @@ def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLi
     difference = of(refill.difference_ml, "mL")
     error = _percent(refill.delivery_error_percent)
     try:
-        programmed = programmed_since_fill(of(previous.volume_ml, "mL"), expected)
-        check = reconcile(pump, expected, aspirated, programmed)
+        programmed, check = reconciled(pump, of(previous.volume_ml, "mL"), expected, aspirated)
     except Refusal as refusal:  # the device catalog no longer accepts the stored volumes
         return ReconciliationLine(
             expected=expected,
@@ -461,17 +461,16 @@ def _warnings(refill: Refill) -> tuple[tuple[WarningLine, ...], tuple[str, ...]]
     refill recorded before warnings were kept with it)."""
     acknowledged = set(refill.acknowledged)
     lines = []
-    for shown in refill.warnings:
-        stored: dict[str, Any] = shown
-        rule = str(stored.get("rule", ""))
+    for stored in refill.warnings:
+        shown = Finding.from_json(stored)
         lines.append(
             WarningLine(
-                rule=rule,
-                message=str(stored.get("message", "")),
-                limit=str(stored.get("limit", "")),
-                source=str(stored.get("source", "")),
-                verified=bool(stored.get("verified", True)),
-                acknowledged_by=refill.performed_by if rule in acknowledged else "",
+                rule=shown.rule,
+                message=shown.message,
+                limit=shown.limit,
+                source=shown.source,
+                verified=shown.verified,
+                acknowledged_by=refill.performed_by if shown.rule in acknowledged else "",
             )
         )
     recorded = {line.rule for line in lines}

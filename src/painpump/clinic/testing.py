@@ -12,8 +12,8 @@ from django.contrib.auth.models import User
 
 from painpump.clinic import pathway
 from painpump.clinic.models import Episode
-from painpump.clinic.refills import Fill
 from painpump.core.baclofen import ScreeningBolus
+from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
 

@@ -28,7 +28,7 @@ from painpump.clinic.chart import (
 )
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill, RefillDrug
-from painpump.clinic.refills import Fill, checked_fill
+from painpump.clinic.pump_state import dosing_rules
 from painpump.clinic.roles import require
 from painpump.clinic.services import NotFound
 from painpump.clinic.stable_read import stable
@@ -38,8 +38,9 @@ from painpump.core.dosing import dose_mcg_per_day
 from painpump.core.errors import Refusal
 from painpump.core.projection import ProgramRun, Projection, project
 from painpump.core.refill import residual_ml
+from painpump.core.refill_decision import Fill, RunningProgram, bridge_for, check_fill
 from painpump.core.units import Kind, Q, of
-from painpump.core.volumes import Bridge, bridge
+from painpump.core.volumes import Bridge
 
 RULES = "painpump what-if rules"
 Mode = Literal["refill", "program"]
@@ -220,7 +221,12 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     volume = proposal.volume if proposal.mode == "refill" else current.fill_volume
     if volume is None:
         raise Refusal("volume", "missing", "the volume to fill", RULES, "is required for a refill")
-    running = programs[-1] if programs and programs[-1].ended_at is None else None
+    last_program = programs[-1] if programs else None
+    running = None
+    if last_program is not None and last_program.ended_at is None:
+        running = RunningProgram(
+            last_program.dose_mcg_per_day, last_program.rate_ml_per_day, last_program.started_at
+        )
     stop: Refusal | None = None
     projection: Projection | None = None
     rate: Q | None = None
@@ -229,8 +235,10 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     notes: list[str] = []
     bridged: Bridge | None = None
     try:
-        rate_ml, found = checked_fill(
-            pump, Fill(drugs, volume, "what-if"), dose, running, now, None, settings.dosing_region
+        rules = dosing_rules()
+        fill = Fill(drugs, volume, "what-if")
+        rate_ml, found = check_fill(
+            pump, fill, dose, running, now, None, rules.region, rules.clinic_limits
         )
         warnings += found
         rate = of(rate_ml, "mL/day")
@@ -250,14 +258,8 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
                 stability=stability,
                 tz=zone,
             )
-            old_name, old_conc = current.drugs[0]
-            new_name, new_conc = drugs[0]
-            if (
-                old_name == new_name
-                and old_conc.canonical != new_conc.canonical
-                and current.dead_volume.canonical > 0
-            ):
-                bridged = bridge(old_conc, new_conc, dose, current.dead_volume)
+            old_drugs = [(name, conc.canonical) for name, conc in current.drugs]
+            bridged = bridge_for(old_drugs, fill, dose, current.dead_volume)
         else:
             last = refills[-1]
             runs = [

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from painpump.core import catalog
 from painpump.core.catalog import RULE_LABELS, Drug, Limit
-from painpump.core.decision import Decision, Finding, Verdict
+from painpump.core.decision import Decision, Finding, Subject, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, check_number, expect, of
 
@@ -475,12 +475,17 @@ def check_clinic_limits(
                         f">= {lim.text()}",
                         lim.source,
                         lim.verified,
+                        Subject.DOSE,
+                        drug.name,
                     )
                 )
                 continue
             broken, message, shown = step
         verdict = _verdict(lim) if broken else Verdict.OK
-        findings.append(Finding(rule, verdict, message, shown, lim.source, lim.verified))
+        subject = Subject.CONCENTRATION if lim.rule == "max_concentration" else Subject.DOSE
+        findings.append(
+            Finding(rule, verdict, message, shown, lim.source, lim.verified, subject, drug.name)
+        )
     return findings
 
 
@@ -516,10 +521,12 @@ def check(
             LIBRARY,
             "is negative",
         )
-    findings = check_concentration(drug, concentration)
-    findings += check_daily_dose(drug, dose, region)
+    findings = [
+        f.about(Subject.CONCENTRATION, drug.name) for f in check_concentration(drug, concentration)
+    ]
+    dose_findings = check_daily_dose(drug, dose, region)
     if previous_dose is not None:
-        findings += check_titration(
+        dose_findings += check_titration(
             drug,
             dose,
             previous_dose,
@@ -527,6 +534,7 @@ def check(
             origin=origin,
             increases_last_7_days=increases_last_7_days,
         )
+    findings += [f.about(Subject.DOSE, drug.name) for f in dose_findings]
     findings += check_clinic_limits(
         drug,
         concentration,

@@ -3,8 +3,8 @@ behind it (rule, message, limit with its unit, source), never with a bare yes or
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass, field, replace
+from enum import Enum, StrEnum
 from typing import Any
 
 
@@ -18,9 +18,21 @@ class Verdict(Enum):
         return ("ok", "warn", "stop").index(self.value)
 
 
+class Subject(StrEnum):
+    """What a finding judges: the value a form or an API field carries."""
+
+    CONCENTRATION = "concentration"
+    DOSE = "dose"
+    RATE = "rate"
+    VOLUME = "volume"
+    DELIVERY = "delivery"
+    """The reconciliation of the aspirated volume against the expected one."""
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One rule's judgement. A `stop` cannot be overridden; a `warn` needs an acknowledgement."""
+    """One rule's judgement. A `stop` cannot be overridden; a `warn` needs an acknowledgement.
+    `subject` and `drug` say what it judges (None where a rule judges no single value)."""
 
     rule: str
     verdict: Verdict
@@ -28,6 +40,8 @@ class Finding:
     limit: str
     source: str
     verified: bool = True
+    subject: Subject | None = None
+    drug: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -37,7 +51,35 @@ class Finding:
             "limit": self.limit,
             "source": self.source,
             "verified": self.verified,
+            "subject": self.subject.value if self.subject else None,
+            "drug": self.drug,
         }
+
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> Finding:
+        """A finding as as_json wrote it (a record kept before `subject` and `drug` has none)."""
+        subject = stored.get("subject")
+        return cls(
+            rule=str(stored["rule"]),
+            verdict=Verdict(stored["verdict"]),
+            message=str(stored["message"]),
+            limit=str(stored["limit"]),
+            source=str(stored["source"]),
+            verified=bool(stored.get("verified", True)),
+            subject=Subject(subject) if subject else None,
+            drug=stored.get("drug"),
+        )
+
+    def about(self, subject: Subject, drug: str | None = None) -> Finding:
+        return replace(self, subject=subject, drug=drug)
+
+    def in_admixture(self) -> Finding:
+        """The finding of one drug of an admixture, read and acknowledged on its own: its rule
+        id and message carry the drug's name ("clonidine:max_concentration")."""
+        assert self.drug is not None
+        return replace(
+            self, rule=f"{self.drug}:{self.rule}", message=f"{self.drug}: {self.message}"
+        )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ the user to verify it against the device labeling."""
 from __future__ import annotations
 
 from painpump.core.catalog import VERIFY_NOTE, Pump, Sourced
-from painpump.core.decision import Finding, Verdict
+from painpump.core.decision import Finding, Subject, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, expect
 
@@ -41,6 +41,7 @@ def check_rate(pump: Pump, rate: Q, field: str = "rate", given: str | None = Non
                 limit=text,
                 source=limit.source,
                 verified=False,
+                subject=Subject.RATE,
             )
         )
     return warnings

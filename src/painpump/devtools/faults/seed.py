@@ -15,7 +15,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
 from painpump.api import tokens
-from painpump.clinic import refills, services
+from painpump.clinic import implantation, refills, services
 from painpump.clinic.models import Episode
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import baclofen, responder_episode
@@ -71,7 +71,7 @@ def seed(patients: int) -> Clinic:
             physician, patient.id, indication="stroke", referred_on=filled_on - timedelta(days=60)
         )
         responder_episode(physician, episode.id, start=filled_on - timedelta(days=40))
-        implant = refills.register_implant(
+        implant = implantation.register_implantation(
             physician,
             episode.id,
             expected_version=Episode.objects.get(id=episode.id).version,

@@ -9,8 +9,8 @@ from typing import Any
 
 from django import forms
 
-from painpump.clinic.refills import Fill
 from painpump.core import catalog
+from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, Q
 from painpump.web.forms import QuantityField
 

@@ -1,0 +1,62 @@
+"""A pump as core decides on it, loaded from its records once (core.refill_decision.PumpState),
+and the clinic's settings a decision depends on."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from painpump.clinic import library
+from painpump.clinic.locale import clinic_settings, locale_of
+from painpump.clinic.models import Implant, Program, Refill
+from painpump.core import catalog
+from painpump.core.refill_decision import DosingRules, LastFill, PumpState, RunningProgram
+from painpump.core.units import of
+
+
+def running_program(implant: Implant) -> Program | None:
+    return implant.programs.filter(ended_at__isnull=True).first()
+
+
+def last_refill(implant: Implant) -> Refill | None:
+    return implant.refills.order_by("-performed_at").first()
+
+
+def last_fill(refill: Refill) -> LastFill:
+    """A recorded refill as the fill later decisions start from."""
+    programs = refill.implant.programs.filter(started_at__gte=refill.performed_at)
+    return LastFill(
+        at=refill.performed_at,
+        volume=of(refill.volume_ml, "mL"),
+        drugs=tuple((d.drug, d.concentration_mcg_per_ml) for d in refill.drugs.all()),
+        refill_by=refill.refill_by,
+        limited_by=refill.limited_by,
+        programs=tuple((p.rate_ml_per_day, p.started_at, p.ended_at) for p in programs),
+    )
+
+
+def pump_state(implant: Implant) -> PumpState:
+    refill = last_refill(implant)
+    program = running_program(implant)
+    return PumpState(
+        pump=catalog.pump(implant.pump_model, "pump_model"),
+        dead_volume=of(implant.dead_volume_ml, "mL"),
+        alarm_volume=of(implant.alarm_volume_ml, "mL"),
+        last_fill=last_fill(refill) if refill is not None else None,
+        running=RunningProgram(
+            program.dose_mcg_per_day, program.rate_ml_per_day, program.started_at
+        )
+        if program is not None
+        else None,
+    )
+
+
+def dosing_rules() -> DosingRules:
+    """The dosing region, the clinic's limits in force, the refill margin and the clinic's zone;
+    read inside a refill's or a titration's transaction, whose service has checked the role."""
+    settings = clinic_settings()
+    return DosingRules(
+        region=settings.dosing_region,
+        clinic_limits=library.active_limits(),
+        margin_days=Decimal(settings.refill_margin_days),
+        tz=locale_of(settings).zone,
+    )

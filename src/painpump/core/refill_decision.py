@@ -1,0 +1,456 @@
+"""A refill and a titration decided from values, once: the reconciliation of the residual, the
+drug-library, clinic and device checks of the fill and program (a stop, or the warnings to
+acknowledge), the bridge after a change of concentration, the projection to the next refill and
+whether a second clinician must verify. The clinic's preview is load + decide; its refill is
+lock + decide + persist + audit; so the review shows exactly what the refill records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal
+
+from painpump.core import catalog, checks
+from painpump.core.catalog import Limit, Pump
+from painpump.core.decision import Finding, Subject, Verdict
+from painpump.core.device_limits import check_rate, check_volume_fits
+from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
+from painpump.core.errors import Refusal
+from painpump.core.refill import (
+    DeliveryFinding,
+    Reconciliation,
+    RefillPlan,
+    hours_between,
+    plan_refill,
+    programmed_since_fill,
+    reconcile,
+    residual_ml,
+    stability_limit,
+)
+from painpump.core.units import Q, of
+from painpump.core.volumes import Bridge, bridge
+
+REFILL_RULES = "painpump refill rules"
+PROGRAM_RULES = "painpump program rules"
+ASPIRATION_SOURCE = (
+    "south-shore-neurologic-itb-refill (refill procedure, step 3): drain the residual and compare "
+    "with the programmer's expected volume"
+)
+CLOCK_TOLERANCE = timedelta(minutes=5)
+"""The clocks of the devices a refill is recorded from may differ a little from the server's."""
+
+Programs = Sequence[tuple[Decimal, datetime, datetime | None]]
+"""Programs since a fill: rate in mL/day, start, end (None while running)."""
+
+
+@dataclass(frozen=True)
+class Fill:
+    """What goes into the reservoir: drugs with concentrations (principal first), volume, lot."""
+
+    drugs: tuple[tuple[str, Q], ...]
+    volume: Q
+    lot: str
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.drugs]
+
+    @property
+    def canonical_drugs(self) -> list[tuple[str, Decimal]]:
+        """The drugs with their concentrations in mcg/mL, as stored."""
+        return [(name, conc.canonical) for name, conc in self.drugs]
+
+
+@dataclass(frozen=True)
+class RunningProgram:
+    dose_mcg_per_day: Decimal
+    rate_ml_per_day: Decimal
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class LastFill:
+    """The pump's last fill as recorded, and the programs that ran from it."""
+
+    at: datetime
+    volume: Q
+    drugs: tuple[tuple[str, Decimal], ...]
+    """Each drug with its concentration in mcg/mL, principal first."""
+    refill_by: date
+    limited_by: str
+    programs: tuple[tuple[Decimal, datetime, datetime | None], ...]
+
+
+@dataclass(frozen=True)
+class PumpState:
+    pump: Pump
+    dead_volume: Q
+    alarm_volume: Q
+    last_fill: LastFill | None
+    running: RunningProgram | None
+
+
+@dataclass(frozen=True)
+class DosingRules:
+    """The clinic's settings a decision depends on."""
+
+    region: str | None
+    clinic_limits: tuple[Limit, ...]
+    margin_days: Decimal
+    tz: tzinfo
+
+
+@dataclass(frozen=True)
+class RefillEntries:
+    """What the nurse enters: the residual volumes, the fill, the daily dose (in the dose unit of
+    the principal drug) and, for baclofen, the origin of the spasticity."""
+
+    at: datetime
+    expected: Q | None = None
+    aspirated: Q | None = None
+    fill: Fill | None = None
+    dose: Q | None = None
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class FillOutcome:
+    """What a fill that passed its checks leads to."""
+
+    rate_ml_per_day: Decimal
+    plan: RefillPlan
+    bridge: Bridge | None
+    stability_notes: tuple[Finding, ...]
+
+    @property
+    def notes(self) -> tuple[Finding, ...]:
+        """What the clinician should know that needs no acknowledgement."""
+        return (*self.stability_notes, *self.plan.warnings)
+
+
+@dataclass(frozen=True)
+class RefillDecision:
+    """A refill's verdict. `stop` is the hard limit that forbids it (then `outcome` is None);
+    `warnings` each need an acknowledgement before the refill is recorded."""
+
+    first_fill: bool
+    programmed: Q | None
+    reconciliation: Reconciliation | None
+    warnings: tuple[Finding, ...]
+    outcome: FillOutcome | None
+    stop: Refusal | None
+    drug_changed: bool
+    dose_changed: bool
+
+    @property
+    def needs_verification(self) -> bool:
+        """A second clinician verifies a refill that changed drug or concentration or passed a
+        warning (rule-four-eyes)."""
+        return (self.outcome is not None and self.drug_changed) or bool(self.warnings)
+
+
+@dataclass(frozen=True)
+class Titrated:
+    """Where a program started between refills leaves the pump: the volume left, the alarm and
+    empty times and the refill-by date (`empty_at` None: the reservoir is already at the alarm,
+    the refill is due at once)."""
+
+    left: Q
+    alarm_at: datetime
+    empty_at: datetime | None
+    refill_by: date
+    limited_by: str
+
+
+@dataclass(frozen=True)
+class ProgramDecision:
+    """A titration's verdict: the rate and projection, or the hard limit that forbids it."""
+
+    rate_ml_per_day: Decimal | None
+    projection: Titrated | None
+    warnings: tuple[Finding, ...]
+    stop: Refusal | None
+
+
+def reconciled(
+    pump: Pump, last_fill_volume: Q, expected: Q, aspirated: Q
+) -> tuple[Q, Reconciliation]:
+    """The volume programmed since the last fill and what the aspirated residual says of it."""
+    programmed = programmed_since_fill(last_fill_volume, expected)
+    return programmed, reconcile(pump, expected, aspirated, programmed)
+
+
+def reconciliation_warning(check: Reconciliation) -> Finding | None:
+    """The warning a reconciliation gives (beyond the pump's accuracy, or a possible pocket
+    fill); None when the volumes agree."""
+    if check.finding is DeliveryFinding.NONE and not check.consequential:
+        return None
+    return Finding(
+        "reconciliation",
+        Verdict.WARN,
+        check.message,
+        f"+/-{check.accuracy_percent} %",
+        check.accuracy_source,
+        check.accuracy_verified,
+        Subject.DELIVERY,
+    )
+
+
+def _field_of(finding: Finding, index: int) -> str:
+    return f"drugs[{index}]" if finding.subject is Subject.CONCENTRATION else "dose"
+
+
+def check_fill(
+    pump: Pump,
+    fill: Fill,
+    dose: Q,
+    running: RunningProgram | None,
+    at: datetime,
+    origin: str | None,
+    region: str | None,
+    clinic_limits: Sequence[Limit] = (),
+) -> tuple[Decimal, list[Finding]]:
+    """The rate for the prescribed dose and the warnings of the drug-library (the clinic's own
+    limits beside the packaged) and device checks of every drug in the fill; a stop is raised
+    as a Refusal naming the drug's concentration or the dose, with its rule, limit and source."""
+    if not fill.drugs:
+        raise Refusal(
+            "drugs", "none", "at least one drug with its concentration", REFILL_RULES, "is empty"
+        )
+    check_volume_fits(pump, fill.volume, "volume")
+    rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
+    hours = None if running is None else hours_between(running.started_at, at)
+    admixture = len(fill.drugs) > 1
+    findings: list[Finding] = []
+    for index, (name, conc) in enumerate(fill.drugs):
+        drug_dose = dose if index == 0 else of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
+        previous_dose = None
+        if index == 0 and running is not None:
+            previous_dose = of(running.dose_mcg_per_day, "mcg/day")
+        try:
+            decision = checks.check(
+                name,
+                conc,
+                drug_dose,
+                previous_dose=previous_dose,
+                hours_since_change=hours,
+                origin=origin,
+                region=region,
+                extra_limits=clinic_limits,
+            )
+        except Refusal as error:
+            raise replace(error, field=f"drugs[{index}]") from None
+        for finding in decision.findings:
+            if finding.verdict is Verdict.STOP:
+                raise Refusal(
+                    _field_of(finding, index),
+                    f"{name} {conc}, {drug_dose}",
+                    finding.limit,
+                    finding.source,
+                    f"is stopped by {finding.rule}: {finding.message}",
+                )
+        findings += [f.in_admixture() if admixture else f for f in decision.findings]
+    # after the drug library, so a mg/mcg slip is named as such, not as a rate
+    findings += check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
+    return rate, [f for f in findings if f.verdict is Verdict.WARN]
+
+
+def bridge_for(
+    old_drugs: Sequence[tuple[str, Decimal]], fill: Fill, dose: Q, dead_volume: Q
+) -> Bridge | None:
+    """The bridge a change of the principal drug's concentration needs while the old fluid in the
+    dead volume is delivered (the rate that keeps its dose), when that volume is known."""
+    if not old_drugs or dead_volume.canonical <= 0:
+        return None
+    (old_name, old_conc), (new_name, new_conc) = old_drugs[0], fill.drugs[0]
+    if old_name != new_name or old_conc == new_conc.canonical:
+        return None
+    return bridge(of(old_conc, "mcg/mL"), new_conc, dose, dead_volume)
+
+
+def plan_fill(
+    state: PumpState, fill: Fill, dose: Q, rate: Decimal, at: datetime, rules: DosingRules
+) -> FillOutcome:
+    """What a new fill leads to: the bridge, the drug's stability limit and its notes, and the
+    pump's projection to the next refill. A fill too small for the alarm volume is refused as
+    the volume's fault."""
+    old_drugs = state.last_fill.drugs if state.last_fill else ()
+    names = fill.names
+    products = {p.canonical for p in catalog.drug(names[0]).products}
+    stability, notes = stability_limit(
+        names,
+        first_fill=state.last_fill is None,
+        diluted=fill.drugs[0][1].canonical not in products,
+    )
+    try:
+        plan = plan_refill(
+            state.pump,
+            fill.volume,
+            of(rate, "mL/day"),
+            fill_at=at,
+            alarm_volume=state.alarm_volume,
+            margin_days=rules.margin_days,
+            stability=stability,
+            tz=rules.tz,
+        )
+    except Refusal as error:
+        raise replace(error, field="volume") from None
+    return FillOutcome(
+        rate_ml_per_day=rate,
+        plan=plan,
+        bridge=bridge_for(old_drugs, fill, dose, state.dead_volume),
+        stability_notes=tuple(notes),
+    )
+
+
+def _check_order(state: PumpState, at: datetime, now: datetime) -> None:
+    if at > now + CLOCK_TOLERANCE:
+        raise Refusal(
+            "performed_at",
+            at.isoformat(),
+            f"not in the future (now {now.isoformat(timespec='seconds')})",
+            REFILL_RULES,
+            "is in the future: a refill is recorded when it is done",
+        )
+    if state.last_fill is not None and at <= state.last_fill.at:
+        raise Refusal(
+            "performed_at",
+            at.isoformat(),
+            f"after the last refill ({state.last_fill.at.isoformat()})",
+            REFILL_RULES,
+            "is out of order",
+        )
+    if state.running is not None and at < state.running.started_at:
+        raise Refusal(
+            "performed_at",
+            at.isoformat(),
+            f"after the start of the current program ({state.running.started_at.isoformat()})",
+            REFILL_RULES,
+            "is out of order",
+        )
+
+
+def decide_refill(
+    state: PumpState,
+    entries: RefillEntries,
+    rules: DosingRules,
+    *,
+    now: datetime,
+    complete: bool = True,
+) -> RefillDecision:
+    """The refill of `entries` at `entries.at`, judged. Given only the volumes, the
+    reconciliation; with the fill and dose, everything. A refill after the first needs both
+    residual volumes unless it is not `complete` (a form being filled in). Bad entries (out of
+    order, in the future, impossible volumes) are refused; a hard limit of the fill is `stop`."""
+    _check_order(state, entries.at, now)
+    last = state.last_fill
+    if last is not None and entries.fill is not None and complete:
+        for name, given in (("expected", entries.expected), ("aspirated", entries.aspirated)):
+            if given is None:
+                raise Refusal(
+                    name,
+                    "missing",
+                    "the expected and the aspirated residual volume",
+                    ASPIRATION_SOURCE,
+                    "is required at every refill",
+                )
+    programmed = check = None
+    warnings: list[Finding] = []
+    if last is not None and entries.expected is not None and entries.aspirated is not None:
+        programmed, check = reconciled(state.pump, last.volume, entries.expected, entries.aspirated)
+        found = reconciliation_warning(check)
+        if found is not None:
+            warnings.append(found)
+    fill, dose, running = entries.fill, entries.dose, state.running
+    outcome = stop = None
+    drug_changed = dose_changed = False
+    if fill is not None and dose is not None:
+        dose_changed = running is not None and dose.canonical != running.dose_mcg_per_day
+        drug_changed = last is not None and fill.canonical_drugs != list(last.drugs)
+        try:
+            rate, found_in_fill = check_fill(
+                state.pump,
+                fill,
+                dose,
+                running,
+                entries.at,
+                entries.origin,
+                rules.region,
+                rules.clinic_limits,
+            )
+            outcome = plan_fill(state, fill, dose, rate, entries.at, rules)
+        except Refusal as refused:
+            stop = refused
+        else:
+            warnings = [*found_in_fill, *warnings]
+    return RefillDecision(
+        first_fill=last is None,
+        programmed=programmed,
+        reconciliation=check,
+        warnings=tuple(warnings),
+        outcome=outcome,
+        stop=stop,
+        drug_changed=drug_changed,
+        dose_changed=dose_changed,
+    )
+
+
+def titrated(
+    state: PumpState, programs: Programs, rate_ml_per_day: Decimal, at: datetime, rules: DosingRules
+) -> Titrated:
+    """The projection after a program change at `at`: from the volume `programs` (those since
+    the last fill before `at`) left, at the new rate; the drug's stability still counts from the
+    fill."""
+    last = state.last_fill
+    assert last is not None
+    left = residual_ml(last.volume.canonical, programs, at)
+    if left <= state.alarm_volume.canonical:
+        return Titrated(of(left, "mL"), at, None, at.astimezone(rules.tz).date(), "reservoir")
+    plan = plan_refill(
+        state.pump,
+        of(left, "mL"),
+        of(rate_ml_per_day, "mL/day"),
+        fill_at=at,
+        alarm_volume=state.alarm_volume,
+        margin_days=rules.margin_days,
+        tz=rules.tz,
+    )
+    by, limited_by = plan.refill_by, plan.limited_by
+    if last.limited_by == "stability" and last.refill_by < by:
+        by, limited_by = last.refill_by, "stability"
+    return Titrated(of(left, "mL"), plan.alarm_at, plan.empty_at, by, limited_by)
+
+
+def decide_program_change(
+    state: PumpState, dose: Q, at: datetime, origin: str | None, rules: DosingRules
+) -> ProgramDecision:
+    """A new daily dose from `at` for the drugs in the pump, judged as a refill's program is (the
+    label's titration step, hours since the last change, the device's range), and where it
+    leaves the pump. A pump with no fill or no running program has nothing to change."""
+    last, running = state.last_fill, state.running
+    if last is None or running is None:
+        raise Refusal(
+            "implant",
+            "not filled",
+            "a filled pump with a running program",
+            PROGRAM_RULES,
+            "has no program to change",
+        )
+    if at <= running.started_at:
+        raise Refusal(
+            "now",
+            at.isoformat(),
+            f"after the running program's start ({running.started_at.isoformat()})",
+            PROGRAM_RULES,
+            "is out of order",
+        )
+    fill = Fill(tuple((name, of(conc, "mcg/mL")) for name, conc in last.drugs), last.volume, "")
+    try:
+        rate, warnings = check_fill(
+            state.pump, fill, dose, running, at, origin, rules.region, rules.clinic_limits
+        )
+        projection = titrated(state, last.programs, rate, at, rules)
+    except Refusal as stop:
+        return ProgramDecision(None, None, (), stop)
+    return ProgramDecision(rate, projection, tuple(warnings), None)

@@ -1,0 +1,180 @@
+"""The one refill decision and the one titration decision of core: what a refill at a time with
+given entries is judged to be (refused, stopped, warned, needing a second clinician), from
+values alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from painpump.core import catalog
+from painpump.core.decision import Subject, Verdict
+from painpump.core.errors import Refusal
+from painpump.core.refill import DeliveryFinding
+from painpump.core.refill_decision import (
+    DosingRules,
+    Fill,
+    LastFill,
+    PumpState,
+    RefillEntries,
+    RunningProgram,
+    decide_program_change,
+    decide_refill,
+)
+from painpump.core.units import Kind, Q, parse
+
+FILLED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+DAY_60 = FILLED + timedelta(days=60)
+RULES = DosingRules(region="us", clinic_limits=(), margin_days=Decimal(7), tz=UTC)
+BACLOFEN = (("baclofen", Decimal(2000)),)
+
+
+def q(text: str, kind: Kind) -> Q:
+    return parse(text, kind, "test")
+
+
+def baclofen_pump(dose: str = "400 mcg/day") -> PumpState:
+    """A SynchroMed II 20 mL filled with 20 mL baclofen 2000 mcg/mL, running 400 mcg/day."""
+    rate = q(dose, Kind.DOSE_RATE).canonical / Decimal(2000)
+    return PumpState(
+        pump=catalog.pump("synchromed-ii-20", "pump_model"),
+        dead_volume=q("0.2 mL", Kind.VOLUME),
+        alarm_volume=q("2 mL", Kind.VOLUME),
+        last_fill=LastFill(
+            at=FILLED,
+            volume=q("20 mL", Kind.VOLUME),
+            drugs=BACLOFEN,
+            refill_by=(FILLED + timedelta(days=80)).date(),
+            limited_by="reservoir",
+            programs=((rate, FILLED, None),),
+        ),
+        running=RunningProgram(q(dose, Kind.DOSE_RATE).canonical, rate, FILLED),
+    )
+
+
+def fill(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> Fill:
+    return Fill((("baclofen", q(concentration, Kind.CONCENTRATION)),), q(volume, Kind.VOLUME), "L1")
+
+
+def entries(**changes: object) -> RefillEntries:
+    base = RefillEntries(
+        at=DAY_60,
+        expected=q("8 mL", Kind.VOLUME),
+        aspirated=q("8 mL", Kind.VOLUME),
+        fill=fill(),
+        dose=q("400 mcg/day", Kind.DOSE_RATE),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_refill_as_programmed_is_clean_and_needs_no_second_clinician() -> None:
+    decision = decide_refill(baclofen_pump(), entries(), RULES, now=DAY_60)
+    assert decision.stop is None and decision.warnings == ()
+    assert decision.reconciliation is not None
+    assert decision.reconciliation.finding is DeliveryFinding.NONE
+    assert decision.programmed == q("12 mL", Kind.VOLUME)
+    assert decision.outcome is not None and decision.outcome.rate_ml_per_day == Decimal("0.2")
+    assert not decision.needs_verification and not decision.dose_changed
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "problem"),
+    [
+        ({"at": FILLED}, "performed_at", "is out of order"),
+        ({"at": DAY_60 + timedelta(hours=1)}, "performed_at", "is in the future"),
+        ({"aspirated": None}, "aspirated", "is required at every refill"),
+        ({"expected": None}, "expected", "is required at every refill"),
+        ({"expected": q("21 mL", Kind.VOLUME)}, "expected", "is not below the last fill volume"),
+        ({"aspirated": q("21 mL", Kind.VOLUME)}, "aspirated", "overfills the pump"),
+    ],
+)
+def test_bad_entries_are_refused_naming_the_field(
+    changes: dict[str, object], field: str, problem: str
+) -> None:
+    with pytest.raises(Refusal) as refused:
+        decide_refill(baclofen_pump(), entries(**changes), RULES, now=DAY_60)
+    assert refused.value.field == field
+    assert problem in refused.value.problem
+
+
+def test_a_form_being_filled_in_is_judged_without_its_volumes() -> None:
+    decision = decide_refill(
+        baclofen_pump(), entries(expected=None, aspirated=None), RULES, now=DAY_60, complete=False
+    )
+    assert decision.reconciliation is None and decision.outcome is not None
+
+
+def test_a_residual_beyond_the_pump_accuracy_warns_about_delivery() -> None:
+    decision = decide_refill(
+        baclofen_pump(), entries(aspirated=q("5 mL", Kind.VOLUME)), RULES, now=DAY_60
+    )
+    (warning,) = decision.warnings
+    assert (warning.rule, warning.subject) == ("reconciliation", Subject.DELIVERY)
+    assert "overinfusion" in warning.message
+    assert decision.needs_verification
+
+
+@pytest.mark.parametrize(
+    ("concentration", "field"),
+    [("2000 mg/mL", "drugs[0]"), ("2000000 mcg/mL", "drugs[0]")],
+)
+def test_a_hard_limit_of_the_concentration_stops_naming_the_drug(
+    concentration: str, field: str
+) -> None:
+    decision = decide_refill(baclofen_pump(), entries(fill=fill(concentration)), RULES, now=DAY_60)
+    assert decision.stop is not None and decision.outcome is None
+    assert decision.stop.field == field
+    assert "baclofen" in decision.stop.value
+
+
+def test_a_fill_below_the_alarm_volume_is_the_volume_s_fault() -> None:
+    decision = decide_refill(baclofen_pump(), entries(fill=fill(volume="1 mL")), RULES, now=DAY_60)
+    assert decision.stop is not None and decision.stop.field == "volume"
+
+
+def test_a_new_concentration_bridges_and_needs_a_second_clinician() -> None:
+    decision = decide_refill(baclofen_pump(), entries(fill=fill("1000 mcg/mL")), RULES, now=DAY_60)
+    assert decision.drug_changed and decision.needs_verification
+    assert decision.outcome is not None and decision.outcome.bridge is not None
+
+
+def test_a_new_dose_is_a_dose_change_and_its_titration_is_checked() -> None:
+    decision = decide_refill(
+        baclofen_pump(), entries(dose=q("440 mcg/day", Kind.DOSE_RATE)), RULES, now=DAY_60
+    )
+    assert decision.dose_changed
+    assert all(w.verdict is Verdict.WARN for w in decision.warnings)
+
+
+def test_the_first_fill_needs_no_residual() -> None:
+    empty = replace(baclofen_pump(), last_fill=None, running=None)
+    decision = decide_refill(empty, entries(expected=None, aspirated=None), RULES, now=DAY_60)
+    assert decision.first_fill and decision.reconciliation is None
+    assert decision.outcome is not None and decision.outcome.bridge is None
+
+
+def test_a_program_change_projects_from_the_volume_left() -> None:
+    decision = decide_program_change(
+        baclofen_pump(), q("420 mcg/day", Kind.DOSE_RATE), DAY_60, None, RULES
+    )
+    assert decision.stop is None and decision.projection is not None
+    assert decision.projection.left == q("8 mL", Kind.VOLUME)
+    assert decision.rate_ml_per_day == Decimal("0.21")
+
+
+def test_a_program_change_before_the_running_program_is_refused() -> None:
+    with pytest.raises(Refusal) as refused:
+        decide_program_change(
+            baclofen_pump(), q("420 mcg/day", Kind.DOSE_RATE), FILLED, None, RULES
+        )
+    assert (refused.value.field, refused.value.problem) == ("now", "is out of order")
+
+
+def test_a_program_change_beyond_the_library_stops() -> None:
+    decision = decide_program_change(
+        baclofen_pump(), q("400 mg/day", Kind.DOSE_RATE), DAY_60, None, RULES
+    )
+    assert decision.stop is not None and decision.projection is None
