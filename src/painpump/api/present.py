@@ -26,45 +26,34 @@ from painpump.core.units import Q, json_number, of
 ASSESSMENT_UNITS = {"omed_mg_per_day": "mg/day"}
 
 
+def _fields(record: object, *names: str) -> dict[str, Any]:
+    """The record's attributes of these names, each shown as it is stored."""
+    return {name: getattr(record, name) for name in names}
+
+
 def patient(record: Patient) -> dict[str, Any]:
     return {
-        "id": record.id,
-        "mrn": record.mrn,
-        "family_name": record.family_name,
-        "given_name": record.given_name,
-        "birth_date": record.birth_date,
+        **_fields(record, "id", "mrn", "family_name", "given_name", "birth_date"),
         "archived": record.archived_at is not None,
-        "version": record.version,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
+        **_fields(record, "version", "created_at", "updated_at"),
     }
 
 
 def episode(record: Episode) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "patient_id": record.patient_id,
-        "indication": record.indication,
-        "stage": record.stage,
-        "referred_on": record.referred_on,
-        "injury_date": record.injury_date,
-        "closed_at": record.closed_at,
-        "closed_reason": record.closed_reason,
-        "version": record.version,
-    }
+    return _fields(
+        record,
+        *("id", "patient_id", "indication", "stage", "referred_on", "injury_date"),
+        *("closed_at", "closed_reason", "version"),
+    )
 
 
 def assessment(record: Assessment) -> dict[str, Any]:
     unit = ASSESSMENT_UNITS.get(record.kind)
     value: Any = Q(record.value, unit).as_json() if unit else json_number(record.value)
     return {
-        "id": record.id,
-        "episode_id": record.episode_id,
-        "kind": record.kind,
-        "limb": record.limb,
+        **_fields(record, "id", "episode_id", "kind", "limb"),
         "value": value,
-        "taken_at": record.taken_at,
-        "recorded_at": record.recorded_at,
+        **_fields(record, "taken_at", "recorded_at"),
         "recorded_by": record.recorded_by.get_username(),
         "note": record.note,
     }
@@ -88,15 +77,11 @@ def step(record: Episode, found: Decision) -> dict[str, Any]:
 
 
 def pathway_event(record: PathwayEvent) -> dict[str, Any]:
-    return {
-        "action": record.action,
-        "facts": record.facts,
-        "acknowledged": record.acknowledged,
-        "stage_before": record.stage_before,
-        "stage_after": record.stage_after,
-        "recorded_at": record.recorded_at,
-        "recorded_by": record.recorded_by,
-    }
+    return _fields(
+        record,
+        *("action", "facts", "acknowledged", "stage_before", "stage_after"),
+        *("recorded_at", "recorded_by"),
+    )
 
 
 def program(record: Program) -> dict[str, Any]:
@@ -135,25 +120,16 @@ def refill(record: Refill) -> dict[str, Any]:
             "rate": _q(record.bridge_rate_ml_per_day, "mL/day"),
         }
     return {
-        "id": record.id,
-        "implant_id": record.implant_id,
-        "idempotency_key": record.idempotency_key,
-        "performed_at": record.performed_at,
-        "performed_by": record.performed_by,
+        **_fields(record, "id", "implant_id", "idempotency_key", "performed_at", "performed_by"),
         "reconciliation": reconciliation,
         "drugs": _drugs(record),
         "volume": _q(record.volume_ml, "mL"),
         "lot": record.lot,
         "program": program(record.program),
         "bridge": bridge,
-        "alarm_at": record.alarm_at,
-        "empty_at": record.empty_at,
-        "refill_by": record.refill_by,
-        "limited_by": record.limited_by,
+        **_fields(record, "alarm_at", "empty_at", "refill_by", "limited_by"),
         "acknowledged": list(record.acknowledged),
-        "needs_verification": record.needs_verification,
-        "verified_by": record.verified_by,
-        "verified_at": record.verified_at,
+        **_fields(record, "needs_verification", "verified_by", "verified_at"),
     }
 
 
@@ -163,19 +139,12 @@ def implant(view: ImplantView) -> dict[str, Any]:
         "id": record.id,
         "episode_id": record.episode_id,
         "patient_id": record.episode.patient_id,
-        "pump_model": record.pump_model,
-        "pump_serial": record.pump_serial,
-        "catheter_model": record.catheter_model,
+        **_fields(record, "pump_model", "pump_serial", "catheter_model"),
         "catheter_length": _q(record.catheter_length_cm, "cm"),
         "dead_volume": _q(record.dead_volume_ml, "mL"),
         "alarm_volume": _q(record.alarm_volume_ml, "mL"),
-        "implanted_on": record.implanted_on,
-        "explanted_on": record.explanted_on,
-        "alarm_at": record.alarm_at,
-        "empty_at": record.empty_at,
-        "refill_by": record.refill_by,
-        "high_risk": record.high_risk,
-        "version": record.version,
+        **_fields(record, "implanted_on", "explanted_on", "alarm_at", "empty_at", "refill_by"),
+        **_fields(record, "high_risk", "version"),
         "program": program(view.program) if view.program else None,
         "drugs": _drugs(view.last_refill) if view.last_refill else [],
         "last_refill": refill(view.last_refill) if view.last_refill else None,
@@ -188,14 +157,9 @@ def alarm(record: AlarmReport) -> dict[str, Any]:
         "implant_id": record.implant_id,
         "patient_id": record.implant.episode.patient_id,
         "patient": _name(record.implant.episode.patient),
-        "kind": record.kind,
-        "reported_at": record.reported_at,
-        "recorded_by": record.recorded_by,
-        "note": record.note,
+        **_fields(record, "kind", "reported_at", "recorded_by", "note"),
         "high_risk": record.implant.high_risk,
-        "acknowledged_at": record.acknowledged_at,
-        "acknowledged_by": record.acknowledged_by,
-        "action_taken": record.action_taken,
+        **_fields(record, "acknowledged_at", "acknowledged_by", "action_taken"),
     }
 
 
@@ -204,28 +168,16 @@ def appointment(record: Appointment) -> dict[str, Any]:
         "id": record.id,
         "patient_id": record.patient_id,
         "patient": _name(record.patient),
-        "kind": record.kind,
-        "on": record.on,
-        "due_by": record.due_by,
-        "starts_at": record.starts_at,
-        "minutes": record.minutes,
-        "status": record.status,
-        "overdue": record.overdue,
-        "late_reason": record.late_reason,
-        "note": record.note,
-        "version": record.version,
+        **_fields(record, "kind", "on", "due_by", "starts_at", "minutes", "status", "overdue"),
+        **_fields(record, "late_reason", "note", "version"),
     }
 
 
 def _refill_row(row: RefillRow) -> dict[str, Any]:
     return {
-        "patient_id": row.patient_id,
-        "patient": row.patient,
-        "implant_id": row.implant_id,
-        "pump_model": row.pump_model,
+        **_fields(row, "patient_id", "patient", "implant_id", "pump_model"),
         "drugs": list(row.drugs),
-        "alarm_at": row.alarm_at,
-        "refill_by": row.refill_by,
+        **_fields(row, "alarm_at", "refill_by"),
         "priority": {
             "overdue": row.priority.overdue,
             "days_to_alarm": row.priority.days_to_alarm,
@@ -253,20 +205,12 @@ def dashboard(board: Dashboard) -> dict[str, Any]:
 
 def clinic_settings(record: ClinicSettings) -> dict[str, Any]:
     return {
-        "implant_wait_days": record.implant_wait_days,
-        "stay_min_days": record.stay_min_days,
-        "stay_max_days": record.stay_max_days,
-        "refill_margin_days": record.refill_margin_days,
-        "country": record.country,
-        "subdivision": record.subdivision,
-        "dosing_region": record.dosing_region,
+        **_fields(record, "implant_wait_days", "stay_min_days", "stay_max_days"),
+        **_fields(record, "refill_margin_days", "country", "subdivision", "dosing_region"),
         "time_zone": record.time_zone,
         "open_weekdays": sorted(record.open_weekdays),
         "opens_at": record.opens_at.isoformat("minutes"),
         "closes_at": record.closes_at.isoformat("minutes"),
-        "date_format": record.date_format,
-        "time_format": record.time_format,
-        "refill_visit_minutes": record.refill_visit_minutes,
-        "refill_capacity_per_day": record.refill_capacity_per_day,
-        "version": record.version,
+        **_fields(record, "date_format", "time_format", "refill_visit_minutes"),
+        **_fields(record, "refill_capacity_per_day", "version"),
     }

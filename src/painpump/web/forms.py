@@ -5,17 +5,29 @@ next to the field it names, with its limit and source."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
+from django.db import transaction
 
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, parse
 
+T = TypeVar("T")
 
-class QuantityField(forms.CharField):
+
+class UnitTextField(forms.CharField):
+    """A number typed with its unit: a text input that no browser completes or corrects."""
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.update({"inputmode": "text", "autocomplete": "off", "spellcheck": "false"})
+        return attrs
+
+
+class QuantityField(UnitTextField):
     """Text such as "5 mg/day", cleaned into a painpump Q of `kind`."""
 
     def __init__(self, kind: Kind, *, positive: bool = False, **kwargs: Any) -> None:
@@ -24,11 +36,6 @@ class QuantityField(forms.CharField):
         kwargs.setdefault("max_length", 60)
         kwargs.setdefault("help_text", f"a number and its unit, e.g. {kind.examples}")
         super().__init__(**kwargs)
-
-    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
-        attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "text", "autocomplete": "off", "spellcheck": "false"})
-        return attrs
 
     def clean(self, value: Any) -> Q | None:
         text = super().clean(value)
@@ -56,3 +63,14 @@ def show_refusal(form: forms.Form, refusal: Refusal, fields: Mapping[str, str] =
     name = fields.get(refusal.field, refusal.field)
     message = shown_refusal(form, refusal, fields).message
     form.add_error(name if name in form.fields else None, message)
+
+
+def attempt(form: forms.Form, change: Callable[[], T], fields: Mapping[str, str] = {}) -> T | None:
+    """The service's `change` in a transaction of its own; None when the service refuses, with
+    the refusal on the form (see show_refusal) and nothing changed."""
+    try:
+        with transaction.atomic():
+            return change()
+    except Refusal as refusal:
+        show_refusal(form, refusal, fields)
+        return None

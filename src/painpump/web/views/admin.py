@@ -5,12 +5,12 @@ its default and where that default comes from. Every change carries the record's
 from __future__ import annotations
 
 from datetime import time
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import password_validation, update_session_auth_hash
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -20,16 +20,15 @@ from painpump.clinic.models import ClinicSettings
 from painpump.clinic.roles import Role, require
 from painpump.core import catalog
 from painpump.core.checks import LIBRARY, REGIONS
-from painpump.core.errors import Refusal
 from painpump.core.locale import SOURCE as LOCALE_SOURCE
 from painpump.core.locale import DateFormat, TimeFormat, zone_names
-from painpump.core.pathway import IMPLANT_INTERVAL_SOURCE, STAY_SOURCE
+from painpump.core.pathway.sources import IMPLANT_INTERVAL_SOURCE, STAY_SOURCE
 from painpump.core.refill import MARGIN_SOURCE
 from painpump.core.scheduling import CALENDAR_SOURCE, WEEKDAYS
 from painpump.core.units import Kind, Q
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
-from painpump.web.forms import QuantityField, show_refusal
+from painpump.web.forms import QuantityField, attempt
 from painpump.web.views.library import may
 
 ROLE_CHOICES = [
@@ -126,19 +125,18 @@ def new_account(request: HttpRequest) -> HttpResponse:
     form = NewUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            with transaction.atomic():
-                account = users.create_account(
-                    user,
-                    username=data["username"],
-                    first_name=data["first_name"],
-                    last_name=data["last_name"],
-                    roles=data["roles"],
-                    password=data["password"],
-                )
-        except Refusal as refusal:
-            show_refusal(form, refusal)
-        else:
+        account = attempt(
+            form,
+            lambda: users.create_account(
+                user,
+                username=data["username"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                roles=data["roles"],
+                password=data["password"],
+            ),
+        )
+        if account is not None:
             messages.success(request, f"User {account.username} created.")
             return redirect("web:user", account.id)
     status = REFUSED if form.errors else 200
@@ -174,17 +172,10 @@ def account_roles(request: HttpRequest, user_id: int) -> HttpResponse:
     user = user_of(request)
     form = RolesForm(request.POST, prefix="roles")
     if form.is_valid():
-        try:
-            with transaction.atomic():
-                users.set_roles(
-                    user,
-                    user_id,
-                    expected_version=form.cleaned_data["version"],
-                    roles=form.cleaned_data["roles"],
-                )
-        except Refusal as refusal:
-            show_refusal(form, refusal)
-        else:
+        data = form.cleaned_data
+        version, roles = data["version"], data["roles"]
+        change = partial(users.set_roles, user, user_id, expected_version=version, roles=roles)
+        if attempt(form, change) is not None:
             messages.success(request, "Roles changed.")
             return redirect("web:user", user_id)
     return _account_page(request, user_id, REFUSED, roles_form=form)
@@ -196,15 +187,9 @@ def account_active(request: HttpRequest, user_id: int) -> HttpResponse:
     user = user_of(request)
     form = ActiveForm(request.POST, prefix="active")
     if form.is_valid():
-        active = form.cleaned_data["active"]
-        try:
-            with transaction.atomic():
-                users.set_active(
-                    user, user_id, expected_version=form.cleaned_data["version"], active=active
-                )
-        except Refusal as refusal:
-            show_refusal(form, refusal)
-        else:
+        version, active = form.cleaned_data["version"], form.cleaned_data["active"]
+        change = partial(users.set_active, user, user_id, expected_version=version, active=active)
+        if attempt(form, change) is not None:
             messages.success(request, "Account reactivated." if active else "Account deactivated.")
             return redirect("web:user", user_id)
     return _account_page(request, user_id, REFUSED, active_form=form)
@@ -216,17 +201,11 @@ def account_password(request: HttpRequest, user_id: int) -> HttpResponse:
     user = user_of(request)
     form = ResetForm(request.POST, prefix="reset")
     if form.is_valid():
-        try:
-            with transaction.atomic():
-                users.reset_password(
-                    user,
-                    user_id,
-                    expected_version=form.cleaned_data["version"],
-                    password=form.cleaned_data["password"],
-                )
-        except Refusal as refusal:
-            show_refusal(form, refusal)
-        else:
+        version, password = form.cleaned_data["version"], form.cleaned_data["password"]
+        change = partial(
+            users.reset_password, user, user_id, expected_version=version, password=password
+        )
+        if attempt(form, change) is not None:
             if user_id == user.id:
                 user.refresh_from_db()
                 update_session_auth_hash(request, user)  # the admin stays signed in
@@ -277,20 +256,7 @@ DATE_FORMAT_NAMES = {
     DateFormat.MONTH_DAY_YEAR: "month/day/year",
 }
 TIME_FORMAT_NAMES = {TimeFormat.H24: "24-hour clock", TimeFormat.H12: "12-hour clock"}
-SETTINGS_ORDER = [
-    *DAY_FIELDS,
-    "country",
-    "subdivision",
-    "dosing_region",
-    "time_zone",
-    "open_weekdays",
-    "opens_at",
-    "closes_at",
-    "date_format",
-    "time_format",
-    "refill_visit_minutes",
-    "refill_capacity_per_day",
-]
+SETTINGS_ORDER = list(settings_service.FIELDS)
 """The settings form's fields, in the order the page shows them (the version is hidden)."""
 CHOICE_GROUPS = frozenset({"open_weekdays"})
 """Fields shown as a group of checkboxes (a fieldset with a legend) rather than one input."""
@@ -418,10 +384,7 @@ def _defaults() -> dict[str, Any]:
     fields = {field.name: field for field in ClinicSettings._meta.fields}
     defaults = {name: fields[name].get_default() for name in SETTINGS_ORDER}
     shown = {name: f"{defaults[name]} day" for name in DAY_FIELDS}
-    shown |= {
-        name: str(defaults[name]).upper() or "none"
-        for name in ("country", "subdivision", "dosing_region")
-    }
+    shown |= {name: str(defaults[name]).upper() or "none" for name in settings_service.TEXT_FIELDS}
     shown["time_zone"] = str(defaults["time_zone"])
     shown["open_weekdays"] = settings_service.weekday_names(defaults["open_weekdays"])
     shown["opens_at"] = defaults["opens_at"].isoformat("minutes")
@@ -500,12 +463,10 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             changes = dict(form.cleaned_data)
             version = changes.pop("version")
-            try:
-                with transaction.atomic():
-                    settings_service.update_settings(user, expected_version=version, **changes)
-            except Refusal as refusal:
-                show_refusal(form, refusal)
-            else:
+            change = partial(
+                settings_service.update_settings, user, expected_version=version, **changes
+            )
+            if attempt(form, change) is not None:
                 messages.success(request, "Settings saved: they apply from now on.")
                 return redirect("web:settings")
     context = {

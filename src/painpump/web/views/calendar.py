@@ -5,12 +5,12 @@ its patient; nurses and physicians book, move or cancel an appointment (a stale 
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from django import forms
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,7 +35,7 @@ from painpump.core.errors import Refusal
 from painpump.core.periods import Period, Span, period_of, span_of
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
-from painpump.web.forms import show_refusal
+from painpump.web.forms import attempt
 from painpump.web.views.pathway_forms import DATE
 
 DATE_RULE = "painpump calendar: dates as YYYY-MM-DD"
@@ -195,19 +195,20 @@ def change(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
         return _page(request, span, day, form, REFUSED)
     data = form.cleaned_data
     status = CHANGES[data["do"]]
-    try:
-        with transaction.atomic():
-            changed = appointments.update_appointment(
-                user_of(request),
-                appointment_id,
-                on=data["on"] if data["do"] == "move" and not data["slot"] else None,
-                starts_at=form.start() if data["do"] == "move" else None,
-                status=status,
-                late_reason=data["late_reason"] or None,
-                expected_version=data["version"],
-            )
-    except Refusal as refusal:
-        show_refusal(form, refusal)
+    changed = attempt(
+        form,
+        partial(
+            appointments.update_appointment,
+            user_of(request),
+            appointment_id,
+            on=data["on"] if data["do"] == "move" and not data["slot"] else None,
+            starts_at=form.start() if data["do"] == "move" else None,
+            status=status,
+            late_reason=data["late_reason"] or None,
+            expected_version=data["version"],
+        ),
+    )
+    if changed is None:
         return _page(request, span, day, form, REFUSED)
     patient = changed.patient
     when = clinic_locale().format_moment(changed.starts_at) if changed.starts_at else changed.on

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +31,7 @@ from painpump.core.errors import Refusal
 from painpump.core.units import Q, format_decimal
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
-from painpump.web.forms import show_refusal
+from painpump.web.forms import attempt
 
 SEVERITIES = [
     ("hard", "Hard: stops, cannot be overridden"),
@@ -306,20 +307,17 @@ def new_limit(request: HttpRequest, drug: str) -> HttpResponse:
     form = NewLimitForm(request.POST or None, initial={"key": new_key()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            with transaction.atomic():
-                library.add_limit(
-                    user,
-                    drug=known.name,
-                    rule=data["rule_choice"],
-                    value=data["parsed"],
-                    severity=data["severity"],
-                    source=data["source"],
-                    idempotency_key=data["key"],
-                )
-        except Refusal as refusal:
-            show_refusal(form, refusal, SERVICE_FIELDS)
-        else:
+        added = partial(
+            library.add_limit,
+            user,
+            drug=known.name,
+            rule=data["rule_choice"],
+            value=data["parsed"],
+            severity=data["severity"],
+            source=data["source"],
+            idempotency_key=data["key"],
+        )
+        if attempt(form, added, SERVICE_FIELDS) is not None:
             messages.success(request, f"Clinic limit added for {known.name}.")
             return redirect(_back(known.name))
     context = {"form": form, "drug": known, "packaged": _limits(known)}
@@ -340,19 +338,16 @@ def change_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
     form = ChangeLimitForm(request.POST or None, initial=initial, limit=row)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            with transaction.atomic():
-                library.change_limit(
-                    user,
-                    limit_id,
-                    expected_version=data["version"],
-                    value=data["parsed"],
-                    severity=data["severity"],
-                    source=data["source"],
-                )
-        except Refusal as refusal:
-            show_refusal(form, refusal)
-        else:
+        changed = partial(
+            library.change_limit,
+            user,
+            limit_id,
+            expected_version=data["version"],
+            value=data["parsed"],
+            severity=data["severity"],
+            source=data["source"],
+        )
+        if attempt(form, changed) is not None:
             messages.success(request, f"Clinic limit for {row.drug} changed.")
             return redirect(_back(row.drug))
     drug = catalog.drug(row.drug)

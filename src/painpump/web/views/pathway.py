@@ -6,10 +6,10 @@ field it names; a refused step changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.contrib import messages
@@ -25,8 +25,11 @@ from painpump.clinic import admissions, implantation, therapy_queries
 from painpump.clinic.admissions import OPEN
 from painpump.clinic.episode_view import EpisodeOverview, StayProposal, episode_overview
 from painpump.clinic.locale import clinic_today
-from painpump.core import pathway as core
+from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
+from painpump.core.pathway.indications import Outcome
+from painpump.core.pathway.sources import IMPLANT_INTERVAL_SOURCE
+from painpump.core.pathway.stages import Action, Stage
 from painpump.core.units import format_decimal
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
@@ -39,6 +42,7 @@ from painpump.web.views.pathway_forms import (
     AcknowledgingForm,
     ImplantForm,
     PlanStayForm,
+    StepForm,
 )
 
 STEP_FIELDS = {
@@ -51,45 +55,46 @@ IMPLANT_FIELDS = {
     "pump": "pump_model",
     "catheter_length_cm": "catheter_length",
 }
-STAYS = {"test-phase": core.Action.START_TEST_PHASE, "implantation": core.Action.IMPLANT}
+STAYS = {"test-phase": Action.START_TEST_PHASE, "implantation": Action.IMPLANT}
 STAY_SLUGS = {action: slug for slug, action in STAYS.items()}
+F = TypeVar("F", bound=AcknowledgingForm)
 STAY_TITLES = {
-    core.Action.START_TEST_PHASE: "Plan the test phase",
-    core.Action.IMPLANT: "Plan the implantation",
+    Action.START_TEST_PHASE: "Plan the test phase",
+    Action.IMPLANT: "Plan the implantation",
 }
 
 
-def _offered(overview: EpisodeOverview, action: core.Action) -> bool:
+def _offered(overview: EpisodeOverview, action: Action) -> bool:
     """Of the steps the stage allows, those that make sense now (the others would be refused by
     core's rules for a reason the page already shows)."""
     state = overview.state
-    if action is core.Action.RECORD_SCREENING_BOLUS:
+    if action is Action.RECORD_SCREENING_BOLUS:
         return overview.next_screening is not None and overview.next_screening.action == "give"
-    if action is core.Action.DECIDE_TEST_PHASE:
+    if action is Action.DECIDE_TEST_PHASE:
         return state.outcome is None
-    if action is core.Action.RECORD_CATHETER_REMOVAL:
+    if action is Action.RECORD_CATHETER_REMOVAL:
         return state.outcome is not None and state.catheter_removed_on is None
-    if action is core.Action.CLOSE_NON_RESPONDER:
-        return state.outcome is core.Outcome.NON_RESPONDER
-    if action is core.Action.IMPLANT:
+    if action is Action.CLOSE_NON_RESPONDER:
+        return state.outcome is Outcome.NON_RESPONDER
+    if action is Action.IMPLANT:
         return overview.proposed_implant is not None
-    if action is core.Action.DISCHARGE:
+    if action is Action.DISCHARGE:
         return state.discharged_on is None
-    if action is core.Action.START_REHABILITATION:
+    if action is Action.START_REHABILITATION:
         return state.discharged_on is not None
-    if action is core.Action.START_MAINTENANCE:
-        return state.stage is core.Stage.REHABILITATION or state.discharged_on is not None
+    if action is Action.START_MAINTENANCE:
+        return state.stage is Stage.REHABILITATION or state.discharged_on is not None
     return True
 
 
-def _step_initial(overview: EpisodeOverview, action: core.Action, now: datetime) -> dict[str, Any]:
+def _step_initial(overview: EpisodeOverview, action: Action, now: datetime) -> dict[str, Any]:
     today = clinic_today(now)
     initial: dict[str, Any] = {"version": overview.episode.version, "on": today}
-    if action is core.Action.START_TEST_PHASE:
+    if action is Action.START_TEST_PHASE:
         booked = [s.on for s in overview.stays if s.status in OPEN and s.on <= today]
         if booked:
             initial["on"] = booked[-1]
-    if action is core.Action.RECORD_SCREENING_BOLUS and overview.next_screening is not None:
+    if action is Action.RECORD_SCREENING_BOLUS and overview.next_screening is not None:
         initial["dose"] = str(overview.next_screening.dose)
         initial["given_at"] = timezone.localtime(now).replace(second=0, microsecond=0)
     return initial
@@ -104,7 +109,7 @@ def _stay_form(overview: EpisodeOverview, plan: StayProposal) -> PlanStayForm:
     return PlanStayForm(initial=initial, prefix=_stay_prefix(plan.purpose), purpose=plan.purpose)
 
 
-def _stay_prefix(purpose: core.Action) -> str:
+def _stay_prefix(purpose: Action) -> str:
     return f"plan-{STAY_SLUGS[purpose]}"
 
 
@@ -123,7 +128,7 @@ def _timeline(overview: EpisodeOverview) -> list[dict[str, Any]]:
     rows = []
     for event in overview.history:
         try:
-            title = TITLES[core.Action(event.action)]
+            title = TITLES[Action(event.action)]
         except ValueError:
             title = event.action
         rows.append(
@@ -182,7 +187,7 @@ def _page(
     """The episode page; `bound` replaces the blank form of the step it was sent for."""
     steps = []
     for action in overview.actions:
-        if action is core.Action.IMPLANT or not _offered(overview, action):
+        if action is Action.IMPLANT or not _offered(overview, action):
             continue
         prefix = action.value
         form = (
@@ -199,7 +204,7 @@ def _page(
             {"slug": STAY_SLUGS[plan.purpose], "title": STAY_TITLES[plan.purpose], "form": form}
         )
     implant_form = None
-    if core.Action.IMPLANT in overview.actions and _offered(overview, core.Action.IMPLANT):
+    if Action.IMPLANT in overview.actions and _offered(overview, Action.IMPLANT):
         implant_form = bound if isinstance(bound, ImplantForm) else _implant_form(overview, now)
     context = {
         "o": overview,
@@ -211,7 +216,7 @@ def _page(
         "implant_form": implant_form,
         "timeline": _timeline(overview),
         "today": clinic_today(now),
-        "implant_source": core.IMPLANT_INTERVAL_SOURCE,
+        "implant_source": IMPLANT_INTERVAL_SOURCE,
     }
     return render(request, "web/pathway/episode.html", context, status=status)
 
@@ -231,37 +236,26 @@ def episode(request: HttpRequest, episode_id: UUID) -> HttpResponse:
     return _page(request, _overview(request, episode_id, now), now)
 
 
-def _refused(
+def _acknowledged(
     request: HttpRequest,
     episode_id: UUID,
     now: datetime,
-    form: AcknowledgingForm,
-    refusal: Refusal | None,
+    bind: Callable[[Sequence[Finding]], F],
+    preview: Callable[[F], Sequence[Finding]],
+    take: Callable[[F, dict[str, str]], str],
     fields: Mapping[str, str],
 ) -> HttpResponse:
-    if refusal is not None:
-        show_refusal(form, refusal, fields)
-    return _page(request, _overview(request, episode_id, now), now, form, REFUSED)
-
-
-@require_POST
-@clinic_page
-def step(request: HttpRequest, episode_id: UUID, action: str) -> HttpResponse:
-    try:
-        act = core.Action(action)
-        form_class = STEP_FORMS[act]
-    except (ValueError, KeyError):
-        raise Http404("no such step") from None
-    user, now = user_of(request), clock.now()
-    form = form_class(request.POST, prefix=act.value)
+    """A change of the episode through its form: `bind` the form (with the warnings to
+    acknowledge), `preview` its findings, and once every warning is acknowledged `take` it (the
+    message to show); a refusal of either appears next to the field it names (through `fields`)."""
+    form = bind(())
     if not form.is_valid():
-        return _refused(request, episode_id, now, form, None, STEP_FIELDS)
-    facts = form.facts()
+        return _page(request, _overview(request, episode_id, now), now, form, REFUSED)
     try:
-        preview = therapy_queries.preview_step(user, episode_id, act.value, now=now, **facts)
+        findings = preview(form)
     except Refusal as refusal:
-        return _refused(request, episode_id, now, form, refusal, STEP_FIELDS)
-    form = form_class(request.POST, prefix=act.value, warnings=preview.findings)
+        return _refused(request, episode_id, now, form, refusal, fields)
+    form = bind(findings)
     form.is_valid()
     acks = form.acknowledgements()
     if acks is None:
@@ -269,18 +263,55 @@ def step(request: HttpRequest, episode_id: UUID, action: str) -> HttpResponse:
         return _page(request, _overview(request, episode_id, now), now, form, status)
     try:
         with transaction.atomic():
-            admissions.step(
-                user,
-                episode_id,
-                act,
-                expected_version=form.cleaned_data["version"],
-                now=now,
-                acknowledge=acks,
-                **facts,
-            )
+            done = take(form, acks)
     except Refusal as refusal:
-        return _refused(request, episode_id, now, form, refusal, STEP_FIELDS)
-    return _done(request, episode_id, f"{TITLES[act]}: recorded.")
+        return _refused(request, episode_id, now, form, refusal, fields)
+    return _done(request, episode_id, done)
+
+
+def _refused(
+    request: HttpRequest,
+    episode_id: UUID,
+    now: datetime,
+    form: AcknowledgingForm,
+    refusal: Refusal,
+    fields: Mapping[str, str],
+) -> HttpResponse:
+    show_refusal(form, refusal, fields)
+    return _page(request, _overview(request, episode_id, now), now, form, REFUSED)
+
+
+@require_POST
+@clinic_page
+def step(request: HttpRequest, episode_id: UUID, action: str) -> HttpResponse:
+    try:
+        act = Action(action)
+        form_class = STEP_FORMS[act]
+    except (ValueError, KeyError):
+        raise Http404("no such step") from None
+    user, now = user_of(request), clock.now()
+
+    def preview(form: StepForm) -> Sequence[Finding]:
+        facts = form.facts()
+        return therapy_queries.preview_step(user, episode_id, act.value, now=now, **facts).findings
+
+    def take(form: StepForm, acks: dict[str, str]) -> str:
+        version = form.cleaned_data["version"]
+        admissions.step(
+            user,
+            episode_id,
+            act,
+            expected_version=version,
+            now=now,
+            acknowledge=acks,
+            **form.facts(),
+        )
+        return f"{TITLES[act]}: recorded."
+
+    def bind(warnings: Sequence[Finding]) -> StepForm:
+        return form_class(request.POST, prefix=act.value, warnings=warnings)
+
+    return _acknowledged(request, episode_id, now, bind, preview, take, STEP_FIELDS)
 
 
 @require_POST
@@ -290,12 +321,9 @@ def plan_stay(request: HttpRequest, episode_id: UUID, purpose: str) -> HttpRespo
         raise Http404("no such stay")
     act = STAYS[purpose]
     user, now = user_of(request), clock.now()
-    prefix = _stay_prefix(act)
-    form = PlanStayForm(request.POST, prefix=prefix, purpose=act)
-    if not form.is_valid():
-        return _refused(request, episode_id, now, form, None, {})
-    data = form.cleaned_data
-    try:
+
+    def preview(form: PlanStayForm) -> Sequence[Finding]:
+        data = form.cleaned_data
         plan = admissions.preview_admission(
             user,
             episode_id,
@@ -304,75 +332,66 @@ def plan_stay(request: HttpRequest, episode_id: UUID, purpose: str) -> HttpRespo
             discharge_on=data["discharge_on"],
             now=now,
         )
-    except Refusal as refusal:
-        return _refused(request, episode_id, now, form, refusal, {"purpose": "admit_on"})
-    form = PlanStayForm(request.POST, prefix=prefix, purpose=act, warnings=plan.decision.findings)
-    form.is_valid()
-    acks = form.acknowledgements()
-    if acks is None:
-        status = REFUSED if form.errors else 200
-        return _page(request, _overview(request, episode_id, now), now, form, status)
-    try:
-        with transaction.atomic():
-            booked = admissions.plan_admission(
-                user,
-                episode_id,
-                expected_version=form.cleaned_data["version"],
-                purpose=act,
-                admit_on=data["admit_on"],
-                discharge_on=data["discharge_on"],
-                protocol=form.cleaned_data.get("protocol"),
-                acknowledge=acks,
-                now=now,
-            )
-    except Refusal as refusal:
-        return _refused(request, episode_id, now, form, refusal, {"purpose": "admit_on"})
-    booked_on = shown_day(booked.on, current_locale())
-    return _done(request, episode_id, f"{STAY_TITLES[act]}: admission booked on {booked_on}.")
+        return plan.decision.findings
+
+    def take(form: PlanStayForm, acks: dict[str, str]) -> str:
+        data = form.cleaned_data
+        booked = admissions.plan_admission(
+            user,
+            episode_id,
+            expected_version=data["version"],
+            purpose=act,
+            admit_on=data["admit_on"],
+            discharge_on=data["discharge_on"],
+            protocol=data.get("protocol"),
+            acknowledge=acks,
+            now=now,
+        )
+        booked_on = shown_day(booked.on, current_locale())
+        return f"{STAY_TITLES[act]}: admission booked on {booked_on}."
+
+    def bind(warnings: Sequence[Finding]) -> PlanStayForm:
+        return PlanStayForm(request.POST, prefix=_stay_prefix(act), purpose=act, warnings=warnings)
+
+    return _acknowledged(request, episode_id, now, bind, preview, take, {"purpose": "admit_on"})
 
 
 @require_POST
 @clinic_page
 def implant(request: HttpRequest, episode_id: UUID) -> HttpResponse:
     user, now = user_of(request), clock.now()
-    form = ImplantForm(request.POST, prefix="implant")
-    if not form.is_valid():
-        return _refused(request, episode_id, now, form, None, IMPLANT_FIELDS)
-    data = form.cleaned_data
-    try:
-        preview = implantation.preview_implantation(
+
+    def preview(form: ImplantForm) -> Sequence[Finding]:
+        data = form.cleaned_data
+        return implantation.preview_implantation(
             user,
             episode_id,
             implanted_on=data["implanted_on"],
             discharged_on=data["discharged_on"],
             now=now,
+        ).findings
+
+    def take(form: ImplantForm, acks: dict[str, str]) -> str:
+        data = form.cleaned_data
+        implantation.register_implantation(
+            user,
+            episode_id,
+            expected_version=data["version"],
+            now=now,
+            pump_model=data["pump_model"],
+            pump_serial=data["pump_serial"],
+            catheter_model=data["catheter_model"],
+            catheter_length_cm=data["catheter_length"].to("cm").value,
+            dead_volume=data["dead_volume"],
+            alarm_volume=data["alarm_volume"],
+            implanted_on=data["implanted_on"],
+            discharged_on=data["discharged_on"],
+            acknowledge=acks,
         )
-    except Refusal as refusal:
-        return _refused(request, episode_id, now, form, refusal, IMPLANT_FIELDS)
-    form = ImplantForm(request.POST, prefix="implant", warnings=preview.findings)
-    form.is_valid()
-    acks = form.acknowledgements()
-    if acks is None:
-        status = REFUSED if form.errors else 200
-        return _page(request, _overview(request, episode_id, now), now, form, status)
-    try:
-        with transaction.atomic():
-            implantation.register_implantation(
-                user,
-                episode_id,
-                expected_version=data["version"],
-                now=now,
-                pump_model=data["pump_model"],
-                pump_serial=data["pump_serial"],
-                catheter_model=data["catheter_model"],
-                catheter_length_cm=data["catheter_length"].to("cm").value,
-                dead_volume=data["dead_volume"],
-                alarm_volume=data["alarm_volume"],
-                implanted_on=data["implanted_on"],
-                discharged_on=data["discharged_on"],
-                acknowledge=acks,
-            )
-    except Refusal as refusal:
-        return _refused(request, episode_id, now, form, refusal, IMPLANT_FIELDS)
-    implanted_on = shown_day(data["implanted_on"], current_locale())
-    return _done(request, episode_id, f"Implantation on {implanted_on}: registered.")
+        implanted_on = shown_day(data["implanted_on"], current_locale())
+        return f"Implantation on {implanted_on}: registered."
+
+    def bind(warnings: Sequence[Finding]) -> ImplantForm:
+        return ImplantForm(request.POST, prefix="implant", warnings=warnings)
+
+    return _acknowledged(request, episode_id, now, bind, preview, take, IMPLANT_FIELDS)

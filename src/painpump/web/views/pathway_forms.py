@@ -1,5 +1,5 @@
 """The forms of the episode page: one per pathway step, each asking only for the facts its
-action takes (core.pathway.FACTS), the stay to plan, the implantation to register, and the
+action takes (core.pathway.episode.FACTS), the stay to plan, the implantation to register, and the
 acknowledgement of each warning a step gives (a checkbox and a note, recorded with the step)."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from typing import Any
 
 from django import forms
 
-from painpump.core import pathway as core
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.catalog import pumps
 from painpump.core.decision import Finding, Verdict
+from painpump.core.pathway.episode import Facts
+from painpump.core.pathway.indications import Outcome, Protocol
+from painpump.core.pathway.stages import Action
 from painpump.core.units import Kind
 from painpump.web.forms import QuantityField
 
@@ -21,8 +23,8 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 TUMOUR_OVERRIDE = "tumour_pain_test_phase"
 PROTOCOLS = [
-    (core.Protocol.BOLUS.value, "Bolus doses (e.g. baclofen 50, 75, 100 mcg, 24 h apart)"),
-    (core.Protocol.CONTINUOUS.value, "Continuous infusion through an external pump"),
+    (Protocol.BOLUS.value, "Bolus doses (e.g. baclofen 50, 75, 100 mcg, 24 h apart)"),
+    (Protocol.CONTINUOUS.value, "Continuous infusion through an external pump"),
 ]
 
 
@@ -89,18 +91,14 @@ class AcknowledgingForm(forms.Form):
 class StepForm(AcknowledgingForm):
     """A pathway step: `facts()` gives core.pathway's facts for its action."""
 
-    action: core.Action
+    action: Action
 
-    def facts(self) -> core.Facts:
+    def facts(self) -> Facts:
         return {"on": self.cleaned_data["on"]}
 
 
-class DatedStep(StepForm):
-    on = day_field("Date")
-
-
 class StartTestPhaseForm(StepForm):
-    action = core.Action.START_TEST_PHASE
+    action = Action.START_TEST_PHASE
     on = day_field("Admitted for the test phase on")
     protocol = forms.ChoiceField(label="Protocol", choices=PROTOCOLS, widget=forms.RadioSelect)
     small_patient = forms.BooleanField(
@@ -108,7 +106,7 @@ class StartTestPhaseForm(StepForm):
     )
     rehabilitation = forms.BooleanField(label="Combined with rehabilitation", required=False)
 
-    def facts(self) -> core.Facts:
+    def facts(self) -> Facts:
         return {
             "on": self.cleaned_data["on"],
             "protocol": self.cleaned_data["protocol"],
@@ -118,7 +116,7 @@ class StartTestPhaseForm(StepForm):
 
 
 class ScreeningBolusForm(StepForm):
-    action = core.Action.RECORD_SCREENING_BOLUS
+    action = Action.RECORD_SCREENING_BOLUS
     dose = QuantityField(Kind.MASS, positive=True, label="Bolus dose")
     given_at = forms.DateTimeField(
         label="Given at", widget=DATETIME, input_formats=DATETIME_FORMATS
@@ -129,7 +127,7 @@ class ScreeningBolusForm(StepForm):
         widget=forms.RadioSelect,
     )
 
-    def facts(self) -> core.Facts:
+    def facts(self) -> Facts:
         bolus = ScreeningBolus(
             self.cleaned_data["dose"],
             positive=self.cleaned_data["response"] == "positive",
@@ -139,88 +137,64 @@ class ScreeningBolusForm(StepForm):
 
 
 class DecideForm(StepForm):
-    action = core.Action.DECIDE_TEST_PHASE
+    action = Action.DECIDE_TEST_PHASE
     on = day_field("Test phase ended (discharge) on")
     outcome = forms.ChoiceField(
         label="Decision",
         choices=[
-            (core.Outcome.RESPONDER.value, "Responder: plan the implantation"),
-            (core.Outcome.NON_RESPONDER.value, "Non-responder: remove the catheter, close"),
+            (Outcome.RESPONDER.value, "Responder: plan the implantation"),
+            (Outcome.NON_RESPONDER.value, "Non-responder: remove the catheter, close"),
         ],
         widget=forms.RadioSelect,
     )
 
-    def facts(self) -> core.Facts:
+    def facts(self) -> Facts:
         return {"on": self.cleaned_data["on"], "outcome": self.cleaned_data["outcome"]}
 
 
-class CatheterRemovalForm(DatedStep):
-    action = core.Action.RECORD_CATHETER_REMOVAL
-    on = day_field("Temporary catheter removed on")
-
-
-class CloseNonResponderForm(DatedStep):
-    action = core.Action.CLOSE_NON_RESPONDER
-    on = day_field("Episode closed on")
-
-
-class DischargeForm(DatedStep):
-    action = core.Action.DISCHARGE
-    on = day_field("Discharged after the implantation on")
-
-
-class RehabilitationForm(DatedStep):
-    action = core.Action.START_REHABILITATION
-    on = day_field("Rehabilitation started on")
-
-
-class MaintenanceForm(DatedStep):
-    action = core.Action.START_MAINTENANCE
-    on = day_field("Outpatient maintenance from")
-
-
-class ExplantForm(DatedStep):
-    action = core.Action.EXPLANT
-    on = day_field("Pump explanted on")
-
-
 class CloseForm(StepForm):
-    action = core.Action.CLOSE
+    action = Action.CLOSE
     on = day_field("Episode closed on")
     reason = forms.CharField(label="Reason for closing", max_length=500)
 
-    def facts(self) -> core.Facts:
+    def facts(self) -> Facts:
         return {"on": self.cleaned_data["on"], "reason": self.cleaned_data["reason"]}
 
 
-STEP_FORMS: dict[core.Action, type[StepForm]] = {
-    form.action: form
-    for form in (
-        StartTestPhaseForm,
-        ScreeningBolusForm,
-        DecideForm,
-        CatheterRemovalForm,
-        CloseNonResponderForm,
-        DischargeForm,
-        RehabilitationForm,
-        MaintenanceForm,
-        ExplantForm,
-        CloseForm,
-    )
-}
+def dated_step(step: Action, label: str) -> type[StepForm]:
+    """The form of a step whose only fact is its day."""
 
-TITLES: dict[core.Action, str] = {
-    core.Action.START_TEST_PHASE: "Start the test phase (admission)",
-    core.Action.RECORD_SCREENING_BOLUS: "Record a screening bolus",
-    core.Action.DECIDE_TEST_PHASE: "Decide: responder or not",
-    core.Action.RECORD_CATHETER_REMOVAL: "Record the catheter removal",
-    core.Action.CLOSE_NON_RESPONDER: "Close the episode (non-responder)",
-    core.Action.IMPLANT: "Register the implantation",
-    core.Action.DISCHARGE: "Record the discharge",
-    core.Action.START_REHABILITATION: "Start rehabilitation",
-    core.Action.START_MAINTENANCE: "Start outpatient maintenance",
-    core.Action.EXPLANT: "Record the explantation",
-    core.Action.CLOSE: "Close the episode",
+    class DatedStep(StepForm):
+        action = step
+        on = day_field(label)
+
+    return DatedStep
+
+
+DATED_STEPS = {
+    Action.RECORD_CATHETER_REMOVAL: "Temporary catheter removed on",
+    Action.CLOSE_NON_RESPONDER: "Episode closed on",
+    Action.DISCHARGE: "Discharged after the implantation on",
+    Action.START_REHABILITATION: "Rehabilitation started on",
+    Action.START_MAINTENANCE: "Outpatient maintenance from",
+    Action.EXPLANT: "Pump explanted on",
+}
+STEP_FORMS: dict[Action, type[StepForm]] = {
+    form.action: form for form in (StartTestPhaseForm, ScreeningBolusForm, DecideForm, CloseForm)
+} | {step: dated_step(step, label) for step, label in DATED_STEPS.items()}
+
+TITLES: dict[Action, str] = {
+    Action.START_TEST_PHASE: "Start the test phase (admission)",
+    Action.RECORD_SCREENING_BOLUS: "Record a screening bolus",
+    Action.DECIDE_TEST_PHASE: "Decide: responder or not",
+    Action.RECORD_CATHETER_REMOVAL: "Record the catheter removal",
+    Action.CLOSE_NON_RESPONDER: "Close the episode (non-responder)",
+    Action.IMPLANT: "Register the implantation",
+    Action.DISCHARGE: "Record the discharge",
+    Action.START_REHABILITATION: "Start rehabilitation",
+    Action.START_MAINTENANCE: "Start outpatient maintenance",
+    Action.EXPLANT: "Record the explantation",
+    Action.CLOSE: "Close the episode",
 }
 
 
@@ -230,10 +204,10 @@ class PlanStayForm(AcknowledgingForm):
     admit_on = day_field("Admission on")
     discharge_on = day_field("Discharge planned on")
 
-    def __init__(self, *args: Any, purpose: core.Action, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, purpose: Action, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.purpose = purpose
-        if purpose is core.Action.START_TEST_PHASE:
+        if purpose is Action.START_TEST_PHASE:
             self.fields["protocol"] = forms.ChoiceField(
                 label="Protocol", choices=PROTOCOLS, widget=forms.RadioSelect
             )

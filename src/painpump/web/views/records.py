@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +31,7 @@ from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.clinic_zone import current_locale
 from painpump.web.double_submit import answered_once, new_submission_key
-from painpump.web.forms import QuantityField, show_refusal
+from painpump.web.forms import QuantityField, attempt, show_refusal
 from painpump.web.templatetags.clinic_time import shown_day
 from painpump.web.views.pathway_forms import DATE, DATETIME, DATETIME_FORMATS
 
@@ -155,12 +156,10 @@ def new_patient(request: HttpRequest) -> HttpResponse:
     form = PatientForm(request.POST or None, initial={"submission": new_submission_key()})
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "submission"}
-        try:
-            with transaction.atomic():
-                patient = services.create_patient(user, today=timezone.localdate(), **data)
-        except Refusal as refusal:
-            show_refusal(form, refusal)
-        else:
+        patient = attempt(
+            form, partial(services.create_patient, user, today=timezone.localdate(), **data)
+        )
+        if patient is not None:
             messages.success(request, "Patient registered.")
             return redirect("web:patient", patient.id)
     status = REFUSED if form.errors else 200
@@ -176,19 +175,17 @@ def new_episode(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     form = EpisodeForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            with transaction.atomic():
-                episode = services.open_episode(
-                    user,
-                    patient.id,
-                    indication=data["indication"],
-                    referred_on=data["referred_on"],
-                    injury_date=data["injury_date"],
-                    idempotency_key=data["key"],
-                )
-        except Refusal as refusal:
-            show_refusal(form, refusal)
-        else:
+        opened = partial(
+            services.open_episode,
+            user,
+            patient.id,
+            indication=data["indication"],
+            referred_on=data["referred_on"],
+            injury_date=data["injury_date"],
+            idempotency_key=data["key"],
+        )
+        episode = attempt(form, opened)
+        if episode is not None:
             messages.success(request, "Episode of care opened.")
             return redirect("web:episode", episode.id)
     status = REFUSED if form.errors else 200

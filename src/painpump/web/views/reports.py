@@ -24,29 +24,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-") or "patient"
 
 
-def _pdf(content: bytes, filename: str) -> HttpResponse:
+def _pdf(
+    content: bytes, kind: str, mrn: str, moment: datetime, locale: ClinicLocale
+) -> HttpResponse:
+    """The report as an attachment that no cache keeps, named for its kind, the patient's record
+    number and the clinic's day of `moment` (ISO 8601, so the files sort by day)."""
     response = HttpResponse(content, content_type="application/pdf")
+    filename = f"{kind}-{_slug(mrn)}-{locale.today(moment).isoformat()}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _stamp(moment: datetime, locale: ClinicLocale) -> str:
-    """The clinic's day of a moment in a file name: ISO 8601, so the files sort by day."""
-    return locale.today(moment).isoformat()
 
 
 @require_GET
 @clinic_page
 def refill_report(request: HttpRequest, refill_id: UUID) -> HttpResponse:
     session = refill_session(user_of(request), refill_id, now=clock.now())
-    name = f"refill-{_slug(session.patient.mrn)}-{_stamp(session.performed_at, session.locale)}.pdf"
-    return _pdf(render_refill_session(session), name)
+    content = render_refill_session(session)
+    return _pdf(content, "refill", session.patient.mrn, session.performed_at, session.locale)
 
 
 @require_GET
 @clinic_page
 def patient_summary_report(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     summary = patient_summary(user_of(request), patient_id, now=clock.now())
-    name = f"summary-{_slug(summary.patient.mrn)}-{_stamp(summary.printed_at, summary.locale)}.pdf"
-    return _pdf(render_patient_summary(summary), name)
+    content = render_patient_summary(summary)
+    return _pdf(content, "summary", summary.patient.mrn, summary.printed_at, summary.locale)

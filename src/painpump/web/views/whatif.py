@@ -18,19 +18,14 @@ from painpump.core.errors import Refusal
 from painpump.core.units import INPUT_RULES, Kind, Q, parse
 from painpump.web.access import clinic_page, user_of
 from painpump.web.chart_series import instant, number, projection_series
-from painpump.web.forms import QuantityField, show_refusal, shown_refusal
+from painpump.web.forms import QuantityField, UnitTextField, show_refusal, shown_refusal
 
 MAX_DRUGS = 6
 """At most this many concentration fields are read from a request (an admixture has three)."""
 
 
-class DoseOrRateField(forms.CharField):
+class DoseOrRateField(UnitTextField):
     """A daily dose ("400 mcg/day", "5 mg/day") or a rate ("0.2 mL/day"): the unit says which."""
-
-    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
-        attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "text", "autocomplete": "off", "spellcheck": "false"})
-        return attrs
 
     def clean(self, value: Any) -> Q | None:
         text = super().clean(value)
