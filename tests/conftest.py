@@ -32,7 +32,7 @@ def frozen_session_clock() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock(frozen_session_clock: None) -> Iterator[time_machine.Coordinates]:
+def frozen_clock(frozen_session_clock: None) -> Iterator[time_machine.Traveller]:
     """Every test starts at frozen.NOW; the clock then runs on (sessions, throttles and
     timeouts still see time pass)."""
     with time_machine.travel(NOW, tick=True) as traveller:

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from django.contrib.auth.models import User
@@ -30,7 +30,11 @@ PASSWORD = "correct horse battery"  # the users fixture's password (conftest.py)
 NEW_PATIENT = {"mrn": "MRN-5", "family_name": "A", "given_name": "B", "birth_date": "1980-01-01"}
 
 
-def bearer(secret: str) -> dict[str, str]:
+class Bearer(TypedDict):
+    HTTP_AUTHORIZATION: str
+
+
+def bearer(secret: str) -> Bearer:
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 
@@ -59,7 +63,8 @@ def test_a_read_write_token_reads_and_writes_with_its_users_roles(
     assert client.get(f"/api/patients/{patient.id}", **bearer(secret)).status_code == 200
     created = client.post("/api/patients", NEW_PATIENT, content_type=JSON, **bearer(secret))
     assert created.status_code == 201
-    assert AuditEntry.objects.filter(action="patient.create").last().actor == "nurse.joy"
+    entry = AuditEntry.objects.filter(action="patient.create").last()
+    assert entry is not None and entry.actor == "nurse.joy"
     # The token carries its user's roles: a nurse may not open an episode.
     refused = client.post(
         f"/api/patients/{patient.id}/episodes",
@@ -332,4 +337,5 @@ def test_the_token_list_reads_its_times_on_the_clinic_s_clock(admin: User) -> No
     listed = runner.invoke(app, ["token", "list"])
     local = NOW.astimezone(ZONE)
     assert f"created {local:%Y-%m-%d} " in listed.output
-    assert local.tzname() in listed.output and "UTC" not in listed.output
+    zone_name = local.tzname()
+    assert zone_name is not None and zone_name in listed.output and "UTC" not in listed.output

@@ -219,8 +219,9 @@ def test_the_admin_changes_the_settings_audited_and_the_pathway_follows(
     }
     entry = AuditEntry.objects.filter(action="settings.update").get()
     assert entry.actor == "ad.min"
-    assert entry.before["implant_wait_days"] == "21 day"  # type: ignore[index]
-    assert entry.after["implant_wait_days"] == "28 day"  # type: ignore[index]
+    assert entry.before is not None and entry.after is not None
+    assert entry.before["implant_wait_days"] == "21 day"
+    assert entry.after["implant_wait_days"] == "28 day"
     stale = admin.patch("/api/settings", change, content_type="application/json")
     assert stale.status_code == 409 and stale.json()["error"]["current_version"] == 2
 

@@ -171,7 +171,7 @@ def test_a_non_responder_has_the_catheter_removed_and_leaves_the_pathway(
 ) -> None:
     episode = new_episode(users[Role.PHYSICIAN], patient, "failed_back_surgery_syndrome", 30)
     start = today() - timedelta(days=5)
-    steps = [
+    steps: list[tuple[str, dict[str, object]]] = [
         ("start_test_phase", {"on": start, "protocol": "continuous"}),
         ("decide_test_phase", {"on": start + timedelta(days=2), "outcome": "non_responder"}),
         ("record_catheter_removal", {"on": start + timedelta(days=2)}),

@@ -77,7 +77,8 @@ def test_two_clinicians_moving_the_same_appointment_conflict_instead_of_overwrit
     appointment = Appointment.objects.get()
     url = f"/api/appointments/{appointment.id}"
     nurse, physician = client_as(Role.NURSE), client_as(Role.PHYSICIAN)
-    version = nurse.get("/api/appointments", {"from": appointment.on, "to": appointment.on})
+    on = appointment.on.isoformat()
+    version = nurse.get("/api/appointments", {"from": on, "to": on})
     seen = version.json()[0]["version"]
     first = nurse.patch(
         url,

@@ -206,7 +206,8 @@ def test_assessments_carry_units_for_the_oral_morphine_equivalent_dose(
     ]
     assert listed[2]["taken_at"] == f"{day(-4)}T08:05:00Z"
     assert {a["recorded_by"] for a in listed} == {"nurse.joy"}
-    assert AuditEntry.objects.filter(action="assessment.record").last().after["value"] == "1.5"
+    entry = AuditEntry.objects.filter(action="assessment.record").last()
+    assert entry is not None and entry.after is not None and entry.after["value"] == "1.5"
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ four-eyes verification, the implant with its program and projection, and the his
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -118,7 +119,7 @@ def test_a_retry_with_the_same_key_returns_the_same_refill(
 def test_bad_refills_are_refused_naming_the_field_and_store_nothing(
     client_as: Callable[[Role | None], Client],
     implant: Implant,
-    body: dict[str, object],
+    body: dict[str, Any],
     headers: dict[str, str],
     field: str,
     limit: str,

@@ -42,7 +42,10 @@ def test_the_admin_changes_the_clinic_locale_and_reads_it_back(
     assert {name: shown[name] for name in change} == change | {"open_weekdays": [0, 2, 4]}
     assert shown["version"] == 2
     locale = clinic_locale()
-    assert (locale.zone.key, locale.calendar.open_weekdays) == ("Europe/Berlin", {0, 2, 4})
+    assert (locale.zone.key, locale.calendar.open_weekdays) == (
+        "Europe/Berlin",
+        frozenset({0, 2, 4}),
+    )
     entry = AuditEntry.objects.get(action="settings.update")
     assert entry.after is not None
     assert entry.after["refill_visit_minutes"] == "40 min"

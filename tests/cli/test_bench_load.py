@@ -54,7 +54,7 @@ def test_bench_data_set_refills_carry_their_reconciliation() -> None:
 
 
 def test_load_clients_visit_every_endpoint_and_record_each_refill_once(
-    live_server: Any, frozen_clock: time_machine.Coordinates
+    live_server: Any, frozen_clock: time_machine.Traveller
 ) -> None:
     # the load clients run in processes of their own, on the real clock: so does the server
     frozen_clock.move_to(time_machine.escape_hatch.datetime.datetime.now(UTC))

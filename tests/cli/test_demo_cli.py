@@ -51,7 +51,7 @@ def close(one: datetime, other: datetime) -> bool:
 
 
 def test_the_clock_reads_the_moved_moment_and_runs_on_from_it(
-    monkeypatch: pytest.MonkeyPatch, frozen_clock: time_machine.Coordinates
+    monkeypatch: pytest.MonkeyPatch, frozen_clock: time_machine.Traveller
 ) -> None:
     assert close(clock.now(), NOW) and not clock.moved()
     monkeypatch.setenv(clock.CLOCK_AT, SUNDAY)

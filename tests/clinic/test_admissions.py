@@ -205,7 +205,8 @@ def test_the_implantation_with_its_stay_records_the_discharge(
         "implant",
         "discharge",
     ]
-    assert episode.pathway_events.last().acknowledged == {}  # type: ignore[union-attr]
+    last = episode.pathway_events.last()
+    assert last is not None and last.acknowledged == {}
 
 
 def test_a_long_implantation_stay_needs_its_acknowledgement(

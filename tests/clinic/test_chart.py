@@ -11,6 +11,7 @@ from uuid import uuid4
 
 import pytest
 from django.contrib.auth.models import User
+from pytest_django import DjangoAssertNumQueries
 
 from chart_history import REFILLS, TITRATED, long_history
 from clinic_fixtures import IMPLANTED, TEST_PHASE
@@ -118,9 +119,9 @@ def history(physician: User, nurse: User) -> Implant:
 
 
 def test_five_years_of_refills_are_read_in_a_fixed_number_of_queries(
-    nurse: User, history: Implant, django_assert_max_num_queries: object
+    nurse: User, history: Implant, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
-    with django_assert_max_num_queries(20):  # type: ignore[operator]
+    with django_assert_max_num_queries(20):
         chart = patient_chart(nurse, history.episode.patient_id, NOW)
     assert len(chart.refills) == REFILLS + 1
     assert chart.refills[-1].verdict == "first fill"

@@ -323,7 +323,7 @@ def test_the_plan_keeps_to_the_clinics_calendar_hours_and_zone() -> None:
 
 @pytest.mark.django_db
 def test_the_seeding_is_anchored_to_the_clinics_day_and_goes_stale_after_max_age_days(
-    frozen_clock: time_machine.Coordinates,
+    frozen_clock: time_machine.Traveller,
 ) -> None:
     assert demo.is_empty()
     demo.seed(patients=3, seed=2)

@@ -15,12 +15,12 @@ from painpump.clinic import programs
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, Q, parse
 
 pytestmark = pytest.mark.django_db
 
 
-def dose(text: str) -> object:
+def dose(text: str) -> Q:
     return parse(text, Kind.DOSE_RATE, "dose")
 
 
@@ -37,9 +37,10 @@ def test_a_titration_recomputes_the_projection_from_the_volume_left(
     assert abs((implant.alarm_at - expected).total_seconds()) < 1
     assert Program.objects.filter(implant=implant, ended_at__isnull=True).get() == program
     entry = AuditEntry.objects.get(action="program.change")
-    assert entry.before["dose"] == "400 mcg/day"  # type: ignore[index]
-    assert entry.after["dose"] == "440 mcg/day"  # type: ignore[index]
-    assert entry.after["reservoir_left"] == "19.4 mL"  # type: ignore[index]
+    assert entry.before is not None and entry.after is not None
+    assert entry.before["dose"] == "400 mcg/day"
+    assert entry.after["dose"] == "440 mcg/day"
+    assert entry.after["reservoir_left"] == "19.4 mL"
 
 
 def test_a_second_increase_within_24_hours_is_stopped(implant: Implant, physician: User) -> None:
@@ -84,13 +85,13 @@ def test_after_dose_changes_the_open_refill_appointment_is_due_by_the_new_refill
     implant.refresh_from_db()
     later = Appointment.objects.get(id=booked.id)
     assert later.due_by == implant.refill_by
-    assert later.on <= implant.refill_by
+    assert implant.refill_by is not None and later.on <= implant.refill_by
     assert later.on.weekday() < 5
     assert later.version > booked.version
 
 
 def test_a_dose_change_that_brings_the_refill_forward_moves_the_appointment_and_audits_it(
-    implant: Implant, physician: User, frozen_clock: time_machine.Coordinates
+    implant: Implant, physician: User, frozen_clock: time_machine.Traveller
 ) -> None:
     booked = Appointment.objects.get(patient_id=implant.episode.patient_id, kind="refill")
     at = FIRST_FILL + timedelta(days=3)
@@ -99,10 +100,11 @@ def test_a_dose_change_that_brings_the_refill_forward_moves_the_appointment_and_
     implant.refresh_from_db()
     moved = Appointment.objects.get(id=booked.id)
     assert implant.refill_by is not None and implant.refill_by < booked.on
+    assert moved.starts_at is not None
     assert at < moved.starts_at and moved.on <= implant.refill_by and not moved.overdue
     why = AuditEntry.objects.filter(action="appointment.propose", object_id=str(booked.id)).last()
-    assert why is not None and "moved by a dose change" in why.after["why"]
+    assert why is not None and why.after is not None
+    assert "moved by a dose change" in why.after["why"]
     entry = AuditEntry.objects.get(action="program.change")
-    assert entry.after["appointments_moved"] == [  # type: ignore[index]
-        f"{booked.id}: {booked.on} -> {moved.on}"
-    ]
+    assert entry.after is not None
+    assert entry.after["appointments_moved"] == [f"{booked.id}: {booked.on} -> {moved.on}"]

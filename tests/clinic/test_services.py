@@ -91,8 +91,9 @@ def test_an_edit_of_a_stale_version_conflicts_instead_of_overwriting(
     patient.refresh_from_db()
     assert patient.family_name == "Mustermann"
     update = AuditEntry.objects.get(action="patient.update")
-    assert update.before["family_name"] == "Muster"  # type: ignore[index]
-    assert update.after["family_name"] == "Mustermann"  # type: ignore[index]
+    assert update.before is not None and update.after is not None
+    assert update.before["family_name"] == "Muster"
+    assert update.after["family_name"] == "Mustermann"
 
 
 @pytest.mark.parametrize("who", ["pharmacist", "auditor", "admin"])
@@ -202,7 +203,7 @@ def test_regression_assessment_values_were_audited_in_exponent_notation(
         taken_at=at(-23, 0),
     )
     entry = AuditEntry.objects.get(action="assessment.record")
-    assert entry.after["value"] == "200 mg/day"  # type: ignore[index]
+    assert entry.after is not None and entry.after["value"] == "200 mg/day"
 
 
 def test_a_refusal_by_role_says_what_was_refused_and_which_roles_may(pharmacist: User) -> None:

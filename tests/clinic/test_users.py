@@ -4,6 +4,8 @@ audited under the account's version (409 when stale); an admin keeps their own a
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
@@ -65,7 +67,7 @@ def test_only_the_admin_manages_users(request: pytest.FixtureRequest, role_user:
     ids=["short", "common", "no-role", "unknown-role", "bad-username", "taken", "no-name"],
 )
 def test_a_bad_new_user_is_refused_naming_the_field_and_nothing_is_stored(
-    admin: User, nurse: User, changes: dict[str, object], field: str
+    admin: User, nurse: User, changes: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(Refusal) as caught:
         create(admin, **changes)

@@ -123,7 +123,12 @@ def test_a_pharmacist_or_admin_adds_a_clinic_limit_shown_with_its_source(
     assert response.status_code == 302
     assert response["Location"] == "/library/#drug-morphine"
     row = ClinicLimit.objects.get()
-    assert (row.drug, row.rule, row.value, row.unit) == ("morphine", "max_daily_dose", 10, "mg/day")
+    assert (row.drug, row.rule, row.value, row.unit) == (
+        "morphine",
+        "max_daily_dose",
+        Decimal(10),
+        "mg/day",
+    )
     assert row.set_by == user.get_username()
     page = client.get("/library/").content.decode()
     assert POLICY in page and "Clinic limit added for morphine." in page

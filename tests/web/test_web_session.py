@@ -4,14 +4,19 @@ and every page but the sign-in page sends a stranger to sign in."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
 from clinic_fixtures import PASSWORD
 
+if TYPE_CHECKING:  # the test client's response, as django-stubs names it (no runtime class)
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
-def _sign_in(client: Client, username: str, password: str, next_url: str = "") -> object:
+
+def _sign_in(client: Client, username: str, password: str, next_url: str = "") -> Response:
     return client.post("/sign-in/", {"username": username, "password": password, "next": next_url})
 
 

@@ -165,7 +165,7 @@ def reference_speedup(out: Callable[[str], None], days: int) -> None:
         out("speed-up vs reference: skipped (tests/reference.py is only in a source checkout)")
         return
     sys.path.insert(0, str(tests))
-    import reference  # type: ignore[import-not-found]
+    import reference
 
     document = scenario_document(1)
     document["until"] = (START + timedelta(days=days)).isoformat()
