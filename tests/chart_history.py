@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 
 from frozen import day
-from painpump.clinic import implantation, programs, refills, services
+from painpump.clinic.actions import implantation, patients, programs, refills
 from painpump.clinic.models import Implant
 from painpump.clinic.testing import responder_episode
 from painpump.core.refill import residual_ml
@@ -29,7 +29,7 @@ RATE = Decimal("0.2")  # mL/day: 400 mcg/day of baclofen 2000 mcg/mL
 
 
 def long_history(physician: User, nurse: User) -> Implant:
-    patient = services.create_patient(
+    patient = patients.create_patient(
         nurse,
         mrn="MRN-LONG",
         family_name="Langzeit",
@@ -37,7 +37,7 @@ def long_history(physician: User, nurse: User) -> Implant:
         birth_date=day(-23_997),  # 14 Mar 1961 at the default clock
         today=IMPLANTED - timedelta(days=31),
     )
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=IMPLANTED - timedelta(days=91)
     )
     referred, since = IMPLANTED - timedelta(days=91), day(-542)  # scores at referral, and since
@@ -47,7 +47,7 @@ def long_history(physician: User, nurse: User) -> Implant:
         ("ashworth", "1.5", "left_leg", since),
         ("pain_nrs", 3, "", since),
     ):
-        services.record_assessment(
+        patients.record_assessment(
             nurse,
             episode.id,
             kind=kind,

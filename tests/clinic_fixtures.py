@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from frozen import TODAY, ZONE_NAME, day
-from painpump.clinic import implantation, refills, services
+from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Implant, Patient
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import baclofen, responder_episode
@@ -105,7 +105,7 @@ def admin(make_user: Callable[..., User]) -> User:
 
 @pytest.fixture
 def patient(nurse: User) -> Patient:
-    return services.create_patient(
+    return patients.create_patient(
         nurse,
         mrn="MRN-0001",
         family_name="Muster",
@@ -117,7 +117,7 @@ def patient(nurse: User) -> Patient:
 
 @pytest.fixture
 def implant(patient: Patient, physician: User) -> Implant:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=REFERRED
     )
     responder = responder_episode(physician, episode.id, start=TEST_PHASE)

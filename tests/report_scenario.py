@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL
-from painpump.clinic import alarms, refills, services
+from painpump.clinic.actions import alarms, patients, refills
 from painpump.clinic.models import Implant, Refill
 from painpump.clinic.testing import baclofen
 from painpump.core.units import Kind, parse
@@ -61,7 +61,7 @@ def history(nurse: User, implant: Implant) -> None:
         ("pain_nrs", "3", "", FIRST_FILL + timedelta(days=49)),
         ("ashworth", "1", "left_leg", FIRST_FILL + timedelta(days=49, minutes=5)),
     ]:
-        services.record_assessment(
+        patients.record_assessment(
             nurse, episode_id, kind=kind, value=value, limb=limb, taken_at=at
         )
     alarms.report_alarm(

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "painpump.clinic",
+    "painpump.plumbing",
     "painpump.api",
     "painpump.web",
 ]

@@ -28,7 +28,7 @@ from therapy_setup import (
 from db_snapshot import snapshot
 from painpump.api import tokens
 from painpump.api.app import api
-from painpump.clinic import alarms, refills
+from painpump.clinic.actions import alarms, refills
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Implant
 from painpump.clinic.roles import Role

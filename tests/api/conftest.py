@@ -11,7 +11,7 @@ from pytest_django import Settings
 
 from clinic_fixtures import BORN
 from frozen import TODAY, day
-from painpump.clinic import services
+from painpump.clinic.actions import patients
 from painpump.clinic.models import Episode, Patient
 from painpump.clinic.roles import Role
 
@@ -43,7 +43,7 @@ def users(db: None) -> dict[Role, User]:
 
 @pytest.fixture
 def patient(users: dict[Role, User]) -> Patient:
-    return services.create_patient(
+    return patients.create_patient(
         users[Role.NURSE],
         mrn="MRN-0001",
         family_name="Muster",
@@ -55,7 +55,7 @@ def patient(users: dict[Role, User]) -> Patient:
 
 @pytest.fixture
 def episode(users: dict[Role, User], patient: Patient) -> Episode:
-    return services.open_episode(
+    return patients.open_episode(
         users[Role.PHYSICIAN],
         patient.id,
         indication="multiple_sclerosis",

@@ -19,11 +19,12 @@ from typer.testing import CliRunner
 
 from frozen import NOW, ZONE, day
 from painpump.api import tokens
-from painpump.api.models import ApiToken, LoginFailure
+from painpump.api.models import ApiToken
 from painpump.cli.main import _register, app
 from painpump.clinic.models import AuditEntry, Patient
 from painpump.clinic.roles import Role
 from painpump.plumbing import throttle
+from painpump.plumbing.models import LoginFailure
 
 JSON = "application/json"
 PASSWORD = "correct horse battery"  # the users fixture's password (conftest.py)
@@ -331,6 +332,7 @@ def test_the_openapi_schema_lists_every_path_at_its_stable_path(db: None) -> Non
 
 
 def test_the_token_list_reads_its_times_on_the_clinic_s_clock(admin: User) -> None:
+    _register()
     runner = CliRunner()
     created = runner.invoke(app, ["token", "create", admin.get_username(), "--json"])
     assert created.exit_code == 0, created.output

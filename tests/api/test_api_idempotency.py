@@ -19,13 +19,13 @@ from therapy_setup import at, baclofen_implant, day_60, fill, iso, new_episode, 
 
 from painpump.api.app import api
 from painpump.api.idempotency import HEADER
-from painpump.api.models import IdempotentRequest
-from painpump.clinic import alarms, refills
+from painpump.clinic.actions import alarms, refills
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Implant, Patient, Refill
 from painpump.clinic.roles import Role
 from painpump.core.units import Kind, parse
 from painpump.plumbing.idempotency import KEEP, REPLAYED
+from painpump.plumbing.models import IdempotentRequest
 
 P, N, PH, AD = Role.PHYSICIAN, Role.NURSE, Role.PHARMACIST, Role.ADMIN
 UNSAFE = ("post", "put", "patch", "delete")

@@ -319,12 +319,12 @@ def test_a_lost_uniqueness_race_is_a_409_that_shows_no_patient_data(
 ) -> None:
     from django.db import IntegrityError
 
-    from painpump.clinic import services
+    from painpump.clinic.actions import patients
 
     def racing(*args: object, **kwargs: object) -> None:
         raise IntegrityError('duplicate key value violates "mrn" (mrn)=(MRN-9)')
 
-    monkeypatch.setattr(services, "create_patient", racing)
+    monkeypatch.setattr(patients, "create_patient", racing)
     response = client_as(Role.NURSE).post("/api/patients", GOOD_PATIENT, content_type=JSON)
     assert response.status_code == 409
     assert "MRN-9" not in response.content.decode()

@@ -44,7 +44,7 @@ from clinic_fixtures import PASSWORD
 from frozen import ZONE_NAME
 from painpump.api import tokens
 from painpump.api.app import api
-from painpump.clinic import alarms, dashboard
+from painpump.clinic.actions import alarms
 from painpump.clinic.models import (
     Appointment,
     AuditEntry,
@@ -53,6 +53,7 @@ from painpump.clinic.models import (
     Patient,
     Refill,
 )
+from painpump.clinic.reads import dashboard
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import responder_episode
 from painpump.core.errors import Refusal

@@ -23,7 +23,7 @@ from therapy_setup import (
     today,
 )
 
-from painpump.clinic import alarms, refills
+from painpump.clinic.actions import alarms, refills
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import (
     AlarmReport,

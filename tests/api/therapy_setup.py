@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from frozen import ZONE
-from painpump.clinic import implantation, refills, services
+from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Episode, Implant, Patient
 from painpump.clinic.testing import responder_episode
 from painpump.core.refill_decision import Fill
@@ -35,7 +35,7 @@ def iso(moment: datetime) -> str:
 
 
 def new_patient(nurse: User, mrn: str, family_name: str = "Muster") -> Patient:
-    return services.create_patient(
+    return patients.create_patient(
         nurse,
         mrn=mrn,
         family_name=family_name,
@@ -46,7 +46,7 @@ def new_patient(nurse: User, mrn: str, family_name: str = "Muster") -> Patient:
 
 
 def new_episode(physician: User, patient: Patient, indication: str, days_ago: int) -> Episode:
-    return services.open_episode(
+    return patients.open_episode(
         physician,
         patient.id,
         indication=indication,

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from frozen import TODAY
-from painpump.clinic import demo
+from painpump.clinic.demo import seed as demo
 
 PATIENTS = 30
 

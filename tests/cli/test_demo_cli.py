@@ -22,8 +22,8 @@ from painpump import clock, runtime
 from painpump.cli import demo as cli_demo
 from painpump.cli import serve as cli_serve
 from painpump.cli.main import _register, app
-from painpump.clinic.demo import MAX_AGE_DAYS
-from painpump.clinic.demo_plan import DEMO_LOCALE
+from painpump.clinic.demo.plan import DEMO_LOCALE
+from painpump.clinic.demo.seed import MAX_AGE_DAYS
 
 _register()
 

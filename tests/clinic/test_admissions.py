@@ -11,11 +11,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from painpump.clinic import admissions, appointments, implantation, services
-from painpump.clinic.episode_view import episode_overview
+from painpump.clinic.actions import admissions, appointments, implantation, patients
+from painpump.clinic.errors import Conflict
 from painpump.clinic.models import Appointment, AuditEntry, Episode, Implant, Patient
+from painpump.clinic.reads.episode_view import episode_overview
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.services import Conflict
 from painpump.clinic.testing import responder_episode
 from painpump.core.errors import Refusal
 from painpump.core.scheduling import ClinicCalendar, earliest_working_day
@@ -37,7 +37,7 @@ def working(day: date) -> date:
 
 
 def referred(physician: User, patient: Patient, indication: str = "stroke") -> Episode:
-    return services.open_episode(
+    return patients.open_episode(
         physician, patient.id, indication=indication, referred_on=today() - timedelta(days=40)
     )
 
@@ -248,22 +248,22 @@ def test_a_discharge_in_the_future_is_refused_in_the_preview(
 def test_a_retried_referral_and_assessment_are_recorded_once(
     physician: User, nurse: User, patient: Patient
 ) -> None:
-    first = services.open_episode(
+    first = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=today(), idempotency_key="ref-1"
     )
-    again = services.open_episode(
+    again = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=today(), idempotency_key="ref-1"
     )
     assert first.id == again.id
     taken = datetime.combine(today(), time(8, 0), tzinfo=UTC)
-    one = services.record_assessment(
+    one = patients.record_assessment(
         nurse, first.id, kind="pain_nrs", value=6, taken_at=taken, idempotency_key="as-1"
     )
-    two = services.record_assessment(
+    two = patients.record_assessment(
         nurse, first.id, kind="pain_nrs", value=6, taken_at=taken, idempotency_key="as-1"
     )
     assert one.id == two.id
-    other = services.create_patient(
+    other = patients.create_patient(
         nurse,
         mrn="MRN-2",
         family_name="Other",
@@ -272,6 +272,6 @@ def test_a_retried_referral_and_assessment_are_recorded_once(
         today=today(),
     )
     with pytest.raises(Refusal, match="was used for another patient"):
-        services.open_episode(
+        patients.open_episode(
             physician, other.id, indication="stroke", referred_on=today(), idempotency_key="ref-1"
         )

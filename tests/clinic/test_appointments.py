@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from test_refills import refill_at_day_60
 
 from frozen import NOW, TODAY, ZONE
-from painpump.clinic import appointments, refill_visits, refills, settings_service
+from painpump.clinic.actions import appointments, refill_visits, refills, settings_service
 from painpump.clinic.locale import clinic_locale, clinic_settings
 from painpump.clinic.models import Appointment, AuditEntry, Implant
 from painpump.clinic.roles import Forbidden

@@ -9,9 +9,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from frozen import TODAY, ZONE, day
-from painpump.clinic import audit_queries
-from painpump.clinic.audit_queries import AuditFilter
 from painpump.clinic.models import AuditEntry, Implant, Patient
+from painpump.clinic.reads import audit_queries
+from painpump.clinic.reads.audit_queries import AuditFilter
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
 

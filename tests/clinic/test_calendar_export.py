@@ -15,8 +15,8 @@ from django.contrib.auth.models import User
 from icalendar import Calendar
 
 from frozen import ZONE, ZONE_NAME, at, day
-from painpump.clinic.calendar_export import export_between, icalendar_of, uid_of
 from painpump.clinic.models import Appointment, AuditEntry, ClinicSettings, Implant, Patient
+from painpump.clinic.reads.calendar_export import export_between, icalendar_of, uid_of
 from painpump.core.errors import Refusal
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -233,7 +233,7 @@ def test_the_export_is_audited_and_refuses_a_period_over_a_year(
 def test_an_export_larger_than_one_file_carries_is_refused_not_cut_short(
     nurse: User, patient: Patient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("painpump.clinic.calendar_export.EXPORT_ROWS", 2)
+    monkeypatch.setattr("painpump.clinic.reads.calendar_export.EXPORT_ROWS", 2)
     for offset in (1, 2, 3):
         booked(patient, on=day(offset))
     with pytest.raises(Refusal, match="choose a shorter period"):

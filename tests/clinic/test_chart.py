@@ -16,12 +16,12 @@ from pytest_django import DjangoAssertNumQueries
 from chart_history import REFILLS, TITRATED, long_history
 from clinic_fixtures import IMPLANTED, TEST_PHASE
 from frozen import NOW
-from painpump.clinic import alarms
-from painpump.clinic.chart import patient_chart
+from painpump.clinic.actions import alarms
+from painpump.clinic.errors import NotFound
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import AuditEntry, Implant
+from painpump.clinic.reads.chart import patient_chart
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.services import NotFound
 from painpump.core.device_life import add_months
 
 

@@ -16,11 +16,11 @@ from django.db import connection
 
 from clinic_fixtures import FIRST_FILL
 from frozen import NOW
-from painpump.clinic import refills
-from painpump.clinic.chart import patient_chart
+from painpump.clinic.actions import refills
 from painpump.clinic.models import Implant, Patient, Refill
+from painpump.clinic.reads.chart import patient_chart
+from painpump.clinic.reads.whatif import current_pump
 from painpump.clinic.testing import baclofen
-from painpump.clinic.whatif import current_pump
 from painpump.core.units import Kind, parse
 
 REFILLED_AT = FIRST_FILL + timedelta(days=60)

@@ -14,9 +14,10 @@ import pytest
 from django.contrib.auth.models import User
 
 from frozen import NOW, TODAY, ZONE, day, next_weekday
-from painpump.clinic import alarms, dashboard, implantation, pathway, refills, services
+from painpump.clinic.actions import alarms, implantation, pathway, patients, refills
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Episode, Implant
+from painpump.clinic.reads import dashboard
 from painpump.clinic.testing import responder_episode
 from painpump.core.device_life import add_months
 from painpump.core.errors import Refusal
@@ -36,7 +37,7 @@ def at(day: date) -> datetime:
 
 
 def patient_with(physician: User, nurse: User, mrn: str, indication: str) -> Episode:
-    patient = services.create_patient(
+    patient = patients.create_patient(
         nurse,
         mrn=mrn,
         family_name=f"Patient {mrn}",
@@ -44,7 +45,7 @@ def patient_with(physician: User, nurse: User, mrn: str, indication: str) -> Epi
         birth_date=date(1960, 1, 1),
         today=NOW.date(),
     )
-    return services.open_episode(
+    return patients.open_episode(
         physician, patient.id, indication=indication, referred_on=date(2019, 1, 2)
     )
 
@@ -207,7 +208,7 @@ def followed_pump(
 ) -> Implant:
     """A patient and a pump in place, its dates as the refill service leaves them on the
     implant (written directly: the worklist reads only these)."""
-    patient = services.create_patient(
+    patient = patients.create_patient(
         nurse,
         mrn=mrn,
         family_name=family_name,
@@ -215,7 +216,7 @@ def followed_pump(
         birth_date=date(1960, 1, 1),
         today=TODAY,
     )
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="paraplegia", referred_on=date(2020, 1, 2)
     )
     return Implant.objects.create(

@@ -27,8 +27,9 @@ from django.contrib.auth.models import User
 
 from frozen import NOW
 from painpump import clock
-from painpump.clinic import audit, demo
-from painpump.clinic.demo_plan import DEMO_LOCALE, INDICATIONS, STAGES, PatientPlan, plan_clinic
+from painpump.clinic import audit
+from painpump.clinic.demo import seed as demo
+from painpump.clinic.demo.plan import DEMO_LOCALE, INDICATIONS, STAGES, PatientPlan, plan_clinic
 from painpump.clinic.locale import clinic_locale, clinic_settings
 from painpump.clinic.models import (
     Assessment,

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db.models import F
 
 from clinic_fixtures import FIRST_FILL
-from painpump.clinic import refills
+from painpump.clinic.actions import refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill, RefillDrug
 from painpump.clinic.testing import baclofen
 from painpump.core.units import Kind, parse

@@ -13,10 +13,11 @@ import pytest
 from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL
-from painpump.clinic import audit, library, programs, refills
+from painpump.clinic import audit
+from painpump.clinic.actions import library, programs, refills
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.models import AuditEntry, ClinicLimit, Implant, Refill
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.services import Conflict, NotFound
 from painpump.clinic.testing import baclofen
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, parse

@@ -11,12 +11,12 @@ import pytest
 from django.contrib.auth.models import User
 
 from frozen import day
-from painpump.clinic import implantation, pathway, services
+from painpump.clinic.actions import implantation, pathway, patients
+from painpump.clinic.errors import Conflict
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Episode, Implant, PathwayEvent, Patient
 from painpump.clinic.pathway_state import dump_state, load_state
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.services import Conflict
 from painpump.clinic.testing import responder_episode
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, parse
@@ -45,7 +45,7 @@ def implant(physician: User, episode: Episode, on: date) -> Implant:
 
 
 def test_tumour_pain_is_implanted_without_a_test_phase(patient: Patient, physician: User) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=day(-55)
     )
     placed = implant(physician, episode, day(-51))
@@ -58,7 +58,7 @@ def test_tumour_pain_is_implanted_without_a_test_phase(patient: Patient, physici
 def test_a_test_phase_for_tumour_pain_needs_a_recorded_reason(
     patient: Patient, physician: User
 ) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=day(-55)
     )
     with pytest.raises(Refusal) as caught:
@@ -100,7 +100,7 @@ def test_implantation_waits_the_clinic_setting_after_the_test_phase(
     settings = clinic_settings()
     settings.implant_wait_days = wait_days
     settings.save()
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="multiple_sclerosis", referred_on=day(-177)
     )
     episode = responder_episode(physician, episode.id, start=day(-147))
@@ -121,7 +121,7 @@ def test_implantation_waits_the_clinic_setting_after_the_test_phase(
 def test_a_non_responder_closes_only_with_the_catheter_removal_recorded(
     patient: Patient, physician: User
 ) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="polyneuropathy", referred_on=day(-177)
     )
     start = day(-147)
@@ -176,7 +176,7 @@ def test_a_non_responder_closes_only_with_the_catheter_removal_recorded(
 def test_a_stay_outside_two_to_three_days_must_be_acknowledged(
     patient: Patient, physician: User
 ) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="paraplegia", referred_on=day(-177)
     )
     start = day(-147)
@@ -215,7 +215,7 @@ def test_a_stay_outside_two_to_three_days_must_be_acknowledged(
 
 
 def test_a_stale_episode_version_conflicts(patient: Patient, physician: User) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=day(-177)
     )
     start = day(-147)
@@ -243,7 +243,7 @@ def test_a_stale_episode_version_conflicts(patient: Patient, physician: User) ->
 def test_a_nurse_records_screening_boluses_but_does_not_decide(
     patient: Patient, physician: User, nurse: User
 ) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=day(-177)
     )
     with pytest.raises(Forbidden):
@@ -260,7 +260,7 @@ def test_a_nurse_records_screening_boluses_but_does_not_decide(
 
 
 def test_the_stored_state_round_trips(patient: Patient, physician: User) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=day(-177)
     )
     row = responder_episode(physician, episode.id, start=day(-147))

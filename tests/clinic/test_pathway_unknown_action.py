@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from frozen import at, day
-from painpump.clinic import pathway, services
+from painpump.clinic.actions import pathway, patients
 from painpump.clinic.models import AuditEntry, Episode, PathwayEvent, Patient
 from painpump.core.errors import Refusal
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_an_unknown_action_is_refused_with_the_allowed_ones(
     patient: Patient, physician: User
 ) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=day(-55)
     )
     entries = AuditEntry.objects.count()

@@ -14,8 +14,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from frozen import NOW, TODAY, day
-from painpump.clinic import queries
 from painpump.clinic.models import AuditEntry, Episode, Implant, Patient
+from painpump.clinic.reads import queries
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
 

@@ -11,7 +11,7 @@ import time_machine
 from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL
-from painpump.clinic import programs
+from painpump.clinic.actions import programs
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL
-from painpump.clinic import refills
+from painpump.clinic.actions import refills
 from painpump.clinic.models import AuditEntry, Implant, Program, Refill
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill

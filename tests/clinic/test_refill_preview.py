@@ -13,22 +13,21 @@ import pytest
 from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL
+from painpump.clinic.actions.programs import confirm_program_change
+from painpump.clinic.actions.refills import confirm_refill, verify_refill
+from painpump.clinic.errors import Conflict
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill
-from painpump.clinic.program_preview import (
-    confirm_program_change,
+from painpump.clinic.reads.program_preview import (
     preview_program_change,
     program_record,
 )
-from painpump.clinic.refill_preview import (
+from painpump.clinic.reads.refill_preview import (
     acknowledged_rules,
-    confirm_refill,
     preview_refill,
     warning_key,
 )
-from painpump.clinic.refill_record import refill_record
-from painpump.clinic.refills import verify_refill
+from painpump.clinic.reads.refill_record import refill_record
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.services import Conflict
 from painpump.clinic.testing import baclofen
 from painpump.core.decision import Finding, Verdict
 from painpump.core.refill_decision import Fill

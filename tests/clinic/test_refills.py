@@ -11,7 +11,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL
-from painpump.clinic import audit, refills
+from painpump.clinic import audit
+from painpump.clinic.actions import refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen

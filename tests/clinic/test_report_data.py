@@ -15,10 +15,11 @@ import pytest
 from django.contrib.auth.models import User
 
 from frozen import NOW, ZONE_NAME, at
-from painpump.clinic import report_data, services
+from painpump.clinic.actions import patients
+from painpump.clinic.errors import NotFound
 from painpump.clinic.models import Appointment, AuditEntry, ClinicSettings, Implant, Refill
+from painpump.clinic.reads import report_data
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.services import NotFound
 from painpump.core.units import Q
 from report_scenario import DAY_60, changed_concentration, history, verified
 
@@ -204,7 +205,7 @@ def test_the_summary_gathers_therapy_doses_refills_alarms_and_outcomes(
 def test_an_ashworth_grade_of_1_plus_reads_as_the_scale_writes_it(
     implant: Implant, nurse: User, physician: User
 ) -> None:
-    services.record_assessment(
+    patients.record_assessment(
         nurse,
         implant.episode_id,
         kind="ashworth",
@@ -249,7 +250,7 @@ def test_an_assessment_on_the_evening_before_the_implant_day_counts_as_before_it
         ("6", evening_before),
         ("3", evening_before + timedelta(days=30)),
     ]:
-        services.record_assessment(
+        patients.record_assessment(
             nurse, implant.episode_id, kind="pain_nrs", value=value, limb="", taken_at=taken_at
         )
     summary = report_data.patient_summary(physician, implant.episode.patient_id, now=NOW)

@@ -11,7 +11,9 @@ from django.contrib.auth.models import User
 
 from clinic_fixtures import BORN
 from frozen import TODAY, at, day
-from painpump.clinic import audit, services
+from painpump.clinic import audit
+from painpump.clinic.actions import patients
+from painpump.clinic.errors import Conflict
 from painpump.clinic.models import Assessment, AuditEntry, Episode, Patient
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
@@ -35,7 +37,7 @@ def test_creating_a_patient_writes_the_record_and_its_audit_entry(patient: Patie
 
 
 def test_reading_a_patient_is_audited(patient: Patient, physician: User) -> None:
-    services.read_patient(physician, patient.id)
+    patients.read_patient(physician, patient.id)
     assert AuditEntry.objects.filter(action="patient.read", actor="dr.house").count() == 1
 
 
@@ -58,7 +60,7 @@ def test_bad_patient_input_is_refused_and_nothing_is_written(
     }
     data[field] = value
     with pytest.raises(Refusal) as caught:
-        services.create_patient(nurse, today=TODAY, **data)  # type: ignore[arg-type]
+        patients.create_patient(nurse, today=TODAY, **data)  # type: ignore[arg-type]
     assert caught.value.field == field
     assert caught.value.problem == problem
     assert Patient.objects.count() == 0
@@ -67,7 +69,7 @@ def test_bad_patient_input_is_refused_and_nothing_is_written(
 
 def test_a_duplicate_record_number_is_refused(patient: Patient, nurse: User) -> None:
     with pytest.raises(Refusal, match="belongs to another patient"):
-        services.create_patient(
+        patients.create_patient(
             nurse,
             mrn="MRN-0001",
             family_name="B",
@@ -80,11 +82,11 @@ def test_a_duplicate_record_number_is_refused(patient: Patient, nurse: User) -> 
 def test_an_edit_of_a_stale_version_conflicts_instead_of_overwriting(
     patient: Patient, nurse: User, physician: User
 ) -> None:
-    services.update_patient(
+    patients.update_patient(
         physician, patient.id, expected_version=1, today=TODAY, family_name="Mustermann"
     )
-    with pytest.raises(services.Conflict) as caught:
-        services.update_patient(
+    with pytest.raises(Conflict) as caught:
+        patients.update_patient(
             nurse, patient.id, expected_version=1, today=TODAY, family_name="Other"
         )
     assert caught.value.current_version == 2
@@ -102,7 +104,7 @@ def test_roles_without_the_capability_cannot_create_patients(
 ) -> None:
     user = request.getfixturevalue(who)
     with pytest.raises(Forbidden):
-        services.create_patient(
+        patients.create_patient(
             user,
             mrn="MRN-2",
             family_name="A",
@@ -115,13 +117,13 @@ def test_roles_without_the_capability_cannot_create_patients(
 
 def test_only_a_physician_opens_an_episode(patient: Patient, nurse: User, physician: User) -> None:
     with pytest.raises(Forbidden):
-        services.open_episode(nurse, patient.id, indication="stroke", referred_on=day(-24))
-    episode = services.open_episode(
+        patients.open_episode(nurse, patient.id, indication="stroke", referred_on=day(-24))
+    episode = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=day(-24)
     )
     assert episode.stage == "referred"
     with pytest.raises(Refusal, match="is not a known indication"):
-        services.open_episode(physician, patient.id, indication="migraine", referred_on=day(-24))
+        patients.open_episode(physician, patient.id, indication="migraine", referred_on=day(-24))
     assert Episode.objects.count() == 1
 
 
@@ -142,25 +144,25 @@ def test_only_a_physician_opens_an_episode(patient: Patient, nurse: User, physic
 def test_assessments_are_kept_within_their_scales(
     patient: Patient, physician: User, nurse: User, kind: str, value: str, limb: str, refused: bool
 ) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=day(-24)
     )
     taken = at(-23, 9)
     if refused:
         with pytest.raises(Refusal):
-            services.record_assessment(
+            patients.record_assessment(
                 nurse, episode.id, kind=kind, value=value, taken_at=taken, limb=limb
             )
         assert Assessment.objects.count() == 0
     else:
-        services.record_assessment(
+        patients.record_assessment(
             nurse, episode.id, kind=kind, value=value, taken_at=taken, limb=limb
         )
         assert Assessment.objects.get().value == float(value)
 
 
 def test_audit_verify_detects_an_edited_entry(patient: Patient, physician: User) -> None:
-    services.read_patient(physician, patient.id)
+    patients.read_patient(physician, patient.id)
     AuditEntry.objects.filter(action="patient.create").update(actor="someone else")
     outcome = audit.verify()
     assert not outcome.ok
@@ -168,14 +170,14 @@ def test_audit_verify_detects_an_edited_entry(patient: Patient, physician: User)
 
 
 def test_audit_verify_detects_a_deleted_entry(patient: Patient, physician: User) -> None:
-    services.read_patient(physician, patient.id)
-    services.read_patient(physician, patient.id)
+    patients.read_patient(physician, patient.id)
+    patients.read_patient(physician, patient.id)
     AuditEntry.objects.filter(seq=AuditEntry.objects.order_by("seq")[1].seq)._raw_delete("default")
     assert "broken" in audit.verify().problem
 
 
 def test_audit_verify_detects_a_removed_newest_entry(patient: Patient, physician: User) -> None:
-    services.read_patient(physician, patient.id)
+    patients.read_patient(physician, patient.id)
     AuditEntry.objects.filter(seq=AuditEntry.objects.order_by("-seq")[0].seq)._raw_delete("default")
     assert "removed at the end" in audit.verify().problem
 
@@ -192,10 +194,10 @@ def test_audit_entries_cannot_be_changed_or_deleted_through_the_model(patient: P
 def test_regression_assessment_values_were_audited_in_exponent_notation(
     patient: Patient, physician: User, nurse: User
 ) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=day(-24)
     )
-    services.record_assessment(
+    patients.record_assessment(
         nurse,
         episode.id,
         kind="omed_mg_per_day",
@@ -208,7 +210,7 @@ def test_regression_assessment_values_were_audited_in_exponent_notation(
 
 def test_a_refusal_by_role_says_what_was_refused_and_which_roles_may(pharmacist: User) -> None:
     with pytest.raises(Forbidden) as caught:
-        services.create_patient(
+        patients.create_patient(
             pharmacist,
             mrn="MRN-3",
             family_name="A",

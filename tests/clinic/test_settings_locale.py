@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from frozen import NOW
-from painpump.clinic import settings_service
+from painpump.clinic.actions import settings_service
 from painpump.clinic.locale import clinic_locale, clinic_settings
 from painpump.clinic.models import AuditEntry
 from painpump.clinic.roles import Forbidden

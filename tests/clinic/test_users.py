@@ -11,10 +11,11 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.test import Client
 
-from painpump.clinic import audit, users
+from painpump.clinic import audit
+from painpump.clinic.actions import users
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.models import AuditEntry
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.services import Conflict, NotFound
 from painpump.core.errors import Refusal
 
 pytestmark = pytest.mark.django_db

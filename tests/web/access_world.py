@@ -21,7 +21,7 @@ from django.utils import timezone
 from clinic_fixtures import SETTINGS_FORM
 from db_snapshot import snapshot
 from frozen import TODAY, ZONE
-from painpump.clinic import alarms, implantation, library, refills, services
+from painpump.clinic.actions import alarms, implantation, library, patients, refills
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Episode, Program, Refill
 from painpump.clinic.roles import Role
@@ -368,7 +368,7 @@ def build() -> World:
         users[caller] = user
     physician, nurse, pharmacist = users[P], users[N], users[PH]
     clinic_settings()
-    patient = services.create_patient(
+    patient = patients.create_patient(
         nurse,
         mrn="MRN-0001",
         family_name="Muster",
@@ -376,16 +376,16 @@ def build() -> World:
         birth_date=date(1970, 5, 1),
         today=today(),
     )
-    referred = services.open_episode(
+    referred = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=today() - timedelta(days=30)
     )
-    tumour = services.open_episode(
+    tumour = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=today() - timedelta(days=10)
     )
     implant, first_fill = _implanted(physician, patient.id, "NGP-1")
     appointment = Appointment.objects.filter(patient=patient).latest("on")
     alarms.report_alarm(nurse, implant.id, kind="low_reservoir", reported_at=_at(today()))
-    other = services.create_patient(
+    other = patients.create_patient(
         nurse,
         mrn="MRN-0002",
         family_name="Beispiel",
@@ -435,7 +435,7 @@ def build() -> World:
 def _implanted(physician: User, patient_id: Any, serial: str) -> tuple[Any, Refill]:
     """A stroke patient, responder, implanted and filled 60 days ago with baclofen 2000 mcg/mL,
     20 mL at 400 mcg/day (0.2 mL/day: 8 mL expected today)."""
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient_id, indication="stroke", referred_on=today() - timedelta(days=200)
     )
     responder_episode(physician, episode.id, start=today() - timedelta(days=100))

@@ -14,8 +14,10 @@ from django.db import transaction
 from django.test import Client
 
 from frozen import day
-from painpump.clinic import audit, audit_queries, settings_service
+from painpump.clinic import audit
+from painpump.clinic.actions import settings_service
 from painpump.clinic.models import AuditEntry, Implant, Patient
+from painpump.clinic.reads import audit_queries
 from painpump.web.views.audit import shown
 
 pytestmark = pytest.mark.django_db

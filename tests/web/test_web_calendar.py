@@ -14,7 +14,7 @@ from icalendar import Calendar
 
 from clinic_format import written_day
 from frozen import NOW, TODAY
-from painpump.clinic import settings_service
+from painpump.clinic.actions import settings_service
 from painpump.clinic.models import Appointment, Implant
 from painpump.core.scheduling import ClinicCalendar
 from painpump.web.templatetags.wording import dated

@@ -18,7 +18,8 @@ from chart_history import long_history
 from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
 from clinic_format import read_moment, written_day
 from frozen import TODAY, at, day
-from painpump.clinic import demo, implantation, refills, services, settings_service
+from painpump.clinic.actions import implantation, patients, refills, settings_service
+from painpump.clinic.demo import seed as demo
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
@@ -234,7 +235,7 @@ def test_a_refused_concentration_is_named_as_the_form_names_it(
 @pytest.fixture
 def ziconotide_pump(physician: User, nurse: User) -> Implant:
     """A tumour-pain patient implanted directly, first filled with ziconotide 23 days ago."""
-    patient = services.create_patient(
+    patient = patients.create_patient(
         nurse,
         mrn="MRN-ZIC",
         family_name="Zeller",
@@ -242,7 +243,7 @@ def ziconotide_pump(physician: User, nurse: User) -> Implant:
         birth_date=date(1958, 2, 2),
         today=day(-24),
     )
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=day(-55)
     )
     implant = implantation.register_implantation(
@@ -297,7 +298,7 @@ def test_an_admin_is_refused_the_what_if(admin: User, implant: Implant) -> None:
 def test_a_pump_never_filled_has_no_what_if(physician: User, patient: Patient) -> None:
     from painpump.clinic.testing import responder_episode
 
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=REFERRED
     )
     responder = responder_episode(physician, episode.id, start=TEST_PHASE)

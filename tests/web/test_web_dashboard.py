@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from frozen import day
-from painpump.clinic import services
+from painpump.clinic.actions import patients
 from painpump.clinic.models import AuditEntry, Implant
 from painpump.clinic.testing import responder_episode
 from painpump.web.views import dashboard as dashboard_page
@@ -90,7 +90,7 @@ def test_the_dashboard_pages_through_long_lists_and_says_how_long_each_is(
 ) -> None:
     monkeypatch.setattr(dashboard_page, "PAGE_ROWS", 1)
     for number, name in enumerate(("Adler", "Brandt")):
-        patient = services.create_patient(
+        patient = patients.create_patient(
             nurse,
             mrn=f"MRN-10{number}",
             family_name=name,
@@ -98,7 +98,7 @@ def test_the_dashboard_pages_through_long_lists_and_says_how_long_each_is(
             birth_date=date(1960, 1, 1),
             today=day(-180),
         )
-        episode = services.open_episode(
+        episode = patients.open_episode(
             physician, patient.id, indication="stroke", referred_on=day(-180)
         )
         responder_episode(physician, episode.id, start=day(-150))

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from painpump.clinic import library
+from painpump.clinic.actions import library
 from painpump.clinic.models import AuditEntry, ClinicLimit
 from painpump.core.units import Kind, parse
 

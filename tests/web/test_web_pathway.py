@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from clinic_format import written_clock, written_day, written_moment
 from frozen import ZONE
-from painpump.clinic import services
+from painpump.clinic.actions import patients
 from painpump.clinic.models import Appointment, Episode, Implant, PathwayEvent, Patient
 from painpump.clinic.testing import responder_episode
 from painpump.core.scheduling import ClinicCalendar, earliest_working_day
@@ -34,7 +34,7 @@ def today() -> date:
 
 
 def stroke(physician: User, patient: Patient, referred: date | None = None) -> Episode:
-    return services.open_episode(
+    return patients.open_episode(
         physician,
         patient.id,
         indication="stroke",
@@ -162,7 +162,7 @@ def test_the_timeline_writes_days_and_times_and_an_ashworth_of_1_plus_as_the_app
     signed_in(nurse).post(
         f"/episodes/{episode.id}/steps/record_screening_bolus/", bolus_form(episode, "50 mcg", at)
     )
-    services.record_assessment(
+    patients.record_assessment(
         nurse, episode.id, kind="ashworth", value="1.5", limb="left_arm", taken_at=at
     )
     page = signed_in(physician).get(f"/episodes/{episode.id}/").content.decode()
@@ -340,7 +340,7 @@ def test_a_physician_books_the_implantation_on_the_earliest_day_not_before(
 def test_tumour_pain_offers_the_implantation_and_a_test_phase_only_with_a_reason(
     physician: User, patient: Patient
 ) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=today() - timedelta(days=3)
     )
     client = signed_in(physician)

@@ -19,7 +19,7 @@ from django.test import Client
 
 from clinic_format import written_day
 from frozen import TODAY, day
-from painpump.clinic import settings_service
+from painpump.clinic.actions import settings_service
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import AuditEntry, Episode, Implant, Patient
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from frozen import ZONE, day
-from painpump.clinic import services
+from painpump.clinic.actions import patients
 from painpump.clinic.models import Assessment, Episode, Patient
 
 
@@ -108,7 +108,7 @@ def test_a_nurse_may_not_open_an_episode(nurse: User, patient: Patient) -> None:
 
 
 def episode_of(physician: User, patient: Patient) -> Episode:
-    return services.open_episode(
+    return patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=timezone.localdate(timezone=ZONE)
     )
 

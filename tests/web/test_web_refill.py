@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
 from clinic_fixtures import REFILL_FORM as ENTRIES
-from painpump.clinic import implantation, refills, services
+from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
 from painpump.clinic.testing import baclofen, responder_episode
 from painpump.core.units import Kind, parse
@@ -307,7 +307,7 @@ def test_the_dashboard_links_a_refill_waiting_for_verification(
 def test_a_new_pump_gets_its_first_fill_without_an_aspiration(
     patient: Patient, physician: User
 ) -> None:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=REFERRED
     )
     responder = responder_episode(physician, episode.id, start=TEST_PHASE)

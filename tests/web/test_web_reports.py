@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from frozen import NOW, TODAY, ZONE
 from frozen import day as clinic_day
-from painpump.clinic import alarms, report_data, services
+from painpump.clinic.actions import alarms, patients
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import (
     AlarmReport,
@@ -31,6 +31,7 @@ from painpump.clinic.models import (
     Patient,
     Refill,
 )
+from painpump.clinic.reads import report_data
 from painpump.web.reports import charts
 from report_scenario import (
     DAY_60,
@@ -347,7 +348,7 @@ def test_the_patient_page_links_the_clinician_summary(implant: Implant, nurse: U
 def test_names_beyond_latin_1_and_markup_in_notes_print_as_typed(
     implant: Implant, nurse: User
 ) -> None:
-    services.create_patient(
+    patients.create_patient(
         nurse,
         mrn="MRN-0002",
         family_name="Dvořák",

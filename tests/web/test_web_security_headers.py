@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
 from clinic_fixtures import PASSWORD
-from painpump.clinic import queries
+from painpump.clinic.reads import queries
 from painpump.plumbing.security_headers import CONTENT_SECURITY_POLICY
 from painpump.web.views import patients
 

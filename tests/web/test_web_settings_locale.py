@@ -17,7 +17,7 @@ from django.test import Client
 
 from clinic_fixtures import SETTINGS_FORM
 from frozen import NOW, TODAY, ZONE, ZONE_NAME
-from painpump.clinic import settings_service
+from painpump.clinic.actions import settings_service
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, AuditEntry, Implant
 

@@ -1,4 +1,4 @@
-"""Django app of the REST API: its own records (API tokens, failed logins) live here."""
+"""Django app of the REST API: its own records (API tokens) live here."""
 
 from __future__ import annotations
 

@@ -23,7 +23,8 @@ from painpump.api.schemas import (
     SettingsChange,
     SettingsOut,
 )
-from painpump.clinic import appointments, dashboard, settings_service, therapy_queries
+from painpump.clinic.actions import appointments, settings_service
+from painpump.clinic.reads import dashboard, therapy_queries
 
 router = Router(tags=["clinic"], auth=AUTH)
 

@@ -14,7 +14,8 @@ from ninja import Router, Status
 from painpump.api import present
 from painpump.api.auth import AUTH, current_user
 from painpump.api.schemas import ERRORS, AssessmentIn, AssessmentOut, EpisodeOut, Quantity
-from painpump.clinic import queries, services
+from painpump.clinic.actions import patients
+from painpump.clinic.reads import queries
 from painpump.core.errors import Refusal
 from painpump.core.units import INPUT_RULES, Kind, format_decimal, parse
 
@@ -62,7 +63,7 @@ def list_assessments(request: HttpRequest, episode_id: UUID) -> list[dict[str, A
 def record_assessment(
     request: HttpRequest, episode_id: UUID, payload: AssessmentIn
 ) -> Status[dict[str, Any]]:
-    recorded = services.record_assessment(
+    recorded = patients.record_assessment(
         current_user(request),
         episode_id,
         kind=payload.kind,

@@ -15,8 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.services import Conflict, NotFound
 from painpump.core.errors import Refusal
 from painpump.plumbing import unavailable
 from painpump.plumbing.status import (

@@ -15,8 +15,8 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 
-from painpump.api.models import IdempotentRequest
 from painpump.plumbing.idempotency import BUSY, checked_key, claim, fingerprint, replay, settle
+from painpump.plumbing.models import IdempotentRequest
 from painpump.plumbing.status import CONFLICT
 
 HEADER = "Idempotency-Key"

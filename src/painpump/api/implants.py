@@ -31,10 +31,11 @@ from painpump.api.schemas import (
     RefillOut,
     Request,
 )
-from painpump.clinic import alarms, implantation, programs, refills, therapy_queries
-from painpump.clinic.program_preview import confirm_program_change
-from painpump.clinic.refill_preview import confirm_refill
-from painpump.clinic.therapy_queries import ImplantView
+from painpump.clinic.actions import alarms, implantation, programs, refills
+from painpump.clinic.actions.programs import confirm_program_change
+from painpump.clinic.actions.refills import confirm_refill
+from painpump.clinic.reads import therapy_queries
+from painpump.clinic.reads.therapy_queries import ImplantView
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind

@@ -26,7 +26,8 @@ from painpump.api.schemas import (
     StepIn,
     StepOut,
 )
-from painpump.clinic import pathway, therapy_queries
+from painpump.clinic.actions import pathway
+from painpump.clinic.reads import therapy_queries
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.pathway.episode import Facts
 from painpump.core.units import Kind

@@ -22,8 +22,9 @@ from painpump.api.schemas import (
     PatientOut,
     Request,
 )
-from painpump.clinic import queries, services
+from painpump.clinic.actions import patients
 from painpump.clinic.locale import clinic_today
+from painpump.clinic.reads import queries
 
 router = Router(tags=["patients"], auth=AUTH)
 
@@ -66,7 +67,7 @@ def list_patients(
 
 @router.post("", response={201: PatientOut, **ERRORS})
 def create_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str, Any]]:
-    created = services.create_patient(
+    created = patients.create_patient(
         current_user(request),
         mrn=payload.mrn,
         family_name=payload.family_name,
@@ -79,7 +80,7 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str,
 
 @router.get("/{patient_id}", response={200: PatientOut, **ERRORS})
 def read_patient(request: HttpRequest, patient_id: UUID) -> dict[str, Any]:
-    return present.patient(services.read_patient(current_user(request), patient_id))
+    return present.patient(patients.read_patient(current_user(request), patient_id))
 
 
 @router.patch("/{patient_id}", response={200: PatientOut, **ERRORS})
@@ -87,7 +88,7 @@ def update_patient(
     request: HttpRequest, patient_id: UUID, payload: PatientChange
 ) -> dict[str, Any]:
     changes = payload.model_dump(exclude_unset=True, exclude={"version"})
-    updated = services.update_patient(
+    updated = patients.update_patient(
         current_user(request),
         patient_id,
         expected_version=payload.version,
@@ -106,7 +107,7 @@ def list_episodes(request: HttpRequest, patient_id: UUID) -> list[dict[str, Any]
 def open_episode(
     request: HttpRequest, patient_id: UUID, payload: EpisodeIn
 ) -> Status[dict[str, Any]]:
-    episode = services.open_episode(
+    episode = patients.open_episode(
         current_user(request),
         patient_id,
         indication=payload.indication,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from painpump.clinic.dashboard import Dashboard, RefillRow
 from painpump.clinic.models import (
     AlarmReport,
     Appointment,
@@ -18,7 +17,8 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
-from painpump.clinic.therapy_queries import ImplantView
+from painpump.clinic.reads.dashboard import Dashboard, RefillRow
+from painpump.clinic.reads.therapy_queries import ImplantView
 from painpump.core.decision import Decision
 from painpump.core.units import Q, json_number, of
 

@@ -165,7 +165,7 @@ def register(app: typer.Typer) -> None:
         from django.core.management import call_command
 
         call_command("migrate", interactive=False, verbosity=0)
-        from painpump.clinic import demo as clinic_demo
+        from painpump.clinic.demo import seed as clinic_demo
         from painpump.clinic.models import Patient
 
         existing = Patient.objects.count()

@@ -8,10 +8,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from painpump.clinic import models
 from painpump.core.baclofen import ScreeningBolus
-from painpump.core.pathway.episode import Acknowledgement, Episode
+from painpump.core.pathway.episode import Acknowledgement, Episode, PathwaySettings
 from painpump.core.pathway.indications import Indication, Outcome, Protocol
 from painpump.core.pathway.stages import Action, Stage
+from painpump.core.pathway.transitions import refer
 from painpump.core.units import Q
 
 
@@ -75,3 +77,18 @@ def load_state(data: dict[str, Any]) -> Episode:
             for a in data["acknowledgements"]
         ),
     )
+
+
+def pathway_settings(settings: models.ClinicSettings) -> PathwaySettings:
+    return PathwaySettings(
+        min_days_test_to_implant=settings.implant_wait_days,
+        stay_min_days=settings.stay_min_days,
+        stay_max_days=settings.stay_max_days,
+    )
+
+
+def state_of(row: models.Episode) -> Episode:
+    """The core episode a stored one is in (a row saved before its state was kept: as referred)."""
+    if row.pathway_state:
+        return load_state(row.pathway_state)
+    return refer(row.indication, on=row.referred_on, injury_date=row.injury_date)

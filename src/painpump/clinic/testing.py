@@ -10,7 +10,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 
-from painpump.clinic import pathway
+from painpump.clinic.actions import pathway
 from painpump.clinic.models import Episode
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.refill_decision import Fill

@@ -22,8 +22,8 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from painpump import clock
-from painpump.api.models import IdempotentRequest
 from painpump.core.errors import Refusal
+from painpump.plumbing.models import IdempotentRequest
 
 REPLAYED = "Idempotent-Replayed"
 KEEP = timedelta(hours=24)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.http import HttpRequest
 
 from painpump import clock
-from painpump.api.models import LoginFailure
+from painpump.plumbing.models import LoginFailure
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)

@@ -14,8 +14,8 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.services import Conflict, NotFound
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import CONFLICT, FORBIDDEN, NOT_FOUND, REFUSED
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from painpump.clinic.chart import Chart, DoseLine, Outcome, RefillLine
+from painpump.clinic.reads.chart import Chart, DoseLine, Outcome, RefillLine
 from painpump.core.projection import Projection
 from painpump.core.units import Q, json_number
 

@@ -15,7 +15,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
 from painpump.api import tokens
-from painpump.clinic import implantation, refills, services
+from painpump.clinic.actions import implantation, refills
+from painpump.clinic.actions.patients import create_patient, open_episode
 from painpump.clinic.models import Episode
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import baclofen, responder_episode
@@ -59,7 +60,7 @@ def seed(patients: int) -> Clinic:
     first_fill = datetime.combine(filled_on, time(9, 0), tzinfo=timezone.get_current_timezone())
     implants, made = [], []
     for number in range(patients):
-        patient = services.create_patient(
+        patient = create_patient(
             nurse,
             mrn=f"DRILL-{number:04d}",
             family_name="Drill",
@@ -67,7 +68,7 @@ def seed(patients: int) -> Clinic:
             birth_date=today.replace(year=today.year - 60, day=1),
             today=today,
         )
-        episode = services.open_episode(
+        episode = open_episode(
             physician, patient.id, indication="stroke", referred_on=filled_on - timedelta(days=60)
         )
         responder_episode(physician, episode.id, start=filled_on - timedelta(days=40))

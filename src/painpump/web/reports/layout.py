@@ -31,7 +31,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from painpump.clinic.report_data import PatientIdentity
+from painpump.clinic.reads.report_data import PatientIdentity
 from painpump.core.locale import ClinicLocale
 
 NOT_A_DEVICE = "painpump is not a medical device"

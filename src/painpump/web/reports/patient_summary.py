@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from reportlab.platypus import Flowable, KeepTogether
 
-from painpump.clinic.report_data import (
+from painpump.clinic.reads.report_data import (
     OutcomePoint,
     OutcomeSeries,
     PatientSummary,

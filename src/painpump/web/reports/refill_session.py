@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reportlab.platypus import Flowable
 
-from painpump.clinic.report_data import ProgramLine, RefillSession
+from painpump.clinic.reads.report_data import ProgramLine, RefillSession
 from painpump.core.locale import ClinicLocale
 from painpump.core.refill import DeliveryFinding
 from painpump.core.units import side_by_side

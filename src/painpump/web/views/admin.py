@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from painpump.clinic import settings_service, users
+from painpump.clinic.actions import settings_service, users
 from painpump.clinic.models import ClinicSettings
 from painpump.clinic.roles import Role, require
 from painpump.core import catalog

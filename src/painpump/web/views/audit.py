@@ -13,10 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from painpump.clinic import audit_queries
 from painpump.clinic.audit import Verification
-from painpump.clinic.audit_queries import AuditFilter, AuditPage
 from painpump.clinic.models import AuditEntry
+from painpump.clinic.reads import audit_queries
+from painpump.clinic.reads.audit_queries import AuditFilter, AuditPage
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import REFUSED

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from painpump import clock
-from painpump.clinic.dashboard import worklist
+from painpump.clinic.reads.dashboard import worklist
 from painpump.web.access import clinic_page, user_of
 from painpump.web.navigation import landing
 

@@ -20,10 +20,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from painpump.clinic import library
+from painpump.clinic.actions import library
+from painpump.clinic.errors import NotFound
 from painpump.clinic.models import ClinicLimit
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
-from painpump.clinic.services import NotFound
 from painpump.core import catalog
 from painpump.core.catalog import RULE_LABELS, Drug, Limit, Sourced, SourcedNumber, Stability
 from painpump.core.clinic_limits import CLINIC_RULES, RULES, parse_value

@@ -21,10 +21,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from painpump import clock
-from painpump.clinic import admissions, implantation, therapy_queries
-from painpump.clinic.admissions import OPEN
-from painpump.clinic.episode_view import EpisodeOverview, StayProposal, episode_overview
+from painpump.clinic.actions import admissions, implantation
+from painpump.clinic.actions.admissions import OPEN
 from painpump.clinic.locale import clinic_today
+from painpump.clinic.reads import therapy_queries
+from painpump.clinic.reads.episode_view import EpisodeOverview, StayProposal, episode_overview
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.core.pathway.indications import Outcome

@@ -15,10 +15,10 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 
 from painpump import clock
-from painpump.clinic import queries
-from painpump.clinic.chart import patient_chart
 from painpump.clinic.locale import clinic_today
-from painpump.clinic.queries import PatientList, search_patients
+from painpump.clinic.reads import queries
+from painpump.clinic.reads.chart import patient_chart
+from painpump.clinic.reads.queries import PatientList, search_patients
 from painpump.core import catalog
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import REFUSED

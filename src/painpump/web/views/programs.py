@@ -12,14 +12,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from painpump import clock
-from painpump.clinic.program_preview import (
+from painpump.clinic.actions.programs import confirm_program_change
+from painpump.clinic.errors import Conflict
+from painpump.clinic.reads.program_preview import (
     ProgramPreview,
-    confirm_program_change,
     preview_program_change,
     program_record,
 )
-from painpump.clinic.refill_preview import acknowledged_rules, warning_key
-from painpump.clinic.services import Conflict
+from painpump.clinic.reads.refill_preview import acknowledged_rules, warning_key
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of

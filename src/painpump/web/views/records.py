@@ -22,8 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from painpump import clock
-from painpump.clinic import queries, services
+from painpump.clinic.actions import patients
 from painpump.clinic.models import Indication
+from painpump.clinic.reads import queries
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, format_decimal
@@ -157,7 +158,7 @@ def new_patient(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "submission"}
         patient = attempt(
-            form, partial(services.create_patient, user, today=timezone.localdate(), **data)
+            form, partial(patients.create_patient, user, today=timezone.localdate(), **data)
         )
         if patient is not None:
             messages.success(request, "Patient registered.")
@@ -170,13 +171,13 @@ def new_patient(request: HttpRequest) -> HttpResponse:
 def new_episode(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     user = user_of(request)
     require(user, "episode.write")
-    patient = services.read_patient(user, patient_id)
+    patient = patients.read_patient(user, patient_id)
     initial = {"key": new_key(), "referred_on": timezone.localdate()}
     form = EpisodeForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         opened = partial(
-            services.open_episode,
+            patients.open_episode,
             user,
             patient.id,
             indication=data["indication"],
@@ -208,7 +209,7 @@ def _episode_choices(request: HttpRequest, patient_id: UUID) -> list[tuple[str, 
 def new_assessment(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     user = user_of(request)
     require(user, "assessment.write")
-    patient = services.read_patient(user, patient_id)
+    patient = patients.read_patient(user, patient_id)
     episodes = _episode_choices(request, patient_id)
     initial = {
         "key": new_key(),
@@ -234,7 +235,7 @@ def _record(user: User, episode_id: UUID, form: AssessmentForm) -> bool:
             for measure in form.measurements():
                 field = measure.pop("field")
                 try:
-                    services.record_assessment(
+                    patients.record_assessment(
                         user,
                         episode_id,
                         taken_at=data["taken_at"],

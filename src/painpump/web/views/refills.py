@@ -19,19 +19,18 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from painpump import clock
-from painpump.clinic import appointments
-from painpump.clinic.refill_preview import (
+from painpump.clinic.actions import appointments
+from painpump.clinic.actions.refills import confirm_refill, verify_refill
+from painpump.clinic.errors import Conflict
+from painpump.clinic.reads.refill_preview import (
     RefillPreview,
     acknowledged_rules,
-    confirm_refill,
     preview_refill,
     warning_key,
 )
-from painpump.clinic.refill_record import refill_record
-from painpump.clinic.refills import verify_refill
+from painpump.clinic.reads.refill_record import refill_record
+from painpump.clinic.reads.therapy_queries import refill_recorded
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.services import Conflict
-from painpump.clinic.therapy_queries import refill_recorded
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import BAD_REQUEST, REFUSED

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from painpump import clock
-from painpump.clinic.report_data import patient_summary, refill_session
+from painpump.clinic.reads.report_data import patient_summary, refill_session
 from painpump.core.locale import ClinicLocale
 from painpump.web.access import clinic_page, user_of
 from painpump.web.reports.patient_summary import render_patient_summary

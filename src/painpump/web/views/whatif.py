@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from painpump import clock
-from painpump.clinic.whatif import Current, Proposal, WhatIf, current_pump, what_if
+from painpump.clinic.reads.whatif import Current, Proposal, WhatIf, current_pump, what_if
 from painpump.core.errors import Refusal
 from painpump.core.units import INPUT_RULES, Kind, Q, parse
 from painpump.web.access import clinic_page, user_of

@@ -15,10 +15,10 @@ from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 
 from painpump.clinic import audit
+from painpump.clinic.errors import NotFound
 from painpump.clinic.locale import clinic_today
 from painpump.clinic.models import Assessment, Episode, Implant, Patient
 from painpump.clinic.roles import require
-from painpump.clinic.services import NotFound
 from painpump.core import catalog
 from painpump.core.errors import Refusal
 from painpump.core.pathway.sources import DESIGN_PATHWAY

@@ -13,11 +13,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.errors import NotFound
 from painpump.clinic.models import Appointment, Implant, Refill
-from painpump.clinic.pump_state import dosing_rules, last_fill, pump_state
-from painpump.clinic.refill_preview import Setting, dose_in_drug_units, in_drug_units
+from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
+from painpump.clinic.reads.refill_preview import Setting, dose_in_drug_units, in_drug_units
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
-from painpump.clinic.services import NotFound
 from painpump.core.decision import Finding
 from painpump.core.refill import Reconciliation
 from painpump.core.refill_decision import reconciled, titrated

@@ -15,11 +15,12 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from painpump.clinic import audit, refill_visits
+from painpump.clinic import audit
+from painpump.clinic.actions import refill_visits
+from painpump.clinic.errors import Conflict
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import ClinicSettings
 from painpump.clinic.roles import Forbidden, require, roles_of
-from painpump.clinic.services import Conflict
 from painpump.core.checks import LIBRARY, REGIONS
 from painpump.core.errors import Refusal
 from painpump.core.locale import SOURCE as LOCALE_SOURCE

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from painpump.clinic import audit
+from painpump.clinic.errors import NotFound
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import (
     AlarmReport,
@@ -32,11 +33,10 @@ from painpump.clinic.models import (
     Refill,
     RefillDrug,
 )
-from painpump.clinic.pathway import pathway_settings
-from painpump.clinic.programmed_by import ProgrammedBy
+from painpump.clinic.pathway_state import pathway_settings
+from painpump.clinic.reads.programmed_by import ProgrammedBy
+from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
-from painpump.clinic.services import NotFound
-from painpump.clinic.stable_read import stable
 from painpump.core import catalog
 from painpump.core.age import age_on
 from painpump.core.device_life import replacement_due

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.errors import NotFound
 from painpump.clinic.locale import clinic_settings, clinic_today
 from painpump.clinic.models import (
     AlarmReport,
@@ -25,9 +26,8 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
-from painpump.clinic.pathway import pathway_settings, state_of
+from painpump.clinic.pathway_state import pathway_settings, state_of
 from painpump.clinic.roles import require
-from painpump.clinic.services import NotFound
 from painpump.core.decision import Decision
 from painpump.core.errors import Refusal
 from painpump.core.pathway.episode import Facts

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from painpump.clinic import library
+from painpump.clinic.actions import library
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
 from painpump.core import catalog

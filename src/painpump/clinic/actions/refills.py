@@ -15,12 +15,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump import clock
-from painpump.clinic import audit, refill_visits
+from painpump.clinic import audit
+from painpump.clinic.actions import refill_visits
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.locale import clinic_today
 from painpump.clinic.models import Appointment, Implant, Program, Refill, RefillDrug
-from painpump.clinic.pump_state import dosing_rules, pump_state, running_program
+from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
-from painpump.clinic.services import NotFound
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill, RefillEntries, decide_refill
@@ -205,6 +206,45 @@ def perform_refill(
         },
     )
     return refill
+
+
+@transaction.atomic
+def confirm_refill(
+    user: User,
+    implant_id: UUID,
+    *,
+    expected_version: int,
+    idempotency_key: str,
+    performed_at: datetime,
+    expected: Q | None,
+    aspirated: Q | None,
+    fill: Fill,
+    dose: Q,
+    acknowledge: frozenset[str],
+    origin: str | None = None,
+) -> Refill:
+    """perform_refill, if the pump is still as the clinician reviewed it (its version); a retry
+    with an idempotency key already recorded returns that refill, as perform_refill does."""
+    require(user, "refill.perform")
+    if not Refill.objects.filter(idempotency_key=idempotency_key).exists():
+        implant = Implant.objects.select_for_update().filter(id=implant_id).first()
+        if implant is None:
+            raise NotFound(f"implant {implant_id}")
+        retried = Refill.objects.filter(idempotency_key=idempotency_key).exists()
+        if not retried and implant.version != expected_version:
+            raise Conflict("implant", str(implant.id), expected_version, implant.version)
+    return perform_refill(
+        user,
+        implant_id,
+        idempotency_key=idempotency_key,
+        performed_at=performed_at,
+        expected=expected,
+        aspirated=aspirated,
+        fill=fill,
+        dose=dose,
+        acknowledge=acknowledge,
+        origin=origin,
+    )
 
 
 def _close_refill_appointments(

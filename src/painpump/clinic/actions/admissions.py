@@ -12,12 +12,14 @@ from uuid import UUID
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from painpump.clinic import audit, pathway
+from painpump.clinic import audit
+from painpump.clinic.actions import pathway
+from painpump.clinic.actions.pathway import locked_episode
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.locale import clinic_settings, clinic_today, locale_of
 from painpump.clinic.models import Appointment, Episode
-from painpump.clinic.pathway import locked_episode, pathway_settings, state_of
+from painpump.clinic.pathway_state import pathway_settings, state_of
 from painpump.clinic.roles import require
-from painpump.clinic.services import Conflict, NotFound
 from painpump.core.decision import Decision
 from painpump.core.errors import Refusal
 from painpump.core.pathway.episode import Facts

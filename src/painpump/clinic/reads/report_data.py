@@ -20,6 +20,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.errors import NotFound
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import (
     AlarmReport,
@@ -32,9 +33,8 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
-from painpump.clinic.programmed_by import ProgrammedBy
+from painpump.clinic.reads.programmed_by import ProgrammedBy
 from painpump.clinic.roles import require
-from painpump.clinic.services import NotFound
 from painpump.core import catalog
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal

@@ -1,10 +1,9 @@
-"""Use cases of the clinic service. Each checks the user's role, validates the input (refusing
-with field, value, limit and source), changes the records in one transaction and appends the
-audit entry in that same transaction. Views and the API only call these."""
+"""Patients, their episodes and assessments: each use case checks the user's role, validates the
+input (refusing with field, value, limit and source), changes the records in one transaction and
+appends the audit entry in that same transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 
 from painpump.clinic import audit
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.models import Assessment, Episode, Indication, Patient
 from painpump.clinic.pathway_state import dump_state
 from painpump.clinic.roles import require
@@ -24,26 +24,6 @@ from painpump.core.pathway.transitions import refer
 from painpump.core.units import format_decimal
 
 RULES = "painpump clinic rules"
-
-
-class NotFound(Exception):
-    """No record with that id (or it is archived)."""
-
-
-@dataclass(frozen=True)
-class Conflict(Exception):
-    """Someone else changed the record since the version the client read: nothing was written."""
-
-    object_type: str
-    object_id: str
-    expected_version: int
-    current_version: int
-
-    def __str__(self) -> str:
-        return (
-            f"{self.object_type} {self.object_id} was changed by someone else (version "
-            f"{self.current_version}, you edited version {self.expected_version}): reload it"
-        )
 
 
 def patient_snapshot(patient: Patient) -> dict[str, Any]:

@@ -15,10 +15,10 @@ from django.db import transaction
 
 from painpump import clock
 from painpump.clinic import audit
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import ClinicLimit
 from painpump.clinic.roles import require
-from painpump.clinic.services import Conflict, NotFound
 from painpump.core import catalog
 from painpump.core.catalog import Limit
 from painpump.core.clinic_limits import CLINIC_RULES, clinic_limit, rule_of

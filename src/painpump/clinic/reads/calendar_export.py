@@ -23,8 +23,8 @@ from icalendar import Calendar, Event, Timezone
 from painpump.clinic import audit
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment, Implant, Patient
+from painpump.clinic.reads.therapy_queries import check_period
 from painpump.clinic.roles import require
-from painpump.clinic.therapy_queries import check_period
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
 

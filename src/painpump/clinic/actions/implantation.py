@@ -13,10 +13,13 @@ from uuid import UUID
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from painpump.clinic import admissions, audit, therapy_queries
+from painpump.clinic import audit
+from painpump.clinic.actions import admissions
+from painpump.clinic.actions.pathway import apply_step, locked_episode
 from painpump.clinic.locale import clinic_settings, clinic_today
 from painpump.clinic.models import Implant
-from painpump.clinic.pathway import apply_step, locked_episode, pathway_settings
+from painpump.clinic.pathway_state import pathway_settings
+from painpump.clinic.reads import therapy_queries
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.decision import Decision, Finding

@@ -2,7 +2,7 @@
 SERVICES, so that every record is validated and audited exactly as a clinic would have recorded
 it: demo users for each role, patients over every indication and pathway stage, implants with
 years of refills whose expected and aspirated volumes come from the pump twin (see
-painpump.clinic.demo_plan for what is drawn and how).
+painpump.clinic.demo.plan for what is drawn and how).
 
 The patients and numbers are deterministic for a seed and a day; the demo users' passwords are
 not: they are drawn from `secrets` at every seeding (or reset, see `reset_passwords`) and only
@@ -21,8 +21,10 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from painpump import clock
-from painpump.clinic import audit, implantation, pathway, refills, services
-from painpump.clinic.demo_plan import (
+from painpump.clinic import audit
+from painpump.clinic.actions import implantation, pathway, patients, refills
+from painpump.clinic.actions.settings_service import snapshot
+from painpump.clinic.demo.plan import (
     DEMO_LOCALE,
     IMPLANTED_STAGES,
     PatientPlan,
@@ -33,7 +35,6 @@ from painpump.clinic.demo_plan import (
 from painpump.clinic.locale import clinic_locale, clinic_settings, locale_of
 from painpump.clinic.models import ClinicSettings, DemoAnchor, Episode, Implant, Patient, Refill
 from painpump.clinic.roles import Role
-from painpump.clinic.settings_service import snapshot
 from painpump.core import catalog
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
@@ -166,7 +167,7 @@ class _Seeder:
     def patient(self, plan: PatientPlan) -> None:
         nurse = self.users["nurse1"]
         physician = self.users["physician1"]
-        patient = services.create_patient(
+        patient = patients.create_patient(
             nurse,
             mrn=plan.mrn,
             family_name=plan.family_name,
@@ -174,7 +175,7 @@ class _Seeder:
             birth_date=plan.birth_date,
             today=self.today,
         )
-        episode = services.open_episode(
+        episode = patients.open_episode(
             physician,
             patient.id,
             indication=plan.indication,
@@ -186,7 +187,7 @@ class _Seeder:
         if plan.device is not None:
             self.implant(episode, plan)
         for assessment in plan.assessments:
-            services.record_assessment(
+            patients.record_assessment(
                 self.users["nurse2" if assessment.taken_at.day % 2 else "nurse1"],
                 episode.id,
                 kind=assessment.kind,

@@ -12,33 +12,17 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.locale import clinic_settings, clinic_today
-from painpump.clinic.models import ClinicSettings, Episode, PathwayEvent
-from painpump.clinic.pathway_state import dump_state, load_state, plain
+from painpump.clinic.models import Episode, PathwayEvent
+from painpump.clinic.pathway_state import dump_state, pathway_settings, plain, state_of
 from painpump.clinic.roles import require
-from painpump.clinic.services import Conflict, NotFound
 from painpump.core.decision import Decision
 from painpump.core.errors import Refusal
-from painpump.core.pathway.episode import Episode as CoreEpisode
-from painpump.core.pathway.episode import Facts, PathwaySettings
+from painpump.core.pathway.episode import Facts
 from painpump.core.pathway.sources import DESIGN_PATHWAY
 from painpump.core.pathway.stages import TERMINAL, Action
-from painpump.core.pathway.transitions import refer, transition
-
-
-def pathway_settings(settings: ClinicSettings) -> PathwaySettings:
-    return PathwaySettings(
-        min_days_test_to_implant=settings.implant_wait_days,
-        stay_min_days=settings.stay_min_days,
-        stay_max_days=settings.stay_max_days,
-    )
-
-
-def state_of(row: Episode) -> CoreEpisode:
-    if row.pathway_state:
-        return load_state(row.pathway_state)
-    return refer(row.indication, on=row.referred_on, injury_date=row.injury_date)
-
+from painpump.core.pathway.transitions import transition
 
 CAPABILITY = {Action.RECORD_SCREENING_BOLUS: "assessment.write"}
 

@@ -12,11 +12,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.errors import NotFound
 from painpump.clinic.locale import calendar_of, clinic_settings
 from painpump.clinic.models import Appointment, Assessment, Episode, PathwayEvent
-from painpump.clinic.pathway import pathway_settings, state_of
+from painpump.clinic.pathway_state import pathway_settings, state_of
 from painpump.clinic.roles import require
-from painpump.clinic.services import NotFound
 from painpump.core.baclofen import ScreeningStep, next_screening_step
 from painpump.core.pathway.episode import Episode as CoreEpisode
 from painpump.core.pathway.episode import PathwaySettings

@@ -18,9 +18,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.models import AccountVersion
 from painpump.clinic.roles import Role, require
-from painpump.clinic.services import Conflict, NotFound
 from painpump.core.errors import Refusal
 
 RULES = "painpump user rules"

@@ -11,12 +11,13 @@ from uuid import UUID
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from painpump.clinic import audit, refill_visits
+from painpump.clinic import audit
+from painpump.clinic.actions import refill_visits
+from painpump.clinic.actions.refills import program_snapshot, require_acknowledged
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.models import Appointment, Implant, Program
-from painpump.clinic.pump_state import dosing_rules, pump_state, running_program
-from painpump.clinic.refills import program_snapshot, require_acknowledged
+from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
-from painpump.clinic.services import NotFound
 from painpump.core.refill_decision import decide_program_change
 from painpump.core.units import Q, round_places
 
@@ -79,6 +80,29 @@ def change_program(
         },
     )
     return program
+
+
+@transaction.atomic
+def confirm_program_change(
+    user: User,
+    implant_id: UUID,
+    *,
+    expected_version: int,
+    dose: Q,
+    now: datetime,
+    acknowledge: frozenset[str],
+    origin: str | None = None,
+) -> Program:
+    """change_program, if the pump is still as the physician reviewed it (its version)."""
+    require(user, "program.prescribe")
+    implant = Implant.objects.select_for_update().filter(id=implant_id).first()
+    if implant is None:
+        raise NotFound(f"implant {implant_id}")
+    if implant.version != expected_version:
+        raise Conflict("implant", str(implant.id), expected_version, implant.version)
+    return change_program(
+        user, implant_id, dose=dose, now=now, acknowledge=acknowledge, origin=origin
+    )
 
 
 def _reschedule_refill(actor: str, implant: Implant) -> list[str]:

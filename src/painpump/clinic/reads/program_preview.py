@@ -14,12 +14,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.errors import NotFound
 from painpump.clinic.models import Implant, Program
-from painpump.clinic.programs import change_program
-from painpump.clinic.pump_state import dosing_rules, last_fill, pump_state
-from painpump.clinic.refill_preview import Setting, current_setting, dose_in_drug_units
+from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
+from painpump.clinic.reads.refill_preview import Setting, current_setting, dose_in_drug_units
 from painpump.clinic.roles import require
-from painpump.clinic.services import Conflict, NotFound
 from painpump.core import catalog
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
@@ -100,29 +99,6 @@ def preview_program_change(
         },
     )
     return preview
-
-
-@transaction.atomic
-def confirm_program_change(
-    user: User,
-    implant_id: UUID,
-    *,
-    expected_version: int,
-    dose: Q,
-    now: datetime,
-    acknowledge: frozenset[str],
-    origin: str | None = None,
-) -> Program:
-    """change_program, if the pump is still as the physician reviewed it (its version)."""
-    require(user, "program.prescribe")
-    implant = Implant.objects.select_for_update().filter(id=implant_id).first()
-    if implant is None:
-        raise NotFound(f"implant {implant_id}")
-    if implant.version != expected_version:
-        raise Conflict("implant", str(implant.id), expected_version, implant.version)
-    return change_program(
-        user, implant_id, dose=dose, now=now, acknowledge=acknowledge, origin=origin
-    )
 
 
 @dataclass(frozen=True)

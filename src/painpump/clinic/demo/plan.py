@@ -1,7 +1,7 @@
 """The plan of the demo clinic: synthetic patients, their pathway steps, devices, doses, refill
 dates and assessments, drawn from one random.Random(seed) relative to `today`, and the refill
 volumes the pump twin computes for each implant. Pure values (no database): the same seed, day and
-clinic locale give the same plan, which painpump.clinic.demo then records through the clinic
+clinic locale give the same plan, which painpump.clinic.demo.seed then records through the clinic
 services. Every day is a day of the clinic's calendar (its open weekdays and public holidays) and
 every moment a time on the clinic's wall clock, in its zone (`DEMO_LOCALE`, a clinic in Berlin,
 unless another locale is given).
@@ -344,7 +344,7 @@ DEMO_LOCALE = ClinicLocale(
     time_format=TimeFormat.H24,
 )
 """The demo clinic: in Berlin (its zone, Germany's and Berlin's public holidays), open Monday to
-Friday 08:00-16:00, writing 25.11.2026 and 14:30. painpump.clinic.demo seeds these settings."""
+Friday 08:00-16:00, writing 25.11.2026 and 14:30. painpump.clinic.demo.seed seeds these settings."""
 
 
 class _Planner:

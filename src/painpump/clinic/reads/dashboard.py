@@ -18,10 +18,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Window
 
-from painpump.clinic import audit, refill_visits
+from painpump.clinic import audit
+from painpump.clinic.actions import refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import AlarmReport, Appointment, Episode, Implant, Refill
-from painpump.clinic.pathway import pathway_settings, state_of
+from painpump.clinic.pathway_state import pathway_settings, state_of
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.device_life import implanted_on_or_before, replacement_due

@@ -15,12 +15,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump import clock
-from painpump.clinic import audit, refill_visits
+from painpump.clinic import audit
+from painpump.clinic.actions import refill_visits
+from painpump.clinic.actions.refill_visits import booking_rules, taken_between
+from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment, Implant
-from painpump.clinic.refill_visits import booking_rules, taken_between
 from painpump.clinic.roles import require
-from painpump.clinic.services import Conflict, NotFound
 from painpump.core.booking import BOOKING_SOURCE, BookingRules, day_slots, free_slots
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale, aware

@@ -17,7 +17,10 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from painpump.clinic import audit
-from painpump.clinic.chart import (
+from painpump.clinic.errors import NotFound
+from painpump.clinic.locale import clinic_settings, locale_of
+from painpump.clinic.models import Implant, Program, Refill, RefillDrug
+from painpump.clinic.reads.chart import (
     Dose,
     dose_in_drug_unit,
     fill_doses,
@@ -26,12 +29,9 @@ from painpump.clinic.chart import (
     in_drug_unit,
     program_words,
 )
-from painpump.clinic.locale import clinic_settings, locale_of
-from painpump.clinic.models import Implant, Program, Refill, RefillDrug
-from painpump.clinic.pump_state import dosing_rules
+from painpump.clinic.reads.pump_state import dosing_rules
+from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
-from painpump.clinic.services import NotFound
-from painpump.clinic.stable_read import stable
 from painpump.core import catalog
 from painpump.core.decision import Finding, Verdict
 from painpump.core.dosing import dose_mcg_per_day

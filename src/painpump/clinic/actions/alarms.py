@@ -11,9 +11,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.errors import NotFound
 from painpump.clinic.models import AlarmReport, Implant
 from painpump.clinic.roles import require
-from painpump.clinic.services import NotFound
 from painpump.core.errors import Refusal
 
 RULES = "painpump alarm rules (rule-alarms-persist: alarms persist until acknowledged)"

@@ -1,0 +1,53 @@
+"""Records of the shared HTTP plumbing: failed logins (the database-backed counter that throttles
+password guessing, painpump.plumbing.throttle) and the answers to writes sent with an idempotency
+key (so that a retried write is answered, not done twice, painpump.plumbing.idempotency).
+
+Both were first created by the api app: they keep its tables (`db_table`) and the names of their
+index and constraint, so moving them here changed no database."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class LoginFailure(models.Model):
+    """One failed password login, by the username tried and the client address it came from."""
+
+    username = models.CharField(max_length=150)
+    ip = models.GenericIPAddressField()
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "api_loginfailure"
+        indexes = (
+            models.Index(fields=["username", "ip", "at"], name="api_loginfa_usernam_57dbd2_idx"),
+        )
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to a write sent with an idempotency key, stored per (user, key) in the
+    write's own transaction: a retry of the same request gets this answer again instead of a
+    second change. `fingerprint` (SHA-256 of method, path and body) tells a retry from another
+    request sent with the same key. `status` 0 marks the key claimed by a request still running
+    (seen only inside its own transaction)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=80)
+    fingerprint = models.CharField(max_length=64)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=400)
+    status = models.PositiveSmallIntegerField(default=0)
+    content_type = models.CharField(max_length=100, blank=True)
+    location = models.CharField(max_length=400, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "api_idempotentrequest"
+        constraints = (
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.user_id}, {self.status or 'running'})"
