@@ -445,7 +445,8 @@ def residual_ml(
         stop = min(end or at, at)
         if stop > start:
             used += rate_ml_per_day * Decimal((stop - start).total_seconds()) / SECONDS_PER_DAY
-    return max(fill_volume_ml - used, Decimal(0))
+    # clamped both ways: a fill with more digits than the context keeps rounds in the subtraction
+    return min(max(fill_volume_ml - used, Decimal(0)), fill_volume_ml)
 
 
 def programmed_since_fill(last_fill: Q, expected: Q, field: str = "expected") -> Q:
