@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
@@ -257,6 +258,17 @@ def test_entries_changed_after_the_review_are_not_confirmed(implant: Implant, nu
     response = confirmed(client, implant, {**data, "volume": "18 mL"})
     assert response.status_code == 422
     assert "The entries changed since the review" in response.content.decode()
+    assert Refill.objects.count() == 1
+
+
+def test_a_refill_by_date_moved_since_the_review_is_not_confirmed(
+    implant: Implant, nurse: User
+) -> None:
+    data, _ = reviewed(signed_in(nurse), implant)
+    with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
+        response = confirmed(signed_in(nurse), implant, data)
+    assert response.status_code == 422
+    assert "what they lead to (rate, refill-by date)" in response.content.decode()
     assert Refill.objects.count() == 1
 
 

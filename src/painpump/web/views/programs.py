@@ -1,7 +1,7 @@
 """Titration between refills (physicians): a new daily dose for the drug in the pump, reviewed
 before it is given (the rate that follows, the reservoir left, the alarm and refill-by dates
 recomputed, every warning with its reason and source to acknowledge, a hard limit refused), then
-given on the implant's version reviewed (clinic.program_preview, clinic.programs)."""
+given on the implant's version reviewed (clinic.reads.program_preview, clinic.actions.programs)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _page(
 ) -> HttpResponse:
     reviewing = preview.after is not None or preview.stop is not None
     if reviewing and form.is_bound and form.is_valid():
-        form.mark_reviewed()
+        form.mark_reviewed(preview.after)
     if preview.stop is not None or (form.is_bound and form.errors):
         status = REFUSED
     ticked = request.POST.getlist("acknowledge")
@@ -92,8 +92,12 @@ def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
         return _page(request, form, preview)
     if request.POST.get("action") != "confirm":
         return _page(request, form, preview)
-    if data.get("reviewed") != form.fingerprint():
-        form.add_error(None, "The dose changed since the review: check the review below.")
+    if data.get("reviewed") != form.fingerprint(preview.after):
+        form.add_error(
+            None,
+            "The dose changed since the review, or what it leads to (rate, refill-by date): check "
+            "the review below.",
+        )
         return _page(request, form, preview)
     ticked = request.POST.getlist("acknowledge")
     try:

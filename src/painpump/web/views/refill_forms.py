@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 
+from painpump.clinic.reads.refill_preview import Setting
 from painpump.core import catalog
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, Q
@@ -34,18 +35,22 @@ class VersionedForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     reviewed = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
-    def fingerprint(self) -> str:
-        """A digest of the entries (not the acknowledgements), to tell whether what is confirmed
-        is what was reviewed."""
+    def fingerprint(self, outcome: Setting | None) -> str:
+        """A digest of the entries (not the acknowledgements) and of what they were shown to lead
+        to (the rate and the refill-by date), to tell whether what is confirmed is what was
+        reviewed."""
         keys = ("reviewed", "idempotency_key", "submission")
         names = sorted(n for n in self.fields if n not in keys)
         text = "\x1f".join(f"{n}={self.cleaned_data.get(n)!s}" for n in names)
+        if outcome is not None:
+            text += f"\x1frate={outcome.rate!s}\x1frefill_by={outcome.refill_by!s}"
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
-    def mark_reviewed(self) -> None:
-        """The entries as they are now are the ones reviewed (the hidden field carries them)."""
+    def mark_reviewed(self, outcome: Setting | None) -> None:
+        """The entries as they are now, and their outcome, are the ones reviewed (the hidden field
+        carries them)."""
         entries = {name: self.data.get(name) for name in self.data}  # one value per name
-        self.data = {**entries, "reviewed": self.fingerprint()}
+        self.data = {**entries, "reviewed": self.fingerprint(outcome)}
 
 
 class RefillForm(VersionedForm):

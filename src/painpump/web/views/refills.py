@@ -4,12 +4,13 @@ review of every setting before and after with each warning to acknowledge (a har
 and offers no confirmation), (5) the confirmation, recorded once whatever the retries; then the
 refill as recorded with its next appointment, and the second clinician's verification. Works as
 plain posts; htmx answers each changed entry at once. Every number comes from the clinic
-services and painpump.core (clinic.refill_preview, clinic.refill_record)."""
+services and painpump.core (clinic.reads.refill_preview, clinic.reads.refill_record)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -74,7 +75,12 @@ def _ticked(request: HttpRequest) -> list[str]:
 
 
 def _preview(
-    request: HttpRequest, implant_id: UUID, form: RefillForm, *, partial: bool = False
+    request: HttpRequest,
+    implant_id: UUID,
+    form: RefillForm,
+    *,
+    partial: bool = False,
+    at: datetime | None = None,
 ) -> RefillPreview | None:
     """The refill as entered, previewed. A refusal lands next to its field (None returned); a
     hard limit is the preview's stop, shown next to its field as well."""
@@ -83,7 +89,7 @@ def _preview(
         preview = preview_refill(
             user_of(request),
             implant_id,
-            at=clock.now(),
+            at=at or clock.now(),
             expected=data.get("expected"),
             aspirated=data.get("aspirated"),
             fill=form.fill(),
@@ -118,7 +124,7 @@ def _page(
         status = REFUSED
     reviewing = preview.after is not None or preview.stop is not None
     if reviewing and form.is_bound and form.is_valid():
-        form.mark_reviewed()
+        form.mark_reviewed(preview.after)
     if preview.stop is not None:
         status = REFUSED
     context = {
@@ -183,22 +189,27 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
             user, implant_id, performed_at=clock.now(), acknowledge=frozenset(), **arguments
         )
         return redirect("web:refill-record", done.id)
-    preview = _preview(request, implant_id, form)
+    at = clock.now()  # the refill is recorded at the moment its confirmation is reviewed again
+    preview = _preview(request, implant_id, form, at=at)
     if preview is not None and preview.version != data["version"]:
         # Another refill or a titration since the review: that is the answer (409), not what
         # the entries would now break against a pump the nurse never reviewed.
         raise Conflict("implant", str(implant_id), data["version"], preview.version)
     if preview is None or preview.stop is not None:
         return _page(request, implant_id, form, preview)
-    if data.get("reviewed") != form.fingerprint():
-        form.add_error(None, "The entries changed since the review: check the review below.")
+    if data.get("reviewed") != form.fingerprint(preview.after):
+        form.add_error(
+            None,
+            "The entries changed since the review, or what they lead to (rate, refill-by date): "
+            "check the review below.",
+        )
         return _page(request, implant_id, form, preview, status=REFUSED)
     ticked = _ticked(request)
     try:
         done = confirm_refill(
             user,
             implant_id,
-            performed_at=clock.now(),
+            performed_at=at,
             acknowledge=acknowledged_rules(preview.warnings, ticked),
             **arguments,
         )
