@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 
 
 def setup_django() -> None:
@@ -53,3 +54,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    """Wait until a server listens on the loopback `port`."""
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server did not listen on port {port} within {seconds:.0f} s")

@@ -64,6 +64,21 @@ def test_tumour_pain_is_implanted_directly(
     assert history[0]["recorded_by"] == "dr.house"
 
 
+def test_an_implantation_sent_with_its_discharge_records_both_as_the_web_form_does(
+    physician: Client, users: dict[Role, User], patient: Patient
+) -> None:
+    episode = new_episode(users[Role.PHYSICIAN], patient, "tumour_pain", 10)
+    url = f"/api/episodes/{episode.id}/implants"
+    future = post(physician, url, implant_body(1, day(-2).isoformat(), discharged_on=day(1)))
+    assert future.status_code == 422
+    assert future.json()["error"]["field"] == "discharged_on"
+    assert Implant.objects.count() == 0
+    done = post(physician, url, implant_body(1, day(-2).isoformat(), discharged_on=day(0)))
+    assert done.status_code == 201, done.content
+    history = physician.get(f"/api/episodes/{episode.id}/steps").json()
+    assert [e["action"] for e in history] == ["implant", "discharge"]
+
+
 def test_stroke_goes_through_the_test_phase_and_waits_21_days_for_the_implant(
     physician: Client, users: dict[Role, User], patient: Patient
 ) -> None:

@@ -1,5 +1,5 @@
-"""Stays booked ahead (clinic.admissions), the implantation registered with its stay
-(clinic.implantation), appointments moved at a version, and referrals and assessments that a
+"""Stays booked ahead (clinic.actions.admissions), the implantation registered with its stay
+(clinic.actions.implantation), appointments moved at a version, and referrals and assessments that a
 retried form records once. Each change is audited; a refused one changes nothing."""
 
 from __future__ import annotations

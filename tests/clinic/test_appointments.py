@@ -17,6 +17,7 @@ from frozen import NOW, TODAY, ZONE
 from painpump.clinic.actions import appointments, refill_visits, refills, settings_service
 from painpump.clinic.locale import clinic_locale, clinic_settings
 from painpump.clinic.models import Appointment, AuditEntry, Implant
+from painpump.clinic.reads import refill_slots
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen
 from painpump.core.errors import Refusal
@@ -84,22 +85,22 @@ def test_the_next_patient_due_that_day_gets_the_next_slot_and_a_full_day_sends_t
     settings = clinic_settings()
     settings.refill_capacity_per_day = 2
     settings.save()
-    locale, rules = clinic_locale(), refill_visits.booking_rules(settings)
-    second = refill_visits.visit_for(first.due_by, NOW, locale, rules, high_risk=False)
+    locale, rules = clinic_locale(), refill_slots.booking_rules(settings)
+    second = refill_slots.visit_for(first.due_by, NOW, locale, rules, high_risk=False)
     assert second.day == first.on
     assert second.starts_at == first.starts_at + timedelta(minutes=rules.visit_minutes)
     Appointment.objects.create(
         patient=first.patient, kind="refill", on=second.day, starts_at=second.starts_at
     )
-    third = refill_visits.visit_for(first.due_by, NOW, locale, rules, high_risk=False)
+    third = refill_slots.visit_for(first.due_by, NOW, locale, rules, high_risk=False)
     assert third.day == working_days_before(first.on, 1)[0] and not third.overdue
 
 
 def test_a_refill_whose_refill_by_date_has_passed_is_proposed_urgent_at_the_nearest_free_slot(
     implant: Implant,
 ) -> None:
-    locale, rules = clinic_locale(), refill_visits.booking_rules(clinic_settings())
-    visit = refill_visits.visit_for(TODAY - timedelta(days=3), NOW, locale, rules, high_risk=True)
+    locale, rules = clinic_locale(), refill_slots.booking_rules(clinic_settings())
+    visit = refill_slots.visit_for(TODAY - timedelta(days=3), NOW, locale, rules, high_risk=True)
     assert visit.overdue and visit.starts_at > NOW
     nearest = next(
         d

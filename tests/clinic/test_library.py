@@ -17,6 +17,7 @@ from painpump.clinic import audit
 from painpump.clinic.actions import library, programs, refills
 from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.models import AuditEntry, ClinicLimit, Implant, Refill
+from painpump.clinic.reads import clinic_limits
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen
 from painpump.core.errors import Refusal
@@ -86,14 +87,14 @@ def test_other_roles_may_not_add_a_limit_and_nothing_is_stored(
 
 def test_every_role_reads_the_limits(nurse: User, auditor: User, pharmacist: User) -> None:
     baclofen_daily(pharmacist, "420 mcg/day")
-    assert len(library.list_limits(nurse)) == 1
-    assert len(library.list_limits(auditor)) == 1
+    assert len(clinic_limits.list_limits(nurse)) == 1
+    assert len(clinic_limits.list_limits(auditor)) == 1
 
 
 def test_a_user_without_a_role_may_not_read_the_limits(db: None) -> None:
     nobody = User.objects.create_user("nobody", password="x" * 12)
     with pytest.raises(Forbidden):
-        library.list_limits(nobody)
+        clinic_limits.list_limits(nobody)
 
 
 def test_a_retried_add_records_the_limit_once(pharmacist: User) -> None:
@@ -164,7 +165,7 @@ def test_an_archived_limit_stays_on_record_and_no_longer_applies(
     archived = library.archive_limit(pharmacist, row.id, expected_version=row.version)
     assert archived.archived_at is not None and archived.archived_by == "pharma.cist"
     assert ClinicLimit.objects.filter(id=row.id).exists()
-    assert library.active_limits() == ()
+    assert clinic_limits.active_limits() == ()
     assert AuditEntry.objects.filter(action="library.limit.archive").exists()
     refill_with_increase(physician, implant)
     with pytest.raises(Refusal):

@@ -284,6 +284,14 @@ def test_volumes_compared_are_printed_to_the_same_decimal_places(
     assert "8.125 mL / 8.100 mL (-0.025 mL)" in summary
 
 
+def test_regression_a_refill_within_the_accuracy_printed_verdict_none(
+    implant: Implant, nurse: User
+) -> None:
+    _, session = _download(nurse, _refill_url(measured_to_two_places(nurse, implant)))
+    assert "within the pump accuracy" in session
+    assert "NONE" not in session
+
+
 def test_a_long_history_says_how_many_entries_it_leaves_out(
     implant: Implant, nurse: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:

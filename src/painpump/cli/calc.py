@@ -101,16 +101,19 @@ def _opt(name: str, help_text: str) -> Any:
     return typer.Option(name, help=help_text)
 
 
+Concentration = Annotated[str | None, _opt("--concentration", "Concentration.")]
+CatheterModel = Annotated[str | None, _opt("--catheter", "Catheter model.")]
+
+
+def _missing(field: str, expected: str, source: str = INPUT_RULES) -> Refusal:
+    """The refusal of a required option left out."""
+    return Refusal(field, "not given", expected, source, "is required")
+
+
 def _need(text: str | None, field: str, kind: Kind, *, positive: bool = False) -> Q:
     """Parse a required quantity option, refusing it when missing."""
     if text is None:
-        raise Refusal(
-            field,
-            "not given",
-            f"a {kind.label} with its unit, e.g. {kind.examples}",
-            INPUT_RULES,
-            "is required",
-        )
+        raise _missing(field, f"a {kind.label} with its unit, e.g. {kind.examples}")
     return parse(text, kind, field, positive=positive)
 
 
@@ -122,7 +125,7 @@ def _maybe(text: str | None, field: str, kind: Kind, *, positive: bool = False) 
 def _either(text: str | None, field: str, kinds: tuple[Kind, ...], example: str) -> Q:
     """Parse a quantity that may be of one of several kinds (e.g. mg or mg/day)."""
     if text is None:
-        raise Refusal(field, "not given", example, INPUT_RULES, "is required")
+        raise _missing(field, example)
     for kind in kinds:
         try:
             return parse(text, kind, field)
@@ -275,13 +278,7 @@ def _bolus_volume(text: str, concentration: Q | None) -> Q:
     if bolus.kind is Kind.VOLUME:
         return bolus
     if concentration is None:
-        raise Refusal(
-            "concentration",
-            "not given",
-            "a concentration, to turn the --bolus amount into a volume",
-            INPUT_RULES,
-            "is required",
-        )
+        raise _missing("concentration", "a concentration, to turn the --bolus amount into a volume")
     return of(bolus.canonical / concentration.canonical, "mL")
 
 
@@ -298,22 +295,10 @@ def _basal_rate(rate: str | None, dose: str | None, concentration: Q | None) -> 
     if rate is not None:
         return parse(rate, Kind.VOLUME_RATE, "rate"), "rate"
     if dose is None:
-        raise Refusal(
-            "rate",
-            "not given",
-            "--rate, or --dose with --concentration",
-            INPUT_RULES,
-            "is required",
-        )
+        raise _missing("rate", "--rate, or --dose with --concentration")
     d = parse(dose, Kind.DOSE_RATE, "dose")
     if concentration is None:
-        raise Refusal(
-            "concentration",
-            "not given",
-            "a concentration, to turn --dose into a rate",
-            INPUT_RULES,
-            "is required",
-        )
+        raise _missing("concentration", "a concentration, to turn --dose into a rate")
     return dosing.rate(d, concentration), "dose"
 
 
@@ -383,7 +368,7 @@ def refill_command(
     volume: Annotated[str | None, _opt("--volume", "Fill volume, e.g. '20 mL'.")] = None,
     rate: Annotated[str | None, _opt("--rate", "Basal rate, e.g. '0.5 mL/day'.")] = None,
     dose: Annotated[str | None, _opt("--dose", "Daily dose (with --concentration).")] = None,
-    concentration: Annotated[str | None, _opt("--concentration", "Concentration.")] = None,
+    concentration: Concentration = None,
     alarm_volume: Annotated[
         str | None, _opt("--alarm-volume", "Low-reservoir alarm volume (default: the pump's).")
     ] = None,
@@ -425,13 +410,7 @@ def refill_command(
     (reservoir with a margin, or drug stability, whichever comes first), counted in the calendar
     days of --time-zone (or of the fill date's offset)."""
     if pump is None:
-        raise Refusal(
-            "pump",
-            "not given",
-            f"one of {', '.join(catalog.pumps())}",
-            catalog.CATALOG,
-            "is required",
-        )
+        raise _missing("pump", f"one of {', '.join(catalog.pumps())}", catalog.CATALOG)
     model = catalog.pump(pump, "pump")
     fill = _need(volume, "volume", Kind.VOLUME, positive=True)
     c = _maybe(concentration, "concentration", Kind.CONCENTRATION, positive=True)
@@ -439,13 +418,7 @@ def refill_command(
     warnings = check_rate(model, basal, basal_field) if basal.canonical > 0 else []
     if (bolus is None) != (boluses_per_day is None):
         missing = "boluses_per_day" if bolus is not None else "bolus"
-        raise Refusal(
-            missing,
-            "not given",
-            "--bolus and --boluses-per-day together",
-            INPUT_RULES,
-            "is required",
-        )
+        raise _missing(missing, "--bolus and --boluses-per-day together")
     bolus_ml, count = Decimal(0), 0
     if bolus is not None:
         bolus_ml = _bolus_volume(bolus, c).canonical
@@ -501,7 +474,7 @@ def discrepancy_command(
     """Refill reconciliation: aspirated vs expected residual volume, delivery error against the
     pump accuracy, and a possibly consequential discrepancy (pocket fill, Maino 2017)."""
     if pump is None:
-        raise Refusal("pump", "not given", "a pump model", catalog.CATALOG, "is required")
+        raise _missing("pump", "a pump model", catalog.CATALOG)
     model = catalog.pump(pump, "pump")
     r = refill.reconcile(
         model,
@@ -542,13 +515,7 @@ def _catheter_volume(
 ) -> tuple[catalog.Catheter, Q, Q]:
     """The catheter, its implanted length and its volume."""
     if catheter is None:
-        raise Refusal(
-            "catheter",
-            "not given",
-            f"one of {', '.join(catalog.catheters())}",
-            catalog.CATALOG,
-            "is required",
-        )
+        raise _missing("catheter", f"one of {', '.join(catalog.catheters())}", catalog.CATALOG)
     model = catalog.catheter(catheter, "catheter")
     length = volumes.implanted_length_cm(
         model,
@@ -571,7 +538,7 @@ def _catheter_fields(model: catalog.Catheter, length: Q) -> dict[str, Any]:
 
 @_command("catheter")
 def catheter_command(
-    catheter: Annotated[str | None, _opt("--catheter", "Catheter model.")] = None,
+    catheter: CatheterModel = None,
     implanted_length: Annotated[
         str | None, _opt("--implanted-length", "Implanted length, e.g. '45 cm'.")
     ] = None,
@@ -590,7 +557,7 @@ def priming_command(
     dead_volume: Annotated[
         str | None, _opt("--dead-volume", "Pump-outlet dead volume, e.g. '0.2 mL'.")
     ] = None,
-    catheter: Annotated[str | None, _opt("--catheter", "Catheter model.")] = None,
+    catheter: CatheterModel = None,
     implanted_length: Annotated[str | None, _opt("--implanted-length", "Implanted length.")] = None,
     trimmed_length: Annotated[str | None, _opt("--trimmed-length", "Length trimmed off.")] = None,
     as_json: JsonFlag = False,
@@ -660,10 +627,10 @@ def convert_command(
 ) -> None:
     """Convert a dose between routes with the drug library's ratio (or --ratio)."""
     if drug is None:
-        raise Refusal("drug", "not given", "a drug name", catalog.CATALOG, "is required")
+        raise _missing("drug", "a drug name", catalog.CATALOG)
     for value, field in ((from_route, "from_route"), (to_route, "to_route")):
         if value is None:
-            raise Refusal(field, "not given", "oral, iv or intrathecal", INPUT_RULES, "is required")
+            raise _missing(field, "oral, iv or intrathecal")
     q = _either(
         dose,
         "dose",
@@ -699,7 +666,7 @@ def _unverified_ratio(ratio_text: str, source: str) -> Finding:
 @_command("check")
 def check_command(
     drug: Annotated[str | None, _opt("--drug", "Drug name.")] = None,
-    concentration: Annotated[str | None, _opt("--concentration", "Concentration.")] = None,
+    concentration: Concentration = None,
     dose: Annotated[str | None, _opt("--dose", "Daily dose.")] = None,
     previous_dose: Annotated[
         str | None, _opt("--previous-dose", "Daily dose before this change.")
@@ -716,7 +683,7 @@ def check_command(
     """Drug-library checks of a concentration and daily dose, and of the step from a previous
     dose: verdict ok, warn or stop, with every finding and its source."""
     if drug is None:
-        raise Refusal("drug", "not given", "a drug name", catalog.CATALOG, "is required")
+        raise _missing("drug", "a drug name", catalog.CATALOG)
     decision = checks.check(
         drug,
         _need(concentration, "concentration", Kind.CONCENTRATION, positive=True),
@@ -753,13 +720,7 @@ def itb_start_command(
     bolus = _need(effective_bolus, "effective_bolus", Kind.MASS, positive=True)
     hours = _number(effect_hours, "effect_hours")
     if hours is None:
-        raise Refusal(
-            "effect_hours",
-            "not given",
-            "hours the effect lasted, e.g. 6",
-            INPUT_RULES,
-            "is required",
-        )
+        raise _missing("effect_hours", "hours the effect lasted, e.g. 6")
     start = baclofen.starting_daily_dose(bolus, hours)
     result: dict[str, Any] = {
         "daily_dose": start.daily_dose,

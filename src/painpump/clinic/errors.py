@@ -4,10 +4,25 @@ changed it since it was read."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
+from uuid import UUID
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound=Model)
 
 
 class NotFound(Exception):
     """No record with that id (or it is archived)."""
+
+
+def get_or_not_found(records: QuerySet[M], record_id: UUID) -> M:
+    """The record with that id among `records`, or NotFound naming it ("implant <id>")."""
+    try:
+        return records.get(id=record_id)
+    except ObjectDoesNotExist:
+        raise NotFound(f"{records.model._meta.verbose_name} {record_id}") from None
 
 
 @dataclass(frozen=True)

@@ -86,8 +86,8 @@ def roles_of(user: User | AnonymousUser) -> frozenset[Role]:
 
 @receiver(m2m_changed, sender=User.groups.through)
 def _forget_roles(sender: object, instance: object, **kwargs: object) -> None:
-    """A user's groups changed through this object (user.groups.add/set/remove/clear): its roles
-    are read again. (painpump changes roles only this way, clinic.users; a change made through a
+    """A user's groups changed through this object (user.groups.add/set/remove/clear): its roles are
+    read again. (painpump changes roles only this way, clinic.actions.users; a change made through a
     group, group.user_set, reaches a user object read before it with its next request.)"""
     if isinstance(instance, User):
         instance.__dict__.pop(ROLES_CACHE, None)

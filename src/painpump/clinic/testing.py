@@ -6,6 +6,7 @@ theirs from their frozen clock (tests/frozen.py), the drills from the clinic's t
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Unpack
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -13,8 +14,18 @@ from django.contrib.auth.models import User
 from painpump.clinic.actions import pathway
 from painpump.clinic.models import Episode
 from painpump.core.baclofen import ScreeningBolus
+from painpump.core.pathway.episode import Facts
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
+
+
+def _step(
+    physician: User, episode: Episode, action: str, now: datetime, **facts: Unpack[Facts]
+) -> Episode:
+    row, _ = pathway.step(
+        physician, episode.id, action, expected_version=episode.version, now=now, **facts
+    )
+    return row
 
 
 def responder_episode(physician: User, episode_id: UUID, *, start: date) -> Episode:
@@ -22,35 +33,18 @@ def responder_episode(physician: User, episode_id: UUID, *, start: date) -> Epis
     the responder decision two days later (a two-day stay)."""
     at = datetime.combine(start, time(10, 0), tzinfo=UTC)
     episode = Episode.objects.get(id=episode_id)
-    episode, _ = pathway.step(
-        physician,
-        episode_id,
-        "start_test_phase",
-        expected_version=episode.version,
-        now=at,
-        on=start,
-        protocol="bolus",
-    )
+    episode = _step(physician, episode, "start_test_phase", at, on=start, protocol="bolus")
     bolus = ScreeningBolus(parse("50 mcg", Kind.MASS, "bolus"), positive=True, given_at=at)
-    episode, _ = pathway.step(
-        physician,
-        episode_id,
-        "record_screening_bolus",
-        expected_version=episode.version,
-        now=at,
-        bolus=bolus,
-    )
+    episode = _step(physician, episode, "record_screening_bolus", at, bolus=bolus)
     decided = start + timedelta(days=2)
-    episode, _ = pathway.step(
+    return _step(
         physician,
-        episode_id,
+        episode,
         "decide_test_phase",
-        expected_version=episode.version,
-        now=datetime.combine(decided, time(10, 0), tzinfo=UTC),
+        datetime.combine(decided, time(10, 0), tzinfo=UTC),
         on=decided,
         outcome="responder",
     )
-    return episode
 
 
 def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> Fill:

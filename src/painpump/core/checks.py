@@ -70,6 +70,15 @@ def _broken(limit: Limit, message: str, shown: str) -> Finding:
     return Finding(limit.rule, _verdict(limit), message, shown, limit.source, limit.verified)
 
 
+def _against_maximum(
+    limit: Limit, maximum: Q, given: Q, given_text: str, what: str, note: str = ""
+) -> Finding:
+    shown = f"<= {maximum}{note}"
+    if given.canonical > maximum.canonical:
+        return _broken(limit, f"{given_text} exceeds the maximum {what} {maximum}{note}", shown)
+    return _ok(limit, f"{given_text} is within the maximum {what} {maximum}{note}", shown)
+
+
 def _option(value: str | None, allowed: tuple[str, ...], field: str) -> str | None:
     """A validated choice (origin, region), or None when not given."""
     if value is None:
@@ -167,15 +176,7 @@ def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
     if not _q_limits(drug, "max_concentration"):
         findings.append(_unchecked(drug, "max_concentration", c_text))
     for lim, value in _q_limits(drug, "max_concentration"):
-        shown = f"<= {value}"
-        if c.canonical > value.canonical:
-            findings.append(
-                _broken(lim, f"{c_text} exceeds the maximum concentration {value}", shown)
-            )
-        else:
-            findings.append(
-                _ok(lim, f"{c_text} is within the maximum concentration {value}", shown)
-            )
+        findings.append(_against_maximum(lim, value, c, c_text, "concentration"))
     for lim, value in _q_limits(drug, "min_concentration"):
         shown = f">= {value}"
         if c.canonical < value.canonical:
@@ -238,15 +239,7 @@ def check_daily_dose(drug: Drug, dose: Q, region: str | None) -> list[Finding]:
     where = f" ({region.upper()})" if region else ""
     for lim, value in _q_limits(drug, "max_daily_dose", region=region):
         region_note = where if "region" in lim.when else ""
-        shown = f"<= {value}{region_note}"
-        if d.canonical > value.canonical:
-            findings.append(
-                _broken(lim, f"{d_text} exceeds the maximum daily dose {value}{region_note}", shown)
-            )
-        else:
-            findings.append(
-                _ok(lim, f"{d_text} is within the maximum daily dose {value}{region_note}", shown)
-            )
+        findings.append(_against_maximum(lim, value, d, d_text, "daily dose", region_note))
     alt = _alternative(dose)
     if alt is not None and alt.canonical < dose.canonical:
         fits = _within(drug, dose, "max_daily_dose", None, region=region)

@@ -15,7 +15,7 @@ from django.db import transaction
 from painpump.clinic import audit
 from painpump.clinic.actions import pathway
 from painpump.clinic.actions.pathway import locked_episode
-from painpump.clinic.errors import Conflict, NotFound
+from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.locale import clinic_settings, clinic_today, locale_of
 from painpump.clinic.models import Appointment, Episode
 from painpump.clinic.pathway_state import pathway_settings, state_of
@@ -68,10 +68,7 @@ def preview_admission(
 ) -> StayPlan:
     """The findings a planned stay would give (the warnings to acknowledge), booking nothing."""
     actor = require(user, "patient.read")
-    try:
-        row = Episode.objects.get(id=episode_id)
-    except Episode.DoesNotExist:
-        raise NotFound(f"episode {episode_id}") from None
+    row = get_or_not_found(Episode.objects.all(), episode_id)
     plan = _plan(row, purpose, admit_on, discharge_on, clinic_today(now))
     audit.record(
         actor,
@@ -216,8 +213,8 @@ def step(
     acknowledge: dict[str, str] | None = None,
     **facts: Unpack[Facts],
 ) -> tuple[Episode, Decision]:
-    """One pathway step (clinic.pathway.step); a step that begins a stay closes the episode's
-    booked admission."""
+    """One pathway step (clinic.actions.pathway.step); a step that begins a stay closes the
+    episode's booked admission."""
     row, decision = pathway.step(
         user,
         episode_id,

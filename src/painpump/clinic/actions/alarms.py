@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.errors import NotFound
+from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.models import AlarmReport, Implant
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
@@ -32,10 +32,7 @@ def report_alarm(
             RULES,
             "is not an alarm kind",
         )
-    try:
-        implant = Implant.objects.select_related("episode").get(id=implant_id)
-    except Implant.DoesNotExist:
-        raise NotFound(f"implant {implant_id}") from None
+    implant = get_or_not_found(Implant.objects.select_related("episode"), implant_id)
     alarm = AlarmReport.objects.create(
         implant=implant, kind=kind, reported_at=reported_at, recorded_by=actor, note=note.strip()
     )

@@ -17,10 +17,10 @@ from django.db import transaction
 from painpump import clock
 from painpump.clinic import audit
 from painpump.clinic.actions import refill_visits
-from painpump.clinic.actions.refill_visits import booking_rules, taken_between
-from painpump.clinic.errors import Conflict, NotFound
+from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment, Implant
+from painpump.clinic.reads.refill_slots import booking_rules, taken_between
 from painpump.clinic.roles import require
 from painpump.core.booking import BOOKING_SOURCE, BookingRules, day_slots, free_slots
 from painpump.core.errors import Refusal
@@ -47,13 +47,7 @@ BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def _shown(appointment: Appointment) -> dict[str, object]:
-    return {
-        "on": appointment.on.isoformat(),
-        "starts_at": appointment.starts_at.isoformat() if appointment.starts_at else None,
-        "status": appointment.status,
-        "overdue": appointment.overdue,
-        "late_reason": appointment.late_reason or None,
-    }
+    return {**refill_visits.shown(appointment), "late_reason": appointment.late_reason or None}
 
 
 @transaction.atomic
@@ -70,10 +64,7 @@ def update_appointment(
     """Book, move or cancel; with `expected_version`, only if nobody changed it since. A move
     gives the day (`on`: a refill takes that day's first free slot) or the start (`starts_at`)."""
     actor = require(user, "appointment.write")
-    try:
-        appointment = Appointment.objects.select_for_update().get(id=appointment_id)
-    except Appointment.DoesNotExist:
-        raise NotFound(f"appointment {appointment_id}") from None
+    appointment = get_or_not_found(Appointment.objects.select_for_update(), appointment_id)
     if expected_version is not None and appointment.version != expected_version:
         raise Conflict("appointment", str(appointment.id), expected_version, appointment.version)
     before = _shown(appointment)

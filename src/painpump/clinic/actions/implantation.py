@@ -6,6 +6,7 @@ clinic's usual days). The pump's first fill is a refill with no expected or aspi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -32,15 +33,23 @@ from painpump.core.units import Q
 STAY_RULE = "hospital_stay"
 
 
-def _stay(implanted_on: date, discharged_on: date) -> Finding:
+def _stay(implanted_on: date, discharged_on: date, now: datetime) -> Finding:
+    """The stay's finding; a discharge in the future or before the implantation is refused."""
+    today = clinic_today(now)
+    if discharged_on > today:
+        raise Refusal(
+            "discharged_on",
+            discharged_on.isoformat(),
+            f"on or before today {today.isoformat()} (record the discharge when it happens)",
+            ORDER_SOURCE,
+            "is in the future",
+        )
     try:
         return check_stay(
             "implantation", implanted_on, discharged_on, pathway_settings(clinic_settings())
         )
     except Refusal as refusal:
-        raise Refusal(
-            "discharged_on", refusal.value, refusal.limit, refusal.source, refusal.problem
-        ) from None
+        raise replace(refusal, field="discharged_on") from None
 
 
 def preview_implantation(
@@ -56,16 +65,7 @@ def preview_implantation(
     decision = therapy_queries.preview_step(user, episode_id, "implant", now=now, on=implanted_on)
     if discharged_on is None:
         return decision
-    today = clinic_today(now)
-    if discharged_on > today:
-        raise Refusal(
-            "discharged_on",
-            discharged_on.isoformat(),
-            f"on or before today {today.isoformat()} (record the discharge when it happens)",
-            ORDER_SOURCE,
-            "is in the future",
-        )
-    return Decision((*decision.findings, _stay(implanted_on, discharged_on)))
+    return Decision((*decision.findings, _stay(implanted_on, discharged_on, now)))
 
 
 @transaction.atomic
@@ -85,8 +85,10 @@ def register_implantation(
     discharged_on: date | None = None,
     acknowledge: dict[str, str] | None = None,
 ) -> Implant:
-    """The implant step and the pump and catheter placed, the episode's booked admission done,
-    and the discharge when given (its warning acknowledged under `hospital_stay`)."""
+    """The implant step (refused before the test phase's responder decision plus the clinic's
+    waiting days, except for tumour pain) and the pump and catheter placed, the episode's booked
+    admission done, and the discharge when given (its warning acknowledged under
+    `hospital_stay`)."""
     acks = dict(acknowledge or {})
     stay_ack = {STAY_RULE: acks.pop(STAY_RULE)} if STAY_RULE in acks else {}
     if stay_ack and discharged_on is None:
@@ -97,54 +99,9 @@ def register_implantation(
             DESIGN_PATHWAY,
             "acknowledges no warning of this step",
         )
-    implant = _place(
-        user,
-        episode_id,
-        expected_version=expected_version,
-        now=now,
-        pump_model=pump_model,
-        pump_serial=pump_serial,
-        catheter_model=catheter_model,
-        catheter_length_cm=catheter_length_cm,
-        dead_volume=dead_volume,
-        alarm_volume=alarm_volume,
-        implanted_on=implanted_on,
-        acknowledge=acks,
-    )
-    episode = locked_episode(episode_id)
-    admissions.admitted(user, episode)
-    if discharged_on is not None:
-        _stay(implanted_on, discharged_on)
-        apply_step(
-            user,
-            episode,
-            Action.DISCHARGE,
-            expected_version=episode.version,
-            now=now,
-            acknowledge=stay_ack,
-            on=discharged_on,
-        )
-    return implant
-
-
-def _place(
-    user: User,
-    episode_id: UUID,
-    *,
-    expected_version: int,
-    now: datetime,
-    pump_model: str,
-    pump_serial: str,
-    catheter_model: str,
-    catheter_length_cm: Decimal,
-    dead_volume: Q,
-    alarm_volume: Q | None,
-    implanted_on: date,
-    acknowledge: dict[str, str] | None = None,
-) -> Implant:
-    """The implantation step of the pathway (refused before the test phase's responder decision
-    plus the clinic's waiting days, except for tumour pain) and the pump and catheter it placed."""
     actor = require(user, "pathway.decide")
+    if discharged_on is not None:
+        _stay(implanted_on, discharged_on, now)
     episode = locked_episode(episode_id)
     pump = catalog.pump(pump_model, "pump_model")
     alarm = alarm_volume or pump.low_reservoir_alarm.value
@@ -162,7 +119,7 @@ def _place(
         "implant",
         expected_version=expected_version,
         now=now,
-        acknowledge=acknowledge,
+        acknowledge=acks,
         on=implanted_on,
     )
     implant = Implant.objects.create(
@@ -189,4 +146,15 @@ def _place(
             "implanted_on": implanted_on.isoformat(),
         },
     )
+    admissions.admitted(user, episode)
+    if discharged_on is not None:
+        apply_step(
+            user,
+            episode,
+            Action.DISCHARGE,
+            expected_version=episode.version,
+            now=now,
+            acknowledge=stay_ack,
+            on=discharged_on,
+        )
     return implant

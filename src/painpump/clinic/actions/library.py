@@ -1,7 +1,7 @@
-"""The clinic's own drug-library limits: read by the whole team, added, changed and archived by a
-pharmacist or an admin (library.write) under optimistic concurrency, each change audited with
-before and after. painpump.core.clinic_limits refuses a limit that would not tighten the packaged
-library; the refill and titration checks apply the active limits beside the packaged ones."""
+"""The clinic's own drug-library limits (read through clinic.reads.clinic_limits): added, changed
+and archived by a pharmacist or an admin (library.write) under optimistic concurrency, each change
+audited with before and after. painpump.core.clinic_limits refuses a limit that would not tighten
+the packaged library."""
 
 from __future__ import annotations
 
@@ -18,44 +18,13 @@ from painpump.clinic import audit
 from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import ClinicLimit
+from painpump.clinic.reads.clinic_limits import HOURS, PERCENT, as_limit, shown_value
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.catalog import Limit
 from painpump.core.clinic_limits import CLINIC_RULES, clinic_limit, rule_of
 from painpump.core.errors import Refusal
-from painpump.core.units import Q, format_decimal
-
-PERCENT = "%"
-HOURS = "hour"
-
-
-def value_of(row: ClinicLimit) -> Q | Decimal:
-    """The stored value as the core reads it: a quantity in its unit, or plain percent/hours."""
-    return row.value if row.unit in (PERCENT, HOURS) else Q(row.value, row.unit)
-
-
-def shown_value(row: ClinicLimit) -> str:
-    """The value with its unit, as typed: "10 mg/day", "20 %", "48 hour"."""
-    return f"{format_decimal(row.value.normalize())} {row.unit}"
-
-
-def source_of(row: ClinicLimit) -> str:
-    """The source a finding names: the clinic's policy document, who set the limit and when."""
-    return f"clinic policy: {row.source} (clinic limit set by {row.set_by}, {row.set_at:%Y-%m-%d})"
-
-
-def as_limit(row: ClinicLimit) -> Limit:
-    """The core's view of a clinic limit (always verified: it is the clinic's own policy)."""
-    return Limit(row.drug, row.rule, value_of(row), row.severity, True, source_of(row))
-
-
-def active_limits(drugs: Iterable[str] | None = None) -> tuple[Limit, ...]:
-    """The limits in force, for the given drugs or all; called inside a refill's or a titration's
-    transaction, whose service has already checked the user's role."""
-    rows = ClinicLimit.objects.filter(archived_at__isnull=True)
-    if drugs is not None:
-        rows = rows.filter(drug__in=list(drugs))
-    return tuple(as_limit(row) for row in rows)
+from painpump.core.units import Q
 
 
 def snapshot(row: ClinicLimit) -> dict[str, Any]:
@@ -70,27 +39,6 @@ def snapshot(row: ClinicLimit) -> dict[str, Any]:
         "archived": row.archived_at is not None,
         "version": row.version,
     }
-
-
-def require_reader(user: User) -> str:
-    """Any member of the clinic team reads the drug library, the device catalog and the clinic
-    limits (they hold no patient data); someone with no role is refused."""
-    return require(user, "library.read")
-
-
-def list_limits(user: User) -> list[ClinicLimit]:
-    """Every clinic limit, active and archived."""
-    require_reader(user)
-    return list(ClinicLimit.objects.all())
-
-
-def read_limit(user: User, limit_id: UUID) -> ClinicLimit:
-    """One clinic limit, for editing (library.write)."""
-    require(user, "library.write")
-    row = ClinicLimit.objects.filter(id=limit_id).first()
-    if row is None:
-        raise NotFound(f"clinic limit {limit_id}")
-    return row
 
 
 def _stored(value: Q | Decimal, rule: str) -> tuple[Decimal, str]:

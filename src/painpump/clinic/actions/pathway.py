@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.errors import Conflict, NotFound
+from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.locale import clinic_settings, clinic_today
 from painpump.clinic.models import Episode, PathwayEvent
 from painpump.clinic.pathway_state import dump_state, pathway_settings, plain, state_of
@@ -91,10 +91,7 @@ def apply_step(
 
 
 def locked_episode(episode_id: UUID) -> Episode:
-    try:
-        return Episode.objects.select_for_update().get(id=episode_id)
-    except Episode.DoesNotExist:
-        raise NotFound(f"episode {episode_id}") from None
+    return get_or_not_found(Episode.objects.select_for_update(), episode_id)
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F
 
 from painpump.clinic import audit
-from painpump.clinic.errors import Conflict, NotFound
+from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.models import Assessment, Episode, Indication, Patient
 from painpump.clinic.pathway_state import dump_state
 from painpump.clinic.roles import require
@@ -88,11 +88,8 @@ def create_patient(
 
 
 def _patient(patient_id: UUID, *, lock: bool = False) -> Patient:
-    query = Patient.objects.select_for_update() if lock else Patient.objects
-    try:
-        return query.get(id=patient_id)
-    except Patient.DoesNotExist:
-        raise NotFound(f"patient {patient_id}") from None
+    query = Patient.objects.select_for_update() if lock else Patient.objects.all()
+    return get_or_not_found(query, patient_id)
 
 
 @transaction.atomic
@@ -238,10 +235,7 @@ def record_assessment(
     """One outcome measurement; a retry with the same idempotency key returns the assessment
     already recorded."""
     actor = require(user, "assessment.write")
-    try:
-        episode = Episode.objects.select_related("patient").get(id=episode_id)
-    except Episode.DoesNotExist:
-        raise NotFound(f"episode {episode_id}") from None
+    episode = get_or_not_found(Episode.objects.select_related("patient"), episode_id)
     if idempotency_key:
         recorded = Assessment.objects.filter(idempotency_key=idempotency_key).first()
         if recorded is not None:

@@ -13,8 +13,12 @@ from django.db import transaction
 
 from painpump.clinic import audit
 from painpump.clinic.actions import refill_visits
-from painpump.clinic.actions.refills import program_snapshot, require_acknowledged
-from painpump.clinic.errors import Conflict, NotFound
+from painpump.clinic.actions.refills import (
+    program_snapshot,
+    require_acknowledged,
+    version_conflict,
+)
+from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import Appointment, Implant, Program
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
@@ -35,10 +39,9 @@ def change_program(
     """A new daily dose for the drug in the pump, from `now`, as core decides it
     (core.refill_decision.decide_program_change)."""
     actor = require(user, "program.prescribe")
-    try:
-        implant = Implant.objects.select_for_update().select_related("episode").get(id=implant_id)
-    except Implant.DoesNotExist:
-        raise NotFound(f"implant {implant_id}") from None
+    implant = get_or_not_found(
+        Implant.objects.select_for_update().select_related("episode"), implant_id
+    )
     state = pump_state(implant)
     decision = decide_program_change(state, dose, now, origin, dosing_rules())
     if decision.stop is not None:
@@ -95,11 +98,9 @@ def confirm_program_change(
 ) -> Program:
     """change_program, if the pump is still as the physician reviewed it (its version)."""
     require(user, "program.prescribe")
-    implant = Implant.objects.select_for_update().filter(id=implant_id).first()
-    if implant is None:
-        raise NotFound(f"implant {implant_id}")
-    if implant.version != expected_version:
-        raise Conflict("implant", str(implant.id), expected_version, implant.version)
+    conflict = version_conflict(implant_id, expected_version)
+    if conflict is not None:
+        raise conflict
     return change_program(
         user, implant_id, dose=dose, now=now, acknowledge=acknowledge, origin=origin
     )

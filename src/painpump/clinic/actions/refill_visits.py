@@ -5,10 +5,8 @@ Every page, report and API answer shows that stored appointment."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection
-from datetime import date, datetime, timedelta
-from uuid import UUID
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -16,88 +14,16 @@ from django.db.models import Q
 from painpump import clock
 from painpump.clinic import audit
 from painpump.clinic.locale import clinic_settings, locale_of
-from painpump.clinic.models import Appointment, ClinicSettings, Implant
-from painpump.core.booking import BookingRules, Visit, free_slots, propose_visit
+from painpump.clinic.models import Appointment, Implant
+from painpump.clinic.reads.refill_slots import OPEN, booking_rules, visit_for
 from painpump.core.locale import ClinicLocale
 
-OPEN = ("proposed", "booked")
-LOOK_AHEAD = timedelta(days=62)
-"""How far past the refill-by date the slots taken are read (an urgent visit is found sooner)."""
 SYSTEM = "painpump"
 """The actor of a proposal moved because its slot has passed (no person moved it)."""
 
 
-def booking_rules(settings: ClinicSettings) -> BookingRules:
-    return BookingRules(settings.refill_visit_minutes, settings.refill_capacity_per_day)
-
-
-def taken_between(
-    start: date, end: date, *, excluding: UUID | None = None
-) -> dict[date, list[datetime]]:
-    """The starts of the open refill visits on the clinic's days `start` to `end`, by day."""
-    rows = Appointment.objects.filter(
-        kind="refill", status__in=OPEN, on__gte=start, on__lte=end, starts_at__isnull=False
-    )
-    if excluding is not None:
-        rows = rows.exclude(id=excluding)
-    taken: dict[date, list[datetime]] = defaultdict(list)
-    for on, starts_at in rows.values_list("on", "starts_at"):
-        if starts_at is not None:
-            taken[on].append(starts_at)
-    return taken
-
-
-def visit_for(
-    refill_by: date,
-    now: datetime,
-    locale: ClinicLocale,
-    rules: BookingRules,
-    *,
-    high_risk: bool,
-    excluding: UUID | None = None,
-    declined: Collection[datetime] = (),
-) -> Visit:
-    """The visit core proposes for `refill_by` among the slots not taken (nor `declined`)."""
-    today = locale.today(now)
-    taken = taken_between(today, max(today, refill_by) + LOOK_AHEAD, excluding=excluding)
-    for start in declined:
-        taken[locale.today(start)].append(start)
-    return propose_visit(
-        refill_by, now=now, locale=locale, rules=rules, taken=taken, high_risk=high_risk
-    )
-
-
-def feasible_slots(
-    appointment: Appointment,
-    now: datetime,
-    locale: ClinicLocale,
-    rules: BookingRules,
-    taken: dict[date, list[datetime]],
-    most: int = 12,
-) -> list[datetime]:
-    """Free slots an open refill visit can move to, latest first: from now to its refill-by
-    date (or, when none is left, the nearest ones after it: those need a reason)."""
-    today = locale.today(now)
-    last = max(today, appointment.due_by or today)
-    found: list[datetime] = []
-    day = last
-    while day >= today and len(found) < most:
-        held = [t for t in taken.get(day, []) if t != appointment.starts_at]
-        free = free_slots(day, locale, rules, held, now=now)
-        found.extend(s for s in reversed(free) if s != appointment.starts_at)
-        day -= timedelta(days=1)
-    if found:
-        return found[:most]
-    day = last + timedelta(days=1)
-    while len(found) < most and day <= last + LOOK_AHEAD:
-        held = [t for t in taken.get(day, []) if t != appointment.starts_at]
-        free = free_slots(day, locale, rules, held, now=now)
-        found.extend(s for s in free if s != appointment.starts_at)
-        day += timedelta(days=1)
-    return found[:most]
-
-
-def _shown(appointment: Appointment) -> dict[str, object]:
+def shown(appointment: Appointment) -> dict[str, object]:
+    """An appointment's day, start, status and lateness as its audit entries record them."""
     return {
         "on": appointment.on.isoformat(),
         "starts_at": appointment.starts_at.isoformat() if appointment.starts_at else None,
@@ -131,15 +57,22 @@ def propose_refill(
         overdue=visit.overdue,
         note=note,
     )
+    _record_proposal(actor, appointment, visit.decision.findings[0].message)
+    return appointment
+
+
+def _record_proposal(
+    actor: str, appointment: Appointment, why: str, before: dict[str, object] | None = None
+) -> None:
     audit.record(
         actor,
         "appointment.propose",
         "appointment",
         appointment.id,
         patient_id=appointment.patient_id,
-        after={**_shown(appointment), "why": visit.decision.findings[0].message},
+        before=before,
+        after={**shown(appointment), "why": why},
     )
-    return appointment
 
 
 def move_to_proposal(actor: str, appointment: Appointment, why: str) -> Appointment:
@@ -158,7 +91,7 @@ def move_to_proposal(actor: str, appointment: Appointment, why: str) -> Appointm
         high_risk=high_risk,
         excluding=appointment.id,
     )
-    before = _shown(appointment)
+    before = shown(appointment)
     appointment.on, appointment.starts_at, appointment.overdue = (
         visit.day,
         visit.starts_at,
@@ -169,15 +102,7 @@ def move_to_proposal(actor: str, appointment: Appointment, why: str) -> Appointm
     appointment.late_reason = ""
     appointment.version += 1
     appointment.save()
-    audit.record(
-        actor,
-        "appointment.propose",
-        "appointment",
-        appointment.id,
-        patient_id=appointment.patient_id,
-        before=before,
-        after={**_shown(appointment), "why": f"{why}; {visit.decision.findings[0].message}"},
-    )
+    _record_proposal(actor, appointment, f"{why}; {visit.decision.findings[0].message}", before)
     return appointment
 
 

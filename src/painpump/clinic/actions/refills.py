@@ -17,7 +17,7 @@ from django.db import transaction
 from painpump import clock
 from painpump.clinic import audit
 from painpump.clinic.actions import refill_visits
-from painpump.clinic.errors import Conflict, NotFound
+from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.locale import clinic_today
 from painpump.clinic.models import Appointment, Implant, Program, Refill, RefillDrug
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
@@ -38,8 +38,9 @@ def require_acknowledged(warnings: Sequence[Finding], acknowledged: frozenset[st
         first = missing[0]
         raise Refusal(
             "acknowledge",
-            ", ".join(sorted(acknowledged)) or "nothing",
-            "an acknowledgement of each warning: " + ", ".join(sorted({w.rule for w in missing})),
+            "an acknowledgement of " + ", ".join(sorted({w.rule for w in missing})),
+            "an acknowledgement of each warning shown: "
+            + ", ".join(sorted({w.rule for w in warnings})),
             first.source,
             f"is missing ({first.message})",
         )
@@ -55,6 +56,15 @@ def program_snapshot(
         "rate": str(of(program.rate_ml_per_day, "mL/day")),
         "drugs": [f"{name} {of(conc, 'mcg/mL')}" for name, conc in drugs],
     }
+
+
+def version_conflict(implant_id: UUID, expected_version: int) -> Conflict | None:
+    """Locks the pump; the conflict when someone refilled or reprogrammed it since the version
+    the form was shown at."""
+    implant = get_or_not_found(Implant.objects.select_for_update(), implant_id)
+    if implant.version == expected_version:
+        return None
+    return Conflict("implant", str(implant.id), expected_version, implant.version)
 
 
 def _same_fill(refill: Refill, fill: Fill, dose: Q) -> bool:
@@ -85,10 +95,9 @@ def perform_refill(
     """Record a refill (or, with no expected/aspirated volumes, the first fill of an implant).
     Retrying with the same idempotency key returns the refill already recorded."""
     actor = require(user, "refill.perform")
-    try:
-        implant = Implant.objects.select_for_update().select_related("episode").get(id=implant_id)
-    except Implant.DoesNotExist:
-        raise NotFound(f"implant {implant_id}") from None
+    implant = get_or_not_found(
+        Implant.objects.select_for_update().select_related("episode"), implant_id
+    )
     # Looked up once the pump is locked: a concurrent retry with this key waited for the first
     # and gets its refill, rather than a refusal as a second refill.
     existing = Refill.objects.filter(idempotency_key=idempotency_key).first()
@@ -227,12 +236,10 @@ def confirm_refill(
     with an idempotency key already recorded returns that refill, as perform_refill does."""
     require(user, "refill.perform")
     if not Refill.objects.filter(idempotency_key=idempotency_key).exists():
-        implant = Implant.objects.select_for_update().filter(id=implant_id).first()
-        if implant is None:
-            raise NotFound(f"implant {implant_id}")
+        conflict = version_conflict(implant_id, expected_version)
         retried = Refill.objects.filter(idempotency_key=idempotency_key).exists()
-        if not retried and implant.version != expected_version:
-            raise Conflict("implant", str(implant.id), expected_version, implant.version)
+        if conflict is not None and not retried:
+            raise conflict
     return perform_refill(
         user,
         implant_id,
@@ -293,12 +300,9 @@ def verify_refill(user: User, refill_id: UUID, now: datetime) -> Refill:
     """The second clinician's verification of a refill that changed drug or concentration or
     passed an acknowledged warning; the one who performed it cannot verify it."""
     actor = require(user, "change.verify")
-    try:
-        refill = (
-            Refill.objects.select_for_update().select_related("implant__episode").get(id=refill_id)
-        )
-    except Refill.DoesNotExist:
-        raise NotFound(f"refill {refill_id}") from None
+    refill = get_or_not_found(
+        Refill.objects.select_for_update().select_related("implant__episode"), refill_id
+    )
     if not refill.needs_verification or refill.verified_by:
         raise Refusal(
             "refill",

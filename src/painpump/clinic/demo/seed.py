@@ -34,11 +34,11 @@ from painpump.clinic.demo.plan import (
 )
 from painpump.clinic.locale import clinic_locale, clinic_settings, locale_of
 from painpump.clinic.models import ClinicSettings, DemoAnchor, Episode, Implant, Patient, Refill
+from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.roles import Role
 from painpump.core import catalog
-from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
-from painpump.core.refill_decision import Fill
+from painpump.core.refill_decision import Fill, RefillEntries, decide_refill
 from painpump.core.scheduling import WEEKDAYS
 
 ACTOR = "painpump demo"
@@ -52,7 +52,6 @@ DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
     ("auditor", "demo.auditor", Role.AUDITOR),
 )
 """(key in the plan, username, role) of each demo user."""
-ACK_PREFIX = "an acknowledgement of each warning: "
 BATCH = 5
 """Patients per transaction. Not one transaction for the whole clinic: every audit entry
 updates the single audit head row, and PostgreSQL keeps each of its versions until the
@@ -244,15 +243,12 @@ class _Seeder:
             "origin": plan.origin,
         }
         user = self.users[visit.performer]
-        try:
-            refill = refills.perform_refill(user, implant.id, **arguments)
-        except Refusal as refusal:
-            # The nurse reads the warnings (reconciliation beyond the pump's accuracy, a soft
-            # drug-library limit) and acknowledges them, as the service asks.
-            if refusal.field != "acknowledge" or not refusal.limit.startswith(ACK_PREFIX):
-                raise
-            rules = frozenset(refusal.limit.removeprefix(ACK_PREFIX).split(", "))
-            refill = refills.perform_refill(user, implant.id, acknowledge=rules, **arguments)
+        # The nurse reads the warnings (reconciliation beyond the pump's accuracy, a soft
+        # drug-library limit) and acknowledges them, as the service asks.
+        entries = RefillEntries(visit.at, expected, aspirated, fill, arguments["dose"], plan.origin)
+        shown = decide_refill(pump_state(implant), entries, dosing_rules(), now=clock.now())
+        acknowledge = frozenset(w.rule for w in shown.warnings)
+        refill = refills.perform_refill(user, implant.id, acknowledge=acknowledge, **arguments)
         if refill.needs_verification and not visit.leave_unverified:
             refills.verify_refill(
                 self.users[visit.verifier], refill.id, visit.at + visit.verify_after

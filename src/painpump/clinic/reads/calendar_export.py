@@ -36,7 +36,8 @@ RULES = "painpump calendar export (a period of at most a year, at most 5000 appo
 STATUS = {"proposed": "TENTATIVE", "booked": "CONFIRMED", "done": "CONFIRMED"}
 VISITS = {"refill": "Refill visit", "admission": "Admission", "follow_up": "Follow-up visit"}
 STAYS = {"test phase": "a test phase", "implantation": "implantation"}
-"""An admission's purpose, as its note begins (clinic.admissions), and how the export says it."""
+"""An admission's purpose, as its note begins (clinic.actions.admissions), and how the export says
+it."""
 
 
 def uid_of(appointment: Appointment) -> str:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from painpump.clinic import audit
-from painpump.clinic.errors import NotFound
+from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import (
     AlarmReport,
@@ -577,18 +577,11 @@ def _outcomes(
     return tuple(out)
 
 
-def _patient(patient_id: UUID) -> Patient:
-    try:
-        return Patient.objects.get(id=patient_id)
-    except Patient.DoesNotExist:
-        raise NotFound(f"patient {patient_id}") from None
-
-
 @transaction.atomic
 def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
     """Everything the chart page shows, read in a fixed number of queries and audited."""
     actor = require(user, "patient.read")
-    patient = _patient(patient_id)
+    patient = get_or_not_found(Patient.objects.all(), patient_id)
     episodes = list(
         Episode.objects.filter(patient_id=patient_id)
         .order_by("-referred_on", "-created_at")

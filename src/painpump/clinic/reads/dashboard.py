@@ -23,10 +23,13 @@ from painpump.clinic.actions import refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import AlarmReport, Appointment, Episode, Implant, Refill
 from painpump.clinic.pathway_state import pathway_settings, state_of
+from painpump.clinic.reads import refill_slots
+from painpump.clinic.reads.queries import MAX_LIMIT as MAX_LIMIT
+from painpump.clinic.reads.queries import MAX_OFFSET as MAX_OFFSET
+from painpump.clinic.reads.queries import check_page
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.device_life import implanted_on_or_before, replacement_due
-from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
 from painpump.core.pathway.intervals import earliest_implant_date
 from painpump.core.scheduling import (
@@ -40,10 +43,6 @@ from painpump.core.trial_phase import NextStep, next_step
 DEFAULT_LIMIT = 25
 """Rows of each list on one page: what a clinician reads at a glance (the totals say how many
 more there are)."""
-MAX_LIMIT = 100
-MAX_OFFSET = 1_000_000_000
-"""Rows a page may skip: far beyond any clinic's list, and within the integer range every
-database takes for OFFSET (a larger offset was a database error, answered as a conflict)."""
 ROWS = DEFAULT_LIMIT  # the former name of the page size, kept for callers
 PAGING_SOURCE = "dashboard: each list is paged (0 <= offset <= 1000000000, 1 <= limit <= 100)"
 WEEK = timedelta(days=7)
@@ -275,7 +274,7 @@ def _with_visits(rows_by_cut: dict[int, list[RefillRow]]) -> None:
     visits: dict[str, VisitRow] = {}
     for appointment_id, patient_id, on, starts_at, status, overdue, reason in (
         Appointment.objects.filter(
-            patient_id__in=patients, kind="refill", status__in=refill_visits.OPEN
+            patient_id__in=patients, kind="refill", status__in=refill_slots.OPEN
         )
         .order_by("-on", "-starts_at")
         .values_list("id", "patient_id", "on", "starts_at", "status", "overdue", "late_reason")
@@ -302,15 +301,6 @@ def _paged(
     return [], rows.count() if offset else 0
 
 
-def _check_page(offset: int, limit: int) -> None:
-    if offset < 0:
-        raise Refusal("offset", str(offset), ">= 0", PAGING_SOURCE, "is negative")
-    if offset > MAX_OFFSET:
-        raise Refusal("offset", str(offset), f"at most {MAX_OFFSET}", PAGING_SOURCE, "is too large")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Refusal("limit", str(limit), f"1 to {MAX_LIMIT}", PAGING_SOURCE, "is out of range")
-
-
 @transaction.atomic
 def worklist(
     user: User, now: datetime, *, offset: int = 0, limit: int = DEFAULT_LIMIT
@@ -318,7 +308,7 @@ def worklist(
     """Everything the clinic must act on, most urgent first in each list: rows
     [offset, offset + limit) of each list, and the size of each whole list."""
     actor = require(user, "patient.read")
-    _check_page(offset, limit)
+    check_page(offset, limit, PAGING_SOURCE)
     end = offset + limit
     settings = clinic_settings()
     locale = locale_of(settings)

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.errors import NotFound
+from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.locale import calendar_of, clinic_settings
 from painpump.clinic.models import Appointment, Assessment, Episode, PathwayEvent
 from painpump.clinic.pathway_state import pathway_settings, state_of
@@ -91,10 +91,7 @@ def _next_screening(state: CoreEpisode) -> ScreeningStep | None:
 @transaction.atomic
 def episode_overview(user: User, episode_id: UUID, today: date) -> EpisodeOverview:
     actor = require(user, "patient.read")
-    try:
-        episode = Episode.objects.select_related("patient").get(id=episode_id)
-    except Episode.DoesNotExist:
-        raise NotFound(f"episode {episode_id}") from None
+    episode = get_or_not_found(Episode.objects.select_related("patient"), episode_id)
     state = state_of(episode)
     settings = pathway_settings(clinic_settings())
     proposed = proposed_implant_day(state, today, settings)

@@ -14,16 +14,21 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.errors import NotFound
-from painpump.clinic.models import Implant, Program
+from painpump.clinic.errors import NotFound, get_or_not_found
+from painpump.clinic.models import Implant, Program, Refill
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
-from painpump.clinic.reads.refill_preview import Setting, current_setting, dose_in_drug_units
+from painpump.clinic.reads.refill_preview import (
+    Setting,
+    current_setting,
+    dose_in_drug_units,
+    record_preview,
+)
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.core.refill import residual_ml
-from painpump.core.refill_decision import decide_program_change, titrated
+from painpump.core.refill_decision import Titrated, decide_program_change, titrated
 from painpump.core.units import Q, of
 
 
@@ -39,13 +44,6 @@ class ProgramPreview:
     warnings: tuple[Finding, ...]
 
 
-def _implant(implant_id: UUID) -> Implant:
-    try:
-        return Implant.objects.select_related("episode__patient").get(id=implant_id)
-    except Implant.DoesNotExist:
-        raise NotFound(f"implant {implant_id}") from None
-
-
 @transaction.atomic
 def preview_program_change(
     user: User,
@@ -58,7 +56,7 @@ def preview_program_change(
     """What a new daily dose from `at` would do, without doing it (physicians only, as
     change_program). Without a dose, the pump as it runs. The look is audited."""
     actor = require(user, "program.prescribe")
-    implant = _implant(implant_id)
+    implant = get_or_not_found(Implant.objects.select_related("episode__patient"), implant_id)
     state = pump_state(implant)
     if state.last_fill is None or state.running is None:
         raise Refusal(
@@ -68,7 +66,7 @@ def preview_program_change(
             "painpump program rules",
             "has no program to change",
         )
-    before = current_setting(implant, at)
+    before = current_setting(implant, state, at)
     preview = ProgramPreview(implant, implant.version, before, None, None, ())
     if dose is not None:
         decision = decide_program_change(state, dose, at, origin, dosing_rules())
@@ -87,17 +85,7 @@ def preview_program_change(
                 limited_by=projection.limited_by,
             )
             preview = replace(preview, after=after, warnings=decision.warnings)
-    audit.record(
-        actor,
-        "program.preview",
-        "implant",
-        implant.id,
-        patient_id=implant.episode.patient_id,
-        after={
-            "stop": preview.stop.message if preview.stop else None,
-            "warnings": sorted({w.rule for w in preview.warnings}),
-        },
-    )
+    record_preview(actor, "program.preview", implant, preview.stop, preview.warnings)
     return preview
 
 
@@ -115,10 +103,9 @@ class ProgramRecord:
 def program_record(user: User, program_id: UUID) -> ProgramRecord:
     """A recorded program with the one it replaced and the projection at its start."""
     actor = require(user, "patient.read")
-    try:
-        program = Program.objects.select_related("implant__episode__patient").get(id=program_id)
-    except Program.DoesNotExist:
-        raise NotFound(f"program {program_id}") from None
+    program = get_or_not_found(
+        Program.objects.select_related("implant__episode__patient"), program_id
+    )
     implant = program.implant
     last = (
         implant.refills.filter(performed_at__lte=program.started_at)
@@ -149,26 +136,19 @@ def program_record(user: User, program_id: UUID) -> ProgramRecord:
         dose=dose_in_drug_units(principal, program.dose_mcg_per_day),
         rate=of(program.rate_ml_per_day, "mL/day"),
     )
-    if last.performed_at == program.started_at:
-        after = replace(
-            after,
-            alarm_at=last.alarm_at,
-            empty_at=last.empty_at,
-            refill_by=last.refill_by,
-            limited_by=last.limited_by,
-        )
-    else:
+    planned: Refill | Titrated = last
+    if last.performed_at != program.started_at:
         state = replace(pump_state(implant), last_fill=fill)
-        projection = titrated(
+        planned = titrated(
             state, history, program.rate_ml_per_day, program.started_at, dosing_rules()
         )
-        after = replace(
-            after,
-            alarm_at=projection.alarm_at,
-            empty_at=projection.empty_at,
-            refill_by=projection.refill_by,
-            limited_by=projection.limited_by,
-        )
+    after = replace(
+        after,
+        alarm_at=planned.alarm_at,
+        empty_at=planned.empty_at,
+        refill_by=planned.refill_by,
+        limited_by=planned.limited_by,
+    )
     audit.record(
         actor, "program.read", "program", program.id, patient_id=implant.episode.patient_id
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from painpump.clinic.actions import library
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
+from painpump.clinic.reads import clinic_limits
 from painpump.core import catalog
 from painpump.core.refill_decision import DosingRules, LastFill, PumpState, RunningProgram
 from painpump.core.units import of
@@ -56,7 +56,7 @@ def dosing_rules() -> DosingRules:
     settings = clinic_settings()
     return DosingRules(
         region=settings.dosing_region,
-        clinic_limits=library.active_limits(),
+        clinic_limits=clinic_limits.active_limits(),
         margin_days=Decimal(settings.refill_margin_days),
         tz=locale_of(settings).zone,
     )

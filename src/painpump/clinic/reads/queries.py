@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 
 from painpump.clinic import audit
-from painpump.clinic.errors import NotFound
+from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.locale import clinic_today
 from painpump.clinic.models import Assessment, Episode, Implant, Patient
 from painpump.clinic.roles import require
@@ -30,7 +30,7 @@ SEARCH_LIMIT = PAGE_SIZE  # the former name of the page size, kept for callers
 MAX_LIMIT = 100
 MAX_OFFSET = 1_000_000_000
 """Rows a page may skip: far beyond any clinic's list, and within the integer range every
-database takes for OFFSET."""
+database takes for OFFSET (a larger offset was a database error, answered as a conflict)."""
 MAX_REFILL_WITHIN = 365
 NO_EPISODE = "none"
 """The stage filter's value for patients never referred (no episode of care)."""
@@ -162,13 +162,15 @@ class PatientList:
         return self.offset + self.limit < self.total
 
 
-def _check_page(offset: int, limit: int) -> None:
+def check_page(offset: int, limit: int, source: str) -> None:
+    """Refuses a page outside 0 <= offset <= MAX_OFFSET, 1 <= limit <= MAX_LIMIT (`source`
+    states the paging rule)."""
     if offset < 0:
-        raise Refusal("offset", str(offset), ">= 0", LIST_SOURCE, "is negative")
+        raise Refusal("offset", str(offset), ">= 0", source, "is negative")
     if offset > MAX_OFFSET:
-        raise Refusal("offset", str(offset), f"at most {MAX_OFFSET}", LIST_SOURCE, "is too large")
+        raise Refusal("offset", str(offset), f"at most {MAX_OFFSET}", source, "is too large")
     if not 1 <= limit <= MAX_LIMIT:
-        raise Refusal("limit", str(limit), f"1 to {MAX_LIMIT}", LIST_SOURCE, "is out of range")
+        raise Refusal("limit", str(limit), f"1 to {MAX_LIMIT}", source, "is out of range")
 
 
 def _listed(patients: QuerySet[Patient]) -> QuerySet[Patient]:
@@ -256,7 +258,7 @@ def search_patients(
     (default: clinic_today()). The entry in the audit trail names the patients shown."""
     actor = require(user, "patient.read")
     filters = PatientFilters(query, stage, drug, pump, refill_within, sort)
-    _check_page(offset, limit)
+    check_page(offset, limit, LIST_SOURCE)
     patients = Patient.objects.all()
     if not include_archived:
         patients = patients.filter(archived_at__isnull=True)
@@ -285,13 +287,6 @@ def search_patients(
     return PatientList([_row(p) for p in found], total, offset, limit, filters)
 
 
-def _episode(episode_id: UUID) -> Episode:
-    try:
-        return Episode.objects.select_related("patient").get(id=episode_id)
-    except Episode.DoesNotExist:
-        raise NotFound(f"episode {episode_id}") from None
-
-
 @transaction.atomic
 def episodes_of(user: User, patient_id: UUID) -> list[Episode]:
     """A patient's episodes of care, newest referral first."""
@@ -306,7 +301,7 @@ def episodes_of(user: User, patient_id: UUID) -> list[Episode]:
 @transaction.atomic
 def read_episode(user: User, episode_id: UUID) -> Episode:
     actor = require(user, "patient.read")
-    episode = _episode(episode_id)
+    episode = get_or_not_found(Episode.objects.select_related("patient"), episode_id)
     audit.record(actor, "episode.read", "episode", episode.id, patient_id=episode.patient_id)
     return episode
 
@@ -315,7 +310,7 @@ def read_episode(user: User, episode_id: UUID) -> Episode:
 def assessments_of(user: User, episode_id: UUID) -> list[Assessment]:
     """An episode's assessments in the order they were taken."""
     actor = require(user, "patient.read")
-    episode = _episode(episode_id)
+    episode = get_or_not_found(Episode.objects.select_related("patient"), episode_id)
     found = list(episode.assessments.order_by("taken_at", "recorded_at"))
     audit.record(actor, "assessment.list", "episode", episode.id, patient_id=episode.patient_id)
     return found

@@ -18,11 +18,11 @@ from django.db import transaction
 
 from painpump import clock
 from painpump.clinic import audit
-from painpump.clinic.actions import refill_visits
-from painpump.clinic.errors import NotFound
+from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant
-from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
+from painpump.clinic.reads import refill_slots
+from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.booking import Visit
@@ -33,6 +33,7 @@ from painpump.core.refill_decision import (
     Fill,
     FillOutcome,
     LastFill,
+    PumpState,
     RefillDecision,
     RefillEntries,
     decide_refill,
@@ -103,11 +104,21 @@ def acknowledged_rules(warnings: Iterable[Finding], keys: Iterable[str]) -> froz
     )
 
 
-def _implant(implant_id: UUID) -> Implant:
-    try:
-        return Implant.objects.select_related("episode__patient").get(id=implant_id)
-    except Implant.DoesNotExist:
-        raise NotFound(f"implant {implant_id}") from None
+def record_preview(
+    actor: str, action: str, implant: Implant, stop: Refusal | None, warnings: Iterable[Finding]
+) -> None:
+    """The audit entry of a look at a change not made: what stopped it and which rules warned."""
+    audit.record(
+        actor,
+        action,
+        "implant",
+        implant.id,
+        patient_id=implant.episode.patient_id,
+        after={
+            "stop": stop.message if stop else None,
+            "warnings": sorted({w.rule for w in warnings}),
+        },
+    )
 
 
 def residual_now(last: LastFill, at: datetime) -> Q:
@@ -116,19 +127,20 @@ def residual_now(last: LastFill, at: datetime) -> Q:
     return of(residual_ml(last.volume.canonical, last.programs, at), "mL")
 
 
-def current_setting(implant: Implant, at: datetime, reservoir: Q | None = None) -> Setting:
+def current_setting(
+    implant: Implant, state: PumpState, at: datetime, reservoir: Q | None = None
+) -> Setting:
     """The pump as it runs now: the last fill's drugs, the running program, the projection the
     last refill or titration stored; the reservoir as given (interrogated) or as computed."""
-    last = pump_state(implant).last_fill
+    last, running = state.last_fill, state.running
     if last is None:
         return Setting()
-    program = running_program(implant)
     principal = last.drugs[0][0]
     return Setting(
         drugs=tuple((name, in_drug_units(name, conc)) for name, conc in last.drugs),
         reservoir=reservoir or residual_now(last, at),
-        dose=dose_in_drug_units(principal, program.dose_mcg_per_day) if program else None,
-        rate=of(program.rate_ml_per_day, "mL/day") if program else None,
+        dose=dose_in_drug_units(principal, running.dose_mcg_per_day) if running else None,
+        rate=of(running.rate_ml_per_day, "mL/day") if running else None,
         alarm_at=implant.alarm_at,
         empty_at=implant.empty_at,
         refill_by=implant.refill_by,
@@ -152,11 +164,11 @@ def _after(fill: Fill, dose: Q, outcome: FillOutcome) -> Setting:
 
 def _visit(outcome: FillOutcome, fill: Fill) -> Visit:
     settings = clinic_settings()
-    return refill_visits.visit_for(
+    return refill_slots.visit_for(
         outcome.plan.refill_by,
         clock.now(),
         locale_of(settings),
-        refill_visits.booking_rules(settings),
+        refill_slots.booking_rules(settings),
         high_risk="baclofen" in fill.names,
     )
 
@@ -180,25 +192,15 @@ def preview_refill(
     the prescribed dose by a role that may not prescribe is Forbidden, as in perform_refill.
     The look is audited."""
     actor = require(user, "refill.perform")
-    implant = _implant(implant_id)
+    implant = get_or_not_found(Implant.objects.select_related("episode__patient"), implant_id)
+    state = pump_state(implant)
     entries = RefillEntries(at, expected, aspirated, fill, dose, origin)
-    decision = decide_refill(
-        pump_state(implant), entries, dosing_rules(), now=clock.now(), complete=not partial
-    )
+    decision = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=not partial)
     if decision.dose_changed:
         require(user, "program.prescribe")
-    preview = _preview(implant, decision, current_setting(implant, at, expected), fill, dose)
-    audit.record(
-        actor,
-        "refill.preview",
-        "implant",
-        implant.id,
-        patient_id=implant.episode.patient_id,
-        after={
-            "stop": preview.stop.message if preview.stop else None,
-            "warnings": sorted({w.rule for w in preview.warnings}),
-        },
-    )
+    before = current_setting(implant, state, at, expected)
+    preview = _preview(implant, decision, before, fill, dose)
+    record_preview(actor, "refill.preview", implant, preview.stop, preview.warnings)
     return preview
 
 

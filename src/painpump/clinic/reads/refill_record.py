@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.errors import NotFound
+from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import Appointment, Implant, Refill
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.reads.refill_preview import Setting, dose_in_drug_units, in_drug_units
@@ -63,12 +63,9 @@ def verification_state(user: User, refill: Refill) -> str:
 @transaction.atomic
 def refill_record(user: User, refill_id: UUID) -> RefillRecord:
     actor = require(user, "patient.read")
-    try:
-        refill = Refill.objects.select_related("implant__episode__patient", "program").get(
-            id=refill_id
-        )
-    except Refill.DoesNotExist:
-        raise NotFound(f"refill {refill_id}") from None
+    refill = get_or_not_found(
+        Refill.objects.select_related("implant__episode__patient", "program"), refill_id
+    )
     implant = refill.implant
     drugs = [(d.drug, d.concentration_mcg_per_ml) for d in refill.drugs.all()]
     principal = drugs[0][0]

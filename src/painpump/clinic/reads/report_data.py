@@ -20,7 +20,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.errors import NotFound
+from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import (
     AlarmReport,
@@ -40,6 +40,7 @@ from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
+from painpump.core.refill import DeliveryFinding
 from painpump.core.refill_decision import reconciled
 from painpump.core.units import Q, format_decimal, of, round_places
 from painpump.core.volumes import bridge
@@ -133,7 +134,7 @@ class ReconciliationLine:
     difference: Q
     programmed_since_fill: Q | None
     delivery_error: str
-    finding: str
+    finding: DeliveryFinding
     reason: str
     accuracy: str
     accuracy_source: str
@@ -428,7 +429,7 @@ def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLi
             difference=difference,
             programmed_since_fill=None,
             delivery_error=error,
-            finding=refill.finding,
+            finding=DeliveryFinding(refill.finding),
             reason=f"{refill.finding} as recorded; the reason cannot be recomputed from the "
             f"stored volumes ({refusal.message})",
             accuracy=f"+/-{pump.accuracy_percent.value} %",
@@ -445,7 +446,7 @@ def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLi
         difference=difference,
         programmed_since_fill=programmed,
         delivery_error=error,
-        finding=refill.finding,
+        finding=DeliveryFinding(refill.finding),
         reason=check.message,
         accuracy=f"+/-{check.accuracy_percent} %",
         accuracy_source=check.accuracy_source,
@@ -521,14 +522,12 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
     """The session report of one refill (or first fill): what was in the pump, what was put in,
     the program before and after, the warnings, who performed and who verified it."""
     actor = require(user, "patient.read")
-    try:
-        refill = (
-            Refill.objects.select_related("implant__episode__patient", "program")
-            .prefetch_related("drugs")
-            .get(id=refill_id)
-        )
-    except Refill.DoesNotExist:
-        raise NotFound(f"refill {refill_id}") from None
+    refill = get_or_not_found(
+        Refill.objects.select_related("implant__episode__patient", "program").prefetch_related(
+            "drugs"
+        ),
+        refill_id,
+    )
     implant = refill.implant
     patient = implant.episode.patient
     previous = (
@@ -707,10 +706,7 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
     history, refills with their reconciliation, alarms and outcomes, each list bounded to its
     newest entries with the total stated."""
     actor = require(user, "patient.read")
-    try:
-        patient = Patient.objects.get(id=patient_id)
-    except Patient.DoesNotExist:
-        raise NotFound(f"patient {patient_id}") from None
+    patient = get_or_not_found(Patient.objects.all(), patient_id)
     episodes = list(Episode.objects.filter(patient=patient).order_by("referred_on", "created_at"))
     events = list(
         PathwayEvent.objects.filter(episode__patient=patient).order_by("recorded_at", "id")

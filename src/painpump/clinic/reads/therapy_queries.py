@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.errors import NotFound
+from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.locale import clinic_settings, clinic_today
 from painpump.clinic.models import (
     AlarmReport,
@@ -48,25 +48,11 @@ class ImplantView:
     last_refill: Refill | None
 
 
-def _episode(episode_id: UUID) -> Episode:
-    try:
-        return Episode.objects.get(id=episode_id)
-    except Episode.DoesNotExist:
-        raise NotFound(f"episode {episode_id}") from None
-
-
-def _implant(implant_id: UUID) -> Implant:
-    try:
-        return Implant.objects.select_related("episode").get(id=implant_id)
-    except Implant.DoesNotExist:
-        raise NotFound(f"implant {implant_id}") from None
-
-
 @transaction.atomic
 def pathway_history(user: User, episode_id: UUID) -> list[PathwayEvent]:
     """The steps applied to an episode, in the order they were recorded."""
     actor = require(user, "patient.read")
-    episode = _episode(episode_id)
+    episode = get_or_not_found(Episode.objects.all(), episode_id)
     found = list(episode.pathway_events.order_by("recorded_at", "id"))
     audit.record(actor, "pathway.history", "episode", episode.id, patient_id=episode.patient_id)
     return found
@@ -79,7 +65,7 @@ def preview_step(
     """The findings a pathway step would give now (the warnings to acknowledge), without applying
     it; a hard rule refuses as the step would."""
     actor = require(user, "patient.read")
-    episode = _episode(episode_id)
+    episode = get_or_not_found(Episode.objects.all(), episode_id)
     decision = preview(
         state_of(episode),
         action,
@@ -112,7 +98,7 @@ def _view(implant: Implant) -> ImplantView:
 @transaction.atomic
 def read_implant(user: User, implant_id: UUID) -> ImplantView:
     actor = require(user, "patient.read")
-    implant = _implant(implant_id)
+    implant = get_or_not_found(Implant.objects.select_related("episode"), implant_id)
     audit.record(
         actor, "implant.read", "implant", implant.id, patient_id=implant.episode.patient_id
     )
@@ -135,7 +121,7 @@ def implants_of(user: User, patient_id: UUID) -> list[ImplantView]:
 def refills_of(user: User, implant_id: UUID) -> list[Refill]:
     """An implant's refills with their reconciliation and program, oldest first."""
     actor = require(user, "patient.read")
-    implant = _implant(implant_id)
+    implant = get_or_not_found(Implant.objects.select_related("episode"), implant_id)
     found = list(
         implant.refills.select_related("program").prefetch_related("drugs").order_by("performed_at")
     )

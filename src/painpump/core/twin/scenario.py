@@ -135,8 +135,13 @@ def _table(data: dict[str, Any], key: str, where: str, required: bool = True) ->
         if required:
             raise Refusal(f"{where}{key}", "missing", f"a [{key}] table", RULES, "is required")
         return {}
+    return _as_table(value, f"{where}{key}", f"a [{key}] table")
+
+
+def _as_table(value: Any, field_name: str, expected: str) -> dict[str, Any]:
+    """`value`, refused unless it is a TOML table."""
     if not isinstance(value, dict):
-        raise Refusal(f"{where}{key}", repr(value), f"a [{key}] table", RULES, "is not a table")
+        raise Refusal(field_name, repr(value), expected, RULES, "is not a table")
     return value
 
 
@@ -395,15 +400,10 @@ class _Parser:
                     RULES,
                     "is empty: a fluid of no drug",
                 )
-            for i, item in enumerate(table["drugs"]):
-                if not isinstance(item, dict):
-                    raise Refusal(
-                        f"{where}.drugs[{i}]",
-                        repr(item),
-                        "a table with drug and concentration",
-                        RULES,
-                        "is not a table",
-                    )
+            for i, listed in enumerate(table["drugs"]):
+                item = _as_table(
+                    listed, f"{where}.drugs[{i}]", "a table with drug and concentration"
+                )
                 entries.append((item.get("drug"), item.get("concentration"), f"{where}.drugs[{i}]"))
         else:
             entries.append((table.get("drug"), table.get("concentration"), where))
@@ -493,15 +493,10 @@ class _Parser:
             dose = parse(raw, Kind.MASS, f"{where}.{key}", positive=True).canonical
             return BolusSpec(None, dose, duration)
 
-    def _program(self, table: Any, where: str, fluid: Fluid) -> ProgramSpec:
-        if not isinstance(table, dict):
-            raise Refusal(
-                where,
-                repr(table),
-                'a program table, e.g. { kind = "continuous", dose = "5 mg/day" }',
-                RULES,
-                "is not a table",
-            )
+    def _program(self, value: Any, where: str, fluid: Fluid) -> ProgramSpec:
+        table = _as_table(
+            value, where, 'a program table, e.g. { kind = "continuous", dose = "5 mg/day" }'
+        )
         kind = table.get("kind", "continuous")
         bridge = _flag(table, "bridge", f"{where}.bridge")
         if kind == "stopped":
@@ -522,15 +517,9 @@ class _Parser:
             return ProgramSpec("continuous", days=((((0, rate),),) * 7), bridge=bridge)
         if kind == "flex":
             default = self._steps(table.get("steps"), f"{where}.steps", fluid)
-            weekdays = table.get("weekdays", {})
-            if not isinstance(weekdays, dict):
-                raise Refusal(
-                    f"{where}.weekdays",
-                    repr(weekdays),
-                    "a table of weekday patterns",
-                    RULES,
-                    "is not a table",
-                )
+            weekdays = _as_table(
+                table.get("weekdays", {}), f"{where}.weekdays", "a table of weekday patterns"
+            )
             unknown = sorted(set(weekdays) - set(WEEKDAYS))
             if unknown:
                 raise Refusal(
@@ -573,15 +562,10 @@ class _Parser:
                 "is missing or empty",
             )
         out: list[tuple[int, Rate]] = []
-        for i, step in enumerate(steps):
-            if not isinstance(step, dict):
-                raise Refusal(
-                    f"{where}[{i}]",
-                    repr(step),
-                    "a step table with start (HH:MM) and rate or dose",
-                    RULES,
-                    "is not a table",
-                )
+        for i, listed in enumerate(steps):
+            step = _as_table(
+                listed, f"{where}[{i}]", "a step table with start (HH:MM) and rate or dose"
+            )
             start = parse_clock(step.get("start"), f"{where}[{i}].start")
             if i == 0 and start != 0:
                 raise Refusal(
@@ -694,10 +678,9 @@ class _Parser:
         if not isinstance(raw, list):
             raise Refusal("event", repr(raw), "a list of [[event]] tables", RULES, "is not a list")
         timed: list[tuple[int, int, dict[str, Any], str]] = []
-        for i, item in enumerate(raw):
+        for i, listed in enumerate(raw):
             where = f"event[{i}]"
-            if not isinstance(item, dict):
-                raise Refusal(where, repr(item), "an [[event]] table", RULES, "is not a table")
+            item = _as_table(listed, where, "an [[event]] table")
             kind = item.get("kind")
             if kind not in EVENT_KINDS:
                 raise Refusal(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -254,7 +253,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def main(patients: int, seconds: float, clients: int, out: Callable[[str], None]) -> None:
     from painpump.devtools.bench.twin import machine
-    from painpump.runtime import free_port, gunicorn_argv, setup_django
+    from painpump.runtime import free_port, gunicorn_argv, setup_django, wait_for_port
 
     setup_django()
     from django.core.management import call_command
@@ -278,12 +277,7 @@ def main(patients: int, seconds: float, clients: int, out: Callable[[str], None]
     port = free_port()
     server = subprocess.Popen(gunicorn_argv("127.0.0.1", port, 2, 60), env=os.environ.copy())
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_port(port)
         for name, paths in (
             ("dashboard", ["/api/dashboard"]),
             ("dashboard, 100 rows a list", ["/api/dashboard?limit=100"]),

@@ -8,26 +8,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import statistics
 import subprocess
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from painpump.chromium import CHROMIUM, FLAGS
 
 LOAD_TIME = "() => performance.getEntriesByType('navigation')[0].loadEventEnd"
-
-
-def _wait_for(port: int) -> None:
-    for _ in range(150):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"painpump serve did not answer on port {port}")
 
 
 def _figures(name: str, times: list[float]) -> str:
@@ -42,7 +30,7 @@ def _figures(name: str, times: list[float]) -> str:
 def main(patients: int, rounds: int, out: Callable[[str], None]) -> None:
     from painpump.devtools.bench.clinic import generate
     from painpump.devtools.bench.twin import machine
-    from painpump.runtime import free_port, gunicorn_argv, setup_django
+    from painpump.runtime import free_port, gunicorn_argv, setup_django, wait_for_port
 
     setup_django()
     from django.contrib.auth.models import User
@@ -75,7 +63,7 @@ def main(patients: int, rounds: int, out: Callable[[str], None]) -> None:
     port = free_port()
     server = subprocess.Popen(gunicorn_argv("127.0.0.1", port, 2, 60), env=os.environ.copy())
     try:
-        _wait_for(port)
+        wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -244,17 +243,6 @@ def memory_report(
     return report
 
 
-def wait_for_port(port: int, seconds: float = 30) -> None:
-    stop = time.monotonic() + seconds
-    while time.monotonic() < stop:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the server did not listen on port {port} within {seconds:.0f} s")
-
-
 def run_clients(config: dict[str, Any]) -> dict[str, Any]:
     """The locust clients (painpump.devtools.load.users), in a process of their own; their
     results."""
@@ -347,7 +335,7 @@ def highest_held(steps: list[dict[str, Any]], profile: str) -> dict[str, Any] | 
 
 def main(options: Options, out: Callable[[str], None], json_out: Path | None = None) -> None:
     from painpump.devtools.bench.twin import machine
-    from painpump.runtime import free_port, gunicorn_argv, setup_django
+    from painpump.runtime import free_port, gunicorn_argv, setup_django, wait_for_port
 
     url = database_url()
     name = url.rsplit("/", 1)[1].split("?")[0]

@@ -12,7 +12,10 @@ An empty value gives "" (so `|default:"—"` still applies); a moment without it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import wraps
+from typing import TypeVar
 
 from django import template
 
@@ -60,25 +63,32 @@ def shown_moment(value: date | datetime, locale: ClinicLocale, *, seconds: bool 
     return f"{shown_day(local, locale)} {clock} {local.tzname()}"
 
 
+Shown = TypeVar("Shown", bound=date)
+
+
+def _blank_when_empty(show: Callable[[Shown, str], str]) -> Callable[[Shown | None, str], str]:
+    """The filter `show` that gives "" for a missing value (None, or an unknown variable's "")."""
+
+    @wraps(show)
+    def filtered(value: Shown | None, option: str = "") -> str:
+        return show(value, option) if value else ""
+
+    return filtered
+
+
 @register.filter
-def day(value: date | datetime | None, option: str = "") -> str:
-    if value in (None, ""):
-        return ""
-    assert isinstance(value, date)
+@_blank_when_empty
+def day(value: date | datetime, option: str = "") -> str:
     return shown_day(value, current_locale(), plain=option == PLAIN)
 
 
 @register.filter
-def moment(value: date | datetime | None, option: str = "") -> str:
-    if value in (None, ""):
-        return ""
-    assert isinstance(value, date)
+@_blank_when_empty
+def moment(value: date | datetime, option: str = "") -> str:
     return shown_moment(value, current_locale(), seconds=option == SECONDS)
 
 
 @register.filter
-def clock(value: datetime | None, option: str = "") -> str:
-    if value in (None, ""):
-        return ""
-    assert isinstance(value, datetime)
+@_blank_when_empty
+def clock(value: datetime, option: str = "") -> str:
     return shown_clock(value, current_locale(), seconds=option == SECONDS)

@@ -1,6 +1,7 @@
-"""The admin's pages: user accounts (clinic.users: list, create, roles, deactivate or reactivate,
-reset a password) and the clinic settings (clinic.settings_service), each field explained with
-its default and where that default comes from. Every change carries the record's version."""
+"""The admin's pages: user accounts (clinic.actions.users: list, create, roles, deactivate or
+reactivate, reset a password) and the clinic settings (clinic.actions.settings_service), each field
+explained with its default and where that default comes from. Every change carries the record's
+version."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def _password_help() -> str:
 
 
 class PasswordFields(forms.Form):
-    """A password typed twice; the validators are the service's (clinic.users)."""
+    """A password typed twice; the validators are the service's (clinic.actions.users)."""
 
     password = forms.CharField(
         label="Password",

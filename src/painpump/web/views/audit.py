@@ -1,4 +1,4 @@
-"""The audit log for the auditor and the admin (clinic.audit_queries): entries newest first,
+"""The audit log for the auditor and the admin (clinic.reads.audit_queries): entries newest first,
 filtered by patient, actor, action and days, each with what changed shown field by field before
 and after; and the verification of the hash chain on request. Every read is itself audited."""
 

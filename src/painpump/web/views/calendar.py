@@ -19,16 +19,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from painpump import clock
 from painpump.clinic.actions import appointments
-from painpump.clinic.actions.refill_visits import (
+from painpump.clinic.locale import clinic_locale, clinic_settings, clinic_today, locale_of
+from painpump.clinic.models import Appointment
+from painpump.clinic.reads.calendar_export import export_between
+from painpump.clinic.reads.refill_slots import (
     LOOK_AHEAD,
     OPEN,
     booking_rules,
     feasible_slots,
     taken_between,
 )
-from painpump.clinic.locale import clinic_locale, clinic_settings, clinic_today, locale_of
-from painpump.clinic.models import Appointment
-from painpump.clinic.reads.calendar_export import export_between
 from painpump.clinic.reads.therapy_queries import ROWS, appointments_between
 from painpump.core.booking import free_slots
 from painpump.core.errors import Refusal

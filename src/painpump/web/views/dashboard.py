@@ -1,5 +1,5 @@
-"""The dashboard: the clinic's worklist (clinic.dashboard) as one page, most urgent first; each
-list shows a page of rows with the size of the whole list, and the page number moves every list
+"""The dashboard: the clinic's worklist (clinic.reads.dashboard) as one page, most urgent first;
+each list shows a page of rows with the size of the whole list, and the page number moves every list
 on together."""
 
 from __future__ import annotations

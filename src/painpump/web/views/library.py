@@ -1,7 +1,7 @@
 """The drug library and the device catalog as pages, for every member of the team: every value
 with its unit, its source and whether the sources confirm it (an unconfirmed value is marked
 "verify against the labeling"); and the clinic's own stricter limits, added, changed and archived
-by a pharmacist or an admin through clinic.library."""
+by a pharmacist or an admin through clinic.reads.clinic_limits and actions.library."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from painpump.clinic.actions import library
 from painpump.clinic.errors import NotFound
 from painpump.clinic.models import ClinicLimit
+from painpump.clinic.reads import clinic_limits
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
 from painpump.core import catalog
 from painpump.core.catalog import RULE_LABELS, Drug, Limit, Sourced, SourcedNumber, Stability
@@ -147,9 +148,9 @@ def _drug(drug: Drug, limits: list[ClinicLimit]) -> dict[str, Any]:
 
 
 def _clinic_row(row: ClinicLimit) -> dict[str, Any]:
-    value = library.value_of(row)
+    value = clinic_limits.value_of(row)
     drug = catalog.drug(row.drug)
-    shown = library.shown_value(row)
+    shown = clinic_limits.shown_value(row)
     if isinstance(value, Q):
         unit = drug.concentration_unit if row.rule == "max_concentration" else drug.dose_rate_unit
         if value.unit != unit:
@@ -160,7 +161,7 @@ def _clinic_row(row: ClinicLimit) -> dict[str, Any]:
 @clinic_page
 def drugs(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
-    limits = library.list_limits(user)
+    limits = clinic_limits.list_limits(user)
     context = {
         "drugs": [_drug(drug, limits) for drug in catalog.drugs().values()],
         "admixtures": [
@@ -225,7 +226,7 @@ def _catheter(catheter: catalog.Catheter) -> dict[str, Any]:
 
 @clinic_page
 def devices(request: HttpRequest) -> HttpResponse:
-    library.require_reader(user_of(request))
+    clinic_limits.require_reader(user_of(request))
     context = {
         "pumps": [_pump(p) for p in catalog.pumps().values()],
         "catheters": [_catheter(c) for c in catalog.catheters().values()],
@@ -328,9 +329,9 @@ def new_limit(request: HttpRequest, drug: str) -> HttpResponse:
 @clinic_page
 def change_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
     user = user_of(request)
-    row = library.read_limit(user, limit_id)
+    row = clinic_limits.read_limit(user, limit_id)
     initial = {
-        "value": library.shown_value(row),
+        "value": clinic_limits.shown_value(row),
         "severity": row.severity,
         "source": row.source,
         "version": row.version,

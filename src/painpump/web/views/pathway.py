@@ -1,8 +1,8 @@
 """The episode page: where the episode stands, the steps its stage allows (each a form with its
-facts), the stays to plan, the implantation to register on the earliest day the rules allow, and
-the timeline. A step is previewed first (clinic.therapy_queries.preview_step): its warnings are
-shown with reason and source and taken only once acknowledged; a refusal appears next to the
-field it names; a refused step changes nothing."""
+facts), the stays to plan, the implantation to register on the earliest day the rules allow, and the
+timeline. A step is previewed first (clinic.reads.therapy_queries.preview_step): its warnings are
+shown with reason and source and taken only once acknowledged; a refusal appears next to the field
+it names; a refused step changes nothing."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Downloads of the printable PDF reports: the session report of a refill and the clinician
-summary of a patient. Each is an audited read of the patient's record (clinic.report_data),
+summary of a patient. Each is an audited read of the patient's record (clinic.reads.report_data),
 sent as an attachment that no cache keeps."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What-if: the current fill and program as a form the user edits (a refill now, or the program
 alone); each change (htmx) shows the projection and the checks of the proposed values. Nothing
-is saved; each look is an audited read (clinic.whatif)."""
+is saved; each look is an audited read (clinic.reads.whatif)."""
 
 from __future__ import annotations
 
