@@ -24,7 +24,8 @@ from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_p
 from painpump.clinic.roles import require
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
-from painpump.core.refill_decision import Fill, RefillEntries, decide_refill
+from painpump.core.refill import RefillPlan
+from painpump.core.refill_decision import Fill, RefillDecision, RefillEntries, decide_refill
 from painpump.core.units import Q, of, round_places
 
 RULES = "painpump refill rules"
@@ -102,23 +103,7 @@ def perform_refill(
     # and gets its refill, rather than a refusal as a second refill.
     existing = Refill.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
-        if existing.implant_id != implant_id:
-            raise Refusal(
-                "idempotency_key",
-                idempotency_key,
-                "a key not used for another pump",
-                RULES,
-                "was used for another implant",
-            )
-        if not _same_fill(existing, fill, dose):
-            raise Refusal(
-                "idempotency_key",
-                idempotency_key,
-                "a new key for each refill (a retry sends the same drugs, volume, lot and dose)",
-                RULES,
-                "was used for a different refill",
-            )
-        return existing
+        return _replayed(existing, implant_id, idempotency_key, fill, dose)
     state = pump_state(implant)
     entries = RefillEntries(performed_at, expected, aspirated, fill, dose, origin)
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now())
@@ -126,30 +111,98 @@ def perform_refill(
         require(user, "program.prescribe")
     if decision.stop is not None:
         raise decision.stop
-    outcome, check = decision.outcome, decision.reconciliation
+    outcome = decision.outcome
     assert outcome is not None
     require_acknowledged(decision.warnings, acknowledge)
     previous = running_program(implant)
-    old_drugs = state.last_fill.drugs if state.last_fill else ()
-    plan, bridged = outcome.plan, outcome.bridge
     if previous is not None:
         previous.ended_at = performed_at
         previous.save(update_fields=["ended_at"])
+    refill = _recorded(actor, implant, entries, idempotency_key, decision, acknowledge)
+    _dated(implant, fill, outcome.plan)
+    closed = _close_refill_appointments(
+        actor, implant.episode.patient_id, performed_at, clinic_today(performed_at)
+    )
+    refill_visits.propose_refill(
+        actor, implant, f"limited by the {LIMITS[outcome.plan.limited_by]}"
+    )
+    bridged = outcome.bridge
+    old_drugs = state.last_fill.drugs if state.last_fill else ()
+    audit.record(
+        actor,
+        "refill.perform",
+        "refill",
+        refill.id,
+        patient_id=implant.episode.patient_id,
+        before=program_snapshot(previous, old_drugs),
+        after={
+            **program_snapshot(refill.program, fill.canonical_drugs),
+            "volume": str(fill.volume),
+            "lot": refill.lot,
+            "expected": str(expected) if expected else None,
+            "aspirated": str(aspirated) if aspirated else None,
+            "finding": refill.finding or None,
+            "bridge": str(bridged.bridge_rate) if bridged else None,
+            "refill_by": outcome.plan.refill_by.isoformat(),
+            "appointments_done": closed,
+            "acknowledged": sorted(acknowledge),
+            "notes": [n.message for n in outcome.stability_notes],
+        },
+    )
+    return refill
+
+
+def _replayed(
+    existing: Refill, implant_id: UUID, idempotency_key: str, fill: Fill, dose: Q
+) -> Refill:
+    """The refill a retry with its key gets back; a key used for another refill is refused."""
+    if existing.implant_id != implant_id:
+        raise Refusal(
+            "idempotency_key",
+            idempotency_key,
+            "a key not used for another pump",
+            RULES,
+            "was used for another implant",
+        )
+    if not _same_fill(existing, fill, dose):
+        raise Refusal(
+            "idempotency_key",
+            idempotency_key,
+            "a new key for each refill (a retry sends the same drugs, volume, lot and dose)",
+            RULES,
+            "was used for a different refill",
+        )
+    return existing
+
+
+def _recorded(
+    actor: str,
+    implant: Implant,
+    entries: RefillEntries,
+    idempotency_key: str,
+    decision: RefillDecision,
+    acknowledge: frozenset[str],
+) -> Refill:
+    """The new program and the refill with its drugs, as decided."""
+    outcome, check = decision.outcome, decision.reconciliation
+    fill, dose = entries.fill, entries.dose
+    assert outcome is not None and fill is not None and dose is not None
+    plan, bridged = outcome.plan, outcome.bridge
     program = Program.objects.create(
         implant=implant,
         dose_mcg_per_day=dose.canonical,
         # the field's resolution, 1 nL/day, explicitly
         rate_ml_per_day=round_places(outcome.rate_ml_per_day, 6),
-        started_at=performed_at,
+        started_at=entries.at,
         prescribed_by=actor,
     )
     refill = Refill.objects.create(
         implant=implant,
         idempotency_key=idempotency_key,
-        performed_at=performed_at,
+        performed_at=entries.at,
         performed_by=actor,
-        expected_ml=expected.canonical if expected else None,
-        aspirated_ml=aspirated.canonical if aspirated else None,
+        expected_ml=entries.expected.canonical if entries.expected else None,
+        aspirated_ml=entries.aspirated.canonical if entries.aspirated else None,
         volume_ml=fill.volume.canonical,
         lot=fill.lot.strip(),
         program=program,
@@ -170,6 +223,12 @@ def perform_refill(
         RefillDrug(refill=refill, position=i, drug=name, concentration_mcg_per_ml=conc)
         for i, (name, conc) in enumerate(fill.canonical_drugs)
     )
+    return refill
+
+
+def _dated(implant: Implant, fill: Fill, plan: RefillPlan) -> None:
+    """The pump's stored dates and drugs after the fill; its version moves, so a form opened
+    before this refill is stale (409), never replayed."""
     implant.alarm_at, implant.empty_at, implant.refill_by = (
         plan.alarm_at,
         plan.empty_at,
@@ -177,7 +236,7 @@ def perform_refill(
     )
     implant.high_risk = "baclofen" in fill.names
     implant.drug_names = "+".join(fill.names)
-    implant.version += 1  # a form opened before this refill is stale (409), never replayed
+    implant.version += 1
     implant.save(
         update_fields=[
             "alarm_at",
@@ -189,32 +248,6 @@ def perform_refill(
             "updated_at",
         ]
     )
-    closed = _close_refill_appointments(
-        actor, implant.episode.patient_id, performed_at, clinic_today(performed_at)
-    )
-    refill_visits.propose_refill(actor, implant, f"limited by the {LIMITS[plan.limited_by]}")
-    audit.record(
-        actor,
-        "refill.perform",
-        "refill",
-        refill.id,
-        patient_id=implant.episode.patient_id,
-        before=program_snapshot(previous, old_drugs),
-        after={
-            **program_snapshot(program, fill.canonical_drugs),
-            "volume": str(fill.volume),
-            "lot": refill.lot,
-            "expected": str(expected) if expected else None,
-            "aspirated": str(aspirated) if aspirated else None,
-            "finding": refill.finding or None,
-            "bridge": str(bridged.bridge_rate) if bridged else None,
-            "refill_by": plan.refill_by.isoformat(),
-            "appointments_done": closed,
-            "acknowledged": sorted(acknowledge),
-            "notes": [n.message for n in outcome.stability_notes],
-        },
-    )
-    return refill
 
 
 @transaction.atomic
