@@ -577,12 +577,9 @@ def _outcomes(
     return tuple(out)
 
 
-@transaction.atomic
-def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
-    """Everything the chart page shows, read in a fixed number of queries and audited."""
-    actor = require(user, "patient.read")
-    patient = get_or_not_found(Patient.objects.all(), patient_id)
-    episodes = list(
+def _episodes(patient_id: UUID) -> list[Episode]:
+    """The patient's episodes, newest first, with their pathway events and assessments."""
+    return list(
         Episode.objects.filter(patient_id=patient_id)
         .order_by("-referred_on", "-created_at")
         .prefetch_related(
@@ -590,7 +587,12 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
             Prefetch("assessments", queryset=Assessment.objects.order_by("taken_at")),
         )
     )
-    implants = stable(  # the pumps with their refills and programs in one state
+
+
+def _implants(patient_id: UUID) -> list[Implant]:
+    """The patient's pumps, newest first, with their programs, refills (drugs) and open alarms,
+    read in one state."""
+    return stable(
         lambda: list(
             Implant.objects.filter(episode__patient_id=patient_id)
             .order_by("-implanted_on", "-created_at")
@@ -613,53 +615,82 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
         ),
         lambda found: found,
     )
-    settings = clinic_settings()
-    locale = locale_of(settings)
-    rules = pathway_settings(settings)
-    refills = {i.id: list(i.refills.all()) for i in implants}
-    active = next((i for i in implants if i.explanted_on is None), None)
 
-    program = projection = None
+
+@dataclass(frozen=True)
+class _PumpInPlace:
+    """The parts of the chart about the pump in place (empty when there is none)."""
+
+    pump: Pump | None = None
+    program: RunningProgram | None = None
+    projection: Projection | None = None
+    projection_notes: tuple[str, ...] = ()
+    refills: tuple[RefillLine, ...] = ()
+    doses: tuple[DoseLine, ...] = ()
+
+
+def _bridge_words(refill: Refill) -> str:
+    if refill.bridge_volume_ml is None or refill.bridge_rate_ml_per_day is None:
+        return ""
+    return (
+        f"after the concentration change, the {of(refill.bridge_volume_ml, 'mL')} of "
+        f"the old concentration in the catheter was bridged at "
+        f"{of(refill.bridge_rate_ml_per_day, 'mL/day')}"
+    )
+
+
+def _running_program(running: Program, refills: Sequence[Refill]) -> RunningProgram:
+    """The program running on the last fill of `refills` (the pump's, oldest first)."""
+    last = refills[-1]
+    drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
+    doses = fill_doses(drugs, running.rate_ml_per_day)
+    rate = of(running.rate_ml_per_day, "mL/day")
+    return RunningProgram(
+        doses=doses,
+        rate=rate,
+        mode="continuous",
+        started_at=running.started_at,
+        programmed_by=ProgrammedBy(
+            running.prescribed_by, any(r.program_id == running.id for r in refills)
+        ),
+        bridge=_bridge_words(last),
+        words=program_words(doses, rate, "continuous"),
+    )
+
+
+def _pump_in_place(
+    active: Implant | None,
+    refills: dict[UUID, list[Refill]],
+    margin_days: Decimal,
+    locale: ClinicLocale,
+) -> _PumpInPlace:
+    """The pump in place, its running program and the projection of its last fill (both only
+    when it has been filled and runs a program), its refill history newest first and its doses."""
+    if active is None:
+        return _PumpInPlace()
+    pump = _pump(active)
+    done = refills[active.id]
+    programs = list(active.programs.all())
+    running = next((p for p in reversed(programs) if p.ended_at is None), None)
+    program: RunningProgram | None = None
+    projection: Projection | None = None
     notes: list[str] = []
-    pump = None
-    refill_lines: list[RefillLine] = []
-    dose_lines: list[DoseLine] = []
-    if active is not None:
-        pump = _pump(active)
-        done = refills[active.id]
-        programs = list(active.programs.all())
-        running = next((p for p in reversed(programs) if p.ended_at is None), None)
-        if done and running is not None:
-            drugs = [(d.drug, d.concentration_mcg_per_ml) for d in done[-1].drugs.all()]
-            doses = fill_doses(drugs, running.rate_ml_per_day)
-            rate = of(running.rate_ml_per_day, "mL/day")
-            bridge = ""
-            last = done[-1]
-            if last.bridge_volume_ml is not None and last.bridge_rate_ml_per_day is not None:
-                bridge = (
-                    f"after the concentration change, the {of(last.bridge_volume_ml, 'mL')} of "
-                    f"the old concentration in the catheter was bridged at "
-                    f"{of(last.bridge_rate_ml_per_day, 'mL/day')}"
-                )
-            program = RunningProgram(
-                doses=doses,
-                rate=rate,
-                mode="continuous",
-                started_at=running.started_at,
-                programmed_by=ProgrammedBy(
-                    running.prescribed_by, any(r.program_id == running.id for r in done)
-                ),
-                bridge=bridge,
-                words=program_words(doses, rate, "continuous"),
-            )
-            projected = fill_projection(
-                active, done, programs, Decimal(settings.refill_margin_days), locale.zone
-            )
-            if projected is not None:
-                projection, notes = projected
-        refill_lines = [_refill_line(r, pump.accuracy) for r in reversed(done)]
-        dose_lines = _dose_lines(programs, done)
+    if done and running is not None:
+        program = _running_program(running, done)
+        projected = fill_projection(active, done, programs, margin_days, locale.zone)
+        if projected is not None:
+            projection, notes = projected
+    return _PumpInPlace(
+        pump=pump,
+        program=program,
+        projection=projection,
+        projection_notes=tuple(notes),
+        refills=tuple(_refill_line(r, pump.accuracy) for r in reversed(done)),
+        doses=tuple(_dose_lines(programs, done)),
+    )
 
+
+def _next_refill(patient_id: UUID) -> NextRefill | None:
     appointment = (
         Appointment.objects.filter(
             patient_id=patient_id, kind="refill", status__in=("proposed", "booked")
@@ -667,70 +698,106 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
         .order_by("on")
         .first()
     )
+    if appointment is None:
+        return None
+    return NextRefill(
+        appointment.on,
+        appointment.due_by,
+        appointment.status,
+        appointment.starts_at,
+        appointment.overdue,
+        appointment.late_reason,
+    )
+
+
+def _patient_facts(patient: Patient, today: date) -> PatientFacts:
+    return PatientFacts(
+        id=patient.id,
+        mrn=patient.mrn,
+        family_name=patient.family_name,
+        given_name=patient.given_name,
+        birth_date=patient.birth_date,
+        version=patient.version,
+        age=age_on(patient.birth_date, today),
+    )
+
+
+def _open_indications(episodes: Iterable[Episode]) -> tuple[str, ...]:
+    return tuple(
+        dict.fromkeys(Indication(e.indication).label for e in episodes if e.closed_at is None)
+    )
+
+
+def _episode_chart(
+    episode: Episode,
+    implants: Sequence[Implant],
+    refills: dict[UUID, list[Refill]],
+    rules: PathwaySettings,
+    locale: ClinicLocale,
+) -> EpisodeChart:
+    return EpisodeChart(
+        id=episode.id,
+        version=episode.version,
+        indication=episode.indication,
+        indication_label=episode.get_indication_display(),
+        stage=episode.stage,
+        stage_label=episode.stage.replace("_", " "),
+        referred_on=episode.referred_on,
+        closed_at=episode.closed_at,
+        closed_reason=episode.closed_reason,
+        timeline=_moments(
+            episode,
+            list(episode.pathway_events.all()),
+            [i for i in implants if i.episode_id == episode.id],
+            refills,
+            rules,
+            locale,
+        ),
+    )
+
+
+def _open_alarms(implants: Iterable[Any]) -> tuple[OpenAlarm, ...]:
+    """The alarms _implants prefetched into each pump's `open_alarms`, newest first per pump."""
+    return tuple(
+        OpenAlarm(a.get_kind_display(), a.reported_at, a.recorded_by, a.note)
+        for i in implants
+        for a in i.open_alarms
+    )
+
+
+@transaction.atomic
+def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
+    """Everything the chart page shows, read in a fixed number of queries and audited."""
+    actor = require(user, "patient.read")
+    patient = get_or_not_found(Patient.objects.all(), patient_id)
+    episodes = _episodes(patient_id)
+    implants = _implants(patient_id)
+    settings = clinic_settings()
+    locale = locale_of(settings)
+    rules = pathway_settings(settings)
+    refills = {i.id: list(i.refills.all()) for i in implants}
+    active = next((i for i in implants if i.explanted_on is None), None)
+    in_place = _pump_in_place(active, refills, Decimal(settings.refill_margin_days), locale)
+    next_refill = _next_refill(patient_id)
     first_implant = min((i.implanted_on for i in implants), default=None)
-    assessments = [a for e in episodes for a in e.assessments.all()]
     chart = Chart(
-        patient=PatientFacts(
-            id=patient.id,
-            mrn=patient.mrn,
-            family_name=patient.family_name,
-            given_name=patient.given_name,
-            birth_date=patient.birth_date,
-            version=patient.version,
-            age=age_on(patient.birth_date, locale.today(now)),
-        ),
-        indications=tuple(
-            dict.fromkeys(Indication(e.indication).label for e in episodes if e.closed_at is None)
-        ),
+        patient=_patient_facts(patient, locale.today(now)),
+        indications=_open_indications(episodes),
         high_risk=bool(active and active.high_risk),
-        episodes=tuple(
-            EpisodeChart(
-                id=e.id,
-                version=e.version,
-                indication=e.indication,
-                indication_label=e.get_indication_display(),
-                stage=e.stage,
-                stage_label=e.stage.replace("_", " "),
-                referred_on=e.referred_on,
-                closed_at=e.closed_at,
-                closed_reason=e.closed_reason,
-                timeline=_moments(
-                    e,
-                    list(e.pathway_events.all()),
-                    [i for i in implants if i.episode_id == e.id],
-                    refills,
-                    rules,
-                    locale,
-                ),
-            )
-            for e in episodes
-        ),
-        pump=pump,
+        episodes=tuple(_episode_chart(e, implants, refills, rules, locale) for e in episodes),
+        pump=in_place.pump,
         former_pumps=tuple(_pump(i) for i in implants if i is not active),
-        program=program,
-        projection=projection,
-        projection_notes=tuple(notes),
-        next_refill=(
-            NextRefill(
-                appointment.on,
-                appointment.due_by,
-                appointment.status,
-                appointment.starts_at,
-                appointment.overdue,
-                appointment.late_reason,
-            )
-            if appointment
-            else None
+        program=in_place.program,
+        projection=in_place.projection,
+        projection_notes=in_place.projection_notes,
+        next_refill=next_refill,
+        refills=in_place.refills,
+        doses=in_place.doses,
+        outcomes=_outcomes(
+            [a for e in episodes for a in e.assessments.all()], first_implant, locale
         ),
-        refills=tuple(refill_lines),
-        doses=tuple(dose_lines),
-        outcomes=_outcomes(assessments, first_implant, locale),
         outcomes_baseline="Before the pump" if first_implant else "First recorded",
-        open_alarms=tuple(
-            OpenAlarm(a.get_kind_display(), a.reported_at, a.recorded_by, a.note)
-            for i in implants
-            for a in i.open_alarms
-        ),
+        open_alarms=_open_alarms(implants),
         now=now,
         today=locale.today(now),
         refill_by=active.refill_by if active is not None else None,

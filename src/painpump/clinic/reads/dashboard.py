@@ -9,7 +9,7 @@ is audited like any read of patient data: the entry names the patients shown."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.device_life import implanted_on_or_before, replacement_due
 from painpump.core.locale import ClinicLocale
+from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import earliest_implant_date
 from painpump.core.scheduling import (
     DueRefill,
@@ -301,26 +302,23 @@ def _paged(
     return [], rows.count() if offset else 0
 
 
-@transaction.atomic
-def worklist(
-    user: User, now: datetime, *, offset: int = 0, limit: int = DEFAULT_LIMIT
-) -> Dashboard:
-    """Everything the clinic must act on, most urgent first in each list: rows
-    [offset, offset + limit) of each list, and the size of each whole list."""
-    actor = require(user, "patient.read")
-    check_page(offset, limit, PAGING_SOURCE)
-    end = offset + limit
-    settings = clinic_settings()
-    locale = locale_of(settings)
-    today = locale.today(now)
+@dataclass(frozen=True)
+class _RefillPages:
+    """The cuts of the page of each refill list (the overdue list shares its overdue cut with
+    at_risk), and the size of each whole list."""
 
-    refill_visits.refresh_passed_proposals(now)
+    cuts: dict[str, tuple[_Cut, _Cut]]
+    totals: dict[str, int]
 
-    # the pumps followed: the refill lists, counted in the index, then read a page at a time
-    followed = Implant.objects.filter(
-        explanted_on__isnull=True, refill_by__isnull=False, alarm_at__isnull=False
-    )
-    cutoff = earliest_working_day(today, locale.calendar)  # refill-by before it: overdue
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [row for pair in self.cuts.values() for cut in pair for row in cut.rows]
+
+
+def _refill_filters(today: date, locale: ClinicLocale) -> tuple[date, date, dict[str, Q]]:
+    """The overdue cutoff (refill-by before it: no working day left), the last refill-by date
+    counted, and the filter of each dated refill list."""
+    cutoff = earliest_working_day(today, locale.calendar)
     next_open = earliest_working_day(today + timedelta(days=1), locale.calendar)
     # today is the last open day for refill-by dates before the next open day (none if closed)
     today_end = next_open if cutoff == today else today
@@ -329,7 +327,16 @@ def worklist(
         "due_today": Q(refill_by__gte=today, refill_by__lt=today_end),
         "due_week": Q(refill_by__gte=max(cutoff, today_end), refill_by__lte=today + WEEK),
     }
-    counts = followed.filter(refill_by__lte=max(today + WEEK, next_open)).aggregate(
+    return cutoff, max(today + WEEK, next_open), lists
+
+
+def _refill_pages(today: date, locale: ClinicLocale, offset: int, limit: int) -> _RefillPages:
+    """The pumps followed: the refill lists, counted in the index, then read a page at a time."""
+    followed = Implant.objects.filter(
+        explanted_on__isnull=True, refill_by__isnull=False, alarm_at__isnull=False
+    )
+    cutoff, counted_to, lists = _refill_filters(today, locale)
+    counts = followed.filter(refill_by__lte=counted_to).aggregate(
         **{name: Count("refill_by", filter=where) for name, where in lists.items()}
     )
     at_risk_total = followed.count()
@@ -337,16 +344,20 @@ def worklist(
         at_risk_total, counts["overdue"], offset, limit
     )
     cuts = {
+        "at_risk": risk_cuts,
         "overdue": _RefillList(followed.filter(lists["overdue"]), cutoff, locale).page(
             counts["overdue"], counts["overdue"], offset, limit, late=risk_cuts[0]
-        )
+        ),
     }
     for name in ("due_today", "due_week"):
         cuts[name] = _RefillList(followed.filter(lists[name]), cutoff, locale).page(
             counts[name], 0, offset, limit
         )
+    return _RefillPages(cuts, {**counts, "at_risk": at_risk_total})
 
-    # pumps to replace within the horizon: an implant-date cutoff per model, from the core
+
+def _pumps_to_replace(today: date, offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    """Pumps to replace within the horizon: an implant-date cutoff per model, from the core."""
     horizon = today + REPLACEMENT_HORIZON
     cutoffs = Q()
     latest = None
@@ -355,19 +366,20 @@ def worklist(
         if implanted_by is not None:
             cutoffs |= Q(pump_model=model.model, implanted_on__lte=implanted_by)
             latest = max(latest or implanted_by, implanted_by)
-    replacing, replacing_total = (
-        _paged(
-            Implant.objects.filter(cutoffs, explanted_on__isnull=True, implanted_on__lte=latest),
-            ("implanted_on", "id"),
-            ("id", "episode_id", "pump_model", "implanted_on"),
-            offset,
-            limit,
-        )
-        if latest is not None
-        else ([], 0)
+    if latest is None:
+        return [], 0
+    return _paged(
+        Implant.objects.filter(cutoffs, explanted_on__isnull=True, implanted_on__lte=latest),
+        ("implanted_on", "id"),
+        ("id", "episode_id", "pump_model", "implanted_on"),
+        offset,
+        limit,
     )
 
-    # episodes in a test phase or waiting for the implant: transient stages, few at a time
+
+def _testing_and_waiting() -> tuple[list[Episode], list[Episode]]:
+    """Open episodes in a test phase, and responders waiting for the implant: transient stages,
+    few at a time."""
     episodes = list(
         Episode.objects.filter(closed_at__isnull=True, stage__in=("test_phase", "responder"))
         .only(
@@ -384,15 +396,21 @@ def worklist(
     )
     testing = [e for e in episodes if e.stage == "test_phase"]
     waiting = [e for e in episodes if e.stage != "test_phase"]
+    return testing, waiting
 
-    checks, checks_total = _paged(
+
+def _unverified_refills(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    return _paged(
         Refill.objects.filter(needs_verification=True, verified_by=""),
         ("performed_at", "id"),
         ("id", "implant__episode_id", "performed_at", "performed_by"),
         offset,
         limit,
     )
-    alarms, alarms_total = _paged(
+
+
+def _unacknowledged_alarms(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    return _paged(
         AlarmReport.objects.filter(acknowledged_at__isnull=True),
         ("-implant__high_risk", "reported_at", "id"),  # baclofen first, then oldest
         ("id", "implant__episode_id", "kind", "reported_at", "implant__high_risk"),
@@ -400,31 +418,43 @@ def worklist(
         limit,
     )
 
-    # the patients of every row read, in one query
-    every_cut = [*risk_cuts, *(cut for pair in cuts.values() for cut in pair)]
-    episode_ids = {row[1] for cut in every_cut for row in cut.rows}
-    episode_ids |= {row[1] for rows in (replacing, checks, alarms) for row in rows}
-    episode_ids |= {e.id for e in testing[offset:end]} | {e.id for e in waiting}
-    names = {
+
+def _patient_names(
+    rows: Iterable[tuple[Any, ...]], episodes: Iterable[Episode]
+) -> dict[Any, tuple[str, str]]:
+    """The patient (id, name) of each episode of the rows read (the episode id second in each
+    row) and of the episodes, in one query."""
+    episode_ids = {row[1] for row in rows} | {e.id for e in episodes}
+    return {
         episode_id: (str(patient_id), _name(family, given))
         for episode_id, patient_id, family, given in Episode.objects.filter(
             id__in=episode_ids
         ).values_list("id", "patient_id", "patient__family_name", "patient__given_name")
     }
 
-    nearing_replacement = []
-    for implant_id, episode_id, model_name, implanted_on in replacing:
+
+def _replacement_rows(
+    found: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]
+) -> list[ReplacementRow]:
+    rows = []
+    for implant_id, episode_id, model_name, implanted_on in found:
         replace_by = replacement_due(catalog.pump(model_name), implanted_on)
         assert replace_by is not None
-        nearing_replacement.append(
+        rows.append(
             ReplacementRow(
                 *names[episode_id], str(implant_id), model_name, implanted_on, replace_by
             )
         )
-    test_phases = []
-    for e in testing[offset:end]:
+    return rows
+
+
+def _test_phase_rows(
+    testing: Iterable[Episode], names: dict[Any, tuple[str, str]]
+) -> list[EpisodeRow]:
+    rows = []
+    for e in testing:
         state = state_of(e)
-        test_phases.append(
+        rows.append(
             EpisodeRow(
                 *names[e.id],
                 str(e.id),
@@ -433,47 +463,118 @@ def worklist(
                 next_step=next_step(state),
             )
         )
-    rules = pathway_settings(settings)
-    awaiting = []
+    return rows
+
+
+def _awaiting_implant_rows(
+    waiting: Iterable[Episode],
+    names: dict[Any, tuple[str, str]],
+    rules: PathwaySettings,
+    today: date,
+) -> list[EpisodeRow]:
+    """The responders by their earliest implant date (today when it is not known)."""
+    rows = []
     for e in waiting:
         ended = state_of(e).test_ended_on
         earliest = earliest_implant_date(ended, rules.min_days_test_to_implant) if ended else None
-        awaiting.append(EpisodeRow(*names[e.id], str(e.id), e.indication, ended, earliest))
-    awaiting.sort(key=lambda row: row.earliest_implant or today)
+        rows.append(EpisodeRow(*names[e.id], str(e.id), e.indication, ended, earliest))
+    rows.sort(key=lambda row: row.earliest_implant or today)
+    return rows
 
-    refill_rows: dict[int, list[RefillRow]] = {}
-    for cut in every_cut:
-        if id(cut) not in refill_rows:
-            refill_rows[id(cut)] = _refill_rows(cut, names, today, locale)
-    _with_visits(refill_rows)
 
-    def rows_of(pair: tuple[_Cut, _Cut]) -> list[RefillRow]:
-        return [row for cut in pair for row in refill_rows[id(cut)]]
+def _refill_rows_by_list(
+    pages: _RefillPages, names: dict[Any, tuple[str, str]], today: date, locale: ClinicLocale
+) -> dict[str, list[RefillRow]]:
+    """The page of each refill list, a cut shared by two lists ranked once."""
+    by_cut: dict[int, list[RefillRow]] = {}
+    for pair in pages.cuts.values():
+        for cut in pair:
+            if id(cut) not in by_cut:
+                by_cut[id(cut)] = _refill_rows(cut, names, today, locale)
+    _with_visits(by_cut)
+    return {
+        name: [row for cut in pair for row in by_cut[id(cut)]] for name, pair in pages.cuts.items()
+    }
 
+
+def _verification_rows(
+    checks: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]
+) -> list[VerificationRow]:
+    return [
+        VerificationRow(*names[episode_id], str(refill_id), at, by)
+        for refill_id, episode_id, at, by in checks
+    ]
+
+
+def _alarm_rows(alarms: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]) -> list[AlarmRow]:
+    return [
+        AlarmRow(*names[episode_id], str(alarm_id), kind, at, high_risk)
+        for alarm_id, episode_id, kind, at, high_risk in alarms
+    ]
+
+
+def _patients_shown(board: Dashboard) -> list[str]:
+    return sorted(
+        {
+            row.patient_id
+            for rows in (
+                board.overdue,
+                board.due_today,
+                board.due_week,
+                board.at_risk,
+                board.test_phases,
+                board.awaiting_implant,
+                board.nearing_replacement,
+                board.unverified,
+                board.open_alarms,
+            )
+            for row in rows
+        }
+    )
+
+
+@transaction.atomic
+def worklist(
+    user: User, now: datetime, *, offset: int = 0, limit: int = DEFAULT_LIMIT
+) -> Dashboard:
+    """Everything the clinic must act on, most urgent first in each list: rows
+    [offset, offset + limit) of each list, and the size of each whole list."""
+    actor = require(user, "patient.read")
+    check_page(offset, limit, PAGING_SOURCE)
+    end = offset + limit
+    settings = clinic_settings()
+    locale = locale_of(settings)
+    today = locale.today(now)
+
+    refill_visits.refresh_passed_proposals(now)
+    refills = _refill_pages(today, locale, offset, limit)
+    replacing, replacing_total = _pumps_to_replace(today, offset, limit)
+    testing, waiting = _testing_and_waiting()
+    checks, checks_total = _unverified_refills(offset, limit)
+    alarms, alarms_total = _unacknowledged_alarms(offset, limit)
+    names = _patient_names(
+        [*refills.rows, *replacing, *checks, *alarms], [*testing[offset:end], *waiting]
+    )
+
+    nearing_replacement = _replacement_rows(replacing, names)
+    test_phases = _test_phase_rows(testing[offset:end], names)
+    awaiting = _awaiting_implant_rows(waiting, names, pathway_settings(settings), today)
+    refill_rows = _refill_rows_by_list(refills, names, today, locale)
     board = Dashboard(
         today,
-        rows_of(cuts["overdue"]),
-        rows_of(cuts["due_today"]),
-        rows_of(cuts["due_week"]),
-        rows_of(risk_cuts),
+        refill_rows["overdue"],
+        refill_rows["due_today"],
+        refill_rows["due_week"],
+        refill_rows["at_risk"],
         test_phases,
         awaiting[offset:end],
         nearing_replacement,
-        [
-            VerificationRow(*names[episode_id], str(refill_id), at, by)
-            for refill_id, episode_id, at, by in checks
-        ],
-        [
-            AlarmRow(*names[episode_id], str(alarm_id), kind, at, high_risk)
-            for alarm_id, episode_id, kind, at, high_risk in alarms
-        ],
+        _verification_rows(checks, names),
+        _alarm_rows(alarms, names),
         Totals(
-            overdue=counts["overdue"],
-            due_today=counts["due_today"],
-            due_week=counts["due_week"],
-            at_risk=at_risk_total,
+            **refills.totals,
             test_phases=len(testing),
-            awaiting_implant=len(awaiting),
+            awaiting_implant=len(waiting),
             nearing_replacement=replacing_total,
             unverified=checks_total,
             open_alarms=alarms_total,
@@ -481,26 +582,11 @@ def worklist(
         offset,
         limit,
     )
-    shown = {
-        row.patient_id
-        for rows in (
-            board.overdue,
-            board.due_today,
-            board.due_week,
-            board.at_risk,
-            board.test_phases,
-            board.awaiting_implant,
-            board.nearing_replacement,
-            board.unverified,
-            board.open_alarms,
-        )
-        for row in rows
-    }
     audit.record(
         actor,
         "dashboard.read",
         "dashboard",
         today.isoformat(),
-        after={"patients": sorted(shown), "offset": offset, "limit": limit},
+        after={"patients": _patients_shown(board), "offset": offset, "limit": limit},
     )
     return board

@@ -17,10 +17,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the models load once main() has set Django up
+    from django.contrib.auth.models import User
+
+    from painpump.clinic.models import Episode, Implant, Patient, Program, Refill, RefillDrug
+    from painpump.core.catalog import Pump
+    from painpump.core.twin.scenario import Scenario
 
 DRUGS = [
     ("baclofen", Decimal(2000), Decimal(400)),
@@ -35,32 +42,68 @@ INDICATIONS = {
     "morphine": ["tumour_pain", "failed_back_surgery_syndrome", "polyneuropathy"],
     "ziconotide": ["failed_back_surgery_syndrome"],
 }
+BATCH = 2000
+"""Rows of a table written by one insert."""
+
+
+@dataclass(frozen=True)
+class _Therapy:
+    """A patient's drug, its concentration and daily dose (mcg/mL, mcg/day)."""
+
+    drug: str
+    concentration: Decimal
+    dose: Decimal
+
+    @property
+    def rate(self) -> Decimal:
+        return self.dose / self.concentration
+
+
+@dataclass
+class _DataSet:
+    """The rows to write, each list after those it refers to."""
+
+    patients: list[Patient] = field(default_factory=list)
+    episodes: list[Episode] = field(default_factory=list)
+    implants: list[Implant] = field(default_factory=list)
+    programs: list[Program] = field(default_factory=list)
+    refills: list[Refill] = field(default_factory=list)
+    refill_drugs: list[RefillDrug] = field(default_factory=list)
 
 
 def generate(patients: int, seed: int, now: datetime, out: Callable[[str], None]) -> str:
     """Write the data set into the configured database; returns a physician's username."""
-    from django.contrib.auth.models import Group, User
-    from django.db import connection
-
-    from painpump.clinic.models import (
-        Episode,
-        Implant,
-        Patient,
-        Program,
-        Refill,
-        RefillDrug,
-    )
     from painpump.core import catalog
-    from painpump.core.refill import plan_refill, reconcile
-    from painpump.core.twin import Twin
-    from painpump.core.twin.scenario import Event, Fluid, ProgramSpec, Rate, load_scenario
-    from painpump.core.units import of, round_places
 
     began = time.perf_counter()
     rng = random.Random(seed)
+    user = _bench_physician()
+    template = _scenario_template()
+    pump = catalog.pump("synchromed-ii-40")
+    data = _DataSet()
+    for n in range(patients):
+        _add_patient(data, n, rng, now, template, pump, user.username)
+    _write(data)
+    out(
+        f"data set: {patients:,} patients, {len(data.implants):,} implants, "
+        f"{len(data.refills):,} refills written in {time.perf_counter() - began:.1f} s"
+    )
+    return user.username
+
+
+def _bench_physician() -> User:
+    from django.contrib.auth.models import Group, User
+
     user, _ = User.objects.get_or_create(username="bench.physician")
     user.groups.add(Group.objects.get_or_create(name="physician")[0])
-    template = load_scenario(
+    return user
+
+
+def _scenario_template() -> Scenario:
+    """The pump every patient has (the fields each patient's twin run changes are placeholders)."""
+    from painpump.core.twin.scenario import load_scenario
+
+    return load_scenario(
         {
             "start": "2021-01-01T09:00:00Z",
             "until": "2021-02-01T09:00:00Z",
@@ -69,145 +112,205 @@ def generate(patients: int, seed: int, now: datetime, out: Callable[[str], None]
             "program": {"kind": "continuous", "rate": "0.2 mL/day"},
         }
     )
-    pump = catalog.pump("synchromed-ii-40")
-    rows: dict[str, list[Any]] = {k: [] for k in ("p", "e", "i", "pr", "r", "rd")}
-    for n in range(patients):
-        drug, conc, dose = rng.choice(DRUGS)
-        dose = dose * Decimal(rng.randrange(50, 151)) / 100
-        patient = Patient(
-            mrn=f"B{n:06d}",
-            family_name=f"Family{n % 997}",
-            given_name=f"Given{n}",
-            birth_date=date(1940 + n % 60, 1 + n % 12, 1),
+
+
+def _add_patient(
+    data: _DataSet,
+    n: int,
+    rng: random.Random,
+    now: datetime,
+    template: Scenario,
+    pump: Pump,
+    username: str,
+) -> None:
+    """Patient n, referred up to five years ago; four in five with a pump and its refills since."""
+    from painpump.clinic.models import Episode, Patient
+
+    drug, conc, dose = rng.choice(DRUGS)
+    therapy = _Therapy(drug, conc, dose * Decimal(rng.randrange(50, 151)) / 100)
+    patient = Patient(
+        mrn=f"B{n:06d}",
+        family_name=f"Family{n % 997}",
+        given_name=f"Given{n}",
+        birth_date=date(1940 + n % 60, 1 + n % 12, 1),
+    )
+    data.patients.append(patient)
+    implanted = rng.random() < 0.8
+    start = now - timedelta(days=int(rng.uniform(0.1, 5) * 365))
+    episode = Episode(
+        patient=patient,
+        indication=rng.choice(INDICATIONS[drug]),
+        stage="maintenance" if implanted else "referred",
+        referred_on=(start - timedelta(days=120)).date(),
+    )
+    data.episodes.append(episode)
+    if implanted:
+        implant = _implant(episode, n, pump, therapy.drug, start)
+        data.implants.append(implant)
+        fills = _fills(template, rng, n, therapy, start, now)
+        _add_history(data, implant, fills, pump, therapy, username, n)
+
+
+def _implant(episode: Episode, n: int, pump: Pump, drug: str, start: datetime) -> Implant:
+    from painpump.clinic.models import Implant
+
+    return Implant(
+        episode=episode,
+        pump_model=pump.model,
+        pump_serial=f"NGP{n:07d}",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal(60),
+        dead_volume_ml=Decimal("0.2"),
+        alarm_volume_ml=Decimal(2),
+        implanted_on=start.date(),
+        high_risk=drug == "baclofen",
+        drug_names=drug,
+    )
+
+
+def _fills(
+    template: Scenario,
+    rng: random.Random,
+    n: int,
+    therapy: _Therapy,
+    start: datetime,
+    now: datetime,
+) -> list[tuple[datetime, Decimal | None, Decimal | None]]:
+    """The pump twin's run from `start` to `now`, refilled a few days before the pump would be
+    empty: each fill's time with the volumes expected and aspirated (None at the first fill)."""
+    from painpump.core.twin import Twin
+    from painpump.core.twin.scenario import Event, Fluid, ProgramSpec, Rate
+
+    rate = therapy.rate
+    every = max(14, min(180, int(30 / rate) - rng.randrange(1, 20)))
+    at = int(start.timestamp())
+    until = int(now.timestamp())
+    fluid = Fluid(((therapy.drug, therapy.concentration),))
+    events = tuple(
+        Event(t, "refill", k, volume_ml=Decimal(40), fluid=fluid)
+        for k, t in enumerate(range(at + every * 86400, until, every * 86400))
+    )
+    if n % MISSED_EVERY == 0:
+        events = events[:-1]  # missed the last refill: due this week or overdue by now
+    scenario = replace(
+        template,
+        start=at,
+        until=until,
+        fill=fluid,
+        fill_volume_ml=Decimal(40),
+        program=ProgramSpec("continuous", days=(((0, Rate(rate_ml_per_day=rate)),),) * 7),
+        accuracy=Decimal(rng.choice([100] * 9 + [118])) / 100,
+        events=events,
+    )
+    result = Twin(scenario).run()
+    return [(datetime.fromtimestamp(at, UTC), None, None)] + [
+        (
+            datetime.fromtimestamp(e.at, UTC),
+            e.details["expected"].canonical,
+            e.details["aspirated"].canonical,
         )
-        rows["p"].append(patient)
-        implanted = rng.random() < 0.8
-        years = rng.uniform(0.1, 5)
-        start = now - timedelta(days=int(years * 365))
-        episode = Episode(
-            patient=patient,
-            indication=rng.choice(INDICATIONS[drug]),
-            stage="maintenance" if implanted else "referred",
-            referred_on=(start - timedelta(days=120)).date(),
+        for e in result.events
+        if e.kind == "refill"
+    ]
+
+
+def _add_history(
+    data: _DataSet,
+    implant: Implant,
+    fills: list[tuple[datetime, Decimal | None, Decimal | None]],
+    pump: Pump,
+    therapy: _Therapy,
+    username: str,
+    n: int,
+) -> None:
+    """A program and a refill per fill, each program ended by the next; the implant keeps the
+    dates of its last fill."""
+    from painpump.clinic.models import Program, Refill, RefillDrug
+    from painpump.core.refill import plan_refill
+    from painpump.core.units import of
+
+    rate = therapy.rate
+    last_program = None
+    for k, (when, expected, aspirated) in enumerate(fills):
+        program = Program(
+            implant=implant,
+            dose_mcg_per_day=therapy.dose,
+            rate_ml_per_day=rate.quantize(Decimal("0.000001")),
+            started_at=when,
+            prescribed_by=username,
         )
-        rows["e"].append(episode)
-        if not implanted:
-            continue
-        implant = Implant(
-            episode=episode,
-            pump_model=pump.model,
-            pump_serial=f"NGP{n:07d}",
-            catheter_model="8709SC",
-            catheter_length_cm=Decimal(60),
-            dead_volume_ml=Decimal("0.2"),
-            alarm_volume_ml=Decimal(2),
-            implanted_on=start.date(),
-            high_risk=drug == "baclofen",
-            drug_names=drug,
+        if last_program is not None:
+            last_program.ended_at = when
+        data.programs.append(program)
+        last_program = program
+        plan = plan_refill(pump, of(Decimal(40), "mL"), of(rate, "mL/day"), fill_at=when)
+        refill = Refill(
+            implant=implant,
+            idempotency_key=f"b{n}-{k}",
+            performed_at=when,
+            performed_by=username,
+            expected_ml=expected,
+            aspirated_ml=aspirated,
+            **_reconciliation(pump, expected, aspirated),
+            volume_ml=Decimal(40),
+            lot="BENCH",
+            program=program,
+            alarm_at=plan.alarm_at,
+            empty_at=plan.empty_at,
+            refill_by=plan.refill_by,
+            limited_by=plan.limited_by,
         )
-        rows["i"].append(implant)
-        rate = dose / conc
-        every = max(14, min(180, int(30 / rate) - rng.randrange(1, 20)))
-        at = int(start.timestamp())
-        until = int(now.timestamp())
-        fluid = Fluid(((drug, conc),))
-        events = tuple(
-            Event(t, "refill", k, volume_ml=Decimal(40), fluid=fluid)
-            for k, t in enumerate(range(at + every * 86400, until, every * 86400))
+        data.refills.append(refill)
+        data.refill_drugs.append(
+            RefillDrug(
+                refill=refill,
+                position=0,
+                drug=therapy.drug,
+                concentration_mcg_per_ml=therapy.concentration,
+            )
         )
-        if n % MISSED_EVERY == 0:
-            events = events[:-1]  # missed the last refill: due this week or overdue by now
-        scenario = replace(
-            template,
-            start=at,
-            until=until,
-            fill=fluid,
-            fill_volume_ml=Decimal(40),
-            program=ProgramSpec("continuous", days=(((0, Rate(rate_ml_per_day=rate)),),) * 7),
-            accuracy=Decimal(rng.choice([100] * 9 + [118])) / 100,
-            events=events,
+        implant.alarm_at, implant.empty_at, implant.refill_by = (
+            plan.alarm_at,
+            plan.empty_at,
+            plan.refill_by,
         )
-        result = Twin(scenario).run()
-        fills = [(datetime.fromtimestamp(at, UTC), None, None)] + [
-            (
-                datetime.fromtimestamp(e.at, UTC),
-                e.details["expected"].canonical,
-                e.details["aspirated"].canonical,
-            )
-            for e in result.events
-            if e.kind == "refill"
-        ]
-        last_program = None
-        for k, (when, expected, aspirated) in enumerate(fills):
-            program = Program(
-                implant=implant,
-                dose_mcg_per_day=dose,
-                rate_ml_per_day=rate.quantize(Decimal("0.000001")),
-                started_at=when,
-                prescribed_by=user.username,
-            )
-            if last_program is not None:
-                last_program.ended_at = when
-            rows["pr"].append(program)
-            last_program = program
-            plan = plan_refill(pump, of(Decimal(40), "mL"), of(rate, "mL/day"), fill_at=when)
-            reconciled: dict[str, Any] = {}
-            if expected is not None and aspirated is not None:
-                # as the refill service records it: every refill after the first carries its
-                # reconciliation (the API's refill presenter relies on it)
-                check = reconcile(
-                    pump, of(expected, "mL"), of(aspirated, "mL"), of(40 - expected, "mL")
-                )
-                reconciled = {
-                    "difference_ml": round_places(check.difference.canonical, 6),
-                    "delivery_error_percent": round_places(check.delivery_error_percent, 3),
-                    "finding": check.finding,
-                }
-            refill = Refill(
-                implant=implant,
-                idempotency_key=f"b{n}-{k}",
-                performed_at=when,
-                performed_by=user.username,
-                expected_ml=expected,
-                aspirated_ml=aspirated,
-                **reconciled,
-                volume_ml=Decimal(40),
-                lot="BENCH",
-                program=program,
-                alarm_at=plan.alarm_at,
-                empty_at=plan.empty_at,
-                refill_by=plan.refill_by,
-                limited_by=plan.limited_by,
-            )
-            rows["r"].append(refill)
-            rows["rd"].append(
-                RefillDrug(refill=refill, position=0, drug=drug, concentration_mcg_per_ml=conc)
-            )
-            implant.alarm_at, implant.empty_at, implant.refill_by = (
-                plan.alarm_at,
-                plan.empty_at,
-                plan.refill_by,
-            )
-    for key, model in (
-        ("p", Patient),
-        ("e", Episode),
-        ("i", Implant),
-        ("pr", Program),
-        ("r", Refill),
-        ("rd", RefillDrug),
-    ):
-        model.objects.bulk_create(rows[key], batch_size=2000)
+
+
+def _reconciliation(
+    pump: Pump, expected: Decimal | None, aspirated: Decimal | None
+) -> dict[str, Any]:
+    """As the refill service records it: every refill after the first carries its
+    reconciliation (the API's refill presenter relies on it)."""
+    from painpump.core.refill import reconcile
+    from painpump.core.units import of, round_places
+
+    if expected is None or aspirated is None:
+        return {}
+    check = reconcile(pump, of(expected, "mL"), of(aspirated, "mL"), of(40 - expected, "mL"))
+    return {
+        "difference_ml": round_places(check.difference.canonical, 6),
+        "delivery_error_percent": round_places(check.delivery_error_percent, 3),
+        "finding": check.finding,
+    }
+
+
+def _write(data: _DataSet) -> None:
+    from django.db import connection
+
+    from painpump.clinic.models import Episode, Implant, Patient, Program, Refill, RefillDrug
+
+    Patient.objects.bulk_create(data.patients, batch_size=BATCH)
+    Episode.objects.bulk_create(data.episodes, batch_size=BATCH)
+    Implant.objects.bulk_create(data.implants, batch_size=BATCH)
+    Program.objects.bulk_create(data.programs, batch_size=BATCH)
+    Refill.objects.bulk_create(data.refills, batch_size=BATCH)
+    RefillDrug.objects.bulk_create(data.refill_drugs, batch_size=BATCH)
     if connection.vendor == "postgresql":
         # what autovacuum would soon do (statistics, visibility map), so it does not run during
         # the measurement and the plans are those of a settled database
         tables = ", ".join(m._meta.db_table for m in (Patient, Episode, Implant, Program, Refill))
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM ANALYZE {tables}, {RefillDrug._meta.db_table}")
-    out(
-        f"data set: {patients:,} patients, {len(rows['i']):,} implants, {len(rows['r']):,} "
-        f"refills written in {time.perf_counter() - began:.1f} s"
-    )
-    return user.username
 
 
 def load(
