@@ -13,9 +13,11 @@ import pytest
 from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL
+from painpump.clinic.actions import settings_service
 from painpump.clinic.actions.programs import confirm_program_change
 from painpump.clinic.actions.refills import confirm_refill, verify_refill
 from painpump.clinic.errors import Conflict
+from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill
 from painpump.clinic.reads.program_preview import (
     preview_program_change,
@@ -288,6 +290,32 @@ def test_a_titration_preview_shows_what_the_change_then_records(
             acknowledge=frozenset(),
         )
     assert Program.objects.filter(implant=implant).count() == 2
+
+
+def test_a_titration_record_shows_the_dates_it_recorded_after_the_settings_change(
+    implant: Implant, physician: User, admin: User
+) -> None:
+    now = FIRST_FILL + timedelta(days=10)
+    dose = parse("440 mcg/day", Kind.DOSE_RATE, "dose")
+    program = confirm_program_change(
+        physician,
+        implant.id,
+        expected_version=Implant.objects.get(id=implant.id).version,
+        dose=dose,
+        now=now,
+        acknowledge=frozenset(),
+    )
+    recorded = program_record(physician, program.id)
+    settings = clinic_settings()
+    margin = settings.refill_margin_days + 7
+    settings_service.update_settings(
+        admin, expected_version=settings.version, refill_margin_days=margin
+    )
+    again = program_record(physician, program.id)
+    assert again.after == recorded.after and again.after.refill_by == program.refill_by
+    # the program it replaced shows the projection it ran with (the first fill's)
+    first = Refill.objects.get(implant=implant)
+    assert (again.before.alarm_at, again.before.refill_by) == (first.alarm_at, first.refill_by)
 
 
 def test_a_titration_step_beyond_the_label_is_the_stop_and_nurses_may_not_titrate(

@@ -13,7 +13,7 @@ import pytest
 from painpump.core import catalog
 from painpump.core.decision import Subject, Verdict
 from painpump.core.errors import Refusal
-from painpump.core.refill import DeliveryFinding
+from painpump.core.refill import DeliveryFinding, LimitedBy
 from painpump.core.refill_decision import (
     DosingRules,
     Fill,
@@ -48,7 +48,7 @@ def baclofen_pump(dose: str = "400 mcg/day") -> PumpState:
             volume=q("20 mL", Kind.VOLUME),
             drugs=BACLOFEN,
             refill_by=(FILLED + timedelta(days=80)).date(),
-            limited_by="reservoir",
+            limited_by=LimitedBy.RESERVOIR,
             programs=((rate, FILLED, None),),
         ),
         running=RunningProgram(q(dose, Kind.DOSE_RATE).canonical, rate, FILLED),
@@ -178,3 +178,15 @@ def test_a_program_change_beyond_the_library_stops() -> None:
         baclofen_pump(), q("400 mg/day", Kind.DOSE_RATE), DAY_60, None, RULES
     )
     assert decision.stop is not None and decision.projection is None
+
+
+def test_a_titration_at_the_alarm_empties_at_the_new_rate_and_is_due_today() -> None:
+    at = FILLED + timedelta(days=95)  # 1 mL left, below the 2 mL alarm
+    decision = decide_program_change(
+        baclofen_pump(), q("440 mcg/day", Kind.DOSE_RATE), at, None, RULES
+    )
+    projection = decision.projection
+    assert projection is not None and projection.left == q("1 mL", Kind.VOLUME)
+    assert (projection.alarm_at, projection.refill_by) == (at, at.date())
+    # 1 mL at 0.22 mL/day: 4.545... days, floored to the second
+    assert projection.empty_at == at + timedelta(seconds=392727)

@@ -180,7 +180,8 @@ class Implant(Versioned):
 
 class Program(models.Model):
     """A prescribed continuous program: the daily dose of the principal drug and the rate that
-    delivers it at the concentration in the pump (rate = dose / concentration, from core)."""
+    delivers it at the concentration in the pump (rate = dose / concentration, from core), and
+    the projection it was started with (empty for programs recorded before it was kept)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     implant = models.ForeignKey(Implant, on_delete=models.PROTECT, related_name="programs")
@@ -189,6 +190,10 @@ class Program(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     prescribed_by = models.CharField(max_length=150)
+    alarm_at = models.DateTimeField(null=True, blank=True)
+    empty_at = models.DateTimeField(null=True, blank=True)
+    refill_by = models.DateField(null=True, blank=True)
+    limited_by = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["started_at"]

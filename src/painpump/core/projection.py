@@ -17,6 +17,7 @@ from painpump.core.catalog import Pump
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.core.refill import (
+    LimitedBy,
     RefillPlan,
     StabilityLimit,
     as_utc,
@@ -59,7 +60,7 @@ class Projection:
     alarm_at: datetime
     empty_at: datetime
     refill_by: date
-    limited_by: str
+    limited_by: LimitedBy
     stability: StabilityLimit | None
     margin: Q
     margin_source: str
@@ -140,8 +141,9 @@ def project(
     assert alarm_plan is not None and empty_at is not None  # the last run never ends
     points.append(Point(empty_at, of(Decimal(0), "mL"), "empty"))
     refill_by, limited_by = alarm_plan.refill_by, alarm_plan.limited_by
-    if alarm_plan is not first and first.limited_by == "stability" and first.refill_by < refill_by:
-        refill_by, limited_by = first.refill_by, "stability"  # stability counts from the fill
+    stable_first = first.limited_by is LimitedBy.STABILITY
+    if alarm_plan is not first and stable_first and first.refill_by < refill_by:
+        refill_by, limited_by = first.refill_by, LimitedBy.STABILITY  # counted from the fill
     return Projection(
         fill_at=fill_at,
         fill_volume=fill_volume,

@@ -123,6 +123,18 @@ def stability_limit(
     return min(candidates, key=lambda c: c.days), notes
 
 
+class LimitedBy(StrEnum):
+    """What sets a refill-by date: the reservoir reaching its alarm (less the margin), or the
+    stability of what is in the pump."""
+
+    RESERVOIR = "reservoir"
+    STABILITY = "stability"
+
+    @property
+    def words(self) -> str:
+        return "low-reservoir alarm" if self is LimitedBy.RESERVOIR else "drug's stability"
+
+
 @dataclass(frozen=True)
 class RefillPlan:
     """A refill projection: alarm and empty times, the refill date and what limits it."""
@@ -139,12 +151,12 @@ class RefillPlan:
     margin: Q
     margin_source: str
     refill_by: date
-    limited_by: str
+    limited_by: LimitedBy
     stability: StabilityLimit | None
     warnings: tuple[Finding, ...]
 
 
-def _after(start: datetime, days: Decimal) -> datetime:
+def after_days(start: datetime, days: Decimal) -> datetime:
     """`start` plus a number of days, floored to the whole second (never later than exact)."""
     seconds = (days * SECONDS_PER_DAY).to_integral_value(rounding=ROUND_FLOOR)
     return start + timedelta(seconds=int(seconds))
@@ -241,8 +253,8 @@ def plan_refill(
     days_alarm = (fill_volume.canonical - alarm_volume.canonical) / per_day
     days_empty = fill_volume.canonical / per_day
     try:
-        alarm_at = _after(fill_at, days_alarm)
-        empty_at = _after(fill_at, days_empty)
+        alarm_at = after_days(fill_at, days_alarm)
+        empty_at = after_days(fill_at, days_empty)
         # Clamped at the fill: a margin longer than the time to the alarm makes the refill due at
         # once (never later than with a smaller fill, so more volume never refills sooner).
         reservoir_by = max(fill_at, _wall_days_before(alarm_at, margin_days, tz))
@@ -274,9 +286,9 @@ def plan_refill(
                 verified=False,
             )
         )
-    limited_by = "reservoir"
+    limited_by = LimitedBy.RESERVOIR
     if stable_until is not None and stable_until < reservoir_by:
-        limited_by = "stability"
+        limited_by = LimitedBy.STABILITY
     return RefillPlan(
         fill_at=fill_at,
         fill_volume=fill_volume,

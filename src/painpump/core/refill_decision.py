@@ -19,8 +19,10 @@ from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
 from painpump.core.errors import Refusal
 from painpump.core.refill import (
     DeliveryFinding,
+    LimitedBy,
     Reconciliation,
     RefillPlan,
+    after_days,
     hours_between,
     plan_refill,
     programmed_since_fill,
@@ -78,7 +80,7 @@ class LastFill:
     drugs: tuple[tuple[str, Decimal], ...]
     """Each drug with its concentration in mcg/mL, principal first."""
     refill_by: date
-    limited_by: str
+    limited_by: LimitedBy
     programs: tuple[tuple[Decimal, datetime, datetime | None], ...]
 
 
@@ -153,14 +155,14 @@ class RefillDecision:
 @dataclass(frozen=True)
 class Titrated:
     """Where a program started between refills leaves the pump: the volume left, the alarm and
-    empty times and the refill-by date (`empty_at` None: the reservoir is already at the alarm,
-    the refill is due at once)."""
+    empty times and the refill-by date (a reservoir already at its alarm: the alarm now, the
+    refill due today; `empty_at` None only when the new rate delivers nothing)."""
 
     left: Q
     alarm_at: datetime
     empty_at: datetime | None
     refill_by: date
-    limited_by: str
+    limited_by: LimitedBy
 
 
 @dataclass(frozen=True)
@@ -405,8 +407,16 @@ def titrated(
     last = state.last_fill
     assert last is not None
     left = residual_ml(last.volume.canonical, programs, at)
-    if left <= state.alarm_volume.canonical:
-        return Titrated(of(left, "mL"), at, None, at.astimezone(rules.tz).date(), "reservoir")
+    if left <= state.alarm_volume.canonical:  # at the alarm already: the refill is due today
+        empty_at = None
+        if rate_ml_per_day > 0:
+            try:
+                empty_at = after_days(at, left / rate_ml_per_day)
+            except OverflowError:
+                empty_at = None
+        return Titrated(
+            of(left, "mL"), at, empty_at, at.astimezone(rules.tz).date(), LimitedBy.RESERVOIR
+        )
     plan = plan_refill(
         state.pump,
         of(left, "mL"),
@@ -417,8 +427,8 @@ def titrated(
         tz=rules.tz,
     )
     by, limited_by = plan.refill_by, plan.limited_by
-    if last.limited_by == "stability" and last.refill_by < by:
-        by, limited_by = last.refill_by, "stability"
+    if last.limited_by is LimitedBy.STABILITY and last.refill_by < by:
+        by, limited_by = last.refill_by, LimitedBy.STABILITY
     return Titrated(of(left, "mL"), plan.alarm_at, plan.empty_at, by, limited_by)
 
 

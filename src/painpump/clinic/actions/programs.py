@@ -59,10 +59,13 @@ def change_program(
         rate_ml_per_day=round_places(rate, 6),
         started_at=now,
         prescribed_by=actor,
+        alarm_at=projection.alarm_at,
+        empty_at=projection.empty_at or implant.empty_at,
+        refill_by=projection.refill_by,
+        limited_by=projection.limited_by,
     )
     implant.alarm_at, implant.refill_by = projection.alarm_at, projection.refill_by
-    if projection.empty_at is not None:
-        implant.empty_at = projection.empty_at
+    implant.empty_at = program.empty_at
     implant.version += 1  # a form opened before this change is stale (409), never replayed
     implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "version", "updated_at"])
     moved = _reschedule_refill(actor, implant)

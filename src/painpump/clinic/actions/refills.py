@@ -29,8 +29,6 @@ from painpump.core.refill_decision import Fill, RefillDecision, RefillEntries, d
 from painpump.core.units import Q, of, round_places
 
 RULES = "painpump refill rules"
-LIMITS = {"reservoir": "low-reservoir alarm", "stability": "drug's stability"}
-"""What limits a refill-by date (core.refill.RefillPlan.limited_by), in words."""
 
 
 def require_acknowledged(warnings: Sequence[Finding], acknowledged: frozenset[str]) -> None:
@@ -123,9 +121,7 @@ def perform_refill(
     closed = _close_refill_appointments(
         actor, implant.episode.patient_id, performed_at, clinic_today(performed_at)
     )
-    refill_visits.propose_refill(
-        actor, implant, f"limited by the {LIMITS[outcome.plan.limited_by]}"
-    )
+    refill_visits.propose_refill(actor, implant, f"limited by the {outcome.plan.limited_by.words}")
     bridged = outcome.bridge
     old_drugs = state.last_fill.drugs if state.last_fill else ()
     audit.record(
@@ -195,6 +191,10 @@ def _recorded(
         rate_ml_per_day=round_places(outcome.rate_ml_per_day, 6),
         started_at=entries.at,
         prescribed_by=actor,
+        alarm_at=plan.alarm_at,
+        empty_at=plan.empty_at,
+        refill_by=plan.refill_by,
+        limited_by=plan.limited_by,
     )
     refill = Refill.objects.create(
         implant=implant,

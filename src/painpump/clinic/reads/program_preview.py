@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -136,20 +137,29 @@ def program_record(user: User, program_id: UUID) -> ProgramRecord:
         dose=dose_in_drug_units(principal, program.dose_mcg_per_day),
         rate=of(program.rate_ml_per_day, "mL/day"),
     )
-    planned: Refill | Titrated = last
-    if last.performed_at != program.started_at:
-        state = replace(pump_state(implant), last_fill=fill)
-        planned = titrated(
-            state, history, program.rate_ml_per_day, program.started_at, dosing_rules()
-        )
-    after = replace(
-        after,
-        alarm_at=planned.alarm_at,
-        empty_at=planned.empty_at,
-        refill_by=planned.refill_by,
-        limited_by=planned.limited_by,
-    )
+    if previous is not None and previous.refill_by is not None:
+        before = replace(before, **_dates(previous))
+    if program.refill_by is not None:
+        after = replace(after, **_dates(program))
+    else:  # recorded before programs kept their projection: computed again
+        planned: Refill | Titrated = last
+        if last.performed_at != program.started_at:
+            state = replace(pump_state(implant), last_fill=fill)
+            planned = titrated(
+                state, history, program.rate_ml_per_day, program.started_at, dosing_rules()
+            )
+        after = replace(after, **_dates(planned))
     audit.record(
         actor, "program.read", "program", program.id, patient_id=implant.episode.patient_id
     )
     return ProgramRecord(program, implant, before, after)
+
+
+def _dates(planned: Program | Refill | Titrated) -> dict[str, Any]:
+    """The projection a program, a refill or a titration gives, as a Setting's fields."""
+    return {
+        "alarm_at": planned.alarm_at,
+        "empty_at": planned.empty_at,
+        "refill_by": planned.refill_by,
+        "limited_by": planned.limited_by,
+    }

@@ -9,6 +9,7 @@ from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
 from painpump.clinic.reads import clinic_limits
 from painpump.core import catalog
+from painpump.core.refill import LimitedBy
 from painpump.core.refill_decision import DosingRules, LastFill, PumpState, RunningProgram
 from painpump.core.units import of
 
@@ -29,7 +30,7 @@ def last_fill(refill: Refill) -> LastFill:
         volume=of(refill.volume_ml, "mL"),
         drugs=tuple((d.drug, d.concentration_mcg_per_ml) for d in refill.drugs.all()),
         refill_by=refill.refill_by,
-        limited_by=refill.limited_by,
+        limited_by=LimitedBy(refill.limited_by),
         programs=tuple((p.rate_ml_per_day, p.started_at, p.ended_at) for p in programs),
     )
 

@@ -140,7 +140,15 @@ def _before(
             dose=dose_in_drug_units(principal, previous.dose_mcg_per_day),
             rate=of(previous.rate_ml_per_day, "mL/day"),
         )
-        if previous.started_at > last.performed_at:  # titrated since the last fill
+        if previous.refill_by is not None:  # the projection the running program started with
+            before = replace(
+                before,
+                alarm_at=previous.alarm_at,
+                empty_at=previous.empty_at,
+                refill_by=previous.refill_by,
+                limited_by=previous.limited_by,
+            )
+        elif previous.started_at > last.performed_at:  # titrated, recorded before it was kept
             history = [run for run in fill.programs if run[1] < previous.started_at]
             projection = titrated(
                 state, history, previous.rate_ml_per_day, previous.started_at, dosing_rules()

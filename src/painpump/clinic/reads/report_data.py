@@ -40,7 +40,7 @@ from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
-from painpump.core.refill import DeliveryFinding
+from painpump.core.refill import DeliveryFinding, LimitedBy
 from painpump.core.refill_decision import reconciled
 from painpump.core.units import Q, format_decimal, of, round_places
 from painpump.core.volumes import bridge
@@ -208,7 +208,7 @@ class RefillSession:
     alarm_at: datetime
     empty_at: datetime
     refill_by: date
-    limited_by: str
+    limited_by: LimitedBy
     appointment: AppointmentLine | None
 
     @property
@@ -574,7 +574,7 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
         alarm_at=refill.alarm_at,
         empty_at=refill.empty_at,
         refill_by=refill.refill_by,
-        limited_by=refill.limited_by,
+        limited_by=LimitedBy(refill.limited_by),
         appointment=_appointment(refill, patient.id),
     )
     audit.record(actor, "report.refill_session", "refill", refill.id, patient_id=patient.id)

@@ -204,7 +204,10 @@ def _next(session: RefillSession) -> list[Flowable]:
     rows: list[tuple[str, object]] = [
         ("Low-reservoir alarm expected", moment(locale, session.alarm_at)),
         ("Reservoir empty", moment(locale, session.empty_at)),
-        ("Refill by", f"{day(locale, session.refill_by)}, limited by the {session.limited_by}"),
+        (
+            "Refill by",
+            f"{day(locale, session.refill_by)}, limited by the {session.limited_by.words}",
+        ),
     ]
     booked = session.appointment
     if booked is None:
