@@ -53,6 +53,7 @@ def test_an_appointment_without_a_time_is_all_day_and_a_stay_spans_its_days(
         status="proposed",
         starts_at=at(12, 8, 0),
         note="Test phase, bolus protocol",
+        stay="start_test_phase",
     )
     calendar = parsed(refill, stay, at=datetime(2026, 11, 25, 18, 30, tzinfo=BERLIN))
     assert str(calendar["VERSION"]) == "2.0"
@@ -159,9 +160,16 @@ def test_the_description_says_an_admission_is_for_a_test_phase_or_an_implantatio
         ends_on=day(14),
         due_by=None,
         note="Test phase, bolus protocol",
+        stay="start_test_phase",
     )
     implantation = booked(
-        patient, kind="admission", on=day(40), ends_on=day(42), due_by=None, note="Implantation"
+        patient,
+        kind="admission",
+        on=day(40),
+        ends_on=day(42),
+        due_by=None,
+        note="Implantation",
+        stay="implant",
     )
     first, second = parsed(test_phase, implantation, at=datetime.now(UTC)).walk("VEVENT")
     assert str(first["DESCRIPTION"]) == (

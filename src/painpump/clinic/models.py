@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from painpump.core.locale import DateFormat, TimeFormat
+from painpump.core.stay_plan import STAYS
 
 
 class Indication(models.TextChoices):
@@ -284,6 +285,10 @@ class Appointment(models.Model):
     # so only with the reason kept here.
     overdue = models.BooleanField(default=False)
     late_reason = models.CharField(max_length=300, blank=True)
+    # An admission's purpose: the pathway step that begins its stay (core Action value).
+    stay = models.CharField(
+        max_length=20, blank=True, choices=[(a.value, name) for a, name in STAYS.items()]
+    )
 
     class Meta:
         ordering = ["on", "starts_at"]

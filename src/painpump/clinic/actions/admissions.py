@@ -140,6 +140,7 @@ def plan_admission(
         not_before=plan.not_before,
         status="booked",
         note=_note(plan, chosen),
+        stay=plan.purpose.value,
     )
     audit.record(
         actor,

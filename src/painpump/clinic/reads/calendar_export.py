@@ -27,6 +27,7 @@ from painpump.clinic.reads.therapy_queries import check_period
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
+from painpump.core.pathway.stages import Action
 
 PRODUCT = "-//painpump//appointments//EN"
 UID_DOMAIN = "painpump"
@@ -35,9 +36,8 @@ EXPORT_ROWS = 5000
 RULES = "painpump calendar export (a period of at most a year, at most 5000 appointments)"
 STATUS = {"proposed": "TENTATIVE", "booked": "CONFIRMED", "done": "CONFIRMED"}
 VISITS = {"refill": "Refill visit", "admission": "Admission", "follow_up": "Follow-up visit"}
-STAYS = {"test phase": "a test phase", "implantation": "implantation"}
-"""An admission's purpose, as its note begins (clinic.actions.admissions), and how the export says
-it."""
+STAYS = {Action.START_TEST_PHASE.value: "a test phase", Action.IMPLANT.value: "implantation"}
+"""What an admission is for (Appointment.stay), as the export says it."""
 
 
 def uid_of(appointment: Appointment) -> str:
@@ -60,8 +60,7 @@ def summary_of(appointment: Appointment) -> str:
 
 
 def _stay(appointment: Appointment) -> str:
-    note = appointment.note.strip().lower()
-    purpose = next((said for begins, said in STAYS.items() if note.startswith(begins)), None)
+    purpose = STAYS.get(appointment.stay)
     return f"for {purpose}" if purpose else "for a hospital stay"
 
 
