@@ -219,13 +219,13 @@ def test_a_proposal_whose_slot_has_passed_unbooked_moves_to_a_slot_to_come(
     Appointment.objects.filter(id=proposed.id).update(
         starts_at=NOW - timedelta(days=1), on=TODAY - timedelta(days=1)
     )
-    assert refill_visits.refresh_passed_proposals(NOW) == 1
+    assert refill_visits.refresh_passed_proposals(nurse, NOW) == 1
     moved = Appointment.objects.get(id=proposed.id)
     assert moved.starts_at is not None and moved.starts_at > NOW
     assert moved.on == proposed.on and moved.version == proposed.version + 1
     entry = AuditEntry.objects.filter(action="appointment.propose").last()
     assert entry is not None and entry.actor == refill_visits.SYSTEM
-    assert refill_visits.refresh_passed_proposals(NOW) == 0
+    assert refill_visits.refresh_passed_proposals(nurse, NOW) == 0
 
 
 def test_a_new_refill_closes_the_open_refill_appointment(implant: Implant, nurse: User) -> None:

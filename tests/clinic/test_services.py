@@ -3,6 +3,8 @@ writes nothing, and appends its audit entry in the same transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -221,3 +223,12 @@ def test_a_refusal_by_role_says_what_was_refused_and_which_roles_may(pharmacist:
     assert str(caught.value) == (
         "pharma.cist may not create or edit patient records (patient.write: nurse, physician)"
     )
+
+
+def test_regression_a_conflict_raised_through_a_context_manager_stayed_a_conflict() -> None:
+    @contextmanager
+    def around() -> Iterator[None]:
+        yield
+
+    with pytest.raises(Conflict), around():  # a frozen Conflict became FrozenInstanceError
+        raise Conflict("implant", "x", 1, 2)

@@ -24,6 +24,7 @@ from painpump.api.schemas import (
     SettingsOut,
 )
 from painpump.clinic.actions import appointments, settings_service
+from painpump.clinic.actions.refill_visits import refresh_passed_proposals
 from painpump.clinic.reads import dashboard, therapy_queries
 
 router = Router(tags=["clinic"], auth=AUTH)
@@ -47,9 +48,11 @@ def read_dashboard(request: HttpRequest, page: Query[DashboardPage]) -> dict[str
     overdue, at risk by days to alarm (baclofen first among equals), test phases, responders
     with their earliest implant date, pumps to replace, unverified refills, open alarms.
     Each list is paged (`offset`, `limit`, 25 rows by default); `totals` counts each list."""
-    board = dashboard.worklist(
-        current_user(request), clock.now(), offset=page.offset, limit=page.limit
-    )
+    now = clock.now()
+    refresh_passed_proposals(
+        current_user(request), now
+    )  # a proposal whose slot has passed moves before it is listed
+    board = dashboard.worklist(current_user(request), now, offset=page.offset, limit=page.limit)
     return {
         **present.dashboard(board),
         "offset": board.offset,

@@ -25,7 +25,7 @@ def get_or_not_found(records: QuerySet[M], record_id: UUID) -> M:
         raise NotFound(f"{records.model._meta.verbose_name} {record_id}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Conflict(Exception):
     """Someone else changed the record since the version the client read: nothing was written."""
 

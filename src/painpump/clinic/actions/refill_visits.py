@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 
@@ -16,6 +17,7 @@ from painpump.clinic import audit
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment, Implant
 from painpump.clinic.reads.refill_slots import OPEN, booking_rules, visit_for
+from painpump.clinic.roles import require
 from painpump.core.locale import ClinicLocale
 
 SYSTEM = "painpump"
@@ -165,9 +167,11 @@ def _still_open(appointment: Appointment, locale: ClinicLocale) -> bool:
 
 
 @transaction.atomic
-def refresh_passed_proposals(now: datetime) -> int:
+def refresh_passed_proposals(user: User, now: datetime) -> int:
     """Proposed (not booked) refill visits whose slot has passed move to the slot core proposes
-    now: a proposal is never left in the past. Returns how many moved."""
+    now, before a reader of the worklist sees them (patient.read): a proposal is never left in
+    the past. Returns how many moved."""
+    require(user, "patient.read")
     today = locale_of(clinic_settings()).today(now)
     passed = Appointment.objects.select_for_update().filter(
         Q(starts_at__lt=now) | Q(starts_at__isnull=True, on__lt=today),

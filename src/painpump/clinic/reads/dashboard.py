@@ -19,7 +19,6 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Window
 
 from painpump.clinic import audit
-from painpump.clinic.actions import refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import AlarmReport, Appointment, Episode, Implant, Refill
 from painpump.clinic.pathway_state import pathway_settings, state_of
@@ -546,7 +545,6 @@ def worklist(
     locale = locale_of(settings)
     today = locale.today(now)
 
-    refill_visits.refresh_passed_proposals(now)
     refills = _refill_pages(today, locale, offset, limit)
     replacing, replacing_total = _pumps_to_replace(today, offset, limit)
     testing, waiting = _testing_and_waiting()

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from painpump import clock
+from painpump.clinic.actions.refill_visits import refresh_passed_proposals
 from painpump.clinic.reads.dashboard import worklist
 from painpump.web.access import clinic_page, user_of
 from painpump.web.navigation import landing
@@ -29,7 +30,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return redirect(elsewhere)
     page = _page(request)
     offset = (page - 1) * PAGE_ROWS
-    board = worklist(user_of(request), clock.now(), offset=offset, limit=PAGE_ROWS)
+    now = clock.now()
+    refresh_passed_proposals(
+        user_of(request), now
+    )  # a proposal whose slot has passed moves before it is listed
+    board = worklist(user_of(request), now, offset=offset, limit=PAGE_ROWS)
     totals = board.totals
     largest = max(
         totals.overdue,
