@@ -7,9 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from painpump.core import catalog
 from painpump.core.catalog import Drug
 from painpump.core.errors import Refusal
 from painpump.core.opioids import ROUTES, convert
@@ -29,6 +30,9 @@ FIELDS = ("drug", "from_route", "to_route", "dose", "ratio")
     routes,
     routes,
     st.one_of(st.none(), hostile_decimals),
+)
+@example(  # dividing by the smallest ratio overflowed the arithmetic: an internal error
+    catalog.drug("baclofen"), Q(Decimal(10), "mcg"), "oral", "iv", Decimal("1E-999999")
 )
 def test_any_conversion_answers_or_refuses_naming_the_field(
     drug: Drug, dose: Q, a: str, b: str, ratio: Decimal | None

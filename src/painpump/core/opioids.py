@@ -95,6 +95,15 @@ def convert(
     else:
         used, source, verified = library_ratio(drug_name, source_route, target_route)
     high, low = _ordered(source_route, target_route)
-    value = dose.value / used if source_route == high else dose.value * used
+    try:
+        value = dose.value / used if source_route == high else dose.value * used
+    except ArithmeticError:  # decimal.Overflow or Underflow: a ratio beyond any real one
+        raise Refusal(
+            "ratio",
+            str(used),
+            f"a ratio that gives a dose {dose} can be converted with",
+            INPUT_RULES,
+            "is out of range",
+        ) from None
     text = f"{high} : {low} = {format_decimal(used)} : 1"
     return Converted(Q(value, dose.unit), used, text, source, verified)
