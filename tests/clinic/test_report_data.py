@@ -32,7 +32,7 @@ def test_the_session_of_a_concentration_change_shows_what_was_in_and_what_was_pu
     refill = changed_concentration(nurse, implant)
     session = report_data.refill_session(physician, refill.id, now=NOW)
     assert session.patient.mrn == "MRN-0001"
-    assert session.device.pump_serial == "NGP123456H"
+    assert session.device.serial == "NGP123456H"
     assert session.device.dead_volume == Q(Decimal("0.25"), "mL")
     check = session.reconciliation
     assert check is not None
@@ -181,7 +181,7 @@ def test_the_summary_gathers_therapy_doses_refills_alarms_and_outcomes(
     steps = [d.step for d in episode.dates]
     assert steps[0] == "referral" and "implant" in steps
     (device,) = summary.devices
-    assert device.pump_serial == "NGP123456H"
+    assert device.serial == "NGP123456H"
     assert summary.programs.total == 2 and not summary.programs.bounded
     assert summary.current is not None
     assert str(summary.current.rate) == "0.4 mL/day"
@@ -272,7 +272,8 @@ def test_the_summary_prints_the_pump_s_stored_dates_and_its_next_refill_visit(
         stored.empty_at,
         stored.refill_by,
     )
-    assert (found.visit_at, found.visit_status, found.overdue) == (
+    assert found.visit is not None
+    assert (found.visit.starts_at, found.visit.status, found.visit.overdue) == (
         visit.starts_at,
         "proposed",
         visit.overdue,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal, Overflow
 
+from painpump.core import catalog
 from painpump.core.errors import Refusal
 from painpump.core.units import MAX_MAGNITUDE, Kind, Q, check_number, expect, of
 
@@ -67,3 +68,13 @@ def dose(rate_: Q, concentration: Q) -> Q:
     expect(concentration, Kind.CONCENTRATION, "concentration")
     unit = concentration.unit.split("/")[0] + "/day"
     return of(dose_mcg_per_day(rate_.canonical, concentration.canonical), unit)
+
+
+def concentration_in_drug_unit(name: str, mcg_per_ml: Decimal) -> Q:
+    """A stored concentration in the drug's own unit (25 mg/mL rather than 25000 mcg/mL)."""
+    return of(mcg_per_ml, catalog.drug(name).concentration_unit)
+
+
+def dose_in_drug_unit(name: str, mcg_per_day: Decimal) -> Q:
+    """A stored daily dose in the drug's own unit (10 mg/day rather than 10000 mcg/day)."""
+    return of(mcg_per_day, catalog.drug(name).dose_rate_unit)

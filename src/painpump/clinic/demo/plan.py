@@ -22,6 +22,7 @@ from typing import Any
 
 from painpump.core import catalog
 from painpump.core.baclofen import ScreeningBolus
+from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.locale import ClinicLocale, DateFormat, TimeFormat, zone
 from painpump.core.pathway.episode import Facts
 from painpump.core.pathway.indications import DrugFamily, Indication
@@ -802,13 +803,13 @@ def _text(value: Decimal, unit: str) -> str:
 
 def _fluid(drugs: tuple[tuple[str, Decimal], ...]) -> list[dict[str, str]]:
     return [
-        {"drug": name, "concentration": str(of(conc, catalog.drug(name).concentration_unit))}
+        {"drug": name, "concentration": str(concentration_in_drug_unit(name, conc))}
         for name, conc in drugs
     ]
 
 
 def _dose(name: str, dose: Decimal) -> str:
-    return str(of(dose, catalog.drug(name).dose_rate_unit))
+    return str(dose_in_drug_unit(name, dose))
 
 
 def scenario(

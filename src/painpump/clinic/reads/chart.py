@@ -22,7 +22,6 @@ from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import (
     AlarmReport,
-    Appointment,
     Assessment,
     Episode,
     Implant,
@@ -34,20 +33,28 @@ from painpump.clinic.models import (
     RefillDrug,
 )
 from painpump.clinic.pathway_state import pathway_settings
+from painpump.clinic.reads.next_refill import RefillVisit, next_visit
 from painpump.clinic.reads.programmed_by import ProgrammedBy
+from painpump.clinic.reads.pump_record import (
+    Pump,
+    delivery_error,
+    drugs_at,
+    fill_drugs,
+    finding_words,
+    implanted_pump,
+)
 from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.age import age_on
-from painpump.core.device_life import replacement_due
-from painpump.core.dosing import dose_mcg_per_day
+from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import check_stay
 from painpump.core.projection import ProgramRun, Projection, project
 from painpump.core.refill import DeliveryFinding, StabilityLimit, stability_limit
-from painpump.core.units import Q, format_decimal, of, round_places, side_by_side
+from painpump.core.units import Q, format_decimal, of, side_by_side
 
 
 @dataclass(frozen=True)
@@ -96,27 +103,6 @@ class EpisodeChart:
     def get_indication_display(self) -> str:
         """The indication's label, named as the model's method (the actions bar calls it)."""
         return self.indication_label
-
-
-@dataclass(frozen=True)
-class Pump:
-    """An implanted pump and its catheter, with the date to have it replaced by (None when the
-    catalog has no sourced service life)."""
-
-    implant_id: UUID
-    model: str
-    name: str
-    serial: str
-    implanted_on: date
-    explanted_on: date | None
-    catheter_model: str
-    catheter_length: Q
-    dead_volume: Q
-    alarm_volume: Q
-    reservoir: Q
-    accuracy: str
-    replace_by: date | None
-    replace_source: str
 
 
 @dataclass(frozen=True)
@@ -214,18 +200,6 @@ class OpenAlarm:
 
 
 @dataclass(frozen=True)
-class NextRefill:
-    """The refill appointment proposed or booked: the pump's next refill visit as stored."""
-
-    on: date
-    due_by: date | None
-    status: str
-    starts_at: datetime | None = None
-    overdue: bool = False
-    late_reason: str = ""
-
-
-@dataclass(frozen=True)
 class Chart:
     patient: PatientFacts
     indications: tuple[str, ...]
@@ -236,7 +210,7 @@ class Chart:
     program: RunningProgram | None
     projection: Projection | None
     projection_notes: tuple[str, ...]
-    next_refill: NextRefill | None
+    next_refill: RefillVisit | None
     refills: tuple[RefillLine, ...]
     doses: tuple[DoseLine, ...]
     outcomes: tuple[Outcome, ...]
@@ -249,21 +223,12 @@ class Chart:
     """The pump's refill-by date as stored with it (the one every page shows)."""
 
 
-def in_drug_unit(name: str, concentration_mcg_per_ml: Decimal) -> Q:
-    """A stored concentration in the drug's own unit (25 mg/mL rather than 25000 mcg/mL)."""
-    return of(concentration_mcg_per_ml, catalog.drug(name).concentration_unit)
-
-
-def dose_in_drug_unit(name: str, dose_mcg_per_day_: Decimal) -> Q:
-    return of(dose_mcg_per_day_, catalog.drug(name).dose_rate_unit)
-
-
 def fill_doses(drugs: Sequence[tuple[str, Decimal]], rate_ml_per_day: Decimal) -> tuple[Dose, ...]:
     """Each drug of a fill with the daily dose the rate gives of it (rate x concentration)."""
     return tuple(
         Dose(
             name,
-            in_drug_unit(name, conc),
+            concentration_in_drug_unit(name, conc),
             dose_in_drug_unit(name, dose_mcg_per_day(rate_ml_per_day, conc)),
         )
         for name, conc in drugs
@@ -320,28 +285,6 @@ def fill_projection(
         tz=tz,
     )
     return found, notes
-
-
-def _pump(implant: Implant) -> Pump:
-    model = catalog.pump(implant.pump_model, "pump_model")
-    life = model.service_life_years
-    accuracy = f"+/-{format_decimal(model.accuracy_percent.value)} %"
-    return Pump(
-        implant_id=implant.id,
-        model=implant.pump_model,
-        name=model.name,
-        serial=implant.pump_serial,
-        implanted_on=implant.implanted_on,
-        explanted_on=implant.explanted_on,
-        catheter_model=implant.catheter_model,
-        catheter_length=of(implant.catheter_length_cm, "cm"),
-        dead_volume=of(implant.dead_volume_ml, "mL"),
-        alarm_volume=of(implant.alarm_volume_ml, "mL"),
-        reservoir=model.reservoir_volume.value,
-        accuracy=accuracy,
-        replace_by=replacement_due(model, implant.implanted_on),
-        replace_source=life.source if life is not None else "",
-    )
 
 
 def _day(facts: dict[str, Any], event: PathwayEvent, locale: ClinicLocale) -> date:
@@ -456,9 +399,7 @@ _TITLES = {
 
 
 def _put_in(refill: Refill) -> str:
-    drugs = " + ".join(
-        f"{d.drug} {in_drug_unit(d.drug, d.concentration_mcg_per_ml)}" for d in refill.drugs.all()
-    )
+    drugs = " + ".join(str(d) for d in fill_drugs(refill))
     return f"{of(refill.volume_ml, 'mL')} of {drugs}"
 
 
@@ -476,7 +417,6 @@ def _verdict(refill: Refill, accuracy: str) -> str:
 
 
 def _refill_line(refill: Refill, accuracy: str) -> RefillLine:
-    error = refill.delivery_error_percent
     if refill.verified_by:
         verification = f"verified by {refill.verified_by}"
     elif refill.needs_verification:
@@ -488,8 +428,8 @@ def _refill_line(refill: Refill, accuracy: str) -> RefillLine:
         expected=None if refill.expected_ml is None else of(refill.expected_ml, "mL"),
         aspirated=None if refill.aspirated_ml is None else of(refill.aspirated_ml, "mL"),
         difference=None if refill.difference_ml is None else of(refill.difference_ml, "mL"),
-        error_percent="" if error is None else f"{format_decimal(round_places(error, 2))} %",
-        finding=refill.finding or ("first fill" if refill.expected_ml is None else ""),
+        error_percent=delivery_error(refill),
+        finding=finding_words(refill),
         verdict=_verdict(refill, accuracy),
         put_in=_put_in(refill),
         volume=of(refill.volume_ml, "mL"),
@@ -504,25 +444,20 @@ def _dose_lines(programs: Sequence[Program], refills: Sequence[Refill]) -> list[
     """Each program with the principal drug and concentration of the fill it ran on."""
     refilled = {r.program_id for r in refills}
     lines = []
-    fills = [
-        (r.performed_at, [(d.drug, d.concentration_mcg_per_ml) for d in r.drugs.all()])
-        for r in refills
-    ]
-    index = -1
+    fills = [(r.performed_at, fill_drugs(r)) for r in refills]
     for program in programs:
-        while index + 1 < len(fills) and fills[index + 1][0] <= program.started_at:
-            index += 1
-        if index < 0 or not fills[index][1]:
+        drugs = drugs_at(fills, program.started_at)
+        if not drugs:
             continue
-        name, conc = fills[index][1][0]
+        principal = drugs[0]
         lines.append(
             DoseLine(
                 started_at=program.started_at,
                 ended_at=program.ended_at,
-                drug=name,
-                dose=dose_in_drug_unit(name, program.dose_mcg_per_day),
+                drug=principal.drug,
+                dose=dose_in_drug_unit(principal.drug, program.dose_mcg_per_day),
                 rate=of(program.rate_ml_per_day, "mL/day"),
-                concentration=in_drug_unit(name, conc),
+                concentration=principal.concentration,
                 programmed_by=ProgrammedBy(program.prescribed_by, program.id in refilled),
             )
         )
@@ -668,7 +603,7 @@ def _pump_in_place(
     when it has been filled and runs a program), its refill history newest first and its doses."""
     if active is None:
         return _PumpInPlace()
-    pump = _pump(active)
+    pump = implanted_pump(active)
     done = refills[active.id]
     programs = list(active.programs.all())
     running = next((p for p in reversed(programs) if p.ended_at is None), None)
@@ -687,26 +622,6 @@ def _pump_in_place(
         projection_notes=tuple(notes),
         refills=tuple(_refill_line(r, pump.accuracy) for r in reversed(done)),
         doses=tuple(_dose_lines(programs, done)),
-    )
-
-
-def _next_refill(patient_id: UUID) -> NextRefill | None:
-    appointment = (
-        Appointment.objects.filter(
-            patient_id=patient_id, kind="refill", status__in=("proposed", "booked")
-        )
-        .order_by("on")
-        .first()
-    )
-    if appointment is None:
-        return None
-    return NextRefill(
-        appointment.on,
-        appointment.due_by,
-        appointment.status,
-        appointment.starts_at,
-        appointment.overdue,
-        appointment.late_reason,
     )
 
 
@@ -778,7 +693,7 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
     refills = {i.id: list(i.refills.all()) for i in implants}
     active = next((i for i in implants if i.explanted_on is None), None)
     in_place = _pump_in_place(active, refills, Decimal(settings.refill_margin_days), locale)
-    next_refill = _next_refill(patient_id)
+    next_refill = next_visit(patient_id)
     first_implant = min((i.implanted_on for i in implants), default=None)
     chart = Chart(
         patient=_patient_facts(patient, locale.today(now)),
@@ -786,7 +701,7 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
         high_risk=bool(active and active.high_risk),
         episodes=tuple(_episode_chart(e, implants, refills, rules, locale) for e in episodes),
         pump=in_place.pump,
-        former_pumps=tuple(_pump(i) for i in implants if i is not active),
+        former_pumps=tuple(implanted_pump(i) for i in implants if i is not active),
         program=in_place.program,
         projection=in_place.projection,
         projection_notes=in_place.projection_notes,

@@ -21,12 +21,11 @@ from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.reads.refill_preview import (
     Setting,
     current_setting,
-    dose_in_drug_units,
     record_preview,
 )
 from painpump.clinic.roles import require
-from painpump.core import catalog
 from painpump.core.decision import Finding
+from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.refill import residual_ml
 from painpump.core.refill_decision import Titrated, decide_program_change, titrated
@@ -78,7 +77,7 @@ def preview_program_change(
             after = replace(
                 before,
                 reservoir=projection.left,
-                dose=dose_in_drug_units(state.last_fill.drugs[0][0], dose.canonical),
+                dose=dose_in_drug_unit(state.last_fill.drugs[0][0], dose.canonical),
                 rate=of(decision.rate_ml_per_day, "mL/day"),
                 alarm_at=projection.alarm_at,
                 empty_at=projection.empty_at or before.empty_at,
@@ -117,9 +116,7 @@ def program_record(user: User, program_id: UUID) -> ProgramRecord:
         raise NotFound(f"program {program_id} of a filled pump")
     fill = last_fill(last)
     principal = fill.drugs[0][0]
-    shown = tuple(
-        (name, of(conc, catalog.drug(name).concentration_unit)) for name, conc in fill.drugs
-    )
+    shown = tuple((name, concentration_in_drug_unit(name, conc)) for name, conc in fill.drugs)
     previous = (
         implant.programs.filter(started_at__lt=program.started_at).order_by("-started_at").first()
     )
@@ -129,12 +126,12 @@ def program_record(user: User, program_id: UUID) -> ProgramRecord:
     if previous is not None:
         before = replace(
             before,
-            dose=dose_in_drug_units(principal, previous.dose_mcg_per_day),
+            dose=dose_in_drug_unit(principal, previous.dose_mcg_per_day),
             rate=of(previous.rate_ml_per_day, "mL/day"),
         )
     after = replace(
         before,
-        dose=dose_in_drug_units(principal, program.dose_mcg_per_day),
+        dose=dose_in_drug_unit(principal, program.dose_mcg_per_day),
         rate=of(program.rate_ml_per_day, "mL/day"),
     )
     if previous is not None and previous.refill_by is not None:

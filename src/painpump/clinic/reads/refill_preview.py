@@ -10,7 +10,6 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -27,6 +26,7 @@ from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.booking import Visit
 from painpump.core.decision import Finding
+from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.refill import Reconciliation, residual_ml
 from painpump.core.refill_decision import (
@@ -76,15 +76,6 @@ class RefillPreview:
     appointment: Visit | None
     needs_verification: bool
     dose_changed: bool
-
-
-def in_drug_units(name: str, concentration_mcg_per_ml: Decimal) -> Q:
-    """A stored concentration in the drug's own unit (25 mg/mL rather than 25000 mcg/mL)."""
-    return of(concentration_mcg_per_ml, catalog.drug(name).concentration_unit)
-
-
-def dose_in_drug_units(name: str, dose_mcg_per_day: Decimal) -> Q:
-    return of(dose_mcg_per_day, catalog.drug(name).dose_rate_unit)
 
 
 def warning_key(finding: Finding) -> str:
@@ -137,9 +128,9 @@ def current_setting(
         return Setting()
     principal = last.drugs[0][0]
     return Setting(
-        drugs=tuple((name, in_drug_units(name, conc)) for name, conc in last.drugs),
+        drugs=tuple((name, concentration_in_drug_unit(name, conc)) for name, conc in last.drugs),
         reservoir=reservoir or residual_now(last, at),
-        dose=dose_in_drug_units(principal, running.dose_mcg_per_day) if running else None,
+        dose=dose_in_drug_unit(principal, running.dose_mcg_per_day) if running else None,
         rate=of(running.rate_ml_per_day, "mL/day") if running else None,
         alarm_at=implant.alarm_at,
         empty_at=implant.empty_at,

@@ -16,9 +16,10 @@ from painpump.clinic import audit
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import Appointment, Implant, Refill
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
-from painpump.clinic.reads.refill_preview import Setting, dose_in_drug_units, in_drug_units
+from painpump.clinic.reads.refill_preview import Setting
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
 from painpump.core.decision import Finding
+from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.refill import Reconciliation
 from painpump.core.refill_decision import reconciled, titrated
 from painpump.core.units import Q, of
@@ -70,9 +71,9 @@ def refill_record(user: User, refill_id: UUID) -> RefillRecord:
     drugs = [(d.drug, d.concentration_mcg_per_ml) for d in refill.drugs.all()]
     principal = drugs[0][0]
     after = Setting(
-        drugs=tuple((name, in_drug_units(name, conc)) for name, conc in drugs),
+        drugs=tuple((name, concentration_in_drug_unit(name, conc)) for name, conc in drugs),
         reservoir=of(refill.volume_ml, "mL"),
-        dose=dose_in_drug_units(principal, refill.program.dose_mcg_per_day),
+        dose=dose_in_drug_unit(principal, refill.program.dose_mcg_per_day),
         rate=of(refill.program.rate_ml_per_day, "mL/day"),
         alarm_at=refill.alarm_at,
         empty_at=refill.empty_at,
@@ -126,7 +127,7 @@ def _before(
         implant.programs.filter(started_at__lt=refill.performed_at).order_by("-started_at").first()
     )
     before = Setting(
-        drugs=tuple((name, in_drug_units(name, conc)) for name, conc in fill.drugs),
+        drugs=tuple((name, concentration_in_drug_unit(name, conc)) for name, conc in fill.drugs),
         reservoir=of(refill.expected_ml, "mL") if refill.expected_ml is not None else None,
         alarm_at=last.alarm_at,
         empty_at=last.empty_at,
@@ -137,7 +138,7 @@ def _before(
     if previous is not None:
         before = replace(
             before,
-            dose=dose_in_drug_units(principal, previous.dose_mcg_per_day),
+            dose=dose_in_drug_unit(principal, previous.dose_mcg_per_day),
             rate=of(previous.rate_ml_per_day, "mL/day"),
         )
         if previous.refill_by is not None:  # the projection the running program started with

@@ -8,7 +8,6 @@ implant day) are the clinic's calendar days."""
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,16 +32,27 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
+from painpump.clinic.reads.next_refill import NextRefill, RefillVisit, next_refill, refill_visit
 from painpump.clinic.reads.programmed_by import ProgrammedBy
+from painpump.clinic.reads.pump_record import (
+    DrugLine,
+    Pump,
+    delivery_error,
+    drugs_at,
+    fill_drugs,
+    finding_words,
+    implanted_pump,
+)
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.decision import Finding
+from painpump.core.dosing import dose_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
 from painpump.core.refill import DeliveryFinding, LimitedBy
 from painpump.core.refill_decision import reconciled
-from painpump.core.units import Q, format_decimal, of, round_places
+from painpump.core.units import Q, format_decimal, of
 from painpump.core.volumes import bridge
 
 MODE = "continuous"
@@ -76,33 +86,6 @@ class PatientIdentity:
     mrn: str
     birth_date: date
     archived: bool
-
-
-@dataclass(frozen=True)
-class Device:
-    """A pump and its catheter as implanted, with the reservoir volume from the device catalog."""
-
-    pump_model: str
-    pump_name: str
-    pump_serial: str
-    reservoir: Q
-    catheter_model: str
-    catheter_length: Q
-    dead_volume: Q
-    alarm_volume: Q
-    implanted_on: date
-    explanted_on: date | None
-
-
-@dataclass(frozen=True)
-class DrugLine:
-    """A drug of a fill and its concentration, in the drug library's unit for that drug."""
-
-    drug: str
-    concentration: Q
-
-    def __str__(self) -> str:
-        return f"{self.drug} {self.concentration}"
 
 
 @dataclass(frozen=True)
@@ -168,20 +151,6 @@ class BridgeLine:
 
 
 @dataclass(frozen=True)
-class AppointmentLine:
-    """The refill appointment: its clinic day, its start when it has one (UTC), and whether it
-    lies after the refill-by date (with the reason recorded for booking it so)."""
-
-    on: date
-    due_by: date | None
-    status: str
-    note: str
-    starts_at: datetime | None = None
-    overdue: bool = False
-    late_reason: str = ""
-
-
-@dataclass(frozen=True)
 class RefillSession:
     """Everything the refill/programming session report prints about one refill."""
 
@@ -189,7 +158,7 @@ class RefillSession:
     printed_at: datetime
     locale: ClinicLocale
     patient: PatientIdentity
-    device: Device
+    device: Pump
     first_fill: bool
     performed_at: datetime
     performed_by: str
@@ -209,7 +178,7 @@ class RefillSession:
     empty_at: datetime
     refill_by: date
     limited_by: LimitedBy
-    appointment: AppointmentLine | None
+    appointment: RefillVisit | None
 
     @property
     def awaiting_verification(self) -> bool:
@@ -301,7 +270,7 @@ class PatientSummary:
     locale: ClinicLocale
     patient: PatientIdentity
     episodes: tuple[EpisodeLine, ...]
-    devices: tuple[Device, ...]
+    devices: tuple[Pump, ...]
     current: ProgramLine | None
     programs: Recent[ProgramLine]
     refills: Recent[RefillLine]
@@ -309,41 +278,6 @@ class PatientSummary:
     open_alarms: int
     outcomes: tuple[OutcomeSeries, ...]
     next_refill: NextRefill | None = None
-
-
-@dataclass(frozen=True)
-class NextRefill:
-    """The pump's dates as stored with it and its next refill visit (the same on every page)."""
-
-    alarm_at: datetime | None
-    empty_at: datetime | None
-    refill_by: date | None
-    visit_at: datetime | None
-    visit_status: str
-    overdue: bool
-    late_reason: str
-
-
-def _next_refill(patient: Patient, implants: list[Implant]) -> NextRefill | None:
-    active = next((i for i in reversed(implants) if i.explanted_on is None), None)
-    if active is None or active.refill_by is None:
-        return None
-    visit = (
-        Appointment.objects.filter(
-            patient=patient, kind="refill", status__in=("proposed", "booked")
-        )
-        .order_by("on", "starts_at")
-        .first()
-    )
-    return NextRefill(
-        active.alarm_at,
-        active.empty_at,
-        active.refill_by,
-        visit.starts_at if visit else None,
-        visit.status if visit else "",
-        visit.overdue if visit else False,
-        visit.late_reason if visit else "",
-    )
 
 
 def _identity(patient: Patient) -> PatientIdentity:
@@ -356,42 +290,12 @@ def _identity(patient: Patient) -> PatientIdentity:
     )
 
 
-def _device(implant: Implant) -> Device:
-    pump = catalog.pump(implant.pump_model, "pump_model")
-    return Device(
-        pump_model=implant.pump_model,
-        pump_name=pump.name,
-        pump_serial=implant.pump_serial,
-        reservoir=pump.reservoir_volume.value,
-        catheter_model=implant.catheter_model,
-        catheter_length=of(implant.catheter_length_cm, "cm"),
-        dead_volume=of(implant.dead_volume_ml, "mL"),
-        alarm_volume=of(implant.alarm_volume_ml, "mL"),
-        implanted_on=implant.implanted_on,
-        explanted_on=implant.explanted_on,
-    )
-
-
-def _drug(name: str, concentration_mcg_per_ml: Decimal) -> DrugLine:
-    unit = catalog.drug(name, "drug").concentration_unit
-    return DrugLine(name, of(concentration_mcg_per_ml, unit))
-
-
-def _drugs(refill: Refill | None) -> tuple[DrugLine, ...]:
-    if refill is None:
-        return ()
-    return tuple(_drug(d.drug, d.concentration_mcg_per_ml) for d in refill.drugs.all())
-
-
-def _dose_unit(drugs: Sequence[DrugLine]) -> str:
-    return catalog.drug(drugs[0].drug, "drug").dose_rate_unit if drugs else "mcg/day"
-
-
 def _program(
     program: Program, drugs: tuple[DrugLine, ...], serial: str, *, at_refill: bool
 ) -> ProgramLine:
+    dose = program.dose_mcg_per_day
     return ProgramLine(
-        dose=of(program.dose_mcg_per_day, _dose_unit(drugs)),
+        dose=dose_in_drug_unit(drugs[0].drug, dose) if drugs else of(dose, "mcg/day"),
         rate=of(program.rate_ml_per_day, "mL/day"),
         mode=MODE,
         drugs=drugs,
@@ -400,10 +304,6 @@ def _program(
         programmed_by=ProgrammedBy(program.prescribed_by, at_refill),
         pump_serial=serial,
     )
-
-
-def _percent(value: Decimal | None) -> str:
-    return "" if value is None else f"{format_decimal(round_places(value, 2))} %"
 
 
 def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLine | None:
@@ -419,7 +319,7 @@ def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLi
     expected, aspirated = of(refill.expected_ml, "mL"), of(refill.aspirated_ml, "mL")
     pump = catalog.pump(refill.implant.pump_model, "pump_model")
     difference = of(refill.difference_ml, "mL")
-    error = _percent(refill.delivery_error_percent)
+    error = delivery_error(refill)
     try:
         programmed, check = reconciled(pump, of(previous.volume_ml, "mL"), expected, aspirated)
     except Refusal as refusal:  # the device catalog no longer accepts the stored volumes
@@ -497,24 +397,14 @@ def _bridge(refill: Refill, before: tuple[DrugLine, ...], after: ProgramLine) ->
     )
 
 
-def _appointment(refill: Refill, patient_id: UUID) -> AppointmentLine | None:
+def _appointment(refill: Refill, patient_id: UUID) -> RefillVisit | None:
     """The refill appointment this refill proposed (due by its refill-by date), as it stands."""
     booked = (
         Appointment.objects.filter(patient_id=patient_id, kind="refill", due_by=refill.refill_by)
         .order_by("-on")
         .first()
     )
-    if booked is None:
-        return None
-    return AppointmentLine(
-        booked.on,
-        booked.due_by,
-        booked.status,
-        booked.note,
-        starts_at=booked.starts_at,
-        overdue=booked.overdue,
-        late_reason=booked.late_reason,
-    )
+    return None if booked is None else refill_visit(booked)
 
 
 @transaction.atomic
@@ -539,8 +429,8 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
     old_program = (
         implant.programs.filter(started_at__lt=refill.performed_at).order_by("-started_at").first()
     )
-    old_drugs = _drugs(previous)
-    drugs = _drugs(refill)
+    old_drugs = fill_drugs(previous)
+    drugs = fill_drugs(refill)
     after = _program(refill.program, drugs, implant.pump_serial, at_refill=True)
     warnings, unrecorded = _warnings(refill)
     session = RefillSession(
@@ -548,7 +438,7 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
         printed_at=now,
         locale=clinic_locale(),
         patient=_identity(patient),
-        device=_device(implant),
+        device=implanted_pump(implant),
         first_fill=previous is None,
         performed_at=refill.performed_at,
         performed_by=refill.performed_by,
@@ -615,14 +505,6 @@ def _recent(items: Sequence[T], limit: int) -> Recent[T]:
     return Recent(tuple(items[-limit:]) if limit else (), len(items))
 
 
-def _fill_drugs_at(
-    fills: Sequence[tuple[datetime, tuple[DrugLine, ...]]], at: datetime
-) -> tuple[DrugLine, ...]:
-    """The drugs of the latest fill at or before `at` (what was in the pump then)."""
-    index = bisect_right([when for when, _ in fills], at)
-    return fills[index - 1][1] if index else ()
-
-
 def _refill_line(refill: Refill, drugs: tuple[DrugLine, ...]) -> RefillLine:
     return RefillLine(
         performed_at=refill.performed_at,
@@ -633,8 +515,8 @@ def _refill_line(refill: Refill, drugs: tuple[DrugLine, ...]) -> RefillLine:
         expected=of(refill.expected_ml, "mL") if refill.expected_ml is not None else None,
         aspirated=of(refill.aspirated_ml, "mL") if refill.aspirated_ml is not None else None,
         difference=of(refill.difference_ml, "mL") if refill.difference_ml is not None else None,
-        delivery_error=_percent(refill.delivery_error_percent),
-        finding=refill.finding or ("first fill" if refill.expected_ml is None else ""),
+        delivery_error=delivery_error(refill),
+        finding=finding_words(refill),
         needs_verification=refill.needs_verification,
         verified_by=refill.verified_by,
         verified_at=refill.verified_at,
@@ -723,7 +605,7 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
     fills: dict[UUID, list[tuple[datetime, tuple[DrugLine, ...]]]] = {i.id: [] for i in implants}
     refill_lines = []
     for refill in refills:
-        drugs = _drugs(refill)
+        drugs = fill_drugs(refill)
         fills[refill.implant_id].append((refill.performed_at, drugs))
         refill_lines.append(_refill_line(refill, drugs))
     program_count = Program.objects.filter(implant__episode__patient=patient).count()
@@ -736,7 +618,7 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
     programs = [
         _program(
             p,
-            _fill_drugs_at(fills[p.implant_id], p.started_at),
+            drugs_at(fills[p.implant_id], p.started_at),
             serials[p.implant_id],
             at_refill=p.id in refilled,
         )
@@ -756,6 +638,7 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
         Assessment.objects.filter(episode__patient=patient).order_by("taken_at", "recorded_at")
     )
     locale = clinic_locale()
+    in_place = next((i for i in reversed(implants) if i.explanted_on is None), None)
     summary = PatientSummary(
         printed_at=now,
         locale=locale,
@@ -763,7 +646,7 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
         episodes=tuple(
             _episode(e, [ev for ev in events if ev.episode_id == e.id], locale) for e in episodes
         ),
-        devices=tuple(_device(i) for i in implants),
+        devices=tuple(implanted_pump(i) for i in implants),
         current=current,
         programs=Recent(tuple(programs), program_count),
         refills=_recent(refill_lines, RECENT_REFILLS),
@@ -772,7 +655,7 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
         outcomes=tuple(
             _outcomes(assessments, implants[0].implanted_on if implants else None, locale)
         ),
-        next_refill=_next_refill(patient, implants),
+        next_refill=next_refill(patient.id, in_place),
     )
     audit.record(actor, "report.patient_summary", "patient", patient.id, patient_id=patient.id)
     return summary

@@ -22,11 +22,9 @@ from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill, RefillDrug
 from painpump.clinic.reads.chart import (
     Dose,
-    dose_in_drug_unit,
     fill_doses,
     fill_projection,
     fill_stability,
-    in_drug_unit,
     program_words,
 )
 from painpump.clinic.reads.pump_state import dosing_rules
@@ -34,7 +32,7 @@ from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.decision import Finding, Verdict
-from painpump.core.dosing import dose_mcg_per_day
+from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
 from painpump.core.errors import Refusal
 from painpump.core.projection import ProgramRun, Projection, project
 from painpump.core.refill import residual_ml
@@ -158,7 +156,7 @@ def _current(implant: Implant, now: datetime) -> tuple[Current, list[Refill], li
             residual_ml(last.volume_ml, [h for h in history if h[1] >= last.performed_at], now),
             "mL",
         ),
-        drugs=tuple((name, in_drug_unit(name, conc)) for name, conc in stored),
+        drugs=tuple((name, concentration_in_drug_unit(name, conc)) for name, conc in stored),
         doses=doses,
         dose=dose_in_drug_unit(stored[0][0], running.dose_mcg_per_day),
         rate=rate,

@@ -83,8 +83,8 @@ def _therapy(summary: PatientSummary) -> list[Flowable]:
     if summary.devices:
         devices = [
             [
-                d.pump_name,
-                d.pump_serial,
+                d.name,
+                d.serial,
                 d.reservoir,
                 f"{d.catheter_model}, {d.catheter_length}",
                 d.dead_volume,
@@ -128,13 +128,14 @@ def _next_refill(summary: PatientSummary) -> list[Flowable]:
     locale, found = summary.locale, summary.next_refill
     if found is None:
         return []
-    if found.visit_at is None:
+    booked = found.visit
+    if booked is None or booked.starts_at is None:
         visit = "none proposed or booked: book one"
     else:
-        visit = f"{moment(locale, found.visit_at)} ({found.visit_status})"
-        if found.overdue:
+        visit = f"{moment(locale, booked.starts_at)} ({booked.status})"
+        if booked.overdue:
             visit += ", after the refill-by date: " + (
-                found.late_reason or "urgent, book the nearest open slot with a recorded reason"
+                booked.late_reason or "urgent, book the nearest open slot with a recorded reason"
             )
     return [
         heading("Next refill"),
