@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0013_demo_anchor'),
+        ('clinic', '0001_clinic'),
     ]
 
     operations = [
