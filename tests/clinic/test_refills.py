@@ -70,8 +70,12 @@ def test_refill_within_accuracy_needs_no_acknowledgement(implant: Implant, nurse
 
 @pytest.mark.parametrize(
     ("aspirated", "finding", "error_percent"),
-    [("6 mL", "overinfusion", Decimal("16.667")), ("10 mL", "underinfusion", Decimal("-16.667"))],
-    ids=["overinfusion", "underinfusion"],
+    [
+        ("6 mL", "overinfusion", Decimal("16.667")),
+        ("10 mL", "underinfusion", Decimal("-16.667")),
+        ("0 mL", "empty", Decimal("66.667")),
+    ],
+    ids=["overinfusion", "underinfusion", "found-empty"],
 )
 def test_a_refill_outside_the_pump_accuracy_must_be_acknowledged(
     implant: Implant, nurse: User, aspirated: str, finding: str, error_percent: Decimal

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from painpump.core import catalog
@@ -303,8 +303,14 @@ def test_pump_without_pocket_fill_threshold_reports_none() -> None:
         ("21", "5", "15", "expected"),
         ("5", "21", "15", "aspirated"),
         ("5", "5", "0", "delivered_programmed"),
+        ("8", "8", "12.5", "expected"),
     ],
-    ids=["expected-over-reservoir", "aspirated-over-reservoir", "nothing-programmed"],
+    ids=[
+        "expected-over-reservoir",
+        "aspirated-over-reservoir",
+        "nothing-programmed",
+        "expected-and-programmed-over-the-reservoir",
+    ],
 )
 def test_reconciliation_refuses_impossible_volumes(
     expected: str, aspirated: str, programmed: str, field: str
@@ -321,16 +327,32 @@ volumes = st.decimals(min_value=Decimal(0), max_value=Decimal(20), places=3)
 def test_error_sign_follows_the_aspirate(
     expected: Decimal, aspirated: Decimal, programmed: Decimal
 ) -> None:
+    assume(expected + programmed <= 20)  # what the 20 mL fill held (more is refused)
     r = reconcile(SM20, ml(str(expected)), ml(str(aspirated)), ml(str(programmed)))
     error = delivery_error_percent(expected, aspirated, programmed)
     assert r.delivery_error_percent == error
-    if aspirated < expected:
+    if aspirated == 0:
+        assert r.finding == "empty"
+    elif aspirated < expected:
         assert error > 0 and r.finding in ("none", "overinfusion")
     elif aspirated > expected:
         assert error < 0 and r.finding in ("none", "underinfusion")
     else:
         assert error == 0 and r.finding == "none"
     assert r.actual_delivered.value == programmed + expected - aspirated
+
+
+@pytest.mark.parametrize(
+    ("expected", "programmed"), [("0.5", "19.5"), ("1", "15"), ("8", "12")], ids=str
+)
+def test_a_reservoir_found_empty_is_its_own_finding_with_the_error_as_a_lower_bound(
+    expected: str, programmed: str
+) -> None:
+    r = reconcile(SM20, ml(expected), ml("0"), ml(programmed))
+    assert r.finding == "empty" and not r.within_accuracy
+    assert r.message.startswith("the reservoir was found empty")
+    assert "only a lower bound" in r.message and "two-needle" in r.message
+    assert "kent-2025-two-needle" in r.message
 
 
 def test_programmed_since_fill_is_the_fill_less_the_expected_residual() -> None:

@@ -190,3 +190,15 @@ def test_a_titration_at_the_alarm_empties_at_the_new_rate_and_is_due_today() -> 
     assert (projection.alarm_at, projection.refill_by) == (at, at.date())
     # 1 mL at 0.22 mL/day: 4.545... days, floored to the second
     assert projection.empty_at == at + timedelta(seconds=392727)
+
+
+def test_a_baclofen_reservoir_found_empty_warns_of_withdrawal() -> None:
+    decision = decide_refill(
+        baclofen_pump(), entries(aspirated=q("0 mL", Kind.VOLUME)), RULES, now=DAY_60
+    )
+    (warning,) = decision.warnings
+    assert decision.reconciliation is not None
+    assert decision.reconciliation.finding is DeliveryFinding.EMPTY
+    assert warning.message.startswith("the reservoir was found empty")
+    assert "watch for withdrawal" in warning.message and "lioresal-label" in warning.message
+    assert decision.needs_verification

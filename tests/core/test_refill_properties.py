@@ -97,17 +97,23 @@ def test_reconciliation_is_symmetric_in_sign(
     except Refusal as refusal:
         assert refusal.field in ("expected", "aspirated")
         reservoir = pump.reservoir_volume.value.canonical
-        assert max(expected.canonical, aspirated.canonical) > reservoir
+        held = expected.canonical + programmed.canonical  # the fill they come from
+        assert max(expected.canonical, aspirated.canonical, held) > reservoir
         return
     difference = aspirated.canonical - expected.canonical
     assert r.difference.canonical == difference
     assert r.actual_delivered.canonical == programmed.canonical - difference
     assert (r.delivery_error_percent > 0) == (difference < 0)  # less aspirated: overinfusion
-    assert r.within_accuracy == (abs(r.delivery_error_percent) <= r.accuracy_percent)
+    empty = aspirated.canonical == 0
+    assert r.within_accuracy == (abs(r.delivery_error_percent) <= r.accuracy_percent and not empty)
     side = "overinfusion" if difference < 0 else "underinfusion"
-    assert r.finding == ("none" if r.within_accuracy else side)
+    if empty:  # found empty: its own finding, the error a lower bound
+        assert r.finding == "empty"
+    else:
+        assert r.finding == ("none" if r.within_accuracy else side)
     # swapping expected and aspirated mirrors the error exactly
-    if max(expected.canonical, aspirated.canonical) <= pump.reservoir_volume.value.canonical:
+    reservoir = pump.reservoir_volume.value.canonical
+    if aspirated.canonical + programmed.canonical <= reservoir:
         mirrored = reconcile(pump, aspirated, expected, programmed)
         assert mirrored.delivery_error_percent == -r.delivery_error_percent
 
@@ -130,11 +136,11 @@ def test_reconciliation_at_the_accuracy_boundary_is_within_and_beyond_it_is_not(
     gap = programmed * side.value / 100  # the volume the accuracy allows
     aspirated = expected - sign * gap
     reservoir = pump.reservoir_volume.value.canonical
-    assume(0 <= aspirated <= reservoir and expected <= reservoir)
+    assume(0 < aspirated <= reservoir and expected + programmed <= reservoir)
     at = reconcile(pump, Q(expected, "mL"), Q(aspirated, "mL"), Q(programmed, "mL"))
     assert at.within_accuracy and at.finding == "none"
     beyond = aspirated - sign * Decimal("0.000001")
-    assume(0 <= beyond <= reservoir)
+    assume(0 < beyond <= reservoir)
     past = reconcile(pump, Q(expected, "mL"), Q(beyond, "mL"), Q(programmed, "mL"))
     assert not past.within_accuracy
     assert past.finding == ("overinfusion" if sign > 0 else "underinfusion")

@@ -289,6 +289,17 @@ def test_the_verdict_is_answered_at_once_while_typing(implant: Implant, nurse: U
     assert AuditEntry.objects.filter(action="refill.preview", actor="nurse.joy").exists()
 
 
+def test_a_reservoir_found_empty_is_said_so_not_within_the_accuracy(
+    implant: Implant, nurse: User
+) -> None:
+    live = f"/implants/{implant.id}/refill/live/?part=reconciliation"
+    # 1 mL expected of 19 mL programmed: 5.3 % off, within the accuracy were it not empty
+    answer = signed_in(nurse).post(live, {"expected": "1 mL", "aspirated": "0 mL"})
+    text = answer.content.decode()
+    assert "Reservoir found empty" in text and "Within the pump" not in text
+    assert "only a lower bound" in text
+
+
 def test_the_proposed_appointment_is_booked_from_the_result(implant: Implant, nurse: User) -> None:
     client = signed_in(nurse)
     data, _ = reviewed(client, implant)

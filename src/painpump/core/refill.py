@@ -33,6 +33,7 @@ BOLUS_RULE_SOURCE = (
     "computes its Date of Next Refill"
 )
 RESIDUAL_RULES = "painpump refill rules: a program delivers, it never adds to the reservoir"
+EMPTY_SOURCE = "kent-2025-two-needle"
 ADVERSE_ACCURACY_SOURCE = (
     "ECRI 2014 / Medtronic FSN 2016: aspirated volume less than expected suggests overinfusion"
 )
@@ -327,6 +328,8 @@ class DeliveryFinding(StrEnum):
     """Within the pump's accuracy."""
     OVERINFUSION = "overinfusion"
     UNDERINFUSION = "underinfusion"
+    EMPTY = "empty"
+    """Nothing to aspirate: delivery stopped at an unknown time, the error is a lower bound."""
 
 
 @dataclass(frozen=True)
@@ -381,14 +384,26 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
             "cannot give a delivery error",
         )
     programmed = delivered_programmed.canonical
+    reservoir = pump.reservoir_volume
+    if expected.canonical + programmed > reservoir.value.canonical:
+        raise Refusal(
+            "expected",
+            f"{expected} (+ {delivered_programmed} programmed since the last fill)",
+            f"<= {reservoir.value} together (the fill they come from, reservoir of {pump.model})",
+            reservoir.source,
+            "is more than the pump could have held",
+        )
     difference = aspirated.canonical - expected.canonical
     actual = programmed + expected.canonical - aspirated.canonical
     error = delivery_error_percent(expected.canonical, aspirated.canonical, programmed)
     side = pump.accuracy_percent
     if error < 0 and pump.accuracy_under_percent is not None:
         side = pump.accuracy_under_percent
-    within = abs(error) <= side.value
-    if within:
+    # an empty reservoir is never within the accuracy: its error is only a lower bound
+    within = abs(error) <= side.value and aspirated.canonical > 0
+    if aspirated.canonical == 0:
+        finding = DeliveryFinding.EMPTY
+    elif within:
         finding = DeliveryFinding.NONE
     elif error > 0:
         finding = DeliveryFinding.OVERINFUSION
@@ -396,7 +411,15 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
         finding = DeliveryFinding.UNDERINFUSION
     delivered = delivered_against_program(error)
     tolerance = f"+/-{side.value} %" + ("" if side.verified else f" (unverified: {VERIFY_NOTE})")
-    if finding is DeliveryFinding.NONE:
+    if finding is DeliveryFinding.EMPTY:
+        message = (
+            f"the reservoir was found empty (nothing to aspirate, {expected} expected): delivery "
+            f"stopped at an unknown time since the last fill, so the computed error ({delivered}) "
+            "is only a lower bound; examine the patient for withdrawal, check the pump and "
+            "catheter, and confirm the needle in the port without backflow (two-needle "
+            f"technique, {EMPTY_SOURCE})"
+        )
+    elif finding is DeliveryFinding.NONE:
         message = f"{delivered}, within the pump accuracy {tolerance}"
     elif finding is DeliveryFinding.OVERINFUSION:
         message = (

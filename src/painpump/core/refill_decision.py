@@ -183,15 +183,22 @@ def reconciled(
     return programmed, reconcile(pump, expected, aspirated, programmed)
 
 
-def reconciliation_warning(check: Reconciliation) -> Finding | None:
-    """The warning a reconciliation gives (beyond the pump's accuracy, or a possible pocket
-    fill); None when the volumes agree."""
+def reconciliation_warning(check: Reconciliation, drugs: Sequence[str] = ()) -> Finding | None:
+    """The warning a reconciliation gives (beyond the pump's accuracy, a possible pocket fill, a
+    reservoir found empty: with the withdrawal warning of baclofen); None when the volumes
+    agree."""
     if check.finding is DeliveryFinding.NONE and not check.consequential:
         return None
+    message = check.message
+    if check.finding is DeliveryFinding.EMPTY and "baclofen" in drugs:
+        message += (
+            "; baclofen was interrupted: watch for withdrawal (high fever, altered mental "
+            "status, rebound spasticity, rhabdomyolysis; lioresal-label, boxed warning)"
+        )
     return Finding(
         "reconciliation",
         Verdict.WARN,
-        check.message,
+        message,
         f"+/-{check.accuracy_percent} %",
         check.accuracy_source,
         check.accuracy_verified,
@@ -361,7 +368,7 @@ def decide_refill(
     warnings: list[Finding] = []
     if last is not None and entries.expected is not None and entries.aspirated is not None:
         programmed, check = reconciled(state.pump, last.volume, entries.expected, entries.aspirated)
-        found = reconciliation_warning(check)
+        found = reconciliation_warning(check, [name for name, _ in last.drugs])
         if found is not None:
             warnings.append(found)
     fill, dose, running = entries.fill, entries.dose, state.running

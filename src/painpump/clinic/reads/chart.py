@@ -410,6 +410,7 @@ def _verdict(refill: Refill, accuracy: str) -> str:
         DeliveryFinding.NONE: f"as expected (within {accuracy})",
         DeliveryFinding.OVERINFUSION: f"less left than expected: overinfusion beyond {accuracy}",
         DeliveryFinding.UNDERINFUSION: f"more left than expected: underinfusion beyond {accuracy}",
+        DeliveryFinding.EMPTY: "found empty: delivery stopped at an unknown time",
     }
     if refill.finding not in words:
         return refill.finding or "not reconciled"
