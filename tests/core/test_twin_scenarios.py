@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from painpump.core.errors import Refusal
+from painpump.core.refill import DeliveryFinding
 from painpump.core.twin import Result, Twin, load_scenario
 from painpump.core.twin.quantum import QUANTA_PER_ML
+from painpump.core.units import Q
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # a Monday
 HOUR, DAY = 3600, 86_400
@@ -352,7 +354,7 @@ def test_refill_of_an_over_infusing_pump_reports_less_aspirated_than_expected() 
     )
     (refill,) = [e for e in result.events if e.kind == "refill"]
     assert refill.at - int(START.timestamp()) == 20 * DAY
-    details = {k: v.canonical for k, v in refill.details.items() if hasattr(v, "canonical")}
+    details = {k: v.canonical for k, v in refill.details.items() if isinstance(v, Q)}
     assert details == {
         "expected": Decimal(10),
         "aspirated": Decimal(9),
@@ -360,10 +362,37 @@ def test_refill_of_an_over_infusing_pump_reports_less_aspirated_than_expected() 
         "volume": Decimal(20),
     }
     assert refill.details["difference"].unit == "mL"
+    # the verdict a clinic records (calc discrepancy): 10 % more than programmed, within 14.5 %
+    assert refill.details["finding"] is DeliveryFinding.NONE
+    assert refill.details["delivery_error_percent"] == Decimal(10)
+    assert refill.details["within_accuracy"] is True
     # both reservoirs are equal again after the refill: 5 days at 0.5 and 0.55 mL/day
     assert ml(result.reservoir_model) == Fraction(20) - Fraction(5, 2)
     assert ml(result.reservoir_true) == Fraction(20) - Fraction(55, 20)
     assert ml(result.aspirated) == 9
+
+
+@pytest.mark.parametrize(
+    ("day", "finding", "error"),
+    [
+        (20, DeliveryFinding.OVERINFUSION, Decimal(30)),
+        (38, DeliveryFinding.EMPTY, Decimal("5.263")),
+    ],
+    ids=["30-percent-over-is-overinfusion", "run-dry-is-found-empty-not-within-accuracy"],
+)
+def test_a_refill_event_carries_the_verdict_of_calc_discrepancy(
+    day: int, finding: DeliveryFinding, error: Decimal
+) -> None:
+    """Accuracy 1.3 at 0.5 mL/day: on day 20, 7 mL are left of the 10 mL expected; on day 38
+    the pump ran dry 2.6 days before, with 1 mL expected."""
+    result = run(
+        base(day + 5, pump={**SYNCHROMED_20, "accuracy": 1.3})
+        | {"event": [{"at": at(days=day), "kind": "refill", "volume": "20 mL"}]}
+    )
+    (refill,) = [e for e in result.events if e.kind == "refill"]
+    assert refill.details["finding"] is finding
+    assert refill.details["delivery_error_percent"] == error
+    assert refill.details["within_accuracy"] is False
 
 
 # -- PTM decisions ----------------------------------------------------------------------------

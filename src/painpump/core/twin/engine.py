@@ -14,6 +14,8 @@ from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
+from painpump.core.errors import Refusal
+from painpump.core.refill import reconcile
 from painpump.core.twin.basal import Basal
 from painpump.core.twin.quantum import (
     QUANTA_PER_ML,
@@ -32,7 +34,7 @@ from painpump.core.twin.scenario import (
     Scenario,
 )
 from painpump.core.twin.tubing import Tubing
-from painpump.core.units import Q, of
+from painpump.core.units import Q, of, round_places
 
 _NEVER = 2**63
 
@@ -65,6 +67,7 @@ class Twin:
         "grants",
         "halted",
         "keep_log",
+        "last_fill",
         "last_grant",
         "lockout_s",
         "low_armed",
@@ -98,7 +101,7 @@ class Twin:
         self.fluids: list[Fluid] = [NO_DRUG]
         self.fluid = self._fluid_id(s.fill)
         self.alarm_level = quanta(s.alarm_volume_ml)
-        self.model = self.true = self.filled = quanta(s.fill_volume_ml)
+        self.model = self.true = self.filled = self.last_fill = quanta(s.fill_volume_ml)
         self.aspirated = 0
         self.delivered = 0
         self.carry = 0
@@ -439,7 +442,9 @@ class Twin:
             difference=self._ml(aspirated - expected),
             volume=self._ml(volume),
             drug=event.fluid.label,
+            **self._verdict(expected, aspirated),
         )
+        self.last_fill = volume
         if self.scenario.ptm:
             self.ptm_volume = self._bolus_quanta(self.scenario.ptm.bolus)
         if event.program is not None:
@@ -447,6 +452,25 @@ class Twin:
         elif self.program.kind in ("continuous", "flex"):
             self._apply_program(replace(self.program, bridge=False), announce=False)
         self._check_levels()
+
+    def _verdict(self, expected: int, aspirated: int) -> dict[str, object]:
+        """The reconciliation a clinic would record at this refill (core.refill.reconcile, as
+        `painpump calc discrepancy` gives it); none when nothing was programmed since the fill or
+        the volumes are beyond what the catalog's pump holds."""
+        programmed = self.last_fill - expected
+        if programmed <= 0:
+            return {}
+        try:
+            check = reconcile(
+                self.scenario.pump, self._ml(expected), self._ml(aspirated), self._ml(programmed)
+            )
+        except Refusal:
+            return {}
+        return {
+            "finding": check.finding,
+            "within_accuracy": check.within_accuracy,
+            "delivery_error_percent": round_places(check.delivery_error_percent, 3),
+        }
 
     def _mri(self, event: Event) -> None:
         if self.scenario.pump.mri == "motor_stall":
