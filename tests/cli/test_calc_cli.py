@@ -189,6 +189,28 @@ def test_refill_ziconotide_first_fill_limited_by_stability(calc: Any) -> None:
     assert out["stability"]["verified"] is True
 
 
+@pytest.mark.parametrize(
+    ("flag", "rule", "refill_by"),
+    [
+        ((), "max_interval_diluted", "2026-03-04"),
+        (("--diluted",), "max_interval_diluted", "2026-03-04"),
+        (("--undiluted",), "max_interval_undiluted", "2026-04-16"),
+    ],
+    ids=["not-said-the-shorter", "diluted", "undiluted"],
+)
+def test_ziconotide_of_unknown_dilution_is_refilled_by_the_shorter_rule(
+    calc: Any, flag: tuple[str, ...], rule: str, refill_by: str
+) -> None:
+    """20 mL at 0.2 mL/day, alarm at 2 mL: the reservoir allows 83 days (90 less the margin)."""
+    code, out = calc(
+        "refill",
+        *("--pump", "synchromed-ii-20", "--volume", "20 mL", "--rate", "0.2 mL/day"),
+        *("--drug", "ziconotide", *flag, "--fill-date", "2026-01-23T08:00:00Z"),
+    )
+    assert code == 0, out
+    assert (out["stability"]["rule"], out["refill_by"]) == (rule, refill_by)
+
+
 def test_a_fill_date_with_its_offset_counts_days_at_that_offset(calc: Any) -> None:
     # 00:30 on 29 March at +01:00 is still the 28th in UTC: the days count from the 29th
     code, out = calc(*ZICONOTIDE_FIRST_FILL, "--fill-date", "2026-03-29T00:30+01:00")

@@ -112,6 +112,26 @@ def test_drug_without_stability_rule_warns_and_leaves_reservoir_limit() -> None:
     assert "no stability rule for hydromorphone" in notes[0].message
 
 
+def test_ziconotide_of_unknown_dilution_gets_the_shorter_stability_and_says_so() -> None:
+    limit, notes = stability_limit(["ziconotide"])
+    assert limit is not None and (limit.rule, limit.days) == ("max_interval_diluted", 40)
+    assert "not known" in notes[0].message and notes[0].source == "rule-conservative-default"
+    undiluted, none = stability_limit(["ziconotide"], diluted=False)
+    assert undiluted is not None and undiluted.days == 84 and none == []
+
+
+def test_an_unverified_stability_rule_that_sets_the_date_says_so() -> None:
+    morphine, _ = stability_limit(["morphine"])  # 90 days, a secondary source
+    assert morphine is not None and not morphine.verified
+    slow = plan_refill(SM20, ml("20"), per_day("0.1"), fill_at=FILL, stability=morphine)
+    assert slow.limited_by == "stability"
+    (said,) = [w for w in slow.warnings if w.rule == "stability_unverified"]
+    assert "90 days from the fill" in said.message and not said.verified
+    fast = plan_refill(SM20, ml("20"), per_day("1"), fill_at=FILL, stability=morphine)
+    assert fast.limited_by == "reservoir"
+    assert not [w for w in fast.warnings if w.rule == "stability_unverified"]
+
+
 def test_ziconotide_first_fill_stability_wins_over_reservoir() -> None:
     limit, _ = stability_limit(["ziconotide"], first_fill=True)
     plan = plan_refill(SM20, ml("20"), per_day("0.5"), fill_at=FILL, stability=limit)

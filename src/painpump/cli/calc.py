@@ -303,7 +303,7 @@ def _basal_rate(rate: str | None, dose: str | None, concentration: Q | None) -> 
 
 
 def _stability(
-    drug: str | None, concentration: Q | None, first_fill: bool, diluted: bool
+    drug: str | None, concentration: Q | None, first_fill: bool, diluted: bool | None
 ) -> tuple[refill.StabilityLimit | None, list[Finding]]:
     """The stability rule for --drug (a drug or an admixture such as 'morphine+clonidine')."""
     if drug is None:
@@ -322,7 +322,9 @@ def _stability(
     notes: list[Finding] = []
     if names == ["ziconotide"] and concentration is not None and not diluted and not first_fill:
         products = {p.canonical for p in catalog.drug("ziconotide").products}
-        if concentration.canonical not in products:
+        if diluted is None and concentration.canonical in products:
+            diluted = False  # a commercial strength as filled
+        elif concentration.canonical not in products:
             diluted = True
             notes.append(
                 Finding(
@@ -383,8 +385,13 @@ def refill_command(
         bool, typer.Option("--first-fill", help="First fill of the pump (ziconotide: 14 days).")
     ] = False,
     diluted: Annotated[
-        bool, typer.Option("--diluted", help="Diluted drug (ziconotide: 40 days, not 84).")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--diluted/--undiluted",
+            help="Diluted or not (ziconotide: 40 or 84 days; not given: the shorter, unless the "
+            "concentration is a commercial strength).",
+        ),
+    ] = None,
     fill_date: Annotated[
         str | None,
         _opt(

@@ -65,23 +65,37 @@ def daily_volume_ml(basal_ml_per_day: Decimal, bolus_ml: Decimal, boluses_per_da
     return basal_ml_per_day + bolus_ml * boluses_per_day
 
 
-def _ziconotide_rule(first_fill: bool, diluted: bool) -> str:
-    """Which Prialt stability rule applies: first fill, then diluted or undiluted."""
+def _ziconotide_rule(first_fill: bool, diluted: bool | None) -> str:
+    """Which Prialt stability rule applies: first fill, then diluted or undiluted; the shorter
+    (diluted) one when whether it is diluted is not known."""
     if first_fill:
         return "first_refill"
-    return "max_interval_diluted" if diluted else "max_interval_undiluted"
+    return "max_interval_undiluted" if diluted is False else "max_interval_diluted"
 
 
 def stability_limit(
-    drug_names: Sequence[str], *, first_fill: bool = False, diluted: bool = False
+    drug_names: Sequence[str], *, first_fill: bool = False, diluted: bool | None = None
 ) -> tuple[StabilityLimit | None, list[Finding]]:
     """The shortest refill interval allowed by the stability rules of the drugs (and admixture)
-    in the pump, with notes where the drug library has no rule."""
+    in the pump, with notes where the drug library has no rule. `diluted` None: not known, so
+    the shorter rule of a drug whose stability depends on it applies (and a note says so)."""
     notes: list[Finding] = []
     candidates: list[StabilityLimit] = []
     for name in drug_names:
         drug = catalog.drug(name, "drug")
         wanted = _ziconotide_rule(first_fill, diluted) if drug.name == "ziconotide" else None
+        if wanted == "max_interval_diluted" and diluted is None:
+            notes.append(
+                Finding(
+                    "stability",
+                    Verdict.WARN,
+                    "whether the ziconotide is diluted is not known: the shorter stability rule "
+                    "(diluted) applies; say whether it is diluted for the undiluted rule",
+                    "diluted unless known to be undiluted",
+                    "rule-conservative-default",
+                    verified=True,
+                )
+            )
         rule = drug.stability_rule(wanted) if wanted else drug.stability_rule("max_interval")
         if rule is None:
             notes.append(
@@ -290,6 +304,19 @@ def plan_refill(
     limited_by = LimitedBy.RESERVOIR
     if stable_until is not None and stable_until < reservoir_by:
         limited_by = LimitedBy.STABILITY
+        if stability is not None and not stability.verified:
+            warnings.append(
+                Finding(
+                    "stability_unverified",
+                    Verdict.WARN,
+                    f"the refill-by date is set by the stability rule of {stability.subject} "
+                    f"({stability.days} days from the fill), which the sources do not confirm: "
+                    f"{VERIFY_NOTE}",
+                    f"{stability.days} day",
+                    stability.source,
+                    verified=False,
+                )
+            )
     return RefillPlan(
         fill_at=fill_at,
         fill_volume=fill_volume,
