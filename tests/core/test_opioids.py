@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from painpump.core.decision import Verdict
 from painpump.core.errors import Refusal
 from painpump.core.opioids import USER_RATIO, convert
 from painpump.core.units import Q
@@ -135,3 +136,23 @@ def test_conversion_round_trips(amount: Decimal, a: str, b: str) -> None:
     there = convert("morphine", Q(amount, "mg"), a, b)
     back = convert("morphine", there.dose, b, a)
     assert abs(back.dose.value - amount) < Decimal("1e-20")
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "cautioned"),
+    [
+        ("intrathecal", "oral", True),
+        ("intrathecal", "iv", True),
+        ("oral", "intrathecal", False),
+        ("iv", "oral", False),
+    ],
+)
+def test_leaving_the_intrathecal_route_carries_its_caution(
+    source: str, target: str, cautioned: bool
+) -> None:
+    out = convert("morphine", Q(Decimal(1), "mg/day"), source, target)
+    assert (out.caution is not None) is cautioned
+    if out.caution is not None:
+        assert out.caution.verdict is Verdict.WARN
+        assert out.caution.source.startswith("am-j-hosp-palliat-care-2004-conversion")
+        assert "only a starting point" in out.caution.message

@@ -653,7 +653,10 @@ def convert_command(
         "ratio_text": c.ratio_text,
         "source": c.source,
         "verified": c.verified,
-        "warnings": [] if c.verified else [_unverified_ratio(c.ratio_text, c.source)],
+        "warnings": [
+            *([] if c.verified else [_unverified_ratio(c.ratio_text, c.source)]),
+            *([c.caution] if c.caution else []),
+        ],
     }
     _show(result, as_json)
 

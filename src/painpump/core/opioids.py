@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from painpump.core import catalog
+from painpump.core.decision import Finding, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, check_number, format_decimal
 
@@ -18,15 +19,40 @@ USER_RATIO = "user-supplied ratio"
 INPUT_RULES = "painpump input rules"
 
 
+FROM_INTRATHECAL_SOURCE = (
+    "am-j-hosp-palliat-care-2004-conversion: from intrathecal to oral morphine, the ratios in use "
+    "range from 300:1 (Krames) to 90:1 (a commercial calculator) and 12:1 (a case report); the "
+    "authors advise caution with any fixed ratio"
+)
+
+
 @dataclass(frozen=True)
 class Converted:
-    """A converted dose with the ratio used and where it comes from."""
+    """A converted dose with the ratio used and where it comes from, and the caution its
+    direction needs (None when none)."""
 
     dose: Q
     ratio: Decimal
     ratio_text: str
     source: str
     verified: bool
+    caution: Finding | None = None
+
+
+def _caution(source_route: str, target_route: str) -> Finding | None:
+    """Leaving the intrathecal route multiplies the dose by the ratio: a fixed ratio can give a
+    systemic dose far from what the patient needs, so the result is a starting point only."""
+    if source_route != "intrathecal":
+        return None
+    return Finding(
+        "conversion_from_intrathecal",
+        Verdict.WARN,
+        f"intrathecal to {target_route}: the sources' ratios differ widely, so this dose is only a "
+        "starting point; start lower, titrate to effect and watch for overdose and withdrawal",
+        "a starting point, not an equivalent dose",
+        FROM_INTRATHECAL_SOURCE,
+        verified=True,
+    )
 
 
 def _route(route: str, field: str) -> str:
@@ -106,4 +132,6 @@ def convert(
             "is out of range",
         ) from None
     text = f"{high} : {low} = {format_decimal(used)} : 1"
-    return Converted(Q(value, dose.unit), used, text, source, verified)
+    return Converted(
+        Q(value, dose.unit), used, text, source, verified, _caution(source_route, target_route)
+    )
