@@ -18,6 +18,14 @@ class Verdict(Enum):
         return ("ok", "warn", "stop").index(self.value)
 
 
+class Tier(StrEnum):
+    """How a limit is enforced, set per limit (never by whether its value is verified): a broken
+    hard limit stops on every screen and API; a broken soft one warns and needs a typed reason."""
+
+    HARD = "hard"
+    SOFT = "soft"
+
+
 class Subject(StrEnum):
     """What a finding judges: the value a form or an API field carries."""
 
@@ -31,8 +39,9 @@ class Subject(StrEnum):
 
 @dataclass(frozen=True)
 class Finding:
-    """One rule's judgement. A `stop` cannot be overridden; a `warn` needs an acknowledgement.
-    `subject` and `drug` say what it judges (None where a rule judges no single value)."""
+    """One rule's judgement. A `stop` cannot be overridden; a `warn` needs a typed reason.
+    `subject` and `drug` say what it judges (None where a rule judges no single value); `tier` is
+    the judged limit's tier (None for a note that judges no limit)."""
 
     rule: str
     verdict: Verdict
@@ -42,6 +51,7 @@ class Finding:
     verified: bool = True
     subject: Subject | None = None
     drug: str | None = None
+    tier: Tier | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -53,12 +63,13 @@ class Finding:
             "verified": self.verified,
             "subject": self.subject.value if self.subject else None,
             "drug": self.drug,
+            "tier": self.tier.value if self.tier else None,
         }
 
     @classmethod
     def from_json(cls, stored: dict[str, Any]) -> Finding:
         """A finding as as_json wrote it (a record kept before `subject` and `drug` has none)."""
-        subject = stored.get("subject")
+        subject, tier = stored.get("subject"), stored.get("tier")
         return cls(
             rule=str(stored["rule"]),
             verdict=Verdict(stored["verdict"]),
@@ -68,6 +79,7 @@ class Finding:
             verified=bool(stored.get("verified", True)),
             subject=Subject(subject) if subject else None,
             drug=stored.get("drug"),
+            tier=Tier(tier) if tier else None,
         )
 
     def about(self, subject: Subject, drug: str | None = None) -> Finding:

@@ -1,0 +1,94 @@
+"""Overrides of soft limits: each warning shown is passed only with a reason typed for it (who and
+when are the record's), and a hard stop has no override at all (rule-two-tiers)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from painpump.core.decision import Finding, Tier
+from painpump.core.errors import Refusal
+
+OVERRIDE_RULES = "painpump override rules (rule-two-tiers)"
+MIN_REASON_CHARS = 8
+MAX_REASON_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Override:
+    """A soft limit passed on purpose: the warning's rule and the reason typed for it."""
+
+    rule: str
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"rule": self.rule, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, stored: Any) -> Override:
+        """An override as as_json wrote it; a bare rule name is an acknowledgement recorded
+        before reasons were required."""
+        if isinstance(stored, str):
+            return cls(stored, "(acknowledged before reasons were recorded)")
+        return cls(str(stored["rule"]), str(stored["reason"]))
+
+
+def _reason(rule: str, text: str) -> str:
+    reason = " ".join(str(text).split())
+    field = f"overrides[{rule}]"
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in reason):
+        raise Refusal(
+            field,
+            repr(reason[:40]),
+            "printable text",
+            OVERRIDE_RULES,
+            "holds control or format characters",
+        )
+    if len(reason) < MIN_REASON_CHARS:
+        raise Refusal(
+            field,
+            repr(reason),
+            f"a reason of at least {MIN_REASON_CHARS} characters",
+            OVERRIDE_RULES,
+            "is too short to say why the limit is passed",
+        )
+    if len(reason) > MAX_REASON_CHARS:
+        raise Refusal(
+            field,
+            f"{len(reason)} characters",
+            f"at most {MAX_REASON_CHARS} characters",
+            OVERRIDE_RULES,
+            "is too long",
+        )
+    return reason
+
+
+def overrides_for(warnings: Sequence[Finding], given: Mapping[str, str]) -> tuple[Override, ...]:
+    """The overrides of the warnings shown, one per rule, each with its checked reason. A warning
+    without a reason is refused naming it; a reason for a rule that is not a soft warning here
+    (a hard stop, or nothing shown) is refused, never silently kept."""
+    shown = {w.rule: w for w in warnings}
+    for rule in given:
+        finding = shown.get(rule)
+        if finding is None or finding.tier is Tier.HARD:
+            raise Refusal(
+                f"overrides[{rule}]",
+                repr(rule),
+                "a rule among the soft-limit warnings shown: "
+                + (", ".join(sorted(shown)) or "none"),
+                OVERRIDE_RULES,
+                "is not a warning that may be overridden",
+            )
+    missing = [w for w in warnings if not str(given.get(w.rule, "")).strip()]
+    if missing:
+        first = missing[0]
+        raise Refusal(
+            "overrides",
+            "no reason for " + ", ".join(sorted({w.rule for w in missing})),
+            "a typed reason for each warning shown: " + ", ".join(sorted(shown)),
+            first.source,
+            f"is missing ({first.message})",
+        )
+    return tuple(Override(rule, _reason(rule, given[rule])) for rule in shown)
