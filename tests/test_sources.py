@@ -69,3 +69,91 @@ def test_every_data_source_starts_with_listed_keys() -> None:
             assert not unknown, f"{path.name}: {sorted(unknown)} not in docs: {text!r}"
             checked += 1
     assert checked >= 50
+
+
+def entries(name: str) -> dict[str, str]:
+    """Each `### `key`` entry of a docs file with its text."""
+    text = (ROOT / "docs" / name).read_text(encoding="utf-8")
+    parts = re.split(rf"^### `({KEY})`\n", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+IDENTIFIED = re.compile(r"https?://|doi:|PMID \d+|PMC\d+|set id [0-9a-f-]{36}")
+
+
+def test_every_source_entry_has_an_address_or_identifier_and_says_what_it_gives() -> None:
+    found = entries("sources.md")
+    assert set(found) == listed_keys("sources.md")
+    for key, text in found.items():
+        assert IDENTIFIED.search(text) or "citation incomplete" in text, (
+            f"{key}: no address, DOI, PMID or set id, and does not say its citation is incomplete"
+        )
+        assert re.search(r"painpump\s+takes", text), f"{key}: does not say what it gives"
+
+
+def test_a_verified_device_value_rests_on_a_public_source() -> None:
+    for name in ("pumps.toml", "catheters.toml"):
+        for text in sources(tomllib.loads((DATA / name).read_text(encoding="utf-8"))):
+            cited = CITED.match(text)
+            assert cited
+            keys = cited.group(1).split(", ")
+            if all(key.startswith("rule-") for key in keys):
+                assert "verified = true" not in text
+    for model, pump in _pumps().items():
+        for field, value in pump.items():
+            if isinstance(value, dict) and value.get("verified"):
+                keys = CITED.match(value["source"])
+                assert keys, f"{model} {field}"
+                assert not all(k.startswith("rule-") for k in keys.group(1).split(", ")), (
+                    f"{model} {field}: verified but rests only on the project's own rules"
+                )
+
+
+def _pumps() -> dict[str, dict[str, Any]]:
+    data = tomllib.loads((DATA / "pumps.toml").read_text(encoding="utf-8"))
+    return {p["model"]: p for p in data["pump"]}
+
+
+def test_the_prometra_reserve_is_the_programmers_refill_rule_not_a_pump_alarm() -> None:
+    for model in ("prometra-ii-20", "prometra-ii-40"):
+        reserve = _pumps()[model]["low_reservoir_alarm"]
+        assert reserve["value"] == "3.0 mL"
+        assert reserve["source"].startswith("prometra-ptc-guide: ")
+        assert "not a pump alarm" in reserve["source"]
+        assert "Date of Next Refill" in reserve["source"]
+
+
+def test_the_cadd_solis_accuracy_is_unverified_at_intrathecal_rates() -> None:
+    accuracy = _pumps()["cadd-solis"]["accuracy_percent"]
+    assert accuracy["verified"] is False
+    assert "not tested at intrathecal rates" in accuracy["source"]
+    assert "not tested below 10 mL/hr" in accuracy["source"]
+
+
+def test_source_constants_in_code_start_with_listed_keys() -> None:
+    from painpump.core import baclofen, opioids, outcomes, refill, scheduling, spasticity, volumes
+    from painpump.web.views import library
+
+    known = listed_keys("sources.md") | listed_keys("design-rules.md")
+    constants = {
+        "baclofen.LABEL_SCREENING": baclofen.LABEL_SCREENING,
+        "baclofen.SMALL_PATIENT_SOURCE": baclofen.SMALL_PATIENT_SOURCE,
+        "baclofen.START_SOURCE": baclofen.START_SOURCE,
+        "opioids.FROM_INTRATHECAL_SOURCE": opioids.FROM_INTRATHECAL_SOURCE,
+        "outcomes.ASHWORTH_SOURCE": outcomes.ASHWORTH_SOURCE,
+        "refill.MARGIN_SOURCE": refill.MARGIN_SOURCE,
+        "refill.BOLUS_RULE_SOURCE": refill.BOLUS_RULE_SOURCE,
+        "refill.EMPTY_SOURCE": refill.EMPTY_SOURCE + ":",
+        "refill.ADVERSE_ACCURACY_SOURCE": refill.ADVERSE_ACCURACY_SOURCE,
+        "scheduling.REFILL_BY_SOURCE": scheduling.REFILL_BY_SOURCE,
+        "scheduling.BACLOFEN_SOURCE": scheduling.BACLOFEN_SOURCE,
+        "spasticity.ORIGIN_SOURCE": spasticity.ORIGIN_SOURCE,
+        "volumes.PRIMING_WARNING_SOURCE": volumes.PRIMING_WARNING_SOURCE,
+        "volumes.BRIDGE_SOURCE": volumes.BRIDGE_SOURCE,
+        "library.MRI_SOURCE": library.MRI_SOURCE,
+    }
+    for name, text in constants.items():
+        cited = CITED.match(text)
+        assert cited, f"{name} does not start with a key: {text!r}"
+        unknown = set(cited.group(1).split(", ")) - known
+        assert not unknown, f"{name}: {sorted(unknown)} not in docs"

@@ -13,16 +13,18 @@ from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, check_number, expect, of
 
 LABEL_SCREENING = (
-    "Lioresal/Gablofen label: 50 mcg, then 75 mcg, then 100 mcg intrathecal bolus 24 h apart, "
-    "observe 4-8 h; no response to 100 mcg = not a candidate (drugs.com; minclinic; skyscape)"
+    "lioresal-label, gablofen-label: 50 mcg, then 75 mcg, then 100 mcg intrathecal bolus 24 h "
+    "apart, observe 4-8 h; no response to 100 mcg = not a candidate (label dosing read through "
+    "drugs.com, minclinic and skyscape copies)"
 )
 SMALL_PATIENT_SOURCE = (
-    "Boster AL et al., Neuromodulation 2016: 25 mcg in very small children or patients who rely "
-    "on spasticity for mobility (criticalcarenorthampton.com)"
+    "boster-2016-itb-screening: Boster AL et al., Neuromodulation 2016: 25 mcg in very small "
+    "children or patients who rely on spasticity for mobility"
 )
 START_SOURCE = (
-    "Lioresal label: initial daily dose = 2 x the effective screening dose over 24 h, 1 x when "
-    "the effect lasted more than 8 h; no increase in the first 24 h (skyscape tc256; minclinic)"
+    "lioresal-label: Lioresal label: initial daily dose = 2 x the effective screening dose over "
+    "24 h, 1 x when the effect lasted more than 8 h; no increase in the first 24 h (label dosing "
+    "read through skyscape tc256 and minclinic copies)"
 )
 SEQUENCE_MCG = (Decimal(50), Decimal(75), Decimal(100))
 SMALL_START_MCG = Decimal(25)

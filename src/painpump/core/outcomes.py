@@ -9,8 +9,8 @@ from decimal import Decimal
 from painpump.core.units import format_decimal
 
 ASHWORTH_SOURCE = (
-    "Bohannon RW, Smith MB. Interrater reliability of a modified Ashworth scale of muscle "
-    "spasticity. Phys Ther 1987;67(2):206-207"
+    "bohannon-smith-1987-modified-ashworth: Bohannon RW, Smith MB. Interrater reliability of a "
+    "modified Ashworth scale of muscle spasticity. Phys Ther 1987;67(2):206-207"
 )
 ASHWORTH_GRADES: dict[Decimal, str] = {
     Decimal(0): "0",

@@ -24,18 +24,19 @@ SECONDS_PER_DAY = Decimal(86400)
 
 DEFAULT_MARGIN_DAYS = Decimal(7)
 MARGIN_SOURCE = (
-    "clinic setting (painpump default, no guideline gives a number): schedule refills ahead of "
-    "the expected low-reservoir alarm, Medtronic advises not relying on the alarm alone "
-    "(uw-health-pump-refills, refill procedure step 8: UW Health nursing hub)"
+    "rule-clinic-setting: clinic setting (painpump default, no guideline gives a number): "
+    "schedule refills ahead of the expected low-reservoir alarm, Medtronic advises not relying on "
+    "the alarm alone (uw-health-pump-refills, refill procedure step 8: UW Health nursing hub)"
 )
 BOLUS_RULE_SOURCE = (
-    "conservative: every allotted patient bolus assumed delivered, as the Prometra PTC Guide p.5 "
-    "computes its Date of Next Refill"
+    "prometra-ptc-guide, rule-conservative-default: every allotted patient bolus assumed "
+    "delivered, as the Prometra PTC Guide p.5 computes its Date of Next Refill"
 )
 RESIDUAL_RULES = "painpump refill rules: a program delivers, it never adds to the reservoir"
 EMPTY_SOURCE = "kent-2025-two-needle"
 ADVERSE_ACCURACY_SOURCE = (
-    "ECRI 2014 / Medtronic FSN 2016: aspirated volume less than expected suggests overinfusion"
+    "ecri-2014-synchromed-overinfusion, medtronic-fsn-2016-fa596: ECRI 2014 / Medtronic FSN 2016: "
+    "aspirated volume less than expected suggests overinfusion"
 )
 
 

@@ -26,14 +26,16 @@ CALENDAR_SOURCE = (
     "clinic's closing days; issue 3: refill appointments avoid weekends and holidays"
 )
 REFILL_BY_SOURCE = (
-    "refill.py: refill by the earlier of (alarm - margin) and the drug's stability limit; "
-    "Medtronic advises not relying on the low-reservoir alarm alone (uw-health-pump-refills)"
+    "uw-health-pump-refills, rule-conservative-default: refill by the earlier of (alarm - margin) "
+    "and the drug's stability limit; Medtronic advises not relying on the low-reservoir alarm "
+    "alone (UW Health nursing hub)"
 )
 BACLOFEN_SOURCE = (
-    "baclofen-intrathecal-openfda-label, boxed warning: abrupt discontinuation of intrathecal "
+    "baclofen-intrathecal-openfda-label: boxed warning: abrupt discontinuation of intrathecal "
     "baclofen can cause high fever, altered mental status, rebound spasticity, rhabdomyolysis, "
-    "organ failure and death; prevention includes refill scheduling (openFDA Lioresal/Gablofen "
-    "label)"
+    "organ failure and death; prevention includes refill scheduling (openFDA set id "
+    "e05080ef-53d9-4060-aaa4-86a6935467de, a generic baclofen injection label; the same boxed "
+    "warning is in the Gablofen label)"
 )
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SEARCH_DAYS = 366

@@ -60,6 +60,8 @@ MRI_SOURCE = (
     "medtronic-mri-guidelines-synchromed-ii, prometra-ii-ifu (Medtronic MRI guidelines for "
     "SynchroMed II; Prometra II IFU p.14)"
 )
+NEXT_REFILL_RESERVE = "prometra-ptc-guide"
+"""The source key of a reserve that is the programmer's next-refill rule, not a pump alarm."""
 EXTRA_LABELS = {
     "eri_to_stop": "from the replacement alarm (ERI) to the pump stopping",
     "mri_resume_delay": "delay before proper infusion resumes after an MRI",
@@ -183,10 +185,20 @@ def _number(label: str, value: SourcedNumber | None, template: str) -> list[Valu
     return [Value(label, shown, value.source, value.verified)]
 
 
+def _reserve_label(pump: catalog.Pump) -> str:
+    """What the pump's `low_reservoir_alarm` volume is: a pump alarm, or (Prometra) the reserve
+    its programmer sets the Date of Next Refill against, or a clinic reference volume."""
+    if pump.low_reservoir_alarm.source.startswith(NEXT_REFILL_RESERVE):
+        return "reserve at the Date of Next Refill (programmer's refill rule, not a pump alarm)"
+    if not pump.announces_alarms:
+        return "reference volume refills are projected against (no alarm)"
+    return "low-reservoir alarm"
+
+
 def _pump(pump: catalog.Pump) -> dict[str, Any]:
     values = [
         _sourced("reservoir volume", pump.reservoir_volume),
-        _sourced("low-reservoir alarm", pump.low_reservoir_alarm),
+        _sourced(_reserve_label(pump), pump.low_reservoir_alarm),
         _sourced("lowest rate", pump.min_rate),
         _sourced("highest rate", pump.max_rate),
         *_number("delivery accuracy", pump.accuracy_percent, "± {} %"),
