@@ -1,8 +1,8 @@
 """The history the report tests print: the fixtures' baclofen pump (2000 mcg/mL, first fill on
 1 Sep 2026), refilled on day 60 by the nurse with 1000 mcg/mL (a concentration change, so a
 bridge and a second clinician's verification) after aspirating 6 mL where the pump expected
-8 mL (overinfusion, acknowledged); an alarm the patient reported; pain and Ashworth scores
-before the implant and after."""
+8 mL (overinfusion, passed with a typed reason); an alarm the patient reported; pain and
+Ashworth scores before the implant and after."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from painpump.core.units import Kind, parse
 DAY_60 = FIRST_FILL + timedelta(days=60)
 
 
+OVERRIDE_REASON = "pump interrogated, no catheter problem found"
+
+
 def changed_concentration(nurse: User, implant: Implant) -> Refill:
     return refills.perform_refill(
         nurse,
@@ -29,7 +32,7 @@ def changed_concentration(nurse: User, implant: Implant) -> Refill:
         aspirated=parse("6 mL", Kind.VOLUME, "aspirated"),
         fill=baclofen("1000 mcg/mL", "18 mL"),
         dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
-        acknowledge=frozenset({"reconciliation"}),
+        overrides={"reconciliation": OVERRIDE_REASON},
     )
 
 

@@ -123,6 +123,13 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("get", "/api/episodes/{episode_id}"): Access(
         READERS, 200, "/api/episodes/{referred}", None, "patient.read"
     ),
+    ("put", "/api/episodes/{episode_id}/origin"): Access(
+        frozenset({P}),
+        200,
+        "/api/episodes/{referred}/origin",
+        lambda w: {"version": 1, "origin": "", "reason": ""},
+        "episode.write",
+    ),
     ("get", "/api/episodes/{episode_id}/assessments"): Access(
         READERS, 200, "/api/episodes/{referred}/assessments", None, "patient.read"
     ),

@@ -290,6 +290,7 @@ EXPECTED_OPERATIONS = {
     ("/api/patients/{patient_id}/episodes", "get"),
     ("/api/patients/{patient_id}/episodes", "post"),
     ("/api/episodes/{episode_id}", "get"),
+    ("/api/episodes/{episode_id}/origin", "put"),
     ("/api/episodes/{episode_id}/assessments", "get"),
     ("/api/episodes/{episode_id}/assessments", "post"),
     ("/api/episodes/{episode_id}/steps", "get"),

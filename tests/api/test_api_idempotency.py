@@ -62,6 +62,14 @@ CASES: dict[tuple[str, str], tuple[Role, Body]] = {
         P,
         lambda n: {"indication": ["stroke", "multiple_sclerosis"][n], "referred_on": _today()},
     ),
+    ("put", "/api/episodes/{episode_id}/origin"): (
+        P,
+        lambda n: {
+            "version": 1,
+            "origin": ["spinal", "cerebral"][n],
+            "reason": "imaging shows a spinal cord lesion",
+        },
+    ),
     ("post", "/api/episodes/{episode_id}/assessments"): (
         N,
         lambda n: {"kind": "pain_nrs", "value": 6 + n, "taken_at": iso(at(today(), 8))},

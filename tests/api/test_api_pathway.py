@@ -125,20 +125,43 @@ def test_stroke_goes_through_the_test_phase_and_waits_21_days_for_the_implant(
     url = f"/api/episodes/{episode.id}/implants"
     too_early = decided_on + timedelta(days=20)
     earliest = decided_on + timedelta(days=21)
-    refused = post(physician, url, implant_body(4, too_early.isoformat()))
+    not_removed = post(physician, url, implant_body(4, earliest.isoformat()))
+    assert not_removed.status_code == 422, not_removed.content
+    error = not_removed.json()["error"]
+    assert (error["field"], error["value"]) == ("catheter_removed_on", "not recorded")
+    assert "record the catheter removal first" in error["message"]
+    assert f"test phase started on {start.isoformat()}" in error["limit"]
+    assert error["source"].startswith("rule-test-phase")
+    assert Implant.objects.count() == 0
+    assert Episode.objects.get(id=episode.id).version == 4
+    removal = {"on": decided_on.isoformat()}
+    removed = step(
+        physician,
+        episode.id,
+        {"action": "record_catheter_removal", "version": 4, "facts": removal},
+    )
+    assert removed.status_code == 200, removed.content
+
+    refused = post(physician, url, implant_body(5, too_early.isoformat()))
     assert refused.status_code == 422, refused.content
     error = refused.json()["error"]
     assert error["field"] == "on"
     assert f"the earliest allowed date is {earliest.isoformat()}" in error["message"]
     assert ">= 21 day" in error["limit"] and "clinic setting" in error["source"]
     assert Implant.objects.count() == 0
-    assert Episode.objects.get(id=episode.id).version == 4
+    assert Episode.objects.get(id=episode.id).version == 5
 
-    allowed = post(physician, url, implant_body(4, earliest.isoformat()))
+    allowed = post(physician, url, implant_body(5, earliest.isoformat()))
     assert allowed.status_code == 201, allowed.content
     assert Episode.objects.get(id=episode.id).stage == "implanted"
     actions = [e["action"] for e in physician.get(f"/api/episodes/{episode.id}/steps").json()]
-    assert actions == ["start_test_phase", "record_screening_bolus", "decide_test_phase", "implant"]
+    assert actions == [
+        "start_test_phase",
+        "record_screening_bolus",
+        "decide_test_phase",
+        "record_catheter_removal",
+        "implant",
+    ]
 
 
 def test_a_warning_is_previewed_and_refused_until_acknowledged(
@@ -269,3 +292,37 @@ def test_bad_steps_are_refused_naming_the_field(
     assert response.status_code == 422, response.content
     assert response.json()["error"]["field"] == field
     assert PathwayEvent.objects.count() == 0
+
+
+def test_a_test_phase_started_with_its_severity_shows_its_planned_end(
+    physician: Client, users: dict[Role, User], patient: Patient
+) -> None:
+    episode = new_episode(users[Role.PHYSICIAN], patient, "multiple_sclerosis", 30)
+    start = today() - timedelta(days=2)
+    facts = {"on": start.isoformat(), "protocol": "continuous", "severity": "severe"}
+    started = step(
+        physician,
+        episode.id,
+        {"action": "start_test_phase", "version": 1, "facts": facts | {"rehabilitation": True}},
+    )
+    assert started.status_code == 200, started.content
+    plan = started.json()["episode"]["test_phase"]
+    assert plan["severity"] == "severe" and plan["planned_days"] == 5
+    assert plan["planned_end"] == (start + timedelta(days=5)).isoformat()
+    assert (plan["days_left"], plan["rehabilitation"], plan["verified"]) == (3, True, False)
+    assert plan["source"].startswith("rule-clinic-setting")
+    read = physician.get(f"/api/episodes/{episode.id}")
+    assert read.status_code == 200 and read.json()["test_phase"] == plan
+
+
+def test_a_severity_for_a_pain_test_phase_is_refused(
+    physician: Client, users: dict[Role, User], patient: Patient
+) -> None:
+    episode = new_episode(users[Role.PHYSICIAN], patient, "polyneuropathy", 30)
+    facts = {"on": today().isoformat(), "protocol": "continuous", "severity": "severe"}
+    refused = step(
+        physician, episode.id, {"action": "start_test_phase", "version": 1, "facts": facts}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "severity"
+    assert "does not apply to polyneuropathy" in refused.json()["error"]["message"]

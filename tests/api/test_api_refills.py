@@ -1,7 +1,8 @@
 """Implants and refills through HTTP: each reconciliation outcome (within accuracy, over- and
-underinfusion acknowledged), the refusal without acknowledgement (422 naming `acknowledge`,
-nothing stored), idempotent retries by key (body or Idempotency-Key header: one refill), the
-four-eyes verification, the implant with its program and projection, and the history."""
+underinfusion passed with a typed reason), the refusal without a reason (422 naming `overrides`,
+nothing stored), no override passing a hard stop, idempotent retries by key (body or Idempotency-Key
+header: one refill), the four-eyes verification, the implant with its program and projection, and
+the history."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from therapy_setup import baclofen_implant, post, refill_body
+from therapy_setup import baclofen_implant, iso, post, refill_body
 
-from frozen import day
+from frozen import NOW, day
+from hard_stops import every_rule, ziconotide_pump
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
 from painpump.clinic.roles import Role
 
@@ -23,11 +25,14 @@ def implant(users: dict[Role, User], patient: Patient) -> Implant:
     return baclofen_implant(users[Role.PHYSICIAN], patient)
 
 
+REASON = "residual re-measured, pump interrogated again"
+
+
 def refills_url(implant: Implant) -> str:
     return f"/api/implants/{implant.id}/refills"
 
 
-def test_a_refill_within_the_pump_accuracy_needs_no_acknowledgement(
+def test_a_refill_within_the_pump_accuracy_needs_no_override(
     client_as: Callable[[Role | None], Client], implant: Implant
 ) -> None:
     response = post(client_as(Role.NURSE), refills_url(implant), refill_body(idempotency_key="a"))
@@ -56,7 +61,7 @@ def test_a_refill_within_the_pump_accuracy_needs_no_acknowledgement(
     [("6 mL", "overinfusion", 16.667), ("10 mL", "underinfusion", -16.667)],
     ids=["overinfusion", "underinfusion"],
 )
-def test_a_refill_outside_the_accuracy_is_refused_until_acknowledged(
+def test_a_refill_outside_the_accuracy_is_refused_until_a_reason_is_given(
     client_as: Callable[[Role | None], Client],
     implant: Implant,
     aspirated: str,
@@ -67,19 +72,28 @@ def test_a_refill_outside_the_accuracy_is_refused_until_acknowledged(
     refused = post(nurse, refills_url(implant), refill_body(aspirated, idempotency_key="k1"))
     assert refused.status_code == 422, refused.content
     error = refused.json()["error"]
-    assert error["field"] == "acknowledge" and "reconciliation" in error["limit"]
+    assert error["field"] == "overrides" and "reconciliation" in error["limit"]
     assert error["source"]
+    short = post(
+        nurse,
+        refills_url(implant),
+        refill_body(aspirated, idempotency_key="k1", overrides={"reconciliation": "ok"}),
+    )
+    assert short.status_code == 422, short.content
+    assert short.json()["error"]["field"] == "overrides[reconciliation]"
     assert Refill.objects.count() == 1 and Program.objects.count() == 1  # the first fill only
     accepted = post(
         nurse,
         refills_url(implant),
-        refill_body(aspirated, idempotency_key="k1", acknowledge=["reconciliation"]),
+        refill_body(aspirated, idempotency_key="k1", overrides={"reconciliation": REASON}),
     )
     assert accepted.status_code == 201, accepted.content
     refill = accepted.json()
     assert refill["reconciliation"]["finding"] == finding
     assert refill["reconciliation"]["delivery_error_percent"] == error_percent
-    assert refill["acknowledged"] == ["reconciliation"]
+    assert refill["overrides"] == [{"rule": "reconciliation", "reason": REASON}]
+    (shown,) = refill["warnings"]
+    assert shown["rule"] == "reconciliation" and "tier" in shown
     assert refill["needs_verification"] is True
     assert AuditEntry.objects.filter(action="refill.perform").count() == 2
 
@@ -192,3 +206,50 @@ def test_an_unknown_implant_or_refill_is_a_404(
     response = client.post(target) if target.endswith("verify") else client.get(target)
     assert response.status_code == 404
     assert "does not exist" in response.json()["error"]["message"]
+
+
+def test_no_override_turns_a_hard_stop_into_a_program_through_the_api(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User]
+) -> None:
+    """Ziconotide above its US label maximum (a hard limit): a titration and a refill sending an
+    override for that rule and every other are refused, and nothing is recorded or audited."""
+    implant = ziconotide_pump(users[Role.PHYSICIAN], users[Role.NURSE])
+    physician = client_as(Role.PHYSICIAN)
+    programs, refills, entries = (
+        Program.objects.count(),
+        Refill.objects.count(),
+        AuditEntry.objects.count(),
+    )
+    dose = {"value": 25, "unit": "mcg/day"}
+    titration = post(
+        physician,
+        f"/api/implants/{implant.id}/programs",
+        {
+            "dose": dose,
+            "overrides": every_rule(),
+            "version": Implant.objects.get(id=implant.id).version,
+        },
+    )
+    assert titration.status_code == 422, titration.content
+    refused = titration.json()["error"]
+    assert refused["field"] in ("dose", "overrides[max_daily_dose]")
+    assert "max_daily_dose" in str(refused)
+    refill = post(
+        physician,
+        refills_url(implant),
+        {
+            "idempotency_key": "zic-over",
+            "performed_at": iso(NOW),
+            "expected": "18 mL",
+            "aspirated": "18 mL",
+            "drugs": [{"drug": "ziconotide", "concentration": "25 mcg/mL"}],
+            "volume": "20 mL",
+            "lot": "ZIC-2",
+            "dose": dose,
+            "overrides": every_rule(),
+        },
+    )
+    assert refill.status_code == 422, refill.content
+    assert refill.json()["error"]["field"]
+    assert Program.objects.count() == programs and Refill.objects.count() == refills
+    assert AuditEntry.objects.count() == entries

@@ -98,6 +98,7 @@ EXPECTED = {
     "GET /api/patients/{patient_id}/episodes",
     "POST /api/patients/{patient_id}/episodes",
     "GET /api/episodes/{episode_id}",
+    "PUT /api/episodes/{episode_id}/origin",
     "GET /api/episodes/{episode_id}/assessments",
     "POST /api/episodes/{episode_id}/assessments",
     "POST /api/episodes/{episode_id}/steps",
@@ -208,6 +209,14 @@ def _valid_request(label: str, records: Records) -> Valid | None:
         "POST /api/patients/{patient_id}/episodes": lambda: (
             ids,
             {"indication": "stroke", "referred_on": day},
+        ),
+        "PUT /api/episodes/{episode_id}/origin": lambda: (
+            ids,
+            {
+                "version": _version(Episode, ids["episode_id"]),
+                "origin": "cerebral",
+                "reason": "brain imaging shows a cerebral lesion",
+            },
         ),
         "POST /api/episodes/{episode_id}/assessments": lambda: (
             ids,
@@ -339,6 +348,7 @@ ROUND_TRIP: dict[str, dict[str, Rule]] = {
     | _fields("birth_date", same=_day),
     "POST /api/patients/{patient_id}/episodes": _fields("indication")
     | _fields("referred_on", "injury_date", same=_day),
+    "PUT /api/episodes/{episode_id}/origin": {"origin": (("origin_override",), _text)},
     "POST /api/episodes/{episode_id}/assessments": _fields("kind", "limb", "note")
     | _fields("taken_at", same=_moment),
     # A step answers with the episode it moved and the findings: no field of the request.

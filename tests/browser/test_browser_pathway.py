@@ -1,6 +1,7 @@
 """A physician takes a spasticity patient from referral through a baclofen test phase (50 mcg
-bolus, responder) to a pump implanted on the earliest day the clinic's rule allows, after seeing
-the day before refused with its reason and source; the calendar shows and exports the stay."""
+bolus, responder, temporary catheter removed) to a pump implanted on the earliest day the
+clinic's rule allows, after seeing the day before refused with its reason and source; the
+calendar shows and exports the stay."""
 
 from __future__ import annotations
 
@@ -54,6 +55,11 @@ def test_a_physician_takes_a_stroke_patient_from_referral_to_the_implant(
     expect(page.get_by_test_id("stage")).to_have_text("responder")
     expect(page.get_by_test_id("earliest-implant")).to_contain_text(written_day(earliest))
 
+    removal = page.locator("#step-record_catheter_removal")
+    removal.get_by_label("Temporary catheter removed on").fill(ended.isoformat())
+    removal.get_by_role("button", name="Record the catheter removal").click()
+    expect(page.get_by_role("status")).to_contain_text("recorded")
+
     implant = page.locator("#step-implant")
     expect(implant.get_by_label("Implanted on")).to_have_value(earliest.isoformat())
     implant.get_by_label("Pump model").select_option("synchromed-ii-20")
@@ -75,7 +81,7 @@ def test_a_physician_takes_a_stroke_patient_from_referral_to_the_implant(
     expect(page.get_by_test_id("stage")).to_have_text("implanted")
     expect(page.get_by_role("status")).to_contain_text("registered")
     expect(page.locator("#timeline")).to_be_visible()
-    expect(page.locator("ol.timeline li")).to_have_count(4)
+    expect(page.locator("ol.timeline li")).to_have_count(5)
 
     stored = Implant.objects.get()
     assert (stored.pump_serial, stored.implanted_on) == ("NGP424242H", earliest)

@@ -1,21 +1,43 @@
 """The refill workflow in a real browser: a nurse refills a baclofen pump at a new concentration
-with an overinfusion warning acknowledged (the verdict shown while typing, the bridge and the
-before/after in the review, a confirmation refused until the warning is ticked), then a physician
-verifies it from the dashboard; and a refill above the label's strongest concentration is refused
-with its reason and source, offers no confirmation and records nothing."""
+with an overinfusion warning passed with a typed reason (the verdict shown while typing, the
+bridge and the before/after in the review, a confirmation refused until a reason is typed), then a
+physician verifies it from the dashboard; a refill above the label's strongest concentration is
+refused with its reason and source, offers no confirmation and records nothing; and no override,
+even forged into the page, turns a hard stop into a program."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from browser_steps import follow
-from painpump.clinic.models import Implant, Refill
+from hard_stops import OVER_LABEL, every_rule, ziconotide_pump
+from painpump.clinic.models import AuditEntry, Implant, Program, Refill
 
 LIVE = re.compile(r"/refill/live/")
+REASON = "residual re-measured twice, catheter checked"
+FORGE = """([names, reason]) => {
+    const form = document.querySelector("form.guided");
+    for (const name of names) {
+        const input = document.createElement("input");
+        input.type = "hidden";
+        input.name = name;
+        input.value = reason;
+        form.appendChild(input);
+    }
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.name = "action";
+    button.value = "confirm";
+    button.textContent = "Forged confirmation";
+    form.appendChild(button);
+}"""
+"""Adds a reason for every rule and a confirmation button to the page, as a tampered client
+would."""
 
 
 def left(page: Page, label: str) -> None:
@@ -63,13 +85,15 @@ def test_a_nurse_refills_with_a_warning_and_a_physician_verifies(
     expect(page.get_by_role("alert").filter(has_text="is missing")).to_be_visible()
     assert Refill.objects.count() == 1
 
-    page.get_by_label("I have read this warning and go ahead").check()
+    page.get_by_label("Reason for passing this soft limit").fill(REASON)
     page.get_by_role("button", name="Confirm and record the refill").click()
     expect(page.get_by_role("heading", name="Refill recorded")).to_be_visible()
     expect(page.get_by_test_id("verification-required")).to_contain_text(
         "A second clinician's verification is required"
     )
     expect(page.get_by_test_id("next-refill")).to_be_visible()
+    expect(page.get_by_test_id("overrides")).to_contain_text(f"Override reconciliation: “{REASON}”")
+    expect(page.get_by_test_id("overrides")).to_contain_text("nurse.joy")
     page.get_by_role("button", name="Sign out").click()
 
     page = sign_in(physician)
@@ -79,7 +103,8 @@ def test_a_nurse_refills_with_a_warning_and_a_physician_verifies(
     page.get_by_role("button", name="Verify this refill").click()
     expect(page.get_by_test_id("verification-state")).to_contain_text("verified by dr.house")
     refill = Refill.objects.get(lot="LOT-9")
-    assert refill.verified_by == "dr.house" and refill.acknowledged == ["reconciliation"]
+    assert refill.verified_by == "dr.house"
+    assert refill.acknowledged == [{"rule": "reconciliation", "reason": REASON}]
 
 
 def test_a_refill_above_the_label_is_refused_with_its_source_and_nothing_recorded(
@@ -107,3 +132,30 @@ def test_a_refill_above_the_label_is_refused_with_its_source_and_nothing_recorde
     expect(refused).not_to_contain_text("drugs[")
     expect(page.get_by_role("button", name="Confirm and record the refill")).to_have_count(0)
     assert Refill.objects.count() == 1
+
+
+def test_no_override_turns_a_hard_stop_into_a_program_in_the_browser(
+    sign_in: Callable[[User], Page], live_server: Any, physician: User, nurse: User
+) -> None:
+    """Ziconotide above its US label maximum: the review says the hard limit cannot be
+    overridden and offers no reason input and no confirmation; a confirmation forged into the
+    page with a reason for every rule is refused and records nothing."""
+    implant = ziconotide_pump(physician, nurse)
+    page = sign_in(physician)
+    page.goto(f"{live_server}/implants/{implant.id}/program/")
+    page.get_by_label("New daily dose").fill(OVER_LABEL)
+    page.get_by_role("button", name="Review the change").click()
+    refused = page.get_by_test_id("hard-limit").first
+    expect(refused).to_contain_text("Hard limit: cannot be overridden")
+    expect(refused).to_contain_text("max_daily_dose")
+    expect(page.get_by_label("Reason for passing this soft limit")).to_have_count(0)
+    expect(page.get_by_role("button", name="Confirm the new dose")).to_have_count(0)
+    programs = Program.objects.count()
+    names = [f"override-{rule}:0123456789abcdef" for rule in every_rule()]
+    page.evaluate(FORGE, [names, "patient in severe pain, family insists"])
+    page.get_by_role("button", name="Forged confirmation").click()
+    expect(page.get_by_test_id("hard-limit").first).to_contain_text(
+        "Hard limit: cannot be overridden"
+    )
+    assert Program.objects.count() == programs
+    assert not AuditEntry.objects.filter(action="program.change").exists()

@@ -79,7 +79,9 @@ def test_rate_below_synchromed_minimum_exits_2_naming_limit(calc: Any) -> None:
     error = out["error"]
     assert error["field"] == "--dose"
     assert "0.04 mL/day" in error["value"]
-    assert error["limit"] == ">= 0.048 mL/day (min_rate of synchromed-ii-20)"
+    assert (
+        error["limit"] == ">= 0.048 mL/day (min_rate of synchromed-ii-20, hard: the device's range)"
+    )
     assert "prialt.com" in error["source"]
 
 
@@ -97,7 +99,7 @@ def test_rate_at_synchromed_minimum_is_answered(calc: Any) -> None:
     assert out["rate"] == qty(0.048, "mL/day")
 
 
-def test_rate_above_unverified_maximum_answers_with_warning(calc: Any) -> None:
+def test_rate_above_an_unverified_device_maximum_is_refused_hard(calc: Any) -> None:
     code, out = calc(
         "rate",
         "--dose",
@@ -107,14 +109,11 @@ def test_rate_above_unverified_maximum_answers_with_warning(calc: Any) -> None:
         "--pump",
         "synchromed-ii-20",
     )
-    assert code == 0
-    assert out["rate"] == qty(25, "mL/day")
-    (warning,) = out["warnings"]
-    assert warning["rule"] == "max_rate"
-    assert warning["limit"].startswith("<= 24 mL/day")
-    assert "not found" in warning["source"]
-    assert "verify against the device labeling" in warning["message"]
-    assert warning["verified"] is False
+    assert code == EXIT_REFUSED
+    error = out["error"]
+    assert error["limit"] == "<= 24 mL/day (max_rate of synchromed-ii-20, hard: the device's range)"
+    assert "not found" in error["source"]
+    assert "verify against the device labeling" in error["source"]
 
 
 @pytest.mark.parametrize(
@@ -726,7 +725,7 @@ def test_text_output_is_a_readable_table(
     )
     assert code == 0
     assert out.startswith("verdict  STOP")
-    assert "did you mean 2000 mcg/mL?" in out
+    assert "but 2000 mcg/mL is within it: a mg/mcg slip?" in out
     code, out, _ = run_cli(
         ["calc", "rate", "--dose", "5 mg/day", "--concentration", "25 mg/mL"], monkeypatch, capsys
     )
@@ -769,3 +768,52 @@ def test_console_script_refuses_without_traceback() -> None:
     assert done.returncode == EXIT_REFUSED
     assert "Traceback" not in done.stderr
     assert json.loads(done.stdout)["error"]["field"] == "--volume"
+
+
+@pytest.mark.parametrize(
+    ("args", "behaviour", "first_source", "text"),
+    [
+        (
+            ["--pump", "synchromed-ii-40", "--drug", "baclofen"],
+            "motor_stall",
+            "medtronic-mri-guidelines-synchromed-ii",
+            "baclofen: infusion is interrupted by the scan",
+        ),
+        (
+            ["--pump", "prometra-ii-20"],
+            "valve_shutoff",
+            "flowonix-prometra-mri-safety-pl-21604-02",
+            "reset it by the manual procedure",
+        ),
+        (
+            ["--pump", "constant-flow"],
+            "none",
+            "rule-clinic-setting",
+            "check the device's MRI labeling",
+        ),
+    ],
+)
+def test_calc_mri_gives_the_instructions_of_each_device_kind(
+    args: list[str],
+    behaviour: str,
+    first_source: str,
+    text: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run_cli(["calc", "mri", *args, "--json"], monkeypatch, capsys)
+    assert code == 0
+    result = json.loads(out)
+    assert result["behaviour"] == behaviour
+    assert result["instructions"][0]["source"].startswith(first_source)
+    assert text in " ".join(i["text"] for i in result["instructions"])
+    code, out, _ = run_cli(["calc", "mri", *args], monkeypatch, capsys)
+    assert code == 0 and text in out and f"source: {first_source}" in out
+
+
+def test_calc_mri_refuses_an_unknown_pump_naming_the_option(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(["calc", "mri", "--pump", "nope"], monkeypatch, capsys)
+    assert code == EXIT_REFUSED
+    assert "--pump: 'nope' is not a known pump model" in err

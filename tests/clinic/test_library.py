@@ -1,7 +1,7 @@
 """Clinic drug-library limits: added, changed and archived by a pharmacist or an admin only, under
 optimistic concurrency and audited with before and after; they only tighten the packaged library;
 a refill or a titration breaking a clinic hard limit is refused naming the clinic's source, and a
-soft one warns and needs its own acknowledgement."""
+soft one warns and passes only with a reason typed for it."""
 
 from __future__ import annotations
 
@@ -190,20 +190,19 @@ def test_a_refill_breaking_a_clinic_hard_limit_is_refused_naming_the_clinics_sou
     assert Refill.objects.count() == 1  # only the first fill
 
 
-def test_a_refill_breaking_a_clinic_soft_limit_warns_and_needs_its_acknowledgement(
+def test_a_refill_breaking_a_clinic_soft_limit_warns_and_needs_a_reason(
     pharmacist: User, physician: User, implant: Implant
 ) -> None:
     baclofen_daily(pharmacist, "420 mcg/day", "soft")
     with pytest.raises(Refusal) as caught:
         refill_with_increase(physician, implant)
-    assert caught.value.field == "acknowledge"
+    assert caught.value.field == "overrides"
     assert "clinic_max_daily_dose" in caught.value.limit
     assert POLICY in caught.value.source
-    refill = refill_with_increase(
-        physician, implant, acknowledge=frozenset({"clinic_max_daily_dose"})
-    )
+    reason = "spasms persist at 400 mcg/day, agreed with pharmacy"
+    refill = refill_with_increase(physician, implant, overrides={"clinic_max_daily_dose": reason})
     assert refill.needs_verification
-    assert refill.acknowledged == ["clinic_max_daily_dose"]
+    assert refill.acknowledged == [{"rule": "clinic_max_daily_dose", "reason": reason}]
 
 
 def test_a_titration_breaking_a_clinic_step_limit_is_refused(

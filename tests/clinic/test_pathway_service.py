@@ -118,6 +118,45 @@ def test_implantation_waits_the_clinic_setting_after_the_test_phase(
         assert Episode.objects.get(id=episode.id).stage == "responder"
 
 
+def test_a_responder_is_implanted_only_once_the_temporary_catheter_is_recorded_removed(
+    patient: Patient, physician: User
+) -> None:
+    episode = patients.open_episode(
+        physician, patient.id, indication="multiple_sclerosis", referred_on=day(-177)
+    )
+    episode = responder_episode(physician, episode.id, start=day(-147), remove_catheter=False)
+    version, entries = episode.version, AuditEntry.objects.count()
+    on = day(-147) + timedelta(days=30)
+    with pytest.raises(Refusal) as caught:
+        implant(physician, episode, on)
+    assert (caught.value.field, caught.value.value) == ("catheter_removed_on", "not recorded")
+    assert caught.value.limit == (
+        f"the temporary catheter of the test phase started on {day(-147).isoformat()} "
+        "recorded as removed before the implantation"
+    )
+    assert caught.value.source.startswith("rule-test-phase")
+    assert "record the catheter removal first" in str(caught.value)
+    episode.refresh_from_db()
+    assert (episode.stage, episode.version) == ("responder", version)  # nothing changed
+    assert Implant.objects.count() == 0 and AuditEntry.objects.count() == entries
+    assert not PathwayEvent.objects.filter(episode=episode, action="implant").exists()
+    episode, _ = pathway.step(
+        physician,
+        episode.id,
+        "record_catheter_removal",
+        expected_version=episode.version,
+        now=noon(on),
+        on=day(-145),
+    )
+    implant(physician, episode, on)
+    episode.refresh_from_db()
+    assert episode.stage == "implanted"
+    assert [e.action for e in PathwayEvent.objects.filter(episode=episode)][-2:] == [
+        "record_catheter_removal",
+        "implant",
+    ]
+
+
 def test_a_non_responder_closes_only_with_the_catheter_removal_recorded(
     patient: Patient, physician: User
 ) -> None:

@@ -20,6 +20,10 @@ from painpump.core.units import Kind, Q, parse
 pytestmark = pytest.mark.django_db
 
 
+TAPER = {"max_decrease_percent": "first step of a prescribed taper, watched for withdrawal"}
+"""A baclofen decrease beyond the label's 20 % at maintenance passes only with its reason."""
+
+
 def dose(text: str) -> Q:
     return parse(text, Kind.DOSE_RATE, "dose")
 
@@ -68,7 +72,11 @@ def test_a_decrease_is_allowed_and_a_nurse_cannot_titrate(
             nurse, implant.id, dose=dose("380 mcg/day"), now=FIRST_FILL + timedelta(days=3)
         )
     program = programs.change_program(
-        physician, implant.id, dose=dose("300 mcg/day"), now=FIRST_FILL + timedelta(days=3)
+        physician,
+        implant.id,
+        dose=dose("300 mcg/day"),
+        now=FIRST_FILL + timedelta(days=3),
+        overrides=TAPER,
     )
     assert program.dose_mcg_per_day == Decimal(300)
 
@@ -80,7 +88,11 @@ def test_after_dose_changes_the_open_refill_appointment_is_due_by_the_new_refill
     at = FIRST_FILL + timedelta(days=3)
     programs.change_program(physician, implant.id, dose=dose("440 mcg/day"), now=at)
     programs.change_program(
-        physician, implant.id, dose=dose("300 mcg/day"), now=at + timedelta(days=1)
+        physician,
+        implant.id,
+        dose=dose("300 mcg/day"),
+        now=at + timedelta(days=1),
+        overrides=TAPER,
     )
     implant.refresh_from_db()
     later = Appointment.objects.get(id=booked.id)

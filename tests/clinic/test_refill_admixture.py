@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from clinic_fixtures import FIRST_FILL
 from painpump.clinic.actions import refills
 from painpump.clinic.models import AuditEntry, Implant, Program, Refill
+from painpump.clinic.reads.refill_preview import preview_refill
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
@@ -29,7 +30,10 @@ def with_clonidine(clonidine: str) -> Fill:
     )
 
 
-def refill(user: User, implant: Implant, fill: Fill, ack: frozenset[str]) -> Refill:
+REASON = "clonidine concentration agreed with pharmacy"
+
+
+def refill(user: User, implant: Implant, fill: Fill, overrides: dict[str, str]) -> Refill:
     return refills.perform_refill(
         user,
         implant.id,
@@ -39,7 +43,7 @@ def refill(user: User, implant: Implant, fill: Fill, ack: frozenset[str]) -> Ref
         aspirated=parse("8 mL", Kind.VOLUME, "a"),
         fill=fill,
         dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
-        acknowledge=ack,
+        overrides=overrides,
     )
 
 
@@ -48,7 +52,7 @@ def test_a_hundredfold_slip_in_the_second_drug_of_an_admixture_is_refused_naming
 ) -> None:
     entries = AuditEntry.objects.count()
     with pytest.raises(Refusal) as caught:
-        refill(nurse, implant, with_clonidine("150 mg/mL"), frozenset())
+        refill(nurse, implant, with_clonidine("150 mg/mL"), {})
     assert caught.value.field == "drugs[1]"
     assert "clonidine 150 mg/mL" in caught.value.value
     assert caught.value.source
@@ -57,22 +61,39 @@ def test_a_hundredfold_slip_in_the_second_drug_of_an_admixture_is_refused_naming
     assert AuditEntry.objects.count() == entries
 
 
-def test_the_second_drug_above_its_own_soft_maximum_must_be_acknowledged(
+def test_the_second_drug_above_its_own_soft_maximum_needs_its_own_reason(
     implant: Implant, nurse: User
 ) -> None:
     """Clonidine 2000 mcg/mL is above its 1000 mcg/mL maximum (its 400 mcg/day at 0.2 mL/day
-    are within its daily maximum): the warning names clonidine and is acknowledged as its own
-    (regression: it read like the baclofen's and an acknowledgement of the rule covered both)."""
+    are within its daily maximum): the warning names clonidine and is passed with a reason of its
+    own (regression: it read like the baclofen's and an acknowledgement of the rule covered
+    both)."""
     with pytest.raises(Refusal) as caught:
-        refill(nurse, implant, with_clonidine("2000 mcg/mL"), frozenset())
-    assert caught.value.field == "acknowledge"
+        refill(nurse, implant, with_clonidine("2000 mcg/mL"), {})
+    assert caught.value.field == "overrides"
     assert "clonidine:max_concentration" in caught.value.limit
-    assert "clonidine: 2000 mcg/mL" in caught.value.problem
+    assert "clonidine:max_concentration" in caught.value.value
+    assert "(clonidine: " in caught.value.problem
     assert Refill.objects.count() == 1
+    shown = preview_refill(
+        nurse,
+        implant.id,
+        at=FIRST_FILL + timedelta(days=60),
+        expected=parse("8 mL", Kind.VOLUME, "e"),
+        aspirated=parse("8 mL", Kind.VOLUME, "a"),
+        fill=with_clonidine("2000 mcg/mL"),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+    ).warnings
+    reasons = {w.rule: REASON for w in shown if w.rule != "clonidine:max_concentration"}
     with pytest.raises(Refusal):  # the principal drug's rule does not cover clonidine's
-        refill(nurse, implant, with_clonidine("2000 mcg/mL"), frozenset({"max_concentration"}))
+        refill(
+            nurse, implant, with_clonidine("2000 mcg/mL"), {**reasons, "max_concentration": REASON}
+        )
     recorded = refill(
-        nurse, implant, with_clonidine("2000 mcg/mL"), frozenset({"clonidine:max_concentration"})
+        nurse,
+        implant,
+        with_clonidine("2000 mcg/mL"),
+        {**reasons, "clonidine:max_concentration": REASON},
     )
     (warning,) = [w for w in recorded.warnings if w["rule"] == "clonidine:max_concentration"]
     assert warning["message"].startswith("clonidine: ")

@@ -1,6 +1,6 @@
 """Refills and titrations previewed before they are committed: the review shows what the service
 then records (rate, projection, bridge, appointment, four-eyes flag), a hard limit comes back as
-the stop that the confirmation would raise, an acknowledgement counts only for the warning shown,
+the stop that the confirmation would raise, a reason counts only for the warning it was typed for,
 a form opened before someone else's change is a conflict, and the recorded refill reads back with
 its reconciliation and warnings for the second clinician."""
 
@@ -24,7 +24,7 @@ from painpump.clinic.reads.program_preview import (
     program_record,
 )
 from painpump.clinic.reads.refill_preview import (
-    acknowledged_rules,
+    override_reasons,
     preview_refill,
     warning_key,
 )
@@ -38,6 +38,7 @@ from painpump.core.units import Kind, Q, parse
 pytestmark = pytest.mark.django_db
 
 DAY_60 = FIRST_FILL + timedelta(days=60)
+REASON = "residual re-measured, pump interrogated again"
 EXPECTED = parse("8 mL", Kind.VOLUME, "expected")
 DOSE = parse("400 mcg/day", Kind.DOSE_RATE, "dose")
 
@@ -53,7 +54,7 @@ def confirm(
     aspirated: str = "8 mL",
     fill: Fill | None = None,
     dose: Q = DOSE,
-    acknowledge: frozenset[str] = frozenset(),
+    overrides: dict[str, str] | None = None,
     key: str = "web-1",
     version: int | None = None,
 ) -> Refill:
@@ -67,7 +68,7 @@ def confirm(
         aspirated=volume(aspirated),
         fill=fill or baclofen(),
         dose=dose,
-        acknowledge=acknowledge,
+        overrides=overrides or {},
     )
 
 
@@ -116,7 +117,7 @@ def test_an_overinfusion_is_a_warning_with_the_pump_accuracy_and_the_pocket_fill
         nurse,
         implant,
         aspirated="6 mL",
-        acknowledge=acknowledged_rules(preview.warnings, [warning_key(warning)]),
+        overrides=override_reasons(preview.warnings, {warning_key(warning): REASON}),
     )
     assert refill.needs_verification
     assert refill.warnings[0]["message"] == warning.message
@@ -144,7 +145,10 @@ def test_a_concentration_change_previews_the_bridge_it_records(
 
 @pytest.mark.parametrize(
     ("concentration", "limit"),
-    [("3000 mcg/mL", "<= 2000 mcg/mL"), ("2000 mg/mL", "< 200000 mcg/mL")],
+    [
+        ("3000 mcg/mL", "<= 2000 mcg/mL (hard limit: no override)"),
+        ("2000 mg/mL", "< 200000 mcg/mL (hard limit: no override)"),
+    ],
     ids=["above-the-label", "mg-for-mcg"],
 )
 def test_a_hard_limit_is_the_stop_of_the_preview_and_names_the_concentration(
@@ -202,13 +206,15 @@ def test_looking_at_a_refill_before_it_is_done_is_audited(implant: Implant, nurs
     assert entry.actor == "nurse.joy" and entry.patient_id == implant.episode.patient_id
 
 
-def test_an_acknowledgement_counts_only_for_the_warning_that_was_shown() -> None:
+def test_a_reason_counts_only_for_the_warning_it_was_typed_for() -> None:
     shown = Finding("max_daily_dose", Verdict.WARN, "1200 mcg/day exceeds 1000", "<= 1000", "x")
     other = Finding("max_daily_dose", Verdict.WARN, "1300 mcg/day exceeds 1000", "<= 1000", "x")
     assert warning_key(shown) != warning_key(other)
-    assert acknowledged_rules([shown], [warning_key(shown)]) == {"max_daily_dose"}
-    assert acknowledged_rules([other], [warning_key(shown)]) == frozenset()
-    assert acknowledged_rules([shown, other], [warning_key(shown)]) == frozenset()
+    typed = {warning_key(shown): f"  {REASON}  "}
+    assert override_reasons([shown], typed) == {"max_daily_dose": REASON}
+    assert override_reasons([other], typed) == {}
+    assert override_reasons([shown, other], typed) == {}
+    assert override_reasons([shown], {warning_key(shown): "   "}) == {}
 
 
 def test_a_form_opened_before_another_refill_is_a_conflict_and_a_retry_is_not(
@@ -232,7 +238,9 @@ def test_the_recorded_refill_reads_back_with_its_reconciliation_and_verification
         nurse,
         implant,
         aspirated="6 mL",
-        acknowledge=acknowledged_rules(preview.warnings, map(warning_key, preview.warnings)),
+        overrides=override_reasons(
+            preview.warnings, {warning_key(w): REASON for w in preview.warnings}
+        ),
     )
     mine = refill_record(nurse, refill.id)
     assert mine.reconciliation is not None
@@ -268,7 +276,7 @@ def test_a_titration_preview_shows_what_the_change_then_records(
         expected_version=preview.version,
         dose=dose,
         now=now,
-        acknowledge=frozenset(),
+        overrides={},
     )
     implant.refresh_from_db()
     assert preview.after.rate is not None
@@ -287,7 +295,7 @@ def test_a_titration_preview_shows_what_the_change_then_records(
             expected_version=preview.version,
             dose=parse("480 mcg/day", Kind.DOSE_RATE, "dose"),
             now=now + timedelta(days=2),
-            acknowledge=frozenset(),
+            overrides={},
         )
     assert Program.objects.filter(implant=implant).count() == 2
 
@@ -303,7 +311,7 @@ def test_a_titration_record_shows_the_dates_it_recorded_after_the_settings_chang
         expected_version=Implant.objects.get(id=implant.id).version,
         dose=dose,
         now=now,
-        acknowledge=frozenset(),
+        overrides={},
     )
     recorded = program_record(physician, program.id)
     settings = clinic_settings()

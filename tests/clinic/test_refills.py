@@ -1,5 +1,5 @@
-"""Refills end to end in one transaction: each reconciliation outcome, the drug-library and
-device checks (stop, or warn and acknowledge), bridge and four-eyes on a concentration change,
+"""Refills end to end in one transaction: each reconciliation outcome, the drug-library and device
+checks (stop, or warn and pass with a typed reason), bridge and four-eyes on a concentration change,
 idempotent retries, and nothing written when anything is refused."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from painpump.core.units import Kind, parse
 pytestmark = pytest.mark.django_db
 
 DAY_60 = FIRST_FILL + timedelta(days=60)
+REASON = "pump interrogated, residual re-measured twice"
 
 
 def refill_at_day_60(
@@ -31,7 +32,7 @@ def refill_at_day_60(
     aspirated: str,
     *,
     key: str = "r60",
-    acknowledge: frozenset[str] = frozenset(),
+    overrides: dict[str, str] | None = None,
     fill: Fill | None = None,
     dose: str = "400 mcg/day",
 ) -> Refill:
@@ -44,7 +45,7 @@ def refill_at_day_60(
         aspirated=parse(aspirated, Kind.VOLUME, "a"),
         fill=fill or baclofen(),
         dose=parse(dose, Kind.DOSE_RATE, "dose"),
-        acknowledge=acknowledge,
+        overrides=overrides,
     )
 
 
@@ -57,7 +58,7 @@ def test_first_fill_projects_the_refill_and_proposes_an_appointment(implant: Imp
     assert Appointment.objects.get().due_by == first.refill_by
 
 
-def test_refill_within_accuracy_needs_no_acknowledgement(implant: Implant, nurse: User) -> None:
+def test_refill_within_accuracy_needs_no_override(implant: Implant, nurse: User) -> None:
     refill = refill_at_day_60(nurse, implant, "8 mL")
     assert refill.finding == "none"
     assert refill.difference_ml == 0
@@ -77,15 +78,15 @@ def test_refill_within_accuracy_needs_no_acknowledgement(implant: Implant, nurse
     ],
     ids=["overinfusion", "underinfusion", "found-empty"],
 )
-def test_a_refill_outside_the_pump_accuracy_must_be_acknowledged(
+def test_a_refill_outside_the_pump_accuracy_passes_only_with_a_reason(
     implant: Implant, nurse: User, aspirated: str, finding: str, error_percent: Decimal
 ) -> None:
     with pytest.raises(Refusal) as caught:
         refill_at_day_60(nurse, implant, aspirated)
-    assert caught.value.field == "acknowledge"
+    assert caught.value.field == "overrides"
     assert "reconciliation" in caught.value.limit
     assert Refill.objects.count() == 1  # nothing written
-    refill = refill_at_day_60(nurse, implant, aspirated, acknowledge=frozenset({"reconciliation"}))
+    refill = refill_at_day_60(nurse, implant, aspirated, overrides={"reconciliation": REASON})
     assert refill.finding == finding
     assert refill.delivery_error_percent == error_percent
     assert refill.needs_verification

@@ -1,9 +1,9 @@
 """What the printable reports gather: the session of a refill that changed the concentration
-(reconciliation with its reason and thresholds, program before and after, bridge with its
-duration, the acknowledged warning with its stored reason and source, verification or its
-absence, the appointment) and the clinician summary of the patient; each carries the clinic's
-locale and counts days taken from a moment on the clinic's calendar; each read checks the role,
-is audited, and an unknown id is NotFound."""
+(reconciliation with its reason and thresholds, program before and after, bridge with its duration,
+the overridden warning with its stored message and source and the reason typed for it, verification
+or its absence, the appointment) and the clinician summary of the patient; each carries the clinic's
+locale and counts days taken from a moment on the clinic's calendar; each read checks the role, is
+audited, and an unknown id is NotFound."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from painpump.clinic.models import Appointment, AuditEntry, ClinicSettings, Impl
 from painpump.clinic.reads import report_data
 from painpump.clinic.roles import Forbidden
 from painpump.core.units import Q
-from report_scenario import DAY_60, changed_concentration, history, verified
+from report_scenario import DAY_60, OVERRIDE_REASON, changed_concentration, history, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_the_session_of_a_concentration_change_shows_what_was_in_and_what_was_pu
     assert str(session.bridge.duration) == "30 hour"
 
 
-def test_the_acknowledged_warning_keeps_its_reason_and_source_and_who_acknowledged_it(
+def test_the_overridden_warning_keeps_its_message_source_and_the_reason_who_and_when(
     implant: Implant, nurse: User, physician: User
 ) -> None:
     refill = changed_concentration(nurse, implant)
@@ -70,18 +70,20 @@ def test_the_acknowledged_warning_keeps_its_reason_and_source_and_who_acknowledg
     assert warning.rule == "reconciliation"
     assert "suspect overinfusion" in warning.message
     assert warning.source
-    assert warning.acknowledged_by == "nurse.joy"
-    assert session.acknowledged_without_record == ()
+    assert warning.reason == OVERRIDE_REASON
+    assert (warning.overridden_by, warning.overridden_at) == ("nurse.joy", refill.performed_at)
+    assert session.overrides_without_record == ()
 
 
-def test_a_refill_recorded_before_warnings_were_stored_names_the_rules_acknowledged(
+def test_a_refill_recorded_before_warnings_or_reasons_were_stored_names_the_rules_passed(
     implant: Implant, nurse: User, physician: User
 ) -> None:
     refill = changed_concentration(nurse, implant)
-    Refill.objects.filter(id=refill.id).update(warnings=[])
+    Refill.objects.filter(id=refill.id).update(warnings=[], acknowledged=["reconciliation"])
     session = report_data.refill_session(physician, refill.id, now=NOW)
     assert session.warnings == ()
-    assert session.acknowledged_without_record == ("reconciliation",)
+    (passed,) = session.overrides_without_record
+    assert passed.rule == "reconciliation" and "before reasons were recorded" in passed.reason
 
 
 def test_an_unverified_change_is_flagged_and_a_verified_one_names_the_second_clinician(

@@ -33,6 +33,10 @@ def test_creating_a_patient_writes_the_record_and_its_audit_entry(patient: Patie
         "given_name": "Erika",
         "birth_date": BORN.isoformat(),
         "archived": False,
+        "weight": None,
+        "opioid_status": "unknown",
+        "psychosis_history": None,
+        "life_expectancy": None,
         "version": 1,
     }
     assert audit.verify().ok

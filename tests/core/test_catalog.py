@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from painpump.core import catalog
+from painpump.core.decision import Tier
 from painpump.core.errors import Refusal
 
 CLI_PUMPS = [
@@ -79,15 +80,65 @@ def test_unknown_names_are_refused_with_the_known_ones_listed() -> None:
         catalog.pump("synchromed-3", "pump")
 
 
-def test_an_unverified_hard_limit_in_a_data_file_is_rejected() -> None:
-    with pytest.raises(catalog.CatalogError, match="unverified limit cannot be hard"):
-        catalog._limit(
-            "morphine",
-            {
-                "rule": "max_daily_dose",
-                "value": "15 mg/day",
-                "severity": "hard",
-                "verified": False,
-                "source": "x",
-            },
-        )
+def test_a_limit_tier_is_its_own_whatever_its_verification() -> None:
+    limit = catalog._limit(
+        "morphine",
+        {
+            "rule": "max_daily_dose",
+            "value": "15 mg/day",
+            "severity": "hard",
+            "verified": False,
+            "source": "x",
+        },
+    )
+    assert limit.severity is Tier.HARD and limit.verified is False
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"severity": "firm"}, "severity must be hard or soft"),
+        ({"when": {"phase": "weaning"}}, "unknown condition phase = weaning"),
+        ({"source": ""}, "no source"),
+    ],
+    ids=["unknown-tier", "unknown-condition", "no-source"],
+)
+def test_a_data_file_limit_without_a_tier_condition_or_source_is_rejected(
+    entry: dict[str, object], problem: str
+) -> None:
+    base: dict[str, object] = {
+        "rule": "max_daily_dose",
+        "value": "15 mg/day",
+        "severity": "soft",
+        "verified": True,
+        "source": "x",
+    }
+    with pytest.raises(catalog.CatalogError, match=problem):
+        catalog._limit("morphine", {**base, **entry})
+
+
+def test_every_packaged_label_maximum_and_product_ceiling_is_hard() -> None:
+    hard = {
+        (lim.drug, lim.rule, str(lim.value))
+        for drug in catalog.drugs().values()
+        for lim in drug.limits
+        if lim.severity is Tier.HARD
+    }
+    assert {
+        ("morphine", "max_concentration", "25 mg/mL"),
+        ("ziconotide", "max_concentration", "100 mcg/mL"),
+        ("ziconotide", "max_daily_dose", "19.2 mcg/day"),
+        ("ziconotide", "max_daily_dose", "21.6 mcg/day"),
+        ("ziconotide", "max_start_dose", "2.4 mcg/day"),
+        ("baclofen", "max_concentration", "2000 mcg/mL"),
+    } <= hard
+    guideline = [
+        lim for drug in catalog.drugs().values() for lim in drug.limits if "pacc-2012" in lim.source
+    ]
+    assert guideline and all(lim.severity is Tier.SOFT for lim in guideline)
+
+
+def test_every_drug_has_usual_ranges_for_unit_slips() -> None:
+    for drug in catalog.drugs().values():
+        assert drug.usual_range("daily_dose") is not None, drug.name
+        assert drug.usual_range("concentration") is not None, drug.name

@@ -19,29 +19,36 @@ def rate(value: str) -> Q:
 
 
 def test_rate_at_synchromed_minimum_is_allowed() -> None:
-    assert check_rate(SM20, rate("0.048")) == []
+    check_rate(SM20, rate("0.048"))
 
 
 def test_rate_below_verified_synchromed_minimum_is_refused() -> None:
     with pytest.raises(Refusal) as caught:
         check_rate(SM20, rate("0.0479"))
     assert caught.value.field == "rate"
-    assert caught.value.limit == ">= 0.048 mL/day (min_rate of synchromed-ii-20)"
+    assert caught.value.limit == (
+        ">= 0.048 mL/day (min_rate of synchromed-ii-20, hard: the device's range)"
+    )
     assert "prialt.com" in caught.value.source
 
 
 @pytest.mark.parametrize(
-    ("model", "value", "rule"),
-    [("synchromed-ii-20", "24.1", "max_rate"), ("prometra-ii-20", "0.04", "min_rate")],
+    ("model", "value", "rule", "at_edge"),
+    [
+        ("synchromed-ii-20", "24.1", "max_rate", "24"),
+        ("prometra-ii-20", "0.04", "min_rate", "0.048"),
+    ],
     ids=["synchromed-max-unverified", "prometra-min-placeholder-unverified"],
 )
-def test_rate_outside_unverified_limit_warns_and_asks_to_verify(
-    model: str, value: str, rule: str
+def test_rate_outside_an_unverified_device_range_is_still_refused_hard(
+    model: str, value: str, rule: str, at_edge: str
 ) -> None:
-    warnings = check_rate(catalog.pump(model), rate(value))
-    assert [w.rule for w in warnings] == [rule]
-    assert warnings[0].verified is False
-    assert "verify against the device labeling" in warnings[0].message
+    pump = catalog.pump(model)
+    check_rate(pump, rate(at_edge))
+    with pytest.raises(Refusal) as caught:
+        check_rate(pump, rate(value))
+    assert f"({rule} of {model}, hard: the device's range)" in caught.value.limit
+    assert "(unverified: verify against the device labeling)" in caught.value.source
 
 
 def test_fill_at_reservoir_volume_fits_and_above_is_refused() -> None:

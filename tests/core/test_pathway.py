@@ -51,9 +51,13 @@ def step(ep: Episode, action: Action | str, **kw: Any) -> Episode:
 
 
 def responder(
-    indication: Indication = Indication.FAILED_BACK_SURGERY_SYNDROME, end: int = 2
+    indication: Indication = Indication.FAILED_BACK_SURGERY_SYNDROME,
+    end: int = 2,
+    *,
+    removed: bool = True,
 ) -> Episode:
-    """An episode decided responder, the test phase from D0 to D0 + `end` days."""
+    """An episode decided responder, the test phase from D0 to D0 + `end` days, its temporary
+    catheter recorded removed that day (unless `removed` is False)."""
     ep = refer(indication, on=D0, injury_date=date(2020, 1, 1))
     ack = (
         {"tumour_pain_test_phase": "uncertain opioid response"}
@@ -62,7 +66,8 @@ def responder(
     )
     ep = step(ep, "start_test_phase", on=D0, protocol=Protocol.CONTINUOUS, acknowledge=ack)
     acks = {"hospital_stay": "longer trial"} if end not in (2, 3) else None
-    return step(ep, "decide_test_phase", on=day(end), outcome=Outcome.RESPONDER, acknowledge=acks)
+    ep = step(ep, "decide_test_phase", on=day(end), outcome=Outcome.RESPONDER, acknowledge=acks)
+    return step(ep, "record_catheter_removal", on=day(end)) if removed else ep
 
 
 def non_responder() -> Episode:
@@ -126,7 +131,7 @@ def test_stage_and_action_names_are_the_contract() -> None:
     ],
     ids=["negative-interval", "inverted-stay-range", "negative-stay"],
 )
-def test_settings_refuse_nonsense(kwargs: dict[str, int], field: str) -> None:
+def test_settings_refuse_nonsense(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(Refusal) as info:
         PathwaySettings(**kwargs)
     assert info.value.field == field
@@ -217,6 +222,9 @@ def test_tumour_pain_test_phase_with_a_reason_is_recorded() -> None:
     )
     # the tumour patient now follows the test-phase rules, the 21-day rule included
     ep = step(result.episode, "decide_test_phase", on=day(2), outcome="responder")
+    with pytest.raises(Refusal, match="catheter_removed_on: not recorded"):
+        step(ep, "implant", on=day(23))  # its temporary catheter too
+    ep = step(ep, "record_catheter_removal", on=day(2))
     with pytest.raises(Refusal, match="earliest allowed date is 2026-03-25"):
         step(ep, "implant", on=day(22))
 
@@ -259,7 +267,7 @@ def test_only_a_non_responder_closes_as_non_responder(episode: Any, field: str, 
 
 
 def test_responder_closing_without_implant_needs_the_removal_too() -> None:
-    ep = responder()
+    ep = responder(removed=False)
     with pytest.raises(Refusal, match="catheter_removed_on"):
         step(ep, "close", on=day(5), reason="declined the implant")
     ep = step(ep, "record_catheter_removal", on=day(2))
@@ -271,6 +279,84 @@ def test_catheter_removal_is_recorded_once() -> None:
     ep = step(non_responder(), "record_catheter_removal", on=day(3))
     with pytest.raises(Refusal, match="second catheter removal"):
         step(ep, "record_catheter_removal", on=day(4))
+
+
+# --- the temporary catheter before the implantation ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("episode", "on", "refused", "text"),
+    [
+        (
+            lambda: responder(removed=False),
+            23,
+            ("catheter_removed_on", "not recorded"),
+            "is required before the implantation: record the catheter removal first",
+        ),
+        (
+            lambda: responder(Indication.STROKE, removed=False),
+            40,
+            ("catheter_removed_on", "not recorded"),
+            "is required before the implantation: record the catheter removal first",
+        ),
+        (
+            lambda: responder(),
+            23,
+            None,
+            "temporary catheter of the test phase removed on 2026-03-04",
+        ),
+        (
+            lambda: step(responder(removed=False), "record_catheter_removal", on=day(10)),
+            23,
+            None,
+            "temporary catheter of the test phase removed on 2026-03-12",
+        ),
+        (
+            lambda: step(responder(removed=False), "record_catheter_removal", on=day(10)),
+            9,
+            ("on", "2026-03-11"),
+            "is before an event already recorded",
+        ),
+        (lambda: refer("tumour_pain", on=D0), 1, None, "tumour pain: implantation without"),
+    ],
+    ids=[
+        "pain-responder-not-removed-refused",
+        "spasticity-responder-not-removed-refused",
+        "removed-on-decision-day",
+        "removed-later",
+        "implant-before-the-removal-refused",
+        "tumour-pain-direct-unaffected",
+    ],
+)
+def test_implant_needs_the_temporary_catheter_removed(
+    episode: Any, on: int, refused: tuple[str, str] | None, text: str
+) -> None:
+    ep: Episode = episode()
+    if refused is not None:
+        for attempt in (preview, transition):
+            with pytest.raises(Refusal) as info:
+                attempt(ep, "implant", now=TODAY, on=day(on))
+            assert (info.value.field, info.value.value) == refused
+            assert text in info.value.problem
+        if refused[0] == "catheter_removed_on":
+            assert info.value.limit == (
+                "the temporary catheter of the test phase started on 2026-03-02 recorded as "
+                "removed before the implantation"
+            )
+            assert info.value.source.startswith("rule-test-phase: the test phase runs through")
+            assert "catheter_removed_on: not recorded is required" in str(info.value)
+        assert ep.stage is not Stage.IMPLANTED and ep.implanted_on is None  # nothing changed
+        return
+    result = transition(ep, "implant", now=TODAY, on=day(on))
+    assert result.episode.stage is Stage.IMPLANTED
+    messages = " | ".join(f.message for f in result.decision.findings)
+    assert text in messages
+    removal = [f for f in result.decision.findings if f.rule == "temporary_catheter_removed"]
+    if ep.test_started_on is None:
+        assert removal == []
+    else:
+        assert [f.verdict for f in removal] == [Verdict.OK]
+        assert removal[0].source.startswith("rule-test-phase")
 
 
 # --- the implantation interval -------------------------------------------------------------------
@@ -441,6 +527,7 @@ def test_tbi_test_phase_within_a_year_warns_and_implant_is_refused() -> None:
         acknowledge={"tbi_interval": "screening only"},
     )
     ep = step(ep, "decide_test_phase", on=day(2), outcome="responder")
+    ep = step(ep, "record_catheter_removal", on=day(2))
     with pytest.raises(Refusal) as info:
         step(ep, "implant", on=date(2026, 8, 31))  # 21-day rule met, TBI year not
     assert "long-term ITB not before 2026-09-01" in info.value.problem
@@ -741,6 +828,7 @@ def test_random_walks_only_follow_the_table(indication: Indication, data: st.Dat
             assert new.test_ended_on is not None
             assert new.implanted_on is not None
             assert new.implanted_on >= earliest_implant_date(new.test_ended_on)
+            assert new.catheter_removed_on is not None
         if new.stage is Stage.CLOSED_NON_RESPONDER:
             assert new.catheter_removed_on is not None
         assert len(new.acknowledgements) >= len(ep.acknowledgements)

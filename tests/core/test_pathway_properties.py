@@ -88,6 +88,9 @@ def test_no_step_implants_before_the_interval_whatever_is_tried(
                 assert new.outcome is Outcome.RESPONDER
             else:
                 assert indication is Indication.TUMOUR_PAIN
+            if new.test_started_on is not None:  # the temporary catheter came out first
+                assert new.catheter_removed_on is not None
+                assert new.catheter_removed_on <= new.implanted_on
             if new.injury_date is not None:
                 assert new.implanted_on >= tbi_earliest_itb(new.injury_date)
         warned = {f.rule for f in step.decision.findings if f.verdict is Verdict.WARN}

@@ -202,6 +202,27 @@ PAGES: dict[str, Page] = {
             "birth_date": "1980-02-03",
         },
     ),
+    "edit-patient": Page(
+        {"patient_id": "patient"},
+        get=frozenset({P, N}),
+        post=frozenset({P, N}),
+        data=lambda w: {
+            "version": "1",
+            "family_name": "Muster",
+            "given_name": "Erika",
+            "birth_date": "1970-05-01",
+            "weight_kg": "72.5",
+            "opioid_status": "tolerant",
+            "psychosis_history": "no",
+            "life_expectancy_months": "",
+        },
+    ),
+    "episode-origin": Page(
+        {"episode_id": "referred"},
+        get=frozenset({P}),
+        post=frozenset({P}),
+        data=lambda w: {"version": "1", "origin": "", "reason": ""},
+    ),
     "new-episode": Page(
         {"patient_id": "patient"},
         get=frozenset({P}),

@@ -54,6 +54,18 @@ def test_the_chart_shows_program_pump_reservoir_and_pathway(nurse: User, implant
     assert "synchromed-ii-20" not in page  # the catalog's key is no name for a user
 
 
+def test_the_pump_card_gives_the_mri_instructions_with_their_sources(
+    nurse: User, implant: Implant
+) -> None:
+    page = chart_of(nurse, implant.episode.patient_id)
+    assert 'data-testid="mri"' in page
+    assert "the magnet stalls the pump motor" in page
+    assert "interrogate the pump after the MRI to check its status" in page
+    assert "source: medtronic-mri-guidelines-synchromed-ii" in page
+    assert "baclofen: infusion is interrupted by the scan; watch for withdrawal" in page
+    assert "source: baclofen-intrathecal-openfda-label" in page
+
+
 def test_a_stay_on_the_timeline_is_written_in_the_clinic_date_format(
     nurse: User, admin: User, implant: Implant
 ) -> None:
@@ -242,6 +254,7 @@ def ziconotide_pump(physician: User, nurse: User) -> Implant:
         given_name="Zora",
         birth_date=date(1958, 2, 2),
         today=day(-24),
+        psychosis_history=False,
     )
     episode = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=day(-55)

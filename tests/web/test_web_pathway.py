@@ -269,6 +269,43 @@ def test_implantation_on_day_20_is_refused_with_the_earliest_date_and_its_source
     assert episode.stage == "responder"
 
 
+def test_implantation_before_the_catheter_removal_is_refused_until_it_is_recorded(
+    physician: User, patient: Patient
+) -> None:
+    episode = responder_episode(
+        physician,
+        stroke(physician, patient).id,
+        start=today() - timedelta(days=25),
+        remove_catheter=False,
+    )
+    client = signed_in(physician)
+    page = client.get(f"/episodes/{episode.id}/").content.decode()
+    assert 'action="/episodes/' + str(episode.id) + '/steps/record_catheter_removal/"' in page
+    response = client.post(
+        f"/episodes/{episode.id}/implant/", implant_form(episode.version, today())
+    )
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "record the catheter removal first" in page
+    assert "rule-test-phase" in page
+    assert Implant.objects.count() == 0
+    episode.refresh_from_db()
+    assert episode.stage == "responder"
+    assert not PathwayEvent.objects.filter(episode=episode, action="implant").exists()
+    removal = {
+        "record_catheter_removal-version": episode.version,
+        "record_catheter_removal-on": (today() - timedelta(days=23)).isoformat(),
+    }
+    removed = client.post(f"/episodes/{episode.id}/steps/record_catheter_removal/", removal)
+    assert removed.status_code == 302
+    episode.refresh_from_db()
+    response = client.post(
+        f"/episodes/{episode.id}/implant/", implant_form(episode.version, today())
+    )
+    assert response.status_code == 302
+    assert Implant.objects.get(episode=episode).implanted_on == today()
+
+
 def test_implantation_on_day_21_is_registered_with_its_pump(
     physician: User, patient: Patient
 ) -> None:
@@ -414,3 +451,26 @@ def test_a_non_responder_has_the_catheter_removed_and_the_episode_closes(
     assert episode.closed_at is not None
     page = client.get(f"/episodes/{episode.id}/").content.decode()
     assert "The episode is closed: no further step." in page
+
+
+def test_the_page_shows_the_planned_end_of_a_test_phase_started_with_its_severity(
+    physician: User, patient: Patient
+) -> None:
+    episode = stroke(physician, patient)
+    client = signed_in(physician)
+    started = today() - timedelta(days=1)
+    data = {
+        "start_test_phase-version": episode.version,
+        "start_test_phase-on": started.isoformat(),
+        "start_test_phase-protocol": "continuous",
+        "start_test_phase-severity": "very_severe",
+        "start_test_phase-rehabilitation": "on",
+    }
+    response = client.post(f"/episodes/{episode.id}/steps/start_test_phase/", data)
+    assert response.status_code == 302, response.content.decode()
+    page = client.get(f"/episodes/{episode.id}/").content.decode()
+    assert 'data-testid="test-plan"' in page
+    assert "very severe spasticity: 7 days, planned end" in page
+    assert written_day(started + timedelta(days=7)) in page
+    assert "continues with rehabilitation" in page
+    assert "placeholder length: verify and set it for the clinic" in page

@@ -13,7 +13,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from painpump.clinic.models import Implant, Program
+from hard_stops import OVER_LABEL, every_rule, ziconotide_pump
+from painpump.clinic.models import AuditEntry, Implant, Program
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +131,27 @@ def test_a_form_opened_before_another_change_is_a_conflict(
     assert response.status_code == 409
     assert "was changed by someone else" in response.content.decode()
     assert Program.objects.count() == 2
+
+
+def test_no_override_turns_a_hard_stop_into_a_program_through_the_form(
+    physician: User, nurse: User
+) -> None:
+    """Ziconotide above its US label maximum: the review offers no reason input and no
+    confirmation; a confirmation posted anyway with a reason for every rule is refused and
+    records nothing."""
+    implant = ziconotide_pump(physician, nurse)
+    client = signed_in(physician)
+    data, response = review(client, implant, OVER_LABEL)
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "Hard limit: cannot be overridden" in page
+    assert "Reason for passing this soft limit" not in page and "Confirm the new dose" not in page
+    looked = AuditEntry.objects.exclude(action__endswith="preview")
+    programs, entries = Program.objects.count(), looked.count()
+    forged = {f"override-{rule}:0123456789abcdef": reason for rule, reason in every_rule().items()}
+    refused = confirm(client, implant, {**data, **forged})
+    assert refused.status_code == 422
+    assert "Hard limit: cannot be overridden" in refused.content.decode()
+    assert Program.objects.count() == programs
+    assert not AuditEntry.objects.filter(action="program.change").exists()
+    assert looked.count() == entries  # only the looks at the change are audited

@@ -1,9 +1,9 @@
-"""The refill workflow through the test client: a nurse refills step by step (reconciliation,
-fill, program, review, confirmation), a double submit records one refill, a soft warning must be
-ticked and is recorded, a concentration change shows the bridge and waits for a physician or
-pharmacist who did not perform it, the roles that may not refill are refused with the roles that
-may, bad input is refused next to its field with nothing stored, and a form opened before another
-refill is a 409."""
+"""The refill workflow through the test client: a nurse refills step by step (reconciliation, fill,
+program, review, confirmation), a double submit records one refill, a soft warning passes only with
+a typed reason, recorded and shown, a concentration change shows the bridge and waits for a
+physician or pharmacist who did not perform it, the roles that may not refill are refused with the
+roles that may, bad input is refused next to its field with nothing stored, and a form opened before
+another refill is a 409."""
 
 from __future__ import annotations
 
@@ -102,22 +102,58 @@ def test_a_double_submit_records_one_refill(implant: Implant, nurse: User) -> No
     assert Refill.objects.count() == 2  # the first fill and this refill
 
 
-def test_a_soft_warning_must_be_ticked_and_is_recorded(implant: Implant, nurse: User) -> None:
+def reason_input(page: str, rule: str) -> str:
+    """The name of the reason input of the warning of `rule` in the review."""
+    found = re.search(rf'name="(override-{rule}:[0-9a-f]+)"', page)
+    assert found, f"no reason input for {rule}"
+    return found.group(1)
+
+
+REASON = "residual re-measured twice, catheter checked"
+
+
+def test_a_soft_warning_passes_only_with_a_typed_reason_recorded_and_shown(
+    implant: Implant, nurse: User
+) -> None:
     client = signed_in(nurse)
     data, review = reviewed(client, implant, expected="8 mL", aspirated="6 mL")
     assert "Overinfusion suspected" in review
     assert "ECRI" in review and "Maino" in review and "14.5" in review
-    key = hidden(review, "acknowledge")
+    assert "Reason for passing this soft limit" in review
+    assert 'type="checkbox"' not in review and 'name="acknowledge"' not in review
+    name = reason_input(review, "reconciliation")
     refused = confirmed(client, implant, data)
     assert refused.status_code == 422
     assert "is missing" in refused.content.decode()
+    short = confirmed(client, implant, data, **{name: "ok"})
+    page = short.content.decode()
+    assert short.status_code == 422
+    assert "at least 8 characters" in page and 'value="ok"' in page  # kept to correct
     assert Refill.objects.count() == 1
-    response = confirmed(client, implant, data, acknowledge=key)
+    response = confirmed(client, implant, data, **{name: REASON})
     assert response.status_code == 302
     refill = Refill.objects.get(idempotency_key=data["idempotency_key"])
-    assert refill.acknowledged == ["reconciliation"] and refill.needs_verification
+    assert refill.acknowledged == [{"rule": "reconciliation", "reason": REASON}]
+    assert refill.needs_verification
     result = client.get(response["Location"]).content.decode()
     assert "A second clinician's verification is required" in result
+    assert "Override reconciliation:" in result and REASON in result and "nurse.joy" in result
+    chart = client.get(f"/patients/{implant.episode.patient_id}/").content.decode()
+    assert "Override reconciliation:" in chart and REASON in chart
+
+
+def test_a_reason_typed_for_a_changed_warning_does_not_pass_it(
+    implant: Implant, nurse: User
+) -> None:
+    """The reason counts for the very warning shown: after the aspirated volume changed (and so
+    the warning's words), the fingerprint refuses the confirmation."""
+    client = signed_in(nurse)
+    data, review = reviewed(client, implant, expected="8 mL", aspirated="6 mL")
+    name = reason_input(review, "reconciliation")
+    moved = confirmed(client, implant, {**data, "aspirated": "5 mL"}, **{name: REASON})
+    assert moved.status_code == 422
+    assert "changed since the review" in moved.content.decode()
+    assert Refill.objects.count() == 1
 
 
 def test_a_concentration_change_shows_the_bridge_and_a_physician_verifies(

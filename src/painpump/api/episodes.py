@@ -13,8 +13,15 @@ from ninja import Router, Status
 
 from painpump.api import present
 from painpump.api.auth import AUTH, current_user
-from painpump.api.schemas import ERRORS, AssessmentIn, AssessmentOut, EpisodeOut, Quantity
-from painpump.clinic.actions import patients
+from painpump.api.schemas import (
+    ERRORS,
+    AssessmentIn,
+    AssessmentOut,
+    EpisodeOut,
+    OriginOverrideIn,
+    Quantity,
+)
+from painpump.clinic.actions import patient_facts, patients
 from painpump.clinic.reads import queries
 from painpump.core.errors import Refusal
 from painpump.core.units import INPUT_RULES, Kind, format_decimal, parse
@@ -51,6 +58,20 @@ def _assessment_value(kind: str, value: Quantity | Decimal) -> Decimal:
 @router.get("/{episode_id}", response={200: EpisodeOut, **ERRORS})
 def read_episode(request: HttpRequest, episode_id: UUID) -> dict[str, Any]:
     return present.episode(queries.read_episode(current_user(request), episode_id))
+
+
+@router.put("/{episode_id}/origin", response={200: EpisodeOut, **ERRORS})
+def set_origin(request: HttpRequest, episode_id: UUID, payload: OriginOverrideIn) -> dict[str, Any]:
+    """Override the episode's origin of spasticity with a reason (physicians), or clear the
+    override with origin ""; a stale `version` is a 409."""
+    episode = patient_facts.set_origin_override(
+        current_user(request),
+        episode_id,
+        expected_version=payload.version,
+        origin=payload.origin,
+        reason=payload.reason,
+    )
+    return present.episode(episode)
 
 
 @router.get("/{episode_id}/assessments", response={200: list[AssessmentOut], **ERRORS})

@@ -149,7 +149,7 @@ def perform_refill(
         "aspirated": optional(payload.aspirated, Kind.VOLUME, "aspirated"),
         "fill": fill,
         "dose": quantity(payload.dose, Kind.DOSE_RATE, "dose"),
-        "acknowledge": frozenset(payload.acknowledge),
+        "overrides": dict(payload.overrides),
         "origin": payload.origin,
     }
     user = current_user(request)
@@ -176,10 +176,16 @@ def change_program(
     projection is recomputed from the volume it computes as left. With `version`, a titration
     of a pump changed since (a refill, another titration) is refused (409)."""
     user, dose = current_user(request), quantity(payload.dose, Kind.DOSE_RATE, "dose")
-    acknowledge, now = frozenset(payload.acknowledge), clock.now()
+    overrides, now = dict(payload.overrides), clock.now()
     if payload.version is None:
         program = programs.change_program(
-            user, implant_id, dose=dose, now=now, acknowledge=acknowledge, origin=payload.origin
+            user,
+            implant_id,
+            dose=dose,
+            now=now,
+            overrides=overrides,
+            origin=payload.origin,
+            phase=payload.phase,
         )
     else:
         program = confirm_program_change(
@@ -188,8 +194,9 @@ def change_program(
             expected_version=payload.version,
             dose=dose,
             now=now,
-            acknowledge=acknowledge,
+            overrides=overrides,
             origin=payload.origin,
+            phase=payload.phase,
         )
     return Status(201, present.program(program))
 

@@ -50,6 +50,8 @@ def facts_of(sent: FactsIn) -> Facts:
         facts["small_patient"] = sent.small_patient
     if sent.rehabilitation is not None:
         facts["rehabilitation"] = sent.rehabilitation
+    if sent.severity is not None:
+        facts["severity"] = sent.severity
     if sent.bolus is not None:
         facts["bolus"] = ScreeningBolus(
             quantity(sent.bolus.dose, Kind.MASS, "facts.bolus.dose"),
@@ -89,6 +91,7 @@ class PreviewQuery(Request):
     reason: StrictStr | None = Field(default=None, max_length=500)
     small_patient: bool | None = None
     rehabilitation: bool | None = None
+    severity: StrictStr | None = None
 
 
 @router.get("/{episode_id}/preview", response={200: DecisionOut, **ERRORS})

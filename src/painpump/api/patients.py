@@ -74,6 +74,10 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str,
         given_name=payload.given_name,
         birth_date=payload.birth_date,
         today=clinic_today(),
+        weight_kg=payload.weight_kg,
+        opioid_status=payload.opioid_status,
+        psychosis_history=payload.psychosis_history,
+        life_expectancy_months=payload.life_expectancy_months,
     )
     return Status(201, present.patient(created))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from painpump import clock
+from painpump.clinic import locale
 from painpump.clinic.models import (
     AlarmReport,
     Appointment,
@@ -17,9 +19,15 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
+from painpump.clinic.pathway_state import pathway_settings, state_of
 from painpump.clinic.reads.dashboard import Dashboard, RefillRow
+from painpump.clinic.reads.patient_facts import origin_choice, origin_override
 from painpump.clinic.reads.therapy_queries import ImplantView
-from painpump.core.decision import Decision
+from painpump.core import catalog
+from painpump.core.decision import Decision, Finding
+from painpump.core.mri import mri_guidance
+from painpump.core.overrides import Override
+from painpump.core.trial_phase import planned_test_phase
 from painpump.core.units import Q, json_number, of
 
 # The unit each assessment kind's value is stored in; scores have none.
@@ -35,16 +43,44 @@ def patient(record: Patient) -> dict[str, Any]:
     return {
         **_fields(record, "id", "mrn", "family_name", "given_name", "birth_date"),
         "archived": record.archived_at is not None,
+        "weight_kg": None if record.weight_kg is None else json_number(Decimal(record.weight_kg)),
+        **_fields(record, "opioid_status", "psychosis_history", "life_expectancy_months"),
         **_fields(record, "version", "created_at", "updated_at"),
     }
 
 
 def episode(record: Episode) -> dict[str, Any]:
-    return _fields(
-        record,
-        *("id", "patient_id", "indication", "stage", "referred_on", "injury_date"),
-        *("closed_at", "closed_reason", "version"),
-    )
+    choice = origin_choice(record)
+    basis = "override" if origin_override(record) is not None else "indication"
+    return {
+        **_fields(
+            record,
+            *("id", "patient_id", "indication", "stage", "referred_on", "injury_date"),
+            *("closed_at", "closed_reason", "version"),
+        ),
+        "origin": choice.origin.value if choice.origin else None,
+        "origin_basis": basis if choice.origin else None,
+        "origin_reason": choice.reason,
+        "origin_override": record.origin_override,
+        "test_phase": test_phase(record),
+    }
+
+
+def test_phase(record: Episode) -> dict[str, Any] | None:
+    """The episode's test-phase plan (core.trial_phase), days left from the clinic's today."""
+    settings = pathway_settings(locale.clinic_settings())
+    verified = settings.test_phase_days_verified
+    today = locale.clinic_today(clock.now())
+    plan = planned_test_phase(state_of(record), today, verified=verified)
+    if plan is None:
+        return None
+    return {
+        "severity": plan.severity.value,
+        **{k: getattr(plan, k) for k in ("planned_days", "started_on", "planned_end")},
+        **{k: getattr(plan, k) for k in ("rehabilitation", "ended_on", "days_left")},
+        "verified": plan.verified,
+        "source": plan.source,
+    }
 
 
 def assessment(record: Assessment) -> dict[str, Any]:
@@ -84,6 +120,16 @@ def pathway_event(record: PathwayEvent) -> dict[str, Any]:
     )
 
 
+def _findings(stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored findings as FindingOut (with their tier; null in one kept before tiers were)."""
+    return [Finding.from_json(f).as_json() for f in stored]
+
+
+def _overrides(stored: list[Any]) -> list[dict[str, str]]:
+    """Stored overrides as OverrideOut (a bare rule of an older record worded as such)."""
+    return [Override.from_json(o).as_json() for o in stored]
+
+
 def program(record: Program) -> dict[str, Any]:
     return {
         "id": record.id,
@@ -92,6 +138,9 @@ def program(record: Program) -> dict[str, Any]:
         "started_at": record.started_at,
         "ended_at": record.ended_at,
         "prescribed_by": record.prescribed_by,
+        "phase": record.phase,
+        "warnings": _findings(record.warnings),
+        "overrides": _overrides(record.overrides),
     }
 
 
@@ -128,7 +177,8 @@ def refill(record: Refill) -> dict[str, Any]:
         "program": program(record.program),
         "bridge": bridge,
         **_fields(record, "alarm_at", "empty_at", "refill_by", "limited_by"),
-        "acknowledged": list(record.acknowledged),
+        "warnings": _findings(record.warnings),
+        "overrides": _overrides(record.acknowledged),
         **_fields(record, "needs_verification", "verified_by", "verified_at"),
     }
 
@@ -148,6 +198,23 @@ def implant(view: ImplantView) -> dict[str, Any]:
         "program": program(view.program) if view.program else None,
         "drugs": _drugs(view.last_refill) if view.last_refill else [],
         "last_refill": refill(view.last_refill) if view.last_refill else None,
+        "mri": mri(view),
+    }
+
+
+def mri(view: ImplantView) -> dict[str, Any]:
+    """The MRI instructions of the implant's pump (core.mri), with the baclofen withdrawal watch
+    when its last fill holds baclofen."""
+    held = tuple(d.drug for d in view.last_refill.drugs.all()) if view.last_refill else ()
+    guidance = mri_guidance(catalog.pump(view.implant.pump_model, "pump_model"), held)
+    return {
+        "behaviour": guidance.behaviour,
+        "summary": guidance.summary,
+        "check_labeling": guidance.check_labeling,
+        "instructions": [
+            {"when": i.when.value, "text": i.text, "source": i.source, "verified": i.verified}
+            for i in guidance.instructions
+        ],
     }
 
 

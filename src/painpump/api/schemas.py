@@ -24,6 +24,8 @@ from pydantic import (
     field_validator,
 )
 
+from painpump.core.dose_history import Phase
+
 
 def _in_utc(moment: datetime) -> datetime:
     """A moment read in UTC as it is stored: an offset PostgreSQL cannot take (beyond 15:59,
@@ -75,20 +77,48 @@ class QuantityOut(Schema):
     unit: str
 
 
+WEIGHT_KG = Field(
+    default=None,
+    allow_inf_nan=False,
+    description="body weight in kg (0.5 to 400), null when not recorded",
+)
+OPIOID_STATUS = Field(
+    default="unknown",
+    description="opioid exposure before intrathecal therapy: unknown, naive or tolerant",
+)
+PSYCHOSIS_HISTORY = Field(
+    default=None, description="a history of psychosis: true, false, or null (not recorded)"
+)
+LIFE_EXPECTANCY_MONTHS = Field(
+    default=None,
+    description="expected months of life (0 to 600; matters for tumour pain), null when not "
+    "recorded",
+)
+
+
 class PatientIn(Request):
     mrn: StrictStr
     family_name: StrictStr
     given_name: StrictStr
     birth_date: date
+    weight_kg: Decimal | None = WEIGHT_KG
+    opioid_status: StrictStr = OPIOID_STATUS
+    psychosis_history: StrictBool | None = PSYCHOSIS_HISTORY
+    life_expectancy_months: StrictInt | None = LIFE_EXPECTANCY_MONTHS
 
 
 class PatientChange(Request):
-    """The version the client read, and the fields to change (only those sent are changed)."""
+    """The version the client read, and the fields to change (only those sent are changed; a
+    fact sent as null is cleared to not recorded)."""
 
     version: StrictInt = Field(ge=1)
     family_name: StrictStr | None = None
     given_name: StrictStr | None = None
     birth_date: date | None = None
+    weight_kg: Decimal | None = WEIGHT_KG
+    opioid_status: StrictStr | None = Field(default=None, description="unknown, naive or tolerant")
+    psychosis_history: StrictBool | None = PSYCHOSIS_HISTORY
+    life_expectancy_months: StrictInt | None = LIFE_EXPECTANCY_MONTHS
 
 
 class PatientOut(Schema):
@@ -98,6 +128,10 @@ class PatientOut(Schema):
     given_name: str
     birth_date: date
     archived: bool
+    weight_kg: int | float | None
+    opioid_status: str
+    psychosis_history: bool | None
+    life_expectancy_months: int | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -112,6 +146,18 @@ class EpisodeIn(Request):
     injury_date: date | None = None
 
 
+class TestPhasePlanOut(Schema):
+    severity: str
+    planned_days: int
+    started_on: date
+    planned_end: date = Field(description="a day of the clinic's calendar")
+    rehabilitation: bool = Field(description="continues with rehabilitation")
+    ended_on: date | None
+    days_left: int | None = Field(description="to the planned end, from the clinic's today")
+    verified: bool
+    source: str
+
+
 class EpisodeOut(Schema):
     id: UUID
     patient_id: UUID
@@ -121,7 +167,29 @@ class EpisodeOut(Schema):
     injury_date: date | None
     closed_at: datetime | None
     closed_reason: str
+    origin: str | None = Field(
+        description="the origin of spasticity in force (spinal, cerebral; null for pain)"
+    )
+    origin_basis: str | None = Field(
+        description="where it comes from: indication or override (null for pain)"
+    )
+    origin_reason: str = Field(
+        description="the override's recorded reason, or the indication it follows"
+    )
+    origin_override: str = Field(description="the override: spinal, cerebral, or empty")
     version: int
+    test_phase: TestPhasePlanOut | None = Field(
+        default=None, description="the test phase's plan (null without a recorded severity)"
+    )
+
+
+class OriginOverrideIn(Request):
+    """The version the client read and the origin of spasticity to use instead of the
+    indication's (with a reason of at least 8 characters), or "" to clear the override."""
+
+    version: StrictInt = Field(ge=1)
+    origin: StrictStr = Field(max_length=10, description="spinal, cerebral, or empty to clear")
+    reason: StrictStr = Field(default="", max_length=300)
 
 
 class AssessmentIn(Request):
@@ -177,13 +245,30 @@ QuantityIn = Annotated[
 ]
 
 
+TIER = (
+    "how the limit is enforced: hard (stops, no override passes it), soft (passes only with a "
+    "reason in `overrides`), or null for a note that judges no limit"
+)
+
+
 class FindingOut(Schema):
     rule: str
     verdict: str
     message: str
     limit: str
     source: str
-    verified: bool
+    verified: bool = Field(
+        description="whether the limit's value is verified (shown, it never decides enforcement)"
+    )
+    tier: str | None = Field(default=None, description=TIER)
+
+
+class OverrideOut(Schema):
+    """A soft limit passed on purpose: the warning's rule and the reason typed for it (who and
+    when are the record's: performed_by/performed_at, prescribed_by/started_at)."""
+
+    rule: str
+    reason: str
 
 
 class DecisionOut(Schema):
@@ -207,6 +292,9 @@ class FactsIn(Request):
     reason: StrictStr | None = Field(default=None, max_length=500)
     small_patient: StrictBool | None = None
     rehabilitation: StrictBool | None = None
+    severity: StrictStr | None = Field(
+        default=None, description="moderate, severe or very_severe spasticity (start_test_phase)"
+    )
     bolus: BolusIn | None = None
 
 
@@ -261,6 +349,17 @@ class ProgramOut(Schema):
     started_at: datetime
     ended_at: datetime | None
     prescribed_by: str
+    phase: Phase = Field(description="titration or maintenance")
+    warnings: list[FindingOut] = Field(
+        default_factory=list,
+        description="the warnings shown when a titration prescribed it (a refill's are the "
+        "refill's)",
+    )
+    overrides: list[OverrideOut] = Field(
+        default_factory=list,
+        description="the soft limits the titration passed, each with its reason, by "
+        "prescribed_by at started_at",
+    )
 
 
 class DrugOut(Schema):
@@ -297,10 +396,28 @@ class RefillOut(Schema):
     empty_at: datetime
     refill_by: date
     limited_by: str
-    acknowledged: list[str]
+    warnings: list[FindingOut] = Field(description="the warnings shown at the refill")
+    overrides: list[OverrideOut] = Field(
+        description="the soft limits passed, each with its reason, by performed_by at "
+        "performed_at (a refill recorded before reasons were required says so)"
+    )
     needs_verification: bool
     verified_by: str
     verified_at: datetime | None
+
+
+class MriInstructionOut(Schema):
+    when: str = Field(description="before, during or after the scan")
+    text: str
+    source: str = Field(description="the source keys (docs/sources.md) and what they say")
+    verified: bool
+
+
+class MriOut(Schema):
+    behaviour: str = Field(description="the pump catalog's `mri`: motor_stall, valve_shutoff, none")
+    summary: str
+    check_labeling: bool = Field(description="true when the catalog knows no MRI behaviour")
+    instructions: list[MriInstructionOut]
 
 
 class ImplantOut(Schema):
@@ -323,6 +440,7 @@ class ImplantOut(Schema):
     program: ProgramOut | None
     drugs: list[DrugOut]
     last_refill: RefillOut | None
+    mri: MriOut = Field(description="what to do around an MRI scan with this pump (core.mri)")
 
 
 class DrugIn(Request):
@@ -333,6 +451,14 @@ class DrugIn(Request):
 IMPLANT_VERSION = (
     "the implant version the client read (ImplantOut.version): the change is refused (409) if "
     "the pump changed since (a refill, a titration); without it, it is not checked"
+)
+
+
+OVERRIDES = (
+    "rule -> reason, one for each soft-limit warning shown (at least 8 characters, recorded with "
+    "who and when and printed on the record); a warning without a reason is refused naming it "
+    "(422, field `overrides`), and a reason for a rule that is no soft warning here, a hard "
+    "limit among them, is refused (field `overrides[rule]`): no override passes a hard limit"
 )
 
 
@@ -356,8 +482,9 @@ class RefillIn(Request):
     volume: QuantityIn
     lot: StrictStr = Field(min_length=1, max_length=60)
     dose: QuantityIn = Field(description="the daily dose of the principal drug")
-    acknowledge: list[StrictStr] = Field(
-        default_factory=list, description="the rules of the warnings acknowledged"
+    overrides: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict,
+        description=OVERRIDES,
     )
     origin: StrictStr | None = Field(default=None, description="spinal or cerebral spasticity")
 
@@ -365,10 +492,16 @@ class RefillIn(Request):
 class ProgramIn(Request):
     version: StrictInt | None = Field(default=None, ge=1, description=IMPLANT_VERSION)
     dose: QuantityIn = Field(description="the new daily dose of the principal drug")
-    acknowledge: list[StrictStr] = Field(
-        default_factory=list, description="the rules of the warnings acknowledged"
+    overrides: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict,
+        description=OVERRIDES,
     )
     origin: StrictStr | None = Field(default=None, description="spinal or cerebral spasticity")
+    phase: Phase | None = Field(
+        default=None,
+        description="titration or maintenance (the label's steps differ); none keeps the "
+        "running program's",
+    )
 
 
 class AlarmIn(Request):
@@ -451,6 +584,7 @@ class ReasonOut(Plain):
     limit: str
     source: str
     verified: bool
+    tier: str | None = Field(default=None, description=TIER)
 
 
 class PriorityOut(Plain):

@@ -36,6 +36,7 @@ from painpump.core.decision import Finding, Verdict
 from painpump.core.device_limits import check_rate
 from painpump.core.errors import Refusal
 from painpump.core.locale import zone as named_zone
+from painpump.core.mri import mri_guidance
 from painpump.core.units import INPUT_RULES, Kind, Q, of, parse, parse_decimal, round_places
 
 app = typer.Typer(
@@ -248,12 +249,11 @@ def rate_command(
     c = _need(concentration, "concentration", Kind.CONCENTRATION, positive=True)
     r = dosing.rate(d, c)
     result: dict[str, Any] = {"rate": r}
-    warnings: list[Finding] = []
     if pump is not None:
         model = catalog.pump(pump, "pump")
-        warnings = check_rate(model, r, "dose", f"{d} at {c} (rate {r})")
+        check_rate(model, r, "dose", f"{d} at {c} (rate {r})")
         result["pump"] = model.model
-    result["warnings"] = warnings
+    result["warnings"] = []
     _show(result, as_json)
 
 
@@ -422,7 +422,8 @@ def refill_command(
     fill = _need(volume, "volume", Kind.VOLUME, positive=True)
     c = _maybe(concentration, "concentration", Kind.CONCENTRATION, positive=True)
     basal, basal_field = _basal_rate(rate, dose, c)
-    warnings = check_rate(model, basal, basal_field) if basal.canonical > 0 else []
+    if basal.canonical > 0:
+        check_rate(model, basal, basal_field)
     if (bolus is None) != (boluses_per_day is None):
         missing = "boluses_per_day" if bolus is not None else "bolus"
         raise _missing(missing, "--bolus and --boluses-per-day together")
@@ -463,7 +464,7 @@ def refill_command(
         "daily_volume": plan.daily_volume,
         "daily_volume_rule": refill.BOLUS_RULE_SOURCE if count else "basal rate",
         "pump": model.model,
-        "warnings": [*warnings, *notes, *plan.warnings, *_labeled(model, drug)],
+        "warnings": [*notes, *plan.warnings, *_labeled(model, drug)],
     }
     _show(result, as_json, days_in)
 
@@ -739,3 +740,40 @@ def itb_start_command(
         "source": start.source,
     }
     _show(result, as_json)
+
+
+@_command("mri")
+def mri_command(
+    pump: Annotated[str | None, _opt("--pump", "Pump model, e.g. synchromed-ii-20.")] = None,
+    drug: Annotated[
+        str | None, _opt("--drug", "What the pump holds, e.g. baclofen (adds its watch).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """What to do around an MRI scan with a pump: before, during and after, with sources."""
+    if pump is None:
+        raise _missing("pump", f"a pump model: {', '.join(sorted(catalog.pumps()))}")
+    drugs = tuple(d.strip() for d in (drug or "").split("+") if d.strip())
+    for name in drugs:
+        catalog.drug(name, "drug")
+    guidance = mri_guidance(catalog.pump(pump, "pump"), drugs)
+    result: dict[str, Any] = {
+        "pump": guidance.model,
+        "name": guidance.pump_name,
+        "behaviour": guidance.behaviour,
+        "summary": guidance.summary,
+        "check_labeling": guidance.check_labeling,
+        "instructions": [
+            {"when": i.when.value, "text": i.text, "source": i.source, "verified": i.verified}
+            for i in guidance.instructions
+        ],
+    }
+    if as_json:
+        emit(result, True)
+        return
+    lines = [f"{guidance.pump_name}: {guidance.summary}"]
+    for i in guidance.instructions:
+        flag = "" if i.verified else f" [unverified: {VERIFY_NOTE}]"
+        lines.append(f"{i.when.value}: {i.text}{flag}")
+        lines.append(f"    source: {i.source}")
+    emit(result, False, "\n".join(lines))

@@ -10,7 +10,10 @@ from datetime import time
 from django.conf import settings
 from django.db import models
 
+from painpump.core.dose_history import Phase
 from painpump.core.locale import DateFormat, TimeFormat
+from painpump.core.patient_facts import OpioidStatus
+from painpump.core.spasticity import Origin
 from painpump.core.stay_plan import STAYS
 
 
@@ -43,6 +46,15 @@ class Patient(Versioned):
     given_name = models.CharField(max_length=120)
     birth_date = models.DateField()
     archived_at = models.DateTimeField(null=True, blank=True)
+    # What the drug labels' dosing depends on (core.patient_facts); None is "not recorded":
+    weight_kg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    opioid_status = models.CharField(
+        max_length=10,
+        choices=[(s.value, s.value) for s in OpioidStatus],
+        default=OpioidStatus.UNKNOWN.value,
+    )
+    psychosis_history = models.BooleanField(null=True, blank=True)
+    life_expectancy_months = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -63,6 +75,11 @@ class Episode(Versioned):
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_reason = models.CharField(max_length=200, blank=True)
     pathway_state = models.JSONField(default=dict)
+    # The origin of spasticity when it differs from the indication's (core.spasticity), with why:
+    origin_override = models.CharField(
+        max_length=10, blank=True, choices=[(o.value, o.value) for o in Origin]
+    )
+    origin_override_reason = models.CharField(max_length=300, blank=True)
     # A retried referral (the same form sent twice) returns the episode already opened:
     idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
 
@@ -195,6 +212,15 @@ class Program(models.Model):
     empty_at = models.DateTimeField(null=True, blank=True)
     refill_by = models.DateField(null=True, blank=True)
     limited_by = models.CharField(max_length=20, blank=True)
+    phase = models.CharField(
+        max_length=12,
+        choices=[(p.value, p.value) for p in Phase],
+        default=Phase.MAINTENANCE.value,
+    )
+    # The soft-limit findings shown when it was prescribed (Finding.as_json) and the overrides
+    # given for them ({"rule", "reason"}, Override.as_json):
+    warnings = models.JSONField(default=list)
+    overrides = models.JSONField(default=list)
 
     class Meta:
         ordering = ["started_at"]

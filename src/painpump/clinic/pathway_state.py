@@ -11,7 +11,7 @@ from typing import Any
 from painpump.clinic import models
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.pathway.episode import Acknowledgement, Episode, PathwaySettings
-from painpump.core.pathway.indications import Indication, Outcome, Protocol
+from painpump.core.pathway.indications import Indication, Outcome, Protocol, Severity
 from painpump.core.pathway.stages import Action, Stage
 from painpump.core.pathway.transitions import refer
 from painpump.core.units import Q
@@ -21,7 +21,7 @@ def plain(value: Any) -> Any:
     """A JSON-ready copy of a pathway value (dates ISO, enums by value, quantities with unit)."""
     if isinstance(value, date | datetime):
         return value.isoformat()
-    if isinstance(value, Stage | Indication | Protocol | Outcome | Action):
+    if isinstance(value, Stage | Indication | Protocol | Outcome | Action | Severity):
         return value.value
     if isinstance(value, Q):
         return {"value": str(value.value), "unit": value.unit}
@@ -55,6 +55,8 @@ def load_state(data: dict[str, Any]) -> Episode:
         protocol=Protocol(data["protocol"]) if data["protocol"] else None,
         small_patient=data["small_patient"],
         test_rehabilitation=data["test_rehabilitation"],
+        test_severity=Severity(data["test_severity"]) if data.get("test_severity") else None,
+        test_planned_days=data.get("test_planned_days"),
         test_started_on=_day(data["test_started_on"]),
         test_ended_on=_day(data["test_ended_on"]),
         screening=tuple(

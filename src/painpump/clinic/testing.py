@@ -28,16 +28,20 @@ def _step(
     return row
 
 
-def responder_episode(physician: User, episode_id: UUID, *, start: date) -> Episode:
-    """Test phase from `start` (bolus protocol), a positive 50 mcg screening bolus that day, and
-    the responder decision two days later (a two-day stay)."""
+def responder_episode(
+    physician: User, episode_id: UUID, *, start: date, remove_catheter: bool = True
+) -> Episode:
+    """Test phase from `start` (bolus protocol), a positive 50 mcg screening bolus that day, the
+    responder decision two days later (a two-day stay) and, as the demo plan records it, the
+    temporary catheter's removal that day (an implantation is refused without it); pass
+    `remove_catheter=False` for a responder whose catheter is still in."""
     at = datetime.combine(start, time(10, 0), tzinfo=UTC)
     episode = Episode.objects.get(id=episode_id)
     episode = _step(physician, episode, "start_test_phase", at, on=start, protocol="bolus")
     bolus = ScreeningBolus(parse("50 mcg", Kind.MASS, "bolus"), positive=True, given_at=at)
     episode = _step(physician, episode, "record_screening_bolus", at, bolus=bolus)
     decided = start + timedelta(days=2)
-    return _step(
+    episode = _step(
         physician,
         episode,
         "decide_test_phase",
@@ -45,6 +49,10 @@ def responder_episode(physician: User, episode_id: UUID, *, start: date) -> Epis
         on=decided,
         outcome="responder",
     )
+    if not remove_catheter:
+        return episode
+    removed_at = datetime.combine(decided, time(15, 0), tzinfo=UTC)
+    return _step(physician, episode, "record_catheter_removal", removed_at, on=decided)
 
 
 def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> Fill:

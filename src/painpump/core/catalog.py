@@ -1,7 +1,7 @@
 """The drug library and the pump and catheter catalog, read from the packaged TOML data files.
 
-Every value keeps its source and whether the fact sheets confirm it. The loader refuses a data
-file in which an unverified limit is marked hard: only confirmed label limits may stop a user."""
+Every value keeps its source and whether a source confirms it; every limit keeps its tier, which
+decides enforcement (rule-two-tiers)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from painpump.core.decision import Tier
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, parse
 
@@ -47,12 +48,13 @@ class SourcedNumber:
 
 @dataclass(frozen=True)
 class Limit:
-    """One drug-library rule: a limit value, hard (stop) or soft (warn), and where it applies."""
+    """One drug-library rule: a limit value, its tier (hard stops, soft warns), and where it
+    applies."""
 
     drug: str
     rule: str
     value: Q | Decimal
-    severity: str
+    severity: Tier
     verified: bool
     source: str
     when: dict[str, str] = field(default_factory=dict)
@@ -65,8 +67,36 @@ class Limit:
     def text(self) -> str:
         if isinstance(self.value, Q):
             return str(self.value)
-        unit = {"max_step_percent": " %", "min_hours_between_increases": " hour"}.get(self.rule, "")
+        unit = _PLAIN_UNITS.get(self.rule, "")
         return f"{self.value}{unit}"
+
+
+@dataclass(frozen=True)
+class UsualRange:
+    """The range a drug's daily dose or concentration usually lies in, per its sources: a value
+    outside it that fits it with the other prefix (mg <-> mcg) is a unit slip (rule-unit-slip)."""
+
+    of: str
+    low: Q
+    high: Q
+    verified: bool
+    source: str
+
+    def holds(self, q: Q) -> bool:
+        return self.low.canonical <= q.canonical <= self.high.canonical
+
+    def text(self) -> str:
+        return f"{self.low} to {self.high}"
+
+
+@dataclass(frozen=True)
+class Contraindication:
+    """A patient fact (PatientFacts field, True when present) that rules the drug out."""
+
+    fact: str
+    severity: Tier
+    verified: bool
+    source: str
 
 
 @dataclass(frozen=True)
@@ -102,6 +132,8 @@ class Drug:
     limits: tuple[Limit, ...]
     stability: tuple[Stability, ...]
     conversions: tuple[Conversion, ...]
+    usual: tuple[UsualRange, ...] = ()
+    contraindications: tuple[Contraindication, ...] = ()
 
     @property
     def concentration_unit(self) -> str:
@@ -113,6 +145,9 @@ class Drug:
 
     def limits_for(self, rule: str, **context: str | None) -> list[Limit]:
         return [lim for lim in self.limits if lim.rule == rule and lim.applies(**context)]
+
+    def usual_range(self, of: str) -> UsualRange | None:
+        return next((u for u in self.usual if u.of == of), None)
 
     def stability_rule(self, rule: str) -> Stability | None:
         return next((s for s in self.stability if s.rule == rule), None)
@@ -179,8 +214,23 @@ _LIMIT_KINDS = {
     "min_concentration": Kind.CONCENTRATION,
     "max_daily_dose": Kind.DOSE_RATE,
     "max_step_absolute": Kind.DOSE_RATE,
+    "max_start_dose": Kind.DOSE_RATE,
 }
-_PLAIN_LIMITS = {"max_step_percent", "min_hours_between_increases", "max_increases_per_week"}
+_PLAIN_UNITS = {
+    "max_step_percent": " %",
+    "max_decrease_percent": " %",
+    "min_hours_between_increases": " hour",
+    "max_increases_per_week": "",
+    "min_age_years": " years",
+}
+_USUAL_KINDS = {"daily_dose": Kind.DOSE_RATE, "concentration": Kind.CONCENTRATION}
+_FACTS = {"psychosis_history"}
+WHEN_KEYS = {
+    "origin": ("spinal", "cerebral"),
+    "region": ("us", "eu"),
+    "phase": ("titration", "maintenance"),
+    "opioid_status": ("naive", "tolerant"),
+}
 RULE_LABELS = {
     "max_concentration": "maximum concentration",
     "min_concentration": "minimum concentration",
@@ -189,6 +239,9 @@ RULE_LABELS = {
     "max_step_absolute": "largest titration step (amount)",
     "min_hours_between_increases": "shortest time between dose increases",
     "max_increases_per_week": "most dose increases in 7 days",
+    "max_start_dose": "largest first daily dose",
+    "max_decrease_percent": "largest single decrease (percent)",
+    "min_age_years": "youngest age covered by the label",
 }
 """A reader's name for every drug-library rule (the data file's comment explains each)."""
 
@@ -199,20 +252,45 @@ def _limit(drug: str, entry: dict[str, Any]) -> Limit:
     value: Q | Decimal
     if rule in _LIMIT_KINDS:
         value = parse(entry["value"], _LIMIT_KINDS[rule], where)
-    elif rule in _PLAIN_LIMITS:
+    elif rule in _PLAIN_UNITS:
         value = Decimal(entry["value"])
     else:
         raise CatalogError(f"{where}: unknown rule")
-    severity = entry["severity"]
-    verified = bool(entry["verified"])
-    if severity not in ("hard", "soft"):
-        raise CatalogError(f"{where}: severity must be hard or soft")
-    if severity == "hard" and not verified:
-        raise CatalogError(f"{where}: an unverified limit cannot be hard")
+    when = dict(entry.get("when", {}))
+    for key, wanted in when.items():
+        if wanted not in WHEN_KEYS.get(key, ()):
+            raise CatalogError(f"{where}: unknown condition {key} = {wanted}")
     if not entry.get("source"):
         raise CatalogError(f"{where}: no source")
     return Limit(
-        drug, rule, value, severity, verified, entry["source"], dict(entry.get("when", {}))
+        drug, rule, value, _tier(entry, where), bool(entry["verified"]), entry["source"], when
+    )
+
+
+def _tier(entry: dict[str, Any], where: str) -> Tier:
+    try:
+        return Tier(entry["severity"])
+    except (KeyError, ValueError) as exc:
+        raise CatalogError(f"{where}: severity must be hard or soft") from exc
+
+
+def _usual(drug: str, entry: dict[str, Any]) -> UsualRange:
+    where = f"drugs.toml {drug} usual {entry.get('of')}"
+    kind = _USUAL_KINDS.get(entry.get("of", ""))
+    if kind is None or not entry.get("source"):
+        raise CatalogError(f"{where}: needs of = daily_dose or concentration and a source")
+    low, high = parse(entry["low"], kind, where), parse(entry["high"], kind, where)
+    if not 0 < low.canonical < high.canonical:
+        raise CatalogError(f"{where}: needs 0 < low < high")
+    return UsualRange(entry["of"], low, high, bool(entry["verified"]), entry["source"])
+
+
+def _contraindication(drug: str, entry: dict[str, Any]) -> Contraindication:
+    where = f"drugs.toml {drug} contraindication {entry.get('fact')}"
+    if entry.get("fact") not in _FACTS or not entry.get("source"):
+        raise CatalogError(f"{where}: needs a known fact ({', '.join(_FACTS)}) and a source")
+    return Contraindication(
+        entry["fact"], _tier(entry, where), bool(entry["verified"]), entry["source"]
     )
 
 
@@ -237,6 +315,10 @@ def drugs() -> dict[str, Drug]:
             products_source=d["products_source"],
             limits=tuple(_limit(name, e) for e in d["limit"]),
             stability=_stability(d["stability"]),
+            usual=tuple(_usual(name, e) for e in d.get("usual", ())),
+            contraindications=tuple(
+                _contraindication(name, e) for e in d.get("contraindication", ())
+            ),
             conversions=tuple(
                 Conversion(
                     c["from"], c["to"], Decimal(c["ratio"]), bool(c["verified"]), c["source"]

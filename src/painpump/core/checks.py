@@ -1,27 +1,32 @@
-"""Drug-library checks of a prescription: concentration (range, commercial strengths, thousand-fold
-unit mix-ups), daily dose (region-specific maximum) and the titration step from the previous dose
-(percent, absolute, time since the last increase), and a clinic's own stricter limits beside them.
-A broken hard, verified limit stops; a soft or unverified one warns. Every rule checked leaves a
-finding, so the answer explains itself."""
+"""Drug-library checks of a prescription: concentration (range, commercial strengths, unit slips
+against the drug's usual range), daily dose (region-specific maximum, the first dose of a drug in
+a pump), the titration step from the previous dose (by phase; increases in a rolling 7 days,
+decreases that risk withdrawal), the patient's facts the labels depend on (age,
+contraindications), and a clinic's own stricter limits beside them. A broken hard limit stops; a
+broken soft one warns (rule-two-tiers). Every rule checked leaves a finding, so the answer
+explains itself."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 from painpump.core import catalog
-from painpump.core.catalog import RULE_LABELS, Drug, Limit
-from painpump.core.decision import Decision, Finding, Subject, Verdict
+from painpump.core.catalog import RULE_LABELS, Drug, Limit, UsualRange
+from painpump.core.decision import Decision, Finding, Subject, Tier, Verdict
+from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
+from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.units import Kind, Q, check_number, expect, of
 
 ORIGINS = ("spinal", "cerebral")
 REGIONS = ("us", "eu")
 DEFAULT_REGION = "us"
-MIXUP_SOURCE = (
-    "painpump unit check: mg/mcg confusion is the classic thousand-fold dosing error "
-    "(rule-explicit-units)"
-)
+SLIP_SOURCE = "rule-unit-slip"
+SLIP_FACTOR = Decimal(10)
+"""How far outside its usual range a value must lie before the other prefix is suggested: a
+value merely above a maximum is never read as a slip."""
 LIBRARY = "painpump drug library (src/painpump/core/data/drugs.toml)"
 CLINIC_PREFIX = "clinic_"
 """Findings of a clinic limit are named clinic_<rule>: acknowledging a packaged warning never
@@ -32,11 +37,21 @@ IMPLAUSIBLE_SOURCE = (
     "library knows is a unit or decimal slip, never a prescription"
 )
 DECREASE_SOURCES = {
-    "ziconotide": "Prialt EU SmPC: the dose may be reduced by any amount, including stopping",
-    "baclofen": (
-        "Lioresal/Gablofen label boxed warning: abrupt discontinuation can cause high fever, "
-        "rebound spasticity, rhabdomyolysis and death"
+    "ziconotide": (
+        "prialt-eu-smpc: Prialt EU SmPC 4.2: the dose may be reduced by any amount, including "
+        "stopping"
     ),
+    "baclofen": (
+        "gablofen-label, lioresal-label, baclofen-intrathecal-openfda-label: boxed warning: abrupt "
+        "discontinuation can cause high fever, rebound spasticity, rhabdomyolysis and death"
+    ),
+}
+WITHDRAWAL_RISK = {
+    "baclofen": (
+        "withdrawal risk (boxed warning): high fever, altered mental status, rebound spasticity, "
+        "muscle rigidity, rarely rhabdomyolysis and death"
+    ),
+    "clonidine": "withdrawal risk: rebound hypertension and agitation after an abrupt fall",
 }
 _OTHER_PREFIX = {
     "mg/mL": "mcg/mL",
@@ -53,8 +68,8 @@ def _shown(given: Q, unit: str) -> str:
 
 
 def _verdict(limit: Limit) -> Verdict:
-    """Stop for a hard, verified limit; warn for a soft or unverified one."""
-    return Verdict.STOP if limit.severity == "hard" and limit.verified else Verdict.WARN
+    """Stop for a broken hard limit, warn for a broken soft one, whatever the verification."""
+    return Verdict.STOP if limit.severity is Tier.HARD else Verdict.WARN
 
 
 def _pct(value: Decimal) -> str:
@@ -63,11 +78,21 @@ def _pct(value: Decimal) -> str:
 
 
 def _ok(limit: Limit, message: str, shown: str) -> Finding:
-    return Finding(limit.rule, Verdict.OK, message, shown, limit.source, limit.verified)
+    return Finding(
+        limit.rule, Verdict.OK, message, shown, limit.source, limit.verified, tier=limit.severity
+    )
 
 
 def _broken(limit: Limit, message: str, shown: str) -> Finding:
-    return Finding(limit.rule, _verdict(limit), message, shown, limit.source, limit.verified)
+    return Finding(
+        limit.rule,
+        _verdict(limit),
+        message,
+        shown,
+        limit.source,
+        limit.verified,
+        tier=limit.severity,
+    )
 
 
 def _against_maximum(
@@ -91,21 +116,6 @@ def _option(value: str | None, allowed: tuple[str, ...], field: str) -> str | No
     return name
 
 
-def _alternative(q: Q) -> Q | None:
-    """The same number read with the other prefix (25 mg/mL <-> 25 mcg/mL), if there is one."""
-    other = _OTHER_PREFIX.get(q.unit)
-    return Q(q.value, other) if other is not None else None
-
-
-def _within(drug: Drug, q: Q, max_rule: str, min_rule: str | None, **context: str | None) -> bool:
-    """True when q breaks none of the drug's max (and min) limits of a kind."""
-    if any(q.canonical > value.canonical for _, value in _q_limits(drug, max_rule, **context)):
-        return False
-    if min_rule is None:
-        return True
-    return not any(q.canonical < value.canonical for _, value in _q_limits(drug, min_rule))
-
-
 def _q_limits(drug: Drug, rule: str, **context: str | None) -> list[tuple[Limit, Q]]:
     """The drug's limits of a rule whose value is a quantity, each with that quantity."""
     return [
@@ -113,17 +123,50 @@ def _q_limits(drug: Drug, rule: str, **context: str | None) -> list[tuple[Limit,
     ]
 
 
-def _mixup(drug: Drug, given: Q, what: str) -> Finding:
-    """A thousand-fold warning: the number fits if read with the other prefix."""
-    alt = _alternative(given)
+def check_usual(drug: Drug, given: Q, usual: UsualRange, what: str) -> Finding:
+    """The value against the drug's usual range: within it is ok; a value at least ten times
+    outside it that fits it when read with the other prefix (mg <-> mcg) is a unit slip, a hard
+    stop that names the other unit; any other value outside it warns (soft), never suggesting a
+    unit (rule-unit-slip)."""
+    shown = f"{what} within {usual.text()} (usual range)"
+    source = f"{usual.source} ({SLIP_SOURCE})"
+    if usual.holds(given):
+        return Finding(
+            "usual_range",
+            Verdict.OK,
+            f"{what} {given} is within the usual range of {drug.name}, {usual.text()}",
+            shown,
+            source,
+            usual.verified,
+            tier=Tier.SOFT,
+        )
+    other = _OTHER_PREFIX.get(given.unit)
+    alt = Q(given.value, other) if other is not None else None
+    far = (
+        given.canonical * SLIP_FACTOR <= usual.low.canonical
+        or given.canonical >= usual.high.canonical * SLIP_FACTOR
+    )
+    if alt is not None and far and usual.holds(alt):
+        return Finding(
+            "unit_slip",
+            Verdict.STOP,
+            f"{what} {given} for {drug.name} is outside its usual range {usual.text()}, but "
+            f"{alt} is within it: a mg/mcg slip? Re-enter the value in the unit intended",
+            shown,
+            source,
+            usual.verified,
+            tier=Tier.HARD,
+        )
+    side = "above" if given.canonical > usual.high.canonical else "below"
     return Finding(
-        "thousand_fold",
+        "usual_range",
         Verdict.WARN,
-        f"{what} {given} for {drug.name} is a thousand-fold away from a usual value: did you "
-        f"mean {alt}?",
-        f"{alt} would fit the drug library",
-        MIXUP_SOURCE,
-        verified=False,
+        f"{what} {given} for {drug.name} is {side} its usual range {usual.text()}: check the "
+        "prescription",
+        shown,
+        source,
+        usual.verified,
+        tier=Tier.SOFT,
     )
 
 
@@ -144,12 +187,13 @@ def _implausible(drug: Drug, given: Q, references: list[Q], what: str) -> Findin
         f"< {of(ceiling, highest.unit)}",
         IMPLAUSIBLE_SOURCE,
         verified=True,
+        tier=Tier.HARD,
     )
 
 
 def _unchecked(drug: Drug, rule: str, shown: str) -> Finding:
-    """A warning that the drug library holds no limit of this rule for the drug: the value is
-    not checked against one, so it is never accepted silently (a thousand-fold slip included)."""
+    """A warning that the drug library holds neither a limit of this rule nor a usual range for
+    the drug: the value is not checked against one, so it is never accepted silently."""
     label = RULE_LABELS[rule]
     return Finding(
         rule,
@@ -159,21 +203,34 @@ def _unchecked(drug: Drug, rule: str, shown: str) -> Finding:
         f"none in the drug library ({label})",
         LIBRARY,
         verified=False,
+        tier=Tier.SOFT,
     )
 
 
-def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
-    """Concentration against the drug's max/min limits, its commercial strengths and a possible
-    mg/mcg mix-up."""
+def _guard_and_usual(
+    drug: Drug, given: Q, of_what: str, what: str, known: list[Q]
+) -> list[Finding]:
+    """The plausibility guard and the usual-range check (unit slip) of a value."""
     findings: list[Finding] = []
+    usual = drug.usual_range(of_what)
+    references = known + ([usual.high] if usual is not None else [])
+    guard = _implausible(drug, given, references, what)
+    if guard is not None:
+        findings.append(guard)
+    if usual is not None:
+        findings.append(check_usual(drug, given, usual, what))
+    return findings
+
+
+def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
+    """Concentration against the drug's max/min limits, its usual range (a unit slip stops) and
+    its commercial strengths."""
     expect(concentration, Kind.CONCENTRATION, "concentration")
     c = concentration.to(drug.concentration_unit)
     c_text = _shown(concentration, drug.concentration_unit)
     known = [value for _, value in _q_limits(drug, "max_concentration")] + list(drug.products)
-    guard = _implausible(drug, concentration, known, "concentration")
-    if guard is not None:
-        findings.append(guard)
-    if not _q_limits(drug, "max_concentration"):
+    findings = _guard_and_usual(drug, concentration, "concentration", "concentration", known)
+    if not _q_limits(drug, "max_concentration") and drug.usual_range("concentration") is None:
         findings.append(_unchecked(drug, "max_concentration", c_text))
     for lim, value in _q_limits(drug, "max_concentration"):
         findings.append(_against_maximum(lim, value, c, c_text, "concentration"))
@@ -187,27 +244,9 @@ def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
             findings.append(
                 _ok(lim, f"{c_text} is at or above the minimum concentration {value}", shown)
             )
-    alt = _alternative(concentration)
     products = {p.canonical for p in drug.products}
-    flagged = False
-    if alt is not None:
-        fits = _within(drug, concentration, "max_concentration", "min_concentration")
-        alt_fits = _within(drug, alt, "max_concentration", "min_concentration")
-        high = (
-            alt.canonical < concentration.canonical
-            and not fits
-            and alt_fits
-            and concentration.canonical not in products
-        )
-        low = (
-            alt.canonical > concentration.canonical
-            and alt.canonical in products
-            and concentration.canonical not in products
-        )
-        if high or low:
-            findings.append(_mixup(drug, concentration, "concentration"))
-            flagged = True
-    if drug.products and not flagged and c.canonical not in products:
+    slipped = any(f.rule == "unit_slip" for f in findings)
+    if drug.products and not slipped and c.canonical not in products:
         strengths = ", ".join(str(p.to(drug.concentration_unit)) for p in drug.products)
         findings.append(
             Finding(
@@ -224,28 +263,82 @@ def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
 
 
 def check_daily_dose(drug: Drug, dose: Q, region: str | None) -> list[Finding]:
-    """Daily dose against the drug's maximum daily doses for the region, and a possible mg/mcg
-    mix-up."""
-    findings: list[Finding] = []
+    """Daily dose against the drug's maximum daily doses for the region and its usual range (a
+    unit slip stops)."""
     expect(dose, Kind.DOSE_RATE, "dose")
     d = dose.to(drug.dose_rate_unit)
     d_text = _shown(dose, drug.dose_rate_unit)
     known = [value for _, value in _q_limits(drug, "max_daily_dose")]
-    guard = _implausible(drug, dose, known, "daily dose")
-    if guard is not None:
-        findings.append(guard)
-    if not _q_limits(drug, "max_daily_dose", region=region):
+    findings = _guard_and_usual(drug, dose, "daily_dose", "daily dose", known)
+    if not _q_limits(drug, "max_daily_dose", region=region) and not drug.usual_range("daily_dose"):
         findings.append(_unchecked(drug, "max_daily_dose", d_text))
     where = f" ({region.upper()})" if region else ""
     for lim, value in _q_limits(drug, "max_daily_dose", region=region):
         region_note = where if "region" in lim.when else ""
         findings.append(_against_maximum(lim, value, d, d_text, "daily dose", region_note))
-    alt = _alternative(dose)
-    if alt is not None and alt.canonical < dose.canonical:
-        fits = _within(drug, dose, "max_daily_dose", None, region=region)
-        alt_fits = _within(drug, alt, "max_daily_dose", None, region=region)
-        if not fits and alt_fits:
-            findings.append(_mixup(drug, dose, "daily dose"))
+    return findings
+
+
+def check_start_dose(drug: Drug, dose: Q, opioid_status: OpioidStatus) -> list[Finding]:
+    """The first daily dose of the drug in a pump (its first program, or after a drug change)
+    against the labels' and guidelines' start doses; an opioid status not recorded takes the
+    opioid-naive start (the strictest)."""
+    expect(dose, Kind.DOSE_RATE, "dose")
+    d = dose.to(drug.dose_rate_unit)
+    d_text = _shown(dose, drug.dose_rate_unit)
+    status = None if opioid_status is OpioidStatus.UNKNOWN else opioid_status.value
+    limits = _q_limits(drug, "max_start_dose", opioid_status=status)
+    if status is None and any("opioid_status" in lim.when for lim, _ in limits):
+        limits = [(lim, v) for lim, v in limits if lim.when.get("opioid_status") != "tolerant"]
+        note = " (opioid-naive start: the patient's opioid status is not recorded)"
+    else:
+        note = f" (opioid-{status})" if status and any(lim.when for lim, _ in limits) else ""
+    return [_against_maximum(lim, value, d, d_text, "start dose", note) for lim, value in limits]
+
+
+def check_patient(drug: Drug, patient: PatientFacts, on: date) -> list[Finding]:
+    """The patient's facts the drug's label depends on: its contraindications (a fact not
+    recorded warns until it is) and the youngest age the label covers."""
+    findings: list[Finding] = []
+    for contra in drug.contraindications:
+        present = getattr(patient, contra.fact)
+        label = contra.fact.replace("_", " ")
+        shown = f"no {label}"
+        if present is True:
+            verdict = Verdict.STOP if contra.severity is Tier.HARD else Verdict.WARN
+            message = f"{drug.name} is contraindicated with a {label}, recorded on the patient"
+            tier = contra.severity
+        elif present is None:
+            verdict, tier = Verdict.WARN, Tier.SOFT
+            message = (
+                f"{label} not recorded on the patient: {drug.name} is contraindicated with it; "
+                "record it before prescribing"
+            )
+        else:
+            verdict, tier = Verdict.OK, contra.severity
+            message = f"no {label} recorded on the patient"
+        findings.append(
+            Finding(
+                "contraindication",
+                verdict,
+                message,
+                shown,
+                contra.source,
+                contra.verified,
+                tier=tier,
+            )
+        )
+    age = patient.age_on(on)
+    for lim in drug.limits_for("min_age_years"):
+        shown = f">= {lim.text()}"
+        if age is None:
+            continue
+        if age < _number(lim):
+            findings.append(
+                _broken(lim, f"age {age} years is below the label's {shown} for {drug.name}", shown)
+            )
+        else:
+            findings.append(_ok(lim, f"age {age} years meets {shown}", shown))
     return findings
 
 
@@ -261,6 +354,49 @@ def _strictest(limits: list[Limit]) -> Limit | None:
     return min(limits, key=_number) if limits else None
 
 
+def _decrease(drug: Drug, p: Q, d: Q, percent: Decimal) -> list[Finding]:
+    """A decrease: allowed, but one beyond the drug's largest single decrease warns with the
+    withdrawal risk, and stopping baclofen needs a prescribed taper or a reason."""
+    findings = [
+        Finding(
+            "titration_decrease",
+            Verdict.OK,
+            f"decrease from {p} to {d} ({_pct(percent)})",
+            "decreases are judged by the largest single decrease, where the library has one",
+            DECREASE_SOURCES.get(drug.name, LIBRARY),
+            verified=drug.name in DECREASE_SOURCES,
+        )
+    ]
+    risk = WITHDRAWAL_RISK.get(drug.name, "")
+    for lim in drug.limits_for("max_decrease_percent"):
+        shown = f"<= {lim.text()} less"
+        if -percent > _number(lim):
+            findings.append(
+                _broken(
+                    lim,
+                    f"decrease of {_pct(-percent)} exceeds {shown}: {risk}; taper in "
+                    "smaller steps or give the reason",
+                    shown,
+                )
+            )
+        else:
+            findings.append(_ok(lim, f"decrease of {_pct(-percent)} is within {shown}", shown))
+    if drug.name == "baclofen" and d.canonical == 0:
+        findings.append(
+            Finding(
+                "abrupt_discontinuation",
+                Verdict.WARN,
+                "stopping intrathecal baclofen: abrupt discontinuation can be life-threatening; "
+                "give the prescribed taper it ends or the reason, and watch for withdrawal",
+                "a prescribed taper or a reason",
+                DECREASE_SOURCES["baclofen"],
+                verified=True,
+                tier=Tier.SOFT,
+            )
+        )
+    return findings
+
+
 def check_titration(
     drug: Drug,
     dose: Q,
@@ -269,9 +405,11 @@ def check_titration(
     hours_since_change: Decimal | None = None,
     origin: str | None = None,
     increases_last_7_days: int | None = None,
+    phase: Phase | None = None,
 ) -> list[Finding]:
-    """The step from the previous daily dose: percent and absolute limits and the time since the
-    last increase; a decrease is always allowed (and noted)."""
+    """The step from the previous daily dose: percent and absolute limits for the phase, the time
+    since the last change and the increases in a rolling 7 days; a decrease against the largest
+    single decrease (withdrawal)."""
     expect(dose, Kind.DOSE_RATE, "dose")
     expect(previous_dose, Kind.DOSE_RATE, "previous_dose")
     if hours_since_change is not None:
@@ -288,30 +426,7 @@ def check_titration(
     change = d.canonical - p.canonical
     percent = change / p.canonical * 100
     if change < 0:
-        findings = [
-            Finding(
-                "titration_decrease",
-                Verdict.OK,
-                f"decrease from {p} to {d} ({_pct(percent)}): the titration limits apply to "
-                "increases only",
-                "no limit on decreases",
-                DECREASE_SOURCES.get(drug.name, LIBRARY),
-                verified=drug.name in DECREASE_SOURCES,
-            )
-        ]
-        if drug.name == "baclofen" and d.canonical == 0:
-            findings.append(
-                Finding(
-                    "abrupt_discontinuation",
-                    Verdict.WARN,
-                    "stopping intrathecal baclofen: abrupt discontinuation can be "
-                    "life-threatening; plan a taper and monitor for withdrawal",
-                    "no abrupt stop",
-                    DECREASE_SOURCES["baclofen"],
-                    verified=True,
-                )
-            )
-        return findings
+        return _decrease(drug, p, d, percent)
     if change == 0:
         return [
             Finding(
@@ -324,12 +439,16 @@ def check_titration(
             )
         ]
     findings = []
-    step_limits = drug.limits_for("max_step_percent", origin=origin)
+    phase_value = phase.value if phase is not None else None
+    step_limits = drug.limits_for("max_step_percent", origin=origin, phase=phase_value)
     strictest = _strictest(step_limits)
     if strictest is not None:
-        note = ""
-        if origin is None and len(step_limits) > 1:
-            note = f" (origin not given: the stricter {strictest.when.get('origin')} limit applies)"
+        unknown = [
+            f"{key} not given"
+            for key, given in (("origin", origin), ("phase", phase_value))
+            if given is None and any(key in lim.when for lim in step_limits)
+        ]
+        note = f" ({'; '.join(unknown)}: the strictest limit applies)" if unknown else ""
         shown = f"<= {strictest.text()}"
         message = f"increase from {p} to {d} is +{_pct(percent)}"
         if percent > _number(strictest):
@@ -355,6 +474,7 @@ def check_titration(
                     shown,
                     lim.source,
                     lim.verified,
+                    tier=Tier.SOFT,
                 )
             )
         elif hours_since_change < _number(lim):
@@ -380,6 +500,7 @@ def check_titration(
                     shown,
                     lim.source,
                     lim.verified,
+                    tier=lim.severity,
                 )
             )
         elif increases_last_7_days + 1 > _number(lim):
@@ -470,6 +591,7 @@ def check_clinic_limits(
                         lim.verified,
                         Subject.DOSE,
                         drug.name,
+                        Tier.SOFT,
                     )
                 )
                 continue
@@ -477,7 +599,17 @@ def check_clinic_limits(
         verdict = _verdict(lim) if broken else Verdict.OK
         subject = Subject.CONCENTRATION if lim.rule == "max_concentration" else Subject.DOSE
         findings.append(
-            Finding(rule, verdict, message, shown, lim.source, lim.verified, subject, drug.name)
+            Finding(
+                rule,
+                verdict,
+                message,
+                shown,
+                lim.source,
+                lim.verified,
+                subject,
+                drug.name,
+                lim.severity,
+            )
         )
     return findings
 
@@ -493,10 +625,15 @@ def check(
     region: str | None = DEFAULT_REGION,
     increases_last_7_days: int | None = None,
     extra_limits: Sequence[Limit] = (),
+    phase: Phase | None = None,
+    starting: bool = False,
+    patient: PatientFacts | None = None,
+    on: date | None = None,
 ) -> Decision:
-    """All drug-library checks of a concentration and daily dose (and the step from a previous
-    dose), as one decision: stop if any hard verified limit breaks, warn if a soft one does.
-    `extra_limits` are the clinic's own limits, checked beside (never instead of) the packaged."""
+    """All drug-library checks of a concentration and daily dose (the start dose when the drug is
+    `starting` in the pump, the step from a previous dose, the patient's facts on day `on`), as
+    one decision: stop if any hard limit breaks, warn if a soft one does. `extra_limits` are the
+    clinic's own limits, checked beside (never instead of) the packaged."""
     drug = catalog.drug(drug_name, "drug")
     origin = _option(origin, ORIGINS, "origin")
     region = _option(region, REGIONS, "region")
@@ -518,6 +655,9 @@ def check(
         f.about(Subject.CONCENTRATION, drug.name) for f in check_concentration(drug, concentration)
     ]
     dose_findings = check_daily_dose(drug, dose, region)
+    if starting:
+        status = patient.opioid_status if patient is not None else OpioidStatus.UNKNOWN
+        dose_findings += check_start_dose(drug, dose, status)
     if previous_dose is not None:
         dose_findings += check_titration(
             drug,
@@ -526,8 +666,11 @@ def check(
             hours_since_change=hours_since_change,
             origin=origin,
             increases_last_7_days=increases_last_7_days,
+            phase=phase,
         )
     findings += [f.about(Subject.DOSE, drug.name) for f in dose_findings]
+    if patient is not None and on is not None:
+        findings += [f.about(Subject.DOSE, drug.name) for f in check_patient(drug, patient, on)]
     findings += check_clinic_limits(
         drug,
         concentration,

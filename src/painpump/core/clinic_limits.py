@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from painpump.core.catalog import RULE_LABELS, Drug, Limit
 from painpump.core.checks import IMPLAUSIBLE_FACTOR
+from painpump.core.decision import Tier
 from painpump.core.errors import Refusal
 from painpump.core.units import INPUT_RULES, Kind, Q, parse, parse_decimal, round_places
 
@@ -228,4 +229,4 @@ def clinic_limit(
     _check_plausible(drug, clinic_rule, value, "value")
     _check_tightens(drug, clinic_rule, value, amount, severity, region, others, "value")
     stored = value if isinstance(value, Q) and clinic_rule.kind is not Kind.DURATION else amount
-    return Limit(drug.name, clinic_rule.name, stored, severity, True, text)
+    return Limit(drug.name, clinic_rule.name, stored, Tier(severity), True, text)

@@ -13,10 +13,12 @@ from decimal import Decimal
 
 from painpump.core import catalog, checks
 from painpump.core.catalog import Limit, Pump
-from painpump.core.decision import Finding, Subject, Verdict
+from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.device_limits import check_rate, check_volume_fits
+from painpump.core.dose_history import DoseChange, Phase, increases_within
 from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
 from painpump.core.errors import Refusal
+from painpump.core.patient_facts import PatientFacts
 from painpump.core.refill import (
     DeliveryFinding,
     LimitedBy,
@@ -85,12 +87,25 @@ class LastFill:
 
 
 @dataclass(frozen=True)
+class Therapy:
+    """What the checks know beyond the pump: the patient's facts, the pump's dose history, the
+    running program's phase and the origin of spasticity in force (from the indication or its
+    override). Unknown is None, and the checks then take the strictest reading."""
+
+    patient: PatientFacts | None = None
+    history: tuple[DoseChange, ...] = ()
+    phase: Phase | None = None
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
 class PumpState:
     pump: Pump
     dead_volume: Q
     alarm_volume: Q
     last_fill: LastFill | None
     running: RunningProgram | None
+    therapy: Therapy = Therapy()
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,8 @@ class RefillEntries:
     fill: Fill | None = None
     dose: Q | None = None
     origin: str | None = None
+    phase: Phase | None = None
+    """The phase of the program this refill starts (None: the running program's)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +161,8 @@ class RefillDecision:
     stop: Refusal | None
     drug_changed: bool
     dose_changed: bool
+    phase: Phase = Phase.MAINTENANCE
+    """The phase of the program the refill starts."""
 
     @property
     def needs_verification(self) -> bool:
@@ -173,6 +192,18 @@ class ProgramDecision:
     projection: Titrated | None
     warnings: tuple[Finding, ...]
     stop: Refusal | None
+    phase: Phase = Phase.MAINTENANCE
+
+
+def next_phase(given: Phase | None, state: PumpState, principal: str | None) -> Phase:
+    """The phase of the next program: as prescribed; else titration for a pump's first fill or a
+    new principal drug (the labels titrate from a start dose), else the running program's."""
+    if given is not None:
+        return given
+    last = state.last_fill
+    if last is None or (principal is not None and last.drugs[0][0] != principal):
+        return Phase.TITRATION
+    return state.therapy.phase or Phase.MAINTENANCE
 
 
 def reconciled(
@@ -210,6 +241,26 @@ def _field_of(finding: Finding, index: int) -> str:
     return f"drugs[{index}]" if finding.subject is Subject.CONCENTRATION else "dose"
 
 
+def _stopped_baclofen(previous: Sequence[str], fill: Fill) -> Finding | None:
+    """A fill that leaves baclofen out: a soft warning that needs the prescribed taper it ends or
+    a reason (boxed warning: abrupt withdrawal). A baclofen dose of zero is checks' finding."""
+    if "baclofen" not in previous or "baclofen" in fill.names:
+        return None
+    return Finding(
+        "baclofen_stopped",
+        Verdict.WARN,
+        "this fill leaves intrathecal baclofen out: abrupt discontinuation can be "
+        "life-threatening; give the prescribed taper it ends or the reason, and watch for "
+        "withdrawal",
+        "a prescribed taper or a reason",
+        checks.DECREASE_SOURCES["baclofen"],
+        verified=True,
+        subject=Subject.DOSE,
+        drug="baclofen",
+        tier=Tier.SOFT,
+    )
+
+
 def check_fill(
     pump: Pump,
     fill: Fill,
@@ -219,10 +270,18 @@ def check_fill(
     origin: str | None,
     region: str | None,
     clinic_limits: Sequence[Limit] = (),
+    *,
+    therapy: Therapy = Therapy(),
+    previous_drugs: Sequence[str] | None = None,
+    phase: Phase | None = None,
+    on: date | None = None,
 ) -> tuple[Decimal, list[Finding]]:
     """The rate for the prescribed dose and the warnings of the drug-library (the clinic's own
     limits beside the packaged) and device checks of every drug in the fill; a stop is raised
-    as a Refusal naming the drug's concentration or the dose, with its rule, limit and source."""
+    as a Refusal naming the drug's concentration or the dose, with its rule, limit and source.
+    A drug new to a filled pump (not in `previous_drugs`) is starting: its start dose is checked
+    and no titration step (a pump's first fill, `previous_drugs` None, is not yet: issue 12);
+    the principal drug's increases are counted over the rolling 7 days of `therapy.history`."""
     if not fill.drugs:
         raise Refusal(
             "drugs", "none", "at least one drug with its concentration", REFILL_RULES, "is empty"
@@ -231,12 +290,15 @@ def check_fill(
     rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
     hours = None if running is None else hours_between(running.started_at, at)
     admixture = len(fill.drugs) > 1
+    before = tuple(previous_drugs) if previous_drugs is not None else ()
     findings: list[Finding] = []
     for index, (name, conc) in enumerate(fill.drugs):
         drug_dose = dose if index == 0 else of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
-        previous_dose = None
-        if index == 0 and running is not None:
+        starting = previous_drugs is not None and name not in before
+        previous_dose = increases = None
+        if index == 0 and running is not None and not starting and before[:1] in ((), (name,)):
             previous_dose = of(running.dose_mcg_per_day, "mcg/day")
+            increases = increases_within(therapy.history, name, at)
         try:
             decision = checks.check(
                 name,
@@ -244,9 +306,14 @@ def check_fill(
                 drug_dose,
                 previous_dose=previous_dose,
                 hours_since_change=hours,
-                origin=origin,
+                origin=origin or therapy.origin,
                 region=region,
+                increases_last_7_days=increases,
                 extra_limits=clinic_limits,
+                phase=phase or therapy.phase,
+                starting=starting,
+                patient=therapy.patient,
+                on=on or at.date(),
             )
         except Refusal as error:
             raise replace(error, field=f"drugs[{index}]") from None
@@ -255,13 +322,16 @@ def check_fill(
                 raise Refusal(
                     _field_of(finding, index),
                     f"{name} {conc}, {drug_dose}",
-                    finding.limit,
+                    f"{finding.limit} (hard limit: no override)",
                     finding.source,
                     f"is stopped by {finding.rule}: {finding.message}",
                 )
         findings += [f.in_admixture() if admixture else f for f in decision.findings]
+    stopped = _stopped_baclofen(before, fill)
+    if stopped is not None:
+        findings.append(stopped)
     # after the drug library, so a mg/mcg slip is named as such, not as a rate
-    findings += check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
+    check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
     return rate, [f for f in findings if f.verdict is Verdict.WARN]
 
 
@@ -372,6 +442,7 @@ def decide_refill(
         if found is not None:
             warnings.append(found)
     fill, dose, running = entries.fill, entries.dose, state.running
+    phase = next_phase(entries.phase, state, fill.drugs[0][0] if fill and fill.drugs else None)
     outcome = stop = None
     drug_changed = dose_changed = False
     if fill is not None and dose is not None:
@@ -387,6 +458,10 @@ def decide_refill(
                 entries.origin,
                 rules.region,
                 rules.clinic_limits,
+                therapy=state.therapy,
+                previous_drugs=[name for name, _ in last.drugs] if last is not None else None,
+                phase=phase,
+                on=entries.at.astimezone(rules.tz).date(),
             )
             outcome = plan_fill(state, fill, dose, rate, entries.at, rules)
         except Refusal as refused:
@@ -402,6 +477,7 @@ def decide_refill(
         stop=stop,
         drug_changed=drug_changed,
         dose_changed=dose_changed,
+        phase=phase,
     )
 
 
@@ -440,7 +516,12 @@ def titrated(
 
 
 def decide_program_change(
-    state: PumpState, dose: Q, at: datetime, origin: str | None, rules: DosingRules
+    state: PumpState,
+    dose: Q,
+    at: datetime,
+    origin: str | None,
+    rules: DosingRules,
+    phase: Phase | None = None,
 ) -> ProgramDecision:
     """A new daily dose from `at` for the drugs in the pump, judged as a refill's program is (the
     label's titration step, hours since the last change, the device's range), and where it
@@ -465,9 +546,20 @@ def decide_program_change(
     fill = Fill(tuple((name, of(conc, "mcg/mL")) for name, conc in last.drugs), last.volume, "")
     try:
         rate, warnings = check_fill(
-            state.pump, fill, dose, running, at, origin, rules.region, rules.clinic_limits
+            state.pump,
+            fill,
+            dose,
+            running,
+            at,
+            origin,
+            rules.region,
+            rules.clinic_limits,
+            therapy=state.therapy,
+            previous_drugs=[name for name, _ in last.drugs],
+            phase=next_phase(phase, state, None),
+            on=at.astimezone(rules.tz).date(),
         )
         projection = titrated(state, last.programs, rate, at, rules)
     except Refusal as stop:
         return ProgramDecision(None, None, (), stop)
-    return ProgramDecision(rate, projection, tuple(warnings), None)
+    return ProgramDecision(rate, projection, tuple(warnings), None, next_phase(phase, state, None))

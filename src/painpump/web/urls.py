@@ -11,6 +11,7 @@ from painpump.web.views import (
     dashboard,
     library,
     pathway,
+    patient_facts,
     patients,
     programs,
     records,
@@ -30,6 +31,7 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/", patients.patient, name="patient"),
     path("implants/<uuid:implant_id>/what-if/", whatif.what_if_page, name="what-if"),
     path("patients/new/", records.new_patient, name="new-patient"),
+    path("patients/<uuid:patient_id>/edit/", patient_facts.edit_patient, name="edit-patient"),
     path("patients/<uuid:patient_id>/episodes/new/", records.new_episode, name="new-episode"),
     path(
         "patients/<uuid:patient_id>/assessments/new/",
@@ -37,6 +39,7 @@ urlpatterns = [
         name="new-assessment",
     ),
     path("episodes/<uuid:episode_id>/", pathway.episode, name="episode"),
+    path("episodes/<uuid:episode_id>/origin/", patient_facts.episode_origin, name="episode-origin"),
     path("episodes/<uuid:episode_id>/steps/<str:action>/", pathway.step, name="step"),
     path("episodes/<uuid:episode_id>/stays/<str:purpose>/", pathway.plan_stay, name="plan-stay"),
     path("episodes/<uuid:episode_id>/implant/", pathway.implant, name="implant"),

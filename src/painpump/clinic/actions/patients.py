@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 
 from painpump.clinic import audit
+from painpump.clinic.actions import patient_facts
 from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.models import Assessment, Episode, Indication, Patient
 from painpump.clinic.pathway_state import dump_state
@@ -33,6 +34,7 @@ def patient_snapshot(patient: Patient) -> dict[str, Any]:
         "given_name": patient.given_name,
         "birth_date": patient.birth_date.isoformat(),
         "archived": patient.archived_at is not None,
+        **patient_facts.facts_snapshot(patient),
         "version": patient.version,
     }
 
@@ -62,19 +64,39 @@ def _birth_date(value: date | None, today: date) -> date:
 
 @transaction.atomic
 def create_patient(
-    user: User, *, mrn: str, family_name: str, given_name: str, birth_date: date, today: date
+    user: User,
+    *,
+    mrn: str,
+    family_name: str,
+    given_name: str,
+    birth_date: date,
+    today: date,
+    weight_kg: object = None,
+    opioid_status: object = None,
+    psychosis_history: object = None,
+    life_expectancy_months: object = None,
 ) -> Patient:
+    """A new patient, with the facts the drug labels' dosing depends on when known (weight in
+    kg, opioid status, history of psychosis, life expectancy in months; unknown by default)."""
     actor = require(user, "patient.write")
     mrn = _text(mrn, "mrn", 40)
     if Patient.objects.filter(mrn=mrn).exists():
         raise Refusal(
             "mrn", mrn, "a medical record number not yet used", RULES, "belongs to another patient"
         )
+    family_name = _text(family_name, "family_name", 120)
+    given_name = _text(given_name, "given_name", 120)
+    birth_date = _birth_date(birth_date, today)
+    facts = patient_facts.checked_facts(
+        {
+            "weight_kg": weight_kg,
+            "opioid_status": opioid_status,
+            "psychosis_history": psychosis_history,
+            "life_expectancy_months": life_expectancy_months,
+        }
+    )
     patient = Patient.objects.create(
-        mrn=mrn,
-        family_name=_text(family_name, "family_name", 120),
-        given_name=_text(given_name, "given_name", 120),
-        birth_date=_birth_date(birth_date, today),
+        mrn=mrn, family_name=family_name, given_name=given_name, birth_date=birth_date, **facts
     )
     audit.record(
         actor,
@@ -105,7 +127,8 @@ def read_patient(user: User, patient_id: UUID) -> Patient:
 def update_patient(
     user: User, patient_id: UUID, *, expected_version: int, today: date, **changes: Any
 ) -> Patient:
-    """Change demographic fields, only if nobody changed the patient since `expected_version`."""
+    """Change demographic fields and the patient facts (patient_facts.FACTS), only if nobody
+    changed the patient since `expected_version`."""
     actor = require(user, "patient.write")
     patient = _patient(patient_id, lock=True)
     if patient.version != expected_version:
@@ -117,11 +140,13 @@ def update_patient(
             setattr(patient, name, _text(value, name, allowed[name]))
         elif name == "birth_date":
             patient.birth_date = _birth_date(value, today)
+        elif name in patient_facts.FACTS:
+            setattr(patient, name, patient_facts.checked_facts({name: value})[name])
         else:
             raise Refusal(
                 name,
                 repr(value),
-                "one of family_name, given_name, birth_date",
+                f"one of family_name, given_name, birth_date, {', '.join(patient_facts.FACTS)}",
                 RULES,
                 "cannot be changed",
             )
@@ -129,6 +154,7 @@ def update_patient(
         family_name=patient.family_name,
         given_name=patient.given_name,
         birth_date=patient.birth_date,
+        **{name: getattr(patient, name) for name in patient_facts.FACTS},
         version=F("version") + 1,
     )
     if updated != 1:

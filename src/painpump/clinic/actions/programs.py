@@ -5,6 +5,7 @@ the volume the pump computes as left. One transaction with its audit entry."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -13,15 +14,13 @@ from django.db import transaction
 
 from painpump.clinic import audit
 from painpump.clinic.actions import refill_visits
-from painpump.clinic.actions.refills import (
-    program_snapshot,
-    require_acknowledged,
-    version_conflict,
-)
+from painpump.clinic.actions.refills import overrides_json, program_snapshot, version_conflict
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import Appointment, Implant, Program
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
+from painpump.core.dose_history import Phase
+from painpump.core.overrides import overrides_for
 from painpump.core.refill_decision import decide_program_change
 from painpump.core.units import Q, round_places
 
@@ -33,22 +32,24 @@ def change_program(
     *,
     dose: Q,
     now: datetime,
-    acknowledge: frozenset[str] = frozenset(),
+    overrides: Mapping[str, str] | None = None,
     origin: str | None = None,
+    phase: Phase | None = None,
 ) -> Program:
     """A new daily dose for the drug in the pump, from `now`, as core decides it
-    (core.refill_decision.decide_program_change)."""
+    (core.refill_decision.decide_program_change). Each soft warning passes only with a reason in
+    `overrides` (rule -> reason), kept on the program; a hard limit stops whatever is given."""
     actor = require(user, "program.prescribe")
     implant = get_or_not_found(
         Implant.objects.select_for_update().select_related("episode"), implant_id
     )
     state = pump_state(implant)
-    decision = decide_program_change(state, dose, now, origin, dosing_rules())
+    decision = decide_program_change(state, dose, now, origin, dosing_rules(), phase)
     if decision.stop is not None:
         raise decision.stop
     projection, rate = decision.projection, decision.rate_ml_per_day
     assert projection is not None and rate is not None and state.last_fill is not None
-    require_acknowledged(decision.warnings, acknowledge)
+    passed = overrides_for(decision.warnings, overrides or {})
     previous = running_program(implant)
     assert previous is not None
     previous.ended_at = now
@@ -63,6 +64,9 @@ def change_program(
         empty_at=projection.empty_at or implant.empty_at,
         refill_by=projection.refill_by,
         limited_by=projection.limited_by,
+        warnings=[w.as_json() for w in decision.warnings],
+        overrides=overrides_json(passed),
+        phase=decision.phase.value,
     )
     implant.alarm_at, implant.refill_by = projection.alarm_at, projection.refill_by
     implant.empty_at = program.empty_at
@@ -81,7 +85,7 @@ def change_program(
             **program_snapshot(program, drugs),
             "reservoir_left": str(projection.left),
             "refill_by": implant.refill_by.isoformat(),
-            "acknowledged": sorted(acknowledge),
+            "overrides": overrides_json(passed),
             "appointments_moved": moved,
         },
     )
@@ -96,8 +100,9 @@ def confirm_program_change(
     expected_version: int,
     dose: Q,
     now: datetime,
-    acknowledge: frozenset[str],
+    overrides: Mapping[str, str],
     origin: str | None = None,
+    phase: Phase | None = None,
 ) -> Program:
     """change_program, if the pump is still as the physician reviewed it (its version)."""
     require(user, "program.prescribe")
@@ -105,7 +110,7 @@ def confirm_program_change(
     if conflict is not None:
         raise conflict
     return change_program(
-        user, implant_id, dose=dose, now=now, acknowledge=acknowledge, origin=origin
+        user, implant_id, dose=dose, now=now, overrides=overrides, origin=origin, phase=phase
     )
 
 

@@ -1,11 +1,12 @@
 """Refills, each one transaction: the pump locked, the refill decided by core
-(core.refill_decision: reconciliation, checks, bridge, projection, four-eyes), the warnings
-acknowledged, the program and refill recorded, the pump's dates and its refill visit updated,
-the audit entry written; and the second clinician's verification."""
+(core.refill_decision: reconciliation, checks, bridge, projection, four-eyes), each soft warning
+passed only with a reason typed for it (core.overrides, rule-two-tiers), the program and refill
+recorded with those overrides, the pump's dates and its refill visit updated, the audit entry
+written; and the second clinician's verification."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,8 +23,8 @@ from painpump.clinic.locale import clinic_today
 from painpump.clinic.models import Appointment, Implant, Program, Refill, RefillDrug
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
-from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
+from painpump.core.overrides import Override, overrides_for
 from painpump.core.refill import RefillPlan
 from painpump.core.refill_decision import Fill, RefillDecision, RefillEntries, decide_refill
 from painpump.core.units import Q, of, round_places
@@ -31,18 +32,9 @@ from painpump.core.units import Q, of, round_places
 RULES = "painpump refill rules"
 
 
-def require_acknowledged(warnings: Sequence[Finding], acknowledged: frozenset[str]) -> None:
-    missing = [w for w in warnings if w.rule not in acknowledged]
-    if missing:
-        first = missing[0]
-        raise Refusal(
-            "acknowledge",
-            "an acknowledgement of " + ", ".join(sorted({w.rule for w in missing})),
-            "an acknowledgement of each warning shown: "
-            + ", ".join(sorted({w.rule for w in warnings})),
-            first.source,
-            f"is missing ({first.message})",
-        )
+def overrides_json(overrides: Sequence[Override]) -> list[dict[str, str]]:
+    """The overrides as stored and audited: each rule with the reason typed for it."""
+    return [o.as_json() for o in overrides]
 
 
 def program_snapshot(
@@ -54,6 +46,7 @@ def program_snapshot(
         "dose": str(of(program.dose_mcg_per_day, "mcg/day")),
         "rate": str(of(program.rate_ml_per_day, "mL/day")),
         "drugs": [f"{name} {of(conc, 'mcg/mL')}" for name, conc in drugs],
+        "phase": program.phase,
     }
 
 
@@ -88,11 +81,13 @@ def perform_refill(
     aspirated: Q | None,
     fill: Fill,
     dose: Q,
-    acknowledge: frozenset[str] = frozenset(),
+    overrides: Mapping[str, str] | None = None,
     origin: str | None = None,
 ) -> Refill:
     """Record a refill (or, with no expected/aspirated volumes, the first fill of an implant).
-    Retrying with the same idempotency key returns the refill already recorded."""
+    Each soft warning passes only with a reason in `overrides` (rule -> reason); a hard limit
+    stops whatever is given. Retrying with the same idempotency key returns the refill already
+    recorded."""
     actor = require(user, "refill.perform")
     implant = get_or_not_found(
         Implant.objects.select_for_update().select_related("episode"), implant_id
@@ -111,12 +106,12 @@ def perform_refill(
         raise decision.stop
     outcome = decision.outcome
     assert outcome is not None
-    require_acknowledged(decision.warnings, acknowledge)
+    passed = overrides_for(decision.warnings, overrides or {})
     previous = running_program(implant)
     if previous is not None:
         previous.ended_at = performed_at
         previous.save(update_fields=["ended_at"])
-    refill = _recorded(actor, implant, entries, idempotency_key, decision, acknowledge)
+    refill = _recorded(actor, implant, entries, idempotency_key, decision, passed)
     _dated(implant, fill, outcome.plan)
     closed = _close_refill_appointments(
         actor, implant.episode.patient_id, performed_at, clinic_today(performed_at)
@@ -141,7 +136,7 @@ def perform_refill(
             "bridge": str(bridged.bridge_rate) if bridged else None,
             "refill_by": outcome.plan.refill_by.isoformat(),
             "appointments_done": closed,
-            "acknowledged": sorted(acknowledge),
+            "overrides": overrides_json(passed),
             "notes": [n.message for n in outcome.stability_notes],
         },
     )
@@ -177,7 +172,7 @@ def _recorded(
     entries: RefillEntries,
     idempotency_key: str,
     decision: RefillDecision,
-    acknowledge: frozenset[str],
+    passed: Sequence[Override],
 ) -> Refill:
     """The new program and the refill with its drugs, as decided."""
     outcome, check = decision.outcome, decision.reconciliation
@@ -195,7 +190,8 @@ def _recorded(
         empty_at=plan.empty_at,
         refill_by=plan.refill_by,
         limited_by=plan.limited_by,
-    )
+        phase=decision.phase.value,
+    )  # its warnings and overrides are the refill's (a titration keeps its own on the program)
     refill = Refill.objects.create(
         implant=implant,
         idempotency_key=idempotency_key,
@@ -212,7 +208,7 @@ def _recorded(
         empty_at=plan.empty_at,
         refill_by=plan.refill_by,
         limited_by=plan.limited_by,
-        acknowledged=sorted(acknowledge),
+        acknowledged=overrides_json(passed),
         warnings=[w.as_json() for w in decision.warnings],
         needs_verification=decision.needs_verification,
         difference_ml=round_places(check.difference.canonical, 6) if check else None,
@@ -262,7 +258,7 @@ def confirm_refill(
     aspirated: Q | None,
     fill: Fill,
     dose: Q,
-    acknowledge: frozenset[str],
+    overrides: Mapping[str, str],
     origin: str | None = None,
 ) -> Refill:
     """perform_refill, if the pump is still as the clinician reviewed it (its version); a retry
@@ -282,7 +278,7 @@ def confirm_refill(
         aspirated=aspirated,
         fill=fill,
         dose=dose,
-        acknowledge=acknowledge,
+        overrides=overrides,
         origin=origin,
     )
 
@@ -331,7 +327,7 @@ def _close_refill_appointments(
 @transaction.atomic
 def verify_refill(user: User, refill_id: UUID, now: datetime) -> Refill:
     """The second clinician's verification of a refill that changed drug or concentration or
-    passed an acknowledged warning; the one who performed it cannot verify it."""
+    passed a soft limit with a reason (an override); the one who performed it cannot verify it."""
     actor = require(user, "change.verify")
     refill = get_or_not_found(
         Refill.objects.select_for_update().select_related("implant__episode"), refill_id

@@ -244,16 +244,27 @@ class _Seeder:
         }
         user = self.users[visit.performer]
         # The nurse reads the warnings (reconciliation beyond the pump's accuracy, a soft
-        # drug-library limit) and acknowledges them, as the service asks.
+        # drug-library limit) and passes each with a reason typed for it, as the service asks.
         entries = RefillEntries(visit.at, expected, aspirated, fill, arguments["dose"], plan.origin)
         shown = decide_refill(pump_state(implant), entries, dosing_rules(), now=clock.now())
-        acknowledge = frozenset(w.rule for w in shown.warnings)
-        refill = refills.perform_refill(user, implant.id, acknowledge=acknowledge, **arguments)
+        overrides = {w.rule: demo_reason(w.rule) for w in shown.warnings}
+        refill = refills.perform_refill(user, implant.id, overrides=overrides, **arguments)
         if refill.needs_verification and not visit.leave_unverified:
             refills.verify_refill(
                 self.users[visit.verifier], refill.id, visit.at + visit.verify_after
             )
         self.refills.append(refill)
+
+
+DEMO_REASONS = {
+    "reconciliation": "demo: residual volume re-measured, pump interrogated, patient well",
+}
+
+
+def demo_reason(rule: str) -> str:
+    """The reason the demo's clinician types to pass a soft warning (an override is recorded
+    with a reason, never a bare tick)."""
+    return DEMO_REASONS.get(rule, f"demo: {rule} reviewed with the prescribing physician")
 
 
 def describe(locale: ClinicLocale) -> str:

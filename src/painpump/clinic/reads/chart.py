@@ -34,6 +34,7 @@ from painpump.clinic.models import (
 )
 from painpump.clinic.pathway_state import pathway_settings
 from painpump.clinic.reads.next_refill import RefillVisit, next_visit
+from painpump.clinic.reads.patient_facts import origin_choice, origin_override
 from painpump.clinic.reads.programmed_by import ProgrammedBy
 from painpump.clinic.reads.pump_record import (
     Pump,
@@ -50,6 +51,7 @@ from painpump.core.age import age_on
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
+from painpump.core.overrides import Override
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import check_stay
 from painpump.core.projection import ProgramRun, Projection, project
@@ -79,10 +81,19 @@ class PatientFacts:
     birth_date: date
     version: int
     age: int
+    weight_kg: Decimal | None = None
+    opioid_status: str = "unknown"
+    psychosis_history: bool | None = None
+    life_expectancy_months: int | None = None
 
     @property
     def name(self) -> str:
         return f"{self.family_name}, {self.given_name}"
+
+    @property
+    def weight(self) -> str:
+        """The weight with its unit, "" when not recorded."""
+        return "" if self.weight_kg is None else f"{format_decimal(self.weight_kg)} kg"
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,11 @@ class EpisodeChart:
     closed_at: datetime | None
     closed_reason: str
     timeline: tuple[Moment, ...]
+    origin: str = ""
+    """The origin of spasticity in force (spinal, cerebral; "" for pain indications)."""
+    origin_overridden: bool = False
+    origin_reason: str = ""
+    """Why: "from the indication (…)" or the override's recorded reason."""
 
     def get_indication_display(self) -> str:
         """The indication's label, named as the model's method (the actions bar calls it)."""
@@ -145,6 +161,8 @@ class RefillLine:
     performed_by: str
     verified_by: str
     verification: str
+    overrides: tuple[Override, ...] = ()
+    """The soft limits passed at the refill, each with its reason (by performed_by, then)."""
 
     @property
     def residuals_shown(self) -> tuple[str, str]:
@@ -167,6 +185,8 @@ class DoseLine:
     rate: Q
     concentration: Q
     programmed_by: ProgrammedBy
+    overrides: tuple[Override, ...] = ()
+    """The soft limits a titration passed, each with its reason (by its prescriber, then)."""
 
 
 @dataclass(frozen=True)
@@ -438,6 +458,7 @@ def _refill_line(refill: Refill, accuracy: str) -> RefillLine:
         performed_by=refill.performed_by,
         verified_by=refill.verified_by,
         verification=verification,
+        overrides=tuple(Override.from_json(o) for o in refill.acknowledged),
     )
 
 
@@ -460,6 +481,7 @@ def _dose_lines(programs: Sequence[Program], refills: Sequence[Refill]) -> list[
                 rate=of(program.rate_ml_per_day, "mL/day"),
                 concentration=principal.concentration,
                 programmed_by=ProgrammedBy(program.prescribed_by, program.id in refilled),
+                overrides=tuple(Override.from_json(o) for o in program.overrides),
             )
         )
     return lines
@@ -635,6 +657,10 @@ def _patient_facts(patient: Patient, today: date) -> PatientFacts:
         birth_date=patient.birth_date,
         version=patient.version,
         age=age_on(patient.birth_date, today),
+        weight_kg=patient.weight_kg,
+        opioid_status=patient.opioid_status,
+        psychosis_history=patient.psychosis_history,
+        life_expectancy_months=patient.life_expectancy_months,
     )
 
 
@@ -651,6 +677,7 @@ def _episode_chart(
     rules: PathwaySettings,
     locale: ClinicLocale,
 ) -> EpisodeChart:
+    origin = origin_choice(episode)
     return EpisodeChart(
         id=episode.id,
         version=episode.version,
@@ -669,6 +696,9 @@ def _episode_chart(
             rules,
             locale,
         ),
+        origin=origin.origin.value if origin.origin else "",
+        origin_overridden=origin_override(episode) is not None,
+        origin_reason=origin.reason,
     )
 
 

@@ -13,6 +13,7 @@ from painpump.clinic.errors import NotFound
 from painpump.clinic.models import ClinicLimit
 from painpump.clinic.roles import require
 from painpump.core.catalog import Limit
+from painpump.core.decision import Tier
 from painpump.core.units import Q, format_decimal
 
 PERCENT = "%"
@@ -36,7 +37,7 @@ def source_of(row: ClinicLimit) -> str:
 
 def as_limit(row: ClinicLimit) -> Limit:
     """The core's view of a clinic limit (always verified: it is the clinic's own policy)."""
-    return Limit(row.drug, row.rule, value_of(row), row.severity, True, source_of(row))
+    return Limit(row.drug, row.rule, value_of(row), Tier(row.severity), True, source_of(row))
 
 
 def active_limits(drugs: Iterable[str] | None = None) -> tuple[Limit, ...]:

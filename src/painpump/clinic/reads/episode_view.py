@@ -23,6 +23,7 @@ from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.stages import TERMINAL, Action, Stage, allowed_actions
 from painpump.core.scheduling import earliest_working_day
 from painpump.core.stay_plan import earliest_admission, proposed_implant_day, usual_discharge
+from painpump.core.trial_phase import TrialPlan, planned_test_phase
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class EpisodeOverview:
     assessments: list[Assessment]
     stays: list[Appointment]
     plans: tuple[StayProposal, ...]
+    test_plan: TrialPlan | None = None
 
     @property
     def closed(self) -> bool:
@@ -111,6 +113,7 @@ def episode_overview(user: User, episode_id: UUID, today: date) -> EpisodeOvervi
         ),
         stays=stays,
         plans=_plans(state, settings, proposed, stays, today),
+        test_plan=planned_test_phase(state, today, verified=settings.test_phase_days_verified),
     )
     audit.record(actor, "episode.read", "episode", episode.id, patient_id=episode.patient_id)
     return overview

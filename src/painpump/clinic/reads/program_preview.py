@@ -25,8 +25,10 @@ from painpump.clinic.reads.refill_preview import (
 )
 from painpump.clinic.roles import require
 from painpump.core.decision import Finding
+from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
+from painpump.core.overrides import Override
 from painpump.core.refill import residual_ml
 from painpump.core.refill_decision import Titrated, decide_program_change, titrated
 from painpump.core.units import Q, of
@@ -52,6 +54,7 @@ def preview_program_change(
     at: datetime,
     dose: Q | None = None,
     origin: str | None = None,
+    phase: Phase | None = None,
 ) -> ProgramPreview:
     """What a new daily dose from `at` would do, without doing it (physicians only, as
     change_program). Without a dose, the pump as it runs. The look is audited."""
@@ -69,7 +72,7 @@ def preview_program_change(
     before = current_setting(implant, state, at)
     preview = ProgramPreview(implant, implant.version, before, None, None, ())
     if dose is not None:
-        decision = decide_program_change(state, dose, at, origin, dosing_rules())
+        decision = decide_program_change(state, dose, at, origin, dosing_rules(), phase)
         projection = decision.projection
         if decision.stop is not None or projection is None or decision.rate_ml_per_day is None:
             preview = replace(preview, stop=decision.stop)
@@ -97,6 +100,16 @@ class ProgramRecord:
     implant: Implant
     before: Setting
     after: Setting
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        """The warnings shown when it was prescribed, as they were shown."""
+        return tuple(Finding.from_json(w) for w in self.program.warnings)
+
+    @property
+    def overrides(self) -> tuple[Override, ...]:
+        """The soft limits it passed, each with the reason typed for it."""
+        return tuple(Override.from_json(o) for o in self.program.overrides)
 
 
 @transaction.atomic

@@ -14,13 +14,15 @@ from painpump.clinic.models import Implant, Refill
 from painpump.core import catalog
 from painpump.core.device_life import replacement_due
 from painpump.core.dosing import concentration_in_drug_unit
+from painpump.core.mri import MriGuidance, mri_guidance
 from painpump.core.units import Q, format_decimal, of, round_places
 
 
 @dataclass(frozen=True)
 class Pump:
-    """An implanted pump and its catheter, with the reservoir volume from the device catalog and
-    the date to have it replaced by (None when the catalog has no sourced service life)."""
+    """An implanted pump and its catheter, with the reservoir volume from the device catalog, the
+    date to have it replaced by (None when the catalog has no sourced service life) and its MRI
+    instructions."""
 
     implant_id: UUID
     model: str
@@ -36,6 +38,9 @@ class Pump:
     accuracy: str
     replace_by: date | None
     replace_source: str
+    mri: MriGuidance | None = None
+    """What to do around an MRI scan with this pump (core.mri; the baclofen withdrawal watch
+    when its last fill held baclofen)."""
 
 
 def implanted_pump(implant: Implant) -> Pump:
@@ -56,6 +61,7 @@ def implanted_pump(implant: Implant) -> Pump:
         accuracy=f"+/-{format_decimal(model.accuracy_percent.value)} %",
         replace_by=replacement_due(model, implant.implanted_on),
         replace_source=life.source if life is not None else "",
+        mri=mri_guidance(model, ("baclofen",) if implant.high_risk else ()),
     )
 
 

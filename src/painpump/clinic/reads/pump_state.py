@@ -8,9 +8,17 @@ from decimal import Decimal
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
 from painpump.clinic.reads import clinic_limits
+from painpump.clinic.reads.patient_facts import dose_history, facts_of, origin_choice
 from painpump.core import catalog
+from painpump.core.dose_history import Phase
 from painpump.core.refill import LimitedBy
-from painpump.core.refill_decision import DosingRules, LastFill, PumpState, RunningProgram
+from painpump.core.refill_decision import (
+    DosingRules,
+    LastFill,
+    PumpState,
+    RunningProgram,
+    Therapy,
+)
 from painpump.core.units import of
 
 
@@ -35,6 +43,19 @@ def last_fill(refill: Refill) -> LastFill:
     )
 
 
+def therapy_of(implant: Implant, program: Program | None) -> Therapy:
+    """The patient's facts, the pump's dose history, the running program's phase and the origin
+    of spasticity in force, as the checks take them."""
+    episode = implant.episode
+    origin = origin_choice(episode).origin
+    return Therapy(
+        patient=facts_of(episode.patient),
+        history=dose_history(implant),
+        phase=Phase(program.phase) if program is not None else None,
+        origin=origin.value if origin is not None else None,
+    )
+
+
 def pump_state(implant: Implant) -> PumpState:
     refill = last_refill(implant)
     program = running_program(implant)
@@ -48,6 +69,7 @@ def pump_state(implant: Implant) -> PumpState:
         )
         if program is not None
         else None,
+        therapy=therapy_of(implant, program),
     )
 
 

@@ -7,7 +7,7 @@ version), through perform_refill, which decides again on the locked pump."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -79,20 +79,25 @@ class RefillPreview:
 
 
 def warning_key(finding: Finding) -> str:
-    """The identity of a warning as it was shown: its rule and a digest of its words, so an
-    acknowledgement counts only for the very warning the clinician read."""
+    """The identity of a warning as it was shown: its rule and a digest of its words, so a reason
+    typed for it counts only for the very warning the clinician read."""
     text = "\x1f".join((finding.rule, finding.message, finding.limit, finding.source))
     return f"{finding.rule}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
-def acknowledged_rules(warnings: Iterable[Finding], keys: Iterable[str]) -> frozenset[str]:
-    """The rules acknowledged: those whose every warning shown was ticked (by its key)."""
-    ticked = frozenset(keys)
-    shown = list(warnings)
-    rules = {w.rule for w in shown}
-    return frozenset(
-        rule for rule in rules if all(warning_key(w) in ticked for w in shown if w.rule == rule)
-    )
+def override_reasons(warnings: Iterable[Finding], typed: Mapping[str, str]) -> dict[str, str]:
+    """The reason typed for each rule (rule -> reason, as the services take them), from the
+    reasons typed per warning shown (keyed by its warning_key). A rule with a warning left
+    without a reason, or typed for a warning no longer shown, is left out: the service then
+    refuses it, naming the rule. Several warnings of one rule give their reasons together."""
+    by_rule: dict[str, list[str]] = {}
+    for warning in warnings:
+        by_rule.setdefault(warning.rule, []).append(
+            " ".join(str(typed.get(warning_key(warning), "")).split())
+        )
+    return {
+        rule: "; ".join(dict.fromkeys(reasons)) for rule, reasons in by_rule.items() if all(reasons)
+    }
 
 
 def record_preview(

@@ -1,6 +1,7 @@
 """A recorded refill as the clinician who did it and the second clinician who verifies it read
 it: the pump before and after (drugs, concentrations, reservoir, program, projection), the
-reconciliation with its thresholds, the warnings acknowledged as they were shown, the bridge,
+reconciliation with its thresholds, the warnings as they were shown and the soft limits passed with
+their reasons (overrides), the bridge,
 the refill appointment proposed and the days skipped, and whether this reader may verify it.
 The numbers are the stored ones, or recomputed by painpump.core from the stored inputs."""
 
@@ -14,12 +15,13 @@ from django.db import transaction
 
 from painpump.clinic import audit
 from painpump.clinic.errors import get_or_not_found
-from painpump.clinic.models import Appointment, Implant, Refill
+from painpump.clinic.models import Appointment, Implant, Program, Refill
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.reads.refill_preview import Setting
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
 from painpump.core.decision import Finding
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
+from painpump.core.overrides import Override
 from painpump.core.refill import Reconciliation
 from painpump.core.refill_decision import reconciled, titrated
 from painpump.core.units import Q, of
@@ -37,6 +39,7 @@ class RefillRecord:
     programmed: Q | None
     reconciliation: Reconciliation | None
     warnings: tuple[Finding, ...]
+    overrides: tuple[Override, ...]
     bridge: Bridge | None
     appointment: Appointment | None
     """The refill visit this refill proposed, as stored (booked, moved or still proposed)."""
@@ -110,10 +113,22 @@ def refill_record(user: User, refill_id: UUID) -> RefillRecord:
         programmed=programmed,
         reconciliation=check,
         warnings=tuple(Finding.from_json(w) for w in refill.warnings),
+        overrides=refill_overrides(refill),
         bridge=bridged,
         appointment=appointment,
         verification=verification_state(user, refill),
     )
+
+
+def refill_overrides(refill: Refill) -> tuple[Override, ...]:
+    """The soft limits the refill passed, each with its reason (a refill recorded before reasons
+    were required has its bare rules, worded so)."""
+    return tuple(Override.from_json(o) for o in refill.acknowledged)
+
+
+def program_overrides(program: Program) -> tuple[Override, ...]:
+    """The soft limits a titration passed, each with its reason."""
+    return tuple(Override.from_json(o) for o in program.overrides)
 
 
 def _before(

@@ -50,6 +50,7 @@ from painpump.core.dosing import dose_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
+from painpump.core.overrides import Override
 from painpump.core.refill import DeliveryFinding, LimitedBy
 from painpump.core.refill_decision import reconciled
 from painpump.core.units import Q, format_decimal, of
@@ -101,6 +102,9 @@ class ProgramLine:
     ended_at: datetime | None
     programmed_by: ProgrammedBy
     pump_serial: str
+    overrides: tuple[Override, ...] = ()
+    """The soft limits a titration passed, each with its reason (by programmed_by, at
+    started_at); a refill's program has them on the refill."""
 
     @property
     def principal(self) -> str:
@@ -129,14 +133,19 @@ class ReconciliationLine:
 
 @dataclass(frozen=True)
 class WarningLine:
-    """A warning shown at the refill with its reason and source, and who acknowledged it."""
+    """A warning shown at the refill with its message, limit, source and tier ("hard", "soft",
+    or "" when the engine gave none), and the override that passed it: the reason typed for it,
+    by whom and when ("" and None when none was recorded)."""
 
     rule: str
     message: str
     limit: str
     source: str
     verified: bool
-    acknowledged_by: str
+    tier: str
+    reason: str
+    overridden_by: str
+    overridden_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -170,7 +179,8 @@ class RefillSession:
     after: ProgramLine
     bridge: BridgeLine | None
     warnings: tuple[WarningLine, ...]
-    acknowledged_without_record: tuple[str, ...]
+    overrides_without_record: tuple[Override, ...]
+    """Overrides of rules with no stored warning (a refill recorded before warnings were kept)."""
     needs_verification: bool
     verified_by: str
     verified_at: datetime | None
@@ -223,6 +233,8 @@ class RefillLine:
     verified_by: str
     verified_at: datetime | None
     refill_by: date
+    overrides: tuple[Override, ...] = ()
+    """The soft limits passed at the refill, each with its reason (by performed_by, then)."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +315,7 @@ def _program(
         ended_at=program.ended_at,
         programmed_by=ProgrammedBy(program.prescribed_by, at_refill),
         pump_serial=serial,
+        overrides=tuple(Override.from_json(o) for o in program.overrides),
     )
 
 
@@ -357,13 +370,14 @@ def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLi
     )
 
 
-def _warnings(refill: Refill) -> tuple[tuple[WarningLine, ...], tuple[str, ...]]:
-    """The warnings stored with the refill, and acknowledged rules with no stored warning (a
-    refill recorded before warnings were kept with it)."""
-    acknowledged = set(refill.acknowledged)
+def _warnings(refill: Refill) -> tuple[tuple[WarningLine, ...], tuple[Override, ...]]:
+    """The warnings stored with the refill, each with the override that passed it, and the
+    overrides of rules with no stored warning (a refill recorded before warnings were kept)."""
+    overrides = {o.rule: o for o in (Override.from_json(a) for a in refill.acknowledged)}
     lines = []
     for stored in refill.warnings:
         shown = Finding.from_json(stored)
+        passed = overrides.get(shown.rule)
         lines.append(
             WarningLine(
                 rule=shown.rule,
@@ -371,11 +385,14 @@ def _warnings(refill: Refill) -> tuple[tuple[WarningLine, ...], tuple[str, ...]]
                 limit=shown.limit,
                 source=shown.source,
                 verified=shown.verified,
-                acknowledged_by=refill.performed_by if shown.rule in acknowledged else "",
+                tier=shown.tier.value if shown.tier else "",
+                reason=passed.reason if passed else "",
+                overridden_by=refill.performed_by if passed else "",
+                overridden_at=refill.performed_at if passed else None,
             )
         )
     recorded = {line.rule for line in lines}
-    return tuple(lines), tuple(sorted(acknowledged - recorded))
+    return tuple(lines), tuple(o for r, o in sorted(overrides.items()) if r not in recorded)
 
 
 def _bridge(refill: Refill, before: tuple[DrugLine, ...], after: ProgramLine) -> BridgeLine | None:
@@ -457,7 +474,7 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
         after=after,
         bridge=_bridge(refill, old_drugs, after),
         warnings=warnings,
-        acknowledged_without_record=unrecorded,
+        overrides_without_record=unrecorded,
         needs_verification=refill.needs_verification,
         verified_by=refill.verified_by,
         verified_at=refill.verified_at,
@@ -521,6 +538,7 @@ def _refill_line(refill: Refill, drugs: tuple[DrugLine, ...]) -> RefillLine:
         verified_by=refill.verified_by,
         verified_at=refill.verified_at,
         refill_by=refill.refill_by,
+        overrides=tuple(Override.from_json(o) for o in refill.acknowledged),
     )
 
 

@@ -4,16 +4,34 @@ result of a step."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TypedDict
 
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.decision import Decision
 from painpump.core.errors import Refusal
-from painpump.core.pathway.indications import DrugFamily, Indication, Outcome, Protocol
-from painpump.core.pathway.sources import IMPLANT_INTERVAL_SOURCE, STAY_SOURCE
+from painpump.core.pathway.indications import (
+    DrugFamily,
+    Indication,
+    Outcome,
+    Protocol,
+    Severity,
+)
+from painpump.core.pathway.sources import (
+    IMPLANT_INTERVAL_SOURCE,
+    STAY_SOURCE,
+    TEST_LENGTH_SOURCE,
+)
 from painpump.core.pathway.stages import Action, Stage
+
+PLACEHOLDER_TEST_DAYS: Mapping[Severity, int] = {
+    Severity.MODERATE: 3,
+    Severity.SEVERE: 5,
+    Severity.VERY_SEVERE: 7,
+}
+"""PLACEHOLDER planned test-phase lengths in days per severity (TEST_LENGTH_SOURCE: no source
+gives them; unverified clinic settings to be set by the clinic)."""
 
 
 @dataclass(frozen=True)
@@ -23,8 +41,22 @@ class PathwaySettings:
     min_days_test_to_implant: int = 21
     stay_min_days: int = 2
     stay_max_days: int = 3
+    test_phase_days: Mapping[Severity, int] = field(
+        default_factory=lambda: dict(PLACEHOLDER_TEST_DAYS)
+    )
+    test_phase_days_verified: bool = False
 
     def __post_init__(self) -> None:
+        for severity in Severity:
+            days = self.test_phase_days.get(severity)
+            if days is None or not 1 <= days <= 365:
+                raise Refusal(
+                    f"test_phase_days[{severity.value}]",
+                    f"{days} day",
+                    "1-365 day",
+                    TEST_LENGTH_SOURCE,
+                    "is not a planned test-phase length",
+                )
         if self.min_days_test_to_implant < 0:
             raise Refusal(
                 "min_days_test_to_implant",
@@ -69,6 +101,8 @@ class Episode:
     protocol: Protocol | None = None
     small_patient: bool = False
     test_rehabilitation: bool = False
+    test_severity: Severity | None = None
+    test_planned_days: int | None = None
     test_started_on: date | None = None
     test_ended_on: date | None = None
     screening: tuple[ScreeningBolus, ...] = ()
@@ -111,6 +145,7 @@ class Facts(TypedDict, total=False):
     protocol: Protocol | str
     small_patient: bool
     rehabilitation: bool
+    severity: Severity | str
     bolus: ScreeningBolus
     outcome: Outcome | str
     reason: str
@@ -119,7 +154,7 @@ class Facts(TypedDict, total=False):
 FACTS: Mapping[Action, tuple[frozenset[str], frozenset[str]]] = {
     Action.START_TEST_PHASE: (
         frozenset({"on", "protocol"}),
-        frozenset({"small_patient", "rehabilitation"}),
+        frozenset({"small_patient", "rehabilitation", "severity"}),
     ),
     Action.RECORD_SCREENING_BOLUS: (frozenset({"bolus"}), frozenset()),
     Action.DECIDE_TEST_PHASE: (frozenset({"on", "outcome"}), frozenset()),

@@ -14,6 +14,7 @@ from painpump.core.pathway.sources import (
     DESIGN_PATHWAY,
     REMOVAL_SOURCE,
     STAY_SOURCE,
+    TEMPORARY_CATHETER_SOURCE,
     TEST_REQUIRED_SOURCE,
     TUMOUR_SOURCE,
 )
@@ -54,6 +55,7 @@ def implant(episode: Episode, on: date, settings: PathwaySettings, out: list[Fin
                 TEST_REQUIRED_SOURCE,
             )
         )
+        out.append(_temporary_catheter_removed(episode))
         interval = check_implant_interval(
             episode.test_ended_on, on, settings.min_days_test_to_implant
         )
@@ -64,6 +66,30 @@ def implant(episode: Episode, on: date, settings: PathwaySettings, out: list[Fin
         _stop_on(tbi, "on", on)
         out.append(tbi)
     return replace(episode, implanted_on=on)
+
+
+def _temporary_catheter_removed(episode: Episode) -> Finding:
+    """An episode whose test phase had a temporary catheter is implanted only once that
+    catheter's removal is recorded (a refusal otherwise); tumour pain without one is exempt."""
+    assert episode.test_started_on is not None
+    started = episode.test_started_on.isoformat()
+    if episode.catheter_removed_on is None:
+        raise Refusal(
+            "catheter_removed_on",
+            "not recorded",
+            f"the temporary catheter of the test phase started on {started} recorded as "
+            "removed before the implantation",
+            TEMPORARY_CATHETER_SOURCE,
+            "is required before the implantation: record the catheter removal first",
+        )
+    return Finding(
+        "temporary_catheter_removed",
+        Verdict.OK,
+        f"temporary catheter of the test phase removed on "
+        f"{episode.catheter_removed_on.isoformat()}",
+        "temporary catheter removal recorded before the implantation",
+        TEMPORARY_CATHETER_SOURCE,
+    )
 
 
 def discharge(episode: Episode, on: date, settings: PathwaySettings, out: list[Finding]) -> Episode:

@@ -78,3 +78,12 @@ class Outcome(Enum):
 
     RESPONDER = "responder"
     NON_RESPONDER = "non_responder"
+
+
+class Severity(Enum):
+    """How severe the spasticity is when the test phase is planned: it sets the test phase's
+    planned length (a clinic setting per severity)."""
+
+    MODERATE = "moderate"
+    SEVERE = "severe"
+    VERY_SEVERE = "very_severe"

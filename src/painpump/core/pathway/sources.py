@@ -23,6 +23,11 @@ STAY_SOURCE = (
 REMOVAL_SOURCE = (
     "rule-non-responder-removal: non-responders have the catheter removed and leave the pathway"
 )
+TEMPORARY_CATHETER_SOURCE = (
+    "rule-test-phase: the test phase runs through a temporary catheter and an external pump; "
+    "the definitive catheter and pump replace them at the implantation, so the temporary "
+    "catheter's removal is recorded before the implantation"
+)
 TBI_SOURCE = (
     "gablofen-label, lioresal-label: after traumatic brain injury wait at least 1 year before "
     "long-term ITB (rxlist Gablofen; lioresal.com/hcp/resources)"
@@ -38,4 +43,9 @@ ORDER_SOURCE = (
 FAMILY_SOURCE = (
     "rule-drug-families: opioids, ziconotide, bupivacaine, clonidine for pain; baclofen for "
     "spasticity"
+)
+TEST_LENGTH_SOURCE = (
+    "rule-clinic-setting: the test phase's length depends on the severity of the spasticity "
+    "(clinic practice); no source gives the days, so the lengths per severity are placeholders "
+    "shipped unverified: verify and set them for the clinic"
 )

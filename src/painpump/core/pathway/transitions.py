@@ -140,7 +140,7 @@ def _evaluate(
     findings: list[Finding] = []
     new = episode
     if action is Action.START_TEST_PHASE:
-        new = start_test_phase(episode, facts, findings)
+        new = start_test_phase(episode, facts, findings, settings)
     elif action is Action.RECORD_SCREENING_BOLUS:
         new = record_bolus(episode, facts["bolus"], today)
     elif action is Action.DECIDE_TEST_PHASE:

@@ -10,22 +10,29 @@ from painpump.core.baclofen import ScreeningBolus, next_screening_step
 from painpump.core.decision import Finding, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.pathway.choices import choice
-from painpump.core.pathway.episode import Episode, Facts, PathwaySettings
-from painpump.core.pathway.indications import Outcome, Protocol
+from painpump.core.pathway.episode import DEFAULT_SETTINGS, Episode, Facts, PathwaySettings
+from painpump.core.pathway.indications import DrugFamily, Outcome, Protocol, Severity
 from painpump.core.pathway.intervals import check_stay, check_tbi_interval
 from painpump.core.pathway.sources import (
     DESIGN_PATHWAY,
     ORDER_SOURCE,
     REMOVAL_SOURCE,
     SCREENING_SOURCE,
+    TEST_LENGTH_SOURCE,
     TEST_REQUIRED_SOURCE,
     TUMOUR_SOURCE,
 )
 
 
-def start_test_phase(episode: Episode, facts: Facts, findings: list[Finding]) -> Episode:
+def start_test_phase(
+    episode: Episode,
+    facts: Facts,
+    findings: list[Finding],
+    settings: PathwaySettings = DEFAULT_SETTINGS,
+) -> Episode:
     """Admission for the test phase; tumour pain only as an acknowledged override, TBI within
-    a year warns that implantation will wait."""
+    a year warns that implantation will wait; a spasticity's severity sets the planned length
+    (the clinic's days for it, kept with the episode)."""
     on = facts["on"]
     protocol = choice(Protocol, facts["protocol"], "protocol")
     if episode.indication.needs_test_phase:
@@ -52,13 +59,34 @@ def start_test_phase(episode: Episode, facts: Facts, findings: list[Finding]) ->
         )
     if episode.injury_date is not None:
         findings.append(check_tbi_interval(episode.injury_date, on, severity=Verdict.WARN))
+    severity = _severity(episode, facts)
     return replace(
         episode,
         protocol=protocol,
         small_patient=bool(facts.get("small_patient", False)),
         test_rehabilitation=bool(facts.get("rehabilitation", False)),
+        test_severity=severity,
+        test_planned_days=settings.test_phase_days[severity] if severity else None,
         test_started_on=on,
     )
+
+
+def _severity(episode: Episode, facts: Facts) -> Severity | None:
+    """The spasticity's severity, recorded with a spasticity test phase (it sets the planned
+    length); refused for a pain indication, where it has no meaning."""
+    if "severity" not in facts:
+        return None
+    severity = choice(Severity, facts["severity"], "severity")
+    if episode.indication.family is not DrugFamily.SPASTICITY:
+        raise Refusal(
+            "severity",
+            severity.value,
+            "a spasticity indication (the severity of the spasticity sets the test phase's "
+            "planned length)",
+            TEST_LENGTH_SOURCE,
+            f"does not apply to {episode.indication.value}",
+        )
+    return severity
 
 
 def record_bolus(episode: Episode, bolus: ScreeningBolus, today: date) -> Episode:

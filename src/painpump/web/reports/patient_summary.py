@@ -7,6 +7,7 @@ and dates read on the clinic's wall clock and in its formats (the summary's loca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from reportlab.platypus import Flowable, KeepTogether
@@ -20,6 +21,7 @@ from painpump.clinic.reads.report_data import (
     RefillLine,
 )
 from painpump.core.locale import ClinicLocale
+from painpump.core.overrides import Override
 from painpump.core.refill import DeliveryFinding
 from painpump.core.units import side_by_side
 from painpump.web.reports.charts import Line, line_chart, step_chart
@@ -186,8 +188,36 @@ def _doses(summary: PatientSummary) -> list[Flowable]:
     title = f"Daily dose of {drug or 'the pump'} ({unit})"
     if len(charted) < len(programs):
         title += f": the {len(charted)} programs with {drug}"
+    flow += _overrides(
+        locale,
+        [
+            (
+                f"Program from {moment(locale, p.started_at)}",
+                p.programmed_by.username,
+                p.started_at,
+                p.overrides,
+            )
+            for p in programs
+        ],
+    )
     flow += [gap(6), step_chart(title, steps, until=summary.printed_at, locale=locale)]
     return flow
+
+
+def _overrides(
+    locale: ClinicLocale,
+    owners: Sequence[tuple[str, str, datetime, Sequence[Override]]],
+) -> list[Flowable]:
+    """The soft limits passed, under the refill or program each belongs to: the rule, the reason
+    typed for it, who and when (rule-two-tiers)."""
+    said = [
+        f'{owner}: override {o.rule}: "{o.reason}", by {who}, {moment(locale, at)}'
+        for owner, who, at, passed in owners
+        for o in passed
+    ]
+    if not said:
+        return []
+    return [gap(3), count("Soft limits passed with a reason (overrides)"), *map(text, said)]
 
 
 def _refills(summary: PatientSummary) -> list[Flowable]:
@@ -225,6 +255,18 @@ def _refills(summary: PatientSummary) -> list[Flowable]:
             [0.11, 0.12, 0.12, 0.16, 0.07, 0.13, 0.17, 0.12],
         ),
     ]
+    flow += _overrides(
+        locale,
+        [
+            (
+                f"Refill of {moment(locale, r.performed_at)}",
+                r.performed_by,
+                r.performed_at,
+                r.overrides,
+            )
+            for r in summary.refills.items
+        ],
+    )
     return flow
 
 

@@ -1,9 +1,9 @@
 """The refill/programming session report of one refill as a PDF: the patient and device, what
 was in the pump and what its reconciliation says, what was put in, the program before and after
-side by side, the bridge, the warnings and their acknowledgement, who performed and who
-verified it ("NOT YET VERIFIED" in a box when a required verification is missing), the next
-refill-by date and its appointment. Moments and dates read on the clinic's wall clock and in its
-formats (the session's locale)."""
+side by side, the bridge, the warnings and the overrides that passed them (reason, who, when),
+who performed and who verified it ("NOT YET VERIFIED" in a box when a required verification is
+missing), the next refill-by date and its appointment. Moments and dates read on the clinic's
+wall clock and in its formats (the session's locale)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from painpump.web.reports.layout import (
     day,
     facts,
     gap,
+    lines,
     moment,
     note,
     render,
@@ -150,31 +151,34 @@ def _bridge(session: RefillSession) -> list[Flowable]:
 
 
 def _warnings(session: RefillSession) -> list[Flowable]:
+    locale = session.locale
     body: list[Flowable] = []
     if session.warnings:
         rows = [
             [
-                w.rule,
+                lines(w.rule, *([f"{w.tier} limit"] if w.tier else [])),
                 w.message,
                 w.limit,
-                w.source + ("" if w.verified else " (unverified)"),
-                w.acknowledged_by or "NOT ACKNOWLEDGED",
+                w.source + ("" if w.verified else " (unverified source)"),
+                lines(f'"{w.reason}"', f"{w.overridden_by}, {moment(locale, w.overridden_at)}")
+                if w.reason
+                else "NO OVERRIDE RECORDED",
             ]
             for w in session.warnings
         ]
         body.append(
             table(
-                ["Rule", "Reason", "Limit", "Source", "Acknowledged by"],
+                ["Rule (tier)", "Warning", "Limit", "Source", "Override: reason, by, at"],
                 rows,
-                [0.12, 0.36, 0.1, 0.26, 0.16],
+                [0.13, 0.3, 0.1, 0.22, 0.25],
             )
         )
-    if session.acknowledged_without_record:
+    for passed in session.overrides_without_record:
         body.append(
             text(
-                "Acknowledged by "
-                f"{session.performed_by}: {', '.join(session.acknowledged_without_record)} "
-                "(the reason shown at the time was not stored with this refill)"
+                f'Override {passed.rule}: "{passed.reason}", by {session.performed_by}, '
+                f"{moment(locale, session.performed_at)} (the warning shown at the time was not "
+                "stored with this refill)"
             )
         )
     return body or [text("No warning was raised.")]
@@ -183,7 +187,7 @@ def _warnings(session: RefillSession) -> list[Flowable]:
 def _people(session: RefillSession) -> list[Flowable]:
     locale = session.locale
     if not session.needs_verification:
-        verification = "not required (no change of drug or concentration, no acknowledged warning)"
+        verification = "not required (no change of drug or concentration, no soft limit passed)"
     elif session.verified_by:
         verification = f"{session.verified_by} at {moment(locale, session.verified_at)}"
     else:
@@ -229,7 +233,7 @@ def _next(session: RefillSession) -> list[Flowable]:
 def _unverified_banner() -> Flowable:
     return banner(
         NOT_VERIFIED,
-        "This refill changed the drug or concentration or passed an acknowledged warning: "
+        "This refill changed the drug or concentration or passed a soft limit (an override): "
         "it counts only once a second clinician has verified it.",
     )
 

@@ -26,6 +26,7 @@ from painpump.clinic.actions.admissions import OPEN
 from painpump.clinic.locale import clinic_today
 from painpump.clinic.reads import therapy_queries
 from painpump.clinic.reads.episode_view import EpisodeOverview, StayProposal, episode_overview
+from painpump.clinic.reads.patient_facts import origin_choice
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.core.pathway.indications import Outcome
@@ -218,6 +219,7 @@ def _page(
         "timeline": _timeline(overview),
         "today": clinic_today(now),
         "implant_source": IMPLANT_INTERVAL_SOURCE,
+        "origin": origin_choice(overview.episode),
     }
     return render(request, "web/pathway/episode.html", context, status=status)
 

@@ -13,7 +13,7 @@ from painpump.core.baclofen import ScreeningBolus
 from painpump.core.catalog import pumps
 from painpump.core.decision import Finding, Verdict
 from painpump.core.pathway.episode import Facts
-from painpump.core.pathway.indications import Outcome, Protocol
+from painpump.core.pathway.indications import Outcome, Protocol, Severity
 from painpump.core.pathway.stages import Action
 from painpump.core.units import Kind
 from painpump.web.forms import QuantityField
@@ -22,6 +22,7 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 TUMOUR_OVERRIDE = "tumour_pain_test_phase"
+SEVERITIES = [(s.value, s.value.replace("_", " ")) for s in Severity]
 PROTOCOLS = [
     (Protocol.BOLUS.value, "Bolus doses (e.g. baclofen 50, 75, 100 mcg, 24 h apart)"),
     (Protocol.CONTINUOUS.value, "Continuous infusion through an external pump"),
@@ -104,15 +105,23 @@ class StartTestPhaseForm(StepForm):
     small_patient = forms.BooleanField(
         label="Very small patient (the screening starts at 25 mcg)", required=False
     )
-    rehabilitation = forms.BooleanField(label="Combined with rehabilitation", required=False)
+    rehabilitation = forms.BooleanField(label="Continues with rehabilitation", required=False)
+    severity = forms.ChoiceField(
+        label="Severity of the spasticity (sets the planned length)",
+        choices=[("", "not recorded (pain)"), *SEVERITIES],
+        required=False,
+    )
 
     def facts(self) -> Facts:
-        return {
+        facts: Facts = {
             "on": self.cleaned_data["on"],
             "protocol": self.cleaned_data["protocol"],
             "small_patient": self.cleaned_data["small_patient"],
             "rehabilitation": self.cleaned_data["rehabilitation"],
         }
+        if self.cleaned_data["severity"]:
+            facts["severity"] = self.cleaned_data["severity"]
+        return facts
 
 
 class ScreeningBolusForm(StepForm):

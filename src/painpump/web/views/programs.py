@@ -1,6 +1,7 @@
 """Titration between refills (physicians): a new daily dose for the drug in the pump, reviewed
 before it is given (the rate that follows, the reservoir left, the alarm and refill-by dates
-recomputed, every warning with its reason and source to acknowledge, a hard limit refused), then
+recomputed, every warning with its reason and source, each soft one passed only with a reason
+typed for it, a hard limit refused whatever is typed), then
 given on the implant's version reviewed (clinic.reads.program_preview, clinic.actions.programs)."""
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from painpump.clinic.reads.program_preview import (
     preview_program_change,
     program_record,
 )
-from painpump.clinic.reads.refill_preview import acknowledged_rules, warning_key
+from painpump.clinic.reads.refill_preview import override_reasons
+from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.double_submit import answered_once, new_submission_key
 from painpump.web.forms import show_refusal, shown_refusal
 from painpump.web.views.refill_forms import ProgramForm
+from painpump.web.views.refills import override_refused, typed_reasons, warning_rows
 
 
 def _page(
@@ -33,7 +36,7 @@ def _page(
     form: ProgramForm,
     preview: ProgramPreview,
     *,
-    acknowledge_error: str = "",
+    override_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     reviewing = preview.after is not None or preview.stop is not None
@@ -41,7 +44,6 @@ def _page(
         form.mark_reviewed(preview.after)
     if preview.stop is not None or (form.is_bound and form.errors):
         status = REFUSED
-    ticked = request.POST.getlist("acknowledge")
     context = {
         "form": form,
         "preview": preview,
@@ -49,8 +51,8 @@ def _page(
         "implant": preview.implant,
         "patient": preview.implant.episode.patient,
         "reviewing": reviewing,
-        "warnings": [(w, warning_key(w), warning_key(w) in ticked) for w in preview.warnings],
-        "acknowledge_error": acknowledge_error,
+        "warnings": warning_rows(preview.warnings, typed_reasons(request)),
+        "override_error": override_error,
     }
     return render(request, "web/program/form.html", context, status=status)
 
@@ -78,8 +80,11 @@ def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
         return _page(request, form, preview_program_change(user, implant_id, at=now))
     data = form.cleaned_data
     origin = data.get("origin") or None
+    phase = Phase(data["phase"]) if data.get("phase") else None
     try:
-        preview = preview_program_change(user, implant_id, at=now, dose=data["dose"], origin=origin)
+        preview = preview_program_change(
+            user, implant_id, at=now, dose=data["dose"], origin=origin, phase=phase
+        )
     except Refusal as refusal:
         show_refusal(form, refusal)
         return _page(request, form, preview_program_change(user, implant_id, at=now))
@@ -99,7 +104,6 @@ def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
             "the review below.",
         )
         return _page(request, form, preview)
-    ticked = request.POST.getlist("acknowledge")
     try:
         program = confirm_program_change(
             user,
@@ -107,12 +111,13 @@ def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
             expected_version=data["version"],
             dose=data["dose"],
             now=now,
-            acknowledge=acknowledged_rules(preview.warnings, ticked),
+            overrides=override_reasons(preview.warnings, typed_reasons(request)),
             origin=origin,
+            phase=phase,
         )
     except Refusal as refusal:
-        if refusal.field == "acknowledge":
-            return _page(request, form, preview, acknowledge_error=refusal.message, status=REFUSED)
+        if override_refused(refusal):
+            return _page(request, form, preview, override_error=refusal.message, status=REFUSED)
         show_refusal(form, refusal)
         return _page(request, form, preview)
     return redirect("web:program-record", program.id)

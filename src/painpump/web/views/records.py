@@ -60,12 +60,53 @@ def new_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+OPIOID_STATUS = [
+    ("unknown", "not recorded"),
+    ("naive", "opioid-naive"),
+    ("tolerant", "opioid-tolerant"),
+]
+PSYCHOSIS = [("", "not recorded"), ("no", "no"), ("yes", "yes")]
+
+
 class PatientForm(forms.Form):
+    """A new patient, with the facts the drug labels' dosing depends on (checked by the
+    service, whose refusal appears next to the field)."""
+
     submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
     mrn = forms.CharField(label="Medical record number", max_length=40)
     family_name = forms.CharField(label="Family name", max_length=120)
     given_name = forms.CharField(label="Given name", max_length=120)
     birth_date = forms.DateField(label="Date of birth", widget=DATE)
+    weight_kg = forms.CharField(
+        label="Weight (kg)", max_length=20, required=False, help_text="in kg, e.g. 72.5"
+    )
+    opioid_status = forms.ChoiceField(
+        label="Opioid status before intrathecal therapy",
+        choices=OPIOID_STATUS,
+        initial="unknown",
+        required=False,
+    )
+    psychosis_history = forms.TypedChoiceField(
+        label="History of psychosis",
+        choices=PSYCHOSIS,
+        required=False,
+        coerce=lambda v: v == "yes",
+        empty_value=None,
+    )
+    life_expectancy_months = forms.CharField(
+        label="Life expectancy (months)",
+        max_length=20,
+        required=False,
+        help_text="in whole months; it matters for tumour pain (leave empty when not assessed)",
+    )
+
+
+class PatientEditForm(PatientForm):
+    """A patient's names, birth date and facts, changed from the version the user read."""
+
+    mrn = None  # type: ignore[assignment]  # the record number is not changed here
+    submission = None  # type: ignore[assignment]
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 class EpisodeForm(forms.Form):

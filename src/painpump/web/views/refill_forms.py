@@ -16,9 +16,14 @@ from painpump.core.units import Kind, Q
 from painpump.web.forms import QuantityField
 
 ORIGINS = [
-    ("", "Not stated: the stricter limit applies"),
+    ("", "As recorded for the episode (from the indication or its override)"),
     ("spinal", "Spinal origin"),
     ("cerebral", "Cerebral origin"),
+]
+PHASES = [
+    ("", "Keep the running program's phase"),
+    ("titration", "Titration (the label's titration steps)"),
+    ("maintenance", "Maintenance (the label's steps at refills)"),
 ]
 ADMIXED = (2, 3)
 """The second and third drug of an admixture (the first is the principal drug)."""
@@ -83,6 +88,7 @@ class RefillForm(VersionedForm):
         choices=ORIGINS,
         required=False,
     )
+    phase = forms.ChoiceField(label="Phase of the new program", choices=PHASES, required=False)
 
     def __init__(self, *args: Any, live: str | None = None, partial: bool = False, **kw: Any):
         """`live`: the address that answers a changed entry at once (htmx); `partial`: every

@@ -1,15 +1,17 @@
 """The refill workflow as a guided form: (1) what was left in the pump and the reconciliation
 verdict, (2) the new fill, (3) the new program with the rate and bridge that follow, (4) the
-review of every setting before and after with each warning to acknowledge (a hard limit refuses
-and offers no confirmation), (5) the confirmation, recorded once whatever the retries; then the
-refill as recorded with its next appointment, and the second clinician's verification. Works as
-plain posts; htmx answers each changed entry at once. Every number comes from the clinic
-services and painpump.core (clinic.reads.refill_preview, clinic.reads.refill_record)."""
+review of every setting before and after with each soft warning passed only with a reason typed
+for it (a hard limit refuses, takes no reason and offers no confirmation), (5) the
+confirmation, recorded once whatever the retries; then the refill as recorded with its next
+appointment, and the second clinician's verification. Works as plain posts; htmx answers each
+changed entry at once. Every number comes from the clinic services and painpump.core
+(clinic.reads.refill_preview, clinic.reads.refill_record)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -25,14 +27,14 @@ from painpump.clinic.actions.refills import confirm_refill, verify_refill
 from painpump.clinic.errors import Conflict
 from painpump.clinic.reads.refill_preview import (
     RefillPreview,
-    acknowledged_rules,
+    override_reasons,
     preview_refill,
     warning_key,
 )
 from painpump.clinic.reads.refill_record import refill_record
 from painpump.clinic.reads.therapy_queries import refill_recorded
 from painpump.clinic.roles import Forbidden
-from painpump.core.decision import Finding
+from painpump.core.decision import Finding, Tier
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import BAD_REQUEST, REFUSED
 from painpump.web.access import clinic_page, user_of
@@ -70,8 +72,45 @@ def _initial(preview: RefillPreview) -> dict[str, Any]:
     return initial
 
 
-def _ticked(request: HttpRequest) -> list[str]:
-    return request.POST.getlist("acknowledge")
+OVERRIDE_INPUT = "override-"
+"""The name of a warning's reason input: this prefix and the warning's key (warning_key)."""
+
+
+def typed_reasons(request: HttpRequest) -> dict[str, str]:
+    """The reasons typed in the review, by the key of the warning each was typed for."""
+    return {
+        name.removeprefix(OVERRIDE_INPUT): request.POST.get(name, "")
+        for name in request.POST
+        if name.startswith(OVERRIDE_INPUT)
+    }
+
+
+def override_refused(refusal: Refusal) -> bool:
+    """True for a refusal of the overrides (a reason missing, too short, or for no soft
+    warning), shown above the warnings rather than next to an entry."""
+    return refusal.field == "overrides" or refusal.field.startswith("overrides[")
+
+
+@dataclass(frozen=True)
+class WarningRow:
+    """A warning in the review: its reason input (`name`, the reason typed so far), or none for a
+    hard limit, which no reason passes."""
+
+    finding: Finding
+    name: str
+    reason: str
+
+    @property
+    def hard(self) -> bool:
+        return self.finding.tier is Tier.HARD
+
+
+def warning_rows(warnings: Sequence[Finding], typed: Mapping[str, str]) -> list[WarningRow]:
+    """Each warning with the name of its reason input and the reason typed so far."""
+    return [
+        WarningRow(w, OVERRIDE_INPUT + warning_key(w), typed.get(warning_key(w), ""))
+        for w in warnings
+    ]
 
 
 def _preview(
@@ -116,7 +155,7 @@ def _page(
     form: RefillForm,
     preview: RefillPreview | None,
     *,
-    acknowledge_error: str = "",
+    override_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     if preview is None:  # the entries were refused: the pump as it is, without the review
@@ -134,8 +173,8 @@ def _page(
         "implant": preview.implant,
         "patient": preview.implant.episode.patient,
         "reviewing": reviewing,
-        "warnings": _warning_rows(preview.warnings, _ticked(request)),
-        "acknowledge_error": acknowledge_error,
+        "warnings": warning_rows(preview.warnings, typed_reasons(request)),
+        "override_error": override_error,
     }
     return render(request, "web/refill/form.html", context, status=status)
 
@@ -145,13 +184,6 @@ def _stop(form: RefillForm, preview: RefillPreview | None) -> Refusal | None:
     if preview is None or preview.stop is None:
         return None
     return shown_refusal(form, preview.stop, REFILL_FIELDS)
-
-
-def _warning_rows(
-    warnings: Sequence[Finding], ticked: Sequence[str]
-) -> list[tuple[Finding, str, bool]]:
-    """Each warning with the key its checkbox sends and whether it is ticked."""
-    return [(w, warning_key(w), warning_key(w) in ticked) for w in warnings]
 
 
 @clinic_page
@@ -185,9 +217,7 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
     }
     user = user_of(request)
     if refill_recorded(data["idempotency_key"]):  # a retry: the refill already recorded
-        done = confirm_refill(
-            user, implant_id, performed_at=clock.now(), acknowledge=frozenset(), **arguments
-        )
+        done = confirm_refill(user, implant_id, performed_at=clock.now(), overrides={}, **arguments)
         return redirect("web:refill-record", done.id)
     at = clock.now()  # the refill is recorded at the moment its confirmation is reviewed again
     preview = _preview(request, implant_id, form, at=at)
@@ -204,23 +234,22 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
             "check the review below.",
         )
         return _page(request, implant_id, form, preview, status=REFUSED)
-    ticked = _ticked(request)
     try:
         done = confirm_refill(
             user,
             implant_id,
             performed_at=at,
-            acknowledge=acknowledged_rules(preview.warnings, ticked),
+            overrides=override_reasons(preview.warnings, typed_reasons(request)),
             **arguments,
         )
     except Refusal as refusal:
-        if refusal.field == "acknowledge":
+        if override_refused(refusal):
             return _page(
                 request,
                 implant_id,
                 form,
                 preview,
-                acknowledge_error=refusal.message,
+                override_error=refusal.message,
                 status=REFUSED,
             )
         show_refusal(form, refusal, REFILL_FIELDS)

@@ -49,7 +49,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     form.addEventListener("change", (event) => {
       const target = event.target;
-      if (!(target instanceof HTMLElement) || target.matches("input[name='acknowledge']")) {
+      if (!(target instanceof HTMLElement) || target.matches("input[name^='override-']")) {
         return;
       }
       if (confirm.disabled) {
