@@ -96,3 +96,41 @@ def test_no_other_role_changes_the_clinic_locale(
     assert patch(client, {"time_zone": "Europe/Berlin"}).status_code == 403
     assert client.get("/api/settings").json() == before
     assert not AuditEntry.objects.filter(action="settings.update").exists()
+
+
+def test_the_admin_sets_the_test_phase_lengths_shown_unverified(
+    client_as: Callable[[Role | None], Client],
+) -> None:
+    admin = client_as(Role.ADMIN)
+    shown = admin.get("/api/settings").json()
+    assert {k: shown[k] for k in shown if k.startswith("test_phase_days")} == {
+        "test_phase_days_moderate": 3,
+        "test_phase_days_severe": 5,
+        "test_phase_days_very_severe": 7,
+        "test_phase_days_verified": False,
+    }
+    changed = patch(admin, {"test_phase_days_severe": 9})
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["test_phase_days_severe"] == 9
+    assert clinic_settings().test_phase_days_severe == 9
+    entry = AuditEntry.objects.get(action="settings.update")
+    assert entry.after is not None and entry.after["test_phase_days_severe"] == "9 day"
+
+
+@pytest.mark.parametrize(("value", "status"), [(0, 422), (61, 422), ("5", 422), (5.5, 422)])
+def test_a_test_phase_length_outside_1_to_60_days_is_refused(
+    client_as: Callable[[Role | None], Client], value: Any, status: int
+) -> None:
+    refused = patch(client_as(Role.ADMIN), {"test_phase_days_moderate": value})
+    assert refused.status_code == status, refused.content
+    assert refused.json()["error"]["field"] == "test_phase_days_moderate"
+    assert clinic_settings().version == 1
+    assert not AuditEntry.objects.exists()
+
+
+def test_only_the_admin_sets_a_test_phase_length(
+    client_as: Callable[[Role | None], Client],
+) -> None:
+    refused = patch(client_as(Role.PHYSICIAN), {"test_phase_days_moderate": 4})
+    assert refused.status_code == 403
+    assert clinic_settings().test_phase_days_moderate == 3

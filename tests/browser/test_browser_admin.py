@@ -37,7 +37,10 @@ def test_a_pharmacist_adds_a_clinic_hard_limit_for_morphines_daily_dose(
 
     page.get_by_label("Limit", exact=True).fill("10 mg/day")
     page.get_by_role("button", name="Add the clinic limit").click()
-    expect(page.get_by_role("status")).to_have_text("Clinic limit added for morphine.")
+    expect(page.get_by_role("status")).to_have_text(
+        "Clinic limit added for morphine. It waits for a second pharmacist or physician to "
+        "approve it and does not apply until then."
+    )
     clinic = page.locator("#drug-morphine table.clinic-limits")
     expect(clinic).to_contain_text("10 mg/day")
     expect(clinic).to_contain_text("hard: stops")

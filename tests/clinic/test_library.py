@@ -1,7 +1,8 @@
 """Clinic drug-library limits: added, changed and archived by a pharmacist or an admin only, under
 optimistic concurrency and audited with before and after; they only tighten the packaged library;
-a refill or a titration breaking a clinic hard limit is refused naming the clinic's source, and a
-soft one warns and passes only with a reason typed for it."""
+a refill or a titration breaking a clinic hard limit (once approved by a second clinician, see
+test_limit_approval.py) is refused naming the clinic's source, and a soft one warns and passes
+only with a reason typed for it."""
 
 from __future__ import annotations
 
@@ -65,8 +66,9 @@ def test_a_pharmacist_or_an_admin_adds_a_limit_and_it_is_audited(
     request: pytest.FixtureRequest, role_user: str
 ) -> None:
     user: User = request.getfixturevalue(role_user)
-    row = baclofen_daily(user, "420 mcg/day")
-    assert (row.value, row.unit, row.severity) == (Decimal("420"), "mcg/day", "hard")
+    severity = "hard" if role_user == "pharmacist" else "soft"
+    row = baclofen_daily(user, "420 mcg/day", severity)
+    assert (row.value, row.unit, row.severity) == (Decimal("420"), "mcg/day", severity)
     assert row.set_by == user.get_username()
     entry = AuditEntry.objects.get(action="library.limit.add")
     assert entry.after is not None
@@ -180,7 +182,8 @@ def test_an_unknown_limit_is_not_found(pharmacist: User) -> None:
 def test_a_refill_breaking_a_clinic_hard_limit_is_refused_naming_the_clinics_source(
     pharmacist: User, physician: User, implant: Implant
 ) -> None:
-    baclofen_daily(pharmacist, "420 mcg/day")
+    row = baclofen_daily(pharmacist, "420 mcg/day")
+    library.approve_limit(physician, row.id, expected_version=row.version)  # the second approver
     with pytest.raises(Refusal) as caught:
         refill_with_increase(physician, implant)
     assert caught.value.field == "dose"
@@ -208,7 +211,7 @@ def test_a_refill_breaking_a_clinic_soft_limit_warns_and_needs_a_reason(
 def test_a_titration_breaking_a_clinic_step_limit_is_refused(
     pharmacist: User, physician: User, implant: Implant
 ) -> None:
-    library.add_limit(
+    row = library.add_limit(
         pharmacist,
         drug="baclofen",
         rule="max_step_percent",
@@ -217,6 +220,7 @@ def test_a_titration_breaking_a_clinic_step_limit_is_refused(
         source=POLICY,
         idempotency_key="step",
     )
+    library.approve_limit(physician, row.id, expected_version=row.version)
     at = FIRST_FILL + timedelta(days=3)
     with pytest.raises(Refusal) as caught:
         programs.change_program(physician, implant.id, dose=dose("440 mcg/day"), now=at)

@@ -251,8 +251,14 @@ def test_other_roles_read_the_settings_but_may_not_change_them(
         ({"refill_margin_days": "1.5 day"}, "id_refill_margin_days", "not a whole number of days"),
         ({"stay_min_days": "5 day"}, "id_stay_min_days", "is not a range of days"),
         ({"country": "XX"}, "id_country", "ISO 3166"),
+        (
+            {"test_phase_days_severe": "61 day"},
+            "id_test_phase_days_severe",
+            "61 day is out of range for a planned test phase",
+        ),
+        ({"test_phase_days_moderate": "0 day"}, "id_test_phase_days_moderate", "1 day to 60 day"),
     ],
-    ids=["no-unit", "fraction", "range", "country"],
+    ids=["no-unit", "fraction", "range", "country", "test-phase-long", "test-phase-zero"],
 )
 def test_a_bad_setting_is_refused_next_to_its_field_and_nothing_changes(
     admin: User, changes: dict[str, str], field_id: str, message: str
@@ -262,6 +268,39 @@ def test_a_bad_setting_is_refused_next_to_its_field_and_nothing_changes(
     assert message in error_next_to(response.content.decode(), field_id)
     assert ClinicSettings.objects.get().version == 1
     assert not AuditEntry.objects.exists()
+
+
+UNVERIFIED = "unverified: clinic setting, no source gives these lengths"
+
+
+@pytest.mark.parametrize("role_user", ["admin", "physician"])
+def test_the_settings_page_shows_the_test_phase_lengths_as_unverified_clinic_settings(
+    request: pytest.FixtureRequest, role_user: str
+) -> None:
+    page = client_for(request.getfixturevalue(role_user)).get("/settings/").content.decode()
+    for severity, days in (("moderate", 3), ("severe", 5), ("very severe", 7)):
+        assert f"Planned test phase, {severity} spasticity" in page
+        assert f"{days} day" in page
+    assert page.count(UNVERIFIED) == 3
+    assert "rule-clinic-setting: the test phase&#x27;s length depends on the severity" in page
+
+
+def test_the_admin_changes_a_test_phase_length_and_it_is_audited(admin: User) -> None:
+    client = client_for(admin)
+    response = client.post("/settings/", settings_form(test_phase_days_very_severe="2 week"))
+    assert response.status_code == 302
+    saved = clinic_settings()
+    assert (saved.test_phase_days_very_severe, saved.version) == (14, 2)
+    entry = AuditEntry.objects.get(action="settings.update")
+    assert entry.before is not None and entry.after is not None
+    assert (
+        entry.before["test_phase_days_very_severe"],
+        entry.after["test_phase_days_very_severe"],
+    ) == (
+        "7 day",
+        "14 day",
+    )
+    assert 'value="14 day"' in client.get("/settings/").content.decode()
 
 
 def test_a_stale_settings_version_is_a_409(admin: User) -> None:

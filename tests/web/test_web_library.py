@@ -6,6 +6,7 @@ nothing stored, a stale version a 409."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from django.test import Client
 
 from painpump.clinic.actions import library
 from painpump.clinic.models import AuditEntry, ClinicLimit
+from painpump.clinic.roles import Role
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +121,8 @@ def test_a_pharmacist_or_admin_adds_a_clinic_limit_shown_with_its_source(
     user: User = request.getfixturevalue(role_user)
     client = client_for(user)
     assert client.get("/library/morphine/limits/new/").status_code == 200
-    response = client.post("/library/morphine/limits/new/", add_form())
+    severity = "hard" if role_user == "pharmacist" else "soft"  # a hard one is a pharmacist's
+    response = client.post("/library/morphine/limits/new/", add_form(severity=severity))
     assert response.status_code == 302
     assert response["Location"] == "/library/#drug-morphine"
     row = ClinicLimit.objects.get()
@@ -133,6 +136,12 @@ def test_a_pharmacist_or_admin_adds_a_clinic_limit_shown_with_its_source(
     page = client.get("/library/").content.decode()
     assert POLICY in page and "Clinic limit added for morphine." in page
     assert AuditEntry.objects.filter(action="library.limit.add").count() == 1
+
+
+def test_an_admin_may_not_add_a_hard_limit_and_nothing_is_stored(admin: User) -> None:
+    response = client_for(admin).post("/library/morphine/limits/new/", add_form())
+    assert response.status_code == 403
+    assert not ClinicLimit.objects.exists()
 
 
 @pytest.mark.parametrize("role_user", NON_WRITERS)
@@ -239,3 +248,75 @@ def test_archiving_keeps_the_limit_on_record_and_a_stale_archive_is_a_409(
 def test_archiving_needs_a_post(pharmacist: User) -> None:
     row = morphine_limit(pharmacist)
     assert client_for(pharmacist).get(f"/library/limits/{row.id}/archive/").status_code == 405
+
+
+APPROVE = 'aria-label="Approve the clinic maximum daily dose of morphine"'
+
+
+def test_a_pending_hard_limit_is_listed_with_an_approve_button_for_other_approvers(
+    pharmacist: User, physician: User, make_user: Callable[..., User], nurse: User, admin: User
+) -> None:
+    row = morphine_limit(pharmacist)
+    second = make_user("pharma.two", Role.PHARMACIST)
+    for user in (physician, second):
+        page = client_for(user).get("/library/").content.decode()
+        assert "Clinic limits waiting for a second approver (1)" in page
+        assert APPROVE in page and f"/library/limits/{row.id}/approve/" in page
+    for user in (pharmacist, nurse, admin):  # its setter, and roles without library.approve
+        page = client_for(user).get("/library/").content.decode()
+        assert "Clinic limits waiting for a second approver (1)" in page
+        assert APPROVE not in page
+        assert "waiting: another pharmacist or physician approves it" in page
+    assert "pending: not applied until a second approver approves it" in page
+
+
+def test_the_approve_button_puts_the_limit_in_force_and_is_audited(
+    pharmacist: User, physician: User
+) -> None:
+    row = morphine_limit(pharmacist)
+    client = client_for(physician)
+    response = client.post(f"/library/limits/{row.id}/approve/", {"version": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == "/library/#drug-morphine"
+    row.refresh_from_db()
+    assert (row.approved_by, row.version, row.pending) == ("dr.house", 2, False)
+    page = client.get("/library/").content.decode()
+    assert "Clinic limit for morphine approved: it applies from now on." in page
+    assert "waiting for a second approver" not in page
+    assert "in force, approved by dr.house" in page
+    assert AuditEntry.objects.filter(action="library.limit.approve").count() == 1
+
+
+def test_the_setter_pressing_approve_is_refused_with_the_reason(pharmacist: User) -> None:
+    row = morphine_limit(pharmacist)
+    response = client_for(pharmacist).post(f"/library/limits/{row.id}/approve/", {"version": "1"})
+    assert response.status_code == 403
+    assert "pharma.cist set this limit" in response.content.decode()
+    row.refresh_from_db()
+    assert row.pending
+    assert not AuditEntry.objects.filter(action="library.limit.approve").exists()
+
+
+def test_a_stale_approval_is_a_409_and_approving_needs_a_post(
+    pharmacist: User, physician: User
+) -> None:
+    row = morphine_limit(pharmacist)
+    client = client_for(physician)
+    assert client.get(f"/library/limits/{row.id}/approve/").status_code == 405
+    assert client.post(f"/library/limits/{row.id}/approve/", {"version": "2"}).status_code == 409
+    row.refresh_from_db()
+    assert row.pending
+
+
+def test_adding_a_hard_limit_says_it_waits_for_a_second_approver(pharmacist: User) -> None:
+    client = client_for(pharmacist)
+    assert client.post("/library/morphine/limits/new/", add_form()).status_code == 302
+    page = client.get("/library/").content.decode()
+    assert "It waits for a second pharmacist or physician to approve it" in page
+
+
+def test_a_soft_limit_is_in_force_at_once(pharmacist: User) -> None:
+    morphine_limit(pharmacist, "soft")
+    page = client_for(pharmacist).get("/library/").content.decode()
+    assert "waiting for a second approver" not in page
+    assert ">in force</td>" in page

@@ -361,6 +361,11 @@ class ClinicSettings(Versioned):
     )
     refill_visit_minutes = models.PositiveSmallIntegerField(default=30)
     refill_capacity_per_day = models.PositiveSmallIntegerField(default=8)
+    # The test phase's planned length per severity of the spasticity (rule-clinic-setting: no
+    # source gives these days; the defaults are core's unverified placeholders):
+    test_phase_days_moderate = models.PositiveSmallIntegerField(default=3)
+    test_phase_days_severe = models.PositiveSmallIntegerField(default=5)
+    test_phase_days_very_severe = models.PositiveSmallIntegerField(default=7)
 
 
 class PathwayEvent(models.Model):
@@ -409,7 +414,9 @@ class ClinicLimit(Versioned):
     """A clinic's own drug-library limit for a drug (painpump.core.clinic_limits): added to the
     packaged limits, never replacing them, so it only tightens; hard stops, soft warns. The value
     is kept in the unit it was typed in ("%" for a step in percent); `source` is the clinic's
-    policy document. Archived, never deleted."""
+    policy document. Archived, never deleted. A new or changed hard limit (or a change of one)
+    applies only once a second clinician has approved it (`approved_at`); until then it is
+    pending and the limit it `replaces`, if any, stays in force."""
 
     class Severity(models.TextChoices):
         HARD = "hard", "Hard: stops"
@@ -427,9 +434,19 @@ class ClinicLimit(Versioned):
     archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
     archived_by = models.CharField(max_length=150, blank=True)
     idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
+    approved_by = models.CharField(max_length=150, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    replaces = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replacements"
+    )
 
     class Meta:
         ordering = ["drug", "rule", "set_at"]
+
+    @property
+    def pending(self) -> bool:
+        """Waiting for its second approver (not applied by the checks yet)."""
+        return self.approved_at is None and self.archived_at is None
 
 
 class AccountVersion(models.Model):

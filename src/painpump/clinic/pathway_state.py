@@ -82,10 +82,18 @@ def load_state(data: dict[str, Any]) -> Episode:
 
 
 def pathway_settings(settings: models.ClinicSettings) -> PathwaySettings:
+    """The core's pathway settings from the clinic's: the test phase's planned lengths per
+    severity stay unverified (rule-clinic-setting: no source gives them)."""
     return PathwaySettings(
         min_days_test_to_implant=settings.implant_wait_days,
         stay_min_days=settings.stay_min_days,
         stay_max_days=settings.stay_max_days,
+        test_phase_days={
+            Severity.MODERATE: settings.test_phase_days_moderate,
+            Severity.SEVERE: settings.test_phase_days_severe,
+            Severity.VERY_SEVERE: settings.test_phase_days_very_severe,
+        },
+        test_phase_days_verified=False,
     )
 
 

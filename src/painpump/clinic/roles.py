@@ -19,16 +19,19 @@ class Role(StrEnum):
 
 
 class Forbidden(Exception):
-    """The user's roles do not grant the capability; nothing was changed or shown."""
+    """The user's roles do not grant the capability, or (with a `reason`) the user may not use it
+    on this record (four eyes: not on their own change); nothing was changed or shown."""
 
-    def __init__(self, user: str, capability: str) -> None:
+    def __init__(self, user: str, capability: str, reason: str = "") -> None:
         allowed = ", ".join(sorted(role.value for role in CAPABILITIES.get(capability, ())))
-        super().__init__(
+        message = (
             f"{user} may not {ACTIONS.get(capability, capability)} ({capability}: "
             f"{allowed or 'no role'})"
         )
+        super().__init__(f"{message}: {reason}" if reason else message)
         self.user = user
         self.capability = capability
+        self.reason = reason
 
 
 CAPABILITIES: dict[str, frozenset[Role]] = {
@@ -43,6 +46,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "appointment.write": frozenset({Role.PHYSICIAN, Role.NURSE}),
     "library.read": frozenset(Role),
     "library.write": frozenset({Role.PHARMACIST, Role.ADMIN}),
+    "library.approve": frozenset({Role.PHARMACIST, Role.PHYSICIAN}),
+    "library.harden": frozenset({Role.PHARMACIST}),
     "users.manage": frozenset({Role.ADMIN}),
     "settings.write": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.AUDITOR, Role.ADMIN}),
@@ -61,6 +66,8 @@ ACTIONS: dict[str, str] = {
     "appointment.write": "change appointments",
     "library.read": "read the drug library and the device catalog",
     "library.write": "edit the drug library",
+    "library.approve": "approve a hard drug-library limit set by someone else",
+    "library.harden": "set or change a hard drug-library limit (a pharmacist's library change)",
     "users.manage": "manage users",
     "settings.write": "change the clinic settings",
     "audit.read": "read the audit trail",

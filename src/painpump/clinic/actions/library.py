@@ -1,7 +1,10 @@
 """The clinic's own drug-library limits (read through clinic.reads.clinic_limits): added, changed
 and archived by a pharmacist or an admin (library.write) under optimistic concurrency, each change
 audited with before and after. painpump.core.clinic_limits refuses a limit that would not tighten
-the packaged library."""
+the packaged library. A hard limit, or a change to or from one, applies only once a second
+pharmacist or physician (library.approve, never the one who set it) has approved it (issue 12);
+a soft limit is approved by its author as it is set. A change of a limit in force is kept as a
+pending replacement, so the limit in force keeps applying until the change is approved."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import ClinicLimit
 from painpump.clinic.reads.clinic_limits import HOURS, PERCENT, as_limit, shown_value
-from painpump.clinic.roles import require
+from painpump.clinic.roles import Forbidden, require
 from painpump.core import catalog
 from painpump.core.catalog import Limit
 from painpump.core.clinic_limits import CLINIC_RULES, clinic_limit, rule_of
@@ -36,9 +39,33 @@ def snapshot(row: ClinicLimit) -> dict[str, Any]:
         "severity": row.severity,
         "source": row.source,
         "set_by": row.set_by,
+        "approved_by": row.approved_by,
+        "pending": row.pending,
+        "replaces": str(row.replaces_id) if row.replaces_id else None,
         "archived": row.archived_at is not None,
         "version": row.version,
     }
+
+
+APPROVAL_RULE = (
+    "issue 12, rule-four-eyes: a hard clinic limit, or a change to or from one, applies only once "
+    "a second pharmacist or physician, not the one who set it, has approved it"
+)
+
+
+def _needs_second(severity: str, replaced: ClinicLimit | None) -> bool:
+    """Whether a limit of `severity` (replacing `replaced`) waits for a second approver: a hard
+    one tightens or a change of a hard one loosens the library."""
+    return severity == "hard" or (replaced is not None and replaced.severity == "hard")
+
+
+def _approve_own(row: ClinicLimit, actor: str) -> None:
+    """Approved by its author as it is set (a soft limit), or left pending for a second one."""
+    replaced = row.replaces
+    if _needs_second(row.severity, replaced):
+        row.approved_by, row.approved_at = "", None
+    else:
+        row.approved_by, row.approved_at = actor, row.set_at
 
 
 def _stored(value: Q | Decimal, rule: str) -> tuple[Decimal, str]:
@@ -80,12 +107,15 @@ def _locked(limit_id: UUID, expected_version: int) -> ClinicLimit:
     return row
 
 
-def _same_severity_active(drug: str, rule: str, severity: str, exclude: UUID | None) -> None:
+def _same_severity_active(drug: str, rule: str, severity: str, *exclude: UUID | None) -> None:
+    """One active (in force or pending) limit per drug, rule and severity; a pending change and
+    the limit it replaces count as one."""
     clash = ClinicLimit.objects.filter(
         drug=drug, rule=rule, severity=severity, archived_at__isnull=True
     )
-    if exclude is not None:
-        clash = clash.exclude(id=exclude)
+    for excluded in exclude:
+        if excluded is not None:
+            clash = clash.exclude(id=excluded).exclude(replaces_id=excluded)
     if clash.exists():
         raise Refusal(
             "rule",
@@ -110,6 +140,8 @@ def add_limit(
     """A new clinic limit for a drug; a retry with the same idempotency key returns the limit
     already added."""
     actor = require(user, "library.write")
+    if severity == "hard":
+        require(user, "library.harden")
     existing = ClinicLimit.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
@@ -131,6 +163,8 @@ def add_limit(
         set_at=clock.now(),
         idempotency_key=idempotency_key,
     )
+    _approve_own(row, actor)
+    row.save(update_fields=["approved_by", "approved_at"])
     audit.record(actor, "library.limit.add", "clinic_limit", row.id, after=snapshot(row))
     return row
 
@@ -146,31 +180,128 @@ def change_limit(
     source: str,
 ) -> ClinicLimit:
     """A new value, severity or source for an active limit (its drug and rule stay: archive it
-    and add another to change those), only if nobody changed it since `expected_version`."""
+    and add another to change those), only if nobody changed it since `expected_version`.
+
+    A limit still pending, or a soft one changed to soft, changes in place (a soft one stays
+    approved by its author). A change to or from a hard limit in force is a new pending limit
+    that replaces it once approved; until then the limit in force keeps applying. The returned
+    row is the one that holds the change."""
     actor = require(user, "library.write")
     row = _locked(limit_id, expected_version)
+    if "hard" in (severity, row.severity):
+        require(user, "library.harden")
     others = ClinicLimit.objects.select_for_update().filter(
         drug=row.drug, rule=row.rule, archived_at__isnull=True
     )
-    limit = _checked(
-        row.drug, row.rule, value, severity, source, others=list(others.exclude(id=row.id))
-    )
-    _same_severity_active(row.drug, row.rule, severity, row.id)
+    others = others.exclude(id=row.id)
+    if row.replaces_id is not None:
+        others = others.exclude(id=row.replaces_id)
+    limit = _checked(row.drug, row.rule, value, severity, source, others=list(others))
+    if row.approved_at is not None and _needs_second(severity, row):
+        return _replacement(actor, row, limit, severity)
+    _same_severity_active(row.drug, row.rule, severity, row.id, row.replaces_id)
     before = snapshot(row)
     row.value, row.unit = _stored(limit.value, limit.rule)
     row.severity, row.source = severity, limit.source
     row.set_by, row.set_at = actor, clock.now()
+    _approve_own(row, actor)
     row.version += 1
     row.save()
     audit.record(
         actor, "library.limit.change", "clinic_limit", row.id, before=before, after=snapshot(row)
     )
+    _retire_replaced(row, actor)
     return row
+
+
+def _replacement(actor: str, row: ClinicLimit, limit: Limit, severity: str) -> ClinicLimit:
+    """A pending change of the limit in force `row`, kept as a new limit replacing it."""
+    waiting = row.replacements.filter(archived_at__isnull=True, approved_at__isnull=True)
+    if waiting.exists():
+        raise Refusal(
+            "limit",
+            str(row.id),
+            "one pending change per limit (approve or archive the one waiting first)",
+            APPROVAL_RULE,
+            "already has a change waiting for approval",
+        )
+    _same_severity_active(row.drug, row.rule, severity, row.id)
+    number, unit = _stored(limit.value, limit.rule)
+    pending = ClinicLimit.objects.create(
+        drug=row.drug,
+        rule=row.rule,
+        value=number,
+        unit=unit,
+        severity=severity,
+        source=limit.source,
+        set_by=actor,
+        set_at=clock.now(),
+        replaces=row,
+    )
+    audit.record(
+        actor,
+        "library.limit.change",
+        "clinic_limit",
+        pending.id,
+        before=snapshot(row),
+        after=snapshot(pending),
+    )
+    return pending
+
+
+@transaction.atomic
+def approve_limit(user: User, limit_id: UUID, *, expected_version: int) -> ClinicLimit:
+    """The second approval of a pending limit, by a pharmacist or a physician other than the one
+    who set it: from now on the checks apply it, and the limit it replaces (if any) is archived.
+    Both steps are audited."""
+    actor = require(user, "library.approve")
+    row = _locked(limit_id, expected_version)
+    if row.approved_at is not None:
+        raise Refusal(
+            "limit", str(limit_id), "a limit waiting for approval", APPROVAL_RULE, "is in force"
+        )
+    if actor == row.set_by:
+        raise Forbidden(
+            actor,
+            "library.approve",
+            f"{actor} set this limit; a second pharmacist or physician approves it (four eyes)",
+        )
+    before = snapshot(row)
+    row.approved_by, row.approved_at = actor, clock.now()
+    row.version += 1
+    row.save()
+    audit.record(
+        actor, "library.limit.approve", "clinic_limit", row.id, before=before, after=snapshot(row)
+    )
+    _retire_replaced(row, actor)
+    return row
+
+
+def _retire_replaced(row: ClinicLimit, actor: str) -> None:
+    """Once `row` is in force, the limit it replaces (if still active) is archived, audited."""
+    if row.replaces_id is None or row.approved_at is None:
+        return
+    replaced = ClinicLimit.objects.select_for_update().get(id=row.replaces_id)
+    if replaced.archived_at is not None:
+        return
+    before = snapshot(replaced)
+    replaced.archived_at, replaced.archived_by = row.approved_at, actor
+    replaced.version += 1
+    replaced.save()
+    audit.record(
+        actor,
+        "library.limit.replace",
+        "clinic_limit",
+        replaced.id,
+        before=before,
+        after=snapshot(replaced) | {"replaced_by": str(row.id)},
+    )
 
 
 @transaction.atomic
 def archive_limit(user: User, limit_id: UUID, *, expected_version: int) -> ClinicLimit:
-    """The limit stops applying; it stays on record (never deleted)."""
+    """The limit stops applying (or, pending, is withdrawn); it stays on record (never deleted).
+    Archiving a hard limit loosens the library: allowed to library.write as before, audited."""
     actor = require(user, "library.write")
     row = _locked(limit_id, expected_version)
     before = snapshot(row)

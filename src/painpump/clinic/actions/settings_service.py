@@ -1,8 +1,9 @@
-"""The clinic's settings (pathway waiting days and stays, calendar country, dosing region, refill
-margin, and the clinic's locale: time zone, opening weekdays and hours, date and time formats,
-refill visit length and capacity): read by any member of the team, changed by the admin only,
-under optimistic concurrency and with an audit entry (before and after) in the same transaction.
-Each value is validated by the core rule that uses it: the pathway numbers by PathwaySettings,
+"""The clinic's settings (pathway waiting days, stays and test-phase lengths per severity,
+calendar country, dosing region, refill margin, and the clinic's locale: time zone, opening
+weekdays and hours, date and time formats, refill visit length and capacity): read by any member
+of the team, changed by the admin only, under optimistic concurrency and with an audit entry
+(before and after) in the same transaction. Each value is validated by the core rule that uses
+it: the pathway numbers by PathwaySettings (the test-phase lengths also within TEST_PHASE_DAYS),
 the country and weekdays by ClinicCalendar, the zone by core.locale.zone, the hours by
 ClinicLocale, the region by the drug library's regions, the margin by the refill planner."""
 
@@ -26,6 +27,8 @@ from painpump.core.errors import Refusal
 from painpump.core.locale import SOURCE as LOCALE_SOURCE
 from painpump.core.locale import ClinicLocale, DateFormat, TimeFormat, zone
 from painpump.core.pathway.episode import PathwaySettings
+from painpump.core.pathway.indications import Severity
+from painpump.core.pathway.sources import TEST_LENGTH_SOURCE
 from painpump.core.refill import MARGIN_SOURCE
 from painpump.core.scheduling import CALENDAR_SOURCE, WEEKDAYS, ClinicCalendar
 
@@ -37,6 +40,14 @@ VISIT_SOURCE = (
     "takes a day (issue 10: booking that works)"
 )
 DAY_FIELDS = ("implant_wait_days", "stay_min_days", "stay_max_days", "refill_margin_days")
+TEST_PHASE_FIELDS: dict[str, Severity] = {
+    "test_phase_days_moderate": Severity.MODERATE,
+    "test_phase_days_severe": Severity.SEVERE,
+    "test_phase_days_very_severe": Severity.VERY_SEVERE,
+}
+"""The test phase's planned length per severity of the spasticity (rule-clinic-setting)."""
+TEST_PHASE_DAYS = (1, 60)
+"""The shortest and longest planned test phase the clinic may set, in days."""
 TEXT_FIELDS = ("country", "subdivision", "dosing_region")
 LOCALE_FIELDS = (
     "time_zone",
@@ -51,7 +62,9 @@ COUNT_FIELDS = {
     "refill_visit_minutes": ("min", 5, 480),
     "refill_capacity_per_day": ("visits/day", 0, 200),
 }
-FIELDS = DAY_FIELDS + TEXT_FIELDS + LOCALE_FIELDS + tuple(COUNT_FIELDS)
+FIELDS = (
+    DAY_FIELDS[:3] + tuple(TEST_PHASE_FIELDS) + DAY_FIELDS[3:] + TEXT_FIELDS + LOCALE_FIELDS
+) + tuple(COUNT_FIELDS)
 
 
 def weekday_names(weekdays: list[int]) -> str:
@@ -62,7 +75,8 @@ def weekday_names(weekdays: list[int]) -> str:
 def snapshot(settings: ClinicSettings) -> dict[str, Any]:
     """The settings as the audit trail shows them (days, minutes and visits with their unit,
     weekdays by name, wall-clock times as HH:MM, formats with an example)."""
-    shown: dict[str, Any] = {name: f"{getattr(settings, name)} day" for name in DAY_FIELDS}
+    days = DAY_FIELDS + tuple(TEST_PHASE_FIELDS)
+    shown: dict[str, Any] = {name: f"{getattr(settings, name)} day" for name in days}
     shown |= {name: getattr(settings, name) for name in TEXT_FIELDS}
     shown["time_zone"] = settings.time_zone
     shown["open_weekdays"] = weekday_names(settings.open_weekdays)
@@ -93,6 +107,24 @@ def _days(name: str, value: object) -> int:
         raise Refusal(name, f"{value} day", f"<= {STORAGE_MAX} day", RULES, "is too large")
     if name == "refill_margin_days" and value < 0:
         raise Refusal(name, f"{value} day", ">= 0 day", MARGIN_SOURCE, "is negative")
+    return value
+
+
+def _test_days(name: str, value: object) -> int:
+    """A planned test-phase length: a whole number of days within TEST_PHASE_DAYS."""
+    smallest, largest = TEST_PHASE_DAYS
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Refusal(
+            name, repr(value), "a whole number of days", TEST_LENGTH_SOURCE, "is not whole days"
+        )
+    if not smallest <= value <= largest:
+        raise Refusal(
+            name,
+            f"{value} day",
+            f"{smallest} day to {largest} day",
+            TEST_LENGTH_SOURCE,
+            "is out of range for a planned test phase",
+        )
     return value
 
 
@@ -171,6 +203,8 @@ def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, An
     for name, value in changes.items():
         if name in DAY_FIELDS:
             new[name] = _days(name, value)
+        elif name in TEST_PHASE_FIELDS:
+            new[name] = _test_days(name, value)
         elif name in COUNT_FIELDS:
             new[name] = _count(name, value)
         elif name == "open_weekdays":
@@ -189,7 +223,12 @@ def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, An
     new["subdivision"] = new["subdivision"].upper()
     new["dosing_region"] = new["dosing_region"].lower()
     try:
-        PathwaySettings(new["implant_wait_days"], new["stay_min_days"], new["stay_max_days"])
+        PathwaySettings(
+            new["implant_wait_days"],
+            new["stay_min_days"],
+            new["stay_max_days"],
+            test_phase_days={TEST_PHASE_FIELDS[name]: new[name] for name in TEST_PHASE_FIELDS},
+        )
     except Refusal as error:
         # Reported under the setting's own name.
         renamed = {"min_days_test_to_implant": "implant_wait_days"}

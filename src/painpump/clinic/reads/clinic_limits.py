@@ -1,5 +1,5 @@
 """The clinic's own drug-library limits as the team reads them and as core applies them: the
-active ones are checked beside the packaged library at every refill and titration."""
+active, approved ones are checked beside the packaged library at every refill and titration."""
 
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ def as_limit(row: ClinicLimit) -> Limit:
 
 def active_limits(drugs: Iterable[str] | None = None) -> tuple[Limit, ...]:
     """The limits in force, for the given drugs or all; called inside a refill's or a titration's
-    transaction, whose service has already checked the user's role."""
-    rows = ClinicLimit.objects.filter(archived_at__isnull=True)
+    transaction, whose service has already checked the user's role. A limit waiting for its
+    second approver is not in force (the one it would replace still is)."""
+    rows = ClinicLimit.objects.filter(archived_at__isnull=True, approved_at__isnull=False)
     if drugs is not None:
         rows = rows.filter(drug__in=list(drugs))
     return tuple(as_limit(row) for row in rows)
@@ -58,7 +59,7 @@ def require_reader(user: User) -> str:
 def list_limits(user: User) -> list[ClinicLimit]:
     """Every clinic limit, active and archived."""
     require_reader(user)
-    return list(ClinicLimit.objects.all())
+    return list(ClinicLimit.objects.select_related("replaces"))
 
 
 def read_limit(user: User, limit_id: UUID) -> ClinicLimit:

@@ -23,7 +23,11 @@ from painpump.core import catalog
 from painpump.core.checks import LIBRARY, REGIONS
 from painpump.core.locale import SOURCE as LOCALE_SOURCE
 from painpump.core.locale import DateFormat, TimeFormat, zone_names
-from painpump.core.pathway.sources import IMPLANT_INTERVAL_SOURCE, STAY_SOURCE
+from painpump.core.pathway.sources import (
+    IMPLANT_INTERVAL_SOURCE,
+    STAY_SOURCE,
+    TEST_LENGTH_SOURCE,
+)
 from painpump.core.refill import MARGIN_SOURCE
 from painpump.core.scheduling import CALENDAR_SOURCE, WEEKDAYS
 from painpump.core.units import Kind, Q
@@ -237,6 +241,21 @@ DAY_FIELDS = {
         MARGIN_SOURCE,
     ),
 }
+DAY_FIELDS |= {
+    name: (
+        f"Planned test phase, {severity.value.replace('_', ' ')} spasticity",
+        "the planned end of a test phase started from now on, for this severity (a running one "
+        f"keeps its plan); {settings_service.TEST_PHASE_DAYS[0]} to "
+        f"{settings_service.TEST_PHASE_DAYS[1]} days",
+        TEST_LENGTH_SOURCE,
+    )
+    for name, severity in settings_service.TEST_PHASE_FIELDS.items()
+}
+UNVERIFIED = dict.fromkeys(
+    settings_service.TEST_PHASE_FIELDS,
+    "unverified: clinic setting, no source gives these lengths",
+)
+"""The settings whose values no source gives (rule-clinic-setting), with how the page marks them."""
 
 
 def _regional_limits() -> str:
@@ -376,6 +395,15 @@ class SettingsForm(forms.Form):
     def clean_refill_margin_days(self) -> int:
         return self._days("refill_margin_days")
 
+    def clean_test_phase_days_moderate(self) -> int:
+        return self._days("test_phase_days_moderate")
+
+    def clean_test_phase_days_severe(self) -> int:
+        return self._days("test_phase_days_severe")
+
+    def clean_test_phase_days_very_severe(self) -> int:
+        return self._days("test_phase_days_very_severe")
+
     def clean_refill_visit_minutes(self) -> int:
         return self._whole("refill_visit_minutes", "min", "minutes")
 
@@ -414,6 +442,7 @@ def _explained(form: SettingsForm) -> list[dict[str, Any]]:
             "default": defaults[field.name],
             "source": sources[field.name],
             "group": field.name in CHOICE_GROUPS,
+            "unverified": UNVERIFIED.get(field.name, ""),
             "shown": _shown(form, field.name),
         }
         for field in form.visible_fields()

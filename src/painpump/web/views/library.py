@@ -1,7 +1,8 @@
 """The drug library and the device catalog as pages, for every member of the team: every value
 with its unit, its source and whether the sources confirm it (an unconfirmed value is marked
 "verify against the labeling"); and the clinic's own stricter limits, added, changed and archived
-by a pharmacist or an admin through clinic.reads.clinic_limits and actions.library."""
+by a pharmacist or an admin through clinic.reads.clinic_limits and actions.library, a hard one
+applied once a second pharmacist or physician has approved it."""
 
 from __future__ import annotations
 
@@ -149,7 +150,7 @@ def _drug(drug: Drug, limits: list[ClinicLimit]) -> dict[str, Any]:
     }
 
 
-def _clinic_row(row: ClinicLimit) -> dict[str, Any]:
+def _clinic_row(row: ClinicLimit, user: User | None = None) -> dict[str, Any]:
     value = clinic_limits.value_of(row)
     drug = catalog.drug(row.drug)
     shown = clinic_limits.shown_value(row)
@@ -157,7 +158,19 @@ def _clinic_row(row: ClinicLimit) -> dict[str, Any]:
         unit = drug.concentration_unit if row.rule == "max_concentration" else drug.dose_rate_unit
         if value.unit != unit:
             shown = f"{shown} (= {value.to(unit)})"
-    return {"row": row, "label": RULE_LABELS[row.rule], "value": shown}
+    replaces = row.replaces
+    return {
+        "row": row,
+        "label": RULE_LABELS[row.rule],
+        "value": shown,
+        "replaces": f"{clinic_limits.shown_value(replaces)} ({replaces.severity})"
+        if replaces is not None
+        else "",
+        "may_approve": user is not None
+        and row.pending
+        and may(user, "library.approve")
+        and user.get_username() != row.set_by,
+    }
 
 
 @clinic_page
@@ -165,6 +178,7 @@ def drugs(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     limits = clinic_limits.list_limits(user)
     context = {
+        "pending": [_clinic_row(row, user) for row in limits if row.pending],
         "drugs": [_drug(drug, limits) for drug in catalog.drugs().values()],
         "admixtures": [
             {"admixture": a, "stability": _stability(a.stability)} for a in catalog.admixtures()
@@ -301,6 +315,16 @@ class ChangeLimitForm(LimitForm):
 SERVICE_FIELDS = {"rule": "rule_choice"}
 
 
+def _waiting(row: ClinicLimit) -> str:
+    """What a saved limit still needs, for the message after the form."""
+    if not row.pending:
+        return ""
+    return (
+        " It waits for a second pharmacist or physician to approve it and does not apply "
+        "until then."
+    )
+
+
 def _known_drug(name: str) -> Drug:
     try:
         return catalog.drug(name)
@@ -330,8 +354,9 @@ def new_limit(request: HttpRequest, drug: str) -> HttpResponse:
             source=data["source"],
             idempotency_key=data["key"],
         )
-        if attempt(form, added, SERVICE_FIELDS) is not None:
-            messages.success(request, f"Clinic limit added for {known.name}.")
+        row = attempt(form, added, SERVICE_FIELDS)
+        if row is not None:
+            messages.success(request, f"Clinic limit added for {known.name}.{_waiting(row)}")
             return redirect(_back(known.name))
     context = {"form": form, "drug": known, "packaged": _limits(known)}
     status = REFUSED if form.errors else 200
@@ -360,8 +385,9 @@ def change_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
             severity=data["severity"],
             source=data["source"],
         )
-        if attempt(form, changed) is not None:
-            messages.success(request, f"Clinic limit for {row.drug} changed.")
+        saved = attempt(form, changed)
+        if saved is not None:
+            messages.success(request, f"Clinic limit for {row.drug} changed.{_waiting(saved)}")
             return redirect(_back(row.drug))
     drug = catalog.drug(row.drug)
     context = {
@@ -388,4 +414,18 @@ def archive_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
     with transaction.atomic():
         row = library.archive_limit(user, limit_id, expected_version=form.cleaned_data["version"])
     messages.success(request, f"Clinic limit for {row.drug} archived: it no longer applies.")
+    return redirect(_back(row.drug))
+
+
+@require_POST
+@clinic_page
+def approve_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
+    """The second approval of a pending clinic limit (library.approve, not its author)."""
+    user = user_of(request)
+    form = ArchiveForm(request.POST)
+    if not form.is_valid():
+        raise Refusal("version", "missing", "the version of the limit shown", CLINIC_RULES)
+    with transaction.atomic():
+        row = library.approve_limit(user, limit_id, expected_version=form.cleaned_data["version"])
+    messages.success(request, f"Clinic limit for {row.drug} approved: it applies from now on.")
     return redirect(_back(row.drug))
