@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from frozen import day
 from painpump.clinic.actions import implantation, patients, programs, refills
 from painpump.clinic.models import Implant
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import CARRIED_OVER, responder_episode
 from painpump.core.refill import residual_ml
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, of, parse
@@ -89,6 +89,7 @@ def long_history(physician: User, nurse: User) -> Implant:
             aspirated=left,
             fill=fill,
             dose=dose,
+            overrides=None if number else CARRIED_OVER,
         )
     programs.change_program(
         physician, implant.id, dose=parse("450 mcg/day", Kind.DOSE_RATE, "dose"), now=TITRATED

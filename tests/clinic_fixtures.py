@@ -14,7 +14,7 @@ from frozen import TODAY, ZONE_NAME, day
 from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Implant, Patient
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import baclofen, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, baclofen, responder_episode
 from painpump.core.units import Kind, parse
 
 BORN = TODAY - timedelta(days=20_662)
@@ -51,6 +51,9 @@ SETTINGS_FORM: dict[str, str | list[str]] = {
     "implant_wait_days": "21 day",
     "stay_min_days": "2 day",
     "stay_max_days": "3 day",
+    "test_phase_days_moderate": "3 day",
+    "test_phase_days_severe": "5 day",
+    "test_phase_days_very_severe": "7 day",
     "refill_margin_days": "7 day",
     "country": "US",
     "subdivision": "",
@@ -143,5 +146,6 @@ def implant(patient: Patient, physician: User) -> Implant:
         aspirated=None,
         fill=baclofen(),
         dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+        overrides=CARRIED_OVER,  # her established dose, above the label's 200 mcg/day start
     )
     return implant

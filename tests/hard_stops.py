@@ -18,6 +18,9 @@ from painpump.core.units import Kind, parse
 
 OVER_LABEL = "25 mcg/day"
 """Above ziconotide's US label maximum daily dose (19.2 mcg/day)."""
+LABEL_START = {"max_start_dose": "US label start dose: at most 2.4 mcg/day (0.1 mcg/h)"}
+"""The reason the ziconotide pump's first fill at 2.4 mcg/day (the US label's start, its hard
+limit) passes the 1.2 mcg/day start of the guidelines (a soft limit)."""
 HARD_RULES = ("max_daily_dose", "max_step_percent", "max_concentration", "reconciliation")
 """Every rule a tampered request might name to pass the stop."""
 
@@ -31,7 +34,8 @@ def ziconotide_fill(concentration: str = "25 mcg/mL", lot: str = "ZIC-1") -> Fil
 
 
 def ziconotide_pump(physician: User, nurse: User, mrn: str = "MRN-ZIC") -> Implant:
-    """A tumour-pain patient implanted directly, first filled with ziconotide 23 days ago."""
+    """A tumour-pain patient (no psychosis history, a life expectancy of 12 months recorded),
+    implanted directly, first filled with ziconotide 23 days ago at the US label's start dose."""
     patient = patients.create_patient(
         nurse,
         mrn=mrn,
@@ -40,6 +44,7 @@ def ziconotide_pump(physician: User, nurse: User, mrn: str = "MRN-ZIC") -> Impla
         birth_date=date(1958, 2, 2),
         today=day(-24),
         psychosis_history=False,
+        life_expectancy_months=12,
     )
     episode = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=day(-55)
@@ -66,6 +71,7 @@ def ziconotide_pump(physician: User, nurse: User, mrn: str = "MRN-ZIC") -> Impla
         aspirated=None,
         fill=ziconotide_fill(),
         dose=parse("2.4 mcg/day", Kind.DOSE_RATE, "dose"),
+        overrides=LABEL_START,
     )
     return implant
 

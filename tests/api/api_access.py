@@ -256,7 +256,7 @@ def _build() -> World:
         users[name] = user
     physician, nurse = users["dr.house"], users["nurse.joy"]
     clinic_settings()
-    patient = new_patient(nurse, "MRN-0001")
+    patient = new_patient(nurse, "MRN-0001", life_expectancy_months=24)  # tumour-pain referral
     referred = new_episode(physician, patient, "tumour_pain", 30)
     implant = baclofen_implant(physician, patient)
     alarm = alarms.report_alarm(nurse, implant.id, kind="low_reservoir", reported_at=at(today()))

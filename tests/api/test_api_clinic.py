@@ -15,10 +15,11 @@ from django.test import Client
 from therapy_setup import at, implanted, iso, new_episode, new_patient, post, today
 
 from frozen import ZONE_NAME, day
+from painpump.clinic.actions import refills
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import AlarmReport, AuditEntry, Implant
+from painpump.clinic.models import AlarmReport, AuditEntry, Implant, Refill
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import CARRIED_OVER, responder_episode
 
 FILLED_DAYS_AGO = 88
 
@@ -30,11 +31,16 @@ def pumps(users: dict[Role, User]) -> dict[str, Implant]:
     name, so only the baclofen rule can put the baclofen pump first."""
     physician, nurse = users[Role.PHYSICIAN], users[Role.NURSE]
     filled = at(today() - timedelta(days=FILLED_DAYS_AGO))
-    cancer = new_episode(physician, new_patient(nurse, "M-1", "Adler"), "tumour_pain", 200)
+    # the cancer patient on systemic opioids (tolerant) with a life expectancy of a year
+    adler = new_patient(nurse, "M-1", "Adler", opioid_status="tolerant", life_expectancy_months=12)
+    cancer = new_episode(physician, adler, "tumour_pain", 200)
     morphine = implanted(physician, cancer, filled, "morphine", "10 mg/mL", "2 mg/day")
     stroke = new_episode(physician, new_patient(nurse, "B-1", "Zeta"), "stroke", 200)
     responder_episode(physician, stroke.id, start=today() - timedelta(days=120))
-    baclofen = implanted(physician, stroke, filled)
+    baclofen = implanted(physician, stroke, filled, overrides=CARRIED_OVER)  # established dose
+    # the override of its start dose checked by a second clinician, as the clinic does
+    first_fill = Refill.objects.get(implant=baclofen)
+    refills.verify_refill(users[Role.PHARMACIST], first_fill.id, filled + timedelta(hours=2))
     return {"morphine": morphine, "baclofen": baclofen}
 
 
@@ -194,6 +200,10 @@ def test_the_admin_changes_the_settings_audited_and_the_pathway_follows(
         "implant_wait_days": 21,
         "stay_min_days": 2,
         "stay_max_days": 3,
+        "test_phase_days_moderate": 3,
+        "test_phase_days_severe": 5,
+        "test_phase_days_very_severe": 7,
+        "test_phase_days_verified": False,
         "refill_margin_days": 7,
         "country": "US",
         "subdivision": "",

@@ -15,7 +15,17 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from therapy_setup import at, baclofen_implant, day_60, fill, iso, new_episode, refill_body, today
+from therapy_setup import (
+    at,
+    baclofen_implant,
+    day_60,
+    expected_to_live,
+    fill,
+    iso,
+    new_episode,
+    refill_body,
+    today,
+)
 
 from painpump.api.app import api
 from painpump.api.idempotency import HEADER
@@ -142,6 +152,8 @@ def _ids(path: str, users: dict[Role, User], patient: Patient) -> dict[str, obje
     clinic_settings()
     if "{episode_id}" in path:
         indication = "tumour_pain" if "/steps" in path or "/implants" in path else "stroke"
+        if indication == "tumour_pain":
+            expected_to_live(nurse, patient)  # as a tumour-pain implantation needs
         ids["episode_id"] = new_episode(physician, patient, indication, 30).id
     if any(k in path for k in ("{implant_id}", "{refill_id}", "{alarm_id}", "{appointment_id}")):
         implant = baclofen_implant(physician, patient)

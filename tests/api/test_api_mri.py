@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from therapy_setup import at, implanted, new_episode, post, today
+from therapy_setup import at, expected_to_live, implanted, new_episode, post, today
 
 from painpump.clinic.models import Patient
 from painpump.clinic.roles import Role
@@ -55,6 +55,7 @@ def test_the_implant_answer_gives_the_mri_instructions_of_its_pump(
     text: str,
     source: str,
 ) -> None:
+    expected_to_live(users[Role.NURSE], patient)  # as a tumour-pain implantation needs
     episode = new_episode(users[Role.PHYSICIAN], patient, "tumour_pain", 5)
     body = {
         "version": episode.version,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from therapy_setup import at, iso, new_episode, post, today
+from therapy_setup import at, expected_to_live, iso, new_episode, post, today
 
 from frozen import day
 from painpump.clinic.models import Episode, Implant, PathwayEvent, Patient
@@ -44,6 +44,7 @@ def physician(client_as: Callable[[Role | None], Client]) -> Client:
 def test_tumour_pain_is_implanted_directly(
     physician: Client, users: dict[Role, User], patient: Patient
 ) -> None:
+    expected_to_live(users[Role.NURSE], patient)
     episode = new_episode(users[Role.PHYSICIAN], patient, "tumour_pain", 10)
     response = post(
         physician,
@@ -67,6 +68,7 @@ def test_tumour_pain_is_implanted_directly(
 def test_an_implantation_sent_with_its_discharge_records_both_as_the_web_form_does(
     physician: Client, users: dict[Role, User], patient: Patient
 ) -> None:
+    expected_to_live(users[Role.NURSE], patient)
     episode = new_episode(users[Role.PHYSICIAN], patient, "tumour_pain", 10)
     url = f"/api/episodes/{episode.id}/implants"
     future = post(physician, url, implant_body(1, day(-2).isoformat(), discharged_on=day(1)))

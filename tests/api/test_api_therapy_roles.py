@@ -16,6 +16,7 @@ from therapy_setup import (
     at,
     baclofen_implant,
     day_60,
+    expected_to_live,
     fill,
     iso,
     new_episode,
@@ -182,6 +183,7 @@ def test_every_therapy_endpoint_is_allowed_or_refused_as_the_roles_table_says(
     ids: dict[str, object] = {"today": _today(), "patient": patient.id}
     clinic_settings()
     if "{referred}" in path:
+        expected_to_live(nurse, patient)  # as a tumour-pain implantation needs
         ids["referred"] = new_episode(physician, patient, "tumour_pain", 30).id
     if any(k in path for k in ("{implant}", "{unverified}", "{alarm}", "{patient}/implants")):
         implant = baclofen_implant(physician, patient)

@@ -4,6 +4,7 @@ that day, and small HTTP helpers."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from django.utils import timezone
 from frozen import ZONE
 from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Episode, Implant, Patient
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import CARRIED_OVER, responder_episode
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
@@ -34,7 +35,9 @@ def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def new_patient(nurse: User, mrn: str, family_name: str = "Muster") -> Patient:
+def new_patient(nurse: User, mrn: str, family_name: str = "Muster", **facts: Any) -> Patient:
+    """A patient born in 1960, with the facts given (patients.create_patient: opioid status,
+    psychosis history, weight, life expectancy; not recorded by default)."""
     return patients.create_patient(
         nurse,
         mrn=mrn,
@@ -42,6 +45,19 @@ def new_patient(nurse: User, mrn: str, family_name: str = "Muster") -> Patient:
         given_name="Erika",
         birth_date=date(1960, 1, 1),
         today=today(),
+        **facts,
+    )
+
+
+def expected_to_live(nurse: User, patient: Patient, months: int = 12) -> Patient:
+    """The patient with a life expectancy recorded, as before a tumour-pain implantation (an
+    implanted pump is for a life expectancy beyond 3 months)."""
+    return patients.update_patient(
+        nurse,
+        patient.id,
+        expected_version=patient.version,
+        today=today(),
+        life_expectancy_months=months,
     )
 
 
@@ -69,8 +85,11 @@ def implanted(
     drug: str = "baclofen",
     concentration: str = "2000 mcg/mL",
     dose: str = "400 mcg/day",
+    overrides: Mapping[str, str] | None = None,
 ) -> Implant:
-    """Register the implant on the fill's day (the pathway's implantation step) and fill it."""
+    """Register the implant on the fill's day (the pathway's implantation step) and fill it,
+    each soft warning of the first fill (a dose above the drug's start dose) passed with its
+    reason in `overrides`."""
     implant = implantation.register_implantation(
         physician,
         episode.id,
@@ -93,6 +112,7 @@ def implanted(
         aspirated=None,
         fill=fill(drug, concentration),
         dose=parse(dose, Kind.DOSE_RATE, "dose"),
+        overrides=overrides,
     )
     return Implant.objects.get(id=implant.id)
 
@@ -102,10 +122,12 @@ FIRST_FILL_DAYS_AGO = 90
 
 def baclofen_implant(physician: User, patient: Patient) -> Implant:
     """Stroke: test phase 120 days ago, responder 2 days later, implanted and filled 90 days
-    ago with baclofen 2000 mcg/mL, 20 mL, 400 mcg/day (0.2 mL/day: 8 mL expected at day 60)."""
+    ago with baclofen 2000 mcg/mL, 20 mL, 400 mcg/day (0.2 mL/day: 8 mL expected at day 60), her
+    established dose carried over (above the label's 200 mcg/day start)."""
     episode = new_episode(physician, patient, "stroke", 200)
     responder_episode(physician, episode.id, start=today() - timedelta(days=120))
-    return implanted(physician, episode, at(today() - timedelta(days=FIRST_FILL_DAYS_AGO)))
+    filled_at = at(today() - timedelta(days=FIRST_FILL_DAYS_AGO))
+    return implanted(physician, episode, filled_at, overrides=CARRIED_OVER)
 
 
 def day_60() -> datetime:

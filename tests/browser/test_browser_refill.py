@@ -97,7 +97,9 @@ def test_a_nurse_refills_with_a_warning_and_a_physician_verifies(
     page.get_by_role("button", name="Sign out").click()
 
     page = sign_in(physician)
-    page.get_by_role("link", name="Verify the refill of").first.click()
+    # the nurse's refill (the first fill, his own at her established dose, also waits for one)
+    waiting = page.get_by_role("listitem").filter(has_text="refill by nurse.joy")
+    waiting.get_by_role("link", name="Verify the refill of").click()
     expect(page.get_by_role("heading", name="Verify a refill")).to_be_visible()
     expect(page.get_by_test_id("warning-reconciliation")).to_be_visible()
     page.get_by_role("button", name="Verify this refill").click()

@@ -817,3 +817,73 @@ def test_calc_mri_refuses_an_unknown_pump_naming_the_option(
     code, _, err = run_cli(["calc", "mri", "--pump", "nope"], monkeypatch, capsys)
     assert code == EXIT_REFUSED
     assert "--pump: 'nope' is not a known pump model" in err
+
+
+def test_check_of_a_first_dose_with_the_patients_facts_gives_each_tier(calc: Any) -> None:
+    code, out = calc(
+        "check",
+        "--drug",
+        "ziconotide",
+        "--concentration",
+        "25 mcg/mL",
+        "--dose",
+        "3 mcg/day",
+        "--first-dose",
+        "--psychosis-history",
+        "yes",
+    )
+    assert code == 0
+    assert out["verdict"] == "stop"
+    tiers = {(f["rule"], f["verdict"], f["tier"]) for f in out["findings"]}
+    assert ("max_start_dose", "stop", "hard") in tiers
+    assert ("max_start_dose", "warn", "soft") in tiers
+    assert ("contraindication", "stop", "hard") in tiers
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--phase", "weaning"), ("--opioid-status", "sometimes"), ("--psychosis-history", "maybe")],
+    ids=["phase", "opioid-status", "psychosis-history"],
+)
+def test_check_refuses_an_unknown_choice_naming_the_option(
+    calc: Any, option: str, value: str
+) -> None:
+    code, out = calc(
+        "check",
+        "--drug",
+        "morphine",
+        "--concentration",
+        "10 mg/mL",
+        "--dose",
+        "1 mg/day",
+        option,
+        value,
+    )
+    assert code == EXIT_REFUSED
+    assert out["error"]["field"] == option
+
+
+def test_check_text_shows_the_tier_of_a_broken_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run_cli(
+        [
+            "calc",
+            "check",
+            "--drug",
+            "baclofen",
+            "--concentration",
+            "2000 mcg/mL",
+            "--dose",
+            "120 mcg/day",
+            "--previous-dose",
+            "100 mcg/day",
+            "--hours-since-change",
+            "24",
+            "--phase",
+            "titration",
+        ],
+        monkeypatch,
+        capsys,
+    )
+    assert "[stop, hard limit] max_step_percent" in out

@@ -6,6 +6,7 @@ page at a time, in the core's order across pages, with the size of the whole lis
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -16,9 +17,9 @@ from django.contrib.auth.models import User
 from frozen import NOW, TODAY, ZONE, day, next_weekday
 from painpump.clinic.actions import alarms, implantation, pathway, patients, refills
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import AuditEntry, Episode, Implant
+from painpump.clinic.models import AuditEntry, Episode, Implant, Refill
 from painpump.clinic.reads import dashboard
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import CARRIED_OVER, responder_episode
 from painpump.core.device_life import add_months
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill
@@ -37,6 +38,9 @@ def at(day: date) -> datetime:
 
 
 def patient_with(physician: User, nurse: User, mrn: str, indication: str) -> Episode:
+    """A patient referred for `indication`; a tumour-pain patient is on systemic opioids
+    (opioid-tolerant) with a life expectancy of a year recorded, as before an implantation."""
+    tumour = indication == "tumour_pain"
     patient = patients.create_patient(
         nurse,
         mrn=mrn,
@@ -44,6 +48,8 @@ def patient_with(physician: User, nurse: User, mrn: str, indication: str) -> Epi
         given_name="A",
         birth_date=date(1960, 1, 1),
         today=NOW.date(),
+        opioid_status="tolerant" if tumour else None,
+        life_expectancy_months=12 if tumour else None,
     )
     return patients.open_episode(
         physician, patient.id, indication=indication, referred_on=date(2019, 1, 2)
@@ -58,6 +64,7 @@ def implanted(
     concentration: str,
     dose: str,
     model: str = "synchromed-ii-20",
+    overrides: Mapping[str, str] | None = None,
 ) -> Implant:
     implant = implantation.register_implantation(
         physician,
@@ -85,16 +92,29 @@ def implanted(
             "LOT",
         ),
         dose=parse(dose, Kind.DOSE_RATE, "dose"),
+        overrides=overrides,
     )
     return Implant.objects.get(id=implant.id)
 
 
 @pytest.fixture
-def clinic(physician: User, nurse: User) -> dict[str, object]:
+def clinic(physician: User, nurse: User, pharmacist: User) -> dict[str, object]:
     spastic = patient_with(physician, nurse, "B-1", "paraplegia")
     responder_episode(physician, spastic.id, start=day(-147))
     # baclofen 400 mcg/day at 2000 mcg/mL = 0.2 mL/day: alarm 90 days after the fill, in 5 days
-    baclofen = implanted(physician, spastic, day(-85), "baclofen", "2000 mcg/mL", "400 mcg/day")
+    # (her established dose, above the label's 200 mcg/day start)
+    baclofen = implanted(
+        physician,
+        spastic,
+        day(-85),
+        "baclofen",
+        "2000 mcg/mL",
+        "400 mcg/day",
+        overrides=CARRIED_OVER,
+    )
+    # the override of its start dose checked by a second clinician, as the clinic does
+    first_fill = Refill.objects.get(implant=baclofen)
+    refills.verify_refill(pharmacist, first_fill.id, at(day(-85)) + timedelta(hours=2))
     # morphine 1 mg/day at 10 mg/mL = 0.1 mL/day: alarm 180 days after the fill
     cancer = patient_with(physician, nurse, "M-1", "tumour_pain")
     morphine = implanted(physician, cancer, day(-55), "morphine", "10 mg/mL", "1 mg/day")

@@ -44,7 +44,12 @@ def implant(physician: User, episode: Episode, on: date) -> Implant:
     )
 
 
-def test_tumour_pain_is_implanted_without_a_test_phase(patient: Patient, physician: User) -> None:
+def test_tumour_pain_is_implanted_without_a_test_phase(
+    patient: Patient, physician: User, nurse: User
+) -> None:
+    patients.update_patient(  # an implanted pump is for a life expectancy beyond 3 months
+        nurse, patient.id, expected_version=patient.version, today=day(0), life_expectancy_months=12
+    )
     episode = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=day(-55)
     )

@@ -20,6 +20,7 @@ from painpump.clinic.errors import NotFound
 from painpump.clinic.models import Appointment, AuditEntry, ClinicSettings, Implant, Refill
 from painpump.clinic.reads import report_data
 from painpump.clinic.roles import Forbidden
+from painpump.clinic.testing import CARRIED_OVER
 from painpump.core.units import Q
 from report_scenario import DAY_60, OVERRIDE_REASON, changed_concentration, history, verified
 
@@ -142,7 +143,11 @@ def test_the_first_fill_has_nothing_to_reconcile_and_no_program_before(
     assert session.reconciliation is None
     assert session.before is None
     assert session.bridge is None
-    assert not session.awaiting_verification
+    # her established dose, above the label's start: passed with its reason, and so it waits
+    # for a second clinician
+    (warning,) = session.warnings
+    assert (warning.rule, warning.reason) == ("max_start_dose", CARRIED_OVER["max_start_dose"])
+    assert session.awaiting_verification
 
 
 def test_reading_a_session_report_is_audited(implant: Implant, nurse: User, auditor: User) -> None:

@@ -15,7 +15,7 @@ from painpump.core import catalog
 from painpump.core.catalog import Drug, Limit, Pump
 from painpump.core.checks import IMPLAUSIBLE_FACTOR, check
 from painpump.core.clinic_limits import RULES, clinic_limit, parse_value
-from painpump.core.decision import Verdict
+from painpump.core.decision import Tier, Verdict
 from painpump.core.device_limits import check_rate, check_volume_fits
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q
@@ -58,6 +58,12 @@ def broken(
         lim for lim in drug.limits_for("max_daily_dose", region=region)
         if isinstance(lim.value, Q) and d.canonical > lim.value.canonical
     ]  # fmt: skip
+    if previous is not None and d.canonical < previous.canonical:
+        fall = (previous.canonical - d.canonical) / previous.canonical * 100
+        out += [
+            lim for lim in drug.limits_for("max_decrease_percent")
+            if isinstance(lim.value, Decimal) and fall > lim.value
+        ]  # fmt: skip
     if previous is None or d.canonical <= previous.canonical:
         return out
     change = d.canonical - previous.canonical
@@ -112,13 +118,13 @@ def test_an_ok_decision_means_every_limit_of_the_drug_library_holds(
     region_ = region.strip().lower() if region else None
     origin_ = origin.strip().lower() if origin else None
     breaks = broken(drug, c, d, region_, previous, hours, origin_, increases)
-    hard = [lim for lim in breaks if lim.severity == "hard" and lim.verified]
+    hard = [lim for lim in breaks if lim.severity is Tier.HARD]
     if decision.verdict is Verdict.OK:
         assert breaks == []
-        # and the drug library has limits to check against: nothing passes unchecked
-        assert drug.limits_for("max_concentration") and drug.limits_for(
-            "max_daily_dose", region=region_
-        )
+        # and within the drug's usual ranges: nothing outside them passes unremarked
+        for kind, value in (("concentration", c), ("daily_dose", d)):
+            usual = drug.usual_range(kind)
+            assert usual is not None and usual.holds(value)
     if hard:
         assert decision.verdict is Verdict.STOP
     if decision.verdict is not Verdict.STOP:

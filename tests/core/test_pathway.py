@@ -14,7 +14,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from painpump.core.baclofen import ScreeningBolus
-from painpump.core.decision import Verdict
+from painpump.core.decision import Tier, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.pathway.episode import DEFAULT_SETTINGS, Episode, PathwaySettings, Step
 from painpump.core.pathway.indications import DrugFamily, Indication, Outcome, Protocol
@@ -149,7 +149,7 @@ def test_unknown_indication_is_refused_with_the_choices() -> None:
 
 def test_tumour_pain_is_implanted_without_test_phase() -> None:
     ep = refer(Indication.TUMOUR_PAIN, on=D0)
-    result = transition(ep, "implant", now=TODAY, on=day(1))
+    result = transition(ep, "implant", now=TODAY, on=day(1), life_expectancy_months=12)
     assert result.episode.stage is Stage.IMPLANTED
     assert result.episode.implanted_on == day(1)
     assert result.decision.verdict is Verdict.OK
@@ -157,6 +157,43 @@ def test_tumour_pain_is_implanted_without_test_phase() -> None:
     assert rule.rule == "tumour_pain_direct_implant"
     assert "without a test phase" in rule.message
     assert "UNCONFIRMED" in rule.source and not rule.verified
+
+
+LIFE_EXPECTANCY_CASES = [
+    (None, Verdict.WARN, "life expectancy not recorded on the patient"),
+    (2, Verdict.WARN, "life expectancy 2 months: under 3 months an external system"),
+    (3, Verdict.WARN, "life expectancy 3 months: under 3 months an external system"),
+    (4, Verdict.OK, "life expectancy 4 months"),
+]
+
+
+@pytest.mark.parametrize(
+    ("months", "verdict", "text"),
+    LIFE_EXPECTANCY_CASES,
+    ids=["not-recorded", "two-months", "three-months-not-beyond", "four-months"],
+)
+def test_a_tumour_pain_implant_needs_a_life_expectancy_beyond_three_months(
+    months: int | None, verdict: Verdict, text: str
+) -> None:
+    ep = refer(Indication.TUMOUR_PAIN, on=D0)
+    decision = preview(ep, "implant", now=TODAY, on=day(1), life_expectancy_months=months)
+    (finding,) = [f for f in decision.findings if f.rule == "life_expectancy"]
+    assert (finding.verdict, finding.tier) == (verdict, Tier.SOFT)
+    assert text in finding.message
+    assert "medtronic-cancer-pain-patient-selection" in finding.source
+    if verdict is Verdict.WARN:
+        with pytest.raises(Refusal) as info:
+            transition(ep, "implant", now=TODAY, on=day(1), life_expectancy_months=months)
+        assert info.value.field == "acknowledge"
+        step = transition(
+            ep,
+            "implant",
+            now=TODAY,
+            on=day(1),
+            life_expectancy_months=months,
+            acknowledge={"life_expectancy": "palliative team agrees: pump for home care"},
+        )
+        assert step.episode.stage is Stage.IMPLANTED
 
 
 @pytest.mark.parametrize("indication", NON_TUMOUR, ids=lambda i: i.value)
@@ -347,7 +384,10 @@ def test_implant_needs_the_temporary_catheter_removed(
             assert "catheter_removed_on: not recorded is required" in str(info.value)
         assert ep.stage is not Stage.IMPLANTED and ep.implanted_on is None  # nothing changed
         return
-    result = transition(ep, "implant", now=TODAY, on=day(on))
+    if ep.indication is Indication.TUMOUR_PAIN:
+        result = transition(ep, "implant", now=TODAY, on=day(on), life_expectancy_months=12)
+    else:
+        result = transition(ep, "implant", now=TODAY, on=day(on))
     assert result.episode.stage is Stage.IMPLANTED
     messages = " | ".join(f.message for f in result.decision.findings)
     assert text in messages

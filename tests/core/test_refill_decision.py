@@ -11,8 +11,10 @@ from decimal import Decimal
 import pytest
 
 from painpump.core import catalog
-from painpump.core.decision import Subject, Verdict
+from painpump.core.decision import Finding, Subject, Tier, Verdict
+from painpump.core.dose_history import DoseChange, Phase, increases_within
 from painpump.core.errors import Refusal
+from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.refill import DeliveryFinding, LimitedBy
 from painpump.core.refill_decision import (
     DosingRules,
@@ -21,6 +23,7 @@ from painpump.core.refill_decision import (
     PumpState,
     RefillEntries,
     RunningProgram,
+    Therapy,
     decide_program_change,
     decide_refill,
 )
@@ -202,3 +205,93 @@ def test_a_baclofen_reservoir_found_empty_warns_of_withdrawal() -> None:
     assert warning.message.startswith("the reservoir was found empty")
     assert "watch for withdrawal" in warning.message and "lioresal-label" in warning.message
     assert decision.needs_verification
+
+
+def _rules_of(decision_warnings: tuple[Finding, ...]) -> set[str]:
+    return {w.rule for w in decision_warnings}
+
+
+def test_a_pumps_first_fill_is_judged_against_the_start_dose_and_its_phase_is_titration() -> None:
+    first = replace(baclofen_pump(), last_fill=None, running=None)
+    above = decide_refill(first, entries(expected=None, aspirated=None), RULES, now=DAY_60)
+    assert above.stop is None and _rules_of(above.warnings) == {"max_start_dose"}
+    assert above.phase is Phase.TITRATION
+    within = decide_refill(
+        first,
+        entries(expected=None, aspirated=None, dose=q("200 mcg/day", Kind.DOSE_RATE)),
+        RULES,
+        now=DAY_60,
+    )
+    assert within.warnings == ()
+
+
+def test_a_new_drug_is_judged_by_its_start_dose_not_as_a_step_from_the_old_one() -> None:
+    morphine = Fill(
+        (("morphine", q("10 mg/mL", Kind.CONCENTRATION)),), q("20 mL", Kind.VOLUME), "M"
+    )
+    tolerant = Therapy(patient=PatientFacts(opioid_status=OpioidStatus.TOLERANT))
+    state = replace(baclofen_pump(), therapy=tolerant)
+    decision = decide_refill(
+        state, entries(fill=morphine, dose=q("5 mg/day", Kind.DOSE_RATE)), RULES, now=DAY_60
+    )
+    assert decision.stop is None
+    assert "max_step_percent" not in _rules_of(decision.warnings)
+    assert "baclofen_stopped" in _rules_of(decision.warnings)
+    assert decision.phase is Phase.TITRATION
+    stopped = next(w for w in decision.warnings if w.rule == "baclofen_stopped")
+    assert stopped.tier is Tier.SOFT and "boxed warning" in stopped.source
+
+
+def test_increases_are_counted_over_the_rolling_seven_days_of_the_recorded_history() -> None:
+    at = DAY_60
+    history = tuple(
+        DoseChange(at - timedelta(days=days), "ziconotide", Decimal(dose))
+        for days, dose in ((30, "1.2"), (6, "2.4"), (4, "3.6"), (2, "4.8"))
+    )
+    assert increases_within(history, "ziconotide", at) == 3
+    assert increases_within(history, "ziconotide", at + timedelta(days=1)) == 2
+    assert increases_within(history, "baclofen", at) == 0
+
+
+def test_a_fourth_ziconotide_increase_in_seven_days_is_stopped_by_the_label() -> None:
+    zic = (("ziconotide", Decimal(25)),)
+    running_at = DAY_60 - timedelta(days=2)
+    history = tuple(
+        DoseChange(DAY_60 - timedelta(days=days), "ziconotide", Decimal(dose))
+        for days, dose in ((30, "1.2"), (6, "2.4"), (4, "3.6"), (2, "4.8"))
+    )
+    state = replace(
+        baclofen_pump(),
+        last_fill=replace(
+            baclofen_pump().last_fill,  # type: ignore[type-var]
+            drugs=zic,
+            programs=((Decimal("0.192"), running_at, None),),
+        ),
+        running=RunningProgram(Decimal("4.8"), Decimal("0.192"), running_at),
+        therapy=Therapy(
+            patient=PatientFacts(psychosis_history=False), history=history, phase=Phase.TITRATION
+        ),
+    )
+    decision = decide_program_change(state, q("6 mcg/day", Kind.DOSE_RATE), DAY_60, None, RULES)
+    assert decision.stop is not None
+    assert "max_increases_per_week" in decision.stop.problem
+    assert "this would be increase 4 in 7 days" in decision.stop.problem
+
+
+def test_ziconotide_with_a_recorded_psychosis_history_is_stopped_hard() -> None:
+    zic = Fill((("ziconotide", q("25 mcg/mL", Kind.CONCENTRATION)),), q("20 mL", Kind.VOLUME), "Z")
+    first = replace(
+        baclofen_pump(),
+        last_fill=None,
+        running=None,
+        therapy=Therapy(patient=PatientFacts(psychosis_history=True)),
+    )
+    decision = decide_refill(
+        first,
+        entries(expected=None, aspirated=None, fill=zic, dose=q("1.2 mcg/day", Kind.DOSE_RATE)),
+        RULES,
+        now=DAY_60,
+    )
+    assert decision.stop is not None
+    assert "contraindication" in decision.stop.problem
+    assert decision.stop.limit.endswith("(hard limit: no override)")

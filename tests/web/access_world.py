@@ -25,7 +25,7 @@ from painpump.clinic.actions import alarms, implantation, library, patients, ref
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Episode, Program, Refill
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import baclofen, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, baclofen, responder_episode
 from painpump.core.units import Kind, parse
 from painpump.web import urls
 
@@ -312,14 +312,19 @@ PAGES: dict[str, Page] = {
             "source": POLICY,
         },
     ),
+    # the world's limit is hard: changing it is a pharmacist's library change
     "limit-change": Page(
         {"limit_id": "limit"},
         get=frozenset({PH, AD}),
-        post=frozenset({PH, AD}),
+        post=frozenset({PH}),
         data=lambda w: {"version": "1", "value": "8 mg/day", "severity": "hard", "source": POLICY},
     ),
     "limit-archive": Page(
         {"limit_id": "limit"}, post=frozenset({PH, AD}), data=lambda w: {"version": "1"}
+    ),
+    # the world's hard limit was set by the pharmacist: a physician is its second approver
+    "limit-approve": Page(
+        {"limit_id": "limit"}, post=frozenset({P}), data=lambda w: {"version": "1"}
     ),
     "users": read_page(frozenset({AD})),
     "user-new": Page(
@@ -396,6 +401,7 @@ def build() -> World:
         given_name="Erika",
         birth_date=date(1970, 5, 1),
         today=today(),
+        life_expectancy_months=24,  # recorded for her tumour-pain referral's implantation
     )
     referred = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=today() - timedelta(days=30)
@@ -455,7 +461,8 @@ def build() -> World:
 
 def _implanted(physician: User, patient_id: Any, serial: str) -> tuple[Any, Refill]:
     """A stroke patient, responder, implanted and filled 60 days ago with baclofen 2000 mcg/mL,
-    20 mL at 400 mcg/day (0.2 mL/day: 8 mL expected today)."""
+    20 mL at 400 mcg/day (0.2 mL/day: 8 mL expected today), the established dose carried over
+    (above the label's 200 mcg/day start)."""
     episode = patients.open_episode(
         physician, patient_id, indication="stroke", referred_on=today() - timedelta(days=200)
     )
@@ -483,6 +490,7 @@ def _implanted(physician: User, patient_id: Any, serial: str) -> tuple[Any, Refi
         aspirated=None,
         fill=baclofen(),
         dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+        overrides=CARRIED_OVER,
     )
     return implant, fill
 

@@ -18,6 +18,7 @@ from chart_history import long_history
 from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
 from clinic_format import read_moment, written_day
 from frozen import TODAY, at, day
+from hard_stops import LABEL_START
 from painpump.clinic.actions import implantation, patients, refills, settings_service
 from painpump.clinic.demo import seed as demo
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
@@ -255,6 +256,7 @@ def ziconotide_pump(physician: User, nurse: User) -> Implant:
         birth_date=date(1958, 2, 2),
         today=day(-24),
         psychosis_history=False,
+        life_expectancy_months=12,
     )
     episode = patients.open_episode(
         physician, patient.id, indication="tumour_pain", referred_on=day(-55)
@@ -285,6 +287,7 @@ def ziconotide_pump(physician: User, nurse: User) -> Implant:
             lot="ZIC-1",
         ),
         dose=parse("2.4 mcg/day", Kind.DOSE_RATE, "dose"),
+        overrides=LABEL_START,
     )
     return implant
 

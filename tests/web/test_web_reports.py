@@ -32,6 +32,7 @@ from painpump.clinic.models import (
     Refill,
 )
 from painpump.clinic.reads import report_data
+from painpump.clinic.testing import CARRIED_OVER
 from painpump.web.reports import charts
 from report_scenario import (
     DAY_60,
@@ -167,8 +168,9 @@ def test_the_session_report_of_a_first_fill(implant: Implant, nurse: User) -> No
     _, text = _download(nurse, _refill_url(Refill.objects.get()))
     assert "First fill of this pump: there was no residual to aspirate or reconcile." in text
     assert "none (first fill)" in text
-    assert "No warning was raised." in text
-    assert "Second clinician not required" in text
+    # her established dose, above the label's start, passed with its reason
+    assert "max_start_dose" in text and CARRIED_OVER["max_start_dose"] in text
+    assert "Second clinician NOT YET VERIFIED" in text
 
 
 def test_the_clinician_summary_shows_therapy_doses_refills_alarms_and_outcomes(

@@ -7,6 +7,7 @@ from typing import Any
 
 from painpump import clock
 from painpump.clinic import locale
+from painpump.clinic.actions.settings_service import TEST_PHASE_FIELDS
 from painpump.clinic.models import (
     AlarmReport,
     Appointment,
@@ -273,6 +274,8 @@ def dashboard(board: Dashboard) -> dict[str, Any]:
 def clinic_settings(record: ClinicSettings) -> dict[str, Any]:
     return {
         **_fields(record, "implant_wait_days", "stay_min_days", "stay_max_days"),
+        **_fields(record, *TEST_PHASE_FIELDS),
+        "test_phase_days_verified": pathway_settings(record).test_phase_days_verified,
         **_fields(record, "refill_margin_days", "country", "subdivision", "dosing_region"),
         "time_zone": record.time_zone,
         "open_weekdays": sorted(record.open_weekdays),

@@ -693,10 +693,23 @@ WALL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 Weekday = Annotated[StrictInt, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")]
 
 
+TEST_PHASE_DAYS_NOTE = (
+    "planned test-phase length in days for {} spasticity, 1 to 60; unverified: a clinic setting, "
+    "no source gives these lengths"
+)
+
+
 class SettingsOut(Schema):
     implant_wait_days: int
     stay_min_days: int
     stay_max_days: int
+    test_phase_days_moderate: int = Field(description=TEST_PHASE_DAYS_NOTE.format("moderate"))
+    test_phase_days_severe: int = Field(description=TEST_PHASE_DAYS_NOTE.format("severe"))
+    test_phase_days_very_severe: int = Field(description=TEST_PHASE_DAYS_NOTE.format("very severe"))
+    test_phase_days_verified: bool = Field(
+        description="whether a source confirms the test-phase lengths (always false: clinic "
+        "settings; shown, it never decides enforcement)"
+    )
     refill_margin_days: int
     country: str
     subdivision: str
@@ -719,6 +732,15 @@ class SettingsChange(Request):
     implant_wait_days: StrictInt | None = None
     stay_min_days: StrictInt | None = None
     stay_max_days: StrictInt | None = None
+    test_phase_days_moderate: StrictInt | None = Field(
+        default=None, description=TEST_PHASE_DAYS_NOTE.format("moderate")
+    )
+    test_phase_days_severe: StrictInt | None = Field(
+        default=None, description=TEST_PHASE_DAYS_NOTE.format("severe")
+    )
+    test_phase_days_very_severe: StrictInt | None = Field(
+        default=None, description=TEST_PHASE_DAYS_NOTE.format("very severe")
+    )
     refill_margin_days: StrictInt | None = None
     country: StrictStr | None = Field(default=None, max_length=2)
     subdivision: StrictStr | None = Field(default=None, max_length=10)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timezone, tzinfo
 from decimal import Decimal
+from enum import StrEnum
 from functools import cache, wraps
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -34,9 +35,11 @@ from painpump.core import baclofen, catalog, checks, dosing, opioids, refill, vo
 from painpump.core.catalog import VERIFY_NOTE
 from painpump.core.decision import Finding, Verdict
 from painpump.core.device_limits import check_rate
+from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.locale import zone as named_zone
 from painpump.core.mri import mri_guidance
+from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.units import INPUT_RULES, Kind, Q, of, parse, parse_decimal, round_places
 
 app = typer.Typer(
@@ -674,6 +677,35 @@ def _unverified_ratio(ratio_text: str, source: str) -> Finding:
     )
 
 
+def _choice(text: str | None, choices: type[StrEnum], field: str) -> Any:
+    """An optional choice of an enum, by its value; refused naming the values it takes."""
+    if text is None:
+        return None
+    try:
+        return choices(text.strip().lower())
+    except ValueError:
+        allowed = ", ".join(c.value for c in choices)
+        raise Refusal(field, repr(text), f"one of {allowed}", INPUT_RULES, "is unknown") from None
+
+
+def _day(text: str | None, field: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise Refusal(field, repr(text), "an ISO 8601 date", INPUT_RULES, "is not a date") from None
+
+
+def _yes_no(text: str | None, field: str) -> bool | None:
+    if text is None:
+        return None
+    answer = text.strip().lower()
+    if answer not in ("yes", "no"):
+        raise Refusal(field, repr(text), "yes or no", INPUT_RULES, "is unknown")
+    return answer == "yes"
+
+
 @_command("check")
 def check_command(
     drug: Annotated[str | None, _opt("--drug", "Drug name.")] = None,
@@ -685,16 +717,48 @@ def check_command(
     hours_since_change: Annotated[
         str | None, _opt("--hours-since-change", "Hours since the last dose change.")
     ] = None,
+    increases_last_7_days: Annotated[
+        str | None, _opt("--increases-last-7-days", "Increases in the rolling 7 days before.")
+    ] = None,
     origin: Annotated[
         str | None, _opt("--origin", "Spasticity origin: spinal or cerebral (baclofen).")
+    ] = None,
+    phase: Annotated[
+        str | None, _opt("--phase", "titration or maintenance (not given: the strictest steps).")
+    ] = None,
+    first_dose: Annotated[
+        bool,
+        typer.Option("--first-dose", help="The drug's first dose in this pump (start dose)."),
+    ] = False,
+    opioid_status: Annotated[
+        str | None, _opt("--opioid-status", "naive, tolerant or unknown (the start dose).")
+    ] = None,
+    psychosis_history: Annotated[
+        str | None, _opt("--psychosis-history", "yes or no (ziconotide's contraindication).")
+    ] = None,
+    birth_date: Annotated[
+        str | None, _opt("--birth-date", "ISO 8601 date, for the labels' age limits.")
     ] = None,
     region: Annotated[str | None, _opt("--region", "Label region: us (default) or eu.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Drug-library checks of a concentration and daily dose, and of the step from a previous
-    dose: verdict ok, warn or stop, with every finding and its source."""
+    """Drug-library checks of a concentration and daily dose, of a first dose (--first-dose) and
+    of the step from a previous dose, with the patient's facts when given: verdict ok, warn or
+    stop, with every finding, its tier and its source."""
     if drug is None:
         raise _missing("drug", "a drug name", catalog.CATALOG)
+    increases = _number(increases_last_7_days, "increases_last_7_days", integer=True)
+    patient_given = (opioid_status, psychosis_history, birth_date) != (None, None, None)
+    patient = (
+        PatientFacts(
+            birth_date=_day(birth_date, "birth_date"),
+            opioid_status=_choice(opioid_status, OpioidStatus, "opioid_status")
+            or OpioidStatus.UNKNOWN,
+            psychosis_history=_yes_no(psychosis_history, "psychosis_history"),
+        )
+        if patient_given
+        else None
+    )
     decision = checks.check(
         drug,
         _need(concentration, "concentration", Kind.CONCENTRATION, positive=True),
@@ -703,6 +767,11 @@ def check_command(
         hours_since_change=_number(hours_since_change, "hours_since_change"),
         origin=origin,
         region=checks.DEFAULT_REGION if region is None else region,
+        increases_last_7_days=None if increases is None else int(increases),
+        phase=_choice(phase, Phase, "phase"),
+        starting=first_dose,
+        patient=patient,
+        on=clock.now().date(),
     )
     result: dict[str, Any] = {
         "verdict": decision.verdict,

@@ -108,7 +108,8 @@ def decision_text(decision: Decision) -> str:
     lines = [f"verdict  {decision.verdict.value.upper()}"]
     for f in decision.findings:
         note = "" if f.verified else " [unverified: check the source]"
-        lines.append(f"  [{f.verdict.value}] {f.rule}: {f.message}")
+        tier = f", {f.tier.value} limit" if f.tier is not None and f.verdict.rank else ""
+        lines.append(f"  [{f.verdict.value}{tier}] {f.rule}: {f.message}")
         lines.append(f"         limit {f.limit}; source: {f.source}{note}")
     if not decision.findings:
         lines.append("  no rule of the drug library, the device or the guidelines objects")

@@ -5,6 +5,7 @@ theirs from their frozen clock (tests/frozen.py), the drills from the clinic's t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Unpack
 from uuid import UUID
@@ -53,6 +54,14 @@ def responder_episode(
         return episode
     removed_at = datetime.combine(decided, time(15, 0), tzinfo=UTC)
     return _step(physician, episode, "record_catheter_removal", removed_at, on=decided)
+
+
+CARRIED_OVER: Mapping[str, str] = {
+    "max_start_dose": "established dose carried over from the previous pump"
+}
+"""The reason a pump's first fill at a patient's established dose (baclofen 400 mcg/day, above
+the 200 mcg/day label start) passes the start-dose warning, as `overrides` of the refill: the
+fixtures' and drills' patients had their dose titrated before this pump, not started on it."""
 
 
 def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> Fill:

@@ -279,9 +279,9 @@ def check_fill(
     """The rate for the prescribed dose and the warnings of the drug-library (the clinic's own
     limits beside the packaged) and device checks of every drug in the fill; a stop is raised
     as a Refusal naming the drug's concentration or the dose, with its rule, limit and source.
-    A drug new to a filled pump (not in `previous_drugs`) is starting: its start dose is checked
-    and no titration step (a pump's first fill, `previous_drugs` None, is not yet: issue 12);
-    the principal drug's increases are counted over the rolling 7 days of `therapy.history`."""
+    A drug not in `previous_drugs` (None: the pump's first fill) is starting: its start dose is
+    checked and no titration step; the principal drug's increases are counted over the rolling
+    7 days of `therapy.history`."""
     if not fill.drugs:
         raise Refusal(
             "drugs", "none", "at least one drug with its concentration", REFILL_RULES, "is empty"
@@ -294,7 +294,7 @@ def check_fill(
     findings: list[Finding] = []
     for index, (name, conc) in enumerate(fill.drugs):
         drug_dose = dose if index == 0 else of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
-        starting = previous_drugs is not None and name not in before
+        starting = name not in before
         previous_dose = increases = None
         if index == 0 and running is not None and not starting and before[:1] in ((), (name,)):
             previous_dose = of(running.dose_mcg_per_day, "mcg/day")

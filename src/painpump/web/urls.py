@@ -68,6 +68,7 @@ urlpatterns = [
     path("library/<str:drug>/limits/new/", library.new_limit, name="limit-new"),
     path("library/limits/<uuid:limit_id>/", library.change_limit, name="limit-change"),
     path("library/limits/<uuid:limit_id>/archive/", library.archive_limit, name="limit-archive"),
+    path("library/limits/<uuid:limit_id>/approve/", library.approve_limit, name="limit-approve"),
     path("users/", admin.accounts, name="users"),
     path("users/new/", admin.new_account, name="user-new"),
     path("users/<int:user_id>/", admin.account, name="user"),

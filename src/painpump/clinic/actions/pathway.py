@@ -49,6 +49,8 @@ def apply_step(
     if row.version != expected_version:
         raise Conflict("episode", str(row.id), expected_version, row.version)
     before = state_of(row)
+    if act is Action.IMPLANT:  # from the patient's record, never typed at the step
+        facts = {**facts, "life_expectancy_months": row.patient.life_expectancy_months}
     step = transition(
         before,
         act,

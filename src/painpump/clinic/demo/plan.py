@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from painpump.core import catalog
 from painpump.core.baclofen import ScreeningBolus
@@ -84,6 +84,23 @@ OMED_BASELINE = {
     "polyneuropathy": (40, 160),
     "tumour_pain": (120, 600),
 }
+TOLERANT_OMED = 60
+"""Oral morphine equivalents (mg/day) from which a patient counts as opioid-tolerant (the FDA's
+definition: at least 60 mg/day of oral morphine for a week or longer)."""
+NAIVE_START = {"morphine": Decimal(1000), "hydromorphone": Decimal(150)}
+"""The most an opioid-naive demo patient's pump starts at (mcg/day): the drug library's start
+doses (morphine 1 mg/day opioid-naive, hydromorphone 0.15 mg/day)."""
+LIFE_EXPECTANCY_MONTHS = (6, 36)
+"""A tumour-pain patient's life expectancy, recorded before an implanted pump (beyond 3 months)."""
+
+
+class RecordedFacts(TypedDict):
+    """A demo patient's facts as patients.create_patient records them."""
+
+    weight_kg: Decimal
+    opioid_status: str
+    psychosis_history: bool | None
+    life_expectancy_months: int | None
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -139,7 +156,20 @@ def _uniform(rng: random.Random, low: float, high: float, step: Decimal) -> Deci
     return max(step, _floor(Decimal(str(rng.uniform(low, high))), step))
 
 
-def _regimen(rng: random.Random, indication: str, bolus_mcg: Decimal | None) -> Regimen:
+def _regimen(
+    rng: random.Random, indication: str, bolus_mcg: Decimal | None, naive: bool = False
+) -> Regimen:
+    """The regimen of a patient's pump; an opioid-naive patient's opioid starts at its
+    opioid-naive start dose at most (NAIVE_START), an opioid-tolerant one's above it (converted
+    from the systemic opioids)."""
+    regimen = _drawn_regimen(rng, indication, bolus_mcg)
+    most = NAIVE_START.get(regimen.drug)
+    if naive and most is not None and regimen.start > most:
+        return replace(regimen, start=most)
+    return regimen
+
+
+def _drawn_regimen(rng: random.Random, indication: str, bolus_mcg: Decimal | None) -> Regimen:
     if indication in SPASTICITY:
         # Baclofen: Gablofen/Lioresal products 500, 1000, 2000 mcg/mL; start 2 x the effective
         # screening bolus (1 x if its effect lasted over 8 h); label steps 15 % cerebral, 30 %
@@ -321,6 +351,10 @@ class PatientPlan:
     fault: tuple[datetime, Decimal] | None = None
     near_alarm: bool = False
     assessments: tuple[Assessment, ...] = ()
+    weight_kg: Decimal | None = None
+    opioid_status: str | None = None
+    psychosis_history: bool | None = None
+    life_expectancy_months: int | None = None
 
 
 @dataclass
@@ -332,6 +366,7 @@ class _Draft:
     stage: str
     near_alarm: bool = False
     over_infusing: bool = False
+    opioid_status: str | None = None
     steps: list[Step] = field(default_factory=list)
     assessments: list[Assessment] = field(default_factory=list)
 
@@ -350,6 +385,7 @@ Friday 08:00-16:00, writing 25.11.2026 and 14:30. painpump.clinic.demo.seed seed
 
 class _Planner:
     def __init__(self, seed: int, today: date, locale: ClinicLocale) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.today = today
         self.locale = locale
@@ -407,6 +443,31 @@ class _Planner:
         low, high = AGES[draft.indication]
         age_days = rng.randint(low * 365, high * 365)
         return rng.choice(FAMILY_NAMES), rng.choice(GIVEN_NAMES), self.today - timedelta(age_days)
+
+    def facts(
+        self, draft: _Draft, mrn: str, birth: date, baseline: dict[str, Decimal]
+    ) -> RecordedFacts:
+        """What the clinic records on the patient before an intrathecal drug: weight (for the
+        age), opioid status (opioid-tolerant from TOLERANT_OMED of systemic opioids at referral,
+        else opioid-naive), no psychosis history for a pain patient (screened before a trial,
+        as ziconotide needs) and, for tumour pain, the life expectancy. Drawn from the patient's
+        own random stream, so the rest of the plan stays the same for a seed."""
+        rng = random.Random(f"{self.seed}:{mrn}:facts")
+        age = (self.today - birth).days / 365.25
+        low, high = (18, 40) if age < 12 else (35, 70) if age < 18 else (50, 110)
+        weight = Decimal(str(round(rng.uniform(low, high), 1)))
+        omed = baseline.get("omed_mg_per_day")
+        status = "naive" if omed is None or omed < TOLERANT_OMED else "tolerant"
+        pain = draft.indication not in SPASTICITY
+        months = None
+        if draft.indication == "tumour_pain":
+            months = rng.randint(*LIFE_EXPECTANCY_MONTHS)
+        return {
+            "weight_kg": weight,
+            "opioid_status": status,
+            "psychosis_history": False if pain else None,
+            "life_expectancy_months": months,
+        }
 
     # -- assessments -----------------------------------------------------------------------
 
@@ -545,6 +606,8 @@ class _Planner:
             injury = referred - self.days(370, 2000)
 
         baseline = self.baseline(draft, self.at(referred, 11))
+        facts = self.facts(draft, mrn, birth, baseline)
+        draft.opioid_status = facts["opioid_status"]
         effective: Decimal | None = None
         if stage == "test_phase":
             self.test_phase(draft, start, length, decide=None, protocol=protocol)
@@ -562,7 +625,7 @@ class _Planner:
             )
 
         if implant_on is None:
-            return PatientPlan(
+            plan = PatientPlan(
                 mrn,
                 family,
                 given,
@@ -574,9 +637,10 @@ class _Planner:
                 tuple(draft.steps),
                 assessments=tuple(draft.assessments),
             )
-        return self.implanted(
-            draft, (mrn, family, given, birth), referred, injury, implant_on, effective, baseline
-        )
+        else:
+            who = (mrn, family, given, birth)
+            plan = self.implanted(draft, who, referred, injury, implant_on, effective, baseline)
+        return replace(plan, **facts)
 
     def implanted(
         self,
@@ -590,7 +654,7 @@ class _Planner:
     ) -> PatientPlan:
         rng, today = self.rng, self.today
         mrn, family, given, birth = who
-        regimen = _regimen(rng, draft.indication, bolus)
+        regimen = _regimen(rng, draft.indication, bolus, naive=draft.opioid_status == "naive")
         device = self.device(regimen, implant_on)
         discharged = min(today, implant_on + self.days(2, 3))
         after = [Step("discharge", self.at(discharged, 11), {"on": discharged})]

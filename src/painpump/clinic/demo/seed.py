@@ -173,6 +173,10 @@ class _Seeder:
             given_name=plan.given_name,
             birth_date=plan.birth_date,
             today=self.today,
+            weight_kg=plan.weight_kg,
+            opioid_status=plan.opioid_status,
+            psychosis_history=plan.psychosis_history,
+            life_expectancy_months=plan.life_expectancy_months,
         )
         episode = patients.open_episode(
             physician,
@@ -247,7 +251,7 @@ class _Seeder:
         # drug-library limit) and passes each with a reason typed for it, as the service asks.
         entries = RefillEntries(visit.at, expected, aspirated, fill, arguments["dose"], plan.origin)
         shown = decide_refill(pump_state(implant), entries, dosing_rules(), now=clock.now())
-        overrides = {w.rule: demo_reason(w.rule) for w in shown.warnings}
+        overrides = {w.rule: demo_reason(w.rule, w.drug) for w in shown.warnings}
         refill = refills.perform_refill(user, implant.id, overrides=overrides, **arguments)
         if refill.needs_verification and not visit.leave_unverified:
             refills.verify_refill(
@@ -259,11 +263,22 @@ class _Seeder:
 DEMO_REASONS = {
     "reconciliation": "demo: residual volume re-measured, pump interrogated, patient well",
 }
+START_REASONS = {
+    "morphine": "demo: start dose converted from the patient's systemic opioids (opioid-tolerant)",
+    "hydromorphone": "demo: start dose converted from the patient's systemic opioids "
+    "(opioid-tolerant)",
+    "ziconotide": "demo: US label start dose, at most 2.4 mcg/day (0.1 mcg/h)",
+}
+"""Why a demo pump's first fill starts above the drug's start dose of the guidelines (a soft
+limit): an opioid-tolerant patient's opioid is converted from the systemic dose; ziconotide
+starts at the US label's start dose (its hard limit) rather than the guidelines' lower one."""
 
 
-def demo_reason(rule: str) -> str:
-    """The reason the demo's clinician types to pass a soft warning (an override is recorded
-    with a reason, never a bare tick)."""
+def demo_reason(rule: str, drug: str | None = None) -> str:
+    """The reason the demo's clinician types to pass a soft warning (about `drug`, when it
+    judges one): an override is recorded with a reason, never a bare tick."""
+    if rule == "max_start_dose" and drug in START_REASONS:
+        return START_REASONS[drug]
     return DEMO_REASONS.get(rule, f"demo: {rule} reviewed with the prescribing physician")
 
 

@@ -31,6 +31,7 @@ from painpump.clinic.roles import require
 from painpump.core.decision import Decision
 from painpump.core.errors import Refusal
 from painpump.core.pathway.episode import Facts
+from painpump.core.pathway.stages import Action
 from painpump.core.pathway.transitions import preview
 
 RULES = "painpump clinic rules"
@@ -65,7 +66,9 @@ def preview_step(
     """The findings a pathway step would give now (the warnings to acknowledge), without applying
     it; a hard rule refuses as the step would."""
     actor = require(user, "patient.read")
-    episode = get_or_not_found(Episode.objects.all(), episode_id)
+    episode = get_or_not_found(Episode.objects.select_related("patient"), episode_id)
+    if action == Action.IMPLANT.value:  # from the patient's record, never typed at the step
+        facts = {**facts, "life_expectancy_months": episode.patient.life_expectancy_months}
     decision = preview(
         state_of(episode),
         action,

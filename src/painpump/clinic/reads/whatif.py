@@ -27,7 +27,7 @@ from painpump.clinic.reads.chart import (
     fill_stability,
     program_words,
 )
-from painpump.clinic.reads.pump_state import dosing_rules
+from painpump.clinic.reads.pump_state import dosing_rules, therapy_of
 from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
 from painpump.core import catalog
@@ -236,7 +236,17 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
         rules = dosing_rules()
         fill = Fill(drugs, volume, "what-if")
         rate_ml, found = check_fill(
-            pump, fill, dose, running, now, None, rules.region, rules.clinic_limits
+            pump,
+            fill,
+            dose,
+            running,
+            now,
+            None,
+            rules.region,
+            rules.clinic_limits,
+            therapy=therapy_of(implant, last_program if running is not None else None),
+            previous_drugs=[name for name, _ in current.drugs],
+            on=now.astimezone(zone).date(),
         )
         warnings += found
         rate = of(rate_ml, "mL/day")

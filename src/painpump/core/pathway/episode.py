@@ -149,6 +149,7 @@ class Facts(TypedDict, total=False):
     bolus: ScreeningBolus
     outcome: Outcome | str
     reason: str
+    life_expectancy_months: int | None
 
 
 FACTS: Mapping[Action, tuple[frozenset[str], frozenset[str]]] = {
@@ -160,7 +161,7 @@ FACTS: Mapping[Action, tuple[frozenset[str], frozenset[str]]] = {
     Action.DECIDE_TEST_PHASE: (frozenset({"on", "outcome"}), frozenset()),
     Action.RECORD_CATHETER_REMOVAL: (frozenset({"on"}), frozenset()),
     Action.CLOSE_NON_RESPONDER: (frozenset({"on"}), frozenset()),
-    Action.IMPLANT: (frozenset({"on"}), frozenset()),
+    Action.IMPLANT: (frozenset({"on"}), frozenset({"life_expectancy_months"})),
     Action.DISCHARGE: (frozenset({"on"}), frozenset()),
     Action.START_REHABILITATION: (frozenset({"on"}), frozenset()),
     Action.START_MAINTENANCE: (frozenset({"on"}), frozenset()),

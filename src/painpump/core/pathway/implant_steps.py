@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from painpump.core.decision import Finding, Verdict
+from painpump.core.decision import Finding, Tier, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.pathway.episode import Episode, PathwaySettings
 from painpump.core.pathway.intervals import check_implant_interval, check_stay, check_tbi_interval
 from painpump.core.pathway.sources import (
     DESIGN_PATHWAY,
+    LIFE_EXPECTANCY_SOURCE,
+    MIN_LIFE_EXPECTANCY_MONTHS,
     REMOVAL_SOURCE,
     STAY_SOURCE,
     TEMPORARY_CATHETER_SOURCE,
@@ -21,9 +23,16 @@ from painpump.core.pathway.sources import (
 from painpump.core.pathway.stages import Action, Stage
 
 
-def implant(episode: Episode, on: date, settings: PathwaySettings, out: list[Finding]) -> Episode:
-    """Implantation: directly for tumour pain, else after a responder test phase; the clinic's
-    interval after the test phase; 1 year after a brain injury."""
+def implant(
+    episode: Episode,
+    on: date,
+    settings: PathwaySettings,
+    out: list[Finding],
+    life_expectancy_months: int | None = None,
+) -> Episode:
+    """Implantation: directly for tumour pain (with the life expectancy an implanted pump needs),
+    else after a responder test phase; the clinic's interval after the test phase; 1 year after a
+    brain injury."""
     if episode.stage is Stage.REFERRED:
         if episode.indication.needs_test_phase:
             raise Refusal(
@@ -44,6 +53,7 @@ def implant(episode: Episode, on: date, settings: PathwaySettings, out: list[Fin
                 verified=False,
             )
         )
+        out.append(_life_expectancy(life_expectancy_months))
     else:
         assert episode.test_ended_on is not None
         out.append(
@@ -66,6 +76,35 @@ def implant(episode: Episode, on: date, settings: PathwaySettings, out: list[Fin
         _stop_on(tbi, "on", on)
         out.append(tbi)
     return replace(episode, implanted_on=on)
+
+
+def _life_expectancy(months: int | None) -> Finding:
+    """Tumour pain: an implanted pump for a life expectancy beyond 3 months (an external system
+    below); a soft warning when it is shorter or not recorded on the patient."""
+    limit = f"life expectancy > {MIN_LIFE_EXPECTANCY_MONTHS} months for an implanted pump"
+    if months is None:
+        message = (
+            "life expectancy not recorded on the patient: an implanted pump is for a life "
+            f"expectancy beyond {MIN_LIFE_EXPECTANCY_MONTHS} months; record it or give the reason"
+        )
+        verdict = Verdict.WARN
+    elif months <= MIN_LIFE_EXPECTANCY_MONTHS:
+        message = (
+            f"life expectancy {months} months: under {MIN_LIFE_EXPECTANCY_MONTHS} months an "
+            "external system is appropriate rather than an implanted pump; give the reason"
+        )
+        verdict = Verdict.WARN
+    else:
+        message, verdict = f"life expectancy {months} months", Verdict.OK
+    return Finding(
+        "life_expectancy",
+        verdict,
+        message,
+        limit,
+        LIFE_EXPECTANCY_SOURCE,
+        verified=False,
+        tier=Tier.SOFT,
+    )
 
 
 def _temporary_catheter_removed(episode: Episode) -> Finding:

@@ -6,6 +6,12 @@ TUMOUR_SOURCE = (
     "phase; khimani-narang-cancer-trialing, huntsman-2021-100-to-1, pacc-2017-trialing: "
     "skipping the trial is common practice, UNCONFIRMED in a guideline"
 )
+LIFE_EXPECTANCY_SOURCE = (
+    "medtronic-cancer-pain-patient-selection: referral for an implanted pump needs a life "
+    "expectancy > 3 months; cancernetwork-1999-neuraxial-infusion: an external system is "
+    "appropriate under 3 months (SECONDARY)"
+)
+MIN_LIFE_EXPECTANCY_MONTHS = 3
 TEST_REQUIRED_SOURCE = (
     "rule-test-phase: a test phase for spasticity and non-tumour pain, non-responders leave the "
     "pathway; gablofen-label: patients must respond to a screening dose before pump "

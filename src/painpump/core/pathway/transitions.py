@@ -150,7 +150,7 @@ def _evaluate(
     elif action is Action.CLOSE_NON_RESPONDER:
         check_non_responder_close(episode, facts["on"], findings)
     elif action is Action.IMPLANT:
-        new = implant(episode, facts["on"], settings, findings)
+        new = implant(episode, facts["on"], settings, findings, facts.get("life_expectancy_months"))
     elif action is Action.DISCHARGE:
         new = discharge(episode, facts["on"], settings, findings)
     elif action in (Action.START_REHABILITATION, Action.START_MAINTENANCE, Action.EXPLANT):

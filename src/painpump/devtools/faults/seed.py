@@ -1,6 +1,7 @@
 """The drills' clinic, made through the clinic services like any other: a nurse with an API
-token (and a web session), and patients with a baclofen pump implanted and filled a year ago, so
-that every drill refill (6 minutes after the one before) is a valid one."""
+token (and a web session), and patients with a baclofen pump implanted and filled a year ago at
+their established dose (its start-dose warning passed with the reason), so that every drill
+refill (6 minutes after the one before) is a valid one."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from painpump.clinic.actions import implantation, refills
 from painpump.clinic.actions.patients import create_patient, open_episode
 from painpump.clinic.models import Episode
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import baclofen, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, baclofen, responder_episode
 from painpump.core.units import Kind, parse
 
 NURSE = "drill.nurse"
@@ -94,6 +95,7 @@ def seed(patients: int) -> Clinic:
             aspirated=None,
             fill=baclofen(),
             dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+            overrides=CARRIED_OVER,  # an established dose, above the label's start dose
         )
         implants.append(implant.id)
         made.append(patient.id)
