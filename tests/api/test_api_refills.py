@@ -253,3 +253,20 @@ def test_no_override_turns_a_hard_stop_into_a_program_through_the_api(
     assert refill.json()["error"]["field"]
     assert Program.objects.count() == programs and Refill.objects.count() == refills
     assert AuditEntry.objects.count() == entries
+
+
+def test_the_origin_of_spasticity_is_not_a_field_of_a_titration_or_a_refill(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User]
+) -> None:
+    """Regression: "origin": "spinal" in the body passed a stroke patient's +25 % past the
+    cerebral limit, with no reason recorded; the origin is the episode's (its override needs a
+    reason), so the field is refused."""
+    implant = ziconotide_pump(users[Role.PHYSICIAN], users[Role.NURSE])
+    physician = client_as(Role.PHYSICIAN)
+    response = post(
+        physician,
+        f"/api/implants/{implant.id}/programs",
+        {"dose": {"value": 2.4, "unit": "mcg/day"}, "origin": "spinal"},
+    )
+    assert response.status_code == 422
+    assert "origin" in str(response.json())

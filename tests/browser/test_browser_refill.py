@@ -82,7 +82,7 @@ def test_a_nurse_refills_with_a_warning_and_a_physician_verifies(
     )
     expect(page.get_by_test_id("needs-verification")).to_be_visible()
     page.get_by_role("button", name="Confirm and record the refill").click()
-    expect(page.get_by_role("alert").filter(has_text="is missing")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="needs a typed reason")).to_be_visible()
     assert Refill.objects.count() == 1
 
     page.get_by_label("Reason for passing this soft limit").fill(REASON)

@@ -17,8 +17,10 @@ from painpump.clinic.actions import library, programs, refills
 from painpump.clinic.models import AuditEntry, Implant, Program, Refill
 from painpump.clinic.reads.program_preview import program_record
 from painpump.clinic.reads.refill_record import refill_record
+from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen
 from painpump.core.errors import Refusal
+from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +150,48 @@ def test_no_override_turns_a_hard_stop_into_a_program_or_a_refill(
     assert "max_daily_dose" in str(refilled.value)
     assert written() == before
     assert not Program.objects.filter(dose_mcg_per_day=25).exists()
+
+
+def test_a_nurse_may_not_swap_the_drug_at_a_refill_and_nothing_is_written(
+    implant: Implant, nurse: User
+) -> None:
+    before = written()
+    hydromorphone = Fill(
+        (("hydromorphone", parse("1 mg/mL", Kind.CONCENTRATION, "c")),),
+        parse("20 mL", Kind.VOLUME, "v"),
+        "H-1",
+    )
+    with pytest.raises(Forbidden):
+        refills.perform_refill(
+            nurse,
+            implant.id,
+            idempotency_key=str(uuid4()),
+            performed_at=DAY_60,
+            expected=parse("8 mL", Kind.VOLUME, "e"),
+            aspirated=parse("8 mL", Kind.VOLUME, "a"),
+            fill=hydromorphone,
+            dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+            overrides={"baclofen_stopped": REASON, "max_start_dose": REASON},
+        )
+    assert written() == before
+
+
+def test_a_drug_typed_otherwise_is_stored_under_its_library_name(
+    implant: Implant, nurse: User
+) -> None:
+    refill = refills.perform_refill(
+        nurse,
+        implant.id,
+        idempotency_key=str(uuid4()),
+        performed_at=DAY_60,
+        expected=parse("8 mL", Kind.VOLUME, "e"),
+        aspirated=parse("8 mL", Kind.VOLUME, "a"),
+        fill=Fill(
+            (("Baclofen ", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),),
+            parse("20 mL", Kind.VOLUME, "v"),
+            "B-2",
+        ),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+    )
+    assert [d.drug for d in refill.drugs.all()] == ["baclofen"]
+    assert not refill.needs_verification

@@ -77,10 +77,20 @@ def test_unknown_facts_stay_unknown(patient: Patient) -> None:
     assert facts_of(patient).age_on(TODAY) == 56
 
 
-def test_a_nurse_records_the_facts_and_the_audit_entry_has_before_and_after(
+def test_a_nurse_records_the_weight_but_only_a_prescriber_the_facts_doses_depend_on(
     patient: Patient, nurse: User
 ) -> None:
-    changed = _edit(nurse, patient, weight_kg=Decimal("64"), psychosis_history=True)
+    weighed = _edit(nurse, patient, weight_kg=Decimal("64"))
+    for fact, value in (("psychosis_history", True), ("opioid_status", "tolerant")):
+        with pytest.raises(Forbidden):
+            _edit(nurse, weighed, **{fact: value})
+    assert Patient.objects.get(id=patient.id).version == weighed.version
+
+
+def test_a_physician_records_the_facts_and_the_audit_entry_has_before_and_after(
+    patient: Patient, physician: User
+) -> None:
+    changed = _edit(physician, patient, weight_kg=Decimal("64"), psychosis_history=True)
     assert changed.version == 2
     assert changed.weight_kg == Decimal("64.00")
     assert changed.psychosis_history is True
@@ -88,7 +98,7 @@ def test_a_nurse_records_the_facts_and_the_audit_entry_has_before_and_after(
     assert update.before is not None and update.after is not None
     assert (update.before["weight"], update.after["weight"]) == (None, "64 kg")
     assert (update.before["psychosis_history"], update.after["psychosis_history"]) == (None, True)
-    cleared = _edit(nurse, changed, weight_kg=None, psychosis_history=None)
+    cleared = _edit(physician, changed, weight_kg=None, psychosis_history=None)
     assert (cleared.weight_kg, cleared.psychosis_history) == (None, None)
     assert audit.verify().ok
 

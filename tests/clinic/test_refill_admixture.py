@@ -48,11 +48,11 @@ def refill(user: User, implant: Implant, fill: Fill, overrides: dict[str, str]) 
 
 
 def test_a_hundredfold_slip_in_the_second_drug_of_an_admixture_is_refused_naming_it(
-    implant: Implant, nurse: User
+    implant: Implant, physician: User
 ) -> None:
     entries = AuditEntry.objects.count()
     with pytest.raises(Refusal) as caught:
-        refill(nurse, implant, with_clonidine("150 mg/mL"), {})
+        refill(physician, implant, with_clonidine("150 mg/mL"), {})
     assert caught.value.field == "drugs[1]"
     assert "clonidine 150 mg/mL" in caught.value.value
     assert caught.value.source
@@ -62,21 +62,21 @@ def test_a_hundredfold_slip_in_the_second_drug_of_an_admixture_is_refused_naming
 
 
 def test_the_second_drug_above_its_own_soft_maximum_needs_its_own_reason(
-    implant: Implant, nurse: User
+    implant: Implant, physician: User
 ) -> None:
     """Clonidine 2000 mcg/mL is above its 1000 mcg/mL maximum (its 400 mcg/day at 0.2 mL/day
     are within its daily maximum): the warning names clonidine and is passed with a reason of its
     own (regression: it read like the baclofen's and an acknowledgement of the rule covered
     both)."""
     with pytest.raises(Refusal) as caught:
-        refill(nurse, implant, with_clonidine("2000 mcg/mL"), {})
+        refill(physician, implant, with_clonidine("2000 mcg/mL"), {})
     assert caught.value.field == "overrides"
     assert "clonidine:max_concentration" in caught.value.limit
     assert "clonidine:max_concentration" in caught.value.value
     assert "(clonidine: " in caught.value.problem
     assert Refill.objects.count() == 1
     shown = preview_refill(
-        nurse,
+        physician,
         implant.id,
         at=FIRST_FILL + timedelta(days=60),
         expected=parse("8 mL", Kind.VOLUME, "e"),
@@ -87,10 +87,13 @@ def test_the_second_drug_above_its_own_soft_maximum_needs_its_own_reason(
     reasons = {w.rule: REASON for w in shown if w.rule != "clonidine:max_concentration"}
     with pytest.raises(Refusal):  # the principal drug's rule does not cover clonidine's
         refill(
-            nurse, implant, with_clonidine("2000 mcg/mL"), {**reasons, "max_concentration": REASON}
+            physician,
+            implant,
+            with_clonidine("2000 mcg/mL"),
+            {**reasons, "max_concentration": REASON},
         )
     recorded = refill(
-        nurse,
+        physician,
         implant,
         with_clonidine("2000 mcg/mL"),
         {**reasons, "clonidine:max_concentration": REASON},

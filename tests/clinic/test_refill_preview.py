@@ -147,7 +147,10 @@ def test_a_concentration_change_previews_the_bridge_it_records(
     ("concentration", "limit"),
     [
         ("3000 mcg/mL", "<= 2000 mcg/mL (hard limit: no override)"),
-        ("2000 mg/mL", "< 200000 mcg/mL (hard limit: no override)"),
+        (
+            "2000 mg/mL",
+            "concentration within 50 mcg/mL to 2000 mcg/mL (usual range) (hard limit: no override)",
+        ),
     ],
     ids=["above-the-label", "mg-for-mcg"],
 )

@@ -16,6 +16,7 @@ from painpump.clinic.actions import refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen
+from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
@@ -35,6 +36,7 @@ def refill_at_day_60(
     overrides: dict[str, str] | None = None,
     fill: Fill | None = None,
     dose: str = "400 mcg/day",
+    phase: Phase | None = None,
 ) -> Refill:
     return refills.perform_refill(
         user,
@@ -46,6 +48,7 @@ def refill_at_day_60(
         fill=fill or baclofen(),
         dose=parse(dose, Kind.DOSE_RATE, "dose"),
         overrides=overrides,
+        phase=phase,
     )
 
 
@@ -113,13 +116,22 @@ def test_a_nurse_cannot_change_the_prescribed_dose(implant: Implant, nurse: User
         refill_at_day_60(nurse, implant, "8 mL", dose="440 mcg/day")
 
 
-def test_a_titration_step_beyond_the_label_stops(implant: Implant, physician: User) -> None:
-    # stroke is spasticity of cerebral origin: at most +15 % per step (Lioresal label)
+def test_a_step_at_a_refill_is_judged_by_the_maintenance_or_titration_steps(
+    implant: Implant, physician: User
+) -> None:
+    # stroke is spasticity of cerebral origin: +20 % at refills (maintenance), +15 % while
+    # titrating (Lioresal label), both hard
     with pytest.raises(Refusal) as caught:
         refill_at_day_60(physician, implant, "8 mL", dose="500 mcg/day")
-    assert "max_step_percent" in caught.value.problem
-    refill = refill_at_day_60(physician, implant, "8 mL", dose="440 mcg/day")
-    assert refill.program.dose_mcg_per_day == Decimal("440")
+    assert "is stopped by max_step_percent" in caught.value.problem
+    assert "above <= 20 %" in caught.value.problem
+    with pytest.raises(Refusal) as stopped:
+        refill_at_day_60(physician, implant, "8 mL", dose="470 mcg/day", phase=Phase.TITRATION)
+    assert "is stopped by max_step_percent" in stopped.value.problem
+    assert stopped.value.limit.endswith("(hard limit: no override)")
+    refill = refill_at_day_60(physician, implant, "8 mL", dose="470 mcg/day")
+    assert refill.program.dose_mcg_per_day == Decimal("470")
+    assert refill.program.phase == Phase.MAINTENANCE
 
 
 def test_a_concentration_change_bridges_and_waits_for_a_second_clinician(

@@ -39,11 +39,11 @@ def test_every_pump_of_the_command_line_is_in_the_catalog_with_sourced_values(mo
 
 
 @pytest.mark.parametrize("name", CLI_DRUGS)
-def test_every_drug_limit_has_a_source_and_unverified_limits_are_soft(name: str) -> None:
+def test_every_drug_limit_has_a_source_and_a_tier(name: str) -> None:
     drug = catalog.drug(name)
     for limit in drug.limits:
         assert limit.source
-        assert limit.verified or limit.severity == "soft"
+        assert limit.severity in (Tier.HARD, Tier.SOFT)
     for rule in drug.stability:
         assert rule.source
 

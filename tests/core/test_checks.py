@@ -223,7 +223,9 @@ UNIT_SLIP_CASES = [
     ("morphine", "10 mg/mL", "30 mg/day", None),
     ("morphine", "10 mg/mL", "500 mcg/day", None),
     ("hydromorphone", "2 mg/mL", "0.5 mcg/day", "0.5 mg/day"),
-    ("hydromorphone", "2 mg/mL", "2 mcg/day", None),
+    ("hydromorphone", "2 mg/mL", "2 mcg/day", "2 mg/day"),
+    ("morphine", "10 mg/mL", "150 mg/day", "150 mcg/day"),
+    ("morphine", "10 mg/mL", "39 mg/day", None),
     ("hydromorphone", "2 mg/mL", "12 mg/day", None),
     ("fentanyl", "50 mcg/mL", "50 mg/day", "50 mcg/day"),
     ("fentanyl", "50 mcg/mL", "0.5 mg/day", None),
@@ -592,9 +594,9 @@ def test_a_value_hundredfold_above_the_library_stops_even_where_limits_are_unver
         parse(dose, Kind.DOSE_RATE, "dose"),
     )
     assert decision.verdict is Verdict.STOP
-    guard = next(f for f in decision.findings if f.rule == "implausible")
-    assert "unit or decimal slip" in guard.message
-    assert "plausibility guard" in guard.source
+    guard = next(f for f in decision.findings if f.rule in ("implausible", "unit_slip"))
+    assert guard.tier is Tier.HARD
+    assert "slip" in guard.message
 
 
 def test_the_strongest_labelled_concentration_is_not_implausible() -> None:

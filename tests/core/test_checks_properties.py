@@ -231,7 +231,7 @@ def test_a_drug_without_library_limits_is_never_ok_in_silence(drug: str) -> None
     decision = check(drug, Q(Decimal(1000), "mg/mL"), Q(Decimal(10_000), "mg/day"))
     assert decision.verdict is Verdict.STOP
     assert "implausible" in {f.rule for f in decision.findings}
-    outside = check(drug, Q(Decimal(1), "mcg/mL"), Q(Decimal(5000), "mcg/day"))
+    outside = check(drug, Q(Decimal(3), "mcg/mL"), Q(Decimal(5000), "mcg/day"))
     assert outside.verdict is Verdict.WARN
     assert {f.rule for f in outside.findings if f.verdict is Verdict.WARN} == {"usual_range"}
 

@@ -62,9 +62,9 @@ def test_a_patient_registered_with_facts_shows_them_on_the_chart(nurse: User) ->
 
 
 def test_the_edit_form_round_trips_the_facts_and_refuses_next_to_the_field(
-    patient: Patient, nurse: User
+    patient: Patient, physician: User
 ) -> None:
-    client = signed_in(nurse)
+    client = signed_in(physician)
     url = f"/patients/{patient.id}/edit/"
     chart = client.get(f"/patients/{patient.id}/").content.decode()
     assert url in chart

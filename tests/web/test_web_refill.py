@@ -124,7 +124,7 @@ def test_a_soft_warning_passes_only_with_a_typed_reason_recorded_and_shown(
     name = reason_input(review, "reconciliation")
     refused = confirmed(client, implant, data)
     assert refused.status_code == 422
-    assert "is missing" in refused.content.decode()
+    assert "needs a typed reason" in refused.content.decode()
     short = confirmed(client, implant, data, **{name: "ok"})
     page = short.content.decode()
     assert short.status_code == 422
@@ -213,9 +213,9 @@ def test_roles_that_may_not_refill_are_refused_with_the_roles_that_may(
         ("expected", "3", "has no unit"),
         ("volume", "20,5 mL", "uses a decimal comma"),
         ("volume", "21 mL", "overfills the pump"),
-        ("concentration", "2000 mg/mL", "100 times the highest value"),
+        ("concentration", "2000 mg/mL", "but 2000 mcg/mL is within it: a mg/mcg slip?"),
         ("concentration", "3000 mcg/mL", "exceeds the maximum concentration 2000 mcg/mL"),
-        ("dose", "400 mg/day", "100 times the highest value"),
+        ("dose", "400 mg/day", "but 400 mcg/day is within it: a mg/mcg slip?"),
     ],
     ids=["no-unit", "decimal-comma", "overfill", "mg-for-mcg", "above-label", "dose-mg-for-mcg"],
 )

@@ -150,7 +150,7 @@ def perform_refill(
         "fill": fill,
         "dose": quantity(payload.dose, Kind.DOSE_RATE, "dose"),
         "overrides": dict(payload.overrides),
-        "origin": payload.origin,
+        "phase": payload.phase,
     }
     user = current_user(request)
     if payload.version is None:
@@ -184,7 +184,6 @@ def change_program(
             dose=dose,
             now=now,
             overrides=overrides,
-            origin=payload.origin,
             phase=payload.phase,
         )
     else:
@@ -195,7 +194,6 @@ def change_program(
             dose=dose,
             now=now,
             overrides=overrides,
-            origin=payload.origin,
             phase=payload.phase,
         )
     return Status(201, present.program(program))

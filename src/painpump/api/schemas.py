@@ -486,7 +486,11 @@ class RefillIn(Request):
         default_factory=dict,
         description=OVERRIDES,
     )
-    origin: StrictStr | None = Field(default=None, description="spinal or cerebral spasticity")
+    phase: Phase | None = Field(
+        default=None,
+        description="titration or maintenance for the program the refill starts; none: "
+        "titration for a first fill or a new drug, else maintenance (the label's steps at refills)",
+    )
 
 
 class ProgramIn(Request):
@@ -496,7 +500,6 @@ class ProgramIn(Request):
         default_factory=dict,
         description=OVERRIDES,
     )
-    origin: StrictStr | None = Field(default=None, description="spinal or cerebral spasticity")
     phase: Phase | None = Field(
         default=None,
         description="titration or maintenance (the label's steps differ); none keeps the "

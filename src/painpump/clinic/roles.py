@@ -66,7 +66,7 @@ ACTIONS: dict[str, str] = {
     "appointment.write": "change appointments",
     "library.read": "read the drug library and the device catalog",
     "library.write": "edit the drug library",
-    "library.approve": "approve a hard drug-library limit set by someone else",
+    "library.approve": "approve a hard drug-library limit (only one someone else set)",
     "library.harden": "set or change a hard drug-library limit (a pharmacist's library change)",
     "users.manage": "manage users",
     "settings.write": "change the clinic settings",

@@ -24,9 +24,12 @@ ORIGINS = ("spinal", "cerebral")
 REGIONS = ("us", "eu")
 DEFAULT_REGION = "us"
 SLIP_SOURCE = "rule-unit-slip"
-SLIP_FACTOR = Decimal(10)
+SLIP_FACTOR = Decimal(2)
 """How far outside its usual range a value must lie before the other prefix is suggested: a
-value merely above a maximum is never read as a slip."""
+value less than twice the usual ceiling (merely above a maximum) is never read as a slip."""
+TENFOLD = Decimal(10)
+"""A new daily dose ten times the running one, or ten times the largest start dose, is a
+decimal or unit slip, never a titration (rule-unit-slip)."""
 LIBRARY = "painpump drug library (src/painpump/core/data/drugs.toml)"
 CLINIC_PREFIX = "clinic_"
 """Findings of a clinic limit are named clinic_<rule>: acknowledging a packaged warning never
@@ -70,6 +73,11 @@ def _shown(given: Q, unit: str) -> str:
 def _verdict(limit: Limit) -> Verdict:
     """Stop for a broken hard limit, warn for a broken soft one, whatever the verification."""
     return Verdict.STOP if limit.severity is Tier.HARD else Verdict.WARN
+
+
+def _hours(value: Decimal) -> str:
+    """Hours for messages, one decimal."""
+    return str(value.quantize(Decimal("0.1")))
 
 
 def _pct(value: Decimal) -> str:
@@ -124,13 +132,13 @@ def _q_limits(drug: Drug, rule: str, **context: str | None) -> list[tuple[Limit,
 
 
 def check_usual(drug: Drug, given: Q, usual: UsualRange, what: str) -> Finding:
-    """The value against the drug's usual range: within it is ok; a value at least ten times
-    outside it that fits it when read with the other prefix (mg <-> mcg) is a unit slip, a hard
-    stop that names the other unit; any other value outside it warns (soft), never suggesting a
-    unit (rule-unit-slip)."""
+    """The value against the drug's usual range: within it is ok (and so is a dose of zero, a
+    stop judged by the decrease rules); a value at least twice outside it that fits it when read
+    with the other prefix (mg <-> mcg) is a unit slip, a hard stop that names the other unit;
+    any other value outside it warns (soft), never suggesting a unit (rule-unit-slip)."""
     shown = f"{what} within {usual.text()} (usual range)"
     source = f"{usual.source} ({SLIP_SOURCE})"
-    if usual.holds(given):
+    if usual.holds(given) or (given.canonical == 0 and usual.of == "daily_dose"):
         return Finding(
             "usual_range",
             Verdict.OK,
@@ -211,15 +219,13 @@ def _guard_and_usual(
     drug: Drug, given: Q, of_what: str, what: str, known: list[Q]
 ) -> list[Finding]:
     """The plausibility guard and the usual-range check (unit slip) of a value."""
-    findings: list[Finding] = []
     usual = drug.usual_range(of_what)
+    judged = check_usual(drug, given, usual, what) if usual is not None else None
+    if judged is not None and judged.rule == "unit_slip":
+        return [judged]  # the slip names the unit meant; the plausibility guard would not
     references = known + ([usual.high] if usual is not None else [])
     guard = _implausible(drug, given, references, what)
-    if guard is not None:
-        findings.append(guard)
-    if usual is not None:
-        findings.append(check_usual(drug, given, usual, what))
-    return findings
+    return [f for f in (guard, judged) if f is not None]
 
 
 def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
@@ -293,18 +299,51 @@ def check_start_dose(drug: Drug, dose: Q, opioid_status: OpioidStatus) -> list[F
         note = " (opioid-naive start: the patient's opioid status is not recorded)"
     else:
         note = f" (opioid-{status})" if status and any(lim.when for lim, _ in limits) else ""
-    return [_against_maximum(lim, value, d, d_text, "start dose", note) for lim, value in limits]
+    findings = [
+        _against_maximum(lim, value, d, d_text, "start dose", note) for lim, value in limits
+    ]
+    if limits:
+        highest = max((value for _, value in limits), key=lambda v: v.canonical)
+        ceiling = of(highest.canonical * TENFOLD, highest.unit)
+        if d.canonical >= ceiling.canonical:
+            findings.append(
+                Finding(
+                    "tenfold_start",
+                    Verdict.STOP,
+                    f"first dose {d_text} is ten times the largest start dose {highest}{note} or "
+                    "more: a decimal or unit slip; re-enter it",
+                    f"< {ceiling.to(drug.dose_rate_unit)}",
+                    f"{SLIP_SOURCE}: ten times the largest start dose is a slip, never a start",
+                    verified=True,
+                    tier=Tier.HARD,
+                )
+            )
+    return findings
 
 
-def check_patient(drug: Drug, patient: PatientFacts, on: date) -> list[Finding]:
+def check_patient(drug: Drug, patient: PatientFacts, on: date, direction: int = 1) -> list[Finding]:
     """The patient's facts the drug's label depends on: its contraindications (a fact not
-    recorded warns until it is) and the youngest age the label covers."""
+    recorded warns until it is) and the youngest age the label covers. A recorded
+    contraindication stops a start or an increase (`direction` > 0), warns when the dose stays
+    (0) and allows a decrease or stop (< 0), which it calls for."""
     findings: list[Finding] = []
     for contra in drug.contraindications:
         present = getattr(patient, contra.fact)
         label = contra.fact.replace("_", " ")
         shown = f"no {label}"
-        if present is True:
+        if present is True and direction < 0:
+            verdict, tier = Verdict.OK, contra.severity
+            message = (
+                f"{drug.name} is contraindicated with a {label}, recorded on the patient: "
+                "decreasing or stopping it is allowed"
+            )
+        elif present is True and direction == 0:
+            verdict, tier = Verdict.WARN, Tier.SOFT
+            message = (
+                f"{drug.name} is contraindicated with a {label}, recorded on the patient: "
+                "continuing it needs a reason; consider decreasing or stopping it"
+            )
+        elif present is True:
             verdict = Verdict.STOP if contra.severity is Tier.HARD else Verdict.WARN
             message = f"{drug.name} is contraindicated with a {label}, recorded on the patient"
             tier = contra.severity
@@ -439,6 +478,19 @@ def check_titration(
             )
         ]
     findings = []
+    if d.canonical >= p.canonical * TENFOLD:
+        findings.append(
+            Finding(
+                "tenfold_step",
+                Verdict.STOP,
+                f"increase from {p} to {d} is ten times the running dose or more: a decimal or "
+                "unit slip, never a titration step; re-enter it",
+                f"< {of(p.canonical * TENFOLD, p.unit).to(drug.dose_rate_unit)}",
+                f"{SLIP_SOURCE}: ten times the running dose is a slip, never a step",
+                verified=True,
+                tier=Tier.HARD,
+            )
+        )
     phase_value = phase.value if phase is not None else None
     step_limits = drug.limits_for("max_step_percent", origin=origin, phase=phase_value)
     strictest = _strictest(step_limits)
@@ -481,13 +533,18 @@ def check_titration(
             findings.append(
                 _broken(
                     lim,
-                    f"{hours_since_change} hour since the last change, less than {shown}",
+                    f"{_hours(hours_since_change)} hours since the last increase, less than "
+                    f"{shown}",
                     shown,
                 )
             )
         else:
             findings.append(
-                _ok(lim, f"{hours_since_change} hour since the last change meets {shown}", shown)
+                _ok(
+                    lim,
+                    f"{_hours(hours_since_change)} hours since the last increase meets {shown}",
+                    shown,
+                )
             )
     for lim in drug.limits_for("max_increases_per_week"):
         shown = f"<= {lim.value} increases in 7 days"
@@ -536,7 +593,9 @@ def _clinic_step(
         shown = f">= {lim.text()}"
         if hours_since_change is None:
             return None
-        message = f"{hours_since_change} hour since the last change, clinic {label} {shown}"
+        message = (
+            f"{_hours(hours_since_change)} hours since the last increase, clinic {label} {shown}"
+        )
         return hours_since_change < _number(lim), message, shown
     raise catalog.CatalogError(f"{lim.drug} {lim.rule}: not a rule a clinic limit may use")
 
@@ -670,7 +729,26 @@ def check(
         )
     findings += [f.about(Subject.DOSE, drug.name) for f in dose_findings]
     if patient is not None and on is not None:
-        findings += [f.about(Subject.DOSE, drug.name) for f in check_patient(drug, patient, on)]
+        direction = 1
+        if previous_dose is not None and not starting:
+            change = dose.canonical - previous_dose.canonical
+            direction = (change > 0) - (change < 0)
+        findings += [
+            f.about(Subject.DOSE, drug.name) for f in check_patient(drug, patient, on, direction)
+        ]
+    elif drug.contraindications:
+        findings.append(
+            Finding(
+                "contraindication",
+                Verdict.OK,
+                f"no patient facts given: the contraindications of {drug.name} are not checked",
+                "the patient's facts",
+                drug.contraindications[0].source,
+                drug.contraindications[0].verified,
+                Subject.DOSE,
+                drug.name,
+            )
+        )
     findings += check_clinic_limits(
         drug,
         concentration,

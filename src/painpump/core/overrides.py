@@ -13,7 +13,11 @@ from painpump.core.errors import Refusal
 
 OVERRIDE_RULES = "painpump override rules (rule-two-tiers)"
 MIN_REASON_CHARS = 8
+MIN_REASON_LETTERS = 4
+"""Distinct letters a reason needs: "........" or "aaaaaaaa" say nothing."""
 MAX_REASON_CHARS = 500
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
+"""Hangul fillers: letters by their category that show as blank."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,10 @@ class Override:
         return cls(str(stored["rule"]), str(stored["reason"]))
 
 
-def _reason(rule: str, text: str) -> str:
+def checked_reason(field: str, text: str) -> str:
+    """A typed reason for passing a soft rule, with its spaces tidied: printable, 8 to 500
+    characters, with at least 4 different letters; refused naming `field` otherwise."""
     reason = " ".join(str(text).split())
-    field = f"overrides[{rule}]"
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in reason):
         raise Refusal(
             field,
@@ -61,6 +66,15 @@ def _reason(rule: str, text: str) -> str:
             f"at most {MAX_REASON_CHARS} characters",
             OVERRIDE_RULES,
             "is too long",
+        )
+    letters = {ch.casefold() for ch in reason if ch.isalpha() and ch not in _FILLERS}
+    if len(letters) < MIN_REASON_LETTERS:
+        raise Refusal(
+            field,
+            repr(reason),
+            f"a reason in words (at least {MIN_REASON_LETTERS} different letters)",
+            OVERRIDE_RULES,
+            "says nothing about why the limit is passed",
         )
     return reason
 
@@ -86,9 +100,11 @@ def overrides_for(warnings: Sequence[Finding], given: Mapping[str, str]) -> tupl
         first = missing[0]
         raise Refusal(
             "overrides",
-            "no reason for " + ", ".join(sorted({w.rule for w in missing})),
+            ", ".join(sorted({w.rule for w in missing})),
             "a typed reason for each warning shown: " + ", ".join(sorted(shown)),
             first.source,
-            f"is missing ({first.message})",
+            f"needs a typed reason ({first.message})",
         )
-    return tuple(Override(rule, _reason(rule, given[rule])) for rule in shown)
+    return tuple(
+        Override(rule, checked_reason(f"overrides[{rule}]", given[rule])) for rule in shown
+    )

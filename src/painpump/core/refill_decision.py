@@ -15,7 +15,7 @@ from painpump.core import catalog, checks
 from painpump.core.catalog import Limit, Pump
 from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.device_limits import check_rate, check_volume_fits
-from painpump.core.dose_history import DoseChange, Phase, increases_within
+from painpump.core.dose_history import DoseChange, Phase, increases_within, last_increase
 from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import PatientFacts
@@ -64,6 +64,22 @@ class Fill:
     def canonical_drugs(self) -> list[tuple[str, Decimal]]:
         """The drugs with their concentrations in mcg/mL, as stored."""
         return [(name, conc.canonical) for name, conc in self.drugs]
+
+    def named(self) -> Fill:
+        """The fill with each drug under its drug-library name ("Baclofen " is baclofen); a drug
+        named twice is refused (each is checked alone, so two entries would hide their sum)."""
+        names = [catalog.drug(name, f"drugs[{i}]").name for i, (name, _) in enumerate(self.drugs)]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise Refusal(
+                    f"drugs[{index}]",
+                    name,
+                    "each drug once, with the concentration of the mixture",
+                    REFILL_RULES,
+                    "is named twice",
+                )
+        drugs = tuple((name, conc) for name, (_, conc) in zip(names, self.drugs, strict=True))
+        return replace(self, drugs=drugs)
 
 
 @dataclass(frozen=True)
@@ -162,6 +178,8 @@ class RefillDecision:
     drug_changed: bool
     dose_changed: bool
     phase: Phase = Phase.MAINTENANCE
+    drug_swapped: bool = False
+    """A drug added or left out (not only a concentration changed): a prescriber's change."""
     """The phase of the program the refill starts."""
 
     @property
@@ -197,12 +215,16 @@ class ProgramDecision:
 
 def next_phase(given: Phase | None, state: PumpState, principal: str | None) -> Phase:
     """The phase of the next program: as prescribed; else titration for a pump's first fill or a
-    new principal drug (the labels titrate from a start dose), else the running program's."""
+    new principal drug (the labels titrate from a start dose), maintenance for a refill of the
+    same drug (the Lioresal label's steps at refills), and the running program's for a change
+    between refills (`principal` None)."""
     if given is not None:
         return given
     last = state.last_fill
     if last is None or (principal is not None and last.drugs[0][0] != principal):
         return Phase.TITRATION
+    if principal is not None:
+        return Phase.MAINTENANCE
     return state.therapy.phase or Phase.MAINTENANCE
 
 
@@ -226,14 +248,27 @@ def reconciliation_warning(check: Reconciliation, drugs: Sequence[str] = ()) -> 
             "; baclofen was interrupted: watch for withdrawal (high fever, altered mental "
             "status, rebound spasticity, rhabdomyolysis; lioresal-label, boxed warning)"
         )
+    limit, source, verified = (
+        f"+/-{check.accuracy_percent} %",
+        check.accuracy_source,
+        check.accuracy_verified,
+    )
+    pocket = check.consequential_limit
+    if check.consequential and pocket is not None:
+        pocket_limit = f"a difference of at most {pocket.value} (possible pocket fill beyond)"
+        if check.finding is DeliveryFinding.NONE:
+            limit, source, verified = pocket_limit, pocket.source, pocket.verified
+        else:
+            limit, source = f"{limit}; {pocket_limit}", f"{source}; {pocket.source}"
     return Finding(
         "reconciliation",
         Verdict.WARN,
         message,
-        f"+/-{check.accuracy_percent} %",
-        check.accuracy_source,
-        check.accuracy_verified,
+        limit,
+        source,
+        verified,
         Subject.DELIVERY,
+        tier=Tier.SOFT,
     )
 
 
@@ -241,24 +276,59 @@ def _field_of(finding: Finding, index: int) -> str:
     return f"drugs[{index}]" if finding.subject is Subject.CONCENTRATION else "dose"
 
 
-def _stopped_baclofen(previous: Sequence[str], fill: Fill) -> Finding | None:
-    """A fill that leaves baclofen out: a soft warning that needs the prescribed taper it ends or
-    a reason (boxed warning: abrupt withdrawal). A baclofen dose of zero is checks' finding."""
-    if "baclofen" not in previous or "baclofen" in fill.names:
+STOPPING_RISK = {
+    "baclofen": checks.DECREASE_SOURCES["baclofen"],
+    "clonidine": (
+        "duraclon-label: Duraclon (epidural clonidine) label: risk of rebound hypertension; not "
+        "to be discontinued except under a physician's supervision"
+    ),
+    "opioid": (
+        "rule-conservative-default: an opioid stopped abruptly risks withdrawal (a taper, or "
+        "another opioid in its place, and watching for withdrawal)"
+    ),
+}
+
+
+def _stopped(previous: Sequence[str], fill: Fill) -> list[Finding]:
+    """A fill that leaves out a drug whose abrupt stop is dangerous (baclofen, clonidine, an
+    opioid): a soft warning each, which needs the prescribed taper it ends or a reason. A dose of
+    zero of the principal drug is checks' finding."""
+    found = []
+    for name in previous:
+        drug = catalog.drug(name)
+        source = STOPPING_RISK.get(name) or STOPPING_RISK.get(drug.drug_class)
+        if name in fill.names or source is None:
+            continue
+        found.append(
+            Finding(
+                f"{name}_stopped",
+                Verdict.WARN,
+                f"this fill leaves {name} out: an abrupt stop risks withdrawal; give the "
+                "prescribed taper it ends or the reason, and watch for withdrawal",
+                "a prescribed taper or a reason",
+                source,
+                verified=drug.drug_class != "opioid",
+                subject=Subject.DOSE,
+                drug=name,
+                tier=Tier.SOFT,
+            )
+        )
+    return found
+
+
+def _hours_since_increase(
+    therapy: Therapy, drug: str, running: RunningProgram | None, at: datetime
+) -> Decimal | None:
+    """Hours since the drug's daily dose last rose (the labels space increases, not refills at
+    the same dose), or since its first program when it never rose; without a recorded history,
+    since the running program started."""
+    if running is None:
         return None
-    return Finding(
-        "baclofen_stopped",
-        Verdict.WARN,
-        "this fill leaves intrathecal baclofen out: abrupt discontinuation can be "
-        "life-threatening; give the prescribed taper it ends or the reason, and watch for "
-        "withdrawal",
-        "a prescribed taper or a reason",
-        checks.DECREASE_SOURCES["baclofen"],
-        verified=True,
-        subject=Subject.DOSE,
-        drug="baclofen",
-        tier=Tier.SOFT,
-    )
+    since = last_increase(therapy.history, drug)
+    if since is None:
+        starts = [change.at for change in therapy.history if change.drug == drug]
+        since = min(starts) if starts else running.started_at
+    return hours_between(since, at)
 
 
 def check_fill(
@@ -286,9 +356,10 @@ def check_fill(
         raise Refusal(
             "drugs", "none", "at least one drug with its concentration", REFILL_RULES, "is empty"
         )
+    fill = fill.named()
     check_volume_fits(pump, fill.volume, "volume")
     rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
-    hours = None if running is None else hours_between(running.started_at, at)
+    hours = _hours_since_increase(therapy, fill.drugs[0][0], running, at)
     admixture = len(fill.drugs) > 1
     before = tuple(previous_drugs) if previous_drugs is not None else ()
     findings: list[Finding] = []
@@ -327,9 +398,7 @@ def check_fill(
                     f"is stopped by {finding.rule}: {finding.message}",
                 )
         findings += [f.in_admixture() if admixture else f for f in decision.findings]
-    stopped = _stopped_baclofen(before, fill)
-    if stopped is not None:
-        findings.append(stopped)
+    findings += _stopped(before, fill)
     # after the drug library, so a mg/mcg slip is named as such, not as a rate
     check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
     return rate, [f for f in findings if f.verdict is Verdict.WARN]
@@ -442,12 +511,14 @@ def decide_refill(
         if found is not None:
             warnings.append(found)
     fill, dose, running = entries.fill, entries.dose, state.running
+    fill = fill.named() if fill is not None and fill.drugs else fill
     phase = next_phase(entries.phase, state, fill.drugs[0][0] if fill and fill.drugs else None)
     outcome = stop = None
-    drug_changed = dose_changed = False
+    drug_changed = dose_changed = drug_swapped = False
     if fill is not None and dose is not None:
         dose_changed = running is not None and dose.canonical != running.dose_mcg_per_day
         drug_changed = last is not None and fill.canonical_drugs != list(last.drugs)
+        drug_swapped = last is not None and fill.names != [name for name, _ in last.drugs]
         try:
             rate, found_in_fill = check_fill(
                 state.pump,
@@ -478,6 +549,7 @@ def decide_refill(
         drug_changed=drug_changed,
         dose_changed=dose_changed,
         phase=phase,
+        drug_swapped=drug_swapped,
     )
 
 

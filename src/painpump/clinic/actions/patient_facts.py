@@ -18,6 +18,7 @@ from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.models import Episode, Patient
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
+from painpump.core.overrides import checked_reason
 from painpump.core.pathway.indications import Indication
 from painpump.core.patient_facts import OpioidStatus
 from painpump.core.spasticity import Origin, origin_for, origin_of
@@ -26,9 +27,13 @@ from painpump.core.units import format_decimal
 INPUT_RULES = "painpump input rules"
 WEIGHT_KG = (Decimal("0.5"), Decimal(400))
 LIFE_EXPECTANCY_MONTHS = (0, 600)
-MIN_REASON = 8
 FACTS = ("weight_kg", "opioid_status", "psychosis_history", "life_expectancy_months")
 """The patient's fields this module checks (and the names their inputs carry)."""
+
+
+PRESCRIBING_FACTS = frozenset({"opioid_status", "psychosis_history"})
+"""Facts that change what the dose checks allow (a start dose, a contraindication): once
+recorded, only a prescriber changes them."""
 
 
 def weight_kg(value: object) -> Decimal | None:
@@ -182,14 +187,7 @@ def set_origin_override(
                 INPUT_RULES,
                 f"does not apply to {episode.get_indication_display()}",
             )
-        if len(reason) < MIN_REASON:
-            raise Refusal(
-                "reason",
-                repr(reason),
-                f"at least {MIN_REASON} characters saying why the origin differs",
-                INPUT_RULES,
-                "is too short",
-            )
+        reason = checked_reason("reason", reason)
         if len(reason) > 300:
             raise Refusal("reason", f"{len(reason)} characters", "300 characters", INPUT_RULES)
     before = _origin_snapshot(episode)

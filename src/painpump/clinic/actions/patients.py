@@ -128,7 +128,8 @@ def update_patient(
     user: User, patient_id: UUID, *, expected_version: int, today: date, **changes: Any
 ) -> Patient:
     """Change demographic fields and the patient facts (patient_facts.FACTS), only if nobody
-    changed the patient since `expected_version`."""
+    changed the patient since `expected_version`; a fact the dosing checks switch on
+    (patient_facts.PRESCRIBING_FACTS) is changed only by a prescriber."""
     actor = require(user, "patient.write")
     patient = _patient(patient_id, lock=True)
     if patient.version != expected_version:
@@ -141,7 +142,10 @@ def update_patient(
         elif name == "birth_date":
             patient.birth_date = _birth_date(value, today)
         elif name in patient_facts.FACTS:
-            setattr(patient, name, patient_facts.checked_facts({name: value})[name])
+            checked = patient_facts.checked_facts({name: value})[name]
+            if name in patient_facts.PRESCRIBING_FACTS and checked != getattr(patient, name):
+                require(user, "program.prescribe")  # the checks of every dose depend on it
+            setattr(patient, name, checked)
         else:
             raise Refusal(
                 name,

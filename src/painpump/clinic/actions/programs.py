@@ -33,7 +33,6 @@ def change_program(
     dose: Q,
     now: datetime,
     overrides: Mapping[str, str] | None = None,
-    origin: str | None = None,
     phase: Phase | None = None,
 ) -> Program:
     """A new daily dose for the drug in the pump, from `now`, as core decides it
@@ -44,7 +43,7 @@ def change_program(
         Implant.objects.select_for_update().select_related("episode"), implant_id
     )
     state = pump_state(implant)
-    decision = decide_program_change(state, dose, now, origin, dosing_rules(), phase)
+    decision = decide_program_change(state, dose, now, None, dosing_rules(), phase)
     if decision.stop is not None:
         raise decision.stop
     projection, rate = decision.projection, decision.rate_ml_per_day
@@ -101,7 +100,6 @@ def confirm_program_change(
     dose: Q,
     now: datetime,
     overrides: Mapping[str, str],
-    origin: str | None = None,
     phase: Phase | None = None,
 ) -> Program:
     """change_program, if the pump is still as the physician reviewed it (its version)."""
@@ -109,9 +107,7 @@ def confirm_program_change(
     conflict = version_conflict(implant_id, expected_version)
     if conflict is not None:
         raise conflict
-    return change_program(
-        user, implant_id, dose=dose, now=now, overrides=overrides, origin=origin, phase=phase
-    )
+    return change_program(user, implant_id, dose=dose, now=now, overrides=overrides, phase=phase)
 
 
 def _reschedule_refill(actor: str, implant: Implant) -> list[str]:

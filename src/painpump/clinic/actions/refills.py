@@ -23,6 +23,7 @@ from painpump.clinic.locale import clinic_today
 from painpump.clinic.models import Appointment, Implant, Program, Refill, RefillDrug
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
+from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.overrides import Override, overrides_for
 from painpump.core.refill import RefillPlan
@@ -82,13 +83,14 @@ def perform_refill(
     fill: Fill,
     dose: Q,
     overrides: Mapping[str, str] | None = None,
-    origin: str | None = None,
+    phase: Phase | None = None,
 ) -> Refill:
     """Record a refill (or, with no expected/aspirated volumes, the first fill of an implant).
     Each soft warning passes only with a reason in `overrides` (rule -> reason); a hard limit
     stops whatever is given. Retrying with the same idempotency key returns the refill already
     recorded."""
     actor = require(user, "refill.perform")
+    fill = fill.named()  # stored under the drug library's names, each drug once
     implant = get_or_not_found(
         Implant.objects.select_for_update().select_related("episode"), implant_id
     )
@@ -98,9 +100,9 @@ def perform_refill(
     if existing is not None:
         return _replayed(existing, implant_id, idempotency_key, fill, dose)
     state = pump_state(implant)
-    entries = RefillEntries(performed_at, expected, aspirated, fill, dose, origin)
+    entries = RefillEntries(performed_at, expected, aspirated, fill, dose, phase=phase)
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now())
-    if decision.dose_changed:
+    if decision.dose_changed or decision.drug_swapped:  # a nurse fills the drugs prescribed
         require(user, "program.prescribe")
     if decision.stop is not None:
         raise decision.stop
@@ -259,7 +261,7 @@ def confirm_refill(
     fill: Fill,
     dose: Q,
     overrides: Mapping[str, str],
-    origin: str | None = None,
+    phase: Phase | None = None,
 ) -> Refill:
     """perform_refill, if the pump is still as the clinician reviewed it (its version); a retry
     with an idempotency key already recorded returns that refill, as perform_refill does."""
@@ -279,7 +281,7 @@ def confirm_refill(
         fill=fill,
         dose=dose,
         overrides=overrides,
-        origin=origin,
+        phase=phase,
     )
 
 

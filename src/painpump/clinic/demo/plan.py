@@ -145,7 +145,6 @@ class Regimen:
     stability_days: int
     first_refill_days: int | None = None
     extra: tuple[tuple[str, Decimal], ...] = ()
-    origin: str | None = None
 
 
 def _floor(value: Decimal, step: Decimal) -> Decimal:
@@ -190,7 +189,6 @@ def _drawn_regimen(rng: random.Random, indication: str, bolus_mcg: Decimal | Non
             Decimal("0.14") if cerebral else Decimal("0.28"),
             None,
             180,
-            origin="cerebral" if cerebral else "spinal",
         )
     draw = rng.random()
     if indication == "tumour_pain" and draw < 0.2:
@@ -346,7 +344,6 @@ class PatientPlan:
     device: Device | None = None
     after_implant: tuple[Step, ...] = ()
     visits: tuple[Visit, ...] = ()
-    origin: str | None = None
     accuracy: Decimal = Decimal(1)
     fault: tuple[datetime, Decimal] | None = None
     near_alarm: bool = False
@@ -700,7 +697,6 @@ class _Planner:
             device,
             tuple(after),
             visits,
-            regimen.origin,
             accuracy,
             fault,
             draft.near_alarm,

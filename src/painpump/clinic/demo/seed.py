@@ -244,12 +244,11 @@ class _Seeder:
             "aspirated": aspirated,
             "fill": fill,
             "dose": quantity(visit.dose, drug.dose_rate_unit),
-            "origin": plan.origin,
         }
         user = self.users[visit.performer]
         # The nurse reads the warnings (reconciliation beyond the pump's accuracy, a soft
         # drug-library limit) and passes each with a reason typed for it, as the service asks.
-        entries = RefillEntries(visit.at, expected, aspirated, fill, arguments["dose"], plan.origin)
+        entries = RefillEntries(visit.at, expected, aspirated, fill, arguments["dose"])
         shown = decide_refill(pump_state(implant), entries, dosing_rules(), now=clock.now())
         overrides = {w.rule: demo_reason(w.rule, w.drug) for w in shown.warnings}
         refill = refills.perform_refill(user, implant.id, overrides=overrides, **arguments)

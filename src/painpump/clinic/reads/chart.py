@@ -48,6 +48,7 @@ from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.age import age_on
+from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
@@ -187,6 +188,7 @@ class DoseLine:
     programmed_by: ProgrammedBy
     overrides: tuple[Override, ...] = ()
     """The soft limits a titration passed, each with its reason (by its prescriber, then)."""
+    phase: Phase = Phase.MAINTENANCE
 
 
 @dataclass(frozen=True)
@@ -418,14 +420,30 @@ _TITLES = {
 }
 
 
+def _pocket(implant: Implant) -> Q | None:
+    """The difference beyond which a refill's residual suggests a pocket fill (Maino 2017)."""
+    threshold = catalog.pump(implant.pump_model, "pump_model").extras.get("pocket_fill_threshold")
+    return None if threshold is None else threshold.value
+
+
 def _put_in(refill: Refill) -> str:
     drugs = " + ".join(str(d) for d in fill_drugs(refill))
     return f"{of(refill.volume_ml, 'mL')} of {drugs}"
 
 
-def _verdict(refill: Refill, accuracy: str) -> str:
+def _verdict(refill: Refill, accuracy: str, pocket: Q | None) -> str:
     if refill.expected_ml is None:
         return "first fill"
+    difference = refill.difference_ml
+    if pocket is not None and difference is not None and abs(difference) > pocket.canonical:
+        return (
+            f"{_found(refill, accuracy)}; the difference {of(abs(difference), 'mL')} exceeds "
+            f"{pocket}: possible pocket fill"
+        )
+    return _found(refill, accuracy)
+
+
+def _found(refill: Refill, accuracy: str) -> str:
     words = {
         DeliveryFinding.NONE: f"as expected (within {accuracy})",
         DeliveryFinding.OVERINFUSION: f"less left than expected: overinfusion beyond {accuracy}",
@@ -437,7 +455,7 @@ def _verdict(refill: Refill, accuracy: str) -> str:
     return words[DeliveryFinding(refill.finding)]
 
 
-def _refill_line(refill: Refill, accuracy: str) -> RefillLine:
+def _refill_line(refill: Refill, accuracy: str, pocket: Q | None) -> RefillLine:
     if refill.verified_by:
         verification = f"verified by {refill.verified_by}"
     elif refill.needs_verification:
@@ -451,7 +469,7 @@ def _refill_line(refill: Refill, accuracy: str) -> RefillLine:
         difference=None if refill.difference_ml is None else of(refill.difference_ml, "mL"),
         error_percent=delivery_error(refill),
         finding=finding_words(refill),
-        verdict=_verdict(refill, accuracy),
+        verdict=_verdict(refill, accuracy, pocket),
         put_in=_put_in(refill),
         volume=of(refill.volume_ml, "mL"),
         lot=refill.lot,
@@ -482,6 +500,7 @@ def _dose_lines(programs: Sequence[Program], refills: Sequence[Refill]) -> list[
                 concentration=principal.concentration,
                 programmed_by=ProgrammedBy(program.prescribed_by, program.id in refilled),
                 overrides=tuple(Override.from_json(o) for o in program.overrides),
+                phase=Phase(program.phase),
             )
         )
     return lines
@@ -643,7 +662,7 @@ def _pump_in_place(
         program=program,
         projection=projection,
         projection_notes=tuple(notes),
-        refills=tuple(_refill_line(r, pump.accuracy) for r in reversed(done)),
+        refills=tuple(_refill_line(r, pump.accuracy, _pocket(active)) for r in reversed(done)),
         doses=tuple(_dose_lines(programs, done)),
     )
 

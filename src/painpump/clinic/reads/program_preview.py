@@ -53,7 +53,6 @@ def preview_program_change(
     *,
     at: datetime,
     dose: Q | None = None,
-    origin: str | None = None,
     phase: Phase | None = None,
 ) -> ProgramPreview:
     """What a new daily dose from `at` would do, without doing it (physicians only, as
@@ -72,7 +71,7 @@ def preview_program_change(
     before = current_setting(implant, state, at)
     preview = ProgramPreview(implant, implant.version, before, None, None, ())
     if dose is not None:
-        decision = decide_program_change(state, dose, at, origin, dosing_rules(), phase)
+        decision = decide_program_change(state, dose, at, None, dosing_rules(), phase)
         projection = decision.projection
         if decision.stop is not None or projection is None or decision.rate_ml_per_day is None:
             preview = replace(preview, stop=decision.stop)

@@ -26,6 +26,7 @@ from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.booking import Visit
 from painpump.core.decision import Finding
+from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.refill import Reconciliation, residual_ml
@@ -179,7 +180,7 @@ def preview_refill(
     aspirated: Q | None = None,
     fill: Fill | None = None,
     dose: Q | None = None,
-    origin: str | None = None,
+    phase: Phase | None = None,
     partial: bool = False,
 ) -> RefillPreview:
     """What a refill at `at` would record, without recording it: core's decision on the pump as
@@ -190,9 +191,10 @@ def preview_refill(
     actor = require(user, "refill.perform")
     implant = get_or_not_found(Implant.objects.select_related("episode__patient"), implant_id)
     state = pump_state(implant)
-    entries = RefillEntries(at, expected, aspirated, fill, dose, origin)
+    fill = fill.named() if fill is not None and fill.drugs else fill
+    entries = RefillEntries(at, expected, aspirated, fill, dose, phase=phase)
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=not partial)
-    if decision.dose_changed:
+    if decision.dose_changed or decision.drug_swapped:  # a nurse fills the drugs prescribed
         require(user, "program.prescribe")
     before = current_setting(implant, state, at, expected)
     preview = _preview(implant, decision, before, fill, dose)

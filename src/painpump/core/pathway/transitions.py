@@ -10,8 +10,9 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Unpack
 
-from painpump.core.decision import Decision, Finding, Verdict
+from painpump.core.decision import Decision, Finding, Tier, Verdict
 from painpump.core.errors import Refusal
+from painpump.core.overrides import checked_reason
 from painpump.core.pathway.choices import choice
 from painpump.core.pathway.episode import (
     DEFAULT_SETTINGS,
@@ -125,6 +126,9 @@ def require_acknowledged(
             TUMOUR_SOURCE,
             "is empty: the override needs a reason",
         )
+    for rule, finding in warned.items():
+        if finding.tier is Tier.SOFT:  # a soft limit passes with a reason, as a dose's does
+            checked_reason(f"acknowledge[{rule}]", acks[rule])
     return warned
 
 

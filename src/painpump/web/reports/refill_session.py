@@ -64,6 +64,9 @@ def _in_the_pump(session: RefillSession) -> list[Flowable]:
         if check.finding is DeliveryFinding.NONE
         else check.finding.upper()
     )
+    pocket = check.pocket_fill_limit
+    if pocket is not None and abs(check.difference.canonical) > pocket.canonical:
+        verdict += f"; difference beyond {pocket}: POSSIBLE POCKET FILL"
     compared = [check.expected, check.aspirated, check.difference]
     if check.programmed_since_fill is not None:
         compared.append(check.programmed_since_fill)

@@ -19,6 +19,7 @@ from painpump.clinic.actions import patient_facts, patients
 from painpump.clinic.reads import queries
 from painpump.clinic.reads.patient_facts import origin_choice
 from painpump.clinic.roles import require
+from painpump.core.overrides import MIN_REASON_CHARS
 from painpump.core.pathway.indications import Indication
 from painpump.core.spasticity import Origin, origin_of
 from painpump.core.units import format_decimal
@@ -41,8 +42,8 @@ class OriginForm(forms.Form):
         max_length=300,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=f"why the origin differs from the indication's "
-        f"(at least {patient_facts.MIN_REASON} characters)",
+        help_text="why the origin differs from the indication's (in words, at least "
+        f"{MIN_REASON_CHARS} characters)",
     )
 
 

@@ -79,12 +79,9 @@ def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
     if not form.is_valid():
         return _page(request, form, preview_program_change(user, implant_id, at=now))
     data = form.cleaned_data
-    origin = data.get("origin") or None
     phase = Phase(data["phase"]) if data.get("phase") else None
     try:
-        preview = preview_program_change(
-            user, implant_id, at=now, dose=data["dose"], origin=origin, phase=phase
-        )
+        preview = preview_program_change(user, implant_id, at=now, dose=data["dose"], phase=phase)
     except Refusal as refusal:
         show_refusal(form, refusal)
         return _page(request, form, preview_program_change(user, implant_id, at=now))
@@ -112,7 +109,6 @@ def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
             dose=data["dose"],
             now=now,
             overrides=override_reasons(preview.warnings, typed_reasons(request)),
-            origin=origin,
             phase=phase,
         )
     except Refusal as refusal:

@@ -15,13 +15,8 @@ from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, Q
 from painpump.web.forms import QuantityField
 
-ORIGINS = [
-    ("", "As recorded for the episode (from the indication or its override)"),
-    ("spinal", "Spinal origin"),
-    ("cerebral", "Cerebral origin"),
-]
 PHASES = [
-    ("", "Keep the running program's phase"),
+    ("", "As the rules set it (titration for a first fill or a new drug, else maintenance)"),
     ("titration", "Titration (the label's titration steps)"),
     ("maintenance", "Maintenance (the label's steps at refills)"),
 ]
@@ -83,11 +78,6 @@ class RefillForm(VersionedForm):
     lot = forms.CharField(label="Lot number", max_length=60)
     volume = QuantityField(Kind.VOLUME, label="Volume filled into the reservoir", positive=True)
     dose = QuantityField(Kind.DOSE_RATE, label="Daily dose of the first drug")
-    origin = forms.ChoiceField(
-        label="Origin of the spasticity (baclofen titration limits)",
-        choices=ORIGINS,
-        required=False,
-    )
     phase = forms.ChoiceField(label="Phase of the new program", choices=PHASES, required=False)
 
     def __init__(self, *args: Any, live: str | None = None, partial: bool = False, **kw: Any):
@@ -100,7 +90,7 @@ class RefillForm(VersionedForm):
         if live is not None:
             for names, part in (
                 (("expected", "aspirated"), "reconciliation"),
-                (("drug", "concentration", "volume", "dose", "origin"), "program"),
+                (("drug", "concentration", "volume", "dose", "phase"), "program"),
                 (("drug_2", "concentration_2", "drug_3", "concentration_3"), "program"),
             ):
                 for name in names:
@@ -154,8 +144,4 @@ REFILL_FIELDS = {
 class ProgramForm(VersionedForm):
     submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
     dose = QuantityField(Kind.DOSE_RATE, label="New daily dose")
-    origin = forms.ChoiceField(
-        label="Origin of the spasticity (baclofen titration limits)",
-        choices=ORIGINS,
-        required=False,
-    )
+    phase = forms.ChoiceField(label="Phase of the new program", choices=PHASES, required=False)

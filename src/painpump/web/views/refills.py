@@ -35,6 +35,7 @@ from painpump.clinic.reads.refill_record import refill_record
 from painpump.clinic.reads.therapy_queries import refill_recorded
 from painpump.clinic.roles import Forbidden
 from painpump.core.decision import Finding, Tier
+from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import BAD_REQUEST, REFUSED
 from painpump.web.access import clinic_page, user_of
@@ -52,7 +53,7 @@ PARTS = {
         "concentration_3",
         "volume",
         "dose",
-        "origin",
+        "phase",
     ),
 }
 """The entries of each part of the form that htmx answers at once."""
@@ -133,7 +134,7 @@ def _preview(
             aspirated=data.get("aspirated"),
             fill=form.fill(),
             dose=data.get("dose"),
-            origin=data.get("origin") or None,
+            phase=Phase(data["phase"]) if data.get("phase") else None,
             partial=partial,
         )
     except Refusal as refusal:
@@ -213,7 +214,7 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
         "aspirated": data.get("aspirated"),
         "fill": fill,
         "dose": data["dose"],
-        "origin": data.get("origin") or None,
+        "phase": Phase(data["phase"]) if data.get("phase") else None,
     }
     user = user_of(request)
     if refill_recorded(data["idempotency_key"]):  # a retry: the refill already recorded
