@@ -217,15 +217,27 @@ def test_a_soft_limit_hardened_waits_while_the_soft_one_keeps_warning(
     assert row.archived_at is not None
 
 
-def test_archiving_a_hard_limit_in_force_is_allowed_and_audited(
-    pharmacist: User, physician: User
+def test_removing_a_hard_limit_in_force_waits_for_a_second_approver(
+    pharmacist: User, physician: User, admin: User
 ) -> None:
+    """Regression: one pharmacist (or an admin) removed a hard limit at once; removing it loosens
+    the library, so it is asked for by a pharmacist and approved by someone else."""
     row = daily(pharmacist, "420 mcg/day")
     row = library.approve_limit(physician, row.id, expected_version=row.version)
-    library.archive_limit(pharmacist, row.id, expected_version=row.version)
+    with pytest.raises(Forbidden):
+        library.archive_limit(admin, row.id, expected_version=row.version)
+    asked = library.archive_limit(pharmacist, row.id, expected_version=row.version)
+    assert asked.removal_pending and asked.archived_at is None
+    assert verdict_at("440 mcg/day") is Verdict.STOP  # it still applies
+    with pytest.raises(Forbidden):
+        library.approve_limit(pharmacist, row.id, expected_version=asked.version)
+    removed = library.approve_limit(physician, row.id, expected_version=asked.version)
+    assert removed.archived_by == physician.get_username()
     assert verdict_at("440 mcg/day") is Verdict.OK
-    entry = AuditEntry.objects.get(action="library.limit.archive")
-    assert entry.before is not None and entry.before["severity"] == "hard"
+    actions = list(
+        AuditEntry.objects.filter(object_id=str(row.id)).values_list("action", flat=True)
+    )
+    assert actions[-2:] == ["library.limit.archive_request", "library.limit.archive"]
 
 
 def test_a_pending_limit_withdrawn_by_archiving_can_no_longer_be_approved(

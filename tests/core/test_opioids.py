@@ -31,10 +31,10 @@ from painpump.core.units import Q
             Q(Decimal(1), "mg/day"),
             "intrathecal",
             "oral",
-            Q(Decimal(300), "mg/day"),
-            "300",
-            True,
-            "Krames 300:1",
+            Q(Decimal(100), "mg/day"),
+            "100",
+            False,
+            "the lower ratio gives the lower oral dose",
         ),
         (Q(Decimal(30), "mg"), "oral", "iv", Q(Decimal(10), "mg"), "3", True, "3:1"),
         (Q(Decimal(10), "mg"), "iv", "oral", Q(Decimal(30), "mg"), "3", True, "3:1"),
@@ -42,10 +42,10 @@ from painpump.core.units import Q
             Q(Decimal(1), "mg/day"),
             "intrathecal",
             "iv",
-            Q(Decimal(100), "mg/day"),
-            "100",
+            Q(Decimal(33), "mg/day"),
+            "33",
             False,
-            "derived",
+            "leaving the intrathecal route",
         ),
         (
             Q(Decimal(600), "mcg"),
@@ -79,7 +79,7 @@ def test_morphine_library_ratios_either_direction(
 
 def test_ratio_text_reads_larger_dose_route_first() -> None:
     c = convert("morphine", Q(Decimal(1), "mg/day"), "intrathecal", "oral")
-    assert c.ratio_text == "oral : intrathecal = 300 : 1"
+    assert c.ratio_text == "oral : intrathecal = 100 : 1"
 
 
 def test_user_ratio_overrides_and_is_named() -> None:
@@ -130,29 +130,34 @@ def test_a_volume_is_not_a_dose() -> None:
     st.sampled_from(["oral", "iv", "intrathecal"]),
     st.sampled_from(["oral", "iv", "intrathecal"]),
 )
-def test_conversion_round_trips(amount: Decimal, a: str, b: str) -> None:
+def test_there_and_back_never_gives_more_than_the_start(amount: Decimal, a: str, b: str) -> None:
+    """Each direction takes its conservative ratio, so a round trip never raises the dose (and
+    returns it exactly where both directions share one ratio, oral and IV)."""
     if a == b:
         return
     there = convert("morphine", Q(amount, "mg"), a, b)
     back = convert("morphine", there.dose, b, a)
-    assert abs(back.dose.value - amount) < Decimal("1e-20")
+    assert back.dose.value <= amount + Decimal("1e-20")
+    if {a, b} == {"oral", "iv"}:
+        assert abs(back.dose.value - amount) < Decimal("1e-20")
 
 
 @pytest.mark.parametrize(
     ("source", "target", "cautioned"),
     [
-        ("intrathecal", "oral", True),
-        ("intrathecal", "iv", True),
-        ("oral", "intrathecal", False),
-        ("iv", "oral", False),
+        ("intrathecal", "oral", "only a starting point"),
+        ("intrathecal", "iv", "only a starting point"),
+        ("oral", "intrathecal", "start at the intrathecal start dose"),
+        ("iv", "intrathecal", "start at the intrathecal start dose"),
+        ("iv", "oral", None),
     ],
 )
-def test_leaving_the_intrathecal_route_carries_its_caution(
-    source: str, target: str, cautioned: bool
+def test_each_direction_through_the_intrathecal_route_carries_its_caution(
+    source: str, target: str, cautioned: str | None
 ) -> None:
     out = convert("morphine", Q(Decimal(1), "mg/day"), source, target)
-    assert (out.caution is not None) is cautioned
-    if out.caution is not None:
+    assert (out.caution is not None) is (cautioned is not None)
+    if out.caution is not None and cautioned is not None:
         assert out.caution.verdict is Verdict.WARN
-        assert out.caution.source.startswith("am-j-hosp-palliat-care-2004-conversion")
-        assert "only a starting point" in out.caution.message
+        assert "am-j-hosp-palliat-care-2004-conversion" in out.caution.source
+        assert cautioned in out.caution.message

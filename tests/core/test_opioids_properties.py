@@ -59,15 +59,19 @@ def test_any_conversion_answers_or_refuses_naming_the_field(
     st.sampled_from(ROUTES),
     st.sampled_from(ROUTES),
 )
-def test_morphine_there_and_back_returns_the_dose(
+def test_morphine_there_and_back_never_raises_the_dose(
     unit: str, thousandths: int, a: str, b: str
 ) -> None:
+    """Each direction through the intrathecal route has its conservative ratio: a round trip
+    returns the dose or less, never more; between oral and IV it returns it."""
     if a == b:
         return
     dose = Q(Decimal(thousandths) / 1000, unit)
     there = convert("morphine", dose, a, b)
     back = convert("morphine", there.dose, b, a)
-    assert abs(back.dose.value - dose.value) <= dose.value * Decimal("1e-25")
+    assert back.dose.value <= dose.value * (1 + Decimal("1e-25"))
+    if "intrathecal" not in (a, b):
+        assert abs(back.dose.value - dose.value) <= dose.value * Decimal("1e-25")
     assert back.dose.unit == dose.unit
 
 

@@ -439,6 +439,10 @@ class ClinicLimit(Versioned):
     replaces = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replacements"
     )
+    # The removal of a hard limit in force, asked for and waiting for its second approver (the
+    # limit keeps applying until then):
+    archive_requested_by = models.CharField(max_length=150, blank=True)
+    archive_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["drug", "rule", "set_at"]
@@ -447,6 +451,16 @@ class ClinicLimit(Versioned):
     def pending(self) -> bool:
         """Waiting for its second approver (not applied by the checks yet)."""
         return self.approved_at is None and self.archived_at is None
+
+    @property
+    def removal_pending(self) -> bool:
+        """Its removal asked for and waiting for a second approver (still applied)."""
+        return bool(self.archive_requested_by) and self.archived_at is None
+
+    @property
+    def awaiting(self) -> str:
+        """Who the second approver checks against: the one who set it, or asked to remove it."""
+        return self.archive_requested_by if self.removal_pending else self.set_by
 
 
 class AccountVersion(models.Model):

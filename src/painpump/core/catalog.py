@@ -111,13 +111,15 @@ class Stability:
 
 @dataclass(frozen=True)
 class Conversion:
-    """An equianalgesic ratio between two routes: dose_from = ratio x dose_to."""
+    """An equianalgesic ratio between two routes: dose_from = ratio x dose_to; `towards` (a route)
+    keeps it to conversions towards that route, each direction with its own ratio and source."""
 
     from_route: str
     to_route: str
     ratio: Decimal
     verified: bool
     source: str
+    towards: str | None = None
 
 
 @dataclass(frozen=True)
@@ -321,7 +323,12 @@ def drugs() -> dict[str, Drug]:
             ),
             conversions=tuple(
                 Conversion(
-                    c["from"], c["to"], Decimal(c["ratio"]), bool(c["verified"]), c["source"]
+                    c["from"],
+                    c["to"],
+                    Decimal(c["ratio"]),
+                    bool(c["verified"]),
+                    c["source"],
+                    c.get("towards"),
                 )
                 for c in d["conversion"]
             ),

@@ -131,14 +131,17 @@ def _q_limits(drug: Drug, rule: str, **context: str | None) -> list[tuple[Limit,
     ]
 
 
-def check_usual(drug: Drug, given: Q, usual: UsualRange, what: str) -> Finding:
-    """The value against the drug's usual range: within it is ok (and so is a dose of zero, a
-    stop judged by the decrease rules); a value at least twice outside it that fits it when read
-    with the other prefix (mg <-> mcg) is a unit slip, a hard stop that names the other unit;
-    any other value outside it warns (soft), never suggesting a unit (rule-unit-slip)."""
+def check_usual(
+    drug: Drug, given: Q, usual: UsualRange, what: str, stopping: bool = False
+) -> Finding:
+    """The value against the drug's usual range: within it is ok (and so is a dose of zero when
+    `stopping` a running one, judged by the decrease rules); a value at least twice outside it
+    that fits it when read with the other prefix (mg <-> mcg) is a unit slip, a hard stop that
+    names the other unit; any other value outside it warns (soft), never suggesting a unit
+    (rule-unit-slip)."""
     shown = f"{what} within {usual.text()} (usual range)"
     source = f"{usual.source} ({SLIP_SOURCE})"
-    if usual.holds(given) or (given.canonical == 0 and usual.of == "daily_dose"):
+    if usual.holds(given) or (stopping and given.canonical == 0):
         return Finding(
             "usual_range",
             Verdict.OK,
@@ -216,11 +219,11 @@ def _unchecked(drug: Drug, rule: str, shown: str) -> Finding:
 
 
 def _guard_and_usual(
-    drug: Drug, given: Q, of_what: str, what: str, known: list[Q]
+    drug: Drug, given: Q, of_what: str, what: str, known: list[Q], stopping: bool = False
 ) -> list[Finding]:
     """The plausibility guard and the usual-range check (unit slip) of a value."""
     usual = drug.usual_range(of_what)
-    judged = check_usual(drug, given, usual, what) if usual is not None else None
+    judged = check_usual(drug, given, usual, what, stopping) if usual is not None else None
     if judged is not None and judged.rule == "unit_slip":
         return [judged]  # the slip names the unit meant; the plausibility guard would not
     references = known + ([usual.high] if usual is not None else [])
@@ -268,14 +271,16 @@ def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
     return findings
 
 
-def check_daily_dose(drug: Drug, dose: Q, region: str | None) -> list[Finding]:
+def check_daily_dose(
+    drug: Drug, dose: Q, region: str | None, stopping: bool = False
+) -> list[Finding]:
     """Daily dose against the drug's maximum daily doses for the region and its usual range (a
     unit slip stops)."""
     expect(dose, Kind.DOSE_RATE, "dose")
     d = dose.to(drug.dose_rate_unit)
     d_text = _shown(dose, drug.dose_rate_unit)
     known = [value for _, value in _q_limits(drug, "max_daily_dose")]
-    findings = _guard_and_usual(drug, dose, "daily_dose", "daily dose", known)
+    findings = _guard_and_usual(drug, dose, "daily_dose", "daily dose", known, stopping)
     if not _q_limits(drug, "max_daily_dose", region=region) and not drug.usual_range("daily_dose"):
         findings.append(_unchecked(drug, "max_daily_dose", d_text))
     where = f" ({region.upper()})" if region else ""
@@ -713,7 +718,8 @@ def check(
     findings = [
         f.about(Subject.CONCENTRATION, drug.name) for f in check_concentration(drug, concentration)
     ]
-    dose_findings = check_daily_dose(drug, dose, region)
+    stopping = previous_dose is not None and dose.canonical == 0
+    dose_findings = check_daily_dose(drug, dose, region, stopping)
     if starting:
         status = patient.opioid_status if patient is not None else OpioidStatus.UNKNOWN
         dose_findings += check_start_dose(drug, dose, status)

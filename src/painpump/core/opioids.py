@@ -1,5 +1,6 @@
 """Equianalgesic conversion between routes (oral, iv, intrathecal) with the ratios of the drug
-library, in either direction; a ratio the library does not hold must be given by the user, never
+library, each direction with its own ratio where the sources differ (leaving the intrathecal route
+takes the lower, safer one); a ratio the library does not hold must be given by the user, never
 guessed. The dose keeps the kind the user gave (an amount in mg, or a daily dose in mg/day)."""
 
 from __future__ import annotations
@@ -39,9 +40,27 @@ class Converted:
     caution: Finding | None = None
 
 
+TO_INTRATHECAL_SOURCE = (
+    "infumorph-label, am-j-hosp-palliat-care-2004-conversion: intrathecal therapy starts at the "
+    "label's start dose (opioid-naive 0.2-1 mg/day, tolerant 1-10 mg/day) and is titrated; a "
+    "converted systemic dose is a ceiling to compare with, not a start"
+)
+
+
 def _caution(source_route: str, target_route: str) -> Finding | None:
     """Leaving the intrathecal route multiplies the dose by the ratio: a fixed ratio can give a
-    systemic dose far from what the patient needs, so the result is a starting point only."""
+    systemic dose far from what the patient needs, so the result is a starting point only.
+    Towards it, the start dose decides, not the conversion."""
+    if target_route == "intrathecal":
+        return Finding(
+            "conversion_to_intrathecal",
+            Verdict.WARN,
+            f"{source_route} to intrathecal: start at the intrathecal start dose and titrate; "
+            "the converted dose is only a ceiling to compare with",
+            "the intrathecal start dose, not the converted one",
+            TO_INTRATHECAL_SOURCE,
+            verified=False,
+        )
     if source_route != "intrathecal":
         return None
     return Finding(
@@ -75,11 +94,12 @@ def library_ratio(drug_name: str, from_route: str, to_route: str) -> tuple[Decim
     from an entry in either direction."""
     drug = catalog.drug(drug_name, "drug")
     high, low = _ordered(from_route, to_route)
-    for c in drug.conversions:
+    pair = [c for c in drug.conversions if {c.from_route, c.to_route} == {high, low}]
+    chosen = [c for c in pair if c.towards == to_route] or [c for c in pair if c.towards is None]
+    for c in chosen:
         if (c.from_route, c.to_route) == (high, low):
             return c.ratio, c.source, c.verified
-        if (c.from_route, c.to_route) == (low, high):
-            return 1 / c.ratio, c.source, c.verified
+        return 1 / c.ratio, c.source, c.verified
     raise Refusal(
         "ratio",
         "not given",

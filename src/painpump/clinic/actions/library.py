@@ -43,13 +43,14 @@ def snapshot(row: ClinicLimit) -> dict[str, Any]:
         "pending": row.pending,
         "replaces": str(row.replaces_id) if row.replaces_id else None,
         "archived": row.archived_at is not None,
+        "removal_requested_by": row.archive_requested_by or None,
         "version": row.version,
     }
 
 
 APPROVAL_RULE = (
-    "issue 12, rule-four-eyes: a hard clinic limit, or a change to or from one, applies only once "
-    "a second pharmacist or physician, not the one who set it, has approved it"
+    "rule-four-eyes, rule-two-tiers: a hard clinic limit, a change to or from one, or its removal "
+    "applies only once a second pharmacist or physician, not the one who asked, has approved it"
 )
 
 
@@ -256,6 +257,8 @@ def approve_limit(user: User, limit_id: UUID, *, expected_version: int) -> Clini
     Both steps are audited."""
     actor = require(user, "library.approve")
     row = _locked(limit_id, expected_version)
+    if row.archive_requested_by and row.archived_at is None:
+        return _approve_removal(row, actor)
     if row.approved_at is not None:
         raise Refusal(
             "limit", str(limit_id), "a limit waiting for approval", APPROVAL_RULE, "is in force"
@@ -274,6 +277,25 @@ def approve_limit(user: User, limit_id: UUID, *, expected_version: int) -> Clini
         actor, "library.limit.approve", "clinic_limit", row.id, before=before, after=snapshot(row)
     )
     _retire_replaced(row, actor)
+    return row
+
+
+def _approve_removal(row: ClinicLimit, actor: str) -> ClinicLimit:
+    """The second approval of a hard limit's removal: it stops applying now, audited."""
+    if actor == row.archive_requested_by:
+        raise Forbidden(
+            actor,
+            "library.approve",
+            f"{actor} asked for this removal; a second pharmacist or physician approves it "
+            "(four eyes)",
+        )
+    before = snapshot(row)
+    row.archived_at, row.archived_by = clock.now(), actor
+    row.version += 1
+    row.save()
+    audit.record(
+        actor, "library.limit.archive", "clinic_limit", row.id, before=before, after=snapshot(row)
+    )
     return row
 
 
@@ -301,10 +323,29 @@ def _retire_replaced(row: ClinicLimit, actor: str) -> None:
 @transaction.atomic
 def archive_limit(user: User, limit_id: UUID, *, expected_version: int) -> ClinicLimit:
     """The limit stops applying (or, pending, is withdrawn); it stays on record (never deleted).
-    Archiving a hard limit loosens the library: allowed to library.write as before, audited."""
+    Removing a hard limit in force loosens the library: a pharmacist asks for it and it takes
+    effect once a second pharmacist or physician approves (approve_limit); audited."""
     actor = require(user, "library.write")
     row = _locked(limit_id, expected_version)
     before = snapshot(row)
+    if row.severity == "hard" and row.approved_at is not None:
+        require(user, "library.harden")
+        if row.archive_requested_by:
+            raise Refusal(
+                "limit", str(limit_id), "one removal asked for", APPROVAL_RULE, "is already asked"
+            )
+        row.archive_requested_by, row.archive_requested_at = actor, clock.now()
+        row.version += 1
+        row.save()
+        audit.record(
+            actor,
+            "library.limit.archive_request",
+            "clinic_limit",
+            row.id,
+            before=before,
+            after=snapshot(row),
+        )
+        return row
     row.archived_at, row.archived_by = clock.now(), actor
     row.version += 1
     row.save()

@@ -167,9 +167,9 @@ def _clinic_row(row: ClinicLimit, user: User | None = None) -> dict[str, Any]:
         if replaces is not None
         else "",
         "may_approve": user is not None
-        and row.pending
+        and (row.pending or row.removal_pending)
         and may(user, "library.approve")
-        and user.get_username() != row.set_by,
+        and user.get_username() != row.awaiting,
     }
 
 
@@ -178,7 +178,7 @@ def drugs(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     limits = clinic_limits.list_limits(user)
     context = {
-        "pending": [_clinic_row(row, user) for row in limits if row.pending],
+        "pending": [_clinic_row(row, user) for row in limits if row.pending or row.removal_pending],
         "drugs": [_drug(drug, limits) for drug in catalog.drugs().values()],
         "admixtures": [
             {"admixture": a, "stability": _stability(a.stability)} for a in catalog.admixtures()
@@ -413,7 +413,14 @@ def archive_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
         raise Refusal("version", "missing", "the version of the limit shown", CLINIC_RULES)
     with transaction.atomic():
         row = library.archive_limit(user, limit_id, expected_version=form.cleaned_data["version"])
-    messages.success(request, f"Clinic limit for {row.drug} archived: it no longer applies.")
+    if row.removal_pending:
+        messages.success(
+            request,
+            f"Removal of the hard clinic limit for {row.drug} asked for: it applies until a "
+            "second pharmacist or physician approves the removal.",
+        )
+    else:
+        messages.success(request, f"Clinic limit for {row.drug} archived: it no longer applies.")
     return redirect(_back(row.drug))
 
 
