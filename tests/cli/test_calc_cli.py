@@ -887,3 +887,21 @@ def test_check_text_shows_the_tier_of_a_broken_limit(
         capsys,
     )
     assert "[stop, hard limit] max_step_percent" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        (("--first-dose", "--previous-dose", "1 mg/day"), "--first-dose"),
+        (("--birth-date", "2999-01-01"), "--birth-date"),
+    ],
+    ids=["first-dose-with-a-previous-dose", "birth-date-in-the-future"],
+)
+def test_check_refuses_contradictory_or_impossible_patient_inputs(
+    calc: Any, extra: tuple[str, ...], field: str
+) -> None:
+    code, out = calc(
+        "check", "--drug", "morphine", "--concentration", "10 mg/mL", "--dose", "1 mg/day", *extra
+    )
+    assert code == EXIT_REFUSED
+    assert out["error"]["field"] == field

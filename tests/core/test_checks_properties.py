@@ -122,9 +122,11 @@ def test_an_ok_decision_means_every_limit_of_the_drug_library_holds(
     if decision.verdict is Verdict.OK:
         assert breaks == []
         # and within the drug's usual ranges: nothing outside them passes unremarked
+        stopping = previous is not None and d.canonical == 0  # a stop: the decrease rules judge it
         for kind, value in (("concentration", c), ("daily_dose", d)):
             usual = drug.usual_range(kind)
-            assert usual is not None and usual.holds(value)
+            assert usual is not None
+            assert usual.holds(value) or (kind == "daily_dose" and stopping)
     if hard:
         assert decision.verdict is Verdict.STOP
     if decision.verdict is not Verdict.STOP:
@@ -231,7 +233,10 @@ def test_a_drug_without_library_limits_is_never_ok_in_silence(drug: str) -> None
     decision = check(drug, Q(Decimal(1000), "mg/mL"), Q(Decimal(10_000), "mg/day"))
     assert decision.verdict is Verdict.STOP
     assert "implausible" in {f.rule for f in decision.findings}
-    outside = check(drug, Q(Decimal(3), "mcg/mL"), Q(Decimal(5000), "mcg/day"))
+    usual = catalog.drug(drug).usual_range("daily_dose")
+    assert usual is not None
+    between = Q(usual.high.canonical * Decimal("2.5"), "mcg/day")  # above, short of 3 times
+    outside = check(drug, Q(Decimal(3), "mcg/mL"), between)
     assert outside.verdict is Verdict.WARN
     assert {f.rule for f in outside.findings if f.verdict is Verdict.WARN} == {"usual_range"}
 

@@ -108,27 +108,36 @@ def test_every_cited_key_is_listed_in_the_docs(model: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("model", "drugs", "watch"),
+    ("model", "drugs", "watched"),
     [
-        ("synchromed-ii-20", ("baclofen",), True),
-        ("synchromed-ii-20", ("morphine",), False),
-        ("synchromed-ii-20", (), False),
-        ("prometra-ii-20", ("baclofen", "clonidine"), True),
-        ("constant-flow", ("baclofen",), False),  # only: check the labeling
+        ("synchromed-ii-20", ("baclofen",), {"baclofen": "interrupted by the scan"}),
+        ("synchromed-ii-20", ("morphine",), {"morphine": "opioid withdrawal"}),
+        ("synchromed-ii-20", ("bupivacaine",), {}),
+        ("synchromed-ii-20", (), {}),
+        (
+            "prometra-ii-20",
+            ("baclofen", "clonidine"),
+            {
+                "baclofen": "from emptying the pump until its refill",
+                "clonidine": "rebound hypertension",
+            },
+        ),
+        ("constant-flow", ("baclofen",), {}),  # only: check the labeling
     ],
 )
-def test_baclofen_adds_the_withdrawal_watch_where_the_scan_interrupts_infusion(
-    model: str, drugs: tuple[str, ...], watch: bool
+def test_each_drug_whose_interruption_is_dangerous_adds_its_watch(
+    model: str, drugs: tuple[str, ...], watched: dict[str, str]
 ) -> None:
     guidance = mri_guidance(catalog.pump(model), drugs)
-    last = guidance.instructions[-1]
-    if watch:
-        assert last.when is When.AFTER
-        assert last.text.startswith("baclofen: infusion is interrupted by the scan")
-        assert "withdrawal" in last.text
-        assert last.keys == ("baclofen-intrathecal-openfda-label",)
-    else:
-        assert all("withdrawal" not in i.text for i in guidance.instructions)
+    after = {
+        i.text.split(":")[0]: i for i in guidance.instructions if i.text.split(":")[0] in drugs
+    }
+    assert set(after) == set(watched)
+    for drug, words in watched.items():
+        assert after[drug].when is When.AFTER
+        assert words in after[drug].text
+    if "baclofen" in after:
+        assert after["baclofen"].keys == ("baclofen-intrathecal-openfda-label",)
 
 
 def test_a_behaviour_the_module_does_not_know_asks_for_the_labeling() -> None:

@@ -228,3 +228,94 @@ def test_a_missing_reason_names_the_rule_as_the_value() -> None:
     assert caught.value.field == "overrides"
     assert "max_daily_dose" in caught.value.value
     assert caught.value.problem.startswith("needs a typed reason")
+
+
+MORPHINE_CLONIDINE = pump(
+    (("morphine", Decimal(10000)), ("clonidine", Decimal(100))), "5000", "0.5"
+)
+
+
+def test_an_admixture_partner_is_judged_as_a_step_from_the_dose_it_was_given() -> None:
+    """Regression: only the first drug of a fill was judged as a step, so clonidine could go
+    ten-fold (or baclofen past its hard step) from second place."""
+    tenfold = decide_refill(
+        MORPHINE_CLONIDINE,
+        entries(fill(("morphine", "10 mg/mL"), ("clonidine", "1000 mcg/mL")), "5 mg/day"),
+        RULES,
+        now=AT,
+    )
+    assert tenfold.stop is not None and "tenfold_step" in tenfold.stop.problem
+    assert tenfold.stop.field == "dose"
+
+
+def test_moving_a_drug_out_of_first_place_keeps_its_hard_step_limits() -> None:
+    baclofen_first = pump((("baclofen", Decimal(2000)), ("morphine", Decimal(500))), "440", "0.22")
+    moved = decide_refill(
+        replace(baclofen_first, therapy=Therapy(origin="cerebral")),
+        entries(fill(("morphine", "500 mcg/mL"), ("baclofen", "2000 mcg/mL")), "0.25 mg/day"),
+        RULES,
+        now=AT,
+    )
+    assert moved.stop is not None
+    assert "max_step_percent" in moved.stop.problem and "baclofen" in moved.stop.value
+    assert moved.drug_swapped
+
+
+def test_a_partners_new_daily_dose_is_a_dose_change() -> None:
+    raised = decide_refill(
+        MORPHINE_CLONIDINE,
+        entries(fill(("morphine", "10 mg/mL"), ("clonidine", "110 mcg/mL")), "5 mg/day"),
+        RULES,
+        now=AT,
+    )
+    assert raised.stop is None and raised.dose_changed and not raised.drug_swapped
+
+
+def test_the_us_increases_per_week_do_not_apply_in_the_eu() -> None:
+    def fourth(region: str) -> Verdict:
+        return check(
+            "ziconotide",
+            q("25 mcg/mL", Kind.CONCENTRATION),
+            q("4.8 mcg/day", Kind.DOSE_RATE),
+            previous_dose=q("3.6 mcg/day", Kind.DOSE_RATE),
+            hours_since_change=Decimal(48),
+            increases_last_7_days=3,
+            region=region,
+        ).verdict
+
+    assert fourth("us") is Verdict.STOP
+    assert fourth("eu") is Verdict.OK
+
+
+def test_a_decrease_to_a_tenth_is_a_slip_except_where_the_label_allows_any() -> None:
+    hydromorphone = check(
+        "hydromorphone",
+        q("10 mg/mL", Kind.CONCENTRATION),
+        q("0.8 mg/day", Kind.DOSE_RATE),
+        previous_dose=q("8 mg/day", Kind.DOSE_RATE),
+    )
+    assert any(f.rule == "tenfold_step" and f.tier is Tier.HARD for f in hydromorphone.findings)
+    ziconotide = check(
+        "ziconotide",
+        q("25 mcg/mL", Kind.CONCENTRATION),
+        q("1.2 mcg/day", Kind.DOSE_RATE),
+        previous_dose=q("19.2 mcg/day", Kind.DOSE_RATE),
+    )
+    assert ziconotide.verdict is Verdict.OK
+
+
+@pytest.mark.parametrize(
+    ("drug", "conc", "dose", "verdict"),
+    [
+        ("morphine", "25 mg/mL", "59 mg/day", Verdict.WARN),
+        ("morphine", "25 mg/mL", "69 mg/day", Verdict.STOP),
+        ("bupivacaine", "30 mg/mL", "40 mg/day", Verdict.WARN),
+    ],
+    ids=["morphine-under-3x", "morphine-3x-usual", "bupivacaine-40-not-a-slip"],
+)
+def test_three_times_the_usual_ceiling_stops_and_below_it_only_warns(
+    drug: str, conc: str, dose: str, verdict: Verdict
+) -> None:
+    decision = check(drug, q(conc, Kind.CONCENTRATION), q(dose, Kind.DOSE_RATE))
+    assert decision.verdict is verdict
+    assert not any(f.rule == "unit_slip" for f in decision.findings)

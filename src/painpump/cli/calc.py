@@ -748,10 +748,23 @@ def check_command(
     if drug is None:
         raise _missing("drug", "a drug name", catalog.CATALOG)
     increases = _number(increases_last_7_days, "increases_last_7_days", integer=True)
+    if first_dose and previous_dose is not None:
+        raise Refusal(
+            "first_dose",
+            "with --previous-dose",
+            "a first dose (no previous dose of the drug in the pump) or a step from one",
+            INPUT_RULES,
+            "contradicts the previous dose",
+        )
+    born = _day(birth_date, "birth_date")
+    if born is not None and born > clock.now().date():
+        raise Refusal(
+            "birth_date", born.isoformat(), "a day in the past", INPUT_RULES, "is in the future"
+        )
     patient_given = (opioid_status, psychosis_history, birth_date) != (None, None, None)
     patient = (
         PatientFacts(
-            birth_date=_day(birth_date, "birth_date"),
+            birth_date=born,
             opioid_status=_choice(opioid_status, OpioidStatus, "opioid_status")
             or OpioidStatus.UNKNOWN,
             psychosis_history=_yes_no(psychosis_history, "psychosis_history"),

@@ -27,6 +27,8 @@ SLIP_SOURCE = "rule-unit-slip"
 SLIP_FACTOR = Decimal(2)
 """How far outside its usual range a value must lie before the other prefix is suggested: a
 value less than twice the usual ceiling (merely above a maximum) is never read as a slip."""
+FAR_ABOVE = Decimal(3)
+"""A value this many times the usual ceiling of its drug stops (a plausibility limit)."""
 TENFOLD = Decimal(10)
 """A new daily dose ten times the running one, or ten times the largest start dose, is a
 decimal or unit slip, never a titration (rule-unit-slip)."""
@@ -49,6 +51,8 @@ DECREASE_SOURCES = {
         "discontinuation can cause high fever, rebound spasticity, rhabdomyolysis and death"
     ),
 }
+ANY_DECREASE = frozenset({"ziconotide"})
+"""Drugs whose label allows a decrease by any amount (DECREASE_SOURCES): no ten-fold guard down."""
 WITHDRAWAL_RISK = {
     "baclofen": (
         "withdrawal risk (boxed warning): high fever, altered mental status, rebound spasticity, "
@@ -169,6 +173,17 @@ def check_usual(
             tier=Tier.HARD,
         )
     side = "above" if given.canonical > usual.high.canonical else "below"
+    if given.canonical >= usual.high.canonical * FAR_ABOVE:
+        return Finding(
+            "far_above_usual",
+            Verdict.STOP,
+            f"{what} {given} for {drug.name} is {FAR_ABOVE} times its usual ceiling "
+            f"{usual.high} or more: a slip or a prescription no source supports; re-enter it",
+            f"< {of(usual.high.canonical * FAR_ABOVE, usual.high.unit)}",
+            source,
+            usual.verified,
+            tier=Tier.HARD,
+        )
     return Finding(
         "usual_range",
         Verdict.WARN,
@@ -450,6 +465,7 @@ def check_titration(
     origin: str | None = None,
     increases_last_7_days: int | None = None,
     phase: Phase | None = None,
+    region: str | None = None,
 ) -> list[Finding]:
     """The step from the previous daily dose: percent and absolute limits for the phase, the time
     since the last change and the increases in a rolling 7 days; a decrease against the largest
@@ -470,7 +486,22 @@ def check_titration(
     change = d.canonical - p.canonical
     percent = change / p.canonical * 100
     if change < 0:
-        return _decrease(drug, p, d, percent)
+        found = _decrease(drug, p, d, percent)
+        any_decrease = drug.name in ANY_DECREASE
+        if 0 < d.canonical * TENFOLD <= p.canonical and not any_decrease:
+            found.append(
+                Finding(
+                    "tenfold_step",
+                    Verdict.STOP,
+                    f"decrease from {p} to {d} is to a tenth of the running dose or less: a "
+                    "decimal or unit slip, never a step; taper in steps, or stop with a reason",
+                    f"> {of(p.canonical / TENFOLD, p.unit).to(drug.dose_rate_unit)}",
+                    f"{SLIP_SOURCE}: a tenth of the running dose is a slip, never a step",
+                    verified=True,
+                    tier=Tier.HARD,
+                )
+            )
+        return found
     if change == 0:
         return [
             Finding(
@@ -551,7 +582,7 @@ def check_titration(
                     shown,
                 )
             )
-    for lim in drug.limits_for("max_increases_per_week"):
+    for lim in drug.limits_for("max_increases_per_week", region=region):
         shown = f"<= {lim.value} increases in 7 days"
         if increases_last_7_days is None:
             findings.append(
@@ -732,6 +763,7 @@ def check(
             origin=origin,
             increases_last_7_days=increases_last_7_days,
             phase=phase,
+            region=region,
         )
     findings += [f.about(Subject.DOSE, drug.name) for f in dose_findings]
     if patient is not None and on is not None:

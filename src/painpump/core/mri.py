@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from painpump.core import catalog
 from painpump.core.catalog import Pump
 
 SYNCHROMED_SOURCE = (
@@ -34,8 +35,23 @@ LABELING_SOURCE = (
     "against the device labeling"
 )
 _KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-WITHDRAWAL_DRUGS = frozenset({"baclofen"})
-"""Drugs whose interrupted infusion the instructions warn about (a sourced withdrawal risk)."""
+CLONIDINE_SOURCE = (
+    "duraclon-label: risk of rebound hypertension; not to be discontinued except under a "
+    "physician's supervision"
+)
+OPIOID_SOURCE = (
+    "rule-conservative-default: an interrupted intrathecal opioid risks withdrawal and a return "
+    "of pain; plan systemic cover for the interruption"
+)
+WITHDRAWAL: dict[str, tuple[str, str]] = {
+    "baclofen": (
+        "withdrawal signs (high fever, altered mental status, rebound spasticity, muscle rigidity)",
+        BACLOFEN_SOURCE,
+    ),
+    "clonidine": ("rebound hypertension and agitation", CLONIDINE_SOURCE),
+    "opioid": ("opioid withdrawal and returning pain (plan systemic cover)", OPIOID_SOURCE),
+}
+"""What an interrupted infusion of a drug (or drug class) risks, with its source."""
 
 
 class When(Enum):
@@ -110,15 +126,21 @@ def mri_guidance(pump: Pump, drugs: tuple[str, ...] = ()) -> MriGuidance:
             (_labeling(pump),),
             check_labeling=True,
         )
-    withdrawal = sorted(WITHDRAWAL_DRUGS & set(drugs))
-    if withdrawal:
+    interrupted = (
+        "by the scan" if pump.mri == "motor_stall" else "from emptying the pump until its refill"
+    )
+    for name in drugs:
+        drug = catalog.drug(name)
+        risk = WITHDRAWAL.get(drug.name) or WITHDRAWAL.get(drug.drug_class)
+        if risk is None:
+            continue
+        signs, source = risk
         steps.append(
             MriInstruction(
                 When.AFTER,
-                f"{', '.join(withdrawal)}: infusion is interrupted by the scan; watch for "
-                "withdrawal signs (high fever, altered mental status, rebound spasticity, "
-                "muscle rigidity) until delivery is confirmed",
-                BACLOFEN_SOURCE,
+                f"{drug.name}: infusion is interrupted {interrupted}; watch for {signs} until "
+                "delivery is confirmed",
+                source,
             )
         )
     return MriGuidance(pump.model, pump.name, pump.mri, summary, tuple(steps), check_labeling=False)

@@ -6,7 +6,7 @@ lock + decide + persist + audit; so the review shows exactly what the refill rec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -216,8 +216,8 @@ class ProgramDecision:
 def next_phase(given: Phase | None, state: PumpState, principal: str | None) -> Phase:
     """The phase of the next program: as prescribed; else titration for a pump's first fill or a
     new principal drug (the labels titrate from a start dose), maintenance for a refill of the
-    same drug (the Lioresal label's steps at refills), and the running program's for a change
-    between refills (`principal` None)."""
+    same drug (the Lioresal label's steps at refills), and titration, the stricter, for a change
+    between refills (`principal` None) unless the prescriber says maintenance."""
     if given is not None:
         return given
     last = state.last_fill
@@ -225,7 +225,7 @@ def next_phase(given: Phase | None, state: PumpState, principal: str | None) -> 
         return Phase.TITRATION
     if principal is not None:
         return Phase.MAINTENANCE
-    return state.therapy.phase or Phase.MAINTENANCE
+    return Phase.TITRATION
 
 
 def reconciled(
@@ -316,6 +316,46 @@ def _stopped(previous: Sequence[str], fill: Fill) -> list[Finding]:
     return found
 
 
+def _previous_dose(
+    name: str,
+    before: Sequence[str],
+    old: Mapping[str, Decimal],
+    running: RunningProgram | None,
+) -> Q | None:
+    """The daily dose the running program gives a drug already in the pump: the prescribed dose
+    of the old principal, an admixture partner's from the running rate and its concentration."""
+    if running is None or name not in old:
+        return None
+    if before[0] == name:
+        given = running.dose_mcg_per_day
+    else:
+        given = dose_mcg_per_day(running.rate_ml_per_day, old[name])
+    return of(given, "mcg/day") if given > 0 else None
+
+
+def partner_doses_changed(
+    fill: Fill, rate_ml_per_day: Decimal, last: LastFill | None, running: RunningProgram | None
+) -> bool:
+    """True when an admixture partner already in the pump gets another daily dose (its
+    concentration or the rate changed): a prescriber's change like the principal's dose."""
+    if last is None or running is None:
+        return False
+    old = dict(last.drugs)
+    for name, conc in fill.drugs[1:]:
+        if name not in old or name == last.drugs[0][0]:
+            continue
+        before = dose_mcg_per_day(running.rate_ml_per_day, old[name])
+        after = dose_mcg_per_day(rate_ml_per_day, conc.canonical)
+        if abs(after - before) > PARTNER_DOSE_TOLERANCE:
+            return True
+    return False
+
+
+PARTNER_DOSE_TOLERANCE = Decimal("0.001")
+"""mcg/day: a partner's dose recomputed from a stored rate and concentration may differ by
+rounding, never by more."""
+
+
 def _hours_since_increase(
     therapy: Therapy, drug: str, running: RunningProgram | None, at: datetime
 ) -> Decimal | None:
@@ -342,16 +382,18 @@ def check_fill(
     clinic_limits: Sequence[Limit] = (),
     *,
     therapy: Therapy = Therapy(),
-    previous_drugs: Sequence[str] | None = None,
+    previous_drugs: Sequence[tuple[str, Decimal]] | None = None,
     phase: Phase | None = None,
     on: date | None = None,
 ) -> tuple[Decimal, list[Finding]]:
     """The rate for the prescribed dose and the warnings of the drug-library (the clinic's own
     limits beside the packaged) and device checks of every drug in the fill; a stop is raised
     as a Refusal naming the drug's concentration or the dose, with its rule, limit and source.
-    A drug not in `previous_drugs` (None: the pump's first fill) is starting: its start dose is
-    checked and no titration step; the principal drug's increases are counted over the rolling
-    7 days of `therapy.history`."""
+    A drug not in `previous_drugs` (name and mcg/mL; None: the pump's first fill) is starting:
+    its start dose is checked and no titration step. Every other drug, wherever it stands in the
+    fill, is judged as a step from the dose the running program gave it (the old principal's
+    prescribed dose, an admixture partner's from the running rate and its old concentration);
+    the old principal's increases are counted over the rolling 7 days of `therapy.history`."""
     if not fill.drugs:
         raise Refusal(
             "drugs", "none", "at least one drug with its concentration", REFILL_RULES, "is empty"
@@ -361,14 +403,14 @@ def check_fill(
     rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
     hours = _hours_since_increase(therapy, fill.drugs[0][0], running, at)
     admixture = len(fill.drugs) > 1
-    before = tuple(previous_drugs) if previous_drugs is not None else ()
+    old = dict(previous_drugs or ())
+    before = tuple(name for name, _ in previous_drugs or ())
     findings: list[Finding] = []
     for index, (name, conc) in enumerate(fill.drugs):
         drug_dose = dose if index == 0 else of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
         starting = name not in before
-        previous_dose = increases = None
-        if index == 0 and running is not None and not starting and before[:1] in ((), (name,)):
-            previous_dose = of(running.dose_mcg_per_day, "mcg/day")
+        previous_dose, increases = _previous_dose(name, before, old, running), None
+        if previous_dose is not None and before[0] == name:
             increases = increases_within(therapy.history, name, at)
         try:
             decision = checks.check(
@@ -530,11 +572,12 @@ def decide_refill(
                 rules.region,
                 rules.clinic_limits,
                 therapy=state.therapy,
-                previous_drugs=[name for name, _ in last.drugs] if last is not None else None,
+                previous_drugs=last.drugs if last is not None else None,
                 phase=phase,
                 on=entries.at.astimezone(rules.tz).date(),
             )
             outcome = plan_fill(state, fill, dose, rate, entries.at, rules)
+            dose_changed = dose_changed or partner_doses_changed(fill, rate, last, running)
         except Refusal as refused:
             stop = refused
         else:
@@ -627,7 +670,7 @@ def decide_program_change(
             rules.region,
             rules.clinic_limits,
             therapy=state.therapy,
-            previous_drugs=[name for name, _ in last.drugs],
+            previous_drugs=last.drugs,
             phase=next_phase(phase, state, None),
             on=at.astimezone(rules.tz).date(),
         )

@@ -245,7 +245,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
             rules.region,
             rules.clinic_limits,
             therapy=therapy_of(implant, last_program if running is not None else None),
-            previous_drugs=[name for name, _ in current.drugs],
+            previous_drugs=[(name, conc.canonical) for name, conc in current.drugs],
             on=now.astimezone(zone).date(),
         )
         warnings += found
