@@ -133,6 +133,7 @@ def _add_patient(
         family_name=f"Family{n % 997}",
         given_name=f"Given{n}",
         birth_date=date(1940 + n % 60, 1 + n % 12, 1),
+        psychosis_history=False,  # recorded, as a clinic does before prescribing ziconotide
     )
     data.patients.append(patient)
     implanted = rng.random() < 0.8

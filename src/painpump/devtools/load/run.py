@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -79,13 +80,30 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
+def _schema() -> str:
+    """The newest migration of each app: a data set written under another schema is reseeded."""
+    root = resources.files("painpump")
+    heads = []
+    for app in ("clinic", "plumbing", "api"):
+        names = sorted(
+            entry.name
+            for entry in root.joinpath(app, "migrations").iterdir()
+            if entry.name[:4].isdigit()
+        )
+        heads.append(names[-1].removesuffix(".py") if names else f"{app}: none")
+    return ", ".join(heads)
+
+
 def prepare_database(url: str, patients: int, reseed: bool, out: Callable[[str], None]) -> None:
     """The load database made afresh as a copy of `<name>_seed`, which is seeded (in a process
     of its own) when missing, of another size, from another day or `reseed`: the data set's
     refill dates are relative to the day it was written."""
     name = url.rsplit("/", 1)[1].split("?")[0]
     seed = f"{name}_seed"
-    stamp = f"painpump load data set: {patients} patients, seeded {date.today().isoformat()}"
+    stamp = (
+        f"painpump load data set: {patients} patients, seeded {date.today().isoformat()}, "
+        f"schema {_schema()}"
+    )
     with _admin(url) as admin:
         row = admin.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
