@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "painpump.plumbing.no_store.NoStoreWhenSignedInMiddleware",
     "painpump.web.session_limits.SessionLimitsMiddleware",
     "painpump.web.clinic_zone.ClinicTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
 from clinic_fixtures import PASSWORD
+from painpump.clinic.models import Patient
 from painpump.clinic.reads import queries
 from painpump.plumbing.security_headers import CONTENT_SECURITY_POLICY
 from painpump.web.views import patients
@@ -138,3 +139,15 @@ def test_with_the_tls_settings_hsts_is_sent_plain_http_redirected_and_cookies_se
     client.post("/sign-in/", {"username": "nurse.joy", "password": PASSWORD}, secure=True)
     assert client.cookies["sessionid"]["secure"] and client.cookies["sessionid"]["httponly"]
     assert client.cookies["csrftoken"]["secure"]
+
+
+def test_signed_in_answers_are_never_stored_and_the_sign_in_page_may_be(
+    physician: User, patient: Patient
+) -> None:
+    """Issue 14: signed-in pages and API answers lacked Cache-Control: no-store, so a shared
+    computer's cache or back button could show a chart after sign-out."""
+    signed_in = Client()
+    signed_in.force_login(physician)
+    for url in ("/", f"/patients/{patient.id}/", "/api/patients"):
+        assert signed_in.get(url)["Cache-Control"] == "no-store", url
+    assert "no-store" not in Client().get("/sign-in/").get("Cache-Control", "")

@@ -22,6 +22,7 @@ from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.outcomes import ASHWORTH_SOURCE, is_ashworth_grade
 from painpump.core.pathway.transitions import refer
+from painpump.core.text import plain_text
 from painpump.core.units import format_decimal
 
 RULES = "painpump clinic rules"
@@ -40,12 +41,7 @@ def patient_snapshot(patient: Patient) -> dict[str, Any]:
 
 
 def _text(value: object, field: str, max_length: int) -> str:
-    text = str(value or "").strip()
-    if not text or len(text) > max_length:
-        raise Refusal(
-            field, repr(value), f"1 to {max_length} characters", RULES, "is empty or too long"
-        )
-    return text
+    return plain_text(value, field, max_length, RULES)
 
 
 def _birth_date(value: date | None, today: date) -> date:

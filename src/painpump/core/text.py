@@ -1,0 +1,34 @@
+"""Text a person types into a record (a name, a record number): trimmed, bounded, and free of
+control and format characters, so that no name can hide characters or display as another
+(a right-to-left override makes "Anna" read backwards)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from painpump.core.errors import Refusal
+
+TEXT_RULES = "painpump input rules: printable text, no control or format characters"
+HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+"""Unicode categories that do not show as themselves: control, format (bidirectional overrides,
+zero-width), surrogates, private use and unassigned."""
+
+
+def plain_text(value: object, field: str, max_length: int, source: str = TEXT_RULES) -> str:
+    """The text trimmed, 1 to `max_length` characters, with no hidden characters; refused naming
+    the field and the first hidden character otherwise (`source`: the rules the length is in)."""
+    text = str(value or "").strip()
+    if not text or len(text) > max_length:
+        raise Refusal(
+            field, repr(value), f"1 to {max_length} characters", source, "is empty or too long"
+        )
+    for ch in text:
+        if unicodedata.category(ch) in HIDDEN:
+            raise Refusal(
+                field,
+                f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')})",
+                "printable characters only",
+                TEXT_RULES,
+                "holds a control or format character",
+            )
+    return text
