@@ -18,16 +18,21 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+MIN_DISTINCT_SECRET_CHARACTERS = 16
+"""A secret of 32 identical characters or of spaces is no secret (a random one has ~40)."""
+
 
 def _secret_key() -> str:
     key = os.environ.get("PAINPUMP_SECRET_KEY", "")
     path = os.environ.get("PAINPUMP_SECRET_KEY_FILE", "")
     if not key and path:
         key = Path(path).read_text(encoding="utf-8").strip()
-    if len(key) < 32:
+    if len(key.strip()) < 32 or len(set(key)) < MIN_DISTINCT_SECRET_CHARACTERS:
         raise ImproperlyConfigured(
-            "PAINPUMP_SECRET_KEY (or PAINPUMP_SECRET_KEY_FILE) must hold a secret of at least 32 "
-            "characters; painpump has no default secret"
+            "PAINPUMP_SECRET_KEY (or PAINPUMP_SECRET_KEY_FILE) must hold a random secret of at "
+            f"least 32 characters with at least {MIN_DISTINCT_SECRET_CHARACTERS} different ones "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'); painpump has no "
+            "default secret"
         )
     return key
 
@@ -41,9 +46,8 @@ def _positive_minutes(name: str, default: int) -> int:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("PAINPUMP_DEBUG") == "1"
-ALLOWED_HOSTS = os.environ.get("PAINPUMP_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(
-    ","
-)
+ALLOWED_HOSTS = os.environ.get("PAINPUMP_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
+# (Django's test environment adds its own "testserver"; a running service never answers to it.)
 
 DATA_DIR = Path(os.environ.get("PAINPUMP_DATA_DIR", "var")).resolve()
 DATABASES = {

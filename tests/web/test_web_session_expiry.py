@@ -113,3 +113,27 @@ def test_idle_minutes_that_are_not_a_positive_whole_number_refuse_to_start(
     monkeypatch.setenv("PAINPUMP_SESSION_IDLE_MINUTES", value)
     with pytest.raises(ImproperlyConfigured, match="PAINPUMP_SESSION_IDLE_MINUTES"):
         painpump_settings._positive_minutes("PAINPUMP_SESSION_IDLE_MINUTES", 30)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["x" * 40, " " * 40, "ab" * 20, "short-but-random-Q7f"],
+    ids=["same", "spaces", "two", "short"],
+)
+def test_a_secret_key_without_real_entropy_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    """Issue 14: a secret key of 32 identical characters or of spaces was accepted."""
+    monkeypatch.setenv("PAINPUMP_SECRET_KEY", key)
+    with pytest.raises(ImproperlyConfigured, match="random secret"):
+        painpump_settings._secret_key()
+
+
+def test_a_random_secret_key_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAINPUMP_SECRET_KEY", "k3J9-fQ2_zL8pW5xR1tY7vB4nM6cH0dS")
+    assert painpump_settings._secret_key().startswith("k3J9")
+
+
+def test_the_service_answers_only_to_its_configured_hosts() -> None:
+    """Issue 14: "testserver" was an allowed host outside the tests."""
+    assert "testserver" not in painpump_settings.ALLOWED_HOSTS
