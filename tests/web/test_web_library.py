@@ -287,6 +287,24 @@ def test_the_approve_button_puts_the_limit_in_force_and_is_audited(
     assert AuditEntry.objects.filter(action="library.limit.approve").count() == 1
 
 
+def test_removing_a_hard_limit_is_asked_for_then_approved_by_someone_else(
+    pharmacist: User, physician: User
+) -> None:
+    row = morphine_limit(pharmacist)
+    client_for(physician).post(f"/library/limits/{row.id}/approve/", {"version": "1"})
+    asking = client_for(pharmacist)
+    asking.post(f"/library/limits/{row.id}/archive/", {"version": "2"})
+    page = asking.get("/library/").content.decode()
+    assert "it applies until a second pharmacist or physician approves the removal" in page
+    assert "removal asked for by pharma.cist" in page
+    approving = client_for(physician)
+    assert approving.post(f"/library/limits/{row.id}/approve/", {"version": "3"}).status_code == 302
+    row.refresh_from_db()
+    assert row.archived_by == "dr.house"
+    page = approving.get("/library/").content.decode()
+    assert "Removal of the clinic limit for morphine approved: it no longer applies." in page
+
+
 def test_the_setter_pressing_approve_is_refused_with_the_reason(pharmacist: User) -> None:
     row = morphine_limit(pharmacist)
     response = client_for(pharmacist).post(f"/library/limits/{row.id}/approve/", {"version": "1"})

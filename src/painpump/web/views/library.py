@@ -404,15 +404,19 @@ class ArchiveForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
-@require_POST
-@clinic_page
-def archive_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
-    user = user_of(request)
+def _version(request: HttpRequest) -> int:
+    """The version of the limit the page showed, posted with an archive or an approval."""
     form = ArchiveForm(request.POST)
     if not form.is_valid():
         raise Refusal("version", "missing", "the version of the limit shown", CLINIC_RULES)
+    return int(form.cleaned_data["version"])
+
+
+@require_POST
+@clinic_page
+def archive_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
     with transaction.atomic():
-        row = library.archive_limit(user, limit_id, expected_version=form.cleaned_data["version"])
+        row = library.archive_limit(user_of(request), limit_id, expected_version=_version(request))
     if row.removal_pending:
         messages.success(
             request,
@@ -427,12 +431,14 @@ def archive_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
 @require_POST
 @clinic_page
 def approve_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
-    """The second approval of a pending clinic limit (library.approve, not its author)."""
-    user = user_of(request)
-    form = ArchiveForm(request.POST)
-    if not form.is_valid():
-        raise Refusal("version", "missing", "the version of the limit shown", CLINIC_RULES)
+    """The second approval of a pending clinic limit or of a hard one's removal (library.approve,
+    not its author)."""
     with transaction.atomic():
-        row = library.approve_limit(user, limit_id, expected_version=form.cleaned_data["version"])
-    messages.success(request, f"Clinic limit for {row.drug} approved: it applies from now on.")
+        row = library.approve_limit(user_of(request), limit_id, expected_version=_version(request))
+    if row.archived_at is not None:
+        messages.success(
+            request, f"Removal of the clinic limit for {row.drug} approved: it no longer applies."
+        )
+    else:
+        messages.success(request, f"Clinic limit for {row.drug} approved: it applies from now on.")
     return redirect(_back(row.drug))
