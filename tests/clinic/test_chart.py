@@ -14,15 +14,17 @@ from django.contrib.auth.models import User
 from pytest_django import DjangoAssertNumQueries
 
 from chart_history import REFILLS, TITRATED, long_history
-from clinic_fixtures import IMPLANTED, TEST_PHASE
+from clinic_fixtures import FIRST_FILL, IMPLANTED, TEST_PHASE
 from frozen import NOW
-from painpump.clinic.actions import alarms
+from painpump.clinic.actions import alarms, refills
 from painpump.clinic.errors import NotFound
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import AuditEntry, Implant
 from painpump.clinic.reads.chart import patient_chart
 from painpump.clinic.roles import Forbidden
+from painpump.clinic.testing import baclofen
 from painpump.core.device_life import add_months
+from painpump.core.units import Kind, parse
 
 
 def test_the_chart_shows_who_the_patient_is_and_the_pump_with_its_replacement_date(
@@ -171,3 +173,25 @@ def test_outcomes_compare_the_last_value_before_the_pump_with_the_latest(
         ("Pain NRS (0-10)", ""): ("7 / 10", "3 / 10"),
         ("Modified Ashworth scale (0-4)", "left leg"): ("3", "1+"),
     }
+
+
+def test_a_possible_pocket_fill_within_the_accuracy_is_said_on_the_chart(
+    implant: Implant, nurse: User
+) -> None:
+    """Regression: the refill review warned of a possible pocket fill, the chart's history read
+    only "as expected (within +/-14.5 %)"."""
+    refills.perform_refill(
+        nurse,
+        implant.id,
+        idempotency_key=str(uuid4()),
+        performed_at=FIRST_FILL + timedelta(days=60),
+        expected=parse("8 mL", Kind.VOLUME, "e"),
+        aspirated=parse("6.5 mL", Kind.VOLUME, "a"),
+        fill=baclofen(),
+        dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+        overrides={"reconciliation": "re-aspirated twice, needle position confirmed"},
+    )
+    chart = patient_chart(nurse, implant.episode.patient_id, NOW)
+    verdict = chart.refills[0].verdict
+    assert verdict.startswith("as expected")
+    assert "the difference 1.5 mL exceeds 1 mL: possible pocket fill" in verdict

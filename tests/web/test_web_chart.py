@@ -6,7 +6,7 @@ the what-if form that projects and checks a proposed refill or program without s
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,15 +14,14 @@ from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
+import hard_stops
 from chart_history import long_history
 from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
 from clinic_format import read_moment, written_day
-from frozen import TODAY, at, day
-from hard_stops import LABEL_START
-from painpump.clinic.actions import implantation, patients, refills, settings_service
+from frozen import TODAY, day
+from painpump.clinic.actions import implantation, patients, settings_service
 from painpump.clinic.demo import seed as demo
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
-from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 from report_scenario import measured_to_two_places
 
@@ -248,48 +247,7 @@ def test_a_refused_concentration_is_named_as_the_form_names_it(
 @pytest.fixture
 def ziconotide_pump(physician: User, nurse: User) -> Implant:
     """A tumour-pain patient implanted directly, first filled with ziconotide 23 days ago."""
-    patient = patients.create_patient(
-        nurse,
-        mrn="MRN-ZIC",
-        family_name="Zeller",
-        given_name="Zora",
-        birth_date=date(1958, 2, 2),
-        today=day(-24),
-        psychosis_history=False,
-        life_expectancy_months=12,
-    )
-    episode = patients.open_episode(
-        physician, patient.id, indication="tumour_pain", referred_on=day(-55)
-    )
-    implant = implantation.register_implantation(
-        physician,
-        episode.id,
-        expected_version=episode.version,
-        now=at(-23, 9),
-        pump_model="synchromed-ii-20",
-        pump_serial="NGP-ZIC",
-        catheter_model="8709SC",
-        catheter_length_cm=Decimal(60),
-        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
-        alarm_volume=None,
-        implanted_on=day(-23),
-    )
-    refills.perform_refill(
-        physician,
-        implant.id,
-        idempotency_key="zic-first",
-        performed_at=at(-23, 10),
-        expected=None,
-        aspirated=None,
-        fill=Fill(
-            drugs=(("ziconotide", parse("25 mcg/mL", Kind.CONCENTRATION, "c")),),
-            volume=parse("20 mL", Kind.VOLUME, "v"),
-            lot="ZIC-1",
-        ),
-        dose=parse("2.4 mcg/day", Kind.DOSE_RATE, "dose"),
-        overrides=LABEL_START,
-    )
-    return implant
+    return hard_stops.ziconotide_pump(physician, nurse)
 
 
 def test_ziconotides_first_refill_limit_sets_the_refill_by_date(

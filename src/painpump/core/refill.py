@@ -377,6 +377,12 @@ class Reconciliation:
     consequential_limit: Sourced | None
 
 
+def beyond_pocket_fill(threshold: Q | None, difference_ml: Decimal) -> bool:
+    """True when the aspirated and expected residuals differ by more than the pump's pocket-fill
+    threshold (Maino 2017), whatever the percentage error says."""
+    return threshold is not None and abs(difference_ml) > threshold.canonical
+
+
 def delivery_error_percent(
     expected_ml: Decimal, aspirated_ml: Decimal, programmed_ml: Decimal
 ) -> Decimal:
@@ -461,7 +467,7 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
             "aspiration)"
         )
     threshold = pump.extras.get("pocket_fill_threshold")
-    consequential = None if threshold is None else abs(difference) > threshold.value.canonical
+    consequential = None if threshold is None else beyond_pocket_fill(threshold.value, difference)
     if threshold is not None and consequential:
         message += (
             f"; the difference {of(abs(difference), 'mL')} exceeds {threshold.value}: potentially "

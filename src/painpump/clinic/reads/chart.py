@@ -56,7 +56,12 @@ from painpump.core.overrides import Override
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import check_stay
 from painpump.core.projection import ProgramRun, Projection, project
-from painpump.core.refill import DeliveryFinding, StabilityLimit, stability_limit
+from painpump.core.refill import (
+    DeliveryFinding,
+    StabilityLimit,
+    beyond_pocket_fill,
+    stability_limit,
+)
 from painpump.core.units import Q, format_decimal, of, side_by_side
 
 
@@ -435,7 +440,7 @@ def _verdict(refill: Refill, accuracy: str, pocket: Q | None) -> str:
     if refill.expected_ml is None:
         return "first fill"
     difference = refill.difference_ml
-    if pocket is not None and difference is not None and abs(difference) > pocket.canonical:
+    if difference is not None and beyond_pocket_fill(pocket, difference):
         return (
             f"{_found(refill, accuracy)}; the difference {of(abs(difference), 'mL')} exceeds "
             f"{pocket}: possible pocket fill"

@@ -11,7 +11,7 @@ from reportlab.platypus import Flowable
 
 from painpump.clinic.reads.report_data import ProgramLine, RefillSession
 from painpump.core.locale import ClinicLocale
-from painpump.core.refill import DeliveryFinding
+from painpump.core.refill import DeliveryFinding, beyond_pocket_fill
 from painpump.core.units import side_by_side
 from painpump.web.reports.layout import (
     banner,
@@ -64,9 +64,8 @@ def _in_the_pump(session: RefillSession) -> list[Flowable]:
         if check.finding is DeliveryFinding.NONE
         else check.finding.upper()
     )
-    pocket = check.pocket_fill_limit
-    if pocket is not None and abs(check.difference.canonical) > pocket.canonical:
-        verdict += f"; difference beyond {pocket}: POSSIBLE POCKET FILL"
+    if beyond_pocket_fill(check.pocket_fill_limit, check.difference.canonical):
+        verdict += f"; difference beyond {check.pocket_fill_limit}: POSSIBLE POCKET FILL"
     compared = [check.expected, check.aspirated, check.difference]
     if check.programmed_since_fill is not None:
         compared.append(check.programmed_since_fill)
