@@ -66,20 +66,28 @@ class Fill:
         return [(name, conc.canonical) for name, conc in self.drugs]
 
     def named(self) -> Fill:
-        """The fill with each drug under its drug-library name ("Baclofen " is baclofen); a drug
-        named twice is refused (each is checked alone, so two entries would hide their sum)."""
-        names = [catalog.drug(name, f"drugs[{i}]").name for i, (name, _) in enumerate(self.drugs)]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise Refusal(
-                    f"drugs[{index}]",
-                    name,
-                    "each drug once, with the concentration of the mixture",
-                    REFILL_RULES,
-                    "is named twice",
-                )
-        drugs = tuple((name, conc) for name, (_, conc) in zip(names, self.drugs, strict=True))
-        return replace(self, drugs=drugs)
+        """The fill with each drug under its drug-library name (named_drugs)."""
+        return replace(self, drugs=named_drugs(self.drugs))
+
+
+def named_drugs(drugs: Sequence[tuple[str, Q]]) -> tuple[tuple[str, Q], ...]:
+    """Each drug under its drug-library name ("Baclofen " is baclofen); none, or a drug named
+    twice, is refused (each is checked alone, so two entries would hide their sum)."""
+    if not drugs:
+        raise Refusal(
+            "drugs", "none", "at least one drug with its concentration", REFILL_RULES, "is empty"
+        )
+    names = [catalog.drug(name, f"drugs[{i}]").name for i, (name, _) in enumerate(drugs)]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise Refusal(
+                f"drugs[{index}]",
+                name,
+                "each drug once, with the concentration of the mixture",
+                REFILL_RULES,
+                "is named twice",
+            )
+    return tuple((name, conc) for name, (_, conc) in zip(names, drugs, strict=True))
 
 
 @dataclass(frozen=True)
@@ -394,12 +402,42 @@ def check_fill(
     fill, is judged as a step from the dose the running program gave it (the old principal's
     prescribed dose, an admixture partner's from the running rate and its old concentration);
     the old principal's increases are counted over the rolling 7 days of `therapy.history`."""
-    if not fill.drugs:
-        raise Refusal(
-            "drugs", "none", "at least one drug with its concentration", REFILL_RULES, "is empty"
-        )
-    fill = fill.named()
     check_volume_fits(pump, fill.volume, "volume")
+    return check_drugs(
+        pump,
+        fill.drugs,
+        dose,
+        running,
+        at,
+        origin,
+        region,
+        clinic_limits,
+        therapy=therapy,
+        previous_drugs=previous_drugs,
+        phase=phase,
+        on=on,
+    )
+
+
+def check_drugs(
+    pump: Pump,
+    drugs: Sequence[tuple[str, Q]],
+    dose: Q,
+    running: RunningProgram | None,
+    at: datetime,
+    origin: str | None,
+    region: str | None,
+    clinic_limits: Sequence[Limit] = (),
+    *,
+    therapy: Therapy = Therapy(),
+    previous_drugs: Sequence[tuple[str, Decimal]] | None = None,
+    phase: Phase | None = None,
+    on: date | None = None,
+) -> tuple[Decimal, list[Finding]]:
+    """check_fill without the volume: the drugs (principal first) and the daily dose of the
+    principal, as a prescription is judged before any fill."""
+    drugs = named_drugs(drugs)
+    fill = Fill(tuple(drugs), of(Decimal(0), "mL"), "")
     rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
     hours = _hours_since_increase(therapy, fill.drugs[0][0], running, at)
     admixture = len(fill.drugs) > 1

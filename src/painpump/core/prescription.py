@@ -1,0 +1,329 @@
+"""A physician's prescription for a pump, as values: the drugs with their concentrations (the
+principal first), the program (continuous, or flex: day patterns of steps per weekday), the
+patient-bolus (PTM) settings and the phase; what each day of it delivers and the worst day, with
+every allowed patient bolus given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from itertools import pairwise
+
+from painpump.core import catalog
+from painpump.core.dose_history import Phase
+from painpump.core.dosing import rate_ml_per_day
+from painpump.core.errors import Refusal
+from painpump.core.units import Kind, Q, of, parse
+
+RULES = "rule-prescription"
+SECONDS_PER_DAY = 86_400
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ProgramKind(StrEnum):
+    CONTINUOUS = "continuous"
+    FLEX = "flex"
+
+
+@dataclass(frozen=True)
+class Step:
+    """From `start_s` (seconds after midnight, clinic time) to the next step, the principal drug
+    at `dose` per day."""
+
+    start_s: int
+    dose: Q
+
+    @property
+    def start(self) -> str:
+        return f"{self.start_s // 3600:02d}:{self.start_s % 3600 // 60:02d}"
+
+
+@dataclass(frozen=True)
+class PatientBolus:
+    """The PTM settings: a bolus of the principal drug over a duration, at most `max_per_day`
+    in 24 hours, each at least `lockout_s` after the one before."""
+
+    dose: Q
+    duration_s: int
+    lockout_s: int
+    max_per_day: int
+
+    @property
+    def worst_day(self) -> Q:
+        """The principal drug all allowed boluses of a day give."""
+        return of(self.dose.canonical * self.max_per_day, "mcg/day")
+
+
+@dataclass(frozen=True)
+class PrescribedProgram:
+    """Seven day patterns, Monday first, each a list of steps starting at 00:00; a continuous
+    program is one step a day at the same dose."""
+
+    kind: ProgramKind
+    days: tuple[tuple[Step, ...], ...]
+
+    @classmethod
+    def continuous(cls, dose: Q) -> PrescribedProgram:
+        return cls(ProgramKind.CONTINUOUS, ((Step(0, dose),),) * 7)
+
+    @classmethod
+    def flex(cls, days: tuple[tuple[Step, ...], ...]) -> PrescribedProgram:
+        return cls(ProgramKind.FLEX, days)
+
+    def steps(self) -> Iterator[tuple[str, int, Step]]:
+        """Every step as (weekday, index in its day, step)."""
+        for weekday, day in zip(WEEKDAYS, self.days, strict=True):
+            for index, step in enumerate(day):
+                yield weekday, index, step
+
+    def day_dose(self, weekday: int) -> Decimal:
+        """mcg the principal drug's steps give over the whole day."""
+        day = self.days[weekday]
+        ends = [step.start_s for step in day[1:]] + [SECONDS_PER_DAY]
+        total = sum(
+            (
+                step.dose.canonical * (end - step.start_s)
+                for step, end in zip(day, ends, strict=True)
+            ),
+            Decimal(0),
+        )
+        return total / SECONDS_PER_DAY
+
+    @property
+    def largest_day(self) -> Q:
+        """The daily dose of the day that gives most (a continuous program's dose)."""
+        return of(max(self.day_dose(i) for i in range(7)), "mcg/day")
+
+    @property
+    def average_day(self) -> Q:
+        return of(sum((self.day_dose(i) for i in range(7)), Decimal(0)) / 7, "mcg/day")
+
+    @property
+    def highest_step(self) -> Q:
+        return max((step.dose for _, _, step in self.steps()), key=lambda q: q.canonical)
+
+
+@dataclass(frozen=True)
+class Prescription:
+    drugs: tuple[tuple[str, Q], ...]
+    program: PrescribedProgram
+    ptm: PatientBolus | None = None
+    phase: Phase | None = None
+
+    @property
+    def principal(self) -> tuple[str, Q]:
+        return self.drugs[0]
+
+    @property
+    def daily_dose(self) -> Q:
+        """The basal dose of the day that gives most, as the checks judge it."""
+        return self.program.largest_day
+
+    @property
+    def worst_day(self) -> Q:
+        """The largest day's basal dose with every allowed patient bolus given."""
+        extra = self.ptm.worst_day.canonical if self.ptm else Decimal(0)
+        return of(self.daily_dose.canonical + extra, "mcg/day")
+
+    def rate_ml_per_day(self, dose: Q) -> Decimal:
+        """The volume rate that gives `dose` of the principal drug at its concentration."""
+        return rate_ml_per_day(
+            dose.canonical, self.principal[1].canonical, "drugs[0].concentration"
+        )
+
+    @property
+    def average_rate_ml_per_day(self) -> Decimal:
+        """The basal rate averaged over the week: what the pump delivers without boluses."""
+        return self.rate_ml_per_day(self.program.average_day)
+
+    @property
+    def high_alert(self) -> bool:
+        """Needs an independent double-check before programming (rule-double-check):
+        intrathecal opioids, ziconotide, baclofen and every admixture."""
+        if len(self.drugs) > 1:
+            return True
+        drug = catalog.drug(self.principal[0])
+        return drug.drug_class == "opioid" or drug.name in HIGH_ALERT
+
+
+HIGH_ALERT = frozenset({"ziconotide", "baclofen"})
+"""Besides the opioids and admixtures (rule-double-check)."""
+
+
+def check_shape(pump: catalog.Pump, program: PrescribedProgram, ptm: PatientBolus | None) -> None:
+    """The program and PTM settings are ones the pump can run: each day starts at 00:00 with
+    steps in order and no more than the pump's rate changes a day (hard: the device's range);
+    a constant-flow pump takes neither a flex program nor patient boluses."""
+    steps_allowed = pump.flex_steps_per_day
+    if program.kind is ProgramKind.FLEX and pump.fixed_rate:
+        raise Refusal(
+            "program.kind",
+            "flex",
+            "continuous: the rate of a constant-flow pump is fixed at manufacture",
+            steps_allowed.source,
+            "cannot be programmed",
+        )
+    if len(program.days) != 7:
+        raise Refusal(
+            "program.days", f"{len(program.days)} days", "7 (Monday to Sunday)", RULES, "is wrong"
+        )
+    for weekday, day in zip(WEEKDAYS, program.days, strict=True):
+        where = f"program.days.{weekday}"
+        if not day:
+            raise Refusal(where, "no steps", "at least one step from 00:00", RULES, "is empty")
+        if day[0].start_s != 0:
+            raise Refusal(
+                f"{where}[0].start",
+                day[0].start,
+                "00:00 for the first step of a day",
+                RULES,
+                "leaves the start of the day unprogrammed",
+            )
+        for index, step in enumerate(day):
+            if not 0 <= step.start_s < SECONDS_PER_DAY or step.start_s % 60:
+                raise Refusal(
+                    f"{where}[{index}].start",
+                    str(step.start_s),
+                    "a whole minute from 00:00 to 23:59",
+                    RULES,
+                    "is not a time of day",
+                )
+            if index and step.start_s <= day[index - 1].start_s:
+                raise Refusal(
+                    f"{where}[{index}].start",
+                    step.start,
+                    f"later than the step before ({day[index - 1].start})",
+                    RULES,
+                    "is out of order",
+                )
+        if len(day) > steps_allowed.value:
+            raise Refusal(
+                where,
+                f"{len(day)} steps",
+                f"at most {steps_allowed.value} a day (hard: the device's range)",
+                steps_allowed.source,
+                "exceeds the pump's rate changes per day",
+            )
+    if ptm is None:
+        return
+    if pump.fixed_rate:
+        raise Refusal(
+            "ptm",
+            "patient boluses",
+            "none for a constant-flow pump",
+            steps_allowed.source,
+            "cannot be given",
+        )
+    if ptm.duration_s <= 0:
+        raise Refusal("ptm.duration", f"{ptm.duration_s} s", "above 0 s", RULES, "is not a time")
+    if ptm.lockout_s < ptm.duration_s:
+        raise Refusal(
+            "ptm.lockout",
+            f"{ptm.lockout_s} s",
+            f"at least the bolus duration ({ptm.duration_s} s)",
+            RULES,
+            "is shorter than the bolus",
+        )
+    if not 1 <= ptm.max_per_day <= SECONDS_PER_DAY // ptm.lockout_s:
+        raise Refusal(
+            "ptm.max_per_day",
+            str(ptm.max_per_day),
+            f"1 to {SECONDS_PER_DAY // ptm.lockout_s} (24 h divided by the lockout)",
+            RULES,
+            "is not a number of boluses a day",
+        )
+    if ptm.dose.canonical <= 0:
+        raise Refusal("ptm.dose", str(ptm.dose), "above 0", RULES, "gives no bolus")
+
+
+WEEKDAY_SETS: dict[str, frozenset[int]] = {
+    "every day": frozenset(range(7)),
+    "mon-fri": frozenset(range(5)),
+    "sat-sun": frozenset({5, 6}),
+    **{name: frozenset({index}) for index, name in enumerate(WEEKDAYS)},
+}
+"""The weekdays a flex step may be given for, as forms and the API name them."""
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """A flex step as a form or the API gives it: the weekdays it is for, its start, its dose."""
+
+    weekdays: frozenset[int]
+    start_s: int
+    dose: Q
+
+
+def step_row(days: str, start: str, dose: str, field: str) -> StepRow:
+    """A step row from its entries ("mon-fri", "08:00", "2.4 mcg/day")."""
+    weekdays = WEEKDAY_SETS.get(days.strip().lower())
+    if weekdays is None:
+        raise Refusal(
+            f"{field}.days", repr(days), "one of " + ", ".join(WEEKDAY_SETS), RULES, "is unknown"
+        )
+    return StepRow(
+        weekdays, clock_time(start, f"{field}.start"), parse(dose, Kind.DOSE_RATE, f"{field}.dose")
+    )
+
+
+def clock_time(text: str, field: str) -> int:
+    """A time of day "HH:MM" as seconds after midnight."""
+    parts = text.strip().split(":")
+    if (
+        len(parts) == 2
+        and all(p.isascii() and p.isdigit() for p in parts)
+        and len(parts[0]) in (1, 2)
+        and len(parts[1]) == 2
+    ):
+        hours, minutes = int(parts[0]), int(parts[1])
+        if hours < 24 and minutes < 60:
+            return hours * 3600 + minutes * 60
+    raise Refusal(
+        field, repr(text), "a time of day HH:MM from 00:00 to 23:59", RULES, "is not a time"
+    )
+
+
+def flex_program(rows: Sequence[StepRow]) -> PrescribedProgram:
+    """The seven day patterns the rows give: each weekday's steps are the rows for it, by start;
+    a weekday with two steps at one time is refused."""
+    days = []
+    for weekday, name in enumerate(WEEKDAYS):
+        mine = sorted(
+            ((i, row) for i, row in enumerate(rows) if weekday in row.weekdays),
+            key=lambda pair: pair[1].start_s,
+        )
+        for (_, a), (index, b) in pairwise(mine):
+            if a.start_s == b.start_s:
+                raise Refusal(
+                    f"steps[{index}].start",
+                    Step(b.start_s, b.dose).start,
+                    f"one step at a time on {name}",
+                    RULES,
+                    "is given twice",
+                )
+        days.append(tuple(Step(row.start_s, row.dose) for _, row in mine))
+    return PrescribedProgram.flex(tuple(days))
+
+
+def patient_bolus(dose: str, duration: str, lockout: str, max_per_day: str) -> PatientBolus:
+    """PTM settings from their entries ("50 mcg", "2 min", "3 hour", "4")."""
+    seconds = []
+    for text, field in ((duration, "ptm.duration"), (lockout, "ptm.lockout")):
+        value = parse(text, Kind.DURATION, field, positive=True).canonical
+        if value != value.to_integral_value():
+            raise Refusal(field, repr(text), "whole seconds", RULES, "has fractions of a second")
+        seconds.append(int(value))
+    count = max_per_day.strip()
+    if not count.isdigit() or len(count) > 5:
+        raise Refusal(
+            "ptm.max_per_day",
+            repr(max_per_day),
+            "a whole number of boluses",
+            RULES,
+            "is not a count",
+        )
+    return PatientBolus(
+        parse(dose, Kind.MASS, "ptm.dose", positive=True), seconds[0], seconds[1], int(count)
+    )
