@@ -14,7 +14,7 @@ from frozen import TODAY, ZONE_NAME, day
 from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Implant, Patient
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import CARRIED_OVER, baclofen, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
 from painpump.core.units import Kind, parse
 
 BORN = TODAY - timedelta(days=20_662)
@@ -119,7 +119,7 @@ def patient(nurse: User) -> Patient:
 
 
 @pytest.fixture
-def implant(patient: Patient, physician: User) -> Implant:
+def implant(patient: Patient, physician: User, pharmacist: User) -> Implant:
     episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=REFERRED
     )
@@ -136,6 +136,15 @@ def implant(patient: Patient, physician: User) -> Implant:
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
         alarm_volume=None,
         implanted_on=IMPLANTED,
+    )
+    prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        baclofen(),
+        parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+        at=FIRST_FILL - timedelta(hours=1),
+        overrides=CARRIED_OVER,
     )
     refills.perform_refill(
         physician,

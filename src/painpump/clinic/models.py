@@ -13,6 +13,7 @@ from django.db import models
 from painpump.core.dose_history import Phase
 from painpump.core.locale import DateFormat, TimeFormat
 from painpump.core.patient_facts import OpioidStatus
+from painpump.core.prescription import ProgramKind
 from painpump.core.spasticity import Origin
 from painpump.core.stay_plan import STAYS
 
@@ -196,6 +197,102 @@ class Implant(Versioned):
         ]
 
 
+class Prescription(models.Model):
+    """A physician's signed prescription for a pump, numbered per pump: the drugs
+    (PrescriptionDrug), the program (PrescriptionStep: seven day patterns), the patient-bolus
+    settings, the phase and the reason. A high-alert one waits for a second clinician's
+    independent double-check before any pump is programmed with it; a change is a new one."""
+
+    class Status(models.TextChoices):
+        AWAITING_CHECK = "awaiting_check", "Awaiting the double-check"
+        REJECTED = "rejected", "Rejected at the double-check"
+        READY = "ready", "Ready to program"
+        ACTIVE = "active", "Programmed (in force)"
+        SUPERSEDED = "superseded", "Superseded"
+        WITHDRAWN = "withdrawn", "Withdrawn before programming"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    implant = models.ForeignKey(Implant, on_delete=models.PROTECT, related_name="prescriptions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices)
+    program_kind = models.CharField(
+        max_length=12, choices=[(k.value, k.value) for k in ProgramKind]
+    )
+    # the principal drug's dose on the day that gives most (a continuous program's dose):
+    daily_dose_mcg_per_day = models.DecimalField(max_digits=14, decimal_places=6)
+    ptm_dose_mcg = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    ptm_duration_s = models.PositiveIntegerField(null=True, blank=True)
+    ptm_lockout_s = models.PositiveIntegerField(null=True, blank=True)
+    ptm_max_per_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    phase = models.CharField(max_length=12, choices=[(p.value, p.value) for p in Phase])
+    reason = models.CharField(max_length=500)
+    high_alert = models.BooleanField()
+    prescribed_by = models.CharField(max_length=150)
+    prescribed_at = models.DateTimeField()
+    supersedes = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="successors"
+    )
+    warnings = models.JSONField(default=list)
+    overrides = models.JSONField(default=list)
+    checked_by = models.CharField(max_length=150, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
+
+    class Meta:
+        ordering = ["implant", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["implant", "number"], name="prescription_number"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["prescribed_at"],
+                condition=models.Q(status="awaiting_check"),
+                name="prescription_awaiting_check",
+            )
+        ]
+
+
+class PrescriptionDrug(models.Model):
+    prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="drugs")
+    position = models.PositiveSmallIntegerField()
+    drug = models.CharField(max_length=40)
+    concentration_mcg_per_ml = models.DecimalField(max_digits=14, decimal_places=6)
+
+    class Meta:
+        ordering = ["position"]
+
+
+class PrescriptionStep(models.Model):
+    """A step of a day pattern: from `start_s` after the clinic's midnight on `weekday` (Monday
+    = 0) until the next step, the principal drug at `dose_mcg_per_day`."""
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="steps")
+    weekday = models.PositiveSmallIntegerField()
+    start_s = models.PositiveIntegerField()
+    dose_mcg_per_day = models.DecimalField(max_digits=14, decimal_places=6)
+
+    class Meta:
+        ordering = ["weekday", "start_s"]
+
+
+class PrescriptionCheck(models.Model):
+    """A second clinician's independent double-check: the values they entered from the syringe
+    label and the order (as typed, with units), the differences found, accepted or rejected
+    with a comment."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="checks")
+    checked_by = models.CharField(max_length=150)
+    checked_at = models.DateTimeField()
+    accepted = models.BooleanField()
+    comment = models.CharField(max_length=500, blank=True)
+    entered = models.JSONField(default=dict)
+    mismatches = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["checked_at"]
+
+
 class Program(models.Model):
     """A prescribed continuous program: the daily dose of the principal drug and the rate that
     delivers it at the concentration in the pump (rate = dose / concentration, from core), and
@@ -203,11 +300,18 @@ class Program(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     implant = models.ForeignKey(Implant, on_delete=models.PROTECT, related_name="programs")
+    # the prescription it executes (None for programs recorded before prescriptions were kept)
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.PROTECT, null=True, blank=True, related_name="programs"
+    )
     dose_mcg_per_day = models.DecimalField(max_digits=14, decimal_places=6)
     rate_ml_per_day = models.DecimalField(max_digits=14, decimal_places=6)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     prescribed_by = models.CharField(max_length=150)
+    # who programmed the pump (at a refill, or between refills); empty on programs recorded
+    # before it was kept, where prescribed_by holds whoever entered the program
+    programmed_by = models.CharField(max_length=150, blank=True)
     alarm_at = models.DateTimeField(null=True, blank=True)
     empty_at = models.DateTimeField(null=True, blank=True)
     refill_by = models.DateField(null=True, blank=True)
@@ -254,6 +358,9 @@ class Refill(models.Model):
     # The warnings acknowledged at the refill as they were shown (rule, message, limit, source,
     # verified), so a report prints the reason given then, not what today's library would say:
     warnings = models.JSONField(default=list)
+    # the patient-bolus counts the pump reported since the last refill (None: none prescribed)
+    ptm_requests = models.PositiveIntegerField(null=True, blank=True)
+    ptm_given = models.PositiveIntegerField(null=True, blank=True)
     needs_verification = models.BooleanField(default=False)
     verified_by = models.CharField(max_length=150, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -280,6 +387,50 @@ class RefillDrug(models.Model):
 
     class Meta:
         ordering = ["position"]
+
+
+class Readback(models.Model):
+    """The programmer's readback after a pump was programmed (at a refill or between refills):
+    what the nurse read from it, as typed, and every difference from the prescription. A
+    difference stops the session and opens an incident."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="readbacks")
+    read_by = models.CharField(max_length=150)
+    read_at = models.DateTimeField()
+    entered = models.JSONField(default=dict)
+    mismatches = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["read_at"]
+
+    @property
+    def matches(self) -> bool:
+        return not self.mismatches
+
+
+class Incident(models.Model):
+    """Something that went wrong in a patient's therapy (a readback that differs from the
+    prescription), open on the patient's record until a physician closes it with what was
+    done."""
+
+    class Kind(models.TextChoices):
+        READBACK_MISMATCH = "readback_mismatch", "Programmer readback differs from prescription"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="incidents")
+    implant = models.ForeignKey(Implant, on_delete=models.PROTECT, related_name="incidents")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    opened_at = models.DateTimeField()
+    opened_by = models.CharField(max_length=150)
+    summary = models.CharField(max_length=1000)
+    details = models.JSONField(default=dict)
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    closed_by = models.CharField(max_length=150, blank=True)
+    resolution = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
 
 
 class Appointment(models.Model):

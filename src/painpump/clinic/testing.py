@@ -12,12 +12,14 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 
-from painpump.clinic.actions import pathway
-from painpump.clinic.models import Episode
+from painpump.clinic.actions import pathway, prescriptions
+from painpump.clinic.models import Episode, Implant, Prescription
+from painpump.core import prescription as rx
 from painpump.core.baclofen import ScreeningBolus
+from painpump.core.dose_history import Phase
 from painpump.core.pathway.episode import Facts
 from painpump.core.refill_decision import Fill
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, Q, parse
 
 
 def _step(
@@ -71,3 +73,43 @@ def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> Fill:
         volume=parse(volume, Kind.VOLUME, "v"),
         lot="LOT-42",
     )
+
+
+def prescribed(
+    physician: User,
+    checker: User | None,
+    implant_id: UUID,
+    drugs: Fill | tuple[tuple[str, Q], ...],
+    dose: Q,
+    *,
+    at: datetime,
+    overrides: Mapping[str, str] | None = None,
+    phase: Phase | None = None,
+    reason: str = "prescribed as planned at the clinic visit",
+) -> Prescription:
+    """A continuous prescription signed by `physician` and, when it is high-alert, accepted by
+    `checker` (a pharmacist or another physician) entering the same values: ready to program."""
+    pairs = drugs.drugs if isinstance(drugs, Fill) else drugs
+    implant = Implant.objects.get(id=implant_id)
+    record = prescriptions.prescribe(
+        physician,
+        implant_id,
+        rx.Prescription(pairs, rx.PrescribedProgram.continuous(dose), phase=phase),
+        reason=reason,
+        now=at,
+        expected_version=implant.version,
+        overrides=overrides,
+    )
+    if record.status == Prescription.Status.AWAITING_CHECK:
+        assert checker is not None, "a high-alert prescription needs its double-check"
+        prescriptions.double_check(
+            checker,
+            record.id,
+            concentrations=pairs,
+            daily_dose=dose,
+            accept=True,
+            comment="",
+            now=at,
+        )
+        record.refresh_from_db()
+    return record

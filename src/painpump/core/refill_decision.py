@@ -95,6 +95,16 @@ class RunningProgram:
     dose_mcg_per_day: Decimal
     rate_ml_per_day: Decimal
     started_at: datetime
+    ptm_max_per_day: int | None = None
+    """The patient boluses its prescription allows a day (None: no patient boluses)."""
+
+
+@dataclass(frozen=True)
+class PtmCounts:
+    """What the pump reports at a refill about patient boluses since the last one."""
+
+    requests: int
+    given: int
 
 
 @dataclass(frozen=True)
@@ -155,6 +165,7 @@ class RefillEntries:
     origin: str | None = None
     phase: Phase | None = None
     """The phase of the program this refill starts (None: the running program's)."""
+    ptm: PtmCounts | None = None
 
 
 @dataclass(frozen=True)
@@ -559,6 +570,51 @@ def _check_order(state: PumpState, at: datetime, now: datetime) -> None:
         )
 
 
+PTM_COUNTS_SOURCE = (
+    "rule-prescription: the patient boluses given since the last refill, as the pump reports "
+    "them, are recorded at each refill (the expected residual accounts for them)"
+)
+
+
+def _check_ptm_counts(state: PumpState, entries: RefillEntries) -> None:
+    """Counts the pump can have reported: required while patient boluses are prescribed, given
+    no more than requested, nor more than the settings allow since the last fill."""
+    running, counts, last = state.running, entries.ptm, state.last_fill
+    allowed = running.ptm_max_per_day if running is not None else None
+    if counts is None:
+        if allowed:
+            raise Refusal(
+                "ptm_given",
+                "missing",
+                "the patient-bolus requests and boluses given since the last refill",
+                PTM_COUNTS_SOURCE,
+                "is required while patient boluses are prescribed",
+            )
+        return
+    for name, value in (("ptm_requests", counts.requests), ("ptm_given", counts.given)):
+        if value < 0:
+            raise Refusal(name, str(value), ">= 0", PTM_COUNTS_SOURCE, "is negative")
+    if counts.given > counts.requests:
+        raise Refusal(
+            "ptm_given",
+            str(counts.given),
+            f"<= the requests ({counts.requests})",
+            PTM_COUNTS_SOURCE,
+            "is more than were requested",
+        )
+    assert last is not None
+    days = -(-(entries.at - last.at) // timedelta(days=1))
+    most = (allowed or 0) * days
+    if counts.given > most:
+        raise Refusal(
+            "ptm_given",
+            str(counts.given),
+            f"<= {most} ({allowed or 0} a day over {days} days since the last fill)",
+            PTM_COUNTS_SOURCE,
+            "is more than the prescribed patient boluses allow",
+        )
+
+
 def decide_refill(
     state: PumpState,
     entries: RefillEntries,
@@ -583,6 +639,8 @@ def decide_refill(
                     ASPIRATION_SOURCE,
                     "is required at every refill",
                 )
+    if last is not None and entries.fill is not None and complete:
+        _check_ptm_counts(state, entries)
     programmed = check = None
     warnings: list[Finding] = []
     if last is not None and entries.expected is not None and entries.aspirated is not None:

@@ -1,7 +1,8 @@
-"""A change of the prescribed program between refills (titration): checked against the drug
-library, the titration rules and the device like a refill's program, then the running program
-ends, the new one starts and the pump's projection (alarm, empty, refill-by) is recomputed from
-the volume the pump computes as left. One transaction with its audit entry."""
+"""Programming the pump between refills with the prescription ready for it (a titration the
+physician prescribed and, if high-alert, a second clinician double-checked): checked against the
+drug library, the titration rules and the device like a refill's program, then the running
+program ends, the new one starts and the pump's projection (alarm, empty, refill-by) is
+recomputed from the volume the pump computes as left. One transaction with its audit entry."""
 
 from __future__ import annotations
 
@@ -14,51 +15,69 @@ from django.db import transaction
 
 from painpump.clinic import audit
 from painpump.clinic.actions import refill_visits
-from painpump.clinic.actions.refills import overrides_json, program_snapshot, version_conflict
+from painpump.clinic.actions.refills import (
+    overrides_json,
+    program_snapshot,
+    put_in_force,
+    version_conflict,
+)
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import Appointment, Implant, Program
+from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
 from painpump.core.overrides import overrides_for
 from painpump.core.refill_decision import decide_program_change
-from painpump.core.units import Q, round_places
+from painpump.core.units import of, round_places
 
 
 @transaction.atomic
-def change_program(
+def program_pump(
     user: User,
     implant_id: UUID,
     *,
-    dose: Q,
+    expected_version: int,
     now: datetime,
     overrides: Mapping[str, str] | None = None,
-    phase: Phase | None = None,
 ) -> Program:
-    """A new daily dose for the drug in the pump, from `now`, as core decides it
-    (core.refill_decision.decide_program_change). Each soft warning passes only with a reason in
-    `overrides` (rule -> reason), kept on the program; a hard limit stops whatever is given."""
-    actor = require(user, "program.prescribe")
+    """The pump programmed from `now` with its ready prescription, as core decides it
+    (core.refill_decision.decide_program_change). A soft warning passes with the prescriber's
+    reason for it; a warning the prescriber did not see needs a physician's reason in
+    `overrides`; a hard limit stops whatever is given."""
+    actor = require(user, "refill.perform")
+    conflict = version_conflict(implant_id, expected_version)
+    if conflict is not None:
+        raise conflict
     implant = get_or_not_found(
         Implant.objects.select_for_update().select_related("episode"), implant_id
     )
+    prescription = prescriptions.ready_to_program(implant)
     state = pump_state(implant)
+    dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
+    phase = Phase(prescription.phase)
     decision = decide_program_change(state, dose, now, None, dosing_rules(), phase)
     if decision.stop is not None:
         raise decision.stop
     projection, rate = decision.projection, decision.rate_ml_per_day
     assert projection is not None and rate is not None and state.last_fill is not None
-    passed = overrides_for(decision.warnings, overrides or {})
+    if overrides:
+        require(user, "program.prescribe")
+    passed = overrides_for(
+        decision.warnings, prescriptions.with_prescribers(decision, prescription, overrides)
+    )
     previous = running_program(implant)
     assert previous is not None
     previous.ended_at = now
     previous.save(update_fields=["ended_at"])
     program = Program.objects.create(
         implant=implant,
+        prescription=prescription,
         dose_mcg_per_day=dose.canonical,
         rate_ml_per_day=round_places(rate, 6),
         started_at=now,
-        prescribed_by=actor,
+        prescribed_by=prescription.prescribed_by,
+        programmed_by=actor,
         alarm_at=projection.alarm_at,
         empty_at=projection.empty_at or implant.empty_at,
         refill_by=projection.refill_by,
@@ -67,6 +86,7 @@ def change_program(
         overrides=overrides_json(passed),
         phase=decision.phase.value,
     )
+    put_in_force(prescription)
     implant.alarm_at, implant.refill_by = projection.alarm_at, projection.refill_by
     implant.empty_at = program.empty_at
     implant.version += 1  # a form opened before this change is stale (409), never replayed
@@ -82,6 +102,7 @@ def change_program(
         before=program_snapshot(previous, drugs),
         after={
             **program_snapshot(program, drugs),
+            "prescription": prescription.number,
             "reservoir_left": str(projection.left),
             "refill_by": implant.refill_by.isoformat(),
             "overrides": overrides_json(passed),
@@ -89,25 +110,6 @@ def change_program(
         },
     )
     return program
-
-
-@transaction.atomic
-def confirm_program_change(
-    user: User,
-    implant_id: UUID,
-    *,
-    expected_version: int,
-    dose: Q,
-    now: datetime,
-    overrides: Mapping[str, str],
-    phase: Phase | None = None,
-) -> Program:
-    """change_program, if the pump is still as the physician reviewed it (its version)."""
-    require(user, "program.prescribe")
-    conflict = version_conflict(implant_id, expected_version)
-    if conflict is not None:
-        raise conflict
-    return change_program(user, implant_id, dose=dose, now=now, overrides=overrides, phase=phase)
 
 
 def _reschedule_refill(actor: str, implant: Implant) -> list[str]:

@@ -20,14 +20,28 @@ from painpump.clinic import audit
 from painpump.clinic.actions import refill_visits
 from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.locale import clinic_today
-from painpump.clinic.models import Appointment, Implant, Program, Refill, RefillDrug
+from painpump.clinic.models import (
+    Appointment,
+    Implant,
+    Prescription,
+    Program,
+    Refill,
+    RefillDrug,
+)
+from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.overrides import Override, overrides_for
 from painpump.core.refill import RefillPlan
-from painpump.core.refill_decision import Fill, RefillDecision, RefillEntries, decide_refill
+from painpump.core.refill_decision import (
+    Fill,
+    PtmCounts,
+    RefillDecision,
+    RefillEntries,
+    decide_refill,
+)
 from painpump.core.units import Q, of, round_places
 
 RULES = "painpump refill rules"
@@ -60,14 +74,14 @@ def version_conflict(implant_id: UUID, expected_version: int) -> Conflict | None
     return Conflict("implant", str(implant.id), expected_version, implant.version)
 
 
-def _same_fill(refill: Refill, fill: Fill, dose: Q) -> bool:
-    """True when `fill` and `dose` are those `refill` recorded (a retry of the same refill)."""
+def _same_fill(refill: Refill, fill: Fill, dose: Q | None) -> bool:
+    """True when `fill` and `dose` (if given) are those `refill` recorded (a retry of it)."""
     drugs = [(d.drug, d.concentration_mcg_per_ml) for d in refill.drugs.all()]
     return (
         drugs == fill.canonical_drugs
         and refill.volume_ml == fill.volume.canonical
         and refill.lot == fill.lot.strip()
-        and refill.program.dose_mcg_per_day == dose.canonical
+        and (dose is None or refill.program.dose_mcg_per_day == dose.canonical)
     )
 
 
@@ -81,14 +95,17 @@ def perform_refill(
     expected: Q | None,
     aspirated: Q | None,
     fill: Fill,
-    dose: Q,
+    dose: Q | None = None,
     overrides: Mapping[str, str] | None = None,
     phase: Phase | None = None,
+    ptm: PtmCounts | None = None,
 ) -> Refill:
-    """Record a refill (or, with no expected/aspirated volumes, the first fill of an implant).
-    Each soft warning passes only with a reason in `overrides` (rule -> reason); a hard limit
-    stops whatever is given. Retrying with the same idempotency key returns the refill already
-    recorded."""
+    """Record a refill (or, with no expected/aspirated volumes, the first fill of an implant)
+    that executes the pump's prescription: the one ready to program, else the one in force. The
+    fill's drugs and concentrations (and `dose`, when given) must be the prescription's; a change
+    is a new prescription first. Each soft warning passes only with a reason in `overrides`
+    (rule -> reason) or the prescriber's for it; a hard limit stops whatever is given. Retrying
+    with the same idempotency key returns the refill already recorded."""
     actor = require(user, "refill.perform")
     fill = fill.named()  # stored under the drug library's names, each drug once
     implant = get_or_not_found(
@@ -99,21 +116,31 @@ def perform_refill(
     existing = Refill.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _replayed(existing, implant_id, idempotency_key, fill, dose)
+    prescription = prescriptions.executed_prescription(implant, fill, dose)
+    dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
+    if prescription.status == Prescription.Status.READY:
+        phase = Phase(prescription.phase)
     state = pump_state(implant)
-    entries = RefillEntries(performed_at, expected, aspirated, fill, dose, phase=phase)
+    entries = RefillEntries(performed_at, expected, aspirated, fill, dose, phase=phase, ptm=ptm)
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now())
-    if decision.dose_changed or decision.drug_swapped:  # a nurse fills the drugs prescribed
-        require(user, "program.prescribe")
     if decision.stop is not None:
         raise decision.stop
     outcome = decision.outcome
     assert outcome is not None
-    passed = overrides_for(decision.warnings, overrides or {})
+    passed = overrides_for(
+        decision.warnings, prescriptions.with_prescribers(decision, prescription, overrides)
+    )
     previous = running_program(implant)
     if previous is not None:
         previous.ended_at = performed_at
         previous.save(update_fields=["ended_at"])
-    refill = _recorded(actor, implant, entries, idempotency_key, decision, passed)
+    # A second clinician verifies afterwards what nobody checked before: a change of drug or
+    # concentration that had no double-check, and a warning passed with a reason typed here.
+    verify = bool(set(overrides or {})) or (decision.drug_changed and not prescription.checked_by)
+    refill = _recorded(
+        actor, implant, entries, idempotency_key, decision, passed, prescription, verify
+    )
+    put_in_force(prescription)
     _dated(implant, fill, outcome.plan)
     closed = _close_refill_appointments(
         actor, implant.episode.patient_id, performed_at, clinic_today(performed_at)
@@ -130,6 +157,8 @@ def perform_refill(
         before=program_snapshot(previous, old_drugs),
         after={
             **program_snapshot(refill.program, fill.canonical_drugs),
+            "prescription": prescription.number,
+            "ptm_counts": {"requests": ptm.requests, "given": ptm.given} if ptm else None,
             "volume": str(fill.volume),
             "lot": refill.lot,
             "expected": str(expected) if expected else None,
@@ -145,8 +174,19 @@ def perform_refill(
     return refill
 
 
+def put_in_force(prescription: Prescription) -> None:
+    """A ready prescription once programmed: in force, and the one before it superseded."""
+    if prescription.status != Prescription.Status.READY:
+        return
+    prescription.implant.prescriptions.filter(status=Prescription.Status.ACTIVE).update(
+        status=Prescription.Status.SUPERSEDED
+    )
+    prescription.status = Prescription.Status.ACTIVE
+    prescription.save(update_fields=["status"])
+
+
 def _replayed(
-    existing: Refill, implant_id: UUID, idempotency_key: str, fill: Fill, dose: Q
+    existing: Refill, implant_id: UUID, idempotency_key: str, fill: Fill, dose: Q | None
 ) -> Refill:
     """The refill a retry with its key gets back; a key used for another refill is refused."""
     if existing.implant_id != implant_id:
@@ -175,8 +215,10 @@ def _recorded(
     idempotency_key: str,
     decision: RefillDecision,
     passed: Sequence[Override],
+    prescription: Prescription,
+    verify: bool,
 ) -> Refill:
-    """The new program and the refill with its drugs, as decided."""
+    """The new program (executing `prescription`) and the refill with its drugs, as decided."""
     outcome, check = decision.outcome, decision.reconciliation
     fill, dose = entries.fill, entries.dose
     assert outcome is not None and fill is not None and dose is not None
@@ -187,7 +229,9 @@ def _recorded(
         # the field's resolution, 1 nL/day, explicitly
         rate_ml_per_day=round_places(outcome.rate_ml_per_day, 6),
         started_at=entries.at,
-        prescribed_by=actor,
+        prescribed_by=prescription.prescribed_by,
+        programmed_by=actor,
+        prescription=prescription,
         alarm_at=plan.alarm_at,
         empty_at=plan.empty_at,
         refill_by=plan.refill_by,
@@ -212,7 +256,9 @@ def _recorded(
         limited_by=plan.limited_by,
         acknowledged=overrides_json(passed),
         warnings=[w.as_json() for w in decision.warnings],
-        needs_verification=decision.needs_verification,
+        needs_verification=verify,
+        ptm_requests=entries.ptm.requests if entries.ptm else None,
+        ptm_given=entries.ptm.given if entries.ptm else None,
         difference_ml=round_places(check.difference.canonical, 6) if check else None,
         delivery_error_percent=round_places(check.delivery_error_percent, 3) if check else None,
         finding=check.finding if check else "",
@@ -259,9 +305,10 @@ def confirm_refill(
     expected: Q | None,
     aspirated: Q | None,
     fill: Fill,
-    dose: Q,
+    dose: Q | None,
     overrides: Mapping[str, str],
     phase: Phase | None = None,
+    ptm: PtmCounts | None = None,
 ) -> Refill:
     """perform_refill, if the pump is still as the clinician reviewed it (its version); a retry
     with an idempotency key already recorded returns that refill, as perform_refill does."""
@@ -282,6 +329,7 @@ def confirm_refill(
         dose=dose,
         overrides=overrides,
         phase=phase,
+        ptm=ptm,
     )
 
 

@@ -503,7 +503,9 @@ def _dose_lines(programs: Sequence[Program], refills: Sequence[Refill]) -> list[
                 dose=dose_in_drug_unit(principal.drug, program.dose_mcg_per_day),
                 rate=of(program.rate_ml_per_day, "mL/day"),
                 concentration=principal.concentration,
-                programmed_by=ProgrammedBy(program.prescribed_by, program.id in refilled),
+                programmed_by=ProgrammedBy(
+                    program.programmed_by or program.prescribed_by, program.id in refilled
+                ),
                 overrides=tuple(Override.from_json(o) for o in program.overrides),
                 phase=Phase(program.phase),
             )
@@ -633,7 +635,8 @@ def _running_program(running: Program, refills: Sequence[Refill]) -> RunningProg
         mode="continuous",
         started_at=running.started_at,
         programmed_by=ProgrammedBy(
-            running.prescribed_by, any(r.program_id == running.id for r in refills)
+            running.programmed_by or running.prescribed_by,
+            any(r.program_id == running.id for r in refills),
         ),
         bridge=_bridge_words(last),
         words=program_words(doses, rate, "continuous"),

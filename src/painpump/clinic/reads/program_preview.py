@@ -1,12 +1,12 @@
-"""A titration between refills looked at before it is committed, and afterwards: core's decision
-on the new dose (core.refill_decision.decide_program_change: the checks, the rate, the projection
-from the volume the pump computes as left), exactly as change_program decides it on the locked
-pump. confirm_program_change commits only if nobody refilled or reprogrammed the pump since the
-form was shown (the implant's version)."""
+"""Programming a ready prescription between refills looked at before it is committed, and
+afterwards: core's decision on its dose (core.refill_decision.decide_program_change: the checks,
+the rate, the projection from the volume the pump computes as left), exactly as program_pump
+decides it on the locked pump."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,7 +16,8 @@ from django.db import transaction
 
 from painpump.clinic import audit
 from painpump.clinic.errors import NotFound, get_or_not_found
-from painpump.clinic.models import Implant, Program, Refill
+from painpump.clinic.models import Implant, Prescription, Program, Refill
+from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.reads.refill_preview import (
     Setting,
@@ -31,12 +32,13 @@ from painpump.core.errors import Refusal
 from painpump.core.overrides import Override
 from painpump.core.refill import residual_ml
 from painpump.core.refill_decision import Titrated, decide_program_change, titrated
-from painpump.core.units import Q, of
+from painpump.core.units import of
 
 
 @dataclass(frozen=True)
 class ProgramPreview:
-    """What a new dose would do, or why it cannot be given (`stop`, a hard limit)."""
+    """What programming the ready prescription would do, or why it cannot (`stop`, a hard
+    limit)."""
 
     implant: Implant
     version: int
@@ -44,20 +46,16 @@ class ProgramPreview:
     after: Setting | None
     stop: Refusal | None
     warnings: tuple[Finding, ...]
+    prescription: Prescription
+    prescribers_reasons: Mapping[str, str] = field(default_factory=dict)
+    """The prescriber's reasons for warnings shown (rule -> reason); others need a physician's."""
 
 
 @transaction.atomic
-def preview_program_change(
-    user: User,
-    implant_id: UUID,
-    *,
-    at: datetime,
-    dose: Q | None = None,
-    phase: Phase | None = None,
-) -> ProgramPreview:
-    """What a new daily dose from `at` would do, without doing it (physicians only, as
-    change_program). Without a dose, the pump as it runs. The look is audited."""
-    actor = require(user, "program.prescribe")
+def preview_program_change(user: User, implant_id: UUID, *, at: datetime) -> ProgramPreview:
+    """What programming the pump from `at` with its ready prescription would do, without doing
+    it, as program_pump decides it. The look is audited."""
+    actor = require(user, "refill.perform")
     implant = get_or_not_found(Implant.objects.select_related("episode__patient"), implant_id)
     state = pump_state(implant)
     if state.last_fill is None or state.running is None:
@@ -68,25 +66,31 @@ def preview_program_change(
             "painpump program rules",
             "has no program to change",
         )
+    prescription = prescriptions.ready_to_program(implant)
+    dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
     before = current_setting(implant, state, at)
-    preview = ProgramPreview(implant, implant.version, before, None, None, ())
-    if dose is not None:
-        decision = decide_program_change(state, dose, at, None, dosing_rules(), phase)
-        projection = decision.projection
-        if decision.stop is not None or projection is None or decision.rate_ml_per_day is None:
-            preview = replace(preview, stop=decision.stop)
-        else:
-            after = replace(
-                before,
-                reservoir=projection.left,
-                dose=dose_in_drug_unit(state.last_fill.drugs[0][0], dose.canonical),
-                rate=of(decision.rate_ml_per_day, "mL/day"),
-                alarm_at=projection.alarm_at,
-                empty_at=projection.empty_at or before.empty_at,
-                refill_by=projection.refill_by,
-                limited_by=projection.limited_by,
-            )
-            preview = replace(preview, after=after, warnings=decision.warnings)
+    preview = ProgramPreview(implant, implant.version, before, None, None, (), prescription)
+    decision = decide_program_change(
+        state, dose, at, None, dosing_rules(), Phase(prescription.phase)
+    )
+    projection = decision.projection
+    if decision.stop is not None or projection is None or decision.rate_ml_per_day is None:
+        preview = replace(preview, stop=decision.stop)
+    else:
+        after = replace(
+            before,
+            reservoir=projection.left,
+            dose=dose_in_drug_unit(state.last_fill.drugs[0][0], dose.canonical),
+            rate=of(decision.rate_ml_per_day, "mL/day"),
+            alarm_at=projection.alarm_at,
+            empty_at=projection.empty_at or before.empty_at,
+            refill_by=projection.refill_by,
+            limited_by=projection.limited_by,
+        )
+        reasons = prescriptions.with_prescribers(decision, prescription, None)
+        preview = replace(
+            preview, after=after, warnings=decision.warnings, prescribers_reasons=reasons
+        )
     record_preview(actor, "program.preview", implant, preview.stop, preview.warnings)
     return preview
 

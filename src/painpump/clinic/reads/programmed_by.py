@@ -1,7 +1,7 @@
 """Who set a program, and on what occasion: at a refill the clinician who refilled programmed the
-pump (a nurse refills but never prescribes: the dose in force is kept unless a physician changes
-it), between refills a physician's dose change set it. Program.prescribed_by stores whoever
-entered the program, so pages and reports show it through this, never as a nurse's prescription."""
+pump, between refills whoever programmed the ready prescription (Program.programmed_by; on
+programs recorded before it was kept, Program.prescribed_by held whoever entered the program). The
+prescriber is the prescription's; pages show the programmer through this, never as prescriber."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class ProgrammedBy:
 
     @property
     def occasion(self) -> str:
-        return "refill" if self.at_refill else "dose change"
+        return "refill" if self.at_refill else "programming"
 
     @property
     def short(self) -> str:

@@ -23,7 +23,7 @@ from painpump.core.units import of
 
 
 def running_program(implant: Implant) -> Program | None:
-    return implant.programs.filter(ended_at__isnull=True).first()
+    return implant.programs.filter(ended_at__isnull=True).select_related("prescription").first()
 
 
 def last_refill(implant: Implant) -> Refill | None:
@@ -65,7 +65,10 @@ def pump_state(implant: Implant) -> PumpState:
         alarm_volume=of(implant.alarm_volume_ml, "mL"),
         last_fill=last_fill(refill) if refill is not None else None,
         running=RunningProgram(
-            program.dose_mcg_per_day, program.rate_ml_per_day, program.started_at
+            program.dose_mcg_per_day,
+            program.rate_ml_per_day,
+            program.started_at,
+            program.prescription.ptm_max_per_day if program.prescription else None,
         )
         if program is not None
         else None,

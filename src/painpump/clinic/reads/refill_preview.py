@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
@@ -19,8 +19,8 @@ from painpump import clock
 from painpump.clinic import audit
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.locale import clinic_settings, locale_of
-from painpump.clinic.models import Implant
-from painpump.clinic.reads import refill_slots
+from painpump.clinic.models import Implant, Prescription
+from painpump.clinic.reads import prescriptions, refill_slots
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.roles import require
 from painpump.core import catalog
@@ -77,6 +77,10 @@ class RefillPreview:
     appointment: Visit | None
     needs_verification: bool
     dose_changed: bool
+    prescription: Prescription | None = None
+    """What the refill executes (the prescription ready to program, else the one in force)."""
+    prescribers_reasons: Mapping[str, str] = field(default_factory=dict)
+    """The prescriber's reasons for warnings shown here (rule -> reason): those need none typed."""
 
 
 def warning_key(finding: Finding) -> str:
@@ -185,30 +189,42 @@ def preview_refill(
 ) -> RefillPreview:
     """What a refill at `at` would record, without recording it: core's decision on the pump as
     it is (see core.refill_decision.decide_refill; `partial`: a form being filled in). Bad
-    entries are refused (Refusal); a hard limit of the fill is returned as `stop`; a change of
-    the prescribed dose by a role that may not prescribe is Forbidden, as in perform_refill.
-    The look is audited."""
+    entries are refused (Refusal), a fill or dose other than the prescription's too, as in
+    perform_refill; a hard limit of the fill is returned as `stop`. The look is audited."""
     actor = require(user, "refill.perform")
     implant = get_or_not_found(Implant.objects.select_related("episode__patient"), implant_id)
     state = pump_state(implant)
     fill = fill.named() if fill is not None and fill.drugs else fill
+    prescription = prescriptions.to_execute(implant)
+    if fill is not None:
+        prescription = prescriptions.executed_prescription(implant, fill, dose)
+        dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
+        if prescription.status == Prescription.Status.READY:
+            phase = Phase(prescription.phase)
     entries = RefillEntries(at, expected, aspirated, fill, dose, phase=phase)
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=not partial)
-    if decision.dose_changed or decision.drug_swapped:  # a nurse fills the drugs prescribed
-        require(user, "program.prescribe")
     before = current_setting(implant, state, at, expected)
-    preview = _preview(implant, decision, before, fill, dose)
+    preview = _preview(implant, decision, before, fill, dose, prescription)
     record_preview(actor, "refill.preview", implant, preview.stop, preview.warnings)
     return preview
 
 
 def _preview(
-    implant: Implant, decision: RefillDecision, before: Setting, fill: Fill | None, dose: Q | None
+    implant: Implant,
+    decision: RefillDecision,
+    before: Setting,
+    fill: Fill | None,
+    dose: Q | None,
+    prescription: Prescription | None,
 ) -> RefillPreview:
     outcome = decision.outcome
     after = visit = None
     if outcome is not None and fill is not None and dose is not None:
         after, visit = _after(fill, dose, outcome), _visit(outcome, fill)
+    reasons = {}
+    if prescription is not None:
+        reasons = prescriptions.with_prescribers(decision, prescription, None)
+    unchecked_change = decision.drug_changed and not (prescription and prescription.checked_by)
     return RefillPreview(
         implant=implant,
         version=implant.version,
@@ -222,6 +238,9 @@ def _preview(
         notes=outcome.notes if outcome else (),
         bridge=outcome.bridge if outcome else None,
         appointment=visit,
-        needs_verification=decision.needs_verification,
+        needs_verification=unchecked_change
+        or any(w.rule not in reasons for w in decision.warnings),
         dose_changed=decision.dose_changed,
+        prescription=prescription,
+        prescribers_reasons=reasons,
     )

@@ -313,7 +313,7 @@ def _program(
         drugs=drugs,
         started_at=program.started_at,
         ended_at=program.ended_at,
-        programmed_by=ProgrammedBy(program.prescribed_by, at_refill),
+        programmed_by=ProgrammedBy(program.programmed_by or program.prescribed_by, at_refill),
         pump_serial=serial,
         overrides=tuple(Override.from_json(o) for o in program.overrides),
     )

@@ -1,0 +1,227 @@
+"""Prescriptions, each change one transaction with its audit entry: a physician signs a new one
+(judged whole by core.prescription_decision; each soft warning passes only with a typed reason);
+a high-alert one waits for a second clinician's independent double-check, who enters the
+concentrations and the daily dose from the syringe label and the order and accepts (only when
+they match) or rejects with a comment (rule-double-check)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from painpump.clinic import audit
+from painpump.clinic.actions.refills import overrides_json, version_conflict
+from painpump.clinic.errors import get_or_not_found
+from painpump.clinic.models import (
+    Implant,
+    Prescription,
+    PrescriptionCheck,
+    PrescriptionDrug,
+    PrescriptionStep,
+)
+from painpump.clinic.reads import prescriptions as reads
+from painpump.clinic.reads.prescription_history import settings_of
+from painpump.clinic.reads.pump_state import dosing_rules, pump_state
+from painpump.clinic.roles import require
+from painpump.core import prescription as rx
+from painpump.core.errors import Refusal
+from painpump.core.overrides import checked_reason, overrides_for
+from painpump.core.prescription_decision import (
+    DOUBLE_CHECK,
+    CheckEntries,
+    compare_check,
+    decide_prescription,
+)
+from painpump.core.units import Q
+
+
+@transaction.atomic
+def prescribe(
+    user: User,
+    implant_id: UUID,
+    prescription: rx.Prescription,
+    *,
+    reason: str,
+    now: datetime,
+    expected_version: int,
+    overrides: Mapping[str, str] | None = None,
+) -> Prescription:
+    """A new prescription for the pump, signed by the physician `user`. It replaces any not yet
+    programmed; it is ready to program at once unless it is high-alert (then it waits for its
+    double-check). The pump's version moves: a refill form opened before it is stale."""
+    actor = require(user, "program.prescribe")
+    conflict = version_conflict(implant_id, expected_version)
+    if conflict is not None:
+        raise conflict
+    implant = get_or_not_found(
+        Implant.objects.select_for_update().select_related("episode"), implant_id
+    )
+    if implant.explanted_on is not None:
+        raise Refusal(
+            "implant", str(implant.id), "a pump in place", reads.RULES, "has been explanted"
+        )
+    why = checked_reason("reason", reason)
+    decision = decide_prescription(pump_state(implant), prescription, now, dosing_rules())
+    if decision.stop is not None:
+        raise decision.stop
+    passed = overrides_for(decision.warnings, overrides or {})
+    prescription = decision.prescription
+    previous = reads.newest_open(implant) or reads.in_force(implant)
+    withdrawn = list(implant.prescriptions.filter(status__in=reads.OPEN))
+    for old in withdrawn:
+        old.status = Prescription.Status.WITHDRAWN
+        old.save(update_fields=["status"])
+    record = Prescription.objects.create(
+        implant=implant,
+        number=reads.next_number(implant),
+        status=Prescription.Status.AWAITING_CHECK
+        if prescription.high_alert
+        else Prescription.Status.READY,
+        program_kind=prescription.program.kind.value,
+        daily_dose_mcg_per_day=prescription.daily_dose.canonical,
+        ptm_dose_mcg=prescription.ptm.dose.canonical if prescription.ptm else None,
+        ptm_duration_s=prescription.ptm.duration_s if prescription.ptm else None,
+        ptm_lockout_s=prescription.ptm.lockout_s if prescription.ptm else None,
+        ptm_max_per_day=prescription.ptm.max_per_day if prescription.ptm else None,
+        phase=decision.phase.value,
+        reason=why,
+        high_alert=prescription.high_alert,
+        prescribed_by=actor,
+        prescribed_at=now,
+        supersedes=previous,
+        warnings=[w.as_json() for w in decision.warnings],
+        overrides=overrides_json(passed),
+    )
+    PrescriptionDrug.objects.bulk_create(
+        PrescriptionDrug(
+            prescription=record, position=i, drug=name, concentration_mcg_per_ml=conc.canonical
+        )
+        for i, (name, conc) in enumerate(prescription.drugs)
+    )
+    PrescriptionStep.objects.bulk_create(
+        PrescriptionStep(
+            prescription=record,
+            weekday=weekday,
+            start_s=step.start_s,
+            dose_mcg_per_day=step.dose.canonical,
+        )
+        for weekday, day in enumerate(prescription.program.days)
+        for step in day
+    )
+    implant.version += 1
+    implant.save(update_fields=["version", "updated_at"])
+    audit.record(
+        actor,
+        "prescription.create",
+        "prescription",
+        record.id,
+        patient_id=implant.episode.patient_id,
+        before=settings_of(reads.as_core(previous)) if previous is not None else None,
+        after={
+            **settings_of(prescription),
+            "number": record.number,
+            "status": record.status,
+            "reason": why,
+            "overrides": overrides_json(passed),
+            "withdrawn": [old.number for old in withdrawn],
+        },
+    )
+    return record
+
+
+@transaction.atomic
+def double_check(
+    user: User,
+    prescription_id: UUID,
+    *,
+    concentrations: tuple[tuple[str, Q], ...],
+    daily_dose: Q,
+    accept: bool,
+    comment: str,
+    now: datetime,
+) -> PrescriptionCheck:
+    """The second clinician's independent double-check of a prescription awaiting it. Accepting
+    needs entries that match the prescription (a difference is refused, naming it: reject, or
+    read the label again); rejecting needs a comment. Never the prescriber."""
+    actor = require(user, "prescription.check")
+    record = get_or_not_found(
+        Prescription.objects.select_for_update().select_related("implant__episode"),
+        prescription_id,
+    )
+    if record.status != Prescription.Status.AWAITING_CHECK:
+        raise Refusal(
+            "prescription",
+            f"#{record.number} ({record.get_status_display()})",
+            "a prescription awaiting its double-check",
+            DOUBLE_CHECK,
+            "is not awaiting a double-check",
+        )
+    if actor == record.prescribed_by:
+        raise Refusal(
+            "checked_by",
+            actor,
+            "a physician or pharmacist other than the prescriber",
+            DOUBLE_CHECK,
+            "cannot double-check their own prescription",
+        )
+    text = comment.strip()
+    if text:
+        text = checked_reason("comment", text)
+    entries = CheckEntries(concentrations, daily_dose)
+    mismatches = compare_check(reads.as_core(record), entries)
+    if accept and mismatches:
+        first = mismatches[0]
+        raise Refusal(
+            first.field,
+            first.entered,
+            f"{first.prescribed} as prescribed (#{record.number} by {record.prescribed_by})",
+            DOUBLE_CHECK,
+            "differs from the prescription: reject it with a comment, or read the label and "
+            "the order again",
+        )
+    if not accept and not text:
+        raise Refusal(
+            "comment", "empty", "what is wrong, for the prescriber", DOUBLE_CHECK, "is required"
+        )
+    check = PrescriptionCheck.objects.create(
+        prescription=record,
+        checked_by=actor,
+        checked_at=now,
+        accepted=accept,
+        comment=text,
+        entered={
+            "concentrations": [f"{name} {conc}" for name, conc in concentrations],
+            "daily_dose": str(daily_dose),
+        },
+        mismatches=[m.as_json() for m in mismatches],
+    )
+    before = record.status
+    if accept:
+        record.status = Prescription.Status.READY
+        record.checked_by, record.checked_at = actor, now
+    else:
+        record.status = Prescription.Status.REJECTED
+    record.save(update_fields=["status", "checked_by", "checked_at"])
+    implant = record.implant
+    implant.version += 1
+    implant.save(update_fields=["version", "updated_at"])
+    audit.record(
+        actor,
+        "prescription.accept" if accept else "prescription.reject",
+        "prescription",
+        record.id,
+        patient_id=implant.episode.patient_id,
+        before={"status": before},
+        after={
+            "status": record.status,
+            "number": record.number,
+            "entered": check.entered,
+            "mismatches": check.mismatches,
+            "comment": text,
+        },
+    )
+    return check

@@ -1,0 +1,125 @@
+"""After programming, the programmer's readback: the nurse enters what the clinician programmer
+shows, core compares it with the prescription (and the volume filled), and any difference stops
+the session and opens an incident on the patient's record (rule-readback). One transaction with
+its audit entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from painpump.clinic import audit
+from painpump.clinic.errors import get_or_not_found
+from painpump.clinic.models import Incident, Program, Readback
+from painpump.clinic.reads import prescriptions
+from painpump.clinic.roles import require
+from painpump.core.errors import Refusal
+from painpump.core.overrides import checked_reason
+from painpump.core.prescription_decision import READBACK, compare_readback
+from painpump.core.prescription_decision import Readback as ReadValues
+from painpump.core.units import of
+
+
+@transaction.atomic
+def record_readback(user: User, program_id: UUID, values: ReadValues, now: datetime) -> Readback:
+    """The readback of the program in force, compared with the prescription it executes."""
+    actor = require(user, "refill.perform")
+    program = get_or_not_found(
+        Program.objects.select_for_update().select_related("implant__episode", "prescription"),
+        program_id,
+    )
+    if program.prescription is None or program.ended_at is not None:
+        raise Refusal(
+            "program",
+            str(program.id),
+            "the program in force, programmed from a prescription",
+            READBACK,
+            "has no readback to compare",
+        )
+    refill = program.refills.first()
+    filled = of(refill.volume_ml, "mL") if refill is not None else None
+    prescribed = prescriptions.as_core(program.prescription)
+    mismatches = compare_readback(prescribed, filled, values)
+    readback = Readback.objects.create(
+        program=program,
+        read_by=actor,
+        read_at=now,
+        entered={
+            "reservoir": str(values.reservoir),
+            "drugs": [f"{name} {conc}" for name, conc in values.drugs],
+            "program": values.program.kind.value,
+            "days": [[f"{s.start} {s.dose}" for s in day] for day in values.program.days],
+            "ptm": None
+            if values.ptm is None
+            else {
+                "dose": str(values.ptm.dose),
+                "duration_s": values.ptm.duration_s,
+                "lockout_s": values.ptm.lockout_s,
+                "max_per_day": values.ptm.max_per_day,
+            },
+        },
+        mismatches=[m.as_json() for m in mismatches],
+    )
+    patient_id = program.implant.episode.patient_id
+    audit.record(
+        actor,
+        "readback.record",
+        "readback",
+        readback.id,
+        patient_id=patient_id,
+        after={
+            "program": str(program.id),
+            "prescription": program.prescription.number,
+            "entered": readback.entered,
+            "mismatches": readback.mismatches,
+        },
+    )
+    if mismatches:
+        incident = Incident.objects.create(
+            patient_id=patient_id,
+            implant=program.implant,
+            kind=Incident.Kind.READBACK_MISMATCH,
+            opened_at=now,
+            opened_by=actor,
+            summary=(
+                f"Programmer readback differs from prescription #{program.prescription.number}: "
+                + "; ".join(m.message for m in mismatches)
+            )[:1000],
+            details={"readback": str(readback.id), "program": str(program.id)},
+        )
+        audit.record(
+            actor,
+            "incident.open",
+            "incident",
+            incident.id,
+            patient_id=patient_id,
+            after={"kind": incident.kind, "summary": incident.summary},
+        )
+    return readback
+
+
+@transaction.atomic
+def close_incident(user: User, incident_id: UUID, resolution: str, now: datetime) -> Incident:
+    """A physician closes an open incident with what was done."""
+    actor = require(user, "incident.close")
+    incident = get_or_not_found(Incident.objects.select_for_update(), incident_id)
+    if incident.closed_at is not None:
+        raise Refusal(
+            "incident", str(incident.id), "an open incident", READBACK, "is already closed"
+        )
+    incident.resolution = checked_reason("resolution", resolution)
+    incident.closed_at, incident.closed_by = now, actor
+    incident.save(update_fields=["resolution", "closed_at", "closed_by"])
+    audit.record(
+        actor,
+        "incident.close",
+        "incident",
+        incident.id,
+        patient_id=incident.patient_id,
+        before={"closed_at": None},
+        after={"closed_by": actor, "resolution": incident.resolution},
+    )
+    return incident

@@ -1,0 +1,201 @@
+"""A pump's settings history, like a programmer's session log: every prescription version with
+each setting before and after, who prescribed it, who double-checked it (and what they entered),
+when and by whom the pump was programmed with it, and the programmer's readbacks; and a
+prescription looked at before it is signed (core.prescription_decision, audited)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Prefetch
+
+from painpump.clinic import audit
+from painpump.clinic.errors import get_or_not_found
+from painpump.clinic.models import (
+    Implant,
+    Prescription,
+    PrescriptionCheck,
+    Program,
+    Readback,
+)
+from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads.pump_state import dosing_rules, pump_state
+from painpump.clinic.reads.refill_preview import record_preview
+from painpump.clinic.roles import require
+from painpump.core import prescription as rx
+from painpump.core.decision import Finding
+from painpump.core.errors import Refusal
+from painpump.core.overrides import Override
+from painpump.core.prescription_decision import decide_prescription
+
+
+@dataclass(frozen=True)
+class Change:
+    """One setting that differs from the version before (text with units, "" where unset)."""
+
+    setting: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Programming:
+    """The pump programmed with a prescription: when, by whom, at a refill or between refills,
+    and the readbacks entered after it (the last decides whether the session completed)."""
+
+    program: Program
+    at_refill: bool
+    readbacks: tuple[Readback, ...]
+
+    @property
+    def state(self) -> str:
+        """awaiting readback, stopped (the last readback differs) or complete."""
+        if not self.readbacks:
+            return "awaiting readback"
+        return "complete" if self.readbacks[-1].matches else "stopped"
+
+
+@dataclass(frozen=True)
+class Version:
+    record: Prescription
+    prescription: rx.Prescription
+    changes: tuple[Change, ...]
+    checks: tuple[PrescriptionCheck, ...]
+    programmed: tuple[Programming, ...]
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(Finding.from_json(w) for w in self.record.warnings)
+
+    @property
+    def overrides(self) -> tuple[Override, ...]:
+        return tuple(Override.from_json(o) for o in self.record.overrides)
+
+
+def settings_of(prescription: rx.Prescription) -> dict[str, str]:
+    """Every setting of a prescription as text with its unit, by name, in the order shown."""
+    shown: dict[str, str] = {}
+    for index, (name, conc) in enumerate(prescription.drugs):
+        shown[f"drug {index + 1}"] = f"{name} {conc}"
+    shown["program"] = prescription.program.kind.value
+    shown["daily dose (largest day)"] = str(prescription.daily_dose)
+    for weekday, day in zip(rx.WEEKDAYS, prescription.program.days, strict=True):
+        shown[f"steps {weekday}"] = ", ".join(f"{s.start} {s.dose}" for s in day)
+    ptm = prescription.ptm
+    shown["patient bolus"] = "off" if ptm is None else str(ptm.dose)
+    if ptm is not None:
+        shown["bolus duration"] = f"{ptm.duration_s} s"
+        shown["lockout"] = f"{ptm.lockout_s} s"
+        shown["boluses a day"] = str(ptm.max_per_day)
+    shown["phase"] = prescription.phase.value if prescription.phase else ""
+    return shown
+
+
+def changes(before: rx.Prescription | None, after: rx.Prescription) -> tuple[Change, ...]:
+    old = settings_of(before) if before is not None else {}
+    new = settings_of(after)
+    names = list(new) + [name for name in old if name not in new]
+    return tuple(
+        Change(name, old.get(name, ""), new.get(name, ""))
+        for name in names
+        if old.get(name, "") != new.get(name, "")
+    )
+
+
+def versions(implant: Implant) -> tuple[Version, ...]:
+    """The pump's prescriptions, newest first, each compared with the one before it."""
+    records = list(
+        implant.prescriptions.order_by("number").prefetch_related(
+            "drugs",
+            "steps",
+            "checks",
+            Prefetch(
+                "programs",
+                queryset=Program.objects.order_by("started_at").prefetch_related(
+                    "readbacks", "refills"
+                ),
+            ),
+        )
+    )
+    found: list[Version] = []
+    previous: rx.Prescription | None = None
+    for record in records:
+        current = prescriptions.as_core(record)
+        programmed = tuple(
+            Programming(p, bool(p.refills.all()), tuple(p.readbacks.all()))
+            for p in record.programs.all()
+        )
+        found.append(
+            Version(
+                record,
+                current,
+                changes(previous, current),
+                tuple(record.checks.all()),
+                programmed,
+            )
+        )
+        previous = current
+    return tuple(reversed(found))
+
+
+@transaction.atomic
+def prescription_versions(user: User, implant_id: UUID) -> tuple[Version, ...]:
+    """The settings history of a pump, for its chart or the API (read audited)."""
+    actor = require(user, "patient.read")
+    implant = get_or_not_found(Implant.objects.select_related("episode"), implant_id)
+    audit.record(
+        actor,
+        "prescription.read",
+        "implant",
+        implant.id,
+        patient_id=implant.episode.patient_id,
+    )
+    return versions(implant)
+
+
+@dataclass(frozen=True)
+class PrescriptionPreview:
+    """A prescription as core judges it before it is signed: the hard limit that stops it, or
+    the warnings that each need a reason; and what it changes against the one it replaces."""
+
+    implant: Implant
+    version: int
+    prescription: rx.Prescription
+    stop: Refusal | None
+    warnings: tuple[Finding, ...]
+    phase: str
+    changes: tuple[Change, ...]
+    replaces: Prescription | None
+
+    @property
+    def needs_double_check(self) -> bool:
+        return self.prescription.high_alert
+
+
+@transaction.atomic
+def preview_prescription(
+    user: User, implant_id: UUID, prescription: rx.Prescription, *, at: datetime
+) -> PrescriptionPreview:
+    """What `prescription` would be judged as if signed at `at`, without signing it (physicians
+    only, as prescribe). Malformed entries are refused (Refusal); a hard limit is `stop`."""
+    actor = require(user, "program.prescribe")
+    implant = get_or_not_found(Implant.objects.select_related("episode__patient"), implant_id)
+    decision = decide_prescription(pump_state(implant), prescription, at, dosing_rules())
+    replaces = prescriptions.newest_open(implant) or prescriptions.in_force(implant)
+    before = prescriptions.as_core(replaces) if replaces is not None else None
+    preview = PrescriptionPreview(
+        implant=implant,
+        version=implant.version,
+        prescription=decision.prescription,
+        stop=decision.stop,
+        warnings=decision.warnings,
+        phase=decision.phase.value,
+        changes=changes(before, decision.prescription),
+        replaces=replaces,
+    )
+    record_preview(actor, "prescription.preview", implant, preview.stop, preview.warnings)
+    return preview

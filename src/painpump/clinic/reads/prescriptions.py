@@ -1,0 +1,153 @@
+"""A pump's prescriptions as core reads them: the one a refill or a programming session executes
+(the newest ready one, else the one in force), the one in force, and each as core's value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from painpump.clinic.models import Implant, Prescription
+from painpump.core import prescription as rx
+from painpump.core.dose_history import Phase
+from painpump.core.errors import Refusal
+from painpump.core.overrides import Override
+from painpump.core.refill_decision import Fill, ProgramDecision, RefillDecision
+from painpump.core.units import Q, of
+
+RULES = "rule-prescription"
+OPEN = (Prescription.Status.AWAITING_CHECK, Prescription.Status.READY)
+
+
+def as_core(record: Prescription) -> rx.Prescription:
+    drugs = tuple((d.drug, of(d.concentration_mcg_per_ml, "mcg/mL")) for d in record.drugs.all())
+    days: list[list[rx.Step]] = [[] for _ in range(7)]
+    for step in record.steps.all():
+        days[step.weekday].append(rx.Step(step.start_s, of(step.dose_mcg_per_day, "mcg/day")))
+    program = rx.PrescribedProgram(
+        rx.ProgramKind(record.program_kind), tuple(tuple(day) for day in days)
+    )
+    ptm = None
+    if record.ptm_dose_mcg is not None:
+        assert record.ptm_duration_s and record.ptm_lockout_s and record.ptm_max_per_day
+        ptm = rx.PatientBolus(
+            of(record.ptm_dose_mcg, "mcg"),
+            record.ptm_duration_s,
+            record.ptm_lockout_s,
+            record.ptm_max_per_day,
+        )
+    return rx.Prescription(drugs, program, ptm, Phase(record.phase))
+
+
+def overrides_of(record: Prescription) -> dict[str, str]:
+    """The reasons the prescriber typed for its warnings (rule -> reason)."""
+    return {Override.from_json(o).rule: Override.from_json(o).reason for o in record.overrides}
+
+
+def in_force(implant: Implant) -> Prescription | None:
+    return implant.prescriptions.filter(status=Prescription.Status.ACTIVE).first()
+
+
+def newest_open(implant: Implant) -> Prescription | None:
+    """The newest prescription not yet programmed (awaiting its double-check or ready)."""
+    return implant.prescriptions.filter(status__in=OPEN).order_by("-number").first()
+
+
+def to_execute(implant: Implant) -> Prescription | None:
+    """What a refill fills and programs: the prescription ready to program, else the one in
+    force (a refill that changes nothing)."""
+    ready = implant.prescriptions.filter(status=Prescription.Status.READY).first()
+    return ready or in_force(implant)
+
+
+def next_number(implant: Implant) -> int:
+    last = implant.prescriptions.order_by("-number").values_list("number", flat=True).first()
+    return (last or 0) + 1
+
+
+def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Prescription:
+    """The prescription a refill of `fill` executes, or the refusal naming what differs from it
+    and who may change it (rule-prescription)."""
+    prescription = to_execute(implant)
+    if prescription is None:
+        waiting = newest_open(implant)
+        if waiting is not None:
+            raise Refusal(
+                "prescription",
+                f"#{waiting.number} by {waiting.prescribed_by} ({waiting.get_status_display()})",
+                "a prescription double-checked by a physician or pharmacist other than the "
+                "prescriber (prescription.check)",
+                "rule-double-check",
+                "is not ready to program",
+            )
+        raise Refusal(
+            "prescription",
+            "none",
+            "a physician's prescription for this pump (program.prescribe)",
+            RULES,
+            "is missing: a pump is filled and programmed only as prescribed",
+        )
+    prescribed = [(d.drug, d.concentration_mcg_per_ml) for d in prescription.drugs.all()]
+    shown = ", ".join(f"{name} {of(conc, 'mcg/mL')}" for name, conc in prescribed)
+    who = f"prescription #{prescription.number} by {prescription.prescribed_by}: {shown}"
+    given = fill.canonical_drugs
+    for index in range(max(len(given), len(prescribed))):
+        mine = given[index] if index < len(given) else None
+        if mine is None or index >= len(prescribed) or mine != prescribed[index]:
+            raise Refusal(
+                f"drugs[{index}]",
+                f"{mine[0]} {of(mine[1], 'mcg/mL')}" if mine else "missing",
+                f"as prescribed ({who}); a change of drug or concentration is a new "
+                "prescription, signed by a physician (program.prescribe)",
+                RULES,
+                "differs from the prescription",
+            )
+    if dose is not None and dose.canonical != prescription.daily_dose_mcg_per_day:
+        raise Refusal(
+            "dose",
+            str(dose),
+            f"{of(prescription.daily_dose_mcg_per_day, 'mcg/day')} as prescribed ({who}); a "
+            "new dose is a new prescription, signed by a physician (program.prescribe)",
+            RULES,
+            "differs from the prescription",
+        )
+    return prescription
+
+
+def with_prescribers(
+    decision: RefillDecision | ProgramDecision,
+    prescription: Prescription,
+    given: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """The reasons for the warnings shown: those the prescriber gave for the same rules, and
+    those typed now (which take precedence)."""
+    shown = {w.rule for w in decision.warnings}
+    kept = {r: why for r, why in overrides_of(prescription).items() if r in shown}
+    return {**kept, **(given or {})}
+
+
+def ready_to_program(implant: Implant) -> Prescription:
+    """The prescription ready to program between refills: same drugs and concentrations as the
+    fill in the pump (a new drug or concentration is filled at a refill)."""
+    ready = implant.prescriptions.filter(status=Prescription.Status.READY).first()
+    if ready is None:
+        waiting = newest_open(implant)
+        raise Refusal(
+            "prescription",
+            f"#{waiting.number} ({waiting.get_status_display()})" if waiting else "none ready",
+            "a new prescription, double-checked where it is high-alert (rule-double-check)",
+            RULES,
+            "is not ready to program",
+        )
+    in_pump = implant.refills.order_by("-performed_at").first()
+    drugs = [(d.drug, d.concentration_mcg_per_ml) for d in ready.drugs.all()]
+    filled = [(d.drug, d.concentration_mcg_per_ml) for d in in_pump.drugs.all()] if in_pump else []
+    if drugs != filled:
+        raise Refusal(
+            "prescription",
+            f"#{ready.number}: " + ", ".join(f"{n} {of(c, 'mcg/mL')}" for n, c in drugs),
+            "the drugs and concentrations in the pump ("
+            + (", ".join(f"{n} {of(c, 'mcg/mL')}" for n, c in filled) or "not filled")
+            + "); a new drug or concentration is programmed at a refill",
+            RULES,
+            "needs a refill",
+        )
+    return ready
