@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from painpump.devtools.bench import clinic as clinic_benchmarks
+from painpump.devtools.bench import forecast as forecast_benchmarks
 from painpump.devtools.bench import twin as benchmarks
 from painpump.devtools.bench import web as web_benchmarks
 from painpump.devtools.load import run as load_test
@@ -35,6 +36,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Benchmark the twin: one pump over 10 years, a population over a year, memory."""
         benchmarks.main(pumps, workers or None, reference_days, typer.echo)
+
+    @app.command("bench-forecast")
+    def bench_forecast(
+        pumps: Annotated[int, typer.Option(min=1, help="Pumps with a history.")] = 10_000,
+        workers: Annotated[int, typer.Option(min=0, help="Processes (0: all cores).")] = 0,
+    ) -> None:
+        """Benchmark each pump's forecast from its history (the twin over it), in one process and
+        on several."""
+        forecast_benchmarks.main(pumps, workers or None, typer.echo)
 
     @app.command("bench-clinic")
     def bench_clinic(

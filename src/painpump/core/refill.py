@@ -188,6 +188,28 @@ def _wall_days_before(moment: datetime, days: Decimal, tz: tzinfo) -> datetime:
     return wall.astimezone(UTC) - timedelta(seconds=int(seconds))
 
 
+def refill_day_for(
+    fill_at: datetime,
+    alarm_at: datetime,
+    margin_days: Decimal,
+    stability: StabilityLimit | None,
+    tz: tzinfo,
+) -> tuple[date, LimitedBy]:
+    """The clinic's day to refill by and what sets it: the alarm less the margin on the clinic's
+    wall clock, clamped at the fill (a margin longer than the time to the alarm makes the refill
+    due at once, and more volume never refills sooner), or the drug's stability counted in
+    calendar days from the fill, the earlier."""
+    reservoir_by = max(fill_at, _wall_days_before(alarm_at, margin_days, tz))
+    stable_until = (
+        None
+        if stability is None
+        else (fill_at.astimezone(tz) + timedelta(days=stability.days)).astimezone(UTC)
+    )
+    if stable_until is not None and stable_until < reservoir_by:
+        return stable_until.astimezone(tz).date(), LimitedBy.STABILITY
+    return reservoir_by.astimezone(tz).date(), LimitedBy.RESERVOIR
+
+
 def as_utc(moment: datetime | date, field: str = "fill_at") -> datetime:
     """A UTC datetime: a date means the start of that day in UTC (the earliest reading, so a
     projection from it is never late); a naive datetime is taken as UTC. A moment whose UTC
@@ -271,15 +293,7 @@ def plan_refill(
     try:
         alarm_at = after_days(fill_at, days_alarm)
         empty_at = after_days(fill_at, days_empty)
-        # Clamped at the fill: a margin longer than the time to the alarm makes the refill due at
-        # once (never later than with a smaller fill, so more volume never refills sooner).
-        reservoir_by = max(fill_at, _wall_days_before(alarm_at, margin_days, tz))
-        stable_until = (
-            None
-            if stability is None
-            else (fill_at.astimezone(tz) + timedelta(days=stability.days)).astimezone(UTC)
-        )
-        refill_day = min(reservoir_by, stable_until or reservoir_by).astimezone(tz).date()
+        refill_day, limited_by = refill_day_for(fill_at, alarm_at, margin_days, stability, tz)
     except OverflowError:
         raise Refusal(
             "rate",
@@ -302,22 +316,19 @@ def plan_refill(
                 verified=False,
             )
         )
-    limited_by = LimitedBy.RESERVOIR
-    if stable_until is not None and stable_until < reservoir_by:
-        limited_by = LimitedBy.STABILITY
-        if stability is not None and not stability.verified:
-            warnings.append(
-                Finding(
-                    "stability_unverified",
-                    Verdict.WARN,
-                    f"the refill-by date is set by the stability rule of {stability.subject} "
-                    f"({stability.days} days from the fill), which the sources do not confirm: "
-                    f"{VERIFY_NOTE}",
-                    f"{stability.days} day",
-                    stability.source,
-                    verified=False,
-                )
+    if limited_by is LimitedBy.STABILITY and stability is not None and not stability.verified:
+        warnings.append(
+            Finding(
+                "stability_unverified",
+                Verdict.WARN,
+                f"the refill-by date is set by the stability rule of {stability.subject} "
+                f"({stability.days} days from the fill), which the sources do not confirm: "
+                f"{VERIFY_NOTE}",
+                f"{stability.days} day",
+                stability.source,
+                verified=False,
             )
+        )
     return RefillPlan(
         fill_at=fill_at,
         fill_volume=fill_volume,
