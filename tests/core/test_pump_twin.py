@@ -24,6 +24,7 @@ from painpump.core.pump_twin import (
     RecordedProgram,
     dates,
     forecast,
+    projection,
 )
 from painpump.core.refill import LimitedBy, StabilityLimit, plan_refill, residual_ml
 from painpump.core.twin import Scenario, Twin
@@ -391,3 +392,28 @@ def test_the_curve_gives_the_residual_at_each_mark_and_nothing_once_empty() -> N
         after(50): Decimal(0),
     }
     assert found.residual_ml == Decimal("19.5")
+
+
+def test_the_chart_curve_of_a_continuous_fill_is_the_closed_forms_straight_lines() -> None:
+    recorded = history(continuous(5000), continuous(2500, at=after(10)))
+    curve = projection(recorded, after(11), margin_days=Decimal(7), stability=None, tz=UTC)
+    assert [(p.at, p.volume.canonical, p.label) for p in curve.points] == [
+        (after(0), Decimal(20), "fill"),
+        (after(10), Decimal(15), "program change"),
+        (after(62), Decimal(2), "low-reservoir alarm"),
+        (after(70), Decimal(0), "empty"),
+    ]
+    assert curve.refill_by == after(55).date()
+    assert curve.daily_volume.canonical == Decimal("0.25")
+
+
+def test_the_chart_curve_of_a_fill_with_patient_boluses_follows_the_twin_day_by_day() -> None:
+    recorded = history(continuous(5000, ptm=PTM))
+    curve = projection(recorded, after(1), margin_days=Decimal(7), stability=None, tz=UTC)
+    daily = [p for p in curve.points if p.label == "computed"]
+    assert daily[0].at == after(1)
+    # 0.5 mL/day basal and 4 boluses of 0.01 mL a day
+    assert daily[0].volume.canonical == Decimal("19.46")
+    found = dates(recorded, after(1), margin_days=Decimal(7), stability=None, tz=UTC)
+    assert curve.alarm_at == found.alarm_at and curve.refill_by == found.refill_by
+    assert curve.daily_volume.canonical == Decimal("0.54")

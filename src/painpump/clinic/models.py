@@ -224,7 +224,9 @@ class Prescription(models.Model):
     ptm_duration_s = models.PositiveIntegerField(null=True, blank=True)
     ptm_lockout_s = models.PositiveIntegerField(null=True, blank=True)
     ptm_max_per_day = models.PositiveSmallIntegerField(null=True, blank=True)
-    phase = models.CharField(max_length=12, choices=[(p.value, p.value) for p in Phase])
+    # as prescribed; "" leaves it to the occasion: maintenance at a refill of the same drug,
+    # titration between refills (core.refill_decision.next_phase)
+    phase = models.CharField(max_length=12, choices=[(p.value, p.value) for p in Phase], blank=True)
     reason = models.CharField(max_length=500)
     high_alert = models.BooleanField()
     prescribed_by = models.CharField(max_length=150)

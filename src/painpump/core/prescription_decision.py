@@ -63,16 +63,10 @@ def decide_prescription(
     phase = Phase.TITRATION
     try:
         prescription = replace(prescription, drugs=named_drugs(prescription.drugs))
-        principal = prescription.principal[0]
-        phase = next_phase(prescription.phase, state, principal)
+        # judged as the stricter titration unless prescribed as maintenance: it may be
+        # programmed between refills
+        phase = next_phase(prescription.phase, state, None)
         check_shape(state.pump, prescription.program, prescription.ptm)
-        for weekday, index, step in prescription.program.steps():
-            check_rate(
-                state.pump,
-                of(prescription.rate_ml_per_day(step.dose), "mL/day"),
-                f"program.days.{weekday}[{index}].dose",
-                str(step.dose),
-            )
         last = state.last_fill
         rate, warnings = check_drugs(
             state.pump,
@@ -88,6 +82,14 @@ def decide_prescription(
             phase=phase,
             on=at.astimezone(rules.tz).date(),
         )
+        # after the drug library, so a mg/mcg slip is named as such, not as a rate
+        for weekday, index, step in prescription.program.steps():
+            check_rate(
+                state.pump,
+                of(prescription.rate_ml_per_day(step.dose), "mL/day"),
+                f"program.days.{weekday}[{index}].dose",
+                str(step.dose),
+            )
         warnings += _beyond_the_day(prescription, state, rules)
         warnings += _ptm_findings(prescription, state)
     except Refusal as stop:

@@ -33,7 +33,8 @@ from painpump.core.catalog import Pump
 from painpump.core.device_limits import check_volume_fits
 from painpump.core.errors import Refusal
 from painpump.core.prescription import PatientBolus, PrescribedProgram, ProgramKind, check_shape
-from painpump.core.refill import LimitedBy, StabilityLimit, refill_day_for
+from painpump.core.projection import Point, Projection
+from painpump.core.refill import MARGIN_SOURCE, LimitedBy, StabilityLimit, refill_day_for
 from painpump.core.twin import Scenario, Twin
 from painpump.core.twin.quantum import SECONDS_PER_DAY, SECONDS_PER_WEEK, instant, ml
 from painpump.core.twin.scenario import BolusSpec, Event, Fluid, ProgramSpec, Rate
@@ -520,4 +521,66 @@ def dates(
         residual_ml=found.residual_ml,
         boluses_assumed=found.boluses_assumed,
         curve=found.marks,
+    )
+
+
+def projection(
+    history: PumpHistory,
+    at: datetime,
+    *,
+    margin_days: Decimal,
+    stability: StabilityLimit | None,
+    tz: tzinfo,
+    horizon_days: int = 1000,
+) -> Projection:
+    """The last fill's reservoir as a curve for the chart, from the same twin run as `dates`: a
+    point at the fill, at each program change since, at the alarm and empty, and once a day
+    between where flex steps or patient boluses bend the line."""
+    _, fill = _last_fill(history, _seconds(at, "at"), at)
+    since = [p for p in history.programs if p.at > fill.at and p.at <= at]
+    running = [p for p in history.programs if p.at <= fill.at][-1:] + since
+    bent = any(p.ptm is not None or p.program.kind is ProgramKind.FLEX for p in running)
+    days = [fill.at + timedelta(days=n) for n in range(1, horizon_days)] if bent else []
+    found = dates(
+        history,
+        at,
+        margin_days=margin_days,
+        stability=stability,
+        tz=tz,
+        marks=[fill.at, *(p.at for p in since), *days],
+        horizon_days=horizon_days,
+    )
+    end = at.astimezone(UTC) + timedelta(days=horizon_days)
+    alarm_at, empty_at = found.alarm_at or end, found.empty_at or end
+    labels = {p.at.astimezone(UTC): "program change" for p in since}
+    labels[fill.at.astimezone(UTC)] = "fill"
+    points = [
+        Point(moment, of(volume, "mL"), labels.get(moment, "computed"))
+        for moment, volume in found.curve
+        if moment < empty_at and (moment in labels or bent)
+    ]
+    points += [
+        Point(alarm_at, of(history.alarm_volume_ml, "mL"), "low-reservoir alarm"),
+        Point(empty_at, of(Decimal(0), "mL"), "empty"),
+    ]
+    points.sort(key=lambda point: point.at)
+    last = running[-1]
+    principal = fill.drugs[0][1]
+    daily = last.program.average_day.canonical / principal
+    if last.ptm is not None:
+        daily += last.ptm.worst_day.canonical / principal
+    return Projection(
+        fill_at=fill.at.astimezone(UTC),
+        fill_volume=of(fill.volume_ml, "mL"),
+        alarm_volume=of(history.alarm_volume_ml, "mL"),
+        daily_volume=of(daily, "mL/day"),
+        points=tuple(points),
+        alarm_at=alarm_at,
+        empty_at=empty_at,
+        refill_by=found.refill_by,
+        limited_by=found.limited_by,
+        stability=stability,
+        margin=of(margin_days, "day"),
+        margin_source=MARGIN_SOURCE,
+        warnings=(),
     )

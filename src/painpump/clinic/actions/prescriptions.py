@@ -87,7 +87,7 @@ def prescribe(
         ptm_duration_s=prescription.ptm.duration_s if prescription.ptm else None,
         ptm_lockout_s=prescription.ptm.lockout_s if prescription.ptm else None,
         ptm_max_per_day=prescription.ptm.max_per_day if prescription.ptm else None,
-        phase=decision.phase.value,
+        phase=prescription.phase.value if prescription.phase else "",
         reason=why,
         high_alert=prescription.high_alert,
         prescribed_by=actor,

@@ -1,8 +1,8 @@
 """Programming the pump between refills with the prescription ready for it (a titration the
 physician prescribed and, if high-alert, a second clinician double-checked): checked against the
 drug library, the titration rules and the device like a refill's program, then the running
-program ends, the new one starts and the pump's projection (alarm, empty, refill-by) is
-recomputed from the volume the pump computes as left. One transaction with its audit entry."""
+program ends, the new one starts and the pump's dates (alarm, empty, refill-by) come from its
+twin over the recorded history (pump_dates). One transaction with its audit entry."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.actions import refill_visits
+from painpump.clinic.actions import pump_dates, refill_visits
 from painpump.clinic.actions.refills import (
     overrides_json,
     program_snapshot,
@@ -55,7 +55,7 @@ def program_pump(
     prescription = prescriptions.ready_to_program(implant)
     state = pump_state(implant)
     dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
-    phase = Phase(prescription.phase)
+    phase = Phase(prescription.phase) if prescription.phase else None
     decision = decide_program_change(state, dose, now, None, dosing_rules(), phase)
     if decision.stop is not None:
         raise decision.stop
@@ -87,8 +87,7 @@ def program_pump(
         phase=decision.phase.value,
     )
     put_in_force(prescription)
-    implant.alarm_at, implant.refill_by = projection.alarm_at, projection.refill_by
-    implant.empty_at = program.empty_at
+    dated = pump_dates.store(implant, program, None, now)
     implant.version += 1  # a form opened before this change is stale (409), never replayed
     implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "version", "updated_at"])
     moved = _reschedule_refill(actor, implant)
@@ -103,8 +102,8 @@ def program_pump(
         after={
             **program_snapshot(program, drugs),
             "prescription": prescription.number,
-            "reservoir_left": str(projection.left),
-            "refill_by": implant.refill_by.isoformat(),
+            "reservoir_left": str(of(dated.residual_ml, "mL")),
+            "refill_by": dated.refill_by.isoformat(),
             "overrides": overrides_json(passed),
             "appointments_moved": moved,
         },

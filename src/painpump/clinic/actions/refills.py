@@ -17,7 +17,7 @@ from django.db import transaction
 
 from painpump import clock
 from painpump.clinic import audit
-from painpump.clinic.actions import refill_visits
+from painpump.clinic.actions import pump_dates, refill_visits
 from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.locale import clinic_today
 from painpump.clinic.models import (
@@ -34,7 +34,6 @@ from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.overrides import Override, overrides_for
-from painpump.core.refill import RefillPlan
 from painpump.core.refill_decision import (
     Fill,
     PtmCounts,
@@ -118,7 +117,7 @@ def perform_refill(
         return _replayed(existing, implant_id, idempotency_key, fill, dose)
     prescription = prescriptions.executed_prescription(implant, fill, dose)
     dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
-    if prescription.status == Prescription.Status.READY:
+    if prescription.status == Prescription.Status.READY and prescription.phase:
         phase = Phase(prescription.phase)
     state = pump_state(implant)
     entries = RefillEntries(performed_at, expected, aspirated, fill, dose, phase=phase, ptm=ptm)
@@ -141,11 +140,12 @@ def perform_refill(
         actor, implant, entries, idempotency_key, decision, passed, prescription, verify
     )
     put_in_force(prescription)
-    _dated(implant, fill, outcome.plan)
+    dated = pump_dates.store(implant, refill.program, refill, performed_at)
+    _dated(implant, fill)
     closed = _close_refill_appointments(
         actor, implant.episode.patient_id, performed_at, clinic_today(performed_at)
     )
-    refill_visits.propose_refill(actor, implant, f"limited by the {outcome.plan.limited_by.words}")
+    refill_visits.propose_refill(actor, implant, f"limited by the {dated.limited_by.words}")
     bridged = outcome.bridge
     old_drugs = state.last_fill.drugs if state.last_fill else ()
     audit.record(
@@ -165,7 +165,7 @@ def perform_refill(
             "aspirated": str(aspirated) if aspirated else None,
             "finding": refill.finding or None,
             "bridge": str(bridged.bridge_rate) if bridged else None,
-            "refill_by": outcome.plan.refill_by.isoformat(),
+            "refill_by": dated.refill_by.isoformat(),
             "appointments_done": closed,
             "overrides": overrides_json(passed),
             "notes": [n.message for n in outcome.stability_notes],
@@ -270,14 +270,9 @@ def _recorded(
     return refill
 
 
-def _dated(implant: Implant, fill: Fill, plan: RefillPlan) -> None:
-    """The pump's stored dates and drugs after the fill; its version moves, so a form opened
-    before this refill is stale (409), never replayed."""
-    implant.alarm_at, implant.empty_at, implant.refill_by = (
-        plan.alarm_at,
-        plan.empty_at,
-        plan.refill_by,
-    )
+def _dated(implant: Implant, fill: Fill) -> None:
+    """The pump's stored dates (set by pump_dates.store) and drugs after the fill; its version
+    moves, so a form opened before this refill is stale (409), never replayed."""
     implant.high_risk = "baclofen" in fill.names
     implant.drug_names = "+".join(fill.names)
     implant.version += 1

@@ -16,8 +16,9 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from painpump import clock
 from painpump.clinic import audit
-from painpump.clinic.actions import refill_visits
+from painpump.clinic.actions import pump_dates, refill_visits
 from painpump.clinic.errors import Conflict
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import ClinicSettings
@@ -183,6 +184,8 @@ def _choice(name: str, value: object, kind: type[DateFormat] | type[TimeFormat])
     return value
 
 
+DATING = ("refill_margin_days", "time_zone")
+"""Settings the pumps' stored dates depend on: a change dates every pump again (its twin)."""
 BOOKING = (
     "time_zone",
     "country",
@@ -281,6 +284,8 @@ def update_settings(user: User, *, expected_version: int, **changes: Any) -> Cli
     current.save()
     after = snapshot(current)
     audit.record(actor, "settings.update", "settings", 1, before=before, after=after)
+    if any(before[name] != after[name] for name in DATING):
+        pump_dates.redate_all(user, clock.now())
     if any(before[name] != after[name] for name in BOOKING):
         refill_visits.repropose_open(actor, "the clinic's calendar, hours or capacity changed")
     return current

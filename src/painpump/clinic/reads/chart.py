@@ -33,9 +33,11 @@ from painpump.clinic.models import (
     RefillDrug,
 )
 from painpump.clinic.pathway_state import pathway_settings
+from painpump.clinic.reads import pump_history
 from painpump.clinic.reads.next_refill import RefillVisit, next_visit
 from painpump.clinic.reads.patient_facts import origin_choice, origin_override
 from painpump.clinic.reads.programmed_by import ProgrammedBy
+from painpump.clinic.reads.pump_history import fill_stability
 from painpump.clinic.reads.pump_record import (
     Pump,
     delivery_error,
@@ -46,7 +48,7 @@ from painpump.clinic.reads.pump_record import (
 )
 from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
-from painpump.core import catalog
+from painpump.core import catalog, pump_twin
 from painpump.core.age import age_on
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
@@ -55,12 +57,10 @@ from painpump.core.outcomes import ashworth_label
 from painpump.core.overrides import Override
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import check_stay
-from painpump.core.projection import ProgramRun, Projection, project
+from painpump.core.projection import Projection
 from painpump.core.refill import (
     DeliveryFinding,
-    StabilityLimit,
     beyond_pocket_fill,
-    stability_limit,
 )
 from painpump.core.units import Q, format_decimal, of, side_by_side
 
@@ -269,47 +269,30 @@ def program_words(doses: Sequence[Dose], rate: Q, mode: str) -> str:
     return f"{drugs} at {rate} = {given}, {mode}"
 
 
-def fill_stability(
-    drugs: Sequence[tuple[str, Decimal]], *, first_fill: bool
-) -> tuple[StabilityLimit | None, list[str]]:
-    """The stability rule of a fill, as perform_refill applies it (diluted when the principal
-    drug's concentration is not a product's), and the library's notes where it has none."""
-    names = [name for name, _ in drugs]
-    products = {p.canonical for p in catalog.drug(names[0]).products}
-    stability, notes = stability_limit(
-        names, first_fill=first_fill, diluted=drugs[0][1] not in products
-    )
-    return stability, [n.message for n in notes]
-
-
 def fill_projection(
     implant: Implant,
     refills: Sequence[Refill],
     programs: Sequence[Program],
     margin_days: Decimal,
     tz: tzinfo,
+    at: datetime,
 ) -> tuple[Projection, list[str]] | None:
-    """The projection of the last fill under the programs run since (None before the first
-    fill). `refills` and `programs` are the implant's, oldest first, drugs prefetched."""
+    """The projection of the last fill under the programs run since, from the pump's twin as
+    its stored dates are (None before the first fill). `refills` and `programs` are the
+    implant's, oldest first, drugs and prescriptions prefetched."""
     if not refills:
         return None
     last = refills[-1]
     drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
-    runs = [
-        ProgramRun(p.rate_ml_per_day, p.started_at, p.ended_at)
-        for p in programs
-        if p.started_at >= last.performed_at
-    ]
+    runs = [p for p in programs if p.started_at >= last.performed_at]
     stability, notes = fill_stability(drugs, first_fill=len(refills) == 1)
-    found = project(
-        catalog.pump(implant.pump_model, "pump_model"),
-        fill_at=last.performed_at,
-        fill_volume=of(last.volume_ml, "mL"),
-        runs=runs,
-        alarm_volume=of(implant.alarm_volume_ml, "mL"),
+    found = pump_twin.projection(
+        pump_history.recorded(implant, [last], runs, tz),
+        max(at, last.performed_at),
         margin_days=margin_days,
         stability=stability,
         tz=tz,
+        horizon_days=pump_history.HORIZON_DAYS,
     )
     return found, notes
 
@@ -581,7 +564,12 @@ def _implants(patient_id: UUID) -> list[Implant]:
             Implant.objects.filter(episode__patient_id=patient_id)
             .order_by("-implanted_on", "-created_at")
             .prefetch_related(
-                Prefetch("programs", queryset=Program.objects.order_by("started_at")),
+                Prefetch(
+                    "programs",
+                    queryset=Program.objects.order_by("started_at")
+                    .select_related("prescription")
+                    .prefetch_related("prescription__drugs", "prescription__steps"),
+                ),
                 Prefetch(
                     "refills",
                     queryset=Refill.objects.order_by("performed_at").prefetch_related(
@@ -648,6 +636,7 @@ def _pump_in_place(
     refills: dict[UUID, list[Refill]],
     margin_days: Decimal,
     locale: ClinicLocale,
+    now: datetime,
 ) -> _PumpInPlace:
     """The pump in place, its running program and the projection of its last fill (both only
     when it has been filled and runs a program), its refill history newest first and its doses."""
@@ -662,7 +651,7 @@ def _pump_in_place(
     notes: list[str] = []
     if done and running is not None:
         program = _running_program(running, done)
-        projected = fill_projection(active, done, programs, margin_days, locale.zone)
+        projected = fill_projection(active, done, programs, margin_days, locale.zone, now)
         if projected is not None:
             projection, notes = projected
     return _PumpInPlace(
@@ -750,7 +739,7 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
     rules = pathway_settings(settings)
     refills = {i.id: list(i.refills.all()) for i in implants}
     active = next((i for i in implants if i.explanted_on is None), None)
-    in_place = _pump_in_place(active, refills, Decimal(settings.refill_margin_days), locale)
+    in_place = _pump_in_place(active, refills, Decimal(settings.refill_margin_days), locale, now)
     next_refill = next_visit(patient_id)
     first_implant = min((i.implanted_on for i in implants), default=None)
     chart = Chart(

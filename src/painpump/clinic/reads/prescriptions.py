@@ -34,7 +34,7 @@ def as_core(record: Prescription) -> rx.Prescription:
             record.ptm_lockout_s,
             record.ptm_max_per_day,
         )
-    return rx.Prescription(drugs, program, ptm, Phase(record.phase))
+    return rx.Prescription(drugs, program, ptm, Phase(record.phase) if record.phase else None)
 
 
 def overrides_of(record: Prescription) -> dict[str, str]:

@@ -17,7 +17,7 @@ from django.db import transaction
 from painpump.clinic import audit
 from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.models import Implant, Prescription, Program, Refill
-from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads import prescriptions, pump_history
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.reads.refill_preview import (
     Setting,
@@ -71,21 +71,30 @@ def preview_program_change(user: User, implant_id: UUID, *, at: datetime) -> Pro
     before = current_setting(implant, state, at)
     preview = ProgramPreview(implant, implant.version, before, None, None, (), prescription)
     decision = decide_program_change(
-        state, dose, at, None, dosing_rules(), Phase(prescription.phase)
+        state,
+        dose,
+        at,
+        None,
+        dosing_rules(),
+        Phase(prescription.phase) if prescription.phase else None,
     )
     projection = decision.projection
     if decision.stop is not None or projection is None or decision.rate_ml_per_day is None:
         preview = replace(preview, stop=decision.stop)
     else:
+        history = pump_history.history_of(implant)
+        twin = pump_history.twin_dates(
+            pump_history.with_program(history, at, prescriptions.as_core(prescription)), at
+        )
         after = replace(
             before,
-            reservoir=projection.left,
+            reservoir=of(twin.residual_ml, "mL"),
             dose=dose_in_drug_unit(state.last_fill.drugs[0][0], dose.canonical),
             rate=of(decision.rate_ml_per_day, "mL/day"),
-            alarm_at=projection.alarm_at,
-            empty_at=projection.empty_at or before.empty_at,
-            refill_by=projection.refill_by,
-            limited_by=projection.limited_by,
+            alarm_at=twin.alarm_at,
+            empty_at=twin.empty_at,
+            refill_by=twin.refill_by,
+            limited_by=twin.limited_by,
         )
         reasons = prescriptions.with_prescribers(decision, prescription, None)
         preview = replace(

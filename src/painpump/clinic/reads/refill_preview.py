@@ -20,7 +20,7 @@ from painpump.clinic import audit
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Prescription
-from painpump.clinic.reads import prescriptions, refill_slots
+from painpump.clinic.reads import prescriptions, pump_history, refill_slots
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.roles import require
 from painpump.core import catalog
@@ -29,11 +29,10 @@ from painpump.core.decision import Finding
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
-from painpump.core.refill import Reconciliation, residual_ml
+from painpump.core.refill import Reconciliation
 from painpump.core.refill_decision import (
     Fill,
     FillOutcome,
-    LastFill,
     PumpState,
     RefillDecision,
     RefillEntries,
@@ -122,12 +121,6 @@ def record_preview(
     )
 
 
-def residual_now(last: LastFill, at: datetime) -> Q:
-    """The volume the pump computes as left at `at`: the last fill less what each program since
-    delivered (core.refill.residual_ml)."""
-    return of(residual_ml(last.volume.canonical, last.programs, at), "mL")
-
-
 def current_setting(
     implant: Implant, state: PumpState, at: datetime, reservoir: Q | None = None
 ) -> Setting:
@@ -139,7 +132,7 @@ def current_setting(
     principal = last.drugs[0][0]
     return Setting(
         drugs=tuple((name, concentration_in_drug_unit(name, conc)) for name, conc in last.drugs),
-        reservoir=reservoir or residual_now(last, at),
+        reservoir=reservoir or pump_history.expected_residual(implant, at),
         dose=dose_in_drug_unit(principal, running.dose_mcg_per_day) if running else None,
         rate=of(running.rate_ml_per_day, "mL/day") if running else None,
         alarm_at=implant.alarm_at,
@@ -149,8 +142,20 @@ def current_setting(
     )
 
 
-def _after(fill: Fill, dose: Q, outcome: FillOutcome) -> Setting:
-    plan = outcome.plan
+def _after(
+    implant: Implant, fill: Fill, dose: Q, outcome: FillOutcome, prescription: Prescription
+) -> Setting:
+    """The pump after the fill, its dates from its twin with the fill and the prescription's
+    program added, as perform_refill stores them."""
+    plan = pump_history.twin_dates(
+        pump_history.with_fill(
+            pump_history.history_of(implant),
+            outcome.plan.fill_at,
+            fill.volume.canonical,
+            prescriptions.as_core(prescription),
+        ),
+        outcome.plan.fill_at,
+    )
     return Setting(
         drugs=tuple((n, c.to(catalog.drug(n).concentration_unit)) for n, c in fill.drugs),
         reservoir=fill.volume,
@@ -163,10 +168,11 @@ def _after(fill: Fill, dose: Q, outcome: FillOutcome) -> Setting:
     )
 
 
-def _visit(outcome: FillOutcome, fill: Fill) -> Visit:
+def _visit(after: Setting, fill: Fill) -> Visit:
     settings = clinic_settings()
+    assert after.refill_by is not None
     return refill_slots.visit_for(
-        outcome.plan.refill_by,
+        after.refill_by,
         clock.now(),
         locale_of(settings),
         refill_slots.booking_rules(settings),
@@ -199,7 +205,7 @@ def preview_refill(
     if fill is not None:
         prescription = prescriptions.executed_prescription(implant, fill, dose)
         dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
-        if prescription.status == Prescription.Status.READY:
+        if prescription.status == Prescription.Status.READY and prescription.phase:
             phase = Phase(prescription.phase)
     entries = RefillEntries(at, expected, aspirated, fill, dose, phase=phase)
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=not partial)
@@ -220,7 +226,9 @@ def _preview(
     outcome = decision.outcome
     after = visit = None
     if outcome is not None and fill is not None and dose is not None:
-        after, visit = _after(fill, dose, outcome), _visit(outcome, fill)
+        assert prescription is not None  # a fill is judged only against its prescription
+        after = _after(implant, fill, dose, outcome, prescription)
+        visit = _visit(after, fill)
     reasons = {}
     if prescription is not None:
         reasons = prescriptions.with_prescribers(decision, prescription, None)

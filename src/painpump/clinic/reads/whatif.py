@@ -6,7 +6,7 @@ audited read of the patient's record."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -20,21 +20,24 @@ from painpump.clinic import audit
 from painpump.clinic.errors import NotFound
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill, RefillDrug
+from painpump.clinic.reads import prescriptions, pump_history
 from painpump.clinic.reads.chart import (
     Dose,
     fill_doses,
     fill_projection,
-    fill_stability,
     program_words,
 )
+from painpump.clinic.reads.pump_history import fill_stability
 from painpump.clinic.reads.pump_state import dosing_rules, therapy_of
 from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
-from painpump.core import catalog
+from painpump.core import catalog, pump_twin
 from painpump.core.decision import Finding, Verdict
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
 from painpump.core.errors import Refusal
-from painpump.core.projection import ProgramRun, Projection, project
+from painpump.core.prescription import PrescribedProgram
+from painpump.core.projection import Projection
+from painpump.core.pump_twin import RecordedFill, RecordedProgram
 from painpump.core.refill import residual_ml
 from painpump.core.refill_decision import Fill, RunningProgram, bridge_for, check_fill
 from painpump.core.units import Kind, Q, of
@@ -134,7 +137,12 @@ def _current(implant: Implant, now: datetime) -> tuple[Current, list[Refill], li
     stored = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
     settings = clinic_settings()
     projected = fill_projection(
-        implant, refills, programs, Decimal(settings.refill_margin_days), locale_of(settings).zone
+        implant,
+        refills,
+        programs,
+        Decimal(settings.refill_margin_days),
+        locale_of(settings).zone,
+        now,
     )
     assert projected is not None
     projection, notes = projected
@@ -252,43 +260,36 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
         rate = of(rate_ml, "mL/day")
         doses = fill_doses([(n, c.canonical) for n, c in drugs], rate_ml)
         margin = Decimal(settings.refill_margin_days)
+        in_force = prescriptions.in_force(implant)
+        ptm = prescriptions.as_core(in_force).ptm if in_force is not None else None
+        canonical = tuple((n, c.canonical) for n, c in drugs)
+        proposed = RecordedProgram(now, canonical, PrescribedProgram.continuous(dose), ptm)
+        history = pump_history.recorded(implant, refills, programs, zone)
         if proposal.mode == "refill":
-            stability, notes = fill_stability(
-                [(n, c.canonical) for n, c in drugs], first_fill=False
-            )
-            projection = project(
-                pump,
-                fill_at=now,
-                fill_volume=volume,
-                runs=[ProgramRun(rate_ml, now)],
-                alarm_volume=current.alarm_volume,
-                margin_days=margin,
-                stability=stability,
-                tz=zone,
+            stability, notes = fill_stability(list(canonical), first_fill=False)
+            history = replace(
+                history,
+                fills=(*history.fills, RecordedFill(now, volume.canonical, canonical)),
+                programs=(*history.programs, proposed),
+                boluses=(),
             )
             old_drugs = [(name, conc.canonical) for name, conc in current.drugs]
             bridged = bridge_for(old_drugs, fill, dose, current.dead_volume)
         else:
             last = refills[-1]
-            runs = [
-                ProgramRun(p.rate_ml_per_day, p.started_at, p.ended_at)
-                for p in programs
-                if p.started_at >= last.performed_at
-            ]
             stability, notes = fill_stability(
                 [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()],
                 first_fill=len(refills) == 1,
             )
-            projection = project(
-                pump,
-                fill_at=last.performed_at,
-                fill_volume=current.fill_volume,
-                runs=[*runs, ProgramRun(rate_ml, now)],
-                alarm_volume=current.alarm_volume,
-                margin_days=margin,
-                stability=stability,
-                tz=zone,
-            )
+            history = replace(history, programs=(*history.programs, proposed))
+        projection = pump_twin.projection(
+            history,
+            now,
+            margin_days=margin,
+            stability=stability,
+            tz=zone,
+            horizon_days=pump_history.HORIZON_DAYS,
+        )
         warnings += [w for w in projection.warnings if w.verdict is Verdict.WARN]
     except Refusal as refused:
         stop, projection = refused, None

@@ -1,0 +1,109 @@
+"""The dates a pump's twin gives, stored where every page, report and API answer reads them: on
+the pump (its dashboard indexes), on the program started and on the refill that started it."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import OuterRef, Q, Subquery
+
+from painpump.clinic import audit
+from painpump.clinic.locale import clinic_settings, locale_of
+from painpump.clinic.models import Implant, Program, Refill
+from painpump.clinic.reads import pump_history
+from painpump.clinic.roles import require
+from painpump.core.errors import Refusal
+from painpump.core.pump_twin import TwinDates
+
+FIELDS = ["alarm_at", "empty_at", "refill_by", "limited_by"]
+
+
+def store(implant: Implant, program: Program, refill: Refill | None, at: datetime) -> TwinDates:
+    """The twin's dates from the pump's whole recorded history at `at`, set on `implant` (saved
+    by the caller with its other changes) and saved on `program` and `refill`. A program that
+    never reaches the alarm within the horizon is refused (the transaction rolls back)."""
+    found = pump_history.twin_dates(pump_history.history_of(implant), at)
+    if found.alarm_at is None or found.empty_at is None:
+        raise Refusal(
+            "program",
+            str(program.id),
+            f"a program that empties the pump within {pump_history.HORIZON_DAYS} days",
+            pump_history.RULES,
+            "gives no refill date",
+        )
+    implant.alarm_at, implant.empty_at = found.alarm_at, found.empty_at
+    implant.refill_by = found.refill_by
+    for row in (program, refill):
+        if row is not None:
+            row.alarm_at, row.empty_at = found.alarm_at, found.empty_at
+            row.refill_by, row.limited_by = found.refill_by, found.limited_by.value
+            row.save(update_fields=FIELDS)
+    return found
+
+
+CHUNK = 500
+
+
+@transaction.atomic
+def redate_all(user: User, now: datetime) -> int:
+    """Every filled pump in place dated again by its twin (after a change of the clinic's refill
+    margin, time zone or drug library): its stored alarm, empty and refill-by dates, chunk by
+    chunk, one audit entry for the whole. Returns how many pumps changed."""
+    actor = require(user, "settings.write")
+    zone = locale_of(clinic_settings()).zone
+    ids = list(
+        Implant.objects.filter(explanted_on__isnull=True, refill_by__isnull=False)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    changed = 0
+    for start in range(0, len(ids), CHUNK):
+        changed += _redate(ids[start : start + CHUNK], zone, now)
+    audit.record(
+        actor, "pumps.redate", "clinic", "pumps", after={"pumps": len(ids), "changed": changed}
+    )
+    return changed
+
+
+def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> int:
+    newest = Refill.objects.filter(implant_id=OuterRef("implant_id")).order_by("-performed_at")
+    last = {
+        r.implant_id: r
+        for r in Refill.objects.filter(
+            implant_id__in=ids, performed_at=Subquery(newest.values("performed_at")[:1])
+        ).prefetch_related("drugs")
+    }
+    earliest = min((r.performed_at for r in last.values()), default=now)
+    runs: dict[UUID, list[Program]] = {}
+    for program in (
+        Program.objects.filter(implant_id__in=ids)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=earliest))
+        .order_by("started_at")
+        .select_related("prescription")
+        .prefetch_related("prescription__drugs", "prescription__steps")
+    ):
+        runs.setdefault(program.implant_id, []).append(program)
+    implants = list(Implant.objects.filter(id__in=ids))
+    moved = []
+    for implant in implants:
+        refill = last.get(implant.id)
+        if refill is None:
+            continue
+        since = [
+            p
+            for p in runs.get(implant.id, [])
+            if p.ended_at is None or p.ended_at > refill.performed_at
+        ]
+        history = pump_history.recorded(implant, [refill], since, zone)
+        found = pump_history.twin_dates(history, now)
+        if found.alarm_at is None or found.empty_at is None:
+            continue
+        dates = (found.alarm_at, found.empty_at, found.refill_by)
+        if (implant.alarm_at, implant.empty_at, implant.refill_by) != dates:
+            implant.alarm_at, implant.empty_at, implant.refill_by = dates
+            moved.append(implant)
+    Implant.objects.bulk_update(moved, ["alarm_at", "empty_at", "refill_by"])
+    return len(moved)

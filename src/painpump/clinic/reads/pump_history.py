@@ -1,0 +1,137 @@
+"""A pump's recorded history as its twin runs it (core.pump_twin): the fills, each program with
+the prescription it executed (a program recorded before prescriptions, as the continuous dose it
+gave) and the patient-bolus counts reported at refills; and the dates the twin gives, the one
+source of the alarm, empty and refill-by dates every page, report and API answer shows."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, tzinfo
+from decimal import Decimal
+
+from painpump.clinic.locale import clinic_settings, locale_of
+from painpump.clinic.models import Implant, Program, Refill
+from painpump.clinic.reads import prescriptions
+from painpump.core import catalog
+from painpump.core import prescription as rx
+from painpump.core.pump_twin import (
+    BolusCount,
+    PumpHistory,
+    RecordedFill,
+    RecordedProgram,
+    TwinDates,
+    dates,
+    forecast,
+)
+from painpump.core.refill import StabilityLimit, stability_limit
+from painpump.core.units import Q, of
+
+RULES = "painpump forecast rules (core.pump_twin)"
+HORIZON_DAYS = 1000
+"""Beyond any fill at the slowest rate a pump runs (a 40 mL reservoir at 0.048 mL/day)."""
+
+
+def recorded(
+    implant: Implant, refills: Sequence[Refill], programs: Sequence[Program], tz: tzinfo
+) -> PumpHistory:
+    """The history of `implant` from its refills and programs (oldest first, their drugs and
+    prescriptions prefetched); flex steps on the clinic's clock in `tz`."""
+    fills = tuple(
+        RecordedFill(
+            r.performed_at,
+            r.volume_ml,
+            tuple((d.drug, d.concentration_mcg_per_ml) for d in r.drugs.all()),
+        )
+        for r in refills
+    )
+    runs = []
+    for program in programs:
+        in_pump = [f for f in fills if f.at <= program.started_at]
+        if not in_pump:
+            continue
+        if program.prescription is not None:
+            prescribed = prescriptions.as_core(program.prescription)
+            drugs = tuple((name, conc.canonical) for name, conc in prescribed.drugs)
+            runs.append(
+                RecordedProgram(program.started_at, drugs, prescribed.program, prescribed.ptm)
+            )
+        else:
+            dose = rx.PrescribedProgram.continuous(of(program.dose_mcg_per_day, "mcg/day"))
+            runs.append(RecordedProgram(program.started_at, in_pump[-1].drugs, dose, None))
+    counts = tuple(
+        BolusCount(before.performed_at, after.performed_at, after.ptm_given)
+        for before, after in itertools.pairwise(refills)
+        if after.ptm_given is not None
+    )
+    return PumpHistory(
+        pump=catalog.pump(implant.pump_model, "pump_model"),
+        alarm_volume_ml=implant.alarm_volume_ml,
+        dead_volume_ml=implant.dead_volume_ml,
+        tz=tz,
+        fills=fills,
+        programs=tuple(runs),
+        boluses=counts,
+    )
+
+
+def history_of(implant: Implant) -> PumpHistory:
+    refills = list(implant.refills.order_by("performed_at").prefetch_related("drugs"))
+    programs = list(
+        implant.programs.order_by("started_at")
+        .select_related("prescription")
+        .prefetch_related("prescription__drugs", "prescription__steps")
+    )
+    return recorded(implant, refills, programs, locale_of(clinic_settings()).zone)
+
+
+def fill_stability(
+    drugs: Sequence[tuple[str, Decimal]], *, first_fill: bool
+) -> tuple[StabilityLimit | None, list[str]]:
+    """The stability rule of a fill, as perform_refill applies it (diluted when the principal
+    drug's concentration is not a product's), and the library's notes where it has none."""
+    names = [name for name, _ in drugs]
+    products = {p.canonical for p in catalog.drug(names[0]).products}
+    stability, notes = stability_limit(
+        names, first_fill=first_fill, diluted=drugs[0][1] not in products
+    )
+    return stability, [n.message for n in notes]
+
+
+def twin_dates(history: PumpHistory, at: datetime) -> TwinDates:
+    """The twin's dates for the pump at `at` (at or after its last fill)."""
+    settings = clinic_settings()
+    return dates(
+        history,
+        max(at, history.fills[-1].at),
+        margin_days=Decimal(settings.refill_margin_days),
+        stability=fill_stability(history.fills[-1].drugs, first_fill=len(history.fills) == 1)[0],
+        tz=locale_of(settings).zone,
+        horizon_days=HORIZON_DAYS,
+    )
+
+
+def with_fill(
+    history: PumpHistory, at: datetime, volume_ml: Decimal, prescription: rx.Prescription
+) -> PumpHistory:
+    """The history as it would be after a fill at `at` executing `prescription`."""
+    drugs = tuple((name, conc.canonical) for name, conc in prescription.drugs)
+    return replace(
+        with_program(history, at, prescription),
+        fills=(*history.fills, RecordedFill(at, volume_ml, drugs)),
+    )
+
+
+def with_program(history: PumpHistory, at: datetime, prescription: rx.Prescription) -> PumpHistory:
+    """The history as it would be with the pump programmed at `at` as `prescription` says."""
+    drugs = tuple((name, conc.canonical) for name, conc in prescription.drugs)
+    program = RecordedProgram(at, drugs, prescription.program, prescription.ptm)
+    return replace(history, programs=(*history.programs, program))
+
+
+def expected_residual(implant: Implant, at: datetime) -> Q:
+    """What the pump's twin says it holds at `at` (the boluses reported so far, every allotted one
+    since): offered beside the volume the pump itself reports at a refill."""
+    history = history_of(implant)
+    return of(forecast(history, max(at, history.fills[-1].at)).residual_ml, "mL")
