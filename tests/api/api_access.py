@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group, User
@@ -16,22 +15,28 @@ from django.test import Client, override_settings
 from therapy_setup import (
     at,
     baclofen_implant,
-    day_60,
     fill,
     iso,
     new_episode,
     new_patient,
+    prescription_body,
+    readback_body,
     refill_body,
     today,
+    unverified_refill,
 )
 
 from db_snapshot import snapshot
 from painpump.api import tokens
 from painpump.api.app import api
-from painpump.clinic.actions import alarms, refills
+from painpump.clinic.actions import alarms, prescriptions, readbacks
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import Appointment, Implant
+from painpump.clinic.models import Appointment, Implant, Incident, Program
+from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
+from painpump.clinic.testing import prescribed
+from painpump.core import prescription as rx
+from painpump.core.prescription_decision import Readback
 from painpump.core.units import Kind, parse
 
 PASSWORD = "correct horse battery"
@@ -190,11 +195,56 @@ ACCESS: dict[tuple[str, str], Access] = {
         READERS, 200, "/api/implants/{implant}/refills", None, "patient.read"
     ),
     ("post", "/api/implants/{implant_id}/programs"): Access(
+        frozenset({P, N}),
+        201,
+        "/api/implants/{other}/programs",
+        lambda w: {"version": int(w.ids["other_version"])},
+        "refill.perform",
+    ),
+    ("post", "/api/implants/{implant_id}/prescriptions"): Access(
         frozenset({P}),
         201,
-        "/api/implants/{implant}/programs",
-        lambda w: {"dose": {"value": 440, "unit": "mcg/day"}},
+        "/api/implants/{implant}/prescriptions",
+        lambda w: prescription_body(int(w.ids["implant_version"])),
         "program.prescribe",
+    ),
+    ("post", "/api/implants/{implant_id}/prescriptions/preview"): Access(
+        frozenset({P}),
+        200,
+        "/api/implants/{implant}/prescriptions/preview",
+        lambda w: prescription_body(None),
+        "program.prescribe",
+    ),
+    ("get", "/api/implants/{implant_id}/prescriptions"): Access(
+        READERS, 200, "/api/implants/{implant}/prescriptions", None, "patient.read"
+    ),
+    ("post", "/api/prescriptions/{prescription_id}/checks"): Access(
+        frozenset({P, PH}),
+        201,
+        "/api/prescriptions/{awaiting}/checks",
+        lambda w: {
+            "concentrations": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
+            "daily_dose": "380 mcg/day",
+            "accept": True,
+        },
+        "prescription.check",
+    ),
+    ("post", "/api/programs/{program_id}/readbacks"): Access(
+        frozenset({P, N}),
+        201,
+        "/api/programs/{program}/readbacks",
+        lambda w: readback_body(),
+        "refill.perform",
+    ),
+    ("post", "/api/incidents/{incident_id}/close"): Access(
+        frozenset({P}),
+        200,
+        "/api/incidents/{incident}/close",
+        lambda w: {"resolution": "pump reprogrammed as prescribed"},
+        "incident.close",
+    ),
+    ("get", "/api/patients/{patient_id}/incidents"): Access(
+        READERS, 200, "/api/patients/{patient}/incidents", None, "patient.read"
     ),
     ("post", "/api/refills/{refill_id}/verify"): Access(
         frozenset({P, PH}), 200, "/api/refills/{unverified}/verify", None, "change.verify"
@@ -261,17 +311,34 @@ def _build() -> World:
     implant = baclofen_implant(physician, patient)
     alarm = alarms.report_alarm(nurse, implant.id, kind="low_reservoir", reported_at=at(today()))
     appointment = Appointment.objects.filter(patient=patient).latest("on")
-    # A concentration change by the nurse on another patient's pump: waits for verification.
-    other: Implant = baclofen_implant(physician, new_patient(nurse, "MRN-0002", "Beispiel"))
-    unverified = refills.perform_refill(
+    program = Program.objects.get(implant=implant)
+    wrong = as_core(program.prescription) if program.prescription else None
+    assert wrong is not None
+    readbacks.record_readback(
         nurse,
+        program.id,
+        Readback(parse("19 mL", Kind.VOLUME, "r"), wrong.drugs, wrong.program, wrong.ptm),
+        at(today()),
+    )
+    # An overinfusion passed by the nurse on another patient's pump: waits for verification.
+    other: Implant = baclofen_implant(physician, new_patient(nurse, "MRN-0002", "Beispiel"))
+    unverified = unverified_refill(nurse, other)
+    dose = parse("380 mcg/day", Kind.DOSE_RATE, "d")
+    prescribed(
+        physician,
+        users["pharma.cist"],
         other.id,
-        idempotency_key="change",
-        performed_at=day_60() - timedelta(days=1),
-        expected=parse("8.2 mL", Kind.VOLUME, "e"),
-        aspirated=parse("8.2 mL", Kind.VOLUME, "a"),
-        fill=fill("baclofen", "1000 mcg/mL"),
-        dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+        fill("baclofen", "2000 mcg/mL"),
+        dose,
+        at=at(today()),
+    )
+    awaiting = prescriptions.prescribe(
+        users["dr.gone"],
+        implant.id,
+        rx.Prescription(wrong.drugs, rx.PrescribedProgram.continuous(dose)),
+        reason="a lower dose for daytime weakness",
+        now=at(today()),
+        expected_version=Implant.objects.get(id=implant.id).version,
     )
     token = tokens.create("dr.house", read_only=True).secret
     User.objects.filter(username="dr.gone").update(is_active=False)
@@ -283,6 +350,12 @@ def _build() -> World:
         "alarm": str(alarm.id),
         "appointment": str(appointment.id),
         "unverified": str(unverified.id),
+        "other": str(other.id),
+        "other_version": str(Implant.objects.get(id=other.id).version),
+        "implant_version": str(Implant.objects.get(id=implant.id).version),
+        "awaiting": str(awaiting.id),
+        "program": str(program.id),
+        "incident": str(Incident.objects.get().id),
     }
     by_caller = {
         P: physician,

@@ -303,6 +303,13 @@ EXPECTED_OPERATIONS = {
     ("/api/implants/{implant_id}/refills", "post"),
     ("/api/refills/{refill_id}/verify", "post"),
     ("/api/implants/{implant_id}/programs", "post"),
+    ("/api/implants/{implant_id}/prescriptions", "post"),
+    ("/api/implants/{implant_id}/prescriptions", "get"),
+    ("/api/implants/{implant_id}/prescriptions/preview", "post"),
+    ("/api/prescriptions/{prescription_id}/checks", "post"),
+    ("/api/programs/{program_id}/readbacks", "post"),
+    ("/api/incidents/{incident_id}/close", "post"),
+    ("/api/patients/{patient_id}/incidents", "get"),
     ("/api/appointments/{appointment_id}", "patch"),
     ("/api/implants/{implant_id}/alarms", "post"),
     ("/api/alarms/{alarm_id}/acknowledge", "post"),
@@ -328,8 +335,13 @@ def test_the_openapi_schema_lists_every_path_at_its_stable_path(db: None) -> Non
     assert "409" in patch["responses"] and "422" in patch["responses"]
     refill = schema["paths"]["/api/implants/{implant_id}/refills"]["post"]
     assert {"200", "201", "403", "409", "422"} <= set(refill["responses"])
-    dose = schema["components"]["schemas"]["RefillIn"]["properties"]["dose"]
-    assert [set(form.get("required", ())) for form in dose["anyOf"]] == [{"value", "unit"}, set()]
+    dose = schema["components"]["schemas"]["PrescriptionIn"]["properties"]["program"]
+    assert dose["discriminator"]["propertyName"] == "kind"
+    continuous = schema["components"]["schemas"]["ContinuousIn"]["properties"]["dose"]
+    forms = [set(form.get("required", ())) for form in continuous["anyOf"]]
+    assert forms == [{"value", "unit"}, set()]
+    optional = schema["components"]["schemas"]["RefillIn"]["properties"]["dose"]["anyOf"]
+    assert optional[-1] == {"type": "null"}
 
 
 def test_the_token_list_reads_its_times_on_the_clinic_s_clock(admin: User) -> None:

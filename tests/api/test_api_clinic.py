@@ -15,9 +15,8 @@ from django.test import Client
 from therapy_setup import at, implanted, iso, new_episode, new_patient, post, today
 
 from frozen import ZONE_NAME, day
-from painpump.clinic.actions import refills
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import AlarmReport, AuditEntry, Implant, Refill
+from painpump.clinic.models import AlarmReport, AuditEntry, Implant
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import CARRIED_OVER, responder_episode
 
@@ -37,10 +36,8 @@ def pumps(users: dict[Role, User]) -> dict[str, Implant]:
     morphine = implanted(physician, cancer, filled, "morphine", "10 mg/mL", "2 mg/day")
     stroke = new_episode(physician, new_patient(nurse, "B-1", "Zeta"), "stroke", 200)
     responder_episode(physician, stroke.id, start=today() - timedelta(days=120))
-    baclofen = implanted(physician, stroke, filled, overrides=CARRIED_OVER)  # established dose
-    # the override of its start dose checked by a second clinician, as the clinic does
-    first_fill = Refill.objects.get(implant=baclofen)
-    refills.verify_refill(users[Role.PHARMACIST], first_fill.id, filled + timedelta(hours=2))
+    # her established dose, its reason the prescriber's: double-checked before the fill
+    baclofen = implanted(physician, stroke, filled, overrides=CARRIED_OVER)
     return {"morphine": morphine, "baclofen": baclofen}
 
 

@@ -15,6 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
@@ -24,7 +25,16 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connections
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLite
 from django.test import Client
-from therapy_setup import at, baclofen_implant, day_60, iso, refill_body, today
+from therapy_setup import (
+    at,
+    baclofen_implant,
+    day_60,
+    fill,
+    iso,
+    prescription_body,
+    refill_body,
+    today,
+)
 
 from clinic_fixtures import REFILL_FORM
 from painpump.api.idempotency import HEADER
@@ -35,10 +45,13 @@ from painpump.clinic.models import (
     AuditEntry,
     Implant,
     Patient,
+    Prescription,
     Program,
     Refill,
 )
 from painpump.clinic.roles import Role
+from painpump.clinic.testing import prescribed
+from painpump.core.units import Kind, parse
 from painpump.plumbing.idempotency import REPLAYED
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -150,27 +163,36 @@ def test_many_clients_changing_one_patient_one_wins_and_the_others_get_409(
             assert refused.json()["error"]["current_version"] == version + 1
 
 
-def test_many_physicians_titrating_one_pump_one_wins_and_no_change_is_lost(
+def test_many_physicians_prescribing_for_one_pump_one_wins_and_no_change_is_lost(
     make_user: Callable[..., User], users: dict[Role, User], patient: Patient
 ) -> None:
     implant = baclofen_implant(users[Role.PHYSICIAN], patient)
     clients = signed_in(team(make_user, Role.PHYSICIAN))
-    url = f"/api/implants/{implant.id}/programs"
-    for round_ in range(ROUNDS):
+    url = f"/api/implants/{implant.id}/prescriptions"
+    for _ in range(ROUNDS):
         version = Implant.objects.get(id=implant.id).version
-        programs = Program.objects.filter(implant=implant).count()
-        # Below every dose of the round before: decreases, which the titration rules allow.
-        doses = [400 - (CLIENTS + 1) * round_ - (i + 1) for i in range(CLIENTS)]
+        signed = Prescription.objects.filter(implant=implant).count()
+        doses = [400 - (i + 1) for i in range(CLIENTS)]
         responses = together(
             [
-                partial(send, c, "post", url, {"version": version, "dose": f"{dose} mcg/day"})
+                partial(
+                    send,
+                    c,
+                    "post",
+                    url,
+                    prescription_body(
+                        version, program={"kind": "continuous", "dose": f"{dose} mcg/day"}
+                    ),
+                )
                 for c, dose in zip(clients, doses, strict=True)
             ]
         )
         winner = one_winner(responses, 201).json()
-        running = Program.objects.get(implant=implant, ended_at__isnull=True)
-        assert running.dose_mcg_per_day == winner["dose"]["value"]
-        assert Program.objects.filter(implant=implant).count() == programs + 1
+        newest = Prescription.objects.filter(implant=implant).latest("number")
+        assert str(newest.id) == winner["id"] and newest.daily_dose_mcg_per_day == Decimal(
+            winner["daily_dose"]["value"]
+        )
+        assert Prescription.objects.filter(implant=implant).count() == signed + 1
         assert Implant.objects.get(id=implant.id).version == version + 1
 
 
@@ -349,7 +371,7 @@ def test_a_refill_confirmed_by_a_double_click_is_recorded_once(
         responses = together([partial(click.post, url, data) for click in clicks])
         assert {r.status_code for r in responses} == {302}, [r.content for r in responses]
         recorded = Refill.objects.get(idempotency_key=data["idempotency_key"])
-        assert {r["Location"] for r in responses} == {f"/refills/{recorded.id}/"}
+        assert {r["Location"] for r in responses} == {f"/programs/{recorded.program_id}/readback/"}
         assert Refill.objects.filter(implant=implant).count() == round_ + 2
 
 
@@ -369,58 +391,60 @@ def test_two_refill_forms_confirmed_at_once_record_one_refill_and_the_other_is_a
         assert Refill.objects.filter(implant=implant).count() == round_ + 2
 
 
-def test_a_titration_confirmed_by_a_double_click_changes_the_dose_once(
+def _prescribed_lower(users: dict[Role, User], implant: Implant, dose: int) -> None:
+    """A lower baclofen dose prescribed and double-checked: ready to program."""
+    prescribed(
+        users[Role.PHYSICIAN],
+        users[Role.PHARMACIST],
+        implant.id,
+        fill("baclofen", "2000 mcg/mL"),
+        parse(f"{dose} mcg/day", Kind.DOSE_RATE, "dose"),
+        at=at(today(), 0),
+    )
+
+
+def _reviewed_programming(client: Client, url: str) -> dict[str, str]:
+    """The programming page's form as reviewed (the page shows the review at once)."""
+    page = client.get(url).content.decode()
+    return {name: _hidden(page, name) for name in ("version", "submission", "reviewed")}
+
+
+def test_a_programming_confirmed_by_a_double_click_programs_the_pump_once(
     users: dict[Role, User], patient: Patient
 ) -> None:
     implant = baclofen_implant(users[Role.PHYSICIAN], patient)
-    (physician,) = signed_in([users[Role.PHYSICIAN]])
+    (nurse,) = signed_in([users[Role.NURSE]])
     url = f"/implants/{implant.id}/program/"
     for round_ in range(ROUNDS):
-        page = physician.get(url).content.decode()
-        data = {
-            "version": _hidden(page, "version"),
-            "submission": _hidden(page, "submission"),
-            "dose": f"{380 - 5 * round_} mcg/day",
-            "origin": "",
-        }
-        review = physician.post(url, {**data, "action": "review"})
-        assert review.status_code == 200, review.content
-        reviewed = _hidden(review.content.decode(), "reviewed")
-        confirm = {**data, "reviewed": reviewed, "action": "confirm"}
+        _prescribed_lower(users, implant, 380 - 5 * round_)
+        confirm = _reviewed_programming(nurse, url)
         programs = Program.objects.filter(implant=implant).count()
-        clicks = _same_session(physician, DOUBLE)
+        clicks = _same_session(nurse, DOUBLE)
         responses = together([partial(click.post, url, confirm) for click in clicks])
         assert {r.status_code for r in responses} == {302}, [r.content for r in responses]
         running = Program.objects.get(implant=implant, ended_at__isnull=True)
-        assert {r["Location"] for r in responses} == {f"/programs/{running.id}/"}
+        assert {r["Location"] for r in responses} == {f"/programs/{running.id}/readback/"}
         assert Program.objects.filter(implant=implant).count() == programs + 1
         assert running.dose_mcg_per_day == 380 - 5 * round_
 
 
-def test_two_titration_forms_confirmed_at_once_give_one_dose_and_the_other_is_a_409(
+def test_two_programming_forms_confirmed_at_once_program_once_and_the_others_are_refused(
     make_user: Callable[..., User], users: dict[Role, User], patient: Patient
 ) -> None:
     implant = baclofen_implant(users[Role.PHYSICIAN], patient)
-    physicians = signed_in(team(make_user, Role.PHYSICIAN, DOUBLE))
+    nurses = signed_in(team(make_user, Role.NURSE, DOUBLE))
     url = f"/implants/{implant.id}/program/"
     for round_ in range(ROUNDS):
-        forms = []
-        for i, physician in enumerate(physicians):
-            page = physician.get(url).content.decode()
-            data = {
-                "version": _hidden(page, "version"),
-                "submission": _hidden(page, "submission"),
-                "dose": f"{380 - (DOUBLE + 1) * round_ - i} mcg/day",
-                "origin": "",
-            }
-            review = physician.post(url, {**data, "action": "review"})
-            reviewed = _hidden(review.content.decode(), "reviewed")
-            forms.append({**data, "reviewed": reviewed, "action": "confirm"})
+        _prescribed_lower(users, implant, 380 - 5 * round_)
+        forms = [_reviewed_programming(nurse, url) for nurse in nurses]
         programs = Program.objects.filter(implant=implant).count()
         responses = together(
-            [partial(p.post, url, form) for p, form in zip(physicians, forms, strict=True)]
+            [partial(n.post, url, form) for n, form in zip(nurses, forms, strict=True)]
         )
-        one_winner(responses, 302)
+        # A loser that reads the pump once the winner committed finds its prescription no
+        # longer ready to program (422); one that raced it finds the version moved (409).
+        statuses = Counter(r.status_code for r in responses)
+        assert statuses[302] == 1 and set(statuses) <= {302, 409, 422}, statuses
         assert Program.objects.filter(implant=implant).count() == programs + 1
 
 

@@ -16,23 +16,30 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from therapy_setup import (
+    PTM,
     at,
     baclofen_implant,
-    day_60,
     expected_to_live,
     fill,
     iso,
     new_episode,
+    prescription_body,
+    readback_body,
     refill_body,
     today,
+    unverified_refill,
 )
 
 from painpump.api.app import api
 from painpump.api.idempotency import HEADER
-from painpump.clinic.actions import alarms, refills
+from painpump.clinic.actions import alarms, prescriptions, readbacks
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import AuditEntry, Implant, Patient, Refill
+from painpump.clinic.models import AuditEntry, Implant, Incident, Patient, Prescription, Refill
+from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
+from painpump.clinic.testing import prescribed
+from painpump.core import prescription as rx
+from painpump.core.prescription_decision import Readback
 from painpump.core.units import Kind, parse
 from painpump.plumbing.idempotency import KEEP, REPLAYED
 from painpump.plumbing.models import IdempotentRequest
@@ -51,6 +58,12 @@ EXEMPT = {
 
 def _today() -> str:
     return today().isoformat()
+
+
+FILLED_VERSION = 4
+"""The baclofen pump's version once filled: registered (1), prescribed, double-checked, filled."""
+READY_VERSION = FILLED_VERSION + 2
+"""Once a new prescription is signed and double-checked."""
 
 
 # method, path, role, body; {ids} are filled in by _ids
@@ -110,8 +123,32 @@ CASES: dict[tuple[str, str], tuple[Role, Body]] = {
         lambda n: refill_body(lot=f"LOT-{n}"),
     ),
     ("post", "/api/implants/{implant_id}/programs"): (
+        N,
+        lambda n: {"version": READY_VERSION, "overrides": {} if n == 0 else {"x": "y"}},
+    ),
+    ("post", "/api/implants/{implant_id}/prescriptions"): (
         P,
-        lambda n: {"version": 2, "dose": f"{380 - 20 * n} mcg/day"},
+        lambda n: prescription_body(FILLED_VERSION, reason=["flex for work days", "flex again"][n]),
+    ),
+    ("post", "/api/implants/{implant_id}/prescriptions/preview"): (
+        P,
+        lambda n: prescription_body(None, ptm=[PTM, None][n]),
+    ),
+    ("post", "/api/prescriptions/{prescription_id}/checks"): (
+        PH,
+        lambda n: {
+            "concentrations": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
+            "daily_dose": "380 mcg/day",
+            "accept": [True, False][n],
+        },
+    ),
+    ("post", "/api/programs/{program_id}/readbacks"): (
+        N,
+        lambda n: readback_body(reservoir=["20 mL", "19 mL"][n]),
+    ),
+    ("post", "/api/incidents/{incident_id}/close"): (
+        P,
+        lambda n: {"resolution": ["pump reprogrammed as prescribed", "readback entered again"][n]},
     ),
     ("post", "/api/refills/{refill_id}/verify"): (PH, lambda n: {} if n == 0 else {"x": 1}),
     ("post", "/api/implants/{implant_id}/alarms"): (
@@ -145,6 +182,31 @@ def test_every_write_of_the_schema_has_a_retry_test_or_a_reason_not_to() -> None
     assert set(CASES) | set(EXEMPT) <= found, "a retry test for a write the API no longer has"
 
 
+LOWER = (fill("baclofen", "2000 mcg/mL"), parse("380 mcg/day", Kind.DOSE_RATE, "dose"))
+
+
+def _awaiting(physician: User, implant: Implant) -> Prescription:
+    """A lower dose for the pump, signed and awaiting its double-check."""
+    return prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(LOWER[0].drugs, rx.PrescribedProgram.continuous(LOWER[1])),
+        reason="a lower dose for daytime weakness",
+        now=at(today(), 0),
+        expected_version=implant.version,
+    )
+
+
+def _incident(nurse: User, implant: Implant) -> Incident:
+    """The incident a readback of the wrong reservoir volume opens."""
+    program = implant.programs.get()
+    assert program.prescription is not None
+    read = as_core(program.prescription)
+    wrong = Readback(parse("19 mL", Kind.VOLUME, "r"), read.drugs, read.program, read.ptm)
+    readbacks.record_readback(nurse, program.id, wrong, at(today(), 0))
+    return Incident.objects.get()
+
+
 def _ids(path: str, users: dict[Role, User], patient: Patient) -> dict[str, object]:
     """The records the path needs, made through the clinic services."""
     physician, nurse = users[P], users[N]
@@ -155,21 +217,21 @@ def _ids(path: str, users: dict[Role, User], patient: Patient) -> dict[str, obje
         if indication == "tumour_pain":
             expected_to_live(nurse, patient)  # as a tumour-pain implantation needs
         ids["episode_id"] = new_episode(physician, patient, indication, 30).id
-    if any(k in path for k in ("{implant_id}", "{refill_id}", "{alarm_id}", "{appointment_id}")):
+    if "{prescription_id}" in path:
+        ids["prescription_id"] = _awaiting(physician, baclofen_implant(physician, patient)).id
+    implant_paths = ("{implant_id}", "{refill_id}", "{alarm_id}", "{appointment_id}")
+    if any(k in path for k in (*implant_paths, "{program_id}", "{incident_id}")):
         implant = baclofen_implant(physician, patient)
         ids["implant_id"] = implant.id
         ids["appointment_id"] = implant.episode.patient.appointments.get(kind="refill").id
         if "{refill_id}" in path:
-            ids["refill_id"] = refills.perform_refill(
-                nurse,
-                implant.id,
-                idempotency_key="change",
-                performed_at=day_60() - timedelta(days=1),
-                expected=parse("8.2 mL", Kind.VOLUME, "e"),
-                aspirated=parse("8.2 mL", Kind.VOLUME, "a"),
-                fill=fill("baclofen", "1000 mcg/mL"),
-                dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
-            ).id
+            ids["refill_id"] = unverified_refill(nurse, implant).id
+        if path.endswith("/programs"):
+            prescribed(physician, users[PH], implant.id, LOWER[0], LOWER[1], at=at(today(), 0))
+        if "{program_id}" in path or "{incident_id}" in path:
+            ids["program_id"] = implant.programs.get().id
+        if "{incident_id}" in path:
+            ids["incident_id"] = _incident(nurse, implant).id
         if "{alarm_id}" in path:
             ids["alarm_id"] = alarms.report_alarm(
                 nurse, implant.id, kind="low_reservoir", reported_at=at(today(), 6)

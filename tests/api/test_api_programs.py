@@ -1,5 +1,6 @@
-"""Titration between refills and appointment changes through HTTP: a physician's new dose (201),
-refused for a nurse (403) and beyond the label's step (422 naming the rule)."""
+"""Programming between refills and appointment changes through HTTP: the ready prescription
+programmed by a nurse (201, naming the prescription), a typed dose refused (422, an unknown
+field), a prescription beyond the label's step refused (422 naming the rule)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from collections.abc import Callable
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from therapy_setup import baclofen_implant, post
+from therapy_setup import baclofen_implant, post, prescription_body
 
-from painpump.clinic.models import Implant, Patient, Program
+from painpump.clinic.models import Implant, Patient, Prescription, Program
 from painpump.clinic.roles import Role
 
 
@@ -19,24 +20,67 @@ def implant(users: dict[Role, User], patient: Patient) -> Implant:
     return baclofen_implant(users[Role.PHYSICIAN], patient)
 
 
-def test_a_physician_titrates_within_the_label_step(
+def test_a_nurse_programs_the_ready_prescription_and_a_typed_dose_is_refused(
     client_as: Callable[[Role | None], Client], implant: Implant
 ) -> None:
+    """Between refills the pump is programmed only with its ready prescription: the old
+    titration body (a dose typed at the pump) is refused as an unknown field, programming
+    before a prescription is ready is refused naming it, and the program names the
+    prescription it executes, its prescriber and who programmed it."""
     url = f"/api/implants/{implant.id}/programs"
-    body = {"dose": {"value": 440, "unit": "mcg/day"}}
-    assert post(client_as(Role.NURSE), url, body).status_code == 403
-    response = post(client_as(Role.PHYSICIAN), url, body)
-    assert response.status_code == 201, response.content
-    assert response.json()["dose"] == {"value": 440, "unit": "mcg/day"}
-    assert response.json()["rate"] == {"value": 0.22, "unit": "mL/day"}
-    too_much = post(client_as(Role.PHYSICIAN), url, {"dose": "600 mcg/day"})
-    assert too_much.status_code == 422
-    assert "max_step_percent" in too_much.json()["error"]["message"] or (
-        "min_hours_between_increases" in too_much.json()["error"]["message"]
+    nurse, physician = client_as(Role.NURSE), client_as(Role.PHYSICIAN)
+    typed = post(physician, url, {"version": implant.version, "dose": "440 mcg/day"})
+    assert typed.status_code == 422
+    assert (typed.json()["error"]["field"], typed.json()["error"]["limit"]) == (
+        "dose",
+        "Extra inputs are not permitted",
     )
+    none_ready = post(nurse, url, {"version": implant.version})
+    assert none_ready.status_code == 422, none_ready.content
+    assert none_ready.json()["error"]["field"] == "prescription"
+    signed = post(
+        physician,
+        f"/api/implants/{implant.id}/prescriptions",
+        prescription_body(implant.version, program={"kind": "continuous", "dose": "440 mcg/day"}),
+    ).json()
+    check = {
+        "concentrations": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
+        "daily_dose": "440 mcg/day",
+        "accept": True,
+    }
+    checked = post(client_as(Role.PHARMACIST), f"/api/prescriptions/{signed['id']}/checks", check)
+    assert checked.status_code == 201, checked.content
+    version = checked.json()["prescription"]["implant_version"]
+    assert post(client_as(Role.AUDITOR), url, {"version": version}).status_code == 403
+    response = post(nurse, url, {"version": version})
+    assert response.status_code == 201, response.content
+    program = response.json()
+    assert program["dose"] == {"value": 440, "unit": "mcg/day"}
+    assert program["rate"] == {"value": 0.22, "unit": "mL/day"}
+    assert (program["prescription"], program["prescribed_by"], program["programmed_by"]) == (
+        signed["number"],
+        "dr.house",
+        "nurse.joy",
+    )
+    stale = post(nurse, url, {"version": version})
+    assert stale.status_code == 409
     assert (
         Program.objects.filter(implant=implant, ended_at__isnull=True).get().dose_mcg_per_day == 440
     )
+
+
+def test_a_prescription_beyond_the_label_step_is_refused_naming_the_rule(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    response = post(
+        client_as(Role.PHYSICIAN),
+        f"/api/implants/{implant.id}/prescriptions",
+        prescription_body(implant.version, program={"kind": "continuous", "dose": "600 mcg/day"}),
+    )
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    assert "max_step_percent" in message or "min_hours_between_increases" in message
+    assert not Prescription.objects.filter(number=2).exists()
 
 
 def test_an_appointment_is_booked_over_http_and_refused_after_its_due_date(

@@ -16,7 +16,7 @@ from therapy_setup import baclofen_implant, iso, post, refill_body
 
 from frozen import NOW, day
 from hard_stops import every_rule, ziconotide_pump
-from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
+from painpump.clinic.models import AuditEntry, Implant, Patient, Prescription, Program, Refill
 from painpump.clinic.roles import Role
 
 
@@ -145,19 +145,50 @@ def test_bad_refills_are_refused_naming_the_field_and_store_nothing(
     assert Refill.objects.count() == 1
 
 
-def test_a_concentration_change_bridges_and_waits_for_a_second_clinician(
+def test_a_prescribed_concentration_change_bridges_and_needs_no_second_verification(
     client_as: Callable[[Role | None], Client], implant: Implant
 ) -> None:
-    changed = refill_body(
-        idempotency_key="conc",
-        drugs=[{"drug": "baclofen", "concentration": "1 mg/mL"}],
+    """The new concentration was prescribed and double-checked before the fill: the refill
+    executes it (bridge, new rate) and names the prescription; nothing waits for a verification
+    afterwards."""
+    physician, pharmacist = client_as(Role.PHYSICIAN), client_as(Role.PHARMACIST)
+    half = [{"drug": "baclofen", "concentration": "1 mg/mL"}]
+    signed = post(
+        physician,
+        f"/api/implants/{implant.id}/prescriptions",
+        {
+            "version": Implant.objects.get(id=implant.id).version,
+            "drugs": half,
+            "program": {"kind": "continuous", "dose": "400 mcg/day"},
+            "reason": "a weaker solution for a finer titration",
+        },
     )
-    refill = post(client_as(Role.NURSE), refills_url(implant), changed).json()
+    assert signed.status_code == 201, signed.content
+    checked = post(
+        pharmacist,
+        f"/api/prescriptions/{signed.json()['id']}/checks",
+        {"concentrations": half, "daily_dose": "400 mcg/day", "accept": True},
+    )
+    assert checked.status_code == 201, checked.content
+    changed = refill_body(idempotency_key="conc", drugs=half)
+    del changed["dose"]
+    answer = post(client_as(Role.NURSE), refills_url(implant), changed)
+    assert answer.status_code == 201, answer.content
+    refill = answer.json()
     assert refill["bridge"] == {
         "volume": {"value": 0.25, "unit": "mL"},
         "rate": {"value": 0.2, "unit": "mL/day"},
     }
     assert refill["program"]["rate"] == {"value": 0.4, "unit": "mL/day"}
+    assert refill["program"]["prescription"] == signed.json()["number"]
+    assert refill["needs_verification"] is False
+
+
+def test_a_refill_needing_verification_is_verified_once_by_a_second_clinician(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    body = refill_body("6 mL", idempotency_key="over", overrides={"reconciliation": REASON})
+    refill = post(client_as(Role.NURSE), refills_url(implant), body).json()
     assert refill["needs_verification"] is True
     url = f"/api/refills/{refill['id']}/verify"
     assert client_as(Role.NURSE).post(url).status_code == 403
@@ -211,29 +242,30 @@ def test_an_unknown_implant_or_refill_is_a_404(
 def test_no_override_turns_a_hard_stop_into_a_program_through_the_api(
     client_as: Callable[[Role | None], Client], users: dict[Role, User]
 ) -> None:
-    """Ziconotide above its US label maximum (a hard limit): a titration and a refill sending an
-    override for that rule and every other are refused, and nothing is recorded or audited."""
+    """Ziconotide above its US label maximum (a hard limit): a prescription and a refill sending
+    an override for that rule and every other are refused, and nothing is recorded or audited."""
     implant = ziconotide_pump(users[Role.PHYSICIAN], users[Role.NURSE])
     physician = client_as(Role.PHYSICIAN)
-    programs, refills, entries = (
+    counts = (
+        Prescription.objects.count(),
         Program.objects.count(),
         Refill.objects.count(),
         AuditEntry.objects.count(),
     )
     dose = {"value": 25, "unit": "mcg/day"}
-    titration = post(
+    signed = post(
         physician,
-        f"/api/implants/{implant.id}/programs",
+        f"/api/implants/{implant.id}/prescriptions",
         {
-            "dose": dose,
-            "overrides": every_rule(),
             "version": Implant.objects.get(id=implant.id).version,
+            "drugs": [{"drug": "ziconotide", "concentration": "25 mcg/mL"}],
+            "program": {"kind": "continuous", "dose": dose},
+            "reason": "patient in severe pain, family insists",
+            "overrides": every_rule(),
         },
     )
-    assert titration.status_code == 422, titration.content
-    refused = titration.json()["error"]
-    assert refused["field"] in ("dose", "overrides[max_daily_dose]")
-    assert "max_daily_dose" in str(refused)
+    assert signed.status_code == 422, signed.content
+    assert "max_daily_dose" in str(signed.json()["error"])
     refill = post(
         physician,
         refills_url(implant),
@@ -250,12 +282,18 @@ def test_no_override_turns_a_hard_stop_into_a_program_through_the_api(
         },
     )
     assert refill.status_code == 422, refill.content
-    assert refill.json()["error"]["field"]
-    assert Program.objects.count() == programs and Refill.objects.count() == refills
-    assert AuditEntry.objects.count() == entries
+    assert refill.json()["error"]["field"] == "dose"
+    assert "program.prescribe" in refill.json()["error"]["limit"]
+    after = (
+        Prescription.objects.count(),
+        Program.objects.count(),
+        Refill.objects.count(),
+        AuditEntry.objects.count(),
+    )
+    assert after == counts
 
 
-def test_the_origin_of_spasticity_is_not_a_field_of_a_titration_or_a_refill(
+def test_the_origin_of_spasticity_is_not_a_field_of_a_programming_or_a_refill(
     client_as: Callable[[Role | None], Client], users: dict[Role, User]
 ) -> None:
     """Regression: "origin": "spinal" in the body passed a stroke patient's +25 % past the
@@ -263,10 +301,11 @@ def test_the_origin_of_spasticity_is_not_a_field_of_a_titration_or_a_refill(
     reason), so the field is refused."""
     implant = ziconotide_pump(users[Role.PHYSICIAN], users[Role.NURSE])
     physician = client_as(Role.PHYSICIAN)
-    response = post(
-        physician,
-        f"/api/implants/{implant.id}/programs",
-        {"dose": {"value": 2.4, "unit": "mcg/day"}, "origin": "spinal"},
-    )
-    assert response.status_code == 422
-    assert "origin" in str(response.json())
+    version = Implant.objects.get(id=implant.id).version
+    for url, body in [
+        (f"/api/implants/{implant.id}/programs", {"version": version}),
+        (refills_url(implant), refill_body(idempotency_key="o")),
+    ]:
+        response = post(physician, url, body | {"origin": "spinal"})
+        assert response.status_code == 422
+        assert response.json()["error"]["field"] == "origin"

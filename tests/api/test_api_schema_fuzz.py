@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 import schemathesis
@@ -38,25 +38,42 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from therapy_setup import at, baclofen_implant, day_60, iso, new_episode, refill_body, today
+from therapy_setup import (
+    at,
+    baclofen_implant,
+    day_60,
+    fill,
+    iso,
+    new_episode,
+    prescription_body,
+    readback_body,
+    refill_body,
+    today,
+)
 
 from clinic_fixtures import PASSWORD
 from frozen import ZONE_NAME
 from painpump.api import tokens
 from painpump.api.app import api
-from painpump.clinic.actions import alarms
+from painpump.clinic.actions import alarms, prescriptions, readbacks
 from painpump.clinic.models import (
     Appointment,
     AuditEntry,
     ClinicSettings,
     Episode,
+    Implant,
+    Incident,
     Patient,
+    Prescription,
+    Program,
     Refill,
 )
 from painpump.clinic.reads import dashboard
+from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import prescribed, responder_episode
 from painpump.core.errors import Refusal
+from painpump.core.prescription_decision import Readback
 from painpump.core.units import Kind, parse
 
 EXAMPLES = int(os.environ.get("PAINPUMP_FUZZ_EXAMPLES", "5"))
@@ -81,6 +98,7 @@ CHECKS = [
 ROLE_OF = {
     "PATCH /api/settings": Role.ADMIN,
     "POST /api/refills/{refill_id}/verify": Role.PHARMACIST,
+    "POST /api/prescriptions/{prescription_id}/checks": Role.PHARMACIST,
 }
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 LOGIN = "POST /api/auth/login"
@@ -110,6 +128,13 @@ EXPECTED = {
     "POST /api/implants/{implant_id}/refills",
     "GET /api/implants/{implant_id}/refills",
     "POST /api/implants/{implant_id}/programs",
+    "POST /api/implants/{implant_id}/prescriptions",
+    "GET /api/implants/{implant_id}/prescriptions",
+    "POST /api/implants/{implant_id}/prescriptions/preview",
+    "POST /api/prescriptions/{prescription_id}/checks",
+    "POST /api/programs/{program_id}/readbacks",
+    "POST /api/incidents/{incident_id}/close",
+    "GET /api/patients/{patient_id}/incidents",
     "POST /api/refills/{refill_id}/verify",
     "POST /api/implants/{implant_id}/alarms",
     "POST /api/alarms/{alarm_id}/acknowledge",
@@ -148,6 +173,20 @@ def records(users: dict[Role, User], patient: Patient, episode: Episode) -> Reco
     )
     appointment = Appointment.objects.filter(patient=patient).first()
     assert appointment is not None
+    program = Program.objects.get(implant=implant)
+    assert program.prescription is not None
+    prescribed = as_core(program.prescription)
+    reservoir = parse("19 mL", Kind.VOLUME, "r")
+    wrong = Readback(reservoir, prescribed.drugs, prescribed.program, prescribed.ptm)
+    readbacks.record_readback(users[Role.NURSE], program.id, wrong, at(today()))
+    awaiting = prescriptions.prescribe(
+        physician,
+        implant.id,
+        replace(prescribed, phase=None),
+        reason="the same dose, prescribed again",
+        now=at(today()),
+        expected_version=Implant.objects.get(id=implant.id).version,
+    )
     responder = new_episode(physician, patient, "stroke", 100)
     responder_episode(physician, responder.id, start=today() - timedelta(days=60))
     ids = {
@@ -157,6 +196,9 @@ def records(users: dict[Role, User], patient: Patient, episode: Episode) -> Reco
         "refill_id": str(refill.id),
         "alarm_id": str(alarm.id),
         "appointment_id": str(appointment.id),
+        "prescription_id": str(awaiting.id),
+        "program_id": str(program.id),
+        "incident_id": str(Incident.objects.get().id),
     }
     secrets = {
         role: tokens.create(users[role].username, read_only=False).secret
@@ -178,8 +220,22 @@ def wsgi_app() -> Iterator[WSGIHandler]:
         request_finished.connect(close_old_connections)
 
 
-def _version(model: type[Patient | Episode | Appointment | ClinicSettings], key: str) -> int:
+def _version(
+    model: type[Patient | Episode | Appointment | ClinicSettings | Implant], key: str
+) -> int:
     return int(model.objects.get(id=key).version)
+
+
+def _awaiting(fallback: str) -> str:
+    """The newest prescription awaiting its double-check (a signed one withdraws the one
+    before), else the records' own."""
+    waiting = Prescription.objects.filter(status="awaiting_check").order_by("-number").first()
+    return str(waiting.id) if waiting is not None else fallback
+
+
+def _running(implant_id: str) -> str:
+    """The program in force (a refill ends the records' own)."""
+    return str(Program.objects.get(implant_id=implant_id, ended_at__isnull=True).id)
 
 
 Valid = tuple[dict[str, str], dict[str, Any]]
@@ -248,7 +304,32 @@ def _valid_request(label: str, records: Records) -> Valid | None:
         ),
         "POST /api/implants/{implant_id}/programs": lambda: (
             ids,
-            {"dose": {"value": 420, "unit": "mcg/day"}},
+            {"version": _version(Implant, ids["implant_id"])},
+        ),
+        "POST /api/implants/{implant_id}/prescriptions": lambda: (
+            ids,
+            prescription_body(_version(Implant, ids["implant_id"])),
+        ),
+        "POST /api/implants/{implant_id}/prescriptions/preview": lambda: (
+            ids,
+            prescription_body(None),
+        ),
+        "POST /api/prescriptions/{prescription_id}/checks": lambda: (
+            ids | {"prescription_id": _awaiting(ids["prescription_id"])},
+            {
+                "concentrations": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
+                "daily_dose": "400 mcg/day",
+                "accept": True,
+                "comment": "label and order read again",
+            },
+        ),
+        "POST /api/programs/{program_id}/readbacks": lambda: (
+            ids | {"program_id": _running(ids["implant_id"])},
+            readback_body(),
+        ),
+        "POST /api/incidents/{incident_id}/close": lambda: (
+            ids,
+            {"resolution": "pump read back again, as prescribed"},
         ),
         "POST /api/implants/{implant_id}/alarms": lambda: (
             ids,
@@ -363,7 +444,16 @@ ROUND_TRIP: dict[str, dict[str, Rule]] = {
     | _fields("volume", same=_quantity(Kind.VOLUME))
     | _fields("drugs", same=_drugs)
     | {"dose": (("program", "dose"), _quantity(Kind.DOSE_RATE))},
-    "POST /api/implants/{implant_id}/programs": _fields("dose", same=_quantity(Kind.DOSE_RATE)),
+    # Programming takes the version and reasons only: the answer is the program prescribed.
+    "POST /api/implants/{implant_id}/programs": {},
+    "POST /api/implants/{implant_id}/prescriptions": _fields("reason")
+    | _fields("drugs", same=_drugs),
+    # A preview answers with the judgement, a readback with the comparison: no request field.
+    "POST /api/implants/{implant_id}/prescriptions/preview": {},
+    "POST /api/programs/{program_id}/readbacks": {},
+    "POST /api/prescriptions/{prescription_id}/checks": _fields("comment")
+    | {"accept": (("accepted",), _equal)},
+    "POST /api/incidents/{incident_id}/close": _fields("resolution"),
     "POST /api/implants/{implant_id}/alarms": _fields("kind", "note")
     | _fields("reported_at", same=_moment),
     "POST /api/alarms/{alarm_id}/acknowledge": _fields("action_taken"),
@@ -569,19 +659,30 @@ def test_a_nul_character_in_any_text_is_refused_naming_the_field(
 
 
 def test_a_refill_dated_before_the_current_program_is_refused_naming_performed_at(
-    records: Records, wsgi_app: WSGIHandler
+    records: Records, wsgi_app: WSGIHandler, users: dict[Role, User]
 ) -> None:
     """Regression: a refill dated before a later titration was refused as 'drugs[0]: -730 is
     negative; limit: >= 0 hour (source: drug library)'; it is refused naming performed_at and
     the program's start, and nothing is stored."""
     implant_id = records.ids["implant_id"]
+    prescribed(
+        users[Role.PHYSICIAN],
+        users[Role.PHARMACIST],
+        UUID(implant_id),
+        fill("baclofen", "2000 mcg/mL"),
+        parse("420 mcg/day", Kind.DOSE_RATE, "dose"),
+        at=at(today(), 0),
+    )
     titration = OPERATIONS["POST /api/implants/{implant_id}/programs"].Case(
-        path_parameters={"implant_id": implant_id}, body={"dose": "420 mcg/day"}
+        path_parameters={"implant_id": implant_id},
+        body={"version": _version(Implant, implant_id)},
     )
     assert _send(titration, records, wsgi_app, CHECKS).status_code == 201
     refills, entries = Refill.objects.count(), AuditEntry.objects.count()
+    body = refill_body(idempotency_key="late")
+    del body["dose"]
     refill = OPERATIONS["POST /api/implants/{implant_id}/refills"].Case(
-        path_parameters={"implant_id": implant_id}, body=refill_body(idempotency_key="late")
+        path_parameters={"implant_id": implant_id}, body=body
     )
     error = _send(refill, records, wsgi_app, CHECKS).json()["error"]
     assert error["field"] == "performed_at"

@@ -6,7 +6,6 @@ entry. Records are made only for the endpoints that need them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,16 +14,15 @@ from django.test import Client
 from therapy_setup import (
     at,
     baclofen_implant,
-    day_60,
     expected_to_live,
-    fill,
     iso,
     new_episode,
     refill_body,
     today,
+    unverified_refill,
 )
 
-from painpump.clinic.actions import alarms, refills
+from painpump.clinic.actions import alarms
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import (
     AlarmReport,
@@ -37,7 +35,6 @@ from painpump.clinic.models import (
     Refill,
 )
 from painpump.clinic.roles import CAPABILITIES, Role
-from painpump.core.units import Kind, parse
 
 P, N, PH, AD, AU = Role.PHYSICIAN, Role.NURSE, Role.PHARMACIST, Role.ADMIN, Role.AUDITOR
 EVERYONE = frozenset(Role)
@@ -139,20 +136,6 @@ CASES = [
 ]
 
 
-def _unverified(physician: User, nurse: User, implant: Implant) -> Refill:
-    """A concentration change by the nurse at day 60: waits for a second clinician."""
-    return refills.perform_refill(
-        nurse,
-        implant.id,
-        idempotency_key="change",
-        performed_at=day_60() - timedelta(days=1),
-        expected=parse("8.2 mL", Kind.VOLUME, "e"),
-        aspirated=parse("8.2 mL", Kind.VOLUME, "a"),
-        fill=fill("baclofen", "1000 mcg/mL"),
-        dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
-    )
-
-
 def _state() -> tuple[int, ...]:
     return (
         Episode.objects.filter(stage="referred").count(),
@@ -189,7 +172,7 @@ def test_every_therapy_endpoint_is_allowed_or_refused_as_the_roles_table_says(
         implant = baclofen_implant(physician, patient)
         ids["implant"] = implant.id
         if "{unverified}" in path:
-            ids["unverified"] = _unverified(physician, nurse, implant).id
+            ids["unverified"] = unverified_refill(nurse, implant).id
         if "{alarm}" in path:
             reported = alarms.report_alarm(
                 nurse, implant.id, kind="low_reservoir", reported_at=at(today())

@@ -1,6 +1,7 @@
 """Shared set-up of the therapy API tests: dates relative to the real clock (the API dates its
-steps with the current time), a stroke patient implanted 90 days ago with a baclofen pump filled
-that day, and small HTTP helpers."""
+steps with the current time), a stroke patient implanted 90 days ago with a baclofen pump
+prescribed (by the physician, double-checked by the clinic's pharmacist) and filled that day,
+and small HTTP helpers."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 
 from frozen import ZONE
 from painpump.clinic.actions import implantation, patients, refills
-from painpump.clinic.models import Episode, Implant, Patient
-from painpump.clinic.testing import CARRIED_OVER, responder_episode
+from painpump.clinic.models import Episode, Implant, Patient, Refill
+from painpump.clinic.roles import Role
+from painpump.clinic.testing import CARRIED_OVER, prescribed, responder_episode
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
@@ -78,6 +80,11 @@ def fill(drug: str, concentration: str, volume: str = "20 mL") -> Fill:
     )
 
 
+def pharmacist() -> User:
+    """The clinic's (first) pharmacist: the second clinician of the set-up's prescriptions."""
+    return Group.objects.get(name=Role.PHARMACIST.value).user_set.earliest("id")
+
+
 def implanted(
     physician: User,
     episode: Episode,
@@ -87,9 +94,9 @@ def implanted(
     dose: str = "400 mcg/day",
     overrides: Mapping[str, str] | None = None,
 ) -> Implant:
-    """Register the implant on the fill's day (the pathway's implantation step) and fill it,
-    each soft warning of the first fill (a dose above the drug's start dose) passed with its
-    reason in `overrides`."""
+    """Register the implant on the fill's day (the pathway's implantation step), prescribe the
+    fill an hour before it (each soft warning, such as a dose above the drug's start dose,
+    passed with its reason in `overrides`; double-checked by the pharmacist) and fill it."""
     implant = implantation.register_implantation(
         physician,
         episode.id,
@@ -103,6 +110,15 @@ def implanted(
         alarm_volume=None,
         implanted_on=filled_at.date(),
     )
+    prescribed(
+        physician,
+        pharmacist(),
+        implant.id,
+        fill(drug, concentration),
+        parse(dose, Kind.DOSE_RATE, "dose"),
+        at=filled_at - timedelta(hours=1),
+        overrides=overrides,
+    )
     refills.perform_refill(
         physician,
         implant.id,
@@ -111,8 +127,6 @@ def implanted(
         expected=None,
         aspirated=None,
         fill=fill(drug, concentration),
-        dose=parse(dose, Kind.DOSE_RATE, "dose"),
-        overrides=overrides,
     )
     return Implant.objects.get(id=implant.id)
 
@@ -134,6 +148,21 @@ def day_60() -> datetime:
     return at(today() - timedelta(days=FIRST_FILL_DAYS_AGO - 60))
 
 
+def unverified_refill(nurse: User, implant: Implant) -> Refill:
+    """The nurse's refill at day 59 of the baclofen pump with an overinfusion (6.2 mL aspirated,
+    8.2 mL expected) passed with her reason: it waits for a second clinician's verification."""
+    return refills.perform_refill(
+        nurse,
+        implant.id,
+        idempotency_key="change",
+        performed_at=day_60() - timedelta(days=1),
+        expected=parse("8.2 mL", Kind.VOLUME, "e"),
+        aspirated=parse("6.2 mL", Kind.VOLUME, "a"),
+        fill=fill("baclofen", "2000 mcg/mL"),
+        overrides={"reconciliation": "pump checked, the patient had no symptoms"},
+    )
+
+
 def refill_body(aspirated: str = "8 mL", **changes: Any) -> dict[str, Any]:
     """A refill at day 60 of the baclofen pump, quantities as the CLI's JSON."""
     body: dict[str, Any] = {
@@ -150,3 +179,39 @@ def refill_body(aspirated: str = "8 mL", **changes: Any) -> dict[str, Any]:
 
 def post(client: Client, url: str, body: dict[str, Any], **extra: Any) -> Any:
     return client.post(url, body, content_type=JSON, **extra)
+
+
+FLEX: dict[str, Any] = {
+    "kind": "flex",
+    "steps": [
+        {"days": "every day", "start": "00:00", "dose": "400 mcg/day"},
+        {"days": "mon-fri", "start": "08:00", "dose": {"value": 360, "unit": "mcg/day"}},
+        {"days": "mon-fri", "start": "18:00", "dose": "400 mcg/day"},
+    ],
+}
+"""The baclofen pump's flex program: 400 mcg/day, less during weekday working hours."""
+PTM: dict[str, Any] = {"dose": "25 mcg", "duration": "2 min", "lockout": "3 hour", "max_per_day": 4}
+
+
+def prescription_body(version: int | None, **changes: Any) -> dict[str, Any]:
+    """A flex prescription with patient boluses for the baclofen pump (2000 mcg/mL): signed
+    at `version` with a reason, or (None) as the preview takes it."""
+    draft: dict[str, Any] = {
+        "drugs": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
+        "program": FLEX,
+        "ptm": PTM,
+    }
+    if version is not None:
+        draft |= {"version": version, "reason": "less spasticity during working hours"}
+    return draft | changes
+
+
+def readback_body(**changes: Any) -> dict[str, Any]:
+    """The programmer's readback of the baclofen pump's first fill, as prescribed."""
+    body: dict[str, Any] = {
+        "reservoir": "20 mL",
+        "drugs": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
+        "program": {"kind": "continuous", "dose": "400 mcg/day"},
+        "ptm": None,
+    }
+    return body | changes

@@ -19,6 +19,7 @@ from painpump.api import (
     implants,
     pathway,
     patients,
+    prescriptions,
 )
 
 
@@ -59,4 +60,5 @@ api.add_router("/patients", patients.router)
 api.add_router("/episodes", episodes.router)
 api.add_router("/episodes", pathway.router)
 api.add_router("", implants.router)
+api.add_router("", prescriptions.router)
 api.add_router("", clinic.router)

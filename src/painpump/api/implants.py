@@ -1,8 +1,10 @@
 """Implants, their refills and the alarms patients report: register the implant (the pathway's
 implantation step), read an implant with its current program and projection, record a refill
-(idempotent: a retry with the same key returns the refill already recorded, 200 instead of 201,
-never a second one), verify a refill (four eyes), report and acknowledge alarms. The numbers
-(reconciliation, rate, bridge, refill-by date) all come from the clinic services and core."""
+that executes the pump's prescription (idempotent: a retry with the same key returns the refill
+already recorded, 200 instead of 201, never a second one), program the pump with its ready
+prescription between refills, verify a refill (four eyes), report and acknowledge alarms. The
+numbers (reconciliation, rate, bridge, refill-by date) all come from the clinic services and
+core."""
 
 from __future__ import annotations
 
@@ -32,7 +34,6 @@ from painpump.api.schemas import (
     Request,
 )
 from painpump.clinic.actions import alarms, implantation, programs, refills
-from painpump.clinic.actions.programs import confirm_program_change
 from painpump.clinic.actions.refills import confirm_refill
 from painpump.clinic.reads import therapy_queries
 from painpump.clinic.reads.therapy_queries import ImplantView
@@ -128,10 +129,13 @@ def _idempotency_key(request: HttpRequest, sent: str | None) -> str:
 def perform_refill(
     request: HttpRequest, implant_id: UUID, payload: RefillIn, response: HttpResponse
 ) -> Status[dict[str, Any]]:
-    """A refill (or an implant's first fill, without expected and aspirated volumes): 201 with
-    the reconciliation, new program, bridge and refill-by date; a retry with the same key is
-    200 with the refill already recorded (Idempotent-Replayed: true). With `version`, a refill
-    of a pump changed since (another refill, a titration) is refused (409)."""
+    """A refill (or an implant's first fill, without expected and aspirated volumes) executing
+    the pump's prescription (the ready one, else the one in force): the fill's drugs and
+    concentrations, and the dose if typed, must be the prescription's, else it is refused (422)
+    naming who may change them. 201 with the reconciliation, the program (its id for the
+    readback, the prescription it executes), bridge and refill-by date; a retry with the same
+    key is 200 with the refill already recorded (Idempotent-Replayed: true). With `version`, a
+    refill of a pump changed since (another refill, a programming) is refused (409)."""
     key = _idempotency_key(request, payload.idempotency_key)
     retried = therapy_queries.refill_recorded(key)
     fill = Fill(
@@ -148,7 +152,7 @@ def perform_refill(
         "expected": optional(payload.expected, Kind.VOLUME, "expected"),
         "aspirated": optional(payload.aspirated, Kind.VOLUME, "aspirated"),
         "fill": fill,
-        "dose": quantity(payload.dose, Kind.DOSE_RATE, "dose"),
+        "dose": optional(payload.dose, Kind.DOSE_RATE, "dose"),
         "overrides": dict(payload.overrides),
         "phase": payload.phase,
     }
@@ -169,33 +173,20 @@ def list_refills(request: HttpRequest, implant_id: UUID) -> list[dict[str, Any]]
 
 
 @router.post("/implants/{implant_id}/programs", response={201: ProgramOut, **ERRORS})
-def change_program(
+def program_pump(
     request: HttpRequest, implant_id: UUID, payload: ProgramIn
 ) -> Status[dict[str, Any]]:
-    """A titration between refills (physician): checked like a refill's program; the pump's
-    projection is recomputed from the volume it computes as left. With `version`, a titration
-    of a pump changed since (a refill, another titration) is refused (409)."""
-    user, dose = current_user(request), quantity(payload.dose, Kind.DOSE_RATE, "dose")
-    overrides, now = dict(payload.overrides), clock.now()
-    if payload.version is None:
-        program = programs.change_program(
-            user,
-            implant_id,
-            dose=dose,
-            now=now,
-            overrides=overrides,
-            phase=payload.phase,
-        )
-    else:
-        program = confirm_program_change(
-            user,
-            implant_id,
-            expected_version=payload.version,
-            dose=dose,
-            now=now,
-            overrides=overrides,
-            phase=payload.phase,
-        )
+    """The pump programmed between refills with its ready prescription (prescribed by a
+    physician and, if high-alert, double-checked), checked like a refill's program; the pump's
+    projection is recomputed from the volume it computes as left. A stale `version` is a 409.
+    The readback follows at /programs/{id}/readbacks."""
+    program = programs.program_pump(
+        current_user(request),
+        implant_id,
+        expected_version=payload.version,
+        now=clock.now(),
+        overrides=dict(payload.overrides),
+    )
     return Status(201, present.program(program))
 
 

@@ -15,16 +15,29 @@ from painpump.clinic.models import (
     ClinicSettings,
     Episode,
     Implant,
+    Incident,
     PathwayEvent,
     Patient,
+    Prescription,
+    PrescriptionCheck,
     Program,
+    Readback,
     Refill,
 )
 from painpump.clinic.pathway_state import pathway_settings, state_of
 from painpump.clinic.reads.dashboard import Dashboard, RefillRow
 from painpump.clinic.reads.patient_facts import origin_choice, origin_override
+from painpump.clinic.reads.prescription_api import incident_of
+from painpump.clinic.reads.prescription_history import (
+    Change,
+    PrescriptionPreview,
+    Programming,
+    Version,
+)
+from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.reads.therapy_queries import ImplantView
 from painpump.core import catalog
+from painpump.core import prescription as rx
 from painpump.core.decision import Decision, Finding
 from painpump.core.mri import mri_guidance
 from painpump.core.overrides import Override
@@ -134,11 +147,13 @@ def _overrides(stored: list[Any]) -> list[dict[str, str]]:
 def program(record: Program) -> dict[str, Any]:
     return {
         "id": record.id,
+        "prescription": record.prescription.number if record.prescription else None,
         "dose": _q(record.dose_mcg_per_day, "mcg/day"),
         "rate": _q(record.rate_ml_per_day, "mL/day"),
         "started_at": record.started_at,
         "ended_at": record.ended_at,
         "prescribed_by": record.prescribed_by,
+        "programmed_by": record.programmed_by,
         "phase": record.phase,
         "warnings": _findings(record.warnings),
         "overrides": _overrides(record.overrides),
@@ -284,3 +299,116 @@ def clinic_settings(record: ClinicSettings) -> dict[str, Any]:
         **_fields(record, "date_format", "time_format", "refill_visit_minutes"),
         **_fields(record, "refill_capacity_per_day", "version"),
     }
+
+
+def prescribed_program(program: rx.PrescribedProgram) -> dict[str, Any]:
+    """The seven days of a program, Monday first, each with its steps and what it gives."""
+    return {
+        "kind": program.kind.value,
+        "days": [
+            {
+                "day": name,
+                "steps": [{"start": s.start, "dose": s.dose.as_json()} for s in day],
+                "dose": of(program.day_dose(weekday), "mcg/day").as_json(),
+            }
+            for weekday, (name, day) in enumerate(zip(rx.WEEKDAYS, program.days, strict=True))
+        ],
+    }
+
+
+def _ptm(ptm: rx.PatientBolus | None) -> dict[str, Any] | None:
+    if ptm is None:
+        return None
+    return {
+        "dose": ptm.dose.as_json(),
+        "duration": of(Decimal(ptm.duration_s), "s").as_json(),
+        "lockout": of(Decimal(ptm.lockout_s), "s").as_json(),
+        "max_per_day": ptm.max_per_day,
+    }
+
+
+def prescription(record: Prescription) -> dict[str, Any]:
+    value = as_core(record)
+    return {
+        **_fields(record, "id", "implant_id", "number", "status"),
+        "drugs": [{"drug": name, "concentration": conc.as_json()} for name, conc in value.drugs],
+        "program": prescribed_program(value.program),
+        "ptm": _ptm(value.ptm),
+        "daily_dose": value.daily_dose.as_json(),
+        "worst_day": value.worst_day.as_json(),
+        **_fields(record, "phase", "reason", "prescribed_by", "prescribed_at", "high_alert"),
+        "supersedes": record.supersedes.number if record.supersedes else None,
+        "warnings": _findings(record.warnings),
+        "overrides": _overrides(record.overrides),
+        **_fields(record, "checked_by", "checked_at"),
+        "implant_version": record.implant.version,
+    }
+
+
+def _changes(found: tuple[Change, ...]) -> list[dict[str, str]]:
+    return [vars(c) for c in found]
+
+
+def check(record: PrescriptionCheck) -> dict[str, Any]:
+    return {
+        **_fields(record, "id", "prescription_id", "checked_by", "checked_at", "accepted"),
+        **_fields(record, "comment", "entered", "mismatches"),
+    }
+
+
+def checked(record: PrescriptionCheck) -> dict[str, Any]:
+    """A double-check with the prescription it decided."""
+    return {**check(record), "prescription": prescription(record.prescription)}
+
+
+def readback(record: Readback) -> dict[str, Any]:
+    opened = incident_of(record)
+    return {
+        **_fields(record, "id", "program_id", "read_by", "read_at", "matches"),
+        **_fields(record, "entered", "mismatches"),
+        "incident_id": opened.id if opened is not None else None,
+    }
+
+
+def _programming(found: Programming) -> dict[str, Any]:
+    return {
+        "program_id": found.program.id,
+        "at": found.program.started_at,
+        "by": found.program.programmed_by,
+        "at_refill": found.at_refill,
+        "state": found.state,
+        "readbacks": [readback(r) for r in found.readbacks],
+    }
+
+
+def prescription_version(found: Version) -> dict[str, Any]:
+    return {
+        **prescription(found.record),
+        "changes": _changes(found.changes),
+        "checks": [check(c) for c in found.checks],
+        "programmed": [_programming(p) for p in found.programmed],
+    }
+
+
+def prescription_preview(found: PrescriptionPreview) -> dict[str, Any]:
+    value = found.prescription
+    return {
+        "version": found.version,
+        "stop": found.stop.as_dict() if found.stop is not None else None,
+        "warnings": [w.as_json() for w in found.warnings],
+        "phase": found.phase,
+        "changes": _changes(found.changes),
+        "replaces": found.replaces.number if found.replaces is not None else None,
+        "needs_double_check": found.needs_double_check,
+        "program": prescribed_program(value.program),
+        "daily_dose": value.daily_dose.as_json(),
+        "worst_day": value.worst_day.as_json(),
+    }
+
+
+def incident(record: Incident) -> dict[str, Any]:
+    return _fields(
+        record,
+        *("id", "patient_id", "implant_id", "kind", "opened_at", "opened_by", "summary"),
+        *("details", "closed_at", "closed_by", "resolution"),
+    )

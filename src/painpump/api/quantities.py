@@ -8,9 +8,13 @@ from painpump.api.schemas import Quantity
 from painpump.core.units import Kind, Q, format_decimal, parse
 
 
+def text(value: Quantity | str) -> str:
+    """The quantity as core's parsers read it ("5 mg/day")."""
+    return value if isinstance(value, str) else f"{format_decimal(value.value)} {value.unit}"
+
+
 def quantity(value: Quantity | str, kind: Kind, field: str) -> Q:
-    text = value if isinstance(value, str) else f"{format_decimal(value.value)} {value.unit}"
-    return parse(text, kind, field)
+    return parse(text(value), kind, field)
 
 
 def optional(value: Quantity | str | None, kind: Kind, field: str) -> Q | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Schema
@@ -343,12 +343,17 @@ class ImplantIn(Request):
 
 
 class ProgramOut(Schema):
-    id: UUID
+    id: UUID = Field(description="the program's id: its readback is posted to /programs/{id}")
+    prescription: int | None = Field(
+        description="the number of the prescription it executes (null for one programmed "
+        "before prescriptions)"
+    )
     dose: QuantityOut
     rate: QuantityOut
     started_at: datetime
     ended_at: datetime | None
     prescribed_by: str
+    programmed_by: str = Field(description="who programmed the pump (empty before it was kept)")
     phase: Phase = Field(description="titration or maintenance")
     warnings: list[FindingOut] = Field(
         default_factory=list,
@@ -453,6 +458,11 @@ IMPLANT_VERSION = (
     "the pump changed since (a refill, a titration); without it, it is not checked"
 )
 
+READ_VERSION = (
+    "the implant version the client read (ImplantOut.version): refused (409) if the pump changed "
+    "since (a refill, a programming, a prescription or its double-check)"
+)
+
 
 OVERRIDES = (
     "rule -> reason, one for each soft-limit warning shown (at least 8 characters, recorded with "
@@ -481,30 +491,255 @@ class RefillIn(Request):
     drugs: list[DrugIn] = Field(description="the drugs of the fill, the principal drug first")
     volume: QuantityIn
     lot: StrictStr = Field(min_length=1, max_length=60)
-    dose: QuantityIn = Field(description="the daily dose of the principal drug")
+    dose: QuantityIn | None = Field(
+        default=None,
+        description="the daily dose of the principal drug, if typed: it must be the "
+        "prescription's (a new dose is a new prescription, signed by a physician)",
+    )
     overrides: dict[StrictStr, StrictStr] = Field(
         default_factory=dict,
-        description=OVERRIDES,
+        description=OVERRIDES
+        + "; the reasons the prescriber gave for the same warnings need not be typed again",
     )
     phase: Phase | None = Field(
         default=None,
-        description="titration or maintenance for the program the refill starts; none: "
-        "titration for a first fill or a new drug, else maintenance (the label's steps at refills)",
+        description="titration or maintenance for a refill that changes nothing; a new "
+        "prescription's own phase is kept",
     )
 
 
 class ProgramIn(Request):
-    version: StrictInt | None = Field(default=None, ge=1, description=IMPLANT_VERSION)
-    dose: QuantityIn = Field(description="the new daily dose of the principal drug")
+    """Programming the pump between refills with its ready prescription."""
+
+    version: StrictInt = Field(ge=1, description=READ_VERSION)
     overrides: dict[StrictStr, StrictStr] = Field(
         default_factory=dict,
-        description=OVERRIDES,
+        description=OVERRIDES
+        + "; the prescriber's reasons pass their warnings; a reason typed here is a physician's",
     )
+
+
+DAYS = "the weekdays of the step: every day, mon-fri, sat-sun, or one of mon ... sun"
+
+
+class FlexStepIn(Request):
+    days: StrictStr = Field(max_length=12, description=DAYS)
+    start: StrictStr = Field(max_length=5, description="HH:MM on the clinic's wall clock")
+    dose: QuantityIn = Field(description="the principal drug's daily dose from the start on")
+
+
+class ContinuousIn(Request):
+    kind: Literal["continuous"]
+    dose: QuantityIn = Field(description="the principal drug's daily dose, all day every day")
+
+
+class FlexIn(Request):
+    kind: Literal["flex"]
+    steps: list[FlexStepIn] = Field(
+        min_length=1,
+        max_length=100,
+        description="each weekday's steps are the rows for it, by start; each day starts at 00:00",
+    )
+
+
+ProgramSpecIn = Annotated[ContinuousIn | FlexIn, Field(discriminator="kind")]
+
+
+class PtmIn(Request):
+    """The patient-bolus (PTM) settings."""
+
+    dose: QuantityIn = Field(description='the bolus of the principal drug, e.g. "50 mcg"')
+    duration: QuantityIn = Field(description='e.g. "2 min"')
+    lockout: QuantityIn = Field(description='the least time between boluses, e.g. "3 hour"')
+    max_per_day: StrictInt = Field(description="boluses allowed in 24 hours")
+
+
+class PrescriptionDraft(Request):
+    """A prescription as the physician writes it (what the preview judges)."""
+
+    drugs: list[DrugIn] = Field(
+        min_length=1, max_length=4, description="the drugs, the principal drug first"
+    )
+    program: ProgramSpecIn
+    ptm: PtmIn | None = Field(default=None, description="patient boluses, or null for none")
     phase: Phase | None = Field(
         default=None,
-        description="titration or maintenance (the label's steps differ); none keeps the "
+        description="titration or maintenance; none: titration for a new drug, else the "
         "running program's",
     )
+
+
+class PrescriptionIn(PrescriptionDraft):
+    version: StrictInt = Field(ge=1, description=READ_VERSION)
+    reason: StrictStr = Field(max_length=500, description="why (at least 8 characters)")
+    overrides: dict[StrictStr, StrictStr] = Field(default_factory=dict, description=OVERRIDES)
+
+
+class CheckIn(Request):
+    """The second clinician's entries, read from the syringe label and the order."""
+
+    concentrations: list[DrugIn] = Field(min_length=1, max_length=4)
+    daily_dose: QuantityIn = Field(
+        description="the principal drug's daily dose (a flex program's largest day)"
+    )
+    accept: StrictBool
+    comment: StrictStr = Field(
+        default="", max_length=500, description="required to reject (at least 8 characters)"
+    )
+
+
+class ReadbackIn(Request):
+    """What the clinician programmer shows after programming."""
+
+    reservoir: QuantityIn
+    drugs: list[DrugIn] = Field(min_length=1, max_length=4)
+    program: ProgramSpecIn
+    ptm: PtmIn | None = Field(description="the PTM settings shown, or null when they are off")
+
+
+class IncidentClose(Request):
+    resolution: StrictStr = Field(max_length=500, description="what was done (8 characters+)")
+
+
+class StepShownOut(Schema):
+    start: str = Field(description="HH:MM")
+    dose: QuantityOut
+
+
+class DayOut(Schema):
+    day: str = Field(description="mon ... sun")
+    steps: list[StepShownOut]
+    dose: QuantityOut = Field(description="what the day's steps give")
+
+
+class PrescribedProgramOut(Schema):
+    kind: str = Field(description="continuous or flex")
+    days: list[DayOut] = Field(description="the seven days, Monday first")
+
+
+class PtmOut(Schema):
+    dose: QuantityOut
+    duration: QuantityOut
+    lockout: QuantityOut
+    max_per_day: int
+
+
+class PrescriptionOut(Schema):
+    id: UUID
+    implant_id: UUID
+    number: int = Field(description="numbered per pump")
+    status: str = Field(
+        description="awaiting_check, rejected, ready, active, superseded or withdrawn"
+    )
+    drugs: list[DrugOut]
+    program: PrescribedProgramOut
+    ptm: PtmOut | None
+    daily_dose: QuantityOut = Field(description="the basal dose of the day that gives most")
+    worst_day: QuantityOut = Field(description="that day with every allowed patient bolus")
+    phase: str
+    reason: str
+    prescribed_by: str
+    prescribed_at: datetime
+    high_alert: bool = Field(description="needs the independent double-check before programming")
+    supersedes: int | None = Field(description="the number of the prescription it replaces")
+    warnings: list[FindingOut]
+    overrides: list[OverrideOut]
+    checked_by: str
+    checked_at: datetime | None
+    implant_version: int = Field(description="the pump's version now (for the next change)")
+
+
+class StopOut(Schema):
+    field: str
+    value: str
+    limit: str
+    source: str
+    message: str
+
+
+class ChangeOut(Schema):
+    setting: str
+    before: str
+    after: str
+
+
+class MismatchOut(Schema):
+    field: str
+    entered: str
+    prescribed: str
+
+
+class CheckEntriesOut(Schema):
+    concentrations: list[str]
+    daily_dose: str
+
+
+class CheckOut(Schema):
+    id: UUID
+    prescription_id: UUID
+    checked_by: str
+    checked_at: datetime
+    accepted: bool
+    comment: str
+    entered: CheckEntriesOut
+    mismatches: list[MismatchOut]
+
+
+class CheckedOut(CheckOut):
+    prescription: PrescriptionOut = Field(description="the prescription, ready or rejected")
+
+
+class ReadbackOut(Schema):
+    id: UUID
+    program_id: UUID
+    read_by: str
+    read_at: datetime
+    matches: bool
+    entered: dict[str, Any]
+    mismatches: list[MismatchOut]
+    incident_id: UUID | None = Field(description="the incident a mismatch opened")
+
+
+class ProgrammingOut(Schema):
+    program_id: UUID
+    at: datetime
+    by: str
+    at_refill: bool
+    state: str = Field(description="awaiting readback, stopped or complete")
+    readbacks: list[ReadbackOut]
+
+
+class PrescriptionVersionOut(PrescriptionOut):
+    changes: list[ChangeOut] = Field(description="each setting against the version before")
+    checks: list[CheckOut]
+    programmed: list[ProgrammingOut]
+
+
+class PrescriptionPreviewOut(Schema):
+    version: int = Field(description="the implant version judged (send it to sign)")
+    stop: StopOut | None = Field(description="the hard limit that stops it (no override)")
+    warnings: list[FindingOut] = Field(description="each needs a reason in `overrides`")
+    phase: str
+    changes: list[ChangeOut]
+    replaces: int | None = Field(description="the number of the prescription it would replace")
+    needs_double_check: bool
+    program: PrescribedProgramOut
+    daily_dose: QuantityOut
+    worst_day: QuantityOut
+
+
+class IncidentOut(Schema):
+    id: UUID
+    patient_id: UUID
+    implant_id: UUID
+    kind: str
+    opened_at: datetime
+    opened_by: str
+    summary: str
+    details: dict[str, Any]
+    closed_at: datetime | None
+    closed_by: str
+    resolution: str
 
 
 class AlarmIn(Request):

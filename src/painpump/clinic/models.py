@@ -238,7 +238,6 @@ class Prescription(models.Model):
     overrides = models.JSONField(default=list)
     checked_by = models.CharField(max_length=150, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
-    idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
 
     class Meta:
         ordering = ["implant", "number"]
@@ -423,6 +422,9 @@ class Incident(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="incidents")
     implant = models.ForeignKey(Implant, on_delete=models.PROTECT, related_name="incidents")
     kind = models.CharField(max_length=30, choices=Kind.choices)
+    readback = models.OneToOneField(
+        Readback, on_delete=models.PROTECT, null=True, blank=True, related_name="incident"
+    )
     opened_at = models.DateTimeField()
     opened_by = models.CharField(max_length=150)
     summary = models.CharField(max_length=1000)

@@ -82,13 +82,14 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
             patient_id=patient_id,
             implant=program.implant,
             kind=Incident.Kind.READBACK_MISMATCH,
+            readback=readback,
             opened_at=now,
             opened_by=actor,
             summary=(
                 f"Programmer readback differs from prescription #{program.prescription.number}: "
                 + "; ".join(m.message for m in mismatches)
             )[:1000],
-            details={"readback": str(readback.id), "program": str(program.id)},
+            details={"program": str(program.id)},
         )
         audit.record(
             actor,

@@ -67,17 +67,22 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
     """The prescription a refill of `fill` executes, or the refusal naming what differs from it
     and who may change it (rule-prescription)."""
     prescription = to_execute(implant)
+    waiting = newest_open(implant)
+    unchecked = waiting is not None and waiting.status == Prescription.Status.AWAITING_CHECK
+    if (
+        waiting is not None
+        and unchecked
+        and (prescription is None or not _fills(prescription, fill))
+    ):
+        raise Refusal(
+            "prescription",
+            f"#{waiting.number} by {waiting.prescribed_by} ({waiting.get_status_display()})",
+            "a prescription double-checked by a physician or pharmacist other than the "
+            "prescriber (prescription.check)",
+            "rule-double-check",
+            "is not ready to program",
+        )
     if prescription is None:
-        waiting = newest_open(implant)
-        if waiting is not None:
-            raise Refusal(
-                "prescription",
-                f"#{waiting.number} by {waiting.prescribed_by} ({waiting.get_status_display()})",
-                "a prescription double-checked by a physician or pharmacist other than the "
-                "prescriber (prescription.check)",
-                "rule-double-check",
-                "is not ready to program",
-            )
         raise Refusal(
             "prescription",
             "none",
@@ -151,3 +156,9 @@ def ready_to_program(implant: Implant) -> Prescription:
             "needs a refill",
         )
     return ready
+
+
+def _fills(prescription: Prescription, fill: Fill) -> bool:
+    """True when `fill` holds the prescription's drugs at its concentrations."""
+    prescribed = [(d.drug, d.concentration_mcg_per_ml) for d in prescription.drugs.all()]
+    return fill.canonical_drugs == prescribed

@@ -1,0 +1,283 @@
+"""Prescriptions through HTTP, end to end as the issue's done-when says: a physician prescribes
+a flex program with patient boluses; a pharmacist rejects it with a comment and accepts the
+corrected one; a nurse fills the pump with it and posts the programmer's readback; a wrong
+readback opens an incident, which a physician closes; a nurse changing the drug at a refill is
+refused naming who may. Then who may do what, the preview, stale versions and malformed entries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from therapy_setup import (
+    FLEX,
+    PTM,
+    baclofen_implant,
+    post,
+    prescription_body,
+    readback_body,
+    refill_body,
+)
+
+from painpump.api.idempotency import HEADER
+from painpump.clinic.models import Implant, Incident, Patient, Prescription
+from painpump.clinic.roles import Role
+from painpump.plumbing.idempotency import REPLAYED
+
+P, N, PH, AD, AU = Role.PHYSICIAN, Role.NURSE, Role.PHARMACIST, Role.ADMIN, Role.AUDITOR
+BACLOFEN = [{"drug": "baclofen", "concentration": "2000 mcg/mL"}]
+Clients = Callable[[Role | None], Client]
+
+
+@pytest.fixture
+def implant(users: dict[Role, User], patient: Patient) -> Implant:
+    return baclofen_implant(users[P], patient)
+
+
+def _version(implant: Implant) -> int:
+    return Implant.objects.get(id=implant.id).version
+
+
+def _prescribe(client: Client, implant: Implant, **changes: Any) -> Any:
+    url = f"/api/implants/{implant.id}/prescriptions"
+    return post(client, url, prescription_body(_version(implant), **changes))
+
+
+def _check(client: Client, prescription: dict[str, Any], **changes: Any) -> Any:
+    entries = {"concentrations": BACLOFEN, "daily_dose": "400 mcg/day", "accept": True}
+    return post(client, f"/api/prescriptions/{prescription['id']}/checks", entries | changes)
+
+
+def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_api(
+    client_as: Clients, implant: Implant, patient: Patient
+) -> None:
+    physician, pharmacist, nurse = client_as(P), client_as(PH), client_as(N)
+    first = _prescribe(physician, implant)
+    assert first.status_code == 201, first.content
+    shown = first.json()
+    assert (shown["number"], shown["status"], shown["high_alert"]) == (2, "awaiting_check", True)
+    assert shown["program"]["kind"] == "flex"
+    days = {d["day"]: d for d in shown["program"]["days"]}
+    assert [s["start"] for s in days["mon"]["steps"]] == ["00:00", "08:00", "18:00"]
+    assert days["mon"]["steps"][1]["dose"] == {"value": 360, "unit": "mcg/day"}
+    assert [s["start"] for s in days["sun"]["steps"]] == ["00:00"] and len(days) == 7
+    assert shown["daily_dose"] == {"value": 400, "unit": "mcg/day"}  # the weekend's
+    assert shown["worst_day"] == {"value": 500, "unit": "mcg/day"}  # with 4 x 25 mcg
+    assert shown["ptm"] == {
+        "dose": {"value": 25, "unit": "mcg"},
+        "duration": {"value": 120, "unit": "s"},
+        "lockout": {"value": 10800, "unit": "s"},
+        "max_per_day": 4,
+    }
+    assert (shown["prescribed_by"], shown["supersedes"]) == ("dr.house", 1)
+
+    mismatch = _check(pharmacist, shown, daily_dose="360 mcg/day")
+    assert mismatch.status_code == 422
+    error = mismatch.json()["error"]
+    assert (error["field"], error["value"]) == ("daily_dose", "360 mcg/day")
+    assert "400 mcg/day" in error["limit"] and error["source"] == "rule-double-check"
+    rejected = _check(
+        pharmacist, shown, accept=False, comment="four boluses a day is too many for her"
+    )
+    assert rejected.status_code == 201, rejected.content
+    assert rejected.json()["accepted"] is False
+    assert rejected.json()["prescription"]["status"] == "rejected"
+
+    corrected = _prescribe(physician, implant, ptm=PTM | {"max_per_day": 3})
+    assert corrected.status_code == 201, corrected.content
+    accepted = _check(pharmacist, corrected.json())
+    assert accepted.status_code == 201, accepted.content
+    assert accepted.json()["prescription"]["status"] == "ready"
+    assert accepted.json()["entered"] == {
+        "concentrations": ["baclofen 2000 mcg/mL"],
+        "daily_dose": "400 mcg/day",
+    }
+
+    morphine = [{"drug": "morphine", "concentration": "10 mg/mL"}]
+    changed = post(
+        nurse,
+        f"/api/implants/{implant.id}/refills",
+        refill_body(idempotency_key="morphine", drugs=morphine),
+    )
+    assert changed.status_code == 422, changed.content
+    refused = changed.json()["error"]
+    assert refused["field"] == "drugs[0]" and "differs from the prescription" in refused["message"]
+    assert "program.prescribe" in refused["limit"] and "physician" in refused["limit"]
+
+    body = refill_body(idempotency_key="flex-fill")
+    del body["dose"]
+    filled = post(nurse, f"/api/implants/{implant.id}/refills", body)
+    assert filled.status_code == 201, filled.content
+    program = filled.json()["program"]
+    assert (program["prescription"], program["programmed_by"]) == (3, "nurse.joy")
+    readbacks = f"/api/programs/{program['id']}/readbacks"
+    ptm = PTM | {"max_per_day": 3}
+    right = post(nurse, readbacks, readback_body(program=FLEX, ptm=ptm))
+    assert right.status_code == 201, right.content
+    assert (right.json()["matches"], right.json()["incident_id"]) == (True, None)
+
+    wrong = post(nurse, readbacks, readback_body(program=FLEX, ptm=PTM))
+    assert wrong.status_code == 201, wrong.content
+    assert wrong.json()["matches"] is False
+    assert wrong.json()["mismatches"] == [
+        {"field": "ptm.max_per_day", "entered": "4", "prescribed": "3"}
+    ]
+    incident_id = wrong.json()["incident_id"]
+    listed = client_as(AU).get(f"/api/patients/{patient.id}/incidents").json()
+    assert [(i["id"], i["closed_at"]) for i in listed] == [(incident_id, None)]
+    assert "ptm.max_per_day" in listed[0]["summary"]
+
+    history = client_as(AU).get(f"/api/implants/{implant.id}/prescriptions").json()
+    assert [(v["number"], v["status"]) for v in history] == [
+        (3, "active"),
+        (2, "rejected"),
+        (1, "superseded"),
+    ]
+    newest, rejected_version = history[0], history[1]
+    assert {"setting": "boluses a day", "before": "4", "after": "3"} in newest["changes"]
+    assert [(c["checked_by"], c["accepted"]) for c in newest["checks"]] == [("pharma.cist", True)]
+    (session,) = newest["programmed"]
+    assert (session["program_id"], session["by"], session["at_refill"]) == (
+        program["id"],
+        "nurse.joy",
+        True,
+    )
+    assert session["state"] == "stopped"
+    assert [r["matches"] for r in session["readbacks"]] == [True, False]
+    assert session["readbacks"][1]["incident_id"] == incident_id
+    assert rejected_version["checks"][0]["comment"] == "four boluses a day is too many for her"
+
+    close = f"/api/incidents/{incident_id}/close"
+    resolution = {"resolution": "PTM reprogrammed to 3 a day and read back"}
+    assert post(nurse, close, resolution).status_code == 403
+    closed = post(physician, close, resolution)
+    assert closed.status_code == 200, closed.content
+    assert (closed.json()["closed_by"], closed.json()["resolution"]) == (
+        "dr.house",
+        resolution["resolution"],
+    )
+    again = post(physician, close, resolution)
+    assert again.status_code == 422 and again.json()["error"]["field"] == "incident"
+
+
+@pytest.mark.parametrize("role", [N, PH, AD, AU])
+def test_only_a_physician_prescribes_or_previews(
+    client_as: Clients, implant: Implant, role: Role
+) -> None:
+    refused = _prescribe(client_as(role), implant)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["capability"] == "program.prescribe"
+    url = f"/api/implants/{implant.id}/prescriptions/preview"
+    assert post(client_as(role), url, prescription_body(None)).status_code == 403
+    assert Prescription.objects.count() == 1
+
+
+@pytest.mark.parametrize("role", [N, AD, AU])
+def test_only_a_physician_or_pharmacist_double_checks(
+    client_as: Clients, implant: Implant, role: Role
+) -> None:
+    signed = _prescribe(client_as(P), implant).json()
+    refused = _check(client_as(role), signed)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["capability"] == "prescription.check"
+    assert Prescription.objects.get(id=signed["id"]).status == "awaiting_check"
+
+
+def test_the_prescriber_cannot_double_check_their_own_prescription(
+    client_as: Clients, implant: Implant
+) -> None:
+    signed = _prescribe(client_as(P), implant).json()
+    refused = _check(client_as(P), signed)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "checked_by"
+    assert Prescription.objects.get(id=signed["id"]).status == "awaiting_check"
+
+
+def test_a_stale_or_missing_version_signs_nothing(client_as: Clients, implant: Implant) -> None:
+    url = f"/api/implants/{implant.id}/prescriptions"
+    stale = post(client_as(P), url, prescription_body(_version(implant) - 1))
+    assert stale.status_code == 409
+    assert stale.json()["error"]["current_version"] == _version(implant)
+    body = prescription_body(_version(implant))
+    del body["version"]
+    missing = post(client_as(P), url, body)
+    assert missing.status_code == 422
+    assert (missing.json()["error"]["field"], missing.json()["error"]["value"]) == (
+        "version",
+        "missing",
+    )
+    assert Prescription.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"origin": "spinal"}, "origin"),
+        ({"program": {"kind": "continuous", "dose": "400 mcg/day", "steps": []}}, "steps"),
+        ({"program": {"kind": "weekly", "dose": "400 mcg/day"}}, "program"),
+        ({"program": {"kind": "continuous", "dose": "400 mcg"}}, "program.dose"),
+        (
+            {"program": {"kind": "flex", "steps": [FLEX["steps"][0] | {"days": "weekends"}]}},
+            "program.steps[0].days",
+        ),
+        (
+            {"program": {"kind": "flex", "steps": [FLEX["steps"][0] | {"start": "25:00"}]}},
+            "program.steps[0].start",
+        ),
+        ({"ptm": PTM | {"lockout": "1 min"}}, "ptm.lockout"),
+        ({"ptm": PTM | {"max_per_day": -1}}, "ptm.max_per_day"),
+        ({"drugs": []}, "drugs"),
+    ],
+)
+def test_a_malformed_prescription_is_refused_naming_the_field(
+    client_as: Clients, implant: Implant, changes: dict[str, Any], field: str
+) -> None:
+    response = _prescribe(client_as(P), implant, **changes)
+    assert response.status_code == 422, response.content
+    assert field in response.json()["error"]["field"]
+    assert Prescription.objects.count() == 1
+
+
+def test_the_preview_judges_without_signing_and_names_what_changes(
+    client_as: Clients, implant: Implant
+) -> None:
+    url = f"/api/implants/{implant.id}/prescriptions/preview"
+    previewed = post(client_as(P), url, prescription_body(None))
+    assert previewed.status_code == 200, previewed.content
+    shown = previewed.json()
+    assert shown["stop"] is None and shown["needs_double_check"] is True
+    assert (shown["version"], shown["replaces"]) == (_version(implant), 1)
+    assert {"setting": "program", "before": "continuous", "after": "flex"} in shown["changes"]
+    assert shown["worst_day"] == {"value": 500, "unit": "mcg/day"}
+    too_much = prescription_body(None, program={"kind": "continuous", "dose": "600 mcg/day"})
+    stopped = post(client_as(P), url, too_much).json()
+    assert stopped["stop"]["field"] and stopped["stop"]["source"]
+    assert Prescription.objects.count() == 1
+
+
+def test_a_prescription_sent_again_with_its_key_is_signed_once(
+    client_as: Clients, implant: Implant
+) -> None:
+    body = prescription_body(_version(implant))
+    url = f"/api/implants/{implant.id}/prescriptions"
+    first = post(client_as(P), url, body, headers={HEADER: "rx-1"})
+    again = post(client_as(P), url, body, headers={HEADER: "rx-1"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again[REPLAYED] == "true" and again.json() == first.json()
+    assert Prescription.objects.count() == 2
+
+
+def test_a_readback_of_a_program_not_in_force_is_refused(
+    client_as: Clients, implant: Implant
+) -> None:
+    body = refill_body(idempotency_key="r")
+    filled = post(client_as(N), f"/api/implants/{implant.id}/refills", body).json()
+    first_program = implant.programs.order_by("started_at").first()
+    assert first_program is not None and str(first_program.id) != filled["program"]["id"]
+    refused = post(client_as(N), f"/api/programs/{first_program.id}/readbacks", readback_body())
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "program"
+    assert not Incident.objects.exists()
