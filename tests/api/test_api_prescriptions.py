@@ -7,6 +7,7 @@ refused naming who may. Then who may do what, the preview, stale versions and ma
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from therapy_setup import (
     FLEX,
     PTM,
     baclofen_implant,
+    day_60,
+    iso,
     post,
     prescription_body,
     readback_body,
@@ -281,3 +284,27 @@ def test_a_readback_of_a_program_not_in_force_is_refused(
     assert refused.status_code == 422
     assert refused.json()["error"]["field"] == "program"
     assert not Incident.objects.exists()
+
+
+def test_the_refill_after_patient_boluses_records_the_counts_the_pump_reports(
+    client_as: Clients, implant: Implant
+) -> None:
+    physician, pharmacist, nurse = client_as(P), client_as(PH), client_as(N)
+    signed = _prescribe(physician, implant)
+    assert _check(pharmacist, signed.json()).status_code == 201
+    body = refill_body(idempotency_key="with-ptm")
+    del body["dose"]
+    assert post(nurse, f"/api/implants/{implant.id}/refills", body).status_code == 201
+    later = dict(body, idempotency_key="next", performed_at=iso(day_60() + timedelta(days=20)))
+    url = f"/api/implants/{implant.id}/refills"
+    missing = post(nurse, url, later)
+    assert missing.status_code == 422
+    assert missing.json()["error"]["field"] == "ptm_given"
+    half = post(nurse, url, later | {"ptm_requests": 30})
+    assert half.status_code == 422 and half.json()["error"]["field"] == "ptm_given"
+    too_many = post(nurse, url, later | {"ptm_requests": 90, "ptm_given": 81})
+    assert too_many.status_code == 422
+    assert "<= 80 (4 a day over 20 days" in too_many.json()["error"]["limit"]
+    done = post(nurse, url, later | {"ptm_requests": 42, "ptm_given": 30})
+    assert done.status_code == 201, done.content
+    assert (done.json()["ptm_requests"], done.json()["ptm_given"]) == (42, 30)

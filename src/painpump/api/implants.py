@@ -38,7 +38,7 @@ from painpump.clinic.actions.refills import confirm_refill
 from painpump.clinic.reads import therapy_queries
 from painpump.clinic.reads.therapy_queries import ImplantView
 from painpump.core.errors import Refusal
-from painpump.core.refill_decision import Fill
+from painpump.core.refill_decision import PTM_COUNTS_SOURCE, Fill, PtmCounts
 from painpump.core.units import Kind
 from painpump.plumbing.idempotency import REPLAYED
 
@@ -155,6 +155,7 @@ def perform_refill(
         "dose": optional(payload.dose, Kind.DOSE_RATE, "dose"),
         "overrides": dict(payload.overrides),
         "phase": payload.phase,
+        "ptm": _ptm_counts(payload),
     }
     user = current_user(request)
     if payload.version is None:
@@ -164,6 +165,22 @@ def perform_refill(
     if retried:
         response[REPLAYED] = "true"
     return Status(200 if retried else 201, present.refill(refill))
+
+
+def _ptm_counts(payload: RefillIn) -> PtmCounts | None:
+    """The patient-bolus counts, both or neither."""
+    if payload.ptm_requests is None and payload.ptm_given is None:
+        return None
+    if payload.ptm_requests is None or payload.ptm_given is None:
+        missing = "ptm_requests" if payload.ptm_requests is None else "ptm_given"
+        raise Refusal(
+            missing,
+            "missing",
+            "both the requests and the boluses given, as the pump reports them",
+            PTM_COUNTS_SOURCE,
+            "is required with the other count",
+        )
+    return PtmCounts(payload.ptm_requests, payload.ptm_given)
 
 
 @router.get("/implants/{implant_id}/refills", response={200: list[RefillOut], **ERRORS})

@@ -196,6 +196,7 @@ def refill(record: Refill) -> dict[str, Any]:
         "warnings": _findings(record.warnings),
         "overrides": _overrides(record.acknowledged),
         **_fields(record, "needs_verification", "verified_by", "verified_at"),
+        **_fields(record, "ptm_requests", "ptm_given"),
     }
 
 

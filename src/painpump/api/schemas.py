@@ -409,6 +409,8 @@ class RefillOut(Schema):
     needs_verification: bool
     verified_by: str
     verified_at: datetime | None
+    ptm_requests: int | None = Field(description="patient-bolus requests since the last refill")
+    ptm_given: int | None = Field(description="patient boluses given since the last refill")
 
 
 class MriInstructionOut(Schema):
@@ -505,6 +507,19 @@ class RefillIn(Request):
         default=None,
         description="titration or maintenance for a refill that changes nothing; a new "
         "prescription's own phase is kept",
+    )
+    ptm_requests: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="patient-bolus requests the pump reports since the last refill (required, "
+        "with ptm_given, while patient boluses are prescribed)",
+    )
+    ptm_given: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="patient boluses the pump reports given since the last refill",
     )
 
 
