@@ -13,7 +13,10 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 
-from painpump.clinic.models import AuditEntry, Refill
+from painpump.clinic.models import AuditEntry, Prescription, Program, Refill
+from painpump.clinic.reads.prescriptions import as_core, executed_prescription
+from painpump.core.refill_decision import Fill
+from painpump.core.units import of
 from painpump.devtools.bench.clinic import generate
 from painpump.devtools.load import run as load_test
 from painpump.devtools.load.plan import PROFILES, weighted_cycle
@@ -51,6 +54,31 @@ def test_bench_data_set_refills_carry_their_reconciliation() -> None:
     assert later.exists()
     assert not later.filter(delivery_error_percent__isnull=True).exists()
     assert not later.exclude(finding__in=["none", "overinfusion", "underinfusion"]).exists()
+
+
+def test_bench_data_set_programs_execute_a_double_checked_prescription_of_their_fill() -> None:
+    """Every program of the benchmark data set executes its pump's prescription (signed by the
+    physician, double-checked by the pharmacist, the fill's drug, concentration and dose), and
+    is read back; a refill of the same fill executes it, as the load test's refills do."""
+    generate(6, 1, datetime.now(UTC).replace(microsecond=0), lambda _: None)
+    programs = list(Program.objects.select_related("prescription", "implant"))
+    assert programs
+    for program in programs:
+        prescription = program.prescription
+        assert prescription is not None and prescription.status == Prescription.Status.ACTIVE
+        assert prescription.checks.get().accepted
+        assert prescription.checked_by not in ("", prescription.prescribed_by)
+        assert as_core(prescription).daily_dose.canonical == program.dose_mcg_per_day
+        (refill,) = program.refills.all()
+        assert program.programmed_by == refill.performed_by
+        assert program.readbacks.get().read_at > refill.performed_at > prescription.prescribed_at
+        fill = Fill(
+            tuple((d.drug, of(d.concentration_mcg_per_ml, "mcg/mL")) for d in refill.drugs.all()),
+            of(refill.volume_ml, "mL"),
+            refill.lot,
+        )
+        dose = of(program.dose_mcg_per_day, "mcg/day")
+        assert executed_prescription(program.implant, fill, dose) == prescription
 
 
 def test_load_clients_visit_every_endpoint_and_record_each_refill_once(

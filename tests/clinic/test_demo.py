@@ -1,6 +1,8 @@
 """The demo clinic: a small seeded clinic covers every indication and stage, its records are the
-services' own (pathway, implants with programs, audited refills whose volumes a fresh twin run
-reproduces from the stored records), it shows over-infusing pumps, baclofen pumps near their
+services' own (pathway, implants with programs executing double-checked prescriptions, read back,
+audited refills whose volumes a fresh twin run reproduces from the stored records), it shows
+flex programs, patient boluses, a rejected prescription, one awaiting its double-check and a
+readback incident, it shows over-infusing pumps, baclofen pumps near their
 alarm, outcomes improving after implantation and users of every role who can log in; the plan
 is deterministic per seed; `painpump demo --no-serve` works in a fresh data directory with no
 secret configured, while `painpump serve` still refuses to start without one.
@@ -29,7 +31,14 @@ from frozen import NOW
 from painpump import clock
 from painpump.clinic import audit
 from painpump.clinic.demo import seed as demo
-from painpump.clinic.demo.plan import DEMO_LOCALE, INDICATIONS, STAGES, PatientPlan, plan_clinic
+from painpump.clinic.demo.plan import (
+    DEMO_LOCALE,
+    INDICATIONS,
+    PTM_REQUESTS,
+    STAGES,
+    PatientPlan,
+    plan_clinic,
+)
 from painpump.clinic.locale import clinic_locale, clinic_settings
 from painpump.clinic.models import (
     Assessment,
@@ -37,15 +46,20 @@ from painpump.clinic.models import (
     DemoAnchor,
     Episode,
     Implant,
+    Incident,
     Patient,
+    Prescription,
+    Program,
     Refill,
 )
 from painpump.clinic.pathway_state import load_state
+from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role, roles_of
 from painpump.core.locale import ClinicLocale, zone
+from painpump.core.prescription import WEEKDAYS, ProgramKind
 from painpump.core.scheduling import ClinicCalendar
 from painpump.core.twin import Twin, load_scenario
-from painpump.core.units import format_decimal
+from painpump.core.units import Q, format_decimal
 
 TODAY = DEMO_LOCALE.today(NOW)
 """The demo clinic's day at the frozen clock (in Berlin, where the demo clinic is)."""
@@ -64,34 +78,53 @@ def fluid(refill: Refill) -> list[dict[str, str]]:
     ]
 
 
+def micrograms(dose: Q) -> str:
+    return format_decimal(dose.canonical)
+
+
+def program_table(program: Program, bridge: bool) -> dict[str, Any]:
+    """The twin's program table of the prescription a stored program executes."""
+    assert program.prescription is not None
+    prescribed = as_core(program.prescription).program
+    days = {
+        name: [
+            {"start": s.start, "dose": f"{format_decimal(s.dose.canonical)} mcg/day"} for s in day
+        ]
+        for name, day in zip(WEEKDAYS, prescribed.days, strict=True)
+    }
+    if prescribed.kind is ProgramKind.CONTINUOUS:
+        assert program.dose_mcg_per_day == prescribed.days[0][0].dose.canonical
+        return {"kind": "continuous", "dose": days["mon"][0]["dose"], "bridge": bridge}
+    return {"kind": "flex", "steps": days["mon"], "weekdays": days}
+
+
 def scenario_from_records(implant: Implant, plan: PatientPlan) -> dict[str, Any]:
-    """The twin scenario of an implant rebuilt from what the clinic stored (fills, programs,
-    bridges), with the pump's true accuracy (and fault) that only the plan knows."""
+    """The twin scenario of an implant rebuilt from what the clinic stored (fills, the
+    prescriptions each program executed, programs started between refills, bridges, the PTM
+    settings), with the pump's true accuracy (and fault) and the patient's bolus requests that
+    only the plan knows."""
     fills = list(implant.refills.order_by("performed_at").prefetch_related("drugs"))
     first, later = fills[0], fills[1:]
-
-    def dose(refill: Refill) -> str:
-        return f"{format_decimal(refill.program.dose_mcg_per_day)} mcg/day"
-
     events: list[dict[str, Any]] = [
         {
             "at": r.performed_at.isoformat(),
             "kind": "refill",
             "volume": f"{format_decimal(r.volume_ml)} mL",
             "drugs": fluid(r),
-            "program": {
-                "kind": "continuous",
-                "dose": dose(r),
-                "bridge": r.bridge_volume_ml is not None,
-            },
+            "program": program_table(r.program, r.bridge_volume_ml is not None),
         }
         for r in later
+    ]
+    events += [
+        {"at": p.started_at.isoformat(), "kind": "program", "program": program_table(p, False)}
+        for p in implant.programs.filter(refills__isnull=True)
     ]
     if plan.fault is not None:
         events.append(
             {"at": plan.fault[0].isoformat(), "kind": "accuracy", "factor": str(plan.fault[1])}
         )
-    return {
+    offset = DEMO_LOCALE.local(first.performed_at).strftime("%z")
+    document: dict[str, Any] = {
         "start": first.performed_at.isoformat(),
         "until": (fills[-1].performed_at + timedelta(hours=1)).isoformat(),
         "pump": {
@@ -99,11 +132,23 @@ def scenario_from_records(implant: Implant, plan: PatientPlan) -> dict[str, Any]
             "accuracy": str(plan.accuracy),
             "dead_volume": f"{format_decimal(implant.dead_volume_ml)} mL",
             "primed": True,
+            "utc_offset": f"{offset[:3]}:{offset[3:]}",
         },
         "fill": {"volume": f"{format_decimal(first.volume_ml)} mL", "drugs": fluid(first)},
-        "program": {"kind": "continuous", "dose": dose(first)},
+        "program": program_table(first.program, False),
         "event": events,
     }
+    assert first.program.prescription is not None
+    ptm = first.program.prescription
+    if ptm.ptm_dose_mcg is not None:
+        document["ptm"] = {
+            "bolus": f"{format_decimal(ptm.ptm_dose_mcg)} mcg",
+            "duration": f"{ptm.ptm_duration_s} s",
+            "lockout": f"{ptm.ptm_lockout_s} s",
+            "max_per_day": ptm.ptm_max_per_day,
+            "daily": list(PTM_REQUESTS),
+        }
+    return document
 
 
 @pytest.mark.django_db
@@ -221,6 +266,73 @@ def test_a_seeded_demo_clinic_is_complete_consistent_and_audited() -> None:
     first = User.objects.get(username=again[0].username)
     assert first.check_password(again[0].password)
     assert not first.check_password(report.logins[0].password)
+    assert audit.verify().ok
+
+
+@pytest.mark.django_db
+def test_every_demo_pump_runs_a_prescription_a_second_clinician_checked_and_a_nurse_read_back() -> (
+    None
+):
+    """Each program executes a physician's prescription, double-checked (accepted) by the
+    pharmacist or the other physician before it ran, programmed by a nurse and read back; the
+    demo shows flex programs (one started between refills), patient boluses with their use
+    recorded at the refills, a prescription rejected and signed again corrected, one awaiting
+    its double-check and one readback that differs from the prescription, with its incident
+    open."""
+    report = demo.seed(patients=PATIENTS, seed=7)
+    plans = {p.mrn: p for p in plan_clinic(patients=PATIENTS, seed=7, today=TODAY)}
+    physicians = {"demo.physician1", "demo.physician2"}
+    nurses = {"demo.nurse1", "demo.nurse2"}
+
+    programs = list(Program.objects.select_related("prescription").prefetch_related("readbacks"))
+    assert programs
+    for program in programs:
+        prescription = program.prescription
+        assert prescription is not None and prescription.high_alert
+        assert program.dose_mcg_per_day == prescription.daily_dose_mcg_per_day
+        assert program.programmed_by in nurses
+        assert prescription.prescribed_by == program.prescribed_by in physicians
+        assert prescription.prescribed_at < program.started_at
+        accepted = prescription.checks.get(accepted=True)
+        assert accepted.checked_by != prescription.prescribed_by
+        assert accepted.checked_by in physicians | {"demo.pharmacist"}
+        assert prescription.prescribed_at <= accepted.checked_at < program.started_at
+        assert program.readbacks.count() == 1
+    assert Program.objects.filter(refills__isnull=True).exists()  # programmed between refills
+
+    # one readback differs from the prescription: its incident is open on the patient's record
+    (wrong,) = [p for p in programs if not p.readbacks.get().matches]
+    (incident,) = Incident.objects.filter(closed_at__isnull=True)
+    assert incident.implant_id == wrong.implant_id and "reservoir" in incident.summary
+    mismatch = [m for m, p in plans.items() if any(v.readback_error for v in p.visits)]
+    assert [incident.patient.mrn] == mismatch
+
+    # one prescription rejected with a comment, then signed again corrected and accepted
+    (rejected,) = Prescription.objects.filter(status=Prescription.Status.REJECTED)
+    check = rejected.checks.get()
+    assert not check.accepted and check.comment.startswith("demo: ")
+    assert [m["field"] for m in check.mismatches] == ["daily_dose"]
+    corrected = Prescription.objects.get(implant=rejected.implant, number=rejected.number + 1)
+    assert corrected.checks.get().accepted and corrected.programs.exists()
+
+    # one awaiting its double-check, after the pump's last programming
+    (waiting,) = Prescription.objects.filter(status=Prescription.Status.AWAITING_CHECK)
+    assert not waiting.checks.exists() and not waiting.programs.exists()
+    assert waiting.prescribed_at > waiting.implant.programs.latest("started_at").started_at
+    assert [waiting.implant.episode.patient.mrn] == [m for m, p in plans.items() if p.pending]
+
+    # flex programs (a baclofen night step) and patient boluses, their use at every refill
+    flex = Prescription.objects.filter(program_kind="flex")
+    assert flex.exists() and report.flex_pumps == flex.values("implant").distinct().count()
+    night = flex.filter(drugs__drug="baclofen").first()
+    assert night is not None and night.steps.filter(weekday=0).count() == 3
+    with_ptm = Prescription.objects.filter(ptm_dose_mcg__isnull=False)
+    assert with_ptm.exists() and report.ptm_pumps >= 1
+    for prescription in with_ptm.select_related("implant__episode__patient"):
+        assert prescription.implant.episode.patient.opioid_status == "tolerant"
+        later = prescription.implant.refills.filter(expected_ml__isnull=False)
+        assert all(r.ptm_given is not None and r.ptm_requests is not None for r in later)
+        assert all(0 < r.ptm_given < r.ptm_requests for r in later)  # type: ignore[operator]
     assert audit.verify().ok
 
 

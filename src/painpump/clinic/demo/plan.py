@@ -1,10 +1,11 @@
-"""The plan of the demo clinic: synthetic patients, their pathway steps, devices, doses, refill
-dates and assessments, drawn from one random.Random(seed) relative to `today`, and the refill
-volumes the pump twin computes for each implant. Pure values (no database): the same seed, day and
-clinic locale give the same plan, which painpump.clinic.demo.seed then records through the clinic
-services. Every day is a day of the clinic's calendar (its open weekdays and public holidays) and
-every moment a time on the clinic's wall clock, in its zone (`DEMO_LOCALE`, a clinic in Berlin,
-unless another locale is given).
+"""The plan of the demo clinic: synthetic patients, their pathway steps, devices, prescribed
+programs (continuous, flex: a baclofen night step, ziconotide lower at the weekend) and patient
+boluses, refill dates and assessments, drawn from one random.Random(seed) relative to `today`, and
+the refill volumes the pump twin computes for each implant. Pure values (no database): the same
+seed, day and clinic locale give the same plan, which painpump.clinic.demo.seed then records through
+the clinic services. Every day is a day of the clinic's calendar (its open weekdays and public
+holidays) and every moment a time on the clinic's wall clock, in its zone (`DEMO_LOCALE`, a clinic
+in Berlin, unless another locale is given).
 
 Every number here is synthetic demo data, not clinical guidance: doses and concentrations are
 chosen inside the drug library's limits, titration steps inside the label's step limits, refill
@@ -21,6 +22,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any, TypedDict
 
 from painpump.core import catalog
+from painpump.core import prescription as rx
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.locale import ClinicLocale, DateFormat, TimeFormat, zone
@@ -122,6 +124,38 @@ GIVEN_NAMES = _words(
 
 MARGIN_DAYS = 7  # ClinicSettings.refill_margin_days default: refills are planned ahead of it
 FIRST_FILL_DELAY = timedelta(minutes=30)
+PRESCRIBED_BEFORE = timedelta(minutes=90)
+FIRST_PRESCRIBED_BEFORE = timedelta(minutes=25)
+CHECKED_AFTER = timedelta(minutes=15)
+PROGRAMMED_AFTER = timedelta(hours=1)
+"""A refill's new prescription is signed PRESCRIBED_BEFORE it (the first fill's just after the
+implantation), double-checked CHECKED_AFTER that; a change between refills is programmed
+PROGRAMMED_AFTER it was signed."""
+READBACK_AFTER = timedelta(minutes=5)
+"""The nurse reads the programmer back this long after programming."""
+READBACK_SLIP = Decimal(2)
+"""mL: the reservoir volume the demo's one wrong readback is off by (an incident)."""
+NIGHT_STEPS = ((0, Decimal("1.25")), (6 * 3600, Decimal("0.875")), (22 * 3600, Decimal("1.25")))
+"""A baclofen night step (start, share of the daily dose): a quarter more from 22:00 to 06:00
+for nocturnal spasms, less by day; the day gives the daily dose as before (16 h x 0.875 + 8 h x
+1.25 = 24 h)."""
+WEEKEND_CUT = Decimal("0.6")
+ZICONOTIDE_LOWEST = Decimal("1.2")
+"""mcg/day: ziconotide runs WEEKEND_CUT lower on Saturday and Sunday once the weekday dose leaves
+the weekend at least this (25 mcg/mL at the pump's lowest rate, 0.048 mL/day)."""
+NIGHT_STEP_EVERY = 4
+PTM_EVERY = 2
+"""Every NIGHT_STEP_EVERY-th baclofen pump (the first included) gets a night step; every
+PTM_EVERY-th opioid-tolerant patient's morphine SynchroMed pump patient boluses."""
+PTM_DURATION_S, PTM_LOCKOUT_S, PTM_MAX_PER_DAY = 600, 4 * 3600, 4
+PTM_REQUESTS = ("08:00", "10:00", "20:00")
+"""When a demo patient asks for a bolus every day (pump clock): the 10:00 request falls in the
+lockout of the 08:00 bolus and is denied, so the refills record 3 requests and 2 boluses a day."""
+SPECIALS = ("rejected", "readback_mismatch", "pending")
+"""The states the demo shows once each, on the first maintenance patients (not near the alarm
+nor over-infusing): a prescription rejected at its double-check and signed again corrected, a
+programmer readback that differs from the prescription (an open incident), and a new
+prescription awaiting its double-check."""
 
 
 # --- drugs and their demo regimens -----------------------------------------------------------
@@ -315,19 +349,58 @@ class Device:
 
 @dataclass(frozen=True)
 class Visit:
-    """The first fill or a refill: when, the drugs (mcg/mL) and volume filled, the daily dose
-    (mcg/day), who does it (a demo user key) and, for a refill, the volumes the twin computed."""
+    """The first fill or a refill: when, the drugs (mcg/mL) and volume filled, the program and
+    its daily dose (mcg/day, the largest day), who prescribes it, double-checks it (and verifies
+    a refill that needs it) and refills (demo user keys) and, for a refill, the volumes the twin
+    computed (and the patient-bolus requests and boluses given since the fill before, as the
+    pump reports them). `reason` is why the refill executes a new prescription ("": the one in
+    force); `rejected` the program of a prescription signed first, unchanged from the one in
+    force, and rejected at its double-check; `readback_error`: the programmer's reservoir volume
+    is read back wrong (READBACK_SLIP)."""
 
     at: datetime
     drugs: tuple[tuple[str, Decimal], ...]
     volume_ml: Decimal
     dose: Decimal
     performer: str
+    prescriber: str
     verifier: str
     verify_after: timedelta
     leave_unverified: bool
+    program: rx.PrescribedProgram
+    reason: str = ""
+    rejected: rx.PrescribedProgram | None = None
+    readback_error: bool = False
     expected_ml: Decimal | None = None
     aspirated_ml: Decimal | None = None
+    ptm_requests: int | None = None
+    ptm_given: int | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    """A prescription signed between refills (same drugs, daily dose in mcg/day): when, the
+    program, the prescriber, why."""
+
+    at: datetime
+    dose: Decimal
+    program: rx.PrescribedProgram
+    prescriber: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Programming:
+    """An order double-checked by `checker` and programmed by the nurse `performer` between
+    refills."""
+
+    order: Order
+    checker: str
+    performer: str
+
+    @property
+    def at(self) -> datetime:
+        return self.order.at + PROGRAMMED_AFTER
 
 
 @dataclass(frozen=True)
@@ -352,6 +425,9 @@ class PatientPlan:
     opioid_status: str | None = None
     psychosis_history: bool | None = None
     life_expectancy_months: int | None = None
+    ptm: rx.PatientBolus | None = None
+    programmings: tuple[Programming, ...] = ()
+    pending: Order | None = None
 
 
 @dataclass
@@ -363,6 +439,7 @@ class _Draft:
     stage: str
     near_alarm: bool = False
     over_infusing: bool = False
+    special: str = ""
     opioid_status: str | None = None
     steps: list[Step] = field(default_factory=list)
     assessments: list[Assessment] = field(default_factory=list)
@@ -388,6 +465,7 @@ class _Planner:
         self.locale = locale
         self.calendar = locale.calendar
         self.hours = (locale.opens_at.hour, max(locale.opens_at.hour, locale.closes_at.hour - 1))
+        self.shaped = {"baclofen": 0, "ptm": 0}
 
     def at(self, day: date, hour: int, minute: int = 0) -> datetime:
         """The moment the clinic's clock shows `hour`:`minute` on `day`, in the clinic's zone."""
@@ -433,6 +511,9 @@ class _Planner:
         wanted = max(1, round(len(maintenance) * 0.04))
         for draft in rng.sample(others, min(len(others), wanted)):
             draft.over_infusing = True
+        plain = [d for d in others if not d.over_infusing]
+        for draft, special in zip(plain, SPECIALS, strict=False):
+            draft.special = special
         return drafts
 
     def person(self, draft: _Draft) -> tuple[str, str, date]:
@@ -667,8 +748,11 @@ class _Planner:
         if draft.over_infusing:
             fault_at = self.at(today - self.days(200, 400), 3)
             fault = (fault_at, Decimal(str(round(rng.uniform(1.2, 1.3), 3))))
-        visits = self.visits(draft, regimen, device, accuracy, fault)
-        visits = self.run_twin(regimen, device, accuracy, fault, visits)
+        ptm = self.patient_bolus(draft, regimen, device)
+        visits = self.visits(draft, regimen, device, accuracy, fault, ptm)
+        visits, programmings, pending = self.prescriptions(draft, regimen, visits)
+        twin = TwinPump(regimen.drug, device, accuracy, fault, ptm)
+        visits = self.run_twin(twin, visits, programmings)
 
         implant_at = device.implant_at
         for months in (3, 6, 12, 24, 36, 48):
@@ -701,6 +785,9 @@ class _Planner:
             fault,
             draft.near_alarm,
             tuple(draft.assessments),
+            ptm=ptm,
+            programmings=programmings,
+            pending=pending,
         )
 
     def device(self, regimen: Regimen, implant_on: date) -> Device:
@@ -736,10 +823,12 @@ class _Planner:
         device: Device,
         accuracy: Decimal,
         fault: tuple[datetime, Decimal] | None,
+        ptm: rx.PatientBolus | None,
     ) -> tuple[Visit, ...]:
         """The first fill at implantation and the refills after it, every 1-6 months and ahead of
-        the projected alarm and the drug's stability limit; the last one before today (for a
-        near-alarm patient: the one whose alarm comes a few days after today)."""
+        the projected alarm (every allowed patient bolus given) and the drug's stability limit;
+        the last one before today (for a near-alarm patient: the one whose alarm comes a few
+        days after today)."""
         rng, today = self.rng, self.today
         pump = catalog.pump(device.pump_model)
         capacity = pump.reservoir_volume.value.canonical
@@ -748,11 +837,11 @@ class _Planner:
         dose = regimen.start
         conc = _concentration(regimen, dose, None)
         first_at = device.implant_at + FIRST_FILL_DELAY
-        visits = [self.visit(first_at, regimen, conc, volume, dose, dose_changed=True)]
+        visits = [self.visit(first_at, regimen, conc, volume, dose)]
         near_alarm_in = self.days(5, 12)
         while True:
             last = visits[-1]
-            rate = dose / conc
+            rate = (dose + (ptm.worst_day.canonical if ptm else 0)) / conc
             factor = max(accuracy, fault[1] if fault else accuracy)
             days_alarm = (volume - alarm) / rate
             limit = regimen.stability_days
@@ -775,23 +864,12 @@ class _Planner:
                     if day <= last.at.date():
                         break
                     visits.append(
-                        self.visit(
-                            self.clock(day),
-                            regimen,
-                            next_conc,
-                            volume,
-                            next_dose,
-                            next_dose != dose,
-                        )
+                        self.visit(self.clock(day), regimen, next_conc, volume, next_dose)
                     )
                     break
             if day >= today or day <= last.at.date():
                 break
-            visits.append(
-                self.visit(
-                    self.clock(day), regimen, next_conc, volume, next_dose, next_dose != dose
-                )
-            )
+            visits.append(self.visit(self.clock(day), regimen, next_conc, volume, next_dose))
             dose, conc = next_dose, next_conc
         return tuple(visits)
 
@@ -802,15 +880,14 @@ class _Planner:
         conc: Decimal,
         volume: Decimal,
         dose: Decimal,
-        dose_changed: bool,
     ) -> Visit:
         rng = self.rng
         physician = rng.choice(("physician1", "physician2"))
-        performer = physician if dose_changed else rng.choice(("nurse1", "nurse2"))
+        performer = rng.choice(("nurse1", "nurse2"))
         if rng.random() < 0.7:
             verifier = "pharmacist"
         else:
-            verifier = "physician2" if performer == "physician1" else "physician1"
+            verifier = "physician2" if physician == "physician1" else "physician1"
         recent = when.date() >= self.today - timedelta(days=14)
         return Visit(
             when,
@@ -818,38 +895,191 @@ class _Planner:
             volume,
             dose,
             performer,
+            physician,
             verifier,
             timedelta(minutes=rng.randint(20, 300)),
             recent and rng.random() < 0.6,
+            planned_program("continuous", regimen.drug, dose),
+        )
+
+    # -- prescriptions ---------------------------------------------------------------------------
+
+    def shape(self, regimen: Regimen) -> str:
+        """The program's shape: ziconotide lower at the weekend, every NIGHT_STEP_EVERY-th
+        baclofen pump with a night step, else continuous."""
+        if regimen.drug == "ziconotide":
+            return "weekend_lower"
+        if regimen.drug == "baclofen":
+            self.shaped["baclofen"] += 1
+            if (self.shaped["baclofen"] - 1) % NIGHT_STEP_EVERY == 0:
+                return "night_step"
+        return "continuous"
+
+    def patient_bolus(
+        self, draft: _Draft, regimen: Regimen, device: Device
+    ) -> rx.PatientBolus | None:
+        """Patient boluses for every PTM_EVERY-th opioid-tolerant patient with morphine alone
+        in a SynchroMed pump (PTM): a twentieth of the start dose, over 10 min, 4 h lockout, at
+        most 4 a day."""
+        if (
+            regimen.drug != "morphine"
+            or regimen.extra
+            or draft.opioid_status != "tolerant"
+            or not device.pump_model.startswith("synchromed")
+        ):
+            return None
+        self.shaped["ptm"] += 1
+        if (self.shaped["ptm"] - 1) % PTM_EVERY:
+            return None
+        dose = max(Decimal(25), _floor(regimen.start / 20, Decimal(25)))
+        return rx.PatientBolus(of(dose, "mcg"), PTM_DURATION_S, PTM_LOCKOUT_S, PTM_MAX_PER_DAY)
+
+    def prescriptions(
+        self, draft: _Draft, regimen: Regimen, visits: tuple[Visit, ...]
+    ) -> tuple[tuple[Visit, ...], tuple[Programming, ...], Order | None]:
+        """Each visit's program (the pump's shape at its dose) and the reason for a new
+        prescription where the drugs or the program change; a night step starts between
+        refills (programmed, the daily dose kept) once the concentration stays as it is; the
+        patient's special state (SPECIALS), if any."""
+        shape = self.shape(regimen)
+        night_from = len(visits)
+        if shape == "night_step":
+            night_from = next(
+                (
+                    i
+                    for i in range(1, len(visits) - 1)
+                    if all(v.drugs == visits[i].drugs for v in visits[i:])
+                    and visits[i + 1].at - visits[i].at >= timedelta(days=21)
+                ),
+                len(visits),
+            )
+        programmings: list[Programming] = []
+        out: list[Visit] = []
+        kind = "continuous"
+        last_change: tuple[int, rx.PrescribedProgram] | None = None
+        for index, visit in enumerate(visits):
+            kind = "continuous" if shape == "night_step" and index <= night_from else shape
+            program = planned_program(kind, regimen.drug, visit.dose)
+            if not out:
+                out.append(replace(visit, program=program, reason=FIRST_REASON))
+                continue
+            if index == night_from + 1:
+                programmings.append(self.night_step(regimen, out[-1]))
+            in_force = programmings[-1].order.program if programmings else out[-1].program
+            changed = _change(out[-1], visit, program, in_force)
+            out.append(replace(visit, program=program, reason=changed))
+            if visit.dose != out[-2].dose:
+                last_change = (len(out) - 1, in_force)
+        pending = None
+        if draft.special == "rejected" and last_change is not None:
+            where, unchanged = last_change
+            out[where] = replace(out[where], rejected=unchanged)
+        elif draft.special == "readback_mismatch":
+            out[-1] = replace(out[-1], readback_error=True)
+        elif draft.special == "pending":
+            pending = self.pending(regimen, out[-1], programmings, kind)
+        return tuple(out), tuple(programmings), pending
+
+    def night_step(self, regimen: Regimen, last: Visit) -> Programming:
+        """The night step, programmed two weeks after the refill `last` at its daily dose."""
+        rng = self.rng
+        day = self.working_day((last.at + timedelta(days=14)).date())
+        order = Order(
+            self.clock(day),
+            last.dose,
+            planned_program("night_step", regimen.drug, last.dose),
+            rng.choice(("physician1", "physician2")),
+            "demo: more baclofen at night for nocturnal spasms, the daily dose kept",
+        )
+        return Programming(order, "pharmacist", rng.choice(("nurse1", "nurse2")))
+
+    def pending(
+        self, regimen: Regimen, last: Visit, programmings: list[Programming], shape: str
+    ) -> Order | None:
+        """A dose one step higher, signed on the clinic's last working day before today and
+        awaiting its double-check; none when the pump was refilled or programmed that day."""
+        day = self.working_day(self.today - timedelta(days=1))
+        latest = max([last.at, *(p.at for p in programmings)])
+        if day <= latest.date():
+            return None
+        dose = last.dose + regimen.step
+        return Order(
+            self.at(day, 14),
+            dose,
+            planned_program(shape, regimen.drug, dose),
+            "physician1",
+            "demo: one titration step up, the symptoms are not yet controlled",
         )
 
     def run_twin(
-        self,
-        regimen: Regimen,
-        device: Device,
-        accuracy: Decimal,
-        fault: tuple[datetime, Decimal] | None,
-        visits: tuple[Visit, ...],
+        self, pump: TwinPump, visits: tuple[Visit, ...], programmings: tuple[Programming, ...]
     ) -> tuple[Visit, ...]:
         """Run the pump twin over the implant's history; each refill gets the expected (pump's
-        computed) and aspirated (truly left) volumes of its refill event."""
+        computed) and aspirated (truly left) volumes of its refill event and, with patient
+        boluses, the requests and boluses granted since the fill before."""
         if len(visits) == 1:
             return visits
-        result = Twin(load_scenario(scenario(regimen, device, accuracy, fault, visits))).run()
+        result = Twin(load_scenario(scenario(pump, visits, programmings))).run()
         refills = [e for e in result.events if e.kind == "refill"]
         assert len(refills) == len(visits) - 1, (len(refills), len(visits))
         out = [visits[0]]
-        for visit, event in zip(visits[1:], refills, strict=True):
+        for before, visit, event in zip(visits, visits[1:], refills, strict=False):
             expected: Q = event.details["expected"]
             aspirated: Q = event.details["aspirated"]
+            since = int(before.at.timestamp()), int(visit.at.timestamp())
+            asked = [r for r in result.ptm if since[0] < r.at <= since[1]]
             out.append(
                 replace(
                     visit,
                     expected_ml=_microlitre(expected.canonical),
                     aspirated_ml=_microlitre(aspirated.canonical),
+                    ptm_requests=len(asked) if pump.ptm else None,
+                    ptm_given=sum(r.granted for r in asked) if pump.ptm else None,
                 )
             )
         return tuple(out)
+
+
+@dataclass(frozen=True)
+class TwinPump:
+    """What the twin runs an implant's history with besides its visits: the principal drug, the
+    device, its true accuracy (and fault) and the PTM settings."""
+
+    drug: str
+    device: Device
+    accuracy: Decimal
+    fault: tuple[datetime, Decimal] | None
+    ptm: rx.PatientBolus | None
+
+
+FIRST_REASON = "demo: start of the intrathecal therapy after the implantation"
+
+
+def planned_program(shape: str, drug: str, dose: Decimal) -> rx.PrescribedProgram:
+    """The program of `shape` (continuous, night_step, weekend_lower) whose largest day gives
+    `dose` (mcg/day) of `drug`, in the drug's dose unit."""
+    unit = catalog.drug(drug).dose_rate_unit
+    if shape == "night_step":
+        steps = tuple(rx.Step(start, of(dose * share, unit)) for start, share in NIGHT_STEPS)
+        return rx.PrescribedProgram.flex((steps,) * 7)
+    weekend = dose - WEEKEND_CUT
+    if shape == "weekend_lower" and weekend >= ZICONOTIDE_LOWEST:
+        weekday = (rx.Step(0, of(dose, unit)),)
+        return rx.PrescribedProgram.flex((weekday,) * 5 + ((rx.Step(0, of(weekend, unit)),),) * 2)
+    return rx.PrescribedProgram.continuous(of(dose, unit))
+
+
+def _change(
+    before: Visit, visit: Visit, program: rx.PrescribedProgram, in_force: rx.PrescribedProgram
+) -> str:
+    """Why `visit` executes a new prescription ("": the refill changes nothing)."""
+    if visit.dose > before.dose:
+        return "demo: titration step up, the effect is not yet sufficient"
+    if visit.dose < before.dose:
+        return "demo: dose lowered at the follow-up, side effects"
+    if visit.drugs != before.drugs or program != in_force:
+        return "demo: new concentration, the daily dose kept"
+    return ""
 
 
 def _microlitre(volume_ml: Decimal) -> Decimal:
@@ -872,45 +1102,79 @@ def _dose(name: str, dose: Decimal) -> str:
     return str(dose_in_drug_unit(name, dose))
 
 
+def twin_program(drug: str, program: rx.PrescribedProgram, bridge: bool) -> dict[str, Any]:
+    """A prescribed program as the twin scenario's program table (docs/scenarios.md)."""
+    if program.kind is rx.ProgramKind.CONTINUOUS:
+        dose = program.days[0][0].dose.canonical
+        return {"kind": "continuous", "dose": _dose(drug, dose), "bridge": bridge}
+    assert not bridge, "a bridge runs a continuous program"
+    days = {
+        name: [{"start": s.start, "dose": _dose(drug, s.dose.canonical)} for s in day]
+        for name, day in zip(rx.WEEKDAYS, program.days, strict=True)
+    }
+    return {"kind": "flex", "steps": days["mon"], "weekdays": days}
+
+
+def utc_offset(moment: datetime) -> str:
+    """The pump clock's offset: the clinic's wall clock at `moment` (flex steps run on it)."""
+    offset = moment.utcoffset()
+    assert offset is not None
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def scenario(
-    regimen: Regimen,
-    device: Device,
-    accuracy: Decimal,
-    fault: tuple[datetime, Decimal] | None,
-    visits: tuple[Visit, ...],
+    pump: TwinPump, visits: tuple[Visit, ...], programmings: tuple[Programming, ...] = ()
 ) -> dict[str, Any]:
-    """The twin scenario document (docs/scenarios.md) of an implant's fills and programs."""
+    """The twin scenario document (docs/scenarios.md) of an implant's fills, programs and PTM
+    settings."""
     first = visits[0]
-    events: list[dict[str, Any]] = []
-    for before, visit in itertools.pairwise(visits):
+    events: list[dict[str, Any]] = [
+        {
+            "at": visit.at.isoformat(),
+            "kind": "refill",
+            "volume": _text(visit.volume_ml, "mL"),
+            "drugs": _fluid(visit.drugs),
+            "program": twin_program(pump.drug, visit.program, visit.drugs != before.drugs),
+        }
+        for before, visit in itertools.pairwise(visits)
+    ]
+    events += [
+        {
+            "at": p.at.isoformat(),
+            "kind": "program",
+            "program": twin_program(pump.drug, p.order.program, False),
+        }
+        for p in programmings
+    ]
+    if pump.fault is not None and pump.fault[0] < visits[-1].at:
         events.append(
-            {
-                "at": visit.at.isoformat(),
-                "kind": "refill",
-                "volume": _text(visit.volume_ml, "mL"),
-                "drugs": _fluid(visit.drugs),
-                "program": {
-                    "kind": "continuous",
-                    "dose": _dose(regimen.drug, visit.dose),
-                    "bridge": visit.drugs != before.drugs,
-                },
-            }
+            {"at": pump.fault[0].isoformat(), "kind": "accuracy", "factor": str(pump.fault[1])}
         )
-    if fault is not None and fault[0] < visits[-1].at:
-        events.append({"at": fault[0].isoformat(), "kind": "accuracy", "factor": str(fault[1])})
-    return {
+    document: dict[str, Any] = {
         "start": first.at.isoformat(),
         "until": (visits[-1].at + timedelta(hours=1)).isoformat(),
         "pump": {
-            "model": device.pump_model,
-            "accuracy": str(accuracy),
-            "dead_volume": _text(device.dead_volume_ml, "mL"),
+            "model": pump.device.pump_model,
+            "accuracy": str(pump.accuracy),
+            "dead_volume": _text(pump.device.dead_volume_ml, "mL"),
             "primed": True,
+            "utc_offset": utc_offset(first.at),
         },
         "fill": {"volume": _text(first.volume_ml, "mL"), "drugs": _fluid(first.drugs)},
-        "program": {"kind": "continuous", "dose": _dose(regimen.drug, first.dose)},
+        "program": twin_program(pump.drug, first.program, False),
         "event": events,
     }
+    if pump.ptm is not None:
+        document["ptm"] = {
+            "bolus": f"{format_decimal(pump.ptm.dose.canonical)} mcg",
+            "duration": f"{pump.ptm.duration_s} s",
+            "lockout": f"{pump.ptm.lockout_s} s",
+            "max_per_day": pump.ptm.max_per_day,
+            "daily": list(PTM_REQUESTS),
+        }
+    return document
 
 
 def plan_clinic(

@@ -13,33 +13,67 @@ from __future__ import annotations
 import secrets
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.db.models import QuerySet
 
 from painpump import clock
 from painpump.clinic import audit
-from painpump.clinic.actions import implantation, pathway, patients, refills
+from painpump.clinic.actions import (
+    implantation,
+    pathway,
+    patients,
+    prescriptions,
+    programs,
+    readbacks,
+    refills,
+)
 from painpump.clinic.actions.settings_service import snapshot
 from painpump.clinic.demo.plan import (
+    CHECKED_AFTER,
     DEMO_LOCALE,
+    FIRST_PRESCRIBED_BEFORE,
     IMPLANTED_STAGES,
+    PRESCRIBED_BEFORE,
+    READBACK_AFTER,
+    READBACK_SLIP,
+    Order,
     PatientPlan,
+    Programming,
     Visit,
     plan_clinic,
     quantity,
 )
 from painpump.clinic.locale import clinic_locale, clinic_settings, locale_of
-from painpump.clinic.models import ClinicSettings, DemoAnchor, Episode, Implant, Patient, Refill
+from painpump.clinic.models import (
+    ClinicSettings,
+    DemoAnchor,
+    Episode,
+    Implant,
+    Incident,
+    Patient,
+    Prescription,
+    Program,
+    Readback,
+    Refill,
+)
+from painpump.clinic.reads import prescriptions as reads
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.roles import Role
 from painpump.core import catalog
+from painpump.core import prescription as rx
+from painpump.core.dose_history import Phase
 from painpump.core.locale import ClinicLocale
-from painpump.core.refill_decision import Fill, RefillEntries, decide_refill
+from painpump.core.prescription_decision import Readback as ReadValues
+from painpump.core.prescription_decision import decide_prescription
+from painpump.core.refill_decision import Fill, PtmCounts, RefillEntries, decide_refill
 from painpump.core.scheduling import WEEKDAYS
+from painpump.core.units import Q, of
 
 ACTOR = "painpump demo"
 DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
@@ -70,7 +104,8 @@ class Login:
 @dataclass
 class DemoReport:
     """What was seeded: counts per stage and indication, implants, refills and what the
-    reconciliations found, assessments, the demo logins and the time it took."""
+    reconciliations found, prescriptions per status, pumps on flex programs and with patient
+    boluses, readbacks and open incidents, assessments, the demo logins and the time it took."""
 
     patients: int = 0
     stages: dict[str, int] = field(default_factory=dict)
@@ -84,6 +119,11 @@ class DemoReport:
     verified: int = 0
     awaiting_verification: int = 0
     near_alarm: int = 0
+    prescriptions: dict[str, int] = field(default_factory=dict)
+    flex_pumps: int = 0
+    ptm_pumps: int = 0
+    readbacks: int = 0
+    open_incidents: int = 0
     assessments: int = 0
     logins: tuple[Login, ...] = ()
     seconds: float = 0.0
@@ -104,6 +144,9 @@ class DemoReport:
             f"four eyes: {self.verified} verified, {self.awaiting_verification} awaiting a second "
             "clinician",
             f"baclofen pumps within 14 days of their low-reservoir alarm: {self.near_alarm}",
+            f"prescriptions: {counts(self.prescriptions)} (pumps on a flex program: "
+            f"{self.flex_pumps}, with patient boluses: {self.ptm_pumps})",
+            f"programmer readbacks: {self.readbacks} (open incidents: {self.open_incidents})",
             f"assessments: {self.assessments}",
             f"seeded in {self.seconds:.1f} s",
         ]
@@ -217,15 +260,117 @@ class _Seeder:
             alarm_volume=None,
             implanted_on=device.implanted_on,
         )
+        programmings = list(plan.programmings)
         for number, visit in enumerate(plan.visits):
+            while programmings and programmings[0].at < visit.at:
+                self.program(implant, plan, visit.drugs, programmings.pop(0))
             self.refill(implant, plan, number, visit)
+        if plan.pending is not None:
+            drugs = plan.visits[-1].drugs
+            self.prescribe(implant, plan, drugs, plan.pending, rejected=None, checker=None)
         episode = Episode.objects.get(id=episode.id)
         for item in plan.after_implant:
             episode = self.step(episode, item)
 
+    def prescribe(
+        self,
+        implant: Implant,
+        plan: PatientPlan,
+        drugs: tuple[tuple[str, Decimal], ...],
+        order: Order,
+        *,
+        rejected: rx.PrescribedProgram | None,
+        checker: str | None,
+    ) -> None:
+        """The physician signs `order` (its soft warnings passed with the demo's reasons) and,
+        with a `checker`, the pharmacist or the other physician double-checks it, entering the
+        label's concentrations and the order's daily dose. A `rejected` program is signed first
+        (REJECTED_AHEAD) and rejected at its double-check: the entries differ from it."""
+        fluid = tuple((n, quantity(c, catalog.drug(n).concentration_unit)) for n, c in drugs)
+        entered = quantity(order.dose, catalog.drug(drugs[0][0]).dose_rate_unit)
+        if rejected is not None:
+            assert checker is not None
+            wrong = replace(order, at=order.at - REJECTED_AHEAD, program=rejected)
+            prescriptions.double_check(
+                self.users[checker],
+                self._signed(implant, plan, fluid, wrong).id,
+                concentrations=fluid,
+                daily_dose=entered,
+                accept=False,
+                comment=REJECTION,
+                now=wrong.at + CHECKED_AFTER,
+            )
+        record = self._signed(implant, plan, fluid, order)
+        if checker is not None and record.status == Prescription.Status.AWAITING_CHECK:
+            prescriptions.double_check(
+                self.users[checker],
+                record.id,
+                concentrations=fluid,
+                daily_dose=entered,
+                accept=True,
+                comment="",
+                now=order.at + CHECKED_AFTER,
+            )
+
+    def _signed(
+        self,
+        implant: Implant,
+        plan: PatientPlan,
+        fluid: tuple[tuple[str, Q], ...],
+        order: Order,
+    ) -> Prescription:
+        prescription = rx.Prescription(fluid, order.program, plan.ptm)
+        shown = decide_prescription(pump_state(implant), prescription, order.at, dosing_rules())
+        return prescriptions.prescribe(
+            self.users[order.prescriber],
+            implant.id,
+            prescription,
+            reason=order.reason,
+            now=order.at,
+            expected_version=_version(implant),
+            overrides={w.rule: demo_reason(w.rule, w.drug) for w in shown.warnings},
+        )
+
+    def program(
+        self,
+        implant: Implant,
+        plan: PatientPlan,
+        drugs: tuple[tuple[str, Decimal], ...],
+        programming: Programming,
+    ) -> None:
+        """A program change between refills: prescribed, double-checked, programmed by the
+        nurse, read back."""
+        order = programming.order
+        self.prescribe(implant, plan, drugs, order, rejected=None, checker=programming.checker)
+        at = programming.at
+        nurse = self.users[programming.performer]
+        program = programs.program_pump(
+            nurse, implant.id, expected_version=_version(implant), now=at
+        )
+        self.read_back(nurse, program, at, reservoir=_left(program, at), wrong=False)
+
+    def read_back(
+        self, nurse: User, program: Program, at: datetime, *, reservoir: Q, wrong: bool
+    ) -> None:
+        """The programmer's readback of what the program executes (its reservoir volume
+        READBACK_SLIP too low when `wrong`: an incident)."""
+        assert program.prescription is not None
+        prescribed = reads.as_core(program.prescription)
+        if wrong:
+            reservoir = quantity(reservoir.canonical - READBACK_SLIP, "mL")
+        values = ReadValues(reservoir, prescribed.drugs, prescribed.program, prescribed.ptm)
+        readbacks.record_readback(nurse, program.id, values, at + READBACK_AFTER)
+
     def refill(self, implant: Implant, plan: PatientPlan, number: int, visit: Visit) -> None:
+        if visit.reason:
+            ahead = FIRST_PRESCRIBED_BEFORE if number == 0 else PRESCRIBED_BEFORE
+            order = Order(
+                visit.at - ahead, visit.dose, visit.program, visit.prescriber, visit.reason
+            )
+            self.prescribe(
+                implant, plan, visit.drugs, order, rejected=visit.rejected, checker=visit.verifier
+            )
         name = visit.drugs[0][0]
-        drug = catalog.drug(name)
         fill = Fill(
             drugs=tuple(
                 (n, quantity(c, catalog.drug(n).concentration_unit)) for n, c in visit.drugs
@@ -237,21 +382,37 @@ class _Seeder:
         if visit.expected_ml is not None and visit.aspirated_ml is not None:
             expected = quantity(visit.expected_ml, "mL")
             aspirated = quantity(visit.aspirated_ml, "mL")
-        arguments: dict[str, Any] = {
-            "idempotency_key": f"demo-{plan.mrn}-{number}",
-            "performed_at": visit.at,
-            "expected": expected,
-            "aspirated": aspirated,
-            "fill": fill,
-            "dose": quantity(visit.dose, drug.dose_rate_unit),
-        }
         user = self.users[visit.performer]
-        # The nurse reads the warnings (reconciliation beyond the pump's accuracy, a soft
-        # drug-library limit) and passes each with a reason typed for it, as the service asks.
-        entries = RefillEntries(visit.at, expected, aspirated, fill, arguments["dose"])
+        # The nurse reads the warnings the prescriber gave no reason for (reconciliation beyond
+        # the pump's accuracy) and passes each with a reason typed for it, as the service asks.
+        executed = reads.to_execute(implant)
+        assert executed is not None
+        dose = of(executed.daily_dose_mcg_per_day, "mcg/day")
+        ready = executed.status == Prescription.Status.READY and executed.phase
+        phase = Phase(executed.phase) if ready else None
+        ptm = None
+        if visit.ptm_requests is not None and visit.ptm_given is not None:
+            ptm = PtmCounts(visit.ptm_requests, visit.ptm_given)
+        entries = RefillEntries(visit.at, expected, aspirated, fill, dose, phase=phase, ptm=ptm)
         shown = decide_refill(pump_state(implant), entries, dosing_rules(), now=clock.now())
-        overrides = {w.rule: demo_reason(w.rule, w.drug) for w in shown.warnings}
-        refill = refills.perform_refill(user, implant.id, overrides=overrides, **arguments)
+        given = reads.overrides_of(executed)
+        overrides = {
+            w.rule: demo_reason(w.rule, w.drug) for w in shown.warnings if w.rule not in given
+        }
+        refill = refills.perform_refill(
+            user,
+            implant.id,
+            idempotency_key=f"demo-{plan.mrn}-{number}",
+            performed_at=visit.at,
+            expected=expected,
+            aspirated=aspirated,
+            fill=fill,
+            overrides=overrides,
+            ptm=ptm,
+        )
+        self.read_back(
+            user, refill.program, visit.at, reservoir=fill.volume, wrong=visit.readback_error
+        )
         if refill.needs_verification and not visit.leave_unverified:
             refills.verify_refill(
                 self.users[visit.verifier], refill.id, visit.at + visit.verify_after
@@ -259,6 +420,31 @@ class _Seeder:
         self.refills.append(refill)
 
 
+def _version(implant: Implant) -> int:
+    return int(Implant.objects.values_list("version", flat=True).get(id=implant.id))
+
+
+def _left(program: Program, at: datetime) -> Q:
+    """The reservoir volume the programmer shows at `at`: the last fill less what the programs
+    since delivered (at the pump's 0.1 mL display)."""
+    refill = Refill.objects.filter(implant_id=program.implant_id).order_by("-performed_at")[0]
+    delivered = sum(
+        (
+            p.rate_ml_per_day * Decimal(((p.ended_at or at) - p.started_at).total_seconds()) / 86400
+            for p in Program.objects.filter(
+                implant_id=program.implant_id, started_at__gte=refill.performed_at
+            ).exclude(id=program.id)
+        ),
+        Decimal(0),
+    )
+    return quantity((refill.volume_ml - delivered).quantize(Decimal("0.1")), "mL")
+
+
+REJECTED_AHEAD = timedelta(hours=1)
+REJECTION = (
+    "demo: the order and the syringe label give a new daily dose; the prescription repeats the "
+    "one in force"
+)
 DEMO_REASONS = {
     "reconciliation": "demo: residual volume re-measured, pump interrogated, patient well",
 }
@@ -404,11 +590,20 @@ def _report(
         verified=to_verify.exclude(verified_by="").count(),
         awaiting_verification=to_verify.filter(verified_by="").count(),
         near_alarm=near,
+        prescriptions=dict(Counter(Prescription.objects.values_list("status", flat=True))),
+        flex_pumps=_pumps(Prescription.objects.filter(program_kind="flex")),
+        ptm_pumps=_pumps(Prescription.objects.filter(ptm_dose_mcg__isnull=False)),
+        readbacks=Readback.objects.count(),
+        open_incidents=Incident.objects.filter(closed_at__isnull=True).count(),
         assessments=sum(len(p.assessments) for p in plans),
         logins=logins,
         clinic=f"{describe(locale)}; today {locale.format_date(today)}",
         seeded_on=today,
     )
+
+
+def _pumps(prescribed: QuerySet[Prescription]) -> int:
+    return prescribed.values("implant_id").distinct().count()
 
 
 def seed(

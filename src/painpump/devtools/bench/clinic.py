@@ -4,7 +4,10 @@ load on the dashboard (its first page of each list, and 100 rows a list) and the
 prints p50/p95/p99 latency and throughput.
 
 The data set is written with bulk inserts (a benchmark fixture, not a clinic: it bypasses the
-services and their audit trail, which the demo clinic and the tests exercise instead)."""
+services and their audit trail, which the demo clinic and the tests exercise instead). Its rows
+are those the services would write: each pump's continuous prescription, signed by the bench
+physician and double-checked by the bench pharmacist before the first fill, executed by every
+program and read back after it."""
 
 from __future__ import annotations
 
@@ -25,7 +28,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the models load once main() has set Django up
     from django.contrib.auth.models import User
 
-    from painpump.clinic.models import Episode, Implant, Patient, Program, Refill, RefillDrug
+    from painpump.clinic.models import (
+        Episode,
+        Implant,
+        Patient,
+        Prescription,
+        PrescriptionCheck,
+        PrescriptionDrug,
+        PrescriptionStep,
+        Program,
+        Readback,
+        Refill,
+        RefillDrug,
+    )
     from painpump.core.catalog import Pump
     from painpump.core.twin.scenario import Scenario
 
@@ -44,6 +59,10 @@ INDICATIONS = {
 }
 BATCH = 2000
 """Rows of a table written by one insert."""
+PHARMACIST = "bench.pharmacist"
+PRESCRIBED_BEFORE = timedelta(hours=1)
+CHECKED_BEFORE = timedelta(minutes=30)
+"""How long before a pump's first fill its prescription is signed, and double-checked."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +85,12 @@ class _DataSet:
     patients: list[Patient] = field(default_factory=list)
     episodes: list[Episode] = field(default_factory=list)
     implants: list[Implant] = field(default_factory=list)
+    prescriptions: list[Prescription] = field(default_factory=list)
+    prescription_drugs: list[PrescriptionDrug] = field(default_factory=list)
+    prescription_steps: list[PrescriptionStep] = field(default_factory=list)
+    prescription_checks: list[PrescriptionCheck] = field(default_factory=list)
     programs: list[Program] = field(default_factory=list)
+    readbacks: list[Readback] = field(default_factory=list)
     refills: list[Refill] = field(default_factory=list)
     refill_drugs: list[RefillDrug] = field(default_factory=list)
 
@@ -224,22 +248,26 @@ def _add_history(
     username: str,
     n: int,
 ) -> None:
-    """A program and a refill per fill, each program ended by the next; the implant keeps the
-    dates of its last fill."""
+    """The pump's prescription, then a program (executing it, read back) and a refill per fill,
+    each program ended by the next; the implant keeps the dates of its last fill."""
     from painpump.clinic.models import Program, Refill, RefillDrug
     from painpump.core.refill import plan_refill
     from painpump.core.units import of
 
     rate = therapy.rate
+    prescription = _prescription(data, implant, therapy, username, fills[0][0])
     last_program = None
     for k, (when, expected, aspirated) in enumerate(fills):
         program = Program(
             implant=implant,
+            prescription=prescription,
             dose_mcg_per_day=therapy.dose,
             rate_ml_per_day=rate.quantize(Decimal("0.000001")),
             started_at=when,
             prescribed_by=username,
+            programmed_by=username,
         )
+        data.readbacks.append(_readback(program, therapy, username, when))
         if last_program is not None:
             last_program.ended_at = when
         data.programs.append(program)
@@ -277,6 +305,84 @@ def _add_history(
         )
 
 
+def _prescription(
+    data: _DataSet, implant: Implant, therapy: _Therapy, username: str, first_fill: datetime
+) -> Prescription:
+    """The continuous prescription of `therapy`, in force (every bench drug is high-alert: it
+    was double-checked)."""
+    from painpump.clinic.models import (
+        Prescription,
+        PrescriptionCheck,
+        PrescriptionDrug,
+        PrescriptionStep,
+    )
+    from painpump.core.dose_history import Phase
+    from painpump.core.prescription import ProgramKind
+
+    checked_at = first_fill - CHECKED_BEFORE
+    prescription = Prescription(
+        implant=implant,
+        number=1,
+        status=Prescription.Status.ACTIVE,
+        program_kind=ProgramKind.CONTINUOUS.value,
+        daily_dose_mcg_per_day=therapy.dose,
+        phase=Phase.MAINTENANCE.value,
+        reason="bench: established dose",
+        high_alert=True,
+        prescribed_by=username,
+        prescribed_at=first_fill - PRESCRIBED_BEFORE,
+        checked_by=PHARMACIST,
+        checked_at=checked_at,
+    )
+    data.prescriptions.append(prescription)
+    data.prescription_drugs.append(
+        PrescriptionDrug(
+            prescription=prescription,
+            position=0,
+            drug=therapy.drug,
+            concentration_mcg_per_ml=therapy.concentration,
+        )
+    )
+    data.prescription_steps += [
+        PrescriptionStep(
+            prescription=prescription, weekday=day, start_s=0, dose_mcg_per_day=therapy.dose
+        )
+        for day in range(7)
+    ]
+    data.prescription_checks.append(
+        PrescriptionCheck(
+            prescription=prescription,
+            checked_by=PHARMACIST,
+            checked_at=checked_at,
+            accepted=True,
+            entered={
+                "concentrations": [f"{therapy.drug} {therapy.concentration} mcg/mL"],
+                "daily_dose": f"{therapy.dose} mcg/day",
+            },
+        )
+    )
+    return prescription
+
+
+def _readback(program: Program, therapy: _Therapy, username: str, when: datetime) -> Readback:
+    """The programmer's readback after the fill: 40 mL of the prescribed drug and program."""
+    from painpump.clinic.models import Readback
+
+    step = f"00:00 {therapy.dose} mcg/day"
+    return Readback(
+        program=program,
+        read_by=username,
+        read_at=when + timedelta(minutes=5),
+        entered={
+            "reservoir": "40 mL",
+            "drugs": [f"{therapy.drug} {therapy.concentration} mcg/mL"],
+            "program": "continuous",
+            "days": [[step]] * 7,
+            "ptm": None,
+        },
+    )
+
+
 def _reconciliation(
     pump: Pump, expected: Decimal | None, aspirated: Decimal | None
 ) -> dict[str, Any]:
@@ -298,20 +404,50 @@ def _reconciliation(
 def _write(data: _DataSet) -> None:
     from django.db import connection
 
-    from painpump.clinic.models import Episode, Implant, Patient, Program, Refill, RefillDrug
+    from painpump.clinic.models import (
+        Episode,
+        Implant,
+        Patient,
+        Prescription,
+        PrescriptionCheck,
+        PrescriptionDrug,
+        PrescriptionStep,
+        Program,
+        Readback,
+        Refill,
+        RefillDrug,
+    )
 
     Patient.objects.bulk_create(data.patients, batch_size=BATCH)
     Episode.objects.bulk_create(data.episodes, batch_size=BATCH)
     Implant.objects.bulk_create(data.implants, batch_size=BATCH)
+    Prescription.objects.bulk_create(data.prescriptions, batch_size=BATCH)
+    PrescriptionDrug.objects.bulk_create(data.prescription_drugs, batch_size=BATCH)
+    PrescriptionStep.objects.bulk_create(data.prescription_steps, batch_size=BATCH)
+    PrescriptionCheck.objects.bulk_create(data.prescription_checks, batch_size=BATCH)
     Program.objects.bulk_create(data.programs, batch_size=BATCH)
+    Readback.objects.bulk_create(data.readbacks, batch_size=BATCH)
     Refill.objects.bulk_create(data.refills, batch_size=BATCH)
     RefillDrug.objects.bulk_create(data.refill_drugs, batch_size=BATCH)
+    written = (
+        Patient,
+        Episode,
+        Implant,
+        Prescription,
+        PrescriptionDrug,
+        PrescriptionStep,
+        PrescriptionCheck,
+        Program,
+        Readback,
+        Refill,
+        RefillDrug,
+    )
     if connection.vendor == "postgresql":
         # what autovacuum would soon do (statistics, visibility map), so it does not run during
         # the measurement and the plans are those of a settled database
-        tables = ", ".join(m._meta.db_table for m in (Patient, Episode, Implant, Program, Refill))
+        tables = ", ".join(model._meta.db_table for model in written)
         with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM ANALYZE {tables}, {RefillDrug._meta.db_table}")
+            cursor.execute(f"VACUUM ANALYZE {tables}")
 
 
 def load(

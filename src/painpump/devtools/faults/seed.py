@@ -1,7 +1,8 @@
 """The drills' clinic, made through the clinic services like any other: a nurse with an API
-token (and a web session), and patients with a baclofen pump implanted and filled a year ago at
-their established dose (its start-dose warning passed with the reason), so that every drill
-refill (6 minutes after the one before) is a valid one."""
+token (and a web session), and patients with a baclofen pump implanted a year ago, prescribed by
+the physician at their established dose (its start-dose warning passed with the reason),
+double-checked by the pharmacist, filled by the nurse and read back, so that every drill refill
+(6 minutes after the one before, executing that prescription) is a valid one."""
 
 from __future__ import annotations
 
@@ -16,15 +17,18 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
 from painpump.api import tokens
-from painpump.clinic.actions import implantation, refills
+from painpump.clinic.actions import implantation, readbacks, refills
 from painpump.clinic.actions.patients import create_patient, open_episode
 from painpump.clinic.models import Episode
+from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import CARRIED_OVER, baclofen, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
+from painpump.core.prescription_decision import Readback
 from painpump.core.units import Kind, parse
 
 NURSE = "drill.nurse"
 PHYSICIAN = "drill.physician"
+PHARMACIST = "drill.pharmacist"
 FIRST_FILL_DAYS_AGO = 340  # room for 340 x 240 drill refills 6 minutes apart
 
 
@@ -54,8 +58,9 @@ def _session(user: User) -> str:
 
 
 def seed(patients: int) -> Clinic:
-    """A nurse, a physician and `patients` implanted patients."""
+    """A nurse, a physician, a pharmacist and `patients` implanted patients."""
     nurse, physician = _user(NURSE, Role.NURSE), _user(PHYSICIAN, Role.PHYSICIAN)
+    pharmacist = _user(PHARMACIST, Role.PHARMACIST)
     today = timezone.localdate()
     filled_on = today - timedelta(days=FIRST_FILL_DAYS_AGO)
     first_fill = datetime.combine(filled_on, time(9, 0), tzinfo=timezone.get_current_timezone())
@@ -86,16 +91,31 @@ def seed(patients: int) -> Clinic:
             alarm_volume=None,
             implanted_on=filled_on,
         )
-        refills.perform_refill(
+        fill = baclofen()
+        prescription = prescribed(
             physician,
+            pharmacist,
+            implant.id,
+            fill,
+            parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+            at=first_fill - timedelta(minutes=30),
+            overrides=CARRIED_OVER,  # an established dose, above the label's start dose
+        )
+        refill = refills.perform_refill(
+            nurse,
             implant.id,
             idempotency_key=f"drill-first-fill-{implant.id}",
             performed_at=first_fill,
             expected=None,
             aspirated=None,
-            fill=baclofen(),
-            dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
-            overrides=CARRIED_OVER,  # an established dose, above the label's start dose
+            fill=fill,
+        )
+        values = as_core(prescription)
+        readbacks.record_readback(
+            nurse,
+            refill.program_id,
+            Readback(fill.volume, values.drugs, values.program, values.ptm),
+            first_fill + timedelta(minutes=5),
         )
         implants.append(implant.id)
         made.append(patient.id)
