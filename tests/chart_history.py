@@ -1,9 +1,10 @@
 """A patient with five years of pump therapy, recorded through the clinic services: a stroke
 spasticity episode through the test phase, a SynchroMed II 40 mL implanted 2123 days before the
 tests' today (1 Feb 2021 at the default clock) and filled with baclofen, refilled every 45 days (40
-refills, each aspirated as expected), one dose increase after the last refill, pain and
-spasticity scores before the pump and since. The chart tests use it to check the page stays fast
-with a long history."""
+refills, each aspirated as expected, all executing the physician's first prescription), one dose
+increase prescribed, double-checked and programmed by the physician 10 days after the last
+refill (double-checked by a second clinician), pain and spasticity scores before the pump and
+since. The chart tests use it to check the page stays fast with a long history."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 
+from clinic_fixtures import second_clinician, titrated
 from frozen import day
-from painpump.clinic.actions import implantation, patients, programs, refills
+from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Implant
-from painpump.clinic.testing import CARRIED_OVER, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, prescribed, responder_episode
 from painpump.core.refill import residual_ml
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, of, parse
@@ -29,6 +31,7 @@ RATE = Decimal("0.2")  # mL/day: 400 mcg/day of baclofen 2000 mcg/mL
 
 
 def long_history(physician: User, nurse: User) -> Implant:
+    checker = second_clinician(physician)
     patient = patients.create_patient(
         nurse,
         mrn="MRN-LONG",
@@ -75,6 +78,15 @@ def long_history(physician: User, nurse: User) -> Implant:
         lot="LOT-LONG",
     )
     dose = parse("400 mcg/day", Kind.DOSE_RATE, "dose")
+    prescribed(
+        physician,
+        checker,
+        implant.id,
+        fill,
+        dose,
+        at=FIRST_FILL,
+        overrides=CARRIED_OVER,
+    )
     for number in range(REFILLS + 1):
         at = FIRST_FILL + EVERY * number
         left = None
@@ -91,7 +103,11 @@ def long_history(physician: User, nurse: User) -> Implant:
             dose=dose,
             overrides=None if number else CARRIED_OVER,
         )
-    programs.change_program(
-        physician, implant.id, dose=parse("450 mcg/day", Kind.DOSE_RATE, "dose"), now=TITRATED
+    titrated(
+        physician,
+        implant.id,
+        parse("450 mcg/day", Kind.DOSE_RATE, "dose"),
+        at=TITRATED,
+        checker=checker,
     )
     return Implant.objects.get(id=implant.id)

@@ -1,21 +1,25 @@
 """Users of every role, a patient and an implanted, filled pump: the clinic fixtures shared by
-the clinic, web and browser tests (registered as a plugin in tests/conftest.py)."""
+the clinic, web and browser tests (registered as a plugin in tests/conftest.py); and the helpers
+that find the second clinician of a double-check and take a pump through a titration (prescribed,
+double-checked, programmed)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 from django.contrib.auth.models import Group, User
 
 from frozen import TODAY, ZONE_NAME, day
-from painpump.clinic.actions import implantation, patients, refills
-from painpump.clinic.models import Implant, Patient
+from painpump.clinic.actions import implantation, patients, programs, refills
+from painpump.clinic.models import Implant, Patient, Program
+from painpump.clinic.reads import prescriptions
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, Q, parse
 
 BORN = TODAY - timedelta(days=20_662)
 """The `patient` fixture's birthday: 56 years and 7 months before today (1 May 1970 at the
@@ -158,3 +162,56 @@ def implant(patient: Patient, physician: User, pharmacist: User) -> Implant:
         overrides=CARRIED_OVER,  # her established dose, above the label's 200 mcg/day start
     )
     return implant
+
+
+def prescriber_of(implant_id: UUID) -> User:
+    """The physician who signed the prescription in force on the pump."""
+    record = prescriptions.in_force(Implant.objects.get(id=implant_id))
+    assert record is not None, "the pump has no prescription in force"
+    return User.objects.get(username=record.prescribed_by)
+
+
+def second_clinician(prescriber: User) -> User:
+    """Who double-checks `prescriber`'s prescriptions: the first pharmacist, else another
+    physician; for a test that made neither, a pharmacist made here."""
+    others = User.objects.exclude(id=prescriber.id).order_by("username")
+    for role in (Role.PHARMACIST, Role.PHYSICIAN):
+        found = others.filter(groups__name=role.value).first()
+        if found is not None:
+            return found
+    checker, _ = User.objects.get_or_create(username="second.checker")
+    checker.groups.add(Group.objects.get_or_create(name=Role.PHARMACIST.value)[0])
+    return checker
+
+
+def titrated(
+    physician: User,
+    implant_id: UUID,
+    dose: Q,
+    *,
+    at: datetime,
+    checker: User | None = None,
+    programmer: User | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> Program:
+    """A new dose of the drugs in the pump between refills: prescribed by `physician` at `at`,
+    double-checked by `checker` (a second clinician by default) and programmed at once by
+    `programmer` (the physician by default)."""
+    in_force = prescriptions.in_force(Implant.objects.get(id=implant_id))
+    assert in_force is not None, "a titration changes the prescription in force"
+    prescribed(
+        physician,
+        checker or second_clinician(physician),
+        implant_id,
+        prescriptions.as_core(in_force).drugs,
+        dose,
+        at=at,
+        overrides=overrides,
+        reason="titration agreed at the clinic visit",
+    )
+    return programs.program_pump(
+        programmer or physician,
+        implant_id,
+        expected_version=Implant.objects.get(id=implant_id).version,
+        now=at,
+    )

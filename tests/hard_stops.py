@@ -10,9 +10,11 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 
+from clinic_fixtures import second_clinician
 from frozen import at, day
 from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Implant
+from painpump.clinic.testing import prescribed
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
@@ -35,7 +37,8 @@ def ziconotide_fill(concentration: str = "25 mcg/mL", lot: str = "ZIC-1") -> Fil
 
 def ziconotide_pump(physician: User, nurse: User, mrn: str = "MRN-ZIC") -> Implant:
     """A tumour-pain patient (no psychosis history, a life expectancy of 12 months recorded),
-    implanted directly, first filled with ziconotide 23 days ago at the US label's start dose."""
+    implanted directly, first filled with ziconotide 23 days ago at the US label's start dose,
+    as `physician` prescribed it and a second clinician double-checked it."""
     patient = patients.create_patient(
         nurse,
         mrn=mrn,
@@ -61,6 +64,15 @@ def ziconotide_pump(physician: User, nurse: User, mrn: str = "MRN-ZIC") -> Impla
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
         alarm_volume=None,
         implanted_on=day(-23),
+    )
+    prescribed(
+        physician,
+        second_clinician(physician),
+        implant.id,
+        ziconotide_fill(),
+        parse("2.4 mcg/day", Kind.DOSE_RATE, "dose"),
+        at=at(-23, 9, 30),
+        overrides=LABEL_START,
     )
     refills.perform_refill(
         physician,

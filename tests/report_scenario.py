@@ -1,8 +1,9 @@
 """The history the report tests print: the fixtures' baclofen pump (2000 mcg/mL, first fill on
-1 Sep 2026), refilled on day 60 by the nurse with 1000 mcg/mL (a concentration change, so a
-bridge and a second clinician's verification) after aspirating 6 mL where the pump expected
-8 mL (overinfusion, passed with a typed reason); an alarm the patient reported; pain and
-Ashworth scores before the implant and after."""
+1 Sep 2026), refilled on day 60 by the nurse with 1000 mcg/mL (a concentration change the
+physician prescribed and a second clinician double-checked that morning, so a bridge) after
+aspirating 6 mL where the pump expected 8 mL (overinfusion, passed with a reason the nurse typed,
+so a second clinician's verification); an alarm the patient reported; pain and Ashworth scores
+before the implant and after."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from datetime import timedelta
 
 from django.contrib.auth.models import User
 
-from clinic_fixtures import FIRST_FILL
+from clinic_fixtures import FIRST_FILL, prescriber_of, second_clinician
 from painpump.clinic.actions import alarms, patients, refills
 from painpump.clinic.models import Implant, Refill
-from painpump.clinic.testing import baclofen
+from painpump.clinic.testing import baclofen, prescribed
 from painpump.core.units import Kind, parse
 
 DAY_60 = FIRST_FILL + timedelta(days=60)
@@ -23,6 +24,18 @@ OVERRIDE_REASON = "pump interrogated, no catheter problem found"
 
 
 def changed_concentration(nurse: User, implant: Implant) -> Refill:
+    """The nurse's refill executing the new concentration, prescribed two hours before by the
+    physician of the prescription in force and double-checked by a second clinician."""
+    physician = prescriber_of(implant.id)
+    prescribed(
+        physician,
+        second_clinician(physician),
+        implant.id,
+        baclofen("1000 mcg/mL"),
+        parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+        at=DAY_60 - timedelta(hours=2),
+        reason="half the concentration: a larger volume for the same dose",
+    )
     return refills.perform_refill(
         nurse,
         implant.id,

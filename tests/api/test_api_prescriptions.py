@@ -25,9 +25,14 @@ from therapy_setup import (
     refill_body,
 )
 
+from painpump import clock
 from painpump.api.idempotency import HEADER
+from painpump.clinic.actions import prescriptions
 from painpump.clinic.models import Implant, Incident, Patient, Prescription
 from painpump.clinic.roles import Role
+from painpump.core import prescription as rx
+from painpump.core.dose_history import Phase
+from painpump.core.units import Kind, parse
 from painpump.plumbing.idempotency import REPLAYED
 
 P, N, PH, AD, AU = Role.PHYSICIAN, Role.NURSE, Role.PHARMACIST, Role.ADMIN, Role.AUDITOR
@@ -110,7 +115,8 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
     assert refused["field"] == "drugs[0]" and "differs from the prescription" in refused["message"]
     assert "program.prescribe" in refused["limit"] and "physician" in refused["limit"]
 
-    body = refill_body(idempotency_key="flex-fill")
+    # filled after the double-check, as the clock now says
+    body = refill_body(idempotency_key="flex-fill", performed_at=clock.now().isoformat())
     del body["dose"]
     filled = post(nurse, f"/api/implants/{implant.id}/refills", body)
     assert filled.status_code == 201, filled.content
@@ -287,16 +293,38 @@ def test_a_readback_of_a_program_not_in_force_is_refused(
 
 
 def test_the_refill_after_patient_boluses_records_the_counts_the_pump_reports(
-    client_as: Clients, implant: Implant
+    client_as: Clients, users: dict[Role, User], implant: Implant
 ) -> None:
-    physician, pharmacist, nurse = client_as(P), client_as(PH), client_as(N)
-    signed = _prescribe(physician, implant)
-    assert _check(pharmacist, signed.json()).status_code == 201
+    """Prescribed, checked and filled on day 60 (through the services, to record the past);
+    the refill 20 days later reports the patient boluses given since."""
+    signed = prescriptions.prescribe(
+        users[P],
+        implant.id,
+        rx.Prescription(
+            (("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),),
+            rx.PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d")),
+            rx.patient_bolus("25 mcg", "2 min", "3 hour", "4"),
+            Phase.MAINTENANCE,
+        ),
+        reason="patient boluses for spasms at night",
+        now=day_60() - timedelta(hours=2),
+        expected_version=_version(implant),
+    )
+    prescriptions.double_check(
+        users[PH],
+        signed.id,
+        concentrations=(("baclofen", parse("2 mg/mL", Kind.CONCENTRATION, "c")),),
+        daily_dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+        accept=True,
+        comment="",
+        now=day_60() - timedelta(hours=1),
+    )
+    nurse = client_as(N)
     body = refill_body(idempotency_key="with-ptm")
     del body["dose"]
-    assert post(nurse, f"/api/implants/{implant.id}/refills", body).status_code == 201
-    later = dict(body, idempotency_key="next", performed_at=iso(day_60() + timedelta(days=20)))
     url = f"/api/implants/{implant.id}/refills"
+    assert post(nurse, url, body).status_code == 201
+    later = dict(body, idempotency_key="next", performed_at=iso(day_60() + timedelta(days=20)))
     missing = post(nurse, url, later)
     assert missing.status_code == 422
     assert missing.json()["error"]["field"] == "ptm_given"

@@ -16,6 +16,7 @@ from therapy_setup import baclofen_implant, iso, post, refill_body
 
 from frozen import NOW, day
 from hard_stops import every_rule, ziconotide_pump
+from painpump import clock
 from painpump.clinic.models import AuditEntry, Implant, Patient, Prescription, Program, Refill
 from painpump.clinic.roles import Role
 
@@ -170,7 +171,8 @@ def test_a_prescribed_concentration_change_bridges_and_needs_no_second_verificat
         {"concentrations": half, "daily_dose": "400 mcg/day", "accept": True},
     )
     assert checked.status_code == 201, checked.content
-    changed = refill_body(idempotency_key="conc", drugs=half)
+    # the refill follows the double-check, as it does in the clinic
+    changed = refill_body(idempotency_key="conc", drugs=half, performed_at=clock.now().isoformat())
     del changed["dose"]
     answer = post(client_as(Role.NURSE), refills_url(implant), changed)
     assert answer.status_code == 201, answer.content

@@ -19,7 +19,7 @@ from painpump.clinic.actions import alarms, implantation, pathway, patients, ref
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Episode, Implant, Refill
 from painpump.clinic.reads import dashboard
-from painpump.clinic.testing import CARRIED_OVER, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, prescribed, responder_episode
 from painpump.core.device_life import add_months
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill
@@ -58,6 +58,7 @@ def patient_with(physician: User, nurse: User, mrn: str, indication: str) -> Epi
 
 def implanted(
     physician: User,
+    checker: User,
     episode: Episode,
     on: date,
     drug: str,
@@ -79,6 +80,13 @@ def implanted(
         alarm_volume=None,
         implanted_on=on,
     )
+    fill = Fill(
+        ((drug, parse(concentration, Kind.CONCENTRATION, "c")),),
+        parse("20 mL", Kind.VOLUME, "v"),
+        "LOT",
+    )
+    daily = parse(dose, Kind.DOSE_RATE, "dose")
+    prescribed(physician, checker, implant.id, fill, daily, at=at(on), overrides=overrides)
     refills.perform_refill(
         physician,
         implant.id,
@@ -86,12 +94,8 @@ def implanted(
         performed_at=at(on),
         expected=None,
         aspirated=None,
-        fill=Fill(
-            ((drug, parse(concentration, Kind.CONCENTRATION, "c")),),
-            parse("20 mL", Kind.VOLUME, "v"),
-            "LOT",
-        ),
-        dose=parse(dose, Kind.DOSE_RATE, "dose"),
+        fill=fill,
+        dose=daily,
         overrides=overrides,
     )
     return Implant.objects.get(id=implant.id)
@@ -105,6 +109,7 @@ def clinic(physician: User, nurse: User, pharmacist: User) -> dict[str, object]:
     # (her established dose, above the label's 200 mcg/day start)
     baclofen = implanted(
         physician,
+        pharmacist,
         spastic,
         day(-85),
         "baclofen",
@@ -112,16 +117,23 @@ def clinic(physician: User, nurse: User, pharmacist: User) -> dict[str, object]:
         "400 mcg/day",
         overrides=CARRIED_OVER,
     )
-    # the override of its start dose checked by a second clinician, as the clinic does
-    first_fill = Refill.objects.get(implant=baclofen)
-    refills.verify_refill(pharmacist, first_fill.id, at(day(-85)) + timedelta(hours=2))
+    # the override of its start dose was the prescriber's, double-checked before the fill
+    assert not Refill.objects.get(implant=baclofen).needs_verification
     # morphine 1 mg/day at 10 mg/mL = 0.1 mL/day: alarm 180 days after the fill
     cancer = patient_with(physician, nurse, "M-1", "tumour_pain")
-    morphine = implanted(physician, cancer, day(-55), "morphine", "10 mg/mL", "1 mg/day")
+    morphine = implanted(
+        physician, pharmacist, cancer, day(-55), "morphine", "10 mg/mL", "1 mg/day"
+    )
     # an older SynchroMed II, implanted 7 years less 6 months before its replacement date
     old = patient_with(physician, nurse, "O-1", "tumour_pain")
     ageing = implanted(
-        physician, old, add_months(REPLACE_BY, -(7 * 12 - 6)), "morphine", "10 mg/mL", "2 mg/day"
+        physician,
+        pharmacist,
+        old,
+        add_months(REPLACE_BY, -(7 * 12 - 6)),
+        "morphine",
+        "10 mg/mL",
+        "2 mg/day",
     )
     testing = patient_with(physician, nurse, "T-1", "stroke")
     pathway.step(
@@ -183,20 +195,22 @@ def test_a_refill_waiting_for_verification_is_listed_until_verified(
     clinic: dict[str, Implant], physician: User, pharmacist: User, nurse: User
 ) -> None:
     implant = clinic["morphine"]
+    # a reason typed at the refill for what the nurse found (3 mL less than expected)
     refill = refills.perform_refill(
         nurse,
         implant.id,
-        idempotency_key="change",
+        idempotency_key="overinfused",
         performed_at=at(day(-5)),
         expected=parse("15 mL", Kind.VOLUME, "e"),
-        aspirated=parse("15 mL", Kind.VOLUME, "a"),
+        aspirated=parse("12 mL", Kind.VOLUME, "a"),
         fill=Fill(
-            (("morphine", parse("20 mg/mL", Kind.CONCENTRATION, "c")),),
+            (("morphine", parse("10 mg/mL", Kind.CONCENTRATION, "c")),),
             parse("20 mL", Kind.VOLUME, "v"),
             "LOT-2",
         ),
-        dose=parse("1 mg/day", Kind.DOSE_RATE, "d"),
+        overrides={"reconciliation": "pump interrogated, residual re-measured twice"},
     )
+    assert refill.needs_verification
     assert [r.refill_id for r in dashboard.worklist(physician, NOW).unverified] == [str(refill.id)]
     refills.verify_refill(pharmacist, refill.id, NOW)
     assert dashboard.worklist(physician, NOW).unverified == []

@@ -13,20 +13,21 @@ from uuid import uuid4
 import pytest
 from django.contrib.auth.models import User
 
-from clinic_fixtures import FIRST_FILL
+from clinic_fixtures import FIRST_FILL, second_clinician, titrated
 from painpump.clinic import audit
 from painpump.clinic.actions import library, programs, refills
 from painpump.clinic.errors import Conflict, NotFound
-from painpump.clinic.models import AuditEntry, ClinicLimit, Implant, Refill
+from painpump.clinic.models import AuditEntry, ClinicLimit, Implant, Prescription, Program, Refill
 from painpump.clinic.reads import clinic_limits
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.testing import baclofen
+from painpump.clinic.testing import baclofen, prescribed
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, parse
 
 pytestmark = pytest.mark.django_db
 
 POLICY = "Baclofen policy BP-7, section 3"
+DAY_60 = FIRST_FILL + timedelta(days=60)
 
 
 def dose(text: str) -> Q:
@@ -45,19 +46,31 @@ def baclofen_daily(user: User, value: str, severity: str = "hard", key: str = ""
     )
 
 
-def refill_with_increase(user: User, implant: Implant, **kwargs: object) -> Refill:
-    """A refill at day 60 raising baclofen from 400 to 440 mcg/day (+10 %, within the label's
-    15 % for spasticity of cerebral origin)."""
+def increase_prescribed(physician: User, implant: Implant, **kwargs: object) -> Prescription:
+    """Baclofen from 400 to 440 mcg/day (+10 %, within the label's 15 % for spasticity of
+    cerebral origin), prescribed the morning of the day-60 refill and double-checked."""
+    return prescribed(
+        physician,
+        second_clinician(physician),
+        implant.id,
+        baclofen(),
+        dose("440 mcg/day"),
+        at=DAY_60 - timedelta(hours=2),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def refill_with_increase(user: User, implant: Implant) -> Refill:
+    """The refill at day 60 executing the increase prescribed."""
     return refills.perform_refill(
         user,
         implant.id,
         idempotency_key=str(uuid4()),
-        performed_at=FIRST_FILL + timedelta(days=60),
+        performed_at=DAY_60,
         expected=parse("8 mL", Kind.VOLUME, "e"),
         aspirated=parse("8 mL", Kind.VOLUME, "a"),
         fill=baclofen(),
         dose=dose("440 mcg/day"),
-        **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -169,7 +182,8 @@ def test_an_archived_limit_stays_on_record_and_no_longer_applies(
     assert ClinicLimit.objects.filter(id=row.id).exists()
     assert clinic_limits.active_limits() == ()
     assert AuditEntry.objects.filter(action="library.limit.archive").exists()
-    refill_with_increase(physician, implant)
+    increase_prescribed(physician, implant)
+    assert refill_with_increase(physician, implant).program.dose_mcg_per_day == Decimal(440)
     with pytest.raises(Refusal):
         library.archive_limit(pharmacist, row.id, expected_version=archived.version)
 
@@ -180,37 +194,54 @@ def test_an_unknown_limit_is_not_found(pharmacist: User) -> None:
 
 
 def test_a_refill_breaking_a_clinic_hard_limit_is_refused_naming_the_clinics_source(
-    pharmacist: User, physician: User, implant: Implant
+    pharmacist: User, physician: User, nurse: User, implant: Implant
 ) -> None:
+    """The increase was prescribed before the limit was approved: the refill executing it is
+    refused, and so is prescribing it again."""
     row = baclofen_daily(pharmacist, "420 mcg/day")
+    increase_prescribed(physician, implant)
     library.approve_limit(physician, row.id, expected_version=row.version)  # the second approver
     with pytest.raises(Refusal) as caught:
-        refill_with_increase(physician, implant)
+        refill_with_increase(nurse, implant)
     assert caught.value.field == "dose"
     assert "clinic_max_daily_dose" in caught.value.problem
     assert POLICY in caught.value.source
     assert "pharma.cist" in caught.value.source
     assert Refill.objects.count() == 1  # only the first fill
+    with pytest.raises(Refusal) as again:
+        increase_prescribed(physician, implant)
+    assert "clinic_max_daily_dose" in again.value.problem and POLICY in again.value.source
+    assert Prescription.objects.filter(implant=implant).count() == 2
 
 
 def test_a_refill_breaking_a_clinic_soft_limit_warns_and_needs_a_reason(
-    pharmacist: User, physician: User, implant: Implant
+    pharmacist: User, physician: User, nurse: User, implant: Implant
 ) -> None:
+    """The physician gives the reason when prescribing; the refill executing the prescription
+    carries it (the double-check before it was the second clinician's look)."""
     baclofen_daily(pharmacist, "420 mcg/day", "soft")
     with pytest.raises(Refusal) as caught:
-        refill_with_increase(physician, implant)
+        increase_prescribed(physician, implant)
     assert caught.value.field == "overrides"
     assert "clinic_max_daily_dose" in caught.value.limit
     assert POLICY in caught.value.source
     reason = "spasms persist at 400 mcg/day, agreed with pharmacy"
-    refill = refill_with_increase(physician, implant, overrides={"clinic_max_daily_dose": reason})
-    assert refill.needs_verification
+    prescription = increase_prescribed(
+        physician, implant, overrides={"clinic_max_daily_dose": reason}
+    )
+    assert prescription.overrides == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    assert prescription.checked_by == "pharma.cist"
+    refill = refill_with_increase(nurse, implant)
+    assert [w["rule"] for w in refill.warnings] == ["clinic_max_daily_dose"]
     assert refill.acknowledged == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    assert not refill.needs_verification
 
 
 def test_a_titration_breaking_a_clinic_step_limit_is_refused(
-    pharmacist: User, physician: User, implant: Implant
+    pharmacist: User, physician: User, nurse: User, implant: Implant
 ) -> None:
+    """Refused when prescribed; and a titration prescribed before the limit was approved is
+    refused when the pump is programmed with it."""
     row = library.add_limit(
         pharmacist,
         drug="baclofen",
@@ -220,11 +251,22 @@ def test_a_titration_breaking_a_clinic_step_limit_is_refused(
         source=POLICY,
         idempotency_key="step",
     )
-    library.approve_limit(physician, row.id, expected_version=row.version)
     at = FIRST_FILL + timedelta(days=3)
+    prescribed(physician, pharmacist, implant.id, baclofen(), dose("440 mcg/day"), at=at)
+    library.approve_limit(physician, row.id, expected_version=row.version)
+    with pytest.raises(Refusal) as programming:
+        programs.program_pump(
+            nurse,
+            implant.id,
+            expected_version=Implant.objects.get(id=implant.id).version,
+            now=at,
+        )
+    assert "clinic_max_step_percent" in programming.value.problem
+    assert POLICY in programming.value.source
+    assert Program.objects.filter(implant=implant).count() == 1
     with pytest.raises(Refusal) as caught:
-        programs.change_program(physician, implant.id, dose=dose("440 mcg/day"), now=at)
+        prescribed(physician, pharmacist, implant.id, baclofen(), dose("440 mcg/day"), at=at)
     assert "clinic_max_step_percent" in caught.value.problem
     assert POLICY in caught.value.source
-    program = programs.change_program(physician, implant.id, dose=dose("420 mcg/day"), now=at)
+    program = titrated(physician, implant.id, dose("420 mcg/day"), at=at, programmer=nurse)
     assert program.dose_mcg_per_day == Decimal("420")

@@ -16,7 +16,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import User
 
-from clinic_fixtures import FIRST_FILL
+from clinic_fixtures import FIRST_FILL, titrated
 from painpump.clinic import audit
 from painpump.clinic.actions import library, programs
 from painpump.clinic.errors import Conflict
@@ -24,6 +24,7 @@ from painpump.clinic.models import AuditEntry, ClinicLimit, Implant
 from painpump.clinic.reads import clinic_limits
 from painpump.clinic.reads.pump_state import dosing_rules
 from painpump.clinic.roles import Forbidden, Role
+from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import catalog
 from painpump.core.checks import check_clinic_limits
 from painpump.core.decision import Verdict
@@ -262,19 +263,30 @@ def test_limits_set_before_approvals_were_required_stay_in_force(pharmacist: Use
 
 
 def test_a_pending_hard_limit_lets_a_titration_pass_until_approved(
-    pharmacist: User, second_pharmacist: User, physician: User, implant: Implant
+    pharmacist: User, second_pharmacist: User, physician: User, nurse: User, implant: Implant
 ) -> None:
-    """End to end through the program service: the dose a pending limit would stop is
-    prescribed; once approved, a further increase above it is refused naming the clinic's
-    policy."""
+    """End to end through the prescription and program services: the dose a pending limit would
+    stop is prescribed and programmed; a further increase prescribed while the limit is pending
+    is refused when the pump is programmed after the approval, and prescribing it again is
+    refused too, each naming the clinic's policy."""
     row = daily(pharmacist, "420 mcg/day")
     at = FIRST_FILL + timedelta(days=3)
-    passed = programs.change_program(physician, implant.id, dose=dose("440 mcg/day"), now=at)
+    passed = titrated(physician, implant.id, dose("440 mcg/day"), at=at, programmer=nurse)
     assert passed.dose_mcg_per_day == Decimal("440")
+    later = at + timedelta(days=2)
+    prescribed(physician, pharmacist, implant.id, baclofen(), dose("445 mcg/day"), at=later)
     library.approve_limit(second_pharmacist, row.id, expected_version=row.version)
-    with pytest.raises(Refusal) as caught:
-        programs.change_program(
-            physician, implant.id, dose=dose("445 mcg/day"), now=at + timedelta(days=2)
+    with pytest.raises(Refusal) as programming:
+        programs.program_pump(
+            nurse,
+            implant.id,
+            expected_version=Implant.objects.get(id=implant.id).version,
+            now=later,
         )
+    assert "clinic_max_daily_dose" in programming.value.problem
+    assert POLICY in programming.value.source
+    with pytest.raises(Refusal) as caught:
+        prescribed(physician, pharmacist, implant.id, baclofen(), dose("445 mcg/day"), at=later)
     assert "clinic_max_daily_dose" in caught.value.problem
     assert POLICY in caught.value.source
+    assert implant.programs.get(ended_at__isnull=True) == passed

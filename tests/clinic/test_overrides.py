@@ -1,6 +1,7 @@
-"""Soft limits pass only with a reason typed for each (recorded on the refill or program and in
-its audit entry, still verified by a second clinician); hard stops never pass, whatever override
-is sent, and nothing is recorded (rule-two-tiers)."""
+"""Soft limits pass only with a reason typed for each (recorded on the prescription, the refill or
+program and in its audit entry; a reason typed at a refill is still verified by a second
+clinician); hard stops never pass, whatever override is sent, and nothing is recorded
+(rule-two-tiers)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from clinic_fixtures import FIRST_FILL
 from frozen import NOW
 from hard_stops import OVER_LABEL, every_rule, ziconotide_fill, ziconotide_pump
 from painpump.clinic.actions import library, programs, refills
-from painpump.clinic.models import AuditEntry, Implant, Program, Refill
+from painpump.clinic.models import AuditEntry, Implant, Prescription, Program, Refill
 from painpump.clinic.reads.program_preview import program_record
 from painpump.clinic.reads.refill_record import refill_record
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.testing import baclofen
+from painpump.clinic.testing import baclofen, prescribed
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
@@ -44,8 +45,13 @@ def overinfused(user: User, implant: Implant, overrides: dict[str, str]) -> Refi
     )
 
 
-def written() -> tuple[int, int, int]:
-    return Refill.objects.count(), Program.objects.count(), AuditEntry.objects.count()
+def written() -> tuple[int, int, int, int]:
+    return (
+        Prescription.objects.count(),
+        Refill.objects.count(),
+        Program.objects.count(),
+        AuditEntry.objects.count(),
+    )
 
 
 def test_a_missing_reason_is_refused_naming_the_rule(implant: Implant, nurse: User) -> None:
@@ -95,7 +101,7 @@ def test_the_override_is_stored_with_its_reason_audited_and_still_verified_by_a_
 
 
 def test_a_titration_passing_a_soft_limit_keeps_the_warning_and_its_reason(
-    implant: Implant, physician: User, pharmacist: User
+    implant: Implant, physician: User, pharmacist: User, nurse: User
 ) -> None:
     library.add_limit(
         pharmacist,
@@ -109,11 +115,27 @@ def test_a_titration_passing_a_soft_limit_keeps_the_warning_and_its_reason(
     at = FIRST_FILL + timedelta(days=3)
     dose = parse("440 mcg/day", Kind.DOSE_RATE, "dose")
     with pytest.raises(Refusal) as caught:
-        programs.change_program(physician, implant.id, dose=dose, now=at)
+        prescribed(physician, pharmacist, implant.id, baclofen(), dose, at=at)
     assert caught.value.field == "overrides" and "clinic_max_daily_dose" in caught.value.value
     reason = "spasms persist at 400 mcg/day, agreed with pharmacy"
-    program = programs.change_program(
-        physician, implant.id, dose=dose, now=at, overrides={"clinic_max_daily_dose": reason}
+    prescription = prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        baclofen(),
+        dose,
+        at=at,
+        overrides={"clinic_max_daily_dose": reason},
+    )
+    assert prescription.overrides == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    signed = AuditEntry.objects.get(action="prescription.create", object_id=str(prescription.id))
+    assert signed.after is not None
+    assert signed.after["overrides"] == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    program = programs.program_pump(
+        nurse,
+        implant.id,
+        expected_version=Implant.objects.get(id=implant.id).version,
+        now=at,
     )
     assert program.overrides == [{"rule": "clinic_max_daily_dose", "reason": reason}]
     assert [w["rule"] for w in program.warnings] == ["clinic_max_daily_dose"]
@@ -124,17 +146,72 @@ def test_a_titration_passing_a_soft_limit_keeps_the_warning_and_its_reason(
     assert [(o.rule, o.reason) for o in shown.overrides] == [("clinic_max_daily_dose", reason)]
 
 
+def test_a_warning_the_prescriber_did_not_see_needs_a_physicians_reason_at_programming(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """A soft limit set after the titration was prescribed: the nurse may not pass it, the
+    physician passes it with a reason of their own."""
+    at = FIRST_FILL + timedelta(days=3)
+    dose = parse("440 mcg/day", Kind.DOSE_RATE, "dose")
+    prescribed(physician, pharmacist, implant.id, baclofen(), dose, at=at)
+    library.add_limit(
+        pharmacist,
+        drug="baclofen",
+        rule="max_daily_dose",
+        value=parse("420 mcg/day", Kind.DOSE_RATE, "v"),
+        severity="soft",
+        source="clinic policy 7",
+        idempotency_key="soft-daily",
+    )
+    version = Implant.objects.get(id=implant.id).version
+    before = written()
+    with pytest.raises(Refusal) as caught:
+        programs.program_pump(nurse, implant.id, expected_version=version, now=at)
+    assert caught.value.field == "overrides" and "clinic_max_daily_dose" in caught.value.value
+    reason = "spasms persist at 400 mcg/day, agreed with pharmacy"
+    with pytest.raises(Forbidden, match=r"program\.prescribe"):
+        programs.program_pump(
+            nurse,
+            implant.id,
+            expected_version=version,
+            now=at,
+            overrides={"clinic_max_daily_dose": reason},
+        )
+    assert written() == before
+    program = programs.program_pump(
+        physician,
+        implant.id,
+        expected_version=version,
+        now=at,
+        overrides={"clinic_max_daily_dose": reason},
+    )
+    assert program.overrides == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+
+
 def test_no_override_turns_a_hard_stop_into_a_program_or_a_refill(
     physician: User, nurse: User
 ) -> None:
-    """Ziconotide above its US label maximum (a hard limit): overrides naming that rule and
-    every other give no program, no refill and no audit entry."""
+    """Ziconotide above its US label maximum (a hard limit): a prescription with overrides
+    naming that rule and every other is refused, so there is nothing to program, and a refill
+    at that dose is refused as not prescribed; no prescription, program, refill or audit
+    entry."""
     implant = ziconotide_pump(physician, nurse)
     before = written()
     over = parse(OVER_LABEL, Kind.DOSE_RATE, "dose")
-    with pytest.raises(Refusal) as titrated:
-        programs.change_program(physician, implant.id, dose=over, now=NOW, overrides=every_rule())
-    assert titrated.value.field in ("dose", "overrides[max_daily_dose]")
+    with pytest.raises(Refusal) as signed:
+        prescribed(
+            physician, None, implant.id, ziconotide_fill(), over, at=NOW, overrides=every_rule()
+        )
+    assert signed.value.field in ("dose", "overrides[max_daily_dose]")
+    assert "max_daily_dose" in str(signed.value)
+    with pytest.raises(Refusal, match="is not ready to program"):
+        programs.program_pump(
+            physician,
+            implant.id,
+            expected_version=Implant.objects.get(id=implant.id).version,
+            now=NOW,
+            overrides=every_rule(),
+        )
     with pytest.raises(Refusal) as refilled:
         refills.perform_refill(
             physician,
@@ -147,9 +224,11 @@ def test_no_override_turns_a_hard_stop_into_a_program_or_a_refill(
             dose=over,
             overrides=every_rule(),
         )
-    assert "max_daily_dose" in str(refilled.value)
+    assert refilled.value.field == "dose"
+    assert "program.prescribe" in refilled.value.limit
     assert written() == before
     assert not Program.objects.filter(dose_mcg_per_day=25).exists()
+    assert not Prescription.objects.filter(daily_dose_mcg_per_day=25).exists()
 
 
 def test_a_nurse_may_not_swap_the_drug_at_a_refill_and_nothing_is_written(
@@ -161,7 +240,7 @@ def test_a_nurse_may_not_swap_the_drug_at_a_refill_and_nothing_is_written(
         parse("20 mL", Kind.VOLUME, "v"),
         "H-1",
     )
-    with pytest.raises(Forbidden):
+    with pytest.raises(Refusal) as caught:
         refills.perform_refill(
             nurse,
             implant.id,
@@ -173,6 +252,11 @@ def test_a_nurse_may_not_swap_the_drug_at_a_refill_and_nothing_is_written(
             dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
             overrides={"baclofen_stopped": REASON, "max_start_dose": REASON},
         )
+    assert caught.value.field == "drugs[0]"
+    assert caught.value.problem == "differs from the prescription"
+    assert "hydromorphone" in caught.value.value
+    assert "baclofen 2000 mcg/mL" in caught.value.limit
+    assert "signed by a physician (program.prescribe)" in caught.value.limit
     assert written() == before
 
 

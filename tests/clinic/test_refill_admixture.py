@@ -1,5 +1,7 @@
-"""Admixtures: every drug of a fill is checked against its own library limits at the dose the
-program gives it, so a second drug cannot ride along unchecked (hazard H-04 of docs/hazards.md)."""
+"""Admixtures: every drug of a prescription is checked against its own library limits at the dose
+the program gives it when the physician prescribes it, so a second drug cannot ride along
+unchecked (hazard H-04 of docs/hazards.md), and the refill executing it carries each drug's
+warning with the reason given for it."""
 
 from __future__ import annotations
 
@@ -10,13 +12,19 @@ from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL
 from painpump.clinic.actions import refills
-from painpump.clinic.models import AuditEntry, Implant, Program, Refill
+from painpump.clinic.models import AuditEntry, Implant, Prescription, Program, Refill
+from painpump.clinic.reads.prescription_history import preview_prescription
 from painpump.clinic.reads.refill_preview import preview_refill
+from painpump.clinic.testing import prescribed
+from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
+
+DAY_60 = FIRST_FILL + timedelta(days=60)
+DOSE = parse("400 mcg/day", Kind.DOSE_RATE, "dose")
 
 
 def with_clonidine(clonidine: str) -> Fill:
@@ -33,71 +41,98 @@ def with_clonidine(clonidine: str) -> Fill:
 REASON = "clonidine concentration agreed with pharmacy"
 
 
-def refill(user: User, implant: Implant, fill: Fill, overrides: dict[str, str]) -> Refill:
+def prescribe(
+    physician: User, pharmacist: User, implant: Implant, clonidine: str, **kwargs: object
+) -> Prescription:
+    """The admixture prescribed the morning of the day-60 refill (and double-checked)."""
+    return prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        with_clonidine(clonidine),
+        DOSE,
+        at=DAY_60 - timedelta(hours=2),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def refill(user: User, implant: Implant, fill: Fill) -> Refill:
     return refills.perform_refill(
         user,
         implant.id,
         idempotency_key="admixture",
-        performed_at=FIRST_FILL + timedelta(days=60),
+        performed_at=DAY_60,
         expected=parse("8 mL", Kind.VOLUME, "e"),
         aspirated=parse("8 mL", Kind.VOLUME, "a"),
         fill=fill,
-        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
-        overrides=overrides,
     )
 
 
 def test_a_hundredfold_slip_in_the_second_drug_of_an_admixture_is_refused_naming_it(
-    implant: Implant, physician: User
+    implant: Implant, physician: User, pharmacist: User, nurse: User
 ) -> None:
     entries = AuditEntry.objects.count()
     with pytest.raises(Refusal) as caught:
-        refill(physician, implant, with_clonidine("150 mg/mL"), {})
+        prescribe(physician, pharmacist, implant, "150 mg/mL")
     assert caught.value.field == "drugs[1]"
     assert "clonidine 150 mg/mL" in caught.value.value
     assert caught.value.source
+    assert Prescription.objects.count() == 1
+    assert AuditEntry.objects.count() == entries
+    with pytest.raises(Refusal, match="differs from the prescription"):
+        refill(nurse, implant, with_clonidine("150 mg/mL"))
     assert Refill.objects.count() == 1
     assert Program.objects.filter(ended_at__isnull=True).count() == 1
     assert AuditEntry.objects.count() == entries
 
 
 def test_the_second_drug_above_its_own_soft_maximum_needs_its_own_reason(
-    implant: Implant, physician: User
+    implant: Implant, physician: User, pharmacist: User, nurse: User
 ) -> None:
     """Clonidine 2000 mcg/mL is above its 1000 mcg/mL maximum (its 400 mcg/day at 0.2 mL/day
     are within its daily maximum): the warning names clonidine and is passed with a reason of its
     own (regression: it read like the baclofen's and an acknowledgement of the rule covered
     both)."""
     with pytest.raises(Refusal) as caught:
-        refill(physician, implant, with_clonidine("2000 mcg/mL"), {})
+        prescribe(physician, pharmacist, implant, "2000 mcg/mL")
     assert caught.value.field == "overrides"
     assert "clonidine:max_concentration" in caught.value.limit
     assert "clonidine:max_concentration" in caught.value.value
     assert "(clonidine: " in caught.value.problem
-    assert Refill.objects.count() == 1
-    shown = preview_refill(
+    assert Prescription.objects.count() == 1
+    shown = preview_prescription(
         physician,
         implant.id,
-        at=FIRST_FILL + timedelta(days=60),
-        expected=parse("8 mL", Kind.VOLUME, "e"),
-        aspirated=parse("8 mL", Kind.VOLUME, "a"),
-        fill=with_clonidine("2000 mcg/mL"),
-        dose=parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+        rx.Prescription(with_clonidine("2000 mcg/mL").drugs, rx.PrescribedProgram.continuous(DOSE)),
+        at=DAY_60 - timedelta(hours=2),
     ).warnings
     reasons = {w.rule: REASON for w in shown if w.rule != "clonidine:max_concentration"}
     with pytest.raises(Refusal):  # the principal drug's rule does not cover clonidine's
-        refill(
+        prescribe(
             physician,
+            pharmacist,
             implant,
-            with_clonidine("2000 mcg/mL"),
-            {**reasons, "max_concentration": REASON},
+            "2000 mcg/mL",
+            overrides={**reasons, "max_concentration": REASON},
         )
-    recorded = refill(
+    prescribe(
         physician,
+        pharmacist,
         implant,
-        with_clonidine("2000 mcg/mL"),
-        {**reasons, "clonidine:max_concentration": REASON},
+        "2000 mcg/mL",
+        overrides={**reasons, "clonidine:max_concentration": REASON},
     )
+    at_refill = preview_refill(
+        nurse,
+        implant.id,
+        at=DAY_60,
+        expected=parse("8 mL", Kind.VOLUME, "e"),
+        aspirated=parse("8 mL", Kind.VOLUME, "a"),
+        fill=with_clonidine("2000 mcg/mL"),
+    )
+    assert at_refill.prescribers_reasons["clonidine:max_concentration"] == REASON
+    recorded = refill(nurse, implant, with_clonidine("2000 mcg/mL"))
     (warning,) = [w for w in recorded.warnings if w["rule"] == "clonidine:max_concentration"]
     assert warning["message"].startswith("clonidine: ")
+    assert {"rule": "clonidine:max_concentration", "reason": REASON} in recorded.acknowledged
     assert {d.drug for d in recorded.drugs.all()} == {"baclofen", "clonidine"}

@@ -1,8 +1,8 @@
-"""Refills and titrations previewed before they are committed: the review shows what the service
-then records (rate, projection, bridge, appointment, four-eyes flag), a hard limit comes back as
-the stop that the confirmation would raise, a reason counts only for the warning it was typed for,
-a form opened before someone else's change is a conflict, and the recorded refill reads back with
-its reconciliation and warnings for the second clinician."""
+"""Refills, prescriptions and programmings previewed before they are committed: the review shows
+what the service then records (rate, projection, bridge, appointment, four-eyes flag), a hard
+limit comes back as the stop that the confirmation would raise, a reason counts only for the
+warning it was typed for, a form opened before someone else's change is a conflict, and the
+recorded refill reads back with its reconciliation and warnings for the second clinician."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL
 from painpump.clinic.actions import settings_service
-from painpump.clinic.actions.programs import confirm_program_change
+from painpump.clinic.actions.programs import program_pump
 from painpump.clinic.actions.refills import confirm_refill, verify_refill
 from painpump.clinic.errors import Conflict
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill
+from painpump.clinic.models import Appointment, AuditEntry, Implant, Prescription, Program, Refill
+from painpump.clinic.reads.prescription_history import preview_prescription
 from painpump.clinic.reads.program_preview import (
     preview_program_change,
     program_record,
@@ -30,8 +31,10 @@ from painpump.clinic.reads.refill_preview import (
 )
 from painpump.clinic.reads.refill_record import refill_record
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.testing import baclofen
+from painpump.clinic.testing import baclofen, prescribed
+from painpump.core import prescription as rx
 from painpump.core.decision import Finding, Verdict
+from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, Q, parse
 
@@ -45,6 +48,22 @@ DOSE = parse("400 mcg/day", Kind.DOSE_RATE, "dose")
 
 def volume(text: str) -> Q:
     return parse(text, Kind.VOLUME, "v")
+
+
+def half_prescribed(physician: User, pharmacist: User, implant: Implant) -> Prescription:
+    """Baclofen 1000 mcg/mL at the same dose, prescribed and double-checked on day 60."""
+    return prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        baclofen("1000 mcg/mL"),
+        DOSE,
+        at=DAY_60 - timedelta(hours=2),
+    )
+
+
+def continuous(fill: Fill, dose: Q) -> rx.Prescription:
+    return rx.Prescription(fill.drugs, rx.PrescribedProgram.continuous(dose))
 
 
 def confirm(
@@ -124,9 +143,10 @@ def test_an_overinfusion_is_a_warning_with_the_pump_accuracy_and_the_pocket_fill
 
 
 def test_a_concentration_change_previews_the_bridge_it_records(
-    implant: Implant, nurse: User
+    implant: Implant, nurse: User, physician: User, pharmacist: User
 ) -> None:
     half = baclofen("1000 mcg/mL")
+    half_prescribed(physician, pharmacist, implant)
     preview = preview_refill(
         nurse,
         implant.id,
@@ -136,11 +156,14 @@ def test_a_concentration_change_previews_the_bridge_it_records(
         fill=half,
         dose=DOSE,
     )
-    assert preview.bridge is not None and preview.needs_verification
+    assert preview.bridge is not None
+    assert preview.prescription is not None and preview.prescription.number == 2
+    # double-checked before: nothing left for a second clinician after the refill
+    assert not preview.needs_verification
     refill = confirm(nurse, implant, fill=half)
     assert preview.bridge.bridge_rate.canonical == refill.bridge_rate_ml_per_day
     assert preview.bridge.bridge_volume.canonical == refill.bridge_volume_ml
-    assert refill.needs_verification
+    assert not refill.needs_verification
 
 
 @pytest.mark.parametrize(
@@ -155,21 +178,28 @@ def test_a_concentration_change_previews_the_bridge_it_records(
     ids=["above-the-label", "mg-for-mcg"],
 )
 def test_a_hard_limit_is_the_stop_of_the_preview_and_names_the_concentration(
-    implant: Implant, nurse: User, concentration: str, limit: str
+    implant: Implant, physician: User, nurse: User, concentration: str, limit: str
 ) -> None:
-    preview = preview_refill(
-        nurse,
-        implant.id,
-        at=DAY_60,
-        expected=EXPECTED,
-        aspirated=volume("8 mL"),
-        fill=baclofen(concentration),
-        dose=DOSE,
+    """Previewed as a prescription, the concentration's hard limit is the stop; a refill with it
+    is refused as not prescribed."""
+    preview = preview_prescription(
+        physician, implant.id, continuous(baclofen(concentration), DOSE), at=DAY_60
     )
-    assert preview.stop is not None and preview.after is None
+    assert preview.stop is not None
     assert preview.stop.field == "drugs[0]"
     assert preview.stop.limit == limit
+    with pytest.raises(Refusal, match="differs from the prescription"):
+        preview_refill(
+            nurse,
+            implant.id,
+            at=DAY_60,
+            expected=EXPECTED,
+            aspirated=volume("8 mL"),
+            fill=baclofen(concentration),
+            dose=DOSE,
+        )
     assert Refill.objects.count() == 1
+    assert Prescription.objects.count() == 1
 
 
 def test_an_overfill_is_the_stop_of_the_preview(implant: Implant, nurse: User) -> None:
@@ -189,7 +219,8 @@ def test_an_overfill_is_the_stop_of_the_preview(implant: Implant, nurse: User) -
 def test_a_nurse_may_not_preview_a_new_dose_and_an_auditor_no_refill(
     implant: Implant, nurse: User, auditor: User
 ) -> None:
-    with pytest.raises(Forbidden, match="physician"):
+    new_dose = parse("440 mcg/day", Kind.DOSE_RATE, "dose")
+    with pytest.raises(Refusal) as caught:
         preview_refill(
             nurse,
             implant.id,
@@ -197,8 +228,12 @@ def test_a_nurse_may_not_preview_a_new_dose_and_an_auditor_no_refill(
             expected=EXPECTED,
             aspirated=volume("8 mL"),
             fill=baclofen(),
-            dose=parse("440 mcg/day", Kind.DOSE_RATE, "dose"),
+            dose=new_dose,
         )
+    assert caught.value.field == "dose"
+    assert "signed by a physician (program.prescribe)" in caught.value.limit
+    with pytest.raises(Forbidden, match="physician"):
+        preview_prescription(nurse, implant.id, continuous(baclofen(), new_dose), at=DAY_60)
     with pytest.raises(Forbidden):
         preview_refill(auditor, implant.id, at=DAY_60)
 
@@ -261,26 +296,21 @@ def test_the_recorded_refill_reads_back_with_its_reconciliation_and_verification
 def test_the_clinician_who_refilled_is_told_someone_else_must_verify(
     implant: Implant, physician: User
 ) -> None:
-    refill = confirm(physician, implant, fill=baclofen("1000 mcg/mL"))
+    refill = confirm(physician, implant, aspirated="6 mL", overrides={"reconciliation": REASON})
     assert "you performed this refill" in refill_record(physician, refill.id).verification
 
 
-def test_a_titration_preview_shows_what_the_change_then_records(
-    implant: Implant, physician: User
+def test_a_titration_preview_shows_what_the_programming_then_records(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
 ) -> None:
     now = FIRST_FILL + timedelta(days=10)
     dose = parse("440 mcg/day", Kind.DOSE_RATE, "dose")
-    preview = preview_program_change(physician, implant.id, at=now, dose=dose)
+    prescribed(physician, pharmacist, implant.id, baclofen(), dose, at=now)
+    preview = preview_program_change(nurse, implant.id, at=now)
     assert preview.stop is None and preview.after is not None
+    assert preview.prescription.number == 2
     assert preview.before.reservoir == volume("18 mL")  # 10 days at 0.2 mL/day
-    program = confirm_program_change(
-        physician,
-        implant.id,
-        expected_version=preview.version,
-        dose=dose,
-        now=now,
-        overrides={},
-    )
+    program = program_pump(nurse, implant.id, expected_version=preview.version, now=now)
     implant.refresh_from_db()
     assert preview.after.rate is not None
     assert preview.after.rate.canonical == program.rate_ml_per_day == Decimal("0.22")
@@ -291,30 +321,30 @@ def test_a_titration_preview_shows_what_the_change_then_records(
     record = program_record(physician, program.id)
     assert record.before.dose == DOSE and record.after.dose == dose
     assert record.after.refill_by == implant.refill_by
-    with pytest.raises(Conflict):
-        confirm_program_change(
-            physician,
-            implant.id,
-            expected_version=preview.version,
-            dose=parse("480 mcg/day", Kind.DOSE_RATE, "dose"),
-            now=now + timedelta(days=2),
-            overrides={},
-        )
+    prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        baclofen(),
+        parse("480 mcg/day", Kind.DOSE_RATE, "dose"),
+        at=now + timedelta(days=2),
+    )
+    with pytest.raises(Conflict):  # the form was opened before the last prescription
+        program_pump(nurse, implant.id, expected_version=preview.version, now=now)
     assert Program.objects.filter(implant=implant).count() == 2
 
 
 def test_a_titration_record_shows_the_dates_it_recorded_after_the_settings_change(
-    implant: Implant, physician: User, admin: User
+    implant: Implant, physician: User, pharmacist: User, admin: User
 ) -> None:
     now = FIRST_FILL + timedelta(days=10)
     dose = parse("440 mcg/day", Kind.DOSE_RATE, "dose")
-    program = confirm_program_change(
+    prescribed(physician, pharmacist, implant.id, baclofen(), dose, at=now)
+    program = program_pump(
         physician,
         implant.id,
         expected_version=Implant.objects.get(id=implant.id).version,
-        dose=dose,
         now=now,
-        overrides={},
     )
     recorded = program_record(physician, program.id)
     settings = clinic_settings()
@@ -329,13 +359,15 @@ def test_a_titration_record_shows_the_dates_it_recorded_after_the_settings_chang
     assert (again.before.alarm_at, again.before.refill_by) == (first.alarm_at, first.refill_by)
 
 
-def test_a_titration_step_beyond_the_label_is_the_stop_and_nurses_may_not_titrate(
+def test_a_titration_step_beyond_the_label_is_the_stop_and_nurses_may_not_prescribe(
     implant: Implant, physician: User, nurse: User
 ) -> None:
     now = FIRST_FILL + timedelta(days=10)
-    preview = preview_program_change(
-        physician, implant.id, at=now, dose=parse("600 mcg/day", Kind.DOSE_RATE, "dose")
-    )
+    too_much = continuous(baclofen(), parse("600 mcg/day", Kind.DOSE_RATE, "dose"))
+    preview = preview_prescription(physician, implant.id, too_much, at=now)
     assert preview.stop is not None and "max_step_percent" in preview.stop.problem
+    assert preview.needs_double_check
     with pytest.raises(Forbidden, match="physician"):
+        preview_prescription(nurse, implant.id, too_much, at=now)
+    with pytest.raises(Refusal, match="is not ready to program"):
         preview_program_change(nurse, implant.id, at=now)

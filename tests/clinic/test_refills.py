@@ -1,6 +1,7 @@
-"""Refills end to end in one transaction: each reconciliation outcome, the drug-library and device
-checks (stop, or warn and pass with a typed reason), bridge and four-eyes on a concentration change,
-idempotent retries, and nothing written when anything is refused."""
+"""Refills end to end in one transaction: each executes the pump's prescription (a change is a new
+prescription first), each reconciliation outcome, the drug-library and device checks (stop, or
+warn and pass with a typed reason), the bridge on a concentration change, four-eyes on a reason
+typed at the refill, idempotent retries, and nothing written when anything is refused."""
 
 from __future__ import annotations
 
@@ -13,18 +14,29 @@ from django.contrib.auth.models import User
 from clinic_fixtures import FIRST_FILL
 from painpump.clinic import audit
 from painpump.clinic.actions import refills
-from painpump.clinic.models import Appointment, AuditEntry, Implant, Program, Refill
+from painpump.clinic.models import (
+    Appointment,
+    AuditEntry,
+    Implant,
+    Prescription,
+    Program,
+    Refill,
+)
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.testing import baclofen
+from painpump.clinic.testing import baclofen, prescribed
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import Fill
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, Q, parse
 
 pytestmark = pytest.mark.django_db
 
 DAY_60 = FIRST_FILL + timedelta(days=60)
 REASON = "pump interrogated, residual re-measured twice"
+
+
+def dose(text: str) -> Q:
+    return parse(text, Kind.DOSE_RATE, "dose")
 
 
 def refill_at_day_60(
@@ -112,47 +124,91 @@ def test_an_overfill_is_refused_and_nothing_is_written(implant: Implant, nurse: 
 
 
 def test_a_nurse_cannot_change_the_prescribed_dose(implant: Implant, nurse: User) -> None:
-    with pytest.raises(Forbidden):
+    entries = AuditEntry.objects.count()
+    with pytest.raises(Refusal) as caught:
         refill_at_day_60(nurse, implant, "8 mL", dose="440 mcg/day")
+    assert (caught.value.field, caught.value.value) == ("dose", "440 mcg/day")
+    assert caught.value.problem == "differs from the prescription"
+    assert caught.value.limit.startswith("400 mcg/day as prescribed (prescription #1 by dr.house")
+    assert "signed by a physician (program.prescribe)" in caught.value.limit
+    assert Refill.objects.count() == 1
+    assert AuditEntry.objects.count() == entries
+
+
+def test_a_physician_at_a_refill_executes_the_prescription_too(
+    implant: Implant, physician: User
+) -> None:
+    with pytest.raises(Refusal, match="differs from the prescription"):
+        refill_at_day_60(physician, implant, "8 mL", dose="440 mcg/day")
+    assert Refill.objects.count() == 1
 
 
 def test_a_step_at_a_refill_is_judged_by_the_maintenance_or_titration_steps(
-    implant: Implant, physician: User
+    implant: Implant, physician: User, pharmacist: User, nurse: User
 ) -> None:
-    # stroke is spasticity of cerebral origin: +20 % at refills (maintenance), +15 % while
-    # titrating (Lioresal label), both hard
+    """Stroke is spasticity of cerebral origin: +20 % at refills (maintenance), +15 % while
+    titrating (Lioresal label), both hard: the physician's prescription is refused beyond them
+    (judged as titration unless prescribed as maintenance: it may be programmed between
+    refills), and the refill executes the one within them in its phase."""
+    morning = DAY_60 - timedelta(hours=2)
+
+    def prescribe(daily: str, phase: Phase | None) -> Prescription:
+        return prescribed(
+            physician, pharmacist, implant.id, baclofen(), dose(daily), at=morning, phase=phase
+        )
+
     with pytest.raises(Refusal) as caught:
-        refill_at_day_60(physician, implant, "8 mL", dose="500 mcg/day")
+        prescribe("500 mcg/day", Phase.MAINTENANCE)
     assert "is stopped by max_step_percent" in caught.value.problem
     assert "above <= 20 %" in caught.value.problem
-    with pytest.raises(Refusal) as stopped:
-        refill_at_day_60(physician, implant, "8 mL", dose="470 mcg/day", phase=Phase.TITRATION)
-    assert "is stopped by max_step_percent" in stopped.value.problem
-    assert stopped.value.limit.endswith("(hard limit: no override)")
-    refill = refill_at_day_60(physician, implant, "8 mL", dose="470 mcg/day")
+    for phase in (Phase.TITRATION, None):
+        with pytest.raises(Refusal) as stopped:
+            prescribe("470 mcg/day", phase)
+        assert "is stopped by max_step_percent" in stopped.value.problem
+        assert "above <= 15 %" in stopped.value.problem
+        assert stopped.value.limit.endswith("(hard limit: no override)")
+    assert prescribe("470 mcg/day", Phase.MAINTENANCE).phase == Phase.MAINTENANCE
+    refill = refill_at_day_60(nurse, implant, "8 mL", dose="470 mcg/day")
     assert refill.program.dose_mcg_per_day == Decimal("470")
     assert refill.program.phase == Phase.MAINTENANCE
 
 
-def test_a_concentration_change_bridges_and_waits_for_a_second_clinician(
+def test_a_concentration_change_is_prescribed_double_checked_then_bridged_at_the_refill(
     implant: Implant, nurse: User, physician: User, pharmacist: User
 ) -> None:
+    """The second clinician checked the new concentration before the refill (rule-double-check):
+    the refill that executes it waits for no verification afterwards."""
+    with pytest.raises(Refusal, match="differs from the prescription"):
+        refill_at_day_60(nurse, implant, "8 mL", fill=baclofen("1000 mcg/mL"))
+    prescription = prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        baclofen("1000 mcg/mL"),
+        dose("400 mcg/day"),
+        at=DAY_60 - timedelta(hours=2),
+    )
+    assert prescription.checked_by == "pharma.cist"
     refill = refill_at_day_60(nurse, implant, "8 mL", fill=baclofen("1000 mcg/mL"))
     # 400 mcg/day at the old 2000 mcg/mL = 0.2 mL/day for the 0.25 mL dead volume
     assert refill.bridge_rate_ml_per_day == Decimal("0.2")
     assert refill.program.rate_ml_per_day == Decimal("0.4")
+    assert refill.program.prescription == prescription
+    assert not refill.needs_verification
+    with pytest.raises(Refusal, match="needs no verification"):
+        refills.verify_refill(pharmacist, refill.id, DAY_60)
+
+
+def test_the_clinician_who_refilled_cannot_verify_it(
+    implant: Implant, physician: User, nurse: User, pharmacist: User
+) -> None:
+    refill = refill_at_day_60(physician, implant, "6 mL", overrides={"reconciliation": REASON})
     assert refill.needs_verification
-    with pytest.raises(Forbidden):
-        refills.verify_refill(nurse, refill.id, DAY_60)
-    refills.verify_refill(pharmacist, refill.id, DAY_60)
-    refill.refresh_from_db()
-    assert refill.verified_by == "pharma.cist"
-
-
-def test_the_clinician_who_refilled_cannot_verify_it(implant: Implant, physician: User) -> None:
-    refill = refill_at_day_60(physician, implant, "8 mL", fill=baclofen("1000 mcg/mL"))
     with pytest.raises(Refusal, match="cannot verify it"):
         refills.verify_refill(physician, refill.id, DAY_60)
+    with pytest.raises(Forbidden):
+        refills.verify_refill(nurse, refill.id, DAY_60)
+    assert refills.verify_refill(pharmacist, refill.id, DAY_60).verified_by == "pharma.cist"
 
 
 def test_a_refill_before_the_last_one_is_refused(implant: Implant, nurse: User) -> None:

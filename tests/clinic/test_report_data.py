@@ -143,11 +143,11 @@ def test_the_first_fill_has_nothing_to_reconcile_and_no_program_before(
     assert session.reconciliation is None
     assert session.before is None
     assert session.bridge is None
-    # her established dose, above the label's start: passed with its reason, and so it waits
-    # for a second clinician
+    # her established dose, above the label's start: passed with the prescriber's reason, which
+    # a second clinician double-checked before the fill, so nothing waits for verification
     (warning,) = session.warnings
     assert (warning.rule, warning.reason) == ("max_start_dose", CARRIED_OVER["max_start_dose"])
-    assert session.awaiting_verification
+    assert not session.awaiting_verification
 
 
 def test_reading_a_session_report_is_audited(implant: Implant, nurse: User, auditor: User) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from painpump.devtools.bench import clinic as clinic_benchmarks
 from painpump.devtools.bench import forecast as forecast_benchmarks
+from painpump.devtools.bench import redate as redate_benchmarks
 from painpump.devtools.bench import twin as benchmarks
 from painpump.devtools.bench import web as web_benchmarks
 from painpump.devtools.load import run as load_test
@@ -55,6 +56,14 @@ def register(app: typer.Typer) -> None:
         """Benchmark the clinic service over HTTP (dashboard, patient, search) on the configured
         database (DATABASE_URL, default SQLite in PAINPUMP_DATA_DIR)."""
         clinic_benchmarks.main(patients, seconds, clients, typer.echo)
+
+    @app.command("bench-redate")
+    def bench_redate(
+        patients: Annotated[int, typer.Option(min=1, help="Patients in the data set.")] = 10_000,
+    ) -> None:
+        """Benchmark dating every pump again by its twin (painpump redate) on the configured
+        database (DATABASE_URL, default SQLite in PAINPUMP_DATA_DIR)."""
+        redate_benchmarks.main(patients, typer.echo)
 
     @app.command("bench-web")
     def bench_web(

@@ -53,6 +53,7 @@ def program_pump(
         Implant.objects.select_for_update().select_related("episode"), implant_id
     )
     prescription = prescriptions.ready_to_program(implant)
+    prescriptions.check_ready_by(prescription, now, "now")
     state = pump_state(implant)
     dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
     phase = Phase(prescription.phase) if prescription.phase else None

@@ -116,6 +116,7 @@ def perform_refill(
     if existing is not None:
         return _replayed(existing, implant_id, idempotency_key, fill, dose)
     prescription = prescriptions.executed_prescription(implant, fill, dose)
+    prescriptions.check_ready_by(prescription, performed_at, "performed_at")
     dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
     if prescription.status == Prescription.Status.READY and prescription.phase:
         phase = Phase(prescription.phase)
@@ -133,9 +134,7 @@ def perform_refill(
     if previous is not None:
         previous.ended_at = performed_at
         previous.save(update_fields=["ended_at"])
-    # A second clinician verifies afterwards what nobody checked before: a change of drug or
-    # concentration that had no double-check, and a warning passed with a reason typed here.
-    verify = bool(set(overrides or {})) or (decision.drug_changed and not prescription.checked_by)
+    verify = prescriptions.needs_verification(decision, prescription)
     refill = _recorded(
         actor, implant, entries, idempotency_key, decision, passed, prescription, verify
     )

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
 
 from painpump.clinic.models import Implant, Prescription
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
+from painpump.core.dosing import concentration_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.overrides import Override
 from painpump.core.refill_decision import Fill, ProgramDecision, RefillDecision
@@ -68,12 +71,13 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
     and who may change it (rule-prescription)."""
     prescription = to_execute(implant)
     waiting = newest_open(implant)
-    unchecked = waiting is not None and waiting.status == Prescription.Status.AWAITING_CHECK
-    if (
+    # a fill of the change that awaits its double-check (not of the prescription in force)
+    awaited = (
         waiting is not None
-        and unchecked
-        and (prescription is None or not _fills(prescription, fill))
-    ):
+        and waiting.status == Prescription.Status.AWAITING_CHECK
+        and (prescription is None or (_fills(waiting, fill) and not _fills(prescription, fill)))
+    )
+    if waiting is not None and awaited:
         raise Refusal(
             "prescription",
             f"#{waiting.number} by {waiting.prescribed_by} ({waiting.get_status_display()})",
@@ -91,7 +95,7 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
             "is missing: a pump is filled and programmed only as prescribed",
         )
     prescribed = [(d.drug, d.concentration_mcg_per_ml) for d in prescription.drugs.all()]
-    shown = ", ".join(f"{name} {of(conc, 'mcg/mL')}" for name, conc in prescribed)
+    shown = drugs_text(prescribed)
     who = f"prescription #{prescription.number} by {prescription.prescribed_by}: {shown}"
     given = fill.canonical_drugs
     for index in range(max(len(given), len(prescribed))):
@@ -99,7 +103,7 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
         if mine is None or index >= len(prescribed) or mine != prescribed[index]:
             raise Refusal(
                 f"drugs[{index}]",
-                f"{mine[0]} {of(mine[1], 'mcg/mL')}" if mine else "missing",
+                drugs_text([mine]) if mine else "missing",
                 f"as prescribed ({who}); a change of drug or concentration is a new "
                 "prescription, signed by a physician (program.prescribe)",
                 RULES,
@@ -148,9 +152,9 @@ def ready_to_program(implant: Implant) -> Prescription:
     if drugs != filled:
         raise Refusal(
             "prescription",
-            f"#{ready.number}: " + ", ".join(f"{n} {of(c, 'mcg/mL')}" for n, c in drugs),
+            f"#{ready.number}: " + drugs_text(drugs),
             "the drugs and concentrations in the pump ("
-            + (", ".join(f"{n} {of(c, 'mcg/mL')}" for n, c in filled) or "not filled")
+            + (drugs_text(filled) or "not filled")
             + "); a new drug or concentration is programmed at a refill",
             RULES,
             "needs a refill",
@@ -162,3 +166,34 @@ def _fills(prescription: Prescription, fill: Fill) -> bool:
     """True when `fill` holds the prescription's drugs at its concentrations."""
     prescribed = [(d.drug, d.concentration_mcg_per_ml) for d in prescription.drugs.all()]
     return fill.canonical_drugs == prescribed
+
+
+def needs_verification(decision: RefillDecision, prescription: Prescription) -> bool:
+    """A second clinician verifies afterwards what nobody checked before: a change of drug or
+    concentration without a double-check, and a warning the prescriber gave no reason for (its
+    reason typed at the refill)."""
+    covered = with_prescribers(decision, prescription, None)
+    unchecked = decision.drug_changed and not prescription.checked_by
+    return unchecked or any(w.rule not in covered for w in decision.warnings)
+
+
+def drugs_text(drugs: list[tuple[str, Decimal]]) -> str:
+    """Drugs with their concentrations in each drug's own unit ("morphine 10 mg/mL")."""
+    return ", ".join(f"{name} {concentration_in_drug_unit(name, conc)}" for name, conc in drugs)
+
+
+def check_ready_by(prescription: Prescription, at: datetime, field: str) -> None:
+    """A ready prescription is programmed only after it was signed and, if it needed one, its
+    double-check (rule-out-of-order: events are recorded when they have happened)."""
+    if prescription.status != Prescription.Status.READY:
+        return
+    ready_at = prescription.checked_at or prescription.prescribed_at
+    if at < ready_at:
+        step = "double-checked" if prescription.checked_at else "signed"
+        raise Refusal(
+            field,
+            at.isoformat(),
+            f"after prescription #{prescription.number} was {step} ({ready_at.isoformat()})",
+            "rule-out-of-order",
+            "is out of order",
+        )

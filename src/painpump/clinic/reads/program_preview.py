@@ -67,6 +67,7 @@ def preview_program_change(user: User, implant_id: UUID, *, at: datetime) -> Pro
             "has no program to change",
         )
     prescription = prescriptions.ready_to_program(implant)
+    prescriptions.check_ready_by(prescription, at, "now")
     dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
     before = current_setting(implant, state, at)
     preview = ProgramPreview(implant, implant.version, before, None, None, (), prescription)

@@ -204,6 +204,7 @@ def preview_refill(
     prescription = prescriptions.to_execute(implant)
     if fill is not None:
         prescription = prescriptions.executed_prescription(implant, fill, dose)
+        prescriptions.check_ready_by(prescription, at, "performed_at")
         dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
         if prescription.status == Prescription.Status.READY and prescription.phase:
             phase = Phase(prescription.phase)
@@ -232,7 +233,7 @@ def _preview(
     reasons = {}
     if prescription is not None:
         reasons = prescriptions.with_prescribers(decision, prescription, None)
-    unchecked_change = decision.drug_changed and not (prescription and prescription.checked_by)
+
     return RefillPreview(
         implant=implant,
         version=implant.version,
@@ -246,8 +247,8 @@ def _preview(
         notes=outcome.notes if outcome else (),
         bridge=outcome.bridge if outcome else None,
         appointment=visit,
-        needs_verification=unchecked_change
-        or any(w.rule not in reasons for w in decision.warnings),
+        needs_verification=prescription is not None
+        and prescriptions.needs_verification(decision, prescription),
         dose_changed=decision.dose_changed,
         prescription=prescription,
         prescribers_reasons=reasons,

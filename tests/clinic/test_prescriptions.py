@@ -1,0 +1,543 @@
+"""Prescriptions at the centre (issue 13): only a physician signs one; a high-alert one waits for a
+second clinician's independent double-check (never the prescriber's; accepted only when the
+entries match, rejected only with a comment) before any pump is programmed with it; a refill
+executes the prescription ready or in force and cannot change it; programming between refills
+takes the ready prescription of the drugs in the pump. Each change is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+from django.contrib.auth.models import User
+
+from clinic_fixtures import FIRST_FILL
+from painpump.clinic import audit
+from painpump.clinic.actions import (
+    implantation,
+    patients,
+    prescriptions,
+    programs,
+    readbacks,
+    refills,
+)
+from painpump.clinic.errors import Conflict
+from painpump.clinic.models import (
+    AuditEntry,
+    Implant,
+    Incident,
+    Prescription,
+    PrescriptionCheck,
+    Program,
+    Refill,
+)
+from painpump.clinic.roles import Forbidden, Role
+from painpump.clinic.testing import baclofen
+from painpump.core import prescription as rx
+from painpump.core.errors import Refusal
+from painpump.core.prescription_decision import Readback as ReadValues
+from painpump.core.refill_decision import Fill
+from painpump.core.units import Kind, Q, parse
+
+pytestmark = pytest.mark.django_db
+
+DAY_60 = FIRST_FILL + timedelta(days=60)
+MORNING = DAY_60 - timedelta(hours=2)
+"""When the physician prescribes and the pharmacist double-checks, before the day-60 refill."""
+DOSE = parse("400 mcg/day", Kind.DOSE_RATE, "dose")
+HALF = baclofen("1000 mcg/mL")
+"""Baclofen at half the fixture's concentration: a change the physician prescribes."""
+
+
+def dose(text: str) -> Q:
+    return parse(text, Kind.DOSE_RATE, "dose")
+
+
+def concentration(text: str) -> Q:
+    return parse(text, Kind.CONCENTRATION, "c")
+
+
+def version(implant_id: UUID) -> int:
+    return Implant.objects.get(id=implant_id).version
+
+
+def prescribe(
+    user: User, implant: Implant, fill: Fill = HALF, daily: Q = DOSE, **kwargs: object
+) -> Prescription:
+    """A continuous prescription of `fill`'s drugs at `daily`, signed (not yet checked)."""
+    return prescriptions.prescribe(
+        user,
+        implant.id,
+        rx.Prescription(fill.drugs, rx.PrescribedProgram.continuous(daily)),
+        reason="half the concentration: a larger volume for the same dose",
+        now=MORNING,
+        expected_version=version(implant.id),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def check(
+    user: User,
+    record: Prescription,
+    *,
+    entered: Fill = HALF,
+    daily: Q = DOSE,
+    accept: bool = True,
+    comment: str = "",
+) -> PrescriptionCheck:
+    return prescriptions.double_check(
+        user,
+        record.id,
+        concentrations=entered.drugs,
+        daily_dose=daily,
+        accept=accept,
+        comment=comment,
+        now=MORNING + timedelta(minutes=30),
+    )
+
+
+def refill(user: User, implant: Implant, fill: Fill = HALF, *, later: bool = False) -> Refill:
+    """The refill on day 60 (`later`: 20 days on, at 0.4 mL/day) with the volume the pump
+    expected left."""
+    left = parse("12 mL" if later else "8 mL", Kind.VOLUME, "left")
+    return refills.perform_refill(
+        user,
+        implant.id,
+        idempotency_key=str(uuid4()),
+        performed_at=DAY_60 + timedelta(days=20 if later else 0),
+        expected=left,
+        aspirated=left,
+        fill=fill,
+    )
+
+
+def written() -> tuple[int, int, int, int, int]:
+    return (
+        Prescription.objects.count(),
+        PrescriptionCheck.objects.count(),
+        Refill.objects.count(),
+        Program.objects.count(),
+        AuditEntry.objects.count(),
+    )
+
+
+def status(record: Prescription) -> str:
+    record.refresh_from_db()
+    return record.status
+
+
+def test_only_a_physician_signs_a_prescription(
+    implant: Implant, physician: User, nurse: User, pharmacist: User
+) -> None:
+    before = written()
+    for user in (nurse, pharmacist):
+        with pytest.raises(Forbidden, match=r"program\.prescribe"):
+            prescribe(user, implant)
+    assert written() == before
+    record = prescribe(physician, implant)
+    assert (record.number, record.prescribed_by, record.prescribed_at) == (2, "dr.house", MORNING)
+    assert record.daily_dose_mcg_per_day == Decimal(400)
+    assert [(d.drug, d.concentration_mcg_per_ml) for d in record.drugs.all()] == [
+        ("baclofen", Decimal(1000))
+    ]
+    entry = AuditEntry.objects.get(action="prescription.create", object_id=str(record.id))
+    assert entry.actor == "dr.house" and entry.patient_id == implant.episode.patient_id
+    assert entry.before is not None and entry.after is not None
+    assert entry.before["drug 1"] == "baclofen 2000 mcg/mL"
+    assert entry.after["drug 1"] == "baclofen 1000 mcg/mL"
+    assert entry.after["status"] == "awaiting_check"
+    assert audit.verify().ok
+
+
+def test_a_high_alert_prescription_awaits_its_double_check_before_any_programming(
+    implant: Implant, physician: User, nurse: User
+) -> None:
+    record = prescribe(physician, implant)
+    assert record.high_alert and record.status == Prescription.Status.AWAITING_CHECK
+    before = written()
+    with pytest.raises(Refusal) as caught:
+        programs.program_pump(nurse, implant.id, expected_version=version(implant.id), now=MORNING)
+    assert (caught.value.field, caught.value.value) == (
+        "prescription",
+        "#2 (Awaiting the double-check)",
+    )
+    assert caught.value.problem == "is not ready to program"
+    assert written() == before
+
+
+def test_a_first_fill_before_the_double_check_is_refused_naming_it(
+    physician: User, nurse: User
+) -> None:
+    implant = unfilled_pump(physician, nurse)
+    morphine = Fill(
+        (("morphine", concentration("10 mg/mL")),), parse("20 mL", Kind.VOLUME, "v"), "M-1"
+    )
+    prescribe(physician, implant, morphine, dose("1 mg/day"))
+    before = written()
+    with pytest.raises(Refusal) as caught:
+        first_fill(nurse, implant, morphine)
+    assert caught.value.field == "prescription"
+    assert caught.value.value == "#1 by dr.house (Awaiting the double-check)"
+    assert caught.value.problem == "is not ready to program"
+    assert caught.value.source == "rule-double-check"
+    assert "(prescription.check)" in caught.value.limit
+    assert written() == before
+
+
+def test_a_refill_of_a_prescription_awaiting_its_double_check_is_refused_naming_it(
+    implant: Implant, physician: User, nurse: User
+) -> None:
+    """The nurse brings the new concentration the physician prescribed this morning; what is
+    missing is the second clinician's double-check, not a physician's signature."""
+    waiting = prescribe(physician, implant)
+    before = written()
+    with pytest.raises(Refusal) as caught:
+        refill(nurse, implant)
+    assert caught.value.field == "prescription"
+    assert caught.value.value == "#2 by dr.house (Awaiting the double-check)"
+    assert caught.value.source == "rule-double-check"
+    assert written() == before
+    # the prescription in force is still refilled meanwhile; the new one keeps waiting
+    executed = refill(nurse, implant, baclofen()).program.prescription
+    assert executed is not None and executed.number == 1
+    assert status(waiting) == Prescription.Status.AWAITING_CHECK
+
+
+def first_fill(user: User, implant: Implant, fill: Fill) -> Refill:
+    return refills.perform_refill(
+        user,
+        implant.id,
+        idempotency_key=str(uuid4()),
+        performed_at=DAY_60,
+        expected=None,
+        aspirated=None,
+        fill=fill,
+    )
+
+
+def test_a_prescription_that_is_not_high_alert_is_ready_at_once(
+    physician: User, nurse: User
+) -> None:
+    """Clonidine alone (an adjuvant, not an opioid, ziconotide or baclofen) needs no
+    double-check: the nurse can fill the pump with it straight away."""
+    implant = unfilled_pump(physician, nurse)
+    clonidine = Fill(
+        (("clonidine", concentration("500 mcg/mL")),), parse("20 mL", Kind.VOLUME, "v"), "C-1"
+    )
+    record = prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(clonidine.drugs, rx.PrescribedProgram.continuous(dose("100 mcg/day"))),
+        reason="adjuvant for neuropathic pain",
+        now=MORNING,
+        expected_version=version(implant.id),
+    )
+    assert not record.high_alert
+    assert record.status == Prescription.Status.READY and not record.checks.exists()
+    with pytest.raises(Refusal, match="is not awaiting a double-check"):
+        prescriptions.double_check(
+            physician,
+            record.id,
+            concentrations=clonidine.drugs,
+            daily_dose=dose("100 mcg/day"),
+            accept=True,
+            comment="",
+            now=MORNING,
+        )
+    first = first_fill(nurse, implant, clonidine)
+    assert first.program.prescription == record
+    assert status(record) == Prescription.Status.ACTIVE
+
+
+def unfilled_pump(physician: User, nurse: User) -> Implant:
+    """A tumour-pain patient's pump implanted on day 59, not yet filled."""
+    patient = patients.create_patient(
+        nurse,
+        mrn="MRN-CLO",
+        family_name="Clausen",
+        given_name="Clara",
+        birth_date=FIRST_FILL.date() - timedelta(days=22_000),
+        today=FIRST_FILL.date(),
+        opioid_status="tolerant",
+        life_expectancy_months=12,
+    )
+    episode = patients.open_episode(
+        physician, patient.id, indication="tumour_pain", referred_on=FIRST_FILL.date()
+    )
+    return implantation.register_implantation(
+        physician,
+        episode.id,
+        expected_version=episode.version,
+        now=DAY_60 - timedelta(days=1),
+        pump_model="synchromed-ii-20",
+        pump_serial="NGP-CLO",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal(60),
+        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        alarm_volume=None,
+        implanted_on=(DAY_60 - timedelta(days=1)).date(),
+    )
+
+
+def test_the_prescriber_cannot_double_check_their_own_prescription(
+    implant: Implant, physician: User
+) -> None:
+    record = prescribe(physician, implant)
+    before = written()
+    with pytest.raises(Refusal) as caught:
+        check(physician, record)
+    assert (caught.value.field, caught.value.value) == ("checked_by", "dr.house")
+    assert caught.value.source == "rule-double-check"
+    assert written() == before
+    assert status(record) == Prescription.Status.AWAITING_CHECK
+
+
+def test_a_nurse_may_not_double_check(implant: Implant, physician: User, nurse: User) -> None:
+    record = prescribe(physician, implant)
+    with pytest.raises(Forbidden, match=r"prescription\.check"):
+        check(nurse, record)
+
+
+def test_accepting_entries_that_differ_is_refused_naming_the_field_and_nothing_changes(
+    implant: Implant, physician: User, pharmacist: User
+) -> None:
+    record = prescribe(physician, implant)
+    before, pump = written(), version(implant.id)
+    with pytest.raises(Refusal) as caught:
+        check(pharmacist, record, entered=baclofen("2000 mcg/mL"))
+    assert caught.value.field == "concentrations.baclofen"
+    assert caught.value.value == "2000 mcg/mL"
+    assert caught.value.limit.startswith("1000 mcg/mL as prescribed (#2 by dr.house)")
+    assert caught.value.problem.startswith("differs from the prescription")
+    with pytest.raises(Refusal) as dosed:
+        check(pharmacist, record, daily=dose("440 mcg/day"))
+    assert (dosed.value.field, dosed.value.value) == ("daily_dose", "440 mcg/day")
+    assert written() == before and version(implant.id) == pump
+    assert status(record) == Prescription.Status.AWAITING_CHECK
+    assert record.checked_by == ""
+
+
+def test_a_rejection_needs_a_comment(implant: Implant, physician: User, pharmacist: User) -> None:
+    record = prescribe(physician, implant)
+    before = written()
+    for blank in ("", "   "):
+        with pytest.raises(Refusal) as caught:
+            check(pharmacist, record, accept=False, comment=blank)
+        assert (caught.value.field, caught.value.problem) == ("comment", "is required")
+    assert written() == before
+    assert status(record) == Prescription.Status.AWAITING_CHECK
+
+
+def test_a_rejected_prescription_is_corrected_by_a_new_one_which_is_then_accepted(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    wrong = prescribe(physician, implant, daily=dose("440 mcg/day"))
+    comment = "the order on the chart says 400 mcg/day"
+    rejected = check(pharmacist, wrong, accept=False, comment=f" {comment} ")
+    assert (rejected.accepted, rejected.comment, rejected.checked_by) == (
+        False,
+        comment,
+        "pharma.cist",
+    )
+    assert rejected.entered == {
+        "concentrations": ["baclofen 1000 mcg/mL"],
+        "daily_dose": "400 mcg/day",
+    }
+    assert rejected.mismatches == [
+        {"field": "daily_dose", "entered": "400 mcg/day", "prescribed": "440 mcg/day"}
+    ]
+    assert status(wrong) == Prescription.Status.REJECTED
+    with pytest.raises(Refusal, match="is not awaiting a double-check"):
+        check(pharmacist, wrong)
+    with pytest.raises(Refusal):  # nothing ready: the rejected one is never filled
+        refill(nurse, implant)
+    entry = AuditEntry.objects.get(action="prescription.reject")
+    assert entry.actor == "pharma.cist" and entry.after is not None
+    assert entry.after["comment"] == comment and entry.after["status"] == "rejected"
+    corrected = prescribe(physician, implant)
+    assert corrected.number == 3
+    accepted = check(pharmacist, corrected)
+    assert accepted.accepted and accepted.mismatches == []
+    corrected.refresh_from_db()
+    assert corrected.status == Prescription.Status.READY
+    assert (corrected.checked_by, corrected.checked_at) == ("pharma.cist", accepted.checked_at)
+    assert AuditEntry.objects.filter(action="prescription.accept").count() == 2  # + fixture's
+    assert status(wrong) == Prescription.Status.REJECTED
+
+
+def test_a_new_prescription_withdraws_the_one_not_yet_programmed(
+    implant: Implant, physician: User, pharmacist: User
+) -> None:
+    first = prescribe(physician, implant)
+    check(pharmacist, first)
+    second = prescribe(physician, implant, daily=dose("420 mcg/day"))
+    assert status(first) == Prescription.Status.WITHDRAWN
+    assert second.supersedes == first
+    entry = AuditEntry.objects.get(action="prescription.create", object_id=str(second.id))
+    assert entry.after is not None and entry.after["withdrawn"] == [2]
+
+
+def test_a_prescription_on_a_form_opened_before_another_change_is_a_conflict(
+    implant: Implant, physician: User
+) -> None:
+    opened = version(implant.id)
+    prescribe(physician, implant)
+    with pytest.raises(Conflict):
+        prescriptions.prescribe(
+            physician,
+            implant.id,
+            rx.Prescription(HALF.drugs, rx.PrescribedProgram.continuous(DOSE)),
+            reason="prescribed on a stale form",
+            now=MORNING,
+            expected_version=opened,
+        )
+
+
+def test_a_refill_executes_the_ready_prescription_and_puts_it_in_force(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    (first,) = Prescription.objects.filter(implant=implant)
+    record = prescribe(physician, implant)
+    check(pharmacist, record)
+    done = refill(nurse, implant)
+    assert status(record) == Prescription.Status.ACTIVE
+    assert status(first) == Prescription.Status.SUPERSEDED
+    program = done.program
+    assert program.prescription == record
+    assert (program.prescribed_by, program.programmed_by) == ("dr.house", "nurse.joy")
+    assert program.dose_mcg_per_day == Decimal(400)
+    assert program.rate_ml_per_day == Decimal("0.4")
+    assert [(d.drug, d.concentration_mcg_per_ml) for d in done.drugs.all()] == [
+        ("baclofen", Decimal(1000))
+    ]
+    entry = AuditEntry.objects.filter(action="refill.perform").last()
+    assert entry is not None and entry.after is not None
+    assert entry.actor == "nurse.joy" and entry.after["prescription"] == 2
+    again = refill(nurse, implant, later=True)  # the next one executes the one in force
+    assert again.program.prescription == record
+
+
+def test_a_nurses_refill_with_another_drug_or_concentration_is_refused_and_writes_nothing(
+    implant: Implant, nurse: User
+) -> None:
+    before = written()
+    morphine = Fill(
+        (("morphine", concentration("10 mg/mL")),), parse("20 mL", Kind.VOLUME, "v"), "M-1"
+    )
+    for fill, shown in ((HALF, "baclofen 1000 mcg/mL"), (morphine, "morphine 10 mg/mL")):
+        with pytest.raises(Refusal) as caught:
+            refill(nurse, implant, fill)
+        assert (caught.value.field, caught.value.value) == ("drugs[0]", shown)
+        assert caught.value.problem == "differs from the prescription"
+        assert "prescription #1 by dr.house: baclofen 2000 mcg/mL" in caught.value.limit
+        assert caught.value.limit.endswith("signed by a physician (program.prescribe)")
+    with pytest.raises(Refusal) as added:
+        refill(nurse, implant, with_clonidine())
+    assert (added.value.field, added.value.value) == ("drugs[1]", "clonidine 500 mcg/mL")
+    assert written() == before
+
+
+def with_clonidine() -> Fill:
+    return Fill(
+        (("baclofen", concentration("2000 mcg/mL")), ("clonidine", concentration("500 mcg/mL"))),
+        parse("20 mL", Kind.VOLUME, "v"),
+        "A-1",
+    )
+
+
+def test_programming_a_ready_prescription_of_other_drugs_is_refused_as_needing_a_refill(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    record = prescribe(physician, implant)
+    check(pharmacist, record)
+    before = written()
+    with pytest.raises(Refusal) as caught:
+        programs.program_pump(nurse, implant.id, expected_version=version(implant.id), now=MORNING)
+    assert caught.value.problem == "needs a refill"
+    assert caught.value.value == "#2: baclofen 1000 mcg/mL"
+    assert "baclofen 2000 mcg/mL" in caught.value.limit
+    assert written() == before
+    assert status(record) == Prescription.Status.READY
+
+
+def test_a_titration_is_programmed_between_refills_by_a_nurse(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    at = FIRST_FILL + timedelta(days=3)
+    record = prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(baclofen().drugs, rx.PrescribedProgram.continuous(dose("440 mcg/day"))),
+        reason="spasms persist at night",
+        now=at,
+        expected_version=version(implant.id),
+    )
+    prescriptions.double_check(
+        pharmacist,
+        record.id,
+        concentrations=baclofen().drugs,
+        daily_dose=dose("440 mcg/day"),
+        accept=True,
+        comment="",
+        now=at,
+    )
+    opened = version(implant.id)
+    program = programs.program_pump(nurse, implant.id, expected_version=opened, now=at)
+    assert program.prescription == record
+    assert (program.prescribed_by, program.programmed_by) == ("dr.house", "nurse.joy")
+    assert status(record) == Prescription.Status.ACTIVE
+    entry = AuditEntry.objects.get(action="program.change")
+    assert entry.actor == "nurse.joy" and entry.after is not None
+    assert entry.after["prescription"] == 2
+    with pytest.raises(Refusal, match="is not ready to program"):  # programmed once
+        programs.program_pump(nurse, implant.id, expected_version=version(implant.id), now=at)
+
+
+def test_another_physician_may_double_check_and_a_pharmacist_may_not_program(
+    implant: Implant, physician: User, pharmacist: User, make_user: Callable[..., User]
+) -> None:
+    colleague = make_user("dr.wilson", Role.PHYSICIAN)
+    record = prescribe(physician, implant)
+    assert check(colleague, record).checked_by == "dr.wilson"
+    with pytest.raises(Forbidden):
+        programs.program_pump(
+            pharmacist, implant.id, expected_version=version(implant.id), now=MORNING
+        )
+
+
+def test_every_change_from_prescription_to_closed_incident_is_audited_in_order(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    start = AuditEntry.objects.order_by("seq").last()
+    assert start is not None
+    wrong = prescribe(physician, implant, daily=dose("440 mcg/day"))
+    check(pharmacist, wrong, accept=False, comment="the order says 400 mcg/day")
+    check(pharmacist, prescribe(physician, implant))
+    done = refill(nurse, implant)
+    shown = ReadValues(
+        parse("18 mL", Kind.VOLUME, "reservoir"),
+        HALF.drugs,
+        rx.PrescribedProgram.continuous(DOSE),
+        None,
+    )
+    readback = readbacks.record_readback(nurse, done.program.id, shown, DAY_60)
+    incident = Incident.objects.get(readback=readback)
+    readbacks.close_incident(physician, incident.id, "pump interrogated, 20 mL confirmed", DAY_60)
+    trail = AuditEntry.objects.filter(
+        seq__gt=start.seq, action__regex=r"^(prescription|refill|readback|incident)\."
+    )
+    assert [(e.action, e.actor) for e in trail] == [
+        ("prescription.create", "dr.house"),
+        ("prescription.reject", "pharma.cist"),
+        ("prescription.create", "dr.house"),
+        ("prescription.accept", "pharma.cist"),
+        ("refill.perform", "nurse.joy"),
+        ("readback.record", "nurse.joy"),
+        ("incident.open", "nurse.joy"),
+        ("incident.close", "dr.house"),
+    ]
+    assert {e.patient_id for e in trail} == {implant.episode.patient_id}
+    assert audit.verify().ok
