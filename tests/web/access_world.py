@@ -21,11 +21,21 @@ from django.utils import timezone
 from clinic_fixtures import SETTINGS_FORM
 from db_snapshot import snapshot
 from frozen import TODAY, ZONE
-from painpump.clinic.actions import alarms, implantation, library, patients, refills
+from painpump.clinic.actions import (
+    alarms,
+    implantation,
+    library,
+    patients,
+    prescriptions,
+    refills,
+)
+from painpump.clinic.actions.readbacks import record_readback
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import Appointment, Episode, Program, Refill
+from painpump.clinic.models import Appointment, Episode, Implant, Incident, Program, Refill
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import CARRIED_OVER, baclofen, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
+from painpump.core.prescription import PrescribedProgram, Prescription
+from painpump.core.prescription_decision import Readback
 from painpump.core.units import Kind, parse
 from painpump.web import urls
 
@@ -39,6 +49,8 @@ CALLERS = (ANONYMOUS, P, N, PH, AU, AD, INACTIVE)
 SIGNED_IN = frozenset({P, N, PH, AU, AD})
 READERS = frozenset({P, N, PH, AU})
 NOBODY: frozenset[str] = frozenset()
+OTHER = "other physician"
+"""The prescriber of the prescription awaiting its double-check (every caller may check it)."""
 USERNAMES = {P: "dr.house", N: "nurse.joy", PH: "pharma.cist", AU: "audi.tor", AD: "ad.min"}
 POLICY = "Clinic policy, pharmacy committee, 2026"
 
@@ -109,7 +121,6 @@ def _refill(world: World) -> dict[str, Any]:
         "concentration": "2000 mcg/mL",
         "lot": "LOT-7",
         "volume": "20 mL",
-        "dose": "400 mcg/day",
         "action": "review",
     }
     reviewed = client.post(url, data).content.decode()
@@ -121,13 +132,46 @@ def _refill_live(world: World) -> dict[str, Any]:
 
 
 def _program(world: World) -> dict[str, Any]:
-    """The new dose as the physician reviewed it, ready to confirm."""
+    """Programming the ready prescription (420 mcg/day) as the physician reviewed it."""
+    page = signed_in(world.users[P]).get(f"/implants/{world.ids['implant']}/program/")
+    shown = page.content.decode()
+    return {
+        "version": hidden(shown, "version"),
+        "reviewed": hidden(shown, "reviewed"),
+        "action": "confirm",
+    }
+
+
+def _prescribe(world: World) -> dict[str, Any]:
+    """A continuous baclofen prescription as the physician reviewed it, ready to sign."""
     client = signed_in(world.users[P])
-    url = f"/implants/{world.ids['implant']}/program/"
+    url = f"/implants/{world.ids['implant']}/prescribe/"
     page = client.get(url).content.decode()
-    data = {"version": hidden(page, "version"), "dose": "420 mcg/day", "origin": ""}
-    reviewed = client.post(url, data | {"action": "review"}).content.decode()
-    return data | {"reviewed": hidden(reviewed, "reviewed"), "action": "confirm"}
+    data = {
+        "version": hidden(page, "version"),
+        "drug": "baclofen",
+        "concentration": "2000 mcg/mL",
+        "kind": "continuous",
+        "dose": "400 mcg/day",
+        "reason": "keep the established dose",
+        "action": "review",
+    }
+    reviewed = client.post(url, data).content.decode()
+    return data | {"reviewed": hidden(reviewed, "reviewed"), "action": "sign"}
+
+
+def _check(world: World) -> dict[str, Any]:
+    return {"concentration_0": "1000 mcg/mL", "daily_dose": "400 mcg/day", "action": "accept"}
+
+
+def _readback(world: World) -> dict[str, Any]:
+    return {
+        "reservoir": "20 mL",
+        "drug": "baclofen",
+        "concentration": "2000 mcg/mL",
+        "kind": "continuous",
+        "dose": "400 mcg/day",
+    }
 
 
 def _start_test_phase(world: World) -> dict[str, Any]:
@@ -291,12 +335,33 @@ PAGES: dict[str, Page] = {
     ),
     "program": Page(
         {"implant_id": "implant"},
-        get=frozenset({P}),
-        post=frozenset({P}),
+        get=frozenset({P, N}),
+        post=frozenset({P, N}),
         data=_program,
         data_reads=True,
     ),
     "program-record": read_page(READERS, program_id="program"),
+    "readback": Page(
+        {"program_id": "program"}, get=READERS, post=frozenset({P, N}), data=_readback
+    ),
+    "prescribe": Page(
+        {"implant_id": "implant"},
+        get=frozenset({P}),
+        post=frozenset({P}),
+        data=_prescribe,
+        data_reads=True,
+    ),
+    "prescription-check": Page(
+        {"prescription_id": "awaiting"},
+        get=frozenset({P, PH}),
+        post=frozenset({P, PH}),
+        data=_check,
+    ),
+    "incident-close": Page(
+        {"incident_id": "incident"},
+        post=frozenset({P}),
+        data=lambda w: {"resolution": "programmer corrected and read back again"},
+    ),
     "patient-summary-report": Page({"patient_id": "patient"}, get=READERS),
     "library": read_page(SIGNED_IN),
     "library-devices": read_page(SIGNED_IN),
@@ -387,9 +452,9 @@ def _at(day: date) -> datetime:
 
 def build() -> World:
     users: dict[str, User] = {}
-    for caller, name in [*USERNAMES.items(), (INACTIVE, "dr.gone")]:
+    for caller, name in [*USERNAMES.items(), (INACTIVE, "dr.gone"), (OTHER, "dr.other")]:
         user = User.objects.create_user(name, password=PASSWORD)
-        role = Role.PHYSICIAN.value if caller == INACTIVE else caller
+        role = Role.PHYSICIAN.value if caller in (INACTIVE, OTHER) else caller
         user.groups.add(Group.objects.get_or_create(name=role)[0])
         users[caller] = user
     physician, nurse, pharmacist = users[P], users[N], users[PH]
@@ -427,9 +492,40 @@ def build() -> World:
         idempotency_key="change",
         performed_at=_at(today() - timedelta(days=1)),
         expected=parse("9.8 mL", Kind.VOLUME, "e"),
-        aspirated=parse("9.8 mL", Kind.VOLUME, "a"),
-        fill=baclofen("1000 mcg/mL"),
-        dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+        aspirated=parse("6 mL", Kind.VOLUME, "a"),
+        fill=baclofen(),
+        overrides={"reconciliation": "aspirate measured twice, the pump was checked"},
+    )
+    readback = record_readback(
+        nurse,
+        unverified.program_id,
+        Readback(
+            parse("19 mL", Kind.VOLUME, "r"),
+            baclofen().drugs,
+            PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d")),
+            None,
+        ),
+        _at(today() - timedelta(days=1)),
+    )
+    awaiting = prescriptions.prescribe(
+        users[OTHER],
+        other_implant.id,
+        Prescription(
+            baclofen("1000 mcg/mL").drugs,
+            PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d")),
+        ),
+        reason="a weaker concentration for a longer interval",
+        now=_at(today()),
+        expected_version=Implant.objects.get(id=other_implant.id).version,
+    )
+    prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        baclofen(),
+        parse("420 mcg/day", Kind.DOSE_RATE, "dose"),
+        at=_at(today()),
+        reason="a small increase for the evening spasms",
     )
     limit = library.add_limit(
         pharmacist,
@@ -454,6 +550,8 @@ def build() -> World:
         "unverified": unverified.id,
         "program": Program.objects.filter(implant=implant).latest("started_at").id,
         "limit": limit.id,
+        "awaiting": awaiting.id,
+        "incident": Incident.objects.get(readback=readback).id,
         "nurse_id": nurse.id,
     }
     return World(ids, users, snapshot())
@@ -480,6 +578,15 @@ def _implanted(physician: User, patient_id: Any, serial: str) -> tuple[Any, Refi
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
         alarm_volume=None,
         implanted_on=filled.date(),
+    )
+    prescribed(
+        physician,
+        User.objects.get(username=USERNAMES[PH]),
+        implant.id,
+        baclofen(),
+        parse("400 mcg/day", Kind.DOSE_RATE, "dose"),
+        at=filled,
+        overrides=CARRIED_OVER,
     )
     fill = refills.perform_refill(
         physician,

@@ -1,10 +1,10 @@
 """A web form sent twice (a double-click, the browser's resubmission) makes one record: a new
-patient and a titration carry a hidden key made when the form was shown and the second post gets
-the first one's answer (the redirect to what was made); the same form sent again with other
+patient and a prescription carry a hidden key made when the form was shown and the second post
+gets the first one's answer (the redirect to what was made); the same form sent again with other
 entries is refused and makes nothing; a refused post leaves its key free for the corrected one;
-a booking sent twice books once (the version shown: the second is a 409); a titration form
-confirmed after someone else changed the pump is a 409, not a refusal measured against a program
-the physician never reviewed."""
+a booking sent twice books once (the version shown: the second is a 409); a prescription form
+signed after someone else prescribed for the pump is a 409, not a refusal measured against a
+prescription the physician never reviewed."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Program
+from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Prescription
 from painpump.clinic.roles import Role
 from painpump.plumbing.idempotency import REPLAYED
 
@@ -78,30 +78,33 @@ def test_a_refused_patient_form_corrected_is_registered(nurse: User) -> None:
     assert Patient.objects.filter(mrn="MRN-8001").count() == 1
 
 
-def titration(client: Client, implant: Implant, dose: str) -> dict[str, Any]:
-    """The titration form shown, reviewed and ready to confirm."""
-    url = f"/implants/{implant.id}/program/"
+def prescription(client: Client, implant: Implant, dose: str) -> dict[str, Any]:
+    """The new-prescription form shown, reviewed and ready to sign."""
+    url = f"/implants/{implant.id}/prescribe/"
     page = client.get(url).content.decode()
     data = {
         "version": hidden(page, "version"),
         "submission": hidden(page, "submission"),
+        "drug": "baclofen",
+        "concentration": "2000 mcg/mL",
+        "kind": "continuous",
         "dose": dose,
-        "origin": "",
+        "reason": "the evening spasms are back",
     }
     review = client.post(url, {**data, "action": "review"})
-    return {**data, "reviewed": hidden(review.content.decode(), "reviewed"), "action": "confirm"}
+    return {**data, "reviewed": hidden(review.content.decode(), "reviewed"), "action": "sign"}
 
 
-def test_a_titration_confirmed_twice_gives_the_dose_once(implant: Implant, physician: User) -> None:
+def test_a_prescription_signed_twice_is_signed_once(implant: Implant, physician: User) -> None:
     client = signed_in(physician)
-    data = titration(client, implant, "440 mcg/day")
-    url = f"/implants/{implant.id}/program/"
+    data = prescription(client, implant, "440 mcg/day")
+    url = f"/implants/{implant.id}/prescribe/"
     first, again = client.post(url, data), client.post(url, data)
-    program = Program.objects.get(ended_at__isnull=True)
-    assert first["Location"] == again["Location"] == f"/programs/{program.id}/"
+    assert first["Location"] == again["Location"]
+    assert first["Location"] == f"/patients/{implant.episode.patient_id}/#prescriptions"
     assert again[REPLAYED] == "true"
-    assert Program.objects.count() == 2  # the first fill's program and this one
-    assert AuditEntry.objects.filter(action="program.change").count() == 1
+    assert Prescription.objects.filter(implant=implant).count() == 2  # the fixture's and this
+    assert AuditEntry.objects.filter(action="prescription.create").count() == 2
 
 
 def test_a_booking_sent_twice_books_once(implant: Implant, nurse: User) -> None:
@@ -121,14 +124,15 @@ def test_a_booking_sent_twice_books_once(implant: Implant, nurse: User) -> None:
     assert AuditEntry.objects.filter(action="appointment.update").count() == 1
 
 
-def test_a_stale_titration_form_is_a_409_not_a_refusal_of_a_change_never_reviewed(
+def test_a_stale_prescription_form_is_a_409_not_a_refusal_of_a_change_never_reviewed(
     implant: Implant, physician: User, make_user: Callable[..., User]
 ) -> None:
     mine, theirs = signed_in(physician), signed_in(make_user("dr.other", Role.PHYSICIAN))
-    stale = titration(mine, implant, "390 mcg/day")  # a decrease from 400, reviewed
-    url = f"/implants/{implant.id}/program/"
-    assert theirs.post(url, titration(theirs, implant, "380 mcg/day")).status_code == 302
-    response = mine.post(url, stale)  # 390 is now an increase within 24 h: a hard limit
+    stale = prescription(mine, implant, "390 mcg/day")
+    url = f"/implants/{implant.id}/prescribe/"
+    assert theirs.post(url, prescription(theirs, implant, "380 mcg/day")).status_code == 302
+    response = mine.post(url, stale)
     assert response.status_code == 409, response.content
     assert "was changed by someone else" in response.content.decode()
-    assert Program.objects.get(ended_at__isnull=True).dose_mcg_per_day == 380
+    newest = Prescription.objects.filter(implant=implant).latest("number")
+    assert newest.daily_dose_mcg_per_day == 380

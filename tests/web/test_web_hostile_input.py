@@ -26,6 +26,7 @@ from painpump.clinic.models import (
     ClinicSettings,
     Implant,
     Patient,
+    Prescription,
     Program,
     Refill,
 )
@@ -107,13 +108,16 @@ def _refill_entries(client: Client, implant: Implant) -> dict[str, str]:
     }
 
 
-def _program_entries(client: Client, implant: Implant) -> dict[str, str]:
-    page = client.get(f"/implants/{implant.id}/program/").content.decode()
+def _prescription_entries(client: Client, implant: Implant) -> dict[str, str]:
+    page = client.get(f"/implants/{implant.id}/prescribe/").content.decode()
     return {
         "version": hidden(page, "version"),
+        "drug": "baclofen",
+        "concentration": "2000 mcg/mL",
+        "kind": "continuous",
         "dose": "420 mcg/day",
-        "origin": "",
-        "action": "confirm",
+        "reason": "the evening spasms are back",
+        "action": "sign",
     }
 
 
@@ -153,16 +157,15 @@ FORMS = {
             "aspirated": ("mL", "mcg/mL"),
             "concentration": ("mcg/mL", "mL"),
             "volume": ("mL", "mg/day"),
-            "dose": ("mcg/day", "mL/day"),
         },
         (Refill, Program, AuditEntry),
     ),
-    "program": QuantityForm(
-        lambda i: f"/implants/{i.id}/program/",
+    "prescription": QuantityForm(
+        lambda i: f"/implants/{i.id}/prescribe/",
         "physician",
-        _program_entries,
-        {"dose": ("mcg/day", "mcg/mL")},
-        (Program, AuditEntry),
+        _prescription_entries,
+        {"dose": ("mcg/day", "mcg/mL"), "concentration": ("mcg/mL", "mL")},
+        (Prescription, Program, AuditEntry),
     ),
     "assessment": QuantityForm(
         lambda i: f"/patients/{i.episode.patient_id}/assessments/new/",

@@ -21,6 +21,7 @@ from pypdf import PdfReader
 from frozen import NOW, TODAY, ZONE
 from frozen import day as clinic_day
 from painpump.clinic.actions import alarms, patients
+from painpump.clinic.actions.readbacks import record_readback
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import (
     AlarmReport,
@@ -33,6 +34,9 @@ from painpump.clinic.models import (
 )
 from painpump.clinic.reads import report_data
 from painpump.clinic.testing import CARRIED_OVER
+from painpump.core.prescription import PrescribedProgram
+from painpump.core.prescription_decision import Readback
+from painpump.core.units import Kind, parse
 from painpump.web.reports import charts
 from report_scenario import (
     DAY_60,
@@ -142,9 +146,15 @@ def test_the_session_report_of_an_unverified_concentration_change(
         "NOT YET VERIFIED",
         f"Refill by {refill.refill_by.isoformat()}",
         "Appointment",
+        # the prescription executed, its double-check, the readback, the signatures
+        "Prescription #2 (Programmed (in force))",
+        "half the concentration: a larger volume for the same dose",
+        "Double-checked by",
+        "accepted",
+        "Session awaiting readback.",
+        "Nurse (filled and programmed)",
         # page furniture
-        "Page 1 of 2",
-        "Page 2 of 2",
+        "Page 1 of",
         "painpump is not a medical device",
     ]:
         assert shown in text, shown
@@ -170,7 +180,9 @@ def test_the_session_report_of_a_first_fill(implant: Implant, nurse: User) -> No
     assert "none (first fill)" in text
     # her established dose, above the label's start, passed with its reason
     assert "max_start_dose" in text and CARRIED_OVER["max_start_dose"] in text
-    assert "Second clinician NOT YET VERIFIED" in text
+    # passed with the prescriber's reason on a double-checked prescription: nothing to verify
+    assert "Second clinician not required" in text and "NOT YET VERIFIED" not in text
+    assert "Prescription #1" in text and "pharma.cist" in text
 
 
 def test_the_clinician_summary_shows_therapy_doses_refills_alarms_and_outcomes(
@@ -392,3 +404,24 @@ def test_the_clinician_summary_prints_the_same_next_visit_as_the_calendar(
     assert "Next refill" in text
     assert clinic_clock(visit.starts_at) in text
     assert stored.refill_by.isoformat() in text
+
+
+def test_the_session_report_prints_the_readback_and_the_summary_every_prescription(
+    implant: Implant, nurse: User, pharmacist: User
+) -> None:
+    refill = changed_concentration(nurse, implant)
+    program = refill.program
+    values = Readback(
+        parse("18 mL", Kind.VOLUME, "r"),
+        (("baclofen", parse("1000 mcg/mL", Kind.CONCENTRATION, "c")),),
+        PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d")),
+        None,
+    )
+    record_readback(nurse, program.id, values, DAY_60 + timedelta(minutes=30))
+    _, text = _download(pharmacist, _refill_url(refill))
+    assert "Read back by" in text and "matches" in text and "Session complete." in text
+    assert "Second clinician" in text and "date ____" in text
+    _, summary = _download(pharmacist, _summary_url(implant))
+    assert "Prescriptions" in summary
+    assert "#2 Programmed (in force)" in summary and "#1 Superseded" in summary
+    assert "accepted by pharma.cist" in summary

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from reportlab.platypus import Flowable, KeepTogether
 
+from painpump.clinic.reads.prescription_history import Version
 from painpump.clinic.reads.report_data import (
     OutcomePoint,
     OutcomeSeries,
@@ -377,8 +378,44 @@ def _outcomes(summary: PatientSummary) -> list[Flowable]:
     return flow
 
 
-def render_patient_summary(summary: PatientSummary) -> bytes:
-    """The clinician summary as PDF bytes."""
+def _prescriptions(versions: Sequence[Version], locale: ClinicLocale) -> list[Flowable]:
+    """Every prescription version of the pump in place, newest first."""
+    if not versions:
+        return [section("Prescriptions", text("No prescription."))]
+    rows = []
+    for version in versions:
+        record, values = version.record, version.prescription
+        checks = "; ".join(
+            f"{'accepted' if c.accepted else 'rejected'} by {c.checked_by} "
+            f"{moment(locale, c.checked_at)}" + (f": {c.comment}" if c.comment else "")
+            for c in version.checks
+        )
+        programmed = "; ".join(
+            f"{p.program.programmed_by or p.program.prescribed_by} "
+            f"{moment(locale, p.program.started_at)} ({p.state})"
+            for p in version.programmed
+        )
+        drugs = " + ".join(f"{name} {conc}" for name, conc in values.drugs)
+        ptm = f"; PTM {values.ptm.dose} x{values.ptm.max_per_day}/day" if values.ptm else ""
+        rows.append(
+            [
+                f"#{record.number} {record.get_status_display()}",
+                lines(
+                    f"{record.prescribed_by} {moment(locale, record.prescribed_at)}",
+                    record.reason,
+                ),
+                f"{drugs}; {values.program.kind.value} {values.daily_dose}{ptm}",
+                checks or "none",
+                programmed or "not yet",
+            ]
+        )
+    header = ["Version", "Prescribed", "Settings", "Double-check", "Programmed"]
+    return [section("Prescriptions", table(header, rows, (0.14, 0.22, 0.26, 0.2, 0.18)))]
+
+
+def render_patient_summary(summary: PatientSummary, versions: Sequence[Version]) -> bytes:
+    """The clinician summary as PDF bytes, with the prescription versions of the pump in place
+    (clinic.reads.prescription_history)."""
     patient, locale = summary.patient, summary.locale
     story: list[Flowable] = [
         text(TITLE, "title"),
@@ -395,6 +432,7 @@ def render_patient_summary(summary: PatientSummary) -> bytes:
             ),
         ),
         *_therapy(summary),
+        *_prescriptions(versions, locale),
         *_next_refill(summary),
         *_doses(summary),
         *_refills(summary),

@@ -2,17 +2,21 @@
 was in the pump and what its reconciliation says, what was put in, the program before and after
 side by side, the bridge, the warnings and the overrides that passed them (reason, who, when),
 who performed and who verified it ("NOT YET VERIFIED" in a box when a required verification is
-missing), the next refill-by date and its appointment. Moments and dates read on the clinic's
-wall clock and in its formats (the session's locale)."""
+missing), the next refill-by date and its appointment; the prescription the session executed
+with its double-checks, the programmer's readbacks (names and times) and lines for the
+signatures of the nurse and the second clinician. Moments and dates read on the clinic's wall
+clock and in its formats (the session's locale)."""
 
 from __future__ import annotations
 
 from reportlab.platypus import Flowable
 
+from painpump.clinic.reads.prescription_work import ReadbackSession
 from painpump.clinic.reads.report_data import ProgramLine, RefillSession
 from painpump.core.locale import ClinicLocale
 from painpump.core.refill import DeliveryFinding, beyond_pocket_fill
 from painpump.core.units import side_by_side
+from painpump.web.prescription_display import shown
 from painpump.web.reports.layout import (
     banner,
     bold,
@@ -232,6 +236,83 @@ def _next(session: RefillSession) -> list[Flowable]:
     return [facts(rows, columns=1)]
 
 
+def _prescription(executed: ReadbackSession | None, locale: ClinicLocale) -> list[Flowable]:
+    if executed is None:
+        return [text("Recorded before refills executed a signed prescription.")]
+    rx = shown(executed.prescription)
+    record = rx.record
+    rows: list[tuple[str, object]] = [
+        ("Prescription", f"#{record.number} ({record.get_status_display()})"),
+        ("Prescribed by", f"{record.prescribed_by} at {moment(locale, record.prescribed_at)}"),
+        ("Reason", record.reason),
+        *(
+            (name.capitalize(), value)
+            for name, value in _settings(rx.settings, record.program_kind)
+        ),
+    ]
+    checks = [
+        [
+            check.checked_by,
+            moment(locale, check.checked_at),
+            "accepted" if check.accepted else "rejected",
+            check.comment or "",
+        ]
+        for check in record.checks.all()
+    ]
+    flow: list[Flowable] = [facts(rows, columns=1), gap()]
+    if checks:
+        flow.append(table(["Double-checked by", "At", "Result", "Comment"], checks, CHECKS))
+    else:
+        flow.append(text("No double-check (not a high-alert prescription)."))
+    return flow
+
+
+def _settings(settings: dict[str, str], kind: str) -> list[tuple[str, str]]:
+    """The settings printed: a continuous program's dose once, not as a step of every day."""
+    steps = kind == "continuous"
+    return [(n, v) for n, v in settings.items() if v and not (steps and n.startswith("steps "))]
+
+
+CHECKS = (0.2, 0.25, 0.15, 0.4)
+READS = (0.2, 0.25, 0.15, 0.4)
+
+
+def _readbacks(executed: ReadbackSession | None, locale: ClinicLocale) -> list[Flowable]:
+    if executed is None:
+        return [text("No readback (recorded before readbacks were kept).")]
+    rows = [
+        [
+            readback.read_by,
+            moment(locale, readback.read_at),
+            "matches" if readback.matches else "differs: session stopped",
+            lines(
+                *(
+                    f"{m['field']}: read back {m['entered']}, prescribed {m['prescribed']}"
+                    for m in readback.mismatches
+                )
+            ),
+        ]
+        for readback in executed.programming.readbacks
+    ]
+    state = f"Session {executed.programming.state}."
+    if not rows:
+        return [text(state)]
+    return [table(["Read back by", "At", "Result", "Differences"], rows, READS), gap(), text(state)]
+
+
+def _signatures() -> list[Flowable]:
+    line = "_" * 34
+    return [
+        facts(
+            [
+                ("Nurse (filled and programmed)", f"{line}  date {'_' * 12}"),
+                ("Second clinician", f"{line}  date {'_' * 12}"),
+            ],
+            columns=1,
+        )
+    ]
+
+
 def _unverified_banner() -> Flowable:
     return banner(
         NOT_VERIFIED,
@@ -240,8 +321,10 @@ def _unverified_banner() -> Flowable:
     )
 
 
-def render_refill_session(session: RefillSession) -> bytes:
-    """The session report as PDF bytes."""
+def render_refill_session(session: RefillSession, executed: ReadbackSession | None) -> bytes:
+    """The session report as PDF bytes; `executed`: the programming of the refill, with the
+    prescription it executed and its readbacks (None for a refill recorded before refills
+    executed prescriptions)."""
     kind = "First fill" if session.first_fill else "Refill"
     performed = moment(session.locale, session.performed_at)
     story: list[Flowable] = [
@@ -252,13 +335,16 @@ def render_refill_session(session: RefillSession) -> bytes:
         story += [_unverified_banner(), gap(6)]
     story += [
         section("Patient, pump and catheter", *_patient_and_device(session)),
+        section("Prescription executed", *_prescription(executed, session.locale)),
         section("What was in the pump", *_in_the_pump(session)),
         section("What was put in", *_put_in(session)),
         section("Program before and after", *_before_after(session)),
         section("Bridge", *_bridge(session)),
         section("Warnings", *_warnings(session)),
         section("Performed and verified", *_people(session)),
+        section("Programmer readback", *_readbacks(executed, session.locale)),
         section("Next refill", *_next(session)),
+        section("Signatures", *_signatures()),
         gap(10),
         note(
             "Volumes, doses and dates are the stored records of this refill; the reconciliation's "

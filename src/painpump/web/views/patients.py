@@ -18,6 +18,8 @@ from painpump import clock
 from painpump.clinic.locale import clinic_today
 from painpump.clinic.reads import queries
 from painpump.clinic.reads.chart import patient_chart
+from painpump.clinic.reads.prescription_history import prescription_versions
+from painpump.clinic.reads.prescription_work import open_incidents
 from painpump.clinic.reads.queries import PatientList, search_patients
 from painpump.core import catalog
 from painpump.core.errors import Refusal
@@ -150,7 +152,9 @@ def patients(request: HttpRequest) -> HttpResponse:
 
 @clinic_page
 def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    chart = patient_chart(user_of(request), patient_id, clock.now())
+    user = user_of(request)
+    chart = patient_chart(user, patient_id, clock.now())
+    pump = chart.pump
     context = {
         "chart": chart,
         "patient": chart.patient,
@@ -158,5 +162,7 @@ def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "reservoir_data": reservoir_data(chart),
         "dose_data": dose_data(chart.doses, chart.now),
         "outcome_data": outcome_data(chart.outcomes),
+        "versions": prescription_versions(user, pump.implant_id) if pump is not None else (),
+        "incidents": open_incidents(user, patient_id),
     }
     return render(request, "web/patient.html", context)

@@ -1,6 +1,6 @@
-"""The forms of the refill workflow and of a titration: quantities typed with their units, the
-implant's version and an idempotency key carried in hidden fields, and the fingerprint of what
-was reviewed, so a refill is confirmed only as it was reviewed."""
+"""The forms of the refill workflow and of programming the pump: quantities typed with their
+units, the implant's version and an idempotency key carried in hidden fields, and the fingerprint
+of what was reviewed, so a refill is confirmed only as it was reviewed."""
 
 from __future__ import annotations
 
@@ -61,24 +61,34 @@ class RefillForm(VersionedForm):
         required=False,
     )
     aspirated = QuantityField(Kind.VOLUME, label="Aspirated volume", required=False)
-    drug = forms.ChoiceField(label="Drug", choices=drug_choices)
-    concentration = QuantityField(Kind.CONCENTRATION, label="Concentration", positive=True)
+    drug = forms.ChoiceField(label="Drug (from the syringe label)", choices=drug_choices)
+    concentration = QuantityField(
+        Kind.CONCENTRATION, label="Concentration (from the syringe label)", positive=True
+    )
     drug_2 = forms.ChoiceField(
-        label="Second drug (admixture)", choices=lambda: drug_choices("None"), required=False
+        label="Second drug (admixture, from the syringe label)",
+        choices=lambda: drug_choices("None"),
+        required=False,
     )
     concentration_2 = QuantityField(
-        Kind.CONCENTRATION, label="Concentration of the second drug", required=False, positive=True
+        Kind.CONCENTRATION,
+        label="Concentration of the second drug (from the syringe label)",
+        required=False,
+        positive=True,
     )
     drug_3 = forms.ChoiceField(
-        label="Third drug (admixture)", choices=lambda: drug_choices("None"), required=False
+        label="Third drug (admixture, from the syringe label)",
+        choices=lambda: drug_choices("None"),
+        required=False,
     )
     concentration_3 = QuantityField(
-        Kind.CONCENTRATION, label="Concentration of the third drug", required=False, positive=True
+        Kind.CONCENTRATION,
+        label="Concentration of the third drug (from the syringe label)",
+        required=False,
+        positive=True,
     )
     lot = forms.CharField(label="Lot number", max_length=60)
     volume = QuantityField(Kind.VOLUME, label="Volume filled into the reservoir", positive=True)
-    dose = QuantityField(Kind.DOSE_RATE, label="Daily dose of the first drug")
-    phase = forms.ChoiceField(label="Phase of the new program", choices=PHASES, required=False)
 
     def __init__(self, *args: Any, live: str | None = None, partial: bool = False, **kw: Any):
         """`live`: the address that answers a changed entry at once (htmx); `partial`: every
@@ -90,7 +100,7 @@ class RefillForm(VersionedForm):
         if live is not None:
             for names, part in (
                 (("expected", "aspirated"), "reconciliation"),
-                (("drug", "concentration", "volume", "dose", "phase"), "program"),
+                (("drug", "concentration", "volume"), "program"),
                 (("drug_2", "concentration_2", "drug_3", "concentration_3"), "program"),
             ):
                 for name in names:
@@ -128,20 +138,20 @@ class RefillForm(VersionedForm):
                 drugs.append((data[f"drug_{n}"], data[f"concentration_{n}"]))
         return Fill(tuple(drugs), data["volume"], data.get("lot") or "")
 
-
-REFILL_FIELDS = {
-    "drugs": "drug",
-    "drugs[0]": "concentration",
-    "drugs[0].concentration": "concentration",
-    "drugs[1]": "concentration_2",
-    "drugs[1].concentration": "concentration_2",
-    "drugs[2]": "concentration_3",
-    "drugs[2].concentration": "concentration_3",
-}
-"""Where a service's refusal of a fill is shown: the field of the form that carried the value."""
+    def refill_fields(self, prescribed: tuple[str, ...]) -> dict[str, str]:
+        """Where a service's refusal of the fill is shown: the form field that carried the value
+        (a drug that is not the prescription's next to the drug, else next to its
+        concentration); `prescribed` names the prescription's drugs in order."""
+        fields = {"drugs": "drug"}
+        for index, suffix in enumerate(("", "_2", "_3")):
+            drug = self.cleaned_data.get(f"drug{suffix}")
+            named = index < len(prescribed) and drug == prescribed[index]
+            fields[f"drugs[{index}]"] = f"concentration{suffix}" if named else f"drug{suffix}"
+            fields[f"drugs[{index}].concentration"] = f"concentration{suffix}"
+        return fields
 
 
 class ProgramForm(VersionedForm):
+    """Programming the ready prescription: nothing to type but the reasons of the review."""
+
     submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
-    dose = QuantityField(Kind.DOSE_RATE, label="New daily dose")
-    phase = forms.ChoiceField(label="Phase of the new program", choices=PHASES, required=False)

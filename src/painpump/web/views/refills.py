@@ -1,11 +1,14 @@
-"""The refill workflow as a guided form: (1) what was left in the pump and the reconciliation
-verdict, (2) the new fill, (3) the new program with the rate and bridge that follow, (4) the
-review of every setting before and after with each soft warning passed only with a reason typed
-for it (a hard limit refuses, takes no reason and offers no confirmation), (5) the
-confirmation, recorded once whatever the retries; then the refill as recorded with its next
-appointment, and the second clinician's verification. Works as plain posts; htmx answers each
-changed entry at once. Every number comes from the clinic services and painpump.core
-(clinic.reads.refill_preview, clinic.reads.refill_record)."""
+"""The refill workflow as a guided form that executes the pump's prescription (shown: its
+number, prescriber, double-check, drugs, program and PTM settings): (1) what was left in the pump
+and the reconciliation verdict, (2) the new fill, its drugs and concentrations typed from the
+syringe label and refused next to the entry where they differ from the prescription, (3) the rate
+and bridge that follow, (4) the review of every setting before and after with each soft warning
+passed with the prescriber's reason or one typed for it (a hard limit refuses, takes no reason and
+offers no confirmation), (5) the confirmation, recorded once whatever the retries; then the
+programmer's readback (web.views.readbacks), the refill as recorded with its next appointment, and
+the second clinician's verification. Works as plain posts; htmx answers each changed entry at
+once. Every number comes from the clinic services and painpump.core (clinic.reads.refill_preview,
+clinic.reads.refill_record)."""
 
 from __future__ import annotations
 
@@ -33,14 +36,13 @@ from painpump.clinic.reads.refill_preview import (
 )
 from painpump.clinic.reads.refill_record import refill_record
 from painpump.clinic.reads.therapy_queries import refill_recorded
-from painpump.clinic.roles import Forbidden
 from painpump.core.decision import Finding, Tier
-from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import BAD_REQUEST, REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import show_refusal, shown_refusal
-from painpump.web.views.refill_forms import REFILL_FIELDS, RefillForm
+from painpump.web.prescription_display import shown
+from painpump.web.views.refill_forms import RefillForm
 
 PARTS = {
     "reconciliation": ("expected", "aspirated"),
@@ -52,24 +54,18 @@ PARTS = {
         "drug_3",
         "concentration_3",
         "volume",
-        "dose",
-        "phase",
     ),
 }
 """The entries of each part of the form that htmx answers at once."""
 
 
 def _initial(preview: RefillPreview) -> dict[str, Any]:
-    """A new form: the implant's version, a fresh idempotency key, and the drugs and dose in the
-    pump now (a refill usually changes neither)."""
+    """A new form: the implant's version, a fresh idempotency key, and the drugs the
+    prescription names (their concentrations are typed from the syringe label)."""
     initial: dict[str, Any] = {"version": preview.version, "idempotency_key": uuid.uuid4().hex}
-    before = preview.before
-    for index, (name, conc) in enumerate(before.drugs[:3]):
-        suffix = "" if index == 0 else f"_{index + 1}"
-        initial[f"drug{suffix}"] = name
-        initial[f"concentration{suffix}"] = str(conc)
-    if before.dose is not None:
-        initial["dose"] = str(before.dose)
+    if preview.prescription is not None:
+        for index, drug in enumerate(preview.prescription.drugs.all()[:3]):
+            initial["drug" if index == 0 else f"drug_{index + 1}"] = drug.drug
     return initial
 
 
@@ -95,23 +91,39 @@ def override_refused(refusal: Refusal) -> bool:
 @dataclass(frozen=True)
 class WarningRow:
     """A warning in the review: its reason input (`name`, the reason typed so far), or none for a
-    hard limit, which no reason passes."""
+    hard limit, which no reason passes, or for a warning the prescriber already gave a reason
+    for (`given`)."""
 
     finding: Finding
     name: str
     reason: str
+    given: str = ""
 
     @property
     def hard(self) -> bool:
         return self.finding.tier is Tier.HARD
 
 
-def warning_rows(warnings: Sequence[Finding], typed: Mapping[str, str]) -> list[WarningRow]:
-    """Each warning with the name of its reason input and the reason typed so far."""
+def warning_rows(
+    warnings: Sequence[Finding], typed: Mapping[str, str], given: Mapping[str, str] | None = None
+) -> list[WarningRow]:
+    """Each warning with the name of its reason input, the reason typed so far and the reason
+    the prescriber gave for its rule (`given`: rule -> reason), if any."""
+    given = given or {}
     return [
-        WarningRow(w, OVERRIDE_INPUT + warning_key(w), typed.get(warning_key(w), ""))
+        WarningRow(
+            w, OVERRIDE_INPUT + warning_key(w), typed.get(warning_key(w), ""), given.get(w.rule, "")
+        )
         for w in warnings
     ]
+
+
+def reasons_typed(
+    request: HttpRequest, warnings: Sequence[Finding], given: Mapping[str, str]
+) -> dict[str, str]:
+    """The reasons typed for the warnings the prescriber gave none for (rule -> reason)."""
+    open_ones = [w for w in warnings if w.rule not in given]
+    return override_reasons(open_ones, typed_reasons(request))
 
 
 def _preview(
@@ -122,32 +134,32 @@ def _preview(
     partial: bool = False,
     at: datetime | None = None,
 ) -> RefillPreview | None:
-    """The refill as entered, previewed. A refusal lands next to its field (None returned); a
-    hard limit is the preview's stop, shown next to its field as well."""
-    data = form.cleaned_data
+    """The refill as entered, previewed. A refusal lands next to its field (None returned): a
+    drug or concentration other than the prescription's next to the entry that differs; a hard
+    limit is the preview's stop, shown next to its field as well."""
+    user = user_of(request)
     try:
         preview = preview_refill(
-            user_of(request),
+            user,
             implant_id,
             at=at or clock.now(),
-            expected=data.get("expected"),
-            aspirated=data.get("aspirated"),
+            expected=form.cleaned_data.get("expected"),
+            aspirated=form.cleaned_data.get("aspirated"),
             fill=form.fill(),
-            dose=data.get("dose"),
-            phase=Phase(data["phase"]) if data.get("phase") else None,
             partial=partial,
         )
     except Refusal as refusal:
-        show_refusal(form, refusal, REFILL_FIELDS)
-        return None
-    except Forbidden as refused:
-        if refused.capability != "program.prescribe":
-            raise
-        form.add_error("dose", f"{refused}: keep the prescribed dose, or ask a physician")
+        show_refusal(form, refusal, _fields(form, preview_refill(user, implant_id, at=clock.now())))
         return None
     if preview.stop is not None:  # a hard limit: shown next to its field as well
-        show_refusal(form, preview.stop, REFILL_FIELDS)
+        show_refusal(form, preview.stop, _fields(form, preview))
     return preview
+
+
+def _fields(form: RefillForm, preview: RefillPreview) -> dict[str, str]:
+    prescribed = preview.prescription
+    names = tuple(d.drug for d in prescribed.drugs.all()) if prescribed is not None else ()
+    return form.refill_fields(names)
 
 
 def _page(
@@ -167,6 +179,7 @@ def _page(
         form.mark_reviewed(preview.after)
     if preview.stop is not None:
         status = REFUSED
+    given = preview.prescribers_reasons
     context = {
         "form": form,
         "preview": preview,
@@ -174,8 +187,10 @@ def _page(
         "implant": preview.implant,
         "patient": preview.implant.episode.patient,
         "reviewing": reviewing,
-        "warnings": warning_rows(preview.warnings, typed_reasons(request)),
+        "warnings": warning_rows(preview.warnings, typed_reasons(request), given),
         "override_error": override_error,
+        "rx": shown(preview.prescription) if preview.prescription is not None else None,
+        "prescriber": preview.prescription.prescribed_by if preview.prescription else "",
     }
     return render(request, "web/refill/form.html", context, status=status)
 
@@ -184,7 +199,7 @@ def _stop(form: RefillForm, preview: RefillPreview | None) -> Refusal | None:
     """The preview's hard limit worded with the form's field names (as next to the field)."""
     if preview is None or preview.stop is None:
         return None
-    return shown_refusal(form, preview.stop, REFILL_FIELDS)
+    return shown_refusal(form, preview.stop, _fields(form, preview))
 
 
 @clinic_page
@@ -213,13 +228,12 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
         "expected": data.get("expected"),
         "aspirated": data.get("aspirated"),
         "fill": fill,
-        "dose": data["dose"],
-        "phase": Phase(data["phase"]) if data.get("phase") else None,
+        "dose": None,  # the prescription's
     }
     user = user_of(request)
     if refill_recorded(data["idempotency_key"]):  # a retry: the refill already recorded
         done = confirm_refill(user, implant_id, performed_at=clock.now(), overrides={}, **arguments)
-        return redirect("web:refill-record", done.id)
+        return redirect("web:readback", done.program_id)
     at = clock.now()  # the refill is recorded at the moment its confirmation is reviewed again
     preview = _preview(request, implant_id, form, at=at)
     if preview is not None and preview.version != data["version"]:
@@ -240,7 +254,7 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
             user,
             implant_id,
             performed_at=at,
-            overrides=override_reasons(preview.warnings, typed_reasons(request)),
+            overrides=reasons_typed(request, preview.warnings, preview.prescribers_reasons),
             **arguments,
         )
     except Refusal as refusal:
@@ -253,9 +267,9 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
                 override_error=refusal.message,
                 status=REFUSED,
             )
-        show_refusal(form, refusal, REFILL_FIELDS)
+        show_refusal(form, refusal, _fields(form, preview))
         return _page(request, implant_id, form, preview, status=REFUSED)
-    return redirect("web:refill-record", done.id)
+    return redirect("web:readback", done.program_id)
 
 
 @clinic_page

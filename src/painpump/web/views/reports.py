@@ -1,5 +1,6 @@
 """Downloads of the printable PDF reports: the session report of a refill and the clinician
-summary of a patient. Each is an audited read of the patient's record (clinic.reads.report_data),
+summary of a patient. Each is an audited read of the patient's record (clinic.reads.report_data,
+with the prescriptions: clinic.reads.prescription_work and prescription_history),
 sent as an attachment that no cache keeps."""
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from painpump import clock
+from painpump.clinic.reads.prescription_history import prescription_versions
+from painpump.clinic.reads.prescription_work import refill_programming
 from painpump.clinic.reads.report_data import patient_summary, refill_session
 from painpump.core.locale import ClinicLocale
 from painpump.web.access import clinic_page, user_of
@@ -39,14 +42,18 @@ def _pdf(
 @require_GET
 @clinic_page
 def refill_report(request: HttpRequest, refill_id: UUID) -> HttpResponse:
-    session = refill_session(user_of(request), refill_id, now=clock.now())
-    content = render_refill_session(session)
+    user = user_of(request)
+    session = refill_session(user, refill_id, now=clock.now())
+    content = render_refill_session(session, refill_programming(user, refill_id))
     return _pdf(content, "refill", session.patient.mrn, session.performed_at, session.locale)
 
 
 @require_GET
 @clinic_page
 def patient_summary_report(request: HttpRequest, patient_id: UUID) -> HttpResponse:
-    summary = patient_summary(user_of(request), patient_id, now=clock.now())
-    content = render_patient_summary(summary)
+    user = user_of(request)
+    summary = patient_summary(user, patient_id, now=clock.now())
+    in_place = [d for d in summary.devices if d.explanted_on is None]
+    versions = prescription_versions(user, in_place[0].implant_id) if in_place else ()
+    content = render_patient_summary(summary, versions)
     return _pdf(content, "summary", summary.patient.mrn, summary.printed_at, summary.locale)

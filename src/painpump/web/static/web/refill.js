@@ -1,4 +1,4 @@
-// The refill and titration forms: a form is sent once (the button is disabled once pressed, the
+// The refill, programming and prescription forms: a form is sent once (the button is disabled once pressed, the
 // server's idempotency key and version catch the rest), and a confirmation offered for a review
 // is withdrawn as soon as an entry changes, until the changed entries are reviewed again.
 "use strict";

@@ -1,0 +1,148 @@
+"""What the prescription pages read, each an audited read: the pump a physician prescribes for
+(with the prescription a new one starts from), a prescription awaiting its double-check (the
+page shows its drugs, program kind and reason, never its numbers), a programming session with
+its readbacks (also the one a refill made, for its session report), and the incidents open on a
+patient's record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from painpump.clinic import audit
+from painpump.clinic.errors import NotFound, get_or_not_found
+from painpump.clinic.models import Implant, Incident, Prescription, Program, Readback, Refill
+from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads.prescription_history import Programming
+from painpump.clinic.roles import require
+from painpump.core import prescription as rx
+
+
+@dataclass(frozen=True)
+class PrescriptionStart:
+    """The pump a new prescription is for, and the newest one (open or in force) it replaces."""
+
+    implant: Implant
+    version: int
+    current: Prescription | None
+    current_values: rx.Prescription | None
+
+
+@transaction.atomic
+def prescription_start(user: User, implant_id: UUID) -> PrescriptionStart:
+    """For the new-prescription form (physicians, as prescribe)."""
+    actor = require(user, "program.prescribe")
+    implant = get_or_not_found(Implant.objects.select_related("episode__patient"), implant_id)
+    current = prescriptions.newest_open(implant) or prescriptions.in_force(implant)
+    audit.record(
+        actor, "prescription.read", "implant", implant.id, patient_id=implant.episode.patient_id
+    )
+    values = prescriptions.as_core(current) if current is not None else None
+    return PrescriptionStart(implant, implant.version, current, values)
+
+
+@dataclass(frozen=True)
+class CheckTask:
+    """A prescription as the second clinician sees it before entering the values: the drugs by
+    name, the program kind and the reason (the numbers stay hidden), and the checks so far."""
+
+    record: Prescription
+    implant: Implant
+    drug_names: tuple[str, ...]
+    checks: tuple[str, ...]
+    """Earlier double-checks in words (who, when, accepted or rejected, the comment)."""
+
+
+@transaction.atomic
+def check_task(user: User, prescription_id: UUID) -> CheckTask:
+    """For the double-check page (physicians and pharmacists, as double_check)."""
+    actor = require(user, "prescription.check")
+    record = get_or_not_found(
+        Prescription.objects.select_related("implant__episode__patient"), prescription_id
+    )
+    implant = record.implant
+    audit.record(
+        actor,
+        "prescription.read",
+        "prescription",
+        record.id,
+        patient_id=implant.episode.patient_id,
+    )
+    names = tuple(drug.drug for drug in record.drugs.all())
+    checks = tuple(
+        f"{'accepted' if c.accepted else 'rejected'} by {c.checked_by}"
+        + (f": {c.comment}" if c.comment else "")
+        for c in record.checks.all()
+    )
+    return CheckTask(record, implant, names, checks)
+
+
+@dataclass(frozen=True)
+class ReadbackSession:
+    """A programming of the pump with the prescription it executes, its readbacks (the last
+    decides the session's state) and the incidents they opened."""
+
+    implant: Implant
+    prescription: Prescription
+    programming: Programming
+    in_force: bool
+    incidents: tuple[Incident, ...]
+
+    @property
+    def last(self) -> Readback | None:
+        readbacks = self.programming.readbacks
+        return readbacks[-1] if readbacks else None
+
+
+@transaction.atomic
+def readback_session(user: User, program_id: UUID) -> ReadbackSession:
+    """For the readback page (anyone who reads patients; recording it is the services')."""
+    actor = require(user, "patient.read")
+    program = get_or_not_found(
+        Program.objects.select_related("implant__episode__patient", "prescription"), program_id
+    )
+    session = _session(actor, program)
+    if session is None:
+        raise NotFound(f"program {program_id} programmed from a prescription")
+    return session
+
+
+@transaction.atomic
+def refill_programming(user: User, refill_id: UUID) -> ReadbackSession | None:
+    """The programming a refill made, for its session report; None for a refill recorded
+    before refills executed prescriptions."""
+    actor = require(user, "patient.read")
+    refill = get_or_not_found(
+        Refill.objects.select_related("program__implant__episode__patient"), refill_id
+    )
+    return _session(actor, refill.program)
+
+
+def _session(actor: str, program: Program) -> ReadbackSession | None:
+    if program.prescription is None:
+        return None
+    implant = program.implant
+    readbacks = tuple(program.readbacks.all())
+    ids = [str(r.id) for r in readbacks]
+    incidents = tuple(Incident.objects.filter(implant=implant, details__readback__in=ids))
+    audit.record(
+        actor, "readback.read", "program", program.id, patient_id=implant.episode.patient_id
+    )
+    return ReadbackSession(
+        implant,
+        program.prescription,
+        Programming(program, program.refills.exists(), readbacks),
+        program.ended_at is None,
+        incidents,
+    )
+
+
+@transaction.atomic
+def open_incidents(user: User, patient_id: UUID) -> tuple[Incident, ...]:
+    """The incidents open on a patient's record, newest first (shown on the chart, whose read
+    is audited with it)."""
+    require(user, "patient.read")
+    return tuple(Incident.objects.filter(patient_id=patient_id, closed_at__isnull=True))

@@ -1,0 +1,297 @@
+"""The forms of a prescription, of its double-check and of the programmer's readback: the drugs
+with their concentrations, the program (continuous: one dose; flex: up to 13 step rows, each the
+weekdays it is for, its start and its dose) and the PTM settings, typed with their units and
+parsed by painpump.core.prescription, so the page refuses what the API and the command line
+refuse. A refusal names the core's field ("steps[2].start"); `form_field` says which entry of the
+form carried it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+
+from painpump.core import prescription as rx
+from painpump.core.dose_history import Phase
+from painpump.core.errors import Refusal
+from painpump.core.prescription_decision import Readback
+from painpump.core.units import Kind, Q
+from painpump.web.forms import QuantityField, UnitTextField
+from painpump.web.views.refill_forms import ADMIXED, PHASES, VersionedForm, drug_choices
+
+MAX_STEPS = 13
+"""Step rows on the form: the most rate changes a day any pump in the catalog takes."""
+KINDS = [
+    (rx.ProgramKind.CONTINUOUS.value, "Continuous: one daily dose, every day"),
+    (rx.ProgramKind.FLEX.value, "Flex: steps by time of day and weekday"),
+]
+DAY_CHOICES = [("", "—"), *((name, name) for name in rx.WEEKDAY_SETS)]
+STEP_FIELD = re.compile(r"steps\[(\d+)\]\.(days|start|dose)")
+DAY_STEP = re.compile(r"program\.days\.(\w+)\[(\d+)\]\.(start|dose)")
+PTM_FIELDS = {
+    "ptm": "ptm_dose",
+    "ptm.dose": "ptm_dose",
+    "ptm.duration": "ptm_duration",
+    "ptm.lockout": "ptm_lockout",
+    "ptm.max_per_day": "ptm_max_per_day",
+}
+DRUG_FIELDS = {
+    "drugs": "drug",
+    "drugs[0]": "concentration",
+    "drugs[0].concentration": "concentration",
+    "drugs[1]": "concentration_2",
+    "drugs[1].concentration": "concentration_2",
+    "drugs[2]": "concentration_3",
+    "drugs[2].concentration": "concentration_3",
+    "program.kind": "kind",
+}
+
+
+def _suffix(n: int) -> str:
+    return "" if n == 1 else f"_{n}"
+
+
+class DrugsMixin(forms.Form):
+    """Up to three drugs, the principal first, each with its concentration."""
+
+    drug = forms.ChoiceField(label="Drug", choices=drug_choices)
+    concentration = QuantityField(Kind.CONCENTRATION, label="Concentration", positive=True)
+    drug_2 = forms.ChoiceField(
+        label="Second drug (admixture)", choices=lambda: drug_choices("None"), required=False
+    )
+    concentration_2 = QuantityField(
+        Kind.CONCENTRATION, label="Concentration of the second drug", required=False, positive=True
+    )
+    drug_3 = forms.ChoiceField(
+        label="Third drug (admixture)", choices=lambda: drug_choices("None"), required=False
+    )
+    concentration_3 = QuantityField(
+        Kind.CONCENTRATION, label="Concentration of the third drug", required=False, positive=True
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None
+        for n in ADMIXED:
+            drug, conc = data.get(f"drug_{n}"), data.get(f"concentration_{n}")
+            if drug and conc is None and f"concentration_{n}" not in self.errors:
+                self.add_error(f"concentration_{n}", f"the concentration of {drug} is required")
+            if conc is not None and not drug:
+                self.add_error(f"drug_{n}", "choose the drug this concentration is of")
+        return data
+
+    def drugs(self) -> tuple[tuple[str, Q], ...]:
+        data = self.cleaned_data
+        return tuple(
+            (data[f"drug{_suffix(n)}"], data[f"concentration{_suffix(n)}"])
+            for n in (1, *ADMIXED)
+            if data.get(f"drug{_suffix(n)}") and data.get(f"concentration{_suffix(n)}")
+        )
+
+
+class ProgramMixin(forms.Form):
+    """The program and the PTM settings. The step rows and the PTM entries are parsed by core
+    (`program`, `ptm`), which refuses with the row and entry it names."""
+
+    kind = forms.ChoiceField(label="Program", choices=KINDS, initial="continuous")
+    dose = QuantityField(
+        Kind.DOSE_RATE, label="Daily dose of the first drug (continuous)", required=False
+    )
+    ptm_dose = UnitTextField(label="Patient bolus dose", required=False, max_length=60)
+    ptm_duration = UnitTextField(label="Bolus duration", required=False, max_length=60)
+    ptm_lockout = UnitTextField(label="Lockout", required=False, max_length=60)
+    ptm_max_per_day = UnitTextField(label="Boluses a day at most", required=False, max_length=5)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for i in range(MAX_STEPS):
+            row = f"Step {i + 1}"
+            self.fields[f"step_{i}_days"] = forms.ChoiceField(
+                label=f"{row}: days", choices=DAY_CHOICES, required=False
+            )
+            self.fields[f"step_{i}_start"] = UnitTextField(
+                label=f"{row}: start (HH:MM)", required=False, max_length=5
+            )
+            self.fields[f"step_{i}_dose"] = UnitTextField(
+                label=f"{row}: dose", required=False, max_length=60
+            )
+        self.fields["ptm_dose"].help_text = "e.g. 50 mcg; leave the four PTM entries empty for none"
+        self.fields["ptm_duration"].help_text = "e.g. 2 min"
+        self.fields["ptm_lockout"].help_text = "e.g. 3 hour"
+        self.fields["ptm_max_per_day"].help_text = "a whole number, e.g. 4"
+
+    def step_rows(self) -> list[tuple[int, forms.BoundField, forms.BoundField, forms.BoundField]]:
+        """Each row's number and its days, start and dose entries (for the template)."""
+        return [
+            (i + 1, self[f"step_{i}_days"], self[f"step_{i}_start"], self[f"step_{i}_dose"])
+            for i in range(MAX_STEPS)
+        ]
+
+    def _rows(self) -> list[tuple[int, rx.StepRow]]:
+        """The flex rows entered (an empty row is skipped), with their place on the form."""
+        data = self.cleaned_data
+        rows = []
+        for i in range(MAX_STEPS):
+            days, start, dose = (data.get(f"step_{i}_{p}") or "" for p in ("days", "start", "dose"))
+            if days or start or dose:
+                rows.append((i, rx.step_row(days, start, dose, f"steps[{i}]")))
+        return rows
+
+    def program(self) -> rx.PrescribedProgram:
+        """The program entered; a Refusal names the entry (core's field names)."""
+        data = self.cleaned_data
+        if data.get("kind") == rx.ProgramKind.FLEX.value:
+            rows = self._rows()
+            if not rows:
+                raise Refusal(
+                    "steps[0].days",
+                    "no steps",
+                    "at least one step from 00:00",
+                    rx.RULES,
+                    "is empty",
+                )
+            try:
+                return rx.flex_program([row for _, row in rows])
+            except Refusal as refusal:
+                raise _on_form_row(refusal, [i for i, _ in rows]) from None
+        dose = data.get("dose")
+        if dose is None:
+            raise Refusal(
+                "dose", "empty", "the daily dose of a continuous program", rx.RULES, "is required"
+            )
+        return rx.PrescribedProgram.continuous(dose)
+
+    def ptm(self) -> rx.PatientBolus | None:
+        data = self.cleaned_data
+        names = ("ptm_dose", "ptm_duration", "ptm_lockout", "ptm_max_per_day")
+        given = [data.get(name) or "" for name in names]
+        if not any(given):
+            return None
+        return rx.patient_bolus(*given)
+
+    def form_field(self, field: str) -> str:
+        """The form's entry that carried the value a refusal names (core's field name), or the
+        name itself when the form has none."""
+        if field in PTM_FIELDS:
+            return PTM_FIELDS[field]
+        if field in DRUG_FIELDS:
+            return DRUG_FIELDS[field]
+        step = STEP_FIELD.fullmatch(field)
+        if step:
+            return f"step_{step.group(1)}_{step.group(2)}"
+        day = DAY_STEP.fullmatch(field)
+        if day:
+            if self.cleaned_data.get("kind") != rx.ProgramKind.FLEX.value:
+                return "dose"
+            return self._row_of(day.group(1), int(day.group(2)), day.group(3))
+        flex = self.cleaned_data.get("kind") == rx.ProgramKind.FLEX.value
+        if flex and field in ("dose", "program.highest_step"):
+            return self._highest_row()
+        if field.startswith(("program.days", "program.highest_step")):
+            return "kind"
+        return field
+
+    def _highest_row(self) -> str:
+        """The dose entry of the row with the highest dose (what a flex day's dose checks
+        judge)."""
+        rows = self._rows()
+        if not rows:
+            return "kind"
+        place, _ = max(rows, key=lambda pair: pair[1].dose.canonical)
+        return f"step_{place}_dose"
+
+    def _row_of(self, weekday: str, index: int, part: str) -> str:
+        """The form row giving the `index`th step (by start) of `weekday`."""
+        number = rx.WEEKDAYS.index(weekday) if weekday in rx.WEEKDAYS else -1
+        mine = sorted(
+            ((i, row) for i, row in self._rows() if number in row.weekdays),
+            key=lambda pair: pair[1].start_s,
+        )
+        return f"step_{mine[index][0]}_{part}" if index < len(mine) else "kind"
+
+
+def _on_form_row(refusal: Refusal, places: list[int]) -> Refusal:
+    """A refusal of flex_program names a row by its place among the rows entered: named here by
+    its place on the form."""
+    found = STEP_FIELD.fullmatch(refusal.field)
+    if not found:
+        return refusal
+    place = places[int(found.group(1))]
+    return Refusal(
+        f"steps[{place}].{found.group(2)}",
+        refusal.value,
+        refusal.limit,
+        refusal.source,
+        refusal.problem,
+    )
+
+
+class PrescriptionForm(DrugsMixin, ProgramMixin, VersionedForm):
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
+    phase = forms.ChoiceField(label="Phase", choices=PHASES, required=False)
+    reason = forms.CharField(
+        label="Reason for this prescription",
+        max_length=500,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="Why the therapy is set or changed so: printed with the prescription",
+    )
+
+    def prescription(self) -> rx.Prescription:
+        """The prescription entered; a Refusal names the entry (see form_field)."""
+        phase = self.cleaned_data.get("phase")
+        return rx.Prescription(
+            self.drugs(), self.program(), self.ptm(), Phase(phase) if phase else None
+        )
+
+
+class CheckForm(forms.Form):
+    """The second clinician's entries, typed from the syringe label and the order: each drug's
+    concentration (the drugs named, their numbers not shown) and the daily dose."""
+
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
+    daily_dose = QuantityField(
+        Kind.DOSE_RATE,
+        label="Daily dose of the first drug (a flex program's largest day)",
+        positive=True,
+    )
+    comment = forms.CharField(
+        label="Comment (required to reject)",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, drugs: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.drug_names = drugs
+        for i, name in enumerate(drugs):
+            self.fields[f"concentration_{i}"] = QuantityField(
+                Kind.CONCENTRATION,
+                label=f"Concentration of {name} (from the syringe label)",
+                positive=True,
+            )
+
+    def concentrations(self) -> tuple[tuple[str, Q], ...]:
+        return tuple(
+            (name, self.cleaned_data[f"concentration_{i}"])
+            for i, name in enumerate(self.drug_names)
+        )
+
+    def form_field(self, field: str) -> str:
+        """The entry a refusal of the double-check names ("concentrations.baclofen")."""
+        if field.startswith("concentrations."):
+            name = field.removeprefix("concentrations.")
+            if name in self.drug_names:
+                return f"concentration_{self.drug_names.index(name)}"
+        return field
+
+
+class ReadbackForm(DrugsMixin, ProgramMixin, forms.Form):
+    """What the clinician programmer shows after programming, typed as it shows it."""
+
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
+    reservoir = QuantityField(Kind.VOLUME, label="Reservoir volume", positive=True)
+
+    def readback(self) -> Readback:
+        return Readback(self.cleaned_data["reservoir"], self.drugs(), self.program(), self.ptm())

@@ -1,0 +1,227 @@
+"""Prescriptions on the web: a physician's new prescription for a pump (drugs with their
+concentrations, a continuous or flex program, the PTM settings, the phase and the reason),
+reviewed as core judges it (a hard limit next to its entry; each warning with its own reason
+box; every setting before and after; whether a double-check follows) and then signed on the
+implant's version reviewed; and the second clinician's independent double-check, typed without
+the prescribed numbers in view and accepted only when it matches, or rejected with a comment
+(clinic.reads.prescription_history, clinic.actions.prescriptions)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from painpump import clock
+from painpump.clinic.actions.prescriptions import double_check, prescribe
+from painpump.clinic.errors import Conflict
+from painpump.clinic.reads.prescription_history import PrescriptionPreview, preview_prescription
+from painpump.clinic.reads.prescription_work import (
+    CheckTask,
+    PrescriptionStart,
+    check_task,
+    prescription_start,
+)
+from painpump.clinic.reads.refill_preview import override_reasons
+from painpump.core import prescription as rx
+from painpump.core.errors import Refusal
+from painpump.plumbing.status import REFUSED
+from painpump.web.access import clinic_page, user_of
+from painpump.web.double_submit import answered_once, new_submission_key
+from painpump.web.forms import show_refusal, shown_refusal
+from painpump.web.prescription_display import shown
+from painpump.web.views.prescription_forms import MAX_STEPS, CheckForm, PrescriptionForm
+from painpump.web.views.refills import override_refused, typed_reasons, warning_rows
+
+HISTORY = "#prescriptions"
+"""The chart's settings history, where a signed or checked prescription is shown."""
+
+
+def _chart(start: PrescriptionStart | CheckTask) -> str:
+    return reverse("web:patient", args=[start.implant.episode.patient_id]) + HISTORY
+
+
+def _rows(program: rx.PrescribedProgram) -> list[tuple[str, str, str]]:
+    """A flex program as step rows (days, start, dose): a step given on a set of weekdays the
+    form names is one row, any other one row per weekday (at most the form's rows)."""
+    given: dict[tuple[str, str], set[int]] = {}
+    for weekday, day in enumerate(program.days):
+        for step in day:
+            given.setdefault((step.start, str(step.dose)), set()).add(weekday)
+    named = {days: name for name, days in rx.WEEKDAY_SETS.items()}
+    rows = []
+    for (start, dose), weekdays in sorted(given.items()):
+        name = named.get(frozenset(weekdays))
+        if name is not None:
+            rows.append((name, start, dose))
+        else:
+            rows += [(rx.WEEKDAYS[w], start, dose) for w in sorted(weekdays)]
+    return rows[:MAX_STEPS]
+
+
+def _initial(start: PrescriptionStart) -> dict[str, Any]:
+    """A new form on the prescription it replaces (the physician changes what is to change)."""
+    initial: dict[str, Any] = {"version": start.version, "submission": new_submission_key()}
+    current = start.current_values
+    if current is None:
+        return initial
+    for index, (name, conc) in enumerate(current.drugs[:3]):
+        suffix = "" if index == 0 else f"_{index + 1}"
+        initial[f"drug{suffix}"], initial[f"concentration{suffix}"] = name, str(conc)
+    initial["kind"] = current.program.kind.value
+    if current.program.kind is rx.ProgramKind.CONTINUOUS:
+        initial["dose"] = str(current.daily_dose)
+    else:
+        for i, (days, begins, dose) in enumerate(_rows(current.program)):
+            initial[f"step_{i}_days"], initial[f"step_{i}_start"] = days, begins
+            initial[f"step_{i}_dose"] = dose
+    if current.ptm is not None:
+        initial["ptm_dose"] = str(current.ptm.dose)
+        initial["ptm_duration"] = f"{current.ptm.duration_s} s"
+        initial["ptm_lockout"] = f"{current.ptm.lockout_s} s"
+        initial["ptm_max_per_day"] = str(current.ptm.max_per_day)
+    return initial
+
+
+def _show(form: PrescriptionForm | CheckForm, refusal: Refusal) -> Refusal:
+    """The refusal next to the entry that carried the value it names; returned as shown (worded
+    with that entry's label)."""
+    fields = {refusal.field: form.form_field(refusal.field)}
+    shown_as = shown_refusal(form, refusal, fields)
+    show_refusal(form, refusal, fields)
+    return shown_as
+
+
+def _page(
+    request: HttpRequest,
+    form: PrescriptionForm,
+    start: PrescriptionStart,
+    preview: PrescriptionPreview | None,
+    *,
+    stop: Refusal | None = None,
+    override_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    if preview is not None and stop is None and form.is_valid():
+        form.mark_reviewed(None)
+    if stop is not None or form.errors:
+        status = REFUSED
+    context = {
+        "form": form,
+        "implant": start.implant,
+        "patient": start.implant.episode.patient,
+        "current": shown(start.current) if start.current is not None else None,
+        "preview": preview,
+        "stop": stop,
+        "warnings": warning_rows(preview.warnings, typed_reasons(request)) if preview else [],
+        "override_error": override_error,
+    }
+    return render(request, "web/prescription/form.html", context, status=status)
+
+
+@clinic_page
+@require_http_methods(["GET", "POST"])
+@answered_once
+def new(request: HttpRequest, implant_id: UUID) -> HttpResponse:
+    """The new-prescription form, its review and its signature (signed once, however often the
+    signature is clicked)."""
+    user = user_of(request)
+    now = clock.now()
+    start = prescription_start(user, implant_id)
+    if request.method == "GET":
+        return _page(request, PrescriptionForm(initial=_initial(start)), start, None)
+    form = PrescriptionForm(request.POST)
+    if not form.is_valid():
+        return _page(request, form, start, None)
+    data = form.cleaned_data
+    try:
+        values = form.prescription()
+    except Refusal as refusal:
+        _show(form, refusal)
+        return _page(request, form, start, None)
+    preview = preview_prescription(user, implant_id, values, at=now)
+    if request.POST.get("action") == "sign" and preview.version != data["version"]:
+        # The pump or its prescriptions changed since the review: that is the answer (409).
+        raise Conflict("implant", str(implant_id), data["version"], preview.version)
+    if preview.stop is not None:
+        return _page(request, form, start, preview, stop=_show(form, preview.stop))
+    if request.POST.get("action") != "sign":
+        return _page(request, form, start, preview)
+    if data.get("reviewed") != form.fingerprint(None):
+        form.add_error(None, "The entries changed since the review: check the review below.")
+        return _page(request, form, start, preview)
+    try:
+        prescribe(
+            user,
+            implant_id,
+            values,
+            reason=data["reason"],
+            now=now,
+            expected_version=data["version"],
+            overrides=override_reasons(preview.warnings, typed_reasons(request)),
+        )
+    except Refusal as refusal:
+        if override_refused(refusal):
+            return _page(
+                request, form, start, preview, override_error=refusal.message, status=REFUSED
+            )
+        _show(form, refusal)
+        return _page(request, form, start, preview)
+    return redirect(_chart(start))
+
+
+def _check_page(
+    request: HttpRequest,
+    form: CheckForm,
+    task: CheckTask,
+    *,
+    mismatch: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "task": task,
+        "implant": task.implant,
+        "patient": task.implant.episode.patient,
+        "mismatch": mismatch,
+    }
+    return render(request, "web/prescription/check.html", context, status=status)
+
+
+@clinic_page
+@require_http_methods(["GET", "POST"])
+@answered_once
+def check(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
+    """The double-check: the concentrations and the daily dose typed independently, then Accept
+    (refused where an entry differs, naming it and what was prescribed) or Reject with a
+    comment."""
+    user = user_of(request)
+    task = check_task(user, prescription_id)
+    if request.method == "GET":
+        form = CheckForm(initial={"submission": new_submission_key()}, drugs=task.drug_names)
+        return _check_page(request, form, task)
+    form = CheckForm(request.POST, drugs=task.drug_names)
+    if not form.is_valid():
+        return _check_page(request, form, task, status=REFUSED)
+    accept = request.POST.get("action") == "accept"
+    try:
+        double_check(
+            user,
+            prescription_id,
+            concentrations=form.concentrations(),
+            daily_dose=form.cleaned_data["daily_dose"],
+            accept=accept,
+            comment=form.cleaned_data["comment"],
+            now=clock.now(),
+        )
+    except Refusal as refusal:
+        _show(form, refusal)
+        differs = accept and (
+            refusal.field == "daily_dose" or refusal.field.startswith("concentrations.")
+        )
+        return _check_page(request, form, task, mismatch=differs, status=REFUSED)
+    return redirect(_chart(task))
