@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
+from clinic_fixtures import FIRST_FILL, IMPLANTED, REFERRED, TEST_PHASE
 from clinic_fixtures import REFILL_FORM as ENTRIES
 from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
@@ -441,3 +441,18 @@ def test_the_recorded_refill_is_read_by_every_clinical_role_but_not_the_admin(
     assert "Verify this refill" in signed_in(pharmacist).get(url + "verify/").content.decode()
     assert signed_in(admin).get(url).status_code == 403
     assert AuditEntry.objects.filter(action="refill.read", actor="audi.tor").exists()
+
+
+def test_the_refill_page_offers_what_the_pumps_twin_expects_beside_the_pumps_own_figure(
+    implant: Implant, nurse: User
+) -> None:
+    page = signed_in(nurse).get(f"/implants/{implant.id}/refill/").content.decode()
+    # filled with 20 mL at 0.2 mL/day 85 days and some hours ago: what is left now, shown to
+    # two places
+    twin = re.search(r'data-testid="twin-expects">.*?<strong>([^<]+)</strong>', page)
+    assert twin is not None
+    left = (
+        Decimal(20)
+        - Decimal("0.2") * Decimal((timezone.now() - FIRST_FILL).total_seconds()) / 86_400
+    )
+    assert twin.group(1) == f"{left.quantize(Decimal('0.01'))} mL"

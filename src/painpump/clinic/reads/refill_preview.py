@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from uuid import UUID
 
@@ -80,6 +80,9 @@ class RefillPreview:
     """What the refill executes (the prescription ready to program, else the one in force)."""
     prescribers_reasons: Mapping[str, str] = field(default_factory=dict)
     """The prescriber's reasons for warnings shown here (rule -> reason): those need none typed."""
+    twin_expects: Q | None = None
+    """What the pump's twin says it holds at the refill (None before the first fill), offered
+    beside the volume the pump itself reports."""
 
 
 def warning_key(finding: Finding) -> str:
@@ -212,6 +215,8 @@ def preview_refill(
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=not partial)
     before = current_setting(implant, state, at, expected)
     preview = _preview(implant, decision, before, fill, dose, prescription)
+    if state.last_fill is not None:
+        preview = replace(preview, twin_expects=pump_history.expected_residual(implant, at))
     record_preview(actor, "refill.preview", implant, preview.stop, preview.warnings)
     return preview
 
