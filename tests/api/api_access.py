@@ -36,7 +36,7 @@ from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import prescribed
 from painpump.core import prescription as rx
-from painpump.core.prescription_decision import Readback
+from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
 
 PASSWORD = "correct horse battery"

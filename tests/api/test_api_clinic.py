@@ -1,7 +1,8 @@
 """The clinic-wide endpoints through HTTP: the dashboard (an overdue baclofen pump first among
-equals, with its priority's reasons), the appointment calendar, alarms open until acknowledged
-with an action, and the clinic settings (admin only, validated by the core rules that use them,
-409 on a stale version, audited, and in force for the next pathway step)."""
+equals, with its priority's reasons; a prescription awaiting its double-check until checked),
+the appointment calendar, alarms open until acknowledged with an action, and the clinic settings
+(admin only, validated by the core rules that use them, 409 on a stale version, audited, and in
+force for the next pathway step)."""
 
 from __future__ import annotations
 
@@ -79,9 +80,54 @@ def test_the_dashboard_lists_an_overdue_baclofen_pump_first_among_equals(
         "awaiting_implant": 0,
         "nearing_replacement": 0,
         "unverified": 0,
+        "awaiting_check": 0,
         "open_alarms": 0,
     }
     assert AuditEntry.objects.filter(action="dashboard.read").count() == 1
+
+
+def test_the_dashboard_lists_a_prescription_awaiting_its_double_check_until_checked(
+    client_as: Callable[[Role | None], Client], pumps: dict[str, Implant]
+) -> None:
+    morphine = pumps["morphine"]
+    drugs = [{"drug": "morphine", "concentration": "10 mg/mL"}]
+    signed = post(
+        client_as(Role.PHYSICIAN),
+        f"/api/implants/{morphine.id}/prescriptions",
+        {
+            "drugs": drugs,
+            "program": {"kind": "continuous", "dose": "2 mg/day"},
+            "version": Implant.objects.get(id=morphine.id).version,
+            "reason": "the dose as before, prescribed again at the visit",
+        },
+    )
+    assert signed.status_code == 201, signed.content
+    prescription = signed.json()
+    nurse = client_as(Role.NURSE)
+    board = nurse.get("/api/dashboard").json()
+    assert board["awaiting_check"] == [
+        {
+            "patient_id": str(morphine.episode.patient_id),
+            "patient": "Adler, Erika",
+            "prescription_id": prescription["id"],
+            "implant_id": str(morphine.id),
+            "pump_model": morphine.pump_model,
+            "number": prescription["number"],
+            "drugs": ["morphine"],
+            "prescribed_by": prescription["prescribed_by"],
+            "prescribed_at": prescription["prescribed_at"],
+            "high_alert": True,
+        }
+    ]
+    assert board["totals"]["awaiting_check"] == 1
+    checked = post(
+        client_as(Role.PHARMACIST),
+        f"/api/prescriptions/{prescription['id']}/checks",
+        {"concentrations": drugs, "daily_dose": "2 mg/day", "accept": True},
+    )
+    assert checked.status_code == 201, checked.content
+    board = nurse.get("/api/dashboard").json()
+    assert board["awaiting_check"] == [] and board["totals"]["awaiting_check"] == 0
 
 
 def test_the_dashboard_is_read_a_page_at_a_time(

@@ -73,7 +73,7 @@ from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import prescribed, responder_episode
 from painpump.core.errors import Refusal
-from painpump.core.prescription_decision import Readback
+from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
 
 EXAMPLES = int(os.environ.get("PAINPUMP_FUZZ_EXAMPLES", "5"))

@@ -38,7 +38,7 @@ from painpump.clinic.roles import Forbidden, Role
 from painpump.clinic.testing import baclofen
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
-from painpump.core.prescription_decision import Readback as ReadValues
+from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, Q, parse
 

@@ -19,7 +19,7 @@ from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
-from painpump.core.prescription_decision import Readback as ReadValues
+from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.units import Kind, Q, parse
 
 pytestmark = pytest.mark.django_db

@@ -21,13 +21,13 @@ from painpump.core.prescription import (
     patient_bolus,
     step_row,
 )
-from painpump.core.prescription_decision import (
+from painpump.core.prescription_compare import (
     CheckEntries,
     Readback,
     compare_check,
     compare_readback,
-    decide_prescription,
 )
+from painpump.core.prescription_decision import decide_prescription
 from painpump.core.refill import LimitedBy
 from painpump.core.refill_decision import (
     DosingRules,

@@ -35,7 +35,7 @@ from painpump.clinic.models import Appointment, Episode, Implant, Incident, Prog
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
 from painpump.core.prescription import PrescribedProgram, Prescription
-from painpump.core.prescription_decision import Readback
+from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
 from painpump.web import urls
 

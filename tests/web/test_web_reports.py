@@ -35,7 +35,7 @@ from painpump.clinic.models import (
 from painpump.clinic.reads import report_data
 from painpump.clinic.testing import CARRIED_OVER
 from painpump.core.prescription import PrescribedProgram
-from painpump.core.prescription_decision import Readback
+from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
 from painpump.web.reports import charts
 from report_scenario import (

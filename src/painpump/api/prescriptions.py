@@ -38,7 +38,7 @@ from painpump.api.schemas import (
 from painpump.clinic.actions import prescriptions, readbacks
 from painpump.clinic.reads import prescription_api, prescription_history
 from painpump.core import prescription as rx
-from painpump.core.prescription_decision import Readback
+from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, Q
 
 router = Router(tags=["prescriptions"], auth=AUTH)

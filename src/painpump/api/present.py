@@ -283,6 +283,7 @@ def dashboard(board: Dashboard) -> dict[str, Any]:
         "awaiting_implant": [vars(r) for r in board.awaiting_implant],
         "nearing_replacement": [vars(r) for r in board.nearing_replacement],
         "unverified": [vars(r) for r in board.unverified],
+        "awaiting_check": [{**vars(r), "drugs": list(r.drugs)} for r in board.awaiting_check],
         "open_alarms": [vars(r) for r in board.open_alarms],
     }
 

@@ -896,6 +896,22 @@ class VerificationRowOut(Plain):
     performed_by: str
 
 
+class CheckRowOut(Plain):
+    """A signed prescription awaiting its double-check (POST /api/prescriptions/{id}/checks):
+    its drugs by name only, the numbers being for the second clinician to enter."""
+
+    patient_id: UUID
+    patient: str
+    prescription_id: UUID
+    implant_id: UUID
+    pump_model: str
+    number: int
+    drugs: list[str]
+    prescribed_by: str
+    prescribed_at: datetime
+    high_alert: bool
+
+
 class AlarmRowOut(Plain):
     patient_id: UUID
     patient: str
@@ -917,6 +933,7 @@ class DashboardTotalsOut(Plain):
     awaiting_implant: int
     nearing_replacement: int
     unverified: int
+    awaiting_check: int
     open_alarms: int
 
 
@@ -938,6 +955,9 @@ class DashboardOut(Plain):
     awaiting_implant: list[EpisodeRowOut]
     nearing_replacement: list[ReplacementRowOut]
     unverified: list[VerificationRowOut]
+    awaiting_check: list[CheckRowOut] = Field(
+        description="prescriptions awaiting their double-check, oldest first"
+    )
     open_alarms: list[AlarmRowOut]
 
 

@@ -19,11 +19,7 @@ from painpump.core.dosing import dose_mcg_per_day
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus
 from painpump.core.prescription import (
-    WEEKDAYS,
-    PatientBolus,
-    PrescribedProgram,
     Prescription,
-    Step,
     check_shape,
 )
 from painpump.core.refill_decision import (
@@ -39,8 +35,6 @@ PTM_OPIOID_NAIVE_SOURCE = (
     "medtronic-cancer-pain-patient-selection: Medtronic lists the use of the personal therapy "
     "manager (PTM) to give an opioid to opioid-naive patients as a contraindication"
 )
-DOUBLE_CHECK = "rule-double-check"
-READBACK = "rule-readback"
 
 
 @dataclass(frozen=True)
@@ -181,137 +175,3 @@ def _unique(findings: Sequence[Finding]) -> tuple[Finding, ...]:
             seen.add((finding.rule, finding.message))
             kept.append(finding)
     return tuple(kept)
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """A value entered independently (by the second clinician, or read back from the
-    programmer) that differs from the prescription."""
-
-    field: str
-    entered: str
-    prescribed: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"field": self.field, "entered": self.entered, "prescribed": self.prescribed}
-
-    @property
-    def message(self) -> str:
-        return f"{self.field}: entered {self.entered}, prescribed {self.prescribed}"
-
-
-@dataclass(frozen=True)
-class CheckEntries:
-    """What the second clinician reads from the syringe label and the order, without seeing the
-    prescription's numbers: each drug's concentration and the daily dose of the principal (for a
-    flex program, the day that gives most)."""
-
-    concentrations: tuple[tuple[str, Q], ...]
-    daily_dose: Q
-
-
-def _same(a: Q, b: Q) -> bool:
-    return a.canonical == b.canonical
-
-
-def compare_check(prescription: Prescription, entries: CheckEntries) -> tuple[Mismatch, ...]:
-    """Every difference between the independent entries and the prescription."""
-    found = _compare_drugs(prescription.drugs, entries.concentrations, "concentrations")
-    if not _same(entries.daily_dose, prescription.daily_dose):
-        found.append(Mismatch("daily_dose", str(entries.daily_dose), str(prescription.daily_dose)))
-    return tuple(found)
-
-
-def _compare_drugs(
-    prescribed: Sequence[tuple[str, Q]], entered: Sequence[tuple[str, Q]], field: str
-) -> list[Mismatch]:
-    wanted = {name: conc for name, conc in named_drugs(prescribed)}
-    given = dict(named_drugs(entered)) if entered else {}
-    found = []
-    for name in sorted(set(wanted) | set(given)):
-        a, b = given.get(name), wanted.get(name)
-        if a is None or b is None or not _same(a, b):
-            found.append(
-                Mismatch(
-                    f"{field}.{name}",
-                    str(a) if a is not None else "not entered",
-                    str(b) if b is not None else "not prescribed",
-                )
-            )
-    return found
-
-
-@dataclass(frozen=True)
-class Readback:
-    """What the clinician programmer shows after programming: the reservoir volume, the drugs and
-    concentrations, the program's steps and the PTM settings."""
-
-    reservoir: Q
-    drugs: tuple[tuple[str, Q], ...]
-    program: PrescribedProgram
-    ptm: PatientBolus | None
-
-
-def compare_readback(
-    prescription: Prescription, filled: Q | None, readback: Readback
-) -> tuple[Mismatch, ...]:
-    """Every difference between the programmer's readback and the prescription (and the volume
-    filled, when the session filled the pump)."""
-    found = _compare_drugs(prescription.drugs, readback.drugs, "drugs")
-    if filled is not None and not _same(readback.reservoir, filled):
-        found.append(Mismatch("reservoir", str(readback.reservoir), f"{filled} filled"))
-    prescribed, read = prescription.program, readback.program
-    if read.kind is not prescribed.kind:
-        found.append(Mismatch("program.kind", read.kind.value, prescribed.kind.value))
-    for weekday, mine, theirs in zip(WEEKDAYS, prescribed.days, read.days, strict=True):
-        if [(s.start_s, s.dose.canonical) for s in mine] != [
-            (s.start_s, s.dose.canonical) for s in theirs
-        ]:
-            found.append(
-                Mismatch(
-                    f"program.days.{weekday}",
-                    _day_text(theirs),
-                    _day_text(mine),
-                )
-            )
-    found += _compare_ptm(prescription.ptm, readback.ptm)
-    return tuple(found)
-
-
-def _day_text(day: Sequence[Step]) -> str:
-    return ", ".join(f"{s.start} {s.dose}" for s in day)
-
-
-def _compare_ptm(prescribed: PatientBolus | None, read: PatientBolus | None) -> list[Mismatch]:
-    if prescribed is None and read is None:
-        return []
-    if prescribed is None or read is None:
-        return [
-            Mismatch(
-                "ptm",
-                "set" if read is not None else "off",
-                "set" if prescribed is not None else "off",
-            )
-        ]
-    pairs = (
-        ("ptm.dose", str(read.dose), str(prescribed.dose), _same(read.dose, prescribed.dose)),
-        (
-            "ptm.duration",
-            f"{read.duration_s} s",
-            f"{prescribed.duration_s} s",
-            read.duration_s == prescribed.duration_s,
-        ),
-        (
-            "ptm.lockout",
-            f"{read.lockout_s} s",
-            f"{prescribed.lockout_s} s",
-            read.lockout_s == prescribed.lockout_s,
-        ),
-        (
-            "ptm.max_per_day",
-            str(read.max_per_day),
-            str(prescribed.max_per_day),
-            read.max_per_day == prescribed.max_per_day,
-        ),
-    )
-    return [Mismatch(field, a, b) for field, a, b, same in pairs if not same]

@@ -30,12 +30,8 @@ from painpump.clinic.roles import require
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
 from painpump.core.overrides import checked_reason, overrides_for
-from painpump.core.prescription_decision import (
-    DOUBLE_CHECK,
-    CheckEntries,
-    compare_check,
-    decide_prescription,
-)
+from painpump.core.prescription_compare import DOUBLE_CHECK, CheckEntries, compare_check
+from painpump.core.prescription_decision import decide_prescription
 from painpump.core.units import Q
 
 

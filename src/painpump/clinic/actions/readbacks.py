@@ -18,8 +18,8 @@ from painpump.clinic.reads import prescriptions
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.overrides import checked_reason
-from painpump.core.prescription_decision import READBACK, compare_readback
-from painpump.core.prescription_decision import Readback as ReadValues
+from painpump.core.prescription_compare import READBACK, compare_readback
+from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.units import of
 
 

@@ -69,7 +69,7 @@ from painpump.core import catalog
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.locale import ClinicLocale
-from painpump.core.prescription_decision import Readback as ReadValues
+from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.prescription_decision import decide_prescription
 from painpump.core.refill_decision import Fill, PtmCounts, RefillEntries, decide_refill
 from painpump.core.scheduling import WEEKDAYS

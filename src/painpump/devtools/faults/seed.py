@@ -23,7 +23,7 @@ from painpump.clinic.models import Episode
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
-from painpump.core.prescription_decision import Readback
+from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
 
 NURSE = "drill.nurse"

@@ -15,7 +15,7 @@ from django import forms
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
-from painpump.core.prescription_decision import Readback
+from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, Q
 from painpump.web.forms import QuantityField, UnitTextField
 from painpump.web.views.refill_forms import ADMIXED, PHASES, VersionedForm, drug_choices
