@@ -224,7 +224,8 @@ ACCESS: dict[tuple[str, str], Access] = {
         "/api/prescriptions/{awaiting}/checks",
         lambda w: {
             "concentrations": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
-            "daily_dose": "380 mcg/day",
+            "program": {"kind": "continuous", "dose": "380 mcg/day"},
+            "ptm": None,
             "accept": True,
         },
         "prescription.check",

@@ -91,12 +91,13 @@ def test_the_dashboard_lists_a_prescription_awaiting_its_double_check_until_chec
 ) -> None:
     morphine = pumps["morphine"]
     drugs = [{"drug": "morphine", "concentration": "10 mg/mL"}]
+    program = {"kind": "continuous", "dose": "2 mg/day"}
     signed = post(
         client_as(Role.PHYSICIAN),
         f"/api/implants/{morphine.id}/prescriptions",
         {
             "drugs": drugs,
-            "program": {"kind": "continuous", "dose": "2 mg/day"},
+            "program": program,
             "version": Implant.objects.get(id=morphine.id).version,
             "reason": "the dose as before, prescribed again at the visit",
         },
@@ -123,7 +124,7 @@ def test_the_dashboard_lists_a_prescription_awaiting_its_double_check_until_chec
     checked = post(
         client_as(Role.PHARMACIST),
         f"/api/prescriptions/{prescription['id']}/checks",
-        {"concentrations": drugs, "daily_dose": "2 mg/day", "accept": True},
+        {"concentrations": drugs, "program": program, "ptm": None, "accept": True},
     )
     assert checked.status_code == 201, checked.content
     board = nurse.get("/api/dashboard").json()

@@ -138,7 +138,8 @@ CASES: dict[tuple[str, str], tuple[Role, Body]] = {
         PH,
         lambda n: {
             "concentrations": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
-            "daily_dose": "380 mcg/day",
+            "program": {"kind": "continuous", "dose": "380 mcg/day"},
+            "ptm": None,
             "accept": [True, False][n],
         },
     ),

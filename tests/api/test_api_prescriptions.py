@@ -17,6 +17,7 @@ from therapy_setup import (
     FLEX,
     PTM,
     baclofen_implant,
+    check_body,
     day_60,
     iso,
     post,
@@ -32,6 +33,7 @@ from painpump.clinic.models import Implant, Incident, Patient, Prescription
 from painpump.clinic.roles import Role
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.units import Kind, parse
 from painpump.plumbing.idempotency import REPLAYED
 
@@ -55,8 +57,7 @@ def _prescribe(client: Client, implant: Implant, **changes: Any) -> Any:
 
 
 def _check(client: Client, prescription: dict[str, Any], **changes: Any) -> Any:
-    entries = {"concentrations": BACLOFEN, "daily_dose": "400 mcg/day", "accept": True}
-    return post(client, f"/api/prescriptions/{prescription['id']}/checks", entries | changes)
+    return post(client, f"/api/prescriptions/{prescription['id']}/checks", check_body(**changes))
 
 
 def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_api(
@@ -73,35 +74,75 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
     assert days["mon"]["steps"][1]["dose"] == {"value": 360, "unit": "mcg/day"}
     assert [s["start"] for s in days["sun"]["steps"]] == ["00:00"] and len(days) == 7
     assert shown["daily_dose"] == {"value": 400, "unit": "mcg/day"}  # the weekend's
-    assert shown["worst_day"] == {"value": 500, "unit": "mcg/day"}  # with 4 x 25 mcg
+    assert shown["worst_day"] == {"value": 440, "unit": "mcg/day"}  # with 4 x 10 mcg
     assert shown["ptm"] == {
-        "dose": {"value": 25, "unit": "mcg"},
+        "dose": {"value": 10, "unit": "mcg"},
         "duration": {"value": 120, "unit": "s"},
         "lockout": {"value": 10800, "unit": "s"},
         "max_per_day": 4,
     }
     assert (shown["prescribed_by"], shown["supersedes"]) == ("dr.house", 1)
 
-    mismatch = _check(pharmacist, shown, daily_dose="360 mcg/day")
+    late = {**FLEX, "steps": [*FLEX["steps"][:2], {**FLEX["steps"][2], "start": "17:00"}]}
+    mismatch = _check(pharmacist, shown, program=late)
     assert mismatch.status_code == 422
     error = mismatch.json()["error"]
-    assert (error["field"], error["value"]) == ("daily_dose", "360 mcg/day")
-    assert "400 mcg/day" in error["limit"] and error["source"] == "rule-double-check"
+    assert (error["field"], error["value"]) == (
+        "program.days.mon",
+        "00:00 400 mcg/day, 08:00 360 mcg/day, 17:00 400 mcg/day",
+    )
+    assert "(not shown: the double-check is independent)" in error["limit"]
+    assert (
+        "(so do program.days.tue, program.days.wed, program.days.thu, program.days.fri)"
+        in (error["message"])
+    )
+    assert error["source"] == "rule-double-check"
+    milligrams = _check(pharmacist, shown, ptm=PTM | {"dose": "25 mg"})
+    assert milligrams.status_code == 422
+    assert milligrams.json()["error"]["field"] == "ptm.dose"
+    assert "(not shown: the double-check is independent)" in milligrams.json()["error"]["limit"]
     rejected = _check(
-        pharmacist, shown, accept=False, comment="four boluses a day is too many for her"
+        pharmacist,
+        shown,
+        ptm=None,
+        accept=False,
+        comment="four boluses a day is too many for her",
     )
     assert rejected.status_code == 201, rejected.content
     assert rejected.json()["accepted"] is False
     assert rejected.json()["prescription"]["status"] == "rejected"
+    assert rejected.json()["mismatches"] == [
+        {
+            "field": "ptm",
+            "entered": "off",
+            "prescribed": "10 mcg over 120 s, lockout 10800 s, at most 4 a day",
+        }
+    ]
 
     corrected = _prescribe(physician, implant, ptm=PTM | {"max_per_day": 3})
     assert corrected.status_code == 201, corrected.content
-    accepted = _check(pharmacist, corrected.json())
+    in_other_units = {
+        "concentrations": [{"drug": "Baclofen", "concentration": "2 mg/mL"}],
+        "program": {
+            "kind": "flex",
+            "steps": [
+                {"days": "mon-fri", "start": "18:00", "dose": "0.4 mg/day"},
+                {"days": "every day", "start": "00:00", "dose": "400 mcg/day"},
+                {"days": "mon-fri", "start": "08:00", "dose": "0.36 mg/day"},
+            ],
+        },
+        "ptm": {"dose": "0.01 mg", "duration": "120 s", "lockout": "180 min", "max_per_day": 3},
+    }
+    accepted = _check(pharmacist, corrected.json(), **in_other_units)
     assert accepted.status_code == 201, accepted.content
     assert accepted.json()["prescription"]["status"] == "ready"
+    assert accepted.json()["mismatches"] == []
+    weekday = ["00:00 400 mcg/day", "08:00 0.36 mg/day", "18:00 0.4 mg/day"]
     assert accepted.json()["entered"] == {
-        "concentrations": ["baclofen 2000 mcg/mL"],
-        "daily_dose": "400 mcg/day",
+        "concentrations": ["Baclofen 2 mg/mL"],
+        "program": "flex",
+        "days": [weekday] * 5 + [["00:00 400 mcg/day"]] * 2,
+        "ptm": {"dose": "0.01 mg", "duration_s": 120, "lockout_s": 10800, "max_per_day": 3},
     }
 
     morphine = [{"drug": "morphine", "concentration": "10 mg/mL"}]
@@ -146,7 +187,9 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
         (1, "superseded"),
     ]
     newest, rejected_version = history[0], history[1]
-    assert {"setting": "boluses a day", "before": "4", "after": "3"} in newest["changes"]
+    # compared with the prescription in force it replaces, never with the rejected one
+    assert {"setting": "program", "before": "continuous", "after": "flex"} in newest["changes"]
+    assert {"setting": "boluses a day", "before": "", "after": "3"} in newest["changes"]
     assert [(c["checked_by"], c["accepted"]) for c in newest["checks"]] == [("pharma.cist", True)]
     (session,) = newest["programmed"]
     assert (session["program_id"], session["by"], session["at_refill"]) == (
@@ -170,6 +213,41 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
     )
     again = post(physician, close, resolution)
     assert again.status_code == 422 and again.json()["error"]["field"] == "incident"
+
+
+def test_a_flex_program_whose_largest_day_repeats_forever_is_accepted_step_by_step(
+    client_as: Clients, implant: Implant
+) -> None:
+    """00:00 400 and 07:00 401 mcg/day give 400.708333... mcg on the day: no dose typed can
+    equal it, the steps can."""
+    program = {
+        "kind": "flex",
+        "steps": [
+            {"days": "every day", "start": "00:00", "dose": "400 mcg/day"},
+            {"days": "every day", "start": "07:00", "dose": "401 mcg/day"},
+        ],
+    }
+    signed = _prescribe(client_as(P), implant, program=program, ptm=None)
+    assert signed.status_code == 201, signed.content
+    accepted = _check(client_as(PH), signed.json(), program=program, ptm=None)
+    assert accepted.status_code == 201, accepted.content
+    assert accepted.json()["prescription"]["status"] == "ready"
+
+
+def test_a_check_without_the_program_or_the_patient_bolus_settings_is_refused(
+    client_as: Clients, implant: Implant
+) -> None:
+    signed = _prescribe(client_as(P), implant).json()
+    url = f"/api/prescriptions/{signed['id']}/checks"
+    for missing in ("program", "ptm"):
+        body = check_body()
+        del body[missing]
+        refused = post(client_as(PH), url, body)
+        assert refused.status_code == 422, refused.content
+        assert missing in refused.content.decode()
+    legacy = post(client_as(PH), url, {**check_body(), "daily_dose": "400 mcg/day"})
+    assert legacy.status_code == 422
+    assert Prescription.objects.get(id=signed["id"]).status == "awaiting_check"
 
 
 @pytest.mark.parametrize("role", [N, PH, AD, AU])
@@ -260,7 +338,7 @@ def test_the_preview_judges_without_signing_and_names_what_changes(
     assert shown["stop"] is None and shown["needs_double_check"] is True
     assert (shown["version"], shown["replaces"]) == (_version(implant), 1)
     assert {"setting": "program", "before": "continuous", "after": "flex"} in shown["changes"]
-    assert shown["worst_day"] == {"value": 500, "unit": "mcg/day"}
+    assert shown["worst_day"] == {"value": 440, "unit": "mcg/day"}
     too_much = prescription_body(None, program={"kind": "continuous", "dose": "600 mcg/day"})
     stopped = post(client_as(P), url, too_much).json()
     assert stopped["stop"]["field"] and stopped["stop"]["source"]
@@ -303,7 +381,7 @@ def test_the_refill_after_patient_boluses_records_the_counts_the_pump_reports(
         rx.Prescription(
             (("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),),
             rx.PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d")),
-            rx.patient_bolus("25 mcg", "2 min", "3 hour", "4"),
+            rx.patient_bolus("10 mcg", "2 min", "3 hour", "4"),
             Phase.MAINTENANCE,
         ),
         reason="patient boluses for spasms at night",
@@ -313,8 +391,11 @@ def test_the_refill_after_patient_boluses_records_the_counts_the_pump_reports(
     prescriptions.double_check(
         users[PH],
         signed.id,
-        concentrations=(("baclofen", parse("2 mg/mL", Kind.CONCENTRATION, "c")),),
-        daily_dose=parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+        entries=CheckEntries(
+            (("baclofen", parse("2 mg/mL", Kind.CONCENTRATION, "c")),),
+            rx.PrescribedProgram.continuous(parse("0.4 mg/day", Kind.DOSE_RATE, "d")),
+            rx.patient_bolus("0.01 mg", "120 s", "180 min", "4"),
+        ),
         accept=True,
         comment="",
         now=day_60() - timedelta(hours=1),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from therapy_setup import baclofen_implant, post, prescription_body
+from therapy_setup import baclofen_implant, check_body, post, prescription_body
 
 from painpump.clinic.models import Implant, Patient, Prescription, Program
 from painpump.clinic.roles import Role
@@ -41,13 +41,11 @@ def test_a_nurse_programs_the_ready_prescription_and_a_typed_dose_is_refused(
     signed = post(
         physician,
         f"/api/implants/{implant.id}/prescriptions",
-        prescription_body(implant.version, program={"kind": "continuous", "dose": "440 mcg/day"}),
+        prescription_body(
+            implant.version, program={"kind": "continuous", "dose": "440 mcg/day"}, ptm=None
+        ),
     ).json()
-    check = {
-        "concentrations": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
-        "daily_dose": "440 mcg/day",
-        "accept": True,
-    }
+    check = check_body(program={"kind": "continuous", "dose": "440 mcg/day"}, ptm=None)
     checked = post(client_as(Role.PHARMACIST), f"/api/prescriptions/{signed['id']}/checks", check)
     assert checked.status_code == 201, checked.content
     version = checked.json()["prescription"]["implant_version"]

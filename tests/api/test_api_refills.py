@@ -168,7 +168,12 @@ def test_a_prescribed_concentration_change_bridges_and_needs_no_second_verificat
     checked = post(
         pharmacist,
         f"/api/prescriptions/{signed.json()['id']}/checks",
-        {"concentrations": half, "daily_dose": "400 mcg/day", "accept": True},
+        {
+            "concentrations": half,
+            "program": {"kind": "continuous", "dose": "400 mcg/day"},
+            "ptm": None,
+            "accept": True,
+        },
     )
     assert checked.status_code == 201, checked.content
     # the refill follows the double-check, as it does in the clinic

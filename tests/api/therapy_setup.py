@@ -16,9 +16,11 @@ from django.utils import timezone
 
 from frozen import ZONE
 from painpump.clinic.actions import implantation, patients, refills
-from painpump.clinic.models import Episode, Implant, Patient, Refill
+from painpump.clinic.models import Episode, Implant, Patient, Prescription, Refill
+from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import CARRIED_OVER, prescribed, responder_episode
+from painpump.core.prescription import ProgramKind
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
@@ -190,7 +192,7 @@ FLEX: dict[str, Any] = {
     ],
 }
 """The baclofen pump's flex program: 400 mcg/day, less during weekday working hours."""
-PTM: dict[str, Any] = {"dose": "25 mcg", "duration": "2 min", "lockout": "3 hour", "max_per_day": 4}
+PTM: dict[str, Any] = {"dose": "10 mcg", "duration": "2 min", "lockout": "3 hour", "max_per_day": 4}
 
 
 def prescription_body(version: int | None, **changes: Any) -> dict[str, Any]:
@@ -204,6 +206,48 @@ def prescription_body(version: int | None, **changes: Any) -> dict[str, Any]:
     if version is not None:
         draft |= {"version": version, "reason": "less spasticity during working hours"}
     return draft | changes
+
+
+def check_body(**changes: Any) -> dict[str, Any]:
+    """The second clinician's entries for prescription_body's prescription, as prescribed (the
+    concentration, every flex step row, the PTM settings), accepting it."""
+    body: dict[str, Any] = {
+        "concentrations": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
+        "program": FLEX,
+        "ptm": PTM,
+        "accept": True,
+    }
+    return body | changes
+
+
+def check_body_of(record: Prescription, **changes: Any) -> dict[str, Any]:
+    """Entries equal to the signed prescription `record`, accepting it: a flex program as one
+    step row per weekday and step."""
+    signed = as_core(record)
+    program: dict[str, Any] = {
+        "kind": "flex",
+        "steps": [
+            {"days": weekday, "start": step.start, "dose": str(step.dose)}
+            for weekday, _, step in signed.program.steps()
+        ],
+    }
+    if signed.program.kind is ProgramKind.CONTINUOUS:
+        program = {"kind": "continuous", "dose": str(signed.daily_dose)}
+    ptm = signed.ptm
+    body = {
+        "concentrations": [{"drug": name, "concentration": str(c)} for name, c in signed.drugs],
+        "program": program,
+        "ptm": None
+        if ptm is None
+        else {
+            "dose": str(ptm.dose),
+            "duration": f"{ptm.duration_s} s",
+            "lockout": f"{ptm.lockout_s} s",
+            "max_per_day": ptm.max_per_day,
+        },
+        "accept": True,
+    }
+    return body | changes
 
 
 def readback_body(**changes: Any) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The prescription at the centre, end to end in a real browser: a physician prescribes a flex
-program with patient boluses; a pharmacist's independent double-check differs from it, is named
-only after the attempt, and the prescription is rejected with a comment; the physician prescribes
-the corrected one and the pharmacist accepts it; a nurse fills and programs it and enters the
+program with patient boluses; a pharmacist's independent double-check (the concentration, every
+step, the bolus settings) differs from it, is named by its days only after the attempt, and the
+prescription is rejected with a comment; the physician prescribes the corrected one and the
+pharmacist accepts it, entered in other units; a nurse fills and programs it and enters the
 programmer's readback, where a wrong readback stops the session and opens an incident and the
 right one completes it."""
 
@@ -36,7 +37,8 @@ def to_chart(page: Page) -> None:
 
 def program_entries(page: Page, noon_dose: str) -> None:
     """A flex program (400 mcg/day, from noon on weekdays `noon_dose`) and a 20 mcg bolus up to
-    four times a day every 3 hours, as the prescription form and the readback take it."""
+    four times a day every 3 hours, as the prescription form, the double-check and the readback
+    take it."""
     page.get_by_label("Program", exact=True).select_option("flex")
     flex = page.locator("details.flex-steps")
     if flex.get_attribute("open") is None:
@@ -74,10 +76,9 @@ def double_check(page: Page, number: int) -> None:
     expect(order).to_contain_text("baclofen")
     expect(order).to_contain_text("flex")
     expect(order).not_to_contain_text("mcg/day")  # the numbers are entered, not read
-    page.get_by_label("Concentration of baclofen (from the syringe label)").fill("2000 mcg/mL")
-    page.get_by_label("Daily dose of the first drug (a flex program's largest day)").fill(
-        "420 mcg/day"
-    )
+    expect(page.get_by_label("Step 1: dose")).to_have_value("")
+    page.get_by_label("Concentration of baclofen (from the syringe label)").fill("2 mg/mL")
+    program_entries(page, "440 mcg/day")  # as the order on the ward gives it
     page.get_by_role("button", name="Accept").click()
 
 
@@ -96,7 +97,9 @@ def test_prescribed_checked_rejected_corrected_filled_and_read_back(
     page = sign_in(pharmacist)
     double_check(page, 2)
     expect(page.get_by_test_id("check-mismatch")).to_be_visible()
-    expect(page.locator(".field.invalid")).to_contain_text("440 mcg/day as prescribed (#2")
+    differs = page.get_by_role("alert").filter(has_text="program.days.mon")
+    expect(differs).to_contain_text("12:00 440 mcg/day differs from the prescription")
+    expect(differs).to_contain_text("(not shown: the double-check is independent)")
     page.get_by_label("Comment (required to reject)").fill(COMMENT)
     page.get_by_test_id("reject").click()
     expect(page.get_by_test_id("status-2")).to_have_text("Rejected at the double-check")

@@ -1,6 +1,7 @@
 """The worklist: what is due, overdue and at risk (baclofen first among equals), test phases,
 responders with their earliest implant date, pumps to replace, refills awaiting a second
-clinician, open alarms (acknowledged ones leave it); reading it is audited. Each list is read a
+clinician, prescriptions awaiting their double-check (until accepted or rejected), open alarms
+(acknowledged ones leave it); reading it is audited. Each list is read a
 page at a time, in the core's order across pages, with the size of the whole list."""
 
 from __future__ import annotations
@@ -13,18 +14,30 @@ from decimal import Decimal
 import holidays
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from frozen import NOW, TODAY, ZONE, day, next_weekday
-from painpump.clinic.actions import alarms, implantation, pathway, patients, refills
+from painpump.clinic.actions import (
+    alarms,
+    implantation,
+    pathway,
+    patients,
+    prescriptions,
+    refills,
+)
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import AuditEntry, Episode, Implant, Refill
+from painpump.clinic.models import AuditEntry, Episode, Implant, Prescription, Refill
 from painpump.clinic.reads import dashboard
+from painpump.clinic.reads import prescriptions as prescription_reads
 from painpump.clinic.testing import CARRIED_OVER, prescribed, responder_episode
+from painpump.core import prescription as rx
 from painpump.core.device_life import add_months
 from painpump.core.errors import Refusal
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.refill_decision import Fill
 from painpump.core.scheduling import ClinicCalendar, DueRefill, prioritise
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, Q, parse
 
 pytestmark = pytest.mark.django_db
 
@@ -214,6 +227,137 @@ def test_a_refill_waiting_for_verification_is_listed_until_verified(
     assert [r.refill_id for r in dashboard.worklist(physician, NOW).unverified] == [str(refill.id)]
     refills.verify_refill(pharmacist, refill.id, NOW)
     assert dashboard.worklist(physician, NOW).unverified == []
+
+
+MORPHINE = (("morphine", parse("10 mg/mL", Kind.CONCENTRATION, "c")),)
+
+
+def awaiting_check(
+    physician: User,
+    implant: Implant,
+    hours_ago: int,
+    drugs: tuple[tuple[str, Q], ...] = MORPHINE,
+    dose: str = "1 mg/day",
+) -> Prescription:
+    """A high-alert prescription for the pump signed `hours_ago` hours before NOW, not yet
+    double-checked."""
+    record = prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(
+            drugs, rx.PrescribedProgram.continuous(parse(dose, Kind.DOSE_RATE, "dose"))
+        ),
+        reason="the dose as before, prescribed again at the visit",
+        now=NOW - timedelta(hours=hours_ago),
+        expected_version=Implant.objects.get(id=implant.id).version,
+    )
+    assert record.status == Prescription.Status.AWAITING_CHECK
+    return record
+
+
+def entries_of(record: Prescription) -> CheckEntries:
+    """The second clinician's entries matching the prescription as signed."""
+    signed = prescription_reads.as_core(record)
+    return CheckEntries(signed.drugs, signed.program, signed.ptm)
+
+
+def test_a_prescription_awaiting_its_double_check_is_listed_until_accepted_or_rejected(
+    clinic: dict[str, Implant], physician: User, pharmacist: User
+) -> None:
+    morphine, ageing = clinic["morphine"], clinic["ageing"]
+    older = awaiting_check(physician, ageing, hours_ago=5, dose="2 mg/day")
+    newer = awaiting_check(physician, morphine, hours_ago=2)
+    board = dashboard.worklist(physician, NOW)
+    assert board.awaiting_check == [
+        dashboard.CheckRow(
+            str(ageing.episode.patient_id),
+            "Patient O-1, A",
+            str(older.id),
+            str(ageing.id),
+            "synchromed-ii-20",
+            older.number,
+            ("morphine",),
+            "dr.house",
+            NOW - timedelta(hours=5),
+            True,
+        ),
+        dashboard.CheckRow(
+            str(morphine.episode.patient_id),
+            "Patient M-1, A",
+            str(newer.id),
+            str(morphine.id),
+            "synchromed-ii-20",
+            newer.number,
+            ("morphine",),
+            "dr.house",
+            NOW - timedelta(hours=2),
+            True,
+        ),
+    ]
+    assert board.totals.awaiting_check == 2
+    entry = AuditEntry.objects.filter(action="dashboard.read").get()
+    assert entry.after is not None
+    assert str(morphine.episode.patient_id) in entry.after["patients"]
+    prescriptions.double_check(
+        pharmacist, older.id, entries=entries_of(older), accept=True, comment="", now=NOW
+    )
+    assert [r.prescription_id for r in dashboard.worklist(physician, NOW).awaiting_check] == [
+        str(newer.id)
+    ]
+    prescriptions.double_check(
+        pharmacist,
+        newer.id,
+        entries=entries_of(newer),
+        accept=False,
+        comment="the order names another concentration",
+        now=NOW,
+    )
+    board = dashboard.worklist(physician, NOW)
+    assert board.awaiting_check == [] and board.totals.awaiting_check == 0
+
+
+def test_prescriptions_awaiting_check_are_paged_oldest_first_with_their_drugs_in_order(
+    clinic: dict[str, Implant], physician: User
+) -> None:
+    admixture = (
+        ("morphine", parse("10 mg/mL", Kind.CONCENTRATION, "c")),
+        ("baclofen", parse("1000 mcg/mL", Kind.CONCENTRATION, "c")),
+    )
+    oldest = awaiting_check(physician, clinic["ageing"], hours_ago=9, dose="2 mg/day")
+    middle = awaiting_check(physician, clinic["morphine"], hours_ago=6, drugs=admixture)
+    baclofen = (("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),)
+    newest = awaiting_check(
+        physician, clinic["baclofen"], hours_ago=3, drugs=baclofen, dose="400 mcg/day"
+    )
+    order = [str(r.id) for r in (oldest, middle, newest)]
+    whole = dashboard.worklist(physician, NOW).awaiting_check
+    assert [r.prescription_id for r in whole] == order
+    assert [r.drugs for r in whole] == [
+        ("morphine",),
+        ("morphine", "baclofen"),
+        ("baclofen",),
+    ]
+    for limit in (1, 2):
+        pages = [
+            dashboard.worklist(physician, NOW, offset=offset, limit=limit)
+            for offset in range(0, 3, limit)
+        ]
+        assert [r for p in pages for r in p.awaiting_check] == whole, limit
+        assert {p.totals.awaiting_check for p in pages} == {3}
+    past = dashboard.worklist(physician, NOW, offset=5)
+    assert past.awaiting_check == [] and past.totals.awaiting_check == 3
+
+
+def test_the_worklist_reads_as_many_queries_however_many_prescriptions_await_check(
+    clinic: dict[str, Implant], physician: User
+) -> None:
+    awaiting_check(physician, clinic["ageing"], hours_ago=4, dose="2 mg/day")
+    with CaptureQueriesContext(connection) as one:
+        dashboard.worklist(physician, NOW)
+    awaiting_check(physician, clinic["morphine"], hours_ago=3)
+    with CaptureQueriesContext(connection) as two:
+        dashboard.worklist(physician, NOW)
+    assert len(two) == len(one)
 
 
 # Paging: each list is read a page at a time; the pages, laid end to end, are the whole list in

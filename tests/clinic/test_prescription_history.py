@@ -23,6 +23,7 @@ from painpump.clinic.reads.prescription_history import (
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import prescription as rx
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.units import Kind, Q, parse
 
@@ -63,8 +64,11 @@ def history(implant: Implant, physician: User, pharmacist: User, nurse: User) ->
     prescriptions.double_check(
         pharmacist,
         wrong.id,
-        concentrations=baclofen("1000 mcg/mL").drugs,
-        daily_dose=dose("400 mcg/day"),
+        entries=CheckEntries(
+            baclofen("1000 mcg/mL").drugs,
+            rx.PrescribedProgram.continuous(dose("400 mcg/day")),
+            None,
+        ),
         accept=False,
         comment="the order says 400 mcg/day",
         now=DAY_60 - timedelta(hours=2),
@@ -109,8 +113,7 @@ def history(implant: Implant, physician: User, pharmacist: User, nurse: User) ->
     prescriptions.double_check(
         pharmacist,
         flex.id,
-        concentrations=baclofen("1000 mcg/mL").drugs,
-        daily_dose=night.largest_day,
+        entries=CheckEntries(baclofen("1000 mcg/mL").drugs, night, None),
         accept=True,
         comment="",
         now=TITRATED,
@@ -146,10 +149,9 @@ def test_each_version_shows_the_settings_it_changed_before_and_after(
     flex, filled, rejected, first = prescription_versions(nurse, history.id)
     assert Change("drug 1", "baclofen 2000 mcg/mL", "baclofen 1000 mcg/mL") in rejected.changes
     assert Change("daily dose (largest day)", "400 mcg/day", "440 mcg/day") in rejected.changes
-    assert filled.changes == (
-        Change("daily dose (largest day)", "440 mcg/day", "400 mcg/day"),
-        *(Change(f"steps {day}", "00:00 440 mcg/day", "00:00 400 mcg/day") for day in rx.WEEKDAYS),
-    )
+    # compared with the prescription it replaced (#1, in force), never with the rejected #2
+    assert filled.record.supersedes_id == first.record.id
+    assert filled.changes == (Change("drug 1", "baclofen 2000 mcg/mL", "baclofen 1000 mcg/mL"),)
     assert Change("program", "continuous", "flex") in flex.changes
     assert Change("steps mon", "00:00 400 mcg/day", "00:00 440 mcg/day, 08:00 400 mcg/day") in (
         flex.changes
@@ -165,7 +167,7 @@ def test_each_version_shows_its_double_checks_and_its_programming(
     (rejection,) = rejected.checks
     assert (rejection.checked_by, rejection.accepted) == ("pharma.cist", False)
     assert rejection.comment == "the order says 400 mcg/day"
-    assert rejection.entered["daily_dose"] == "400 mcg/day"
+    assert rejection.entered["days"][0] == ["00:00 400 mcg/day"]
     assert rejected.programmed == ()
     (acceptance,) = filled.checks
     assert (acceptance.checked_by, acceptance.accepted) == ("pharma.cist", True)

@@ -117,7 +117,8 @@ def test_a_ziconotide_flex_program_whose_highest_step_is_above_the_daily_maximum
     physician: User, nurse: User
 ) -> None:
     """Its largest day gives 2.2 mcg (within the running 2.4 mcg/day), but its last hour runs
-    at 25 mcg/day, above the US label's 19.2 mcg/day (hard): no reason passes it."""
+    at 25 mcg/day, above the US label's 19.2 mcg/day and a step of more than 2.4 mcg/day from
+    the running rate then (both hard): no reason passes it, and the step is named."""
     implant = ziconotide_pump(physician, nurse)
     before = nothing_written()
     program = flex(("every day", "00:00", "1.2 mcg/day"), ("every day", "23:00", "25 mcg/day"))
@@ -126,8 +127,8 @@ def test_a_ziconotide_flex_program_whose_highest_step_is_above_the_daily_maximum
     with pytest.raises(Refusal) as caught:
         sign(physician, implant, prescription, now=at(-1), overrides=every_rule())
     assert (caught.value.field, caught.value.value) == (
-        "program.highest_step",
-        "ziconotide 25 mcg/day",
+        "program.days.mon[1].dose",
+        "ziconotide 25 mcg/mL, 25 mcg/day",
     )
     assert caught.value.limit.endswith("(hard limit: no override)")
     assert "19.2 mcg/day" in caught.value.limit
@@ -150,17 +151,17 @@ def test_ziconotide_boluses_whose_worst_day_is_above_the_hard_maximum_stop(
         sign(physician, implant, prescription, now=at(-1), overrides=every_rule())
     assert (caught.value.field, caught.value.value) == (
         "ptm.max_per_day",
-        "ziconotide 22.4 mcg/day",
+        "ziconotide 25 mcg/mL, 22.4 mcg/day",
     )
     assert caught.value.limit.endswith("(hard limit: no override)")
     assert nothing_written() == before
     fewer = rx.Prescription(
         ZICONOTIDE,
         rx.PrescribedProgram.continuous(dose("2.4 mcg/day")),
-        rx.patient_bolus("1 mcg", "2 min", "1 hour", "16"),
-    )
+        rx.patient_bolus("1 mcg", "2 min", "1 hour", "2"),
+    )  # a worst day of 4.4 mcg: within the label's 2.4 mcg/day step from the running 2.4
     record = sign(physician, implant, fewer, now=at(-1))
-    assert (record.ptm_dose_mcg, record.ptm_max_per_day) == (Decimal(1), 16)
+    assert (record.ptm_dose_mcg, record.ptm_max_per_day) == (Decimal(1), 2)
     assert (record.ptm_duration_s, record.ptm_lockout_s) == (120, 3600)
 
 
@@ -211,50 +212,50 @@ def test_patient_boluses_of_morphine_for_an_opioid_naive_patient_are_refused(
     before = nothing_written()
     with pytest.raises(Refusal) as caught:
         sign(physician, implant, with_boluses("0.5 mg/day"), now=at(-1), overrides=every_rule())
-    assert (caught.value.field, caught.value.value) == ("ptm", "patient boluses of morphine")
-    assert caught.value.limit.endswith("(hard: a label contraindication)")
+    assert (caught.value.field, caught.value.value) == (
+        "ptm",
+        "patient boluses of morphine (opioid status naive)",
+    )
+    assert "(hard: a contraindication" in caught.value.limit
     assert caught.value.source == PTM_OPIOID_NAIVE_SOURCE
     assert nothing_written() == before
     without = rx.Prescription(MORPHINE, rx.PrescribedProgram.continuous(dose("0.5 mg/day")))
     assert sign(physician, implant, without, now=at(-1)).ptm_dose_mcg is None
 
 
-def test_patient_boluses_of_morphine_when_the_opioid_status_is_unknown_need_a_reason(
+def test_patient_boluses_of_morphine_when_the_opioid_status_is_unknown_are_refused(
     physician: User, nurse: User
 ) -> None:
+    """An unrecorded status is taken as naive, as the start doses take it: the physician
+    records the patient's opioid exposure first."""
     implant = cancer_pump(physician, nurse, None, "MRN-UNKNOWN")
     with pytest.raises(Refusal) as caught:
-        sign(physician, implant, with_boluses("0.5 mg/day"), now=at(-1))
-    assert caught.value.field == "overrides"
-    assert "ptm_opioid_status_unknown" in caught.value.value
-    record = sign(
-        physician,
-        implant,
-        with_boluses("0.5 mg/day"),
-        now=at(-1),
-        overrides={"ptm_opioid_status_unknown": REASON},
+        sign(physician, implant, with_boluses("0.5 mg/day"), now=at(-1), overrides=every_rule())
+    assert (caught.value.field, caught.value.value) == (
+        "ptm",
+        "patient boluses of morphine (opioid status unknown)",
     )
-    assert record.overrides == [{"rule": "ptm_opioid_status_unknown", "reason": REASON}]
-    (warning,) = [w for w in record.warnings if w["rule"] == "ptm_opioid_status_unknown"]
-    assert warning["source"] == PTM_OPIOID_NAIVE_SOURCE
+    assert caught.value.source == PTM_OPIOID_NAIVE_SOURCE
 
 
 def test_morphine_boluses_whose_worst_day_is_above_the_soft_maximum_need_a_reason(
     physician: User, nurse: User
 ) -> None:
     """5 mg/day and 12 boluses of 1 mg: 17 mg on the worst day, above PACC's 15 mg/day (soft),
-    within the label's 20 mg/day caution."""
+    within the label's 20 mg/day caution; at a first fill it is judged as the start dose too
+    (the label's 10 mg/day for opioid-tolerant patients, soft)."""
     implant = cancer_pump(physician, nurse, "tolerant", "MRN-TOL")
     boluses = with_boluses("5 mg/day", "1 mg", "12")
     assert str(boluses.worst_day) == "17000 mcg/day"
     with pytest.raises(Refusal) as caught:
         sign(physician, implant, boluses, now=at(-1))
     assert caught.value.field == "overrides"
-    assert caught.value.value == "max_daily_dose"
+    assert caught.value.value == "max_daily_dose, max_start_dose"
     assert "(= 17 mg/day) exceeds the maximum daily dose 15 mg/day" in caught.value.problem
     assert caught.value.source.startswith("pacc-2012")
     assert Prescription.objects.filter(implant=implant).count() == 0
-    record = sign(physician, implant, boluses, now=at(-1), overrides={"max_daily_dose": REASON})
+    reasons = {"max_daily_dose": REASON, "max_start_dose": REASON}
+    record = sign(physician, implant, boluses, now=at(-1), overrides=reasons)
     assert record.status == Prescription.Status.AWAITING_CHECK
-    assert [w["rule"] for w in record.warnings] == ["max_daily_dose"]
-    assert record.overrides == [{"rule": "max_daily_dose", "reason": REASON}]
+    assert sorted(w["rule"] for w in record.warnings) == ["max_daily_dose", "max_start_dose"]
+    assert sorted(o["rule"] for o in record.overrides) == ["max_daily_dose", "max_start_dose"]

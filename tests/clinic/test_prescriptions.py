@@ -38,6 +38,7 @@ from painpump.clinic.roles import Forbidden, Role
 from painpump.clinic.testing import baclofen
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, Q, parse
@@ -85,14 +86,17 @@ def check(
     *,
     entered: Fill = HALF,
     daily: Q = DOSE,
+    program: rx.PrescribedProgram | None = None,
+    ptm: rx.PatientBolus | None = None,
     accept: bool = True,
     comment: str = "",
 ) -> PrescriptionCheck:
+    """The second clinician's entries: `entered`'s concentrations, the `program` (by default
+    continuous at `daily`) and the PTM settings."""
     return prescriptions.double_check(
         user,
         record.id,
-        concentrations=entered.drugs,
-        daily_dose=daily,
+        entries=CheckEntries(entered.drugs, program or rx.PrescribedProgram.continuous(daily), ptm),
         accept=accept,
         comment=comment,
         now=MORNING + timedelta(minutes=30),
@@ -234,6 +238,7 @@ def test_a_prescription_that_is_not_high_alert_is_ready_at_once(
         reason="adjuvant for neuropathic pain",
         now=MORNING,
         expected_version=version(implant.id),
+        overrides={"pump_approval": "clonidine off-label in this pump, per the clinic's protocol"},
     )
     assert not record.high_alert
     assert record.status == Prescription.Status.READY and not record.checks.exists()
@@ -241,8 +246,9 @@ def test_a_prescription_that_is_not_high_alert_is_ready_at_once(
         prescriptions.double_check(
             physician,
             record.id,
-            concentrations=clonidine.drugs,
-            daily_dose=dose("100 mcg/day"),
+            entries=CheckEntries(
+                clonidine.drugs, rx.PrescribedProgram.continuous(dose("100 mcg/day")), None
+            ),
             accept=True,
             comment="",
             now=MORNING,
@@ -310,11 +316,16 @@ def test_accepting_entries_that_differ_is_refused_naming_the_field_and_nothing_c
         check(pharmacist, record, entered=baclofen("2000 mcg/mL"))
     assert caught.value.field == "concentrations.baclofen"
     assert caught.value.value == "2000 mcg/mL"
-    assert caught.value.limit.startswith("1000 mcg/mL as prescribed (#2 by dr.house)")
+    assert caught.value.limit.startswith("the value of prescription #2 by dr.house (not shown")
+    assert "1000" not in caught.value.limit
     assert caught.value.problem.startswith("differs from the prescription")
     with pytest.raises(Refusal) as dosed:
         check(pharmacist, record, daily=dose("440 mcg/day"))
-    assert (dosed.value.field, dosed.value.value) == ("daily_dose", "440 mcg/day")
+    assert (dosed.value.field, dosed.value.value) == ("program.days.mon", "00:00 440 mcg/day")
+    assert "(so do program.days.tue, program.days.wed," in dosed.value.problem
+    with pytest.raises(Refusal) as bolus:
+        check(pharmacist, record, ptm=rx.patient_bolus("50 mcg", "2 min", "3 hour", "4"))
+    assert bolus.value.field == "ptm" and "(not shown" in bolus.value.limit
     assert written() == before and version(implant.id) == pump
     assert status(record) == Prescription.Status.AWAITING_CHECK
     assert record.checked_by == ""
@@ -344,10 +355,17 @@ def test_a_rejected_prescription_is_corrected_by_a_new_one_which_is_then_accepte
     )
     assert rejected.entered == {
         "concentrations": ["baclofen 1000 mcg/mL"],
-        "daily_dose": "400 mcg/day",
+        "program": "continuous",
+        "days": [["00:00 400 mcg/day"]] * 7,
+        "ptm": None,
     }
     assert rejected.mismatches == [
-        {"field": "daily_dose", "entered": "400 mcg/day", "prescribed": "440 mcg/day"}
+        {
+            "field": f"program.days.{day}",
+            "entered": "00:00 400 mcg/day",
+            "prescribed": "00:00 440 mcg/day",
+        }
+        for day in rx.WEEKDAYS
     ]
     assert status(wrong) == Prescription.Status.REJECTED
     with pytest.raises(Refusal, match="is not awaiting a double-check"):
@@ -478,8 +496,9 @@ def test_a_titration_is_programmed_between_refills_by_a_nurse(
     prescriptions.double_check(
         pharmacist,
         record.id,
-        concentrations=baclofen().drugs,
-        daily_dose=dose("440 mcg/day"),
+        entries=CheckEntries(
+            baclofen().drugs, rx.PrescribedProgram.continuous(dose("440 mcg/day")), None
+        ),
         accept=True,
         comment="",
         now=at,
@@ -541,3 +560,89 @@ def test_every_change_from_prescription_to_closed_incident_is_audited_in_order(
     ]
     assert {e.patient_id for e in trail} == {implant.episode.patient_id}
     assert audit.verify().ok
+
+
+NIGHTS = rx.flex_program(
+    [
+        rx.step_row("every day", "00:00", "420 mcg/day", "steps[0]"),
+        rx.step_row("mon-fri", "07:00", "400 mcg/day", "steps[1]"),
+        rx.step_row("sat-sun", "09:00", "400 mcg/day", "steps[2]"),
+    ]
+)
+"""More at night, the mornings later at the weekend."""
+BOLUS = rx.patient_bolus("10 mcg", "2 min", "4 hour", "2")
+
+
+def test_a_flex_order_with_boluses_is_accepted_only_when_every_step_and_setting_is_entered(
+    implant: Implant, physician: User, pharmacist: User
+) -> None:
+    record = prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(HALF.drugs, NIGHTS, BOLUS),
+        reason="spasms at night; boluses for the evening",
+        now=MORNING,
+        expected_version=version(implant.id),
+    )
+    slipped = rx.flex_program(
+        [
+            rx.step_row("every day", "00:00", "0.42 mg/day", "steps[0]"),
+            rx.step_row("mon-fri", "08:00", "400 mcg/day", "steps[1]"),
+            rx.step_row("sat-sun", "09:00", "400 mcg/day", "steps[2]"),
+        ]
+    )
+    before = written()
+    with pytest.raises(Refusal) as late:
+        check(pharmacist, record, program=slipped, ptm=BOLUS)
+    assert late.value.field == "program.days.mon"
+    assert late.value.value == "00:00 0.42 mg/day, 08:00 400 mcg/day"
+    assert "420 mcg/day" not in late.value.limit and "(not shown" in late.value.limit
+    with pytest.raises(Refusal) as milligrams:
+        check(
+            pharmacist,
+            record,
+            program=NIGHTS,
+            ptm=rx.patient_bolus("10 mg", "2 min", "4 hour", "2"),
+        )
+    assert (milligrams.value.field, milligrams.value.value) == ("ptm.dose", "10 mg")
+    with pytest.raises(Refusal) as off:
+        check(pharmacist, record, program=NIGHTS)
+    assert (off.value.field, off.value.value) == ("ptm", "off")
+    assert written() == before
+    rejected = check(
+        pharmacist,
+        record,
+        program=slipped,
+        ptm=rx.patient_bolus("10 mcg", "2 min", "1 hour", "6"),
+        accept=False,
+        comment="the order has the morning step at 07:00",
+    )
+    assert [m["field"] for m in rejected.mismatches] == [
+        *(f"program.days.{day}" for day in rx.WEEKDAYS[:5]),
+        "ptm.lockout",
+        "ptm.max_per_day",
+    ]
+    assert rejected.entered["days"][0] == ["00:00 0.42 mg/day", "08:00 400 mcg/day"]
+    assert rejected.entered["ptm"] == {
+        "dose": "10 mcg",
+        "duration_s": 120,
+        "lockout_s": 3600,
+        "max_per_day": 6,
+    }
+    again = prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(HALF.drugs, NIGHTS, BOLUS),
+        reason="as before; the pharmacist's comment checked against the order",
+        now=MORNING,
+        expected_version=version(implant.id),
+    )
+    accepted = check(
+        pharmacist,
+        again,
+        entered=baclofen("1 mg/mL"),
+        program=NIGHTS,
+        ptm=rx.patient_bolus("0.01 mg", "120 s", "240 min", "2"),
+    )
+    assert accepted.accepted and accepted.mismatches == []
+    assert status(again) == Prescription.Status.READY

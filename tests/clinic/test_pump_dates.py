@@ -20,6 +20,7 @@ from painpump.clinic.roles import Forbidden
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.refill_decision import Fill, PtmCounts
 from painpump.core.units import Kind, Q, parse
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 DAY_60 = FIRST_FILL + timedelta(days=60)
 BACLOFEN = (("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),)
-PTM = rx.patient_bolus("50 mcg", "2 min", "4 hour", "4")
+PTM = rx.patient_bolus("10 mcg", "2 min", "4 hour", "4")
 
 
 def q(text: str, kind: Kind = Kind.DOSE_RATE) -> Q:
@@ -52,8 +53,7 @@ def prescribe(
     prescriptions.double_check(
         pharmacist,
         record.id,
-        concentrations=BACLOFEN,
-        daily_dose=rx.Prescription(BACLOFEN, program).daily_dose,
+        entries=CheckEntries(BACLOFEN, program, ptm),
         accept=True,
         comment="",
         now=DAY_60 - timedelta(hours=1),
@@ -102,12 +102,12 @@ def test_a_flex_program_with_patient_boluses_stores_the_twins_dates(
     )
     assert (done.alarm_at, done.refill_by) == (twin.alarm_at, twin.refill_by)
     assert (done.program.alarm_at, done.program.refill_by) == (twin.alarm_at, twin.refill_by)
-    # 420 mcg/day basal (0.21 mL/day) and 4 x 50 mcg (0.1 mL) a day: 18 mL above the alarm
-    # last about 18 / 0.31 days (boluses come whole, 4 a day), where the closed form at the
-    # largest day alone said 18 / 0.24
+    # 420 mcg/day basal (0.21 mL/day) and 4 x 10 mcg (0.02 mL) a day: 18 mL above the alarm
+    # last about 18 / 0.23 days (boluses come whole, 4 a day), where the closed form at the
+    # largest day alone said 18 / 0.21
     assert twin.alarm_at is not None
     days = (twin.alarm_at - DAY_60) / timedelta(days=1)
-    assert abs(days - 18 / 0.31) < 0.25
+    assert abs(days - 18 / 0.23) < 0.25
 
 
 def test_the_chart_draws_the_dates_the_pump_stores(

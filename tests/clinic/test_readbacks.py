@@ -15,6 +15,7 @@ from clinic_fixtures import FIRST_FILL, titrated
 from painpump.clinic.actions import readbacks, refills
 from painpump.clinic.models import AuditEntry, Implant, Incident, Program, Readback
 from painpump.clinic.reads.prescription_api import incidents_of
+from painpump.clinic.reads.prescription_history import versions
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import prescription as rx
@@ -184,3 +185,21 @@ def test_only_a_physician_closes_an_incident_with_what_was_done(
     with pytest.raises(Refusal, match="is already closed"):
         readbacks.close_incident(physician, incident.id, resolution, closing)
     assert incidents_of(physician, refilled.implant.episode.patient_id) == [closed]
+
+
+def test_a_stopped_session_stays_stopped_until_a_physician_closes_its_incident(
+    refilled: Program, implant: Implant, nurse: User, physician: User
+) -> None:
+    readbacks.record_readback(nurse, refilled.id, read(reservoir="18 mL"), READ_AT)
+    readbacks.record_readback(nurse, refilled.id, read(), READ_AT + timedelta(minutes=5))
+
+    def state() -> str:
+        (version, *_) = versions(Implant.objects.get(id=implant.id))
+        (programming,) = version.programmed
+        return programming.state
+
+    assert state() == "stopped"  # a matching readback afterwards does not undo the stop
+    readbacks.close_incident(
+        physician, Incident.objects.get().id, "programmer corrected, read back again", READ_AT
+    )
+    assert state() == "complete"

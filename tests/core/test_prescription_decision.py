@@ -1,6 +1,8 @@
 """A prescription judged whole before any pump is programmed with it (every step, the worst day
 with every patient bolus, patient boluses of an opioid), and the independent entries of the
-double-check and the programmer's readback compared with it."""
+double-check (the whole order: concentrations, the program step by step, the PTM settings) and
+the programmer's readback compared with it: equal quantities in any unit match, every difference
+is named by field with entered and prescribed."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from painpump.core.prescription import (
 )
 from painpump.core.prescription_compare import (
     CheckEntries,
+    Mismatch,
     Readback,
     compare_check,
     compare_readback,
@@ -145,7 +148,7 @@ def test_the_titration_step_is_judged_on_the_largest_day_against_the_running_dos
     ("status", "stops", "warns"),
     [
         (OpioidStatus.NAIVE, True, False),
-        (OpioidStatus.UNKNOWN, False, True),
+        (OpioidStatus.UNKNOWN, True, False),
         (OpioidStatus.TOLERANT, False, False),
     ],
 )
@@ -159,7 +162,7 @@ def test_patient_boluses_of_an_opioid_are_contraindicated_for_an_opioid_naive_pa
     assert (decision.stop is not None) is stops
     if stops:
         assert decision.stop is not None and decision.stop.field == "ptm"
-        assert decision.stop.source.startswith("medtronic-cancer-pain-patient-selection")
+        assert decision.stop.source.startswith("medtronic-tdd-cancer-pain")
     rules = {w.rule for w in decision.warnings}
     assert ("ptm_opioid_status_unknown" in rules) is warns
 
@@ -188,7 +191,7 @@ def test_the_worst_day_above_a_hard_maximum_stops_naming_the_patient_boluses() -
     decision = decide_prescription(ziconotide_pump(), prescription, AT, RULES)
     assert decision.stop is not None
     assert decision.stop.field == "ptm.max_per_day"
-    assert decision.stop.value == "ziconotide 19.8 mcg/day"
+    assert decision.stop.value == "ziconotide 25 mcg/mL, 19.8 mcg/day"
 
 
 def test_a_drug_named_twice_or_unknown_stops_before_any_dose_is_judged() -> None:
@@ -200,29 +203,153 @@ def test_a_drug_named_twice_or_unknown_stops_before_any_dose_is_judged() -> None
     assert decision.stop is not None and decision.stop.field == "drugs[1]"
 
 
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def flex(*rows: tuple[str, str, str]) -> PrescribedProgram:
+    return flex_program([step_row(*row, f"steps[{i}]") for i, row in enumerate(rows)])
+
+
 BACLOFEN = Prescription(
     (("baclofen", conc("2000 mcg/mL")),), PrescribedProgram.continuous(q("400 mcg/day"))
 )
+WEEKDAY_MORNINGS = flex(
+    ("every day", "00:00", "1.0 mcg/day"),
+    ("mon-fri", "07:00", "3.0 mcg/day"),
+    ("sat-sun", "09:00", "2.0 mcg/day"),
+)
+ZICONOTIDE = Prescription(
+    (("ziconotide", conc("25 mcg/mL")),),
+    WEEKDAY_MORNINGS,
+    patient_bolus("10 mcg", "2 min", "3 hour", "4"),
+)
+
+
+def entries_of(prescription: Prescription) -> CheckEntries:
+    return CheckEntries(prescription.drugs, prescription.program, prescription.ptm)
+
+
+def named(found: tuple[Mismatch, ...]) -> dict[str, tuple[str, str]]:
+    return {m.field: (m.entered, m.prescribed) for m in found}
 
 
 def test_independent_entries_equal_in_any_unit_match_the_prescription() -> None:
-    entries = CheckEntries((("Baclofen", conc("2 mg/mL")),), q("0.4 mg/day"))
+    entries = CheckEntries(
+        (("Baclofen", conc("2 mg/mL")),), PrescribedProgram.continuous(q("0.4 mg/day")), None
+    )
     assert compare_check(BACLOFEN, entries) == ()
 
 
+def test_flex_steps_and_patient_boluses_entered_in_other_units_match() -> None:
+    entries = CheckEntries(
+        (("ziconotide", conc("0.025 mg/mL")),),
+        flex(
+            ("mon-fri", "07:00", "0.003 mg/day"),
+            ("every day", "00:00", "1 mcg/day"),
+            ("sat", "09:00", "2 mcg/day"),
+            ("sun", "09:00", "0.002 mg/day"),
+        ),
+        patient_bolus("0.01 mg", "120 s", "180 min", "4"),
+    )
+    assert compare_check(ZICONOTIDE, entries) == ()
+
+
+def test_a_flex_day_whose_largest_day_is_a_repeating_decimal_is_accepted_step_by_step() -> None:
+    program = flex(("every day", "00:00", "1.0 mcg/day"), ("every day", "07:00", "3.0 mcg/day"))
+    prescription = Prescription((("ziconotide", conc("25 mcg/mL")),), program)
+    assert str(prescription.daily_dose.canonical).startswith("2.416666")  # no entry equals it
+    entries = CheckEntries(
+        prescription.drugs,
+        flex(("every day", "00:00", "1 mcg/day"), ("every day", "07:00", "3 mcg/day")),
+        None,
+    )
+    assert compare_check(prescription, entries) == ()
+
+
 def test_independent_entries_that_differ_are_each_named_with_what_was_prescribed() -> None:
-    entries = CheckEntries((("baclofen", conc("500 mcg/mL")),), q("4000 mcg/day"))
-    found = compare_check(BACLOFEN, entries)
-    assert [(m.field, m.entered, m.prescribed) for m in found] == [
-        ("concentrations.baclofen", "500 mcg/mL", "2000 mcg/mL"),
-        ("daily_dose", "4000 mcg/day", "400 mcg/day"),
-    ]
+    entries = CheckEntries(
+        (("baclofen", conc("500 mcg/mL")),), PrescribedProgram.continuous(q("4000 mcg/day")), None
+    )
+    found = named(compare_check(BACLOFEN, entries))
+    assert found.pop("concentrations.baclofen") == ("500 mcg/mL", "2000 mcg/mL")
+    assert found == {
+        f"program.days.{day}": ("00:00 4000 mcg/day", "00:00 400 mcg/day") for day in WEEK
+    }
 
 
 def test_a_drug_left_out_or_added_at_the_double_check_is_a_difference() -> None:
-    entries = CheckEntries((("morphine", conc("10 mg/mL")),), q("400 mcg/day"))
+    entries = replace(entries_of(BACLOFEN), concentrations=(("morphine", conc("10 mg/mL")),))
     fields = {m.field for m in compare_check(BACLOFEN, entries)}
     assert fields == {"concentrations.baclofen", "concentrations.morphine"}
+
+
+def test_a_flex_step_entered_at_another_time_is_named_on_each_day_it_gives() -> None:
+    entries = replace(
+        entries_of(ZICONOTIDE),
+        program=flex(
+            ("every day", "00:00", "1.0 mcg/day"),
+            ("mon-fri", "08:00", "3.0 mcg/day"),
+            ("sat-sun", "09:00", "2.0 mcg/day"),
+        ),
+    )
+    found = named(compare_check(ZICONOTIDE, entries))
+    assert set(found) == {f"program.days.{day}" for day in WEEK[:5]}
+    assert found["program.days.wed"] == (
+        "00:00 1 mcg/day, 08:00 3 mcg/day",
+        "00:00 1 mcg/day, 07:00 3 mcg/day",
+    )
+
+
+def test_a_flex_step_entered_at_another_dose_is_named_on_its_day_only() -> None:
+    entries = replace(
+        entries_of(ZICONOTIDE),
+        program=flex(
+            ("every day", "00:00", "1.0 mcg/day"),
+            ("mon-fri", "07:00", "3.0 mcg/day"),
+            ("sat", "09:00", "2.0 mcg/day"),
+            ("sun", "09:00", "20 mcg/day"),
+        ),
+    )
+    assert named(compare_check(ZICONOTIDE, entries)) == {
+        "program.days.sun": (
+            "00:00 1 mcg/day, 09:00 20 mcg/day",
+            "00:00 1 mcg/day, 09:00 2 mcg/day",
+        )
+    }
+
+
+def test_a_flex_order_entered_as_continuous_names_the_kind_and_each_day() -> None:
+    entries = replace(entries_of(ZICONOTIDE), program=PrescribedProgram.continuous(q("3 mcg/day")))
+    found = named(compare_check(ZICONOTIDE, entries))
+    assert found["program.kind"] == ("continuous", "flex")
+    assert set(found) == {"program.kind"} | {f"program.days.{day}" for day in WEEK}
+
+
+def test_a_patient_bolus_in_mg_for_mcg_is_caught_naming_the_dose() -> None:
+    entries = replace(entries_of(ZICONOTIDE), ptm=patient_bolus("10 mg", "2 min", "3 hour", "4"))
+    assert named(compare_check(ZICONOTIDE, entries)) == {"ptm.dose": ("10 mg", "10 mcg")}
+
+
+def test_patient_boluses_allowed_more_often_are_named_by_their_lockout_and_count() -> None:
+    entries = replace(entries_of(ZICONOTIDE), ptm=patient_bolus("10 mcg", "2 min", "1 hour", "8"))
+    assert named(compare_check(ZICONOTIDE, entries)) == {
+        "ptm.lockout": ("3600 s", "10800 s"),
+        "ptm.max_per_day": ("8", "4"),
+    }
+
+
+def test_patient_boluses_entered_when_none_are_prescribed_are_named_with_their_settings() -> None:
+    entries = replace(entries_of(BACLOFEN), ptm=patient_bolus("50 mcg", "2 min", "3 hour", "2"))
+    assert named(compare_check(BACLOFEN, entries)) == {
+        "ptm": ("50 mcg over 120 s, lockout 10800 s, at most 2 a day", "off")
+    }
+
+
+def test_patient_boluses_prescribed_but_entered_as_off_are_named() -> None:
+    entries = replace(entries_of(ZICONOTIDE), ptm=None)
+    assert named(compare_check(ZICONOTIDE, entries)) == {
+        "ptm": ("off", "10 mcg over 120 s, lockout 10800 s, at most 4 a day")
+    }
 
 
 def readback_of(prescription: Prescription, reservoir: str = "20 mL") -> Readback:
@@ -245,19 +372,15 @@ def test_a_readback_naming_another_volume_step_or_bolus_setting_is_a_mismatch_ea
         PrescribedProgram.continuous(q("50 mg/day")),
         patient_bolus("0.1 mg", "2 min", "1 hour", "4"),
     )
-    found = {
-        m.field: (m.entered, m.prescribed)
-        for m in compare_readback(prescribed, q("20 mL", Kind.VOLUME), read)
-    }
+    found = named(compare_readback(prescribed, q("20 mL", Kind.VOLUME), read))
     assert found["reservoir"] == ("18 mL", "20 mL filled")
     assert found["program.days.mon"] == ("00:00 50 mg/day", "00:00 5 mg/day")
     assert found["ptm.lockout"] == ("3600 s", "10800 s")
-    assert set(found) == {"reservoir", "ptm.lockout"} | {
-        f"program.days.{d}" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    }
+    assert set(found) == {"reservoir", "ptm.lockout"} | {f"program.days.{d}" for d in WEEK}
 
 
 def test_patient_boluses_on_the_programmer_but_not_prescribed_are_a_mismatch() -> None:
     read = replace(readback_of(BACLOFEN), ptm=patient_bolus("50 mcg", "2 min", "3 hour", "2"))
-    found = compare_readback(BACLOFEN, None, read)
-    assert [(m.field, m.entered, m.prescribed) for m in found] == [("ptm", "set", "off")]
+    assert named(compare_readback(BACLOFEN, None, read)) == {
+        "ptm": ("50 mcg over 120 s, lockout 10800 s, at most 2 a day", "off")
+    }

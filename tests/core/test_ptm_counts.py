@@ -3,6 +3,7 @@ and only counts the pump can have reported."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -42,8 +43,9 @@ def morphine_pump(per_day: int | None) -> PumpState:
             refill_by=(FILLED + timedelta(days=28)).date(),
             limited_by=LimitedBy.RESERVOIR,
             programs=((rate, FILLED, None),),
+            ptm=() if per_day is None else ((per_day, FILLED, None),),
         ),
-        running=RunningProgram(Decimal(5000), rate, FILLED, per_day),
+        running=RunningProgram(Decimal(5000), rate, FILLED),
     )
 
 
@@ -78,7 +80,7 @@ def test_counts_within_the_settings_are_taken() -> None:
         (4, None, "ptm_given", "required while patient boluses are prescribed"),
         (4, PtmCounts(10, 11), "ptm_given", "more than were requested"),
         (4, PtmCounts(200, 113), "ptm_given", "<= 112 (4 a day over 28 days"),
-        (None, PtmCounts(3, 1), "ptm_given", "<= 0 (0 a day over 28 days"),
+        (None, PtmCounts(3, 1), "ptm_given", "<= 0 (no patient boluses prescribed since"),
         (4, PtmCounts(-1, 0), "ptm_requests", "is negative"),
     ],
 )
@@ -98,3 +100,23 @@ def test_a_pump_without_patient_boluses_needs_no_counts() -> None:
         morphine_pump(None), refill_after(28, None), RULES, now=FILLED + timedelta(days=28)
     )
     assert decision.stop is None
+
+
+def test_each_setting_allows_its_boluses_only_for_its_own_stretch_since_the_fill() -> None:
+    """PTM switched on two days before the refill (4 a day): at most 8; switched off two days
+    before it after 26 days at 4 a day: a count of 100 still fits."""
+    at = FILLED + timedelta(days=28)
+    state = morphine_pump(None)
+    assert state.last_fill is not None
+    on_lately = replace(
+        state, last_fill=replace(state.last_fill, ptm=((4, at - timedelta(days=2), None),))
+    )
+    with pytest.raises(Refusal) as refused:
+        decide_refill(on_lately, refill_after(28, PtmCounts(20, 9)), RULES, now=at)
+    assert "<= 8 (4 a day over 2 days)" in refused.value.limit
+    off_lately = replace(
+        state, last_fill=replace(state.last_fill, ptm=((4, FILLED, at - timedelta(days=2)),))
+    )
+    assert (
+        decide_refill(off_lately, refill_after(28, PtmCounts(120, 100)), RULES, now=at).stop is None
+    )

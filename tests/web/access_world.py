@@ -161,7 +161,12 @@ def _prescribe(world: World) -> dict[str, Any]:
 
 
 def _check(world: World) -> dict[str, Any]:
-    return {"concentration_0": "1000 mcg/mL", "daily_dose": "400 mcg/day", "action": "accept"}
+    return {
+        "concentration_0": "1000 mcg/mL",
+        "kind": "continuous",
+        "dose": "400 mcg/day",
+        "action": "accept",
+    }
 
 
 def _readback(world: World) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The dashboard page: the worklist of the clinic service, every row linking to its patient,
-baclofen marked high risk; refused to roles that may not read patient records."""
+baclofen marked high risk, a prescription awaiting its double-check linking to the check page;
+refused to roles that may not read patient records."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from datetime import date
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.urls import reverse
 
-from frozen import day
-from painpump.clinic.actions import patients
+from frozen import NOW, day
+from painpump.clinic.actions import patients, prescriptions
 from painpump.clinic.models import AuditEntry, Implant
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import baclofen, responder_episode
+from painpump.core import prescription as rx
+from painpump.core.units import Kind, parse
 from painpump.web.views import dashboard as dashboard_page
 
 
@@ -124,3 +128,27 @@ def test_the_dashboard_names_pumps_and_indications_in_words(nurse: User, implant
     page = client.get("/").content.decode()
     assert "Medtronic SynchroMed II" in page
     assert "synchromed-ii-20</td>" not in page
+
+
+def test_a_prescription_awaiting_its_double_check_links_to_the_check_page(
+    physician: User, pharmacist: User, implant: Implant
+) -> None:
+    daily = parse("400 mcg/day", Kind.DOSE_RATE, "dose")
+    record = prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(baclofen().drugs, rx.PrescribedProgram.continuous(daily)),
+        reason="the dose as before, prescribed again at the visit",
+        now=NOW,
+        expected_version=Implant.objects.get(id=implant.id).version,
+    )
+    client = Client()
+    client.force_login(pharmacist)
+    page = client.get("/").content.decode()
+    waiting = page.split('id="awaiting-check"')[1].split("</section>")[0]
+    assert 'title="1 in all">1<' in waiting
+    assert "Muster, Erika" in waiting and "baclofen" in waiting
+    assert f"#{record.number} baclofen · prescribed by dr.house" in waiting
+    check_page = reverse("web:prescription-check", args=[record.id])
+    assert f'href="{check_page}"' in waiting
+    assert client.get(check_page).status_code == 200

@@ -2,8 +2,9 @@
 prescribes a flex program with PTM settings, reviewed as core judges it (a hard limit next to its
 entry with no signature offered, the changes before and after, the double-check to come) and
 signs it; nurses, pharmacists and admins are refused with the roles that may; a pharmacist
-double-checks without seeing the prescribed numbers, an entry that differs is named only after
-the attempt and the prescription rejected with a comment; the prescriber may not check their own;
+double-checks the whole order (concentrations, every flex step, the PTM settings) without seeing
+the prescribed numbers, an entry that differs is named only after the attempt and the
+prescription rejected with a comment; the prescriber may not check their own;
 after programming, a readback that differs stops the session and opens an incident a physician
 closes, one that matches completes it; the chart lists every version with its actions by role."""
 
@@ -40,7 +41,7 @@ FLEX = {
     "step_1_days": "mon-fri",
     "step_1_start": "12:00",
     "step_1_dose": "440 mcg/day",
-    "ptm_dose": "20 mcg",
+    "ptm_dose": "5 mcg",
     "ptm_duration": "2 min",
     "ptm_lockout": "3 hour",
     "ptm_max_per_day": "4",
@@ -48,7 +49,7 @@ FLEX = {
     "reason": "more tone on working days, boluses for the evening spasms",
 }
 """A flex program: 400 mcg/day, from noon on weekdays 440 mcg/day (420 mcg on those days), and a
-20 mcg patient bolus."""
+5 mcg patient bolus (a worst day of 440 mcg, within the 15 % titration step)."""
 
 
 def signed_in(user: User) -> Client:
@@ -172,21 +173,49 @@ def check_url(record: Prescription) -> str:
     return f"/prescriptions/{record.id}/check/"
 
 
+CHECKED = {
+    "concentration_0": "2 mg/mL",
+    "kind": "flex",
+    "step_0_days": "every day",
+    "step_0_start": "00:00",
+    "step_0_dose": "400 mcg/day",
+    "step_1_days": "mon-fri",
+    "step_1_start": "12:00",
+    "step_1_dose": "0.44 mg/day",
+    "ptm_dose": "0.005 mg",
+    "ptm_duration": "120 s",
+    "ptm_lockout": "180 min",
+    "ptm_max_per_day": "4",
+    "comment": "",
+}
+"""The second clinician's entries for FLEX, as the label and the order give them, some in other
+units."""
+
+
 def test_the_double_check_hides_the_numbers_names_a_mismatch_and_takes_a_rejection(
     implant: Implant, physician: User, pharmacist: User
 ) -> None:
+    """Every step row and PTM setting is asked for, none shown; a step entered at another time
+    is named by the days it gives, with what was prescribed, only after the attempt."""
     record = signed(signed_in(physician), implant)
     client = signed_in(pharmacist)
     page = client.get(check_url(record)).content.decode()
     assert "baclofen" in page and "flex" in page and FLEX["reason"] in page
-    assert "2000 mcg/mL" not in page and "440 mcg/day" not in page and "400 mcg/day" not in page
-    entries = {"concentration_0": "2000 mcg/mL", "daily_dose": "440 mcg/day", "comment": ""}
+    for entry in ("concentration_0", "step_0_days", "step_12_dose", "ptm_dose", "ptm_lockout"):
+        assert f'name="{entry}"' in page
+    for number in ("2000 mcg/mL", "440 mcg/day", "400 mcg/day", "420 mcg/day", "5 mcg", "12:00"):
+        assert number not in page
+    entries = {**CHECKED, "step_1_start": "13:00"}
     wrong = client.post(check_url(record), {**entries, "action": "accept"})
     shown = wrong.content.decode()
     assert wrong.status_code == 422
-    assert 'data-testid="check-mismatch"' in shown and "differs from the prescription" in shown
-    assert error_next_to(shown, "daily_dose", "440 mcg/day differs from the prescription")
-    assert "420 mcg/day as prescribed (#2 by dr.house)" in shown
+    assert 'data-testid="check-mismatch"' in shown
+    assert (
+        "program.days.mon: 00:00 400 mcg/day, 13:00 0.44 mg/day differs from the prescription "
+        "(so do program.days.tue, program.days.wed, program.days.thu, program.days.fri)"
+    ) in shown
+    assert "the value of prescription #2 by dr.house (not shown" in shown
+    assert "12:00 440 mcg/day" not in shown
     silent = client.post(check_url(record), {**entries, "action": "reject"})
     assert silent.status_code == 422 and "is required" in silent.content.decode()
     comment = "the weekday step does not match the order on the ward"
@@ -194,8 +223,43 @@ def test_the_double_check_hides_the_numbers_names_a_mismatch_and_takes_a_rejecti
     assert rejected.status_code == 302
     record.refresh_from_db()
     assert record.status == "rejected"
+    (check,) = record.checks.all()
+    assert [m["field"] for m in check.mismatches] == [
+        f"program.days.{day}" for day in ("mon", "tue", "wed", "thu", "fri")
+    ]
     chart = client.get(rejected["Location"]).content.decode()
     assert "rejected by pharma.cist" in chart and comment in chart
+
+
+@pytest.mark.parametrize(
+    ("entry", "typed", "named"),
+    [
+        ("ptm_dose", "20 mg", "20 mg differs from the prescription"),
+        ("ptm_max_per_day", "6", "6 differs from the prescription"),
+        ("concentration_0", "1000 mcg/mL", "1000 mcg/mL differs from the prescription"),
+        ("kind", "continuous", "continuous differs from the prescription"),
+    ],
+)
+def test_a_bolus_setting_concentration_or_kind_that_differs_is_named_next_to_its_entry(
+    implant: Implant, physician: User, pharmacist: User, entry: str, typed: str, named: str
+) -> None:
+    record = signed(signed_in(physician), implant)
+    entries = {**CHECKED, entry: typed, "dose": "420 mcg/day", "action": "accept"}
+    wrong = signed_in(pharmacist).post(check_url(record), entries)
+    assert wrong.status_code == 422
+    assert error_next_to(wrong.content.decode(), entry, named)
+    record.refresh_from_db()
+    assert record.status == "awaiting_check"
+
+
+def test_patient_boluses_left_empty_when_prescribed_are_named_as_off(
+    implant: Implant, physician: User, pharmacist: User
+) -> None:
+    record = signed(signed_in(physician), implant)
+    entries = {**CHECKED, "ptm_dose": "", "ptm_duration": "", "ptm_lockout": "", "action": "accept"}
+    wrong = signed_in(pharmacist).post(check_url(record), {**entries, "ptm_max_per_day": ""})
+    assert wrong.status_code == 422
+    assert error_next_to(wrong.content.decode(), "ptm_dose", "off differs from the prescription")
 
 
 @pytest.mark.parametrize("checker", ["pharmacist", "other physician"])
@@ -208,8 +272,7 @@ def test_a_matching_double_check_makes_the_prescription_ready(
 ) -> None:
     record = signed(signed_in(physician), implant)
     user = pharmacist if checker == "pharmacist" else make_user("dr.other", Role.PHYSICIAN)
-    entries = {"concentration_0": "2000 mcg/mL", "daily_dose": "420 mcg/day", "comment": ""}
-    accepted = signed_in(user).post(check_url(record), {**entries, "action": "accept"})
+    accepted = signed_in(user).post(check_url(record), {**CHECKED, "action": "accept"})
     assert accepted.status_code == 302
     record.refresh_from_db()
     assert record.status == "ready" and record.checked_by == user.username
@@ -219,8 +282,7 @@ def test_the_prescriber_may_not_double_check_and_nurses_and_admins_are_refused(
     implant: Implant, physician: User, nurse: User, admin: User
 ) -> None:
     record = signed(signed_in(physician), implant)
-    entries = {"concentration_0": "2000 mcg/mL", "daily_dose": "420 mcg/day", "action": "accept"}
-    own = signed_in(physician).post(check_url(record), entries)
+    own = signed_in(physician).post(check_url(record), {**CHECKED, "action": "accept"})
     assert own.status_code == 422
     assert "cannot double-check their own prescription" in own.content.decode()
     for user in (nurse, admin):

@@ -38,7 +38,7 @@ from painpump.api.schemas import (
 from painpump.clinic.actions import prescriptions, readbacks
 from painpump.clinic.reads import prescription_api, prescription_history
 from painpump.core import prescription as rx
-from painpump.core.prescription_compare import Readback
+from painpump.core.prescription_compare import CheckEntries, Readback
 from painpump.core.units import Kind, Q
 
 router = Router(tags=["prescriptions"], auth=AUTH)
@@ -127,14 +127,20 @@ def prescription_versions(request: HttpRequest, implant_id: UUID) -> list[dict[s
 def double_check(
     request: HttpRequest, prescription_id: UUID, payload: CheckIn
 ) -> Status[dict[str, Any]]:
-    """The independent double-check by a physician or pharmacist other than the prescriber:
-    accepting needs entries that match the prescription (a difference is a 422 naming the
-    field); rejecting needs a comment."""
+    """The independent double-check by a physician or pharmacist other than the prescriber, who
+    enters the whole order: the concentrations, the program (a flex program row by row) and the
+    PTM settings. Accepting needs entries equal to the prescription in any unit (a difference
+    is a 422 naming the field, e.g. `program.days.mon`, `ptm.dose`); rejecting needs a comment
+    and records every difference."""
+    entries = CheckEntries(
+        _drugs(payload.concentrations, "concentrations"),
+        _program(payload.program),
+        _ptm(payload.ptm),
+    )
     check = prescriptions.double_check(
         current_user(request),
         prescription_id,
-        concentrations=_drugs(payload.concentrations, "concentrations"),
-        daily_dose=quantity(payload.daily_dose, Kind.DOSE_RATE, "daily_dose"),
+        entries=entries,
         accept=payload.accept,
         comment=payload.comment,
         now=clock.now(),

@@ -591,12 +591,12 @@ class PrescriptionIn(PrescriptionDraft):
 
 
 class CheckIn(Request):
-    """The second clinician's entries, read from the syringe label and the order."""
+    """The second clinician's entries, read from the syringe label and the order: the whole
+    order, entered as the prescription's body gives it (a flex program step row by step row)."""
 
     concentrations: list[DrugIn] = Field(min_length=1, max_length=4)
-    daily_dose: QuantityIn = Field(
-        description="the principal drug's daily dose (a flex program's largest day)"
-    )
+    program: ProgramSpecIn = Field(description="compared day by day, step by step")
+    ptm: PtmIn | None = Field(description="the PTM settings of the order, or null when off")
     accept: StrictBool
     comment: StrictStr = Field(
         default="", max_length=500, description="required to reject (at least 8 characters)"
@@ -684,9 +684,22 @@ class MismatchOut(Schema):
     prescribed: str
 
 
+class PtmEnteredOut(Schema):
+    dose: str
+    duration_s: int
+    lockout_s: int
+    max_per_day: int
+
+
 class CheckEntriesOut(Schema):
-    concentrations: list[str]
-    daily_dose: str
+    """The double-check's entries as recorded, each with its unit as typed."""
+
+    concentrations: list[str] = Field(description='e.g. "baclofen 2 mg/mL"')
+    program: str = Field(description="continuous or flex")
+    days: list[list[str]] = Field(
+        description='the seven days entered, Monday first, each its steps ("07:00 2.4 mcg/day")'
+    )
+    ptm: PtmEnteredOut | None = Field(description="null: entered as off")
 
 
 class CheckOut(Schema):

@@ -223,7 +223,7 @@ class Prescription(models.Model):
     ptm_dose_mcg = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
     ptm_duration_s = models.PositiveIntegerField(null=True, blank=True)
     ptm_lockout_s = models.PositiveIntegerField(null=True, blank=True)
-    ptm_max_per_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    ptm_max_per_day = models.PositiveIntegerField(null=True, blank=True)
     # as prescribed; "" leaves it to the occasion: maintenance at a refill of the same drug,
     # titration between refills (core.refill_decision.next_phase)
     phase = models.CharField(max_length=12, choices=[(p.value, p.value) for p in Phase], blank=True)

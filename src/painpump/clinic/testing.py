@@ -18,6 +18,7 @@ from painpump.core import prescription as rx
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.dose_history import Phase
 from painpump.core.pathway.episode import Facts
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, Q, parse
 
@@ -91,10 +92,11 @@ def prescribed(
     `checker` (a pharmacist or another physician) entering the same values: ready to program."""
     pairs = drugs.drugs if isinstance(drugs, Fill) else drugs
     implant = Implant.objects.get(id=implant_id)
+    program = rx.PrescribedProgram.continuous(dose)
     record = prescriptions.prescribe(
         physician,
         implant_id,
-        rx.Prescription(pairs, rx.PrescribedProgram.continuous(dose), phase=phase),
+        rx.Prescription(pairs, program, phase=phase),
         reason=reason,
         now=at,
         expected_version=implant.version,
@@ -105,8 +107,7 @@ def prescribed(
         prescriptions.double_check(
             checker,
             record.id,
-            concentrations=pairs,
-            daily_dose=dose,
+            entries=CheckEntries(pairs, program, None),
             accept=True,
             comment="",
             now=at,

@@ -55,6 +55,23 @@ class PatientBolus:
         """The principal drug all allowed boluses of a day give."""
         return of(self.dose.canonical * self.max_per_day, "mcg/day")
 
+    @property
+    def words(self) -> str:
+        """ "50 mcg over 2 min, lockout 3 h, at most 4 a day"."""
+        return (
+            f"{self.dose} over {duration_words(self.duration_s)}, lockout "
+            f"{duration_words(self.lockout_s)}, at most {self.max_per_day} a day"
+        )
+
+
+def duration_words(seconds: int) -> str:
+    """A duration as a programmer shows it: whole hours, else whole minutes, else seconds."""
+    if seconds and seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds and seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
 
 @dataclass(frozen=True)
 class PrescribedProgram:
@@ -81,6 +98,8 @@ class PrescribedProgram:
     def day_dose(self, weekday: int) -> Decimal:
         """mcg the principal drug's steps give over the whole day."""
         day = self.days[weekday]
+        if not day:  # refused by check_shape; nothing to give meanwhile
+            return Decimal(0)
         ends = [step.start_s for step in day[1:]] + [SECONDS_PER_DAY]
         total = sum(
             (
@@ -99,6 +118,24 @@ class PrescribedProgram:
     @property
     def average_day(self) -> Q:
         return of(sum((self.day_dose(i) for i in range(7)), Decimal(0)) / 7, "mcg/day")
+
+    @property
+    def words(self) -> str:
+        """The day patterns in words, weekdays with one pattern together: "mon-fri: 00:00 1.2
+        mcg/day, 08:00 2.4 mcg/day; sat-sun: 00:00 1.2 mcg/day"."""
+        groups: list[tuple[list[str], tuple[Step, ...]]] = []
+        for name, day in zip(WEEKDAYS, self.days, strict=True):
+            if groups and groups[-1][1] == day:
+                groups[-1][0].append(name)
+            else:
+                groups.append(([name], day))
+        if len(groups) == 1:
+            return _steps_words(groups[0][1])
+        return "; ".join(
+            f"{names[0]}-{names[-1] if len(names) > 1 else ''}".rstrip("-")
+            + f": {_steps_words(day)}"
+            for names, day in groups
+        )
 
     @property
     def highest_step(self) -> Q:
@@ -316,7 +353,7 @@ def patient_bolus(dose: str, duration: str, lockout: str, max_per_day: str) -> P
             raise Refusal(field, repr(text), "whole seconds", RULES, "has fractions of a second")
         seconds.append(int(value))
     count = max_per_day.strip()
-    if not count.isdigit() or len(count) > 5:
+    if not (count.isascii() and count.isdigit()) or len(count) > 5:
         raise Refusal(
             "ptm.max_per_day",
             repr(max_per_day),
@@ -327,3 +364,31 @@ def patient_bolus(dose: str, duration: str, lockout: str, max_per_day: str) -> P
     return PatientBolus(
         parse(dose, Kind.MASS, "ptm.dose", positive=True), seconds[0], seconds[1], int(count)
     )
+
+
+def moments(old: PrescribedProgram, new: PrescribedProgram) -> Iterator[tuple[str, int, Q, Q]]:
+    """Each stretch of the week in which both programs hold one rate: (weekday, start, the old
+    program's dose then, the new one's). The steps of a change are judged stretch by stretch, so
+    a program cannot step up by more than its day total shows (a higher rate at night, or a
+    block across midnight)."""
+    for weekday, name in enumerate(WEEKDAYS):
+        starts = sorted(
+            {s.start_s for s in old.days[weekday]} | {s.start_s for s in new.days[weekday]}
+        )
+        for start in starts:
+            yield (
+                name,
+                start,
+                _rate_at(old.days[weekday], start),
+                _rate_at(new.days[weekday], start),
+            )
+
+
+def _rate_at(day: tuple[Step, ...], second: int) -> Q:
+    return [step.dose for step in day if step.start_s <= second][-1]
+
+
+def _steps_words(day: tuple[Step, ...]) -> str:
+    if len(day) == 1:
+        return str(day[0].dose)
+    return ", ".join(f"{step.start} {step.dose}" for step in day)

@@ -1,6 +1,7 @@
 """What a second reader enters independently, compared with the prescription: the double-check's
-entries from the syringe label and the order, and the clinician programmer's readback after
-programming. Every difference is named (field, entered, prescribed)."""
+entries from the syringe label and the order (the concentrations, the whole program, the PTM
+settings), and the clinician programmer's readback after programming. Both compare the program
+and the PTM settings the same way. Every difference is named (field, entered, prescribed)."""
 
 from __future__ import annotations
 
@@ -40,12 +41,13 @@ class Mismatch:
 
 @dataclass(frozen=True)
 class CheckEntries:
-    """What the second clinician reads from the syringe label and the order, without seeing the
-    prescription's numbers: each drug's concentration and the daily dose of the principal (for a
-    flex program, the day that gives most)."""
+    """What the second clinician enters from the syringe label and the order, without seeing the
+    prescription's numbers: each drug's concentration, the whole program (a flex program step by
+    step) and the PTM settings (None: off)."""
 
     concentrations: tuple[tuple[str, Q], ...]
-    daily_dose: Q
+    program: PrescribedProgram
+    ptm: PatientBolus | None
 
 
 def _same(a: Q, b: Q) -> bool:
@@ -53,10 +55,11 @@ def _same(a: Q, b: Q) -> bool:
 
 
 def compare_check(prescription: Prescription, entries: CheckEntries) -> tuple[Mismatch, ...]:
-    """Every difference between the independent entries and the prescription."""
+    """Every difference between the independent entries and the prescription: a program is
+    compared day by day, step by step, exactly (no derived daily dose)."""
     found = _compare_drugs(prescription.drugs, entries.concentrations, "concentrations")
-    if not _same(entries.daily_dose, prescription.daily_dose):
-        found.append(Mismatch("daily_dose", str(entries.daily_dose), str(prescription.daily_dose)))
+    found += _compare_program(prescription.program, entries.program)
+    found += _compare_ptm(prescription.ptm, entries.ptm)
     return tuple(found)
 
 
@@ -98,39 +101,42 @@ def compare_readback(
     found = _compare_drugs(prescription.drugs, readback.drugs, "drugs")
     if filled is not None and not _same(readback.reservoir, filled):
         found.append(Mismatch("reservoir", str(readback.reservoir), f"{filled} filled"))
-    prescribed, read = prescription.program, readback.program
-    if read.kind is not prescribed.kind:
-        found.append(Mismatch("program.kind", read.kind.value, prescribed.kind.value))
-    for weekday, mine, theirs in zip(WEEKDAYS, prescribed.days, read.days, strict=True):
+    found += _compare_program(prescription.program, readback.program)
+    found += _compare_ptm(prescription.ptm, readback.ptm)
+    return tuple(found)
+
+
+def _compare_program(prescribed: PrescribedProgram, entered: PrescribedProgram) -> list[Mismatch]:
+    """The kind, then each weekday whose steps (start and dose, in any unit) differ."""
+    found = []
+    if entered.kind is not prescribed.kind:
+        found.append(Mismatch("program.kind", entered.kind.value, prescribed.kind.value))
+    for weekday, mine, theirs in zip(WEEKDAYS, prescribed.days, entered.days, strict=True):
         if [(s.start_s, s.dose.canonical) for s in mine] != [
             (s.start_s, s.dose.canonical) for s in theirs
         ]:
-            found.append(
-                Mismatch(
-                    f"program.days.{weekday}",
-                    _day_text(theirs),
-                    _day_text(mine),
-                )
-            )
-    found += _compare_ptm(prescription.ptm, readback.ptm)
-    return tuple(found)
+            found.append(Mismatch(f"program.days.{weekday}", _day_text(theirs), _day_text(mine)))
+    return found
 
 
 def _day_text(day: Sequence[Step]) -> str:
     return ", ".join(f"{s.start} {s.dose}" for s in day)
 
 
+def _ptm_text(ptm: PatientBolus | None) -> str:
+    if ptm is None:
+        return "off"
+    return (
+        f"{ptm.dose} over {ptm.duration_s} s, lockout {ptm.lockout_s} s, "
+        f"at most {ptm.max_per_day} a day"
+    )
+
+
 def _compare_ptm(prescribed: PatientBolus | None, read: PatientBolus | None) -> list[Mismatch]:
     if prescribed is None and read is None:
         return []
     if prescribed is None or read is None:
-        return [
-            Mismatch(
-                "ptm",
-                "set" if read is not None else "off",
-                "set" if prescribed is not None else "off",
-            )
-        ]
+        return [Mismatch("ptm", _ptm_text(read), _ptm_text(prescribed))]
     pairs = (
         ("ptm.dose", str(read.dose), str(prescribed.dose), _same(read.dose, prescribed.dose)),
         (

@@ -18,13 +18,11 @@ from painpump.core.dose_history import Phase
 from painpump.core.dosing import dose_mcg_per_day
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus
-from painpump.core.prescription import (
-    Prescription,
-    check_shape,
-)
+from painpump.core.prescription import WEEKDAYS, Prescription, check_shape, moments
 from painpump.core.refill_decision import (
     DosingRules,
     PumpState,
+    RunningProgram,
     check_drugs,
     named_drugs,
     next_phase,
@@ -32,8 +30,8 @@ from painpump.core.refill_decision import (
 from painpump.core.units import Q, of
 
 PTM_OPIOID_NAIVE_SOURCE = (
-    "medtronic-cancer-pain-patient-selection: Medtronic lists the use of the personal therapy "
-    "manager (PTM) to give an opioid to opioid-naive patients as a contraindication"
+    "medtronic-tdd-cancer-pain: Medtronic lists the use of the personal therapy manager (PTM) to "
+    "administer opioid to opioid-naive patients as a contraindication"
 )
 
 
@@ -53,7 +51,8 @@ def decide_prescription(
     state: PumpState, prescription: Prescription, at: datetime, rules: DosingRules
 ) -> PrescriptionDecision:
     """`prescription` for the pump of `state`, judged as if programmed at `at` (titration steps
-    from the program the pump runs, start doses for a drug new to it)."""
+    from the program the pump runs, stretch by stretch of the week; start doses for a drug new to
+    it; the worst day with every allowed patient bolus as a step from the running worst day)."""
     phase = Phase.TITRATION
     try:
         prescription = replace(prescription, drugs=named_drugs(prescription.drugs))
@@ -61,21 +60,8 @@ def decide_prescription(
         # programmed between refills
         phase = next_phase(prescription.phase, state, None)
         check_shape(state.pump, prescription.program, prescription.ptm)
-        last = state.last_fill
-        rate, warnings = check_drugs(
-            state.pump,
-            prescription.drugs,
-            prescription.daily_dose,
-            state.running,
-            at,
-            None,
-            rules.region,
-            rules.clinic_limits,
-            therapy=state.therapy,
-            previous_drugs=last.drugs if last is not None else None,
-            phase=phase,
-            on=at.astimezone(rules.tz).date(),
-        )
+        judge = _Judge(state, prescription, at, rules, phase)
+        rate, warnings = judge.dose(prescription.daily_dose, state.running, None)
         # after the drug library, so a mg/mcg slip is named as such, not as a rate
         for weekday, index, step in prescription.program.steps():
             check_rate(
@@ -84,87 +70,217 @@ def decide_prescription(
                 f"program.days.{weekday}[{index}].dose",
                 str(step.dose),
             )
-        warnings += _beyond_the_day(prescription, state, rules)
+        warnings += judge.stretches()
+        warnings += _highest_step(prescription, state, rules)
+        warnings += judge.worst_day()
+        warnings += _bolus_size(prescription)
         warnings += _ptm_findings(prescription, state)
+        warnings += _approval(prescription, state)
     except Refusal as stop:
         return PrescriptionDecision(prescription, (), stop, phase, None)
     return PrescriptionDecision(prescription, _unique(warnings), None, phase, rate)
 
 
-def _beyond_the_day(
+class _Judge:
+    """check_drugs for one prescription, at one dose as if the pump ran another before."""
+
+    def __init__(
+        self,
+        state: PumpState,
+        prescription: Prescription,
+        at: datetime,
+        rules: DosingRules,
+        phase: Phase,
+    ) -> None:
+        self.state, self.prescription, self.at, self.rules = state, prescription, at, rules
+        self.phase = phase
+
+    def dose(
+        self, dose: Q, running: RunningProgram | None, field: str | None
+    ) -> tuple[Decimal, list[Finding]]:
+        last = self.state.last_fill
+        try:
+            return check_drugs(
+                self.state.pump,
+                self.prescription.drugs,
+                dose,
+                running,
+                self.at,
+                None,
+                self.rules.region,
+                self.rules.clinic_limits,
+                therapy=self.state.therapy,
+                previous_drugs=last.drugs if last is not None else None,
+                phase=self.phase,
+                on=self.at.astimezone(self.rules.tz).date(),
+            )
+        except Refusal as stop:
+            raise stop if field is None else replace(stop, field=field) from None
+
+    def _as_running(self, dose: Decimal) -> RunningProgram | None:
+        """The running program as if it gave `dose` of its principal drug (its rate to match)."""
+        running, last = self.state.running, self.state.last_fill
+        if running is None or last is None:
+            return None
+        return replace(running, dose_mcg_per_day=dose, rate_ml_per_day=dose / last.drugs[0][1])
+
+    def stretches(self) -> list[Finding]:
+        """The largest rise and the largest fall of the rate at any moment of the week, judged as
+        steps when they go beyond the day totals' (a step up at night, a block across
+        midnight): the program's steps cannot titrate faster than its days."""
+        running, last = self.state.running, self.state.last_fill
+        if running is None or running.program is None or last is None:
+            return []
+        if last.drugs[0][0] != self.prescription.principal[0]:
+            return []  # a new drug: its start dose is judged, not a step
+        daily = self.prescription.daily_dose.canonical / running.dose_mcg_per_day
+        found: list[Finding] = []
+        program = self.prescription.program
+        stretches = [m for m in moments(running.program, program) if m[2].canonical > 0]
+        for extreme in (max, min):
+            weekday, start, old, new = extreme(
+                stretches, key=lambda m: m[3].canonical / m[2].canonical
+            )
+            ratio = new.canonical / old.canonical
+            if (ratio > daily) if extreme is max else (ratio < daily):
+                day = program.days[WEEKDAYS.index(weekday)]
+                index = max(i for i, step in enumerate(day) if step.start_s <= start)
+                field = f"program.days.{weekday}[{index}].dose"
+                found += self.dose(new, self._as_running(old.canonical), field)[1]
+        return found
+
+    def worst_day(self) -> list[Finding]:
+        """The worst day with every allowed patient bolus, judged through every check (start
+        dose, step from the running worst day, maxima) as the day's dose."""
+        if self.prescription.ptm is None:
+            return []
+        running = self.state.running
+        previous = None
+        if running is not None:
+            extra = running.ptm.worst_day.canonical if running.ptm else Decimal(0)
+            previous = self._as_running(running.dose_mcg_per_day + extra)
+        return self.dose(self.prescription.worst_day, previous, "ptm.max_per_day")[1]
+
+
+def _highest_step(
     prescription: Prescription, state: PumpState, rules: DosingRules
 ) -> list[Finding]:
-    """The highest step (a rate held for part of a day) and the worst day with every patient
-    bolus, each judged as a day's dose against the drug library's limits for every drug."""
-    daily = prescription.daily_dose.canonical
-    judged: list[tuple[str, Q]] = []
+    """The highest step (a rate held for part of a day), judged as a day's dose against the drug
+    library's limits for every drug."""
     highest = prescription.program.highest_step
-    if highest.canonical > daily:
-        judged.append(("program.highest_step", highest))
-    if prescription.ptm is not None:
-        judged.append(("ptm.max_per_day", prescription.worst_day))
+    if highest.canonical <= prescription.daily_dose.canonical:
+        return []
     found: list[Finding] = []
     admixture = len(prescription.drugs) > 1
-    for field, dose in judged:
-        rate = prescription.rate_ml_per_day(dose)
-        for name, conc in prescription.drugs:
-            drug_dose = of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
-            decision = checks.check(
-                name,
-                conc,
-                drug_dose,
-                origin=state.therapy.origin,
-                region=rules.region,
-                extra_limits=rules.clinic_limits,
-            )
-            for finding in decision.findings:
-                if finding.verdict is Verdict.STOP:
-                    raise Refusal(
-                        field,
-                        f"{name} {drug_dose}",
-                        f"{finding.limit} (hard limit: no override)",
-                        finding.source,
-                        f"is stopped by {finding.rule}: {finding.message}",
-                    )
-                if finding.verdict is Verdict.WARN and finding.subject is not Subject.CONCENTRATION:
-                    found.append(finding.in_admixture() if admixture else finding)
+    rate = prescription.rate_ml_per_day(highest)
+    for name, conc in prescription.drugs:
+        drug_dose = of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
+        decision = checks.check(
+            name,
+            conc,
+            drug_dose,
+            origin=state.therapy.origin,
+            region=rules.region,
+            extra_limits=rules.clinic_limits,
+        )
+        for finding in decision.findings:
+            if finding.verdict is Verdict.STOP:
+                raise Refusal(
+                    "program.highest_step",
+                    f"{name} {drug_dose}",
+                    f"{finding.limit} (hard limit: no override)",
+                    finding.source,
+                    f"is stopped by {finding.rule}: {finding.message}",
+                )
+            if finding.verdict is Verdict.WARN and finding.subject is not Subject.CONCENTRATION:
+                found.append(finding.in_admixture() if admixture else finding)
     return found
 
 
-def _ptm_findings(prescription: Prescription, state: PumpState) -> list[Finding]:
-    """Patient boluses of an opioid: contraindicated for an opioid-naive patient (hard), a
-    warning while the patient's opioid exposure is not recorded."""
-    if prescription.ptm is None:
+BOLUS_SIZE_SOURCE = (
+    "rule-clinic-setting: no source gives a largest patient bolus; one bigger than a whole day's "
+    "basal dose is taken as a possible slip of units or of the bolus"
+)
+
+
+def _bolus_size(prescription: Prescription) -> list[Finding]:
+    """A single patient bolus larger than the basal dose of the day that gives most."""
+    ptm = prescription.ptm
+    if ptm is None or ptm.dose.canonical <= prescription.daily_dose.canonical:
         return []
-    opioids = [n for n, _ in prescription.drugs if catalog.drug(n).drug_class == "opioid"]
-    if not opioids:
-        return []
-    patient = state.therapy.patient
-    status = patient.opioid_status if patient is not None else OpioidStatus.UNKNOWN
-    if status is OpioidStatus.NAIVE:
-        raise Refusal(
-            "ptm",
-            f"patient boluses of {opioids[0]}",
-            "none for an opioid-naive patient (hard: a label contraindication)",
-            PTM_OPIOID_NAIVE_SOURCE,
-            "is contraindicated",
-        )
-    if status is OpioidStatus.TOLERANT:
-        return []
+    name = prescription.principal[0]
     return [
         Finding(
-            "ptm_opioid_status_unknown",
+            "ptm_bolus_size",
             Verdict.WARN,
-            f"patient boluses of {opioids[0]} are contraindicated for an opioid-naive patient, "
-            "and this patient's opioid exposure is not recorded",
-            "opioid status recorded as tolerant",
-            PTM_OPIOID_NAIVE_SOURCE,
+            f"one patient bolus of {ptm.dose} is more than a whole day's basal dose of {name} "
+            f"({prescription.daily_dose}): a slip of units or of the bolus size?",
+            f"<= {prescription.daily_dose} a bolus",
+            BOLUS_SIZE_SOURCE,
             verified=False,
             subject=Subject.DOSE,
-            drug=opioids[0],
+            drug=name,
             tier=Tier.SOFT,
         )
     ]
+
+
+def _approval(prescription: Prescription, state: PumpState) -> list[Finding]:
+    """Each drug the pump's labeling does not list: off-label in this pump, a reason each."""
+    pump = state.pump
+    return [
+        Finding(
+            "pump_approval",
+            Verdict.WARN,
+            f"{name} is not approved for the {pump.name} (approved: "
+            f"{', '.join(pump.approved_for) or 'none listed'}): off-label use in this pump",
+            f"one of {', '.join(pump.approved_for) or 'none listed'}",
+            pump.approved_for_source,
+            subject=Subject.DOSE,
+            drug=name,
+            tier=Tier.SOFT,
+        )
+        for name, _ in prescription.drugs
+        if name not in pump.approved_for
+    ]
+
+
+def _ptm_findings(prescription: Prescription, state: PumpState) -> list[Finding]:
+    """Patient boluses of an opioid: contraindicated for an opioid-naive patient, so refused
+    (hard) unless the patient is recorded opioid-tolerant (unknown is taken as naive, as the
+    start doses take it)."""
+    if prescription.ptm is None:
+        return []
+    opioids = [n for n, _ in prescription.drugs if catalog.drug(n).drug_class == "opioid"]
+    patient = state.therapy.patient
+    status = patient.opioid_status if patient is not None else OpioidStatus.UNKNOWN
+    if not opioids or status is OpioidStatus.TOLERANT:
+        return []
+    last = state.last_fill
+    exposed = [n for n, _ in last.drugs if catalog.drug(n).drug_class == "opioid"] if last else []
+    if exposed:  # the pump gives an opioid now: the recorded status is out of date
+        return [
+            Finding(
+                "ptm_opioid_status",
+                Verdict.WARN,
+                f"the patient is recorded opioid-{status.value} but receives intrathecal "
+                f"{exposed[0]} now: record the patient as opioid-tolerant",
+                "opioid status recorded as tolerant",
+                PTM_OPIOID_NAIVE_SOURCE,
+                verified=False,
+                subject=Subject.DOSE,
+                drug=opioids[0],
+                tier=Tier.SOFT,
+            )
+        ]
+    raise Refusal(
+        "ptm",
+        f"patient boluses of {opioids[0]} (opioid status {status.value})",
+        "none unless the patient is recorded opioid-tolerant (hard: a contraindication; "
+        "an unrecorded status is taken as naive)",
+        PTM_OPIOID_NAIVE_SOURCE,
+        "is contraindicated",
+    )
 
 
 def _unique(findings: Sequence[Finding]) -> tuple[Finding, ...]:

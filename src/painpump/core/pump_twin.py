@@ -38,7 +38,7 @@ from painpump.core.refill import MARGIN_SOURCE, LimitedBy, StabilityLimit, refil
 from painpump.core.twin import Scenario, Twin
 from painpump.core.twin.quantum import SECONDS_PER_DAY, SECONDS_PER_WEEK, instant, ml
 from painpump.core.twin.scenario import BolusSpec, Event, Fluid, ProgramSpec, Rate
-from painpump.core.units import Kind, expect, of
+from painpump.core.units import Kind, Q, expect, of
 
 RULES = "painpump forecast rules (core.pump_twin)"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -580,7 +580,7 @@ def projection(
         refill_by=found.refill_by,
         limited_by=found.limited_by,
         stability=stability,
-        margin=of(margin_days, "day"),
+        margin=Q(margin_days, "day"),
         margin_source=MARGIN_SOURCE,
         warnings=(),
     )

@@ -19,6 +19,7 @@ from painpump.core.dose_history import DoseChange, Phase, increases_within, last
 from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import PatientFacts
+from painpump.core.prescription import PatientBolus, PrescribedProgram
 from painpump.core.refill import (
     DeliveryFinding,
     LimitedBy,
@@ -95,8 +96,9 @@ class RunningProgram:
     dose_mcg_per_day: Decimal
     rate_ml_per_day: Decimal
     started_at: datetime
-    ptm_max_per_day: int | None = None
-    """The patient boluses its prescription allows a day (None: no patient boluses)."""
+    program: PrescribedProgram | None = None
+    """Its prescription's program (None: a program recorded before prescriptions)."""
+    ptm: PatientBolus | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class LastFill:
     refill_by: date
     limited_by: LimitedBy
     programs: tuple[tuple[Decimal, datetime, datetime | None], ...]
+    ptm: tuple[tuple[int, datetime, datetime | None], ...] = ()
+    """Patient boluses allowed a day since the fill: per day, start, end (None while running)."""
 
 
 @dataclass(frozen=True)
@@ -577,12 +581,17 @@ PTM_COUNTS_SOURCE = (
 
 
 def _check_ptm_counts(state: PumpState, entries: RefillEntries) -> None:
-    """Counts the pump can have reported: required while patient boluses are prescribed, given
-    no more than requested, nor more than the settings allow since the last fill."""
-    running, counts, last = state.running, entries.ptm, state.last_fill
-    allowed = running.ptm_max_per_day if running is not None else None
+    """Counts the pump can have reported: required while patient boluses were prescribed since
+    the fill, given no more than requested, nor more than each setting allowed in its own
+    stretch of time since the fill."""
+    counts, last = entries.ptm, state.last_fill
+    assert last is not None
+    stretches = [
+        (per_day, max(start, last.at), min(end or entries.at, entries.at))
+        for per_day, start, end in last.ptm
+    ]
     if counts is None:
-        if allowed:
+        if stretches:
             raise Refusal(
                 "ptm_given",
                 "missing",
@@ -602,14 +611,17 @@ def _check_ptm_counts(state: PumpState, entries: RefillEntries) -> None:
             PTM_COUNTS_SOURCE,
             "is more than were requested",
         )
-    assert last is not None
-    days = -(-(entries.at - last.at) // timedelta(days=1))
-    most = (allowed or 0) * days
+    day = timedelta(days=1)
+    allowed = [
+        (per_day, -(-(end - start) // day)) for per_day, start, end in stretches if end > start
+    ]
+    most = sum(per_day * days for per_day, days in allowed)
     if counts.given > most:
+        shown = " + ".join(f"{per_day} a day over {days} days" for per_day, days in allowed)
         raise Refusal(
             "ptm_given",
             str(counts.given),
-            f"<= {most} ({allowed or 0} a day over {days} days since the last fill)",
+            f"<= {most} ({shown or 'no patient boluses prescribed since the last fill'})",
             PTM_COUNTS_SOURCE,
             "is more than the prescribed patient boluses allow",
         )

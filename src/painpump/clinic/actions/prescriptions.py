@@ -1,13 +1,14 @@
 """Prescriptions, each change one transaction with its audit entry: a physician signs a new one
 (judged whole by core.prescription_decision; each soft warning passes only with a typed reason);
 a high-alert one waits for a second clinician's independent double-check, who enters the
-concentrations and the daily dose from the syringe label and the order and accepts (only when
-they match) or rejects with a comment (rule-double-check)."""
+concentrations, the whole program (every flex step) and the PTM settings from the syringe label
+and the order and accepts (only when they match) or rejects with a comment (rule-double-check)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -32,7 +33,6 @@ from painpump.core.errors import Refusal
 from painpump.core.overrides import checked_reason, overrides_for
 from painpump.core.prescription_compare import DOUBLE_CHECK, CheckEntries, compare_check
 from painpump.core.prescription_decision import decide_prescription
-from painpump.core.units import Q
 
 
 @transaction.atomic
@@ -75,7 +75,7 @@ def prescribe(
         implant=implant,
         number=reads.next_number(implant),
         status=Prescription.Status.AWAITING_CHECK
-        if prescription.high_alert
+        if prescription.high_alert or (previous is not None and previous.high_alert)
         else Prescription.Status.READY,
         program_kind=prescription.program.kind.value,
         daily_dose_mcg_per_day=prescription.daily_dose.canonical,
@@ -85,7 +85,7 @@ def prescribe(
         ptm_max_per_day=prescription.ptm.max_per_day if prescription.ptm else None,
         phase=prescription.phase.value if prescription.phase else "",
         reason=why,
-        high_alert=prescription.high_alert,
+        high_alert=prescription.high_alert or (previous is not None and previous.high_alert),
         prescribed_by=actor,
         prescribed_at=now,
         supersedes=previous,
@@ -134,8 +134,7 @@ def double_check(
     user: User,
     prescription_id: UUID,
     *,
-    concentrations: tuple[tuple[str, Q], ...],
-    daily_dose: Q,
+    entries: CheckEntries,
     accept: bool,
     comment: str,
     now: datetime,
@@ -167,17 +166,18 @@ def double_check(
     text = comment.strip()
     if text:
         text = checked_reason("comment", text)
-    entries = CheckEntries(concentrations, daily_dose)
     mismatches = compare_check(reads.as_core(record), entries)
     if accept and mismatches:
-        first = mismatches[0]
+        first, *others = mismatches
+        also = f" (so do {', '.join(m.field for m in others)})" if others else ""
         raise Refusal(
             first.field,
             first.entered,
-            f"{first.prescribed} as prescribed (#{record.number} by {record.prescribed_by})",
+            f"the value of prescription #{record.number} by {record.prescribed_by} (not shown: "
+            "the double-check is independent)",
             DOUBLE_CHECK,
-            "differs from the prescription: reject it with a comment, or read the label and "
-            "the order again",
+            f"differs from the prescription{also}: reject it with a comment, or read the label "
+            "and the order again",
         )
     if not accept and not text:
         raise Refusal(
@@ -189,10 +189,7 @@ def double_check(
         checked_at=now,
         accepted=accept,
         comment=text,
-        entered={
-            "concentrations": [f"{name} {conc}" for name, conc in concentrations],
-            "daily_dose": str(daily_dose),
-        },
+        entered=_entered(entries),
         mismatches=[m.as_json() for m in mismatches],
     )
     before = record.status
@@ -221,3 +218,21 @@ def double_check(
         },
     )
     return check
+
+
+def _entered(entries: CheckEntries) -> dict[str, Any]:
+    """The double-check's entries as recorded, each value with its unit as typed."""
+    ptm = entries.ptm
+    return {
+        "concentrations": [f"{name} {conc}" for name, conc in entries.concentrations],
+        "program": entries.program.kind.value,
+        "days": [[f"{s.start} {s.dose}" for s in day] for day in entries.program.days],
+        "ptm": None
+        if ptm is None
+        else {
+            "dose": str(ptm.dose),
+            "duration_s": ptm.duration_s,
+            "lockout_s": ptm.lockout_s,
+            "max_per_day": ptm.max_per_day,
+        },
+    }

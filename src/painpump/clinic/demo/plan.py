@@ -135,10 +135,10 @@ READBACK_AFTER = timedelta(minutes=5)
 """The nurse reads the programmer back this long after programming."""
 READBACK_SLIP = Decimal(2)
 """mL: the reservoir volume the demo's one wrong readback is off by (an incident)."""
-NIGHT_STEPS = ((0, Decimal("1.25")), (6 * 3600, Decimal("0.875")), (22 * 3600, Decimal("1.25")))
-"""A baclofen night step (start, share of the daily dose): a quarter more from 22:00 to 06:00
-for nocturnal spasms, less by day; the day gives the daily dose as before (16 h x 0.875 + 8 h x
-1.25 = 24 h)."""
+NIGHT_STEPS = ((0, Decimal("1.1")), (6 * 3600, Decimal("0.95")), (22 * 3600, Decimal("1.1")))
+"""A baclofen night step (start, share of the daily dose): a tenth more from 22:00 to 06:00 for
+nocturnal spasms (within the label's titration step at every hour, cerebral +15 %), less by day;
+the day gives the daily dose as before (16 h x 0.95 + 8 h x 1.1 = 24 h)."""
 WEEKEND_CUT = Decimal("0.6")
 ZICONOTIDE_LOWEST = Decimal("1.2")
 """mcg/day: ziconotide runs WEEKEND_CUT lower on Saturday and Sunday once the weekday dose leaves

@@ -69,6 +69,7 @@ from painpump.core import catalog
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.locale import ClinicLocale
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.prescription_decision import decide_prescription
 from painpump.core.refill_decision import Fill, PtmCounts, RefillEntries, decide_refill
@@ -284,18 +285,18 @@ class _Seeder:
     ) -> None:
         """The physician signs `order` (its soft warnings passed with the demo's reasons) and,
         with a `checker`, the pharmacist or the other physician double-checks it, entering the
-        label's concentrations and the order's daily dose. A `rejected` program is signed first
-        (REJECTED_AHEAD) and rejected at its double-check: the entries differ from it."""
+        label's concentrations, the order's program and its PTM settings. A `rejected` program
+        is signed first (REJECTED_AHEAD) and rejected at its double-check: the entries differ
+        from it."""
         fluid = tuple((n, quantity(c, catalog.drug(n).concentration_unit)) for n, c in drugs)
-        entered = quantity(order.dose, catalog.drug(drugs[0][0]).dose_rate_unit)
+        entries = CheckEntries(fluid, order.program, plan.ptm)
         if rejected is not None:
             assert checker is not None
             wrong = replace(order, at=order.at - REJECTED_AHEAD, program=rejected)
             prescriptions.double_check(
                 self.users[checker],
                 self._signed(implant, plan, fluid, wrong).id,
-                concentrations=fluid,
-                daily_dose=entered,
+                entries=entries,
                 accept=False,
                 comment=REJECTION,
                 now=wrong.at + CHECKED_AFTER,
@@ -305,8 +306,7 @@ class _Seeder:
             prescriptions.double_check(
                 self.users[checker],
                 record.id,
-                concentrations=fluid,
-                daily_dose=entered,
+                entries=entries,
                 accept=True,
                 comment="",
                 now=order.at + CHECKED_AFTER,

@@ -33,7 +33,7 @@ from painpump.clinic.models import (
     RefillDrug,
 )
 from painpump.clinic.pathway_state import pathway_settings
-from painpump.clinic.reads import pump_history
+from painpump.clinic.reads import prescriptions, pump_history
 from painpump.clinic.reads.next_refill import RefillVisit, next_visit
 from painpump.clinic.reads.patient_facts import origin_choice, origin_override
 from painpump.clinic.reads.programmed_by import ProgrammedBy
@@ -147,6 +147,12 @@ class RunningProgram:
     programmed_by: ProgrammedBy
     bridge: str
     words: str
+    steps: str = ""
+    """A flex program's day patterns in words ("" for a continuous program)."""
+    patient_bolus: str = ""
+    """The PTM settings in words ("" when none are prescribed)."""
+    prescription: int | None = None
+    """The number of the prescription it executes (None: recorded before prescriptions)."""
 
 
 @dataclass(frozen=True)
@@ -617,17 +623,22 @@ def _running_program(running: Program, refills: Sequence[Refill]) -> RunningProg
     drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
     doses = fill_doses(drugs, running.rate_ml_per_day)
     rate = of(running.rate_ml_per_day, "mL/day")
+    prescribed = prescriptions.as_core(running.prescription) if running.prescription else None
+    mode = prescribed.program.kind.value if prescribed else "continuous"
     return RunningProgram(
         doses=doses,
         rate=rate,
-        mode="continuous",
+        mode=mode,
+        steps=prescribed.program.words if prescribed and mode == "flex" else "",
+        patient_bolus=prescribed.ptm.words if prescribed and prescribed.ptm else "",
+        prescription=running.prescription.number if running.prescription else None,
         started_at=running.started_at,
         programmed_by=ProgrammedBy(
             running.programmed_by or running.prescribed_by,
             any(r.program_id == running.id for r in refills),
         ),
         bridge=_bridge_words(last),
-        words=program_words(doses, rate, "continuous"),
+        words=program_words(doses, rate, mode),
     )
 
 

@@ -1,7 +1,8 @@
 """The clinic's worklist: refills due this week and overdue, patients at risk by days to their
 alarm (baclofen first among equals), test phases running, responders waiting for their earliest
-implant date, pumps nearing replacement, refills waiting for a second clinician, and patients'
-alarms not yet acknowledged. Urgency and dates come from painpump.core.
+implant date, pumps nearing replacement, refills waiting for a second clinician, prescriptions
+awaiting their double-check, and patients' alarms not yet acknowledged. Urgency and dates come
+from painpump.core.
 
 Each list is served a page at a time (`offset`, `limit`; `totals` counts the whole list) by
 indexed queries, so one look costs the same with 100 or 10,000 patients. Looking at the worklist
@@ -17,10 +18,19 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Window
+from django.db.models.functions import DenseRank
 
 from painpump.clinic import audit
 from painpump.clinic.locale import clinic_settings, locale_of
-from painpump.clinic.models import AlarmReport, Appointment, Episode, Implant, Refill
+from painpump.clinic.models import (
+    AlarmReport,
+    Appointment,
+    Episode,
+    Implant,
+    Prescription,
+    PrescriptionDrug,
+    Refill,
+)
 from painpump.clinic.pathway_state import pathway_settings, state_of
 from painpump.clinic.reads import refill_slots
 from painpump.clinic.reads.queries import MAX_LIMIT as MAX_LIMIT
@@ -110,6 +120,23 @@ class VerificationRow:
 
 
 @dataclass(frozen=True)
+class CheckRow:
+    """A signed prescription awaiting its double-check: its drugs by name (the numbers are for
+    the second clinician to enter from the order, never shown before)."""
+
+    patient_id: str
+    patient: str
+    prescription_id: str
+    implant_id: str
+    pump_model: str
+    number: int
+    drugs: tuple[str, ...]
+    prescribed_by: str
+    prescribed_at: datetime
+    high_alert: bool
+
+
+@dataclass(frozen=True)
 class AlarmRow:
     patient_id: str
     patient: str
@@ -131,6 +158,7 @@ class Totals:
     awaiting_implant: int = 0
     nearing_replacement: int = 0
     unverified: int = 0
+    awaiting_check: int = 0
     open_alarms: int = 0
 
 
@@ -149,6 +177,7 @@ class Dashboard:
     awaiting_implant: list[EpisodeRow]
     nearing_replacement: list[ReplacementRow]
     unverified: list[VerificationRow]
+    awaiting_check: list[CheckRow]
     open_alarms: list[AlarmRow]
     totals: Totals = Totals()
     offset: int = 0
@@ -408,6 +437,43 @@ def _unverified_refills(offset: int, limit: int) -> tuple[list[tuple[Any, ...]],
     )
 
 
+def _awaiting_check(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    """Prescriptions [offset, offset + limit) awaiting their double-check, oldest first, each
+    with its drug names in order (principal first), and how many there are in all: one query
+    over their drugs, a prescription's place numbered in the prescribed_at index."""
+    order = ("prescription__prescribed_at", "prescription_id")
+    drugs = PrescriptionDrug.objects.filter(prescription__status=Prescription.Status.AWAITING_CHECK)
+    found = list(
+        drugs.annotate(
+            _place=Window(DenseRank(), order_by=list(order)),
+            _total=Window(Count("id", filter=Q(position=0))),  # a prescription's first drug
+        )
+        .filter(_place__gt=offset, _place__lte=offset + limit)
+        .order_by(*order, "position")
+        .values_list(
+            "prescription_id",
+            "prescription__implant__episode_id",
+            "prescription__implant_id",
+            "prescription__implant__pump_model",
+            "prescription__number",
+            "prescription__prescribed_by",
+            "prescription__prescribed_at",
+            "prescription__high_alert",
+            "drug",
+            "_total",
+        )
+    )
+    if not found:
+        return [], drugs.filter(position=0).count() if offset else 0
+    prescriptions: dict[Any, tuple[Any, ...]] = {}
+    drug_names: dict[Any, list[str]] = {}
+    for *prescription, drug, _total in found:
+        prescriptions.setdefault(prescription[0], tuple(prescription))
+        drug_names.setdefault(prescription[0], []).append(drug)
+    rows = [(*row, tuple(drug_names[key])) for key, row in prescriptions.items()]
+    return rows, int(found[0][-1])
+
+
 def _unacknowledged_alarms(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
     return _paged(
         AlarmReport.objects.filter(acknowledged_at__isnull=True),
@@ -505,6 +571,17 @@ def _verification_rows(
     ]
 
 
+def _check_rows(
+    pending: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]
+) -> list[CheckRow]:
+    return [
+        CheckRow(
+            *names[episode_id], str(rx_id), str(implant_id), model, number, drugs, by, at, high
+        )
+        for rx_id, episode_id, implant_id, model, number, by, at, high, drugs in pending
+    ]
+
+
 def _alarm_rows(alarms: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]) -> list[AlarmRow]:
     return [
         AlarmRow(*names[episode_id], str(alarm_id), kind, at, high_risk)
@@ -525,6 +602,7 @@ def _patients_shown(board: Dashboard) -> list[str]:
                 board.awaiting_implant,
                 board.nearing_replacement,
                 board.unverified,
+                board.awaiting_check,
                 board.open_alarms,
             )
             for row in rows
@@ -549,9 +627,10 @@ def worklist(
     replacing, replacing_total = _pumps_to_replace(today, offset, limit)
     testing, waiting = _testing_and_waiting()
     checks, checks_total = _unverified_refills(offset, limit)
+    pending, pending_total = _awaiting_check(offset, limit)
     alarms, alarms_total = _unacknowledged_alarms(offset, limit)
     names = _patient_names(
-        [*refills.rows, *replacing, *checks, *alarms], [*testing[offset:end], *waiting]
+        [*refills.rows, *replacing, *checks, *pending, *alarms], [*testing[offset:end], *waiting]
     )
 
     nearing_replacement = _replacement_rows(replacing, names)
@@ -568,6 +647,7 @@ def worklist(
         awaiting[offset:end],
         nearing_replacement,
         _verification_rows(checks, names),
+        _check_rows(pending, names),
         _alarm_rows(alarms, names),
         Totals(
             **refills.totals,
@@ -575,6 +655,7 @@ def worklist(
             awaiting_implant=len(waiting),
             nearing_replacement=replacing_total,
             unverified=checks_total,
+            awaiting_check=pending_total,
             open_alarms=alarms_total,
         ),
         offset,

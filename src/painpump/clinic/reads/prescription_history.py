@@ -53,10 +53,16 @@ class Programming:
 
     @property
     def state(self) -> str:
-        """awaiting readback, stopped (the last readback differs) or complete."""
+        """awaiting readback; stopped (a readback differed, and its incident is still open, or
+        the last readback differs); complete (the last readback matches and every incident a
+        readback opened has been closed by a physician)."""
         if not self.readbacks:
             return "awaiting readback"
-        return "complete" if self.readbacks[-1].matches else "stopped"
+        open_incident = any(
+            not r.matches and (not hasattr(r, "incident") or r.incident.closed_at is None)
+            for r in self.readbacks
+        )
+        return "complete" if self.readbacks[-1].matches and not open_incident else "stopped"
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,8 @@ def changes(before: rx.Prescription | None, after: rx.Prescription) -> tuple[Cha
 
 
 def versions(implant: Implant) -> tuple[Version, ...]:
-    """The pump's prescriptions, newest first, each compared with the one before it."""
+    """The pump's prescriptions, newest first, each compared with the one it replaced (the one
+    in force or awaiting programming when it was signed; a rejected one is never the basis)."""
     records = list(
         implant.prescriptions.order_by("number").prefetch_related(
             "drugs",
@@ -116,29 +123,27 @@ def versions(implant: Implant) -> tuple[Version, ...]:
             Prefetch(
                 "programs",
                 queryset=Program.objects.order_by("started_at").prefetch_related(
-                    "readbacks", "refills"
+                    "readbacks__incident", "refills"
                 ),
             ),
         )
     )
-    found: list[Version] = []
-    previous: rx.Prescription | None = None
-    for record in records:
-        current = prescriptions.as_core(record)
-        programmed = tuple(
-            Programming(p, bool(p.refills.all()), tuple(p.readbacks.all()))
-            for p in record.programs.all()
+    core = {record.id: prescriptions.as_core(record) for record in records}
+    found = [
+        Version(
+            record,
+            core[record.id],
+            changes(
+                core.get(record.supersedes_id) if record.supersedes_id else None, core[record.id]
+            ),
+            tuple(record.checks.all()),
+            tuple(
+                Programming(p, bool(p.refills.all()), tuple(p.readbacks.all()))
+                for p in record.programs.all()
+            ),
         )
-        found.append(
-            Version(
-                record,
-                current,
-                changes(previous, current),
-                tuple(record.checks.all()),
-                programmed,
-            )
-        )
-        previous = current
+        for record in records
+    ]
     return tuple(reversed(found))
 
 
@@ -173,7 +178,9 @@ class PrescriptionPreview:
 
     @property
     def needs_double_check(self) -> bool:
-        return self.prescription.high_alert
+        """High-alert itself, or replacing a high-alert one (stopping baclofen, say)."""
+        replaced = self.replaces is not None and self.replaces.high_alert
+        return self.prescription.high_alert or replaced
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from decimal import Decimal
 
@@ -130,8 +130,34 @@ def with_program(history: PumpHistory, at: datetime, prescription: rx.Prescripti
     return replace(history, programs=(*history.programs, program))
 
 
-def expected_residual(implant: Implant, at: datetime) -> Q:
-    """What the pump's twin says it holds at `at` (the boluses reported so far, every allotted one
-    since): offered beside the volume the pump itself reports at a refill."""
+@dataclass(frozen=True)
+class Expected:
+    """What the pump's twin says it holds at a refill: `least` if every allowed patient bolus
+    was given since the fill, `most` if none was (equal when no boluses were prescribed, or
+    when the count the pump reports is known)."""
+
+    least: Q
+    most: Q
+
+
+def expected_residual(implant: Implant, at: datetime, given: int | None = None) -> Expected:
+    """The twin's residual at `at`, offered beside the volume the pump itself reports; with the
+    boluses the pump reports given since the fill, exactly."""
     history = history_of(implant)
-    return of(forecast(history, max(at, history.fills[-1].at)).residual_ml, "mL")
+    at = max(at, history.fills[-1].at)
+    since = history.fills[-1].at
+
+    def left(count: int | None) -> Q:
+        counted = history
+        if count is not None:
+            counted = replace(history, boluses=(*history.boluses, BolusCount(since, at, count)))
+        return of(forecast(counted, at).residual_ml, "mL")
+
+    boluses = any(p.ptm is not None for p in history.programs if p.at <= at)
+    if not boluses or at <= since:
+        exact = left(None)
+        return Expected(exact, exact)
+    if given is not None:
+        exact = left(given)
+        return Expected(exact, exact)
+    return Expected(left(None), left(0))

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
-from painpump.clinic.reads import clinic_limits
+from painpump.clinic.reads import clinic_limits, prescriptions
 from painpump.clinic.reads.patient_facts import dose_history, facts_of, origin_choice
 from painpump.core import catalog
 from painpump.core.dose_history import Phase
@@ -32,7 +32,11 @@ def last_refill(implant: Implant) -> Refill | None:
 
 def last_fill(refill: Refill) -> LastFill:
     """A recorded refill as the fill later decisions start from."""
-    programs = refill.implant.programs.filter(started_at__gte=refill.performed_at)
+    programs = list(
+        refill.implant.programs.filter(started_at__gte=refill.performed_at).select_related(
+            "prescription"
+        )
+    )
     return LastFill(
         at=refill.performed_at,
         volume=of(refill.volume_ml, "mL"),
@@ -40,6 +44,11 @@ def last_fill(refill: Refill) -> LastFill:
         refill_by=refill.refill_by,
         limited_by=LimitedBy(refill.limited_by),
         programs=tuple((p.rate_ml_per_day, p.started_at, p.ended_at) for p in programs),
+        ptm=tuple(
+            (p.prescription.ptm_max_per_day, p.started_at, p.ended_at)
+            for p in programs
+            if p.prescription is not None and p.prescription.ptm_max_per_day
+        ),
     )
 
 
@@ -64,14 +73,7 @@ def pump_state(implant: Implant) -> PumpState:
         dead_volume=of(implant.dead_volume_ml, "mL"),
         alarm_volume=of(implant.alarm_volume_ml, "mL"),
         last_fill=last_fill(refill) if refill is not None else None,
-        running=RunningProgram(
-            program.dose_mcg_per_day,
-            program.rate_ml_per_day,
-            program.started_at,
-            program.prescription.ptm_max_per_day if program.prescription else None,
-        )
-        if program is not None
-        else None,
+        running=_running(program) if program is not None else None,
         therapy=therapy_of(implant, program),
     )
 
@@ -85,4 +87,16 @@ def dosing_rules() -> DosingRules:
         clinic_limits=clinic_limits.active_limits(),
         margin_days=Decimal(settings.refill_margin_days),
         tz=locale_of(settings).zone,
+    )
+
+
+def _running(program: Program) -> RunningProgram:
+    """The program the pump runs, with its prescription's steps and patient boluses."""
+    prescribed = prescriptions.as_core(program.prescription) if program.prescription else None
+    return RunningProgram(
+        program.dose_mcg_per_day,
+        program.rate_ml_per_day,
+        program.started_at,
+        prescribed.program if prescribed else None,
+        prescribed.ptm if prescribed else None,
     )

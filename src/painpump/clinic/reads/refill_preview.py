@@ -33,6 +33,7 @@ from painpump.core.refill import Reconciliation
 from painpump.core.refill_decision import (
     Fill,
     FillOutcome,
+    PtmCounts,
     PumpState,
     RefillDecision,
     RefillEntries,
@@ -80,7 +81,9 @@ class RefillPreview:
     """What the refill executes (the prescription ready to program, else the one in force)."""
     prescribers_reasons: Mapping[str, str] = field(default_factory=dict)
     """The prescriber's reasons for warnings shown here (rule -> reason): those need none typed."""
-    twin_expects: Q | None = None
+    ptm_since_fill: bool = False
+    """Patient boluses were prescribed since the fill: the refill records the pump's counts."""
+    twin_expects: pump_history.Expected | None = None
     """What the pump's twin says it holds at the refill (None before the first fill), offered
     beside the volume the pump itself reports."""
 
@@ -135,7 +138,7 @@ def current_setting(
     principal = last.drugs[0][0]
     return Setting(
         drugs=tuple((name, concentration_in_drug_unit(name, conc)) for name, conc in last.drugs),
-        reservoir=reservoir or pump_history.expected_residual(implant, at),
+        reservoir=reservoir or pump_history.expected_residual(implant, at).least,
         dose=dose_in_drug_unit(principal, running.dose_mcg_per_day) if running else None,
         rate=of(running.rate_ml_per_day, "mL/day") if running else None,
         alarm_at=implant.alarm_at,
@@ -195,6 +198,7 @@ def preview_refill(
     dose: Q | None = None,
     phase: Phase | None = None,
     partial: bool = False,
+    ptm: PtmCounts | None = None,
 ) -> RefillPreview:
     """What a refill at `at` would record, without recording it: core's decision on the pump as
     it is (see core.refill_decision.decide_refill; `partial`: a form being filled in). Bad
@@ -211,12 +215,15 @@ def preview_refill(
         dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
         if prescription.status == Prescription.Status.READY and prescription.phase:
             phase = Phase(prescription.phase)
-    entries = RefillEntries(at, expected, aspirated, fill, dose, phase=phase)
+    entries = RefillEntries(at, expected, aspirated, fill, dose, phase=phase, ptm=ptm)
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=not partial)
     before = current_setting(implant, state, at, expected)
     preview = _preview(implant, decision, before, fill, dose, prescription)
     if state.last_fill is not None:
-        preview = replace(preview, twin_expects=pump_history.expected_residual(implant, at))
+        given = ptm.given if ptm is not None else None
+        expected_now = pump_history.expected_residual(implant, at, given)
+        ptm_since = bool(state.last_fill.ptm)
+        preview = replace(preview, twin_expects=expected_now, ptm_since_fill=ptm_since)
     record_preview(actor, "refill.preview", implant, preview.stop, preview.warnings)
     return preview
 

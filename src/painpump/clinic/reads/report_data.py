@@ -32,6 +32,7 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
+from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.next_refill import NextRefill, RefillVisit, next_refill, refill_visit
 from painpump.clinic.reads.programmed_by import ProgrammedBy
 from painpump.clinic.reads.pump_record import (
@@ -309,7 +310,7 @@ def _program(
     return ProgramLine(
         dose=dose_in_drug_unit(drugs[0].drug, dose) if drugs else of(dose, "mcg/day"),
         rate=of(program.rate_ml_per_day, "mL/day"),
-        mode=MODE,
+        mode=_mode(program),
         drugs=drugs,
         started_at=program.started_at,
         ended_at=program.ended_at,
@@ -317,6 +318,19 @@ def _program(
         pump_serial=serial,
         overrides=tuple(Override.from_json(o) for o in program.overrides),
     )
+
+
+def _mode(program: Program) -> str:
+    """ "continuous", or "flex: <steps>", with the patient boluses when prescribed."""
+    if program.prescription is None:
+        return MODE
+    prescribed = prescriptions.as_core(program.prescription)
+    mode = prescribed.program.kind.value
+    if mode == "flex":
+        mode += f": {prescribed.program.words}"
+    if prescribed.ptm is not None:
+        mode += f"; patient bolus {prescribed.ptm.words}"
+    return mode
 
 
 def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLine | None:

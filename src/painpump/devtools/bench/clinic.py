@@ -357,7 +357,9 @@ def _prescription(
             accepted=True,
             entered={
                 "concentrations": [f"{therapy.drug} {therapy.concentration} mcg/mL"],
-                "daily_dose": f"{therapy.dose} mcg/day",
+                "program": "continuous",
+                "days": [[f"00:00 {therapy.dose} mcg/day"]] * 7,
+                "ptm": None,
             },
         )
     )

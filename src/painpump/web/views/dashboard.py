@@ -45,6 +45,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         totals.awaiting_implant,
         totals.nearing_replacement,
         totals.unverified,
+        totals.awaiting_check,
         totals.open_alarms,
     )
     context = {

@@ -1,6 +1,7 @@
 """The forms of a prescription, of its double-check and of the programmer's readback: the drugs
-with their concentrations, the program (continuous: one dose; flex: up to 13 step rows, each the
-weekdays it is for, its start and its dose) and the PTM settings, typed with their units and
+(the double-check: named for it) with their concentrations, the program (continuous: one dose;
+flex: up to 13 step rows, each the weekdays it is for, its start and its dose) and the PTM
+settings, typed with their units and
 parsed by painpump.core.prescription, so the page refuses what the API and the command line
 refuse. A refusal names the core's field ("steps[2].start"); `form_field` says which entry of the
 form carried it."""
@@ -15,7 +16,7 @@ from django import forms
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
-from painpump.core.prescription_compare import Readback
+from painpump.core.prescription_compare import CheckEntries, Readback
 from painpump.core.units import Kind, Q
 from painpump.web.forms import QuantityField, UnitTextField
 from painpump.web.views.refill_forms import ADMIXED, PHASES, VersionedForm, drug_choices
@@ -29,6 +30,7 @@ KINDS = [
 DAY_CHOICES = [("", "—"), *((name, name) for name in rx.WEEKDAY_SETS)]
 STEP_FIELD = re.compile(r"steps\[(\d+)\]\.(days|start|dose)")
 DAY_STEP = re.compile(r"program\.days\.(\w+)\[(\d+)\]\.(start|dose)")
+WHOLE_DAY = re.compile(r"program\.days\.(mon|tue|wed|thu|fri|sat|sun)")
 PTM_FIELDS = {
     "ptm": "ptm_dose",
     "ptm.dose": "ptm_dose",
@@ -245,16 +247,12 @@ class PrescriptionForm(DrugsMixin, ProgramMixin, VersionedForm):
         )
 
 
-class CheckForm(forms.Form):
-    """The second clinician's entries, typed from the syringe label and the order: each drug's
-    concentration (the drugs named, their numbers not shown) and the daily dose."""
+class CheckForm(ProgramMixin, forms.Form):
+    """The second clinician's entries, typed from the syringe label and the order with the
+    prescribed numbers out of view: each drug's concentration (the drugs named), the program
+    (continuous: its dose; flex: every step row) and the PTM settings (empty: off)."""
 
     submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
-    daily_dose = QuantityField(
-        Kind.DOSE_RATE,
-        label="Daily dose of the first drug (a flex program's largest day)",
-        positive=True,
-    )
     comment = forms.CharField(
         label="Comment (required to reject)",
         max_length=500,
@@ -272,19 +270,27 @@ class CheckForm(forms.Form):
                 positive=True,
             )
 
-    def concentrations(self) -> tuple[tuple[str, Q], ...]:
-        return tuple(
+    def concentration_fields(self) -> list[forms.BoundField]:
+        return [self[f"concentration_{i}"] for i in range(len(self.drug_names))]
+
+    def entries(self) -> CheckEntries:
+        """The entries; a Refusal names the entry (see form_field)."""
+        concentrations = tuple(
             (name, self.cleaned_data[f"concentration_{i}"])
             for i, name in enumerate(self.drug_names)
         )
+        return CheckEntries(concentrations, self.program(), self.ptm())
 
     def form_field(self, field: str) -> str:
-        """The entry a refusal of the double-check names ("concentrations.baclofen")."""
+        """The entry a refusal of the double-check names ("concentrations.baclofen"); a flex
+        day that differs ("program.days.mon") is named above the form, by its day."""
         if field.startswith("concentrations."):
             name = field.removeprefix("concentrations.")
             if name in self.drug_names:
                 return f"concentration_{self.drug_names.index(name)}"
-        return field
+        if WHOLE_DAY.fullmatch(field):
+            return field if self.cleaned_data.get("kind") == rx.ProgramKind.FLEX.value else "dose"
+        return super().form_field(field)
 
 
 class ReadbackForm(DrugsMixin, ProgramMixin, forms.Form):

@@ -29,6 +29,7 @@ from painpump.clinic.reads.prescription_work import (
 from painpump.clinic.reads.refill_preview import override_reasons
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
+from painpump.core.prescription_compare import DOUBLE_CHECK
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.double_submit import answered_once, new_submission_key
@@ -37,6 +38,8 @@ from painpump.web.prescription_display import shown
 from painpump.web.views.prescription_forms import MAX_STEPS, CheckForm, PrescriptionForm
 from painpump.web.views.refills import override_refused, typed_reasons, warning_rows
 
+COMPARED = ("concentrations.", "program.", "ptm")
+"""The fields a double-check's difference names (core.prescription_compare.compare_check)."""
 HISTORY = "#prescriptions"
 """The chart's settings history, where a signed or checked prescription is shown."""
 
@@ -196,13 +199,14 @@ def _check_page(
 @require_http_methods(["GET", "POST"])
 @answered_once
 def check(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
-    """The double-check: the concentrations and the daily dose typed independently, then Accept
-    (refused where an entry differs, naming it and what was prescribed) or Reject with a
-    comment."""
+    """The double-check: the concentrations, the program (flex: every step row) and the PTM
+    settings typed independently, then Accept (refused where an entry differs, naming the entry
+    but never the prescribed value) or Reject with a comment."""
     user = user_of(request)
     task = check_task(user, prescription_id)
     if request.method == "GET":
-        form = CheckForm(initial={"submission": new_submission_key()}, drugs=task.drug_names)
+        initial = {"submission": new_submission_key(), "kind": task.record.program_kind}
+        form = CheckForm(initial=initial, drugs=task.drug_names)
         return _check_page(request, form, task)
     form = CheckForm(request.POST, drugs=task.drug_names)
     if not form.is_valid():
@@ -212,16 +216,13 @@ def check(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
         double_check(
             user,
             prescription_id,
-            concentrations=form.concentrations(),
-            daily_dose=form.cleaned_data["daily_dose"],
+            entries=form.entries(),
             accept=accept,
             comment=form.cleaned_data["comment"],
             now=clock.now(),
         )
     except Refusal as refusal:
         _show(form, refusal)
-        differs = accept and (
-            refusal.field == "daily_dose" or refusal.field.startswith("concentrations.")
-        )
+        differs = accept and refusal.source == DOUBLE_CHECK and refusal.field.startswith(COMPARED)
         return _check_page(request, form, task, mismatch=differs, status=REFUSED)
     return redirect(_chart(task))

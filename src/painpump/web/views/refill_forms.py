@@ -11,7 +11,7 @@ from django import forms
 
 from painpump.clinic.reads.refill_preview import Setting
 from painpump.core import catalog
-from painpump.core.refill_decision import Fill
+from painpump.core.refill_decision import PTM_COUNTS_SOURCE, Fill, PtmCounts
 from painpump.core.units import Kind, Q
 from painpump.web.forms import QuantityField
 
@@ -89,6 +89,18 @@ class RefillForm(VersionedForm):
     )
     lot = forms.CharField(label="Lot number", max_length=60)
     volume = QuantityField(Kind.VOLUME, label="Volume filled into the reservoir", positive=True)
+    ptm_requests = forms.IntegerField(
+        label="Patient-bolus requests since the last refill (from the pump)",
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+    )
+    ptm_given = forms.IntegerField(
+        label="Patient boluses given since the last refill (from the pump)",
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+    )
 
     def __init__(self, *args: Any, live: str | None = None, partial: bool = False, **kw: Any):
         """`live`: the address that answers a changed entry at once (htmx); `partial`: every
@@ -123,6 +135,15 @@ class RefillForm(VersionedForm):
                 self.add_error(f"concentration_{n}", f"the concentration of {drug} is required")
             if conc is not None and not drug:
                 self.add_error(f"drug_{n}", "choose the drug this concentration is of")
+        # the patient-bolus counts come both or neither (one alone is refused next to the other)
+        requests, given = data.get("ptm_requests"), data.get("ptm_given")
+        if (requests is None) != (given is None):
+            missing = "ptm_requests" if requests is None else "ptm_given"
+            self.add_error(
+                missing,
+                f"{missing}: missing is required with the other count; limit: both the requests "
+                f"and the boluses given, as the pump reports them (source: {PTM_COUNTS_SOURCE})",
+            )
         return data
 
     def fill(self) -> Fill | None:
@@ -137,6 +158,13 @@ class RefillForm(VersionedForm):
             if data.get(f"drug_{n}") and data.get(f"concentration_{n}") is not None:
                 drugs.append((data[f"drug_{n}"], data[f"concentration_{n}"]))
         return Fill(tuple(drugs), data["volume"], data.get("lot") or "")
+
+    def ptm_counts(self) -> PtmCounts | None:
+        """The patient-bolus counts entered (None: none entered)."""
+        requests, given = (self.cleaned_data.get(n) for n in ("ptm_requests", "ptm_given"))
+        if requests is None or given is None:
+            return None
+        return PtmCounts(requests, given)
 
     def refill_fields(self, prescribed: tuple[str, ...]) -> dict[str, str]:
         """Where a service's refusal of the fill is shown: the form field that carried the value

@@ -147,6 +147,7 @@ def _preview(
             aspirated=form.cleaned_data.get("aspirated"),
             fill=form.fill(),
             partial=partial,
+            ptm=form.ptm_counts(),
         )
     except Refusal as refusal:
         show_refusal(form, refusal, _fields(form, preview_refill(user, implant_id, at=clock.now())))
@@ -229,6 +230,7 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
         "aspirated": data.get("aspirated"),
         "fill": fill,
         "dose": None,  # the prescription's
+        "ptm": form.ptm_counts(),
     }
     user = user_of(request)
     if refill_recorded(data["idempotency_key"]):  # a retry: the refill already recorded
