@@ -646,3 +646,25 @@ def test_a_flex_order_with_boluses_is_accepted_only_when_every_step_and_setting_
     )
     assert accepted.accepted and accepted.mismatches == []
     assert status(again) == Prescription.Status.READY
+
+
+def test_a_change_away_from_a_high_alert_drug_waits_for_the_double_check_too(
+    implant: Implant, physician: User
+) -> None:
+    """Baclofen stopped for clonidine alone: clonidine is not high-alert, but stopping baclofen
+    is, so the change is double-checked before the pump is filled with it."""
+    clonidine = (("clonidine", concentration("500 mcg/mL")),)
+    record = prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(clonidine, rx.PrescribedProgram.continuous(dose("100 mcg/day"))),
+        reason="baclofen stopped after a taper, clonidine for the pain",
+        now=MORNING,
+        expected_version=version(implant.id),
+        overrides={
+            "baclofen_stopped": "the taper prescribed before ends with this fill",
+            "pump_approval": "clonidine off-label in this pump, per the clinic's protocol",
+        },
+    )
+    assert record.high_alert
+    assert record.status == Prescription.Status.AWAITING_CHECK

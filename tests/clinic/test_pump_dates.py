@@ -124,6 +124,10 @@ def test_the_chart_draws_the_dates_the_pump_stores(
         implant.refill_by,
     )
     assert any(point.label == "computed" for point in projection.points)
+    running = patient_chart(physician, implant.episode.patient_id, NOW).program
+    assert running is not None and (running.mode, running.prescription) == ("flex", 2)
+    assert running.steps == "00:00 480 mcg/day, 06:00 400 mcg/day"
+    assert running.patient_bolus == "10 mcg over 2 min, lockout 4 h, at most 4 a day"
 
 
 def test_the_next_refill_records_the_patient_bolus_counts_and_refuses_without_them(

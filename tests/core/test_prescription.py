@@ -198,6 +198,8 @@ def test_a_time_of_day_takes_one_or_two_digit_hours() -> None:
         (("50 mcg", "2 min", "0 hour", "4"), "ptm.lockout"),
         (("50 mcg", "2 min", "3 hour", "four"), "ptm.max_per_day"),
         (("50 mcg", "1.5 s", "3 hour", "4"), "ptm.duration"),
+        (("50 mcg", "2 min", "3 hour", "\u00b2"), "ptm.max_per_day"),
+        (("50 mcg", "2 min", "3 hour", "\u0664"), "ptm.max_per_day"),
     ],
 )
 def test_patient_bolus_entries_without_their_unit_or_count_are_refused(
@@ -206,3 +208,12 @@ def test_patient_bolus_entries_without_their_unit_or_count_are_refused(
     with pytest.raises(Refusal) as refused:
         patient_bolus(*entries)
     assert refused.value.field == field
+
+
+def test_a_week_with_days_left_without_steps_is_refused_naming_the_first_such_day() -> None:
+    program = flex_program([step_row("mon-fri", "00:00", "100 mcg/day", "steps[0]")])
+    assert program.day_dose(5) == 0  # nothing to give, and nothing to crash on
+    with pytest.raises(Refusal) as refused:
+        check_shape(SYNCHROMED, program, None)
+    assert refused.value.field == "program.days.sat"
+    assert "is empty" in str(refused.value)

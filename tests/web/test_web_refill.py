@@ -21,9 +21,12 @@ from django.utils import timezone
 
 from clinic_fixtures import FIRST_FILL, IMPLANTED, REFERRED, TEST_PHASE
 from clinic_fixtures import REFILL_FORM as ENTRIES
-from painpump.clinic.actions import implantation, patients, refills
+from painpump.clinic.actions import implantation, patients, prescriptions, refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
 from painpump.clinic.testing import baclofen, prescribed, responder_episode
+from painpump.core import prescription as rx
+from painpump.core.dose_history import Phase
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
@@ -456,3 +459,54 @@ def test_the_refill_page_offers_what_the_pumps_twin_expects_beside_the_pumps_own
         - Decimal("0.2") * Decimal((timezone.now() - FIRST_FILL).total_seconds()) / 86_400
     )
     assert twin.group(1) == f"{left.quantize(Decimal('0.01'))} mL"
+
+
+def test_a_refill_after_patient_boluses_takes_the_pumps_counts_on_the_form(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """Patient boluses prescribed at the refill 30 days ago: today's refill shows the fields for
+    the counts the pump reports, refuses the refill without them, offers the twin's expected
+    residual as a range until they are entered, and records them."""
+    drugs = baclofen().drugs
+    program = rx.PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d"))
+    ptm = rx.patient_bolus("10 mcg", "2 min", "4 hour", "4")
+    past = timezone.now() - timedelta(days=30)
+    record = prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(drugs, program, ptm, Phase.MAINTENANCE),
+        reason="boluses for the evening spasms",
+        now=past - timedelta(hours=2),
+        expected_version=Implant.objects.get(id=implant.id).version,
+    )
+    prescriptions.double_check(
+        pharmacist,
+        record.id,
+        entries=CheckEntries(drugs, program, ptm),
+        accept=True,
+        comment="",
+        now=past - timedelta(hours=1),
+    )
+    refills.perform_refill(
+        nurse,
+        implant.id,
+        idempotency_key="with-ptm",
+        performed_at=past,
+        expected=parse("3 mL", Kind.VOLUME, "e"),
+        aspirated=parse("3 mL", Kind.VOLUME, "a"),
+        fill=baclofen(),
+    )
+    client = signed_in(nurse)
+    page = client.get(f"/implants/{implant.id}/refill/").content.decode()
+    assert 'name="ptm_given"' in page and 'name="ptm_requests"' in page
+    assert "every allowed patient bolus given" in page
+    data, review = reviewed(client, implant, expected="13 mL", aspirated="13 mL")
+    assert error_next_to(review, "ptm_given", "is required while patient boluses are prescribed")
+    data, review = reviewed(
+        client, implant, expected="13 mL", aspirated="13 mL", ptm_requests="40", ptm_given="31"
+    )
+    assert "every allowed patient bolus given" not in review
+    done = confirmed(client, implant, data)
+    assert done.status_code == 302, done.content
+    refill = Refill.objects.get(idempotency_key=data["idempotency_key"])
+    assert (refill.ptm_requests, refill.ptm_given) == (40, 31)
