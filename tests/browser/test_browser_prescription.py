@@ -18,7 +18,7 @@ from browser_steps import follow
 from painpump.clinic.models import Implant, Incident, Prescription
 
 LIVE = re.compile(r"/refill/live/")
-COMMENT = "the order on the ward says 440 mcg/day from noon, not 480"
+COMMENT = "the order on the ward says 440 mcg/day from noon, not 460"
 
 
 CONCENTRATION = "Concentration (from the syringe label)"
@@ -36,7 +36,7 @@ def to_chart(page: Page) -> None:
 
 
 def program_entries(page: Page, noon_dose: str) -> None:
-    """A flex program (400 mcg/day, from noon on weekdays `noon_dose`) and a 20 mcg bolus up to
+    """A flex program (400 mcg/day, from noon on weekdays `noon_dose`) and a 5 mcg bolus up to
     four times a day every 3 hours, as the prescription form, the double-check and the readback
     take it."""
     page.get_by_label("Program", exact=True).select_option("flex")
@@ -50,7 +50,7 @@ def program_entries(page: Page, noon_dose: str) -> None:
         page.get_by_label(f"Step {number}: days").select_option(days)
         page.get_by_label(f"Step {number}: start (HH:MM)").fill(start)
         page.get_by_label(f"Step {number}: dose").fill(dose)
-    page.get_by_label("Patient bolus dose").fill("20 mcg")
+    page.get_by_label("Patient bolus dose").fill("5 mcg")
     page.get_by_label("Bolus duration").fill("2 min")
     page.get_by_label("Lockout").fill("3 hour")
     page.get_by_label("Boluses a day at most").fill("4")
@@ -90,7 +90,7 @@ def test_prescribed_checked_rejected_corrected_filled_and_read_back(
     implant: Implant,
 ) -> None:
     page = sign_in(physician)
-    prescribe(page, "480 mcg/day")
+    prescribe(page, "460 mcg/day")
     expect(page.get_by_test_id("status-2")).to_have_text("Awaiting the double-check")
     page.get_by_role("button", name="Sign out").click()
 
@@ -135,11 +135,11 @@ def test_prescribed_checked_rejected_corrected_filled_and_read_back(
     page.get_by_label("Reservoir volume").fill("20 mL")
     page.get_by_label("Drug", exact=True).select_option("baclofen")
     page.get_by_label("Concentration", exact=True).fill("2000 mcg/mL")
-    program_entries(page, "480 mcg/day")  # the programmer still holds the rejected step
+    program_entries(page, "460 mcg/day")  # the programmer still holds the rejected step
     page.get_by_role("button", name="Record the readback").click()
     stopped = page.get_by_test_id("readback-stopped")
     expect(stopped).to_contain_text("Session stopped: readback differs")
-    expect(stopped).to_contain_text("read back 00:00 400 mcg/day, 12:00 480 mcg/day")
+    expect(stopped).to_contain_text("read back 00:00 400 mcg/day, 12:00 460 mcg/day")
     expect(stopped).to_contain_text("An incident was opened on the patient's record")
     assert Incident.objects.filter(closed_at__isnull=True).count() == 1
 

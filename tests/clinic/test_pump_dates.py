@@ -142,6 +142,10 @@ def test_the_next_refill_records_the_patient_bolus_counts_and_refuses_without_th
     assert not Refill.objects.filter(idempotency_key="r80").exists()
     done = refill(nurse, implant, at=later, key="r80", ptm=PtmCounts(70, 52))
     assert (done.ptm_requests, done.ptm_given) == (70, 52)
+    lines = patient_chart(physician, implant.episode.patient_id, NOW).refills
+    assert lines[0].patient_boluses == (
+        "52 given of 70 requested in 20 days (2.6 a day; at most 4 a day prescribed)"
+    )
     entry = AuditEntry.objects.get(action="refill.perform", object_id=str(done.id))
     assert entry.after is not None and entry.after["ptm_counts"] == {"requests": 70, "given": 52}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -175,6 +175,8 @@ class RefillLine:
     verification: str
     overrides: tuple[Override, ...] = ()
     """The soft limits passed at the refill, each with its reason (by performed_by, then)."""
+    patient_boluses: str = ""
+    """The patient boluses the pump reported since the fill before, against the settings."""
 
     @property
     def residuals_shown(self) -> tuple[str, str]:
@@ -449,7 +451,28 @@ def _found(refill: Refill, accuracy: str) -> str:
     return words[DeliveryFinding(refill.finding)]
 
 
-def _refill_line(refill: Refill, accuracy: str, pocket: Q | None) -> RefillLine:
+def _bolus_use(refill: Refill, before: Refill | None, programs: Sequence[Program]) -> str:
+    """ "31 given of 40 requested in 30 days (1 a day; at most 4 a day prescribed)"."""
+    if refill.ptm_given is None or refill.ptm_requests is None or before is None:
+        return ""
+    days = (refill.performed_at - before.performed_at) / timedelta(days=1)
+    allowed = max(
+        (
+            p.prescription.ptm_max_per_day or 0
+            for p in programs
+            if p.prescription is not None
+            and p.started_at < refill.performed_at
+            and (p.ended_at is None or p.ended_at > before.performed_at)
+        ),
+        default=0,
+    )
+    return (
+        f"{refill.ptm_given} given of {refill.ptm_requests} requested in {days:.0f} days "
+        f"({refill.ptm_given / days:.1f} a day; at most {allowed} a day prescribed)"
+    )
+
+
+def _refill_line(refill: Refill, accuracy: str, pocket: Q | None, boluses: str = "") -> RefillLine:
     if refill.verified_by:
         verification = f"verified by {refill.verified_by}"
     elif refill.needs_verification:
@@ -471,6 +494,7 @@ def _refill_line(refill: Refill, accuracy: str, pocket: Q | None) -> RefillLine:
         verified_by=refill.verified_by,
         verification=verification,
         overrides=tuple(Override.from_json(o) for o in refill.acknowledged),
+        patient_boluses=boluses,
     )
 
 
@@ -670,7 +694,15 @@ def _pump_in_place(
         program=program,
         projection=projection,
         projection_notes=tuple(notes),
-        refills=tuple(_refill_line(r, pump.accuracy, _pocket(active)) for r in reversed(done)),
+        refills=tuple(
+            _refill_line(
+                r,
+                pump.accuracy,
+                _pocket(active),
+                _bolus_use(r, done[i - 1] if i else None, programs),
+            )
+            for i, r in reversed(list(enumerate(done)))
+        ),
         doses=tuple(_dose_lines(programs, done)),
     )
 
