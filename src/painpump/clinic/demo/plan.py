@@ -996,15 +996,17 @@ class _Planner:
     def pending(
         self, regimen: Regimen, last: Visit, programmings: list[Programming], shape: str
     ) -> Order | None:
-        """A dose one step higher, signed on the clinic's last working day before today and
-        awaiting its double-check; none when the pump was refilled or programmed that day."""
+        """A dose one step higher, signed on the clinic's last working day before today (after
+        the pump's last refill or programming, if that was the same day) and awaiting its
+        double-check; none when the pump was refilled or programmed today."""
         day = self.working_day(self.today - timedelta(days=1))
         latest = max([last.at, *(p.at for p in programmings)])
-        if day <= latest.date():
+        signed = max(self.at(day, 14), latest + timedelta(hours=1))
+        if signed >= self.at(self.today, 0):
             return None
         dose = last.dose + regimen.step
         return Order(
-            self.at(day, 14),
+            signed,
             dose,
             planned_program(shape, regimen.drug, dose),
             "physician1",
