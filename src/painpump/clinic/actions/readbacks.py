@@ -28,7 +28,9 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
     """The readback of the program in force, compared with the prescription it executes."""
     actor = require(user, "refill.perform")
     program = get_or_not_found(
-        Program.objects.select_for_update().select_related("implant__episode", "prescription"),
+        Program.objects.select_for_update(of=("self",)).select_related(
+            "implant__episode", "prescription"
+        ),
         program_id,
     )
     if program.prescription is None or program.ended_at is not None:
