@@ -112,7 +112,7 @@ def test_a_flex_step_above_the_label_maximum_stops_though_its_day_stays_below() 
     )
     decision = decide_prescription(ziconotide_pump("2.4 mcg/day"), prescription, AT, RULES)
     assert decision.stop is not None
-    assert decision.stop.field == "program.highest_step"
+    assert decision.stop.field == "program.days.mon[1].dose"  # the step, as a step and a maximum
     assert "max_daily_dose" in decision.stop.message
     assert decision.stop.source.startswith("prialt-us-label")
 
@@ -280,7 +280,7 @@ def test_independent_entries_that_differ_are_each_named_with_what_was_prescribed
 def test_a_drug_left_out_or_added_at_the_double_check_is_a_difference() -> None:
     entries = replace(entries_of(BACLOFEN), concentrations=(("morphine", conc("10 mg/mL")),))
     fields = {m.field for m in compare_check(BACLOFEN, entries)}
-    assert fields == {"concentrations.baclofen", "concentrations.morphine"}
+    assert fields == {"concentrations.baclofen", "concentrations.morphine", "concentrations[0]"}
 
 
 def test_a_flex_step_entered_at_another_time_is_named_on_each_day_it_gives() -> None:
@@ -384,3 +384,16 @@ def test_patient_boluses_on_the_programmer_but_not_prescribed_are_a_mismatch() -
     assert named(compare_readback(BACLOFEN, None, read)) == {
         "ptm": ("50 mcg over 120 s, lockout 10800 s, at most 2 a day", "off")
     }
+
+
+def test_the_double_check_names_a_principal_drug_entered_second() -> None:
+    prescribed = Prescription(
+        (("clonidine", conc("100 mcg/mL")), ("baclofen", conc("2000 mcg/mL"))),
+        PrescribedProgram.continuous(q("40 mcg/day")),
+    )
+    swapped = CheckEntries(
+        (("baclofen", conc("2000 mcg/mL")), ("clonidine", conc("100 mcg/mL"))),
+        prescribed.program,
+        None,
+    )
+    assert [m.field for m in compare_check(prescribed, swapped)] == ["concentrations[0]"]

@@ -13,6 +13,7 @@ import pytest
 
 from painpump.core import catalog
 from painpump.core.decision import Tier
+from painpump.core.dose_history import DoseChange
 from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.prescription import (
     PatientBolus,
@@ -247,3 +248,113 @@ def test_opioid_boluses_for_a_patient_recorded_naive_who_receives_an_opioid_need
     assert decision.stop is None
     (stale_status,) = [w for w in decision.warnings if w.rule == "ptm_opioid_status"]
     assert "record the patient as opioid-tolerant" in stale_status.message
+
+
+def test_a_step_raised_soon_after_another_change_is_spaced_like_any_increase() -> None:
+    """Baclofen 330 by night and 470 by day since two hours ago: 280 by night and 520 by day
+    keeps the day total (400), yet raises the day step again within 24 hours of that change
+    (hard)."""
+    running = pump_running(
+        "baclofen",
+        "2000 mcg/mL",
+        flex(("every day", "00:00", "330 mcg/day"), ("every day", "12:00", "470 mcg/day")),
+        origin="spinal",
+    )
+    assert running.running is not None
+    # the recorded history knows day totals only: 400 since the fill ten days ago
+    history = (DoseChange(FILLED, "baclofen", Decimal(400)),)
+    recent = replace(
+        running,
+        running=replace(running.running, started_at=AT - timedelta(hours=2)),
+        therapy=replace(running.therapy, history=history),
+    )
+    decision = decide_prescription(
+        recent,
+        Prescription(
+            (("baclofen", q("2000 mcg/mL", Kind.CONCENTRATION)),),
+            flex(("every day", "00:00", "280 mcg/day"), ("every day", "12:00", "520 mcg/day")),
+        ),
+        AT,
+        RULES,
+    )
+    assert decision.stop is not None
+    assert decision.stop.field == "program.days.mon[1].dose"
+    assert "min_hours_between_increases" in decision.stop.message
+
+
+def test_the_largest_rise_in_dose_is_judged_as_well_as_the_largest_ratio() -> None:
+    # ziconotide 1/5/5 mcg/day becomes 2.2/8.6/5: the morning rises by 3.6 mcg/day (hard 2.4)
+    running = pump_running(
+        "ziconotide",
+        "25 mcg/mL",
+        flex(
+            ("every day", "00:00", "1 mcg/day"),
+            ("every day", "08:00", "5 mcg/day"),
+            ("every day", "16:00", "5 mcg/day"),
+        ),
+    )
+    decision = decide_prescription(
+        running,
+        Prescription(
+            (("ziconotide", q("25 mcg/mL", Kind.CONCENTRATION)),),
+            flex(
+                ("every day", "00:00", "2.2 mcg/day"),
+                ("every day", "08:00", "8.6 mcg/day"),
+                ("every day", "16:00", "5 mcg/day"),
+            ),
+        ),
+        AT,
+        RULES,
+    )
+    assert decision.stop is not None and decision.stop.field == "program.days.mon[1].dose"
+    assert "max_step_absolute" in decision.stop.message
+
+
+def test_a_program_recorded_before_prescriptions_is_stepped_from_as_continuous() -> None:
+    assert BACLOFEN_400.running is not None
+    legacy = replace(BACLOFEN_400, running=replace(BACLOFEN_400.running, program=None))
+    decision = decide_prescription(
+        legacy,
+        Prescription(
+            (("baclofen", q("2000 mcg/mL", Kind.CONCENTRATION)),),
+            flex(("every day", "00:00", "400 mcg/day"), ("every day", "12:00", "640 mcg/day")),
+        ),
+        AT,
+        RULES,
+    )
+    assert decision.stop is not None and "max_step_percent" in decision.stop.message
+
+
+def test_a_first_fills_highest_step_is_judged_as_the_start_dose() -> None:
+    empty = replace(BACLOFEN_400, last_fill=None, running=None)
+    decision = decide_prescription(
+        empty,
+        Prescription(
+            (("ziconotide", q("25 mcg/mL", Kind.CONCENTRATION)),),
+            flex(("every day", "00:00", "1.6 mcg/day"), ("every day", "23:00", "19 mcg/day")),
+        ),
+        AT,
+        RULES,
+    )
+    assert decision.stop is not None and decision.stop.field == "program.days.mon[1].dose"
+    assert "max_start_dose" in decision.stop.message
+
+
+def test_a_bolus_ten_times_the_running_one_needs_a_reason() -> None:
+    running = pump_running(
+        "morphine",
+        "10 mg/mL",
+        PrescribedProgram.continuous(q("5 mg/day")),
+        patient_bolus("0.5 mg", "2 min", "2 hour", "10"),
+    )
+    decision = decide_prescription(
+        running,
+        Prescription(
+            (("morphine", q("10 mg/mL", Kind.CONCENTRATION)),),
+            PrescribedProgram.continuous(q("5 mg/day")),
+            patient_bolus("5 mg", "2 min", "24 hour", "1"),
+        ),
+        AT,
+        RULES,
+    )
+    assert {"ptm_bolus_step", "ptm_bolus_size"} <= {w.rule for w in decision.warnings}

@@ -58,9 +58,23 @@ def compare_check(prescription: Prescription, entries: CheckEntries) -> tuple[Mi
     """Every difference between the independent entries and the prescription: a program is
     compared day by day, step by step, exactly (no derived daily dose)."""
     found = _compare_drugs(prescription.drugs, entries.concentrations, "concentrations")
+    found += _compare_principal(prescription.drugs, entries.concentrations, "concentrations")
     found += _compare_program(prescription.program, entries.program)
     found += _compare_ptm(prescription.ptm, entries.ptm)
     return tuple(found)
+
+
+def _compare_principal(
+    prescribed: Sequence[tuple[str, Q]], entered: Sequence[tuple[str, Q]], field: str
+) -> list[Mismatch]:
+    """The drug entered first must be the prescription's principal: every dose of the program
+    is a dose of it."""
+    if not entered or not prescribed:
+        return []
+    first, principal = named_drugs(entered)[0][0], named_drugs(prescribed)[0][0]
+    if first == principal:
+        return []
+    return [Mismatch(f"{field}[0]", f"{first} first", "the order's principal drug first")]
 
 
 def _compare_drugs(
@@ -99,6 +113,7 @@ def compare_readback(
     """Every difference between the programmer's readback and the prescription (and the volume
     filled, when the session filled the pump)."""
     found = _compare_drugs(prescription.drugs, readback.drugs, "drugs")
+    found += _compare_principal(prescription.drugs, readback.drugs, "drugs")
     if filled is not None and not _same(readback.reservoir, filled):
         found.append(Mismatch("reservoir", str(readback.reservoir), f"{filled} filled"))
     found += _compare_program(prescription.program, readback.program)

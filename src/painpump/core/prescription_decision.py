@@ -18,7 +18,13 @@ from painpump.core.dose_history import Phase
 from painpump.core.dosing import dose_mcg_per_day
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus
-from painpump.core.prescription import WEEKDAYS, Prescription, check_shape, moments
+from painpump.core.prescription import (
+    WEEKDAYS,
+    PrescribedProgram,
+    Prescription,
+    check_shape,
+    moments,
+)
 from painpump.core.refill_decision import (
     DosingRules,
     PumpState,
@@ -73,7 +79,7 @@ def decide_prescription(
         warnings += judge.stretches()
         warnings += _highest_step(prescription, state, rules)
         warnings += judge.worst_day()
-        warnings += _bolus_size(prescription)
+        warnings += _bolus_size(prescription, state)
         warnings += _ptm_findings(prescription, state)
         warnings += _approval(prescription, state)
     except Refusal as stop:
@@ -96,7 +102,11 @@ class _Judge:
         self.phase = phase
 
     def dose(
-        self, dose: Q, running: RunningProgram | None, field: str | None
+        self,
+        dose: Q,
+        running: RunningProgram | None,
+        field: str | None,
+        increased_at: datetime | None = None,
     ) -> tuple[Decimal, list[Finding]]:
         last = self.state.last_fill
         try:
@@ -113,6 +123,7 @@ class _Judge:
                 previous_drugs=last.drugs if last is not None else None,
                 phase=self.phase,
                 on=self.at.astimezone(self.rules.tz).date(),
+                increased_at=increased_at,
             )
         except Refusal as stop:
             raise stop if field is None else replace(stop, field=field) from None
@@ -125,28 +136,43 @@ class _Judge:
         return replace(running, dose_mcg_per_day=dose, rate_ml_per_day=dose / last.drugs[0][1])
 
     def stretches(self) -> list[Finding]:
-        """The largest rise and the largest fall of the rate at any moment of the week, judged as
-        steps when they go beyond the day totals' (a step up at night, a block across
-        midnight): the program's steps cannot titrate faster than its days."""
+        """The stretches of the week judged as steps where they go beyond the day totals' (a step
+        up at night, a block across midnight): the largest rise and fall by ratio and the largest
+        rise in dose, each from the running rate then, with the running program's start taken as
+        the last increase (a step or a bolus may have risen then). A first fill or a new drug: the
+        highest step judged as the start dose. The program's steps cannot titrate faster than its
+        days."""
         running, last = self.state.running, self.state.last_fill
-        if running is None or running.program is None or last is None:
-            return []
-        if last.drugs[0][0] != self.prescription.principal[0]:
-            return []  # a new drug: its start dose is judged, not a step
-        daily = self.prescription.daily_dose.canonical / running.dose_mcg_per_day
-        found: list[Finding] = []
         program = self.prescription.program
-        stretches = [m for m in moments(running.program, program) if m[2].canonical > 0]
-        for extreme in (max, min):
-            weekday, start, old, new = extreme(
-                stretches, key=lambda m: m[3].canonical / m[2].canonical
-            )
+        if running is None or last is None or last.drugs[0][0] != self.prescription.principal[0]:
+            highest = program.highest_step
+            if highest.canonical <= self.prescription.daily_dose.canonical:
+                return []
+            weekday, index = next((w, i) for w, i, step in program.steps() if step.dose == highest)
+            return self.dose(highest, running, f"program.days.{weekday}[{index}].dose")[1]
+        before = running.program or PrescribedProgram.continuous(
+            of(running.dose_mcg_per_day, "mcg/day")
+        )
+        daily_new = self.prescription.daily_dose.canonical
+        daily = daily_new / running.dose_mcg_per_day
+        rise = daily_new - running.dose_mcg_per_day
+        stretches = [m for m in moments(before, program) if m[2].canonical > 0]
+        picked = {
+            max(stretches, key=lambda m: m[3].canonical / m[2].canonical),
+            min(stretches, key=lambda m: m[3].canonical / m[2].canonical),
+            max(stretches, key=lambda m: m[3].canonical - m[2].canonical),
+        }
+        found: list[Finding] = []
+        for weekday, start, old, new in sorted(picked, key=lambda m: (WEEKDAYS.index(m[0]), m[1])):
             ratio = new.canonical / old.canonical
-            if (ratio > daily) if extreme is max else (ratio < daily):
-                day = program.days[WEEKDAYS.index(weekday)]
-                index = max(i for i, step in enumerate(day) if step.start_s <= start)
-                field = f"program.days.{weekday}[{index}].dose"
-                found += self.dose(new, self._as_running(old.canonical), field)[1]
+            beyond = ratio > daily or ratio < daily or new.canonical - old.canonical > rise
+            if not beyond or ratio == 1:
+                continue
+            day = program.days[WEEKDAYS.index(weekday)]
+            index = max(i for i, step in enumerate(day) if step.start_s <= start)
+            field = f"program.days.{weekday}[{index}].dose"
+            as_running = self._as_running(old.canonical)
+            found += self.dose(new, as_running, field, running.started_at)[1]
         return found
 
     def worst_day(self) -> list[Finding]:
@@ -159,7 +185,8 @@ class _Judge:
         if running is not None:
             extra = running.ptm.worst_day.canonical if running.ptm else Decimal(0)
             previous = self._as_running(running.dose_mcg_per_day + extra)
-        return self.dose(self.prescription.worst_day, previous, "ptm.max_per_day")[1]
+        started = running.started_at if running is not None else None
+        return self.dose(self.prescription.worst_day, previous, "ptm.max_per_day", started)[1]
 
 
 def _highest_step(
@@ -198,31 +225,57 @@ def _highest_step(
 
 
 BOLUS_SIZE_SOURCE = (
-    "rule-clinic-setting: no source gives a largest patient bolus; one bigger than a whole day's "
-    "basal dose is taken as a possible slip of units or of the bolus"
+    "rule-clinic-setting: no source gives a largest patient bolus or bolus step; one as big as a "
+    "whole day's basal dose, or ten times the bolus before, is taken as a possible slip"
 )
 
 
-def _bolus_size(prescription: Prescription) -> list[Finding]:
-    """A single patient bolus larger than the basal dose of the day that gives most."""
+def _bolus_size(prescription: Prescription, state: PumpState) -> list[Finding]:
+    """A single patient bolus as big as the basal dose of the day that gives most, or ten times
+    the bolus the pump gives now: a slip of units or of the bolus size?"""
     ptm = prescription.ptm
-    if ptm is None or ptm.dose.canonical <= prescription.daily_dose.canonical:
+    if ptm is None:
         return []
     name = prescription.principal[0]
-    return [
-        Finding(
-            "ptm_bolus_size",
-            Verdict.WARN,
-            f"one patient bolus of {ptm.dose} is more than a whole day's basal dose of {name} "
-            f"({prescription.daily_dose}): a slip of units or of the bolus size?",
-            f"<= {prescription.daily_dose} a bolus",
-            BOLUS_SIZE_SOURCE,
-            verified=False,
-            subject=Subject.DOSE,
-            drug=name,
-            tier=Tier.SOFT,
+    running = state.running
+    found = []
+    if ptm.dose.canonical >= prescription.daily_dose.canonical:
+        found.append(
+            _bolus_finding(
+                "ptm_bolus_size",
+                f"one patient bolus of {ptm.dose} is as much as a whole day's basal dose of "
+                f"{name} ({prescription.daily_dose}): a slip of units or of the bolus size?",
+                f"< {prescription.daily_dose} a bolus",
+                name,
+            )
         )
-    ]
+    if running is not None and running.ptm is not None:
+        before = running.ptm.dose
+        if ptm.dose.canonical >= 10 * before.canonical:
+            found.append(
+                _bolus_finding(
+                    "ptm_bolus_step",
+                    f"one patient bolus of {ptm.dose} is ten times or more the {before} the pump "
+                    "gives now: a slip of units or of the bolus size?",
+                    f"< 10 x {before} a bolus",
+                    name,
+                )
+            )
+    return found
+
+
+def _bolus_finding(rule: str, message: str, limit: str, drug: str) -> Finding:
+    return Finding(
+        rule,
+        Verdict.WARN,
+        message,
+        limit,
+        BOLUS_SIZE_SOURCE,
+        verified=False,
+        subject=Subject.DOSE,
+        drug=drug,
+        tier=Tier.SOFT,
+    )
 
 
 def _approval(prescription: Prescription, state: PumpState) -> list[Finding]:

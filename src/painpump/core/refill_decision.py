@@ -448,13 +448,17 @@ def check_drugs(
     previous_drugs: Sequence[tuple[str, Decimal]] | None = None,
     phase: Phase | None = None,
     on: date | None = None,
+    increased_at: datetime | None = None,
 ) -> tuple[Decimal, list[Finding]]:
     """check_fill without the volume: the drugs (principal first) and the daily dose of the
-    principal, as a prescription is judged before any fill."""
+    principal, as a prescription is judged before any fill. `increased_at`: when the dose last
+    rose, where the recorded history (of day totals) cannot tell (a step or a bolus raised)."""
     drugs = named_drugs(drugs)
     fill = Fill(tuple(drugs), of(Decimal(0), "mL"), "")
     rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
     hours = _hours_since_increase(therapy, fill.drugs[0][0], running, at)
+    if increased_at is not None and hours is not None:
+        hours = min(hours, hours_between(increased_at, at))
     admixture = len(fill.drugs) > 1
     old = dict(previous_drugs or ())
     before = tuple(name for name, _ in previous_drugs or ())
