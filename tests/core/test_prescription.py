@@ -21,6 +21,7 @@ from painpump.core.prescription import (
     clock_time,
     flex_program,
     patient_bolus,
+    raises,
     step_row,
 )
 from painpump.core.units import Kind, Q, parse
@@ -217,3 +218,17 @@ def test_a_week_with_days_left_without_steps_is_refused_naming_the_first_such_da
         check_shape(SYNCHROMED, program, None)
     assert refused.value.field == "program.days.sat"
     assert "is empty" in str(refused.value)
+
+
+def test_a_program_raises_when_any_moment_or_its_worst_day_gives_more() -> None:
+    flat = PrescribedProgram.continuous(q("400 mcg/day"))
+    night = flex_program(
+        [
+            step_row("every day", "00:00", "330 mcg/day", "s[0]"),
+            step_row("every day", "12:00", "470 mcg/day", "s[1]"),
+        ]
+    )
+    assert raises(flat, None, night, None)  # the afternoon rose, the day did not
+    assert raises(night, None, flat, None)  # the night rose from 330 to 400
+    assert not raises(flat, None, flat, None)
+    assert raises(flat, None, flat, patient_bolus("10 mcg", "2 min", "3 hour", "1"))

@@ -265,7 +265,11 @@ def test_a_step_raised_soon_after_another_change_is_spaced_like_any_increase() -
     history = (DoseChange(FILLED, "baclofen", Decimal(400)),)
     recent = replace(
         running,
-        running=replace(running.running, started_at=AT - timedelta(hours=2)),
+        running=replace(
+            running.running,
+            started_at=AT - timedelta(hours=2),
+            raised_at=AT - timedelta(hours=2),  # its day step rose from 400 then
+        ),
         therapy=replace(running.therapy, history=history),
     )
     decision = decide_prescription(
@@ -358,3 +362,30 @@ def test_a_bolus_ten_times_the_running_one_needs_a_reason() -> None:
         RULES,
     )
     assert {"ptm_bolus_step", "ptm_bolus_size"} <= {w.rule for w in decision.warnings}
+
+
+def test_a_step_after_a_refill_that_raised_nothing_is_spaced_from_the_last_increase() -> None:
+    """The same program refilled two hours ago (nothing rose): a day step within the label's
+    step passes; the last increase was ten days ago."""
+    running = pump_running(
+        "baclofen",
+        "2000 mcg/mL",
+        flex(("every day", "00:00", "330 mcg/day"), ("every day", "12:00", "470 mcg/day")),
+        origin="spinal",
+    )
+    assert running.running is not None
+    refilled = replace(
+        running,
+        running=replace(running.running, started_at=AT - timedelta(hours=2)),
+        therapy=replace(running.therapy, history=(DoseChange(FILLED, "baclofen", Decimal(400)),)),
+    )
+    decision = decide_prescription(
+        refilled,
+        Prescription(
+            (("baclofen", q("2000 mcg/mL", Kind.CONCENTRATION)),),
+            flex(("every day", "00:00", "280 mcg/day"), ("every day", "12:00", "520 mcg/day")),
+        ),
+        AT,
+        RULES,
+    )
+    assert decision.stop is None

@@ -392,3 +392,18 @@ def _steps_words(day: tuple[Step, ...]) -> str:
     if len(day) == 1:
         return str(day[0].dose)
     return ", ".join(f"{step.start} {step.dose}" for step in day)
+
+
+def raises(
+    old: PrescribedProgram,
+    old_ptm: PatientBolus | None,
+    new: PrescribedProgram,
+    new_ptm: PatientBolus | None,
+) -> bool:
+    """True when `new` gives more than `old` at some moment of the week, or more on its worst
+    day with every allowed patient bolus: an increase, though its day total may not show it."""
+    if any(after.canonical > before.canonical for _, _, before, after in moments(old, new)):
+        return True
+    worst_old = old.largest_day.canonical + (old_ptm.worst_day.canonical if old_ptm else 0)
+    worst_new = new.largest_day.canonical + (new_ptm.worst_day.canonical if new_ptm else 0)
+    return worst_new > worst_old

@@ -138,8 +138,8 @@ class _Judge:
     def stretches(self) -> list[Finding]:
         """The stretches of the week judged as steps where they go beyond the day totals' (a step
         up at night, a block across midnight): the largest rise and fall by ratio and the largest
-        rise in dose, each from the running rate then, with the running program's start taken as
-        the last increase (a step or a bolus may have risen then). A first fill or a new drug: the
+        rise in dose, each from the running rate then, with the running program's start as the
+        last increase when it raised a step or the worst day. A first fill or a new drug: the
         highest step judged as the start dose. The program's steps cannot titrate faster than its
         days."""
         running, last = self.state.running, self.state.last_fill
@@ -172,7 +172,7 @@ class _Judge:
             index = max(i for i, step in enumerate(day) if step.start_s <= start)
             field = f"program.days.{weekday}[{index}].dose"
             as_running = self._as_running(old.canonical)
-            found += self.dose(new, as_running, field, running.started_at)[1]
+            found += self.dose(new, as_running, field, running.raised_at)[1]
         return found
 
     def worst_day(self) -> list[Finding]:
@@ -185,8 +185,8 @@ class _Judge:
         if running is not None:
             extra = running.ptm.worst_day.canonical if running.ptm else Decimal(0)
             previous = self._as_running(running.dose_mcg_per_day + extra)
-        started = running.started_at if running is not None else None
-        return self.dose(self.prescription.worst_day, previous, "ptm.max_per_day", started)[1]
+        raised = running.raised_at if running is not None else None
+        return self.dose(self.prescription.worst_day, previous, "ptm.max_per_day", raised)[1]
 
 
 def _highest_step(

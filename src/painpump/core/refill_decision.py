@@ -99,6 +99,9 @@ class RunningProgram:
     program: PrescribedProgram | None = None
     """Its prescription's program (None: a program recorded before prescriptions)."""
     ptm: PatientBolus | None = None
+    raised_at: datetime | None = None
+    """When it started, if it gave more than the program before it at some moment or on its worst
+    day (an increase its day total may not show); None otherwise."""
 
 
 @dataclass(frozen=True)

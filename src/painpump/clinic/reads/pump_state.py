@@ -10,6 +10,7 @@ from painpump.clinic.models import Implant, Program, Refill
 from painpump.clinic.reads import clinic_limits, prescriptions
 from painpump.clinic.reads.patient_facts import dose_history, facts_of, origin_choice
 from painpump.core import catalog
+from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.refill import LimitedBy
 from painpump.core.refill_decision import (
@@ -91,12 +92,31 @@ def dosing_rules() -> DosingRules:
 
 
 def _running(program: Program) -> RunningProgram:
-    """The program the pump runs, with its prescription's steps and patient boluses."""
-    prescribed = prescriptions.as_core(program.prescription) if program.prescription else None
+    """The program the pump runs, with its prescription's steps and patient boluses, and its
+    start as an increase when it gave more than the program before it at some moment."""
+    now, before = _programmed(program), None
+    previous = (
+        program.implant.programs.filter(started_at__lt=program.started_at)
+        .select_related("prescription")
+        .order_by("-started_at")
+        .first()
+    )
+    if previous is not None:
+        before = _programmed(previous)
+    raised = before is not None and rx.raises(before[0], before[1], now[0], now[1])
     return RunningProgram(
         program.dose_mcg_per_day,
         program.rate_ml_per_day,
         program.started_at,
-        prescribed.program if prescribed else None,
-        prescribed.ptm if prescribed else None,
+        now[0] if program.prescription else None,
+        now[1],
+        program.started_at if raised else None,
     )
+
+
+def _programmed(program: Program) -> tuple[rx.PrescribedProgram, rx.PatientBolus | None]:
+    """A program's steps and patient boluses (one recorded before prescriptions: its dose)."""
+    if program.prescription is None:
+        return rx.PrescribedProgram.continuous(of(program.dose_mcg_per_day, "mcg/day")), None
+    prescribed = prescriptions.as_core(program.prescription)
+    return prescribed.program, prescribed.ptm
