@@ -115,7 +115,7 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
         {
             "field": "ptm",
             "entered": "off",
-            "prescribed": "10 mcg over 120 s, lockout 10800 s, at most 4 a day",
+            "prescribed": "10 mcg over 2 min, lockout 3 h, at most 4 a day",
         }
     ]
 

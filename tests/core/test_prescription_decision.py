@@ -333,7 +333,7 @@ def test_a_patient_bolus_in_mg_for_mcg_is_caught_naming_the_dose() -> None:
 def test_patient_boluses_allowed_more_often_are_named_by_their_lockout_and_count() -> None:
     entries = replace(entries_of(ZICONOTIDE), ptm=patient_bolus("10 mcg", "2 min", "1 hour", "8"))
     assert named(compare_check(ZICONOTIDE, entries)) == {
-        "ptm.lockout": ("3600 s", "10800 s"),
+        "ptm.lockout": ("1 h", "3 h"),
         "ptm.max_per_day": ("8", "4"),
     }
 
@@ -341,14 +341,14 @@ def test_patient_boluses_allowed_more_often_are_named_by_their_lockout_and_count
 def test_patient_boluses_entered_when_none_are_prescribed_are_named_with_their_settings() -> None:
     entries = replace(entries_of(BACLOFEN), ptm=patient_bolus("50 mcg", "2 min", "3 hour", "2"))
     assert named(compare_check(BACLOFEN, entries)) == {
-        "ptm": ("50 mcg over 120 s, lockout 10800 s, at most 2 a day", "off")
+        "ptm": ("50 mcg over 2 min, lockout 3 h, at most 2 a day", "off")
     }
 
 
 def test_patient_boluses_prescribed_but_entered_as_off_are_named() -> None:
     entries = replace(entries_of(ZICONOTIDE), ptm=None)
     assert named(compare_check(ZICONOTIDE, entries)) == {
-        "ptm": ("off", "10 mcg over 120 s, lockout 10800 s, at most 4 a day")
+        "ptm": ("off", "10 mcg over 2 min, lockout 3 h, at most 4 a day")
     }
 
 
@@ -375,14 +375,14 @@ def test_a_readback_naming_another_volume_step_or_bolus_setting_is_a_mismatch_ea
     found = named(compare_readback(prescribed, q("20 mL", Kind.VOLUME), read))
     assert found["reservoir"] == ("18 mL", "20 mL filled")
     assert found["program.days.mon"] == ("00:00 50 mg/day", "00:00 5 mg/day")
-    assert found["ptm.lockout"] == ("3600 s", "10800 s")
+    assert found["ptm.lockout"] == ("1 h", "3 h")
     assert set(found) == {"reservoir", "ptm.lockout"} | {f"program.days.{d}" for d in WEEK}
 
 
 def test_patient_boluses_on_the_programmer_but_not_prescribed_are_a_mismatch() -> None:
     read = replace(readback_of(BACLOFEN), ptm=patient_bolus("50 mcg", "2 min", "3 hour", "2"))
     assert named(compare_readback(BACLOFEN, None, read)) == {
-        "ptm": ("50 mcg over 120 s, lockout 10800 s, at most 2 a day", "off")
+        "ptm": ("50 mcg over 2 min, lockout 3 h, at most 2 a day", "off")
     }
 
 

@@ -107,7 +107,7 @@ def test_a_physician_reviews_and_signs_a_flex_program_with_ptm(
     assert response.status_code == 200
     assert "What changes against prescription #1" in page
     assert "Steps mon" in page and "00:00 400 mcg/day, 12:00 440 mcg/day" in page
-    assert "Bolus duration" in page and "120 s" in page
+    assert "Bolus duration" in page and "2 min" in page
     assert 'data-testid="needs-double-check"' in page and "Sign the prescription" in page
     done = client.post(f"/implants/{implant.id}/prescribe/", {**data, "action": "sign"})
     assert done["Location"] == f"/patients/{implant.episode.patient_id}/#prescriptions"

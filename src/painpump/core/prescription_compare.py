@@ -14,6 +14,7 @@ from painpump.core.prescription import (
     PrescribedProgram,
     Prescription,
     Step,
+    duration_words,
 )
 from painpump.core.refill_decision import named_drugs
 from painpump.core.units import Q
@@ -141,10 +142,7 @@ def _day_text(day: Sequence[Step]) -> str:
 def _ptm_text(ptm: PatientBolus | None) -> str:
     if ptm is None:
         return "off"
-    return (
-        f"{ptm.dose} over {ptm.duration_s} s, lockout {ptm.lockout_s} s, "
-        f"at most {ptm.max_per_day} a day"
-    )
+    return ptm.words
 
 
 def _compare_ptm(prescribed: PatientBolus | None, read: PatientBolus | None) -> list[Mismatch]:
@@ -156,14 +154,14 @@ def _compare_ptm(prescribed: PatientBolus | None, read: PatientBolus | None) -> 
         ("ptm.dose", str(read.dose), str(prescribed.dose), _same(read.dose, prescribed.dose)),
         (
             "ptm.duration",
-            f"{read.duration_s} s",
-            f"{prescribed.duration_s} s",
+            duration_words(read.duration_s),
+            duration_words(prescribed.duration_s),
             read.duration_s == prescribed.duration_s,
         ),
         (
             "ptm.lockout",
-            f"{read.lockout_s} s",
-            f"{prescribed.lockout_s} s",
+            duration_words(read.lockout_s),
+            duration_words(prescribed.lockout_s),
             read.lockout_s == prescribed.lockout_s,
         ),
         (

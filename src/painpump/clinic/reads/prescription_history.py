@@ -94,8 +94,8 @@ def settings_of(prescription: rx.Prescription) -> dict[str, str]:
     ptm = prescription.ptm
     shown["patient bolus"] = "off" if ptm is None else str(ptm.dose)
     if ptm is not None:
-        shown["bolus duration"] = f"{ptm.duration_s} s"
-        shown["lockout"] = f"{ptm.lockout_s} s"
+        shown["bolus duration"] = rx.duration_words(ptm.duration_s)
+        shown["lockout"] = rx.duration_words(ptm.lockout_s)
         shown["boluses a day"] = str(ptm.max_per_day)
     shown["phase"] = prescription.phase.value if prescription.phase else ""
     return shown
