@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -189,7 +188,9 @@ def double_check(
         checked_at=now,
         accepted=accept,
         comment=text,
-        entered=_entered(entries),
+        entered=reads.order_json(
+            "concentrations", entries.concentrations, entries.program, entries.ptm
+        ),
         mismatches=[m.as_json() for m in mismatches],
     )
     before = record.status
@@ -218,21 +219,3 @@ def double_check(
         },
     )
     return check
-
-
-def _entered(entries: CheckEntries) -> dict[str, Any]:
-    """The double-check's entries as recorded, each value with its unit as typed."""
-    ptm = entries.ptm
-    return {
-        "concentrations": [f"{name} {conc}" for name, conc in entries.concentrations],
-        "program": entries.program.kind.value,
-        "days": [[f"{s.start} {s.dose}" for s in day] for day in entries.program.days],
-        "ptm": None
-        if ptm is None
-        else {
-            "dose": str(ptm.dose),
-            "duration_s": ptm.duration_s,
-            "lockout_s": ptm.lockout_s,
-            "max_per_day": ptm.max_per_day,
-        },
-    }

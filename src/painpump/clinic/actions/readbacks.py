@@ -51,17 +51,7 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
         read_at=now,
         entered={
             "reservoir": str(values.reservoir),
-            "drugs": [f"{name} {conc}" for name, conc in values.drugs],
-            "program": values.program.kind.value,
-            "days": [[f"{s.start} {s.dose}" for s in day] for day in values.program.days],
-            "ptm": None
-            if values.ptm is None
-            else {
-                "dose": str(values.ptm.dose),
-                "duration_s": values.ptm.duration_s,
-                "lockout_s": values.ptm.lockout_s,
-                "max_per_day": values.ptm.max_per_day,
-            },
+            **prescriptions.order_json("drugs", values.drugs, values.program, values.ptm),
         },
         mismatches=[m.as_json() for m in mismatches],
     )

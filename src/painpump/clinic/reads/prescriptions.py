@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from painpump.clinic.models import Implant, Prescription
+from painpump.clinic.models import Implant, Prescription, Refill
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit
@@ -94,7 +95,7 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
             RULES,
             "is missing: a pump is filled and programmed only as prescribed",
         )
-    prescribed = [(d.drug, d.concentration_mcg_per_ml) for d in prescription.drugs.all()]
+    prescribed = stored_drugs(prescription)
     shown = drugs_text(prescribed)
     who = f"prescription #{prescription.number} by {prescription.prescribed_by}: {shown}"
     given = fill.canonical_drugs
@@ -147,8 +148,8 @@ def ready_to_program(implant: Implant) -> Prescription:
             "is not ready to program",
         )
     in_pump = implant.refills.order_by("-performed_at").first()
-    drugs = [(d.drug, d.concentration_mcg_per_ml) for d in ready.drugs.all()]
-    filled = [(d.drug, d.concentration_mcg_per_ml) for d in in_pump.drugs.all()] if in_pump else []
+    drugs = stored_drugs(ready)
+    filled = stored_drugs(in_pump) if in_pump else []
     if drugs != filled:
         raise Refusal(
             "prescription",
@@ -164,7 +165,7 @@ def ready_to_program(implant: Implant) -> Prescription:
 
 def _fills(prescription: Prescription, fill: Fill) -> bool:
     """True when `fill` holds the prescription's drugs at its concentrations."""
-    prescribed = [(d.drug, d.concentration_mcg_per_ml) for d in prescription.drugs.all()]
+    prescribed = stored_drugs(prescription)
     return fill.canonical_drugs == prescribed
 
 
@@ -197,3 +198,31 @@ def check_ready_by(prescription: Prescription, at: datetime, field: str) -> None
             "rule-out-of-order",
             "is out of order",
         )
+
+
+def order_json(
+    drugs_key: str,
+    drugs: tuple[tuple[str, Q], ...],
+    program: rx.PrescribedProgram,
+    ptm: rx.PatientBolus | None,
+) -> dict[str, Any]:
+    """An order entered independently (a double-check, a readback) as recorded: each value with
+    its unit as typed, the program day by day."""
+    return {
+        drugs_key: [f"{name} {conc}" for name, conc in drugs],
+        "program": program.kind.value,
+        "days": [[f"{s.start} {s.dose}" for s in day] for day in program.days],
+        "ptm": None
+        if ptm is None
+        else {
+            "dose": str(ptm.dose),
+            "duration_s": ptm.duration_s,
+            "lockout_s": ptm.lockout_s,
+            "max_per_day": ptm.max_per_day,
+        },
+    }
+
+
+def stored_drugs(record: Prescription | Refill) -> list[tuple[str, Decimal]]:
+    """A prescription's or a fill's drugs with their concentrations in mcg/mL, principal first."""
+    return [(d.drug, d.concentration_mcg_per_ml) for d in record.drugs.all()]
