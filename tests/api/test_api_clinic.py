@@ -82,6 +82,7 @@ def test_the_dashboard_lists_an_overdue_baclofen_pump_first_among_equals(
         "unverified": 0,
         "awaiting_check": 0,
         "open_alarms": 0,
+        "open_incidents": 0,
     }
     assert AuditEntry.objects.filter(action="dashboard.read").count() == 1
 

@@ -9,7 +9,14 @@ from collections.abc import Callable
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from therapy_setup import baclofen_implant, check_body, post, prescription_body
+from therapy_setup import (
+    JSON,
+    baclofen_implant,
+    check_body,
+    post,
+    prescription_body,
+    refill_body,
+)
 
 from painpump.clinic.models import Implant, Patient, Prescription, Program
 from painpump.clinic.roles import Role
@@ -153,3 +160,70 @@ def test_a_hostile_start_is_refused_naming_it_not_a_server_error(
     assert answer.status_code == 422, answer.content
     assert "starts_at" in answer.content.decode()
     assert Appointment.objects.get().version == appointment.version
+
+
+def test_a_single_bolus_is_prescribed_checked_programmed_and_read_back_then_the_pump_stops(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    """A single bolus through HTTP: the physician signs it (its warnings passed with reasons),
+    the pharmacist enters the bolus again, the nurse programs and reads it back; the twin then
+    gives the bolus and holds the rest, so the pump never empties: a refill of it is refused
+    (a fill runs a basal program, which a physician prescribes first)."""
+    bolus = {"kind": "single_bolus", "dose": "100 mcg", "duration": "1 hour"}
+    physician = client_as(Role.PHYSICIAN)
+    preview = post(
+        physician,
+        f"/api/implants/{implant.id}/prescriptions/preview",
+        prescription_body(None, program=bolus, ptm=None),
+    )
+    assert preview.status_code == 200, preview.content
+    reasons = {
+        w["rule"]: "planned stop before the pump is explanted, oral baclofen restarted"
+        for w in preview.json()["warnings"]
+    }
+    assert "stops_after_single_bolus" in reasons
+    signed = post(
+        physician,
+        f"/api/implants/{implant.id}/prescriptions",
+        prescription_body(implant.version, program=bolus, ptm=None, overrides=reasons),
+    )
+    assert signed.status_code == 201, signed.content
+    body = signed.json()
+    assert body["program"]["kind"] == "single_bolus" and body["program"]["days"] == []
+    assert body["program"]["bolus"] == {
+        "dose": {"value": 100, "unit": "mcg"},
+        "duration": {"value": 3600, "unit": "s"},
+    }
+    wrong = check_body(program={**bolus, "duration": "2 hour"}, ptm=None)
+    refused = post(client_as(Role.PHARMACIST), f"/api/prescriptions/{body['id']}/checks", wrong)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "program.bolus.duration"
+    right = check_body(program={**bolus, "dose": "0.1 mg"}, ptm=None)
+    checked = post(client_as(Role.PHARMACIST), f"/api/prescriptions/{body['id']}/checks", right)
+    assert checked.status_code == 201, checked.content
+    nurse = client_as(Role.NURSE)
+    version = checked.json()["prescription"]["implant_version"]
+    programmed = post(nurse, f"/api/implants/{implant.id}/programs", {"version": version})
+    assert programmed.status_code == 201, programmed.content
+    readback = post(
+        nurse,
+        f"/api/programs/{programmed.json()['id']}/readbacks",
+        {
+            "reservoir": "8 mL",
+            "drugs": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
+            "program": bolus,
+            "ptm": None,
+        },
+    )
+    assert readback.status_code == 201, readback.content
+    assert readback.json()["matches"] is True
+    stored = Implant.objects.get(id=implant.id)
+    assert stored.empty_at is None and stored.refill_by is not None
+    refill = post(
+        nurse,
+        f"/api/implants/{implant.id}/refills",
+        refill_body(idempotency_key="after-bolus", version=stored.version),
+    )
+    assert refill.status_code == 422
+    assert refill.json()["error"]["field"] == "prescription"
+    assert "cannot be executed by a refill" in refill.json()["error"]["message"]

@@ -7,6 +7,8 @@ the history."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from frozen import NOW, day
 from hard_stops import every_rule, ziconotide_pump
 from painpump import clock
 from painpump.clinic.models import AuditEntry, Implant, Patient, Prescription, Program, Refill
+from painpump.clinic.reads import pump_history
 from painpump.clinic.roles import Role
 
 
@@ -161,10 +164,12 @@ def test_a_prescribed_concentration_change_bridges_and_needs_no_second_verificat
             "version": Implant.objects.get(id=implant.id).version,
             "drugs": half,
             "program": {"kind": "continuous", "dose": "400 mcg/day"},
+            "fluid_change": "bridge",
             "reason": "a weaker solution for a finer titration",
         },
     )
     assert signed.status_code == 201, signed.content
+    assert signed.json()["fluid_change"] == "bridge"
     checked = post(
         pharmacist,
         f"/api/prescriptions/{signed.json()['id']}/checks",
@@ -189,6 +194,87 @@ def test_a_prescribed_concentration_change_bridges_and_needs_no_second_verificat
     assert refill["program"]["rate"] == {"value": 0.4, "unit": "mL/day"}
     assert refill["program"]["prescription"] == signed.json()["number"]
     assert refill["needs_verification"] is False
+
+
+def test_a_concentration_change_without_a_bridge_or_priming_is_refused_naming_the_field(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    before = Implant.objects.get(id=implant.id).prescriptions.count()
+    answer = post(
+        client_as(Role.PHYSICIAN),
+        f"/api/implants/{implant.id}/prescriptions",
+        {
+            "version": version_of(implant),
+            "drugs": [{"drug": "baclofen", "concentration": "1 mg/mL"}],
+            "program": {"kind": "continuous", "dose": "400 mcg/day"},
+            "reason": "a weaker solution for a finer titration",
+        },
+    )
+    assert answer.status_code == 422, answer.content
+    error = answer.json()["error"]
+    assert (error["field"], error["value"]) == ("fluid_change", "none")
+    assert "2 times the prescribed dose" in error["limit"]
+    assert error["source"] == "rule-fluid-change"
+    assert Implant.objects.get(id=implant.id).prescriptions.count() == before
+
+
+def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    """Primed instead of bridged: the refill records the priming bolus (the path's volume over
+    its duration at the pump's highest rate), no bridge, and the pump's dates are the twin's
+    with that volume drawn at the fill."""
+    physician, pharmacist = client_as(Role.PHYSICIAN), client_as(Role.PHARMACIST)
+    half = [{"drug": "baclofen", "concentration": "1 mg/mL"}]
+    order = {"kind": "continuous", "dose": "400 mcg/day"}
+    reasons = {
+        "priming_bolus_mixing": "primed in the clinic with the patient observed for 6 hours",
+        "priming_pushes_old_drug": "the 500 mcg pushed is what the screening bolus gave",
+    }
+    signed = post(
+        physician,
+        f"/api/implants/{implant.id}/prescriptions",
+        {
+            "version": version_of(implant),
+            "drugs": half,
+            "program": order,
+            "fluid_change": "priming",
+            "reason": "a weaker solution for a finer titration",
+            "overrides": reasons,
+        },
+    )
+    assert signed.status_code == 201, signed.content
+    rules = {w["rule"] for w in signed.json()["warnings"]}
+    assert {"priming_bolus_mixing", "priming_pushes_old_drug"} <= rules
+    checked = post(
+        pharmacist,
+        f"/api/prescriptions/{signed.json()['id']}/checks",
+        {"concentrations": half, "program": order, "ptm": None, "accept": True},
+    )
+    assert checked.status_code == 201, checked.content
+    changed = refill_body(
+        idempotency_key="primed",
+        drugs=half,
+        performed_at=clock.now().isoformat(),
+        version=version_of(implant),
+    )
+    del changed["dose"]
+    answer = post(client_as(Role.NURSE), refills_url(implant), changed)
+    assert answer.status_code == 201, answer.content
+    refill = answer.json()
+    assert refill["bridge"] is None
+    assert refill["priming"] == {
+        "volume": {"value": 0.25, "unit": "mL"},
+        "duration": {"value": 15, "unit": "min"},
+    }
+    stored = Implant.objects.get(id=implant.id)
+    history = pump_history.history_of(stored)
+    assert history.fills[-1].priming == (Decimal("0.25"), 900)
+    twin = pump_history.twin_dates(history, history.fills[-1].at)
+    assert stored.empty_at == twin.empty_at
+    # 20 mL less the 0.25 mL primed, at 0.4 mL/day: empty 49 days 9 hours after the fill
+    filled = history.fills[-1].at.replace(microsecond=0)
+    assert stored.empty_at == filled + timedelta(days=49, hours=9)
 
 
 def test_a_refill_needing_verification_is_verified_once_by_a_second_clinician(

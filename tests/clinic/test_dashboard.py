@@ -10,6 +10,7 @@ import random
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from uuid import UUID
 
 import holidays
 import pytest
@@ -24,6 +25,7 @@ from painpump.clinic.actions import (
     pathway,
     patients,
     prescriptions,
+    readbacks,
     refills,
 )
 from painpump.clinic.locale import clinic_settings
@@ -35,6 +37,7 @@ from painpump.core import prescription as rx
 from painpump.core.device_life import add_months
 from painpump.core.errors import Refusal
 from painpump.core.prescription_compare import CheckEntries
+from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.refill_decision import Fill
 from painpump.core.scheduling import ClinicCalendar, DueRefill, prioritise
 from painpump.core.units import Kind, Q, parse
@@ -604,3 +607,28 @@ def test_overdue_due_today_and_this_week_are_disjoint_and_each_total_is_its_rows
     assert str(made[today - timedelta(days=1)].id) in lists["overdue"]
     assert all(row.urgent for row in board.overdue)
     assert not any(row.urgent for row in board.due_today + board.due_week)
+
+
+def test_an_open_incident_is_listed_until_a_physician_closes_it(
+    clinic: dict[str, Implant], physician: User, nurse: User
+) -> None:
+    implant = clinic["baclofen"]
+    program = implant.programs.get(ended_at__isnull=True)
+    record = prescription_reads.in_force(implant)
+    assert record is not None
+    prescribed_now = prescription_reads.as_core(record)
+    wrong = ReadValues(
+        parse("5 mL", Kind.VOLUME, "reservoir"),
+        prescribed_now.drugs,
+        prescribed_now.program,
+        prescribed_now.ptm,
+    )
+    readbacks.record_readback(nurse, program.id, wrong, NOW - timedelta(hours=1))
+    board = dashboard.worklist(physician, NOW)
+    [row] = board.open_incidents
+    assert board.totals.open_incidents == 1
+    assert row.patient_id == str(implant.episode.patient_id)
+    assert row.opened_by == "nurse.joy" and "reservoir" in row.summary
+    readbacks.close_incident(physician, UUID(row.incident_id), "pump interrogated, refilled", NOW)
+    after = dashboard.worklist(physician, NOW)
+    assert after.open_incidents == [] and after.totals.open_incidents == 0

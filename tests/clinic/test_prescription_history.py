@@ -55,7 +55,9 @@ def history(implant: Implant, physician: User, pharmacist: User, nurse: User) ->
         physician,
         implant.id,
         rx.Prescription(
-            baclofen("1000 mcg/mL").drugs, rx.PrescribedProgram.continuous(dose("440 mcg/day"))
+            baclofen("1000 mcg/mL").drugs,
+            rx.PrescribedProgram.continuous(dose("440 mcg/day")),
+            fluid_change=rx.FluidChange.BRIDGE,
         ),
         reason="half the concentration",
         now=DAY_60 - timedelta(hours=3),
@@ -151,7 +153,10 @@ def test_each_version_shows_the_settings_it_changed_before_and_after(
     assert Change("daily dose (largest day)", "400 mcg/day", "440 mcg/day") in rejected.changes
     # compared with the prescription it replaced (#1, in force), never with the rejected #2
     assert filled.record.supersedes_id == first.record.id
-    assert filled.changes == (Change("drug 1", "baclofen 2000 mcg/mL", "baclofen 1000 mcg/mL"),)
+    assert filled.changes == (
+        Change("drug 1", "baclofen 2000 mcg/mL", "baclofen 1000 mcg/mL"),
+        Change("when the fluid changes", "", "bridge"),
+    )
     assert Change("program", "continuous", "flex") in flex.changes
     assert Change("steps mon", "00:00 400 mcg/day", "00:00 440 mcg/day, 08:00 400 mcg/day") in (
         flex.changes
@@ -198,12 +203,17 @@ def test_a_prescription_previewed_before_it_is_signed_shows_its_changes_and_the_
     implant: Implant, physician: User, nurse: User
 ) -> None:
     half = rx.Prescription(
-        baclofen("1000 mcg/mL").drugs, rx.PrescribedProgram.continuous(dose("400 mcg/day"))
+        baclofen("1000 mcg/mL").drugs,
+        rx.PrescribedProgram.continuous(dose("400 mcg/day")),
+        fluid_change=rx.FluidChange.BRIDGE,
     )
     preview = preview_prescription(physician, implant.id, half, at=DAY_60)
     assert preview.stop is None and preview.needs_double_check
     assert preview.replaces is not None and preview.replaces.number == 1
-    assert preview.changes == (Change("drug 1", "baclofen 2000 mcg/mL", "baclofen 1000 mcg/mL"),)
+    assert preview.changes == (
+        Change("drug 1", "baclofen 2000 mcg/mL", "baclofen 1000 mcg/mL"),
+        Change("when the fluid changes", "", "bridge"),
+    )
     assert AuditEntry.objects.filter(action="prescription.preview").get().actor == "dr.house"
     assert not implant.prescriptions.filter(number=2).exists()
     with pytest.raises(Forbidden):

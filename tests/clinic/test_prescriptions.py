@@ -68,11 +68,13 @@ def version(implant_id: UUID) -> int:
 def prescribe(
     user: User, implant: Implant, fill: Fill = HALF, daily: Q = DOSE, **kwargs: object
 ) -> Prescription:
-    """A continuous prescription of `fill`'s drugs at `daily`, signed (not yet checked)."""
+    """A continuous prescription of `fill`'s drugs at `daily`, signed (not yet checked); a
+    change of concentration bridged."""
+    change = rx.FluidChange.BRIDGE if implant.refills.exists() else rx.FluidChange.NONE
     return prescriptions.prescribe(
         user,
         implant.id,
-        rx.Prescription(fill.drugs, rx.PrescribedProgram.continuous(daily)),
+        rx.Prescription(fill.drugs, rx.PrescribedProgram.continuous(daily), fluid_change=change),
         reason="half the concentration: a larger volume for the same dose",
         now=MORNING,
         expected_version=version(implant.id),
@@ -357,6 +359,7 @@ def test_a_rejected_prescription_is_corrected_by_a_new_one_which_is_then_accepte
         "concentrations": ["baclofen 1000 mcg/mL"],
         "program": "continuous",
         "days": [["00:00 400 mcg/day"]] * 7,
+        "bolus": None,
         "ptm": None,
     }
     assert rejected.mismatches == [
@@ -407,7 +410,11 @@ def test_a_prescription_on_a_form_opened_before_another_change_is_a_conflict(
         prescriptions.prescribe(
             physician,
             implant.id,
-            rx.Prescription(HALF.drugs, rx.PrescribedProgram.continuous(DOSE)),
+            rx.Prescription(
+                HALF.drugs,
+                rx.PrescribedProgram.continuous(DOSE),
+                fluid_change=rx.FluidChange.BRIDGE,
+            ),
             reason="prescribed on a stale form",
             now=MORNING,
             expected_version=opened,
@@ -579,7 +586,7 @@ def test_a_flex_order_with_boluses_is_accepted_only_when_every_step_and_setting_
     record = prescriptions.prescribe(
         physician,
         implant.id,
-        rx.Prescription(HALF.drugs, NIGHTS, BOLUS),
+        rx.Prescription(HALF.drugs, NIGHTS, BOLUS, fluid_change=rx.FluidChange.BRIDGE),
         reason="spasms at night; boluses for the evening",
         now=MORNING,
         expected_version=version(implant.id),
@@ -632,7 +639,7 @@ def test_a_flex_order_with_boluses_is_accepted_only_when_every_step_and_setting_
     again = prescriptions.prescribe(
         physician,
         implant.id,
-        rx.Prescription(HALF.drugs, NIGHTS, BOLUS),
+        rx.Prescription(HALF.drugs, NIGHTS, BOLUS, fluid_change=rx.FluidChange.BRIDGE),
         reason="as before; the pharmacist's comment checked against the order",
         now=MORNING,
         expected_version=version(implant.id),
@@ -664,6 +671,7 @@ def test_a_change_away_from_a_high_alert_drug_waits_for_the_double_check_too(
         overrides={
             "baclofen_stopped": "the taper prescribed before ends with this fill",
             "pump_approval": "clonidine off-label in this pump, per the clinic's protocol",
+            "old_fluid_at_new_rate": "the baclofen in the catheter tapers over the first day",
         },
     )
     assert record.high_alert

@@ -15,6 +15,7 @@ from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.dose_history import DoseChange, Phase, increases_within
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus, PatientFacts
+from painpump.core.prescription import FluidChange
 from painpump.core.refill import DeliveryFinding, LimitedBy
 from painpump.core.refill_decision import (
     DosingRules,
@@ -138,10 +139,26 @@ def test_a_fill_below_the_alarm_volume_is_the_volume_s_fault() -> None:
     assert decision.stop is not None and decision.stop.field == "volume"
 
 
-def test_a_new_concentration_bridges_and_needs_a_second_clinician() -> None:
-    decision = decide_refill(baclofen_pump(), entries(fill=fill("1000 mcg/mL")), RULES, now=DAY_60)
+def test_a_new_concentration_bridges_as_prescribed_and_needs_a_second_clinician() -> None:
+    bridged = replace(entries(fill=fill("1000 mcg/mL")), fluid_change=FluidChange.BRIDGE)
+    decision = decide_refill(baclofen_pump(), bridged, RULES, now=DAY_60)
     assert decision.drug_changed and decision.needs_verification
     assert decision.outcome is not None and decision.outcome.bridge is not None
+    assert decision.outcome.priming is None
+
+
+def test_a_new_concentration_prescribed_with_a_priming_bolus_runs_it_and_no_bridge() -> None:
+    primed = replace(entries(fill=fill("1000 mcg/mL")), fluid_change=FluidChange.PRIMING)
+    outcome = decide_refill(baclofen_pump(), primed, RULES, now=DAY_60).outcome
+    assert outcome is not None and outcome.bridge is None
+    assert outcome.priming is not None and outcome.priming.volume == q("0.2 mL", Kind.VOLUME)
+
+
+def test_a_refill_of_the_same_fluid_runs_neither_bridge_nor_priming_bolus() -> None:
+    for change in FluidChange:
+        same = replace(entries(), fluid_change=change)
+        outcome = decide_refill(baclofen_pump(), same, RULES, now=DAY_60).outcome
+        assert outcome is not None and outcome.bridge is None and outcome.priming is None
 
 
 def test_a_new_dose_is_a_dose_change_and_its_titration_is_checked() -> None:

@@ -34,7 +34,7 @@ from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Episode, Implant, Incident, Program, Refill
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
-from painpump.core.prescription import PrescribedProgram, Prescription
+from painpump.core.prescription import FluidChange, PrescribedProgram, Prescription
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
 from painpump.web import urls
@@ -518,6 +518,7 @@ def build() -> World:
         Prescription(
             baclofen("1000 mcg/mL").drugs,
             PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d")),
+            fluid_change=FluidChange.BRIDGE,
         ),
         reason="a weaker concentration for a longer interval",
         now=_at(today()),

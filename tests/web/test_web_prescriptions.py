@@ -132,6 +132,53 @@ def test_a_step_beyond_the_titration_limit_is_stopped_next_to_its_row(
     assert Prescription.objects.filter(implant=implant).count() == 1
 
 
+def test_a_new_concentration_needs_a_bridge_or_priming_chosen_next_to_that_entry(
+    implant: Implant, physician: User
+) -> None:
+    client = signed_in(physician)
+    _, unplanned = reviewed(client, implant, concentration="1000 mcg/mL")
+    page = unplanned.content.decode()
+    assert unplanned.status_code == 422
+    assert error_next_to(page, "fluid_change", "leaves the change of concentration unplanned")
+    assert "Sign the prescription" not in page
+    _, bridged = reviewed(client, implant, concentration="1000 mcg/mL", fluid_change="bridge")
+    shown = bridged.content.decode()
+    assert bridged.status_code == 200, shown
+    assert "When the fluid changes" in shown and "Sign the prescription" in shown
+    record = signed(client, implant, concentration="1000 mcg/mL", fluid_change="bridge")
+    assert record.fluid_change == "bridge"
+
+
+def test_a_single_bolus_is_reviewed_with_its_warning_and_signed_from_the_form(
+    implant: Implant, physician: User
+) -> None:
+    client = signed_in(physician)
+    bolus = {
+        "kind": "single_bolus",
+        "bolus_dose": "100 mcg",
+        "bolus_duration": "1 hour",
+        "ptm_dose": "",
+        "ptm_duration": "",
+        "ptm_lockout": "",
+        "ptm_max_per_day": "",
+    }
+    _, fast = reviewed(client, implant, **{**bolus, "bolus_duration": "10 s"})
+    assert fast.status_code == 422
+    assert error_next_to(fast.content.decode(), "bolus_duration", "above the pump")
+    _, response = reviewed(client, implant, **bolus)
+    page = response.content.decode()
+    assert response.status_code == 200, page
+    assert "100 mcg over 1 h, then the pump stops" in page
+    assert "stops_after_single_bolus" in page
+    reasons = {
+        name: "planned stop before the explant, oral baclofen restarted"
+        for name in re.findall(r'name="(override-[a-z_]+:[0-9a-f]+)"', page)
+    }
+    assert len(reasons) == 2  # the decrease of the day's dose and the stop after the bolus
+    record = signed(client, implant, **bolus, **reasons)
+    assert record.program_kind == "single_bolus" and record.bolus_duration_s == 3600
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "text"),
     [

@@ -34,6 +34,7 @@ from painpump.api.schemas import (
     PtmIn,
     ReadbackIn,
     ReadbackOut,
+    SingleBolusIn,
 )
 from painpump.clinic.actions import prescriptions, readbacks
 from painpump.clinic.reads import prescription_api, prescription_history
@@ -51,9 +52,12 @@ def _drugs(given: list[DrugIn], field: str) -> tuple[tuple[str, Q], ...]:
     )
 
 
-def _program(spec: ContinuousIn | FlexIn) -> rx.PrescribedProgram:
+def _program(spec: ContinuousIn | FlexIn | SingleBolusIn) -> rx.PrescribedProgram:
     if isinstance(spec, ContinuousIn):
         return rx.PrescribedProgram.continuous(quantity(spec.dose, Kind.DOSE_RATE, "program.dose"))
+    if isinstance(spec, SingleBolusIn):
+        bolus = rx.single_bolus(text(spec.dose), text(spec.duration))
+        return rx.PrescribedProgram.single_bolus(bolus)
     return rx.flex_program(
         [
             rx.step_row(s.days, s.start, text(s.dose), f"program.steps[{i}]")
@@ -72,7 +76,11 @@ def _ptm(spec: PtmIn | None) -> rx.PatientBolus | None:
 
 def _prescription(payload: PrescriptionDraft) -> rx.Prescription:
     return rx.Prescription(
-        _drugs(payload.drugs, "drugs"), _program(payload.program), _ptm(payload.ptm), payload.phase
+        _drugs(payload.drugs, "drugs"),
+        _program(payload.program),
+        _ptm(payload.ptm),
+        payload.phase,
+        payload.fluid_change,
     )
 
 

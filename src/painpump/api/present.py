@@ -192,6 +192,12 @@ def refill(record: Refill) -> dict[str, Any]:
         "lot": record.lot,
         "program": program(record.program),
         "bridge": bridge,
+        "priming": None
+        if record.priming_volume_ml is None or record.priming_duration_s is None
+        else {
+            "volume": _q(record.priming_volume_ml, "mL"),
+            "duration": _q(Decimal(record.priming_duration_s), "min"),
+        },
         **_fields(record, "alarm_at", "empty_at", "refill_by", "limited_by"),
         "warnings": _findings(record.warnings),
         "overrides": _overrides(record.acknowledged),
@@ -285,6 +291,7 @@ def dashboard(board: Dashboard) -> dict[str, Any]:
         "unverified": [vars(r) for r in board.unverified],
         "awaiting_check": [{**vars(r), "drugs": list(r.drugs)} for r in board.awaiting_check],
         "open_alarms": [vars(r) for r in board.open_alarms],
+        "open_incidents": [vars(r) for r in board.open_incidents],
     }
 
 
@@ -314,7 +321,14 @@ def prescribed_program(program: rx.PrescribedProgram) -> dict[str, Any]:
                 "dose": of(program.day_dose(weekday), "mcg/day").as_json(),
             }
             for weekday, (name, day) in enumerate(zip(rx.WEEKDAYS, program.days, strict=True))
+            if program.bolus is None
         ],
+        "bolus": None
+        if program.bolus is None
+        else {
+            "dose": program.bolus.dose.as_json(),
+            "duration": of(Decimal(program.bolus.duration_s), "s").as_json(),
+        },
     }
 
 
@@ -338,7 +352,15 @@ def prescription(record: Prescription) -> dict[str, Any]:
         "ptm": _ptm(value.ptm),
         "daily_dose": value.daily_dose.as_json(),
         "worst_day": value.worst_day.as_json(),
-        **_fields(record, "phase", "reason", "prescribed_by", "prescribed_at", "high_alert"),
+        **_fields(
+            record,
+            "phase",
+            "fluid_change",
+            "reason",
+            "prescribed_by",
+            "prescribed_at",
+            "high_alert",
+        ),
         "supersedes": record.supersedes.number if record.supersedes else None,
         "warnings": _findings(record.warnings),
         "overrides": _overrides(record.overrides),

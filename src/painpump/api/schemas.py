@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from painpump.core.dose_history import Phase
+from painpump.core.prescription import FluidChange
 
 
 def _in_utc(moment: datetime) -> datetime:
@@ -385,6 +386,11 @@ class BridgeOut(Schema):
     rate: QuantityOut
 
 
+class PrimingOut(Schema):
+    volume: QuantityOut = Field(description="the pump tubing and catheter volume pushed")
+    duration: QuantityOut = Field(description="at the pump's highest rate")
+
+
 class RefillOut(Schema):
     id: UUID
     implant_id: UUID
@@ -397,6 +403,7 @@ class RefillOut(Schema):
     lot: str
     program: ProgramOut
     bridge: BridgeOut | None
+    priming: PrimingOut | None = Field(description="the priming bolus run at this fill")
     alarm_at: datetime
     empty_at: datetime
     refill_by: date
@@ -557,7 +564,13 @@ class FlexIn(Request):
     )
 
 
-ProgramSpecIn = Annotated[ContinuousIn | FlexIn, Field(discriminator="kind")]
+class SingleBolusIn(Request):
+    kind: Literal["single_bolus"]
+    dose: QuantityIn = Field(description='the bolus of the principal drug, e.g. "100 mcg"')
+    duration: QuantityIn = Field(description='over which it runs (at most 24 h), e.g. "1 hour"')
+
+
+ProgramSpecIn = Annotated[ContinuousIn | FlexIn | SingleBolusIn, Field(discriminator="kind")]
 
 
 class PtmIn(Request):
@@ -581,6 +594,13 @@ class PrescriptionDraft(Request):
         default=None,
         description="titration or maintenance; none: titration for a new drug, else the "
         "running program's",
+    )
+    fluid_change: FluidChange = Field(
+        default=FluidChange.NONE,
+        description="how the old fluid in the pump tubing and catheter is delivered when this "
+        "prescription's fluid replaces it: none (at the new program's rate), bridge (the same "
+        "drug's prescribed dose at its old concentration) or priming (a priming bolus); a change "
+        "of the principal drug's concentration needs bridge or priming",
     )
 
 
@@ -627,9 +647,17 @@ class DayOut(Schema):
     dose: QuantityOut = Field(description="what the day's steps give")
 
 
+class SingleBolusOut(Schema):
+    dose: QuantityOut
+    duration: QuantityOut
+
+
 class PrescribedProgramOut(Schema):
-    kind: str = Field(description="continuous or flex")
-    days: list[DayOut] = Field(description="the seven days, Monday first")
+    kind: str = Field(description="continuous, flex or single_bolus")
+    days: list[DayOut] = Field(description="the seven days, Monday first (a single bolus: none)")
+    bolus: SingleBolusOut | None = Field(
+        default=None, description="a single bolus's dose and duration; the pump stops after it"
+    )
 
 
 class PtmOut(Schema):
@@ -652,6 +680,7 @@ class PrescriptionOut(Schema):
     daily_dose: QuantityOut = Field(description="the basal dose of the day that gives most")
     worst_day: QuantityOut = Field(description="that day with every allowed patient bolus")
     phase: str
+    fluid_change: str = Field(description="none, bridge or priming (see PrescriptionIn)")
     reason: str
     prescribed_by: str
     prescribed_at: datetime
@@ -934,6 +963,15 @@ class AlarmRowOut(Plain):
     high_risk: bool
 
 
+class IncidentRowOut(Plain):
+    patient_id: UUID
+    patient: str
+    incident_id: UUID
+    summary: str
+    opened_at: datetime
+    opened_by: str
+
+
 class DashboardTotalsOut(Plain):
     """How many rows each whole list holds; a page shows at most `limit` of them. overdue,
     due_today and due_week are disjoint."""
@@ -948,6 +986,7 @@ class DashboardTotalsOut(Plain):
     unverified: int
     awaiting_check: int
     open_alarms: int
+    open_incidents: int
 
 
 class DashboardOut(Plain):
@@ -972,6 +1011,10 @@ class DashboardOut(Plain):
         description="prescriptions awaiting their double-check, oldest first"
     )
     open_alarms: list[AlarmRowOut]
+    open_incidents: list[IncidentRowOut] = Field(
+        description="incidents open on patients' records (a readback that differed), oldest "
+        "first: each keeps its programming session stopped until a physician closes it"
+    )
 
 
 WALL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"

@@ -13,7 +13,7 @@ from django.db import models
 from painpump.core.dose_history import Phase
 from painpump.core.locale import DateFormat, TimeFormat
 from painpump.core.patient_facts import OpioidStatus
-from painpump.core.prescription import ProgramKind
+from painpump.core.prescription import FluidChange, ProgramKind
 from painpump.core.spasticity import Origin
 from painpump.core.stay_plan import STAYS
 
@@ -224,9 +224,17 @@ class Prescription(models.Model):
     ptm_duration_s = models.PositiveIntegerField(null=True, blank=True)
     ptm_lockout_s = models.PositiveIntegerField(null=True, blank=True)
     ptm_max_per_day = models.PositiveIntegerField(null=True, blank=True)
+    # a single-bolus program's bolus (then the pump stops); its steps give nothing
+    bolus_dose_mcg = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    bolus_duration_s = models.PositiveIntegerField(null=True, blank=True)
     # as prescribed; "" leaves it to the occasion: maintenance at a refill of the same drug,
     # titration between refills (core.refill_decision.next_phase)
     phase = models.CharField(max_length=12, choices=[(p.value, p.value) for p in Phase], blank=True)
+    # how the old fluid in the pump tubing and catheter is delivered when this prescription's
+    # fluid replaces it (core.fluid_change)
+    fluid_change = models.CharField(
+        max_length=8, choices=[(c.value, c.value) for c in FluidChange], default="none"
+    )
     reason = models.CharField(max_length=500)
     high_alert = models.BooleanField()
     prescribed_by = models.CharField(max_length=150)
@@ -351,6 +359,9 @@ class Refill(models.Model):
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="refills")
     bridge_volume_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
     bridge_rate_ml_per_day = models.DecimalField(max_digits=14, decimal_places=6, null=True)
+    # the priming bolus the executed prescription ran at this fill (core.fluid_change.priming)
+    priming_volume_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
+    priming_duration_s = models.PositiveIntegerField(null=True)
     alarm_at = models.DateTimeField()
     empty_at = models.DateTimeField()
     refill_by = models.DateField()

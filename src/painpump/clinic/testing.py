@@ -87,16 +87,20 @@ def prescribed(
     overrides: Mapping[str, str] | None = None,
     phase: Phase | None = None,
     reason: str = "prescribed as planned at the clinic visit",
+    fluid_change: rx.FluidChange | None = None,
 ) -> Prescription:
     """A continuous prescription signed by `physician` and, when it is high-alert, accepted by
-    `checker` (a pharmacist or another physician) entering the same values: ready to program."""
+    `checker` (a pharmacist or another physician) entering the same values: ready to program. A
+    change of the principal drug's concentration is bridged unless `fluid_change` says else."""
     pairs = drugs.drugs if isinstance(drugs, Fill) else drugs
     implant = Implant.objects.get(id=implant_id)
     program = rx.PrescribedProgram.continuous(dose)
+    if fluid_change is None:
+        fluid_change = _bridged(implant, pairs)
     record = prescriptions.prescribe(
         physician,
         implant_id,
-        rx.Prescription(pairs, program, phase=phase),
+        rx.Prescription(pairs, program, phase=phase, fluid_change=fluid_change),
         reason=reason,
         now=at,
         expected_version=implant.version,
@@ -114,3 +118,14 @@ def prescribed(
         )
         record.refresh_from_db()
     return record
+
+
+def _bridged(implant: Implant, drugs: tuple[tuple[str, Q], ...]) -> rx.FluidChange:
+    last = implant.refills.order_by("-performed_at").first()
+    if last is None:
+        return rx.FluidChange.NONE
+    name, conc = last.drugs.order_by("position").values_list(
+        "drug", "concentration_mcg_per_ml"
+    )[0]
+    same = name == drugs[0][0] and conc != drugs[0][1].canonical
+    return rx.FluidChange.BRIDGE if same else rx.FluidChange.NONE

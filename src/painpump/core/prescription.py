@@ -25,6 +25,18 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class ProgramKind(StrEnum):
     CONTINUOUS = "continuous"
     FLEX = "flex"
+    SINGLE_BOLUS = "single_bolus"
+
+
+class FluidChange(StrEnum):
+    """How the old fluid in the pump tubing and catheter reaches the patient when a fill of
+    another fluid (or a first fill) starts this prescription (rule-fluid-change): at the new
+    program's rate, as a bridge (at the rate that keeps the prescribed dose of the old
+    concentration) or pushed through by a priming bolus."""
+
+    NONE = "none"
+    BRIDGE = "bridge"
+    PRIMING = "priming"
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,19 @@ class PatientBolus:
         )
 
 
+@dataclass(frozen=True)
+class SingleBolus:
+    """A single bolus of the principal drug over a duration, after which the pump stops."""
+
+    dose: Q
+    duration_s: int
+
+    @property
+    def words(self) -> str:
+        """ "100 mcg over 1 h, then the pump stops"."""
+        return f"{self.dose} over {duration_words(self.duration_s)}, then the pump stops"
+
+
 def duration_words(seconds: int) -> str:
     """A duration as a programmer shows it: whole hours, else whole minutes, else seconds."""
     if seconds and seconds % 3600 == 0:
@@ -76,14 +101,20 @@ def duration_words(seconds: int) -> str:
 @dataclass(frozen=True)
 class PrescribedProgram:
     """Seven day patterns, Monday first, each a list of steps starting at 00:00; a continuous
-    program is one step a day at the same dose."""
+    program is one step a day at the same dose; a single bolus runs no basal (its days hold one
+    step of nothing) and gives its `bolus` once."""
 
     kind: ProgramKind
     days: tuple[tuple[Step, ...], ...]
+    bolus: SingleBolus | None = None
 
     @classmethod
     def continuous(cls, dose: Q) -> PrescribedProgram:
         return cls(ProgramKind.CONTINUOUS, ((Step(0, dose),),) * 7)
+
+    @classmethod
+    def single_bolus(cls, bolus: SingleBolus) -> PrescribedProgram:
+        return cls(ProgramKind.SINGLE_BOLUS, ((Step(0, of(Decimal(0), "mcg/day")),),) * 7, bolus)
 
     @classmethod
     def flex(cls, days: tuple[tuple[Step, ...], ...]) -> PrescribedProgram:
@@ -112,7 +143,10 @@ class PrescribedProgram:
 
     @property
     def largest_day(self) -> Q:
-        """The daily dose of the day that gives most (a continuous program's dose)."""
+        """The daily dose of the day that gives most (a continuous program's dose; a single
+        bolus's dose, given within its day)."""
+        if self.bolus is not None:
+            return of(self.bolus.dose.canonical, "mcg/day")
         return of(max(self.day_dose(i) for i in range(7)), "mcg/day")
 
     @property
@@ -129,6 +163,8 @@ class PrescribedProgram:
                 groups[-1][0].append(name)
             else:
                 groups.append(([name], day))
+        if self.bolus is not None:
+            return f"single bolus {self.bolus.words}"
         if len(groups) == 1:
             return _steps_words(groups[0][1])
         return "; ".join(
@@ -148,6 +184,7 @@ class Prescription:
     program: PrescribedProgram
     ptm: PatientBolus | None = None
     phase: Phase | None = None
+    fluid_change: FluidChange = FluidChange.NONE
 
     @property
     def principal(self) -> tuple[str, Q]:
@@ -194,14 +231,17 @@ def check_shape(pump: catalog.Pump, program: PrescribedProgram, ptm: PatientBolu
     steps in order and no more than the pump's rate changes a day (hard: the device's range);
     a constant-flow pump takes neither a flex program nor patient boluses."""
     steps_allowed = pump.flex_steps_per_day
-    if program.kind is ProgramKind.FLEX and pump.fixed_rate:
+    if program.kind is not ProgramKind.CONTINUOUS and pump.fixed_rate:
         raise Refusal(
             "program.kind",
-            "flex",
+            program.kind.value,
             "continuous: the rate of a constant-flow pump is fixed at manufacture",
             steps_allowed.source,
             "cannot be programmed",
         )
+    if program.kind is ProgramKind.SINGLE_BOLUS:
+        _check_single_bolus(program.bolus, ptm)
+        return
     if len(program.days) != 7:
         raise Refusal(
             "program.days", f"{len(program.days)} days", "7 (Monday to Sunday)", RULES, "is wrong"
@@ -273,6 +313,45 @@ def check_shape(pump: catalog.Pump, program: PrescribedProgram, ptm: PatientBolu
         )
     if ptm.dose.canonical <= 0:
         raise Refusal("ptm.dose", str(ptm.dose), "above 0", RULES, "gives no bolus")
+
+
+def _check_single_bolus(bolus: SingleBolus | None, ptm: PatientBolus | None) -> None:
+    """A single bolus gives a dose over at most a day and is the whole program: the pump stops
+    after it, so it takes no patient boluses."""
+    if bolus is None:
+        raise Refusal("program.bolus", "missing", "a dose and a duration", RULES, "is required")
+    if bolus.dose.canonical <= 0:
+        raise Refusal("program.bolus.dose", str(bolus.dose), "above 0", RULES, "gives no bolus")
+    if not 0 < bolus.duration_s <= SECONDS_PER_DAY:
+        raise Refusal(
+            "program.bolus.duration",
+            duration_words(bolus.duration_s),
+            "above 0 and at most 24 h (the bolus is judged as its day's dose)",
+            RULES,
+            "is not a bolus's duration",
+        )
+    if ptm is not None:
+        raise Refusal(
+            "ptm",
+            "patient boluses",
+            "none with a single bolus: the pump stops after it",
+            RULES,
+            "cannot be given",
+        )
+
+
+def single_bolus(dose: str, duration: str) -> SingleBolus:
+    """A single bolus from its entries ("100 mcg", "1 hour")."""
+    seconds = parse(duration, Kind.DURATION, "program.bolus.duration", positive=True).canonical
+    if seconds != seconds.to_integral_value():
+        raise Refusal(
+            "program.bolus.duration",
+            repr(duration),
+            "whole seconds",
+            RULES,
+            "has fractions of a second",
+        )
+    return SingleBolus(parse(dose, Kind.MASS, "program.bolus.dose", positive=True), int(seconds))
 
 
 WEEKDAY_SETS: dict[str, frozenset[int]] = {

@@ -13,6 +13,7 @@ from painpump.core.prescription import (
     PatientBolus,
     PrescribedProgram,
     Prescription,
+    SingleBolus,
     Step,
     duration_words,
 )
@@ -123,15 +124,41 @@ def compare_readback(
 
 
 def _compare_program(prescribed: PrescribedProgram, entered: PrescribedProgram) -> list[Mismatch]:
-    """The kind, then each weekday whose steps (start and dose, in any unit) differ."""
+    """The kind, then each weekday whose steps (start and dose, in any unit) differ, or a single
+    bolus's dose and duration."""
     found = []
     if entered.kind is not prescribed.kind:
         found.append(Mismatch("program.kind", entered.kind.value, prescribed.kind.value))
+    if prescribed.bolus is not None or entered.bolus is not None:
+        return found + _compare_bolus(prescribed.bolus, entered.bolus)
     for weekday, mine, theirs in zip(WEEKDAYS, prescribed.days, entered.days, strict=True):
         if [(s.start_s, s.dose.canonical) for s in mine] != [
             (s.start_s, s.dose.canonical) for s in theirs
         ]:
             found.append(Mismatch(f"program.days.{weekday}", _day_text(theirs), _day_text(mine)))
+    return found
+
+
+def _compare_bolus(prescribed: SingleBolus | None, entered: SingleBolus | None) -> list[Mismatch]:
+    if prescribed is None or entered is None:
+        return [
+            Mismatch(
+                "program.bolus",
+                entered.words if entered else "none",
+                prescribed.words if prescribed else "none",
+            )
+        ]
+    found = []
+    if not _same(entered.dose, prescribed.dose):
+        found.append(Mismatch("program.bolus.dose", str(entered.dose), str(prescribed.dose)))
+    if entered.duration_s != prescribed.duration_s:
+        found.append(
+            Mismatch(
+                "program.bolus.duration",
+                duration_words(entered.duration_s),
+                duration_words(prescribed.duration_s),
+            )
+        )
     return found
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from painpump.core import catalog, checks
+from painpump.core import catalog, checks, fluid_change
 from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.device_limits import check_rate
 from painpump.core.dose_history import Phase
@@ -19,13 +19,17 @@ from painpump.core.dosing import dose_mcg_per_day
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus
 from painpump.core.prescription import (
+    SECONDS_PER_DAY,
     WEEKDAYS,
     PrescribedProgram,
     Prescription,
+    SingleBolus,
     check_shape,
+    duration_words,
     moments,
 )
 from painpump.core.refill_decision import (
+    STOPPING_RISK,
     DosingRules,
     PumpState,
     RunningProgram,
@@ -68,8 +72,14 @@ def decide_prescription(
         check_shape(state.pump, prescription.program, prescription.ptm)
         judge = _Judge(state, prescription, at, rules, phase)
         rate, warnings = judge.dose(prescription.daily_dose, state.running, None)
+        bolus = prescription.program.bolus
         # after the drug library, so a mg/mcg slip is named as such, not as a rate
+        if bolus is not None:
+            _check_bolus_rate(state, prescription, bolus)
+            warnings += _stops_after(prescription)
         for weekday, index, step in prescription.program.steps():
+            if bolus is not None:
+                break
             check_rate(
                 state.pump,
                 of(prescription.rate_ml_per_day(step.dose), "mL/day"),
@@ -82,6 +92,8 @@ def decide_prescription(
         warnings += _bolus_size(prescription, state)
         warnings += _ptm_findings(prescription, state)
         warnings += _approval(prescription, state)
+        path = state.last_fill.drugs if state.last_fill is not None else None
+        warnings += fluid_change.judge(state.pump, state.dead_volume, path, prescription)
     except Refusal as stop:
         return PrescriptionDecision(prescription, (), stop, phase, None)
     return PrescriptionDecision(prescription, _unique(warnings), None, phase, rate)
@@ -124,6 +136,7 @@ class _Judge:
                 phase=self.phase,
                 on=self.at.astimezone(self.rules.tz).date(),
                 increased_at=increased_at,
+                basal=self.prescription.program.bolus is None,
             )
         except Refusal as stop:
             raise stop if field is None else replace(stop, field=field) from None
@@ -144,6 +157,8 @@ class _Judge:
         days."""
         running, last = self.state.running, self.state.last_fill
         program = self.prescription.program
+        if program.bolus is not None:  # no basal: the bolus is judged as its day's dose
+            return []
         if running is None or last is None or last.drugs[0][0] != self.prescription.principal[0]:
             highest = program.highest_step
             if highest.canonical <= self.prescription.daily_dose.canonical:
@@ -187,6 +202,45 @@ class _Judge:
             previous = self._as_running(running.dose_mcg_per_day + extra)
         raised = running.raised_at if running is not None else None
         return self.dose(self.prescription.worst_day, previous, "ptm.max_per_day", raised)[1]
+
+
+def _check_bolus_rate(state: PumpState, prescription: Prescription, bolus: SingleBolus) -> None:
+    """A single bolus runs at its volume over its duration: within the pump's rate range (hard:
+    the device)."""
+    volume = bolus.dose.canonical / prescription.principal[1].canonical
+    rate = volume * SECONDS_PER_DAY / bolus.duration_s
+    check_rate(
+        state.pump,
+        of(rate, "mL/day"),
+        "program.bolus.duration",
+        f"{bolus.dose} over {duration_words(bolus.duration_s)} ({of(rate, 'mL/day')})",
+    )
+
+
+def _stops_after(prescription: Prescription) -> list[Finding]:
+    """After a single bolus the pump stops: each drug whose abrupt stop risks withdrawal warns
+    (a reason: the taper it ends, or why the stop is safe)."""
+    found = []
+    for name, _ in prescription.drugs:
+        drug = catalog.drug(name)
+        source = STOPPING_RISK.get(name) or STOPPING_RISK.get(drug.drug_class)
+        if source is None:
+            continue
+        found.append(
+            Finding(
+                "stops_after_single_bolus",
+                Verdict.WARN,
+                f"the pump stops after the single bolus: {name} then stops abruptly, which risks "
+                "withdrawal; give the reason and watch for withdrawal",
+                "a running program after the bolus, or a reason",
+                source,
+                verified=drug.drug_class != "opioid",
+                subject=Subject.DOSE,
+                drug=name,
+                tier=Tier.SOFT,
+            )
+        )
+    return found
 
 
 def _highest_step(

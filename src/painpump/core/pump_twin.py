@@ -15,16 +15,21 @@
   rules do: `max_per_day` a day one lockout apart, each stretch under one PTM setting counting its
   days from its start. A bolus's volume is its dose over the fill's principal concentration. They
   enter the twin as bolus events: its PTM holds one setting a fill, a program here brings its own.
+- A single bolus runs over its duration from the program's start, then the pump stops (its
+  reservoir holds what is left: no alarm or empty date follows).
 - Flex steps are clinic wall-clock times in `tz`. Each program keeps the UTC offset in force when
   it started, as the pump's clock does: a daylight-saving change while it runs shifts its steps by
   an hour on the clinic's clock.
+- A fill that ran a bridge drives the path's volume at the recorded bridge rate before its
+  program; one that ran a priming bolus draws the path's volume over the bolus's duration at the
+  fill (rule-fluid-change).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from operator import itemgetter
@@ -56,6 +61,10 @@ class RecordedFill:
     at: datetime
     volume_ml: Decimal
     drugs: Drugs
+    bridge_rate_ml_per_day: Decimal | None = None
+    """The bridge run from the fill (the path's old fluid at this rate first), if any."""
+    priming: tuple[Decimal, int] | None = None
+    """The priming bolus run at the fill: mL over seconds, if any."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +170,10 @@ def forecast(
     specs = [_spec(history, index, recorded, fill) for index, recorded, _ in runs]
     if history.pump.fixed_rate:
         _check_rate_kept(history, runs, specs)
+    if fill.bridge_rate_ml_per_day is not None and not history.pump.fixed_rate:
+        specs[0] = replace(
+            specs[0], bridge=True, bridge_rate_ml_per_day=fill.bridge_rate_ml_per_day
+        )
     ptm = _ptm_stretches(runs, until)
     counted, covered = _counted(history, ptm, start, now)
     assumed = [
@@ -175,6 +188,8 @@ def forecast(
         if not history.pump.fixed_rate
     ]
     timed += [(t, 1, bolus) for t, bolus in counted + assumed]
+    if fill.priming is not None:
+        timed.append((start, 1, BolusSpec(fill.priming[0], None, fill.priming[1])))
     timed.append((now, 2, None))
     moments = {_seconds(m, f"marks[{i}]") for i, m in enumerate(marks)}
     timed += [(t, 2, None) for t in sorted(moments) if start <= t <= until and t != now]
@@ -302,6 +317,10 @@ def _spec(
         return ProgramSpec("continuous", days=(((0, fixed),),) * 7)
     if program.kind is ProgramKind.CONTINUOUS:
         return ProgramSpec("continuous", days=days)
+    if program.bolus is not None:  # then stopped; its days give nothing
+        dose = expect(program.bolus.dose, Kind.MASS, f"{field}.bolus.dose").canonical
+        bolus = BolusSpec(None, dose, program.bolus.duration_s)
+        return ProgramSpec("bolus", days=days, bolus=bolus)
     offset = recorded.at.astimezone(history.tz).utcoffset()
     offset_s = int(offset.total_seconds()) if offset is not None else 0
     return ProgramSpec("flex", days=_utc_days(days, offset_s))
@@ -539,7 +558,7 @@ def projection(
     _, fill = _last_fill(history, _seconds(at, "at"), at)
     since = [p for p in history.programs if p.at > fill.at and p.at <= at]
     running = [p for p in history.programs if p.at <= fill.at][-1:] + since
-    bent = any(p.ptm is not None or p.program.kind is ProgramKind.FLEX for p in running)
+    bent = any(p.ptm is not None or p.program.kind is not ProgramKind.CONTINUOUS for p in running)
     days = [fill.at + timedelta(days=n) for n in range(1, horizon_days)] if bent else []
     found = dates(
         history,

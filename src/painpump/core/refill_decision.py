@@ -11,15 +11,16 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from painpump.core import catalog, checks
+from painpump.core import catalog, checks, fluid_change
 from painpump.core.catalog import Limit, Pump
 from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.device_limits import check_rate, check_volume_fits
 from painpump.core.dose_history import DoseChange, Phase, increases_within, last_increase
 from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
 from painpump.core.errors import Refusal
+from painpump.core.fluid_change import Priming
 from painpump.core.patient_facts import PatientFacts
-from painpump.core.prescription import PatientBolus, PrescribedProgram
+from painpump.core.prescription import FluidChange, PatientBolus, PrescribedProgram
 from painpump.core.refill import (
     DeliveryFinding,
     LimitedBy,
@@ -173,6 +174,11 @@ class RefillEntries:
     phase: Phase | None = None
     """The phase of the program this refill starts (None: the running program's)."""
     ptm: PtmCounts | None = None
+    fluid_change: FluidChange = FluidChange.NONE
+    """How the executed prescription has the old fluid in the path delivered if the fill's
+    fluid replaces it (rule-fluid-change)."""
+    basal: bool = True
+    """False when the executed prescription is a single bolus: `dose` is the bolus's day."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,7 @@ class FillOutcome:
     plan: RefillPlan
     bridge: Bridge | None
     stability_notes: tuple[Finding, ...]
+    priming: Priming | None = None
 
     @property
     def notes(self) -> tuple[Finding, ...]:
@@ -411,6 +418,7 @@ def check_fill(
     previous_drugs: Sequence[tuple[str, Decimal]] | None = None,
     phase: Phase | None = None,
     on: date | None = None,
+    basal: bool = True,
 ) -> tuple[Decimal, list[Finding]]:
     """The rate for the prescribed dose and the warnings of the drug-library (the clinic's own
     limits beside the packaged) and device checks of every drug in the fill; a stop is raised
@@ -434,6 +442,7 @@ def check_fill(
         previous_drugs=previous_drugs,
         phase=phase,
         on=on,
+        basal=basal,
     )
 
 
@@ -452,10 +461,13 @@ def check_drugs(
     phase: Phase | None = None,
     on: date | None = None,
     increased_at: datetime | None = None,
+    basal: bool = True,
 ) -> tuple[Decimal, list[Finding]]:
     """check_fill without the volume: the drugs (principal first) and the daily dose of the
     principal, as a prescription is judged before any fill. `increased_at`: when the dose last
-    rose, where the recorded history (of day totals) cannot tell (a step or a bolus raised)."""
+    rose, where the recorded history (of day totals) cannot tell (a step or a bolus raised).
+    `basal` False: the dose is a single bolus's, given within the day at the bolus's own rate
+    (judged by its prescription), so its day rate is no pump rate to check."""
     drugs = named_drugs(drugs)
     fill = Fill(tuple(drugs), of(Decimal(0), "mL"), "")
     rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
@@ -502,7 +514,8 @@ def check_drugs(
         findings += [f.in_admixture() if admixture else f for f in decision.findings]
     findings += _stopped(before, fill)
     # after the drug library, so a mg/mcg slip is named as such, not as a rate
-    check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
+    if basal:
+        check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
     return rate, [f for f in findings if f.verdict is Verdict.WARN]
 
 
@@ -520,12 +533,21 @@ def bridge_for(
 
 
 def plan_fill(
-    state: PumpState, fill: Fill, dose: Q, rate: Decimal, at: datetime, rules: DosingRules
+    state: PumpState,
+    fill: Fill,
+    dose: Q,
+    rate: Decimal,
+    at: datetime,
+    rules: DosingRules,
+    change: FluidChange = FluidChange.NONE,
 ) -> FillOutcome:
-    """What a new fill leads to: the bridge, the drug's stability limit and its notes, and the
+    """What a new fill leads to: the bridge or priming bolus the prescription's `change` runs
+    when the fill's fluid replaces another, the drug's stability limit and its notes, and the
     pump's projection to the next refill. A fill too small for the alarm volume is refused as
     the volume's fault."""
     old_drugs = state.last_fill.drugs if state.last_fill else ()
+    path = old_drugs if state.last_fill else None
+    changed = fluid_change.changes(path, fill.drugs) and state.dead_volume.canonical > 0
     names = fill.names
     products = {p.canonical for p in catalog.drug(names[0]).products}
     stability, notes = stability_limit(
@@ -549,8 +571,13 @@ def plan_fill(
     return FillOutcome(
         rate_ml_per_day=rate,
         plan=plan,
-        bridge=bridge_for(old_drugs, fill, dose, state.dead_volume),
+        bridge=bridge_for(old_drugs, fill, dose, state.dead_volume)
+        if change is FluidChange.BRIDGE
+        else None,
         stability_notes=tuple(notes),
+        priming=fluid_change.priming(state.pump, state.dead_volume)
+        if change is FluidChange.PRIMING and changed
+        else None,
     )
 
 
@@ -690,8 +717,9 @@ def decide_refill(
                 previous_drugs=last.drugs if last is not None else None,
                 phase=phase,
                 on=entries.at.astimezone(rules.tz).date(),
+                basal=entries.basal,
             )
-            outcome = plan_fill(state, fill, dose, rate, entries.at, rules)
+            outcome = plan_fill(state, fill, dose, rate, entries.at, rules, entries.fluid_change)
             dose_changed = dose_changed or partner_doses_changed(fill, rate, last, running)
         except Refusal as refused:
             stop = refused
@@ -752,6 +780,7 @@ def decide_program_change(
     origin: str | None,
     rules: DosingRules,
     phase: Phase | None = None,
+    basal: bool = True,
 ) -> ProgramDecision:
     """A new daily dose from `at` for the drugs in the pump, judged as a refill's program is (the
     label's titration step, hours since the last change, the device's range), and where it
@@ -788,6 +817,7 @@ def decide_program_change(
             previous_drugs=last.drugs,
             phase=next_phase(phase, state, None),
             on=at.astimezone(rules.tz).date(),
+            basal=basal,
         )
         projection = titrated(state, last.programs, rate, at, rules)
     except Refusal as stop:

@@ -65,6 +65,7 @@ def prescribe(
         raise decision.stop
     passed = overrides_for(decision.warnings, overrides or {})
     prescription = decision.prescription
+    bolus = prescription.program.bolus
     previous = reads.newest_open(implant) or reads.in_force(implant)
     withdrawn = list(implant.prescriptions.filter(status__in=reads.OPEN))
     for old in withdrawn:
@@ -82,7 +83,10 @@ def prescribe(
         ptm_duration_s=prescription.ptm.duration_s if prescription.ptm else None,
         ptm_lockout_s=prescription.ptm.lockout_s if prescription.ptm else None,
         ptm_max_per_day=prescription.ptm.max_per_day if prescription.ptm else None,
+        bolus_dose_mcg=bolus.dose.canonical if bolus else None,
+        bolus_duration_s=bolus.duration_s if bolus else None,
         phase=prescription.phase.value if prescription.phase else "",
+        fluid_change=prescription.fluid_change.value,
         reason=why,
         high_alert=prescription.high_alert or (previous is not None and previous.high_alert),
         prescribed_by=actor,

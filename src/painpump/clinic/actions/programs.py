@@ -57,7 +57,8 @@ def program_pump(
     state = pump_state(implant)
     dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
     phase = Phase(prescription.phase) if prescription.phase else None
-    decision = decide_program_change(state, dose, now, None, dosing_rules(), phase)
+    basal = prescription.bolus_dose_mcg is None  # else a single bolus's day
+    decision = decide_program_change(state, dose, now, None, dosing_rules(), phase, basal)
     if decision.stop is not None:
         raise decision.stop
     projection, rate = decision.projection, decision.rate_ml_per_day

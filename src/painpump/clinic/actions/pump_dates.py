@@ -21,12 +21,19 @@ from painpump.core.pump_twin import TwinDates
 FIELDS = ["alarm_at", "empty_at", "refill_by", "limited_by"]
 
 
+def stops(program: Program) -> bool:
+    """True when the program is a single bolus: the pump stops after it."""
+    return program.prescription is not None and program.prescription.bolus_dose_mcg is not None
+
+
 def store(implant: Implant, program: Program, refill: Refill | None, at: datetime) -> TwinDates:
     """The twin's dates from the pump's whole recorded history at `at`, set on `implant` (saved
     by the caller with its other changes) and saved on `program` and `refill`. A program that
-    never reaches the alarm within the horizon is refused (the transaction rolls back)."""
+    never reaches the alarm within the horizon is refused (the transaction rolls back), unless
+    it is a single bolus: the pump stops after it and holds the rest, dated by its drug's
+    stability (or the horizon)."""
     found = pump_history.twin_dates(pump_history.history_of(implant), at)
-    if found.alarm_at is None or found.empty_at is None:
+    if (found.alarm_at is None or found.empty_at is None) and not stops(program):
         raise Refusal(
             "program",
             str(program.id),
@@ -99,7 +106,7 @@ def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> int:
         ]
         history = pump_history.recorded(implant, [refill], since, zone)
         found = pump_history.twin_dates(history, now)
-        if found.alarm_at is None or found.empty_at is None:
+        if (found.alarm_at is None or found.empty_at is None) and not (since and stops(since[-1])):
             continue
         dates = (found.alarm_at, found.empty_at, found.refill_by)
         if (implant.alarm_at, implant.empty_at, implant.refill_by) != dates:

@@ -34,6 +34,7 @@ from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.overrides import Override, overrides_for
+from painpump.core.prescription import FluidChange
 from painpump.core.refill_decision import (
     Fill,
     PtmCounts,
@@ -121,7 +122,17 @@ def perform_refill(
     if prescription.status == Prescription.Status.READY and prescription.phase:
         phase = Phase(prescription.phase)
     state = pump_state(implant)
-    entries = RefillEntries(performed_at, expected, aspirated, fill, dose, phase=phase, ptm=ptm)
+    entries = RefillEntries(
+        performed_at,
+        expected,
+        aspirated,
+        fill,
+        dose,
+        phase=phase,
+        ptm=ptm,
+        fluid_change=FluidChange(prescription.fluid_change),
+        basal=prescription.bolus_dose_mcg is None,
+    )
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now())
     if decision.stop is not None:
         raise decision.stop
@@ -164,6 +175,7 @@ def perform_refill(
             "aspirated": str(aspirated) if aspirated else None,
             "finding": refill.finding or None,
             "bridge": str(bridged.bridge_rate) if bridged else None,
+            "priming": str(outcome.priming.volume) if outcome.priming else None,
             "refill_by": dated.refill_by.isoformat(),
             "appointments_done": closed,
             "overrides": overrides_json(passed),
@@ -249,6 +261,8 @@ def _recorded(
         program=program,
         bridge_volume_ml=bridged.bridge_volume.canonical if bridged else None,
         bridge_rate_ml_per_day=bridged.bridge_rate.canonical if bridged else None,
+        priming_volume_ml=outcome.priming.volume.canonical if outcome.priming else None,
+        priming_duration_s=outcome.priming.duration_s if outcome.priming else None,
         alarm_at=plan.alarm_at,
         empty_at=plan.empty_at,
         refill_by=plan.refill_by,

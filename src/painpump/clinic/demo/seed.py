@@ -72,7 +72,13 @@ from painpump.core.locale import ClinicLocale
 from painpump.core.prescription_compare import CheckEntries
 from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.prescription_decision import decide_prescription
-from painpump.core.refill_decision import Fill, PtmCounts, RefillEntries, decide_refill
+from painpump.core.refill_decision import (
+    Fill,
+    PtmCounts,
+    PumpState,
+    RefillEntries,
+    decide_refill,
+)
 from painpump.core.scheduling import WEEKDAYS
 from painpump.core.units import Q, of
 
@@ -319,8 +325,10 @@ class _Seeder:
         fluid: tuple[tuple[str, Q], ...],
         order: Order,
     ) -> Prescription:
-        prescription = rx.Prescription(fluid, order.program, plan.ptm)
-        shown = decide_prescription(pump_state(implant), prescription, order.at, dosing_rules())
+        state = pump_state(implant)
+        change = demo_fluid_change(state, fluid)
+        prescription = rx.Prescription(fluid, order.program, plan.ptm, fluid_change=change)
+        shown = decide_prescription(state, prescription, order.at, dosing_rules())
         return prescriptions.prescribe(
             self.users[order.prescriber],
             implant.id,
@@ -393,7 +401,17 @@ class _Seeder:
         ptm = None
         if visit.ptm_requests is not None and visit.ptm_given is not None:
             ptm = PtmCounts(visit.ptm_requests, visit.ptm_given)
-        entries = RefillEntries(visit.at, expected, aspirated, fill, dose, phase=phase, ptm=ptm)
+        entries = RefillEntries(
+            visit.at,
+            expected,
+            aspirated,
+            fill,
+            dose,
+            phase=phase,
+            ptm=ptm,
+            fluid_change=rx.FluidChange(executed.fluid_change),
+            basal=executed.bolus_dose_mcg is None,
+        )
         shown = decide_refill(pump_state(implant), entries, dosing_rules(), now=clock.now())
         given = reads.overrides_of(executed)
         overrides = {
@@ -447,7 +465,22 @@ REJECTION = (
 )
 DEMO_REASONS = {
     "reconciliation": "demo: residual volume re-measured, pump interrogated, patient well",
+    "priming_bolus_mixing": "demo: primed in the operating room, the patient under supervision",
+    "old_fluid_at_new_rate": "demo: the old drug in the catheter tapers over the first day",
 }
+
+
+def demo_fluid_change(state: PumpState, fluid: tuple[tuple[str, Q], ...]) -> rx.FluidChange:
+    """How the demo's physician has the old fluid in the path delivered: a new pump primed, a
+    change of the same drug's concentration bridged, anything else at the new rate."""
+    if state.pump.fixed_rate or state.dead_volume.canonical <= 0:
+        return rx.FluidChange.NONE
+    if state.last_fill is None:
+        return rx.FluidChange.PRIMING
+    (old_name, old_conc), (name, conc) = state.last_fill.drugs[0], fluid[0]
+    if old_name == name and old_conc != conc.canonical:
+        return rx.FluidChange.BRIDGE
+    return rx.FluidChange.NONE
 START_REASONS = {
     "morphine": "demo: start dose converted from the patient's systemic opioids (opioid-tolerant)",
     "hydromorphone": "demo: start dose converted from the patient's systemic opioids "

@@ -27,6 +27,7 @@ from painpump.clinic.models import (
     Appointment,
     Episode,
     Implant,
+    Incident,
     Prescription,
     PrescriptionDrug,
     Refill,
@@ -147,6 +148,19 @@ class AlarmRow:
 
 
 @dataclass(frozen=True)
+class IncidentRow:
+    """An incident open on a patient's record (a readback that differed: the session stays
+    stopped) until a physician closes it."""
+
+    patient_id: str
+    patient: str
+    incident_id: str
+    summary: str
+    opened_at: datetime
+    opened_by: str
+
+
+@dataclass(frozen=True)
 class Totals:
     """How many rows each whole list holds (a page shows at most `limit` of them)."""
 
@@ -160,6 +174,7 @@ class Totals:
     unverified: int = 0
     awaiting_check: int = 0
     open_alarms: int = 0
+    open_incidents: int = 0
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,7 @@ class Dashboard:
     unverified: list[VerificationRow]
     awaiting_check: list[CheckRow]
     open_alarms: list[AlarmRow]
+    open_incidents: list[IncidentRow]
     totals: Totals = Totals()
     offset: int = 0
     limit: int = DEFAULT_LIMIT
@@ -484,6 +500,16 @@ def _unacknowledged_alarms(offset: int, limit: int) -> tuple[list[tuple[Any, ...
     )
 
 
+def _open_incidents(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    return _paged(
+        Incident.objects.filter(closed_at__isnull=True),
+        ("opened_at", "id"),  # oldest first: a stopped session waits longest
+        ("id", "implant__episode_id", "summary", "opened_at", "opened_by"),
+        offset,
+        limit,
+    )
+
+
 def _patient_names(
     rows: Iterable[tuple[Any, ...]], episodes: Iterable[Episode]
 ) -> dict[Any, tuple[str, str]]:
@@ -589,6 +615,15 @@ def _alarm_rows(alarms: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]
     ]
 
 
+def _incident_rows(
+    incidents: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]
+) -> list[IncidentRow]:
+    return [
+        IncidentRow(*names[episode_id], str(incident_id), summary, at, by)
+        for incident_id, episode_id, summary, at, by in incidents
+    ]
+
+
 def _patients_shown(board: Dashboard) -> list[str]:
     return sorted(
         {
@@ -604,6 +639,7 @@ def _patients_shown(board: Dashboard) -> list[str]:
                 board.unverified,
                 board.awaiting_check,
                 board.open_alarms,
+                board.open_incidents,
             )
             for row in rows
         }
@@ -629,8 +665,10 @@ def worklist(
     checks, checks_total = _unverified_refills(offset, limit)
     pending, pending_total = _awaiting_check(offset, limit)
     alarms, alarms_total = _unacknowledged_alarms(offset, limit)
+    incidents, incidents_total = _open_incidents(offset, limit)
     names = _patient_names(
-        [*refills.rows, *replacing, *checks, *pending, *alarms], [*testing[offset:end], *waiting]
+        [*refills.rows, *replacing, *checks, *pending, *alarms, *incidents],
+        [*testing[offset:end], *waiting],
     )
 
     nearing_replacement = _replacement_rows(replacing, names)
@@ -649,6 +687,7 @@ def worklist(
         _verification_rows(checks, names),
         _check_rows(pending, names),
         _alarm_rows(alarms, names),
+        _incident_rows(incidents, names),
         Totals(
             **refills.totals,
             test_phases=len(testing),
@@ -657,6 +696,7 @@ def worklist(
             unverified=checks_total,
             awaiting_check=pending_total,
             open_alarms=alarms_total,
+            open_incidents=incidents_total,
         ),
         offset,
         limit,

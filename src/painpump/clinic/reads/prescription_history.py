@@ -88,6 +88,9 @@ def settings_of(prescription: rx.Prescription) -> dict[str, str]:
     for index, (name, conc) in enumerate(prescription.drugs):
         shown[f"drug {index + 1}"] = f"{name} {conc}"
     shown["program"] = prescription.program.kind.value
+    bolus = prescription.program.bolus
+    if bolus is not None:
+        shown["single bolus"] = bolus.words
     shown["daily dose (largest day)"] = str(prescription.daily_dose)
     for weekday, day in zip(rx.WEEKDAYS, prescription.program.days, strict=True):
         shown[f"steps {weekday}"] = ", ".join(f"{s.start} {s.dose}" for s in day)
@@ -98,12 +101,24 @@ def settings_of(prescription: rx.Prescription) -> dict[str, str]:
         shown["lockout"] = rx.duration_words(ptm.lockout_s)
         shown["boluses a day"] = str(ptm.max_per_day)
     shown["phase"] = prescription.phase.value if prescription.phase else ""
+    if prescription.fluid_change is not rx.FluidChange.NONE:
+        shown[FLUID_CHANGE] = FLUID_CHANGE_WORDS[prescription.fluid_change]
     return shown
+
+
+FLUID_CHANGE = "when the fluid changes"
+FLUID_CHANGE_WORDS = {
+    rx.FluidChange.NONE: "the old fluid at the new rate",
+    rx.FluidChange.BRIDGE: "bridge",
+    rx.FluidChange.PRIMING: "priming bolus",
+}
 
 
 def changes(before: rx.Prescription | None, after: rx.Prescription) -> tuple[Change, ...]:
     old = settings_of(before) if before is not None else {}
     new = settings_of(after)
+    # how the old fluid was delivered belongs to the change that ran it, not to the next one
+    old.pop(FLUID_CHANGE, None)
     names = list(new) + [name for name in old if name not in new]
     return tuple(
         Change(name, old.get(name, ""), new.get(name, ""))

@@ -29,6 +29,9 @@ def as_core(record: Prescription) -> rx.Prescription:
     program = rx.PrescribedProgram(
         rx.ProgramKind(record.program_kind), tuple(tuple(day) for day in days)
     )
+    if record.bolus_dose_mcg is not None and record.bolus_duration_s is not None:
+        bolus = rx.SingleBolus(of(record.bolus_dose_mcg, "mcg"), record.bolus_duration_s)
+        program = rx.PrescribedProgram.single_bolus(bolus)
     ptm = None
     if record.ptm_dose_mcg is not None:
         assert record.ptm_duration_s and record.ptm_lockout_s and record.ptm_max_per_day
@@ -38,7 +41,13 @@ def as_core(record: Prescription) -> rx.Prescription:
             record.ptm_lockout_s,
             record.ptm_max_per_day,
         )
-    return rx.Prescription(drugs, program, ptm, Phase(record.phase) if record.phase else None)
+    return rx.Prescription(
+        drugs,
+        program,
+        ptm,
+        Phase(record.phase) if record.phase else None,
+        rx.FluidChange(record.fluid_change),
+    )
 
 
 def overrides_of(record: Prescription) -> dict[str, str]:
@@ -94,6 +103,15 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
             "a physician's prescription for this pump (program.prescribe)",
             RULES,
             "is missing: a pump is filled and programmed only as prescribed",
+        )
+    if prescription.bolus_dose_mcg is not None:
+        raise Refusal(
+            "prescription",
+            f"#{prescription.number} by {prescription.prescribed_by} (a single bolus)",
+            "a basal program: a fill runs one; a single bolus is programmed between refills "
+            "(program pump), and a physician prescribes the program a refill fills for",
+            RULES,
+            "cannot be executed by a refill",
         )
     prescribed = stored_drugs(prescription)
     shown = drugs_text(prescribed)
@@ -212,6 +230,9 @@ def order_json(
         drugs_key: [f"{name} {conc}" for name, conc in drugs],
         "program": program.kind.value,
         "days": [[f"{s.start} {s.dose}" for s in day] for day in program.days],
+        "bolus": None
+        if program.bolus is None
+        else {"dose": str(program.bolus.dose), "duration_s": program.bolus.duration_s},
         "ptm": None
         if ptm is None
         else {

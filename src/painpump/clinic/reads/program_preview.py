@@ -78,6 +78,7 @@ def preview_program_change(user: User, implant_id: UUID, *, at: datetime) -> Pro
         None,
         dosing_rules(),
         Phase(prescription.phase) if prescription.phase else None,
+        basal=prescription.bolus_dose_mcg is None,
     )
     projection = decision.projection
     if decision.stop is not None or projection is None or decision.rate_ml_per_day is None:

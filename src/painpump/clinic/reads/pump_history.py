@@ -14,7 +14,7 @@ from decimal import Decimal
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
 from painpump.clinic.reads import prescriptions
-from painpump.core import catalog
+from painpump.core import catalog, fluid_change
 from painpump.core import prescription as rx
 from painpump.core.pump_twin import (
     BolusCount,
@@ -43,6 +43,10 @@ def recorded(
             r.performed_at,
             r.volume_ml,
             tuple((d.drug, d.concentration_mcg_per_ml) for d in r.drugs.all()),
+            r.bridge_rate_ml_per_day,
+            (r.priming_volume_ml, r.priming_duration_s)
+            if r.priming_volume_ml is not None and r.priming_duration_s is not None
+            else None,
         )
         for r in refills
     )
@@ -117,10 +121,18 @@ def with_fill(
 ) -> PumpHistory:
     """The history as it would be after a fill at `at` executing `prescription`."""
     drugs = tuple((name, conc.canonical) for name, conc in prescription.drugs)
-    return replace(
-        with_program(history, at, prescription),
-        fills=(*history.fills, RecordedFill(at, volume_ml, drugs)),
+    path = history.fills[-1].drugs if history.fills else None
+    bridge_rate, priming = fluid_change.at_fill(
+        history.pump, of(history.dead_volume_ml, "mL"), path, prescription
     )
+    fill = RecordedFill(
+        at,
+        volume_ml,
+        drugs,
+        bridge_rate,
+        (priming.volume.canonical, priming.duration_s) if priming is not None else None,
+    )
+    return replace(with_program(history, at, prescription), fills=(*history.fills, fill))
 
 
 def with_program(history: PumpHistory, at: datetime, prescription: rx.Prescription) -> PumpHistory:

@@ -29,6 +29,8 @@ from painpump.core.decision import Finding
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
+from painpump.core.fluid_change import Priming
+from painpump.core.prescription import FluidChange
 from painpump.core.refill import Reconciliation
 from painpump.core.refill_decision import (
     Fill,
@@ -74,6 +76,7 @@ class RefillPreview:
     warnings: tuple[Finding, ...]
     notes: tuple[Finding, ...]
     bridge: Bridge | None
+    priming: Priming | None
     appointment: Visit | None
     needs_verification: bool
     dose_changed: bool
@@ -215,7 +218,11 @@ def preview_refill(
         dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
         if prescription.status == Prescription.Status.READY and prescription.phase:
             phase = Phase(prescription.phase)
-    entries = RefillEntries(at, expected, aspirated, fill, dose, phase=phase, ptm=ptm)
+    change = FluidChange(prescription.fluid_change) if prescription else FluidChange.NONE
+    basal = prescription is None or prescription.bolus_dose_mcg is None
+    entries = RefillEntries(
+        at, expected, aspirated, fill, dose, phase=phase, ptm=ptm, fluid_change=change, basal=basal
+    )
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=not partial)
     before = current_setting(implant, state, at, expected)
     preview = _preview(implant, decision, before, fill, dose, prescription)
@@ -258,6 +265,7 @@ def _preview(
         warnings=decision.warnings,
         notes=outcome.notes if outcome else (),
         bridge=outcome.bridge if outcome else None,
+        priming=outcome.priming if outcome else None,
         appointment=visit,
         needs_verification=prescription is not None
         and prescriptions.needs_verification(decision, prescription),

@@ -21,6 +21,7 @@ from painpump.clinic.reads.refill_preview import Setting
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
 from painpump.core.decision import Finding
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
+from painpump.core.fluid_change import Priming
 from painpump.core.overrides import Override
 from painpump.core.refill import Reconciliation
 from painpump.core.refill_decision import reconciled, titrated
@@ -41,6 +42,7 @@ class RefillRecord:
     warnings: tuple[Finding, ...]
     overrides: tuple[Override, ...]
     bridge: Bridge | None
+    priming: Priming | None
     appointment: Appointment | None
     """The refill visit this refill proposed, as stored (booked, moved or still proposed)."""
     verification: str
@@ -115,6 +117,7 @@ def refill_record(user: User, refill_id: UUID) -> RefillRecord:
         warnings=tuple(Finding.from_json(w) for w in refill.warnings),
         overrides=refill_overrides(refill),
         bridge=bridged,
+        priming=priming_of(refill),
         appointment=appointment,
         verification=verification_state(user, refill),
     )
@@ -182,3 +185,10 @@ def _before(
         state.pump, fill.volume, of(refill.expected_ml, "mL"), of(refill.aspirated_ml, "mL")
     )
     return before, programmed, check
+
+
+def priming_of(refill: Refill) -> Priming | None:
+    """The priming bolus the refill ran, as recorded."""
+    if refill.priming_volume_ml is None or refill.priming_duration_s is None:
+        return None
+    return Priming(of(refill.priming_volume_ml, "mL"), refill.priming_duration_s)

@@ -44,11 +44,13 @@ from painpump.clinic.reads.pump_record import (
     finding_words,
     implanted_pump,
 )
+from painpump.clinic.reads.refill_record import priming_of
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.decision import Finding
 from painpump.core.dosing import dose_in_drug_unit
 from painpump.core.errors import Refusal
+from painpump.core.fluid_change import Priming
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
 from painpump.core.overrides import Override
@@ -179,6 +181,7 @@ class RefillSession:
     before: ProgramLine | None
     after: ProgramLine
     bridge: BridgeLine | None
+    priming: Priming | None
     warnings: tuple[WarningLine, ...]
     overrides_without_record: tuple[Override, ...]
     """Overrides of rules with no stored warning (a refill recorded before warnings were kept)."""
@@ -487,6 +490,7 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
         ),
         after=after,
         bridge=_bridge(refill, old_drugs, after),
+        priming=priming_of(refill),
         warnings=warnings,
         overrides_without_record=unrecorded,
         needs_verification=refill.needs_verification,

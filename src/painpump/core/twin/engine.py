@@ -513,12 +513,11 @@ class Twin:
             self.mode = spec.kind
             target = self._basal_for(spec)
             if spec.bridge and self.tubing.volume:
-                old = bridge_from if bridge_from is not None else self.fluids[self.fluid]
-                dose = spec.days[0][0][1].dose_mcg_per_day
-                assert dose is not None
-                tip = self.fluids[self.tubing.fluid_at_tip() or 0]
-                old = tip if tip.drugs else old
-                bridge_rate = fl_per_day(dose / old.principal[1]) if old.drugs else 0
+                bridge_rate = (
+                    fl_per_day(spec.bridge_rate_ml_per_day)
+                    if spec.bridge_rate_ml_per_day is not None
+                    else self._bridge_rate(spec, bridge_from)
+                )
                 if bridge_rate:
                     self._set_basal(Basal.constant(bridge_rate))
                     seconds = -(-self.tubing.volume // bridge_rate)
@@ -536,6 +535,16 @@ class Twin:
             self._set_basal(target)
         if announce:
             self._event_log("program", program=spec.kind)
+
+    def _bridge_rate(self, spec: ProgramSpec, bridge_from: Fluid | None) -> int:
+        """The rate that gives the first step's dose at the concentration at the catheter tip
+        (else the fluid bridged from): 0 when no drug is there."""
+        old = bridge_from if bridge_from is not None else self.fluids[self.fluid]
+        dose = spec.days[0][0][1].dose_mcg_per_day
+        assert dose is not None
+        tip = self.fluids[self.tubing.fluid_at_tip() or 0]
+        old = tip if tip.drugs else old
+        return fl_per_day(dose / old.principal[1]) if old.drugs else 0
 
     def _basal_for(self, spec: ProgramSpec) -> Basal:
         """The weekly table of a program for the fluid in the reservoir (cached: refills with the

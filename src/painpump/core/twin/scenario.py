@@ -62,12 +62,14 @@ class BolusSpec:
 @dataclass(frozen=True)
 class ProgramSpec:
     """stopped, continuous (one step every day), flex (day patterns, per weekday) or bolus (a
-    single bolus, then stopped). `bridge`: first the dead volume at the old concentration."""
+    single bolus, then stopped). `bridge`: first the dead volume at the old concentration, at
+    `bridge_rate_ml_per_day` when given (else the first step's dose at the old concentration)."""
 
     kind: str
     days: tuple[tuple[tuple[int, Rate], ...], ...] = ()
     bolus: BolusSpec | None = None
     bridge: bool = False
+    bridge_rate_ml_per_day: Decimal | None = None
 
 
 @dataclass(frozen=True)

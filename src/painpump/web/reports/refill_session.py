@@ -144,8 +144,15 @@ def _before_after(session: RefillSession) -> list[Flowable]:
 
 
 def _bridge(session: RefillSession) -> list[Flowable]:
+    if session.priming is not None:
+        return [text(f"Priming bolus: {session.priming.words()}, as prescribed.")]
     if session.bridge is None:
-        return [text("No bridge: the drug and concentration did not change, or no dead volume.")]
+        return [
+            text(
+                "No bridge or priming bolus: the fluid did not change, none was prescribed, or "
+                "no dead volume."
+            )
+        ]
     line = session.bridge
     duration = f" for {line.duration}" if line.duration is not None else ""
     return [
@@ -339,7 +346,7 @@ def render_refill_session(session: RefillSession, executed: ReadbackSession | No
         section("What was in the pump", *_in_the_pump(session)),
         section("What was put in", *_put_in(session)),
         section("Program before and after", *_before_after(session)),
-        section("Bridge", *_bridge(session)),
+        section("Bridge or priming bolus", *_bridge(session)),
         section("Warnings", *_warnings(session)),
         section("Performed and verified", *_people(session)),
         section("Programmer readback", *_readbacks(executed, session.locale)),

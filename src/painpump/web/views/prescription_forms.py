@@ -26,6 +26,7 @@ MAX_STEPS = 13
 KINDS = [
     (rx.ProgramKind.CONTINUOUS.value, "Continuous: one daily dose, every day"),
     (rx.ProgramKind.FLEX.value, "Flex: steps by time of day and weekday"),
+    (rx.ProgramKind.SINGLE_BOLUS.value, "Single bolus: one dose over a duration, then stopped"),
 ]
 DAY_CHOICES = [("", "—"), *((name, name) for name in rx.WEEKDAY_SETS)]
 STEP_FIELD = re.compile(r"steps\[(\d+)\]\.(days|start|dose)")
@@ -47,6 +48,9 @@ DRUG_FIELDS = {
     "drugs[2]": "concentration_3",
     "drugs[2].concentration": "concentration_3",
     "program.kind": "kind",
+    "program.bolus": "bolus_dose",
+    "program.bolus.dose": "bolus_dose",
+    "program.bolus.duration": "bolus_duration",
 }
 
 
@@ -100,6 +104,15 @@ class ProgramMixin(forms.Form):
     dose = QuantityField(
         Kind.DOSE_RATE, label="Daily dose of the first drug (continuous)", required=False
     )
+    bolus_dose = UnitTextField(
+        label="Single bolus dose of the first drug",
+        required=False,
+        max_length=60,
+        help_text="e.g. 100 mcg; the pump stops after it",
+    )
+    bolus_duration = UnitTextField(
+        label="Duration of the single bolus", required=False, max_length=60, help_text="e.g. 1 hour"
+    )
     ptm_dose = UnitTextField(label="Patient bolus dose", required=False, max_length=60)
     ptm_duration = UnitTextField(label="Bolus duration", required=False, max_length=60)
     ptm_lockout = UnitTextField(label="Lockout", required=False, max_length=60)
@@ -143,6 +156,9 @@ class ProgramMixin(forms.Form):
     def program(self) -> rx.PrescribedProgram:
         """The program entered; a Refusal names the entry (core's field names)."""
         data = self.cleaned_data
+        if data.get("kind") == rx.ProgramKind.SINGLE_BOLUS.value:
+            bolus = rx.single_bolus(data.get("bolus_dose") or "", data.get("bolus_duration") or "")
+            return rx.PrescribedProgram.single_bolus(bolus)
         if data.get("kind") == rx.ProgramKind.FLEX.value:
             rows = self._rows()
             if not rows:
@@ -229,9 +245,24 @@ def _on_form_row(refusal: Refusal, places: list[int]) -> Refusal:
     )
 
 
+FLUID_CHANGES = [
+    (rx.FluidChange.NONE.value, "Nothing: the old fluid runs at the new program's rate"),
+    (rx.FluidChange.BRIDGE.value, "Bridge: the same drug's dose kept at its old concentration"),
+    (rx.FluidChange.PRIMING.value, "Priming bolus: the path pushed at the pump's highest rate"),
+]
+
+
 class PrescriptionForm(DrugsMixin, ProgramMixin, VersionedForm):
     submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
     phase = forms.ChoiceField(label="Phase", choices=PHASES, required=False)
+    fluid_change = forms.ChoiceField(
+        label="When this fluid replaces the one in the pump",
+        choices=FLUID_CHANGES,
+        initial=rx.FluidChange.NONE.value,
+        required=False,
+        help_text="What the pump tubing and catheter still hold reaches the patient: a change of "
+        "the principal drug's concentration needs a bridge or a priming bolus",
+    )
     reason = forms.CharField(
         label="Reason for this prescription",
         max_length=500,
@@ -243,7 +274,11 @@ class PrescriptionForm(DrugsMixin, ProgramMixin, VersionedForm):
         """The prescription entered; a Refusal names the entry (see form_field)."""
         phase = self.cleaned_data.get("phase")
         return rx.Prescription(
-            self.drugs(), self.program(), self.ptm(), Phase(phase) if phase else None
+            self.drugs(),
+            self.program(),
+            self.ptm(),
+            Phase(phase) if phase else None,
+            rx.FluidChange(self.cleaned_data.get("fluid_change") or rx.FluidChange.NONE),
         )
 
 

@@ -76,8 +76,12 @@ def _initial(start: PrescriptionStart) -> dict[str, Any]:
         suffix = "" if index == 0 else f"_{index + 1}"
         initial[f"drug{suffix}"], initial[f"concentration{suffix}"] = name, str(conc)
     initial["kind"] = current.program.kind.value
+    bolus = current.program.bolus
     if current.program.kind is rx.ProgramKind.CONTINUOUS:
         initial["dose"] = str(current.daily_dose)
+    elif bolus is not None:
+        initial["bolus_dose"] = str(bolus.dose)
+        initial["bolus_duration"] = f"{bolus.duration_s} s"
     else:
         for i, (days, begins, dose) in enumerate(_rows(current.program)):
             initial[f"step_{i}_days"], initial[f"step_{i}_start"] = days, begins

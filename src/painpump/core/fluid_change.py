@@ -1,0 +1,201 @@
+"""The old fluid in the pump tubing and catheter when a prescription's fluid replaces it
+(rule-fluid-change): whether the prescribed way (none, bridge, priming bolus) fits what the path
+holds, what each gives of the old drug, and the priming bolus the pump then runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from painpump.core.catalog import Pump
+from painpump.core.decision import Finding, Subject, Tier, Verdict
+from painpump.core.device_limits import check_rate
+from painpump.core.errors import Refusal
+from painpump.core.prescription import SECONDS_PER_DAY, FluidChange, Prescription
+from painpump.core.units import Q, of
+from painpump.core.volumes import bridge, priming_warning
+
+RULES = "rule-fluid-change"
+Drugs = tuple[tuple[str, Decimal], ...]
+"""Drug names with concentrations in mcg/mL, the principal first."""
+
+
+def changes(path: Drugs | None, drugs: Sequence[tuple[str, Q]]) -> bool:
+    """True when a fill of `drugs` replaces another fluid in the path (None: a first fill,
+    whose path holds no drug yet)."""
+    return path is None or tuple((name, conc.canonical) for name, conc in drugs) != path
+
+
+@dataclass(frozen=True)
+class Priming:
+    """A priming bolus: the path's volume pushed at the pump's highest rate."""
+
+    volume: Q
+    duration_s: int
+
+    @property
+    def duration(self) -> Q:
+        return of(Decimal(self.duration_s), "min")
+
+    def words(self) -> str:
+        """ "the 0.25 mL in the pump tubing and catheter pushed over 15 min"."""
+        return f"the {self.volume} in the pump tubing and catheter pushed over {self.duration}"
+
+
+def priming(pump: Pump, dead_volume: Q) -> Priming:
+    """The priming bolus of the implant's dead volume at the pump's highest rate (that rate's
+    source says whether it is verified)."""
+    rate = pump.max_rate.value.canonical
+    seconds = -(-dead_volume.canonical * SECONDS_PER_DAY // rate)
+    return Priming(of(dead_volume.canonical, "mL"), max(int(seconds), 1))
+
+
+def at_fill(
+    pump: Pump, dead_volume: Q, path: Drugs | None, prescription: Prescription
+) -> tuple[Decimal | None, Priming | None]:
+    """What a fill executing `prescription` runs from the path of the pump now: the bridge's
+    rate (mL/day) or the priming bolus, as core.refill_decision.plan_fill records them."""
+    if pump.fixed_rate or dead_volume.canonical <= 0 or not changes(path, prescription.drugs):
+        return None, None
+    change = prescription.fluid_change
+    if change is FluidChange.PRIMING:
+        return None, priming(pump, dead_volume)
+    name, conc = prescription.principal
+    if change is FluidChange.BRIDGE and path and path[0] != (name, conc.canonical):
+        if path[0][0] != name:
+            return None, None
+        old = of(path[0][1], "mcg/mL")
+        planned = bridge(old, conc, prescription.daily_dose, dead_volume)
+        return planned.bridge_rate.canonical, None
+    return None, None
+
+
+def judge(
+    pump: Pump, dead_volume: Q, path: Drugs | None, prescription: Prescription
+) -> list[Finding]:
+    """The prescription's fluid change against the path of the pump now: refused where it
+    cannot be run or leaves a change of concentration unplanned; each soft finding names what
+    the old fluid gives."""
+    change = prescription.fluid_change
+    changed = changes(path, prescription.drugs)
+    if change is FluidChange.NONE:
+        return _unplanned(dead_volume, path, prescription) if changed else []
+    if pump.fixed_rate:
+        raise Refusal(
+            "fluid_change",
+            change.value,
+            "none: a constant-flow pump runs no bridge or priming bolus",
+            pump.flex_steps_per_day.source,
+            "cannot be programmed",
+        )
+    if dead_volume.canonical <= 0:
+        raise Refusal(
+            "fluid_change",
+            change.value,
+            "none: the implant's recorded dead volume (pump tubing and catheter) is 0 mL",
+            RULES,
+            "has no volume to run",
+        )
+    if change is FluidChange.BRIDGE:
+        return _bridge(pump, dead_volume, path, prescription, changed)
+    pushed = priming(pump, dead_volume)
+    return [priming_warning(), *_pushed(pushed, path)]
+
+
+def _unplanned(dead_volume: Q, path: Drugs | None, prescription: Prescription) -> list[Finding]:
+    """The old fluid run at the new program's rate: refused when that changes the dose of the
+    same drug; a soft finding when another drug is in the path."""
+    if not path or dead_volume.canonical <= 0:
+        return []
+    (old_name, old_conc), (new_name, new_conc) = path[0], prescription.principal
+    if old_name == new_name:
+        if old_conc == new_conc.canonical:
+            return []
+        raise Refusal(
+            "fluid_change",
+            "none",
+            f"bridge or priming: the {dead_volume} in the pump tubing and catheter hold "
+            f"{old_name} {of(old_conc, 'mcg/mL')}; at the new program's rate it would give "
+            f"{_factor(old_conc / new_conc.canonical)} the prescribed dose until "
+            f"{new_conc} arrives",
+            RULES,
+            "leaves the change of concentration unplanned",
+        )
+    rate = prescription.rate_ml_per_day(prescription.daily_dose)
+    hours = dead_volume.canonical / rate * 24
+    return [
+        Finding(
+            "old_fluid_at_new_rate",
+            Verdict.WARN,
+            f"the {dead_volume} in the pump tubing and catheter hold {old_name} "
+            f"{of(old_conc, 'mcg/mL')}: at the new program's rate it gives "
+            f"{of(rate * old_conc, 'mcg/day')} of {old_name} for {_hours(hours)} before "
+            f"{new_name} arrives",
+            "a bridge, a priming bolus or this delivery acknowledged",
+            RULES,
+            verified=False,
+            subject=Subject.DOSE,
+            drug=old_name,
+            tier=Tier.SOFT,
+        )
+    ]
+
+
+def _bridge(
+    pump: Pump, dead_volume: Q, path: Drugs | None, prescription: Prescription, changed: bool
+) -> list[Finding]:
+    """A bridge keeps the prescribed dose of the same drug at its old concentration: refused
+    for a first fill, a change of drug or no change; its rate must be one the pump runs."""
+    new_name, new_conc = prescription.principal
+    if not path:
+        reason = "the pump tubing and catheter hold no drug before a first fill"
+    elif not changed:
+        reason = "the fluid does not change"
+    elif path[0][0] != new_name:
+        reason = (
+            f"the path holds {path[0][0]}, not {new_name}: a bridge keeps the dose of the same "
+            "drug at its old concentration"
+        )
+    elif path[0][1] == new_conc.canonical:
+        reason = f"the concentration of {new_name} does not change"
+    else:
+        planned = bridge(of(path[0][1], "mcg/mL"), new_conc, prescription.daily_dose, dead_volume)
+        check_rate(pump, planned.bridge_rate, "fluid_change", f"bridge at {planned.bridge_rate}")
+        return []
+    raise Refusal(
+        "fluid_change",
+        "bridge",
+        f"none or priming: {reason}",
+        RULES,
+        "has nothing to bridge",
+    )
+
+
+def _pushed(pushed: Priming, path: Drugs | None) -> list[Finding]:
+    """What a priming bolus pushes of each drug in the path, as one bolus."""
+    minutes = Decimal(pushed.duration_s) / 60
+    return [
+        Finding(
+            "priming_pushes_old_drug",
+            Verdict.WARN,
+            f"the priming bolus pushes the {pushed.volume} in the pump tubing and catheter "
+            f"within about {minutes.quantize(Decimal(1))} min: "
+            f"{of(pushed.volume.canonical * conc, 'mcg')} of {name} as one bolus",
+            "a priming bolus of a path that holds no drug",
+            RULES,
+            verified=False,
+            subject=Subject.DOSE,
+            drug=name,
+            tier=Tier.SOFT,
+        )
+        for name, conc in path or ()
+    ]
+
+
+def _factor(ratio: Decimal) -> str:
+    return f"{ratio.normalize():f} times"
+
+
+def _hours(hours: Decimal) -> str:
+    return f"{hours.quantize(Decimal('0.1'))} h"

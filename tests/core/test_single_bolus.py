@@ -1,0 +1,146 @@
+"""A single-bolus prescription: a dose over a duration, then the pump stops. Judged as its day's
+dose, at a rate the pump can run, warning that every drug with a withdrawal risk then stops;
+compared setting by setting at the double-check and the readback; run by the twin, after which
+the reservoir holds what is left."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from painpump.core import catalog
+from painpump.core.errors import Refusal
+from painpump.core.patient_facts import OpioidStatus, PatientFacts
+from painpump.core.prescription import (
+    PrescribedProgram,
+    Prescription,
+    ProgramKind,
+    check_shape,
+    patient_bolus,
+    single_bolus,
+)
+from painpump.core.prescription_compare import CheckEntries, Mismatch, compare_check
+from painpump.core.prescription_decision import decide_prescription
+from painpump.core.pump_twin import PumpHistory, RecordedFill, RecordedProgram, forecast
+from painpump.core.refill_decision import DosingRules, PumpState, Therapy
+from painpump.core.units import Kind, parse
+
+AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+RULES = DosingRules(region="us", clinic_limits=(), margin_days=Decimal(7), tz=UTC)
+BACLOFEN = (("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),)
+BOLUS = PrescribedProgram.single_bolus(single_bolus("50 mcg", "10 min"))
+
+
+def empty_pump(model: str = "synchromed-ii-20") -> PumpState:
+    return PumpState(
+        pump=catalog.pump(model, "pump"),
+        dead_volume=parse("0.2 mL", Kind.VOLUME, "d"),
+        alarm_volume=parse("2 mL", Kind.VOLUME, "a"),
+        last_fill=None,
+        running=None,
+        therapy=Therapy(
+            patient=PatientFacts(opioid_status=OpioidStatus.TOLERANT, psychosis_history=False),
+            origin="spinal",
+        ),
+    )
+
+
+def test_a_single_bolus_is_judged_as_its_days_dose_and_warns_that_the_pump_then_stops() -> None:
+    decision = decide_prescription(empty_pump(), Prescription(BACLOFEN, BOLUS), AT, RULES)
+    assert decision.stop is None
+    assert decision.prescription.daily_dose == parse("50 mcg/day", Kind.DOSE_RATE, "d")
+    stopped = next(w for w in decision.warnings if w.rule == "stops_after_single_bolus")
+    assert "baclofen then stops abruptly" in stopped.message
+    assert BOLUS.words == "single bolus 50 mcg over 10 min, then the pump stops"
+
+
+def test_a_single_bolus_above_the_labels_maximum_is_refused_as_a_days_dose() -> None:
+    huge = PrescribedProgram.single_bolus(single_bolus("2 mg", "1 hour"))
+    stop = decide_prescription(empty_pump(), Prescription(BACLOFEN, huge), AT, RULES).stop
+    assert stop is not None and "hard limit" in stop.limit
+
+
+def test_a_single_bolus_faster_than_the_pump_runs_is_refused_naming_its_duration() -> None:
+    # 500 mcg at 50 mcg/mL is 10 mL; over 1 min that is 14,400 mL/day (the pump runs <= 24)
+    weak = (("baclofen", parse("50 mcg/mL", Kind.CONCENTRATION, "c")),)
+    fast = PrescribedProgram.single_bolus(single_bolus("500 mcg", "1 min"))
+    stop = decide_prescription(empty_pump(), Prescription(weak, fast), AT, RULES).stop
+    assert stop is not None
+    assert stop.field == "program.bolus.duration"
+    assert "500 mcg over 1 min" in stop.value
+
+
+@pytest.mark.parametrize(
+    ("program", "ptm", "model", "field", "problem"),
+    [
+        (
+            BOLUS,
+            patient_bolus("5 mcg", "2 min", "3 hour", "2"),
+            "synchromed-ii-20",
+            "ptm",
+            "cannot be given",
+        ),
+        (
+            PrescribedProgram.single_bolus(single_bolus("50 mcg", "25 hour")),
+            None,
+            "synchromed-ii-20",
+            "program.bolus.duration",
+            "is not a bolus's duration",
+        ),
+        (BOLUS, None, "constant-flow", "program.kind", "cannot be programmed"),
+        (
+            PrescribedProgram(ProgramKind.SINGLE_BOLUS, BOLUS.days),
+            None,
+            "synchromed-ii-20",
+            "program.bolus",
+            "is required",
+        ),
+    ],
+    ids=["with-ptm", "longer-than-a-day", "constant-flow", "no-bolus"],
+)
+def test_a_single_bolus_the_pump_cannot_run_is_refused_by_its_shape(
+    program: PrescribedProgram,
+    ptm: object,
+    model: str,
+    field: str,
+    problem: str,
+) -> None:
+    with pytest.raises(Refusal) as caught:
+        check_shape(catalog.pump(model, "p"), program, ptm)  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.problem) == (field, problem)
+
+
+def test_the_double_check_compares_the_bolus_dose_and_duration() -> None:
+    entered = PrescribedProgram.single_bolus(single_bolus("0.05 mg", "20 min"))
+    found = compare_check(Prescription(BACLOFEN, BOLUS), CheckEntries(BACLOFEN, entered, None))
+    assert found == (Mismatch("program.bolus.duration", "20 min", "10 min"),)
+    continuous = PrescribedProgram.continuous(parse("50 mcg/day", Kind.DOSE_RATE, "d"))
+    fields = {
+        m.field
+        for m in compare_check(
+            Prescription(BACLOFEN, BOLUS), CheckEntries(BACLOFEN, continuous, None)
+        )
+    }
+    assert fields == {"program.kind", "program.bolus"}
+
+
+def test_the_twin_gives_the_bolus_then_holds_the_rest_with_no_alarm() -> None:
+    drugs = (("baclofen", Decimal(2000)),)
+    # 1000 mcg at 2000 mcg/mL: 0.5 mL over an hour, then nothing
+    program = PrescribedProgram.single_bolus(single_bolus("1000 mcg", "1 hour"))
+    history = PumpHistory(
+        pump=catalog.pump("synchromed-ii-20", "p"),
+        alarm_volume_ml=Decimal(2),
+        dead_volume_ml=Decimal("0.2"),
+        tz=ZoneInfo("Europe/Berlin"),
+        fills=(RecordedFill(AT, Decimal(20), drugs),),
+        programs=(RecordedProgram(AT, drugs, program, None),),
+    )
+    halfway = forecast(history, AT + timedelta(minutes=30))
+    assert halfway.residual_ml == Decimal("19.75")
+    later = forecast(history, AT + timedelta(days=30))
+    assert later.residual_ml == Decimal("19.5")
+    assert later.alarm_at is None and later.empty_at is None
