@@ -83,6 +83,7 @@ def test_the_dashboard_lists_an_overdue_baclofen_pump_first_among_equals(
         "awaiting_check": 0,
         "open_alarms": 0,
         "open_incidents": 0,
+        "stopped": 0,
     }
     assert AuditEntry.objects.filter(action="dashboard.read").count() == 1
 

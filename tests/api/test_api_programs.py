@@ -227,3 +227,16 @@ def test_a_single_bolus_is_prescribed_checked_programmed_and_read_back_then_the_
     assert refill.status_code == 422
     assert refill.json()["error"]["field"] == "prescription"
     assert "cannot be executed by a refill" in refill.json()["error"]["message"]
+    board = physician.get("/api/dashboard").json()
+    [stopped] = board["stopped"]
+    assert stopped["implant_id"] == str(implant.id) and stopped["high_risk"] is True
+    assert stopped["bolus"] == "100 mcg over 1 h, then the pump stops"
+    # the restart is judged as a start, never as a step from the bolus
+    restart = post(
+        physician,
+        f"/api/implants/{implant.id}/prescriptions/preview",
+        prescription_body(None, program={"kind": "continuous", "dose": "400 mcg/day"}, ptm=None),
+    )
+    assert restart.status_code == 200, restart.content
+    assert restart.json()["stop"] is None
+    assert "max_start_dose" in {w["rule"] for w in restart.json()["warnings"]}

@@ -177,6 +177,7 @@ def test_a_prescribed_concentration_change_bridges_and_needs_no_second_verificat
             "concentrations": half,
             "program": {"kind": "continuous", "dose": "400 mcg/day"},
             "ptm": None,
+            "fluid_change": "bridge",
             "accept": True,
         },
     )
@@ -221,36 +222,41 @@ def test_a_concentration_change_without_a_bridge_or_priming_is_refused_naming_th
 def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
     client_as: Callable[[Role | None], Client], implant: Implant
 ) -> None:
-    """Primed instead of bridged: the refill records the priming bolus (the path's volume over
-    its duration at the pump's highest rate), no bridge, and the pump's dates are the twin's
-    with that volume drawn at the fill."""
+    """Primed instead of bridged: a priming bolus that would push a whole day's dose of the old
+    baclofen is refused; with a shorter path the refill records the priming bolus (the path's
+    volume over its duration at the pump's highest rate), no bridge, and the pump's dates are
+    the twin's with that volume drawn at the fill."""
     physician, pharmacist = client_as(Role.PHYSICIAN), client_as(Role.PHARMACIST)
     half = [{"drug": "baclofen", "concentration": "1 mg/mL"}]
     order = {"kind": "continuous", "dose": "400 mcg/day"}
     reasons = {
         "priming_bolus_mixing": "primed in the clinic with the patient observed for 6 hours",
-        "priming_pushes_old_drug": "the 500 mcg pushed is what the screening bolus gave",
+        "priming_pushes_old_drug": "200 mcg pushed, half the day's dose, patient observed",
     }
-    signed = post(
-        physician,
-        f"/api/implants/{implant.id}/prescriptions",
-        {
-            "version": version_of(implant),
-            "drugs": half,
-            "program": order,
-            "fluid_change": "priming",
-            "reason": "a weaker solution for a finer titration",
-            "overrides": reasons,
-        },
-    )
+    body = {
+        "drugs": half,
+        "program": order,
+        "fluid_change": "priming",
+        "reason": "a weaker solution for a finer titration",
+        "overrides": reasons,
+    }
+    url = f"/api/implants/{implant.id}/prescriptions"
+    # 0.25 mL of 2000 mcg/mL is 500 mcg: more than the 400 mcg/day the pump gives
+    whole_day = post(physician, url, {**body, "version": version_of(implant)})
+    assert whole_day.status_code == 422
+    assert whole_day.json()["error"]["field"] == "fluid_change"
+    assert "pushes a whole day's dose" in whole_day.json()["error"]["message"]
+    Implant.objects.filter(id=implant.id).update(dead_volume_ml=Decimal("0.1"))
+    signed = post(physician, url, {**body, "version": version_of(implant)})
     assert signed.status_code == 201, signed.content
     rules = {w["rule"] for w in signed.json()["warnings"]}
     assert {"priming_bolus_mixing", "priming_pushes_old_drug"} <= rules
-    checked = post(
-        pharmacist,
-        f"/api/prescriptions/{signed.json()['id']}/checks",
-        {"concentrations": half, "program": order, "ptm": None, "accept": True},
-    )
+    checks = f"/api/prescriptions/{signed.json()['id']}/checks"
+    entries = {"concentrations": half, "program": order, "ptm": None, "accept": True}
+    checked = post(pharmacist, checks, entries)
+    assert checked.status_code == 422  # the order's priming bolus not entered
+    assert checked.json()["error"]["field"] == "fluid_change"
+    checked = post(pharmacist, checks, {**entries, "fluid_change": "priming"})
     assert checked.status_code == 201, checked.content
     changed = refill_body(
         idempotency_key="primed",
@@ -269,12 +275,12 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
     }
     stored = Implant.objects.get(id=implant.id)
     history = pump_history.history_of(stored)
-    assert history.fills[-1].priming == (Decimal("0.25"), 900)
+    assert history.fills[-1].priming == (Decimal("0.1"), 360)
     twin = pump_history.twin_dates(history, history.fills[-1].at)
     assert stored.empty_at == twin.empty_at
-    # 20 mL less the 0.25 mL primed, at 0.4 mL/day: empty 49 days 9 hours after the fill
+    # 20 mL less the 0.1 mL primed, at 0.4 mL/day: empty 49 days 18 hours after the fill
     filled = history.fills[-1].at.replace(microsecond=0)
-    assert stored.empty_at == filled + timedelta(days=49, hours=9)
+    assert stored.empty_at == filled + timedelta(days=49, hours=18)
 
 
 def test_a_refill_needing_verification_is_verified_once_by_a_second_clinician(

@@ -94,11 +94,17 @@ def check(
     comment: str = "",
 ) -> PrescriptionCheck:
     """The second clinician's entries: `entered`'s concentrations, the `program` (by default
-    continuous at `daily`) and the PTM settings."""
+    continuous at `daily`), the PTM settings and the bridge the order names for a change of the
+    fixture pump's baclofen concentration."""
+    name, conc = entered.drugs[0]
+    halved = name == "baclofen" and conc.canonical != 2000  # the fixture pump holds 2000 mcg/mL
+    change = rx.FluidChange.BRIDGE if halved else rx.FluidChange.NONE
     return prescriptions.double_check(
         user,
         record.id,
-        entries=CheckEntries(entered.drugs, program or rx.PrescribedProgram.continuous(daily), ptm),
+        entries=CheckEntries(
+            entered.drugs, program or rx.PrescribedProgram.continuous(daily), ptm, change
+        ),
         accept=accept,
         comment=comment,
         now=MORNING + timedelta(minutes=30),
@@ -361,6 +367,7 @@ def test_a_rejected_prescription_is_corrected_by_a_new_one_which_is_then_accepte
         "days": [["00:00 400 mcg/day"]] * 7,
         "bolus": None,
         "ptm": None,
+        "fluid_change": "bridge",
     }
     assert rejected.mismatches == [
         {

@@ -155,16 +155,32 @@ def test_a_bridge_of_the_same_drug_at_another_concentration_passes() -> None:
 
 def test_a_priming_bolus_warns_as_labeled_and_names_the_old_drug_it_pushes() -> None:
     decision = decide_prescription(
-        pump(BACLOFEN_2000), baclofen("1000 mcg/mL", FluidChange.PRIMING), AT, RULES
+        pump((("baclofen", Decimal(1000)),)),
+        baclofen("2000 mcg/mL", FluidChange.PRIMING),
+        AT,
+        RULES,
     )
     assert decision.stop is None
     by_rule = {w.rule: w for w in decision.warnings}
     assert by_rule["priming_bolus_mixing"].verified
     pushed = by_rule["priming_pushes_old_drug"]
-    # 0.25 mL of 2000 mcg/mL at 24 mL/day: 500 mcg within 15 min
-    assert "500 mcg of baclofen as one bolus" in pushed.message
+    # 0.25 mL of 1000 mcg/mL at 24 mL/day: 250 mcg within 15 min, of a 400 mcg/day program
+    assert "250 mcg of baclofen as one bolus" in pushed.message
     assert "within about 15 min" in pushed.message
+    assert pushed.limit == "< 400 mcg/day of baclofen (a whole day's dose)"
     assert not pushed.verified
+
+
+def test_a_priming_bolus_pushing_a_whole_days_dose_of_the_old_drug_is_refused() -> None:
+    # 0.25 mL of 2000 mcg/mL is 500 mcg: more than the 400 mcg/day the pump gives
+    stop = decide_prescription(
+        pump(BACLOFEN_2000), baclofen("1000 mcg/mL", FluidChange.PRIMING), AT, RULES
+    ).stop
+    assert stop is not None
+    assert (stop.field, stop.value) == ("fluid_change", "priming")
+    assert stop.problem == "pushes a whole day's dose as one bolus"
+    assert stop.limit.startswith("< 400 mcg/day of baclofen")
+    assert "pushes 500 mcg within about 15 min" in stop.limit
 
 
 def test_a_first_fill_may_be_primed_and_pushes_no_old_drug() -> None:

@@ -5,6 +5,7 @@ the reservoir holds what is left."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -25,7 +26,14 @@ from painpump.core.prescription import (
 from painpump.core.prescription_compare import CheckEntries, Mismatch, compare_check
 from painpump.core.prescription_decision import decide_prescription
 from painpump.core.pump_twin import PumpHistory, RecordedFill, RecordedProgram, forecast
-from painpump.core.refill_decision import DosingRules, PumpState, Therapy
+from painpump.core.refill import LimitedBy
+from painpump.core.refill_decision import (
+    DosingRules,
+    LastFill,
+    PumpState,
+    RunningProgram,
+    Therapy,
+)
 from painpump.core.units import Kind, parse
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -48,13 +56,75 @@ def empty_pump(model: str = "synchromed-ii-20") -> PumpState:
     )
 
 
+def running_baclofen(
+    drug: str = "baclofen", concentration: int = 2000, dose: int = 400
+) -> PumpState:
+    """`drug` at `concentration` mcg/mL filled 30 days ago, `dose` mcg/day since (baclofen 2000
+    mcg/mL at 400 mcg/day: 0.2 mL/day)."""
+    filled = AT - timedelta(days=30)
+    rate = Decimal(dose) / concentration
+    return replace(
+        empty_pump(),
+        last_fill=LastFill(
+            filled,
+            parse("20 mL", Kind.VOLUME, "v"),
+            ((drug, Decimal(concentration)),),
+            (filled + timedelta(days=90)).date(),
+            LimitedBy.STABILITY,
+            ((rate, filled, None),),
+        ),
+        running=RunningProgram(Decimal(dose), rate, filled),
+    )
+
+
 def test_a_single_bolus_is_judged_as_its_days_dose_and_warns_that_the_pump_then_stops() -> None:
-    decision = decide_prescription(empty_pump(), Prescription(BACLOFEN, BOLUS), AT, RULES)
+    decision = decide_prescription(running_baclofen(), Prescription(BACLOFEN, BOLUS), AT, RULES)
     assert decision.stop is None
     assert decision.prescription.daily_dose == parse("50 mcg/day", Kind.DOSE_RATE, "d")
     stopped = next(w for w in decision.warnings if w.rule == "stops_after_single_bolus")
     assert "baclofen then stops abruptly" in stopped.message
     assert BOLUS.words == "single bolus 50 mcg over 10 min, then the pump stops"
+
+
+def test_a_single_bolus_gives_only_the_fluid_the_pump_holds_never_at_a_fill() -> None:
+    first = decide_prescription(empty_pump(), Prescription(BACLOFEN, BOLUS), AT, RULES).stop
+    assert first is not None and first.problem == "cannot be given with this fluid"
+    half = (("baclofen", parse("1000 mcg/mL", Kind.CONCENTRATION, "c")),)
+    other = decide_prescription(running_baclofen(), Prescription(half, BOLUS), AT, RULES).stop
+    assert other is not None and "(baclofen 2000 mcg/mL)" in other.limit
+
+
+def test_a_single_bolus_as_big_as_the_running_day_warns_as_a_possible_slip() -> None:
+    big = PrescribedProgram.single_bolus(single_bolus("400 mcg", "1 hour"))
+    decision = decide_prescription(running_baclofen(), Prescription(BACLOFEN, big), AT, RULES)
+    size = next(w for w in decision.warnings if w.rule == "single_bolus_size")
+    assert "400 mcg/day of baclofen the pump gives in a whole day" in size.message
+
+
+def test_an_opioid_single_bolus_for_a_patient_not_known_tolerant_asks_for_observation() -> None:
+    naive = replace(
+        running_baclofen("morphine", 10_000, 1000),
+        therapy=Therapy(
+            patient=PatientFacts(opioid_status=OpioidStatus.NAIVE, psychosis_history=False)
+        ),
+    )
+    morphine = (("morphine", parse("10 mg/mL", Kind.CONCENTRATION, "c")),)
+    trial = PrescribedProgram.single_bolus(single_bolus("0.2 mg", "10 min"))
+    decision = decide_prescription(naive, Prescription(morphine, trial), AT, RULES)
+    watched = next(w for w in decision.warnings if w.rule == "single_bolus_observation")
+    assert "at least 6 hours" in watched.message and watched.source.startswith("pacc-2017")
+
+
+def test_after_a_single_bolus_a_restart_is_judged_as_a_start_never_a_step_from_the_bolus() -> None:
+    stopped = running_baclofen()
+    assert stopped.running is not None
+    stopped = replace(stopped, running=replace(stopped.running, program=BOLUS))
+    again = Prescription(
+        BACLOFEN, PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d"))
+    )
+    decision = decide_prescription(stopped, again, AT, RULES)
+    assert decision.stop is None
+    assert "max_start_dose" in {w.rule for w in decision.warnings}
 
 
 def test_a_single_bolus_above_the_labels_maximum_is_refused_as_a_days_dose() -> None:
@@ -67,7 +137,8 @@ def test_a_single_bolus_faster_than_the_pump_runs_is_refused_naming_its_duration
     # 500 mcg at 50 mcg/mL is 10 mL; over 1 min that is 14,400 mL/day (the pump runs <= 24)
     weak = (("baclofen", parse("50 mcg/mL", Kind.CONCENTRATION, "c")),)
     fast = PrescribedProgram.single_bolus(single_bolus("500 mcg", "1 min"))
-    stop = decide_prescription(empty_pump(), Prescription(weak, fast), AT, RULES).stop
+    state = running_baclofen(concentration=50)
+    stop = decide_prescription(state, Prescription(weak, fast), AT, RULES).stop
     assert stop is not None
     assert stop.field == "program.bolus.duration"
     assert "500 mcg over 1 min" in stop.value

@@ -165,6 +165,7 @@ def _check(world: World) -> dict[str, Any]:
         "concentration_0": "1000 mcg/mL",
         "kind": "continuous",
         "dose": "400 mcg/day",
+        "fluid_change": "bridge",
         "action": "accept",
     }
 

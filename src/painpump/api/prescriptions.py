@@ -144,6 +144,7 @@ def double_check(
         _drugs(payload.concentrations, "concentrations"),
         _program(payload.program),
         _ptm(payload.ptm),
+        payload.fluid_change,
     )
     check = prescriptions.double_check(
         current_user(request),

@@ -292,6 +292,7 @@ def dashboard(board: Dashboard) -> dict[str, Any]:
         "awaiting_check": [{**vars(r), "drugs": list(r.drugs)} for r in board.awaiting_check],
         "open_alarms": [vars(r) for r in board.open_alarms],
         "open_incidents": [vars(r) for r in board.open_incidents],
+        "stopped": [vars(r) for r in board.stopped],
     }
 
 

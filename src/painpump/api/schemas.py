@@ -617,6 +617,11 @@ class CheckIn(Request):
     concentrations: list[DrugIn] = Field(min_length=1, max_length=4)
     program: ProgramSpecIn = Field(description="compared day by day, step by step")
     ptm: PtmIn | None = Field(description="the PTM settings of the order, or null when off")
+    fluid_change: FluidChange = Field(
+        default=FluidChange.NONE,
+        description="the order's bridge or priming bolus when the fluid changes (none, bridge, "
+        "priming)",
+    )
     accept: StrictBool
     comment: StrictStr = Field(
         default="", max_length=500, description="required to reject (at least 8 characters)"
@@ -972,6 +977,16 @@ class IncidentRowOut(Plain):
     opened_by: str
 
 
+class StoppedRowOut(Plain):
+    patient_id: UUID
+    patient: str
+    implant_id: UUID
+    pump_model: str
+    bolus: str
+    programmed_at: datetime
+    high_risk: bool
+
+
 class DashboardTotalsOut(Plain):
     """How many rows each whole list holds; a page shows at most `limit` of them. overdue,
     due_today and due_week are disjoint."""
@@ -987,6 +1002,7 @@ class DashboardTotalsOut(Plain):
     awaiting_check: int
     open_alarms: int
     open_incidents: int
+    stopped: int
 
 
 class DashboardOut(Plain):
@@ -1014,6 +1030,10 @@ class DashboardOut(Plain):
     open_incidents: list[IncidentRowOut] = Field(
         description="incidents open on patients' records (a readback that differed), oldest "
         "first: each keeps its programming session stopped until a physician closes it"
+    )
+    stopped: list[StoppedRowOut] = Field(
+        description="pumps stopped after a single bolus, baclofen first: each gives nothing "
+        "until a new prescription is programmed"
     )
 
 

@@ -111,7 +111,7 @@ def prescribed(
         prescriptions.double_check(
             checker,
             record.id,
-            entries=CheckEntries(pairs, program, None),
+            entries=CheckEntries(pairs, program, None, fluid_change),
             accept=True,
             comment="",
             now=at,
@@ -124,8 +124,6 @@ def _bridged(implant: Implant, drugs: tuple[tuple[str, Q], ...]) -> rx.FluidChan
     last = implant.refills.order_by("-performed_at").first()
     if last is None:
         return rx.FluidChange.NONE
-    name, conc = last.drugs.order_by("position").values_list(
-        "drug", "concentration_mcg_per_ml"
-    )[0]
+    name, conc = last.drugs.order_by("position").values_list("drug", "concentration_mcg_per_ml")[0]
     same = name == drugs[0][0] and conc != drugs[0][1].canonical
     return rx.FluidChange.BRIDGE if same else rx.FluidChange.NONE

@@ -29,26 +29,38 @@ def changes(path: Drugs | None, drugs: Sequence[tuple[str, Q]]) -> bool:
 
 @dataclass(frozen=True)
 class Priming:
-    """A priming bolus: the path's volume pushed at the pump's highest rate."""
+    """A priming bolus: the path's volume pushed at the pump's highest rate, and what it pushes
+    of each drug the path held (none for a path of saline or CSF)."""
 
     volume: Q
     duration_s: int
+    pushed: tuple[tuple[str, Q], ...] = ()
 
     @property
     def duration(self) -> Q:
         return of(Decimal(self.duration_s), "min")
 
     def words(self) -> str:
-        """ "the 0.25 mL in the pump tubing and catheter pushed over 15 min"."""
-        return f"the {self.volume} in the pump tubing and catheter pushed over {self.duration}"
+        """ "the 0.25 mL in the pump tubing and catheter pushed over 15 min: 500 mcg of
+        baclofen as one bolus"."""
+        shown = f"the {self.volume} in the pump tubing and catheter pushed over {self.duration}"
+        if not self.pushed:
+            return shown
+        return (
+            shown
+            + ": "
+            + ", ".join(f"{dose} of {name}" for name, dose in self.pushed)
+            + (" as one bolus")
+        )
 
 
-def priming(pump: Pump, dead_volume: Q) -> Priming:
+def priming(pump: Pump, dead_volume: Q, path: Drugs | None = None) -> Priming:
     """The priming bolus of the implant's dead volume at the pump's highest rate (that rate's
-    source says whether it is verified)."""
+    source says whether it is verified), pushing what the path holds."""
     rate = pump.max_rate.value.canonical
     seconds = -(-dead_volume.canonical * SECONDS_PER_DAY // rate)
-    return Priming(of(dead_volume.canonical, "mL"), max(int(seconds), 1))
+    pushed = tuple((name, of(dead_volume.canonical * conc, "mcg")) for name, conc in path or ())
+    return Priming(of(dead_volume.canonical, "mL"), max(int(seconds), 1), pushed)
 
 
 def at_fill(
@@ -60,7 +72,7 @@ def at_fill(
         return None, None
     change = prescription.fluid_change
     if change is FluidChange.PRIMING:
-        return None, priming(pump, dead_volume)
+        return None, priming(pump, dead_volume, path)
     name, conc = prescription.principal
     if change is FluidChange.BRIDGE and path and path[0] != (name, conc.canonical):
         if path[0][0] != name:
@@ -72,15 +84,20 @@ def at_fill(
 
 
 def judge(
-    pump: Pump, dead_volume: Q, path: Drugs | None, prescription: Prescription
+    pump: Pump,
+    dead_volume: Q,
+    path: Drugs | None,
+    prescription: Prescription,
+    running_rate_ml_per_day: Decimal | None = None,
 ) -> list[Finding]:
-    """The prescription's fluid change against the path of the pump now: refused where it
-    cannot be run or leaves a change of concentration unplanned; each soft finding names what
-    the old fluid gives."""
+    """The prescription's fluid change against the path of the pump now (and the rate its
+    running program gives it, None when none runs): refused where it cannot be run, leaves a
+    change of concentration unplanned or pushes a whole day's dose as one bolus; each soft
+    finding names what the old fluid gives."""
     change = prescription.fluid_change
     changed = changes(path, prescription.drugs)
     if change is FluidChange.NONE:
-        return _unplanned(dead_volume, path, prescription) if changed else []
+        return _unplanned(pump, dead_volume, path, prescription) if changed else []
     if pump.fixed_rate:
         raise Refusal(
             "fluid_change",
@@ -99,16 +116,20 @@ def judge(
         )
     if change is FluidChange.BRIDGE:
         return _bridge(pump, dead_volume, path, prescription, changed)
-    pushed = priming(pump, dead_volume)
-    return [priming_warning(), *_pushed(pushed, path)]
+    pushed = priming(pump, dead_volume, path)
+    return [priming_warning(), *_pushed(pushed, path, running_rate_ml_per_day)]
 
 
-def _unplanned(dead_volume: Q, path: Drugs | None, prescription: Prescription) -> list[Finding]:
+def _unplanned(
+    pump: Pump, dead_volume: Q, path: Drugs | None, prescription: Prescription
+) -> list[Finding]:
     """The old fluid run at the new program's rate: refused when that changes the dose of the
     same drug; a soft finding when another drug is in the path."""
     if not path or dead_volume.canonical <= 0:
         return []
     (old_name, old_conc), (new_name, new_conc) = path[0], prescription.principal
+    if pump.fixed_rate and old_name == new_name:
+        return []  # the fixed rate gives the old dose until the new concentration arrives
     if old_name == new_name:
         if old_conc == new_conc.canonical:
             return []
@@ -172,29 +193,46 @@ def _bridge(
     )
 
 
-def _pushed(pushed: Priming, path: Drugs | None) -> list[Finding]:
-    """What a priming bolus pushes of each drug in the path, as one bolus."""
+def _pushed(
+    pushed: Priming, path: Drugs | None, running_rate_ml_per_day: Decimal | None
+) -> list[Finding]:
+    """What a priming bolus pushes of each drug in the path, as one bolus: refused (hard) when
+    it is as much as the running program gives that drug in a whole day, else a soft warning
+    naming the amount and that day's dose."""
     minutes = Decimal(pushed.duration_s) / 60
-    return [
-        Finding(
-            "priming_pushes_old_drug",
-            Verdict.WARN,
-            f"the priming bolus pushes the {pushed.volume} in the pump tubing and catheter "
-            f"within about {minutes.quantize(Decimal(1))} min: "
-            f"{of(pushed.volume.canonical * conc, 'mcg')} of {name} as one bolus",
-            "a priming bolus of a path that holds no drug",
-            RULES,
-            verified=False,
-            subject=Subject.DOSE,
-            drug=name,
-            tier=Tier.SOFT,
+    found = []
+    for (name, amount), (_, conc) in zip(pushed.pushed, path or (), strict=True):
+        day = of(running_rate_ml_per_day * conc, "mcg/day") if running_rate_ml_per_day else None
+        if day is not None and amount.canonical >= day.canonical:
+            raise Refusal(
+                "fluid_change",
+                "priming",
+                f"< {day} of {name} (what the running program gives in a whole day) pushed as "
+                f"one bolus; the priming bolus pushes {amount} within about "
+                f"{minutes.quantize(Decimal(1))} min: bridge, or empty the path first",
+                RULES,
+                "pushes a whole day's dose as one bolus",
+            )
+        found.append(
+            Finding(
+                "priming_pushes_old_drug",
+                Verdict.WARN,
+                f"the priming bolus pushes the {pushed.volume} in the pump tubing and catheter "
+                f"within about {minutes.quantize(Decimal(1))} min: {amount} of {name} as one "
+                "bolus",
+                f"< {day} of {name} (a whole day's dose)" if day else "a path that holds no drug",
+                RULES,
+                verified=False,
+                subject=Subject.DOSE,
+                drug=name,
+                tier=Tier.SOFT,
+            )
         )
-        for name, conc in path or ()
-    ]
+    return found
 
 
 def _factor(ratio: Decimal) -> str:
-    return f"{ratio.normalize():f} times"
+    return f"{ratio.quantize(Decimal('0.01')).normalize():f} times"
 
 
 def _hours(hours: Decimal) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from painpump.core.prescription import (
     WEEKDAYS,
+    FluidChange,
     PatientBolus,
     PrescribedProgram,
     Prescription,
@@ -45,11 +46,13 @@ class Mismatch:
 class CheckEntries:
     """What the second clinician enters from the syringe label and the order, without seeing the
     prescription's numbers: each drug's concentration, the whole program (a flex program step by
-    step) and the PTM settings (None: off)."""
+    step), the PTM settings (None: off) and how the old fluid is delivered when the fluid
+    changes."""
 
     concentrations: tuple[tuple[str, Q], ...]
     program: PrescribedProgram
     ptm: PatientBolus | None
+    fluid_change: FluidChange = FluidChange.NONE
 
 
 def _same(a: Q, b: Q) -> bool:
@@ -63,6 +66,10 @@ def compare_check(prescription: Prescription, entries: CheckEntries) -> tuple[Mi
     found += _compare_principal(prescription.drugs, entries.concentrations, "concentrations")
     found += _compare_program(prescription.program, entries.program)
     found += _compare_ptm(prescription.ptm, entries.ptm)
+    if entries.fluid_change is not prescription.fluid_change:
+        found.append(
+            Mismatch("fluid_change", entries.fluid_change.value, prescription.fluid_change.value)
+        )
     return tuple(found)
 
 

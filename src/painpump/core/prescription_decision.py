@@ -18,6 +18,7 @@ from painpump.core.dose_history import Phase
 from painpump.core.dosing import dose_mcg_per_day
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus
+from painpump.core.prescription import RULES as PRESCRIPTION_RULES
 from painpump.core.prescription import (
     SECONDS_PER_DAY,
     WEEKDAYS,
@@ -33,6 +34,7 @@ from painpump.core.refill_decision import (
     DosingRules,
     PumpState,
     RunningProgram,
+    basal_running,
     check_drugs,
     named_drugs,
     next_phase,
@@ -75,8 +77,9 @@ def decide_prescription(
         bolus = prescription.program.bolus
         # after the drug library, so a mg/mcg slip is named as such, not as a rate
         if bolus is not None:
+            _check_bolus_fluid(state, prescription)
             _check_bolus_rate(state, prescription, bolus)
-            warnings += _stops_after(prescription)
+            warnings += _single_bolus_findings(prescription, state)
         for weekday, index, step in prescription.program.steps():
             if bolus is not None:
                 break
@@ -93,7 +96,14 @@ def decide_prescription(
         warnings += _ptm_findings(prescription, state)
         warnings += _approval(prescription, state)
         path = state.last_fill.drugs if state.last_fill is not None else None
-        warnings += fluid_change.judge(state.pump, state.dead_volume, path, prescription)
+        basal = basal_running(state.running)
+        warnings += fluid_change.judge(
+            state.pump,
+            state.dead_volume,
+            path,
+            prescription,
+            basal.rate_ml_per_day if basal is not None else None,
+        )
     except Refusal as stop:
         return PrescriptionDecision(prescription, (), stop, phase, None)
     return PrescriptionDecision(prescription, _unique(warnings), None, phase, rate)
@@ -155,7 +165,7 @@ class _Judge:
         last increase when it raised a step or the worst day. A first fill or a new drug: the
         highest step judged as the start dose. The program's steps cannot titrate faster than its
         days."""
-        running, last = self.state.running, self.state.last_fill
+        running, last = basal_running(self.state.running), self.state.last_fill
         program = self.prescription.program
         if program.bolus is not None:  # no basal: the bolus is judged as its day's dose
             return []
@@ -195,13 +205,31 @@ class _Judge:
         dose, step from the running worst day, maxima) as the day's dose."""
         if self.prescription.ptm is None:
             return []
-        running = self.state.running
+        running = basal_running(self.state.running)
         previous = None
         if running is not None:
             extra = running.ptm.worst_day.canonical if running.ptm else Decimal(0)
             previous = self._as_running(running.dose_mcg_per_day + extra)
         raised = running.raised_at if running is not None else None
         return self.dose(self.prescription.worst_day, previous, "ptm.max_per_day", raised)[1]
+
+
+def _check_bolus_fluid(state: PumpState, prescription: Prescription) -> None:
+    """A single bolus is programmed between refills, so it gives the fluid the pump holds: a
+    first fill or another fluid would need a refill, which runs a basal program."""
+    held = state.last_fill.drugs if state.last_fill is not None else None
+    given = tuple((name, conc.canonical) for name, conc in prescription.drugs)
+    if held == given:
+        return
+    shown = ", ".join(f"{name} {of(conc, 'mcg/mL')}" for name, conc in held or ())
+    raise Refusal(
+        "program.kind",
+        "single_bolus",
+        "a basal program for a first fill or a new fluid: a single bolus is programmed between "
+        "refills with the fluid the pump holds" + (f" ({shown})" if shown else ""),
+        PRESCRIPTION_RULES,
+        "cannot be given with this fluid",
+    )
 
 
 def _check_bolus_rate(state: PumpState, prescription: Prescription, bolus: SingleBolus) -> None:
@@ -215,6 +243,62 @@ def _check_bolus_rate(state: PumpState, prescription: Prescription, bolus: Singl
         "program.bolus.duration",
         f"{bolus.dose} over {duration_words(bolus.duration_s)} ({of(rate, 'mL/day')})",
     )
+
+
+SINGLE_BOLUS_SOURCE = (
+    "rule-clinic-setting: no source gives a largest therapeutic single bolus; one as big as the "
+    "running program's whole day is taken as a possible slip"
+)
+OPIOID_BOLUS_SOURCE = (
+    "pacc-2017-trialing: single-shot intrathecal opioid dosing is followed by observation for at "
+    "least 6 hours, with a responsible adult after discharge"
+)
+
+
+def _single_bolus_findings(prescription: Prescription, state: PumpState) -> list[Finding]:
+    """A single bolus as big as the running program's day (a slip of units or of size?); an
+    opioid bolus for a patient not recorded opioid-tolerant (observe for at least 6 h); each
+    drug the running program gives stops after it."""
+    bolus = prescription.program.bolus
+    assert bolus is not None
+    running = basal_running(state.running)
+    name = prescription.principal[0]
+    found = []
+    if running is not None and bolus.dose.canonical >= running.dose_mcg_per_day:
+        day = of(running.dose_mcg_per_day, "mcg/day")
+        found.append(
+            Finding(
+                "single_bolus_size",
+                Verdict.WARN,
+                f"a single bolus of {bolus.dose} is as much as the {day} of {name} the pump gives "
+                "in a whole day now: a slip of units or of the bolus size?",
+                f"< {day} a bolus",
+                SINGLE_BOLUS_SOURCE,
+                verified=False,
+                subject=Subject.DOSE,
+                drug=name,
+                tier=Tier.SOFT,
+            )
+        )
+    patient = state.therapy.patient
+    status = patient.opioid_status if patient is not None else OpioidStatus.UNKNOWN
+    opioids = [n for n, _ in prescription.drugs if catalog.drug(n).drug_class == "opioid"]
+    if opioids and status is not OpioidStatus.TOLERANT:
+        found.append(
+            Finding(
+                "single_bolus_observation",
+                Verdict.WARN,
+                f"a single bolus of {opioids[0]} for a patient recorded opioid-{status.value}: "
+                "respiratory depression; observe for at least 6 hours where resuscitation is at "
+                "hand",
+                "observation for at least 6 h, or the patient recorded opioid-tolerant",
+                OPIOID_BOLUS_SOURCE,
+                subject=Subject.DOSE,
+                drug=opioids[0],
+                tier=Tier.SOFT,
+            )
+        )
+    return found + (_stops_after(prescription) if running is not None else [])
 
 
 def _stops_after(prescription: Prescription) -> list[Finding]:

@@ -65,6 +65,9 @@ class Projection:
     margin: Q
     margin_source: str
     warnings: tuple[Finding, ...]
+    stopped: bool = False
+    """The pump stopped after a single bolus: it holds what is left (alarm and empty are the
+    horizon's end, never reached)."""
 
 
 def _runs(fill_at: datetime, runs: Sequence[ProgramRun]) -> list[ProgramRun]:

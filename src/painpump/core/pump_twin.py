@@ -578,12 +578,14 @@ def projection(
         for moment, volume in found.curve
         if moment < empty_at and (moment in labels or bent)
     ]
-    points += [
-        Point(alarm_at, of(history.alarm_volume_ml, "mL"), "low-reservoir alarm"),
-        Point(empty_at, of(Decimal(0), "mL"), "empty"),
-    ]
-    points.sort(key=lambda point: point.at)
     last = running[-1]
+    stopped = last.program.bolus is not None and found.empty_at is None
+    if not stopped:
+        points += [
+            Point(alarm_at, of(history.alarm_volume_ml, "mL"), "low-reservoir alarm"),
+            Point(empty_at, of(Decimal(0), "mL"), "empty"),
+        ]
+    points.sort(key=lambda point: point.at)
     principal = fill.drugs[0][1]
     daily = last.program.average_day.canonical / principal
     if last.ptm is not None:
@@ -602,4 +604,5 @@ def projection(
         margin=Q(margin_days, "day"),
         margin_source=MARGIN_SOURCE,
         warnings=(),
+        stopped=stopped,
     )

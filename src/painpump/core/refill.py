@@ -74,6 +74,15 @@ def _ziconotide_rule(first_fill: bool, diluted: bool | None) -> str:
     return "max_interval_undiluted" if diluted is False else "max_interval_diluted"
 
 
+def first_of_drug(
+    previous: Sequence[tuple[str, Decimal]] | None, drugs: Sequence[tuple[str, object]]
+) -> bool:
+    """True when the fill is the first of its principal drug in the pump: a new pump (no
+    `previous` fill) or one whose last fill held no such drug (a switch: the Prialt label's first
+    fill, whose refill is due sooner)."""
+    return previous is None or drugs[0][0] not in {name for name, _ in previous}
+
+
 def stability_limit(
     drug_names: Sequence[str], *, first_fill: bool = False, diluted: bool | None = None
 ) -> tuple[StabilityLimit | None, list[Finding]]:

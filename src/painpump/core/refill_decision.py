@@ -27,6 +27,7 @@ from painpump.core.refill import (
     Reconciliation,
     RefillPlan,
     after_days,
+    first_of_drug,
     hours_between,
     plan_refill,
     programmed_since_fill,
@@ -103,6 +104,14 @@ class RunningProgram:
     raised_at: datetime | None = None
     """When it started, if it gave more than the program before it at some moment or on its worst
     day (an increase its day total may not show); None otherwise."""
+
+
+def basal_running(running: RunningProgram | None) -> RunningProgram | None:
+    """The running program, or None when it is a single bolus: the pump stops after it, so what
+    follows starts anew (start doses, no titration step from the bolus)."""
+    if running is None or (running.program is not None and running.program.bolus is not None):
+        return None
+    return running
 
 
 @dataclass(frozen=True)
@@ -469,6 +478,8 @@ def check_drugs(
     `basal` False: the dose is a single bolus's, given within the day at the bolus's own rate
     (judged by its prescription), so its day rate is no pump rate to check."""
     drugs = named_drugs(drugs)
+    if running is not None and basal_running(running) is None:
+        running, previous_drugs = None, None  # stopped after a single bolus: a restart starts
     fill = Fill(tuple(drugs), of(Decimal(0), "mL"), "")
     rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
     hours = _hours_since_increase(therapy, fill.drugs[0][0], running, at)
@@ -552,7 +563,7 @@ def plan_fill(
     products = {p.canonical for p in catalog.drug(names[0]).products}
     stability, notes = stability_limit(
         names,
-        first_fill=state.last_fill is None,
+        first_fill=first_of_drug(path, fill.drugs),
         diluted=fill.drugs[0][1].canonical not in products,
     )
     try:
@@ -575,7 +586,7 @@ def plan_fill(
         if change is FluidChange.BRIDGE
         else None,
         stability_notes=tuple(notes),
-        priming=fluid_change.priming(state.pump, state.dead_volume)
+        priming=fluid_change.priming(state.pump, state.dead_volume, path)
         if change is FluidChange.PRIMING and changed
         else None,
     )

@@ -192,9 +192,12 @@ def double_check(
         checked_at=now,
         accepted=accept,
         comment=text,
-        entered=reads.order_json(
-            "concentrations", entries.concentrations, entries.program, entries.ptm
-        ),
+        entered={
+            **reads.order_json(
+                "concentrations", entries.concentrations, entries.program, entries.ptm
+            ),
+            "fluid_change": entries.fluid_change.value,
+        },
         mismatches=[m.as_json() for m in mismatches],
     )
     before = record.status

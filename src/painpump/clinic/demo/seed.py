@@ -295,7 +295,8 @@ class _Seeder:
         is signed first (REJECTED_AHEAD) and rejected at its double-check: the entries differ
         from it."""
         fluid = tuple((n, quantity(c, catalog.drug(n).concentration_unit)) for n, c in drugs)
-        entries = CheckEntries(fluid, order.program, plan.ptm)
+        change = demo_fluid_change(pump_state(implant), fluid)
+        entries = CheckEntries(fluid, order.program, plan.ptm, change)
         if rejected is not None:
             assert checker is not None
             wrong = replace(order, at=order.at - REJECTED_AHEAD, program=rejected)

@@ -61,6 +61,7 @@ from painpump.core.projection import Projection
 from painpump.core.refill import (
     DeliveryFinding,
     beyond_pocket_fill,
+    first_of_drug,
 )
 from painpump.core.units import Q, format_decimal, of, side_by_side
 
@@ -293,7 +294,9 @@ def fill_projection(
     last = refills[-1]
     drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
     runs = [p for p in programs if p.started_at >= last.performed_at]
-    stability, notes = fill_stability(drugs, first_fill=len(refills) == 1)
+    before = refills[-2].drugs.all() if len(refills) > 1 else None
+    previous = [(d.drug, d.concentration_mcg_per_ml) for d in before] if before else None
+    stability, notes = fill_stability(drugs, first_fill=first_of_drug(previous, drugs))
     found = pump_twin.projection(
         pump_history.recorded(implant, [last], runs, tz),
         max(at, last.performed_at),

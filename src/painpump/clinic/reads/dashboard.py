@@ -30,6 +30,7 @@ from painpump.clinic.models import (
     Incident,
     Prescription,
     PrescriptionDrug,
+    Program,
     Refill,
 )
 from painpump.clinic.pathway_state import pathway_settings, state_of
@@ -43,6 +44,7 @@ from painpump.core.device_life import implanted_on_or_before, replacement_due
 from painpump.core.locale import ClinicLocale
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import earliest_implant_date
+from painpump.core.prescription import ProgramKind, SingleBolus
 from painpump.core.scheduling import (
     DueRefill,
     Priority,
@@ -50,6 +52,7 @@ from painpump.core.scheduling import (
     prioritise,
 )
 from painpump.core.trial_phase import NextStep, next_step
+from painpump.core.units import of
 
 DEFAULT_LIMIT = 25
 """Rows of each list on one page: what a clinician reads at a glance (the totals say how many
@@ -161,6 +164,20 @@ class IncidentRow:
 
 
 @dataclass(frozen=True)
+class StoppedRow:
+    """A pump stopped after the single bolus it was programmed with: it gives nothing until a
+    new prescription is programmed (baclofen's first: withdrawal)."""
+
+    patient_id: str
+    patient: str
+    implant_id: str
+    pump_model: str
+    bolus: str
+    programmed_at: datetime
+    high_risk: bool
+
+
+@dataclass(frozen=True)
 class Totals:
     """How many rows each whole list holds (a page shows at most `limit` of them)."""
 
@@ -175,6 +192,7 @@ class Totals:
     awaiting_check: int = 0
     open_alarms: int = 0
     open_incidents: int = 0
+    stopped: int = 0
 
 
 @dataclass(frozen=True)
@@ -195,6 +213,7 @@ class Dashboard:
     awaiting_check: list[CheckRow]
     open_alarms: list[AlarmRow]
     open_incidents: list[IncidentRow]
+    stopped: list[StoppedRow]
     totals: Totals = Totals()
     offset: int = 0
     limit: int = DEFAULT_LIMIT
@@ -510,6 +529,44 @@ def _open_incidents(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int
     )
 
 
+def _stopped(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    return _paged(
+        Program.objects.filter(
+            ended_at__isnull=True,
+            prescription__program_kind=ProgramKind.SINGLE_BOLUS.value,
+            implant__explanted_on__isnull=True,
+        ),
+        ("-implant__high_risk", "started_at", "id"),  # baclofen first, then the longest stopped
+        (
+            "implant_id",
+            "implant__episode_id",
+            "implant__pump_model",
+            "prescription__bolus_dose_mcg",
+            "prescription__bolus_duration_s",
+            "started_at",
+            "implant__high_risk",
+        ),
+        offset,
+        limit,
+    )
+
+
+def _stopped_rows(
+    stopped: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]
+) -> list[StoppedRow]:
+    return [
+        StoppedRow(
+            *names[episode_id],
+            str(implant_id),
+            catalog.pump(model, "pump_model").name,
+            SingleBolus(of(dose, "mcg"), seconds).words,
+            at,
+            high,
+        )
+        for implant_id, episode_id, model, dose, seconds, at, high in stopped
+    ]
+
+
 def _patient_names(
     rows: Iterable[tuple[Any, ...]], episodes: Iterable[Episode]
 ) -> dict[Any, tuple[str, str]]:
@@ -640,6 +697,7 @@ def _patients_shown(board: Dashboard) -> list[str]:
                 board.awaiting_check,
                 board.open_alarms,
                 board.open_incidents,
+                board.stopped,
             )
             for row in rows
         }
@@ -666,8 +724,9 @@ def worklist(
     pending, pending_total = _awaiting_check(offset, limit)
     alarms, alarms_total = _unacknowledged_alarms(offset, limit)
     incidents, incidents_total = _open_incidents(offset, limit)
+    stopped, stopped_total = _stopped(offset, limit)
     names = _patient_names(
-        [*refills.rows, *replacing, *checks, *pending, *alarms, *incidents],
+        [*refills.rows, *replacing, *checks, *pending, *alarms, *incidents, *stopped],
         [*testing[offset:end], *waiting],
     )
 
@@ -688,6 +747,7 @@ def worklist(
         _check_rows(pending, names),
         _alarm_rows(alarms, names),
         _incident_rows(incidents, names),
+        _stopped_rows(stopped, names),
         Totals(
             **refills.totals,
             test_phases=len(testing),
@@ -697,6 +757,7 @@ def worklist(
             awaiting_check=pending_total,
             open_alarms=alarms_total,
             open_incidents=incidents_total,
+            stopped=stopped_total,
         ),
         offset,
         limit,

@@ -25,7 +25,7 @@ from painpump.core.pump_twin import (
     dates,
     forecast,
 )
-from painpump.core.refill import StabilityLimit, stability_limit
+from painpump.core.refill import StabilityLimit, first_of_drug, stability_limit
 from painpump.core.units import Q, of
 
 RULES = "painpump forecast rules (core.pump_twin)"
@@ -110,7 +110,13 @@ def twin_dates(history: PumpHistory, at: datetime) -> TwinDates:
         history,
         max(at, history.fills[-1].at),
         margin_days=Decimal(settings.refill_margin_days),
-        stability=fill_stability(history.fills[-1].drugs, first_fill=len(history.fills) == 1)[0],
+        stability=fill_stability(
+            history.fills[-1].drugs,
+            first_fill=first_of_drug(
+                history.fills[-2].drugs if len(history.fills) > 1 else None,
+                history.fills[-1].drugs,
+            ),
+        )[0],
         tz=locale_of(settings).zone,
         horizon_days=HORIZON_DAYS,
     )

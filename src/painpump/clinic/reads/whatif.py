@@ -38,7 +38,7 @@ from painpump.core.errors import Refusal
 from painpump.core.prescription import PrescribedProgram
 from painpump.core.projection import Projection
 from painpump.core.pump_twin import RecordedFill, RecordedProgram
-from painpump.core.refill import residual_ml
+from painpump.core.refill import first_of_drug, residual_ml
 from painpump.core.refill_decision import Fill, RunningProgram, bridge_for, check_fill
 from painpump.core.units import Kind, Q, of
 from painpump.core.volumes import Bridge
@@ -266,7 +266,14 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
         proposed = RecordedProgram(now, canonical, PrescribedProgram.continuous(dose), ptm)
         history = pump_history.recorded(implant, refills, programs, zone)
         if proposal.mode == "refill":
-            stability, notes = fill_stability(list(canonical), first_fill=False)
+            previous = refills[-1].drugs.all() if refills else None
+            stability, notes = fill_stability(
+                list(canonical),
+                first_fill=first_of_drug(
+                    [(d.drug, d.concentration_mcg_per_ml) for d in previous] if previous else None,
+                    canonical,
+                ),
+            )
             history = replace(
                 history,
                 fills=(*history.fills, RecordedFill(now, volume.canonical, canonical)),
@@ -277,9 +284,14 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
             bridged = bridge_for(old_drugs, fill, dose, current.dead_volume)
         else:
             last = refills[-1]
+            before = refills[-2].drugs.all() if len(refills) > 1 else None
+            drugs_now = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
             stability, notes = fill_stability(
-                [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()],
-                first_fill=len(refills) == 1,
+                drugs_now,
+                first_fill=first_of_drug(
+                    [(d.drug, d.concentration_mcg_per_ml) for d in before] if before else None,
+                    drugs_now,
+                ),
             )
             history = replace(history, programs=(*history.programs, proposed))
         projection = pump_twin.projection(

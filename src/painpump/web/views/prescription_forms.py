@@ -252,10 +252,8 @@ FLUID_CHANGES = [
 ]
 
 
-class PrescriptionForm(DrugsMixin, ProgramMixin, VersionedForm):
-    submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
-    phase = forms.ChoiceField(label="Phase", choices=PHASES, required=False)
-    fluid_change = forms.ChoiceField(
+def fluid_change_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
         label="When this fluid replaces the one in the pump",
         choices=FLUID_CHANGES,
         initial=rx.FluidChange.NONE.value,
@@ -263,6 +261,12 @@ class PrescriptionForm(DrugsMixin, ProgramMixin, VersionedForm):
         help_text="What the pump tubing and catheter still hold reaches the patient: a change of "
         "the principal drug's concentration needs a bridge or a priming bolus",
     )
+
+
+class PrescriptionForm(DrugsMixin, ProgramMixin, VersionedForm):
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
+    phase = forms.ChoiceField(label="Phase", choices=PHASES, required=False)
+    fluid_change = fluid_change_field()
     reason = forms.CharField(
         label="Reason for this prescription",
         max_length=500,
@@ -288,6 +292,7 @@ class CheckForm(ProgramMixin, forms.Form):
     (continuous: its dose; flex: every step row) and the PTM settings (empty: off)."""
 
     submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
+    fluid_change = fluid_change_field()
     comment = forms.CharField(
         label="Comment (required to reject)",
         max_length=500,
@@ -314,7 +319,8 @@ class CheckForm(ProgramMixin, forms.Form):
             (name, self.cleaned_data[f"concentration_{i}"])
             for i, name in enumerate(self.drug_names)
         )
-        return CheckEntries(concentrations, self.program(), self.ptm())
+        change = rx.FluidChange(self.cleaned_data.get("fluid_change") or rx.FluidChange.NONE)
+        return CheckEntries(concentrations, self.program(), self.ptm(), change)
 
     def form_field(self, field: str) -> str:
         """The entry a refusal of the double-check names ("concentrations.baclofen"); a flex
