@@ -72,6 +72,9 @@ palette."""
 SETTINGS_TO_CLEAR = (
     "DATABASE_URL",
     "PAINPUMP_SECRET_KEY_FILE",
+    "PAINPUMP_AUDIT_KEY_FILE",
+    "PAINPUMP_AUDIT_RETIRED_KEYS_FILE",
+    "PAINPUMP_AUDIT_CHECKPOINTS",
     "PAINPUMP_SECURE",
     "PAINPUMP_DEBUG",
     "PAINPUMP_ALLOWED_HOSTS",
@@ -142,6 +145,8 @@ def prepare(data: Path, patients: int, seed: int) -> tuple[dict[str, Login], Sub
     of the first demo user of each role) and the subjects of the pictures."""
     os.environ["PAINPUMP_DATA_DIR"] = str(data)
     os.environ["PAINPUMP_SECRET_KEY"] = secrets.token_urlsafe(48)
+    os.environ["PAINPUMP_AUDIT_KEY"] = secrets.token_urlsafe(48)
+    os.environ["PAINPUMP_REQUIRE_2FA"] = "0"  # the demo logins sign in with their password
     for name in SETTINGS_TO_CLEAR:
         os.environ.pop(name, None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "painpump.settings"

@@ -1,12 +1,18 @@
-"""Test set-up: a throwaway secret so that the fail-closed settings start (scripts/test sets a
-random one), the test clinic's time zone, and the clock held at frozen.NOW for every test.
+"""Test set-up: a throwaway secret and audit key so that the fail-closed settings start
+(scripts/test sets random ones), each test's own audit checkpoint file, the test clinic's time
+zone, two-factor sign-in not required, and the clock held at frozen.NOW for every test.
 pytest puts tests/ on the import path (pyproject: pythonpath) for the shared helpers."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -20,8 +26,29 @@ from frozen import NOW, ZONE_NAME
 # may have read them before this file ran).
 os.environ["PAINPUMP_TIME_ZONE"] = ZONE_NAME
 settings.PAINPUMP_TIME_ZONE = ZONE_NAME
+# The audit key: for the processes tests start, and for these settings (read before this
+# file, perhaps without one); checkpoints in a directory of this run's, never ./var's.
+os.environ.setdefault("PAINPUMP_AUDIT_KEY", secrets.token_urlsafe(48))
+if not settings.PAINPUMP_AUDIT_KEY:
+    settings.PAINPUMP_AUDIT_KEY = os.environ["PAINPUMP_AUDIT_KEY"]
+CHECKPOINTS = Path(tempfile.mkdtemp(prefix="painpump-audit-checkpoints-"))
+atexit.register(shutil.rmtree, CHECKPOINTS, ignore_errors=True)
+settings.PAINPUMP_AUDIT_CHECKPOINTS = str(CHECKPOINTS / "session.log")
+# The fixtures' clinicians sign in with their password alone; the tests of two-factor sign-in
+# (tests/*/test_*two_factor*) require it themselves.
+os.environ["PAINPUMP_REQUIRE_2FA"] = "0"
+settings.PAINPUMP_REQUIRE_2FA = False
 
 pytest_plugins = ["clinic_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def audit_checkpoints() -> Path:
+    """Each test's own checkpoint file (not yet written): the checkpoints of one test's
+    database never stand against another's."""
+    path = CHECKPOINTS / f"{uuid.uuid4().hex}.log"
+    settings.PAINPUMP_AUDIT_CHECKPOINTS = str(path)
+    return path
 
 
 @pytest.fixture(scope="session", autouse=True)

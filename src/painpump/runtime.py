@@ -11,18 +11,24 @@ import time
 
 
 def setup_django() -> None:
-    """Configure Django with painpump's settings (they refuse to start without a secret)."""
+    """Configure Django with painpump's settings (they refuse to start without a secret) and
+    refuse to go on without the audit key (every command may write the audit trail)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "painpump.settings")
     import django
 
     django.setup()
+    from painpump.clinic.audit_keys import require_key
+
+    require_key()
 
 
 def gunicorn_argv(
     host: str, port: int, workers: int, timeout: int, max_requests: int = 2000
 ) -> list[str]:
-    """The gunicorn command line serving painpump.wsgi:application. Each worker is replaced after
-    about `max_requests` requests (0: never, as the load test's memory run needs to see a leak)."""
+    """The gunicorn command line serving painpump.wsgi:application with painpump's own worker
+    (painpump.buffered_worker: slow clients hold no worker), one thread a worker and one request a
+    connection. Each worker is replaced after about `max_requests` requests (0: never, as the load
+    test's memory run needs to see a leak)."""
     return [
         sys.executable,
         "-m",
@@ -32,7 +38,11 @@ def gunicorn_argv(
         "--workers",
         str(workers),
         "--worker-class",
-        "sync",
+        "painpump.buffered_worker.BufferedWorker",
+        "--threads",
+        "1",
+        "--keep-alive",
+        "0",
         "--timeout",
         str(timeout),
         "--graceful-timeout",

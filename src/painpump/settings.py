@@ -2,16 +2,28 @@
 unless asked for; time is UTC. Everything a deployment sets comes from the environment:
 
 PAINPUMP_SECRET_KEY (or PAINPUMP_SECRET_KEY_FILE)  required
+PAINPUMP_AUDIT_KEY (or PAINPUMP_AUDIT_KEY_FILE)  required to serve: the key of the audit chain
+                        and its checkpoints (docs/security.md), never in the database
+PAINPUMP_AUDIT_RETIRED_KEYS_FILE  the keys rotated out, one a line (verifying older entries)
+PAINPUMP_AUDIT_CHECKPOINTS  the append-only file of signed checkpoints, default
+                        PAINPUMP_DATA_DIR/audit-checkpoints.log
+PAINPUMP_AUDIT_SYSLOG   also send each checkpoint to syslog: /dev/log or host:port (UDP)
 DATABASE_URL            default: SQLite in PAINPUMP_DATA_DIR (default ./var)
 PAINPUMP_ALLOWED_HOSTS  comma-separated, default localhost,127.0.0.1
 PAINPUMP_DEBUG=1        development only
 PAINPUMP_SECURE=1       behind TLS: secure cookies and HSTS
 PAINPUMP_SESSION_IDLE_MINUTES  default 30: a session without a request for this long is signed
                         out (a tablet left signed in locks); 8 hours after sign-in it ends anyway
+PAINPUMP_REQUIRE_2FA    default 1: physicians, nurses, pharmacists and admins sign in with a
+                        second factor (TOTP); 0 only for demos and tests
+PAINPUMP_TRUSTED_PROXIES  comma-separated addresses or networks of the reverse proxies in front;
+                        only a request from one of them has its X-Forwarded-For read (default:
+                        none, the client is the connection's address)
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -27,7 +39,7 @@ def _secret_key() -> str:
     path = os.environ.get("PAINPUMP_SECRET_KEY_FILE", "")
     if not key and path:
         key = Path(path).read_text(encoding="utf-8").strip()
-    if len(key.strip()) < 32 or len(set(key)) < MIN_DISTINCT_SECRET_CHARACTERS:
+    if not _random_enough(key):
         raise ImproperlyConfigured(
             "PAINPUMP_SECRET_KEY (or PAINPUMP_SECRET_KEY_FILE) must hold a random secret of at "
             f"least 32 characters with at least {MIN_DISTINCT_SECRET_CHARACTERS} different ones "
@@ -35,6 +47,67 @@ def _secret_key() -> str:
             "default secret"
         )
     return key
+
+
+def _random_enough(key: str) -> bool:
+    return len(key.strip()) >= 32 and len(set(key)) >= MIN_DISTINCT_SECRET_CHARACTERS
+
+
+def _audit_key() -> str:
+    """The audit key from the environment or its file; "" when none is set (the service and
+    every command refuse to start without one: painpump.clinic.audit_keys.require_key)."""
+    key, source = os.environ.get("PAINPUMP_AUDIT_KEY", ""), "PAINPUMP_AUDIT_KEY"
+    path = os.environ.get("PAINPUMP_AUDIT_KEY_FILE", "")
+    if not key and path:
+        key, source = Path(path).read_text(encoding="utf-8").strip(), f"{source}_FILE {path}"
+    if key and not _random_enough(key):
+        raise ImproperlyConfigured(
+            f"{source} must hold a random key of at least 32 "
+            f"characters with at least {MIN_DISTINCT_SECRET_CHARACTERS} different ones (e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'); this one has "
+            f"{len(key.strip())} characters, {len(set(key))} different"
+        )
+    return key
+
+
+def _retired_audit_keys() -> list[str]:
+    path = os.environ.get("PAINPUMP_AUDIT_RETIRED_KEYS_FILE", "")
+    if not path:
+        return []
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    keys = [line.strip() for line in lines if line.strip()]
+    for number, key in enumerate(keys, 1):
+        if not _random_enough(key):
+            raise ImproperlyConfigured(
+                f"PAINPUMP_AUDIT_RETIRED_KEYS_FILE {path}: key {number} is not a random key of "
+                f"at least 32 characters with at least {MIN_DISTINCT_SECRET_CHARACTERS} "
+                "different ones"
+            )
+    return keys
+
+
+def _flag(name: str, default: bool) -> bool:
+    text = os.environ.get(name, "1" if default else "0").strip()
+    if text not in {"0", "1"}:
+        raise ImproperlyConfigured(f"{name} must be 1 (on) or 0 (off): {text!r}")
+    return text == "1"
+
+
+def _networks(name: str) -> list[str]:
+    """The addresses and networks listed in `name`, each checked (a typo must not trust nobody
+    or everybody silently)."""
+    found = []
+    for item in os.environ.get(name, "").split(","):
+        if not item.strip():
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item.strip()!r} is not an IP address or network (e.g. 10.0.0.5, "
+                "10.0.0.0/24, fd00::/64)"
+            ) from None
+    return found
 
 
 def _positive_minutes(name: str, default: int) -> int:
@@ -50,6 +123,12 @@ ALLOWED_HOSTS = os.environ.get("PAINPUMP_ALLOWED_HOSTS", "localhost,127.0.0.1").
 # (Django's test environment adds its own "testserver"; a running service never answers to it.)
 
 DATA_DIR = Path(os.environ.get("PAINPUMP_DATA_DIR", "var")).resolve()
+PAINPUMP_AUDIT_KEY = _audit_key()
+PAINPUMP_AUDIT_RETIRED_KEYS = _retired_audit_keys()
+PAINPUMP_AUDIT_CHECKPOINTS = os.environ.get(
+    "PAINPUMP_AUDIT_CHECKPOINTS", str(DATA_DIR / "audit-checkpoints.log")
+)
+PAINPUMP_AUDIT_SYSLOG = os.environ.get("PAINPUMP_AUDIT_SYSLOG", "")
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'painpump.sqlite3'}"),
@@ -70,6 +149,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "painpump.clinic",
     "painpump.plumbing",
     "painpump.api",
@@ -85,7 +167,10 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "painpump.plumbing.throttle.AddressBudgetMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "painpump.plumbing.second_factor.SecondFactorMiddleware",
     "painpump.plumbing.no_store.NoStoreWhenSignedInMiddleware",
     "painpump.web.session_limits.SessionLimitsMiddleware",
     "painpump.web.clinic_zone.ClinicTimeZoneMiddleware",
@@ -126,12 +211,19 @@ LOGIN_URL = "web:sign-in"
 LOGIN_REDIRECT_URL = "web:dashboard"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+PAINPUMP_REQUIRE_2FA = _flag("PAINPUMP_REQUIRE_2FA", default=True)
+"""Clinical roles and admins must sign in with a second factor (painpump.clinic.two_factor)."""
+PAINPUMP_TRUSTED_PROXIES = _networks("PAINPUMP_TRUSTED_PROXIES")
+"""Reverse proxies whose X-Forwarded-For names the client (painpump.plumbing.client_address)."""
+OTP_TOTP_ISSUER = "painpump"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_MAX_SECONDS = 8 * 3600
 SESSION_COOKIE_AGE = SESSION_MAX_SECONDS

@@ -29,7 +29,7 @@ from therapy_setup import (
 from db_snapshot import snapshot
 from painpump.api import tokens
 from painpump.api.app import api
-from painpump.clinic.actions import alarms, prescriptions, readbacks
+from painpump.clinic.actions import alarms, prescriptions, readbacks, role_grants
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Implant, Incident, Program
 from painpump.clinic.reads.prescriptions import as_core
@@ -79,7 +79,7 @@ class Access:
 
 
 def _refill(world: World) -> dict[str, Any]:
-    return refill_body(idempotency_key="matrix")
+    return refill_body(idempotency_key="matrix", version=int(world.ids["implant_version"]))
 
 
 ACCESS: dict[tuple[str, str], Access] = {
@@ -89,6 +89,10 @@ ACCESS: dict[tuple[str, str], Access] = {
         200,
         "/api/auth/login",
         lambda w: {"username": "nurse.joy", "password": PASSWORD},
+    ),
+    # No login waits for a code on these sessions: everyone is told to log in first.
+    ("post", "/api/auth/code"): Access(
+        EVERYONE, 401, "/api/auth/code", lambda w: {"code": "123456"}
     ),
     ("post", "/api/auth/logout"): Access(SIGNED_IN - {READ_ONLY_TOKEN}, 200, "/api/auth/logout"),
     ("get", "/api/auth/me"): Access(SIGNED_IN, 200, "/api/auth/me"),
@@ -270,7 +274,11 @@ ACCESS: dict[tuple[str, str], Access] = {
         frozenset({P, N}),
         200,
         "/api/appointments/{appointment}",
-        lambda w: {"status": "booked", "late_reason": "patient abroad until then"},
+        lambda w: {
+            "status": "booked",
+            "late_reason": "patient abroad until then",
+            "expected_version": int(w.ids["appointment_version"]),
+        },
         "appointment.write",
     ),
     ("get", "/api/appointments"): Access(
@@ -283,6 +291,24 @@ ACCESS: dict[tuple[str, str], Access] = {
         "/api/settings",
         lambda w: {"version": 1, "implant_wait_days": 28},
         "settings.write",
+    ),
+    ("get", "/api/users"): Access(frozenset({AD}), 200, "/api/users", None, "users.manage"),
+    ("put", "/api/users/{user_id}/roles"): Access(
+        frozenset({AD}),
+        200,
+        "/api/users/{nurse_id}/roles",
+        lambda w: {"version": 1, "roles": ["nurse", "physician"]},
+        "users.manage",
+    ),
+    ("get", "/api/role-grants"): Access(
+        frozenset({AD}), 200, "/api/role-grants", None, "users.manage"
+    ),
+    # the world's request was asked for by another admin: the admin is its second approver
+    ("post", "/api/role-grants/{grant_id}/approve"): Access(
+        frozenset({AD}), 200, "/api/role-grants/{grant}/approve", None, "users.manage"
+    ),
+    ("post", "/api/role-grants/{grant_id}/decline"): Access(
+        frozenset({AD}), 200, "/api/role-grants/{grant}/decline", None, "users.manage"
     ),
 }
 
@@ -301,6 +327,7 @@ def _build() -> World:
         (Role.AUDITOR, "audi.tor"),
         (Role.ADMIN, "ad.min"),
         (Role.PHYSICIAN, "dr.gone"),
+        (Role.ADMIN, "ad.other"),
     ]:
         user = User.objects.create_user(name, password=PASSWORD)
         user.groups.add(Group.objects.get_or_create(name=role.value)[0])
@@ -341,6 +368,7 @@ def _build() -> World:
         now=at(today()),
         expected_version=Implant.objects.get(id=implant.id).version,
     )
+    grant = role_grants.ask("ad.other", nurse, [Role.PHARMACIST])[0]
     token = tokens.create("dr.house", read_only=True).secret
     User.objects.filter(username="dr.gone").update(is_active=False)
     ids = {
@@ -350,6 +378,9 @@ def _build() -> World:
         "implant": str(implant.id),
         "alarm": str(alarm.id),
         "appointment": str(appointment.id),
+        "appointment_version": str(Appointment.objects.get(id=appointment.id).version),
+        "nurse_id": str(nurse.id),
+        "grant": str(grant.id),
         "unverified": str(unverified.id),
         "other": str(other.id),
         "other_version": str(Implant.objects.get(id=other.id).version),

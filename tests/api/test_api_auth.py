@@ -281,6 +281,7 @@ def test_debug_is_off_and_errors_show_no_traceback(
 EXPECTED_OPERATIONS = {
     ("/api/auth/csrf", "get"),
     ("/api/auth/login", "post"),
+    ("/api/auth/code", "post"),
     ("/api/auth/logout", "post"),
     ("/api/auth/me", "get"),
     ("/api/patients", "get"),
@@ -318,6 +319,11 @@ EXPECTED_OPERATIONS = {
     ("/api/dashboard", "get"),
     ("/api/settings", "get"),
     ("/api/settings", "patch"),
+    ("/api/users", "get"),
+    ("/api/users/{user_id}/roles", "put"),
+    ("/api/role-grants", "get"),
+    ("/api/role-grants/{grant_id}/approve", "post"),
+    ("/api/role-grants/{grant_id}/decline", "post"),
 }
 
 

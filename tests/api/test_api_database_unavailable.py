@@ -175,7 +175,7 @@ def test_a_refill_the_database_fails_midway_is_a_503_and_stores_nothing(
     response = post(
         client_as(Role.NURSE),
         f"/api/implants/{implant.id}/refills",
-        refill_body(idempotency_key="in-the-outage"),
+        refill_body(idempotency_key="in-the-outage", version=implant.version),
     )
     assert_clean_503(response, f"database_{reason}")
     assert not Refill.objects.filter(idempotency_key="in-the-outage").exists()
@@ -194,7 +194,7 @@ def test_an_unclassified_database_error_in_the_api_is_not_turned_into_a_503(
         post(
             client_as(Role.NURSE),
             f"/api/implants/{implant.id}/refills",
-            refill_body(idempotency_key="k"),
+            refill_body(idempotency_key="k", version=implant.version),
         )
 
 
@@ -229,9 +229,12 @@ def test_after_a_database_failure_the_worker_drops_its_connection_and_serves_aga
     monkeypatch.setattr(wrapper, "close", spy)
     with monkeypatch.context() as patched:
         patched.setattr(audit, "record", _raises(pg.AdminShutdown("terminating connection")))
-        assert post(nurse, url, refill_body(idempotency_key="k")).status_code == 503
+        assert (
+            post(nurse, url, refill_body(idempotency_key="k", version=implant.version)).status_code
+            == 503
+        )
     assert closed, "the failed connection was kept"
-    again = post(nurse, url, refill_body(idempotency_key="k"))
+    again = post(nurse, url, refill_body(idempotency_key="k", version=implant.version))
     assert again.status_code == 201, again.content
     assert Refill.objects.filter(idempotency_key="k").count() == 1
 

@@ -11,11 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from therapy_setup import (
+    FILLED_VERSION,
     PTM,
     at,
     baclofen_implant,
@@ -32,7 +33,7 @@ from therapy_setup import (
 
 from painpump.api.app import api
 from painpump.api.idempotency import HEADER
-from painpump.clinic.actions import alarms, prescriptions, readbacks
+from painpump.clinic.actions import alarms, prescriptions, readbacks, role_grants
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Implant, Incident, Patient, Prescription, Refill
 from painpump.clinic.reads.prescriptions import as_core
@@ -52,6 +53,7 @@ Body = Callable[[int], dict[str, Any]]
 # The writes without a retry test, and why (both change sessions, not records).
 EXEMPT = {
     ("post", "/api/auth/login"): "no user before it succeeds (keys are a user's); no record",
+    ("post", "/api/auth/code"): "the login's second step: no user before it succeeds; no record",
     ("post", "/api/auth/logout"): "no record changes; a retry once the session ended is a 401",
 }
 
@@ -60,8 +62,6 @@ def _today() -> str:
     return today().isoformat()
 
 
-FILLED_VERSION = 4
-"""The baclofen pump's version once filled: registered (1), prescribed, double-checked, filled."""
 READY_VERSION = FILLED_VERSION + 2
 """Once a new prescription is signed and double-checked."""
 
@@ -120,7 +120,7 @@ CASES: dict[tuple[str, str], tuple[Role, Body]] = {
     ),
     ("post", "/api/implants/{implant_id}/refills"): (
         N,
-        lambda n: refill_body(lot=f"LOT-{n}"),
+        lambda n: refill_body(lot=f"LOT-{n}", version=FILLED_VERSION),
     ),
     ("post", "/api/implants/{implant_id}/programs"): (
         N,
@@ -169,6 +169,12 @@ CASES: dict[tuple[str, str], tuple[Role, Body]] = {
         },
     ),
     ("patch", "/api/settings"): (AD, lambda n: {"version": 1, "refill_margin_days": 5 + n}),
+    ("put", "/api/users/{user_id}/roles"): (
+        AD,
+        lambda n: {"version": 1, "roles": ["nurse", ["physician", "pharmacist"][n]]},
+    ),
+    ("post", "/api/role-grants/{grant_id}/approve"): (AD, lambda n: {} if n == 0 else {"x": 1}),
+    ("post", "/api/role-grants/{grant_id}/decline"): (AD, lambda n: {} if n == 0 else {"x": 1}),
 }
 
 
@@ -211,8 +217,12 @@ def _incident(nurse: User, implant: Implant) -> Incident:
 def _ids(path: str, users: dict[Role, User], patient: Patient) -> dict[str, object]:
     """The records the path needs, made through the clinic services."""
     physician, nurse = users[P], users[N]
-    ids: dict[str, object] = {"patient_id": patient.id}
+    ids: dict[str, object] = {"patient_id": patient.id, "user_id": nurse.id}
     clinic_settings()
+    if "{grant_id}" in path:
+        other_admin = User.objects.create_user("ad.other")
+        other_admin.groups.add(Group.objects.get_or_create(name=AD.value)[0])
+        ids["grant_id"] = role_grants.ask("ad.other", nurse, [P])[0].id
     if "{episode_id}" in path:
         indication = "tumour_pain" if "/steps" in path or "/implants" in path else "stroke"
         if indication == "tumour_pain":
@@ -317,6 +327,29 @@ def test_keys_belong_to_their_user(
     assert REPLAYED not in second and first.json()["id"] != second.json()["id"]
 
 
+def test_a_refill_key_another_nurse_sends_is_her_own_never_a_replay_of_the_first_refill(
+    client_as: Callable[[Role | None], Client],
+    make_user: Callable[..., User],
+    users: dict[Role, User],
+    patient: Patient,
+) -> None:
+    """Regression: a refill's key was the clinic's, so another user sending it got the first
+    user's refill back (200, replayed). Now the key is the user's: her request is a new refill of
+    a pump changed since the version she read (409), and only the first nurse's retry replays."""
+    implant: Implant = baclofen_implant(users[P], patient)
+    url = f"/api/implants/{implant.id}/refills"
+    body = refill_body(version=implant.version)
+    other_nurse = Client()
+    other_nurse.force_login(make_user("nurse.two", N))
+    first = _send(client_as(N), "post", url, body, "visit-3")
+    second = _send(other_nurse, "post", url, body, "visit-3")
+    assert (first.status_code, second.status_code) == (201, 409), second.content
+    assert REPLAYED not in second and str(first.json()["id"]) not in second.content.decode()
+    again = _send(client_as(N), "post", url, body, "visit-3")
+    assert (again.status_code, again[REPLAYED]) == (200, "true")
+    assert Refill.objects.filter(implant=implant).count() == 2  # the first fill and one refill
+
+
 def test_an_expired_key_is_not_replayed_and_the_cleanup_deletes_old_keys(
     client_as: Callable[[Role | None], Client], patient: Patient
 ) -> None:
@@ -363,8 +396,9 @@ def test_a_refill_key_reused_for_a_different_refill_is_refused_not_answered_with
 ) -> None:
     implant: Implant = baclofen_implant(users[P], patient)
     url = f"/api/implants/{implant.id}/refills"
-    first = _send(client_as(N), "post", url, refill_body(), "visit-2")
-    other = _send(client_as(N), "post", url, refill_body(volume="18 mL", lot="LOT-9"), "visit-2")
+    first = _send(client_as(N), "post", url, refill_body(version=implant.version), "visit-2")
+    changed = refill_body(volume="18 mL", lot="LOT-9", version=implant.version)
+    other = _send(client_as(N), "post", url, changed, "visit-2")
     assert (first.status_code, other.status_code) == (201, 422)
     error = other.json()["error"]
     assert error["field"] == "idempotency_key" and "different refill" in error["message"]

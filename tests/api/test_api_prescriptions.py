@@ -149,7 +149,7 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
     changed = post(
         nurse,
         f"/api/implants/{implant.id}/refills",
-        refill_body(idempotency_key="morphine", drugs=morphine),
+        refill_body(idempotency_key="morphine", drugs=morphine, version=_version(implant)),
     )
     assert changed.status_code == 422, changed.content
     refused = changed.json()["error"]
@@ -157,7 +157,9 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
     assert "program.prescribe" in refused["limit"] and "physician" in refused["limit"]
 
     # filled after the double-check, as the clock now says
-    body = refill_body(idempotency_key="flex-fill", performed_at=clock.now().isoformat())
+    body = refill_body(
+        idempotency_key="flex-fill", performed_at=clock.now().isoformat(), version=_version(implant)
+    )
     del body["dose"]
     filled = post(nurse, f"/api/implants/{implant.id}/refills", body)
     assert filled.status_code == 201, filled.content
@@ -360,7 +362,7 @@ def test_a_prescription_sent_again_with_its_key_is_signed_once(
 def test_a_readback_of_a_program_not_in_force_is_refused(
     client_as: Clients, implant: Implant
 ) -> None:
-    body = refill_body(idempotency_key="r")
+    body = refill_body(idempotency_key="r", version=_version(implant))
     filled = post(client_as(N), f"/api/implants/{implant.id}/refills", body).json()
     first_program = implant.programs.order_by("started_at").first()
     assert first_program is not None and str(first_program.id) != filled["program"]["id"]
@@ -401,11 +403,16 @@ def test_the_refill_after_patient_boluses_records_the_counts_the_pump_reports(
         now=day_60() - timedelta(hours=1),
     )
     nurse = client_as(N)
-    body = refill_body(idempotency_key="with-ptm")
+    body = refill_body(idempotency_key="with-ptm", version=_version(implant))
     del body["dose"]
     url = f"/api/implants/{implant.id}/refills"
     assert post(nurse, url, body).status_code == 201
-    later = dict(body, idempotency_key="next", performed_at=iso(day_60() + timedelta(days=20)))
+    later = dict(
+        body,
+        idempotency_key="next",
+        performed_at=iso(day_60() + timedelta(days=20)),
+        version=_version(implant),
+    )
     missing = post(nurse, url, later)
     assert missing.status_code == 422
     assert missing.json()["error"]["field"] == "ptm_given"

@@ -100,20 +100,23 @@ def test_an_appointment_is_booked_over_http_and_refused_after_its_due_date(
     url = f"/api/appointments/{appointment.id}"
     assert appointment.overdue  # the fixture's pump is past its refill-by date: urgent
     nurse = client_as(Role.NURSE)
-    refused = nurse.patch(url, {"status": "booked"}, content_type="application/json")
+    version = {"expected_version": appointment.version}
+    refused = nurse.patch(url, {"status": "booked"} | version, content_type="application/json")
     assert refused.status_code == 422
     assert refused.json()["error"]["field"] == "late_reason"
     yesterday = (appointment.due_by - timedelta(days=1)).isoformat()
-    past = nurse.patch(url, {"on": yesterday}, content_type="application/json")
+    past = nurse.patch(url, {"on": yesterday} | version, content_type="application/json")
     assert (past.status_code, past.json()["error"]["field"]) == (422, "on")
     booked = nurse.patch(
-        url, {"status": "booked", "late_reason": "first free slot"}, content_type="application/json"
+        url,
+        {"status": "booked", "late_reason": "first free slot"} | version,
+        content_type="application/json",
     )
     assert booked.status_code == 200, booked.content
     assert (booked.json()["status"], booked.json()["late_reason"]) == ("booked", "first free slot")
     assert booked.json()["overdue"] is True and booked.json()["starts_at"]
     auditor = client_as(Role.AUDITOR).patch(
-        url, {"status": "done"}, content_type="application/json"
+        url, {"status": "done", "expected_version": appointment.version + 1}, content_type=JSON
     )
     assert auditor.status_code == 403
 
@@ -154,7 +157,7 @@ def test_a_hostile_start_is_refused_naming_it_not_a_server_error(
     appointment = Appointment.objects.get()
     answer = client_as(Role.NURSE).patch(
         f"/api/appointments/{appointment.id}",
-        {"starts_at": starts_at, "late_reason": "x y"},
+        {"starts_at": starts_at, "late_reason": "x y", "expected_version": appointment.version},
         content_type="application/json",
     )
     assert answer.status_code == 422, answer.content

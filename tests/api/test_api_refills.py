@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from therapy_setup import baclofen_implant, iso, post, refill_body
+from therapy_setup import baclofen_implant, iso, post, refill_body, version_of
 
 from frozen import NOW, day
 from hard_stops import every_rule, ziconotide_pump
@@ -39,7 +39,11 @@ def refills_url(implant: Implant) -> str:
 def test_a_refill_within_the_pump_accuracy_needs_no_override(
     client_as: Callable[[Role | None], Client], implant: Implant
 ) -> None:
-    response = post(client_as(Role.NURSE), refills_url(implant), refill_body(idempotency_key="a"))
+    response = post(
+        client_as(Role.NURSE),
+        refills_url(implant),
+        refill_body(idempotency_key="a", version=version_of(implant)),
+    )
     assert response.status_code == 201, response.content
     refill = response.json()
     assert refill["reconciliation"] == {
@@ -73,7 +77,11 @@ def test_a_refill_outside_the_accuracy_is_refused_until_a_reason_is_given(
     error_percent: float,
 ) -> None:
     nurse = client_as(Role.NURSE)
-    refused = post(nurse, refills_url(implant), refill_body(aspirated, idempotency_key="k1"))
+    refused = post(
+        nurse,
+        refills_url(implant),
+        refill_body(aspirated, idempotency_key="k1", version=version_of(implant)),
+    )
     assert refused.status_code == 422, refused.content
     error = refused.json()["error"]
     assert error["field"] == "overrides" and "reconciliation" in error["limit"]
@@ -81,7 +89,12 @@ def test_a_refill_outside_the_accuracy_is_refused_until_a_reason_is_given(
     short = post(
         nurse,
         refills_url(implant),
-        refill_body(aspirated, idempotency_key="k1", overrides={"reconciliation": "ok"}),
+        refill_body(
+            aspirated,
+            idempotency_key="k1",
+            overrides={"reconciliation": "ok"},
+            version=version_of(implant),
+        ),
     )
     assert short.status_code == 422, short.content
     assert short.json()["error"]["field"] == "overrides[reconciliation]"
@@ -89,7 +102,12 @@ def test_a_refill_outside_the_accuracy_is_refused_until_a_reason_is_given(
     accepted = post(
         nurse,
         refills_url(implant),
-        refill_body(aspirated, idempotency_key="k1", overrides={"reconciliation": REASON}),
+        refill_body(
+            aspirated,
+            idempotency_key="k1",
+            overrides={"reconciliation": REASON},
+            version=version_of(implant),
+        ),
     )
     assert accepted.status_code == 201, accepted.content
     refill = accepted.json()
@@ -106,9 +124,10 @@ def test_a_retry_with_the_same_key_returns_the_same_refill(
     client_as: Callable[[Role | None], Client], implant: Implant
 ) -> None:
     nurse = client_as(Role.NURSE)
-    first = post(nurse, refills_url(implant), refill_body(), HTTP_IDEMPOTENCY_KEY="visit-17")
-    again = post(nurse, refills_url(implant), refill_body(), HTTP_IDEMPOTENCY_KEY="visit-17")
-    in_body = post(nurse, refills_url(implant), refill_body(idempotency_key="visit-17"))
+    body = refill_body(version=version_of(implant))
+    first = post(nurse, refills_url(implant), body, HTTP_IDEMPOTENCY_KEY="visit-17")
+    again = post(nurse, refills_url(implant), body, HTTP_IDEMPOTENCY_KEY="visit-17")
+    in_body = post(nurse, refills_url(implant), body | {"idempotency_key": "visit-17"})
     assert (first.status_code, again.status_code, in_body.status_code) == (201, 200, 200)
     assert first.json() == again.json() == in_body.json()
     assert Refill.objects.filter(implant=implant).count() == 2  # the first fill and this one
@@ -142,7 +161,12 @@ def test_bad_refills_are_refused_naming_the_field_and_store_nothing(
     field: str,
     limit: str,
 ) -> None:
-    response = post(client_as(Role.NURSE), refills_url(implant), refill_body(**body), **headers)
+    response = post(
+        client_as(Role.NURSE),
+        refills_url(implant),
+        refill_body(**body, version=version_of(implant)),
+        **headers,
+    )
     assert response.status_code == 422, response.content
     error = response.json()["error"]
     assert error["field"] == field and limit in error["limit"]
@@ -183,7 +207,12 @@ def test_a_prescribed_concentration_change_bridges_and_needs_no_second_verificat
     )
     assert checked.status_code == 201, checked.content
     # the refill follows the double-check, as it does in the clinic
-    changed = refill_body(idempotency_key="conc", drugs=half, performed_at=clock.now().isoformat())
+    changed = refill_body(
+        idempotency_key="conc",
+        drugs=half,
+        performed_at=clock.now().isoformat(),
+        version=version_of(implant),
+    )
     del changed["dose"]
     answer = post(client_as(Role.NURSE), refills_url(implant), changed)
     assert answer.status_code == 201, answer.content
@@ -270,8 +299,8 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
     refill = answer.json()
     assert refill["bridge"] is None
     assert refill["priming"] == {
-        "volume": {"value": 0.25, "unit": "mL"},
-        "duration": {"value": 15, "unit": "min"},
+        "volume": {"value": 0.1, "unit": "mL"},
+        "duration": {"value": 6, "unit": "min"},
     }
     stored = Implant.objects.get(id=implant.id)
     history = pump_history.history_of(stored)
@@ -286,7 +315,12 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
 def test_a_refill_needing_verification_is_verified_once_by_a_second_clinician(
     client_as: Callable[[Role | None], Client], implant: Implant
 ) -> None:
-    body = refill_body("6 mL", idempotency_key="over", overrides={"reconciliation": REASON})
+    body = refill_body(
+        "6 mL",
+        idempotency_key="over",
+        overrides={"reconciliation": REASON},
+        version=version_of(implant),
+    )
     refill = post(client_as(Role.NURSE), refills_url(implant), body).json()
     assert refill["needs_verification"] is True
     url = f"/api/refills/{refill['id']}/verify"
@@ -301,7 +335,11 @@ def test_a_refill_needing_verification_is_verified_once_by_a_second_clinician(
 def test_the_implant_shows_its_program_projection_and_last_refill(
     client_as: Callable[[Role | None], Client], implant: Implant, patient: Patient
 ) -> None:
-    post(client_as(Role.NURSE), refills_url(implant), refill_body(idempotency_key="r60"))
+    post(
+        client_as(Role.NURSE),
+        refills_url(implant),
+        refill_body(idempotency_key="r60", version=version_of(implant)),
+    )
     reader = client_as(Role.AUDITOR)
     shown = reader.get(f"/api/implants/{implant.id}").json()
     assert shown["pump_model"] == "synchromed-ii-20"
@@ -369,6 +407,7 @@ def test_no_override_turns_a_hard_stop_into_a_program_through_the_api(
         physician,
         refills_url(implant),
         {
+            "version": version_of(implant),
             "idempotency_key": "zic-over",
             "performed_at": iso(NOW),
             "expected": "18 mL",
@@ -403,7 +442,7 @@ def test_the_origin_of_spasticity_is_not_a_field_of_a_programming_or_a_refill(
     version = Implant.objects.get(id=implant.id).version
     for url, body in [
         (f"/api/implants/{implant.id}/programs", {"version": version}),
-        (refills_url(implant), refill_body(idempotency_key="o")),
+        (refills_url(implant), refill_body(idempotency_key="o", version=version_of(implant))),
     ]:
         response = post(physician, url, body | {"origin": "spinal"})
         assert response.status_code == 422

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from therapy_setup import (
+    FILLED_VERSION,
     at,
     baclofen_implant,
     expected_to_live,
@@ -91,7 +92,7 @@ ENDPOINTS: list[tuple[str, str, Body, str | None, frozenset[Role], int]] = [
     (
         "post",
         "/api/implants/{implant}/refills",
-        lambda: refill_body(idempotency_key="matrix"),
+        lambda: refill_body(idempotency_key="matrix", version=FILLED_VERSION),
         "refill.perform",
         frozenset({P, N}),
         201,

@@ -165,8 +165,18 @@ def unverified_refill(nurse: User, implant: Implant) -> Refill:
     )
 
 
+FILLED_VERSION = 4
+"""The baclofen pump's version once filled: registered (1), prescribed, double-checked, filled."""
+
+
+def version_of(implant: Implant) -> int:
+    """The implant's version now: what a client read before a change (refills send it)."""
+    return Implant.objects.get(id=implant.id).version
+
+
 def refill_body(aspirated: str = "8 mL", **changes: Any) -> dict[str, Any]:
-    """A refill at day 60 of the baclofen pump, quantities as the CLI's JSON."""
+    """A refill at day 60 of the baclofen pump, quantities as the CLI's JSON (the implant's
+    `version` is the caller's: version_of)."""
     body: dict[str, Any] = {
         "performed_at": iso(day_60()),
         "expected": {"value": 8, "unit": "mL"},

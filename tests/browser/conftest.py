@@ -12,8 +12,10 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pytest_django import Settings
 
+from authenticator import code_for
 from clinic_fixtures import PASSWORD
 from painpump.chromium import CHROMIUM, FLAGS
+from painpump.clinic import two_factor
 
 # Playwright's sync API runs an event loop in this thread; the Django ORM calls made by the
 # fixtures in the same thread are still synchronous and safe.
@@ -56,13 +58,18 @@ def page(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture
 def sign_in(page: Page, live_server: object) -> Callable[[User], Page]:
-    """Signs the user in through the sign-in form and returns the page on the dashboard."""
+    """Signs the user in through the sign-in form (and the code of their authenticator, when
+    they have one) and returns the page on the dashboard."""
 
     def signed_in(user: User) -> Page:
         page.goto(f"{live_server}/sign-in/")
         page.get_by_label("Username").fill(user.get_username())
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
+        if two_factor.enrolled(user):
+            expect(page.get_by_role("heading", name="Sign in: code")).to_be_visible()
+            page.get_by_label("Code").fill(code_for(user))
+            page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_test_id("current-user")).to_have_text(user.get_username())
         return page
 

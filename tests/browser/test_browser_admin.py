@@ -1,6 +1,7 @@
 """The drug library and the admin's pages in a real browser: a pharmacist adds a clinic hard limit
 for morphine's daily dose (a value without its unit is refused next to the field first); an admin
-lands on Users, creates a nurse, and the nurse signs in with the initial password."""
+lands on Users, creates a nurse, a second admin approves her role, and the nurse signs in with
+the initial password."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from painpump.clinic.models import ClinicLimit
+from painpump.clinic.roles import Role
 
 POLICY = "Opioid policy v3, section 2"
 PASSWORD = "saffron lantern 42"
@@ -57,7 +59,11 @@ def test_a_pharmacist_adds_a_clinic_hard_limit_for_morphines_daily_dose(
 
 
 def test_an_admin_creates_a_nurse_who_then_signs_in(
-    sign_in: Callable[[User], Page], page: Page, live_server: object, admin: User
+    sign_in: Callable[[User], Page],
+    page: Page,
+    live_server: object,
+    admin: User,
+    make_user: Callable[..., User],
 ) -> None:
     sign_in(admin)
     expect(page.get_by_role("heading", name="Users", level=1)).to_be_visible()
@@ -73,7 +79,13 @@ def test_an_admin_creates_a_nurse_who_then_signs_in(
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Create the user").click()
     expect(page.get_by_role("heading", name="User nurse.new")).to_be_visible()
-    expect(page.get_by_role("status")).to_have_text("User nurse.new created.")
+    expect(page.get_by_role("status")).to_contain_text("nurse: asked for, waiting for a second")
+    expect(page.get_by_role("button", name="Approve nurse for nurse.new")).to_have_count(0)
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(make_user("ad.two", Role.ADMIN))  # the second admin approves the role
+    page.get_by_role("button", name="Approve nurse for nurse.new").click()
+    expect(page.get_by_role("status")).to_have_text("nurse.new holds the role nurse from now on.")
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("Username").fill("nurse.new")

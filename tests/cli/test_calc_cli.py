@@ -15,6 +15,7 @@ import pytest
 
 from frozen import NOW
 from painpump.cli import main
+from painpump.core.errors import ECHO_MAX
 
 EXIT_REFUSED = 2
 _REGISTERED: list[bool] = []
@@ -83,6 +84,29 @@ def test_rate_below_synchromed_minimum_exits_2_naming_limit(calc: Any) -> None:
         error["limit"] == ">= 0.048 mL/day (min_rate of synchromed-ii-20, hard: the device's range)"
     )
     assert "prialt.com" in error["source"]
+
+
+@pytest.mark.parametrize(
+    ("option", "typed"),
+    [
+        ("--dose", "1e1000000 mg/day"),
+        ("--concentration", "1e1000000 mg/mL"),
+        ("--dose", "-1e1000000 mg/day"),
+        ("--dose", "9" * 5000 + " mg/day"),
+    ],
+    ids=["dose-1e1000000", "concentration-1e1000000", "negative", "5000-digits"],
+)
+def test_a_number_beyond_any_dose_is_refused_naming_the_option_never_an_internal_error(
+    calc: Any, option: str, typed: str
+) -> None:
+    """Regression: a dose of 1e1000000 answered `internal error: Overflow` with exit 1; the
+    value is echoed short (its first characters and its length)."""
+    values = {"--dose": "5 mg/day", "--concentration": "25 mg/mL"} | {option: typed}
+    code, out = calc("rate", *[item for pair in values.items() for item in pair])
+    assert code == EXIT_REFUSED
+    error = out["error"]
+    assert error["field"] == option and "below 10^12" in error["limit"]
+    assert len(error["value"]) <= ECHO_MAX
 
 
 def test_rate_at_synchromed_minimum_is_answered(calc: Any) -> None:

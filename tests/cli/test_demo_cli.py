@@ -178,3 +178,24 @@ def test_demo_reuses_recent_data_and_reseeds_old_data_into_a_fresh_file(tmp_path
         f"painpump-seeded-{TODAY.isoformat()}.sqlite3",
         f"painpump-seeded-{later.isoformat()}.sqlite3",
     ]
+
+
+def test_the_demo_requires_two_factor_sign_in_only_when_asked(tmp_path: Path) -> None:
+    """The printed logins sign in with their password alone, unless --require-2fa."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "PAINPUMP_REQUIRE_2FA", clock.CLOCK_AT, clock.CLOCK_FROM)
+    }
+    env["PAINPUMP_DATA_DIR"] = str(tmp_path)
+
+    def demo(*extra: str) -> str:
+        command = [str(PAINPUMP), "demo", "--no-serve", "--patients", "1", *extra]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "two-factor sign-in: optional here (painpump demo --require-2fa" in demo()
+    assert "two-factor sign-in required: each login but the auditor sets up" in demo(
+        "--require-2fa"
+    )

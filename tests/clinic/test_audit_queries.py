@@ -8,9 +8,10 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from django.contrib.auth.models import User
 
+from clinic_fixtures import BORN
 from frozen import TODAY, ZONE, day
 from painpump.clinic.models import AuditEntry, Implant, Patient
-from painpump.clinic.reads import audit_queries
+from painpump.clinic.reads import audit_queries, queries
 from painpump.clinic.reads.audit_queries import AuditFilter
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
@@ -101,3 +102,49 @@ def test_the_chain_verification_finds_an_edited_entry_and_is_audited(
     last = AuditEntry.objects.order_by("-seq").first()
     assert last is not None and last.action == "audit.verify"
     assert last.after is not None and last.after["ok"] is False
+
+
+IDENTITY = ("Muster", "Erika", "MRN-0001", BORN.isoformat())
+
+
+def test_the_admin_reads_who_did_what_but_no_patient_identity(
+    admin: User, nurse: User, implant: Implant, patient: Patient
+) -> None:
+    """Regression: an admin, who may not read patient records, read names, record numbers and
+    birth dates in the audit log; now a patient's entries show their fields, not their values,
+    and a search's words are hidden too."""
+    queries.search_patients(nurse, "Muster", today=TODAY)
+    page = audit_queries.audit_page(admin, AuditFilter(), size=500)
+    shown = str([(e.before, e.after) for e in page.entries])
+    assert not [found for found in IDENTITY if found in shown]
+    created = next(e for e in page.entries if e.action == "patient.create")
+    assert created.patient_id == patient.id and created.actor == "nurse.joy"
+    assert created.after is not None and set(created.after) >= {"mrn", "family_name"}
+    assert created.after["mrn"] == audit_queries.HIDDEN
+    search = next(e for e in page.entries if e.action == "patient.search")
+    assert search.after is not None and search.after["query"] == audit_queries.HIDDEN
+    stored = AuditEntry.objects.get(seq=created.seq)
+    assert stored.after is not None and stored.after["mrn"] == "MRN-0001"  # the trail is intact
+
+
+def test_the_auditor_reads_patient_records_and_the_trail_in_full(
+    auditor: User, implant: Implant
+) -> None:
+    page = audit_queries.audit_page(auditor, AuditFilter(), size=500)
+    shown = str([(e.before, e.after) for e in page.entries])
+    assert all(found in shown for found in IDENTITY)
+
+
+def test_for_the_admin_a_record_number_filter_is_no_oracle_and_a_patient_id_works(
+    admin: User, patient: Patient, implant: Implant
+) -> None:
+    """The admin filters by patient id only: a record number, known or not, is refused alike
+    without being looked up, so the filter never tells whether it exists."""
+    answers = []
+    for typed in ("MRN-0001", "NOPE"):
+        with pytest.raises(Refusal) as caught:
+            audit_queries.audit_page(admin, AuditFilter(patient=typed))
+        answers.append(caught.value.message.replace(typed, "?"))
+    assert answers[0] == answers[1] and "patient id" in answers[0]
+    page = audit_queries.audit_page(admin, AuditFilter(patient=str(patient.id)))
+    assert page.entries and all(e.patient_id == patient.id for e in page.entries)

@@ -1,6 +1,7 @@
-"""User accounts, managed by the admin only: created with roles and a password the validators
-accept, roles changed, deactivated and reactivated (never deleted), passwords reset; each change
-audited under the account's version (409 when stale); an admin keeps their own admin role."""
+"""User accounts, managed by the admin only: created with a password the validators accept and
+its roles asked for (clinic.actions.role_grants: a second admin approves them), roles removed,
+deactivated and reactivated (never deleted), passwords reset; each change audited under the
+account's version (409 when stale); nobody changes their own roles or deactivates themselves."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from painpump.clinic import audit
-from painpump.clinic.actions import users
+from painpump.clinic.actions import role_grants, users
 from painpump.clinic.errors import Conflict, NotFound
-from painpump.clinic.models import AuditEntry
+from painpump.clinic.models import AuditEntry, RoleGrant
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
 
@@ -34,13 +35,17 @@ def create(admin: User, username: str = "nurse.new", **changes: object) -> users
     return users.create_account(admin, **(fields | changes))  # type: ignore[arg-type]
 
 
-def test_the_admin_creates_a_user_who_can_then_sign_in(admin: User) -> None:
+def test_the_admin_creates_a_user_who_can_then_sign_in_and_whose_roles_wait_for_a_second_admin(
+    admin: User,
+) -> None:
     account = create(admin)
-    assert account.roles == ("nurse",) and account.active and account.version == 1
+    assert account.roles == () and account.active and account.version == 1
     assert isinstance(authenticate(username="nurse.new", password=GOOD), User)
     entry = AuditEntry.objects.get(action="user.create")
-    assert entry.after is not None and entry.after["roles"] == ["nurse"]
+    assert entry.after is not None and entry.after["roles"] == []
     assert GOOD not in str(entry.after)
+    (asked,) = role_grants.pending_grants(admin)
+    assert (asked.username, asked.role, asked.requested_by) == ("nurse.new", "nurse", "ad.min")
     assert audit.verify().ok
 
 
@@ -84,17 +89,20 @@ def test_a_refused_password_says_why_without_showing_it(admin: User) -> None:
     assert "short" not in caught.value.value
 
 
-def test_roles_change_with_the_version_and_a_stale_version_conflicts(
+def test_a_role_removed_goes_at_once_a_role_added_is_asked_for_and_a_stale_version_conflicts(
     admin: User, nurse: User
 ) -> None:
+    nurse.groups.add(Group.objects.get_or_create(name="auditor")[0])
     account = users.read_account(admin, nurse.id)
     changed = users.set_roles(
-        admin, nurse.id, expected_version=account.version, roles=["physician"]
+        admin, nurse.id, expected_version=account.version, roles=["nurse", "physician"]
     )
-    assert changed.roles == ("physician",) and changed.version == account.version + 1
+    assert (changed.removed, changed.asked) == (("auditor",), ("physician",))
+    assert changed.account.roles == ("nurse",) and changed.account.version == account.version + 1
     entry = AuditEntry.objects.get(action="user.roles")
     assert entry.before is not None and entry.after is not None
-    assert (entry.before["roles"], entry.after["roles"]) == (["nurse"], ["physician"])
+    assert (entry.before["roles"], entry.after["roles"]) == (["auditor", "nurse"], ["nurse"])
+    assert AuditEntry.objects.filter(action="user.role_request").count() == 1
     with pytest.raises(Conflict):
         users.set_roles(admin, nurse.id, expected_version=account.version, roles=["nurse"])
 
@@ -110,19 +118,16 @@ def test_a_deactivated_user_cannot_sign_in_until_reactivated(admin: User, nurse:
     assert actions == ["user.deactivate", "user.reactivate"]
 
 
-def test_an_admin_cannot_drop_their_own_admin_role_or_deactivate_themselves(admin: User) -> None:
-    with pytest.raises(Refusal) as caught:
-        users.set_roles(admin, admin.id, expected_version=1, roles=["auditor"])
-    assert caught.value.field == "roles"
+def test_an_admin_cannot_change_their_own_roles_or_deactivate_themselves(admin: User) -> None:
+    for roles in (["auditor"], ["admin", "physician"], ["admin"]):
+        with pytest.raises(Refusal) as caught:
+            users.set_roles(admin, admin.id, expected_version=1, roles=roles)
+        assert caught.value.field == "roles" and "own roles" in caught.value.source
     with pytest.raises(Refusal) as caught:
         users.set_active(admin, admin.id, expected_version=1, active=False)
     assert caught.value.field == "active"
-    assert users.set_roles(
-        admin, admin.id, expected_version=1, roles=["admin", "auditor"]
-    ).roles == (
-        "admin",
-        "auditor",
-    )
+    assert users.read_account(admin, admin.id).roles == ("admin",)
+    assert not RoleGrant.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_a_password_reset_is_validated_and_audited_without_the_password(

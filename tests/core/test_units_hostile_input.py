@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from painpump.core.errors import Refusal
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, format_decimal, parse
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,25 @@ def test_a_control_or_invisible_character_in_a_quantity_is_refused(text: str) ->
 def test_white_space_around_and_between_is_accepted_exactly(text: str) -> None:
     quantity = parse(text, Kind.VOLUME, "volume")
     assert (quantity.value, quantity.unit) == (Decimal(12), "mL")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1e1000000 mL", "-1e1000000 mL", "9e999999999 mL", "1e-1000000 mL"],
+    ids=["ten-to-the-million", "negative", "beyond-the-exponent-range", "tiny"],
+)
+def test_a_number_beyond_decimal_s_exponent_range_is_refused_not_an_overflow(text: str) -> None:
+    """Regression: '1e1000000 mcg/day' raised decimal.Overflow (a 500 in the web app and the
+    API, `internal error: Overflow` in the CLI) instead of a refusal naming the field."""
+    with pytest.raises(Refusal) as refused:
+        parse(text, Kind.VOLUME, "volume")
+    assert refused.value.field == "volume" and refused.value.problem == "is out of range"
+
+
+def test_a_huge_number_is_written_in_scientific_notation_not_in_a_million_digits() -> None:
+    """Regression: {"value": "1e999999"} was written out in plain notation, a million digits,
+    and echoed twice in a 2 MB refusal."""
+    assert format_decimal(Decimal("1e999999")) == "1E+999999"
+    assert format_decimal(Decimal("1e-999999")) == "1E-999999"
+    assert format_decimal(Decimal("1200.50")) == "1200.5"
+    assert format_decimal(Decimal("0E-1000000")) == "0"

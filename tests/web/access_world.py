@@ -28,6 +28,7 @@ from painpump.clinic.actions import (
     patients,
     prescriptions,
     refills,
+    role_grants,
 )
 from painpump.clinic.actions.readbacks import record_readback
 from painpump.clinic.locale import clinic_settings
@@ -236,7 +237,19 @@ PAGES: dict[str, Page] = {
         post=frozenset(CALLERS),
         data=lambda w: {"username": "nurse.joy", "password": PASSWORD},
     ),
+    # No password step waits for a code on these sessions: everyone is sent to sign in.
+    "sign-in-code": Page(
+        get=frozenset(CALLERS), post=frozenset(CALLERS), get_status=302, post_status=302
+    ),
     "sign-out": Page(post=frozenset(CALLERS)),
+    # A signed-in user without an authenticator is offered to set one up (an empty form is
+    # shown again); a stranger is sent to sign in.
+    "two-factor": Page(
+        get=frozenset(CALLERS),
+        post=frozenset(CALLERS),
+        post_status=200,
+        status_for={ANONYMOUS: 302, INACTIVE: 302},
+    ),
     "patients": Page(
         get=READERS, post=READERS, post_status=200, query="?q=muster", reads_only=True
     ),
@@ -430,6 +443,17 @@ PAGES: dict[str, Page] = {
             "reset-repeat": GOOD_PASSWORD,
         },
     ),
+    # The nurse has no second factor: the admin's reset is refused for that (422), where every
+    # other role is refused by its role.
+    "user-two-factor-reset": Page(
+        {"user_id": "nurse_id"},
+        post=frozenset({AD}),
+        data=lambda w: {"two_factor-version": "1"},
+        post_status=422,
+    ),
+    # the world's request was asked for by another admin: the admin is its second approver
+    "grant-approve": Page({"grant_id": "grant"}, post=frozenset({AD})),
+    "grant-decline": Page({"grant_id": "grant"}, post=frozenset({AD})),
     "settings": Page(
         get=SIGNED_IN,
         post=frozenset({AD}),
@@ -543,6 +567,9 @@ def build() -> World:
         source=POLICY,
         idempotency_key="world-limit",
     )
+    asked_by = User.objects.create_user("ad.other", password=PASSWORD)
+    asked_by.groups.add(Group.objects.get_or_create(name=Role.ADMIN.value)[0])
+    grant = role_grants.ask("ad.other", nurse, [Role.PHARMACIST])[0]
     User.objects.filter(id=users[INACTIVE].id).update(is_active=False)
     ids = {
         "today": today().isoformat(),
@@ -560,6 +587,7 @@ def build() -> World:
         "awaiting": awaiting.id,
         "incident": Incident.objects.get(readback=readback).id,
         "nurse_id": nurse.id,
+        "grant": grant.id,
     }
     return World(ids, users, snapshot())
 

@@ -27,7 +27,7 @@ from django.test import Client
 
 from db_snapshot import snapshot
 
-PUBLIC = {"sign-in", "sign-out"}
+PUBLIC = {"sign-in", "sign-in-code", "sign-out", "two-factor"}
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ Users instead of a refused dashboard and sees the navigation of the role."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from django.contrib.auth import authenticate
@@ -14,7 +15,8 @@ from django.test import Client
 
 from clinic_fixtures import SETTINGS_FORM
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import AuditEntry, ClinicSettings
+from painpump.clinic.models import AuditEntry, ClinicSettings, RoleGrant
+from painpump.clinic.roles import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -111,13 +113,19 @@ def test_other_roles_may_not_manage_users_and_nothing_is_stored(
     assert not AuditEntry.objects.filter(action__startswith="user.").exists()
 
 
-def test_the_admin_creates_a_user_who_can_sign_in(admin: User) -> None:
-    response = client_for(admin).post("/users/new/", new_user())
+def test_the_admin_creates_a_user_who_can_sign_in_and_whose_role_waits_for_a_second_admin(
+    admin: User,
+) -> None:
+    client = client_for(admin)
+    response = client.post("/users/new/", new_user())
     assert response.status_code == 302
     created = User.objects.get(username="nurse.new")
     assert response["Location"] == f"/users/{created.id}/"
-    assert list(created.groups.values_list("name", flat=True)) == ["nurse"]
+    assert list(created.groups.values_list("name", flat=True)) == []
     assert isinstance(authenticate(username="nurse.new", password=GOOD), User)
+    page = client.get(response["Location"]).content.decode()
+    assert "nurse: asked for, waiting for a second admin" in page
+    assert "Withdraw" in page and "Approve nurse" not in page  # not by the admin who asked
 
 
 @pytest.mark.parametrize(
@@ -151,27 +159,46 @@ def test_a_new_user_needs_a_role(admin: User) -> None:
     assert not User.objects.filter(username="nurse.new").exists()
 
 
-def test_roles_change_and_a_stale_version_is_a_409(admin: User, nurse: User) -> None:
+def test_a_role_removed_goes_at_once_one_added_waits_and_a_stale_version_is_a_409(
+    admin: User, nurse: User
+) -> None:
     client = client_for(admin)
     url = f"/users/{nurse.id}/roles/"
-    assert (
-        client.post(url, {"roles-version": "1", "roles-roles": ["nurse", "physician"]}).status_code
-        == 302
-    )
-    assert sorted(nurse.groups.values_list("name", flat=True)) == ["nurse", "physician"]
+    changed = client.post(url, {"roles-version": "1", "roles-roles": ["physician"]}, follow=True)
+    assert "Roles removed: nurse; physician: asked for, waiting" in changed.content.decode()
+    assert list(nurse.groups.values_list("name", flat=True)) == []
     stale = client.post(url, {"roles-version": "1", "roles-roles": ["nurse"]})
     assert stale.status_code == 409
     assert "was changed by someone else" in stale.content.decode()
+    assert list(nurse.groups.values_list("name", flat=True)) == []
+
+
+def test_a_second_admin_approves_a_role_the_first_asked_for_and_the_first_cannot(
+    admin: User, nurse: User, make_user: Callable[..., User]
+) -> None:
+    client_for(admin).post(
+        f"/users/{nurse.id}/roles/", {"roles-version": "1", "roles-roles": ["nurse", "physician"]}
+    )
+    (grant,) = RoleGrant.objects.filter(status="pending")
+    url = f"/users/grants/{grant.id}/approve/"
+    own = client_for(admin).post(url)
+    assert own.status_code == 422 and "is your own" in own.content.decode()
+    assert list(nurse.groups.values_list("name", flat=True)) == ["nurse"]
+    second = client_for(make_user("ad.two", Role.ADMIN))
+    assert "Approve physician for nurse.joy" in second.get("/users/").content.decode()
+    approved = second.post(url, follow=True)
+    assert "nurse.joy holds the role physician from now on." in approved.content.decode()
     assert sorted(nurse.groups.values_list("name", flat=True)) == ["nurse", "physician"]
 
 
-def test_the_admin_cannot_drop_their_own_admin_role_or_deactivate_themselves(admin: User) -> None:
+def test_the_admin_cannot_change_their_own_roles_or_deactivate_themselves(admin: User) -> None:
     client = client_for(admin)
     response = client.post(
-        f"/users/{admin.id}/roles/", {"roles-version": "1", "roles-roles": ["auditor"]}
+        f"/users/{admin.id}/roles/", {"roles-version": "1", "roles-roles": ["admin", "physician"]}
     )
     assert response.status_code == 422
-    assert "drops admin" in response.content.decode()
+    assert "nobody changes their own roles" in response.content.decode()
+    assert not RoleGrant.objects.exists()
     response = client.post(
         f"/users/{admin.id}/active/", {"active-version": "1", "active-active": "0"}
     )

@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client
 
+from clinic_fixtures import BORN
 from frozen import day
 from painpump.clinic import audit
 from painpump.clinic.actions import settings_service
@@ -27,6 +28,14 @@ def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def error_block(page: str, field_id: str) -> str:
+    block = re.search(
+        r'<div class="field invalid">\s*<label for="' + field_id + r'">.*?</div>', page, re.S
+    )
+    assert block is not None, f"no error next to {field_id}"
+    return block.group(0)
 
 
 def entry_rows(page: str) -> list[str]:
@@ -172,8 +181,58 @@ def test_verifying_a_tampered_chain_names_the_edited_entry(admin: User, implant:
     AuditEntry.objects.filter(seq=target.seq).update(after={"dose": "40 mcg/day"})
     page = client_for(admin).post("/audit/verify/").content.decode()
     assert "The chain is broken" in page
-    assert f"entry {target.seq}: content does not match its hash (the entry was edited)" in page
+    assert (
+        f"entry {target.seq}: content does not match its hash (the entry was edited, or its hash "
+        "recomputed without the audit key)"
+    ) in page
 
 
 def test_verifying_needs_a_post(auditor: User) -> None:
     assert client_for(auditor).get("/audit/verify/").status_code == 405
+
+
+def test_the_admin_s_log_shows_no_patient_name_record_number_or_birth_date(
+    admin: User, auditor: User, implant: Implant
+) -> None:
+    """Regression: the admin, who may not read patient records, read them in the audit log."""
+    identity = ("Muster", "Erika", "MRN-0001", BORN.isoformat())
+    page = client_for(admin).get("/audit/").content.decode()
+    assert "patient.create" in page and audit_queries.HIDDEN in page
+    assert [found for found in identity if found in page] == []
+    full = client_for(auditor).get("/audit/").content.decode()
+    assert all(found in full for found in identity)
+
+
+def test_the_admin_s_record_number_filter_answers_alike_known_or_not(
+    admin: User, implant: Implant
+) -> None:
+    client = client_for(admin)
+    known = client.get("/audit/", {"patient": "MRN-0001"})
+    unknown = client.get("/audit/", {"patient": "MRN-9999"})
+    assert known.status_code == unknown.status_code == 422
+    shown = [
+        re.sub(r"MRN-\d+", "?", error_block(r.content.decode(), "id_patient"))
+        for r in (known, unknown)
+    ]
+    assert shown[0] == shown[1] and "patient id" in shown[0]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"until": "9999-12-31"},
+        {"since": "9999-12-31"},
+        {"since": "9999-12-30", "until": "9999-12-31"},
+        {"since": "0001-01-01"},
+        {"until": "0001-01-01"},
+        {"since": "0001-01-01", "until": "9999-12-31", "before": "99999999999999999999"},
+    ],
+    ids=["until-end", "since-end", "last-days", "since-start", "until-start", "whole-range"],
+)
+def test_the_calendar_s_first_and_last_days_filter_the_log_without_a_server_error(
+    admin: User, auditor: User, implant: Implant, query: dict[str, str]
+) -> None:
+    """Regression: GET /audit/?until=9999-12-31 answered a 500."""
+    for user in (admin, auditor):
+        response = client_for(user).get("/audit/", query)
+        assert response.status_code in (200, 422), response.content.decode()[:500]

@@ -40,6 +40,7 @@ HTML = "<img src=x onerror=alert(1)><b>bold</b>"
 REFUSED_QUANTITIES = {
     "huge": "1e308 {unit}",
     "ten-to-the-400": "1" + "0" * 400 + " {unit}",
+    "ten-to-the-million": "1e1000000 {unit}",  # once a 500: Decimal overflow
     "twenty-nines": "99999999999999999999 {unit}",
     "negative": "-5 {unit}",
     "nan": "NaN {unit}",
@@ -325,6 +326,25 @@ def test_over_long_or_nul_text_is_refused_next_to_the_field_and_nothing_is_store
     assert response.status_code in (200, 422)
     assert refused_next_to(page, field)
     assert shown_escaped(page, sent)
+    assert _counts((Patient, AuditEntry)) == changes
+
+
+@pytest.mark.parametrize("field", ["family_name", "given_name", "mrn"])
+def test_a_lone_surrogate_sent_in_a_name_is_refused_next_to_the_field_and_nothing_is_stored(
+    nurse: User, field: str
+) -> None:
+    """Regression: a lone surrogate in a name answered a 500. A browser cannot encode one; sent
+    as its raw bytes (%ED%A0%80, no UTF-8) the server reads U+FFFD, refused like a hidden
+    character."""
+    entries = {"mrn": "MRN-X3", "family_name": "Muster", "given_name": "Erika"}
+    entries[field] = "Mus%ED%A0%80ter"
+    body = "&".join(f"{k}={v}" for k, v in entries.items()) + "&birth_date=1960-01-01"
+    changes = _counts((Patient, AuditEntry))
+    response = signed_in(nurse).post(
+        "/patients/new/", body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 422
+    assert refused_next_to(response.content.decode(), field)
     assert _counts((Patient, AuditEntry)) == changes
 
 

@@ -20,6 +20,7 @@ from painpump.api import (
     pathway,
     patients,
     prescriptions,
+    users,
 )
 
 
@@ -62,3 +63,4 @@ api.add_router("/episodes", pathway.router)
 api.add_router("", implants.router)
 api.add_router("", prescriptions.router)
 api.add_router("", clinic.router)
+api.add_router("", users.router)

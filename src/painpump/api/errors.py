@@ -17,7 +17,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.roles import Forbidden
-from painpump.core.errors import Refusal
+from painpump.core.errors import Refusal, shortened
 from painpump.plumbing import unavailable
 from painpump.plumbing.status import (
     CONFLICT,
@@ -53,18 +53,17 @@ def _field(location: tuple[Any, ...]) -> str:
 def _validation(exc: ValidationError) -> dict[str, Any]:
     errors = []
     for item in exc.errors:
-        field = _field(tuple(item.get("loc", ())))
+        field = shortened(_field(tuple(item.get("loc", ()))))
         value = item.get("input", "missing") if item.get("type") != "missing" else "missing"
-        text = repr(value) if not isinstance(value, str) else value
+        text = shortened(repr(value) if not isinstance(value, str) else value)
         limit = str(item.get("msg", "is not valid"))
         errors.append(
             {
                 "field": field,
-                "value": text[:200],
+                "value": text,
                 "limit": limit,
                 "source": SCHEMA_RULES,
-                "message": f"{field}: {text[:200]} is refused; limit: {limit} "
-                f"(source: {SCHEMA_RULES})",
+                "message": f"{field}: {text} is refused; limit: {limit} (source: {SCHEMA_RULES})",
             }
         )
     first: dict[str, Any] = dict(errors[0]) if errors else {"message": "the request is not valid"}

@@ -125,7 +125,7 @@ def _idempotency_key(request: HttpRequest, sent: str | None) -> str:
 
 
 @router.post("/implants/{implant_id}/refills", response={200: RefillOut, 201: RefillOut, **ERRORS})
-@idempotency.own_key("the refill's own key (Refill.idempotency_key), shared by all its users")
+@idempotency.own_key("the refill's own key (Refill.idempotency_key), unique per user")
 def perform_refill(
     request: HttpRequest, implant_id: UUID, payload: RefillIn, response: HttpResponse
 ) -> Status[dict[str, Any]]:
@@ -134,10 +134,11 @@ def perform_refill(
     concentrations, and the dose if typed, must be the prescription's, else it is refused (422)
     naming who may change them. 201 with the reconciliation, the program (its id for the
     readback, the prescription it executes), bridge and refill-by date; a retry with the same
-    key is 200 with the refill already recorded (Idempotent-Replayed: true). With `version`, a
-    refill of a pump changed since (another refill, a programming) is refused (409)."""
+    key is 200 with the refill already recorded (Idempotent-Replayed: true). `version` is
+    required: a refill of a pump changed since (another refill, a programming) is refused (409)."""
     key = _idempotency_key(request, payload.idempotency_key)
-    retried = therapy_queries.refill_recorded(key)
+    user = current_user(request)
+    retried = therapy_queries.refill_recorded(user.get_username(), key)
     fill = Fill(
         drugs=tuple(
             (d.drug, quantity(d.concentration, Kind.CONCENTRATION, f"drugs[{i}].concentration"))
@@ -157,11 +158,7 @@ def perform_refill(
         "phase": payload.phase,
         "ptm": _ptm_counts(payload),
     }
-    user = current_user(request)
-    if payload.version is None:
-        refill = refills.perform_refill(user, implant_id, **arguments)
-    else:
-        refill = confirm_refill(user, implant_id, expected_version=payload.version, **arguments)
+    refill = confirm_refill(user, implant_id, expected_version=payload.version, **arguments)
     if retried:
         response[REPLAYED] = "true"
     return Status(200 if retried else 201, present.refill(refill))

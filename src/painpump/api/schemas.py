@@ -462,11 +462,6 @@ class DrugIn(Request):
     concentration: QuantityIn
 
 
-IMPLANT_VERSION = (
-    "the implant version the client read (ImplantOut.version): the change is refused (409) if "
-    "the pump changed since (a refill, a titration); without it, it is not checked"
-)
-
 READ_VERSION = (
     "the implant version the client read (ImplantOut.version): refused (409) if the pump changed "
     "since (a refill, a programming, a prescription or its double-check)"
@@ -482,7 +477,7 @@ OVERRIDES = (
 
 
 class RefillIn(Request):
-    version: StrictInt | None = Field(default=None, ge=1, description=IMPLANT_VERSION)
+    version: StrictInt = Field(ge=1, description=READ_VERSION)
     idempotency_key: StrictStr | None = Field(
         default=None,
         min_length=1,
@@ -862,8 +857,7 @@ class AppointmentChange(Request):
         max_length=300,
         description="why a refill is booked after its refill-by date (required then)",
     )
-    expected_version: int | None = Field(
-        default=None,
+    expected_version: StrictInt = Field(
         ge=1,
         description="the version read: the change is refused (409) if someone changed it since",
     )

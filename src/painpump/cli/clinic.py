@@ -1,5 +1,6 @@
 """Commands of the clinic service: `painpump manage ...` (Django's management commands, e.g.
-migrate, createsuperuser), `painpump audit verify` and `painpump redate`."""
+migrate, createsuperuser), `painpump audit verify`, `painpump audit rotate-key` and
+`painpump redate`."""
 
 from __future__ import annotations
 
@@ -15,14 +16,60 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
 @audit_app.command("verify")
 def verify(json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Check the audit chain: every entry's hash and its link to the one before."""
+    """Check the audit trail: every entry's keyed hash and its link to the one before, the head,
+    the latest signed checkpoint (a cut or wiped trail), and each clinical record against the
+    last state its trail recorded. Exits 1 naming every problem."""
     setup_django()
-    from painpump.clinic import audit
+    from painpump.clinic import audit, audit_checkpoints
 
     outcome = audit.verify()
-    emit({"ok": outcome.ok, "entries": outcome.entries, "problem": outcome.problem or None}, json)
+    result = {
+        "ok": outcome.ok,
+        "entries": outcome.entries,
+        "problem": outcome.problem or None,
+        "problems": list(outcome.problems),
+        "notes": list(outcome.notes),
+        "key_id": outcome.key_id or None,
+        "checkpoint": outcome.checkpoint,
+        "checkpoints_file": str(audit_checkpoints.path()),
+    }
+    lines = [
+        f"{'ok' if outcome.ok else 'FAILED'}: {outcome.entries} entries checked, "
+        f"key {outcome.key_id or '-'}, latest checkpoint "
+        + ("none" if outcome.checkpoint is None else f"{outcome.checkpoint} entries")
+        + f" ({audit_checkpoints.path()})",
+        *(f"problem: {problem}" for problem in outcome.problems),
+        *(f"note: {note}" for note in outcome.notes),
+    ]
+    emit(result, json, "\n".join(lines))
     if not outcome.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("rotate-key")
+def rotate_key(
+    user: Annotated[str, typer.Argument(help="The admin the rotation is recorded for.")],
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Move the audit chain to the key now in PAINPUMP_AUDIT_KEY, from the key of its newest
+    entries (listed in PAINPUMP_AUDIT_RETIRED_KEYS_FILE), with the service stopped; also seals a
+    trail written before painpump keyed its chain (docs/security.md)."""
+    setup_django()
+    from django.contrib.auth.models import User
+
+    from painpump.clinic import audit
+    from painpump.clinic.roles import Forbidden, require
+
+    account = User.objects.filter(username=user, is_active=True).first()
+    if account is None:
+        raise typer.BadParameter(f"{user!r}: no active user of that name")
+    try:
+        entry = audit.rotate_key(require(account, "settings.write"))
+    except (Forbidden, ValueError) as refused:
+        typer.echo(f"refused: {refused}", err=True)
+        raise typer.Exit(1) from None
+    assert entry.after is not None
+    emit({"entry": entry.seq, **entry.after}, json)
 
 
 def register(app: typer.Typer) -> None:

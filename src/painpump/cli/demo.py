@@ -5,12 +5,17 @@ the old SQLite file aside under its seeding date and seeds a fresh one, so the w
 of a working day; then prints the demo logins and serves it with the same production server as
 `painpump serve`.
 
+Two-factor sign-in is not required in the demo, so the printed logins work at once;
+`--require-2fa` (or PAINPUMP_REQUIRE_2FA=1) requires it as `painpump serve` does.
+
 `--at 2027-03-28T10:00+02:00` runs the whole demo on a moved clock (painpump.clock): the seeding
 and every served page read that moment as now, and the clock runs on from there.
 
 With no PAINPUMP_SECRET_KEY (or _FILE) set, a random secret is created once in the data
-directory (mode 0600) and used through PAINPUMP_SECRET_KEY_FILE; the settings themselves still
-refuse to start without a secret (`painpump serve` never invents one)."""
+directory (mode 0600) and used through PAINPUMP_SECRET_KEY_FILE, and so is the audit key
+(PAINPUMP_AUDIT_KEY_FILE); the settings themselves still refuse to start without them
+(`painpump serve` never invents one). A reseeded demo sets its audit checkpoints aside with its
+old database: they witness that database's trail, not the new one's."""
 
 from __future__ import annotations
 
@@ -26,6 +31,9 @@ import typer
 from painpump import clock
 
 SECRET_FILE = "demo-secret-key"
+DEMO_FILES = {"PAINPUMP_SECRET_KEY": SECRET_FILE, "PAINPUMP_AUDIT_KEY": "demo-audit-key"}
+"""The demo's own secrets in its data directory, kept so that a restarted demo still signs in
+its sessions and verifies its audit trail."""
 
 
 def data_dir() -> Path:
@@ -33,14 +41,14 @@ def data_dir() -> Path:
     return Path(os.environ.get("PAINPUMP_DATA_DIR", "var")).resolve()
 
 
-def ensure_secret(directory: Path) -> Path | None:
-    """When no secret is configured, the path of the demo's own secret file in `directory`
-    (created with 0600 permissions on first use) exported as PAINPUMP_SECRET_KEY_FILE;
-    None when the environment already provides a secret."""
-    if os.environ.get("PAINPUMP_SECRET_KEY") or os.environ.get("PAINPUMP_SECRET_KEY_FILE"):
+def ensure_secret(directory: Path, variable: str = "PAINPUMP_SECRET_KEY") -> Path | None:
+    """When no secret is configured in `variable` (or its _FILE), the path of the demo's own
+    secret file in `directory` (created with 0600 permissions on first use) exported as
+    `variable`_FILE; None when the environment already provides a secret."""
+    if os.environ.get(variable) or os.environ.get(f"{variable}_FILE"):
         return None
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = directory / SECRET_FILE
+    path = directory / DEMO_FILES[variable]
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -54,7 +62,7 @@ def ensure_secret(directory: Path) -> Path | None:
     else:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(secrets.token_urlsafe(48) + "\n")
-    os.environ["PAINPUMP_SECRET_KEY_FILE"] = str(path)
+    os.environ[f"{variable}_FILE"] = str(path)
     return path
 
 
@@ -99,9 +107,11 @@ def _sqlite_file() -> Path | None:
 
 def set_aside(seeded_on: date | None) -> Path:
     """Rename the demo's SQLite file (and its journal files) to one named with its seeding date
-    (painpump-seeded-2026-11-25.sqlite3, then -2, -3 ...) and return the new path; the next
-    connection starts a fresh file."""
+    (painpump-seeded-2026-11-25.sqlite3, then -2, -3 ...), its audit checkpoints with it, and
+    return the new path; the next connection starts a fresh file."""
     from django.db import connections
+
+    from painpump.clinic import audit_checkpoints
 
     path = _sqlite_file()
     assert path is not None
@@ -117,6 +127,9 @@ def set_aside(seeded_on: date | None) -> Path:
         side = Path(f"{path}{suffix}")
         if side.exists():
             side.rename(Path(f"{target}{suffix}"))
+    checkpoints = audit_checkpoints.path()
+    if checkpoints.exists():
+        checkpoints.rename(target.with_name(f"{target.stem}.audit-checkpoints.log"))
     return target
 
 
@@ -150,15 +163,28 @@ def register(app: typer.Typer) -> None:
                 "e.g. 2027-03-28T10:00+02:00) is now, and the clock runs on from there.",
             ),
         ] = None,
+        require_2fa: Annotated[
+            bool,
+            typer.Option(
+                "--require-2fa",
+                help="Require two-factor sign-in of the clinical roles and the admin, as a real "
+                "clinic does (each sets up an authenticator app at its first sign-in); also "
+                "PAINPUMP_REQUIRE_2FA=1.",
+            ),
+        ] = False,
     ) -> None:
         """Seed a demo clinic in Berlin (synthetic patients, refills from the pump twin, users of
         every role), or reuse one seeded at most a few days ago, print its logins and serve it."""
+        os.environ["PAINPUMP_REQUIRE_2FA"] = (
+            "1" if require_2fa else os.environ.get("PAINPUMP_REQUIRE_2FA", "0")
+        )
         moved = move_clock(at)
         directory = data_dir()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # the SQLite file goes there
-        secret = ensure_secret(directory)
-        if secret is not None:
-            typer.echo(f"painpump demo: no secret configured, using {secret}", err=True)
+        for variable in DEMO_FILES:
+            secret = ensure_secret(directory, variable)
+            if secret is not None:
+                typer.echo(f"painpump demo: no {variable} configured, using {secret}", err=True)
         from painpump.runtime import setup_django
 
         setup_django()
@@ -228,6 +254,13 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {login.username:<{width}}  {login.password}  {login.role}")
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"web app: http://{shown}:{port}/ (sign in with a demo login)")
+        if os.environ["PAINPUMP_REQUIRE_2FA"] == "1":
+            typer.echo(
+                "two-factor sign-in required: each login but the auditor sets up an authenticator "
+                "app (TOTP) at its first sign-in"
+            )
+        else:
+            typer.echo("two-factor sign-in: optional here (painpump demo --require-2fa asks it)")
         typer.echo(f"REST API: http://{shown}:{port}/api/ (OpenAPI schema: /api/openapi.json)")
         if not serve:
             return

@@ -23,7 +23,7 @@ app = typer.Typer(
 def _register() -> None:
     """Attach the sub-commands once (their modules import core, which the help screen need not
     wait for at import time of this module)."""
-    from painpump.cli import bench, calc, clinic, demo, serve, simulate, token, tour
+    from painpump.cli import bench, calc, clinic, demo, roles, serve, simulate, token, tour
 
     app.add_typer(calc.app, name="calc")
     simulate.register(app)
@@ -32,6 +32,7 @@ def _register() -> None:
     clinic.register(app)
     serve.register(app)
     token.register(app)
+    roles.register(app)
     demo.register(app)
 
 

@@ -1,7 +1,10 @@
 """`painpump serve`: the clinic service under gunicorn (a production WSGI server, not Django's
-development server), after bringing the database up to date. No access log: request lines can
-carry patient names in search queries. It refuses to start on a moved clock (PAINPUMP_CLOCK_AT,
-see painpump.clock): that is for `painpump demo --at` only."""
+development server), after bringing the database up to date. Its workers read each request in
+full before a thread runs it and send the answer from memory (painpump.buffered_worker), so slow
+or stalled clients hold no worker: a request must arrive within 10 s of its connection (more for a
+large body), else 408. No access log: request lines can carry patient names in search queries.
+It refuses to start on a moved clock (PAINPUMP_CLOCK_AT, see painpump.clock): that is for
+`painpump demo --at` only."""
 
 from __future__ import annotations
 
@@ -36,9 +39,14 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
-        workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 2,
+        workers: Annotated[
+            int, typer.Option(min=1, max=64, help="Worker processes (one request at a time each).")
+        ] = 2,
         timeout: Annotated[
-            int, typer.Option(min=5, max=600, help="Seconds before a stuck worker is restarted.")
+            int,
+            typer.Option(
+                min=5, max=600, help="Seconds a request may run before its worker is restarted."
+            ),
         ] = 30,
         migrate: Annotated[
             bool, typer.Option(help="Apply database migrations before serving.")

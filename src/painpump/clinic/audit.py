@@ -1,29 +1,36 @@
 """The audit trail: every change (and every read of a patient record) appends an entry in the same
-transaction as the change. Entries form a hash chain, so an edited, deleted or reordered entry is
-detected by `verify()` (`painpump audit verify`)."""
+transaction as the change. Entries form a chain of keyed hashes (HMAC-SHA256 with the audit key,
+which never lives in the database: painpump.clinic.audit_keys), and every committed write batch
+leaves a signed checkpoint outside the database (painpump.clinic.audit_checkpoints). `verify()`
+(`painpump audit verify`) detects an edited, deleted, reordered or recomputed entry, a trail cut
+at its end or wiped, and a clinical record that differs from what its trail recorded
+(painpump.clinic.audit_records)."""
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from django.db import transaction
 
 from painpump import clock
+from painpump.clinic import audit_checkpoints, audit_keys
+from painpump.clinic.audit_keys import UNKEYED, AuditKey
 from painpump.clinic.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
+ROTATE = "audit.key_rotate"
+"""The entry that moves the chain to another key: keyed with the new key, it names the old one
+and seals every entry before it (docs/security.md, key rotation)."""
 
 
-def _digest(fields: dict[str, Any]) -> str:
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _fields(entry: AuditEntry) -> dict[str, Any]:
+def hashed_fields(entry: AuditEntry) -> dict[str, Any]:
+    """What an entry's hash covers: all of it but its sequence number and its own hash."""
     return {
         "at": entry.at.isoformat(),
         "actor": entry.actor,
@@ -50,6 +57,7 @@ def record(
     """Append an entry; must run inside the transaction of the change it records."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the change's transaction")
+    key = audit_keys.require_key()
     head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
     entry = AuditEntry(
         at=clock.now(),
@@ -62,52 +70,289 @@ def record(
         after=json.loads(json.dumps(after, default=str)) if after is not None else None,
         prev_hash=head.last_hash,
     )
-    entry.hash = _digest(_fields(entry))
+    entry.hash = key.digest("entry", hashed_fields(entry))
     entry.save()
     head.last_hash = entry.hash
     head.count += 1
     head.save(update_fields=["last_hash", "count"])
+    audit_checkpoints.after_commit()
     return entry
+
+
+def rotate_key(actor: str) -> AuditEntry:
+    """Move the chain to the configured key (PAINPUMP_AUDIT_KEY) from the key of its newest
+    entries, which must be listed in PAINPUMP_AUDIT_RETIRED_KEYS_FILE (or be the unkeyed digest
+    of a trail written before painpump keyed it): verifies the trail first, then appends the
+    rotation entry. Refuses (ValueError) a trail that does not verify or is under that key."""
+    with transaction.atomic():
+        outcome = verify()
+        current = audit_keys.require_key()
+        blocking = [p for p in outcome.problems if p != outcome.unsealed]
+        if blocking:
+            raise ValueError(
+                f"the audit trail does not verify, so it is not sealed under a new key: "
+                f"{blocking[0]}" + (f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else "")
+            )
+        if outcome.entries == 0:
+            raise ValueError("the audit trail holds no entry yet: there is no key to rotate from")
+        if outcome.key_id == current.id:
+            raise ValueError(
+                f"the audit trail is already under the configured key {current.id}: put the new "
+                "key in PAINPUMP_AUDIT_KEY and the old one in PAINPUMP_AUDIT_RETIRED_KEYS_FILE "
+                "first"
+            )
+        return record(
+            actor,
+            ROTATE,
+            "audit_key",
+            current.id,
+            after={"key_id": current.id, "previous_key_id": outcome.key_id},
+        )
 
 
 @dataclass(frozen=True)
 class Verification:
-    """The outcome of checking the chain: entries checked and the first break, if any."""
+    """The outcome of `verify()`: the entries checked, ok when nothing is wrong, every problem
+    (the first also as `problem`), notes that are no failure, the key of the newest entries and
+    how many entries the latest checkpoint witnessed."""
 
     entries: int
     ok: bool
     problem: str = ""
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    key_id: str = ""
+    checkpoint: int | None = None
+    unsealed: str = ""  # the problem of entries still under the unkeyed digest, if any
+
+
+CHUNK = 2000
+KEPT = 10_000
+"""Hashes of the newest entries the walk keeps: the head is among them (the head is read after
+the chain, and only what committed in between can lie beyond it)."""
+
+
+@dataclass
+class _Chain:
+    """The chain read from its first entry, chunk by chunk: each link, each keyed hash, each
+    rotation to another key; `advance()` reads on from where it stopped."""
+
+    keys: dict[str, AuditKey]
+    witness_at: int | None  # the count of the latest checkpoint
+    key: AuditKey | None = None
+    entries: int = 0
+    last_seq: int = 0
+    previous: str = GENESIS
+    problems: list[str] = field(default_factory=list)
+    later_failures: int = 0
+    halted: bool = False  # under a key not configured here: what follows cannot be checked
+    recent: deque[tuple[int, int, str]] = field(default_factory=lambda: deque(maxlen=KEPT))
+    witnessed: tuple[int, str] | None = None  # (seq, hash) of the entry at witness_at
+
+    def advance(self) -> None:
+        while True:
+            batch = list(AuditEntry.objects.filter(seq__gt=self.last_seq).order_by("seq")[:CHUNK])
+            for entry in batch:
+                self._take(entry)
+            if len(batch) < CHUNK:
+                return
+
+    def at(self, position: int) -> tuple[int, str] | None:
+        """(seq, hash) of the entry at `position` (1 is the first), if kept; (0, GENESIS) at 0."""
+        if position == 0:
+            return 0, GENESIS
+        if position == self.witness_at:
+            return self.witnessed
+        if self.recent and self.recent[0][0] <= position <= self.recent[-1][0]:
+            _, seq, digest = self.recent[position - self.recent[0][0]]
+            return seq, digest
+        return None
+
+    def _take(self, entry: AuditEntry) -> None:
+        self.entries += 1
+        self.last_seq = entry.seq
+        self.recent.append((self.entries, entry.seq, entry.hash))
+        if self.entries == self.witness_at:
+            self.witnessed = (entry.seq, entry.hash)
+        problem = self._problem(entry)
+        self.previous = entry.hash
+        if problem is None:
+            return
+        if self.problems:
+            self.later_failures += 1
+        else:
+            self.problems.append(problem)
+
+    def _problem(self, entry: AuditEntry) -> str | None:
+        if entry.prev_hash != self.previous:
+            return (
+                f"entry {entry.seq}: link to the entry before is broken (an entry was deleted, "
+                "inserted or reordered)"
+            )
+        if self.halted:
+            return None
+        fields = hashed_fields(entry)
+        if self.key is None:  # the first entry tells the key of the oldest ones
+            found = next((k for k in self.keys.values() if _signs(k, fields, entry)), None)
+            self.key = found or next(iter(self.keys.values()))
+        if entry.action == ROTATE and entry.object_type == "audit_key":
+            return self._rotated(entry, fields)
+        if not _signs(self.key, fields, entry):
+            return self._mismatch(entry, fields)
+        return None
+
+    def _rotated(self, entry: AuditEntry, fields: dict[str, Any]) -> str | None:
+        assert self.key is not None
+        after = entry.after or {}
+        old, new = after.get("previous_key_id"), after.get("key_id")
+        if old != self.key.id:
+            return (
+                f"entry {entry.seq}: rotates the chain from key {old}, but the entries before it "
+                f"are under key {self.key.id}"
+            )
+        key = self.keys.get(str(new))
+        if key is None or key.id == UNKEYED:
+            self.halted = True
+            return (
+                f"entry {entry.seq}: moves the chain to key {new}, which is neither "
+                "PAINPUMP_AUDIT_KEY nor in PAINPUMP_AUDIT_RETIRED_KEYS_FILE: the entries from "
+                "there on cannot be checked"
+            )
+        self.key = key
+        return None if _signs(key, fields, entry) else self._mismatch(entry, fields)
+
+    def _mismatch(self, entry: AuditEntry, fields: dict[str, Any]) -> str:
+        assert self.key is not None
+        why = "the entry was edited, or its hash recomputed without the audit key"
+        if not self.problems:
+            for other in self.keys.values():
+                if other is not self.key and _signs(other, fields, entry):
+                    why = (
+                        "its hash is the plain unkeyed digest: recomputed without the audit key"
+                        if other.id == UNKEYED
+                        else f"it is keyed with key {other.id} while the chain is under key "
+                        f"{self.key.id}: the key was changed without `painpump audit rotate-key`"
+                    )
+        return f"entry {entry.seq}: content does not match its hash ({why})"
+
+    def all_problems(self) -> list[str]:
+        found = list(self.problems)
+        if self.later_failures:
+            found.append(f"{self.later_failures} later entries fail the check too")
+        return found
+
+    def unsealed(self) -> str:
+        if self.key is None or self.key.id != UNKEYED:
+            return ""
+        return (
+            f"the {self.entries} entries carry the unkeyed hash painpump wrote before its chain "
+            "was keyed: seal them under the audit key with `painpump audit rotate-key` "
+            "(docs/security.md)"
+        )
+
+
+def _signs(key: AuditKey, fields: dict[str, Any], entry: AuditEntry) -> bool:
+    return hmac.compare_digest(key.digest("entry", fields), entry.hash)
 
 
 def verify() -> Verification:
-    """Recompute the chain from the first entry: every entry's hash, its link to the entry
-    before, and the head's count and last hash (which catch a deleted newest entry)."""
-    previous = GENESIS
-    count = 0
-    for entry in AuditEntry.objects.order_by("seq").iterator():
-        count += 1
-        if entry.prev_hash != previous:
-            return Verification(
-                count,
-                False,
-                f"entry {entry.seq}: link to the entry before is "
-                "broken (an entry was deleted, inserted or reordered)",
-            )
-        if _digest(_fields(entry)) != entry.hash:
-            return Verification(
-                count,
-                False,
-                f"entry {entry.seq}: content does not match its hash (the entry was edited)",
-            )
-        previous = entry.hash
+    """Check the whole trail: the chain from its first entry (links and keyed hashes), the
+    head row against it, the latest signed checkpoint against both (a cut or wiped trail no
+    longer holds the entry it witnessed), and each clinical record against the last state its
+    trail recorded."""
+    from painpump.clinic import audit_records  # it reads what the actions record; they import us
+
+    keys = audit_keys.known_keys()
+    witnessed = audit_checkpoints.read(keys)  # before the entries: they can only have grown since
+    latest = witnessed.latest
+    chain = _Chain(keys, latest.count if latest else None)
+    chain.advance()
     head = AuditHead.objects.filter(id=1).first()
-    expected_count, expected_hash = (head.count, head.last_hash) if head else (0, GENESIS)
-    if expected_count != count or expected_hash != previous:
-        return Verification(
-            count,
-            False,
-            f"the chain holds {count} entries ending in "
-            f"{previous[:12]}, the head records {expected_count} ending in "
-            f"{expected_hash[:12]} (entries were removed at the end)",
+    chain.advance()  # what committed while the chain was read
+    unsealed = chain.unsealed()
+    if unsealed and latest is not None:  # checkpoints are written only under a key
+        unsealed = ""
+        chain.problems.append(
+            f"the {chain.entries} entries carry the plain unkeyed digest, yet a checkpoint "
+            f"signed with an audit key ({latest.key_id}) witnesses the trail: it was recomputed "
+            "without the audit key"
         )
-    return Verification(count, True)
+    problems = [*chain.all_problems(), *([unsealed] if unsealed else []), *_head(chain, head)]
+    notes: list[str] = []
+    problems += witnessed.problems
+    _witness(chain, witnessed, problems, notes)
+    problems += audit_records.mismatches()
+    return Verification(
+        chain.entries,
+        not problems,
+        problems[0] if problems else "",
+        tuple(problems),
+        tuple(notes),
+        chain.key.id if chain.key else "",
+        latest.count if latest else None,
+        unsealed,
+    )
+
+
+def _head(chain: _Chain, head: AuditHead | None) -> Iterable[str]:
+    if head is None:
+        if chain.entries:
+            yield f"the trail holds {chain.entries} entries but no head row (it was deleted)"
+        return
+    if chain.entries < head.count:
+        yield (
+            f"the chain holds {chain.entries} entries ending in {chain.previous[:12]}, the head "
+            f"records {head.count} ending in {head.last_hash[:12]} (entries were removed at the "
+            "end)"
+        )
+        return
+    found = chain.at(head.count)
+    if found is None or found[1] != head.last_hash:
+        yield (
+            f"the head records {head.count} entries ending in {head.last_hash[:12]}, which is "
+            f"not entry number {head.count} of the chain (the head was rewritten)"
+        )
+
+
+def _witness(
+    chain: _Chain,
+    witnessed: audit_checkpoints.Witnessed,
+    problems: list[str],
+    notes: list[str],
+) -> None:
+    """The trail against its latest checkpoint."""
+    where = audit_checkpoints.path()
+    latest = witnessed.latest
+    own = audit_checkpoints.pending()  # entries of this very transaction, checkpointed at commit
+    if latest is None:
+        if not chain.entries:
+            return
+        if own and not witnessed.exists:
+            notes.append(f"the {chain.entries} entries are this transaction's, not committed yet")
+            return
+        state = "holds no sound checkpoint" if witnessed.exists else "does not exist"
+        problems.append(
+            f"the checkpoint file {where} {state}, though the trail holds {chain.entries} "
+            "entries: whether entries were cut or wiped cannot be shown "
+            "(PAINPUMP_AUDIT_CHECKPOINTS must name the file the service writes)"
+        )
+        return
+    if chain.entries < latest.count:
+        problems.append(
+            f"the trail holds {chain.entries} entries, but the checkpoint of {latest.at} "
+            f"witnessed {latest.count} ending in {latest.head[:12]} ({where}): entries were "
+            "deleted (a cut tail or a wiped trail)"
+        )
+        return
+    found = chain.at(latest.count)
+    if found is None or found[1] != latest.head:
+        seq = found[0] if found else "?"
+        problems.append(
+            f"entry {seq}, number {latest.count} of the chain, is not the one the checkpoint of "
+            f"{latest.at} witnessed (hash {latest.head[:12]}): the trail was rewritten"
+        )
+    elif chain.entries > latest.count and not own:
+        notes.append(
+            f"the {chain.entries - latest.count} newest entries are not covered by a checkpoint "
+            "yet (written since the latest one, or its write was lost)"
+        )

@@ -346,7 +346,7 @@ class Refill(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     implant = models.ForeignKey(Implant, on_delete=models.PROTECT, related_name="refills")
-    idempotency_key = models.CharField(max_length=80, unique=True)
+    idempotency_key = models.CharField(max_length=80)  # the client's, unique per performer
     performed_at = models.DateTimeField()
     performed_by = models.CharField(max_length=150)
     expected_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
@@ -385,6 +385,12 @@ class Refill(models.Model):
                 fields=["performed_at"],
                 condition=models.Q(needs_verification=True, verified_by=""),
                 name="refill_awaiting_verification",
+            )
+        ]
+        constraints = [
+            # a key another user sent is another key: never a replay of their refill
+            models.UniqueConstraint(
+                fields=["performed_by", "idempotency_key"], name="refill_key_per_user"
             )
         ]
 
@@ -640,6 +646,37 @@ class AccountVersion(models.Model):
         related_name="account_version",
     )
     version = models.PositiveIntegerField(default=1)
+
+
+class RoleGrant(models.Model):
+    """A role asked for an account by one admin. The account holds it only once a second admin
+    approves (neither the one who asked nor the account's holder); until then nothing changes.
+    A declined or withdrawn request stays as a record."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "waiting for a second admin"
+        APPROVED = "approved", "approved"
+        DECLINED = "declined", "declined or withdrawn"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants"
+    )
+    role = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.CharField(max_length=150)
+    requested_at = models.DateTimeField()
+    decided_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=models.Q(status="pending"),
+                name="one_pending_grant_per_role",
+            )
+        ]
 
 
 class DemoAnchor(models.Model):

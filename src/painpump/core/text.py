@@ -12,6 +12,9 @@ TEXT_RULES = "painpump input rules: printable text, no control or format charact
 HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 """Unicode categories that do not show as themselves: control, format (bidirectional overrides,
 zero-width), surrogates, private use and unassigned."""
+UNDECODABLE = "\ufffd"
+"""What the server reads for bytes that are no UTF-8 (a lone surrogate sent in a web form): never
+what was meant, so it is refused like the hidden characters."""
 
 
 def plain_text(value: object, field: str, max_length: int, source: str = TEXT_RULES) -> str:
@@ -23,7 +26,7 @@ def plain_text(value: object, field: str, max_length: int, source: str = TEXT_RU
             field, repr(value), f"1 to {max_length} characters", source, "is empty or too long"
         )
     for ch in text:
-        if unicodedata.category(ch) in HIDDEN:
+        if unicodedata.category(ch) in HIDDEN or ch == UNDECODABLE:
             raise Refusal(
                 field,
                 f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')})",

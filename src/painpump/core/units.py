@@ -156,8 +156,17 @@ def round_places(value: Decimal, places: int) -> Decimal:
     return value.quantize(exponent, rounding=ROUND_HALF_EVEN)
 
 
+PLAIN_DIGITS = 40
+"""Beyond 10^40 (or below 10^-40) a number is written in scientific notation: no computed value
+comes near, and a typed 1e999999 is never written out in a million digits."""
+
+
 def format_decimal(value: Decimal) -> str:
     """Plain notation without trailing zeros: 0.2, 1200, 0.048."""
+    if value.is_zero():
+        return "0"
+    if value.is_finite() and abs(value.adjusted()) > PLAIN_DIGITS:
+        return str(value)
     text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -197,7 +206,7 @@ def check_number(value: Decimal, field: str, shown: str | None = None) -> Decima
     given = shown if shown is not None else str(value)
     if not value.is_finite():
         raise Refusal(field, given, "a finite number", INPUT_RULES, "is not a number")
-    if abs(value) >= MAX_MAGNITUDE:
+    if value.copy_abs() >= MAX_MAGNITUDE:  # copy_abs, unlike abs, cannot overflow (1e1000000)
         raise Refusal(field, given, NUMBER_LIMIT, INPUT_RULES, "is out of range")
     return value
 

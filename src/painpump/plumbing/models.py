@@ -12,7 +12,8 @@ from django.db import models
 
 
 class LoginFailure(models.Model):
-    """One failed password login, by the username tried and the client address it came from."""
+    """One failed login (a wrong password or code), by the username tried and the client address
+    it came from (painpump.plumbing.throttle.client_ip)."""
 
     username = models.CharField(max_length=150)
     ip = models.GenericIPAddressField()
@@ -22,6 +23,7 @@ class LoginFailure(models.Model):
         db_table = "api_loginfailure"
         indexes = (
             models.Index(fields=["username", "ip", "at"], name="api_loginfa_usernam_57dbd2_idx"),
+            models.Index(fields=["ip", "at"], name="plumbing_loginfailure_ip_at"),
         )
 
 

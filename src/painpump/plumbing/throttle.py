@@ -1,35 +1,71 @@
-"""Throttling of password guessing, shared by the API's login and the web's sign-in: failed logins
-are counted in the database per username and client address over a window, so every worker
-process sees the same count. The address is the connection's (REMOTE_ADDR); X-Forwarded-For is
-not trusted, as any client can send it."""
+"""Throttling of password guessing, shared by the API's login and the web's sign-in, both steps
+(the password and the code): failed logins are counted in the database, so every worker process
+sees the same count, over a window, twice:
+
+- per client address across usernames (ADDRESS_MAX_FAILURES): a client looping over usernames
+  is refused once it has spent this budget, before any password is hashed (AddressBudgetMiddleware,
+  before the view's transaction), so that it cannot keep the workers hashing (each hash is
+  deliberately slow, about 0.2 s of a core) and starve everyone else;
+- per username and address (MAX_FAILURES): guessing one user's password or code.
+
+The address is the client's (painpump.plumbing.client_address: the connection's unless a trusted
+proxy names another); an IPv6 client counts by its /64 network, as one host may hold a whole /64.
+A success clears that username's failures from that address only."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.template.loader import render_to_string
 
 from painpump import clock
+from painpump.plumbing.client_address import client_address
 from painpump.plumbing.models import LoginFailure
+from painpump.plumbing.status import TOO_MANY_REQUESTS
 
 MAX_FAILURES = 5
+ADDRESS_MAX_FAILURES = 20
+"""Failures from one address, whatever the usernames: more than a ward sharing one address
+makes by mistyping, and 20 hashes (about 4 s of a core) per window is all a flood gets."""
 WINDOW = timedelta(minutes=15)
 
 
 def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "0.0.0.0")
+    """The key the throttle counts the request's client by: its address, or its /64 network."""
+    address = client_address(request)
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
+
+
+def _wait(failures: QuerySet[LoginFailure], budget: int, now: datetime) -> int | None:
+    """Seconds until the oldest of the last `budget` failures leaves the window, or None when
+    fewer than `budget` are in it (one indexed row read)."""
+    recent = failures.filter(at__gt=now - WINDOW).order_by("-at")
+    oldest = list(recent.values_list("at", flat=True)[budget - 1 : budget])
+    if not oldest:
+        return None
+    return max(1, math.ceil((oldest[0] + WINDOW - now).total_seconds()))
+
+
+def address_retry_after(ip: str) -> int | None:
+    """Seconds until the address's budget allows a login again, or None."""
+    return _wait(LoginFailure.objects.filter(ip=ip), ADDRESS_MAX_FAILURES, clock.now())
 
 
 def retry_after(username: str, ip: str) -> int | None:
-    """Seconds until a login may be tried again, or None when it may be tried now."""
+    """Seconds until a login may be tried again, or None when it may be tried now: the
+    address's budget first, then the username's from that address."""
     now = clock.now()
-    recent = LoginFailure.objects.filter(username=username, ip=ip, at__gt=now - WINDOW)
-    times = list(recent.order_by("-at").values_list("at", flat=True)[:MAX_FAILURES])
-    if len(times) < MAX_FAILURES:
-        return None
-    # Allowed again when the oldest of the last MAX_FAILURES failures leaves the window.
-    return max(1, math.ceil((times[-1] + WINDOW - now).total_seconds()))
+    from_address = LoginFailure.objects.filter(ip=ip)
+    return _wait(from_address, ADDRESS_MAX_FAILURES, now) or _wait(
+        from_address.filter(username=username), MAX_FAILURES, now
+    )
 
 
 def record_failure(username: str, ip: str) -> None:
@@ -40,3 +76,41 @@ def record_failure(username: str, ip: str) -> None:
 
 def clear(username: str, ip: str) -> None:
     LoginFailure.objects.filter(username=username, ip=ip).delete()
+
+
+SIGN_IN = "sign-in"
+"""The URL name of the password step, the web's and the API's alike."""
+TOO_MANY = "too many failed logins from your address"
+
+
+class AddressBudgetMiddleware:
+    """Refuses a password step from an address past its budget before its view runs: no form
+    is read, no password hashed, and no transaction begun (on SQLite each request's transaction
+    holds the write lock, so a flood answered inside one would still queue every other request).
+    The API gets its JSON error, the web a page saying when to try again; both 429 with
+    Retry-After. The views check the budget again, with the username's own."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: object, args: object, kwargs: object
+    ) -> HttpResponse | None:
+        match = request.resolver_match
+        if request.method != "POST" or match is None or match.url_name != SIGN_IN:
+            return None
+        wait = address_retry_after(client_ip(request))
+        if wait is None:
+            return None
+        response: HttpResponse
+        if request.path_info.startswith("/api/"):
+            message = f"{TOO_MANY}: try again in {wait} s"
+            response = JsonResponse({"error": {"message": message}}, status=TOO_MANY_REQUESTS)
+        else:
+            page = render_to_string("web/sign_in_refused.html", {"wait": wait}, request=request)
+            response = HttpResponse(page, status=TOO_MANY_REQUESTS)
+        response["Retry-After"] = str(wait)
+        return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from painpump.plumbing import throttle
 from painpump.web.views import (
     admin,
     audit,
@@ -20,6 +21,7 @@ from painpump.web.views import (
     refills,
     reports,
     session,
+    two_factor,
     whatif,
 )
 
@@ -27,8 +29,10 @@ app_name = "web"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
-    path("sign-in/", session.sign_in, name="sign-in"),
+    path("sign-in/", session.sign_in, name=throttle.SIGN_IN),
+    path("sign-in/code/", session.sign_in_code, name="sign-in-code"),
     path("sign-out/", session.sign_out, name="sign-out"),
+    path("two-factor/", two_factor.own, name="two-factor"),
     path("patients/", patients.patients, name="patients"),
     path("patients/<uuid:patient_id>/", patients.patient, name="patient"),
     path("implants/<uuid:implant_id>/what-if/", whatif.what_if_page, name="what-if"),
@@ -85,6 +89,9 @@ urlpatterns = [
     path("users/<int:user_id>/roles/", admin.account_roles, name="user-roles"),
     path("users/<int:user_id>/active/", admin.account_active, name="user-active"),
     path("users/<int:user_id>/password/", admin.account_password, name="user-password"),
+    path("users/<int:user_id>/two-factor/", admin.account_two_factor, name="user-two-factor-reset"),
+    path("users/grants/<int:grant_id>/approve/", admin.grant_approve, name="grant-approve"),
+    path("users/grants/<int:grant_id>/decline/", admin.grant_decline, name="grant-decline"),
     path("settings/", admin.clinic_settings, name="settings"),
     path("audit/", audit.log, name="audit"),
     path("audit/verify/", audit.verify, name="audit-verify"),

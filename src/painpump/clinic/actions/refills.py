@@ -30,6 +30,7 @@ from painpump.clinic.models import (
 )
 from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
+from painpump.clinic.reads.therapy_queries import refill_recorded
 from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
@@ -113,7 +114,7 @@ def perform_refill(
     )
     # Looked up once the pump is locked: a concurrent retry with this key waited for the first
     # and gets its refill, rather than a refusal as a second refill.
-    existing = Refill.objects.filter(idempotency_key=idempotency_key).first()
+    existing = Refill.objects.filter(performed_by=actor, idempotency_key=idempotency_key).first()
     if existing is not None:
         return _replayed(existing, implant_id, idempotency_key, fill, dose)
     prescription = prescriptions.executed_prescription(implant, fill, dose)
@@ -168,6 +169,7 @@ def perform_refill(
         after={
             **program_snapshot(refill.program, fill.canonical_drugs),
             "prescription": prescription.number,
+            "performed_at": performed_at.isoformat(),
             "ptm_counts": {"requests": ptm.requests, "given": ptm.given} if ptm else None,
             "volume": str(fill.volume),
             "lot": refill.lot,
@@ -320,11 +322,10 @@ def confirm_refill(
 ) -> Refill:
     """perform_refill, if the pump is still as the clinician reviewed it (its version); a retry
     with an idempotency key already recorded returns that refill, as perform_refill does."""
-    require(user, "refill.perform")
-    if not Refill.objects.filter(idempotency_key=idempotency_key).exists():
+    actor = require(user, "refill.perform")
+    if not refill_recorded(actor, idempotency_key):
         conflict = version_conflict(implant_id, expected_version)
-        retried = Refill.objects.filter(idempotency_key=idempotency_key).exists()
-        if conflict is not None and not retried:
+        if conflict is not None and not refill_recorded(actor, idempotency_key):
             raise conflict
     return perform_refill(
         user,

@@ -1,8 +1,11 @@
 """User accounts of the clinic team, managed by the admin (users.manage): listed with their roles
 and last sign-in, created with an initial password that passes the password validators, roles
 changed, deactivated and reactivated (never deleted), passwords reset. Every change is audited
-(never a password) under the account's version; an admin cannot remove their own admin role or
-deactivate themselves, so the clinic never locks itself out of its administration."""
+(never a password) under the account's version. Least privilege: nobody changes their own roles;
+a role is granted only when a second admin approves the request (clinic.actions.role_grants), a
+new account's roles too, while removing one takes effect at once; an admin cannot deactivate
+themselves, so the clinic never locks itself out of its administration. On a fresh install the
+server console makes the first two admins (bootstrap_admin)."""
 
 from __future__ import annotations
 
@@ -18,19 +21,38 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from painpump.clinic import audit
+from painpump.clinic.actions import role_grants
+from painpump.clinic.actions.role_grants import SECOND_ADMIN, Grant
 from painpump.clinic.errors import Conflict, NotFound
-from painpump.clinic.models import AccountVersion
+from painpump.clinic.models import AccountVersion, RoleGrant
 from painpump.clinic.roles import Role, require
 from painpump.core.errors import Refusal
 
 RULES = "painpump user rules"
 PASSWORD_RULES = "the clinic's password rules (AUTH_PASSWORD_VALIDATORS in painpump.settings)"
 KEEP_ADMIN = (
-    "painpump user rules: an admin cannot remove their own admin role or deactivate themselves "
-    "(the clinic would lose its administration); another admin can"
+    "painpump user rules: an admin cannot deactivate themselves (the clinic would lose its "
+    "administration); another admin can"
+)
+CONSOLE = "server console"
+"""The actor the audit trail names for a change made at the server console (painpump roles)."""
+BOOTSTRAP = (
+    "painpump user rules: the server console makes an admin only while fewer than two active "
+    "accounts are admins (a fresh install, or the last admins gone); otherwise a second admin "
+    "approves every role"
 )
 NAME_MAX = 150
 ROLE_NAMES = frozenset(role.value for role in Role)
+
+
+@dataclass(frozen=True)
+class RolesChanged:
+    """What a change of roles did: the account (its roles removed at once) and the roles asked
+    for, which wait for a second admin."""
+
+    account: Account
+    removed: tuple[str, ...]
+    asked: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -169,7 +191,8 @@ def create_account(
     roles: Iterable[str],
     password: str,
 ) -> Account:
-    """A new, active account with its roles and initial password."""
+    """A new, active account with its initial password and no role yet: each role chosen is a
+    request that a second admin approves."""
     actor = require(user, "users.manage")
     new = User(
         username=_username(username),
@@ -180,18 +203,23 @@ def create_account(
     _password(password, new)
     new.set_password(password)
     new.save()
-    _set_groups(new, chosen)
     AccountVersion.objects.create(user=new)
     account = _account(new, 1)
     audit.record(actor, "user.create", "user", new.username, after=snapshot(account))
+    role_grants.ask(actor, new, chosen)
     return account
 
 
-def _locked(user_id: int, expected_version: int) -> tuple[User, AccountVersion]:
+def _lock(user_id: int) -> tuple[User, AccountVersion]:
     target = User.objects.select_for_update().filter(id=user_id).first()
     if target is None:
         raise NotFound(f"user {user_id}")
     version, _ = AccountVersion.objects.select_for_update().get_or_create(user=target)
+    return target, version
+
+
+def _locked(user_id: int, expected_version: int) -> tuple[User, AccountVersion]:
+    target, version = _lock(user_id)
     if version.version != expected_version:
         raise Conflict("user", target.get_username(), expected_version, version.version)
     return target, version
@@ -204,19 +232,83 @@ def _bumped(target: User, version: AccountVersion) -> Account:
 
 
 @transaction.atomic
-def set_roles(user: User, user_id: int, *, expected_version: int, roles: Iterable[str]) -> Account:
-    """The account's roles become `roles` (at least one)."""
+def set_roles(
+    user: User, user_id: int, *, expected_version: int, roles: Iterable[str]
+) -> RolesChanged:
+    """The account's roles become `roles` (at least one): a role left out is removed at once, a
+    role added is asked for and waits for a second admin's approval. Never one's own."""
     actor = require(user, "users.manage")
+    role_grants.not_own(user, user_id, "roles")
     target, version = _locked(user_id, expected_version)
     chosen = _roles(roles)
-    if target.id == user.id and Role.ADMIN not in chosen:
-        raise Refusal(
-            "roles", ", ".join(chosen), "your roles keep admin", KEEP_ADMIN, "drops admin"
+    account = _account(target, version.version)
+    held = set(account.roles)
+    removed = sorted(held - {role.value for role in chosen})
+    if removed:
+        before = snapshot(account)
+        _set_groups(target, [Role(name) for name in sorted(held) if name not in removed])
+        account = _bumped(target, version)
+        audit.record(
+            actor, "user.roles", "user", target.username, before=before, after=snapshot(account)
         )
+    asked = role_grants.ask(actor, target, chosen)
+    return RolesChanged(account, tuple(removed), tuple(grant.role for grant in asked))
+
+
+@transaction.atomic
+def approve_grant(user: User, grant_id: int) -> Grant:
+    """The second admin approves a request: the account holds the role from now on. Refused for
+    the admin who asked and for the account's holder."""
+    actor = require(user, "users.manage")
+    grant = role_grants.locked_pending(user, grant_id)
+    if grant.requested_by == actor:
+        raise Refusal(
+            "request", str(grant_id), "another admin's request", SECOND_ADMIN, "is your own"
+        )
+    target, version = _lock(grant.user_id)
     before = snapshot(_account(target, version.version))
-    _set_groups(target, chosen)
+    if grant.role not in before["roles"]:
+        target.groups.add(Group.objects.get_or_create(name=grant.role)[0])
+        after = snapshot(_bumped(target, version))
+    else:
+        after = before
+    shown = role_grants.decided(grant, actor, RoleGrant.Status.APPROVED)
+    after |= {"request": shown.id, "asked_by": shown.requested_by}
+    audit.record(actor, "user.role_grant", "user", target.username, before=before, after=after)
+    return shown
+
+
+@transaction.atomic
+def bootstrap_admin(username: str) -> Account:
+    """The server console's break-glass: the active account `username` becomes an admin, while
+    fewer than two active accounts are admins (a fresh install: `painpump manage
+    createsuperuser`, then `painpump roles bootstrap NAME`); audited as the server console."""
+    admins = User.objects.filter(is_active=True, groups__name=Role.ADMIN.value).distinct()
+    if admins.count() >= 2:
+        raise Refusal(
+            "username",
+            username,
+            "fewer than two active admins",
+            BOOTSTRAP,
+            f"cannot be made an admin here: the clinic has {admins.count()} active admins",
+        )
+    row = User.objects.filter(username=username, is_active=True).first()
+    if row is None:
+        raise NotFound(f"active user {username!r}")
+    target, version = _lock(row.id)
+    before = snapshot(_account(target, version.version))
+    if Role.ADMIN.value in before["roles"]:
+        raise Refusal("username", username, "an account not yet admin", BOOTSTRAP, "is an admin")
+    target.groups.add(Group.objects.get_or_create(name=Role.ADMIN.value)[0])
     after = _bumped(target, version)
-    audit.record(actor, "user.roles", "user", target.username, before=before, after=snapshot(after))
+    audit.record(
+        CONSOLE,
+        "user.bootstrap_admin",
+        "user",
+        target.username,
+        before=before,
+        after=snapshot(after),
+    )
     return after
 
 

@@ -90,9 +90,11 @@ DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
     ("nurse2", "demo.nurse2", Role.NURSE),
     ("pharmacist", "demo.pharmacist", Role.PHARMACIST),
     ("admin", "demo.admin", Role.ADMIN),
+    ("admin2", "demo.admin2", Role.ADMIN),
     ("auditor", "demo.auditor", Role.AUDITOR),
 )
-"""(key in the plan, username, role) of each demo user."""
+"""(key in the plan, username, role) of each demo user; two admins, as a role is granted only
+when a second admin approves it."""
 BATCH = 5
 """Patients per transaction. Not one transaction for the whole clinic: every audit entry
 updates the single audit head row, and PostgreSQL keeps each of its versions until the
@@ -482,6 +484,8 @@ def demo_fluid_change(state: PumpState, fluid: tuple[tuple[str, Q], ...]) -> rx.
     if old_name == name and old_conc != conc.canonical:
         return rx.FluidChange.BRIDGE
     return rx.FluidChange.NONE
+
+
 START_REASONS = {
     "morphine": "demo: start dose converted from the patient's systemic opioids (opioid-tolerant)",
     "hydromorphone": "demo: start dose converted from the patient's systemic opioids "

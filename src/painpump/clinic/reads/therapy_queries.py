@@ -132,9 +132,10 @@ def refills_of(user: User, implant_id: UUID) -> list[Refill]:
     return found
 
 
-def refill_recorded(idempotency_key: str) -> bool:
-    """True when a refill with this key exists (a retry gets the refill already recorded)."""
-    return Refill.objects.filter(idempotency_key=idempotency_key).exists()
+def refill_recorded(username: str, idempotency_key: str) -> bool:
+    """True when this user recorded a refill with this key (a retry gets that refill back; a
+    key is the user's own, so another user's refill is never replayed)."""
+    return Refill.objects.filter(performed_by=username, idempotency_key=idempotency_key).exists()
 
 
 def check_period(start: date, end: date, source: str) -> None:

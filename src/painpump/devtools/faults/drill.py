@@ -45,8 +45,10 @@ DATABASE_NAME = "painpump_faults"
 @contextmanager
 def database(kind: str, work: Path) -> Iterator[tuple[str, Path | None]]:
     """Point this process's environment at a new database; yield its PostgreSQL name ("" for
-    SQLite) and the tmpfs holding the SQLite file (None on PostgreSQL)."""
+    SQLite) and the tmpfs holding the SQLite file (None on PostgreSQL). The audit checkpoints
+    of the new database go to a file of its own, beside the logs."""
     os.environ.pop("DATABASE_URL", None)
+    os.environ["PAINPUMP_AUDIT_CHECKPOINTS"] = str(work / "audit-checkpoints.log")
     if kind == "postgres":
         os.environ["DATABASE_URL"] = postgres.database(DATABASE_NAME)
         try:
@@ -90,7 +92,8 @@ def run(kind: str, drills: list[str], options: argparse.Namespace, work: Path) -
 
         call_command("migrate", interactive=False, verbosity=0)
         clinic = seed(options.patients)
-        server = Server(dict(os.environ), work / "serve.log")
+        # The drills' sessions are made, not signed in: no second factor to verify them.
+        server = Server(dict(os.environ) | {"PAINPUMP_REQUIRE_2FA": "0"}, work / "serve.log")
         nurses = [
             Refiller(server.port, clinic.token, implant, clinic.first_fill, Tally())
             for implant in clinic.implants

@@ -99,13 +99,15 @@ class Refiller:
         self.pending: int | None = None  # the refill whose answer was lost or refused for now
         self.recorded: dict[str, str] = {}  # key -> refill id, as the API answered
         self.sent = 0
+        self.version: tuple[int, int] | None = None  # (refill number, implant version read)
 
     def key(self, number: int) -> str:
         return f"drill-{self.implant}-{number}"
 
-    def body(self, number: int) -> dict[str, Any]:
+    def body(self, number: int, version: int) -> dict[str, Any]:
         done = self.first_fill + STEP * number
         return {
+            "version": version,
             "idempotency_key": self.key(number),
             "performed_at": done.isoformat(),
             "expected": "19.5 mL",
@@ -117,13 +119,20 @@ class Refiller:
         }
 
     def send(self, number: int) -> Answer:
+        """Refill `number` at the implant version read before its first try (a retry sends the
+        same); the failed read's answer when the version cannot be read."""
+        if self.version is None or self.version[0] != number:
+            read = call(self.port, "GET", f"/api/implants/{self.implant}", token=self.token)
+            if read.status != 200:
+                return read
+            self.version = (number, int(read.json()["version"]))
         self.sent += 1
         return call(
             self.port,
             "POST",
             f"/api/implants/{self.implant}/refills",
             token=self.token,
-            body=self.body(number),
+            body=self.body(number, self.version[1]),
         )
 
     def run(self, stop: threading.Event, *, through_outages: bool) -> None:

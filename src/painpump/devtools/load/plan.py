@@ -63,6 +63,7 @@ def refill_payload(implant: dict[str, Any], now: datetime) -> dict[str, Any]:
     left = filled - Decimal(str(program["rate"]["value"])) * days
     residual = min(max(left, Decimal(0)), filled - MILLILITRE).quantize(MILLILITRE, ROUND_FLOOR)
     return {
+        "version": implant["version"],
         "performed_at": at.isoformat(),
         "expected": f"{residual} mL",
         "aspirated": f"{residual} mL",

@@ -1,7 +1,8 @@
 """The admin's pages: user accounts (clinic.actions.users: list, create, roles, deactivate or
-reactivate, reset a password) and the clinic settings (clinic.actions.settings_service), each field
-explained with its default and where that default comes from. Every change carries the record's
-version."""
+reactivate, reset a password; a role asked for waits for a second admin, who approves or declines
+it here; clinic.actions.two_factor: reset another user's second factor) and the clinic settings
+(clinic.actions.settings_service), each field explained with its default and where that default
+comes from. Every change carries the record's version."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from painpump.clinic.actions import settings_service, users
+from painpump.clinic import two_factor
+from painpump.clinic.actions import role_grants, settings_service, users
+from painpump.clinic.actions import two_factor as two_factor_actions
 from painpump.clinic.models import ClinicSettings
 from painpump.clinic.roles import Role, require
 from painpump.core import catalog
@@ -117,9 +120,18 @@ class ResetForm(VersionForm, PasswordFields):
         self.fields["password"].label = "New password"
 
 
+def _waiting(roles: list[str]) -> str:
+    return f"{', '.join(roles)}: asked for, waiting for a second admin's approval"
+
+
 @clinic_page
 def accounts(request: HttpRequest) -> HttpResponse:
-    context = {"accounts": users.list_accounts(user_of(request))}
+    user = user_of(request)
+    context = {
+        "accounts": users.list_accounts(user),
+        "grants": role_grants.pending_grants(user),
+        "me": user.get_username(),
+    }
     return render(request, "web/admin/users.html", context)
 
 
@@ -142,7 +154,9 @@ def new_account(request: HttpRequest) -> HttpResponse:
             ),
         )
         if account is not None:
-            messages.success(request, f"User {account.username} created.")
+            messages.success(
+                request, f"User {account.username} created; roles {_waiting(data['roles'])}."
+            )
             return redirect("web:user", account.id)
     status = REFUSED if form.errors else 200
     return render(request, "web/admin/user_new.html", {"form": form}, status=status)
@@ -151,7 +165,8 @@ def new_account(request: HttpRequest) -> HttpResponse:
 def _account_page(
     request: HttpRequest, user_id: int, status: int = 200, **forms_shown: forms.Form
 ) -> HttpResponse:
-    account = users.read_account(user_of(request), user_id)
+    user = user_of(request)
+    account = users.read_account(user, user_id)
     version = {"version": account.version}
     context: dict[str, Any] = {
         "account": account,
@@ -160,7 +175,11 @@ def _account_page(
             initial={**version, "active": "0" if account.active else "1"}, prefix="active"
         ),
         "reset_form": ResetForm(initial=version, prefix="reset"),
-        "own": account.id == user_of(request).id,
+        "two_factor": two_factor.status_of(account.id),
+        "two_factor_form": VersionForm(initial=version, prefix="two_factor"),
+        "own": account.id == user.id,
+        "grants": role_grants.pending_grants(user, user_id=account.id),
+        "me": user.get_username(),
     }
     context.update(forms_shown)
     return render(request, "web/admin/user.html", context, status=status)
@@ -180,10 +199,29 @@ def account_roles(request: HttpRequest, user_id: int) -> HttpResponse:
         data = form.cleaned_data
         version, roles = data["version"], data["roles"]
         change = partial(users.set_roles, user, user_id, expected_version=version, roles=roles)
-        if attempt(form, change) is not None:
-            messages.success(request, "Roles changed.")
+        changed = attempt(form, change)
+        if changed is not None:
+            done = [f"removed: {', '.join(changed.removed)}"] if changed.removed else []
+            done += [_waiting(list(changed.asked))] if changed.asked else []
+            messages.success(request, f"Roles {'; '.join(done) or 'unchanged'}.")
             return redirect("web:user", user_id)
     return _account_page(request, user_id, REFUSED, roles_form=form)
+
+
+@require_POST
+@clinic_page
+def grant_approve(request: HttpRequest, grant_id: int) -> HttpResponse:
+    grant = users.approve_grant(user_of(request), grant_id)
+    messages.success(request, f"{grant.username} holds the role {grant.role} from now on.")
+    return redirect("web:user", grant.user_id)
+
+
+@require_POST
+@clinic_page
+def grant_decline(request: HttpRequest, grant_id: int) -> HttpResponse:
+    grant = role_grants.decline(user_of(request), grant_id)
+    messages.success(request, f"The request for {grant.role} for {grant.username} is declined.")
+    return redirect("web:user", grant.user_id)
 
 
 @require_POST
@@ -217,6 +255,25 @@ def account_password(request: HttpRequest, user_id: int) -> HttpResponse:
             messages.success(request, "Password reset: tell the user in person.")
             return redirect("web:user", user_id)
     return _account_page(request, user_id, REFUSED, reset_form=form)
+
+
+@require_POST
+@clinic_page
+def account_two_factor(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Reset another user's second factor (a lost phone): authenticator and recovery codes."""
+    user = user_of(request)
+    form = VersionForm(request.POST, prefix="two_factor")
+    if form.is_valid():
+        version = form.cleaned_data["version"]
+        change = partial(two_factor_actions.reset, user, user_id, expected_version=version)
+        if attempt(form, change) is not None:
+            messages.success(
+                request,
+                "Two-factor sign-in reset: the user sets up a new authenticator when next "
+                "signing in.",
+            )
+            return redirect("web:user", user_id)
+    return _account_page(request, user_id, REFUSED, two_factor_form=form)
 
 
 DAY_FIELDS = {

@@ -25,12 +25,17 @@ from painpump.web.forms import show_refusal
 from painpump.web.views.library import may
 
 EMPTY = "—"
+SEQ_MAX = 2**63 - 1
+"""The largest sequence number the database holds (a bigint): a larger one is refused."""
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class FilterForm(forms.Form):
     patient = forms.CharField(
-        label="Patient", max_length=150, required=False, help_text="record number or patient id"
+        label="Patient",
+        max_length=150,
+        required=False,
+        help_text="patient id, or record number for the roles that read patient records",
     )
     actor = forms.CharField(label="Who", max_length=150, required=False, help_text="username")
     action = forms.CharField(
@@ -41,7 +46,9 @@ class FilterForm(forms.Form):
     )
     since = forms.DateField(label="From (day)", widget=DATE, required=False)
     until = forms.DateField(label="To (day, inclusive)", widget=DATE, required=False)
-    before = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    before = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=1, max_value=SEQ_MAX
+    )
 
 
 LONG_LIST = 5

@@ -233,7 +233,7 @@ def _confirm(request: HttpRequest, implant_id: UUID, form: RefillForm) -> HttpRe
         "ptm": form.ptm_counts(),
     }
     user = user_of(request)
-    if refill_recorded(data["idempotency_key"]):  # a retry: the refill already recorded
+    if refill_recorded(user.get_username(), data["idempotency_key"]):  # a retry: recorded
         done = confirm_refill(user, implant_id, performed_at=clock.now(), overrides={}, **arguments)
         return redirect("web:readback", done.program_id)
     at = clock.now()  # the refill is recorded at the moment its confirmation is reviewed again

@@ -1,0 +1,143 @@
+"""Requests for roles: one admin asks for a role on an account, a second admin (neither the one
+who asked nor the account's holder) approves it (clinic.actions.users.approve_grant), and only
+then does the account hold it. Asking, declining and withdrawing are audited; nobody asks for,
+approves or declines a role of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from painpump import clock
+from painpump.clinic import audit
+from painpump.clinic.errors import NotFound
+from painpump.clinic.models import RoleGrant
+from painpump.clinic.roles import Role, require
+from painpump.core.errors import Refusal
+
+OWN_ROLES = (
+    "painpump user rules: nobody changes their own roles, not even an admin (another admin "
+    "does, and a new role needs a second admin's approval)"
+)
+SECOND_ADMIN = (
+    "painpump user rules: a role is granted only when a second admin approves the request, "
+    "neither the admin who asked nor the account's holder"
+)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A request for a role as the admins see it."""
+
+    id: int
+    user_id: int
+    username: str
+    role: str
+    status: str
+    requested_by: str
+    requested_at: datetime
+    decided_by: str
+    decided_at: datetime | None
+
+
+def _grant(row: RoleGrant) -> Grant:
+    return Grant(
+        id=row.id,
+        user_id=row.user_id,
+        username=row.user.get_username(),
+        role=row.role,
+        status=row.status,
+        requested_by=row.requested_by,
+        requested_at=row.requested_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+    )
+
+
+def not_own(user: User, target_id: int, field: str) -> None:
+    """Refused when `target_id` is the user's own account."""
+    if target_id == user.id:
+        raise Refusal(field, user.get_username(), "another user's account", OWN_ROLES, "is you")
+
+
+def ask(actor: str, target: User, roles: Iterable[Role]) -> list[RoleGrant]:
+    """Requests for those of `roles` the account neither holds nor already waits for, each
+    audited (run inside the caller's transaction, after its checks)."""
+    held = set(target.groups.values_list("name", flat=True))
+    waiting = set(
+        RoleGrant.objects.filter(user=target, status=RoleGrant.Status.PENDING).values_list(
+            "role", flat=True
+        )
+    )
+    asked = []
+    for role in sorted(set(roles)):
+        if role.value in held | waiting:
+            continue
+        grant = RoleGrant.objects.create(
+            user=target, role=role.value, requested_by=actor, requested_at=clock.now()
+        )
+        audit.record(
+            actor,
+            "user.role_request",
+            "user",
+            target.get_username(),
+            after={"role": role.value, "request": grant.id, "status": grant.status},
+        )
+        asked.append(grant)
+    return asked
+
+
+def pending_grants(user: User, *, user_id: int | None = None) -> list[Grant]:
+    """The requests waiting for a second admin, oldest first (of one account with `user_id`)."""
+    require(user, "users.manage")
+    rows = RoleGrant.objects.filter(status=RoleGrant.Status.PENDING).select_related("user")
+    if user_id is not None:
+        rows = rows.filter(user_id=user_id)
+    return [_grant(row) for row in rows]
+
+
+def locked_pending(user: User, grant_id: int) -> RoleGrant:
+    """The request, locked, when it still waits and `user` may decide it; refused otherwise."""
+    grant = RoleGrant.objects.select_for_update().select_related("user").filter(id=grant_id).first()
+    if grant is None:
+        raise NotFound(f"role request {grant_id}")
+    if grant.status != RoleGrant.Status.PENDING:
+        raise Refusal(
+            "request",
+            str(grant_id),
+            "a request still waiting for a second admin",
+            SECOND_ADMIN,
+            f"is {grant.get_status_display()} already",
+        )
+    not_own(user, grant.user_id, "request")
+    return grant
+
+
+def decided(grant: RoleGrant, actor: str, status: RoleGrant.Status) -> Grant:
+    grant.status = status
+    grant.decided_by = actor
+    grant.decided_at = clock.now()
+    grant.save(update_fields=["status", "decided_by", "decided_at"])
+    return _grant(grant)
+
+
+@transaction.atomic
+def decline(user: User, grant_id: int) -> Grant:
+    """Decline a request (another admin) or withdraw it (the admin who asked): the account does
+    not get the role."""
+    actor = require(user, "users.manage")
+    grant = locked_pending(user, grant_id)
+    shown = decided(grant, actor, RoleGrant.Status.DECLINED)
+    audit.record(
+        actor,
+        "user.role_decline",
+        "user",
+        shown.username,
+        before={"role": shown.role, "request": shown.id, "status": RoleGrant.Status.PENDING},
+        after={"role": shown.role, "request": shown.id, "status": shown.status},
+    )
+    return shown

@@ -1,0 +1,298 @@
+"""Drill: an insider with write access to the database tampers with the audit trail and the
+records, and `painpump audit verify` must catch every tampering. A small demo clinic is seeded in
+a scratch SQLite database (its trail padded with entries up to the size asked for, its
+checkpoints written as the service writes them); then, each on a fresh copy of that clinic, the
+newest entries are deleted and the head rewound (a cut tail), every entry and the head deleted
+(a wiped trail, with and without the checkpoint file), an entry edited and every later hash
+recomputed with the plain digest and with the application's own keyed hash under a key the
+insider chose, a refill's volume edited, a second clinician's verification forged, and a forged
+checkpoint appended. Figures: the size of the trail and the time verify takes for it.
+
+`drill(full)` runs it in a process of its own (Django is configured once per process):
+`python -m painpump.devtools.security.tamper --entries N --patients P`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from painpump.devtools.faults.report import Report
+
+SMALL = {"patients": 10, "entries": 3_000}
+FULL = {"patients": 40, "entries": 120_000}
+PADDING_BATCH = 1000  # padding entries per transaction
+
+
+def drill(full: bool) -> Report:
+    size = FULL if full else SMALL
+    work = Path(tempfile.mkdtemp(prefix="painpump-tamper-"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PAINPUMP_AUDIT") and k not in ("DATABASE_URL",)
+    }
+    env |= {
+        "PAINPUMP_DATA_DIR": str(work),
+        "PAINPUMP_SECRET_KEY": env.get("PAINPUMP_SECRET_KEY") or secrets.token_urlsafe(48),
+        "PAINPUMP_AUDIT_KEY": secrets.token_urlsafe(48),
+    }
+    argv = [sys.executable, "-m", "painpump.devtools.security.tamper"]
+    argv += ["--patients", str(size["patients"]), "--entries", str(size["entries"])]
+    try:
+        done = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report = Report("tamper", "sqlite")
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        report.problems.append(f"the drill stopped: {done.stderr[-2000:]}")
+        return report
+    report.figures, report.problems = found["figures"], found["problems"]
+    return report
+
+
+# -- the tampering, as an insider with database access does it: around the models ------------
+
+
+def cut_tail(entries: int) -> None:
+    """Delete the newest `entries` and rewind the head to the entry before them."""
+    from painpump.clinic.models import AuditEntry, AuditHead
+
+    newest = AuditEntry.objects.order_by("-seq")
+    doomed = list(newest.values_list("seq", flat=True)[:entries])
+    AuditEntry.objects.filter(seq__in=doomed)._raw_delete("default")
+    last = AuditEntry.objects.order_by("-seq").first()
+    assert last is not None
+    AuditHead.objects.filter(id=1).update(count=AuditEntry.objects.count(), last_hash=last.hash)
+
+
+def wipe() -> None:
+    """Delete every entry and the head; the records stay."""
+    from painpump.clinic.models import AuditEntry, AuditHead
+
+    AuditEntry.objects.all()._raw_delete("default")
+    AuditHead.objects.all()._raw_delete("default")
+
+
+def recompute(seq: int, after: dict[str, Any], digest: Callable[[dict[str, Any]], str]) -> None:
+    """Set entry `seq`'s `after`, then recompute its hash and every later one with `digest`
+    (relinking each entry to the one before) and point the head at the new last hash."""
+    from painpump.clinic.audit import hashed_fields
+    from painpump.clinic.models import AuditEntry, AuditHead
+
+    AuditEntry.objects.filter(seq=seq).update(after=after)
+    before = AuditEntry.objects.filter(seq__lt=seq).order_by("-seq").first()
+    previous = before.hash if before else "0" * 64
+    for entry in AuditEntry.objects.filter(seq__gte=seq).order_by("seq"):
+        entry.prev_hash = previous
+        previous = digest(hashed_fields(entry))
+        AuditEntry.objects.filter(seq=entry.seq).update(prev_hash=entry.prev_hash, hash=previous)
+    AuditHead.objects.filter(id=1).update(last_hash=previous)
+
+
+def plain_digest(fields: dict[str, Any]) -> str:
+    """The unkeyed SHA-256 digest painpump's chain used before it was keyed."""
+    from painpump.clinic.audit_keys import UNKEYED, AuditKey
+
+    return AuditKey(UNKEYED, b"").digest("entry", fields)
+
+
+def insider_digest(fields: dict[str, Any]) -> str:
+    """The application's own keyed hash, under a key of the insider's choosing."""
+    from painpump.clinic.audit_keys import AuditKey
+
+    return AuditKey("insider", b"a key the insider chose, not the clinic's").digest("entry", fields)
+
+
+def edit_refill_volume() -> str:
+    """Add 5 mL to one refill's stored volume, its trail untouched; the refill's id."""
+    from django.db.models import F
+
+    from painpump.clinic.models import Refill
+
+    refill = Refill.objects.order_by("performed_at").last()
+    assert refill is not None
+    Refill.objects.filter(id=refill.id).update(volume_ml=F("volume_ml") + Decimal(5))
+    return str(refill.id)
+
+
+def forge_verification() -> str:
+    """Mark a refill as verified by a second clinician who never did; the refill's id."""
+    from painpump import clock
+    from painpump.clinic.models import Refill
+
+    refill = Refill.objects.filter(verified_by="").order_by("performed_at").last()
+    assert refill is not None
+    Refill.objects.filter(id=refill.id).update(
+        verified_by="demo.pharmacist1", verified_at=clock.now()
+    )
+    return str(refill.id)
+
+
+def forge_checkpoint() -> None:
+    """Append a checkpoint line signed without the audit key."""
+    from painpump.clinic import audit_checkpoints, audit_keys
+
+    line = {"count": 10**9, "head": "f" * 64, "at": "2030-01-01T00:00:00+00:00"}
+    line |= {"key_id": audit_keys.require_key().id, "signature": "0" * 64}
+    with audit_checkpoints.path().open("a", encoding="utf-8") as file:
+        file.write(json.dumps(line) + "\n")
+
+
+# -- the drill's own process ------------------------------------------------------------------
+
+
+def _middle_refill_entry() -> tuple[int, dict[str, Any]]:
+    """A refill's entry from the middle of the trail, its `after` with the volume changed."""
+    from painpump.clinic.models import AuditEntry
+
+    rows = AuditEntry.objects.filter(action="refill.perform").order_by("seq")
+    entry = rows[rows.count() // 2]
+    after = dict(entry.after or {})
+    after["volume"] = "1 mL"
+    return entry.seq, after
+
+
+def _wipe_with_checkpoints() -> None:
+    from painpump.clinic import audit_checkpoints
+
+    wipe()
+    audit_checkpoints.path().unlink()
+
+
+SCENARIOS: dict[str, tuple[Callable[[], object], str]] = {
+    # name: (the tampering, a phrase the problems must hold: the control that caught it)
+    "cut tail": (lambda: cut_tail(3), "entries were deleted (a cut tail or a wiped trail)"),
+    "wiped trail": (wipe, "entries were deleted (a cut tail or a wiped trail)"),
+    "wiped trail and checkpoints": (_wipe_with_checkpoints, "no audit entry records it"),
+    "edited entry, chain recomputed with the plain digest": (
+        lambda: recompute(*_middle_refill_entry(), plain_digest),
+        "its hash is the plain unkeyed digest",
+    ),
+    "edited entry, chain recomputed with the application's code without its key": (
+        lambda: recompute(*_middle_refill_entry(), insider_digest),
+        "content does not match its hash",
+    ),
+    "refill volume edited": (edit_refill_volume, ": volume is "),
+    "verification forged": (forge_verification, ": verified_by is 'demo.pharmacist1'"),
+    "forged checkpoint": (forge_checkpoint, "does not match (the line was edited or forged)"),
+}
+
+
+class _Clinic:
+    """The seeded clinic's database and checkpoints, kept aside; each scenario gets a copy."""
+
+    def __init__(self, work: Path) -> None:
+        from django.conf import settings
+
+        from painpump.clinic import audit_checkpoints
+
+        self.database = Path(settings.DATABASES["default"]["NAME"])
+        self.checkpoints = audit_checkpoints.path()
+        self.kept = work / "kept"
+        self.kept.mkdir()
+        self._swap(self.database, self.kept / "db")
+        self._swap(self.checkpoints, self.kept / "checkpoints")
+
+    def copy(self) -> None:
+        self._swap(self.kept / "db", self.database)
+        self._swap(self.kept / "checkpoints", self.checkpoints)
+
+    @staticmethod
+    def _swap(source: Path, target: Path) -> None:
+        from django.db import connections
+
+        connections.close_all()
+        shutil.copyfile(source, target)
+
+
+def _pad(entries: int) -> None:
+    """Append drill entries until the trail holds `entries`, a batch per transaction."""
+    from django.db import transaction
+
+    from painpump.clinic import audit
+    from painpump.clinic.models import AuditHead
+
+    head = AuditHead.objects.get(id=1)
+    for start in range(head.count, entries, PADDING_BATCH):
+        with transaction.atomic():
+            for number in range(start, min(start + PADDING_BATCH, entries)):
+                audit.record("drill", "drill.padding", "drill", number, after={"n": number})
+
+
+def run(patients: int, entries: int) -> Report:
+    from django.core.management import call_command
+
+    from painpump.clinic import audit, audit_checkpoints
+    from painpump.clinic.demo import seed
+
+    report = Report("tamper", "sqlite")
+    call_command("migrate", interactive=False, verbosity=0)
+    began = time.perf_counter()
+    seed.seed(patients=patients, seed=1)
+    _pad(entries)
+    report.figures["seed_seconds"] = round(time.perf_counter() - began, 1)
+    clinic = _Clinic(Path.cwd())
+    clinic.copy()
+    began = time.perf_counter()
+    intact = audit.verify()
+    seconds = time.perf_counter() - began
+    report.figures |= {
+        "entries": intact.entries,
+        "checkpoints": len(audit_checkpoints.path().read_text().splitlines()),
+        "verify_seconds": round(seconds, 2),
+        "verified_entries_per_second": round(intact.entries / seconds),
+    }
+    if not intact.ok:
+        report.problems.append(f"the untouched trail does not verify: {intact.problem}")
+    caught: dict[str, str] = {}
+    for name, (tamper, phrase) in SCENARIOS.items():
+        clinic.copy()
+        tamper()
+        outcome = audit.verify()
+        if outcome.ok:
+            report.problems.append(f"{name}: verify answered ok")
+        elif not any(phrase in problem for problem in outcome.problems):
+            report.problems.append(f"{name}: caught, but not by {phrase!r}: {outcome.problem}")
+        caught[name] = outcome.problem[:160]
+    report.figures["caught"] = caught
+    report.figures["checkpoint_microseconds"] = _checkpoint_cost()
+    return report
+
+
+def _checkpoint_cost(times: int = 2000) -> float:
+    """What a checkpoint adds to a write transaction (the head read, signed and appended to the
+    file), in microseconds."""
+    from painpump.clinic import audit_checkpoints
+
+    began = time.perf_counter()
+    for _ in range(times):
+        audit_checkpoints.write()
+    return round((time.perf_counter() - began) / times * 1e6, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--patients", type=int, default=SMALL["patients"])
+    parser.add_argument("--entries", type=int, default=SMALL["entries"])
+    options = parser.parse_args()
+    from painpump.runtime import setup_django
+
+    setup_django()
+    print(json.dumps(run(options.patients, options.entries).as_json()))
+
+
+if __name__ == "__main__":
+    main()

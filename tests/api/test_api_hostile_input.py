@@ -1,0 +1,123 @@
+"""The API under the hostile input of issue 14's security test, each once a 500 (an HTML page on
+an API path) or a 2 MB answer: now a 422 in JSON naming the field, with the value echoed short.
+A dose of 1e1000000, a lone surrogate in a name, a number written out in a million digits, a
+megabyte of text; and a write without the version it must carry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from therapy_setup import JSON, baclofen_implant, post, refill_body, version_of
+
+from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
+from painpump.clinic.roles import Role
+from painpump.core.errors import ECHO_MAX
+
+SMALL = 2_000
+"""The most bytes a refusal's answer needs: it names the field, the limit and the source, and
+echoes at most ECHO_MAX characters of what was sent."""
+
+
+@pytest.fixture
+def implant(users: dict[Role, User], patient: Patient) -> Implant:
+    return baclofen_implant(users[Role.PHYSICIAN], patient)
+
+
+def refused(response: Any, field: str) -> dict[str, Any]:
+    """The JSON error of a clean 422 naming `field`, with its echo short."""
+    assert response.status_code == 422, response.content[:500]
+    assert response["Content-Type"].startswith("application/json")
+    assert len(response.content) < SMALL, len(response.content)
+    error: dict[str, Any] = response.json()["error"]
+    assert error["field"] == field, error
+    assert len(error["value"]) <= ECHO_MAX
+    return error
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"dose": "1e1000000 mcg/day"}, "dose"),
+        ({"dose": {"value": "1e1000000", "unit": "mcg/day"}}, "dose"),
+        ({"volume": "1e1000000 mL"}, "volume"),
+        ({"volume": {"value": "1e999999", "unit": "mL"}}, "volume"),
+        ({"volume": {"value": "9" * 40, "unit": "mL"}}, "volume"),
+        ({"volume": "1" * 100_000 + " mL"}, "volume"),
+        ({"expected": {"value": "-1e-999999", "unit": "mL"}}, "expected"),
+        ({"lot": "L" * 100_000}, "lot"),
+        ({"overrides": {"x" * 100_000: "a reason of some length"}}, "overrides"),
+    ],
+    ids=[
+        "dose-1e1000000",
+        "dose-object-1e1000000",
+        "volume-1e1000000",
+        "volume-million-digits",
+        "volume-40-digits",
+        "volume-100k-digits",
+        "expected-tiny",
+        "lot-100k",
+        "override-key-100k",
+    ],
+)
+def test_a_hostile_number_or_text_in_a_refill_is_a_short_json_422_naming_the_field(
+    client_as: Callable[[Role | None], Client],
+    implant: Implant,
+    changes: dict[str, Any],
+    field: str,
+) -> None:
+    """Regression: a dose of 1e1000000 answered a 500 HTML page; a 40-byte number a 2 MB body."""
+    before = Refill.objects.count(), AuditEntry.objects.count()
+    body = refill_body(idempotency_key="hostile", version=version_of(implant)) | changes
+    response = post(client_as(Role.NURSE), f"/api/implants/{implant.id}/refills", body)
+    error = refused(response, field) if field != "overrides" else response.json()["error"]
+    assert response.status_code == 422 and len(response.content) < SMALL
+    assert error["field"].startswith(field)
+    assert (Refill.objects.count(), AuditEntry.objects.count()) == before
+
+
+@pytest.mark.parametrize("field", ["family_name", "given_name", "mrn"])
+def test_a_lone_surrogate_in_a_name_is_a_json_422_naming_the_field(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User], field: str
+) -> None:
+    """Regression: a lone surrogate ("\\ud800" in the JSON) in a name answered a 500."""
+    body = {"mrn": "MRN-S1", "family_name": "Muster", "given_name": "Erika"}
+    body["birth_date"] = "1960-01-01"
+    raw = json.dumps(body).replace(f'"{field}": "', f'"{field}": "\\ud800', 1)
+    response = client_as(Role.NURSE).post("/api/patients", raw, content_type=JSON)
+    refused(response, field)
+    assert not Patient.objects.filter(mrn__startswith="MRN-S").exists()
+
+
+def test_a_refill_without_the_implant_version_is_refused_naming_it(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    """Regression: refills took the version as optional, and four concurrent refills of one
+    pump with different keys recorded three (blind writes)."""
+    nurse = client_as(Role.NURSE)
+    for key in ("blind-1", "blind-2"):
+        body = refill_body(idempotency_key=key)
+        error = refused(post(nurse, f"/api/implants/{implant.id}/refills", body), "version")
+        assert error["value"] == "missing"
+    assert Refill.objects.filter(implant=implant).count() == 1  # the first fill only
+    stale = refill_body(idempotency_key="stale", version=version_of(implant) - 1)
+    assert post(nurse, f"/api/implants/{implant.id}/refills", stale).status_code == 409
+
+
+def test_a_programming_or_an_appointment_change_without_its_version_is_refused_naming_it(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    nurse = client_as(Role.NURSE)
+    refused(post(nurse, f"/api/implants/{implant.id}/programs", {}), "version")
+    appointment = Appointment.objects.get()
+    answer = nurse.patch(
+        f"/api/appointments/{appointment.id}",
+        {"status": "booked", "late_reason": "patient abroad until then"},
+        content_type=JSON,
+    )
+    refused(answer, "expected_version")
+    assert Appointment.objects.get().version == appointment.version

@@ -1,0 +1,139 @@
+"""Regression: two connections that sent half a request and nothing more made an ordinary page
+take 31.6 s (`WORKER TIMEOUT` in the log), each holding one of the two sync workers until
+gunicorn's timeout. `painpump serve` now runs painpump.buffered_worker: a request reaches a
+worker's thread only once it has arrived in full, and a request that does not arrive within its
+deadline gets 408. The drill painpump.devtools.security.slow_clients holds such requests open
+against a real server; the tests below pin what the worker decides about a request arriving."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from unittest import mock
+
+import pytest
+from gunicorn.config import Config
+
+from painpump.buffered_worker import Arriving, BufferedWorker, State
+from painpump.devtools.faults.server import Server
+from painpump.devtools.security import slow_clients
+
+HEAD_LIMIT, BODY_LIMIT = 8190, 1000
+POST = (
+    b"POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b'Content-Length: 38\r\n\r\n{"username": "a", "password": "bcdef"}'
+)
+
+
+def arrived(*parts: bytes) -> list[State]:
+    arriving = Arriving(HEAD_LIMIT, BODY_LIMIT)
+    return [arriving.feed(part) for part in parts]
+
+
+def test_regression_half_sent_requests_held_open_do_not_hold_up_an_ordinary_request() -> None:
+    report = slow_clients.drill(full=False)
+    assert report.problems == [], report.figures
+    held = report.figures["while_held"]
+    assert held["requests"] > 50 and held["p95_ms"] < slow_clients.P95_BOUND * 1000
+    assert report.figures["their_answers"].get("408", 0) > 0, "no held request met its deadline"
+
+
+def test_a_request_has_arrived_only_once_its_head_and_promised_body_are_in() -> None:
+    for split in range(1, len(POST)):
+        assert arrived(POST[:split], POST[split:]) == [State.WAITING, State.ARRIVED], split
+    byte_by_byte = arrived(*(POST[n : n + 1] for n in range(len(POST))))
+    assert byte_by_byte == [State.WAITING] * (len(POST) - 1) + [State.ARRIVED]
+    assert arrived(b"GET / HTTP/1.1\r\nHost: x\r\n", b"\r\n") == [State.WAITING, State.ARRIVED]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX: " + b"y" * HEAD_LIMIT,
+    ],
+    ids=["two lengths", "bad length", "huge length", "chunked", "head too long"],
+)
+def test_a_request_gunicorn_refuses_or_whose_body_is_never_read_goes_on_at_once(
+    head: bytes,
+) -> None:
+    assert arrived(head) == [State.ARRIVED]
+
+
+def test_a_body_over_the_limit_is_refused_at_its_head() -> None:
+    arriving = Arriving(HEAD_LIMIT, BODY_LIMIT)
+    assert arriving.feed(b"POST / HTTP/1.1\r\nContent-Length: 1001\r\n\r\n") is State.TOO_LARGE
+    assert arriving.seconds() > Arriving(HEAD_LIMIT, BODY_LIMIT).seconds()
+
+
+def test_a_request_running_longer_than_the_timeout_gets_its_worker_restarted() -> None:
+    config = Config()
+    config.set("timeout", 30)
+    worker = BufferedWorker(0, 0, [], None, 15, config, mock.Mock())
+    worker.tmp = mock.Mock()
+    worker.started[1] = time.monotonic() - 29
+    worker.notify()
+    assert worker.tmp.notify.call_count == 1
+    worker.started[2] = time.monotonic() - 31
+    worker.notify()
+    assert worker.tmp.notify.call_count == 1, "the arbiter was told a stuck worker is alive"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[Server, str]]:
+    with slow_clients.clinic_server() as server_and_token:
+        yield server_and_token
+
+
+def read_all(sock: socket.socket) -> bytes:
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer
+
+
+def status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_a_request_that_arrives_in_pieces_is_answered_once_complete(
+    served: tuple[Server, str],
+) -> None:
+    server, token = served
+    request = f"GET /api/auth/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+        for part in (request[:20], request[20:], "\r\n", "\r\n"):
+            sock.sendall(part.encode())
+            time.sleep(0.3)
+        answer = read_all(sock)
+    assert status(answer) == 200 and b"nurse" in answer
+
+
+def test_expect_100_continue_is_answered_once_before_the_body(
+    served: tuple[Server, str],
+) -> None:
+    server, _ = served
+    head, body = POST.split(b"\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+        sock.sendall(head + b"\r\nExpect: 100-continue\r\n\r\n")
+        assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        answer = read_all(sock)
+    assert b"100 Continue" not in answer and status(answer) == 403  # no CSRF token
+
+
+def test_a_body_over_djangos_limit_is_refused_with_413_before_it_is_sent(
+    served: tuple[Server, str],
+) -> None:
+    server, _ = served
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+        sock.sendall(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"
+        )
+        answer = read_all(sock)
+    assert status(answer) == 413
+    assert b"10000000 bytes is over the limit of 2621440 bytes" in answer
