@@ -234,12 +234,22 @@ def test_a_single_bolus_is_prescribed_checked_programmed_and_read_back_then_the_
     [stopped] = board["stopped"]
     assert stopped["implant_id"] == str(implant.id) and stopped["high_risk"] is True
     assert stopped["bolus"] == "100 mcg over 1 h, then the pump stops"
-    # the restart is judged as a start, never as a step from the bolus
+    # a restart or another bolus is judged from the basal program the pump ran last (400
+    # mcg/day), never from the bolus: no escalation by chained boluses
+    preview_url = f"/api/implants/{implant.id}/prescriptions/preview"
     restart = post(
         physician,
-        f"/api/implants/{implant.id}/prescriptions/preview",
+        preview_url,
         prescription_body(None, program={"kind": "continuous", "dose": "400 mcg/day"}, ptm=None),
     )
     assert restart.status_code == 200, restart.content
     assert restart.json()["stop"] is None
-    assert "max_start_dose" in {w["rule"] for w in restart.json()["warnings"]}
+    assert "max_start_dose" not in {w["rule"] for w in restart.json()["warnings"]}
+    for program in (
+        {"kind": "continuous", "dose": "600 mcg/day"},
+        {"kind": "single_bolus", "dose": "600 mcg", "duration": "1 hour"},
+    ):
+        escalated = post(physician, preview_url, prescription_body(None, program=program, ptm=None))
+        assert escalated.status_code == 200, escalated.content
+        stop = escalated.json()["stop"]
+        assert stop is not None and "max_step_percent" in stop["message"], escalated.content

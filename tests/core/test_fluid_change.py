@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from painpump.core import catalog, fluid_change
+from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.prescription import FluidChange, PrescribedProgram, Prescription
 from painpump.core.prescription_decision import decide_prescription
 from painpump.core.pump_twin import PumpHistory, RecordedFill, RecordedProgram, forecast
-from painpump.core.refill import LimitedBy
+from painpump.core.refill import LimitedBy, fill_stability, first_of_drug
 from painpump.core.refill_decision import DosingRules, LastFill, PumpState, RunningProgram, Therapy
 from painpump.core.units import Kind, Q, parse
 
@@ -254,3 +255,71 @@ def test_the_twin_runs_a_recorded_bridge_at_its_rate_before_the_program() -> Non
     residual = forecast(history(bridged), later).residual_ml
     # 1.25 days at 0.2 mL/day, then 8.75 days at 0.4 mL/day
     assert residual == Decimal(20) - Decimal("0.25") - Decimal("0.4") * Decimal("8.75")
+
+
+MORPHINE_MIX = (
+    ("morphine", Decimal(20_000)),
+    ("bupivacaine", Decimal(15_000)),
+    ("clonidine", Decimal(75)),
+)
+
+
+def test_a_halved_admixture_reordered_cannot_run_from_the_path_at_the_new_rate() -> None:
+    """Clonidine put first with every concentration halved: the rate doubles, so the old fluid
+    would give twice the morphine until the new one arrives."""
+    reordered = Prescription(
+        (
+            ("clonidine", q("37.5 mcg/mL", Kind.CONCENTRATION)),
+            ("morphine", q("10 mg/mL", Kind.CONCENTRATION)),
+            ("bupivacaine", q("7.5 mg/mL", Kind.CONCENTRATION)),
+        ),
+        PrescribedProgram.continuous(q("16.6875 mcg/day")),
+    )
+    with pytest.raises(Refusal) as caught:
+        fluid_change.judge(
+            catalog.pump("synchromed-ii-20", "p"),
+            q("0.3 mL", Kind.VOLUME),
+            MORPHINE_MIX,
+            reordered,
+            Decimal("0.2225"),
+        )
+    assert caught.value.problem == "leaves the change of concentration unplanned"
+    assert "morphine 20000 mcg/mL" in caught.value.limit
+    assert "2 times the prescribed dose of morphine" in caught.value.limit
+
+
+def test_a_partner_concentration_changed_at_the_same_rate_may_run_from_the_path() -> None:
+    """Clonidine doubled, morphine and its dose unchanged: the rate stays, so the old fluid
+    gives the old doses until the new one arrives."""
+    stronger = Prescription(
+        (
+            ("morphine", q("20 mg/mL", Kind.CONCENTRATION)),
+            ("bupivacaine", q("15 mg/mL", Kind.CONCENTRATION)),
+            ("clonidine", q("150 mcg/mL", Kind.CONCENTRATION)),
+        ),
+        PrescribedProgram.continuous(q("4.45 mg/day")),
+    )
+    judged = fluid_change.judge(
+        catalog.pump("synchromed-ii-20", "p"),
+        q("0.3 mL", Kind.VOLUME),
+        MORPHINE_MIX,
+        stronger,
+        Decimal("0.2225"),
+    )
+    assert judged == []
+
+
+def test_a_priming_bolus_of_the_same_fluid_is_refused_as_nothing_to_prime() -> None:
+    stop = decide_prescription(
+        pump(BACLOFEN_2000), baclofen("2000 mcg/mL", FluidChange.PRIMING), AT, RULES
+    ).stop
+    assert stop is not None and stop.problem == "has nothing to prime"
+
+
+def test_ziconotide_added_to_an_opioid_gets_the_labels_first_refill() -> None:
+    limit, _ = fill_stability(
+        (("morphine", Decimal(10_000)), ("ziconotide", Decimal(5))), first_fill=True
+    )
+    assert limit is not None and limit.days == 14
+    added = (("morphine", Decimal(10_000)), ("ziconotide", Decimal(5)))
+    assert first_of_drug((("morphine", Decimal(10_000)),), added)

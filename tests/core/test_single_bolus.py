@@ -115,18 +115,6 @@ def test_an_opioid_single_bolus_for_a_patient_not_known_tolerant_asks_for_observ
     assert "at least 6 hours" in watched.message and watched.source.startswith("pacc-2017")
 
 
-def test_after_a_single_bolus_a_restart_is_judged_as_a_start_never_a_step_from_the_bolus() -> None:
-    stopped = running_baclofen()
-    assert stopped.running is not None
-    stopped = replace(stopped, running=replace(stopped.running, program=BOLUS))
-    again = Prescription(
-        BACLOFEN, PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d"))
-    )
-    decision = decide_prescription(stopped, again, AT, RULES)
-    assert decision.stop is None
-    assert "max_start_dose" in {w.rule for w in decision.warnings}
-
-
 def test_a_single_bolus_above_the_labels_maximum_is_refused_as_a_days_dose() -> None:
     huge = PrescribedProgram.single_bolus(single_bolus("2 mg", "1 hour"))
     stop = decide_prescription(empty_pump(), Prescription(BACLOFEN, huge), AT, RULES).stop
@@ -215,3 +203,23 @@ def test_the_twin_gives_the_bolus_then_holds_the_rest_with_no_alarm() -> None:
     later = forecast(history, AT + timedelta(days=30))
     assert later.residual_ml == Decimal("19.5")
     assert later.alarm_at is None and later.empty_at is None
+
+
+def test_a_new_program_ends_a_single_bolus_still_running() -> None:
+    drugs = (("baclofen", Decimal(2000)),)
+    bolus = PrescribedProgram.single_bolus(single_bolus("1000 mcg", "1 hour"))
+    basal = PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d"))
+    history = PumpHistory(
+        pump=catalog.pump("synchromed-ii-20", "p"),
+        alarm_volume_ml=Decimal(2),
+        dead_volume_ml=Decimal("0.2"),
+        tz=ZoneInfo("Europe/Berlin"),
+        fills=(RecordedFill(AT, Decimal(20), drugs),),
+        programs=(
+            RecordedProgram(AT, drugs, bolus, None),
+            RecordedProgram(AT + timedelta(minutes=30), drugs, basal, None),
+        ),
+    )
+    # half the bolus (0.25 mL) given, then 0.2 mL/day for a day
+    later = forecast(history, AT + timedelta(minutes=30, days=1))
+    assert later.residual_ml == Decimal("19.55")

@@ -97,7 +97,9 @@ def judge(
     change = prescription.fluid_change
     changed = changes(path, prescription.drugs)
     if change is FluidChange.NONE:
-        return _unplanned(pump, dead_volume, path, prescription) if changed else []
+        if not changed:
+            return []
+        return _unplanned(pump, dead_volume, path, prescription, running_rate_ml_per_day)
     if pump.fixed_rate:
         raise Refusal(
             "fluid_change",
@@ -116,34 +118,51 @@ def judge(
         )
     if change is FluidChange.BRIDGE:
         return _bridge(pump, dead_volume, path, prescription, changed)
+    if not changed:
+        raise Refusal(
+            "fluid_change",
+            "priming",
+            "none: the fluid does not change, so no refill runs a priming bolus for it",
+            RULES,
+            "has nothing to prime",
+        )
     pushed = priming(pump, dead_volume, path)
     return [priming_warning(), *_pushed(pushed, path, running_rate_ml_per_day)]
 
 
 def _unplanned(
-    pump: Pump, dead_volume: Q, path: Drugs | None, prescription: Prescription
+    pump: Pump,
+    dead_volume: Q,
+    path: Drugs | None,
+    prescription: Prescription,
+    running_rate_ml_per_day: Decimal | None,
 ) -> list[Finding]:
-    """The old fluid run at the new program's rate: refused when that changes the dose of the
-    same drug; a soft finding when another drug is in the path."""
+    """The old fluid run at the new program's rate: refused when that changes the dose of a
+    drug the new fluid holds at another concentration (the principal's always; a partner's when
+    the rate changes too, wherever it stands in the admixture); a soft finding when another
+    principal drug is in the path."""
     if not path or dead_volume.canonical <= 0:
         return []
-    (old_name, old_conc), (new_name, new_conc) = path[0], prescription.principal
+    (old_name, old_conc), (new_name, _) = path[0], prescription.principal
     if pump.fixed_rate and old_name == new_name:
         return []  # the fixed rate gives the old dose until the new concentration arrives
-    if old_name == new_name:
-        if old_conc == new_conc.canonical:
-            return []
-        raise Refusal(
-            "fluid_change",
-            "none",
-            f"bridge or priming: the {dead_volume} in the pump tubing and catheter hold "
-            f"{old_name} {of(old_conc, 'mcg/mL')}; at the new program's rate it would give "
-            f"{_factor(old_conc / new_conc.canonical)} the prescribed dose until "
-            f"{new_conc} arrives",
-            RULES,
-            "leaves the change of concentration unplanned",
-        )
     rate = prescription.rate_ml_per_day(prescription.daily_dose)
+    new = {name: conc.canonical for name, conc in prescription.drugs}
+    rate_changes = running_rate_ml_per_day is None or rate != running_rate_ml_per_day
+    for name, conc in path:
+        if name in new and new[name] != conc and (name == new_name or rate_changes):
+            raise Refusal(
+                "fluid_change",
+                "none",
+                f"bridge or priming: the {dead_volume} in the pump tubing and catheter hold "
+                f"{name} {of(conc, 'mcg/mL')}; at the new program's rate it would give "
+                f"{_factor(conc / new[name])} the prescribed dose of {name} until "
+                f"{of(new[name], 'mcg/mL')} arrives",
+                RULES,
+                "leaves the change of concentration unplanned",
+            )
+    if old_name == new_name:
+        return []
     hours = dead_volume.canonical / rate * 24
     return [
         Finding(

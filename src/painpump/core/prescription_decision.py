@@ -34,7 +34,6 @@ from painpump.core.refill_decision import (
     DosingRules,
     PumpState,
     RunningProgram,
-    basal_running,
     check_drugs,
     named_drugs,
     next_phase,
@@ -96,13 +95,12 @@ def decide_prescription(
         warnings += _ptm_findings(prescription, state)
         warnings += _approval(prescription, state)
         path = state.last_fill.drugs if state.last_fill is not None else None
-        basal = basal_running(state.running)
         warnings += fluid_change.judge(
             state.pump,
             state.dead_volume,
             path,
             prescription,
-            basal.rate_ml_per_day if basal is not None else None,
+            state.running.rate_ml_per_day if state.running is not None else None,
         )
     except Refusal as stop:
         return PrescriptionDecision(prescription, (), stop, phase, None)
@@ -165,7 +163,7 @@ class _Judge:
         last increase when it raised a step or the worst day. A first fill or a new drug: the
         highest step judged as the start dose. The program's steps cannot titrate faster than its
         days."""
-        running, last = basal_running(self.state.running), self.state.last_fill
+        running, last = self.state.running, self.state.last_fill
         program = self.prescription.program
         if program.bolus is not None:  # no basal: the bolus is judged as its day's dose
             return []
@@ -205,7 +203,7 @@ class _Judge:
         dose, step from the running worst day, maxima) as the day's dose."""
         if self.prescription.ptm is None:
             return []
-        running = basal_running(self.state.running)
+        running = self.state.running
         previous = None
         if running is not None:
             extra = running.ptm.worst_day.canonical if running.ptm else Decimal(0)
@@ -261,7 +259,7 @@ def _single_bolus_findings(prescription: Prescription, state: PumpState) -> list
     drug the running program gives stops after it."""
     bolus = prescription.program.bolus
     assert bolus is not None
-    running = basal_running(state.running)
+    running = state.running
     name = prescription.principal[0]
     found = []
     if running is not None and bolus.dose.canonical >= running.dose_mcg_per_day:

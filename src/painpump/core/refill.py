@@ -77,10 +77,25 @@ def _ziconotide_rule(first_fill: bool, diluted: bool | None) -> str:
 def first_of_drug(
     previous: Sequence[tuple[str, Decimal]] | None, drugs: Sequence[tuple[str, object]]
 ) -> bool:
-    """True when the fill is the first of its principal drug in the pump: a new pump (no
-    `previous` fill) or one whose last fill held no such drug (a switch: the Prialt label's first
+    """True when a drug of the fill is new to the pump: a new pump (no `previous` fill) or one
+    whose last fill held no such drug (a switch or an added drug: the Prialt label's first
     fill, whose refill is due sooner)."""
-    return previous is None or drugs[0][0] not in {name for name, _ in previous}
+    held = {name for name, _ in previous or ()}
+    return previous is None or any(name not in held for name, _ in drugs)
+
+
+def fill_stability(
+    drugs: Sequence[tuple[str, Decimal]], *, first_fill: bool
+) -> tuple[StabilityLimit | None, list[Finding]]:
+    """The stability rule of a fill of `drugs` (mcg/mL) and the library's notes where it has
+    none: a drug whose stability depends on dilution (ziconotide) is diluted when its own
+    concentration is none of its products', wherever it stands in an admixture."""
+    dependent = [(n, c) for n, c in drugs if n == "ziconotide"] or [drugs[0]]
+    name, conc = dependent[0]
+    products = {p.canonical for p in catalog.drug(name).products}
+    return stability_limit(
+        [n for n, _ in drugs], first_fill=first_fill, diluted=conc not in products
+    )
 
 
 def stability_limit(

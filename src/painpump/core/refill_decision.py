@@ -27,13 +27,13 @@ from painpump.core.refill import (
     Reconciliation,
     RefillPlan,
     after_days,
+    fill_stability,
     first_of_drug,
     hours_between,
     plan_refill,
     programmed_since_fill,
     reconcile,
     residual_ml,
-    stability_limit,
 )
 from painpump.core.units import Q, of
 from painpump.core.volumes import Bridge, bridge
@@ -95,6 +95,9 @@ def named_drugs(drugs: Sequence[tuple[str, Q]]) -> tuple[tuple[str, Q], ...]:
 
 @dataclass(frozen=True)
 class RunningProgram:
+    """The basal program the pump runs, or ran last before a single bolus stopped it: changes are
+    judged as steps from it (a single bolus never becomes the reference a restart steps from)."""
+
     dose_mcg_per_day: Decimal
     rate_ml_per_day: Decimal
     started_at: datetime
@@ -104,14 +107,6 @@ class RunningProgram:
     raised_at: datetime | None = None
     """When it started, if it gave more than the program before it at some moment or on its worst
     day (an increase its day total may not show); None otherwise."""
-
-
-def basal_running(running: RunningProgram | None) -> RunningProgram | None:
-    """The running program, or None when it is a single bolus: the pump stops after it, so what
-    follows starts anew (start doses, no titration step from the bolus)."""
-    if running is None or (running.program is not None and running.program.bolus is not None):
-        return None
-    return running
 
 
 @dataclass(frozen=True)
@@ -478,8 +473,6 @@ def check_drugs(
     `basal` False: the dose is a single bolus's, given within the day at the bolus's own rate
     (judged by its prescription), so its day rate is no pump rate to check."""
     drugs = named_drugs(drugs)
-    if running is not None and basal_running(running) is None:
-        running, previous_drugs = None, None  # stopped after a single bolus: a restart starts
     fill = Fill(tuple(drugs), of(Decimal(0), "mL"), "")
     rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
     hours = _hours_since_increase(therapy, fill.drugs[0][0], running, at)
@@ -559,12 +552,8 @@ def plan_fill(
     old_drugs = state.last_fill.drugs if state.last_fill else ()
     path = old_drugs if state.last_fill else None
     changed = fluid_change.changes(path, fill.drugs) and state.dead_volume.canonical > 0
-    names = fill.names
-    products = {p.canonical for p in catalog.drug(names[0]).products}
-    stability, notes = stability_limit(
-        names,
-        first_fill=first_of_drug(path, fill.drugs),
-        diluted=fill.drugs[0][1].canonical not in products,
+    stability, notes = fill_stability(
+        fill.canonical_drugs, first_fill=first_of_drug(path, fill.drugs)
     )
     try:
         plan = plan_refill(

@@ -14,7 +14,7 @@ from decimal import Decimal
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
 from painpump.clinic.reads import prescriptions
-from painpump.core import catalog, fluid_change
+from painpump.core import catalog, fluid_change, refill
 from painpump.core import prescription as rx
 from painpump.core.pump_twin import (
     BolusCount,
@@ -25,7 +25,7 @@ from painpump.core.pump_twin import (
     dates,
     forecast,
 )
-from painpump.core.refill import StabilityLimit, first_of_drug, stability_limit
+from painpump.core.refill import StabilityLimit, first_of_drug
 from painpump.core.units import Q, of
 
 RULES = "painpump forecast rules (core.pump_twin)"
@@ -93,13 +93,9 @@ def history_of(implant: Implant) -> PumpHistory:
 def fill_stability(
     drugs: Sequence[tuple[str, Decimal]], *, first_fill: bool
 ) -> tuple[StabilityLimit | None, list[str]]:
-    """The stability rule of a fill, as perform_refill applies it (diluted when the principal
-    drug's concentration is not a product's), and the library's notes where it has none."""
-    names = [name for name, _ in drugs]
-    products = {p.canonical for p in catalog.drug(names[0]).products}
-    stability, notes = stability_limit(
-        names, first_fill=first_fill, diluted=drugs[0][1] not in products
-    )
+    """The stability rule of a fill, as perform_refill applies it (core.refill.fill_stability),
+    and the library's notes where it has none."""
+    stability, notes = refill.fill_stability(drugs, first_fill=first_fill)
     return stability, [n.message for n in notes]
 
 

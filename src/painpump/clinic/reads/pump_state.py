@@ -27,6 +27,17 @@ def running_program(implant: Implant) -> Program | None:
     return implant.programs.filter(ended_at__isnull=True).select_related("prescription").first()
 
 
+def basal_program(implant: Implant) -> Program | None:
+    """The program changes are judged from: the one running, or, after a single bolus stopped
+    the pump, the basal program it ran last (a bolus is never the reference)."""
+    return (
+        implant.programs.exclude(prescription__program_kind=rx.ProgramKind.SINGLE_BOLUS.value)
+        .select_related("prescription")
+        .order_by("-started_at")
+        .first()
+    )
+
+
 def last_refill(implant: Implant) -> Refill | None:
     return implant.refills.order_by("-performed_at").first()
 
@@ -68,7 +79,7 @@ def therapy_of(implant: Implant, program: Program | None) -> Therapy:
 
 def pump_state(implant: Implant) -> PumpState:
     refill = last_refill(implant)
-    program = running_program(implant)
+    program = basal_program(implant)
     return PumpState(
         pump=catalog.pump(implant.pump_model, "pump_model"),
         dead_volume=of(implant.dead_volume_ml, "mL"),

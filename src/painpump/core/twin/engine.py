@@ -494,6 +494,8 @@ class Twin:
     def _apply_program(
         self, spec: ProgramSpec, *, announce: bool = True, bridge_from: Fluid | None = None
     ) -> None:
+        if self.mode == "bolus":  # a new program ends a single bolus still running
+            self.boluses, self.pending = [], 0
         self.program = spec
         self.program_token += 1
         self.bridge_left, self.bridge_target = 0, None
