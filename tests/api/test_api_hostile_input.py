@@ -45,6 +45,7 @@ def refused(response: Any, field: str) -> dict[str, Any]:
         ({"dose": "1e1000000 mcg/day"}, "dose"),
         ({"dose": {"value": "1e1000000", "unit": "mcg/day"}}, "dose"),
         ({"volume": "1e1000000 mL"}, "volume"),
+        ({"volume": "1e9999999999999999999 mL"}, "volume"),
         ({"volume": {"value": "1e999999", "unit": "mL"}}, "volume"),
         ({"volume": {"value": "9" * 40, "unit": "mL"}}, "volume"),
         ({"volume": "1" * 100_000 + " mL"}, "volume"),
@@ -56,6 +57,7 @@ def refused(response: Any, field: str) -> dict[str, Any]:
         "dose-1e1000000",
         "dose-object-1e1000000",
         "volume-1e1000000",
+        "volume-exponent-of-19-digits",
         "volume-million-digits",
         "volume-40-digits",
         "volume-100k-digits",
@@ -121,3 +123,19 @@ def test_a_programming_or_an_appointment_change_without_its_version_is_refused_n
     )
     refused(answer, "expected_version")
     assert Appointment.objects.get().version == appointment.version
+
+
+def test_a_huge_discriminator_is_echoed_short_in_every_part_of_the_answer(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    """Regression: a program kind of a million characters came back four times in full (4 MB)."""
+    answer = post(
+        client_as(Role.PHYSICIAN),
+        f"/api/implants/{implant.id}/prescriptions/preview",
+        {
+            "drugs": [{"drug": "baclofen", "concentration": "2 mg/mL"}],
+            "program": {"kind": "A" * 1_000_000},
+        },
+    )
+    assert answer.status_code == 422
+    assert len(answer.content) < 5_000

@@ -23,6 +23,7 @@ from django.db import transaction
 from typer.testing import CliRunner
 
 from painpump.cli.main import _register, app
+from painpump.cli.serve import local_checkpoints_warning
 from painpump.clinic import audit, audit_checkpoints, audit_keys
 from painpump.clinic.models import AuditEntry, Implant
 from painpump.devtools.security import tamper
@@ -243,3 +244,28 @@ def test_the_demo_keeps_its_audit_key_and_its_trail_verifies_after_a_restart_and
     assert verified.returncode == 0, verified.stdout
     assert json.loads(verified.stdout)["checkpoint"] == json.loads(verified.stdout)["entries"]
     assert len(list(tmp_path.glob("painpump-seeded-*.audit-checkpoints.log"))) == 1
+
+
+def test_serving_with_checkpoints_beside_the_database_only_warns_where_they_should_go(
+    settings: Any,
+) -> None:
+    settings.PAINPUMP_AUDIT_SYSLOG = ""
+    assert "PAINPUMP_AUDIT_SYSLOG" in local_checkpoints_warning()
+    settings.PAINPUMP_AUDIT_SYSLOG = "/dev/log"
+    assert local_checkpoints_warning() == ""
+
+
+def test_a_weak_secret_key_is_a_configuration_refusal_with_exit_2_not_an_internal_error(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "PAINPUMP_SECRET_KEY": "a" * 40, "PAINPUMP_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", "from painpump.cli.main import run; run()", "audit", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("configuration refused: PAINPUMP_SECRET_KEY")
+    assert "internal error" not in done.stderr

@@ -138,3 +138,23 @@ def test_the_console_bootstraps_two_admins_on_a_fresh_install_and_no_more(
     assert {first.id, second.id} == {
         u.id for u in User.objects.filter(groups__name="admin").distinct()
     }
+
+
+def test_an_admin_whose_sign_in_the_asking_admin_reset_cannot_approve_the_request(
+    admin: User, second_admin: User, nurse: User
+) -> None:
+    """Regression: one admin reset the second admin's password (and second factor), signed in
+    as them and approved his own request."""
+    (grant,) = _ask(admin, nurse, "physician")
+    account = users.read_account(admin, second_admin.id)
+    users.reset_password(
+        admin,
+        second_admin.id,
+        expected_version=account.version,
+        password="a long new pass phrase 4 admins",
+    )
+    with pytest.raises(Refusal) as caught:
+        users.approve_grant(second_admin, grant)
+    assert caught.value.problem == "was asked by ad.min, who reset your sign-in"
+    assert roles_of(_fresh(nurse)) == {Role.NURSE}
+    assert RoleGrant.objects.get(id=grant).status == "pending"

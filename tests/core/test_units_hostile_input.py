@@ -59,8 +59,22 @@ def test_white_space_around_and_between_is_accepted_exactly(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["1e1000000 mL", "-1e1000000 mL", "9e999999999 mL", "1e-1000000 mL"],
-    ids=["ten-to-the-million", "negative", "beyond-the-exponent-range", "tiny"],
+    [
+        "1e1000000 mL",
+        "-1e1000000 mL",
+        "9e999999999 mL",
+        "1e-1000000 mL",
+        "1e9999999999999999999 mL",
+        "1e-9999999999999999999 mL",
+    ],
+    ids=[
+        "ten-to-the-million",
+        "negative",
+        "beyond-the-exponent-range",
+        "tiny",
+        "exponent-of-19-digits",
+        "negative-exponent-of-19-digits",
+    ],
 )
 def test_a_number_beyond_decimal_s_exponent_range_is_refused_not_an_overflow(text: str) -> None:
     """Regression: '1e1000000 mcg/day' raised decimal.Overflow (a 500 in the web app and the

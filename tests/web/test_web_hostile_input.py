@@ -41,6 +41,7 @@ REFUSED_QUANTITIES = {
     "huge": "1e308 {unit}",
     "ten-to-the-400": "1" + "0" * 400 + " {unit}",
     "ten-to-the-million": "1e1000000 {unit}",  # once a 500: Decimal overflow
+    "exponent-of-19-digits": "1e9999999999999999999 {unit}",  # once a 500: InvalidOperation
     "twenty-nines": "99999999999999999999 {unit}",
     "negative": "-5 {unit}",
     "nan": "NaN {unit}",

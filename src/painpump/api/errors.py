@@ -56,7 +56,7 @@ def _validation(exc: ValidationError) -> dict[str, Any]:
         field = shortened(_field(tuple(item.get("loc", ()))))
         value = item.get("input", "missing") if item.get("type") != "missing" else "missing"
         text = shortened(repr(value) if not isinstance(value, str) else value)
-        limit = str(item.get("msg", "is not valid"))
+        limit = shortened(str(item.get("msg", "is not valid")))
         errors.append(
             {
                 "field": field,

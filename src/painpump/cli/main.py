@@ -7,6 +7,7 @@ import sys
 from functools import cache
 
 import typer
+from django.core.exceptions import ImproperlyConfigured
 
 from painpump.cli.output import EXIT_REFUSED, refuse
 from painpump.core.errors import Refusal
@@ -49,6 +50,9 @@ def run() -> None:
         sys.exit(done.exit_code)
     except typer.Abort:
         sys.exit(1)
+    except ImproperlyConfigured as error:  # the settings refuse a missing or weak secret or key
+        typer.echo(f"configuration refused: {error}", err=True)
+        sys.exit(2)
     except Exception as error:
         # Usage errors of the command-line parser (missing or unknown option, bad choice) carry
         # a message and an exit code; anything else is a defect, reported without a traceback.

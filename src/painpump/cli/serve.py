@@ -34,6 +34,20 @@ def run_gunicorn(host: str, port: int, workers: int, timeout: int) -> NoReturn:
     os.execv(argv[0], argv)
 
 
+def local_checkpoints_warning() -> str:
+    """A warning when the audit checkpoints stay beside the database only: whoever can write the
+    data directory could then cut the trail's tail and its checkpoints together."""
+    from django.conf import settings
+
+    if settings.PAINPUMP_AUDIT_SYSLOG:
+        return ""
+    return (
+        f"warning: the audit checkpoints are kept only in {settings.PAINPUMP_AUDIT_CHECKPOINTS}; "
+        "set PAINPUMP_AUDIT_SYSLOG (or keep that file on another host) so that whoever can "
+        "write the database cannot also rewrite them (docs/security.md)"
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -67,4 +81,7 @@ def register(app: typer.Typer) -> None:
             from django.core.management import call_command
 
             call_command("migrate", interactive=False, verbosity=1)
+        warning = local_checkpoints_warning()
+        if warning:
+            typer.echo(warning, err=True)
         run_gunicorn(host, port, workers, timeout)

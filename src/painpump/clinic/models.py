@@ -257,7 +257,12 @@ class Prescription(models.Model):
                 fields=["prescribed_at"],
                 condition=models.Q(status="awaiting_check"),
                 name="prescription_awaiting_check",
-            )
+            ),
+            models.Index(
+                fields=["checked_at"],
+                condition=models.Q(status="active", program_kind="single_bolus"),
+                name="prescription_single_bolus",
+            ),
         ]
 
 

@@ -320,7 +320,11 @@ def parse(text: object, kind: Kind, field: str, *, positive: bool = False) -> Q:
                 INPUT_RULES,
                 f"has an unknown unit {word!r}",
             )
-    value = _check_typed(Decimal(number_text), field, repr(raw))
+    try:
+        number = Decimal(number_text)
+    except InvalidOperation:  # an exponent beyond the decimal module's range
+        raise Refusal(field, repr(raw), NUMBER_LIMIT, INPUT_RULES, "is out of range") from None
+    value = _check_typed(number, field, repr(raw))
     registry = _registry()
     try:
         quantity = registry.Quantity(value, unit_text.replace("µ", "u"))

@@ -10,6 +10,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name='prescription',
+            index=models.Index(condition=models.Q(('program_kind', 'single_bolus'), ('status', 'active')), fields=['checked_at'], name='prescription_single_bolus'),
+        ),
         migrations.AlterField(
             model_name='prescription',
             name='program_kind',

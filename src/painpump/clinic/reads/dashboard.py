@@ -530,25 +530,34 @@ def _open_incidents(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int
 
 
 def _stopped(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
-    return _paged(
-        Program.objects.filter(
-            ended_at__isnull=True,
-            prescription__program_kind=ProgramKind.SINGLE_BOLUS.value,
+    """Pumps whose prescription in force is a single bolus (the pump stops after it), read in
+    the partial index of such prescriptions, each with when its bolus was programmed."""
+    found, total = _paged(
+        Prescription.objects.filter(
+            status=Prescription.Status.ACTIVE,
+            program_kind=ProgramKind.SINGLE_BOLUS.value,
             implant__explanted_on__isnull=True,
         ),
-        ("-implant__high_risk", "started_at", "id"),  # baclofen first, then the longest stopped
+        ("-implant__high_risk", "checked_at", "id"),  # baclofen first
         (
+            "id",
             "implant_id",
             "implant__episode_id",
             "implant__pump_model",
-            "prescription__bolus_dose_mcg",
-            "prescription__bolus_duration_s",
-            "started_at",
+            "bolus_dose_mcg",
+            "bolus_duration_s",
             "implant__high_risk",
         ),
         offset,
         limit,
     )
+    started = dict(
+        Program.objects.filter(
+            prescription_id__in=[row[0] for row in found], ended_at__isnull=True
+        ).values_list("prescription_id", "started_at")
+    )
+    rows = [(*row[1:6], started.get(row[0]), row[6]) for row in found]
+    return [row for row in rows if row[5] is not None], total
 
 
 def _stopped_rows(
