@@ -29,6 +29,8 @@ from typing import Any, BinaryIO
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from painpump.plumbing.client_address import trusted_proxy
+
 REQUEST_SECONDS = 10.0
 """Seconds from a connection's opening for its request (head and body) to arrive; a body is
 given one second more for every BODY_BYTES_PER_SECOND of it."""
@@ -36,6 +38,10 @@ BODY_BYTES_PER_SECOND = 32 * 1024
 ANSWER_SECONDS = 60.0
 """Seconds a client has to take its answer."""
 LINGER_SECONDS = 2.0
+PER_HOST = 32
+"""Requests one peer address may have arriving in a worker at once (a trusted proxy has no such
+cap): beyond it a new connection is answered 429 at once, so one host holding half-sent requests
+cannot fill the worker's connection slots or its memory (at most PER_HOST bodies buffered)."""
 """Seconds a sent answer's connection stays half-open, so that unread bytes of the client's do
 not make the kernel reset it before the client has read the answer."""
 BODY_LIMIT_DEFAULT = 2_621_440
@@ -192,6 +198,8 @@ class Client:
     answer: memoryview = field(default_factory=lambda: memoryview(b""))
     sent: int = 0
     watched: bool = False
+    host: str = ""
+    """The peer's address ("" for none): a host may hold PER_HOST requests arriving at once."""
 
 
 def plain_answer(status: str, text: str) -> bytes:
@@ -277,16 +285,30 @@ class BufferedWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no typ
             return
         self.nr_conns += 1
         now = time.monotonic()
+        host = str(address[0]) if isinstance(address, tuple) and address else ""
         client = Client(
             conn=TConn(self.cfg, sock, address, listener.getsockname()),
             sock=sock,
             arriving=Arriving(*self._limits()),
             opened=now,
             deadline=now + REQUEST_SECONDS,
+            host=host,
         )
+        if host and not trusted_proxy(host) and self._arriving_from(host) >= PER_HOST:
+            self._answer(
+                client,
+                plain_answer(
+                    "429 Too Many Requests",
+                    f"too many requests arriving from {host} at once (at most {PER_HOST})",
+                ),
+            )
+            return
         self.clients.add(client)
         self._watch(client, selectors.EVENT_READ, self._read)
         self._read(client)
+
+    def _arriving_from(self, host: str) -> int:
+        return sum(1 for c in self.clients if c.host == host and c.phase is Phase.ARRIVING)
 
     # -- the request arriving -------------------------------------------------------------------
 

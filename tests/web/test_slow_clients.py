@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 from gunicorn.config import Config
 
-from painpump.buffered_worker import Arriving, BufferedWorker, State
+from painpump.buffered_worker import PER_HOST, Arriving, BufferedWorker, State
 from painpump.devtools.faults.server import Server
 from painpump.devtools.security import slow_clients
 
@@ -137,3 +137,39 @@ def test_a_body_over_djangos_limit_is_refused_with_413_before_it_is_sent(
         answer = read_all(sock)
     assert status(answer) == 413
     assert b"10000000 bytes is over the limit of 2621440 bytes" in answer
+
+
+def test_one_host_holding_many_half_sent_requests_gets_429_and_others_are_served(
+    served: tuple[Server, str],
+) -> None:
+    """Regression: one host holding a thousand half-sent requests per worker filled its
+    connection slots; beyond PER_HOST arriving at once, its new connections get 429."""
+    server, token = served
+    held: list[socket.socket] = []
+    statuses: list[int] = []
+    try:
+        for _ in range(2 * PER_HOST + 4):  # enough for both workers to reach the cap
+            sock = socket.create_connection(
+                ("127.0.0.1", server.port), timeout=5, source_address=("127.0.0.7", 0)
+            )
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            held.append(sock)
+        time.sleep(1)
+        for sock in held:
+            sock.settimeout(0.05)
+            try:
+                answer = sock.recv(1024)
+            except TimeoutError:
+                continue
+            if answer.startswith(b"HTTP/"):
+                statuses.append(status(answer))
+        assert 429 in statuses
+        request = (
+            f"GET /api/auth/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+            sock.sendall(request.encode())
+            assert status(read_all(sock)) == 200
+    finally:
+        for sock in held:
+            sock.close()

@@ -39,6 +39,13 @@ def _trusted(address: Address, networks: tuple[Network, ...]) -> bool:
     return any(address.version == net.version and address in net for net in networks)
 
 
+def trusted_proxy(text: str) -> bool:
+    """True when the connection's address is one of PAINPUMP_TRUSTED_PROXIES."""
+    address = parse(text)
+    networks = _networks(tuple(settings.PAINPUMP_TRUSTED_PROXIES))
+    return address is not None and _trusted(address, networks)
+
+
 def client_address(request: HttpRequest) -> Address:
     remote = parse(str(request.META.get("REMOTE_ADDR") or ""))
     if remote is None:

@@ -68,8 +68,9 @@ FULL = Size(held=200, seconds=60.0, baseline=200)
 
 @dataclass
 class Holder:
-    """Keeps `held` connections open, each with part of a request sent; a connection the server
-    ends is noted (with the status of its answer, if any) and replaced at once."""
+    """Keeps `held` connections open, each with part of a request sent, from as many loopback
+    addresses (hosts, each under the worker's cap per host); a connection the server ends is
+    noted (with the status of its answer, if any) and replaced at once."""
 
     port: int
     held: int
@@ -83,10 +84,10 @@ class Holder:
 
     def run(self) -> None:
         selector = selectors.DefaultSelector()
-        opened: dict[socket.socket, tuple[str, float, bytes]] = {}
+        opened: dict[socket.socket, tuple[str, float, bytes, int]] = {}
         try:
             for number in range(self.held):
-                self._open(selector, opened, list(PARTS)[number % len(PARTS)])
+                self._open(selector, opened, list(PARTS)[number % len(PARTS)], number)
             self.ready.set()
             while not self.stop.is_set():
                 for key, _ in selector.select(timeout=0.1):
@@ -100,27 +101,31 @@ class Holder:
     def _open(
         self,
         selector: selectors.BaseSelector,
-        opened: dict[socket.socket, tuple[str, float, bytes]],
+        opened: dict[socket.socket, tuple[str, float, bytes, int]],
         kind: str,
+        number: int,
     ) -> None:
+        source = (f"127.0.{1 + number // 250}.{1 + number % 250}", 0)
         try:
-            sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+            sock = socket.create_connection(
+                ("127.0.0.1", self.port), timeout=10, source_address=source
+            )
             sock.sendall(PARTS[kind])
         except OSError as error:
             self.failures.append(f"a {kind} connection could not be opened: {error}")
             return
         sock.setblocking(False)
         selector.register(sock, selectors.EVENT_READ)
-        opened[sock] = (kind, time.monotonic(), b"")
+        opened[sock] = (kind, time.monotonic(), b"", number)
         self.kinds[kind] += 1
 
     def _readable(
         self,
         selector: selectors.BaseSelector,
-        opened: dict[socket.socket, tuple[str, float, bytes]],
+        opened: dict[socket.socket, tuple[str, float, bytes, int]],
         sock: socket.socket,
     ) -> None:
-        kind, since, answer = opened[sock]
+        kind, since, answer, number = opened[sock]
         try:
             data = sock.recv(4096)
         except BlockingIOError:
@@ -128,7 +133,7 @@ class Holder:
         except OSError:
             data = b""
         if data:
-            opened[sock] = (kind, since, answer + data)
+            opened[sock] = (kind, since, answer + data, number)
             return
         selector.unregister(sock)
         sock.close()
@@ -137,7 +142,7 @@ class Holder:
         self.answers[status] += 1
         self.replaced += 1
         self.longest_held = max(self.longest_held, time.monotonic() - since)
-        self._open(selector, opened, kind)
+        self._open(selector, opened, kind, number)
 
 
 def ordinary(port: int, token: str) -> float:
