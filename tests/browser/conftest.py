@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pytest_django import Settings
 
@@ -20,6 +23,19 @@ from painpump.clinic import two_factor
 # Playwright's sync API runs an event loop in this thread; the Django ORM calls made by the
 # fixtures in the same thread are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+class OneRequestAtATime(WSGIServer):
+    """The live server serving one request at a time in its own thread (no keep-alive): its
+    threaded server shares the in-memory test database's one connection with every request
+    thread, so a page's concurrent requests (htmx, scripts) could break each other's savepoints
+    ("no such savepoint", a 500) or leave a script unloaded."""
+
+    def __init__(self, *args: Any, connections_override: object = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+
+setattr(LiveServerThread, "server_class", OneRequestAtATime)  # noqa: B010  (pytest-django's)
 
 
 @pytest.fixture(autouse=True)
