@@ -7,3 +7,4 @@ from django.urls import include, path
 from painpump.api.app import api
 
 urlpatterns = [path("api/", api.urls), path("", include("painpump.web.urls"))]
+handler400 = "painpump.plumbing.bad_request.bad_request"

@@ -139,3 +139,13 @@ def test_a_huge_discriminator_is_echoed_short_in_every_part_of_the_answer(
     )
     assert answer.status_code == 422
     assert len(answer.content) < 5_000
+
+
+def test_a_request_to_a_host_not_allowed_is_a_json_400_on_api_paths(client: Client) -> None:
+    """Regression: a Host not allowed answered Django's HTML 400 on /api/ paths."""
+    answer = client.get("/api/auth/me", HTTP_HOST="evil.example")
+    assert answer.status_code == 400
+    assert answer["Content-Type"].startswith("application/json")
+    assert answer.json()["error"]["field"] == "request"
+    page = client.get("/sign-in/", HTTP_HOST="evil.example")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
