@@ -60,6 +60,17 @@ def test_a_refill_volume_edited_in_the_database_is_named_with_both_values(
     )
 
 
+def test_a_refill_by_date_moved_in_the_database_is_detected(implant: Implant) -> None:
+    """Regression: a refill's refill-by date moved 60 days later passed `audit verify`."""
+    refill = implant.refills.get()
+    later = refill.refill_by + timedelta(days=60)
+    Refill.objects.filter(id=refill.id).update(refill_by=later)
+    assert problems() == (
+        f"refill {refill.id}: refill_by is {later.isoformat()!r} in the database, "
+        f"{refill.refill_by.isoformat()!r} in its audit trail (entry {entry_of('refill.perform')})",
+    )
+
+
 def test_a_forged_second_clinician_verification_is_detected(implant: Implant) -> None:
     refill_id = tamper.forge_verification()
     found = problems()

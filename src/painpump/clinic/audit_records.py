@@ -126,6 +126,8 @@ def _refill(row: Refill) -> dict[str, Stored]:
         "aspirated": Amount(row.aspirated_ml),
         "finding": Exact(row.finding or None),
         "bridge": Amount(row.bridge_rate_ml_per_day),
+        "priming": Amount(row.priming_volume_ml),
+        "refill_by": Exact(row.refill_by.isoformat()),
         "ptm_counts": Exact(
             None
             if row.ptm_requests is None
