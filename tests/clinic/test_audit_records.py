@@ -15,17 +15,20 @@ from django.db.models import F
 
 from clinic_fixtures import FIRST_FILL, titrated
 from frozen import TODAY
+from painpump import clock
 from painpump.clinic import audit
-from painpump.clinic.actions import patients
+from painpump.clinic.actions import patients, prescriptions
 from painpump.clinic.models import (
     AuditEntry,
     Implant,
     Patient,
+    Prescription,
     PrescriptionDrug,
     Program,
     Refill,
 )
 from painpump.clinic.reads import queries
+from painpump.core import prescription as rx
 from painpump.core.units import Kind, parse
 from painpump.devtools.security import tamper
 
@@ -114,6 +117,29 @@ def test_a_prescribed_concentration_edited_is_detected(implant: Implant) -> None
     )
     found = problems()
     assert found[0].startswith(f"prescription {drug.prescription_id}: drug 1 is 'baclofen ")
+
+
+def test_a_double_check_skipped_by_a_database_edit_is_detected(
+    implant: Implant, physician: User
+) -> None:
+    """Regression: a prescription awaiting its double-check set to 'ready' in the database
+    passed `audit verify`."""
+    drugs = (("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),)
+    more = rx.PrescribedProgram.continuous(parse("420 mcg/day", Kind.DOSE_RATE, "d"))
+    waiting = prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(drugs, more),
+        reason="a small increase for the evening spasms",
+        now=clock.now(),
+        expected_version=Implant.objects.get(id=implant.id).version,
+    )
+    assert waiting.status == Prescription.Status.AWAITING_CHECK
+    Prescription.objects.filter(id=waiting.id).update(status=Prescription.Status.READY)
+    assert problems() == (
+        f"prescription {waiting.id}: status is 'ready' in the database, 'awaiting_check' in "
+        f"its audit trail (entry {entry_of('prescription.create')})",
+    )
 
 
 def test_an_implant_serial_edited_is_detected(implant: Implant) -> None:

@@ -567,6 +567,8 @@ def test_every_change_from_prescription_to_closed_incident_is_audited_in_order(
         ("prescription.reject", "pharma.cist"),
         ("prescription.create", "dr.house"),
         ("prescription.accept", "pharma.cist"),
+        ("prescription.supersede", "nurse.joy"),
+        ("prescription.in_force", "nurse.joy"),
         ("refill.perform", "nurse.joy"),
         ("readback.record", "nurse.joy"),
         ("incident.open", "nurse.joy"),

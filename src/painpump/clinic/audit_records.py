@@ -161,7 +161,7 @@ def _prescription(row: Prescription) -> dict[str, Stored]:
     shown: dict[str, Any] = dict.fromkeys(OPTIONAL_SETTINGS)
     shown |= settings_of(as_core(row))
     shown |= {"number": row.number, "reason": row.reason, "prescribed_by": row.prescribed_by}
-    return {name: Worded(value) for name, value in shown.items()}
+    return {name: Worded(value) for name, value in shown.items()} | {"status": Exact(row.status)}
 
 
 IDENTIFYING = frozenset({"mrn", "family_name", "given_name", "birth_date"})
@@ -218,7 +218,16 @@ KINDS = (
     ),
     Kind(
         "prescription",
-        frozenset({"prescription.create", "prescription.accept", "prescription.reject"}),
+        frozenset(
+            {
+                "prescription.create",
+                "prescription.accept",
+                "prescription.reject",
+                "prescription.withdraw",
+                "prescription.in_force",
+                "prescription.supersede",
+            }
+        ),
         lambda: Prescription.objects.prefetch_related("drugs", "steps"),
         _prescription,
         ("prescription.create", "prescribed_by"),

@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.actions.refills import overrides_json, version_conflict
+from painpump.clinic.actions.refills import overrides_json, set_status, version_conflict
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import (
     Implant,
@@ -69,8 +69,13 @@ def prescribe(
     previous = reads.newest_open(implant) or reads.in_force(implant)
     withdrawn = list(implant.prescriptions.filter(status__in=reads.OPEN))
     for old in withdrawn:
-        old.status = Prescription.Status.WITHDRAWN
-        old.save(update_fields=["status"])
+        set_status(
+            actor,
+            old,
+            Prescription.Status.WITHDRAWN,
+            "prescription.withdraw",
+            implant.episode.patient_id,
+        )
     record = Prescription.objects.create(
         implant=implant,
         number=reads.next_number(implant),

@@ -88,7 +88,7 @@ def program_pump(
         overrides=overrides_json(passed),
         phase=decision.phase.value,
     )
-    put_in_force(prescription)
+    put_in_force(actor, prescription)
     dated = pump_dates.store(implant, program, None, now)
     implant.version += 1  # a form opened before this change is stale (409), never replayed
     implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "version", "updated_at"])

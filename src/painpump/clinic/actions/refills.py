@@ -150,7 +150,7 @@ def perform_refill(
     refill = _recorded(
         actor, implant, entries, idempotency_key, decision, passed, prescription, verify
     )
-    put_in_force(prescription)
+    put_in_force(actor, prescription)
     dated = pump_dates.store(implant, refill.program, refill, performed_at)
     _dated(implant, fill)
     closed = _close_refill_appointments(
@@ -187,15 +187,32 @@ def perform_refill(
     return refill
 
 
-def put_in_force(prescription: Prescription) -> None:
-    """A ready prescription once programmed: in force, and the one before it superseded."""
+def put_in_force(actor: str, prescription: Prescription) -> None:
+    """A ready prescription once programmed: in force, and the one before it superseded; each
+    change of status audited (`painpump audit verify` compares the status with its trail)."""
     if prescription.status != Prescription.Status.READY:
         return
-    prescription.implant.prescriptions.filter(status=Prescription.Status.ACTIVE).update(
-        status=Prescription.Status.SUPERSEDED
+    patient_id = prescription.implant.episode.patient_id
+    for old in prescription.implant.prescriptions.filter(status=Prescription.Status.ACTIVE):
+        set_status(actor, old, Prescription.Status.SUPERSEDED, "prescription.supersede", patient_id)
+    set_status(actor, prescription, Prescription.Status.ACTIVE, "prescription.in_force", patient_id)
+
+
+def set_status(
+    actor: str, record: Prescription, status: str, action: str, patient_id: UUID
+) -> None:
+    before = record.status
+    record.status = status
+    record.save(update_fields=["status"])
+    audit.record(
+        actor,
+        action,
+        "prescription",
+        record.id,
+        patient_id=patient_id,
+        before={"status": before},
+        after={"number": record.number, "status": status},
     )
-    prescription.status = Prescription.Status.ACTIVE
-    prescription.save(update_fields=["status"])
 
 
 def _replayed(
