@@ -30,13 +30,13 @@ from painpump.core.prescription import (
     moments,
 )
 from painpump.core.refill_decision import (
-    STOPPING_RISK,
     DosingRules,
     PumpState,
     RunningProgram,
     check_drugs,
     named_drugs,
     next_phase,
+    stop_warning,
 )
 from painpump.core.units import Q, of
 
@@ -302,27 +302,17 @@ def _single_bolus_findings(prescription: Prescription, state: PumpState) -> list
 def _stops_after(prescription: Prescription) -> list[Finding]:
     """After a single bolus the pump stops: each drug whose abrupt stop risks withdrawal warns
     (a reason: the taper it ends, or why the stop is safe)."""
-    found = []
-    for name, _ in prescription.drugs:
-        drug = catalog.drug(name)
-        source = STOPPING_RISK.get(name) or STOPPING_RISK.get(drug.drug_class)
-        if source is None:
-            continue
-        found.append(
-            Finding(
-                "stops_after_single_bolus",
-                Verdict.WARN,
-                f"the pump stops after the single bolus: {name} then stops abruptly, which risks "
-                "withdrawal; give the reason and watch for withdrawal",
-                "a running program after the bolus, or a reason",
-                source,
-                verified=drug.drug_class != "opioid",
-                subject=Subject.DOSE,
-                drug=name,
-                tier=Tier.SOFT,
-            )
+    found = (
+        stop_warning(
+            name,
+            "stops_after_single_bolus",
+            f"the pump stops after the single bolus: {name} then stops abruptly, which risks "
+            "withdrawal; give the reason and watch for withdrawal",
+            "a running program after the bolus, or a reason",
         )
-    return found
+        for name, _ in prescription.drugs
+    )
+    return [finding for finding in found if finding is not None]
 
 
 def _highest_step(

@@ -330,27 +330,38 @@ def _stopped(previous: Sequence[str], fill: Fill) -> list[Finding]:
     """A fill that leaves out a drug whose abrupt stop is dangerous (baclofen, clonidine, an
     opioid): a soft warning each, which needs the prescribed taper it ends or a reason. A dose of
     zero of the principal drug is checks' finding."""
-    found = []
-    for name in previous:
-        drug = catalog.drug(name)
-        source = STOPPING_RISK.get(name) or STOPPING_RISK.get(drug.drug_class)
-        if name in fill.names or source is None:
-            continue
-        found.append(
-            Finding(
-                f"{name}_stopped",
-                Verdict.WARN,
-                f"this fill leaves {name} out: an abrupt stop risks withdrawal; give the "
-                "prescribed taper it ends or the reason, and watch for withdrawal",
-                "a prescribed taper or a reason",
-                source,
-                verified=drug.drug_class != "opioid",
-                subject=Subject.DOSE,
-                drug=name,
-                tier=Tier.SOFT,
-            )
+    found = (
+        stop_warning(
+            name,
+            f"{name}_stopped",
+            f"this fill leaves {name} out: an abrupt stop risks withdrawal; give the prescribed "
+            "taper it ends or the reason, and watch for withdrawal",
+            "a prescribed taper or a reason",
         )
-    return found
+        for name in previous
+        if name not in fill.names
+    )
+    return [finding for finding in found if finding is not None]
+
+
+def stop_warning(name: str, rule: str, message: str, limit: str) -> Finding | None:
+    """A soft warning that `name` stops, when its abrupt stop risks withdrawal (STOPPING_RISK:
+    baclofen, clonidine, an opioid); None for a drug whose stop is not known to."""
+    drug = catalog.drug(name)
+    source = STOPPING_RISK.get(name) or STOPPING_RISK.get(drug.drug_class)
+    if source is None:
+        return None
+    return Finding(
+        rule,
+        Verdict.WARN,
+        message,
+        limit,
+        source,
+        verified=drug.drug_class != "opioid",
+        subject=Subject.DOSE,
+        drug=name,
+        tier=Tier.SOFT,
+    )
 
 
 def _previous_dose(
