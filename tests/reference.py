@@ -342,6 +342,8 @@ class Reference:
         self.program = spec
         self.concentration = Fraction(self.fluid.principal[1])
         self.bridge = None
+        if self.bolus_program_end is not None and self.bolus_program_end > self.t:
+            self.boluses = []  # a new program ends a single bolus still running
         self.bolus_program_end = None
         if spec.kind == "stopped":
             self.boluses = []
