@@ -18,18 +18,12 @@ prints the report as JSON."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from painpump.devtools.faults.report import Report
+from painpump.devtools.security.common import run_apart
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -43,28 +37,7 @@ admin."""
 
 
 def drill(full: bool) -> Report:
-    work = Path(tempfile.mkdtemp(prefix="painpump-escalation-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
-    env |= {
-        "PAINPUMP_DATA_DIR": str(work),
-        "PAINPUMP_SECRET_KEY": env.get("PAINPUMP_SECRET_KEY") or secrets.token_urlsafe(48),
-        "PAINPUMP_AUDIT_KEY": secrets.token_urlsafe(48),
-        "PAINPUMP_AUDIT_CHECKPOINTS": str(work / "checkpoints.log"),
-        "PAINPUMP_REQUIRE_2FA": "0",
-    }
-    argv = [sys.executable, "-m", "painpump.devtools.security.escalation"]
-    try:
-        done = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    report = Report("escalation", "sqlite")
-    try:
-        found = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        report.problems.append(f"the drill stopped: {done.stderr[-2000:]}")
-        return report
-    report.figures, report.problems = found["figures"], found["problems"]
-    return report
+    return run_apart("escalation", [], {"PAINPUMP_REQUIRE_2FA": "0"})
 
 
 # -- the drill's own process ------------------------------------------------------------------

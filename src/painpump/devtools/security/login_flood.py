@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import math
 import os
 import secrets
 import subprocess
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from painpump.devtools.faults.report import Report
 from painpump.devtools.faults.server import Server
+from painpump.devtools.security.common import latencies, percentile
 
 P95_BOUND = 0.100
 """Seconds: the 95th percentile of the authenticated request once the flood is refused."""
@@ -152,27 +152,11 @@ def _flooder(port: int, stop: threading.Event, flood: Flood) -> None:
         flood.add(status, retry_after)
 
 
-def percentile(seconds: list[float], share: float) -> float:
-    ordered = sorted(seconds)
-    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
-
-
-def _milliseconds(seconds: list[float]) -> dict[str, float | int]:
-    if not seconds:
-        return {"requests": 0}
-    return {
-        "requests": len(seconds),
-        "p50_ms": round(percentile(seconds, 0.50) * 1000, 1),
-        "p95_ms": round(percentile(seconds, 0.95) * 1000, 1),
-        "max_ms": round(max(seconds) * 1000, 1),
-    }
-
-
 def _flood(port: int, clinic: Clinic, size: Size, report: Report) -> None:
     token, budget_of_address = clinic.token, clinic.address_budget
     for _ in range(5):
         _timed(port, token)  # warm both workers
-    report.figures["before"] = _milliseconds([_timed(port, token) for _ in range(size.baseline)])
+    report.figures["before"] = latencies([_timed(port, token) for _ in range(size.baseline)])
     flood, stop = Flood(), threading.Event()
     clients = [
         threading.Thread(target=_flooder, args=(port, stop, flood), daemon=True)
@@ -203,8 +187,8 @@ def _flood(port: int, clinic: Clinic, size: Size, report: Report) -> None:
         "budget_spent_after_s": (
             round(flood.first_refused - began, 2) if flood.first_refused else None
         ),
-        "while_the_budget_lasts": _milliseconds(budget),
-        "once_refused": _milliseconds(refused),
+        "while_the_budget_lasts": latencies(budget),
+        "once_refused": latencies(refused),
         "p95_bound_ms": P95_BOUND * 1000,
     }
     if flood.first_refused is None:

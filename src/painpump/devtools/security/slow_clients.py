@@ -35,7 +35,7 @@ from pathlib import Path
 
 from painpump.devtools.faults.report import Report
 from painpump.devtools.faults.server import Server
-from painpump.devtools.security.login_flood import percentile
+from painpump.devtools.security.common import latencies, percentile
 
 P95_BOUND = 0.100
 """Seconds: the 95th percentile of the ordinary request while the connections are held, the
@@ -160,17 +160,6 @@ def ordinary(port: int, token: str) -> float:
     return time.perf_counter() - began
 
 
-def _timings(seconds: list[float]) -> dict[str, float | int]:
-    if not seconds:
-        return {"requests": 0}
-    return {
-        "requests": len(seconds),
-        "p50_ms": round(percentile(seconds, 0.50) * 1000, 1),
-        "p95_ms": round(percentile(seconds, 0.95) * 1000, 1),
-        "max_ms": round(max(seconds) * 1000, 1),
-    }
-
-
 def measure(port: int, token: str, size: Size, report: Report) -> None:
     """Time the ordinary request on the server at `port` before and while `size.held`
     connections hold half-sent requests; figures and problems into `report`."""
@@ -202,8 +191,8 @@ def measure(port: int, token: str, size: Size, report: Report) -> None:
         "held_connections": size.held,
         "held_seconds": size.seconds,
         "kinds_opened": dict(sorted(holder.kinds.items())),
-        "before": _timings(before),
-        "while_held": _timings(held),
+        "before": latencies(before),
+        "while_held": latencies(held),
         "ordinary_requests_failed": len(failed),
         "held_ended_by_server": holder.replaced,
         "their_answers": dict(sorted(holder.answers.items())),

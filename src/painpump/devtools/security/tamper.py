@@ -15,12 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -28,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from painpump.devtools.faults.report import Report
+from painpump.devtools.security.common import run_apart
 
 SMALL = {"patients": 10, "entries": 3_000}
 FULL = {"patients": 40, "entries": 120_000}
@@ -36,31 +32,8 @@ PADDING_BATCH = 1000  # padding entries per transaction
 
 def drill(full: bool) -> Report:
     size = FULL if full else SMALL
-    work = Path(tempfile.mkdtemp(prefix="painpump-tamper-"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PAINPUMP_AUDIT") and k not in ("DATABASE_URL",)
-    }
-    env |= {
-        "PAINPUMP_DATA_DIR": str(work),
-        "PAINPUMP_SECRET_KEY": env.get("PAINPUMP_SECRET_KEY") or secrets.token_urlsafe(48),
-        "PAINPUMP_AUDIT_KEY": secrets.token_urlsafe(48),
-    }
-    argv = [sys.executable, "-m", "painpump.devtools.security.tamper"]
-    argv += ["--patients", str(size["patients"]), "--entries", str(size["entries"])]
-    try:
-        done = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    report = Report("tamper", "sqlite")
-    try:
-        found = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        report.problems.append(f"the drill stopped: {done.stderr[-2000:]}")
-        return report
-    report.figures, report.problems = found["figures"], found["problems"]
-    return report
+    args = ["--patients", str(size["patients"]), "--entries", str(size["entries"])]
+    return run_apart("tamper", args)
 
 
 # -- the tampering, as an insider with database access does it: around the models ------------
