@@ -29,9 +29,28 @@ def plain_text(value: object, field: str, max_length: int, source: str = TEXT_RU
         if unicodedata.category(ch) in HIDDEN or ch == UNDECODABLE:
             raise Refusal(
                 field,
-                f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')})",
+                described(ch),
                 "printable characters only",
                 TEXT_RULES,
                 "holds a control or format character",
             )
     return text
+
+
+def described(ch: str) -> str:
+    """A character by its code point and name: `U+041E (CYRILLIC CAPITAL LETTER O)`."""
+    return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')})"
+
+
+def escaped(text: str) -> str:
+    """`text` with every character but printable ASCII written as a \\u escape (\\U beyond
+    U+FFFF) and the backslash doubled, so an invisible or look-alike character shows."""
+    return "".join(_escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    if ch == "\\":
+        return "\\\\"
+    if " " <= ch <= "~":
+        return ch
+    return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"

@@ -16,13 +16,15 @@ from django.db.models import F
 from painpump.clinic import audit
 from painpump.clinic.actions import patient_facts
 from painpump.clinic.errors import Conflict, get_or_not_found
-from painpump.clinic.models import Assessment, Episode, Indication, Patient
+from painpump.clinic.models import Assessment, ClinicSettings, Episode, Indication, Patient
 from painpump.clinic.pathway_state import dump_state
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.outcomes import ASHWORTH_SOURCE, is_ashworth_grade
 from painpump.core.pathway.transitions import refer
-from painpump.core.text import plain_text
+from painpump.core.record_numbers import RULE as RECORD_NUMBER_RULE
+from painpump.core.record_numbers import record_number, skeleton
+from painpump.core.text import escaped, plain_text
 from painpump.core.units import format_decimal
 
 RULES = "painpump clinic rules"
@@ -42,6 +44,29 @@ def patient_snapshot(patient: Patient) -> dict[str, Any]:
 
 def _text(value: object, field: str, max_length: int) -> str:
     return plain_text(value, field, max_length, RULES)
+
+
+def _new_record_number(typed: str) -> str:
+    """The record number, refused when it breaks the rule or a reader could take it for an
+    existing patient's (the rule holds for new records; older ones are compared as they are)."""
+    mrn = record_number(typed)
+    ClinicSettings.objects.select_for_update().get_or_create(id=1)  # one new number at a time
+    if Patient.objects.filter(mrn=mrn).exists():
+        raise Refusal(
+            "mrn", mrn, "a medical record number not yet used", RULES, "belongs to another patient"
+        )
+    seen = skeleton(mrn)
+    for existing in Patient.objects.values_list("mrn", flat=True).iterator():
+        if skeleton(existing) == seen:
+            raise Refusal(
+                "mrn",
+                mrn,
+                "a record number no reader could take for another's (case and look-alike "
+                "characters aside)",
+                RECORD_NUMBER_RULE,
+                f"looks like {escaped(existing)}, another patient's record number",
+            )
+    return mrn
 
 
 def _birth_date(value: date | None, today: date) -> date:
@@ -75,11 +100,7 @@ def create_patient(
     """A new patient, with the facts the drug labels' dosing depends on when known (weight in
     kg, opioid status, history of psychosis, life expectancy in months; unknown by default)."""
     actor = require(user, "patient.write")
-    mrn = _text(mrn, "mrn", 40)
-    if Patient.objects.filter(mrn=mrn).exists():
-        raise Refusal(
-            "mrn", mrn, "a medical record number not yet used", RULES, "belongs to another patient"
-        )
+    mrn = _new_record_number(mrn)
     family_name = _text(family_name, "family_name", 120)
     given_name = _text(given_name, "given_name", 120)
     birth_date = _birth_date(birth_date, today)

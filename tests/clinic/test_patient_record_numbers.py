@@ -1,0 +1,84 @@
+"""Regression (issue 14, the last outside attack): a record number could hold look-alike
+characters (a Cyrillic О, a non-breaking hyphen, fullwidth digits), so a second record could look
+like an existing one. New record numbers keep to ASCII letters, digits, '-', '/' and '.' after
+NFKC normalisation, and one a reader could take for an existing one is refused."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import User
+
+from frozen import TODAY
+from painpump.clinic.actions import patients
+from painpump.clinic.models import AuditEntry, Patient
+from painpump.core.errors import Refusal
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def create(nurse: User, mrn: str) -> Patient:
+    return patients.create_patient(
+        nurse,
+        mrn=mrn,
+        family_name="Muster",
+        given_name="Erik",
+        birth_date=date(1970, 1, 1),
+        today=TODAY,
+    )
+
+
+def refused(nurse: User, mrn: str) -> Refusal:
+    counts = Patient.objects.count(), AuditEntry.objects.count()
+    with pytest.raises(Refusal) as caught:
+        create(nurse, mrn)
+    assert (Patient.objects.count(), AuditEntry.objects.count()) == counts
+    assert caught.value.field == "mrn"
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("MRN-\u041e001", "MRN-\\u041e001"), ("MRN\u20110001", "MRN\\u20110001")],
+    ids=["cyrillic-o", "non-breaking-hyphen"],
+)
+def test_regression_a_record_number_with_a_look_alike_character_is_refused_escaped(
+    patient: Patient, nurse: User, typed: str, shown: str
+) -> None:
+    refusal = refused(nurse, typed)
+    assert refusal.value == shown
+    assert "not allowed in a record number" in refusal.problem
+    assert refusal.source.startswith("rule-record-number")
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("\uff2d\uff32\uff2e-\uff10\uff10\uff10\uff11", "belongs to another patient"),
+        ("mrn-0001", "looks like MRN-0001, another patient's record number"),
+        ("MRN-OOO1", "looks like MRN-0001, another patient's record number"),
+        ("MRN-000l", "looks like MRN-0001, another patient's record number"),
+    ],
+    ids=["fullwidth", "lower-case", "letters-o", "letter-l"],
+)
+def test_regression_a_record_number_a_reader_could_take_for_an_existing_one_is_refused(
+    patient: Patient, nurse: User, typed: str, problem: str
+) -> None:
+    assert refused(nurse, typed).problem == problem
+
+
+def test_an_older_record_number_outside_the_rule_still_keeps_its_look_alikes_out(
+    nurse: User,
+) -> None:
+    """Rows from before the rule are kept as they are; a new number is compared with them."""
+    Patient.objects.create(
+        mrn="MRN\u2011\u041e002", family_name="A", given_name="B", birth_date=date(1970, 1, 1)
+    )
+    refusal = refused(nurse, "MRN-O002")
+    assert refusal.problem == "looks like MRN\\u2011\\u041e002, another patient's record number"
+
+
+def test_a_record_number_in_the_rule_is_stored_in_its_normal_form(nurse: User) -> None:
+    assert create(nurse, " \uff2d\uff32\uff2e-\uff17 ").mrn == "MRN-7"
+    assert create(nurse, "12/345.6").mrn == "12/345.6"

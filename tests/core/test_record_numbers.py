@@ -1,0 +1,90 @@
+"""Record numbers: ASCII letters, digits, '-', '/' and '.' after NFKC normalisation, refused
+otherwise with the value escaped; and the skeleton that tells which two a reader could take for
+each other."""
+
+from __future__ import annotations
+
+import pytest
+
+from painpump.core.errors import Refusal
+from painpump.core.record_numbers import record_number, skeleton
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown", "character"),
+    [
+        ("MRN-\u041e001", "MRN-\\u041e001", "U+041E (CYRILLIC CAPITAL LETTER O)"),
+        ("MRN\u20110001", "MRN\\u20110001", "U+2011 (NON-BREAKING HYPHEN)"),
+        ("MRN-0001\u200b", "MRN-0001\\u200b", "U+200B (ZERO WIDTH SPACE)"),
+        ("MRN 0001", "MRN 0001", "U+0020 (SPACE)"),
+        ("MRN-\u0966001", "MRN-\\u0966001", "U+0966 (DEVANAGARI DIGIT ZERO)"),
+    ],
+    ids=["cyrillic-o", "non-breaking-hyphen", "zero-width-space", "space", "devanagari-zero"],
+)
+def test_a_record_number_outside_the_safe_characters_is_refused_escaped_naming_the_rule(
+    typed: str, shown: str, character: str
+) -> None:
+    with pytest.raises(Refusal) as caught:
+        record_number(typed)
+    assert caught.value.field == "mrn"
+    assert caught.value.value == shown
+    assert caught.value.problem == f"holds {character}, not allowed in a record number"
+    assert "ASCII letters, digits, '-', '/' and '.'" in caught.value.limit
+    assert caught.value.source.startswith("rule-record-number")
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("MRN-0001", "MRN-0001"),
+        ("  12/345.6 ", "12/345.6"),
+        ("\uff2d\uff32\uff2e-\uff10\uff10\uff11", "MRN-001"),
+    ],
+    ids=["plain", "trimmed", "fullwidth"],
+)
+def test_a_safe_record_number_is_kept_in_its_nfkc_form(typed: str, stored: str) -> None:
+    assert record_number(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["", "-0001", "0001.", "A" * 41])
+def test_an_empty_too_long_or_punctuation_edged_record_number_is_refused(typed: str) -> None:
+    with pytest.raises(Refusal):
+        record_number(typed)
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "mrn-0001",
+        "MRN-OOO1",
+        "MRN-000l",
+        "MRN-000I",
+        "MRN-\u041e001",
+        "MRN\u20110001",
+        "\uff2d\uff32\uff2e-0001",
+        "MRN-0001\u200b",
+        "MRN-\u0966001",
+        "\u039cRN-0001",
+        "MRN-000\u0399",
+    ],
+    ids=[
+        "lower-case",
+        "letter-o",
+        "letter-l",
+        "capital-i",
+        "cyrillic-o",
+        "non-breaking-hyphen",
+        "fullwidth",
+        "zero-width-space",
+        "devanagari-zero",
+        "greek-capital-mu",
+        "greek-capital-iota",
+    ],
+)
+def test_look_alikes_of_a_record_number_share_its_skeleton(look_alike: str) -> None:
+    assert skeleton(look_alike) == skeleton("MRN-0001")
+
+
+@pytest.mark.parametrize("other", ["MRN-0002", "MRN-0001-1", "MRN/0001", "MM-0001", "MRN-8001"])
+def test_record_numbers_a_reader_tells_apart_have_different_skeletons(other: str) -> None:
+    assert skeleton(other) != skeleton("MRN-0001")
