@@ -1,15 +1,22 @@
-"""`painpump roles`: the roles of the clinic's accounts at the server console. An admin (`--by`)
-asks for a role, a second admin approves or declines it, a role is revoked at once; nobody
-changes their own. `bootstrap` is the break-glass of a fresh install: it makes an account an
-admin while fewer than two active accounts are (after `painpump manage createsuperuser`)."""
+"""`painpump roles`: the roles of the clinic's accounts at the server console. An admin (`--by`,
+proven by their password and their authenticator's code, never on the command line) asks for a
+role, a second admin approves or declines it, a role is revoked at once; nobody changes their
+own. `bootstrap` is the break-glass of a fresh install: it makes an account an admin while fewer
+than two active accounts are (after `painpump manage createsuperuser`), audited as the server
+console."""
 
 from __future__ import annotations
 
+import getpass
+import os
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from painpump.cli.output import EXIT_REFUSED, emit
+from painpump.core.errors import Refusal
 from painpump.runtime import setup_django
 
 if TYPE_CHECKING:
@@ -17,13 +24,65 @@ if TYPE_CHECKING:
 
 roles_app = typer.Typer(help="Roles of the clinic's accounts.", no_args_is_help=True)
 
-BY = typer.Option("--by", help="The admin doing it (recorded in the audit trail).")
+BY = typer.Option(
+    "--by",
+    help="The admin doing it (recorded in the audit trail); asked for their password, and for "
+    "their authenticator's code when they have one.",
+)
+RULES = "painpump console rules (docs/security.md, least privilege: the console)"
+PASSWORD_ENV = "PAINPUMP_ADMIN_PASSWORD"
+CODE_ENV = "PAINPUMP_ADMIN_CODE"
+PASSWORD_FILE = typer.Option(
+    "--password-file",
+    help=f"For scripts: a file (mode 0600) whose first line is the admin's password; or set "
+    f"{PASSWORD_ENV} (and {CODE_ENV} for the code). Otherwise both are asked for.",
+)
 JSON = typer.Option("--json", help="Print JSON.")
 
 
 def _refused(message: str) -> typer.Exit:
     typer.echo(f"refused: {message}", err=True)
     return typer.Exit(EXIT_REFUSED)
+
+
+def _typed(prompt: str, variable: str, field: str) -> str:
+    if variable in os.environ:
+        return os.environ[variable]
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise Refusal(
+            field, "(none)", f"typed at the prompt, or {variable}", RULES, "was not given"
+        ) from None
+
+
+def _password(by: str, password_file: Path | None) -> str:
+    if password_file is None:
+        return _typed(f"Password of {by}: ", PASSWORD_ENV, "--password-file")
+    try:
+        return password_file.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, UnicodeError, IndexError) as unread:
+        raise Refusal(
+            "--password-file",
+            str(password_file),
+            "a readable file whose first line is the password",
+            RULES,
+            f"cannot be read ({type(unread).__name__})",
+        ) from None
+
+
+def _signed_in(by: str, password_file: Path | None) -> User:
+    """The admin `by`, once their password (and their authenticator's code) is given."""
+    from painpump.clinic import console_sign_in
+
+    def code() -> str:
+        prompt = f"Authenticator code of {by} (or a recovery code): "
+        return _typed(prompt, CODE_ENV, "code")
+
+    try:
+        return console_sign_in.signed_in(by, _password(by, password_file), code)
+    except Refusal as refused:
+        raise replace(refused, field="--by") if refused.field == "by" else refused from None
 
 
 def _active(username: str) -> User:
@@ -35,13 +94,13 @@ def _active(username: str) -> User:
     return account
 
 
-def _change_roles(by: str, username: str, add: list[str], drop: list[str], json: bool) -> None:
-    """The account's roles with `add` asked for and `drop` removed, as the admin `by`."""
+def _change_roles(admin: User, username: str, add: list[str], drop: list[str], json: bool) -> None:
+    """The account's roles with `add` asked for and `drop` removed, as `admin`."""
     from painpump.clinic.actions import users
     from painpump.clinic.errors import Conflict
     from painpump.clinic.roles import Forbidden
 
-    admin, target = _active(by), _active(username)
+    target = _active(username)
     try:
         account = users.read_account(admin, target.id)
         wanted = (set(account.roles) | set(add)) - set(drop)
@@ -92,11 +151,12 @@ def ask(
     user: Annotated[str, typer.Argument(help="The account.")],
     roles: Annotated[list[str], typer.Argument(help="The roles to ask for.")],
     by: Annotated[str, BY],
+    password_file: Annotated[Path | None, PASSWORD_FILE] = None,
     json: Annotated[bool, JSON] = False,
 ) -> None:
     """Ask for ROLES on USER's account: each waits for a second admin's approval."""
     setup_django()
-    _change_roles(by, user, roles, [], json)
+    _change_roles(_signed_in(by, password_file), user, roles, [], json)
 
 
 @roles_app.command("revoke")
@@ -104,19 +164,19 @@ def revoke(
     user: Annotated[str, typer.Argument(help="The account.")],
     roles: Annotated[list[str], typer.Argument(help="The roles to remove.")],
     by: Annotated[str, BY],
+    password_file: Annotated[Path | None, PASSWORD_FILE] = None,
     json: Annotated[bool, JSON] = False,
 ) -> None:
     """Remove ROLES from USER's account at once (at least one role stays)."""
     setup_django()
-    _change_roles(by, user, [], roles, json)
+    _change_roles(_signed_in(by, password_file), user, [], roles, json)
 
 
-def _decide(request: int, by: str, approve: bool, json: bool) -> None:
+def _decide(request: int, admin: User, approve: bool, json: bool) -> None:
     from painpump.clinic.actions import role_grants, users
     from painpump.clinic.errors import NotFound
     from painpump.clinic.roles import Forbidden
 
-    admin = _active(by)
     try:
         if approve:
             grant = users.approve_grant(admin, request)
@@ -132,22 +192,24 @@ def _decide(request: int, by: str, approve: bool, json: bool) -> None:
 def approve(
     request: Annotated[int, typer.Argument(help="The request (see `painpump roles list`).")],
     by: Annotated[str, BY],
+    password_file: Annotated[Path | None, PASSWORD_FILE] = None,
     json: Annotated[bool, JSON] = False,
 ) -> None:
     """Approve a request as the second admin (not the one who asked, not its holder)."""
     setup_django()
-    _decide(request, by, True, json)
+    _decide(request, _signed_in(by, password_file), True, json)
 
 
 @roles_app.command("decline")
 def decline(
     request: Annotated[int, typer.Argument(help="The request (see `painpump roles list`).")],
     by: Annotated[str, BY],
+    password_file: Annotated[Path | None, PASSWORD_FILE] = None,
     json: Annotated[bool, JSON] = False,
 ) -> None:
     """Decline a request (or withdraw one you asked for)."""
     setup_django()
-    _decide(request, by, False, json)
+    _decide(request, _signed_in(by, password_file), False, json)
 
 
 @roles_app.command("bootstrap")
@@ -156,7 +218,8 @@ def bootstrap(
     json: Annotated[bool, JSON] = False,
 ) -> None:
     """Break-glass at the server console: make USER an admin at once, only while fewer than two
-    active accounts are admins; recorded in the audit trail as the server console."""
+    active accounts are admins; no admin signs in, so it is recorded in the audit trail as the
+    server console."""
     setup_django()
     from painpump.clinic.actions import users
     from painpump.clinic.errors import NotFound

@@ -152,15 +152,16 @@ def confirm_enrolment(user: User, code: str) -> Check:
 
 
 @transaction.atomic
-def verify(user: User, code: str) -> Check:
-    """A sign-in's second step: six digits are checked against the authenticator, anything else
-    against the recovery codes (each works once; its use is audited with how many are left)."""
+def verify(user: User, code: str, step: str = "sign-in") -> Check:
+    """A sign-in's second step (`step`: "sign-in", or "console" for an admin named at the server
+    console): six digits are checked against the authenticator, anything else against the
+    recovery codes (each works once; its use is audited with how many are left)."""
     token = normalised(code)
     if AUTHENTICATOR_CODE.fullmatch(token):
         totp = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
-        return _checked(user, totp, token, "sign-in", "authenticator code")
+        return _checked(user, totp, token, step, "authenticator code")
     static = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
-    check = _checked(user, static, token, "sign-in", "recovery code")
+    check = _checked(user, static, token, step, "recovery code")
     if not check.ok:
         return check
     left = int(StaticToken.objects.filter(device=static).count())
