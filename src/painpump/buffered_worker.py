@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import re
+import json
 import resource
 import selectors
 import socket
@@ -26,9 +26,11 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from painpump.core.errors import Refusal
 from painpump.plumbing.client_address import trusted_proxy
 
 REQUEST_SECONDS = 10.0
@@ -52,7 +54,8 @@ FILES_BESIDES = 64
 """Open files a worker keeps for other than its connections (database, logs, modules)."""
 OPEN_FILES_WANTED = 65536
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_LENGTH = re.compile(rb"[0-9]{1,18}")
+LENGTH_RULE = "RFC 9112, section 6.3: one Content-Length, in decimal digits"
+BODY_LIMIT_SOURCE = "Django's DATA_UPLOAD_MAX_MEMORY_SIZE (painpump serve)"
 
 
 class State(enum.Enum):
@@ -62,6 +65,8 @@ class State(enum.Enum):
     """The request is complete, or malformed or too large a head: gunicorn's parser answers."""
     TOO_LARGE = "too large"
     """Its body is over the limit: refused with 413 before it is read."""
+    BAD_LENGTH = "bad length"
+    """Its Content-Length is not one number (none of digits, or several): refused with 400."""
 
 
 class Arriving:
@@ -74,7 +79,9 @@ class Arriving:
         self.body_limit = body_limit
         self.body_start: int | None = None
         self.length = 0
-        """The body's length from Content-Length."""
+        """The body's length from Content-Length (0 when refused)."""
+        self.announced = ""
+        """The Content-Length as sent, for a refusal to name."""
         self.expects_continue = False
         self.state = State.WAITING
 
@@ -105,16 +112,47 @@ class Arriving:
                 fields.setdefault(name.strip().lower(), []).append(value.strip().lower())
         self.expects_continue = fields.get(b"expect") == [b"100-continue"]
         lengths = fields.get(b"content-length", [])
+        self.announced = b", ".join(lengths).decode("latin-1")
         if b"transfer-encoding" in fields or not lengths:
             # No body, or a chunked one, which the application never reads (Django reads
-            # CONTENT_LENGTH bytes of a request's body, and a chunked request has none).
+            # CONTENT_LENGTH bytes of a request's body, and a chunked request has none);
+            # gunicorn's parser refuses both headers together.
             self.state = State.ARRIVED
-        elif len(lengths) != 1 or not _LENGTH.fullmatch(lengths[0]):
-            self.state = State.ARRIVED  # gunicorn refuses it
+        elif len(lengths) != 1 or not lengths[0].isdigit():
+            self.state = State.BAD_LENGTH
         else:
-            self.length = int(lengths[0])
-            if self.length > self.body_limit:
-                self.state = State.TOO_LARGE
+            digits = lengths[0].lstrip(b"0") or b"0"
+            if len(digits) > len(str(self.body_limit)) or int(digits) > self.body_limit:
+                self.state = State.TOO_LARGE  # however many digits
+            else:
+                self.length = int(digits)
+
+    def api_path(self) -> bool:
+        """The request line has arrived and names a path under /api/ (its answers are JSON)."""
+        end = self.data.find(b"\r\n")
+        parts = bytes(self.data[: end if end >= 0 else len(self.data)]).split(b" ")
+        if end < 0 or len(parts) < 2:
+            return False
+        path = urlsplit(parts[1].decode("latin-1")).path
+        return path.startswith("/api/")
+
+    def refusal(self) -> tuple[str, Refusal]:
+        """The status and the refusal of a request refused at its head (TOO_LARGE, BAD_LENGTH)."""
+        if self.state is State.TOO_LARGE:
+            return "413 Content Too Large", Refusal(
+                "Content-Length",
+                self.announced,
+                f"at most {self.body_limit} bytes",
+                BODY_LIMIT_SOURCE,
+                "is over the limit: the body is refused before it is sent",
+            )
+        return "400 Bad Request", Refusal(
+            "Content-Length",
+            repr(self.announced),
+            "one length in decimal digits",
+            LENGTH_RULE,
+            "is not one length",
+        )
 
     def seconds(self) -> float:
         """Seconds from the connection's opening within which this request must arrive."""
@@ -203,9 +241,21 @@ class Client:
 
 
 def plain_answer(status: str, text: str) -> bytes:
-    body = text.encode() + b"\n"
+    return _http_answer(status, "text/plain; charset=utf-8", text.encode() + b"\n")
+
+
+def refusal_answer(status: str, refusal: Refusal, api: bool) -> bytes:
+    """A refusal as the application gives it: JSON on API paths ({"error": {field, value,
+    limit, source, message}}), its message in plain text elsewhere."""
+    if not api:
+        return plain_answer(status, refusal.message)
+    body = json.dumps({"error": refusal.as_dict()}, ensure_ascii=False).encode()
+    return _http_answer(status, "application/json", body)
+
+
+def _http_answer(status: str, content_type: str, body: bytes) -> bytes:
     head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body
@@ -332,12 +382,8 @@ class BufferedWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no typ
                 with contextlib.suppress(OSError):
                     client.sock.send(CONTINUE)
             return
-        if state is State.TOO_LARGE:
-            text = (
-                f"request body refused: Content-Length {arriving.length} bytes is over the limit "
-                f"of {arriving.body_limit} bytes (Django's DATA_UPLOAD_MAX_MEMORY_SIZE)"
-            )
-            self._answer(client, plain_answer("413 Content Too Large", text))
+        if state in (State.TOO_LARGE, State.BAD_LENGTH):
+            self._answer(client, refusal_answer(*arriving.refusal(), arriving.api_path()))
             return
         self._run(client)
 
@@ -434,11 +480,15 @@ class BufferedWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no typ
         self.next_sweep = now + 0.25
         for client in [c for c in self.clients if c.deadline <= now]:
             if client.phase is Phase.ARRIVING and client.arriving.data:
-                text = (
-                    f"request timeout: the request did not arrive in full within "
-                    f"{client.arriving.seconds():.0f} s of the connection (painpump serve)"
+                late = Refusal(
+                    "request",
+                    "(not arrived in full)",
+                    f"in full within {client.arriving.seconds():.0f} s of the connection",
+                    "painpump serve (REQUEST_SECONDS)",
+                    "timed out",
                 )
-                self._answer(client, plain_answer("408 Request Timeout", text))
+                answer = refusal_answer("408 Request Timeout", late, client.arriving.api_path())
+                self._answer(client, answer)
             else:
                 self._close(client)
 

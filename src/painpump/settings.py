@@ -19,6 +19,9 @@ PAINPUMP_REQUIRE_2FA    default 1: physicians, nurses, pharmacists and admins si
 PAINPUMP_TRUSTED_PROXIES  comma-separated addresses or networks of the reverse proxies in front;
                         only a request from one of them has its X-Forwarded-For read (default:
                         none, the client is the connection's address)
+PAINPUMP_LOGIN_CEILING  default 100: failed logins across all addresses within 15 minutes past
+                        which only addresses someone signed in from lately may try a password
+PAINPUMP_LOGIN_KNOWN_DAYS  default 30: how long an address stays known after a sign-in from it
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-MIN_DISTINCT_SECRET_CHARACTERS = 16
-"""A secret of 32 identical characters or of spaces is no secret (a random one has ~40)."""
+from painpump import key_strength
+
+MIN_DISTINCT_RETIRED_KEY_CHARACTERS = 16
+"""The rule a retired audit key was configured under before key_strength: it stays, because a
+retired key only verifies the entries before its rotation and cannot be changed."""
 
 
 def _secret_key() -> str:
@@ -39,18 +45,18 @@ def _secret_key() -> str:
     path = os.environ.get("PAINPUMP_SECRET_KEY_FILE", "")
     if not key and path:
         key = Path(path).read_text(encoding="utf-8").strip()
-    if not _random_enough(key):
+    if not key_strength.strong_enough(key):
         raise ImproperlyConfigured(
-            "PAINPUMP_SECRET_KEY (or PAINPUMP_SECRET_KEY_FILE) must hold a random secret of at "
-            f"least 32 characters with at least {MIN_DISTINCT_SECRET_CHARACTERS} different ones "
-            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'); painpump has no "
-            "default secret"
+            "PAINPUMP_SECRET_KEY (or PAINPUMP_SECRET_KEY_FILE) must hold a random secret of "
+            f"{key_strength.RULE} (e.g. {key_strength.GENERATE}); this one has "
+            f"{_strength(key)}; painpump has no default secret"
         )
     return key
 
 
-def _random_enough(key: str) -> bool:
-    return len(key.strip()) >= 32 and len(set(key)) >= MIN_DISTINCT_SECRET_CHARACTERS
+def _strength(key: str) -> str:
+    bits = key_strength.estimated_bits(key.strip())
+    return f"{len(key.strip())} characters, about {bits:.0f} bits"
 
 
 def _audit_key() -> str:
@@ -60,12 +66,10 @@ def _audit_key() -> str:
     path = os.environ.get("PAINPUMP_AUDIT_KEY_FILE", "")
     if not key and path:
         key, source = Path(path).read_text(encoding="utf-8").strip(), f"{source}_FILE {path}"
-    if key and not _random_enough(key):
+    if key and not key_strength.strong_enough(key):
         raise ImproperlyConfigured(
-            f"{source} must hold a random key of at least 32 "
-            f"characters with at least {MIN_DISTINCT_SECRET_CHARACTERS} different ones (e.g. "
-            "python -c 'import secrets; print(secrets.token_urlsafe(48))'); this one has "
-            f"{len(key.strip())} characters, {len(set(key))} different"
+            f"{source} must hold a random key of {key_strength.RULE} (e.g. "
+            f"{key_strength.GENERATE}); this one has {_strength(key)}"
         )
     return key
 
@@ -77,11 +81,14 @@ def _retired_audit_keys() -> list[str]:
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     keys = [line.strip() for line in lines if line.strip()]
     for number, key in enumerate(keys, 1):
-        if not _random_enough(key):
+        if (
+            len(key) < key_strength.MIN_LENGTH
+            or len(set(key)) < MIN_DISTINCT_RETIRED_KEY_CHARACTERS
+        ):
             raise ImproperlyConfigured(
                 f"PAINPUMP_AUDIT_RETIRED_KEYS_FILE {path}: key {number} is not a random key of "
-                f"at least 32 characters with at least {MIN_DISTINCT_SECRET_CHARACTERS} "
-                "different ones"
+                f"at least {key_strength.MIN_LENGTH} characters with at least "
+                f"{MIN_DISTINCT_RETIRED_KEY_CHARACTERS} different ones"
             )
     return keys
 
@@ -111,9 +118,13 @@ def _networks(name: str) -> list[str]:
 
 
 def _positive_minutes(name: str, default: int) -> int:
+    return _positive(name, default, "minutes")
+
+
+def _positive(name: str, default: int, unit: str) -> int:
     text = os.environ.get(name, str(default))
     if not text.isdigit() or int(text) < 1:
-        raise ImproperlyConfigured(f"{name} must be a whole number of minutes, 1 or more: {text!r}")
+        raise ImproperlyConfigured(f"{name} must be a whole number of {unit}, 1 or more: {text!r}")
     return int(text)
 
 
@@ -223,6 +234,12 @@ PAINPUMP_REQUIRE_2FA = _flag("PAINPUMP_REQUIRE_2FA", default=True)
 """Clinical roles and admins must sign in with a second factor (painpump.clinic.two_factor)."""
 PAINPUMP_TRUSTED_PROXIES = _networks("PAINPUMP_TRUSTED_PROXIES")
 """Reverse proxies whose X-Forwarded-For names the client (painpump.plumbing.client_address)."""
+PAINPUMP_LOGIN_CEILING = _positive("PAINPUMP_LOGIN_CEILING", 100, "failed logins")
+"""Failed logins across all addresses within the throttle's window past which only known
+addresses may try a password (painpump.plumbing.throttle): a flood from many addresses gets this
+many password hashes a window in all (about 20 s of a core), not 20 per address."""
+PAINPUMP_LOGIN_KNOWN_DAYS = _positive("PAINPUMP_LOGIN_KNOWN_DAYS", 30, "days")
+"""Days an address stays known after a sign-in from it."""
 OTP_TOTP_ISSUER = "painpump"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_MAX_SECONDS = 8 * 3600

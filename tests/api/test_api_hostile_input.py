@@ -95,6 +95,21 @@ def test_a_lone_surrogate_in_a_name_is_a_json_422_naming_the_field(
     assert not Patient.objects.filter(mrn__startswith="MRN-S").exists()
 
 
+@pytest.mark.parametrize(
+    ("mrn", "value"),
+    [("MRN-\u041e001", "MRN-\\u041e001"), ("MRN-\uff10\uff10\uff10\uff11", "MRN-0001")],
+    ids=["cyrillic-o", "fullwidth-digits"],
+)
+def test_a_record_number_with_a_look_alike_is_a_json_422_naming_it_escaped(
+    client_as: Callable[[Role | None], Client], patient: Patient, mrn: str, value: str
+) -> None:
+    """Regression: a second record could look like an existing one (MRN-0001 here)."""
+    body = {"mrn": mrn, "family_name": "Muster", "given_name": "Erik", "birth_date": "1960-01-01"}
+    error = refused(post(client_as(Role.NURSE), "/api/patients", body), "mrn")
+    assert error["value"] == value
+    assert Patient.objects.count() == 1
+
+
 def test_a_refill_without_the_implant_version_is_refused_naming_it(
     client_as: Callable[[Role | None], Client], implant: Implant
 ) -> None:

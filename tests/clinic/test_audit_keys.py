@@ -29,13 +29,32 @@ def no_key_in_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch
 
 @pytest.mark.parametrize(
     "key",
-    ["x" * 40, " " * 40, "ab" * 20, "short-but-random-Q7f"],
-    ids=["same", "spaces", "two", "short"],
+    [
+        "x" * 40,
+        " " * 40,
+        "ab" * 20,
+        "short-but-random-Q7f",
+        "abcdefghijklmnopqrstuvwxyzabcdef",
+        "qwertyuiopasdfghjklzxcvbnm1234567890",
+    ],
+    ids=["same", "spaces", "two", "short", "alphabet-and-on", "keyboard-walk"],
 )
 def test_a_weak_audit_key_refuses_to_start(no_key_in_environment: Any, key: str) -> None:
     no_key_in_environment.setenv("PAINPUMP_AUDIT_KEY", key)
     with pytest.raises(ImproperlyConfigured, match=r"^PAINPUMP_AUDIT_KEY must hold a random key"):
         painpump_settings._audit_key()
+
+
+def test_a_retired_key_is_held_to_the_rule_it_was_configured_under(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A retired key verifies the entries before its rotation and cannot be changed: one that
+    met the older rule (32 characters, 16 different) is still read."""
+    older = "abcdefghijklmnopqrstuvwxyzabcdef"
+    path = tmp_path / "retired"
+    path.write_text(f"{older}\n")
+    monkeypatch.setenv("PAINPUMP_AUDIT_RETIRED_KEYS_FILE", str(path))
+    assert painpump_settings._retired_audit_keys() == [older]
 
 
 def test_a_weak_audit_key_file_is_named(no_key_in_environment: Any, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ against a real server; the tests below pin what the worker decides about a reque
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -50,13 +51,11 @@ def test_a_request_has_arrived_only_once_its_head_and_promised_body_are_in() -> 
 @pytest.mark.parametrize(
     "head",
     [
-        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
         b"GET / HTTP/1.1\r\nX: " + b"y" * HEAD_LIMIT,
     ],
-    ids=["two lengths", "bad length", "huge length", "chunked", "head too long"],
+    ids=["chunked", "chunked with a length", "head too long"],
 )
 def test_a_request_gunicorn_refuses_or_whose_body_is_never_read_goes_on_at_once(
     head: bytes,
@@ -67,7 +66,61 @@ def test_a_request_gunicorn_refuses_or_whose_body_is_never_read_goes_on_at_once(
 def test_a_body_over_the_limit_is_refused_at_its_head() -> None:
     arriving = Arriving(HEAD_LIMIT, BODY_LIMIT)
     assert arriving.feed(b"POST / HTTP/1.1\r\nContent-Length: 1001\r\n\r\n") is State.TOO_LARGE
-    assert arriving.seconds() > Arriving(HEAD_LIMIT, BODY_LIMIT).seconds()
+    within = Arriving(HEAD_LIMIT, BODY_LIMIT)
+    assert within.feed(b"POST / HTTP/1.1\r\nContent-Length: 0001000\r\n\r\n") is State.WAITING
+    assert within.seconds() > Arriving(HEAD_LIMIT, BODY_LIMIT).seconds()
+
+
+@pytest.mark.parametrize(
+    ("length", "state"),
+    [
+        (b"9" * 19, State.TOO_LARGE),
+        (b"9" * 5000, State.TOO_LARGE),
+        (b"0" * 30 + b"1001", State.TOO_LARGE),
+        (b"-1", State.BAD_LENGTH),
+        (b"5x", State.BAD_LENGTH),
+        (b"+5", State.BAD_LENGTH),
+        (b"1e3", State.BAD_LENGTH),
+        (b"", State.BAD_LENGTH),
+        (b"5, 5", State.BAD_LENGTH),
+        (b"5\r\nContent-Length: 5", State.BAD_LENGTH),
+        (b"5\r\nContent-Length: 6", State.BAD_LENGTH),
+    ],
+    ids=[
+        "19 digits",
+        "5000 digits",
+        "zeros then over",
+        "negative",
+        "not a number",
+        "plus sign",
+        "exponent",
+        "empty",
+        "a list",
+        "twice the same",
+        "two lengths",
+    ],
+)
+def test_regression_any_content_length_over_the_limit_or_not_one_number_is_refused_at_its_head(
+    length: bytes, state: State
+) -> None:
+    """Regression: a 19-digit Content-Length skipped the worker's 413 (gunicorn's 400 answered)."""
+    assert arrived(b"POST /api/x HTTP/1.1\r\nContent-Length: " + length + b"\r\n\r\n") == [state]
+
+
+@pytest.mark.parametrize(
+    ("start", "api"),
+    [
+        (b"POST /api/patients HTTP/1.1\r\n", True),
+        (b"GET http://x/api/auth/me?q=1 HTTP/1.1\r\n", True),
+        (b"GET /patients/?q=/api/ HTTP/1.1\r\n", False),
+        (b"GET /api/auth/me", False),
+    ],
+    ids=["api", "absolute form", "web", "request line not arrived"],
+)
+def test_the_worker_s_refusals_are_json_on_api_paths(start: bytes, api: bool) -> None:
+    arriving = Arriving(HEAD_LIMIT, BODY_LIMIT)
+    arriving.feed(start)
+    assert arriving.api_path() is api
 
 
 def test_a_request_running_longer_than_the_timeout_gets_its_worker_restarted() -> None:
@@ -136,7 +189,51 @@ def test_a_body_over_djangos_limit_is_refused_with_413_before_it_is_sent(
         )
         answer = read_all(sock)
     assert status(answer) == 413
-    assert b"10000000 bytes is over the limit of 2621440 bytes" in answer
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"] == {
+        "field": "Content-Length",
+        "value": "10000000",
+        "limit": "at most 2621440 bytes",
+        "source": "Django's DATA_UPLOAD_MAX_MEMORY_SIZE (painpump serve)",
+        "message": "Content-Length: 10000000 is over the limit: the body is refused before "
+        "it is sent; limit: at most 2621440 bytes (source: Django's DATA_UPLOAD_MAX_MEMORY_SIZE "
+        "(painpump serve))",
+    }
+
+
+def answered(server: Server, head: bytes) -> tuple[int, bytes, bytes]:
+    """The status, head and body of the answer to `head` (a request sent without its body)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+        sock.sendall(head)
+        answer = read_all(sock)
+    head_part, _, body = answer.partition(b"\r\n\r\n")
+    return status(answer), head_part, body
+
+
+@pytest.mark.parametrize(
+    ("length", "code", "refused"),
+    [
+        (b"1234567890123456789", 413, b"1234567890123456789 is over the limit"),
+        (b"9" * 4000, 413, b"(4000 characters) is over the limit"),
+        (b"-1", 400, b"'-1'"),
+        (b"12abc", 400, b"'12abc'"),
+        (b"5\r\nContent-Length: 5", 400, b"'5, 5'"),
+    ],
+    ids=["19 digits", "4000 digits", "negative", "not a number", "twice"],
+)
+def test_regression_a_content_length_over_the_limit_or_not_one_number_is_refused_like_the_rest(
+    served: tuple[Server, str], length: bytes, code: int, refused: bytes
+) -> None:
+    """Regression: a 19-digit Content-Length got gunicorn's plain-text 400. Now every refused
+    length is answered by the worker: JSON naming it on API paths, its message elsewhere."""
+    server, _ = served
+    for path, kind in ((b"/api/patients", b"application/json"), (b"/patients/new/", b"text/plain")):
+        head = b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n"
+        got, answer_head, body = answered(server, head)
+        assert got == code, body
+        assert b"Content-Type: " + kind in answer_head
+        assert refused in body and len(body) < 2000
+        if kind == b"application/json":
+            assert json.loads(body)["error"]["field"] == "Content-Length"
 
 
 def test_one_host_holding_many_half_sent_requests_gets_429_and_others_are_served(

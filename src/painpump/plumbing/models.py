@@ -1,6 +1,7 @@
 """Records of the shared HTTP plumbing: failed logins (the database-backed counter that throttles
-password guessing, painpump.plumbing.throttle) and the answers to writes sent with an idempotency
-key (so that a retried write is answered, not done twice, painpump.plumbing.idempotency).
+password guessing, painpump.plumbing.throttle), the addresses sign-ins came from, and the answers
+to writes sent with an idempotency key (so that a retried write is answered, not done twice,
+painpump.plumbing.idempotency).
 
 Both were first created by the api app: they keep its tables (`db_table`) and the names of their
 index and constraint, so moving them here changed no database."""
@@ -25,6 +26,15 @@ class LoginFailure(models.Model):
             models.Index(fields=["username", "ip", "at"], name="api_loginfa_usernam_57dbd2_idx"),
             models.Index(fields=["ip", "at"], name="plumbing_loginfailure_ip_at"),
         )
+
+
+class SignInAddress(models.Model):
+    """A client address (painpump.plumbing.throttle.client_ip) somebody completed a sign-in from,
+    and when last: while the clinic is past its ceiling of failed logins, only such addresses may
+    try a password (kept PAINPUMP_LOGIN_KNOWN_DAYS)."""
+
+    ip = models.GenericIPAddressField(unique=True)
+    at = models.DateTimeField(db_index=True)
 
 
 class IdempotentRequest(models.Model):

@@ -3,7 +3,8 @@ for a user who must give a second factor (painpump.clinic.two_factor), a code on
 session. Until the last step nobody is signed in: the session holds only who passed the password,
 for PENDING_SECONDS and while that user's password stays the same, so every page and API call
 still treats it as a stranger. Both steps are throttled (painpump.plumbing.throttle), and the
-address's budget is asked before the password is hashed."""
+address's budget (and the clinic's ceiling) is asked before the password is hashed; a completed
+sign-in makes its address known."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ class Outcome:
 
 def password_step(request: HttpRequest, username: str, password: str) -> Outcome:
     ip = throttle.client_ip(request)
-    wait = throttle.retry_after(username, ip)
+    wait = throttle.password_retry_after(username, ip)
     if wait is not None:
         return Outcome(Step.THROTTLED, wait)
     user = authenticate(request, username=username, password=password)
@@ -65,7 +66,7 @@ def password_step(request: HttpRequest, username: str, password: str) -> Outcome
     if two_factor.required_for(user):
         _hold(request, user)
         return Outcome(Step.ENROL)
-    throttle.clear(username, ip)
+    throttle.succeeded(username, ip)
     login(request, user)
     return Outcome(Step.SIGNED_IN)
 
@@ -102,7 +103,7 @@ def code_step(request: HttpRequest, code: str) -> Outcome:
     if not check.ok:
         throttle.record_failure(name, ip)
         return Outcome(Step.THROTTLED if check.wait else Step.REFUSED, check.wait)
-    throttle.clear(name, ip)
+    throttle.succeeded(name, ip)
     finish(request, user, check.device)
     return Outcome(Step.SIGNED_IN, recovery_codes_left=check.recovery_codes_left)
 
@@ -118,7 +119,7 @@ def enrol_step(request: HttpRequest, user: User, code: str) -> tuple[Outcome, Ch
     if not check.ok:
         throttle.record_failure(name, ip)
         return Outcome(Step.THROTTLED if check.wait else Step.REFUSED, check.wait), check
-    throttle.clear(name, ip)
+    throttle.succeeded(name, ip)
     finish(request, user, check.device)
     return Outcome(Step.SIGNED_IN), check
 

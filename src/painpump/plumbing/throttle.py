@@ -6,11 +6,15 @@ sees the same count, over a window, twice:
   is refused once it has spent this budget, before any password is hashed (AddressBudgetMiddleware,
   before the view's transaction), so that it cannot keep the workers hashing (each hash is
   deliberately slow, about 0.2 s of a core) and starve everyone else;
-- per username and address (MAX_FAILURES): guessing one user's password or code.
+- per username and address (MAX_FAILURES): guessing one user's password or code;
+- across all addresses (PAINPUMP_LOGIN_CEILING): past that many failures in the window, a password
+  step from an address nobody signed in from within PAINPUMP_LOGIN_KNOWN_DAYS is refused too,
+  before any hash, so that a flood from many addresses (a botnet) gets that many hashes in all,
+  not a budget per address, while the clinic's own workstations still sign in.
 
 The address is the client's (painpump.plumbing.client_address: the connection's unless a trusted
 proxy names another); an IPv6 client counts by its /64 network, as one host may hold a whole /64.
-A success clears that username's failures from that address only."""
+A success clears that username's failures from that address only, and makes the address known."""
 
 from __future__ import annotations
 
@@ -19,13 +23,14 @@ import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.loader import render_to_string
 
 from painpump import clock
 from painpump.plumbing.client_address import client_address
-from painpump.plumbing.models import LoginFailure
+from painpump.plumbing.models import LoginFailure, SignInAddress
 from painpump.plumbing.status import TOO_MANY_REQUESTS
 
 MAX_FAILURES = 5
@@ -58,6 +63,29 @@ def address_retry_after(ip: str) -> int | None:
     return _wait(LoginFailure.objects.filter(ip=ip), ADDRESS_MAX_FAILURES, clock.now())
 
 
+def ceiling_retry_after(ip: str) -> int | None:
+    """Seconds until the clinic's failures in the window fall under PAINPUMP_LOGIN_CEILING again,
+    for an address nobody signed in from within PAINPUMP_LOGIN_KNOWN_DAYS; None otherwise (two
+    indexed reads)."""
+    now = clock.now()
+    wait = _wait(LoginFailure.objects.all(), settings.PAINPUMP_LOGIN_CEILING, now)
+    if wait is None or known(ip):
+        return None
+    return wait
+
+
+def known(ip: str) -> bool:
+    """Somebody signed in from the address within PAINPUMP_LOGIN_KNOWN_DAYS."""
+    since = clock.now() - timedelta(days=settings.PAINPUMP_LOGIN_KNOWN_DAYS)
+    return bool(SignInAddress.objects.filter(ip=ip, at__gt=since).exists())
+
+
+def password_retry_after(username: str, ip: str) -> int | None:
+    """Seconds until a password may be tried again (retry_after, then the clinic's ceiling for an
+    address not known), or None."""
+    return retry_after(username, ip) or ceiling_retry_after(ip)
+
+
 def retry_after(username: str, ip: str) -> int | None:
     """Seconds until a login may be tried again, or None when it may be tried now: the
     address's budget first, then the username's from that address."""
@@ -74,21 +102,31 @@ def record_failure(username: str, ip: str) -> None:
     LoginFailure.objects.create(username=username[:150], ip=ip, at=now)
 
 
-def clear(username: str, ip: str) -> None:
+def succeeded(username: str, ip: str) -> None:
+    """A sign-in completed: the username's failures from the address go, the address is known."""
+    now = clock.now()
     LoginFailure.objects.filter(username=username, ip=ip).delete()
+    SignInAddress.objects.update_or_create(ip=ip, defaults={"at": now})
+    forgotten = now - timedelta(days=settings.PAINPUMP_LOGIN_KNOWN_DAYS)
+    SignInAddress.objects.filter(at__lt=forgotten).delete()
 
 
 SIGN_IN = "sign-in"
 """The URL name of the password step, the web's and the API's alike."""
 TOO_MANY = "too many failed logins from your address"
+TOO_MANY_IN_ALL = (
+    "too many failed logins at this clinic: until they are fewer, only addresses someone signed "
+    "in from lately may try"
+)
 
 
 class AddressBudgetMiddleware:
-    """Refuses a password step from an address past its budget before its view runs: no form
-    is read, no password hashed, and no transaction begun (on SQLite each request's transaction
-    holds the write lock, so a flood answered inside one would still queue every other request).
-    The API gets its JSON error, the web a page saying when to try again; both 429 with
-    Retry-After. The views check the budget again, with the username's own."""
+    """Refuses a password step from an address past its budget, or from an address not known
+    while the clinic is past its ceiling, before its view runs: no form is read, no password
+    hashed, and no transaction begun (on SQLite each request's transaction holds the write lock,
+    so a flood answered inside one would still queue every other request). The API gets its JSON
+    error, the web a page saying when to try again; both 429 with Retry-After. The views check
+    again, with the username's own budget."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -102,15 +140,19 @@ class AddressBudgetMiddleware:
         match = request.resolver_match
         if request.method != "POST" or match is None or match.url_name != SIGN_IN:
             return None
-        wait = address_retry_after(client_ip(request))
+        ip = client_ip(request)
+        wait, reason = address_retry_after(ip), TOO_MANY
+        if wait is None:
+            wait, reason = ceiling_retry_after(ip), TOO_MANY_IN_ALL
         if wait is None:
             return None
         response: HttpResponse
         if request.path_info.startswith("/api/"):
-            message = f"{TOO_MANY}: try again in {wait} s"
+            message = f"{reason}: try again in {wait} s"
             response = JsonResponse({"error": {"message": message}}, status=TOO_MANY_REQUESTS)
         else:
-            page = render_to_string("web/sign_in_refused.html", {"wait": wait}, request=request)
+            shown = {"wait": wait, "reason": reason[0].upper() + reason[1:]}
+            page = render_to_string("web/sign_in_refused.html", shown, request=request)
             response = HttpResponse(page, status=TOO_MANY_REQUESTS)
         response["Retry-After"] = str(wait)
         return response

@@ -11,15 +11,23 @@ below what a person notices as a wait. While the budget lasts, every failure has
 (about 0.2 s of a core each, by design), so that phase is reported, not bounded: it lasts a few
 seconds per address and window.
 
-`drill(full=False)` is the CI size (4 clients, a few seconds of flood); `full=True` the run by
-hand (8 clients, 30 s). `python -m painpump.devtools.security.login_flood [--full]` prints the
-report as JSON."""
+A second server then takes the flood from many addresses (a botnet): behind a trusted proxy
+(PAINPUMP_TRUSTED_PROXIES=127.0.0.1) each login names a random client in X-Forwarded-For, so no
+address ever spends its own budget; the clinic's ceiling (PAINPUMP_LOGIN_CEILING) must stop it.
+Its figures are under "many_addresses"; a problem there is also: more passwords hashed than the
+ceiling and the logins already running, or, once refused, the right password refused from the
+address a nurse signed in from before the flood, or let through from a new address.
+
+`drill(full=False)` is the CI size (4 clients, a few seconds of flood, a ceiling of 30);
+`full=True` the run by hand (8 clients, 30 s, the default ceiling). `python -m
+painpump.devtools.security.login_flood [--full]` prints the report as JSON."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import os
+import random
 import secrets
 import subprocess
 import sys
@@ -27,8 +35,11 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from painpump.devtools.faults.report import Report
 from painpump.devtools.faults.server import Server
@@ -41,6 +52,9 @@ SETTLE = 1.0
 budget check just before it ran out finish hashing."""
 PROBE_EVERY = 0.02
 USERNAME = "flood.nurse"
+WARD_NURSE = "ward.nurse"
+"""Signs in from WARD before the flood from many addresses, and again while it is refused."""
+WARD = "192.0.2.10"
 
 
 @dataclass(frozen=True)
@@ -49,10 +63,12 @@ class Size:
     baseline: int
     refused_seconds: float
     budget_timeout: float
+    ceiling: int | None
+    """PAINPUMP_LOGIN_CEILING for the flood from many addresses (None: the default)."""
 
 
-SMALL = Size(clients=4, baseline=40, refused_seconds=3.0, budget_timeout=60.0)
-FULL = Size(clients=8, baseline=200, refused_seconds=30.0, budget_timeout=120.0)
+SMALL = Size(clients=4, baseline=40, refused_seconds=3.0, budget_timeout=60.0, ceiling=30)
+FULL = Size(clients=8, baseline=200, refused_seconds=30.0, budget_timeout=120.0, ceiling=None)
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,9 @@ class Clinic:
     """A read-only API token of a nurse."""
     address_budget: int
     """Failed logins an address may have (painpump.plumbing.throttle)."""
+    ceiling: int
+    """Failed logins of all addresses past which only known ones may try."""
+    ward_password: str
 
 
 def seed() -> str:
@@ -70,6 +89,7 @@ def seed() -> str:
     from painpump.runtime import setup_django
 
     setup_django()
+    from django.conf import settings
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
 
@@ -78,10 +98,20 @@ def seed() -> str:
     from painpump.plumbing.throttle import ADDRESS_MAX_FAILURES
 
     call_command("migrate", interactive=False, verbosity=0)
+    nurses = Group.objects.get_or_create(name=Role.NURSE.value)[0]
     user = User.objects.create_user(USERNAME)  # no password: the token is its credential
-    user.groups.add(Group.objects.get_or_create(name=Role.NURSE.value)[0])
+    user.groups.add(nurses)
     token = tokens.create(USERNAME, read_only=True, actor="login-flood drill").secret
-    return json.dumps({"token": token, "address_budget": ADDRESS_MAX_FAILURES})
+    ward_password = secrets.token_urlsafe(16)
+    User.objects.create_user(WARD_NURSE, password=ward_password).groups.add(nurses)
+    return json.dumps(
+        {
+            "token": token,
+            "address_budget": ADDRESS_MAX_FAILURES,
+            "ceiling": settings.PAINPUMP_LOGIN_CEILING,
+            "ward_password": ward_password,
+        }
+    )
 
 
 def _seeded(env: dict[str, str]) -> Clinic:
@@ -137,29 +167,53 @@ class Flood:
                     self.first_refused = time.monotonic()
 
 
-def _flooder(port: int, stop: threading.Event, flood: Flood) -> None:
-    """One client: a CSRF token, then logins with random usernames until `stop`."""
+def _login_headers(port: int) -> dict[str, str]:
+    """The headers of a login: a fresh CSRF token and its cookie."""
     _, _, body, cookies = _request(port, "GET", "/api/auth/csrf", {})
-    headers = {
+    return {
         "Content-Type": "application/json",
         "X-CSRFToken": json.loads(body)["csrf_token"],
         "Cookie": f"csrftoken={cookies['csrftoken']}",
     }
+
+
+def _login(port: int, username: str, password: str, client: str | None = None) -> int:
+    headers = _login_headers(port) | ({"X-Forwarded-For": client} if client else {})
+    body = json.dumps({"username": username, "password": password}).encode()
+    return _request(port, "POST", "/api/auth/login", headers, body)[0]
+
+
+def _somewhere() -> str:
+    """A client address of the flood from many addresses (198.18.0.0/15, for benchmarks)."""
+    return f"198.{random.randint(18, 19)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+def _flooder(port: int, stop: threading.Event, flood: Flood, many: bool) -> None:
+    """One client: a CSRF token, then logins with random usernames until `stop`, each from a
+    random address when `many`."""
+    headers = _login_headers(port)
     while not stop.is_set():
         attempt = {"username": f"u{secrets.token_hex(6)}", "password": secrets.token_hex(8)}
         payload = json.dumps(attempt).encode()
-        status, retry_after, _, _ = _request(port, "POST", "/api/auth/login", headers, payload)
+        sent = headers | ({"X-Forwarded-For": _somewhere()} if many else {})
+        status, retry_after, _, _ = _request(port, "POST", "/api/auth/login", sent, payload)
         flood.add(status, retry_after)
 
 
-def _flood(port: int, clinic: Clinic, size: Size, report: Report) -> None:
-    token, budget_of_address = clinic.token, clinic.address_budget
+def _flood(port: int, clinic: Clinic, size: Size, many: bool) -> tuple[dict[str, Any], list[str]]:
+    """The flood's figures and problems: from one address, or from many (`many`)."""
+    figures: dict[str, Any] = {}
+    problems: list[str] = []
+    token = clinic.token
+    budget_of_address = clinic.ceiling if many else clinic.address_budget
+    if many and _login(port, WARD_NURSE, clinic.ward_password, WARD) != 200:
+        problems.append(f"{WARD_NURSE} could not sign in from {WARD} before the flood")
     for _ in range(5):
         _timed(port, token)  # warm both workers
-    report.figures["before"] = latencies([_timed(port, token) for _ in range(size.baseline)])
+    figures["before"] = latencies([_timed(port, token) for _ in range(size.baseline)])
     flood, stop = Flood(), threading.Event()
     clients = [
-        threading.Thread(target=_flooder, args=(port, stop, flood), daemon=True)
+        threading.Thread(target=_flooder, args=(port, stop, flood, many), daemon=True)
         for _ in range(size.clients)
     ]
     began = time.monotonic()
@@ -176,13 +230,15 @@ def _flood(port: int, clinic: Clinic, size: Size, report: Report) -> None:
         if flood.first_refused is not None:
             deadline = min(deadline, flood.first_refused + SETTLE + size.refused_seconds)
         time.sleep(PROBE_EVERY)
+    if many and flood.first_refused is not None:
+        figures |= _ward_and_newcomer(port, clinic, problems)
     stop.set()
     for client in clients:
         client.join(timeout=60)
     hashed = flood.statuses[401]
-    report.figures |= {
+    figures |= {
         "clients": size.clients,
-        "address_budget": budget_of_address,
+        ("ceiling" if many else "address_budget"): budget_of_address,
         "logins": {str(status): n for status, n in sorted(flood.statuses.items())},
         "budget_spent_after_s": (
             round(flood.first_refused - began, 2) if flood.first_refused else None
@@ -192,42 +248,76 @@ def _flood(port: int, clinic: Clinic, size: Size, report: Report) -> None:
         "p95_bound_ms": P95_BOUND * 1000,
     }
     if flood.first_refused is None:
-        report.problems.append(
+        problems.append(
             f"the flood was never refused with 429 ({hashed} logins answered 401 in "
             f"{size.budget_timeout:.0f} s)"
         )
     if flood.without_retry_after:
-        report.problems.append(f"{flood.without_retry_after} answers 429 without Retry-After")
+        problems.append(f"{flood.without_retry_after} answers 429 without Retry-After")
     if hashed > budget_of_address + size.clients:
-        report.problems.append(
-            f"{hashed} passwords hashed for one address, more than its budget of "
-            f"{budget_of_address} and the {size.clients} logins that may be running"
+        whose = "for the clinic, more than its ceiling" if many else "for one address, more than"
+        problems.append(
+            f"{hashed} passwords hashed {whose} of {budget_of_address} and the {size.clients} "
+            "logins that may be running"
         )
     other = set(flood.statuses) - {401, 429}
     if other:
-        report.problems.append(f"logins answered {sorted(other)} besides 401 and 429")
+        problems.append(f"logins answered {sorted(other)} besides 401 and 429")
     if refused and percentile(refused, 0.95) > P95_BOUND:
-        report.problems.append(
+        problems.append(
             f"the authenticated request took {percentile(refused, 0.95) * 1000:.0f} ms at the "
             f"95th percentile during the refused flood, over the bound of {P95_BOUND * 1000:.0f} ms"
         )
+    return figures, problems
+
+
+def _ward_and_newcomer(port: int, clinic: Clinic, problems: list[str]) -> dict[str, int]:
+    """While the flood from many addresses is refused: the right password from the ward's
+    address signs in, from a new address it is refused (the statuses; a problem otherwise)."""
+    ward = _login(port, WARD_NURSE, clinic.ward_password, WARD)
+    if ward != 200:
+        problems.append(f"{WARD_NURSE} signing in from {WARD}, known, was answered {ward}")
+    newcomer = _login(port, WARD_NURSE, clinic.ward_password, _somewhere())
+    if newcomer != 429:
+        problems.append(f"the right password from a new address was answered {newcomer}, not 429")
+    return {"known_address_signs_in": ward, "new_address_signs_in": newcomer}
 
 
 def drill(full: bool) -> Report:
     report = Report("login-flood", "sqlite")
     size = FULL if full else SMALL
+    with _served({}) as (port, clinic):
+        report.figures, report.problems = _flood(port, clinic, size, many=False)
+    many = {
+        "PAINPUMP_TRUSTED_PROXIES": "127.0.0.1",
+        "PAINPUMP_REQUIRE_2FA": "0",  # the ward nurse signs in with her password alone
+        **({"PAINPUMP_LOGIN_CEILING": str(size.ceiling)} if size.ceiling else {}),
+    }
+    with _served(many) as (port, clinic):
+        figures, problems = _flood(port, clinic, size, many=True)
+    report.figures["many_addresses"] = figures
+    report.problems += [f"many addresses: {problem}" for problem in problems]
+    return report
+
+
+@contextmanager
+def _served(settings: dict[str, str]) -> Iterator[tuple[int, Clinic]]:
+    """`painpump serve` on a fresh SQLite clinic with `settings` in its environment: its port
+    and the seeded Clinic."""
     with tempfile.TemporaryDirectory(prefix="painpump-login-flood-") as work:
         directory = Path(work)
+        ignored = {"DATABASE_URL", "PAINPUMP_TRUSTED_PROXIES", "PAINPUMP_LOGIN_CEILING"}
         env = {
             key: value
             for key, value in os.environ.items()
-            if key not in {"DATABASE_URL", "PAINPUMP_TRUSTED_PROXIES", "DJANGO_SETTINGS_MODULE"}
+            if key not in ignored | {"DJANGO_SETTINGS_MODULE"}
         }
         env |= {
             "PAINPUMP_DATA_DIR": str(directory / "data"),
             "PAINPUMP_SECRET_KEY": env.get("PAINPUMP_SECRET_KEY") or secrets.token_urlsafe(48),
             "PAINPUMP_AUDIT_KEY": env.get("PAINPUMP_AUDIT_KEY") or secrets.token_urlsafe(48),
             "PAINPUMP_AUDIT_CHECKPOINTS": str(directory / "audit-checkpoints.log"),
+            **settings,
         }
         (directory / "data").mkdir(mode=0o700)
         clinic = _seeded(env)
@@ -235,10 +325,9 @@ def drill(full: bool) -> Report:
         server.start()
         try:
             server.wait_ready(lambda: _answers(server.port))
-            _flood(server.port, clinic, size, report)
+            yield server.port, clinic
         finally:
             server.stop()
-    return report
 
 
 def _answers(port: int) -> bool:
