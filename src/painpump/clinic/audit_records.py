@@ -1,9 +1,11 @@
 """Each clinical record against the last state its audit trail recorded: refills (with their
-drugs and program), programs changed between refills, prescriptions (drugs and steps), implants
-and patients. A record edited in the database without the application (a refill's volume, a
-forged second-clinician verification) differs from the `after` of its newest audit entry; a
-record no entry created, or an audited record deleted, shows too. Quantities are compared as
-the trail shows them (in its unit, to its places: a microlitre for volumes)."""
+drugs, program and the twin's dates), programs (changed between refills, or started by a refill),
+prescriptions (drugs and steps, high-alert flag, double-check), implants, patients and the
+clinic's drug-library limits. A record edited in the database without the application (a
+refill's volume, a forged second-clinician verification or double-check) differs from the
+`after` of its newest audit entry; a record no entry created, or an audited record deleted, shows
+too. Quantities are compared as the trail shows them (in its unit, to its places: a microlitre
+for volumes)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,19 @@ from typing import Any, Protocol
 
 from django.db.models import QuerySet
 
+from painpump.clinic.actions.library import snapshot as limit_snapshot
 from painpump.clinic.actions.patients import patient_snapshot
 from painpump.clinic.actions.refills import program_snapshot
-from painpump.clinic.models import AuditEntry, Implant, Patient, Prescription, Program, Refill
+from painpump.clinic.models import (
+    AuditEntry,
+    ClinicLimit,
+    Implant,
+    Patient,
+    Prescription,
+    PrescriptionCheck,
+    Program,
+    Refill,
+)
 from painpump.clinic.reads.prescription_history import settings_of
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.core.units import DISPLAY_UNITS, format_decimal, of
@@ -128,6 +140,10 @@ def _refill(row: Refill) -> dict[str, Stored]:
         "bridge": Amount(row.bridge_rate_ml_per_day),
         "priming": Amount(row.priming_volume_ml),
         "refill_by": Exact(row.refill_by.isoformat()),
+        "alarm_at": Moment(row.alarm_at),
+        "empty_at": Moment(row.empty_at),
+        "limited_by": Exact(row.limited_by),
+        "needs_verification": Exact(row.needs_verification),
         "ptm_counts": Exact(
             None
             if row.ptm_requests is None
@@ -135,6 +151,7 @@ def _refill(row: Refill) -> dict[str, Stored]:
         ),
         "verified_by": Exact(row.verified_by),
         "verified_at": Moment(row.verified_at),
+        "overrides": Exact(row.acknowledged),
     }
 
 
@@ -144,6 +161,7 @@ def _program(row: Program) -> dict[str, Stored]:
     return {
         **_exact(shown),
         "prescription": Exact(row.prescription.number if row.prescription else None),
+        "overrides": Exact(row.overrides),
     }
 
 
@@ -161,7 +179,33 @@ def _prescription(row: Prescription) -> dict[str, Stored]:
     shown: dict[str, Any] = dict.fromkeys(OPTIONAL_SETTINGS)
     shown |= settings_of(as_core(row))
     shown |= {"number": row.number, "reason": row.reason, "prescribed_by": row.prescribed_by}
-    return {name: Worded(value) for name, value in shown.items()} | {"status": Exact(row.status)}
+    return {name: Worded(value) for name, value in shown.items()} | {
+        "status": Exact(row.status),
+        "high_alert": Exact(row.high_alert),
+        "checked_by": Exact(row.checked_by),
+        "checked_at": Moment(row.checked_at),
+        "double_check": Exact(_double_check(row.checks.all())),
+        "overrides": Exact(row.overrides),
+    }
+
+
+def _check(
+    checked_by: str, accepted: bool, entered: object, mismatches: object, comment: object
+) -> dict[str, object]:
+    return {
+        "checked_by": checked_by,
+        "accepted": accepted,
+        "entered": entered,
+        "mismatches": mismatches,
+        "comment": comment,
+    }
+
+
+def _double_check(rows: Iterable[PrescriptionCheck]) -> object:
+    """A prescription's double-check rows in the trail's terms: None, the one row, or a list of
+    them (which no audited action writes: the first check ends the wait for one)."""
+    checks = [_check(c.checked_by, c.accepted, c.entered, c.mismatches, c.comment) for c in rows]
+    return checks[0] if len(checks) == 1 else (checks or None)
 
 
 IDENTIFYING = frozenset({"mrn", "family_name", "given_name", "birth_date"})
@@ -184,20 +228,65 @@ def _implant(row: Implant) -> dict[str, Stored]:
     }
 
 
+UNRECORDED = object()
+"""A field an entry changed without recording its new value (an entry older than the field's
+record): nothing to compare it with until a later entry records it."""
+
+AuditedState = dict[str, tuple[object, int]]
+"""Field -> (the newest value the trail recorded, its entry's seq)."""
+States = dict[str, dict[str, AuditedState]]
+"""Kind -> object id -> its audited state."""
+
+
+def _refill_noted(action: str, actor: str, after: Mapping[str, Any]) -> dict[str, object]:
+    return {"performed_by": actor} if action == "refill.perform" else {}
+
+
+def _prescription_noted(action: str, actor: str, after: Mapping[str, Any]) -> dict[str, object]:
+    """The prescriber; at the double-check, the check itself and, if accepted, the checker as
+    the prescription's own record of it (when, the entry's `after` tells; an entry older than
+    that record does not, and leaves nothing to compare)."""
+    if action == "prescription.create":
+        return {"prescribed_by": actor}
+    if action not in ("prescription.accept", "prescription.reject"):
+        return {}
+    accepted = action == "prescription.accept"
+    check = _check(
+        actor, accepted, after.get("entered"), after.get("mismatches"), after.get("comment")
+    )
+    noted: dict[str, object] = {"double_check": check}
+    if accepted:
+        noted["checked_by"] = actor
+    if "checked_at" not in after:
+        noted["checked_at"] = UNRECORDED
+    return noted
+
+
+def _refill_programs(states: States) -> set[str]:
+    """The programs audited refills started (audited with the refill, not on their own)."""
+    audited = states["refill"]
+    return {
+        str(program)
+        for refill, program in Refill.objects.values_list("id", "program_id").iterator(2000)
+        if str(refill) in audited
+    }
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of record: the actions whose `after` records its state (reads and previews
-    record none), its rows, how they render in the trail's terms, the action whose actor the
-    record names, what a record holds before any entry says otherwise, and whether every record
-    must have been created by an audited action."""
+    record none), its rows, how they render in the trail's terms, what an entry tells beyond its
+    `after` (who acted, as what), what a record holds before any entry says otherwise, and the
+    records another kind's audited action created (every other one must have an entry of its
+    own)."""
 
     name: str
     actions: frozenset[str]
     rows: Callable[[], QuerySet[Any]]
     render: Callable[[Any], dict[str, Stored]]
-    actor_field: tuple[str, str] | None = None  # (action, field)
+    noted: Callable[[str, str, Mapping[str, Any]], dict[str, object]] | None = None
     initially: dict[str, Any] = field(default_factory=dict)
-    created_audited: bool = True
+    created_elsewhere: Callable[[States], set[str]] | None = None
 
 
 KINDS = (
@@ -206,7 +295,7 @@ KINDS = (
         frozenset({"refill.perform", "refill.verify"}),
         lambda: Refill.objects.select_related("program__prescription").prefetch_related("drugs"),
         _refill,
-        ("refill.perform", "performed_by"),
+        _refill_noted,
         {"verified_by": "", "verified_at": None},
     ),
     Kind(
@@ -214,7 +303,7 @@ KINDS = (
         frozenset({"program.change"}),
         lambda: Program.objects.select_related("prescription"),
         _program,
-        created_audited=False,  # a refill's program is audited with the refill
+        created_elsewhere=_refill_programs,
     ),
     Kind(
         "prescription",
@@ -228,9 +317,10 @@ KINDS = (
                 "prescription.supersede",
             }
         ),
-        lambda: Prescription.objects.prefetch_related("drugs", "steps"),
+        lambda: Prescription.objects.prefetch_related("drugs", "steps", "checks"),
         _prescription,
-        ("prescription.create", "prescribed_by"),
+        _prescription_noted,
+        {"checked_by": "", "checked_at": None, "double_check": None},
     ),
     Kind("implant", frozenset({"implant.register"}), lambda: Implant.objects.all(), _implant),
     Kind(
@@ -239,13 +329,27 @@ KINDS = (
         lambda: Patient.objects.all(),
         _patient,
     ),
+    Kind(
+        "clinic_limit",
+        frozenset(
+            {
+                "library.limit.add",
+                "library.limit.change",
+                "library.limit.approve",
+                "library.limit.archive",
+                "library.limit.archive_request",
+                "library.limit.replace",
+            }
+        ),
+        lambda: ClinicLimit.objects.all(),
+        lambda row: _exact(limit_snapshot(row)),
+    ),
 )
 
 
-def audited_states() -> dict[str, dict[str, dict[str, tuple[object, int]]]]:
-    """kind -> object id -> field -> (the newest value the trail recorded, its entry's seq)."""
+def audited_states() -> States:
     by_kind = {kind.name: kind for kind in KINDS}
-    states: dict[str, dict[str, dict[str, tuple[object, int]]]] = {k: {} for k in by_kind}
+    states: States = {k: {} for k in by_kind}
     actions = {action for kind in KINDS for action in kind.actions}
     rows = (
         AuditEntry.objects.filter(object_type__in=list(by_kind), action__in=actions)
@@ -260,10 +364,13 @@ def audited_states() -> dict[str, dict[str, dict[str, tuple[object, int]]]]:
         state = states[kind_name].get(object_id)
         if state is None:
             state = states[kind_name][object_id] = {k: (v, seq) for k, v in kind.initially.items()}
-        if isinstance(after, dict):
-            state.update((name, (value, seq)) for name, value in after.items())
-        if kind.actor_field and action == kind.actor_field[0]:
-            state[kind.actor_field[1]] = (actor, seq)
+        recorded = after if isinstance(after, dict) else {}
+        state.update((name, (value, seq)) for name, value in recorded.items())
+        for name, value in (kind.noted(action, actor, recorded) if kind.noted else {}).items():
+            if value is UNRECORDED:
+                state.pop(name, None)
+            else:
+                state[name] = (value, seq)
     return states
 
 
@@ -274,13 +381,14 @@ def mismatches() -> list[str]:
     found: list[str] = []
     for kind in KINDS:
         audited = states[kind.name]
+        elsewhere = kind.created_elsewhere(states) if kind.created_elsewhere else set()
         seen: set[str] = set()
         for row in kind.rows().iterator(chunk_size=2000):
             key = str(row.pk)
             seen.add(key)
             state = audited.get(key)
             if state is None:
-                if kind.created_audited:
+                if key not in elsewhere:
                     found.append(
                         f"{kind.name} {key}: no audit entry records it (created, or its trail "
                         "deleted, outside the application)"
@@ -297,7 +405,7 @@ def mismatches() -> list[str]:
 
 
 def _differences(
-    kind: str, key: str, stored: dict[str, Stored], state: dict[str, tuple[object, int]]
+    kind: str, key: str, stored: dict[str, Stored], state: AuditedState
 ) -> Iterable[str]:
     for name, (value, seq) in state.items():
         current = stored.get(name)

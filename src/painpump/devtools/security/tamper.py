@@ -5,8 +5,11 @@ checkpoints written as the service writes them); then, each on a fresh copy of t
 newest entries are deleted and the head rewound (a cut tail), every entry and the head deleted
 (a wiped trail, with and without the checkpoint file), an entry edited and every later hash
 recomputed with the plain digest and with the application's own keyed hash under a key the
-insider chose, a refill's volume edited, a second clinician's verification forged, and a forged
-checkpoint appended. Figures: the size of the trail and the time verify takes for it.
+insider chose, a refill's volume edited, a second clinician's verification forged, a forged
+checkpoint appended; and (the second outside attack) a program inserted, a refill's alarm and
+empty dates moved, a refill taken off the verification list, a double-check forged, a
+prescription's high-alert flag cleared and a clinic limit loosened. Figures: the size of the
+trail and the time verify takes for it.
 
 `drill(full)` runs it in a process of its own (Django is configured once per process):
 `python -m painpump.devtools.security.tamper --entries N --patients P`."""
@@ -114,6 +117,81 @@ def forge_verification() -> str:
     return str(refill.id)
 
 
+def insert_program() -> str:
+    """Insert a copy of the newest program under a new id, a dose doubled; its id."""
+    from painpump.clinic.models import Program
+
+    program = Program.objects.order_by("started_at").last()
+    assert program is not None
+    program.pk = None
+    program.dose_mcg_per_day *= 2
+    program.save(force_insert=True)
+    return str(program.id)
+
+
+def move_refill_dates() -> str:
+    """Move the newest refill's alarm and empty dates a month later; the refill's id."""
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from painpump.clinic.models import Refill
+
+    refill = Refill.objects.order_by("performed_at").last()
+    assert refill is not None
+    later = timedelta(days=30)
+    Refill.objects.filter(id=refill.id).update(
+        alarm_at=F("alarm_at") + later, empty_at=F("empty_at") + later
+    )
+    return str(refill.id)
+
+
+def clear_needs_verification() -> str:
+    """Take a refill waiting for its second clinician off the list; the refill's id."""
+    from painpump.clinic.models import Refill
+
+    refill = Refill.objects.filter(needs_verification=True).order_by("performed_at").last()
+    assert refill is not None
+    Refill.objects.filter(id=refill.id).update(needs_verification=False)
+    return str(refill.id)
+
+
+def forge_double_check() -> str:
+    """Rewrite the newest double-check as an acceptance by a clinician who never did it; the
+    prescription's id."""
+    from painpump.clinic.models import PrescriptionCheck
+
+    check = PrescriptionCheck.objects.order_by("checked_at").last()
+    assert check is not None
+    PrescriptionCheck.objects.filter(id=check.id).update(
+        checked_by="demo.nobody", accepted=True, mismatches=[]
+    )
+    return str(check.prescription_id)
+
+
+def clear_high_alert() -> str:
+    """Clear a high-alert prescription's flag (the next one then skips its double-check); the
+    prescription's id."""
+    from painpump.clinic.models import Prescription
+
+    record = Prescription.objects.filter(high_alert=True).order_by("prescribed_at").last()
+    assert record is not None
+    Prescription.objects.filter(id=record.id).update(high_alert=False)
+    return str(record.id)
+
+
+def loosen_clinic_limit() -> str:
+    """Raise a clinic limit tenfold; the limit's id."""
+    from django.db.models import F
+
+    from painpump.clinic.models import ClinicLimit
+
+    limit = ClinicLimit.objects.order_by("set_at").first()
+    assert limit is not None
+    ClinicLimit.objects.filter(id=limit.id).update(value=F("value") * 10)
+    return str(limit.id)
+
+
 def forge_checkpoint() -> None:
     """Append a checkpoint line signed without the audit key."""
     from painpump.clinic import audit_checkpoints, audit_keys
@@ -161,6 +239,15 @@ SCENARIOS: dict[str, tuple[Callable[[], object], str]] = {
     "refill volume edited": (edit_refill_volume, ": volume is "),
     "verification forged": (forge_verification, ": verified_by is 'demo.pharmacist1'"),
     "forged checkpoint": (forge_checkpoint, "does not match (the line was edited or forged)"),
+    "program inserted": (insert_program, "no audit entry records it"),
+    "refill alarm and empty dates moved": (move_refill_dates, ": alarm_at is "),
+    "refill taken off the verification list": (
+        clear_needs_verification,
+        ": needs_verification is False in the database, True",
+    ),
+    "double-check forged": (forge_double_check, ": double_check is {'checked_by': "),
+    "high-alert flag cleared": (clear_high_alert, ": high_alert is False in the database, True"),
+    "clinic limit loosened": (loosen_clinic_limit, ": value is "),
 }
 
 
@@ -191,6 +278,24 @@ class _Clinic:
         shutil.copyfile(source, target)
 
 
+def _clinic_limit() -> None:
+    """A soft clinic limit, set by the demo's pharmacist (the demo sets none)."""
+    from django.contrib.auth.models import User
+
+    from painpump.clinic.actions import library
+    from painpump.core.units import Kind, parse
+
+    library.add_limit(
+        User.objects.get(username="demo.pharmacist"),
+        drug="baclofen",
+        rule="max_daily_dose",
+        value=parse("900 mcg/day", Kind.DOSE_RATE, "value"),
+        severity="soft",
+        source="the tamper drill's clinic policy",
+        idempotency_key="tamper-drill",
+    )
+
+
 def _pad(entries: int) -> None:
     """Append drill entries until the trail holds `entries`, a batch per transaction."""
     from django.db import transaction
@@ -215,6 +320,7 @@ def run(patients: int, entries: int) -> Report:
     call_command("migrate", interactive=False, verbosity=0)
     began = time.perf_counter()
     seed.seed(patients=patients, seed=1)
+    _clinic_limit()
     _pad(entries)
     report.figures["seed_seconds"] = round(time.perf_counter() - began, 1)
     clinic = _Clinic(Path.cwd())
