@@ -17,7 +17,7 @@ from clinic_fixtures import second_clinician, titrated
 from frozen import day
 from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Implant
-from painpump.clinic.testing import CARRIED_OVER, prescribed, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, MEDTRONIC_CATHETER, prescribed, responder_episode
 from painpump.core.refill import residual_ml
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, of, parse
@@ -69,6 +69,7 @@ def long_history(physician: User, nurse: User) -> Implant:
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=IMPLANTED,
     )

@@ -14,7 +14,7 @@ from clinic_fixtures import second_clinician
 from frozen import at, day
 from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Implant
-from painpump.clinic.testing import prescribed
+from painpump.clinic.testing import MEDTRONIC_CATHETER, prescribed
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
@@ -62,6 +62,7 @@ def ziconotide_pump(physician: User, nurse: User, mrn: str = "MRN-ZIC") -> Impla
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=day(-23),
     )

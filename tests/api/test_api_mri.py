@@ -14,7 +14,7 @@ from therapy_setup import at, expected_to_live, implanted, new_episode, post, to
 
 from painpump.clinic.models import Patient
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import MEDTRONIC_CATHETER, responder_episode
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +64,7 @@ def test_the_implant_answer_gives_the_mri_instructions_of_its_pump(
         "catheter_model": "8709SC",
         "catheter_length": {"value": 60, "unit": "cm"},
         "dead_volume": "0.25 mL",
+        "acknowledge": dict(MEDTRONIC_CATHETER),
         "implanted_on": today().isoformat(),
     }
     created = post(client_as(Role.PHYSICIAN), f"/api/episodes/{episode.id}/implants", body)

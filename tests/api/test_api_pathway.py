@@ -18,6 +18,7 @@ from therapy_setup import at, expected_to_live, iso, new_episode, post, today
 from frozen import day
 from painpump.clinic.models import Episode, Implant, PathwayEvent, Patient
 from painpump.clinic.roles import Role
+from painpump.clinic.testing import MEDTRONIC_CATHETER
 
 
 def implant_body(version: int, on: str, **changes: Any) -> dict[str, Any]:
@@ -28,6 +29,7 @@ def implant_body(version: int, on: str, **changes: Any) -> dict[str, Any]:
         "catheter_model": "8709SC",
         "catheter_length": {"value": 60, "unit": "cm"},
         "dead_volume": "0.25 mL",
+        "acknowledge": dict(MEDTRONIC_CATHETER),
         "implanted_on": on,
     } | changes
 
@@ -63,6 +65,33 @@ def test_tumour_pain_is_implanted_directly(
         ("implant", "referred", "implanted")
     ]
     assert history[0]["recorded_by"] == "dr.house"
+
+
+def test_a_dead_volume_the_catheter_rules_out_or_an_unacknowledged_one_is_a_422(
+    physician: Client, users: dict[Role, User], patient: Patient
+) -> None:
+    """The dead volume is judged against the catheter: 0.1 mL in 60 cm of Prometra catheter
+    (0.156 mL, prometra-ii-ifu) is refused naming the computed volume; an 8709SC, which the
+    catalog does not know, registers only with its warning acknowledged."""
+    expected_to_live(users[Role.NURSE], patient)
+    episode = new_episode(users[Role.PHYSICIAN], patient, "tumour_pain", 10)
+    url = f"/api/episodes/{episode.id}/implants"
+    on = today().isoformat()
+    slip = implant_body(
+        1, on, catheter_model="prometra-catheter", dead_volume="0.1 mL", acknowledge={}
+    )
+    refused = post(physician, url, slip)
+    assert refused.status_code == 422, refused.content
+    error = refused.json()["error"]
+    assert (error["field"], error["value"]) == ("dead_volume", "0.1 mL")
+    assert "the 0.156 mL the prometra-catheter holds (60 cm x 0.0026 mL/cm)" in error["limit"]
+    assert error["source"].startswith("prometra-ii-ifu")
+    unacknowledged = post(physician, url, implant_body(1, on, acknowledge={}))
+    assert unacknowledged.status_code == 422
+    assert unacknowledged.json()["error"]["field"] == "acknowledge"
+    assert unacknowledged.json()["error"]["value"] == "dead_volume_unchecked"
+    assert not Implant.objects.exists()
+    assert post(physician, url, implant_body(1, on)).status_code == 201
 
 
 def test_an_implantation_sent_with_its_discharge_records_both_as_the_web_form_does(

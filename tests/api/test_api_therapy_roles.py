@@ -36,6 +36,7 @@ from painpump.clinic.models import (
     Refill,
 )
 from painpump.clinic.roles import CAPABILITIES, Role
+from painpump.clinic.testing import MEDTRONIC_CATHETER
 
 P, N, PH, AD, AU = Role.PHYSICIAN, Role.NURSE, Role.PHARMACIST, Role.ADMIN, Role.AUDITOR
 EVERYONE = frozenset(Role)
@@ -81,6 +82,7 @@ ENDPOINTS: list[tuple[str, str, Body, str | None, frozenset[Role], int]] = [
             "catheter_model": "8709SC",
             "catheter_length": "60 cm",
             "dead_volume": "0.25 mL",
+            "acknowledge": dict(MEDTRONIC_CATHETER),
             "implanted_on": _today(),
         },
         "pathway.decide",

@@ -19,7 +19,7 @@ from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Episode, Implant, Patient, Prescription, Refill
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import CARRIED_OVER, prescribed, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, MEDTRONIC_CATHETER, prescribed, responder_episode
 from painpump.core.prescription import ProgramKind
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
@@ -109,6 +109,7 @@ def implanted(
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=filled_at.date(),
     )

@@ -78,6 +78,12 @@ def test_a_physician_takes_a_stroke_patient_from_referral_to_the_implant(
     implant = page.locator("#step-implant")
     implant.get_by_label("Implanted on").fill(earliest.isoformat())
     implant.get_by_role("button", name="Register the implantation").click()
+
+    unchecked = page.get_by_test_id("warning-dead_volume_unchecked")  # not in the catalog
+    expect(unchecked).to_contain_text("the catheter catalog has no '8709SC'")
+    unchecked.get_by_label("I have read this warning and take the step anyway").check()
+    unchecked.get_by_label("Note (recorded)").fill("dead volume read from the implant record")
+    page.locator("#step-implant").get_by_role("button", name="Register the implantation").click()
     expect(page.get_by_test_id("stage")).to_have_text("implanted")
     expect(page.get_by_role("status")).to_contain_text("registered")
     expect(page.locator("#timeline")).to_be_visible()

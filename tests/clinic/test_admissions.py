@@ -16,7 +16,7 @@ from painpump.clinic.errors import Conflict
 from painpump.clinic.models import Appointment, AuditEntry, Episode, Implant, Patient
 from painpump.clinic.reads.episode_view import episode_overview
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import MEDTRONIC_CATHETER, responder_episode
 from painpump.core.errors import Refusal
 from painpump.core.scheduling import ClinicCalendar, earliest_working_day
 from painpump.core.units import Kind, parse
@@ -176,7 +176,14 @@ def test_the_implantation_is_proposed_on_its_earliest_working_day_and_not_moved_
         appointments.update_appointment(nurse, booked.id, status="cancelled", expected_version=1)
 
 
-def register(physician: User, episode: Episode, on: date, **extra: object) -> Implant:
+def register(
+    physician: User,
+    episode: Episode,
+    on: date,
+    acknowledge: dict[str, str] | None = None,
+    **extra: object,
+) -> Implant:
+    """The implantation of an 8709SC catheter (its unchecked dead volume acknowledged) on `on`."""
     return implantation.register_implantation(
         physician,
         episode.id,
@@ -189,6 +196,7 @@ def register(physician: User, episode: Episode, on: date, **extra: object) -> Im
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
         alarm_volume=None,
         implanted_on=on,
+        acknowledge={**MEDTRONIC_CATHETER, **(acknowledge or {})},
         **extra,  # type: ignore[arg-type]
     )
 

@@ -17,7 +17,7 @@ from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Episode, Implant, PathwayEvent, Patient
 from painpump.clinic.pathway_state import dump_state, load_state
 from painpump.clinic.roles import Forbidden
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import MEDTRONIC_CATHETER, responder_episode
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, parse
 
@@ -39,6 +39,7 @@ def implant(physician: User, episode: Episode, on: date) -> Implant:
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.2 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=on,
     )

@@ -34,7 +34,13 @@ from painpump.clinic.actions.readbacks import record_readback
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Episode, Implant, Incident, Program, Refill
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
+from painpump.clinic.testing import (
+    CARRIED_OVER,
+    MEDTRONIC_CATHETER,
+    baclofen,
+    prescribed,
+    responder_episode,
+)
 from painpump.core.prescription import FluidChange, PrescribedProgram, Prescription
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
@@ -209,6 +215,8 @@ def _implant(world: World) -> dict[str, Any]:
         "implant-catheter_model": "8709SC",
         "implant-catheter_length": "60 cm",
         "implant-dead_volume": "0.25 mL",
+        "implant-ack_dead_volume_unchecked": "on",
+        "implant-note_dead_volume_unchecked": MEDTRONIC_CATHETER["dead_volume_unchecked"],
         "implant-alarm_volume": "",
         "implant-implanted_on": today().isoformat(),
         "implant-discharged_on": "",
@@ -611,6 +619,7 @@ def _implanted(physician: User, patient_id: Any, serial: str) -> tuple[Any, Refi
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=filled.date(),
     )

@@ -19,7 +19,7 @@ from clinic_format import written_clock, written_day, written_moment
 from frozen import ZONE
 from painpump.clinic.actions import patients
 from painpump.clinic.models import Appointment, Episode, Implant, PathwayEvent, Patient
-from painpump.clinic.testing import responder_episode
+from painpump.clinic.testing import MEDTRONIC_CATHETER, responder_episode
 from painpump.core.scheduling import ClinicCalendar, earliest_working_day
 
 
@@ -57,6 +57,8 @@ def implant_form(version: int, on: date, **extra: str) -> dict[str, Any]:
         "implant-catheter_model": "8709SC",
         "implant-catheter_length": "60 cm",
         "implant-dead_volume": "0.25 mL",
+        "implant-ack_dead_volume_unchecked": "on",
+        "implant-note_dead_volume_unchecked": MEDTRONIC_CATHETER["dead_volume_unchecked"],
         "implant-alarm_volume": "",
         "implant-implanted_on": on.isoformat(),
         "implant-discharged_on": "",
@@ -322,6 +324,42 @@ def test_implantation_on_day_21_is_registered_with_its_pump(
     assert implant.catheter_length_cm == Decimal("60")
     episode.refresh_from_db()
     assert episode.stage == "implanted"
+
+
+def test_the_implant_form_checks_the_dead_volume_against_the_catheter_and_shows_its_volume(
+    physician: User, patient: Patient
+) -> None:
+    """The form tells how the catalog computes a catheter's volume; once a catalog catheter is
+    entered it shows the volume computed for it; a dead volume below it is refused next to the
+    field, one above it or for a catheter the catalog does not know is a warning to
+    acknowledge, and nothing is stored until it is."""
+    episode = responder(physician, patient, ended_days_ago=21)
+    client = signed_in(physician)
+    url = f"/episodes/{episode.id}/implant/"
+    page = client.get(f"/episodes/{episode.id}/").content.decode()
+    assert "prometra-catheter: implanted length x 0.0026 mL/cm (prometra-ii-ifu)" in page
+    prometra = {"implant-catheter_model": "prometra-catheter"}
+    slip = client.post(
+        url, implant_form(episode.version, today(), **prometra, **{"implant-dead_volume": "0.1 mL"})
+    )
+    assert slip.status_code == 422
+    refused = slip.content.decode()
+    assert "is less than the implanted catheter alone holds" in refused
+    assert "the 0.156 mL the prometra-catheter holds (60 cm x 0.0026 mL/cm)" in refused
+    above = client.post(
+        url, implant_form(episode.version, today(), **prometra, **{"implant-dead_volume": "0.3 mL"})
+    )
+    assert above.status_code == 200
+    shown = above.content.decode()
+    assert 'data-testid="warning-dead_volume_above_catheter"' in shown
+    assert "the catalog computes 0.156 mL for prometra-catheter at 60 cm" in shown
+    unticked = implant_form(episode.version, today())
+    del unticked["implant-ack_dead_volume_unchecked"]
+    unknown = client.post(url, unticked)
+    assert unknown.status_code == 200
+    assert 'data-testid="warning-dead_volume_unchecked"' in unknown.content.decode()
+    assert not Implant.objects.exists()
+    assert client.post(url, implant_form(episode.version, today())).status_code == 302
 
 
 def test_a_stale_version_is_a_409_and_changes_nothing(physician: User, patient: Patient) -> None:

@@ -67,6 +67,14 @@ the 200 mcg/day label start) passes the start-dose warning, as `overrides` of th
 fixtures' and drills' patients had their dose titrated before this pump, not started on it."""
 
 
+MEDTRONIC_CATHETER: Mapping[str, str] = {
+    "dead_volume_unchecked": "dead volume of the Medtronic catheter read from the implant record"
+}
+"""The reason the fixtures' and drills' SynchroMed II implants (an 8709SC catheter, whose volume
+per cm no source gives, so the catheter catalog does not hold it) pass the warning that their
+dead volume is not checked against the catheter, as `acknowledge` of the implantation."""
+
+
 def baclofen(concentration: str = "2000 mcg/mL", volume: str = "20 mL") -> Fill:
     """A baclofen fill (lot LOT-42) as the refill tests use it."""
     return Fill(

@@ -195,6 +195,16 @@ class Catheter:
     volume_per_cm_verified: bool
 
 
+@dataclass(frozen=True)
+class DeadVolumeRules:
+    """How an implant's entered dead volume is judged against its catheter (core.dead_volume):
+    the tolerance around the catalog's catheter volume and the plausible range for any."""
+
+    tolerance_percent: SourcedNumber
+    plausible_min: Sourced
+    plausible_max: Sourced
+
+
 def _read(name: str) -> dict[str, Any]:
     text = resources.files("painpump.core").joinpath("data", name).read_text(encoding="utf-8")
     return tomllib.loads(text)
@@ -407,6 +417,21 @@ def catheters() -> dict[str, Catheter]:
             volume_per_cm_verified=bool(per_cm["verified"]),
         )
     return out
+
+
+@cache
+def dead_volume_rules() -> DeadVolumeRules:
+    entry = _read("catheters.toml")["dead_volume"]
+    rules = DeadVolumeRules(
+        tolerance_percent=_number(entry["tolerance_percent"]),
+        plausible_min=_sourced(entry["plausible_min"], Kind.VOLUME, "dead_volume plausible_min"),
+        plausible_max=_sourced(entry["plausible_max"], Kind.VOLUME, "dead_volume plausible_max"),
+    )
+    if not 0 <= rules.tolerance_percent.value < 100:
+        raise CatalogError("catheters.toml dead_volume: tolerance_percent must be 0 to < 100")
+    if not 0 < rules.plausible_min.value.canonical < rules.plausible_max.value.canonical:
+        raise CatalogError("catheters.toml dead_volume: needs 0 < plausible_min < plausible_max")
+    return rules
 
 
 def _lookup(table: dict[str, Any], name: str, field_name: str, what: str) -> Any:

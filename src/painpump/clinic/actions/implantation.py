@@ -1,8 +1,10 @@
 """The implantation as the team records it after the operation, the one use case the web and the
 API call: the pathway's implant step with the pump and catheter placed, the episode's booked
 admission done and, when the patient has already gone home, the discharge that ends the stay, in
-one transaction. The stay's length is checked by core (a warning to acknowledge outside the
-clinic's usual days). The pump's first fill is a refill with no expected or aspirated volume."""
+one transaction. The stay's length and the dead volume against the catheter are checked by core
+(warnings to acknowledge: outside the clinic's usual days; a catheter the catalog does not know,
+or a dead volume above what the catheter holds). The pump's first fill is a refill with no
+expected or aspirated volume."""
 
 from __future__ import annotations
 
@@ -23,14 +25,17 @@ from painpump.clinic.pathway_state import pathway_settings
 from painpump.clinic.reads import therapy_queries
 from painpump.clinic.roles import require
 from painpump.core import catalog
+from painpump.core.dead_volume import ABOVE_CATHETER, UNCHECKED, judge_dead_volume
 from painpump.core.decision import Decision, Finding
 from painpump.core.errors import Refusal
 from painpump.core.pathway.intervals import check_stay
 from painpump.core.pathway.sources import DESIGN_PATHWAY, ORDER_SOURCE
 from painpump.core.pathway.stages import Action
-from painpump.core.units import Q
+from painpump.core.pathway.transitions import require_acknowledged
+from painpump.core.units import Q, of
 
 STAY_RULE = "hospital_stay"
+DEAD_VOLUME_RULES = (UNCHECKED, ABOVE_CATHETER)
 
 
 def _stay(implanted_on: date, discharged_on: date, now: datetime) -> Finding:
@@ -59,13 +64,29 @@ def preview_implantation(
     implanted_on: date,
     discharged_on: date | None,
     now: datetime,
+    catheter: tuple[str, Q, Q] | None = None,
 ) -> Decision:
-    """The findings of the implant step and of its stay (the warnings to acknowledge); a hard
-    rule refuses, e.g. a date before the earliest implantation day."""
+    """The findings of the implant step, of its stay and of the `catheter` (model, implanted
+    length, dead volume) given: the warnings to acknowledge; a hard rule refuses, e.g. a date
+    before the earliest implantation day or a dead volume less than the catheter holds."""
     decision = therapy_queries.preview_step(user, episode_id, "implant", now=now, on=implanted_on)
-    if discharged_on is None:
-        return decision
-    return Decision((*decision.findings, _stay(implanted_on, discharged_on, now)))
+    found = list(decision.findings)
+    if catheter is not None:
+        found += judge_dead_volume(*catheter).findings
+    if discharged_on is not None:
+        found.append(_stay(implanted_on, discharged_on, now))
+    return Decision(tuple(found))
+
+
+def _check_dead_volume(
+    catheter_model: str, catheter_length_cm: Decimal, dead_volume: Q, acks: dict[str, str]
+) -> dict[str, str]:
+    """The dead volume against the catheter (core.dead_volume; a hard limit refuses) and the
+    acknowledgement of each of its warnings, taken out of `acks`: rule -> reason."""
+    given = {rule: acks.pop(rule) for rule in DEAD_VOLUME_RULES if rule in acks}
+    decision = judge_dead_volume(catheter_model, of(catheter_length_cm, "cm"), dead_volume)
+    require_acknowledged(decision.findings, given, "dead volume")
+    return given
 
 
 @transaction.atomic
@@ -88,7 +109,8 @@ def register_implantation(
     """The implant step (refused before the test phase's responder decision plus the clinic's
     waiting days, except for tumour pain) and the pump and catheter placed, the episode's booked
     admission done, and the discharge when given (its warning acknowledged under
-    `hospital_stay`)."""
+    `hospital_stay`). The dead volume is judged against the catheter first (core.dead_volume:
+    its warnings acknowledged under their rules, the reasons kept in the audit entry)."""
     acks = dict(acknowledge or {})
     stay_ack = {STAY_RULE: acks.pop(STAY_RULE)} if STAY_RULE in acks else {}
     if stay_ack and discharged_on is None:
@@ -102,6 +124,7 @@ def register_implantation(
     actor = require(user, "pathway.decide")
     if discharged_on is not None:
         _stay(implanted_on, discharged_on, now)
+    dead_volume_acks = _check_dead_volume(catheter_model, catheter_length_cm, dead_volume, acks)
     episode = locked_episode(episode_id)
     pump = catalog.pump(pump_model, "pump_model")
     alarm = alarm_volume or pump.low_reservoir_alarm.value
@@ -144,6 +167,7 @@ def register_implantation(
             "dead_volume": str(dead_volume),
             "alarm_volume": str(alarm),
             "implanted_on": implanted_on.isoformat(),
+            **({"acknowledged": dead_volume_acks} if dead_volume_acks else {}),
         },
     )
     admissions.admitted(user, episode)

@@ -22,7 +22,13 @@ from painpump.clinic.actions.patients import create_patient, open_episode
 from painpump.clinic.models import Episode
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
+from painpump.clinic.testing import (
+    CARRIED_OVER,
+    MEDTRONIC_CATHETER,
+    baclofen,
+    prescribed,
+    responder_episode,
+)
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
 
@@ -88,6 +94,7 @@ def seed(patients: int) -> Clinic:
             catheter_model="8709SC",
             catheter_length_cm=Decimal(60),
             dead_volume=parse("0.25 mL", Kind.VOLUME, "dead volume"),
+            acknowledge=dict(MEDTRONIC_CATHETER),
             alarm_volume=None,
             implanted_on=filled_on,
         )

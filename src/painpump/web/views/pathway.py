@@ -372,6 +372,7 @@ def implant(request: HttpRequest, episode_id: UUID) -> HttpResponse:
             implanted_on=data["implanted_on"],
             discharged_on=data["discharged_on"],
             now=now,
+            catheter=(data["catheter_model"], data["catheter_length"], data["dead_volume"]),
         ).findings
 
     def take(form: ImplantForm, acks: dict[str, str]) -> str:

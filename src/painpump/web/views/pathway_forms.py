@@ -10,12 +10,14 @@ from typing import Any
 from django import forms
 
 from painpump.core.baclofen import ScreeningBolus
-from painpump.core.catalog import pumps
+from painpump.core.catalog import Catheter, catheters, pumps
+from painpump.core.dead_volume import catheter_holds
 from painpump.core.decision import Finding, Verdict
+from painpump.core.errors import Refusal
 from painpump.core.pathway.episode import Facts
 from painpump.core.pathway.indications import Outcome, Protocol, Severity
 from painpump.core.pathway.stages import Action
-from painpump.core.units import Kind
+from painpump.core.units import Kind, parse
 from painpump.web.forms import QuantityField
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -254,3 +256,38 @@ class ImplantForm(AcknowledgingForm):
         self.fields["pump_model"].choices = [  # type: ignore[attr-defined]
             (p.model, p.name) for p in pumps().values() if p.kind != "external"
         ]
+        self.fields["catheter_model"].help_text = (
+            f"in the catheter catalog: {', '.join(catheters()) or 'none'}; another model's "
+            "dead volume is recorded unchecked, with a warning"
+        )
+        self.fields["dead_volume"].help_text = self._dead_volume_hint()
+
+    def _dead_volume_hint(self) -> str:
+        """The volume the catalog computes for the catheter and length entered, else how it
+        computes it for each catheter it knows."""
+        hint = "the drug volume between reservoir and catheter tip, e.g. 0.25 mL; "
+        model = str(self.data.get(self.add_prefix("catheter_model"), ""))
+        try:
+            length = parse(
+                str(self.data.get(self.add_prefix("catheter_length"), "")), Kind.LENGTH, "length"
+            )
+            held = catheter_holds(model, length)
+        except Refusal:
+            held = None
+        if held is None:
+            return hint + "; ".join(
+                f"{c.model}: implanted length x {c.volume_per_cm} mL/cm ({_key(c)})"
+                for c in catheters().values()
+            )
+        catheter, volume = held
+        implanted = length.to("cm")
+        return hint + (
+            f"the catalog computes {volume} for {catheter.model} at {implanted} "
+            f"({implanted} x {catheter.volume_per_cm} mL/cm, {_key(catheter)}), plus the pump's "
+            "own path volume, which no source gives"
+        )
+
+
+def _key(catheter: Catheter) -> str:
+    """The source key (docs/sources.md) of the catheter's volume per cm."""
+    return catheter.volume_per_cm_source.split(":")[0]
