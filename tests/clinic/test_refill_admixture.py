@@ -11,13 +11,14 @@ import pytest
 from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL
-from painpump.clinic.actions import refills
+from painpump.clinic.actions import prescriptions, programs, refills
 from painpump.clinic.models import AuditEntry, Implant, Prescription, Program, Refill
 from painpump.clinic.reads.prescription_history import preview_prescription
 from painpump.clinic.reads.refill_preview import preview_refill
 from painpump.clinic.testing import prescribed
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, parse
 
@@ -134,5 +135,52 @@ def test_the_second_drug_above_its_own_soft_maximum_needs_its_own_reason(
     recorded = refill(nurse, implant, with_clonidine("2000 mcg/mL"))
     (warning,) = [w for w in recorded.warnings if w["rule"] == "clonidine:max_concentration"]
     assert warning["message"].startswith("clonidine: ")
-    assert {"rule": "clonidine:max_concentration", "reason": REASON} in recorded.acknowledged
+    assert {
+        "rule": "clonidine:max_concentration",
+        "reason": REASON,
+        "given_at": "prescribing",
+    } in recorded.acknowledged
     assert {d.drug for d in recorded.drugs.all()} == {"baclofen", "clonidine"}
+
+
+def test_a_small_single_bolus_of_an_admixture_is_prescribed_and_programmed_not_refused_as_a_slip(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """50 mcg of baclofen from baclofen 2000 + clonidine 60 mcg/mL carries 1.5 mcg of clonidine:
+    regression, that share was refused as a mg/mcg slip ("1.5 mg/day is within" clonidine's
+    usual range) when the bolus was signed and again when it was programmed."""
+    pairs = with_clonidine("60 mcg/mL").drugs
+    admixture = rx.Prescription(pairs, rx.PrescribedProgram.continuous(DOSE))
+    at = DAY_60 - timedelta(hours=2)
+    shown = preview_prescription(physician, implant.id, admixture, at=at).warnings
+    prescribe(
+        physician, pharmacist, implant, "60 mcg/mL", overrides={w.rule: REASON for w in shown}
+    )
+    refill(nurse, implant, with_clonidine("60 mcg/mL"))
+    bolus = rx.PrescribedProgram.single_bolus(rx.single_bolus("50 mcg", "10 min"))
+    later = DAY_60 + timedelta(days=2)
+    preview = preview_prescription(physician, implant.id, rx.Prescription(pairs, bolus), at=later)
+    assert preview.stop is None
+    reasons = {w.rule: "bolus before the planned pump replacement" for w in preview.warnings}
+    record = prescriptions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(pairs, bolus),
+        reason="a bolus before the planned replacement",
+        now=later,
+        expected_version=Implant.objects.get(id=implant.id).version,
+        overrides=reasons,
+    )
+    prescriptions.double_check(
+        pharmacist,
+        record.id,
+        entries=CheckEntries(pairs, bolus, None),
+        accept=True,
+        comment="",
+        now=later,
+    )
+    program = programs.program_pump(
+        nurse, implant.id, expected_version=Implant.objects.get(id=implant.id).version, now=later
+    )
+    assert program.prescription == record
+    assert Program.objects.get(id=program.id).ended_at is None

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from painpump.core.checks import check
-from painpump.core.decision import Decision, Finding, Tier, Verdict
+from painpump.core.decision import Decision, Finding, Subject, Tier, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, parse
 
@@ -615,3 +615,33 @@ def test_regression_infumorph_25_mg_per_ml_was_flagged_as_a_thousand_fold_slip()
         parse("5 mg/day", Kind.DOSE_RATE, "dose"),
     )
     assert [f.rule for f in decision.findings if f.verdict is Verdict.WARN] == ["max_concentration"]
+
+
+def test_a_dose_without_a_floor_is_never_a_low_dose_slip_but_keeps_its_maxima() -> None:
+    """An admixture partner's share of a single bolus (floor=False): 1.5 mcg of clonidine is no
+    mg/mcg slip, a fall to a tenth is no slip either; three times the usual ceiling still stops
+    and the maximum still warns."""
+    slipped = check("clonidine", conc("60 mcg/mL"), dose("1.5 mcg/day"))
+    assert only(slipped, "unit_slip").verdict is Verdict.STOP
+    share = check("clonidine", conc("60 mcg/mL"), dose("1.5 mcg/day"), floor=False)
+    assert share.verdict is Verdict.OK
+    (usual,) = [f for f in findings(share, "usual_range") if f.subject is Subject.DOSE]
+    assert "below its usual range 20 mcg/day to 2000 mcg/day" in usual.message
+    assert "share of a single bolus" in usual.message
+    fall = check(
+        "clonidine", conc("60 mcg/mL"), dose("1.5 mcg/day"), previous_dose=dose("30 mcg/day")
+    )
+    assert only(fall, "tenfold_step").verdict is Verdict.STOP
+    shared_fall = check(
+        "clonidine",
+        conc("60 mcg/mL"),
+        dose("1.5 mcg/day"),
+        previous_dose=dose("30 mcg/day"),
+        floor=False,
+    )
+    assert findings(shared_fall, "tenfold_step") == []
+    assert only(shared_fall, "max_decrease_percent").verdict is Verdict.WARN
+    far = check("clonidine", conc("60 mcg/mL"), dose("6000 mcg/day"), floor=False)
+    assert only(far, "far_above_usual").verdict is Verdict.STOP
+    above = check("clonidine", conc("60 mcg/mL"), dose("700 mcg/day"), floor=False)
+    assert only(above, "max_daily_dose").verdict is Verdict.WARN

@@ -79,7 +79,7 @@ def broken(
     for lim in drug.limits_for("min_hours_between_increases"):
         if hours is not None and isinstance(lim.value, Decimal) and hours < lim.value:
             out.append(lim)
-    for lim in drug.limits_for("max_increases_per_week"):
+    for lim in drug.limits_for("max_increases_per_week", region=region):
         if increases is not None and isinstance(lim.value, Decimal) and increases + 1 > lim.value:
             out.append(lim)
     return out

@@ -60,6 +60,13 @@ WITHDRAWAL_RISK = {
     ),
     "clonidine": "withdrawal risk: rebound hypertension and agitation after an abrupt fall",
 }
+SHARE_OF_BOLUS = (
+    "an admixture partner's share of a single bolus follows from the principal drug's bolus and "
+    "the concentrations (each judged), so it is judged against maxima only, never as a low-dose "
+    "slip"
+)
+"""Why a dose without a `floor` is not judged from below (no usual-range floor, no unit slip
+below it, no ten-fold fall): its amount is no entry that could slip."""
 _OTHER_PREFIX = {
     "mg/mL": "mcg/mL",
     "mcg/mL": "mg/mL",
@@ -136,13 +143,18 @@ def _q_limits(drug: Drug, rule: str, **context: str | None) -> list[tuple[Limit,
 
 
 def check_usual(
-    drug: Drug, given: Q, usual: UsualRange, what: str, stopping: bool = False
+    drug: Drug,
+    given: Q,
+    usual: UsualRange,
+    what: str,
+    stopping: bool = False,
+    floor: bool = True,
 ) -> Finding:
     """The value against the drug's usual range: within it is ok (and so is a dose of zero when
-    `stopping` a running one, judged by the decrease rules); a value at least twice outside it
-    that fits it when read with the other prefix (mg <-> mcg) is a unit slip, a hard stop that
-    names the other unit; any other value outside it warns (soft), never suggesting a unit
-    (rule-unit-slip)."""
+    `stopping` a running one, judged by the decrease rules, and a value below it without a
+    `floor`, see SHARE_OF_BOLUS); a value at least twice outside it that fits it when read with
+    the other prefix (mg <-> mcg) is a unit slip, a hard stop that names the other unit; any
+    other value outside it warns (soft), never suggesting a unit (rule-unit-slip)."""
     shown = f"{what} within {usual.text()} (usual range)"
     source = f"{usual.source} ({SLIP_SOURCE})"
     if usual.holds(given) or (stopping and given.canonical == 0):
@@ -150,6 +162,17 @@ def check_usual(
             "usual_range",
             Verdict.OK,
             f"{what} {given} is within the usual range of {drug.name}, {usual.text()}",
+            shown,
+            source,
+            usual.verified,
+            tier=Tier.SOFT,
+        )
+    if not floor and given.canonical < usual.low.canonical:
+        return Finding(
+            "usual_range",
+            Verdict.OK,
+            f"{what} {given} for {drug.name} is below its usual range {usual.text()}: "
+            f"{SHARE_OF_BOLUS}",
             shown,
             source,
             usual.verified,
@@ -234,11 +257,17 @@ def _unchecked(drug: Drug, rule: str, shown: str) -> Finding:
 
 
 def _guard_and_usual(
-    drug: Drug, given: Q, of_what: str, what: str, known: list[Q], stopping: bool = False
+    drug: Drug,
+    given: Q,
+    of_what: str,
+    what: str,
+    known: list[Q],
+    stopping: bool = False,
+    floor: bool = True,
 ) -> list[Finding]:
     """The plausibility guard and the usual-range check (unit slip) of a value."""
     usual = drug.usual_range(of_what)
-    judged = check_usual(drug, given, usual, what, stopping) if usual is not None else None
+    judged = check_usual(drug, given, usual, what, stopping, floor) if usual is not None else None
     if judged is not None and judged.rule == "unit_slip":
         return [judged]  # the slip names the unit meant; the plausibility guard would not
     references = known + ([usual.high] if usual is not None else [])
@@ -287,15 +316,15 @@ def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
 
 
 def check_daily_dose(
-    drug: Drug, dose: Q, region: str | None, stopping: bool = False
+    drug: Drug, dose: Q, region: str | None, stopping: bool = False, floor: bool = True
 ) -> list[Finding]:
     """Daily dose against the drug's maximum daily doses for the region and its usual range (a
-    unit slip stops)."""
+    unit slip stops; without a `floor`, only above it: SHARE_OF_BOLUS)."""
     expect(dose, Kind.DOSE_RATE, "dose")
     d = dose.to(drug.dose_rate_unit)
     d_text = _shown(dose, drug.dose_rate_unit)
     known = [value for _, value in _q_limits(drug, "max_daily_dose")]
-    findings = _guard_and_usual(drug, dose, "daily_dose", "daily dose", known, stopping)
+    findings = _guard_and_usual(drug, dose, "daily_dose", "daily dose", known, stopping, floor)
     if not _q_limits(drug, "max_daily_dose", region=region) and not drug.usual_range("daily_dose"):
         findings.append(_unchecked(drug, "max_daily_dose", d_text))
     where = f" ({region.upper()})" if region else ""
@@ -466,10 +495,11 @@ def check_titration(
     increases_last_7_days: int | None = None,
     phase: Phase | None = None,
     region: str | None = None,
+    floor: bool = True,
 ) -> list[Finding]:
     """The step from the previous daily dose: percent and absolute limits for the phase, the time
     since the last change and the increases in a rolling 7 days; a decrease against the largest
-    single decrease (withdrawal)."""
+    single decrease (withdrawal) and, with a `floor`, a fall to a tenth as a slip."""
     expect(dose, Kind.DOSE_RATE, "dose")
     expect(previous_dose, Kind.DOSE_RATE, "previous_dose")
     if hours_since_change is not None:
@@ -488,7 +518,7 @@ def check_titration(
     if change < 0:
         found = _decrease(drug, p, d, percent)
         any_decrease = drug.name in ANY_DECREASE
-        if 0 < d.canonical * TENFOLD <= p.canonical and not any_decrease:
+        if 0 < d.canonical * TENFOLD <= p.canonical and not any_decrease and floor:
             found.append(
                 Finding(
                     "tenfold_step",
@@ -724,11 +754,14 @@ def check(
     starting: bool = False,
     patient: PatientFacts | None = None,
     on: date | None = None,
+    floor: bool = True,
 ) -> Decision:
     """All drug-library checks of a concentration and daily dose (the start dose when the drug is
     `starting` in the pump, the step from a previous dose, the patient's facts on day `on`), as
     one decision: stop if any hard limit breaks, warn if a soft one does. `extra_limits` are the
-    clinic's own limits, checked beside (never instead of) the packaged."""
+    clinic's own limits, checked beside (never instead of) the packaged. Without a `floor` (an
+    admixture partner's share of a single bolus) the dose is not judged from below as a slip
+    (SHARE_OF_BOLUS); its maxima are judged as always."""
     drug = catalog.drug(drug_name, "drug")
     origin = _option(origin, ORIGINS, "origin")
     region = _option(region, REGIONS, "region")
@@ -750,7 +783,7 @@ def check(
         f.about(Subject.CONCENTRATION, drug.name) for f in check_concentration(drug, concentration)
     ]
     stopping = previous_dose is not None and dose.canonical == 0
-    dose_findings = check_daily_dose(drug, dose, region, stopping)
+    dose_findings = check_daily_dose(drug, dose, region, stopping, floor)
     if starting:
         status = patient.opioid_status if patient is not None else OpioidStatus.UNKNOWN
         dose_findings += check_start_dose(drug, dose, status)
@@ -764,6 +797,7 @@ def check(
             increases_last_7_days=increases_last_7_days,
             phase=phase,
             region=region,
+            floor=floor,
         )
     findings += [f.about(Subject.DOSE, drug.name) for f in dose_findings]
     if patient is not None and on is not None:
