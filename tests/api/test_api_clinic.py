@@ -262,6 +262,8 @@ def test_the_admin_changes_the_settings_audited_and_the_pathway_follows(
         "time_format": "24h",
         "refill_visit_minutes": 30,
         "refill_capacity_per_day": 8,
+        "readback_tolerance": {"value": 0.1, "unit": "mL"},
+        "readback_tolerance_verified": False,
         "version": 1,
     }
     change = {"version": 1, "implant_wait_days": 28, "country": "de", "subdivision": "by"}

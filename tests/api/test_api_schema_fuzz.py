@@ -73,7 +73,7 @@ from painpump.clinic.models import (
 from painpump.clinic.reads import dashboard
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import prescribed, responder_episode
+from painpump.clinic.testing import MEDTRONIC_CATHETER, prescribed, responder_episode
 from painpump.core.errors import Refusal
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
@@ -321,6 +321,7 @@ def _valid_request(label: str, records: Records) -> Valid | None:
                 "catheter_model": "8709SC",
                 "catheter_length": {"value": 60, "unit": "cm"},
                 "dead_volume": "0.25 mL",
+                "acknowledge": dict(MEDTRONIC_CATHETER),
                 "implanted_on": day,
             },
         ),
@@ -390,6 +391,7 @@ def _valid_request(label: str, records: Records) -> Valid | None:
                 "time_format": "24h",
                 "refill_visit_minutes": 45,
                 "refill_capacity_per_day": 10,
+                "readback_tolerance": "0.2 mL",
             },
         ),
     }
@@ -496,7 +498,8 @@ ROUND_TRIP: dict[str, dict[str, Rule]] = {
     | _fields(
         "opens_at", "closes_at", "refill_visit_minutes", "refill_capacity_per_day", same=_equal
     )
-    | _fields("open_weekdays", same=_weekdays),
+    | _fields("open_weekdays", same=_weekdays)
+    | _fields("readback_tolerance", same=_quantity(Kind.VOLUME)),
     # The answer shows the roles held; a role added is asked for (`asked`), not held yet.
     "PUT /api/users/{user_id}/roles": {},
 }

@@ -12,7 +12,7 @@ from ninja import Query, Router
 from pydantic import Field
 
 from painpump import clock
-from painpump.api import present
+from painpump.api import present, quantities
 from painpump.api.auth import AUTH, current_user
 from painpump.api.schemas import (
     ERRORS,
@@ -26,6 +26,7 @@ from painpump.api.schemas import (
 from painpump.clinic.actions import appointments, settings_service
 from painpump.clinic.actions.refill_visits import refresh_passed_proposals
 from painpump.clinic.reads import dashboard, therapy_queries
+from painpump.core.units import Kind
 
 router = Router(tags=["clinic"], auth=AUTH)
 
@@ -99,7 +100,11 @@ def read_settings(request: HttpRequest) -> dict[str, Any]:
 @router.patch("/settings", response={200: SettingsOut, **ERRORS})
 def update_settings(request: HttpRequest, payload: SettingsChange) -> dict[str, Any]:
     """Change the settings sent (admin only); a stale `version` is a 409."""
-    changes = payload.model_dump(exclude_unset=True, exclude={"version"})
+    changes = payload.model_dump(exclude_unset=True, exclude={"version", "readback_tolerance"})
+    if "readback_tolerance" in payload.model_fields_set:
+        changes["readback_tolerance"] = quantities.optional(
+            payload.readback_tolerance, Kind.VOLUME, "readback_tolerance"
+        )
     updated = settings_service.update_settings(
         current_user(request), expected_version=payload.version, **changes
     )

@@ -19,6 +19,7 @@ from painpump.api.auth import AUTH, current_user
 from painpump.api.quantities import quantity, text
 from painpump.api.schemas import (
     ERRORS,
+    BridgeShownIn,
     CheckedOut,
     CheckIn,
     ContinuousIn,
@@ -31,6 +32,7 @@ from painpump.api.schemas import (
     PrescriptionOut,
     PrescriptionPreviewOut,
     PrescriptionVersionOut,
+    PrimingShownIn,
     PtmIn,
     ReadbackIn,
     ReadbackOut,
@@ -39,7 +41,7 @@ from painpump.api.schemas import (
 from painpump.clinic.actions import prescriptions, readbacks
 from painpump.clinic.reads import prescription_api, prescription_history
 from painpump.core import prescription as rx
-from painpump.core.prescription_compare import CheckEntries, Readback
+from painpump.core.prescription_compare import CheckEntries, FluidChangeShown, Readback
 from painpump.core.units import Kind, Q
 
 router = Router(tags=["prescriptions"], auth=AUTH)
@@ -72,6 +74,16 @@ def _ptm(spec: PtmIn | None) -> rx.PatientBolus | None:
     return rx.patient_bolus(
         text(spec.dose), text(spec.duration), text(spec.lockout), str(spec.max_per_day)
     )
+
+
+def _fluid_change(spec: BridgeShownIn | PrimingShownIn | None) -> FluidChangeShown | None:
+    if spec is None:
+        return None
+    volume = quantity(spec.volume, Kind.VOLUME, "fluid_change.volume")
+    if isinstance(spec, BridgeShownIn):
+        rate = quantity(spec.rate, Kind.VOLUME_RATE, "fluid_change.rate")
+        return FluidChangeShown(rx.FluidChange.BRIDGE, volume, rate)
+    return FluidChangeShown(rx.FluidChange.PRIMING, volume)
 
 
 def _prescription(payload: PrescriptionDraft) -> rx.Prescription:
@@ -161,14 +173,16 @@ def double_check(
 def record_readback(
     request: HttpRequest, program_id: UUID, payload: ReadbackIn
 ) -> Status[dict[str, Any]]:
-    """The programmer's readback after programming, compared with the prescription (and the
-    volume filled): 201 either way; a mismatch stops the session and opens an incident on the
-    patient's record (`incident_id`)."""
+    """The programmer's readback after programming, compared with the prescription, the
+    reservoir expected (the volume filled, or between refills the pump's twin, within the
+    clinic's tolerance) and the bridge or priming bolus the refill ran: 201 either way; a
+    mismatch stops the session and opens an incident on the patient's record (`incident_id`)."""
     values = Readback(
         quantity(payload.reservoir, Kind.VOLUME, "reservoir"),
         _drugs(payload.drugs, "drugs"),
         _program(payload.program),
         _ptm(payload.ptm),
+        _fluid_change(payload.fluid_change),
     )
     found = readbacks.record_readback(current_user(request), program_id, values, clock.now())
     return Status(201, present.readback(found))

@@ -14,6 +14,7 @@ from painpump.core.dose_history import Phase
 from painpump.core.locale import DateFormat, TimeFormat
 from painpump.core.patient_facts import OpioidStatus
 from painpump.core.prescription import FluidChange, ProgramKind
+from painpump.core.readback_tolerance import DEFAULT as DEFAULT_READBACK_TOLERANCE_ML
 from painpump.core.spasticity import Origin
 from painpump.core.stay_plan import STAYS
 
@@ -515,8 +516,9 @@ def default_open_weekdays() -> list[int]:
 
 class ClinicSettings(Versioned):
     """The clinic's settings (one row): pathway rules, locale (time zone, holidays, opening days
-    and hours, formats) and dosing region. Defaults are the fact sheets' values; the admin changes
-    them, audited."""
+    and hours, formats), dosing region and readback tolerance. Defaults are the fact sheets'
+    values or, where none gives one, painpump's unverified ones; the admin changes them,
+    audited."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     implant_wait_days = models.PositiveSmallIntegerField(default=21)
@@ -543,6 +545,11 @@ class ClinicSettings(Versioned):
     test_phase_days_moderate = models.PositiveSmallIntegerField(default=3)
     test_phase_days_severe = models.PositiveSmallIntegerField(default=5)
     test_phase_days_very_severe = models.PositiveSmallIntegerField(default=7)
+    # How far a programmer's reservoir readback may lie from the volume expected, in mL
+    # (rule-clinic-setting, unverified: core.readback_tolerance keeps its rule):
+    readback_tolerance_ml = models.DecimalField(
+        max_digits=4, decimal_places=3, default=DEFAULT_READBACK_TOLERANCE_ML
+    )
 
 
 class PathwayEvent(models.Model):

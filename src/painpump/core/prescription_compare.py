@@ -1,13 +1,16 @@
 """What a second reader enters independently, compared with the prescription: the double-check's
 entries from the syringe label and the order (the concentrations, the whole program, the PTM
-settings), and the clinician programmer's readback after programming. Both compare the program
-and the PTM settings the same way. Every difference is named (field, entered, prescribed)."""
+settings), and the clinician programmer's readback after programming, which also holds the
+pump's own reservoir estimate (compared with the volume expected then, within the clinic's
+tolerance) and the bridge or priming bolus a refill ran. Both compare the program and the PTM
+settings the same way. Every difference is named (field, entered, prescribed or expected)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from painpump.core.catalog import Sourced
 from painpump.core.prescription import (
     WEEKDAYS,
     FluidChange,
@@ -19,7 +22,7 @@ from painpump.core.prescription import (
     duration_words,
 )
 from painpump.core.refill_decision import named_drugs
-from painpump.core.units import Q
+from painpump.core.units import Q, of
 
 DOUBLE_CHECK = "rule-double-check"
 READBACK = "rule-readback"
@@ -33,13 +36,16 @@ class Mismatch:
     field: str
     entered: str
     prescribed: str
+    against: str = "prescribed"
+    """What `prescribed` is: "prescribed", or "expected" for the volume the pump should hold."""
 
     def as_json(self) -> dict[str, str]:
-        return {"field": self.field, "entered": self.entered, "prescribed": self.prescribed}
+        found = {"field": self.field, "entered": self.entered, "prescribed": self.prescribed}
+        return found if self.against == "prescribed" else found | {"against": self.against}
 
     @property
     def message(self) -> str:
-        return f"{self.field}: entered {self.entered}, prescribed {self.prescribed}"
+        return f"{self.field}: entered {self.entered}, {self.against} {self.prescribed}"
 
 
 @dataclass(frozen=True)
@@ -106,28 +112,139 @@ def _compare_drugs(
 
 
 @dataclass(frozen=True)
+class FluidChangeShown:
+    """A bridge (the path's volume and the rate it runs at) or a priming bolus (the path's
+    volume), as a refill recorded it or as the programmer shows it."""
+
+    kind: FluidChange
+    volume: Q
+    rate: Q | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind is FluidChange.BRIDGE) != (self.rate is not None):
+            raise ValueError("a bridge has a rate, a priming bolus none")
+        if self.kind is FluidChange.NONE:
+            raise ValueError("no fluid change is shown as None")
+
+    @property
+    def words(self) -> str:
+        if self.rate is not None:
+            return f"a bridge of {self.volume} at {self.rate}"
+        return f"a priming bolus of {self.volume}"
+
+
+@dataclass(frozen=True)
 class Readback:
     """What the clinician programmer shows after programming: the reservoir volume, the drugs and
-    concentrations, the program's steps and the PTM settings."""
+    concentrations, the program's steps, the PTM settings and the bridge or priming bolus of the
+    refill (None: none shown)."""
 
     reservoir: Q
     drugs: tuple[tuple[str, Q], ...]
     program: PrescribedProgram
     ptm: PatientBolus | None
+    fluid_change: FluidChangeShown | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedReservoir:
+    """What the pump's own reservoir estimate should show at the readback: from `least` to
+    `most` (equal when it is known exactly), for the reason `basis` gives, within the clinic's
+    `tolerance`."""
+
+    least: Q
+    most: Q
+    basis: str
+    tolerance: Sourced
+
+    def holds(self, shown: Q) -> bool:
+        margin = self.tolerance.value.canonical
+        return self.least.canonical - margin <= shown.canonical <= self.most.canonical + margin
+
+    @property
+    def words(self) -> str:
+        """ "20 mL (filled) ± 0.1 mL (the clinic's readback tolerance, unverified:
+        rule-clinic-setting)"."""
+        span = str(self.most)
+        if self.least.canonical != self.most.canonical:
+            span = f"{self.least} to {self.most}"
+        key = self.tolerance.source.split(":", 1)[0]
+        verified = "" if self.tolerance.verified else "unverified: "
+        return (
+            f"{span} ({self.basis}) ± {self.tolerance.value} (the clinic's readback tolerance, "
+            f"{verified}{key})"
+        )
+
+
+def filled_reservoir(
+    filled: Q, priming: FluidChangeShown | None, tolerance: Sourced
+) -> ExpectedReservoir:
+    """The reservoir right after a fill: the volume filled, or with a priming bolus anything
+    down to the volume filled less the bolus (the twin draws it from the fill over its
+    duration, so the programmer shows it before, while or after it runs)."""
+    if priming is None or priming.kind is not FluidChange.PRIMING:
+        return ExpectedReservoir(filled, filled, "filled", tolerance)
+    least = of(filled.canonical - priming.volume.canonical, "mL")
+    basis = f"{filled} filled, less the {priming.volume} priming bolus as the pump draws it"
+    return ExpectedReservoir(least, filled, basis, tolerance)
 
 
 def compare_readback(
-    prescription: Prescription, filled: Q | None, readback: Readback
+    prescription: Prescription,
+    readback: Readback,
+    *,
+    reservoir: ExpectedReservoir,
+    fluid_change: FluidChangeShown | None,
 ) -> tuple[Mismatch, ...]:
-    """Every difference between the programmer's readback and the prescription (and the volume
-    filled, when the session filled the pump)."""
+    """Every difference between the programmer's readback and the prescription, the reservoir
+    expected and the bridge or priming bolus the refill ran (None: it ran none)."""
     found = _compare_drugs(prescription.drugs, readback.drugs, "drugs")
     found += _compare_principal(prescription.drugs, readback.drugs, "drugs")
-    if filled is not None and not _same(readback.reservoir, filled):
-        found.append(Mismatch("reservoir", str(readback.reservoir), f"{filled} filled"))
+    if not reservoir.holds(readback.reservoir):
+        found.append(Mismatch("reservoir", str(readback.reservoir), reservoir.words, "expected"))
     found += _compare_program(prescription.program, readback.program)
     found += _compare_ptm(prescription.ptm, readback.ptm)
+    found += _compare_fluid_change(fluid_change, readback.fluid_change)
     return tuple(found)
+
+
+def _compare_fluid_change(
+    ran: FluidChangeShown | None, shown: FluidChangeShown | None
+) -> list[Mismatch]:
+    """The bridge or priming bolus shown against the one the refill ran, each setting as
+    painpump printed it for programming (the programmer shows what was programmed)."""
+    if ran is None and shown is None:
+        return []
+    if ran is None or shown is None or ran.kind is not shown.kind:
+        return [
+            Mismatch(
+                "fluid_change",
+                shown.words if shown else "none",
+                f"{ran.words} run by the refill" if ran else "none (the refill ran none)",
+            )
+        ]
+    which = "bridge" if ran.kind is FluidChange.BRIDGE else "priming bolus"
+    found = []
+    if not _as_printed(shown.volume, ran.volume):
+        found.append(
+            Mismatch(
+                "fluid_change.volume",
+                str(shown.volume),
+                f"{ran.volume}, the {which} the refill ran",
+            )
+        )
+    if ran.rate is not None and shown.rate is not None and not _as_printed(shown.rate, ran.rate):
+        found.append(
+            Mismatch(
+                "fluid_change.rate", str(shown.rate), f"{ran.rate}, the {which} the refill ran"
+            )
+        )
+    return found
+
+
+def _as_printed(shown: Q, recorded: Q) -> bool:
+    """Equal as painpump prints the recorded value (0.1667 mL/day for 0.166667 mL/day)."""
+    return shown.to(recorded.unit).rounded() == recorded.rounded()
 
 
 def _compare_program(prescribed: PrescribedProgram, entered: PrescribedProgram) -> list[Mismatch]:

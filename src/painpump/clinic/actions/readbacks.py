@@ -1,7 +1,8 @@
 """After programming, the programmer's readback: the nurse enters what the clinician programmer
-shows, core compares it with the prescription (and the volume filled), and any difference stops
-the session and opens an incident on the patient's record (rule-readback). One transaction with
-its audit entries."""
+shows, core compares it with the prescription, the reservoir expected (clinic.reads.
+readback_expected) and the bridge or priming bolus the refill ran, and any difference stops the
+session and opens an incident on the patient's record (rule-readback). One transaction with its
+audit entries."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from painpump.clinic import audit
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import Incident, Program, Readback
 from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads.readback_expected import expected_reservoir, fluid_change_run
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.overrides import checked_reason
-from painpump.core.prescription_compare import READBACK, compare_readback
+from painpump.core.prescription_compare import READBACK, FluidChangeShown, compare_readback
 from painpump.core.prescription_compare import Readback as ReadValues
-from painpump.core.units import of
 
 
 @transaction.atomic
@@ -41,10 +42,13 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
             READBACK,
             "has no readback to compare",
         )
-    refill = program.refills.first()
-    filled = of(refill.volume_ml, "mL") if refill is not None else None
-    prescribed = prescriptions.as_core(program.prescription)
-    mismatches = compare_readback(prescribed, filled, values)
+    reservoir = expected_reservoir(program, now)
+    mismatches = compare_readback(
+        prescriptions.as_core(program.prescription),
+        values,
+        reservoir=reservoir,
+        fluid_change=fluid_change_run(program.refills.first()),
+    )
     readback = Readback.objects.create(
         program=program,
         read_by=actor,
@@ -52,6 +56,7 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
         entered={
             "reservoir": str(values.reservoir),
             **prescriptions.order_json("drugs", values.drugs, values.program, values.ptm),
+            **_fluid_change_json(values.fluid_change),
         },
         mismatches=[m.as_json() for m in mismatches],
     )
@@ -66,6 +71,7 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
             "program": str(program.id),
             "prescription": program.prescription.number,
             "entered": readback.entered,
+            "reservoir_expected": reservoir.words,
             "mismatches": readback.mismatches,
         },
     )
@@ -92,6 +98,17 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
             after={"kind": incident.kind, "summary": incident.summary},
         )
     return readback
+
+
+def _fluid_change_json(shown: FluidChangeShown | None) -> dict[str, dict[str, str]]:
+    """The bridge or priming bolus read back, each value with its unit as typed (nothing when
+    none was read back)."""
+    if shown is None:
+        return {}
+    entered = {"kind": shown.kind.value, "volume": str(shown.volume)}
+    if shown.rate is not None:
+        entered["rate"] = str(shown.rate)
+    return {"fluid_change": entered}
 
 
 @transaction.atomic

@@ -1,11 +1,12 @@
 """The clinic's settings (pathway waiting days, stays and test-phase lengths per severity,
-calendar country, dosing region, refill margin, and the clinic's locale: time zone, opening
-weekdays and hours, date and time formats, refill visit length and capacity): read by any member
-of the team, changed by the admin only, under optimistic concurrency and with an audit entry
-(before and after) in the same transaction. Each value is validated by the core rule that uses
-it: the pathway numbers by PathwaySettings (the test-phase lengths also within TEST_PHASE_DAYS),
-the country and weekdays by ClinicCalendar, the zone by core.locale.zone, the hours by
-ClinicLocale, the region by the drug library's regions, the margin by the refill planner."""
+calendar country, dosing region, refill margin, the clinic's locale: time zone, opening weekdays
+and hours, date and time formats, refill visit length and capacity, and the programmer
+readback's reservoir tolerance): read by any member of the team, changed by the admin only,
+under optimistic concurrency and with an audit entry (before and after) in the same transaction.
+Each value is validated by the core rule that uses it: the pathway numbers by PathwaySettings
+(the test-phase lengths also within TEST_PHASE_DAYS), the country and weekdays by
+ClinicCalendar, the zone by core.locale.zone, the hours by ClinicLocale, the region by the drug
+library's regions, the margin by the refill planner, the tolerance by core.readback_tolerance."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from painpump.clinic.errors import Conflict
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import ClinicSettings
 from painpump.clinic.roles import Forbidden, require, roles_of
+from painpump.core import readback_tolerance
 from painpump.core.checks import LIBRARY, REGIONS
 from painpump.core.errors import Refusal
 from painpump.core.locale import SOURCE as LOCALE_SOURCE
@@ -32,6 +34,7 @@ from painpump.core.pathway.indications import Severity
 from painpump.core.pathway.sources import TEST_LENGTH_SOURCE
 from painpump.core.refill import MARGIN_SOURCE
 from painpump.core.scheduling import CALENDAR_SOURCE, WEEKDAYS, ClinicCalendar
+from painpump.core.units import INPUT_RULES, Kind, Q, of, parse
 
 RULES = "painpump clinic settings"
 STORAGE_MAX = 32767
@@ -63,9 +66,12 @@ COUNT_FIELDS = {
     "refill_visit_minutes": ("min", 5, 480),
     "refill_capacity_per_day": ("visits/day", 0, 200),
 }
+TOLERANCE = readback_tolerance.FIELD
+"""The programmer readback's reservoir tolerance: a volume with its unit, stored in mL
+(`readback_tolerance_ml`)."""
 FIELDS = (
     DAY_FIELDS[:3] + tuple(TEST_PHASE_FIELDS) + DAY_FIELDS[3:] + TEXT_FIELDS + LOCALE_FIELDS
-) + tuple(COUNT_FIELDS)
+) + (*COUNT_FIELDS, TOLERANCE)
 
 
 def weekday_names(weekdays: list[int]) -> str:
@@ -87,8 +93,14 @@ def snapshot(settings: ClinicSettings) -> dict[str, Any]:
     shown["time_format"] = f"{settings.time_format} ({TimeFormat(settings.time_format).label})"
     for name, (unit, _, _) in COUNT_FIELDS.items():
         shown[name] = f"{getattr(settings, name)} {unit}"
+    shown[TOLERANCE] = str(tolerance_of(settings))
     shown["version"] = settings.version
     return shown
+
+
+def tolerance_of(settings: ClinicSettings) -> Q:
+    """The readback tolerance the settings hold, in mL."""
+    return of(settings.readback_tolerance_ml, "mL")
 
 
 def read_settings(user: User) -> ClinicSettings:
@@ -143,6 +155,21 @@ def _count(name: str, value: object) -> int:
             "is out of range",
         )
     return value
+
+
+def _tolerance(value: object) -> Q:
+    """A volume with its unit (a Q, or text such as "0.1 mL"), within core's rule."""
+    if isinstance(value, str):
+        value = parse(value, Kind.VOLUME, TOLERANCE)
+    if not isinstance(value, Q):
+        raise Refusal(
+            TOLERANCE,
+            repr(value),
+            "a volume with its unit, e.g. 0.1 mL",
+            INPUT_RULES,
+            "has no unit",
+        )
+    return readback_tolerance.tolerance(value, TOLERANCE).value
 
 
 def _weekdays(value: object) -> list[int]:
@@ -202,9 +229,12 @@ BOOKING = (
 def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, Any]:
     for name in sorted(set(changes) - set(FIELDS)):
         raise Refusal(name, repr(changes[name]), f"one of {', '.join(FIELDS)}", RULES, "is unknown")
-    new = {name: getattr(current, name) for name in FIELDS}
+    new = {name: getattr(current, name) for name in FIELDS if name != TOLERANCE}
+    new[TOLERANCE] = tolerance_of(current)
     for name, value in changes.items():
-        if name in DAY_FIELDS:
+        if name == TOLERANCE:
+            new[name] = _tolerance(value)
+        elif name in DAY_FIELDS:
             new[name] = _days(name, value)
         elif name in TEST_PHASE_FIELDS:
             new[name] = _test_days(name, value)
@@ -278,7 +308,9 @@ def update_settings(user: User, *, expected_version: int, **changes: Any) -> Cli
     if current.version != expected_version:
         raise Conflict("settings", "1", expected_version, current.version)
     before = snapshot(current)
-    for name, value in _validated(current, changes).items():
+    new = _validated(current, changes)
+    current.readback_tolerance_ml = new.pop(TOLERANCE).canonical
+    for name, value in new.items():
         setattr(current, name, value)
     current.version += 1
     current.save()

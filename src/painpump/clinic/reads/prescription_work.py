@@ -17,8 +17,11 @@ from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.models import Implant, Incident, Prescription, Program, Readback, Refill
 from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.prescription_history import Programming
+from painpump.clinic.reads.readback_expected import fluid_change_run, reservoir_tolerance
 from painpump.clinic.roles import require
 from painpump.core import prescription as rx
+from painpump.core.catalog import Sourced
+from painpump.core.prescription_compare import FluidChangeShown
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,12 @@ class ReadbackSession:
     programming: Programming
     in_force: bool
     incidents: tuple[Incident, ...]
+    """Oldest first: the last is the one the newest differing readback opened."""
+    fluid_change: FluidChangeShown | None = None
+    """The bridge or priming bolus the refill ran (its readback asks what the programmer shows
+    of it)."""
+    tolerance: Sourced | None = None
+    """How far the reservoir read back may lie from the volume expected (the clinic's)."""
 
     @property
     def last(self) -> Readback | None:
@@ -126,17 +135,20 @@ def _session(actor: str, program: Program) -> ReadbackSession | None:
         return None
     implant = program.implant
     readbacks = tuple(program.readbacks.all())
-    ids = [str(r.id) for r in readbacks]
-    incidents = tuple(Incident.objects.filter(implant=implant, details__readback__in=ids))
+    opened = Incident.objects.filter(readback__program=program).order_by("opened_at", "id")
+    incidents = tuple(opened)
     audit.record(
         actor, "readback.read", "program", program.id, patient_id=implant.episode.patient_id
     )
+    refill = program.refills.first()
     return ReadbackSession(
         implant,
         program.prescription,
-        Programming(program, program.refills.exists(), readbacks),
+        Programming(program, refill is not None, readbacks),
         program.ended_at is None,
         incidents,
+        fluid_change_run(refill),
+        reservoir_tolerance(),
     )
 
 

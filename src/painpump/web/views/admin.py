@@ -22,7 +22,7 @@ from painpump.clinic.actions import role_grants, settings_service, users
 from painpump.clinic.actions import two_factor as two_factor_actions
 from painpump.clinic.models import ClinicSettings
 from painpump.clinic.roles import Role, require
-from painpump.core import catalog
+from painpump.core import catalog, readback_tolerance
 from painpump.core.checks import LIBRARY, REGIONS
 from painpump.core.locale import SOURCE as LOCALE_SOURCE
 from painpump.core.locale import DateFormat, TimeFormat, zone_names
@@ -312,6 +312,9 @@ UNVERIFIED = dict.fromkeys(
     settings_service.TEST_PHASE_FIELDS,
     "unverified: clinic setting, no source gives these lengths",
 )
+UNVERIFIED[settings_service.TOLERANCE] = (
+    "unverified: clinic setting, no source gives the programmer's display resolution"
+)
 """The settings whose values no source gives (rule-clinic-setting), with how the page marks them."""
 
 
@@ -417,6 +420,13 @@ class SettingsForm(forms.Form):
         label="Refill visits a day (capacity)",
         help_text="how many refill visits the clinic takes a day, 0 to 200",
     )
+    readback_tolerance = QuantityField(
+        Kind.VOLUME,
+        label="Readback tolerance of the reservoir",
+        help_text="how far the reservoir volume the clinician programmer shows after programming "
+        "may lie from the volume expected; a volume, e.g. 0.1 mL, from 0 mL to below "
+        f"{readback_tolerance.ceiling().value} (the smallest pocket-fill threshold)",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -468,7 +478,8 @@ class SettingsForm(forms.Form):
 def _defaults() -> dict[str, Any]:
     """The model's defaults (the fact sheets' values), as the page shows them."""
     fields = {field.name: field for field in ClinicSettings._meta.fields}
-    defaults = {name: fields[name].get_default() for name in SETTINGS_ORDER}
+    stored = [name for name in SETTINGS_ORDER if name != settings_service.TOLERANCE]
+    defaults = {name: fields[name].get_default() for name in stored}
     shown = {name: f"{defaults[name]} day" for name in DAY_FIELDS}
     shown |= {name: str(defaults[name]).upper() or "none" for name in settings_service.TEXT_FIELDS}
     shown["time_zone"] = str(defaults["time_zone"])
@@ -479,6 +490,7 @@ def _defaults() -> dict[str, Any]:
     shown["time_format"] = TimeFormat(defaults["time_format"]).label
     for name, (unit, _, _) in settings_service.COUNT_FIELDS.items():
         shown[name] = f"{defaults[name]} {unit}"
+    shown[settings_service.TOLERANCE] = str(readback_tolerance.tolerance().value)
     return shown
 
 
@@ -493,6 +505,10 @@ def _explained(form: SettingsForm) -> list[dict[str, Any]]:
         ("time_zone", "opens_at", "closes_at", "date_format", "time_format"), LOCALE_SOURCE
     )
     sources |= dict.fromkeys(settings_service.COUNT_FIELDS, settings_service.VISIT_SOURCE)
+    ceiling = readback_tolerance.ceiling()
+    sources[settings_service.TOLERANCE] = (
+        f"{readback_tolerance.SOURCE}; below {ceiling.value}: {ceiling.source}"
+    )
     return [
         {
             "field": field,
@@ -535,6 +551,7 @@ def _initial(current: ClinicSettings) -> dict[str, Any]:
         "time_format": current.time_format,
         "refill_visit_minutes": f"{current.refill_visit_minutes} min",
         "refill_capacity_per_day": current.refill_capacity_per_day,
+        settings_service.TOLERANCE: str(settings_service.tolerance_of(current)),
         "version": current.version,
     }
     return initial

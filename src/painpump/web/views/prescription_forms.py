@@ -16,7 +16,7 @@ from django import forms
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
-from painpump.core.prescription_compare import CheckEntries, Readback
+from painpump.core.prescription_compare import CheckEntries, FluidChangeShown, Readback
 from painpump.core.units import Kind, Q
 from painpump.web.forms import QuantityField, UnitTextField
 from painpump.web.views.refill_forms import ADMIXED, PHASES, VersionedForm, drug_choices
@@ -334,11 +334,75 @@ class CheckForm(ProgramMixin, forms.Form):
         return super().form_field(field)
 
 
+FLUID_CHANGE_FIELDS = {
+    "fluid_change": "fluid_change_volume",
+    "fluid_change.volume": "fluid_change_volume",
+    "fluid_change.rate": "fluid_change_rate",
+}
+
+
 class ReadbackForm(DrugsMixin, ProgramMixin, forms.Form):
-    """What the clinician programmer shows after programming, typed as it shows it."""
+    """What the clinician programmer shows after programming, typed as it shows it; after a
+    refill that ran a bridge or a priming bolus (`asked`), what it shows of that too (left
+    empty: none shown)."""
 
     submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
     reservoir = QuantityField(Kind.VOLUME, label="Reservoir volume", positive=True)
 
+    def __init__(self, *args: Any, asked: rx.FluidChange | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked = asked
+        if asked is None:
+            return
+        name = "Bridge" if asked is rx.FluidChange.BRIDGE else "Priming bolus"
+        self.fields["fluid_change_volume"] = QuantityField(
+            Kind.VOLUME,
+            label=f"{name} volume",
+            required=False,
+            positive=True,
+            help_text="as the programmer shows it, e.g. 0.25 mL; empty when it shows none",
+        )
+        if asked is rx.FluidChange.BRIDGE:
+            self.fields["fluid_change_rate"] = QuantityField(
+                Kind.VOLUME_RATE,
+                label="Bridge rate",
+                required=False,
+                positive=True,
+                help_text="as the programmer shows it, e.g. 0.2 mL/day; empty when it shows none",
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None
+        if self.asked is rx.FluidChange.BRIDGE:
+            volume, rate = data.get("fluid_change_volume"), data.get("fluid_change_rate")
+            for name, value, other in (
+                ("fluid_change_rate", rate, volume),
+                ("fluid_change_volume", volume, rate),
+            ):
+                if value is None and other is not None and name not in self.errors:
+                    self.add_error(
+                        name, "enter the bridge's volume and rate, or neither if none is shown"
+                    )
+        return data
+
+    def fluid_change_fields(self) -> list[forms.BoundField]:
+        return [
+            self[name]
+            for name in ("fluid_change_volume", "fluid_change_rate")
+            if name in self.fields
+        ]
+
     def readback(self) -> Readback:
-        return Readback(self.cleaned_data["reservoir"], self.drugs(), self.program(), self.ptm())
+        data = self.cleaned_data
+        shown = None
+        if self.asked is not None and data.get("fluid_change_volume") is not None:
+            shown = FluidChangeShown(
+                self.asked, data["fluid_change_volume"], data.get("fluid_change_rate")
+            )
+        return Readback(data["reservoir"], self.drugs(), self.program(), self.ptm(), shown)
+
+    def form_field(self, field: str) -> str:
+        if field in FLUID_CHANGE_FIELDS and FLUID_CHANGE_FIELDS[field] in self.fields:
+            return FLUID_CHANGE_FIELDS[field]
+        return super().form_field(field)

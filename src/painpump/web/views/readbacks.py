@@ -1,6 +1,7 @@
 """The programmer's readback after a refill or a programming (nurses and physicians): what the
 clinician programmer shows (reservoir volume, drugs and concentrations, program steps, PTM
-settings) typed as it shows it and compared by core with the prescription; a difference stops
+settings, and after a refill that ran one the bridge or priming bolus) typed as it shows it and
+compared by core with the prescription, the reservoir expected and the refill; a difference stops
 the session, names each difference (entered against prescribed) and opens an incident on the
 patient's record, which a physician closes with what was done (clinic.actions.readbacks)."""
 
@@ -47,9 +48,11 @@ def readback(request: HttpRequest, program_id: UUID) -> HttpResponse:
     stopped, complete); recorded once, however often it is sent."""
     user = user_of(request)
     session = readback_session(user, program_id)
+    asked = session.fluid_change.kind if session.fluid_change is not None else None
     if request.method == "GET":
-        return _page(request, ReadbackForm(initial={"submission": new_submission_key()}), session)
-    form = ReadbackForm(request.POST)
+        form = ReadbackForm(initial={"submission": new_submission_key()}, asked=asked)
+        return _page(request, form, session)
+    form = ReadbackForm(request.POST, asked=asked)
     if not form.is_valid():
         return _page(request, form, session, status=REFUSED)
     try:
