@@ -170,6 +170,8 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "painpump.plumbing.unavailable.DatabaseUnavailableMiddleware",
+    # Outside the request's transaction: a refused attempt's audit entry outlasts its rollback.
+    "painpump.plumbing.kept_apart.KeptApartMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so the static files carry them too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -7,7 +7,7 @@ refused naming who may. Then who may do what, the preview, stale versions and ma
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,7 +29,7 @@ from therapy_setup import (
 from painpump import clock
 from painpump.api.idempotency import HEADER
 from painpump.clinic.actions import prescriptions
-from painpump.clinic.models import Implant, Incident, Patient, Prescription
+from painpump.clinic.models import AuditEntry, Implant, Incident, Patient, Prescription
 from painpump.clinic.roles import Role
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
@@ -116,6 +116,7 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
             "field": "ptm",
             "entered": "off",
             "prescribed": "10 mcg over 2 min, lockout 3 h, at most 4 a day",
+            "against": "prescribed",
         }
     ]
 
@@ -175,7 +176,7 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
     assert wrong.status_code == 201, wrong.content
     assert wrong.json()["matches"] is False
     assert wrong.json()["mismatches"] == [
-        {"field": "ptm.max_per_day", "entered": "4", "prescribed": "3"}
+        {"field": "ptm.max_per_day", "entered": "4", "prescribed": "3", "against": "prescribed"}
     ]
     incident_id = wrong.json()["incident_id"]
     listed = client_as(AU).get(f"/api/patients/{patient.id}/incidents").json()
@@ -424,3 +425,27 @@ def test_the_refill_after_patient_boluses_records_the_counts_the_pump_reports(
     done = post(nurse, url, later | {"ptm_requests": 42, "ptm_given": 30})
     assert done.status_code == 201, done.content
     assert (done.json()["ptm_requests"], done.json()["ptm_given"]) == (42, 30)
+
+
+def test_a_refused_accept_is_audited_despite_the_422_and_the_prescription_answer_counts_it(
+    client_as: Clients, implant: Implant
+) -> None:
+    """An error rolls the request back, yet each accept refused because entries did not match
+    is kept in the audit trail; the accepted prescription answers with every refused attempt
+    (who, when, each entry as entered), as does the settings history."""
+    physician, pharmacist = client_as(P), client_as(PH)
+    shown = _prescribe(physician, implant).json()
+    assert shown["refused_accepts"] == []
+    wrong = _check(pharmacist, shown, ptm=PTM | {"max_per_day": 6})
+    assert wrong.status_code == 422
+    [entry] = AuditEntry.objects.filter(action="prescription.accept_refused")
+    assert (entry.actor, entry.object_id) == ("pharma.cist", shown["id"])
+    assert Prescription.objects.get(id=shown["id"]).status == Prescription.Status.AWAITING_CHECK
+    accepted = _check(pharmacist, shown)
+    assert accepted.status_code == 201, accepted.content
+    [refused] = accepted.json()["prescription"]["refused_accepts"]
+    assert refused["by"] == "pharma.cist"
+    assert abs(datetime.fromisoformat(refused["at"]) - clock.now()) < timedelta(minutes=1)
+    assert refused["differed"] == [{"field": "ptm.max_per_day", "entered": "6"}]
+    history = client_as(N).get(f"/api/implants/{implant.id}/prescriptions").json()
+    assert [v["refused_accepts"] for v in history if v["id"] == shown["id"]] == [[refused]]

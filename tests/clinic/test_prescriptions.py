@@ -13,9 +13,10 @@ from uuid import UUID, uuid4
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import transaction
 
 from clinic_fixtures import FIRST_FILL
-from painpump.clinic import audit
+from painpump.clinic import audit, audit_apart
 from painpump.clinic.actions import (
     implantation,
     patients,
@@ -34,8 +35,9 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
+from painpump.clinic.reads import prescription_history
 from painpump.clinic.roles import Forbidden, Role
-from painpump.clinic.testing import baclofen
+from painpump.clinic.testing import MEDTRONIC_CATHETER, baclofen
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
 from painpump.core.prescription_compare import CheckEntries
@@ -291,6 +293,7 @@ def unfilled_pump(physician: User, nurse: User) -> Implant:
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=(DAY_60 - timedelta(days=1)).date(),
     )
@@ -334,9 +337,65 @@ def test_accepting_entries_that_differ_is_refused_naming_the_field_and_nothing_c
     with pytest.raises(Refusal) as bolus:
         check(pharmacist, record, ptm=rx.patient_bolus("50 mcg", "2 min", "3 hour", "4"))
     assert bolus.value.field == "ptm" and "(not shown" in bolus.value.limit
-    assert written() == before and version(implant.id) == pump
+    # nothing clinical written; each refused accept leaves its audit entry (the next test)
+    assert written()[:4] == before[:4] and version(implant.id) == pump
+    assert written()[4] == before[4] + 3
     assert status(record) == Prescription.Status.AWAITING_CHECK
     assert record.checked_by == ""
+
+
+def test_every_refused_accept_is_audited_with_who_when_and_what_differed_and_then_shown(
+    implant: Implant, physician: User, pharmacist: User
+) -> None:
+    """A checker retrying numbers until they match leaves a trace: each refused accept is an
+    audit entry (who, when, each entry that differed as entered, never the prescribed value),
+    and the settings history says the prescription was accepted after them."""
+    record = prescribe(physician, implant)
+    with pytest.raises(Refusal):
+        check(pharmacist, record, entered=baclofen("2000 mcg/mL"))
+    with pytest.raises(Refusal):
+        check(pharmacist, record, daily=dose("440 mcg/day"))
+    accepted = check(pharmacist, record)
+    entries = list(AuditEntry.objects.filter(action="prescription.accept_refused").order_by("seq"))
+    assert [(e.actor, e.object_id, e.patient_id) for e in entries] == [
+        ("pharma.cist", str(record.id), implant.episode.patient_id)
+    ] * 2
+    first, second = (e.after or {} for e in entries)
+    assert first["differed"] == [
+        {"field": "concentrations.baclofen", "entered": "2000 mcg/mL"},
+        {"field": "fluid_change", "entered": "none"},  # no bridge named: the same fluid read
+    ]
+    assert first["entered"]["concentrations"] == ["baclofen 2000 mcg/mL"]
+    assert first["attempted_at"] == (MORNING + timedelta(minutes=30)).isoformat()
+    assert [d["field"] for d in second["differed"]] == [f"program.days.{d}" for d in rx.WEEKDAYS]
+    assert "1000 mcg/mL" not in str(first) and "400 mcg/day" not in str(second)
+    [version] = [
+        v
+        for v in prescription_history.prescription_versions(physician, implant.id)
+        if v.record.id == record.id
+    ]
+    assert version.checks == (accepted,) and version.refused_words == "2 entries that did not match"
+    assert [(r.by, r.at) for r in version.refused] == [
+        ("pharma.cist", MORNING + timedelta(minutes=30))
+    ] * 2
+    assert version.refused[1].differed[0] == prescription_history.Differed(
+        "program.days.mon", "00:00 440 mcg/day"
+    )
+    assert audit.verify().ok
+
+
+def test_a_refused_accept_is_audited_though_the_requests_transaction_rolls_back(
+    implant: Implant, physician: User, pharmacist: User
+) -> None:
+    """Through the API an error rolls the whole request back: the refused accept's entry is
+    written apart, once the request's transaction has ended (plumbing.kept_apart)."""
+    record = prescribe(physician, implant)
+    with audit_apart.kept_apart():
+        with pytest.raises(Refusal), transaction.atomic():  # the request's transaction
+            check(pharmacist, record, daily=dose("440 mcg/day"))
+        assert not AuditEntry.objects.filter(action="prescription.accept_refused").exists()
+    assert AuditEntry.objects.filter(action="prescription.accept_refused").count() == 1
+    assert status(record) == Prescription.Status.AWAITING_CHECK
 
 
 def test_a_rejection_needs_a_comment(implant: Implant, physician: User, pharmacist: User) -> None:
@@ -624,7 +683,8 @@ def test_a_flex_order_with_boluses_is_accepted_only_when_every_step_and_setting_
     with pytest.raises(Refusal) as off:
         check(pharmacist, record, program=NIGHTS)
     assert (off.value.field, off.value.value) == ("ptm", "off")
-    assert written() == before
+    assert written()[:4] == before[:4]  # nothing clinical: only the 3 refused accepts audited
+    assert written()[4] == before[4] + 3
     rejected = check(
         pharmacist,
         record,

@@ -25,7 +25,13 @@ from clinic_fixtures import IMPLANTED, REFERRED, REFILL_FORM, TEST_PHASE
 from painpump.clinic.actions import implantation, patients
 from painpump.clinic.models import Implant, Incident, Patient, Prescription, Program, Readback
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
+from painpump.clinic.testing import (
+    CARRIED_OVER,
+    MEDTRONIC_CATHETER,
+    baclofen,
+    prescribed,
+    responder_episode,
+)
 from painpump.core.units import Kind, parse
 
 pytestmark = pytest.mark.django_db
@@ -278,6 +284,32 @@ def test_the_double_check_hides_the_numbers_names_a_mismatch_and_takes_a_rejecti
     assert "rejected by pharma.cist" in chart and comment in chart
 
 
+def test_the_settings_history_says_accepted_after_the_entries_that_did_not_match(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """Numbers retried until they match leave a trace the prescriber and the programmer see:
+    each refused accept (who, when, each entry as entered), and the count with the accept."""
+    record = signed(signed_in(physician), implant)
+    client = signed_in(pharmacist)
+    for wrong in ({**CHECKED, "ptm_max_per_day": "6"}, {**CHECKED, "step_1_start": "13:00"}):
+        assert client.post(check_url(record), {**wrong, "action": "accept"}).status_code == 422
+    chart_url = f"/patients/{implant.episode.patient_id}/"
+
+    def checks_shown(user: User) -> str:
+        page = signed_in(user).get(chart_url).content.decode()
+        return page.split('data-testid="checks-2"')[1].split("</dd>")[0]
+
+    assert "none yet: <strong" in checks_shown(physician)
+    assert "2 entries that did not match" in checks_shown(physician)
+    assert client.post(check_url(record), {**CHECKED, "action": "accept"}).status_code == 302
+    shown = checks_shown(nurse)
+    assert "accepted by pharma.cist" in shown and "after 2 entries that did not match" in shown
+    refused = shown.split('data-testid="refused-accepts-2"')[1]
+    assert refused.count("accept refused: pharma.cist") == 2
+    assert "ptm.max_per_day entered as 6 did not match" in refused
+    assert "program.days.mon entered as 00:00 400 mcg/day, 13:00 0.44 mg/day;" in refused
+
+
 @pytest.mark.parametrize(
     ("entry", "typed", "named"),
     [
@@ -440,6 +472,7 @@ def test_a_warning_the_prescriber_gave_a_reason_for_needs_none_at_the_first_fill
         catheter_model="8709SC",
         catheter_length_cm=Decimal("60"),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=IMPLANTED,
     )

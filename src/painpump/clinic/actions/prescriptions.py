@@ -2,12 +2,16 @@
 (judged whole by core.prescription_decision; each soft warning passes only with a typed reason);
 a high-alert one waits for a second clinician's independent double-check, who enters the
 concentrations, the whole program (every flex step) and the PTM settings from the syringe label
-and the order and accepts (only when they match) or rejects with a comment (rule-double-check)."""
+and the order and accepts (only when they match) or rejects with a comment (rule-double-check).
+An accept refused because entries differ changes nothing but leaves its audit entry, written
+apart (clinic.audit_apart), so retried numbers show."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -15,6 +19,7 @@ from django.db import transaction
 
 from painpump.clinic import audit
 from painpump.clinic.actions.refills import overrides_json, set_status, version_conflict
+from painpump.clinic.audit_apart import record_apart
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import (
     Implant,
@@ -24,12 +29,12 @@ from painpump.clinic.models import (
     PrescriptionStep,
 )
 from painpump.clinic.reads import prescriptions as reads
-from painpump.clinic.reads.prescription_history import settings_of
+from painpump.clinic.reads.prescription_history import ACCEPT_REFUSED, settings_of
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.roles import require
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
-from painpump.core.overrides import checked_reason, overrides_for
+from painpump.core.overrides import GivenAt, checked_reason, overrides_for
 from painpump.core.prescription_compare import DOUBLE_CHECK, CheckEntries, compare_check
 from painpump.core.prescription_decision import decide_prescription
 
@@ -63,7 +68,7 @@ def prescribe(
     decision = decide_prescription(pump_state(implant), prescription, now, dosing_rules())
     if decision.stop is not None:
         raise decision.stop
-    passed = overrides_for(decision.warnings, overrides or {})
+    passed = overrides_for(decision.warnings, overrides or {}, GivenAt.PRESCRIBING)
     prescription = decision.prescription
     bolus = prescription.program.bolus
     previous = reads.newest_open(implant) or reads.in_force(implant)
@@ -129,6 +134,7 @@ def prescribe(
             **settings_of(prescription),
             "number": record.number,
             "status": record.status,
+            "high_alert": record.high_alert,
             "reason": why,
             "overrides": overrides_json(passed),
             "withdrawn": [old.number for old in withdrawn],
@@ -137,7 +143,16 @@ def prescribe(
     return record
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class _RefusedAccept:
+    """An accept whose entries differ: the refusal to raise and what the trail keeps of it."""
+
+    refusal: Refusal
+    actor: str
+    patient_id: UUID
+    after: dict[str, Any]
+
+
 def double_check(
     user: User,
     prescription_id: UUID,
@@ -149,7 +164,31 @@ def double_check(
 ) -> PrescriptionCheck:
     """The second clinician's independent double-check of a prescription awaiting it. Accepting
     needs entries that match the prescription (a difference is refused, naming it: reject, or
-    read the label again); rejecting needs a comment. Never the prescriber."""
+    read the label again; the refused accept is audited apart, with who, when, the entries
+    that differed and what was entered); rejecting needs a comment. Never the prescriber."""
+    decided = _decide_check(user, prescription_id, entries, accept, comment, now)
+    if isinstance(decided, PrescriptionCheck):
+        return decided
+    record_apart(
+        decided.actor,
+        ACCEPT_REFUSED,
+        "prescription",
+        prescription_id,
+        patient_id=decided.patient_id,
+        after=decided.after,
+    )
+    raise decided.refusal
+
+
+@transaction.atomic
+def _decide_check(
+    user: User,
+    prescription_id: UUID,
+    entries: CheckEntries,
+    accept: bool,
+    comment: str,
+    now: datetime,
+) -> PrescriptionCheck | _RefusedAccept:
     actor = require(user, "prescription.check")
     record = get_or_not_found(
         Prescription.objects.select_for_update().select_related("implant__episode"),
@@ -175,10 +214,14 @@ def double_check(
     if text:
         text = checked_reason("comment", text)
     mismatches = compare_check(reads.as_core(record), entries)
+    entered = {
+        **reads.order_json("concentrations", entries.concentrations, entries.program, entries.ptm),
+        "fluid_change": entries.fluid_change.value,
+    }
     if accept and mismatches:
         first, *others = mismatches
         also = f" (so do {', '.join(m.field for m in others)})" if others else ""
-        raise Refusal(
+        refusal = Refusal(
             first.field,
             first.entered,
             f"the value of prescription #{record.number} by {record.prescribed_by} (not shown: "
@@ -187,6 +230,11 @@ def double_check(
             f"differs from the prescription{also}: reject it with a comment, or read the label "
             "and the order again",
         )
+        # what was entered, never the prescribed values (the trail is read by the checker too)
+        differed = [{"field": m.field, "entered": m.entered} for m in mismatches]
+        after = {"number": record.number, "attempted_at": now.isoformat(), "differed": differed}
+        patient_id = record.implant.episode.patient_id
+        return _RefusedAccept(refusal, actor, patient_id, {**after, "entered": entered})
     if not accept and not text:
         raise Refusal(
             "comment", "empty", "what is wrong, for the prescriber", DOUBLE_CHECK, "is required"
@@ -197,12 +245,7 @@ def double_check(
         checked_at=now,
         accepted=accept,
         comment=text,
-        entered={
-            **reads.order_json(
-                "concentrations", entries.concentrations, entries.program, entries.ptm
-            ),
-            "fluid_change": entries.fluid_change.value,
-        },
+        entered=entered,
         mismatches=[m.as_json() for m in mismatches],
     )
     before = record.status
@@ -225,6 +268,7 @@ def double_check(
         after={
             "status": record.status,
             "number": record.number,
+            "checked_at": record.checked_at.isoformat() if record.checked_at else None,
             "entered": check.entered,
             "mismatches": check.mismatches,
             "comment": text,

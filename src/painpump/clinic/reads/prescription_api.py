@@ -1,5 +1,5 @@
-"""Reads the API needs around prescriptions: a patient's incidents (read audited) and the
-incident a readback opened."""
+"""Reads the API needs around prescriptions: a patient's incidents (read audited), the
+incident a readback opened and the accepts refused at a prescription's double-check."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from django.db import transaction
 
 from painpump.clinic import audit
 from painpump.clinic.errors import NotFound
-from painpump.clinic.models import Incident, Patient, Readback
+from painpump.clinic.models import Incident, Patient, Prescription, Readback
+from painpump.clinic.reads.prescription_history import RefusedAccept, refused_accepts
 from painpump.clinic.roles import require
 
 
@@ -29,3 +30,9 @@ def incidents_of(user: User, patient_id: UUID) -> list[Incident]:
 def incident_of(readback: Readback) -> Incident | None:
     """The incident the readback opened (a mismatch), if any."""
     return Incident.objects.filter(readback=readback).first()
+
+
+def refused_of(record: Prescription) -> tuple[RefusedAccept, ...]:
+    """The accepts refused at the prescription's double-check, oldest first."""
+    patient_id = record.implant.episode.patient_id
+    return refused_accepts(patient_id, [record.id]).get(str(record.id), ())

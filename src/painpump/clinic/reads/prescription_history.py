@@ -1,10 +1,12 @@
 """A pump's settings history, like a programmer's session log: every prescription version with
-each setting before and after, who prescribed it, who double-checked it (and what they entered),
-when and by whom the pump was programmed with it, and the programmer's readbacks; and a
-prescription looked at before it is signed (core.prescription_decision, audited)."""
+each setting before and after, who prescribed it, who double-checked it (and what they entered,
+and each accept refused because entries differed, from the audit trail), when and by whom the
+pump was programmed with it, and the programmer's readbacks; and a prescription looked at before
+it is signed (core.prescription_decision, audited)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -16,6 +18,7 @@ from django.db.models import Prefetch
 from painpump.clinic import audit
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import (
+    AuditEntry,
     Implant,
     Prescription,
     PrescriptionCheck,
@@ -23,13 +26,14 @@ from painpump.clinic.models import (
     Readback,
 )
 from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads.overrides_given import prescription_overrides
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.reads.refill_preview import record_preview
 from painpump.clinic.roles import require
 from painpump.core import prescription as rx
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
-from painpump.core.overrides import Override
+from painpump.core.overrides import GivenOverride
 from painpump.core.prescription_decision import decide_prescription
 
 
@@ -65,6 +69,56 @@ class Programming:
         return "complete" if self.readbacks[-1].matches and not open_incident else "stopped"
 
 
+ACCEPT_REFUSED = "prescription.accept_refused"
+"""The audit action of an accept refused at the double-check because entries differed."""
+
+
+@dataclass(frozen=True)
+class Differed:
+    """An entry of a refused accept that differed from the prescription, as it was entered."""
+
+    field: str
+    entered: str
+
+
+@dataclass(frozen=True)
+class RefusedAccept:
+    """An accept refused at the double-check: who tried, when, and each entry that differed (the
+    prescribed values are not kept)."""
+
+    by: str
+    at: datetime
+    differed: tuple[Differed, ...]
+
+
+def refused_accepts(
+    patient_id: UUID, prescription_ids: Iterable[UUID]
+) -> dict[str, tuple[RefusedAccept, ...]]:
+    """The accepts refused for each of the patient's prescriptions, oldest first, by the id's
+    text, from their audit entries (one query, in the trail's patient index)."""
+    found: dict[str, list[RefusedAccept]] = {}
+    for object_id, actor, at, after in (
+        AuditEntry.objects.filter(
+            patient_id=patient_id,
+            action=ACCEPT_REFUSED,
+            object_type="prescription",
+            object_id__in=[str(i) for i in prescription_ids],
+        )
+        .order_by("seq")
+        .values_list("object_id", "actor", "at", "after")
+    ):
+        kept = after if isinstance(after, dict) else {}
+        attempted = kept.get("attempted_at")
+        found.setdefault(object_id, []).append(
+            RefusedAccept(
+                actor,
+                datetime.fromisoformat(attempted) if isinstance(attempted, str) else at,
+                tuple(Differed(d["field"], d["entered"]) for d in kept.get("differed", [])),
+            )
+        )
+    return {key: tuple(rows) for key, rows in found.items()}
+
+
 @dataclass(frozen=True)
 class Version:
     record: Prescription
@@ -72,14 +126,24 @@ class Version:
     changes: tuple[Change, ...]
     checks: tuple[PrescriptionCheck, ...]
     programmed: tuple[Programming, ...]
+    refused: tuple[RefusedAccept, ...] = ()
+    """The accepts refused at its double-check (entries that did not match), oldest first."""
+
+    @property
+    def refused_words(self) -> str:
+        """How many accepts were refused: "2 entries that did not match" ("" for none)."""
+        count = len(self.refused)
+        if not count:
+            return ""
+        return f"{count} {'entry' if count == 1 else 'entries'} that did not match"
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
         return tuple(Finding.from_json(w) for w in self.record.warnings)
 
     @property
-    def overrides(self) -> tuple[Override, ...]:
-        return tuple(Override.from_json(o) for o in self.record.overrides)
+    def overrides(self) -> tuple[GivenOverride, ...]:
+        return prescription_overrides(self.record)
 
 
 def settings_of(prescription: rx.Prescription) -> dict[str, str]:
@@ -144,6 +208,7 @@ def versions(implant: Implant) -> tuple[Version, ...]:
         )
     )
     core = {record.id: prescriptions.as_core(record) for record in records}
+    refused = refused_accepts(implant.episode.patient_id, core) if records else {}
     found = [
         Version(
             record,
@@ -156,6 +221,7 @@ def versions(implant: Implant) -> tuple[Version, ...]:
                 Programming(p, bool(p.refills.all()), tuple(p.readbacks.all()))
                 for p in record.programs.all()
             ),
+            refused.get(str(record.id), ()),
         )
         for record in records
     ]
