@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from clinic_fixtures import single_bolus_programmed
 from frozen import NOW, TODAY, ZONE, day, next_weekday
 from painpump.clinic.actions import (
     alarms,
@@ -32,10 +33,11 @@ from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Episode, Implant, Prescription, Refill
 from painpump.clinic.reads import dashboard
 from painpump.clinic.reads import prescriptions as prescription_reads
-from painpump.clinic.testing import CARRIED_OVER, prescribed, responder_episode
+from painpump.clinic.testing import CARRIED_OVER, MEDTRONIC_CATHETER, prescribed, responder_episode
 from painpump.core import prescription as rx
 from painpump.core.device_life import add_months
 from painpump.core.errors import Refusal
+from painpump.core.prescription import BolusState
 from painpump.core.prescription_compare import CheckEntries
 from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.refill_decision import Fill
@@ -93,6 +95,7 @@ def implanted(
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.2 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=on,
     )
@@ -632,3 +635,28 @@ def test_an_open_incident_is_listed_until_a_physician_closes_it(
     readbacks.close_incident(physician, UUID(row.incident_id), "pump interrogated, refilled", NOW)
     after = dashboard.worklist(physician, NOW)
     assert after.open_incidents == [] and after.totals.open_incidents == 0
+
+
+def test_a_pump_on_a_single_bolus_is_listed_running_until_its_end_then_stopped_since(
+    implant: Implant, physician: User
+) -> None:
+    """Not "stopped" while its bolus runs: the end is the program's start plus the bolus's
+    duration, the state the worklist's moment, in the same reads whatever the state."""
+    started = NOW - timedelta(minutes=30)
+    single_bolus_programmed(implant.id, at=started)
+    with CaptureQueriesContext(connection) as while_running:
+        running = dashboard.worklist(physician, NOW)
+    [row] = running.stopped
+    assert row.programmed_at == started
+    assert (row.bolus_state, row.bolus_ends_at) == (
+        BolusState.RUNNING,
+        started + timedelta(hours=1),
+    )
+    with CaptureQueriesContext(connection) as once_stopped:
+        later = dashboard.worklist(physician, NOW + timedelta(hours=2))
+    [row] = later.stopped
+    assert (row.bolus_state, row.bolus_ends_at) == (
+        BolusState.STOPPED,
+        started + timedelta(hours=1),
+    )
+    assert len(once_stopped) == len(while_running)

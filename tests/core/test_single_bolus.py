@@ -16,6 +16,8 @@ from painpump.core import catalog
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.prescription import (
+    BolusRun,
+    BolusState,
     PrescribedProgram,
     Prescription,
     ProgramKind,
@@ -25,7 +27,13 @@ from painpump.core.prescription import (
 )
 from painpump.core.prescription_compare import CheckEntries, Mismatch, compare_check
 from painpump.core.prescription_decision import decide_prescription
-from painpump.core.pump_twin import PumpHistory, RecordedFill, RecordedProgram, forecast
+from painpump.core.pump_twin import (
+    PumpHistory,
+    RecordedFill,
+    RecordedProgram,
+    forecast,
+    projection,
+)
 from painpump.core.refill import LimitedBy
 from painpump.core.refill_decision import (
     DosingRules,
@@ -223,3 +231,156 @@ def test_a_new_program_ends_a_single_bolus_still_running() -> None:
     # half the bolus (0.25 mL) given, then 0.2 mL/day for a day
     later = forecast(history, AT + timedelta(minutes=30, days=1))
     assert later.residual_ml == Decimal("19.55")
+
+
+def admixture(drugs: tuple[tuple[str, str], ...], dose: str) -> tuple[PumpState, Prescription]:
+    """A pump filled 30 days ago with `drugs` (principal first), running `dose` of the principal
+    a day; and a prescription of those drugs (its program set by the test)."""
+    named = tuple((name, parse(c, Kind.CONCENTRATION, "c")) for name, c in drugs)
+    principal = parse(dose, Kind.DOSE_RATE, "d").canonical
+    filled = AT - timedelta(days=30)
+    rate = principal / named[0][1].canonical
+    state = replace(
+        empty_pump(),
+        last_fill=LastFill(
+            filled,
+            parse("20 mL", Kind.VOLUME, "v"),
+            tuple((name, c.canonical) for name, c in named),
+            (filled + timedelta(days=30)).date(),
+            LimitedBy.STABILITY,
+            ((rate, filled, None),),
+        ),
+        running=RunningProgram(principal, rate, filled),
+    )
+    return state, Prescription(named, BOLUS)
+
+
+def bolus_of(prescription: Prescription, dose: str, duration: str = "10 min") -> Prescription:
+    return replace(
+        prescription, program=PrescribedProgram.single_bolus(single_bolus(dose, duration))
+    )
+
+
+@pytest.mark.parametrize(
+    ("drugs", "running", "bolus", "partner"),
+    [
+        # 50 mcg of baclofen is 0.025 mL: 1.5 mcg of clonidine ("1.5 mg/day is within it")
+        ((("baclofen", "2000 mcg/mL"), ("clonidine", "60 mcg/mL")), "400 mcg/day", "50 mcg", 1),
+        # 0.2 mg of morphine is 0.01 mL: 10 mcg of bupivacaine ("10 mg/day is within it")
+        ((("morphine", "20 mg/mL"), ("bupivacaine", "1 mg/mL")), "1 mg/day", "0.2 mg", 1),
+    ],
+    ids=["baclofen-clonidine", "morphine-bupivacaine"],
+)
+def test_a_partners_share_of_a_valid_single_bolus_is_not_refused_as_a_unit_slip(
+    drugs: tuple[tuple[str, str], ...], running: str, bolus: str, partner: int
+) -> None:
+    """Regression: the partner's amount in a small bolus was judged as a day's dose and refused
+    as a mg/mcg slip, though the principal's bolus was valid and nobody typed the partner's."""
+    state, prescription = admixture(drugs, running)
+    decision = decide_prescription(state, bolus_of(prescription, bolus), AT, RULES)
+    assert decision.stop is None
+    name = drugs[partner][0]
+    assert not any(w.rule.startswith(f"{name}:usual_range") for w in decision.warnings)
+    # the fall to the bolus's day is judged as the principal's is: a soft decrease, each drug
+    falls = {w.rule for w in decision.warnings if w.rule.endswith(":max_decrease_percent")}
+    assert falls <= {f"{n}:max_decrease_percent" for n, _ in drugs}
+
+
+# (case, drugs, running, bolus, duration, field, text in the value, text in the problem)
+BOLUS_STOPS = [
+    (
+        "the principal's own slip",
+        (("baclofen", "2000 mcg/mL"), ("clonidine", "60 mcg/mL")),
+        "400 mcg/day",
+        "1 mcg",
+        "10 min",
+        "dose",
+        "baclofen 2000 mcg/mL, 1 mcg/day",
+        "is stopped by unit_slip: daily dose 1 mcg/day for baclofen is outside its usual range "
+        "24 mcg/day to 1199 mcg/day, but 1 mg/day is within it: a mg/mcg slip?",
+    ),
+    (
+        "a partner's hard maximum",
+        (("morphine", "10 mg/mL"), ("ziconotide", "25 mcg/mL")),
+        "10 mg/day",
+        "10 mg",
+        "24 hour",
+        "dose",
+        "ziconotide 25 mcg/mL, 25 mcg/day",
+        "is stopped by max_daily_dose: 25 mcg/day exceeds the maximum daily dose 19.2 mcg/day (US)",
+    ),
+    (
+        "a partner's share far above its usual ceiling",
+        (("baclofen", "50 mcg/mL"), ("clonidine", "1000 mcg/mL")),
+        "400 mcg/day",
+        "400 mcg",
+        "24 hour",
+        "dose",
+        "clonidine 1000 mcg/mL, 8000 mcg/day",
+        "is stopped by far_above_usual: daily dose 8000 mcg/day for clonidine is 3 times its "
+        "usual ceiling 2000 mcg/day or more",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("drugs", "running", "bolus", "duration", "field", "value", "problem"),
+    [case[1:] for case in BOLUS_STOPS],
+    ids=[case[0] for case in BOLUS_STOPS],
+)
+def test_an_admixture_bolus_keeps_the_principals_slip_and_every_drugs_hard_maxima(
+    drugs: tuple[tuple[str, str], ...],
+    running: str,
+    bolus: str,
+    duration: str,
+    field: str,
+    value: str,
+    problem: str,
+) -> None:
+    state, prescription = admixture(drugs, running)
+    stop = decide_prescription(state, bolus_of(prescription, bolus, duration), AT, RULES).stop
+    assert stop is not None
+    assert (stop.field, stop.value) == (field, value)
+    assert problem in stop.problem
+    assert "(hard limit: no override)" in stop.limit
+
+
+def test_a_partners_share_of_a_single_bolus_counts_against_its_maximum_daily_dose() -> None:
+    # 1400 mcg of baclofen is 0.7 mL: 700 mcg of clonidine, above its 600 mcg/day (soft)
+    state, prescription = admixture(
+        (("baclofen", "2000 mcg/mL"), ("clonidine", "1000 mcg/mL")), "1100 mcg/day"
+    )
+    decision = decide_prescription(state, bolus_of(prescription, "1400 mcg", "24 hour"), AT, RULES)
+    assert decision.stop is None
+    over = next(w for w in decision.warnings if w.rule == "clonidine:max_daily_dose")
+    assert "700 mcg/day exceeds the maximum daily dose 600 mcg/day" in over.message
+
+
+def test_a_single_bolus_runs_until_its_start_plus_its_duration_then_stops() -> None:
+    bolus = single_bolus("50 mcg", "10 min")
+    end = AT + timedelta(minutes=10)
+    assert bolus.run(AT, AT) == BolusRun(AT, end, BolusState.RUNNING)
+    assert bolus.run(AT, end - timedelta(seconds=1)).state is BolusState.RUNNING
+    assert bolus.run(AT, end) == BolusRun(AT, end, BolusState.STOPPED)
+    assert (BolusState.RUNNING.words, BolusState.STOPPED.words) == (
+        "bolus running until",
+        "stopped since",
+    )
+
+
+def test_the_chart_projection_of_a_single_bolus_is_running_until_its_end_then_stopped() -> None:
+    drugs = (("baclofen", Decimal(2000)),)
+    program = PrescribedProgram.single_bolus(single_bolus("1000 mcg", "1 hour"))
+    history = PumpHistory(
+        pump=catalog.pump("synchromed-ii-20", "p"),
+        alarm_volume_ml=Decimal(2),
+        dead_volume_ml=Decimal("0.2"),
+        tz=ZoneInfo("Europe/Berlin"),
+        fills=(RecordedFill(AT, Decimal(20), drugs),),
+        programs=(RecordedProgram(AT, drugs, program, None),),
+    )
+    end = AT + timedelta(hours=1)
+    for at, state in ((AT + timedelta(minutes=30), BolusState.RUNNING), (end, BolusState.STOPPED)):
+        found = projection(history, at, margin_days=Decimal(7), stability=None, tz=UTC)
+        assert found.stopped
+        assert found.bolus == BolusRun(AT, end, state)

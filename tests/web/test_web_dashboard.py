@@ -4,19 +4,23 @@ refused to roles that may not read patient records."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from clinic_fixtures import single_bolus_programmed
 from frozen import NOW, day
 from painpump.clinic.actions import patients, prescriptions
+from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import AuditEntry, Implant
 from painpump.clinic.testing import baclofen, responder_episode
 from painpump.core import prescription as rx
 from painpump.core.units import Kind, parse
+from painpump.web.templatetags.clinic_time import shown_moment
 from painpump.web.views import dashboard as dashboard_page
 
 
@@ -152,3 +156,29 @@ def test_a_prescription_awaiting_its_double_check_links_to_the_check_page(
     check_page = reverse("web:prescription-check", args=[record.id])
     assert f'href="{check_page}"' in waiting
     assert client.get(check_page).status_code == 200
+
+
+def test_a_pump_on_a_single_bolus_reads_bolus_running_until_its_end_then_stopped_since(
+    nurse: User, implant: Implant, frozen_clock: time_machine.Traveller
+) -> None:
+    """On the dashboard and the chart alike, in the clinic's zone: not stopped while the bolus
+    runs (programmed 30 minutes ago, for an hour)."""
+    started = NOW - timedelta(minutes=30)
+    single_bolus_programmed(implant.id, at=started)
+    end = shown_moment(started + timedelta(hours=1), clinic_locale())
+    chart = f"/patients/{implant.episode.patient_id}/"
+
+    def shown() -> tuple[str, str]:
+        client = Client()
+        client.force_login(nurse)  # signed in afresh: an hour idle ends a session
+        board = client.get("/").content.decode().split('id="stopped"')[1].split("</section>")[0]
+        pumping = client.get(chart).content.decode().split('data-testid="stopped"')[1]
+        return board, pumping.split("</dd>")[0]
+
+    board, pumping = shown()
+    assert f"bolus running until {end}" in board and "stopped since" not in board
+    assert f"bolus running until {end}" in pumping and "stopped since" not in pumping
+    frozen_clock.shift(timedelta(hours=1))
+    board, pumping = shown()
+    assert f"stopped since {end}" in board and "running" not in board
+    assert f"stopped since {end}" in pumping and "running" not in pumping

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
@@ -87,6 +88,33 @@ class SingleBolus:
     def words(self) -> str:
         """ "100 mcg over 1 h, then the pump stops"."""
         return f"{self.dose} over {duration_words(self.duration_s)}, then the pump stops"
+
+    def run(self, started_at: datetime, now: datetime) -> BolusRun:
+        """This bolus programmed at `started_at`, as it stands at `now`: running until its
+        duration has passed, the pump stopped from then on."""
+        ends_at = started_at + timedelta(seconds=self.duration_s)
+        state = BolusState.RUNNING if now < ends_at else BolusState.STOPPED
+        return BolusRun(started_at, ends_at, state)
+
+
+class BolusState(StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+    @property
+    def words(self) -> str:
+        """What precedes the bolus's end: "bolus running until", "stopped since"."""
+        return "bolus running until" if self is BolusState.RUNNING else "stopped since"
+
+
+@dataclass(frozen=True)
+class BolusRun:
+    """A single bolus programmed at `started_at`: it runs until `ends_at`, then the pump stops;
+    `state` at the moment it was asked for."""
+
+    started_at: datetime
+    ends_at: datetime
+    state: BolusState
 
 
 def duration_words(seconds: int) -> str:

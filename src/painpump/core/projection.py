@@ -16,6 +16,7 @@ from decimal import Decimal
 from painpump.core.catalog import Pump
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
+from painpump.core.prescription import BolusRun
 from painpump.core.refill import (
     LimitedBy,
     RefillPlan,
@@ -66,8 +67,10 @@ class Projection:
     margin_source: str
     warnings: tuple[Finding, ...]
     stopped: bool = False
-    """The pump stopped after a single bolus: it holds what is left (alarm and empty are the
+    """The pump stops after a single bolus: it holds what is left (alarm and empty are the
     horizon's end, never reached)."""
+    bolus: BolusRun | None = None
+    """That single bolus: running until its end, or the pump stopped since."""
 
 
 def _runs(fill_at: datetime, runs: Sequence[ProgramRun]) -> list[ProgramRun]:

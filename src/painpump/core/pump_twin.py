@@ -579,7 +579,8 @@ def projection(
         if moment < empty_at and (moment in labels or bent)
     ]
     last = running[-1]
-    stopped = last.program.bolus is not None and found.empty_at is None
+    bolus = last.program.bolus if found.empty_at is None else None
+    stopped = bolus is not None
     if not stopped:
         points += [
             Point(alarm_at, of(history.alarm_volume_ml, "mL"), "low-reservoir alarm"),
@@ -605,4 +606,5 @@ def projection(
         margin_source=MARGIN_SOURCE,
         warnings=(),
         stopped=stopped,
+        bolus=bolus.run(last.at, at) if bolus is not None else None,
     )

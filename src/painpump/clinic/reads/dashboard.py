@@ -10,14 +10,14 @@ is audited like any read of patient data: the entry names the patients shown."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Window
+from django.db.models import Count, Exists, Q, QuerySet, Window
 from django.db.models.functions import DenseRank
 
 from painpump.clinic import audit
@@ -25,6 +25,7 @@ from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import (
     AlarmReport,
     Appointment,
+    ClinicSettings,
     Episode,
     Implant,
     Incident,
@@ -44,7 +45,7 @@ from painpump.core.device_life import implanted_on_or_before, replacement_due
 from painpump.core.locale import ClinicLocale
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import earliest_implant_date
-from painpump.core.prescription import ProgramKind, SingleBolus
+from painpump.core.prescription import BolusState, ProgramKind, SingleBolus
 from painpump.core.scheduling import (
     DueRefill,
     Priority,
@@ -165,8 +166,9 @@ class IncidentRow:
 
 @dataclass(frozen=True)
 class StoppedRow:
-    """A pump stopped after the single bolus it was programmed with: it gives nothing until a
-    new prescription is programmed (baclofen's first: withdrawal)."""
+    """A pump programmed with a single bolus: the bolus runs until `bolus_ends_at`, then the pump
+    stops and gives nothing until a new prescription is programmed (baclofen's first:
+    withdrawal). `bolus_state` at the moment the worklist was read (core.prescription)."""
 
     patient_id: str
     patient: str
@@ -175,6 +177,8 @@ class StoppedRow:
     bolus: str
     programmed_at: datetime
     high_risk: bool
+    bolus_state: BolusState
+    bolus_ends_at: datetime
 
 
 @dataclass(frozen=True)
@@ -462,9 +466,52 @@ def _testing_and_waiting() -> tuple[list[Episode], list[Episode]]:
     return testing, waiting
 
 
+def _unverified() -> QuerySet[Refill]:
+    return Refill.objects.filter(needs_verification=True, verified_by="")
+
+
+def _awaiting() -> QuerySet[Prescription]:
+    return Prescription.objects.filter(status=Prescription.Status.AWAITING_CHECK)
+
+
+def _alarms_open() -> QuerySet[AlarmReport]:
+    return AlarmReport.objects.filter(acknowledged_at__isnull=True)
+
+
+def _incidents_open() -> QuerySet[Incident]:
+    return Incident.objects.filter(closed_at__isnull=True)
+
+
+def _single_boluses_in_force() -> QuerySet[Prescription]:
+    return Prescription.objects.filter(
+        status=Prescription.Status.ACTIVE,
+        program_kind=ProgramKind.SINGLE_BOLUS.value,
+        implant__explanted_on__isnull=True,
+    )
+
+
+def _lists_with_rows() -> frozenset[str]:
+    """Which of the lists that are empty on most days have a row, asked in one query: an empty
+    list then costs no query of its own."""
+    probes = {
+        "unverified": _unverified(),
+        "awaiting_check": _awaiting(),
+        "open_alarms": _alarms_open(),
+        "open_incidents": _incidents_open(),
+        "stopped": _single_boluses_in_force(),
+    }
+    found = (
+        ClinicSettings.objects.filter(id=1)
+        .annotate(**{name: Exists(rows) for name, rows in probes.items()})
+        .values_list(*probes)
+        .first()
+    )
+    return frozenset(name for name, has in zip(probes, found or (), strict=False) if has)
+
+
 def _unverified_refills(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
     return _paged(
-        Refill.objects.filter(needs_verification=True, verified_by=""),
+        _unverified(),
         ("performed_at", "id"),
         ("id", "implant__episode_id", "performed_at", "performed_by"),
         offset,
@@ -511,7 +558,7 @@ def _awaiting_check(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int
 
 def _unacknowledged_alarms(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
     return _paged(
-        AlarmReport.objects.filter(acknowledged_at__isnull=True),
+        _alarms_open(),
         ("-implant__high_risk", "reported_at", "id"),  # baclofen first, then oldest
         ("id", "implant__episode_id", "kind", "reported_at", "implant__high_risk"),
         offset,
@@ -521,7 +568,7 @@ def _unacknowledged_alarms(offset: int, limit: int) -> tuple[list[tuple[Any, ...
 
 def _open_incidents(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
     return _paged(
-        Incident.objects.filter(closed_at__isnull=True),
+        _incidents_open(),
         ("opened_at", "id"),  # oldest first: a stopped session waits longest
         ("id", "implant__episode_id", "summary", "opened_at", "opened_by"),
         offset,
@@ -533,11 +580,7 @@ def _stopped(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
     """Pumps whose prescription in force is a single bolus (the pump stops after it), read in
     the partial index of such prescriptions, each with when its bolus was programmed."""
     found, total = _paged(
-        Prescription.objects.filter(
-            status=Prescription.Status.ACTIVE,
-            program_kind=ProgramKind.SINGLE_BOLUS.value,
-            implant__explanted_on__isnull=True,
-        ),
+        _single_boluses_in_force(),
         ("-implant__high_risk", "checked_at", "id"),  # baclofen first
         (
             "id",
@@ -561,19 +604,25 @@ def _stopped(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
 
 
 def _stopped_rows(
-    stopped: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]
+    stopped: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]], now: datetime
 ) -> list[StoppedRow]:
-    return [
-        StoppedRow(
-            *names[episode_id],
-            str(implant_id),
-            catalog.pump(model, "pump_model").name,
-            SingleBolus(of(dose, "mcg"), seconds).words,
-            at,
-            high,
+    rows = []
+    for implant_id, episode_id, model, dose, seconds, at, high in stopped:
+        bolus = SingleBolus(of(dose, "mcg"), seconds)
+        run = bolus.run(at, now)
+        rows.append(
+            StoppedRow(
+                *names[episode_id],
+                str(implant_id),
+                catalog.pump(model, "pump_model").name,
+                bolus.words,
+                at,
+                high,
+                run.state,
+                run.ends_at,
+            )
         )
-        for implant_id, episode_id, model, dose, seconds, at, high in stopped
-    ]
+    return rows
 
 
 def _patient_names(
@@ -713,6 +762,16 @@ def _patients_shown(board: Dashboard) -> list[str]:
     )
 
 
+def _if_any(
+    present: frozenset[str],
+    name: str,
+    read: Callable[[int, int], tuple[list[tuple[Any, ...]], int]],
+    offset: int,
+    limit: int,
+) -> tuple[list[tuple[Any, ...]], int]:
+    return read(offset, limit) if name in present else ([], 0)
+
+
 @transaction.atomic
 def worklist(
     user: User, now: datetime, *, offset: int = 0, limit: int = DEFAULT_LIMIT
@@ -729,11 +788,12 @@ def worklist(
     refills = _refill_pages(today, locale, offset, limit)
     replacing, replacing_total = _pumps_to_replace(today, offset, limit)
     testing, waiting = _testing_and_waiting()
-    checks, checks_total = _unverified_refills(offset, limit)
-    pending, pending_total = _awaiting_check(offset, limit)
-    alarms, alarms_total = _unacknowledged_alarms(offset, limit)
-    incidents, incidents_total = _open_incidents(offset, limit)
-    stopped, stopped_total = _stopped(offset, limit)
+    present = _lists_with_rows()
+    checks, checks_total = _if_any(present, "unverified", _unverified_refills, offset, limit)
+    pending, pending_total = _if_any(present, "awaiting_check", _awaiting_check, offset, limit)
+    alarms, alarms_total = _if_any(present, "open_alarms", _unacknowledged_alarms, offset, limit)
+    incidents, incidents_total = _if_any(present, "open_incidents", _open_incidents, offset, limit)
+    stopped, stopped_total = _if_any(present, "stopped", _stopped, offset, limit)
     names = _patient_names(
         [*refills.rows, *replacing, *checks, *pending, *alarms, *incidents, *stopped],
         [*testing[offset:end], *waiting],
@@ -756,7 +816,7 @@ def worklist(
         _check_rows(pending, names),
         _alarm_rows(alarms, names),
         _incident_rows(incidents, names),
-        _stopped_rows(stopped, names),
+        _stopped_rows(stopped, names, now),
         Totals(
             **refills.totals,
             test_phases=len(testing),
