@@ -15,10 +15,19 @@ from django.contrib.auth.models import Group, User
 
 from frozen import TODAY, ZONE_NAME, day
 from painpump.clinic.actions import implantation, patients, programs, refills
+from painpump.clinic.actions import prescriptions as prescription_actions
 from painpump.clinic.models import Implant, Patient, Program
-from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads import prescription_history, prescriptions
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import CARRIED_OVER, baclofen, prescribed, responder_episode
+from painpump.clinic.testing import (
+    CARRIED_OVER,
+    MEDTRONIC_CATHETER,
+    baclofen,
+    prescribed,
+    responder_episode,
+)
+from painpump.core import prescription as rx
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.units import Kind, Q, parse
 
 BORN = TODAY - timedelta(days=20_662)
@@ -70,6 +79,7 @@ SETTINGS_FORM: dict[str, str | list[str]] = {
     "time_format": "24h",
     "refill_visit_minutes": "30 min",
     "refill_capacity_per_day": "8",
+    "readback_tolerance": "0.1 mL",
 }
 """The entries of the Settings page as a new test clinic shows them (every default kept)."""
 
@@ -138,6 +148,7 @@ def implant(patient: Patient, physician: User, pharmacist: User) -> Implant:
         catheter_model="8709SC",
         catheter_length_cm=Decimal("60"),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=IMPLANTED,
     )
@@ -211,6 +222,46 @@ def titrated(
     )
     return programs.program_pump(
         programmer or physician,
+        implant_id,
+        expected_version=Implant.objects.get(id=implant_id).version,
+        now=at,
+    )
+
+
+def single_bolus_programmed(
+    implant_id: UUID, *, at: datetime, dose: str = "100 mcg", duration: str = "1 hour"
+) -> Program:
+    """A single bolus of the pump's fluid (then the pump stops), prescribed by the physician of
+    the prescription in force two hours before `at` with a reason for each warning,
+    double-checked by a second clinician an hour before and programmed by the physician at
+    `at`."""
+    physician = prescriber_of(implant_id)
+    in_force = prescriptions.in_force(Implant.objects.get(id=implant_id))
+    assert in_force is not None, "a single bolus gives the fluid of the prescription in force"
+    drugs = prescriptions.as_core(in_force).drugs
+    program = rx.PrescribedProgram.single_bolus(rx.single_bolus(dose, duration))
+    draft = rx.Prescription(drugs, program)
+    signed_at = at - timedelta(hours=2)
+    preview = prescription_history.preview_prescription(physician, implant_id, draft, at=signed_at)
+    record = prescription_actions.prescribe(
+        physician,
+        implant_id,
+        draft,
+        reason="a planned stop before the pump is explanted",
+        now=signed_at,
+        expected_version=preview.version,
+        overrides={w.rule: "oral baclofen restarted, stop planned" for w in preview.warnings},
+    )
+    prescription_actions.double_check(
+        second_clinician(physician),
+        record.id,
+        entries=CheckEntries(drugs, program, None, rx.FluidChange.NONE),
+        accept=True,
+        comment="",
+        now=at - timedelta(hours=1),
+    )
+    return programs.program_pump(
+        physician,
         implant_id,
         expected_version=Implant.objects.get(id=implant_id).version,
         now=at,

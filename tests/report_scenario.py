@@ -7,14 +7,29 @@ before the implant and after."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 
-from clinic_fixtures import FIRST_FILL, prescriber_of, second_clinician
-from painpump.clinic.actions import alarms, patients, refills
-from painpump.clinic.models import Implant, Refill
-from painpump.clinic.testing import baclofen, prescribed
+from clinic_fixtures import (
+    FIRST_FILL,
+    IMPLANTED,
+    REFERRED,
+    TEST_PHASE,
+    prescriber_of,
+    second_clinician,
+)
+from painpump.clinic.actions import alarms, implantation, patients, refills
+from painpump.clinic.models import Implant, Patient, Refill
+from painpump.clinic.testing import (
+    CARRIED_OVER,
+    MEDTRONIC_CATHETER,
+    baclofen,
+    prescribed,
+    responder_episode,
+)
 from painpump.core.units import Kind, parse
 
 DAY_60 = FIRST_FILL + timedelta(days=60)
@@ -86,4 +101,57 @@ def history(nurse: User, implant: Implant) -> None:
         kind="low_reservoir",
         reported_at=FIRST_FILL + timedelta(days=54, hours=9),
         note="single tone at night",
+    )
+
+
+PRESCRIBED_AT = FIRST_FILL - timedelta(hours=1)
+
+
+def first_fill_on_the_prescribers_reason(
+    physician: User,
+    pharmacist: User,
+    nurse: User,
+    patient: Patient,
+    typed: Mapping[str, str] | None = None,
+) -> Refill:
+    """A pump of the patient, its first fill by the nurse at the patient's established
+    baclofen dose: above the label's start, a warning the physician gave a reason for when
+    signing the prescription (PRESCRIBED_AT), so the nurse types none (or `typed`)."""
+    episode = patients.open_episode(
+        physician, patient.id, indication="stroke", referred_on=REFERRED
+    )
+    responder = responder_episode(physician, episode.id, start=TEST_PHASE)
+    implant = implantation.register_implantation(
+        physician,
+        episode.id,
+        expected_version=responder.version,
+        now=datetime.combine(IMPLANTED, time(12, 0), tzinfo=UTC),
+        pump_model="synchromed-ii-20",
+        pump_serial="NGP000002H",
+        catheter_model="8709SC",
+        catheter_length_cm=Decimal("60"),
+        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
+        alarm_volume=None,
+        implanted_on=IMPLANTED,
+    )
+    dose = parse("400 mcg/day", Kind.DOSE_RATE, "dose")
+    prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        baclofen(),
+        dose,
+        at=PRESCRIBED_AT,
+        overrides=CARRIED_OVER,
+    )
+    return refills.perform_refill(
+        nurse,
+        implant.id,
+        idempotency_key="nurse-first-fill",
+        performed_at=FIRST_FILL,
+        expected=None,
+        aspirated=None,
+        fill=baclofen(),
+        overrides=typed,
     )

@@ -38,7 +38,7 @@ from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Implant, Incident, Patient, Prescription, Refill
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import prescribed
+from painpump.clinic.testing import MEDTRONIC_CATHETER, prescribed
 from painpump.core import prescription as rx
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
@@ -115,6 +115,7 @@ CASES: dict[tuple[str, str], tuple[Role, Body]] = {
             "catheter_model": "8709SC",
             "catheter_length": "60 cm",
             "dead_volume": "0.25 mL",
+            "acknowledge": dict(MEDTRONIC_CATHETER),
             "implanted_on": _today(),
         },
     ),

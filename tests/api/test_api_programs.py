@@ -5,8 +5,10 @@ field), a prescription beyond the label's step refused (422 naming the rule)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from therapy_setup import (
@@ -18,6 +20,8 @@ from therapy_setup import (
     refill_body,
 )
 
+from clinic_fixtures import single_bolus_programmed
+from frozen import NOW
 from painpump.clinic.models import Implant, Patient, Prescription, Program
 from painpump.clinic.roles import Role
 
@@ -212,14 +216,14 @@ def test_a_single_bolus_is_prescribed_checked_programmed_and_read_back_then_the_
         nurse,
         f"/api/programs/{programmed.json()['id']}/readbacks",
         {
-            "reservoir": "8 mL",
+            "reservoir": "2 mL",  # the twin's 1.958 mL: 90 days at 0.2 mL/day, the bolus begun
             "drugs": [{"drug": "baclofen", "concentration": "2000 mcg/mL"}],
             "program": bolus,
             "ptm": None,
         },
     )
     assert readback.status_code == 201, readback.content
-    assert readback.json()["matches"] is True
+    assert readback.json()["matches"] is True, readback.json()["mismatches"]
     stored = Implant.objects.get(id=implant.id)
     assert stored.empty_at is None and stored.refill_by is not None
     refill = post(
@@ -253,3 +257,21 @@ def test_a_single_bolus_is_prescribed_checked_programmed_and_read_back_then_the_
         assert escalated.status_code == 200, escalated.content
         stop = escalated.json()["stop"]
         assert stop is not None and "max_step_percent" in stop["message"], escalated.content
+
+
+def test_the_dashboard_answers_a_single_bolus_running_until_its_end_then_stopped_since(
+    client_as: Callable[[Role | None], Client],
+    implant: Implant,
+    frozen_clock: time_machine.Traveller,
+) -> None:
+    started = NOW - timedelta(minutes=30)
+    single_bolus_programmed(implant.id, at=started)
+
+    def row() -> tuple[str, datetime]:
+        [stopped] = client_as(Role.NURSE).get("/api/dashboard").json()["stopped"]
+        assert stopped["implant_id"] == str(implant.id)
+        return stopped["bolus_state"], datetime.fromisoformat(stopped["bolus_ends_at"])
+
+    assert row() == ("running", started + timedelta(hours=1))
+    frozen_clock.shift(timedelta(hours=1))
+    assert row() == ("stopped", started + timedelta(hours=1))

@@ -7,7 +7,7 @@ the history."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,8 @@ from painpump import clock
 from painpump.clinic.models import AuditEntry, Implant, Patient, Prescription, Program, Refill
 from painpump.clinic.reads import pump_history
 from painpump.clinic.roles import Role
+from painpump.clinic.testing import CARRIED_OVER
+from report_scenario import PRESCRIBED_AT, first_fill_on_the_prescribers_reason
 
 
 @pytest.fixture
@@ -113,7 +115,9 @@ def test_a_refill_outside_the_accuracy_is_refused_until_a_reason_is_given(
     refill = accepted.json()
     assert refill["reconciliation"]["finding"] == finding
     assert refill["reconciliation"]["delivery_error_percent"] == error_percent
-    assert refill["overrides"] == [{"rule": "reconciliation", "reason": REASON}]
+    assert [(o["rule"], o["reason"], o["by"], o["given_at"]) for o in refill["overrides"]] == [
+        ("reconciliation", REASON, "nurse.joy", "refill")
+    ]
     (shown,) = refill["warnings"]
     assert shown["rule"] == "reconciliation" and "tier" in shown
     assert refill["needs_verification"] is True
@@ -447,3 +451,37 @@ def test_the_origin_of_spasticity_is_not_a_field_of_a_programming_or_a_refill(
         response = post(physician, url, body | {"origin": "spinal"})
         assert response.status_code == 422
         assert response.json()["error"]["field"] == "origin"
+
+
+def test_an_override_given_at_prescribing_is_answered_as_the_prescribers_not_the_nurses(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User], patient: Patient
+) -> None:
+    """The nurse's first fill passed the start-dose warning on the reason the physician gave
+    when signing: each override says who gave it, when and where."""
+    nurse, physician = users[Role.NURSE], users[Role.PHYSICIAN]
+    refill = first_fill_on_the_prescribers_reason(physician, users[Role.PHARMACIST], nurse, patient)
+    reader = client_as(Role.NURSE)
+    [shown] = reader.get(f"/api/implants/{refill.implant_id}/refills").json()
+    [given] = shown["overrides"]
+    assert (given["rule"], given["reason"]) == ("max_start_dose", CARRIED_OVER["max_start_dose"])
+    assert (given["by"], given["given_at"]) == ("dr.house", "prescribing")
+    assert datetime.fromisoformat(given["at"]) == PRESCRIBED_AT
+    versions = reader.get(f"/api/implants/{refill.implant_id}/prescriptions").json()
+    [signed] = [o for v in versions for o in v["overrides"]]
+    assert signed == given
+
+
+def test_the_prescribers_very_words_typed_by_the_nurse_are_answered_as_the_nurses(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User], patient: Patient
+) -> None:
+    """Regression: the credit went by comparing words, so a reason the nurse typed in the
+    prescriber's words was answered as the prescriber's."""
+    nurse, physician = users[Role.NURSE], users[Role.PHYSICIAN]
+    refill = first_fill_on_the_prescribers_reason(
+        physician, users[Role.PHARMACIST], nurse, patient, typed=CARRIED_OVER
+    )
+    [shown] = client_as(Role.NURSE).get(f"/api/implants/{refill.implant_id}/refills").json()
+    [given] = shown["overrides"]
+    assert given["reason"] == CARRIED_OVER["max_start_dose"]
+    assert (given["by"], given["given_at"], given["as_recorded"]) == ("nurse.joy", "refill", False)
+    assert datetime.fromisoformat(given["at"]) == refill.performed_at

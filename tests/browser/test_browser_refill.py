@@ -109,7 +109,9 @@ def test_a_nurse_refills_with_a_warning_and_a_physician_verifies(
     expect(page.get_by_test_id("verification-state")).to_contain_text("verified by dr.house")
     refill = Refill.objects.get(lot="LOT-9")
     assert refill.verified_by == "dr.house"
-    assert refill.acknowledged == [{"rule": "reconciliation", "reason": REASON}]
+    assert refill.acknowledged == [
+        {"rule": "reconciliation", "reason": REASON, "given_at": "refill"}
+    ]
 
 
 def test_a_nurse_changing_the_drug_is_refused_naming_who_may_and_nothing_recorded(

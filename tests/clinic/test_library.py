@@ -229,11 +229,12 @@ def test_a_refill_breaking_a_clinic_soft_limit_warns_and_needs_a_reason(
     prescription = increase_prescribed(
         physician, implant, overrides={"clinic_max_daily_dose": reason}
     )
-    assert prescription.overrides == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    given = {"rule": "clinic_max_daily_dose", "reason": reason, "given_at": "prescribing"}
+    assert prescription.overrides == [given]
     assert prescription.checked_by == "pharma.cist"
     refill = refill_with_increase(nurse, implant)
     assert [w["rule"] for w in refill.warnings] == ["clinic_max_daily_dose"]
-    assert refill.acknowledged == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    assert refill.acknowledged == [given]
     assert not refill.needs_verification
 
 

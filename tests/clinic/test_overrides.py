@@ -87,12 +87,13 @@ def test_the_override_is_stored_with_its_reason_audited_and_still_verified_by_a_
     implant: Implant, physician: User, pharmacist: User
 ) -> None:
     refill = overinfused(physician, implant, {"reconciliation": f"  {REASON}\n"})
-    assert refill.acknowledged == [{"rule": "reconciliation", "reason": REASON}]
+    typed = [{"rule": "reconciliation", "reason": REASON, "given_at": "refill"}]
+    assert refill.acknowledged == typed
     assert [w["rule"] for w in refill.warnings] == ["reconciliation"]
     assert refill.needs_verification and not refill.verified_by
     entry = AuditEntry.objects.filter(action="refill.perform").last()
     assert entry is not None and entry.after is not None
-    assert entry.after["overrides"] == [{"rule": "reconciliation", "reason": REASON}]
+    assert entry.after["overrides"] == typed
     record = refill_record(physician, refill.id)
     assert [(o.rule, o.reason) for o in record.overrides] == [("reconciliation", REASON)]
     with pytest.raises(Refusal):
@@ -127,21 +128,22 @@ def test_a_titration_passing_a_soft_limit_keeps_the_warning_and_its_reason(
         at=at,
         overrides={"clinic_max_daily_dose": reason},
     )
-    assert prescription.overrides == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    given = {"rule": "clinic_max_daily_dose", "reason": reason, "given_at": "prescribing"}
+    assert prescription.overrides == [given]
     signed = AuditEntry.objects.get(action="prescription.create", object_id=str(prescription.id))
     assert signed.after is not None
-    assert signed.after["overrides"] == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    assert signed.after["overrides"] == [given]
     program = programs.program_pump(
         nurse,
         implant.id,
         expected_version=Implant.objects.get(id=implant.id).version,
         now=at,
     )
-    assert program.overrides == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    assert program.overrides == [given]  # the prescriber's, carried: the nurse typed none
     assert [w["rule"] for w in program.warnings] == ["clinic_max_daily_dose"]
     entry = AuditEntry.objects.get(action="program.change")
     assert entry.after is not None
-    assert entry.after["overrides"] == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    assert entry.after["overrides"] == [given]
     shown = program_record(physician, program.id)
     assert [(o.rule, o.reason) for o in shown.overrides] == [("clinic_max_daily_dose", reason)]
 
@@ -185,7 +187,9 @@ def test_a_warning_the_prescriber_did_not_see_needs_a_physicians_reason_at_progr
         now=at,
         overrides={"clinic_max_daily_dose": reason},
     )
-    assert program.overrides == [{"rule": "clinic_max_daily_dose", "reason": reason}]
+    assert program.overrides == [
+        {"rule": "clinic_max_daily_dose", "reason": reason, "given_at": "programming"}
+    ]
 
 
 def test_no_override_turns_a_hard_stop_into_a_program_or_a_refill(

@@ -6,6 +6,7 @@ prescription previewed before it is signed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from uuid import uuid4
 
@@ -23,7 +24,7 @@ from painpump.clinic.reads.prescription_history import (
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import prescription as rx
-from painpump.core.prescription_compare import CheckEntries
+from painpump.core.prescription_compare import CheckEntries, FluidChangeShown
 from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.units import Kind, Q, parse
 
@@ -92,10 +93,15 @@ def history(implant: Implant, physician: User, pharmacist: User, nurse: User) ->
         aspirated=parse("8 mL", Kind.VOLUME, "a"),
         fill=baclofen("1000 mcg/mL"),
     )
+    bridged = FluidChangeShown(
+        rx.FluidChange.BRIDGE,
+        parse("0.25 mL", Kind.VOLUME, "v"),
+        parse("0.2 mL/day", Kind.VOLUME_RATE, "r"),
+    )
     readbacks.record_readback(
         nurse,
         refill.program.id,
-        read("20 mL", "1000 mcg/mL", "400 mcg/day"),
+        replace(read("20 mL", "1000 mcg/mL", "400 mcg/day"), fluid_change=bridged),
         DAY_60 + timedelta(minutes=10),
     )
     night = rx.flex_program(

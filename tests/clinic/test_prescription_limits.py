@@ -18,6 +18,7 @@ from frozen import at, day
 from hard_stops import every_rule, ziconotide_pump
 from painpump.clinic.actions import implantation, patients, prescriptions
 from painpump.clinic.models import AuditEntry, Implant, Prescription
+from painpump.clinic.testing import MEDTRONIC_CATHETER
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
 from painpump.core.prescription_decision import PTM_OPIOID_NAIVE_SOURCE
@@ -191,6 +192,7 @@ def cancer_pump(physician: User, nurse: User, opioid_status: str | None, mrn: st
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=day(-30),
     )

@@ -139,7 +139,11 @@ def test_a_nurse_cannot_prescribe_a_decrease_but_programs_the_one_a_physician_pr
     assert program.dose_mcg_per_day == Decimal(300)
     assert program.programmed_by == "nurse.joy"
     assert program.overrides == [
-        {"rule": "max_decrease_percent", "reason": TAPER["max_decrease_percent"]}
+        {
+            "rule": "max_decrease_percent",
+            "reason": TAPER["max_decrease_percent"],
+            "given_at": "prescribing",
+        }
     ]
 
 

@@ -17,12 +17,21 @@ from django.contrib.auth.models import User
 from frozen import NOW, ZONE_NAME, at
 from painpump.clinic.actions import patients
 from painpump.clinic.errors import NotFound
-from painpump.clinic.models import Appointment, AuditEntry, ClinicSettings, Implant, Refill
+from painpump.clinic.models import Appointment, AuditEntry, ClinicSettings, Implant, Patient, Refill
 from painpump.clinic.reads import report_data
 from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import CARRIED_OVER
+from painpump.core.overrides import GivenAt
 from painpump.core.units import Q
-from report_scenario import DAY_60, OVERRIDE_REASON, changed_concentration, history, verified
+from report_scenario import (
+    DAY_60,
+    OVERRIDE_REASON,
+    PRESCRIBED_AT,
+    changed_concentration,
+    first_fill_on_the_prescribers_reason,
+    history,
+    verified,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,9 +80,72 @@ def test_the_overridden_warning_keeps_its_message_source_and_the_reason_who_and_
     assert warning.rule == "reconciliation"
     assert "suspect overinfusion" in warning.message
     assert warning.source
-    assert warning.reason == OVERRIDE_REASON
-    assert (warning.overridden_by, warning.overridden_at) == ("nurse.joy", refill.performed_at)
+    passed = warning.override
+    assert passed is not None and passed.reason == OVERRIDE_REASON
+    assert (passed.by, passed.at, passed.where) == (
+        "nurse.joy",
+        refill.performed_at,
+        GivenAt.REFILL,
+    )
     assert session.overrides_without_record == ()
+
+
+def test_an_override_the_prescriber_gave_is_the_prescribers_not_the_nurses_who_filled(
+    patient: Patient, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """The nurse typed no reason: the start-dose warning passed on the physician's, given when
+    signing the prescription, and the session and the summary say so."""
+    refill = first_fill_on_the_prescribers_reason(physician, pharmacist, nurse, patient)
+    session = report_data.refill_session(physician, refill.id, now=NOW)
+    [warning] = [w for w in session.warnings if w.rule == "max_start_dose"]
+    passed = warning.override
+    assert passed is not None and passed.reason == CARRIED_OVER["max_start_dose"]
+    assert (passed.by, passed.at, passed.where) == ("dr.house", PRESCRIBED_AT, GivenAt.PRESCRIBING)
+    summary = report_data.patient_summary(physician, patient.id, now=NOW)
+    [given] = [o for r in summary.refills.items for o in r.overrides]
+    assert (given.by, given.at, given.where) == ("dr.house", PRESCRIBED_AT, GivenAt.PRESCRIBING)
+
+
+def test_the_prescribers_very_words_typed_by_the_nurse_are_the_nurses(
+    patient: Patient, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """Regression: who gave an override was decided by comparing the refill's reason with the
+    prescription's, so the nurse's reason in the prescriber's words went to the prescriber."""
+    refill = first_fill_on_the_prescribers_reason(
+        physician, pharmacist, nurse, patient, typed=CARRIED_OVER
+    )
+    session = report_data.refill_session(physician, refill.id, now=NOW)
+    [warning] = [w for w in session.warnings if w.rule == "max_start_dose"]
+    passed = warning.override
+    assert passed is not None and passed.reason == CARRIED_OVER["max_start_dose"]
+    assert (passed.by, passed.at, passed.where) == (
+        "nurse.joy",
+        refill.performed_at,
+        GivenAt.REFILL,
+    )
+    summary = report_data.patient_summary(physician, patient.id, now=NOW)
+    [given] = [o for r in summary.refills.items for o in r.overrides]
+    assert (given.by, given.where, given.as_recorded) == ("nurse.joy", GivenAt.REFILL, False)
+
+
+def test_an_override_stored_before_where_it_was_given_was_kept_is_the_performers_as_recorded(
+    patient: Patient, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """No words are compared: the prescriber's reason on a refill stored without where it was
+    given is credited to the nurse who performed it, worded as recorded."""
+    refill = first_fill_on_the_prescribers_reason(physician, pharmacist, nurse, patient)
+    older = [{"rule": o["rule"], "reason": o["reason"]} for o in refill.acknowledged]
+    Refill.objects.filter(id=refill.id).update(acknowledged=older)
+    session = report_data.refill_session(physician, refill.id, now=NOW)
+    [warning] = [w for w in session.warnings if w.rule == "max_start_dose"]
+    passed = warning.override
+    assert passed is not None and passed.reason == CARRIED_OVER["max_start_dose"]
+    assert (passed.by, passed.at, passed.where) == (
+        "nurse.joy",
+        refill.performed_at,
+        GivenAt.REFILL,
+    )
+    assert passed.as_recorded and "as recorded" in passed.words
 
 
 def test_a_refill_recorded_before_warnings_or_reasons_were_stored_names_the_rules_passed(
@@ -146,7 +218,8 @@ def test_the_first_fill_has_nothing_to_reconcile_and_no_program_before(
     # her established dose, above the label's start: passed with the prescriber's reason, which
     # a second clinician double-checked before the fill, so nothing waits for verification
     (warning,) = session.warnings
-    assert (warning.rule, warning.reason) == ("max_start_dose", CARRIED_OVER["max_start_dose"])
+    assert warning.rule == "max_start_dose" and warning.override is not None
+    assert warning.override.reason == CARRIED_OVER["max_start_dose"]
     assert not session.awaiting_verification
 
 

@@ -25,12 +25,15 @@ from painpump.core.prescription import (
 )
 from painpump.core.prescription_compare import (
     CheckEntries,
+    ExpectedReservoir,
     Mismatch,
     Readback,
     compare_check,
     compare_readback,
+    filled_reservoir,
 )
 from painpump.core.prescription_decision import decide_prescription
+from painpump.core.readback_tolerance import tolerance
 from painpump.core.refill import LimitedBy
 from painpump.core.refill_decision import (
     DosingRules,
@@ -358,8 +361,13 @@ def readback_of(prescription: Prescription, reservoir: str = "20 mL") -> Readbac
     )
 
 
+def filled(volume: str = "20 mL") -> ExpectedReservoir:
+    return filled_reservoir(q(volume, Kind.VOLUME), None, tolerance())
+
+
 def test_a_readback_as_prescribed_and_filled_matches() -> None:
-    assert compare_readback(BACLOFEN, q("20 mL", Kind.VOLUME), readback_of(BACLOFEN)) == ()
+    found = compare_readback(BACLOFEN, readback_of(BACLOFEN), reservoir=filled(), fluid_change=None)
+    assert found == ()
 
 
 def test_a_readback_naming_another_volume_step_or_bolus_setting_is_a_mismatch_each() -> None:
@@ -372,8 +380,12 @@ def test_a_readback_naming_another_volume_step_or_bolus_setting_is_a_mismatch_ea
         PrescribedProgram.continuous(q("50 mg/day")),
         patient_bolus("0.1 mg", "2 min", "1 hour", "4"),
     )
-    found = named(compare_readback(prescribed, q("20 mL", Kind.VOLUME), read))
-    assert found["reservoir"] == ("18 mL", "20 mL filled")
+    found = named(compare_readback(prescribed, read, reservoir=filled(), fluid_change=None))
+    assert found["reservoir"] == (
+        "18 mL",
+        "20 mL (filled) ± 0.1 mL (the clinic's readback tolerance, unverified: "
+        "rule-clinic-setting)",
+    )
     assert found["program.days.mon"] == ("00:00 50 mg/day", "00:00 5 mg/day")
     assert found["ptm.lockout"] == ("1 h", "3 h")
     assert set(found) == {"reservoir", "ptm.lockout"} | {f"program.days.{d}" for d in WEEK}
@@ -381,7 +393,7 @@ def test_a_readback_naming_another_volume_step_or_bolus_setting_is_a_mismatch_ea
 
 def test_patient_boluses_on_the_programmer_but_not_prescribed_are_a_mismatch() -> None:
     read = replace(readback_of(BACLOFEN), ptm=patient_bolus("50 mcg", "2 min", "3 hour", "2"))
-    assert named(compare_readback(BACLOFEN, None, read)) == {
+    assert named(compare_readback(BACLOFEN, read, reservoir=filled(), fluid_change=None)) == {
         "ptm": ("50 mcg over 2 min, lockout 3 h, at most 2 a day", "off")
     }
 

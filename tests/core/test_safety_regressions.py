@@ -15,7 +15,7 @@ from painpump.core.checks import check
 from painpump.core.decision import Tier, Verdict
 from painpump.core.dose_history import DoseChange
 from painpump.core.errors import Refusal
-from painpump.core.overrides import checked_reason, overrides_for
+from painpump.core.overrides import GivenAt, checked_reason, overrides_for
 from painpump.core.patient_facts import PatientFacts
 from painpump.core.refill import LimitedBy
 from painpump.core.refill_decision import (
@@ -224,7 +224,9 @@ def test_a_reason_in_words_is_kept_tidied() -> None:
 def test_a_missing_reason_names_the_rule_as_the_value() -> None:
     decision = check("morphine", q("10 mg/mL", Kind.CONCENTRATION), q("30 mg/day", Kind.DOSE_RATE))
     with pytest.raises(Refusal) as caught:
-        overrides_for([f for f in decision.findings if f.verdict is Verdict.WARN], {})
+        overrides_for(
+            [f for f in decision.findings if f.verdict is Verdict.WARN], {}, GivenAt.PRESCRIBING
+        )
     assert caught.value.field == "overrides"
     assert "max_daily_dose" in caught.value.value
     assert caught.value.problem.startswith("needs a typed reason")

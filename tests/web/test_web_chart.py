@@ -21,9 +21,15 @@ from clinic_format import read_moment, written_day
 from frozen import TODAY, day
 from painpump.clinic.actions import implantation, patients, settings_service
 from painpump.clinic.demo import seed as demo
+from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
 from painpump.core.units import Kind, parse
-from report_scenario import measured_to_two_places
+from painpump.web.templatetags.clinic_time import shown_moment
+from report_scenario import (
+    PRESCRIBED_AT,
+    first_fill_on_the_prescribers_reason,
+    measured_to_two_places,
+)
 
 HTMX = {"HX-Request": "true"}
 
@@ -115,8 +121,9 @@ def test_five_years_of_refills_render_whole_in_a_bounded_number_of_queries(
     implant = long_history(physician, nurse)
     client = client_for(nurse)
     url = f"/patients/{implant.episode.patient_id}/"
-    # With the settings history's prefetches, and the check that the session needs no code.
-    with django_assert_max_num_queries(46):
+    # With the settings history's prefetches and the accepts refused at its double-checks
+    # (one read of the audit trail), and the check that the session needs no code.
+    with django_assert_max_num_queries(47):
         response = client.get(url)
     assert response.status_code == 200
     assert response.content.decode().count("LOT-LONG") == 41
@@ -271,7 +278,7 @@ def test_an_admin_is_refused_the_what_if(admin: User, implant: Implant) -> None:
 
 
 def test_a_pump_never_filled_has_no_what_if(physician: User, patient: Patient) -> None:
-    from painpump.clinic.testing import responder_episode
+    from painpump.clinic.testing import MEDTRONIC_CATHETER, responder_episode
 
     episode = patients.open_episode(
         physician, patient.id, indication="stroke", referred_on=REFERRED
@@ -287,6 +294,7 @@ def test_a_pump_never_filled_has_no_what_if(physician: User, patient: Patient) -
         catheter_model="8709SC",
         catheter_length_cm=Decimal(60),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=IMPLANTED,
     )
@@ -317,3 +325,37 @@ def test_every_demo_patients_chart_and_what_if_open(db: None) -> None:
         )
         assert answer.status_code == 200
         assert "What would happen" in answer.content.decode()
+
+
+def test_an_override_given_at_prescribing_is_the_prescribers_on_the_chart_and_the_refill_page(
+    patient: Patient, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """The nurse's first fill passed the start-dose warning on the physician's reason, given
+    when signing: neither the refill history nor the refill's page names the nurse for it."""
+    refill = first_fill_on_the_prescribers_reason(physician, pharmacist, nurse, patient)
+    given = f"(dr.house, {shown_moment(PRESCRIBED_AT, clinic_locale())}, at prescribing)"
+    chart = chart_of(nurse, patient.id)
+    refills = chart.split('id="refills"')[1].split("</section>")[0]
+    assert 'data-testid="given-max_start_dose">' + given in refills
+    history = chart.split('data-testid="prescriptions"')[1].split("</section>")[0]
+    assert 'data-testid="given-max_start_dose">' + given in history
+    page = client_for(nurse).get(f"/refills/{refill.id}/").content.decode()
+    assert 'data-testid="given-max_start_dose">' + given in page
+
+
+def test_an_override_stored_before_where_it_was_given_was_kept_is_the_nurses_as_recorded(
+    patient: Patient, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """No words compared: the prescriber's reason on a refill stored without where it was given
+    shows as the nurse's who performed it, worded as recorded."""
+    refill = first_fill_on_the_prescribers_reason(physician, pharmacist, nurse, patient)
+    older = [{"rule": o["rule"], "reason": o["reason"]} for o in refill.acknowledged]
+    Refill.objects.filter(id=refill.id).update(acknowledged=older)
+    given = (
+        f"(nurse.joy, {shown_moment(refill.performed_at, clinic_locale())}, at the refill, "
+        "as recorded (who gave it was not stored then))"
+    )
+    refills = chart_of(nurse, patient.id).split('id="refills"')[1].split("</section>")[0]
+    assert 'data-testid="given-max_start_dose">' + given in refills
+    page = client_for(nurse).get(f"/refills/{refill.id}/").content.decode()
+    assert 'data-testid="given-max_start_dose">' + given in page

@@ -184,6 +184,7 @@ FORMS = {
             "implant_wait_days": ("day", "mL"),
             "refill_margin_days": ("day", "mg"),
             "refill_visit_minutes": ("min", "mL"),
+            "readback_tolerance": ("mL", "mg"),
         },
         (AuditEntry,),
     ),
@@ -327,6 +328,25 @@ def test_over_long_or_nul_text_is_refused_next_to_the_field_and_nothing_is_store
     assert response.status_code in (200, 422)
     assert refused_next_to(page, field)
     assert shown_escaped(page, sent)
+    assert _counts((Patient, AuditEntry)) == changes
+
+
+@pytest.mark.parametrize(
+    ("mrn", "shown"),
+    [("MRN\u20110001", "MRN\\u20110001"), ("mrn-OOO1", "looks like MRN-0001")],
+    ids=["non-breaking-hyphen", "look-alike-of-an-existing-one"],
+)
+def test_a_record_number_with_a_look_alike_is_refused_next_to_the_field_and_nothing_is_stored(
+    nurse: User, patient: Patient, mrn: str, shown: str
+) -> None:
+    """Regression: a second record could look like an existing one (MRN-0001 here)."""
+    data = {"mrn": mrn, "family_name": "Muster", "given_name": "Erik", "birth_date": "1960-01-01"}
+    changes = _counts((Patient, AuditEntry))
+    response = signed_in(nurse).post("/patients/new/", data)
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert refused_next_to(page, "mrn")
+    assert shown in page
     assert _counts((Patient, AuditEntry)) == changes
 
 

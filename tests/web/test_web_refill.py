@@ -23,7 +23,7 @@ from clinic_fixtures import FIRST_FILL, IMPLANTED, REFERRED, TEST_PHASE
 from clinic_fixtures import REFILL_FORM as ENTRIES
 from painpump.clinic.actions import implantation, patients, prescriptions, refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
-from painpump.clinic.testing import baclofen, prescribed, responder_episode
+from painpump.clinic.testing import MEDTRONIC_CATHETER, baclofen, prescribed, responder_episode
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.prescription_compare import CheckEntries
@@ -149,7 +149,9 @@ def test_a_soft_warning_passes_only_with_a_typed_reason_recorded_and_shown(
     response = confirmed(client, implant, data, **{name: REASON})
     assert response.status_code == 302
     refill = Refill.objects.get(idempotency_key=data["idempotency_key"])
-    assert refill.acknowledged == [{"rule": "reconciliation", "reason": REASON}]
+    assert refill.acknowledged == [
+        {"rule": "reconciliation", "reason": REASON, "given_at": "refill"}
+    ]
     assert refill.needs_verification
     result = client.get(f"/refills/{refill.id}/").content.decode()
     assert "A second clinician's verification is required" in result
@@ -405,6 +407,7 @@ def test_a_new_pump_gets_its_first_fill_without_an_aspiration(
         catheter_model="8709SC",
         catheter_length_cm=Decimal("60"),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
+        acknowledge=dict(MEDTRONIC_CATHETER),
         alarm_volume=None,
         implanted_on=IMPLANTED,
     )

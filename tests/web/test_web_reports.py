@@ -34,13 +34,15 @@ from painpump.clinic.models import (
 )
 from painpump.clinic.reads import report_data
 from painpump.clinic.testing import CARRIED_OVER
-from painpump.core.prescription import PrescribedProgram
-from painpump.core.prescription_compare import Readback
+from painpump.core.prescription import FluidChange, PrescribedProgram
+from painpump.core.prescription_compare import FluidChangeShown, Readback
 from painpump.core.units import Kind, parse
 from painpump.web.reports import charts
 from report_scenario import (
     DAY_60,
+    PRESCRIBED_AT,
     changed_concentration,
+    first_fill_on_the_prescribers_reason,
     history,
     measured_to_two_places,
     verified,
@@ -183,6 +185,40 @@ def test_the_session_report_of_a_first_fill(implant: Implant, nurse: User) -> No
     # passed with the prescriber's reason on a double-checked prescription: nothing to verify
     assert "Second clinician not required" in text and "NOT YET VERIFIED" not in text
     assert "Prescription #1" in text and "pharma.cist" in text
+
+
+def test_the_session_report_names_the_prescriber_for_an_override_given_at_prescribing(
+    patient: Patient, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """The nurse who filled typed no reason: the override is the physician's, when signing."""
+    refill = first_fill_on_the_prescribers_reason(physician, pharmacist, nurse, patient)
+    _, text = _download(physician, _refill_url(refill))
+    warnings = text.split("Warnings")[1].split("Performed and verified")[0]
+    assert CARRIED_OVER["max_start_dose"] in warnings
+    assert f"dr.house, {clinic_clock(PRESCRIBED_AT)} at prescribing" in warnings
+    assert "nurse.joy" not in warnings
+    executed = text.split("Prescription executed")[1].split("What was in the pump")[0]
+    assert "Override at prescribing" in executed and "max_start_dose" in executed
+    _, summary = _download(physician, reverse("web:patient-summary-report", args=[patient.id]))
+    assert (
+        f'override max_start_dose: "{CARRIED_OVER["max_start_dose"]}", by dr.house, '
+        f"{clinic_clock(PRESCRIBED_AT)}, at prescribing"
+    ) in summary
+
+
+def test_the_session_report_names_the_nurse_who_typed_the_prescribers_very_words(
+    patient: Patient, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """Regression: a reason the nurse typed in the prescriber's words was printed as the
+    prescriber's, at prescribing."""
+    refill = first_fill_on_the_prescribers_reason(
+        physician, pharmacist, nurse, patient, typed=CARRIED_OVER
+    )
+    _, text = _download(physician, _refill_url(refill))
+    warnings = text.split("Warnings")[1].split("Performed and verified")[0]
+    assert CARRIED_OVER["max_start_dose"] in warnings
+    assert f"nurse.joy, {clinic_clock(refill.performed_at)} at the refill" in warnings
+    assert "at prescribing" not in warnings
 
 
 def test_the_clinician_summary_shows_therapy_doses_refills_alarms_and_outcomes(
@@ -411,15 +447,30 @@ def test_the_session_report_prints_the_readback_and_the_summary_every_prescripti
 ) -> None:
     refill = changed_concentration(nurse, implant)
     program = refill.program
+    bridged = FluidChangeShown(
+        FluidChange.BRIDGE,
+        parse("0.25 mL", Kind.VOLUME, "v"),
+        parse("0.2 mL/day", Kind.VOLUME_RATE, "r"),
+    )
     values = Readback(
         parse("18 mL", Kind.VOLUME, "r"),
         (("baclofen", parse("1000 mcg/mL", Kind.CONCENTRATION, "c")),),
         PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d")),
         None,
+        bridged,
     )
     record_readback(nurse, program.id, values, DAY_60 + timedelta(minutes=30))
     _, text = _download(pharmacist, _refill_url(refill))
     assert "Read back by" in text and "matches" in text and "Session complete." in text
+    # what was read back: the reservoir, the drugs, the program, the PTM and the bridge
+    for shown in (
+        "reservoir 18 mL",
+        "baclofen 1000 mcg/mL",
+        "continuous every day: 00:00 400 mcg/day",
+        "PTM off",
+        "bridge 0.25 mL at 0.2 mL/day",
+    ):
+        assert shown in text, shown
     assert "Second clinician" in text and "date ____" in text
     _, summary = _download(pharmacist, _summary_url(implant))
     assert "Prescriptions" in summary

@@ -7,7 +7,7 @@ from typing import Any
 
 from painpump import clock
 from painpump.clinic import locale
-from painpump.clinic.actions.settings_service import TEST_PHASE_FIELDS
+from painpump.clinic.actions.settings_service import TEST_PHASE_FIELDS, tolerance_of
 from painpump.clinic.models import (
     AlarmReport,
     Appointment,
@@ -26,21 +26,27 @@ from painpump.clinic.models import (
 )
 from painpump.clinic.pathway_state import pathway_settings, state_of
 from painpump.clinic.reads.dashboard import Dashboard, RefillRow
+from painpump.clinic.reads.overrides_given import (
+    prescription_overrides,
+    program_overrides,
+    refill_overrides,
+)
 from painpump.clinic.reads.patient_facts import origin_choice, origin_override
-from painpump.clinic.reads.prescription_api import incident_of
+from painpump.clinic.reads.prescription_api import incident_of, refused_of
 from painpump.clinic.reads.prescription_history import (
     Change,
     PrescriptionPreview,
     Programming,
+    RefusedAccept,
     Version,
 )
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.reads.therapy_queries import ImplantView
-from painpump.core import catalog
+from painpump.core import catalog, readback_tolerance
 from painpump.core import prescription as rx
 from painpump.core.decision import Decision, Finding
 from painpump.core.mri import mri_guidance
-from painpump.core.overrides import Override
+from painpump.core.overrides import GivenOverride
 from painpump.core.trial_phase import planned_test_phase
 from painpump.core.units import Q, json_number, of
 
@@ -139,9 +145,9 @@ def _findings(stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [Finding.from_json(f).as_json() for f in stored]
 
 
-def _overrides(stored: list[Any]) -> list[dict[str, str]]:
-    """Stored overrides as OverrideOut (a bare rule of an older record worded as such)."""
-    return [Override.from_json(o).as_json() for o in stored]
+def _overrides(given: tuple[GivenOverride, ...]) -> list[dict[str, str | bool]]:
+    """Overrides as OverrideOut (a bare rule of an older record worded as such)."""
+    return [o.as_json() for o in given]
 
 
 def program(record: Program) -> dict[str, Any]:
@@ -156,7 +162,7 @@ def program(record: Program) -> dict[str, Any]:
         "programmed_by": record.programmed_by,
         "phase": record.phase,
         "warnings": _findings(record.warnings),
-        "overrides": _overrides(record.overrides),
+        "overrides": _overrides(program_overrides(record)),
     }
 
 
@@ -200,7 +206,7 @@ def refill(record: Refill) -> dict[str, Any]:
         },
         **_fields(record, "alarm_at", "empty_at", "refill_by", "limited_by"),
         "warnings": _findings(record.warnings),
-        "overrides": _overrides(record.acknowledged),
+        "overrides": _overrides(refill_overrides(record, record.program.prescription)),
         **_fields(record, "needs_verification", "verified_by", "verified_at"),
         **_fields(record, "ptm_requests", "ptm_given"),
     }
@@ -308,6 +314,8 @@ def clinic_settings(record: ClinicSettings) -> dict[str, Any]:
         "closes_at": record.closes_at.isoformat("minutes"),
         **_fields(record, "date_format", "time_format", "refill_visit_minutes"),
         **_fields(record, "refill_capacity_per_day", "version"),
+        "readback_tolerance": tolerance_of(record).as_json(),
+        "readback_tolerance_verified": readback_tolerance.tolerance().verified,
     }
 
 
@@ -344,7 +352,14 @@ def _ptm(ptm: rx.PatientBolus | None) -> dict[str, Any] | None:
     }
 
 
-def prescription(record: Prescription) -> dict[str, Any]:
+def _refused(found: tuple[RefusedAccept, ...]) -> list[dict[str, Any]]:
+    return [{"by": r.by, "at": r.at, "differed": [vars(d) for d in r.differed]} for r in found]
+
+
+def prescription(
+    record: Prescription, refused: tuple[RefusedAccept, ...] | None = None
+) -> dict[str, Any]:
+    """`refused`: the accepts refused at its double-check, when the caller has read them."""
     value = as_core(record)
     return {
         **_fields(record, "id", "implant_id", "number", "status"),
@@ -364,8 +379,9 @@ def prescription(record: Prescription) -> dict[str, Any]:
         ),
         "supersedes": record.supersedes.number if record.supersedes else None,
         "warnings": _findings(record.warnings),
-        "overrides": _overrides(record.overrides),
+        "overrides": _overrides(prescription_overrides(record)),
         **_fields(record, "checked_by", "checked_at"),
+        "refused_accepts": _refused(refused_of(record) if refused is None else refused),
         "implant_version": record.implant.version,
     }
 
@@ -408,7 +424,7 @@ def _programming(found: Programming) -> dict[str, Any]:
 
 def prescription_version(found: Version) -> dict[str, Any]:
     return {
-        **prescription(found.record),
+        **prescription(found.record, found.refused),
         "changes": _changes(found.changes),
         "checks": [check(c) for c in found.checks],
         "programmed": [_programming(p) for p in found.programmed],

@@ -265,11 +265,18 @@ class FindingOut(Schema):
 
 
 class OverrideOut(Schema):
-    """A soft limit passed on purpose: the warning's rule and the reason typed for it (who and
-    when are the record's: performed_by/performed_at, prescribed_by/started_at)."""
+    """A soft limit passed on purpose: the warning's rule, the reason given for it, who gave it,
+    when and where: the prescriber when signing the prescription (its reason travels with it to
+    the refill or programming that executes it, where no one types it again), or the nurse or
+    physician at the refill or programming. `as_recorded`: stored before where each override
+    was given was kept, so credited to who performed the refill or programming."""
 
     rule: str
     reason: str
+    by: str
+    at: datetime
+    given_at: Literal["prescribing", "refill", "programming"]
+    as_recorded: bool
 
 
 class DecisionOut(Schema):
@@ -334,13 +341,21 @@ class ImplantIn(Request):
     pump_serial: StrictStr = Field(min_length=1, max_length=60)
     catheter_model: StrictStr = Field(min_length=1, max_length=60)
     catheter_length: QuantityIn
-    dead_volume: QuantityIn
+    dead_volume: QuantityIn = Field(
+        description="pump outlet and catheter; judged against what the catheter catalog "
+        "computes for the catheter and its implanted length"
+    )
     alarm_volume: QuantityIn | None = None
     implanted_on: date
     discharged_on: date | None = Field(
         default=None, description="when the patient went home, if already (ends the stay)"
     )
-    acknowledge: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    acknowledge: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict,
+        description="rule -> reason for each warning: the step's, hospital_stay, "
+        "dead_volume_unchecked (a catheter the catalog does not hold), "
+        "dead_volume_above_catheter",
+    )
 
 
 class ProgramOut(Schema):
@@ -363,8 +378,8 @@ class ProgramOut(Schema):
     )
     overrides: list[OverrideOut] = Field(
         default_factory=list,
-        description="the soft limits the titration passed, each with its reason, by "
-        "prescribed_by at started_at",
+        description="the soft limits the titration passed, each with its reason and who gave "
+        "it, when and where (the prescriber at prescribing, or at the programming)",
     )
 
 
@@ -410,8 +425,9 @@ class RefillOut(Schema):
     limited_by: str
     warnings: list[FindingOut] = Field(description="the warnings shown at the refill")
     overrides: list[OverrideOut] = Field(
-        description="the soft limits passed, each with its reason, by performed_by at "
-        "performed_at (a refill recorded before reasons were required says so)"
+        description="the soft limits passed, each with its reason and who gave it, when and "
+        "where: the prescriber at prescribing (the reason travelled with the prescription) or "
+        "the nurse at the refill (a refill recorded before reasons were required says so)"
     )
     needs_verification: bool
     verified_by: str
@@ -623,13 +639,37 @@ class CheckIn(Request):
     )
 
 
+class BridgeShownIn(Request):
+    kind: Literal["bridge"]
+    volume: QuantityIn = Field(description='the volume it runs, e.g. "0.25 mL"')
+    rate: QuantityIn = Field(description='the rate it runs at, e.g. "0.2 mL/day"')
+
+
+class PrimingShownIn(Request):
+    kind: Literal["priming"]
+    volume: QuantityIn = Field(description='the priming bolus, e.g. "0.25 mL"')
+
+
+FluidChangeShownIn = Annotated[BridgeShownIn | PrimingShownIn, Field(discriminator="kind")]
+
+
 class ReadbackIn(Request):
     """What the clinician programmer shows after programming."""
 
-    reservoir: QuantityIn
+    reservoir: QuantityIn = Field(
+        description="the pump's reservoir estimate; compared with the volume filled (less a "
+        "priming bolus as it draws) or, between refills, the pump's twin then, within the "
+        "clinic's tolerance (`readback_tolerance` of /api/settings)"
+    )
     drugs: list[DrugIn] = Field(min_length=1, max_length=4)
     program: ProgramSpecIn
     ptm: PtmIn | None = Field(description="the PTM settings shown, or null when they are off")
+    fluid_change: FluidChangeShownIn | None = Field(
+        default=None,
+        description="after a refill that ran a bridge or a priming bolus, what the programmer "
+        "shows of it (compared with what the refill recorded, as painpump prints it); null: "
+        "none shown",
+    )
 
 
 class IncidentClose(Request):
@@ -667,6 +707,19 @@ class PtmOut(Schema):
     max_per_day: int
 
 
+class DifferedOut(Schema):
+    field: str
+    entered: str = Field(description="as the checker entered it (the prescribed value is not kept)")
+
+
+class RefusedAcceptOut(Schema):
+    """An accept refused at the double-check because entries did not match the prescription."""
+
+    by: str
+    at: datetime
+    differed: list[DifferedOut]
+
+
 class PrescriptionOut(Schema):
     id: UUID
     implant_id: UUID
@@ -690,6 +743,10 @@ class PrescriptionOut(Schema):
     overrides: list[OverrideOut]
     checked_by: str
     checked_at: datetime | None
+    refused_accepts: list[RefusedAcceptOut] = Field(
+        description="each accept refused at its double-check (entries that did not match), "
+        "oldest first: accepted after as many entries that did not match"
+    )
     implant_version: int = Field(description="the pump's version now (for the next change)")
 
 
@@ -710,7 +767,12 @@ class ChangeOut(Schema):
 class MismatchOut(Schema):
     field: str
     entered: str
-    prescribed: str
+    prescribed: str = Field(description="what was prescribed or expected (see `against`)")
+    against: str = Field(
+        default="prescribed",
+        description="prescribed, or expected: the reservoir the pump should hold, with its "
+        "basis and the clinic's tolerance",
+    )
 
 
 class PtmEnteredOut(Schema):
@@ -979,6 +1041,14 @@ class StoppedRowOut(Plain):
     bolus: str
     programmed_at: datetime
     high_risk: bool
+    bolus_state: Literal["running", "stopped"] = Field(
+        description="at the moment the worklist was read: the bolus still running, or the pump "
+        "stopped after it"
+    )
+    bolus_ends_at: datetime = Field(
+        description="when the bolus ends (its start plus its duration): running until then, "
+        "stopped since"
+    )
 
 
 class DashboardTotalsOut(Plain):
@@ -1026,8 +1096,8 @@ class DashboardOut(Plain):
         "first: each keeps its programming session stopped until a physician closes it"
     )
     stopped: list[StoppedRowOut] = Field(
-        description="pumps stopped after a single bolus, baclofen first: each gives nothing "
-        "until a new prescription is programmed"
+        description="pumps programmed with a single bolus, baclofen first: the bolus runs until "
+        "`bolus_ends_at`, then the pump gives nothing until a new prescription is programmed"
     )
 
 
@@ -1039,6 +1109,12 @@ Weekday = Annotated[StrictInt, Field(ge=0, le=6, description="0 = Monday ... 6 =
 TEST_PHASE_DAYS_NOTE = (
     "planned test-phase length in days for {} spasticity, 1 to 60; unverified: a clinic setting, "
     "no source gives these lengths"
+)
+READBACK_TOLERANCE_NOTE = (
+    "how far the reservoir volume the clinician programmer shows after programming may lie from "
+    "the volume expected: from 0 mL to below 1 mL (the smallest pocket-fill threshold, "
+    "maino-2017), to 0.001 mL; unverified: a clinic setting (rule-clinic-setting), no source "
+    "gives the programmer's display resolution"
 )
 
 
@@ -1065,6 +1141,11 @@ class SettingsOut(Schema):
     time_format: str = Field(description="24h or 12h")
     refill_visit_minutes: int = Field(description="minutes booked for a refill visit")
     refill_capacity_per_day: int = Field(description="refill visits the clinic takes a day")
+    readback_tolerance: QuantityOut = Field(description=READBACK_TOLERANCE_NOTE)
+    readback_tolerance_verified: bool = Field(
+        description="whether a source confirms the readback tolerance (always false: a clinic "
+        "setting; shown, it never decides enforcement)"
+    )
     version: int
 
 
@@ -1116,6 +1197,9 @@ class SettingsChange(Request):
     )
     refill_capacity_per_day: StrictInt | None = Field(
         default=None, description="refill visits the clinic takes a day, 0 to 200"
+    )
+    readback_tolerance: QuantityIn | None = Field(
+        default=None, description=f'{READBACK_TOLERANCE_NOTE}; e.g. "0.1 mL"'
     )
 
 

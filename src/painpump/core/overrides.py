@@ -1,11 +1,14 @@
 """Overrides of soft limits: each warning shown is passed only with a reason typed for it (who and
-when are the record's), and a hard stop has no override at all (rule-two-tiers)."""
+when are the record's, or the prescriber's when the reason travelled with the prescription), and
+a hard stop has no override at all (rule-two-tiers)."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from painpump.core.decision import Finding, Tier
@@ -20,23 +23,105 @@ _FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
 """Hangul fillers: letters by their category that show as blank."""
 
 
+class GivenAt(StrEnum):
+    """Where an override was given: signing the prescription, or at the refill or programming
+    that executed it."""
+
+    PRESCRIBING = "prescribing"
+    REFILL = "refill"
+    PROGRAMMING = "programming"
+
+    @property
+    def words(self) -> str:
+        return "at prescribing" if self is GivenAt.PRESCRIBING else f"at the {self.value}"
+
+
 @dataclass(frozen=True)
 class Override:
-    """A soft limit passed on purpose: the warning's rule and the reason typed for it."""
+    """A soft limit passed on purpose: the warning's rule, the reason typed for it and where it
+    was typed (None: stored before that was kept)."""
 
     rule: str
     reason: str
+    given_at: GivenAt | None
 
     def as_json(self) -> dict[str, str]:
-        return {"rule": self.rule, "reason": self.reason}
+        stored = {"rule": self.rule, "reason": self.reason}
+        return stored if self.given_at is None else {**stored, "given_at": self.given_at.value}
 
     @classmethod
     def from_json(cls, stored: Any) -> Override:
         """An override as as_json wrote it; a bare rule name is an acknowledgement recorded
         before reasons were required."""
         if isinstance(stored, str):
-            return cls(stored, "(acknowledged before reasons were recorded)")
-        return cls(str(stored["rule"]), str(stored["reason"]))
+            return cls(stored, "(acknowledged before reasons were recorded)", None)
+        where = stored.get("given_at")
+        return cls(
+            str(stored["rule"]), str(stored["reason"]), None if where is None else GivenAt(where)
+        )
+
+
+@dataclass(frozen=True)
+class GivenOverride:
+    """An override with who gave it, when and where. `as_recorded`: stored before where it was
+    given was kept, so credited to the record's performer, where the record was made (a reason
+    that travelled with the prescription shows as theirs too)."""
+
+    rule: str
+    reason: str
+    by: str
+    at: datetime
+    where: GivenAt
+    as_recorded: bool = False
+
+    @property
+    def words(self) -> str:
+        if self.as_recorded:
+            return f"{self.where.words}, as recorded (who gave it was not stored then)"
+        return self.where.words
+
+    def as_json(self) -> dict[str, str | bool]:
+        return {
+            "rule": self.rule,
+            "reason": self.reason,
+            "by": self.by,
+            "at": self.at.isoformat(),
+            "given_at": self.where.value,
+            "as_recorded": self.as_recorded,
+        }
+
+
+def given_at_prescribing(
+    prescribed: Sequence[Override], prescriber: str, at: datetime
+) -> tuple[GivenOverride, ...]:
+    """A prescription's overrides: the prescriber's, when signing it."""
+    return tuple(
+        GivenOverride(o.rule, o.reason, prescriber, at, GivenAt.PRESCRIBING) for o in prescribed
+    )
+
+
+def attributed(
+    passed: Sequence[Override],
+    *,
+    signed: tuple[str, datetime] | None,
+    by: str,
+    at: datetime,
+    where: GivenAt,
+) -> tuple[GivenOverride, ...]:
+    """The overrides a refill or a programming passed, each credited as stored with it: one
+    given at prescribing to the prescriber when signing (`signed`: who and when, None if the
+    record executed no prescription); one typed at the refill or programming to `by` at `at`;
+    any other (stored before where it was given was kept) to `by` at `at`, `where`, as
+    recorded."""
+
+    def given(o: Override) -> GivenOverride:
+        if o.given_at is GivenAt.PRESCRIBING and signed is not None:
+            return GivenOverride(o.rule, o.reason, *signed, GivenAt.PRESCRIBING)
+        if o.given_at in (GivenAt.REFILL, GivenAt.PROGRAMMING):
+            return GivenOverride(o.rule, o.reason, by, at, o.given_at)
+        return GivenOverride(o.rule, o.reason, by, at, where, as_recorded=True)
+
+    return tuple(given(o) for o in passed)
 
 
 def checked_reason(field: str, text: str) -> str:
@@ -79,10 +164,17 @@ def checked_reason(field: str, text: str) -> str:
     return reason
 
 
-def overrides_for(warnings: Sequence[Finding], given: Mapping[str, str]) -> tuple[Override, ...]:
-    """The overrides of the warnings shown, one per rule, each with its checked reason. A warning
-    without a reason is refused naming it; a reason for a rule that is not a soft warning here
-    (a hard stop, or nothing shown) is refused, never silently kept."""
+def overrides_for(
+    warnings: Sequence[Finding],
+    given: Mapping[str, str],
+    where: GivenAt,
+    carried: Sequence[Override] = (),
+) -> tuple[Override, ...]:
+    """The overrides of the warnings shown, one per rule: the reason typed now in `given` (rule
+    -> reason), given `where`, else the one `carried` with the prescription executed (as the
+    prescriber gave it). A warning with neither is refused naming it; a reason typed for a rule
+    that is not a soft warning here (a hard stop, or nothing shown) is refused, never silently
+    kept."""
     shown = {w.rule: w for w in warnings}
     for rule in given:
         finding = shown.get(rule)
@@ -95,7 +187,9 @@ def overrides_for(warnings: Sequence[Finding], given: Mapping[str, str]) -> tupl
                 OVERRIDE_RULES,
                 "is not a warning that may be overridden",
             )
-    missing = [w for w in warnings if not str(given.get(w.rule, "")).strip()]
+    typed = {rule: text for rule, text in given.items() if str(text).strip()}
+    kept = {o.rule: o for o in carried if o.rule in shown}
+    missing = [w for w in warnings if w.rule not in typed and w.rule not in kept]
     if missing:
         first = missing[0]
         raise Refusal(
@@ -106,5 +200,8 @@ def overrides_for(warnings: Sequence[Finding], given: Mapping[str, str]) -> tupl
             f"needs a typed reason ({first.message})",
         )
     return tuple(
-        Override(rule, checked_reason(f"overrides[{rule}]", given[rule])) for rule in shown
+        Override(rule, checked_reason(f"overrides[{rule}]", typed[rule]), where)
+        if rule in typed
+        else kept[rule]
+        for rule in shown
     )

@@ -482,7 +482,9 @@ def check_drugs(
     principal, as a prescription is judged before any fill. `increased_at`: when the dose last
     rose, where the recorded history (of day totals) cannot tell (a step or a bolus raised).
     `basal` False: the dose is a single bolus's, given within the day at the bolus's own rate
-    (judged by its prescription), so its day rate is no pump rate to check."""
+    (judged by its prescription), so its day rate is no pump rate to check, and each partner's
+    share follows from the principal's bolus: judged against its maxima, never as a low-dose slip
+    (checks.SHARE_OF_BOLUS)."""
     drugs = named_drugs(drugs)
     fill = Fill(tuple(drugs), of(Decimal(0), "mL"), "")
     rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
@@ -514,6 +516,7 @@ def check_drugs(
                 starting=starting,
                 patient=therapy.patient,
                 on=on or at.date(),
+                floor=basal or index == 0,
             )
         except Refusal as error:
             raise replace(error, field=f"drugs[{index}]") from None

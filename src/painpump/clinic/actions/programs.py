@@ -27,7 +27,7 @@ from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
-from painpump.core.overrides import overrides_for
+from painpump.core.overrides import GivenAt, overrides_for
 from painpump.core.refill_decision import decide_program_change
 from painpump.core.units import of, round_places
 
@@ -66,7 +66,10 @@ def program_pump(
     if overrides:
         require(user, "program.prescribe")
     passed = overrides_for(
-        decision.warnings, prescriptions.with_prescribers(decision, prescription, overrides)
+        decision.warnings,
+        overrides or {},
+        GivenAt.PROGRAMMING,
+        prescriptions.carried_overrides(decision, prescription),
     )
     previous = running_program(implant)
     assert previous is not None

@@ -34,7 +34,7 @@ from painpump.clinic.reads.therapy_queries import refill_recorded
 from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
-from painpump.core.overrides import Override, overrides_for
+from painpump.core.overrides import GivenAt, Override, overrides_for
 from painpump.core.prescription import FluidChange
 from painpump.core.refill_decision import (
     Fill,
@@ -49,7 +49,8 @@ RULES = "painpump refill rules"
 
 
 def overrides_json(overrides: Sequence[Override]) -> list[dict[str, str]]:
-    """The overrides as stored and audited: each rule with the reason typed for it."""
+    """The overrides as stored and audited: each rule with its reason and where it was given
+    (at prescribing, for a reason that travelled with the prescription)."""
     return [o.as_json() for o in overrides]
 
 
@@ -140,7 +141,10 @@ def perform_refill(
     outcome = decision.outcome
     assert outcome is not None
     passed = overrides_for(
-        decision.warnings, prescriptions.with_prescribers(decision, prescription, overrides)
+        decision.warnings,
+        overrides or {},
+        GivenAt.REFILL,
+        prescriptions.carried_overrides(decision, prescription),
     )
     previous = running_program(implant)
     if previous is not None:
@@ -179,6 +183,10 @@ def perform_refill(
             "bridge": str(bridged.bridge_rate) if bridged else None,
             "priming": str(outcome.priming.volume) if outcome.priming else None,
             "refill_by": dated.refill_by.isoformat(),
+            "alarm_at": refill.alarm_at.isoformat(),
+            "empty_at": refill.empty_at.isoformat(),
+            "limited_by": refill.limited_by,
+            "needs_verification": verify,
             "appointments_done": closed,
             "overrides": overrides_json(passed),
             "notes": [n.message for n in outcome.stability_notes],

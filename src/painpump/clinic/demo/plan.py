@@ -345,6 +345,8 @@ class Device:
     dead_volume_ml: Decimal
     implanted_on: date
     implant_at: datetime
+    dead_volume_reason: str = ""
+    """Why a dead volume the catheter catalog cannot check passes its warning ("": checked)."""
 
 
 @dataclass(frozen=True)
@@ -812,7 +814,10 @@ class _Planner:
             pump = f"synchromed-ii-{size}"
             serial = f"NGP{rng.randint(0, 999999):06d}H"
             model = rng.choice(("8709SC", "8731SC", "8781 Ascenda"))
-        return Device(pump, serial, model, length, dead, implant_on, self.at(implant_on, 11))
+        reason = "" if prometra else f"dead volume of the {model} taken from the implant record"
+        return Device(
+            pump, serial, model, length, dead, implant_on, self.at(implant_on, 11), reason
+        )
 
     # -- refills -------------------------------------------------------------------------------
 

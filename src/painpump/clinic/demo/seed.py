@@ -63,10 +63,13 @@ from painpump.clinic.models import (
     Refill,
 )
 from painpump.clinic.reads import prescriptions as reads
+from painpump.clinic.reads.pump_history import expected_residual
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state
+from painpump.clinic.reads.readback_expected import fluid_change_run
 from painpump.clinic.roles import Role
 from painpump.core import catalog
 from painpump.core import prescription as rx
+from painpump.core.dead_volume import UNCHECKED
 from painpump.core.dose_history import Phase
 from painpump.core.locale import ClinicLocale
 from painpump.core.prescription_compare import CheckEntries
@@ -268,6 +271,9 @@ class _Seeder:
             dead_volume=quantity(device.dead_volume_ml, "mL"),
             alarm_volume=None,
             implanted_on=device.implanted_on,
+            acknowledge={UNCHECKED: device.dead_volume_reason}
+            if device.dead_volume_reason
+            else None,
         )
         programmings = list(plan.programmings)
         for number, visit in enumerate(plan.visits):
@@ -369,7 +375,13 @@ class _Seeder:
         prescribed = reads.as_core(program.prescription)
         if wrong:
             reservoir = quantity(reservoir.canonical - READBACK_SLIP, "mL")
-        values = ReadValues(reservoir, prescribed.drugs, prescribed.program, prescribed.ptm)
+        values = ReadValues(
+            reservoir,
+            prescribed.drugs,
+            prescribed.program,
+            prescribed.ptm,
+            fluid_change_run(program.refills.first()),
+        )
         readbacks.record_readback(nurse, program.id, values, at + READBACK_AFTER)
 
     def refill(self, implant: Implant, plan: PatientPlan, number: int, visit: Visit) -> None:
@@ -446,19 +458,10 @@ def _version(implant: Implant) -> int:
 
 
 def _left(program: Program, at: datetime) -> Q:
-    """The reservoir volume the programmer shows at `at`: the last fill less what the programs
-    since delivered (at the pump's 0.1 mL display)."""
-    refill = Refill.objects.filter(implant_id=program.implant_id).order_by("-performed_at")[0]
-    delivered = sum(
-        (
-            p.rate_ml_per_day * Decimal(((p.ended_at or at) - p.started_at).total_seconds()) / 86400
-            for p in Program.objects.filter(
-                implant_id=program.implant_id, started_at__gte=refill.performed_at
-            ).exclude(id=program.id)
-        ),
-        Decimal(0),
-    )
-    return quantity((refill.volume_ml - delivered).quantize(Decimal("0.1")), "mL")
+    """The reservoir volume the programmer shows when it is read back after programming at
+    `at`: the pump's twin then, no patient bolus given since the fill (at a 0.1 mL display)."""
+    expected = expected_residual(program.implant, at + READBACK_AFTER).most
+    return quantity(expected.canonical.quantize(Decimal("0.1")), "mL")
 
 
 REJECTED_AHEAD = timedelta(hours=1)

@@ -28,6 +28,7 @@ from painpump.clinic.models import (
     Indication,
     PathwayEvent,
     Patient,
+    Prescription,
     Program,
     Refill,
     RefillDrug,
@@ -35,6 +36,7 @@ from painpump.clinic.models import (
 from painpump.clinic.pathway_state import pathway_settings
 from painpump.clinic.reads import prescriptions, pump_history
 from painpump.clinic.reads.next_refill import RefillVisit, next_visit
+from painpump.clinic.reads.overrides_given import program_overrides, refill_overrides
 from painpump.clinic.reads.patient_facts import origin_choice, origin_override
 from painpump.clinic.reads.programmed_by import ProgrammedBy
 from painpump.clinic.reads.pump_history import fill_stability
@@ -54,7 +56,7 @@ from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
-from painpump.core.overrides import Override
+from painpump.core.overrides import GivenOverride
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import check_stay
 from painpump.core.projection import Projection
@@ -174,8 +176,9 @@ class RefillLine:
     performed_by: str
     verified_by: str
     verification: str
-    overrides: tuple[Override, ...] = ()
-    """The soft limits passed at the refill, each with its reason (by performed_by, then)."""
+    overrides: tuple[GivenOverride, ...] = ()
+    """The soft limits the refill passed, each with its reason and who gave it, when and
+    where (the prescriber's at prescribing, or typed at the refill)."""
     patient_boluses: str = ""
     """The patient boluses the pump reported since the fill before, against the settings."""
 
@@ -200,8 +203,9 @@ class DoseLine:
     rate: Q
     concentration: Q
     programmed_by: ProgrammedBy
-    overrides: tuple[Override, ...] = ()
-    """The soft limits a titration passed, each with its reason (by its prescriber, then)."""
+    overrides: tuple[GivenOverride, ...] = ()
+    """The soft limits a titration passed, each with its reason and who gave it, when and
+    where (the prescriber's at prescribing, or typed at the programming)."""
     phase: Phase = Phase.MAINTENANCE
 
 
@@ -475,7 +479,15 @@ def _bolus_use(refill: Refill, before: Refill | None, programs: Sequence[Program
     )
 
 
-def _refill_line(refill: Refill, accuracy: str, pocket: Q | None, boluses: str = "") -> RefillLine:
+def _refill_line(
+    refill: Refill,
+    accuracy: str,
+    pocket: Q | None,
+    boluses: str = "",
+    prescription: Prescription | None = None,
+) -> RefillLine:
+    """`prescription`: the one the refill's program executed (its overrides were the
+    prescriber's)."""
     if refill.verified_by:
         verification = f"verified by {refill.verified_by}"
     elif refill.needs_verification:
@@ -496,7 +508,7 @@ def _refill_line(refill: Refill, accuracy: str, pocket: Q | None, boluses: str =
         performed_by=refill.performed_by,
         verified_by=refill.verified_by,
         verification=verification,
-        overrides=tuple(Override.from_json(o) for o in refill.acknowledged),
+        overrides=refill_overrides(refill, prescription),
         patient_boluses=boluses,
     )
 
@@ -522,7 +534,7 @@ def _dose_lines(programs: Sequence[Program], refills: Sequence[Refill]) -> list[
                 programmed_by=ProgrammedBy(
                     program.programmed_by or program.prescribed_by, program.id in refilled
                 ),
-                overrides=tuple(Override.from_json(o) for o in program.overrides),
+                overrides=program_overrides(program),
                 phase=Phase(program.phase),
             )
         )
@@ -692,6 +704,7 @@ def _pump_in_place(
         projected = fill_projection(active, done, programs, margin_days, locale.zone, now)
         if projected is not None:
             projection, notes = projected
+    executed = {p.id: p.prescription for p in programs}
     return _PumpInPlace(
         pump=pump,
         program=program,
@@ -703,6 +716,7 @@ def _pump_in_place(
                 pump.accuracy,
                 _pocket(active),
                 _bolus_use(r, done[i - 1] if i else None, programs),
+                executed.get(r.program_id),
             )
             for i, r in reversed(list(enumerate(done)))
         ),

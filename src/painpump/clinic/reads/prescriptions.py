@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit
 from painpump.core.errors import Refusal
-from painpump.core.overrides import Override
+from painpump.core.overrides import GivenAt, Override
 from painpump.core.refill_decision import Fill, ProgramDecision, RefillDecision
 from painpump.core.units import Q, of
 
@@ -140,16 +139,21 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
     return prescription
 
 
-def with_prescribers(
-    decision: RefillDecision | ProgramDecision,
-    prescription: Prescription,
-    given: Mapping[str, str] | None,
-) -> dict[str, str]:
-    """The reasons for the warnings shown: those the prescriber gave for the same rules, and
-    those typed now (which take precedence)."""
+def carried_overrides(
+    decision: RefillDecision | ProgramDecision, prescription: Prescription
+) -> tuple[Override, ...]:
+    """The prescriber's overrides of the warnings shown, given at prescribing: they travel with
+    the prescription to the refill or programming that executes it."""
     shown = {w.rule for w in decision.warnings}
-    kept = {r: why for r, why in overrides_of(prescription).items() if r in shown}
-    return {**kept, **(given or {})}
+    stored = (Override.from_json(o) for o in prescription.overrides)
+    return tuple(Override(o.rule, o.reason, GivenAt.PRESCRIBING) for o in stored if o.rule in shown)
+
+
+def prescribers_reasons(
+    decision: RefillDecision | ProgramDecision, prescription: Prescription
+) -> dict[str, str]:
+    """The reasons the prescriber gave for the warnings shown (rule -> reason)."""
+    return {o.rule: o.reason for o in carried_overrides(decision, prescription)}
 
 
 def ready_to_program(implant: Implant) -> Prescription:
@@ -191,7 +195,7 @@ def needs_verification(decision: RefillDecision, prescription: Prescription) -> 
     """A second clinician verifies afterwards what nobody checked before: a change of drug or
     concentration without a double-check, and a warning the prescriber gave no reason for (its
     reason typed at the refill)."""
-    covered = with_prescribers(decision, prescription, None)
+    covered = prescribers_reasons(decision, prescription)
     unchecked = decision.drug_changed and not prescription.checked_by
     return unchecked or any(w.rule not in covered for w in decision.warnings)
 

@@ -18,6 +18,7 @@ from painpump.clinic import audit
 from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.models import Implant, Prescription, Program, Refill
 from painpump.clinic.reads import prescriptions, pump_history
+from painpump.clinic.reads.overrides_given import program_overrides
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.reads.refill_preview import (
     Setting,
@@ -29,7 +30,7 @@ from painpump.core.decision import Finding
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
-from painpump.core.overrides import Override
+from painpump.core.overrides import GivenOverride
 from painpump.core.refill import residual_ml
 from painpump.core.refill_decision import Titrated, decide_program_change, titrated
 from painpump.core.units import of
@@ -98,7 +99,7 @@ def preview_program_change(user: User, implant_id: UUID, *, at: datetime) -> Pro
             refill_by=twin.refill_by,
             limited_by=twin.limited_by,
         )
-        reasons = prescriptions.with_prescribers(decision, prescription, None)
+        reasons = prescriptions.prescribers_reasons(decision, prescription)
         preview = replace(
             preview, after=after, warnings=decision.warnings, prescribers_reasons=reasons
         )
@@ -121,9 +122,9 @@ class ProgramRecord:
         return tuple(Finding.from_json(w) for w in self.program.warnings)
 
     @property
-    def overrides(self) -> tuple[Override, ...]:
-        """The soft limits it passed, each with the reason typed for it."""
-        return tuple(Override.from_json(o) for o in self.program.overrides)
+    def overrides(self) -> tuple[GivenOverride, ...]:
+        """The soft limits it passed, each with its reason and who gave it, when and where."""
+        return program_overrides(self.program)
 
 
 @transaction.atomic
@@ -131,7 +132,7 @@ def program_record(user: User, program_id: UUID) -> ProgramRecord:
     """A recorded program with the one it replaced and the projection at its start."""
     actor = require(user, "patient.read")
     program = get_or_not_found(
-        Program.objects.select_related("implant__episode__patient"), program_id
+        Program.objects.select_related("implant__episode__patient", "prescription"), program_id
     )
     implant = program.implant
     last = (

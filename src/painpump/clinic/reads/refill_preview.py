@@ -251,7 +251,7 @@ def _preview(
         visit = _visit(after, fill)
     reasons = {}
     if prescription is not None:
-        reasons = prescriptions.with_prescribers(decision, prescription, None)
+        reasons = prescriptions.prescribers_reasons(decision, prescription)
 
     return RefillPreview(
         implant=implant,

@@ -15,14 +15,15 @@ from django.db import transaction
 
 from painpump.clinic import audit
 from painpump.clinic.errors import get_or_not_found
-from painpump.clinic.models import Appointment, Implant, Program, Refill
+from painpump.clinic.models import Appointment, Implant, Refill
+from painpump.clinic.reads.overrides_given import refill_overrides
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.reads.refill_preview import Setting
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
 from painpump.core.decision import Finding
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.fluid_change import Priming
-from painpump.core.overrides import Override
+from painpump.core.overrides import GivenOverride
 from painpump.core.refill import Reconciliation
 from painpump.core.refill_decision import reconciled, titrated
 from painpump.core.units import Q, of
@@ -40,7 +41,7 @@ class RefillRecord:
     programmed: Q | None
     reconciliation: Reconciliation | None
     warnings: tuple[Finding, ...]
-    overrides: tuple[Override, ...]
+    overrides: tuple[GivenOverride, ...]
     bridge: Bridge | None
     priming: Priming | None
     appointment: Appointment | None
@@ -70,7 +71,8 @@ def verification_state(user: User, refill: Refill) -> str:
 def refill_record(user: User, refill_id: UUID) -> RefillRecord:
     actor = require(user, "patient.read")
     refill = get_or_not_found(
-        Refill.objects.select_related("implant__episode__patient", "program"), refill_id
+        Refill.objects.select_related("implant__episode__patient", "program__prescription"),
+        refill_id,
     )
     implant = refill.implant
     drugs = [(d.drug, d.concentration_mcg_per_ml) for d in refill.drugs.all()]
@@ -115,23 +117,12 @@ def refill_record(user: User, refill_id: UUID) -> RefillRecord:
         programmed=programmed,
         reconciliation=check,
         warnings=tuple(Finding.from_json(w) for w in refill.warnings),
-        overrides=refill_overrides(refill),
+        overrides=refill_overrides(refill, refill.program.prescription),
         bridge=bridged,
         priming=priming_of(refill),
         appointment=appointment,
         verification=verification_state(user, refill),
     )
-
-
-def refill_overrides(refill: Refill) -> tuple[Override, ...]:
-    """The soft limits the refill passed, each with its reason (a refill recorded before reasons
-    were required has its bare rules, worded so)."""
-    return tuple(Override.from_json(o) for o in refill.acknowledged)
-
-
-def program_overrides(program: Program) -> tuple[Override, ...]:
-    """The soft limits a titration passed, each with its reason."""
-    return tuple(Override.from_json(o) for o in program.overrides)
 
 
 def _before(

@@ -34,6 +34,7 @@ from painpump.clinic.models import (
 )
 from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.next_refill import NextRefill, RefillVisit, next_refill, refill_visit
+from painpump.clinic.reads.overrides_given import program_overrides, refill_overrides
 from painpump.clinic.reads.programmed_by import ProgrammedBy
 from painpump.clinic.reads.pump_record import (
     DrugLine,
@@ -53,7 +54,7 @@ from painpump.core.errors import Refusal
 from painpump.core.fluid_change import Priming
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
-from painpump.core.overrides import Override
+from painpump.core.overrides import GivenOverride
 from painpump.core.refill import DeliveryFinding, LimitedBy
 from painpump.core.refill_decision import reconciled
 from painpump.core.units import Q, format_decimal, of
@@ -105,9 +106,9 @@ class ProgramLine:
     ended_at: datetime | None
     programmed_by: ProgrammedBy
     pump_serial: str
-    overrides: tuple[Override, ...] = ()
-    """The soft limits a titration passed, each with its reason (by programmed_by, at
-    started_at); a refill's program has them on the refill."""
+    overrides: tuple[GivenOverride, ...] = ()
+    """The soft limits a titration passed, each with its reason and who gave it, when and where;
+    a refill's program has them on the refill."""
 
     @property
     def principal(self) -> str:
@@ -137,8 +138,9 @@ class ReconciliationLine:
 @dataclass(frozen=True)
 class WarningLine:
     """A warning shown at the refill with its message, limit, source and tier ("hard", "soft",
-    or "" when the engine gave none), and the override that passed it: the reason typed for it,
-    by whom and when ("" and None when none was recorded)."""
+    or "" when the engine gave none), and the override that passed it: the reason given for it,
+    by whom, when and where (the prescriber at prescribing, or at the refill; None when none was
+    recorded)."""
 
     rule: str
     message: str
@@ -146,9 +148,7 @@ class WarningLine:
     source: str
     verified: bool
     tier: str
-    reason: str
-    overridden_by: str
-    overridden_at: datetime | None
+    override: GivenOverride | None
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class RefillSession:
     bridge: BridgeLine | None
     priming: Priming | None
     warnings: tuple[WarningLine, ...]
-    overrides_without_record: tuple[Override, ...]
+    overrides_without_record: tuple[GivenOverride, ...]
     """Overrides of rules with no stored warning (a refill recorded before warnings were kept)."""
     needs_verification: bool
     verified_by: str
@@ -237,8 +237,9 @@ class RefillLine:
     verified_by: str
     verified_at: datetime | None
     refill_by: date
-    overrides: tuple[Override, ...] = ()
-    """The soft limits passed at the refill, each with its reason (by performed_by, then)."""
+    overrides: tuple[GivenOverride, ...] = ()
+    """The soft limits the refill passed, each with its reason and who gave it, when and
+    where."""
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,7 @@ def _program(
         ended_at=program.ended_at,
         programmed_by=ProgrammedBy(program.programmed_by or program.prescribed_by, at_refill),
         pump_serial=serial,
-        overrides=tuple(Override.from_json(o) for o in program.overrides),
+        overrides=program_overrides(program),
     )
 
 
@@ -387,14 +388,15 @@ def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLi
     )
 
 
-def _warnings(refill: Refill) -> tuple[tuple[WarningLine, ...], tuple[Override, ...]]:
-    """The warnings stored with the refill, each with the override that passed it, and the
-    overrides of rules with no stored warning (a refill recorded before warnings were kept)."""
-    overrides = {o.rule: o for o in (Override.from_json(a) for a in refill.acknowledged)}
+def _warnings(refill: Refill) -> tuple[tuple[WarningLine, ...], tuple[GivenOverride, ...]]:
+    """The warnings stored with the refill, each with the override that passed it (given by the
+    prescriber at prescribing or at the refill), and the overrides of rules with no stored
+    warning (a refill recorded before warnings were kept)."""
+    given = refill_overrides(refill, refill.program.prescription)
+    overrides = {o.rule: o for o in given}
     lines = []
     for stored in refill.warnings:
         shown = Finding.from_json(stored)
-        passed = overrides.get(shown.rule)
         lines.append(
             WarningLine(
                 rule=shown.rule,
@@ -403,9 +405,7 @@ def _warnings(refill: Refill) -> tuple[tuple[WarningLine, ...], tuple[Override, 
                 source=shown.source,
                 verified=shown.verified,
                 tier=shown.tier.value if shown.tier else "",
-                reason=passed.reason if passed else "",
-                overridden_by=refill.performed_by if passed else "",
-                overridden_at=refill.performed_at if passed else None,
+                override=overrides.get(shown.rule),
             )
         )
     recorded = {line.rule for line in lines}
@@ -447,9 +447,9 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
     the program before and after, the warnings, who performed and who verified it."""
     actor = require(user, "patient.read")
     refill = get_or_not_found(
-        Refill.objects.select_related("implant__episode__patient", "program").prefetch_related(
-            "drugs"
-        ),
+        Refill.objects.select_related(
+            "implant__episode__patient", "program__prescription"
+        ).prefetch_related("drugs"),
         refill_id,
     )
     implant = refill.implant
@@ -556,7 +556,7 @@ def _refill_line(refill: Refill, drugs: tuple[DrugLine, ...]) -> RefillLine:
         verified_by=refill.verified_by,
         verified_at=refill.verified_at,
         refill_by=refill.refill_by,
-        overrides=tuple(Override.from_json(o) for o in refill.acknowledged),
+        overrides=refill_overrides(refill, refill.program.prescription),
     )
 
 
@@ -635,6 +635,7 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
     serials = {i.id: i.pump_serial for i in implants}
     refills = list(
         Refill.objects.filter(implant__episode__patient=patient)
+        .select_related("program__prescription")
         .prefetch_related("drugs")
         .order_by("performed_at")
     )
@@ -646,9 +647,9 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
         refill_lines.append(_refill_line(refill, drugs))
     program_count = Program.objects.filter(implant__episode__patient=patient).count()
     newest = list(
-        Program.objects.filter(implant__episode__patient=patient).order_by("-started_at")[
-            :RECENT_PROGRAMS
-        ]
+        Program.objects.filter(implant__episode__patient=patient)
+        .select_related("prescription")
+        .order_by("-started_at")[:RECENT_PROGRAMS]
     )
     refilled = {r.program_id for r in refills}
     programs = [

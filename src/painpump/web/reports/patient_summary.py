@@ -7,7 +7,6 @@ and dates read on the clinic's wall clock and in its formats (the summary's loca
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TypeVar
 
 from reportlab.platypus import Flowable, KeepTogether
@@ -22,7 +21,7 @@ from painpump.clinic.reads.report_data import (
     RefillLine,
 )
 from painpump.core.locale import ClinicLocale
-from painpump.core.overrides import Override
+from painpump.core.overrides import GivenOverride
 from painpump.core.refill import DeliveryFinding
 from painpump.core.units import side_by_side
 from painpump.web.reports.charts import Line, line_chart, step_chart
@@ -190,30 +189,20 @@ def _doses(summary: PatientSummary) -> list[Flowable]:
     if len(charted) < len(programs):
         title += f": the {len(charted)} programs with {drug}"
     flow += _overrides(
-        locale,
-        [
-            (
-                f"Program from {moment(locale, p.started_at)}",
-                p.programmed_by.username,
-                p.started_at,
-                p.overrides,
-            )
-            for p in programs
-        ],
+        locale, [(f"Program from {moment(locale, p.started_at)}", p.overrides) for p in programs]
     )
     flow += [gap(6), step_chart(title, steps, until=summary.printed_at, locale=locale)]
     return flow
 
 
 def _overrides(
-    locale: ClinicLocale,
-    owners: Sequence[tuple[str, str, datetime, Sequence[Override]]],
+    locale: ClinicLocale, owners: Sequence[tuple[str, Sequence[GivenOverride]]]
 ) -> list[Flowable]:
     """The soft limits passed, under the refill or program each belongs to: the rule, the reason
-    typed for it, who and when (rule-two-tiers)."""
+    given for it, who, when and where (the prescriber's at prescribing; rule-two-tiers)."""
     said = [
-        f'{owner}: override {o.rule}: "{o.reason}", by {who}, {moment(locale, at)}'
-        for owner, who, at, passed in owners
+        f'{owner}: override {o.rule}: "{o.reason}", by {o.by}, {moment(locale, o.at)}, {o.words}'
+        for owner, passed in owners
         for o in passed
     ]
     if not said:
@@ -259,12 +248,7 @@ def _refills(summary: PatientSummary) -> list[Flowable]:
     flow += _overrides(
         locale,
         [
-            (
-                f"Refill of {moment(locale, r.performed_at)}",
-                r.performed_by,
-                r.performed_at,
-                r.overrides,
-            )
+            (f"Refill of {moment(locale, r.performed_at)}", r.overrides)
             for r in summary.refills.items
         ],
     )
@@ -385,11 +369,14 @@ def _prescriptions(versions: Sequence[Version], locale: ClinicLocale) -> list[Fl
     rows = []
     for version in versions:
         record, values = version.record, version.prescription
+        after = f" after {version.refused_words}" if version.refused else ""
         checks = "; ".join(
             f"{'accepted' if c.accepted else 'rejected'} by {c.checked_by} "
-            f"{moment(locale, c.checked_at)}" + (f": {c.comment}" if c.comment else "")
+            f"{moment(locale, c.checked_at)}{after}" + (f": {c.comment}" if c.comment else "")
             for c in version.checks
         )
+        if not checks and version.refused:
+            checks = f"none yet: {version.refused_words}"
         programmed = "; ".join(
             f"{p.program.programmed_by or p.program.prescribed_by} "
             f"{moment(locale, p.program.started_at)} ({p.state})"

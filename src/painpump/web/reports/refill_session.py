@@ -1,19 +1,25 @@
 """The refill/programming session report of one refill as a PDF: the patient and device, what
 was in the pump and what its reconciliation says, what was put in, the program before and after
-side by side, the bridge, the warnings and the overrides that passed them (reason, who, when),
+side by side, the bridge, the warnings and the overrides that passed them (reason, who, when and
+where: the prescriber's at prescribing, or given at the refill),
 who performed and who verified it ("NOT YET VERIFIED" in a box when a required verification is
 missing), the next refill-by date and its appointment; the prescription the session executed
-with its double-checks, the programmer's readbacks (names and times) and lines for the
-signatures of the nurse and the second clinician. Moments and dates read on the clinic's wall
-clock and in its formats (the session's locale)."""
+with its double-checks, the programmer's readbacks (what was read back, names and times, each
+difference from what was prescribed or expected) and lines for the signatures of the nurse and
+the second clinician. Moments and dates read on the clinic's wall clock and in its formats (the
+session's locale)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from reportlab.platypus import Flowable
 
+from painpump.clinic.reads.overrides_given import prescription_overrides
 from painpump.clinic.reads.prescription_work import ReadbackSession
 from painpump.clinic.reads.report_data import ProgramLine, RefillSession
 from painpump.core.locale import ClinicLocale
+from painpump.core.prescription import WEEKDAYS, duration_words
 from painpump.core.refill import DeliveryFinding, beyond_pocket_fill
 from painpump.core.units import side_by_side
 from painpump.web.prescription_display import shown
@@ -173,15 +179,19 @@ def _warnings(session: RefillSession) -> list[Flowable]:
                 w.message,
                 w.limit,
                 w.source + ("" if w.verified else " (unverified source)"),
-                lines(f'"{w.reason}"', f"{w.overridden_by}, {moment(locale, w.overridden_at)}")
-                if w.reason
+                lines(
+                    f'"{w.override.reason}"',
+                    f"{w.override.by}, {moment(locale, w.override.at)}",
+                    w.override.words,
+                )
+                if w.override
                 else "NO OVERRIDE RECORDED",
             ]
             for w in session.warnings
         ]
         body.append(
             table(
-                ["Rule (tier)", "Warning", "Limit", "Source", "Override: reason, by, at"],
+                ["Rule (tier)", "Warning", "Limit", "Source", "Override: reason, by, when, where"],
                 rows,
                 [0.13, 0.3, 0.1, 0.22, 0.25],
             )
@@ -189,9 +199,9 @@ def _warnings(session: RefillSession) -> list[Flowable]:
     for passed in session.overrides_without_record:
         body.append(
             text(
-                f'Override {passed.rule}: "{passed.reason}", by {session.performed_by}, '
-                f"{moment(locale, session.performed_at)} (the warning shown at the time was not "
-                "stored with this refill)"
+                f'Override {passed.rule}: "{passed.reason}", by {passed.by}, '
+                f"{moment(locale, passed.at)}, {passed.words} (the warning shown at the "
+                "time was not stored with this refill)"
             )
         )
     return body or [text("No warning was raised.")]
@@ -267,6 +277,13 @@ def _prescription(executed: ReadbackSession | None, locale: ClinicLocale) -> lis
         for check in record.checks.all()
     ]
     flow: list[Flowable] = [facts(rows, columns=1), gap()]
+    given = [
+        [o.rule, f'"{o.reason}"', o.by, moment(locale, o.at)]
+        for o in prescription_overrides(record)
+    ]
+    if given:
+        header = ["Override at prescribing", "Reason", "By", "At"]
+        flow += [table(header, given, OVERRIDES), gap()]
     if checks:
         flow.append(table(["Double-checked by", "At", "Result", "Comment"], checks, CHECKS))
     else:
@@ -281,7 +298,8 @@ def _settings(settings: dict[str, str], kind: str) -> list[tuple[str, str]]:
 
 
 CHECKS = (0.2, 0.25, 0.15, 0.4)
-READS = (0.2, 0.25, 0.15, 0.4)
+OVERRIDES = (0.2, 0.4, 0.15, 0.25)
+READS = (0.13, 0.15, 0.3, 0.12, 0.3)
 
 
 def _readbacks(executed: ReadbackSession | None, locale: ClinicLocale) -> list[Flowable]:
@@ -291,10 +309,12 @@ def _readbacks(executed: ReadbackSession | None, locale: ClinicLocale) -> list[F
         [
             readback.read_by,
             moment(locale, readback.read_at),
+            lines(*_read_back(readback.entered)),
             "matches" if readback.matches else "differs: session stopped",
             lines(
                 *(
-                    f"{m['field']}: read back {m['entered']}, prescribed {m['prescribed']}"
+                    f"{m['field']}: read back {m['entered']}, "
+                    f"{m.get('against', 'prescribed')} {m['prescribed']}"
                     for m in readback.mismatches
                 )
             ),
@@ -304,7 +324,35 @@ def _readbacks(executed: ReadbackSession | None, locale: ClinicLocale) -> list[F
     state = f"Session {executed.programming.state}."
     if not rows:
         return [text(state)]
-    return [table(["Read back by", "At", "Result", "Differences"], rows, READS), gap(), text(state)]
+    header = ["Read back by", "At", "Read back", "Result", "Differences"]
+    return [table(header, rows, READS), gap(), text(state)]
+
+
+def _read_back(entered: dict[str, Any]) -> list[str]:
+    """What the nurse typed from the programmer, a line a setting (days alike printed once)."""
+    shown = [f"reservoir {entered.get('reservoir', '')}", ", ".join(entered.get("drugs", []))]
+    bolus = entered.get("bolus")
+    if bolus:
+        shown.append(f"single bolus {bolus['dose']} over {duration_words(bolus['duration_s'])}")
+    else:
+        days = [", ".join(day) for day in entered.get("days", [])]
+        kind = entered.get("program", "")
+        if days and all(day == days[0] for day in days):
+            shown.append(f"{kind} every day: {days[0]}")
+        else:
+            shown += [f"{kind} {name}: {day}" for name, day in zip(WEEKDAYS, days, strict=False)]
+    ptm = entered.get("ptm")
+    shown.append(
+        "PTM off"
+        if not ptm
+        else f"PTM {ptm['dose']} over {duration_words(ptm['duration_s'])}, lockout "
+        f"{duration_words(ptm['lockout_s'])}, at most {ptm['max_per_day']} a day"
+    )
+    change = entered.get("fluid_change")
+    if change:
+        rate = f" at {change['rate']}" if "rate" in change else ""
+        shown.append(f"{change['kind']} {change['volume']}{rate}")
+    return shown
 
 
 def _signatures() -> list[Flowable]:
