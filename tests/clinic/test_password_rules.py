@@ -56,5 +56,5 @@ def test_the_demo_and_test_passwords_pass_the_rules() -> None:
     for _, username, role in DEMO_USERS:
         user = User(username=username, first_name=role.value)
         for _ in range(20):
-            password_validation.validate_password(_password(), user)
+            password_validation.validate_password(_password(user), user)
     password_validation.validate_password(PASSWORD, User(username="nurse.joy"))

@@ -18,7 +18,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -164,16 +166,26 @@ class DemoReport:
         ]
 
 
-def _password() -> str:
-    return secrets.token_urlsafe(12)
+def _password(user: User) -> str:
+    """A random password the clinic's password rules accept for `user` (a random one can, rarely,
+    look like the username)."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError:
+            continue
+        return password
 
 
 def _create_users() -> tuple[dict[str, User], tuple[Login, ...]]:
     users: dict[str, User] = {}
     logins = []
     for key, username, role in DEMO_USERS:
-        password = _password()
-        user = User.objects.create_user(username, password=password, first_name=role.value)
+        user = User(username=username, first_name=role.value)
+        password = _password(user)
+        user.set_password(password)
+        user.save()
         user.groups.add(Group.objects.get_or_create(name=role.value)[0])
         audit.record(
             ACTOR, "user.create", "user", user.pk, after={"username": username, "roles": [role]}
@@ -192,7 +204,7 @@ def reset_passwords() -> tuple[Login, ...]:
         user = User.objects.filter(username=username).first()
         if user is None:
             continue
-        password = _password()
+        password = _password(user)
         user.set_password(password)
         user.save(update_fields=["password"])
         audit.record(ACTOR, "user.password_reset", "user", user.pk, after={"username": username})
