@@ -55,6 +55,9 @@ FILES_BESIDES = 64
 OPEN_FILES_WANTED = 65536
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 LENGTH_RULE = "RFC 9112, section 6.3: one Content-Length, in decimal digits"
+LENGTH_DIGITS_MAX = 20
+"""Digits a Content-Length may have, leading zeros included: more than any body's length needs
+(gunicorn refuses longer ones with its own HTML page, so the worker refuses them first)."""
 BODY_LIMIT_SOURCE = "Django's DATA_UPLOAD_MAX_MEMORY_SIZE (painpump serve)"
 
 
@@ -66,7 +69,8 @@ class State(enum.Enum):
     TOO_LARGE = "too large"
     """Its body is over the limit: refused with 413 before it is read."""
     BAD_LENGTH = "bad length"
-    """Its Content-Length is not one number (none of digits, or several): refused with 400."""
+    """Its Content-Length is not one number (none of digits, or several), or one of more than
+    LENGTH_DIGITS_MAX digits under the limit (leading zeros): refused with 400."""
 
 
 class Arriving:
@@ -124,6 +128,8 @@ class Arriving:
             digits = lengths[0].lstrip(b"0") or b"0"
             if len(digits) > len(str(self.body_limit)) or int(digits) > self.body_limit:
                 self.state = State.TOO_LARGE  # however many digits
+            elif len(lengths[0]) > LENGTH_DIGITS_MAX:
+                self.state = State.BAD_LENGTH
             else:
                 self.length = int(digits)
 
@@ -145,6 +151,14 @@ class Arriving:
                 f"at most {self.body_limit} bytes",
                 BODY_LIMIT_SOURCE,
                 "is over the limit: the body is refused before it is sent",
+            )
+        if self.announced.isdigit():
+            return "400 Bad Request", Refusal(
+                "Content-Length",
+                self.announced,
+                f"at most {LENGTH_DIGITS_MAX} digits, leading zeros included",
+                LENGTH_RULE,
+                "is too long",
             )
         return "400 Bad Request", Refusal(
             "Content-Length",

@@ -20,7 +20,9 @@ PAINPUMP_TRUSTED_PROXIES  comma-separated addresses or networks of the reverse p
                         only a request from one of them has its X-Forwarded-For read (default:
                         none, the client is the connection's address)
 PAINPUMP_LOGIN_CEILING  default 100: failed logins across all addresses within 15 minutes past
-                        which only addresses someone signed in from lately may try a password
+                        which addresses nobody signed in from lately share a trickle of tries
+PAINPUMP_LOGIN_TRICKLE  default 30: password checks a minute that addresses not known share
+                        while the clinic is past its ceiling (each about 0.2 s of a core)
 PAINPUMP_LOGIN_KNOWN_DAYS  default 30: how long an address stays known after a sign-in from it
 """
 
@@ -237,9 +239,13 @@ PAINPUMP_REQUIRE_2FA = _flag("PAINPUMP_REQUIRE_2FA", default=True)
 PAINPUMP_TRUSTED_PROXIES = _networks("PAINPUMP_TRUSTED_PROXIES")
 """Reverse proxies whose X-Forwarded-For names the client (painpump.plumbing.client_address)."""
 PAINPUMP_LOGIN_CEILING = _positive("PAINPUMP_LOGIN_CEILING", 100, "failed logins")
-"""Failed logins across all addresses within the throttle's window past which only known
-addresses may try a password (painpump.plumbing.throttle): a flood from many addresses gets this
-many password hashes a window in all (about 20 s of a core), not 20 per address."""
+"""Failed logins across all addresses within the throttle's window past which addresses not
+known share PAINPUMP_LOGIN_TRICKLE (painpump.plumbing.throttle): a flood from many addresses gets
+this many password hashes a window (about 20 s of a core), then the trickle, not 20 per address."""
+PAINPUMP_LOGIN_TRICKLE = _positive("PAINPUMP_LOGIN_TRICKLE", 30, "password checks a minute")
+"""Password checks a minute that addresses not known share past the ceiling: at most 30 hashes
+of about 0.2 s, 6 s of a core a minute (10 % of one core), however many addresses flood; a
+clinician at a new computer waits at most a minute (usually seconds) instead of the window."""
 PAINPUMP_LOGIN_KNOWN_DAYS = _positive("PAINPUMP_LOGIN_KNOWN_DAYS", 30, "days")
 """Days an address stays known after a sign-in from it."""
 OTP_TOTP_ISSUER = "painpump"

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from frozen import NOW, ZONE, day
 from painpump.api import tokens
 from painpump.api.models import ApiToken
+from painpump.cli.console_proof import PASSWORD_ENV
 from painpump.cli.main import _register, app
 from painpump.clinic.models import AuditEntry, Patient
 from painpump.clinic.roles import Role
@@ -133,7 +134,10 @@ def test_a_wrong_token_does_not_fall_back_to_the_session(
     assert client.get("/api/patients", **bearer("pp_wrong")).status_code == 401
 
 
-def test_the_command_line_creates_lists_and_revokes_tokens(users: dict[Role, User]) -> None:
+def test_the_command_line_creates_lists_and_revokes_tokens(
+    users: dict[Role, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     _register()
     runner = CliRunner()
     created = runner.invoke(app, ["token", "create", "pharma.cist", "--read-only", "--json"])
@@ -350,7 +354,10 @@ def test_the_openapi_schema_lists_every_path_at_its_stable_path(db: None) -> Non
     assert optional[-1] == {"type": "null"}
 
 
-def test_the_token_list_reads_its_times_on_the_clinic_s_clock(admin: User) -> None:
+def test_the_token_list_reads_its_times_on_the_clinic_s_clock(
+    admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     _register()
     runner = CliRunner()
     created = runner.invoke(app, ["token", "create", admin.get_username(), "--json"])

@@ -21,7 +21,7 @@ from pytest_django import Settings
 from authenticator import code_for, enrol
 from clinic_fixtures import PASSWORD
 from painpump.cli import main
-from painpump.cli.roles import CODE_ENV, PASSWORD_ENV
+from painpump.cli.console_proof import CODE_ENV, PASSWORD_ENV
 from painpump.clinic.actions.users import CONSOLE
 from painpump.clinic.models import AuditEntry, RoleGrant
 from painpump.clinic.roles import Role, roles_of
@@ -169,6 +169,23 @@ def test_a_script_gives_the_password_in_a_file_never_on_the_command_line(
         "ask", "nurse.joy", "physician", "--by", "ad.min", "--password-file", str(secret)
     )
     assert code == 0 and RoleGrant.objects.count() == 1
+
+
+def test_regression_a_password_file_readable_by_group_or_others_is_refused(
+    roles: Any, admin: User, nurse: User, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Regression: a --password-file of mode 0644 was read though the help says 0600."""
+    monkeypatch.delenv(PASSWORD_ENV)
+    secret = tmp_path / "password"
+    secret.write_text(PASSWORD + "\n", encoding="utf-8")
+    for mode in (0o644, 0o640, 0o604):
+        secret.chmod(mode)
+        code, _, err = roles(
+            "ask", "nurse.joy", "physician", "--by", "ad.min", "--password-file", str(secret)
+        )
+        assert code == EXIT_REFUSED and f"--password-file: {secret}" in err
+        assert f"has mode {mode:04o}" in err
+    assert _nothing_changed()
 
 
 def test_an_admin_with_an_authenticator_gives_its_code_at_the_console(

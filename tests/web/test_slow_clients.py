@@ -77,6 +77,8 @@ def test_a_body_over_the_limit_is_refused_at_its_head() -> None:
         (b"9" * 19, State.TOO_LARGE),
         (b"9" * 5000, State.TOO_LARGE),
         (b"0" * 30 + b"1001", State.TOO_LARGE),
+        (b"0" * 5000 + b"5", State.BAD_LENGTH),
+        (b"0" * 21, State.BAD_LENGTH),
         (b"-1", State.BAD_LENGTH),
         (b"5x", State.BAD_LENGTH),
         (b"+5", State.BAD_LENGTH),
@@ -90,6 +92,8 @@ def test_a_body_over_the_limit_is_refused_at_its_head() -> None:
         "19 digits",
         "5000 digits",
         "zeros then over",
+        "thousands of leading zeros",
+        "21 zeros",
         "negative",
         "not a number",
         "plus sign",
@@ -214,16 +218,18 @@ def answered(server: Server, head: bytes) -> tuple[int, bytes, bytes]:
     [
         (b"1234567890123456789", 413, b"1234567890123456789 is over the limit"),
         (b"9" * 4000, 413, b"(4000 characters) is over the limit"),
+        (b"0" * 4000 + b"5", 400, b"(4001 characters) is too long"),
         (b"-1", 400, b"'-1'"),
         (b"12abc", 400, b"'12abc'"),
         (b"5\r\nContent-Length: 5", 400, b"'5, 5'"),
     ],
-    ids=["19 digits", "4000 digits", "negative", "not a number", "twice"],
+    ids=["19 digits", "4000 digits", "4000 leading zeros", "negative", "not a number", "twice"],
 )
 def test_regression_a_content_length_over_the_limit_or_not_one_number_is_refused_like_the_rest(
     served: tuple[Server, str], length: bytes, code: int, refused: bytes
 ) -> None:
-    """Regression: a 19-digit Content-Length got gunicorn's plain-text 400. Now every refused
+    """Regression: a 19-digit Content-Length got gunicorn's plain-text 400, and so did a small
+    one behind thousands of leading zeros (its HTML 400 on /api/). Now every refused
     length is answered by the worker: JSON naming it on API paths, its message elsewhere."""
     server, _ = served
     for path, kind in ((b"/api/patients", b"application/json"), (b"/patients/new/", b"text/plain")):

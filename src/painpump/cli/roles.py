@@ -7,16 +7,14 @@ console."""
 
 from __future__ import annotations
 
-import getpass
-import os
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from painpump.cli import console_proof
+from painpump.cli.console_proof import PASSWORD_FILE_HELP
 from painpump.cli.output import EXIT_REFUSED, emit
-from painpump.core.errors import Refusal
 from painpump.runtime import setup_django
 
 if TYPE_CHECKING:
@@ -29,14 +27,7 @@ BY = typer.Option(
     help="The admin doing it (recorded in the audit trail); asked for their password, and for "
     "their authenticator's code when they have one.",
 )
-RULES = "painpump console rules (docs/security.md, least privilege: the console)"
-PASSWORD_ENV = "PAINPUMP_ADMIN_PASSWORD"
-CODE_ENV = "PAINPUMP_ADMIN_CODE"
-PASSWORD_FILE = typer.Option(
-    "--password-file",
-    help=f"For scripts: a file (mode 0600) whose first line is the admin's password; or set "
-    f"{PASSWORD_ENV} (and {CODE_ENV} for the code). Otherwise both are asked for.",
-)
+PASSWORD_FILE = typer.Option("--password-file", help=PASSWORD_FILE_HELP)
 JSON = typer.Option("--json", help="Print JSON.")
 
 
@@ -45,44 +36,9 @@ def _refused(message: str) -> typer.Exit:
     return typer.Exit(EXIT_REFUSED)
 
 
-def _typed(prompt: str, variable: str, field: str) -> str:
-    if variable in os.environ:
-        return os.environ[variable]
-    try:
-        return getpass.getpass(prompt)
-    except EOFError:
-        raise Refusal(
-            field, "(none)", f"typed at the prompt, or {variable}", RULES, "was not given"
-        ) from None
-
-
-def _password(by: str, password_file: Path | None) -> str:
-    if password_file is None:
-        return _typed(f"Password of {by}: ", PASSWORD_ENV, "--password-file")
-    try:
-        return password_file.read_text(encoding="utf-8").splitlines()[0]
-    except (OSError, UnicodeError, IndexError) as unread:
-        raise Refusal(
-            "--password-file",
-            str(password_file),
-            "a readable file whose first line is the password",
-            RULES,
-            f"cannot be read ({type(unread).__name__})",
-        ) from None
-
-
 def _signed_in(by: str, password_file: Path | None) -> User:
     """The admin `by`, once their password (and their authenticator's code) is given."""
-    from painpump.clinic import console_sign_in
-
-    def code() -> str:
-        prompt = f"Authenticator code of {by} (or a recovery code): "
-        return _typed(prompt, CODE_ENV, "code")
-
-    try:
-        return console_sign_in.signed_in(by, _password(by, password_file), code)
-    except Refusal as refused:
-        raise replace(refused, field="--by") if refused.field == "by" else refused from None
+    return console_proof.signed_in(by, password_file, "--by")
 
 
 def _active(username: str) -> User:

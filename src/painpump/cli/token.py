@@ -1,12 +1,16 @@
 """`painpump token`: API tokens for programs. A new token is printed once and stored only as its
-hash; list shows prefixes, never secrets; revoke disables one at once."""
+hash; list shows prefixes, never secrets; revoke disables one at once. Creating one needs the
+account's own password and authenticator code (painpump.cli.console_proof), as signing in does:
+being at the console is not proof of being that account."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from painpump.cli import console_proof
 from painpump.cli.output import emit
 from painpump.runtime import setup_django
 
@@ -20,13 +24,19 @@ def create(
         bool, typer.Option("--read-only", help="The token may read but not change.")
     ] = False,
     name: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    password_file: Annotated[
+        Path | None,
+        typer.Option("--password-file", help=console_proof.PASSWORD_FILE_HELP),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Create a token for USER (with USER's roles); it is shown only now: store it safely."""
+    """Create a token for USER (with USER's roles), once USER's password and authenticator code
+    are given; it is shown only now: store it safely."""
     setup_django()
     from painpump.api import tokens
 
-    new = tokens.create(user, read_only=read_only, name=name)
+    console_proof.signed_in(user, password_file, "user")
+    new = tokens.create(user, read_only=read_only, name=name, actor=user)
     emit(
         {
             "id": new.record.id,

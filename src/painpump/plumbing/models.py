@@ -30,10 +30,18 @@ class LoginFailure(models.Model):
 
 class SignInAddress(models.Model):
     """A client address (painpump.plumbing.throttle.client_ip) somebody completed a sign-in from,
-    and when last: while the clinic is past its ceiling of failed logins, only such addresses may
-    try a password (kept PAINPUMP_LOGIN_KNOWN_DAYS)."""
+    and when last: while the clinic is past its ceiling of failed logins, such addresses try a
+    password as usual, others share a trickle (kept PAINPUMP_LOGIN_KNOWN_DAYS)."""
 
     ip = models.GenericIPAddressField(unique=True)
+    at = models.DateTimeField(db_index=True)
+
+
+class TrickleCheck(models.Model):
+    """One password check let through while the clinic is past its ceiling of failed logins, for
+    an address not known (painpump.plumbing.throttle): such checks share PAINPUMP_LOGIN_TRICKLE
+    a minute, counted here so that every worker process sees the same count."""
+
     at = models.DateTimeField(db_index=True)
 
 

@@ -3,8 +3,8 @@ for a user who must give a second factor (painpump.clinic.two_factor), a code on
 session. Until the last step nobody is signed in: the session holds only who passed the password,
 for PENDING_SECONDS and while that user's password stays the same, so every page and API call
 still treats it as a stranger. Both steps are throttled (painpump.plumbing.throttle), and the
-address's budget (and the clinic's ceiling) is asked before the password is hashed; a completed
-sign-in makes its address known."""
+address's budget (and the clinic's ceiling and trickle, by throttle.AddressBudgetMiddleware) is
+asked before the password is hashed; a completed sign-in makes its address known."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class Outcome:
 
 def password_step(request: HttpRequest, username: str, password: str) -> Outcome:
     ip = throttle.client_ip(request)
-    wait = throttle.password_retry_after(username, ip)
+    wait = throttle.retry_after(username, ip)
     if wait is not None:
         return Outcome(Step.THROTTLED, wait)
     user = authenticate(request, username=username, password=password)

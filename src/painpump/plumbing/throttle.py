@@ -7,10 +7,13 @@ sees the same count, over a window, twice:
   before the view's transaction), so that it cannot keep the workers hashing (each hash is
   deliberately slow, about 0.2 s of a core) and starve everyone else;
 - per username and address (MAX_FAILURES): guessing one user's password or code;
-- across all addresses (PAINPUMP_LOGIN_CEILING): past that many failures in the window, a password
-  step from an address nobody signed in from within PAINPUMP_LOGIN_KNOWN_DAYS is refused too,
-  before any hash, so that a flood from many addresses (a botnet) gets that many hashes in all,
-  not a budget per address, while the clinic's own workstations still sign in.
+- across all addresses (PAINPUMP_LOGIN_CEILING): past that many failures in the window, password
+  steps from addresses nobody signed in from within PAINPUMP_LOGIN_KNOWN_DAYS share a trickle of
+  PAINPUMP_LOGIN_TRICKLE checks a minute (the others are refused before any hash, told when a
+  check is free, within a minute), so that a flood from many addresses (a botnet) gets the
+  ceiling and the trickle in all, not a budget per address, while the clinic's own workstations
+  sign in as usual and a clinician at a new computer waits seconds, not the window: to starve
+  the trickle a flood must hold about TRICKLE * 15 / 20 addresses (each capped at 20).
 
 The address is the client's (painpump.plumbing.client_address: the connection's unless a trusted
 proxy names another); an IPv6 client counts by its /64 network, as one host may hold a whole /64.
@@ -30,7 +33,7 @@ from django.template.loader import render_to_string
 
 from painpump import clock
 from painpump.plumbing.client_address import client_address
-from painpump.plumbing.models import LoginFailure, SignInAddress
+from painpump.plumbing.models import LoginFailure, SignInAddress, TrickleCheck
 from painpump.plumbing.status import TOO_MANY_REQUESTS
 
 MAX_FAILURES = 5
@@ -38,6 +41,8 @@ ADDRESS_MAX_FAILURES = 20
 """Failures from one address, whatever the usernames: more than a ward sharing one address
 makes by mistyping, and 20 hashes (about 4 s of a core) per window is all a flood gets."""
 WINDOW = timedelta(minutes=15)
+TRICKLE_PERIOD = timedelta(minutes=1)
+"""PAINPUMP_LOGIN_TRICKLE counts password checks within this period."""
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -64,26 +69,36 @@ def address_retry_after(ip: str) -> int | None:
 
 
 def ceiling_retry_after(ip: str) -> int | None:
-    """Seconds until the clinic's failures in the window fall under PAINPUMP_LOGIN_CEILING again,
-    for an address nobody signed in from within PAINPUMP_LOGIN_KNOWN_DAYS; None otherwise (two
-    indexed reads)."""
+    """None when a password check may go on from the address: the clinic is under
+    PAINPUMP_LOGIN_CEILING, the address is known (PAINPUMP_LOGIN_KNOWN_DAYS), or it took a check of
+    the trickle; otherwise seconds until the trickle has one free."""
     now = clock.now()
-    wait = _wait(LoginFailure.objects.all(), settings.PAINPUMP_LOGIN_CEILING, now)
-    if wait is None or known(ip):
+    if _wait(LoginFailure.objects.all(), settings.PAINPUMP_LOGIN_CEILING, now) is None or known(ip):
         return None
-    return wait
+    return _trickle_wait(now)
+
+
+def _trickle_wait(now: datetime) -> int | None:
+    """Take a check of the trickle (None), or the seconds until one is free. A refusal only reads
+    (a flood past the trickle writes nothing); a check is written first and then counted with
+    those written before it, so workers racing for the last check cannot both have it."""
+    budget, since = settings.PAINPUMP_LOGIN_TRICKLE, now - TRICKLE_PERIOD
+    recent = TrickleCheck.objects.filter(at__gt=since).order_by("-id")
+    taken = list(recent.values_list("at", flat=True)[:budget])
+    if len(taken) < budget:  # one seems free: take it, unless a racing worker was first
+        TrickleCheck.objects.filter(at__lte=since).delete()
+        mine = TrickleCheck.objects.create(at=now)
+        taken = list(recent.filter(id__lt=mine.id).values_list("at", flat=True)[:budget])
+        if len(taken) < budget:
+            return None
+        mine.delete()
+    return max(1, math.ceil((min(taken) + TRICKLE_PERIOD - now).total_seconds()))
 
 
 def known(ip: str) -> bool:
     """Somebody signed in from the address within PAINPUMP_LOGIN_KNOWN_DAYS."""
     since = clock.now() - timedelta(days=settings.PAINPUMP_LOGIN_KNOWN_DAYS)
     return bool(SignInAddress.objects.filter(ip=ip, at__gt=since).exists())
-
-
-def password_retry_after(username: str, ip: str) -> int | None:
-    """Seconds until a password may be tried again (retry_after, then the clinic's ceiling for an
-    address not known), or None."""
-    return retry_after(username, ip) or ceiling_retry_after(ip)
 
 
 def retry_after(username: str, ip: str) -> int | None:
@@ -115,14 +130,15 @@ SIGN_IN = "sign-in"
 """The URL name of the password step, the web's and the API's alike."""
 TOO_MANY = "too many failed logins from your address"
 TOO_MANY_IN_ALL = (
-    "too many failed logins at this clinic: until they are fewer, only addresses someone signed "
-    "in from lately may try"
+    "too many failed logins at this clinic: until they are fewer, addresses nobody signed in "
+    "from lately share a few tries a minute"
 )
 
 
 class AddressBudgetMiddleware:
     """Refuses a password step from an address past its budget, or from an address not known
-    while the clinic is past its ceiling, before its view runs: no form is read, no password
+    while the clinic is past its ceiling and the trickle is spent (the only place a check of the
+    trickle is taken), before its view runs: no form is read, no password
     hashed, and no transaction begun (on SQLite each request's transaction holds the write lock,
     so a flood answered inside one would still queue every other request). The API gets its JSON
     error, the web a page saying when to try again; both 429 with Retry-After. The views check
