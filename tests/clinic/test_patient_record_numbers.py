@@ -68,6 +68,32 @@ def test_regression_a_record_number_a_reader_could_take_for_an_existing_one_is_r
     assert refused(nurse, typed).problem == problem
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "DEMO.00001",
+        "DEMO/00001",
+        "DEMO--00001",
+        "DEMO00001",
+        "DEMO-0000S",
+        "DEMO-0000B",
+        "DEMO-0000Z",
+        "DEMO-0000G",
+        "DERNO-00001",
+    ],
+)
+def test_regression_separators_and_ascii_look_alikes_of_an_existing_number_are_refused(
+    nurse: User, typed: str
+) -> None:
+    """The outside attack: next to DEMO-00001 (and DEMO-00005, -8, -2, -6) each was accepted."""
+    for number in ("DEMO-00001", "DEMO-00005", "DEMO-00008", "DEMO-00002", "DEMO-00006"):
+        create(nurse, number)
+    refusal = refused(nurse, typed)
+    assert refusal.problem.startswith("looks like DEMO-0000")
+    assert refusal.problem.endswith(", another patient's record number")
+    assert refusal.source.startswith("rule-record-number")
+
+
 def test_an_older_record_number_outside_the_rule_still_keeps_its_look_alikes_out(
     nurse: User,
 ) -> None:

@@ -85,6 +85,31 @@ def test_look_alikes_of_a_record_number_share_its_skeleton(look_alike: str) -> N
     assert skeleton(look_alike) == skeleton("MRN-0001")
 
 
-@pytest.mark.parametrize("other", ["MRN-0002", "MRN-0001-1", "MRN/0001", "MM-0001", "MRN-8001"])
+@pytest.mark.parametrize(
+    ("look_alike", "existing"),
+    [
+        ("DEMO.00001", "DEMO-00001"),
+        ("DEMO/00001", "DEMO-00001"),
+        ("DEMO--00001", "DEMO-00001"),
+        ("DEMO00001", "DEMO-00001"),
+        ("DEMO-0000S", "DEMO-00005"),
+        ("DEMO-0000B", "DEMO-00008"),
+        ("DEMO-0000Z", "DEMO-00002"),
+        ("DEMO-0000G", "DEMO-00006"),
+        ("DERNO-00001", "DEMO-00001"),
+        ("derno.ooool", "DEMO-00001"),
+    ],
+)
+def test_regression_separators_and_ascii_look_alikes_share_the_skeleton(
+    look_alike: str, existing: str
+) -> None:
+    """The outside attack's look-alikes: a separator changed, doubled or left out; S for 5, B
+    for 8, Z for 2, G for 6 and rn for m."""
+    assert skeleton(look_alike) == skeleton(existing)
+
+
+@pytest.mark.parametrize(
+    "other", ["MRN-0002", "MRN-0001-1", "MRN-00001", "MN-0001", "MRN-8001", "MRN-0003"]
+)
 def test_record_numbers_a_reader_tells_apart_have_different_skeletons(other: str) -> None:
     assert skeleton(other) != skeleton("MRN-0001")

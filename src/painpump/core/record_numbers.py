@@ -28,15 +28,23 @@ LOOK_ALIKES = str.maketrans(
         "1": "l",
         "i": "l",
         "|": "l",
-        # Dashes and hyphens (the non-breaking hyphen, the minus sign):
-        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58", "-"),
+        "2": "z",
+        "5": "s",
+        "6": "g",
+        "8": "b",
+        # Separators, doubled or left out alike; dashes and hyphens (the non-breaking hyphen,
+        # the minus sign) with them:
+        **dict.fromkeys("-./\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58"),
         # Cyrillic and Greek letters drawn like Latin ones, lower case (casefolded first):
         # (each mapped to what its Latin twin maps to: і and ι to l, like i)
         **dict(zip("авекмнорстухіјѕһԁӏԛԝ", "abekmhopctyxljshdlqw", strict=True)),
         **dict(zip("αβεζηικμνορτυχ", "abezhlkmnoptyx", strict=True)),
     }
 )
-"""Characters a reader takes for others, each mapped to the one it is taken for."""
+"""Characters a reader takes for others, each mapped to the one it is taken for (None: read past,
+as separators are)."""
+RN_LOOKS_LIKE_M = ("rn", "m")
+"""Two letters a reader takes for one: "DERNO" for "DEMO"."""
 UNSEEN = HIDDEN | {"Mn", "Me"}
 """What a skeleton drops: characters that do not show, and marks that did not combine."""
 
@@ -61,13 +69,14 @@ def record_number(value: object, field: str = "mrn") -> str:
 
 
 def skeleton(number: str) -> str:
-    """What a reader sees in `number`: case folded, invisible characters dropped, digits of
-    every script as ASCII digits, and look-alikes mapped to one of each kind. Two record numbers
-    with the same skeleton can be taken for each other."""
+    """What a reader sees in `number`: case folded, invisible characters and separators ('-',
+    '.', '/') dropped, digits of every script as ASCII digits, and look-alikes (0/O, 1/l/I, 2/Z,
+    5/S, 6/G, 8/B, rn/m, Cyrillic and Greek twins) mapped to one of each kind. Two record
+    numbers with the same skeleton can be taken for each other."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", number).casefold())
     if not folded.isascii():
         folded = "".join(_seen(ch) for ch in folded)
-    return folded.translate(LOOK_ALIKES)
+    return folded.translate(LOOK_ALIKES).replace(*RN_LOOKS_LIKE_M)
 
 
 def _seen(ch: str) -> str:

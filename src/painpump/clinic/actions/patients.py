@@ -61,8 +61,8 @@ def _new_record_number(typed: str) -> str:
             raise Refusal(
                 "mrn",
                 mrn,
-                "a record number no reader could take for another's (case and look-alike "
-                "characters aside)",
+                "a record number no reader could take for another's (case, separators and "
+                "look-alike characters aside)",
                 RECORD_NUMBER_RULE,
                 f"looks like {escaped(existing)}, another patient's record number",
             )
