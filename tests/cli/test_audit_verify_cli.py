@@ -92,6 +92,19 @@ def test_an_edited_entry_exits_1_and_is_named(implant: Implant) -> None:
     ) in result.stdout
 
 
+def test_a_prescription_row_that_cannot_be_read_exits_1_naming_it_not_an_internal_error(
+    implant: Implant,
+) -> None:
+    """Regression: a patient bolus dose without its lockout, set in the database, ended verify
+    in an internal error (AssertionError)."""
+    record = implant.prescriptions.get()
+    implant.prescriptions.filter(ptm_dose_mcg__isnull=True).update(ptm_dose_mcg=500)
+    result = verify()
+    assert result.exit_code == 1, result.output
+    assert f"prescription {record.id}: its row cannot be read (AssertionError: " in result.stdout
+    assert "internal error" not in result.output
+
+
 def test_a_deleted_entry_exits_1_and_names_the_entry_after_the_gap(implant: Implant) -> None:
     middle = seqs()[2]
     AuditEntry.objects.filter(seq=middle).delete()  # a query, not the model's refusing delete

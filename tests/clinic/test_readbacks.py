@@ -219,6 +219,7 @@ def test_only_a_physician_closes_an_incident_with_what_was_done(
     assert entry.actor == "dr.house" and entry.after == {
         "closed_by": "dr.house",
         "resolution": resolution,
+        "closed_at": closing.isoformat(),
     }
     with pytest.raises(Refusal, match="is already closed"):
         readbacks.close_incident(physician, incident.id, resolution, closing)

@@ -1,21 +1,24 @@
 """Each clinical record against the last state its audit trail recorded: refills (with their
 drugs, program and the twin's dates), programs (changed between refills, or started by a refill),
-prescriptions (drugs and steps, high-alert flag, double-check), implants, patients and the
-clinic's drug-library limits. A record edited in the database without the application (a
-refill's volume, a forged second-clinician verification or double-check) differs from the
-`after` of its newest audit entry; a record no entry created, or an audited record deleted, shows
-too. Quantities are compared as the trail shows them (in its unit, to its places: a microlitre
-for volumes)."""
+prescriptions (drugs and steps, high-alert flag, double-check), implants, patients, incidents and
+the clinic's drug-library limits, each with its owner (pump, episode, and the patient its entries
+name). A record edited in the database without the application (a refill's volume, a forged
+second-clinician verification or double-check, a refill moved to another patient's pump) differs
+from the `after` of its newest audit entry; a record no entry created, an audited record deleted,
+or a row that cannot be read shows too. Quantities are compared as the trail shows them (in its
+unit, to its places: a microlitre for volumes). A field an entry did not record (written before
+it was) is not compared."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from painpump.clinic.actions.library import snapshot as limit_snapshot
@@ -25,6 +28,7 @@ from painpump.clinic.models import (
     AuditEntry,
     ClinicLimit,
     Implant,
+    Incident,
     Patient,
     Prescription,
     PrescriptionCheck,
@@ -87,6 +91,38 @@ class Moment:
         return self.value.isoformat() if self.value else None
 
 
+@dataclass(frozen=True)
+class Number:
+    """A plain number (a percentage), equal whatever places the trail wrote it to."""
+
+    value: Decimal | None
+
+    def matches(self, audited: object) -> bool:
+        if audited is None or self.value is None:
+            return audited is None and self.value is None
+        try:
+            return Decimal(str(audited)) == self.value
+        except InvalidOperation:
+            return False
+
+    def shown(self, audited: object) -> object:
+        return None if self.value is None else str(self.value)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who a record belongs to, held by more than one row (a refill's pump, and its program's):
+    each must be the one the trail recorded."""
+
+    values: tuple[object, ...]
+
+    def matches(self, audited: object) -> bool:
+        return all(str(value) == audited for value in self.values)
+
+    def shown(self, audited: object) -> object:
+        return next((str(v) for v in self.values if str(v) != audited), str(self.values[0]))
+
+
 _QUANTITY = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?) ("
     + "|".join(re.escape(unit) for unit in sorted(DISPLAY_UNITS, key=len, reverse=True))
@@ -139,6 +175,12 @@ def _refill(row: Refill) -> dict[str, Stored]:
         "finding": Exact(row.finding or None),
         "bridge": Amount(row.bridge_rate_ml_per_day),
         "priming": Amount(row.priming_volume_ml),
+        "priming_duration_s": Exact(row.priming_duration_s),
+        "bridge_volume": Amount(row.bridge_volume_ml),
+        "difference": Amount(row.difference_ml),
+        "delivery_error_percent": Number(row.delivery_error_percent),
+        "implant": Owner((row.implant_id, program.implant_id)),
+        "patient": Owner((row.implant.episode.patient_id,)),
         "refill_by": Exact(row.refill_by.isoformat()),
         "alarm_at": Moment(row.alarm_at),
         "empty_at": Moment(row.empty_at),
@@ -162,6 +204,8 @@ def _program(row: Program) -> dict[str, Stored]:
         **_exact(shown),
         "prescription": Exact(row.prescription.number if row.prescription else None),
         "overrides": Exact(row.overrides),
+        "implant": Owner((row.implant_id,)),
+        "patient": Owner((row.implant.episode.patient_id,)),
     }
 
 
@@ -186,6 +230,11 @@ def _prescription(row: Prescription) -> dict[str, Stored]:
         "checked_at": Moment(row.checked_at),
         "double_check": Exact(_double_check(row.checks.all())),
         "overrides": Exact(row.overrides),
+        "fluid_change": Exact(row.fluid_change),
+        "supersedes": Exact(str(row.supersedes_id) if row.supersedes_id else None),
+        "prescribed_at": Moment(row.prescribed_at),
+        "implant": Owner((row.implant_id,)),
+        "patient": Owner((row.implant.episode.patient_id,)),
     }
 
 
@@ -225,7 +274,31 @@ def _implant(row: Implant) -> dict[str, Stored]:
         "dead_volume": Amount(row.dead_volume_ml),
         "alarm_volume": Amount(row.alarm_volume_ml),
         "implanted_on": Exact(row.implanted_on.isoformat()),
+        "episode": Owner((row.episode_id,)),
+        "patient": Owner((row.episode.patient_id,)),
     }
+
+
+def _incident(row: Incident) -> dict[str, Stored]:
+    return {
+        "kind": Exact(row.kind),
+        "summary": Exact(row.summary),
+        "opened_by": Exact(row.opened_by),
+        "opened_at": Moment(row.opened_at),
+        "closed_by": Exact(row.closed_by),
+        "closed_at": Moment(row.closed_at),
+        "resolution": Exact(row.resolution),
+        "implant": Owner((row.implant_id,)),
+        "patient": Owner((row.patient_id, row.implant.episode.patient_id)),
+    }
+
+
+def _incident_noted(action: str, actor: str, after: Mapping[str, Any]) -> dict[str, object]:
+    """Who opened it; when it was closed, the close entry's `after` tells (an entry older than
+    that record does not, and leaves nothing to compare)."""
+    if action == "incident.open":
+        return {"opened_by": actor}
+    return {} if "closed_at" in after else {"closed_at": UNRECORDED}
 
 
 UNRECORDED = object()
@@ -276,9 +349,9 @@ def _refill_programs(states: States) -> set[str]:
 class Kind:
     """One kind of record: the actions whose `after` records its state (reads and previews
     record none), its rows, how they render in the trail's terms, what an entry tells beyond its
-    `after` (who acted, as what), what a record holds before any entry says otherwise, and the
+    `after` (who acted, as what), what a record holds before any entry says otherwise, the
     records another kind's audited action created (every other one must have an entry of its
-    own)."""
+    own), and whether its entries name its patient (compared as its "patient")."""
 
     name: str
     actions: frozenset[str]
@@ -287,13 +360,16 @@ class Kind:
     noted: Callable[[str, str, Mapping[str, Any]], dict[str, object]] | None = None
     initially: dict[str, Any] = field(default_factory=dict)
     created_elsewhere: Callable[[States], set[str]] | None = None
+    names_patient: bool = True
 
 
 KINDS = (
     Kind(
         "refill",
         frozenset({"refill.perform", "refill.verify"}),
-        lambda: Refill.objects.select_related("program__prescription").prefetch_related("drugs"),
+        lambda: Refill.objects.select_related(
+            "program__prescription", "implant__episode"
+        ).prefetch_related("drugs"),
         _refill,
         _refill_noted,
         {"verified_by": "", "verified_at": None},
@@ -301,7 +377,7 @@ KINDS = (
     Kind(
         "program",
         frozenset({"program.change"}),
-        lambda: Program.objects.select_related("prescription"),
+        lambda: Program.objects.select_related("prescription", "implant__episode"),
         _program,
         created_elsewhere=_refill_programs,
     ),
@@ -317,17 +393,33 @@ KINDS = (
                 "prescription.supersede",
             }
         ),
-        lambda: Prescription.objects.prefetch_related("drugs", "steps", "checks"),
+        lambda: Prescription.objects.select_related("implant__episode").prefetch_related(
+            "drugs", "steps", "checks"
+        ),
         _prescription,
         _prescription_noted,
         {"checked_by": "", "checked_at": None, "double_check": None},
     ),
-    Kind("implant", frozenset({"implant.register"}), lambda: Implant.objects.all(), _implant),
+    Kind(
+        "implant",
+        frozenset({"implant.register"}),
+        lambda: Implant.objects.select_related("episode"),
+        _implant,
+    ),
     Kind(
         "patient",
         frozenset({"patient.create", "patient.update"}),
         lambda: Patient.objects.all(),
         _patient,
+        names_patient=False,
+    ),
+    Kind(
+        "incident",
+        frozenset({"incident.open", "incident.close"}),
+        lambda: Incident.objects.select_related("implant__episode"),
+        _incident,
+        _incident_noted,
+        {"closed_by": "", "closed_at": None, "resolution": ""},
     ),
     Kind(
         "clinic_limit",
@@ -343,6 +435,7 @@ KINDS = (
         ),
         lambda: ClinicLimit.objects.all(),
         lambda row: _exact(limit_snapshot(row)),
+        names_patient=False,
     ),
 )
 
@@ -354,10 +447,10 @@ def audited_states() -> States:
     rows = (
         AuditEntry.objects.filter(object_type__in=list(by_kind), action__in=actions)
         .order_by("seq")
-        .values_list("seq", "actor", "action", "object_type", "object_id", "after")
+        .values_list("seq", "actor", "action", "object_type", "object_id", "patient_id", "after")
         .iterator(chunk_size=2000)
     )
-    for seq, actor, action, kind_name, object_id, after in rows:
+    for seq, actor, action, kind_name, object_id, patient_id, after in rows:
         kind = by_kind[kind_name]
         if action not in kind.actions:
             continue
@@ -366,6 +459,8 @@ def audited_states() -> States:
             state = states[kind_name][object_id] = {k: (v, seq) for k, v in kind.initially.items()}
         recorded = after if isinstance(after, dict) else {}
         state.update((name, (value, seq)) for name, value in recorded.items())
+        if kind.names_patient and patient_id is not None:
+            state["patient"] = (str(patient_id), seq)
         for name, value in (kind.noted(action, actor, recorded) if kind.noted else {}).items():
             if value is UNRECORDED:
                 state.pop(name, None)
@@ -383,9 +478,11 @@ def mismatches() -> list[str]:
         audited = states[kind.name]
         elsewhere = kind.created_elsewhere(states) if kind.created_elsewhere else set()
         seen: set[str] = set()
-        for row in kind.rows().iterator(chunk_size=2000):
-            key = str(row.pk)
+        for key, stored in _rendered(kind):
             seen.add(key)
+            if isinstance(stored, str):
+                found.append(stored)
+                continue
             state = audited.get(key)
             if state is None:
                 if key not in elsewhere:
@@ -394,7 +491,7 @@ def mismatches() -> list[str]:
                         "deleted, outside the application)"
                     )
                 continue
-            found += _differences(kind.name, key, kind.render(row), state)
+            found += _differences(kind.name, key, stored, state)
         found += [
             f"{kind.name} {key}: its trail records it (entry {min(s for _, s in state.values())}) "
             "but it is not in the database (deleted outside the application)"
@@ -402,6 +499,45 @@ def mismatches() -> list[str]:
             if key not in seen
         ]
     return found
+
+
+UNREADABLE = (
+    AssertionError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    KeyError,
+    AttributeError,
+    ValidationError,
+)
+"""What reading a malformed row raises (a value no audited action stores: text in a number, an
+unknown choice, a patient bolus without its lockout)."""
+
+CHUNK = 500
+"""Records read per query (the ids fit SQLite's limit on a query's parameters)."""
+
+
+def _rendered(kind: Kind) -> Iterator[tuple[str, dict[str, Stored] | str]]:
+    """Each record of `kind` by id, in the trail's terms, or, where a row cannot be read, the
+    problem naming it; only a chunk holding such a row is read again record by record."""
+    keys = list(kind.rows().values_list("pk", flat=True).order_by("pk"))
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        try:
+            yield from [(str(row.pk), kind.render(row)) for row in kind.rows().filter(pk__in=chunk)]
+        except UNREADABLE:
+            yield from (_one(kind, key) for key in chunk)
+
+
+def _one(kind: Kind, key: object) -> tuple[str, dict[str, Stored] | str]:
+    try:
+        return str(key), kind.render(kind.rows().get(pk=key))
+    except UNREADABLE as error:
+        why = str(error) or "values that do not fit together"
+        return str(key), (
+            f"{kind.name} {key}: its row cannot be read ({type(error).__name__}: {why}): a "
+            "value no audited action stores, written outside the application"
+        )
 
 
 def _differences(

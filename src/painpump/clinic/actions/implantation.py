@@ -167,6 +167,7 @@ def register_implantation(
             "dead_volume": str(dead_volume),
             "alarm_volume": str(alarm),
             "implanted_on": implanted_on.isoformat(),
+            "episode": str(episode.id),
             **({"acknowledged": dead_volume_acks} if dead_volume_acks else {}),
         },
     )

@@ -107,6 +107,7 @@ def program_pump(
         after={
             **program_snapshot(program, drugs),
             "prescription": prescription.number,
+            "implant": str(implant.id),
             "reservoir_left": str(of(dated.residual_ml, "mL")),
             "refill_by": dated.refill_by.isoformat(),
             "overrides": overrides_json(passed),

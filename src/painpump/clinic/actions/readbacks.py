@@ -95,7 +95,12 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
             "incident",
             incident.id,
             patient_id=patient_id,
-            after={"kind": incident.kind, "summary": incident.summary},
+            after={
+                "kind": incident.kind,
+                "summary": incident.summary,
+                "implant": str(program.implant_id),
+                "opened_at": incident.opened_at.isoformat(),
+            },
         )
     return readback
 
@@ -130,6 +135,10 @@ def close_incident(user: User, incident_id: UUID, resolution: str, now: datetime
         incident.id,
         patient_id=incident.patient_id,
         before={"closed_at": None},
-        after={"closed_by": actor, "resolution": incident.resolution},
+        after={
+            "closed_by": actor,
+            "resolution": incident.resolution,
+            "closed_at": now.isoformat(),
+        },
     )
     return incident

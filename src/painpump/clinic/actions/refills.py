@@ -182,6 +182,11 @@ def perform_refill(
             "finding": refill.finding or None,
             "bridge": str(bridged.bridge_rate) if bridged else None,
             "priming": str(outcome.priming.volume) if outcome.priming else None,
+            "priming_duration_s": refill.priming_duration_s,
+            "bridge_volume": _millilitres(refill.bridge_volume_ml),
+            "difference": _millilitres(refill.difference_ml),
+            "delivery_error_percent": _plain(refill.delivery_error_percent),
+            "implant": str(implant.id),
             "refill_by": dated.refill_by.isoformat(),
             "alarm_at": refill.alarm_at.isoformat(),
             "empty_at": refill.empty_at.isoformat(),
@@ -193,6 +198,14 @@ def perform_refill(
         },
     )
     return refill
+
+
+def _millilitres(canonical: Decimal | None) -> str | None:
+    return None if canonical is None else str(of(canonical, "mL"))
+
+
+def _plain(number: Decimal | None) -> str | None:
+    return None if number is None else str(number)
 
 
 def put_in_force(actor: str, prescription: Prescription) -> None:

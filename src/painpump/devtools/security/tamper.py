@@ -8,8 +8,9 @@ recomputed with the plain digest and with the application's own keyed hash under
 insider chose, a refill's volume edited, a second clinician's verification forged, a forged
 checkpoint appended; and (the second outside attack) a program inserted, a refill's alarm and
 empty dates moved, a refill taken off the verification list, a double-check forged, a
-prescription's high-alert flag cleared and a clinic limit loosened. Figures: the size of the
-trail and the time verify takes for it.
+prescription's high-alert flag cleared and a clinic limit loosened; and (the third) a refill
+moved to another patient's pump, a prescription's fluid change edited and a row made unreadable.
+Figures: the size of the trail and the time verify takes for it.
 
 `drill(full)` runs it in a process of its own (Django is configured once per process):
 `python -m painpump.devtools.security.tamper --entries N --patients P`."""
@@ -192,6 +193,45 @@ def loosen_clinic_limit() -> str:
     return str(limit.id)
 
 
+def move_refill_to_another_pump() -> str:
+    """Move the newest refill onto another patient's pump; the refill's id."""
+    from painpump.clinic.models import Implant, Refill
+
+    refill = Refill.objects.order_by("performed_at").select_related("implant__episode").last()
+    assert refill is not None
+    other = Implant.objects.exclude(episode__patient=refill.implant.episode.patient_id).first()
+    assert other is not None
+    Refill.objects.filter(id=refill.id).update(implant=other)
+    return str(refill.id)
+
+
+def edit_fluid_change() -> str:
+    """Set a prescription that bridged the old fluid to none; the prescription's id."""
+    from painpump.clinic.models import Prescription
+
+    record = Prescription.objects.exclude(fluid_change="none").order_by("prescribed_at").last()
+    if record is None:
+        record = Prescription.objects.order_by("prescribed_at").last()
+        assert record is not None
+        Prescription.objects.filter(id=record.id).update(fluid_change="bridge")
+    else:
+        Prescription.objects.filter(id=record.id).update(fluid_change="none")
+    return str(record.id)
+
+
+def unreadable_refill() -> str:
+    """Write text into a refill's volume (SQLite keeps it); the refill's id."""
+    from django.db import connection
+
+    from painpump.clinic.models import Refill
+
+    refill = Refill.objects.order_by("performed_at").last()
+    assert refill is not None
+    with connection.cursor() as cursor:
+        cursor.execute("update clinic_refill set volume_ml = 'abc' where id = %s", [refill.id.hex])
+    return str(refill.id)
+
+
 def forge_checkpoint() -> None:
     """Append a checkpoint line signed without the audit key."""
     from painpump.clinic import audit_checkpoints, audit_keys
@@ -248,6 +288,9 @@ SCENARIOS: dict[str, tuple[Callable[[], object], str]] = {
     "double-check forged": (forge_double_check, ": double_check is {'checked_by': "),
     "high-alert flag cleared": (clear_high_alert, ": high_alert is False in the database, True"),
     "clinic limit loosened": (loosen_clinic_limit, ": value is "),
+    "refill moved to another patient's pump": (move_refill_to_another_pump, ": implant is "),
+    "prescription's fluid change edited": (edit_fluid_change, ": fluid_change is "),
+    "refill row unreadable": (unreadable_refill, ": its row cannot be read"),
 }
 
 
