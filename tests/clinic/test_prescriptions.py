@@ -6,6 +6,7 @@ takes the ready prescription of the drugs in the pump. Each change is audited.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -365,7 +366,7 @@ def test_every_refused_accept_is_audited_with_who_when_and_what_differed_and_the
         {"field": "concentrations.baclofen", "entered": "2000 mcg/mL"},
         {"field": "fluid_change", "entered": "none"},  # no bridge named: the same fluid read
     ]
-    assert first["entered"]["concentrations"] == ["baclofen 2000 mcg/mL"]
+    assert "entered" not in first  # only what differed, never the whole order entered
     assert first["attempted_at"] == (MORNING + timedelta(minutes=30)).isoformat()
     assert [d["field"] for d in second["differed"]] == [f"program.days.{d}" for d in rx.WEEKDAYS]
     assert "1000 mcg/mL" not in str(first) and "400 mcg/day" not in str(second)
@@ -382,6 +383,80 @@ def test_every_refused_accept_is_audited_with_who_when_and_what_differed_and_the
         "program.days.mon", "00:00 440 mcg/day"
     )
     assert audit.verify().ok
+
+
+def test_a_refused_accept_of_a_long_flex_program_keeps_only_what_differed_shortened(
+    implant: Implant, physician: User, pharmacist: User
+) -> None:
+    """The attacker's flood: four drugs and a 100-step flex program entered wrong. The entry
+    keeps each differing field with its value entered, shortened, never the whole order (it
+    was some 29 KB; now it is bounded)."""
+    record = prescribe(physician, implant)
+    steps = tuple(rx.Step(i * 600, dose(f"{400 + i} mcg/day")) for i in range(100))
+    entered = baclofen("2000 mcg/mL")
+    drugs = (
+        *entered.drugs,
+        ("morphine", concentration("10 mg/mL")),
+        ("clonidine", concentration("500 mcg/mL")),
+        ("bupivacaine", concentration("5 mg/mL")),
+    )
+    with pytest.raises(Refusal):
+        prescriptions.double_check(
+            pharmacist,
+            record.id,
+            entries=CheckEntries(drugs, rx.PrescribedProgram.flex((steps,) * 7), None),
+            accept=True,
+            comment="",
+            now=MORNING,
+        )
+    [entry] = AuditEntry.objects.filter(action="prescription.accept_refused")
+    after = entry.after or {}
+    assert set(after) == {"number", "attempted_at", "differed"}
+    fields = [d["field"] for d in after["differed"]]
+    assert "program.kind" in fields and "concentrations.morphine" in fields
+    assert all(len(d["entered"]) <= prescriptions.ENTERED_MAX for d in after["differed"])
+    monday = next(d["entered"] for d in after["differed"] if d["field"] == "program.days.mon")
+    assert monday.startswith("00:00 400 mcg/day, 00:10 401 mcg/day") and "characters)" in monday
+    assert len(json.dumps(after)) < 4000
+
+
+def test_accepts_are_stopped_after_three_refused_and_the_stop_is_audited_once(
+    implant: Implant, physician: User, pharmacist: User, make_user: Callable[..., User]
+) -> None:
+    """After REFUSED_ACCEPTS_MAX refused accepts by one checker, their next accepts are refused
+    before comparing (even matching entries), telling them to reject or let another clinician
+    check; one entry says so, the retries write none. Rejecting and another checker still
+    work."""
+    record = prescribe(physician, implant)
+    for _ in range(prescriptions.REFUSED_ACCEPTS_MAX):
+        with pytest.raises(Refusal) as differs:
+            check(pharmacist, record, daily=dose("440 mcg/day"))
+        assert differs.value.field == "program.days.mon"
+    for _ in range(5):
+        with pytest.raises(Refusal) as stopped:
+            check(pharmacist, record)  # matching entries: refused all the same
+        assert stopped.value.field == "accept"
+        assert stopped.value.value == "3 refused accepts by pharma.cist of prescription #2"
+        assert "reject the prescription with a comment" in stopped.value.problem
+        assert "let another clinician double-check it" in stopped.value.problem
+    assert AuditEntry.objects.filter(action="prescription.accept_refused").count() == 3
+    [once] = AuditEntry.objects.filter(action="prescription.accepts_stopped")
+    assert (once.actor, once.object_id) == ("pharma.cist", str(record.id))
+    assert status(record) == Prescription.Status.AWAITING_CHECK
+    accepted = check(make_user("dr.watson", Role.PHYSICIAN), record)
+    assert accepted.accepted and status(record) == Prescription.Status.READY
+    assert audit.verify().ok
+
+
+def test_a_checker_whose_accepts_are_stopped_may_still_reject_with_a_comment(
+    implant: Implant, physician: User, pharmacist: User
+) -> None:
+    record = prescribe(physician, implant)
+    for _ in range(prescriptions.REFUSED_ACCEPTS_MAX):
+        with pytest.raises(Refusal):
+            check(pharmacist, record, daily=dose("440 mcg/day"))
+    rejected = check(pharmacist, record, accept=False, comment="the label reads 440 mcg/day")
+    assert not rejected.accepted and status(record) == Prescription.Status.REJECTED
 
 
 def test_a_refused_accept_is_audited_though_the_requests_transaction_rolls_back(

@@ -310,6 +310,26 @@ def test_the_settings_history_says_accepted_after_the_entries_that_did_not_match
     assert "program.days.mon entered as 00:00 400 mcg/day, 13:00 0.44 mg/day;" in refused
 
 
+def test_after_three_refused_accepts_the_checker_is_told_to_reject_or_hand_over(
+    implant: Implant, physician: User, pharmacist: User
+) -> None:
+    """The fourth accept of the same checker is refused before comparing, even with matching
+    entries, and the page says what to do instead; rejecting still works."""
+    record = signed(signed_in(physician), implant)
+    client = signed_in(pharmacist)
+    wrong = {**CHECKED, "ptm_max_per_day": "6", "action": "accept"}
+    for _ in range(3):
+        assert client.post(check_url(record), wrong).status_code == 422
+    stopped = client.post(check_url(record), {**CHECKED, "action": "accept"})
+    assert stopped.status_code == 422
+    page = stopped.content.decode()
+    assert "3 refused accepts by pharma.cist of prescription #2" in page
+    assert "let another clinician double-check it" in page
+    comment = "the label reads six boluses a day"
+    rejected = client.post(check_url(record), {**CHECKED, "action": "reject", "comment": comment})
+    assert rejected.status_code == 302
+
+
 @pytest.mark.parametrize(
     ("entry", "typed", "named"),
     [

@@ -4,7 +4,10 @@ a high-alert one waits for a second clinician's independent double-check, who en
 concentrations, the whole program (every flex step) and the PTM settings from the syringe label
 and the order and accepts (only when they match) or rejects with a comment (rule-double-check).
 An accept refused because entries differ changes nothing but leaves its audit entry, written
-apart (clinic.audit_apart), so retried numbers show."""
+apart (clinic.audit_apart), so retried numbers show: what differed, as entered and shortened;
+after REFUSED_ACCEPTS_MAX of them, that checker's accepts of that prescription are stopped
+before comparing, audited once, so that retries can neither guess the numbers nor flood the
+trail."""
 
 from __future__ import annotations
 
@@ -29,13 +32,23 @@ from painpump.clinic.models import (
     PrescriptionStep,
 )
 from painpump.clinic.reads import prescriptions as reads
-from painpump.clinic.reads.prescription_history import ACCEPT_REFUSED, settings_of
+from painpump.clinic.reads.prescription_history import (
+    ACCEPT_REFUSED,
+    ACCEPTS_STOPPED,
+    refused_by,
+    settings_of,
+)
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.roles import require
 from painpump.core import prescription as rx
-from painpump.core.errors import Refusal
+from painpump.core.errors import Refusal, shortened
 from painpump.core.overrides import GivenAt, checked_reason, overrides_for
-from painpump.core.prescription_compare import DOUBLE_CHECK, CheckEntries, compare_check
+from painpump.core.prescription_compare import (
+    DOUBLE_CHECK,
+    CheckEntries,
+    Mismatch,
+    compare_check,
+)
 from painpump.core.prescription_decision import decide_prescription
 
 
@@ -138,19 +151,36 @@ def prescribe(
             "reason": why,
             "overrides": overrides_json(passed),
             "withdrawn": [old.number for old in withdrawn],
+            "implant": str(implant.id),
+            "fluid_change": record.fluid_change,
+            "supersedes": str(previous.id) if previous is not None else None,
+            "prescribed_at": record.prescribed_at.isoformat(),
         },
     )
     return record
 
 
+REFUSED_ACCEPTS_MAX = 3
+"""The clinic's choice: the accepts one checker may have refused at one prescription's
+double-check; their next accepts are refused before comparing (reject it with a comment, or let
+another clinician check it)."""
+ENTERED_MAX = 80
+"""Characters kept of each value entered that differed (a flex day's steps run to kilobytes)."""
+DIFFERED_MAX = 24
+"""Differing entries kept of a refused accept (8 drug names, the principal, the kind, 7 days,
+4 PTM settings and the fluid change make 22 at most); any more are counted, not listed."""
+
+
 @dataclass(frozen=True)
 class _RefusedAccept:
-    """An accept whose entries differ: the refusal to raise and what the trail keeps of it."""
+    """An accept refused (entries differ, or accepts stopped): the refusal to raise and what the
+    trail keeps of it (None: nothing more, the stop is audited already)."""
 
     refusal: Refusal
     actor: str
     patient_id: UUID
-    after: dict[str, Any]
+    action: str
+    after: dict[str, Any] | None
 
 
 def double_check(
@@ -164,20 +194,53 @@ def double_check(
 ) -> PrescriptionCheck:
     """The second clinician's independent double-check of a prescription awaiting it. Accepting
     needs entries that match the prescription (a difference is refused, naming it: reject, or
-    read the label again; the refused accept is audited apart, with who, when, the entries
-    that differed and what was entered); rejecting needs a comment. Never the prescriber."""
+    read the label again; the refused accept is audited apart, with who, when and each entry
+    that differed as entered); after REFUSED_ACCEPTS_MAX refused, the checker's accepts are
+    stopped (audited once); rejecting needs a comment. Never the prescriber."""
     decided = _decide_check(user, prescription_id, entries, accept, comment, now)
     if isinstance(decided, PrescriptionCheck):
         return decided
-    record_apart(
-        decided.actor,
-        ACCEPT_REFUSED,
-        "prescription",
-        prescription_id,
-        patient_id=decided.patient_id,
-        after=decided.after,
-    )
+    if decided.after is not None:
+        record_apart(
+            decided.actor,
+            decided.action,
+            "prescription",
+            prescription_id,
+            patient_id=decided.patient_id,
+            after=decided.after,
+        )
     raise decided.refusal
+
+
+def _stopped(record: Prescription, actor: str, now: datetime) -> _RefusedAccept | None:
+    """The accept refused before comparing once `actor` has had REFUSED_ACCEPTS_MAX refused
+    here; None while fewer were."""
+    patient_id = record.implant.episode.patient_id
+    count, audited = refused_by(patient_id, record.id, actor)
+    if count < REFUSED_ACCEPTS_MAX:
+        return None
+    refusal = Refusal(
+        "accept",
+        f"{count} refused accepts by {actor} of prescription #{record.number}",
+        f"at most {REFUSED_ACCEPTS_MAX} accepts refused per checker and prescription (the "
+        "clinic's choice)",
+        DOUBLE_CHECK,
+        "reached the limit: further accepts by this checker are refused before comparing; reject "
+        "the prescription with a comment, or let another clinician double-check it",
+    )
+    after = None if audited else {"number": record.number, "stopped_at": now.isoformat()}
+    return _RefusedAccept(refusal, actor, patient_id, ACCEPTS_STOPPED, after)
+
+
+def _differed(mismatches: tuple[Mismatch, ...]) -> dict[str, Any]:
+    """Each entry that differed as entered (never the prescribed value: the trail is read by
+    the checker too), shortened, at most DIFFERED_MAX of them."""
+    kept = [
+        {"field": shortened(m.field, ENTERED_MAX), "entered": shortened(m.entered, ENTERED_MAX)}
+        for m in mismatches[:DIFFERED_MAX]
+    ]
+    more = len(mismatches) - len(kept)
+    return {"differed": kept, "more": more} if more else {"differed": kept}
 
 
 @transaction.atomic
@@ -213,11 +276,10 @@ def _decide_check(
     text = comment.strip()
     if text:
         text = checked_reason("comment", text)
+    stopped = _stopped(record, actor, now) if accept else None
+    if stopped is not None:
+        return stopped
     mismatches = compare_check(reads.as_core(record), entries)
-    entered = {
-        **reads.order_json("concentrations", entries.concentrations, entries.program, entries.ptm),
-        "fluid_change": entries.fluid_change.value,
-    }
     if accept and mismatches:
         first, *others = mismatches
         also = f" (so do {', '.join(m.field for m in others)})" if others else ""
@@ -230,15 +292,17 @@ def _decide_check(
             f"differs from the prescription{also}: reject it with a comment, or read the label "
             "and the order again",
         )
-        # what was entered, never the prescribed values (the trail is read by the checker too)
-        differed = [{"field": m.field, "entered": m.entered} for m in mismatches]
-        after = {"number": record.number, "attempted_at": now.isoformat(), "differed": differed}
+        after = {"number": record.number, "attempted_at": now.isoformat(), **_differed(mismatches)}
         patient_id = record.implant.episode.patient_id
-        return _RefusedAccept(refusal, actor, patient_id, {**after, "entered": entered})
+        return _RefusedAccept(refusal, actor, patient_id, ACCEPT_REFUSED, after)
     if not accept and not text:
         raise Refusal(
             "comment", "empty", "what is wrong, for the prescriber", DOUBLE_CHECK, "is required"
         )
+    entered = {
+        **reads.order_json("concentrations", entries.concentrations, entries.program, entries.ptm),
+        "fluid_change": entries.fluid_change.value,
+    }
     check = PrescriptionCheck.objects.create(
         prescription=record,
         checked_by=actor,

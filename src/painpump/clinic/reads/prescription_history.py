@@ -71,6 +71,24 @@ class Programming:
 
 ACCEPT_REFUSED = "prescription.accept_refused"
 """The audit action of an accept refused at the double-check because entries differed."""
+ACCEPTS_STOPPED = "prescription.accepts_stopped"
+"""The audit action, once per checker and prescription, of accepts stopped before comparing
+after too many were refused (clinic.actions.prescriptions.REFUSED_ACCEPTS_MAX)."""
+
+
+def refused_by(patient_id: UUID, prescription_id: UUID, actor: str) -> tuple[int, bool]:
+    """How many of `actor`'s accepts were refused at the prescription's double-check, and
+    whether their further accepts were stopped, from the audit trail."""
+    actions = list(
+        AuditEntry.objects.filter(
+            patient_id=patient_id,
+            action__in=[ACCEPT_REFUSED, ACCEPTS_STOPPED],
+            object_type="prescription",
+            object_id=str(prescription_id),
+            actor=actor,
+        ).values_list("action", flat=True)
+    )
+    return actions.count(ACCEPT_REFUSED), ACCEPTS_STOPPED in actions
 
 
 @dataclass(frozen=True)
