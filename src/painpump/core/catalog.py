@@ -227,6 +227,7 @@ _LIMIT_KINDS = {
     "max_daily_dose": Kind.DOSE_RATE,
     "max_step_absolute": Kind.DOSE_RATE,
     "max_start_dose": Kind.DOSE_RATE,
+    "max_single_bolus": Kind.MASS,
 }
 _PLAIN_UNITS = {
     "max_step_percent": " %",
@@ -254,6 +255,7 @@ RULE_LABELS = {
     "max_start_dose": "largest first daily dose",
     "max_decrease_percent": "largest single decrease (percent)",
     "min_age_years": "youngest age covered by the label",
+    "max_single_bolus": "largest single bolus",
 }
 """A reader's name for every drug-library rule (the data file's comment explains each)."""
 

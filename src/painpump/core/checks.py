@@ -334,6 +334,71 @@ def check_daily_dose(
     return findings
 
 
+SINGLE_BOLUS_DAY = "single_bolus_daily_maximum"
+"""The hard per-bolus rule: no single bolus gives more of a drug than its maximum daily dose."""
+
+
+def _day_maximum(drug: Drug, region: str | None) -> tuple[Limit, Q] | None:
+    """The drug's highest maximum daily dose for the region, whatever its tier; with no region,
+    the lowest of the regions' highest (rule-conservative-default)."""
+    limits = _q_limits(drug, "max_daily_dose", region=region)
+    regions = {lim.when["region"] for lim, _ in limits if "region" in lim.when}
+    if region is None and regions:
+        return min(
+            (_day_maximum(drug, r) for r in sorted(regions)),
+            key=lambda found: found[1].canonical if found else Decimal("Infinity"),
+        )
+    return max(limits, key=lambda found: found[1].canonical, default=None)
+
+
+def check_single_bolus(drug: Drug, bolus: Q, region: str | None) -> list[Finding]:
+    """One single bolus's amount of the drug (an admixture partner's: the bolus volume times its
+    concentration) against the drug's largest single bolus (soft) and, hard, its highest maximum
+    daily dose given in hours: no bolus may give more than a whole day's maximum."""
+    expect(bolus, Kind.MASS, "bolus")
+    text = str(bolus.to(drug.dose_unit))
+    findings = []
+    for lim in drug.limits_for("max_single_bolus"):
+        assert isinstance(lim.value, Q)
+        status = "verified" if lim.verified else "unverified"
+        shown = f"<= {lim.value} a single bolus"
+        if bolus.canonical > lim.value.canonical:
+            findings.append(
+                _broken(
+                    lim,
+                    f"a single bolus of {text} exceeds the largest single bolus of {drug.name}, "
+                    f"{lim.value} ({lim.severity.value} limit, {status}; source "
+                    f"{lim.source.split(':')[0]})",
+                    shown,
+                )
+            )
+        else:
+            findings.append(_ok(lim, f"a single bolus of {text} is within {lim.value}", shown))
+    day = _day_maximum(drug, region)
+    if day is None:
+        return findings
+    lim, value = day
+    most = of(value.canonical, "mcg").to(drug.dose_unit)
+    status = "verified" if lim.verified else "unverified"
+    shown = f"<= {most} a single bolus (the maximum daily dose {value}, {status})"
+    verdict = Verdict.STOP if bolus.canonical > value.canonical else Verdict.OK
+    word = "exceeds" if verdict is Verdict.STOP else "is within"
+    findings.append(
+        Finding(
+            SINGLE_BOLUS_DAY,
+            verdict,
+            f"a single bolus of {text} {drug.name} {word} the maximum daily dose {value} "
+            f"({lim.severity.value} as a daily dose, {status}): no single bolus may give more "
+            "than a whole day's maximum in hours",
+            shown,
+            lim.source,
+            lim.verified,
+            tier=Tier.HARD,
+        )
+    )
+    return findings
+
+
 def check_start_dose(drug: Drug, dose: Q, opioid_status: OpioidStatus) -> list[Finding]:
     """The first daily dose of the drug in a pump (its first program, or after a drug change)
     against the labels' and guidelines' start doses; an opioid status not recorded takes the

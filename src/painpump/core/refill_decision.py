@@ -529,12 +529,35 @@ def check_drugs(
                     finding.source,
                     f"is stopped by {finding.rule}: {finding.message}",
                 )
-        findings += [f.in_admixture() if admixture else f for f in decision.findings]
+        found = list(decision.findings)
+        if not basal:
+            found += _single_bolus(name, conc, drug_dose, index, region)
+        findings += [f.in_admixture() if admixture else f for f in found]
     findings += _stopped(before, fill)
     # after the drug library, so a mg/mcg slip is named as such, not as a rate
     if basal:
         check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
     return rate, [f for f in findings if f.verdict is Verdict.WARN]
+
+
+def _single_bolus(
+    name: str, conc: Q, bolus_day: Q, index: int, region: str | None
+) -> list[Finding]:
+    """A single bolus's share of one drug (its day is the bolus: the amount in hours) against
+    the drug's per-bolus limits: above its maximum daily dose it is refused (hard)."""
+    drug, bolus = catalog.drug(name), of(bolus_day.canonical, "mcg")
+    found = [f.about(Subject.DOSE, name) for f in checks.check_single_bolus(drug, bolus, region)]
+    for finding in found:
+        if finding.verdict is Verdict.STOP:
+            raise Refusal(
+                "dose" if index == 0 else f"drugs[{index}]",
+                f"{name} {conc.to(drug.concentration_unit)}: a single bolus of "
+                f"{bolus.to(drug.dose_unit)}",
+                f"{finding.limit} (hard limit: no override)",
+                finding.source,
+                f"is stopped by {finding.rule}: {finding.message}",
+            )
+    return found
 
 
 def bridge_for(
