@@ -5,7 +5,8 @@ field), a prescription beyond the label's step refused (422 naming the rule)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -275,3 +276,42 @@ def test_the_dashboard_answers_a_single_bolus_running_until_its_end_then_stopped
     assert row() == ("running", started + timedelta(hours=1))
     frozen_clock.shift(timedelta(hours=1))
     assert row() == ("stopped", started + timedelta(hours=1))
+
+
+def test_the_implants_program_shows_a_single_bolus_as_its_bolus_then_nothing_pumped(
+    client_as: Callable[[Role | None], Client],
+    implant: Implant,
+    frozen_clock: time_machine.Traveller,
+) -> None:
+    """No daily dose or rate of the bolus: the basal is 0, the bolus its dose, volume and rate,
+    running until its end, then stopped and pumping nothing."""
+    started = NOW - timedelta(minutes=30)
+    single_bolus_programmed(implant.id, at=started, dose="100 mcg", duration="5 min")
+    ends_at = started + timedelta(minutes=5)
+
+    def program() -> dict[str, Any]:
+        found: dict[str, Any] = client_as(Role.NURSE).get(f"/api/implants/{implant.id}").json()
+        shown: dict[str, Any] = found["program"]
+        return shown
+
+    frozen_clock.move_to(started + timedelta(minutes=1))
+    shown = program()
+    assert shown["kind"] == "single bolus"
+    assert shown["dose"] == {"value": 0, "unit": "mcg/day"}
+    assert shown["rate"] == {"value": 0, "unit": "mL/day"}
+    assert shown["bolus"] == {
+        "dose": {"value": 100, "unit": "mcg"},
+        "duration": {"value": 300, "unit": "s"},
+        "volume": {"value": 0.05, "unit": "mL"},
+        "rate": {"value": 0.6, "unit": "mL/hour"},
+        "state": "running",
+        "ends_at": shown["bolus"]["ends_at"],
+        "words": "single bolus 100 mcg over 5 min (0.05 mL, at 0.6 mL/h)",
+    }
+    assert datetime.fromisoformat(shown["bolus"]["ends_at"]) == ends_at
+    frozen_clock.move_to(ends_at)
+    shown = program()
+    assert shown["bolus"]["state"] == "stopped" and shown["rate"]["value"] == 0
+    assert shown["bolus"]["words"] == (
+        f"stopped since {ends_at.astimezone(UTC).isoformat()}: pumps nothing"
+    )

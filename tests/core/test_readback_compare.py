@@ -206,3 +206,17 @@ def test_a_refused_tolerance_names_the_field_it_was_typed_in() -> None:
     with pytest.raises(Refusal) as refused:
         tolerance(ml("2 mL"), "tolerance")
     assert refused.value.message.startswith("tolerance: 2 mL would pass a discrepancy")
+
+
+@pytest.mark.parametrize(
+    ("read", "matches"),
+    [("20.1 mL", True), ("19.891 mL", True), ("20.1001 mL", False), ("19.8909 mL", False)],
+)
+def test_the_reservoir_edge_applied_is_the_one_the_message_shows(read: str, matches: bool) -> None:
+    """The twin's 19.99996 mL is shown as 20 mL: 20.1 mL is within "19.991 mL to 20 mL ± 0.1
+    mL" as read, and refused one step past it."""
+    expected = ExpectedReservoir(
+        of(Decimal("19.99104"), "mL"), of(Decimal("19.99996"), "mL"), "twin", TOLERANCE
+    )
+    assert expected.words.startswith("19.991 mL to 20 mL (twin) ± 0.1 mL")
+    assert expected.holds(ml(read)) is matches

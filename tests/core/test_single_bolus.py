@@ -345,15 +345,19 @@ def test_an_admixture_bolus_keeps_the_principals_slip_and_every_drugs_hard_maxim
     assert "(hard limit: no override)" in stop.limit
 
 
-def test_a_partners_share_of_a_single_bolus_counts_against_its_maximum_daily_dose() -> None:
-    # 1400 mcg of baclofen is 0.7 mL: 700 mcg of clonidine, above its 600 mcg/day (soft)
+def test_a_partners_share_of_a_single_bolus_above_its_maximum_daily_dose_is_refused() -> None:
+    # 400 mcg of baclofen is 0.8 mL: 800 mcg of clonidine, above its 600 mcg/day; a single bolus
+    # may not give more than a day's maximum of any drug (its soft tier as a daily dose aside)
     state, prescription = admixture(
-        (("baclofen", "2000 mcg/mL"), ("clonidine", "1000 mcg/mL")), "1100 mcg/day"
+        (("baclofen", "500 mcg/mL"), ("clonidine", "1000 mcg/mL")), "400 mcg/day"
     )
-    decision = decide_prescription(state, bolus_of(prescription, "1400 mcg", "24 hour"), AT, RULES)
-    assert decision.stop is None
-    over = next(w for w in decision.warnings if w.rule == "clonidine:max_daily_dose")
-    assert "700 mcg/day exceeds the maximum daily dose 600 mcg/day" in over.message
+    decision = decide_prescription(state, bolus_of(prescription, "400 mcg", "24 hour"), AT, RULES)
+    assert decision.stop is not None
+    assert (decision.stop.field, decision.stop.value) == (
+        "drugs[1]",
+        "clonidine 1000 mcg/mL: a single bolus of 800 mcg",
+    )
+    assert "800 mcg clonidine exceeds the maximum daily dose 600 mcg/day" in decision.stop.problem
 
 
 def test_a_single_bolus_runs_until_its_start_plus_its_duration_then_stops() -> None:
@@ -384,3 +388,11 @@ def test_the_chart_projection_of_a_single_bolus_is_running_until_its_end_then_st
         found = projection(history, at, margin_days=Decimal(7), stability=None, tz=UTC)
         assert found.stopped
         assert found.bolus == BolusRun(AT, end, state)
+
+
+def test_a_single_bolus_is_given_as_its_dose_volume_and_rate_from_the_fluid() -> None:
+    """1.5 mg of morphine at 20 mg/mL over 5 min: 0.075 mL at 0.9 mL/h, in the drug's unit."""
+    bolus = single_bolus("1500 mcg", "5 min")
+    given = bolus.delivery("morphine", Decimal(20_000))
+    assert given.words == "single bolus 1.5 mg over 5 min (0.075 mL, at 0.9 mL/h)"
+    assert ProgramKind.SINGLE_BOLUS.label == "single bolus"

@@ -10,19 +10,25 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
 import hard_stops
 from chart_history import long_history
-from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE
+from clinic_fixtures import IMPLANTED, REFERRED, TEST_PHASE, single_bolus_programmed
 from clinic_format import read_moment, written_day
-from frozen import TODAY, day
-from painpump.clinic.actions import implantation, patients, settings_service
+from frozen import NOW, TODAY, day
+from painpump.clinic.actions import implantation, patients, refills, settings_service
+from painpump.clinic.actions import prescriptions as prescription_actions
 from painpump.clinic.demo import seed as demo
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import AuditEntry, Implant, Patient, Program, Refill
+from painpump.clinic.testing import baclofen
+from painpump.core import prescription as rx
+from painpump.core.dose_history import Phase
+from painpump.core.prescription_compare import CheckEntries
 from painpump.core.units import Kind, parse
 from painpump.web.templatetags.clinic_time import shown_moment
 from report_scenario import (
@@ -359,3 +365,72 @@ def test_an_override_stored_before_where_it_was_given_was_kept_is_the_nurses_as_
     assert 'data-testid="given-max_start_dose">' + given in refills
     page = client_for(nurse).get(f"/refills/{refill.id}/").content.decode()
     assert 'data-testid="given-max_start_dose">' + given in page
+
+
+def test_a_single_bolus_is_shown_as_its_bolus_while_it_runs_then_as_nothing_pumped(
+    nurse: User, implant: Implant, frozen_clock: time_machine.Traveller
+) -> None:
+    """The program card and the dose history show the bolus, its volume and its rate, never a
+    daily dose or the stored kind's name; after its end, the pump pumps nothing at 0 mL/day."""
+    started = NOW - timedelta(minutes=30)
+    single_bolus_programmed(implant.id, at=started)
+    end = shown_moment(started + timedelta(hours=1), clinic_locale())
+    bolus = "single bolus 100 mcg over 1 h (0.05 mL, at 0.05 mL/h)"
+    chart = f"/patients/{implant.episode.patient_id}/"
+
+    def card_and_doses() -> tuple[str, str]:
+        page = client_for(nurse).get(chart).content.decode()
+        card = page.split('id="program"')[1].split("</section>")[0]
+        doses = page.split('id="doses"')[1].split("</section>")[0]
+        return card, doses
+
+    card, doses = card_and_doses()
+    assert f"baclofen 2000 mcg/mL: {bolus}: <strong>bolus running until {end}</strong>" in card
+    assert "single_bolus" not in card and "mcg/day" not in card
+    assert re.search(r'data-testid="program-mode">single bolus\b', card)
+    assert f"baclofen {bolus}" in doses and f"bolus running until {end}" in doses
+    assert "100 mcg/day" not in doses and "0.05 mL/day" not in doses
+    frozen_clock.shift(timedelta(hours=1))
+    card, doses = card_and_doses()
+    assert f"stopped since {end}: pumps nothing" in card and "running until" not in card
+    assert "<dt>Rate</dt><dd>0 mL/day" in card and "single_bolus" not in card
+    assert f"stopped since {end}: pumps nothing" in doses and "running" not in doses
+
+
+def test_the_reservoir_card_says_how_much_of_its_pumping_is_patient_boluses(
+    nurse: User, physician: User, pharmacist: User, implant: Implant
+) -> None:
+    """400 mcg/day at 2000 mcg/mL and at most 4 boluses of 10 mcg: 0.22 mL/day, of which up
+    to 0.02 mL/day are the patient's boluses."""
+    drugs = baclofen().drugs
+    program = rx.PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d"))
+    ptm = rx.patient_bolus("10 mcg", "2 min", "4 hour", "4")
+    past = NOW - timedelta(days=30)
+    record = prescription_actions.prescribe(
+        physician,
+        implant.id,
+        rx.Prescription(drugs, program, ptm, Phase.MAINTENANCE),
+        reason="boluses for the evening spasms",
+        now=past - timedelta(hours=2),
+        expected_version=Implant.objects.get(id=implant.id).version,
+    )
+    prescription_actions.double_check(
+        pharmacist,
+        record.id,
+        entries=CheckEntries(drugs, program, ptm),
+        accept=True,
+        comment="",
+        now=past - timedelta(hours=1),
+    )
+    refills.perform_refill(
+        nurse,
+        implant.id,
+        idempotency_key="with-ptm",
+        performed_at=past,
+        expected=parse("3 mL", Kind.VOLUME, "e"),
+        aspirated=parse("3 mL", Kind.VOLUME, "a"),
+        fill=baclofen(),
+    )
+    page = client_for(nurse).get(f"/patients/{implant.episode.patient_id}/").content.decode()
+    pumping = page.split('data-testid="pumping">')[1].split("</dd>")[0]
+    assert pumping == "0.22 mL/day: 0.2 mL/day program + up to 0.02 mL/day of patient boluses"

@@ -233,3 +233,26 @@ def test_the_page_states_the_tolerance_the_admin_set(
     program = titration(physician, implant, nurse)
     page = page_of(signed_in(nurse), program)
     assert "between refills, the pump's twin) within ± 0.25 mL: the clinic's tolerance" in page
+
+
+def test_while_a_differing_readback_is_open_the_program_card_says_the_pump_may_run_it(
+    implant: Implant, physician: User, nurse: User
+) -> None:
+    program = titration(physician, implant, nurse)
+    client = signed_in(nurse)
+    chart = f"/patients/{implant.episode.patient_id}/"
+    assert 'data-testid="readback-differs"' not in client.get(chart).content.decode()
+    assert client.post(url_of(program), between("8 mL")).status_code == 302
+    incident = Incident.objects.get()
+    assert program.prescription is not None
+    page = unescape(client.get(chart).content.decode())
+    card = page.split('id="program"')[1].split("</section>")[0]
+    assert (
+        f"The programmer read back differs from prescription #{program.prescription.number}: "
+        "the pump may run the read-back values; reprogram and read back again." in card
+    )
+    assert f'href="#incident-{incident.id}"' in card and f'id="incident-{incident.id}"' in page
+    signed_in(physician).post(
+        f"/incidents/{incident.id}/close/", {"resolution": "programmer corrected, read back"}
+    )
+    assert 'data-testid="readback-differs"' not in client.get(chart).content.decode()

@@ -13,15 +13,17 @@ from io import BytesIO
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
+from clinic_fixtures import single_bolus_programmed
 from frozen import NOW, TODAY, ZONE
 from frozen import day as clinic_day
 from painpump.clinic.actions import alarms, patients
-from painpump.clinic.actions.readbacks import record_readback
+from painpump.clinic.actions.readbacks import close_incident, record_readback
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import (
     AlarmReport,
@@ -29,7 +31,9 @@ from painpump.clinic.models import (
     AuditEntry,
     ClinicSettings,
     Implant,
+    Incident,
     Patient,
+    Program,
     Refill,
 )
 from painpump.clinic.reads import report_data
@@ -476,3 +480,93 @@ def test_the_session_report_prints_the_readback_and_the_summary_every_prescripti
     assert "Prescriptions" in summary
     assert "#2 Programmed (in force)" in summary and "#1 Superseded" in summary
     assert "accepted by pharma.cist" in summary
+
+
+def _read_back(nurse: User, program: Program, reservoir: str, at: datetime) -> None:
+    """The nurse's readback of the refill's program: as prescribed but for the reservoir."""
+    values = Readback(
+        parse(reservoir, Kind.VOLUME, "r"),
+        (("baclofen", parse("1000 mcg/mL", Kind.CONCENTRATION, "c")),),
+        PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d")),
+        None,
+        FluidChangeShown(
+            FluidChange.BRIDGE,
+            parse("0.25 mL", Kind.VOLUME, "v"),
+            parse("0.2 mL/day", Kind.VOLUME_RATE, "r"),
+        ),
+    )
+    record_readback(nurse, program.id, values, at)
+
+
+def test_the_session_report_prints_the_incident_a_differing_readback_opened_and_its_closure(
+    implant: Implant, nurse: User, physician: User, pharmacist: User
+) -> None:
+    """Regression: a differing readback printed "differs: session stopped", then "Session
+    complete" after a matching one, without the incident it opened or who closed it."""
+    refill = changed_concentration(nurse, implant)
+    opened_at = DAY_60 + timedelta(minutes=30)
+    _read_back(nurse, refill.program, "12 mL", opened_at)
+    incident = Incident.objects.get()
+    _, text = _download(pharmacist, _refill_url(refill))
+    readback = text.split("Programmer readback", 1)[1].split("Next refill")[0]
+    assert "differs: session stopped" in readback
+    assert f"Incident opened by nurse.joy at {clinic_clock(opened_at)}: {incident.summary}" in (
+        readback
+    )
+    assert "Incident open: the session stays stopped until a physician closes it" in readback
+    assert "Session stopped." in readback
+    _read_back(nurse, refill.program, "18 mL", DAY_60 + timedelta(minutes=40))
+    closed_at = DAY_60 + timedelta(hours=1)
+    close_incident(physician, incident.id, "programmer corrected, read back again", closed_at)
+    _, text = _download(pharmacist, _refill_url(refill))
+    readback = text.split("Programmer readback", 1)[1].split("Next refill")[0]
+    assert f"Incident opened by nurse.joy at {clinic_clock(opened_at)}" in readback
+    assert (
+        f"Incident closed by dr.house at {clinic_clock(closed_at)}: "
+        "programmer corrected, read back again"
+    ) in readback
+    assert "stays stopped" not in readback and "Session complete." in readback
+
+
+def test_the_clinician_summary_lists_the_incidents_open_on_the_record(
+    implant: Implant, nurse: User, physician: User
+) -> None:
+    refill = changed_concentration(nurse, implant)
+    _, before = _download(physician, _summary_url(implant))
+    assert "Open incidents No open incident." in before
+    opened_at = DAY_60 + timedelta(minutes=30)
+    _read_back(nurse, refill.program, "12 mL", opened_at)
+    incident = Incident.objects.get()
+    _, text = _download(physician, _summary_url(implant))
+    listed = text.split("Open incidents")[1].split("Therapy")[0]
+    assert "Programmer readback differs from prescription" in listed  # the kind in words
+    assert "readback_mismatch" not in listed
+    assert f"nurse.joy {clinic_clock(opened_at)}" in listed
+    assert "reservoir" in listed and "#2" in listed  # the summary, as stored
+    close_incident(physician, incident.id, "programmer corrected, read back again", opened_at)
+    _, after = _download(physician, _summary_url(implant))
+    assert "Open incidents No open incident." in after
+
+
+def test_the_clinician_summary_shows_a_single_bolus_as_its_bolus_then_as_nothing_pumped(
+    implant: Implant, nurse: User, frozen_clock: time_machine.Traveller
+) -> None:
+    """Regression: a single bolus printed as a daily dose at a daily rate, with the stored
+    kind's name ("single_bolus"); now as the chart shows it."""
+    started = NOW - timedelta(minutes=30)
+    single_bolus_programmed(implant.id, at=started)
+    end = clinic_clock(started + timedelta(hours=1))
+    bolus = "single bolus 100 mcg over 1 h (0.05 mL, at 0.05 mL/h)"
+    _, text = _download(nurse, _summary_url(implant))
+    running = f"Running program: baclofen 2000 mcg/mL: {bolus} from {clinic_clock(started)}"
+    assert running in text
+    assert f"bolus running until {end}, then the pump stops" in text
+    doses = text.split("Dose history")[1].split("Refills with their reconciliation")[0]
+    for wrong in ("single_bolus", "100 mcg/day", "0.05 mL/day"):
+        assert wrong not in doses, wrong
+    assert "single bolus" in doses
+    assert "single bolus 100 mcg over 1 h, then the pump stops" in text  # the prescription
+    frozen_clock.shift(timedelta(hours=1))
+    _, text = _download(nurse, _summary_url(implant))
+    assert f"stopped since {end}: pumps nothing" in text
+    assert "running until" not in text and "single_bolus" not in text

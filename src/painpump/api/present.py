@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +41,7 @@ from painpump.clinic.reads.prescription_history import (
     RefusedAccept,
     Version,
 )
-from painpump.clinic.reads.prescriptions import as_core
+from painpump.clinic.reads.prescriptions import as_core, single_bolus_of
 from painpump.clinic.reads.therapy_queries import ImplantView
 from painpump.core import catalog, readback_tolerance
 from painpump.core import prescription as rx
@@ -150,12 +151,36 @@ def _overrides(given: tuple[GivenOverride, ...]) -> list[dict[str, str | bool]]:
     return [o.as_json() for o in given]
 
 
+def _program_bolus(record: Program, bolus: rx.SingleBolus) -> dict[str, Any]:
+    """A single bolus as the pump gives it from the prescribed fluid, running or stopped."""
+    assert record.prescription is not None
+    name, concentration = as_core(record.prescription).principal
+    given = bolus.delivery(name, concentration.canonical)
+    run = bolus.run(record.started_at, clock.now())
+    stopped = run.state is rx.BolusState.STOPPED
+    return {
+        "dose": given.dose.as_json(),
+        "duration": of(Decimal(bolus.duration_s), "s").as_json(),
+        "volume": given.volume.as_json(),
+        "rate": given.rate.as_json(),
+        "state": run.state.value,
+        "ends_at": run.ends_at,
+        "words": f"stopped since {run.ends_at.astimezone(UTC).isoformat()}: pumps nothing"
+        if stopped
+        else given.words,
+    }
+
+
 def program(record: Program) -> dict[str, Any]:
+    bolus = single_bolus_of(record)
+    kind = rx.ProgramKind(record.prescription.program_kind) if record.prescription else None
     return {
         "id": record.id,
         "prescription": record.prescription.number if record.prescription else None,
-        "dose": _q(record.dose_mcg_per_day, "mcg/day"),
-        "rate": _q(record.rate_ml_per_day, "mL/day"),
+        "kind": (kind or rx.ProgramKind.CONTINUOUS).label,
+        "dose": _q(Decimal(0) if bolus else record.dose_mcg_per_day, "mcg/day"),
+        "rate": _q(Decimal(0) if bolus else record.rate_ml_per_day, "mL/day"),
+        "bolus": _program_bolus(record, bolus) if bolus else None,
         "started_at": record.started_at,
         "ended_at": record.ended_at,
         "prescribed_by": record.prescribed_by,

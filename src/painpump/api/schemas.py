@@ -358,14 +358,33 @@ class ImplantIn(Request):
     )
 
 
+class ProgramBolusOut(Schema):
+    dose: QuantityOut = Field(description="in the principal drug's unit")
+    duration: QuantityOut
+    volume: QuantityOut = Field(description="what it draws from the reservoir")
+    rate: QuantityOut = Field(description="the rate it runs at while it lasts")
+    state: str = Field(description="running (until ends_at) or stopped (since ends_at)")
+    ends_at: datetime
+    words: str = Field(
+        description='"single bolus 1.5 mg over 5 min (0.075 mL, at 0.9 mL/h)" while it runs, '
+        '"stopped since <ends_at>: pumps nothing" after'
+    )
+
+
 class ProgramOut(Schema):
     id: UUID = Field(description="the program's id: its readback is posted to /programs/{id}")
     prescription: int | None = Field(
         description="the number of the prescription it executes (null for one programmed "
         "before prescriptions)"
     )
-    dose: QuantityOut
-    rate: QuantityOut
+    kind: str = Field(
+        default="continuous", description="the program in words: continuous, flex or single bolus"
+    )
+    dose: QuantityOut = Field(description="the basal daily dose (a single bolus: 0, see `bolus`)")
+    rate: QuantityOut = Field(description="the basal rate (a single bolus: 0, see `bolus`)")
+    bolus: ProgramBolusOut | None = Field(
+        default=None, description="a single bolus as the pump gives it; null for a basal program"
+    )
     started_at: datetime
     ended_at: datetime | None
     prescribed_by: str

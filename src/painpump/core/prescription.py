@@ -16,7 +16,7 @@ from painpump.core import catalog
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import rate_ml_per_day
 from painpump.core.errors import Refusal
-from painpump.core.units import Kind, Q, of, parse
+from painpump.core.units import Kind, Q, format_decimal, of, parse
 
 RULES = "rule-prescription"
 SECONDS_PER_DAY = 86_400
@@ -27,6 +27,11 @@ class ProgramKind(StrEnum):
     CONTINUOUS = "continuous"
     FLEX = "flex"
     SINGLE_BOLUS = "single_bolus"
+
+    @property
+    def label(self) -> str:
+        """The kind in words ("single bolus"), never its stored name."""
+        return self.value.replace("_", " ")
 
 
 class FluidChange(StrEnum):
@@ -89,12 +94,47 @@ class SingleBolus:
         """ "100 mcg over 1 h, then the pump stops"."""
         return f"{self.dose} over {duration_words(self.duration_s)}, then the pump stops"
 
+    def delivery(self, drug: str, concentration_mcg_per_ml: Decimal) -> BolusDelivery:
+        """This bolus drawn from a fluid of `drug` at the concentration: its dose in the drug's
+        unit, the volume it draws and the rate it runs at while it lasts."""
+        volume_ml = self.dose.canonical / concentration_mcg_per_ml
+        return BolusDelivery(
+            of(self.dose.canonical, catalog.drug(drug).dose_unit),
+            self.duration_s,
+            of(volume_ml, "mL"),
+            of(volume_ml * SECONDS_PER_DAY / self.duration_s, "mL/hour"),
+        )
+
     def run(self, started_at: datetime, now: datetime) -> BolusRun:
         """This bolus programmed at `started_at`, as it stands at `now`: running until its
         duration has passed, the pump stopped from then on."""
         ends_at = started_at + timedelta(seconds=self.duration_s)
         state = BolusState.RUNNING if now < ends_at else BolusState.STOPPED
         return BolusRun(started_at, ends_at, state)
+
+
+@dataclass(frozen=True)
+class BolusDelivery:
+    """A single bolus as the pump gives it from its fluid: `volume` at `rate` over its
+    duration, then nothing."""
+
+    dose: Q
+    duration_s: int
+    volume: Q
+    rate: Q
+
+    @property
+    def rate_words(self) -> str:
+        """ "0.9 mL/h", as a programmer shows a bolus rate."""
+        return f"{format_decimal(self.rate.rounded())} mL/h"
+
+    @property
+    def words(self) -> str:
+        """ "single bolus 1.5 mg over 5 min (0.075 mL, at 0.9 mL/h)"."""
+        return (
+            f"single bolus {self.dose} over {duration_words(self.duration_s)} "
+            f"({self.volume}, at {self.rate_words})"
+        )
 
 
 class BolusState(StrEnum):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from painpump.core.catalog import Sourced
 from painpump.core.prescription import (
@@ -158,8 +159,12 @@ class ExpectedReservoir:
     tolerance: Sourced
 
     def holds(self, shown: Q) -> bool:
-        margin = self.tolerance.value.canonical
-        return self.least.canonical - margin <= shown.canonical <= self.most.canonical + margin
+        """Within the range as `words` shows it: each end and the tolerance rounded to the
+        places printed, so the edge applied is the edge read."""
+        least, most, margin = (
+            _printed_canonical(q) for q in (self.least, self.most, self.tolerance.value)
+        )
+        return least - margin <= shown.canonical <= most + margin
 
     @property
     def words(self) -> str:
@@ -174,6 +179,11 @@ class ExpectedReservoir:
             f"{span} ({self.basis}) ± {self.tolerance.value} (the clinic's readback tolerance, "
             f"{verified}{key})"
         )
+
+
+def _printed_canonical(quantity: Q) -> Decimal:
+    """The canonical value of `quantity` as painpump prints it."""
+    return Q(quantity.rounded(), quantity.unit).canonical
 
 
 def filled_reservoir(

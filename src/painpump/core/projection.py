@@ -71,6 +71,15 @@ class Projection:
     horizon's end, never reached)."""
     bolus: BolusRun | None = None
     """That single bolus: running until its end, or the pump stopped since."""
+    patient_boluses: Q | None = None
+    """The part of `daily_volume` that every allowed patient bolus of a day draws (None: no
+    patient boluses are prescribed)."""
+
+    @property
+    def program_volume(self) -> Q:
+        """What the program alone draws a day, without patient boluses."""
+        extra = self.patient_boluses.canonical if self.patient_boluses else 0
+        return of(self.daily_volume.canonical - extra, "mL/day")
 
 
 def _runs(fill_at: datetime, runs: Sequence[ProgramRun]) -> list[ProgramRun]:

@@ -589,8 +589,10 @@ def projection(
     points.sort(key=lambda point: point.at)
     principal = fill.drugs[0][1]
     daily = last.program.average_day.canonical / principal
+    boluses = None
     if last.ptm is not None:
-        daily += last.ptm.worst_day.canonical / principal
+        boluses = of(last.ptm.worst_day.canonical / principal, "mL/day")
+        daily += boluses.canonical
     return Projection(
         fill_at=fill.at.astimezone(UTC),
         fill_volume=of(fill.volume_ml, "mL"),
@@ -607,4 +609,5 @@ def projection(
         warnings=(),
         stopped=stopped,
         bolus=bolus.run(last.at, at) if bolus is not None else None,
+        patient_boluses=boluses,
     )

@@ -51,6 +51,7 @@ from painpump.clinic.reads.pump_record import (
 from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
 from painpump.core import catalog, pump_twin
+from painpump.core import prescription as rx
 from painpump.core.age import age_on
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
@@ -59,6 +60,7 @@ from painpump.core.outcomes import ashworth_label
 from painpump.core.overrides import GivenOverride
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import check_stay
+from painpump.core.prescription import BolusDelivery, BolusRun
 from painpump.core.projection import Projection
 from painpump.core.refill import (
     DeliveryFinding,
@@ -156,6 +158,10 @@ class RunningProgram:
     """The PTM settings in words ("" when none are prescribed)."""
     prescription: int | None = None
     """The number of the prescription it executes (None: recorded before prescriptions)."""
+    bolus: BolusDelivery | None = None
+    """A single bolus's dose, volume and rate (None for a basal program)."""
+    bolus_run: BolusRun | None = None
+    """That single bolus running until its end, or the pump stopped since."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +213,9 @@ class DoseLine:
     """The soft limits a titration passed, each with its reason and who gave it, when and
     where (the prescriber's at prescribing, or typed at the programming)."""
     phase: Phase = Phase.MAINTENANCE
+    bolus: BolusDelivery | None = None
+    """A single bolus's dose, volume and rate (its basal `dose` and `rate` are nothing)."""
+    bolus_run: BolusRun | None = None
 
 
 @dataclass(frozen=True)
@@ -275,9 +284,13 @@ def fill_doses(drugs: Sequence[tuple[str, Decimal]], rate_ml_per_day: Decimal) -
     )
 
 
+def _drugs_words(doses: Sequence[Dose]) -> str:
+    return " + ".join(f"{d.drug} {d.concentration}" for d in doses)
+
+
 def program_words(doses: Sequence[Dose], rate: Q, mode: str) -> str:
     """ "baclofen 2000 mcg/mL at 0.2 mL/day = 400 mcg/day, continuous"."""
-    drugs = " + ".join(f"{d.drug} {d.concentration}" for d in doses)
+    drugs = _drugs_words(doses)
     given = " + ".join(str(d.dose) if len(doses) == 1 else f"{d.drug} {d.dose}" for d in doses)
     return f"{drugs} at {rate} = {given}, {mode}"
 
@@ -513,8 +526,11 @@ def _refill_line(
     )
 
 
-def _dose_lines(programs: Sequence[Program], refills: Sequence[Refill]) -> list[DoseLine]:
-    """Each program with the principal drug and concentration of the fill it ran on."""
+def _dose_lines(
+    programs: Sequence[Program], refills: Sequence[Refill], now: datetime
+) -> list[DoseLine]:
+    """Each program with the principal drug and concentration of the fill it ran on; a single
+    bolus as its bolus, with no daily dose or rate."""
     refilled = {r.program_id for r in refills}
     lines = []
     fills = [(r.performed_at, fill_drugs(r)) for r in refills]
@@ -523,13 +539,19 @@ def _dose_lines(programs: Sequence[Program], refills: Sequence[Refill]) -> list[
         if not drugs:
             continue
         principal = drugs[0]
+        bolus = prescriptions.single_bolus_of(program)
+        daily = Decimal(0) if bolus else program.dose_mcg_per_day
         lines.append(
             DoseLine(
                 started_at=program.started_at,
                 ended_at=program.ended_at,
                 drug=principal.drug,
-                dose=dose_in_drug_unit(principal.drug, program.dose_mcg_per_day),
-                rate=of(program.rate_ml_per_day, "mL/day"),
+                dose=dose_in_drug_unit(principal.drug, daily),
+                rate=of(Decimal(0) if bolus else program.rate_ml_per_day, "mL/day"),
+                bolus=bolus.delivery(principal.drug, principal.concentration.canonical)
+                if bolus
+                else None,
+                bolus_run=bolus.run(program.started_at, now) if bolus else None,
                 concentration=principal.concentration,
                 programmed_by=ProgrammedBy(
                     program.programmed_by or program.prescribed_by, program.id in refilled
@@ -656,19 +678,29 @@ def _bridge_words(refill: Refill) -> str:
     )
 
 
-def _running_program(running: Program, refills: Sequence[Refill]) -> RunningProgram:
-    """The program running on the last fill of `refills` (the pump's, oldest first)."""
+def _running_program(running: Program, refills: Sequence[Refill], now: datetime) -> RunningProgram:
+    """The program running on the last fill of `refills` (the pump's, oldest first); a single
+    bolus as its bolus while it runs, then as nothing pumped."""
     last = refills[-1]
     drugs = [(d.drug, d.concentration_mcg_per_ml) for d in last.drugs.all()]
-    doses = fill_doses(drugs, running.rate_ml_per_day)
-    rate = of(running.rate_ml_per_day, "mL/day")
     prescribed = prescriptions.as_core(running.prescription) if running.prescription else None
-    mode = prescribed.program.kind.value if prescribed else "continuous"
+    kind = prescribed.program.kind if prescribed else rx.ProgramKind.CONTINUOUS
+    bolus = prescribed.program.bolus if prescribed else None
+    delivery = bolus.delivery(drugs[0][0], drugs[0][1]) if bolus else None
+    run = bolus.run(running.started_at, now) if bolus else None
+    daily = Decimal(0) if bolus else running.rate_ml_per_day
+    doses = fill_doses(drugs, daily)
+    rate = of(daily, "mL/day")
+    words = program_words(doses, rate, kind.label)
+    if delivery is not None:
+        words = f"{_drugs_words(doses)}: {delivery.words}"
     return RunningProgram(
         doses=doses,
         rate=rate,
-        mode=mode,
-        steps=prescribed.program.words if prescribed and mode == "flex" else "",
+        mode=kind.label,
+        bolus=delivery,
+        bolus_run=run,
+        steps=prescribed.program.words if prescribed and kind is rx.ProgramKind.FLEX else "",
         patient_bolus=prescribed.ptm.words if prescribed and prescribed.ptm else "",
         prescription=running.prescription.number if running.prescription else None,
         started_at=running.started_at,
@@ -677,7 +709,7 @@ def _running_program(running: Program, refills: Sequence[Refill]) -> RunningProg
             any(r.program_id == running.id for r in refills),
         ),
         bridge=_bridge_words(last),
-        words=program_words(doses, rate, mode),
+        words=words,
     )
 
 
@@ -700,7 +732,7 @@ def _pump_in_place(
     projection: Projection | None = None
     notes: list[str] = []
     if done and running is not None:
-        program = _running_program(running, done)
+        program = _running_program(running, done, now)
         projected = fill_projection(active, done, programs, margin_days, locale.zone, now)
         if projected is not None:
             projection, notes = projected
@@ -720,7 +752,7 @@ def _pump_in_place(
             )
             for i, r in reversed(list(enumerate(done)))
         ),
-        doses=tuple(_dose_lines(programs, done)),
+        doses=tuple(_dose_lines(programs, done, now)),
     )
 
 

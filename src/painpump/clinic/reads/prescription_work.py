@@ -6,6 +6,7 @@ patient's record."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -157,4 +158,18 @@ def open_incidents(user: User, patient_id: UUID) -> tuple[Incident, ...]:
     """The incidents open on a patient's record, newest first (shown on the chart, whose read
     is audited with it)."""
     require(user, "patient.read")
-    return tuple(Incident.objects.filter(patient_id=patient_id, closed_at__isnull=True))
+    return tuple(
+        Incident.objects.filter(patient_id=patient_id, closed_at__isnull=True).select_related(
+            "readback__program__prescription"
+        )
+    )
+
+
+def readbacks_differing(incidents: Sequence[Incident], implant_id: UUID) -> tuple[Incident, ...]:
+    """Those of `incidents` that say the pump's programmer read back other values than its
+    prescription: the pump may run those until it is reprogrammed and read back again."""
+    return tuple(
+        i
+        for i in incidents
+        if i.implant_id == implant_id and i.kind == Incident.Kind.READBACK_MISMATCH
+    )

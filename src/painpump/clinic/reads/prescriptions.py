@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from painpump.clinic.models import Implant, Prescription, Refill
+from painpump.clinic.models import Implant, Prescription, Program, Refill
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit
@@ -47,6 +47,15 @@ def as_core(record: Prescription) -> rx.Prescription:
         Phase(record.phase) if record.phase else None,
         rx.FluidChange(record.fluid_change),
     )
+
+
+def single_bolus_of(program: Program) -> rx.SingleBolus | None:
+    """The single bolus `program` gives (None: it runs a basal program)."""
+    prescribed = program.prescription
+    if prescribed is None or prescribed.bolus_dose_mcg is None:
+        return None
+    assert prescribed.bolus_duration_s is not None
+    return rx.SingleBolus(of(prescribed.bolus_dose_mcg, "mcg"), prescribed.bolus_duration_s)
 
 
 def overrides_of(record: Prescription) -> dict[str, str]:

@@ -27,6 +27,7 @@ from painpump.clinic.models import (
     Assessment,
     Episode,
     Implant,
+    Incident,
     PathwayEvent,
     Patient,
     Program,
@@ -55,6 +56,7 @@ from painpump.core.fluid_change import Priming
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
 from painpump.core.overrides import GivenOverride
+from painpump.core.prescription import BolusDelivery, BolusRun, ProgramKind
 from painpump.core.refill import DeliveryFinding, LimitedBy
 from painpump.core.refill_decision import reconciled
 from painpump.core.units import Q, format_decimal, of
@@ -96,7 +98,8 @@ class PatientIdentity:
 @dataclass(frozen=True)
 class ProgramLine:
     """A prescribed program: daily dose of the principal drug, the rate delivering it, the mode
-    and the drugs in the pump while it ran."""
+    (its kind in words) and the drugs in the pump while it ran; a single bolus as its bolus (its
+    daily dose and rate are nothing)."""
 
     dose: Q
     rate: Q
@@ -109,6 +112,10 @@ class ProgramLine:
     overrides: tuple[GivenOverride, ...] = ()
     """The soft limits a titration passed, each with its reason and who gave it, when and where;
     a refill's program has them on the refill."""
+    bolus: BolusDelivery | None = None
+    """A single bolus's dose, volume and rate (None for a basal program)."""
+    bolus_run: BolusRun | None = None
+    """That single bolus running until its end, or the pump stopped since, at the printing."""
 
     @property
     def principal(self) -> str:
@@ -280,6 +287,17 @@ class OutcomeSeries:
 
 
 @dataclass(frozen=True)
+class IncidentLine:
+    """An incident open on the patient's record: its kind in words, who opened it, when, and
+    what it says."""
+
+    kind: str
+    opened_at: datetime
+    opened_by: str
+    summary: str
+
+
+@dataclass(frozen=True)
 class PatientSummary:
     """Everything the clinician summary prints about one patient."""
 
@@ -295,6 +313,8 @@ class PatientSummary:
     open_alarms: int
     outcomes: tuple[OutcomeSeries, ...]
     next_refill: NextRefill | None = None
+    incidents: tuple[IncidentLine, ...] = ()
+    """The incidents open on the patient's record, newest first."""
 
 
 def _identity(patient: Patient) -> PatientIdentity:
@@ -308,13 +328,25 @@ def _identity(patient: Patient) -> PatientIdentity:
 
 
 def _program(
-    program: Program, drugs: tuple[DrugLine, ...], serial: str, *, at_refill: bool
+    program: Program,
+    drugs: tuple[DrugLine, ...],
+    serial: str,
+    *,
+    at_refill: bool,
+    now: datetime,
 ) -> ProgramLine:
-    dose = program.dose_mcg_per_day
+    """The program as printed; a single bolus as its bolus drawn from the principal drug (when
+    a fill is on record) and as it stands at `now`, with no daily dose or rate."""
+    single = prescriptions.single_bolus_of(program)
+    dose = Decimal(0) if single else program.dose_mcg_per_day
     return ProgramLine(
         dose=dose_in_drug_unit(drugs[0].drug, dose) if drugs else of(dose, "mcg/day"),
-        rate=of(program.rate_ml_per_day, "mL/day"),
+        rate=of(Decimal(0) if single else program.rate_ml_per_day, "mL/day"),
         mode=_mode(program),
+        bolus=single.delivery(drugs[0].drug, drugs[0].concentration.canonical)
+        if single and drugs
+        else None,
+        bolus_run=single.run(program.started_at, now) if single else None,
         drugs=drugs,
         started_at=program.started_at,
         ended_at=program.ended_at,
@@ -325,12 +357,13 @@ def _program(
 
 
 def _mode(program: Program) -> str:
-    """ "continuous", or "flex: <steps>", with the patient boluses when prescribed."""
+    """ "continuous", "single bolus" or "flex: <steps>" (the kind in words, never its stored
+    name), with the patient boluses when prescribed."""
     if program.prescription is None:
         return MODE
     prescribed = prescriptions.as_core(program.prescription)
-    mode = prescribed.program.kind.value
-    if mode == "flex":
+    mode = prescribed.program.kind.label
+    if prescribed.program.kind is ProgramKind.FLEX:
         mode += f": {prescribed.program.words}"
     if prescribed.ptm is not None:
         mode += f"; patient bolus {prescribed.ptm.words}"
@@ -465,7 +498,7 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
     )
     old_drugs = fill_drugs(previous)
     drugs = fill_drugs(refill)
-    after = _program(refill.program, drugs, implant.pump_serial, at_refill=True)
+    after = _program(refill.program, drugs, implant.pump_serial, at_refill=True, now=now)
     warnings, unrecorded = _warnings(refill)
     session = RefillSession(
         refill_id=refill.id,
@@ -487,6 +520,7 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
             old_drugs,
             implant.pump_serial,
             at_refill=previous is not None and previous.program_id == old_program.id,
+            now=now,
         ),
         after=after,
         bridge=_bridge(refill, old_drugs, after),
@@ -620,9 +654,9 @@ def _outcomes(
 
 @transaction.atomic
 def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSummary:
-    """The clinician summary of a patient: therapy (episodes, pathway dates, pumps), dose
-    history, refills with their reconciliation, alarms and outcomes, each list bounded to its
-    newest entries with the total stated."""
+    """The clinician summary of a patient: the incidents open on the record, therapy (episodes,
+    pathway dates, pumps), dose history, refills with their reconciliation, alarms and
+    outcomes, each list bounded to its newest entries with the total stated."""
     actor = require(user, "patient.read")
     patient = get_or_not_found(Patient.objects.all(), patient_id)
     episodes = list(Episode.objects.filter(patient=patient).order_by("referred_on", "created_at"))
@@ -658,6 +692,7 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
             drugs_at(fills[p.implant_id], p.started_at),
             serials[p.implant_id],
             at_refill=p.id in refilled,
+            now=now,
         )
         for p in reversed(newest)
     ]
@@ -693,6 +728,10 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
             _outcomes(assessments, implants[0].implanted_on if implants else None, locale)
         ),
         next_refill=next_refill(patient.id, in_place),
+        incidents=tuple(
+            IncidentLine(i.get_kind_display(), i.opened_at, i.opened_by, i.summary)
+            for i in Incident.objects.filter(patient=patient, closed_at__isnull=True)
+        ),
     )
     audit.record(actor, "report.patient_summary", "patient", patient.id, patient_id=patient.id)
     return summary

@@ -1,8 +1,9 @@
-"""The clinician summary of a patient as a PDF: therapy (indications, episodes with their
-pathway dates, pumps and catheters), the dose history as a table and a step chart, refills with
-their reconciliation, the alarms the patient reported, and outcomes before the implant and now
-with small charts. Long histories show their newest entries and say how many there are. Moments
-and dates read on the clinic's wall clock and in its formats (the summary's locale)."""
+"""The clinician summary of a patient as a PDF: the incidents open on the record, therapy
+(indications, episodes with their pathway dates, pumps and catheters), the dose history as a
+table and a step chart (a single bolus as its bolus and as it stands), refills with their
+reconciliation, the alarms the patient reported, and outcomes before the implant and now with
+small charts. Long histories show their newest entries and say how many there are. Moments and
+dates read on the clinic's wall clock and in its formats (the summary's locale)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from painpump.clinic.reads.report_data import (
 )
 from painpump.core.locale import ClinicLocale
 from painpump.core.overrides import GivenOverride
+from painpump.core.prescription import BolusState, Prescription
 from painpump.core.refill import DeliveryFinding
 from painpump.core.units import side_by_side
 from painpump.web.reports.charts import Line, line_chart, step_chart
@@ -119,10 +121,53 @@ def _therapy(summary: PatientSummary) -> list[Flowable]:
 
 def _plain(program: ProgramLine, locale: ClinicLocale) -> str:
     drugs = " + ".join(str(d) for d in program.drugs) or "no fill recorded"
-    return (
-        f"{drugs}: {program.dose} at {program.rate} ({program.mode}), since "
-        f"{moment(locale, program.started_at)}, {program.programmed_by}"
-    )
+    started = f"{moment(locale, program.started_at)}, {program.programmed_by}"
+    if program.bolus_run is None:
+        return f"{drugs}: {program.dose} at {program.rate} ({program.mode}), since {started}"
+    bolus = program.bolus.words if program.bolus else program.mode
+    return f"{drugs}: {bolus} from {started}; {_bolus_state(program, locale)}"
+
+
+def _bolus_state(program: ProgramLine, locale: ClinicLocale) -> str:
+    """A single bolus as the chart says it: running until its end, then the pump stops; or
+    stopped since its end, pumping nothing."""
+    run = program.bolus_run
+    assert run is not None
+    ends = moment(locale, run.ends_at)
+    if run.state is BolusState.STOPPED:
+        return f"{run.state.words} {ends}: pumps nothing"
+    return f"{run.state.words} {ends}, then the pump stops"
+
+
+def _dose_cells(program: ProgramLine, locale: ClinicLocale) -> tuple[str, str, str]:
+    """The end (or the state of a single bolus), the daily dose (or the bolus) and the rate
+    with the mode, as the dose history lists them."""
+    ended = moment(locale, program.ended_at)
+    rate = f"{program.rate} ({program.mode})"
+    if program.bolus_run is None:
+        return ended or "running", str(program.dose), rate
+    state = ended or _bolus_state(program, locale)
+    bolus = program.bolus
+    if bolus is None:  # no fill on record to draw it from
+        return state, program.mode, rate
+    return state, bolus.words, f"{bolus.rate_words} for its duration, then {rate}"
+
+
+def _incidents(summary: PatientSummary) -> list[Flowable]:
+    """The incidents open on the patient's record (each stays open until a physician closes
+    it with what was done)."""
+    if not summary.incidents:
+        return [section("Open incidents", text("No open incident."))]
+    rows = [
+        [i.kind, f"{i.opened_by} {moment(summary.locale, i.opened_at)}", i.summary]
+        for i in summary.incidents
+    ]
+    return [
+        section(
+            "Open incidents",
+            table(["Incident", "Opened by, at", "Summary"], rows, [0.22, 0.2, 0.58]),
+        )
+    ]
 
 
 def _next_refill(summary: PatientSummary) -> list[Flowable]:
@@ -165,14 +210,15 @@ def _doses(summary: PatientSummary) -> list[Flowable]:
     rows = [
         [
             moment(locale, p.started_at),
-            moment(locale, p.ended_at) or "running",
+            ended,
             " + ".join(str(d) for d in p.drugs),
-            p.dose,
-            f"{p.rate} ({p.mode})",
+            dose,
+            rate,
             p.pump_serial,
             p.programmed_by.short,
         ]
         for p in programs
+        for ended, dose, rate in [_dose_cells(p, locale)]
     ]
     flow.append(
         table(
@@ -391,13 +437,22 @@ def _prescriptions(versions: Sequence[Version], locale: ClinicLocale) -> list[Fl
                     f"{record.prescribed_by} {moment(locale, record.prescribed_at)}",
                     record.reason,
                 ),
-                f"{drugs}; {values.program.kind.value} {values.daily_dose}{ptm}",
+                f"{drugs}; {_prescribed(values)}{ptm}",
                 checks or "none",
                 programmed or "not yet",
             ]
         )
     header = ["Version", "Prescribed", "Settings", "Double-check", "Programmed"]
     return [section("Prescriptions", table(header, rows, (0.14, 0.22, 0.26, 0.2, 0.18)))]
+
+
+def _prescribed(values: Prescription) -> str:
+    """The program's kind in words (never its stored name) with its daily dose, or a single
+    bolus with its dose and duration."""
+    program = values.program
+    if program.bolus is not None:
+        return f"{program.kind.label} {program.bolus.words}"
+    return f"{program.kind.label} {values.daily_dose}"
 
 
 def render_patient_summary(summary: PatientSummary, versions: Sequence[Version]) -> bytes:
@@ -418,6 +473,7 @@ def render_patient_summary(summary: PatientSummary, versions: Sequence[Version])
                 columns=3,
             ),
         ),
+        *_incidents(summary),
         *_therapy(summary),
         *_prescriptions(versions, locale),
         *_next_refill(summary),

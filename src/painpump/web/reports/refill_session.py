@@ -5,7 +5,8 @@ where: the prescriber's at prescribing, or given at the refill),
 who performed and who verified it ("NOT YET VERIFIED" in a box when a required verification is
 missing), the next refill-by date and its appointment; the prescription the session executed
 with its double-checks, the programmer's readbacks (what was read back, names and times, each
-difference from what was prescribed or expected) and lines for the signatures of the nurse and
+difference from what was prescribed or expected, the incident a difference opened and its
+closure or that it is open) and lines for the signatures of the nurse and
 the second clinician. Moments and dates read on the clinic's wall clock and in its formats (the
 session's locale)."""
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from reportlab.platypus import Flowable
 
+from painpump.clinic.models import Incident
 from painpump.clinic.reads.overrides_given import prescription_overrides
 from painpump.clinic.reads.prescription_work import ReadbackSession
 from painpump.clinic.reads.report_data import ProgramLine, RefillSession
@@ -128,10 +130,16 @@ def _put_in(session: RefillSession) -> list[Flowable]:
 def _program_cells(program: ProgramLine | None, locale: ClinicLocale) -> list[str]:
     if program is None:
         return ["none (first fill)"] + [""] * 5
+    dose, rate = str(program.dose), str(program.rate)
+    if program.bolus is not None:  # a single bolus: its bolus, then nothing
+        dose, rate = (
+            program.bolus.words,
+            f"{program.bolus.rate_words} for its duration, then {rate}",
+        )
     return [
         " + ".join(str(d) for d in program.drugs),
-        str(program.dose),
-        str(program.rate),
+        dose,
+        rate,
         program.mode,
         moment(locale, program.started_at),
         program.programmed_by.short,
@@ -325,7 +333,24 @@ def _readbacks(executed: ReadbackSession | None, locale: ClinicLocale) -> list[F
     if not rows:
         return [text(state)]
     header = ["Read back by", "At", "Read back", "Result", "Differences"]
-    return [table(header, rows, READS), gap(), text(state)]
+    incidents = [_incident(incident, locale) for incident in executed.incidents]
+    return [table(header, rows, READS), gap(), *incidents, text(state)]
+
+
+def _incident(incident: Incident, locale: ClinicLocale) -> Flowable:
+    """The incident a differing readback opened, and who closed it with what, or that it is
+    open (the session stays stopped until then: clinic.reads.prescription_history)."""
+    closure = (
+        (
+            "Incident closed",
+            f"by {incident.closed_by} at {moment(locale, incident.closed_at)}: "
+            f"{incident.resolution}",
+        )
+        if incident.closed_at is not None
+        else ("Incident", "open: the session stays stopped until a physician closes it")
+    )
+    opened = f"by {incident.opened_by} at {moment(locale, incident.opened_at)}: {incident.summary}"
+    return facts([("Incident opened", opened), closure], columns=1)
 
 
 def _read_back(entered: dict[str, Any]) -> list[str]:

@@ -19,7 +19,7 @@ from painpump.clinic.locale import clinic_today
 from painpump.clinic.reads import queries
 from painpump.clinic.reads.chart import patient_chart
 from painpump.clinic.reads.prescription_history import prescription_versions
-from painpump.clinic.reads.prescription_work import open_incidents
+from painpump.clinic.reads.prescription_work import open_incidents, readbacks_differing
 from painpump.clinic.reads.queries import PatientList, search_patients
 from painpump.core import catalog
 from painpump.core.errors import Refusal
@@ -155,6 +155,7 @@ def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     user = user_of(request)
     chart = patient_chart(user, patient_id, clock.now())
     pump = chart.pump
+    incidents = open_incidents(user, patient_id)
     context = {
         "chart": chart,
         "patient": chart.patient,
@@ -163,6 +164,7 @@ def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "dose_data": dose_data(chart.doses, chart.now),
         "outcome_data": outcome_data(chart.outcomes),
         "versions": prescription_versions(user, pump.implant_id) if pump is not None else (),
-        "incidents": open_incidents(user, patient_id),
+        "incidents": incidents,
+        "readbacks_differing": readbacks_differing(incidents, pump.implant_id) if pump else (),
     }
     return render(request, "web/patient.html", context)
