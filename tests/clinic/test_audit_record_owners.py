@@ -278,6 +278,8 @@ def test_an_incidents_audited_close_edited_or_the_incident_deleted_is_detected(
 def test_a_row_that_cannot_be_read_is_named_and_verify_goes_on(
     implant: Implant, table: str, assignment: str
 ) -> None:
+    if connection.vendor == "postgresql" and "'abc'" in assignment:
+        pytest.skip("PostgreSQL's numeric column refuses the text itself: no such row exists there")
     kind = table.removeprefix("clinic_")
     with connection.cursor() as cursor:
         cursor.execute(f"select id from {table}")
