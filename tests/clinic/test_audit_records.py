@@ -264,7 +264,7 @@ def test_a_program_no_audited_action_created_is_reported(implant: Implant) -> No
     )
 
 
-def test_a_refill_moved_onto_a_forged_program_leaves_its_own_unaccounted(
+def test_a_refill_moved_onto_a_forged_program_names_the_program_its_trail_recorded(
     implant: Implant,
 ) -> None:
     refill = implant.refills.get()
@@ -273,9 +273,10 @@ def test_a_refill_moved_onto_a_forged_program_leaves_its_own_unaccounted(
     forged.pk = None  # a copy of it under a new id
     forged.save(force_insert=True)
     Refill.objects.filter(id=refill.id).update(program=forged)
-    found = problems()
-    assert len(found) == 1
-    assert found[0].startswith(f"program {audited.id}: no audit entry records it")
+    assert problems() == (
+        f"refill {refill.id}: program is '{forged.id}' in the database, '{audited.id}' in its "
+        f"audit trail (entry {entry_of('refill.perform')})",
+    )
 
 
 def test_a_refills_alarm_and_empty_dates_moved_in_the_database_are_detected(

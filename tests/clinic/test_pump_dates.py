@@ -157,7 +157,9 @@ def test_a_longer_refill_margin_dates_every_pump_again(implant: Implant, admin: 
     after = Implant.objects.get(id=implant.id).refill_by
     assert after == before - timedelta(days=3)
     entry = AuditEntry.objects.get(action="pumps.redate")
-    assert entry.actor == "ad.min" and entry.after == {"pumps": 1, "changed": 1}
+    assert entry.actor == "ad.min" and entry.after is not None
+    assert entry.after["pumps"] == 1 and entry.after["changed"] == 1
+    assert entry.after["dated"][str(implant.id)]["refill_by"] == after.isoformat()
 
 
 def test_only_an_admin_dates_every_pump_again(implant: Implant, nurse: User) -> None:

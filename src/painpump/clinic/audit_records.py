@@ -1,10 +1,12 @@
 """Each clinical record against the last state its audit trail recorded: refills (with their
 drugs, program and the twin's dates), programs (changed between refills, or started by a refill),
-prescriptions (drugs and steps, high-alert flag, double-check), implants, patients, incidents and
-the clinic's drug-library limits, each with its owner (pump, episode, and the patient its entries
-name). A record edited in the database without the application (a refill's volume, a forged
-second-clinician verification or double-check, a refill moved to another patient's pump) differs
-from the `after` of its newest audit entry; a record no entry created, an audited record deleted,
+prescriptions (drugs and steps, high-alert flag, double-check), implants (with the dates the
+dashboard reads, as the refill, program change or redate that wrote them recorded), patients,
+incidents and the clinic's drug-library limits, each with its owner (pump, episode, and the
+patient its entries name). A record edited in the database without the application (a refill's
+volume, a forged second-clinician verification or double-check, a refill moved to another
+patient's pump, an overdue pump's refill-by date moved) differs from the `after` of its newest
+audit entry; a record no entry created, an audited record deleted,
 or a row that cannot be read shows too. Quantities are compared as the trail shows them (in its
 unit, to its places: a microlitre for volumes). A field an entry did not record (written before
 it was) is not compared."""
@@ -180,6 +182,7 @@ def _refill(row: Refill) -> dict[str, Stored]:
         "difference": Amount(row.difference_ml),
         "delivery_error_percent": Number(row.delivery_error_percent),
         "implant": Owner((row.implant_id, program.implant_id)),
+        "program": Owner((row.program_id,)),
         "patient": Owner((row.implant.episode.patient_id,)),
         "refill_by": Exact(row.refill_by.isoformat()),
         "alarm_at": Moment(row.alarm_at),
@@ -197,11 +200,23 @@ def _refill(row: Refill) -> dict[str, Stored]:
     }
 
 
+def _dates(row: Implant | Program) -> dict[str, Stored]:
+    return {
+        "alarm_at": Moment(row.alarm_at),
+        "empty_at": Moment(row.empty_at),
+        "refill_by": Exact(row.refill_by.isoformat() if row.refill_by else None),
+    }
+
+
 def _program(row: Program) -> dict[str, Stored]:
     shown = program_snapshot(row, ())
     del shown["drugs"]  # the pump's fill, not the program's
     return {
         **_exact(shown),
+        **_dates(row),
+        "started_at": Moment(row.started_at),
+        "ended_at": Moment(row.ended_at),
+        "programmed_by": Exact(row.programmed_by),
         "prescription": Exact(row.prescription.number if row.prescription else None),
         "overrides": Exact(row.overrides),
         "implant": Owner((row.implant_id,)),
@@ -274,6 +289,8 @@ def _implant(row: Implant) -> dict[str, Stored]:
         "dead_volume": Amount(row.dead_volume_ml),
         "alarm_volume": Amount(row.alarm_volume_ml),
         "implanted_on": Exact(row.implanted_on.isoformat()),
+        "explanted_on": Exact(row.explanted_on.isoformat() if row.explanted_on else None),
+        **_dates(row),
         "episode": Owner((row.episode_id,)),
         "patient": Owner((row.episode.patient_id,)),
     }
@@ -335,6 +352,10 @@ def _prescription_noted(action: str, actor: str, after: Mapping[str, Any]) -> di
     return noted
 
 
+def _program_noted(action: str, actor: str, after: Mapping[str, Any]) -> dict[str, object]:
+    return {"programmed_by": actor} if "started_at" in after else {}
+
+
 def _refill_programs(states: States) -> set[str]:
     """The programs audited refills started (audited with the refill, not on their own)."""
     audited = states["refill"]
@@ -345,13 +366,66 @@ def _refill_programs(states: States) -> set[str]:
     }
 
 
+Carried = Callable[[str, str, Mapping[str, Any]], Iterable[tuple[str, dict[str, object]]]]
+"""What an entry of another record's action records of this kind's records: (actor, the entry's
+object id, its `after`) -> each record's id with the fields recorded for it."""
+
+PUMP_DATES = ("alarm_at", "empty_at", "refill_by")
+
+
+def _recorded(after: Mapping[str, Any], names: Iterable[str]) -> dict[str, object]:
+    return {name: after.get(name, UNRECORDED) for name in names}
+
+
+def _pump_refilled(
+    actor: str, key: str, after: Mapping[str, Any]
+) -> Iterable[tuple[str, dict[str, object]]]:
+    return [(str(after["implant"]), _recorded(after, PUMP_DATES))] if "implant" in after else []
+
+
+def _pumps_redated(
+    actor: str, key: str, after: Mapping[str, Any]
+) -> Iterable[tuple[str, dict[str, object]]]:
+    dated = after.get("dated")
+    return [(pump, dict(dates)) for pump, dates in dated.items()] if isinstance(dated, dict) else []
+
+
+def _ended(after: Mapping[str, Any], at: str) -> list[tuple[str, dict[str, object]]]:
+    return [(str(after["ends"]), {"ended_at": after[at]})] if after.get("ends") else []
+
+
+def _program_started(
+    actor: str, key: str, after: Mapping[str, Any]
+) -> Iterable[tuple[str, dict[str, object]]]:
+    """A program change: the program it ended; the program itself runs until a later one."""
+    if "started_at" not in after:
+        return []
+    return [(key, {"ended_at": None}), *_ended(after, "started_at")]
+
+
+def _program_refilled(
+    actor: str, key: str, after: Mapping[str, Any]
+) -> Iterable[tuple[str, dict[str, object]]]:
+    """A refill: the program it started (its dates the refill's) and the one it ended."""
+    if "program" not in after:
+        return []
+    started = {
+        **_recorded(after, (*PUMP_DATES, "dose", "rate", "phase", "prescription", "implant")),
+        "started_at": after["performed_at"],
+        "ended_at": None,
+        "programmed_by": actor,
+    }
+    return [(str(after["program"]), started), *_ended(after, "performed_at")]
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of record: the actions whose `after` records its state (reads and previews
     record none), its rows, how they render in the trail's terms, what an entry tells beyond its
     `after` (who acted, as what), what a record holds before any entry says otherwise, the
     records another kind's audited action created (every other one must have an entry of its
-    own), and whether its entries name its patient (compared as its "patient")."""
+    own), whether its entries name its patient (compared as its "patient"), and the actions on
+    other records whose entries record its state too (Carried)."""
 
     name: str
     actions: frozenset[str]
@@ -361,6 +435,7 @@ class Kind:
     initially: dict[str, Any] = field(default_factory=dict)
     created_elsewhere: Callable[[States], set[str]] | None = None
     names_patient: bool = True
+    carried: Mapping[str, Carried] = field(default_factory=dict)
 
 
 KINDS = (
@@ -379,7 +454,9 @@ KINDS = (
         frozenset({"program.change"}),
         lambda: Program.objects.select_related("prescription", "implant__episode"),
         _program,
+        _program_noted,
         created_elsewhere=_refill_programs,
+        carried={"program.change": _program_started, "refill.perform": _program_refilled},
     ),
     Kind(
         "prescription",
@@ -405,6 +482,12 @@ KINDS = (
         frozenset({"implant.register"}),
         lambda: Implant.objects.select_related("episode"),
         _implant,
+        initially={"explanted_on": None},
+        carried={
+            "refill.perform": _pump_refilled,
+            "program.change": _pump_refilled,
+            "pumps.redate": _pumps_redated,
+        },
     ),
     Kind(
         "patient",
@@ -444,29 +527,41 @@ def audited_states() -> States:
     by_kind = {kind.name: kind for kind in KINDS}
     states: States = {k: {} for k in by_kind}
     actions = {action for kind in KINDS for action in kind.actions}
+    carriers = [(kind.name, kind.carried) for kind in KINDS if kind.carried]
     rows = (
-        AuditEntry.objects.filter(object_type__in=list(by_kind), action__in=actions)
+        AuditEntry.objects.filter(
+            action__in=actions | {action for _, carried in carriers for action in carried}
+        )
         .order_by("seq")
         .values_list("seq", "actor", "action", "object_type", "object_id", "patient_id", "after")
         .iterator(chunk_size=2000)
     )
     for seq, actor, action, kind_name, object_id, patient_id, after in rows:
-        kind = by_kind[kind_name]
-        if action not in kind.actions:
-            continue
-        state = states[kind_name].get(object_id)
-        if state is None:
-            state = states[kind_name][object_id] = {k: (v, seq) for k, v in kind.initially.items()}
         recorded = after if isinstance(after, dict) else {}
-        state.update((name, (value, seq)) for name, value in recorded.items())
-        if kind.names_patient and patient_id is not None:
-            state["patient"] = (str(patient_id), seq)
-        for name, value in (kind.noted(action, actor, recorded) if kind.noted else {}).items():
-            if value is UNRECORDED:
-                state.pop(name, None)
-            else:
-                state[name] = (value, seq)
+        kind = by_kind.get(kind_name)
+        if kind is not None and action in kind.actions:
+            state = states[kind_name].get(object_id)
+            if state is None:
+                state = states[kind_name][object_id] = {
+                    k: (v, seq) for k, v in kind.initially.items()
+                }
+            state.update((name, (value, seq)) for name, value in recorded.items())
+            if kind.names_patient and patient_id is not None:
+                state["patient"] = (str(patient_id), seq)
+            _note(state, kind.noted(action, actor, recorded) if kind.noted else {}, seq)
+        for name, carried in carriers:
+            if action in carried:
+                for key, fields in carried[action](actor, object_id, recorded):
+                    _note(states[name].setdefault(key, {}), fields, seq)
     return states
+
+
+def _note(state: AuditedState, fields: Mapping[str, object], seq: int) -> None:
+    for name, value in fields.items():
+        if value is UNRECORDED:
+            state.pop(name, None)
+        else:
+            state[name] = (value, seq)
 
 
 def mismatches() -> list[str]:

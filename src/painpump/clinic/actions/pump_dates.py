@@ -66,16 +66,29 @@ def redate_all(user: User, now: datetime) -> int:
         .order_by("id")
         .values_list("id", flat=True)
     )
-    changed = 0
+    dated: dict[str, dict[str, str | None]] = {}
     for start in range(0, len(ids), CHUNK):
-        changed += _redate(ids[start : start + CHUNK], zone, now)
+        dated |= _redate(ids[start : start + CHUNK], zone, now)
     audit.record(
-        actor, "pumps.redate", "clinic", "pumps", after={"pumps": len(ids), "changed": changed}
+        actor,
+        "pumps.redate",
+        "clinic",
+        "pumps",
+        after={"pumps": len(ids), "changed": len(dated), "dated": dated},
     )
-    return changed
+    return len(dated)
 
 
-def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> int:
+def dates_of(implant: Implant) -> dict[str, str | None]:
+    """The pump's stored dates as its audit entries record them."""
+    return {
+        "alarm_at": implant.alarm_at.isoformat() if implant.alarm_at else None,
+        "empty_at": implant.empty_at.isoformat() if implant.empty_at else None,
+        "refill_by": implant.refill_by.isoformat() if implant.refill_by else None,
+    }
+
+
+def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> dict[str, dict[str, str | None]]:
     newest = Refill.objects.filter(implant_id=OuterRef("implant_id")).order_by("-performed_at")
     last = {
         r.implant_id: r
@@ -113,4 +126,4 @@ def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> int:
             implant.alarm_at, implant.empty_at, implant.refill_by = dates
             moved.append(implant)
     Implant.objects.bulk_update(moved, ["alarm_at", "empty_at", "refill_by"])
-    return len(moved)
+    return {str(implant.id): dates_of(implant) for implant in moved}

@@ -187,6 +187,8 @@ def perform_refill(
             "difference": _millilitres(refill.difference_ml),
             "delivery_error_percent": _plain(refill.delivery_error_percent),
             "implant": str(implant.id),
+            "program": str(refill.program.id),
+            "ends": str(previous.id) if previous else None,
             "refill_by": dated.refill_by.isoformat(),
             "alarm_at": refill.alarm_at.isoformat(),
             "empty_at": refill.empty_at.isoformat(),
