@@ -5,12 +5,13 @@ bolus is judged (prescribed, previewed at the double-check, programmed between r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from painpump.core import catalog
 from painpump.core.checks import check_single_bolus
-from painpump.core.decision import Finding
+from painpump.core.decision import Finding, Tier, Verdict
 from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.prescription import PrescribedProgram, Prescription, single_bolus
 from painpump.core.prescription_decision import PrescriptionDecision, decide_prescription
@@ -141,3 +142,77 @@ def test_without_a_region_the_lowest_regional_day_maximum_limits_a_bolus() -> No
     assert [f.verdict.value for f in found if f.rule == "single_bolus_daily_maximum"] == ["stop"]
     eu = check_single_bolus(ziconotide, parse("20 mcg", Kind.MASS, "b"), "eu")
     assert [f.verdict.value for f in eu if f.rule == "single_bolus_daily_maximum"] == ["ok"]
+
+
+def test_reviewer_fentanyl_and_sufentanil_boluses_are_refused_above_their_usual_days_top() -> None:
+    # no maximum daily dose in the library: 5000 mcg fentanyl, 2000 mcg sufentanil only warned
+    for name, amount in (("fentanyl", "5000 mcg"), ("sufentanil", "2000 mcg")):
+        found = check_single_bolus(catalog.drug(name), parse(amount, Kind.MASS, "b"), "us")
+        (day,) = [f for f in found if f.rule == "single_bolus_daily_maximum"]
+        assert (day.verdict, day.tier) == (Verdict.STOP, Tier.HARD)
+        assert "no maximum daily dose in the library: the top of its usual daily range" in (
+            day.message
+        )
+
+
+def test_a_fentanyl_bolus_above_the_top_of_its_usual_day_is_refused_naming_that_ceiling() -> None:
+    stop = decide("1500 mcg", "2 hour", running((("fentanyl", 1000),), Decimal(500))).stop
+    assert stop is not None
+    assert stop.field == "dose"
+    assert stop.value == "fentanyl 1000 mcg/mL: a single bolus of 1500 mcg"
+    assert stop.limit == (
+        "<= 1000 mcg a single bolus (no maximum daily dose in the library: the top of its usual "
+        "daily range 1000 mcg/day, unverified) (hard limit: no override)"
+    )
+    assert stop.problem == (
+        "is stopped by single_bolus_daily_maximum: a single bolus of 1500 mcg fentanyl exceeds "
+        "the day's ceiling 1000 mcg/day (no maximum daily dose in the library: the top of its "
+        "usual daily range, unverified): no single bolus may give more than a whole day's "
+        "ceiling in hours"
+    )
+    assert stop.source.startswith("rule-clinic-setting, pacc-2017-trialing:")
+
+
+def test_a_sufentanil_bolus_above_the_top_of_its_usual_day_is_refused() -> None:
+    sufentanil = running((("sufentanil", 500),), Decimal(100))
+    stop = decide("300 mcg", "2 hour", sufentanil).stop
+    assert stop is not None
+    assert stop.problem.startswith("is stopped by single_bolus_daily_maximum:")
+    assert "exceeds the day's ceiling 200 mcg/day" in stop.problem
+    assert decide("150 mcg", "2 hour", sufentanil).stop is None
+
+
+def test_a_bolus_of_a_drug_with_no_days_ceiling_warns_that_it_is_unchecked() -> None:
+    fentanyl = catalog.drug("fentanyl")
+    bare = replace(fentanyl, usual=tuple(u for u in fentanyl.usual if u.of != "daily_dose"))
+    found = check_single_bolus(bare, parse("5000 mcg", Kind.MASS, "b"), "us")
+    assert [(f.rule, f.verdict, f.tier) for f in found] == [
+        ("max_single_bolus", Verdict.WARN, Tier.SOFT),
+        ("single_bolus_daily_maximum", Verdict.WARN, Tier.SOFT),
+    ]
+    assert found[1].message == (
+        "the drug library has neither a maximum daily dose nor a usual daily range for fentanyl: "
+        "a single bolus of 5000 mcg is unchecked against any day's ceiling; check it against "
+        "the prescribing information"
+    )
+
+
+def test_every_opioid_has_a_days_ceiling_for_a_single_bolus() -> None:
+    opioids = [d for d in catalog.drugs().values() if d.drug_class == "opioid"]
+    assert {d.name for d in opioids} >= {"fentanyl", "sufentanil", "morphine", "hydromorphone"}
+    for drug in opioids:
+        assert drug.limits_for("max_daily_dose") or drug.usual_range("daily_dose"), drug.name
+
+
+def test_reviewer_baclofen_bolus_refused_by_the_step_is_worded_as_a_bolus_not_a_day() -> None:
+    stop = decide("1100 mcg", "10 min", running((("baclofen", 2000),), Decimal(400))).stop
+    assert stop is not None
+    assert stop.field == "dose"
+    assert (
+        stop.value == "baclofen 2000 mcg/mL: a single bolus of 1100 mcg (judged as the day's dose)"
+    )
+    assert stop.problem.startswith(
+        "is stopped by max_step_percent: increase from 400 mcg/day to a single bolus of 1100 mcg "
+        "(judged as the day's dose) is +175.00 %"
+    )
+    assert "1100 mcg/day" not in stop.problem

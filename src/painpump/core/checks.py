@@ -335,7 +335,9 @@ def check_daily_dose(
 
 
 SINGLE_BOLUS_DAY = "single_bolus_daily_maximum"
-"""The hard per-bolus rule: no single bolus gives more of a drug than its maximum daily dose."""
+"""The hard per-bolus rule: no single bolus gives more of a drug than its day's ceiling (its
+highest maximum daily dose or, where the library has none, the top of its usual daily range)."""
+NO_DAY_MAXIMUM = "no maximum daily dose in the library: the top of its usual daily range"
 
 
 def _day_maximum(drug: Drug, region: str | None) -> tuple[Limit, Q] | None:
@@ -351,10 +353,54 @@ def _day_maximum(drug: Drug, region: str | None) -> tuple[Limit, Q] | None:
     return max(limits, key=lambda found: found[1].canonical, default=None)
 
 
+def _day_ceiling(drug: Drug, bolus: Q, text: str, region: str | None) -> Finding:
+    """A single bolus against its drug's day's ceiling (hard): the highest maximum daily dose
+    or, without one, the top of the usual daily range; with neither, a warning that the bolus
+    is unchecked against any day's ceiling."""
+    day = _day_maximum(drug, region)
+    usual = drug.usual_range("daily_dose")
+    if day is not None:
+        lim, value = day
+        source, verified = lim.source, lim.verified
+        status = "verified" if verified else "unverified"
+        ceiling, note = "the maximum daily dose", f"{lim.severity.value} as a daily dose, {status}"
+        shown_as, whole = "the maximum daily dose", "maximum"
+    elif usual is not None:
+        value, source, verified = usual.high, usual.source, usual.verified
+        status = "verified" if verified else "unverified"
+        ceiling, note = "the day's ceiling", f"{NO_DAY_MAXIMUM}, {status}"
+        shown_as, whole = NO_DAY_MAXIMUM, "ceiling"
+    else:
+        return Finding(
+            SINGLE_BOLUS_DAY,
+            Verdict.WARN,
+            f"the drug library has neither a maximum daily dose nor a usual daily range for "
+            f"{drug.name}: a single bolus of {text} is unchecked against any day's ceiling; "
+            "check it against the prescribing information",
+            "none in the drug library (maximum daily dose, usual daily range)",
+            LIBRARY,
+            verified=False,
+            tier=Tier.SOFT,
+        )
+    most = of(value.canonical, "mcg").to(drug.dose_unit)
+    verdict = Verdict.STOP if bolus.canonical > value.canonical else Verdict.OK
+    word = "exceeds" if verdict is Verdict.STOP else "is within"
+    return Finding(
+        SINGLE_BOLUS_DAY,
+        verdict,
+        f"a single bolus of {text} {drug.name} {word} {ceiling} {value} ({note}): no single "
+        f"bolus may give more than a whole day's {whole} in hours",
+        f"<= {most} a single bolus ({shown_as} {value}, {status})",
+        source,
+        verified,
+        tier=Tier.HARD,
+    )
+
+
 def check_single_bolus(drug: Drug, bolus: Q, region: str | None) -> list[Finding]:
     """One single bolus's amount of the drug (an admixture partner's: the bolus volume times its
-    concentration) against the drug's largest single bolus (soft) and, hard, its highest maximum
-    daily dose given in hours: no bolus may give more than a whole day's maximum."""
+    concentration) against the drug's largest single bolus (soft) and, hard, its day's ceiling
+    given in hours (_day_ceiling): no bolus may give more than a whole day's."""
     expect(bolus, Kind.MASS, "bolus")
     text = str(bolus.to(drug.dose_unit))
     findings = []
@@ -374,29 +420,7 @@ def check_single_bolus(drug: Drug, bolus: Q, region: str | None) -> list[Finding
             )
         else:
             findings.append(_ok(lim, f"a single bolus of {text} is within {lim.value}", shown))
-    day = _day_maximum(drug, region)
-    if day is None:
-        return findings
-    lim, value = day
-    most = of(value.canonical, "mcg").to(drug.dose_unit)
-    status = "verified" if lim.verified else "unverified"
-    shown = f"<= {most} a single bolus (the maximum daily dose {value}, {status})"
-    verdict = Verdict.STOP if bolus.canonical > value.canonical else Verdict.OK
-    word = "exceeds" if verdict is Verdict.STOP else "is within"
-    findings.append(
-        Finding(
-            SINGLE_BOLUS_DAY,
-            verdict,
-            f"a single bolus of {text} {drug.name} {word} the maximum daily dose {value} "
-            f"({lim.severity.value} as a daily dose, {status}): no single bolus may give more "
-            "than a whole day's maximum in hours",
-            shown,
-            lim.source,
-            lim.verified,
-            tier=Tier.HARD,
-        )
-    )
-    return findings
+    return [*findings, _day_ceiling(drug, bolus, text, region)]
 
 
 def check_start_dose(drug: Drug, dose: Q, opioid_status: OpioidStatus) -> list[Finding]:
@@ -507,14 +531,15 @@ def _strictest(limits: list[Limit]) -> Limit | None:
     return min(limits, key=_number) if limits else None
 
 
-def _decrease(drug: Drug, p: Q, d: Q, percent: Decimal) -> list[Finding]:
-    """A decrease: allowed, but one beyond the drug's largest single decrease warns with the
-    withdrawal risk, and stopping baclofen needs a prescribed taper or a reason."""
+def _decrease(drug: Drug, p: Q, d: Q, percent: Decimal, new: str) -> list[Finding]:
+    """A decrease to `new` (d as worded): allowed, but one beyond the drug's largest single
+    decrease warns with the withdrawal risk, and stopping baclofen needs a prescribed taper or a
+    reason."""
     findings = [
         Finding(
             "titration_decrease",
             Verdict.OK,
-            f"decrease from {p} to {d} ({_pct(percent)})",
+            f"decrease from {p} to {new} ({_pct(percent)})",
             "decreases are judged by the largest single decrease, where the library has one",
             DECREASE_SOURCES.get(drug.name, LIBRARY),
             verified=drug.name in DECREASE_SOURCES,
@@ -561,10 +586,12 @@ def check_titration(
     phase: Phase | None = None,
     region: str | None = None,
     floor: bool = True,
+    dose_text: str | None = None,
 ) -> list[Finding]:
     """The step from the previous daily dose: percent and absolute limits for the phase, the time
     since the last change and the increases in a rolling 7 days; a decrease against the largest
-    single decrease (withdrawal) and, with a `floor`, a fall to a tenth as a slip."""
+    single decrease (withdrawal) and, with a `floor`, a fall to a tenth as a slip. `dose_text`
+    words the new dose in messages where it is no daily dose (a single bolus judged as one)."""
     expect(dose, Kind.DOSE_RATE, "dose")
     expect(previous_dose, Kind.DOSE_RATE, "previous_dose")
     if hours_since_change is not None:
@@ -578,17 +605,18 @@ def check_titration(
             "gives no titration step",
         )
     d, p = dose.to(drug.dose_rate_unit), previous_dose.to(drug.dose_rate_unit)
+    new = dose_text or str(d)
     change = d.canonical - p.canonical
     percent = change / p.canonical * 100
     if change < 0:
-        found = _decrease(drug, p, d, percent)
+        found = _decrease(drug, p, d, percent, new)
         any_decrease = drug.name in ANY_DECREASE
         if 0 < d.canonical * TENFOLD <= p.canonical and not any_decrease and floor:
             found.append(
                 Finding(
                     "tenfold_step",
                     Verdict.STOP,
-                    f"decrease from {p} to {d} is to a tenth of the running dose or less: a "
+                    f"decrease from {p} to {new} is to a tenth of the running dose or less: a "
                     "decimal or unit slip, never a step; taper in steps, or stop with a reason",
                     f"> {of(p.canonical / TENFOLD, p.unit).to(drug.dose_rate_unit)}",
                     f"{SLIP_SOURCE}: a tenth of the running dose is a slip, never a step",
@@ -614,7 +642,7 @@ def check_titration(
             Finding(
                 "tenfold_step",
                 Verdict.STOP,
-                f"increase from {p} to {d} is ten times the running dose or more: a decimal or "
+                f"increase from {p} to {new} is ten times the running dose or more: a decimal or "
                 "unit slip, never a titration step; re-enter it",
                 f"< {of(p.canonical * TENFOLD, p.unit).to(drug.dose_rate_unit)}",
                 f"{SLIP_SOURCE}: ten times the running dose is a slip, never a step",
@@ -633,7 +661,7 @@ def check_titration(
         ]
         note = f" ({'; '.join(unknown)}: the strictest limit applies)" if unknown else ""
         shown = f"<= {strictest.text()}"
-        message = f"increase from {p} to {d} is +{_pct(percent)}"
+        message = f"increase from {p} to {new} is +{_pct(percent)}"
         if percent > _number(strictest):
             findings.append(_broken(strictest, f"{message}, above {shown}{note}", shown))
         else:
@@ -820,13 +848,15 @@ def check(
     patient: PatientFacts | None = None,
     on: date | None = None,
     floor: bool = True,
+    dose_text: str | None = None,
 ) -> Decision:
     """All drug-library checks of a concentration and daily dose (the start dose when the drug is
     `starting` in the pump, the step from a previous dose, the patient's facts on day `on`), as
     one decision: stop if any hard limit breaks, warn if a soft one does. `extra_limits` are the
     clinic's own limits, checked beside (never instead of) the packaged. Without a `floor` (an
     admixture partner's share of a single bolus) the dose is not judged from below as a slip
-    (SHARE_OF_BOLUS); its maxima are judged as always."""
+    (SHARE_OF_BOLUS); its maxima are judged as always. `dose_text` words the dose in the
+    titration messages where it is no daily dose (a single bolus judged as one)."""
     drug = catalog.drug(drug_name, "drug")
     origin = _option(origin, ORIGINS, "origin")
     region = _option(region, REGIONS, "region")
@@ -863,6 +893,7 @@ def check(
             phase=phase,
             region=region,
             floor=floor,
+            dose_text=dose_text,
         )
     findings += [f.about(Subject.DOSE, drug.name) for f in dose_findings]
     if patient is not None and on is not None:

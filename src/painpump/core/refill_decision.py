@@ -497,6 +497,7 @@ def check_drugs(
     findings: list[Finding] = []
     for index, (name, conc) in enumerate(fill.drugs):
         drug_dose = dose if index == 0 else of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
+        dose_text = None if basal else _as_bolus(name, drug_dose)
         starting = name not in before
         previous_dose, increases = _previous_dose(name, before, old, running), None
         if previous_dose is not None and before[0] == name:
@@ -517,6 +518,7 @@ def check_drugs(
                 patient=therapy.patient,
                 on=on or at.date(),
                 floor=basal or index == 0,
+                dose_text=dose_text,
             )
         except Refusal as error:
             raise replace(error, field=f"drugs[{index}]") from None
@@ -524,7 +526,7 @@ def check_drugs(
             if finding.verdict is Verdict.STOP:
                 raise Refusal(
                     _field_of(finding, index),
-                    f"{name} {conc}, {drug_dose}",
+                    f"{name} {conc}: {dose_text}" if dose_text else f"{name} {conc}, {drug_dose}",
                     f"{finding.limit} (hard limit: no override)",
                     finding.source,
                     f"is stopped by {finding.rule}: {finding.message}",
@@ -540,11 +542,18 @@ def check_drugs(
     return rate, [f for f in findings if f.verdict is Verdict.WARN]
 
 
+def _as_bolus(name: str, bolus_day: Q) -> str:
+    """A single bolus's share of a drug, judged as its day's dose, as messages word it."""
+    bolus = of(bolus_day.canonical, "mcg").to(catalog.drug(name).dose_unit)
+    return f"a single bolus of {bolus} (judged as the day's dose)"
+
+
 def _single_bolus(
     name: str, conc: Q, bolus_day: Q, index: int, region: str | None
 ) -> list[Finding]:
     """A single bolus's share of one drug (its day is the bolus: the amount in hours) against
-    the drug's per-bolus limits: above its maximum daily dose it is refused (hard)."""
+    the drug's per-bolus limits: above its day's ceiling (its maximum daily dose or, without
+    one, the top of its usual daily range) it is refused (hard)."""
     drug, bolus = catalog.drug(name), of(bolus_day.canonical, "mcg")
     found = [f.about(Subject.DOSE, name) for f in checks.check_single_bolus(drug, bolus, region)]
     for finding in found:

@@ -206,6 +206,8 @@ class ProgramMixin(forms.Form):
         flex = self.cleaned_data.get("kind") == rx.ProgramKind.FLEX.value
         if flex and field in ("dose", "program.highest_step"):
             return self._highest_row()
+        if field == "dose" and self.cleaned_data.get("kind") == rx.ProgramKind.SINGLE_BOLUS.value:
+            return "bolus_dose"
         if field.startswith(("program.days", "program.highest_step")):
             return "kind"
         return field
