@@ -143,6 +143,7 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
         "concentrations": ["Baclofen 2 mg/mL"],
         "program": "flex",
         "days": [weekday] * 5 + [["00:00 400 mcg/day"]] * 2,
+        "bolus": None,
         "ptm": {"dose": "0.01 mg", "duration_s": 120, "lockout_s": 10800, "max_per_day": 3},
     }
 

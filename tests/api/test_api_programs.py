@@ -5,7 +5,7 @@ field), a prescription beyond the label's step refused (422 naming the rule)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -202,6 +202,20 @@ def test_a_single_bolus_is_prescribed_checked_programmed_and_read_back_then_the_
         "dose": {"value": 100, "unit": "mcg"},
         "duration": {"value": 3600, "unit": "s"},
     }
+    # the reviewer's case: daily_dose and worst_day were the bolus as 100 mcg/day
+    assert body["daily_dose"] is None and body["worst_day"] is None
+    assert body["bolus"] == {
+        "dose": {"value": 100, "unit": "mcg"},
+        "duration": {"value": 3600, "unit": "s"},
+        "volume": {"value": 0.05, "unit": "mL"},
+        "rate": {"value": 0.05, "unit": "mL/hour"},
+        "words": "single bolus 100 mcg over 1 h (0.05 mL, at 0.05 mL/h)",
+    }
+    assert preview.json()["daily_dose"] is None and preview.json()["bolus"] == body["bolus"]
+    changes = {c["setting"]: c for c in preview.json()["changes"]}
+    assert changes["program"]["after"] == "single bolus"
+    assert changes["single bolus"]["after"] == body["bolus"]["words"]
+    assert not [name for name in changes if name.startswith(("daily dose", "steps"))]
     wrong = check_body(program={**bolus, "duration": "2 hour"}, ptm=None)
     refused = post(client_as(Role.PHARMACIST), f"/api/prescriptions/{body['id']}/checks", wrong)
     assert refused.status_code == 422
@@ -209,6 +223,9 @@ def test_a_single_bolus_is_prescribed_checked_programmed_and_read_back_then_the_
     right = check_body(program={**bolus, "dose": "0.1 mg"}, ptm=None)
     checked = post(client_as(Role.PHARMACIST), f"/api/prescriptions/{body['id']}/checks", right)
     assert checked.status_code == 201, checked.content
+    entered = checked.json()["entered"]  # was "single_bolus" with seven days of 0 mcg/day
+    assert entered["program"] == "single bolus" and entered["days"] == []
+    assert entered["bolus"] == {"dose": "0.1 mg", "duration_s": 3600}
     nurse = client_as(Role.NURSE)
     version = checked.json()["prescription"]["implant_version"]
     programmed = post(nurse, f"/api/implants/{implant.id}/programs", {"version": version})
@@ -238,7 +255,7 @@ def test_a_single_bolus_is_prescribed_checked_programmed_and_read_back_then_the_
     board = physician.get("/api/dashboard").json()
     [stopped] = board["stopped"]
     assert stopped["implant_id"] == str(implant.id) and stopped["high_risk"] is True
-    assert stopped["bolus"] == "100 mcg over 1 h, then the pump stops"
+    assert stopped["bolus"] == "single bolus 100 mcg over 1 h (0.05 mL, at 0.05 mL/h)"
     # a restart or another bolus is judged from the basal program the pump ran last (400
     # mcg/day), never from the bolus: no escalation by chained boluses
     preview_url = f"/api/implants/{implant.id}/prescriptions/preview"
@@ -312,6 +329,6 @@ def test_the_implants_program_shows_a_single_bolus_as_its_bolus_then_nothing_pum
     frozen_clock.move_to(ends_at)
     shown = program()
     assert shown["bolus"]["state"] == "stopped" and shown["rate"]["value"] == 0
-    assert shown["bolus"]["words"] == (
-        f"stopped since {ends_at.astimezone(UTC).isoformat()}: pumps nothing"
-    )
+    # the reviewer's case: a raw UTC timestamp in words; the time is `ends_at`
+    assert shown["bolus"]["words"] == "stopped after the bolus: pumps nothing"
+    assert datetime.fromisoformat(shown["bolus"]["ends_at"]) == ends_at

@@ -295,7 +295,7 @@ BOLUS_STOPS = [
         "1 mcg",
         "10 min",
         "dose",
-        "baclofen 2000 mcg/mL, 1 mcg/day",
+        "baclofen 2000 mcg/mL: a single bolus of 1 mcg (judged as the day's dose)",
         "is stopped by unit_slip: daily dose 1 mcg/day for baclofen is outside its usual range "
         "24 mcg/day to 1199 mcg/day, but 1 mg/day is within it: a mg/mcg slip?",
     ),
@@ -306,7 +306,7 @@ BOLUS_STOPS = [
         "10 mg",
         "24 hour",
         "dose",
-        "ziconotide 25 mcg/mL, 25 mcg/day",
+        "ziconotide 25 mcg/mL: a single bolus of 25 mcg (judged as the day's dose)",
         "is stopped by max_daily_dose: 25 mcg/day exceeds the maximum daily dose 19.2 mcg/day (US)",
     ),
     (
@@ -316,7 +316,7 @@ BOLUS_STOPS = [
         "400 mcg",
         "24 hour",
         "dose",
-        "clonidine 1000 mcg/mL, 8000 mcg/day",
+        "clonidine 1000 mcg/mL: a single bolus of 8000 mcg (judged as the day's dose)",
         "is stopped by far_above_usual: daily dose 8000 mcg/day for clonidine is 3 times its "
         "usual ceiling 2000 mcg/day or more",
     ),
@@ -396,3 +396,18 @@ def test_a_single_bolus_is_given_as_its_dose_volume_and_rate_from_the_fluid() ->
     given = bolus.delivery("morphine", Decimal(20_000))
     assert given.words == "single bolus 1.5 mg over 5 min (0.075 mL, at 0.9 mL/h)"
     assert ProgramKind.SINGLE_BOLUS.label == "single bolus"
+
+
+def test_a_prescriptions_bolus_delivery_is_drawn_from_its_principal_drug() -> None:
+    bolus = single_bolus("1500 mcg", "5 min")
+    drugs = (("morphine", parse("20 mg/mL", Kind.CONCENTRATION, "c")),)
+    delivery = Prescription(drugs, PrescribedProgram.single_bolus(bolus)).bolus_delivery
+    assert delivery is not None
+    assert delivery.words == "single bolus 1.5 mg over 5 min (0.075 mL, at 0.9 mL/h)"
+    continuous = PrescribedProgram.continuous(parse("1 mg/day", Kind.DOSE_RATE, "d"))
+    assert Prescription(drugs, continuous).bolus_delivery is None
+
+
+def test_a_quantity_typed_with_extra_decimals_keeps_them_as_typed() -> None:
+    typed = parse("39.8999 mL", Kind.VOLUME, "reservoir")
+    assert str(typed) == "39.9 mL" and typed.typed == "39.8999 mL"

@@ -385,6 +385,7 @@ def test_a_single_bolus_is_shown_as_its_bolus_while_it_runs_then_as_nothing_pump
         return card, doses
 
     card, doses = card_and_doses()
+    assert ">Program running</h2>" in card
     assert f"baclofen 2000 mcg/mL: {bolus}: <strong>bolus running until {end}</strong>" in card
     assert "single_bolus" not in card and "mcg/day" not in card
     assert re.search(r'data-testid="program-mode">single bolus\b', card)
@@ -394,6 +395,7 @@ def test_a_single_bolus_is_shown_as_its_bolus_while_it_runs_then_as_nothing_pump
     card, doses = card_and_doses()
     assert f"stopped since {end}: pumps nothing" in card and "running until" not in card
     assert "<dt>Rate</dt><dd>0 mL/day" in card and "single_bolus" not in card
+    assert ">Program (stopped)</h2>" in card and "Program running" not in card
     assert f"stopped since {end}: pumps nothing" in doses and "running" not in doses
 
 

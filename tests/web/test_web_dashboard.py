@@ -176,6 +176,8 @@ def test_a_pump_on_a_single_bolus_reads_bolus_running_until_its_end_then_stopped
         return board, pumping.split("</dd>")[0]
 
     board, pumping = shown()
+    # the reviewer's case: "100 mcg over 1 h", the dose not in the order's unit, no volume
+    assert "single bolus 100 mcg over 1 h (0.05 mL, at 0.05 mL/h)" in board
     assert f"bolus running until {end}" in board and "stopped since" not in board
     assert f"bolus running until {end}" in pumping and "stopped since" not in pumping
     frozen_clock.shift(timedelta(hours=1))

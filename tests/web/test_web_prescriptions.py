@@ -174,7 +174,13 @@ def test_a_single_bolus_is_reviewed_with_its_warning_and_signed_from_the_form(
     _, response = reviewed(client, implant, **bolus)
     page = response.content.decode()
     assert response.status_code == 200, page
-    assert "100 mcg over 1 h, then the pump stops" in page
+    changes = page.split('data-testid="changes"')[1].split("</table>")[0]
+    # the reviewer's case: "Program continuous -> single_bolus", a daily dose and seven step
+    # rows of 0 mcg/day for a bolus
+    assert "<td>continuous</td><td>single bolus</td>" in changes
+    assert "single bolus 100 mcg over 1 h (0.05 mL, at 0.05 mL/h)" in changes
+    for wrong in ("single_bolus", "Daily dose", "Steps mon", "mcg/day"):
+        assert wrong not in changes, wrong
     assert "stops_after_single_bolus" in page
     reasons = {
         name: "planned stop before the explant, oral baclofen restarted"
@@ -183,6 +189,33 @@ def test_a_single_bolus_is_reviewed_with_its_warning_and_signed_from_the_form(
     assert len(reasons) == 2  # the decrease of the day's dose and the stop after the bolus
     record = signed(client, implant, **bolus, **reasons)
     assert record.program_kind == "single_bolus" and record.bolus_duration_s == 3600
+    chart = client.get(f"/patients/{implant.episode.patient_id}/").content.decode()
+    history = chart.split(f'data-testid="changes-{record.number}"')[1].split("</table>")[0]
+    assert "<td>single bolus</td>" in history and "(0.05 mL, at 0.05 mL/h)" in history
+    for wrong in ("single_bolus", "Daily dose", "Steps mon"):
+        assert wrong not in history, wrong
+
+
+def test_a_refused_single_bolus_is_named_next_to_the_bolus_dose_as_a_bolus(
+    implant: Implant, physician: User
+) -> None:
+    """The reviewer's case: 1100 mcg of baclofen, refused by the titration step, was named next
+    to the continuous daily dose and worded as 1100 mcg/day."""
+    bolus = {
+        "kind": "single_bolus",
+        "bolus_dose": "1100 mcg",
+        "bolus_duration": "1 hour",
+        "ptm_dose": "",
+        "ptm_duration": "",
+        "ptm_lockout": "",
+        "ptm_max_per_day": "",
+    }
+    _, response = reviewed(signed_in(physician), implant, **bolus)
+    page = response.content.decode()
+    assert response.status_code == 422, page
+    judged = "a single bolus of 1100 mcg (judged as the day&#x27;s dose)"
+    assert error_next_to(page, "bolus_dose", judged)
+    assert not error_next_to(page, "dose", "max_step_percent")
 
 
 @pytest.mark.parametrize(

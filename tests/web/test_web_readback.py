@@ -247,12 +247,43 @@ def test_while_a_differing_readback_is_open_the_program_card_says_the_pump_may_r
     assert program.prescription is not None
     page = unescape(client.get(chart).content.decode())
     card = page.split('id="program"')[1].split("</section>")[0]
+    # the reviewer's case: "the pump may run the read-back values" for a reservoir alone
     assert (
-        f"The programmer read back differs from prescription #{program.prescription.number}: "
-        "the pump may run the read-back values; reprogram and read back again." in card
+        f"The programmer read back differs from prescription #{program.prescription.number} "
+        "in reservoir: the program read back matches; check the reservoir volume entered into "
+        "the programmer and read back again." in card
     )
+    assert "may run the read-back values" not in card
     assert f'href="#incident-{incident.id}"' in card and f'id="incident-{incident.id}"' in page
     signed_in(physician).post(
         f"/incidents/{incident.id}/close/", {"resolution": "programmer corrected, read back"}
     )
     assert 'data-testid="readback-differs"' not in client.get(chart).content.decode()
+
+
+def test_a_differing_program_read_back_names_its_fields_and_says_to_reprogram(
+    implant: Implant, physician: User, nurse: User
+) -> None:
+    program = titration(physician, implant, nurse)
+    client = signed_in(nurse)
+    wrong = {**between("8 mL"), "dose": "400 mcg/day"}
+    assert client.post(url_of(program), wrong).status_code == 302
+    page = unescape(client.get(f"/patients/{implant.episode.patient_id}/").content.decode())
+    card = page.split('id="program"')[1].split("</section>")[0]
+    assert "in reservoir, program.days.mon, program.days.tue" in card
+    assert "the pump may run the read-back values; reprogram and read back again." in card
+    assert "Program running" in card
+
+
+def test_a_reservoir_typed_with_extra_decimals_is_printed_as_typed(
+    implant: Implant, physician: User, nurse: User
+) -> None:
+    """The reviewer's case: 39.8999 mL compared by value but printed "entered 39.9 mL"."""
+    program = titration(physician, implant, nurse)
+    twin = expected_reservoir(program, clock.now()).most.canonical.quantize(Decimal("0.1"))
+    typed = f"{twin - Decimal('0.1001')} mL"
+    assert signed_in(nurse).post(url_of(program), between(typed)).status_code == 302
+    readback = Readback.objects.get()
+    assert readback.entered["reservoir"] == typed
+    assert readback.mismatches[0]["entered"] == typed
+    assert f"reservoir: entered {typed}, expected" in Incident.objects.get().summary

@@ -565,7 +565,9 @@ def test_the_clinician_summary_shows_a_single_bolus_as_its_bolus_then_as_nothing
     for wrong in ("single_bolus", "100 mcg/day", "0.05 mL/day"):
         assert wrong not in doses, wrong
     assert "single bolus" in doses
-    assert "single bolus 100 mcg over 1 h, then the pump stops" in text  # the prescription
+    prescriptions = text.split("Prescriptions")[-1]
+    assert bolus in prescriptions  # the prescription, its dose in the order's unit
+    assert "100 mcg over 1 h, then the pump stops" not in text
     frozen_clock.shift(timedelta(hours=1))
     _, text = _download(nurse, _summary_url(implant))
     assert f"stopped since {end}: pumps nothing" in text

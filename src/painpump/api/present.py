@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -151,6 +150,11 @@ def _overrides(given: tuple[GivenOverride, ...]) -> list[dict[str, str | bool]]:
     return [o.as_json() for o in given]
 
 
+STOPPED_WORDS = "stopped after the bolus: pumps nothing"
+"""A stopped bolus's words: the time it stopped is `ends_at` (a timestamp for the caller to show
+in its zone), never written into words."""
+
+
 def _program_bolus(record: Program, bolus: rx.SingleBolus) -> dict[str, Any]:
     """A single bolus as the pump gives it from the prescribed fluid, running or stopped."""
     assert record.prescription is not None
@@ -165,9 +169,7 @@ def _program_bolus(record: Program, bolus: rx.SingleBolus) -> dict[str, Any]:
         "rate": given.rate.as_json(),
         "state": run.state.value,
         "ends_at": run.ends_at,
-        "words": f"stopped since {run.ends_at.astimezone(UTC).isoformat()}: pumps nothing"
-        if stopped
-        else given.words,
+        "words": STOPPED_WORDS if stopped else given.words,
     }
 
 
@@ -391,8 +393,7 @@ def prescription(
         "drugs": [{"drug": name, "concentration": conc.as_json()} for name, conc in value.drugs],
         "program": prescribed_program(value.program),
         "ptm": _ptm(value.ptm),
-        "daily_dose": value.daily_dose.as_json(),
-        "worst_day": value.worst_day.as_json(),
+        **_doses(value),
         **_fields(
             record,
             "phase",
@@ -467,8 +468,30 @@ def prescription_preview(found: PrescriptionPreview) -> dict[str, Any]:
         "replaces": found.replaces.number if found.replaces is not None else None,
         "needs_double_check": found.needs_double_check,
         "program": prescribed_program(value.program),
+        **_doses(value),
+    }
+
+
+def _doses(value: rx.Prescription) -> dict[str, Any]:
+    """A basal program's largest day and worst day; a single bolus's delivery instead (its
+    daily doses null: it gives no basal dose)."""
+    delivery = value.bolus_delivery
+    if delivery is not None:
+        return {
+            "daily_dose": None,
+            "worst_day": None,
+            "bolus": {
+                "dose": delivery.dose.as_json(),
+                "duration": of(Decimal(delivery.duration_s), "s").as_json(),
+                "volume": delivery.volume.as_json(),
+                "rate": delivery.rate.as_json(),
+                "words": delivery.words,
+            },
+        }
+    return {
         "daily_dose": value.daily_dose.as_json(),
         "worst_day": value.worst_day.as_json(),
+        "bolus": None,
     }
 
 

@@ -367,7 +367,7 @@ class ProgramBolusOut(Schema):
     ends_at: datetime
     words: str = Field(
         description='"single bolus 1.5 mg over 5 min (0.075 mL, at 0.9 mL/h)" while it runs, '
-        '"stopped since <ends_at>: pumps nothing" after'
+        '"stopped after the bolus: pumps nothing" after (since ends_at)'
     )
 
 
@@ -711,6 +711,16 @@ class SingleBolusOut(Schema):
     duration: QuantityOut
 
 
+class BolusDeliveryOut(Schema):
+    """A single bolus drawn from the prescription's principal drug."""
+
+    dose: QuantityOut = Field(description="in the principal drug's unit (1.5 mg)")
+    duration: QuantityOut
+    volume: QuantityOut = Field(description="what it draws from the reservoir")
+    rate: QuantityOut = Field(description="the rate it runs at while it lasts")
+    words: str = Field(description='"single bolus 1.5 mg over 5 min (0.075 mL, at 0.9 mL/h)"')
+
+
 class PrescribedProgramOut(Schema):
     kind: str = Field(description="continuous, flex or single_bolus")
     days: list[DayOut] = Field(description="the seven days, Monday first (a single bolus: none)")
@@ -749,8 +759,15 @@ class PrescriptionOut(Schema):
     drugs: list[DrugOut]
     program: PrescribedProgramOut
     ptm: PtmOut | None
-    daily_dose: QuantityOut = Field(description="the basal dose of the day that gives most")
-    worst_day: QuantityOut = Field(description="that day with every allowed patient bolus")
+    daily_dose: QuantityOut | None = Field(
+        description="the basal dose of the day that gives most (a single bolus: null, see `bolus`)"
+    )
+    worst_day: QuantityOut | None = Field(
+        description="that day with every allowed patient bolus (a single bolus: null)"
+    )
+    bolus: BolusDeliveryOut | None = Field(
+        default=None, description="a single bolus as the pump gives it; null for a basal program"
+    )
     phase: str
     fluid_change: str = Field(description="none, bridge or priming (see PrescriptionIn)")
     reason: str
@@ -801,13 +818,22 @@ class PtmEnteredOut(Schema):
     max_per_day: int
 
 
+class BolusEnteredOut(Schema):
+    dose: str = Field(description='as typed, e.g. "1.5 mg"')
+    duration_s: int
+
+
 class CheckEntriesOut(Schema):
     """The double-check's entries as recorded, each with its unit as typed."""
 
     concentrations: list[str] = Field(description='e.g. "baclofen 2 mg/mL"')
-    program: str = Field(description="continuous or flex")
+    program: str = Field(description="continuous, flex or single bolus (in words)")
     days: list[list[str]] = Field(
-        description='the seven days entered, Monday first, each its steps ("07:00 2.4 mcg/day")'
+        description='the seven days entered, Monday first, each its steps ("07:00 2.4 mcg/day"); '
+        "none for a single bolus"
+    )
+    bolus: BolusEnteredOut | None = Field(
+        default=None, description="the single bolus entered; null for a basal program"
     )
     ptm: PtmEnteredOut | None = Field(description="null: entered as off")
 
@@ -862,8 +888,11 @@ class PrescriptionPreviewOut(Schema):
     replaces: int | None = Field(description="the number of the prescription it would replace")
     needs_double_check: bool
     program: PrescribedProgramOut
-    daily_dose: QuantityOut
-    worst_day: QuantityOut
+    daily_dose: QuantityOut | None = Field(description="a single bolus: null, see `bolus`")
+    worst_day: QuantityOut | None = Field(description="a single bolus: null")
+    bolus: BolusDeliveryOut | None = Field(
+        default=None, description="a single bolus as the pump gives it; null for a basal program"
+    )
 
 
 class IncidentOut(Schema):

@@ -264,6 +264,15 @@ class Prescription:
         return self.program.largest_day
 
     @property
+    def bolus_delivery(self) -> BolusDelivery | None:
+        """A single bolus drawn from the principal drug's fluid (None: a basal program)."""
+        bolus = self.program.bolus
+        if bolus is None:
+            return None
+        drug, concentration = self.principal
+        return bolus.delivery(drug, concentration.canonical)
+
+    @property
     def worst_day(self) -> Q:
         """The largest day's basal dose with every allowed patient bolus given."""
         extra = self.ptm.worst_day.canonical if self.ptm else Decimal(0)

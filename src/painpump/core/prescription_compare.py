@@ -105,7 +105,7 @@ def _compare_drugs(
             found.append(
                 Mismatch(
                     f"{field}.{name}",
-                    str(a) if a is not None else "not entered",
+                    a.typed if a is not None else "not entered",
                     str(b) if b is not None else "not prescribed",
                 )
             )
@@ -211,7 +211,7 @@ def compare_readback(
     found = _compare_drugs(prescription.drugs, readback.drugs, "drugs")
     found += _compare_principal(prescription.drugs, readback.drugs, "drugs")
     if not reservoir.holds(readback.reservoir):
-        found.append(Mismatch("reservoir", str(readback.reservoir), reservoir.words, "expected"))
+        found.append(Mismatch("reservoir", readback.reservoir.typed, reservoir.words, "expected"))
     found += _compare_program(prescription.program, readback.program)
     found += _compare_ptm(prescription.ptm, readback.ptm)
     found += _compare_fluid_change(fluid_change, readback.fluid_change)
@@ -239,14 +239,14 @@ def _compare_fluid_change(
         found.append(
             Mismatch(
                 "fluid_change.volume",
-                str(shown.volume),
+                shown.volume.typed,
                 f"{ran.volume}, the {which} the refill ran",
             )
         )
     if ran.rate is not None and shown.rate is not None and not _as_printed(shown.rate, ran.rate):
         found.append(
             Mismatch(
-                "fluid_change.rate", str(shown.rate), f"{ran.rate}, the {which} the refill ran"
+                "fluid_change.rate", shown.rate.typed, f"{ran.rate}, the {which} the refill ran"
             )
         )
     return found
@@ -269,7 +269,9 @@ def _compare_program(prescribed: PrescribedProgram, entered: PrescribedProgram) 
         if [(s.start_s, s.dose.canonical) for s in mine] != [
             (s.start_s, s.dose.canonical) for s in theirs
         ]:
-            found.append(Mismatch(f"program.days.{weekday}", _day_text(theirs), _day_text(mine)))
+            found.append(
+                Mismatch(f"program.days.{weekday}", _day_text(theirs, typed=True), _day_text(mine))
+            )
     return found
 
 
@@ -284,7 +286,7 @@ def _compare_bolus(prescribed: SingleBolus | None, entered: SingleBolus | None) 
         ]
     found = []
     if not _same(entered.dose, prescribed.dose):
-        found.append(Mismatch("program.bolus.dose", str(entered.dose), str(prescribed.dose)))
+        found.append(Mismatch("program.bolus.dose", entered.dose.typed, str(prescribed.dose)))
     if entered.duration_s != prescribed.duration_s:
         found.append(
             Mismatch(
@@ -296,8 +298,9 @@ def _compare_bolus(prescribed: SingleBolus | None, entered: SingleBolus | None) 
     return found
 
 
-def _day_text(day: Sequence[Step]) -> str:
-    return ", ".join(f"{s.start} {s.dose}" for s in day)
+def _day_text(day: Sequence[Step], *, typed: bool = False) -> str:
+    """A day's steps; `typed`: each dose with every digit entered."""
+    return ", ".join(f"{s.start} {s.dose.typed if typed else s.dose}" for s in day)
 
 
 def _ptm_text(ptm: PatientBolus | None) -> str:
@@ -312,7 +315,7 @@ def _compare_ptm(prescribed: PatientBolus | None, read: PatientBolus | None) -> 
     if prescribed is None or read is None:
         return [Mismatch("ptm", _ptm_text(read), _ptm_text(prescribed))]
     pairs = (
-        ("ptm.dose", str(read.dose), str(prescribed.dose), _same(read.dose, prescribed.dose)),
+        ("ptm.dose", read.dose.typed, str(prescribed.dose), _same(read.dose, prescribed.dose)),
         (
             "ptm.duration",
             duration_words(read.duration_s),

@@ -142,6 +142,12 @@ class Q:
     def __str__(self) -> str:
         return f"{format_decimal(self.rounded())} {self.unit}"
 
+    @property
+    def typed(self) -> str:
+        """Every digit of the value as entered ("39.8999 mL"), where `str` rounds to the places
+        printed: an entry compared by value is shown by value."""
+        return f"{format_decimal(self.value)} {self.unit}"
+
     def as_json(self) -> dict[str, Any]:
         return {"value": json_number(self.rounded()), "unit": self.unit}
 

@@ -54,7 +54,7 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
         read_by=actor,
         read_at=now,
         entered={
-            "reservoir": str(values.reservoir),
+            "reservoir": values.reservoir.typed,
             **prescriptions.order_json("drugs", values.drugs, values.program, values.ptm),
             **_fluid_change_json(values.fluid_change),
         },
@@ -110,9 +110,9 @@ def _fluid_change_json(shown: FluidChangeShown | None) -> dict[str, dict[str, st
     none was read back)."""
     if shown is None:
         return {}
-    entered = {"kind": shown.kind.value, "volume": str(shown.volume)}
+    entered = {"kind": shown.kind.value, "volume": shown.volume.typed}
     if shown.rate is not None:
-        entered["rate"] = str(shown.rate)
+        entered["rate"] = shown.rate.typed
     return {"fluid_change": entered}
 
 

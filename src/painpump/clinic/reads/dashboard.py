@@ -599,7 +599,13 @@ def _stopped(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
             prescription_id__in=[row[0] for row in found], ended_at__isnull=True
         ).values_list("prescription_id", "started_at")
     )
-    rows = [(*row[1:6], started.get(row[0]), row[6]) for row in found]
+    principal = {
+        prescription_id: (drug, concentration)
+        for prescription_id, drug, concentration in PrescriptionDrug.objects.filter(
+            prescription_id__in=[row[0] for row in found], position=0
+        ).values_list("prescription_id", "drug", "concentration_mcg_per_ml")
+    }
+    rows = [(*row[1:6], started.get(row[0]), row[6], principal[row[0]]) for row in found]
     return [row for row in rows if row[5] is not None], total
 
 
@@ -607,7 +613,7 @@ def _stopped_rows(
     stopped: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]], now: datetime
 ) -> list[StoppedRow]:
     rows = []
-    for implant_id, episode_id, model, dose, seconds, at, high in stopped:
+    for implant_id, episode_id, model, dose, seconds, at, high, (drug, conc) in stopped:
         bolus = SingleBolus(of(dose, "mcg"), seconds)
         run = bolus.run(at, now)
         rows.append(
@@ -615,7 +621,7 @@ def _stopped_rows(
                 *names[episode_id],
                 str(implant_id),
                 catalog.pump(model, "pump_model").name,
-                bolus.words,
+                bolus.delivery(drug, conc).words,
                 at,
                 high,
                 run.state,

@@ -169,13 +169,14 @@ def settings_of(prescription: rx.Prescription) -> dict[str, str]:
     shown: dict[str, str] = {}
     for index, (name, conc) in enumerate(prescription.drugs):
         shown[f"drug {index + 1}"] = f"{name} {conc}"
-    shown["program"] = prescription.program.kind.value
-    bolus = prescription.program.bolus
-    if bolus is not None:
-        shown["single bolus"] = bolus.words
-    shown["daily dose (largest day)"] = str(prescription.daily_dose)
-    for weekday, day in zip(rx.WEEKDAYS, prescription.program.days, strict=True):
-        shown[f"steps {weekday}"] = ", ".join(f"{s.start} {s.dose}" for s in day)
+    shown["program"] = prescription.program.kind.label
+    delivery = prescription.bolus_delivery
+    if delivery is not None:
+        shown[SINGLE_BOLUS] = delivery.words
+    else:
+        shown[DAILY_DOSE] = str(prescription.daily_dose)
+        for weekday, day in zip(rx.WEEKDAYS, prescription.program.days, strict=True):
+            shown[f"steps {weekday}"] = ", ".join(f"{s.start} {s.dose}" for s in day)
     ptm = prescription.ptm
     shown["patient bolus"] = "off" if ptm is None else str(ptm.dose)
     if ptm is not None:
@@ -188,6 +189,11 @@ def settings_of(prescription: rx.Prescription) -> dict[str, str]:
     return shown
 
 
+DAILY_DOSE = "daily dose (largest day)"
+BASAL = frozenset({DAILY_DOSE, *(f"steps {weekday}" for weekday in rx.WEEKDAYS)})
+"""The settings of a basal program, which a single bolus has none of."""
+SINGLE_BOLUS = "single bolus"
+"""The setting a single bolus shows instead of a basal program's daily dose and steps."""
 FLUID_CHANGE = "when the fluid changes"
 FLUID_CHANGE_WORDS = {
     rx.FluidChange.NONE: "the old fluid at the new rate",
@@ -201,6 +207,9 @@ def changes(before: rx.Prescription | None, after: rx.Prescription) -> tuple[Cha
     new = settings_of(after)
     # how the old fluid was delivered belongs to the change that ran it, not to the next one
     old.pop(FLUID_CHANGE, None)
+    if SINGLE_BOLUS in new:
+        # a bolus gives no basal program: its bolus row replaces the old daily dose and steps
+        old = {name: value for name, value in old.items() if name not in BASAL}
     names = list(new) + [name for name in old if name not in new]
     return tuple(
         Change(name, old.get(name, ""), new.get(name, ""))

@@ -165,11 +165,39 @@ def open_incidents(user: User, patient_id: UUID) -> tuple[Incident, ...]:
     )
 
 
-def readbacks_differing(incidents: Sequence[Incident], implant_id: UUID) -> tuple[Incident, ...]:
+@dataclass(frozen=True)
+class ReadbackDiffering:
+    """An open incident of a readback that differed, with the settings that differed (from the
+    readback's mismatches, in the order compared)."""
+
+    incident: Incident
+    fields: tuple[str, ...]
+
+    @property
+    def reservoir_only(self) -> bool:
+        """Only the reservoir volume differed: the program read back is the prescription's, and
+        the volume entered into the programmer (or the pump's estimate) is what to check."""
+        return self.fields == (RESERVOIR,)
+
+
+RESERVOIR = "reservoir"
+"""The readback mismatch field of the reservoir volume (core.prescription_compare)."""
+
+
+def readbacks_differing(
+    incidents: Sequence[Incident], implant_id: UUID
+) -> tuple[ReadbackDiffering, ...]:
     """Those of `incidents` that say the pump's programmer read back other values than its
-    prescription: the pump may run those until it is reprogrammed and read back again."""
+    prescription (the pump may run those until it is reprogrammed and read back again), each
+    with the settings that differed."""
     return tuple(
-        i
+        ReadbackDiffering(i, _fields_differing(i))
         for i in incidents
         if i.implant_id == implant_id and i.kind == Incident.Kind.READBACK_MISMATCH
     )
+
+
+def _fields_differing(incident: Incident) -> tuple[str, ...]:
+    readback = incident.readback
+    found = readback.mismatches if readback is not None else []
+    return tuple(dict.fromkeys(str(m.get("field", "")) for m in found if isinstance(m, dict)))

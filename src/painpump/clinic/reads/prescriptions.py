@@ -238,18 +238,20 @@ def order_json(
     ptm: rx.PatientBolus | None,
 ) -> dict[str, Any]:
     """An order entered independently (a double-check, a readback) as recorded: each value with
-    its unit as typed, the program day by day."""
+    its unit as typed, the program day by day (a single bolus: its bolus, no days)."""
     return {
-        drugs_key: [f"{name} {conc}" for name, conc in drugs],
-        "program": program.kind.value,
-        "days": [[f"{s.start} {s.dose}" for s in day] for day in program.days],
+        drugs_key: [f"{name} {conc.typed}" for name, conc in drugs],
+        "program": program.kind.label,
+        "days": []
+        if program.bolus
+        else [[f"{s.start} {s.dose.typed}" for s in day] for day in program.days],
         "bolus": None
         if program.bolus is None
-        else {"dose": str(program.bolus.dose), "duration_s": program.bolus.duration_s},
+        else {"dose": program.bolus.dose.typed, "duration_s": program.bolus.duration_s},
         "ptm": None
         if ptm is None
         else {
-            "dose": str(ptm.dose),
+            "dose": ptm.dose.typed,
             "duration_s": ptm.duration_s,
             "lockout_s": ptm.lockout_s,
             "max_per_day": ptm.max_per_day,

@@ -448,11 +448,11 @@ def _prescriptions(versions: Sequence[Version], locale: ClinicLocale) -> list[Fl
 
 def _prescribed(values: Prescription) -> str:
     """The program's kind in words (never its stored name) with its daily dose, or a single
-    bolus with its dose and duration."""
-    program = values.program
-    if program.bolus is not None:
-        return f"{program.kind.label} {program.bolus.words}"
-    return f"{program.kind.label} {values.daily_dose}"
+    bolus as the pump gives it (its dose in the order's unit, volume and rate)."""
+    delivery = values.bolus_delivery
+    if delivery is not None:
+        return delivery.words
+    return f"{values.program.kind.label} {values.daily_dose}"
 
 
 def render_patient_summary(summary: PatientSummary, versions: Sequence[Version]) -> bytes:
