@@ -3,8 +3,9 @@ transaction as the change. Entries form a chain of keyed hashes (HMAC-SHA256 wit
 which never lives in the database: painpump.clinic.audit_keys), and every committed write batch
 leaves a signed checkpoint outside the database (painpump.clinic.audit_checkpoints). `verify()`
 (`painpump audit verify`) detects an edited, deleted, reordered or recomputed entry, a trail cut
-at its end or wiped, and a clinical record that differs from what its trail recorded
-(painpump.clinic.audit_records)."""
+at its end or wiped, a clinical record that differs from what its trail recorded
+(painpump.clinic.audit_records), and a record changed between two of its entries
+(painpump.clinic.audit_continuity)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from painpump import clock
@@ -148,14 +150,28 @@ class _Chain:
     halted: bool = False  # under a key not configured here: what follows cannot be checked
     recent: deque[tuple[int, int, str]] = field(default_factory=lambda: deque(maxlen=KEPT))
     witnessed: tuple[int, str] | None = None  # (seq, hash) of the entry at witness_at
+    unreadable: dict[int, str] = field(default_factory=dict)  # seq -> the problem naming it
 
     def advance(self) -> None:
         while True:
-            batch = list(AuditEntry.objects.filter(seq__gt=self.last_seq).order_by("seq")[:CHUNK])
+            rows = AuditEntry.objects.filter(seq__gt=self.last_seq).order_by("seq")[:CHUNK]
+            try:
+                batch: list[AuditEntry | int] = list(rows)
+            except UNREADABLE:  # only a chunk holding a malformed row is read entry by entry
+                batch = list(rows.values_list("seq", flat=True))
             for entry in batch:
-                self._take(entry)
+                self._take(entry if isinstance(entry, AuditEntry) else self._one(entry))
             if len(batch) < CHUNK:
                 return
+
+    def _one(self, seq: int) -> AuditEntry:
+        """The entry `seq`; one that cannot be read is named, and only its link is checked."""
+        try:
+            return AuditEntry.objects.get(seq=seq)
+        except UNREADABLE as error:
+            prev_hash, digest = AuditEntry.objects.values_list("prev_hash", "hash").get(seq=seq)
+            self.unreadable[seq] = _unreadable(seq, f"{type(error).__name__}: {error}")
+            return AuditEntry(seq=seq, prev_hash=prev_hash, hash=digest)
 
     def at(self, position: int) -> tuple[int, str] | None:
         """(seq, hash) of the entry at `position` (1 is the first), if kept; (0, GENESIS) at 0."""
@@ -174,6 +190,8 @@ class _Chain:
         self.recent.append((self.entries, entry.seq, entry.hash))
         if self.entries == self.witness_at:
             self.witnessed = (entry.seq, entry.hash)
+        if entry.at is None and entry.seq not in self.unreadable:
+            self.unreadable[entry.seq] = _unreadable(entry.seq, "its time is not a date and time")
         problem = self._problem(entry)
         self.previous = entry.hash
         if problem is None:
@@ -189,7 +207,7 @@ class _Chain:
                 f"entry {entry.seq}: link to the entry before is broken (an entry was deleted, "
                 "inserted or reordered)"
             )
-        if self.halted:
+        if self.halted or entry.seq in self.unreadable:
             return None
         fields = hashed_fields(entry)
         if self.key is None:  # the first entry tells the key of the oldest ones
@@ -236,7 +254,7 @@ class _Chain:
         return f"entry {entry.seq}: content does not match its hash ({why})"
 
     def all_problems(self) -> list[str]:
-        found = list(self.problems)
+        found = [*self.unreadable.values(), *self.problems]
         if self.later_failures:
             found.append(f"{self.later_failures} later entries fail the check too")
         return found
@@ -251,6 +269,17 @@ class _Chain:
         )
 
 
+UNREADABLE = (TypeError, ValueError, ArithmeticError, ValidationError)
+"""What reading a malformed row raises (a time, a UUID or a number that is not one)."""
+
+
+def _unreadable(seq: int, why: str) -> str:
+    return (
+        f"entry {seq}: its row cannot be read ({why}): a value no audited action stores, "
+        "written outside the application"
+    )
+
+
 def _signs(key: AuditKey, fields: dict[str, Any], entry: AuditEntry) -> bool:
     return hmac.compare_digest(key.digest("entry", fields), entry.hash)
 
@@ -258,9 +287,13 @@ def _signs(key: AuditKey, fields: dict[str, Any], entry: AuditEntry) -> bool:
 def verify() -> Verification:
     """Check the whole trail: the chain from its first entry (links and keyed hashes), the
     head row against it, the latest signed checkpoint against both (a cut or wiped trail no
-    longer holds the entry it witnessed), and each clinical record against the last state its
-    trail recorded."""
-    from painpump.clinic import audit_records  # it reads what the actions record; they import us
+    longer holds the entry it witnessed), each clinical record against the last state its
+    trail recorded, and each entry's `before` against its object's previous `after`."""
+    from painpump.clinic import (  # they read what the actions record; the actions import us
+        audit_continuity,
+        audit_malformed,
+        audit_records,
+    )
 
     keys = audit_keys.known_keys()
     witnessed = audit_checkpoints.read(keys)  # before the entries: they can only have grown since
@@ -281,7 +314,15 @@ def verify() -> Verification:
     notes: list[str] = []
     problems += witnessed.problems
     _witness(chain, witnessed, problems, notes)
-    problems += audit_records.mismatches()
+    try:
+        problems += audit_records.mismatches()
+    except UNREADABLE as error:
+        problems += audit_malformed.record_ids()
+        problems.append(
+            f"the clinical records were not compared with their trail: a row cannot be read "
+            f"({type(error).__name__}: {error}), a value no audited action stores"
+        )
+    problems += audit_continuity.breaks()
     return Verification(
         chain.entries,
         not problems,
@@ -298,6 +339,12 @@ def _head(chain: _Chain, head: AuditHead | None) -> Iterable[str]:
     if head is None:
         if chain.entries:
             yield f"the trail holds {chain.entries} entries but no head row (it was deleted)"
+        return
+    if not isinstance(head.count, int):
+        yield (
+            f"the head records {head.count!r} as its count of entries, which is not a number: "
+            "the head was rewritten outside the application"
+        )
         return
     if chain.entries < head.count:
         yield (

@@ -1,0 +1,85 @@
+"""Each audited object's entries against one another: an entry's `before` records the object as
+its action found it, so each field it shares with the `after` of the object's previous entry must
+hold the same value. A record changed in the database between two entries shows there even when
+a later ordinary update has since carried the changed value into the newest `after` (which is all
+painpump.clinic.audit_records compares). Both sides are the JSON the actions wrote; only the keys
+both record are compared, so a `before` that holds only {"status": ...} checks the status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django.db.models import Q
+
+from painpump.clinic.models import AuditEntry
+
+BATCH = 2000
+
+EXEMPT: frozenset[tuple[str, str]] = frozenset()
+"""(action, field) pairs whose `before` legitimately differs from the previous entry's `after`."""
+
+IDENTIFYING = frozenset({"mrn", "family_name", "given_name", "birth_date"})
+"""Patient fields whose values a break does not print (it names the field only)."""
+
+
+def _entries(kinds: list[str]) -> Iterator[tuple[int, str, str, str, Any, Any]]:
+    """The entries of objects of `kinds` that record a state, in chain order."""
+    recorded = AuditEntry.objects.filter(object_type__in=kinds).filter(
+        Q(before__isnull=False) | Q(after__isnull=False)
+    )
+    last = 0
+    while True:
+        batch = list(
+            recorded.filter(seq__gt=last)
+            .order_by("seq")
+            .values_list("seq", "action", "object_type", "object_id", "before", "after")[:BATCH]
+        )
+        yield from batch
+        if len(batch) < BATCH:
+            return
+        last = batch[-1][0]
+
+
+def breaks() -> list[str]:
+    """Every field an entry found other than the object's previous entry left it. Only the
+    objects some entry records a `before` of are walked (a read or an object only created has
+    nothing to compare)."""
+    found_before = AuditEntry.objects.filter(before__isnull=False)
+    objects = set(found_before.values_list("object_type", "object_id").distinct())
+    left: dict[tuple[str, str], tuple[int, Mapping[str, Any]]] = {}
+    found: list[str] = []
+    for seq, action, kind, object_id, before, after in _entries(sorted({k for k, _ in objects})):
+        key = (kind, object_id)
+        if key not in objects:
+            continue
+        previous = left.get(key)
+        if previous is not None and isinstance(before, dict):
+            found += _differences(kind, object_id, seq, action, before, *previous)
+        if isinstance(after, dict):
+            left[key] = (seq, after)
+    return found
+
+
+def _differences(
+    kind: str,
+    object_id: str,
+    seq: int,
+    action: str,
+    before: Mapping[str, Any],
+    left_by: int,
+    after: Mapping[str, Any],
+) -> Iterator[str]:
+    for name, value in before.items():
+        if name not in after or after[name] == value or (action, name) in EXEMPT:
+            continue
+        shown = (
+            " (the values are patient-identifying and not shown)"
+            if kind == "patient" and name in IDENTIFYING
+            else ""
+        )
+        found, was = ("", "") if shown else (f" as {value!r}", f" as {after[name]!r}")
+        yield (
+            f"{kind} {object_id}: entry {seq} records {name} before{found}, but entry {left_by} "
+            f"left it{was}: the record was changed outside the application between them{shown}"
+        )
