@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from html import unescape
 
 import pytest
@@ -280,7 +280,8 @@ def test_a_reservoir_typed_with_extra_decimals_is_printed_as_typed(
 ) -> None:
     """The reviewer's case: 39.8999 mL compared by value but printed "entered 39.9 mL"."""
     program = titration(physician, implant, nurse)
-    twin = expected_reservoir(program, clock.now()).most.canonical.quantize(Decimal("0.1"))
+    least = expected_reservoir(program, clock.now()).least.canonical
+    twin = least.quantize(Decimal("0.1"), rounding=ROUND_FLOOR)  # below the whole range
     typed = f"{twin - Decimal('0.1001')} mL"
     assert signed_in(nurse).post(url_of(program), between(typed)).status_code == 302
     readback = Readback.objects.get()
