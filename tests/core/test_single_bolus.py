@@ -109,6 +109,15 @@ def test_a_single_bolus_as_big_as_the_running_day_warns_as_a_possible_slip() -> 
     assert "400 mcg/day of baclofen the pump gives in a whole day" in size.message
 
 
+def test_reviewer_case_a_bolus_under_a_tenth_of_the_running_day_is_no_slip_of_it() -> None:
+    small = PrescribedProgram.single_bolus(single_bolus("25 mcg", "10 min"))
+    decision = decide_prescription(running_baclofen(), Prescription(BACLOFEN, small), AT, RULES)
+    assert decision.stop is None
+    assert "tenfold_step" not in {w.rule for w in decision.warnings}
+    stopped = next(w for w in decision.warnings if w.rule == "stops_after_single_bolus")
+    assert "baclofen then stops abruptly" in stopped.message
+
+
 def test_an_opioid_single_bolus_for_a_patient_not_known_tolerant_asks_for_observation() -> None:
     naive = replace(
         running_baclofen("morphine", 10_000, 1000),

@@ -892,7 +892,9 @@ def check(
             increases_last_7_days=increases_last_7_days,
             phase=phase,
             region=region,
-            floor=floor,
+            # a single bolus (worded by dose_text) is no new running dose: however much smaller
+            # than the running day, it is no decimal slip of it
+            floor=floor and dose_text is None,
             dose_text=dose_text,
         )
     findings += [f.about(Subject.DOSE, drug.name) for f in dose_findings]
