@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -64,3 +65,27 @@ def frozen_clock(frozen_session_clock: None) -> Iterator[time_machine.Traveller]
     timeouts still see time pass)."""
     with time_machine.travel(NOW, tick=True) as traveller:
         yield traveller
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+@pytest.fixture(autouse=True)
+def reading_requests_write_nothing() -> Iterator[None]:
+    """A GET's view writes nothing inside its read-only scope (painpump.db.read_only). Served,
+    SQLite refuses such a write (query_only); a test's request runs inside the test's own
+    transaction, where that never begins, so here every statement of the scope is looked at."""
+    from django.db import connection
+
+    from painpump.db import read_only
+
+    writes: list[str] = []
+
+    def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if read_only.active() and sql.lstrip().upper().startswith(WRITES):
+            writes.append(sql[:120])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        yield
+    assert not writes, f"a reading request wrote inside its read-only scope: {writes}"

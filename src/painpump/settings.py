@@ -153,8 +153,15 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Concurrent writers wait for each other instead of failing at once.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # Writers queue for each other instead of failing at once; readers read beside them.
+    DATABASES["default"]["ENGINE"] = "painpump.db.sqlite3"
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL",
+    }
+    # In memory, as Django's own SQLite backend's test database is (pytest-django knows only it).
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -190,6 +197,8 @@ MIDDLEWARE = [
     "painpump.web.session_limits.SessionLimitsMiddleware",
     "painpump.web.clinic_zone.ClinicTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last: only the view runs inside a reading request's read-only scope.
+    "painpump.plumbing.read_only_requests.ReadOnlyRequestsMiddleware",
 ]
 ROOT_URLCONF = "painpump.urls"
 TEMPLATES = [

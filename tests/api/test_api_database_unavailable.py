@@ -244,3 +244,17 @@ def _raises(cause: Exception) -> Callable[..., None]:
         raise as_django(cause)
 
     return record
+
+
+def test_a_read_whose_audit_entry_cannot_be_written_sends_none_of_the_record(
+    users: dict[Role, User], patient: Patient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GET's audit entry is written after its read: when that fails, the read is not sent.
+    (It fails outside the view, where the served request's outer middleware answers.)"""
+    monkeypatch.setattr(audit, "_append", _raises(pg.DiskFull("could not extend file")))
+    entries = AuditEntry.objects.count()
+    client = Client(raise_request_exception=False)
+    client.force_login(users[Role.NURSE])
+    response = client.get(f"/api/patients/{patient.id}")
+    assert_clean_503(response, "database_full")
+    assert AuditEntry.objects.count() == entries

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.test import Client
 from test_refills import refill_at_day_60
 
 from frozen import NOW, TODAY, ZONE
@@ -22,6 +23,7 @@ from painpump.clinic.roles import Forbidden
 from painpump.clinic.testing import baclofen
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, parse
+from painpump.db.read_only import WritingRequired, read_only
 
 pytestmark = pytest.mark.django_db
 
@@ -226,6 +228,28 @@ def test_a_proposal_whose_slot_has_passed_unbooked_moves_to_a_slot_to_come(
     entry = AuditEntry.objects.filter(action="appointment.propose").last()
     assert entry is not None and entry.actor == refill_visits.SYSTEM
     assert refill_visits.refresh_passed_proposals(nurse, NOW) == 0
+
+
+def test_the_dashboard_read_moves_a_passed_proposal_before_listing_it(
+    implant: Implant, nurse: User
+) -> None:
+    """The dashboard's request reads only until it finds a proposal to move; then it runs again
+    as a writing request (painpump.db.read_only.require_writing)."""
+    proposed = refill_now(nurse, implant)
+    Appointment.objects.filter(id=proposed.id).update(
+        starts_at=NOW - timedelta(days=1), on=TODAY - timedelta(days=1)
+    )
+    with read_only(), pytest.raises(WritingRequired):
+        refill_visits.refresh_passed_proposals(nurse, NOW)
+    client = Client()
+    client.force_login(nurse)
+    response = client.get("/api/dashboard")
+    assert response.status_code == 200
+    moved = Appointment.objects.get(id=proposed.id)
+    assert moved.starts_at is not None and moved.starts_at > NOW
+    assert moved.version == proposed.version + 1
+    with read_only():
+        assert refill_visits.refresh_passed_proposals(nurse, NOW) == 0
 
 
 def test_a_new_refill_closes_the_open_refill_appointment(implant: Implant, nurse: User) -> None:

@@ -1,11 +1,11 @@
-"""The audit trail: every change (and every read of a patient record) appends an entry in the same
-transaction as the change. Entries form a chain of keyed hashes (HMAC-SHA256 with the audit key,
-which never lives in the database: painpump.clinic.audit_keys), and every committed write batch
-leaves a signed checkpoint outside the database (painpump.clinic.audit_checkpoints). `verify()`
-(`painpump audit verify`) detects an edited, deleted, reordered or recomputed entry, a trail cut
-at its end or wiped, a clinical record that differs from what its trail recorded
-(painpump.clinic.audit_records), and a record changed between two of its entries
-(painpump.clinic.audit_continuity)."""
+"""The audit trail: every change appends an entry in the same transaction as the change (a read
+of a patient record, right after the read, before the answer leaves). Entries form a chain of
+keyed hashes (HMAC-SHA256 with the audit key, which never lives in the database:
+painpump.clinic.audit_keys), and every committed write batch leaves a signed checkpoint outside
+the database (painpump.clinic.audit_checkpoints). `verify()` (`painpump audit verify`) detects an
+edited, deleted, reordered or recomputed entry, a trail cut at its end or wiped, a clinical record
+that differs from what its trail recorded (painpump.clinic.audit_records), and a record changed
+between two of its entries (painpump.clinic.audit_continuity)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import json
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from painpump import clock
 from painpump.clinic import audit_checkpoints, audit_keys
 from painpump.clinic.audit_keys import UNKEYED, AuditKey
 from painpump.clinic.models import AuditEntry, AuditHead
+from painpump.db import read_only
 
 GENESIS = "0" * 64
 ROTATE = "audit.key_rotate"
@@ -55,10 +57,29 @@ def record(
     patient_id: UUID | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append an entry; must run inside the transaction of the change it records."""
+) -> AuditEntry | None:
+    """Append an entry; must run inside the transaction of the change it records. Within a
+    request that only reads (painpump.db.read_only), the entry of what it read is appended once
+    its read has ended, before the answer leaves; None then."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the change's transaction")
+    if read_only.active():
+        read_only.after(
+            partial(_append, actor, action, object_type, object_id, patient_id, before, after)
+        )
+        return None
+    return _append(actor, action, object_type, object_id, patient_id, before, after)
+
+
+def _append(
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: object,
+    patient_id: UUID | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> AuditEntry:
     key = audit_keys.require_key()
     head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
     entry = AuditEntry(
@@ -103,13 +124,8 @@ def rotate_key(actor: str) -> AuditEntry:
                 "key in PAINPUMP_AUDIT_KEY and the old one in PAINPUMP_AUDIT_RETIRED_KEYS_FILE "
                 "first"
             )
-        return record(
-            actor,
-            ROTATE,
-            "audit_key",
-            current.id,
-            after={"key_id": current.id, "previous_key_id": outcome.key_id},
-        )
+        after = {"key_id": current.id, "previous_key_id": outcome.key_id}
+        return _append(actor, ROTATE, "audit_key", current.id, None, None, after)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from django.db import (
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.loader import render_to_string
 
+from painpump.db import read_only
 from painpump.plumbing.status import UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ def classify(error: BaseException) -> Unavailable | None:
     cause = error.__cause__
     sqlstate = getattr(cause, "sqlstate", None)
     sqlite = str(getattr(cause, "sqlite_errorname", ""))
+    if sqlite.startswith("SQLITE_READONLY") and read_only.active():
+        return None  # a request that only reads tried to write: a bug, not an outage
     if sqlstate == "25006" or sqlite.startswith("SQLITE_READONLY"):
         return Unavailable("database_read_only")
     if sqlstate == "53100" or sqlite == "SQLITE_FULL":

@@ -19,6 +19,7 @@ from painpump.clinic.models import Appointment, Implant
 from painpump.clinic.reads.refill_slots import OPEN, booking_rules, visit_for
 from painpump.clinic.roles import require
 from painpump.core.locale import ClinicLocale
+from painpump.db import read_only
 
 SYSTEM = "painpump"
 """The actor of a proposal moved because its slot has passed (no person moved it)."""
@@ -173,15 +174,18 @@ def refresh_passed_proposals(user: User, now: datetime) -> int:
     the past. Returns how many moved."""
     require(user, "patient.read")
     today = locale_of(clinic_settings()).today(now)
-    passed = Appointment.objects.select_for_update().filter(
+    passed = Appointment.objects.filter(
         Q(starts_at__lt=now) | Q(starts_at__isnull=True, on__lt=today),
         kind="refill",
         status="proposed",
         on__lte=today,  # read in the index of open appointments by day
         due_by__isnull=False,
     )
+    if not passed.exists():
+        return 0
+    read_only.require_writing()
     moved = 0
-    for appointment in passed.order_by("due_by", "id"):
+    for appointment in passed.select_for_update().order_by("due_by", "id"):
         move_to_proposal(SYSTEM, appointment, "the proposed slot has passed unbooked")
         moved += 1
     return moved

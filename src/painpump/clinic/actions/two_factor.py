@@ -24,6 +24,7 @@ from painpump.clinic.actions.users import Account, _bumped, _locked
 from painpump.clinic.roles import require
 from painpump.clinic.two_factor import status
 from painpump.core.errors import Refusal
+from painpump.db import read_only
 
 RULES = "painpump sign-in rules (docs/security.md, two-factor sign-in)"
 RECOVERY_CODES = 10
@@ -119,6 +120,7 @@ def start_enrolment(user: User) -> Enrolment:
         )
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
     if device is None:
+        read_only.require_writing()
         device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
     secret = b32encode(device.bin_key).decode("ascii")
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
