@@ -132,19 +132,20 @@ def patient(nurse: User) -> Patient:
     )
 
 
-@pytest.fixture
-def implant(patient: Patient, physician: User, pharmacist: User) -> Implant:
+def implanted_pump(physician: User, patient_id: UUID, serial: str) -> Implant:
+    """A SynchroMed II 20 mL pump (`serial`) with a 60 cm 8709SC catheter, implanted after a
+    test phase the patient responded to: no prescription, no fill yet."""
     episode = patients.open_episode(
-        physician, patient.id, indication="stroke", referred_on=REFERRED
+        physician, patient_id, indication="stroke", referred_on=REFERRED
     )
     responder = responder_episode(physician, episode.id, start=TEST_PHASE)
-    implant = implantation.register_implantation(
+    return implantation.register_implantation(
         physician,
         episode.id,
         expected_version=responder.version,
         now=datetime.combine(IMPLANTED, time(12, 0), tzinfo=UTC),
         pump_model="synchromed-ii-20",
-        pump_serial="NGP123456H",
+        pump_serial=serial,
         catheter_model="8709SC",
         catheter_length_cm=Decimal("60"),
         dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
@@ -152,6 +153,11 @@ def implant(patient: Patient, physician: User, pharmacist: User) -> Implant:
         alarm_volume=None,
         implanted_on=IMPLANTED,
     )
+
+
+@pytest.fixture
+def implant(patient: Patient, physician: User, pharmacist: User) -> Implant:
+    implant = implanted_pump(physician, patient.id, "NGP123456H")
     prescribed(
         physician,
         pharmacist,

@@ -8,27 +8,22 @@ before the implant and after."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
 from django.contrib.auth.models import User
 
 from clinic_fixtures import (
     FIRST_FILL,
-    IMPLANTED,
-    REFERRED,
-    TEST_PHASE,
+    implanted_pump,
     prescriber_of,
     second_clinician,
 )
-from painpump.clinic.actions import alarms, implantation, patients, refills
+from painpump.clinic.actions import alarms, patients, refills
 from painpump.clinic.models import Implant, Patient, Refill
 from painpump.clinic.testing import (
     CARRIED_OVER,
-    MEDTRONIC_CATHETER,
     baclofen,
     prescribed,
-    responder_episode,
 )
 from painpump.core.units import Kind, parse
 
@@ -117,24 +112,7 @@ def first_fill_on_the_prescribers_reason(
     """A pump of the patient, its first fill by the nurse at the patient's established
     baclofen dose: above the label's start, a warning the physician gave a reason for when
     signing the prescription (PRESCRIBED_AT), so the nurse types none (or `typed`)."""
-    episode = patients.open_episode(
-        physician, patient.id, indication="stroke", referred_on=REFERRED
-    )
-    responder = responder_episode(physician, episode.id, start=TEST_PHASE)
-    implant = implantation.register_implantation(
-        physician,
-        episode.id,
-        expected_version=responder.version,
-        now=datetime.combine(IMPLANTED, time(12, 0), tzinfo=UTC),
-        pump_model="synchromed-ii-20",
-        pump_serial="NGP000002H",
-        catheter_model="8709SC",
-        catheter_length_cm=Decimal("60"),
-        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
-        acknowledge=dict(MEDTRONIC_CATHETER),
-        alarm_volume=None,
-        implanted_on=IMPLANTED,
-    )
+    implant = implanted_pump(physician, patient.id, "NGP000002H")
     dose = parse("400 mcg/day", Kind.DOSE_RATE, "dose")
     prescribed(
         physician,

@@ -6,7 +6,7 @@ unchecked."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from uuid import uuid4
 
@@ -14,10 +14,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
-from clinic_fixtures import FIRST_FILL, IMPLANTED, REFERRED, TEST_PHASE, titrated
+from clinic_fixtures import FIRST_FILL, implanted_pump, titrated
 from frozen import TODAY
 from painpump.clinic import audit, audit_keys
-from painpump.clinic.actions import implantation, patients, readbacks, refills
+from painpump.clinic.actions import patients, readbacks, refills
 from painpump.clinic.models import (
     AuditEntry,
     Implant,
@@ -26,7 +26,7 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
-from painpump.clinic.testing import MEDTRONIC_CATHETER, baclofen, prescribed, responder_episode
+from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import prescription as rx
 from painpump.core.prescription_compare import Readback as ReadValues
 from painpump.core.units import Kind, parse
@@ -60,22 +60,7 @@ def other_implant(nurse: User, physician: User, pharmacist: User) -> Implant:
         birth_date=TODAY - timedelta(days=15_000),
         today=TODAY,
     )
-    episode = patients.open_episode(physician, other.id, indication="stroke", referred_on=REFERRED)
-    responder = responder_episode(physician, episode.id, start=TEST_PHASE)
-    implant = implantation.register_implantation(
-        physician,
-        episode.id,
-        expected_version=responder.version,
-        now=datetime.combine(IMPLANTED, time(12, 0), tzinfo=UTC),
-        pump_model="synchromed-ii-20",
-        pump_serial="NGP654321H",
-        catheter_model="8709SC",
-        catheter_length_cm=Decimal("60"),
-        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
-        acknowledge=dict(MEDTRONIC_CATHETER),
-        alarm_volume=None,
-        implanted_on=IMPLANTED,
-    )
+    implant = implanted_pump(physician, other.id, "NGP654321H")
     prescribed(
         physician,
         pharmacist,

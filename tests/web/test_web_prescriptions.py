@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,16 +20,13 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from clinic_fixtures import IMPLANTED, REFERRED, REFILL_FORM, TEST_PHASE
-from painpump.clinic.actions import implantation, patients
+from clinic_fixtures import REFILL_FORM, implanted_pump
 from painpump.clinic.models import Implant, Incident, Patient, Prescription, Program, Readback
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import (
     CARRIED_OVER,
-    MEDTRONIC_CATHETER,
     baclofen,
     prescribed,
-    responder_episode,
 )
 from painpump.core.units import Kind, parse
 
@@ -511,24 +507,7 @@ def test_a_ready_prescription_offers_program_pump_to_the_nurse(
 def test_a_warning_the_prescriber_gave_a_reason_for_needs_none_at_the_first_fill(
     patient: Patient, physician: User, pharmacist: User, nurse: User
 ) -> None:
-    episode = patients.open_episode(
-        physician, patient.id, indication="stroke", referred_on=REFERRED
-    )
-    responder = responder_episode(physician, episode.id, start=TEST_PHASE)
-    implant = implantation.register_implantation(
-        physician,
-        episode.id,
-        expected_version=responder.version,
-        now=datetime.combine(IMPLANTED, time(12, 0), tzinfo=UTC),
-        pump_model="synchromed-ii-20",
-        pump_serial="NGP000002H",
-        catheter_model="8709SC",
-        catheter_length_cm=Decimal("60"),
-        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
-        acknowledge=dict(MEDTRONIC_CATHETER),
-        alarm_volume=None,
-        implanted_on=IMPLANTED,
-    )
+    implant = implanted_pump(physician, patient.id, "NGP000002H")
     dose = parse("400 mcg/day", Kind.DOSE_RATE, "d")
     at = timezone.now() - timedelta(hours=1)
     prescribed(physician, pharmacist, implant.id, baclofen(), dose, at=at, overrides=CARRIED_OVER)

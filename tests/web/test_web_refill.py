@@ -9,7 +9,7 @@ next to its field with nothing stored, and a form opened before another refill i
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +19,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from clinic_fixtures import FIRST_FILL, IMPLANTED, REFERRED, TEST_PHASE
+from clinic_fixtures import FIRST_FILL, implanted_pump
 from clinic_fixtures import REFILL_FORM as ENTRIES
-from painpump.clinic.actions import implantation, patients, prescriptions, refills
+from painpump.clinic.actions import prescriptions, refills
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
-from painpump.clinic.testing import MEDTRONIC_CATHETER, baclofen, prescribed, responder_episode
+from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.prescription_compare import CheckEntries
@@ -393,24 +393,7 @@ def test_the_dashboard_links_a_refill_waiting_for_verification(
 def test_a_new_pump_gets_its_first_fill_without_an_aspiration(
     patient: Patient, physician: User, pharmacist: User
 ) -> None:
-    episode = patients.open_episode(
-        physician, patient.id, indication="stroke", referred_on=REFERRED
-    )
-    responder = responder_episode(physician, episode.id, start=TEST_PHASE)
-    implant = implantation.register_implantation(
-        physician,
-        episode.id,
-        expected_version=responder.version,
-        now=datetime.combine(IMPLANTED, time(12, 0), tzinfo=UTC),
-        pump_model="synchromed-ii-20",
-        pump_serial="NGP000001H",
-        catheter_model="8709SC",
-        catheter_length_cm=Decimal("60"),
-        dead_volume=parse("0.25 mL", Kind.VOLUME, "d"),
-        acknowledge=dict(MEDTRONIC_CATHETER),
-        alarm_volume=None,
-        implanted_on=IMPLANTED,
-    )
+    implant = implanted_pump(physician, patient.id, "NGP000001H")
     client = signed_in(physician)
     page = client.get(f"/implants/{implant.id}/refill/").content.decode()
     assert "No prescription is ready for this pump" in page
