@@ -55,6 +55,10 @@ FILES_BESIDES = 64
 OPEN_FILES_WANTED = 65536
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 LENGTH_RULE = "RFC 9112, section 6.3: one Content-Length, in decimal digits"
+FRAMING_RULE = (
+    "RFC 9112, section 6.1: a request has a Content-Length or a Transfer-Encoding, never both "
+    "(both may be an attempt at request smuggling)"
+)
 LENGTH_DIGITS_MAX = 20
 """Digits a Content-Length may have, leading zeros included: more than any body's length needs
 (gunicorn refuses longer ones with its own HTML page, so the worker refuses them first)."""
@@ -71,6 +75,22 @@ class State(enum.Enum):
     BAD_LENGTH = "bad length"
     """Its Content-Length is not one number (none of digits, or several), or one of more than
     LENGTH_DIGITS_MAX digits under the limit (leading zeros): refused with 400."""
+    BAD_FRAMING = "bad framing"
+    """It has both a Content-Length and a Transfer-Encoding: refused with 400."""
+
+
+REFUSED = frozenset({State.TOO_LARGE, State.BAD_LENGTH, State.BAD_FRAMING})
+"""The states the worker answers itself, before the request runs."""
+
+
+def header_text(raw: bytes) -> str:
+    """A header's bytes as a refusal may echo them: printable ASCII as it is, the backslash
+    doubled and every other byte as \\xNN (a header has no declared encoding, so a digit of
+    another script is shown as the bytes it came as, not decoded into something else)."""
+    return "".join(
+        "\\\\" if byte == 0x5C else chr(byte) if 0x20 <= byte < 0x7F else f"\\x{byte:02x}"
+        for byte in raw
+    )
 
 
 class Arriving:
@@ -85,7 +105,7 @@ class Arriving:
         self.length = 0
         """The body's length from Content-Length (0 when refused)."""
         self.announced = ""
-        """The Content-Length as sent, for a refusal to name."""
+        """The Content-Length as sent (header_text), for a refusal to name."""
         self.expects_continue = False
         self.state = State.WAITING
 
@@ -116,11 +136,12 @@ class Arriving:
                 fields.setdefault(name.strip().lower(), []).append(value.strip().lower())
         self.expects_continue = fields.get(b"expect") == [b"100-continue"]
         lengths = fields.get(b"content-length", [])
-        self.announced = b", ".join(lengths).decode("latin-1")
-        if b"transfer-encoding" in fields or not lengths:
+        self.announced = header_text(b", ".join(lengths))
+        if b"transfer-encoding" in fields and lengths:
+            self.state = State.BAD_FRAMING
+        elif b"transfer-encoding" in fields or not lengths:
             # No body, or a chunked one, which the application never reads (Django reads
-            # CONTENT_LENGTH bytes of a request's body, and a chunked request has none);
-            # gunicorn's parser refuses both headers together.
+            # CONTENT_LENGTH bytes of a request's body, and a chunked request has none).
             self.state = State.ARRIVED
         elif len(lengths) != 1 or not lengths[0].isdigit():
             self.state = State.BAD_LENGTH
@@ -143,7 +164,15 @@ class Arriving:
         return path.startswith("/api/")
 
     def refusal(self) -> tuple[str, Refusal]:
-        """The status and the refusal of a request refused at its head (TOO_LARGE, BAD_LENGTH)."""
+        """The status and the refusal of a request refused at its head (REFUSED)."""
+        if self.state is State.BAD_FRAMING:
+            return "400 Bad Request", Refusal(
+                "Content-Length",
+                f"'{self.announced}'",
+                "no Content-Length beside a Transfer-Encoding",
+                FRAMING_RULE,
+                "comes with a Transfer-Encoding",
+            )
         if self.state is State.TOO_LARGE:
             return "413 Content Too Large", Refusal(
                 "Content-Length",
@@ -162,7 +191,7 @@ class Arriving:
             )
         return "400 Bad Request", Refusal(
             "Content-Length",
-            repr(self.announced),
+            f"'{self.announced}'",
             "one length in decimal digits",
             LENGTH_RULE,
             "is not one length",
@@ -396,7 +425,7 @@ class BufferedWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no typ
                 with contextlib.suppress(OSError):
                     client.sock.send(CONTINUE)
             return
-        if state in (State.TOO_LARGE, State.BAD_LENGTH):
+        if state in REFUSED:
             self._answer(client, refusal_answer(*arriving.refusal(), arriving.api_path()))
             return
         self._run(client)

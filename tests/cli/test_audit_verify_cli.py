@@ -22,6 +22,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from typer.testing import CliRunner
 
+from clinic_fixtures import PASSWORD
+from painpump.cli.console_proof import PASSWORD_ENV
 from painpump.cli.main import _register, app
 from painpump.cli.serve import local_checkpoints_warning
 from painpump.clinic import audit, audit_checkpoints, audit_keys
@@ -173,6 +175,13 @@ def test_a_chain_recomputed_with_the_plain_digest_exits_1(
     assert "the trail was rewritten" in result.stdout
 
 
+@pytest.fixture
+def admin_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The admin of `rotate-key` gives their password (painpump.cli.console_proof)."""
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+
+
+@pytest.mark.usefixtures("admin_password")
 def test_rotate_key_moves_the_chain_to_the_configured_key(
     committed: audit_checkpoints.Checkpoint, admin: User, settings: Any
 ) -> None:
@@ -192,6 +201,7 @@ def test_rotate_key_moves_the_chain_to_the_configured_key(
     assert again.exit_code == 1 and "already under the configured key" in again.output
 
 
+@pytest.mark.usefixtures("admin_password")
 def test_rotate_key_needs_an_admin(committed: audit_checkpoints.Checkpoint) -> None:
     result = CliRunner().invoke(app, ["audit", "rotate-key", "nurse.joy"])
     assert result.exit_code == 1

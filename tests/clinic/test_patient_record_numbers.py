@@ -94,6 +94,27 @@ def test_regression_separators_and_ascii_look_alikes_of_an_existing_number_are_r
     assert refusal.source.startswith("rule-record-number")
 
 
+@pytest.mark.parametrize(
+    ("typed", "existing"),
+    [
+        ("DEMO-000012", "DEMO-00012"),
+        ("DEMO-12", "DEMO-00012"),
+        ("VVARD-7", "WARD-7"),
+        ("CLARK-7", "DARK-7"),
+        ("ANNA-7", "AMA-7"),
+    ],
+)
+def test_regression_letter_pairs_and_an_extra_leading_zero_are_refused_naming_the_existing(
+    nurse: User, typed: str, existing: str
+) -> None:
+    """The last outside attack: beside DEMO-00012 a DEMO-000012 was accepted, and so were VV
+    for W, cl for d and nn for m."""
+    create(nurse, existing)
+    refusal = refused(nurse, typed)
+    assert refusal.problem == f"looks like {existing}, another patient's record number"
+    assert refusal.source.startswith("rule-record-number")
+
+
 def test_an_older_record_number_outside_the_rule_still_keeps_its_look_alikes_out(
     nurse: User,
 ) -> None:

@@ -109,7 +109,52 @@ def test_regression_separators_and_ascii_look_alikes_share_the_skeleton(
 
 
 @pytest.mark.parametrize(
-    "other", ["MRN-0002", "MRN-0001-1", "MRN-00001", "MN-0001", "MRN-8001", "MRN-0003"]
+    ("look_alike", "existing"),
+    [
+        ("DEMO-VV1", "DEMO-W1"),
+        ("WARD-7", "VVARD-7"),
+        ("CLARK-7", "DARK-7"),
+        ("C1ARK-7", "DARK-7"),
+        ("ANNA-7", "AMA-7"),
+        ("DEMO-000012", "DEMO-00012"),
+        ("DEMO-12", "DEMO-00012"),
+        ("DEMO-OOOO12", "DEMO-00012"),
+        ("DEMO000012", "DEMO-00012"),
+        ("12/0034", "12/34"),
+        ("0012", "12"),
+    ],
+)
+def test_regression_letter_pairs_and_leading_zeros_share_the_skeleton(
+    look_alike: str, existing: str
+) -> None:
+    """The last outside attack's further look-alikes: VV for W, cl for d, nn for m, and an
+    extra leading zero in a run of digits (the leading zeros of a run are read past)."""
+    assert skeleton(look_alike) == skeleton(existing)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "MRN-0002",
+        "MRN-0001-1",
+        "MN-0001",
+        "MRN-8001",
+        "MRN-0003",
+        "MRN-1001",
+        "MRN-0010",
+        "MRN-0011",
+        "MRN-10",
+        "MRN-0",
+    ],
 )
 def test_record_numbers_a_reader_tells_apart_have_different_skeletons(other: str) -> None:
     assert skeleton(other) != skeleton("MRN-0001")
+
+
+@pytest.mark.parametrize("width", [5, 6])
+def test_numbers_of_one_prefix_and_width_never_share_a_skeleton(width: int) -> None:
+    """A clinic's own numbering (a prefix and zero-padded digits) stays apart, the prefix
+    ending in a letter pair's first half or in a letter read as a digit too."""
+    for prefix in ("DEMO-", "ABC-", "MRN", "B", "VV-", ""):
+        numbers = [f"{prefix}{n:0{width}d}" for n in range(1, 1200)]
+        assert len({skeleton(number) for number in numbers}) == len(numbers)

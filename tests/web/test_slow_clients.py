@@ -52,15 +52,60 @@ def test_a_request_has_arrived_only_once_its_head_and_promised_body_are_in() -> 
     "head",
     [
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
         b"GET / HTTP/1.1\r\nX: " + b"y" * HEAD_LIMIT,
     ],
-    ids=["chunked", "chunked with a length", "head too long"],
+    ids=["chunked", "head too long"],
 )
 def test_a_request_gunicorn_refuses_or_whose_body_is_never_read_goes_on_at_once(
     head: bytes,
 ) -> None:
     assert arrived(head) == [State.ARRIVED]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /api/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+        b"POST /api/x HTTP/1.1\r\nContent-Length: 5\r\ntransfer-encoding: gzip\r\n\r\n",
+        b"POST /api/x HTTP/1.1\r\nContent-Length: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ],
+    ids=["chunked with a length", "length then an encoding", "a bad length with an encoding"],
+)
+def test_regression_a_request_with_both_a_length_and_a_transfer_encoding_is_refused_at_its_head(
+    head: bytes,
+) -> None:
+    """Regression: it got gunicorn's HTML 400 on /api/; the worker refuses it itself now."""
+    arriving = Arriving(HEAD_LIMIT, BODY_LIMIT)
+    assert arriving.feed(head) is State.BAD_FRAMING
+    status_line, refusal = arriving.refusal()
+    assert status_line == "400 Bad Request"
+    assert refusal.field == "Content-Length" and refusal.problem == "comes with a Transfer-Encoding"
+    assert refusal.source.startswith("RFC 9112, section 6.1")
+
+
+@pytest.mark.parametrize(
+    ("length", "shown"),
+    [
+        ("\u0665".encode(), "'\\xd9\\xa5'"),
+        ("\uff15\uff10".encode(), "'\\xef\\xbc\\x95\\xef\\xbc\\x90'"),
+        (b"5\xa0", "'5\\xa0'"),
+        (b"5\\x35", "'5\\\\x35'"),
+    ],
+    ids=["arabic-indic five", "fullwidth fifty", "latin-1 byte", "a backslash"],
+)
+def test_regression_a_content_length_of_other_digits_is_echoed_as_its_bytes_escaped(
+    length: bytes, shown: str
+) -> None:
+    """Regression: a Content-Length of non-ASCII digits was echoed garbled (its UTF-8 bytes
+    read as Latin-1) in the JSON 400; it is refused echoing each byte outside printable ASCII
+    as \\xNN."""
+    arriving = Arriving(HEAD_LIMIT, BODY_LIMIT)
+    assert arriving.feed(b"POST /api/x HTTP/1.1\r\nContent-Length: " + length + b"\r\n\r\n") is (
+        State.BAD_LENGTH
+    )
+    refusal = arriving.refusal()[1]
+    assert refusal.value == shown
+    assert refusal.value.isascii()
 
 
 def test_a_body_over_the_limit_is_refused_at_its_head() -> None:
@@ -240,6 +285,32 @@ def test_regression_a_content_length_over_the_limit_or_not_one_number_is_refused
         assert refused in body and len(body) < 2000
         if kind == b"application/json":
             assert json.loads(body)["error"]["field"] == "Content-Length"
+
+
+@pytest.mark.parametrize(
+    ("headers", "refused"),
+    [
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 5", "comes with a Transfer-Encoding"),
+        (b"Content-Length: \xd9\xa5", "Content-Length: '\\xd9\\xa5' is not one length"),
+    ],
+    ids=["chunked with a length", "arabic-indic digit"],
+)
+def test_regression_both_framings_or_a_length_of_other_digits_are_refused_by_the_worker(
+    served: tuple[Server, str], headers: bytes, refused: str
+) -> None:
+    """Regression: a request with both Transfer-Encoding and Content-Length got gunicorn's HTML
+    400 on /api/, and a Content-Length of non-ASCII digits was echoed garbled in the JSON 400."""
+    server, _ = served
+    for path, kind in ((b"/api/patients", b"application/json"), (b"/patients/new/", b"text/plain")):
+        head = b"POST " + path + b" HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n\r\n"
+        got, answer_head, body = answered(server, head)
+        assert got == 400, body
+        assert b"Content-Type: " + kind in answer_head and body.isascii()
+        if kind == b"application/json":
+            error = json.loads(body)["error"]
+            assert error["field"] == "Content-Length" and refused in error["message"]
+        else:
+            assert refused in body.decode()
 
 
 def test_one_host_holding_many_half_sent_requests_gets_429_and_others_are_served(

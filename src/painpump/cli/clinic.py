@@ -1,17 +1,21 @@
 """Commands of the clinic service: `painpump manage ...` (Django's management commands, e.g.
-migrate, createsuperuser), `painpump audit verify`, `painpump audit rotate-key` and
-`painpump redate`."""
+migrate, createsuperuser), `painpump audit verify`, `painpump audit rotate-key ADMIN` and
+`painpump redate ADMIN`; the admin of the last two proves who they are by their password and
+authenticator code (painpump.cli.console_proof), as at the web's sign-in."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from painpump.cli import console_proof
 from painpump.cli.output import emit
 from painpump.runtime import setup_django
 
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+PASSWORD_FILE = typer.Option("--password-file", help=console_proof.PASSWORD_FILE_HELP)
 
 
 @audit_app.command("verify")
@@ -48,21 +52,19 @@ def verify(json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = F
 
 @audit_app.command("rotate-key")
 def rotate_key(
-    user: Annotated[str, typer.Argument(help="The admin the rotation is recorded for.")],
+    admin: Annotated[str, typer.Argument(help="The admin the rotation is recorded for.")],
+    password_file: Annotated[Path | None, PASSWORD_FILE] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Move the audit chain to the key now in PAINPUMP_AUDIT_KEY, from the key of its newest
     entries (listed in PAINPUMP_AUDIT_RETIRED_KEYS_FILE), with the service stopped; also seals a
-    trail written before painpump keyed its chain (docs/security.md)."""
+    trail written before painpump keyed its chain (docs/security.md). ADMIN gives their password
+    and authenticator code first."""
     setup_django()
-    from django.contrib.auth.models import User
-
     from painpump.clinic import audit
     from painpump.clinic.roles import Forbidden, require
 
-    account = User.objects.filter(username=user, is_active=True).first()
-    if account is None:
-        raise typer.BadParameter(f"{user!r}: no active user of that name")
+    account = console_proof.signed_in(admin, password_file, "admin")
     try:
         entry = audit.rotate_key(require(account, "settings.write"))
     except (Forbidden, ValueError) as refused:
@@ -77,21 +79,19 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def redate(
-        user: Annotated[str, typer.Argument(help="The admin the change is recorded for.")],
+        admin: Annotated[str, typer.Argument(help="The admin the change is recorded for.")],
+        password_file: Annotated[Path | None, PASSWORD_FILE] = None,
         json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Date every filled pump again by its twin (its alarm, empty and refill-by dates), as a
-        change of the refill margin or time zone does; prints how many changed."""
+        change of the refill margin or time zone does; prints how many changed. ADMIN gives
+        their password and authenticator code first."""
         setup_django()
-        from django.contrib.auth.models import User
-
         from painpump import clock
         from painpump.clinic.actions import pump_dates
         from painpump.clinic.roles import Forbidden
 
-        account = User.objects.filter(username=user, is_active=True).first()
-        if account is None:
-            raise typer.BadParameter(f"{user!r}: no active user of that name")
+        account = console_proof.signed_in(admin, password_file, "admin")
         try:
             changed = pump_dates.redate_all(account, clock.now())
         except Forbidden as refused:

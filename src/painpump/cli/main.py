@@ -8,7 +8,9 @@ from functools import cache
 
 import typer
 from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError
 
+from painpump.cli import data_directory
 from painpump.cli.output import EXIT_REFUSED, refuse
 from painpump.core.errors import Refusal
 
@@ -52,6 +54,13 @@ def run() -> None:
         sys.exit(1)
     except ImproperlyConfigured as error:  # the settings refuse a missing or weak secret or key
         typer.echo(f"configuration refused: {error}", err=True)
+        sys.exit(2)
+    except OperationalError as error:
+        missing = data_directory.missing()
+        if missing is None:
+            typer.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+            sys.exit(1)
+        typer.echo(f"configuration refused: {data_directory.refusal(missing)}", err=True)
         sys.exit(2)
     except Exception as error:
         # Usage errors of the command-line parser (missing or unknown option, bad choice) carry

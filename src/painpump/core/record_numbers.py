@@ -33,18 +33,24 @@ LOOK_ALIKES = str.maketrans(
         "6": "g",
         "8": "b",
         # Separators, doubled or left out alike; dashes and hyphens (the non-breaking hyphen,
-        # the minus sign) with them:
-        **dict.fromkeys("-./\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58"),
+        # the minus sign) with them. Each is '-' until the leading zeros are dropped:
+        **dict.fromkeys("./\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58", "-"),
         # Cyrillic and Greek letters drawn like Latin ones, lower case (casefolded first):
         # (each mapped to what its Latin twin maps to: і and ι to l, like i)
         **dict(zip("авекмнорстухіјѕһԁӏԛԝ", "abekmhopctyxljshdlqw", strict=True)),
         **dict(zip("αβεζηικμνορτυχ", "abezhlkmnoptyx", strict=True)),
     }
 )
-"""Characters a reader takes for others, each mapped to the one it is taken for (None: read past,
-as separators are)."""
-RN_LOOKS_LIKE_M = ("rn", "m")
-"""Two letters a reader takes for one: "DERNO" for "DEMO"."""
+"""Characters a reader takes for others, each mapped to the one it is taken for."""
+PAIRS = {"rn": "m", "nn": "m", "vv": "w", "cl": "d"}
+"""Two letters a reader takes for one ("DERNO" for "DEMO", "VV" for "W"), folded left to right
+after the look-alikes (so "c1" and "CI" read as "d" too)."""
+PAIR = re.compile("|".join(PAIRS))
+LEADING_ZEROS = re.compile("(?<![olzsgb3479])[o-]*o[o-]*(?=[lzsgb3479])")
+"""Zeros (or letters read as zeros, "o" once the look-alikes are mapped) that begin a run of
+digits, with the separators among them: "DEMO-000012" reads as "DEMO-12", and so, separators
+aside, as "DEMO000012" and "DEM-12". Zeros after a digit or a letter read as one stay ("1001",
+"B001" as "8001"), and so do zeros no digit follows ("MRN-0")."""
 UNSEEN = HIDDEN | {"Mn", "Me"}
 """What a skeleton drops: characters that do not show, and marks that did not combine."""
 
@@ -70,13 +76,15 @@ def record_number(value: object, field: str = "mrn") -> str:
 
 def skeleton(number: str) -> str:
     """What a reader sees in `number`: case folded, invisible characters and separators ('-',
-    '.', '/') dropped, digits of every script as ASCII digits, and look-alikes (0/O, 1/l/I, 2/Z,
-    5/S, 6/G, 8/B, rn/m, Cyrillic and Greek twins) mapped to one of each kind. Two record
-    numbers with the same skeleton can be taken for each other."""
+    '.', '/') dropped, digits of every script as ASCII digits, look-alikes (0/O, 1/l/I, 2/Z,
+    5/S, 6/G, 8/B, Cyrillic and Greek twins) mapped to one of each kind, the leading zeros of a
+    run of digits dropped, and pairs read as one letter (rn and nn/m, vv/w, cl/d) folded. Two
+    record numbers with the same skeleton can be taken for each other."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", number).casefold())
     if not folded.isascii():
         folded = "".join(_seen(ch) for ch in folded)
-    return folded.translate(LOOK_ALIKES).replace(*RN_LOOKS_LIKE_M)
+    unzeroed = LEADING_ZEROS.sub("", folded.translate(LOOK_ALIKES)).replace("-", "")
+    return PAIR.sub(lambda pair: PAIRS[pair.group()], unzeroed)
 
 
 def _seen(ch: str) -> str:

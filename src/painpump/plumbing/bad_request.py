@@ -1,10 +1,38 @@
 """The 400 Django answers before any view runs (a Host not allowed, a malformed request): JSON
-naming the request on API paths, as every other API refusal is, Django's page elsewhere."""
+naming the request on API paths, as every other API refusal is, Django's page elsewhere; and
+logged as one line, never with a traceback (settings.LOGGING)."""
 
 from __future__ import annotations
 
+import logging
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+
+from painpump.core.errors import shortened
+from painpump.core.text import escaped
+
+SUSPICIOUS = "django.security."
+"""Django's loggers of the requests it refuses as suspicious (django.security.DisallowedHost for
+a Host not allowed), each logged with its traceback."""
+
+
+class OneLine(logging.Filter):
+    """Django's record of a suspicious request as one line: the request and the reason, escaped
+    and shortened (both come from the client), without the traceback, which tells nothing of
+    the client's fault and lets each such request write a page of log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(SUSPICIOUS):
+            request = getattr(record, "request", None)
+            path = getattr(request, "path", "")
+            method = getattr(request, "method", "")
+            reason = shortened(escaped(record.getMessage()))
+            record.msg = f"refused with 400: {method} {shortened(escaped(path), 100)}: {reason}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
