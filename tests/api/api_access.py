@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
@@ -29,7 +30,7 @@ from therapy_setup import (
 from db_snapshot import snapshot
 from painpump.api import tokens
 from painpump.api.app import api
-from painpump.clinic.actions import alarms, prescriptions, readbacks, role_grants
+from painpump.clinic.actions import alarms, catheters, prescriptions, readbacks, role_grants
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Implant, Incident, Program
 from painpump.clinic.reads.prescriptions import as_core
@@ -293,6 +294,33 @@ ACCESS: dict[tuple[str, str], Access] = {
         lambda w: {"version": 1, "implant_wait_days": 28},
         "settings.write",
     ),
+    ("get", "/api/clinic-catheters"): Access(
+        SIGNED_IN, 200, "/api/clinic-catheters", None, "library.read"
+    ),
+    ("post", "/api/clinic-catheters"): Access(
+        frozenset({PH}),
+        201,
+        "/api/clinic-catheters",
+        lambda w: {
+            "model": "8780",
+            "name": "Ascenda intrathecal catheter 8780",
+            "manufacturer": "Medtronic",
+            "volume_per_cm": {"value": 2.6, "unit": "uL/cm"},
+            "source": "IFU 8780 rev B, page 4",
+        },
+        "library.harden",
+    ),
+    # the world's waiting entry was entered by the pharmacist: a physician is its second approver
+    ("post", "/api/clinic-catheters/{entry_id}/approve"): Access(
+        frozenset({P}), 200, "/api/clinic-catheters/{catheter}/approve", lambda w: {"version": 1}
+    ),
+    ("post", "/api/clinic-catheters/{entry_id}/archive"): Access(
+        frozenset({PH}),
+        200,
+        "/api/clinic-catheters/{catheter}/archive",
+        lambda w: {"version": 1},
+        "library.harden",
+    ),
     ("get", "/api/users"): Access(frozenset({AD}), 200, "/api/users", None, "users.manage"),
     ("put", "/api/users/{user_id}/roles"): Access(
         frozenset({AD}),
@@ -370,6 +398,14 @@ def _build() -> World:
         expected_version=Implant.objects.get(id=implant.id).version,
     )
     grant = role_grants.ask("ad.other", nurse, [Role.PHARMACIST])[0]
+    catheter = catheters.add_catheter(
+        users["pharma.cist"],
+        model="8731SC",
+        name="Intrathecal catheter 8731SC",
+        manufacturer="Medtronic",
+        volume_per_cm=Decimal("0.0026"),
+        source="IFU 8731SC rev A, page 3",
+    )
     token = tokens.create("dr.house", read_only=True).secret
     User.objects.filter(username="dr.gone").update(is_active=False)
     ids = {
@@ -382,6 +418,7 @@ def _build() -> World:
         "appointment_version": str(Appointment.objects.get(id=appointment.id).version),
         "nurse_id": str(nurse.id),
         "grant": str(grant.id),
+        "catheter": str(catheter.id),
         "unverified": str(unverified.id),
         "other": str(other.id),
         "other_version": str(Implant.objects.get(id=other.id).version),

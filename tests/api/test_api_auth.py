@@ -328,6 +328,10 @@ EXPECTED_OPERATIONS = {
     ("/api/role-grants", "get"),
     ("/api/role-grants/{grant_id}/approve", "post"),
     ("/api/role-grants/{grant_id}/decline", "post"),
+    ("/api/clinic-catheters", "get"),
+    ("/api/clinic-catheters", "post"),
+    ("/api/clinic-catheters/{entry_id}/approve", "post"),
+    ("/api/clinic-catheters/{entry_id}/archive", "post"),
 }
 
 

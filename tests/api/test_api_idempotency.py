@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -33,7 +34,7 @@ from therapy_setup import (
 
 from painpump.api.app import api
 from painpump.api.idempotency import HEADER
-from painpump.clinic.actions import alarms, prescriptions, readbacks, role_grants
+from painpump.clinic.actions import alarms, catheters, prescriptions, readbacks, role_grants
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Implant, Incident, Patient, Prescription, Refill
 from painpump.clinic.reads.prescriptions import as_core
@@ -176,6 +177,18 @@ CASES: dict[tuple[str, str], tuple[Role, Body]] = {
     ),
     ("post", "/api/role-grants/{grant_id}/approve"): (AD, lambda n: {} if n == 0 else {"x": 1}),
     ("post", "/api/role-grants/{grant_id}/decline"): (AD, lambda n: {} if n == 0 else {"x": 1}),
+    ("post", "/api/clinic-catheters"): (
+        PH,
+        lambda n: {
+            "model": "8780",
+            "name": "Ascenda intrathecal catheter 8780",
+            "manufacturer": "Medtronic",
+            "volume_per_cm": ["2.6 uL/cm", "2.7 uL/cm"][n],
+            "source": "IFU 8780 rev B, page 4",
+        },
+    ),
+    ("post", "/api/clinic-catheters/{entry_id}/approve"): (P, lambda n: {"version": 1 + n}),
+    ("post", "/api/clinic-catheters/{entry_id}/archive"): (PH, lambda n: {"version": 1 + n}),
 }
 
 
@@ -224,6 +237,15 @@ def _ids(path: str, users: dict[Role, User], patient: Patient) -> dict[str, obje
         other_admin = User.objects.create_user("ad.other")
         other_admin.groups.add(Group.objects.get_or_create(name=AD.value)[0])
         ids["grant_id"] = role_grants.ask("ad.other", nurse, [P])[0].id
+    if "{entry_id}" in path:
+        ids["entry_id"] = catheters.add_catheter(
+            users[PH],
+            model="8731SC",
+            name="Intrathecal catheter 8731SC",
+            manufacturer="Medtronic",
+            volume_per_cm=Decimal("0.0026"),
+            source="IFU 8731SC rev A, page 3",
+        ).id
     if "{episode_id}" in path:
         indication = "tumour_pain" if "/steps" in path or "/implants" in path else "stroke"
         if indication == "tumour_pain":

@@ -56,11 +56,12 @@ from clinic_fixtures import PASSWORD
 from frozen import ZONE_NAME
 from painpump.api import tokens
 from painpump.api.app import api
-from painpump.clinic.actions import alarms, prescriptions, readbacks, role_grants
+from painpump.clinic.actions import alarms, catheters, prescriptions, readbacks, role_grants
 from painpump.clinic.models import (
     AccountVersion,
     Appointment,
     AuditEntry,
+    ClinicCatheter,
     ClinicSettings,
     Episode,
     Implant,
@@ -74,6 +75,7 @@ from painpump.clinic.reads import dashboard
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import MEDTRONIC_CATHETER, prescribed, responder_episode
+from painpump.core.clinic_catheters import parse_volume_per_cm
 from painpump.core.errors import Refusal
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
@@ -106,6 +108,8 @@ ROLE_OF = {
     "POST /api/role-grants/{grant_id}/decline": Role.ADMIN,
     "POST /api/refills/{refill_id}/verify": Role.PHARMACIST,
     "POST /api/prescriptions/{prescription_id}/checks": Role.PHARMACIST,
+    "POST /api/clinic-catheters": Role.PHARMACIST,
+    "POST /api/clinic-catheters/{entry_id}/archive": Role.PHARMACIST,
 }
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 LOGIN = "POST /api/auth/login"
@@ -160,6 +164,10 @@ EXPECTED = {
     "GET /api/role-grants",
     "POST /api/role-grants/{grant_id}/approve",
     "POST /api/role-grants/{grant_id}/decline",
+    "GET /api/clinic-catheters",
+    "POST /api/clinic-catheters",
+    "POST /api/clinic-catheters/{entry_id}/approve",
+    "POST /api/clinic-catheters/{entry_id}/archive",
 }
 FUZZED = sorted(OPERATIONS)
 # Operations that take input (a parameter or a body), so that a request can break the schema.
@@ -206,6 +214,14 @@ def records(users: dict[Role, User], patient: Patient, episode: Episode) -> Reco
     asked_by = User.objects.create_user("ad.other")
     asked_by.groups.add(Group.objects.get_or_create(name=Role.ADMIN.value)[0])
     grant = role_grants.ask("ad.other", users[Role.NURSE], [Role.PHARMACIST])[0]
+    entry = catheters.add_catheter(
+        users[Role.PHARMACIST],
+        model="8731SC",
+        name="Intrathecal catheter 8731SC",
+        manufacturer="Medtronic",
+        volume_per_cm=Decimal("0.0026"),
+        source="IFU 8731SC rev A, page 3",
+    )
     responder = new_episode(physician, patient, "stroke", 100)
     responder_episode(physician, responder.id, start=today() - timedelta(days=60))
     ids = {
@@ -220,6 +236,7 @@ def records(users: dict[Role, User], patient: Patient, episode: Episode) -> Reco
         "incident_id": str(Incident.objects.get().id),
         "user_id": str(users[Role.NURSE].id),
         "grant_id": str(grant.id),
+        "entry_id": str(entry.id),
     }
     secrets = {
         role: tokens.create(users[role].username, read_only=False).secret
@@ -245,6 +262,10 @@ def _version(
     model: type[Patient | Episode | Appointment | ClinicSettings | Implant], key: str
 ) -> int:
     return int(model.objects.get(id=key).version)
+
+
+def _entry_version(entry_id: str) -> int:
+    return int(ClinicCatheter.objects.get(id=entry_id).version)
 
 
 def _account_version(user_id: str) -> int:
@@ -374,6 +395,24 @@ def _valid_request(label: str, records: Records) -> Valid | None:
                 "late_reason": "patient abroad until then",
             },
         ),
+        "POST /api/clinic-catheters": lambda: (
+            {},
+            {
+                "model": f"M-{uuid4().hex[:8]}",
+                "name": "Intrathecal catheter",
+                "manufacturer": "Medtronic",
+                "volume_per_cm": {"value": 2.6, "unit": "uL/cm"},
+                "source": "IFU rev B, page 4",
+            },
+        ),
+        "POST /api/clinic-catheters/{entry_id}/approve": lambda: (
+            ids,
+            {"version": _entry_version(ids["entry_id"])},
+        ),
+        "POST /api/clinic-catheters/{entry_id}/archive": lambda: (
+            ids,
+            {"version": _entry_version(ids["entry_id"])},
+        ),
         "PUT /api/users/{user_id}/roles": lambda: (
             ids,
             {"version": _account_version(ids["user_id"]), "roles": ["nurse", "physician"]},
@@ -435,6 +474,16 @@ def _quantity(kind: Kind) -> Same:
         return expected == Decimal(str(shown["value"]))
 
     return same
+
+
+def _model_key(sent: Any, shown: Any) -> bool:
+    """A catheter model is kept by its key: lower case, spaces collapsed."""
+    return isinstance(sent, str) and " ".join(sent.split()).lower() == shown
+
+
+def _per_cm(sent: Any, shown: Any) -> bool:
+    text = f"{sent['value']} {sent['unit']}" if isinstance(sent, dict) else sent
+    return bool(parse_volume_per_cm(text) == Decimal(str(shown["value"])))
 
 
 def _drugs(sent: Any, shown: Any) -> bool:
@@ -500,6 +549,12 @@ ROUND_TRIP: dict[str, dict[str, Rule]] = {
     )
     | _fields("open_weekdays", same=_weekdays)
     | _fields("readback_tolerance", same=_quantity(Kind.VOLUME)),
+    "POST /api/clinic-catheters": _fields("name", "manufacturer", "source")
+    | _fields("model", same=_model_key)
+    | _fields("volume_per_cm", same=_per_cm),
+    # An approval or an archiving takes the version only.
+    "POST /api/clinic-catheters/{entry_id}/approve": {},
+    "POST /api/clinic-catheters/{entry_id}/archive": {},
     # The answer shows the roles held; a role added is asked for (`asked`), not held yet.
     "PUT /api/users/{user_id}/roles": {},
 }

@@ -23,6 +23,7 @@ from db_snapshot import snapshot
 from frozen import TODAY, ZONE
 from painpump.clinic.actions import (
     alarms,
+    catheters,
     implantation,
     library,
     patients,
@@ -418,6 +419,26 @@ PAGES: dict[str, Page] = {
     "limit-approve": Page(
         {"limit_id": "limit"}, post=frozenset({P}), data=lambda w: {"version": "1"}
     ),
+    "clinic-catheters": read_page(SIGNED_IN),
+    # entering or archiving a catheter's figure is a pharmacist's library change
+    "clinic-catheter-new": Page(
+        get=frozenset({PH}),
+        post=frozenset({PH}),
+        data=lambda w: {
+            "model": "8780",
+            "name": "Ascenda intrathecal catheter 8780",
+            "manufacturer": "Medtronic",
+            "volume_per_cm": "2.6 uL/cm",
+            "source": POLICY,
+        },
+    ),
+    # the world's waiting entry was entered by the pharmacist: a physician is its second approver
+    "clinic-catheter-approve": Page(
+        {"entry_id": "catheter"}, post=frozenset({P}), data=lambda w: {"version": "1"}
+    ),
+    "clinic-catheter-archive": Page(
+        {"entry_id": "catheter"}, post=frozenset({PH}), data=lambda w: {"version": "1"}
+    ),
     "users": read_page(frozenset({AD})),
     "user-new": Page(
         get=frozenset({AD}),
@@ -575,6 +596,14 @@ def build() -> World:
         source=POLICY,
         idempotency_key="world-limit",
     )
+    catheter = catheters.add_catheter(
+        pharmacist,
+        model="8731SC",
+        name="Intrathecal catheter 8731SC",
+        manufacturer="Medtronic",
+        volume_per_cm=Decimal("0.0026"),
+        source=POLICY,
+    )
     asked_by = User.objects.create_user("ad.other", password=PASSWORD)
     asked_by.groups.add(Group.objects.get_or_create(name=Role.ADMIN.value)[0])
     grant = role_grants.ask("ad.other", nurse, [Role.PHARMACIST])[0]
@@ -592,6 +621,7 @@ def build() -> World:
         "unverified": unverified.id,
         "program": Program.objects.filter(implant=implant).latest("started_at").id,
         "limit": limit.id,
+        "catheter": catheter.id,
         "awaiting": awaiting.id,
         "incident": Incident.objects.get(readback=readback).id,
         "nurse_id": nurse.id,

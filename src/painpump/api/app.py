@@ -12,6 +12,7 @@ from ninja.errors import ValidationError, ValidationErrorContext
 
 from painpump.api import (
     auth,
+    catheters,
     clinic,
     episodes,
     errors,
@@ -63,4 +64,5 @@ api.add_router("/episodes", pathway.router)
 api.add_router("", implants.router)
 api.add_router("", prescriptions.router)
 api.add_router("", clinic.router)
+api.add_router("", catheters.router)
 api.add_router("", users.router)

@@ -18,6 +18,7 @@ from pydantic import Field
 from painpump import clock
 from painpump.api import idempotency, present
 from painpump.api.auth import AUTH, current_user
+from painpump.api.catheters import ImplantRegisteredOut, figure_out
 from painpump.api.errors import SCHEMA_RULES
 from painpump.api.quantities import optional, quantity
 from painpump.api.schemas import (
@@ -35,7 +36,7 @@ from painpump.api.schemas import (
 )
 from painpump.clinic.actions import alarms, implantation, programs, refills
 from painpump.clinic.actions.refills import confirm_refill
-from painpump.clinic.reads import therapy_queries
+from painpump.clinic.reads import catheters, therapy_queries
 from painpump.clinic.reads.therapy_queries import ImplantView
 from painpump.core.errors import Refusal
 from painpump.core.refill_decision import PTM_COUNTS_SOURCE, Fill, PtmCounts
@@ -51,14 +52,15 @@ IDEMPOTENCY_SOURCE = (
 KEY_LENGTH = 80
 
 
-@router.post("/episodes/{episode_id}/implants", response={201: ImplantOut, **ERRORS})
+@router.post("/episodes/{episode_id}/implants", response={201: ImplantRegisteredOut, **ERRORS})
 def register_implant(
     request: HttpRequest, episode_id: UUID, payload: ImplantIn
 ) -> Status[dict[str, Any]]:
     """The implantation step of the episode's pathway and the pump and catheter placed (refused
     before the test phase's responder decision plus the clinic's waiting days, except for tumour
     pain), the booked admission done, and the discharge when given (its stay's warning
-    acknowledged under `hospital_stay`). The first fill is a refill without expected and
+    acknowledged under `hospital_stay`). The answer names the catheter figure the dead volume
+    was judged against (`catheter_figure`). The first fill is a refill without expected and
     aspirated volumes."""
     implant = implantation.register_implantation(
         current_user(request),
@@ -77,7 +79,9 @@ def register_implant(
         discharged_on=payload.discharged_on,
         acknowledge=dict(payload.acknowledge),
     )
-    return Status(201, present.implant(ImplantView(implant, None, None)))
+    registered = present.implant(ImplantView(implant, None, None))
+    figure = figure_out(catheters.figure_recorded(implant))
+    return Status(201, {**registered, "catheter_figure": figure})
 
 
 @router.get("/implants/{implant_id}", response={200: ImplantOut, **ERRORS})

@@ -342,8 +342,9 @@ class ImplantIn(Request):
     catheter_model: StrictStr = Field(min_length=1, max_length=60)
     catheter_length: QuantityIn
     dead_volume: QuantityIn = Field(
-        description="pump outlet and catheter; judged against what the catheter catalog "
-        "computes for the catheter and its implanted length"
+        description="pump outlet and catheter; judged against what the catheter catalog, or "
+        "else the clinic's approved entry for the model (/api/clinic-catheters), computes for "
+        "the catheter and its implanted length"
     )
     alarm_volume: QuantityIn | None = None
     implanted_on: date
@@ -353,7 +354,8 @@ class ImplantIn(Request):
     acknowledge: dict[StrictStr, StrictStr] = Field(
         default_factory=dict,
         description="rule -> reason for each warning: the step's, hospital_stay, "
-        "dead_volume_unchecked (a catheter the catalog does not hold), "
+        "dead_volume_unchecked (a catheter neither the catalog nor an approved clinic entry "
+        "holds), "
         "dead_volume_above_catheter",
     )
 

@@ -701,3 +701,64 @@ class DemoAnchor(models.Model):
     seeded_at = models.DateTimeField()
     patients = models.PositiveIntegerField()
     seed = models.IntegerField()
+
+
+class ClinicCatheter(Versioned):
+    """A catheter's volume per cm that the packaged catalog does not hold, entered by a
+    pharmacist from the catheter's labeling (`source`: the document and page) and applied to an
+    implant's dead volume (core.dead_volume) only once a second pharmacist or physician has
+    approved it. A model has at most one entry in force and one waiting; a new figure for a model
+    in force waits as its replacement. Archived, never deleted; the archiving of one in force
+    waits for a second approver too."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    model = models.CharField(max_length=60)  # core.clinic_catheters.model_key: lower case
+    name = models.CharField(max_length=100)
+    manufacturer = models.CharField(max_length=100)
+    volume_ul_per_cm = models.DecimalField(max_digits=9, decimal_places=4)
+    source = models.CharField(max_length=500)
+    entered_by = models.CharField(max_length=150)
+    entered_at = models.DateTimeField()
+    approved_by = models.CharField(max_length=150, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    replaces = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replacements"
+    )
+    archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    archived_by = models.CharField(max_length=150, blank=True)
+    archive_requested_by = models.CharField(max_length=150, blank=True)
+    archive_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["model", "entered_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model"],
+                condition=models.Q(archived_at__isnull=True, approved_at__isnull=False),
+                name="one_clinic_catheter_in_force_per_model",
+            ),
+            models.UniqueConstraint(
+                fields=["model"],
+                condition=models.Q(archived_at__isnull=True, approved_at__isnull=True),
+                name="one_clinic_catheter_waiting_per_model",
+            ),
+        ]
+
+    @property
+    def pending(self) -> bool:
+        """Waiting for its second approver (not applied yet)."""
+        return self.approved_at is None and self.archived_at is None
+
+    @property
+    def in_force(self) -> bool:
+        return self.approved_at is not None and self.archived_at is None
+
+    @property
+    def removal_pending(self) -> bool:
+        """Its archiving asked for and waiting for a second approver (still applied)."""
+        return bool(self.archive_requested_by) and self.archived_at is None
+
+    @property
+    def awaiting(self) -> str:
+        """Who the second approver must not be: who entered it, or asked to archive it."""
+        return self.archive_requested_by if self.removal_pending else self.entered_by

@@ -205,6 +205,15 @@ class DeadVolumeRules:
     plausible_max: Sourced
 
 
+@dataclass(frozen=True)
+class ClinicCatheterRules:
+    """The range a clinic's own catheter entry's volume per cm must lie in (mL/cm): a
+    plausibility guard against unit and typing slips (core.clinic_catheters)."""
+
+    volume_per_cm_min: SourcedNumber
+    volume_per_cm_max: SourcedNumber
+
+
 def _read(name: str) -> dict[str, Any]:
     text = resources.files("painpump.core").joinpath("data", name).read_text(encoding="utf-8")
     return tomllib.loads(text)
@@ -433,6 +442,25 @@ def dead_volume_rules() -> DeadVolumeRules:
         raise CatalogError("catheters.toml dead_volume: tolerance_percent must be 0 to < 100")
     if not 0 < rules.plausible_min.value.canonical < rules.plausible_max.value.canonical:
         raise CatalogError("catheters.toml dead_volume: needs 0 < plausible_min < plausible_max")
+    return rules
+
+
+def _per_cm(entry: dict[str, Any], where: str) -> SourcedNumber:
+    number, unit = entry["value"].split()
+    if unit != "mL/cm":
+        raise CatalogError(f"catheters.toml {where}: must be in mL/cm")
+    return SourcedNumber(Decimal(number), entry["source"], bool(entry["verified"]))
+
+
+@cache
+def clinic_catheter_rules() -> ClinicCatheterRules:
+    entry = _read("catheters.toml")["clinic_catheter"]
+    rules = ClinicCatheterRules(
+        volume_per_cm_min=_per_cm(entry["volume_per_cm_min"], "clinic_catheter volume_per_cm_min"),
+        volume_per_cm_max=_per_cm(entry["volume_per_cm_max"], "clinic_catheter volume_per_cm_max"),
+    )
+    if not 0 < rules.volume_per_cm_min.value < rules.volume_per_cm_max.value:
+        raise CatalogError("catheters.toml clinic_catheter: needs 0 < volume_per_cm_min < max")
     return rules
 
 

@@ -1,16 +1,21 @@
 """The dead volume entered at implantation (pump outlet and catheter: what a bridge or a priming
-bolus delivers) judged against the implanted catheter. It is never less than the catalog says
-the catheter holds (a unit or typing slip: hard); more only with a reason, since no source gives
-a pump's own path volume (soft); and always within a plausible range (hard). A catheter the
-catalog does not know leaves it unchecked, with a warning (soft)."""
+bolus delivers) judged against the implanted catheter. It is never less than the catheter's
+figure says the catheter holds (a unit or typing slip: hard); more only with a reason, since no
+source gives a pump's own path volume (soft); and always within a plausible range (hard). The
+figure is the catalog's, else the clinic's own approved entry for the model (judged alike, and
+named as the clinic's, unverified by painpump); a catheter with neither leaves it unchecked, with
+a warning (soft)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from enum import StrEnum
+from typing import Any
 
 from painpump.core import catalog
 from painpump.core.catalog import Catheter
+from painpump.core.clinic_catheters import ApprovedCatheter, model_key
 from painpump.core.decision import Decision, Finding, Subject, Tier, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, expect, format_decimal, of
@@ -28,39 +33,124 @@ UNKNOWN_CATHETER_SOURCE = (
 )
 
 
-def catheter_holds(model: str, length: Q) -> tuple[Catheter, Q] | None:
-    """The catalog catheter `model` and the volume its implanted `length` holds (None when the
-    catalog does not know the model); a length beyond the catheter's full length is refused."""
+class Basis(StrEnum):
+    """Whose volume per cm a dead volume was judged against."""
+
+    CATALOG = "catalog"
+    CLINIC = "clinic"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A catheter's volume per cm (mL/cm) as the dead volume is judged against it: the catalog's
+    catheter (with its full length) or the clinic's approved entry."""
+
+    basis: Basis
+    model: str
+    volume_per_cm: Decimal
+    source: str
+    verified: bool
+    catalog: Catheter | None = None
+    clinic: ApprovedCatheter | None = None
+
+    @property
+    def per_cm(self) -> str:
+        return f"{format_decimal(self.volume_per_cm)} mL/cm"
+
+    def whose(self) -> str:
+        if self.clinic is None:
+            return "the catalog's"
+        return f"the clinic's figure approved by {self.clinic.approved_by}, unverified by painpump"
+
+    def words(self) -> str:
+        """The figure and whose it is: "0.0026 mL/cm, the clinic's figure approved by ..."."""
+        return f"{self.per_cm}, {self.whose()}"
+
+    def as_record(self) -> dict[str, Any]:
+        """The figure as an implantation's audit entry and the API record it."""
+        entry = self.clinic
+        return {
+            "basis": self.basis.value,
+            "model": self.model,
+            "volume_per_cm": self.per_cm,
+            "source": self.source,
+            "verified": self.verified,
+            "entry": entry.entry if entry else None,
+            "entry_version": entry.version if entry else None,
+            "approved_by": entry.approved_by if entry else None,
+            "words": self.words(),
+        }
+
+
+def _from_catalog(catheter: Catheter) -> Figure:
+    return Figure(
+        Basis.CATALOG,
+        catheter.model,
+        catheter.volume_per_cm,
+        catheter.volume_per_cm_source,
+        catheter.volume_per_cm_verified,
+        catalog=catheter,
+    )
+
+
+def figure_for(model: str, clinic: ApprovedCatheter | None = None) -> Figure | None:
+    """The volume per cm a dead volume of catheter `model` is judged against: the catalog's if it
+    holds the model (its sourced figure stands), else the clinic's approved entry `clinic` for
+    that model; None when neither."""
     catheter = catalog.catheters().get(model.strip().lower())
-    if catheter is None:
+    if catheter is not None:
+        return _from_catalog(catheter)
+    if clinic is None or clinic.model != model_key(model):
+        return None
+    return Figure(
+        Basis.CLINIC, clinic.model, clinic.volume_per_cm, clinic.provenance(), False, clinic=clinic
+    )
+
+
+def catheter_holds(
+    model: str, length: Q, clinic: ApprovedCatheter | None = None
+) -> tuple[Figure, Q] | None:
+    """The figure for catheter `model` (figure_for) and the volume its implanted `length` holds
+    (None when there is no figure); a length beyond a catalog catheter's full length is
+    refused."""
+    figure = figure_for(model, clinic)
+    if figure is None:
         return None
     expect(length, Kind.LENGTH, "catheter_length")
+    if figure.catalog is None:
+        return figure, of(length.canonical * figure.volume_per_cm, "mL")
     try:
-        cm = implanted_length_cm(catheter, implanted_length=length)
+        cm = implanted_length_cm(figure.catalog, implanted_length=length)
     except Refusal as refusal:
         raise replace(refusal, field="catheter_length") from None
-    return catheter, of(catheter_volume_ml(catheter, cm), "mL")
+    return figure, of(catheter_volume_ml(figure.catalog, cm), "mL")
 
 
-def judge_dead_volume(catheter_model: str, catheter_length: Q, dead_volume: Q) -> Decision:
-    """The entered `dead_volume` against the implanted catheter: a Refusal below what the
-    catheter holds (less the tolerance) or outside the plausible range; a warning above it (more
-    the tolerance) or for a catheter the catalog does not know; else a note of the computed
-    volume."""
+def judge_dead_volume(
+    catheter_model: str,
+    catheter_length: Q,
+    dead_volume: Q,
+    clinic: ApprovedCatheter | None = None,
+) -> Decision:
+    """The entered `dead_volume` against the implanted catheter's figure (figure_for: the
+    catalog's, else the clinic's approved entry `clinic`): a Refusal below what the catheter
+    holds (less the tolerance) or outside the plausible range; a warning above it (more the
+    tolerance) or for a catheter with no figure; else a note of the computed volume."""
     expect(dead_volume, Kind.VOLUME, FIELD)
     rules = catalog.dead_volume_rules()
     _check_plausible(dead_volume, rules)
-    held = catheter_holds(catheter_model, catheter_length)
+    held = catheter_holds(catheter_model, catheter_length, clinic)
     if held is None:
         return Decision((_unchecked(catheter_model, dead_volume),))
-    catheter, volume = held
+    figure, volume = held
     tolerance = rules.tolerance_percent
+    whose = "" if figure.clinic is None else f", {figure.whose()}"
     computed = (
-        f"the {volume} the {catheter.model} holds ({catheter_length.to('cm')} x "
-        f"{catheter.volume_per_cm} mL/cm)"
+        f"the {volume} the {figure.model} holds ({catheter_length.to('cm')} x "
+        f"{figure.per_cm}{whose})"
     )
-    source = f"{catheter.volume_per_cm_source}; {tolerance.source}"
-    verified = catheter.volume_per_cm_verified and tolerance.verified
+    source = f"{figure.source}; {tolerance.source}"
+    verified = figure.verified and tolerance.verified
     share = tolerance.value / 100
     # to the microlitre painpump prints, inwards: the limits shown are the limits applied
     lowest = of((volume.canonical * (1 - share)).quantize(MICROLITRE, ROUND_CEILING), "mL")

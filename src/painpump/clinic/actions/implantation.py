@@ -3,14 +3,16 @@ API call: the pathway's implant step with the pump and catheter placed, the epis
 admission done and, when the patient has already gone home, the discharge that ends the stay, in
 one transaction. The stay's length and the dead volume against the catheter are checked by core
 (warnings to acknowledge: outside the clinic's usual days; a catheter the catalog does not know,
-or a dead volume above what the catheter holds). The pump's first fill is a refill with no
-expected or aspirated volume."""
+or a dead volume above what the catheter holds), against the catalog's catheter figure or else
+the clinic's approved entry for the model (clinic.reads.catheters), recorded in the audit entry.
+The pump's first fill is a refill with no expected or aspirated volume."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -22,10 +24,10 @@ from painpump.clinic.actions.pathway import apply_step, locked_episode
 from painpump.clinic.locale import clinic_settings, clinic_today
 from painpump.clinic.models import Implant
 from painpump.clinic.pathway_state import pathway_settings
-from painpump.clinic.reads import therapy_queries
+from painpump.clinic.reads import catheters, therapy_queries
 from painpump.clinic.roles import require
 from painpump.core import catalog
-from painpump.core.dead_volume import ABOVE_CATHETER, UNCHECKED, judge_dead_volume
+from painpump.core.dead_volume import ABOVE_CATHETER, UNCHECKED, figure_for, judge_dead_volume
 from painpump.core.decision import Decision, Finding
 from painpump.core.errors import Refusal
 from painpump.core.pathway.intervals import check_stay
@@ -72,7 +74,9 @@ def preview_implantation(
     decision = therapy_queries.preview_step(user, episode_id, "implant", now=now, on=implanted_on)
     found = list(decision.findings)
     if catheter is not None:
-        found += judge_dead_volume(*catheter).findings
+        model, length, dead_volume = catheter
+        clinic = catheters.approved_for(model)
+        found += judge_dead_volume(model, length, dead_volume, clinic).findings
     if discharged_on is not None:
         found.append(_stay(implanted_on, discharged_on, now))
     return Decision(tuple(found))
@@ -80,13 +84,16 @@ def preview_implantation(
 
 def _check_dead_volume(
     catheter_model: str, catheter_length_cm: Decimal, dead_volume: Q, acks: dict[str, str]
-) -> dict[str, str]:
-    """The dead volume against the catheter (core.dead_volume; a hard limit refuses) and the
-    acknowledgement of each of its warnings, taken out of `acks`: rule -> reason."""
+) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """The dead volume against the catheter's figure (core.dead_volume; a hard limit refuses),
+    the acknowledgement of each of its warnings, taken out of `acks` (rule -> reason), and the
+    figure as the audit entry records it (None: no figure)."""
     given = {rule: acks.pop(rule) for rule in DEAD_VOLUME_RULES if rule in acks}
-    decision = judge_dead_volume(catheter_model, of(catheter_length_cm, "cm"), dead_volume)
+    clinic = catheters.approved_for(catheter_model)
+    decision = judge_dead_volume(catheter_model, of(catheter_length_cm, "cm"), dead_volume, clinic)
     require_acknowledged(decision.findings, given, "dead volume")
-    return given
+    figure = figure_for(catheter_model, clinic)
+    return given, figure.as_record() if figure is not None else None
 
 
 @transaction.atomic
@@ -124,7 +131,9 @@ def register_implantation(
     actor = require(user, "pathway.decide")
     if discharged_on is not None:
         _stay(implanted_on, discharged_on, now)
-    dead_volume_acks = _check_dead_volume(catheter_model, catheter_length_cm, dead_volume, acks)
+    dead_volume_acks, figure = _check_dead_volume(
+        catheter_model, catheter_length_cm, dead_volume, acks
+    )
     episode = locked_episode(episode_id)
     pump = catalog.pump(pump_model, "pump_model")
     alarm = alarm_volume or pump.low_reservoir_alarm.value
@@ -165,6 +174,7 @@ def register_implantation(
             "pump": f"{pump.model} {implant.pump_serial}",
             "catheter": f"{implant.catheter_model} {catheter_length_cm} cm",
             "dead_volume": str(dead_volume),
+            catheters.FIGURE: figure,
             "alarm_volume": str(alarm),
             "implanted_on": implanted_on.isoformat(),
             "episode": str(episode.id),

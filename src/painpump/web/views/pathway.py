@@ -24,7 +24,8 @@ from painpump import clock
 from painpump.clinic.actions import admissions, implantation
 from painpump.clinic.actions.admissions import OPEN
 from painpump.clinic.locale import clinic_today
-from painpump.clinic.reads import therapy_queries
+from painpump.clinic.models import Implant
+from painpump.clinic.reads import catheters, therapy_queries
 from painpump.clinic.reads.episode_view import EpisodeOverview, StayProposal, episode_overview
 from painpump.clinic.reads.patient_facts import origin_choice
 from painpump.core.decision import Finding
@@ -228,6 +229,17 @@ def _overview(request: HttpRequest, episode_id: UUID, now: datetime) -> EpisodeO
     return episode_overview(user_of(request), episode_id, clinic_today(now))
 
 
+def _figure_used(implant: Implant) -> str:
+    """Which catheter figure the implant's dead volume was judged against, as recorded."""
+    figure = catheters.figure_recorded(implant)
+    if figure is None:
+        return (
+            f"Dead volume not checked: no catalog figure or approved clinic entry for "
+            f"{implant.catheter_model}."
+        )
+    return f"Dead volume checked against {figure['model']}: {figure['words']}."
+
+
 def _done(request: HttpRequest, episode_id: UUID, text: str) -> HttpResponse:
     messages.success(request, text)
     return redirect(reverse("web:episode", args=[episode_id]) + "#timeline")
@@ -377,7 +389,7 @@ def implant(request: HttpRequest, episode_id: UUID) -> HttpResponse:
 
     def take(form: ImplantForm, acks: dict[str, str]) -> str:
         data = form.cleaned_data
-        implantation.register_implantation(
+        implant = implantation.register_implantation(
             user,
             episode_id,
             expected_version=data["version"],
@@ -393,7 +405,7 @@ def implant(request: HttpRequest, episode_id: UUID) -> HttpResponse:
             acknowledge=acks,
         )
         implanted_on = shown_day(data["implanted_on"], current_locale())
-        return f"Implantation on {implanted_on}: registered."
+        return f"Implantation on {implanted_on}: registered. {_figure_used(implant)}"
 
     def bind(warnings: Sequence[Finding]) -> ImplantForm:
         return ImplantForm(request.POST, prefix="implant", warnings=warnings)

@@ -9,15 +9,17 @@ from typing import Any
 
 from django import forms
 
+from painpump.clinic.reads.catheters import all_approved, approved_for
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.catalog import Catheter, catheters, pumps
+from painpump.core.clinic_catheters import ApprovedCatheter
 from painpump.core.dead_volume import catheter_holds
 from painpump.core.decision import Finding, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.pathway.episode import Facts
 from painpump.core.pathway.indications import Outcome, Protocol, Severity
 from painpump.core.pathway.stages import Action
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, format_decimal, parse
 from painpump.web.forms import QuantityField
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -256,35 +258,52 @@ class ImplantForm(AcknowledgingForm):
         self.fields["pump_model"].choices = [  # type: ignore[attr-defined]
             (p.model, p.name) for p in pumps().values() if p.kind != "external"
         ]
+        approved = all_approved()
         self.fields["catheter_model"].help_text = (
-            f"in the catheter catalog: {', '.join(catheters()) or 'none'}; another model's "
-            "dead volume is recorded unchecked, with a warning"
+            f"in the catheter catalog: {', '.join(catheters()) or 'none'}; with the clinic's "
+            f"approved figure: {', '.join(a.model for a in approved) or 'none'}; another "
+            "model's dead volume is recorded unchecked, with a warning"
         )
-        self.fields["dead_volume"].help_text = self._dead_volume_hint()
+        self.fields["dead_volume"].help_text = self._dead_volume_hint(approved)
 
-    def _dead_volume_hint(self) -> str:
-        """The volume the catalog computes for the catheter and length entered, else how it
-        computes it for each catheter it knows."""
+    def _dead_volume_hint(self, approved: Sequence[ApprovedCatheter]) -> str:
+        """The volume the catalog, or else the clinic's approved entry, computes for the
+        catheter and length entered (naming whose figure it is), else how each computes it."""
         hint = "the drug volume between reservoir and catheter tip, e.g. 0.25 mL; "
         model = str(self.data.get(self.add_prefix("catheter_model"), ""))
         try:
             length = parse(
                 str(self.data.get(self.add_prefix("catheter_length"), "")), Kind.LENGTH, "length"
             )
-            held = catheter_holds(model, length)
+            held = catheter_holds(model, length, approved_for(model))
         except Refusal:
             held = None
         if held is None:
             return hint + "; ".join(
-                f"{c.model}: implanted length x {c.volume_per_cm} mL/cm ({_key(c)})"
-                for c in catheters().values()
+                [
+                    *(
+                        f"{c.model}: implanted length x {c.volume_per_cm} mL/cm ({_key(c)})"
+                        for c in catheters().values()
+                    ),
+                    *(
+                        f"{a.model}: implanted length x {format_decimal(a.volume_per_cm)} mL/cm "
+                        f"(the clinic's figure approved by {a.approved_by}, unverified by "
+                        "painpump)"
+                        for a in approved
+                    ),
+                ]
             )
-        catheter, volume = held
+        figure, volume = held
         implanted = length.to("cm")
+        whose, why = (
+            ("the catalog", figure.source.split(":")[0])
+            if figure.clinic is None
+            else ("the clinic's approved entry", figure.whose())
+        )
         return hint + (
-            f"the catalog computes {volume} for {catheter.model} at {implanted} "
-            f"({implanted} x {catheter.volume_per_cm} mL/cm, {_key(catheter)}), plus the pump's "
-            "own path volume, which no source gives"
+            f"{whose} computes {volume} for {figure.model} at {implanted} "
+            f"({implanted} x {figure.per_cm}, {why}), plus the pump's own path volume, which no "
+            "source gives"
         )
 
 
