@@ -336,7 +336,8 @@ def test_the_settings_history_says_accepted_after_the_entries_that_did_not_match
     refused = shown.split('data-testid="refused-accepts-2"')[1]
     assert refused.count("accept refused: pharma.cist") == 2
     assert "ptm.max_per_day entered as 6 did not match" in refused
-    assert "program.days.mon entered as 00:00 400 mcg/day, 13:00 0.44 mg/day;" in refused
+    # as entered, in the unit baclofen is ordered in (typed "0.44 mg/day")
+    assert "program.days.mon entered as 00:00 400 mcg/day, 13:00 440 mcg/day;" in refused
 
 
 def test_after_three_refused_accepts_the_checker_is_told_to_reject_or_hand_over(

@@ -26,6 +26,7 @@ from painpump.clinic.models import (
 )
 from painpump.clinic.pathway_state import pathway_settings, state_of
 from painpump.clinic.reads.dashboard import Dashboard, RefillRow
+from painpump.clinic.reads.drug_units import entry_texts, incident_summary, principal_of
 from painpump.clinic.reads.overrides_given import (
     prescription_overrides,
     program_overrides,
@@ -50,6 +51,8 @@ from painpump.core.overrides import GivenOverride
 from painpump.core.trial_phase import planned_test_phase
 from painpump.core.units import Q, json_number, of
 
+TYPED = frozenset({"entered"})
+"""What a clinician typed, kept as typed in the API's records of entries."""
 # The unit each assessment kind's value is stored in; scores have none.
 ASSESSMENT_UNITS = {"omed_mg_per_day": "mg/day"}
 
@@ -416,10 +419,18 @@ def _changes(found: tuple[Change, ...]) -> list[dict[str, str]]:
     return [vars(c) for c in found]
 
 
+def _compared(found: list[dict[str, Any]], prescribed: Prescription | None) -> list[dict[str, Any]]:
+    """Mismatches with what they were compared with in the drugs' units; `entered` stays as the
+    clinician typed it (a record of the entry)."""
+    principal = principal_of(prescribed)
+    return [entry_texts(m, principal, typed=TYPED) for m in found]
+
+
 def check(record: PrescriptionCheck) -> dict[str, Any]:
     return {
         **_fields(record, "id", "prescription_id", "checked_by", "checked_at", "accepted"),
-        **_fields(record, "comment", "entered", "mismatches"),
+        **_fields(record, "comment", "entered"),
+        "mismatches": _compared(record.mismatches, record.prescription),
     }
 
 
@@ -431,8 +442,8 @@ def checked(record: PrescriptionCheck) -> dict[str, Any]:
 def readback(record: Readback) -> dict[str, Any]:
     opened = incident_of(record)
     return {
-        **_fields(record, "id", "program_id", "read_by", "read_at", "matches"),
-        **_fields(record, "entered", "mismatches"),
+        **_fields(record, "id", "program_id", "read_by", "read_at", "matches", "entered"),
+        "mismatches": _compared(record.mismatches, record.program.prescription),
         "incident_id": opened.id if opened is not None else None,
     }
 
@@ -496,8 +507,8 @@ def _doses(value: rx.Prescription) -> dict[str, Any]:
 
 
 def incident(record: Incident) -> dict[str, Any]:
-    return _fields(
-        record,
-        *("id", "patient_id", "implant_id", "kind", "opened_at", "opened_by", "summary"),
-        *("details", "closed_at", "closed_by", "resolution"),
-    )
+    return {
+        **_fields(record, "id", "patient_id", "implant_id", "kind", "opened_at", "opened_by"),
+        "summary": incident_summary(record),
+        **_fields(record, "details", "closed_at", "closed_by", "resolution"),
+    }

@@ -5,13 +5,14 @@ next to the field it names, with its limit and source."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from django import forms
 from django.db import transaction
 
+from painpump.clinic.reads import drug_units
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, parse
 
@@ -45,6 +46,25 @@ class QuantityField(UnitTextField):
             return parse(text, self.kind, str(self.label or "value"), positive=self.positive)
         except Refusal as refusal:
             raise forms.ValidationError(refusal.message) from None
+
+
+def ordered_in(field: forms.Field, drug: str, kind: Kind) -> None:
+    """The entry's help names the unit `drug` is ordered in, on a page whose drugs the
+    prescription gives (never an example in the other unit beside them)."""
+    unit = drug_units.unit_of(drug, kind)
+    if unit is not None:
+        field.help_text = f"a number and its unit: {unit}, as {drug} is ordered"
+
+
+CONCENTRATIONS = ("concentration", "concentration_2", "concentration_3")
+"""The concentration entries of a fill or readback form, the principal drug's first."""
+
+
+def concentrations_in(form: forms.Form, drugs: Sequence[str]) -> None:
+    """The concentration entries' help in the units of the prescription's `drugs`."""
+    for name, drug in zip(CONCENTRATIONS, drugs, strict=False):
+        if drug:
+            ordered_in(form.fields[name], drug, Kind.CONCENTRATION)
 
 
 def shown_refusal(form: forms.Form, refusal: Refusal, fields: Mapping[str, str] = {}) -> Refusal:

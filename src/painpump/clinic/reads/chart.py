@@ -34,7 +34,7 @@ from painpump.clinic.models import (
     RefillDrug,
 )
 from painpump.clinic.pathway_state import pathway_settings
-from painpump.clinic.reads import prescriptions, pump_history
+from painpump.clinic.reads import drug_units, prescriptions, pump_history
 from painpump.clinic.reads.next_refill import RefillVisit, next_visit
 from painpump.clinic.reads.overrides_given import program_overrides, refill_overrides
 from painpump.clinic.reads.patient_facts import origin_choice, origin_override
@@ -692,16 +692,21 @@ def _running_program(running: Program, refills: Sequence[Refill], now: datetime)
     doses = fill_doses(drugs, daily)
     rate = of(daily, "mL/day")
     words = program_words(doses, rate, kind.label)
+    principal = drugs[0][0]
     if delivery is not None:
-        words = f"{_drugs_words(doses)}: {delivery.words}"
+        words = f"{_drugs_words(doses)}: {drug_units.bolus_delivery(principal, delivery)}"
     return RunningProgram(
         doses=doses,
         rate=rate,
         mode=kind.label,
         bolus=delivery,
         bolus_run=run,
-        steps=prescribed.program.words if prescribed and kind is rx.ProgramKind.FLEX else "",
-        patient_bolus=prescribed.ptm.words if prescribed and prescribed.ptm else "",
+        steps=drug_units.program(principal, prescribed.program)
+        if prescribed and kind is rx.ProgramKind.FLEX
+        else "",
+        patient_bolus=drug_units.patient_bolus(principal, prescribed.ptm)
+        if prescribed and prescribed.ptm
+        else "",
         prescription=running.prescription.number if running.prescription else None,
         started_at=running.started_at,
         programmed_by=ProgrammedBy(

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Exists, Q, QuerySet, Window
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import DenseRank
 
 from painpump.clinic import audit
@@ -35,7 +35,7 @@ from painpump.clinic.models import (
     Refill,
 )
 from painpump.clinic.pathway_state import pathway_settings, state_of
-from painpump.clinic.reads import refill_slots
+from painpump.clinic.reads import drug_units, refill_slots
 from painpump.clinic.reads.queries import MAX_LIMIT as MAX_LIMIT
 from painpump.clinic.reads.queries import MAX_OFFSET as MAX_OFFSET
 from painpump.clinic.reads.queries import check_page
@@ -567,10 +567,15 @@ def _unacknowledged_alarms(offset: int, limit: int) -> tuple[list[tuple[Any, ...
 
 
 def _open_incidents(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    """Each with the principal drug of the prescription its readback was compared with (its
+    summary's quantities are shown in that drug's unit), in the same query."""
+    principal = PrescriptionDrug.objects.filter(
+        prescription_id=OuterRef("readback__program__prescription_id"), position=0
+    ).values("drug")[:1]
     return _paged(
-        _incidents_open(),
+        _incidents_open().annotate(principal=Subquery(principal)),
         ("opened_at", "id"),  # oldest first: a stopped session waits longest
-        ("id", "implant__episode_id", "summary", "opened_at", "opened_by"),
+        ("id", "implant__episode_id", "summary", "opened_at", "opened_by", "principal"),
         offset,
         limit,
     )
@@ -621,7 +626,7 @@ def _stopped_rows(
                 *names[episode_id],
                 str(implant_id),
                 catalog.pump(model, "pump_model").name,
-                bolus.delivery(drug, conc).words,
+                drug_units.bolus_delivery(drug, bolus.delivery(drug, conc)),
                 at,
                 high,
                 run.state,
@@ -740,8 +745,14 @@ def _incident_rows(
     incidents: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]
 ) -> list[IncidentRow]:
     return [
-        IncidentRow(*names[episode_id], str(incident_id), summary, at, by)
-        for incident_id, episode_id, summary, at, by in incidents
+        IncidentRow(
+            *names[episode_id],
+            str(incident_id),
+            drug_units.summary_words(summary, drug) if drug else summary,
+            at,
+            by,
+        )
+        for incident_id, episode_id, summary, at, by, drug in incidents
     ]
 
 

@@ -25,7 +25,7 @@ from painpump.clinic.models import (
     Program,
     Readback,
 )
-from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads import drug_units, prescriptions
 from painpump.clinic.reads.overrides_given import prescription_overrides
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.reads.refill_preview import record_preview
@@ -165,20 +165,22 @@ class Version:
 
 
 def settings_of(prescription: rx.Prescription) -> dict[str, str]:
-    """Every setting of a prescription as text with its unit, by name, in the order shown."""
+    """Every setting of a prescription as text with its unit, by name, in the order shown: each
+    drug's quantities in its unit (clinic.reads.drug_units), whatever unit they were typed in."""
     shown: dict[str, str] = {}
     for index, (name, conc) in enumerate(prescription.drugs):
-        shown[f"drug {index + 1}"] = f"{name} {conc}"
+        shown[f"drug {index + 1}"] = f"{name} {drug_units.shown(name, conc)}"
     shown["program"] = prescription.program.kind.label
+    principal = prescription.principal[0]
     delivery = prescription.bolus_delivery
     if delivery is not None:
-        shown[SINGLE_BOLUS] = delivery.words
+        shown[SINGLE_BOLUS] = drug_units.bolus_delivery(principal, delivery)
     else:
-        shown[DAILY_DOSE] = str(prescription.daily_dose)
+        shown[DAILY_DOSE] = drug_units.shown(principal, prescription.daily_dose)
         for weekday, day in zip(rx.WEEKDAYS, prescription.program.days, strict=True):
-            shown[f"steps {weekday}"] = ", ".join(f"{s.start} {s.dose}" for s in day)
+            shown[f"steps {weekday}"] = drug_units.steps(principal, day)
     ptm = prescription.ptm
-    shown["patient bolus"] = "off" if ptm is None else str(ptm.dose)
+    shown["patient bolus"] = "off" if ptm is None else drug_units.shown(principal, ptm.dose)
     if ptm is not None:
         shown["bolus duration"] = rx.duration_words(ptm.duration_s)
         shown["lockout"] = rx.duration_words(ptm.lockout_s)

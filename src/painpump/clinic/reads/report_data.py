@@ -33,7 +33,7 @@ from painpump.clinic.models import (
     Program,
     Refill,
 )
-from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads import drug_units, prescriptions
 from painpump.clinic.reads.next_refill import NextRefill, RefillVisit, next_refill, refill_visit
 from painpump.clinic.reads.overrides_given import program_overrides, refill_overrides
 from painpump.clinic.reads.programmed_by import ProgrammedBy
@@ -362,11 +362,12 @@ def _mode(program: Program) -> str:
     if program.prescription is None:
         return MODE
     prescribed = prescriptions.as_core(program.prescription)
+    principal = prescribed.principal[0]
     mode = prescribed.program.kind.label
     if prescribed.program.kind is ProgramKind.FLEX:
-        mode += f": {prescribed.program.words}"
+        mode += f": {drug_units.program(principal, prescribed.program)}"
     if prescribed.ptm is not None:
-        mode += f"; patient bolus {prescribed.ptm.words}"
+        mode += f"; patient bolus {drug_units.patient_bolus(principal, prescribed.ptm)}"
     return mode
 
 
@@ -729,8 +730,12 @@ def patient_summary(user: User, patient_id: UUID, *, now: datetime) -> PatientSu
         ),
         next_refill=next_refill(patient.id, in_place),
         incidents=tuple(
-            IncidentLine(i.get_kind_display(), i.opened_at, i.opened_by, i.summary)
-            for i in Incident.objects.filter(patient=patient, closed_at__isnull=True)
+            IncidentLine(
+                i.get_kind_display(), i.opened_at, i.opened_by, drug_units.incident_summary(i)
+            )
+            for i in Incident.objects.filter(
+                patient=patient, closed_at__isnull=True
+            ).select_related("readback__program__prescription")
         ),
     )
     audit.record(actor, "report.patient_summary", "patient", patient.id, patient_id=patient.id)

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from reportlab.platypus import Flowable, KeepTogether
 
+from painpump.clinic.reads import drug_units
 from painpump.clinic.reads.prescription_history import Version
 from painpump.clinic.reads.report_data import (
     OutcomePoint,
@@ -428,8 +429,13 @@ def _prescriptions(versions: Sequence[Version], locale: ClinicLocale) -> list[Fl
             f"{moment(locale, p.program.started_at)} ({p.state})"
             for p in version.programmed
         )
-        drugs = " + ".join(f"{name} {conc}" for name, conc in values.drugs)
-        ptm = f"; PTM {values.ptm.dose} x{values.ptm.max_per_day}/day" if values.ptm else ""
+        drugs = drug_units.drugs(values)
+        principal = values.principal[0]
+        ptm = (
+            f"; PTM {drug_units.shown(principal, values.ptm.dose)} x{values.ptm.max_per_day}/day"
+            if values.ptm
+            else ""
+        )
         rows.append(
             [
                 f"#{record.number} {record.get_status_display()}",
@@ -449,10 +455,11 @@ def _prescriptions(versions: Sequence[Version], locale: ClinicLocale) -> list[Fl
 def _prescribed(values: Prescription) -> str:
     """The program's kind in words (never its stored name) with its daily dose, or a single
     bolus as the pump gives it (its dose in the order's unit, volume and rate)."""
+    principal = values.principal[0]
     delivery = values.bolus_delivery
     if delivery is not None:
-        return delivery.words
-    return f"{values.program.kind.label} {values.daily_dose}"
+        return drug_units.bolus_delivery(principal, delivery)
+    return f"{values.program.kind.label} {drug_units.shown(principal, values.daily_dose)}"
 
 
 def render_patient_summary(summary: PatientSummary, versions: Sequence[Version]) -> bytes:

@@ -17,6 +17,7 @@ from typing import Any
 from reportlab.platypus import Flowable
 
 from painpump.clinic.models import Incident
+from painpump.clinic.reads import drug_units
 from painpump.clinic.reads.overrides_given import prescription_overrides
 from painpump.clinic.reads.prescription_work import ReadbackSession
 from painpump.clinic.reads.report_data import ProgramLine, RefillSession
@@ -313,17 +314,18 @@ READS = (0.13, 0.15, 0.3, 0.12, 0.3)
 def _readbacks(executed: ReadbackSession | None, locale: ClinicLocale) -> list[Flowable]:
     if executed is None:
         return [text("No readback (recorded before readbacks were kept).")]
+    drug = drug_units.principal_of(executed.prescription)
     rows = [
         [
             readback.read_by,
             moment(locale, readback.read_at),
-            lines(*_read_back(readback.entered)),
+            lines(*_read_back(readback.entered, drug)),
             "matches" if readback.matches else "differs: session stopped",
             lines(
                 *(
                     f"{m['field']}: read back {m['entered']}, "
                     f"{m.get('against', 'prescribed')} {m['prescribed']}"
-                    for m in readback.mismatches
+                    for m in (drug_units.entry_texts(found, drug) for found in readback.mismatches)
                 )
             ),
         ]
@@ -349,12 +351,14 @@ def _incident(incident: Incident, locale: ClinicLocale) -> Flowable:
         if incident.closed_at is not None
         else ("Incident", "open: the session stays stopped until a physician closes it")
     )
-    opened = f"by {incident.opened_by} at {moment(locale, incident.opened_at)}: {incident.summary}"
+    said = drug_units.incident_summary(incident)
+    opened = f"by {incident.opened_by} at {moment(locale, incident.opened_at)}: {said}"
     return facts([("Incident opened", opened), closure], columns=1)
 
 
-def _read_back(entered: dict[str, Any]) -> list[str]:
-    """What the nurse typed from the programmer, a line a setting (days alike printed once)."""
+def _read_back(entered: dict[str, Any], drug: str | None) -> list[str]:
+    """What the nurse typed from the programmer, a line a setting (days alike printed once),
+    each quantity in its drug's unit (`drug`: the principal; None: as typed)."""
     shown = [f"reservoir {entered.get('reservoir', '')}", ", ".join(entered.get("drugs", []))]
     bolus = entered.get("bolus")
     if bolus:
@@ -377,7 +381,7 @@ def _read_back(entered: dict[str, Any]) -> list[str]:
     if change:
         rate = f" at {change['rate']}" if "rate" in change else ""
         shown.append(f"{change['kind']} {change['volume']}{rate}")
-    return shown
+    return shown if drug is None else [drug_units.reworded(line, drug) for line in shown]
 
 
 def _signatures() -> list[Flowable]:

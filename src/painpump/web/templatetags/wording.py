@@ -3,16 +3,21 @@
 `{{ episode.indication|indication }}`: an indication code as its clinical name;
 `{{ note|dated }}`: the ISO days in a note the clinic wrote ("moved from 2026-11-30 by a dose
 change") written as the clinic's pages write days, in its date format with the weekday
-(clinic_time.day: "Mon 30.11.2026")."""
+(clinic_time.day: "Mon 30.11.2026");
+`{{ mismatch|in_units:prescription }}`: a readback's or double-check's entry ({"field",
+"entered", "prescribed"}) with each quantity ("00:00 8900 mcg/day") in its drug's unit
+(clinic.reads.drug_units); `{{ incident|incident_summary }}`: an incident's words so."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 
 from django import template
 
-from painpump.clinic.models import Indication
+from painpump.clinic.models import Incident, Indication, Prescription
+from painpump.clinic.reads import drug_units
 from painpump.core import catalog
 from painpump.core.errors import Refusal
 from painpump.web.clinic_zone import current_locale
@@ -58,3 +63,14 @@ def dated(value: object) -> str:
         return shown_day(day, locale)
 
     return ISO_DAY.sub(written, text)
+
+
+@register.filter
+def in_units(found: object, prescription: Prescription | None) -> dict[str, str]:
+    values = found if isinstance(found, Mapping) else vars(found)
+    return drug_units.entry_texts(values, drug_units.principal_of(prescription))
+
+
+@register.filter
+def incident_summary(incident: Incident) -> str:
+    return drug_units.incident_summary(incident)

@@ -13,12 +13,13 @@ from typing import Any
 
 from django import forms
 
+from painpump.clinic.reads.drug_units import unit_of
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.prescription_compare import CheckEntries, FluidChangeShown, Readback
 from painpump.core.units import Kind, Q
-from painpump.web.forms import QuantityField, UnitTextField
+from painpump.web.forms import QuantityField, UnitTextField, ordered_in
 from painpump.web.views.refill_forms import ADMIXED, PHASES, VersionedForm, drug_choices
 
 MAX_STEPS = 13
@@ -87,6 +88,10 @@ class DrugsMixin(forms.Form):
                 self.add_error(f"drug_{n}", "choose the drug this concentration is of")
         return data
 
+    def chosen(self) -> list[str]:
+        """The drugs chosen so far (or offered), the principal first ("" where none)."""
+        return [str(self[f"drug{_suffix(n)}"].value() or "") for n in (1, *ADMIXED)]
+
     def drugs(self) -> tuple[tuple[str, Q], ...]:
         data = self.cleaned_data
         return tuple(
@@ -117,6 +122,8 @@ class ProgramMixin(forms.Form):
     ptm_duration = UnitTextField(label="Bolus duration", required=False, max_length=60)
     ptm_lockout = UnitTextField(label="Lockout", required=False, max_length=60)
     ptm_max_per_day = UnitTextField(label="Boluses a day at most", required=False, max_length=5)
+    step_dose_help = "with unit, e.g. 2.4 mcg/day"
+    """The step rows' dose header (`doses_in`: the unit of the drug ordered)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -135,6 +142,19 @@ class ProgramMixin(forms.Form):
         self.fields["ptm_duration"].help_text = "e.g. 2 min"
         self.fields["ptm_lockout"].help_text = "e.g. 3 hour"
         self.fields["ptm_max_per_day"].help_text = "a whole number, e.g. 4"
+
+    def doses_in(self, drug: str) -> None:
+        """The dose entries' help in the unit `drug` (the principal) is ordered in, on a page
+        whose prescription gives it."""
+        unit = unit_of(drug, Kind.DOSE_RATE)
+        if unit is None:
+            return
+        ordered_in(self.fields["dose"], drug, Kind.DOSE_RATE)
+        ordered_in(self.fields["bolus_dose"], drug, Kind.MASS)
+        ordered_in(self.fields["ptm_dose"], drug, Kind.MASS)
+        self.fields["bolus_dose"].help_text += "; the pump stops after it"
+        self.fields["ptm_dose"].help_text += "; leave the four PTM entries empty for none"
+        self.step_dose_help = f"with unit: {unit}, as {drug} is ordered"
 
     def step_rows(self) -> list[tuple[int, forms.BoundField, forms.BoundField, forms.BoundField]]:
         """Each row's number and its days, start and dose entries (for the template)."""
@@ -311,6 +331,9 @@ class CheckForm(ProgramMixin, forms.Form):
                 label=f"Concentration of {name} (from the syringe label)",
                 positive=True,
             )
+            ordered_in(self.fields[f"concentration_{i}"], name, Kind.CONCENTRATION)
+        if drugs:
+            self.doses_in(drugs[0])
 
     def concentration_fields(self) -> list[forms.BoundField]:
         return [self[f"concentration_{i}"] for i in range(len(self.drug_names))]

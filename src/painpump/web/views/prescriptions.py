@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from painpump import clock
 from painpump.clinic.actions.prescriptions import double_check, prescribe
 from painpump.clinic.errors import Conflict
+from painpump.clinic.reads import drug_units
 from painpump.clinic.reads.prescription_history import PrescriptionPreview, preview_prescription
 from painpump.clinic.reads.prescription_work import (
     CheckTask,
@@ -33,7 +34,7 @@ from painpump.core.prescription_compare import DOUBLE_CHECK
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.double_submit import answered_once, new_submission_key
-from painpump.web.forms import show_refusal, shown_refusal
+from painpump.web.forms import concentrations_in, show_refusal, shown_refusal
 from painpump.web.prescription_display import shown
 from painpump.web.views.prescription_forms import MAX_STEPS, CheckForm, PrescriptionForm
 from painpump.web.views.refills import override_refused, typed_reasons, warning_rows
@@ -48,13 +49,14 @@ def _chart(start: PrescriptionStart | CheckTask) -> str:
     return reverse("web:patient", args=[start.implant.episode.patient_id]) + HISTORY
 
 
-def _rows(program: rx.PrescribedProgram) -> list[tuple[str, str, str]]:
-    """A flex program as step rows (days, start, dose): a step given on a set of weekdays the
-    form names is one row, any other one row per weekday (at most the form's rows)."""
+def _rows(drug: str, program: rx.PrescribedProgram) -> list[tuple[str, str, str]]:
+    """A flex program as step rows (days, start, dose in the drug's unit): a step given on a set
+    of weekdays the form names is one row, any other one row per weekday (at most the form's
+    rows)."""
     given: dict[tuple[str, str], set[int]] = {}
     for weekday, day in enumerate(program.days):
         for step in day:
-            given.setdefault((step.start, str(step.dose)), set()).add(weekday)
+            given.setdefault((step.start, drug_units.shown(drug, step.dose)), set()).add(weekday)
     named = {days: name for name, days in rx.WEEKDAY_SETS.items()}
     rows = []
     for (start, dose), weekdays in sorted(given.items()):
@@ -67,27 +69,30 @@ def _rows(program: rx.PrescribedProgram) -> list[tuple[str, str, str]]:
 
 
 def _initial(start: PrescriptionStart) -> dict[str, Any]:
-    """A new form on the prescription it replaces (the physician changes what is to change)."""
+    """A new form on the prescription it replaces (the physician changes what is to change),
+    each quantity in its drug's unit."""
     initial: dict[str, Any] = {"version": start.version, "submission": new_submission_key()}
     current = start.current_values
     if current is None:
         return initial
     for index, (name, conc) in enumerate(current.drugs[:3]):
         suffix = "" if index == 0 else f"_{index + 1}"
-        initial[f"drug{suffix}"], initial[f"concentration{suffix}"] = name, str(conc)
+        initial[f"drug{suffix}"] = name
+        initial[f"concentration{suffix}"] = drug_units.shown(name, conc)
+    principal = current.principal[0]
     initial["kind"] = current.program.kind.value
     bolus = current.program.bolus
     if current.program.kind is rx.ProgramKind.CONTINUOUS:
-        initial["dose"] = str(current.daily_dose)
+        initial["dose"] = drug_units.shown(principal, current.daily_dose)
     elif bolus is not None:
-        initial["bolus_dose"] = str(bolus.dose)
+        initial["bolus_dose"] = drug_units.shown(principal, bolus.dose)
         initial["bolus_duration"] = f"{bolus.duration_s} s"
     else:
-        for i, (days, begins, dose) in enumerate(_rows(current.program)):
+        for i, (days, begins, dose) in enumerate(_rows(principal, current.program)):
             initial[f"step_{i}_days"], initial[f"step_{i}_start"] = days, begins
             initial[f"step_{i}_dose"] = dose
     if current.ptm is not None:
-        initial["ptm_dose"] = str(current.ptm.dose)
+        initial["ptm_dose"] = drug_units.shown(principal, current.ptm.dose)
         initial["ptm_duration"] = f"{current.ptm.duration_s} s"
         initial["ptm_lockout"] = f"{current.ptm.lockout_s} s"
         initial["ptm_max_per_day"] = str(current.ptm.max_per_day)
@@ -117,6 +122,9 @@ def _page(
         form.mark_reviewed(None)
     if stop is not None or form.errors:
         status = REFUSED
+    chosen = form.chosen()
+    concentrations_in(form, chosen)
+    form.doses_in(chosen[0])
     context = {
         "form": form,
         "implant": start.implant,

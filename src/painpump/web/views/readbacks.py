@@ -21,7 +21,7 @@ from painpump.core.errors import Refusal
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.double_submit import answered_once, new_submission_key
-from painpump.web.forms import show_refusal
+from painpump.web.forms import concentrations_in, show_refusal
 from painpump.web.views.prescription_forms import ReadbackForm
 
 
@@ -29,6 +29,9 @@ def _page(
     request: HttpRequest, form: ReadbackForm, session: ReadbackSession, *, status: int = 200
 ) -> HttpResponse:
     program = session.programming.program
+    prescribed = [d.drug for d in session.prescription.drugs.all()]
+    concentrations_in(form, prescribed)
+    form.doses_in(prescribed[0])
     context = {
         "form": form,
         "session": session,

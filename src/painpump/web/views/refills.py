@@ -40,7 +40,7 @@ from painpump.core.decision import Finding, Tier
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import BAD_REQUEST, REFUSED
 from painpump.web.access import clinic_page, user_of
-from painpump.web.forms import show_refusal, shown_refusal
+from painpump.web.forms import concentrations_in, show_refusal, shown_refusal
 from painpump.web.prescription_display import shown
 from painpump.web.views.refill_forms import RefillForm
 
@@ -181,6 +181,8 @@ def _page(
     if preview.stop is not None:
         status = REFUSED
     given = preview.prescribers_reasons
+    if preview.prescription is not None:
+        concentrations_in(form, [d.drug for d in preview.prescription.drugs.all()])
     context = {
         "form": form,
         "preview": preview,

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from painpump import clock
+from painpump.clinic.reads.drug_units import unit_of
 from painpump.clinic.reads.whatif import Current, Proposal, WhatIf, current_pump, what_if
 from painpump.core.errors import Refusal
 from painpump.core.units import INPUT_RULES, Kind, Q, parse
@@ -85,7 +86,14 @@ class WhatIfForm(forms.Form):
         return [self[name] for name in self.fields if name.startswith("conc_")]
 
     def name_drugs(self, current: Current) -> None:
-        """Labels the concentration fields with the drugs in the pump."""
+        """Labels the concentration fields with the drugs in the pump, and the dose with the
+        unit its principal drug is ordered in."""
+        unit = unit_of(current.drugs[0][0], Kind.DOSE_RATE) if current.drugs else None
+        if unit is not None:
+            self.fields["dose_or_rate"].help_text = (
+                f"a number and its unit: a dose in {unit}, as {current.drugs[0][0]} is ordered, "
+                "or a rate (e.g. 0.2 mL/day)"
+            )
         for index, (name, concentration) in enumerate(current.drugs):
             field = self.fields.get(f"conc_{index}")
             if field is not None:
