@@ -303,12 +303,16 @@ def _signs(key: AuditKey, fields: dict[str, Any], entry: AuditEntry) -> bool:
 def verify() -> Verification:
     """Check the whole trail: the chain from its first entry (links and keyed hashes), the
     head row against it, the latest signed checkpoint against both (a cut or wiped trail no
-    longer holds the entry it witnessed), each clinical record against the last state its
-    trail recorded, and each entry's `before` against its object's previous `after`."""
+    longer holds the entry it witnessed), each clinical record, pathway event, account and the
+    clinic's settings against the last state its trail recorded, and each entry's `before`
+    against its object's previous `after`."""
     from painpump.clinic import (  # they read what the actions record; the actions import us
+        audit_accounts,
         audit_continuity,
         audit_malformed,
+        audit_pathway,
         audit_records,
+        audit_settings,
     )
 
     keys = audit_keys.known_keys()
@@ -339,6 +343,10 @@ def verify() -> Verification:
             f"({type(error).__name__}: {error}), a value no audited action stores"
         )
     problems += audit_continuity.breaks()
+    problems += audit_pathway.compare()
+    for found, noted in (audit_accounts.compare(), audit_settings.compare()):
+        problems += found
+        notes += noted
     return Verification(
         chain.entries,
         not problems,

@@ -7,12 +7,12 @@ from uuid import UUID
 
 from django.db import connection, models
 
-from painpump.clinic.audit_records import KINDS
+from painpump.clinic.audit_records import all_kinds
 
 
 def record_ids() -> list[str]:
     found: list[str] = []
-    for kind in KINDS:
+    for kind in all_kinds():
         model = kind.rows().model
         pk = model._meta.pk
         if not isinstance(pk, models.UUIDField):

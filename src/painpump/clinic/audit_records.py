@@ -9,7 +9,8 @@ patient's pump, an overdue pump's refill-by date moved) differs from the `after`
 audit entry; a record no entry created, an audited record deleted,
 or a row that cannot be read shows too. Quantities are compared as the trail shows them (in its
 unit, to its places: a microlitre for volumes). A field an entry did not record (written before
-it was) is not compared."""
+it was) is not compared. The records of care around the pump (episodes, assessments,
+appointments, alarms, readbacks) are kinds of painpump.clinic.audit_care, compared alike."""
 
 from __future__ import annotations
 
@@ -523,11 +524,20 @@ KINDS = (
 )
 
 
+def all_kinds() -> tuple[Kind, ...]:
+    """These kinds and the records of care around the pump (painpump.clinic.audit_care, which
+    builds on this module)."""
+    from painpump.clinic import audit_care
+
+    return KINDS + audit_care.KINDS
+
+
 def audited_states() -> States:
-    by_kind = {kind.name: kind for kind in KINDS}
+    kinds = all_kinds()
+    by_kind = {kind.name: kind for kind in kinds}
     states: States = {k: {} for k in by_kind}
-    actions = {action for kind in KINDS for action in kind.actions}
-    carriers = [(kind.name, kind.carried) for kind in KINDS if kind.carried]
+    actions = {action for kind in kinds for action in kind.actions}
+    carriers = [(kind.name, kind.carried) for kind in kinds if kind.carried]
     rows = (
         AuditEntry.objects.filter(
             action__in=actions | {action for _, carried in carriers for action in carried}
@@ -569,7 +579,7 @@ def mismatches() -> list[str]:
     stored and the value audited (a patient's identifying fields by name only)."""
     states = audited_states()
     found: list[str] = []
-    for kind in KINDS:
+    for kind in all_kinds():
         audited = states[kind.name]
         elsewhere = kind.created_elsewhere(states) if kind.created_elsewhere else set()
         seen: set[str] = set()

@@ -42,7 +42,12 @@ def report_alarm(
         "alarm",
         alarm.id,
         patient_id=implant.episode.patient_id,
-        after={"kind": kind, "reported_at": reported_at.isoformat(), "note": alarm.note},
+        after={
+            "kind": kind,
+            "reported_at": reported_at.isoformat(),
+            "note": alarm.note,
+            "implant": str(implant.id),
+        },
     )
     return alarm
 

@@ -47,7 +47,11 @@ BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def _shown(appointment: Appointment) -> dict[str, object]:
-    return {**refill_visits.shown(appointment), "late_reason": appointment.late_reason or None}
+    return {
+        **refill_visits.shown(appointment),
+        "late_reason": appointment.late_reason or None,
+        "ends_on": appointment.ends_on.isoformat() if appointment.ends_on else None,
+    }
 
 
 @transaction.atomic

@@ -4,8 +4,10 @@ then the new state, the step and its audit entry are written in one transaction.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
-from typing import Unpack
+from typing import Any, Unpack
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -25,6 +27,15 @@ from painpump.core.pathway.stages import TERMINAL, Action
 from painpump.core.pathway.transitions import transition
 
 CAPABILITY = {Action.RECORD_SCREENING_BOLUS: "assessment.write"}
+STEP_ACTIONS = frozenset(f"pathway.{action.value}" for action in Action)
+"""The audit actions of the pathway's steps (one entry per step, on the episode)."""
+
+
+def state_digest(state: dict[str, Any]) -> str:
+    """The SHA-256 of an episode's stored pathway state (its JSON, keys sorted): what the
+    episode's entries record of it, for `painpump audit verify` to compare."""
+    text = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def apply_step(
@@ -87,6 +98,13 @@ def apply_step(
             "stage": row.stage,
             "facts": plain(dict(facts)),
             "acknowledged": dict(acknowledge or {}),
+            "recorded_at": now.isoformat(),
+            "state_digest": state_digest(row.pathway_state),
+            **(
+                {"closed_at": now.isoformat(), "closed_reason": row.closed_reason}
+                if step.episode.stage in TERMINAL
+                else {}
+            ),
         },
     )
     return step.decision

@@ -15,6 +15,7 @@ from django.db.models import F
 
 from painpump.clinic import audit
 from painpump.clinic.actions import patient_facts
+from painpump.clinic.actions.pathway import state_digest
 from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.models import Assessment, ClinicSettings, Episode, Indication, Patient
 from painpump.clinic.pathway_state import dump_state
@@ -61,8 +62,8 @@ def _new_record_number(typed: str) -> str:
             raise Refusal(
                 "mrn",
                 mrn,
-                "a record number no reader could take for another's (case, separators and "
-                "look-alike characters aside)",
+                "a record number no reader could take for another's (case, separators, "
+                "look-alike characters and leading zeros aside)",
                 RECORD_NUMBER_RULE,
                 f"looks like {escaped(existing)}, another patient's record number",
             )
@@ -241,6 +242,8 @@ def open_episode(
             "indication": indication,
             "stage": episode.stage,
             "referred_on": referred_on.isoformat(),
+            "injury_date": injury_date.isoformat() if injury_date else None,
+            "state_digest": state_digest(episode.pathway_state),
         },
     )
     return episode
@@ -340,6 +343,8 @@ def record_assessment(
             "value": f"{format_decimal(number)}{unit}",
             "limb": limb,
             "taken_at": taken_at.isoformat(),
+            "note": note,
+            "episode": str(episode.id),
         },
     )
     return assessment

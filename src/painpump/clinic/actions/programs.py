@@ -131,6 +131,16 @@ def _reschedule_refill(actor: str, implant: Implant) -> list[str]:
     )
     for appointment in open_refills:
         before = appointment.on
+        if appointment.due_by != implant.refill_by:
+            audit.record(
+                actor,
+                "appointment.update",
+                "appointment",
+                appointment.id,
+                patient_id=appointment.patient_id,
+                before={"due_by": appointment.due_by.isoformat() if appointment.due_by else None},
+                after={"due_by": implant.refill_by.isoformat()},
+            )
         appointment.due_by = implant.refill_by
         if appointment.on > implant.refill_by or appointment.overdue:
             refill_visits.move_to_proposal(actor, appointment, "moved by a dose change")

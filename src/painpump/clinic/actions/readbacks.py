@@ -70,6 +70,7 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
         after={
             "program": str(program.id),
             "prescription": program.prescription.number,
+            "read_at": now.isoformat(),
             "entered": readback.entered,
             "reservoir_expected": reservoir.words,
             "mismatches": readback.mismatches,

@@ -26,12 +26,14 @@ SYSTEM = "painpump"
 
 
 def shown(appointment: Appointment) -> dict[str, object]:
-    """An appointment's day, start, status and lateness as its audit entries record them."""
+    """An appointment's day, start, status, lateness and refill-by date as its audit entries
+    record them."""
     return {
         "on": appointment.on.isoformat(),
         "starts_at": appointment.starts_at.isoformat() if appointment.starts_at else None,
         "status": appointment.status,
         "overdue": appointment.overdue,
+        "due_by": appointment.due_by.isoformat() if appointment.due_by else None,
     }
 
 

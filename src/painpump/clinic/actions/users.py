@@ -68,6 +68,8 @@ class Account:
     last_login: datetime | None
     joined: datetime
     version: int
+    superuser: bool = False
+    staff: bool = False
 
     @property
     def name(self) -> str:
@@ -92,18 +94,29 @@ def _account(user: User, version: int | None = None) -> Account:
         last_login=user.last_login,
         joined=user.date_joined,
         version=_version(user) if version is None else version,
+        superuser=user.is_superuser,
+        staff=user.is_staff,
     )
 
 
 def snapshot(account: Account) -> dict[str, Any]:
-    """An account as the audit trail shows it."""
+    """An account as the audit trail shows it (its roles and flags are what `painpump audit
+    verify` compares: clinic.audit_accounts)."""
     return {
         "username": account.username,
         "name": account.name,
         "roles": list(account.roles),
         "active": account.active,
+        "superuser": account.superuser,
+        "staff": account.staff,
         "version": account.version,
     }
+
+
+def account_snapshot(user: User) -> dict[str, Any]:
+    """The account of `user` as the audit trail shows it, for a path that makes accounts
+    outside these services (the demo's users)."""
+    return snapshot(_account(user))
 
 
 def list_accounts(user: User) -> list[Account]:

@@ -36,6 +36,7 @@ from painpump.clinic.actions import (
     refills,
 )
 from painpump.clinic.actions.settings_service import snapshot
+from painpump.clinic.actions.users import account_snapshot
 from painpump.clinic.demo.plan import (
     CHECKED_AFTER,
     DEMO_LOCALE,
@@ -187,9 +188,7 @@ def _create_users() -> tuple[dict[str, User], tuple[Login, ...]]:
         user.set_password(password)
         user.save()
         user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-        audit.record(
-            ACTOR, "user.create", "user", user.pk, after={"username": username, "roles": [role]}
-        )
+        audit.record(ACTOR, "user.create", "user", username, after=account_snapshot(user))
         users[key] = user
         logins.append(Login(username, password, role.value))
     return users, tuple(logins)

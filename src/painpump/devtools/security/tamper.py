@@ -8,8 +8,12 @@ recomputed with the plain digest and with the application's own keyed hash under
 insider chose, a refill's volume edited, a second clinician's verification forged, a forged
 checkpoint appended; and (the second outside attack) a program inserted, a refill's alarm and
 empty dates moved, a refill taken off the verification list, a double-check forged, a
-prescription's high-alert flag cleared and a clinic limit loosened; and (the third) a refill
-moved to another patient's pump, a prescription's fluid change edited and a row made unreadable.
+prescription's high-alert flag cleared and a clinic limit loosened; (the third) a refill
+moved to another patient's pump, a prescription's fluid change edited and a row made unreadable;
+and (the fourth) a role granted and the superuser flag set behind the application, the readback
+tolerance widened, a patient's alarm acknowledged, a readback rewritten, a refill visit
+cancelled, a test phase moved in an episode's pathway state, an episode without a pump closed,
+an assessment edited and a pathway event deleted.
 Figures: the size of the trail and the time verify takes for it.
 
 `drill(full)` runs it in a process of its own (Django is configured once per process):
@@ -232,6 +236,138 @@ def unreadable_refill() -> str:
     return str(refill.id)
 
 
+def grant_role(username: str | None = None, role: str = "admin") -> str:
+    """Give an account a role behind the application (`insert into auth_user_groups`): by
+    default the newest account an audited action created; its username."""
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+
+    from painpump.clinic.models import AuditEntry
+
+    if username is None:
+        created = AuditEntry.objects.filter(action="user.create").order_by("seq").last()
+        assert created is not None and isinstance(created.after, dict)
+        username = str(created.after["username"])
+    user = User.objects.get(username=username)
+    group, _ = Group.objects.get_or_create(name=role)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "insert into auth_user_groups (user_id, group_id) values (%s, %s)", [user.id, group.id]
+        )
+    return username
+
+
+def make_superuser(username: str | None = None) -> str:
+    """Set an account's `is_superuser` and `is_staff` behind the application; its username."""
+    from django.contrib.auth.models import User
+
+    from painpump.clinic.models import AuditEntry
+
+    if username is None:
+        created = AuditEntry.objects.filter(action="user.create").order_by("seq").first()
+        assert created is not None and isinstance(created.after, dict)
+        username = str(created.after["username"])
+    User.objects.filter(username=username).update(is_superuser=True, is_staff=True)
+    return username
+
+
+def widen_readback_tolerance() -> None:
+    """Set the programmer readback's tolerance to 0.9 mL, nine times the default."""
+    from painpump.clinic.models import ClinicSettings
+
+    ClinicSettings.objects.filter(id=1).update(readback_tolerance_ml=Decimal("0.9"))
+
+
+def acknowledge_alarm() -> str:
+    """Close the newest open patient alarm without saying what was done; its id."""
+    from painpump import clock
+    from painpump.clinic.models import AlarmReport
+
+    alarm = AlarmReport.objects.filter(acknowledged_at__isnull=True).order_by("reported_at").last()
+    assert alarm is not None
+    AlarmReport.objects.filter(id=alarm.id).update(
+        acknowledged_at=clock.now(), acknowledged_by="demo.nobody", action_taken="none"
+    )
+    return str(alarm.id)
+
+
+def clear_readback() -> str:
+    """Make the newest programmer readback that differed read back what it should have: the
+    reservoir entered rewritten, its differences cleared; its id."""
+    from painpump.clinic.models import Readback
+
+    newest = Readback.objects.order_by("-read_at")
+    readback = next((r for r in newest if r.mismatches), None) or newest.first()
+    assert readback is not None
+    entered = {**readback.entered, "reservoir": "19.5 mL"}
+    Readback.objects.filter(id=readback.id).update(entered=entered, mismatches=[])
+    return str(readback.id)
+
+
+def cancel_appointment() -> str:
+    """Cancel the earliest open refill visit; its id."""
+    from painpump.clinic.models import Appointment
+
+    visit = (
+        Appointment.objects.filter(kind="refill", status__in=("proposed", "booked"))
+        .order_by("on")
+        .first()
+    )
+    assert visit is not None
+    Appointment.objects.filter(id=visit.id).update(status="cancelled")
+    return str(visit.id)
+
+
+def skip_the_wait() -> str:
+    """Move an episode's test phase two months earlier in its stored pathway state (the wait
+    before an implantation then looks served); its id."""
+    from datetime import date, timedelta
+
+    from painpump.clinic.models import Episode
+
+    tested = Episode.objects.order_by("id")
+    episode = next((e for e in tested if e.pathway_state.get("test_started_on")), None)
+    assert episode is not None
+    state = dict(episode.pathway_state)
+    earlier = date.fromisoformat(state["test_started_on"]) - timedelta(days=60)
+    state["test_started_on"] = earlier.isoformat()
+    Episode.objects.filter(id=episode.id).update(pathway_state=state)
+    return str(episode.id)
+
+
+def close_episode() -> str:
+    """Close an episode that has no pump, as if the patient had left the pathway; its id."""
+    from painpump import clock
+    from painpump.clinic.models import Episode
+
+    episode = Episode.objects.filter(implants=None, closed_at=None).order_by("id").first()
+    assert episode is not None
+    Episode.objects.filter(id=episode.id).update(
+        stage="closed", closed_at=clock.now(), closed_reason="left the pathway"
+    )
+    return str(episode.id)
+
+
+def edit_assessment() -> str:
+    """Lower the newest assessment's value to 0 (a pain score, a spasticity grade); its id."""
+    from painpump.clinic.models import Assessment
+
+    assessment = Assessment.objects.order_by("taken_at").last()
+    assert assessment is not None
+    Assessment.objects.filter(id=assessment.id).update(value=Decimal(0))
+    return str(assessment.id)
+
+
+def delete_pathway_event() -> str:
+    """Delete an episode's newest pathway event; the episode's id."""
+    from painpump.clinic.models import PathwayEvent
+
+    event = PathwayEvent.objects.order_by("id").last()
+    assert event is not None
+    PathwayEvent.objects.filter(id=event.id)._raw_delete("default")
+    return str(event.episode_id)
+
+
 def forge_checkpoint() -> None:
     """Append a checkpoint line signed without the audit key."""
     from painpump.clinic import audit_checkpoints, audit_keys
@@ -291,6 +427,16 @@ SCENARIOS: dict[str, tuple[Callable[[], object], str]] = {
     "refill moved to another patient's pump": (move_refill_to_another_pump, ": implant is "),
     "prescription's fluid change edited": (edit_fluid_change, ": fluid_change is "),
     "refill row unreadable": (unreadable_refill, ": its row cannot be read"),
+    "role granted in the database": (grant_role, ": roles is ['admin'"),
+    "superuser flag set in the database": (make_superuser, ": superuser is True in the database"),
+    "readback tolerance widened": (widen_readback_tolerance, "readback_tolerance is '0.9 mL'"),
+    "patient alarm acknowledged in the database": (acknowledge_alarm, ": acknowledged_at is "),
+    "readback cleared": (clear_readback, ": entered is "),
+    "refill visit cancelled": (cancel_appointment, ": status is 'cancelled'"),
+    "test phase moved in the pathway state": (skip_the_wait, ": state_digest is "),
+    "episode without a pump closed": (close_episode, ": stage is 'closed'"),
+    "assessment edited": (edit_assessment, ": value is "),
+    "pathway event deleted": (delete_pathway_event, "pathway events in the database"),
 }
 
 
@@ -339,6 +485,25 @@ def _clinic_limit() -> None:
     )
 
 
+def _open_alarm() -> None:
+    """A low-reservoir alarm a patient reported, open (the demo has none)."""
+    from django.contrib.auth.models import User
+
+    from painpump import clock
+    from painpump.clinic.actions import alarms
+    from painpump.clinic.models import Implant
+
+    implant = Implant.objects.filter(refill_by__isnull=False).order_by("id").first()
+    assert implant is not None
+    alarms.report_alarm(
+        User.objects.get(username="demo.nurse1"),
+        implant.id,
+        kind="low_reservoir",
+        reported_at=clock.now(),
+        note="the tamper drill's patient heard the pump beep",
+    )
+
+
 def _pad(entries: int) -> None:
     """Append drill entries until the trail holds `entries`, a batch per transaction."""
     from django.db import transaction
@@ -364,6 +529,7 @@ def run(patients: int, entries: int) -> Report:
     began = time.perf_counter()
     seed.seed(patients=patients, seed=1)
     _clinic_limit()
+    _open_alarm()
     _pad(entries)
     report.figures["seed_seconds"] = round(time.perf_counter() - began, 1)
     clinic = _Clinic(Path.cwd())
