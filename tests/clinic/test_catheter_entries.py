@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from frozen import ZONE
+from painpump.clinic import audit
 from painpump.clinic.actions import catheters, implantation, patients
 from painpump.clinic.errors import Conflict
 from painpump.clinic.models import AuditEntry, ClinicCatheter, Episode, Implant, Patient
@@ -346,3 +347,32 @@ def test_every_change_is_audited_with_before_and_after(pharmacist: User, physici
     assert (entry.before["version"], entry.after["version"]) == (1, 2)
     assert entry.after["approved_by"] == "dr.house"
     assert entry.patient_id is None
+
+
+def test_every_catheter_entry_changed_through_the_services_verifies(
+    pharmacist: User, physician: User, second_pharmacist: User
+) -> None:
+    old = approved(pharmacist, physician)
+    new = enter(second_pharmacist, "2.8 uL/cm", replaces=(old.id, old.version))
+    catheters.approve_catheter(physician, new.id, expected_version=new.version)
+    waiting = enter(pharmacist, model="8731SC")
+    catheters.archive_catheter(pharmacist, waiting.id, expected_version=waiting.version)
+    outcome = audit.verify()
+    assert outcome.ok, outcome.problems
+
+
+def test_a_figure_edited_or_approved_in_the_database_fails_audit_verify(
+    pharmacist: User, physician: User
+) -> None:
+    entry = enter(pharmacist)
+    ClinicCatheter.objects.filter(id=entry.id).update(
+        approved_by="dr.house", approved_at=timezone.now()
+    )
+    found = audit.verify()
+    assert not found.ok
+    assert any(f"clinic_catheter {entry.id}" in p and "approved_by" in p for p in found.problems)
+    ClinicCatheter.objects.filter(id=entry.id).update(
+        approved_by="", approved_at=None, volume_ul_per_cm=Decimal("26")
+    )
+    found = audit.verify()
+    assert any("volume_per_cm" in p for p in found.problems), found.problems

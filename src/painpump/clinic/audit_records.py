@@ -24,11 +24,13 @@ from typing import Any, Protocol
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from painpump.clinic.actions.catheters import snapshot as catheter_snapshot
 from painpump.clinic.actions.library import snapshot as limit_snapshot
 from painpump.clinic.actions.patients import patient_snapshot
 from painpump.clinic.actions.refills import program_snapshot
 from painpump.clinic.models import (
     AuditEntry,
+    ClinicCatheter,
     ClinicLimit,
     Implant,
     Incident,
@@ -519,6 +521,21 @@ KINDS = (
         ),
         lambda: ClinicLimit.objects.all(),
         lambda row: _exact(limit_snapshot(row)),
+        names_patient=False,
+    ),
+    Kind(
+        "clinic_catheter",
+        frozenset(
+            {
+                "catheter.add",
+                "catheter.approve",
+                "catheter.replace",
+                "catheter.archive_request",
+                "catheter.archive",
+            }
+        ),
+        lambda: ClinicCatheter.objects.all(),
+        lambda row: _exact(catheter_snapshot(row)),
         names_patient=False,
     ),
 )
