@@ -16,7 +16,7 @@ from painpump.core.decision import Tier, Verdict
 from painpump.core.dose_history import DoseChange
 from painpump.core.errors import Refusal
 from painpump.core.overrides import GivenAt, checked_reason, overrides_for
-from painpump.core.patient_facts import PatientFacts
+from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.refill import LimitedBy
 from painpump.core.refill_decision import (
     DosingRules,
@@ -122,6 +122,29 @@ def test_a_first_dose_ten_times_the_largest_start_dose_is_a_hard_stop() -> None:
     )
     assert decision.verdict is Verdict.STOP
     assert any(f.rule == "tenfold_start" and f.tier is Tier.HARD for f in decision.findings)
+
+
+@pytest.mark.parametrize(
+    ("status", "tenfold"),
+    [(OpioidStatus.TOLERANT, False), (OpioidStatus.NAIVE, True), (OpioidStatus.UNKNOWN, True)],
+    ids=["tolerant-rotation-warns", "naive-stops", "unknown-stops"],
+)
+def test_reviewer_case_an_opioid_rotation_of_a_tolerant_patient_is_no_start_slip(
+    status: OpioidStatus, tenfold: bool
+) -> None:
+    """Morphine 9.8 mg/day rotated to hydromorphone 1.5 mg/day: ten times PACC's (opioid-naive)
+    start of 0.15 mg/day, yet the equianalgesic dose of an opioid-tolerant patient."""
+    decision = check(
+        "hydromorphone",
+        q("5 mg/mL", Kind.CONCENTRATION),
+        q("1.5 mg/day", Kind.DOSE_RATE),
+        starting=True,
+        patient=PatientFacts(opioid_status=status),
+        on=AT.date(),
+    )
+    assert any(f.rule == "tenfold_start" for f in decision.findings) is tenfold
+    started = [f for f in decision.findings if f.rule == "max_start_dose"]
+    assert started and all(f.verdict is Verdict.WARN for f in started)
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,10 @@ ACTIONS: dict[str, str] = {
     "appointment.write": "change appointments",
     "library.read": "read the drug library and the device catalog",
     "library.write": "edit the drug library",
-    "library.approve": "approve a hard drug-library limit (only one someone else set)",
+    "library.approve": (
+        "approve a change to the clinic's library someone else made (a hard limit, a catheter "
+        "figure)"
+    ),
     "library.harden": "set or change a hard drug-library limit (a pharmacist's library change)",
     "users.manage": "manage users",
     "settings.write": "change the clinic settings",

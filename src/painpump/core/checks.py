@@ -440,7 +440,15 @@ def check_start_dose(drug: Drug, dose: Q, opioid_status: OpioidStatus) -> list[F
     findings = [
         _against_maximum(lim, value, d, d_text, "start dose", note) for lim, value in limits
     ]
-    if limits:
+    # An opioid-tolerant patient rotated to an opioid whose start doses are the opioid-naive
+    # ones (no start given for tolerant patients) starts from the equianalgesic dose, however far
+    # above a naive start: those starts warn, they are no slip (the daily dose's own checks stay).
+    rotation = (
+        opioid_status is OpioidStatus.TOLERANT
+        and drug.drug_class == "opioid"
+        and not any(lim.when.get("opioid_status") == "tolerant" for lim, _ in limits)
+    )
+    if limits and not rotation:
         highest = max((value for _, value in limits), key=lambda v: v.canonical)
         ceiling = of(highest.canonical * TENFOLD, highest.unit)
         if d.canonical >= ceiling.canonical:
