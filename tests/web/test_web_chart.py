@@ -152,7 +152,8 @@ def test_the_what_if_form_starts_from_the_current_fill_and_program(
     response = client_for(pharmacist).get(f"/implants/{implant.id}/what-if/")
     page = response.content.decode()
     assert response.status_code == 200
-    assert 'value="400 mcg/day"' in page
+    assert 'name="dose_or_rate" value=' not in page  # empty: as prescribed
+    assert 'placeholder="as prescribed (#1)"' in page
     assert 'value="20 mL"' in page
     assert 'value="2000 mcg/mL"' in page
     assert "Baclofen concentration" in page

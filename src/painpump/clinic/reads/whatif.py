@@ -1,8 +1,10 @@
 """What-if: a proposed refill (volume, concentrations, dose or rate, now) or a proposed change of
-the program alone, projected as the refill and titration services would project it and checked
-as they would check it (drug library, the clinic's limits, device), without saving anything. A
-hard limit is returned as `stop`, the warnings with their reason and source. Each look is an
-audited read of the patient's record."""
+the program alone, projected by the pump's twin as the refill and titration services would
+project it and checked as they would check it (drug library, the clinic's limits, device),
+without saving anything. The dose as prescribed (or none given) runs the prescription in force:
+its flex steps, single bolus and patient boluses, as a refill executing it would record them;
+another dose runs continuously at that dose, and says so. A hard limit is returned as `stop`, the
+warnings with their reason and source. Each look is an audited read of the patient's record."""
 
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ from django.db.models import Prefetch
 from painpump.clinic import audit
 from painpump.clinic.errors import NotFound
 from painpump.clinic.locale import clinic_settings, locale_of
-from painpump.clinic.models import Implant, Program, Refill, RefillDrug
-from painpump.clinic.reads import prescriptions, pump_history
+from painpump.clinic.models import Implant, Prescription, Program, Refill, RefillDrug
+from painpump.clinic.reads import drug_units, prescriptions, pump_history
 from painpump.clinic.reads.chart import (
     Dose,
     fill_doses,
@@ -28,18 +30,17 @@ from painpump.clinic.reads.chart import (
     program_words,
 )
 from painpump.clinic.reads.pump_history import fill_stability
-from painpump.clinic.reads.pump_state import dosing_rules, therapy_of
+from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
 from painpump.core import catalog, pump_twin
+from painpump.core import prescription as rx
 from painpump.core.decision import Finding, Verdict
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
 from painpump.core.errors import Refusal
-from painpump.core.prescription import PrescribedProgram
 from painpump.core.projection import Projection
-from painpump.core.pump_twin import RecordedFill, RecordedProgram
 from painpump.core.refill import first_of_drug, residual_ml
-from painpump.core.refill_decision import Fill, RunningProgram, bridge_for, check_fill
+from painpump.core.refill_decision import Fill, bridge_for, check_fill
 from painpump.core.units import Kind, Q, of
 from painpump.core.volumes import Bridge
 
@@ -68,6 +69,12 @@ class Current:
     words: str
     projection: Projection
     notes: tuple[str, ...]
+    steps: str = ""
+    """A flex program's day patterns in words, as the chart's program card shows them."""
+    patient_bolus: str = ""
+    """The PTM settings in words ("" when none are prescribed)."""
+    prescription: int | None = None
+    """The number of the prescription it executes (None: recorded before prescriptions)."""
 
     @property
     def needs_refill_now(self) -> bool:
@@ -79,10 +86,10 @@ class Current:
 class Proposal:
     """What the user proposes: a refill now (`volume` and the concentrations of the drugs in the
     pump) or a program change alone, each with a daily dose or a rate (a quantity of either
-    kind; the other follows from the concentration)."""
+    kind; the other follows from the concentration), None: as prescribed."""
 
     mode: Mode
-    dose_or_rate: Q
+    dose_or_rate: Q | None
     volume: Q | None = None
     concentrations: tuple[Q, ...] = ()
 
@@ -103,6 +110,15 @@ class WhatIf:
     warnings: tuple[Finding, ...]
     notes: tuple[str, ...]
     bridge: Bridge | None
+    steps: str = ""
+    """The flex steps projected, in words ("" unless the prescription's flex program runs)."""
+    patient_bolus: str = ""
+    """The PTM settings projected, assumed given at their maximum ("" when none)."""
+    as_prescribed: int | None = None
+    """The number of the prescription in force whose own program is projected (None: a
+    continuous program at the dose proposed)."""
+    program_note: str = ""
+    """Why the projection differs from the prescription's program, in words ("" when not)."""
 
 
 def _implant(implant_id: UUID) -> Implant:
@@ -119,6 +135,22 @@ def _implant(implant_id: UUID) -> Implant:
         return stable(lambda: query.get(id=implant_id), lambda found: [found])
     except Implant.DoesNotExist:
         raise NotFound(f"implant {implant_id}") from None
+
+
+def _words(
+    doses: tuple[Dose, ...], rate: Q, program: rx.PrescribedProgram, ptm: rx.PatientBolus | None
+) -> tuple[str, str, str]:
+    """A program in words as the chart's program card gives them: the drugs, rate and dose with
+    its kind (a single bolus as its bolus), the flex steps and the patient-bolus settings."""
+    principal = doses[0].drug
+    words = program_words(doses, rate, program.kind.label)
+    if program.bolus is not None:
+        delivery = program.bolus.delivery(principal, doses[0].concentration.canonical)
+        drugs = " + ".join(f"{d.drug} {d.concentration}" for d in doses)
+        words = f"{drugs}: {drug_units.bolus_delivery(principal, delivery)}"
+    steps = drug_units.program(principal, program) if program.kind is rx.ProgramKind.FLEX else ""
+    bolus = drug_units.patient_bolus(principal, ptm) if ptm is not None else ""
+    return words, steps, bolus
 
 
 def _current(implant: Implant, now: datetime) -> tuple[Current, list[Refill], list[Program]]:
@@ -149,6 +181,15 @@ def _current(implant: Implant, now: datetime) -> tuple[Current, list[Refill], li
     history = [(p.rate_ml_per_day, p.started_at, p.ended_at) for p in programs]
     doses = fill_doses(stored, running.rate_ml_per_day)
     rate = of(running.rate_ml_per_day, "mL/day")
+    prescribed = prescriptions.as_core(running.prescription) if running.prescription else None
+    words, steps, bolus = _words(
+        doses,
+        rate,
+        prescribed.program
+        if prescribed
+        else rx.PrescribedProgram.continuous(of(running.dose_mcg_per_day, "mcg/day")),
+        prescribed.ptm if prescribed else None,
+    )
     patient = implant.episode.patient
     current = Current(
         implant_id=implant.id,
@@ -168,9 +209,12 @@ def _current(implant: Implant, now: datetime) -> tuple[Current, list[Refill], li
         doses=doses,
         dose=dose_in_drug_unit(stored[0][0], running.dose_mcg_per_day),
         rate=rate,
-        words=program_words(doses, rate, "continuous"),
+        words=words,
         projection=projection,
         notes=tuple(notes),
+        steps=steps,
+        patient_bolus=bolus,
+        prescription=running.prescription.number if running.prescription else None,
     )
     return current, refills, programs
 
@@ -187,12 +231,12 @@ def current_pump(user: User, implant_id: UUID, now: datetime) -> Current:
     return current
 
 
-def _dose(proposal: Proposal, drugs: tuple[tuple[str, Q], ...]) -> Q:
+def _dose(proposal: Proposal, drugs: tuple[tuple[str, Q], ...]) -> Q | None:
     """The principal drug's daily dose proposed: as given, or what the given rate delivers at
-    the principal drug's concentration (dose = rate x concentration)."""
+    the principal drug's concentration (dose = rate x concentration); None: as prescribed."""
     name, concentration = drugs[0]
     given = proposal.dose_or_rate
-    if given.kind is Kind.DOSE_RATE:
+    if given is None or given.kind is Kind.DOSE_RATE:
         return given
     return dose_in_drug_unit(name, dose_mcg_per_day(given.canonical, concentration.canonical))
 
@@ -213,6 +257,47 @@ def _drugs(proposal: Proposal, current: Current) -> tuple[tuple[str, Q], ...]:
     )
 
 
+def _prescribed_program(
+    proposal: Proposal,
+    drugs: tuple[tuple[str, Q], ...],
+    current: Current,
+    in_force: rx.Prescription | None,
+) -> tuple[rx.Prescription, bool]:
+    """What the proposal runs, and whether it is the prescription in force's own program: that
+    program (flex steps, single bolus, patient boluses) when no dose is given or the dose given
+    is its dose, else a continuous program at the dose given (with the patient boluses in
+    force)."""
+    given = _dose(proposal, drugs)
+    if in_force is None:
+        dose = given or current.dose
+        return rx.Prescription(drugs, rx.PrescribedProgram.continuous(dose)), False
+    if given is None or given.canonical == in_force.daily_dose.canonical:
+        return replace(in_force, drugs=drugs), True
+    program = rx.PrescribedProgram.continuous(given)
+    return replace(in_force, drugs=drugs, program=program), False
+
+
+def _not_applied(prescribed: rx.Prescription, in_force: rx.Prescription | None) -> str:
+    """The plain words for a continuous projection of a prescription that runs more than that."""
+    if in_force is None or in_force.program.kind is rx.ProgramKind.CONTINUOUS:
+        return ""
+    dose = drug_units.shown(prescribed.principal[0], prescribed.daily_dose)
+    what = "single bolus is" if in_force.program.bolus is not None else "flex steps are"
+    kind = "single bolus" if in_force.program.bolus is not None else "flex program"
+    return f"continuous at {dose}: the prescription's {what} not applied; prescribe to try a {kind}"
+
+
+def _single_bolus_refill(record: Prescription) -> Refusal:
+    return Refusal(
+        "dose",
+        f"as prescribed (#{record.number} by {record.prescribed_by}: a single bolus)",
+        "a basal program: a fill runs one; a single bolus is programmed between refills "
+        "(program pump), and a physician prescribes the program a refill fills for",
+        prescriptions.RULES,
+        "cannot be executed by a refill",
+    )
+
+
 @transaction.atomic
 def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> WhatIf:
     """The proposal checked and projected from `now`; nothing is saved but the audit entry."""
@@ -223,16 +308,14 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     settings = clinic_settings()
     zone = locale_of(settings).zone
     drugs = _drugs(proposal, current)
-    dose = _dose(proposal, drugs)
     volume = proposal.volume if proposal.mode == "refill" else current.fill_volume
     if volume is None:
         raise Refusal("volume", "missing", "the volume to fill", RULES, "is required for a refill")
-    last_program = programs[-1] if programs else None
-    running = None
-    if last_program is not None and last_program.ended_at is None:
-        running = RunningProgram(
-            last_program.dose_mcg_per_day, last_program.rate_ml_per_day, last_program.started_at
-        )
+    record = prescriptions.to_execute(implant)  # a refill or programming executes it
+    in_force = prescriptions.as_core(record) if record is not None else None
+    prescribed, own = _prescribed_program(proposal, drugs, current, in_force)
+    dose = prescribed.daily_dose
+    state = pump_state(implant)
     stop: Refusal | None = None
     projection: Projection | None = None
     rate: Q | None = None
@@ -241,29 +324,29 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     notes: list[str] = []
     bridged: Bridge | None = None
     try:
+        if record is not None and own and proposal.mode == "refill" and prescribed.program.bolus:
+            raise _single_bolus_refill(record)
         rules = dosing_rules()
         fill = Fill(drugs, volume, "what-if")
         rate_ml, found = check_fill(
             pump,
             fill,
             dose,
-            running,
+            state.running,
             now,
             None,
             rules.region,
             rules.clinic_limits,
-            therapy=therapy_of(implant, last_program if running is not None else None),
+            therapy=state.therapy,
             previous_drugs=[(name, conc.canonical) for name, conc in current.drugs],
             on=now.astimezone(zone).date(),
+            basal=prescribed.program.bolus is None,
         )
         warnings += found
         rate = of(rate_ml, "mL/day")
         doses = fill_doses([(n, c.canonical) for n, c in drugs], rate_ml)
         margin = Decimal(settings.refill_margin_days)
-        in_force = prescriptions.in_force(implant)
-        ptm = prescriptions.as_core(in_force).ptm if in_force is not None else None
         canonical = tuple((n, c.canonical) for n, c in drugs)
-        proposed = RecordedProgram(now, canonical, PrescribedProgram.continuous(dose), ptm)
         history = pump_history.recorded(implant, refills, programs, zone)
         if proposal.mode == "refill":
             previous = refills[-1].drugs.all() if refills else None
@@ -274,12 +357,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
                     canonical,
                 ),
             )
-            history = replace(
-                history,
-                fills=(*history.fills, RecordedFill(now, volume.canonical, canonical)),
-                programs=(*history.programs, proposed),
-                boluses=(),
-            )
+            history = pump_history.with_fill(history, now, volume.canonical, prescribed)
             old_drugs = [(name, conc.canonical) for name, conc in current.drugs]
             bridged = bridge_for(old_drugs, fill, dose, current.dead_volume)
         else:
@@ -293,7 +371,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
                     drugs_now,
                 ),
             )
-            history = replace(history, programs=(*history.programs, proposed))
+            history = pump_history.with_program(history, now, prescribed)
         projection = pump_twin.projection(
             history,
             now,
@@ -305,17 +383,26 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
         warnings += [w for w in projection.warnings if w.verdict is Verdict.WARN]
     except Refusal as refused:
         stop, projection = refused, None
+    words, steps, bolus = (
+        _words(doses, rate, prescribed.program, prescribed.ptm)
+        if rate is not None and doses
+        else ("", "", "")
+    )
     outcome = WhatIf(
         current=current,
         proposal=proposal,
         doses=doses,
         rate=rate,
-        words=program_words(doses, rate, "continuous") if rate is not None and doses else "",
+        words=words,
         projection=projection,
         stop=stop,
         warnings=tuple(warnings),
         notes=tuple(notes),
         bridge=bridged,
+        steps=steps,
+        patient_bolus=bolus,
+        as_prescribed=record.number if own and record is not None else None,
+        program_note="" if own else _not_applied(prescribed, in_force),
     )
     audit.record(
         actor,
@@ -325,7 +412,10 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
         patient_id=current.patient_id,
         after={
             "mode": proposal.mode,
-            "dose_or_rate": str(proposal.dose_or_rate),
+            "dose_or_rate": str(proposal.dose_or_rate or "as prescribed"),
+            "program": f"prescription #{record.number}"
+            if own and record is not None
+            else f"continuous at {dose}",
             "volume": str(volume),
             "concentrations": [str(c) for _, c in drugs],
             "stop": stop.message if stop else None,

@@ -1,6 +1,7 @@
 """What-if: the current fill and program as a form the user edits (a refill now, or the program
-alone); each change (htmx) shows the projection and the checks of the proposed values. Nothing
-is saved; each look is an audited read (clinic.reads.whatif)."""
+alone; the dose left empty runs the prescription in force); each change (htmx) shows the
+projection and the checks of the proposed values. Nothing is saved; each look is an audited read
+(clinic.reads.whatif)."""
 
 from __future__ import annotations
 
@@ -61,8 +62,9 @@ class WhatIfForm(forms.Form):
     dose_or_rate = DoseOrRateField(
         label="Daily dose or rate",
         max_length=60,
+        required=False,
         help_text="a number and its unit: a dose (e.g. 400 mcg/day, 5 mg/day) or a rate "
-        "(e.g. 0.2 mL/day)",
+        "(e.g. 0.2 mL/day); empty: as prescribed",
     )
     volume = QuantityField(
         Kind.VOLUME,
@@ -92,8 +94,12 @@ class WhatIfForm(forms.Form):
         if unit is not None:
             self.fields["dose_or_rate"].help_text = (
                 f"a number and its unit: a dose in {unit}, as {current.drugs[0][0]} is ordered, "
-                "or a rate (e.g. 0.2 mL/day)"
+                "or a rate (e.g. 0.2 mL/day); empty: as prescribed"
             )
+        as_prescribed = (
+            f"as prescribed (#{current.prescription})" if current.prescription else "as running"
+        )
+        self.fields["dose_or_rate"].widget.attrs["placeholder"] = as_prescribed
         for index, (name, concentration) in enumerate(current.drugs):
             field = self.fields.get(f"conc_{index}")
             if field is not None:
@@ -113,21 +119,17 @@ class WhatIfForm(forms.Form):
     def proposal(self) -> Proposal:
         data = self.cleaned_data
         if data["mode"] != "refill":
-            return Proposal(mode="program", dose_or_rate=data["dose_or_rate"])
+            return Proposal(mode="program", dose_or_rate=data.get("dose_or_rate"))
         return Proposal(
             mode="refill",
-            dose_or_rate=data["dose_or_rate"],
+            dose_or_rate=data.get("dose_or_rate"),
             volume=data.get("volume"),
             concentrations=tuple(data[b.name] for b in self.concentration_fields()),
         )
 
 
 def _initial(current: Current) -> dict[str, Any]:
-    initial: dict[str, Any] = {
-        "mode": "refill",
-        "dose_or_rate": str(current.dose),
-        "volume": str(current.fill_volume),
-    }
+    initial: dict[str, Any] = {"mode": "refill", "volume": str(current.fill_volume)}
     for index, (_, concentration) in enumerate(current.drugs):
         initial[f"conc_{index}"] = str(concentration)
     return initial
