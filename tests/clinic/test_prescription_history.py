@@ -13,7 +13,7 @@ from uuid import uuid4
 import pytest
 from django.contrib.auth.models import User
 
-from clinic_fixtures import FIRST_FILL
+from clinic_fixtures import FIRST_FILL, titrated
 from painpump.clinic.actions import prescriptions, programs, readbacks, refills
 from painpump.clinic.models import AuditEntry, Implant
 from painpump.clinic.reads.prescription_history import (
@@ -222,5 +222,22 @@ def test_a_prescription_previewed_before_it_is_signed_shows_its_changes_and_the_
     )
     assert AuditEntry.objects.filter(action="prescription.preview").get().actor == "dr.house"
     assert not implant.prescriptions.filter(number=2).exists()
+    assert preview.dates is None  # another fluid: its dates come with the refill that brings it
     with pytest.raises(Forbidden):
         preview_prescription(nurse, implant.id, half, at=DAY_60)
+
+
+def test_a_previewed_prescription_shows_the_dates_the_pump_then_stores_once_programmed(
+    implant: Implant, physician: User
+) -> None:
+    at = FIRST_FILL + timedelta(days=10)
+    more = rx.Prescription(baclofen().drugs, rx.PrescribedProgram.continuous(dose("440 mcg/day")))
+    preview = preview_prescription(physician, implant.id, more, at=at)
+    assert preview.stop is None and preview.dates is not None
+    titrated(physician, implant.id, dose("440 mcg/day"), at=at)
+    implant.refresh_from_db()
+    assert (implant.alarm_at, implant.empty_at, implant.refill_by) == (
+        preview.dates.alarm_at,
+        preview.dates.empty_at,
+        preview.dates.refill_by,
+    )

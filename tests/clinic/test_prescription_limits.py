@@ -243,11 +243,11 @@ def test_patient_boluses_of_morphine_when_the_opioid_status_is_unknown_are_refus
 def test_morphine_boluses_whose_worst_day_is_above_the_soft_maximum_need_a_reason(
     physician: User, nurse: User
 ) -> None:
-    """5 mg/day and 12 boluses of 1 mg: 17 mg on the worst day, above PACC's 15 mg/day (soft),
-    within the label's 20 mg/day caution; at a first fill it is judged as the start dose too
-    (the label's 10 mg/day for opioid-tolerant patients, soft)."""
+    """5 mg/day and 24 boluses of 0.5 mg (each the largest single bolus): 17 mg on the worst day,
+    above PACC's 15 mg/day (soft), within the label's 20 mg/day caution; at a first fill it is
+    judged as the start dose too (the label's 10 mg/day for opioid-tolerant patients, soft)."""
     implant = cancer_pump(physician, nurse, "tolerant", "MRN-TOL")
-    boluses = with_boluses("5 mg/day", "1 mg", "12")
+    boluses = with_boluses("5 mg/day", "0.5 mg", "24")
     assert str(boluses.worst_day) == "17000 mcg/day"
     with pytest.raises(Refusal) as caught:
         sign(physician, implant, boluses, now=at(-1))

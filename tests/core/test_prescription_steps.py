@@ -190,7 +190,7 @@ def test_a_bolus_bigger_than_a_days_basal_dose_needs_a_reason() -> None:
         "morphine",
         "10 mg/mL",
         PrescribedProgram.continuous(q("5 mg/day")),
-        patient_bolus("0.5 mg", "2 min", "3 hour", "4"),
+        patient_bolus("2 mg", "2 min", "3 hour", "4"),
     )
     # 10 mg once a day (10 mcg meant?): the worst day stays 15 mg/day, yet one bolus is two days
     decision = decide_prescription(
@@ -344,7 +344,7 @@ def test_a_first_fills_highest_step_is_judged_as_the_start_dose() -> None:
     assert "max_start_dose" in decision.stop.message
 
 
-def test_a_bolus_ten_times_the_running_one_needs_a_reason() -> None:
+def test_a_bolus_ten_times_the_running_one_is_refused_as_a_slip() -> None:
     running = pump_running(
         "morphine",
         "10 mg/mL",
@@ -361,7 +361,12 @@ def test_a_bolus_ten_times_the_running_one_needs_a_reason() -> None:
         AT,
         RULES,
     )
-    assert {"ptm_bolus_step", "ptm_bolus_size"} <= {w.rule for w in decision.warnings}
+    assert decision.stop is not None
+    assert (decision.stop.field, decision.stop.value) == (
+        "ptm.dose",
+        "morphine 10 mg/mL: a patient bolus of 5 mg",
+    )
+    assert "tenfold_bolus_step" in decision.stop.message
 
 
 def test_a_step_after_a_refill_that_raised_nothing_is_spaced_from_the_last_increase() -> None:

@@ -480,6 +480,14 @@ def prescription_preview(found: PrescriptionPreview) -> dict[str, Any]:
         "needs_double_check": found.needs_double_check,
         "program": prescribed_program(value.program),
         **_doses(value),
+        "projected": None
+        if found.dates is None
+        else {
+            "alarm_at": found.dates.alarm_at,
+            "empty_at": found.dates.empty_at,
+            "refill_by": found.dates.refill_by,
+            "limited_by": found.dates.limited_by.value,
+        },
     }
 
 

@@ -881,6 +881,13 @@ class PrescriptionVersionOut(PrescriptionOut):
     programmed: list[ProgrammingOut]
 
 
+class ProjectedDatesOut(Schema):
+    alarm_at: datetime | None
+    empty_at: datetime | None
+    refill_by: date
+    limited_by: str
+
+
 class PrescriptionPreviewOut(Schema):
     version: int = Field(description="the implant version judged (send it to sign)")
     stop: StopOut | None = Field(description="the hard limit that stops it (no override)")
@@ -894,6 +901,12 @@ class PrescriptionPreviewOut(Schema):
     worst_day: QuantityOut | None = Field(description="a single bolus: null")
     bolus: BolusDeliveryOut | None = Field(
         default=None, description="a single bolus as the pump gives it; null for a basal program"
+    )
+    projected: ProjectedDatesOut | None = Field(
+        default=None,
+        description="the pump's twin run with this prescription programmed now on the fluid it "
+        "holds (patient boluses at their maximum): its alarm, empty and refill-by dates; null "
+        "when refused, never filled, or for another fluid (dated at its refill)",
     )
 
 

@@ -353,10 +353,12 @@ def _day_maximum(drug: Drug, region: str | None) -> tuple[Limit, Q] | None:
     return max(limits, key=lambda found: found[1].canonical, default=None)
 
 
-def _day_ceiling(drug: Drug, bolus: Q, text: str, region: str | None) -> Finding:
+def _day_ceiling(
+    drug: Drug, bolus: Q, text: str, region: str | None, what: str = "a single bolus"
+) -> Finding:
     """A single bolus against its drug's day's ceiling (hard): the highest maximum daily dose
     or, without one, the top of the usual daily range; with neither, a warning that the bolus
-    is unchecked against any day's ceiling."""
+    is unchecked against any day's ceiling. `what` names the bolus in messages."""
     day = _day_maximum(drug, region)
     usual = drug.usual_range("daily_dose")
     if day is not None:
@@ -375,7 +377,7 @@ def _day_ceiling(drug: Drug, bolus: Q, text: str, region: str | None) -> Finding
             SINGLE_BOLUS_DAY,
             Verdict.WARN,
             f"the drug library has neither a maximum daily dose nor a usual daily range for "
-            f"{drug.name}: a single bolus of {text} is unchecked against any day's ceiling; "
+            f"{drug.name}: {what} of {text} is unchecked against any day's ceiling; "
             "check it against the prescribing information",
             "none in the drug library (maximum daily dose, usual daily range)",
             LIBRARY,
@@ -388,7 +390,7 @@ def _day_ceiling(drug: Drug, bolus: Q, text: str, region: str | None) -> Finding
     return Finding(
         SINGLE_BOLUS_DAY,
         verdict,
-        f"a single bolus of {text} {drug.name} {word} {ceiling} {value} ({note}): no single "
+        f"{what} of {text} {drug.name} {word} {ceiling} {value} ({note}): no single "
         f"bolus may give more than a whole day's {whole} in hours",
         f"<= {most} a single bolus ({shown_as} {value}, {status})",
         source,
@@ -397,10 +399,13 @@ def _day_ceiling(drug: Drug, bolus: Q, text: str, region: str | None) -> Finding
     )
 
 
-def check_single_bolus(drug: Drug, bolus: Q, region: str | None) -> list[Finding]:
+def check_single_bolus(
+    drug: Drug, bolus: Q, region: str | None, what: str = "a single bolus"
+) -> list[Finding]:
     """One single bolus's amount of the drug (an admixture partner's: the bolus volume times its
     concentration) against the drug's largest single bolus (soft) and, hard, its day's ceiling
-    given in hours (_day_ceiling): no bolus may give more than a whole day's."""
+    given in hours (_day_ceiling): no bolus may give more than a whole day's. `what` names the
+    bolus in messages ("a patient bolus")."""
     expect(bolus, Kind.MASS, "bolus")
     text = str(bolus.to(drug.dose_unit))
     findings = []
@@ -412,15 +417,61 @@ def check_single_bolus(drug: Drug, bolus: Q, region: str | None) -> list[Finding
             findings.append(
                 _broken(
                     lim,
-                    f"a single bolus of {text} exceeds the largest single bolus of {drug.name}, "
+                    f"{what} of {text} exceeds the largest single bolus of {drug.name}, "
                     f"{lim.value} ({lim.severity.value} limit, {status}; source "
                     f"{lim.source.split(':')[0]})",
                     shown,
                 )
             )
         else:
-            findings.append(_ok(lim, f"a single bolus of {text} is within {lim.value}", shown))
-    return [*findings, _day_ceiling(drug, bolus, text, region)]
+            findings.append(_ok(lim, f"{what} of {text} is within {lim.value}", shown))
+    return [*findings, _day_ceiling(drug, bolus, text, region, what)]
+
+
+BOLUS_STEP = "tenfold_bolus_step"
+BOLUS_STEP_SOURCE = (
+    f"{SLIP_SOURCE}: a bolus ten times the one before, or a tenth of it, is a slip, never a step"
+)
+
+
+def check_bolus_step(drug: Drug, bolus: Q, previous: Q, what: str) -> Finding:
+    """A bolus against the one prescribed before (a patient bolus against the running one): ten
+    times it or more, or a tenth of it or less, is a decimal or unit slip (hard, as a daily
+    dose's tenfold_step); a drug whose label allows any decrease (ANY_DECREASE) is not judged
+    downwards."""
+    expect(bolus, Kind.MASS, "bolus")
+    expect(previous, Kind.MASS, "previous")
+    given, before = _shown(bolus, drug.dose_unit), previous.to(drug.dose_unit)
+    low = of(before.canonical / TENFOLD, "mcg").to(drug.dose_unit)
+    high = of(before.canonical * TENFOLD, "mcg").to(drug.dose_unit)
+    downwards = drug.name not in ANY_DECREASE
+    shown = f"> {low} and < {high} a bolus (a tenth to ten times the {before} before)"
+    if not downwards:
+        shown = f"< {high} a bolus (ten times the {before} before)"
+    if bolus.canonical >= before.canonical * TENFOLD:
+        found = f"is ten times the {before} before or more"
+    elif bolus.canonical * TENFOLD <= before.canonical and downwards:
+        found = f"is a tenth of the {before} before or less"
+    else:
+        return Finding(
+            BOLUS_STEP,
+            Verdict.OK,
+            f"{what} of {given} is less than ten times the {before} before"
+            + (" and more than a tenth of it" if downwards else ""),
+            shown,
+            BOLUS_STEP_SOURCE,
+            verified=True,
+            tier=Tier.HARD,
+        )
+    return Finding(
+        BOLUS_STEP,
+        Verdict.STOP,
+        f"{what} of {given} {found}: a decimal or unit slip, never a step; re-enter it",
+        shown,
+        BOLUS_STEP_SOURCE,
+        verified=True,
+        tier=Tier.HARD,
+    )
 
 
 def check_start_dose(drug: Drug, dose: Q, opioid_status: OpioidStatus) -> list[Finding]:

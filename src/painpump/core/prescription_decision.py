@@ -1,7 +1,8 @@
 """A prescription judged whole, before any pump is programmed with it: the shape the pump can
 run, every step's rate within the device's range, the day that gives most through every
 drug-library, clinic, titration and patient check (as a refill's program is), every step and
-the worst day with all patient boluses against the library's maxima; then the second
+the worst day with all patient boluses against the library's maxima, each patient bolus against
+the per-bolus limits a single bolus meets and the bolus before; then the second
 clinician's independent entries and the programmer's readback compared with it."""
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def decide_prescription(
             )
         warnings += judge.stretches()
         warnings += _highest_step(prescription, state, rules)
+        # before the worst day, so a slip of the bolus is named at the bolus, not at its count
+        warnings += _ptm_per_bolus(prescription, state, rules)
         warnings += judge.worst_day()
         warnings += _bolus_size(prescription, state)
         warnings += _ptm_findings(prescription, state)
@@ -350,44 +353,94 @@ def _highest_step(
     return found
 
 
+PATIENT_BOLUS = "a patient bolus"
+
+
+def _ptm_per_bolus(
+    prescription: Prescription, state: PumpState, rules: DosingRules
+) -> list[Finding]:
+    """Each patient bolus judged as a single bolus is, for every drug of the fluid (a partner's
+    share: the bolus volume times its concentration): above the drug's largest single bolus it
+    warns (soft), above its day's ceiling it is refused (hard); the principal's bolus ten times
+    the running patient bolus of that drug or a tenth of it is refused as a slip (hard). No drug
+    has a usual per-bolus range, so a bolus is never judged from below as a mg/mcg slip."""
+    ptm = prescription.ptm
+    if ptm is None:
+        return []
+    volume = ptm.dose.canonical / prescription.principal[1].canonical
+    before = _ptm_before(state, prescription.principal[0])
+    admixture = len(prescription.drugs) > 1
+    found: list[Finding] = []
+    for index, (name, conc) in enumerate(prescription.drugs):
+        drug = catalog.drug(name)
+        share = ptm.dose if index == 0 else of(volume * conc.canonical, "mcg")
+        amount = share.to(drug.dose_unit)
+        shown = str(amount) if index or share.unit == amount.unit else f"{share} (= {amount})"
+        judged = []
+        if index == 0 and before is not None:
+            judged.append(checks.check_bolus_step(drug, share, before, PATIENT_BOLUS))
+        judged += checks.check_single_bolus(drug, share, rules.region, PATIENT_BOLUS)
+        for finding in judged:
+            if finding.verdict is Verdict.STOP:
+                raise Refusal(
+                    "ptm.dose",
+                    f"{name} {conc.to(drug.concentration_unit)}: {PATIENT_BOLUS} of {shown}",
+                    f"{finding.limit} (hard limit: no override)",
+                    finding.source,
+                    f"is stopped by {finding.rule}: {finding.message}",
+                )
+            if finding.verdict is Verdict.WARN:
+                warning = finding.about(Subject.DOSE, name)
+                found.append(warning.in_admixture() if admixture else warning)
+    return found
+
+
+def _running_of(state: PumpState, principal: str) -> RunningProgram | None:
+    """The running program when it gives `principal` as its principal drug too."""
+    running, last = state.running, state.last_fill
+    if running is None or last is None or last.drugs[0][0] != principal:
+        return None
+    return running
+
+
+def _ptm_before(state: PumpState, principal: str) -> Q | None:
+    """The patient bolus the running program gives of `principal` (None: none, or of another
+    drug)."""
+    running = _running_of(state, principal)
+    return running.ptm.dose if running is not None and running.ptm is not None else None
+
+
 BOLUS_SIZE_SOURCE = (
-    "rule-clinic-setting: no source gives a largest patient bolus or bolus step; one as big as a "
-    "whole day's basal dose, or ten times the bolus before, is taken as a possible slip"
+    "rule-clinic-setting: no source gives a largest patient bolus; one as big as a whole day's "
+    "basal dose is taken as a possible slip"
 )
 
 
 def _bolus_size(prescription: Prescription, state: PumpState) -> list[Finding]:
-    """A single patient bolus as big as the basal dose of the day that gives most, or ten times
-    the bolus the pump gives now: a slip of units or of the bolus size?"""
+    """A single patient bolus as big as the basal dose of the day that gives most, or as the
+    basal day the pump gives now: a slip of units or of the bolus size?"""
     ptm = prescription.ptm
     if ptm is None:
         return []
     name = prescription.principal[0]
-    running = state.running
-    found = []
+    running = _running_of(state, name)
     if ptm.dose.canonical >= prescription.daily_dose.canonical:
-        found.append(
-            _bolus_finding(
-                "ptm_bolus_size",
-                f"one patient bolus of {ptm.dose} is as much as a whole day's basal dose of "
-                f"{name} ({prescription.daily_dose}): a slip of units or of the bolus size?",
-                f"< {prescription.daily_dose} a bolus",
-                name,
-            )
+        day = prescription.daily_dose
+        whole = f"a whole day's basal dose of {name} ({day})"
+    elif running is not None and ptm.dose.canonical >= running.dose_mcg_per_day:
+        day = of(running.dose_mcg_per_day, "mcg/day").to(catalog.drug(name).dose_rate_unit)
+        whole = f"the {day} of {name} the pump gives in a whole day now"
+    else:
+        return []
+    return [
+        _bolus_finding(
+            "ptm_bolus_size",
+            f"one patient bolus of {ptm.dose} is as much as {whole}: a slip of units or of the "
+            "bolus size?",
+            f"< {day} a bolus",
+            name,
         )
-    if running is not None and running.ptm is not None:
-        before = running.ptm.dose
-        if ptm.dose.canonical >= 10 * before.canonical:
-            found.append(
-                _bolus_finding(
-                    "ptm_bolus_step",
-                    f"one patient bolus of {ptm.dose} is ten times or more the {before} the pump "
-                    "gives now: a slip of units or of the bolus size?",
-                    f"< 10 x {before} a bolus",
-                    name,
-                )
-            )
-    return found
+    ]
 
 
 def _bolus_finding(rule: str, message: str, limit: str, drug: str) -> Finding:

@@ -25,7 +25,7 @@ from painpump.clinic.models import (
     Program,
     Readback,
 )
-from painpump.clinic.reads import drug_units, prescriptions
+from painpump.clinic.reads import drug_units, prescriptions, pump_history
 from painpump.clinic.reads.overrides_given import prescription_overrides
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.reads.refill_preview import record_preview
@@ -34,7 +34,8 @@ from painpump.core import prescription as rx
 from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.core.overrides import GivenOverride
-from painpump.core.prescription_decision import decide_prescription
+from painpump.core.prescription_decision import PrescriptionDecision, decide_prescription
+from painpump.core.pump_twin import TwinDates
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,9 @@ class PrescriptionPreview:
     phase: str
     changes: tuple[Change, ...]
     replaces: Prescription | None
+    dates: TwinDates | None = None
+    """The twin's dates were the pump programmed with it now on its current fill (None: a
+    refused prescription, a pump never filled, or another fluid, which a refill brings)."""
 
     @property
     def needs_double_check(self) -> bool:
@@ -313,6 +317,20 @@ def preview_prescription(
         phase=decision.phase.value,
         changes=changes(before, decision.prescription),
         replaces=replaces,
+        dates=_projected(implant, decision, at),
     )
     record_preview(actor, "prescription.preview", implant, preview.stop, preview.warnings)
     return preview
+
+
+def _projected(implant: Implant, decision: PrescriptionDecision, at: datetime) -> TwinDates | None:
+    """The pump's twin run with the prescription programmed at `at` on the fluid it holds."""
+    if decision.stop is not None:
+        return None
+    history = pump_history.history_of(implant)
+    drugs = tuple((name, conc.canonical) for name, conc in decision.prescription.drugs)
+    if not history.fills or history.fills[-1].drugs != drugs:
+        return None
+    return pump_history.twin_dates(
+        pump_history.with_program(history, at, decision.prescription), at
+    )
