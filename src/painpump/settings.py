@@ -188,6 +188,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "painpump.plumbing.api_not_found.ApiNotFoundMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "painpump.plumbing.throttle.AddressBudgetMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -33,6 +33,7 @@ from painpump.api.app import api
 from painpump.clinic.actions import alarms, catheters, prescriptions, readbacks, role_grants
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Implant, Incident, Program
+from painpump.clinic.reads.incident_warnings import RULE as INCIDENT_RULE
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import MEDTRONIC_CATHETER, prescribed
@@ -80,7 +81,13 @@ class Access:
 
 
 def _refill(world: World) -> dict[str, Any]:
-    return refill_body(idempotency_key="matrix", version=int(world.ids["implant_version"]))
+    """The world's pump has a readback incident open (to close one): its refill gives the
+    reason the incident's warning asks for."""
+    return refill_body(
+        idempotency_key="matrix",
+        version=int(world.ids["implant_version"]),
+        overrides={INCIDENT_RULE: "the open readback incident seen, programmer checked"},
+    )
 
 
 ACCESS: dict[tuple[str, str], Access] = {

@@ -16,10 +16,15 @@ from django.test import Client
 from therapy_setup import at, implanted, iso, new_episode, new_patient, post, today
 
 from frozen import ZONE_NAME, day
+from painpump import clock
+from painpump.clinic.actions.readbacks import record_readback
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AlarmReport, AuditEntry, Implant
+from painpump.clinic.reads import prescriptions as prescription_reads
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import CARRIED_OVER, responder_episode
+from painpump.core.prescription_compare import Readback as ReadValues
+from painpump.core.units import Kind, parse
 
 FILLED_DAYS_AGO = 88
 
@@ -84,6 +89,7 @@ def test_the_dashboard_lists_an_overdue_baclofen_pump_first_among_equals(
         "open_alarms": 0,
         "open_incidents": 0,
         "stopped": 0,
+        "awaiting_readback": 2,  # both pumps programmed, neither read back
     }
     assert AuditEntry.objects.filter(action="dashboard.read").count() == 1
 
@@ -377,3 +383,33 @@ def test_a_moment_outside_the_calendar_in_utc_is_refused_naming_it(
     )
     assert response.status_code == 422
     assert "reported_at" in response.content.decode()
+
+
+def test_the_dashboard_lists_pumps_awaiting_their_readback_and_each_incidents_severity(
+    client_as: Callable[[Role | None], Client],
+    pumps: dict[str, Implant],
+    users: dict[Role, User],
+) -> None:
+    nurse = client_as(Role.NURSE)
+    rows = nurse.get("/api/dashboard").json()["awaiting_readback"]
+    programs = {p: pumps[p].programs.get(ended_at__isnull=True) for p in pumps}
+    assert {(r["implant_id"], r["program_id"]) for r in rows} == {
+        (str(pumps[p].id), str(programs[p].id)) for p in pumps
+    }
+    row = next(r for r in rows if r["implant_id"] == str(pumps["morphine"].id))
+    assert row["patient"].startswith("Adler, ")
+    assert (row["pump_model"], row["prescription_number"]) == ("synchromed-ii-20", 1)
+    assert (row["programmed_by"], row["at_refill"]) == ("dr.house", True)
+    assert row["programmed_at"] == iso(programs["morphine"].started_at)
+    record = prescription_reads.in_force(pumps["morphine"])
+    assert record is not None
+    prescribed_now = prescription_reads.as_core(record)
+    wrong = ReadValues(
+        parse("5 mL", Kind.VOLUME, "reservoir"), prescribed_now.drugs, prescribed_now.program, None
+    )
+    record_readback(users[Role.NURSE], programs["morphine"].id, wrong, clock.now())
+    board = nurse.get("/api/dashboard").json()
+    assert [r["implant_id"] for r in board["awaiting_readback"]] == [str(pumps["baclofen"].id)]
+    assert board["totals"]["awaiting_readback"] == 1
+    [incident] = board["open_incidents"]
+    assert incident["severity"] == "other"  # the reservoir alone differed

@@ -12,11 +12,22 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from therapy_setup import JSON, baclofen_implant, post, refill_body, version_of
+from therapy_setup import (
+    JSON,
+    baclofen_implant,
+    expected_to_live,
+    new_episode,
+    post,
+    refill_body,
+    today,
+    version_of,
+)
 
 from painpump.clinic.models import Appointment, AuditEntry, Implant, Patient, Refill
 from painpump.clinic.roles import Role
+from painpump.clinic.testing import MEDTRONIC_CATHETER
 from painpump.core.errors import ECHO_MAX
+from painpump.core.text import TEXT_RULES
 
 SMALL = 2_000
 """The most bytes a refusal's answer needs: it names the field, the limit and the source, and
@@ -93,6 +104,46 @@ def test_a_lone_surrogate_in_a_name_is_a_json_422_naming_the_field(
     response = client_as(Role.NURSE).post("/api/patients", raw, content_type=JSON)
     refused(response, field)
     assert not Patient.objects.filter(mrn__startswith="MRN-S").exists()
+
+
+HIDDEN = "LOT-\u202e4321\u202c-\u200b"
+"""A right-to-left override, its end and a zero-width space: the lot shows as another."""
+HIDDEN_SHOWN = "LOT-\\u202e4321\\u202c-\\u200b"
+
+
+def test_a_lot_with_format_characters_is_refused_escaped_naming_the_rule(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    """Issue 14: bidi overrides and a zero-width space, refused in patient names, passed in a
+    refill's lot."""
+    before = Refill.objects.count(), AuditEntry.objects.count()
+    body = refill_body(idempotency_key="bidi", version=version_of(implant), lot=HIDDEN)
+    error = refused(post(client_as(Role.NURSE), f"/api/implants/{implant.id}/refills", body), "lot")
+    assert error["value"] == HIDDEN_SHOWN and error["source"] == TEXT_RULES
+    assert "U+202E (RIGHT-TO-LEFT OVERRIDE)" in error["message"]
+    assert (Refill.objects.count(), AuditEntry.objects.count()) == before
+
+
+def test_a_pump_serial_with_format_characters_is_refused_escaped_naming_the_rule(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User], patient: Patient
+) -> None:
+    expected_to_live(users[Role.NURSE], patient)
+    episode = new_episode(users[Role.PHYSICIAN], patient, "tumour_pain", 30)
+    body = {
+        "version": 1,
+        "pump_model": "synchromed-ii-20",
+        "pump_serial": HIDDEN,
+        "catheter_model": "8709SC",
+        "catheter_length": "60 cm",
+        "dead_volume": "0.25 mL",
+        "acknowledge": dict(MEDTRONIC_CATHETER),
+        "implanted_on": today().isoformat(),
+    }
+    before = AuditEntry.objects.count()
+    client = client_as(Role.PHYSICIAN)
+    error = refused(post(client, f"/api/episodes/{episode.id}/implants", body), "pump_serial")
+    assert error["value"] == HIDDEN_SHOWN and error["source"] == TEXT_RULES
+    assert not Implant.objects.exists() and AuditEntry.objects.count() == before
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from therapy_setup import (
 )
 
 from painpump.api.app import api
-from painpump.api.idempotency import HEADER
+from painpump.api.idempotency import HEADER, PATIENT_READ, replay_capability
 from painpump.clinic.actions import alarms, catheters, prescriptions, readbacks, role_grants
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Implant, Incident, Patient, Prescription, Refill
@@ -301,7 +301,11 @@ def test_a_write_sent_again_with_its_key_gets_the_first_answer_and_changes_nothi
         assert again.status_code == 200
     else:
         assert again.status_code == first.status_code
-    assert AuditEntry.objects.count() == entries, "the retry changed something"
+    replays = AuditEntry.objects.filter(action="request.replay").count()
+    assert AuditEntry.objects.count() == entries + replays, "the retry changed something"
+    own_key = path.endswith("/refills")  # replayed by the refill service, not by the key
+    assert replays == (replay_capability(url) == PATIENT_READ and not own_key)
+    entries = AuditEntry.objects.count()
     other = _send(client, method, url, body(1), "retry-1")
     assert other.status_code == 422, other.content
     error = other.json()["error"]
@@ -426,3 +430,45 @@ def test_a_refill_key_reused_for_a_different_refill_is_refused_not_answered_with
     error = other.json()["error"]
     assert error["field"] == "idempotency_key" and "different refill" in error["message"]
     assert Refill.objects.filter(implant=implant).count() == 2
+
+
+def test_a_replay_to_a_user_who_lost_her_role_is_the_operations_403_and_shows_nothing(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User]
+) -> None:
+    """Issue 14: a nurse whose role was removed got the patient back (201, replayed) by sending
+    her first request's key again, and no audit entry recorded it."""
+    body = {"mrn": "MRN-K1", "family_name": "Key", "given_name": "Anna", "birth_date": "1970-01-01"}
+    first = _send(client_as(N), "post", "/api/patients", body, "k1")
+    assert first.status_code == 201, first.content
+    users[N].groups.clear()
+    entries = AuditEntry.objects.count()
+    again = _send(client_as(N), "post", "/api/patients", body, "k1")
+    assert again.status_code == 403 and REPLAYED not in again
+    assert again.json()["error"]["capability"] == PATIENT_READ
+    assert "Anna" not in again.content.decode() and "MRN-K1" not in again.content.decode()
+    assert AuditEntry.objects.count() == entries
+
+
+def test_the_replay_of_an_answer_about_a_patient_is_audited_as_a_read_of_that_patient(
+    client_as: Callable[[Role | None], Client], users: dict[Role, User]
+) -> None:
+    body = {"mrn": "MRN-K2", "family_name": "Key", "given_name": "Bea", "birth_date": "1970-01-01"}
+    first = _send(client_as(N), "post", "/api/patients", body, "k2")
+    again = _send(client_as(N), "post", "/api/patients", body, "k2")
+    assert (first.status_code, again.status_code, again[REPLAYED]) == (201, 201, "true")
+    entry = AuditEntry.objects.get(action="request.replay")
+    assert entry.actor == users[N].username
+    assert str(entry.patient_id) == first.json()["id"]
+    assert entry.object_id == "POST /api/patients"
+    assert entry.after == {"key": "k2", "status": 201}
+
+
+def test_every_write_of_the_schema_has_the_capability_its_replay_rechecks() -> None:
+    """A write whose answer holds no patient data is listed in REPLAY_CAPABILITY; all others
+    need patient.read, so a new write is checked as a read of patient data unless listed."""
+    needs = {path: replay_capability(path) for _, path in _unsafe_operations()}
+    assert needs["/api/settings"] == "settings.write"
+    assert needs["/api/users/{user_id}/roles"] == "users.manage"
+    assert needs["/api/clinic-catheters"] == "library.read"
+    assert needs["/api/implants/{implant_id}/refills"] == PATIENT_READ
+    assert needs["/api/patients"] == PATIENT_READ

@@ -72,6 +72,7 @@ from painpump.clinic.models import (
     Refill,
 )
 from painpump.clinic.reads import dashboard
+from painpump.clinic.reads.incident_warnings import RULE
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import MEDTRONIC_CATHETER, prescribed, responder_episode
@@ -185,6 +186,10 @@ class Records:
     tokens: dict[Role, str]
     responder_id: str
     nurse: str
+
+
+INCIDENT_SEEN: dict[str, Any] = {RULE: "the open readback incident seen, programmer checked"}
+"""The reason for the warning of the incident the records' wrong readback leaves open."""
 
 
 @pytest.fixture
@@ -349,12 +354,14 @@ def _valid_request(label: str, records: Records) -> Valid | None:
         "POST /api/implants/{implant_id}/refills": lambda: (
             ids,
             refill_body(
-                idempotency_key=f"fuzz-{uuid4()}", version=_version(Implant, ids["implant_id"])
+                idempotency_key=f"fuzz-{uuid4()}",
+                version=_version(Implant, ids["implant_id"]),
+                overrides=INCIDENT_SEEN,
             ),
         ),
         "POST /api/implants/{implant_id}/programs": lambda: (
             ids,
-            {"version": _version(Implant, ids["implant_id"])},
+            {"version": _version(Implant, ids["implant_id"])},  # once the incident is closed
         ),
         "POST /api/implants/{implant_id}/prescriptions": lambda: (
             ids,
@@ -765,7 +772,7 @@ def test_a_refill_dated_before_the_current_program_is_refused_naming_performed_a
     )
     titration = OPERATIONS["POST /api/implants/{implant_id}/programs"].Case(
         path_parameters={"implant_id": implant_id},
-        body={"version": _version(Implant, implant_id)},
+        body={"version": _version(Implant, implant_id), "overrides": INCIDENT_SEEN},
     )
     assert _send(titration, records, wsgi_app, CHECKS).status_code == 201
     refills, entries = Refill.objects.count(), AuditEntry.objects.count()

@@ -30,7 +30,7 @@ from painpump.clinic.actions import (
     refills,
 )
 from painpump.clinic.locale import clinic_settings
-from painpump.clinic.models import AuditEntry, Episode, Implant, Prescription, Refill
+from painpump.clinic.models import AuditEntry, Episode, Implant, Incident, Prescription, Refill
 from painpump.clinic.reads import dashboard
 from painpump.clinic.reads import prescriptions as prescription_reads
 from painpump.clinic.testing import CARRIED_OVER, MEDTRONIC_CATHETER, prescribed, responder_episode
@@ -40,6 +40,7 @@ from painpump.core.errors import Refusal
 from painpump.core.prescription import BolusState
 from painpump.core.prescription_compare import CheckEntries
 from painpump.core.prescription_compare import Readback as ReadValues
+from painpump.core.readback_severity import Severity
 from painpump.core.refill_decision import Fill
 from painpump.core.scheduling import ClinicCalendar, DueRefill, prioritise
 from painpump.core.units import Kind, Q, parse
@@ -525,6 +526,7 @@ def test_each_list_is_paged_with_its_total(
         nearing_replacement=1,
         unverified=0,
         open_alarms=3,
+        awaiting_readback=3,  # the fixture's pumps were programmed, never read back
     )
     assert (board.offset, board.limit) == (0, dashboard.DEFAULT_LIMIT)
     first, second = (dashboard.worklist(physician, NOW, offset=k, limit=1) for k in (0, 1))
@@ -660,3 +662,120 @@ def test_a_pump_on_a_single_bolus_is_listed_running_until_its_end_then_stopped_s
         started + timedelta(hours=1),
     )
     assert len(once_stopped) == len(while_running)
+
+
+def read_back(
+    nurse: User,
+    implant: Implant,
+    reservoir: str = "20 mL",
+    *,
+    hours_ago: int = 1,
+    dose: str | None = None,
+) -> None:
+    """The programmer's readback of the program in force: as prescribed, but for the reservoir
+    (20 mL: the volume filled) and, if given, the daily dose read back."""
+    record = prescription_reads.in_force(implant)
+    assert record is not None
+    prescribed_now = prescription_reads.as_core(record)
+    program = prescribed_now.program
+    if dose is not None:
+        program = rx.PrescribedProgram.continuous(parse(dose, Kind.DOSE_RATE, "dose"))
+    values = ReadValues(
+        parse(reservoir, Kind.VOLUME, "reservoir"),
+        prescribed_now.drugs,
+        program,
+        prescribed_now.ptm,
+    )
+    running = implant.programs.get(ended_at__isnull=True)
+    readbacks.record_readback(nurse, running.id, values, NOW - timedelta(hours=hours_ago))
+
+
+def test_a_pump_programmed_without_its_readback_is_listed_longest_waiting_first_until_read_back(
+    clinic: dict[str, Implant], physician: User, nurse: User
+) -> None:
+    """Regression: a pump programmed and never read back showed nowhere on the worklist."""
+    ageing, baclofen, morphine = (clinic[k] for k in ("ageing", "baclofen", "morphine"))
+    board = dashboard.worklist(physician, NOW)
+    order = [str(i.id) for i in (ageing, baclofen, morphine)]  # programmed longest ago first
+    assert [r.implant_id for r in board.awaiting_readback] == order
+    assert board.totals.awaiting_readback == 3
+    row = board.awaiting_readback[1]
+    program = baclofen.programs.get(ended_at__isnull=True)
+    assert (row.patient, row.pump_model, row.program_id) == (
+        "Patient B-1, A",
+        "synchromed-ii-20",
+        str(program.id),
+    )
+    assert (row.programmed_at, row.programmed_by, row.at_refill) == (
+        at(day(-85)),
+        "dr.house",
+        True,
+    )
+    assert row.prescription_number == 1
+    assert [
+        r.implant_id
+        for r in dashboard.worklist(physician, NOW, offset=1, limit=1).awaiting_readback
+    ] == order[1:2]
+    read_back(nurse, baclofen)  # matches: the session is complete
+    read_back(nurse, morphine, "5 mL")  # differs: listed among the open incidents instead
+    after = dashboard.worklist(physician, NOW)
+    assert [r.implant_id for r in after.awaiting_readback] == [str(ageing.id)]
+    assert after.totals.awaiting_readback == 1
+    assert [r.patient for r in after.open_incidents] == ["Patient M-1, A"]
+
+
+def test_a_programming_between_refills_awaits_its_readback_and_the_one_it_ended_does_not(
+    implant: Implant, physician: User, nurse: User
+) -> None:
+    """Only the program in force can be read back (an ended one is no longer in the pump)."""
+    single_bolus_programmed(implant.id, at=NOW - timedelta(hours=3))
+    [row] = dashboard.worklist(physician, NOW).awaiting_readback
+    program = implant.programs.get(ended_at__isnull=True)
+    assert (row.program_id, row.at_refill, row.programmed_by) == (
+        str(program.id),
+        False,
+        "dr.house",
+    )
+    assert row.programmed_at == NOW - timedelta(hours=3)
+
+
+def test_the_worklist_reads_no_more_queries_for_an_empty_awaiting_readback_list(
+    clinic: dict[str, Implant], physician: User, nurse: User
+) -> None:
+    for implant in clinic.values():
+        read_back(nurse, implant)
+    with CaptureQueriesContext(connection) as none_waiting:
+        empty = dashboard.worklist(physician, NOW)
+    assert empty.awaiting_readback == [] and empty.totals.awaiting_readback == 0
+    alarms.report_alarm(nurse, clinic["morphine"].id, kind="other", reported_at=NOW)
+    with CaptureQueriesContext(connection) as one_alarm:
+        dashboard.worklist(physician, NOW)
+    assert len(none_waiting) == len(one_alarm) - 1  # the alarm's list read, nothing else
+
+
+def test_open_incidents_list_a_dose_concentration_or_drug_that_differed_first_then_oldest(
+    clinic: dict[str, Implant], physician: User, nurse: User
+) -> None:
+    """An older incident of the reservoir alone comes after a newer one of the daily dose."""
+    read_back(nurse, clinic["ageing"], "5 mL", hours_ago=5)  # the reservoir only
+    read_back(nurse, clinic["morphine"], dose="10 mg/day", hours_ago=3)  # the dose
+    read_back(nurse, clinic["baclofen"], "5 mL", dose="4000 mcg/day", hours_ago=1)
+    board = dashboard.worklist(physician, NOW)
+    assert [(r.patient, r.severity) for r in board.open_incidents] == [
+        ("Patient M-1, A", Severity.DOSE),
+        ("Patient B-1, A", Severity.DOSE),
+        ("Patient O-1, A", Severity.OTHER),
+    ]
+    pages = [dashboard.worklist(physician, NOW, offset=k, limit=1) for k in range(3)]
+    assert [p.open_incidents[0] for p in pages] == board.open_incidents
+
+
+def test_an_incident_opened_before_its_severity_was_kept_is_listed_as_a_dose_difference(
+    clinic: dict[str, Implant], physician: User, nurse: User
+) -> None:
+    read_back(nurse, clinic["morphine"], dose="10 mg/day", hours_ago=5)
+    read_back(nurse, clinic["ageing"], "5 mL", hours_ago=3)
+    Incident.objects.filter(implant=clinic["ageing"]).update(details={})
+    board = dashboard.worklist(physician, NOW)
+    assert [r.patient for r in board.open_incidents] == ["Patient M-1, A", "Patient O-1, A"]
+    assert {r.severity for r in board.open_incidents} == {Severity.DOSE}

@@ -147,7 +147,7 @@ def test_a_readback_that_differs_stops_the_session_and_opens_an_incident(
     assert incident.summary.startswith("Programmer readback differs from prescription #2: ")
     assert "drugs.baclofen: entered 2000 mcg/mL, prescribed 1000 mcg/mL" in incident.summary
     assert incident.readback == readback
-    assert incident.details == {"program": str(refilled.id)}
+    assert incident.details == {"program": str(refilled.id), "severity": "dose"}
     opened = AuditEntry.objects.get(action="incident.open")
     assert opened.actor == "nurse.joy" and opened.object_id == str(incident.id)
     assert opened.patient_id == implant.episode.patient_id

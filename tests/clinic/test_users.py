@@ -18,6 +18,7 @@ from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.models import AuditEntry, RoleGrant
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
+from painpump.core.text import TEXT_RULES
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +154,18 @@ def test_the_list_shows_roles_and_last_sign_in(admin: User, nurse: User) -> None
 def test_an_unknown_user_is_not_found(admin: User) -> None:
     with pytest.raises(NotFound):
         users.read_account(admin, 99999)
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+def test_an_account_name_with_format_characters_is_refused_escaped_naming_the_rule(
+    admin: User, nurse: User, field: str
+) -> None:
+    """Issue 14: bidi overrides and a zero-width space, refused in patient names, passed in an
+    account's given and family names (shown in the trail and on every page the user signs)."""
+    with pytest.raises(Refusal) as caught:
+        create(admin, **{field: "Ni\u202ean\u202c\u200b"})
+    assert caught.value.field == field
+    assert caught.value.value == "Ni\\u202ean\\u202c\\u200b"
+    assert caught.value.source == TEXT_RULES and "U+202E" in caught.value.problem
+    assert User.objects.count() == 2
+    assert not AuditEntry.objects.exists()

@@ -184,3 +184,17 @@ def test_a_pump_on_a_single_bolus_reads_bolus_running_until_its_end_then_stopped
     board, pumping = shown()
     assert f"stopped since {end}" in board and "running" not in board
     assert f"stopped since {end}" in pumping and "running" not in pumping
+
+
+def test_the_dashboard_lists_a_programming_awaiting_its_readback_linking_to_the_readback_page(
+    nurse: User, implant: Implant
+) -> None:
+    client = Client()
+    client.force_login(nurse)
+    page = client.get("/").content.decode()
+    program = implant.programs.get(ended_at__isnull=True)
+    assert "Programmed, awaiting the programmer's readback" in page
+    assert 'data-testid="awaiting-readback"' in page
+    assert "prescription #1 programmed at a refill by dr.house" in page
+    assert reverse("web:readback", args=[program.id]) in page
+    assert shown_moment(program.started_at, clinic_locale()) in page

@@ -1,13 +1,20 @@
 """The Idempotency-Key header on every write an API client may retry: an unsafe request sent with
 a key is answered once, through the stored answers of painpump.plumbing.idempotency (a retry gets
 the first answer again, marked `Idempotent-Replayed: true`; a concurrent duplicate still running
-is a 409). An operation that makes its retries idempotent itself is marked with own_key."""
+is a 409). An operation that makes its retries idempotent itself is marked with own_key.
+
+A replay is an answer shown again, so it is checked and audited as a read: the user must still
+hold the capability that answer needs (REPLAY_CAPABILITY; patient.read for every answer about a
+patient, which is the default), or gets the 403 the operation would give; the replay of an answer
+about a patient appends a `request.replay` entry, as any read of the record does."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from django.contrib.auth.models import User
@@ -15,6 +22,8 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 
+from painpump.clinic import audit
+from painpump.clinic.roles import require
 from painpump.plumbing.idempotency import BUSY, checked_key, claim, fingerprint, replay, settle
 from painpump.plumbing.models import IdempotentRequest
 from painpump.plumbing.status import CONFLICT
@@ -23,6 +32,17 @@ HEADER = "Idempotency-Key"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 OWN_KEY = "_painpump_own_idempotency"
 """Marks a view that makes its retries idempotent itself (a domain key) or must not be replayed."""
+
+PATIENT_READ = "patient.read"
+REPLAY_CAPABILITY = {
+    "settings": "settings.write",
+    "users": "users.manage",
+    "role-grants": "users.manage",
+    "clinic-catheters": "library.read",
+}
+"""The capability a replay re-checks, by the first segment of the API path (/api/<segment>/...):
+the writes whose answers hold no patient data. Every other answer is about a patient and needs
+PATIENT_READ."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,11 +77,52 @@ def _operation(view_func: F) -> F:
         if found is None:
             raise HttpError(CONFLICT, BUSY)
         if found.status:
+            _check_replay(user, found)
             return replay(found)
         _claims[request] = found
         return view_func(request, *args, **kwargs)
 
     return keyed  # type: ignore[return-value]
+
+
+def replay_capability(path: str) -> str:
+    """The capability a replay of the answer to `path` (/api/...) needs."""
+    segment = path.removeprefix("/api/").split("/", 1)[0]
+    return REPLAY_CAPABILITY.get(segment, PATIENT_READ)
+
+
+def _check_replay(user: User, found: IdempotentRequest) -> None:
+    """Forbidden unless `user` may still see the stored answer; an answer about a patient is
+    audited as a read of it."""
+    capability = replay_capability(found.path)
+    actor = require(user, capability)
+    if capability == PATIENT_READ:
+        audit.record(
+            actor,
+            "request.replay",
+            "request",
+            f"{found.method} {found.path}",
+            patient_id=_patient_of(found),
+            after={"key": found.key, "status": found.status},
+        )
+
+
+def _patient_of(found: IdempotentRequest) -> UUID | None:
+    """The patient a stored answer is about, when it names one (its `patient_id`, or the `id`
+    of a patient answer)."""
+    try:
+        body = json.loads(found.body or "null")
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    named = body.get("patient_id")
+    if named is None and found.path.removeprefix("/api/").startswith("patients"):
+        named = body.get("id")
+    try:
+        return UUID(str(named)) if named is not None else None
+    except ValueError:
+        return None
 
 
 def _view(run: F) -> F:

@@ -329,6 +329,7 @@ def dashboard(board: Dashboard) -> dict[str, Any]:
         "open_alarms": [vars(r) for r in board.open_alarms],
         "open_incidents": [vars(r) for r in board.open_incidents],
         "stopped": [vars(r) for r in board.stopped],
+        "awaiting_readback": [vars(r) for r in board.awaiting_readback],
     }
 
 

@@ -1094,6 +1094,25 @@ class IncidentRowOut(Plain):
     summary: str
     opened_at: datetime
     opened_by: str
+    severity: Literal["dose", "other"] = Field(
+        description="dose: a drug, a concentration or a dose differed (listed first); other: "
+        "only the reservoir, a patient bolus's timing or count, or the bridge or priming bolus"
+    )
+
+
+class ReadbackRowOut(Plain):
+    """A pump programmed from a prescription whose program is in force with no readback yet
+    (POST /api/programs/{program_id}/readbacks)."""
+
+    patient_id: UUID
+    patient: str
+    program_id: UUID
+    implant_id: UUID
+    pump_model: str
+    prescription_number: int
+    programmed_at: datetime
+    programmed_by: str
+    at_refill: bool = Field(description="programmed at a refill (else between refills)")
 
 
 class StoppedRowOut(Plain):
@@ -1130,6 +1149,7 @@ class DashboardTotalsOut(Plain):
     open_alarms: int
     open_incidents: int
     stopped: int
+    awaiting_readback: int
 
 
 class DashboardOut(Plain):
@@ -1155,12 +1175,17 @@ class DashboardOut(Plain):
     )
     open_alarms: list[AlarmRowOut]
     open_incidents: list[IncidentRowOut] = Field(
-        description="incidents open on patients' records (a readback that differed), oldest "
-        "first: each keeps its programming session stopped until a physician closes it"
+        description="incidents open on patients' records (a readback that differed), those "
+        "where a dose, concentration or drug differed first, then oldest first: each keeps its "
+        "programming session stopped until a physician closes it"
     )
     stopped: list[StoppedRowOut] = Field(
         description="pumps programmed with a single bolus, baclofen first: the bolus runs until "
         "`bolus_ends_at`, then the pump gives nothing until a new prescription is programmed"
+    )
+    awaiting_readback: list[ReadbackRowOut] = Field(
+        description="pumps programmed (at a refill or between refills) whose program in force "
+        "has no programmer readback yet, the longest waiting first"
     )
 
 

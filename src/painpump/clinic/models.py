@@ -340,9 +340,19 @@ class Program(models.Model):
     # given for them ({"rule", "reason"}, Override.as_json):
     warnings = models.JSONField(default=list)
     overrides = models.JSONField(default=list)
+    # programmed from a prescription and not yet read back (clinic.actions.readbacks clears it):
+    # the dashboard's list of pumps awaiting their readback reads it through a partial index
+    awaiting_readback = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["started_at"]
+        indexes = [
+            models.Index(
+                fields=["started_at"],
+                name="program_awaiting_readback",
+                condition=models.Q(awaiting_readback=True),
+            )
+        ]
 
 
 class Refill(models.Model):

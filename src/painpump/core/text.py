@@ -19,7 +19,8 @@ what was meant, so it is refused like the hidden characters."""
 
 def plain_text(value: object, field: str, max_length: int, source: str = TEXT_RULES) -> str:
     """The text trimmed, 1 to `max_length` characters, with no hidden characters; refused naming
-    the field and the first hidden character otherwise (`source`: the rules the length is in)."""
+    the field, the value escaped and the first hidden character otherwise (`source`: the rules
+    the length is in)."""
     text = str(value or "").strip()
     if not text or len(text) > max_length:
         raise Refusal(
@@ -29,10 +30,10 @@ def plain_text(value: object, field: str, max_length: int, source: str = TEXT_RU
         if unicodedata.category(ch) in HIDDEN or ch == UNDECODABLE:
             raise Refusal(
                 field,
-                described(ch),
+                escaped(text),
                 "printable characters only",
                 TEXT_RULES,
-                "holds a control or format character",
+                f"holds {described(ch)}, a control or format character",
             )
     return text
 

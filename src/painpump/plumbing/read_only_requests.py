@@ -1,7 +1,7 @@
-"""GET and HEAD requests run inside painpump.db.read_only: their transaction only reads, and the
-audit entries of what they read are written after it, before the answer is sent. A view that
-finds it must write first (painpump.db.read_only.require_writing) is run again as a writing
-request. Last of the middleware, so only the view runs inside the scope."""
+"""GET, HEAD, OPTIONS and TRACE requests run inside painpump.db.read_only: their transaction only
+reads, and the audit entries of what they read are written after it, before the answer is sent.
+A view that finds it must write first (painpump.db.read_only.require_writing) is run again as a
+writing request. Last of the middleware, so only the view runs inside the scope."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from painpump.db.read_only import WritingRequired, read_only
 
-READING_METHODS = frozenset({"GET", "HEAD"})
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""The methods Django treats as safe (no CSRF check): a page may render for any of them."""
 RUN_AGAIN = "_painpump_run_again_writing"
 
 

@@ -34,9 +34,12 @@ from painpump.core.pathway.intervals import check_stay
 from painpump.core.pathway.sources import DESIGN_PATHWAY, ORDER_SOURCE
 from painpump.core.pathway.stages import Action
 from painpump.core.pathway.transitions import require_acknowledged
+from painpump.core.text import plain_text
 from painpump.core.units import Q, of
 
 STAY_RULE = "hospital_stay"
+SERIAL_MAX = 60
+"""Implant.pump_serial's length."""
 DEAD_VOLUME_RULES = (UNCHECKED, ABOVE_CATHETER)
 
 
@@ -129,6 +132,7 @@ def register_implantation(
             "acknowledges no warning of this step",
         )
     actor = require(user, "pathway.decide")
+    pump_serial = plain_text(pump_serial, "pump_serial", SERIAL_MAX)
     if discharged_on is not None:
         _stay(implanted_on, discharged_on, now)
     dead_volume_acks, figure = _check_dead_volume(
@@ -157,7 +161,7 @@ def register_implantation(
     implant = Implant.objects.create(
         episode=episode,
         pump_model=pump.model,
-        pump_serial=pump_serial.strip(),
+        pump_serial=pump_serial,
         catheter_model=catheter_model.strip(),
         catheter_length_cm=catheter_length_cm,
         dead_volume_ml=dead_volume.canonical,

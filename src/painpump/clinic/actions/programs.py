@@ -24,6 +24,8 @@ from painpump.clinic.actions.refills import (
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import Appointment, Implant, Program
 from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads.incident_warnings import RULE as OPEN_INCIDENT
+from painpump.clinic.reads.incident_warnings import with_open_incidents
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
@@ -44,7 +46,9 @@ def program_pump(
     """The pump programmed from `now` with its ready prescription, as core decides it
     (core.refill_decision.decide_program_change). A soft warning passes with the prescriber's
     reason for it; a warning the prescriber did not see needs a physician's reason in
-    `overrides`; a hard limit stops whatever is given."""
+    `overrides`, but for a readback incident open on the pump, which whoever programs it
+    acknowledges (the incident stays for a physician to close); a hard limit stops whatever is
+    given."""
     actor = require(user, "refill.perform")
     conflict = version_conflict(implant_id, expected_version)
     if conflict is not None:
@@ -61,9 +65,10 @@ def program_pump(
     decision = decide_program_change(state, dose, now, None, dosing_rules(), phase, basal)
     if decision.stop is not None:
         raise decision.stop
+    decision = with_open_incidents(decision, implant)
     projection, rate = decision.projection, decision.rate_ml_per_day
     assert projection is not None and rate is not None and state.last_fill is not None
-    if overrides:
+    if set(overrides or {}) - {OPEN_INCIDENT}:
         require(user, "program.prescribe")
     passed = overrides_for(
         decision.warnings,
@@ -90,6 +95,7 @@ def program_pump(
         warnings=[w.as_json() for w in decision.warnings],
         overrides=overrides_json(passed),
         phase=decision.phase.value,
+        awaiting_readback=True,
     )
     put_in_force(actor, prescription)
     dated = pump_dates.store(implant, program, None, now)

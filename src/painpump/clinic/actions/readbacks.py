@@ -22,6 +22,7 @@ from painpump.core.errors import Refusal
 from painpump.core.overrides import checked_reason
 from painpump.core.prescription_compare import READBACK, FluidChangeShown, compare_readback
 from painpump.core.prescription_compare import Readback as ReadValues
+from painpump.core.readback_severity import severity_of
 
 
 @transaction.atomic
@@ -60,6 +61,9 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
         },
         mismatches=[m.as_json() for m in mismatches],
     )
+    if program.awaiting_readback:
+        program.awaiting_readback = False
+        program.save(update_fields=["awaiting_readback"])
     patient_id = program.implant.episode.patient_id
     audit.record(
         actor,
@@ -88,7 +92,10 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
                 f"Programmer readback differs from prescription #{program.prescription.number}: "
                 + "; ".join(m.message for m in mismatches)
             )[:1000],
-            details={"program": str(program.id)},
+            details={
+                "program": str(program.id),
+                "severity": severity_of(m.field for m in mismatches).value,
+            },
         )
         audit.record(
             actor,
@@ -99,6 +106,7 @@ def record_readback(user: User, program_id: UUID, values: ReadValues, now: datet
             after={
                 "kind": incident.kind,
                 "summary": incident.summary,
+                "severity": incident.details["severity"],
                 "implant": str(program.implant_id),
                 "opened_at": incident.opened_at.isoformat(),
             },

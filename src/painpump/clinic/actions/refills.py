@@ -1,12 +1,14 @@
 """Refills, each one transaction: the pump locked, the refill decided by core
 (core.refill_decision: reconciliation, checks, bridge, projection, four-eyes), each soft warning
-passed only with a reason typed for it (core.overrides, rule-two-tiers), the program and refill
+passed only with a reason typed for it (core.overrides, rule-two-tiers; a readback incident open
+on the pump among them: clinic.reads.incident_warnings), the program and refill
 recorded with those overrides, the pump's dates and its refill visit updated, the audit entry
 written; and the second clinician's verification."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +31,7 @@ from painpump.clinic.models import (
     RefillDrug,
 )
 from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads.incident_warnings import with_open_incidents
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.reads.therapy_queries import refill_recorded
 from painpump.clinic.roles import require
@@ -43,9 +46,12 @@ from painpump.core.refill_decision import (
     RefillEntries,
     decide_refill,
 )
+from painpump.core.text import plain_text
 from painpump.core.units import Q, of, round_places
 
 RULES = "painpump refill rules"
+LOT_MAX = 60
+"""Refill.lot's length."""
 
 
 def overrides_json(overrides: Sequence[Override]) -> list[dict[str, str]]:
@@ -109,7 +115,7 @@ def perform_refill(
     (rule -> reason) or the prescriber's for it; a hard limit stops whatever is given. Retrying
     with the same idempotency key returns the refill already recorded."""
     actor = require(user, "refill.perform")
-    fill = fill.named()  # stored under the drug library's names, each drug once
+    fill = replace(fill.named(), lot=plain_text(fill.lot, "lot", LOT_MAX, RULES))
     implant = get_or_not_found(
         Implant.objects.select_for_update().select_related("episode"), implant_id
     )
@@ -138,6 +144,7 @@ def perform_refill(
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now())
     if decision.stop is not None:
         raise decision.stop
+    decision = with_open_incidents(decision, implant)
     outcome = decision.outcome
     assert outcome is not None
     passed = overrides_for(
@@ -290,6 +297,7 @@ def _recorded(
         refill_by=plan.refill_by,
         limited_by=plan.limited_by,
         phase=decision.phase.value,
+        awaiting_readback=True,
     )  # its warnings and overrides are the refill's (a titration keeps its own on the program)
     refill = Refill.objects.create(
         implant=implant,

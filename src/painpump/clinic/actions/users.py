@@ -27,6 +27,7 @@ from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.models import AccountVersion, AuditEntry, RoleGrant
 from painpump.clinic.roles import Role, require
 from painpump.core.errors import Refusal
+from painpump.core.text import plain_text
 
 RULES = "painpump user rules"
 PASSWORD_RULES = "the clinic's password rules (AUTH_PASSWORD_VALIDATORS in painpump.settings)"
@@ -149,17 +150,13 @@ def _roles(names: Iterable[str]) -> list[Role]:
     return [Role(name) for name in wanted]
 
 
-def _text(value: str, field: str, *, required: bool) -> str:
-    text = str(value or "").strip()
-    if (required and not text) or len(text) > NAME_MAX:
-        raise Refusal(
-            field, repr(value), f"{int(required)} to {NAME_MAX} characters", RULES, "is not allowed"
-        )
-    return text
+def _text(value: str, field: str) -> str:
+    """A name as a clinician reads it in the trail and on pages: no hidden characters."""
+    return plain_text(value, field, NAME_MAX, RULES)
 
 
 def _username(value: str) -> str:
-    name = _text(value, "username", required=True)
+    name = _text(value, "username")
     try:
         UnicodeUsernameValidator()(name)
     except ValidationError:
@@ -209,8 +206,8 @@ def create_account(
     actor = require(user, "users.manage")
     new = User(
         username=_username(username),
-        first_name=_text(first_name, "first_name", required=True),
-        last_name=_text(last_name, "last_name", required=True),
+        first_name=_text(first_name, "first_name"),
+        last_name=_text(last_name, "last_name"),
     )
     chosen = _roles(roles)
     _password(password, new)

@@ -1,8 +1,9 @@
 """The clinic's worklist: refills due this week and overdue, patients at risk by days to their
 alarm (baclofen first among equals), test phases running, responders waiting for their earliest
 implant date, pumps nearing replacement, refills waiting for a second clinician, prescriptions
-awaiting their double-check, and patients' alarms not yet acknowledged. Urgency and dates come
-from painpump.core.
+awaiting their double-check, pumps programmed and awaiting their readback, open incidents (a
+dose, concentration or drug that differed first) and patients' alarms not yet acknowledged.
+Urgency and dates come from painpump.core.
 
 Each list is served a page at a time (`offset`, `limit`; `totals` counts the whole list) by
 indexed queries, so one look costs the same with 100 or 10,000 patients. Looking at the worklist
@@ -11,13 +12,24 @@ is audited like any read of patient data: the entry names the patients shown."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import DenseRank
 
 from painpump.clinic import audit
@@ -46,6 +58,7 @@ from painpump.core.locale import ClinicLocale
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import earliest_implant_date
 from painpump.core.prescription import BolusState, ProgramKind, SingleBolus
+from painpump.core.readback_severity import Severity
 from painpump.core.scheduling import (
     DueRefill,
     Priority,
@@ -154,7 +167,8 @@ class AlarmRow:
 @dataclass(frozen=True)
 class IncidentRow:
     """An incident open on a patient's record (a readback that differed: the session stays
-    stopped) until a physician closes it."""
+    stopped) until a physician closes it. `severity` DOSE: a drug, a concentration or a dose
+    differed (an incident opened before severity was kept counts as one)."""
 
     patient_id: str
     patient: str
@@ -162,6 +176,24 @@ class IncidentRow:
     summary: str
     opened_at: datetime
     opened_by: str
+    severity: Severity = Severity.DOSE
+
+
+@dataclass(frozen=True)
+class ReadbackRow:
+    """A pump programmed from a prescription (at a refill or between refills) whose program is
+    still in force with no readback entered (rule-readback): the nurse reads the programmer
+    back, or the pump may run something other than what was prescribed unnoticed."""
+
+    patient_id: str
+    patient: str
+    program_id: str
+    implant_id: str
+    pump_model: str
+    prescription_number: int
+    programmed_at: datetime
+    programmed_by: str
+    at_refill: bool
 
 
 @dataclass(frozen=True)
@@ -197,6 +229,7 @@ class Totals:
     open_alarms: int = 0
     open_incidents: int = 0
     stopped: int = 0
+    awaiting_readback: int = 0
 
 
 @dataclass(frozen=True)
@@ -218,6 +251,7 @@ class Dashboard:
     open_alarms: list[AlarmRow]
     open_incidents: list[IncidentRow]
     stopped: list[StoppedRow]
+    awaiting_readback: list[ReadbackRow] = field(default_factory=list)
     totals: Totals = Totals()
     offset: int = 0
     limit: int = DEFAULT_LIMIT
@@ -482,6 +516,17 @@ def _incidents_open() -> QuerySet[Incident]:
     return Incident.objects.filter(closed_at__isnull=True)
 
 
+def _readbacks_missing() -> QuerySet[Program]:
+    """Programs in force from a prescription with no readback yet: only the program in force
+    can be read back (clinic.actions.readbacks), every programming from a prescription needs
+    one, at a refill (the reservoir filled) as between refills."""
+    return Program.objects.filter(
+        awaiting_readback=True,  # the partial index program_awaiting_readback
+        ended_at__isnull=True,
+        implant__explanted_on__isnull=True,
+    )
+
+
 def _single_boluses_in_force() -> QuerySet[Prescription]:
     return Prescription.objects.filter(
         status=Prescription.Status.ACTIVE,
@@ -499,6 +544,7 @@ def _lists_with_rows() -> frozenset[str]:
         "open_alarms": _alarms_open(),
         "open_incidents": _incidents_open(),
         "stopped": _single_boluses_in_force(),
+        "awaiting_readback": _readbacks_missing(),
     }
     found = (
         ClinicSettings.objects.filter(id=1)
@@ -572,10 +618,39 @@ def _open_incidents(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int
     principal = PrescriptionDrug.objects.filter(
         prescription_id=OuterRef("readback__program__prescription_id"), position=0
     ).values("drug")[:1]
+    other = Case(
+        When(details__severity=Severity.OTHER.value, then=Value(Severity.OTHER.value)),
+        default=Value(Severity.DOSE.value),
+    )
     return _paged(
-        _incidents_open().annotate(principal=Subquery(principal)),
-        ("opened_at", "id"),  # oldest first: a stopped session waits longest
-        ("id", "implant__episode_id", "summary", "opened_at", "opened_by", "principal"),
+        _incidents_open().annotate(principal=Subquery(principal), severity=other),
+        # a dose, concentration or drug that differed first ("dose" < "other"), then oldest
+        # first: a stopped session waits longest
+        ("severity", "opened_at", "id"),
+        ("id", "implant__episode_id", "summary", "opened_at", "opened_by", "principal", "severity"),
+        offset,
+        limit,
+    )
+
+
+def _awaiting_readback(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    """Programs awaiting their readback, the longest waiting first, each with whether a refill
+    made it."""
+    return _paged(
+        _readbacks_missing().annotate(
+            at_refill=Exists(Refill.objects.filter(program_id=OuterRef("pk")))
+        ),
+        ("started_at", "id"),
+        (
+            "id",
+            "implant__episode_id",
+            "implant_id",
+            "implant__pump_model",
+            "prescription__number",
+            "started_at",
+            "programmed_by",
+            "at_refill",
+        ),
         offset,
         limit,
     )
@@ -751,8 +826,20 @@ def _incident_rows(
             drug_units.summary_words(summary, drug) if drug else summary,
             at,
             by,
+            Severity(severity),
         )
-        for incident_id, episode_id, summary, at, by, drug in incidents
+        for incident_id, episode_id, summary, at, by, drug, severity in incidents
+    ]
+
+
+def _readback_rows(
+    missing: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]
+) -> list[ReadbackRow]:
+    return [
+        ReadbackRow(
+            *names[episode_id], str(program_id), str(implant_id), model, number, at, by, refill
+        )
+        for program_id, episode_id, implant_id, model, number, at, by, refill in missing
     ]
 
 
@@ -773,6 +860,7 @@ def _patients_shown(board: Dashboard) -> list[str]:
                 board.open_alarms,
                 board.open_incidents,
                 board.stopped,
+                board.awaiting_readback,
             )
             for row in rows
         }
@@ -811,8 +899,9 @@ def worklist(
     alarms, alarms_total = _if_any(present, "open_alarms", _unacknowledged_alarms, offset, limit)
     incidents, incidents_total = _if_any(present, "open_incidents", _open_incidents, offset, limit)
     stopped, stopped_total = _if_any(present, "stopped", _stopped, offset, limit)
+    unread, unread_total = _if_any(present, "awaiting_readback", _awaiting_readback, offset, limit)
     names = _patient_names(
-        [*refills.rows, *replacing, *checks, *pending, *alarms, *incidents, *stopped],
+        [*refills.rows, *replacing, *checks, *pending, *alarms, *incidents, *stopped, *unread],
         [*testing[offset:end], *waiting],
     )
 
@@ -834,6 +923,7 @@ def worklist(
         _alarm_rows(alarms, names),
         _incident_rows(incidents, names),
         _stopped_rows(stopped, names, now),
+        _readback_rows(unread, names),
         Totals(
             **refills.totals,
             test_phases=len(testing),
@@ -844,6 +934,7 @@ def worklist(
             open_alarms=alarms_total,
             open_incidents=incidents_total,
             stopped=stopped_total,
+            awaiting_readback=unread_total,
         ),
         offset,
         limit,

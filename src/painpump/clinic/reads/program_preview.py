@@ -18,6 +18,7 @@ from painpump.clinic import audit
 from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.models import Implant, Prescription, Program, Refill
 from painpump.clinic.reads import prescriptions, pump_history
+from painpump.clinic.reads.incident_warnings import with_open_incidents
 from painpump.clinic.reads.overrides_given import program_overrides
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.reads.refill_preview import (
@@ -81,9 +82,10 @@ def preview_program_change(user: User, implant_id: UUID, *, at: datetime) -> Pro
         Phase(prescription.phase) if prescription.phase else None,
         basal=prescription.bolus_dose_mcg is None,
     )
+    decision = with_open_incidents(decision, implant)
     projection = decision.projection
     if decision.stop is not None or projection is None or decision.rate_ml_per_day is None:
-        preview = replace(preview, stop=decision.stop)
+        preview = replace(preview, stop=decision.stop, warnings=decision.warnings)
     else:
         history = pump_history.history_of(implant)
         twin = pump_history.twin_dates(

@@ -21,6 +21,7 @@ from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Prescription
 from painpump.clinic.reads import prescriptions, pump_history, refill_slots
+from painpump.clinic.reads.incident_warnings import with_open_incidents
 from painpump.clinic.reads.pump_state import dosing_rules, pump_state
 from painpump.clinic.roles import require
 from painpump.core import catalog
@@ -224,6 +225,7 @@ def preview_refill(
         at, expected, aspirated, fill, dose, phase=phase, ptm=ptm, fluid_change=change, basal=basal
     )
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=not partial)
+    decision = with_open_incidents(decision, implant)
     before = current_setting(implant, state, at, expected)
     preview = _preview(implant, decision, before, fill, dose, prescription)
     if state.last_fill is not None:

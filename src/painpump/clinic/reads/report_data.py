@@ -200,6 +200,10 @@ class RefillSession:
     refill_by: date
     limited_by: LimitedBy
     appointment: RefillVisit | None
+    double_checked_by: str = ""
+    """The second clinician who double-checked the prescription executed before any pump was
+    programmed with it ("" when it needed none, or for a refill recorded before prescriptions)."""
+    double_checked_at: datetime | None = None
 
     @property
     def awaiting_verification(self) -> bool:
@@ -501,6 +505,7 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
     drugs = fill_drugs(refill)
     after = _program(refill.program, drugs, implant.pump_serial, at_refill=True, now=now)
     warnings, unrecorded = _warnings(refill)
+    executed = refill.program.prescription
     session = RefillSession(
         refill_id=refill.id,
         printed_at=now,
@@ -536,6 +541,8 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
         refill_by=refill.refill_by,
         limited_by=LimitedBy(refill.limited_by),
         appointment=_appointment(refill, patient.id),
+        double_checked_by=executed.checked_by if executed else "",
+        double_checked_at=executed.checked_at if executed else None,
     )
     audit.record(actor, "report.refill_session", "refill", refill.id, patient_id=patient.id)
     return session

@@ -47,6 +47,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         totals.unverified,
         totals.awaiting_check,
         totals.open_alarms,
+        totals.open_incidents,
+        totals.stopped,
+        totals.awaiting_readback,
     )
     context = {
         "board": board,
