@@ -181,14 +181,33 @@ def test_the_session_report_of_a_verified_change_names_the_second_clinician(
 
 
 def test_the_session_report_of_a_first_fill(implant: Implant, nurse: User) -> None:
-    _, text = _download(nurse, _refill_url(Refill.objects.get()))
+    refill = Refill.objects.select_related("program__prescription").get()
+    _, text = _download(nurse, _refill_url(refill))
     assert "First fill of this pump: there was no residual to aspirate or reconcile." in text
     assert "none (first fill)" in text
     # her established dose, above the label's start, passed with its reason
     assert "max_start_dose" in text and CARRIED_OVER["max_start_dose"] in text
     # passed with the prescriber's reason on a double-checked prescription: nothing to verify
-    assert "Second clinician not required" in text and "NOT YET VERIFIED" not in text
+    assert "NOT YET VERIFIED" not in text
     assert "Prescription #1" in text and "pharma.cist" in text
+
+
+def test_the_session_report_names_who_double_checked_the_prescription_it_executed(
+    implant: Implant, nurse: User
+) -> None:
+    """Regression: a double-checked high-alert prescription's refill printed "Second clinician
+    not required" above a blank second clinician's signature line."""
+    refill = Refill.objects.select_related("program__prescription").get()
+    executed = refill.program.prescription
+    assert executed is not None and executed.high_alert and executed.checked_at is not None
+    _, text = _download(nurse, _refill_url(refill))
+    checked = f"pharma.cist at {clinic_clock(executed.checked_at)}"
+    assert "Second clinician not required" not in text
+    assert f"Second clinician {checked} (double-checked the prescription before programming" in (
+        text
+    )
+    signatures = text.split("Signatures", 1)[1]
+    assert f"Second clinician (double-check: {checked})" in signatures
 
 
 def test_the_session_report_names_the_prescriber_for_an_override_given_at_prescribing(

@@ -24,6 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
+    LayoutError,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -38,6 +39,12 @@ NOT_A_DEVICE = "painpump is not a medical device"
 PAGE = A4
 MARGIN = 16 * mm
 WIDTH = PAGE[0] - 2 * MARGIN
+TOP, BOTTOM = MARGIN + 6, MARGIN + 4
+FRAME_PADDING = 6
+"""reportlab's padding of the page's frame, on each side."""
+HEIGHT = PAGE[1] - TOP - BOTTOM - 2 * FRAME_PADDING
+"""The height of a page's text area in points: no part of a report that does not split may be
+taller."""
 INK = colors.HexColor("#1b2430")
 MUTED = colors.HexColor("#5a6472")
 RULE = colors.HexColor("#c9d0d8")
@@ -136,8 +143,17 @@ def count(value: str) -> Paragraph:
     return text(value, "count")
 
 
+SPLIT_IN_ROW = 30
+"""The least height in points of either part of a row split across pages (about three lines of
+cell text). A row that no page's space left holds whole runs on under the header repeated on the
+next page: a cell taller than a page no longer stops the PDF (reportlab's LayoutError), and no
+line of it is cut off."""
+
+
 def _grid(rows: list[list[Any]], widths: Sequence[float], commands: list[Any]) -> Table:
-    table = Table(rows, colWidths=list(widths), hAlign="LEFT", repeatRows=0)
+    table = Table(
+        rows, colWidths=list(widths), hAlign="LEFT", repeatRows=0, splitInRow=SPLIT_IN_ROW
+    )
     table.setStyle(
         TableStyle(
             [
@@ -261,6 +277,19 @@ def _canvas_maker(
     return Numbered
 
 
+class NotLaidOut(Exception):
+    """A report reportlab could not lay out on its pages. The message names the report and the
+    page's limit, never the content that did not fit (it can quote patient data)."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(
+            f"{title}: the PDF could not be laid out, a part of it is taller than a page and "
+            f"does not split; limit: {HEIGHT:.0f} pt, the text area of an A4 page "
+            f"(source: painpump's report layout). Nothing was changed."
+        )
+        self.title = title
+
+
 def render(
     story: Sequence[Flowable],
     *,
@@ -269,7 +298,8 @@ def render(
     printed_at: datetime,
     locale: ClinicLocale,
 ) -> bytes:
-    """The PDF of `story` with the report's page furniture on every page."""
+    """The PDF of `story` with the report's page furniture on every page; NotLaidOut when a
+    part of it fits no page."""
     fonts()
     out = BytesIO()
     document = SimpleDocTemplate(
@@ -277,13 +307,16 @@ def render(
         pagesize=PAGE,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
-        topMargin=MARGIN + 6,
-        bottomMargin=MARGIN + 4,
+        topMargin=TOP,
+        bottomMargin=BOTTOM,
         title=title,
         author="painpump",
         subject=NOT_A_DEVICE,
         creator="painpump",
     )
     maker: Callable[..., Canvas] = _canvas_maker(identity, title, printed_at, locale)
-    document.build(list(story), canvasmaker=maker)
+    try:
+        document.build(list(story), canvasmaker=maker)
+    except LayoutError as failed:
+        raise NotLaidOut(title) from failed
     return out.getvalue()

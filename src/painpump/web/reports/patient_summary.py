@@ -410,25 +410,26 @@ def _outcomes(summary: PatientSummary) -> list[Flowable]:
 
 
 def _prescriptions(versions: Sequence[Version], locale: ClinicLocale) -> list[Flowable]:
-    """Every prescription version of the pump in place, newest first."""
+    """Every prescription version of the pump in place, newest first, its double-checks and
+    programmings a line each (a version programmed at every refill for years spans pages)."""
     if not versions:
         return [section("Prescriptions", text("No prescription."))]
     rows = []
     for version in versions:
         record, values = version.record, version.prescription
         after = f" after {version.refused_words}" if version.refused else ""
-        checks = "; ".join(
+        checks = [
             f"{'accepted' if c.accepted else 'rejected'} by {c.checked_by} "
             f"{moment(locale, c.checked_at)}{after}" + (f": {c.comment}" if c.comment else "")
             for c in version.checks
-        )
-        if not checks and version.refused:
-            checks = f"none yet: {version.refused_words}"
-        programmed = "; ".join(
+        ]
+        if not checks:
+            checks = [f"none yet: {version.refused_words}" if version.refused else "none"]
+        programmed = [
             f"{p.program.programmed_by or p.program.prescribed_by} "
             f"{moment(locale, p.program.started_at)} ({p.state})"
             for p in version.programmed
-        )
+        ]
         drugs = drug_units.drugs(values)
         principal = values.principal[0]
         ptm = (
@@ -444,8 +445,8 @@ def _prescriptions(versions: Sequence[Version], locale: ClinicLocale) -> list[Fl
                     record.reason,
                 ),
                 f"{drugs}; {_prescribed(values)}{ptm}",
-                checks or "none",
-                programmed or "not yet",
+                lines(*checks),
+                lines(*(programmed or ["not yet"])),
             ]
         )
     header = ["Version", "Prescribed", "Settings", "Double-check", "Programmed"]

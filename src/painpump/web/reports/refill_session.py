@@ -1,13 +1,14 @@
 """The refill/programming session report of one refill as a PDF: the patient and device, what
 was in the pump and what its reconciliation says, what was put in, the program before and after
 side by side, the bridge, the warnings and the overrides that passed them (reason, who, when and
-where: the prescriber's at prescribing, or given at the refill),
-who performed and who verified it ("NOT YET VERIFIED" in a box when a required verification is
-missing), the next refill-by date and its appointment; the prescription the session executed
-with its double-checks, the programmer's readbacks (what was read back, names and times, each
-difference from what was prescribed or expected, the incident a difference opened and its
-closure or that it is open) and lines for the signatures of the nurse and
-the second clinician. Moments and dates read on the clinic's wall clock and in its formats (the
+where: the prescriber's at prescribing, or given at the refill), who performed and who verified
+it ("NOT YET VERIFIED" in a box when a required verification is missing; who double-checked the
+prescription and when, where that made a verification unnecessary, also beside the second
+clinician's signature line), the next refill-by date and its appointment; the prescription the
+session executed with its double-checks, the programmer's readbacks (what was read back, names
+and times, each difference from what was prescribed or expected, the incident a difference
+opened and its closure or that it is open) and lines for the signatures of the nurse and the
+second clinician. Moments and dates read on the clinic's wall clock and in its formats (the
 session's locale)."""
 
 from __future__ import annotations
@@ -216,9 +217,21 @@ def _warnings(session: RefillSession) -> list[Flowable]:
     return body or [text("No warning was raised.")]
 
 
+def _double_check(session: RefillSession) -> str:
+    """Who double-checked the prescription executed, and when ("" when nobody had to)."""
+    if not session.double_checked_by:
+        return ""
+    return f"{session.double_checked_by} at {moment(session.locale, session.double_checked_at)}"
+
+
 def _people(session: RefillSession) -> list[Flowable]:
     locale = session.locale
-    if not session.needs_verification:
+    if not session.needs_verification and session.double_checked_by:
+        verification = (
+            f"{_double_check(session)} (double-checked the prescription before programming; "
+            "no verification after the refill required)"
+        )
+    elif not session.needs_verification:
         verification = "not required (no change of drug or concentration, no soft limit passed)"
     elif session.verified_by:
         verification = f"{session.verified_by} at {moment(locale, session.verified_at)}"
@@ -384,13 +397,15 @@ def _read_back(entered: dict[str, Any], drug: str | None) -> list[str]:
     return shown if drug is None else [drug_units.reworded(line, drug) for line in shown]
 
 
-def _signatures() -> list[Flowable]:
+def _signatures(session: RefillSession) -> list[Flowable]:
     line = "_" * 34
+    checked = _double_check(session)
+    second = f"Second clinician (double-check: {checked})" if checked else "Second clinician"
     return [
         facts(
             [
                 ("Nurse (filled and programmed)", f"{line}  date {'_' * 12}"),
-                ("Second clinician", f"{line}  date {'_' * 12}"),
+                (second, f"{line}  date {'_' * 12}"),
             ],
             columns=1,
         )
@@ -428,7 +443,7 @@ def render_refill_session(session: RefillSession, executed: ReadbackSession | No
         section("Performed and verified", *_people(session)),
         section("Programmer readback", *_readbacks(executed, session.locale)),
         section("Next refill", *_next(session)),
-        section("Signatures", *_signatures()),
+        section("Signatures", *_signatures(session)),
         gap(10),
         note(
             "Volumes, doses and dates are the stored records of this refill; the reconciliation's "
