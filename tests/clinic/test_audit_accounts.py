@@ -124,7 +124,8 @@ def test_an_account_inserted_with_a_role_is_named_in_a_note(admin: User) -> None
         cursor.execute(
             "insert into auth_user (username, password, is_superuser, is_staff, is_active, "
             "first_name, last_name, email, date_joined) "
-            "values ('in.sider', '!', 0, 0, 1, '', '', '', '2026-01-01 00:00:00')"
+            "values ('in.sider', '!', %s, %s, %s, '', '', '', '2026-01-01 00:00:00')",
+            [False, False, True],
         )
     tamper.grant_role("in.sider", "physician")
     outcome = verified()
