@@ -145,18 +145,31 @@ class Verification:
 
 
 CHUNK = 2000
+SHOWN = 3  # checkpoints the chain no longer holds, named one by one; the rest are counted
 KEPT = 10_000
 """Hashes of the newest entries the walk keeps: the head is among them (the head is read after
 the chain, and only what committed in between can lie beyond it)."""
 
 
+@dataclass(frozen=True)
+class Unwitnessed:
+    """A sound checkpoint of `count` entries that names `head`, while the chain's entry at that
+    count (`seq`) has hash `found`."""
+
+    count: int
+    seq: int
+    head: str
+    found: str
+
+
 @dataclass
 class _Chain:
     """The chain read from its first entry, chunk by chunk: each link, each keyed hash, each
-    rotation to another key; `advance()` reads on from where it stopped."""
+    rotation to another key, and the head each sound checkpoint names at its count; `advance()`
+    reads on from where it stopped."""
 
     keys: dict[str, AuditKey]
-    witness_at: int | None  # the count of the latest checkpoint
+    witnessed: audit_checkpoints.Witnessed
     key: AuditKey | None = None
     entries: int = 0
     last_seq: int = 0
@@ -165,7 +178,8 @@ class _Chain:
     later_failures: int = 0
     halted: bool = False  # under a key not configured here: what follows cannot be checked
     recent: deque[tuple[int, int, str]] = field(default_factory=lambda: deque(maxlen=KEPT))
-    witnessed: tuple[int, str] | None = None  # (seq, hash) of the entry at witness_at
+    unwitnessed: list[Unwitnessed] = field(default_factory=list)  # the first few
+    unwitnessed_count: int = 0
     unreadable: dict[int, str] = field(default_factory=dict)  # seq -> the problem naming it
 
     def advance(self) -> None:
@@ -193,8 +207,6 @@ class _Chain:
         """(seq, hash) of the entry at `position` (1 is the first), if kept; (0, GENESIS) at 0."""
         if position == 0:
             return 0, GENESIS
-        if position == self.witness_at:
-            return self.witnessed
         if self.recent and self.recent[0][0] <= position <= self.recent[-1][0]:
             _, seq, digest = self.recent[position - self.recent[0][0]]
             return seq, digest
@@ -204,8 +216,11 @@ class _Chain:
         self.entries += 1
         self.last_seq = entry.seq
         self.recent.append((self.entries, entry.seq, entry.hash))
-        if self.entries == self.witness_at:
-            self.witnessed = (entry.seq, entry.hash)
+        named = self.witnessed.heads.get(self.entries)
+        if named is not None:
+            for head in (named, *self.witnessed.rivals.get(self.entries, ())):
+                if head != entry.hash:
+                    self._unwitnessed(Unwitnessed(self.entries, entry.seq, head, entry.hash))
         if entry.at is None and entry.seq not in self.unreadable:
             self.unreadable[entry.seq] = _unreadable(entry.seq, "its time is not a date and time")
         problem = self._problem(entry)
@@ -216,6 +231,11 @@ class _Chain:
             self.later_failures += 1
         else:
             self.problems.append(problem)
+
+    def _unwitnessed(self, found: Unwitnessed) -> None:
+        self.unwitnessed_count += 1
+        if len(self.unwitnessed) < SHOWN:
+            self.unwitnessed.append(found)
 
     def _problem(self, entry: AuditEntry) -> str | None:
         if entry.prev_hash != self.previous:
@@ -304,8 +324,9 @@ def verify() -> Verification:
     """Check the whole trail: the chain from its first entry (links and keyed hashes), the
     head row against it, the latest signed checkpoint against both (a cut or wiped trail no
     longer holds the entry it witnessed), each clinical record, pathway event, account and the
-    clinic's settings against the last state its trail recorded, and each entry's `before`
-    against its object's previous `after`."""
+    clinic's settings against the last state its trail recorded, each entry's `before`
+    against its object's previous `after`, and each waiting role request against the audited
+    request that asked for it."""
     from painpump.clinic import (  # they read what the actions record; the actions import us
         audit_accounts,
         audit_continuity,
@@ -314,11 +335,12 @@ def verify() -> Verification:
         audit_records,
         audit_settings,
     )
+    from painpump.clinic.actions import role_grants
 
     keys = audit_keys.known_keys()
     witnessed = audit_checkpoints.read(keys)  # before the entries: they can only have grown since
     latest = witnessed.latest
-    chain = _Chain(keys, latest.count if latest else None)
+    chain = _Chain(keys, witnessed)
     chain.advance()
     head = AuditHead.objects.filter(id=1).first()
     chain.advance()  # what committed while the chain was read
@@ -347,6 +369,7 @@ def verify() -> Verification:
     for found, noted in (audit_accounts.compare(), audit_settings.compare()):
         problems += found
         notes += noted
+    problems += role_grants.unasked()
     return Verification(
         chain.entries,
         not problems,
@@ -391,7 +414,8 @@ def _witness(
     problems: list[str],
     notes: list[str],
 ) -> None:
-    """The trail against its latest checkpoint."""
+    """The trail against its checkpoints: it must still hold as many entries as the latest
+    witnessed, and the entry at each sound checkpoint's count must have the head it names."""
     where = audit_checkpoints.path()
     latest = witnessed.latest
     own = audit_checkpoints.pending()  # entries of this very transaction, checkpointed at commit
@@ -408,21 +432,25 @@ def _witness(
             "(PAINPUMP_AUDIT_CHECKPOINTS must name the file the service writes)"
         )
         return
+    for found in chain.unwitnessed:
+        problems.append(
+            f"entry {found.seq}, number {found.count} of the chain, is not the one a signed "
+            f"checkpoint of {found.count} entries witnessed (hash {found.head[:12]}, the "
+            f"chain's is {found.found[:12]}; {where}): the trail was rewritten, or cut and grown "
+            "back"
+        )
+    if chain.unwitnessed_count > len(chain.unwitnessed):
+        problems.append(
+            f"{chain.unwitnessed_count - len(chain.unwitnessed)} more signed checkpoints name "
+            "an entry the chain no longer holds at their count"
+        )
     if chain.entries < latest.count:
         problems.append(
             f"the trail holds {chain.entries} entries, but the checkpoint of {latest.at} "
             f"witnessed {latest.count} ending in {latest.head[:12]} ({where}): entries were "
             "deleted (a cut tail or a wiped trail)"
         )
-        return
-    found = chain.at(latest.count)
-    if found is None or found[1] != latest.head:
-        seq = found[0] if found else "?"
-        problems.append(
-            f"entry {seq}, number {latest.count} of the chain, is not the one the checkpoint of "
-            f"{latest.at} witnessed (hash {latest.head[:12]}): the trail was rewritten"
-        )
-    elif chain.entries > latest.count and not own:
+    elif chain.entries > latest.count and not own and not chain.unwitnessed_count:
         notes.append(
             f"the {chain.entries - latest.count} newest entries are not covered by a checkpoint "
             "yet (written since the latest one, or its write was lost)"

@@ -5,7 +5,9 @@ PAINPUMP_AUDIT_SYSLOG is set. Against the latest one, a trail cut at its end or 
 matches what was witnessed, whatever the database says.
 
 Several processes append to the one file: each line is one write() to a file opened O_APPEND,
-and the reader takes the line with the highest count, whatever the order of the lines."""
+and the reader takes the line with the highest count, whatever the order of the lines. Every
+sound line is kept by its count too: the entry at that count must still have its head, so a
+trail cut and grown back past the count it was cut from still fails."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import hmac
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from logging.handlers import SysLogHandler
 from pathlib import Path
@@ -104,34 +106,44 @@ def _syslog(address: str) -> SysLogHandler:
 
 @dataclass(frozen=True)
 class Witnessed:
-    """What the checkpoint file says: its latest sound checkpoint (the highest count), the
-    problems of its lines, and whether the file exists at all."""
+    """What the checkpoint file says: its latest sound checkpoint (the highest count), the head
+    every sound line names by its count (`rivals`: other heads named for a count, which only a
+    rewritten trail gives), the problems of its lines, and whether the file exists at all."""
 
     latest: Checkpoint | None
     problems: tuple[str, ...]
     exists: bool
     lines: int
+    heads: dict[int, str] = field(default_factory=dict)
+    rivals: dict[int, list[str]] = field(default_factory=dict)
 
 
 def read(keys: dict[str, AuditKey]) -> Witnessed:
     file = path()
-    try:
-        text = file.read_bytes().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return Witnessed(None, (), False, 0)
     latest: Checkpoint | None = None
+    heads: dict[int, str] = {}
+    rivals: dict[int, list[str]] = {}
     problems: list[str] = []
     lines = 0
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        lines += 1
-        found = _checked(line, keys)
-        if isinstance(found, str):
-            problems.append(f"{file} line {number}: {found}")
-        elif latest is None or found.count >= latest.count:
-            latest = found
-    return Witnessed(latest, tuple(problems), True, lines)
+    try:
+        text = file.open(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return Witnessed(None, (), False, 0)
+    with text:
+        for number, line in enumerate(text, 1):
+            if not line.strip():
+                continue
+            lines += 1
+            found = _checked(line.rstrip("\n"), keys)
+            if isinstance(found, str):
+                problems.append(f"{file} line {number}: {found}")
+                continue
+            if latest is None or found.count >= latest.count:
+                latest = found
+            named = heads.setdefault(found.count, found.head)
+            if named != found.head and found.head not in rivals.setdefault(found.count, []):
+                rivals[found.count].append(found.head)
+    return Witnessed(latest, tuple(problems), True, lines, heads, rivals)
 
 
 def _checked(line: str, keys: dict[str, AuditKey]) -> Checkpoint | str:

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from painpump.clinic.actions.catheters import snapshot as catheter_snapshot
 from painpump.clinic.actions.library import snapshot as limit_snapshot
@@ -39,6 +39,7 @@ from painpump.clinic.models import (
     PrescriptionCheck,
     Program,
     Refill,
+    RefillDrug,
 )
 from painpump.clinic.reads.prescription_history import settings_of
 from painpump.clinic.reads.prescriptions import as_core
@@ -133,6 +134,45 @@ _QUANTITY = re.compile(
     + "|".join(re.escape(unit) for unit in sorted(DISPLAY_UNITS, key=len, reverse=True))
     + r")(?![\w/])"
 )
+
+
+STORED_PLACE = Decimal("0.000001")
+"""The last place a decimal column keeps (decimal_places=6)."""
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A column the application derives from the record's other rows, which are compared with
+    the trail themselves (a prescription's daily dose from its steps, a pump's drugs from its
+    newest refill): it must hold what `source` gives, whatever the trail recorded."""
+
+    value: object
+    derived: object
+    source: str
+    unit: str = ""
+
+    def consistent(self) -> bool:
+        if isinstance(self.value, Decimal) and isinstance(self.derived, Decimal):
+            return abs(self.value - self.derived) <= STORED_PLACE
+        return self.value == self.derived
+
+    def matches(self, audited: object) -> bool:
+        return audited == self.value
+
+    def shown(self, audited: object) -> object:
+        return self.value
+
+    def problem(self, kind: str, key: str, name: str) -> str:
+        return (
+            f"{kind} {key}: {name} is {self._words(self.value)} in the database, but "
+            f"{self.source} gives {self._words(self.derived)}: it was changed outside the "
+            "application"
+        )
+
+    def _words(self, value: object) -> str:
+        if isinstance(value, Decimal):
+            return f"{format_decimal(value)} {self.unit}".rstrip()
+        return repr(value)
 
 
 def _canonical_words(text: object) -> object:
@@ -238,8 +278,9 @@ missing against the trail that recorded it."""
 
 
 def _prescription(row: Prescription) -> dict[str, Stored]:
+    prescribed = as_core(row)
     shown: dict[str, Any] = dict.fromkeys(OPTIONAL_SETTINGS)
-    shown |= settings_of(as_core(row))
+    shown |= settings_of(prescribed)
     shown |= {"number": row.number, "reason": row.reason, "prescribed_by": row.prescribed_by}
     return {name: Worded(value) for name, value in shown.items()} | {
         "status": Exact(row.status),
@@ -253,6 +294,12 @@ def _prescription(row: Prescription) -> dict[str, Stored]:
         "prescribed_at": Moment(row.prescribed_at),
         "implant": Owner((row.implant_id,)),
         "patient": Owner((row.implant.episode.patient_id,)),
+        "daily_dose_mcg_per_day": Derived(
+            row.daily_dose_mcg_per_day,
+            prescribed.daily_dose.canonical,
+            "its program (the largest day of its steps, or its single bolus)",
+            "mcg/day",
+        ),
     }
 
 
@@ -286,7 +333,14 @@ def _patient(row: Patient) -> dict[str, Stored]:
 
 
 def _implant(row: Implant) -> dict[str, Stored]:
+    newest: Refill | None = next(iter(getattr(row, "newest_refill", ())), None)
+    names = [d.drug for d in newest.drugs.all()] if newest is not None else []
+    fill = "a pump not yet filled"
+    if newest is not None:
+        fill = f"its newest refill ({newest.id}, {'+'.join(names)})"
     return {
+        "high_risk": Derived(row.high_risk, "baclofen" in names, fill),
+        "drug_names": Derived(row.drug_names, "+".join(names), fill),
         "pump": Exact(f"{row.pump_model} {row.pump_serial}"),
         "catheter": Worded(f"{row.catheter_model} {format_decimal(row.catheter_length_cm)} cm"),
         "dead_volume": Amount(row.dead_volume_ml),
@@ -441,6 +495,15 @@ class Kind:
     carried: Mapping[str, Carried] = field(default_factory=dict)
 
 
+NEWEST_REFILL = Prefetch(
+    "refills",
+    Refill.objects.only("id", "implant", "performed_at")
+    .order_by("-performed_at")
+    .prefetch_related(Prefetch("drugs", RefillDrug.objects.only("refill", "position", "drug")))[:1],
+    to_attr="newest_refill",
+)
+"""A pump's last fill, which its stored drugs and high-risk flag come from (refills._dated)."""
+
 KINDS = (
     Kind(
         "refill",
@@ -483,7 +546,7 @@ KINDS = (
     Kind(
         "implant",
         frozenset({"implant.register"}),
-        lambda: Implant.objects.select_related("episode"),
+        lambda: Implant.objects.select_related("episode").prefetch_related(NEWEST_REFILL),
         _implant,
         initially={"explanted_on": None},
         carried={
@@ -605,6 +668,11 @@ def mismatches() -> list[str]:
             if isinstance(stored, str):
                 found.append(stored)
                 continue
+            found += [
+                column.problem(kind.name, key, name)
+                for name, column in stored.items()
+                if isinstance(column, Derived) and not column.consistent()
+            ]
             state = audited.get(key)
             if state is None:
                 if key not in elsewhere:

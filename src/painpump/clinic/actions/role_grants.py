@@ -1,21 +1,23 @@
 """Requests for roles: one admin asks for a role on an account, a second admin (neither the one
 who asked nor the account's holder) approves it (clinic.actions.users.approve_grant), and only
 then does the account hold it. Asking, declining and withdrawing are audited; nobody asks for,
-approves or declines a role of their own."""
+approves or declines a role of their own, and a request no audited `user.role_request` asked for
+(a row inserted in the database) is never approved."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 
 from painpump import clock
 from painpump.clinic import audit
 from painpump.clinic.errors import NotFound
-from painpump.clinic.models import RoleGrant
+from painpump.clinic.models import AuditEntry, RoleGrant
 from painpump.clinic.roles import Role, require
 from painpump.core.errors import Refusal
 
@@ -23,6 +25,12 @@ OWN_ROLES = (
     "painpump user rules: nobody changes their own roles, not even an admin (another admin "
     "does, and a new role needs a second admin's approval)"
 )
+ASKED = (
+    "painpump user rules: every request for a role is asked through painpump and audited, so "
+    "that a second admin approves only what another admin asked"
+)
+ASK = "user.role_request"
+REQUEST_ACTIONS = (ASK, "user.role_decline", "user.role_grant")
 SECOND_ADMIN = (
     "painpump user rules: a role is granted only when a second admin approves the request, "
     "neither the admin who asked nor the account's holder"
@@ -82,7 +90,7 @@ def ask(actor: str, target: User, roles: Iterable[Role]) -> list[RoleGrant]:
         )
         audit.record(
             actor,
-            "user.role_request",
+            ASK,
             "user",
             target.get_username(),
             after={"role": role.value, "request": grant.id, "status": grant.status},
@@ -101,6 +109,88 @@ def pending_grants(user: User, *, user_id: int | None = None) -> list[Grant]:
 
 
 def locked_pending(user: User, grant_id: int) -> RoleGrant:
+    """The request, locked, when it still waits, `user` may approve it and its trail shows it
+    asked as it stands and not decided since; refused otherwise."""
+    grant = _locked_waiting(user, grant_id)
+    newest = _trail(AuditEntry.objects.filter(after__request=grant.id)).get(grant.id)
+    why = _unasked(grant.role, grant.requested_by, grant.user.get_username(), newest)
+    if why is not None:
+        raise Refusal(
+            "request",
+            str(grant_id),
+            "a request an admin asked for through painpump (its `user.role_request` audit entry)",
+            ASKED,
+            f"for {grant.role} on {grant.user.get_username()} by {grant.requested_by!r} {why}: "
+            "it was written outside the application (decline it)",
+        )
+    return grant
+
+
+def unasked() -> list[str]:
+    """For `painpump audit verify`: each request waiting for a second admin that its trail does
+    not show asked as it stands, or shows decided already (three queries, however many)."""
+    trail = _trail(AuditEntry.objects.all())
+    waiting = list(
+        RoleGrant.objects.filter(status=RoleGrant.Status.PENDING).values_list(
+            "id", "role", "requested_by", "user__username"
+        )
+    )
+    named = {trail[w[0]].account for w in waiting if w[0] in trail and trail[w[0]].account != w[3]}
+    gone = named - set(User.objects.filter(username__in=named).values_list("username", flat=True))
+    found = []
+    for grant_id, role, requested_by, username in waiting:
+        newest = trail.get(grant_id)
+        if newest is not None and newest.account in gone:
+            newest = replace(newest, account=username)  # renamed: the accounts check names it
+        why = _unasked(role, requested_by, username, newest)
+        if why is not None:
+            found.append(
+                f"role request {grant_id}: {role} for {username}, asked by {requested_by!r} and "
+                f"waiting for a second admin, {why} (written outside the application; `approve` "
+                "refuses it, decline it)"
+            )
+    return found
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """The newest audit entry of a request: asked, declined or approved."""
+
+    seq: int
+    action: str
+    account: str
+    actor: str
+    role: object
+
+
+def _trail(entries: QuerySet[AuditEntry]) -> dict[object, _Entry]:
+    """Request id -> its newest entry, among `entries`."""
+    rows = entries.filter(action__in=REQUEST_ACTIONS, object_type="user").order_by("seq")
+    return {
+        after.get("request"): _Entry(seq, action, account, actor, after.get("role"))
+        for seq, action, account, actor, after in rows.values_list(
+            "seq", "action", "object_id", "actor", "after"
+        )
+        if isinstance(after, dict) and isinstance(after.get("request"), int)
+    }
+
+
+def _unasked(role: str, requested_by: str, username: str, newest: _Entry | None) -> str | None:
+    """What keeps a waiting request from approval, by its trail (None: nothing)."""
+    if newest is None:
+        return "has no `user.role_request` audit entry"
+    if newest.action != ASK:
+        decided = "declined" if newest.action == "user.role_decline" else "approved"
+        return f"was {decided} already in its audit trail (entry {newest.seq})"
+    if (newest.role, newest.actor, newest.account) != (role, requested_by, username):
+        return (
+            f"is not what its `user.role_request` recorded (entry {newest.seq}: {newest.role} "
+            f"for {newest.account} by {newest.actor!r})"
+        )
+    return None
+
+
+def _locked_waiting(user: User, grant_id: int) -> RoleGrant:
     """The request, locked, when it still waits and `user` may decide it; refused otherwise."""
     grant = RoleGrant.objects.select_for_update().select_related("user").filter(id=grant_id).first()
     if grant is None:
@@ -130,7 +220,7 @@ def decline(user: User, grant_id: int) -> Grant:
     """Decline a request (another admin) or withdraw it (the admin who asked): the account does
     not get the role."""
     actor = require(user, "users.manage")
-    grant = locked_pending(user, grant_id)
+    grant = _locked_waiting(user, grant_id)  # a request inserted in the database too
     shown = decided(grant, actor, RoleGrant.Status.DECLINED)
     audit.record(
         actor,

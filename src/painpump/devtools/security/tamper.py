@@ -13,7 +13,9 @@ moved to another patient's pump, a prescription's fluid change edited and a row 
 and (the fourth) a role granted and the superuser flag set behind the application, the readback
 tolerance widened, a patient's alarm acknowledged, a readback rewritten, a refill visit
 cancelled, a test phase moved in an episode's pathway state, an episode without a pump closed,
-an assessment edited and a pathway event deleted.
+an assessment edited and a pathway event deleted; and (the sixth) a cut tail grown back past
+its checkpoint, a prescription's stored daily dose doubled, a baclofen pump's high-risk flag and
+drugs edited and a request for the admin role inserted for a second admin to approve.
 Figures: the size of the trail and the time verify takes for it.
 
 `drill(full)` runs it in a process of its own (Django is configured once per process):
@@ -57,6 +59,20 @@ def cut_tail(entries: int) -> None:
     last = AuditEntry.objects.order_by("-seq").first()
     assert last is not None
     AuditHead.objects.filter(id=1).update(count=AuditEntry.objects.count(), last_hash=last.hash)
+
+
+def grow_back(entries: int) -> None:
+    """Let the clinic append `entries` entries after a cut, one transaction each, checkpointed as
+    the service does: the trail grows past the count it was cut from."""
+    from django.db import transaction
+
+    from painpump.clinic import audit, audit_checkpoints
+
+    for number in range(entries):
+        with transaction.atomic():
+            audit.record("drill", "drill.padding", "drill", f"grown {number}", after={"n": number})
+        if audit_checkpoints.pending():  # within an outer transaction (a test's), not committed
+            audit_checkpoints.write()
 
 
 def wipe() -> None:
@@ -185,6 +201,32 @@ def clear_high_alert() -> str:
     return str(record.id)
 
 
+def double_prescribed_dose() -> str:
+    """Double the stored daily dose of the newest prescription in force (refills and programming
+    take their dose from it), its steps and trail untouched; its id."""
+    from django.db.models import F
+
+    from painpump.clinic.models import Prescription
+
+    record = Prescription.objects.filter(status="active").order_by("prescribed_at").last()
+    assert record is not None
+    Prescription.objects.filter(id=record.id).update(
+        daily_dose_mcg_per_day=F("daily_dose_mcg_per_day") * 2
+    )
+    return str(record.id)
+
+
+def hide_baclofen() -> str:
+    """Clear a baclofen pump's high-risk flag and name another drug in its stored drugs (the
+    badge, the MRI withdrawal instructions and the drug filter go); the pump's id."""
+    from painpump.clinic.models import Implant
+
+    implant = Implant.objects.filter(high_risk=True).order_by("id").first()
+    assert implant is not None
+    Implant.objects.filter(id=implant.id).update(high_risk=False, drug_names="morphine")
+    return str(implant.id)
+
+
 def loosen_clinic_limit() -> str:
     """Raise a clinic limit tenfold; the limit's id."""
     from django.db.models import F
@@ -255,6 +297,23 @@ def grant_role(username: str | None = None, role: str = "admin") -> str:
             "insert into auth_user_groups (user_id, group_id) values (%s, %s)", [user.id, group.id]
         )
     return username
+
+
+def insert_role_request(username: str, requested_by: str, role: str = "admin") -> int:
+    """Insert a request for `role` on `username`'s account, as if the admin `requested_by` had
+    asked for it, waiting for an honest second admin's approval; its id."""
+    from django.contrib.auth.models import User
+
+    from painpump import clock
+    from painpump.clinic.models import RoleGrant
+
+    grant = RoleGrant.objects.create(
+        user=User.objects.get(username=username),
+        role=role,
+        requested_by=requested_by,
+        requested_at=clock.now(),
+    )
+    return grant.id
 
 
 def make_superuser(username: str | None = None) -> str:
@@ -392,6 +451,11 @@ def _middle_refill_entry() -> tuple[int, dict[str, Any]]:
     return entry.seq, after
 
 
+def _cut_and_grown_back() -> None:
+    cut_tail(3)
+    grow_back(5)
+
+
 def _wipe_with_checkpoints() -> None:
     from painpump.clinic import audit_checkpoints
 
@@ -402,6 +466,10 @@ def _wipe_with_checkpoints() -> None:
 SCENARIOS: dict[str, tuple[Callable[[], object], str]] = {
     # name: (the tampering, a phrase the problems must hold: the control that caught it)
     "cut tail": (lambda: cut_tail(3), "entries were deleted (a cut tail or a wiped trail)"),
+    "cut tail grown back past its checkpoint": (
+        _cut_and_grown_back,
+        "the trail was rewritten, or cut and grown back",
+    ),
     "wiped trail": (wipe, "entries were deleted (a cut tail or a wiped trail)"),
     "wiped trail and checkpoints": (_wipe_with_checkpoints, "no audit entry records it"),
     "edited entry, chain recomputed with the plain digest": (
@@ -437,6 +505,12 @@ SCENARIOS: dict[str, tuple[Callable[[], object], str]] = {
     "episode without a pump closed": (close_episode, ": stage is 'closed'"),
     "assessment edited": (edit_assessment, ": value is "),
     "pathway event deleted": (delete_pathway_event, "pathway events in the database"),
+    "prescribed daily dose edited": (double_prescribed_dose, ": daily_dose_mcg_per_day is "),
+    "baclofen pump's high-risk flag and drugs edited": (hide_baclofen, ": high_risk is False"),
+    "role request inserted in the database": (
+        lambda: insert_role_request("demo.nurse1", "demo.admin"),
+        "has no `user.role_request` audit entry",
+    ),
 }
 
 
