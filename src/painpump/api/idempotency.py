@@ -101,9 +101,13 @@ def _check_replay(user: User, found: IdempotentRequest) -> None:
             actor,
             "request.replay",
             "request",
-            f"{found.method} {found.path}",
+            found.pk,
             patient_id=_patient_of(found),
-            after={"key": found.key, "status": found.status},
+            after={
+                "request": f"{found.method} {found.path}",
+                "key": found.key,
+                "status": found.status,
+            },
         )
 
 
