@@ -34,10 +34,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         file = Path(self.settings_dict["NAME"])
         self._frozen = _read_only_file_system(file)
         if self._frozen:
-            # WAL needs its shared-memory file beside the database even to read; on a read-only
-            # file system the database is opened as immutable: reads work, a write fails as
-            # SQLITE_READONLY (painpump.plumbing.unavailable: "the database is read-only").
-            uri = f"file:{quote(str(file.absolute()))}?immutable=1"
+            # WAL needs its shared-memory file beside the database even to read. On a read-only
+            # file system a database whose write-ahead log is still there is opened read-only
+            # (SQLite reads the log through the -shm file left with it); one without a log is
+            # opened as immutable (an immutable one would not see a log's transactions). Reads
+            # work; a write fails as SQLITE_READONLY ("the database is read-only").
+            mode = "mode=ro" if Path(f"{file}-wal").exists() else "immutable=1"
+            uri = f"file:{quote(str(file.absolute()))}?{mode}"
             return super().get_new_connection({**conn_params, "database": uri, "uri": True})
         connection = super().get_new_connection(conn_params)
         self._queue = os.open(f"{file}-writers", os.O_RDWR | os.O_CREAT, 0o600)
