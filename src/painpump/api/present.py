@@ -41,7 +41,7 @@ from painpump.clinic.reads.prescription_history import (
     RefusedAccept,
     Version,
 )
-from painpump.clinic.reads.prescriptions import as_core, single_bolus_of
+from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.reads.therapy_queries import ImplantView
 from painpump.core import catalog, readback_tolerance
 from painpump.core import prescription as rx
@@ -158,10 +158,13 @@ STOPPED_WORDS = "stopped after the bolus: pumps nothing"
 in its zone), never written into words."""
 
 
-def _program_bolus(record: Program, bolus: rx.SingleBolus) -> dict[str, Any]:
-    """A single bolus as the pump gives it from the prescribed fluid, running or stopped."""
-    assert record.prescription is not None
-    name, concentration = as_core(record.prescription).principal
+def _program_bolus(record: Program, prescribed: rx.Prescription) -> dict[str, Any] | None:
+    """A single bolus as the pump gives it from the prescribed fluid, running or stopped (None:
+    the pump runs a basal program)."""
+    bolus = prescribed.program.bolus
+    if bolus is None:
+        return None
+    name, concentration = prescribed.principal
     given = bolus.delivery(name, concentration.canonical)
     run = bolus.run(record.started_at, clock.now())
     stopped = run.state is rx.BolusState.STOPPED
@@ -177,15 +180,24 @@ def _program_bolus(record: Program, bolus: rx.SingleBolus) -> dict[str, Any]:
 
 
 def program(record: Program) -> dict[str, Any]:
-    bolus = single_bolus_of(record)
-    kind = rx.ProgramKind(record.prescription.program_kind) if record.prescription else None
+    """The program the pump runs: its prescription's days, single bolus and patient boluses (one
+    programmed before prescriptions: continuous at its dose, no patient boluses)."""
+    prescribed = as_core(record.prescription) if record.prescription else None
+    runs = (
+        rx.PrescribedProgram.continuous(of(record.dose_mcg_per_day, "mcg/day"))
+        if prescribed is None
+        else prescribed.program
+    )
+    bolus = None if prescribed is None else _program_bolus(record, prescribed)
     return {
         "id": record.id,
         "prescription": record.prescription.number if record.prescription else None,
-        "kind": (kind or rx.ProgramKind.CONTINUOUS).label,
+        "kind": runs.kind.label,
         "dose": _q(Decimal(0) if bolus else record.dose_mcg_per_day, "mcg/day"),
         "rate": _q(Decimal(0) if bolus else record.rate_ml_per_day, "mL/day"),
-        "bolus": _program_bolus(record, bolus) if bolus else None,
+        "bolus": bolus,
+        "days": _days(runs),
+        "ptm": None if prescribed is None else _ptm(prescribed.ptm),
         "started_at": record.started_at,
         "ended_at": record.ended_at,
         "prescribed_by": record.prescribed_by,
@@ -350,19 +362,25 @@ def clinic_settings(record: ClinicSettings) -> dict[str, Any]:
     }
 
 
+def _days(program: rx.PrescribedProgram) -> list[dict[str, Any]]:
+    """The seven days of a program, Monday first, each with its steps and what it gives (a
+    single bolus: none)."""
+    if program.bolus is not None:
+        return []
+    return [
+        {
+            "day": name,
+            "steps": [{"start": s.start, "dose": s.dose.as_json()} for s in day],
+            "dose": of(program.day_dose(weekday), "mcg/day").as_json(),
+        }
+        for weekday, (name, day) in enumerate(zip(rx.WEEKDAYS, program.days, strict=True))
+    ]
+
+
 def prescribed_program(program: rx.PrescribedProgram) -> dict[str, Any]:
-    """The seven days of a program, Monday first, each with its steps and what it gives."""
     return {
         "kind": program.kind.value,
-        "days": [
-            {
-                "day": name,
-                "steps": [{"start": s.start, "dose": s.dose.as_json()} for s in day],
-                "dose": of(program.day_dose(weekday), "mcg/day").as_json(),
-            }
-            for weekday, (name, day) in enumerate(zip(rx.WEEKDAYS, program.days, strict=True))
-            if program.bolus is None
-        ],
+        "days": _days(program),
         "bolus": None
         if program.bolus is None
         else {

@@ -360,11 +360,33 @@ class ImplantIn(Request):
     )
 
 
+class StepShownOut(Schema):
+    start: str = Field(description="HH:MM on the clinic's wall clock")
+    dose: QuantityOut = Field(
+        description="the principal drug's daily dose from the start on (mcg/day)"
+    )
+
+
+class DayOut(Schema):
+    day: str = Field(description="mon ... sun")
+    steps: list[StepShownOut] = Field(description="by start, the first at 00:00")
+    dose: QuantityOut = Field(description="what the day's steps give (mcg/day)")
+
+
+class PtmOut(Schema):
+    """The patient-bolus (PTM) settings."""
+
+    dose: QuantityOut = Field(description="each bolus of the principal drug (mcg)")
+    duration: QuantityOut = Field(description="over which each bolus runs (s)")
+    lockout: QuantityOut = Field(description="the least time between boluses (s)")
+    max_per_day: int = Field(description="boluses allowed in 24 hours (a count)")
+
+
 class ProgramBolusOut(Schema):
-    dose: QuantityOut = Field(description="in the principal drug's unit")
-    duration: QuantityOut
-    volume: QuantityOut = Field(description="what it draws from the reservoir")
-    rate: QuantityOut = Field(description="the rate it runs at while it lasts")
+    dose: QuantityOut = Field(description="in the principal drug's unit (mg or mcg)")
+    duration: QuantityOut = Field(description="over which it runs (s)")
+    volume: QuantityOut = Field(description="what it draws from the reservoir (mL)")
+    rate: QuantityOut = Field(description="the rate it runs at while it lasts (mL/hour)")
     state: str = Field(description="running (until ends_at) or stopped (since ends_at)")
     ends_at: datetime
     words: str = Field(
@@ -382,10 +404,22 @@ class ProgramOut(Schema):
     kind: str = Field(
         default="continuous", description="the program in words: continuous, flex or single bolus"
     )
-    dose: QuantityOut = Field(description="the basal daily dose (a single bolus: 0, see `bolus`)")
-    rate: QuantityOut = Field(description="the basal rate (a single bolus: 0, see `bolus`)")
+    dose: QuantityOut = Field(
+        description="the basal daily dose (mcg/day): of the day that gives most for a flex "
+        "program (see `days`); a single bolus: 0, see `bolus`"
+    )
+    rate: QuantityOut = Field(
+        description="the basal rate (mL/day) of that dose; a single bolus: 0, see `bolus`"
+    )
     bolus: ProgramBolusOut | None = Field(
         default=None, description="a single bolus as the pump gives it; null for a basal program"
+    )
+    days: list[DayOut] = Field(
+        description="the seven days the pump runs, Monday first, each with its steps (a "
+        "continuous program: one step a day); none for a single bolus"
+    )
+    ptm: PtmOut | None = Field(
+        description="the patient-bolus (PTM) settings the pump runs; null when off"
     )
     started_at: datetime
     ended_at: datetime | None
@@ -406,7 +440,7 @@ class ProgramOut(Schema):
 
 class DrugOut(Schema):
     drug: str
-    concentration: QuantityOut
+    concentration: QuantityOut = Field(description="the drug's concentration (mcg/mL)")
 
 
 class ReconciliationOut(Schema):
@@ -697,29 +731,18 @@ class IncidentClose(Request):
     resolution: StrictStr = Field(max_length=500, description="what was done (8 characters+)")
 
 
-class StepShownOut(Schema):
-    start: str = Field(description="HH:MM")
-    dose: QuantityOut
-
-
-class DayOut(Schema):
-    day: str = Field(description="mon ... sun")
-    steps: list[StepShownOut]
-    dose: QuantityOut = Field(description="what the day's steps give")
-
-
 class SingleBolusOut(Schema):
-    dose: QuantityOut
-    duration: QuantityOut
+    dose: QuantityOut = Field(description="the bolus of the principal drug (mcg)")
+    duration: QuantityOut = Field(description="over which it runs (s)")
 
 
 class BolusDeliveryOut(Schema):
     """A single bolus drawn from the prescription's principal drug."""
 
     dose: QuantityOut = Field(description="in the principal drug's unit (1.5 mg)")
-    duration: QuantityOut
-    volume: QuantityOut = Field(description="what it draws from the reservoir")
-    rate: QuantityOut = Field(description="the rate it runs at while it lasts")
+    duration: QuantityOut = Field(description="over which it runs (s)")
+    volume: QuantityOut = Field(description="what it draws from the reservoir (mL)")
+    rate: QuantityOut = Field(description="the rate it runs at while it lasts (mL/hour)")
     words: str = Field(description='"single bolus 1.5 mg over 5 min (0.075 mL, at 0.9 mL/h)"')
 
 
@@ -729,13 +752,6 @@ class PrescribedProgramOut(Schema):
     bolus: SingleBolusOut | None = Field(
         default=None, description="a single bolus's dose and duration; the pump stops after it"
     )
-
-
-class PtmOut(Schema):
-    dose: QuantityOut
-    duration: QuantityOut
-    lockout: QuantityOut
-    max_per_day: int
 
 
 class DifferedOut(Schema):
@@ -762,10 +778,11 @@ class PrescriptionOut(Schema):
     program: PrescribedProgramOut
     ptm: PtmOut | None
     daily_dose: QuantityOut | None = Field(
-        description="the basal dose of the day that gives most (a single bolus: null, see `bolus`)"
+        description="the basal dose of the day that gives most (mcg/day; a single bolus: null, "
+        "see `bolus`)"
     )
     worst_day: QuantityOut | None = Field(
-        description="that day with every allowed patient bolus (a single bolus: null)"
+        description="that day with every allowed patient bolus (mcg/day; a single bolus: null)"
     )
     bolus: BolusDeliveryOut | None = Field(
         default=None, description="a single bolus as the pump gives it; null for a basal program"
