@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -164,18 +164,50 @@ def checked_reason(field: str, text: str) -> str:
     return reason
 
 
+def one_per_rule(findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    """The findings as the reasons answer them, one per rule (in the order first shown): a rule
+    that found several things (two flex steps, two drugs) is one finding that names each with
+    its values, so the one reason typed for the rule, and the override recorded, cover all."""
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in findings:
+        found = by_rule.setdefault(finding.rule, [])
+        if all(f.message != finding.message for f in found):
+            found.append(finding)
+    return tuple(_merged(found) for found in by_rule.values())
+
+
+def _merged(found: list[Finding]) -> Finding:
+    """One finding for all of a rule's: the most severe verdict and tier, every message, limit
+    and source, verified only if each is, and the subject and drug they share (else None)."""
+    if len(found) == 1:
+        return found[0]
+    listed = "; ".join(f"({n}) {f.message}" for n, f in enumerate(found, 1))
+    tiers = {f.tier for f in found}
+    return replace(
+        found[0],
+        verdict=max((f.verdict for f in found), key=lambda v: v.rank),
+        message=f"{len(found)} findings, one reason covers them all: {listed}",
+        limit="; ".join(dict.fromkeys(f.limit for f in found)),
+        source="; ".join(dict.fromkeys(f.source for f in found)),
+        verified=all(f.verified for f in found),
+        subject=found[0].subject if len({f.subject for f in found}) == 1 else None,
+        drug=found[0].drug if len({f.drug for f in found}) == 1 else None,
+        tier=Tier.HARD if Tier.HARD in tiers else Tier.SOFT if Tier.SOFT in tiers else None,
+    )
+
+
 def overrides_for(
     warnings: Sequence[Finding],
     given: Mapping[str, str],
     where: GivenAt,
     carried: Sequence[Override] = (),
 ) -> tuple[Override, ...]:
-    """The overrides of the warnings shown, one per rule: the reason typed now in `given` (rule
-    -> reason), given `where`, else the one `carried` with the prescription executed (as the
-    prescriber gave it). A warning with neither is refused naming it; a reason typed for a rule
-    that is not a soft warning here (a hard stop, or nothing shown) is refused, never silently
-    kept."""
-    shown = {w.rule: w for w in warnings}
+    """The overrides of the warnings shown, one per rule (one_per_rule): the reason typed now in
+    `given` (rule -> reason), given `where`, else the one `carried` with the prescription
+    executed (as the prescriber gave it). A warning with neither is refused naming every finding
+    of its rule; a reason typed for a rule that is not a soft warning here (a hard stop, or
+    nothing shown) is refused, never silently kept."""
+    shown = {w.rule: w for w in one_per_rule(warnings)}
     for rule in given:
         finding = shown.get(rule)
         if finding is None or finding.tier is Tier.HARD:
@@ -189,12 +221,12 @@ def overrides_for(
             )
     typed = {rule: text for rule, text in given.items() if str(text).strip()}
     kept = {o.rule: o for o in carried if o.rule in shown}
-    missing = [w for w in warnings if w.rule not in typed and w.rule not in kept]
+    missing = [w for w in shown.values() if w.rule not in typed and w.rule not in kept]
     if missing:
         first = missing[0]
         raise Refusal(
             "overrides",
-            ", ".join(sorted({w.rule for w in missing})),
+            ", ".join(sorted(w.rule for w in missing)),
             "a typed reason for each warning shown: " + ", ".join(sorted(shown)),
             first.source,
             f"needs a typed reason ({first.message})",

@@ -2,22 +2,24 @@
 run, every step's rate within the device's range, the day that gives most through every
 drug-library, clinic, titration and patient check (as a refill's program is), every step and
 the worst day with all patient boluses against the library's maxima, each patient bolus against
-the per-bolus limits a single bolus meets and the bolus before; then the second
-clinician's independent entries and the programmer's readback compared with it."""
+the per-bolus limits a single bolus meets, the bolus before and the basal day (a whole day, or a
+share so small it looks like a slip of units); then the second clinician's independent entries
+and the programmer's readback compared with it. A rule's findings are answered by one reason."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from painpump.core import catalog, checks, fluid_change
+from painpump.core.catalog import SourcedNumber
 from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.device_limits import check_rate
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import dose_mcg_per_day
 from painpump.core.errors import Refusal
+from painpump.core.overrides import one_per_rule
 from painpump.core.patient_facts import OpioidStatus
 from painpump.core.prescription import RULES as PRESCRIPTION_RULES
 from painpump.core.prescription import (
@@ -25,7 +27,9 @@ from painpump.core.prescription import (
     WEEKDAYS,
     PrescribedProgram,
     Prescription,
+    ProgramKind,
     SingleBolus,
+    Step,
     check_shape,
     duration_words,
     moments,
@@ -39,7 +43,7 @@ from painpump.core.refill_decision import (
     next_phase,
     stop_warning,
 )
-from painpump.core.units import Q, of
+from painpump.core.units import Q, format_decimal, of
 
 PTM_OPIOID_NAIVE_SOURCE = (
     "medtronic-tdd-cancer-pain: Medtronic lists the use of the personal therapy manager (PTM) to "
@@ -73,7 +77,9 @@ def decide_prescription(
         phase = next_phase(prescription.phase, state, None)
         check_shape(state.pump, prescription.program, prescription.ptm)
         judge = _Judge(state, prescription, at, rules, phase)
-        rate, warnings = judge.dose(prescription.daily_dose, state.running, None)
+        flex = prescription.program.kind is ProgramKind.FLEX
+        where = "the largest day's total" if flex else None
+        rate, warnings = judge.dose(prescription.daily_dose, state.running, None, where=where)
         bolus = prescription.program.bolus
         # after the drug library, so a mg/mcg slip is named as such, not as a rate
         if bolus is not None:
@@ -95,6 +101,7 @@ def decide_prescription(
         warnings += _ptm_per_bolus(prescription, state, rules)
         warnings += judge.worst_day()
         warnings += _bolus_size(prescription, state)
+        warnings += _bolus_too_small(prescription)
         warnings += _ptm_findings(prescription, state)
         warnings += _approval(prescription, state)
         path = state.last_fill.drugs if state.last_fill is not None else None
@@ -107,7 +114,7 @@ def decide_prescription(
         )
     except Refusal as stop:
         return PrescriptionDecision(prescription, (), stop, phase, None)
-    return PrescriptionDecision(prescription, _unique(warnings), None, phase, rate)
+    return PrescriptionDecision(prescription, one_per_rule(warnings), None, phase, rate)
 
 
 class _Judge:
@@ -130,10 +137,13 @@ class _Judge:
         running: RunningProgram | None,
         field: str | None,
         increased_at: datetime | None = None,
+        where: str | None = None,
     ) -> tuple[Decimal, list[Finding]]:
+        """The rate and warnings of `dose`; a refusal names `field`, each warning begins with
+        `where` (the step or day it judges), so the findings of one rule tell apart."""
         last = self.state.last_fill
         try:
-            return check_drugs(
+            rate, found = check_drugs(
                 self.state.pump,
                 self.prescription.drugs,
                 dose,
@@ -151,6 +161,7 @@ class _Judge:
             )
         except Refusal as stop:
             raise stop if field is None else replace(stop, field=field) from None
+        return rate, [_labelled(f, where) for f in found] if where else found
 
     def _as_running(self, dose: Decimal) -> RunningProgram | None:
         """The running program as if it gave `dose` of its principal drug (its rate to match)."""
@@ -174,8 +185,10 @@ class _Judge:
             highest = program.highest_step
             if highest.canonical <= self.prescription.daily_dose.canonical:
                 return []
-            weekday, index = next((w, i) for w, i, step in program.steps() if step.dose == highest)
-            return self.dose(highest, running, f"program.days.{weekday}[{index}].dose")[1]
+            weekday, index, step = _highest(program)
+            field = f"program.days.{weekday}[{index}].dose"
+            where = f"the highest step, {weekday} from {step.start}"
+            return self.dose(highest, running, field, where=where)[1]
         before = running.program or PrescribedProgram.continuous(
             of(running.dose_mcg_per_day, "mcg/day")
         )
@@ -198,7 +211,8 @@ class _Judge:
             index = max(i for i, step in enumerate(day) if step.start_s <= start)
             field = f"program.days.{weekday}[{index}].dose"
             as_running = self._as_running(old.canonical)
-            found += self.dose(new, as_running, field, running.raised_at)[1]
+            where = f"{weekday} from {Step(start, new).start}"
+            found += self.dose(new, as_running, field, running.raised_at, where)[1]
         return found
 
     def worst_day(self) -> list[Finding]:
@@ -212,7 +226,18 @@ class _Judge:
             extra = running.ptm.worst_day.canonical if running.ptm else Decimal(0)
             previous = self._as_running(running.dose_mcg_per_day + extra)
         raised = running.raised_at if running is not None else None
-        return self.dose(self.prescription.worst_day, previous, "ptm.max_per_day", raised)[1]
+        worst = self.prescription.worst_day
+        where = "the worst day with every patient bolus"
+        return self.dose(worst, previous, "ptm.max_per_day", raised, where)[1]
+
+
+def _labelled(finding: Finding, where: str) -> Finding:
+    return replace(finding, message=f"{where}: {finding.message}")
+
+
+def _highest(program: PrescribedProgram) -> tuple[str, int, Step]:
+    """The first step that gives the program's highest rate: (weekday, index, step)."""
+    return next(s for s in program.steps() if s[2].dose == program.highest_step)
 
 
 def _check_bolus_fluid(state: PumpState, prescription: Prescription) -> None:
@@ -329,6 +354,7 @@ def _highest_step(
     found: list[Finding] = []
     admixture = len(prescription.drugs) > 1
     rate = prescription.rate_ml_per_day(highest)
+    weekday, _, step = _highest(prescription.program)
     for name, conc in prescription.drugs:
         drug_dose = of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
         decision = checks.check(
@@ -349,7 +375,8 @@ def _highest_step(
                     f"is stopped by {finding.rule}: {finding.message}",
                 )
             if finding.verdict is Verdict.WARN and finding.subject is not Subject.CONCENTRATION:
-                found.append(finding.in_admixture() if admixture else finding)
+                labelled = _labelled(finding, f"the highest step, {weekday} from {step.start}")
+                found.append(labelled.in_admixture() if admixture else labelled)
     return found
 
 
@@ -363,7 +390,8 @@ def _ptm_per_bolus(
     share: the bolus volume times its concentration): above the drug's largest single bolus it
     warns (soft), above its day's ceiling it is refused (hard); the principal's bolus ten times
     the running patient bolus of that drug or a tenth of it is refused as a slip (hard). No drug
-    has a usual per-bolus range, so a bolus is never judged from below as a mg/mcg slip."""
+    has a usual per-bolus range, so from below a bolus is judged only against the basal day
+    (_bolus_too_small)."""
     ptm = prescription.ptm
     if ptm is None:
         return []
@@ -443,13 +471,48 @@ def _bolus_size(prescription: Prescription, state: PumpState) -> list[Finding]:
     ]
 
 
-def _bolus_finding(rule: str, message: str, limit: str, drug: str) -> Finding:
+PTM_BOLUS_SMALL = SourcedNumber(
+    Decimal("0.001"),
+    "rule-clinic-setting: no source gives a smallest patient bolus; one below a thousandth of the "
+    "basal day (a bolus of a few percent of the day entered a thousand times too small, mcg for "
+    "mg) is taken as a possible slip; painpump's placeholder, not yet a setting of the clinic",
+    verified=False,
+)
+"""The share of the largest day's basal dose below which one patient bolus warns (soft)."""
+
+
+def _bolus_too_small(prescription: Prescription) -> list[Finding]:
+    """A single patient bolus below PTM_BOLUS_SMALL of the basal day: a slip of units? The
+    running patient bolus cannot always tell (the pump may run none)."""
+    ptm = prescription.ptm
+    day = prescription.daily_dose
+    if ptm is None or ptm.dose.canonical >= day.canonical * PTM_BOLUS_SMALL.value:
+        return []
+    name = prescription.principal[0]
+    shown = day.to(catalog.drug(name).dose_rate_unit)
+    share = f"{format_decimal(PTM_BOLUS_SMALL.value * 100)} %"
+    floor = of(day.canonical * PTM_BOLUS_SMALL.value, "mcg").to(ptm.dose.unit)
+    return [
+        _bolus_finding(
+            "ptm_bolus_small",
+            f"one patient bolus of {ptm.dose} is less than {share} of the basal day of {name} "
+            f"({shown}): a slip of units or of the bolus size?",
+            f">= {floor} a bolus ({share} of {shown})",
+            name,
+            PTM_BOLUS_SMALL.source,
+        )
+    ]
+
+
+def _bolus_finding(
+    rule: str, message: str, limit: str, drug: str, source: str = BOLUS_SIZE_SOURCE
+) -> Finding:
     return Finding(
         rule,
         Verdict.WARN,
         message,
         limit,
-        BOLUS_SIZE_SOURCE,
+        source,
         verified=False,
         subject=Subject.DOSE,
         drug=drug,
@@ -513,13 +576,3 @@ def _ptm_findings(prescription: Prescription, state: PumpState) -> list[Finding]
         PTM_OPIOID_NAIVE_SOURCE,
         "is contraindicated",
     )
-
-
-def _unique(findings: Sequence[Finding]) -> tuple[Finding, ...]:
-    seen: set[tuple[str, str]] = set()
-    kept = []
-    for finding in findings:
-        if (finding.rule, finding.message) not in seen:
-            seen.add((finding.rule, finding.message))
-            kept.append(finding)
-    return tuple(kept)
