@@ -369,6 +369,7 @@ PAGES: dict[str, Page] = {
         data_reads=True,
     ),
     "program-record": read_page(READERS, program_id="program"),
+    "program-report": Page({"program_id": "program"}, get=READERS),
     "readback": Page(
         {"program_id": "program"}, get=READERS, post=frozenset({P, N}), data=_readback
     ),

@@ -66,6 +66,7 @@ urlpatterns = [
     path("implants/<uuid:implant_id>/program/", programs.change, name="program"),
     path("programs/<uuid:program_id>/", programs.record, name="program-record"),
     path("programs/<uuid:program_id>/readback/", readbacks.readback, name="readback"),
+    path("programs/<uuid:program_id>/report.pdf", reports.program_report, name="program-report"),
     path("implants/<uuid:implant_id>/prescribe/", prescriptions.new, name="prescribe"),
     path(
         "prescriptions/<uuid:prescription_id>/check/",

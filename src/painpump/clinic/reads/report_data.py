@@ -1,5 +1,6 @@
-"""What the printable reports show, gathered as plain values: the session report of one refill
-and the clinician summary of a patient. Each is an audited read (role patient.read, one audit
+"""What the printable reports show, gathered as plain values: the session report of one refill,
+the session report of one programming of the pump with a prescription and the clinician summary
+of a patient. Each is an audited read (role patient.read, one audit
 entry in the read's transaction); every number is a stored record or computed by painpump.core
 (the reconciliation's thresholds, the bridge's duration), printed with its unit. Each carries the
 clinic's locale, so the report prints every moment on the clinic's wall clock and every date in
@@ -12,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.errors import get_or_not_found
+from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import (
     AlarmReport,
@@ -30,12 +31,20 @@ from painpump.clinic.models import (
     Incident,
     PathwayEvent,
     Patient,
+    Prescription,
+    PrescriptionCheck,
     Program,
     Refill,
 )
 from painpump.clinic.reads import drug_units, prescriptions
 from painpump.clinic.reads.next_refill import NextRefill, RefillVisit, next_refill, refill_visit
 from painpump.clinic.reads.overrides_given import program_overrides, refill_overrides
+from painpump.clinic.reads.prescription_history import (
+    Change,
+    RefusedAccept,
+    changes,
+    refused_accepts,
+)
 from painpump.clinic.reads.programmed_by import ProgrammedBy
 from painpump.clinic.reads.pump_record import (
     DrugLine,
@@ -50,6 +59,7 @@ from painpump.clinic.reads.refill_record import priming_of
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.decision import Finding
+from painpump.core.dose_history import Phase
 from painpump.core.dosing import dose_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.fluid_change import Priming
@@ -208,6 +218,54 @@ class RefillSession:
     @property
     def awaiting_verification(self) -> bool:
         return self.needs_verification and not self.verified_by
+
+
+@dataclass(frozen=True)
+class RejectedVersion:
+    """A prescription for the pump rejected at its double-check on the way to the one a
+    programming executed (signed after the one the pump ran): who signed it and why, who
+    rejected it, when, and the comment for the prescriber."""
+
+    number: int
+    prescribed_by: str
+    prescribed_at: datetime
+    reason: str
+    rejected_by: str
+    rejected_at: datetime
+    comment: str
+
+
+@dataclass(frozen=True)
+class ProgrammingSession:
+    """Everything the programming session report prints about one programming of the pump with
+    a prescription (between refills; a refill's also has its refill's session report)."""
+
+    program_id: UUID
+    printed_at: datetime
+    locale: ClinicLocale
+    patient: PatientIdentity
+    device: Pump
+    programmed_at: datetime
+    programmed_by: str
+    refill_id: UUID | None
+    """The refill that programmed the pump (None: programmed between refills)."""
+    before: ProgramLine | None
+    after: ProgramLine
+    phase: Phase
+    replaced: int | None
+    """The number of the prescription the pump ran before (None: none on record)."""
+    changes: tuple[Change, ...]
+    """Each setting of the prescription executed that differs from the one it replaced."""
+    rejected: tuple[RejectedVersion, ...]
+    refused: tuple[RefusedAccept, ...]
+    """The accepts refused at the double-check of the prescription executed because entries
+    differed, oldest first."""
+    warnings: tuple[WarningLine, ...]
+    overrides_without_record: tuple[GivenOverride, ...]
+    alarm_at: datetime | None
+    empty_at: datetime | None
+    refill_by: date | None
+    limited_by: LimitedBy | None
 
 
 @dataclass(frozen=True)
@@ -430,11 +488,18 @@ def _warnings(refill: Refill) -> tuple[tuple[WarningLine, ...], tuple[GivenOverr
     """The warnings stored with the refill, each with the override that passed it (given by the
     prescriber at prescribing or at the refill), and the overrides of rules with no stored
     warning (a refill recorded before warnings were kept)."""
-    given = refill_overrides(refill, refill.program.prescription)
+    return _warning_lines(refill.warnings, refill_overrides(refill, refill.program.prescription))
+
+
+def _warning_lines(
+    stored: Sequence[dict[str, Any]], given: Sequence[GivenOverride]
+) -> tuple[tuple[WarningLine, ...], tuple[GivenOverride, ...]]:
+    """The stored warnings (Finding.as_json), each with the override in `given` that passed
+    it, and the overrides of rules with no stored warning."""
     overrides = {o.rule: o for o in given}
     lines = []
-    for stored in refill.warnings:
-        shown = Finding.from_json(stored)
+    for warning in stored:
+        shown = Finding.from_json(warning)
         lines.append(
             WarningLine(
                 rule=shown.rule,
@@ -546,6 +611,101 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
     )
     audit.record(actor, "report.refill_session", "refill", refill.id, patient_id=patient.id)
     return session
+
+
+@transaction.atomic
+def programming_session(user: User, program_id: UUID, *, now: datetime) -> ProgrammingSession:
+    """The session report of one programming of the pump with a prescription: the program before
+    and after, each setting the prescription changed against the one the pump ran, the versions
+    rejected and the accepts refused on its way, the warnings passed and the dates the pump
+    gives (NotFound for a program recorded before prescriptions)."""
+    actor = require(user, "patient.read")
+    program = get_or_not_found(
+        Program.objects.select_related("implant__episode__patient", "prescription"), program_id
+    )
+    executed = program.prescription
+    if executed is None:
+        raise NotFound(f"program {program_id} programmed from a prescription")
+    implant = program.implant
+    patient = implant.episode.patient
+    refills = list(
+        implant.refills.select_related("program__prescription")
+        .prefetch_related("drugs")
+        .order_by("performed_at")
+    )
+    fills = [(refill.performed_at, fill_drugs(refill)) for refill in refills]
+    refilled = {refill.program_id: refill for refill in refills}
+    previous = (
+        implant.programs.filter(started_at__lt=program.started_at)
+        .select_related("prescription")
+        .order_by("-started_at")
+        .first()
+    )
+
+    def line(shown: Program) -> ProgramLine:
+        drugs = drugs_at(fills, shown.started_at)
+        at_refill = shown.id in refilled
+        return _program(shown, drugs, implant.pump_serial, at_refill=at_refill, now=now)
+
+    replaced = executed.supersedes
+    if previous is not None and previous.prescription is not None:
+        replaced = previous.prescription
+    refill = refilled.get(program.id)
+    if refill is not None:  # a refill's warnings and overrides are the refill's
+        warnings, unrecorded = _warnings(refill)
+    else:
+        warnings, unrecorded = _warning_lines(program.warnings, program_overrides(program))
+    session = ProgrammingSession(
+        program_id=program.id,
+        printed_at=now,
+        locale=clinic_locale(),
+        patient=_identity(patient),
+        device=implanted_pump(implant),
+        programmed_at=program.started_at,
+        programmed_by=program.programmed_by or program.prescribed_by,
+        refill_id=None if refill is None else refill.id,
+        before=None if previous is None else line(previous),
+        after=line(program),
+        phase=Phase(program.phase),
+        replaced=None if replaced is None else replaced.number,
+        changes=changes(
+            None if replaced is None else prescriptions.as_core(replaced),
+            prescriptions.as_core(executed),
+        ),
+        rejected=_rejected(executed, replaced),
+        refused=refused_accepts(patient.id, [executed.id]).get(str(executed.id), ()),
+        warnings=warnings,
+        overrides_without_record=unrecorded,
+        alarm_at=program.alarm_at,
+        empty_at=program.empty_at,
+        refill_by=program.refill_by,
+        limited_by=LimitedBy(program.limited_by) if program.limited_by else None,
+    )
+    audit.record(actor, "report.program_session", "program", program.id, patient_id=patient.id)
+    return session
+
+
+def _rejected(executed: Prescription, replaced: Prescription | None) -> tuple[RejectedVersion, ...]:
+    """The pump's prescriptions rejected at their double-check after `replaced` was signed and
+    before `executed` was, oldest first."""
+    checks = PrescriptionCheck.objects.filter(
+        prescription__implant_id=executed.implant_id,
+        prescription__number__gt=0 if replaced is None else replaced.number,
+        prescription__number__lt=executed.number,
+        accepted=False,
+    ).select_related("prescription")
+    return tuple(
+        RejectedVersion(
+            number=check.prescription.number,
+            prescribed_by=check.prescription.prescribed_by,
+            prescribed_at=check.prescription.prescribed_at,
+            reason=check.prescription.reason,
+            rejected_by=check.checked_by,
+            rejected_at=check.checked_at,
+            comment=check.comment,
+        )
+        for check in checks.order_by("prescription__number", "checked_at")
+    )
 
 
 def _pathway_dates(

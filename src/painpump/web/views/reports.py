@@ -1,4 +1,5 @@
-"""Downloads of the printable PDF reports: the session report of a refill and the clinician
+"""Downloads of the printable PDF reports: the session report of a refill, the session report of
+a programming of the pump with a prescription (a titration between refills) and the clinician
 summary of a patient. Each is an audited read of the patient's record (clinic.reads.report_data,
 with the prescriptions: clinic.reads.prescription_work and prescription_history),
 sent as an attachment that no cache keeps; a report that cannot be laid out is an error page
@@ -17,12 +18,13 @@ from django.views.decorators.http import require_GET
 
 from painpump import clock
 from painpump.clinic.reads.prescription_history import prescription_versions
-from painpump.clinic.reads.prescription_work import refill_programming
-from painpump.clinic.reads.report_data import patient_summary, refill_session
+from painpump.clinic.reads.prescription_work import readback_session, refill_programming
+from painpump.clinic.reads.report_data import patient_summary, programming_session, refill_session
 from painpump.core.locale import ClinicLocale
 from painpump.web.access import clinic_page, user_of
 from painpump.web.reports.layout import NotLaidOut
 from painpump.web.reports.patient_summary import render_patient_summary
+from painpump.web.reports.program_session import render_program_session
 from painpump.web.reports.refill_session import render_refill_session
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,18 @@ def refill_report(request: HttpRequest, refill_id: UUID) -> HttpResponse:
     except NotLaidOut as failed:
         return _not_laid_out(request, failed)
     return _pdf(content, "refill", session.patient.mrn, session.performed_at, session.locale)
+
+
+@require_GET
+@clinic_page
+def program_report(request: HttpRequest, program_id: UUID) -> HttpResponse:
+    user = user_of(request)
+    session = programming_session(user, program_id, now=clock.now())
+    try:
+        content = render_program_session(session, readback_session(user, program_id))
+    except NotLaidOut as failed:
+        return _not_laid_out(request, failed)
+    return _pdf(content, "programming", session.patient.mrn, session.programmed_at, session.locale)
 
 
 @require_GET

@@ -1,0 +1,263 @@
+"""The sections the session reports share (the refill's and the programming's between refills):
+the patient and pump, the prescription executed with its double-checks, the program before and
+after side by side, the warnings with the overrides that passed them, the programmer's readbacks
+(what was read back, each difference, the incident it opened and its closure) and the lines for
+the signatures. Moments read on the clinic's wall clock (the report's locale)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from reportlab.platypus import Flowable
+
+from painpump.clinic.models import Incident
+from painpump.clinic.reads import drug_units
+from painpump.clinic.reads.overrides_given import prescription_overrides
+from painpump.clinic.reads.prescription_work import ReadbackSession
+from painpump.clinic.reads.pump_record import Pump
+from painpump.clinic.reads.report_data import PatientIdentity, ProgramLine, WarningLine
+from painpump.core.locale import ClinicLocale
+from painpump.core.overrides import GivenOverride
+from painpump.core.prescription import WEEKDAYS, duration_words
+from painpump.web.prescription_display import shown
+from painpump.web.reports.layout import bold, day, facts, gap, lines, moment, table, text
+
+CLINICAL = frozenset({"Drug(s) and concentration", "Daily dose", "Rate", "Mode"})
+"""The settings whose change the before/after table marks."""
+CHECKS = (0.2, 0.25, 0.15, 0.4)
+OVERRIDES = (0.2, 0.4, 0.15, 0.25)
+READS = (0.13, 0.15, 0.3, 0.12, 0.3)
+SIGNATURE = f"{'_' * 34}  date {'_' * 12}"
+
+
+def patient_and_device(
+    patient: PatientIdentity, device: Pump, locale: ClinicLocale
+) -> list[Flowable]:
+    return [
+        facts(
+            [
+                ("Patient", patient.name + (" (archived)" if patient.archived else "")),
+                ("Record number", patient.mrn),
+                ("Born", day(locale, patient.birth_date)),
+                ("Pump", device.name),
+                ("Pump serial", device.serial),
+                ("Reservoir", device.reservoir),
+                ("Low-reservoir alarm at", device.alarm_volume),
+                ("Implanted", day(locale, device.implanted_on)),
+                ("Catheter", device.catheter_model),
+                ("Catheter length", device.catheter_length),
+                ("Dead volume", device.dead_volume),
+            ]
+        )
+    ]
+
+
+def _program_cells(program: ProgramLine | None, locale: ClinicLocale) -> list[str]:
+    if program is None:
+        return ["none (first fill)"] + [""] * 5
+    dose, rate = str(program.dose), str(program.rate)
+    if program.bolus is not None:  # a single bolus: its bolus, then nothing
+        dose, rate = (
+            program.bolus.words,
+            f"{program.bolus.rate_words} for its duration, then {rate}",
+        )
+    return [
+        " + ".join(str(d) for d in program.drugs),
+        dose,
+        rate,
+        program.mode,
+        moment(locale, program.started_at),
+        program.programmed_by.short,
+    ]
+
+
+def before_after(
+    before: ProgramLine | None, after: ProgramLine, locale: ClinicLocale
+) -> list[Flowable]:
+    """The program the pump ran and the one it runs, side by side, each clinical change marked."""
+    labels = ["Drug(s) and concentration", "Daily dose", "Rate", "Mode", "Started", "Programmed by"]
+    old_cells = _program_cells(before, locale)
+    new_cells = _program_cells(after, locale)
+    rows: list[list[object]] = []
+    for label, old, new in zip(labels, old_cells, new_cells, strict=True):
+        changed = before is not None and old != new and label in CLINICAL
+        rows.append([bold(label), old, bold(new) if changed else new, "changed" if changed else ""])
+    return [table(["Setting", "Before", "After", ""], rows, [0.2, 0.33, 0.33, 0.14])]
+
+
+def warnings_passed(
+    warnings: Sequence[WarningLine],
+    unrecorded: Sequence[GivenOverride],
+    locale: ClinicLocale,
+    occasion: str,
+) -> list[Flowable]:
+    """The warnings shown, each with the override that passed it (reason, who, when, where), and
+    the overrides of rules whose warning was not stored with the `occasion` ("refill")."""
+    body: list[Flowable] = []
+    if warnings:
+        rows = [
+            [
+                lines(w.rule, *([f"{w.tier} limit"] if w.tier else [])),
+                w.message,
+                w.limit,
+                w.source + ("" if w.verified else " (unverified source)"),
+                lines(
+                    f'"{w.override.reason}"',
+                    f"{w.override.by}, {moment(locale, w.override.at)}",
+                    w.override.words,
+                )
+                if w.override
+                else "NO OVERRIDE RECORDED",
+            ]
+            for w in warnings
+        ]
+        body.append(
+            table(
+                ["Rule (tier)", "Warning", "Limit", "Source", "Override: reason, by, when, where"],
+                rows,
+                [0.13, 0.3, 0.1, 0.22, 0.25],
+            )
+        )
+    for passed in unrecorded:
+        body.append(
+            text(
+                f'Override {passed.rule}: "{passed.reason}", by {passed.by}, '
+                f"{moment(locale, passed.at)}, {passed.words} (the warning shown at the "
+                f"time was not stored with this {occasion})"
+            )
+        )
+    return body or [text("No warning was raised.")]
+
+
+def double_check_words(by: str, at: datetime | None, locale: ClinicLocale) -> str:
+    """Who double-checked a prescription, and when ("" when nobody had to)."""
+    return f"{by} at {moment(locale, at)}" if by else ""
+
+
+def prescription_executed(executed: ReadbackSession | None, locale: ClinicLocale) -> list[Flowable]:
+    """The prescription a programming executed: number and status, prescriber and reason, every
+    setting, the overrides given at prescribing and its double-checks."""
+    if executed is None:
+        return [text("Recorded before refills executed a signed prescription.")]
+    rx = shown(executed.prescription)
+    record = rx.record
+    rows: list[tuple[str, object]] = [
+        ("Prescription", f"#{record.number} ({record.get_status_display()})"),
+        ("Prescribed by", f"{record.prescribed_by} at {moment(locale, record.prescribed_at)}"),
+        ("Reason", record.reason),
+        *(
+            (name.capitalize(), value)
+            for name, value in _settings(rx.settings, record.program_kind)
+        ),
+    ]
+    checks = [
+        [
+            check.checked_by,
+            moment(locale, check.checked_at),
+            "accepted" if check.accepted else "rejected",
+            check.comment or "",
+        ]
+        for check in record.checks.all()
+    ]
+    flow: list[Flowable] = [facts(rows, columns=1), gap()]
+    given = [
+        [o.rule, f'"{o.reason}"', o.by, moment(locale, o.at)]
+        for o in prescription_overrides(record)
+    ]
+    if given:
+        header = ["Override at prescribing", "Reason", "By", "At"]
+        flow += [table(header, given, OVERRIDES), gap()]
+    if checks:
+        flow.append(table(["Double-checked by", "At", "Result", "Comment"], checks, CHECKS))
+    else:
+        flow.append(text("No double-check (not a high-alert prescription)."))
+    return flow
+
+
+def _settings(settings: dict[str, str], kind: str) -> list[tuple[str, str]]:
+    """The settings printed: a continuous program's dose once, not as a step of every day."""
+    steps = kind == "continuous"
+    return [(n, v) for n, v in settings.items() if v and not (steps and n.startswith("steps "))]
+
+
+def readbacks(executed: ReadbackSession | None, locale: ClinicLocale) -> list[Flowable]:
+    """Each readback (who, when, what was read back, the result and every difference), the
+    incidents the differing ones opened and the session's state."""
+    if executed is None:
+        return [text("No readback (recorded before readbacks were kept).")]
+    drug = drug_units.principal_of(executed.prescription)
+    rows = [
+        [
+            readback.read_by,
+            moment(locale, readback.read_at),
+            lines(*_read_back(readback.entered, drug)),
+            "matches" if readback.matches else "differs: session stopped",
+            lines(
+                *(
+                    f"{m['field']}: read back {m['entered']}, "
+                    f"{m.get('against', 'prescribed')} {m['prescribed']}"
+                    for m in (drug_units.entry_texts(found, drug) for found in readback.mismatches)
+                )
+            ),
+        ]
+        for readback in executed.programming.readbacks
+    ]
+    state = f"Session {executed.programming.state}."
+    if not rows:
+        return [text(state)]
+    header = ["Read back by", "At", "Read back", "Result", "Differences"]
+    incidents = [_incident(incident, locale) for incident in executed.incidents]
+    return [table(header, rows, READS), gap(), *incidents, text(state)]
+
+
+def _incident(incident: Incident, locale: ClinicLocale) -> Flowable:
+    """The incident a differing readback opened, and who closed it with what, or that it is
+    open (the session stays stopped until then: clinic.reads.prescription_history)."""
+    closure = (
+        (
+            "Incident closed",
+            f"by {incident.closed_by} at {moment(locale, incident.closed_at)}: "
+            f"{incident.resolution}",
+        )
+        if incident.closed_at is not None
+        else ("Incident", "open: the session stays stopped until a physician closes it")
+    )
+    said = drug_units.incident_summary(incident)
+    opened = f"by {incident.opened_by} at {moment(locale, incident.opened_at)}: {said}"
+    return facts([("Incident opened", opened), closure], columns=1)
+
+
+def _read_back(entered: dict[str, Any], drug: str | None) -> list[str]:
+    """What the nurse typed from the programmer, a line a setting (days alike printed once),
+    each quantity in its drug's unit (`drug`: the principal; None: as typed)."""
+    typed = [f"reservoir {entered.get('reservoir', '')}", ", ".join(entered.get("drugs", []))]
+    bolus = entered.get("bolus")
+    if bolus:
+        typed.append(f"single bolus {bolus['dose']} over {duration_words(bolus['duration_s'])}")
+    else:
+        days = [", ".join(steps) for steps in entered.get("days", [])]
+        kind = entered.get("program", "")
+        if days and all(steps == days[0] for steps in days):
+            typed.append(f"{kind} every day: {days[0]}")
+        else:
+            named = zip(WEEKDAYS, days, strict=False)
+            typed += [f"{kind} {name}: {steps}" for name, steps in named]
+    ptm = entered.get("ptm")
+    typed.append(
+        "PTM off"
+        if not ptm
+        else f"PTM {ptm['dose']} over {duration_words(ptm['duration_s'])}, lockout "
+        f"{duration_words(ptm['lockout_s'])}, at most {ptm['max_per_day']} a day"
+    )
+    change = entered.get("fluid_change")
+    if change:
+        rate = f" at {change['rate']}" if "rate" in change else ""
+        typed.append(f"{change['kind']} {change['volume']}{rate}")
+    return typed if drug is None else [drug_units.reworded(line, drug) for line in typed]
+
+
+def signature_lines(*signers: str) -> list[Flowable]:
+    """A line to sign and date for each of `signers` (who signs, as the report names them)."""
+    return [facts([(signer, SIGNATURE) for signer in signers], columns=1)]
