@@ -1,19 +1,22 @@
 """The forms of a prescription, of its double-check and of the programmer's readback: the drugs
 (the double-check: named for it) with their concentrations, the program (continuous: one dose;
-flex: up to 13 step rows, each the weekdays it is for, its start and its dose) and the PTM
-settings, typed with their units and
-parsed by painpump.core.prescription, so the page refuses what the API and the command line
-refuse. A refusal names the core's field ("steps[2].start"); `form_field` says which entry of the
-form carried it."""
+flex: step rows, each the weekdays it is for, its start and its dose, as many as the pump's steps
+a day on each weekday take) and the PTM settings, typed with their units and parsed by
+painpump.core.prescription, so the page refuses what the API and the command line refuse. A
+refusal names the core's field ("steps[2].start"); `form_field` says which entry of the form
+carried it."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from django import forms
 
 from painpump.clinic.reads.drug_units import unit_of
+from painpump.core import catalog
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
@@ -22,8 +25,15 @@ from painpump.core.units import Kind, Q
 from painpump.web.forms import QuantityField, UnitTextField, ordered_in
 from painpump.web.views.refill_forms import ADMIXED, PHASES, VersionedForm, drug_choices
 
-MAX_STEPS = 13
-"""Step rows on the form: the most rate changes a day any pump in the catalog takes."""
+FIRST_ROWS = 13
+"""Step rows on a new form, and how many more rows the MORE_ROWS button adds."""
+SPARE_ROWS = 4
+"""Empty step rows after those of the program a form is changing."""
+ROWS = "rows"
+"""The hidden entry carrying how many step rows the form shows."""
+MORE_ROWS = "more-rows"
+"""The action of the button that shows the form again, as entered, with more step rows."""
+STEP_ENTRY = re.compile(r"step_(\d+)_(?:days|start|dose)")
 KINDS = [
     (rx.ProgramKind.CONTINUOUS.value, "Continuous: one daily dose, every day"),
     (rx.ProgramKind.FLEX.value, "Flex: steps by time of day and weekday"),
@@ -53,6 +63,54 @@ DRUG_FIELDS = {
     "program.bolus.dose": "bolus_dose",
     "program.bolus.duration": "bolus_duration",
 }
+
+
+@cache
+def steps_a_day() -> catalog.SourcedNumber:
+    """The most steps a day any pump in the catalog takes, with its source."""
+    return max(
+        (pump.flex_steps_per_day for pump in catalog.pumps().values()),
+        key=lambda steps: steps.value,
+    )
+
+
+def max_rows() -> int:
+    """The most step rows a form takes: a row for each step of each weekday."""
+    return 7 * int(steps_a_day().value)
+
+
+def _rows_entered(entries: Mapping[str, Any]) -> int:
+    """One past the last step row with an entry (0: none); a row number of more than four
+    digits counts as row 10 000 (refused, never converted)."""
+    places = [
+        int(digits) if len(digits := found.group(1)) <= 4 else 9_999
+        for name in entries
+        if (found := STEP_ENTRY.fullmatch(name)) and entries.get(name)
+    ]
+    return max(places, default=-1) + 1
+
+
+def _rows_asked(entries: Mapping[str, Any]) -> int:
+    text = str(entries.get(ROWS) or "")
+    if not (text.isascii() and text.isdigit()):
+        return 0
+    return max_rows() if len(text) > 3 else int(text)
+
+
+def rows_shown(entries: Mapping[str, Any]) -> int:
+    """How many step rows a form with these entries (posted, or a new form's initial values)
+    shows: the rows asked for and every row entered, at least FIRST_ROWS, at most max_rows."""
+    wanted = max(FIRST_ROWS, _rows_asked(entries), _rows_entered(entries))
+    return min(wanted, max_rows())
+
+
+def more_rows(posted: Mapping[str, Any]) -> dict[str, Any]:
+    """The initial values of the form shown again as posted, nothing judged, with FIRST_ROWS
+    more step rows (at most max_rows)."""
+    left_out = ("csrfmiddlewaretoken", "action", "reviewed")
+    entries = {name: posted.get(name) for name in posted if name not in left_out}
+    entries[ROWS] = min(rows_shown(posted) + FIRST_ROWS, max_rows())
+    return entries
 
 
 def _suffix(n: int) -> str:
@@ -127,7 +185,10 @@ class ProgramMixin(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for i in range(MAX_STEPS):
+        entries = self.data if self.is_bound else self.initial
+        self.row_count = rows_shown(entries)
+        self.rows_sent = _rows_entered(entries)
+        for i in range(self.row_count):
             row = f"Step {i + 1}"
             self.fields[f"step_{i}_days"] = forms.ChoiceField(
                 label=f"{row}: days", choices=DAY_CHOICES, required=False
@@ -156,18 +217,52 @@ class ProgramMixin(forms.Form):
         self.fields["ptm_dose"].help_text += "; leave the four PTM entries empty for none"
         self.step_dose_help = f"with unit: {unit}, as {drug} is ordered"
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None
+        if self.rows_sent > max_rows():
+            steps = steps_a_day()
+            refusal = Refusal(
+                "steps",
+                f"{self.rows_sent} rows",
+                f"at most {max_rows()}: {steps.value} steps a day on each weekday "
+                "(hard: the device's range)",
+                steps.source,
+                "exceeds the pump's rate changes",
+            )
+            self.add_error(None, refusal.message)
+        return data
+
+    @property
+    def more_rows_offered(self) -> bool:
+        return self.row_count < max_rows()
+
+    @property
+    def rows_added(self) -> bool:
+        """More step rows than a new form's: the flex steps are shown open."""
+        return self.row_count > FIRST_ROWS
+
+    @property
+    def most_rows(self) -> int:
+        return max_rows()
+
+    @property
+    def rows_limit(self) -> str:
+        """Why the form takes at most `most_rows` rows."""
+        return f"{steps_a_day().value} steps a day on each weekday"
+
     def step_rows(self) -> list[tuple[int, forms.BoundField, forms.BoundField, forms.BoundField]]:
         """Each row's number and its days, start and dose entries (for the template)."""
         return [
             (i + 1, self[f"step_{i}_days"], self[f"step_{i}_start"], self[f"step_{i}_dose"])
-            for i in range(MAX_STEPS)
+            for i in range(self.row_count)
         ]
 
     def _rows(self) -> list[tuple[int, rx.StepRow]]:
         """The flex rows entered (an empty row is skipped), with their place on the form."""
         data = self.cleaned_data
         rows = []
-        for i in range(MAX_STEPS):
+        for i in range(self.row_count):
             days, start, dose = (data.get(f"step_{i}_{p}") or "" for p in ("days", "start", "dose"))
             if days or start or dose:
                 rows.append((i, rx.step_row(days, start, dose, f"steps[{i}]")))
@@ -226,6 +321,9 @@ class ProgramMixin(forms.Form):
         flex = self.cleaned_data.get("kind") == rx.ProgramKind.FLEX.value
         if flex and field in ("dose", "program.highest_step"):
             return self._highest_row()
+        whole_day = WHOLE_DAY.fullmatch(field)
+        if flex and whole_day:  # a day's steps (too many): the row of its last step
+            return self._row_of(whole_day.group(1), -1, "days")
         if field == "dose" and self.cleaned_data.get("kind") == rx.ProgramKind.SINGLE_BOLUS.value:
             return "bolus_dose"
         if field.startswith(("program.days", "program.highest_step")):
@@ -248,7 +346,7 @@ class ProgramMixin(forms.Form):
             ((i, row) for i, row in self._rows() if number in row.weekdays),
             key=lambda pair: pair[1].start_s,
         )
-        return f"step_{mine[index][0]}_{part}" if index < len(mine) else "kind"
+        return f"step_{mine[index][0]}_{part}" if -len(mine) <= index < len(mine) else "kind"
 
 
 def _on_form_row(refusal: Refusal, places: list[int]) -> Refusal:

@@ -36,7 +36,14 @@ from painpump.web.access import clinic_page, user_of
 from painpump.web.double_submit import answered_once, new_submission_key
 from painpump.web.forms import concentrations_in, show_refusal, shown_refusal
 from painpump.web.prescription_display import shown
-from painpump.web.views.prescription_forms import MAX_STEPS, CheckForm, PrescriptionForm
+from painpump.web.views.prescription_forms import (
+    MORE_ROWS,
+    ROWS,
+    SPARE_ROWS,
+    CheckForm,
+    PrescriptionForm,
+    more_rows,
+)
 from painpump.web.views.refills import override_refused, typed_reasons, warning_rows
 
 COMPARED = ("concentrations.", "program.", "ptm")
@@ -50,22 +57,29 @@ def _chart(start: PrescriptionStart | CheckTask) -> str:
 
 
 def _rows(drug: str, program: rx.PrescribedProgram) -> list[tuple[str, str, str]]:
-    """A flex program as step rows (days, start, dose in the drug's unit): a step given on a set
-    of weekdays the form names is one row, any other one row per weekday (at most the form's
-    rows)."""
+    """A flex program as step rows (days, start, dose in the drug's unit): a step is given on
+    its weekdays as the fewest sets the form names (every day; mon-fri, sat-sun; one weekday),
+    one row each."""
     given: dict[tuple[str, str], set[int]] = {}
     for weekday, day in enumerate(program.days):
         for step in day:
             given.setdefault((step.start, drug_units.shown(drug, step.dose)), set()).add(weekday)
-    named = {days: name for name, days in rx.WEEKDAY_SETS.items()}
-    rows = []
-    for (start, dose), weekdays in sorted(given.items()):
-        name = named.get(frozenset(weekdays))
-        if name is not None:
-            rows.append((name, start, dose))
-        else:
-            rows += [(rx.WEEKDAYS[w], start, dose) for w in sorted(weekdays)]
-    return rows[:MAX_STEPS]
+    return [
+        (name, start, dose)
+        for (start, dose), weekdays in sorted(given.items())
+        for name in _named_sets(weekdays)
+    ]
+
+
+def _named_sets(weekdays: set[int]) -> list[str]:
+    """The weekdays as the fewest weekday sets the form names, the largest first."""
+    names: list[str] = []
+    left = set(weekdays)
+    for name, days in sorted(rx.WEEKDAY_SETS.items(), key=lambda item: -len(item[1])):
+        if days <= left:
+            names.append(name)
+            left -= days
+    return names
 
 
 def _initial(start: PrescriptionStart) -> dict[str, Any]:
@@ -88,9 +102,11 @@ def _initial(start: PrescriptionStart) -> dict[str, Any]:
         initial["bolus_dose"] = drug_units.shown(principal, bolus.dose)
         initial["bolus_duration"] = f"{bolus.duration_s} s"
     else:
-        for i, (days, begins, dose) in enumerate(_rows(principal, current.program)):
+        rows = _rows(principal, current.program)
+        for i, (days, begins, dose) in enumerate(rows):
             initial[f"step_{i}_days"], initial[f"step_{i}_start"] = days, begins
             initial[f"step_{i}_dose"] = dose
+        initial[ROWS] = len(rows) + SPARE_ROWS
     if current.ptm is not None:
         initial["ptm_dose"] = drug_units.shown(principal, current.ptm.dose)
         initial["ptm_duration"] = f"{current.ptm.duration_s} s"
@@ -143,12 +159,14 @@ def _page(
 @answered_once
 def new(request: HttpRequest, implant_id: UUID) -> HttpResponse:
     """The new-prescription form, its review and its signature (signed once, however often the
-    signature is clicked)."""
+    signature is clicked); More step rows shows the form again as entered, nothing judged."""
     user = user_of(request)
     now = clock.now()
     start = prescription_start(user, implant_id)
     if request.method == "GET":
         return _page(request, PrescriptionForm(initial=_initial(start)), start, None)
+    if request.POST.get("action") == MORE_ROWS:
+        return _page(request, PrescriptionForm(initial=more_rows(request.POST)), start, None)
     form = PrescriptionForm(request.POST)
     if not form.is_valid():
         return _page(request, form, start, None)
@@ -213,12 +231,16 @@ def _check_page(
 def check(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
     """The double-check: the concentrations, the program (flex: every step row) and the PTM
     settings typed independently, then Accept (refused where an entry differs, naming the entry
-    but never the prescribed value) or Reject with a comment."""
+    but never the prescribed value) or Reject with a comment; More step rows shows the form again
+    as typed, nothing judged."""
     user = user_of(request)
     task = check_task(user, prescription_id)
     if request.method == "GET":
         initial = {"submission": new_submission_key(), "kind": task.record.program_kind}
         form = CheckForm(initial=initial, drugs=task.drug_names)
+        return _check_page(request, form, task)
+    if request.POST.get("action") == MORE_ROWS:
+        form = CheckForm(initial=more_rows(request.POST), drugs=task.drug_names)
         return _check_page(request, form, task)
     form = CheckForm(request.POST, drugs=task.drug_names)
     if not form.is_valid():

@@ -22,7 +22,7 @@ from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.double_submit import answered_once, new_submission_key
 from painpump.web.forms import concentrations_in, show_refusal
-from painpump.web.views.prescription_forms import ReadbackForm
+from painpump.web.views.prescription_forms import MORE_ROWS, ReadbackForm, more_rows
 
 
 def _page(
@@ -55,6 +55,8 @@ def readback(request: HttpRequest, program_id: UUID) -> HttpResponse:
     if request.method == "GET":
         form = ReadbackForm(initial={"submission": new_submission_key()}, asked=asked)
         return _page(request, form, session)
+    if request.POST.get("action") == MORE_ROWS:
+        return _page(request, ReadbackForm(initial=more_rows(request.POST), asked=asked), session)
     form = ReadbackForm(request.POST, asked=asked)
     if not form.is_valid():
         return _page(request, form, session, status=REFUSED)

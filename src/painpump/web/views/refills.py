@@ -2,7 +2,8 @@
 number, prescriber, double-check, drugs, program and PTM settings): (1) what was left in the pump
 and the reconciliation verdict, (2) the new fill, its drugs and concentrations typed from the
 syringe label and refused next to the entry where they differ from the prescription, (3) the rate
-and bridge that follow, (4) the review of every setting before and after with each soft warning
+and bridge that follow, (4) the review of every setting before and after and of the program (its
+mode, a flex program's steps) and PTM settings the pump is programmed with, each soft warning
 passed with the prescriber's reason or one typed for it (a hard limit refuses, takes no reason and
 offers no confirmation), (5) the confirmation, recorded once whatever the retries; then the
 programmer's readback (web.views.readbacks), the refill as recorded with its next appointment, and
