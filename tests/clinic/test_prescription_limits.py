@@ -253,7 +253,10 @@ def test_morphine_boluses_whose_worst_day_is_above_the_soft_maximum_need_a_reaso
         sign(physician, implant, boluses, now=at(-1))
     assert caught.value.field == "overrides"
     assert caught.value.value == "max_daily_dose, max_start_dose"
-    assert "(= 17 mg/day) exceeds the maximum daily dose 15 mg/day" in caught.value.problem
+    assert (
+        "17 mg/day (= 17000 mcg/day) exceeds the maximum daily dose 15 mg/day"
+        in caught.value.problem
+    )
     assert caught.value.source.startswith("pacc-2012")
     assert Prescription.objects.filter(implant=implant).count() == 0
     reasons = {"max_daily_dose": REASON, "max_start_dose": REASON}

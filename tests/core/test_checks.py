@@ -214,17 +214,18 @@ def test_concentration_limits(
     assert finding.verdict.value == rule_verdict
 
 
-# (drug, concentration, daily dose, the value read with the other prefix, or None: no slip)
+# (drug, concentration, daily dose, the value read with the other prefix (in the drug's unit after
+# when that is another), or None: no slip)
 UNIT_SLIP_CASES = [
     ("morphine", "10 mg/mL", "10 mcg/day", "10 mg/day"),
-    ("morphine", "10 mg/mL", "15000 mg/day", "15000 mcg/day"),
+    ("morphine", "10 mg/mL", "15000 mg/day", "15000 mcg/day (= 15 mg/day)"),
     ("morphine", "10 mcg/mL", "1 mg/day", "10 mg/mL"),
     ("morphine", "25 mcg/mL", "1 mg/day", "25 mg/mL"),
     ("morphine", "10 mg/mL", "30 mg/day", None),
     ("morphine", "10 mg/mL", "500 mcg/day", None),
     ("hydromorphone", "2 mg/mL", "0.5 mcg/day", "0.5 mg/day"),
     ("hydromorphone", "2 mg/mL", "2 mcg/day", "2 mg/day"),
-    ("morphine", "10 mg/mL", "150 mg/day", "150 mcg/day"),
+    ("morphine", "10 mg/mL", "150 mg/day", "150 mcg/day (= 0.15 mg/day)"),
     ("morphine", "10 mg/mL", "39 mg/day", None),
     ("hydromorphone", "2 mg/mL", "12 mg/day", None),
     ("fentanyl", "50 mcg/mL", "50 mg/day", "50 mcg/day"),
@@ -236,16 +237,16 @@ UNIT_SLIP_CASES = [
     ("ziconotide", "25 mg/mL", "2.4 mcg/day", "25 mcg/mL"),
     ("ziconotide", "25 mcg/mL", "25 mcg/day", None),
     ("bupivacaine", "15 mg/mL", "1 mcg/day", "1 mg/day"),
-    ("bupivacaine", "15 mg/mL", "250 mg/day", "250 mcg/day"),
+    ("bupivacaine", "15 mg/mL", "250 mg/day", "250 mcg/day (= 0.25 mg/day)"),
     ("bupivacaine", "15 mcg/mL", "4 mg/day", "15 mg/mL"),
     ("bupivacaine", "15 mg/mL", "25 mg/day", None),
     ("clonidine", "500 mcg/mL", "100 mg/day", "100 mcg/day"),
     ("clonidine", "500 mg/mL", "100 mcg/day", "500 mcg/mL"),
     ("clonidine", "500 mcg/mL", "700 mcg/day", None),
     ("baclofen", "500 mcg/mL", "500 mg/day", "500 mcg/day"),
-    ("baclofen", "500 mcg/mL", "0.5 mcg/day", "0.5 mg/day"),
+    ("baclofen", "500 mcg/mL", "0.5 mcg/day", "0.5 mg/day (= 500 mcg/day)"),
     ("baclofen", "2000 mg/mL", "100 mcg/day", "2000 mcg/mL"),
-    ("baclofen", "2 mcg/mL", "100 mcg/day", "2 mg/mL"),
+    ("baclofen", "2 mcg/mL", "100 mcg/day", "2 mg/mL (= 2000 mcg/mL)"),
     ("baclofen", "500 mcg/mL", "1200 mcg/day", None),
 ]
 

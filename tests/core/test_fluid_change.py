@@ -284,7 +284,7 @@ def test_a_halved_admixture_reordered_cannot_run_from_the_path_at_the_new_rate()
             Decimal("0.2225"),
         )
     assert caught.value.problem == "leaves the change of concentration unplanned"
-    assert "morphine 20000 mcg/mL" in caught.value.limit
+    assert "morphine 20 mg/mL" in caught.value.limit
     assert "2 times the prescribed dose of morphine" in caught.value.limit
 
 

@@ -90,7 +90,8 @@ def small(decision: PrescriptionDecision) -> list[str]:
         # the reviewer's case: 0.1 mg meant, 0.1 mcg entered
         (
             "0.1 mcg",
-            "one patient bolus of 0.1 mcg is less than 0.1 % of the basal day of morphine "
+            "one patient bolus of 0.0001 mg (= 0.1 mcg) is less than 0.1 % of the basal day of "
+            "morphine "
             f"(2.15 mg/day): {SLIP}",
         ),
         # named in the unit entered
@@ -99,7 +100,10 @@ def small(decision: PrescriptionDecision) -> list[str]:
             "one patient bolus of 0.0001 mg is less than 0.1 % of the basal day of morphine "
             f"(2.15 mg/day): {SLIP}",
         ),
-        ("2.14 mcg", "one patient bolus of 2.14 mcg is less than 0.1 % of the basal day"),
+        (
+            "2.14 mcg",
+            "one patient bolus of 0.00214 mg (= 2.14 mcg) is less than 0.1 % of the basal day",
+        ),
         ("2.15 mcg", None),  # a thousandth of the day exactly: no warning
         ("0.1 mg", None),  # a usual bolus, about 5 % of the day
         ("20 mcg", None),
@@ -122,7 +126,7 @@ def test_the_reviewers_tiny_bolus_warns_soft_unverified_citing_the_clinic_settin
     (warning,) = [w for w in decide("0.1 mcg").warnings if w.rule == SMALL]
     assert (warning.verdict, warning.tier, warning.verified) == (Verdict.WARN, Tier.SOFT, False)
     assert (warning.subject, warning.drug) == (Subject.DOSE, "morphine")
-    assert warning.limit == ">= 2.15 mcg a bolus (0.1 % of 2.15 mg/day)"
+    assert warning.limit == ">= 0.00215 mg (= 2.15 mcg) a bolus (0.1 % of 2.15 mg/day)"
     assert warning.source == PTM_BOLUS_SMALL.source
     assert warning.source.startswith("rule-clinic-setting: no source gives a smallest patient")
     assert (PTM_BOLUS_SMALL.value, PTM_BOLUS_SMALL.verified) == (Decimal("0.001"), False)
@@ -132,7 +136,7 @@ def test_the_limit_is_in_the_unit_of_the_bolus_and_the_day_in_the_drugs_unit() -
     program = PrescribedProgram.continuous(parse("2150 mcg/day", Kind.DOSE_RATE, "d"))
     (warning,) = [w for w in decide("0.0001 mg", program).warnings if w.rule == SMALL]
     assert "of the basal day of morphine (2.15 mg/day)" in warning.message
-    assert warning.limit == ">= 0.00215 mg a bolus (0.1 % of 2.15 mg/day)"
+    assert warning.limit == ">= 0.00215 mg (= 2.15 mcg) a bolus (0.1 % of 2.15 mg/day)"
 
 
 def test_a_flex_program_judges_the_bolus_against_its_largest_day() -> None:
@@ -145,7 +149,7 @@ def test_a_flex_program_judges_the_bolus_against_its_largest_day() -> None:
     )
     (message,) = small(decide("3 mcg", flex))
     assert message == (
-        "one patient bolus of 3 mcg is less than 0.1 % of the basal day of morphine "
+        "one patient bolus of 0.003 mg (= 3 mcg) is less than 0.1 % of the basal day of morphine "
         f"(4 mg/day): {SLIP}"
     )
 
@@ -162,7 +166,8 @@ def test_the_tiny_bolus_passes_only_with_a_reason_typed_for_it() -> None:
         overrides_for(warnings, {}, GivenAt.PRESCRIBING)
     assert (refused.value.field, refused.value.value) == ("overrides", SMALL)
     assert refused.value.problem.startswith(
-        "needs a typed reason (one patient bolus of 0.1 mcg is less than 0.1 % of the basal day"
+        "needs a typed reason (one patient bolus of 0.0001 mg (= 0.1 mcg) is less than 0.1 % of "
+        "the basal day"
     )
     (passed,) = overrides_for(
         warnings, {SMALL: "micro-dose trial, 0.1 mcg is intended"}, GivenAt.PRESCRIBING

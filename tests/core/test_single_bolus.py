@@ -306,7 +306,7 @@ BOLUS_STOPS = [
         "dose",
         "baclofen 2000 mcg/mL: a single bolus of 1 mcg (judged as the day's dose)",
         "is stopped by unit_slip: daily dose 1 mcg/day for baclofen is outside its usual range "
-        "24 mcg/day to 1199 mcg/day, but 1 mg/day is within it: a mg/mcg slip?",
+        "24 mcg/day to 1199 mcg/day, but 1 mg/day (= 1000 mcg/day) is within it: a mg/mcg slip?",
     ),
     (
         "a partner's hard maximum",

@@ -583,7 +583,7 @@ REFUSALS = [
     pytest.param(
         change("ptm", ptm(bolus="0.1 mL", duration="10 min", lockout="5 min")),
         "ptm.lockout",
-        "at least the bolus duration (600 s)",
+        "at least the bolus duration (10 min)",
         "is shorter than the bolus",
         id="lockout-shorter-than-the-bolus",
     ),

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from painpump.core.errors import Refusal
-from painpump.core.units import Kind, Q, check_number, expect, of
+from painpump.core.units import Kind, Q, as_given, check_number, expect, of
 
 LABEL_SCREENING = (
     "lioresal-label, gablofen-label: 50 mcg, then 75 mcg, then 100 mcg intrathecal bolus 24 h "
@@ -72,7 +72,7 @@ def next_screening_step(
             wanted = f"{expected} mcg" if expected is not None else "no further bolus"
             raise Refusal(
                 f"history[{index}]",
-                str(bolus.dose),
+                as_given(bolus.dose, "mcg"),
                 f"{wanted} (sequence {', '.join(f'{d} mcg' for d in sequence)})",
                 SMALL_PATIENT_SOURCE if small_patient else LABEL_SCREENING,
                 "does not follow the screening sequence",
@@ -160,7 +160,7 @@ def starting_daily_dose(effective_bolus: Q, effect_hours: Decimal) -> StartingDo
     if bolus_mcg <= 0 or bolus_mcg > largest:
         raise Refusal(
             "effective_bolus",
-            str(effective_bolus),
+            as_given(effective_bolus, "mcg"),
             f"> 0 and <= {largest} mcg (largest screening bolus)",
             LABEL_SCREENING,
             "is not a screening bolus",

@@ -145,6 +145,18 @@ class Drug:
     def dose_rate_unit(self) -> str:
         return f"{self.dose_unit}/day"
 
+    def unit_for(self, kind: Kind) -> str:
+        """The drug's own unit for an amount, a daily dose or a concentration of it (mg, mg/day,
+        mg/mL for morphine), the unit its orders, labels and messages use."""
+        units = {
+            Kind.MASS: self.dose_unit,
+            Kind.DOSE_RATE: self.dose_rate_unit,
+            Kind.CONCENTRATION: self.concentration_unit,
+        }
+        if kind not in units:
+            raise ValueError(f"{self.name} has no unit for a {kind.label}")
+        return units[kind]
+
     def limits_for(self, rule: str, **context: str | None) -> list[Limit]:
         return [lim for lim in self.limits if lim.rule == rule and lim.applies(**context)]
 

@@ -18,7 +18,7 @@ from painpump.core.decision import Decision, Finding, Subject, Tier, Verdict
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus, PatientFacts
-from painpump.core.units import Kind, Q, check_number, expect, of
+from painpump.core.units import Kind, Q, as_given, check_number, expect, in_unit, of
 
 ORIGINS = ("spinal", "cerebral")
 REGIONS = ("us", "eu")
@@ -73,12 +73,6 @@ _OTHER_PREFIX = {
     "mg/day": "mcg/day",
     "mcg/day": "mg/day",
 }
-
-
-def _shown(given: Q, unit: str) -> str:
-    """A value as the user typed it, with its value in the drug's unit when that differs."""
-    converted = given.to(unit)
-    return str(given) if given.unit == unit else f"{given} (= {converted})"
 
 
 def _verdict(limit: Limit) -> Verdict:
@@ -157,11 +151,13 @@ def check_usual(
     other value outside it warns (soft), never suggesting a unit (rule-unit-slip)."""
     shown = f"{what} within {usual.text()} (usual range)"
     source = f"{usual.source} ({SLIP_SOURCE})"
+    unit = drug.unit_for(given.kind)
+    given_text = in_unit(given, unit)
     if usual.holds(given) or (stopping and given.canonical == 0):
         return Finding(
             "usual_range",
             Verdict.OK,
-            f"{what} {given} is within the usual range of {drug.name}, {usual.text()}",
+            f"{what} {given_text} is within the usual range of {drug.name}, {usual.text()}",
             shown,
             source,
             usual.verified,
@@ -171,7 +167,7 @@ def check_usual(
         return Finding(
             "usual_range",
             Verdict.OK,
-            f"{what} {given} for {drug.name} is below its usual range {usual.text()}: "
+            f"{what} {given_text} for {drug.name} is below its usual range {usual.text()}: "
             f"{SHARE_OF_BOLUS}",
             shown,
             source,
@@ -188,8 +184,9 @@ def check_usual(
         return Finding(
             "unit_slip",
             Verdict.STOP,
-            f"{what} {given} for {drug.name} is outside its usual range {usual.text()}, but "
-            f"{alt} is within it: a mg/mcg slip? Re-enter the value in the unit intended",
+            f"{what} {given_text} for {drug.name} is outside its usual range {usual.text()}, "
+            f"but {as_given(alt, unit)} is within it: a mg/mcg slip? Re-enter the value in the "
+            "unit intended",
             shown,
             source,
             usual.verified,
@@ -200,9 +197,9 @@ def check_usual(
         return Finding(
             "far_above_usual",
             Verdict.STOP,
-            f"{what} {given} for {drug.name} is {FAR_ABOVE} times its usual ceiling "
+            f"{what} {given_text} for {drug.name} is {FAR_ABOVE} times its usual ceiling "
             f"{usual.high} or more: a slip or a prescription no source supports; re-enter it",
-            f"< {of(usual.high.canonical * FAR_ABOVE, usual.high.unit)}",
+            f"< {of(usual.high.canonical * FAR_ABOVE, unit)}",
             source,
             usual.verified,
             tier=Tier.HARD,
@@ -210,8 +207,8 @@ def check_usual(
     return Finding(
         "usual_range",
         Verdict.WARN,
-        f"{what} {given} for {drug.name} is {side} its usual range {usual.text()}: check the "
-        "prescription",
+        f"{what} {given_text} for {drug.name} is {side} its usual range {usual.text()}: check "
+        "the prescription",
         shown,
         source,
         usual.verified,
@@ -224,16 +221,17 @@ def _implausible(drug: Drug, given: Q, references: list[Q], what: str) -> Findin
     (its maximum limits and commercial strengths), whatever their verification."""
     if not references:
         return None
-    highest = max(references, key=lambda q: q.canonical)
+    unit = drug.unit_for(given.kind)
+    highest = max(references, key=lambda q: q.canonical).to(unit)
     ceiling = highest.canonical * IMPLAUSIBLE_FACTOR
     if given.canonical < ceiling:
         return None
     return Finding(
         "implausible",
         Verdict.STOP,
-        f"{what} {given} for {drug.name} is at least {IMPLAUSIBLE_FACTOR} times the highest value "
-        f"in the drug library ({highest}): a unit or decimal slip; re-enter it",
-        f"< {of(ceiling, highest.unit)}",
+        f"{what} {in_unit(given, unit)} for {drug.name} is at least {IMPLAUSIBLE_FACTOR} times "
+        f"the highest value in the drug library ({highest}): a unit or decimal slip; re-enter it",
+        f"< {of(ceiling, unit)}",
         IMPLAUSIBLE_SOURCE,
         verified=True,
         tier=Tier.HARD,
@@ -280,7 +278,7 @@ def check_concentration(drug: Drug, concentration: Q) -> list[Finding]:
     its commercial strengths."""
     expect(concentration, Kind.CONCENTRATION, "concentration")
     c = concentration.to(drug.concentration_unit)
-    c_text = _shown(concentration, drug.concentration_unit)
+    c_text = in_unit(concentration, drug.concentration_unit)
     known = [value for _, value in _q_limits(drug, "max_concentration")] + list(drug.products)
     findings = _guard_and_usual(drug, concentration, "concentration", "concentration", known)
     if not _q_limits(drug, "max_concentration") and drug.usual_range("concentration") is None:
@@ -322,7 +320,7 @@ def check_daily_dose(
     unit slip stops; without a `floor`, only above it: SHARE_OF_BOLUS)."""
     expect(dose, Kind.DOSE_RATE, "dose")
     d = dose.to(drug.dose_rate_unit)
-    d_text = _shown(dose, drug.dose_rate_unit)
+    d_text = in_unit(dose, drug.dose_rate_unit)
     known = [value for _, value in _q_limits(drug, "max_daily_dose")]
     findings = _guard_and_usual(drug, dose, "daily_dose", "daily dose", known, stopping, floor)
     if not _q_limits(drug, "max_daily_dose", region=region) and not drug.usual_range("daily_dose"):
@@ -441,7 +439,7 @@ def check_bolus_step(drug: Drug, bolus: Q, previous: Q, what: str) -> Finding:
     downwards."""
     expect(bolus, Kind.MASS, "bolus")
     expect(previous, Kind.MASS, "previous")
-    given, before = _shown(bolus, drug.dose_unit), previous.to(drug.dose_unit)
+    given, before = in_unit(bolus, drug.dose_unit), previous.to(drug.dose_unit)
     low = of(before.canonical / TENFOLD, "mcg").to(drug.dose_unit)
     high = of(before.canonical * TENFOLD, "mcg").to(drug.dose_unit)
     downwards = drug.name not in ANY_DECREASE
@@ -480,7 +478,7 @@ def check_start_dose(drug: Drug, dose: Q, opioid_status: OpioidStatus) -> list[F
     opioid-naive start (the strictest)."""
     expect(dose, Kind.DOSE_RATE, "dose")
     d = dose.to(drug.dose_rate_unit)
-    d_text = _shown(dose, drug.dose_rate_unit)
+    d_text = in_unit(dose, drug.dose_rate_unit)
     status = None if opioid_status is OpioidStatus.UNKNOWN else opioid_status.value
     limits = _q_limits(drug, "max_start_dose", opioid_status=status)
     if status is None and any("opioid_status" in lim.when for lim, _ in limits):
@@ -658,7 +656,7 @@ def check_titration(
     if previous_dose.canonical <= 0:
         raise Refusal(
             "previous_dose",
-            str(previous_dose),
+            in_unit(previous_dose, drug.dose_rate_unit),
             f"> 0 {drug.dose_rate_unit} (a start from 0 is not a titration step)",
             LIBRARY,
             "gives no titration step",
@@ -792,7 +790,8 @@ def check_titration(
 def _clinic_step(
     lim: Limit, change: Decimal, previous: Q, hours_since_change: Decimal | None
 ) -> tuple[bool, str, str] | None:
-    """A clinic titration limit applied to an increase: (broken, message, limit shown)."""
+    """A clinic titration limit applied to an increase from `previous` (in the drug's unit):
+    (broken, message, limit shown)."""
     label = RULE_LABELS[lim.rule]
     if lim.rule == "max_step_percent":
         percent = change / previous.canonical * 100
@@ -805,7 +804,7 @@ def _clinic_step(
     if lim.rule == "max_step_absolute":
         assert isinstance(lim.value, Q)
         step = of(change, previous.unit)
-        shown = f"<= {lim.value}"
+        shown = f"<= {in_unit(lim.value, previous.unit)}"
         return change > lim.value.canonical, f"increase of {step}, clinic {label} {shown}", shown
     if lim.rule == "min_hours_between_increases":
         shown = f">= {lim.text()}"
@@ -837,20 +836,21 @@ def check_clinic_limits(
         expect(previous_dose, Kind.DOSE_RATE, "previous_dose")
     if hours_since_change is not None:
         check_number(hours_since_change, "hours_since_change")
-    c, d = concentration.to(drug.concentration_unit), dose.to(drug.dose_rate_unit)
     for lim in (lim for lim in limits if lim.drug == drug.name):
         rule, label = CLINIC_PREFIX + lim.rule, RULE_LABELS[lim.rule]
         if lim.rule in ("max_concentration", "max_daily_dose"):
             assert isinstance(lim.value, Q)
-            given = c if lim.rule == "max_concentration" else d
-            shown = f"<= {lim.value}"
+            given = concentration if lim.rule == "max_concentration" else dose
+            unit = drug.unit_for(given.kind)
+            limit = in_unit(lim.value, unit)
+            shown = f"<= {limit}"
             broken = given.canonical > lim.value.canonical
             verb = "exceeds" if broken else "is within"
-            message = f"{given} {verb} the clinic's {label} {lim.value}"
+            message = f"{in_unit(given, unit)} {verb} the clinic's {label} {limit}"
         else:
             if previous_dose is None or previous_dose.canonical <= 0:
                 continue
-            change = d.canonical - previous_dose.canonical
+            change = dose.canonical - previous_dose.canonical
             if change <= 0:
                 continue
             step = _clinic_step(

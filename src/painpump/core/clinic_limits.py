@@ -15,7 +15,16 @@ from painpump.core.catalog import RULE_LABELS, Drug, Limit
 from painpump.core.checks import IMPLAUSIBLE_FACTOR
 from painpump.core.decision import Tier
 from painpump.core.errors import Refusal
-from painpump.core.units import INPUT_RULES, Kind, Q, parse, parse_decimal, round_places
+from painpump.core.units import (
+    INPUT_RULES,
+    Kind,
+    Q,
+    as_given,
+    in_unit,
+    parse,
+    parse_decimal,
+    round_places,
+)
 
 CLINIC_RULES = (
     "painpump clinic limits: a clinic may add stricter limits to the drug library, never loosen it"
@@ -105,13 +114,28 @@ def _packaged_amount(limit: Limit) -> Decimal:
     return limit.value.canonical if isinstance(limit.value, Q) else limit.value
 
 
-def _shown(rule: ClinicRule, value: Q | Decimal) -> str:
-    return f"{value} %" if rule.kind is None else str(value)
+def _shown(drug: Drug, value: Q | Decimal) -> str:
+    """The value as typed ("20 %", "48 hour"); a dose or concentration with its value in the
+    drug's unit after when typed in another ("25000 mcg/day (= 25 mg/day)")."""
+    if not isinstance(value, Q):
+        return f"{value} %"
+    if value.kind is Kind.DURATION:
+        return str(value)
+    return as_given(value, drug.unit_for(value.kind))
 
 
-def _check_range(rule: ClinicRule, value: Q | Decimal, amount: Decimal, field: str) -> None:
+def _limit_text(drug: Drug, limit: Limit) -> str:
+    """A limit's value in the drug's unit, as typed after when typed in another."""
+    if not isinstance(limit.value, Q):
+        return limit.text()
+    return in_unit(limit.value, drug.unit_for(limit.value.kind))
+
+
+def _check_range(
+    drug: Drug, rule: ClinicRule, value: Q | Decimal, amount: Decimal, field: str
+) -> None:
     raw = value if isinstance(value, Decimal) else value.value
-    shown = _shown(rule, value)
+    shown = _shown(drug, value)
     if amount <= 0:
         raise Refusal(field, shown, "above 0", CLINIC_RULES, "is not a limit")
     if raw != round_places(raw, PLACES) or raw >= LARGEST:
@@ -138,11 +162,12 @@ def _check_plausible(drug: Drug, rule: ClinicRule, value: Q | Decimal, field: st
         return
     highest = max(packaged, key=lambda q: q.canonical)
     if value.canonical * IMPLAUSIBLE_FACTOR <= highest.canonical:
-        floor = Q(highest.canonical / IMPLAUSIBLE_FACTOR, rule.kind.canonical).to(highest.unit)
+        unit = drug.unit_for(rule.kind)
+        floor = Q(highest.canonical / IMPLAUSIBLE_FACTOR, rule.kind.canonical).to(unit)
         raise Refusal(
             field,
-            str(value),
-            f"> {floor} ({drug.name}'s packaged {rule.label} is {highest})",
+            _shown(drug, value),
+            f"> {floor} ({drug.name}'s packaged {rule.label} is {highest.to(unit)})",
             CLINIC_RULES,
             f"is at least {IMPLAUSIBLE_FACTOR} times below the drug library: a unit or decimal "
             "slip; re-enter it",
@@ -150,7 +175,13 @@ def _check_plausible(drug: Drug, rule: ClinicRule, value: Q | Decimal, field: st
 
 
 def _bound(
-    rule: ClinicRule, value: Q | Decimal, amount: Decimal, limit: Limit, owner: str, field: str
+    drug: Drug,
+    rule: ClinicRule,
+    value: Q | Decimal,
+    amount: Decimal,
+    limit: Limit,
+    owner: str,
+    field: str,
 ) -> None:
     """Refused unless `amount` acts before `limit`."""
     bound = _packaged_amount(limit)
@@ -159,8 +190,9 @@ def _bound(
     sign = "<" if rule.lower_is_stricter else ">"
     raise Refusal(
         field,
-        _shown(rule, value),
-        f"{sign} {limit.text()}, the {owner} {limit.severity} {rule.label} of {limit.drug}",
+        _shown(drug, value),
+        f"{sign} {_limit_text(drug, limit)}, the {owner} {limit.severity} {rule.label} of "
+        f"{limit.drug}",
         limit.source,
         f"is not stricter than the {owner} limit it adds to (a clinic limit may only tighten)",
     )
@@ -187,7 +219,8 @@ def _check_tightens(
     ]
     loosest = max if rule.lower_is_stricter else min
     if packaged:
-        _bound(rule, value, amount, loosest(packaged, key=_packaged_amount), "packaged", field)
+        loosest_limit = loosest(packaged, key=_packaged_amount)
+        _bound(drug, rule, value, amount, loosest_limit, "packaged", field)
     clinic_hard = [
         lim
         for lim in others
@@ -195,7 +228,8 @@ def _check_tightens(
     ]
     strictest = min if rule.lower_is_stricter else max
     if clinic_hard:
-        _bound(rule, value, amount, strictest(clinic_hard, key=_packaged_amount), "clinic", field)
+        strictest_limit = strictest(clinic_hard, key=_packaged_amount)
+        _bound(drug, rule, value, amount, strictest_limit, "clinic", field)
 
 
 def clinic_limit(
@@ -225,7 +259,7 @@ def clinic_limit(
             "is missing" if not text else "is too long",
         )
     amount = _amount(clinic_rule, value, "value")
-    _check_range(clinic_rule, value, amount, "value")
+    _check_range(drug, clinic_rule, value, amount, "value")
     _check_plausible(drug, clinic_rule, value, "value")
     _check_tightens(drug, clinic_rule, value, amount, severity, region, others, "value")
     stored = value if isinstance(value, Q) and clinic_rule.kind is not Kind.DURATION else amount

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from painpump.core import catalog
 from painpump.core.catalog import Pump
 from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.device_limits import check_rate
+from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.prescription import SECONDS_PER_DAY, FluidChange, Prescription
 from painpump.core.units import Q, of
@@ -56,10 +58,13 @@ class Priming:
 
 def priming(pump: Pump, dead_volume: Q, path: Drugs | None = None) -> Priming:
     """The priming bolus of the implant's dead volume at the pump's highest rate (that rate's
-    source says whether it is verified), pushing what the path holds."""
+    source says whether it is verified), pushing what the path holds (each drug in its unit)."""
     rate = pump.max_rate.value.canonical
     seconds = -(-dead_volume.canonical * SECONDS_PER_DAY // rate)
-    pushed = tuple((name, of(dead_volume.canonical * conc, "mcg")) for name, conc in path or ())
+    pushed = tuple(
+        (name, of(dead_volume.canonical * conc, catalog.drug(name).dose_unit))
+        for name, conc in path or ()
+    )
     return Priming(of(dead_volume.canonical, "mL"), max(int(seconds), 1), pushed)
 
 
@@ -155,9 +160,9 @@ def _unplanned(
                 "fluid_change",
                 "none",
                 f"bridge or priming: the {dead_volume} in the pump tubing and catheter hold "
-                f"{name} {of(conc, 'mcg/mL')}; at the new program's rate it would give "
-                f"{_factor(conc / new[name])} the prescribed dose of {name} until "
-                f"{of(new[name], 'mcg/mL')} arrives",
+                f"{name} {concentration_in_drug_unit(name, conc)}; at the new program's rate it "
+                f"would give {_factor(conc / new[name])} the prescribed dose of {name} until "
+                f"{concentration_in_drug_unit(name, new[name])} arrives",
                 RULES,
                 "leaves the change of concentration unplanned",
             )
@@ -169,9 +174,9 @@ def _unplanned(
             "old_fluid_at_new_rate",
             Verdict.WARN,
             f"the {dead_volume} in the pump tubing and catheter hold {old_name} "
-            f"{of(old_conc, 'mcg/mL')}: at the new program's rate it gives "
-            f"{of(rate * old_conc, 'mcg/day')} of {old_name} for {_hours(hours)} before "
-            f"{new_name} arrives",
+            f"{concentration_in_drug_unit(old_name, old_conc)}: at the new program's rate it "
+            f"gives {dose_in_drug_unit(old_name, rate * old_conc)} of {old_name} for "
+            f"{_hours(hours)} before {new_name} arrives",
             "a bridge, a priming bolus or this delivery acknowledged",
             RULES,
             verified=False,
@@ -221,7 +226,11 @@ def _pushed(
     minutes = Decimal(pushed.duration_s) / 60
     found = []
     for (name, amount), (_, conc) in zip(pushed.pushed, path or (), strict=True):
-        day = of(running_rate_ml_per_day * conc, "mcg/day") if running_rate_ml_per_day else None
+        day = (
+            dose_in_drug_unit(name, running_rate_ml_per_day * conc)
+            if running_rate_ml_per_day
+            else None
+        )
         if day is not None and amount.canonical >= day.canonical:
             raise Refusal(
                 "fluid_change",

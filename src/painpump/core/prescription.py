@@ -16,7 +16,7 @@ from painpump.core import catalog
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import rate_ml_per_day
 from painpump.core.errors import Refusal
-from painpump.core.units import Kind, Q, format_decimal, of, parse
+from painpump.core.units import Kind, Q, format_decimal, mass_unit, of, parse
 
 RULES = "rule-prescription"
 SECONDS_PER_DAY = 86_400
@@ -280,8 +280,12 @@ class Prescription:
 
     def rate_ml_per_day(self, dose: Q) -> Decimal:
         """The volume rate that gives `dose` of the principal drug at its concentration."""
+        concentration = self.principal[1]
         return rate_ml_per_day(
-            dose.canonical, self.principal[1].canonical, "drugs[0].concentration"
+            dose.canonical,
+            concentration.canonical,
+            "drugs[0].concentration",
+            mass_unit(concentration),
         )
 
     @property
@@ -339,7 +343,7 @@ def check_shape(pump: catalog.Pump, program: PrescribedProgram, ptm: PatientBolu
             if not 0 <= step.start_s < SECONDS_PER_DAY or step.start_s % 60:
                 raise Refusal(
                     f"{where}[{index}].start",
-                    str(step.start_s),
+                    _time_words(step.start_s),
                     "a whole minute from 00:00 to 23:59",
                     RULES,
                     "is not a time of day",
@@ -371,12 +375,14 @@ def check_shape(pump: catalog.Pump, program: PrescribedProgram, ptm: PatientBolu
             "cannot be given",
         )
     if ptm.duration_s <= 0:
-        raise Refusal("ptm.duration", f"{ptm.duration_s} s", "above 0 s", RULES, "is not a time")
+        raise Refusal(
+            "ptm.duration", duration_words(ptm.duration_s), "above 0 s", RULES, "is not a time"
+        )
     if ptm.lockout_s < ptm.duration_s:
         raise Refusal(
             "ptm.lockout",
-            f"{ptm.lockout_s} s",
-            f"at least the bolus duration ({ptm.duration_s} s)",
+            duration_words(ptm.lockout_s),
+            f"at least the bolus duration ({duration_words(ptm.duration_s)})",
             RULES,
             "is shorter than the bolus",
         )
@@ -384,12 +390,23 @@ def check_shape(pump: catalog.Pump, program: PrescribedProgram, ptm: PatientBolu
         raise Refusal(
             "ptm.max_per_day",
             str(ptm.max_per_day),
-            f"1 to {SECONDS_PER_DAY // ptm.lockout_s} (24 h divided by the lockout)",
+            f"1 to {SECONDS_PER_DAY // ptm.lockout_s} (24 h divided by the lockout of "
+            f"{duration_words(ptm.lockout_s)})",
             RULES,
             "is not a number of boluses a day",
         )
     if ptm.dose.canonical <= 0:
         raise Refusal("ptm.dose", str(ptm.dose), "above 0", RULES, "gives no bolus")
+
+
+def _time_words(seconds: int) -> str:
+    """A step's start as a clock shows it ("08:30:15"), or how far outside the day it lies
+    ("25 h after 00:00")."""
+    if seconds < 0:
+        return f"{duration_words(-seconds)} before 00:00"
+    if seconds >= SECONDS_PER_DAY:
+        return f"{duration_words(seconds)} after 00:00"
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def _check_single_bolus(bolus: SingleBolus | None, ptm: PatientBolus | None) -> None:

@@ -8,9 +8,10 @@ settings the same way. Every difference is named (field, entered, prescribed or 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from painpump.core import catalog
 from painpump.core.catalog import Sourced
 from painpump.core.prescription import (
     WEEKDAYS,
@@ -66,13 +67,24 @@ def _same(a: Q, b: Q) -> bool:
     return a.canonical == b.canonical
 
 
+def _expressed(drug: str, quantity: Q) -> Q:
+    """A prescribed amount, daily dose or concentration of `drug` in the drug's unit: what an
+    entry is compared with is worded as the order is written, whatever unit it is stored in."""
+    return quantity.to(catalog.drug(drug).unit_for(quantity.kind))
+
+
+def _principal(prescription: Prescription) -> str:
+    return named_drugs(prescription.drugs)[0][0]
+
+
 def compare_check(prescription: Prescription, entries: CheckEntries) -> tuple[Mismatch, ...]:
     """Every difference between the independent entries and the prescription: a program is
     compared day by day, step by step, exactly (no derived daily dose)."""
+    drug = _principal(prescription)
     found = _compare_drugs(prescription.drugs, entries.concentrations, "concentrations")
     found += _compare_principal(prescription.drugs, entries.concentrations, "concentrations")
-    found += _compare_program(prescription.program, entries.program)
-    found += _compare_ptm(prescription.ptm, entries.ptm)
+    found += _compare_program(drug, prescription.program, entries.program)
+    found += _compare_ptm(drug, prescription.ptm, entries.ptm)
     if entries.fluid_change is not prescription.fluid_change:
         found.append(
             Mismatch("fluid_change", entries.fluid_change.value, prescription.fluid_change.value)
@@ -106,7 +118,7 @@ def _compare_drugs(
                 Mismatch(
                     f"{field}.{name}",
                     a.typed if a is not None else "not entered",
-                    str(b) if b is not None else "not prescribed",
+                    str(_expressed(name, b)) if b is not None else "not prescribed",
                 )
             )
     return found
@@ -208,12 +220,13 @@ def compare_readback(
 ) -> tuple[Mismatch, ...]:
     """Every difference between the programmer's readback and the prescription, the reservoir
     expected and the bridge or priming bolus the refill ran (None: it ran none)."""
+    drug = _principal(prescription)
     found = _compare_drugs(prescription.drugs, readback.drugs, "drugs")
     found += _compare_principal(prescription.drugs, readback.drugs, "drugs")
     if not reservoir.holds(readback.reservoir):
         found.append(Mismatch("reservoir", readback.reservoir.typed, reservoir.words, "expected"))
-    found += _compare_program(prescription.program, readback.program)
-    found += _compare_ptm(prescription.ptm, readback.ptm)
+    found += _compare_program(drug, prescription.program, readback.program)
+    found += _compare_ptm(drug, prescription.ptm, readback.ptm)
     found += _compare_fluid_change(fluid_change, readback.fluid_change)
     return tuple(found)
 
@@ -257,36 +270,52 @@ def _as_printed(shown: Q, recorded: Q) -> bool:
     return shown.to(recorded.unit).rounded() == recorded.rounded()
 
 
-def _compare_program(prescribed: PrescribedProgram, entered: PrescribedProgram) -> list[Mismatch]:
+def _compare_program(
+    drug: str, prescribed: PrescribedProgram, entered: PrescribedProgram
+) -> list[Mismatch]:
     """The kind, then each weekday whose steps (start and dose, in any unit) differ, or a single
-    bolus's dose and duration."""
+    bolus's dose and duration; the prescribed doses in the unit of `drug` (the principal)."""
     found = []
     if entered.kind is not prescribed.kind:
         found.append(Mismatch("program.kind", entered.kind.value, prescribed.kind.value))
     if prescribed.bolus is not None or entered.bolus is not None:
-        return found + _compare_bolus(prescribed.bolus, entered.bolus)
+        return found + _compare_bolus(drug, prescribed.bolus, entered.bolus)
     for weekday, mine, theirs in zip(WEEKDAYS, prescribed.days, entered.days, strict=True):
         if [(s.start_s, s.dose.canonical) for s in mine] != [
             (s.start_s, s.dose.canonical) for s in theirs
         ]:
+            ordered = [Step(s.start_s, _expressed(drug, s.dose)) for s in mine]
             found.append(
-                Mismatch(f"program.days.{weekday}", _day_text(theirs, typed=True), _day_text(mine))
+                Mismatch(
+                    f"program.days.{weekday}", _day_text(theirs, typed=True), _day_text(ordered)
+                )
             )
     return found
 
 
-def _compare_bolus(prescribed: SingleBolus | None, entered: SingleBolus | None) -> list[Mismatch]:
+def _compare_bolus(
+    drug: str, prescribed: SingleBolus | None, entered: SingleBolus | None
+) -> list[Mismatch]:
     if prescribed is None or entered is None:
+        ordered = (
+            replace(prescribed, dose=_expressed(drug, prescribed.dose))
+            if prescribed is not None
+            else None
+        )
         return [
             Mismatch(
                 "program.bolus",
                 entered.words if entered else "none",
-                prescribed.words if prescribed else "none",
+                ordered.words if ordered else "none",
             )
         ]
     found = []
     if not _same(entered.dose, prescribed.dose):
-        found.append(Mismatch("program.bolus.dose", entered.dose.typed, str(prescribed.dose)))
+        found.append(
+            Mismatch(
+                "program.bolus.dose", entered.dose.typed, str(_expressed(drug, prescribed.dose))
+            )
+        )
     if entered.duration_s != prescribed.duration_s:
         found.append(
             Mismatch(
@@ -309,9 +338,14 @@ def _ptm_text(ptm: PatientBolus | None) -> str:
     return ptm.words
 
 
-def _compare_ptm(prescribed: PatientBolus | None, read: PatientBolus | None) -> list[Mismatch]:
+def _compare_ptm(
+    drug: str, prescribed: PatientBolus | None, read: PatientBolus | None
+) -> list[Mismatch]:
+    """The PTM settings read against the prescribed, whose dose is in the unit of `drug`."""
     if prescribed is None and read is None:
         return []
+    if prescribed is not None:
+        prescribed = replace(prescribed, dose=_expressed(drug, prescribed.dose))
     if prescribed is None or read is None:
         return [Mismatch("ptm", _ptm_text(read), _ptm_text(prescribed))]
     pairs = (

@@ -43,7 +43,7 @@ from painpump.core.refill_decision import (
     next_phase,
     stop_warning,
 )
-from painpump.core.units import Q, format_decimal, of
+from painpump.core.units import Q, format_decimal, in_unit, of
 
 PTM_OPIOID_NAIVE_SOURCE = (
     "medtronic-tdd-cancer-pain: Medtronic lists the use of the personal therapy manager (PTM) to "
@@ -247,7 +247,10 @@ def _check_bolus_fluid(state: PumpState, prescription: Prescription) -> None:
     given = tuple((name, conc.canonical) for name, conc in prescription.drugs)
     if held == given:
         return
-    shown = ", ".join(f"{name} {of(conc, 'mcg/mL')}" for name, conc in held or ())
+    shown = ", ".join(
+        f"{name} {in_unit(of(conc, 'mcg/mL'), catalog.drug(name).concentration_unit)}"
+        for name, conc in held or ()
+    )
     raise Refusal(
         "program.kind",
         "single_bolus",
@@ -267,7 +270,8 @@ def _check_bolus_rate(state: PumpState, prescription: Prescription, bolus: Singl
         state.pump,
         of(rate, "mL/day"),
         "program.bolus.duration",
-        f"{bolus.dose} over {duration_words(bolus.duration_s)} ({of(rate, 'mL/day')})",
+        f"{in_unit(bolus.dose, catalog.drug(prescription.principal[0]).dose_unit)} over "
+        f"{duration_words(bolus.duration_s)} ({of(rate, 'mL/day')})",
     )
 
 
@@ -290,13 +294,15 @@ def _single_bolus_findings(prescription: Prescription, state: PumpState) -> list
     running = state.running
     name = prescription.principal[0]
     found = []
+    drug = catalog.drug(name)
     if running is not None and bolus.dose.canonical >= running.dose_mcg_per_day:
-        day = of(running.dose_mcg_per_day, "mcg/day")
+        day = in_unit(of(running.dose_mcg_per_day, "mcg/day"), drug.dose_rate_unit)
         found.append(
             Finding(
                 "single_bolus_size",
                 Verdict.WARN,
-                f"a single bolus of {bolus.dose} is as much as the {day} of {name} the pump gives "
+                f"a single bolus of {in_unit(bolus.dose, drug.dose_unit)} is as much as the {day} "
+                f"of {name} the pump gives "
                 "in a whole day now: a slip of units or of the bolus size?",
                 f"< {day} a bolus",
                 SINGLE_BOLUS_SOURCE,
@@ -369,7 +375,7 @@ def _highest_step(
             if finding.verdict is Verdict.STOP:
                 raise Refusal(
                     "program.highest_step",
-                    f"{name} {drug_dose}",
+                    f"{name} {in_unit(drug_dose, catalog.drug(name).dose_rate_unit)}",
                     f"{finding.limit} (hard limit: no override)",
                     finding.source,
                     f"is stopped by {finding.rule}: {finding.message}",
@@ -451,19 +457,21 @@ def _bolus_size(prescription: Prescription, state: PumpState) -> list[Finding]:
     if ptm is None:
         return []
     name = prescription.principal[0]
+    drug = catalog.drug(name)
     running = _running_of(state, name)
     if ptm.dose.canonical >= prescription.daily_dose.canonical:
-        day = prescription.daily_dose
+        day = in_unit(prescription.daily_dose, drug.dose_rate_unit)
         whole = f"a whole day's basal dose of {name} ({day})"
     elif running is not None and ptm.dose.canonical >= running.dose_mcg_per_day:
-        day = of(running.dose_mcg_per_day, "mcg/day").to(catalog.drug(name).dose_rate_unit)
+        day = in_unit(of(running.dose_mcg_per_day, "mcg/day"), drug.dose_rate_unit)
         whole = f"the {day} of {name} the pump gives in a whole day now"
     else:
         return []
     return [
         _bolus_finding(
             "ptm_bolus_size",
-            f"one patient bolus of {ptm.dose} is as much as {whole}: a slip of units or of the "
+            f"one patient bolus of {in_unit(ptm.dose, drug.dose_unit)} is as much as {whole}: "
+            "a slip of units or of the "
             "bolus size?",
             f"< {day} a bolus",
             name,
@@ -489,13 +497,15 @@ def _bolus_too_small(prescription: Prescription) -> list[Finding]:
     if ptm is None or ptm.dose.canonical >= day.canonical * PTM_BOLUS_SMALL.value:
         return []
     name = prescription.principal[0]
-    shown = day.to(catalog.drug(name).dose_rate_unit)
+    drug = catalog.drug(name)
+    shown = day.to(drug.dose_rate_unit)
     share = f"{format_decimal(PTM_BOLUS_SMALL.value * 100)} %"
-    floor = of(day.canonical * PTM_BOLUS_SMALL.value, "mcg").to(ptm.dose.unit)
+    floor = in_unit(of(day.canonical * PTM_BOLUS_SMALL.value, "mcg"), drug.dose_unit)
     return [
         _bolus_finding(
             "ptm_bolus_small",
-            f"one patient bolus of {ptm.dose} is less than {share} of the basal day of {name} "
+            f"one patient bolus of {in_unit(ptm.dose, drug.dose_unit)} is less than {share} of the "
+            f"basal day of {name} "
             f"({shown}): a slip of units or of the bolus size?",
             f">= {floor} a bolus ({share} of {shown})",
             name,

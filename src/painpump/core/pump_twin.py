@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from operator import itemgetter
 
+from painpump.core import catalog
 from painpump.core.catalog import Pump
 from painpump.core.device_limits import check_volume_fits
 from painpump.core.errors import Refusal
@@ -43,7 +44,7 @@ from painpump.core.refill import MARGIN_SOURCE, LimitedBy, StabilityLimit, refil
 from painpump.core.twin import Scenario, Twin
 from painpump.core.twin.quantum import SECONDS_PER_DAY, SECONDS_PER_WEEK, instant, ml
 from painpump.core.twin.scenario import BolusSpec, Event, Fluid, ProgramSpec, Rate
-from painpump.core.units import Kind, Q, expect, of
+from painpump.core.units import Kind, Q, expect, in_unit, of
 
 RULES = "painpump forecast rules (core.pump_twin)"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -332,9 +333,10 @@ def _check_rate_kept(
     """A constant-flow pump's later programs must keep the rate of its first."""
     for (index, recorded, _), spec in zip(runs[1:], specs[1:], strict=True):
         if spec != specs[0]:
+            drug = catalog.drug(recorded.drugs[0][0])
             raise Refusal(
                 f"programs[{index}]",
-                str(recorded.program.days[0][0].dose),
+                in_unit(recorded.program.days[0][0].dose, drug.dose_rate_unit),
                 "the fixed rate of the pump's first program: a constant-flow pump's rate is "
                 "set at manufacture",
                 history.pump.flex_steps_per_day.source,

@@ -16,7 +16,12 @@ from painpump.core.catalog import Limit, Pump
 from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.device_limits import check_rate, check_volume_fits
 from painpump.core.dose_history import DoseChange, Phase, increases_within, last_increase
-from painpump.core.dosing import dose_mcg_per_day, rate_ml_per_day
+from painpump.core.dosing import (
+    concentration_in_drug_unit,
+    dose_in_drug_unit,
+    dose_mcg_per_day,
+    rate_ml_per_day,
+)
 from painpump.core.errors import Refusal
 from painpump.core.fluid_change import Priming
 from painpump.core.patient_facts import PatientFacts
@@ -35,7 +40,7 @@ from painpump.core.refill import (
     reconcile,
     residual_ml,
 )
-from painpump.core.units import Q, of
+from painpump.core.units import Q, in_unit, of
 from painpump.core.volumes import Bridge, bridge
 
 REFILL_RULES = "painpump refill rules"
@@ -378,7 +383,7 @@ def _previous_dose(
         given = running.dose_mcg_per_day
     else:
         given = dose_mcg_per_day(running.rate_ml_per_day, old[name])
-    return of(given, "mcg/day") if given > 0 else None
+    return dose_in_drug_unit(name, given) if given > 0 else None
 
 
 def partner_doses_changed(
@@ -487,7 +492,10 @@ def check_drugs(
     (checks.SHARE_OF_BOLUS)."""
     drugs = named_drugs(drugs)
     fill = Fill(tuple(drugs), of(Decimal(0), "mL"), "")
-    rate = rate_ml_per_day(dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration")
+    principal = catalog.drug(fill.drugs[0][0])
+    rate = rate_ml_per_day(
+        dose.canonical, fill.drugs[0][1].canonical, "drugs[0].concentration", principal.dose_unit
+    )
     hours = _hours_since_increase(therapy, fill.drugs[0][0], running, at)
     if increased_at is not None and hours is not None:
         hours = min(hours, hours_between(increased_at, at))
@@ -496,7 +504,10 @@ def check_drugs(
     before = tuple(name for name, _ in previous_drugs or ())
     findings: list[Finding] = []
     for index, (name, conc) in enumerate(fill.drugs):
-        drug_dose = dose if index == 0 else of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
+        drug = catalog.drug(name)
+        drug_dose = (
+            dose if index == 0 else dose_in_drug_unit(name, dose_mcg_per_day(rate, conc.canonical))
+        )
         dose_text = None if basal else _as_bolus(name, drug_dose)
         starting = name not in before
         previous_dose, increases = _previous_dose(name, before, old, running), None
@@ -524,9 +535,12 @@ def check_drugs(
             raise replace(error, field=f"drugs[{index}]") from None
         for finding in decision.findings:
             if finding.verdict is Verdict.STOP:
+                shown = f"{name} {in_unit(conc, drug.concentration_unit)}"
                 raise Refusal(
                     _field_of(finding, index),
-                    f"{name} {conc}: {dose_text}" if dose_text else f"{name} {conc}, {drug_dose}",
+                    f"{shown}: {dose_text}"
+                    if dose_text
+                    else f"{shown}, {in_unit(drug_dose, drug.dose_rate_unit)}",
                     f"{finding.limit} (hard limit: no override)",
                     finding.source,
                     f"is stopped by {finding.rule}: {finding.message}",
@@ -538,7 +552,7 @@ def check_drugs(
     findings += _stopped(before, fill)
     # after the drug library, so a mg/mcg slip is named as such, not as a rate
     if basal:
-        check_rate(pump, of(rate, "mL/day"), "dose", str(dose))
+        check_rate(pump, of(rate, "mL/day"), "dose", in_unit(dose, principal.dose_rate_unit))
     return rate, [f for f in findings if f.verdict is Verdict.WARN]
 
 
@@ -579,7 +593,7 @@ def bridge_for(
     (old_name, old_conc), (new_name, new_conc) = old_drugs[0], fill.drugs[0]
     if old_name != new_name or old_conc == new_conc.canonical:
         return None
-    return bridge(of(old_conc, "mcg/mL"), new_conc, dose, dead_volume)
+    return bridge(concentration_in_drug_unit(old_name, old_conc), new_conc, dose, dead_volume)
 
 
 def plan_fill(
@@ -848,11 +862,11 @@ def decide_program_change(
             PROGRAM_RULES,
             "is out of order",
         )
-    fill = Fill(tuple((name, of(conc, "mcg/mL")) for name, conc in last.drugs), last.volume, "")
     try:
+        drugs = tuple((name, concentration_in_drug_unit(name, c)) for name, c in last.drugs)
         rate, warnings = check_fill(
             state.pump,
-            fill,
+            Fill(drugs, last.volume, ""),
             dose,
             running,
             at,

@@ -157,6 +157,30 @@ def of(canonical_value: Decimal, unit: str) -> Q:
     return Q(canonical_value / DISPLAY_UNITS[unit][1], unit)
 
 
+def mass_unit(quantity: Q) -> str:
+    """The mass unit a dose, daily dose or concentration is written in ("mg" of 5 mg/mL)."""
+    return quantity.unit.split("/")[0]
+
+
+def in_unit(quantity: Q, unit: str) -> str:
+    """`quantity` in `unit` (a drug's own) with the other beside it, led by the drug's unit or
+    the unit typed, never by the mcg painpump computes in: morphine's computed "1.5 mg/day
+    (= 1500 mcg/day)", clonidine's typed "150 mg/mL (= 150000 mcg/mL)"."""
+    if quantity.unit == unit or quantity.value == 0:
+        return str(quantity.to(unit))
+    if quantity.unit == quantity.kind.canonical:
+        return f"{quantity.to(unit)} (= {quantity})"
+    return as_given(quantity, unit)
+
+
+def as_given(quantity: Q, unit: str) -> str:
+    """`quantity` as given (an entry), then in `unit` (a drug's own) when that is another unit:
+    "1500 mcg/day (= 1.5 mg/day)"; zero alone."""
+    if quantity.unit == unit or quantity.value == 0:
+        return str(quantity)
+    return f"{quantity} (= {quantity.to(unit)})"
+
+
 def round_places(value: Decimal, places: int) -> Decimal:
     exponent = Decimal(1).scaleb(-places)
     return value.quantize(exponent, rounding=ROUND_HALF_EVEN)
@@ -344,21 +368,20 @@ def parse(text: object, kind: Kind, field: str, *, positive: bool = False) -> Q:
             f"is not a {kind.label}",
         ) from None
     canonical = Decimal(canonical)
+    unit = _display_unit(kind, unit_text)
     if canonical < 0:
         raise Refusal(
-            field,
-            repr(raw),
-            f"a {kind.label} of at least 0 {kind.canonical}",
-            INPUT_RULES,
-            "is negative",
+            field, repr(raw), f"a {kind.label} of at least 0 {unit}", INPUT_RULES, "is negative"
         )
     if positive and canonical == 0:
-        raise Refusal(
-            field, repr(raw), f"a {kind.label} above 0 {kind.canonical}", INPUT_RULES, "is zero"
-        )
-    canonical = canonical.normalize() if canonical != 0 else Decimal(0)
+        raise Refusal(field, repr(raw), f"a {kind.label} above 0 {unit}", INPUT_RULES, "is zero")
+    return of(canonical.normalize() if canonical != 0 else Decimal(0), unit)
+
+
+def _display_unit(kind: Kind, unit_text: str) -> str:
+    """The display unit the user wrote (µg/ml is mcg/mL, h is hour), else the kind's canonical."""
     spelled = unit_text.replace(" ", "").replace("ml", "mL").replace("µ", "u").replace("ug", "mcg")
     for unit, (unit_kind, _, _) in DISPLAY_UNITS.items():
         if unit_kind is kind and unit.replace("hour", "h") == spelled.replace("hour", "h"):
-            return of(canonical, unit)
-    return Q(canonical, kind.canonical)
+            return unit
+    return kind.canonical

@@ -15,7 +15,7 @@ from painpump.core.catalog import Catheter
 from painpump.core.decision import Finding, Verdict
 from painpump.core.dosing import rate_ml_per_day
 from painpump.core.errors import Refusal
-from painpump.core.units import Kind, Q, expect, of
+from painpump.core.units import Kind, Q, expect, mass_unit, of
 
 PRIMING_WARNING_SOURCE = (
     "medtronic-priming-bolus-labeling-update: Medtronic, Important Labeling Updates Related to "
@@ -114,9 +114,14 @@ def bridge(old_concentration: Q, new_concentration: Q, dose: Q, dead_volume: Q) 
             "leaves nothing to bridge",
         )
     if dose.canonical <= 0:
-        raise Refusal("dose", str(dose), "> 0 mcg/day", INPUT_RULES, "gives no bridge rate")
-    old_rate = rate_ml_per_day(dose.canonical, old_concentration.canonical, "old_concentration")
-    new_rate = rate_ml_per_day(dose.canonical, new_concentration.canonical, "new_concentration")
+        raise Refusal("dose", str(dose), f"> 0 {dose.unit}", INPUT_RULES, "gives no bridge rate")
+    old_rate, new_rate = (
+        rate_ml_per_day(dose.canonical, given.canonical, field, mass_unit(given))
+        for given, field in (
+            (old_concentration, "old_concentration"),
+            (new_concentration, "new_concentration"),
+        )
+    )
     days = dead_volume.canonical / old_rate
     return Bridge(
         bridge_volume=of(dead_volume.canonical, "mL"),

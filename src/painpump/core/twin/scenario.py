@@ -12,7 +12,9 @@ from typing import Any
 
 from painpump.core import catalog
 from painpump.core.catalog import VERIFY_NOTE, Pump
+from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
+from painpump.core.prescription import duration_words
 from painpump.core.twin.quantum import SECONDS_PER_DAY
 from painpump.core.units import Kind, format_decimal, parse, parse_decimal
 
@@ -638,7 +640,7 @@ class _Parser:
             raise Refusal(
                 "ptm.lockout",
                 str(table.get("lockout")),
-                f"at least the bolus duration ({bolus.duration_s} s)",
+                f"at least the bolus duration ({duration_words(bolus.duration_s)})",
                 RULES,
                 "is shorter than the bolus",
             )
@@ -722,15 +724,15 @@ class _Parser:
 
     def _recheck(self, program: ProgramSpec, fluid: Fluid, where: str) -> None:
         """A dose-based program recomputed for a new concentration must still fit the pump."""
-        concentration = fluid.principal[1]
+        name, concentration = fluid.principal
         for day in program.days:
             for _, rate in day:
                 if rate.dose_mcg_per_day is not None:
                     self._check_rate(
                         rate.dose_mcg_per_day / concentration,
                         f"{where}.concentration",
-                        f"{format_decimal(rate.dose_mcg_per_day)} mcg/day at "
-                        f"{format_decimal(concentration)} mcg/mL",
+                        f"{dose_in_drug_unit(name, rate.dose_mcg_per_day).typed} at "
+                        f"{concentration_in_drug_unit(name, concentration).typed}",
                     )
 
     def _event(
