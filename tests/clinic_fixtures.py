@@ -11,17 +11,20 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 
 from frozen import TODAY, ZONE_NAME, day
 from painpump.clinic.actions import implantation, patients, programs, refills
 from painpump.clinic.actions import prescriptions as prescription_actions
-from painpump.clinic.models import Implant, Patient, Program
+from painpump.clinic.models import AuditEntry, Implant, Patient, Program
 from painpump.clinic.reads import prescription_history, prescriptions
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import (
     CARRIED_OVER,
+    FIXTURE,
     MEDTRONIC_CATHETER,
+    audited_user,
     baclofen,
     prescribed,
     responder_episode,
@@ -86,11 +89,11 @@ SETTINGS_FORM: dict[str, str | list[str]] = {
 
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
+    """Accounts made with their roles, their creation audited (painpump.clinic.testing), so
+    that `painpump audit verify` passes on every fixture database."""
+
     def make(name: str, *roles: Role) -> User:
-        user = User.objects.create_user(name, password=PASSWORD)
-        for role in roles:
-            user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-        return user
+        return audited_user(name, *roles, password=PASSWORD)
 
     return make
 
@@ -181,6 +184,12 @@ def implant(patient: Patient, physician: User, pharmacist: User) -> Implant:
     return implant
 
 
+def written_entries() -> QuerySet[AuditEntry]:
+    """The audit trail but the creation of the fixtures' accounts (`make_user`): what the test
+    itself wrote, none when a refusal changed nothing."""
+    return AuditEntry.objects.exclude(actor=FIXTURE)
+
+
 def prescriber_of(implant_id: UUID) -> User:
     """The physician who signed the prescription in force on the pump."""
     record = prescriptions.in_force(Implant.objects.get(id=implant_id))
@@ -196,9 +205,8 @@ def second_clinician(prescriber: User) -> User:
         found = others.filter(groups__name=role.value).first()
         if found is not None:
             return found
-    checker, _ = User.objects.get_or_create(username="second.checker")
-    checker.groups.add(Group.objects.get_or_create(name=Role.PHARMACIST.value)[0])
-    return checker
+    checker = User.objects.filter(username="second.checker").first()
+    return checker or audited_user("second.checker", Role.PHARMACIST)
 
 
 def titrated(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client, override_settings
 from therapy_setup import (
@@ -31,12 +31,13 @@ from db_snapshot import snapshot
 from painpump.api import tokens
 from painpump.api.app import api
 from painpump.clinic.actions import alarms, catheters, prescriptions, readbacks, role_grants
+from painpump.clinic.actions import users as accounts
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Implant, Incident, Program
 from painpump.clinic.reads.incident_warnings import RULE as INCIDENT_RULE
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import MEDTRONIC_CATHETER, prescribed
+from painpump.clinic.testing import MEDTRONIC_CATHETER, audited_user, prescribed
 from painpump.core import prescription as rx
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
@@ -365,9 +366,7 @@ def _build() -> World:
         (Role.PHYSICIAN, "dr.gone"),
         (Role.ADMIN, "ad.other"),
     ]:
-        user = User.objects.create_user(name, password=PASSWORD)
-        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-        users[name] = user
+        users[name] = audited_user(name, role, password=PASSWORD)
     physician, nurse = users["dr.house"], users["nurse.joy"]
     clinic_settings()
     patient = new_patient(nurse, "MRN-0001", life_expectancy_months=24)  # tumour-pain referral
@@ -414,7 +413,8 @@ def _build() -> World:
         source="IFU 8731SC rev A, page 3",
     )
     token = tokens.create("dr.house", read_only=True).secret
-    User.objects.filter(username="dr.gone").update(is_active=False)
+    gone = users["dr.gone"]
+    accounts.set_active(users["ad.min"], gone.id, expected_version=1, active=False)
     ids = {
         "today": today().isoformat(),
         "patient": str(patient.id),

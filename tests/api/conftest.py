@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django import Settings
 
@@ -14,6 +14,7 @@ from frozen import TODAY, day
 from painpump.clinic.actions import patients
 from painpump.clinic.models import Episode, Patient
 from painpump.clinic.roles import Role
+from painpump.clinic.testing import audited_user
 
 PASSWORD = "correct horse battery"
 USERNAMES = {
@@ -35,9 +36,7 @@ def fast_password_hashing(settings: Settings) -> None:
 def users(db: None) -> dict[Role, User]:
     made = {}
     for role, name in USERNAMES.items():
-        user = User.objects.create_user(name, password=PASSWORD)
-        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-        made[role] = user
+        made[role] = audited_user(name, role, password=PASSWORD)
     return made
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -39,7 +39,7 @@ from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Implant, Incident, Patient, Prescription, Refill
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import MEDTRONIC_CATHETER, prescribed
+from painpump.clinic.testing import MEDTRONIC_CATHETER, audited_user, prescribed
 from painpump.core import prescription as rx
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
@@ -234,8 +234,7 @@ def _ids(path: str, users: dict[Role, User], patient: Patient) -> dict[str, obje
     ids: dict[str, object] = {"patient_id": patient.id, "user_id": nurse.id}
     clinic_settings()
     if "{grant_id}" in path:
-        other_admin = User.objects.create_user("ad.other")
-        other_admin.groups.add(Group.objects.get_or_create(name=AD.value)[0])
+        audited_user("ad.other", AD)
         ids["grant_id"] = role_grants.ask("ad.other", nurse, [P])[0].id
     if "{entry_id}" in path:
         ids["entry_id"] = catheters.add_catheter(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from clinic_fixtures import written_entries
 from frozen import day
 from painpump.clinic.models import Assessment, AuditEntry, Episode, Patient
 from painpump.clinic.roles import Role
@@ -299,7 +300,7 @@ def test_an_unknown_record_is_a_404(
         response = getattr(client, method)(url, bodies[path], content_type=JSON)
     assert response.status_code == 404, response.content
     assert "does not exist" in response.json()["error"]["message"]
-    assert AuditEntry.objects.count() == 0
+    assert not written_entries().exists()
 
 
 def test_a_malformed_id_is_a_422_naming_it(client_as: Callable[[Role | None], Client]) -> None:

@@ -12,7 +12,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from therapy_setup import JSON
 
-from painpump.clinic.models import AuditEntry, RoleGrant
+from clinic_fixtures import written_entries
+from painpump.clinic.models import RoleGrant
 from painpump.clinic.roles import Role, roles_of
 
 
@@ -31,7 +32,7 @@ def test_an_admin_may_not_give_himself_a_role_through_the_api(
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "roles"
     assert roles_of(User.objects.get(id=admin.id)) == {Role.ADMIN}
-    assert not RoleGrant.objects.exists() and not AuditEntry.objects.exists()
+    assert not RoleGrant.objects.exists() and not written_entries().exists()
     patients = client_as(Role.ADMIN).get("/api/patients")
     assert patients.status_code == 403
 

@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 
 import pytest
 import schemathesis
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -75,7 +75,7 @@ from painpump.clinic.reads import dashboard
 from painpump.clinic.reads.incident_warnings import RULE
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import MEDTRONIC_CATHETER, prescribed, responder_episode
+from painpump.clinic.testing import MEDTRONIC_CATHETER, audited_user, prescribed, responder_episode
 from painpump.core.clinic_catheters import parse_volume_per_cm
 from painpump.core.errors import Refusal
 from painpump.core.prescription_compare import Readback
@@ -216,8 +216,7 @@ def records(users: dict[Role, User], patient: Patient, episode: Episode) -> Reco
         now=at(today()),
         expected_version=Implant.objects.get(id=implant.id).version,
     )
-    asked_by = User.objects.create_user("ad.other")
-    asked_by.groups.add(Group.objects.get_or_create(name=Role.ADMIN.value)[0])
+    audited_user("ad.other", Role.ADMIN)
     grant = role_grants.ask("ad.other", users[Role.NURSE], [Role.PHARMACIST])[0]
     entry = catheters.add_catheter(
         users[Role.PHARMACIST],

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from clinic_fixtures import written_entries
 from painpump.clinic.locale import clinic_locale, clinic_settings
 from painpump.clinic.models import AuditEntry
 from painpump.clinic.roles import Role
@@ -125,7 +126,7 @@ def test_a_test_phase_length_outside_1_to_60_days_is_refused(
     assert refused.status_code == status, refused.content
     assert refused.json()["error"]["field"] == "test_phase_days_moderate"
     assert clinic_settings().version == 1
-    assert not AuditEntry.objects.exists()
+    assert not written_entries().exists()
 
 
 def test_only_the_admin_sets_a_test_phase_length(

@@ -103,7 +103,10 @@ def test_a_prescription_row_that_cannot_be_read_exits_1_naming_it_not_an_interna
     implant.prescriptions.filter(ptm_dose_mcg__isnull=True).update(ptm_dose_mcg=500)
     result = verify()
     assert result.exit_code == 1, result.output
-    assert f"prescription {record.id}: its row cannot be read (AssertionError: " in result.stdout
+    assert (
+        f"prescription {record.id}: its row cannot be read: ptm_duration_s is None, not a positive "
+        "number (the patient bolus's dose is set): a row written outside the application"
+    ) in result.stdout
     assert "internal error" not in result.output
 
 

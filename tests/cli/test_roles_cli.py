@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django import Settings
 
 from authenticator import code_for, enrol
-from clinic_fixtures import PASSWORD
+from clinic_fixtures import PASSWORD, written_entries
 from painpump.cli import main
 from painpump.cli.console_proof import CODE_ENV, PASSWORD_ENV
 from painpump.clinic.actions.users import CONSOLE
@@ -81,7 +81,7 @@ def test_nobody_changes_their_own_roles_at_the_console(roles: Any, admin: User) 
     assert code == EXIT_REFUSED and "nobody changes their own roles" in err
     assert roles("revoke", "ad.min", "admin", "--by", "ad.min")[0] == EXIT_REFUSED
     assert roles_of(_fresh("ad.min")) == {Role.ADMIN}
-    assert not RoleGrant.objects.exists() and not AuditEntry.objects.exists()
+    assert not RoleGrant.objects.exists() and not written_entries().exists()
 
 
 def test_a_role_asked_for_at_the_console_is_held_once_a_second_admin_approves(
@@ -123,7 +123,7 @@ def typed_at_the_prompt(monkeypatch: pytest.MonkeyPatch, answer: Callable[[], st
 
 
 def _nothing_changed() -> bool:
-    return not RoleGrant.objects.exists() and not AuditEntry.objects.exists()
+    return not RoleGrant.objects.exists() and not written_entries().exists()
 
 
 def test_regression_the_admin_named_at_the_console_must_give_their_password(

@@ -184,7 +184,7 @@ def test_a_missing_checkpoint_file_is_reported_once_the_trail_holds_entries(
     assert not outcome.ok
     assert outcome.problem.startswith(
         f"the checkpoint file {audit_checkpoints.path()} does not exist, though the trail holds "
-        "1 entries"
+        "2 entries"  # the nurse's account and the patient
     )
 
 

@@ -13,7 +13,7 @@ from uuid import uuid4
 import pytest
 from django.contrib.auth.models import User
 
-from clinic_fixtures import FIRST_FILL, second_clinician, titrated
+from clinic_fixtures import FIRST_FILL, second_clinician, titrated, written_entries
 from painpump.clinic import audit
 from painpump.clinic.actions import library, programs, refills
 from painpump.clinic.errors import Conflict, NotFound
@@ -97,7 +97,7 @@ def test_other_roles_may_not_add_a_limit_and_nothing_is_stored(
     with pytest.raises(Forbidden):
         baclofen_daily(request.getfixturevalue(role_user), "420 mcg/day")
     assert not ClinicLimit.objects.exists()
-    assert not AuditEntry.objects.exists()
+    assert not written_entries().exists()
 
 
 def test_every_role_reads_the_limits(nurse: User, auditor: User, pharmacist: User) -> None:

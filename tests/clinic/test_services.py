@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
-from clinic_fixtures import BORN
+from clinic_fixtures import BORN, written_entries
 from frozen import TODAY, at, day
 from painpump.clinic import audit
 from painpump.clinic.actions import patients
@@ -70,7 +70,7 @@ def test_bad_patient_input_is_refused_and_nothing_is_written(
     assert caught.value.field == field
     assert caught.value.problem == problem
     assert Patient.objects.count() == 0
-    assert AuditEntry.objects.count() == 0
+    assert not written_entries().exists()
 
 
 def test_a_duplicate_record_number_is_refused(patient: Patient, nurse: User) -> None:
@@ -189,7 +189,7 @@ def test_audit_verify_detects_a_removed_newest_entry(patient: Patient, physician
 
 
 def test_audit_entries_cannot_be_changed_or_deleted_through_the_model(patient: Patient) -> None:
-    entry = AuditEntry.objects.get()
+    entry = written_entries().get()
     entry.actor = "x"
     with pytest.raises(PermissionError):
         entry.save()

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.contrib.auth.models import User
 
+from clinic_fixtures import written_entries
 from frozen import TODAY, day
 from painpump.clinic.actions import pathway, patients, settings_service
 from painpump.clinic.locale import clinic_settings
@@ -106,7 +107,7 @@ def test_a_length_outside_1_to_60_days_is_refused_naming_field_value_limit_and_s
     assert problem in refusal.problem
     assert clinic_settings().test_phase_days_severe == 5
     assert clinic_settings().version == version
-    assert not AuditEntry.objects.exists()
+    assert not written_entries().exists()
 
 
 def test_the_boundaries_1_and_60_days_are_accepted(admin: User) -> None:
@@ -128,7 +129,7 @@ def test_only_the_admin_changes_a_length(request: pytest.FixtureRequest, role_us
             test_phase_days_moderate=4,
         )
     assert clinic_settings().test_phase_days_moderate == 3
-    assert not AuditEntry.objects.exists()
+    assert not written_entries().exists()
 
 
 def test_a_changed_length_moves_a_test_phase_started_afterwards_not_one_already_running(

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern
@@ -31,6 +31,7 @@ from painpump.clinic.actions import (
     refills,
     role_grants,
 )
+from painpump.clinic.actions import users as accounts
 from painpump.clinic.actions.readbacks import record_readback
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Episode, Implant, Incident, Program, Refill
@@ -38,6 +39,7 @@ from painpump.clinic.roles import Role
 from painpump.clinic.testing import (
     CARRIED_OVER,
     MEDTRONIC_CATHETER,
+    audited_user,
     baclofen,
     prescribed,
     responder_episode,
@@ -513,10 +515,8 @@ def _at(day: date) -> datetime:
 def build() -> World:
     users: dict[str, User] = {}
     for caller, name in [*USERNAMES.items(), (INACTIVE, "dr.gone"), (OTHER, "dr.other")]:
-        user = User.objects.create_user(name, password=PASSWORD)
-        role = Role.PHYSICIAN.value if caller in (INACTIVE, OTHER) else caller
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
-        users[caller] = user
+        role = Role.PHYSICIAN if caller in (INACTIVE, OTHER) else Role(caller)
+        users[caller] = audited_user(name, role, password=PASSWORD)
     physician, nurse, pharmacist = users[P], users[N], users[PH]
     clinic_settings()
     patient = patients.create_patient(
@@ -605,10 +605,9 @@ def build() -> World:
         volume_per_cm=Decimal("0.0026"),
         source=POLICY,
     )
-    asked_by = User.objects.create_user("ad.other", password=PASSWORD)
-    asked_by.groups.add(Group.objects.get_or_create(name=Role.ADMIN.value)[0])
+    audited_user("ad.other", Role.ADMIN, password=PASSWORD)
     grant = role_grants.ask("ad.other", nurse, [Role.PHARMACIST])[0]
-    User.objects.filter(id=users[INACTIVE].id).update(is_active=False)
+    accounts.set_active(users[AD], users[INACTIVE].id, expected_version=1, active=False)
     ids = {
         "today": today().isoformat(),
         "patient": patient.id,

@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from clinic_fixtures import written_entries
 from painpump.clinic.actions import library
 from painpump.clinic.models import AuditEntry, ClinicLimit
 from painpump.clinic.roles import Role
@@ -178,7 +179,7 @@ def test_an_invalid_limit_is_refused_next_to_its_field_and_nothing_is_stored(
     assert 'role="alert"' in block
     assert message in block
     assert not ClinicLimit.objects.exists()
-    assert not AuditEntry.objects.exists()
+    assert not written_entries().exists()
 
 
 def test_a_retried_add_is_stored_once(pharmacist: User) -> None:

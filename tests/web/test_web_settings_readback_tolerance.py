@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from clinic_fixtures import SETTINGS_FORM
+from clinic_fixtures import SETTINGS_FORM, written_entries
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry
 
@@ -96,7 +96,7 @@ def test_a_refused_tolerance_is_named_next_to_its_field_and_changes_nothing(
     assert message in block.replace("Readback tolerance of the reservoir", "readback_tolerance")
     assert clinic_settings().version == 1
     assert clinic_settings().readback_tolerance_ml == Decimal("0.1")
-    assert not AuditEntry.objects.exists()
+    assert not written_entries().exists()
 
 
 @pytest.mark.parametrize("role_user", ["physician", "nurse", "pharmacist", "auditor"])
@@ -109,4 +109,4 @@ def test_other_roles_read_the_tolerance_unverified_but_may_not_change_it(
     assert UNVERIFIED in page
     assert client.post("/settings/", form(readback_tolerance="0.5 mL")).status_code == 403
     assert clinic_settings().readback_tolerance_ml == Decimal("0.1")
-    assert not AuditEntry.objects.exists()
+    assert not written_entries().exists()

@@ -357,8 +357,10 @@ def verify() -> Verification:
     problems += witnessed.problems
     _witness(chain, witnessed, problems, notes)
     try:
-        problems += audit_records.mismatches()
-    except UNREADABLE as error:
+        found, noted = audit_records.compare()
+        problems += found
+        notes += noted
+    except audit_records.UNREADABLE as error:
         problems += audit_malformed.record_ids()
         problems.append(
             f"the clinical records were not compared with their trail: a row cannot be read "

@@ -2,16 +2,16 @@
 group added in the database (`insert into auth_user_groups`), or `is_active`, `is_superuser` or
 `is_staff` edited, differs from the newest entry that recorded the account (its creation, a
 change of its roles, a grant a second admin approved, the console's bootstrap, a deactivation or
-reactivation: each records the account as clinic.actions.users.snapshot shows it). An account no
-entry records (made by `painpump manage createsuperuser` before `painpump roles bootstrap`, by a
-script or a test fixture) has nothing to be compared with: once the trail records any account
-(a clinic whose accounts painpump manages), one that holds a role or a flag is named in a note.
-A flag the account's newest entry does not hold (written before painpump
-recorded it) is named in a note too, and compared once a later entry records it."""
+reactivation: each records the account as clinic.actions.users.snapshot shows it). An account
+whose creation no entry records (inserted in the database, made by a script, or by `painpump
+manage createsuperuser` until `painpump roles bootstrap` records it) is a problem. A flag the
+account's newest entry does not hold (written before painpump recorded it) is named in a note,
+and compared once a later entry records it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 
@@ -29,6 +29,9 @@ RECORDING = frozenset(
     }
 )
 """The actions whose `after` records an account's roles and flags."""
+CREATING = frozenset({"user.create", "user.bootstrap_admin"})
+"""The actions that record an account's creation: the admin's (or the demo's), and the server
+console's bootstrap of an account `painpump manage createsuperuser` made."""
 FIELDS = ("roles", "active", "superuser", "staff")
 FLAGS = ("superuser", "staff")
 SHOWN = 10
@@ -38,22 +41,33 @@ AccountState = dict[str, tuple[object, int]]
 """Field -> (the newest value the trail recorded, its entry's seq)."""
 
 
-def audited_accounts() -> dict[str, AccountState]:
-    """Each account the trail records, by username (an entry names it in its `after`; the demo's
-    older entries name it by id there)."""
+@dataclass
+class Audited:
+    """What the trail records of the accounts: each one's state by username (an entry names it
+    in its `after`; the demo's older entries name it by id there), and the accounts whose
+    creation it records."""
+
+    states: dict[str, AccountState] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
+
+
+def audited_accounts() -> Audited:
     rows = (
         AuditEntry.objects.filter(action__in=RECORDING, object_type="user")
         .order_by("seq")
-        .values_list("seq", "object_id", "after")
+        .values_list("seq", "action", "object_id", "after")
         .iterator(chunk_size=2000)
     )
-    states: dict[str, AccountState] = {}
-    for seq, object_id, after in rows:
+    audited = Audited()
+    for seq, action, object_id, after in rows:
         if not isinstance(after, dict):
             continue
-        state = states.setdefault(str(after.get("username") or object_id), {})
+        username = str(after.get("username") or object_id)
+        state = audited.states.setdefault(username, {})
         state.update((name, (after[name], seq)) for name in FIELDS if name in after)
-    return states
+        if action in CREATING:
+            audited.created.add(username)
+    return audited
 
 
 def held(user: User) -> dict[str, object]:
@@ -73,57 +87,58 @@ def _matches(name: str, stored: object, audited: object) -> bool:
 
 
 def compare() -> tuple[list[str], list[str]]:
-    """The problems (every account whose roles or flags differ from its trail, every audited
-    account missing from the database) and the notes (accounts no entry records that hold a role
-    or a flag, when the trail records others; flags an account's entries predate)."""
-    states = audited_accounts()
+    """The problems (every account whose creation no entry records, every account whose roles
+    or flags differ from its trail, every audited account missing from the database) and the
+    notes (flags an account's entries predate)."""
+    audited = audited_accounts()
     problems: list[str] = []
-    unrecorded: list[str] = []
     predating: list[str] = []
     seen: set[str] = set()
     for user in User.objects.prefetch_related("groups").order_by("username"):
         name = user.get_username()
         seen.add(name)
         stored = held(user)
-        state = states.get(name)
+        if name not in audited.created:
+            problems.append(_uncreated(name, stored))
+        state = audited.states.get(name)
         if state is None:
-            given = [str(role) for role in _listed(stored["roles"])]
-            given += [flag for flag in FLAGS if stored[flag]]
-            if given:
-                unrecorded.append(f"{name} ({', '.join(given)})")
             continue
-        missing = [field for field in stored if field not in state]
+        missing = [column for column in stored if column not in state]
         if missing:
             predating.append(f"{name} ({', '.join(missing)})")
-        for field, value in stored.items():
-            if field not in state:
+        for column, value in stored.items():
+            if column not in state:
                 continue
-            audited, seq = state[field]
-            if not _matches(field, value, audited):
+            recorded, seq = state[column]
+            if not _matches(column, value, recorded):
                 problems.append(
-                    f"user {name}: {field} is {value!r} in the database, {audited!r} in its "
+                    f"user {name}: {column} is {value!r} in the database, {recorded!r} in its "
                     f"audit trail (entry {seq})"
                 )
     problems += [
         f"user {name}: its trail records it (entry {min(seq for _, seq in state.values())}) but "
         "it is not in the database (deleted or renamed outside the application)"
-        for name, state in states.items()
+        for name, state in audited.states.items()
         if name not in seen and state
     ]
     notes = []
-    if unrecorded and states:
-        notes.append(
-            f"{_count(unrecorded)} hold a role or a flag that no audit entry records, so they "
-            f"are not compared: {_names(unrecorded)} (made outside the application: by `painpump "
-            "manage createsuperuser` before `painpump roles bootstrap`, by a script, or in the "
-            "database); an audited change of their roles records them"
-        )
     if predating:
         notes.append(
             f"the newest entries of {_count(predating)} predate the record of a field, which is "
             f"not compared until an audited change records it: {_names(predating)}"
         )
     return problems, notes
+
+
+def _uncreated(name: str, stored: dict[str, object]) -> str:
+    given = [str(role) for role in _listed(stored["roles"])]
+    given += [flag for flag in FLAGS if stored[flag]]
+    holds = f"it holds {', '.join(given)}" if given else "it holds no role or flag"
+    return (
+        f"user {name}: no audit entry records its creation ({holds}): an account written outside "
+        "the application (in the database, by a script, or by `painpump manage createsuperuser` "
+        "until `painpump roles bootstrap` records it)"
+    )
 
 
 def _listed(value: object) -> list[object]:

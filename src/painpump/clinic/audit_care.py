@@ -67,6 +67,7 @@ def _assessment(row: Assessment) -> dict[str, Stored]:
         "value": Score(row.value, unit),
         "limb": Exact(row.limb),
         "taken_at": Moment(row.taken_at),
+        "recorded_at": Moment(row.recorded_at),
         "note": Exact(row.note),
         "recorded_by": Exact(row.recorded_by.get_username()),
         "episode": Owner((row.episode_id,)),
@@ -187,6 +188,7 @@ KINDS = (
         lambda: Assessment.objects.select_related("episode", "recorded_by"),
         _assessment,
         _recorder,
+        recorded_later=frozenset({"recorded_at"}),
     ),
     Kind(
         "appointment",

@@ -28,6 +28,7 @@ from painpump.clinic.actions.catheters import snapshot as catheter_snapshot
 from painpump.clinic.actions.library import snapshot as limit_snapshot
 from painpump.clinic.actions.patients import patient_snapshot
 from painpump.clinic.actions.refills import program_snapshot
+from painpump.clinic.errors import UnreadableRow
 from painpump.clinic.models import (
     AuditEntry,
     ClinicCatheter,
@@ -240,6 +241,8 @@ def _refill(row: Refill) -> dict[str, Stored]:
         "verified_by": Exact(row.verified_by),
         "verified_at": Moment(row.verified_at),
         "overrides": Exact(row.acknowledged),
+        "warnings": Exact(row.warnings),
+        "idempotency_key": Exact(row.idempotency_key),
     }
 
 
@@ -260,11 +263,28 @@ def _program(row: Program) -> dict[str, Stored]:
         "started_at": Moment(row.started_at),
         "ended_at": Moment(row.ended_at),
         "programmed_by": Exact(row.programmed_by),
+        "prescribed_by": _prescriber(row),
+        "limited_by": Exact(row.limited_by),
         "prescription": Exact(row.prescription.number if row.prescription else None),
         "overrides": Exact(row.overrides),
+        "warnings": Exact(row.warnings),
         "implant": Owner((row.implant_id,)),
         "patient": Owner((row.implant.episode.patient_id,)),
     }
+
+
+def _prescriber(row: Program) -> Derived:
+    """A program's prescriber is its prescription's (the trail records who signed that); a
+    program recorded before prescriptions were kept names whoever entered it, with nothing to
+    derive it from."""
+    prescribed = row.prescription
+    if prescribed is None:
+        return Derived(row.prescribed_by, row.prescribed_by, "")
+    return Derived(
+        row.prescribed_by,
+        prescribed.prescribed_by,
+        f"its prescription (#{prescribed.number}, signed by {prescribed.prescribed_by})",
+    )
 
 
 OPTIONAL_SETTINGS = (
@@ -467,10 +487,14 @@ def _program_refilled(
     if "program" not in after:
         return []
     started = {
-        **_recorded(after, (*PUMP_DATES, "dose", "rate", "phase", "prescription", "implant")),
+        **_recorded(
+            after, (*PUMP_DATES, "limited_by", "dose", "rate", "phase", "prescription", "implant")
+        ),
         "started_at": after["performed_at"],
         "ended_at": None,
         "programmed_by": actor,
+        "warnings": [],  # a refill's warnings and overrides are the refill's own
+        "overrides": [],
     }
     return [(str(after["program"]), started), *_ended(after, "performed_at")]
 
@@ -481,8 +505,9 @@ class Kind:
     record none), its rows, how they render in the trail's terms, what an entry tells beyond its
     `after` (who acted, as what), what a record holds before any entry says otherwise, the
     records another kind's audited action created (every other one must have an entry of its
-    own), whether its entries name its patient (compared as its "patient"), and the actions on
-    other records whose entries record its state too (Carried)."""
+    own), whether its entries name its patient (compared as its "patient"), the actions on
+    other records whose entries record its state too (Carried), and the fields its entries
+    record only since a later version (a record whose entries predate one is named in a note)."""
 
     name: str
     actions: frozenset[str]
@@ -493,6 +518,7 @@ class Kind:
     created_elsewhere: Callable[[States], set[str]] | None = None
     names_patient: bool = True
     carried: Mapping[str, Carried] = field(default_factory=dict)
+    recorded_later: frozenset[str] = frozenset()
 
 
 NEWEST_REFILL = Prefetch(
@@ -514,6 +540,7 @@ KINDS = (
         _refill,
         _refill_noted,
         {"verified_by": "", "verified_at": None},
+        recorded_later=frozenset({"warnings", "idempotency_key"}),
     ),
     Kind(
         "program",
@@ -523,6 +550,7 @@ KINDS = (
         _program_noted,
         created_elsewhere=_refill_programs,
         carried={"program.change": _program_started, "refill.perform": _program_refilled},
+        recorded_later=frozenset({"limited_by", "warnings"}),
     ),
     Kind(
         "prescription",
@@ -654,11 +682,13 @@ def _note(state: AuditedState, fields: Mapping[str, object], seq: int) -> None:
             state[name] = (value, seq)
 
 
-def mismatches() -> list[str]:
+def compare() -> tuple[list[str], list[str]]:
     """Every way a record differs from its trail, each naming the record, the field, the value
-    stored and the value audited (a patient's identifying fields by name only)."""
+    stored and the value audited (a patient's identifying fields by name only); and the notes
+    naming records whose entries predate the record of a field (not compared)."""
     states = audited_states()
     found: list[str] = []
+    predating: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for kind in all_kinds():
         audited = states[kind.name]
         elsewhere = kind.created_elsewhere(states) if kind.created_elsewhere else set()
@@ -682,13 +712,30 @@ def mismatches() -> list[str]:
                     )
                 continue
             found += _differences(kind.name, key, stored, state)
+            missing = tuple(sorted(kind.recorded_later - state.keys()))
+            if missing:
+                predating.setdefault((kind.name, missing), []).append(key)
         found += [
             f"{kind.name} {key}: its trail records it (entry {min(s for _, s in state.values())}) "
             "but it is not in the database (deleted outside the application)"
             for key, state in audited.items()
             if key not in seen
         ]
-    return found
+    return found, [_predating(kind, fields, keys) for (kind, fields), keys in predating.items()]
+
+
+SHOWN = 5
+"""Records a note names before it counts the rest."""
+
+
+def _predating(kind: str, fields: tuple[str, ...], keys: list[str]) -> str:
+    more = f" and {len(keys) - SHOWN} more" if len(keys) > SHOWN else ""
+    plural = "s" if len(keys) > 1 else ""
+    return (
+        f"the entries of {len(keys)} {kind}{plural} predate the record of "
+        f"{' and '.join(fields)}, which {'are' if len(fields) > 1 else 'is'} not compared: "
+        f"{', '.join(keys[:SHOWN])}{more}"
+    )
 
 
 UNREADABLE = (
@@ -696,7 +743,7 @@ UNREADABLE = (
     TypeError,
     ValueError,
     ArithmeticError,
-    KeyError,
+    LookupError,
     AttributeError,
     ValidationError,
 )
@@ -722,6 +769,8 @@ def _rendered(kind: Kind) -> Iterator[tuple[str, dict[str, Stored] | str]]:
 def _one(kind: Kind, key: object) -> tuple[str, dict[str, Stored] | str]:
     try:
         return str(key), kind.render(kind.rows().get(pk=key))
+    except UnreadableRow as error:  # names the field and its value itself
+        return str(key), str(error)
     except UNREADABLE as error:
         why = str(error) or "values that do not fit together"
         return str(key), (

@@ -1,5 +1,5 @@
-"""What a clinic use case answers besides a Refusal: the record is not there, or someone else
-changed it since it was read."""
+"""What a clinic use case answers besides a Refusal: the record is not there, someone else
+changed it since it was read, or a row holds a value no audited action stores."""
 
 from __future__ import annotations
 
@@ -38,4 +38,22 @@ class Conflict(Exception):
         return (
             f"{self.object_type} {self.object_id} was changed by someone else (version "
             f"{self.current_version}, you edited version {self.expected_version}): reload it"
+        )
+
+
+@dataclass(eq=False)
+class UnreadableRow(ValueError):
+    """A stored row holds a value the application never writes (a step on weekday 9, a patient
+    bolus without its lockout): written outside the application, so it is not read as if it
+    were sound. Names the record, the field, the value stored and what the field holds."""
+
+    record: str
+    field: str
+    value: object
+    expected: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.record}: its row cannot be read: {self.field} is {self.value!r}, not "
+            f"{self.expected}: a row written outside the application"
         )

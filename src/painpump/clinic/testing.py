@@ -1,7 +1,8 @@
-"""Pathway steps that tests and the fault drills' clinic (painpump.devtools.faults.seed) share: a
-spasticity episode taken through a baclofen test phase to the responder decision, the way a
-clinic records it, and a baclofen fill. Each takes its dates from the caller: the tests build
-theirs from their frozen clock (tests/frozen.py), the drills from the clinic's today."""
+"""What tests and the drills' clinics (painpump.devtools) share: an account made with its roles
+and its creation audited, a spasticity episode taken through a baclofen test phase to the
+responder decision, the way a clinic records it, and a baclofen fill. Each takes its dates from
+the caller: the tests build theirs from their frozen clock (tests/frozen.py), the drills from the
+clinic's today."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Unpack
 from uuid import UUID
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
+from django.db import transaction
 
+from painpump.clinic import audit
 from painpump.clinic.actions import pathway, prescriptions
+from painpump.clinic.actions.users import account_snapshot
 from painpump.clinic.models import Episode, Implant, Prescription
+from painpump.clinic.roles import Role
 from painpump.core import prescription as rx
 from painpump.core.baclofen import ScreeningBolus
 from painpump.core.dose_history import Phase
@@ -21,6 +26,24 @@ from painpump.core.pathway.episode import Facts
 from painpump.core.prescription_compare import CheckEntries
 from painpump.core.refill_decision import Fill
 from painpump.core.units import Kind, Q, parse
+
+FIXTURE = "painpump fixture"
+"""The actor the trail names for the accounts `audited_user` makes."""
+
+
+def audited_user(
+    username: str, *roles: Role, password: str | None = None, actor: str = FIXTURE
+) -> User:
+    """An account holding `roles` at once (no second admin approves them), its creation audited
+    as the demo audits its users (`user.create`, with the roles and flags it holds), so that
+    `painpump audit verify` compares it rather than report an account made outside the
+    application. Without `password` it cannot sign in with one."""
+    with transaction.atomic():
+        user = User.objects.create_user(username, password=password)
+        for role in roles:
+            user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+        audit.record(actor, "user.create", "user", username, after=account_snapshot(user))
+    return user
 
 
 def _step(

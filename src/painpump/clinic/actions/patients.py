@@ -343,6 +343,7 @@ def record_assessment(
             "value": f"{format_decimal(number)}{unit}",
             "limb": limb,
             "taken_at": taken_at.isoformat(),
+            "recorded_at": assessment.recorded_at.isoformat(),
             "note": note,
             "episode": str(episode.id),
         },

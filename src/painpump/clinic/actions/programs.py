@@ -119,6 +119,8 @@ def program_pump(
             "started_at": now.isoformat(),
             "programmed_by": actor,
             "ends": str(previous.id),
+            "limited_by": program.limited_by,
+            "warnings": program.warnings,
             "overrides": overrides_json(passed),
             "appointments_moved": moved,
         },

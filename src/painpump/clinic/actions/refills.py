@@ -203,6 +203,8 @@ def perform_refill(
             "needs_verification": verify,
             "appointments_done": closed,
             "overrides": overrides_json(passed),
+            "warnings": refill.warnings,
+            "idempotency_key": idempotency_key,
             "notes": [n.message for n in outcome.stability_notes],
         },
     )

@@ -6,6 +6,7 @@ the history (no query per refill); every number comes from painpump.core."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -18,7 +19,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from painpump.clinic import audit
-from painpump.clinic.errors import get_or_not_found
+from painpump.clinic.errors import UnreadableRow, get_or_not_found
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import (
     AlarmReport,
@@ -68,6 +69,8 @@ from painpump.core.refill import (
     first_of_drug,
 )
 from painpump.core.units import Q, format_decimal, of, side_by_side
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,9 @@ class Chart:
     """The clinic's day at `now`."""
     refill_by: date | None = None
     """The pump's refill-by date as stored with it (the one every page shows)."""
+    unreadable: tuple[str, ...] = ()
+    """Rows of the pump in place that cannot be read (written outside the application), each
+    naming the record and the field: its running program and projection are not shown."""
 
 
 def fill_doses(drugs: Sequence[tuple[str, Decimal]], rate_ml_per_day: Decimal) -> tuple[Dose, ...]:
@@ -666,6 +672,7 @@ class _PumpInPlace:
     projection_notes: tuple[str, ...] = ()
     refills: tuple[RefillLine, ...] = ()
     doses: tuple[DoseLine, ...] = ()
+    unreadable: tuple[str, ...] = ()
 
 
 def _bridge_words(refill: Refill) -> str:
@@ -736,9 +743,14 @@ def _pump_in_place(
     program: RunningProgram | None = None
     projection: Projection | None = None
     notes: list[str] = []
+    unreadable: tuple[str, ...] = ()
     if done and running is not None:
-        program = _running_program(running, done, now)
-        projected = fill_projection(active, done, programs, margin_days, locale.zone, now)
+        try:
+            program = _running_program(running, done, now)
+            projected = fill_projection(active, done, programs, margin_days, locale.zone, now)
+        except UnreadableRow as error:
+            logger.error("the chart shows pump %s without its program: %s", active.id, error)
+            program, projected, unreadable = None, None, (str(error),)
         if projected is not None:
             projection, notes = projected
     executed = {p.id: p.prescription for p in programs}
@@ -758,6 +770,7 @@ def _pump_in_place(
             for i, r in reversed(list(enumerate(done)))
         ),
         doses=tuple(_dose_lines(programs, done, now)),
+        unreadable=unreadable,
     )
 
 
@@ -860,6 +873,7 @@ def patient_chart(user: User, patient_id: UUID, now: datetime) -> Chart:
         now=now,
         today=locale.today(now),
         refill_by=active.refill_by if active is not None else None,
+        unreadable=in_place.unreadable,
     )
     audit.record(actor, "patient.chart", "patient", patient.id, patient_id=patient.id)
     return chart

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from painpump.clinic.models import Implant, Prescription, Program, Refill
+from painpump.clinic.errors import UnreadableRow
+from painpump.clinic.models import Implant, Prescription, PrescriptionStep, Program, Refill
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit
@@ -21,31 +23,79 @@ OPEN = (Prescription.Status.AWAITING_CHECK, Prescription.Status.READY)
 
 
 def as_core(record: Prescription) -> rx.Prescription:
+    """`record` as core's value; UnreadableRow names the first field no audited action would
+    have stored (a step on weekday 9, a patient bolus without its lockout)."""
     drugs = tuple((d.drug, of(d.concentration_mcg_per_ml, "mcg/mL")) for d in record.drugs.all())
     days: list[list[rx.Step]] = [[] for _ in range(7)]
     for step in record.steps.all():
+        _check_step(record, step)
         days[step.weekday].append(rx.Step(step.start_s, of(step.dose_mcg_per_day, "mcg/day")))
     program = rx.PrescribedProgram(
-        rx.ProgramKind(record.program_kind), tuple(tuple(day) for day in days)
+        _choice(record, "program_kind", rx.ProgramKind), tuple(tuple(day) for day in days)
     )
     if record.bolus_dose_mcg is not None and record.bolus_duration_s is not None:
         bolus = rx.SingleBolus(of(record.bolus_dose_mcg, "mcg"), record.bolus_duration_s)
         program = rx.PrescribedProgram.single_bolus(bolus)
-    ptm = None
-    if record.ptm_dose_mcg is not None:
-        assert record.ptm_duration_s and record.ptm_lockout_s and record.ptm_max_per_day
-        ptm = rx.PatientBolus(
-            of(record.ptm_dose_mcg, "mcg"),
-            record.ptm_duration_s,
-            record.ptm_lockout_s,
-            record.ptm_max_per_day,
-        )
     return rx.Prescription(
         drugs,
         program,
-        ptm,
-        Phase(record.phase) if record.phase else None,
-        rx.FluidChange(record.fluid_change),
+        _patient_bolus(record),
+        _choice(record, "phase", Phase) if record.phase else None,
+        _choice(record, "fluid_change", rx.FluidChange),
+    )
+
+
+def _unreadable(record: Prescription, field: str, value: object, expected: str) -> UnreadableRow:
+    return UnreadableRow(f"prescription {record.id}", field, value, expected)
+
+
+def _check_step(record: Prescription, step: PrescriptionStep) -> None:
+    if step.weekday not in range(len(rx.WEEKDAYS)):
+        raise _unreadable(
+            record, "a step's weekday", step.weekday, "a day of the week (0 Monday to 6 Sunday)"
+        )
+    if step.start_s not in range(rx.SECONDS_PER_DAY):
+        raise _unreadable(
+            record,
+            "a step's start_s",
+            step.start_s,
+            f"a time of day (0 to {rx.SECONDS_PER_DAY - 1} seconds after midnight)",
+        )
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(record: Prescription, field: str, choices: type[E]) -> E:
+    value = getattr(record, field)
+    try:
+        return choices(value)
+    except ValueError:
+        raise _unreadable(
+            record, field, value, f"one of {', '.join(c.value for c in choices)}"
+        ) from None
+
+
+PTM_SETTINGS = ("ptm_duration_s", "ptm_lockout_s", "ptm_max_per_day")
+
+
+def _patient_bolus(record: Prescription) -> rx.PatientBolus | None:
+    if record.ptm_dose_mcg is None:
+        return None
+    for field in PTM_SETTINGS:
+        if not getattr(record, field):
+            raise _unreadable(
+                record,
+                field,
+                getattr(record, field),
+                "a positive number (the patient bolus's dose is set)",
+            )
+    assert record.ptm_duration_s and record.ptm_lockout_s and record.ptm_max_per_day
+    return rx.PatientBolus(
+        of(record.ptm_dose_mcg, "mcg"),
+        record.ptm_duration_s,
+        record.ptm_lockout_s,
+        record.ptm_max_per_day,
     )
 
 

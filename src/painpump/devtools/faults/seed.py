@@ -12,7 +12,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from painpump.clinic.roles import Role
 from painpump.clinic.testing import (
     CARRIED_OVER,
     MEDTRONIC_CATHETER,
+    audited_user,
     baclofen,
     prescribed,
     responder_episode,
@@ -48,9 +49,7 @@ class Clinic:
 
 
 def _user(name: str, role: Role) -> User:
-    user = User.objects.create_user(name)  # no password: the drills use a token and a session
-    user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-    return user
+    return audited_user(name, role, actor="fault drill")  # a token and a session, no password
 
 
 def _session(user: User) -> str:

@@ -47,13 +47,13 @@ def _seed() -> dict[str, Any]:
     """The clinic: two admins, a physician, a nurse and one patient."""
     from datetime import date
 
-    from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from django.db import transaction
 
     from painpump.clinic.actions import patients
     from painpump.clinic.locale import clinic_today
     from painpump.clinic.roles import Role
+    from painpump.clinic.testing import audited_user
 
     call_command("migrate", interactive=False, verbosity=0)
     with transaction.atomic():
@@ -64,9 +64,7 @@ def _seed() -> dict[str, Any]:
             ("drill.physician", Role.PHYSICIAN),
             ("drill.nurse", Role.NURSE),
         ]:
-            user = User.objects.create_user(name, password=PASSWORD)
-            user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-            made[name] = user
+            made[name] = audited_user(name, role, password=PASSWORD, actor="escalation drill")
         family, given, mrn, born = IDENTITY
         patient = patients.create_patient(
             made["drill.nurse"],

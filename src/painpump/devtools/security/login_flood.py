@@ -54,6 +54,8 @@ SETTLE = 1.0
 budget check just before it ran out finish hashing."""
 PROBE_EVERY = 0.02
 USERNAME = "flood.nurse"
+DRILL = "login-flood drill"
+"""The actor the trail names for what the drill's clinic is seeded with."""
 WARD_NURSE = "ward.nurse"
 """Signs in from WARD before the flood from many addresses, and again while it is refused."""
 WARD = "192.0.2.10"
@@ -98,20 +100,18 @@ def seed() -> str:
 
     setup_django()
     from django.conf import settings
-    from django.contrib.auth.models import Group, User
     from django.core.management import call_command
 
     from painpump.api import tokens
     from painpump.clinic.roles import Role
+    from painpump.clinic.testing import audited_user
     from painpump.plumbing.throttle import ADDRESS_MAX_FAILURES
 
     call_command("migrate", interactive=False, verbosity=0)
-    nurses = Group.objects.get_or_create(name=Role.NURSE.value)[0]
-    user = User.objects.create_user(USERNAME)  # no password: the token is its credential
-    user.groups.add(nurses)
-    token = tokens.create(USERNAME, read_only=True, actor="login-flood drill").secret
+    audited_user(USERNAME, Role.NURSE, actor=DRILL)  # no password: the token is its credential
+    token = tokens.create(USERNAME, read_only=True, actor=DRILL).secret
     ward_password = secrets.token_urlsafe(16)
-    User.objects.create_user(WARD_NURSE, password=ward_password).groups.add(nurses)
+    audited_user(WARD_NURSE, Role.NURSE, password=ward_password, actor=DRILL)
     return json.dumps(
         {
             "token": token,

@@ -15,7 +15,10 @@ tolerance widened, a patient's alarm acknowledged, a readback rewritten, a refil
 cancelled, a test phase moved in an episode's pathway state, an episode without a pump closed,
 an assessment edited and a pathway event deleted; and (the sixth) a cut tail grown back past
 its checkpoint, a prescription's stored daily dose doubled, a baclofen pump's high-risk flag and
-drugs edited and a request for the admin role inserted for a second admin to approve.
+drugs edited and a request for the admin role inserted for a second admin to approve; and (the
+sixth's open findings) a prescription step moved to weekday 9, a program's prescriber, limiting
+factor and warnings, a refill's warnings and idempotency key and an assessment's recording time
+edited, and an account inserted.
 Figures: the size of the trail and the time verify takes for it.
 
 `drill(full)` runs it in a process of its own (Django is configured once per process):
@@ -427,6 +430,113 @@ def delete_pathway_event() -> str:
     return str(event.episode_id)
 
 
+def step_on_weekday_nine() -> str:
+    """Move a prescription step to weekday 9, a day no week has; the prescription's id."""
+    from painpump.clinic.models import PrescriptionStep
+
+    step = PrescriptionStep.objects.order_by("id").last()
+    assert step is not None
+    PrescriptionStep.objects.filter(id=step.id).update(weekday=9)
+    return str(step.prescription_id)
+
+
+def edit_program_prescriber() -> str:
+    """Name another physician as the prescriber of the newest program; its id."""
+    from painpump.clinic.models import Program
+
+    program = Program.objects.exclude(prescription=None).order_by("started_at").last()
+    assert program is not None
+    Program.objects.filter(id=program.id).update(prescribed_by="demo.nobody")
+    return str(program.id)
+
+
+def edit_program_limit() -> str:
+    """Swap what limits the newest program's refill-by date (the reservoir, the drug's
+    stability); its id."""
+    from painpump.clinic.models import Program
+
+    program = Program.objects.order_by("started_at").last()
+    assert program is not None
+    other = "stability" if program.limited_by == "reservoir" else "reservoir"
+    Program.objects.filter(id=program.id).update(limited_by=other)
+    return str(program.id)
+
+
+FORGED_WARNING = {
+    "rule": "forged",
+    "message": "a warning no check gave",
+    "limit": "none",
+    "source": "the insider",
+    "verified": True,
+}
+
+
+def forge_program_warnings() -> str:
+    """Replace the warnings the newest program was prescribed with by a forged one; its id."""
+    from painpump.clinic.models import Program
+
+    program = Program.objects.order_by("started_at").last()
+    assert program is not None
+    Program.objects.filter(id=program.id).update(warnings=[FORGED_WARNING])
+    return str(program.id)
+
+
+def forge_refill_warnings() -> str:
+    """Replace the warnings shown at the newest refill by a forged one (its report then prints
+    a reason never given); its id."""
+    from painpump.clinic.models import Refill
+
+    refill = Refill.objects.order_by("performed_at").last()
+    assert refill is not None
+    Refill.objects.filter(id=refill.id).update(warnings=[FORGED_WARNING])
+    return str(refill.id)
+
+
+def move_assessment_recording() -> str:
+    """Move the time the newest assessment was recorded a month earlier; its id."""
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from painpump.clinic.models import Assessment
+
+    assessment = Assessment.objects.order_by("recorded_at").last()
+    assert assessment is not None
+    Assessment.objects.filter(id=assessment.id).update(
+        recorded_at=F("recorded_at") - timedelta(days=30)
+    )
+    return str(assessment.id)
+
+
+def reuse_refill_key() -> str:
+    """Give the newest refill the key of the performer's next retry, so that their next refill
+    is answered with this one and never recorded; its id."""
+    from painpump.clinic.models import Refill
+
+    refill = Refill.objects.order_by("performed_at").last()
+    assert refill is not None
+    Refill.objects.filter(id=refill.id).update(idempotency_key="the-next-refill")
+    return str(refill.id)
+
+
+def insert_account(username: str = "in.sider", role: str = "physician") -> str:
+    """Insert an account holding `role` in the database, no audited action making it; its
+    username."""
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "insert into auth_user (username, password, is_superuser, is_staff, is_active, "
+            "first_name, last_name, email, date_joined) "
+            "values (%s, '!', %s, %s, %s, '', '', '', '2026-01-01 00:00:00')",
+            [username, False, False, True],
+        )
+    group, _ = Group.objects.get_or_create(name=role)
+    User.objects.get(username=username).groups.add(group)
+    return username
+
+
 def forge_checkpoint() -> None:
     """Append a checkpoint line signed without the audit key."""
     from painpump.clinic import audit_checkpoints, audit_keys
@@ -511,6 +621,14 @@ SCENARIOS: dict[str, tuple[Callable[[], object], str]] = {
         lambda: insert_role_request("demo.nurse1", "demo.admin"),
         "has no `user.role_request` audit entry",
     ),
+    "prescription step moved to weekday 9": (step_on_weekday_nine, "a step's weekday is 9"),
+    "program's prescriber edited": (edit_program_prescriber, ": prescribed_by is 'demo.nobody'"),
+    "program's limiting factor edited": (edit_program_limit, ": limited_by is "),
+    "program's warnings forged": (forge_program_warnings, ": warnings is [{'rule': 'forged'"),
+    "refill's warnings forged": (forge_refill_warnings, ": warnings is [{'rule': 'forged'"),
+    "assessment's recording time moved": (move_assessment_recording, ": recorded_at is "),
+    "refill's idempotency key reused": (reuse_refill_key, ": idempotency_key is 'the-next"),
+    "account inserted in the database": (insert_account, "no audit entry records its creation"),
 }
 
 

@@ -3,11 +3,13 @@ the page in the URL so that a list can be bookmarked) and the patient's chart.""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,10 +17,11 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 
 from painpump import clock
+from painpump.clinic.errors import UnreadableRow
 from painpump.clinic.locale import clinic_today
 from painpump.clinic.reads import queries
-from painpump.clinic.reads.chart import patient_chart
-from painpump.clinic.reads.prescription_history import prescription_versions
+from painpump.clinic.reads.chart import Chart, patient_chart
+from painpump.clinic.reads.prescription_history import Version, prescription_versions
 from painpump.clinic.reads.prescription_work import open_incidents, readbacks_differing
 from painpump.clinic.reads.queries import PatientList, search_patients
 from painpump.core import catalog
@@ -26,6 +29,8 @@ from painpump.core.errors import Refusal
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.chart_series import dose_data, outcome_data, reservoir_data
+
+logger = logging.getLogger(__name__)
 
 MAX_QUERY = 200
 PAGE_ROWS = queries.PAGE_SIZE
@@ -156,6 +161,7 @@ def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     chart = patient_chart(user, patient_id, clock.now())
     pump = chart.pump
     incidents = open_incidents(user, patient_id)
+    versions, unreadable = _versions(user, chart)
     context = {
         "chart": chart,
         "patient": chart.patient,
@@ -163,8 +169,23 @@ def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "reservoir_data": reservoir_data(chart),
         "dose_data": dose_data(chart.doses, chart.now),
         "outcome_data": outcome_data(chart.outcomes),
-        "versions": prescription_versions(user, pump.implant_id) if pump is not None else (),
+        "versions": versions,
+        "unreadable": tuple(dict.fromkeys(chart.unreadable + unreadable)),
         "incidents": incidents,
         "readbacks_differing": readbacks_differing(incidents, pump.implant_id) if pump else (),
     }
     return render(request, "web/patient.html", context)
+
+
+def _versions(user: User, chart: Chart) -> tuple[tuple[Version, ...], tuple[str, ...]]:
+    """The pump's settings history; none, and the row that cannot be read (written outside the
+    application) named and logged, rather than an error page."""
+    if chart.pump is None:
+        return (), ()
+    try:
+        return prescription_versions(user, chart.pump.implant_id), ()
+    except UnreadableRow as error:
+        logger.error(
+            "the chart shows pump %s without its settings history: %s", chart.pump.implant_id, error
+        )
+        return (), (str(error),)
