@@ -1,9 +1,9 @@
 """The one place where failures become HTTP answers, each {"error": {...}}: a refusal is 422
 with field, value, limit and source; a validation error is 422 naming the field; a missing role
 403; an unknown record 404; a stale version 409 with the current version (a lost uniqueness
-race is a 409 too); a database that cannot serve (down, full, read-only) 503
-(painpump.plumbing.unavailable). Every error rolls the request's transaction back, so nothing is
-stored."""
+race is a 409 too, and so is a stored row the application never wrote, named and logged); a
+database that cannot serve (down, full, read-only) 503 (painpump.plumbing.unavailable). Every
+error rolls the request's transaction back, so nothing is stored."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from painpump.clinic.errors import Conflict, NotFound
+from painpump.clinic.errors import Conflict, NotFound, UnreadableRow
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal, shortened
 from painpump.plumbing import unavailable
@@ -112,6 +112,11 @@ def install(api: NinjaAPI) -> None:
             {"message": "a concurrent change conflicts with this one: reload and try again"},
         )
 
+    def unreadable(request: HttpRequest, exc: Any) -> HttpResponse:
+        log.error("%s %s refused: %s", request.method, request.path, exc)
+        detail = {"message": str(exc), "record": exc.record, "field": exc.field}
+        return _answer(api, request, CONFLICT, detail)
+
     def database(request: HttpRequest, exc: Any) -> HttpResponse:
         found = unavailable.classify(exc)
         if found is None:
@@ -137,6 +142,7 @@ def install(api: NinjaAPI) -> None:
     api.add_exception_handler(Http404, not_found)
     api.add_exception_handler(Conflict, conflict)
     api.add_exception_handler(IntegrityError, integrity)
+    api.add_exception_handler(UnreadableRow, unreadable)
     for failure in (OperationalError, InterfaceError, InternalError):
         api.add_exception_handler(failure, database)
     api.add_exception_handler(AuthenticationError, unauthenticated)

@@ -4,6 +4,7 @@ page never decides access on its own."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Concatenate, ParamSpec
@@ -14,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from painpump.clinic.errors import Conflict, NotFound
+from painpump.clinic.errors import Conflict, NotFound, UnreadableRow
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import CONFLICT, FORBIDDEN, NOT_FOUND, REFUSED
@@ -22,12 +23,13 @@ from painpump.plumbing.status import CONFLICT, FORBIDDEN, NOT_FOUND, REFUSED
 P = ParamSpec("P")
 CONCURRENT = "a concurrent change conflicts with this one: reload the page and check it"
 View = Callable[Concatenate[HttpRequest, P], HttpResponse]
+log = logging.getLogger(__name__)
 
 
 def clinic_page(view: View[P]) -> View[P]:
-    """Sign-in required; Forbidden, NotFound, Conflict (or a lost uniqueness race) and a Refusal
-    that no form caught become 403, 404, 409 and 422 pages, and the request's transaction is
-    rolled back."""
+    """Sign-in required; Forbidden, NotFound, Conflict (or a lost uniqueness race), a stored row
+    the application never wrote (UnreadableRow, logged) and a Refusal that no form caught become
+    403, 404, 409 and 422 pages, and the request's transaction is rolled back."""
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
@@ -43,6 +45,9 @@ def clinic_page(view: View[P]) -> View[P]:
             # A concurrent change won a uniqueness race (the database's message can hold patient
             # data, so it is not shown).
             return _refused(request, CONCURRENT, CONFLICT)
+        except UnreadableRow as unreadable:
+            log.error("%s %s refused: %s", request.method, request.path, unreadable)
+            return _refused(request, str(unreadable), CONFLICT)
         except Refusal as refusal:
             return _refused(request, refusal.message, REFUSED)
 
