@@ -259,6 +259,8 @@ clinician at a new computer waits at most a minute (usually seconds) instead of 
 PAINPUMP_LOGIN_KNOWN_DAYS = _positive("PAINPUMP_LOGIN_KNOWN_DAYS", 30, "days")
 """Days an address stays known after a sign-in from it."""
 OTP_TOTP_ISSUER = "painpump"
+SESSION_ENGINE = "painpump.plumbing.hashed_sessions"
+"""Sessions in the database under a keyed hash of their cookie, never the cookie itself."""
 SESSION_COOKIE_HTTPONLY = True
 SESSION_MAX_SECONDS = 8 * 3600
 SESSION_COOKIE_AGE = SESSION_MAX_SECONDS

@@ -1,7 +1,7 @@
 """Records of the shared HTTP plumbing: failed logins (the database-backed counter that throttles
-password guessing, painpump.plumbing.throttle), the addresses sign-ins came from, and the answers
-to writes sent with an idempotency key (so that a retried write is answered, not done twice,
-painpump.plumbing.idempotency).
+password guessing, painpump.plumbing.throttle), the addresses sign-ins came from, the expensive
+runs users started (painpump.plumbing.pace), and the answers to writes sent with an idempotency
+key (so that a retried write is answered, not done twice, painpump.plumbing.idempotency).
 
 Both were first created by the api app: they keep its tables (`db_table`) and the names of their
 index and constraint, so moving them here changed no database."""
@@ -43,6 +43,30 @@ class TrickleCheck(models.Model):
     a minute, counted here so that every worker process sees the same count."""
 
     at = models.DateTimeField(db_index=True)
+
+
+class PacedRun(models.Model):
+    """A run of an expensive action a user started (painpump.plumbing.pace): `finished_at` is
+    empty while it runs, and only one run of an action may be unfinished at a time."""
+
+    action = models.CharField(max_length=60)
+    username = models.CharField(max_length=150)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            models.Index(
+                fields=["action", "username", "started_at"], name="plumbing_paced_by_user"
+            ),
+        )
+        constraints = (
+            models.UniqueConstraint(
+                fields=["action"],
+                condition=models.Q(finished_at=None),
+                name="plumbing_paced_one_running",
+            ),
+        )
 
 
 class IdempotentRequest(models.Model):

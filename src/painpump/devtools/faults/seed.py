@@ -13,7 +13,6 @@ from uuid import UUID
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import User
-from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
 from painpump.api import tokens
@@ -32,6 +31,7 @@ from painpump.clinic.testing import (
 )
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
+from painpump.plumbing.hashed_sessions import SessionStore
 
 NURSE = "drill.nurse"
 PHYSICIAN = "drill.physician"

@@ -1,14 +1,22 @@
 """The audit log for the auditor and the admin (clinic.reads.audit_queries): entries newest first,
 filtered by patient, actor, action and days, each with what changed shown field by field before
-and after; and the verification of the hash chain on request. Every read is itself audited."""
+and after; and the verification of the hash chain on request. Every read is itself audited.
+
+Verifying reads the whole trail (seconds of a core on a large clinic's): it runs one at a time
+across the clinic and once a minute per user (painpump.plumbing.pace), a press past that answered
+429 with when to try again; and it reads inside a read-only scope, so on SQLite it holds no write
+lock and the clinic's work goes on beside it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -17,9 +25,11 @@ from painpump.clinic.audit import Verification
 from painpump.clinic.models import AuditEntry
 from painpump.clinic.reads import audit_queries
 from painpump.clinic.reads.audit_queries import AuditFilter, AuditPage
-from painpump.clinic.roles import require
+from painpump.clinic.roles import Forbidden, require
 from painpump.core.errors import Refusal
-from painpump.plumbing.status import REFUSED
+from painpump.db.read_only import read_only
+from painpump.plumbing import pace
+from painpump.plumbing.status import FORBIDDEN, REFUSED, TOO_MANY_REQUESTS
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import show_refusal
 from painpump.web.views.library import may
@@ -158,8 +168,30 @@ def log(request: HttpRequest) -> HttpResponse:
     return _page(request, FilterForm(request.GET))
 
 
+VERIFY = "audit.verify"
+VERIFY_EVERY = timedelta(minutes=1)
+"""How often one user may verify the trail from this page (`painpump audit verify` is not paced)."""
+LATER = {
+    pace.Why.YOURS_RECENT: "You started a verification less than a minute ago (one a minute each)",
+    pace.Why.ANOTHER_RUNNING: "Another verification of the chain is running (one at a time)",
+}
+
+
+@transaction.non_atomic_requests  # a run's start and end commit on their own (plumbing.pace)
 @require_POST
-@clinic_page
+@login_required
 def verify(request: HttpRequest) -> HttpResponse:
-    result = audit_queries.verify_chain(user_of(request))
-    return _page(request, FilterForm({}), result)
+    user = user_of(request)
+    if not may(user, "audit.read"):  # answered here: no request transaction to roll back
+        refused = Forbidden(user.get_username(), "audit.read")
+        return render(request, "web/refused.html", {"message": str(refused)}, status=FORBIDDEN)
+    try:
+        with pace.paced(VERIFY, user.get_username(), VERIFY_EVERY), read_only():
+            result = audit_queries.verify_chain(user)
+    except pace.Paced as paced:
+        shown = {"reason": LATER[paced.why], "wait": paced.wait}
+        response = render(request, "web/audit/verify_later.html", shown, status=TOO_MANY_REQUESTS)
+        response["Retry-After"] = str(paced.wait)
+        return response
+    with read_only(), transaction.atomic():
+        return _page(request, FilterForm({}), result)
