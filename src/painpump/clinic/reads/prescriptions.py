@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 
 from painpump.clinic.errors import UnreadableRow
 from painpump.clinic.models import Implant, Prescription, PrescriptionStep, Program, Refill
+from painpump.core import catalog
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.overrides import GivenAt, Override
 from painpump.core.refill_decision import Fill, ProgramDecision, RefillDecision
-from painpump.core.units import Q, of
+from painpump.core.units import Q, in_unit, of
 
 RULES = "rule-prescription"
 OPEN = (Prescription.Status.AWAITING_CHECK, Prescription.Status.READY)
@@ -187,11 +188,13 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
                 "differs from the prescription",
             )
     if dose is not None and dose.canonical != prescription.daily_dose_mcg_per_day:
+        daily_unit = catalog.drug(prescribed[0][0]).dose_rate_unit
         raise Refusal(
             "dose",
             str(dose),
-            f"{of(prescription.daily_dose_mcg_per_day, 'mcg/day')} as prescribed ({who}); a "
-            "new dose is a new prescription, signed by a physician (program.prescribe)",
+            f"{in_unit(of(prescription.daily_dose_mcg_per_day, 'mcg/day'), daily_unit)} as "
+            f"prescribed ({who}); a new dose is a new prescription, signed by a physician "
+            "(program.prescribe)",
             RULES,
             "differs from the prescription",
         )
