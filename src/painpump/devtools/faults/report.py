@@ -1,4 +1,6 @@
-"""A drill's outcome: its figures (counts, times) and its problems (any is a failure)."""
+"""A drill's outcome: its figures (counts, times), its problems and what was slower than its
+bound (`slow`): any of either fails the drill; tests of a drill judge only its problems, since a
+time on a shared machine is a benchmark's figure, not a test's."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ class Report:
     database: str
     figures: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    slow: list[str] = field(default_factory=list)
 
     def count(self, name: str, counter: Counter[str]) -> None:
         """Figures from a counter, as name: {key: n} in key order."""
@@ -34,4 +37,5 @@ class Report:
             "database": self.database,
             "figures": self.figures,
             "problems": self.problems,
+            "slow": self.slow,
         }

@@ -61,7 +61,7 @@ def run(name: str, full: bool) -> dict[str, Any]:
 
 
 def _stopped(name: str, problem: str) -> dict[str, Any]:
-    return {"drill": name, "database": "-", "figures": {}, "problems": [problem]}
+    return {"drill": name, "database": "-", "figures": {}, "problems": [problem], "slow": []}
 
 
 def _show(report: dict[str, Any]) -> None:
@@ -70,6 +70,8 @@ def _show(report: dict[str, Any]) -> None:
         print(f"   {name}: {json.dumps(value) if isinstance(value, dict | list) else value}")
     for problem in report["problems"]:
         print(f"   PROBLEM: {problem}")
+    for finding in report.get("slow", []):
+        print(f"   SLOW (a problem): {finding}")
     sys.stdout.flush()
 
 
@@ -88,7 +90,7 @@ def main(argv: list[str]) -> int:
         reports.append(run(name, options.full))
         _show(reports[-1])
     seconds = time.monotonic() - began
-    failed = [report for report in reports if report["problems"]]
+    failed = [report for report in reports if report["problems"] or report.get("slow")]
     print(
         f"security drills: {len(reports)} reports in {seconds:.0f} s, {len(failed)} with "
         f"problems; load average {os.getloadavg()[0]:.1f}"

@@ -62,4 +62,5 @@ def run_apart(name: str, args: list[str], settings: dict[str, str] | None = None
         report.problems.append(f"the drill stopped: {done.stderr[-2000:]}")
         return report
     report.figures, report.problems = found["figures"], found["problems"]
+    report.slow = found.get("slow", [])
     return report

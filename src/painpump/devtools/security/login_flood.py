@@ -209,7 +209,9 @@ def _flooder(port: int, stop: threading.Event, flood: Flood, many: bool) -> None
         flood.add(status, retry_after)
 
 
-def _flood(port: int, clinic: Clinic, size: Size, many: bool) -> tuple[dict[str, Any], list[str]]:
+def _flood(
+    port: int, clinic: Clinic, size: Size, many: bool
+) -> tuple[dict[str, Any], list[str], list[str]]:
     """The flood's figures and problems: from one address, or from many (`many`)."""
     figures: dict[str, Any] = {}
     problems: list[str] = []
@@ -289,12 +291,13 @@ def _flood(port: int, clinic: Clinic, size: Size, many: bool) -> tuple[dict[str,
     other = set(flood.statuses) - {401, 429}
     if other:
         problems.append(f"logins answered {sorted(other)} besides 401 and 429")
+    slow = []
     if refused and percentile(refused, 0.95) > P95_BOUND:
-        problems.append(
+        slow.append(
             f"the authenticated request took {percentile(refused, 0.95) * 1000:.0f} ms at the "
             f"95th percentile during the refused flood, over the bound of {P95_BOUND * 1000:.0f} ms"
         )
-    return figures, problems
+    return figures, problems, slow
 
 
 def _ward(port: int, clinic: Clinic, problems: list[str]) -> dict[str, int]:
@@ -332,7 +335,7 @@ def drill(full: bool) -> Report:
     report = Report("login-flood", "sqlite")
     size = FULL if full else SMALL
     with _served({}) as (port, clinic):
-        report.figures, report.problems = _flood(port, clinic, size, many=False)
+        report.figures, report.problems, report.slow = _flood(port, clinic, size, many=False)
     many = {
         "PAINPUMP_TRUSTED_PROXIES": "127.0.0.1",
         "PAINPUMP_REQUIRE_2FA": "0",  # the ward nurse signs in with her password alone
@@ -340,9 +343,10 @@ def drill(full: bool) -> Report:
         **({"PAINPUMP_LOGIN_TRICKLE": str(size.trickle)} if size.trickle else {}),
     }
     with _served(many) as (port, clinic):
-        figures, problems = _flood(port, clinic, size, many=True)
+        figures, problems, slow = _flood(port, clinic, size, many=True)
     report.figures["many_addresses"] = figures
     report.problems += [f"many addresses: {problem}" for problem in problems]
+    report.slow += [f"many addresses: {finding}" for finding in slow]
     return report
 
 
@@ -391,7 +395,7 @@ def _answers(port: int) -> bool:
 def main(argv: list[str]) -> int:
     report = drill(full="--full" in argv)
     print(json.dumps(report.as_json(), indent=2))
-    return 1 if report.problems else 0
+    return 1 if report.problems or report.slow else 0
 
 
 if __name__ == "__main__":
