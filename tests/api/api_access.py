@@ -30,7 +30,14 @@ from therapy_setup import (
 from db_snapshot import snapshot
 from painpump.api import tokens
 from painpump.api.app import api
-from painpump.clinic.actions import alarms, catheters, prescriptions, readbacks, role_grants
+from painpump.clinic.actions import (
+    alarms,
+    catheters,
+    prescriptions,
+    readbacks,
+    role_grants,
+    tolerance_requests,
+)
 from painpump.clinic.actions import users as accounts
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import Appointment, Implant, Incident, Program
@@ -347,6 +354,40 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("post", "/api/role-grants/{grant_id}/decline"): Access(
         frozenset({AD}), 200, "/api/role-grants/{grant}/decline", None, "users.manage"
     ),
+    ("get", "/api/settings/tolerance-requests"): Access(
+        frozenset({AD}), 200, "/api/settings/tolerance-requests", None, "settings.write"
+    ),
+    # the world's wider tolerance, asked for by another admin, waits: the admin's own request
+    # is refused for that (422), where every other role is refused by its role
+    ("post", "/api/settings/tolerance-requests"): Access(
+        frozenset({AD}),
+        422,
+        "/api/settings/tolerance-requests",
+        lambda w: {"version": 1, "readback_tolerance": "0.2 mL"},
+        "settings.write",
+    ),
+    # the admin is the second approver of the world's request; only its asker withdraws it (422)
+    ("post", "/api/settings/tolerance-requests/{request_id}/approve"): Access(
+        frozenset({AD}),
+        200,
+        "/api/settings/tolerance-requests/{tolerance_request}/approve",
+        None,
+        "settings.write",
+    ),
+    ("post", "/api/settings/tolerance-requests/{request_id}/decline"): Access(
+        frozenset({AD}),
+        200,
+        "/api/settings/tolerance-requests/{tolerance_request}/decline",
+        None,
+        "settings.write",
+    ),
+    ("post", "/api/settings/tolerance-requests/{request_id}/withdraw"): Access(
+        frozenset({AD}),
+        422,
+        "/api/settings/tolerance-requests/{tolerance_request}/withdraw",
+        None,
+        "settings.write",
+    ),
 }
 
 
@@ -404,6 +445,7 @@ def _build() -> World:
         expected_version=Implant.objects.get(id=implant.id).version,
     )
     grant = role_grants.ask("ad.other", nurse, [Role.PHARMACIST])[0]
+    wider = tolerance_requests.ask(users["ad.other"], expected_version=1, tolerance="0.3 mL")
     catheter = catheters.add_catheter(
         users["pharma.cist"],
         model="8731SC",
@@ -425,6 +467,7 @@ def _build() -> World:
         "appointment_version": str(Appointment.objects.get(id=appointment.id).version),
         "nurse_id": str(nurse.id),
         "grant": str(grant.id),
+        "tolerance_request": str(wider.id),
         "catheter": str(catheter.id),
         "unverified": str(unverified.id),
         "other": str(other.id),

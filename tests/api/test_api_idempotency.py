@@ -34,7 +34,14 @@ from therapy_setup import (
 
 from painpump.api.app import api
 from painpump.api.idempotency import HEADER, PATIENT_READ, replay_capability
-from painpump.clinic.actions import alarms, catheters, prescriptions, readbacks, role_grants
+from painpump.clinic.actions import (
+    alarms,
+    catheters,
+    prescriptions,
+    readbacks,
+    role_grants,
+    tolerance_requests,
+)
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, Implant, Incident, Patient, Prescription, Refill
 from painpump.clinic.reads.prescriptions import as_core
@@ -177,6 +184,22 @@ CASES: dict[tuple[str, str], tuple[Role, Body]] = {
     ),
     ("post", "/api/role-grants/{grant_id}/approve"): (AD, lambda n: {} if n == 0 else {"x": 1}),
     ("post", "/api/role-grants/{grant_id}/decline"): (AD, lambda n: {} if n == 0 else {"x": 1}),
+    ("post", "/api/settings/tolerance-requests"): (
+        AD,
+        lambda n: {"version": 1, "readback_tolerance": ["0.2 mL", "0.3 mL"][n]},
+    ),
+    ("post", "/api/settings/tolerance-requests/{request_id}/approve"): (
+        AD,
+        lambda n: {} if n == 0 else {"x": 1},
+    ),
+    ("post", "/api/settings/tolerance-requests/{request_id}/decline"): (
+        AD,
+        lambda n: {} if n == 0 else {"x": 1},
+    ),
+    ("post", "/api/settings/tolerance-requests/{request_id}/withdraw"): (
+        AD,
+        lambda n: {} if n == 0 else {"x": 1},
+    ),
     ("post", "/api/clinic-catheters"): (
         PH,
         lambda n: {
@@ -236,6 +259,9 @@ def _ids(path: str, users: dict[Role, User], patient: Patient) -> dict[str, obje
     if "{grant_id}" in path:
         audited_user("ad.other", AD)
         ids["grant_id"] = role_grants.ask("ad.other", nurse, [P])[0].id
+    if "{request_id}" in path:  # asked by another admin, or by the admin who withdraws it
+        asker = users[AD] if path.endswith("/withdraw") else audited_user("ad.other", AD)
+        ids["request_id"] = tolerance_requests.ask(asker, expected_version=1, tolerance="0.3 mL").id
     if "{entry_id}" in path:
         ids["entry_id"] = catheters.add_catheter(
             users[PH],

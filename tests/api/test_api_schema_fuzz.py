@@ -56,7 +56,14 @@ from clinic_fixtures import PASSWORD
 from frozen import ZONE_NAME
 from painpump.api import tokens
 from painpump.api.app import api
-from painpump.clinic.actions import alarms, catheters, prescriptions, readbacks, role_grants
+from painpump.clinic.actions import (
+    alarms,
+    catheters,
+    prescriptions,
+    readbacks,
+    role_grants,
+    tolerance_requests,
+)
 from painpump.clinic.models import (
     AccountVersion,
     Appointment,
@@ -107,6 +114,11 @@ ROLE_OF = {
     "GET /api/role-grants": Role.ADMIN,
     "POST /api/role-grants/{grant_id}/approve": Role.ADMIN,
     "POST /api/role-grants/{grant_id}/decline": Role.ADMIN,
+    "GET /api/settings/tolerance-requests": Role.ADMIN,
+    "POST /api/settings/tolerance-requests": Role.ADMIN,
+    "POST /api/settings/tolerance-requests/{request_id}/approve": Role.ADMIN,
+    "POST /api/settings/tolerance-requests/{request_id}/decline": Role.ADMIN,
+    "POST /api/settings/tolerance-requests/{request_id}/withdraw": Role.ADMIN,
     "POST /api/refills/{refill_id}/verify": Role.PHARMACIST,
     "POST /api/prescriptions/{prescription_id}/checks": Role.PHARMACIST,
     "POST /api/clinic-catheters": Role.PHARMACIST,
@@ -165,6 +177,11 @@ EXPECTED = {
     "GET /api/role-grants",
     "POST /api/role-grants/{grant_id}/approve",
     "POST /api/role-grants/{grant_id}/decline",
+    "GET /api/settings/tolerance-requests",
+    "POST /api/settings/tolerance-requests",
+    "POST /api/settings/tolerance-requests/{request_id}/approve",
+    "POST /api/settings/tolerance-requests/{request_id}/decline",
+    "POST /api/settings/tolerance-requests/{request_id}/withdraw",
     "GET /api/clinic-catheters",
     "POST /api/clinic-catheters",
     "POST /api/clinic-catheters/{entry_id}/approve",
@@ -216,8 +233,11 @@ def records(users: dict[Role, User], patient: Patient, episode: Episode) -> Reco
         now=at(today()),
         expected_version=Implant.objects.get(id=implant.id).version,
     )
-    audited_user("ad.other", Role.ADMIN)
+    other_admin = audited_user("ad.other", Role.ADMIN)
     grant = role_grants.ask("ad.other", users[Role.NURSE], [Role.PHARMACIST])[0]
+    # a decided request: a waiting one would refuse the valid request to ask for another
+    wider = tolerance_requests.ask(other_admin, expected_version=1, tolerance="0.3 mL")
+    tolerance_requests.withdraw(other_admin, wider.id)
     entry = catheters.add_catheter(
         users[Role.PHARMACIST],
         model="8731SC",
@@ -240,6 +260,7 @@ def records(users: dict[Role, User], patient: Patient, episode: Episode) -> Reco
         "incident_id": str(Incident.objects.get().id),
         "user_id": str(users[Role.NURSE].id),
         "grant_id": str(grant.id),
+        "request_id": str(wider.id),
         "entry_id": str(entry.id),
     }
     secrets = {
@@ -436,8 +457,12 @@ def _valid_request(label: str, records: Records) -> Valid | None:
                 "time_format": "24h",
                 "refill_visit_minutes": 45,
                 "refill_capacity_per_day": 10,
-                "readback_tolerance": "0.2 mL",
+                "readback_tolerance": "0.05 mL",  # a wider one takes a second admin
             },
+        ),
+        "POST /api/settings/tolerance-requests": lambda: (
+            {},
+            {"version": _version(ClinicSettings, "1"), "readback_tolerance": "0.3 mL"},
         ),
     }
     make = made.get(label)
@@ -563,6 +588,9 @@ ROUND_TRIP: dict[str, dict[str, Rule]] = {
     "POST /api/clinic-catheters/{entry_id}/archive": {},
     # The answer shows the roles held; a role added is asked for (`asked`), not held yet.
     "PUT /api/users/{user_id}/roles": {},
+    "POST /api/settings/tolerance-requests": {
+        "readback_tolerance": (("requested",), _quantity(Kind.VOLUME))
+    },
 }
 
 

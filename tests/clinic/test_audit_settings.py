@@ -32,7 +32,7 @@ def newest() -> int:
 
 def test_settings_changed_through_the_service_verify(admin: User) -> None:
     settings_service.update_settings(
-        admin, expected_version=1, refill_margin_days=10, readback_tolerance="0.2 mL"
+        admin, expected_version=1, refill_margin_days=10, readback_tolerance="0.05 mL"
     )
     settings_service.update_settings(admin, expected_version=2, opens_at="07:30")
     assert audit.verify().ok

@@ -6,6 +6,7 @@ patient's record, audited and listed until a physician closes it with what was d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from uuid import uuid4
@@ -14,7 +15,14 @@ import pytest
 from django.contrib.auth.models import User
 
 from clinic_fixtures import FIRST_FILL, titrated
-from painpump.clinic.actions import prescriptions, programs, readbacks, refills, settings_service
+from painpump.clinic.actions import (
+    prescriptions,
+    programs,
+    readbacks,
+    refills,
+    settings_service,
+    tolerance_requests,
+)
 from painpump.clinic.models import (
     AuditEntry,
     ClinicSettings,
@@ -27,7 +35,7 @@ from painpump.clinic.reads.prescription_api import incidents_of
 from painpump.clinic.reads.prescription_history import versions
 from painpump.clinic.reads.prescription_work import readback_session, refill_programming
 from painpump.clinic.reads.readback_expected import expected_reservoir
-from painpump.clinic.roles import Forbidden
+from painpump.clinic.roles import Forbidden, Role
 from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal
@@ -287,9 +295,10 @@ def test_between_refills_a_wrong_reservoir_opens_an_incident_naming_the_twin_and
 
 
 def test_the_clinic_sets_the_reservoir_tolerance_and_each_readback_audits_the_one_it_used(
-    implant: Implant, physician: User, nurse: User, admin: User
+    implant: Implant, physician: User, nurse: User, admin: User, make_user: Callable[..., User]
 ) -> None:
-    settings_service.update_settings(admin, expected_version=1, readback_tolerance="0.5 mL")
+    wider = tolerance_requests.ask(admin, expected_version=1, tolerance="0.5 mL")
+    tolerance_requests.approve(make_user("ad.two", Role.ADMIN), wider.id)  # a second admin
     program = between_refills(physician, implant, nurse)
     values = read("7.6 mL", "2000 mcg/mL", "440 mcg/day", fluid_change=None)
     assert readbacks.record_readback(nurse, program.id, values, READ_AT).matches

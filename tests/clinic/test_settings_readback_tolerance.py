@@ -1,6 +1,7 @@
 """The programmer readback's reservoir tolerance as a clinic setting: the admin types it with its
-unit, it is stored in mL and audited with the other settings; core's rule refuses one that is
-unitless, negative, finer than 0.001 mL or as large as the smallest pocket-fill threshold
+unit, it is stored in mL and audited with the other settings (one admin keeps or narrows it; a
+wider one takes a second admin: tests/clinic/test_tolerance_requests.py); core's rule refuses one
+that is unitless, negative, finer than 0.001 mL or as large as the smallest pocket-fill threshold
 (maino-2017), naming field, value, limit and source, and nothing changes."""
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ def test_a_new_clinic_compares_readbacks_within_painpumps_unverified_default(
 @pytest.mark.parametrize(
     ("typed", "stored", "audited"),
     [
-        ("0.25 mL", Decimal("0.25"), "0.25 mL"),
+        ("0.025 mL", Decimal("0.025"), "0.025 mL"),
         ("50 uL", Decimal("0.05"), "0.05 mL"),
         (Q(Decimal("0"), "mL"), Decimal("0"), "0 mL"),
-        (Q(Decimal("0.999"), "mL"), Decimal("0.999"), "0.999 mL"),
+        (Q(Decimal("0.1"), "mL"), Decimal("0.1"), "0.1 mL"),
     ],
-    ids=["mL", "microlitres", "zero", "just-below-the-ceiling"],
+    ids=["mL", "microlitres", "zero", "kept"],
 )
 def test_the_admin_sets_the_tolerance_with_its_unit_stored_in_ml_and_audited(
     admin: User, typed: str | Q, stored: Decimal, audited: str
@@ -92,8 +93,8 @@ def test_only_the_admin_changes_the_tolerance_and_only_from_the_version_read(
     for other in (physician, pharmacist):
         with pytest.raises(Forbidden):
             settings_service.update_settings(other, expected_version=1, readback_tolerance="0 mL")
-    settings_service.update_settings(admin, expected_version=1, readback_tolerance="0.2 mL")
+    settings_service.update_settings(admin, expected_version=1, readback_tolerance="0.05 mL")
     with pytest.raises(Conflict):
         settings_service.update_settings(admin, expected_version=1, readback_tolerance="0 mL")
-    assert clinic_settings().readback_tolerance_ml == Decimal("0.2")
+    assert clinic_settings().readback_tolerance_ml == Decimal("0.05")
     assert AuditEntry.objects.filter(action="settings.update").count() == 1

@@ -30,6 +30,7 @@ from painpump.clinic.actions import (
     prescriptions,
     refills,
     role_grants,
+    tolerance_requests,
 )
 from painpump.clinic.actions import users as accounts
 from painpump.clinic.actions.readbacks import record_readback
@@ -491,6 +492,19 @@ PAGES: dict[str, Page] = {
         post=frozenset({AD}),
         data=lambda w: SETTINGS_FORM | {"implant_wait_days": "28 day"},
     ),
+    # the world's wider tolerance, asked for by another admin, waits: the admin's own request
+    # is refused for that (422), where every other role is refused by its role
+    "tolerance-request": Page(
+        post=frozenset({AD}),
+        data=lambda w: {"ask-version": "1", "ask-readback_tolerance": "0.2 mL"},
+        post_status=422,
+    ),
+    # the admin is the second approver of the world's request; only its asker withdraws it (422)
+    "tolerance-request-approve": Page({"request_id": "tolerance_request"}, post=frozenset({AD})),
+    "tolerance-request-decline": Page({"request_id": "tolerance_request"}, post=frozenset({AD})),
+    "tolerance-request-withdraw": Page(
+        {"request_id": "tolerance_request"}, post=frozenset({AD}), post_status=422
+    ),
     "audit": read_page(frozenset({AU, AD})),
     "audit-verify": Page(post=frozenset({AU, AD}), post_status=200),
 }
@@ -605,8 +619,9 @@ def build() -> World:
         volume_per_cm=Decimal("0.0026"),
         source=POLICY,
     )
-    audited_user("ad.other", Role.ADMIN, password=PASSWORD)
+    other_admin = audited_user("ad.other", Role.ADMIN, password=PASSWORD)
     grant = role_grants.ask("ad.other", nurse, [Role.PHARMACIST])[0]
+    wider = tolerance_requests.ask(other_admin, expected_version=1, tolerance="0.3 mL")
     accounts.set_active(users[AD], users[INACTIVE].id, expected_version=1, active=False)
     ids = {
         "today": today().isoformat(),
@@ -626,6 +641,7 @@ def build() -> World:
         "incident": Incident.objects.get(readback=readback).id,
         "nurse_id": nurse.id,
         "grant": grant.id,
+        "tolerance_request": wider.id,
     }
     return World(ids, users, snapshot())
 

@@ -229,10 +229,10 @@ def test_after_a_differing_readback_the_page_says_when_its_incident_was_opened_a
 def test_the_page_states_the_tolerance_the_admin_set(
     implant: Implant, physician: User, nurse: User, admin: User
 ) -> None:
-    settings_service.update_settings(admin, expected_version=1, readback_tolerance="0.25 mL")
+    settings_service.update_settings(admin, expected_version=1, readback_tolerance="0.05 mL")
     program = titration(physician, implant, nurse)
     page = page_of(signed_in(nurse), program)
-    assert "between refills, the pump's twin) within ± 0.25 mL: the clinic's tolerance" in page
+    assert "between refills, the pump's twin) within ± 0.05 mL: the clinic's tolerance" in page
 
 
 def test_while_a_differing_readback_is_open_the_program_card_says_the_pump_may_run_it(

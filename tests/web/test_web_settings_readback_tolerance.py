@@ -1,7 +1,8 @@
 """The readback's reservoir tolerance on the Settings page: a labelled field typed with its unit,
 shown unverified beside its default and its source (and the pocket-fill ceiling's); the admin
-changes it, audited; a value core's rule refuses is named next to the field and changes
-nothing; other roles read it."""
+keeps or narrows it, audited (a wider one takes a second admin:
+tests/web/test_web_tolerance_requests.py); a value core's rule refuses is named next to the field
+and changes nothing; other roles read it."""
 
 from __future__ import annotations
 
@@ -54,9 +55,9 @@ def test_the_page_offers_the_tolerance_with_its_unit_unverified_beside_its_sourc
 
 @pytest.mark.parametrize(
     ("typed", "stored", "audited"),
-    [("0.25 mL", Decimal("0.25"), "0.25 mL"), ("50 uL", Decimal("0.05"), "0.05 mL")],
+    [("0.025 mL", Decimal("0.025"), "0.025 mL"), ("50 uL", Decimal("0.05"), "0.05 mL")],
 )
-def test_the_admin_changes_the_tolerance_on_the_page_and_it_is_audited(
+def test_the_admin_narrows_the_tolerance_on_the_page_and_it_is_audited(
     admin: User, typed: str, stored: Decimal, audited: str
 ) -> None:
     client = signed_in(admin)

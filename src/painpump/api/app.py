@@ -21,6 +21,7 @@ from painpump.api import (
     pathway,
     patients,
     prescriptions,
+    tolerance_requests,
     users,
 )
 
@@ -64,5 +65,6 @@ api.add_router("/episodes", pathway.router)
 api.add_router("", implants.router)
 api.add_router("", prescriptions.router)
 api.add_router("", clinic.router)
+api.add_router("", tolerance_requests.router)
 api.add_router("", catheters.router)
 api.add_router("", users.router)

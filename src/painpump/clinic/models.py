@@ -701,6 +701,36 @@ class RoleGrant(models.Model):
         ]
 
 
+class ToleranceRequest(models.Model):
+    """A wider readback tolerance asked for by one admin (rule-second-admin-tolerance): the
+    settings hold it only once a second admin approves, while the tolerance in force is still
+    `previous_ml`. At most one waits; a decided request stays as a record."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "waiting for a second admin"
+        APPROVED = "approved", "approved"
+        DECLINED = "declined", "declined"
+        WITHDRAWN = "withdrawn", "withdrawn"
+
+    requested_ml = models.DecimalField(max_digits=4, decimal_places=3)
+    previous_ml = models.DecimalField(max_digits=4, decimal_places=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.CharField(max_length=150)
+    requested_at = models.DateTimeField()
+    decided_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="pending"),
+                name="one_pending_tolerance_request",
+            )
+        ]
+
+
 class DemoAnchor(models.Model):
     """When `painpump demo` seeded this database (one row, only in a demo clinic): the clinic's
     day its synthetic history is relative to, the moment, the patients and the random seed. The

@@ -1,7 +1,8 @@
 """How far the reservoir volume read back from the clinician programmer may lie from the volume
 expected then (rule-readback): a clinic setting, since no source gives the programmer's display
 resolution. It may not reach the smallest reservoir discrepancy the pump catalog calls
-potentially consequential (a pocket-fill threshold), or it would pass one."""
+potentially consequential (a pocket-fill threshold), or it would pass one; one admin may narrow it,
+a wider one needs a second admin (rule-second-admin-tolerance)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,28 @@ SOURCE = (
     "resolution of the reservoir volume; painpump's default 0.1 mL, set by the clinic's admin "
     "in the clinic settings"
 )
+SECOND_ADMIN = (
+    "rule-second-admin-tolerance: a wider readback tolerance lets larger reservoir discrepancies "
+    "pass unnoticed, so one admin may keep or narrow it, and it widens only when a second admin "
+    "approves another admin's request"
+)
+
+
+class Wider(Refusal):
+    """A tolerance wider than the one in force, refused to a single admin: a second admin's
+    approval of a request sets it."""
+
+
+def not_wider(value: Q, current: Q, field: str = FIELD) -> None:
+    """Refused (Wider) when `value` lets a larger discrepancy pass than `current` does."""
+    if value.canonical > current.canonical:
+        raise Wider(
+            field,
+            f"{format_decimal(value.value)} {value.unit}",
+            f"<= current {current} (a wider one needs a second admin's approval)",
+            SECOND_ADMIN,
+            "is wider than the tolerance in force",
+        )
 
 
 def ceiling() -> Sourced:

@@ -107,6 +107,22 @@ urlpatterns = [
     path("users/grants/<int:grant_id>/approve/", admin.grant_approve, name="grant-approve"),
     path("users/grants/<int:grant_id>/decline/", admin.grant_decline, name="grant-decline"),
     path("settings/", admin.clinic_settings, name="settings"),
+    path("settings/tolerance-requests/", admin.tolerance_ask, name="tolerance-request"),
+    path(
+        "settings/tolerance-requests/<int:request_id>/approve/",
+        admin.tolerance_approve,
+        name="tolerance-request-approve",
+    ),
+    path(
+        "settings/tolerance-requests/<int:request_id>/decline/",
+        admin.tolerance_decline,
+        name="tolerance-request-decline",
+    ),
+    path(
+        "settings/tolerance-requests/<int:request_id>/withdraw/",
+        admin.tolerance_withdraw,
+        name="tolerance-request-withdraw",
+    ),
     path("audit/", audit.log, name="audit"),
     path("audit/verify/", audit.verify, name="audit-verify"),
 ]

@@ -6,7 +6,8 @@ under optimistic concurrency and with an audit entry (before and after) in the s
 Each value is validated by the core rule that uses it: the pathway numbers by PathwaySettings
 (the test-phase lengths also within TEST_PHASE_DAYS), the country and weekdays by
 ClinicCalendar, the zone by core.locale.zone, the hours by ClinicLocale, the region by the drug
-library's regions, the margin by the refill planner, the tolerance by core.readback_tolerance."""
+library's regions, the margin by the refill planner, the tolerance by core.readback_tolerance
+(which also refuses a wider one to a single admin: clinic.actions.tolerance_requests)."""
 
 from __future__ import annotations
 
@@ -157,7 +158,7 @@ def _count(name: str, value: object) -> int:
     return value
 
 
-def _tolerance(value: object) -> Q:
+def checked_tolerance(value: object) -> Q:
     """A volume with its unit (a Q, or text such as "0.1 mL"), within core's rule."""
     if isinstance(value, str):
         value = parse(value, Kind.VOLUME, TOLERANCE)
@@ -233,7 +234,7 @@ def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, An
     new[TOLERANCE] = tolerance_of(current)
     for name, value in changes.items():
         if name == TOLERANCE:
-            new[name] = _tolerance(value)
+            new[name] = checked_tolerance(value)
         elif name in DAY_FIELDS:
             new[name] = _days(name, value)
         elif name in TEST_PHASE_FIELDS:
@@ -301,7 +302,8 @@ def _validated(current: ClinicSettings, changes: dict[str, Any]) -> dict[str, An
 
 @transaction.atomic
 def update_settings(user: User, *, expected_version: int, **changes: Any) -> ClinicSettings:
-    """Change the settings sent, only if nobody changed them since `expected_version`."""
+    """Change the settings sent, only if nobody changed them since `expected_version`; a wider
+    readback tolerance is refused (clinic.actions.tolerance_requests: a second admin approves)."""
     actor = require(user, "settings.write")
     clinic_settings()  # the row exists before it is locked
     current = ClinicSettings.objects.select_for_update().get(id=1)
@@ -309,6 +311,7 @@ def update_settings(user: User, *, expected_version: int, **changes: Any) -> Cli
         raise Conflict("settings", "1", expected_version, current.version)
     before = snapshot(current)
     new = _validated(current, changes)
+    readback_tolerance.not_wider(new[TOLERANCE], tolerance_of(current))
     current.readback_tolerance_ml = new.pop(TOLERANCE).canonical
     for name, value in new.items():
         setattr(current, name, value)

@@ -2,7 +2,8 @@
 reactivate, reset a password; a role asked for waits for a second admin, who approves or declines
 it here; clinic.actions.two_factor: reset another user's second factor) and the clinic settings
 (clinic.actions.settings_service), each field explained with its default and where that default
-comes from. Every change carries the record's version."""
+comes from; a wider readback tolerance is asked for there and approved, declined or withdrawn
+by the admins, clinic.actions.tolerance_requests). Every change carries the record's version."""
 
 from __future__ import annotations
 
@@ -13,17 +14,19 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import password_validation, update_session_auth_hash
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from painpump.clinic import two_factor
-from painpump.clinic.actions import role_grants, settings_service, users
+from painpump.clinic.actions import role_grants, settings_service, tolerance_requests, users
 from painpump.clinic.actions import two_factor as two_factor_actions
 from painpump.clinic.models import ClinicSettings
 from painpump.clinic.roles import Role, require
 from painpump.core import catalog, readback_tolerance
 from painpump.core.checks import LIBRARY, REGIONS
+from painpump.core.errors import Refusal
 from painpump.core.locale import SOURCE as LOCALE_SOURCE
 from painpump.core.locale import DateFormat, TimeFormat, zone_names
 from painpump.core.pathway.sources import (
@@ -36,7 +39,7 @@ from painpump.core.scheduling import CALENDAR_SOURCE, WEEKDAYS
 from painpump.core.units import Kind, Q
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
-from painpump.web.forms import QuantityField, attempt
+from painpump.web.forms import QuantityField, attempt, show_refusal
 from painpump.web.views.library import may
 
 ROLE_CHOICES = [
@@ -557,28 +560,103 @@ def _initial(current: ClinicSettings) -> dict[str, Any]:
     return initial
 
 
-@clinic_page
-def clinic_settings(request: HttpRequest) -> HttpResponse:
+class ToleranceAskForm(VersionForm):
+    """A wider readback tolerance the settings form refused, asked of a second admin."""
+
+    readback_tolerance = QuantityField(Kind.VOLUME, widget=forms.HiddenInput)
+
+
+def _settings_page(
+    request: HttpRequest,
+    current: ClinicSettings,
+    form: SettingsForm,
+    ask_form: ToleranceAskForm | None = None,
+) -> HttpResponse:
     user = user_of(request)
-    current = settings_service.read_settings(user)
-    form = SettingsForm(request.POST or None, initial=_initial(current))
-    if request.method == "POST":
-        require(user, "settings.write")
-        if form.is_valid():
-            changes = dict(form.cleaned_data)
-            version = changes.pop("version")
-            change = partial(
-                settings_service.update_settings, user, expected_version=version, **changes
-            )
-            if attempt(form, change) is not None:
-                messages.success(request, "Settings saved: they apply from now on.")
-                return redirect("web:settings")
+    editing = may(user, "settings.write")
     context = {
         "form": form,
         "current": current,
         "snapshot": settings_service.snapshot(current),
         "rows": _explained(form),
-        "may_edit": may(user, "settings.write"),
+        "may_edit": editing,
+        "waiting": tolerance_requests.waiting(user) if editing else None,
+        "ask_form": ask_form,
+        "me": user.get_username(),
     }
-    status = REFUSED if form.errors else 200
+    status = REFUSED if form.errors or (ask_form and ask_form.errors) else 200
     return render(request, "web/admin/settings.html", context, status=status)
+
+
+@clinic_page
+def clinic_settings(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    current = settings_service.read_settings(user)
+    form = SettingsForm(request.POST or None, initial=_initial(current))
+    ask_form = None
+    if request.method == "POST":
+        require(user, "settings.write")
+        if form.is_valid():
+            changes = dict(form.cleaned_data)
+            version = changes.pop("version")
+            try:
+                with transaction.atomic():
+                    settings_service.update_settings(user, expected_version=version, **changes)
+                messages.success(request, "Settings saved: they apply from now on.")
+                return redirect("web:settings")
+            except readback_tolerance.Wider as wider:
+                show_refusal(form, wider)
+                offered = {"version": version, settings_service.TOLERANCE: wider.value}
+                ask_form = ToleranceAskForm(initial=offered, prefix="ask")
+            except Refusal as refusal:
+                show_refusal(form, refusal)
+    return _settings_page(request, current, form, ask_form)
+
+
+@require_POST
+@clinic_page
+def tolerance_ask(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    require(user, "settings.write")  # the form is answered only to those the service will accept
+    form = ToleranceAskForm(request.POST, prefix="ask")
+    if form.is_valid():
+        version, wanted = form.cleaned_data["version"], form.cleaned_data["readback_tolerance"]
+        change = partial(tolerance_requests.ask, user, expected_version=version, tolerance=wanted)
+        asked = attempt(form, change)
+        if asked is not None:
+            messages.success(
+                request,
+                f"A readback tolerance of {asked.requested} is asked for: it applies once a "
+                "second admin approves it.",
+            )
+            return redirect("web:settings")
+    current = settings_service.read_settings(user)
+    return _settings_page(request, current, SettingsForm(initial=_initial(current)), form)
+
+
+@require_POST
+@clinic_page
+def tolerance_approve(request: HttpRequest, request_id: int) -> HttpResponse:
+    approved = tolerance_requests.approve(user_of(request), request_id)
+    messages.success(
+        request,
+        f"The readback tolerance is {approved.requested} from now on (asked by "
+        f"{approved.requested_by}).",
+    )
+    return redirect("web:settings")
+
+
+@require_POST
+@clinic_page
+def tolerance_decline(request: HttpRequest, request_id: int) -> HttpResponse:
+    declined = tolerance_requests.decline(user_of(request), request_id)
+    messages.success(request, f"The request for {declined.requested} is declined.")
+    return redirect("web:settings")
+
+
+@require_POST
+@clinic_page
+def tolerance_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
+    withdrawn = tolerance_requests.withdraw(user_of(request), request_id)
+    messages.success(request, f"Your request for {withdrawn.requested} is withdrawn.")
+    return redirect("web:settings")
