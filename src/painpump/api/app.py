@@ -18,6 +18,7 @@ from painpump.api import (
     errors,
     idempotency,
     implants,
+    json_body,
     pathway,
     patients,
     prescriptions,
@@ -55,6 +56,7 @@ api = ClinicAPI(
     urls_namespace="api",
     docs_url=None,
     auth=auth.AUTH,
+    parser=json_body.BoundedParser(),
 )
 errors.install(api)
 idempotency.install(api)

@@ -29,6 +29,8 @@ from painpump.plumbing.status import (
 )
 
 SCHEMA_RULES = "painpump API schema (/api/openapi.json)"
+ERRORS_LISTED = 20
+"""Validation errors an answer lists (`all`); `not_listed` counts the others."""
 log = logging.getLogger(__name__)
 
 
@@ -52,7 +54,7 @@ def _field(location: tuple[Any, ...]) -> str:
 
 def _validation(exc: ValidationError) -> dict[str, Any]:
     errors = []
-    for item in exc.errors:
+    for item in exc.errors[:ERRORS_LISTED]:
         field = shortened(_field(tuple(item.get("loc", ()))))
         value = item.get("input", "missing") if item.get("type") != "missing" else "missing"
         text = shortened(repr(value) if not isinstance(value, str) else value)
@@ -68,6 +70,7 @@ def _validation(exc: ValidationError) -> dict[str, Any]:
         )
     first: dict[str, Any] = dict(errors[0]) if errors else {"message": "the request is not valid"}
     first["all"] = errors
+    first["not_listed"] = len(exc.errors) - len(errors)
     return first
 
 
@@ -133,6 +136,8 @@ def install(api: NinjaAPI) -> None:
         return response
 
     def http_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        if isinstance(exc.__cause__, Refusal):  # the body parser's (api.json_body)
+            return refusal(request, exc.__cause__)
         return _answer(api, request, exc.status_code, {"message": exc.message})
 
     api.add_exception_handler(Refusal, refusal)

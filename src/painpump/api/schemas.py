@@ -1315,6 +1315,10 @@ class ErrorDetail(Schema):
     limit: str | None = None
     source: str | None = None
     current_version: int | None = None
+    all: list[dict[str, str]] | None = Field(
+        default=None, description="a validation error's first 20 findings, each as above"
+    )
+    not_listed: int | None = Field(default=None, description="the findings beyond those listed")
 
 
 class Error(Schema):
