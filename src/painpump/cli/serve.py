@@ -8,6 +8,7 @@ It refuses to start on a moved clock (PAINPUMP_CLOCK_AT, see painpump.clock): th
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from typing import Annotated, NoReturn
@@ -48,6 +49,29 @@ def local_checkpoints_warning() -> str:
     )
 
 
+def plain_http_warning(host: str) -> str:
+    """A warning when the service listens beyond this machine without TLS in front of it: on the
+    clinic's network, passwords, codes, session cookies and charts would cross it readable."""
+    from django.conf import settings
+
+    if settings.SESSION_COOKIE_SECURE or _loopback(host):
+        return ""
+    return (
+        f"warning: serving plain HTTP on {host}: passwords, sign-in codes, session cookies and "
+        "patient data cross the network readable; put a TLS proxy in front and set "
+        "PAINPUMP_SECURE=1 (docs/security.md), or listen on 127.0.0.1 only"
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -81,7 +105,7 @@ def register(app: typer.Typer) -> None:
             from django.core.management import call_command
 
             call_command("migrate", interactive=False, verbosity=1)
-        warning = local_checkpoints_warning()
-        if warning:
-            typer.echo(warning, err=True)
+        for warning in (local_checkpoints_warning(), plain_http_warning(host)):
+            if warning:
+                typer.echo(warning, err=True)
         run_gunicorn(host, port, workers, timeout)
