@@ -54,3 +54,14 @@ def test_a_logged_bad_request_escapes_and_shortens_what_the_client_sent(
     assert len(lines) == 1
     assert "GET /api/x\\u000aforged: " in lines[0]
     assert len(lines[0]) < 400 and "characters)" in lines[0]
+
+
+@pytest.mark.django_db
+def test_regression_a_long_unknown_path_is_logged_shortened(
+    client: Client, service_log: io.StringIO
+) -> None:
+    """The sixth outside attack: `Not Found: /api/AAAA...` repeated a 4 KB path in every line."""
+    assert client.get("/api/" + "A" * 4000).status_code == 404
+    logged = service_log.getvalue()
+    assert "Not Found: /api/AAAA" in logged
+    assert len(logged) < 400, len(logged)

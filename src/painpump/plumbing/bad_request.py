@@ -13,6 +13,9 @@ from painpump.core.errors import shortened
 from painpump.core.text import escaped
 
 SUSPICIOUS = "django.security."
+REQUEST_LOG = "django.request"
+"""Django's logger of 4xx and 5xx answers ("Not Found: /path"): the path comes from the client."""
+PATH_MOST = 200
 """Django's loggers of the requests it refuses as suspicious (django.security.DisallowedHost for
 a Host not allowed), each logged with its traceback."""
 
@@ -20,7 +23,8 @@ a Host not allowed), each logged with its traceback."""
 class OneLine(logging.Filter):
     """Django's record of a suspicious request as one line: the request and the reason, escaped
     and shortened (both come from the client), without the traceback, which tells nothing of
-    the client's fault and lets each such request write a page of log."""
+    the client's fault and lets each such request write a page of log; the paths of its other
+    refusals ("Not Found: /api/AAAA...") escaped and shortened too."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith(SUSPICIOUS):
@@ -32,6 +36,11 @@ class OneLine(logging.Filter):
             record.args = None
             record.exc_info = None
             record.exc_text = None
+        elif record.name == REQUEST_LOG and isinstance(record.args, tuple):
+            record.args = tuple(
+                shortened(escaped(arg), PATH_MOST) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
         return True
 
 
