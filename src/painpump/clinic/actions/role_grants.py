@@ -2,7 +2,8 @@
 who asked nor the account's holder) approves it (clinic.actions.users.approve_grant), and only
 then does the account hold it. Asking, declining and withdrawing are audited; nobody asks for,
 approves or declines a role of their own, and a request no audited `user.role_request` asked for
-(a row inserted in the database) is never approved."""
+(a row inserted in the database) is never approved. Two admins of whom one ever reset the other's
+password or second factor are not two (`independent`, for tolerance requests too)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from painpump import clock
 from painpump.clinic import audit
@@ -35,6 +36,24 @@ SECOND_ADMIN = (
     "painpump user rules: a role is granted only when a second admin approves the request, "
     "neither the admin who asked nor the account's holder"
 )
+CREDENTIAL_RESETS = {"user.password_reset": "password", "two_factor.reset": "second factor"}
+"""Audited resets of another account's sign-in (action -> what was reset): whoever reset them
+could sign in as that account."""
+INDEPENDENT = (
+    "a second admin independent of the one who asked: neither ever reset the other's password or "
+    "second factor (who set them could sign in as them and approve alone)"
+)
+
+
+@dataclass(frozen=True)
+class CredentialReset:
+    """One admin's audited reset of another account's password or second factor."""
+
+    seq: int
+    at: datetime
+    by: str
+    of: str
+    what: str
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,38 @@ def not_own(user: User, target_id: int, field: str) -> None:
     """Refused when `target_id` is the user's own account."""
     if target_id == user.id:
         raise Refusal(field, user.get_username(), "another user's account", OWN_ROLES, "is you")
+
+
+def reset_between(one: str, other: str) -> CredentialReset | None:
+    """The newest audited reset, either way, by one of the two accounts of the other's sign-in."""
+    row = (
+        AuditEntry.objects.filter(
+            Q(actor=one, object_id=other) | Q(actor=other, object_id=one),
+            action__in=CREDENTIAL_RESETS,
+            object_type="user",
+        )
+        .order_by("-seq")
+        .values_list("seq", "at", "actor", "object_id", "action")
+        .first()
+    )
+    if row is None:
+        return None
+    seq, at, by, of, action = row
+    return CredentialReset(seq, at, by, of, CREDENTIAL_RESETS[action])
+
+
+def independent(approver: str, asker: str, request: int, rule: str) -> None:
+    """Refused when the approving admin or the one who asked ever reset the other's password or
+    second factor: one of them could have acted as both."""
+    reset = reset_between(approver, asker)
+    if reset is None:
+        return
+    when = f"on {reset.at:%Y-%m-%d %H:%M} UTC (audit entry {reset.seq})"
+    if reset.by == asker:
+        problem = f"was asked by {asker}, who reset your {reset.what} {when}"
+    else:
+        problem = f"was asked by {asker}, whose {reset.what} you reset {when}"
+    raise Refusal("request", str(request), INDEPENDENT, rule, problem)
 
 
 def ask(actor: str, target: User, roles: Iterable[Role]) -> list[RoleGrant]:

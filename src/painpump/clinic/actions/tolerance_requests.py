@@ -18,8 +18,7 @@ from django.db.models import Q as Where
 
 from painpump import clock
 from painpump.clinic import audit
-from painpump.clinic.actions import settings_service
-from painpump.clinic.actions.users import CREDENTIAL_RESETS
+from painpump.clinic.actions import role_grants, settings_service
 from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import AuditEntry, ClinicSettings, ToleranceRequest
@@ -180,25 +179,15 @@ def _decided(row: ToleranceRequest, actor: str, status: ToleranceRequest.Status)
 @transaction.atomic
 def approve(user: User, request_id: int) -> Widening:
     """The second admin approves: the settings hold the wider tolerance from now on. Refused for
-    the admin who asked, for one whose sign-in that admin reset, and once the tolerance in force
-    is no longer the one the request was asked from."""
+    the admin who asked, for one whose sign-in that admin reset or who reset that admin's, and
+    once the tolerance in force is no longer the one the request was asked from."""
     actor = require(user, "settings.write")
     row = _locked_waiting(request_id)
     if row.requested_by == actor:
         raise Refusal(
             "request", str(request_id), "another admin's request", SECOND_ADMIN, "is your own"
         )
-    if AuditEntry.objects.filter(
-        action__in=CREDENTIAL_RESETS, object_type="user", object_id=actor, actor=row.requested_by
-    ).exists():
-        raise Refusal(
-            "request",
-            str(request_id),
-            "a second admin whose password or second factor the asking admin never reset (who "
-            "set them could act as them)",
-            SECOND_ADMIN,
-            f"was asked by {row.requested_by}, who reset your sign-in",
-        )
+    role_grants.independent(actor, row.requested_by, request_id, SECOND_ADMIN)
     why = _unasked(row)
     if why is not None:
         raise Refusal(

@@ -24,7 +24,7 @@ from painpump.clinic import audit
 from painpump.clinic.actions import role_grants
 from painpump.clinic.actions.role_grants import SECOND_ADMIN, Grant
 from painpump.clinic.errors import Conflict, NotFound
-from painpump.clinic.models import AccountVersion, AuditEntry, RoleGrant
+from painpump.clinic.models import AccountVersion, RoleGrant
 from painpump.clinic.roles import Role, require
 from painpump.core.errors import Refusal
 from painpump.core.text import plain_text
@@ -265,31 +265,18 @@ def set_roles(
     return RolesChanged(account, tuple(removed), tuple(grant.role for grant in asked))
 
 
-CREDENTIAL_RESETS = ("user.password_reset", "two_factor.reset")
-"""Audited resets of another account's sign-in: whoever reset them could sign in as it."""
-
-
 @transaction.atomic
 def approve_grant(user: User, grant_id: int) -> Grant:
     """The second admin approves a request: the account holds the role from now on. Refused for
-    the admin who asked and for the account's holder."""
+    the admin who asked, the account's holder, and an admin whose sign-in the asker reset or who
+    reset the asker's."""
     actor = require(user, "users.manage")
     grant = role_grants.locked_pending(user, grant_id)
     if grant.requested_by == actor:
         raise Refusal(
             "request", str(grant_id), "another admin's request", SECOND_ADMIN, "is your own"
         )
-    if AuditEntry.objects.filter(
-        action__in=CREDENTIAL_RESETS, object_type="user", object_id=actor, actor=grant.requested_by
-    ).exists():
-        raise Refusal(
-            "request",
-            str(grant_id),
-            "a second admin whose password or second factor the asking admin never reset (who "
-            "set them could act as them)",
-            SECOND_ADMIN,
-            f"was asked by {grant.requested_by}, who reset your sign-in",
-        )
+    role_grants.independent(actor, grant.requested_by, grant_id, SECOND_ADMIN)
     target, version = _lock(grant.user_id)
     before = snapshot(_account(target, version.version))
     if grant.role not in before["roles"]:
