@@ -142,7 +142,8 @@ def test_reviewer_case_a_0_1_mcg_patient_bolus_after_0_1_mg_is_refused_as_a_slip
             None,
             "21 mg",
             "single_bolus_daily_maximum",
-            "a patient bolus of 21 mg morphine exceeds the maximum daily dose 20 mg/day",
+            "a patient bolus of 21 mg morphine exceeds 20 mg/day, the daily dose above which its "
+            "source advises caution",
         ),
         ("0.1 mg", "0.9 mg", PER_BOLUS, "a patient bolus of 0.9 mg exceeds the largest single"),
         ("0.1 mg", "1 mg", "tenfold_bolus_step", "1 mg is ten times the 0.1 mg before or more"),
@@ -190,10 +191,10 @@ def test_a_patient_bolus_as_big_as_the_running_basal_day_warns_naming_both() -> 
     decision = decide("2.5 mg", basal="3 mg/day")
     (size,) = [w for w in decision.warnings if w.rule == "ptm_bolus_size"]
     assert size.message == (
-        "one patient bolus of 2.5 mg is as much as the 2.15 mg/day of morphine the pump gives in "
-        "a whole day now: a slip of units or of the bolus size?"
+        "one patient bolus of 2.5 mg is as much as the 2.15 mg/day (= 2150 mcg/day) of morphine "
+        "the pump gives in a whole day now: a slip of units or of the bolus size?"
     )
-    assert size.limit == "< 2.15 mg/day a bolus" and size.tier is Tier.SOFT
+    assert size.limit == "< 2.15 mg/day (= 2150 mcg/day) a bolus" and size.tier is Tier.SOFT
     assert "ptm_bolus_size" not in {w.rule for w in decide("2.1 mg").warnings}
 
 

@@ -78,11 +78,14 @@ def test_reviewer_case_a_40_mg_morphine_bolus_is_refused_above_the_days_maximum(
     assert stop.field == "dose"
     assert stop.value == "morphine 20 mg/mL: a single bolus of 40 mg"
     assert stop.limit == (
-        "<= 20 mg a single bolus (the maximum daily dose 20 mg/day, unverified) "
+        "<= 20 mg a single bolus (caution above a daily dose of 20 mg/day, unverified) "
         "(hard limit: no override)"
     )
     assert stop.source.startswith("infumorph-label:")
-    assert "single bolus of 40 mg morphine exceeds the maximum daily dose 20 mg/day" in stop.problem
+    assert (
+        "single bolus of 40 mg morphine exceeds 20 mg/day, the daily dose above which its source "
+        "advises caution (soft as a daily dose, unverified)"
+    ) in stop.problem
 
 
 def test_reviewer_case_the_bupivacaine_share_of_a_bolus_is_refused_on_its_own() -> None:

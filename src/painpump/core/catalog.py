@@ -49,7 +49,7 @@ class SourcedNumber:
 @dataclass(frozen=True)
 class Limit:
     """One drug-library rule: a limit value, its tier (hard stops, soft warns), and where it
-    applies."""
+    applies. `caution`: its source words the value as a caution above it, not a maximum."""
 
     drug: str
     rule: str
@@ -58,6 +58,7 @@ class Limit:
     verified: bool
     source: str
     when: dict[str, str] = field(default_factory=dict)
+    caution: bool = False
 
     def applies(self, **context: str | None) -> bool:
         """True when the limit's conditions match the context; an unknown condition (None)
@@ -257,6 +258,8 @@ _PLAIN_UNITS = {
     "max_increases_per_week": "",
     "min_age_years": " years",
 }
+_CAUTIONS = {"max_daily_dose", "max_concentration"}
+"""The maxima a source may word as a caution above the value (`caution = true`)."""
 _USUAL_KINDS = {"daily_dose": Kind.DOSE_RATE, "concentration": Kind.CONCENTRATION}
 _FACTS = {"psychosis_history"}
 WHEN_KEYS = {
@@ -297,8 +300,18 @@ def _limit(drug: str, entry: dict[str, Any]) -> Limit:
             raise CatalogError(f"{where}: unknown condition {key} = {wanted}")
     if not entry.get("source"):
         raise CatalogError(f"{where}: no source")
+    caution = entry.get("caution", False)
+    if not isinstance(caution, bool) or (caution and rule not in _CAUTIONS):
+        raise CatalogError(f"{where}: caution = true only on {', '.join(sorted(_CAUTIONS))}")
     return Limit(
-        drug, rule, value, _tier(entry, where), bool(entry["verified"]), entry["source"], when
+        drug,
+        rule,
+        value,
+        _tier(entry, where),
+        bool(entry["verified"]),
+        entry["source"],
+        when,
+        caution,
     )
 
 

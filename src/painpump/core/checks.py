@@ -60,6 +60,9 @@ WITHDRAWAL_RISK = {
     ),
     "clonidine": "withdrawal risk: rebound hypertension and agitation after an abrupt fall",
 }
+OPIOID_CUT = "opioid withdrawal or a pain crisis; a slip of units?"
+"""Why an intrathecal opioid's cut beyond its largest single decrease warns (its
+max_decrease_percent, a clinic setting)."""
 SHARE_OF_BOLUS = (
     "an admixture partner's share of a single bolus follows from the principal drug's bolus and "
     "the concentrations (each judged), so it is judged against maxima only, never as a low-dose "
@@ -111,6 +114,17 @@ def _broken(limit: Limit, message: str, shown: str) -> Finding:
 def _against_maximum(
     limit: Limit, maximum: Q, given: Q, given_text: str, what: str, note: str = ""
 ) -> Finding:
+    """The value against a maximum, or against a caution worded as its source words it."""
+    if limit.caution:
+        shown = f"<= {maximum}{note} (caution above it)"
+        if given.canonical > maximum.canonical:
+            message = (
+                f"{given_text} exceeds {maximum}{note}: its source advises caution with a {what} "
+                "above it (a caution, not a maximum)"
+            )
+            return _broken(limit, message, shown)
+        message = f"{given_text} is within {maximum}{note}, above which its source advises caution"
+        return _ok(limit, message, shown)
     shown = f"<= {maximum}{note}"
     if given.canonical > maximum.canonical:
         return _broken(limit, f"{given_text} exceeds the maximum {what} {maximum}{note}", shown)
@@ -363,13 +377,20 @@ def _day_ceiling(
         lim, value = day
         source, verified = lim.source, lim.verified
         status = "verified" if verified else "unverified"
-        ceiling, note = "the maximum daily dose", f"{lim.severity.value} as a daily dose, {status}"
-        shown_as, whole = "the maximum daily dose", "maximum"
+        ceiling, note = f"the maximum daily dose {value}", f"{lim.severity.value} as a daily dose"
+        shown_as = f"the maximum daily dose {value}"
+        whole = "no single bolus may give more than a whole day's maximum in hours"
+        if lim.caution:
+            ceiling = f"{value}, the daily dose above which its source advises caution"
+            shown_as = f"caution above a daily dose of {value}"
+            whole = "no single bolus may give in hours more than its source cautions above in a day"
+        note = f"{note}, {status}"
     elif usual is not None:
         value, source, verified = usual.high, usual.source, usual.verified
         status = "verified" if verified else "unverified"
-        ceiling, note = "the day's ceiling", f"{NO_DAY_MAXIMUM}, {status}"
-        shown_as, whole = NO_DAY_MAXIMUM, "ceiling"
+        ceiling, note = f"the day's ceiling {value}", f"{NO_DAY_MAXIMUM}, {status}"
+        shown_as = f"{NO_DAY_MAXIMUM} {value}"
+        whole = "no single bolus may give more than a whole day's ceiling in hours"
     else:
         return Finding(
             SINGLE_BOLUS_DAY,
@@ -388,9 +409,8 @@ def _day_ceiling(
     return Finding(
         SINGLE_BOLUS_DAY,
         verdict,
-        f"{what} of {text} {drug.name} {word} {ceiling} {value} ({note}): no single "
-        f"bolus may give more than a whole day's {whole} in hours",
-        f"<= {most} a single bolus ({shown_as} {value}, {status})",
+        f"{what} of {text} {drug.name} {word} {ceiling} ({note}): {whole}",
+        f"<= {most} a single bolus ({shown_as}, {status})",
         source,
         verified,
         tier=Tier.HARD,
@@ -590,8 +610,8 @@ def _strictest(limits: list[Limit]) -> Limit | None:
 
 def _decrease(drug: Drug, p: Q, d: Q, percent: Decimal, new: str) -> list[Finding]:
     """A decrease to `new` (d as worded): allowed, but one beyond the drug's largest single
-    decrease warns with the withdrawal risk, and stopping baclofen needs a prescribed taper or a
-    reason."""
+    decrease warns with the withdrawal risk (an opioid's: OPIOID_CUT), and stopping baclofen
+    needs a prescribed taper or a reason."""
     findings = [
         Finding(
             "titration_decrease",
@@ -606,14 +626,17 @@ def _decrease(drug: Drug, p: Q, d: Q, percent: Decimal, new: str) -> list[Findin
     for lim in drug.limits_for("max_decrease_percent"):
         shown = f"<= {lim.text()} less"
         if -percent > _number(lim):
-            findings.append(
-                _broken(
-                    lim,
-                    f"decrease of {_pct(-percent)} exceeds {shown}: {risk}; taper in "
-                    "smaller steps or give the reason",
-                    shown,
-                )
+            message = (
+                f"decrease of {_pct(-percent)} exceeds {shown}: {risk}; taper in smaller steps or "
+                "give the reason"
             )
+            if drug.drug_class == "opioid":
+                message = (
+                    f"a cut of {_pct(-percent)} of {drug.name} in one change (from {p} to {new}; "
+                    f"more than {lim.text()}): {OPIOID_CUT} Taper in smaller steps or give the "
+                    "reason"
+                )
+            findings.append(_broken(lim, message, shown))
         else:
             findings.append(_ok(lim, f"decrease of {_pct(-percent)} is within {shown}", shown))
     if drug.name == "baclofen" and d.canonical == 0:

@@ -79,7 +79,10 @@ def decide_prescription(
         judge = _Judge(state, prescription, at, rules, phase)
         flex = prescription.program.kind is ProgramKind.FLEX
         where = "the largest day's total" if flex else None
-        rate, warnings = judge.dose(prescription.daily_dose, state.running, None, where=where)
+        try:
+            rate, warnings = judge.dose(prescription.daily_dose, state.running, None, where=where)
+        except Refusal as stop:
+            raise _at_step(stop, prescription.program) if flex else stop from None
         bolus = prescription.program.bolus
         # after the drug library, so a mg/mcg slip is named as such, not as a rate
         if bolus is not None:
@@ -233,6 +236,16 @@ class _Judge:
 
 def _labelled(finding: Finding, where: str) -> Finding:
     return replace(finding, message=f"{where}: {finding.message}")
+
+
+def _at_step(stop: Refusal, program: PrescribedProgram) -> Refusal:
+    """A flex program's largest day refused for its dose: quoted at its highest step (the row
+    the form marks, the entry a slip most likely is), that step's dose as typed, then the day's."""
+    if stop.field != "dose":
+        return stop
+    weekday, _, step = _highest(program)
+    shown = f"a step of {step.dose} ({weekday} from {step.start}); the largest day: {stop.value}"
+    return replace(stop, value=shown)
 
 
 def _highest(program: PrescribedProgram) -> tuple[str, int, Step]:
