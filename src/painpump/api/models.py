@@ -9,8 +9,9 @@ from django.db import models
 
 
 class ApiToken(models.Model):
-    """A token a program sends as `Authorization: Bearer pp_...`. Only its SHA-256 is stored; the
-    `prefix` (the first characters) names it in listings without revealing it."""
+    """A token a program sends as `Authorization: Bearer pp_...`. Only its keyed hash is stored
+    (painpump.api.tokens.digest); the `prefix` (the first characters) names it in listings
+    without revealing it."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"

@@ -1,14 +1,17 @@
-"""API tokens for programs: random, prefixed `pp_`, shown once at creation and stored only as
-their SHA-256; read-only or read-write; revocable. Creating and revoking one is audited."""
+"""API tokens for programs: random, prefixed `pp_`, shown once at creation and stored only as a
+keyed hash (HMAC-SHA256 with the secret key, as painpump.plumbing.hashed_sessions stores
+sessions), so a row written in the database without the key matches no token; read-only or
+read-write; revocable. Creating and revoking one is audited (and `painpump audit verify` compares
+every token with its creation: painpump.clinic.audit_tokens)."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 
 from painpump import clock
 from painpump.api.models import ApiToken
@@ -20,7 +23,9 @@ RULES = "painpump API token rules"
 
 
 def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    """The stored form of a token. A token stored before it was keyed (its plain SHA-256) no
+    longer matches: it is refused, and its user creates a new one."""
+    return salted_hmac(__name__, token, algorithm="sha256").hexdigest()
 
 
 @dataclass(frozen=True)

@@ -325,8 +325,8 @@ def verify() -> Verification:
     head row against it, the latest signed checkpoint against both (a cut or wiped trail no
     longer holds the entry it witnessed), each clinical record, pathway event, account and the
     clinic's settings against the last state its trail recorded, each entry's `before`
-    against its object's previous `after`, and each waiting role request against the audited
-    request that asked for it."""
+    against its object's previous `after`, each waiting role request against the audited
+    request that asked for it, and each API token against its audited creation."""
     from painpump.clinic import (  # they read what the actions record; the actions import us
         audit_accounts,
         audit_continuity,
@@ -334,6 +334,7 @@ def verify() -> Verification:
         audit_pathway,
         audit_records,
         audit_settings,
+        audit_tokens,
     )
     from painpump.clinic.actions import role_grants
 
@@ -372,6 +373,7 @@ def verify() -> Verification:
         problems += found
         notes += noted
     problems += role_grants.unasked()
+    problems += audit_tokens.compare()
     return Verification(
         chain.entries,
         not problems,

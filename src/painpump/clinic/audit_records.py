@@ -270,7 +270,15 @@ def _program(row: Program) -> dict[str, Stored]:
         "warnings": Exact(row.warnings),
         "implant": Owner((row.implant_id,)),
         "patient": Owner((row.implant.episode.patient_id,)),
+        **_awaiting(row),
     }
+
+
+def _awaiting(row: Program) -> dict[str, Stored]:
+    """Whether the program in force awaits its readback (the dashboard lists it): an ended one
+    is listed nowhere and can no longer be read back, and those ended before the flag was stored
+    never held it, so it is compared only while the program runs."""
+    return {} if row.ended_at is not None else {"awaiting_readback": Exact(row.awaiting_readback)}
 
 
 def _prescriber(row: Program) -> Derived:
@@ -309,6 +317,7 @@ def _prescription(row: Prescription) -> dict[str, Stored]:
         "checked_at": Moment(row.checked_at),
         "double_check": Exact(_double_check(row.checks.all())),
         "overrides": Exact(row.overrides),
+        "warnings": Exact(row.warnings),
         "fluid_change": Exact(row.fluid_change),
         "supersedes": Exact(str(row.supersedes_id) if row.supersedes_id else None),
         "prescribed_at": Moment(row.prescribed_at),
@@ -477,7 +486,22 @@ def _program_started(
     """A program change: the program it ended; the program itself runs until a later one."""
     if "started_at" not in after:
         return []
-    return [(key, {"ended_at": None}), *_ended(after, "started_at")]
+    started: dict[str, object] = {"ended_at": None, "awaiting_readback": _needs_readback(after)}
+    return [(key, started), *_ended(after, "started_at")]
+
+
+def _needs_readback(after: Mapping[str, Any]) -> bool:
+    """A program from a prescription awaits its readback from its start (the refill or program
+    change that started it records the prescription; one from before prescriptions needs
+    none)."""
+    return after.get("prescription") is not None
+
+
+def _program_read_back(
+    actor: str, key: str, after: Mapping[str, Any]
+) -> Iterable[tuple[str, dict[str, object]]]:
+    """A readback: the program it read back awaits none any more."""
+    return [(str(after["program"]), {"awaiting_readback": False})] if "program" in after else []
 
 
 def _program_refilled(
@@ -492,6 +516,7 @@ def _program_refilled(
         ),
         "started_at": after["performed_at"],
         "ended_at": None,
+        "awaiting_readback": _needs_readback(after),
         "programmed_by": actor,
         "warnings": [],  # a refill's warnings and overrides are the refill's own
         "overrides": [],
@@ -549,7 +574,11 @@ KINDS = (
         _program,
         _program_noted,
         created_elsewhere=_refill_programs,
-        carried={"program.change": _program_started, "refill.perform": _program_refilled},
+        carried={
+            "program.change": _program_started,
+            "refill.perform": _program_refilled,
+            "readback.record": _program_read_back,
+        },
         recorded_later=frozenset({"limited_by", "warnings"}),
     ),
     Kind(
@@ -570,6 +599,7 @@ KINDS = (
         _prescription,
         _prescription_noted,
         {"checked_by": "", "checked_at": None, "double_check": None},
+        recorded_later=frozenset({"warnings"}),
     ),
     Kind(
         "implant",

@@ -150,6 +150,7 @@ def prescribe(
             "high_alert": record.high_alert,
             "reason": why,
             "overrides": overrides_json(passed),
+            "warnings": record.warnings,
             "withdrawn": [old.number for old in withdrawn],
             "implant": str(implant.id),
             "fluid_change": record.fluid_change,

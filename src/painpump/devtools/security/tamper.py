@@ -18,7 +18,9 @@ its checkpoint, a prescription's stored daily dose doubled, a baclofen pump's hi
 drugs edited and a request for the admin role inserted for a second admin to approve; and (the
 sixth's open findings) a prescription step moved to weekday 9, a program's prescriber, limiting
 factor and warnings, a refill's warnings and idempotency key and an assessment's recording time
-edited, and an account inserted.
+edited, and an account inserted; and (issue 14's insiders with database write) an API token
+inserted for a physician, a program's awaiting-readback flag cleared and a prescription's
+warnings cleared.
 Figures: the size of the trail and the time verify takes for it.
 
 `drill(full)` runs it in a process of its own (Django is configured once per process):
@@ -537,6 +539,49 @@ def insert_account(username: str = "in.sider", role: str = "physician") -> str:
     return username
 
 
+def insert_token(username: str = "demo.physician1", secret: str = "pp_an-insiders-token") -> str:
+    """Insert a read-write API token for `username` in the database, stored as the plain SHA-256
+    of `secret` (the digest painpump stored before it keyed it), no audited action making it;
+    the secret."""
+    import hashlib
+
+    from django.contrib.auth.models import User
+
+    from painpump.api.models import ApiToken
+
+    ApiToken.objects.create(
+        user=User.objects.get(username=username),
+        prefix=secret[:11],
+        digest=hashlib.sha256(secret.encode("utf-8")).hexdigest(),
+        read_only=False,
+    )
+    return secret
+
+
+def clear_awaiting_readback() -> str:
+    """Take the program in force longest awaiting its readback off the dashboard's list; its
+    id."""
+    from painpump.clinic.models import Program
+
+    program = (
+        Program.objects.filter(awaiting_readback=True, ended_at=None).order_by("started_at").first()
+    )
+    assert program is not None
+    Program.objects.filter(id=program.id).update(awaiting_readback=False)
+    return str(program.id)
+
+
+def clear_prescription_warnings() -> str:
+    """Clear the warnings the newest prescription that had any was signed with (the chart then
+    shows it signed without them); its id."""
+    from painpump.clinic.models import Prescription
+
+    record = Prescription.objects.exclude(warnings=[]).order_by("prescribed_at").last()
+    assert record is not None
+    Prescription.objects.filter(id=record.id).update(warnings=[])
+    return str(record.id)
+
+
 def forge_checkpoint() -> None:
     """Append a checkpoint line signed without the audit key."""
     from painpump.clinic import audit_checkpoints, audit_keys
@@ -629,6 +674,15 @@ SCENARIOS: dict[str, tuple[Callable[[], object], str]] = {
     "assessment's recording time moved": (move_assessment_recording, ": recorded_at is "),
     "refill's idempotency key reused": (reuse_refill_key, ": idempotency_key is 'the-next"),
     "account inserted in the database": (insert_account, "no audit entry records its creation"),
+    "api token inserted in the database": (
+        insert_token,
+        "no `token.create` audit entry records its creation",
+    ),
+    "program's awaiting-readback flag cleared": (
+        clear_awaiting_readback,
+        ": awaiting_readback is False in the database, True",
+    ),
+    "prescription's warnings cleared": (clear_prescription_warnings, ": warnings is [] in the"),
 }
 
 
@@ -696,6 +750,59 @@ def _open_alarm() -> None:
     )
 
 
+def _unread_program() -> None:
+    """A pump programmed again with its prescription in force, signed anew, and not read back
+    yet (the demo reads every programming back)."""
+    from dataclasses import replace
+
+    from django.contrib.auth.models import User
+
+    from painpump import clock
+    from painpump.clinic.actions import prescriptions, programs
+    from painpump.clinic.demo.seed import demo_reason
+    from painpump.clinic.models import Implant, Prescription
+    from painpump.clinic.reads import prescriptions as reads
+    from painpump.clinic.reads.pump_state import dosing_rules, pump_state
+    from painpump.core.prescription import FluidChange
+    from painpump.core.prescription_compare import CheckEntries
+    from painpump.core.prescription_decision import decide_prescription
+
+    now = clock.now()
+    implant = next(
+        pump
+        for pump in Implant.objects.filter(explanted_on=None).order_by("id")
+        if reads.in_force(pump) is not None
+    )
+    in_force = reads.in_force(implant)
+    assert in_force is not None
+    again = replace(reads.as_core(in_force), fluid_change=FluidChange.NONE)
+    shown = decide_prescription(pump_state(implant), again, now, dosing_rules())
+    signed = prescriptions.prescribe(
+        User.objects.get(username=in_force.prescribed_by),
+        implant.id,
+        again,
+        reason="the tamper drill's pump, programmed again",
+        now=now,
+        expected_version=Implant.objects.get(id=implant.id).version,
+        overrides={w.rule: demo_reason(w.rule, w.drug) for w in shown.warnings},
+    )
+    if signed.status == Prescription.Status.AWAITING_CHECK:
+        prescriptions.double_check(
+            User.objects.get(username="demo.pharmacist"),
+            signed.id,
+            entries=CheckEntries(again.drugs, again.program, again.ptm, again.fluid_change),
+            accept=True,
+            comment="",
+            now=now,
+        )
+    programs.program_pump(
+        User.objects.get(username="demo.nurse1"),
+        implant.id,
+        expected_version=Implant.objects.get(id=implant.id).version,
+        now=now,
+    )
+
+
 def _pad(entries: int) -> None:
     """Append drill entries until the trail holds `entries`, a batch per transaction."""
     from django.db import transaction
@@ -722,6 +829,7 @@ def run(patients: int, entries: int) -> Report:
     seed.seed(patients=patients, seed=1)
     _clinic_limit()
     _open_alarm()
+    _unread_program()
     _pad(entries)
     report.figures["seed_seconds"] = round(time.perf_counter() - began, 1)
     clinic = _Clinic(Path.cwd())
