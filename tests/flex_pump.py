@@ -13,11 +13,12 @@ from django.contrib.auth.models import User
 from clinic_fixtures import FIRST_FILL
 from painpump.clinic.actions import prescriptions, refills
 from painpump.clinic.models import Implant, Refill
+from painpump.clinic.reads import pump_history
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.prescription_compare import CheckEntries
 from painpump.core.refill_decision import Fill, PtmCounts
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, parse, round_places
 
 FILLED = FIRST_FILL + timedelta(days=60)
 BACLOFEN = (("baclofen", parse("2000 mcg/mL", Kind.CONCENTRATION, "c")),)
@@ -56,14 +57,17 @@ def flex_ptm_pump(implant: Implant, physician: User, pharmacist: User, nurse: Us
 def refill(
     nurse: User, implant: Implant, at: datetime, key: str, ptm: PtmCounts | None = None
 ) -> Refill:
-    """A 20 mL refill executing the prescription in force (8 mL expected and aspirated)."""
+    """A 20 mL refill executing the prescription in force, of a pump that delivered as recorded:
+    what its twin expects left (8 mL at FILLED) is expected and aspirated."""
+    left = pump_history.expected_residual(implant, at, ptm.given if ptm else None).least
+    residual = parse(f"{round_places(left.canonical, 3)} mL", Kind.VOLUME, "left")
     return refills.perform_refill(
         nurse,
         implant.id,
         idempotency_key=key,
         performed_at=at,
-        expected=parse("8 mL", Kind.VOLUME, "expected"),
-        aspirated=parse("8 mL", Kind.VOLUME, "aspirated"),
+        expected=residual,
+        aspirated=residual,
         fill=Fill(BACLOFEN, parse("20 mL", Kind.VOLUME, "volume"), "LOT-9"),
         ptm=ptm,
     )

@@ -20,6 +20,7 @@ from therapy_setup import (
     check_body,
     day_60,
     iso,
+    left_at,
     post,
     prescription_body,
     readback_body,
@@ -159,8 +160,14 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
     assert "program.prescribe" in refused["limit"] and "physician" in refused["limit"]
 
     # filled after the double-check, as the clock now says
+    now = clock.now()
+    left = left_at(implant, now)  # the pump delivered as recorded
     body = refill_body(
-        idempotency_key="flex-fill", performed_at=clock.now().isoformat(), version=_version(implant)
+        left,
+        idempotency_key="flex-fill",
+        performed_at=now.isoformat(),
+        expected=left,
+        version=_version(implant),
     )
     del body["dose"]
     filled = post(nurse, f"/api/implants/{implant.id}/refills", body)
@@ -413,6 +420,9 @@ def test_the_refill_after_patient_boluses_records_the_counts_the_pump_reports(
         body,
         idempotency_key="next",
         performed_at=iso(day_60() + timedelta(days=20)),
+        # 20 days at 0.2 mL/day and 30 boluses of 0.005 mL since the 20 mL fill
+        expected="15.85 mL",
+        aspirated="15.85 mL",
         version=_version(implant),
     )
     missing = post(nurse, url, later)

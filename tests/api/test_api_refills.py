@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from therapy_setup import baclofen_implant, iso, post, refill_body, version_of
+from therapy_setup import baclofen_implant, iso, left_at, post, refill_body, version_of
 
 from frozen import NOW, day
 from hard_stops import every_rule, ziconotide_pump
@@ -211,10 +211,14 @@ def test_a_prescribed_concentration_change_bridges_and_needs_no_second_verificat
     )
     assert checked.status_code == 201, checked.content
     # the refill follows the double-check, as it does in the clinic
+    now = clock.now()
+    left = left_at(implant, now)  # the pump delivered as recorded
     changed = refill_body(
+        left,
         idempotency_key="conc",
         drugs=half,
-        performed_at=clock.now().isoformat(),
+        performed_at=now.isoformat(),
+        expected=left,
         version=version_of(implant),
     )
     del changed["dose"]
@@ -291,10 +295,14 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
     assert checked.json()["error"]["field"] == "fluid_change"
     checked = post(pharmacist, checks, {**entries, "fluid_change": "priming"})
     assert checked.status_code == 201, checked.content
+    now = clock.now()
+    left = left_at(implant, now)  # the pump delivered as recorded
     changed = refill_body(
+        left,
         idempotency_key="primed",
         drugs=half,
-        performed_at=clock.now().isoformat(),
+        performed_at=now.isoformat(),
+        expected=left,
         version=version_of(implant),
     )
     del changed["dose"]

@@ -16,6 +16,7 @@ from django.test import Client
 from therapy_setup import (
     baclofen_implant,
     check_body,
+    left_at,
     post,
     prescription_body,
     refill_body,
@@ -104,9 +105,13 @@ def test_a_flex_program_filled_at_a_refill_shows_its_steps_and_ptm_in_the_refill
 ) -> None:
     ready = _flex_ready(client_as, implant)
     nurse = client_as(Role.NURSE)
+    now = clock.now()
+    left = left_at(implant, now)  # the pump delivered as recorded
     body = refill_body(
+        left,
         idempotency_key="flex-fill",
-        performed_at=clock.now().isoformat(),
+        performed_at=now.isoformat(),
+        expected=left,
         version=ready["implant_version"],
     )
     del body["dose"]  # a flex program has no one daily dose to type

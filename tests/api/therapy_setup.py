@@ -17,12 +17,13 @@ from django.utils import timezone
 from frozen import ZONE
 from painpump.clinic.actions import implantation, patients, refills
 from painpump.clinic.models import Episode, Implant, Patient, Prescription, Refill
+from painpump.clinic.reads import pump_history
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import CARRIED_OVER, MEDTRONIC_CATHETER, prescribed, responder_episode
 from painpump.core.prescription import ProgramKind
 from painpump.core.refill_decision import Fill
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, parse, round_places
 
 JSON = "application/json"
 
@@ -188,6 +189,13 @@ def refill_body(aspirated: str = "8 mL", **changes: Any) -> dict[str, Any]:
         "dose": {"value": 400, "unit": "mcg/day"},
     }
     return body | changes
+
+
+def left_at(implant: Implant, moment: datetime, given: int | None = None) -> str:
+    """What the pump's twin says is left at `moment` (to the microlitre), as a refill of a pump
+    that delivered as recorded types it (`given`: the patient boluses the pump reports)."""
+    left = pump_history.expected_residual(implant, moment, given).least
+    return f"{round_places(left.canonical, 3)} mL"
 
 
 def post(client: Client, url: str, body: dict[str, Any], **extra: Any) -> Any:

@@ -67,14 +67,15 @@ def refill(
     at: datetime = DAY_60,
     key: str = "r60",
     ptm: PtmCounts | None = None,
+    left: str = "8 mL",
 ) -> Refill:
     return refills.perform_refill(
         nurse,
         implant.id,
         idempotency_key=key,
         performed_at=at,
-        expected=q("8 mL", Kind.VOLUME),
-        aspirated=q("8 mL", Kind.VOLUME),
+        expected=q(left, Kind.VOLUME),
+        aspirated=q(left, Kind.VOLUME),
         fill=Fill(BACLOFEN, q("20 mL", Kind.VOLUME), "LOT-9"),
         ptm=ptm,
     )
@@ -140,7 +141,8 @@ def test_the_next_refill_records_the_patient_bolus_counts_and_refuses_without_th
         refill(nurse, implant, at=later, key="r80")
     assert refused.value.field == "ptm_given"
     assert not Refill.objects.filter(idempotency_key="r80").exists()
-    done = refill(nurse, implant, at=later, key="r80", ptm=PtmCounts(70, 52))
+    # 20 days at 420 mcg/day (0.21 mL/day) and 52 boluses of 0.005 mL since the 20 mL fill
+    done = refill(nurse, implant, at=later, key="r80", ptm=PtmCounts(70, 52), left="15.54 mL")
     assert (done.ptm_requests, done.ptm_given) == (70, 52)
     lines = patient_chart(physician, implant.episode.patient_id, NOW).refills
     assert lines[0].patient_boluses == (

@@ -141,7 +141,7 @@ def test_a_nurse_who_refilled_is_shown_as_programming_never_as_prescribing(
 ) -> None:
     implant = long_history(physician, nurse)
     page = chart_of(nurse, implant.episode.patient_id)
-    assert "programmed by dr.house at a programming" in page  # the running program
+    assert "programmed by dr.house between refills" in page  # the running program
     assert "<td>nurse.joy (refill)</td>" in page and "<td>dr.house (programming)</td>" in page
     assert "prescribed by nurse.joy" not in page.lower()
 
@@ -431,8 +431,9 @@ def test_the_reservoir_card_says_how_much_of_its_pumping_is_patient_boluses(
         implant.id,
         idempotency_key="with-ptm",
         performed_at=past,
-        expected=parse("3 mL", Kind.VOLUME, "e"),
-        aspirated=parse("3 mL", Kind.VOLUME, "a"),
+        # 20 mL at 0.2 mL/day 55 days and some hours before: about 8.95 mL left
+        expected=parse("9 mL", Kind.VOLUME, "e"),
+        aspirated=parse("9 mL", Kind.VOLUME, "a"),
         fill=baclofen(),
     )
     page = client_for(nurse).get(f"/patients/{implant.episode.patient_id}/").content.decode()

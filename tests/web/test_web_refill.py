@@ -69,8 +69,9 @@ def readback_of(refill: Refill) -> str:
 
 
 def overinfused(client: Client, implant: Implant) -> Refill:
-    """A refill passing the overinfusion warning with a reason typed at it: verified afterwards."""
-    data, review = reviewed(client, implant, expected="8 mL", aspirated="6 mL")
+    """A refill passing the overinfusion warning with a reason typed at it: verified afterwards.
+    The pump reports what its twin expects (about 2.95 mL); 2.5 mL less is aspirated."""
+    data, review = reviewed(client, implant, expected="3 mL", aspirated="0.5 mL")
     confirmed(client, implant, data, **{reason_input(review, "reconciliation"): REASON})
     return Refill.objects.get(idempotency_key=data["idempotency_key"])
 
@@ -132,7 +133,7 @@ def test_a_soft_warning_passes_only_with_a_typed_reason_recorded_and_shown(
     implant: Implant, nurse: User
 ) -> None:
     client = signed_in(nurse)
-    data, review = reviewed(client, implant, expected="8 mL", aspirated="6 mL")
+    data, review = reviewed(client, implant, expected="3 mL", aspirated="0.5 mL")
     assert "Overinfusion suspected" in review
     assert "ECRI" in review and "Maino" in review and "14.5" in review
     assert "Reason for passing this soft limit" in review
@@ -479,8 +480,9 @@ def test_a_refill_after_patient_boluses_takes_the_pumps_counts_on_the_form(
         implant.id,
         idempotency_key="with-ptm",
         performed_at=past,
-        expected=parse("3 mL", Kind.VOLUME, "e"),
-        aspirated=parse("3 mL", Kind.VOLUME, "a"),
+        # 20 mL at 0.2 mL/day 55 days and some hours before: about 8.95 mL left
+        expected=parse("9 mL", Kind.VOLUME, "e"),
+        aspirated=parse("9 mL", Kind.VOLUME, "a"),
         fill=baclofen(),
     )
     client = signed_in(nurse)

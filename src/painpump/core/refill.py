@@ -410,6 +410,9 @@ class Reconciliation:
     message: str
     consequential: bool | None
     consequential_limit: Sourced | None
+    twin: Finding | None = None
+    """The warning that the residual is beyond what the pump's twin expects
+    (core.twin_residual), when the decision had the pump's history to compare with."""
 
 
 def beyond_pocket_fill(threshold: Q | None, difference_ml: Decimal) -> bool:

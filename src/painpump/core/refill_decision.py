@@ -26,6 +26,7 @@ from painpump.core.errors import Refusal
 from painpump.core.fluid_change import Priming
 from painpump.core.patient_facts import PatientFacts
 from painpump.core.prescription import FluidChange, PatientBolus, PrescribedProgram
+from painpump.core.pump_twin import PumpHistory
 from painpump.core.refill import (
     DeliveryFinding,
     LimitedBy,
@@ -40,6 +41,7 @@ from painpump.core.refill import (
     reconcile,
     residual_ml,
 )
+from painpump.core.twin_residual import TwinResidual, twin_residual, twin_warning
 from painpump.core.units import Q, in_unit, of
 from painpump.core.volumes import Bridge, bridge
 
@@ -157,6 +159,9 @@ class PumpState:
     last_fill: LastFill | None
     running: RunningProgram | None
     therapy: Therapy = Therapy()
+    history: PumpHistory | None = None
+    """The pump's recorded history, for its twin's residual at a refill (None: not loaded, and
+    the refill's residual is judged against the pump's own figure only)."""
 
 
 @dataclass(frozen=True)
@@ -220,9 +225,11 @@ class RefillDecision:
     drug_changed: bool
     dose_changed: bool
     phase: Phase = Phase.MAINTENANCE
+    """The phase of the program the refill starts."""
     drug_swapped: bool = False
     """A drug added or left out (not only a concentration changed): a prescriber's change."""
-    """The phase of the program the refill starts."""
+    twin: TwinResidual | None = None
+    """What the pump's twin says the reservoir holds at the refill (None: no history to run)."""
 
     @property
     def needs_verification(self) -> bool:
@@ -747,13 +754,26 @@ def decide_refill(
                 )
     if last is not None and entries.fill is not None and complete:
         _check_ptm_counts(state, entries)
-    programmed = check = None
+    programmed = check = twin = None
     warnings: list[Finding] = []
+    if last is not None and state.history is not None:
+        twin = twin_residual(state.history, entries.at, entries.ptm.given if entries.ptm else None)
     if last is not None and entries.expected is not None and entries.aspirated is not None:
         programmed, check = reconciled(state.pump, last.volume, entries.expected, entries.aspirated)
         found = reconciliation_warning(check, [name for name, _ in last.drugs])
         if found is not None:
             warnings.append(found)
+        against_twin = twin_warning(
+            state.pump,
+            twin,
+            entries.expected,
+            entries.aspirated,
+            last.drugs,
+            reconciliation_warned=found is not None,
+        )
+        if against_twin is not None:
+            check = replace(check, twin=against_twin)
+            warnings.append(against_twin)
     fill, dose, running = entries.fill, entries.dose, state.running
     fill = fill.named() if fill is not None and fill.drugs else fill
     phase = next_phase(entries.phase, state, fill.drugs[0][0] if fill and fill.drugs else None)
@@ -796,6 +816,7 @@ def decide_refill(
         dose_changed=dose_changed,
         phase=phase,
         drug_swapped=drug_swapped,
+        twin=twin,
     )
 
 

@@ -32,7 +32,8 @@ from painpump.clinic.models import (
 )
 from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.incident_warnings import with_open_incidents
-from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
+from painpump.clinic.reads.pump_state import dosing_rules, running_program
+from painpump.clinic.reads.refill_preview import refill_state
 from painpump.clinic.reads.therapy_queries import refill_recorded
 from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
@@ -129,7 +130,7 @@ def perform_refill(
     dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
     if prescription.status == Prescription.Status.READY and prescription.phase:
         phase = Phase(prescription.phase)
-    state = pump_state(implant)
+    state = refill_state(implant)
     entries = RefillEntries(
         performed_at,
         expected,

@@ -89,7 +89,13 @@ class RefillPreview:
     """Patient boluses were prescribed since the fill: the refill records the pump's counts."""
     twin_expects: pump_history.Expected | None = None
     """What the pump's twin says it holds at the refill (None before the first fill), offered
-    beside the volume the pump itself reports."""
+    beside the volume the pump itself reports and judged against it (core.twin_residual)."""
+
+
+def refill_state(implant: Implant) -> PumpState:
+    """The pump as a refill is decided on (pump_state) with its recorded history, so that the
+    residual is judged against the pump's twin as well as against the pump's own figure."""
+    return replace(pump_state(implant), history=pump_history.history_of(implant))
 
 
 def warning_key(finding: Finding) -> str:
@@ -210,7 +216,7 @@ def preview_refill(
     perform_refill; a hard limit of the fill is returned as `stop`. The look is audited."""
     actor = require(user, "refill.perform")
     implant = get_or_not_found(Implant.objects.select_related("episode__patient"), implant_id)
-    state = pump_state(implant)
+    state = refill_state(implant)
     fill = fill.named() if fill is not None and fill.drugs else fill
     prescription = prescriptions.to_execute(implant)
     if fill is not None:
@@ -226,11 +232,11 @@ def preview_refill(
     )
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=not partial)
     decision = with_open_incidents(decision, implant)
-    before = current_setting(implant, state, at, expected)
+    twin = decision.twin
+    before = current_setting(implant, state, at, expected or (twin.least if twin else None))
     preview = _preview(implant, decision, before, fill, dose, prescription)
     if state.last_fill is not None:
-        given = ptm.given if ptm is not None else None
-        expected_now = pump_history.expected_residual(implant, at, given)
+        expected_now = None if twin is None else pump_history.Expected(twin.least, twin.most)
         ptm_since = bool(state.last_fill.ptm)
         preview = replace(preview, twin_expects=expected_now, ptm_since_fill=ptm_since)
     record_preview(actor, "refill.preview", implant, preview.stop, preview.warnings)
