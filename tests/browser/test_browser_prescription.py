@@ -3,8 +3,9 @@ program with patient boluses; a pharmacist's independent double-check (the conce
 step, the bolus settings) differs from it, is named by its days only after the attempt, and the
 prescription is rejected with a comment; the physician prescribes the corrected one and the
 pharmacist accepts it, entered in other units; a nurse fills and programs it and enters the
-programmer's readback, where a wrong readback stops the session and opens an incident and the
-right one completes it."""
+programmer's readback, where a wrong readback stops the session and opens an incident, and the
+right one reads back matching while the session stays stopped until a physician closes the
+incident."""
 
 from __future__ import annotations
 
@@ -111,6 +112,10 @@ def test_prescribed_checked_rejected_corrected_filled_and_read_back(
     page.get_by_role("button", name="Sign out").click()
     page = sign_in(pharmacist)
     double_check(page, 3)
+    expect(page.get_by_test_id("check-decided")).to_contain_text("accepted by pharma.cist")
+    # the check over, the worst day with every bolus: 420 mcg/day on weekdays + 4 x 5 mcg
+    expect(page.get_by_test_id("prescription")).to_contain_text("440 mcg/day")
+    follow(page, page.get_by_role("link", name="Back to the chart"))
     expect(page.get_by_test_id("status-3")).to_have_text("Ready to program")
     expect(page.get_by_test_id("prescription-3")).to_contain_text("accepted by pharma.cist")
     page.get_by_role("button", name="Sign out").click()
@@ -147,6 +152,13 @@ def test_prescribed_checked_rejected_corrected_filled_and_read_back(
     page.get_by_label("Concentration", exact=True).fill("2000 mcg/mL")
     program_entries(page, "440 mcg/day")
     page.get_by_role("button", name="Record the readback").click()
-    expect(page.get_by_test_id("readback-complete")).to_contain_text("Session complete")
+    # the right readback, but the session stays stopped until a physician closes the incident
+    expect(page.get_by_test_id("readback-incident-open")).to_contain_text(
+        "The latest readback (nurse.joy"
+    )
+    expect(page.get_by_test_id("session-state")).to_have_text(
+        "stopped: incident open (a physician must close it); the latest readback matches"
+    )
+    expect(page.get_by_test_id("readback-complete")).to_have_count(0)
     record = Prescription.objects.get(implant=implant, number=3)
     assert record.status == "active" and record.checked_by == "pharma.cist"

@@ -141,7 +141,7 @@ def test_a_nurse_who_refilled_is_shown_as_programming_never_as_prescribing(
     refilled, titrated = chart.doses[-2], chart.doses[-1]
     assert str(refilled.programmed_by) == "programmed by nurse.joy at a refill"
     assert refilled.programmed_by.short == "nurse.joy (refill)"
-    assert str(titrated.programmed_by) == "programmed by dr.house at a programming"
+    assert str(titrated.programmed_by) == "programmed by dr.house between refills"
     assert chart.program is not None
     assert chart.program.programmed_by == titrated.programmed_by
     assert {d.programmed_by.at_refill for d in chart.doses[:-1]} == {True}

@@ -152,7 +152,7 @@ def test_no_day_in_time_is_overdue_with_a_warning(
     assert finding.rule == "refill_overdue"
     assert finding.message.startswith("OVERDUE: ")
     assert cause in finding.message
-    assert f"{late} day after it" in finding.message
+    assert f"{late} {'day' if late == 1 else 'days'} after it" in finding.message
     assert f"on or before {refill_by}" == finding.limit
 
 

@@ -412,8 +412,8 @@ def test_the_prescriber_may_not_double_check_and_nurses_and_admins_are_refused(
 ) -> None:
     record = signed(signed_in(physician), implant)
     own = signed_in(physician).post(check_url(record), {**CHECKED, "action": "accept"})
-    assert own.status_code == 422
-    assert "cannot double-check their own prescription" in own.content.decode()
+    assert own.status_code == 403
+    assert "rule-double-check: never the prescriber" in own.content.decode()
     for user in (nurse, admin):
         refused = signed_in(user).get(check_url(record))
         assert refused.status_code == 403

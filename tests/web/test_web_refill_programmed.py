@@ -1,6 +1,7 @@
 """The refill's review shows what the pump is programmed with, from the prescription the refill
 executes, before the nurse confirms: the program's mode (continuous, or flex with its steps a day
-by weekdays), its daily dose, a flex program's steps by weekdays and the patient-bolus (PTM)
+by weekdays), its daily dose (a flex program's with its weekly average; with patient boluses the
+worst day with every one given), a flex program's steps by weekdays and the patient-bolus (PTM)
 settings, in the unit the drug is ordered in; the same rows word a single bolus (programmed
 between refills) as its bolus."""
 
@@ -109,6 +110,8 @@ def test_a_flex_program_is_shown_with_its_steps_a_day_its_steps_and_the_ptm_sett
     assert programmed(nurse, implant) == [
         ("Program", "flex: 2 steps a day mon-fri, 1 sat-sun"),
         ("Daily dose (largest day)", "420 mcg/day"),
+        ("Weekly average daily dose", "414.286 mcg/day"),  # (5 x 420 + 2 x 400) / 7
+        ("Worst day with every patient bolus", "440 mcg/day"),  # 420 + 4 x 5 mcg
         ("Steps mon-fri", "00:00 400 mcg/day, 12:00 440 mcg/day"),
         ("Steps sat-sun", "00:00 400 mcg/day"),
         *PTM_ROWS,
@@ -125,9 +128,10 @@ def test_a_flex_program_alike_every_day_says_so(
         ]
     )
     ready(physician, pharmacist, implant, program, None)
-    assert programmed(nurse, implant)[:3] == [
+    assert programmed(nurse, implant)[:4] == [
         ("Program", "flex: 2 steps a day, every day"),
         ("Daily dose (largest day)", "405 mcg/day"),
+        ("Weekly average daily dose", "405 mcg/day"),
         ("Steps mon-sun", "00:00 400 mcg/day, 20:00 430 mcg/day"),
     ]
 

@@ -264,6 +264,12 @@ class Prescription(models.Model):
                 condition=models.Q(status="active", program_kind="single_bolus"),
                 name="prescription_single_bolus",
             ),
+            # the physicians' dashboard: prescriptions rejected at their double-check
+            models.Index(
+                fields=["prescribed_at"],
+                condition=models.Q(status="rejected"),
+                name="prescription_rejected",
+            ),
         ]
 
 

@@ -12,7 +12,12 @@ from datetime import date, datetime, timedelta
 from painpump.core.decision import Decision, Finding, Verdict
 from painpump.core.errors import Refusal
 from painpump.core.locale import ClinicLocale
-from painpump.core.scheduling import BACLOFEN_SOURCE, CALENDAR_SOURCE, REFILL_BY_SOURCE
+from painpump.core.scheduling import (
+    BACLOFEN_SOURCE,
+    CALENDAR_SOURCE,
+    REFILL_BY_SOURCE,
+    days_words,
+)
 
 BOOKING_SOURCE = "clinic setting: refill visit length and refill visits a day (capacity)"
 SEARCH_DAYS = 366
@@ -127,8 +132,8 @@ def propose_visit(
     finding = Finding(
         "refill_overdue",
         Verdict.WARN,
-        f"urgent: {cause}; the nearest free slot, {locale.format_moment(nearest)}, is {late} "
-        f"day after it: {URGENT_ACTION}",
+        f"urgent: {cause}; the nearest free slot, {locale.format_moment(nearest)}, is "
+        f"{days_words(late)} after it: {URGENT_ACTION}",
         f"on or before {refill_by.isoformat()}",
         f"{REFILL_BY_SOURCE}; {CALENDAR_SOURCE}; {BOOKING_SOURCE}"
         + (f"; {BACLOFEN_SOURCE}" if high_risk else ""),

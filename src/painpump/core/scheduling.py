@@ -155,12 +155,17 @@ def propose_appointment(refill_by: date, *, today: date, calendar: ClinicCalenda
         "refill_overdue",
         Verdict.WARN,
         f"OVERDUE: {cause}; earliest working day {late.isoformat()} is "
-        f"{(late - refill_by).days} day after it: refill at once (an emergency refill outside "
-        "opening days if the alarm or empty date comes first)",
+        f"{days_words((late - refill_by).days)} after it: refill at once (an emergency refill "
+        "outside opening days if the alarm or empty date comes first)",
         f"on or before {refill_by.isoformat()}",
         f"{REFILL_BY_SOURCE}; {CALENDAR_SOURCE}",
     )
     return Proposal(late, refill_by, today, True, tuple(skipped), Decision((finding,)))
+
+
+def days_words(count: int) -> str:
+    """ "1 day", "41 days"."""
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def earliest_working_day(start: date, calendar: ClinicCalendar) -> date:

@@ -1,7 +1,7 @@
 """A prescription as the pages show it: its record (number, status, who prescribed and who
 double-checked it, the reason), each setting as text with its unit
-(clinic.reads.prescription_history.settings_of), and the program and patient-bolus settings the
-pump is programmed with."""
+(clinic.reads.prescription_history.settings_of; on pages with the doses core derives,
+shown_settings), and the program and patient-bolus settings the pump is programmed with."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from painpump.clinic.models import Prescription
-from painpump.clinic.reads.prescription_history import DAILY_DOSE, SINGLE_BOLUS, settings_of
+from painpump.clinic.reads.prescription_history import (
+    DAILY_DOSE,
+    SINGLE_BOLUS,
+    WEEKLY_AVERAGE,
+    WORST_DAY,
+    settings_of,
+    shown_settings,
+)
 from painpump.clinic.reads.prescriptions import as_core
 from painpump.core import prescription as rx
 
@@ -24,25 +31,32 @@ class ShownPrescription:
     settings: dict[str, str]
     programmed: tuple[tuple[str, str], ...]
     """The program (its mode; a flex program's steps by weekdays), its daily dose or single
-    bolus, and the patient-bolus settings, as (setting, value) rows."""
+    bolus with the doses core derives (a flex program's weekly average, the worst day with
+    every patient bolus), and the patient-bolus settings, as (setting, value) rows."""
+    with_doses: dict[str, str]
+    """`settings` with the doses core derives next to the largest day (shown_settings)."""
 
 
 def shown(record: Prescription) -> ShownPrescription:
     values = as_core(record)
-    settings = settings_of(values)
-    return ShownPrescription(record, settings, programmed_rows(values.program, settings))
+    with_doses = shown_settings(values)
+    return ShownPrescription(
+        record, settings_of(values), programmed_rows(values.program, with_doses), with_doses
+    )
 
 
 def programmed_rows(
     program: rx.PrescribedProgram, settings: dict[str, str]
 ) -> tuple[tuple[str, str], ...]:
-    """The rows of what the pump is programmed with, worded as `settings` (settings_of the
-    program's prescription) words them; a run of weekdays with one pattern shares a row."""
+    """The rows of what the pump is programmed with, worded as `settings` (settings_of or
+    shown_settings of the program's prescription) words them; a run of weekdays with one
+    pattern shares a row."""
     rows = [("program", mode(program))]
     if SINGLE_BOLUS in settings:
         rows.append((SINGLE_BOLUS, settings[SINGLE_BOLUS]))
     else:
         rows.append((DAILY_DOSE, settings[DAILY_DOSE]))
+        rows += [(name, settings[name]) for name in (WEEKLY_AVERAGE, WORST_DAY) if name in settings]
     if program.kind is rx.ProgramKind.FLEX:
         runs = _runs(program, lambda day: day)
         rows += [(f"steps {days}", settings[f"steps {first}"]) for days, first, _ in runs]

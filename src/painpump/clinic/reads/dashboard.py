@@ -1,9 +1,10 @@
 """The clinic's worklist: refills due this week and overdue, patients at risk by days to their
 alarm (baclofen first among equals), test phases running, responders waiting for their earliest
 implant date, pumps nearing replacement, refills waiting for a second clinician, prescriptions
-awaiting their double-check, pumps programmed and awaiting their readback, open incidents (a
-dose, concentration or drug that differed first) and patients' alarms not yet acknowledged.
-Urgency and dates come from painpump.core.
+awaiting their double-check, for physicians the prescriptions rejected at it (until a new one
+takes their place), pumps programmed and awaiting their readback, open incidents (a dose,
+concentration or drug that differed first) and patients' alarms not yet acknowledged. Urgency
+and dates come from painpump.core.
 
 Each list is served a page at a time (`offset`, `limit`; `totals` counts the whole list) by
 indexed queries, so one look costs the same with 100 or 10,000 patients. Looking at the worklist
@@ -42,6 +43,7 @@ from painpump.clinic.models import (
     Implant,
     Incident,
     Prescription,
+    PrescriptionCheck,
     PrescriptionDrug,
     Program,
     Refill,
@@ -51,7 +53,7 @@ from painpump.clinic.reads import drug_units, refill_slots
 from painpump.clinic.reads.queries import MAX_LIMIT as MAX_LIMIT
 from painpump.clinic.reads.queries import MAX_OFFSET as MAX_OFFSET
 from painpump.clinic.reads.queries import check_page
-from painpump.clinic.roles import require
+from painpump.clinic.roles import CAPABILITIES, require, roles_of
 from painpump.core import catalog
 from painpump.core.device_life import implanted_on_or_before, replacement_due
 from painpump.core.locale import ClinicLocale
@@ -155,6 +157,23 @@ class CheckRow:
 
 
 @dataclass(frozen=True)
+class RejectedRow:
+    """A prescription rejected at its double-check, the pump's newest: the prescriber reads
+    who rejected it, when and why, until a new prescription takes its place."""
+
+    patient_id: str
+    patient: str
+    prescription_id: str
+    implant_id: str
+    pump_model: str
+    number: int
+    prescribed_by: str
+    rejected_by: str
+    rejected_at: datetime
+    comment: str
+
+
+@dataclass(frozen=True)
 class AlarmRow:
     patient_id: str
     patient: str
@@ -230,6 +249,7 @@ class Totals:
     open_incidents: int = 0
     stopped: int = 0
     awaiting_readback: int = 0
+    rejected: int = 0
 
 
 @dataclass(frozen=True)
@@ -255,6 +275,8 @@ class Dashboard:
     totals: Totals = Totals()
     offset: int = 0
     limit: int = DEFAULT_LIMIT
+    rejected: list[RejectedRow] = field(default_factory=list)
+    """Shown to physicians only (empty for the other roles)."""
 
 
 def _name(family: str, given: str) -> str:
@@ -527,6 +549,19 @@ def _readbacks_missing() -> QuerySet[Program]:
     )
 
 
+def _rejected_newest() -> QuerySet[Prescription]:
+    """Prescriptions rejected at their double-check that are still their pump's newest (the
+    partial index prescription_rejected), on pumps in place."""
+    newer = Prescription.objects.filter(
+        implant_id=OuterRef("implant_id"), number__gt=OuterRef("number")
+    )
+    return Prescription.objects.filter(
+        ~Exists(newer),
+        status=Prescription.Status.REJECTED,
+        implant__explanted_on__isnull=True,
+    )
+
+
 def _single_boluses_in_force() -> QuerySet[Prescription]:
     return Prescription.objects.filter(
         status=Prescription.Status.ACTIVE,
@@ -535,9 +570,9 @@ def _single_boluses_in_force() -> QuerySet[Prescription]:
     )
 
 
-def _lists_with_rows() -> frozenset[str]:
+def _lists_with_rows(prescriber: bool) -> frozenset[str]:
     """Which of the lists that are empty on most days have a row, asked in one query: an empty
-    list then costs no query of its own."""
+    list then costs no query of its own (the rejected prescriptions: for those who prescribe)."""
     probes = {
         "unverified": _unverified(),
         "awaiting_check": _awaiting(),
@@ -546,6 +581,8 @@ def _lists_with_rows() -> frozenset[str]:
         "stopped": _single_boluses_in_force(),
         "awaiting_readback": _readbacks_missing(),
     }
+    if prescriber:
+        probes["rejected"] = _rejected_newest()
     found = (
         ClinicSettings.objects.filter(id=1)
         .annotate(**{name: Exists(rows) for name, rows in probes.items()})
@@ -600,6 +637,35 @@ def _awaiting_check(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int
         drug_names.setdefault(prescription[0], []).append(drug)
     rows = [(*row, tuple(drug_names[key])) for key, row in prescriptions.items()]
     return rows, int(found[0][-1])
+
+
+def _rejected(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    """Prescriptions [offset, offset + limit) rejected and not yet replaced, oldest first, each
+    with the check that rejected it (who, when, the comment), in one query."""
+    rejecting = PrescriptionCheck.objects.filter(
+        prescription_id=OuterRef("pk"), accepted=False
+    ).order_by("-checked_at")
+    return _paged(
+        _rejected_newest().annotate(
+            rejected_by=Subquery(rejecting.values("checked_by")[:1]),
+            rejected_at=Subquery(rejecting.values("checked_at")[:1]),
+            comment=Subquery(rejecting.values("comment")[:1]),
+        ),
+        ("prescribed_at", "id"),
+        (
+            "id",
+            "implant__episode_id",
+            "implant_id",
+            "implant__pump_model",
+            "number",
+            "prescribed_by",
+            "rejected_by",
+            "rejected_at",
+            "comment",
+        ),
+        offset,
+        limit,
+    )
 
 
 def _unacknowledged_alarms(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
@@ -809,6 +875,25 @@ def _check_rows(
     ]
 
 
+def _rejected_rows(
+    rejected: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]
+) -> list[RejectedRow]:
+    return [
+        RejectedRow(
+            *names[episode_id],
+            str(rx_id),
+            str(implant_id),
+            model,
+            number,
+            prescribed_by,
+            by or "",
+            at,
+            comment or "",
+        )
+        for rx_id, episode_id, implant_id, model, number, prescribed_by, by, at, comment in rejected
+    ]
+
+
 def _alarm_rows(alarms: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]]) -> list[AlarmRow]:
     return [
         AlarmRow(*names[episode_id], str(alarm_id), kind, at, high_risk)
@@ -861,6 +946,7 @@ def _patients_shown(board: Dashboard) -> list[str]:
                 board.open_incidents,
                 board.stopped,
                 board.awaiting_readback,
+                board.rejected,
             )
             for row in rows
         }
@@ -893,15 +979,27 @@ def worklist(
     refills = _refill_pages(today, locale, offset, limit)
     replacing, replacing_total = _pumps_to_replace(today, offset, limit)
     testing, waiting = _testing_and_waiting()
-    present = _lists_with_rows()
+    prescriber = bool(roles_of(user) & CAPABILITIES["program.prescribe"])
+    present = _lists_with_rows(prescriber)
     checks, checks_total = _if_any(present, "unverified", _unverified_refills, offset, limit)
     pending, pending_total = _if_any(present, "awaiting_check", _awaiting_check, offset, limit)
     alarms, alarms_total = _if_any(present, "open_alarms", _unacknowledged_alarms, offset, limit)
     incidents, incidents_total = _if_any(present, "open_incidents", _open_incidents, offset, limit)
     stopped, stopped_total = _if_any(present, "stopped", _stopped, offset, limit)
     unread, unread_total = _if_any(present, "awaiting_readback", _awaiting_readback, offset, limit)
+    rejected, rejected_total = _if_any(present, "rejected", _rejected, offset, limit)
     names = _patient_names(
-        [*refills.rows, *replacing, *checks, *pending, *alarms, *incidents, *stopped, *unread],
+        [
+            *refills.rows,
+            *replacing,
+            *checks,
+            *pending,
+            *alarms,
+            *incidents,
+            *stopped,
+            *unread,
+            *rejected,
+        ],
         [*testing[offset:end], *waiting],
     )
 
@@ -935,9 +1033,11 @@ def worklist(
             open_incidents=incidents_total,
             stopped=stopped_total,
             awaiting_readback=unread_total,
+            rejected=rejected_total,
         ),
         offset,
         limit,
+        _rejected_rows(rejected, names),
     )
     audit.record(
         actor,

@@ -6,7 +6,7 @@ it is signed (core.prescription_decision, audited)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -63,11 +63,30 @@ class Programming:
         readback opened has been closed by a physician)."""
         if not self.readbacks:
             return "awaiting readback"
-        open_incident = any(
+        matches = self.readbacks[-1].matches
+        return "complete" if matches and not self.incident_open else "stopped"
+
+    @property
+    def incident_open(self) -> bool:
+        """A readback differed and the incident it opened is not closed yet."""
+        return any(
             not r.matches and (not hasattr(r, "incident") or r.incident.closed_at is None)
             for r in self.readbacks
         )
-        return "complete" if self.readbacks[-1].matches and not open_incident else "stopped"
+
+    @property
+    def state_words(self) -> str:
+        """The state as the pages word it: a stopped session says why, so a matching readback
+        never reads as a complete session while its incident is open."""
+        if self.state != "stopped":
+            return self.state
+        if self.readbacks[-1].matches:
+            return f"stopped: {INCIDENT_OPEN}; the latest readback matches"
+        also = f"; {INCIDENT_OPEN}" if self.incident_open else ""
+        return f"stopped: the latest readback differs{also}"
+
+
+INCIDENT_OPEN = "incident open (a physician must close it)"
 
 
 ACCEPT_REFUSED = "prescription.accept_refused"
@@ -147,6 +166,17 @@ class Version:
     programmed: tuple[Programming, ...]
     refused: tuple[RefusedAccept, ...] = ()
     """The accepts refused at its double-check (entries that did not match), oldest first."""
+    replaced: rx.Prescription | None = None
+    """The version it was compared with (None: the pump's first)."""
+
+    @property
+    def shown_changes(self) -> tuple[Change, ...]:
+        """Its changes as the pages show them, with the doses core derives (shown_settings)."""
+        return changes(self.replaced, self.prescription, shown_settings)
+
+    @property
+    def doses(self) -> dict[str, str]:
+        return doses_of(self.prescription)
 
     @property
     def refused_words(self) -> str:
@@ -192,8 +222,38 @@ def settings_of(prescription: rx.Prescription) -> dict[str, str]:
     return shown
 
 
+def doses_of(prescription: rx.Prescription) -> dict[str, str]:
+    """The daily doses core derives from a basal program, in the principal drug's unit: its
+    largest day, a flex program's weekly average and, with patient boluses, the worst day with
+    every allowed bolus given (a single bolus: none)."""
+    if prescription.program.bolus is not None:
+        return {}
+    principal = prescription.principal[0]
+    doses = {DAILY_DOSE: drug_units.shown(principal, prescription.daily_dose)}
+    if prescription.program.kind is rx.ProgramKind.FLEX:
+        doses[WEEKLY_AVERAGE] = drug_units.shown(principal, prescription.program.average_day)
+    if prescription.ptm is not None:
+        doses[WORST_DAY] = drug_units.shown(principal, prescription.worst_day)
+    return doses
+
+
+def shown_settings(prescription: rx.Prescription) -> dict[str, str]:
+    """settings_of as the pages show it: the doses core derives (doses_of) next to the largest
+    day. The audit trail and the API keep settings_of's."""
+    shown: dict[str, str] = {}
+    for name, value in settings_of(prescription).items():
+        shown[name] = value
+        if name == DAILY_DOSE:
+            shown |= doses_of(prescription)
+    return shown
+
+
 DAILY_DOSE = "daily dose (largest day)"
-BASAL = frozenset({DAILY_DOSE, *(f"steps {weekday}" for weekday in rx.WEEKDAYS)})
+WEEKLY_AVERAGE = "weekly average daily dose"
+WORST_DAY = "worst day with every patient bolus"
+BASAL = frozenset(
+    {DAILY_DOSE, WEEKLY_AVERAGE, WORST_DAY, *(f"steps {weekday}" for weekday in rx.WEEKDAYS)}
+)
 """The settings of a basal program, which a single bolus has none of."""
 SINGLE_BOLUS = "single bolus"
 """The setting a single bolus shows instead of a basal program's daily dose and steps."""
@@ -205,9 +265,14 @@ FLUID_CHANGE_WORDS = {
 }
 
 
-def changes(before: rx.Prescription | None, after: rx.Prescription) -> tuple[Change, ...]:
-    old = settings_of(before) if before is not None else {}
-    new = settings_of(after)
+def changes(
+    before: rx.Prescription | None,
+    after: rx.Prescription,
+    settings: Callable[[rx.Prescription], dict[str, str]] = settings_of,
+) -> tuple[Change, ...]:
+    """Each setting (as `settings` words them) that differs from the version before."""
+    old = settings(before) if before is not None else {}
+    new = settings(after)
     # how the old fluid was delivered belongs to the change that ran it, not to the next one
     old.pop(FLUID_CHANGE, None)
     if SINGLE_BOLUS in new:
@@ -239,22 +304,23 @@ def versions(implant: Implant) -> tuple[Version, ...]:
     )
     core = {record.id: prescriptions.as_core(record) for record in records}
     refused = refused_accepts(implant.episode.patient_id, core) if records else {}
-    found = [
-        Version(
-            record,
-            core[record.id],
-            changes(
-                core.get(record.supersedes_id) if record.supersedes_id else None, core[record.id]
-            ),
-            tuple(record.checks.all()),
-            tuple(
-                Programming(p, bool(p.refills.all()), tuple(p.readbacks.all()))
-                for p in record.programs.all()
-            ),
-            refused.get(str(record.id), ()),
+    found = []
+    for record in records:
+        replaced = core.get(record.supersedes_id) if record.supersedes_id else None
+        found.append(
+            Version(
+                record,
+                core[record.id],
+                changes(replaced, core[record.id]),
+                tuple(record.checks.all()),
+                tuple(
+                    Programming(p, bool(p.refills.all()), tuple(p.readbacks.all()))
+                    for p in record.programs.all()
+                ),
+                refused.get(str(record.id), ()),
+                replaced,
+            )
         )
-        for record in records
-    ]
     return tuple(reversed(found))
 
 
@@ -289,6 +355,17 @@ class PrescriptionPreview:
     dates: TwinDates | None = None
     """The twin's dates were the pump programmed with it now on its current fill (None: a
     refused prescription, a pump never filled, or another fluid, which a refill brings)."""
+    replaced: rx.Prescription | None = None
+    """`replaces` as core's value."""
+
+    @property
+    def shown_changes(self) -> tuple[Change, ...]:
+        """What changes as the review shows it, with the doses core derives (shown_settings)."""
+        return changes(self.replaced, self.prescription, shown_settings)
+
+    @property
+    def doses(self) -> dict[str, str]:
+        return doses_of(self.prescription)
 
     @property
     def needs_double_check(self) -> bool:
@@ -318,6 +395,7 @@ def preview_prescription(
         changes=changes(before, decision.prescription),
         replaces=replaces,
         dates=_projected(implant, decision, at),
+        replaced=before,
     )
     record_preview(actor, "prescription.preview", implant, preview.stop, preview.warnings)
     return preview

@@ -1,13 +1,15 @@
 """What the prescription pages read, each an audited read: the pump a physician prescribes for
-(with the prescription a new one starts from), a prescription awaiting its double-check (the
-page shows its drugs, program kind and reason, never its numbers), a programming session with
-its readbacks (also the one a refill made, for its session report), and the incidents open on a
-patient's record."""
+(with the prescription a new one starts from, and the checker's comment when its newest one was
+rejected at the double-check), a prescription awaiting its double-check (the page shows its
+drugs, program kind and reason, never its numbers; never to its prescriber), a programming
+session with its readbacks (also the one a refill made, for its session report), and the
+incidents open on a patient's record."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -19,20 +21,48 @@ from painpump.clinic.models import Implant, Incident, Prescription, Program, Rea
 from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.prescription_history import Programming
 from painpump.clinic.reads.readback_expected import fluid_change_run, reservoir_tolerance
-from painpump.clinic.roles import require
+from painpump.clinic.roles import Forbidden, require
 from painpump.core import prescription as rx
 from painpump.core.catalog import Sourced
 from painpump.core.prescription_compare import FluidChangeShown
 
 
 @dataclass(frozen=True)
+class Rejection:
+    """A prescription rejected at its double-check: who rejected it, when, and their comment
+    for the prescriber."""
+
+    number: int
+    prescribed_by: str
+    rejected_by: str
+    rejected_at: datetime
+    comment: str
+
+
+def rejection(implant: Implant) -> Rejection | None:
+    """The pump's newest prescription when it was rejected at its double-check (None once a new
+    one is signed)."""
+    newest = implant.prescriptions.order_by("-number").first()
+    if newest is None or newest.status != Prescription.Status.REJECTED:
+        return None
+    check = newest.checks.filter(accepted=False).order_by("-checked_at").first()
+    if check is None:
+        return None
+    return Rejection(
+        newest.number, newest.prescribed_by, check.checked_by, check.checked_at, check.comment
+    )
+
+
+@dataclass(frozen=True)
 class PrescriptionStart:
-    """The pump a new prescription is for, and the newest one (open or in force) it replaces."""
+    """The pump a new prescription is for, the newest one (open or in force) it replaces, and
+    its newest prescription if the double-check rejected it."""
 
     implant: Implant
     version: int
     current: Prescription | None
     current_values: rx.Prescription | None
+    rejected: Rejection | None = None
 
 
 @transaction.atomic
@@ -45,7 +75,7 @@ def prescription_start(user: User, implant_id: UUID) -> PrescriptionStart:
         actor, "prescription.read", "implant", implant.id, patient_id=implant.episode.patient_id
     )
     values = prescriptions.as_core(current) if current is not None else None
-    return PrescriptionStart(implant, implant.version, current, values)
+    return PrescriptionStart(implant, implant.version, current, values, rejection(implant))
 
 
 @dataclass(frozen=True)
@@ -62,11 +92,19 @@ class CheckTask:
 
 @transaction.atomic
 def check_task(user: User, prescription_id: UUID) -> CheckTask:
-    """For the double-check page (physicians and pharmacists, as double_check)."""
+    """For the double-check page (physicians and pharmacists, as double_check, never the
+    prescriber: Forbidden before anything is shown)."""
     actor = require(user, "prescription.check")
     record = get_or_not_found(
         Prescription.objects.select_related("implant__episode__patient"), prescription_id
     )
+    if actor == record.prescribed_by:
+        raise Forbidden(
+            actor,
+            "prescription.check",
+            f"rule-double-check: never the prescriber ({actor} signed prescription "
+            f"#{record.number}; another physician or a pharmacist double-checks it)",
+        )
     implant = record.implant
     audit.record(
         actor,

@@ -25,4 +25,6 @@ class ProgrammedBy:
         return f"{self.username} ({self.occasion})"
 
     def __str__(self) -> str:
-        return f"programmed by {self.username} at a {self.occasion}"
+        """ "programmed by demo.nurse1 at a refill", "... between refills"."""
+        when = "at a refill" if self.at_refill else "between refills"
+        return f"programmed by {self.username} {when}"

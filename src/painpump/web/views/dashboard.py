@@ -50,6 +50,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         totals.open_incidents,
         totals.stopped,
         totals.awaiting_readback,
+        totals.rejected,
     )
     context = {
         "board": board,

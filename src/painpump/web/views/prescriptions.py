@@ -3,8 +3,10 @@ concentrations, a continuous or flex program, the PTM settings, the phase and th
 reviewed as core judges it (a hard limit next to its entry; each warning with its own reason
 box; every setting before and after; whether a double-check follows) and then signed on the
 implant's version reviewed; and the second clinician's independent double-check, typed without
-the prescribed numbers in view and accepted only when it matches, or rejected with a comment
-(clinic.reads.prescription_history, clinic.actions.prescriptions)."""
+the prescribed numbers in view and accepted only when it matches (then the prescription is
+shown whole, with the worst day with every patient bolus), or rejected with a comment; the
+prescriber never opens the check (clinic.reads.prescription_history,
+clinic.actions.prescriptions)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from painpump import clock
 from painpump.clinic.actions.prescriptions import double_check, prescribe
 from painpump.clinic.errors import Conflict
+from painpump.clinic.models import Prescription
 from painpump.clinic.reads import drug_units
 from painpump.clinic.reads.prescription_history import PrescriptionPreview, preview_prescription
 from painpump.clinic.reads.prescription_work import (
@@ -100,7 +103,7 @@ def _initial(start: PrescriptionStart) -> dict[str, Any]:
         initial["dose"] = drug_units.shown(principal, current.daily_dose)
     elif bolus is not None:
         initial["bolus_dose"] = drug_units.shown(principal, bolus.dose)
-        initial["bolus_duration"] = f"{bolus.duration_s} s"
+        initial["bolus_duration"] = rx.duration_words(bolus.duration_s)
     else:
         rows = _rows(principal, current.program)
         for i, (days, begins, dose) in enumerate(rows):
@@ -109,8 +112,8 @@ def _initial(start: PrescriptionStart) -> dict[str, Any]:
         initial[ROWS] = len(rows) + SPARE_ROWS
     if current.ptm is not None:
         initial["ptm_dose"] = drug_units.shown(principal, current.ptm.dose)
-        initial["ptm_duration"] = f"{current.ptm.duration_s} s"
-        initial["ptm_lockout"] = f"{current.ptm.lockout_s} s"
+        initial["ptm_duration"] = rx.duration_words(current.ptm.duration_s)
+        initial["ptm_lockout"] = rx.duration_words(current.ptm.lockout_s)
         initial["ptm_max_per_day"] = str(current.ptm.max_per_day)
     return initial
 
@@ -146,6 +149,7 @@ def _page(
         "implant": start.implant,
         "patient": start.implant.episode.patient,
         "current": shown(start.current) if start.current is not None else None,
+        "rejected": start.rejected,
         "preview": preview,
         "stop": stop,
         "warnings": warning_rows(preview.warnings, typed_reasons(request)) if preview else [],
@@ -215,12 +219,15 @@ def _check_page(
     mismatch: bool = False,
     status: int = 200,
 ) -> HttpResponse:
+    decided = task.record.status != Prescription.Status.AWAITING_CHECK
     context = {
         "form": form,
         "task": task,
         "implant": task.implant,
         "patient": task.implant.episode.patient,
         "mismatch": mismatch,
+        # decided, the check is over: the prescription is shown whole, never before
+        "rx": shown(task.record) if decided else None,
     }
     return render(request, "web/prescription/check.html", context, status=status)
 
@@ -231,8 +238,8 @@ def _check_page(
 def check(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
     """The double-check: the concentrations, the program (flex: every step row) and the PTM
     settings typed independently, then Accept (refused where an entry differs, naming the entry
-    but never the prescribed value) or Reject with a comment; More step rows shows the form again
-    as typed, nothing judged."""
+    but never the prescribed value; accepted, the page shows the prescription whole) or Reject
+    with a comment; More step rows shows the form again as typed, nothing judged."""
     user = user_of(request)
     task = check_task(user, prescription_id)
     if request.method == "GET":
@@ -259,4 +266,6 @@ def check(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
         _show(form, refusal)
         differs = accept and refusal.source == DOUBLE_CHECK and refusal.field.startswith(COMPARED)
         return _check_page(request, form, task, mismatch=differs, status=REFUSED)
+    if accept:
+        return redirect("web:prescription-check", prescription_id)
     return redirect(_chart(task))

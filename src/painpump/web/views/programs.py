@@ -1,6 +1,7 @@
 """Programming the pump between refills with its ready prescription (nurses and physicians): the
 prescription shown, then core's review of programming it (the rate that follows, the reservoir
-left, the alarm and refill-by dates recomputed, every warning with its reason and source; a
+left, the alarm and refill-by dates recomputed, each program and patient-bolus setting against
+the prescription in force, every warning with its reason and source; a
 warning the prescriber gave a reason for shows that reason and needs none, any other needs a
 physician's typed reason; a hard limit refuses), then programmed on the implant's version
 reviewed and on to the programmer's readback (clinic.reads.program_preview,
@@ -22,6 +23,7 @@ from painpump.clinic.reads.program_preview import (
     preview_program_change,
     program_record,
 )
+from painpump.clinic.reads.settings_change import settings_change
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import REFUSED
@@ -58,6 +60,7 @@ def _page(
         "implant": preview.implant,
         "patient": preview.implant.episode.patient,
         "rx": shown(record),
+        "program_settings": settings_change(preview.implant, record),
         "prescriber": record.prescribed_by,
         "warnings": warning_rows(
             preview.warnings, typed_reasons(request), preview.prescribers_reasons

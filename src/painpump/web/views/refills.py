@@ -2,14 +2,15 @@
 number, prescriber, double-check, drugs, program and PTM settings): (1) what was left in the pump
 and the reconciliation verdict, (2) the new fill, its drugs and concentrations typed from the
 syringe label and refused next to the entry where they differ from the prescription, (3) the rate
-and bridge that follow, (4) the review of every setting before and after and of the program (its
-mode, a flex program's steps) and PTM settings the pump is programmed with, each soft warning
-passed with the prescriber's reason or one typed for it (a hard limit refuses, takes no reason and
-offers no confirmation), (5) the confirmation, recorded once whatever the retries; then the
-programmer's readback (web.views.readbacks), the refill as recorded with its next appointment, and
-the second clinician's verification. Works as plain posts; htmx answers each changed entry at
-once. Every number comes from the clinic services and painpump.core (clinic.reads.refill_preview,
-clinic.reads.refill_record)."""
+and bridge that follow, (4) the review of every setting before and after (the program's mode, a
+flex program's steps and the PTM settings against the prescription in force, a change marked)
+and of the program and PTM settings the pump is programmed with (with the worst day with every
+patient bolus), each soft warning passed with the prescriber's reason or one typed for it (a hard
+limit refuses, takes no reason and offers no confirmation), (5) the confirmation, recorded once
+whatever the retries; then the programmer's readback (web.views.readbacks), the refill as
+recorded with its next appointment, and the second clinician's verification. Works as plain
+posts; htmx answers each changed entry at once. Every number comes from the clinic services and
+painpump.core (clinic.reads.refill_preview, clinic.reads.refill_record)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from painpump.clinic.reads.refill_preview import (
     warning_key,
 )
 from painpump.clinic.reads.refill_record import refill_record
+from painpump.clinic.reads.settings_change import settings_change
 from painpump.clinic.reads.therapy_queries import refill_recorded
 from painpump.core.decision import Finding, Tier
 from painpump.core.errors import Refusal
@@ -194,6 +196,9 @@ def _page(
         "warnings": warning_rows(preview.warnings, typed_reasons(request), given),
         "override_error": override_error,
         "rx": shown(preview.prescription) if preview.prescription is not None else None,
+        "program_settings": settings_change(preview.implant, preview.prescription)
+        if reviewing and preview.prescription is not None
+        else (),
         "prescriber": preview.prescription.prescribed_by if preview.prescription else "",
     }
     return render(request, "web/refill/form.html", context, status=status)
