@@ -173,15 +173,18 @@ def test_an_unverified_change_is_flagged_and_a_verified_one_names_the_second_cli
     assert done.verified_at is not None
 
 
-def test_the_session_names_the_refill_by_date_and_its_appointment(
+def test_the_session_names_the_refill_by_date_and_the_pumps_next_visit(
     implant: Implant, nurse: User
 ) -> None:
     refill = changed_concentration(nurse, implant)
     session = report_data.refill_session(nurse, refill.id, now=NOW)
     assert session.refill_by == refill.refill_by
-    assert session.appointment is not None
-    assert session.appointment.due_by == refill.refill_by
-    assert session.appointment.on <= refill.refill_by
+    assert session.since.pump is not None
+    visit = session.since.pump.visit
+    assert visit is not None
+    assert visit.due_by == refill.refill_by
+    assert visit.on <= refill.refill_by
+    assert session.since.replaced_by is None and not session.since.moved
 
 
 def test_the_session_carries_the_appointments_start_and_its_late_reason(
@@ -192,8 +195,9 @@ def test_the_session_carries_the_appointments_start_and_its_late_reason(
     Appointment.objects.filter(due_by=refill.refill_by).update(
         starts_at=starts, minutes=30, overdue=True, late_reason="patient abroad"
     )
-    line = report_data.refill_session(nurse, refill.id, now=NOW).appointment
-    assert line is not None
+    pump = report_data.refill_session(nurse, refill.id, now=NOW).since.pump
+    assert pump is not None and pump.visit is not None
+    line = pump.visit
     assert (line.starts_at, line.overdue, line.late_reason) == (starts, True, "patient abroad")
 
 

@@ -151,7 +151,7 @@ def test_the_session_report_of_an_unverified_concentration_change(
         f"Refill of {clinic_clock(DAY_60)}",
         "NOT YET VERIFIED",
         f"Refill by {refill.refill_by.isoformat()}",
-        "Appointment",
+        "Next refill visit",
         # the prescription executed, its double-check, the readback, the signatures
         "Prescription #2 (Programmed (in force))",
         "half the concentration: a larger volume for the same dose",

@@ -1,6 +1,7 @@
 """What the printable reports show, gathered as plain values: the session report of one refill,
-the session report of one programming of the pump with a prescription and the clinician summary
-of a patient. Each is an audited read (role patient.read, one audit
+the session report of one programming of the pump with a prescription (each with what became of
+its dates: the programmings of the pump since and the pump's dates and next visit as stored now)
+and the clinician summary of a patient. Each is an audited read (role patient.read, one audit
 entry in the read's transaction); every number is a stored record or computed by painpump.core
 (the reconciliation's thresholds, the bridge's duration), printed with its unit. Each carries the
 clinic's locale, so the report prints every moment on the clinic's wall clock and every date in
@@ -24,7 +25,6 @@ from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import (
     AlarmReport,
-    Appointment,
     Assessment,
     Episode,
     Implant,
@@ -37,13 +37,14 @@ from painpump.clinic.models import (
     Refill,
 )
 from painpump.clinic.reads import drug_units, prescriptions
-from painpump.clinic.reads.next_refill import NextRefill, RefillVisit, next_refill, refill_visit
+from painpump.clinic.reads.next_refill import NextRefill, next_refill
 from painpump.clinic.reads.overrides_given import program_overrides, refill_overrides
 from painpump.clinic.reads.prescription_history import (
     Change,
     RefusedAccept,
     changes,
     refused_accepts,
+    shown_settings,
 )
 from painpump.clinic.reads.programmed_by import ProgrammedBy
 from painpump.clinic.reads.pump_record import (
@@ -68,7 +69,7 @@ from painpump.core.outcomes import ashworth_label
 from painpump.core.overrides import GivenOverride
 from painpump.core.prescription import BolusDelivery, BolusRun, ProgramKind
 from painpump.core.refill import DeliveryFinding, LimitedBy
-from painpump.core.refill_decision import reconciled
+from painpump.core.refill_decision import PtmCounts, reconciled
 from painpump.core.units import Q, format_decimal, of
 from painpump.core.volumes import bridge
 
@@ -180,6 +181,48 @@ class BridgeLine:
 
 
 @dataclass(frozen=True)
+class Reprogramming:
+    """A programming of the pump after a session's: when, whether a refill made it, and the
+    number of the prescription it executed (None: recorded before prescriptions)."""
+
+    at: datetime
+    at_refill: bool
+    prescription: int | None
+
+
+@dataclass(frozen=True)
+class DatesSince:
+    """What became of a session's dates: the programmings of the pump since (the first replaced
+    them, the newest gave the dates stored now) and the pump's dates and next refill visit as
+    stored now, the ones the dashboard and chart show (clinic.reads.next_refill; None once the
+    pump is explanted)."""
+
+    replaced_by: Reprogramming | None
+    newest: Reprogramming | None
+    programmings: int
+    """How many programmings of the pump followed the session's."""
+    pump: NextRefill | None
+    moved: bool
+    """No programming since, yet the pump's stored dates are not the session's (dated again
+    after a change of the clinic's refill margin, time zone or drug library)."""
+
+
+@dataclass(frozen=True)
+class RejectedVersion:
+    """A prescription for the pump rejected at its double-check on the way to the one a
+    programming executed (signed after the one the pump ran): who signed it and why, who
+    rejected it, when, and the comment for the prescriber."""
+
+    number: int
+    prescribed_by: str
+    prescribed_at: datetime
+    reason: str
+    rejected_by: str
+    rejected_at: datetime
+    comment: str
+
+
+@dataclass(frozen=True)
 class RefillSession:
     """Everything the refill/programming session report prints about one refill."""
 
@@ -209,7 +252,16 @@ class RefillSession:
     empty_at: datetime
     refill_by: date
     limited_by: LimitedBy
-    appointment: RefillVisit | None
+    since: DatesSince
+    rejected: tuple[RejectedVersion, ...]
+    """The versions rejected at the double-check on the way to the prescription executed."""
+    refused: tuple[RefusedAccept, ...]
+    """The accepts refused at the double-check of the prescription executed, oldest first."""
+    last_fill_at: datetime | None
+    """The fill before this refill (None: a first fill)."""
+    ptm: PtmCounts | None
+    """The patient-bolus requests and boluses given since the last fill, as the pump reported
+    them at this refill (None: no patient bolus was prescribed since)."""
     double_checked_by: str = ""
     """The second clinician who double-checked the prescription executed before any pump was
     programmed with it ("" when it needed none, or for a refill recorded before prescriptions)."""
@@ -218,21 +270,6 @@ class RefillSession:
     @property
     def awaiting_verification(self) -> bool:
         return self.needs_verification and not self.verified_by
-
-
-@dataclass(frozen=True)
-class RejectedVersion:
-    """A prescription for the pump rejected at its double-check on the way to the one a
-    programming executed (signed after the one the pump ran): who signed it and why, who
-    rejected it, when, and the comment for the prescriber."""
-
-    number: int
-    prescribed_by: str
-    prescribed_at: datetime
-    reason: str
-    rejected_by: str
-    rejected_at: datetime
-    comment: str
 
 
 @dataclass(frozen=True)
@@ -255,7 +292,8 @@ class ProgrammingSession:
     replaced: int | None
     """The number of the prescription the pump ran before (None: none on record)."""
     changes: tuple[Change, ...]
-    """Each setting of the prescription executed that differs from the one it replaced."""
+    """Each setting of the prescription executed (with the doses core derives next to the largest
+    day) that differs from the one it replaced."""
     rejected: tuple[RejectedVersion, ...]
     refused: tuple[RefusedAccept, ...]
     """The accepts refused at the double-check of the prescription executed because entries
@@ -266,6 +304,7 @@ class ProgrammingSession:
     empty_at: datetime | None
     refill_by: date | None
     limited_by: LimitedBy | None
+    since: DatesSince
 
 
 @dataclass(frozen=True)
@@ -534,14 +573,51 @@ def _bridge(refill: Refill, before: tuple[DrugLine, ...], after: ProgramLine) ->
     )
 
 
-def _appointment(refill: Refill, patient_id: UUID) -> RefillVisit | None:
-    """The refill appointment this refill proposed (due by its refill-by date), as it stands."""
-    booked = (
-        Appointment.objects.filter(patient_id=patient_id, kind="refill", due_by=refill.refill_by)
-        .order_by("-on")
-        .first()
+def _reprogramming(program: Program | None, refilled: set[UUID]) -> Reprogramming | None:
+    if program is None:
+        return None
+    executed = program.prescription
+    return Reprogramming(
+        program.started_at, program.id in refilled, None if executed is None else executed.number
     )
-    return None if booked is None else refill_visit(booked)
+
+
+def _dates_since(
+    implant: Implant,
+    program: Program,
+    dated: tuple[datetime | None, date | None],
+    patient_id: UUID,
+) -> DatesSince:
+    """What became of the dates `dated` (alarm, refill by) that `program` gave the pump: the
+    programmings since and the pump's dates and next refill visit as stored now."""
+    later = implant.programs.filter(started_at__gt=program.started_at).select_related(
+        "prescription"
+    )
+    first = later.order_by("started_at").first()
+    newest = later.order_by("-started_at").first()
+    shown = [p.id for p in (first, newest) if p is not None]
+    refilled = set(Refill.objects.filter(program_id__in=shown).values_list("program_id", flat=True))
+    pump = next_refill(patient_id, implant if implant.explanted_on is None else None)
+    return DatesSince(
+        replaced_by=_reprogramming(first, refilled),
+        newest=_reprogramming(newest, refilled),
+        programmings=later.count(),
+        pump=pump,
+        moved=first is None and pump is not None and (pump.alarm_at, pump.refill_by) != dated,
+    )
+
+
+def _double_check_history(
+    patient_id: UUID, executed: Prescription | None, ran: Prescription | None
+) -> tuple[tuple[RejectedVersion, ...], tuple[RefusedAccept, ...]]:
+    """The versions rejected on the way from `ran` (the prescription the pump ran before; the
+    one `executed` superseded when the pump ran it already) to `executed`, and the accepts
+    refused at its double-check."""
+    if executed is None:
+        return (), ()
+    basis = executed.supersedes if ran is None or ran.id == executed.id else ran
+    refused = refused_accepts(patient_id, [executed.id]).get(str(executed.id), ())
+    return _rejected(executed, basis), refused
 
 
 @transaction.atomic
@@ -564,13 +640,19 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
         .first()
     )
     old_program = (
-        implant.programs.filter(started_at__lt=refill.performed_at).order_by("-started_at").first()
+        implant.programs.filter(started_at__lt=refill.performed_at)
+        .select_related("prescription")
+        .order_by("-started_at")
+        .first()
     )
     old_drugs = fill_drugs(previous)
     drugs = fill_drugs(refill)
     after = _program(refill.program, drugs, implant.pump_serial, at_refill=True, now=now)
     warnings, unrecorded = _warnings(refill)
     executed = refill.program.prescription
+    rejected, refused = _double_check_history(
+        patient.id, executed, None if old_program is None else old_program.prescription
+    )
     session = RefillSession(
         refill_id=refill.id,
         printed_at=now,
@@ -605,7 +687,15 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
         empty_at=refill.empty_at,
         refill_by=refill.refill_by,
         limited_by=LimitedBy(refill.limited_by),
-        appointment=_appointment(refill, patient.id),
+        since=_dates_since(
+            implant, refill.program, (refill.alarm_at, refill.refill_by), patient.id
+        ),
+        rejected=rejected,
+        refused=refused,
+        last_fill_at=None if previous is None else previous.performed_at,
+        ptm=None
+        if refill.ptm_requests is None or refill.ptm_given is None
+        else PtmCounts(refill.ptm_requests, refill.ptm_given),
         double_checked_by=executed.checked_by if executed else "",
         double_checked_at=executed.checked_at if executed else None,
     )
@@ -650,6 +740,9 @@ def programming_session(user: User, program_id: UUID, *, now: datetime) -> Progr
     replaced = executed.supersedes
     if previous is not None and previous.prescription is not None:
         replaced = previous.prescription
+    rejected, refused = _double_check_history(
+        patient.id, executed, None if previous is None else previous.prescription
+    )
     refill = refilled.get(program.id)
     if refill is not None:  # a refill's warnings and overrides are the refill's
         warnings, unrecorded = _warnings(refill)
@@ -671,15 +764,17 @@ def programming_session(user: User, program_id: UUID, *, now: datetime) -> Progr
         changes=changes(
             None if replaced is None else prescriptions.as_core(replaced),
             prescriptions.as_core(executed),
+            shown_settings,
         ),
-        rejected=_rejected(executed, replaced),
-        refused=refused_accepts(patient.id, [executed.id]).get(str(executed.id), ()),
+        rejected=rejected,
+        refused=refused,
         warnings=warnings,
         overrides_without_record=unrecorded,
         alarm_at=program.alarm_at,
         empty_at=program.empty_at,
         refill_by=program.refill_by,
         limited_by=LimitedBy(program.limited_by) if program.limited_by else None,
+        since=_dates_since(implant, program, (program.alarm_at, program.refill_by), patient.id),
     )
     audit.record(actor, "report.program_session", "program", program.id, patient_id=patient.id)
     return session

@@ -4,8 +4,10 @@ concentrations, program, patient boluses, phase, reason, the overrides given at 
 its double-checks), the versions rejected and the accepts refused at the double-check on its way,
 each setting before and after, the program before and after side by side, the warnings and the
 overrides that passed them, who prescribed, double-checked and programmed it and when, the dates
-the pump then gives, the programmer's readbacks (a difference, the incident it opened and its
-closure) and lines for the signatures; "READBACK DIFFERS" in a box while the session is stopped.
+the pump then gives with its next refill visit now (and, boxed, that a later programming or
+refill replaced those dates, with the pump's dates now), the programmer's readbacks (a
+difference, the incident it opened and its closure) and lines for the signatures; "READBACK
+DIFFERS" in a box on page 1 while the session is stopped.
 Sections shared with the refill's report: web.reports.session_sections. Moments and dates read
 on the clinic's wall clock and in its formats (the session's locale)."""
 
@@ -13,15 +15,12 @@ from __future__ import annotations
 
 from reportlab.platypus import Flowable
 
-from painpump.clinic.reads import drug_units
 from painpump.clinic.reads.prescription_work import ReadbackSession
 from painpump.clinic.reads.report_data import ProgrammingSession
 from painpump.web.reports.layout import (
-    banner,
     day,
     facts,
     gap,
-    lines,
     moment,
     note,
     render,
@@ -31,21 +30,20 @@ from painpump.web.reports.layout import (
 )
 from painpump.web.reports.session_sections import (
     before_after,
+    dates_now,
+    differs_banner,
     double_check_words,
+    next_visit,
     patient_and_device,
     prescription_executed,
     readbacks,
-    signature_lines,
+    rejections,
+    session_signatures,
     warnings_passed,
 )
 
 TITLE = "Programming session"
-DIFFERS = "READBACK DIFFERS"
-STOPPED = "stopped"
-"""The state of a session whose readback differs or whose incident is open
-(clinic.reads.prescription_history.Programming.state)."""
 CHANGES = (0.26, 0.37, 0.37)
-REFUSED = (0.2, 0.25, 0.55)
 UNSET = "—"
 
 
@@ -67,53 +65,6 @@ def _changes(session: ProgrammingSession, executed: ReadbackSession) -> list[Flo
     return [table(["Setting", before, after], rows, CHANGES)]
 
 
-def _rejections(session: ProgrammingSession, executed: ReadbackSession) -> list[Flowable]:
-    """The versions rejected before the one executed, and its accepts refused because entries
-    differed (each entry as entered, in its drug's unit)."""
-    locale = session.locale
-    flow: list[Flowable] = []
-    for rejected in session.rejected:
-        flow.append(
-            facts(
-                [
-                    (
-                        f"Prescription #{rejected.number}",
-                        f"by {rejected.prescribed_by} at "
-                        f"{moment(locale, rejected.prescribed_at)}: {rejected.reason}",
-                    ),
-                    (
-                        "Rejected",
-                        f"by {rejected.rejected_by} at {moment(locale, rejected.rejected_at)}: "
-                        f'"{rejected.comment}"',
-                    ),
-                ],
-                columns=1,
-            )
-        )
-        flow.append(gap())
-    if session.refused:
-        drug = drug_units.principal_of(executed.prescription)
-        rows = [
-            [
-                attempt.by,
-                moment(locale, attempt.at),
-                lines(
-                    *(
-                        f"{entry['field']} entered as {entry['entered']}"
-                        for entry in (
-                            drug_units.entry_texts(vars(differed), drug)
-                            for differed in attempt.differed
-                        )
-                    )
-                ),
-            ]
-            for attempt in session.refused
-        ]
-        header = ["Accept refused", "At", "Entries that did not match"]
-        flow.append(table(header, rows, REFUSED))
-    return flow or [text("No version was rejected and no accept was refused at the double-check.")]
-
-
 def _people(session: ProgrammingSession, executed: ReadbackSession) -> list[Flowable]:
     locale = session.locale
     record = executed.prescription
@@ -131,27 +82,16 @@ def _people(session: ProgrammingSession, executed: ReadbackSession) -> list[Flow
         ("Low-reservoir alarm expected", moment(locale, session.alarm_at) or "not recorded"),
         ("Reservoir empty", moment(locale, session.empty_at) or "not recorded"),
         ("Refill by", refill_by),
+        ("Next refill visit (as stored now)", next_visit(session.since, session.device, locale)),
     ]
-    return [facts(rows, columns=1)]
+    return [facts(rows, columns=1), *dates_now(session.since, session.device, locale)]
 
 
 def _signatures(session: ProgrammingSession, executed: ReadbackSession) -> list[Flowable]:
     record = executed.prescription
     checked = double_check_words(record.checked_by, record.checked_at, session.locale)
-    second = f"Second clinician (double-check: {checked})" if checked else "Second clinician"
-    return signature_lines(
-        f"Programmer ({session.programmed_by})",
-        f"Prescribing physician ({record.prescribed_by})",
-        second,
-    )
-
-
-def _differs_banner(executed: ReadbackSession) -> Flowable:
-    return banner(
-        DIFFERS,
-        f"The programmer's readback differs from prescription #{executed.prescription.number}: "
-        "the session stays stopped until the pump reads back as prescribed and a physician "
-        "closes the incident.",
+    return session_signatures(
+        f"Programmer ({session.programmed_by})", record.prescribed_by, checked
     )
 
 
@@ -160,8 +100,7 @@ def render_program_session(session: ProgrammingSession, executed: ReadbackSessio
     executed, its readbacks and the incidents they opened."""
     locale = session.locale
     story: list[Flowable] = [text(TITLE, "title"), text(_subtitle(session), "subtitle")]
-    if executed.programming.state == STOPPED:
-        story += [_differs_banner(executed), gap(6)]
+    story += differs_banner(executed)
     if session.refill_id is not None:
         story += [
             note(
@@ -175,8 +114,11 @@ def render_program_session(session: ProgrammingSession, executed: ReadbackSessio
             "Patient, pump and catheter",
             *patient_and_device(session.patient, session.device, locale),
         ),
-        section("Prescription executed", *prescription_executed(executed, locale)),
-        section("Rejected at the double-check", *_rejections(session, executed)),
+        section("Prescription executed", *prescription_executed(executed, session.refused, locale)),
+        section(
+            "Rejected at the double-check",
+            *rejections(session.rejected, session.refused, executed, locale),
+        ),
         section("Settings before and after", *_changes(session, executed)),
         section("Program before and after", *before_after(session.before, session.after, locale)),
         section(

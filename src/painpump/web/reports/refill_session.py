@@ -1,23 +1,26 @@
 """The refill/programming session report of one refill as a PDF: the patient and device, what
-was in the pump and what its reconciliation says, what was put in, the program before and after
-side by side, the bridge, the warnings and the overrides that passed them (reason, who, when and
-where: the prescriber's at prescribing, or given at the refill), who performed and who verified
-it ("NOT YET VERIFIED" in a box when a required verification is missing; who double-checked the
-prescription and when, where that made a verification unnecessary, also beside the second
-clinician's signature line), the next refill-by date and its appointment; the prescription the
-session executed with its double-checks, the programmer's readbacks (what was read back, names
-and times, each difference from what was prescribed or expected, the incident a difference
-opened and its closure or that it is open) and lines for the signatures of the nurse and the
-second clinician (the sections it shares with the programming report:
-web.reports.session_sections). Moments and dates read on the clinic's wall clock and in its
-formats (the session's locale)."""
+was in the pump (with the patient-bolus counts it reported) and what its reconciliation says,
+what was put in, the program before and after side by side, the bridge, the warnings and the
+overrides that passed them (reason, who, when and where: the prescriber's at prescribing, or
+given at the refill), who performed and who verified it ("NOT YET VERIFIED" in a box when a
+required verification is missing; who double-checked the prescription and when, where that made
+a verification unnecessary, also beside the second clinician's signature line), the dates the
+refill gave and the pump's next refill visit now (boxed, when a later programming or refill
+replaced those dates, with the pump's dates now); the prescription the session executed with its
+double-checks and the worst day with every patient bolus, the versions rejected and the accepts
+refused on its way, the programmer's readbacks (what was read back, names and times, each
+difference from what was prescribed or expected, the incident a difference opened and its
+closure or that it is open; "READBACK DIFFERS" in a box on page 1 while the session is stopped)
+and lines for the signatures of the nurse, the prescribing physician and the second clinician
+(the sections it shares with the programming report: web.reports.session_sections). Moments and
+dates read on the clinic's wall clock and in its formats (the session's locale)."""
 
 from __future__ import annotations
 
 from reportlab.platypus import Flowable
 
 from painpump.clinic.reads.prescription_work import ReadbackSession
-from painpump.clinic.reads.report_data import RefillSession
+from painpump.clinic.reads.report_data import ReconciliationLine, RefillSession
 from painpump.core.refill import DeliveryFinding, beyond_pocket_fill
 from painpump.core.units import side_by_side
 from painpump.web.reports.layout import (
@@ -34,11 +37,15 @@ from painpump.web.reports.layout import (
 )
 from painpump.web.reports.session_sections import (
     before_after,
+    dates_now,
+    differs_banner,
     double_check_words,
+    next_visit,
     patient_and_device,
     prescription_executed,
     readbacks,
-    signature_lines,
+    rejections,
+    session_signatures,
     warnings_passed,
 )
 
@@ -50,6 +57,34 @@ def _in_the_pump(session: RefillSession) -> list[Flowable]:
     check = session.reconciliation
     if check is None:
         return [text("First fill of this pump: there was no residual to aspirate or reconcile.")]
+    return [*_reconciled(check), gap(), *_patient_boluses(session)]
+
+
+def _patient_boluses(session: RefillSession) -> list[Flowable]:
+    """The patient-bolus counts the pump reported at this refill (none at a first fill)."""
+    if session.last_fill_at is None:
+        return []
+    since = day(session.locale, session.locale.today(session.last_fill_at))
+    if session.ptm is None:
+        return [
+            text(
+                f"Patient boluses since the last fill ({since}): none recorded (required only "
+                "while patient boluses are prescribed)."
+            )
+        ]
+    counts = session.ptm
+    return [
+        facts(
+            [
+                (f"Patient-bolus requests since the last fill ({since})", counts.requests),
+                ("Patient boluses given", counts.given),
+            ],
+            columns=1,
+        )
+    ]
+
+
+def _reconciled(check: ReconciliationLine) -> list[Flowable]:
     verdict = (
         "within the pump accuracy"
         if check.finding is DeliveryFinding.NONE
@@ -164,28 +199,14 @@ def _next(session: RefillSession) -> list[Flowable]:
             "Refill by",
             f"{day(locale, session.refill_by)}, limited by the {session.limited_by.words}",
         ),
+        ("Next refill visit (as stored now)", next_visit(session.since, session.device, locale)),
     ]
-    booked = session.appointment
-    if booked is None:
-        rows.append(("Appointment", "none booked"))
-    else:
-        when = day(locale, booked.on)
-        if booked.starts_at is not None:
-            zone = locale.local(booked.starts_at).tzname()
-            when += f" at {locale.format_time(booked.starts_at)} {zone}"
-        late = ""
-        if booked.overdue:
-            late = "; after the refill-by date" + (
-                f": {booked.late_reason}" if booked.late_reason else ""
-            )
-        rows.append(("Appointment", f"{when} ({booked.status}{late}) {booked.note}".strip()))
-    return [facts(rows, columns=1)]
+    return [facts(rows, columns=1), *dates_now(session.since, session.device, locale)]
 
 
-def _signatures(session: RefillSession) -> list[Flowable]:
-    checked = _double_check(session)
-    second = f"Second clinician (double-check: {checked})" if checked else "Second clinician"
-    return signature_lines("Nurse (filled and programmed)", second)
+def _signatures(session: RefillSession, executed: ReadbackSession | None) -> list[Flowable]:
+    prescriber = "" if executed is None else executed.prescription.prescribed_by
+    return session_signatures("Nurse (filled and programmed)", prescriber, _double_check(session))
 
 
 def _unverified_banner() -> Flowable:
@@ -208,12 +229,26 @@ def render_refill_session(session: RefillSession, executed: ReadbackSession | No
     ]
     if session.awaiting_verification:
         story += [_unverified_banner(), gap(6)]
+    story += differs_banner(executed)
     story += [
         section(
             "Patient, pump and catheter",
             *patient_and_device(session.patient, session.device, session.locale),
         ),
-        section("Prescription executed", *prescription_executed(executed, session.locale)),
+        section(
+            "Prescription executed",
+            *prescription_executed(executed, session.refused, session.locale),
+        ),
+        *(
+            []
+            if executed is None
+            else [
+                section(
+                    "Rejected at the double-check",
+                    *rejections(session.rejected, session.refused, executed, session.locale),
+                )
+            ]
+        ),
         section("What was in the pump", *_in_the_pump(session)),
         section("What was put in", *_put_in(session)),
         section(
@@ -230,7 +265,7 @@ def render_refill_session(session: RefillSession, executed: ReadbackSession | No
         section("Performed and verified", *_people(session)),
         section("Programmer readback", *readbacks(executed, session.locale)),
         section("Next refill", *_next(session)),
-        section("Signatures", *_signatures(session)),
+        section("Signatures", *_signatures(session, executed)),
         gap(10),
         note(
             "Volumes, doses and dates are the stored records of this refill; the reconciliation's "

@@ -1,8 +1,11 @@
 """The sections the session reports share (the refill's and the programming's between refills):
-the patient and pump, the prescription executed with its double-checks, the program before and
-after side by side, the warnings with the overrides that passed them, the programmer's readbacks
-(what was read back, each difference, the incident it opened and its closure) and the lines for
-the signatures. Moments read on the clinic's wall clock (the report's locale)."""
+the patient and pump, the prescription executed with its double-checks (and the worst day with
+every patient bolus beside its daily dose), the versions rejected and the accepts refused on its
+way, the program before and after side by side, the warnings with the overrides that passed
+them, the programmer's readbacks (what was read back, each difference, the incident it opened
+and its closure) with the page-1 box while the session is stopped, the pump's dates now when a
+later programming replaced the session's, and the lines for the signatures. Moments read on the
+clinic's wall clock (the report's locale)."""
 
 from __future__ import annotations
 
@@ -14,22 +17,51 @@ from reportlab.platypus import Flowable
 
 from painpump.clinic.models import Incident
 from painpump.clinic.reads import drug_units
+from painpump.clinic.reads.next_refill import RefillVisit
 from painpump.clinic.reads.overrides_given import prescription_overrides
+from painpump.clinic.reads.prescription_history import RefusedAccept
 from painpump.clinic.reads.prescription_work import ReadbackSession
 from painpump.clinic.reads.pump_record import Pump
-from painpump.clinic.reads.report_data import PatientIdentity, ProgramLine, WarningLine
+from painpump.clinic.reads.report_data import (
+    DatesSince,
+    PatientIdentity,
+    ProgramLine,
+    RejectedVersion,
+    Reprogramming,
+    WarningLine,
+)
 from painpump.core.locale import ClinicLocale
 from painpump.core.overrides import GivenOverride
 from painpump.core.prescription import WEEKDAYS, duration_words
 from painpump.web.prescription_display import shown
-from painpump.web.reports.layout import bold, day, facts, gap, lines, moment, table, text
+from painpump.web.reports.layout import (
+    banner,
+    bold,
+    day,
+    facts,
+    gap,
+    lines,
+    moment,
+    note,
+    table,
+    text,
+)
 
 CLINICAL = frozenset({"Drug(s) and concentration", "Daily dose", "Rate", "Mode"})
 """The settings whose change the before/after table marks."""
 CHECKS = (0.2, 0.25, 0.15, 0.4)
 OVERRIDES = (0.2, 0.4, 0.15, 0.25)
 READS = (0.13, 0.15, 0.3, 0.12, 0.3)
+REFUSED = (0.2, 0.25, 0.55)
 SIGNATURE = f"{'_' * 34}  date {'_' * 12}"
+DIFFERS = "READBACK DIFFERS"
+STOPPED = "stopped"
+"""The state of a session whose readback differs or whose incident is open
+(clinic.reads.prescription_history.Programming.state)."""
+LATE_UNEXPLAINED = "urgent, book the nearest open slot with a recorded reason"
+"""A visit after the refill-by date with no reason recorded (as the clinician summary says)."""
+REPLACED = "DATES REPLACED"
+MOVED = "DATES CHANGED"
 
 
 def patient_and_device(
@@ -136,9 +168,13 @@ def double_check_words(by: str, at: datetime | None, locale: ClinicLocale) -> st
     return f"{by} at {moment(locale, at)}" if by else ""
 
 
-def prescription_executed(executed: ReadbackSession | None, locale: ClinicLocale) -> list[Flowable]:
+def prescription_executed(
+    executed: ReadbackSession | None, refused: Sequence[RefusedAccept], locale: ClinicLocale
+) -> list[Flowable]:
     """The prescription a programming executed: number and status, prescriber and reason, every
-    setting, the overrides given at prescribing and its double-checks."""
+    setting with the doses core derives next to the largest day (a flex program's weekly
+    average, the worst day with every patient bolus), the overrides given at prescribing and its
+    double-checks (an accept after `refused`, the accepts refused at it)."""
     if executed is None:
         return [text("Recorded before refills executed a signed prescription.")]
     rx = shown(executed.prescription)
@@ -149,14 +185,15 @@ def prescription_executed(executed: ReadbackSession | None, locale: ClinicLocale
         ("Reason", record.reason),
         *(
             (name.capitalize(), value)
-            for name, value in _settings(rx.settings, record.program_kind)
+            for name, value in _settings(rx.with_doses, record.program_kind)
         ),
     ]
+    after = f" after {_refused_words(len(refused))}" if refused else ""
     checks = [
         [
             check.checked_by,
             moment(locale, check.checked_at),
-            "accepted" if check.accepted else "rejected",
+            f"accepted{after}" if check.accepted else "rejected",
             check.comment or "",
         ]
         for check in record.checks.all()
@@ -174,6 +211,62 @@ def prescription_executed(executed: ReadbackSession | None, locale: ClinicLocale
     else:
         flow.append(text("No double-check (not a high-alert prescription)."))
     return flow
+
+
+def _refused_words(count: int) -> str:
+    """ "1 entry that did not match", "2 entries that did not match"."""
+    return f"{count} {'entry' if count == 1 else 'entries'} that did not match"
+
+
+def rejections(
+    rejected: Sequence[RejectedVersion],
+    refused: Sequence[RefusedAccept],
+    executed: ReadbackSession,
+    locale: ClinicLocale,
+) -> list[Flowable]:
+    """The versions rejected before the prescription executed, each with its comment, and its
+    accepts refused because entries differed (each entry as entered, in its drug's unit)."""
+    flow: list[Flowable] = []
+    for version in rejected:
+        flow.append(
+            facts(
+                [
+                    (
+                        f"Prescription #{version.number}",
+                        f"by {version.prescribed_by} at "
+                        f"{moment(locale, version.prescribed_at)}: {version.reason}",
+                    ),
+                    (
+                        "Rejected",
+                        f"by {version.rejected_by} at {moment(locale, version.rejected_at)}: "
+                        f'"{version.comment}"',
+                    ),
+                ],
+                columns=1,
+            )
+        )
+        flow.append(gap())
+    if refused:
+        drug = drug_units.principal_of(executed.prescription)
+        rows = [
+            [
+                attempt.by,
+                moment(locale, attempt.at),
+                lines(
+                    *(
+                        f"{entry['field']} entered as {entry['entered']}"
+                        for entry in (
+                            drug_units.entry_texts(vars(differed), drug)
+                            for differed in attempt.differed
+                        )
+                    )
+                ),
+            ]
+            for attempt in refused
+        ]
+        header = ["Accept refused", "At", "Entries that did not match"]
+        flow.append(table(header, rows, REFUSED))
+    return flow or [text("No version was rejected and no accept was refused at the double-check.")]
 
 
 def _settings(settings: dict[str, str], kind: str) -> list[tuple[str, str]]:
@@ -258,6 +351,92 @@ def _read_back(entered: dict[str, Any], drug: str | None) -> list[str]:
     return typed if drug is None else [drug_units.reworded(line, drug) for line in typed]
 
 
-def signature_lines(*signers: str) -> list[Flowable]:
+def differs_banner(executed: ReadbackSession | None) -> list[Flowable]:
+    """The page-1 box of a session stopped by a differing readback (nothing otherwise)."""
+    if executed is None or executed.programming.state != STOPPED:
+        return []
+    detail = (
+        f"The programmer's readback differs from prescription #{executed.prescription.number}: "
+        "the session stays stopped until the pump reads back as prescribed and a physician "
+        "closes the incident."
+    )
+    return [banner(DIFFERS, detail), gap(6)]
+
+
+def visit_words(visit: RefillVisit | None, locale: ClinicLocale) -> str:
+    """The pump's next refill visit: its start (or day) and whether it is proposed or booked,
+    and why it lies after the refill-by date."""
+    if visit is None:
+        return "none proposed or booked: book one"
+    when = day(locale, visit.on) if visit.starts_at is None else moment(locale, visit.starts_at)
+    late = ""
+    if visit.overdue:
+        late = ", after the refill-by date: " + (visit.late_reason or LATE_UNEXPLAINED)
+    return f"{when} ({visit.status}{late})"
+
+
+def next_visit(since: DatesSince, device: Pump, locale: ClinicLocale) -> str:
+    """The pump's next refill visit as stored now (none once it is explanted)."""
+    if since.pump is None:
+        return "none: the pump is explanted" if device.explanted_on else "none"
+    return visit_words(since.pump.visit, locale)
+
+
+def _programming_words(change: Reprogramming, locale: ClinicLocale) -> str:
+    """ "programming on 2026-11-04 10:00 EST (prescription #3)"."""
+    kind = "refill" if change.at_refill else "programming"
+    executed = "" if change.prescription is None else f" (prescription #{change.prescription})"
+    return f"{kind} on {moment(locale, change.at)}{executed}"
+
+
+def dates_now(since: DatesSince, device: Pump, locale: ClinicLocale) -> list[Flowable]:
+    """Beside a session's dates: that a later programming (or refill) replaced them, or that
+    they were dated again, with the pump's dates and next refill visit as stored now (those the
+    dashboard and chart show); that the pump was explanted."""
+    flow: list[Flowable] = []
+    now = since.pump
+    current = ""
+    if now is not None:
+        current = (
+            f"alarm {moment(locale, now.alarm_at) or 'not recorded'}, "
+            f"refill by {day(locale, now.refill_by)}, "
+            f"next visit {visit_words(now.visit, locale)}"
+        )
+    first, newest = since.replaced_by, since.newest
+    if first is not None:
+        words = f"replaced: {_programming_words(first, locale)}"
+        more = since.programmings - 1
+        if newest is not None and more:
+            words += (
+                f", then {more} more, the newest: {_programming_words(newest, locale)}"
+                if more > 1
+                else f", then {_programming_words(newest, locale)}"
+            )
+        if current:
+            words += f"; the pump's dates now: {current}"
+        flow += [gap(), banner(REPLACED, words)]
+    elif since.moved and current:
+        flow += [
+            gap(),
+            banner(
+                MOVED,
+                "the pump was dated again since (a change of the clinic's refill margin, time "
+                f"zone or drug library); the pump's dates now: {current}",
+            ),
+        ]
+    if device.explanted_on is not None:
+        flow += [gap(), note(f"The pump was explanted on {day(locale, device.explanted_on)}.")]
+    return flow
+
+
+def session_signatures(performer: str, prescriber: str, checked: str) -> list[Flowable]:
+    """The lines of who programmed the pump, the prescribing physician and the second clinician
+    (`checked`: who double-checked the prescription and when, "" when nobody had to)."""
+    second = f"Second clinician (double-check: {checked})" if checked else "Second clinician"
+    physician = f"Prescribing physician ({prescriber})" if prescriber else "Prescribing physician"
+    return _signature_lines(performer, physician, second)
+
+
+def _signature_lines(*signers: str) -> list[Flowable]:
     """A line to sign and date for each of `signers` (who signs, as the report names them)."""
     return [facts([(signer, SIGNATURE) for signer in signers], columns=1)]
