@@ -63,8 +63,8 @@ def test_a_nurse_refills_with_a_warning_and_a_physician_verifies(
     open_refill(page)
     expect(page.get_by_test_id("prescription")).to_contain_text("Prescription #1")
     expect(page.get_by_test_id("checked-by")).to_contain_text("pharma.cist")
-    page.get_by_label("Expected residual volume").fill("8 mL")
-    page.get_by_label("Aspirated volume").fill("6 mL")
+    page.get_by_label("Expected residual volume").fill("3 mL")  # what the pump's twin expects
+    page.get_by_label("Aspirated volume").fill("0.5 mL")
     left(page, "Aspirated volume")
     verdict = page.get_by_test_id("reconciliation-verdict")
     expect(verdict).to_contain_text("Overinfusion suspected")
