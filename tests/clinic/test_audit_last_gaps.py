@@ -163,8 +163,10 @@ def test_a_programs_warnings_forged_in_the_database_are_named(
         entry = entry_of("refill.perform", Refill.objects.get(program=program).id)
     audited = program.warnings
     Program.objects.filter(id=program.id).update(warnings=[tamper.FORGED_WARNING])
+    assert Program.objects.get(id=program.id).warnings == [tamper.FORGED_WARNING]
     assert problems() == (
-        f"program {program.id}: warnings is {[tamper.FORGED_WARNING]!r} in the database, "
+        f"program {program.id}: warnings is {Program.objects.get(id=program.id).warnings!r} in "
+        "the database, "
         f"{audited!r} in its audit trail (entry {entry})",
     )
 
@@ -187,6 +189,8 @@ def test_a_refills_warnings_and_idempotency_key_edited_in_the_database_are_named
     refill = Refill.objects.get(implant=implant)
     audited = getattr(refill, field)
     edit()
+    assert getattr(Refill.objects.get(id=refill.id), field) == stored
+    stored = getattr(Refill.objects.get(id=refill.id), field)  # in the database's key order
     assert problems() == (
         f"refill {refill.id}: {field} is {stored!r} in the database, {audited!r} in its audit "
         f"trail (entry {entry_of('refill.perform', refill.id)})",
