@@ -59,6 +59,11 @@ FRAMING_RULE = (
     "RFC 9112, section 6.1: a request has a Content-Length or a Transfer-Encoding, never both "
     "(both may be an attempt at request smuggling)"
 )
+UNFRAMED_RULE = (
+    "RFC 9110, section 15.5.12 (411 Length Required): painpump serve takes a request body only "
+    "with its Content-Length (a chunked body would reach the application as no body)"
+)
+PARSER_SOURCE = "RFC 9112; gunicorn's HTTP parser and request limits (painpump serve)"
 LENGTH_DIGITS_MAX = 20
 """Digits a Content-Length may have, leading zeros included: more than any body's length needs
 (gunicorn refuses longer ones with its own HTML page, so the worker refuses them first)."""
@@ -77,9 +82,11 @@ class State(enum.Enum):
     LENGTH_DIGITS_MAX digits under the limit (leading zeros): refused with 400."""
     BAD_FRAMING = "bad framing"
     """It has both a Content-Length and a Transfer-Encoding: refused with 400."""
+    UNFRAMED = "unframed"
+    """It has a Transfer-Encoding (a chunked body) and no Content-Length: refused with 411."""
 
 
-REFUSED = frozenset({State.TOO_LARGE, State.BAD_LENGTH, State.BAD_FRAMING})
+REFUSED = frozenset({State.TOO_LARGE, State.BAD_LENGTH, State.BAD_FRAMING, State.UNFRAMED})
 """The states the worker answers itself, before the request runs."""
 
 
@@ -90,6 +97,31 @@ def header_text(raw: bytes) -> str:
     return "".join(
         "\\\\" if byte == 0x5C else chr(byte) if 0x20 <= byte < 0x7F else f"\\x{byte:02x}"
         for byte in raw
+    )
+
+
+def api_request(data: bytes | bytearray) -> bool:
+    """The request line has arrived and names a path under /api/ (its answers are JSON)."""
+    end = data.find(b"\r\n")
+    parts = bytes(data[: end if end >= 0 else len(data)]).split(b" ")
+    if end < 0 or len(parts) < 2:
+        return False
+    return urlsplit(parts[1].decode("latin-1")).path.startswith("/api/")
+
+
+def parser_refusal(status: str, error: Exception, cfg: Any) -> Refusal:
+    """What gunicorn's parser (or a failure outside the application) refused, as a refusal: the
+    request named, gunicorn's reason as the value, shortened; the limits gunicorn runs with."""
+    if status.startswith("500"):
+        return Refusal("request", "(not answered)", "an answer", PARSER_SOURCE, "internal error")
+    return Refusal(
+        "request",
+        header_text(str(error).encode("utf-8", "backslashreplace")),
+        f"well-formed HTTP/1.1: a request line of at most {cfg.limit_request_line} bytes, at "
+        f"most {cfg.limit_request_fields} headers of at most {cfg.limit_request_field_size} "
+        "bytes each",
+        PARSER_SOURCE,
+        f"is refused ({status})",
     )
 
 
@@ -137,11 +169,13 @@ class Arriving:
         self.expects_continue = fields.get(b"expect") == [b"100-continue"]
         lengths = fields.get(b"content-length", [])
         self.announced = header_text(b", ".join(lengths))
-        if b"transfer-encoding" in fields and lengths:
+        encodings = fields.get(b"transfer-encoding")
+        if encodings and lengths:
             self.state = State.BAD_FRAMING
-        elif b"transfer-encoding" in fields or not lengths:
-            # No body, or a chunked one, which the application never reads (Django reads
-            # CONTENT_LENGTH bytes of a request's body, and a chunked request has none).
+        elif encodings:
+            self.announced = header_text(b", ".join(encodings))
+            self.state = State.UNFRAMED
+        elif not lengths:
             self.state = State.ARRIVED
         elif len(lengths) != 1 or not lengths[0].isdigit():
             self.state = State.BAD_LENGTH
@@ -155,16 +189,18 @@ class Arriving:
                 self.length = int(digits)
 
     def api_path(self) -> bool:
-        """The request line has arrived and names a path under /api/ (its answers are JSON)."""
-        end = self.data.find(b"\r\n")
-        parts = bytes(self.data[: end if end >= 0 else len(self.data)]).split(b" ")
-        if end < 0 or len(parts) < 2:
-            return False
-        path = urlsplit(parts[1].decode("latin-1")).path
-        return path.startswith("/api/")
+        return api_request(self.data)
 
     def refusal(self) -> tuple[str, Refusal]:
         """The status and the refusal of a request refused at its head (REFUSED)."""
+        if self.state is State.UNFRAMED:
+            return "411 Length Required", Refusal(
+                "Transfer-Encoding",
+                f"'{self.announced}'",
+                "a body sent with its Content-Length",
+                UNFRAMED_RULE,
+                "is not taken",
+            )
         if self.state is State.BAD_FRAMING:
             return "400 Bad Request", Refusal(
                 "Content-Length",
@@ -450,6 +486,18 @@ class BufferedWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no typ
         finally:
             with self.started_lock:
                 del self.started[thread]
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: Exception) -> None:
+        """gunicorn's answer to a request its parser refused (or that failed outside the
+        application), in JSON naming the request on API paths, as the application answers."""
+        before = len(client.answer) if isinstance(client, BufferedSocket) else None
+        super().handle_error(req, client, addr, exc)
+        if before != 0 or not api_request(client.request):
+            return
+        status_line = bytes(client.answer.split(b"\r\n", 1)[0]).decode("latin-1")
+        status = status_line.partition(" ")[2]
+        if status:
+            client.answer[:] = refusal_answer(status, parser_refusal(status, exc, self.cfg), True)
 
     def notify(self) -> None:
         """Tell the arbiter this worker is alive, unless a request has run longer than `timeout`:

@@ -47,18 +47,29 @@ def test_a_request_has_arrived_only_once_its_head_and_promised_body_are_in() -> 
     assert arrived(b"GET / HTTP/1.1\r\nHost: x\r\n", b"\r\n") == [State.WAITING, State.ARRIVED]
 
 
+def test_a_head_too_long_goes_on_at_once_for_gunicorn_to_refuse() -> None:
+    assert arrived(b"GET / HTTP/1.1\r\nX: " + b"y" * HEAD_LIMIT) == [State.ARRIVED]
+
+
 @pytest.mark.parametrize(
     "head",
     [
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX: " + b"y" * HEAD_LIMIT,
+        b"POST /api/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST /api/x HTTP/1.1\r\ntransfer-encoding: gzip, chunked\r\n\r\n",
+        b"GET /api/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     ],
-    ids=["chunked", "head too long"],
+    ids=["chunked", "gzip then chunked", "an empty chunked body"],
 )
-def test_a_request_gunicorn_refuses_or_whose_body_is_never_read_goes_on_at_once(
-    head: bytes,
-) -> None:
-    assert arrived(head) == [State.ARRIVED]
+def test_regression_a_chunked_body_is_refused_with_411_at_its_head(head: bytes) -> None:
+    """Regression: a body sent with Transfer-Encoding: chunked reached the application as no
+    body (a POST answered 422 naming every field as missing); it is refused at its head."""
+    arriving = Arriving(HEAD_LIMIT, BODY_LIMIT)
+    assert arriving.feed(head) is State.UNFRAMED
+    status_line, refusal = arriving.refusal()
+    assert status_line == "411 Length Required"
+    assert refusal.field == "Transfer-Encoding" and "chunked" in refusal.value
+    assert refusal.limit == "a body sent with its Content-Length"
+    assert refusal.source.startswith("RFC 9110, section 15.5.12")
 
 
 @pytest.mark.parametrize(
@@ -310,6 +321,54 @@ def test_regression_both_framings_or_a_length_of_other_digits_are_refused_by_the
             assert error["field"] == "Content-Length" and refused in error["message"]
         else:
             assert refused in body.decode()
+
+
+def test_regression_a_chunked_request_is_refused_411_by_the_worker(
+    served: tuple[Server, str],
+) -> None:
+    server, _ = served
+    for path, kind in ((b"/api/patients", b"application/json"), (b"/patients/new/", b"text/plain")):
+        head = b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        got, answer_head, body = answered(server, head + b"5\r\nhello\r\n0\r\n\r\n")
+        assert got == 411, body
+        assert b"Content-Type: " + kind in answer_head
+        if kind == b"application/json":
+            assert json.loads(body)["error"]["field"] == "Transfer-Encoding"
+
+
+@pytest.mark.parametrize(
+    ("head", "code"),
+    [
+        (b"GET /api/patients?q=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /api/patients HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431),
+        (
+            b"GET /api/patients HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-%d: 1\r\n" % n for n in range(120))
+            + b"\r\n",
+            431,
+        ),
+        (b"GET /api/patients HTTP/9.9\r\nHost: x\r\n\r\n", 400),
+        (b"GET /api/patients HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", 400),
+        (b"GET /api/patients HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400),
+    ],
+    ids=["request line 5 KB", "a 9 KB header", "120 headers", "HTTP/9.9", "folded", "NUL"],
+)
+def test_regression_requests_gunicorns_parser_refuses_are_json_on_api_paths(
+    served: tuple[Server, str], head: bytes, code: int
+) -> None:
+    """Regression: requests gunicorn's parser refuses (414, 431, 400) were answered with its HTML
+    pages on /api/ paths; they are JSON naming the request and the limits now, and stay
+    gunicorn's page elsewhere."""
+    server, _ = served
+    got, answer_head, body = answered(server, head)
+    assert got == code, body
+    assert b"Content-Type: application/json" in answer_head, answer_head
+    error = json.loads(body)["error"]
+    assert error["field"] == "request" and error["source"].startswith("RFC 9112")
+    assert f"is refused ({code} " in error["message"] and len(body) < 2000
+    web = head.replace(b"/api/patients", b"/patients/", 1)
+    got, answer_head, _ = answered(server, web)
+    assert got == code and b"Content-Type: text/html" in answer_head
 
 
 def test_one_host_holding_many_half_sent_requests_gets_429_and_others_are_served(
