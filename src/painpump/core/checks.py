@@ -18,7 +18,16 @@ from painpump.core.decision import Decision, Finding, Subject, Tier, Verdict
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus, PatientFacts
-from painpump.core.units import Kind, Q, as_given, check_number, expect, in_unit, of
+from painpump.core.units import (
+    Kind,
+    Q,
+    as_given,
+    check_number,
+    expect,
+    format_decimal,
+    in_unit,
+    of,
+)
 
 ORIGINS = ("spinal", "cerebral")
 REGIONS = ("us", "eu")
@@ -417,13 +426,50 @@ def _day_ceiling(
     )
 
 
+def _clinic_single_bolus(
+    drug: Drug, bolus: Q, text: str, what: str, limits: Sequence[Limit]
+) -> list[Finding]:
+    """The bolus against the clinic's largest single bolus of the drug (core.clinic_limits): a
+    finding clinic_max_single_bolus for each, in the drug's unit (the limit as set after, when
+    set in another); a hard one stops."""
+    found = []
+    label = RULE_LABELS["max_single_bolus"]
+    for lim in limits:
+        if lim.drug != drug.name or lim.rule != "max_single_bolus":
+            continue
+        assert isinstance(lim.value, Q)
+        limit = str(lim.value.to(drug.dose_unit))
+        if lim.value.unit != drug.dose_unit:
+            limit += f" (= {lim.value})"
+        broken = bolus.canonical > lim.value.canonical
+        verb = "exceeds" if broken else "is within"
+        found.append(
+            Finding(
+                CLINIC_PREFIX + lim.rule,
+                _verdict(lim) if broken else Verdict.OK,
+                f"{what} of {text} {drug.name} {verb} the clinic's {label} {limit}",
+                f"<= {limit} a single bolus",
+                lim.source,
+                lim.verified,
+                Subject.DOSE,
+                drug.name,
+                lim.severity,
+            )
+        )
+    return found
+
+
 def check_single_bolus(
-    drug: Drug, bolus: Q, region: str | None, what: str = "a single bolus"
+    drug: Drug,
+    bolus: Q,
+    region: str | None,
+    what: str = "a single bolus",
+    extra_limits: Sequence[Limit] = (),
 ) -> list[Finding]:
     """One single bolus's amount of the drug (an admixture partner's: the bolus volume times its
-    concentration) against the drug's largest single bolus (soft) and, hard, its day's ceiling
-    given in hours (_day_ceiling): no bolus may give more than a whole day's. `what` names the
-    bolus in messages ("a patient bolus")."""
+    concentration) against the drug's largest single bolus (soft), the clinic's own in
+    `extra_limits` and, hard, its day's ceiling given in hours (_day_ceiling): no bolus may give
+    more than a whole day's. `what` names the bolus in messages ("a patient bolus")."""
     expect(bolus, Kind.MASS, "bolus")
     text = str(bolus.to(drug.dose_unit))
     findings = []
@@ -443,6 +489,7 @@ def check_single_bolus(
             )
         else:
             findings.append(_ok(lim, f"{what} of {text} is within {lim.value}", shown))
+    findings += _clinic_single_bolus(drug, bolus, text, what, extra_limits)
     return [*findings, _day_ceiling(drug, bolus, text, region, what)]
 
 
@@ -840,6 +887,31 @@ def _clinic_step(
     raise catalog.CatalogError(f"{lim.drug} {lim.rule}: not a rule a clinic limit may use")
 
 
+def _clinic_decrease(
+    drug: Drug, lim: Limit, previous: Q, dose: Q, dose_text: str | None
+) -> tuple[bool, str, str] | None:
+    """The clinic's largest single decrease applied to a fall from `previous` (None when the
+    dose does not fall): (broken, message, limit shown), worded as the packaged opioid cut."""
+    change = dose.canonical - previous.canonical
+    if change >= 0:
+        return None
+    p, d = previous.to(drug.dose_rate_unit), dose.to(drug.dose_rate_unit)
+    cut = -change / previous.canonical * 100
+    limit = f"{format_decimal(_number(lim))} %"
+    shown = f"<= {limit} less"
+    message = f"a cut of {_pct(cut)} of {drug.name} in one change (from {p} to {dose_text or d})"
+    if cut <= _number(lim):
+        return False, f"{message} is within the clinic's largest single decrease, {limit}", shown
+    risk = OPIOID_CUT if drug.drug_class == "opioid" else WITHDRAWAL_RISK.get(drug.name, "")
+    why = f" ({risk})" if risk else ""
+    advice = "taper in smaller steps" + (" or give the reason" if lim.severity is Tier.SOFT else "")
+    return (
+        True,
+        f"{message} exceeds the clinic's largest single decrease, {limit}{why}: {advice}",
+        shown,
+    )
+
+
 def check_clinic_limits(
     drug: Drug,
     concentration: Q,
@@ -848,10 +920,14 @@ def check_clinic_limits(
     *,
     previous_dose: Q | None = None,
     hours_since_change: Decimal | None = None,
+    dose_text: str | None = None,
 ) -> list[Finding]:
     """The clinic's own limits of this drug (see core.clinic_limits): each leaves a finding named
     clinic_<rule> with the clinic's source; a hard one stops, a soft one warns. Titration limits
-    apply to increases only."""
+    apply to increases only, the largest single decrease to falls to a running dose only: a stop,
+    or a single bolus after which the pump stops (`dose_text` words it), is left to the packaged
+    decrease rules, so that no clinic limit makes a pump impossible to stop; the largest single
+    bolus is judged per bolus (check_single_bolus)."""
     findings: list[Finding] = []
     expect(concentration, Kind.CONCENTRATION, "concentration")
     expect(dose, Kind.DOSE_RATE, "dose")
@@ -861,7 +937,18 @@ def check_clinic_limits(
         check_number(hours_since_change, "hours_since_change")
     for lim in (lim for lim in limits if lim.drug == drug.name):
         rule, label = CLINIC_PREFIX + lim.rule, RULE_LABELS[lim.rule]
-        if lim.rule in ("max_concentration", "max_daily_dose"):
+        if lim.rule == "max_single_bolus":
+            continue
+        if lim.rule == "max_decrease_percent":
+            if previous_dose is None or previous_dose.canonical <= 0:
+                continue
+            if dose.canonical == 0 or dose_text is not None:
+                continue  # a stop: the packaged decrease rules judge it, never refused
+            fall = _clinic_decrease(drug, lim, previous_dose, dose, dose_text)
+            if fall is None:
+                continue
+            broken, message, shown = fall
+        elif lim.rule in ("max_concentration", "max_daily_dose"):
             assert isinstance(lim.value, Q)
             given = concentration if lim.rule == "max_concentration" else dose
             unit = drug.unit_for(given.kind)
@@ -1008,5 +1095,6 @@ def check(
         extra_limits,
         previous_dose=previous_dose,
         hours_since_change=hours_since_change,
+        dose_text=dose_text,
     )
     return Decision(tuple(findings))

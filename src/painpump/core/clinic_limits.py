@@ -1,8 +1,13 @@
 """A clinic's own drug-library limits: a lower maximum concentration or daily dose, a smaller
-titration step, a longer wait between increases. They are added beside the packaged limits and
-never replace them, so a clinic limit can only tighten: one that would never act before the
-packaged limit it competes with is refused, and so is one that looks like a unit slip. Values are
-typed with their unit ("10 mg/day", "20 %", "48 hour"); checks.check applies them."""
+titration step, a longer wait between increases, a smaller largest single decrease, a smaller
+largest single bolus. They are added beside the packaged limits and never replace them, so a
+clinic limit can only tighten: one that would never act before the packaged limit it competes
+with is refused, and so is one that looks like a unit slip. Values are typed with their unit
+("10 mg/day", "20 %", "48 hour", "0.3 mg"); checks.check and checks.check_single_bolus apply them.
+
+A drug with no packaged limit of a rule (ziconotide and bupivacaine have no largest single
+decrease) may still be given a clinic one: it tightens "no limit", so any value the rule allows
+is accepted (a percentage above 0 and at most 100 %)."""
 
 from __future__ import annotations
 
@@ -61,6 +66,8 @@ RULES: dict[str, ClinicRule] = {
         ClinicRule("max_step_percent", None, "20 %"),
         ClinicRule("max_step_absolute", Kind.DOSE_RATE, "1 mg/day"),
         ClinicRule("min_hours_between_increases", Kind.DURATION, "48 hour", False),
+        ClinicRule("max_decrease_percent", None, "30 %"),
+        ClinicRule("max_single_bolus", Kind.MASS, "0.3 mg"),
     )
 }
 
@@ -147,14 +154,16 @@ def _check_range(
             "cannot be stored exactly",
         )
     if rule.kind is None and amount > 100:
-        raise Refusal(field, shown, "<= 100 %", CLINIC_RULES, "is not a step a clinic may set")
+        what = "decrease" if rule.name == "max_decrease_percent" else "step"
+        raise Refusal(field, shown, "<= 100 %", CLINIC_RULES, f"is not a {what} a clinic may set")
     if rule.kind is Kind.DURATION and amount > MAX_WAIT_HOURS:
         raise Refusal(field, shown, f"<= {MAX_WAIT_HOURS} hour", CLINIC_RULES, "is too long")
 
 
 def _check_plausible(drug: Drug, rule: ClinicRule, value: Q | Decimal, field: str) -> None:
     """A maximum quantity 100 times below the highest packaged one is a unit slip (25 mcg/day
-    meant as 25 mg/day), which would refuse every refill of the drug."""
+    meant as 25 mg/day, 5 mcg meant as 5 mg), which would refuse every refill or bolus of the
+    drug."""
     if rule.kind is None or not rule.lower_is_stricter or not isinstance(value, Q):
         return
     packaged = [lim.value for lim in drug.limits_for(rule.name) if isinstance(lim.value, Q)]

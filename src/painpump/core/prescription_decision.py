@@ -407,7 +407,8 @@ def _ptm_per_bolus(
 ) -> list[Finding]:
     """Each patient bolus judged as a single bolus is, for every drug of the fluid (a partner's
     share: the bolus volume times its concentration): above the drug's largest single bolus it
-    warns (soft), above its day's ceiling it is refused (hard); the principal's bolus ten times
+    warns (soft), above its day's ceiling it is refused (hard), above the clinic's own largest
+    single bolus it stops or warns by that limit's tier; the principal's bolus ten times
     the running patient bolus of that drug or a tenth of it is refused as a slip (hard). No drug
     has a usual per-bolus range, so from below a bolus is judged only against the basal day
     (_bolus_too_small)."""
@@ -426,7 +427,9 @@ def _ptm_per_bolus(
         judged = []
         if index == 0 and before is not None:
             judged.append(checks.check_bolus_step(drug, share, before, PATIENT_BOLUS))
-        judged += checks.check_single_bolus(drug, share, rules.region, PATIENT_BOLUS)
+        judged += checks.check_single_bolus(
+            drug, share, rules.region, PATIENT_BOLUS, rules.clinic_limits
+        )
         for finding in judged:
             if finding.verdict is Verdict.STOP:
                 raise Refusal(

@@ -554,7 +554,7 @@ def check_drugs(
                 )
         found = list(decision.findings)
         if not basal:
-            found += _single_bolus(name, conc, drug_dose, index, region)
+            found += _single_bolus(name, conc, drug_dose, index, region, clinic_limits)
         findings += [f.in_admixture() if admixture else f for f in found]
     findings += _stopped(before, fill)
     # after the drug library, so a mg/mcg slip is named as such, not as a rate
@@ -570,13 +570,20 @@ def _as_bolus(name: str, bolus_day: Q) -> str:
 
 
 def _single_bolus(
-    name: str, conc: Q, bolus_day: Q, index: int, region: str | None
+    name: str,
+    conc: Q,
+    bolus_day: Q,
+    index: int,
+    region: str | None,
+    clinic_limits: Sequence[Limit] = (),
 ) -> list[Finding]:
     """A single bolus's share of one drug (its day is the bolus: the amount in hours) against
-    the drug's per-bolus limits: above its day's ceiling (its maximum daily dose or, without
-    one, the top of its usual daily range) it is refused (hard)."""
+    the drug's per-bolus limits and the clinic's own largest single bolus: above its day's
+    ceiling (its maximum daily dose or, without one, the top of its usual daily range) or a hard
+    clinic limit it is refused (hard)."""
     drug, bolus = catalog.drug(name), of(bolus_day.canonical, "mcg")
-    found = [f.about(Subject.DOSE, name) for f in checks.check_single_bolus(drug, bolus, region)]
+    judged = checks.check_single_bolus(drug, bolus, region, extra_limits=clinic_limits)
+    found = [f.about(Subject.DOSE, name) for f in judged]
     for finding in found:
         if finding.verdict is Verdict.STOP:
             raise Refusal(

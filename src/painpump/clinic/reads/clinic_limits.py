@@ -21,8 +21,11 @@ HOURS = "hour"
 
 
 def value_of(row: ClinicLimit) -> Q | Decimal:
-    """The stored value as the core reads it: a quantity in its unit, or plain percent/hours."""
-    return row.value if row.unit in (PERCENT, HOURS) else Q(row.value, row.unit)
+    """The stored value as the core reads it: a quantity in its unit, or plain percent/hours
+    without the database's trailing zeros ("20 %", not "20.000000 %")."""
+    if row.unit in (PERCENT, HOURS):
+        return Decimal(format_decimal(row.value))
+    return Q(row.value, row.unit)
 
 
 def shown_value(row: ClinicLimit) -> str:

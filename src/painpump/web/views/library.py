@@ -155,7 +155,7 @@ def _clinic_row(row: ClinicLimit, user: User | None = None) -> dict[str, Any]:
     drug = catalog.drug(row.drug)
     shown = clinic_limits.shown_value(row)
     if isinstance(value, Q):
-        unit = drug.concentration_unit if row.rule == "max_concentration" else drug.dose_rate_unit
+        unit = drug.unit_for(value.kind)
         if value.unit != unit:
             shown = f"{shown} (= {value.to(unit)})"
     replaces = row.replaces
@@ -266,8 +266,8 @@ class LimitForm(forms.Form):
     value = forms.CharField(
         label="Limit",
         max_length=60,
-        help_text="a number and its unit: 10 mg/day, 20 mg/mL; a step in percent as 20 %; a wait "
-        "as 48 hour",
+        help_text="a number and its unit: 10 mg/day, 20 mg/mL; a step or a decrease in percent as "
+        "20 %; a wait as 48 hour; a single bolus as 0.3 mg",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     severity = forms.ChoiceField(label="Kind of limit", choices=SEVERITIES)
