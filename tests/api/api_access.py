@@ -31,6 +31,7 @@ from db_snapshot import snapshot
 from painpump.api import tokens
 from painpump.api.app import api
 from painpump.clinic.actions import (
+    account_adoptions,
     alarms,
     catheters,
     prescriptions,
@@ -48,6 +49,7 @@ from painpump.clinic.testing import MEDTRONIC_CATHETER, audited_user, prescribed
 from painpump.core import prescription as rx
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
+from painpump.devtools.security import tamper
 
 PASSWORD = "correct horse battery"
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -344,6 +346,28 @@ ACCESS: dict[tuple[str, str], Access] = {
         lambda w: {"version": 1, "roles": ["nurse", "physician"]},
         "users.manage",
     ),
+    ("get", "/api/users/adoptions"): Access(
+        frozenset({AD}), 200, "/api/users/adoptions", None, "users.manage"
+    ),
+    # the world's account made outside painpump with no adoption waiting: the admin asks
+    ("post", "/api/users/{user_id}/adoption"): Access(
+        frozenset({AD}),
+        201,
+        "/api/users/{outside_id}/adoption",
+        lambda w: {"reason": "made by the 2025 import script"},
+        "users.manage",
+    ),
+    # the world's adoption was asked for by another admin: the admin is its second approver, and
+    # only its asker withdraws it (422)
+    ("post", "/api/users/adoptions/{adoption_id}/approve"): Access(
+        frozenset({AD}), 200, "/api/users/adoptions/{adoption}/approve", None, "users.manage"
+    ),
+    ("post", "/api/users/adoptions/{adoption_id}/decline"): Access(
+        frozenset({AD}), 200, "/api/users/adoptions/{adoption}/decline", None, "users.manage"
+    ),
+    ("post", "/api/users/adoptions/{adoption_id}/withdraw"): Access(
+        frozenset({AD}), 422, "/api/users/adoptions/{adoption}/withdraw", None, "users.manage"
+    ),
     ("get", "/api/role-grants"): Access(
         frozenset({AD}), 200, "/api/role-grants", None, "users.manage"
     ),
@@ -446,6 +470,11 @@ def _build() -> World:
     )
     grant = role_grants.ask("ad.other", nurse, [Role.PHARMACIST])[0]
     wider = tolerance_requests.ask(users["ad.other"], expected_version=1, tolerance="0.3 mL")
+    outside = tamper.insert_account("in.outside", "nurse")  # made outside painpump
+    waiting = User.objects.get(username=tamper.insert_account("in.waiting", "nurse"))
+    adoption = account_adoptions.ask(
+        users["ad.other"], waiting.id, reason="made by the 2025 import script"
+    )
     catheter = catheters.add_catheter(
         users["pharma.cist"],
         model="8731SC",
@@ -468,6 +497,8 @@ def _build() -> World:
         "nurse_id": str(nurse.id),
         "grant": str(grant.id),
         "tolerance_request": str(wider.id),
+        "outside_id": str(User.objects.get(username=outside).id),
+        "adoption": str(adoption.id),
         "catheter": str(catheter.id),
         "unverified": str(unverified.id),
         "other": str(other.id),

@@ -35,6 +35,7 @@ from therapy_setup import (
 from painpump.api.app import api
 from painpump.api.idempotency import HEADER, PATIENT_READ, replay_capability
 from painpump.clinic.actions import (
+    account_adoptions,
     alarms,
     catheters,
     prescriptions,
@@ -50,6 +51,7 @@ from painpump.clinic.testing import MEDTRONIC_CATHETER, audited_user, prescribed
 from painpump.core import prescription as rx
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
+from painpump.devtools.security import tamper
 from painpump.plumbing.idempotency import KEEP, REPLAYED
 from painpump.plumbing.models import IdempotentRequest
 
@@ -183,6 +185,22 @@ CASES: dict[tuple[str, str], tuple[Role, Body]] = {
         lambda n: {"version": 1, "roles": ["nurse", ["physician", "pharmacist"][n]]},
     ),
     ("post", "/api/role-grants/{grant_id}/approve"): (AD, lambda n: {} if n == 0 else {"x": 1}),
+    ("post", "/api/users/{user_id}/adoption"): (
+        AD,
+        lambda n: {"reason": ["made by the 2025 import script", "made by hand in 2025"][n]},
+    ),
+    ("post", "/api/users/adoptions/{adoption_id}/approve"): (
+        AD,
+        lambda n: {} if n == 0 else {"x": 1},
+    ),
+    ("post", "/api/users/adoptions/{adoption_id}/decline"): (
+        AD,
+        lambda n: {} if n == 0 else {"x": 1},
+    ),
+    ("post", "/api/users/adoptions/{adoption_id}/withdraw"): (
+        AD,
+        lambda n: {} if n == 0 else {"x": 1},
+    ),
     ("post", "/api/role-grants/{grant_id}/decline"): (AD, lambda n: {} if n == 0 else {"x": 1}),
     ("post", "/api/settings/tolerance-requests"): (
         AD,
@@ -259,6 +277,14 @@ def _ids(path: str, users: dict[Role, User], patient: Patient) -> dict[str, obje
     if "{grant_id}" in path:
         audited_user("ad.other", AD)
         ids["grant_id"] = role_grants.ask("ad.other", nurse, [P])[0].id
+    if "adoption" in path:  # an account made outside painpump (asked for by another admin,
+        # or by the admin who withdraws it)
+        outside = User.objects.get(username=tamper.insert_account("in.sider", "nurse"))
+        ids["user_id"] = outside.id
+        if "{adoption_id}" in path:
+            asker = users[AD] if path.endswith("/withdraw") else audited_user("ad.other", AD)
+            asked = account_adoptions.ask(asker, outside.id, reason="made by a 2025 script")
+            ids["adoption_id"] = asked.id
     if "{request_id}" in path:  # asked by another admin, or by the admin who withdraws it
         asker = users[AD] if path.endswith("/withdraw") else audited_user("ad.other", AD)
         ids["request_id"] = tolerance_requests.ask(asker, expected_version=1, tolerance="0.3 mL").id

@@ -57,6 +57,7 @@ from frozen import ZONE_NAME
 from painpump.api import tokens
 from painpump.api.app import api
 from painpump.clinic.actions import (
+    account_adoptions,
     alarms,
     catheters,
     prescriptions,
@@ -87,6 +88,7 @@ from painpump.core.clinic_catheters import parse_volume_per_cm
 from painpump.core.errors import Refusal
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
+from painpump.devtools.security import tamper
 
 EXAMPLES = int(os.environ.get("PAINPUMP_FUZZ_EXAMPLES", "5"))
 SCHEMA = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/"))
@@ -111,6 +113,11 @@ ROLE_OF = {
     "PATCH /api/settings": Role.ADMIN,
     "GET /api/users": Role.ADMIN,
     "PUT /api/users/{user_id}/roles": Role.ADMIN,
+    "GET /api/users/adoptions": Role.ADMIN,
+    "POST /api/users/{user_id}/adoption": Role.ADMIN,
+    "POST /api/users/adoptions/{adoption_id}/approve": Role.ADMIN,
+    "POST /api/users/adoptions/{adoption_id}/decline": Role.ADMIN,
+    "POST /api/users/adoptions/{adoption_id}/withdraw": Role.ADMIN,
     "GET /api/role-grants": Role.ADMIN,
     "POST /api/role-grants/{grant_id}/approve": Role.ADMIN,
     "POST /api/role-grants/{grant_id}/decline": Role.ADMIN,
@@ -174,6 +181,11 @@ EXPECTED = {
     "PATCH /api/settings",
     "GET /api/users",
     "PUT /api/users/{user_id}/roles",
+    "GET /api/users/adoptions",
+    "POST /api/users/{user_id}/adoption",
+    "POST /api/users/adoptions/{adoption_id}/approve",
+    "POST /api/users/adoptions/{adoption_id}/decline",
+    "POST /api/users/adoptions/{adoption_id}/withdraw",
     "GET /api/role-grants",
     "POST /api/role-grants/{grant_id}/approve",
     "POST /api/role-grants/{grant_id}/decline",
@@ -238,6 +250,10 @@ def records(users: dict[Role, User], patient: Patient, episode: Episode) -> Reco
     # a decided request: a waiting one would refuse the valid request to ask for another
     wider = tolerance_requests.ask(other_admin, expected_version=1, tolerance="0.3 mL")
     tolerance_requests.withdraw(other_admin, wider.id)
+    # an account made outside painpump to ask for, and another whose adoption ad.other asked
+    outside = User.objects.get(username=tamper.insert_account("in.outside", "nurse"))
+    waiting = User.objects.get(username=tamper.insert_account("in.waiting", "nurse"))
+    adoption = account_adoptions.ask(other_admin, waiting.id, reason="made by a 2025 script")
     entry = catheters.add_catheter(
         users[Role.PHARMACIST],
         model="8731SC",
@@ -262,6 +278,8 @@ def records(users: dict[Role, User], patient: Patient, episode: Episode) -> Reco
         "grant_id": str(grant.id),
         "request_id": str(wider.id),
         "entry_id": str(entry.id),
+        "adoption_id": str(adoption.id),
+        "outside_id": str(outside.id),
     }
     secrets = {
         role: tokens.create(users[role].username, read_only=False).secret
@@ -464,6 +482,10 @@ def _valid_request(label: str, records: Records) -> Valid | None:
             {},
             {"version": _version(ClinicSettings, "1"), "readback_tolerance": "0.3 mL"},
         ),
+        "POST /api/users/{user_id}/adoption": lambda: (
+            ids | {"user_id": ids["outside_id"]},
+            {"reason": "made by the 2025 import script"},
+        ),
     }
     make = made.get(label)
     return make() if make else None
@@ -591,6 +613,7 @@ ROUND_TRIP: dict[str, dict[str, Rule]] = {
     "POST /api/settings/tolerance-requests": {
         "readback_tolerance": (("requested",), _quantity(Kind.VOLUME))
     },
+    "POST /api/users/{user_id}/adoption": {"reason": (("reason",), _text)},
 }
 
 

@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group, User
 
 from painpump.clinic import audit, audit_checkpoints
 from painpump.clinic.actions import role_grants, users
+from painpump.clinic.audit_accounts import ADOPT
 from painpump.clinic.models import AuditEntry
 from painpump.clinic.roles import Role
 from painpump.devtools.security import tamper
@@ -101,7 +102,7 @@ def test_a_superuser_made_at_the_console_verifies_once_bootstrapped(db: None) ->
     assert problems() == (
         "user it.one: no audit entry records its creation (it holds superuser, staff): an "
         "account written outside the application (in the database, by a script, or by "
-        "`painpump manage createsuperuser` until `painpump roles bootstrap` records it)",
+        f"`painpump manage createsuperuser`); {ADOPT.format(name='it.one')}",
     )
     users.bootstrap_admin("it.one")
     outcome = verified()
@@ -126,7 +127,7 @@ def test_an_audited_account_deleted_or_renamed_in_the_database_is_reported(admin
     assert problems() == (
         "user nurse.renamed: no audit entry records its creation (it holds no role or flag): an "
         "account written outside the application (in the database, by a script, or by "
-        "`painpump manage createsuperuser` until `painpump roles bootstrap` records it)",
+        f"`painpump manage createsuperuser`); {ADOPT.format(name='nurse.renamed')}",
         f"user nurse.new: its trail records it (entry {entry_of('user.create', 'nurse.new')}) "
         "but it is not in the database (deleted or renamed outside the application)",
     )

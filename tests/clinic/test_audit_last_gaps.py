@@ -256,7 +256,10 @@ def test_the_new_fields_of_an_ordinary_clinic_verify_without_a_note(
 
 NO_CREATION = (
     "an account written outside the application (in the database, by a script, or by `painpump "
-    "manage createsuperuser` until `painpump roles bootstrap` records it)"
+    'manage createsuperuser`); if the clinic made it, two admins adopt it (Users page, "Accounts '
+    "made outside painpump\": Ask to adopt, then a second admin's Approve; or `painpump roles "
+    "adopt in.sider --reason TEXT --by ADMIN`, then `painpump roles adopt-approve REQUEST --by "
+    "ADMIN`), or on a fresh install `painpump roles bootstrap in.sider` records it"
 )
 
 

@@ -22,6 +22,7 @@ from clinic_fixtures import SETTINGS_FORM
 from db_snapshot import snapshot
 from frozen import TODAY, ZONE
 from painpump.clinic.actions import (
+    account_adoptions,
     alarms,
     catheters,
     implantation,
@@ -48,6 +49,7 @@ from painpump.clinic.testing import (
 from painpump.core.prescription import FluidChange, PrescribedProgram, Prescription
 from painpump.core.prescription_compare import Readback
 from painpump.core.units import Kind, parse
+from painpump.devtools.security import tamper
 from painpump.web import urls
 
 PASSWORD = "correct horse battery"
@@ -487,6 +489,16 @@ PAGES: dict[str, Page] = {
     # the world's request was asked for by another admin: the admin is its second approver
     "grant-approve": Page({"grant_id": "grant"}, post=frozenset({AD})),
     "grant-decline": Page({"grant_id": "grant"}, post=frozenset({AD})),
+    # the world's account made outside painpump with no adoption waiting: the admin asks
+    "adoption-ask": Page(
+        post=frozenset({AD}),
+        data=lambda w: {"user": str(w.ids["outside_id"]), "reason": "made by a 2025 script"},
+    ),
+    # the world's adoption was asked for by another admin: the admin is its second approver, and
+    # only its asker withdraws it (422)
+    "adoption-approve": Page({"adoption_id": "adoption"}, post=frozenset({AD})),
+    "adoption-decline": Page({"adoption_id": "adoption"}, post=frozenset({AD})),
+    "adoption-withdraw": Page({"adoption_id": "adoption"}, post=frozenset({AD}), post_status=422),
     "settings": Page(
         get=SIGNED_IN,
         post=frozenset({AD}),
@@ -622,6 +634,9 @@ def build() -> World:
     other_admin = audited_user("ad.other", Role.ADMIN, password=PASSWORD)
     grant = role_grants.ask("ad.other", nurse, [Role.PHARMACIST])[0]
     wider = tolerance_requests.ask(other_admin, expected_version=1, tolerance="0.3 mL")
+    outside = User.objects.get(username=tamper.insert_account("in.outside", "nurse"))
+    waiting = User.objects.get(username=tamper.insert_account("in.waiting", "nurse"))
+    adoption = account_adoptions.ask(other_admin, waiting.id, reason="made by a 2025 script")
     accounts.set_active(users[AD], users[INACTIVE].id, expected_version=1, active=False)
     ids = {
         "today": today().isoformat(),
@@ -642,6 +657,8 @@ def build() -> World:
         "nurse_id": nurse.id,
         "grant": grant.id,
         "tolerance_request": wider.id,
+        "outside_id": outside.id,
+        "adoption": adoption.id,
     }
     return World(ids, users, snapshot())
 

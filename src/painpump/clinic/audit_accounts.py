@@ -1,12 +1,13 @@
 """Each user account's roles and flags against the last state its audit trail recorded: a role
 group added in the database (`insert into auth_user_groups`), or `is_active`, `is_superuser` or
 `is_staff` edited, differs from the newest entry that recorded the account (its creation, a
-change of its roles, a grant a second admin approved, the console's bootstrap, a deactivation or
-reactivation: each records the account as clinic.actions.users.snapshot shows it). An account
-whose creation no entry records (inserted in the database, made by a script, or by `painpump
-manage createsuperuser` until `painpump roles bootstrap` records it) is a problem. A flag the
-account's newest entry does not hold (written before painpump recorded it) is named in a note,
-and compared once a later entry records it."""
+change of its roles, a grant a second admin approved, the console's bootstrap, an adoption two
+admins approved, a deactivation or reactivation: each records the account as
+clinic.actions.users.snapshot shows it). An account whose creation no entry records (inserted in
+the database, made by a script, or by `painpump manage createsuperuser` until `painpump roles
+bootstrap` records it) is a problem, until two admins adopt it (clinic.actions.account_adoptions).
+A flag the account's newest entry does not hold (written before painpump recorded it) is named in
+a note, and compared once a later entry records it."""
 
 from __future__ import annotations
 
@@ -24,16 +25,25 @@ RECORDING = frozenset(
         "user.roles",
         "user.role_grant",
         "user.bootstrap_admin",
+        "user.adopt",
         "user.deactivate",
         "user.reactivate",
     }
 )
 """The actions whose `after` records an account's roles and flags."""
-CREATING = frozenset({"user.create", "user.bootstrap_admin"})
-"""The actions that record an account's creation: the admin's (or the demo's), and the server
-console's bootstrap of an account `painpump manage createsuperuser` made."""
+CREATING = frozenset({"user.create", "user.bootstrap_admin", "user.adopt"})
+"""The actions that record an account's creation: the admin's (or the demo's), the server
+console's bootstrap of an account `painpump manage createsuperuser` made, and two admins'
+adoption of an account made outside painpump (the second admin's approval)."""
 FIELDS = ("roles", "active", "superuser", "staff")
 FLAGS = ("superuser", "staff")
+ADOPT = (
+    'if the clinic made it, two admins adopt it (Users page, "Accounts made outside painpump": '
+    "Ask to adopt, then a second admin's Approve; or `painpump roles adopt {name} --reason TEXT "
+    "--by ADMIN`, then `painpump roles adopt-approve REQUEST --by ADMIN`), or on a fresh install "
+    "`painpump roles bootstrap {name}` records it"
+)
+"""How verify tells the admins to record an account whose creation no entry records."""
 SHOWN = 10
 """Accounts a note names before it counts the rest."""
 
@@ -48,7 +58,8 @@ class Audited:
     creation it records."""
 
     states: dict[str, AccountState] = field(default_factory=dict)
-    created: set[str] = field(default_factory=set)
+    created: dict[str, int] = field(default_factory=dict)
+    """Username -> the first entry that records its creation."""
 
 
 def audited_accounts() -> Audited:
@@ -66,7 +77,7 @@ def audited_accounts() -> Audited:
         state = audited.states.setdefault(username, {})
         state.update((name, (after[name], seq)) for name in FIELDS if name in after)
         if action in CREATING:
-            audited.created.add(username)
+            audited.created.setdefault(username, seq)
     return audited
 
 
@@ -86,6 +97,25 @@ def _matches(name: str, stored: object, audited: object) -> bool:
     return stored == audited
 
 
+def problems_of(user: User, audited: Audited) -> list[str]:
+    """What verify finds wrong with one account by the trail `audited`: its creation not
+    recorded, its roles or flags other than the trail's newest."""
+    name = user.get_username()
+    stored = held(user)
+    found = [] if name in audited.created else [_uncreated(name, stored)]
+    state = audited.states.get(name, {})
+    for column, value in stored.items():
+        if column not in state:
+            continue
+        recorded, seq = state[column]
+        if not _matches(column, value, recorded):
+            found.append(
+                f"user {name}: {column} is {value!r} in the database, {recorded!r} in its "
+                f"audit trail (entry {seq})"
+            )
+    return found
+
+
 def compare() -> tuple[list[str], list[str]]:
     """The problems (every account whose creation no entry records, every account whose roles
     or flags differ from its trail, every audited account missing from the database) and the
@@ -97,24 +127,13 @@ def compare() -> tuple[list[str], list[str]]:
     for user in User.objects.prefetch_related("groups").order_by("username"):
         name = user.get_username()
         seen.add(name)
-        stored = held(user)
-        if name not in audited.created:
-            problems.append(_uncreated(name, stored))
+        problems += problems_of(user, audited)
         state = audited.states.get(name)
         if state is None:
             continue
-        missing = [column for column in stored if column not in state]
+        missing = [column for column in FIELDS if column not in state]
         if missing:
             predating.append(f"{name} ({', '.join(missing)})")
-        for column, value in stored.items():
-            if column not in state:
-                continue
-            recorded, seq = state[column]
-            if not _matches(column, value, recorded):
-                problems.append(
-                    f"user {name}: {column} is {value!r} in the database, {recorded!r} in its "
-                    f"audit trail (entry {seq})"
-                )
     problems += [
         f"user {name}: its trail records it (entry {min(seq for _, seq in state.values())}) but "
         "it is not in the database (deleted or renamed outside the application)"
@@ -136,8 +155,8 @@ def _uncreated(name: str, stored: dict[str, object]) -> str:
     holds = f"it holds {', '.join(given)}" if given else "it holds no role or flag"
     return (
         f"user {name}: no audit entry records its creation ({holds}): an account written outside "
-        "the application (in the database, by a script, or by `painpump manage createsuperuser` "
-        "until `painpump roles bootstrap` records it)"
+        "the application (in the database, by a script, or by `painpump manage createsuperuser`); "
+        f"{ADOPT.format(name=name)}"
     )
 
 

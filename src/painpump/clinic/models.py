@@ -707,6 +707,39 @@ class RoleGrant(models.Model):
         ]
 
 
+class AccountAdoption(models.Model):
+    """An account made outside painpump (no audit entry records its creation) that one admin
+    asks to adopt, with a typed reason: its creation is recorded (`user.adopt`) only once a
+    second admin approves, while the account is still as the ask recorded it. Adopting grants
+    nothing. At most one waits per account; a decided request stays as a record."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "waiting for a second admin"
+        APPROVED = "approved", "approved"
+        DECLINED = "declined", "declined"
+        WITHDRAWN = "withdrawn", "withdrawn"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="adoptions"
+    )
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.CharField(max_length=150)
+    requested_at = models.DateTimeField()
+    decided_by = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(status="pending"),
+                name="one_pending_adoption_per_account",
+            )
+        ]
+
+
 class ToleranceRequest(models.Model):
     """A wider readback tolerance asked for by one admin (rule-second-admin-tolerance): the
     settings hold it only once a second admin approves, while the tolerance in force is still

@@ -106,6 +106,22 @@ urlpatterns = [
     path("users/<int:user_id>/two-factor/", admin.account_two_factor, name="user-two-factor-reset"),
     path("users/grants/<int:grant_id>/approve/", admin.grant_approve, name="grant-approve"),
     path("users/grants/<int:grant_id>/decline/", admin.grant_decline, name="grant-decline"),
+    path("users/adoptions/", admin.adoption_ask, name="adoption-ask"),
+    path(
+        "users/adoptions/<int:adoption_id>/approve/",
+        admin.adoption_approve,
+        name="adoption-approve",
+    ),
+    path(
+        "users/adoptions/<int:adoption_id>/decline/",
+        admin.adoption_decline,
+        name="adoption-decline",
+    ),
+    path(
+        "users/adoptions/<int:adoption_id>/withdraw/",
+        admin.adoption_withdraw,
+        name="adoption-withdraw",
+    ),
     path("settings/", admin.clinic_settings, name="settings"),
     path("settings/tolerance-requests/", admin.tolerance_ask, name="tolerance-request"),
     path(

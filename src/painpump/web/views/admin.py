@@ -1,6 +1,8 @@
 """The admin's pages: user accounts (clinic.actions.users: list, create, roles, deactivate or
 reactivate, reset a password; a role asked for waits for a second admin, who approves or declines
-it here; clinic.actions.two_factor: reset another user's second factor) and the clinic settings
+it here; an account made outside painpump is asked to be adopted and a second admin approves,
+clinic.actions.account_adoptions; clinic.actions.two_factor: reset another user's second factor)
+and the clinic settings
 (clinic.actions.settings_service), each field explained with its default and where that default
 comes from; a wider readback tolerance is asked for there and approved, declined or withdrawn
 by the admins, clinic.actions.tolerance_requests). Every change carries the record's version."""
@@ -20,7 +22,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from painpump.clinic import two_factor
-from painpump.clinic.actions import role_grants, settings_service, tolerance_requests, users
+from painpump.clinic.actions import (
+    account_adoptions,
+    role_grants,
+    settings_service,
+    tolerance_requests,
+    users,
+)
 from painpump.clinic.actions import two_factor as two_factor_actions
 from painpump.clinic.models import ClinicSettings
 from painpump.clinic.roles import Role, require
@@ -127,15 +135,89 @@ def _waiting(roles: list[str]) -> str:
     return f"{', '.join(roles)}: asked for, waiting for a second admin's approval"
 
 
-@clinic_page
-def accounts(request: HttpRequest) -> HttpResponse:
+class AdoptForm(forms.Form):
+    """An account made outside painpump, asked to be adopted, with the admin's typed reason."""
+
+    user = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    reason = forms.CharField(
+        label="Reason",
+        max_length=account_adoptions.REASON_MAX,
+        help_text="why the clinic vouches for this account, e.g. who made it and when",
+    )
+
+
+def _users_page(
+    request: HttpRequest, adopt_form: AdoptForm | None = None, status: int = 200
+) -> HttpResponse:
     user = user_of(request)
-    context = {
+    outside = account_adoptions.outside_accounts(user)
+    context: dict[str, Any] = {
         "accounts": users.list_accounts(user),
         "grants": role_grants.pending_grants(user),
+        "outside": outside,
+        "adoptions": account_adoptions.pending(user),
+        "reason_max": account_adoptions.REASON_MAX,
+        "reason_help": AdoptForm.base_fields["reason"].help_text,
         "me": user.get_username(),
     }
-    return render(request, "web/admin/users.html", context)
+    if adopt_form is not None:
+        asked = str(adopt_form.data.get("user", ""))
+        context["adopt_user"] = next((o.id for o in outside if str(o.id) == asked), None)
+        context["adopt_reason"] = adopt_form.data.get("reason", "")
+        context["adopt_errors"] = [e for errors in adopt_form.errors.values() for e in errors]
+    return render(request, "web/admin/users.html", context, status=status)
+
+
+@clinic_page
+def accounts(request: HttpRequest) -> HttpResponse:
+    return _users_page(request)
+
+
+@require_POST
+@clinic_page
+def adoption_ask(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    require(user, "users.manage")  # the form is answered only to those the service will accept
+    form = AdoptForm(request.POST)
+    if form.is_valid():
+        target, reason = form.cleaned_data["user"], form.cleaned_data["reason"]
+        asked = attempt(form, partial(account_adoptions.ask, user, target, reason=reason))
+        if asked is not None:
+            messages.success(
+                request,
+                f"Adoption of {asked.username} asked for: its creation is recorded once a second "
+                "admin approves.",
+            )
+            return redirect("web:users")
+    return _users_page(request, form, REFUSED)
+
+
+@require_POST
+@clinic_page
+def adoption_approve(request: HttpRequest, adoption_id: int) -> HttpResponse:
+    adopted = account_adoptions.approve(user_of(request), adoption_id)
+    messages.success(
+        request,
+        f"{adopted.username} is adopted: the audit trail records its creation as it is now "
+        f"(asked by {adopted.requested_by}).",
+    )
+    return redirect("web:users")
+
+
+@require_POST
+@clinic_page
+def adoption_decline(request: HttpRequest, adoption_id: int) -> HttpResponse:
+    declined = account_adoptions.decline(user_of(request), adoption_id)
+    messages.success(request, f"The adoption of {declined.username} is declined.")
+    return redirect("web:users")
+
+
+@require_POST
+@clinic_page
+def adoption_withdraw(request: HttpRequest, adoption_id: int) -> HttpResponse:
+    withdrawn = account_adoptions.withdraw(user_of(request), adoption_id)
+    messages.success(request, f"Your request to adopt {withdrawn.username} is withdrawn.")
+    return redirect("web:users")
 
 
 @clinic_page
