@@ -2,9 +2,10 @@
 its entropy in bits, the characters a guesser could not predict times log2 of the alphabet they
 come from. A character is predictable, and counts for nothing, when it continues
 - a run (aaa, abc, 987) or a walk along a keyboard row (qwe, asd);
-- a three-character sequence seen before (abcabc..., a repeated word);
-- a progression of four characters, each a step of at most 3 from the one 1 to 4 places before it
-  (aceg, adgj, a1b2c3d4, AaBbCc, 00010203, abc1abd2abe3);
+- a three-character sequence seen before (abcabc..., a repeated word), and all of a
+  four-character piece seen before, its first characters too (a phrase typed twice counts once);
+- a progression of four characters, each a step of at most 3 from the one 1 to 8 places before it
+  (aceg, adgj, a1b2c3d4, AaBbCc, 00010203, abc1abd2abe3, aB3$cD4%eF5^gH6&);
 - four characters seen before backwards (abcddcba) or in another case (keyKEY), or a copy of four
   earlier ones shifted alike (abcd...bcde).
 Compressing with zlib would catch only the repeats: a 32 to 64 character key is too short for it,
@@ -12,8 +13,9 @@ and a sequence does not compress. The alphabet is the hexadecimal digits for a h
 classes its characters are drawn from (digits 10, lower-case 26, upper-case 26, anything else
 33). Generated keys pass with room to spare (secrets.token_urlsafe(32): ~280 bits, none of 10,000
 under 225; token_urlsafe(48) and openssl rand -base64 48: ~420; openssl rand -hex 32: ~250);
-so do phrases of six or more words, as the estimate cannot tell a typed phrase from random text
-(six words drawn from a list of 7,776 hold only 78 bits): keys are to be generated."""
+so may phrases of six or more words of varied lengths, as the estimate cannot tell a typed phrase
+from random text (six words drawn from a list of 7,776 hold only 78 bits): keys are to be
+generated."""
 
 from __future__ import annotations
 
@@ -69,7 +71,19 @@ def predicted(key: str) -> list[int]:
     folded = key.casefold() if len(key.casefold()) == len(key) else key
     steps = "".join(chr((ord(b) - ord(a)) % _CODES) for a, b in pairwise(key))
     seen = _Seen(folded, steps)
-    return [i for i in range(2, len(key)) if _predictable(key, seen, i)]
+    found = {i for i in range(2, len(key)) if _predictable(key, seen, i)}
+    return sorted(found | _repeated(folded))
+
+
+def _repeated(folded: str) -> set[int]:
+    """Every character of a SPAN-character piece seen before, its first characters too (a word
+    or group typed twice counts once: abcdabcd)."""
+    return {
+        i + k
+        for i in range(1, len(folded) - SPAN + 1)
+        if 0 <= folded.find(folded[i : i + SPAN], 0, i + SPAN - 1) < i
+        for k in range(SPAN)
+    }
 
 
 def _alphabet(key: str) -> int:
@@ -84,8 +98,9 @@ def _alphabet(key: str) -> int:
 SPAN = 4
 """The characters a progression, a backwards or other-case repeat or a shifted copy takes before
 its next one counts as predicted: three would catch a random key's chance patterns too often."""
-PROGRESSIONS = tuple((lag, 3) for lag in range(1, SPAN + 1))
-"""(lag, largest step): a character this many places after the one before it in a progression."""
+PROGRESSIONS = tuple((lag, 3) for lag in range(1, 2 * SPAN + 1))
+"""(lag, largest step): a character this many places after the one before it in a progression
+(up to 2 * SPAN: groups of four stepped along, doubled or not: aB3$cD4%eF5^, aB3$aB3$cD4%cD4%)."""
 _CODES = 0x110000
 """Unicode's code points: the step between two characters, modulo this, is one character."""
 

@@ -48,3 +48,14 @@ def test_a_json_404_of_an_api_operation_is_kept_and_a_web_404_stays_a_page(
     assert missing.status_code == 404 and "does not exist" in missing.json()["error"]["message"]
     page = client.get("/no-such-page/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_regression_the_json_404_and_405_to_a_signed_in_session_are_not_stored(
+    client_as: Callable[[Role | None], Client],
+) -> None:
+    """Regression (eighth outside attack): the JSON 404 and 405 replaced the answer that carried
+    Cache-Control: no-store for a signed-in session, and dropped it."""
+    client = client_as(Role.NURSE)
+    assert client.get("/api/nope")["Cache-Control"] == "no-store"
+    assert client.delete("/api/patients")["Cache-Control"] == "no-store"
+    assert "Cache-Control" not in client_as(None).get("/api/nope")

@@ -460,3 +460,15 @@ def test_a_refused_accept_is_audited_despite_the_422_and_the_prescription_answer
     assert refused["differed"] == [{"field": "ptm.max_per_day", "entered": "6"}]
     history = client_as(N).get(f"/api/implants/{implant.id}/prescriptions").json()
     assert [v["refused_accepts"] for v in history if v["id"] == shown["id"]] == [[refused]]
+
+
+def test_regression_a_percent_sign_in_a_dose_is_refused_at_the_preview(
+    client_as: Clients, implant: Implant
+) -> None:
+    """Regression: the preview read "4.3 mg/day%" as 43 mcg/day (the "%" a factor of 0.01)."""
+    url = f"/api/implants/{implant.id}/prescriptions/preview"
+    body = prescription_body(None, program={"kind": "continuous", "dose": "4.3 mg/day%"})
+    refused = post(client_as(P), url, body)
+    assert refused.status_code == 422, refused.content
+    error = refused.json()["error"]
+    assert "'4.3 mg/day%' has the sign '%' in its unit" in error["message"]

@@ -929,3 +929,14 @@ def test_check_refuses_contradictory_or_impossible_patient_inputs(
     )
     assert code == EXIT_REFUSED
     assert out["error"]["field"] == field
+
+
+def test_regression_a_percent_sign_after_a_concentration_is_refused_not_read_as_a_hundredth(
+    calc: Any,
+) -> None:
+    """Regression: `calc rate --concentration "25 mg/mL%"` answered a rate of 20 mL/day (the
+    concentration read as 0.25 mg/mL) with exit 0."""
+    code, out = calc("rate", "--dose", "5 mg/day", "--concentration", "25 mg/mL%")
+    assert code == EXIT_REFUSED
+    assert out["error"]["field"] == "--concentration"
+    assert out["error"]["message"].startswith("--concentration: '25 mg/mL%' has the sign '%'")

@@ -15,8 +15,8 @@ from painpump import settings as painpump_settings
 
 PATTERNED = {
     # name: (key, the reason: its length and estimated bits)
-    "steps-of-two": ("acegikmoqsuwyACEGIKMOQSUWY02468!#%&(*,.", "39 characters, about 99 bits"),
-    "steps-of-three": ("adgjmpsvyADGJMPSVY0369BEHKNQTWZcfilorux", "39 characters, about 71 bits"),
+    "steps-of-two": ("acegikmoqsuwyACEGIKMOQSUWY02468!#%&(*,.", "39 characters, about 79 bits"),
+    "steps-of-three": ("adgjmpsvyADGJMPSVY0369BEHKNQTWZcfilorux", "39 characters, about 54 bits"),
     "letters-and-digits-interleaved": (
         "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0",
         "40 characters, about 52 bits",
@@ -36,13 +36,24 @@ PATTERNED = {
     ),
     "mirrored": ("xK9pQ2mZa7Lr4TbWWbT4rL7aZm2Qp9Kx", "32 characters, about 107 bits"),
     "shifted-copy": ("xK9pQ2mZa7Lr4TbWyL:qR3n[b8Ms5UcX", "32 characters, about 125 bits"),
-    "copy-in-capitals": ("xk9pq2mza7lr4tbwXK9PQ2MZA7LR4TBW", "32 characters, about 113 bits"),
-    "repeated-word": ("Hospital2024!" * 4, "52 characters, about 99 bits"),
-    "repeated-phrase": ("correcthorse" * 4, "48 characters, about 66 bits"),
-    "period-of-twenty": ("xK9pQ2mZa7Lr4TbWjh3N" * 2, "40 characters, about 131 bits"),
-    "period-of-four": ("abcd" * 10, "40 characters, about 16 bits"),
-    "digits-repeated": ("0123456789" * 4, "40 characters, about 12 bits"),
-    "same": ("x" * 32, "32 characters, about 9 bits"),
+    "copy-in-capitals": ("xk9pq2mza7lr4tbwXK9PQ2MZA7LR4TBW", "32 characters, about 95 bits"),
+    "repeated-word": ("Hospital2024!" * 4, "52 characters, about 85 bits"),
+    "repeated-phrase": ("correcthorse" * 4, "48 characters, about 56 bits"),
+    "period-of-twenty": ("xK9pQ2mZa7Lr4TbWjh3N" * 2, "40 characters, about 119 bits"),
+    "period-of-four": ("abcd" * 10, "40 characters, about 8 bits"),
+    "digits-repeated": ("0123456789" * 4, "40 characters, about 8 bits"),
+    "same": ("x" * 32, "32 characters, about 5 bits"),
+    # eighth outside attack: a phrase typed twice, groups of four doubled and stepped along, words
+    # of one length (a space every sixth character)
+    "phrase-typed-twice": (
+        "correct horse battery staple correct horse battery staple",
+        "57 characters, about 171 bits",
+    ),
+    "doubled-stepped-groups": (
+        "aB3$aB3$cD4%cD4%eF5^eF5^gH6&gH6&iJ7*iJ7*",
+        "40 characters, about 92 bits",
+    ),
+    "words-of-one-length": ("apple bread chair dance eagle fence", "35 characters, about 171 bits"),
 }
 """Issue 14: the first seven and the mirrored and shifted copies were accepted before."""
 
@@ -74,7 +85,6 @@ PHRASES = [
     "correct horse battery staple orange river",
     "tundra-velvet-oxygen-marble-pickle-saturn",
     "glider anvil quartz mellow fabric tiger humble",
-    "apple bread chair dance eagle fence",
     "unsaddle-gloomily-recital-pliable-overreach-chowder",
     "rerun.vowel.sulk.tidy.oxymoron.gains",
     "Zesty Unfrozen Pushover Reprint Cola Handcuff",
@@ -120,7 +130,7 @@ def test_a_random_32_character_key_keeps_its_bits() -> None:
         ("xK9pQ2mZa1b2c3", ""),
         ("xK9pQ2mZ5TbWWbT", "T"),  # four seen before, backwards
         ("xK9pQ2mZKEYkey", ""),  # three in another case are not yet a repeat
-        ("xK9pQ2mZpassPASS", "S"),  # four are
+        ("xK9pQ2mZpassPASS", "PASS"),  # four are, and all four of them count
         ("xK9pQ2mZR3n", ""),  # three shifted by one from four before
         ("xK9pQ2mZR3n[", "["),  # four
     ],

@@ -97,6 +97,9 @@ DISPLAY_UNITS: dict[str, tuple[Kind, Decimal, int]] = {
 
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
 _UNIT_WORD = re.compile(r"[A-Za-zµ]+")
+_UNIT_SIGN = re.compile(r"[^A-Za-zµ0-9\s/*^().]")
+"""A character a unit is never written with: "%" would be read as a factor of 0.01, so "25 mg/mL%"
+became 0.25 mg/mL."""
 
 
 @cache
@@ -340,6 +343,15 @@ def parse(text: object, kind: Kind, field: str, *, positive: bool = False) -> Q:
             f"a {kind.label} with its unit, e.g. {kind.examples}",
             INPUT_RULES,
             "has no unit",
+        )
+    sign = _UNIT_SIGN.search(unit_text)
+    if sign is not None:
+        raise Refusal(
+            field,
+            repr(raw),
+            f"a {kind.label} in known units, e.g. {kind.examples}",
+            INPUT_RULES,
+            f"has the sign {sign.group()!r} in its unit",
         )
     for word in _UNIT_WORD.findall(unit_text):
         if word not in ALLOWED_UNIT_WORDS:

@@ -31,8 +31,9 @@ class ApiNotFoundMiddleware:
         ):
             return response
         answer = JsonResponse({"error": _error(request, response)}, status=status)
-        if "Allow" in response:
-            answer["Allow"] = response["Allow"]
+        for kept in ("Allow", "Cache-Control", "Vary"):  # no-store to a signed-in session
+            if kept in response:
+                answer[kept] = response[kept]
         return answer
 
 
