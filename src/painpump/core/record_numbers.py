@@ -9,7 +9,7 @@ import re
 import unicodedata
 
 from painpump.core.errors import Refusal
-from painpump.core.text import HIDDEN, described, escaped
+from painpump.core.text import HIDDEN, described, escaped, invisible
 
 RULE = "rule-record-number: painpump's rule for record numbers"
 MAX_LENGTH = 40
@@ -32,9 +32,10 @@ LOOK_ALIKES = str.maketrans(
         "5": "s",
         "6": "g",
         "8": "b",
-        # Separators, doubled or left out alike; dashes and hyphens (the non-breaking hyphen,
-        # the minus sign) with them. Each is '-' until the leading zeros are dropped:
-        **dict.fromkeys("./\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58", "-"),
+        # Separators, doubled or left out alike ('_' in a username); dashes and hyphens (the
+        # non-breaking hyphen, the minus sign) with them. Each is '-' until the leading zeros
+        # are dropped:
+        **dict.fromkeys("./_\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58", "-"),
         # Cyrillic and Greek letters drawn like Latin ones, lower case (casefolded first):
         # (each mapped to what its Latin twin maps to: і and ι to l, like i)
         **dict(zip("авекмнорстухіјѕһԁӏԛԝ", "abekmhopctyxljshdlqw", strict=True)),
@@ -52,7 +53,8 @@ digits, with the separators among them: "DEMO-000012" reads as "DEMO-12", and so
 aside, as "DEMO000012" and "DEM-12". Zeros after a digit or a letter read as one stay ("1001",
 "B001" as "8001"), and so do zeros no digit follows ("MRN-0")."""
 UNSEEN = HIDDEN | {"Mn", "Me"}
-"""What a skeleton drops: characters that do not show, and marks that did not combine."""
+"""What a skeleton drops: characters that do not show, and marks that did not combine (and the
+default-ignorable and blank ones whatever their category: painpump.core.text.invisible)."""
 
 
 def record_number(value: object, field: str = "mrn") -> str:
@@ -76,7 +78,7 @@ def record_number(value: object, field: str = "mrn") -> str:
 
 def skeleton(number: str) -> str:
     """What a reader sees in `number`: case folded, invisible characters and separators ('-',
-    '.', '/') dropped, digits of every script as ASCII digits, look-alikes (0/O, 1/l/I, 2/Z,
+    '.', '/', '_') dropped, digits of every script as ASCII digits, look-alikes (0/O, 1/l/I, 2/Z,
     5/S, 6/G, 8/B, Cyrillic and Greek twins) mapped to one of each kind, the leading zeros of a
     run of digits dropped, and pairs read as one letter (rn and nn/m, vv/w, cl/d) folded. Two
     record numbers with the same skeleton can be taken for each other."""
@@ -88,7 +90,7 @@ def skeleton(number: str) -> str:
 
 
 def _seen(ch: str) -> str:
-    if unicodedata.category(ch) in UNSEEN:
+    if unicodedata.category(ch) in UNSEEN or invisible(ch):
         return ""
     digit = unicodedata.decimal(ch, None)
     return ch if digit is None else str(digit)

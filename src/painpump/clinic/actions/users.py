@@ -9,14 +9,14 @@ server console makes the first two admins (bootstrap_admin)."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group, User
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -24,10 +24,12 @@ from painpump.clinic import audit
 from painpump.clinic.actions import role_grants
 from painpump.clinic.actions.role_grants import SECOND_ADMIN, Grant
 from painpump.clinic.errors import Conflict, NotFound
-from painpump.clinic.models import AccountVersion, RoleGrant
+from painpump.clinic.models import AccountVersion, ClinicSettings, RoleGrant
 from painpump.clinic.roles import Role, require
+from painpump.core import usernames
 from painpump.core.errors import Refusal
-from painpump.core.text import plain_text
+from painpump.core.record_numbers import skeleton
+from painpump.core.text import escaped, plain_text
 
 RULES = "painpump user rules"
 PASSWORD_RULES = "the clinic's password rules (AUTH_PASSWORD_VALIDATORS in painpump.settings)"
@@ -156,22 +158,44 @@ def _text(value: str, field: str) -> str:
 
 
 def _username(value: str) -> str:
-    name = _text(value, "username")
+    """A new username in the rule (core.usernames), refused naming the existing account a reader
+    could take it for; existing accounts keep their names, and are compared as they are."""
+    ClinicSettings.objects.select_for_update().get_or_create(id=1)  # one new account at a time
+    typed = str(value or "").strip()
     try:
-        UnicodeUsernameValidator()(name)
-    except ValidationError:
+        name = usernames.username(typed)
+    except Refusal as refusal:
+        like = _look_alike(unicodedata.normalize("NFKC", typed))
+        if like is None:
+            raise
+        problem = f"{refusal.problem}, and looks like {escaped(like)}, an existing account"
+        raise replace(refusal, problem=problem) from None
+    same = User.objects.filter(username__iexact=name).values_list("username", flat=True).first()
+    if same is not None:
         raise Refusal(
             "username",
-            repr(value),
-            "letters, digits and @ . + - _ only",
+            escaped(typed),
+            "a username nobody has (ignoring case)",
             RULES,
-            "has characters a username cannot hold",
-        ) from None
-    if User.objects.filter(username__iexact=name).exists():
+            f"is already taken by the account {escaped(same)}",
+        )
+    like = _look_alike(name)
+    if like is not None:
         raise Refusal(
-            "username", name, "a username nobody has (ignoring case)", RULES, "is already taken"
+            "username",
+            escaped(typed),
+            usernames.LOOK_ALIKE_LIMIT,
+            usernames.RULE,
+            f"looks like {escaped(like)}, an existing account",
         )
     return name
+
+
+def _look_alike(name: str) -> str | None:
+    """The existing username a reader could take `name` for (the record numbers' skeleton)."""
+    seen = skeleton(name)
+    existing = User.objects.values_list("username", flat=True).order_by("id").iterator()
+    return next((other for other in existing if skeleton(other) == seen), None)
 
 
 def _password(password: str, user: User) -> None:
