@@ -106,6 +106,7 @@ def test_an_account_asked_by_one_admin_and_approved_by_a_second_verifies(
         "active": True,
         "superuser": False,
         "staff": False,
+        "name": "",
     }
     adopt = AuditEntry.objects.get(action="user.adopt")
     assert (adopt.actor, adopt.object_type, adopt.object_id) == ("ad.two", "user", "in.sider")

@@ -149,7 +149,7 @@ def test_an_entry_from_before_flags_were_recorded_leaves_them_to_a_note(db: None
     assert outcome.ok
     assert outcome.notes == (
         "the newest entries of 1 account predate the record of a field, which is not compared "
-        "until an audited change records it: demo.nurse1 (active, superuser, staff)",
+        "until an audited change records it: demo.nurse1 (active, superuser, staff, name)",
     )
     tamper.grant_role("demo.nurse1", "admin")
     assert problems() == (

@@ -330,6 +330,7 @@ def verify() -> Verification:
     from painpump.clinic import (  # they read what the actions record; the actions import us
         audit_accounts,
         audit_continuity,
+        audit_entered,
         audit_malformed,
         audit_pathway,
         audit_records,
@@ -373,6 +374,7 @@ def verify() -> Verification:
         problems += found
         notes += noted
     problems += role_grants.unasked()
+    problems += audit_entered.compare()
     problems += audit_tokens.compare()
     return Verification(
         chain.entries,

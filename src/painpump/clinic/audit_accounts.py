@@ -1,13 +1,14 @@
-"""Each user account's roles and flags against the last state its audit trail recorded: a role
-group added in the database (`insert into auth_user_groups`), or `is_active`, `is_superuser` or
-`is_staff` edited, differs from the newest entry that recorded the account (its creation, a
-change of its roles, a grant a second admin approved, the console's bootstrap, an adoption two
-admins approved, a deactivation or reactivation: each records the account as
-clinic.actions.users.snapshot shows it). An account whose creation no entry records (inserted in
-the database, made by a script, or by `painpump manage createsuperuser` until `painpump roles
-bootstrap` records it) is a problem, until two admins adopt it (clinic.actions.account_adoptions).
-A flag the account's newest entry does not hold (written before painpump recorded it) is named in
-a note, and compared once a later entry records it."""
+"""Each user account's roles, flags and name against the last state its audit trail recorded: a
+role group added in the database (`insert into auth_user_groups`), or `is_active`, `is_superuser`,
+`is_staff`, `first_name` or `last_name` edited, differs from the newest entry that recorded the
+account (its creation, a change of its roles, a grant a second admin approved, the console's
+bootstrap, an adoption two admins approved, a deactivation or reactivation: each records the
+account as clinic.actions.users.snapshot shows it). An account whose creation no entry records
+(inserted in the database, made by a script, or by `painpump manage createsuperuser` until
+`painpump roles bootstrap` records it) is a problem, until two admins adopt it
+(clinic.actions.account_adoptions). A flag or the name the account's newest entry does not hold
+(written before painpump recorded it) is named in a note, and compared once a later entry records
+it."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ CREATING = frozenset({"user.create", "user.bootstrap_admin", "user.adopt"})
 console's bootstrap of an account `painpump manage createsuperuser` made, and two admins'
 adoption of an account made outside painpump (the second admin's approval)."""
 FIELDS = ("roles", "active", "superuser", "staff")
+RECORDED = (*FIELDS, "name")
+"""What verify compares: the roles and flags, and the name (first and last, as each entry records
+it; painpump changes it nowhere after the account's creation)."""
 FLAGS = ("superuser", "staff")
 ADOPT = (
     'if the clinic made it, two admins adopt it (Users page, "Accounts made outside painpump": '
@@ -75,19 +79,20 @@ def audited_accounts() -> Audited:
             continue
         username = str(after.get("username") or object_id)
         state = audited.states.setdefault(username, {})
-        state.update((name, (after[name], seq)) for name in FIELDS if name in after)
+        state.update((name, (after[name], seq)) for name in RECORDED if name in after)
         if action in CREATING:
             audited.created.setdefault(username, seq)
     return audited
 
 
 def held(user: User) -> dict[str, object]:
-    """An account's roles and flags in the trail's terms."""
+    """An account's roles, flags and name in the trail's terms."""
     return {
         "roles": sorted(group.name for group in user.groups.all() if group.name in ROLE_NAMES),
         "active": user.is_active,
         "superuser": user.is_superuser,
         "staff": user.is_staff,
+        "name": f"{user.first_name} {user.last_name}".strip(),
     }
 
 
@@ -99,7 +104,7 @@ def _matches(name: str, stored: object, audited: object) -> bool:
 
 def problems_of(user: User, audited: Audited) -> list[str]:
     """What verify finds wrong with one account by the trail `audited`: its creation not
-    recorded, its roles or flags other than the trail's newest."""
+    recorded, its roles, flags or name other than the trail's newest."""
     name = user.get_username()
     stored = held(user)
     found = [] if name in audited.created else [_uncreated(name, stored)]
@@ -117,8 +122,8 @@ def problems_of(user: User, audited: Audited) -> list[str]:
 
 
 def compare() -> tuple[list[str], list[str]]:
-    """The problems (every account whose creation no entry records, every account whose roles
-    or flags differ from its trail, every audited account missing from the database) and the
+    """The problems (every account whose creation no entry records, every account whose roles,
+    flags or name differ from its trail, every audited account missing from the database) and the
     notes (flags an account's entries predate)."""
     audited = audited_accounts()
     problems: list[str] = []
@@ -131,7 +136,7 @@ def compare() -> tuple[list[str], list[str]]:
         state = audited.states.get(name)
         if state is None:
             continue
-        missing = [column for column in FIELDS if column not in state]
+        missing = [column for column in RECORDED if column not in state]
         if missing:
             predating.append(f"{name} ({', '.join(missing)})")
     problems += [

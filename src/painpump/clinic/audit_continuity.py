@@ -3,7 +3,9 @@ its action found it, so each field it shares with the `after` of the object's pr
 hold the same value. A record changed in the database between two entries shows there even when
 a later ordinary update has since carried the changed value into the newest `after` (which is all
 painpump.clinic.audit_records compares). Both sides are the JSON the actions wrote; only the keys
-both record are compared, so a `before` that holds only {"status": ...} checks the status."""
+both record are compared, so a `before` that holds only {"status": ...} checks the status. A
+field only the entries recording it change (CARRIED: an episode's pathway state, by its digest) is
+compared with the newest entry that recorded it, whatever entries came between."""
 
 from __future__ import annotations
 
@@ -18,6 +20,11 @@ BATCH = 2000
 
 EXEMPT: frozenset[tuple[str, str]] = frozenset()
 """(action, field) pairs whose `before` legitimately differs from the previous entry's `after`."""
+
+CARRIED = frozenset({"state_digest"})
+"""Fields no entry that does not record them changes: an episode's pathway state is written by its
+opening and its steps only, each recording its digest (a step's `before` the state it started
+from), so an entry between them that records none (an origin override) leaves it as it was."""
 
 IDENTIFYING = frozenset({"mrn", "family_name", "given_name", "birth_date"})
 """Patient fields whose values a break does not print (it names the field only)."""
@@ -48,6 +55,7 @@ def breaks() -> list[str]:
     found_before = AuditEntry.objects.filter(before__isnull=False)
     objects = set(found_before.values_list("object_type", "object_id").distinct())
     left: dict[tuple[str, str], tuple[int, Mapping[str, Any]]] = {}
+    carried: dict[tuple[str, str], dict[str, tuple[int, Any]]] = {}
     found: list[str] = []
     for seq, action, kind, object_id, before, after in _entries(sorted({k for k, _ in objects})):
         key = (kind, object_id)
@@ -56,9 +64,32 @@ def breaks() -> list[str]:
         previous = left.get(key)
         if previous is not None and isinstance(before, dict):
             found += _differences(kind, object_id, seq, action, before, *previous)
+            found += _carried(kind, object_id, seq, action, before, previous[1], carried[key])
         if isinstance(after, dict):
             left[key] = (seq, after)
+            kept = carried.setdefault(key, {})
+            kept.update((name, (seq, after[name])) for name in CARRIED if name in after)
     return found
+
+
+def _carried(
+    kind: str,
+    object_id: str,
+    seq: int,
+    action: str,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    kept: Mapping[str, tuple[int, Any]],
+) -> Iterator[str]:
+    """The CARRIED fields `before` records that the previous entry's `after` does not (compared
+    by _differences when it does), against the newest entry that recorded them."""
+    for name in CARRIED & before.keys():
+        if name in after or name not in kept:
+            continue
+        left_by, value = kept[name]
+        yield from _differences(
+            kind, object_id, seq, action, {name: before[name]}, left_by, {name: value}
+        )
 
 
 def _differences(

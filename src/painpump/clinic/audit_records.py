@@ -131,7 +131,7 @@ class Owner:
 
 
 _QUANTITY = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?) ("
+    r"(?<![\w.])(\d+(?:\.\d+)?(?:E[+-]?\d+)?) ("  # 5E+1: a length painpump once wrote so
     + "|".join(re.escape(unit) for unit in sorted(DISPLAY_UNITS, key=len, reverse=True))
     + r")(?![\w/])"
 )

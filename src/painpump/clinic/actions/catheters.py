@@ -19,6 +19,7 @@ from django.db import transaction
 
 from painpump import clock
 from painpump.clinic import audit
+from painpump.clinic.audit_entered import refuse_unentered
 from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.models import ClinicCatheter
 from painpump.clinic.reads.catheters import shown_per_cm
@@ -172,6 +173,16 @@ def approve_catheter(user: User, entry_id: UUID, *, expected_version: int) -> Cl
     pharmacist or physician other than the one who asked; audited."""
     actor = require(user, "library.approve")
     row = _locked(entry_id, expected_version)
+    refuse_unentered(
+        OBJECT,
+        row.id,
+        field="entry",
+        value=str(entry_id),
+        expected="an entry a pharmacist entered through painpump, as its `catheter.add` audit "
+        "entry and those after it record it",
+        rule=APPROVAL_RULE,
+        remedy="nothing approved; archive a waiting entry to withdraw it",
+    )
     if row.removal_pending:
         return _approve_removal(row, actor)
     if row.approved_at is not None:

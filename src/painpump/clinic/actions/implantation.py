@@ -35,7 +35,7 @@ from painpump.core.pathway.sources import DESIGN_PATHWAY, ORDER_SOURCE
 from painpump.core.pathway.stages import Action
 from painpump.core.pathway.transitions import require_acknowledged
 from painpump.core.text import plain_text
-from painpump.core.units import Q, of
+from painpump.core.units import Q, format_decimal, of
 
 STAY_RULE = "hospital_stay"
 SERIAL_MAX = 60
@@ -176,7 +176,7 @@ def register_implantation(
         patient_id=episode.patient_id,
         after={
             "pump": f"{pump.model} {implant.pump_serial}",
-            "catheter": f"{implant.catheter_model} {catheter_length_cm} cm",
+            "catheter": f"{implant.catheter_model} {format_decimal(catheter_length_cm)} cm",
             "dead_volume": str(dead_volume),
             catheters.FIGURE: figure,
             "alarm_volume": str(alarm),

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from painpump import clock
 from painpump.clinic import audit
+from painpump.clinic.audit_entered import refuse_unentered
 from painpump.clinic.errors import Conflict, NotFound
 from painpump.clinic.locale import clinic_settings
 from painpump.clinic.models import ClinicLimit
@@ -257,6 +258,16 @@ def approve_limit(user: User, limit_id: UUID, *, expected_version: int) -> Clini
     Both steps are audited."""
     actor = require(user, "library.approve")
     row = _locked(limit_id, expected_version)
+    refuse_unentered(
+        "clinic_limit",
+        row.id,
+        field="limit",
+        value=str(limit_id),
+        expected="a limit a pharmacist set through painpump, as its `library.limit.add` or "
+        "`library.limit.change` audit entry and those after it record it",
+        rule=APPROVAL_RULE,
+        remedy="nothing approved; archive a pending limit to withdraw it",
+    )
     if row.archive_requested_by and row.archived_at is None:
         return _approve_removal(row, actor)
     if row.approved_at is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Unpack
 from uuid import UUID
@@ -14,9 +15,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from painpump.clinic import audit
-from painpump.clinic.errors import Conflict, get_or_not_found
+from painpump.clinic.errors import Conflict, UnreadableRow, get_or_not_found
 from painpump.clinic.locale import clinic_settings, clinic_today
-from painpump.clinic.models import Episode, PathwayEvent
+from painpump.clinic.models import AuditEntry, Episode, PathwayEvent
 from painpump.clinic.pathway_state import dump_state, pathway_settings, plain, state_of
 from painpump.clinic.roles import require
 from painpump.core.decision import Decision
@@ -29,6 +30,24 @@ from painpump.core.pathway.transitions import transition
 CAPABILITY = {Action.RECORD_SCREENING_BOLUS: "assessment.write"}
 STEP_ACTIONS = frozenset(f"pathway.{action.value}" for action in Action)
 """The audit actions of the pathway's steps (one entry per step, on the episode)."""
+RECORDING_STATE = STEP_ACTIONS | {"episode.open"}
+"""The actions whose entry records an episode's pathway state by its digest (its opening and
+each step: nothing else writes the state)."""
+
+
+@dataclass(eq=False)
+class ChangedOutside(UnreadableRow):
+    """An episode's stored pathway state is not the one its audit trail last recorded: it was
+    changed in the database, and no step continues from it (a 409, like any row the
+    application never wrote)."""
+
+    def __str__(self) -> str:
+        return (
+            f"{self.record}: its {self.field} differs from its audit trail (the database holds "
+            f"the state of digest {self.value}, not {self.expected}): changed outside painpump, "
+            "so no pathway step continues from it; `painpump audit verify` names the change, and "
+            "the record is restored as its trail shows it before the pathway goes on"
+        )
 
 
 def state_digest(state: dict[str, Any]) -> str:
@@ -36,6 +55,35 @@ def state_digest(state: dict[str, Any]) -> str:
     episode's entries record of it, for `painpump audit verify` to compare."""
     text = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def as_audited(row: Episode) -> str:
+    """The digest of the pathway state `row` stores, refused (ChangedOutside) when it is not the
+    digest the episode's newest entry recording one holds: a state edited in the database is
+    never continued from, so no step's entry carries the edit into the trail. An episode whose
+    entries predate the digest leaves it uncompared. Inside the step's transaction, the row
+    locked."""
+    found = state_digest(row.pathway_state)
+    entries = AuditEntry.objects.filter(
+        object_type="episode", object_id=str(row.id), action__in=RECORDING_STATE
+    ).order_by("-seq")
+    # by the patient's index; every entry, should the row name another patient than its entries
+    newest = (
+        entries.filter(patient_id=row.patient_id).values_list("seq", "after").first()
+        or entries.values_list("seq", "after").first()
+    )
+    if newest is None:
+        return found
+    seq, after = newest
+    recorded = after.get("state_digest") if isinstance(after, dict) else None
+    if recorded is None or recorded == found:
+        return found
+    raise ChangedOutside(
+        f"episode {row.id}",
+        "pathway state",
+        found,
+        f"{recorded}, the state its audit entry {seq} records",
+    )
 
 
 def apply_step(
@@ -59,6 +107,7 @@ def apply_step(
     actor = require(user, CAPABILITY.get(act, "pathway.decide"))
     if row.version != expected_version:
         raise Conflict("episode", str(row.id), expected_version, row.version)
+    found = as_audited(row)
     before = state_of(row)
     if act is Action.IMPLANT:  # from the patient's record, never typed at the step
         facts = {**facts, "life_expectancy_months": row.patient.life_expectancy_months}
@@ -93,7 +142,7 @@ def apply_step(
         "episode",
         row.id,
         patient_id=row.patient_id,
-        before={"stage": before.stage.value},
+        before={"stage": before.stage.value, "state_digest": found},
         after={
             "stage": row.stage,
             "facts": plain(dict(facts)),

@@ -23,6 +23,7 @@ from django.db import transaction
 from painpump.clinic import audit
 from painpump.clinic.actions.refills import overrides_json, set_status, version_conflict
 from painpump.clinic.audit_apart import record_apart
+from painpump.clinic.audit_entered import refuse_unentered
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import (
     Implant,
@@ -188,7 +189,7 @@ def double_check(
     user: User,
     prescription_id: UUID,
     *,
-    entries: CheckEntries,
+    entries: CheckEntries | None,
     accept: bool,
     comment: str,
     now: datetime,
@@ -197,7 +198,8 @@ def double_check(
     needs entries that match the prescription (a difference is refused, naming it: reject, or
     read the label again; the refused accept is audited apart, with who, when and each entry
     that differed as entered); after REFUSED_ACCEPTS_MAX refused, the checker's accepts are
-    stopped (audited once); rejecting needs a comment. Never the prescriber."""
+    stopped (audited once); rejecting needs a comment, the entries (None: none typed) recorded
+    when given. Never the prescriber."""
     decided = _decide_check(user, prescription_id, entries, accept, comment, now)
     if isinstance(decided, PrescriptionCheck):
         return decided
@@ -248,7 +250,7 @@ def _differed(mismatches: tuple[Mismatch, ...]) -> dict[str, Any]:
 def _decide_check(
     user: User,
     prescription_id: UUID,
-    entries: CheckEntries,
+    entries: CheckEntries | None,
     accept: bool,
     comment: str,
     now: datetime,
@@ -274,13 +276,34 @@ def _decide_check(
             DOUBLE_CHECK,
             "cannot double-check their own prescription",
         )
+    if accept:  # a rejection clears a prescription written outside painpump
+        refuse_unentered(
+            "prescription",
+            record.id,
+            field="prescription",
+            value=f"#{record.number}",
+            expected="a prescription a physician signed through painpump, as its "
+            "`prescription.create` audit entry records it",
+            rule=DOUBLE_CHECK,
+            remedy="nothing accepted; reject it with a comment",
+            patient_id=record.implant.episode.patient_id,
+        )
     text = comment.strip()
     if text:
         text = checked_reason("comment", text)
     stopped = _stopped(record, actor, now) if accept else None
     if stopped is not None:
         return stopped
-    mismatches = compare_check(reads.as_core(record), entries)
+    if accept and entries is None:
+        raise Refusal(
+            "concentrations",
+            "missing",
+            "the whole order typed from the syringe label and the order: the concentrations, "
+            "the program and the PTM settings (only a rejection takes the comment alone)",
+            DOUBLE_CHECK,
+            "is required to accept",
+        )
+    mismatches = compare_check(reads.as_core(record), entries) if entries is not None else ()
     if accept and mismatches:
         first, *others = mismatches
         also = f" (so do {', '.join(m.field for m in others)})" if others else ""
@@ -300,10 +323,14 @@ def _decide_check(
         raise Refusal(
             "comment", "empty", "what is wrong, for the prescriber", DOUBLE_CHECK, "is required"
         )
-    entered = {
-        **reads.order_json("concentrations", entries.concentrations, entries.program, entries.ptm),
-        "fluid_change": entries.fluid_change.value,
-    }
+    entered: dict[str, Any] = {}  # a rejection with the comment only
+    if entries is not None:
+        entered = {
+            **reads.order_json(
+                "concentrations", entries.concentrations, entries.program, entries.ptm
+            ),
+            "fluid_change": entries.fluid_change.value,
+        }
     check = PrescriptionCheck.objects.create(
         prescription=record,
         checked_by=actor,

@@ -20,6 +20,7 @@ from django.db import transaction
 from painpump import clock
 from painpump.clinic import audit
 from painpump.clinic.actions import pump_dates, refill_visits
+from painpump.clinic.audit_entered import refuse_unentered
 from painpump.clinic.errors import Conflict, get_or_not_found
 from painpump.clinic.locale import clinic_today
 from painpump.clinic.models import (
@@ -458,6 +459,17 @@ def verify_refill(user: User, refill_id: UUID, now: datetime) -> Refill:
             "rule-four-eyes; pharmacologicalsciences-pump-refills (refill procedure, step 6)",
             "cannot verify it",
         )
+    refuse_unentered(
+        "refill",
+        refill.id,
+        field="refill",
+        value=str(refill.id),
+        expected="a refill a clinician performed through painpump, as its `refill.perform` audit "
+        "entry records it",
+        rule="rule-four-eyes; pharmacologicalsciences-pump-refills (refill procedure, step 6)",
+        remedy="nothing verified; report it to the clinic's admin",
+        patient_id=refill.implant.episode.patient_id,
+    )
     refill.verified_by, refill.verified_at = actor, now
     refill.save(update_fields=["verified_by", "verified_at"])
     audit.record(

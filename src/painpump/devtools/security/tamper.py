@@ -20,7 +20,10 @@ sixth's open findings) a prescription step moved to weekday 9, a program's presc
 factor and warnings, a refill's warnings and idempotency key and an assessment's recording time
 edited, and an account inserted; and (issue 14's insiders with database write) an API token
 inserted for a physician, a program's awaiting-readback flag cleared and a prescription's
-warnings cleared.
+warnings cleared; and (the eighth) a clinic catheter figure and a hard clinic limit inserted and
+approved by an honest physician (as painpump approved them before: it refuses now); an
+episode's pathway state edited and laundered by a step taken as painpump took it before (it
+refuses now), and an account's name edited.
 Figures: the size of the trail and the time verify takes for it.
 
 `drill(full)` runs it in a process of its own (Django is configured once per process):
@@ -582,6 +585,136 @@ def clear_prescription_warnings() -> str:
     return str(record.id)
 
 
+def insert_catheter_figure(entered_by: str = "demo.pharmacist") -> str:
+    """Insert a clinic catheter figure ten times a plausible one (22 uL/cm for the 8780), as if
+    `entered_by` had entered it, waiting for an honest second approver; its id."""
+    from painpump import clock
+    from painpump.clinic.models import ClinicCatheter
+
+    row = ClinicCatheter.objects.create(
+        model="8780",
+        name="Intrathecal catheter 8780",
+        manufacturer="Medtronic",
+        volume_ul_per_cm=Decimal("22.0"),
+        source="Medtronic IFU 8780",
+        entered_by=entered_by,
+        entered_at=clock.now(),
+    )
+    return str(row.id)
+
+
+def insert_clinic_limit(set_by: str = "demo.pharmacist") -> str:
+    """Insert a hard clinic limit on morphine's concentration (25 000 mcg/mL), as if `set_by`
+    had set it, waiting for an honest second approver; its id."""
+    from painpump import clock
+    from painpump.clinic.models import ClinicLimit
+
+    row = ClinicLimit.objects.create(
+        drug="morphine",
+        rule="max_concentration",
+        value=Decimal("25000"),
+        unit="mcg/mL",
+        severity="hard",
+        source="the insider's policy",
+        set_by=set_by,
+        set_at=clock.now(),
+    )
+    return str(row.id)
+
+
+def approve_as_before(kind: str, key: str, approver: str = "demo.physician2") -> str:
+    """Approve an inserted library row as painpump did before the eighth outside attack (whose
+    approval did not read the row's trail, and the approval entry let verify pass): the row put
+    in force and its `approve` entry written; `key`."""
+    from django.db import transaction
+
+    from painpump import clock
+    from painpump.clinic import audit, audit_checkpoints
+    from painpump.clinic.actions import catheters, library
+    from painpump.clinic.models import ClinicCatheter, ClinicLimit
+
+    snapshot: Callable[[Any], dict[str, Any]] = (
+        catheters.snapshot if kind == "clinic_catheter" else library.snapshot
+    )
+    action = "catheter.approve" if kind == "clinic_catheter" else "library.limit.approve"
+    with transaction.atomic():
+        row: ClinicCatheter | ClinicLimit = (
+            ClinicCatheter.objects.get(id=key)
+            if kind == "clinic_catheter"
+            else ClinicLimit.objects.get(id=key)
+        )
+        before = snapshot(row)
+        row.approved_by, row.approved_at = approver, clock.now()
+        row.version += 1
+        row.save()
+        audit.record(approver, action, kind, row.id, before=before, after=snapshot(row))
+    if audit_checkpoints.pending():  # within an outer transaction (a test's), not committed
+        audit_checkpoints.write()
+    return key
+
+
+def launder_pathway_state(physician: str = "demo.physician1") -> str:
+    """Refer a patient anew, move the episode's stage start a month earlier in its stored pathway
+    state, and close it as painpump took a step before the eighth outside attack: from whatever
+    state it found, its entry recording the edited state's digest (verify passed again). The
+    ordinary step is refused now (AssertionError if it is not); the episode's id."""
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.contrib.auth.models import User
+
+    from painpump import clock
+    from painpump.clinic import audit_checkpoints
+    from painpump.clinic.actions import pathway, patients
+    from painpump.clinic.locale import clinic_today
+    from painpump.clinic.models import Episode, Patient
+
+    user = User.objects.get(username=physician)
+    now = clock.now()
+    today = clinic_today(now)
+    patient = Patient.objects.filter(archived_at=None).order_by("id").first()
+    assert patient is not None
+    episode = patients.open_episode(user, patient.id, indication="tumour_pain", referred_on=today)
+    state = dict(episode.pathway_state)
+    state["stage_since"] = (today - timedelta(days=30)).isoformat()
+    Episode.objects.filter(id=episode.id).update(pathway_state=state)
+
+    def close() -> None:
+        version, why = episode.version, "moved to another clinic"
+        pathway.step(
+            user, episode.id, "close", expected_version=version, now=now, on=today, reason=why
+        )
+
+    try:
+        close()
+    except pathway.ChangedOutside:
+        pass
+    else:
+        raise AssertionError("a step continued from a pathway state changed outside painpump")
+    unchecked = mock.patch.object(
+        pathway, "as_audited", lambda row: pathway.state_digest(row.pathway_state)
+    )
+    with unchecked:
+        close()
+    if audit_checkpoints.pending():  # within an outer transaction (a test's), not committed
+        audit_checkpoints.write()
+    return str(episode.id)
+
+
+def rename_account(username: str = "demo.nurse2") -> str:
+    """Rename an account behind the application (`update auth_user set first_name='Chief',
+    last_name='Physician'`); its username."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "update auth_user set first_name = 'Chief', last_name = 'Physician' "
+            "where username = %s",
+            [username],
+        )
+    return username
+
+
 def forge_checkpoint() -> None:
     """Append a checkpoint line signed without the audit key."""
     from painpump.clinic import audit_checkpoints, audit_keys
@@ -683,6 +816,22 @@ SCENARIOS: dict[str, tuple[Callable[[], object], str]] = {
         ": awaiting_readback is False in the database, True",
     ),
     "prescription's warnings cleared": (clear_prescription_warnings, ": warnings is [] in the"),
+    "clinic catheter figure inserted, approved as before the eighth attack": (
+        lambda: approve_as_before("clinic_catheter", insert_catheter_figure()),
+        "though no `catheter.add` audit entry before it records its entering",
+    ),
+    "clinic limit inserted, approved as before the eighth attack": (
+        lambda: approve_as_before("clinic_limit", insert_clinic_limit()),
+        "audit entry before it records its entering",
+    ),
+    "pathway state edited and laundered by a step taken as before the eighth attack": (
+        launder_pathway_state,
+        " records state_digest before as ",
+    ),
+    "account renamed in the database": (
+        rename_account,
+        ": name is 'Chief Physician' in the database",
+    ),
 }
 
 
