@@ -225,7 +225,8 @@ def test_a_refusal_by_role_says_what_was_refused_and_which_roles_may(pharmacist:
             today=TODAY,
         )
     assert str(caught.value) == (
-        "pharma.cist may not create or edit patient records (patient.write: nurse, physician)"
+        "pharma.cist may not create or edit patient records: a physician or a nurse may "
+        "(patient.write)"
     )
 
 

@@ -149,7 +149,7 @@ OVERINFUSION = "less is left than the recorded history allows: suspect overinfus
             "8.841974 mL",
             REVIEWED,
             ["twin_residual"],
-            ["8.841974 mL was aspirated, 1.413 mL less (28.26052 mg of morphine at 20 mg/mL); "],
+            ["8.841974 mL was aspirated, 1.413 mL less (28.26 mg of morphine at 20 mg/mL); "],
         ),
         ("14.6 mL", "14 mL", DAY_20, [], []),
         (

@@ -119,7 +119,7 @@ def test_a_new_form_shows_13_rows_and_more_rows_shows_13_more_as_entered_nothing
     assert f'name="step_12_start" value="{ROWS[12][1]}"' in shown  # the rows entered, kept
     assert 'name="step_13_start" value=' not in shown
     assert 'role="alert"' not in shown and "is required" not in shown  # nothing judged
-    assert '<details class="flex-steps" id="step-rows" open>' in shown
+    assert '<details class="flex-steps" id="step-rows" data-kind="flex" open>' in shown
     assert Prescription.objects.filter(implant=implant).count() == 1
 
 

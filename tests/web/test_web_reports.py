@@ -158,7 +158,7 @@ def test_the_session_report_of_an_unverified_concentration_change(
         "Double-checked by",
         "accepted",
         "Session awaiting readback.",
-        "Nurse (filled and programmed)",
+        "Nurse (filled and programmed: nurse.joy)",
         # page furniture
         "Page 1 of",
         "painpump is not a medical device",

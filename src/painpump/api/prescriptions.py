@@ -41,7 +41,13 @@ from painpump.api.schemas import (
 from painpump.clinic.actions import prescriptions, readbacks
 from painpump.clinic.reads import prescription_api, prescription_history
 from painpump.core import prescription as rx
-from painpump.core.prescription_compare import CheckEntries, FluidChangeShown, Readback
+from painpump.core.errors import Refusal
+from painpump.core.prescription_compare import (
+    DOUBLE_CHECK,
+    CheckEntries,
+    FluidChangeShown,
+    Readback,
+)
 from painpump.core.units import Kind, Q
 
 router = Router(tags=["prescriptions"], auth=AUTH)
@@ -147,26 +153,53 @@ def prescription_versions(request: HttpRequest, implant_id: UUID) -> list[dict[s
 def double_check(
     request: HttpRequest, prescription_id: UUID, payload: CheckIn
 ) -> Status[dict[str, Any]]:
-    """The independent double-check by a physician or pharmacist other than the prescriber, who
-    enters the whole order: the concentrations, the program (a flex program row by row) and the
-    PTM settings. Accepting needs entries equal to the prescription in any unit (a difference
-    is a 422 naming the field, e.g. `program.days.mon`, `ptm.dose`); rejecting needs a comment
-    and records every difference."""
-    entries = CheckEntries(
-        _drugs(payload.concentrations, "concentrations"),
-        _program(payload.program),
-        _ptm(payload.ptm),
-        payload.fluid_change,
-    )
+    """The independent double-check by a physician or pharmacist other than the prescriber.
+    Accepting needs the whole order entered: the concentrations, the program (a flex program row
+    by row) and the PTM settings, equal to the prescription in any unit (a difference is a 422
+    naming the field, e.g. `program.days.mon`, `ptm.dose`). Rejecting needs a comment alone;
+    entries given with it come whole, and every difference is recorded."""
     check = prescriptions.double_check(
         current_user(request),
         prescription_id,
-        entries=entries,
+        entries=_check_entries(payload),
         accept=payload.accept,
         comment=payload.comment,
         now=clock.now(),
     )
     return Status(201, present.checked(check))
+
+
+def _check_entries(payload: CheckIn) -> CheckEntries | None:
+    """The double-check's entries: whole to accept, or given with a rejection; None for a
+    rejection with none (a missing one is refused, naming it)."""
+    given = {
+        "concentrations": payload.concentrations is not None,
+        "program": payload.program is not None,
+        "ptm": "ptm" in payload.model_fields_set,
+    }
+    typed = (payload.concentrations, payload.program, payload.ptm) != (None, None, None)
+    if not payload.accept and not typed:
+        return None
+    missing = [name for name, there in given.items() if not there]
+    if missing:
+        first, *others = missing
+        also = f" (so {'is' if len(others) == 1 else 'are'} {', '.join(others)})" if others else ""
+        raise Refusal(
+            first,
+            "missing",
+            "the whole order: concentrations, program and ptm (null when off)"
+            + ("" if payload.accept else "; or none of them, to reject with the comment alone"),
+            DOUBLE_CHECK,
+            ("is required to accept" if payload.accept else "is required with the other entries")
+            + also,
+        )
+    assert payload.concentrations is not None and payload.program is not None
+    return CheckEntries(
+        _drugs(payload.concentrations, "concentrations"),
+        _program(payload.program),
+        _ptm(payload.ptm),
+        payload.fluid_change,
+    )
 
 
 @router.post("/programs/{program_id}/readbacks", response={201: ReadbackOut, **ERRORS})

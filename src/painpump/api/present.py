@@ -225,6 +225,12 @@ def refill(record: Refill) -> dict[str, Any]:
             "difference": _q(record.difference_ml, "mL"),
             "delivery_error_percent": json_number(record.delivery_error_percent),
             "finding": record.finding,
+            "twin_expected": None
+            if record.twin_least_ml is None or record.twin_most_ml is None
+            else {
+                "least": _q(record.twin_least_ml, "mL"),
+                "most": _q(record.twin_most_ml, "mL"),
+            },
         }
     bridge = None
     if record.bridge_volume_ml is not None and record.bridge_rate_ml_per_day is not None:
@@ -448,7 +454,8 @@ def _compared(found: list[dict[str, Any]], prescribed: Prescription | None) -> l
 def check(record: PrescriptionCheck) -> dict[str, Any]:
     return {
         **_fields(record, "id", "prescription_id", "checked_by", "checked_at", "accepted"),
-        **_fields(record, "comment", "entered"),
+        "comment": record.comment,
+        "entered": record.entered or None,  # empty: a rejection with the comment alone
         "mismatches": _compared(record.mismatches, record.prescription),
     }
 

@@ -443,12 +443,22 @@ class DrugOut(Schema):
     concentration: QuantityOut = Field(description="the drug's concentration (mcg/mL)")
 
 
+class TwinExpectedOut(Schema):
+    least: QuantityOut = Field(description="with every allowed patient bolus given")
+    most: QuantityOut = Field(description="with none given (equal to least when known)")
+
+
 class ReconciliationOut(Schema):
     expected: QuantityOut
     aspirated: QuantityOut
     difference: QuantityOut
     delivery_error_percent: int | float
     finding: str
+    twin_expected: TwinExpectedOut | None = Field(
+        default=None,
+        description="the residual the pump's twin expected from the recorded history, stored "
+        "with the refill (rule-pump-twin); null without a history to run",
+    )
 
 
 class BridgeOut(Schema):
@@ -678,11 +688,21 @@ class PrescriptionIn(PrescriptionDraft):
 
 class CheckIn(Request):
     """The second clinician's entries, read from the syringe label and the order: the whole
-    order, entered as the prescription's body gives it (a flex program step row by step row)."""
+    order, entered as the prescription's body gives it (a flex program step row by step row).
+    Accepting needs every entry (`ptm` given, null when off); a rejection needs the comment
+    alone, and its entries, when given, come whole and are recorded."""
 
-    concentrations: list[DrugIn] = Field(min_length=1, max_length=4)
-    program: ProgramSpecIn = Field(description="compared day by day, step by step")
-    ptm: PtmIn | None = Field(description="the PTM settings of the order, or null when off")
+    concentrations: Annotated[list[DrugIn], Field(min_length=1, max_length=4)] | None = Field(
+        default=None, description="required to accept"
+    )
+    program: ProgramSpecIn | None = Field(
+        default=None, description="compared day by day, step by step; required to accept"
+    )
+    ptm: PtmIn | None = Field(
+        default=None,
+        description="the PTM settings of the order, or null when off; to accept, given (null "
+        "when off)",
+    )
     fluid_change: FluidChange = Field(
         default=FluidChange.NONE,
         description="the order's bridge or priming bolus when the fluid changes (none, bridge, "
@@ -864,7 +884,9 @@ class CheckOut(Schema):
     checked_at: datetime
     accepted: bool
     comment: str
-    entered: CheckEntriesOut
+    entered: CheckEntriesOut | None = Field(
+        description="null: a rejection with the comment alone, no entry typed"
+    )
     mismatches: list[MismatchOut]
 
 

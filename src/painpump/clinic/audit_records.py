@@ -218,6 +218,8 @@ def _refill(row: Refill) -> dict[str, Stored]:
         "lot": Exact(row.lot),
         "expected": Amount(row.expected_ml),
         "aspirated": Amount(row.aspirated_ml),
+        "twin_least": Amount(row.twin_least_ml),
+        "twin_most": Amount(row.twin_most_ml),
         "finding": Exact(row.finding or None),
         "bridge": Amount(row.bridge_rate_ml_per_day),
         "priming": Amount(row.priming_volume_ml),
@@ -565,7 +567,7 @@ KINDS = (
         _refill,
         _refill_noted,
         {"verified_by": "", "verified_at": None},
-        recorded_later=frozenset({"warnings", "idempotency_key"}),
+        recorded_later=frozenset({"warnings", "idempotency_key", "twin_least", "twin_most"}),
     ),
     Kind(
         "program",

@@ -373,6 +373,10 @@ class Refill(models.Model):
     performed_by = models.CharField(max_length=150)
     expected_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
     aspirated_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
+    # what the pump's twin expected (rule-pump-twin): least with every allowed patient bolus
+    # given, most with none (equal when known); null without a history to run
+    twin_least_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
+    twin_most_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
     difference_ml = models.DecimalField(max_digits=12, decimal_places=6, null=True)
     delivery_error_percent = models.DecimalField(max_digits=9, decimal_places=3, null=True)
     finding = models.CharField(max_length=20, blank=True)

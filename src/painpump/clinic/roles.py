@@ -20,14 +20,13 @@ class Role(StrEnum):
 
 class Forbidden(Exception):
     """The user's roles do not grant the capability, or (with a `reason`) the user may not use it
-    on this record (four eyes: not on their own change); nothing was changed or shown."""
+    on this record (four eyes: not on their own change; `doing` then says what, in words, where
+    the roles are not why); nothing was changed or shown."""
 
-    def __init__(self, user: str, capability: str, reason: str = "") -> None:
-        allowed = ", ".join(sorted(role.value for role in CAPABILITIES.get(capability, ())))
-        message = (
-            f"{user} may not {ACTIONS.get(capability, capability)} ({capability}: "
-            f"{allowed or 'no role'})"
-        )
+    def __init__(self, user: str, capability: str, reason: str = "", *, doing: str = "") -> None:
+        message = f"{user} may not {doing or ACTIONS.get(capability, capability)}"
+        if capability in CAPABILITIES and not doing:
+            message += f": {who_may(capability) or 'no role'} may ({capability})"
         super().__init__(f"{message}: {reason}" if reason else message)
         self.user = user
         self.capability = capability
@@ -79,6 +78,20 @@ ACTIONS: dict[str, str] = {
     "settings.write": "change the clinic settings",
     "audit.read": "read the audit trail",
 }
+
+
+ARTICLES = {Role.ADMIN: "an", Role.AUDITOR: "an"}
+
+
+def who_may(capability: str) -> str:
+    """Who may use `capability`, in words for a refusal ("a physician", "a physician or a
+    pharmacist"); empty when no role may."""
+    named = [
+        f"{ARTICLES.get(role, 'a')} {role.value}"
+        for role in Role
+        if role in CAPABILITIES.get(capability, ())
+    ]
+    return " or ".join([", ".join(named[:-1]), named[-1]] if len(named) > 1 else named)
 
 
 ROLES_CACHE = "_painpump_roles"

@@ -235,6 +235,10 @@ class _Judge:
 
 
 def _labelled(finding: Finding, where: str) -> Finding:
+    """`finding` led by the step or day it judges; a concentration's is the order's, whatever
+    step or day judged it (a concentration is no day's total)."""
+    if finding.subject is Subject.CONCENTRATION:
+        where = "the concentration of the order"
     return replace(finding, message=f"{where}: {finding.message}")
 
 

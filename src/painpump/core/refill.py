@@ -12,13 +12,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from painpump.core import catalog
-from painpump.core.catalog import VERIFY_NOTE, Pump, Sourced
+from painpump.core.catalog import VERIFY_NOTE, Pump, Sourced, SourcedNumber
 from painpump.core.decision import Finding, Verdict
 from painpump.core.device_limits import check_volume_fits
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, check_number, expect, format_decimal, of
+
+if TYPE_CHECKING:
+    from painpump.core.twin_residual import TwinGap
 
 SECONDS_PER_DAY = Decimal(86400)
 
@@ -38,6 +42,15 @@ ADVERSE_ACCURACY_SOURCE = (
     "ecri-2014-synchromed-overinfusion, medtronic-fsn-2016-fa596: ECRI 2014 / Medtronic FSN 2016: "
     "aspirated volume less than expected suggests overinfusion"
 )
+SYRINGE_READING = SourcedNumber(
+    Decimal("0.2"),
+    "rule-clinic-setting: no source gives the volume a syringe is read to at aspiration; "
+    "painpump's placeholder (mL), not yet a setting of the clinic: a difference between the "
+    "aspirated and the expected residual no larger is within, whatever percentage of a small "
+    "delivery it makes",
+    verified=False,
+)
+"""The volume (mL) an aspirating syringe is read to: a smaller residual difference is within."""
 
 
 @dataclass(frozen=True)
@@ -264,11 +277,14 @@ def plan_refill(
     margin_days: Decimal = DEFAULT_MARGIN_DAYS,
     stability: StabilityLimit | None = None,
     tz: tzinfo = UTC,
+    alarm_source: str | None = None,
 ) -> RefillPlan:
     """Project when the fill reaches the alarm volume and runs empty, and the date to refill by:
     the earlier of (alarm - margin, not before the fill) and the drug's stability limit. Alarm
     and empty are exact instants; the margin and the stability limit count calendar days on the
-    clinic's wall clock in `tz`, and the refill-by date is the clinic's day."""
+    clinic's wall clock in `tz`, and the refill-by date is the clinic's day. `alarm_source`: where
+    a given `alarm_volume` comes from when it is the pump's own (an implant's record), not one a
+    user typed; a fill not above it is then the fill volume's fault, as with the default alarm."""
     expect(fill_volume, Kind.VOLUME, "volume")
     expect(daily_volume, Kind.VOLUME_RATE, "rate")
     if alarm_volume is not None:
@@ -283,7 +299,8 @@ def plan_refill(
         if not alarm.verified:
             warnings.append(_unverified("low_reservoir_alarm", alarm, pump))
     else:
-        alarm_field, alarm_source = "alarm_volume", "user-supplied alarm volume"
+        alarm_field = "volume" if alarm_source else "alarm_volume"
+        alarm_source = alarm_source or "user-supplied alarm volume"
     if alarm_volume.canonical >= fill_volume.canonical:
         if alarm_field == "alarm_volume":
             raise Refusal(
@@ -298,7 +315,7 @@ def plan_refill(
             str(fill_volume),
             f"> {alarm_volume} (low-reservoir alarm of {pump.model})",
             alarm_source,
-            "does not exceed the low-reservoir alarm volume",
+            f"does not exceed the low-reservoir alarm volume {alarm_volume} of {pump.model}",
         )
     if daily_volume.canonical <= 0:
         raise Refusal(
@@ -413,6 +430,25 @@ class Reconciliation:
     twin: Finding | None = None
     """The warning that the residual is beyond what the pump's twin expects
     (core.twin_residual), when the decision had the pump's history to compare with."""
+    against_twin: TwinGap | None = None
+    """The aspirated residual beyond the twin's figure too, worded in `message` and judged in
+    this reconciliation's warning (one reason for one aspirate; core.twin_residual)."""
+    within_reading: bool = False
+    """Beyond the pump's accuracy, but the difference is within SYRINGE_READING."""
+
+    @property
+    def warns(self) -> bool:
+        """Beyond the pump's accuracy, empty or a possible pocket fill: a warning."""
+        return self.finding is not DeliveryFinding.NONE or bool(self.consequential)
+
+
+def syringe_reading_words() -> str:
+    """The syringe-reading floor as messages word it: "the 0.2 mL a syringe is read to
+    (unverified)"."""
+    shown = of(SYRINGE_READING.value, "mL")
+    return f"the {shown} a syringe is read to" + (
+        "" if SYRINGE_READING.verified else " (unverified)"
+    )
 
 
 def beyond_pocket_fill(threshold: Q | None, difference_ml: Decimal) -> bool:
@@ -472,7 +508,8 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
     if error < 0 and pump.accuracy_under_percent is not None:
         side = pump.accuracy_under_percent
     # an empty reservoir is never within the accuracy: its error is only a lower bound
-    within = abs(error) <= side.value and aspirated.canonical > 0
+    by_reading = abs(error) > side.value and abs(difference) <= SYRINGE_READING.value
+    within = (abs(error) <= side.value or by_reading) and aspirated.canonical > 0
     if aspirated.canonical == 0:
         finding = DeliveryFinding.EMPTY
     elif within:
@@ -490,6 +527,11 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
             "is only a lower bound; examine the patient for withdrawal, check the pump and "
             "catheter, and confirm the needle in the port without backflow (two-needle "
             f"technique, {EMPTY_SOURCE})"
+        )
+    elif finding is DeliveryFinding.NONE and by_reading:
+        message = (
+            f"{delivered}, beyond {tolerance}, but the difference {of(abs(difference), 'mL')} "
+            f"is within {syringe_reading_words()}"
         )
     elif finding is DeliveryFinding.NONE:
         message = f"{delivered}, within the pump accuracy {tolerance}"
@@ -523,6 +565,7 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
         message=message,
         consequential=consequential,
         consequential_limit=threshold,
+        within_reading=finding is DeliveryFinding.NONE and by_reading,
     )
 
 

@@ -24,10 +24,12 @@ from painpump.core.dosing import (
 )
 from painpump.core.errors import Refusal
 from painpump.core.fluid_change import Priming
+from painpump.core.locale import ClinicLocale
 from painpump.core.patient_facts import PatientFacts
 from painpump.core.prescription import FluidChange, PatientBolus, PrescribedProgram
 from painpump.core.pump_twin import PumpHistory
 from painpump.core.refill import (
+    MARGIN_SOURCE,
     DeliveryFinding,
     LimitedBy,
     Reconciliation,
@@ -41,7 +43,8 @@ from painpump.core.refill import (
     reconcile,
     residual_ml,
 )
-from painpump.core.twin_residual import TwinResidual, twin_residual, twin_warning
+from painpump.core.scheduling import WEEKDAYS, propose_appointment
+from painpump.core.twin_residual import TwinResidual, twin_residual, twin_warning, with_twin
 from painpump.core.units import Q, in_unit, of
 from painpump.core.volumes import Bridge, bridge
 
@@ -172,6 +175,9 @@ class DosingRules:
     clinic_limits: tuple[Limit, ...]
     margin_days: Decimal
     tz: tzinfo
+    locale: ClinicLocale | None = None
+    """The clinic's calendar of open days and how it writes dates (None: ISO dates in `tz`, and
+    no open days known)."""
 
 
 @dataclass(frozen=True)
@@ -207,8 +213,10 @@ class FillOutcome:
 
     @property
     def notes(self) -> tuple[Finding, ...]:
-        """What the clinician should know that needs no acknowledgement."""
-        return (*self.stability_notes, *self.plan.warnings)
+        """What the clinician should know that needs no acknowledgement (a refill due at once
+        is a warning of its own: due_at_once)."""
+        kept = (w for w in self.plan.warnings if w.rule != DUE_AT_ONCE)
+        return (*self.stability_notes, *kept)
 
 
 @dataclass(frozen=True)
@@ -309,6 +317,10 @@ def reconciliation_warning(check: Reconciliation, drugs: Sequence[str] = ()) -> 
             limit, source, verified = pocket_limit, pocket.source, pocket.verified
         else:
             limit, source = f"{limit}; {pocket_limit}", f"{source}; {pocket.source}"
+    beyond_twin = check.against_twin  # worded in the message: one reason for one aspirate
+    if beyond_twin is not None:
+        limit, verified = f"{limit}; {beyond_twin.limit}", verified and beyond_twin.verified
+        source = "; ".join(dict.fromkeys([*source.split("; "), *beyond_twin.source.split("; ")]))
     return Finding(
         "reconciliation",
         Verdict.WARN,
@@ -621,7 +633,7 @@ def plan_fill(
 ) -> FillOutcome:
     """What a new fill leads to: the bridge or priming bolus the prescription's `change` runs
     when the fill's fluid replaces another, the drug's stability limit and its notes, and the
-    pump's projection to the next refill. A fill too small for the alarm volume is refused as
+    pump's projection to the next refill. A fill not above the pump's alarm volume is refused as
     the volume's fault."""
     old_drugs = state.last_fill.drugs if state.last_fill else ()
     path = old_drugs if state.last_fill else None
@@ -639,6 +651,7 @@ def plan_fill(
             margin_days=rules.margin_days,
             stability=stability,
             tz=rules.tz,
+            alarm_source=alarm_source(state),
         )
     except Refusal as error:
         raise replace(error, field="volume") from None
@@ -653,6 +666,103 @@ def plan_fill(
         if change is FluidChange.PRIMING and changed
         else None,
     )
+
+
+def alarm_source(state: PumpState) -> str:
+    """Where the pump's low-reservoir alarm volume comes from: the device's default, or the one
+    set for it at implantation."""
+    default = state.pump.low_reservoir_alarm
+    if state.alarm_volume.canonical == default.value.canonical:
+        return default.source
+    return f"the low-reservoir alarm volume set for this {state.pump.model} at implantation"
+
+
+DUE_AT_ONCE = "refill_margin"
+"""The rule of a fill that reaches the low-reservoir alarm within the refill margin."""
+EMPTY_RISK = {
+    "baclofen": (
+        "baclofen stops abruptly when the reservoir runs empty, and abrupt withdrawal can be "
+        "life-threatening (high fever, altered mental status, rebound spasticity, muscle "
+        "rigidity, rhabdomyolysis, death: boxed warning)"
+    ),
+    "clonidine": (
+        "clonidine stops abruptly when the reservoir runs empty: rebound hypertension and agitation"
+    ),
+    "opioid": (
+        "{drug} stops abruptly when the reservoir runs empty: opioid withdrawal or a pain crisis"
+    ),
+}
+
+
+def due_at_once(plan: RefillPlan, fill: Fill, rules: DosingRules) -> Finding | None:
+    """A soft warning for a fill that leaves the low-reservoir alarm within the clinic's refill
+    margin (the next refill is due at once): the alarm moment and the refill-by day in the
+    clinic's zone, whether an open day of the clinic lies before it, and what an empty
+    reservoir means for each drug in it. None when the alarm comes after the margin."""
+    if not any(w.rule == DUE_AT_ONCE for w in plan.warnings):
+        return None
+    alarm = plan.alarm_at.astimezone(rules.tz)
+    risks, sources = [], [MARGIN_SOURCE]
+    for name in fill.names:
+        drug = catalog.drug(name)
+        words = EMPTY_RISK.get(name) or EMPTY_RISK.get(drug.drug_class)
+        risks.append(
+            words.format(drug=name) if words else f"{name} stops when the reservoir runs empty"
+        )
+        source = STOPPING_RISK.get(name) or STOPPING_RISK.get(drug.drug_class)
+        if source is not None:
+            sources.append(source)
+    return Finding(
+        DUE_AT_ONCE,
+        Verdict.WARN,
+        f"this fill of {plan.fill_volume} reaches the low-reservoir alarm ({plan.alarm_volume}) "
+        f"{plan.days_to_alarm} after the fill, on {_moment_text(alarm, rules.locale)}, within "
+        f"the clinic's refill margin of {plan.margin}: the next refill is due at once (refill "
+        f"by {_day_text(plan.refill_by, rules.locale)}){_closed_until(plan, rules)}; "
+        f"{'; '.join(risks)}. Fill more, or give the reason and book the next refill before "
+        "the alarm",
+        f">= {plan.margin} from the fill to the low-reservoir alarm (the clinic's refill margin)",
+        "; ".join(dict.fromkeys(sources)),
+        verified=False,  # the margin is a clinic setting no source gives (rule-clinic-setting)
+        subject=Subject.VOLUME,
+        drug=fill.names[0],
+        tier=Tier.SOFT,
+    )
+
+
+def _closed_until(plan: RefillPlan, rules: DosingRules) -> str:
+    """What the clinic's calendar says of the days from the fill to the refill-by date, when no
+    open day lies among them (empty otherwise, or when the calendar is not known)."""
+    if rules.locale is None:
+        return ""
+    on = plan.fill_at.astimezone(rules.tz).date()
+    proposal = propose_appointment(plan.refill_by, today=on, calendar=rules.locale.calendar)
+    if not proposal.overdue:
+        return ""
+    closed = ", ".join(
+        f"{_day_text(d, rules.locale)}: {why}" for d, why in sorted(proposal.skipped)
+    )
+    alarm_day = plan.alarm_at.astimezone(rules.tz).date()
+    when = "after" if proposal.day > alarm_day else "on" if proposal.day == alarm_day else "before"
+    return (
+        f"; no open day of the clinic lies from this fill to the refill-by date ({closed}): the "
+        f"first open day, {_day_text(proposal.day, rules.locale)}, is {when} the day of the alarm"
+    )
+
+
+def _day_text(day: date, locale: ClinicLocale | None) -> str:
+    """A day with its weekday, in the clinic's date format ("Sun 06.12.2026")."""
+    written = locale.format_date(day) if locale is not None else day.isoformat()
+    return f"{WEEKDAYS[day.weekday()][:3]} {written}"
+
+
+def _moment_text(local: datetime, locale: ClinicLocale | None) -> str:
+    """A moment on the clinic's wall clock with its weekday and zone ("Tue 08.12.2026 08:48
+    CET")."""
+    weekday = WEEKDAYS[local.weekday()][:3]
+    if locale is not None:
+        return f"{weekday} {locale.format_moment(local)}"
+    return f"{weekday} {local.date().isoformat()} {local:%H:%M} {local.tzname()}"
 
 
 def _check_order(state: PumpState, at: datetime, now: datetime) -> None:
@@ -767,6 +877,7 @@ def decide_refill(
         twin = twin_residual(state.history, entries.at, entries.ptm.given if entries.ptm else None)
     if last is not None and entries.expected is not None and entries.aspirated is not None:
         programmed, check = reconciled(state.pump, last.volume, entries.expected, entries.aspirated)
+        check = with_twin(check, state.pump, twin, entries.aspirated, last.drugs)
         found = reconciliation_warning(check, [name for name, _ in last.drugs])
         if found is not None:
             warnings.append(found)
@@ -808,10 +919,11 @@ def decide_refill(
             )
             outcome = plan_fill(state, fill, dose, rate, entries.at, rules, entries.fluid_change)
             dose_changed = dose_changed or partner_doses_changed(fill, rate, last, running)
+            short = due_at_once(outcome.plan, fill, rules)
         except Refusal as refused:
             stop = refused
         else:
-            warnings = [*found_in_fill, *warnings]
+            warnings = [*found_in_fill, *warnings, *([short] if short else [])]
     return RefillDecision(
         first_fill=last is None,
         programmed=programmed,

@@ -3,15 +3,16 @@ residual the pump reports and the volume aspirated, each against what the twin c
 recorded history (fills, prescriptions, the boluses the pump reports given). The difference
 allowed is the pump's accuracy (the side core.refill.reconcile takes) applied to the volume the
 twin says was delivered since the fill, and at least the pump's pocket-fill threshold (Maino
-2017): the twin's figure also carries what no percentage scales (the time typed, the boluses
-counted)."""
+2017) and, for the aspirated volume, the volume a syringe is read to: the twin's figure also
+carries what no percentage scales (the time typed, the boluses counted). An aspirated volume the
+reconciliation already warns of is worded in that warning (one reason for one aspirate)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from painpump.core import catalog
@@ -20,7 +21,8 @@ from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.dosing import concentration_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.pump_twin import BolusCount, PumpHistory, forecast
-from painpump.core.units import Q, of
+from painpump.core.refill import SYRINGE_READING, Reconciliation, syringe_reading_words
+from painpump.core.units import Q, format_decimal, of
 
 RULE = "twin_residual"
 TWIN_SOURCE = (
@@ -28,6 +30,8 @@ TWIN_SOURCE = (
     "prescriptions and boluses"
 )
 POCKET_FILL_WORDS = "a possible pocket fill beyond the threshold, Maino 2017"
+AMOUNT_DIGITS = 4
+"""Significant digits of a drug amount in a message, or the volume's own where it shows more."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,9 @@ class Compared(StrEnum):
 class TwinGap:
     """One residual beyond the twin's figure: the figure it is compared with (the nearer end of
     the twin's range), the signed difference (negative: less than the twin expects), the volume
-    the twin says was delivered since the fill, the side of the pump's accuracy that applies and
-    the pocket-fill threshold (None: the pump has none)."""
+    the twin says was delivered since the fill, the side of the pump's accuracy that applies,
+    the pocket-fill threshold (None: the pump has none) and the volume a syringe is read to
+    (None: a figure the pump reports, not read off a syringe)."""
 
     compared: Compared
     value: Q
@@ -88,6 +93,7 @@ class TwinGap:
     delivered: Q
     accuracy: SourcedNumber
     pocket_fill: Sourced | None
+    reading: SourcedNumber | None = None
 
     @property
     def by_accuracy(self) -> Q:
@@ -95,10 +101,23 @@ class TwinGap:
         return of(self.accuracy.value * self.delivered.canonical / 100, "mL")
 
     @property
+    def _pocket(self) -> Decimal:
+        return self.pocket_fill.value.canonical if self.pocket_fill else Decimal(0)
+
+    @property
+    def by_reading(self) -> bool:
+        """The volume a syringe is read to decides the difference allowed (more than the
+        accuracy and the pocket-fill threshold allow)."""
+        return self.reading is not None and self.reading.value > max(
+            self.by_accuracy.canonical, self._pocket
+        )
+
+    @property
     def allowed(self) -> Q:
-        """The difference allowed: by the accuracy, and at least the pocket-fill threshold."""
-        pocket = self.pocket_fill.value.canonical if self.pocket_fill else Decimal(0)
-        return of(max(self.by_accuracy.canonical, pocket), "mL")
+        """The difference allowed: by the accuracy, and at least the pocket-fill threshold and
+        the volume a syringe is read to."""
+        reading = self.reading.value if self.reading else Decimal(0)
+        return of(max(self.by_accuracy.canonical, self._pocket, reading), "mL")
 
     @property
     def basis(self) -> str:
@@ -106,9 +125,11 @@ class TwinGap:
         shown = f"+/-{self.accuracy.value} % of the {self.delivered} delivered since the last fill"
         if not self.accuracy.verified:
             shown += f" (unverified: {VERIFY_NOTE})"
-        if self.pocket_fill is None:
-            return shown
-        return f"{shown}, at least the pocket-fill threshold {self.pocket_fill.value}"
+        if self.pocket_fill is not None:
+            shown += f", at least the pocket-fill threshold {self.pocket_fill.value}"
+        if self.by_reading:
+            shown += f", at least {syringe_reading_words()}"
+        return shown
 
     @property
     def limit(self) -> str:
@@ -120,18 +141,23 @@ class TwinGap:
         sources = [TWIN_SOURCE, self.accuracy.source]
         if self.pocket_fill is not None:
             sources.append(self.pocket_fill.source)
+        if self.by_reading and self.reading is not None:
+            sources.append(self.reading.source)
         return "; ".join(sources)
 
     @property
     def verified(self) -> bool:
-        return self.accuracy.verified and (self.pocket_fill is None or self.pocket_fill.verified)
+        reading = not self.by_reading or (self.reading is not None and self.reading.verified)
+        pocket = self.pocket_fill is None or self.pocket_fill.verified
+        return self.accuracy.verified and pocket and reading
 
 
 def gap(pump: Pump, twin: TwinResidual, compared: Compared, value: Q) -> TwinGap | None:
     """`value` against the twin's figure, or None when it lies within the twin's range or the
     difference allowed: the pump's accuracy (its over-infusion side when less is left than the
     twin expects, as core.refill.reconcile takes it) over the volume the twin says was
-    delivered, and at least the pump's pocket-fill threshold where it has one."""
+    delivered, and at least the pump's pocket-fill threshold where it has one and, for an
+    aspirated volume, the volume a syringe is read to."""
     if value.canonical < twin.least.canonical:
         figure, side = twin.least, pump.accuracy_percent
     elif value.canonical > twin.most.canonical:
@@ -146,18 +172,30 @@ def gap(pump: Pump, twin: TwinResidual, compared: Compared, value: Q) -> TwinGap
         delivered=of(max(twin.filled.canonical - figure.canonical, Decimal(0)), "mL"),
         accuracy=side,
         pocket_fill=pump.extras.get("pocket_fill_threshold"),
+        reading=SYRINGE_READING if compared is Compared.ASPIRATED else None,
     )
     return found if abs(found.difference.canonical) > found.allowed.canonical else None
 
 
+def significant(value: Decimal, digits: int) -> Decimal:
+    """`value` rounded to `digits` significant digits (half to even)."""
+    if value.is_zero():
+        return value
+    return value.quantize(Decimal(1).scaleb(value.adjusted() - digits + 1), ROUND_HALF_EVEN)
+
+
 def drug_amounts(volume: Q, drugs: Sequence[tuple[str, Decimal]]) -> str:
-    """What a volume of the fill holds of each drug (mcg/mL), in the drug's own unit: "167.1 mg
-    of morphine at 20 mg/mL"."""
-    return ", ".join(
-        f"{of(abs(volume.canonical) * conc, 'mcg').to(catalog.drug(name).dose_unit)} of {name} "
-        f"at {concentration_in_drug_unit(name, conc)}"
-        for name, conc in drugs
-    )
+    """What a volume of the fill holds of each drug (mcg/mL), in the drug's own unit, to
+    AMOUNT_DIGITS significant digits or the volume's as printed where it shows more: "167.1 mg
+    of morphine at 20 mg/mL" for 8.355 mL."""
+    shown = of(abs(volume.canonical), "mL").rounded()
+    digits = max(AMOUNT_DIGITS, len(format_decimal(shown).replace(".", "").lstrip("0")))
+    amounts = []
+    for name, conc in drugs:
+        amount = of(abs(volume.canonical) * conc, "mcg").to(catalog.drug(name).dose_unit)
+        rounded = Q(significant(amount.value, digits), amount.unit)
+        amounts.append(f"{rounded} of {name} at {concentration_in_drug_unit(name, conc)}")
+    return ", ".join(amounts)
 
 
 def _head(twin: TwinResidual) -> str:
@@ -235,15 +273,15 @@ def twin_warning(
 ) -> Finding | None:
     """The soft warning when the residual the pump reports, or the one aspirated, is beyond the
     twin's figure (one warning naming each: one reason covers them); None when both agree with
-    it or the twin has no figure. An aspirated volume the reconciliation already warns of, while
-    the pump's own figure agrees with the twin, is that warning's alone. `drugs`: the fill's
+    it or the twin has no figure. An aspirated volume the reconciliation already warns of is
+    that warning's alone (with_twin words the twin's figure in it). `drugs`: the fill's
     (mcg/mL), for the amount the difference holds."""
     if twin is None:
         return None
     expected_gap = gap(pump, twin, Compared.EXPECTED, expected)
-    aspirated_gap = gap(pump, twin, Compared.ASPIRATED, aspirated)
-    if aspirated_gap is not None and reconciliation_warned and expected_gap is None:
-        aspirated_gap = None
+    aspirated_gap = (
+        None if reconciliation_warned else gap(pump, twin, Compared.ASPIRATED, aspirated)
+    )
     gaps = [g for g in (expected_gap, aspirated_gap) if g is not None]
     if not gaps:
         return None
@@ -257,3 +295,23 @@ def twin_warning(
         Subject.DELIVERY,
         tier=Tier.SOFT,
     )
+
+
+def with_twin(
+    check: Reconciliation,
+    pump: Pump,
+    twin: TwinResidual | None,
+    aspirated: Q,
+    drugs: Sequence[tuple[str, Decimal]],
+) -> Reconciliation:
+    """`check`, when it warns and the aspirated volume is beyond the twin's figure too, with the
+    twin's figure, the drug the difference holds and what it suggests worded in its message and
+    the twin's limit in its warning: one reason asked for one aspirate, which twin_warning then
+    leaves out."""
+    if twin is None or not check.warns:
+        return check
+    found = gap(pump, twin, Compared.ASPIRATED, aspirated)
+    if found is None:
+        return check
+    message = f"{check.message}; {_worded([found], twin, drugs)}"
+    return replace(check, message=message, against_twin=found)

@@ -65,6 +65,15 @@ def concentrations_in(form: forms.Form, drugs: Sequence[str]) -> None:
     for name, drug in zip(CONCENTRATIONS, drugs, strict=False):
         if drug:
             ordered_in(form.fields[name], drug, Kind.CONCENTRATION)
+    help_shown(form)
+
+
+def help_shown(form: forms.Form) -> None:
+    """Each entry shows the help its field gives now. Validating a form makes its entries, each
+    keeping the help it was made with: help set after (the unit a drug is ordered in, on a form
+    shown again after a refusal or a review) reaches the page only so."""
+    for entry in form:
+        entry.help_text = entry.field.help_text or ""
 
 
 def shown_refusal(form: forms.Form, refusal: Refusal, fields: Mapping[str, str] = {}) -> Refusal:

@@ -19,6 +19,7 @@ from painpump.clinic.models import Appointment, Implant
 from painpump.clinic.reads.refill_slots import OPEN, booking_rules, visit_for
 from painpump.clinic.roles import require
 from painpump.core.locale import ClinicLocale
+from painpump.core.refill import LimitedBy
 from painpump.db import read_only
 
 SYSTEM = "painpump"
@@ -35,6 +36,11 @@ def shown(appointment: Appointment) -> dict[str, object]:
         "overdue": appointment.overdue,
         "due_by": appointment.due_by.isoformat() if appointment.due_by else None,
     }
+
+
+def limited_note(limited_by: LimitedBy) -> str:
+    """The note of a refill visit: what limits the refill-by date it is due by."""
+    return f"limited by the {limited_by.words}"
 
 
 def propose_refill(

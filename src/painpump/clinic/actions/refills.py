@@ -169,7 +169,7 @@ def perform_refill(
     closed = _close_refill_appointments(
         actor, implant.episode.patient_id, performed_at, clinic_today(performed_at)
     )
-    refill_visits.propose_refill(actor, implant, f"limited by the {dated.limited_by.words}")
+    refill_visits.propose_refill(actor, implant, refill_visits.limited_note(dated.limited_by))
     bridged = outcome.bridge
     old_drugs = state.last_fill.drugs if state.last_fill else ()
     audit.record(
@@ -188,6 +188,8 @@ def perform_refill(
             "lot": refill.lot,
             "expected": str(expected) if expected else None,
             "aspirated": str(aspirated) if aspirated else None,
+            "twin_least": _millilitres(refill.twin_least_ml),
+            "twin_most": _millilitres(refill.twin_most_ml),
             "finding": refill.finding or None,
             "bridge": str(bridged.bridge_rate) if bridged else None,
             "priming": str(outcome.priming.volume) if outcome.priming else None,
@@ -211,6 +213,11 @@ def perform_refill(
         },
     )
     return refill
+
+
+def _micro(volume: Q) -> Decimal:
+    """A volume to the field's resolution, 1 nL (the twin's figure has more places)."""
+    return round_places(volume.canonical, 6)
 
 
 def _millilitres(canonical: Decimal | None) -> str | None:
@@ -310,6 +317,8 @@ def _recorded(
         performed_by=actor,
         expected_ml=entries.expected.canonical if entries.expected else None,
         aspirated_ml=entries.aspirated.canonical if entries.aspirated else None,
+        twin_least_ml=_micro(decision.twin.least) if decision.twin else None,
+        twin_most_ml=_micro(decision.twin.most) if decision.twin else None,
         volume_ml=fill.volume.canonical,
         lot=fill.lot.strip(),
         program=program,

@@ -102,8 +102,9 @@ def check_task(user: User, prescription_id: UUID) -> CheckTask:
         raise Forbidden(
             actor,
             "prescription.check",
-            f"rule-double-check: never the prescriber ({actor} signed prescription "
-            f"#{record.number}; another physician or a pharmacist double-checks it)",
+            "a second clinician, another physician or a pharmacist, double-checks it "
+            "(rule-double-check: never the prescriber)",
+            doing=f"double-check their own prescription #{record.number}",
         )
     implant = record.implant
     audit.record(

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from painpump.clinic.errors import UnreadableRow
 from painpump.clinic.models import Implant, Prescription, PrescriptionStep, Program, Refill
+from painpump.clinic.roles import who_may
 from painpump.core import catalog
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
@@ -20,6 +21,10 @@ from painpump.core.refill_decision import Fill, ProgramDecision, RefillDecision
 from painpump.core.units import Q, in_unit, of
 
 RULES = "rule-prescription"
+PRESCRIBE = "program.prescribe"
+SLIP = 1000
+"""How far apart the same number is in mg and in mcg: a concentration this many times off the
+prescribed one may be a unit slip."""
 OPEN = (Prescription.Status.AWAITING_CHECK, Prescription.Status.READY)
 
 
@@ -150,8 +155,8 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
         raise Refusal(
             "prescription",
             f"#{waiting.number} by {waiting.prescribed_by} ({waiting.get_status_display()})",
-            "a prescription double-checked by a physician or pharmacist other than the "
-            "prescriber (prescription.check)",
+            f"a prescription double-checked by {who_may('prescription.check')} other than the "
+            "prescriber",
             "rule-double-check",
             "is not ready to program",
         )
@@ -159,7 +164,7 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
         raise Refusal(
             "prescription",
             "none",
-            "a physician's prescription for this pump (program.prescribe)",
+            f"a prescription for this pump, signed by {who_may(PRESCRIBE)}",
             RULES,
             "is missing: a pump is filled and programmed only as prescribed",
         )
@@ -179,13 +184,14 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
     for index in range(max(len(given), len(prescribed))):
         mine = given[index] if index < len(given) else None
         if mine is None or index >= len(prescribed) or mine != prescribed[index]:
+            theirs = prescribed[index] if index < len(prescribed) else None
             raise Refusal(
                 f"drugs[{index}]",
-                drugs_text([mine]) if mine else "missing",
+                typed_drug(*fill.drugs[index]) if mine else "missing",
                 f"as prescribed ({who}); a change of drug or concentration is a new "
-                "prescription, signed by a physician (program.prescribe)",
+                f"prescription, signed by {who_may(PRESCRIBE)}",
                 RULES,
-                "differs from the prescription",
+                "differs from the prescription" + _slipped(mine, theirs),
             )
     if dose is not None and dose.canonical != prescription.daily_dose_mcg_per_day:
         daily_unit = catalog.drug(prescribed[0][0]).dose_rate_unit
@@ -193,8 +199,8 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
             "dose",
             str(dose),
             f"{in_unit(of(prescription.daily_dose_mcg_per_day, 'mcg/day'), daily_unit)} as "
-            f"prescribed ({who}); a new dose is a new prescription, signed by a physician "
-            "(program.prescribe)",
+            f"prescribed ({who}); a new dose is a new prescription, signed by "
+            f"{who_may(PRESCRIBE)}",
             RULES,
             "differs from the prescription",
         )
@@ -260,6 +266,27 @@ def needs_verification(decision: RefillDecision, prescription: Prescription) -> 
     covered = prescribers_reasons(decision, prescription)
     unchecked = decision.drug_changed and not prescription.checked_by
     return unchecked or any(w.rule not in covered for w in decision.warnings)
+
+
+def typed_drug(name: str, concentration: Q) -> str:
+    """A drug with its concentration as typed, and in the drug's own unit where that differs
+    ("morphine 20 mcg/mL (= 0.02 mg/mL)")."""
+    own = concentration_in_drug_unit(name, concentration.canonical)
+    typed = f"{name} {concentration.typed}"
+    return typed if own.unit == concentration.unit else f"{typed} (= {own})"
+
+
+def _slipped(given: tuple[str, Decimal] | None, prescribed: tuple[str, Decimal] | None) -> str:
+    """What a concentration a thousand times off the prescribed one of the same drug may be."""
+    if given is None or prescribed is None or given[0] != prescribed[0]:
+        return ""
+    mine, theirs = given[1], prescribed[1]
+    if mine * SLIP != theirs and theirs * SLIP != mine:
+        return ""
+    return (
+        f" by a factor of {SLIP}: it may be a unit slip (mg vs mcg); read the unit on the "
+        "syringe label again"
+    )
 
 
 def drugs_text(drugs: list[tuple[str, Decimal]]) -> str:

@@ -91,14 +91,16 @@ def pump_state(implant: Implant) -> PumpState:
 
 
 def dosing_rules() -> DosingRules:
-    """The dosing region, the clinic's limits in force, the refill margin and the clinic's zone;
+    """The dosing region, the clinic's limits in force, the refill margin and the clinic's locale;
     read inside a refill's or a titration's transaction, whose service has checked the role."""
     settings = clinic_settings()
+    locale = locale_of(settings)
     return DosingRules(
         region=settings.dosing_region,
         clinic_limits=clinic_limits.active_limits(),
         margin_days=Decimal(settings.refill_margin_days),
-        tz=locale_of(settings).zone,
+        tz=locale.zone,
+        locale=locale,
     )
 
 

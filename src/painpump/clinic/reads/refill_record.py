@@ -17,6 +17,7 @@ from painpump.clinic import audit
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import Appointment, Implant, Refill
 from painpump.clinic.reads.overrides_given import refill_overrides
+from painpump.clinic.reads.pump_history import Expected
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
 from painpump.clinic.reads.refill_preview import Setting
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
@@ -38,6 +39,8 @@ class RefillRecord:
     before: Setting
     after: Setting
     aspirated: Q | None
+    twin_expected: Expected | None
+    """What the pump's twin expected at the refill, as stored with it (None: no history)."""
     programmed: Q | None
     reconciliation: Reconciliation | None
     warnings: tuple[Finding, ...]
@@ -114,6 +117,7 @@ def refill_record(user: User, refill_id: UUID) -> RefillRecord:
         before=before,
         after=after,
         aspirated=of(refill.aspirated_ml, "mL") if refill.aspirated_ml is not None else None,
+        twin_expected=twin_expected(refill),
         programmed=programmed,
         reconciliation=check,
         warnings=tuple(Finding.from_json(w) for w in refill.warnings),
@@ -176,6 +180,13 @@ def _before(
         state.pump, fill.volume, of(refill.expected_ml, "mL"), of(refill.aspirated_ml, "mL")
     )
     return before, programmed, check
+
+
+def twin_expected(refill: Refill) -> Expected | None:
+    """What the pump's twin expected at the refill, as stored with it."""
+    if refill.twin_least_ml is None or refill.twin_most_ml is None:
+        return None
+    return Expected(of(refill.twin_least_ml, "mL"), of(refill.twin_most_ml, "mL"))
 
 
 def priming_of(refill: Refill) -> Priming | None:

@@ -32,7 +32,6 @@ from painpump.clinic.models import (
     PathwayEvent,
     Patient,
     Prescription,
-    PrescriptionCheck,
     Program,
     Refill,
 )
@@ -40,6 +39,9 @@ from painpump.clinic.reads import drug_units, prescriptions
 from painpump.clinic.reads.next_refill import NextRefill, next_refill
 from painpump.clinic.reads.overrides_given import program_overrides, refill_overrides
 from painpump.clinic.reads.prescription_history import (
+    DAILY_DOSE,
+    WEEKLY_AVERAGE,
+    WORST_DAY,
     Change,
     RefusedAccept,
     changes,
@@ -47,6 +49,7 @@ from painpump.clinic.reads.prescription_history import (
     shown_settings,
 )
 from painpump.clinic.reads.programmed_by import ProgrammedBy
+from painpump.clinic.reads.pump_history import Expected
 from painpump.clinic.reads.pump_record import (
     DrugLine,
     Pump,
@@ -56,9 +59,10 @@ from painpump.clinic.reads.pump_record import (
     finding_words,
     implanted_pump,
 )
-from painpump.clinic.reads.refill_record import priming_of
+from painpump.clinic.reads.refill_record import priming_of, twin_expected
 from painpump.clinic.roles import require
 from painpump.core import catalog
+from painpump.core import prescription as rx
 from painpump.core.decision import Finding
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import dose_in_drug_unit
@@ -151,6 +155,8 @@ class ReconciliationLine:
     pocket_fill_limit: Q | None
     pocket_fill_source: str
     consequential: bool | None
+    twin: Expected | None = None
+    """What the pump's twin expected, as stored with the refill (None: no history)."""
 
 
 @dataclass(frozen=True)
@@ -208,18 +214,26 @@ class DatesSince:
 
 
 @dataclass(frozen=True)
-class RejectedVersion:
-    """A prescription for the pump rejected at its double-check on the way to the one a
-    programming executed (signed after the one the pump ran): who signed it and why, who
-    rejected it, when, and the comment for the prescriber."""
+class CheckedVersion:
+    """A prescription for the pump in a session's double-check history other than the one the
+    session executed (the rule: `_double_check_history`): who signed it and why, who rejected it,
+    when and with what comment for the prescriber (rejected_by "" when it was not rejected; its
+    status then), and each accept refused at its double-check because entries differed."""
 
     number: int
     prescribed_by: str
     prescribed_at: datetime
     reason: str
     rejected_by: str
-    rejected_at: datetime
+    rejected_at: datetime | None
     comment: str
+    refused: tuple[RefusedAccept, ...]
+    signed_after: bool
+    """Signed after the prescription executed: not executed by the session."""
+    status: str
+    """Its status now, in words (clinic.models.Prescription.Status)."""
+    principal: str | None
+    """Its principal drug, whose unit the entries refused are printed in."""
 
 
 @dataclass(frozen=True)
@@ -253,8 +267,8 @@ class RefillSession:
     refill_by: date
     limited_by: LimitedBy
     since: DatesSince
-    rejected: tuple[RejectedVersion, ...]
-    """The versions rejected at the double-check on the way to the prescription executed."""
+    history: tuple[CheckedVersion, ...]
+    """The other versions of the session's double-check history, oldest first."""
     refused: tuple[RefusedAccept, ...]
     """The accepts refused at the double-check of the prescription executed, oldest first."""
     last_fill_at: datetime | None
@@ -294,7 +308,8 @@ class ProgrammingSession:
     changes: tuple[Change, ...]
     """Each setting of the prescription executed (with the doses core derives next to the largest
     day) that differs from the one it replaced."""
-    rejected: tuple[RejectedVersion, ...]
+    history: tuple[CheckedVersion, ...]
+    """The other versions of the session's double-check history, oldest first."""
     refused: tuple[RefusedAccept, ...]
     """The accepts refused at the double-check of the prescription executed because entries
     differed, oldest first."""
@@ -504,6 +519,7 @@ def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLi
             pocket_fill_limit=None,
             pocket_fill_source="",
             consequential=None,
+            twin=twin_expected(refill),
         )
     limit = check.consequential_limit
     return ReconciliationLine(
@@ -520,6 +536,7 @@ def _reconciliation(refill: Refill, previous: Refill | None) -> ReconciliationLi
         pocket_fill_limit=limit.value if limit else None,
         pocket_fill_source=limit.source if limit else "",
         consequential=check.consequential,
+        twin=twin_expected(refill),
     )
 
 
@@ -607,17 +624,87 @@ def _dates_since(
     )
 
 
+def _setting_changes(replaced: Prescription | None, executed: Prescription) -> tuple[Change, ...]:
+    """Each setting `executed` changed against `replaced`, as the pages show them; once either
+    has patient boluses, the worst day on both sides: a basal program without them has one too,
+    its largest day (core.prescription.Prescription.worst_day), never "unset"."""
+    before = None if replaced is None else prescriptions.as_core(replaced)
+    after = prescriptions.as_core(executed)
+    boluses = any(side is not None and side.ptm is not None for side in (before, after))
+
+    def settings(prescription: rx.Prescription) -> dict[str, str]:
+        shown = shown_settings(prescription)
+        if not boluses or DAILY_DOSE not in shown or WORST_DAY in shown:
+            return shown
+        last = WEEKLY_AVERAGE if WEEKLY_AVERAGE in shown else DAILY_DOSE
+        worst = drug_units.shown(prescription.principal[0], prescription.worst_day)
+        with_worst: dict[str, str] = {}
+        for name, value in shown.items():
+            with_worst[name] = value
+            if name == last:
+                with_worst[WORST_DAY] = worst
+        return with_worst
+
+    return changes(before, after, settings)
+
+
 def _double_check_history(
-    patient_id: UUID, executed: Prescription | None, ran: Prescription | None
-) -> tuple[tuple[RejectedVersion, ...], tuple[RefusedAccept, ...]]:
-    """The versions rejected on the way from `ran` (the prescription the pump ran before; the
-    one `executed` superseded when the pump ran it already) to `executed`, and the accepts
-    refused at its double-check."""
+    patient_id: UUID,
+    executed: Prescription | None,
+    ran: Prescription | None,
+    since: datetime | None,
+    until: datetime,
+) -> tuple[tuple[CheckedVersion, ...], tuple[RefusedAccept, ...]]:
+    """The double-check history a session report shows: every version signed on the way from
+    `ran` (the prescription the pump ran before; the one `executed` superseded when the pump ran
+    it already) to `executed`, with its rejection and every accept refused at it; every version
+    signed after `executed` that was rejected, or had an accept refused, since the previous
+    session on the pump (`since`, None: none) until this session (`until`), marked as not
+    executed; and the accepts refused at `executed`'s own double-check."""
     if executed is None:
         return (), ()
     basis = executed.supersedes if ran is None or ran.id == executed.id else ran
-    refused = refused_accepts(patient_id, [executed.id]).get(str(executed.id), ())
-    return _rejected(executed, basis), refused
+    others = list(
+        Prescription.objects.filter(
+            implant_id=executed.implant_id, number__gt=0 if basis is None else basis.number
+        )
+        .exclude(id=executed.id)
+        .prefetch_related("checks", "drugs")
+        .order_by("number")
+    )
+    refused = refused_accepts(patient_id, [executed.id, *(record.id for record in others)])
+
+    def shown(record: Prescription, at: datetime) -> bool:
+        """On the way to `executed`: always; signed after it: within the session's window."""
+        return record.number < executed.number or ((since is None or since < at) and at <= until)
+
+    history = []
+    for record in others:
+        rejections = [
+            check
+            for check in record.checks.all()
+            if not check.accepted and shown(record, check.checked_at)
+        ]
+        attempts = tuple(a for a in refused.get(str(record.id), ()) if shown(record, a.at))
+        if not rejections and not attempts:
+            continue
+        first = min(rejections, key=lambda check: check.checked_at) if rejections else None
+        history.append(
+            CheckedVersion(
+                number=record.number,
+                prescribed_by=record.prescribed_by,
+                prescribed_at=record.prescribed_at,
+                reason=record.reason,
+                rejected_by=first.checked_by if first else "",
+                rejected_at=first.checked_at if first else None,
+                comment=first.comment if first else "",
+                refused=attempts,
+                signed_after=record.number > executed.number,
+                status=str(record.get_status_display()),
+                principal=drug_units.principal_of(record),
+            )
+        )
+    return tuple(history), refused.get(str(executed.id), ())
 
 
 @transaction.atomic
@@ -650,8 +737,12 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
     after = _program(refill.program, drugs, implant.pump_serial, at_refill=True, now=now)
     warnings, unrecorded = _warnings(refill)
     executed = refill.program.prescription
-    rejected, refused = _double_check_history(
-        patient.id, executed, None if old_program is None else old_program.prescription
+    history, refused = _double_check_history(
+        patient.id,
+        executed,
+        None if old_program is None else old_program.prescription,
+        None if old_program is None else old_program.started_at,
+        refill.performed_at,
     )
     session = RefillSession(
         refill_id=refill.id,
@@ -690,7 +781,7 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
         since=_dates_since(
             implant, refill.program, (refill.alarm_at, refill.refill_by), patient.id
         ),
-        rejected=rejected,
+        history=history,
         refused=refused,
         last_fill_at=None if previous is None else previous.performed_at,
         ptm=None
@@ -706,9 +797,9 @@ def refill_session(user: User, refill_id: UUID, *, now: datetime) -> RefillSessi
 @transaction.atomic
 def programming_session(user: User, program_id: UUID, *, now: datetime) -> ProgrammingSession:
     """The session report of one programming of the pump with a prescription: the program before
-    and after, each setting the prescription changed against the one the pump ran, the versions
-    rejected and the accepts refused on its way, the warnings passed and the dates the pump
-    gives (NotFound for a program recorded before prescriptions)."""
+    and after, each setting the prescription changed against the one the pump ran (a worst day
+    on both sides), its double-check history (_double_check_history), the warnings passed and
+    the dates the pump gives (NotFound for a program recorded before prescriptions)."""
     actor = require(user, "patient.read")
     program = get_or_not_found(
         Program.objects.select_related("implant__episode__patient", "prescription"), program_id
@@ -740,8 +831,12 @@ def programming_session(user: User, program_id: UUID, *, now: datetime) -> Progr
     replaced = executed.supersedes
     if previous is not None and previous.prescription is not None:
         replaced = previous.prescription
-    rejected, refused = _double_check_history(
-        patient.id, executed, None if previous is None else previous.prescription
+    history, refused = _double_check_history(
+        patient.id,
+        executed,
+        None if previous is None else previous.prescription,
+        None if previous is None else previous.started_at,
+        program.started_at,
     )
     refill = refilled.get(program.id)
     if refill is not None:  # a refill's warnings and overrides are the refill's
@@ -761,12 +856,8 @@ def programming_session(user: User, program_id: UUID, *, now: datetime) -> Progr
         after=line(program),
         phase=Phase(program.phase),
         replaced=None if replaced is None else replaced.number,
-        changes=changes(
-            None if replaced is None else prescriptions.as_core(replaced),
-            prescriptions.as_core(executed),
-            shown_settings,
-        ),
-        rejected=rejected,
+        changes=_setting_changes(replaced, executed),
+        history=history,
         refused=refused,
         warnings=warnings,
         overrides_without_record=unrecorded,
@@ -778,29 +869,6 @@ def programming_session(user: User, program_id: UUID, *, now: datetime) -> Progr
     )
     audit.record(actor, "report.program_session", "program", program.id, patient_id=patient.id)
     return session
-
-
-def _rejected(executed: Prescription, replaced: Prescription | None) -> tuple[RejectedVersion, ...]:
-    """The pump's prescriptions rejected at their double-check after `replaced` was signed and
-    before `executed` was, oldest first."""
-    checks = PrescriptionCheck.objects.filter(
-        prescription__implant_id=executed.implant_id,
-        prescription__number__gt=0 if replaced is None else replaced.number,
-        prescription__number__lt=executed.number,
-        accepted=False,
-    ).select_related("prescription")
-    return tuple(
-        RejectedVersion(
-            number=check.prescription.number,
-            prescribed_by=check.prescription.prescribed_by,
-            prescribed_at=check.prescription.prescribed_at,
-            reason=check.prescription.reason,
-            rejected_by=check.checked_by,
-            rejected_at=check.checked_at,
-            comment=check.comment,
-        )
-        for check in checks.order_by("prescription__number", "checked_at")
-    )
 
 
 def _pathway_dates(

@@ -1,5 +1,6 @@
 """Every program and patient-bolus setting of a pump before and after a refill or a programming
-executes a prescription, side by side: the prescription in force against the one executed,
+executes a prescription, side by side (under review, or as recorded): the prescription in force
+(or the one the program before ran) against the one executed,
 worded as the settings history words them (prescription_history.shown_settings), so a changed
 flex step or patient-bolus setting shows before the pump is programmed."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import groupby
 
-from painpump.clinic.models import Implant, Prescription
+from painpump.clinic.models import Implant, Prescription, Program
 from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.prescription_history import (
     DAILY_DOSE,
@@ -65,6 +66,23 @@ def _step_runs(old: dict[str, str], new: dict[str, str]) -> list[SettingChange]:
         label = days[0] if len(days) == 1 else f"{days[0]}-{days[-1]}"
         rows.append(SettingChange(STEPS + label, before, after))
     return rows
+
+
+def executed_settings(program: Program) -> tuple[SettingChange, ...]:
+    """The settings of the program the pump ran before `program` (a refill's or a programming's,
+    as recorded) against those `program` executes; none for a program no prescription gave."""
+    executed = program.prescription
+    if executed is None:
+        return ()
+    previous = (
+        program.implant.programs.filter(started_at__lt=program.started_at)
+        .select_related("prescription")
+        .order_by("-started_at")
+        .first()
+    )
+    ran = previous.prescription if previous is not None else None
+    before = prescriptions.as_core(ran) if ran is not None else None
+    return compared(before, prescriptions.as_core(executed))
 
 
 def settings_change(implant: Implant, executed: Prescription) -> tuple[SettingChange, ...]:

@@ -1,7 +1,7 @@
 """The session report of one programming of the pump with a prescription as a PDF, for a
 titration between refills: the patient and pump, the prescription executed (drugs and
 concentrations, program, patient boluses, phase, reason, the overrides given at prescribing and
-its double-checks), the versions rejected and the accepts refused at the double-check on its way,
+its double-checks), its double-check history (the versions rejected, each accept refused),
 each setting before and after, the program before and after side by side, the warnings and the
 overrides that passed them, who prescribed, double-checked and programmed it and when, the dates
 the pump then gives with its next refill visit now (and, boxed, that a later programming or
@@ -32,17 +32,19 @@ from painpump.web.reports.session_sections import (
     before_after,
     dates_now,
     differs_banner,
+    double_check_history,
     double_check_words,
     next_visit,
     patient_and_device,
     prescription_executed,
     readbacks,
-    rejections,
     session_signatures,
     warnings_passed,
 )
 
 TITLE = "Programming session"
+HISTORY = "Double-check history"
+"""The section of the versions rejected and the accepts refused (at the one executed too)."""
 CHANGES = (0.26, 0.37, 0.37)
 UNSET = "—"
 
@@ -116,8 +118,8 @@ def render_program_session(session: ProgrammingSession, executed: ReadbackSessio
         ),
         section("Prescription executed", *prescription_executed(executed, session.refused, locale)),
         section(
-            "Rejected at the double-check",
-            *rejections(session.rejected, session.refused, executed, locale),
+            HISTORY,
+            *double_check_history(session.history, session.refused, executed, locale),
         ),
         section("Settings before and after", *_changes(session, executed)),
         section("Program before and after", *before_after(session.before, session.after, locale)),

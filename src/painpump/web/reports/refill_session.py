@@ -7,8 +7,8 @@ required verification is missing; who double-checked the prescription and when, 
 a verification unnecessary, also beside the second clinician's signature line), the dates the
 refill gave and the pump's next refill visit now (boxed, when a later programming or refill
 replaced those dates, with the pump's dates now); the prescription the session executed with its
-double-checks and the worst day with every patient bolus, the versions rejected and the accepts
-refused on its way, the programmer's readbacks (what was read back, names and times, each
+double-checks and the worst day with every patient bolus, its double-check history (the versions
+rejected, each accept refused), the programmer's readbacks (what was read back, names, times, each
 difference from what was prescribed or expected, the incident a difference opened and its
 closure or that it is open; "READBACK DIFFERS" in a box on page 1 while the session is stopped)
 and lines for the signatures of the nurse, the prescribing physician and the second clinician
@@ -39,17 +39,19 @@ from painpump.web.reports.session_sections import (
     before_after,
     dates_now,
     differs_banner,
+    double_check_history,
     double_check_words,
     next_visit,
     patient_and_device,
     prescription_executed,
     readbacks,
-    rejections,
     session_signatures,
     warnings_passed,
 )
 
 TITLE = "Refill and programming session"
+HISTORY = "Double-check history"
+"""The section of the versions rejected and the accepts refused (at the one executed too)."""
 NOT_VERIFIED = "NOT YET VERIFIED"
 
 
@@ -84,6 +86,20 @@ def _patient_boluses(session: RefillSession) -> list[Flowable]:
     ]
 
 
+def _twin_row(check: ReconciliationLine, shown: list[str]) -> list[tuple[str, object]]:
+    """What the pump's twin expected, as stored with the refill (no row without a history)."""
+    if check.twin is None:
+        return []
+    if check.twin.least == check.twin.most:
+        return [("Expected residual (pump's twin)", shown[0])]
+    return [
+        (
+            "Expected residual (pump's twin)",
+            f"between {shown[0]} (every allowed patient bolus given) and {shown[1]} (none given)",
+        )
+    ]
+
+
 def _reconciled(check: ReconciliationLine) -> list[Flowable]:
     verdict = (
         "within the pump accuracy"
@@ -92,15 +108,20 @@ def _reconciled(check: ReconciliationLine) -> list[Flowable]:
     )
     if beyond_pocket_fill(check.pocket_fill_limit, check.difference.canonical):
         verdict += f"; difference beyond {check.pocket_fill_limit}: POSSIBLE POCKET FILL"
-    compared = [check.expected, check.aspirated, check.difference]
+    twin = [] if check.twin is None else [check.twin.least, check.twin.most]
+    compared = [check.expected, check.aspirated, check.difference, *twin]
     if check.programmed_since_fill is not None:
         compared.append(check.programmed_since_fill)
     shown = side_by_side(compared)  # one number of decimal places for the volumes compared
     rows: list[tuple[str, object]] = [
         ("Expected residual (pump)", shown[0]),
         ("Aspirated volume", shown[1]),
+        *_twin_row(check, shown[3:5]),
         ("Difference (aspirated - expected)", shown[2]),
-        ("Programmed since last fill", shown[3] if len(shown) == 4 else "not recomputable"),
+        (
+            "Programmed since last fill",
+            shown[-1] if check.programmed_since_fill is not None else "not recomputable",
+        ),
         ("Delivery error", check.delivery_error),
         ("Verdict", verdict),
     ]
@@ -206,7 +227,15 @@ def _next(session: RefillSession) -> list[Flowable]:
 
 def _signatures(session: RefillSession, executed: ReadbackSession | None) -> list[Flowable]:
     prescriber = "" if executed is None else executed.prescription.prescribed_by
-    return session_signatures("Nurse (filled and programmed)", prescriber, _double_check(session))
+    return session_signatures(_nurse(session), prescriber, _double_check(session))
+
+
+def _nurse(session: RefillSession) -> str:
+    """The nurse's line, naming who recorded the refill (and who programmed, if another)."""
+    programmer = session.after.programmed_by.username
+    if programmer in ("", session.performed_by):
+        return f"Nurse (filled and programmed: {session.performed_by})"
+    return f"Nurse (filled: {session.performed_by}; programmed: {programmer})"
 
 
 def _unverified_banner() -> Flowable:
@@ -244,8 +273,10 @@ def render_refill_session(session: RefillSession, executed: ReadbackSession | No
             if executed is None
             else [
                 section(
-                    "Rejected at the double-check",
-                    *rejections(session.rejected, session.refused, executed, session.locale),
+                    HISTORY,
+                    *double_check_history(
+                        session.history, session.refused, executed, session.locale
+                    ),
                 )
             ]
         ),

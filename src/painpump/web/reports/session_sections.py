@@ -1,10 +1,11 @@
 """The sections the session reports share (the refill's and the programming's between refills):
 the patient and pump, the prescription executed with its double-checks (and the worst day with
-every patient bolus beside its daily dose), the versions rejected and the accepts refused on its
-way, the program before and after side by side, the warnings with the overrides that passed
-them, the programmer's readbacks (what was read back, each difference, the incident it opened
-and its closure) with the page-1 box while the session is stopped, the pump's dates now when a
-later programming replaced the session's, and the lines for the signatures. Moments read on the
+every patient bolus beside its daily dose), its double-check history (the versions rejected on
+its way and since the previous session, and the accepts refused under each version), the program
+before and after side by side, the warnings with the overrides that passed them, the
+programmer's readbacks (what was read back, each difference, the incident it opened and its
+closure) with the page-1 box while the session is stopped, the pump's dates now when a later
+programming replaced the session's, and the lines for the signatures. Moments read on the
 clinic's wall clock (the report's locale)."""
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from painpump.clinic.reads.prescription_history import RefusedAccept
 from painpump.clinic.reads.prescription_work import ReadbackSession
 from painpump.clinic.reads.pump_record import Pump
 from painpump.clinic.reads.report_data import (
+    CheckedVersion,
     DatesSince,
     PatientIdentity,
     ProgramLine,
-    RejectedVersion,
     Reprogramming,
     WarningLine,
 )
@@ -218,55 +219,99 @@ def _refused_words(count: int) -> str:
     return f"{count} {'entry' if count == 1 else 'entries'} that did not match"
 
 
-def rejections(
-    rejected: Sequence[RejectedVersion],
+def double_check_history(
+    history: Sequence[CheckedVersion],
     refused: Sequence[RefusedAccept],
     executed: ReadbackSession,
     locale: ClinicLocale,
 ) -> list[Flowable]:
-    """The versions rejected before the prescription executed, each with its comment, and its
-    accepts refused because entries differed (each entry as entered, in its drug's unit)."""
+    """The session's double-check history, version by version, oldest first (which versions:
+    clinic.reads.report_data._double_check_history): each version rejected with its comment (one
+    signed after the prescription executed marked as not executed), and under every version,
+    rejected or accepted as the one executed, the accepts refused because entries differed (each
+    entry as entered, in its drug's unit), as the chart lists them."""
+    record = executed.prescription
+    blocks = [
+        (version.number, _checked_version(version, record.number, locale)) for version in history
+    ]
+    if refused:
+        blocks.append((record.number, _executed_version(executed, refused, locale)))
     flow: list[Flowable] = []
-    for version in rejected:
-        flow.append(
-            facts(
-                [
-                    (
-                        f"Prescription #{version.number}",
-                        f"by {version.prescribed_by} at "
-                        f"{moment(locale, version.prescribed_at)}: {version.reason}",
-                    ),
-                    (
-                        "Rejected",
-                        f"by {version.rejected_by} at {moment(locale, version.rejected_at)}: "
-                        f'"{version.comment}"',
-                    ),
-                ],
-                columns=1,
+    for _, block in sorted(blocks, key=lambda numbered: numbered[0]):
+        flow += [*block, gap()]
+    return flow or [text("No version was rejected and no accept was refused at the double-check.")]
+
+
+def _checked_version(
+    version: CheckedVersion, executed: int, locale: ClinicLocale
+) -> list[Flowable]:
+    name = f"Prescription #{version.number}"
+    if version.signed_after:
+        name += f" (signed after #{executed}: not executed)"
+    rows: list[tuple[str, object]] = [
+        (
+            name,
+            f"by {version.prescribed_by} at {moment(locale, version.prescribed_at)}: "
+            f"{version.reason}",
+        )
+    ]
+    if version.rejected_by:
+        rows.append(
+            (
+                "Rejected",
+                f"by {version.rejected_by} at {moment(locale, version.rejected_at)}: "
+                f'"{version.comment}"',
             )
         )
-        flow.append(gap())
-    if refused:
-        drug = drug_units.principal_of(executed.prescription)
-        rows = [
-            [
-                attempt.by,
-                moment(locale, attempt.at),
-                lines(
-                    *(
-                        f"{entry['field']} entered as {entry['entered']}"
-                        for entry in (
-                            drug_units.entry_texts(vars(differed), drug)
-                            for differed in attempt.differed
-                        )
+    else:
+        rows.append(("Status now", version.status))
+    return [facts(rows, columns=1), *_refused_table(version.refused, version.principal, locale)]
+
+
+def _executed_version(
+    executed: ReadbackSession, refused: Sequence[RefusedAccept], locale: ClinicLocale
+) -> list[Flowable]:
+    """The prescription executed: accepted after the accepts refused at its double-check."""
+    record = executed.prescription
+    accepted = (
+        f"accepted by {record.checked_by} at {moment(locale, record.checked_at)} "
+        if record.checked_by
+        else "not accepted at a double-check "
+    )
+    rows: list[tuple[str, object]] = [
+        (
+            f"Prescription #{record.number} (executed)",
+            f"{accepted}after {_refused_words(len(refused))}",
+        )
+    ]
+    drug = drug_units.principal_of(record)
+    return [facts(rows, columns=1), *_refused_table(refused, drug, locale)]
+
+
+def _refused_table(
+    refused: Sequence[RefusedAccept], drug: str | None, locale: ClinicLocale
+) -> list[Flowable]:
+    """The accepts refused at a version's double-check: who, when, each entry as entered."""
+    if not refused:
+        return []
+    rows = [
+        [
+            attempt.by,
+            moment(locale, attempt.at),
+            lines(
+                *(
+                    f"{entry['field']} entered as {entry['entered']}"
+                    for entry in (
+                        drug_units.entry_texts(vars(differed), drug)
+                        for differed in attempt.differed
                     )
-                ),
-            ]
-            for attempt in refused
+                )
+            ),
         ]
-        header = ["Accept refused", "At", "Entries that did not match"]
-        flow.append(table(header, rows, REFUSED))
-    return flow or [text("No version was rejected and no accept was refused at the double-check.")]
+        for attempt in refused
+    ]
+    header = ["Accept refused", "At", "Entries that did not match"]
+    return [table(header, rows, REFUSED)]
 
 
 def _settings(settings: dict[str, str], kind: str) -> list[tuple[str, str]]:

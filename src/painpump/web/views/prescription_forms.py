@@ -22,7 +22,7 @@ from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.prescription_compare import CheckEntries, FluidChangeShown, Readback
 from painpump.core.units import Kind, Q
-from painpump.web.forms import QuantityField, UnitTextField, ordered_in
+from painpump.web.forms import QuantityField, UnitTextField, help_shown, ordered_in
 from painpump.web.views.refill_forms import ADMIXED, PHASES, VersionedForm, drug_choices
 
 FIRST_ROWS = 13
@@ -216,6 +216,7 @@ class ProgramMixin(forms.Form):
         self.fields["bolus_dose"].help_text += "; the pump stops after it"
         self.fields["ptm_dose"].help_text += "; leave the four PTM entries empty for none"
         self.step_dose_help = f"with unit: {unit}, as {drug} is ordered"
+        help_shown(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -409,7 +410,8 @@ class PrescriptionForm(DrugsMixin, ProgramMixin, VersionedForm):
 class CheckForm(ProgramMixin, forms.Form):
     """The second clinician's entries, typed from the syringe label and the order with the
     prescribed numbers out of view: each drug's concentration (the drugs named), the program
-    (continuous: its dose; flex: every step row) and the PTM settings (empty: off)."""
+    (continuous: its dose; flex: every step row) and the PTM settings (empty: off). A rejection
+    (`rejecting`) takes the comment alone: its entries are optional, and whole when given."""
 
     submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
     fluid_change = fluid_change_field()
@@ -418,16 +420,22 @@ class CheckForm(ProgramMixin, forms.Form):
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="what is wrong, for the prescriber: a rejection needs the comment alone (the "
+        "entries above may stay empty)",
     )
 
-    def __init__(self, *args: Any, drugs: tuple[str, ...], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, drugs: tuple[str, ...], rejecting: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.drug_names = drugs
+        self.rejecting = rejecting
         for i, name in enumerate(drugs):
             self.fields[f"concentration_{i}"] = QuantityField(
                 Kind.CONCENTRATION,
                 label=f"Concentration of {name} (from the syringe label)",
                 positive=True,
+                required=not rejecting,
             )
             ordered_in(self.fields[f"concentration_{i}"], name, Kind.CONCENTRATION)
         if drugs:
@@ -436,8 +444,35 @@ class CheckForm(ProgramMixin, forms.Form):
     def concentration_fields(self) -> list[forms.BoundField]:
         return [self[f"concentration_{i}"] for i in range(len(self.drug_names))]
 
-    def entries(self) -> CheckEntries:
-        """The entries; a Refusal names the entry (see form_field)."""
+    def typed(self) -> bool:
+        """Whether any entry of the order was typed (the program's kind and the fluid change,
+        chosen from lists, are no entries)."""
+        left_out = ("kind", "fluid_change", "comment", "submission", ROWS)
+        return any(
+            self.cleaned_data.get(name) not in (None, "")
+            for name in self.fields
+            if name not in left_out
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None
+        if self.rejecting and self.typed():
+            for i, name in enumerate(self.drug_names):
+                entry = f"concentration_{i}"
+                if data.get(entry) is None and entry not in self.errors:
+                    self.add_error(
+                        entry,
+                        f"the concentration of {name} is required with the other entries "
+                        "(or leave every entry empty to reject with the comment only)",
+                    )
+        return data
+
+    def entries(self) -> CheckEntries | None:
+        """The entries (None: a rejection with none typed); a Refusal names the entry (see
+        form_field)."""
+        if self.rejecting and not self.typed():
+            return None
         concentrations = tuple(
             (name, self.cleaned_data[f"concentration_{i}"])
             for i, name in enumerate(self.drug_names)

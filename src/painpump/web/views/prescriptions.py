@@ -239,7 +239,8 @@ def check(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
     """The double-check: the concentrations, the program (flex: every step row) and the PTM
     settings typed independently, then Accept (refused where an entry differs, naming the entry
     but never the prescribed value; accepted, the page shows the prescription whole) or Reject
-    with a comment; More step rows shows the form again as typed, nothing judged."""
+    with a comment (the entries optional); More step rows shows the form again as typed, nothing
+    judged."""
     user = user_of(request)
     task = check_task(user, prescription_id)
     if request.method == "GET":
@@ -249,10 +250,10 @@ def check(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
     if request.POST.get("action") == MORE_ROWS:
         form = CheckForm(initial=more_rows(request.POST), drugs=task.drug_names)
         return _check_page(request, form, task)
-    form = CheckForm(request.POST, drugs=task.drug_names)
+    accept = request.POST.get("action") == "accept"
+    form = CheckForm(request.POST, drugs=task.drug_names, rejecting=not accept)
     if not form.is_valid():
         return _check_page(request, form, task, status=REFUSED)
-    accept = request.POST.get("action") == "accept"
     try:
         double_check(
             user,

@@ -23,7 +23,7 @@ from painpump.clinic.reads.program_preview import (
     preview_program_change,
     program_record,
 )
-from painpump.clinic.reads.settings_change import settings_change
+from painpump.clinic.reads.settings_change import executed_settings, settings_change
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import REFUSED
@@ -123,5 +123,9 @@ def change(request: HttpRequest, implant_id: UUID) -> HttpResponse:
 @clinic_page
 def record(request: HttpRequest, program_id: UUID) -> HttpResponse:
     shown_record = program_record(user_of(request), program_id)
-    context = {"record": shown_record, "patient": shown_record.implant.episode.patient}
+    context = {
+        "record": shown_record,
+        "patient": shown_record.implant.episode.patient,
+        "program_settings": executed_settings(shown_record.program),
+    }
     return render(request, "web/program/record.html", context)

@@ -7,6 +7,7 @@ patient's record, which a physician closes with what was done (clinic.actions.re
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +24,16 @@ from painpump.web.access import clinic_page, user_of
 from painpump.web.double_submit import answered_once, new_submission_key
 from painpump.web.forms import concentrations_in, show_refusal
 from painpump.web.views.prescription_forms import MORE_ROWS, ReadbackForm, more_rows
+
+
+def _initial(session: ReadbackSession) -> dict[str, Any]:
+    """A new form: the prescription's drugs and program kind chosen (what the programmer should
+    show), every number typed as the programmer shows it."""
+    record = session.prescription
+    initial: dict[str, Any] = {"submission": new_submission_key(), "kind": record.program_kind}
+    for index, drug in enumerate(record.drugs.all()[:3]):
+        initial["drug" if index == 0 else f"drug_{index + 1}"] = drug.drug
+    return initial
 
 
 def _page(
@@ -53,7 +64,7 @@ def readback(request: HttpRequest, program_id: UUID) -> HttpResponse:
     session = readback_session(user, program_id)
     asked = session.fluid_change.kind if session.fluid_change is not None else None
     if request.method == "GET":
-        form = ReadbackForm(initial={"submission": new_submission_key()}, asked=asked)
+        form = ReadbackForm(initial=_initial(session), asked=asked)
         return _page(request, form, session)
     if request.POST.get("action") == MORE_ROWS:
         return _page(request, ReadbackForm(initial=more_rows(request.POST), asked=asked), session)

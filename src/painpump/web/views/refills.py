@@ -37,7 +37,7 @@ from painpump.clinic.reads.refill_preview import (
     warning_key,
 )
 from painpump.clinic.reads.refill_record import refill_record
-from painpump.clinic.reads.settings_change import settings_change
+from painpump.clinic.reads.settings_change import executed_settings, settings_change
 from painpump.clinic.reads.therapy_queries import refill_recorded
 from painpump.core.decision import Finding, Tier
 from painpump.core.errors import Refusal
@@ -310,7 +310,11 @@ def refill_live(request: HttpRequest, implant_id: UUID) -> HttpResponse:
 @clinic_page
 def refill_record_page(request: HttpRequest, refill_id: UUID) -> HttpResponse:
     record = refill_record(user_of(request), refill_id)
-    context = {"record": record, "patient": record.implant.episode.patient}
+    context = {
+        "record": record,
+        "patient": record.implant.episode.patient,
+        "program_settings": executed_settings(record.refill.program),
+    }
     return render(request, "web/refill/record.html", context)
 
 
@@ -328,7 +332,12 @@ def verify(request: HttpRequest, refill_id: UUID) -> HttpResponse:
         else:
             return redirect("web:refill-record", refill_id)
     record = refill_record(user, refill_id)
-    context = {"record": record, "patient": record.implant.episode.patient, "error": error}
+    context = {
+        "record": record,
+        "patient": record.implant.episode.patient,
+        "error": error,
+        "program_settings": executed_settings(record.refill.program),
+    }
     return render(request, "web/refill/verify.html", context, status=status)
 
 

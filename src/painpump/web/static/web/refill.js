@@ -1,6 +1,7 @@
-// The refill, programming and prescription forms: a form is sent once (the button is disabled once pressed, the
-// server's idempotency key and version catch the rest), and a confirmation offered for a review
-// is withdrawn as soon as an entry changes, until the changed entries are reviewed again.
+// The refill, programming, prescription, double-check and readback forms: a form is sent once
+// (the button is disabled once pressed, the server's idempotency key and version catch the rest),
+// and a confirmation offered for a review is withdrawn as soon as an entry changes, until the
+// changed entries are reviewed again; choosing a program's kind unfolds its entries.
 "use strict";
 
 // A page restored from the back/forward cache can be sent again (the server still records once).
@@ -16,6 +17,20 @@ window.addEventListener("pageshow", (event) => {
     for (const button of form.querySelectorAll("button[data-pressed]")) {
       delete button.dataset.pressed;
       button.disabled = false;
+    }
+  }
+});
+
+// Choosing a program's kind unfolds its entries (flex: the step rows; single bolus: its dose and
+// duration), as the page shown again with that kind has them open (prescription/program_fields).
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement) || select.name !== "kind" || !select.form) {
+    return;
+  }
+  for (const details of select.form.querySelectorAll("details[data-kind]")) {
+    if (details instanceof HTMLDetailsElement && details.dataset.kind === select.value) {
+      details.open = true;
     }
   }
 });
