@@ -280,21 +280,25 @@ def test_an_inserted_refill_is_refused_its_verification(
     assert any(p.startswith(f"refill {forged.id}: no audit entry records it") for p in problems())
 
 
-def test_an_inserted_prescription_programmed_keeps_failing_verify(
+def test_an_inserted_ready_prescription_is_refused_at_programming_and_verify_names_it(
     implant: Implant, physician: User
 ) -> None:
+    """A prescription inserted ready (no double-check needed) was programmed, with no second
+    person involved; the programming refuses it and changes nothing."""
     forged = inserted_prescription(implant, physician)
     Prescription.objects.filter(id=forged.id).update(status=Prescription.Status.READY)
-    programs.program_pump(
-        physician,
-        implant.id,
-        expected_version=Implant.objects.get(id=implant.id).version,
-        now=FIRST_FILL + timedelta(hours=1),
+    version = Implant.objects.get(id=implant.id).version
+    entries = AuditEntry.objects.count()
+    with pytest.raises(Refusal) as caught:
+        programs.program_pump(
+            physician, implant.id, expected_version=version, now=FIRST_FILL + timedelta(hours=1)
+        )
+    assert caught.value.field == "prescription"
+    assert caught.value.problem == (
+        "has no audit entry (`prescription.create` enters one): it was written outside painpump "
+        "(nothing programmed; report it to the clinic's admin)"
     )
-    assert Prescription.objects.get(id=forged.id).status == Prescription.Status.ACTIVE
-    in_force = AuditEntry.objects.get(action="prescription.in_force", object_id=str(forged.id))
-    assert (
-        f"prescription {forged.id}: `prescription.in_force` by {physician.username} (entry "
-        f"{in_force.seq}) decided on it, though no `prescription.create` audit entry before it "
-        f"records its entering: {OUTSIDE}"
-    ) in problems()
+    assert Prescription.objects.get(id=forged.id).status == Prescription.Status.READY
+    assert Implant.objects.get(id=implant.id).version == version
+    assert AuditEntry.objects.count() == entries
+    assert any(str(forged.id) in p for p in problems())

@@ -230,10 +230,23 @@ def _plain(number: Decimal | None) -> str | None:
 
 def put_in_force(actor: str, prescription: Prescription) -> None:
     """A ready prescription once programmed: in force, and the one before it superseded; each
-    change of status audited (`painpump audit verify` compares the status with its trail)."""
+    change of status audited (`painpump audit verify` compares the status with its trail). A
+    prescription painpump did not enter as it stands (a row inserted in the database) is
+    refused before anything changes."""
     if prescription.status != Prescription.Status.READY:
         return
     patient_id = prescription.implant.episode.patient_id
+    refuse_unentered(
+        "prescription",
+        prescription.id,
+        field="prescription",
+        value=f"#{prescription.number}",
+        expected="a prescription a physician signed through painpump, as its "
+        "`prescription.create` audit entry records it",
+        rule="rule-prescription: the pump runs only what a physician signed",
+        remedy="nothing programmed; report it to the clinic's admin",
+        patient_id=patient_id,
+    )
     for old in prescription.implant.prescriptions.filter(status=Prescription.Status.ACTIVE):
         set_status(actor, old, Prescription.Status.SUPERSEDED, "prescription.supersede", patient_id)
     set_status(actor, prescription, Prescription.Status.ACTIVE, "prescription.in_force", patient_id)
