@@ -55,6 +55,7 @@ def test_a_rejection_with_the_comment_alone_is_recorded_audited_and_on_the_dashb
     assert (shown["accepted"], shown["comment"], shown["entered"]) == (False, COMMENT, None)
     assert shown["mismatches"] == [] and shown["prescription"]["status"] == "rejected"
     entry = AuditEntry.objects.get(action="prescription.reject")
+    assert entry.after is not None
     assert entry.actor == "pharma.cist" and entry.after["comment"] == COMMENT
     assert entry.after["entered"] == {} and entry.object_id == signed["id"]
     board = unescape(client_as(P).get("/").content.decode())  # the physician's dashboard

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from django.contrib.auth.models import User
@@ -79,7 +79,7 @@ def test_an_inserted_catheter_figure_is_refused_approval_and_fails_verify(
     assert any(p.startswith(named) for p in problems())
     entries = AuditEntry.objects.count()
     with pytest.raises(Refusal) as caught:
-        catheters.approve_catheter(physician, key, expected_version=1)
+        catheters.approve_catheter(physician, UUID(key), expected_version=1)
     assert (caught.value.field, caught.value.value) == ("entry", key)
     assert caught.value.problem == (
         "has no audit entry (`catheter.add` enters one): it was written outside painpump "
@@ -155,7 +155,7 @@ def test_an_inserted_hard_limit_is_refused_approval_and_fails_verify(
     assert any(p.startswith(named) for p in problems())
     entries = AuditEntry.objects.count()
     with pytest.raises(Refusal) as caught:
-        library.approve_limit(physician, key, expected_version=1)
+        library.approve_limit(physician, UUID(key), expected_version=1)
     assert (caught.value.field, caught.value.value) == ("limit", key)
     assert caught.value.problem == (
         "has no audit entry (`library.limit.add` or `library.limit.change` enters one): it was "
@@ -221,9 +221,12 @@ def inserted_prescription(implant: Implant, physician: User) -> Prescription:
         physician.username,
     )
     forged.save(force_insert=True)
-    for row in [*drugs, *steps]:
-        row.pk, row.prescription = None, forged
-        row.save(force_insert=True)
+    for drug in drugs:
+        drug.pk, drug.prescription = None, forged
+        drug.save(force_insert=True)
+    for step in steps:
+        step.pk, step.prescription = None, forged
+        step.save(force_insert=True)
     return forged
 
 

@@ -53,7 +53,7 @@ def test_a_refill_without_a_warning_keeps_the_twins_figure_and_audits_it(
     stored = Refill.objects.get(id=recorded.id)
     assert stored.twin_least_ml == stored.twin_most_ml == Decimal("10.255")
     entry = AuditEntry.objects.filter(action="refill.perform").order_by("seq").last()
-    assert entry is not None
+    assert entry is not None and entry.after is not None
     assert (entry.after["twin_least"], entry.after["twin_most"]) == ("10.255 mL", "10.255 mL")
     assert refill_record(nurse, recorded.id).twin_expected == Expected(TWIN, TWIN)
     assert audit.verify().ok

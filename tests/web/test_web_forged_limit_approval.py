@@ -34,7 +34,7 @@ def client_for(user: User) -> Client:
 def insert(table_of: type[Model], **values: Any) -> None:
     """`insert into` the model's table with the database's own SQL (no model save)."""
     fields = {f.name: f for f in table_of._meta.concrete_fields}
-    columns = [fields[name].column for name in values]
+    columns = [str(fields[name].column) for name in values]
     prepared = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
     table = table_of._meta.db_table
     with connection.cursor() as cursor:

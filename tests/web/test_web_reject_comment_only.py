@@ -74,6 +74,7 @@ def test_a_rejection_with_the_comment_alone_is_recorded_audited_and_on_the_dashb
         [],
     )
     entry = written_entries().get(action="prescription.reject")
+    assert entry.after is not None
     assert entry.actor == "pharma.cist" and entry.after["comment"] == COMMENT
     assert entry.after["status"] == "rejected" and entry.after["entered"] == {}
     board = unescape(signed_in(physician).get("/").content.decode())

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth.models import User
-from django.http import HttpResponse
 
 from drug_units_flow import (
     MORPHINE,
@@ -29,6 +29,9 @@ from painpump.clinic.actions import programs, refills
 from painpump.clinic.models import Implant, Program
 from painpump.core.refill_decision import Fill, PtmCounts
 from painpump.core.units import Kind, parse
+
+if TYPE_CHECKING:  # the test client's response, as django-stubs names it (no runtime class)
+    from django.test.client import _MonkeyPatchedWSGIResponse as HttpResponse
 
 pytestmark = pytest.mark.django_db
 

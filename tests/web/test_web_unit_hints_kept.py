@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth.models import User
-from django.http import HttpResponse
 
 from drug_units_flow import MORPHINE, Flow, check_form, double_checked, first_fill, signed_in
 from painpump import clock
 from painpump.clinic.actions import programs
 from painpump.clinic.models import Implant, Program
+
+if TYPE_CHECKING:  # the test client's response, as django-stubs names it (no runtime class)
+    from django.test.client import _MonkeyPatchedWSGIResponse as HttpResponse
 
 pytestmark = pytest.mark.django_db
 
