@@ -9,11 +9,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connection
-from django.db.models import Model
 from django.test import Client
 from therapy_setup import post
 
@@ -21,22 +18,9 @@ from painpump import clock
 from painpump.clinic import audit
 from painpump.clinic.models import AuditEntry, ClinicCatheter
 from painpump.clinic.roles import Role
+from raw_rows import insert
 
 URL = "/api/clinic-catheters"
-
-
-def insert(table_of: type[Model], **values: Any) -> None:
-    """`insert into` the model's table with the database's own SQL (no model save)."""
-    fields = {f.name: f for f in table_of._meta.concrete_fields}
-    columns = [str(fields[name].column) for name in values]
-    prepared = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
-    table = table_of._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"insert into {table} ({', '.join(columns)}) "
-            f"values ({', '.join(['%s'] * len(columns))})",
-            prepared,
-        )
 
 
 def inserted_figure(entered_by: str) -> str:

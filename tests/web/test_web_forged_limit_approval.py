@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
-from django.db.models import Model
 from django.test import Client
 
 from painpump import clock
@@ -21,6 +18,7 @@ from painpump.clinic import audit
 from painpump.clinic.actions import library
 from painpump.clinic.models import AuditEntry, ClinicLimit
 from painpump.core.units import Kind, parse
+from raw_rows import insert
 
 pytestmark = pytest.mark.django_db
 
@@ -29,20 +27,6 @@ def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def insert(table_of: type[Model], **values: Any) -> None:
-    """`insert into` the model's table with the database's own SQL (no model save)."""
-    fields = {f.name: f for f in table_of._meta.concrete_fields}
-    columns = [str(fields[name].column) for name in values]
-    prepared = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
-    table = table_of._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"insert into {table} ({', '.join(columns)}) "
-            f"values ({', '.join(['%s'] * len(columns))})",
-            prepared,
-        )
 
 
 def inserted_limit(set_by: str) -> str:
