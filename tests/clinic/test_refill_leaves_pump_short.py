@@ -70,6 +70,7 @@ def test_a_short_fill_recorded_with_a_reason_waits_for_a_second_clinician(
     (warning,) = refill.warnings
     assert warning["rule"] == "refill_margin" and warning["tier"] == "soft"
     alarm = (SUNDAY + timedelta(days=2.5)).astimezone(ZONE)
+    assert refill.alarm_at == alarm  # the moment the warning names is the one stored
     message = warning["message"]
     weekday = WEEKDAYS[alarm.weekday()][:3]
     assert f"2.5 day after the fill, on {weekday} {alarm:%Y-%m-%d %H:%M %Z}" in message

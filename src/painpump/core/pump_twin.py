@@ -34,19 +34,34 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from operator import itemgetter
 
-from painpump.core import catalog
+from painpump.core import catalog, fluid_change
 from painpump.core.catalog import Pump
 from painpump.core.device_limits import check_volume_fits
 from painpump.core.errors import Refusal
-from painpump.core.prescription import PatientBolus, PrescribedProgram, ProgramKind, check_shape
+from painpump.core.prescription import (
+    PatientBolus,
+    PrescribedProgram,
+    Prescription,
+    ProgramKind,
+    check_shape,
+)
 from painpump.core.projection import Point, Projection
-from painpump.core.refill import MARGIN_SOURCE, LimitedBy, StabilityLimit, refill_day_for
+from painpump.core.refill import (
+    MARGIN_SOURCE,
+    LimitedBy,
+    StabilityLimit,
+    fill_stability,
+    first_of_drug,
+    refill_day_for,
+)
 from painpump.core.twin import Scenario, Twin
 from painpump.core.twin.quantum import SECONDS_PER_DAY, SECONDS_PER_WEEK, instant, ml
 from painpump.core.twin.scenario import BolusSpec, Event, Fluid, ProgramSpec, Rate
 from painpump.core.units import Kind, Q, expect, in_unit, of
 
 RULES = "painpump forecast rules (core.pump_twin)"
+HORIZON_DAYS = 1000
+"""Beyond any fill at the slowest rate a pump runs (a 40 mL reservoir at 0.048 mL/day)."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MARK = "forecast_at"
 """An event kind the twin does not know (so it does nothing): where the residual is read."""
@@ -543,6 +558,50 @@ def dates(
         boluses_assumed=found.boluses_assumed,
         curve=found.marks,
     )
+
+
+def stored_dates(history: PumpHistory, at: datetime, *, margin_days: Decimal) -> TwinDates:
+    """The dates the clinic stores for the pump at `at` (at or after its last fill): the twin's
+    run to HORIZON_DAYS, the refill-by day limited by the stability of the last fill's drugs (a
+    drug new to the pump counts as a first fill), in the history's zone."""
+    last = history.fills[-1]
+    before = history.fills[-2].drugs if len(history.fills) > 1 else None
+    stability, _ = fill_stability(last.drugs, first_fill=first_of_drug(before, last.drugs))
+    return dates(
+        history,
+        max(at, last.at),
+        margin_days=margin_days,
+        stability=stability,
+        tz=history.tz,
+        horizon_days=HORIZON_DAYS,
+    )
+
+
+def with_fill(
+    history: PumpHistory, at: datetime, volume_ml: Decimal, prescription: Prescription
+) -> PumpHistory:
+    """The history as it would be after a fill at `at` executing `prescription` (the bridge or
+    priming it runs from the path's fluid, core.fluid_change)."""
+    drugs = tuple((name, conc.canonical) for name, conc in prescription.drugs)
+    path = history.fills[-1].drugs if history.fills else None
+    bridge_rate, priming = fluid_change.at_fill(
+        history.pump, of(history.dead_volume_ml, "mL"), path, prescription
+    )
+    fill = RecordedFill(
+        at,
+        volume_ml,
+        drugs,
+        bridge_rate,
+        (priming.volume.canonical, priming.duration_s) if priming is not None else None,
+    )
+    return replace(with_program(history, at, prescription), fills=(*history.fills, fill))
+
+
+def with_program(history: PumpHistory, at: datetime, prescription: Prescription) -> PumpHistory:
+    """The history as it would be with the pump programmed at `at` as `prescription` says."""
+    drugs = tuple((name, conc.canonical) for name, conc in prescription.drugs)
+    program = RecordedProgram(at, drugs, prescription.program, prescription.ptm)
+    return replace(history, programs=(*history.programs, program))
 
 
 def projection(

@@ -26,8 +26,8 @@ from painpump.core.errors import Refusal
 from painpump.core.fluid_change import Priming
 from painpump.core.locale import ClinicLocale
 from painpump.core.patient_facts import PatientFacts
-from painpump.core.prescription import FluidChange, PatientBolus, PrescribedProgram
-from painpump.core.pump_twin import PumpHistory
+from painpump.core.prescription import FluidChange, PatientBolus, PrescribedProgram, Prescription
+from painpump.core.pump_twin import PumpHistory, TwinDates, stored_dates, with_fill, with_program
 from painpump.core.refill import (
     MARGIN_SOURCE,
     DeliveryFinding,
@@ -199,6 +199,9 @@ class RefillEntries:
     fluid replaces it (rule-fluid-change)."""
     basal: bool = True
     """False when the executed prescription is a single bolus: `dose` is the bolus's day."""
+    prescription: Prescription | None = None
+    """What the refill executes: with the pump's history, its twin runs this program and its
+    patient boluses after the fill for the pump's dates (None: the constant-rate plan's)."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,16 @@ class FillOutcome:
     bridge: Bridge | None
     stability_notes: tuple[Finding, ...]
     priming: Priming | None = None
+    twin: TwinDates | None = None
+    """The pump's dates after the fill from its twin running the executed prescription, as the
+    refill stores them (None: no history or prescription given; `plan` then dates it)."""
+
+    @property
+    def ahead(self) -> Ahead:
+        """Where the fill leaves the pump: by its twin when run, else by the plan."""
+        if self.twin is not None:
+            return Ahead.of_twin(self.plan.fill_at, self.twin)
+        return Ahead.of_plan(self.plan)
 
     @property
     def notes(self) -> tuple[Finding, ...]:
@@ -268,6 +281,8 @@ class ProgramDecision:
     warnings: tuple[Finding, ...]
     stop: Refusal | None
     phase: Phase = Phase.MAINTENANCE
+    twin: TwinDates | None = None
+    """The pump's dates from its twin with the change (None: no history or prescription given)."""
 
 
 def next_phase(given: Phase | None, state: PumpState, principal: str | None) -> Phase:
@@ -679,6 +694,8 @@ def alarm_source(state: PumpState) -> str:
 
 DUE_AT_ONCE = "refill_margin"
 """The rule of a fill that reaches the low-reservoir alarm within the refill margin."""
+DUE_AFTER_CHANGE = "refill_margin_change"
+"""The rule of a program change between refills that brings the alarm within the margin."""
 EMPTY_RISK = {
     "baclofen": (
         "baclofen stops abruptly when the reservoir runs empty, and abrupt withdrawal can be "
@@ -694,16 +711,107 @@ EMPTY_RISK = {
 }
 
 
-def due_at_once(plan: RefillPlan, fill: Fill, rules: DosingRules) -> Finding | None:
+@dataclass(frozen=True)
+class Ahead:
+    """Where a fill or a program change at `start` leaves the pump: its low-reservoir alarm
+    (None: none within the horizon, or the pump stops after a single bolus) and the clinic's day
+    to refill by."""
+
+    start: datetime
+    alarm_at: datetime | None
+    refill_by: date
+
+    @staticmethod
+    def of_plan(plan: RefillPlan) -> Ahead:
+        return Ahead(plan.fill_at, plan.alarm_at, plan.refill_by)
+
+    @staticmethod
+    def of_twin(start: datetime, twin: TwinDates) -> Ahead:
+        return Ahead(start, twin.alarm_at, twin.refill_by)
+
+    def within(self, margin_days: Decimal) -> Decimal | None:
+        """The days from the start to the alarm when fewer than `margin_days` (the refill is
+        due at once), else None."""
+        if self.alarm_at is None:
+            return None
+        days = Decimal((self.alarm_at - self.start).total_seconds()) / SECONDS_A_DAY
+        return days if days < margin_days else None
+
+
+SECONDS_A_DAY = Decimal(86400)
+
+
+def due_at_once(ahead: Ahead, fill: Fill, alarm_volume: Q, rules: DosingRules) -> Finding | None:
     """A soft warning for a fill that leaves the low-reservoir alarm within the clinic's refill
     margin (the next refill is due at once): the alarm moment and the refill-by day in the
     clinic's zone, whether an open day of the clinic lies before it, and what an empty
     reservoir means for each drug in it. None when the alarm comes after the margin."""
-    if not any(w.rule == DUE_AT_ONCE for w in plan.warnings):
+    days = ahead.within(rules.margin_days)
+    if days is None or ahead.alarm_at is None:
         return None
-    alarm = plan.alarm_at.astimezone(rules.tz)
+    margin = Q(rules.margin_days, "day")
+    return _short(
+        f"this fill of {fill.volume} reaches the low-reservoir alarm ({alarm_volume}) "
+        f"{Q(days, 'day')} after the fill, on "
+        f"{_moment_text(ahead.alarm_at.astimezone(rules.tz), rules.locale)}, within the "
+        f"clinic's refill margin of {margin}: the next refill is due at once (refill by "
+        f"{_day_text(ahead.refill_by, rules.locale)}){_closed_until(ahead, rules, 'fill')}; "
+        f"{_empty_risks(fill.names)[0]}. Fill more, or give the reason and book the next refill "
+        "before the alarm",
+        f">= {margin} from the fill to the low-reservoir alarm (the clinic's refill margin)",
+        fill.names,
+    )
+
+
+def brought_due(
+    before: Ahead, after: Ahead, names: Sequence[str], alarm_volume: Q, rules: DosingRules
+) -> Finding | None:
+    """A soft warning for a program change between refills that brings the low-reservoir alarm
+    from beyond the clinic's refill margin of the change to within it: the refill is due at
+    once. None when the alarm stays beyond the margin, or was within it already (the refill was
+    due before the change: the worklist shows it so)."""
+    days = after.within(rules.margin_days)
+    if days is None or after.alarm_at is None or before.within(rules.margin_days) is not None:
+        return None
+    margin = Q(rules.margin_days, "day")
+    day = max(after.refill_by, after.start.astimezone(rules.tz).date())
+    was = (
+        f" (from {_moment_text(before.alarm_at.astimezone(rules.tz), rules.locale)})"
+        if before.alarm_at is not None
+        else ""
+    )
+    return _short(
+        f"this program change brings the low-reservoir alarm ({alarm_volume}) forward to "
+        f"{_moment_text(after.alarm_at.astimezone(rules.tz), rules.locale)}{was}, "
+        f"{Q(max(days, Decimal(0)), 'day')} after the change, within the clinic's refill margin "
+        f"of {margin}: the next refill is due at once (refill by "
+        f"{_day_text(day, rules.locale)})"
+        f"{_closed_until(replace(after, refill_by=day), rules, 'change')}; "
+        f"{_empty_risks(names)[0]}. Give the reason and book the refill before the alarm",
+        f">= {margin} from the change to the low-reservoir alarm (the clinic's refill margin)",
+        names,
+        DUE_AFTER_CHANGE,
+    )
+
+
+def _short(message: str, limit: str, names: Sequence[str], rule: str = DUE_AT_ONCE) -> Finding:
+    return Finding(
+        rule,
+        Verdict.WARN,
+        message,
+        limit,
+        _empty_risks(names)[1],
+        verified=False,  # the margin is a clinic setting no source gives (rule-clinic-setting)
+        subject=Subject.VOLUME,
+        drug=names[0],
+        tier=Tier.SOFT,
+    )
+
+
+def _empty_risks(names: Sequence[str]) -> tuple[str, str]:
+    """What an empty reservoir means for each drug, and the sources that say so."""
     risks, sources = [], [MARGIN_SOURCE]
-    for name in fill.names:
+    for name in names:
         drug = catalog.drug(name)
         words = EMPTY_RISK.get(name) or EMPTY_RISK.get(drug.drug_class)
         risks.append(
@@ -712,41 +820,28 @@ def due_at_once(plan: RefillPlan, fill: Fill, rules: DosingRules) -> Finding | N
         source = STOPPING_RISK.get(name) or STOPPING_RISK.get(drug.drug_class)
         if source is not None:
             sources.append(source)
-    return Finding(
-        DUE_AT_ONCE,
-        Verdict.WARN,
-        f"this fill of {plan.fill_volume} reaches the low-reservoir alarm ({plan.alarm_volume}) "
-        f"{plan.days_to_alarm} after the fill, on {_moment_text(alarm, rules.locale)}, within "
-        f"the clinic's refill margin of {plan.margin}: the next refill is due at once (refill "
-        f"by {_day_text(plan.refill_by, rules.locale)}){_closed_until(plan, rules)}; "
-        f"{'; '.join(risks)}. Fill more, or give the reason and book the next refill before "
-        "the alarm",
-        f">= {plan.margin} from the fill to the low-reservoir alarm (the clinic's refill margin)",
-        "; ".join(dict.fromkeys(sources)),
-        verified=False,  # the margin is a clinic setting no source gives (rule-clinic-setting)
-        subject=Subject.VOLUME,
-        drug=fill.names[0],
-        tier=Tier.SOFT,
-    )
+    return "; ".join(risks), "; ".join(dict.fromkeys(sources))
 
 
-def _closed_until(plan: RefillPlan, rules: DosingRules) -> str:
-    """What the clinic's calendar says of the days from the fill to the refill-by date, when no
-    open day lies among them (empty otherwise, or when the calendar is not known)."""
-    if rules.locale is None:
+def _closed_until(ahead: Ahead, rules: DosingRules, what: str) -> str:
+    """What the clinic's calendar says of the days from the fill or change to the refill-by
+    date, when no open day lies among them (empty otherwise, or when the calendar is not
+    known)."""
+    if rules.locale is None or ahead.alarm_at is None:
         return ""
-    on = plan.fill_at.astimezone(rules.tz).date()
-    proposal = propose_appointment(plan.refill_by, today=on, calendar=rules.locale.calendar)
+    on = ahead.start.astimezone(rules.tz).date()
+    proposal = propose_appointment(ahead.refill_by, today=on, calendar=rules.locale.calendar)
     if not proposal.overdue:
         return ""
     closed = ", ".join(
         f"{_day_text(d, rules.locale)}: {why}" for d, why in sorted(proposal.skipped)
     )
-    alarm_day = plan.alarm_at.astimezone(rules.tz).date()
+    alarm_day = ahead.alarm_at.astimezone(rules.tz).date()
     when = "after" if proposal.day > alarm_day else "on" if proposal.day == alarm_day else "before"
     return (
-        f"; no open day of the clinic lies from this fill to the refill-by date ({closed}): the "
-        f"first open day, {_day_text(proposal.day, rules.locale)}, is {when} the day of the alarm"
+        f"; no open day of the clinic lies from this {what} to the refill-by date ({closed}): "
+        f"the first open day, {_day_text(proposal.day, rules.locale)}, is {when} the day of the "
+        "alarm"
     )
 
 
@@ -918,8 +1013,14 @@ def decide_refill(
                 basal=entries.basal,
             )
             outcome = plan_fill(state, fill, dose, rate, entries.at, rules, entries.fluid_change)
+            if state.history is not None and entries.prescription is not None:
+                after = with_fill(
+                    state.history, entries.at, fill.volume.canonical, entries.prescription
+                )
+                twin_after = stored_dates(after, entries.at, margin_days=rules.margin_days)
+                outcome = replace(outcome, twin=twin_after)
             dose_changed = dose_changed or partner_doses_changed(fill, rate, last, running)
-            short = due_at_once(outcome.plan, fill, rules)
+            short = due_at_once(outcome.ahead, fill, state.alarm_volume, rules)
         except Refusal as refused:
             stop = refused
         else:
@@ -981,10 +1082,14 @@ def decide_program_change(
     rules: DosingRules,
     phase: Phase | None = None,
     basal: bool = True,
+    prescription: Prescription | None = None,
 ) -> ProgramDecision:
     """A new daily dose from `at` for the drugs in the pump, judged as a refill's program is (the
     label's titration step, hours since the last change, the device's range), and where it
-    leaves the pump. A pump with no fill or no running program has nothing to change."""
+    leaves the pump; a change that brings the low-reservoir alarm forward to within the refill
+    margin warns (brought_due), judged on the pump's twin running `prescription` when the
+    state carries the history, else on the constant-rate projection. A pump with no fill or no
+    running program has nothing to change."""
     last, running = state.last_fill, state.running
     if last is None or running is None:
         raise Refusal(
@@ -1020,6 +1125,21 @@ def decide_program_change(
             basal=basal,
         )
         projection = titrated(state, last.programs, rate, at, rules)
+        if state.history is not None and prescription is not None:
+            before = Ahead.of_twin(
+                at, stored_dates(state.history, at, margin_days=rules.margin_days)
+            )
+            changed = with_program(state.history, at, prescription)
+            twin = stored_dates(changed, at, margin_days=rules.margin_days)
+            after = Ahead.of_twin(at, twin)
+        else:
+            twin = None
+            kept = titrated(state, last.programs, running.rate_ml_per_day, at, rules)
+            before = Ahead(at, kept.alarm_at, kept.refill_by)
+            after = Ahead(at, projection.alarm_at, projection.refill_by)
+        names = [name for name, _ in last.drugs]
+        short = brought_due(before, after, names, state.alarm_volume, rules)
     except Refusal as stop:
         return ProgramDecision(None, None, (), stop)
-    return ProgramDecision(rate, projection, tuple(warnings), None, next_phase(phase, state, None))
+    found = (*warnings, *([short] if short else []))
+    return ProgramDecision(rate, projection, found, None, next_phase(phase, state, None), twin)

@@ -26,7 +26,8 @@ from painpump.clinic.models import Appointment, Implant, Program
 from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.incident_warnings import RULE as OPEN_INCIDENT
 from painpump.clinic.reads.incident_warnings import with_open_incidents
-from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
+from painpump.clinic.reads.pump_state import dosing_rules, running_program
+from painpump.clinic.reads.refill_preview import refill_state
 from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
 from painpump.core.overrides import GivenAt, overrides_for
@@ -59,11 +60,20 @@ def program_pump(
     )
     prescription = prescriptions.ready_to_program(implant)
     prescriptions.check_ready_by(prescription, now, "now")
-    state = pump_state(implant)
+    state = refill_state(implant)
     dose = of(prescription.daily_dose_mcg_per_day, "mcg/day")
     phase = Phase(prescription.phase) if prescription.phase else None
     basal = prescription.bolus_dose_mcg is None  # else a single bolus's day
-    decision = decide_program_change(state, dose, now, None, dosing_rules(), phase, basal)
+    decision = decide_program_change(
+        state,
+        dose,
+        now,
+        None,
+        dosing_rules(),
+        phase,
+        basal,
+        prescription=prescriptions.as_core(prescription),
+    )
     if decision.stop is not None:
         raise decision.stop
     decision = with_open_incidents(decision, implant)

@@ -142,6 +142,7 @@ def perform_refill(
         ptm=ptm,
         fluid_change=FluidChange(prescription.fluid_change),
         basal=prescription.bolus_dose_mcg is None,
+        prescription=prescriptions.as_core(prescription),
     )
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now())
     if decision.stop is not None:

@@ -35,7 +35,7 @@ from painpump.core.decision import Finding
 from painpump.core.errors import Refusal
 from painpump.core.overrides import GivenOverride
 from painpump.core.prescription_decision import PrescriptionDecision, decide_prescription
-from painpump.core.pump_twin import TwinDates
+from painpump.core.pump_twin import TwinDates, with_program
 
 
 @dataclass(frozen=True)
@@ -409,6 +409,4 @@ def _projected(implant: Implant, decision: PrescriptionDecision, at: datetime) -
     drugs = tuple((name, conc.canonical) for name, conc in decision.prescription.drugs)
     if not history.fills or history.fills[-1].drugs != drugs:
         return None
-    return pump_history.twin_dates(
-        pump_history.with_program(history, at, decision.prescription), at
-    )
+    return pump_history.twin_dates(with_program(history, at, decision.prescription), at)

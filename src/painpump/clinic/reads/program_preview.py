@@ -17,7 +17,7 @@ from django.db import transaction
 from painpump.clinic import audit
 from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.models import Implant, Prescription, Program, Refill
-from painpump.clinic.reads import prescriptions, pump_history
+from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.incident_warnings import with_open_incidents
 from painpump.clinic.reads.overrides_given import program_overrides
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
@@ -25,6 +25,7 @@ from painpump.clinic.reads.refill_preview import (
     Setting,
     current_setting,
     record_preview,
+    refill_state,
 )
 from painpump.clinic.roles import require
 from painpump.core.decision import Finding
@@ -59,7 +60,7 @@ def preview_program_change(user: User, implant_id: UUID, *, at: datetime) -> Pro
     it, as program_pump decides it. The look is audited."""
     actor = require(user, "refill.perform")
     implant = get_or_not_found(Implant.objects.select_related("episode__patient"), implant_id)
-    state = pump_state(implant)
+    state = refill_state(implant)
     if state.last_fill is None or state.running is None:
         raise Refusal(
             "implant",
@@ -81,16 +82,15 @@ def preview_program_change(user: User, implant_id: UUID, *, at: datetime) -> Pro
         dosing_rules(),
         Phase(prescription.phase) if prescription.phase else None,
         basal=prescription.bolus_dose_mcg is None,
+        prescription=prescriptions.as_core(prescription),
     )
     decision = with_open_incidents(decision, implant)
     projection = decision.projection
     if decision.stop is not None or projection is None or decision.rate_ml_per_day is None:
         preview = replace(preview, stop=decision.stop, warnings=decision.warnings)
     else:
-        history = pump_history.history_of(implant)
-        twin = pump_history.twin_dates(
-            pump_history.with_program(history, at, prescriptions.as_core(prescription)), at
-        )
+        twin = decision.twin
+        assert twin is not None  # the decision ran the pump's twin with the change
         after = replace(
             before,
             reservoir=of(twin.residual_ml, "mL"),

@@ -14,23 +14,22 @@ from decimal import Decimal
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
 from painpump.clinic.reads import prescriptions
-from painpump.core import catalog, fluid_change, refill
+from painpump.core import catalog, refill
 from painpump.core import prescription as rx
+from painpump.core.pump_twin import HORIZON_DAYS as HORIZON_DAYS
 from painpump.core.pump_twin import (
     BolusCount,
     PumpHistory,
     RecordedFill,
     RecordedProgram,
     TwinDates,
-    dates,
     forecast,
+    stored_dates,
 )
-from painpump.core.refill import StabilityLimit, first_of_drug
+from painpump.core.refill import StabilityLimit
 from painpump.core.units import Q, of
 
 RULES = "painpump forecast rules (core.pump_twin)"
-HORIZON_DAYS = 1000
-"""Beyond any fill at the slowest rate a pump runs (a 40 mL reservoir at 0.048 mL/day)."""
 
 
 def recorded(
@@ -100,48 +99,9 @@ def fill_stability(
 
 
 def twin_dates(history: PumpHistory, at: datetime) -> TwinDates:
-    """The twin's dates for the pump at `at` (at or after its last fill)."""
-    settings = clinic_settings()
-    return dates(
-        history,
-        max(at, history.fills[-1].at),
-        margin_days=Decimal(settings.refill_margin_days),
-        stability=fill_stability(
-            history.fills[-1].drugs,
-            first_fill=first_of_drug(
-                history.fills[-2].drugs if len(history.fills) > 1 else None,
-                history.fills[-1].drugs,
-            ),
-        )[0],
-        tz=locale_of(settings).zone,
-        horizon_days=HORIZON_DAYS,
-    )
-
-
-def with_fill(
-    history: PumpHistory, at: datetime, volume_ml: Decimal, prescription: rx.Prescription
-) -> PumpHistory:
-    """The history as it would be after a fill at `at` executing `prescription`."""
-    drugs = tuple((name, conc.canonical) for name, conc in prescription.drugs)
-    path = history.fills[-1].drugs if history.fills else None
-    bridge_rate, priming = fluid_change.at_fill(
-        history.pump, of(history.dead_volume_ml, "mL"), path, prescription
-    )
-    fill = RecordedFill(
-        at,
-        volume_ml,
-        drugs,
-        bridge_rate,
-        (priming.volume.canonical, priming.duration_s) if priming is not None else None,
-    )
-    return replace(with_program(history, at, prescription), fills=(*history.fills, fill))
-
-
-def with_program(history: PumpHistory, at: datetime, prescription: rx.Prescription) -> PumpHistory:
-    """The history as it would be with the pump programmed at `at` as `prescription` says."""
-    drugs = tuple((name, conc.canonical) for name, conc in prescription.drugs)
-    program = RecordedProgram(at, drugs, prescription.program, prescription.ptm)
-    return replace(history, programs=(*history.programs, program))
+    """The twin's dates for the pump at `at` (at or after its last fill), with the clinic's
+    refill margin (core.pump_twin.stored_dates)."""
+    return stored_dates(history, at, margin_days=Decimal(clinic_settings().refill_margin_days))
 
 
 @dataclass(frozen=True)

@@ -158,20 +158,11 @@ def current_setting(
     )
 
 
-def _after(
-    implant: Implant, fill: Fill, dose: Q, outcome: FillOutcome, prescription: Prescription
-) -> Setting:
+def _after(fill: Fill, dose: Q, outcome: FillOutcome) -> Setting:
     """The pump after the fill, its dates from its twin with the fill and the prescription's
-    program added, as perform_refill stores them."""
-    plan = pump_history.twin_dates(
-        pump_history.with_fill(
-            pump_history.history_of(implant),
-            outcome.plan.fill_at,
-            fill.volume.canonical,
-            prescriptions.as_core(prescription),
-        ),
-        outcome.plan.fill_at,
-    )
+    program added (the decision's run), as perform_refill stores them."""
+    plan = outcome.twin
+    assert plan is not None  # a preview's decision runs the pump's twin
     return Setting(
         drugs=tuple((n, c.to(catalog.drug(n).concentration_unit)) for n, c in fill.drugs),
         reservoir=fill.volume,
@@ -228,7 +219,16 @@ def preview_refill(
     change = FluidChange(prescription.fluid_change) if prescription else FluidChange.NONE
     basal = prescription is None or prescription.bolus_dose_mcg is None
     entries = RefillEntries(
-        at, expected, aspirated, fill, dose, phase=phase, ptm=ptm, fluid_change=change, basal=basal
+        at,
+        expected,
+        aspirated,
+        fill,
+        dose,
+        phase=phase,
+        ptm=ptm,
+        fluid_change=change,
+        basal=basal,
+        prescription=prescriptions.as_core(prescription) if prescription else None,
     )
     decision = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=not partial)
     decision = with_open_incidents(decision, implant)
@@ -255,7 +255,7 @@ def _preview(
     after = visit = None
     if outcome is not None and fill is not None and dose is not None:
         assert prescription is not None  # a fill is judged only against its prescription
-        after = _after(implant, fill, dose, outcome, prescription)
+        after = _after(fill, dose, outcome)
         visit = _visit(after, fill)
     reasons = {}
     if prescription is not None:

@@ -357,7 +357,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
                     canonical,
                 ),
             )
-            history = pump_history.with_fill(history, now, volume.canonical, prescribed)
+            history = pump_twin.with_fill(history, now, volume.canonical, prescribed)
             old_drugs = [(name, conc.canonical) for name, conc in current.drugs]
             bridged = bridge_for(old_drugs, fill, dose, current.dead_volume)
         else:
@@ -371,7 +371,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
                     drugs_now,
                 ),
             )
-            history = pump_history.with_program(history, now, prescribed)
+            history = pump_twin.with_program(history, now, prescribed)
         projection = pump_twin.projection(
             history,
             now,
