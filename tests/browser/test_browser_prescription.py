@@ -98,7 +98,7 @@ def test_prescribed_checked_rejected_corrected_filled_and_read_back(
     page = sign_in(pharmacist)
     double_check(page, 2)
     expect(page.get_by_test_id("check-mismatch")).to_be_visible()
-    differs = page.get_by_role("alert").filter(has_text="program.days.mon")
+    differs = page.get_by_role("alert").filter(has_text="Steps on Monday")
     expect(differs).to_contain_text("12:00 440 mcg/day differs from the prescription")
     expect(differs).to_contain_text("(not shown: the double-check is independent)")
     page.get_by_label("Comment (required to reject)").fill(COMMENT)

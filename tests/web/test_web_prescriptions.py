@@ -293,8 +293,8 @@ def test_the_double_check_hides_the_numbers_names_a_mismatch_and_takes_a_rejecti
     assert wrong.status_code == 422
     assert 'data-testid="check-mismatch"' in shown
     assert (
-        "program.days.mon: 00:00 400 mcg/day, 13:00 0.44 mg/day differs from the prescription "
-        "(so do program.days.tue, program.days.wed, program.days.thu, program.days.fri)"
+        "Steps on Monday: 00:00 400 mcg/day, 13:00 0.44 mg/day differs from the prescription "
+        "(so do Steps on Tuesday, Steps on Wednesday, Steps on Thursday, Steps on Friday)"
     ) in shown
     assert "the value of prescription #2 by dr.house (not shown" in shown
     assert "12:00 440 mcg/day" not in shown

@@ -142,7 +142,8 @@ def test_the_prescribe_page_shows_the_rejection_comment_until_a_new_one_is_signe
     notice = page.split('data-testid="rejected-notice"')[1].split("</div>")[0]
     assert f"Prescription #{record.number} by dr.house was rejected at the double-check" in notice
     assert "by pharma.cist" in notice and f"“{COMMENT}”" in notice
-    assert "the form starts from prescription #1" in notice
+    assert f"Starting from #{record.number}, rejected by pharma.cist on" in notice
+    assert "replaces #1" in notice
     awaiting(physician, implant, hours_ago=1)
     assert 'data-testid="rejected-notice"' not in signed_in(physician).get(url).content.decode()
 

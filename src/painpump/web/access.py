@@ -19,6 +19,7 @@ from painpump.clinic.errors import Conflict, NotFound, UnreadableRow
 from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import CONFLICT, FORBIDDEN, NOT_FOUND, REFUSED
+from painpump.web.refusals import labelled
 
 P = ParamSpec("P")
 CONCURRENT = "a concurrent change conflicts with this one: reload the page and check it"
@@ -49,7 +50,7 @@ def clinic_page(view: View[P]) -> View[P]:
             log.error("%s %s refused: %s", request.method, request.path, unreadable)
             return _refused(request, str(unreadable), CONFLICT)
         except Refusal as refusal:
-            return _refused(request, refusal.message, REFUSED)
+            return _refused(request, labelled(refusal).message, REFUSED)
 
     return login_required(guarded)  # type: ignore[return-value]
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from painpump.clinic.reads import drug_units
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, parse
+from painpump.web.refusals import field_label, labels_in
 
 T = TypeVar("T")
 
@@ -78,11 +79,14 @@ def help_shown(form: forms.Form) -> None:
 
 def shown_refusal(form: forms.Form, refusal: Refusal, fields: Mapping[str, str] = {}) -> Refusal:
     """The refusal as the page shows it: naming the form field it lands on by that field's label
-    ("Concentration", not the service's "drugs[0]", which stays the API's name)."""
+    ("Concentration", not the service's "drugs[0]", which stays the API's name), else its path
+    as the forms label it ("Steps on Monday", web.refusals), and so each path its problem names."""
     name = fields.get(refusal.field, refusal.field)
-    if name not in form.fields:
-        return refusal
-    return replace(refusal, field=str(form.fields[name].label or name))
+    if name in form.fields:
+        label = str(form.fields[name].label or name)
+    else:
+        label = field_label(refusal.field)
+    return replace(refusal, field=label, problem=labels_in(refusal.problem))
 
 
 def show_refusal(form: forms.Form, refusal: Refusal, fields: Mapping[str, str] = {}) -> None:

@@ -1,15 +1,16 @@
 """What the prescription pages read, each an audited read: the pump a physician prescribes for
-(with the prescription a new one starts from, and the checker's comment when its newest one was
-rejected at the double-check), a prescription awaiting its double-check (the page shows its
-drugs, program kind and reason, never its numbers; never to its prescriber), a programming
-session with its readbacks (also the one a refill made, for its session report), and the
-incidents open on a patient's record."""
+(with the prescription a new one starts from: its newest one when the double-check rejected it,
+with the checker's comment), a prescription awaiting its double-check (the page shows its
+drugs, program kind, reason and the checks so far, never its numbers; never to its
+prescriber), a programming session with its readbacks (also the one a refill made, for its
+session report), and the incidents open on a patient's record."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -19,7 +20,7 @@ from painpump.clinic import audit
 from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.models import Implant, Incident, Prescription, Program, Readback, Refill
 from painpump.clinic.reads import prescriptions
-from painpump.clinic.reads.prescription_history import Programming
+from painpump.clinic.reads.prescription_history import Programming, refused_accepts
 from painpump.clinic.reads.readback_expected import fluid_change_run, reservoir_tolerance
 from painpump.clinic.roles import Forbidden, require
 from painpump.core import prescription as rx
@@ -30,13 +31,14 @@ from painpump.core.prescription_compare import FluidChangeShown
 @dataclass(frozen=True)
 class Rejection:
     """A prescription rejected at its double-check: who rejected it, when, and their comment
-    for the prescriber."""
+    for the prescriber; `values` are what it prescribed (a new form starts from them)."""
 
     number: int
     prescribed_by: str
     rejected_by: str
     rejected_at: datetime
     comment: str
+    values: rx.Prescription
 
 
 def rejection(implant: Implant) -> Rejection | None:
@@ -49,14 +51,19 @@ def rejection(implant: Implant) -> Rejection | None:
     if check is None:
         return None
     return Rejection(
-        newest.number, newest.prescribed_by, check.checked_by, check.checked_at, check.comment
+        newest.number,
+        newest.prescribed_by,
+        check.checked_by,
+        check.checked_at,
+        check.comment,
+        prescriptions.as_core(newest),
     )
 
 
 @dataclass(frozen=True)
 class PrescriptionStart:
     """The pump a new prescription is for, the newest one (open or in force) it replaces, and
-    its newest prescription if the double-check rejected it."""
+    its newest prescription if the double-check rejected it (the form starts from that one)."""
 
     implant: Implant
     version: int
@@ -78,6 +85,26 @@ def prescription_start(user: User, implant_id: UUID) -> PrescriptionStart:
     return PrescriptionStart(implant, implant.version, current, values, rejection(implant))
 
 
+class CheckOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    ACCEPT_REFUSED = "accept refused"
+    """Entries that did not match the prescription (nothing recorded but the audit entry)."""
+
+
+@dataclass(frozen=True)
+class CheckEvent:
+    """A step of a prescription's double-check: who, when, the outcome, the comment, and for an
+    accept refused the entries that did not match (their paths: never a value, neither the
+    prescribed one nor the one typed, which would prompt the next checker)."""
+
+    outcome: CheckOutcome
+    by: str
+    at: datetime
+    comment: str = ""
+    differed: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class CheckTask:
     """A prescription as the second clinician sees it before entering the values: the drugs by
@@ -86,8 +113,8 @@ class CheckTask:
     record: Prescription
     implant: Implant
     drug_names: tuple[str, ...]
-    checks: tuple[str, ...]
-    """Earlier double-checks in words (who, when, accepted or rejected, the comment)."""
+    history: tuple[CheckEvent, ...]
+    """The checks so far, oldest first, with the accepts refused as the chart lists them."""
 
 
 @transaction.atomic
@@ -115,12 +142,32 @@ def check_task(user: User, prescription_id: UUID) -> CheckTask:
         patient_id=implant.episode.patient_id,
     )
     names = tuple(drug.drug for drug in record.drugs.all())
-    checks = tuple(
-        f"{'accepted' if c.accepted else 'rejected'} by {c.checked_by}"
-        + (f": {c.comment}" if c.comment else "")
+    return CheckTask(record, implant, names, check_history(record))
+
+
+def check_history(record: Prescription) -> tuple[CheckEvent, ...]:
+    """The prescription's checks and the accepts refused at it (from the audit trail), oldest
+    first."""
+    checks = [
+        CheckEvent(
+            CheckOutcome.ACCEPTED if c.accepted else CheckOutcome.REJECTED,
+            c.checked_by,
+            c.checked_at,
+            c.comment,
+        )
         for c in record.checks.all()
-    )
-    return CheckTask(record, implant, names, checks)
+    ]
+    patient_id = record.implant.episode.patient_id
+    refused = [
+        CheckEvent(
+            CheckOutcome.ACCEPT_REFUSED,
+            attempt.by,
+            attempt.at,
+            differed=tuple(d.field for d in attempt.differed),
+        )
+        for attempt in refused_accepts(patient_id, [record.id]).get(str(record.id), ())
+    ]
+    return tuple(sorted(refused + checks, key=lambda event: event.at))
 
 
 @dataclass(frozen=True)

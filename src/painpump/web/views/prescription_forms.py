@@ -23,7 +23,7 @@ from painpump.core.errors import Refusal
 from painpump.core.prescription_compare import CheckEntries, FluidChangeShown, Readback
 from painpump.core.units import Kind, Q
 from painpump.web.forms import QuantityField, UnitTextField, help_shown, ordered_in
-from painpump.web.views.refill_forms import ADMIXED, PHASES, VersionedForm, drug_choices
+from painpump.web.views.refill_forms import ADMIXED, VersionedForm, drug_choices
 
 FIRST_ROWS = 13
 """Step rows on a new form, and how many more rows the MORE_ROWS button adds."""
@@ -40,6 +40,16 @@ KINDS = [
     (rx.ProgramKind.SINGLE_BOLUS.value, "Single bolus: one dose over a duration, then stopped"),
 ]
 DAY_CHOICES = [("", "—"), *((name, name) for name in rx.WEEKDAY_SETS)]
+PHASES = [
+    ("", "As the rules set it (titration; maintenance at a refill of the same drug)"),
+    (Phase.TITRATION.value, "Titration (the label's titration steps)"),
+    (Phase.MAINTENANCE.value, "Maintenance (the label's steps at refills)"),
+]
+PHASE_HELP = (
+    "Left to the rules: titration, the stricter, in the review and when programmed between "
+    "refills; at a refill, maintenance for the same drug, titration for a first fill or a new drug"
+)
+"""What core.refill_decision.next_phase does with a prescription that gives no phase."""
 STEP_FIELD = re.compile(r"steps\[(\d+)\]\.(days|start|dose)")
 DAY_STEP = re.compile(r"program\.days\.(\w+)\[(\d+)\]\.(start|dose)")
 WHOLE_DAY = re.compile(r"program\.days\.(mon|tue|wed|thu|fri|sat|sun)")
@@ -386,7 +396,7 @@ def fluid_change_field() -> forms.ChoiceField:
 
 class PrescriptionForm(DrugsMixin, ProgramMixin, VersionedForm):
     submission = forms.CharField(widget=forms.HiddenInput, max_length=80, required=False)
-    phase = forms.ChoiceField(label="Phase", choices=PHASES, required=False)
+    phase = forms.ChoiceField(label="Phase", choices=PHASES, required=False, help_text=PHASE_HELP)
     fluid_change = fluid_change_field()
     reason = forms.CharField(
         label="Reason for this prescription",

@@ -1,12 +1,13 @@
 """Prescriptions on the web: a physician's new prescription for a pump (drugs with their
-concentrations, a continuous or flex program, the PTM settings, the phase and the reason),
-reviewed as core judges it (a hard limit next to its entry; each warning with its own reason
-box; every setting before and after; whether a double-check follows) and then signed on the
-implant's version reviewed; and the second clinician's independent double-check, typed without
-the prescribed numbers in view and accepted only when it matches (then the prescription is
-shown whole, with the worst day with every patient bolus), or rejected with a comment; the
-prescriber never opens the check (clinic.reads.prescription_history,
-clinic.actions.prescriptions)."""
+concentrations, a continuous or flex program, the PTM settings, the phase and the reason; the
+form starts from the pump's newest prescription when the double-check rejected it), reviewed as
+core judges it (a hard limit next to its entry; each warning with its own reason box; every
+setting before and after; whether a double-check follows) and then signed on the implant's
+version reviewed; and the second clinician's independent double-check, typed without the
+prescribed numbers in view (the checks so far listed, each accept refused with the entries that
+did not match) and accepted only when it matches (then the prescription is shown whole, with the
+worst day with every patient bolus), or rejected with a comment; the prescriber never opens the
+check (clinic.reads.prescription_history, clinic.actions.prescriptions)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from painpump.clinic.models import Prescription
 from painpump.clinic.reads import drug_units
 from painpump.clinic.reads.prescription_history import PrescriptionPreview, preview_prescription
 from painpump.clinic.reads.prescription_work import (
+    CheckEvent,
     CheckTask,
     PrescriptionStart,
     check_task,
@@ -39,6 +41,7 @@ from painpump.web.access import clinic_page, user_of
 from painpump.web.double_submit import answered_once, new_submission_key
 from painpump.web.forms import concentrations_in, show_refusal, shown_refusal
 from painpump.web.prescription_display import shown
+from painpump.web.refusals import field_label
 from painpump.web.views.prescription_forms import (
     MORE_ROWS,
     ROWS,
@@ -86,12 +89,23 @@ def _named_sets(weekdays: set[int]) -> list[str]:
 
 
 def _initial(start: PrescriptionStart) -> dict[str, Any]:
-    """A new form on the prescription it replaces (the physician changes what is to change),
-    each quantity in its drug's unit."""
+    """A new form on the pump's newest prescription when the double-check rejected it (all of
+    it, the reason left to type), else on the prescription it replaces (the physician changes
+    what is to change), each quantity in its drug's unit."""
     initial: dict[str, Any] = {"version": start.version, "submission": new_submission_key()}
-    current = start.current_values
-    if current is None:
+    if start.rejected is not None:
+        values = start.rejected.values
+        phase = values.phase.value if values.phase is not None else ""
+        chosen = {"phase": phase, "fluid_change": values.fluid_change.value}
+        return initial | _entries(values) | chosen
+    if start.current_values is None:
         return initial
+    return initial | _entries(start.current_values)
+
+
+def _entries(current: rx.Prescription) -> dict[str, Any]:
+    """The form's entries for the drugs, the program and the PTM settings of `current`."""
+    initial: dict[str, Any] = {}
     for index, (name, conc) in enumerate(current.drugs[:3]):
         suffix = "" if index == 0 else f"_{index + 1}"
         initial[f"drug{suffix}"] = name
@@ -223,6 +237,7 @@ def _check_page(
     context = {
         "form": form,
         "task": task,
+        "history": [(event, _differed(event)) for event in task.history],
         "implant": task.implant,
         "patient": task.implant.episode.patient,
         "mismatch": mismatch,
@@ -230,6 +245,11 @@ def _check_page(
         "rx": shown(task.record) if decided else None,
     }
     return render(request, "web/prescription/check.html", context, status=status)
+
+
+def _differed(event: CheckEvent) -> str:
+    """The entries of an accept refused that did not match, as the form labels them."""
+    return ", ".join(field_label(field) for field in event.differed)
 
 
 @clinic_page

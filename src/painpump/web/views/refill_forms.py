@@ -15,11 +15,6 @@ from painpump.core.refill_decision import PTM_COUNTS_SOURCE, Fill, PtmCounts
 from painpump.core.units import Kind, Q
 from painpump.web.forms import QuantityField
 
-PHASES = [
-    ("", "As the rules set it (titration for a first fill or a new drug, else maintenance)"),
-    ("titration", "Titration (the label's titration steps)"),
-    ("maintenance", "Maintenance (the label's steps at refills)"),
-]
 ADMIXED = (2, 3)
 """The second and third drug of an admixture (the first is the principal drug)."""
 
