@@ -4,6 +4,7 @@ a hard stop has no override at all (rule-two-tiers)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -13,14 +14,15 @@ from typing import Any
 
 from painpump.core.decision import Finding, Tier
 from painpump.core.errors import Refusal
+from painpump.core.text import ASCII_BLANKS, LIMIT, TEXT_RULES, described, escaped, unseen
 
 OVERRIDE_RULES = "painpump override rules (rule-two-tiers)"
 MIN_REASON_CHARS = 8
 MIN_REASON_LETTERS = 4
 """Distinct letters a reason needs: "........" or "aaaaaaaa" say nothing."""
 MAX_REASON_CHARS = 500
-_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
-"""Hangul fillers: letters by their category that show as blank."""
+_BLANKS = re.compile(f"[{re.escape(ASCII_BLANKS)}]+")
+"""A run of what a reason's tidying makes one space (a textarea's line breaks, tabs)."""
 
 
 class GivenAt(StrEnum):
@@ -125,25 +127,12 @@ def attributed(
 
 
 def checked_reason(field: str, text: str) -> str:
-    """A typed reason for passing a soft rule, with its spaces tidied: printable, 8 to 500
-    characters, with at least 4 different letters; refused naming `field` otherwise."""
-    reason = " ".join(str(text).split())
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in reason):
-        raise Refusal(
-            field,
-            repr(reason[:40]),
-            "printable text",
-            OVERRIDE_RULES,
-            "holds control or format characters",
-        )
-    if len(reason) < MIN_REASON_CHARS:
-        raise Refusal(
-            field,
-            repr(reason),
-            f"a reason of at least {MIN_REASON_CHARS} characters",
-            OVERRIDE_RULES,
-            "is too short to say why the limit is passed",
-        )
+    """A typed reason for passing a soft rule, its runs of spaces, tabs and line breaks made one
+    space and its accents composed (NFC): at most 500 characters, none hidden (core.text's rule
+    for names: no control, format or invisible character, line or paragraph separator, or space
+    but the plain one), at least 8 characters with at least 4 different letters; refused
+    naming `field` otherwise."""
+    reason = unicodedata.normalize("NFC", " ".join(_BLANKS.split(str(text).strip(ASCII_BLANKS))))
     if len(reason) > MAX_REASON_CHARS:
         raise Refusal(
             field,
@@ -152,7 +141,21 @@ def checked_reason(field: str, text: str) -> str:
             OVERRIDE_RULES,
             "is too long",
         )
-    letters = {ch.casefold() for ch in reason if ch.isalpha() and ch not in _FILLERS}
+    for ch in reason:
+        kind = unseen(ch)
+        if kind is not None:
+            raise Refusal(
+                field, escaped(reason), LIMIT, TEXT_RULES, f"holds {described(ch)}, {kind}"
+            )
+    if len(reason) < MIN_REASON_CHARS:
+        raise Refusal(
+            field,
+            repr(reason),
+            f"a reason of at least {MIN_REASON_CHARS} characters",
+            OVERRIDE_RULES,
+            "is too short to say why the limit is passed",
+        )
+    letters = {ch.casefold() for ch in reason if ch.isalpha()}
     if len(letters) < MIN_REASON_LETTERS:
         raise Refusal(
             field,

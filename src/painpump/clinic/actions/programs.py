@@ -22,7 +22,7 @@ from painpump.clinic.actions.refills import (
     version_conflict,
 )
 from painpump.clinic.errors import get_or_not_found
-from painpump.clinic.models import Appointment, Implant, Program
+from painpump.clinic.models import Implant, Program
 from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.incident_warnings import RULE as OPEN_INCIDENT
 from painpump.clinic.reads.incident_warnings import with_open_incidents
@@ -31,7 +31,6 @@ from painpump.clinic.reads.refill_preview import refill_state
 from painpump.clinic.roles import require
 from painpump.core.dose_history import Phase
 from painpump.core.overrides import GivenAt, overrides_for
-from painpump.core.refill import LimitedBy
 from painpump.core.refill_decision import decide_program_change
 from painpump.core.units import of, round_places
 
@@ -112,7 +111,9 @@ def program_pump(
     dated = pump_dates.store(implant, program, None, now)
     implant.version += 1  # a form opened before this change is stale (409), never replayed
     implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "version", "updated_at"])
-    moved = _reschedule_refill(actor, implant, dated.limited_by)
+    moved = refill_visits.reschedule_refill(
+        actor, implant, dated.limited_by, "moved by a dose change"
+    )
     drugs = state.last_fill.drugs
     audit.record(
         actor,
@@ -137,44 +138,3 @@ def program_pump(
         },
     )
     return program
-
-
-def _reschedule_refill(actor: str, implant: Implant, limited_by: LimitedBy) -> list[str]:
-    """The patient's open refill appointments follow the pump's new dates as a refill's visit
-    would: each is due by the new refill-by date with a note naming what limits it; a proposed
-    one moves to the visit core proposes for it (the latest free slot on or before it, as a
-    refill proposes), a booked one only when it now falls after it (or was urgent): a higher
-    dose must not leave the refill booked after the pump's alarm, and a booked time the patient
-    agreed to stays while it is in time. Audited; returns what moved."""
-    assert implant.refill_by is not None
-    note = refill_visits.limited_note(limited_by)
-    moved = []
-    open_refills = Appointment.objects.select_for_update().filter(
-        patient_id=implant.episode.patient_id, kind="refill", status__in=("proposed", "booked")
-    )
-    for appointment in open_refills.order_by("due_by", "id"):
-        before = (appointment.on, appointment.starts_at)
-        due_moved = appointment.due_by != implant.refill_by
-        if due_moved or appointment.note != note:
-            audit.record(
-                actor,
-                "appointment.update",
-                "appointment",
-                appointment.id,
-                patient_id=appointment.patient_id,
-                before={
-                    "due_by": appointment.due_by.isoformat() if appointment.due_by else None,
-                    "note": appointment.note,
-                },
-                after={"due_by": implant.refill_by.isoformat(), "note": note},
-            )
-        appointment.due_by, appointment.note = implant.refill_by, note
-        proposal = appointment.status == "proposed" and due_moved
-        if appointment.on > implant.refill_by or appointment.overdue or proposal:
-            refill_visits.move_to_proposal(actor, appointment, "moved by a dose change")
-            if (appointment.on, appointment.starts_at) != before:
-                moved.append(f"{appointment.id}: {before[0]} -> {appointment.on}")
-        else:
-            appointment.version += 1
-            appointment.save(update_fields=["due_by", "note", "version"])
-    return moved

@@ -1,5 +1,6 @@
 """The dates a pump's twin gives, stored where every page, report and API answer reads them: on
-the pump (its dashboard indexes), on the program started and on the refill that started it."""
+the pump (its dashboard indexes), on the program started and on the refill that started it; the
+patient's open refill appointments follow them when every pump is dated again."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 
 from painpump.clinic import audit
+from painpump.clinic.actions import refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
-from painpump.clinic.models import Implant, Program, Refill
+from painpump.clinic.models import Appointment, Implant, Program, Refill
 from painpump.clinic.reads import pump_history
+from painpump.clinic.reads.refill_slots import OPEN
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
-from painpump.core.pump_twin import TwinDates
+from painpump.core.pump_twin import HORIZON_DAYS, TwinDates
+from painpump.core.refill import LimitedBy
 
 FIELDS = ["alarm_at", "empty_at", "refill_by", "limited_by"]
 
@@ -37,7 +41,7 @@ def store(implant: Implant, program: Program, refill: Refill | None, at: datetim
         raise Refusal(
             "program",
             str(program.id),
-            f"a program that empties the pump within {pump_history.HORIZON_DAYS} days",
+            f"a program that empties the pump within {HORIZON_DAYS} days",
             pump_history.RULES,
             "gives no refill date",
         )
@@ -52,13 +56,17 @@ def store(implant: Implant, program: Program, refill: Refill | None, at: datetim
 
 
 CHUNK = 500
+REDATED = "moved by a change of the clinic's refill margin, time zone or drug library"
+"""Why a refill visit moved when every pump was dated again."""
 
 
 @transaction.atomic
 def redate_all(user: User, now: datetime) -> int:
     """Every filled pump in place dated again by its twin (after a change of the clinic's refill
     margin, time zone or drug library): its stored alarm, empty and refill-by dates, chunk by
-    chunk, one audit entry for the whole. Returns how many pumps changed."""
+    chunk, and the open refill appointments of each pump whose dates moved follow them
+    (refill_visits.reschedule_refill); one audit entry for the whole. Returns how many pumps
+    changed."""
     actor = require(user, "settings.write")
     zone = locale_of(clinic_settings()).zone
     ids = list(
@@ -66,15 +74,22 @@ def redate_all(user: User, now: datetime) -> int:
         .order_by("id")
         .values_list("id", flat=True)
     )
-    dated: dict[str, dict[str, str | None]] = {}
+    changed: list[tuple[Implant, LimitedBy]] = []
     for start in range(0, len(ids), CHUNK):
-        dated |= _redate(ids[start : start + CHUNK], zone, now)
+        changed += _redate(ids[start : start + CHUNK], zone, now)
+    dated = {str(implant.id): dates_of(implant) for implant, _ in changed}
+    moved = _appointments_follow(actor, changed)
     audit.record(
         actor,
         "pumps.redate",
         "clinic",
         "pumps",
-        after={"pumps": len(ids), "changed": len(dated), "dated": dated},
+        after={
+            "pumps": len(ids),
+            "changed": len(dated),
+            "dated": dated,
+            "appointments_moved": moved,
+        },
     )
     return len(dated)
 
@@ -88,7 +103,9 @@ def dates_of(implant: Implant) -> dict[str, str | None]:
     }
 
 
-def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> dict[str, dict[str, str | None]]:
+def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> list[tuple[Implant, LimitedBy]]:
+    """The pumps of `ids` whose twin moved their dates, saved with the new ones, each with what
+    limits its refill-by date now."""
     newest = Refill.objects.filter(implant_id=OuterRef("implant_id")).order_by("-performed_at")
     last = {
         r.implant_id: r
@@ -107,7 +124,7 @@ def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> dict[str, dict[str,
     ):
         runs.setdefault(program.implant_id, []).append(program)
     implants = list(Implant.objects.filter(id__in=ids))
-    moved = []
+    moved: list[tuple[Implant, LimitedBy]] = []
     for implant in implants:
         refill = last.get(implant.id)
         if refill is None:
@@ -124,6 +141,48 @@ def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> dict[str, dict[str,
         dates = (found.alarm_at, found.empty_at, found.refill_by)
         if (implant.alarm_at, implant.empty_at, implant.refill_by) != dates:
             implant.alarm_at, implant.empty_at, implant.refill_by = dates
-            moved.append(implant)
-    Implant.objects.bulk_update(moved, ["alarm_at", "empty_at", "refill_by"])
-    return {str(implant.id): dates_of(implant) for implant in moved}
+            moved.append((implant, found.limited_by))
+    Implant.objects.bulk_update(
+        [implant for implant, _ in moved], ["alarm_at", "empty_at", "refill_by"]
+    )
+    return moved
+
+
+def _appointments_follow(actor: str, changed: list[tuple[Implant, LimitedBy]]) -> list[str]:
+    """The open refill appointments of the patients whose pump's dates moved follow its new
+    refill-by date (of a patient with several such pumps, the earliest), read chunk by chunk;
+    returns what moved."""
+    patient_of: dict[UUID, UUID] = {}
+    for start in range(0, len(changed), CHUNK):
+        chunk = [implant.id for implant, _ in changed[start : start + CHUNK]]
+        patient_of |= dict(
+            Implant.objects.filter(id__in=chunk).values_list("id", "episode__patient_id")
+        )
+    due: dict[UUID, tuple[Implant, LimitedBy]] = {}
+    for implant, limited_by in changed:
+        earlier = due.get(patient_of[implant.id])
+        if earlier is None or _sooner(implant, earlier[0]):
+            due[patient_of[implant.id]] = (implant, limited_by)
+    patients = sorted(due)
+    moved: list[str] = []
+    for start in range(0, len(patients), CHUNK):
+        open_refills: dict[UUID, list[Appointment]] = {}
+        for appointment in (
+            Appointment.objects.select_for_update()
+            .filter(patient_id__in=patients[start : start + CHUNK], kind="refill", status__in=OPEN)
+            .order_by("due_by", "id")
+        ):
+            open_refills.setdefault(appointment.patient_id, []).append(appointment)
+        for patient, appointments in open_refills.items():
+            implant, limited_by = due[patient]
+            moved += refill_visits.reschedule_refill(
+                actor, implant, limited_by, REDATED, open_refills=appointments
+            )
+    return moved
+
+
+def _sooner(implant: Implant, other: Implant) -> bool:
+    """`implant` is due for its refill before `other` (a pump with no refill-by date never is)."""
+    if implant.refill_by is None:
+        return False
+    return other.refill_by is None or implant.refill_by < other.refill_by

@@ -5,7 +5,7 @@ Every page, report and API answer shows that stored appointment."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -115,6 +115,60 @@ def move_to_proposal(actor: str, appointment: Appointment, why: str) -> Appointm
     appointment.save()
     _record_proposal(actor, appointment, f"{why}; {visit.decision.findings[0].message}", before)
     return appointment
+
+
+def reschedule_refill(
+    actor: str,
+    implant: Implant,
+    limited_by: LimitedBy,
+    why: str,
+    *,
+    open_refills: Sequence[Appointment] | None = None,
+) -> list[str]:
+    """The patient's open refill appointments follow the pump's new dates as a refill's visit
+    would: each is due by the new refill-by date with a note naming what limits it; a proposed
+    one moves to the visit core proposes for it (the latest free slot on or before it, as a
+    refill proposes), a booked one only when it now falls after it (or was urgent): a refill
+    must not stay booked after the pump's alarm, and a booked time the patient agreed to stays
+    while it is in time. `why` says what moved them; `open_refills`: the patient's open refill
+    appointments, locked and in order of due date, when the caller read them already. Audited;
+    returns what moved."""
+    assert implant.refill_by is not None
+    note = limited_note(limited_by)
+    if open_refills is None:
+        open_refills = list(
+            Appointment.objects.select_for_update()
+            .filter(patient_id=implant.episode.patient_id, kind="refill", status__in=OPEN)
+            .order_by("due_by", "id")
+        )
+    moved = []
+    for appointment in open_refills:
+        before = (appointment.on, appointment.starts_at)
+        due_moved = appointment.due_by != implant.refill_by
+        changed = due_moved or appointment.note != note
+        if changed:
+            audit.record(
+                actor,
+                "appointment.update",
+                "appointment",
+                appointment.id,
+                patient_id=appointment.patient_id,
+                before={
+                    "due_by": appointment.due_by.isoformat() if appointment.due_by else None,
+                    "note": appointment.note,
+                },
+                after={"due_by": implant.refill_by.isoformat(), "note": note},
+            )
+        appointment.due_by, appointment.note = implant.refill_by, note
+        proposal = appointment.status == "proposed" and due_moved
+        if appointment.on > implant.refill_by or appointment.overdue or proposal:
+            move_to_proposal(actor, appointment, why)
+            if (appointment.on, appointment.starts_at) != before:
+                moved.append(f"{appointment.id}: {before[0]} -> {appointment.on}")
+        elif changed:
+            appointment.version += 1  # a form opened on it before is stale
+            appointment.save(update_fields=["due_by", "note", "version"])
+    return moved
 
 
 def propose_instead(actor: str, cancelled: Appointment) -> Appointment | None:

@@ -326,7 +326,7 @@ def fill_projection(
         margin_days=margin_days,
         stability=stability,
         tz=tz,
-        horizon_days=pump_history.HORIZON_DAYS,
+        horizon_days=pump_twin.HORIZON_DAYS,
     )
     return found, notes
 

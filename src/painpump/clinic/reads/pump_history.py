@@ -16,7 +16,6 @@ from painpump.clinic.models import Implant, Program, Refill
 from painpump.clinic.reads import prescriptions
 from painpump.core import catalog, refill
 from painpump.core import prescription as rx
-from painpump.core.pump_twin import HORIZON_DAYS as HORIZON_DAYS
 from painpump.core.pump_twin import (
     BolusCount,
     PumpHistory,

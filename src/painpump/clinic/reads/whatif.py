@@ -378,7 +378,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
             margin_days=margin,
             stability=stability,
             tz=zone,
-            horizon_days=pump_history.HORIZON_DAYS,
+            horizon_days=pump_twin.HORIZON_DAYS,
         )
         warnings += [w for w in projection.warnings if w.verdict is Verdict.WARN]
     except Refusal as refused:
