@@ -16,7 +16,7 @@ from painpump.clinic.actions import refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment, Implant, Program, Refill
 from painpump.clinic.reads import pump_history
-from painpump.clinic.reads.refill_slots import OPEN
+from painpump.clinic.reads.refill_slots import LOOK_AHEAD, OPEN, taken_between
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.pump_twin import HORIZON_DAYS, TwinDates
@@ -78,7 +78,7 @@ def redate_all(user: User, now: datetime) -> int:
     for start in range(0, len(ids), CHUNK):
         changed += _redate(ids[start : start + CHUNK], zone, now)
     dated = {str(implant.id): dates_of(implant) for implant, _ in changed}
-    moved = _appointments_follow(actor, changed)
+    moved = _appointments_follow(actor, changed, now)
     audit.record(
         actor,
         "pumps.redate",
@@ -148,10 +148,12 @@ def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> list[tuple[Implant,
     return moved
 
 
-def _appointments_follow(actor: str, changed: list[tuple[Implant, LimitedBy]]) -> list[str]:
+def _appointments_follow(
+    actor: str, changed: list[tuple[Implant, LimitedBy]], now: datetime
+) -> list[str]:
     """The open refill appointments of the patients whose pump's dates moved follow its new
-    refill-by date (of a patient with several such pumps, the earliest), read chunk by chunk;
-    returns what moved."""
+    refill-by date (of a patient with several such pumps, the earliest), read chunk by chunk,
+    the slots taken read once for all of them; returns what moved."""
     patient_of: dict[UUID, UUID] = {}
     for start in range(0, len(changed), CHUNK):
         chunk = [implant.id for implant, _ in changed[start : start + CHUNK]]
@@ -165,6 +167,11 @@ def _appointments_follow(actor: str, changed: list[tuple[Implant, LimitedBy]]) -
             due[patient_of[implant.id]] = (implant, limited_by)
     patients = sorted(due)
     moved: list[str] = []
+    if not patients:
+        return moved
+    today = locale_of(clinic_settings()).today(now)
+    latest = max((i.refill_by for i, _ in due.values() if i.refill_by), default=today)
+    taken = taken_between(today, max(today, latest) + LOOK_AHEAD)
     for start in range(0, len(patients), CHUNK):
         open_refills: dict[UUID, list[Appointment]] = {}
         for appointment in (
@@ -176,7 +183,7 @@ def _appointments_follow(actor: str, changed: list[tuple[Implant, LimitedBy]]) -
         for patient, appointments in open_refills.items():
             implant, limited_by = due[patient]
             moved += refill_visits.reschedule_refill(
-                actor, implant, limited_by, REDATED, open_refills=appointments
+                actor, implant, limited_by, REDATED, open_refills=appointments, taken=taken
             )
     return moved
 

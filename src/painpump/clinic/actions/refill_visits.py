@@ -6,7 +6,7 @@ Every page, report and API answer shows that stored appointment."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -86,14 +86,23 @@ def _record_proposal(
     )
 
 
-def move_to_proposal(actor: str, appointment: Appointment, why: str) -> Appointment:
+def move_to_proposal(
+    actor: str,
+    appointment: Appointment,
+    why: str,
+    taken: dict[date, list[datetime]] | None = None,
+) -> Appointment:
     """Move a locked open refill appointment to the visit core proposes now for its refill-by
-    date (audited; a form opened on it is stale)."""
+    date (audited; a form opened on it is stale). `taken`: the slots taken, read once for a
+    batch of moves (refill_slots.taken_between) and kept current here."""
     assert appointment.due_by is not None
     settings = clinic_settings()
     high_risk = Implant.objects.filter(
         episode__patient_id=appointment.patient_id, explanted_on__isnull=True, high_risk=True
     ).exists()
+    held = taken.get(appointment.on, []) if taken is not None else []
+    if appointment.starts_at in held:
+        held.remove(appointment.starts_at)
     visit = visit_for(
         appointment.due_by,
         clock.now(),
@@ -101,7 +110,10 @@ def move_to_proposal(actor: str, appointment: Appointment, why: str) -> Appointm
         booking_rules(settings),
         high_risk=high_risk,
         excluding=appointment.id,
+        taken=taken,
     )
+    if taken is not None and visit.starts_at is not None:
+        taken.setdefault(visit.day, []).append(visit.starts_at)
     before = shown(appointment)
     appointment.on, appointment.starts_at, appointment.overdue = (
         visit.day,
@@ -124,6 +136,7 @@ def reschedule_refill(
     why: str,
     *,
     open_refills: Sequence[Appointment] | None = None,
+    taken: dict[date, list[datetime]] | None = None,
 ) -> list[str]:
     """The patient's open refill appointments follow the pump's new dates as a refill's visit
     would: each is due by the new refill-by date with a note naming what limits it; a proposed
@@ -131,8 +144,8 @@ def reschedule_refill(
     refill proposes), a booked one only when it now falls after it (or was urgent): a refill
     must not stay booked after the pump's alarm, and a booked time the patient agreed to stays
     while it is in time. `why` says what moved them; `open_refills`: the patient's open refill
-    appointments, locked and in order of due date, when the caller read them already. Audited;
-    returns what moved."""
+    appointments, locked and in order of due date, when the caller read them already; `taken`:
+    the slots taken, for a batch of moves (move_to_proposal). Audited; returns what moved."""
     assert implant.refill_by is not None
     note = limited_note(limited_by)
     if open_refills is None:
@@ -162,7 +175,7 @@ def reschedule_refill(
         appointment.due_by, appointment.note = implant.refill_by, note
         proposal = appointment.status == "proposed" and due_moved
         if appointment.on > implant.refill_by or appointment.overdue or proposal:
-            move_to_proposal(actor, appointment, why)
+            move_to_proposal(actor, appointment, why, taken)
             if (appointment.on, appointment.starts_at) != before:
                 moved.append(f"{appointment.id}: {before[0]} -> {appointment.on}")
         elif changed:

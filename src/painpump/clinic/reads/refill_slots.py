@@ -46,10 +46,14 @@ def visit_for(
     high_risk: bool,
     excluding: UUID | None = None,
     declined: Collection[datetime] = (),
+    taken: dict[date, list[datetime]] | None = None,
 ) -> Visit:
-    """The visit core proposes for `refill_by` among the slots not taken (nor `declined`)."""
+    """The visit core proposes for `refill_by` among the slots not taken (nor `declined`);
+    `taken`: the slots taken as a batch of moves keeps them (read once, kept current by the
+    caller, the visit moved left out), instead of reading them again."""
     today = locale.today(now)
-    taken = taken_between(today, max(today, refill_by) + LOOK_AHEAD, excluding=excluding)
+    if taken is None:
+        taken = taken_between(today, max(today, refill_by) + LOOK_AHEAD, excluding=excluding)
     for start in declined:
         taken[locale.today(start)].append(start)
     return propose_visit(
