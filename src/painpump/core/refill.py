@@ -442,6 +442,11 @@ class Reconciliation:
         return self.finding is not DeliveryFinding.NONE or bool(self.consequential)
 
 
+def within_syringe_reading(difference_ml: Decimal) -> bool:
+    """True when aspirated and expected differ by no more than a syringe is read to."""
+    return abs(difference_ml) <= SYRINGE_READING.value
+
+
 def syringe_reading_words() -> str:
     """The syringe-reading floor as messages word it: "the 0.2 mL a syringe is read to
     (unverified)"."""
@@ -508,7 +513,7 @@ def reconcile(pump: Pump, expected: Q, aspirated: Q, delivered_programmed: Q) ->
     if error < 0 and pump.accuracy_under_percent is not None:
         side = pump.accuracy_under_percent
     # an empty reservoir is never within the accuracy: its error is only a lower bound
-    by_reading = abs(error) > side.value and abs(difference) <= SYRINGE_READING.value
+    by_reading = abs(error) > side.value and within_syringe_reading(difference)
     within = (abs(error) <= side.value or by_reading) and aspirated.canonical > 0
     if aspirated.canonical == 0:
         finding = DeliveryFinding.EMPTY

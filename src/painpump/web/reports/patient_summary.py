@@ -25,7 +25,7 @@ from painpump.clinic.reads.report_data import (
 from painpump.core.locale import ClinicLocale
 from painpump.core.overrides import GivenOverride
 from painpump.core.prescription import BolusState, Prescription
-from painpump.core.refill import DeliveryFinding
+from painpump.core.refill import DeliveryFinding, syringe_reading_words
 from painpump.core.units import side_by_side
 from painpump.web.reports.charts import Line, line_chart, step_chart
 from painpump.web.reports.layout import (
@@ -45,6 +45,7 @@ from painpump.web.reports.layout import (
     table,
     text,
 )
+from painpump.web.templatetags.syringe_reading import within_reading
 
 TITLE = "Clinician summary"
 SCALES = {"pain_nrs": (0.0, 10.0), "ashworth": (0.0, 4.0)}
@@ -257,6 +258,17 @@ def _overrides(
     return [gap(3), count("Soft limits passed with a reason (overrides)"), *map(text, said)]
 
 
+def _judged(refill: RefillLine) -> tuple[str, str]:
+    """The refill's delivery error and verdict; a difference no larger than a syringe is read
+    to judged in mL, as its reconciliation judged it, not as a percentage of a tiny delivery."""
+    compared = (refill.expected, refill.aspirated, refill.difference)
+    if within_reading(refill) and all(volume is not None for volume in compared):
+        shown = side_by_side([volume for volume in compared if volume is not None])
+        return shown[2], f"within {syringe_reading_words()}"
+    verdict = "within accuracy" if refill.finding == DeliveryFinding.NONE else refill.finding
+    return refill.delivery_error, verdict
+
+
 def _refills(summary: PatientSummary) -> list[Flowable]:
     locale = summary.locale
     flow: list[Flowable] = [heading("Refills with their reconciliation")]
@@ -268,8 +280,7 @@ def _refills(summary: PatientSummary) -> list[Flowable]:
             " + ".join(str(d) for d in r.drugs),
             lines(r.volume, r.lot),
             _residual(r),
-            r.delivery_error,
-            "within accuracy" if r.finding == DeliveryFinding.NONE else r.finding,
+            *_judged(r),
             lines(r.performed_by, f"verified: {_verification(r, locale)}"),
             short_day(locale, r.refill_by),
         ]

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 from reportlab.platypus import Flowable
 
+from painpump.clinic.models import Prescription
+from painpump.clinic.reads import prescriptions
 from painpump.clinic.reads.prescription_work import ReadbackSession
 from painpump.clinic.reads.report_data import ProgrammingSession
+from painpump.core import prescription as rx
 from painpump.web.reports.layout import (
     day,
     facts,
@@ -40,6 +43,7 @@ from painpump.web.reports.session_sections import (
     readbacks,
     session_signatures,
     warnings_passed,
+    with_weekly_averages,
 )
 
 TITLE = "Programming session"
@@ -56,15 +60,27 @@ def _subtitle(session: ProgrammingSession) -> str:
 
 
 def _changes(session: ProgrammingSession, executed: ReadbackSession) -> list[Flowable]:
-    if not session.changes:
+    record = executed.prescription
+    changes = with_weekly_averages(
+        session.changes, _replaced(record, session.replaced), prescriptions.as_core(record)
+    )
+    if not changes:
         return [text("No setting changed.")]
     before = "Before" if session.replaced is None else f"Before (#{session.replaced})"
-    after = f"After (#{executed.prescription.number})"
+    after = f"After (#{record.number})"
     rows = [
         [change.setting.capitalize(), change.before or UNSET, change.after or UNSET]
-        for change in session.changes
+        for change in changes
     ]
     return [table(["Setting", before, after], rows, CHANGES)]
+
+
+def _replaced(record: Prescription, number: int | None) -> rx.Prescription | None:
+    """The prescription numbered `number` of `record`'s pump (the one the pump ran before)."""
+    if number is None:
+        return None
+    replaced = Prescription.objects.filter(implant_id=record.implant_id, number=number).first()
+    return None if replaced is None else prescriptions.as_core(replaced)
 
 
 def _people(session: ProgrammingSession, executed: ReadbackSession) -> list[Flowable]:

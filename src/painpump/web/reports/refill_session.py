@@ -48,6 +48,11 @@ from painpump.web.reports.session_sections import (
     session_signatures,
     warnings_passed,
 )
+from painpump.web.templatetags.syringe_reading import (
+    NOT_MEANINGFUL,
+    reading_words,
+    within_reading,
+)
 
 TITLE = "Refill and programming session"
 HISTORY = "Double-check history"
@@ -106,6 +111,9 @@ def _reconciled(check: ReconciliationLine) -> list[Flowable]:
         if check.finding is DeliveryFinding.NONE
         else check.finding.upper()
     )
+    error = check.delivery_error
+    if within_reading(check):  # a percentage of so small a difference says nothing
+        error, verdict = NOT_MEANINGFUL, reading_words(check.difference)
     if beyond_pocket_fill(check.pocket_fill_limit, check.difference.canonical):
         verdict += f"; difference beyond {check.pocket_fill_limit}: POSSIBLE POCKET FILL"
     twin = [] if check.twin is None else [check.twin.least, check.twin.most]
@@ -122,7 +130,7 @@ def _reconciled(check: ReconciliationLine) -> list[Flowable]:
             "Programmed since last fill",
             shown[-1] if check.programmed_since_fill is not None else "not recomputable",
         ),
-        ("Delivery error", check.delivery_error),
+        ("Delivery error", error),
         ("Verdict", verdict),
     ]
     thresholds = [

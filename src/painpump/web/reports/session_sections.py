@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import takewhile
 from typing import Any
 
 from reportlab.platypus import Flowable
@@ -20,7 +21,12 @@ from painpump.clinic.models import Incident
 from painpump.clinic.reads import drug_units
 from painpump.clinic.reads.next_refill import RefillVisit
 from painpump.clinic.reads.overrides_given import prescription_overrides
-from painpump.clinic.reads.prescription_history import RefusedAccept
+from painpump.clinic.reads.prescription_history import (
+    DAILY_DOSE,
+    WEEKLY_AVERAGE,
+    Change,
+    RefusedAccept,
+)
 from painpump.clinic.reads.prescription_work import ReadbackSession
 from painpump.clinic.reads.pump_record import Pump
 from painpump.clinic.reads.report_data import (
@@ -31,6 +37,7 @@ from painpump.clinic.reads.report_data import (
     Reprogramming,
     WarningLine,
 )
+from painpump.core import prescription as rx
 from painpump.core.locale import ClinicLocale
 from painpump.core.overrides import GivenOverride
 from painpump.core.prescription import WEEKDAYS, duration_words
@@ -61,6 +68,8 @@ STOPPED = "stopped"
 (clinic.reads.prescription_history.Programming.state)."""
 LATE_UNEXPLAINED = "urgent, book the nearest open slot with a recorded reason"
 """A visit after the refill-by date with no reason recorded (as the clinician summary says)."""
+AHEAD = frozenset({"program", DAILY_DOSE})
+"""The settings listed before the weekly average (after the drugs)."""
 REPLACED = "DATES REPLACED"
 MOVED = "DATES CHANGED"
 
@@ -312,6 +321,35 @@ def _refused_table(
     ]
     header = ["Accept refused", "At", "Entries that did not match"]
     return [table(header, rows, REFUSED)]
+
+
+def weekly_average(prescription: rx.Prescription | None) -> str:
+    """The weekly average daily dose of a basal program in its principal drug's unit (a
+    continuous program's is its daily dose); "" for a single bolus or no prescription."""
+    if prescription is None or prescription.program.bolus is not None:
+        return ""
+    return drug_units.shown(prescription.principal[0], prescription.program.average_day)
+
+
+def with_weekly_averages(
+    changes: Sequence[Change], before: rx.Prescription | None, after: rx.Prescription
+) -> tuple[Change, ...]:
+    """`changes` of `after` against `before` with the weekly average filled in on the side that
+    runs a continuous program beside a flex one (never "—" where a daily dose exists), the row
+    placed after the daily dose as the settings list it."""
+    rows = list(changes)
+    found = next((change for change in rows if change.setting == WEEKLY_AVERAGE), None)
+    if found is None:
+        return tuple(rows)
+    rows.remove(found)
+    average = Change(
+        WEEKLY_AVERAGE, found.before or weekly_average(before), found.after or weekly_average(after)
+    )
+    if average.before == average.after:
+        return tuple(rows)
+    ahead = takewhile(lambda c: c.setting in AHEAD or c.setting.startswith("drug "), rows)
+    at = len(list(ahead))
+    return (*rows[:at], average, *rows[at:])
 
 
 def _settings(settings: dict[str, str], kind: str) -> list[tuple[str, str]]:

@@ -395,9 +395,32 @@ def change_limit(request: HttpRequest, limit_id: UUID) -> HttpResponse:
         "limit": _clinic_row(row),
         "drug": drug,
         "packaged": _limits(drug),
+        **_standing(row),
     }
     status = REFUSED if form.errors else 200
     return render(request, "web/library/limit_change.html", context, status=status)
+
+
+def _standing(row: ClinicLimit) -> dict[str, Any]:
+    """Where a limit stands among its versions: in force (the current one), waiting for its
+    second approver, or no longer applying: replaced (the newer limit approved in its place,
+    `replaces`) or archived. With the limit it replaces, and a change of it still waiting."""
+    in_force = row.approved_at is not None and row.archived_at is None
+    newer = None
+    if row.archived_at is not None:
+        approved = row.replacements.filter(approved_at__isnull=False)
+        newer = approved.order_by("approved_at").first()
+    waiting = None
+    if in_force:
+        waiting = row.replacements.filter(
+            archived_at__isnull=True, approved_at__isnull=True
+        ).first()
+    return {
+        "in_force": in_force,
+        "replaced_by": None if newer is None else _clinic_row(newer),
+        "waiting_change": None if waiting is None else _clinic_row(waiting),
+        "replaces": None if row.replaces is None else _clinic_row(row.replaces),
+    }
 
 
 class ArchiveForm(forms.Form):
