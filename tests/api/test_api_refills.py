@@ -270,6 +270,7 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
     reasons = {
         "priming_bolus_mixing": "primed in the clinic with the patient observed for 6 hours",
         "priming_pushes_old_drug": "200 mcg pushed, half the day's dose, patient observed",
+        "priming_max_single_bolus": "200 mcg pushed above the 100 mcg screening bolus, observed",
     }
     body = {
         "drugs": half,

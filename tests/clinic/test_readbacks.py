@@ -357,6 +357,7 @@ def primed(implant: Implant, physician: User, pharmacist: User, nurse: User) -> 
     reasons = {
         "priming_bolus_mixing": "primed in the clinic with the patient observed for 6 hours",
         "priming_pushes_old_drug": "200 mcg pushed, half the day's dose, patient observed",
+        "priming_max_single_bolus": "200 mcg pushed above the 100 mcg screening bolus, observed",
     }
     prescribed(
         physician,

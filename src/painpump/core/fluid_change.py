@@ -1,15 +1,16 @@
 """The old fluid in the pump tubing and catheter when a prescription's fluid replaces it
 (rule-fluid-change): whether the prescribed way (none, bridge, priming bolus) fits what the path
-holds, what each gives of the old drug, and the priming bolus the pump then runs."""
+holds, what each gives of the old drug (a priming bolus's push judged as any single bolus of that
+drug is), and the priming bolus the pump then runs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from painpump.core import catalog
-from painpump.core.catalog import Pump
+from painpump.core import catalog, checks
+from painpump.core.catalog import Limit, Pump
 from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.device_limits import check_rate
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
@@ -19,6 +20,10 @@ from painpump.core.units import Q, of
 from painpump.core.volumes import bridge, priming_warning
 
 RULES = "rule-fluid-change"
+PRIMING_PREFIX = "priming_"
+"""What the priming bolus pushes is judged by the single-bolus rules (checks.check_single_bolus)
+under their names prefixed priming_: a reason typed for a patient bolus never passes it."""
+PRIMED_BOLUS = "the priming bolus"
 Drugs = tuple[tuple[str, Decimal], ...]
 """Drug names with concentrations in mcg/mL, the principal first."""
 
@@ -94,11 +99,16 @@ def judge(
     path: Drugs | None,
     prescription: Prescription,
     running_rate_ml_per_day: Decimal | None = None,
+    *,
+    region: str | None = None,
+    clinic_limits: Sequence[Limit] = (),
 ) -> list[Finding]:
     """The prescription's fluid change against the path of the pump now (and the rate its
     running program gives it, None when none runs): refused where it cannot be run, leaves a
-    change of concentration unplanned or pushes a whole day's dose as one bolus; each soft
-    finding names what the old fluid gives."""
+    change of concentration unplanned, pushes a whole day's dose as one bolus or pushes more of
+    a drug than a single bolus of it may give (the library's and `clinic_limits`, the day's
+    ceiling for `region`; None: the strictest region's); each soft finding names what the old
+    fluid gives."""
     change = prescription.fluid_change
     changed = changes(path, prescription.drugs)
     if change is FluidChange.NONE:
@@ -132,7 +142,11 @@ def judge(
             "has nothing to prime",
         )
     pushed = priming(pump, dead_volume, path)
-    return [priming_warning(), *_pushed(pushed, path, running_rate_ml_per_day)]
+    return [
+        priming_warning(),
+        *_pushed(pushed, path, running_rate_ml_per_day),
+        *_as_single_bolus(pushed, _instead(path, prescription), region, clinic_limits),
+    ]
 
 
 def _unplanned(
@@ -248,7 +262,9 @@ def _pushed(
                 f"the priming bolus pushes the {pushed.volume} in the pump tubing and catheter "
                 f"within about {minutes.quantize(Decimal(1))} min: {amount} of {name} as one "
                 "bolus",
-                f"< {day} of {name} (a whole day's dose)" if day else "a path that holds no drug",
+                f"< {day} of {name} (a whole day's dose)"
+                if day
+                else f"no program runs: no whole day's dose of {name} to judge it against",
                 RULES,
                 verified=False,
                 subject=Subject.DOSE,
@@ -257,6 +273,61 @@ def _pushed(
             )
         )
     return found
+
+
+def _as_single_bolus(
+    pushed: Priming, instead: str, region: str | None, clinic_limits: Sequence[Limit]
+) -> list[Finding]:
+    """What the priming bolus pushes of each drug, judged as any single bolus of it is
+    (checks.check_single_bolus: the library's largest single bolus by its tier, the clinic's own
+    in `clinic_limits`, the day's ceiling): a hard limit broken refuses the fluid change naming
+    the amount, the limit and its source; a soft one warns under its rule prefixed priming_,
+    naming the amount and what to prescribe `instead`."""
+    minutes = (Decimal(pushed.duration_s) / 60).quantize(Decimal(1))
+    how = (
+        f"it pushes the {pushed.volume} in the pump tubing and catheter within about {minutes} "
+        f"min; {instead}"
+    )
+    found: list[Finding] = []
+    for name, amount in pushed.pushed:
+        judged = checks.check_single_bolus(
+            catalog.drug(name), amount, region, PRIMED_BOLUS, clinic_limits
+        )
+        for finding in judged:
+            if finding.verdict is Verdict.STOP:
+                raise Refusal(
+                    "fluid_change",
+                    f"priming: {amount} of {name} as one bolus within about {minutes} min",
+                    f"{finding.limit} (hard limit: no override); {instead}",
+                    finding.source,
+                    f"is stopped by {PRIMING_PREFIX}{finding.rule}: {finding.message}",
+                )
+        warned = [
+            replace(
+                finding.about(Subject.DOSE, name),
+                rule=PRIMING_PREFIX + finding.rule,
+                message=f"{finding.message}: {how}",
+            )
+            for finding in judged
+            if finding.verdict is Verdict.WARN
+        ]
+        found += [f.in_admixture() for f in warned] if len(pushed.pushed) > 1 else warned
+    return found
+
+
+def _instead(path: Drugs | None, prescription: Prescription) -> str:
+    """What delivers the old fluid without pushing it as one bolus: a bridge where one runs
+    (the same principal drug at another concentration), else the old fluid at the new rate or
+    an emptied path."""
+    name, conc = prescription.principal
+    if path and path[0][0] == name and path[0][1] != conc.canonical:
+        return "a bridge instead delivers the old fluid at the old rate"
+    if path and path[0][0] != name:
+        return (
+            "no bridge runs for another drug: run the old fluid at the new program's rate "
+            "instead, or empty the path first"
+        )
+    return "empty the path first"
 
 
 def _factor(ratio: Decimal) -> str:

@@ -12,38 +12,35 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from painpump.core import catalog, checks, fluid_change
+from painpump.core import catalog, fluid_change
 from painpump.core.catalog import SourcedNumber
 from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.device_limits import check_rate
 from painpump.core.dose_history import Phase
-from painpump.core.dosing import dose_mcg_per_day
 from painpump.core.errors import Refusal
 from painpump.core.overrides import one_per_rule
 from painpump.core.patient_facts import OpioidStatus
 from painpump.core.prescription import RULES as PRESCRIPTION_RULES
 from painpump.core.prescription import (
     SECONDS_PER_DAY,
-    WEEKDAYS,
     PrescribedProgram,
     Prescription,
     ProgramKind,
     SingleBolus,
-    Step,
     check_shape,
     duration_words,
-    moments,
 )
 from painpump.core.refill_decision import (
     DosingRules,
+    ProgramJudge,
     PumpState,
-    RunningProgram,
-    check_drugs,
+    highest_step_of,
     named_drugs,
     next_phase,
+    running_of,
     stop_warning,
 )
-from painpump.core.units import Q, format_decimal, in_unit, of
+from painpump.core.units import format_decimal, in_unit, of
 
 PTM_OPIOID_NAIVE_SOURCE = (
     "medtronic-tdd-cancer-pain: Medtronic lists the use of the personal therapy manager (PTM) to "
@@ -76,7 +73,7 @@ def decide_prescription(
         # programmed between refills
         phase = next_phase(prescription.phase, state, None)
         check_shape(state.pump, prescription.program, prescription.ptm)
-        judge = _Judge(state, prescription, at, rules, phase)
+        judge = ProgramJudge(state, prescription, at, rules, phase)
         flex = prescription.program.kind is ProgramKind.FLEX
         where = "the largest day's total" if flex else None
         try:
@@ -98,11 +95,8 @@ def decide_prescription(
                 f"program.days.{weekday}[{index}].dose",
                 str(step.dose),
             )
-        warnings += judge.stretches()
-        warnings += _highest_step(prescription, state, rules)
-        # before the worst day, so a slip of the bolus is named at the bolus, not at its count
-        warnings += _ptm_per_bolus(prescription, state, rules)
-        warnings += judge.worst_day()
+        # judged again by the refill or programming that executes it (the limits then in force)
+        warnings += judge.beyond_day_totals()
         warnings += _bolus_size(prescription, state)
         warnings += _bolus_too_small(prescription)
         warnings += _ptm_findings(prescription, state)
@@ -114,132 +108,12 @@ def decide_prescription(
             path,
             prescription,
             state.running.rate_ml_per_day if state.running is not None else None,
+            region=rules.region,
+            clinic_limits=rules.clinic_limits,
         )
     except Refusal as stop:
         return PrescriptionDecision(prescription, (), stop, phase, None)
     return PrescriptionDecision(prescription, one_per_rule(warnings), None, phase, rate)
-
-
-class _Judge:
-    """check_drugs for one prescription, at one dose as if the pump ran another before."""
-
-    def __init__(
-        self,
-        state: PumpState,
-        prescription: Prescription,
-        at: datetime,
-        rules: DosingRules,
-        phase: Phase,
-    ) -> None:
-        self.state, self.prescription, self.at, self.rules = state, prescription, at, rules
-        self.phase = phase
-
-    def dose(
-        self,
-        dose: Q,
-        running: RunningProgram | None,
-        field: str | None,
-        increased_at: datetime | None = None,
-        where: str | None = None,
-    ) -> tuple[Decimal, list[Finding]]:
-        """The rate and warnings of `dose`; a refusal names `field`, each warning begins with
-        `where` (the step or day it judges), so the findings of one rule tell apart."""
-        last = self.state.last_fill
-        try:
-            rate, found = check_drugs(
-                self.state.pump,
-                self.prescription.drugs,
-                dose,
-                running,
-                self.at,
-                None,
-                self.rules.region,
-                self.rules.clinic_limits,
-                therapy=self.state.therapy,
-                previous_drugs=last.drugs if last is not None else None,
-                phase=self.phase,
-                on=self.at.astimezone(self.rules.tz).date(),
-                increased_at=increased_at,
-                basal=self.prescription.program.bolus is None,
-            )
-        except Refusal as stop:
-            raise stop if field is None else replace(stop, field=field) from None
-        return rate, [_labelled(f, where) for f in found] if where else found
-
-    def _as_running(self, dose: Decimal) -> RunningProgram | None:
-        """The running program as if it gave `dose` of its principal drug (its rate to match)."""
-        running, last = self.state.running, self.state.last_fill
-        if running is None or last is None:
-            return None
-        return replace(running, dose_mcg_per_day=dose, rate_ml_per_day=dose / last.drugs[0][1])
-
-    def stretches(self) -> list[Finding]:
-        """The stretches of the week judged as steps where they go beyond the day totals' (a step
-        up at night, a block across midnight): the largest rise and fall by ratio and the largest
-        rise in dose, each from the running rate then, with the running program's start as the
-        last increase when it raised a step or the worst day. A first fill or a new drug: the
-        highest step judged as the start dose. The program's steps cannot titrate faster than its
-        days."""
-        running, last = self.state.running, self.state.last_fill
-        program = self.prescription.program
-        if program.bolus is not None:  # no basal: the bolus is judged as its day's dose
-            return []
-        if running is None or last is None or last.drugs[0][0] != self.prescription.principal[0]:
-            highest = program.highest_step
-            if highest.canonical <= self.prescription.daily_dose.canonical:
-                return []
-            weekday, index, step = _highest(program)
-            field = f"program.days.{weekday}[{index}].dose"
-            where = f"the highest step, {weekday} from {step.start}"
-            return self.dose(highest, running, field, where=where)[1]
-        before = running.program or PrescribedProgram.continuous(
-            of(running.dose_mcg_per_day, "mcg/day")
-        )
-        daily_new = self.prescription.daily_dose.canonical
-        daily = daily_new / running.dose_mcg_per_day
-        rise = daily_new - running.dose_mcg_per_day
-        stretches = [m for m in moments(before, program) if m[2].canonical > 0]
-        picked = {
-            max(stretches, key=lambda m: m[3].canonical / m[2].canonical),
-            min(stretches, key=lambda m: m[3].canonical / m[2].canonical),
-            max(stretches, key=lambda m: m[3].canonical - m[2].canonical),
-        }
-        found: list[Finding] = []
-        for weekday, start, old, new in sorted(picked, key=lambda m: (WEEKDAYS.index(m[0]), m[1])):
-            ratio = new.canonical / old.canonical
-            beyond = ratio > daily or ratio < daily or new.canonical - old.canonical > rise
-            if not beyond or ratio == 1:
-                continue
-            day = program.days[WEEKDAYS.index(weekday)]
-            index = max(i for i, step in enumerate(day) if step.start_s <= start)
-            field = f"program.days.{weekday}[{index}].dose"
-            as_running = self._as_running(old.canonical)
-            where = f"{weekday} from {Step(start, new).start}"
-            found += self.dose(new, as_running, field, running.raised_at, where)[1]
-        return found
-
-    def worst_day(self) -> list[Finding]:
-        """The worst day with every allowed patient bolus, judged through every check (start
-        dose, step from the running worst day, maxima) as the day's dose."""
-        if self.prescription.ptm is None:
-            return []
-        running = self.state.running
-        previous = None
-        if running is not None:
-            extra = running.ptm.worst_day.canonical if running.ptm else Decimal(0)
-            previous = self._as_running(running.dose_mcg_per_day + extra)
-        raised = running.raised_at if running is not None else None
-        worst = self.prescription.worst_day
-        where = "the worst day with every patient bolus"
-        return self.dose(worst, previous, "ptm.max_per_day", raised, where)[1]
-
-
-def _labelled(finding: Finding, where: str) -> Finding:
-    """`finding` led by the step or day it judges; a concentration's is the order's, whatever
-    step or day judged it (a concentration is no day's total)."""
-    if finding.subject is Subject.CONCENTRATION:
-        where = "the concentration of the order"
-    return replace(finding, message=f"{where}: {finding.message}")
 
 
 def _at_step(stop: Refusal, program: PrescribedProgram) -> Refusal:
@@ -247,14 +121,9 @@ def _at_step(stop: Refusal, program: PrescribedProgram) -> Refusal:
     the form marks, the entry a slip most likely is), that step's dose as typed, then the day's."""
     if stop.field != "dose":
         return stop
-    weekday, _, step = _highest(program)
+    weekday, _, step = highest_step_of(program)
     shown = f"a step of {step.dose} ({weekday} from {step.start}); the largest day: {stop.value}"
     return replace(stop, value=shown)
-
-
-def _highest(program: PrescribedProgram) -> tuple[str, int, Step]:
-    """The first step that gives the program's highest rate: (weekday, index, step)."""
-    return next(s for s in program.steps() if s[2].dose == program.highest_step)
 
 
 def _check_bolus_fluid(state: PumpState, prescription: Prescription) -> None:
@@ -366,104 +235,6 @@ def _stops_after(prescription: Prescription) -> list[Finding]:
     return [finding for finding in found if finding is not None]
 
 
-def _highest_step(
-    prescription: Prescription, state: PumpState, rules: DosingRules
-) -> list[Finding]:
-    """The highest step (a rate held for part of a day), judged as a day's dose against the drug
-    library's limits for every drug."""
-    highest = prescription.program.highest_step
-    if highest.canonical <= prescription.daily_dose.canonical:
-        return []
-    found: list[Finding] = []
-    admixture = len(prescription.drugs) > 1
-    rate = prescription.rate_ml_per_day(highest)
-    weekday, _, step = _highest(prescription.program)
-    for name, conc in prescription.drugs:
-        drug_dose = of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
-        decision = checks.check(
-            name,
-            conc,
-            drug_dose,
-            origin=state.therapy.origin,
-            region=rules.region,
-            extra_limits=rules.clinic_limits,
-        )
-        for finding in decision.findings:
-            if finding.verdict is Verdict.STOP:
-                raise Refusal(
-                    "program.highest_step",
-                    f"{name} {in_unit(drug_dose, catalog.drug(name).dose_rate_unit)}",
-                    f"{finding.limit} (hard limit: no override)",
-                    finding.source,
-                    f"is stopped by {finding.rule}: {finding.message}",
-                )
-            if finding.verdict is Verdict.WARN and finding.subject is not Subject.CONCENTRATION:
-                labelled = _labelled(finding, f"the highest step, {weekday} from {step.start}")
-                found.append(labelled.in_admixture() if admixture else labelled)
-    return found
-
-
-PATIENT_BOLUS = "a patient bolus"
-
-
-def _ptm_per_bolus(
-    prescription: Prescription, state: PumpState, rules: DosingRules
-) -> list[Finding]:
-    """Each patient bolus judged as a single bolus is, for every drug of the fluid (a partner's
-    share: the bolus volume times its concentration): above the drug's largest single bolus it
-    warns (soft), above its day's ceiling it is refused (hard), above the clinic's own largest
-    single bolus it stops or warns by that limit's tier; the principal's bolus ten times
-    the running patient bolus of that drug or a tenth of it is refused as a slip (hard). No drug
-    has a usual per-bolus range, so from below a bolus is judged only against the basal day
-    (_bolus_too_small)."""
-    ptm = prescription.ptm
-    if ptm is None:
-        return []
-    volume = ptm.dose.canonical / prescription.principal[1].canonical
-    before = _ptm_before(state, prescription.principal[0])
-    admixture = len(prescription.drugs) > 1
-    found: list[Finding] = []
-    for index, (name, conc) in enumerate(prescription.drugs):
-        drug = catalog.drug(name)
-        share = ptm.dose if index == 0 else of(volume * conc.canonical, "mcg")
-        amount = share.to(drug.dose_unit)
-        shown = str(amount) if index or share.unit == amount.unit else f"{share} (= {amount})"
-        judged = []
-        if index == 0 and before is not None:
-            judged.append(checks.check_bolus_step(drug, share, before, PATIENT_BOLUS))
-        judged += checks.check_single_bolus(
-            drug, share, rules.region, PATIENT_BOLUS, rules.clinic_limits
-        )
-        for finding in judged:
-            if finding.verdict is Verdict.STOP:
-                raise Refusal(
-                    "ptm.dose",
-                    f"{name} {conc.to(drug.concentration_unit)}: {PATIENT_BOLUS} of {shown}",
-                    f"{finding.limit} (hard limit: no override)",
-                    finding.source,
-                    f"is stopped by {finding.rule}: {finding.message}",
-                )
-            if finding.verdict is Verdict.WARN:
-                warning = finding.about(Subject.DOSE, name)
-                found.append(warning.in_admixture() if admixture else warning)
-    return found
-
-
-def _running_of(state: PumpState, principal: str) -> RunningProgram | None:
-    """The running program when it gives `principal` as its principal drug too."""
-    running, last = state.running, state.last_fill
-    if running is None or last is None or last.drugs[0][0] != principal:
-        return None
-    return running
-
-
-def _ptm_before(state: PumpState, principal: str) -> Q | None:
-    """The patient bolus the running program gives of `principal` (None: none, or of another
-    drug)."""
-    running = _running_of(state, principal)
-    return running.ptm.dose if running is not None and running.ptm is not None else None
-
-
 BOLUS_SIZE_SOURCE = (
     "rule-clinic-setting: no source gives a largest patient bolus; one as big as a whole day's "
     "basal dose is taken as a possible slip"
@@ -478,7 +249,7 @@ def _bolus_size(prescription: Prescription, state: PumpState) -> list[Finding]:
         return []
     name = prescription.principal[0]
     drug = catalog.drug(name)
-    running = _running_of(state, name)
+    running = running_of(state, name)
     if ptm.dose.canonical >= prescription.daily_dose.canonical:
         day = in_unit(prescription.daily_dose, drug.dose_rate_unit)
         whole = f"a whole day's basal dose of {name} ({day})"

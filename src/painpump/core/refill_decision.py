@@ -1,8 +1,10 @@
 """A refill and a titration decided from values, once: the reconciliation of the residual, the
 drug-library, clinic and device checks of the fill and program (a stop, or the warnings to
-acknowledge), the bridge after a change of concentration, the projection to the next refill and
-whether a second clinician must verify. The clinic's preview is load + decide; its refill is
-lock + decide + persist + audit; so the review shows exactly what the refill records."""
+acknowledge) and of the prescription executed where its day totals do not show it (ProgramJudge,
+as at signing, by the limits in force now), the bridge after a change of concentration, the
+projection to the next refill and whether a second clinician must verify. The clinic's preview
+is load + decide; its refill is lock + decide + persist + audit; so the review shows exactly
+what the refill records."""
 
 from __future__ import annotations
 
@@ -25,8 +27,17 @@ from painpump.core.dosing import (
 from painpump.core.errors import Refusal
 from painpump.core.fluid_change import Priming
 from painpump.core.locale import ClinicLocale
+from painpump.core.overrides import one_per_rule
 from painpump.core.patient_facts import PatientFacts
-from painpump.core.prescription import FluidChange, PatientBolus, PrescribedProgram, Prescription
+from painpump.core.prescription import WEEKDAYS as PROGRAM_WEEKDAYS
+from painpump.core.prescription import (
+    FluidChange,
+    PatientBolus,
+    PrescribedProgram,
+    Prescription,
+    Step,
+    moments,
+)
 from painpump.core.pump_twin import PumpHistory, TwinDates, stored_dates, with_fill, with_program
 from painpump.core.refill import (
     MARGIN_SOURCE,
@@ -1012,6 +1023,23 @@ def decide_refill(
                 on=entries.at.astimezone(rules.tz).date(),
                 basal=entries.basal,
             )
+            if entries.prescription is not None:
+                executed = _in_drug_units(entries.prescription)
+                judge = ProgramJudge(state, executed, entries.at, rules, phase)
+                found_in_fill += judge.beyond_day_totals()
+                path = last.drugs if last is not None else None
+                if fluid_change.changes(path, executed.drugs):
+                    # the bridge or priming bolus runs now, from the path as it is now (a later
+                    # refill of the same prescription changes no fluid and runs neither)
+                    found_in_fill += fluid_change.judge(
+                        state.pump,
+                        state.dead_volume,
+                        path,
+                        executed,
+                        running.rate_ml_per_day if running is not None else None,
+                        region=rules.region,
+                        clinic_limits=rules.clinic_limits,
+                    )
             outcome = plan_fill(state, fill, dose, rate, entries.at, rules, entries.fluid_change)
             if state.history is not None and entries.prescription is not None:
                 after = with_fill(
@@ -1029,7 +1057,7 @@ def decide_refill(
         first_fill=last is None,
         programmed=programmed,
         reconciliation=check,
-        warnings=tuple(warnings),
+        warnings=one_per_rule(warnings),
         outcome=outcome,
         stop=stop,
         drug_changed=drug_changed,
@@ -1107,6 +1135,7 @@ def decide_program_change(
             PROGRAM_RULES,
             "is out of order",
         )
+    judged_phase = next_phase(phase, state, None)
     try:
         drugs = tuple((name, concentration_in_drug_unit(name, c)) for name, c in last.drugs)
         rate, warnings = check_fill(
@@ -1120,10 +1149,13 @@ def decide_program_change(
             rules.clinic_limits,
             therapy=state.therapy,
             previous_drugs=last.drugs,
-            phase=next_phase(phase, state, None),
+            phase=judged_phase,
             on=at.astimezone(rules.tz).date(),
             basal=basal,
         )
+        if prescription is not None:
+            judge = ProgramJudge(state, _in_drug_units(prescription), at, rules, judged_phase)
+            warnings += judge.beyond_day_totals()
         projection = titrated(state, last.programs, rate, at, rules)
         if state.history is not None and prescription is not None:
             before = Ahead.of_twin(
@@ -1141,5 +1173,275 @@ def decide_program_change(
         short = brought_due(before, after, names, state.alarm_volume, rules)
     except Refusal as stop:
         return ProgramDecision(None, None, (), stop)
-    found = (*warnings, *([short] if short else []))
-    return ProgramDecision(rate, projection, found, None, next_phase(phase, state, None), twin)
+    found = one_per_rule([*warnings, *([short] if short else [])])
+    return ProgramDecision(rate, projection, found, None, judged_phase, twin)
+
+
+# What a prescription's day totals do not show, judged at signing (core.prescription_decision)
+# and again at the refill or programming that executes it (decide_refill, decide_program_change).
+
+PATIENT_BOLUS = "a patient bolus"
+
+
+class ProgramJudge:
+    """A prescription for the pump of `state`, judged at `at` by the limits in force then (the
+    drug library's and the clinic's in `rules`), at one dose as if the pump ran another before."""
+
+    def __init__(
+        self,
+        state: PumpState,
+        prescription: Prescription,
+        at: datetime,
+        rules: DosingRules,
+        phase: Phase,
+    ) -> None:
+        self.state, self.at, self.rules, self.phase = state, at, rules, phase
+        self.prescription = replace(prescription, drugs=named_drugs(prescription.drugs))
+
+    def beyond_day_totals(self) -> list[Finding]:
+        """Where the prescription goes beyond its day totals, as signing judges it: the stretches
+        of its week, its highest step and each patient bolus. A refill or a programming that
+        executes the prescription judges these again, so a limit hardened since signing (a
+        clinic's largest single decrease or single bolus) stops it as it would stop a new one;
+        a hard limit broken is raised naming the step or the patient bolus; the worst day with
+        every patient bolus after each bolus, so a slip of a bolus is named at the bolus, not at
+        its count."""
+        return [
+            *self.stretches(),
+            *self.highest_step(),
+            *self.patient_boluses(),
+            *self.worst_day(),
+        ]
+
+    def dose(
+        self,
+        dose: Q,
+        running: RunningProgram | None,
+        field: str | None,
+        increased_at: datetime | None = None,
+        where: str | None = None,
+    ) -> tuple[Decimal, list[Finding]]:
+        """The rate and warnings of `dose` (check_drugs); a refusal names `field`, each warning
+        begins with `where` (the step or day it judges), so the findings of one rule tell
+        apart."""
+        last = self.state.last_fill
+        try:
+            rate, found = check_drugs(
+                self.state.pump,
+                self.prescription.drugs,
+                dose,
+                running,
+                self.at,
+                None,
+                self.rules.region,
+                self.rules.clinic_limits,
+                therapy=self.state.therapy,
+                previous_drugs=last.drugs if last is not None else None,
+                phase=self.phase,
+                on=self.at.astimezone(self.rules.tz).date(),
+                increased_at=increased_at,
+                basal=self.prescription.program.bolus is None,
+            )
+        except Refusal as stop:
+            raise stop if field is None else replace(stop, field=field) from None
+        return rate, [_labelled(f, where) for f in found] if where else found
+
+    def _as_running(self, dose: Decimal) -> RunningProgram | None:
+        """The running program as if it gave `dose` of its principal drug (its rate to match)."""
+        running, last = self.state.running, self.state.last_fill
+        if running is None or last is None:
+            return None
+        return replace(running, dose_mcg_per_day=dose, rate_ml_per_day=dose / last.drugs[0][1])
+
+    def stretches(self) -> list[Finding]:
+        """The stretches of the week judged as steps where they go beyond the day totals' (a step
+        up at night, a block across midnight): the largest rise and fall by ratio and the largest
+        rise in dose, each from the running rate then, with the running program's start as the
+        last increase when it raised a step or the worst day. A first fill or a new drug: the
+        highest step judged as the start dose. The program's steps cannot titrate faster than its
+        days."""
+        running, last = self.state.running, self.state.last_fill
+        program = self.prescription.program
+        if program.bolus is not None:  # no basal: the bolus is judged as its day's dose
+            return []
+        if running is None or last is None or last.drugs[0][0] != self.prescription.principal[0]:
+            highest = program.highest_step
+            if highest.canonical <= self.prescription.daily_dose.canonical:
+                return []
+            weekday, index, step = highest_step_of(program)
+            field = f"program.days.{weekday}[{index}].dose"
+            where = f"the highest step, {weekday} from {step.start}"
+            return self.dose(highest, running, field, where=where)[1]
+        before = running.program or PrescribedProgram.continuous(
+            of(running.dose_mcg_per_day, "mcg/day")
+        )
+        daily_new = self.prescription.daily_dose.canonical
+        daily = daily_new / running.dose_mcg_per_day
+        rise = daily_new - running.dose_mcg_per_day
+        stretches = [m for m in moments(before, program) if m[2].canonical > 0]
+        picked = {
+            max(stretches, key=lambda m: m[3].canonical / m[2].canonical),
+            min(stretches, key=lambda m: m[3].canonical / m[2].canonical),
+            max(stretches, key=lambda m: m[3].canonical - m[2].canonical),
+        }
+        found: list[Finding] = []
+        for weekday, start, old, new in sorted(
+            picked, key=lambda m: (PROGRAM_WEEKDAYS.index(m[0]), m[1])
+        ):
+            ratio = new.canonical / old.canonical
+            beyond = ratio > daily or ratio < daily or new.canonical - old.canonical > rise
+            if not beyond or ratio == 1:
+                continue
+            day = program.days[PROGRAM_WEEKDAYS.index(weekday)]
+            index = max(i for i, step in enumerate(day) if step.start_s <= start)
+            field = f"program.days.{weekday}[{index}].dose"
+            as_running = self._as_running(old.canonical)
+            where = f"{weekday} from {Step(start, new).start}"
+            found += self.dose(new, as_running, field, running.raised_at, where)[1]
+        return found
+
+    def highest_step(self) -> list[Finding]:
+        """The highest step (a rate held for part of a day), judged as a day's dose against the
+        drug library's limits (and the clinic's) for every drug."""
+        prescription, rules = self.prescription, self.rules
+        highest = prescription.program.highest_step
+        if highest.canonical <= prescription.daily_dose.canonical:
+            return []
+        found: list[Finding] = []
+        admixture = len(prescription.drugs) > 1
+        rate = prescription.rate_ml_per_day(highest)
+        weekday, _, step = highest_step_of(prescription.program)
+        for name, conc in prescription.drugs:
+            drug_dose = of(dose_mcg_per_day(rate, conc.canonical), "mcg/day")
+            decision = checks.check(
+                name,
+                conc,
+                drug_dose,
+                origin=self.state.therapy.origin,
+                region=rules.region,
+                extra_limits=rules.clinic_limits,
+            )
+            for finding in decision.findings:
+                if finding.verdict is Verdict.STOP:
+                    raise Refusal(
+                        "program.highest_step",
+                        f"{name} {in_unit(drug_dose, catalog.drug(name).dose_rate_unit)}",
+                        f"{finding.limit} (hard limit: no override)",
+                        finding.source,
+                        f"is stopped by {finding.rule}: {finding.message}",
+                    )
+                if finding.verdict is Verdict.WARN and finding.subject is not Subject.CONCENTRATION:
+                    labelled = _labelled(finding, f"the highest step, {weekday} from {step.start}")
+                    found.append(labelled.in_admixture() if admixture else labelled)
+        return found
+
+    def patient_boluses(self) -> list[Finding]:
+        """Each patient bolus judged as a single bolus is, for every drug of the fluid (a
+        partner's share: the bolus volume times its concentration): above the drug's largest
+        single bolus it warns (soft), above its day's ceiling it is refused (hard), above the
+        clinic's own largest single bolus it stops or warns by that limit's tier; the principal's
+        bolus ten times the running patient bolus of that drug or a tenth of it is refused as a
+        slip (hard). No drug has a usual per-bolus range, so from below a bolus is judged only
+        against the basal day (core.prescription_decision)."""
+        prescription, rules = self.prescription, self.rules
+        ptm = prescription.ptm
+        if ptm is None:
+            return []
+        volume = ptm.dose.canonical / prescription.principal[1].canonical
+        before = _ptm_before(self.state, prescription.principal[0])
+        admixture = len(prescription.drugs) > 1
+        found: list[Finding] = []
+        for index, (name, conc) in enumerate(prescription.drugs):
+            drug = catalog.drug(name)
+            share = ptm.dose if index == 0 else of(volume * conc.canonical, "mcg")
+            amount = share.to(drug.dose_unit)
+            shown = str(amount) if index or share.unit == amount.unit else f"{share} (= {amount})"
+            judged = []
+            if index == 0 and before is not None:
+                judged.append(checks.check_bolus_step(drug, share, before, PATIENT_BOLUS))
+            judged += checks.check_single_bolus(
+                drug, share, rules.region, PATIENT_BOLUS, rules.clinic_limits
+            )
+            for finding in judged:
+                if finding.verdict is Verdict.STOP:
+                    raise Refusal(
+                        "ptm.dose",
+                        f"{name} {conc.to(drug.concentration_unit)}: {PATIENT_BOLUS} of {shown}",
+                        f"{finding.limit} (hard limit: no override)",
+                        finding.source,
+                        f"is stopped by {finding.rule}: {finding.message}",
+                    )
+                if finding.verdict is Verdict.WARN:
+                    warning = finding.about(Subject.DOSE, name)
+                    found.append(warning.in_admixture() if admixture else warning)
+        return found
+
+    def worst_day(self) -> list[Finding]:
+        """The worst day with every allowed patient bolus, judged through every check (start
+        dose, step from the running worst day, maxima) as the day's dose."""
+        if self.prescription.ptm is None:
+            return []
+        running = self.state.running
+        previous = None
+        if running is not None:
+            extra = running.ptm.worst_day.canonical if running.ptm else Decimal(0)
+            previous = self._as_running(running.dose_mcg_per_day + extra)
+        raised = running.raised_at if running is not None else None
+        worst = self.prescription.worst_day
+        where = "the worst day with every patient bolus"
+        return self.dose(worst, previous, "ptm.max_per_day", raised, where)[1]
+
+
+def _in_drug_units(prescription: Prescription) -> Prescription:
+    """The prescription a refill or a programming executes, worded in each drug's own units as
+    stored values are (its concentrations, the principal's steps and boluses): nobody typed it
+    there, so no unit typed leads a message ("0.35 mg", never "350 mcg (= 0.35 mg)")."""
+    drugs = named_drugs(prescription.drugs)
+    principal = catalog.drug(drugs[0][0])
+    program, bolus, ptm = prescription.program, prescription.program.bolus, prescription.ptm
+
+    def mass(dose: Q) -> Q:
+        return of(dose.canonical, principal.dose_unit)
+
+    days = tuple(
+        tuple(replace(step, dose=of(step.dose.canonical, principal.dose_rate_unit)) for step in day)
+        for day in program.days
+    )
+    return replace(
+        prescription,
+        drugs=tuple((name, concentration_in_drug_unit(name, c.canonical)) for name, c in drugs),
+        program=replace(
+            program,
+            days=days,
+            bolus=None if bolus is None else replace(bolus, dose=mass(bolus.dose)),
+        ),
+        ptm=None if ptm is None else replace(ptm, dose=mass(ptm.dose)),
+    )
+
+
+def _labelled(finding: Finding, where: str) -> Finding:
+    """`finding` led by the step or day it judges; a concentration's is the order's, whatever
+    step or day judged it (a concentration is no day's total)."""
+    if finding.subject is Subject.CONCENTRATION:
+        where = "the concentration of the order"
+    return replace(finding, message=f"{where}: {finding.message}")
+
+
+def highest_step_of(program: PrescribedProgram) -> tuple[str, int, Step]:
+    """The first step that gives the program's highest rate: (weekday, index, step)."""
+    return next(s for s in program.steps() if s[2].dose == program.highest_step)
+
+
+def running_of(state: PumpState, principal: str) -> RunningProgram | None:
+    """The running program when it gives `principal` as its principal drug too."""
+    running, last = state.running, state.last_fill
+    if running is None or last is None or last.drugs[0][0] != principal:
+        return None
+    return running
+
+
+def _ptm_before(state: PumpState, principal: str) -> Q | None:
+    """The patient bolus the running program gives of `principal` (None: none, or of another
+    drug)."""
+    running = running_of(state, principal)
+    return running.ptm.dose if running is not None and running.ptm is not None else None
