@@ -11,7 +11,7 @@ double-checked, 400 -> 460 mcg/day (0.23 mL/day: the alarm 6.52 days after the c
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 import time_machine
@@ -20,22 +20,12 @@ from django.test import Client
 from therapy_setup import post
 
 from clinic_fixtures import written_entries
-from frozen import ZONE
-from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program
 from painpump.clinic.roles import Role
-from painpump.clinic.testing import baclofen, prescribed
-from painpump.core.scheduling import WEEKDAYS
-from painpump.core.units import Kind, parse
-from report_scenario import DAY_60, measured_to_two_places
+from program_change_case import REASON, RULE, SHORT_WORDS, moment_said, ready_to_program
 
 pytestmark = pytest.mark.django_db
 Clients = Callable[[Role | None], Client]
-
-CHANGE_AT = DAY_60 + timedelta(days=82, hours=12)
-RULE = "refill_margin_change"
-REASON = "refill booked for tomorrow morning, patient informed of the alarm"
-SHORT_WORDS = "this program change brings the low-reservoir alarm (2 mL) forward to "
 
 
 @pytest.fixture
@@ -62,20 +52,7 @@ def increase_ready(
     pharmacist: User,
     frozen_clock: time_machine.Traveller,
 ) -> Implant:
-    """The pump refilled on day 60 and, 82.5 days on, 460 mcg/day prescribed and double-checked:
-    ready to program, the clock at the change."""
-    frozen_clock.move_to(DAY_60)
-    measured_to_two_places(nurse, implant)
-    frozen_clock.move_to(CHANGE_AT)
-    dose = parse("460 mcg/day", Kind.DOSE_RATE, "dose")
-    prescribed(physician, pharmacist, implant.id, baclofen(), dose, at=CHANGE_AT)
-    return Implant.objects.get(id=implant.id)
-
-
-def moment_said(moment: datetime) -> str:
-    """A moment as the warning writes it: weekday, day, wall-clock time and zone."""
-    local = moment.astimezone(ZONE)
-    return f"{WEEKDAYS[local.weekday()][:3]} {locale_of(clinic_settings()).format_moment(local)}"
+    return ready_to_program(implant, nurse, physician, pharmacist, frozen_clock)
 
 
 def url(implant: Implant) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -20,19 +19,18 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from frozen import ZONE
-from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import AuditEntry, Implant, Program
-from painpump.clinic.testing import baclofen, prescribed
-from painpump.core.scheduling import WEEKDAYS
-from painpump.core.units import Kind, parse
-from report_scenario import DAY_60, measured_to_two_places
+from program_change_case import (
+    CHANGE_AT,
+    REASON,
+    RULE,
+    SHORT_WORDS,
+    day_said,
+    moment_said,
+    ready_to_program,
+)
 
 pytestmark = pytest.mark.django_db
-
-CHANGE_AT = DAY_60 + timedelta(days=82, hours=12)
-RULE = "refill_margin_change"
-REASON = "refill booked for tomorrow morning, patient informed of the alarm"
-SHORT_WORDS = "this program change brings the low-reservoir alarm (2 mL) forward to "
 
 
 def signed_in(user: User) -> Client:
@@ -66,16 +64,6 @@ def opened(client: Client, implant: Implant) -> tuple[dict[str, str], str]:
     return data, html.unescape(page)
 
 
-def moment_said(moment: datetime) -> str:
-    """A moment as the warning writes it: weekday, day, wall-clock time and zone."""
-    local = moment.astimezone(ZONE)
-    return f"{WEEKDAYS[local.weekday()][:3]} {locale_of(clinic_settings()).format_moment(local)}"
-
-
-def day_said(day: date) -> str:
-    return f"{WEEKDAYS[day.weekday()][:3]} {locale_of(clinic_settings()).format_date(day)}"
-
-
 @pytest.fixture
 def increase_ready(
     implant: Implant,
@@ -84,14 +72,7 @@ def increase_ready(
     pharmacist: User,
     frozen_clock: time_machine.Traveller,
 ) -> Implant:
-    """The pump refilled on day 60 and, 82.5 days on, 460 mcg/day prescribed and double-checked:
-    ready to program, the clock at the change."""
-    frozen_clock.move_to(DAY_60)
-    measured_to_two_places(nurse, implant)
-    frozen_clock.move_to(CHANGE_AT)
-    dose = parse("460 mcg/day", Kind.DOSE_RATE, "dose")
-    prescribed(physician, pharmacist, implant.id, baclofen(), dose, at=CHANGE_AT)
-    return Implant.objects.get(id=implant.id)
+    return ready_to_program(implant, nurse, physician, pharmacist, frozen_clock)
 
 
 def test_the_review_shows_the_warning_with_the_refill_by_day_and_a_reason_field(
