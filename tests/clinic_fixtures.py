@@ -245,15 +245,22 @@ def titrated(
 def single_bolus_programmed(
     implant_id: UUID, *, at: datetime, dose: str = "100 mcg", duration: str = "1 hour"
 ) -> Program:
-    """A single bolus of the pump's fluid (then the pump stops), prescribed by the physician of
+    """A single bolus of the pump's fluid (then the pump stops): programmed_between_refills."""
+    program = rx.PrescribedProgram.single_bolus(rx.single_bolus(dose, duration))
+    return programmed_between_refills(implant_id, program, at=at)
+
+
+def programmed_between_refills(
+    implant_id: UUID, program: rx.PrescribedProgram, *, at: datetime
+) -> Program:
+    """`program` of the pump's fluid (a single bolus, a stop), prescribed by the physician of
     the prescription in force two hours before `at` with a reason for each warning,
     double-checked by a second clinician an hour before and programmed by the physician at
     `at`."""
     physician = prescriber_of(implant_id)
     in_force = prescriptions.in_force(Implant.objects.get(id=implant_id))
-    assert in_force is not None, "a single bolus gives the fluid of the prescription in force"
+    assert in_force is not None, "it gives the fluid of the prescription in force"
     drugs = prescriptions.as_core(in_force).drugs
-    program = rx.PrescribedProgram.single_bolus(rx.single_bolus(dose, duration))
     draft = rx.Prescription(drugs, program)
     signed_at = at - timedelta(hours=2)
     preview = prescription_history.preview_prescription(physician, implant_id, draft, at=signed_at)

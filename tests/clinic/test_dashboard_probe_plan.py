@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 PARTIAL_INDEXES = (
     "prescription_awaiting_check",
-    "prescription_single_bolus",
+    "prescription_active_kind",
     "program_awaiting_readback",
     "prescription_rejected",
 )

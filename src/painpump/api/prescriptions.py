@@ -37,6 +37,7 @@ from painpump.api.schemas import (
     ReadbackIn,
     ReadbackOut,
     SingleBolusIn,
+    StoppedIn,
 )
 from painpump.clinic.actions import prescriptions, readbacks
 from painpump.clinic.reads import prescription_api, prescription_history
@@ -60,7 +61,9 @@ def _drugs(given: list[DrugIn], field: str) -> tuple[tuple[str, Q], ...]:
     )
 
 
-def _program(spec: ContinuousIn | FlexIn | SingleBolusIn) -> rx.PrescribedProgram:
+def _program(spec: ContinuousIn | FlexIn | SingleBolusIn | StoppedIn) -> rx.PrescribedProgram:
+    if isinstance(spec, StoppedIn):
+        return rx.PrescribedProgram.stopped()
     if isinstance(spec, ContinuousIn):
         return rx.PrescribedProgram.continuous(quantity(spec.dose, Kind.DOSE_RATE, "program.dose"))
     if isinstance(spec, SingleBolusIn):

@@ -646,7 +646,15 @@ class SingleBolusIn(Request):
     duration: QuantityIn = Field(description='over which it runs (at most 24 h), e.g. "1 hour"')
 
 
-ProgramSpecIn = Annotated[ContinuousIn | FlexIn | SingleBolusIn, Field(discriminator="kind")]
+class StoppedIn(Request):
+    """The device's "stopped pump" mode: it gives nothing, the drug stays in the reservoir."""
+
+    kind: Literal["stopped"]
+
+
+ProgramSpecIn = Annotated[
+    ContinuousIn | FlexIn | SingleBolusIn | StoppedIn, Field(discriminator="kind")
+]
 
 
 class PtmIn(Request):
@@ -1159,16 +1167,19 @@ class StoppedRowOut(Plain):
     patient: str
     implant_id: UUID
     pump_model: str
-    bolus: str
+    kind: Literal["single_bolus", "stopped"] = Field(
+        description="a single bolus (the pump stops after it) or a stopped pump"
+    )
+    bolus: str = Field(description='the single bolus in words, or "stopped pump"')
     programmed_at: datetime
     high_risk: bool
     bolus_state: Literal["running", "stopped"] = Field(
         description="at the moment the worklist was read: the bolus still running, or the pump "
-        "stopped after it"
+        "stopped (after its bolus, or programmed stopped)"
     )
     bolus_ends_at: datetime = Field(
         description="when the bolus ends (its start plus its duration): running until then, "
-        "stopped since"
+        "stopped since; a stopped pump: when it was programmed"
     )
 
 

@@ -217,7 +217,7 @@ class Prescription(models.Model):
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=20, choices=Status.choices)
     program_kind = models.CharField(
-        max_length=12, choices=[(k.value, k.value) for k in ProgramKind]
+        max_length=12, choices=[(k.value, k.label) for k in ProgramKind]
     )
     # the principal drug's dose on the day that gives most (a continuous program's dose):
     daily_dose_mcg_per_day = models.DecimalField(max_digits=14, decimal_places=6)
@@ -259,10 +259,12 @@ class Prescription(models.Model):
                 condition=models.Q(status="awaiting_check"),
                 name="prescription_awaiting_check",
             ),
+            # the dashboard's stopped pumps: prescriptions in force of a kind that stops them
+            # (core.prescription.STOPPING), read by kind
             models.Index(
-                fields=["checked_at"],
-                condition=models.Q(status="active", program_kind="single_bolus"),
-                name="prescription_single_bolus",
+                fields=["program_kind", "checked_at"],
+                condition=models.Q(status="active"),
+                name="prescription_active_kind",
             ),
             # the physicians' dashboard: prescriptions rejected at their double-check
             models.Index(

@@ -400,6 +400,7 @@ def pumps() -> dict[str, Pump]:
             for key, kind in (
                 ("eri_to_stop", Kind.DURATION),
                 ("mri_resume_delay", Kind.DURATION),
+                ("stop_overinfusion_after", Kind.DURATION),
                 ("pocket_fill_threshold", Kind.VOLUME),
                 ("mri_flow_on_shutoff", Kind.VOLUME),
             )

@@ -27,11 +27,16 @@ class ProgramKind(StrEnum):
     CONTINUOUS = "continuous"
     FLEX = "flex"
     SINGLE_BOLUS = "single_bolus"
+    STOPPED = "stopped"
 
     @property
     def label(self) -> str:
-        """The kind in words ("single bolus"), never its stored name."""
-        return self.value.replace("_", " ")
+        """The kind in words ("single bolus", "stopped pump"), never its stored name."""
+        return "stopped pump" if self is ProgramKind.STOPPED else self.value.replace("_", " ")
+
+
+STOPPING = (ProgramKind.SINGLE_BOLUS.value, ProgramKind.STOPPED.value)
+"""The program kinds that stop the pump: a single bolus (after it), a stopped pump."""
 
 
 class FluidChange(StrEnum):
@@ -170,7 +175,8 @@ def duration_words(seconds: int) -> str:
 class PrescribedProgram:
     """Seven day patterns, Monday first, each a list of steps starting at 00:00; a continuous
     program is one step a day at the same dose; a single bolus runs no basal (its days hold one
-    step of nothing) and gives its `bolus` once."""
+    step of nothing) and gives its `bolus` once; a stopped pump gives nothing (the device's
+    "stopped pump" mode) until another program is programmed."""
 
     kind: ProgramKind
     days: tuple[tuple[Step, ...], ...]
@@ -183,6 +189,10 @@ class PrescribedProgram:
     @classmethod
     def single_bolus(cls, bolus: SingleBolus) -> PrescribedProgram:
         return cls(ProgramKind.SINGLE_BOLUS, ((Step(0, of(Decimal(0), "mcg/day")),),) * 7, bolus)
+
+    @classmethod
+    def stopped(cls) -> PrescribedProgram:
+        return cls(ProgramKind.STOPPED, ((Step(0, of(Decimal(0), "mcg/day")),),) * 7)
 
     @classmethod
     def flex(cls, days: tuple[tuple[Step, ...], ...]) -> PrescribedProgram:
@@ -233,6 +243,8 @@ class PrescribedProgram:
                 groups.append(([name], day))
         if self.bolus is not None:
             return f"single bolus {self.bolus.words}"
+        if self.kind is ProgramKind.STOPPED:
+            return STOPPED_WORDS
         if len(groups) == 1:
             return _steps_words(groups[0][1])
         return "; ".join(
@@ -303,6 +315,8 @@ class Prescription:
         return drug.drug_class == "opioid" or drug.name in HIGH_ALERT
 
 
+STOPPED_WORDS = "stopped: the pump gives nothing until another program is programmed"
+
 HIGH_ALERT = frozenset({"ziconotide", "baclofen"})
 """Besides the opioids and admixtures (rule-double-check)."""
 
@@ -322,6 +336,16 @@ def check_shape(pump: catalog.Pump, program: PrescribedProgram, ptm: PatientBolu
         )
     if program.kind is ProgramKind.SINGLE_BOLUS:
         _check_single_bolus(program.bolus, ptm)
+        return
+    if program.kind is ProgramKind.STOPPED:
+        if ptm is not None:
+            raise Refusal(
+                "ptm",
+                "patient boluses",
+                "none with a stopped pump: it gives nothing",
+                RULES,
+                "cannot be given",
+            )
         return
     if len(program.days) != 7:
         raise Refusal(

@@ -38,9 +38,9 @@ from painpump.core.refill_decision import (
     named_drugs,
     next_phase,
     running_of,
-    stop_warning,
 )
 from painpump.core.units import format_decimal, in_unit, of
+from painpump.core.withdrawal import stop_warning, stopped_pump_findings
 
 PTM_OPIOID_NAIVE_SOURCE = (
     "medtronic-tdd-cancer-pain: Medtronic lists the use of the personal therapy manager (PTM) to "
@@ -73,6 +73,10 @@ def decide_prescription(
         # programmed between refills
         phase = next_phase(prescription.phase, state, None)
         check_shape(state.pump, prescription.program, prescription.ptm)
+        if prescription.program.kind is ProgramKind.STOPPED:
+            _check_held_fluid(state, prescription)
+            found = stopped_pump_findings(state.pump, prescription)
+            return PrescriptionDecision(prescription, one_per_rule(found), None, phase, Decimal(0))
         judge = ProgramJudge(state, prescription, at, rules, phase)
         flex = prescription.program.kind is ProgramKind.FLEX
         where = "the largest day's total" if flex else None
@@ -83,7 +87,7 @@ def decide_prescription(
         bolus = prescription.program.bolus
         # after the drug library, so a mg/mcg slip is named as such, not as a rate
         if bolus is not None:
-            _check_bolus_fluid(state, prescription)
+            _check_held_fluid(state, prescription)
             _check_bolus_rate(state, prescription, bolus)
             warnings += _single_bolus_findings(prescription, state)
         for weekday, index, step in prescription.program.steps():
@@ -126,9 +130,21 @@ def _at_step(stop: Refusal, program: PrescribedProgram) -> Refusal:
     return replace(stop, value=shown)
 
 
-def _check_bolus_fluid(state: PumpState, prescription: Prescription) -> None:
-    """A single bolus is programmed between refills, so it gives the fluid the pump holds: a
-    first fill or another fluid would need a refill, which runs a basal program."""
+HELD_FLUID = {
+    ProgramKind.SINGLE_BOLUS: (
+        "a basal program for a first fill or a new fluid: a single bolus is programmed between "
+        "refills with the fluid the pump holds"
+    ),
+    ProgramKind.STOPPED: (
+        "the fluid the pump holds: a stopped pump keeps its fluid, and is programmed between "
+        "refills of a filled pump"
+    ),
+}
+
+
+def _check_held_fluid(state: PumpState, prescription: Prescription) -> None:
+    """A single bolus or a stop is programmed between refills, so it names the fluid the pump
+    holds: a first fill or another fluid would need a refill, which runs a basal program."""
     held = state.last_fill.drugs if state.last_fill is not None else None
     given = tuple((name, conc.canonical) for name, conc in prescription.drugs)
     if held == given:
@@ -137,11 +153,11 @@ def _check_bolus_fluid(state: PumpState, prescription: Prescription) -> None:
         f"{name} {in_unit(of(conc, 'mcg/mL'), catalog.drug(name).concentration_unit)}"
         for name, conc in held or ()
     )
+    kind = prescription.program.kind
     raise Refusal(
         "program.kind",
-        "single_bolus",
-        "a basal program for a first fill or a new fluid: a single bolus is programmed between "
-        "refills with the fluid the pump holds" + (f" ({shown})" if shown else ""),
+        kind.value,
+        HELD_FLUID[kind] + (f" ({shown})" if shown else ""),
         PRESCRIPTION_RULES,
         "cannot be given with this fluid",
     )

@@ -67,10 +67,12 @@ class Projection:
     margin_source: str
     warnings: tuple[Finding, ...]
     stopped: bool = False
-    """The pump stops after a single bolus: it holds what is left (alarm and empty are the
-    horizon's end, never reached)."""
+    """The pump stops after a single bolus, or is programmed stopped: it holds what is left
+    (alarm and empty are the horizon's end, never reached)."""
     bolus: BolusRun | None = None
     """That single bolus: running until its end, or the pump stopped since."""
+    stopped_since: datetime | None = None
+    """When a stopped-pump program stopped it (None: it runs, or a single bolus stops it)."""
     patient_boluses: Q | None = None
     """The part of `daily_volume` that every allowed patient bolus of a day draws (None: no
     patient boluses are prescribed)."""

@@ -16,7 +16,8 @@
   days from its start. A bolus's volume is its dose over the fill's principal concentration. They
   enter the twin as bolus events: its PTM holds one setting a fill, a program here brings its own.
 - A single bolus runs over its duration from the program's start, then the pump stops (its
-  reservoir holds what is left: no alarm or empty date follows).
+  reservoir holds what is left: no alarm or empty date follows); a stopped pump gives nothing
+  from its program's start.
 - Flex steps are clinic wall-clock times in `tz`. Each program keeps the UTC offset in force when
   it started, as the pump's clock does: a daylight-saving change while it runs shifts its steps by
   an hour on the clinic's clock.
@@ -333,6 +334,8 @@ def _spec(
         return ProgramSpec("continuous", days=(((0, fixed),),) * 7)
     if program.kind is ProgramKind.CONTINUOUS:
         return ProgramSpec("continuous", days=days)
+    if program.kind is ProgramKind.STOPPED:
+        return ProgramSpec("stopped")
     if program.bolus is not None:  # then stopped; its days give nothing
         dose = expect(program.bolus.dose, Kind.MASS, f"{field}.bolus.dose").canonical
         bolus = BolusSpec(None, dose, program.bolus.duration_s)
@@ -641,7 +644,10 @@ def projection(
     ]
     last = running[-1]
     bolus = last.program.bolus if found.empty_at is None else None
-    stopped = bolus is not None
+    stopped_since = (
+        last.at if found.empty_at is None and last.program.kind is ProgramKind.STOPPED else None
+    )
+    stopped = bolus is not None or stopped_since is not None
     if not stopped:
         points += [
             Point(alarm_at, of(history.alarm_volume_ml, "mL"), "low-reservoir alarm"),
@@ -671,4 +677,5 @@ def projection(
         stopped=stopped,
         bolus=bolus.run(last.at, at) if bolus is not None else None,
         patient_boluses=boluses,
+        stopped_since=stopped_since,
     )

@@ -35,6 +35,7 @@ from painpump.core.prescription import (
     PatientBolus,
     PrescribedProgram,
     Prescription,
+    ProgramKind,
     Step,
     moments,
 )
@@ -58,6 +59,7 @@ from painpump.core.scheduling import WEEKDAYS, propose_appointment
 from painpump.core.twin_residual import TwinResidual, twin_residual, twin_warning, with_twin
 from painpump.core.units import Q, in_unit, of
 from painpump.core.volumes import Bridge, bridge
+from painpump.core.withdrawal import STOPPING_RISK, stop_warning, stopped_pump_findings
 
 REFILL_RULES = "painpump refill rules"
 PROGRAM_RULES = "painpump program rules"
@@ -274,10 +276,11 @@ class RefillDecision:
 class Titrated:
     """Where a program started between refills leaves the pump: the volume left, the alarm and
     empty times and the refill-by date (a reservoir already at its alarm: the alarm now, the
-    refill due today; `empty_at` None only when the new rate delivers nothing)."""
+    refill due today; `empty_at` None when the new rate delivers nothing, `alarm_at` too when
+    the pump is stopped)."""
 
     left: Q
-    alarm_at: datetime
+    alarm_at: datetime | None
     empty_at: datetime | None
     refill_by: date
     limited_by: LimitedBy
@@ -363,19 +366,6 @@ def _field_of(finding: Finding, index: int) -> str:
     return f"drugs[{index}]" if finding.subject is Subject.CONCENTRATION else "dose"
 
 
-STOPPING_RISK = {
-    "baclofen": checks.DECREASE_SOURCES["baclofen"],
-    "clonidine": (
-        "duraclon-label: Duraclon (epidural clonidine) label: risk of rebound hypertension; not "
-        "to be discontinued except under a physician's supervision"
-    ),
-    "opioid": (
-        "rule-conservative-default: an opioid stopped abruptly risks withdrawal (a taper, or "
-        "another opioid in its place, and watching for withdrawal)"
-    ),
-}
-
-
 def _stopped(previous: Sequence[str], fill: Fill) -> list[Finding]:
     """A fill that leaves out a drug whose abrupt stop is dangerous (baclofen, clonidine, an
     opioid): a soft warning each, which needs the prescribed taper it ends or a reason. A dose of
@@ -392,26 +382,6 @@ def _stopped(previous: Sequence[str], fill: Fill) -> list[Finding]:
         if name not in fill.names
     )
     return [finding for finding in found if finding is not None]
-
-
-def stop_warning(name: str, rule: str, message: str, limit: str) -> Finding | None:
-    """A soft warning that `name` stops, when its abrupt stop risks withdrawal (STOPPING_RISK:
-    baclofen, clonidine, an opioid); None for a drug whose stop is not known to."""
-    drug = catalog.drug(name)
-    source = STOPPING_RISK.get(name) or STOPPING_RISK.get(drug.drug_class)
-    if source is None:
-        return None
-    return Finding(
-        rule,
-        Verdict.WARN,
-        message,
-        limit,
-        source,
-        verified=drug.drug_class != "opioid",
-        subject=Subject.DOSE,
-        drug=name,
-        tier=Tier.SOFT,
-    )
 
 
 def _previous_dose(
@@ -1136,6 +1106,8 @@ def decide_program_change(
             "is out of order",
         )
     judged_phase = next_phase(phase, state, None)
+    if prescription is not None and prescription.program.kind is ProgramKind.STOPPED:
+        return _decide_stop(state, at, rules, prescription, judged_phase)
     try:
         drugs = tuple((name, concentration_in_drug_unit(name, c)) for name, c in last.drugs)
         rate, warnings = check_fill(
@@ -1175,6 +1147,30 @@ def decide_program_change(
         return ProgramDecision(None, None, (), stop)
     found = one_per_rule([*warnings, *([short] if short else [])])
     return ProgramDecision(rate, projection, found, None, judged_phase, twin)
+
+
+def _decide_stop(
+    state: PumpState, at: datetime, rules: DosingRules, prescription: Prescription, phase: Phase
+) -> ProgramDecision:
+    """The pump stopped from `at` (the device's "stopped pump" mode): no dose or rate limit
+    applies, the drugs' withdrawal and the pump's long-stop warnings do (core.withdrawal); it
+    holds what is left, dated only by its drugs' stability (or the twin's horizon)."""
+    last = state.last_fill
+    assert last is not None
+    named = replace(prescription, drugs=named_drugs(prescription.drugs))
+    warnings = one_per_rule(stopped_pump_findings(state.pump, named))
+    left, refill_by, limited_by = (
+        residual_ml(last.volume.canonical, last.programs, at),
+        last.refill_by,
+        last.limited_by,
+    )
+    twin = None
+    if state.history is not None:
+        changed = with_program(state.history, at, prescription)
+        twin = stored_dates(changed, at, margin_days=rules.margin_days)
+        left, refill_by, limited_by = twin.residual_ml, twin.refill_by, twin.limited_by
+    stopped = Titrated(of(left, "mL"), None, None, refill_by, limited_by)
+    return ProgramDecision(Decimal(0), stopped, warnings, None, phase, twin)
 
 
 # What a prescription's day totals do not show, judged at signing (core.prescription_decision)

@@ -54,7 +54,7 @@ def programmed_rows(
     rows = [("program", mode(program))]
     if SINGLE_BOLUS in settings:
         rows.append((SINGLE_BOLUS, settings[SINGLE_BOLUS]))
-    else:
+    elif DAILY_DOSE in settings:  # a stopped pump: its program row says it all
         rows.append((DAILY_DOSE, settings[DAILY_DOSE]))
         rows += [(name, settings[name]) for name in (WEEKLY_AVERAGE, WORST_DAY) if name in settings]
     if program.kind is rx.ProgramKind.FLEX:

@@ -19,6 +19,7 @@ from painpump.clinic.reads import pump_history
 from painpump.clinic.reads.refill_slots import LOOK_AHEAD, OPEN, taken_between
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
+from painpump.core.prescription import STOPPING
 from painpump.core.pump_twin import HORIZON_DAYS, TwinDates
 from painpump.core.refill import LimitedBy
 
@@ -26,16 +27,16 @@ FIELDS = ["alarm_at", "empty_at", "refill_by", "limited_by"]
 
 
 def stops(program: Program) -> bool:
-    """True when the program is a single bolus: the pump stops after it."""
-    return program.prescription is not None and program.prescription.bolus_dose_mcg is not None
+    """True when the program stops the pump: a single bolus (after it) or a stopped pump."""
+    return program.prescription is not None and program.prescription.program_kind in STOPPING
 
 
 def store(implant: Implant, program: Program, refill: Refill | None, at: datetime) -> TwinDates:
     """The twin's dates from the pump's whole recorded history at `at`, set on `implant` (saved
     by the caller with its other changes) and saved on `program` and `refill`. A program that
     never reaches the alarm within the horizon is refused (the transaction rolls back), unless
-    it is a single bolus: the pump stops after it and holds the rest, dated by its drug's
-    stability (or the horizon)."""
+    it stops the pump (a single bolus, after it; a stopped pump): the pump holds the rest, dated
+    by its drug's stability (or the horizon)."""
     found = pump_history.twin_dates(pump_history.history_of(implant), at)
     if (found.alarm_at is None or found.empty_at is None) and not stops(program):
         raise Refusal(

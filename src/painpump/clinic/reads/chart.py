@@ -165,6 +165,8 @@ class RunningProgram:
     """A single bolus's dose, volume and rate (None for a basal program)."""
     bolus_run: BolusRun | None = None
     """That single bolus running until its end, or the pump stopped since."""
+    stopped: bool = False
+    """A stopped-pump program: it gives nothing from its start."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,8 @@ class DoseLine:
     bolus: BolusDelivery | None = None
     """A single bolus's dose, volume and rate (its basal `dose` and `rate` are nothing)."""
     bolus_run: BolusRun | None = None
+    stopped: bool = False
+    """A stopped-pump program: it gives nothing from its start."""
 
 
 @dataclass(frozen=True)
@@ -564,6 +568,7 @@ def _dose_lines(
                 ),
                 overrides=program_overrides(program),
                 phase=Phase(program.phase),
+                stopped=prescriptions.stops_pump(program),
             )
         )
     return lines
@@ -722,6 +727,7 @@ def _running_program(running: Program, refills: Sequence[Refill], now: datetime)
         ),
         bridge=_bridge_words(last),
         words=words,
+        stopped=kind is rx.ProgramKind.STOPPED,
     )
 
 

@@ -60,7 +60,7 @@ from painpump.core.device_life import implanted_on_or_before, replacement_due
 from painpump.core.locale import ClinicLocale
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import earliest_implant_date
-from painpump.core.prescription import BolusState, ProgramKind, SingleBolus
+from painpump.core.prescription import STOPPING, BolusState, ProgramKind, SingleBolus
 from painpump.core.readback_severity import Severity
 from painpump.core.scheduling import (
     DueRefill,
@@ -218,9 +218,10 @@ class ReadbackRow:
 
 @dataclass(frozen=True)
 class StoppedRow:
-    """A pump programmed with a single bolus: the bolus runs until `bolus_ends_at`, then the pump
-    stops and gives nothing until a new prescription is programmed (baclofen's first:
-    withdrawal). `bolus_state` at the moment the worklist was read (core.prescription)."""
+    """A pump programmed with a single bolus (the bolus runs until `bolus_ends_at`, then the pump
+    stops) or programmed stopped (since `bolus_ends_at`, its programming): it gives nothing until
+    a new prescription is programmed (baclofen's first: withdrawal). `bolus_state` at the moment
+    the worklist was read (core.prescription); `bolus` for a stop is the kind's label."""
 
     patient_id: str
     patient: str
@@ -231,6 +232,7 @@ class StoppedRow:
     high_risk: bool
     bolus_state: BolusState
     bolus_ends_at: datetime
+    kind: ProgramKind = ProgramKind.SINGLE_BOLUS
 
 
 @dataclass(frozen=True)
@@ -563,10 +565,12 @@ def _rejected_newest() -> QuerySet[Prescription]:
     )
 
 
-def _single_boluses_in_force() -> QuerySet[Prescription]:
+def _stops_in_force() -> QuerySet[Prescription]:
+    """Prescriptions in force that stop their pump: a single bolus (after it) or a stop (the
+    partial index prescription_active_kind, by kind)."""
     return Prescription.objects.filter(
         status=Prescription.Status.ACTIVE,
-        program_kind=ProgramKind.SINGLE_BOLUS.value,
+        program_kind__in=STOPPING,
         implant__explanted_on__isnull=True,
     )
 
@@ -591,7 +595,7 @@ def _probe(prescriber: bool, vendor: str) -> tuple[tuple[str, ...], str, tuple[A
         "awaiting_check": _awaiting(),
         "open_alarms": _alarms_open(),
         "open_incidents": _incidents_open(),
-        "stopped": _single_boluses_in_force(),
+        "stopped": _stops_in_force(),
         "awaiting_readback": _readbacks_missing(),
     }
     if prescriber:
@@ -737,10 +741,10 @@ def _awaiting_readback(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], 
 
 
 def _stopped(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
-    """Pumps whose prescription in force is a single bolus (the pump stops after it), read in
-    the partial index of such prescriptions, each with when its bolus was programmed."""
+    """Pumps whose prescription in force stops them (a single bolus, after it; a stop), read in
+    the partial index of such prescriptions, each with when it was programmed."""
     found, total = _paged(
-        _single_boluses_in_force(),
+        _stops_in_force(),
         ("-implant__high_risk", "checked_at", "id"),  # baclofen first
         (
             "id",
@@ -750,6 +754,7 @@ def _stopped(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
             "bolus_dose_mcg",
             "bolus_duration_s",
             "implant__high_risk",
+            "program_kind",
         ),
         offset,
         limit,
@@ -765,7 +770,7 @@ def _stopped(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
             prescription_id__in=[row[0] for row in found], position=0
         ).values_list("prescription_id", "drug", "concentration_mcg_per_ml")
     }
-    rows = [(*row[1:6], started.get(row[0]), row[6], principal[row[0]]) for row in found]
+    rows = [(*row[1:6], started.get(row[0]), *row[6:8], principal[row[0]]) for row in found]
     return [row for row in rows if row[5] is not None], total
 
 
@@ -773,14 +778,31 @@ def _stopped_rows(
     stopped: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]], now: datetime
 ) -> list[StoppedRow]:
     rows = []
-    for implant_id, episode_id, model, dose, seconds, at, high, (drug, conc) in stopped:
+    for implant_id, episode_id, model, dose, seconds, at, high, kind, (drug, conc) in stopped:
+        pump = catalog.pump(model, "pump_model").name
+        if kind == ProgramKind.STOPPED.value:
+            stop = ProgramKind.STOPPED
+            rows.append(
+                StoppedRow(
+                    *names[episode_id],
+                    str(implant_id),
+                    pump,
+                    stop.label,
+                    at,
+                    high,
+                    BolusState.STOPPED,
+                    at,
+                    stop,
+                )
+            )
+            continue
         bolus = SingleBolus(of(dose, "mcg"), seconds)
         run = bolus.run(at, now)
         rows.append(
             StoppedRow(
                 *names[episode_id],
                 str(implant_id),
-                catalog.pump(model, "pump_model").name,
+                pump,
                 drug_units.bolus_delivery(drug, bolus.delivery(drug, conc)),
                 at,
                 high,

@@ -206,7 +206,7 @@ def settings_of(prescription: rx.Prescription) -> dict[str, str]:
     delivery = prescription.bolus_delivery
     if delivery is not None:
         shown[SINGLE_BOLUS] = drug_units.bolus_delivery(principal, delivery)
-    else:
+    elif prescription.program.kind is not rx.ProgramKind.STOPPED:
         shown[DAILY_DOSE] = drug_units.shown(principal, prescription.daily_dose)
         for weekday, day in zip(rx.WEEKDAYS, prescription.program.days, strict=True):
             shown[f"steps {weekday}"] = drug_units.steps(principal, day)
@@ -225,8 +225,8 @@ def settings_of(prescription: rx.Prescription) -> dict[str, str]:
 def doses_of(prescription: rx.Prescription) -> dict[str, str]:
     """The daily doses core derives from a basal program, in the principal drug's unit: its
     largest day, a flex program's weekly average and, with patient boluses, the worst day with
-    every allowed bolus given (a single bolus: none)."""
-    if prescription.program.bolus is not None:
+    every allowed bolus given (a single bolus or a stopped pump: none)."""
+    if prescription.program.kind in (rx.ProgramKind.SINGLE_BOLUS, rx.ProgramKind.STOPPED):
         return {}
     principal = prescription.principal[0]
     doses = {DAILY_DOSE: drug_units.shown(principal, prescription.daily_dose)}
@@ -254,7 +254,7 @@ WORST_DAY = "worst day with every patient bolus"
 BASAL = frozenset(
     {DAILY_DOSE, WEEKLY_AVERAGE, WORST_DAY, *(f"steps {weekday}" for weekday in rx.WEEKDAYS)}
 )
-"""The settings of a basal program, which a single bolus has none of."""
+"""The settings of a basal program, which a single bolus or a stopped pump has none of."""
 SINGLE_BOLUS = "single bolus"
 """The setting a single bolus shows instead of a basal program's daily dose and steps."""
 FLUID_CHANGE = "when the fluid changes"
@@ -275,8 +275,9 @@ def changes(
     new = settings(after)
     # how the old fluid was delivered belongs to the change that ran it, not to the next one
     old.pop(FLUID_CHANGE, None)
-    if SINGLE_BOLUS in new:
-        # a bolus gives no basal program: its bolus row replaces the old daily dose and steps
+    if DAILY_DOSE not in new:
+        # a bolus or a stop gives no basal program: the old daily dose and steps are not
+        # compared (a bolus's row replaces them, a stop's program row says it)
         old = {name: value for name, value in old.items() if name not in BASAL}
     names = list(new) + [name for name in old if name not in new]
     return tuple(

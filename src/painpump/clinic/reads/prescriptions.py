@@ -105,6 +105,12 @@ def _patient_bolus(record: Prescription) -> rx.PatientBolus | None:
     )
 
 
+def stops_pump(program: Program) -> bool:
+    """True for a program of a stopped-pump prescription (it gives nothing from its start)."""
+    prescribed = program.prescription
+    return prescribed is not None and prescribed.program_kind == rx.ProgramKind.STOPPED
+
+
 def single_bolus_of(program: Program) -> rx.SingleBolus | None:
     """The single bolus `program` gives (None: it runs a basal program)."""
     prescribed = program.prescription
@@ -140,6 +146,20 @@ def next_number(implant: Implant) -> int:
     return (last or 0) + 1
 
 
+def not_for_refill(record: Prescription, field: str) -> Refusal:
+    """A single bolus or a stopped pump in force: a refill fills the pump and runs a basal
+    program, which a physician prescribes first."""
+    kind = rx.ProgramKind(record.program_kind)
+    return Refusal(
+        field,
+        f"#{record.number} by {record.prescribed_by} (a {kind.label})",
+        f"a basal program: a fill runs one; a {kind.label} is programmed between refills "
+        f"(program pump), and {who_may(PRESCRIBE)} prescribes the program a refill fills for",
+        RULES,
+        "cannot be executed by a refill",
+    )
+
+
 def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Prescription:
     """The prescription a refill of `fill` executes, or the refusal naming what differs from it
     and who may change it (rule-prescription)."""
@@ -168,15 +188,8 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
             RULES,
             "is missing: a pump is filled and programmed only as prescribed",
         )
-    if prescription.bolus_dose_mcg is not None:
-        raise Refusal(
-            "prescription",
-            f"#{prescription.number} by {prescription.prescribed_by} (a single bolus)",
-            "a basal program: a fill runs one; a single bolus is programmed between refills "
-            "(program pump), and a physician prescribes the program a refill fills for",
-            RULES,
-            "cannot be executed by a refill",
-        )
+    if prescription.program_kind in rx.STOPPING:
+        raise not_for_refill(prescription, "prescription")
     prescribed = stored_drugs(prescription)
     shown = drugs_text(prescribed)
     who = f"prescription #{prescription.number} by {prescription.prescribed_by}: {shown}"

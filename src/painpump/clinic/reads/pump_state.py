@@ -28,10 +28,10 @@ def running_program(implant: Implant) -> Program | None:
 
 
 def basal_program(implant: Implant) -> Program | None:
-    """The program changes are judged from: the one running, or, after a single bolus stopped
-    the pump, the basal program it ran last (a bolus is never the reference)."""
+    """The program changes are judged from: the one running, or, after a single bolus or a stop
+    stopped the pump, the basal program it ran last (neither is ever the reference)."""
     return (
-        implant.programs.exclude(prescription__program_kind=rx.ProgramKind.SINGLE_BOLUS.value)
+        implant.programs.exclude(prescription__program_kind__in=rx.STOPPING)
         .select_related("prescription")
         .order_by("-started_at")
         .first()

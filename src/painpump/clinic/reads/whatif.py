@@ -277,6 +277,21 @@ def _prescribed_program(
     return replace(in_force, drugs=drugs, program=program), False
 
 
+def _check_projects(proposal: Proposal, record: Prescription) -> None:
+    """The single bolus or stopped pump in force tried as it is: a refill cannot execute either;
+    a stopped pump gives nothing to project (a dose typed tries a restart)."""
+    if proposal.mode == "refill":
+        raise prescriptions.not_for_refill(record, "dose")
+    if record.program_kind == rx.ProgramKind.STOPPED:
+        raise Refusal(
+            "dose",
+            f"none (#{record.number}: a stopped pump)",
+            "a daily dose to try: the stopped pump in force gives nothing to project",
+            RULES,
+            "is required",
+        )
+
+
 def _not_applied(prescribed: rx.Prescription, in_force: rx.Prescription | None) -> str:
     """The plain words for a continuous projection of a prescription that runs more than that."""
     if in_force is None or in_force.program.kind is rx.ProgramKind.CONTINUOUS:
@@ -285,17 +300,6 @@ def _not_applied(prescribed: rx.Prescription, in_force: rx.Prescription | None) 
     what = "single bolus is" if in_force.program.bolus is not None else "flex steps are"
     kind = "single bolus" if in_force.program.bolus is not None else "flex program"
     return f"continuous at {dose}: the prescription's {what} not applied; prescribe to try a {kind}"
-
-
-def _single_bolus_refill(record: Prescription) -> Refusal:
-    return Refusal(
-        "dose",
-        f"as prescribed (#{record.number} by {record.prescribed_by}: a single bolus)",
-        "a basal program: a fill runs one; a single bolus is programmed between refills "
-        "(program pump), and a physician prescribes the program a refill fills for",
-        prescriptions.RULES,
-        "cannot be executed by a refill",
-    )
 
 
 @transaction.atomic
@@ -324,8 +328,8 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     notes: list[str] = []
     bridged: Bridge | None = None
     try:
-        if record is not None and own and proposal.mode == "refill" and prescribed.program.bolus:
-            raise _single_bolus_refill(record)
+        if own and record is not None and record.program_kind in rx.STOPPING:
+            _check_projects(proposal, record)
         rules = dosing_rules()
         fill = Fill(drugs, volume, "what-if")
         rate_ml, found = check_fill(

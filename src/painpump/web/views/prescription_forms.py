@@ -38,6 +38,10 @@ KINDS = [
     (rx.ProgramKind.CONTINUOUS.value, "Continuous: one daily dose, every day"),
     (rx.ProgramKind.FLEX.value, "Flex: steps by time of day and weekday"),
     (rx.ProgramKind.SINGLE_BOLUS.value, "Single bolus: one dose over a duration, then stopped"),
+    (
+        rx.ProgramKind.STOPPED.value,
+        "Stopped pump: gives nothing until another program; the drug stays in the reservoir",
+    ),
 ]
 DAY_CHOICES = [("", "—"), *((name, name) for name in rx.WEEKDAY_SETS)]
 PHASES = [
@@ -285,6 +289,8 @@ class ProgramMixin(forms.Form):
         if data.get("kind") == rx.ProgramKind.SINGLE_BOLUS.value:
             bolus = rx.single_bolus(data.get("bolus_dose") or "", data.get("bolus_duration") or "")
             return rx.PrescribedProgram.single_bolus(bolus)
+        if data.get("kind") == rx.ProgramKind.STOPPED.value:
+            return rx.PrescribedProgram.stopped()
         if data.get("kind") == rx.ProgramKind.FLEX.value:
             rows = self._rows()
             if not rows:

@@ -1,0 +1,178 @@
+"""A stopped pump through HTTP: the physician signs it with a reason for each warning (no dose
+limit refuses it, a hard clinic decrease limit included), the pharmacist enters it again, the
+nurse programs and reads it back; the pump then gives nothing, its dates come from its drug's
+stability alone, the dashboard lists it with the stopped single boluses, a refill of it is
+refused naming who may prescribe, and a restart is judged from the program it ran before."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from therapy_setup import (
+    baclofen_implant,
+    check_body,
+    post,
+    prescription_body,
+    readback_body,
+    refill_body,
+)
+
+from clinic_fixtures import programmed_between_refills
+from frozen import NOW
+from painpump.clinic.actions import library
+from painpump.clinic.models import Implant, Patient
+from painpump.clinic.reads import whatif
+from painpump.clinic.roles import Role
+from painpump.core import prescription as rx
+from painpump.core.clinic_limits import parse_value
+from painpump.core.units import Kind, parse
+
+STOP = {"kind": "stopped"}
+REASON = "pump infection: explant planned, oral baclofen restarted"
+
+
+@pytest.fixture
+def implant(users: dict[Role, User], patient: Patient) -> Implant:
+    return baclofen_implant(users[Role.PHYSICIAN], patient)
+
+
+def test_a_stop_is_prescribed_checked_programmed_read_back_and_listed_as_stopped(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    physician = client_as(Role.PHYSICIAN)
+    url = f"/api/implants/{implant.id}/prescriptions"
+    preview = post(physician, f"{url}/preview", prescription_body(None, program=STOP, ptm=None))
+    assert preview.status_code == 200, preview.content
+    assert preview.json()["stop"] is None
+    warned = {w["rule"]: w for w in preview.json()["warnings"]}
+    assert set(warned) == {"pump_stopped", "stopped_pump_overinfusion"}
+    assert "baclofen stops abruptly, which risks withdrawal" in warned["pump_stopped"]["message"]
+    unsigned = post(physician, url, prescription_body(implant.version, program=STOP, ptm=None))
+    assert unsigned.status_code == 422, unsigned.content
+    signed = post(
+        physician,
+        url,
+        prescription_body(
+            implant.version,
+            program=STOP,
+            ptm=None,
+            overrides=dict.fromkeys(warned, REASON),
+        ),
+    )
+    assert signed.status_code == 201, signed.content
+    body = signed.json()
+    assert body["program"]["kind"] == "stopped"
+    assert body["high_alert"] is True
+    checks_url = f"/api/prescriptions/{body['id']}/checks"
+    wrong = post(client_as(Role.PHARMACIST), checks_url, check_body(ptm=None))
+    assert wrong.status_code == 422, wrong.content
+    checked = post(client_as(Role.PHARMACIST), checks_url, check_body(program=STOP, ptm=None))
+    assert checked.status_code == 201, checked.content
+    nurse = client_as(Role.NURSE)
+    version = checked.json()["prescription"]["implant_version"]
+    programmed = post(nurse, f"/api/implants/{implant.id}/programs", {"version": version})
+    assert programmed.status_code == 201, programmed.content
+    readback_url = f"/api/programs/{programmed.json()['id']}/readbacks"
+    # 90 days at 0.2 mL/day from 20 mL: 2 mL left, kept from now on
+    readback = post(nurse, readback_url, readback_body(reservoir="2 mL", program=STOP))
+    assert readback.status_code == 201, readback.content
+    assert readback.json()["matches"] is True, readback.json()["mismatches"]
+    stored = Implant.objects.get(id=implant.id)
+    # the reservoir reached its 2 mL alarm before the stop: that alarm stays; it never empties
+    assert stored.alarm_at is not None and stored.alarm_at < NOW
+    assert stored.empty_at is None
+    shown = nurse.get(f"/api/implants/{implant.id}").json()
+    assert shown["program"]["kind"] == "stopped pump"
+    assert shown["program"]["dose"] == {"value": 0, "unit": "mcg/day"}
+    assert shown["program"]["rate"] == {"value": 0, "unit": "mL/day"}
+    [row] = physician.get("/api/dashboard").json()["stopped"]
+    assert row["kind"] == "stopped" and row["bolus"] == "stopped pump"
+    assert row["bolus_state"] == "stopped" and row["high_risk"] is True
+    refill = post(
+        nurse,
+        f"/api/implants/{implant.id}/refills",
+        refill_body(idempotency_key="after-stop", version=stored.version),
+    )
+    assert refill.status_code == 422, refill.content
+    error = refill.json()["error"]
+    assert error["field"] == "prescription"
+    assert "(a stopped pump) cannot be executed by a refill" in error["message"]
+    assert "a physician prescribes the program a refill fills for" in error["message"]
+
+
+def test_a_hard_clinic_decrease_limit_refuses_the_minimum_rate_but_not_a_stop(
+    client_as: Callable[[Role | None], Client], implant: Implant, users: dict[Role, User]
+) -> None:
+    rule = "max_decrease_percent"
+    row = library.add_limit(
+        users[Role.PHARMACIST],
+        drug="baclofen",
+        rule=rule,
+        value=parse_value(rule, "20 %"),
+        severity="hard",
+        source="clinic policy 2026/7",
+        idempotency_key="hard-decrease",
+    )
+    library.approve_limit(users[Role.PHYSICIAN], row.id, expected_version=row.version)
+    physician = client_as(Role.PHYSICIAN)
+    preview_url = f"/api/implants/{implant.id}/prescriptions/preview"
+    lowest = {"kind": "continuous", "dose": "96 mcg/day"}  # 0.048 mL/day at 2000 mcg/mL
+    refused = post(physician, preview_url, prescription_body(None, program=lowest, ptm=None))
+    assert refused.json()["stop"] is not None
+    assert "clinic_max_decrease_percent" in refused.json()["stop"]["message"]
+    stop = post(physician, preview_url, prescription_body(None, program=STOP, ptm=None))
+    assert stop.json()["stop"] is None, stop.content
+
+
+def test_a_restart_after_a_stop_steps_from_the_program_before_it(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    programmed_between_refills(
+        implant.id, rx.PrescribedProgram.stopped(), at=NOW - timedelta(days=1)
+    )
+    physician = client_as(Role.PHYSICIAN)
+    preview_url = f"/api/implants/{implant.id}/prescriptions/preview"
+
+    def judged(dose: str) -> dict[str, Any]:
+        program = {"kind": "continuous", "dose": dose}
+        found = post(physician, preview_url, prescription_body(None, program=program, ptm=None))
+        assert found.status_code == 200, found.content
+        body: dict[str, Any] = found.json()
+        return body
+
+    assert judged("400 mcg/day")["stop"] is None
+    escalated = judged("600 mcg/day")["stop"]
+    assert escalated is not None and "max_step_percent" in escalated["message"]
+    assert (
+        Decimal(Implant.objects.get(id=implant.id).programs.get(ended_at=None).rate_ml_per_day) == 0
+    )
+
+
+def test_the_what_if_of_a_stopped_pump_tries_a_restart_never_the_stop_or_a_refill_of_it(
+    implant: Implant, users: dict[Role, User]
+) -> None:
+    stop = rx.PrescribedProgram.stopped()
+    programmed_between_refills(implant.id, stop, at=NOW - timedelta(days=2))
+    physician = users[Role.PHYSICIAN]
+    as_is = whatif.what_if(physician, implant.id, whatif.Proposal("program", None), NOW)
+    assert as_is.stop is not None and as_is.stop.field == "dose"
+    assert (
+        as_is.stop.limit
+        == "a daily dose to try: the stopped pump in force gives nothing to project"
+    )
+    volume = parse("20 mL", Kind.VOLUME, "v")
+    concentration = (parse("2000 mcg/mL", Kind.CONCENTRATION, "c"),)
+    refill = whatif.what_if(
+        physician, implant.id, whatif.Proposal("refill", None, volume, concentration), NOW
+    )
+    assert refill.stop is not None and refill.stop.problem == "cannot be executed by a refill"
+    restart = parse("400 mcg/day", Kind.DOSE_RATE, "d")
+    tried = whatif.what_if(physician, implant.id, whatif.Proposal("program", restart), NOW)
+    assert tried.stop is None and tried.projection is not None
+    assert tried.projection.alarm_at is not None

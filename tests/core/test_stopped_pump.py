@@ -1,0 +1,223 @@
+"""A stopped-pump prescription (the device's "stopped pump" mode): no dose, rate or clinic limit
+refuses it; every drug whose abrupt stop risks withdrawal warns, as does a pump whose labeling
+names the overinfusion a long stop risks; it keeps the fluid the pump holds, takes no patient
+boluses, and its twin gives nothing from its start."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.test_single_bolus import AT, BACLOFEN, RULES, empty_pump, running_baclofen
+from painpump.core import catalog
+from painpump.core.clinic_limits import clinic_limit, parse_value
+from painpump.core.decision import Tier
+from painpump.core.errors import Refusal
+from painpump.core.prescription import (
+    STOPPED_WORDS,
+    PrescribedProgram,
+    Prescription,
+    ProgramKind,
+    check_shape,
+    patient_bolus,
+)
+from painpump.core.prescription_compare import CheckEntries, compare_check
+from painpump.core.prescription_decision import decide_prescription
+from painpump.core.pump_twin import (
+    PumpHistory,
+    RecordedFill,
+    RecordedProgram,
+    forecast,
+    projection,
+    stored_dates,
+)
+from painpump.core.refill_decision import (
+    decide_program_change,
+)
+from painpump.core.units import Kind, parse
+
+STOP = PrescribedProgram.stopped()
+ZICONOTIDE = (("ziconotide", parse("100 mcg/mL", Kind.CONCENTRATION, "c")),)
+
+
+def history(drugs: tuple[tuple[str, Decimal], ...], *programs: RecordedProgram) -> PumpHistory:
+    filled = AT - timedelta(days=30)
+    return PumpHistory(
+        pump=catalog.pump("synchromed-ii-20", "p"),
+        alarm_volume_ml=Decimal(2),
+        dead_volume_ml=Decimal("0.2"),
+        tz=ZoneInfo("Europe/Berlin"),
+        fills=(RecordedFill(filled, Decimal(20), drugs),),
+        programs=programs,
+    )
+
+
+def baclofen_history() -> PumpHistory:
+    """20 mL of baclofen 2000 mcg/mL filled 30 days before AT, 400 mcg/day (0.2 mL/day) since."""
+    drugs = (("baclofen", Decimal(2000)),)
+    basal = PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d"))
+    return history(drugs, RecordedProgram(AT - timedelta(days=30), drugs, basal, None))
+
+
+def test_a_stop_of_baclofen_passes_every_limit_and_warns_of_withdrawal_and_a_long_stop() -> None:
+    decision = decide_prescription(running_baclofen(), Prescription(BACLOFEN, STOP), AT, RULES)
+    assert decision.stop is None
+    assert decision.rate_ml_per_day == 0
+    by_rule = {w.rule: w for w in decision.warnings}
+    assert set(by_rule) == {"pump_stopped", "stopped_pump_overinfusion"}
+    withdrawal = by_rule["pump_stopped"]
+    assert "baclofen stops abruptly, which risks withdrawal" in withdrawal.message
+    assert "boxed warning: abrupt discontinuation" in withdrawal.source
+    assert withdrawal.tier is Tier.SOFT
+    stall = by_rule["stopped_pump_overinfusion"]
+    assert "stopped for more than 48 h risks overinfusion" in stall.message
+    assert "MRI" in stall.message
+    assert stall.limit == "a stop of at most 48 h, or a reason"
+    assert "hsa-2016-synchromed-overinfusion" in stall.source
+    assert "medtronic-mri-guidelines-synchromed-ii" in stall.source
+
+
+def test_a_hard_clinic_decrease_limit_does_not_refuse_a_stop() -> None:
+    """The minimum rate is refused by a hard largest single decrease; a stop is not a rate."""
+    rule = "max_decrease_percent"
+    decrease = clinic_limit(
+        catalog.drug("baclofen"),
+        rule,
+        parse_value(rule, "20 %"),
+        "hard",
+        "clinic policy",
+        region="us",
+    )
+    rules = replace(RULES, clinic_limits=(decrease,))
+    decision = decide_prescription(running_baclofen(), Prescription(BACLOFEN, STOP), AT, rules)
+    assert decision.stop is None
+    programmed = decide_program_change(
+        running_baclofen(),
+        parse("0 mcg/day", Kind.DOSE_RATE, "d"),
+        AT,
+        None,
+        rules,
+        prescription=Prescription(BACLOFEN, STOP),
+    )
+    assert programmed.stop is None
+    assert programmed.rate_ml_per_day == 0
+    assert {w.rule for w in programmed.warnings} == {"pump_stopped", "stopped_pump_overinfusion"}
+
+
+def test_a_drug_stopped_without_known_withdrawal_warns_only_of_the_long_stop() -> None:
+    state = running_baclofen("ziconotide", 100, 2)
+    decision = decide_prescription(state, Prescription(ZICONOTIDE, STOP), AT, RULES)
+    assert decision.stop is None
+    assert [w.rule for w in decision.warnings] == ["stopped_pump_overinfusion"]
+
+
+def test_a_pump_without_the_long_stop_risk_in_its_labeling_warns_only_of_withdrawal() -> None:
+    state = replace(running_baclofen(), pump=catalog.pump("prometra-ii-20", "p"))
+    decision = decide_prescription(state, Prescription(BACLOFEN, STOP), AT, RULES)
+    assert [w.rule for w in decision.warnings] == ["pump_stopped"]
+
+
+@pytest.mark.parametrize(
+    ("state", "drugs", "shown"),
+    [
+        (empty_pump(), BACLOFEN, ""),
+        (
+            running_baclofen(),
+            (("baclofen", parse("1000 mcg/mL", Kind.CONCENTRATION, "c")),),
+            " (baclofen 2000 mcg/mL)",
+        ),
+    ],
+    ids=["first-fill", "other-fluid"],
+)
+def test_a_stop_keeps_the_fluid_the_pump_holds(
+    state: object, drugs: tuple[tuple[str, object], ...], shown: str
+) -> None:
+    decision = decide_prescription(state, Prescription(drugs, STOP), AT, RULES)  # type: ignore[arg-type]
+    assert decision.stop is not None
+    assert decision.stop.field == "program.kind"
+    assert decision.stop.value == "stopped"
+    assert decision.stop.problem == "cannot be given with this fluid"
+    assert decision.stop.limit.startswith(
+        "the fluid the pump holds"
+    ) and decision.stop.limit.endswith("refills of a filled pump" + shown)
+
+
+def test_a_stopped_pump_takes_no_patient_boluses() -> None:
+    ptm = patient_bolus("50 mcg", "2 min", "3 hour", "4")
+    with pytest.raises(Refusal) as refused:
+        check_shape(catalog.pump("synchromed-ii-20", "p"), STOP, ptm)
+    assert refused.value.field == "ptm"
+    assert refused.value.limit == "none with a stopped pump: it gives nothing"
+
+
+def test_a_constant_flow_pump_cannot_be_stopped_by_a_program() -> None:
+    with pytest.raises(Refusal) as refused:
+        check_shape(catalog.pump("constant-flow", "p"), STOP, None)
+    assert refused.value.field == "program.kind"
+    assert refused.value.value == "stopped"
+
+
+def test_the_twin_gives_nothing_from_the_stop_and_dates_the_pump_by_stability_only() -> None:
+    drugs = (("baclofen", Decimal(2000)),)
+    running = baclofen_history()
+    stopped = replace(running, programs=(*running.programs, RecordedProgram(AT, drugs, STOP, None)))
+    # 30 days at 0.2 mL/day: 14 mL left, and still 14 mL a year on
+    assert forecast(stopped, AT).residual_ml == Decimal(14)
+    later = forecast(stopped, AT + timedelta(days=365))
+    assert later.residual_ml == Decimal(14)
+    assert later.alarm_at is None and later.empty_at is None
+    dated = stored_dates(stopped, AT, margin_days=Decimal(7))
+    assert dated.alarm_at is None and dated.empty_at is None
+    assert dated.limited_by.value == "stability"
+    # the baclofen fill's stability: 180 days from 31 Jan (the running pump's alarm came first)
+    assert dated.refill_by == date(2026, 7, 30)
+    assert stored_dates(running, AT, margin_days=Decimal(7)).refill_by == date(2026, 4, 24)
+
+
+def test_a_program_change_to_a_stop_is_dated_by_the_twin_with_the_stop() -> None:
+    state = replace(running_baclofen(), history=baclofen_history())
+    decision = decide_program_change(
+        state,
+        parse("0 mcg/day", Kind.DOSE_RATE, "d"),
+        AT,
+        None,
+        RULES,
+        prescription=Prescription(BACLOFEN, STOP),
+    )
+    assert decision.stop is None and decision.twin is not None and decision.projection is not None
+    assert decision.twin.alarm_at is None and decision.twin.empty_at is None
+    assert decision.projection.left == parse("14 mL", Kind.VOLUME, "v")
+    assert decision.projection.alarm_at is None
+    assert decision.projection.refill_by == decision.twin.refill_by
+
+
+def test_the_chart_shows_a_stopped_pump_stopped_since_its_programming() -> None:
+    drugs = (("baclofen", Decimal(2000)),)
+    running = baclofen_history()
+    stopped = replace(running, programs=(*running.programs, RecordedProgram(AT, drugs, STOP, None)))
+    found = projection(
+        stopped, AT + timedelta(days=2), margin_days=Decimal(7), stability=None, tz=UTC
+    )
+    assert found.stopped
+    assert found.stopped_since == AT
+    assert found.bolus is None
+    assert found.daily_volume.canonical == 0
+
+
+def test_the_double_check_compares_the_kind_of_a_stop() -> None:
+    prescribed = Prescription(BACLOFEN, STOP)
+    same = compare_check(prescribed, CheckEntries(BACLOFEN, STOP, None))
+    assert same == ()
+    running = PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d"))
+    differs = compare_check(prescribed, CheckEntries(BACLOFEN, running, None))
+    assert differs
+
+
+def test_a_stop_is_named_as_a_stopped_pump_in_words() -> None:
+    assert ProgramKind.STOPPED.label == "stopped pump"
+    assert STOP.words == STOPPED_WORDS
+    assert STOP.largest_day.canonical == 0

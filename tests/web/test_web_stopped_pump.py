@@ -1,0 +1,103 @@
+"""A stopped pump in the browser's pages (test client): the physician chooses "Stopped pump" on
+the prescription form, reviews its withdrawal and long-stop warnings and the one setting that
+changes (no daily dose or steps), signs with reasons; the pharmacist enters the kind again; the
+nurse programs it; the chart, the dose history, the dashboard and the session PDF say the pump
+is stopped since then and pumps nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from test_report_program_session_round3 import pdf
+from test_web_prescriptions import check_url, hidden, reviewed, signed, signed_in
+
+from painpump.clinic.locale import clinic_locale
+from painpump.clinic.models import Implant, Program
+from painpump.web.templatetags.clinic_time import shown_moment
+
+pytestmark = pytest.mark.django_db
+
+STOP = {
+    "kind": "stopped",
+    "dose": "",
+    "step_0_days": "",
+    "step_0_start": "",
+    "step_0_dose": "",
+    "step_1_days": "",
+    "step_1_start": "",
+    "step_1_dose": "",
+    "ptm_dose": "",
+    "ptm_duration": "",
+    "ptm_lockout": "",
+    "ptm_max_per_day": "",
+    "reason": "pump pocket infection: explant planned, oral baclofen restarted",
+}
+
+
+def test_a_stop_is_reviewed_signed_checked_programmed_and_shown_stopped_everywhere(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    client = signed_in(physician)
+    form = client.get(f"/implants/{implant.id}/prescribe/").content.decode()
+    assert '<option value="stopped">Stopped pump: gives nothing until another program' in form
+    _, response = reviewed(client, implant, **STOP)
+    page = response.content.decode()
+    assert response.status_code == 200, page
+    changes = page.split('data-testid="changes"')[1].split("</table>")[0]
+    assert "<td>continuous</td><td>stopped pump</td>" in changes
+    for wrong in ("Daily dose", "Steps mon", "mcg/day"):
+        assert wrong not in changes, wrong
+    assert "baclofen stops abruptly, which risks withdrawal" in page
+    assert "stopped for more than 48 h risks overinfusion" in page
+    reasons = {
+        name: "explant planned, oral baclofen restarted"
+        for name in re.findall(r'name="(override-[a-z_]+:[0-9a-f]+)"', page)
+    }
+    assert len(reasons) == 2
+    record = signed(client, implant, **STOP, **reasons)
+    assert record.program_kind == "stopped" and record.daily_dose_mcg_per_day == 0
+    checker = signed_in(pharmacist)
+    assert (
+        "<dt>Program</dt><dd>stopped pump</dd>" in checker.get(check_url(record)).content.decode()
+    )
+    entries = {"concentration_0": "2 mg/mL", "kind": "stopped", "comment": "", "action": "accept"}
+    running = checker.post(
+        check_url(record), {**entries, "kind": "continuous", "dose": "400 mcg/day"}
+    )
+    assert running.status_code == 422
+    assert "continuous differs from the prescription" in running.content.decode()
+    checked = checker.post(check_url(record), entries)
+    assert checked.status_code == 302, checked.content.decode()
+    programmer = signed_in(nurse)
+    opened = programmer.get(f"/implants/{implant.id}/program/").content.decode()
+    done = programmer.post(
+        f"/implants/{implant.id}/program/",
+        {
+            "version": hidden(opened, "version"),
+            "reviewed": hidden(opened, "reviewed"),
+            "submission": hidden(opened, "submission"),
+            "action": "confirm",
+        },
+    )
+    assert done.status_code == 302, done.content.decode()
+    program = Program.objects.get(implant=implant, ended_at__isnull=True)
+    assert program.rate_ml_per_day == 0 and program.prescription == record
+    since = shown_moment(program.started_at, clinic_locale())
+    chart = programmer.get(f"/patients/{implant.episode.patient_id}/").content.decode()
+    card = chart.split('id="program"')[1].split("</section>")[0]
+    assert ">Program (stopped)</h2>" in card
+    assert f"stopped since {since}: pumps nothing" in card and "→ 0 mcg/day" not in card
+    assert re.search(r'data-testid="program-mode">stopped pump\b', card)
+    reservoir = chart.split('id="reservoir"')[1].split("</section>")[0]
+    assert f"stopped since {since}</strong> (programmed stopped)" in reservoir
+    assert "Low-reservoir alarm" not in reservoir
+    doses = chart.split('id="doses"')[1].split("</section>")[0]
+    assert f"stopped since {since}: pumps nothing" in doses
+    assert "baclofen: stopped pump" in doses
+    board = programmer.get("/").content.decode().split('id="stopped"')[1].split("</section>")[0]
+    assert f"programmed stopped {since}" in board and f"stopped since {since}" in board
+    report = pdf(nurse, f"/programs/{program.id}/report.pdf")
+    assert "Program stopped pump" in report
+    assert "Mode continuous stopped pump changed" in report
