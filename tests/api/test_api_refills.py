@@ -312,9 +312,13 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
     assert answer.status_code == 201, answer.content
     refill = answer.json()
     assert refill["bridge"] is None
+    # the reviewer's case: the amount pushed was missing beside the volume
     assert refill["priming"] == {
         "volume": {"value": 0.1, "unit": "mL"},
         "duration": {"value": 6, "unit": "min"},
+        "pushed": [{"drug": "baclofen", "dose": {"value": 200, "unit": "mcg"}}],
+        "words": "the 0.1 mL in the pump tubing and catheter pushed over 6 min: 200 mcg of "
+        "baclofen as one bolus",
     }
     stored = Implant.objects.get(id=implant.id)
     history = pump_history.history_of(stored)

@@ -19,6 +19,7 @@ from painpump.clinic.actions import implantation, library, patients, prescriptio
 from painpump.clinic.actions.programs import program_pump
 from painpump.clinic.models import AuditEntry, ClinicLimit, Implant, Prescription, Program, Refill
 from painpump.clinic.reads import prescription_history, pump_history
+from painpump.clinic.reads.refill_preview import preview_refill
 from painpump.clinic.testing import MEDTRONIC_CATHETER
 from painpump.core import prescription as rx
 from painpump.core.clinic_limits import parse_value
@@ -217,6 +218,10 @@ def test_a_bolus_limit_hardened_after_signing_stops_the_programming_and_the_refi
     assert refusal.source.startswith(f"clinic policy: {POLICY} (clinic limit set by pharma.cist")
     assert written() == before
     assert Prescription.objects.get(id=record.id).status == Prescription.Status.READY
+    # the reviewer's case: the refill form, opened before anything is aspirated, says so
+    opened = preview_refill(nurse, morphine_pump.id, at=NOW)
+    assert opened.prescription_stop is not None
+    assert opened.prescription_stop.as_dict() == refusal.as_dict()
     # the prescription, previewed now, meets the very same stop
     preview = prescription_history.preview_prescription(
         physician, morphine_pump.id, WITH_BOLUS, at=NOW
@@ -254,6 +259,7 @@ def test_a_soft_limit_passes_the_refill_with_the_prescribers_reason_for_it(
 ) -> None:
     soft_limit(pharmacist, BOLUS, "0.3 mg")
     record = signed_and_checked(physician, pharmacist, morphine_pump, WITH_BOLUS, SIGNED)
+    assert preview_refill(nurse, morphine_pump.id, at=NOW).prescription_stop is None
     refill = refill_now(nurse, morphine_pump)
     (shown,) = [w for w in refill.warnings if w["rule"] == "clinic_max_single_bolus"]
     assert shown["message"] == (

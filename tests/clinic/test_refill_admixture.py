@@ -99,7 +99,7 @@ def test_the_second_drug_above_its_own_soft_maximum_needs_its_own_reason(
     assert caught.value.field == "overrides"
     assert "clonidine:max_concentration" in caught.value.limit
     assert "clonidine:max_concentration" in caught.value.value
-    assert "(clonidine: " in caught.value.problem
+    assert "clonidine:max_concentration: clonidine: " in caught.value.problem
     assert Prescription.objects.count() == 1
     shown = preview_prescription(
         physician,

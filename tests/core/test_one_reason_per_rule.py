@@ -212,3 +212,23 @@ def test_rules_keep_the_order_they_were_first_shown_in() -> None:
         (STEP, "2 findings, one reason covers them all: (1) a; (2) b"),
         ("pump_approval", "c"),
     ]
+
+
+def test_several_rules_without_a_reason_are_refused_naming_each_with_its_source() -> None:
+    """The reviewer's case: the refusal named only the first rule's source."""
+    other = Finding(
+        "max_daily_dose",
+        Verdict.WARN,
+        "16 mg/day > 15 mg/day",
+        "<= 15 mg/day",
+        "pacc-2012: x",
+        tier=Tier.SOFT,
+    )
+    with pytest.raises(Refusal) as refused:
+        overrides_for([soft("mon from 12:00: +35 %"), other], {}, GivenAt.REFILL)
+    assert refused.value.value == f"max_daily_dose, {STEP}"
+    assert refused.value.source == "rule-clinic-setting: a step; pacc-2012: x"
+    assert refused.value.problem == (
+        f"needs a typed reason ({STEP}: mon from 12:00: +35 %; "
+        "max_daily_dose: 16 mg/day > 15 mg/day)"
+    )

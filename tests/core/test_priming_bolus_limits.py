@@ -45,7 +45,10 @@ RUNNING = "5.9 mg/day"
 POLICY = "Opioid policy v3, section 4"
 PACC = "pacc-2017-trialing: PACC 2017 trial bolus 0.1-0.5 mg as commonly cited"
 PUSHES = "it pushes the 0.28 mL in the pump tubing and catheter within about 17 min"
-BRIDGE = "a bridge instead delivers the old fluid at the old rate"
+BRIDGE = (
+    "a bridge instead delivers the old fluid at the rate that gives the prescribed dose at its "
+    "concentration"
+)
 NO_BRIDGE = (
     "no bridge runs for another drug: run the old fluid at the new program's rate instead, "
     "or empty the path first"
@@ -402,3 +405,31 @@ def test_the_refill_that_primes_shows_the_priming_warnings_signing_showed() -> N
     assert decision.stop is None
     priming = {w.rule for w in decision.warnings if w.rule.startswith("priming")}
     assert priming and priming <= signed
+
+
+def test_reviewer_case_the_priming_days_total_counts_the_pushed_dose_with_the_new_program() -> None:
+    """5.6 mg pushed and 9.5 mg/day of the new program: 15.1 mg of morphine on the day of the
+    refill, above the 15 mg/day the library lists (soft): a reason, naming both parts."""
+    found = {f.rule: f for f in judged(primed("morphine", "25 mg/mL", "9.5 mg/day"))}
+    day = found["priming_day_max_daily_dose"]
+    assert day.message.startswith("on the day of the refill ")
+    assert "15.1 mg/day" in day.message and "15 mg/day" in day.message
+    assert day.message.endswith(
+        "(5.6 mg pushed by the priming bolus and 9.5 mg/day of the new program's day)"
+    )
+    assert day.tier is Tier.SOFT and day.drug == "morphine"
+    assert "priming_day_max_daily_dose" not in {f.rule for f in judged(MORPHINE_25)}
+
+
+def test_a_hard_day_maximum_broken_by_the_priming_day_refuses_the_fluid_change() -> None:
+    """Ziconotide (US: 19.2 mcg/day, hard): 0.28 mL of 25 mcg/mL pushes 7 mcg; with 14 mcg/day
+    of the new program the day gives 21 mcg."""
+    path = (("ziconotide", Decimal(25)),)
+    with pytest.raises(Refusal) as refused:
+        judged(primed("ziconotide", "50 mcg/mL", "14 mcg/day"), path=path, running="8 mcg/day")
+    stop = refused.value
+    assert stop.field == "fluid_change"
+    assert stop.value.startswith("priming: 21 mcg/day of ziconotide on the day of the refill")
+    assert stop.problem.startswith("is stopped by priming_day_max_daily_dose:")
+    assert stop.limit.endswith("(hard limit: no override); bridge, or empty the path first")
+    assert stop.source.startswith("prialt-us-label")

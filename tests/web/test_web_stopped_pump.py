@@ -98,6 +98,11 @@ def test_a_stop_is_reviewed_signed_checked_programmed_and_shown_stopped_everywhe
     assert "baclofen: stopped pump" in doses
     board = programmer.get("/").content.decode().split('id="stopped"')[1].split("</section>")[0]
     assert f"programmed stopped {since}" in board and f"stopped since {since}" in board
+    refill_page = programmer.get(f"/implants/{implant.id}/refill/").content.decode()
+    banner = refill_page.split('data-testid="prescription-stopped"')[1].split("</div>")[0]
+    assert f"Prescription #{record.number} cannot be filled now: do not aspirate for it." in banner
+    assert "(a stopped pump) cannot be executed by a refill" in banner
+    assert "ask a physician to prescribe anew" in banner
     report = pdf(nurse, f"/programs/{program.id}/report.pdf")
     assert "Program stopped pump" in report
     assert "Mode continuous stopped pump changed" in report

@@ -42,6 +42,7 @@ from painpump.clinic.reads.prescription_history import (
     Version,
 )
 from painpump.clinic.reads.prescriptions import as_core
+from painpump.clinic.reads.refill_record import priming_of
 from painpump.clinic.reads.therapy_queries import ImplantView
 from painpump.core import catalog, readback_tolerance
 from painpump.core import prescription as rx
@@ -179,6 +180,20 @@ def _program_bolus(record: Program, prescribed: rx.Prescription) -> dict[str, An
     }
 
 
+def _priming(record: Refill) -> dict[str, Any] | None:
+    """The priming bolus the refill ran: the path's volume, its duration and what it pushed of
+    each drug of the fluid before (None: none ran)."""
+    primed = priming_of(record)
+    if primed is None:
+        return None
+    return {
+        "volume": primed.volume.as_json(),
+        "duration": _q(Decimal(primed.duration_s), "min"),
+        "pushed": [{"drug": name, "dose": dose.as_json()} for name, dose in primed.pushed],
+        "words": primed.words(),
+    }
+
+
 def program(record: Program) -> dict[str, Any]:
     """The program the pump runs: its prescription's days, single bolus and patient boluses (one
     programmed before prescriptions: continuous at its dose, no patient boluses)."""
@@ -246,12 +261,7 @@ def refill(record: Refill) -> dict[str, Any]:
         "lot": record.lot,
         "program": program(record.program),
         "bridge": bridge,
-        "priming": None
-        if record.priming_volume_ml is None or record.priming_duration_s is None
-        else {
-            "volume": _q(record.priming_volume_ml, "mL"),
-            "duration": _q(Decimal(record.priming_duration_s), "min"),
-        },
+        "priming": _priming(record),
         **_fields(record, "alarm_at", "empty_at", "refill_by", "limited_by"),
         "warnings": _findings(record.warnings),
         "overrides": _overrides(refill_overrides(record, record.program.prescription)),

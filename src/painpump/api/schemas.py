@@ -466,9 +466,22 @@ class BridgeOut(Schema):
     rate: QuantityOut
 
 
+class PushedOut(Schema):
+    drug: str
+    dose: QuantityOut = Field(description="what the bolus pushed of it, in the drug's unit")
+
+
 class PrimingOut(Schema):
     volume: QuantityOut = Field(description="the pump tubing and catheter volume pushed")
     duration: QuantityOut = Field(description="at the pump's highest rate")
+    pushed: list[PushedOut] = Field(
+        description="each drug of the fluid before in the path, pushed as one bolus (none after "
+        "a first fill's factory fluid)"
+    )
+    words: str = Field(
+        description='"the 0.25 mL in the pump tubing and catheter pushed over 15 min: 500 mcg '
+        'of baclofen as one bolus"'
+    )
 
 
 class RefillOut(Schema):

@@ -66,11 +66,17 @@ def priming(pump: Pump, dead_volume: Q, path: Drugs | None = None) -> Priming:
     source says whether it is verified), pushing what the path holds (each drug in its unit)."""
     rate = pump.max_rate.value.canonical
     seconds = -(-dead_volume.canonical * SECONDS_PER_DAY // rate)
+    return recorded_priming(dead_volume.canonical, max(int(seconds), 1), path)
+
+
+def recorded_priming(volume_ml: Decimal, duration_s: int, path: Drugs | None) -> Priming:
+    """A priming bolus of `volume_ml` over `duration_s` (as a refill recorded it), pushing what
+    the path held (`path`: the fill before's drugs, mcg/mL; None: a first fill's factory
+    fluid), each drug in its unit."""
     pushed = tuple(
-        (name, of(dead_volume.canonical * conc, catalog.drug(name).dose_unit))
-        for name, conc in path or ()
+        (name, of(volume_ml * conc, catalog.drug(name).dose_unit)) for name, conc in path or ()
     )
-    return Priming(of(dead_volume.canonical, "mL"), max(int(seconds), 1), pushed)
+    return Priming(of(volume_ml, "mL"), duration_s, pushed)
 
 
 def at_fill(
@@ -146,7 +152,52 @@ def judge(
         priming_warning(),
         *_pushed(pushed, path, running_rate_ml_per_day),
         *_as_single_bolus(pushed, _instead(path, prescription), region, clinic_limits),
+        *_priming_day(pushed, prescription, region),
     ]
+
+
+def _priming_day(pushed: Priming, prescription: Prescription, region: str | None) -> list[Finding]:
+    """The day of the refill: what the priming bolus pushes of a drug on top of the new program's
+    worst day of it (every patient bolus given), against the drug's maximum daily doses; a hard
+    one broken refuses the fluid change, a soft one warns (rule prefixed priming_day_)."""
+    principal_conc = prescription.principal[1]
+    found: list[Finding] = []
+    for name, amount in pushed.pushed:
+        conc = dict(prescription.drugs).get(name)
+        drug = catalog.drug(name)
+        program = (
+            prescription.worst_day.canonical * conc.canonical / principal_conc.canonical
+            if conc is not None
+            else Decimal(0)
+        )
+        day = of(amount.canonical + program, "mcg/day")
+        program_day = of(program, "mcg/day").to(drug.dose_rate_unit)
+        given = f"{amount} pushed by the priming bolus and {program_day} of the new program's day"
+        for finding in checks.check_daily_dose(drug, day, region, floor=False):
+            if finding.rule != "max_daily_dose" or finding.verdict is Verdict.OK:
+                continue
+            message = f"on the day of the refill {finding.message} ({given})"
+            if finding.verdict is Verdict.STOP:
+                raise Refusal(
+                    "fluid_change",
+                    f"priming: {day.to(drug.dose_rate_unit)} of {name} on the day of the "
+                    f"refill ({given})",
+                    f"{finding.limit} (hard limit: no override); bridge, or empty the path first",
+                    finding.source,
+                    f"is stopped by {PRIMING_DAY}{finding.rule}: {message}",
+                )
+            found.append(
+                replace(
+                    finding.about(Subject.DOSE, name),
+                    rule=PRIMING_DAY + finding.rule,
+                    message=message,
+                )
+            )
+    return found
+
+
+PRIMING_DAY = "priming_day_"
+"""The rule prefix of the priming day's total against a drug's maximum daily dose."""
 
 
 def _unplanned(
@@ -321,7 +372,10 @@ def _instead(path: Drugs | None, prescription: Prescription) -> str:
     an emptied path."""
     name, conc = prescription.principal
     if path and path[0][0] == name and path[0][1] != conc.canonical:
-        return "a bridge instead delivers the old fluid at the old rate"
+        return (
+            "a bridge instead delivers the old fluid at the rate that gives the prescribed dose "
+            "at its concentration"
+        )
     if path and path[0][0] != name:
         return (
             "no bridge runs for another drug: run the old fluid at the new program's rate "

@@ -208,8 +208,9 @@ def overrides_for(
     """The overrides of the warnings shown, one per rule (one_per_rule): the reason typed now in
     `given` (rule -> reason), given `where`, else the one `carried` with the prescription
     executed (as the prescriber gave it). A warning with neither is refused naming every finding
-    of its rule; a reason typed for a rule that is not a soft warning here (a hard stop, or
-    nothing shown) is refused, never silently kept."""
+    of its rule (every rule without one, each with its message and source); a reason typed for
+    a rule that is not a soft warning here (a hard stop, or nothing shown) is refused, never
+    silently kept."""
     shown = {w.rule: w for w in one_per_rule(warnings)}
     for rule in given:
         finding = shown.get(rule)
@@ -226,13 +227,17 @@ def overrides_for(
     kept = {o.rule: o for o in carried if o.rule in shown}
     missing = [w for w in shown.values() if w.rule not in typed and w.rule not in kept]
     if missing:
-        first = missing[0]
+        said = (
+            missing[0].message
+            if len(missing) == 1
+            else "; ".join(f"{w.rule}: {w.message}" for w in missing)
+        )
         raise Refusal(
             "overrides",
             ", ".join(sorted(w.rule for w in missing)),
             "a typed reason for each warning shown: " + ", ".join(sorted(shown)),
-            first.source,
-            f"needs a typed reason ({first.message})",
+            "; ".join(dict.fromkeys(w.source for w in missing)),
+            f"needs a typed reason ({said})",
         )
     return tuple(
         Override(rule, checked_reason(f"overrides[{rule}]", typed[rule]), where)

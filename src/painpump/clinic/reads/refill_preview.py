@@ -31,7 +31,7 @@ from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.fluid_change import Priming
-from painpump.core.prescription import FluidChange
+from painpump.core.prescription import STOPPING, FluidChange
 from painpump.core.refill import Reconciliation
 from painpump.core.refill_decision import (
     Fill,
@@ -90,6 +90,10 @@ class RefillPreview:
     twin_expects: pump_history.Expected | None = None
     """What the pump's twin says it holds at the refill (None before the first fill), offered
     beside the volume the pump itself reports and judged against it (core.twin_residual)."""
+    prescription_stop: Refusal | None = None
+    """Before anything is entered: the hard limit that stops any refill executing the
+    prescription now (a limit hardened since signing, a single bolus or a stop in force), so
+    nothing is aspirated for a fill that cannot be given (None: none, or entries given)."""
 
 
 def refill_state(implant: Implant) -> PumpState:
@@ -239,8 +243,34 @@ def preview_refill(
         expected_now = None if twin is None else pump_history.Expected(twin.least, twin.most)
         ptm_since = bool(state.last_fill.ptm)
         preview = replace(preview, twin_expects=expected_now, ptm_since_fill=ptm_since)
+    if fill is None and prescription is not None:
+        preview = replace(preview, prescription_stop=_stopped_now(state, prescription, at))
     record_preview(actor, "refill.preview", implant, preview.stop, preview.warnings)
     return preview
+
+
+def _stopped_now(state: PumpState, prescription: Prescription, at: datetime) -> Refusal | None:
+    """The hard limit that stops a refill of `prescription` at `at`, judged as the refill
+    will judge it (a fill of the prescription's own drugs, as much as the last fill, or the
+    reservoir for a first one), by the limits in force now; None when such a refill passes."""
+    if prescription.program_kind in STOPPING:
+        return prescriptions.not_for_refill(prescription, "prescription")
+    prescribed = prescriptions.as_core(prescription)
+    last = state.last_fill
+    volume = last.volume if last is not None else state.pump.reservoir_volume.value
+    entries = RefillEntries(
+        at,
+        fill=Fill(prescribed.drugs, volume, "judged before the refill"),
+        dose=of(prescription.daily_dose_mcg_per_day, "mcg/day"),
+        phase=Phase(prescription.phase) if prescription.phase else None,
+        fluid_change=FluidChange(prescription.fluid_change),
+        prescription=prescribed,
+    )
+    try:
+        decided = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=False)
+    except Refusal:  # not about the prescription (the moment): the refill's own entries say it
+        return None
+    return decided.stop
 
 
 def _preview(

@@ -23,7 +23,7 @@ from painpump.clinic.reads.refill_preview import Setting
 from painpump.clinic.roles import CAPABILITIES, require, roles_of
 from painpump.core.decision import Finding
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
-from painpump.core.fluid_change import Priming
+from painpump.core.fluid_change import Priming, recorded_priming
 from painpump.core.overrides import GivenOverride
 from painpump.core.refill import Reconciliation
 from painpump.core.refill_decision import reconciled, titrated
@@ -190,7 +190,18 @@ def twin_expected(refill: Refill) -> Expected | None:
 
 
 def priming_of(refill: Refill) -> Priming | None:
-    """The priming bolus the refill ran, as recorded."""
+    """The priming bolus the refill ran, as recorded, with what it pushed of each drug of the
+    fill before (the fluid then in the path)."""
     if refill.priming_volume_ml is None or refill.priming_duration_s is None:
         return None
-    return Priming(of(refill.priming_volume_ml, "mL"), refill.priming_duration_s)
+    before = (
+        refill.implant.refills.filter(performed_at__lt=refill.performed_at)
+        .order_by("-performed_at")
+        .first()
+    )
+    path = (
+        tuple((d.drug, d.concentration_mcg_per_ml) for d in before.drugs.all())
+        if before is not None
+        else None
+    )
+    return recorded_priming(refill.priming_volume_ml, refill.priming_duration_s, path)

@@ -35,6 +35,7 @@ from painpump.web.views.refill_forms import ProgramForm
 from painpump.web.views.refills import (
     override_refused,
     reasons_typed,
+    signed_remedy,
     typed_reasons,
     warning_rows,
 )
@@ -57,6 +58,7 @@ def _page(
         "form": form,
         "preview": preview,
         "stop": None if preview.stop is None else shown_refusal(form, preview.stop),
+        "stop_remedy": signed_remedy(record) if preview.stop is not None else "",
         "implant": preview.implant,
         "patient": preview.implant.episode.patient,
         "rx": shown(record),

@@ -30,6 +30,8 @@ from painpump import clock
 from painpump.clinic.actions import appointments
 from painpump.clinic.actions.refills import confirm_refill, verify_refill
 from painpump.clinic.errors import Conflict
+from painpump.clinic.models import Prescription
+from painpump.clinic.reads.prescriptions import PRESCRIBE
 from painpump.clinic.reads.refill_preview import (
     RefillPreview,
     override_reasons,
@@ -39,6 +41,7 @@ from painpump.clinic.reads.refill_preview import (
 from painpump.clinic.reads.refill_record import refill_record
 from painpump.clinic.reads.settings_change import executed_settings, settings_change
 from painpump.clinic.reads.therapy_queries import refill_recorded
+from painpump.clinic.roles import who_may
 from painpump.core.decision import Finding, Tier
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import BAD_REQUEST, REFUSED
@@ -186,10 +189,16 @@ def _page(
     given = preview.prescribers_reasons
     if preview.prescription is not None:
         concentrations_in(form, [d.drug for d in preview.prescription.drugs.all()])
+    stop = _stop(form, preview)
     context = {
         "form": form,
         "preview": preview,
-        "stop": _stop(form, preview),
+        "stop": stop,
+        "stop_remedy": _remedy(preview) if stop is not None else "",
+        "prescription_stop": shown_refusal(form, preview.prescription_stop)
+        if preview.prescription_stop is not None
+        else None,
+        "who_prescribes": who_may(PRESCRIBE),
         "implant": preview.implant,
         "patient": preview.implant.episode.patient,
         "reviewing": reviewing,
@@ -202,6 +211,32 @@ def _page(
         "prescriber": preview.prescription.prescribed_by if preview.prescription else "",
     }
     return render(request, "web/refill/form.html", context, status=status)
+
+
+NURSES_ENTRIES = frozenset(
+    {"expected", "aspirated", "volume", "lot", "ptm", "ptm.requests", "ptm.given", "performed_at"}
+)
+"""What a refusal of the refill may name that the nurse typed (besides the drugs and
+concentrations from the syringe label); any other limit comes from the prescription."""
+
+
+def _remedy(preview: RefillPreview) -> str:
+    """What ends a hard stop of the refill: the nurse's entries, or a new prescription when the
+    stop lies in the prescription as signed (its dose, program, fluid change)."""
+    assert preview.stop is not None
+    field = preview.stop.field
+    if field in NURSES_ENTRIES or field.startswith("drugs"):
+        return ""
+    return signed_remedy(preview.prescription)
+
+
+def signed_remedy(prescription: Prescription | None) -> str:
+    """A hard stop in the prescription as signed, in words for the nurse: who may end it."""
+    number = f" #{prescription.number}" if prescription is not None else ""
+    return (
+        f"it lies in the prescription{number} as signed, which no entry here changes: ask "
+        f"{who_may(PRESCRIBE)} to prescribe anew"
+    )
 
 
 def _stop(form: RefillForm, preview: RefillPreview | None) -> Refusal | None:
