@@ -146,6 +146,7 @@ def test_a_flex_prescription_is_double_checked_filled_and_read_back_through_the_
         "days": [weekday] * 5 + [["00:00 400 mcg/day"]] * 2,
         "bolus": None,
         "ptm": {"dose": "0.01 mg", "duration_s": 120, "lockout_s": 10800, "max_per_day": 3},
+        "fluid_change": "none",  # the reviewer's case: compared, then left out of the record
     }
 
     morphine = [{"drug": "morphine", "concentration": "10 mg/mL"}]

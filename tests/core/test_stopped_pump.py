@@ -19,6 +19,7 @@ from painpump.core.decision import Tier
 from painpump.core.errors import Refusal
 from painpump.core.prescription import (
     STOPPED_WORDS,
+    FluidChange,
     PrescribedProgram,
     Prescription,
     ProgramKind,
@@ -221,3 +222,13 @@ def test_a_stop_is_named_as_a_stopped_pump_in_words() -> None:
     assert ProgramKind.STOPPED.label == "stopped pump"
     assert STOP.words == STOPPED_WORDS
     assert STOP.largest_day.canonical == 0
+
+
+def test_a_stop_with_a_bridge_or_priming_is_refused_the_fluid_does_not_change() -> None:
+    """The reviewer's case: a stop with "priming" was stored, then asked of the double-check."""
+    for change in (FluidChange.PRIMING, FluidChange.BRIDGE):
+        stop = Prescription(BACLOFEN, STOP, fluid_change=change)
+        refused = decide_prescription(running_baclofen(), stop, AT, RULES).stop
+        assert refused is not None
+        assert (refused.field, refused.value) == ("fluid_change", change.value)
+        assert refused.problem == "has nothing to deliver"

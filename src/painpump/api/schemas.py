@@ -887,15 +887,20 @@ class CheckEntriesOut(Schema):
     """The double-check's entries as recorded, each with its unit as typed."""
 
     concentrations: list[str] = Field(description='e.g. "baclofen 2 mg/mL"')
-    program: str = Field(description="continuous, flex or single bolus (in words)")
+    program: str = Field(description="continuous, flex, single bolus or stopped pump (in words)")
     days: list[list[str]] = Field(
         description='the seven days entered, Monday first, each its steps ("07:00 2.4 mcg/day"); '
-        "none for a single bolus"
+        "none for a single bolus or a stopped pump"
     )
     bolus: BolusEnteredOut | None = Field(
         default=None, description="the single bolus entered; null for a basal program"
     )
     ptm: PtmEnteredOut | None = Field(description="null: entered as off")
+    fluid_change: str | None = Field(
+        default=None,
+        description="none, bridge or priming as entered (null: a record from before it was "
+        "compared)",
+    )
 
 
 class CheckOut(Schema):

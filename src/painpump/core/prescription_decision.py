@@ -23,6 +23,7 @@ from painpump.core.patient_facts import OpioidStatus
 from painpump.core.prescription import RULES as PRESCRIPTION_RULES
 from painpump.core.prescription import (
     SECONDS_PER_DAY,
+    FluidChange,
     PrescribedProgram,
     Prescription,
     ProgramKind,
@@ -75,6 +76,14 @@ def decide_prescription(
         check_shape(state.pump, prescription.program, prescription.ptm)
         if prescription.program.kind is ProgramKind.STOPPED:
             _check_held_fluid(state, prescription)
+            if prescription.fluid_change is not FluidChange.NONE:
+                raise Refusal(
+                    "fluid_change",
+                    prescription.fluid_change.value,
+                    "none: a stopped pump keeps the fluid it holds, so no fluid changes",
+                    PRESCRIPTION_RULES,
+                    "has nothing to deliver",
+                )
             found = stopped_pump_findings(state.pump, prescription)
             return PrescriptionDecision(prescription, one_per_rule(found), None, phase, Decimal(0))
         judge = ProgramJudge(state, prescription, at, rules, phase)

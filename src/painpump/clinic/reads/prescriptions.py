@@ -331,12 +331,13 @@ def order_json(
     ptm: rx.PatientBolus | None,
 ) -> dict[str, Any]:
     """An order entered independently (a double-check, a readback) as recorded: each value with
-    its unit as typed, the program day by day (a single bolus: its bolus, no days)."""
+    its unit as typed, the program day by day (a single bolus: its bolus, no days; a stopped
+    pump: no days)."""
     return {
         drugs_key: [f"{name} {conc.typed}" for name, conc in drugs],
         "program": program.kind.label,
         "days": []
-        if program.bolus
+        if program.kind in (rx.ProgramKind.SINGLE_BOLUS, rx.ProgramKind.STOPPED)
         else [[f"{s.start} {s.dose.typed}" for s in day] for day in program.days],
         "bolus": None
         if program.bolus is None
