@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -93,6 +92,7 @@ def test_a_stop_is_prescribed_checked_programmed_read_back_and_listed_as_stopped
     assert shown["program"]["rate"] == {"value": 0, "unit": "mL/day"}
     [row] = physician.get("/api/dashboard").json()["stopped"]
     assert row["kind"] == "stopped" and row["bolus"] == "stopped pump"
+    assert row["drug"] == "baclofen" and row["long_stop"] == ""
     assert row["bolus_state"] == "stopped" and row["high_risk"] is True
     refill = post(
         nurse,
@@ -130,13 +130,33 @@ def test_a_hard_clinic_decrease_limit_refuses_the_minimum_rate_but_not_a_stop(
     assert stop.json()["stop"] is None, stop.content
 
 
-def test_a_restart_after_a_stop_steps_from_the_program_before_it(
-    client_as: Callable[[Role | None], Client], implant: Implant
+def test_a_restart_warns_of_lost_tolerance_is_never_a_cut_and_steps_up_from_before_the_stop(
+    client_as: Callable[[Role | None], Client], implant: Implant, users: dict[Role, User]
 ) -> None:
-    programmed_between_refills(
-        implant.id, rx.PrescribedProgram.stopped(), at=NOW - timedelta(days=1)
+    """The reviewer's case: 400 mcg/day of baclofen stopped three days ago (2.4 mL left, above
+    the alarm: no alarm or empty date). A restart at 100 mcg/day is no cut, even under a hard
+    clinic decrease of 30 %; at 400 mcg/day it warns that tolerance may be lost and, after more
+    than 48 h, of overinfusion; above 400 mcg/day it is a step from 400."""
+    stop = rx.PrescribedProgram.stopped()
+    programmed = programmed_between_refills(implant.id, stop, at=NOW - timedelta(days=3))
+    assert programmed.rate_ml_per_day == 0
+    stored = Implant.objects.get(id=implant.id)
+    assert stored.alarm_at is None and stored.empty_at is None
+    assert stored.refill_by is not None
+    rule = "max_decrease_percent"
+    row = library.add_limit(
+        users[Role.PHARMACIST],
+        drug="baclofen",
+        rule=rule,
+        value=parse_value(rule, "30 %"),
+        severity="hard",
+        source="clinic policy 2026/7",
+        idempotency_key="hard-decrease-30",
     )
+    library.approve_limit(users[Role.PHYSICIAN], row.id, expected_version=row.version)
     physician = client_as(Role.PHYSICIAN)
+    [row] = physician.get("/api/dashboard").json()["stopped"]
+    assert row["long_stop"] == "48 h"  # three days on a SynchroMed II
     preview_url = f"/api/implants/{implant.id}/prescriptions/preview"
 
     def judged(dose: str) -> dict[str, Any]:
@@ -146,12 +166,18 @@ def test_a_restart_after_a_stop_steps_from_the_program_before_it(
         body: dict[str, Any] = found.json()
         return body
 
-    assert judged("400 mcg/day")["stop"] is None
+    low = judged("100 mcg/day")
+    assert low["stop"] is None, low
+    warned = {w["rule"] for w in low["warnings"]}
+    assert not {r for r in warned if "decrease" in r}
+    assert {"restart_after_stop", "restart_after_long_stop"} <= warned
+    same = judged("400 mcg/day")
+    assert same["stop"] is None
+    message = next(w["message"] for w in same["warnings"] if w["rule"] == "restart_after_stop")
+    assert message.startswith("the pump has been stopped for 3 days (since ")
+    assert "the dose before the stop (400 mcg/day) may now be too much" in message
     escalated = judged("600 mcg/day")["stop"]
     assert escalated is not None and "max_step_percent" in escalated["message"]
-    assert (
-        Decimal(Implant.objects.get(id=implant.id).programs.get(ended_at=None).rate_ml_per_day) == 0
-    )
 
 
 def test_the_what_if_of_a_stopped_pump_tries_a_restart_never_the_stop_or_a_refill_of_it(
@@ -176,3 +202,7 @@ def test_the_what_if_of_a_stopped_pump_tries_a_restart_never_the_stop_or_a_refil
     tried = whatif.what_if(physician, implant.id, whatif.Proposal("program", restart), NOW)
     assert tried.stop is None and tried.projection is not None
     assert tried.projection.alarm_at is not None
+    assert "restart_after_stop" in {w.rule for w in tried.warnings}
+    low = parse("100 mcg/day", Kind.DOSE_RATE, "d")
+    lower = whatif.what_if(physician, implant.id, whatif.Proposal("program", low), NOW)
+    assert not {w.rule for w in lower.warnings if "decrease" in w.rule}

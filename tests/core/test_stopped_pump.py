@@ -36,9 +36,7 @@ from painpump.core.pump_twin import (
     projection,
     stored_dates,
 )
-from painpump.core.refill_decision import (
-    decide_program_change,
-)
+from painpump.core.refill_decision import PumpState, decide_program_change
 from painpump.core.units import Kind, parse
 
 STOP = PrescribedProgram.stopped()
@@ -232,3 +230,68 @@ def test_a_stop_with_a_bridge_or_priming_is_refused_the_fluid_does_not_change() 
         assert refused is not None
         assert (refused.field, refused.value) == ("fluid_change", change.value)
         assert refused.problem == "has nothing to deliver"
+
+
+def stopped_for(hours: int) -> PumpState:
+    """running_baclofen's pump (400 mcg/day before the stop) stopped `hours` before AT."""
+    return replace(running_baclofen(), stopped_since=AT - timedelta(hours=hours))
+
+
+def restart(dose: str) -> Prescription:
+    return Prescription(BACLOFEN, PrescribedProgram.continuous(parse(dose, Kind.DOSE_RATE, "d")))
+
+
+def test_reviewer_case_a_lower_restart_is_never_a_cut_even_under_a_hard_clinic_decrease() -> None:
+    """A restart at 200 mcg/day after a stop of 400 mcg/day: 50 % below the dose before the stop,
+    beyond a hard clinic decrease of 15 %; the pump gives nothing, so it is no cut."""
+    rule = "max_decrease_percent"
+    decrease = clinic_limit(
+        catalog.drug("baclofen"), rule, parse_value(rule, "15 %"), "hard", "policy", region="us"
+    )
+    rules = replace(RULES, clinic_limits=(decrease,))
+    decision = decide_prescription(stopped_for(72), restart("200 mcg/day"), AT, rules)
+    assert decision.stop is None
+    rules_found = {w.rule for w in decision.warnings}
+    assert not {r for r in rules_found if "decrease" in r}
+    assert {"restart_after_stop", "restart_after_long_stop"} <= rules_found
+    programmed = decide_program_change(
+        stopped_for(72),
+        parse("200 mcg/day", Kind.DOSE_RATE, "d"),
+        AT,
+        None,
+        rules,
+        prescription=restart("200 mcg/day"),
+    )
+    assert programmed.stop is None
+    assert {"restart_after_stop", "restart_after_long_stop"} <= {
+        w.rule for w in programmed.warnings
+    }
+
+
+def test_reviewer_case_a_restart_at_the_old_dose_warns_that_tolerance_may_be_lost() -> None:
+    decision = decide_prescription(stopped_for(72), restart("400 mcg/day"), AT, RULES)
+    assert decision.stop is None
+    by_rule = {w.rule: w for w in decision.warnings}
+    warned = by_rule["restart_after_stop"]
+    assert warned.message.startswith("the pump has been stopped for 3 days (since ")
+    assert "the dose before the stop (400 mcg/day) may now be too much" in warned.message
+    assert warned.source.startswith("rule-conservative-default")
+    assert not warned.verified and warned.tier is Tier.SOFT
+    long = by_rule["restart_after_long_stop"]
+    assert "stopped for 3 days, more than 48 h: a risk factor for overinfusion" in long.message
+    assert "hsa-2016-synchromed-overinfusion" in long.source
+
+
+def test_a_restart_within_48_hours_warns_of_tolerance_only() -> None:
+    decision = decide_prescription(stopped_for(24), restart("400 mcg/day"), AT, RULES)
+    rules_found = {w.rule for w in decision.warnings}
+    assert "restart_after_stop" in rules_found and "restart_after_long_stop" not in rules_found
+    message = next(w.message for w in decision.warnings if w.rule == "restart_after_stop")
+    assert message.startswith("the pump has been stopped for 24 h")
+
+
+def test_a_restart_above_the_dose_before_the_stop_is_a_step_from_it() -> None:
+    running = decide_prescription(running_baclofen(), restart("600 mcg/day"), AT, RULES)
+    restarted = decide_prescription(stopped_for(72), restart("600 mcg/day"), AT, RULES)
+    assert restarted.stop is not None and running.stop is not None
+    assert restarted.stop.problem == running.stop.problem

@@ -97,7 +97,8 @@ def test_a_stop_is_reviewed_signed_checked_programmed_and_shown_stopped_everywhe
     assert f"stopped since {since}: pumps nothing" in doses
     assert "baclofen: stopped pump" in doses
     board = programmer.get("/").content.decode().split('id="stopped"')[1].split("</section>")[0]
-    assert f"programmed stopped {since}" in board and f"stopped since {since}" in board
+    assert f"baclofen · programmed stopped {since}" in board and f"stopped since {since}" in board
+    assert 'data-testid="long-stop"' not in board  # stopped just now, not over 48 h
     refill_page = programmer.get(f"/implants/{implant.id}/refill/").content.decode()
     banner = refill_page.split('data-testid="prescription-stopped"')[1].split("</div>")[0]
     assert f"Prescription #{record.number} cannot be filled now: do not aspirate for it." in banner
@@ -106,3 +107,7 @@ def test_a_stop_is_reviewed_signed_checked_programmed_and_shown_stopped_everywhe
     report = pdf(nurse, f"/programs/{program.id}/report.pdf")
     assert "Program stopped pump" in report
     assert "Mode continuous stopped pump changed" in report
+    assert "Reservoir empty none: the pump is stopped since " in report
+    whatif = programmer.get(f"/implants/{implant.id}/what-if/").content.decode()
+    alarm = whatif.split('data-testid="current-alarm">')[1].split("</dd>")[0]
+    assert alarm == "none: the pump is stopped"

@@ -1189,6 +1189,11 @@ class StoppedRowOut(Plain):
         description="a single bolus (the pump stops after it) or a stopped pump"
     )
     bolus: str = Field(description='the single bolus in words, or "stopped pump"')
+    drug: str = Field(description="the principal drug the pump holds")
+    long_stop: str = Field(
+        description="a stopped pump stopped longer than its labeling's overinfusion limit: that "
+        'limit ("48 h"); "" otherwise'
+    )
     programmed_at: datetime
     high_risk: bool
     bolus_state: Literal["running", "stopped"] = Field(

@@ -38,6 +38,8 @@ from painpump.core.refill_decision import (
     highest_step_of,
     named_drugs,
     next_phase,
+    restart_findings,
+    restarted,
     running_of,
 )
 from painpump.core.units import format_decimal, in_unit, of
@@ -86,14 +88,18 @@ def decide_prescription(
                 )
             found = stopped_pump_findings(state.pump, prescription)
             return PrescriptionDecision(prescription, one_per_rule(found), None, phase, Decimal(0))
-        judge = ProgramJudge(state, prescription, at, rules, phase)
+        bolus = prescription.program.bolus
+        judged = (
+            state if bolus is not None else restarted(state, prescription, prescription.daily_dose)
+        )
+        judge = ProgramJudge(judged, prescription, at, rules, phase)
         flex = prescription.program.kind is ProgramKind.FLEX
         where = "the largest day's total" if flex else None
         try:
-            rate, warnings = judge.dose(prescription.daily_dose, state.running, None, where=where)
+            rate, warnings = judge.dose(prescription.daily_dose, judged.running, None, where=where)
         except Refusal as stop:
             raise _at_step(stop, prescription.program) if flex else stop from None
-        bolus = prescription.program.bolus
+        warnings += restart_findings(state, at, rules)
         # after the drug library, so a mg/mcg slip is named as such, not as a rate
         if bolus is not None:
             _check_held_fluid(state, prescription)

@@ -37,6 +37,7 @@ from painpump.core.prescription import (
     Prescription,
     ProgramKind,
     Step,
+    duration_words,
     moments,
 )
 from painpump.core.pump_twin import PumpHistory, TwinDates, stored_dates, with_fill, with_program
@@ -178,6 +179,9 @@ class PumpState:
     history: PumpHistory | None = None
     """The pump's recorded history, for its twin's residual at a refill (None: not loaded, and
     the refill's residual is judged against the pump's own figure only)."""
+    stopped_since: datetime | None = None
+    """When a stopped-pump program stopped the pump (None: it runs); `running` is then the
+    program before the stop, which a restart is judged from (restarted)."""
 
 
 @dataclass(frozen=True)
@@ -977,12 +981,13 @@ def decide_refill(
         dose_changed = running is not None and dose.canonical != running.dose_mcg_per_day
         drug_changed = last is not None and fill.canonical_drugs != list(last.drugs)
         drug_swapped = last is not None and fill.names != [name for name, _ in last.drugs]
+        judged = restarted(state, entries.prescription, dose)
         try:
             rate, found_in_fill = check_fill(
                 state.pump,
                 fill,
                 dose,
-                running,
+                judged.running,
                 entries.at,
                 entries.origin,
                 rules.region,
@@ -995,8 +1000,9 @@ def decide_refill(
             )
             if entries.prescription is not None:
                 executed = _in_drug_units(entries.prescription)
-                judge = ProgramJudge(state, executed, entries.at, rules, phase)
+                judge = ProgramJudge(judged, executed, entries.at, rules, phase)
                 found_in_fill += judge.beyond_day_totals()
+                found_in_fill += restart_findings(state, entries.at, rules)
                 path = last.drugs if last is not None else None
                 if fluid_change.changes(path, executed.drugs):
                     # the bridge or priming bolus runs now, from the path as it is now (a later
@@ -1108,13 +1114,14 @@ def decide_program_change(
     judged_phase = next_phase(phase, state, None)
     if prescription is not None and prescription.program.kind is ProgramKind.STOPPED:
         return _decide_stop(state, at, rules, prescription, judged_phase)
+    judged = restarted(state, prescription, dose)
     try:
         drugs = tuple((name, concentration_in_drug_unit(name, c)) for name, c in last.drugs)
         rate, warnings = check_fill(
             state.pump,
             Fill(drugs, last.volume, ""),
             dose,
-            running,
+            judged.running,
             at,
             origin,
             rules.region,
@@ -1126,8 +1133,9 @@ def decide_program_change(
             basal=basal,
         )
         if prescription is not None:
-            judge = ProgramJudge(state, _in_drug_units(prescription), at, rules, judged_phase)
+            judge = ProgramJudge(judged, _in_drug_units(prescription), at, rules, judged_phase)
             warnings += judge.beyond_day_totals()
+        warnings += restart_findings(state, at, rules)
         projection = titrated(state, last.programs, rate, at, rules)
         if state.history is not None and prescription is not None:
             before = Ahead.of_twin(
@@ -1171,6 +1179,82 @@ def _decide_stop(
         left, refill_by, limited_by = twin.residual_ml, twin.refill_by, twin.limited_by
     stopped = Titrated(of(left, "mL"), None, None, refill_by, limited_by)
     return ProgramDecision(Decimal(0), stopped, warnings, None, phase, twin)
+
+
+RESTART_SOURCE = (
+    "rule-conservative-default: tolerance to an intrathecal opioid or baclofen falls while the "
+    "pump gives none, and no source in docs/sources.md says how fast; every restart after a stop "
+    "asks for the physician's reason"
+)
+
+
+def restarted(state: PumpState, prescription: Prescription | None, dose: Q) -> PumpState:
+    """The pump as a restart after a stop is judged: at or below the dose before the stop, of
+    the same drug, as if that program ran already (no step, never a cut: the pump gives nothing
+    now); above it, as a step from the program before the stop. A pump that runs: as it is."""
+    running, last = state.running, state.last_fill
+    if state.stopped_since is None or running is None or last is None:
+        return state
+    if prescription is not None and prescription.principal[0] != last.drugs[0][0]:
+        return state
+    if dose.canonical > running.dose_mcg_per_day:
+        return state
+    same = replace(
+        running,
+        dose_mcg_per_day=dose.canonical,
+        rate_ml_per_day=dose.canonical / last.drugs[0][1],
+        program=prescription.program if prescription is not None else None,
+        ptm=prescription.ptm if prescription is not None else None,
+        raised_at=None,
+    )
+    return replace(state, running=same)
+
+
+def restart_findings(state: PumpState, at: datetime, rules: DosingRules) -> list[Finding]:
+    """A restart after a stop (soft, a reason each): tolerance may have fallen while the pump
+    gave nothing, so the dose before the stop may now be too much; and, for a pump whose
+    labeling names it, the overinfusion a stop longer than its limit risks once it runs."""
+    since, running, last = state.stopped_since, state.running, state.last_fill
+    if since is None or running is None or last is None:
+        return []
+    seconds = int((at - since).total_seconds())
+    span = f"{seconds // 86_400} days" if seconds >= 2 * 86_400 else f"{seconds // 3600} h"
+    name = last.drugs[0][0]
+    before = in_unit(of(running.dose_mcg_per_day, "mcg/day"), catalog.drug(name).dose_rate_unit)
+    moment = _moment_text(since.astimezone(rules.tz), rules.locale)
+    found = [
+        Finding(
+            "restart_after_stop",
+            Verdict.WARN,
+            f"the pump has been stopped for {span} (since {moment}) and restarts: tolerance to "
+            f"{name} may have fallen while it gave none, so the dose before the stop ({before}) "
+            "may now be too much; restart low and titrate, and watch the patient",
+            "a restart dose chosen for the time stopped, with the reason",
+            RESTART_SOURCE,
+            verified=False,
+            subject=Subject.DOSE,
+            drug=name,
+            tier=Tier.SOFT,
+        )
+    ]
+    stall = state.pump.extras.get("stop_overinfusion_after")
+    if stall is not None and seconds > stall.value.canonical:
+        most = duration_words(int(stall.value.canonical))
+        found.append(
+            Finding(
+                "restart_after_long_stop",
+                Verdict.WARN,
+                f"the {state.pump.name} has been stopped for {span}, more than {most}: a risk "
+                "factor for overinfusion now it runs again; watch for an overdose and check the "
+                "next refill's residual against the pump's twin",
+                f"a stop of at most {most}, or a reason",
+                stall.source,
+                verified=stall.verified,
+                subject=Subject.DELIVERY,
+                tier=Tier.SOFT,
+            )
+        )
+    return found
 
 
 # What a prescription's day totals do not show, judged at signing (core.prescription_decision)

@@ -60,7 +60,13 @@ from painpump.core.device_life import implanted_on_or_before, replacement_due
 from painpump.core.locale import ClinicLocale
 from painpump.core.pathway.episode import PathwaySettings
 from painpump.core.pathway.intervals import earliest_implant_date
-from painpump.core.prescription import STOPPING, BolusState, ProgramKind, SingleBolus
+from painpump.core.prescription import (
+    STOPPING,
+    BolusState,
+    ProgramKind,
+    SingleBolus,
+    duration_words,
+)
 from painpump.core.readback_severity import Severity
 from painpump.core.scheduling import (
     DueRefill,
@@ -233,6 +239,11 @@ class StoppedRow:
     bolus_state: BolusState
     bolus_ends_at: datetime
     kind: ProgramKind = ProgramKind.SINGLE_BOLUS
+    drug: str = ""
+    """The principal drug the pump holds."""
+    long_stop: str = ""
+    """A stopped pump stopped longer than its labeling's overinfusion limit: that limit in
+    words ("48 h"); "" otherwise."""
 
 
 @dataclass(frozen=True)
@@ -779,9 +790,12 @@ def _stopped_rows(
 ) -> list[StoppedRow]:
     rows = []
     for implant_id, episode_id, model, dose, seconds, at, high, kind, (drug, conc) in stopped:
-        pump = catalog.pump(model, "pump_model").name
+        device = catalog.pump(model, "pump_model")
+        pump = device.name
         if kind == ProgramKind.STOPPED.value:
             stop = ProgramKind.STOPPED
+            stall = device.extras.get("stop_overinfusion_after")
+            over = stall is not None and (now - at).total_seconds() > stall.value.canonical
             rows.append(
                 StoppedRow(
                     *names[episode_id],
@@ -793,6 +807,8 @@ def _stopped_rows(
                     BolusState.STOPPED,
                     at,
                     stop,
+                    drug,
+                    duration_words(int(stall.value.canonical)) if stall and over else "",
                 )
             )
             continue
@@ -808,6 +824,7 @@ def _stopped_rows(
                 high,
                 run.state,
                 run.ends_at,
+                drug=drug,
             )
         )
     return rows

@@ -80,6 +80,12 @@ def therapy_of(implant: Implant, program: Program | None) -> Therapy:
 def pump_state(implant: Implant) -> PumpState:
     refill = last_refill(implant)
     program = basal_program(implant)
+    now = running_program(implant)
+    stopped = (
+        now is not None
+        and now.prescription is not None
+        and (now.prescription.program_kind == rx.ProgramKind.STOPPED)
+    )
     return PumpState(
         pump=catalog.pump(implant.pump_model, "pump_model"),
         dead_volume=of(implant.dead_volume_ml, "mL"),
@@ -87,6 +93,7 @@ def pump_state(implant: Implant) -> PumpState:
         last_fill=last_fill(refill) if refill is not None else None,
         running=_running(program) if program is not None else None,
         therapy=therapy_of(implant, program),
+        stopped_since=now.started_at if now is not None and stopped else None,
     )
 
 

@@ -40,7 +40,13 @@ from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, 
 from painpump.core.errors import Refusal
 from painpump.core.projection import Projection
 from painpump.core.refill import first_of_drug, residual_ml
-from painpump.core.refill_decision import Fill, bridge_for, check_fill
+from painpump.core.refill_decision import (
+    Fill,
+    bridge_for,
+    check_fill,
+    restart_findings,
+    restarted,
+)
 from painpump.core.units import Kind, Q, of
 from painpump.core.volumes import Bridge
 
@@ -320,6 +326,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     prescribed, own = _prescribed_program(proposal, drugs, current, in_force)
     dose = prescribed.daily_dose
     state = pump_state(implant)
+    judged = restarted(state, prescribed, dose)  # after a stop: never a cut from before it
     stop: Refusal | None = None
     projection: Projection | None = None
     rate: Q | None = None
@@ -336,7 +343,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
             pump,
             fill,
             dose,
-            state.running,
+            judged.running,
             now,
             None,
             rules.region,
@@ -346,7 +353,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
             on=now.astimezone(zone).date(),
             basal=prescribed.program.bolus is None,
         )
-        warnings += found
+        warnings += found + restart_findings(state, now, rules)
         rate = of(rate_ml, "mL/day")
         doses = fill_doses([(n, c.canonical) for n, c in drugs], rate_ml)
         margin = Decimal(settings.refill_margin_days)

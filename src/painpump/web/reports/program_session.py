@@ -88,6 +88,12 @@ def _people(session: ProgrammingSession, executed: ReadbackSession) -> list[Flow
     record = executed.prescription
     checked = double_check_words(record.checked_by, record.checked_at, locale)
     refill_by = "not recorded"
+    stopped = record.program_kind == rx.ProgramKind.STOPPED
+    absent = (
+        f"none: the pump is stopped since {moment(locale, session.programmed_at)}"
+        if stopped
+        else "not recorded"
+    )
     if session.refill_by is not None:
         refill_by = day(locale, session.refill_by)
         if session.limited_by is not None:
@@ -97,8 +103,8 @@ def _people(session: ProgrammingSession, executed: ReadbackSession) -> list[Flow
         ("Double-checked by", checked or "not required (not a high-alert prescription)"),
         ("Programmed by", f"{session.programmed_by} at {moment(locale, session.programmed_at)}"),
         ("Phase", session.phase.value),
-        ("Low-reservoir alarm expected", moment(locale, session.alarm_at) or "not recorded"),
-        ("Reservoir empty", moment(locale, session.empty_at) or "not recorded"),
+        ("Low-reservoir alarm expected", moment(locale, session.alarm_at) or absent),
+        ("Reservoir empty", moment(locale, session.empty_at) or absent),
         ("Refill by", refill_by),
         ("Next refill visit (as stored now)", next_visit(session.since, session.device, locale)),
     ]

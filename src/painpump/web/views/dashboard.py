@@ -54,6 +54,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "board": board,
+        "board_now": now,
         "page": page,
         "first_row": offset + 1,
         "previous_page": page - 1 if page > 1 else None,
