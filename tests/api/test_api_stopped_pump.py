@@ -203,6 +203,10 @@ def test_the_what_if_of_a_stopped_pump_tries_a_restart_never_the_stop_or_a_refil
     assert tried.stop is None and tried.projection is not None
     assert tried.projection.alarm_at is not None
     assert "restart_after_stop" in {w.rule for w in tried.warnings}
+    # the reviewer's case: it said "the prescription's flex steps are not applied"
+    assert tried.program_note == (
+        "a restart of the stopped pump, continuous at 400 mcg/day; prescribe it to run it"
+    )
     low = parse("100 mcg/day", Kind.DOSE_RATE, "d")
     lower = whatif.what_if(physician, implant.id, whatif.Proposal("program", low), NOW)
     assert not {w.rule for w in lower.warnings if "decrease" in w.rule}

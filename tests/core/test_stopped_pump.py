@@ -24,7 +24,11 @@ from painpump.core.prescription import (
     Prescription,
     ProgramKind,
     check_shape,
+    flex_program,
+    lowest,
     patient_bolus,
+    single_bolus,
+    step_row,
 )
 from painpump.core.prescription_compare import CheckEntries, compare_check
 from painpump.core.prescription_decision import decide_prescription
@@ -295,3 +299,66 @@ def test_a_restart_above_the_dose_before_the_stop_is_a_step_from_it() -> None:
     restarted = decide_prescription(stopped_for(72), restart("600 mcg/day"), AT, RULES)
     assert restarted.stop is not None and running.stop is not None
     assert restarted.stop.problem == running.stop.problem
+
+
+def test_reviewer_case_patient_boluses_added_at_a_restart_are_a_step_from_before_the_stop() -> None:
+    """400 mcg/day before the stop, no patient boluses; a restart at 400 mcg/day with 4 boluses
+    of 50 mcg a day gives a worst day of 600 mcg: +50 % from before the stop, stopped as on a
+    running pump (it passed with the restart's warning alone)."""
+    ptm = patient_bolus("50 mcg", "2 min", "3 hour", "4")
+    with_boluses = replace(restart("400 mcg/day"), ptm=ptm)
+    restarted_now = decide_prescription(stopped_for(72), with_boluses, AT, RULES).stop
+    running_now = decide_prescription(running_baclofen(), with_boluses, AT, RULES).stop
+    assert restarted_now is not None and running_now is not None
+    assert restarted_now.problem == running_now.problem
+    assert "from 400 mcg/day to 600 mcg/day is +50.00 %" in restarted_now.problem
+
+
+def test_reviewer_case_a_flex_restart_above_the_old_rate_for_hours_is_a_step() -> None:
+    """A restart of 100 mcg/day until noon and 700 mcg/day after (400 mcg/day over the day) is
+    judged from 400 mcg/day where it gives more: its afternoon, +75 %, stopped as on a running
+    pump (it passed with the restart's warning alone)."""
+    program = flex_program(
+        [
+            step_row("every day", "00:00", "100 mcg/day", "steps[0]"),
+            step_row("every day", "12:00", "700 mcg/day", "steps[1]"),
+        ]
+    )
+    decision = decide_prescription(stopped_for(72), Prescription(BACLOFEN, program), AT, RULES)
+    running_now = decide_prescription(
+        running_baclofen(), Prescription(BACLOFEN, program), AT, RULES
+    )
+    assert decision.stop is not None and running_now.stop is not None
+    assert decision.stop.problem == running_now.stop.problem
+    assert "from 400 mcg/day to 700 mcg/day is +75.00 %" in decision.stop.problem
+
+
+def test_the_lowest_of_two_programs_is_the_lower_rate_at_each_moment() -> None:
+    before = PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d"))
+    after = flex_program(
+        [
+            step_row("every day", "00:00", "100 mcg/day", "s"),
+            step_row("every day", "12:00", "700 mcg/day", "s"),
+        ]
+    )
+    low = lowest(before, after)
+    assert [(s.start, str(s.dose)) for s in low.days[0]] == [
+        ("00:00", "100 mcg/day"),
+        ("12:00", "400 mcg/day"),
+    ]
+
+
+def test_reviewer_case_a_bolus_on_a_stopped_pump_is_no_cut_and_stops_nothing() -> None:
+    """On a running pump a 50 mcg bolus is a fall of 87.5 % from 400 mcg/day and stops baclofen
+    after it; on a stopped pump it is neither (it warns as a restart)."""
+    bolus = Prescription(BACLOFEN, PrescribedProgram.single_bolus(single_bolus("50 mcg", "1 hour")))
+    running_now = {
+        w.rule for w in decide_prescription(running_baclofen(), bolus, AT, RULES).warnings
+    }
+    assert {"max_decrease_percent", "stops_after_single_bolus"} <= running_now
+    stopped_now = decide_prescription(stopped_for(72), bolus, AT, RULES)
+    assert stopped_now.stop is None
+    assert {w.rule for w in stopped_now.warnings} == {
+        "restart_after_stop",
+        "restart_after_long_stop",
+    }

@@ -7,14 +7,19 @@ is stopped since then and pumps nothing."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
+from django.utils import timezone
 from test_report_program_session_round3 import pdf
 from test_web_prescriptions import check_url, hidden, reviewed, signed, signed_in
 
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import Implant, Program
+from painpump.clinic.testing import baclofen, prescribed
+from painpump.core.units import Kind, parse
 from painpump.web.templatetags.clinic_time import shown_moment
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +42,11 @@ STOP = {
 
 
 def test_a_stop_is_reviewed_signed_checked_programmed_and_shown_stopped_everywhere(
-    implant: Implant, physician: User, pharmacist: User, nurse: User
+    implant: Implant,
+    physician: User,
+    pharmacist: User,
+    nurse: User,
+    frozen_clock: time_machine.Traveller,
 ) -> None:
     client = signed_in(physician)
     form = client.get(f"/implants/{implant.id}/prescribe/").content.decode()
@@ -111,3 +120,18 @@ def test_a_stop_is_reviewed_signed_checked_programmed_and_shown_stopped_everywhe
     whatif = programmer.get(f"/implants/{implant.id}/what-if/").content.decode()
     alarm = whatif.split('data-testid="current-alarm">')[1].split("</dd>")[0]
     assert alarm == "none: the pump is stopped"
+    # the reviewer's case: the programming page of a restart said the pump ran the old dose
+    restart = parse("200 mcg/day", Kind.DOSE_RATE, "d")
+    reasons = dict.fromkeys(("restart_after_stop",), "restart low after the infection healed")
+    frozen_clock.shift(timedelta(hours=2))
+    prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        baclofen(),
+        restart,
+        overrides=reasons,
+        at=timezone.now() - timedelta(hours=1),
+    )
+    review = signed_in(nurse).get(f"/implants/{implant.id}/program/").content.decode()
+    assert "at <strong>0 mcg/day</strong> (0 mL/day)" in review

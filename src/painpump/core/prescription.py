@@ -581,6 +581,19 @@ def moments(old: PrescribedProgram, new: PrescribedProgram) -> Iterator[tuple[st
             )
 
 
+def lowest(old: PrescribedProgram, new: PrescribedProgram) -> PrescribedProgram:
+    """The program that gives, at each moment of the week, the lower of `old` and `new`: what a
+    restart after a stop is judged from, so each stretch above the program before the stop is a
+    step from it and none below it is a cut."""
+    days: list[list[Step]] = [[] for _ in WEEKDAYS]
+    for weekday, start, before, after in moments(old, new):
+        dose = min(before, after, key=lambda q: q.canonical)
+        day = days[WEEKDAYS.index(weekday)]
+        if not day or day[-1].dose.canonical != dose.canonical:
+            day.append(Step(start, dose))
+    return PrescribedProgram.flex(tuple(tuple(day) for day in days))
+
+
 def _rate_at(day: tuple[Step, ...], second: int) -> Q:
     return [step.dose for step in day if step.start_s <= second][-1]
 

@@ -89,9 +89,9 @@ def decide_prescription(
             found = stopped_pump_findings(state.pump, prescription)
             return PrescriptionDecision(prescription, one_per_rule(found), None, phase, Decimal(0))
         bolus = prescription.program.bolus
-        judged = (
-            state if bolus is not None else restarted(state, prescription, prescription.daily_dose)
-        )
+        # a restart after a stop (or a bolus on a stopped pump): never a cut from the dose
+        # before it, a step from it where it gives more (core.refill_decision.restarted)
+        judged = restarted(state, prescription, prescription.daily_dose)
         judge = ProgramJudge(judged, prescription, at, rules, phase)
         flex = prescription.program.kind is ProgramKind.FLEX
         where = "the largest day's total" if flex else None
@@ -247,7 +247,9 @@ def _single_bolus_findings(prescription: Prescription, state: PumpState) -> list
                 tier=Tier.SOFT,
             )
         )
-    return found + (_stops_after(prescription) if running is not None else [])
+    # on a pump already stopped, nothing stops after the bolus
+    stops = running is not None and state.stopped_since is None
+    return found + (_stops_after(prescription) if stops else [])
 
 
 def _stops_after(prescription: Prescription) -> list[Finding]:

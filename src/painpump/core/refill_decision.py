@@ -38,6 +38,7 @@ from painpump.core.prescription import (
     ProgramKind,
     Step,
     duration_words,
+    lowest,
     moments,
 )
 from painpump.core.pump_twin import PumpHistory, TwinDates, stored_dates, with_fill, with_program
@@ -1189,25 +1190,28 @@ RESTART_SOURCE = (
 
 
 def restarted(state: PumpState, prescription: Prescription | None, dose: Q) -> PumpState:
-    """The pump as a restart after a stop is judged: at or below the dose before the stop, of
-    the same drug, as if that program ran already (no step, never a cut: the pump gives nothing
-    now); above it, as a step from the program before the stop. A pump that runs: as it is."""
+    """The pump as a restart after a stop is judged (the same drug): from the program before
+    the stop where the restart gives more (its day, each stretch of its week, the worst day with
+    its patient boluses: steps), from the restart itself where it gives less (never a cut: the
+    pump gives nothing now). A pump that runs: as it is."""
     running, last = state.running, state.last_fill
     if state.stopped_since is None or running is None or last is None:
         return state
     if prescription is not None and prescription.principal[0] != last.drugs[0][0]:
         return state
-    if dose.canonical > running.dose_mcg_per_day:
-        return state
-    same = replace(
+    day = min(dose.canonical, running.dose_mcg_per_day)
+    before = running.program or PrescribedProgram.continuous(
+        of(running.dose_mcg_per_day, "mcg/day")
+    )
+    program = before if prescription is None else lowest(before, prescription.program)
+    reference = replace(
         running,
-        dose_mcg_per_day=dose.canonical,
-        rate_ml_per_day=dose.canonical / last.drugs[0][1],
-        program=prescription.program if prescription is not None else None,
-        ptm=prescription.ptm if prescription is not None else None,
+        dose_mcg_per_day=day,
+        rate_ml_per_day=day / last.drugs[0][1],
+        program=program,
         raised_at=None,
     )
-    return replace(state, running=same)
+    return replace(state, running=reference)
 
 
 def restart_findings(state: PumpState, at: datetime, rules: DosingRules) -> list[Finding]:

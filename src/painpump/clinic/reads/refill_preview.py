@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -144,17 +145,23 @@ def record_preview(
 def current_setting(
     implant: Implant, state: PumpState, at: datetime, reservoir: Q | None = None
 ) -> Setting:
-    """The pump as it runs now: the last fill's drugs, the running program, the projection the
-    last refill or titration stored; the reservoir as given (interrogated) or as computed."""
+    """The pump as it runs now: the last fill's drugs, the running program (a stopped pump:
+    nothing), the projection the last refill or titration stored; the reservoir as given
+    (interrogated) or as computed."""
     last, running = state.last_fill, state.running
     if last is None:
         return Setting()
     principal = last.drugs[0][0]
+    given = None
+    if state.stopped_since is not None:  # `running` is the program before the stop
+        given = (Decimal(0), Decimal(0))
+    elif running is not None:
+        given = (running.dose_mcg_per_day, running.rate_ml_per_day)
     return Setting(
         drugs=tuple((name, concentration_in_drug_unit(name, conc)) for name, conc in last.drugs),
         reservoir=reservoir or pump_history.expected_residual(implant, at).least,
-        dose=dose_in_drug_unit(principal, running.dose_mcg_per_day) if running else None,
-        rate=of(running.rate_ml_per_day, "mL/day") if running else None,
+        dose=dose_in_drug_unit(principal, given[0]) if given else None,
+        rate=of(given[1], "mL/day") if given else None,
         alarm_at=implant.alarm_at,
         empty_at=implant.empty_at,
         refill_by=implant.refill_by,

@@ -303,6 +303,8 @@ def _not_applied(prescribed: rx.Prescription, in_force: rx.Prescription | None) 
     if in_force is None or in_force.program.kind is rx.ProgramKind.CONTINUOUS:
         return ""
     dose = drug_units.shown(prescribed.principal[0], prescribed.daily_dose)
+    if in_force.program.kind is rx.ProgramKind.STOPPED:
+        return f"a restart of the stopped pump, continuous at {dose}; prescribe it to run it"
     what = "single bolus is" if in_force.program.bolus is not None else "flex steps are"
     kind = "single bolus" if in_force.program.bolus is not None else "flex program"
     return f"continuous at {dose}: the prescription's {what} not applied; prescribe to try a {kind}"
