@@ -36,6 +36,22 @@ STOP = {"kind": "stopped"}
 REASON = "pump infection: explant planned, oral baclofen restarted"
 
 
+def hard_decrease(users: dict[Role, User], value: str) -> None:
+    """A hard clinic limit on baclofen's largest single decrease, set by the pharmacist and
+    approved by the physician."""
+    rule = "max_decrease_percent"
+    row = library.add_limit(
+        users[Role.PHARMACIST],
+        drug="baclofen",
+        rule=rule,
+        value=parse_value(rule, value),
+        severity="hard",
+        source="clinic policy 2026/7",
+        idempotency_key=f"hard-decrease-{value}",
+    )
+    library.approve_limit(users[Role.PHYSICIAN], row.id, expected_version=row.version)
+
+
 @pytest.fixture
 def implant(users: dict[Role, User], patient: Patient) -> Implant:
     return baclofen_implant(users[Role.PHYSICIAN], patient)
@@ -109,17 +125,7 @@ def test_a_stop_is_prescribed_checked_programmed_read_back_and_listed_as_stopped
 def test_a_hard_clinic_decrease_limit_refuses_the_minimum_rate_but_not_a_stop(
     client_as: Callable[[Role | None], Client], implant: Implant, users: dict[Role, User]
 ) -> None:
-    rule = "max_decrease_percent"
-    row = library.add_limit(
-        users[Role.PHARMACIST],
-        drug="baclofen",
-        rule=rule,
-        value=parse_value(rule, "20 %"),
-        severity="hard",
-        source="clinic policy 2026/7",
-        idempotency_key="hard-decrease",
-    )
-    library.approve_limit(users[Role.PHYSICIAN], row.id, expected_version=row.version)
+    hard_decrease(users, "20 %")
     physician = client_as(Role.PHYSICIAN)
     preview_url = f"/api/implants/{implant.id}/prescriptions/preview"
     lowest = {"kind": "continuous", "dose": "96 mcg/day"}  # 0.048 mL/day at 2000 mcg/mL
@@ -143,17 +149,7 @@ def test_a_restart_warns_of_lost_tolerance_is_never_a_cut_and_steps_up_from_befo
     stored = Implant.objects.get(id=implant.id)
     assert stored.alarm_at is None and stored.empty_at is None
     assert stored.refill_by is not None
-    rule = "max_decrease_percent"
-    row = library.add_limit(
-        users[Role.PHARMACIST],
-        drug="baclofen",
-        rule=rule,
-        value=parse_value(rule, "30 %"),
-        severity="hard",
-        source="clinic policy 2026/7",
-        idempotency_key="hard-decrease-30",
-    )
-    library.approve_limit(users[Role.PHYSICIAN], row.id, expected_version=row.version)
+    hard_decrease(users, "30 %")
     physician = client_as(Role.PHYSICIAN)
     [row] = physician.get("/api/dashboard").json()["stopped"]
     assert row["long_stop"] == "48 h"  # three days on a SynchroMed II
