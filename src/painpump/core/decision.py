@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
 from typing import Any
 
+from painpump.core.errors import Refusal
+
 
 class Verdict(Enum):
     OK = "ok"
@@ -80,6 +82,14 @@ class Finding:
             subject=Subject(subject) if subject else None,
             drug=stored.get("drug"),
             tier=Tier(tier) if tier else None,
+        )
+
+    def refusal(self, field: str, value: str, instead: str = "") -> Refusal:
+        """This hard finding as the refusal naming `field` and `value`: its limit (no override;
+        then what to do `instead`), its source, rule and message."""
+        limit = f"{self.limit} (hard limit: no override)" + (f"; {instead}" if instead else "")
+        return Refusal(
+            field, value, limit, self.source, f"is stopped by {self.rule}: {self.message}"
         )
 
     def about(self, subject: Subject, drug: str | None = None) -> Finding:

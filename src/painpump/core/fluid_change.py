@@ -178,13 +178,11 @@ def _priming_day(pushed: Priming, prescription: Prescription, region: str | None
                 continue
             message = f"on the day of the refill {finding.message} ({given})"
             if finding.verdict is Verdict.STOP:
-                raise Refusal(
+                raise replace(finding, rule=PRIMING_DAY + finding.rule, message=message).refusal(
                     "fluid_change",
                     f"priming: {day.to(drug.dose_rate_unit)} of {name} on the day of the "
                     f"refill ({given})",
-                    f"{finding.limit} (hard limit: no override); bridge, or empty the path first",
-                    finding.source,
-                    f"is stopped by {PRIMING_DAY}{finding.rule}: {message}",
+                    "bridge, or empty the path first",
                 )
             found.append(
                 replace(
@@ -346,12 +344,10 @@ def _as_single_bolus(
         )
         for finding in judged:
             if finding.verdict is Verdict.STOP:
-                raise Refusal(
+                raise replace(finding, rule=PRIMING_PREFIX + finding.rule).refusal(
                     "fluid_change",
                     f"priming: {amount} of {name} as one bolus within about {minutes} min",
-                    f"{finding.limit} (hard limit: no override); {instead}",
-                    finding.source,
-                    f"is stopped by {PRIMING_PREFIX}{finding.rule}: {finding.message}",
+                    instead,
                 )
         warned = [
             replace(

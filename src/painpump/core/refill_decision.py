@@ -556,14 +556,11 @@ def check_drugs(
         for finding in decision.findings:
             if finding.verdict is Verdict.STOP:
                 shown = f"{name} {in_unit(conc, drug.concentration_unit)}"
-                raise Refusal(
+                raise finding.refusal(
                     _field_of(finding, index),
                     f"{shown}: {dose_text}"
                     if dose_text
                     else f"{shown}, {in_unit(drug_dose, drug.dose_rate_unit)}",
-                    f"{finding.limit} (hard limit: no override)",
-                    finding.source,
-                    f"is stopped by {finding.rule}: {finding.message}",
                 )
         found = list(decision.findings)
         if not basal:
@@ -599,13 +596,10 @@ def _single_bolus(
     found = [f.about(Subject.DOSE, name) for f in judged]
     for finding in found:
         if finding.verdict is Verdict.STOP:
-            raise Refusal(
+            raise finding.refusal(
                 "dose" if index == 0 else f"drugs[{index}]",
                 f"{name} {conc.to(drug.concentration_unit)}: a single bolus of "
                 f"{bolus.to(drug.dose_unit)}",
-                f"{finding.limit} (hard limit: no override)",
-                finding.source,
-                f"is stopped by {finding.rule}: {finding.message}",
             )
     return found
 
@@ -1407,12 +1401,9 @@ class ProgramJudge:
             )
             for finding in decision.findings:
                 if finding.verdict is Verdict.STOP:
-                    raise Refusal(
+                    raise finding.refusal(
                         "program.highest_step",
                         f"{name} {in_unit(drug_dose, catalog.drug(name).dose_rate_unit)}",
-                        f"{finding.limit} (hard limit: no override)",
-                        finding.source,
-                        f"is stopped by {finding.rule}: {finding.message}",
                     )
                 if finding.verdict is Verdict.WARN and finding.subject is not Subject.CONCENTRATION:
                     labelled = _labelled(finding, f"the highest step, {weekday} from {step.start}")
@@ -1448,12 +1439,9 @@ class ProgramJudge:
             )
             for finding in judged:
                 if finding.verdict is Verdict.STOP:
-                    raise Refusal(
+                    raise finding.refusal(
                         "ptm.dose",
                         f"{name} {conc.to(drug.concentration_unit)}: {PATIENT_BOLUS} of {shown}",
-                        f"{finding.limit} (hard limit: no override)",
-                        finding.source,
-                        f"is stopped by {finding.rule}: {finding.message}",
                     )
                 if finding.verdict is Verdict.WARN:
                     warning = finding.about(Subject.DOSE, name)
