@@ -206,3 +206,60 @@ def test_the_what_if_of_a_stopped_pump_tries_a_restart_never_the_stop_or_a_refil
     low = parse("100 mcg/day", Kind.DOSE_RATE, "d")
     lower = whatif.what_if(physician, implant.id, whatif.Proposal("program", low), NOW)
     assert not {w.rule for w in lower.warnings if "decrease" in w.rule}
+
+
+def bolus_of(dose: str, duration: str) -> rx.PrescribedProgram:
+    return rx.PrescribedProgram.single_bolus(rx.single_bolus(dose, duration))
+
+
+def test_a_pump_stopped_after_its_single_bolus_restarts_as_a_stopped_pump_does(
+    client_as: Callable[[Role | None], Client], implant: Implant, users: dict[Role, User]
+) -> None:
+    """The reviewer's case: a single bolus that ended three days ago has stopped the pump. A low
+    restart is no cut under a hard clinic decrease of 30 %, every restart warns of lost tolerance
+    and of overinfusion, another bolus stops nothing, and the dashboard flags the long stop."""
+    programmed_between_refills(implant.id, bolus_of("50 mcg", "1 hour"), at=NOW - timedelta(days=3))
+    hard_decrease(users, "30 %")
+    physician = client_as(Role.PHYSICIAN)
+    [row] = physician.get("/api/dashboard").json()["stopped"]
+    assert row["kind"] == "single_bolus" and row["bolus_state"] == "stopped"
+    assert row["long_stop"] == "48 h"
+    preview_url = f"/api/implants/{implant.id}/prescriptions/preview"
+
+    def judged(program: dict[str, Any]) -> dict[str, Any]:
+        found = post(physician, preview_url, prescription_body(None, program=program, ptm=None))
+        assert found.status_code == 200, found.content
+        body: dict[str, Any] = found.json()
+        return body
+
+    low = judged({"kind": "continuous", "dose": "100 mcg/day"})
+    assert low["stop"] is None, low
+    warned = {w["rule"] for w in low["warnings"]}
+    assert not {r for r in warned if "decrease" in r}
+    assert {"restart_after_stop", "restart_after_long_stop"} <= warned
+    message = next(w["message"] for w in low["warnings"] if w["rule"] == "restart_after_stop")
+    assert message.startswith("the pump has been stopped for 2 days (since ")
+    again = judged({"kind": "single_bolus", "dose": "50 mcg", "duration": "1 hour"})
+    assert again["stop"] is None, again
+    assert "stops_after_single_bolus" not in {w["rule"] for w in again["warnings"]}
+
+
+def test_while_its_single_bolus_runs_the_pump_is_judged_from_the_program_before_it(
+    client_as: Callable[[Role | None], Client], implant: Implant, users: dict[Role, User]
+) -> None:
+    programmed_between_refills(
+        implant.id, bolus_of("50 mcg", "1 hour"), at=NOW - timedelta(minutes=10)
+    )
+    hard_decrease(users, "30 %")
+    physician = client_as(Role.PHYSICIAN)
+    [row] = physician.get("/api/dashboard").json()["stopped"]
+    assert row["bolus_state"] == "running" and row["long_stop"] == ""
+    program = {"kind": "continuous", "dose": "100 mcg/day"}
+    preview = post(
+        physician,
+        f"/api/implants/{implant.id}/prescriptions/preview",
+        prescription_body(None, program=program, ptm=None),
+    )
+    assert preview.json()["stop"] is not None
+    assert "clinic_max_decrease_percent" in preview.json()["stop"]["message"]
+    assert "restart_after_stop" not in {w["rule"] for w in preview.json()["warnings"]}

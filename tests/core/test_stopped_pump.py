@@ -40,8 +40,10 @@ from painpump.core.pump_twin import (
     projection,
     stored_dates,
 )
-from painpump.core.refill_decision import PumpState, decide_program_change
+from painpump.core.refill import LimitedBy
+from painpump.core.refill_decision import PumpState, decide_program_change, restart_findings
 from painpump.core.units import Kind, parse
+from painpump.core.withdrawal import stopped_words
 
 STOP = PrescribedProgram.stopped()
 ZICONOTIDE = (("ziconotide", parse("100 mcg/mL", Kind.CONCENTRATION, "c")),)
@@ -179,6 +181,24 @@ def test_the_twin_gives_nothing_from_the_stop_and_dates_the_pump_by_stability_on
     # the baclofen fill's stability: 180 days from 31 Jan (the running pump's alarm came first)
     assert dated.refill_by == date(2026, 7, 30)
     assert stored_dates(running, AT, margin_days=Decimal(7)).refill_by == date(2026, 4, 24)
+
+
+def test_reviewer_case_a_stopped_drug_without_a_stability_rule_is_dated_by_the_horizon() -> None:
+    """Hydromorphone has no stability rule: a stopped pump of it never alarms, and its refill-by
+    date (the forecast's end less the margin) is limited by the horizon, never the reservoir."""
+    drugs = (("hydromorphone", Decimal(2000)),)
+    basal = PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d"))
+    stopped = history(
+        drugs,
+        RecordedProgram(AT - timedelta(days=30), drugs, basal, None),
+        RecordedProgram(AT, drugs, STOP, None),
+    )
+    dated = stored_dates(stopped, AT, margin_days=Decimal(7))
+    assert dated.alarm_at is None
+    assert dated.limited_by is LimitedBy.HORIZON
+    assert LimitedBy.HORIZON.words.startswith("end of the forecast: no alarm and no stability")
+    running = history(drugs, RecordedProgram(AT - timedelta(days=30), drugs, basal, None))
+    assert stored_dates(running, AT, margin_days=Decimal(7)).limited_by is LimitedBy.RESERVOIR
 
 
 def test_a_program_change_to_a_stop_is_dated_by_the_twin_with_the_stop() -> None:
@@ -362,3 +382,30 @@ def test_reviewer_case_a_bolus_on_a_stopped_pump_is_no_cut_and_stops_nothing() -
         "restart_after_stop",
         "restart_after_long_stop",
     }
+
+
+def test_reviewer_case_a_restart_with_another_drug_names_the_drug_it_restarts_with() -> None:
+    [tolerance, _] = restart_findings(stopped_for(72), AT, RULES, "morphine")
+    assert tolerance.drug == "morphine"
+    assert "restarts with morphine in place of baclofen (400 mcg/day before the stop)" in (
+        tolerance.message
+    )
+    assert "start morphine low and titrate" in tolerance.message
+
+
+def test_a_single_bolus_still_running_is_no_stop_yet() -> None:
+    running = replace(running_baclofen(), stopped_since=AT + timedelta(minutes=5))
+    assert running.stopped_at(AT) is None
+    assert restart_findings(running, AT, RULES, "baclofen") == []
+    decision = decide_prescription(running, restart("200 mcg/day"), AT, RULES)
+    assert "max_decrease_percent" in {w.rule for w in decision.warnings}
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(0, "0 min"), (40 * 60, "40 min"), (3600, "1 h"), (47 * 3600, "47 h"), (49 * 3600, "2 days")],
+)
+def test_how_long_a_pump_has_been_stopped_reads_in_minutes_hours_or_days(
+    seconds: int, words: str
+) -> None:
+    assert stopped_words(seconds) == words

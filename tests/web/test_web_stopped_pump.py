@@ -17,7 +17,7 @@ from test_report_program_session_round3 import pdf
 from test_web_prescriptions import check_url, hidden, reviewed, signed, signed_in
 
 from painpump.clinic.locale import clinic_locale
-from painpump.clinic.models import Implant, Program
+from painpump.clinic.models import Appointment, Implant, Program
 from painpump.clinic.testing import baclofen, prescribed
 from painpump.core.units import Kind, parse
 from painpump.web.templatetags.clinic_time import shown_moment
@@ -135,3 +135,11 @@ def test_a_stop_is_reviewed_signed_checked_programmed_and_shown_stopped_everywhe
     )
     review = signed_in(nurse).get(f"/implants/{implant.id}/program/").content.decode()
     assert "at <strong>0 mcg/day</strong> (0 mL/day)" in review
+    # the reviewer's case: "before" said the reservoir limits the date the chart gave stability
+    before = review.split("Refill by</th>")[1].split("</td>")[0]
+    assert "limited by the drug&#x27;s stability" in before
+    [visit] = Appointment.objects.filter(kind="refill", status="proposed")
+    assert visit.note == (
+        "limited by the drug's stability; the pump is stopped: a physician prescribes anew "
+        "before it can be refilled"
+    )

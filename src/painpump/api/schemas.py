@@ -1191,8 +1191,8 @@ class StoppedRowOut(Plain):
     bolus: str = Field(description='the single bolus in words, or "stopped pump"')
     drug: str = Field(description="the principal drug the pump holds")
     long_stop: str = Field(
-        description="a stopped pump stopped longer than its labeling's overinfusion limit: that "
-        'limit ("48 h"); "" otherwise'
+        description="a pump stopped (or its single bolus ended) longer ago than its labeling's "
+        'overinfusion limit: that limit ("48 h"); "" otherwise'
     )
     programmed_at: datetime
     high_risk: bool

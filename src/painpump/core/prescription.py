@@ -110,10 +110,14 @@ class SingleBolus:
             of(volume_ml * SECONDS_PER_DAY / self.duration_s, "mL/hour"),
         )
 
+    def ends_at(self, started_at: datetime) -> datetime:
+        """When this bolus, programmed at `started_at`, ends and the pump stops."""
+        return started_at + timedelta(seconds=self.duration_s)
+
     def run(self, started_at: datetime, now: datetime) -> BolusRun:
         """This bolus programmed at `started_at`, as it stands at `now`: running until its
         duration has passed, the pump stopped from then on."""
-        ends_at = started_at + timedelta(seconds=self.duration_s)
+        ends_at = self.ends_at(started_at)
         state = BolusState.RUNNING if now < ends_at else BolusState.STOPPED
         return BolusRun(started_at, ends_at, state)
 

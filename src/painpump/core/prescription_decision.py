@@ -91,7 +91,7 @@ def decide_prescription(
         bolus = prescription.program.bolus
         # a restart after a stop (or a bolus on a stopped pump): never a cut from the dose
         # before it, a step from it where it gives more (core.refill_decision.restarted)
-        judged = restarted(state, prescription, prescription.daily_dose)
+        judged = restarted(state, prescription, prescription.daily_dose, at)
         judge = ProgramJudge(judged, prescription, at, rules, phase)
         flex = prescription.program.kind is ProgramKind.FLEX
         where = "the largest day's total" if flex else None
@@ -99,12 +99,12 @@ def decide_prescription(
             rate, warnings = judge.dose(prescription.daily_dose, judged.running, None, where=where)
         except Refusal as stop:
             raise _at_step(stop, prescription.program) if flex else stop from None
-        warnings += restart_findings(state, at, rules)
+        warnings += restart_findings(state, at, rules, prescription.principal[0])
         # after the drug library, so a mg/mcg slip is named as such, not as a rate
         if bolus is not None:
             _check_held_fluid(state, prescription)
             _check_bolus_rate(state, prescription, bolus)
-            warnings += _single_bolus_findings(prescription, state)
+            warnings += _single_bolus_findings(prescription, state, at)
         for weekday, index, step in prescription.program.steps():
             if bolus is not None:
                 break
@@ -202,7 +202,9 @@ OPIOID_BOLUS_SOURCE = (
 )
 
 
-def _single_bolus_findings(prescription: Prescription, state: PumpState) -> list[Finding]:
+def _single_bolus_findings(
+    prescription: Prescription, state: PumpState, at: datetime
+) -> list[Finding]:
     """A single bolus as big as the running program's day (a slip of units or of size?); an
     opioid bolus for a patient not recorded opioid-tolerant (observe for at least 6 h); each
     drug the running program gives stops after it."""
@@ -248,7 +250,7 @@ def _single_bolus_findings(prescription: Prescription, state: PumpState) -> list
             )
         )
     # on a pump already stopped, nothing stops after the bolus
-    stops = running is not None and state.stopped_since is None
+    stops = running is not None and state.stopped_at(at) is None
     return found + (_stops_after(prescription) if stops else [])
 
 

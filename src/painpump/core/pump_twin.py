@@ -546,11 +546,14 @@ def dates(
 ) -> TwinDates:
     """forecast, with the refill-by day from its alarm (core.refill.refill_day_for): the alarm
     less the margin, or the stability of the last fill's drugs counted from that fill, the
-    earlier; a pump that sets off no alarm within the horizon is refilled by its end."""
+    earlier; a pump that sets off no alarm within the horizon is refilled by its end (limited
+    by the horizon, not the reservoir)."""
     found = forecast(history, at, horizon_days=horizon_days, marks=marks)
     _, fill = _last_fill(history, _seconds(at, "at"), at)
     alarm = found.alarm_at or at.astimezone(UTC) + timedelta(days=horizon_days)
     refill_by, limited_by = refill_day_for(fill.at, alarm, margin_days, stability, tz)
+    if found.alarm_at is None and limited_by is LimitedBy.RESERVOIR:
+        limited_by = LimitedBy.HORIZON
     return TwinDates(
         fill_at=fill.at,
         alarm_at=found.alarm_at,

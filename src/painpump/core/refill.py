@@ -177,15 +177,21 @@ def stability_limit(
 
 
 class LimitedBy(StrEnum):
-    """What sets a refill-by date: the reservoir reaching its alarm (less the margin), or the
-    stability of what is in the pump."""
+    """What sets a refill-by date: the reservoir reaching its alarm (less the margin), the
+    stability of what is in the pump, or neither within the forecast (a stopped pump whose drug
+    has no stability rule): its end."""
 
     RESERVOIR = "reservoir"
     STABILITY = "stability"
+    HORIZON = "horizon"
 
     @property
     def words(self) -> str:
-        return "low-reservoir alarm" if self is LimitedBy.RESERVOIR else "drug's stability"
+        return {
+            LimitedBy.RESERVOIR: "low-reservoir alarm",
+            LimitedBy.STABILITY: "drug's stability",
+            LimitedBy.HORIZON: "end of the forecast: no alarm and no stability rule before it",
+        }[self]
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,13 @@ from painpump.core.scheduling import WEEKDAYS, propose_appointment
 from painpump.core.twin_residual import TwinResidual, twin_residual, twin_warning, with_twin
 from painpump.core.units import Q, in_unit, of
 from painpump.core.volumes import Bridge, bridge
-from painpump.core.withdrawal import STOPPING_RISK, stop_warning, stopped_pump_findings
+from painpump.core.withdrawal import (
+    STOPPING_RISK,
+    overinfusion_limit_passed,
+    stop_warning,
+    stopped_pump_findings,
+    stopped_words,
+)
 
 REFILL_RULES = "painpump refill rules"
 PROGRAM_RULES = "painpump program rules"
@@ -181,8 +187,15 @@ class PumpState:
     """The pump's recorded history, for its twin's residual at a refill (None: not loaded, and
     the refill's residual is judged against the pump's own figure only)."""
     stopped_since: datetime | None = None
-    """When a stopped-pump program stopped the pump (None: it runs); `running` is then the
-    program before the stop, which a restart is judged from (restarted)."""
+    """When the pump stops: a stopped-pump program's programming, a single bolus's end (which
+    may lie ahead); None: it runs. `running` is the program before the stop, which a restart is
+    judged from (restarted)."""
+
+    def stopped_at(self, at: datetime) -> datetime | None:
+        """When the pump stopped, if it gives nothing at `at` (a single bolus still running:
+        None)."""
+        since = self.stopped_since
+        return since if since is not None and since <= at else None
 
 
 @dataclass(frozen=True)
@@ -976,7 +989,7 @@ def decide_refill(
         dose_changed = running is not None and dose.canonical != running.dose_mcg_per_day
         drug_changed = last is not None and fill.canonical_drugs != list(last.drugs)
         drug_swapped = last is not None and fill.names != [name for name, _ in last.drugs]
-        judged = restarted(state, entries.prescription, dose)
+        judged = restarted(state, entries.prescription, dose, entries.at)
         try:
             rate, found_in_fill = check_fill(
                 state.pump,
@@ -997,7 +1010,7 @@ def decide_refill(
                 executed = _in_drug_units(entries.prescription)
                 judge = ProgramJudge(judged, executed, entries.at, rules, phase)
                 found_in_fill += judge.beyond_day_totals()
-                found_in_fill += restart_findings(state, entries.at, rules)
+                found_in_fill += restart_findings(state, entries.at, rules, executed.principal[0])
                 path = last.drugs if last is not None else None
                 if fluid_change.changes(path, executed.drugs):
                     # the bridge or priming bolus runs now, from the path as it is now (a later
@@ -1109,7 +1122,7 @@ def decide_program_change(
     judged_phase = next_phase(phase, state, None)
     if prescription is not None and prescription.program.kind is ProgramKind.STOPPED:
         return _decide_stop(state, at, rules, prescription, judged_phase)
-    judged = restarted(state, prescription, dose)
+    judged = restarted(state, prescription, dose, at)
     try:
         drugs = tuple((name, concentration_in_drug_unit(name, c)) for name, c in last.drugs)
         rate, warnings = check_fill(
@@ -1130,7 +1143,7 @@ def decide_program_change(
         if prescription is not None:
             judge = ProgramJudge(judged, _in_drug_units(prescription), at, rules, judged_phase)
             warnings += judge.beyond_day_totals()
-        warnings += restart_findings(state, at, rules)
+        warnings += restart_findings(state, at, rules, last.drugs[0][0])
         projection = titrated(state, last.programs, rate, at, rules)
         if state.history is not None and prescription is not None:
             before = Ahead.of_twin(
@@ -1183,13 +1196,15 @@ RESTART_SOURCE = (
 )
 
 
-def restarted(state: PumpState, prescription: Prescription | None, dose: Q) -> PumpState:
+def restarted(
+    state: PumpState, prescription: Prescription | None, dose: Q, at: datetime
+) -> PumpState:
     """The pump as a restart after a stop is judged (the same drug): from the program before
     the stop where the restart gives more (its day, each stretch of its week, the worst day with
     its patient boluses: steps), from the restart itself where it gives less (never a cut: the
     pump gives nothing now). A pump that runs: as it is."""
     running, last = state.running, state.last_fill
-    if state.stopped_since is None or running is None or last is None:
+    if state.stopped_at(at) is None or running is None or last is None:
         return state
     if prescription is not None and prescription.principal[0] != last.drugs[0][0]:
         return state
@@ -1208,35 +1223,48 @@ def restarted(state: PumpState, prescription: Prescription | None, dose: Q) -> P
     return replace(state, running=reference)
 
 
-def restart_findings(state: PumpState, at: datetime, rules: DosingRules) -> list[Finding]:
-    """A restart after a stop (soft, a reason each): tolerance may have fallen while the pump
-    gave nothing, so the dose before the stop may now be too much; and, for a pump whose
+def restart_findings(
+    state: PumpState, at: datetime, rules: DosingRules, drug: str
+) -> list[Finding]:
+    """A restart with `drug` after a stop (soft, a reason each): tolerance may have fallen while
+    the pump gave nothing, so the dose before the stop may now be too much; and, for a pump whose
     labeling names it, the overinfusion a stop longer than its limit risks once it runs."""
-    since, running, last = state.stopped_since, state.running, state.last_fill
+    since, running, last = state.stopped_at(at), state.running, state.last_fill
     if since is None or running is None or last is None:
         return []
     seconds = int((at - since).total_seconds())
-    span = f"{seconds // 86_400} days" if seconds >= 2 * 86_400 else f"{seconds // 3600} h"
+    span = stopped_words(seconds)
     name = last.drugs[0][0]
     before = in_unit(of(running.dose_mcg_per_day, "mcg/day"), catalog.drug(name).dose_rate_unit)
     moment = _moment_text(since.astimezone(rules.tz), rules.locale)
+    stopped = f"the pump has been stopped for {span} (since {moment})"
+    if drug == name:
+        restart = (
+            f"{stopped} and restarts: tolerance to {name} may have fallen while it gave none, so "
+            f"the dose before the stop ({before}) may now be too much; restart low and titrate, "
+            "and watch the patient"
+        )
+    else:
+        restart = (
+            f"{stopped} and restarts with {drug} in place of {name} ({before} before the stop): "
+            f"tolerance built on {name} may have fallen while it gave none; start {drug} low "
+            "and titrate, and watch the patient"
+        )
     found = [
         Finding(
             "restart_after_stop",
             Verdict.WARN,
-            f"the pump has been stopped for {span} (since {moment}) and restarts: tolerance to "
-            f"{name} may have fallen while it gave none, so the dose before the stop ({before}) "
-            "may now be too much; restart low and titrate, and watch the patient",
+            restart,
             "a restart dose chosen for the time stopped, with the reason",
             RESTART_SOURCE,
             verified=False,
             subject=Subject.DOSE,
-            drug=name,
+            drug=drug,
             tier=Tier.SOFT,
         )
     ]
-    stall = state.pump.extras.get("stop_overinfusion_after")
-    if stall is not None and seconds > stall.value.canonical:
+    stall = overinfusion_limit_passed(state.pump, seconds)
+    if stall is not None:
         most = duration_words(int(stall.value.canonical))
         found.append(
             Finding(

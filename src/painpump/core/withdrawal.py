@@ -5,6 +5,7 @@ says so. All soft: a stop is the physician's decision, taken with a reason."""
 from __future__ import annotations
 
 from painpump.core import catalog, checks
+from painpump.core.catalog import Sourced
 from painpump.core.decision import Finding, Subject, Tier, Verdict
 from painpump.core.prescription import Prescription, duration_words
 
@@ -22,6 +23,7 @@ STOPPING_RISK = {
 
 PUMP_STOPPED = "pump_stopped"
 STOP_OVERINFUSION = "stopped_pump_overinfusion"
+STOP_LIMIT = "stop_overinfusion_after"
 
 
 def stop_warning(name: str, rule: str, message: str, limit: str) -> Finding | None:
@@ -44,6 +46,22 @@ def stop_warning(name: str, rule: str, message: str, limit: str) -> Finding | No
     )
 
 
+def overinfusion_limit_passed(pump: catalog.Pump, stopped_s: int) -> Sourced | None:
+    """The pump's labelled limit on a stop (a risk factor for overinfusion once it runs
+    again), when a stop of `stopped_s` seconds is longer; None otherwise or with no such limit."""
+    stall = pump.extras.get(STOP_LIMIT)
+    return stall if stall is not None and stopped_s > stall.value.canonical else None
+
+
+def stopped_words(seconds: int) -> str:
+    """How long a pump has been stopped: "3 days", "26 h", "40 min"."""
+    if seconds >= 2 * 86_400:
+        return f"{seconds // 86_400} days"
+    if seconds >= 3600:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
+
+
 def stopped_pump_findings(pump: catalog.Pump, prescription: Prescription) -> list[Finding]:
     """A pump programmed stopped: each drug whose abrupt stop risks withdrawal (the taper it
     ends, or why the stop is safe), and, for a pump whose labeling names it, the overinfusion a
@@ -58,7 +76,7 @@ def stopped_pump_findings(pump: catalog.Pump, prescription: Prescription) -> lis
         )
         for name, _ in prescription.drugs
     ]
-    stall = pump.extras.get("stop_overinfusion_after")
+    stall = pump.extras.get(STOP_LIMIT)
     if stall is not None:
         hours = duration_words(int(stall.value.canonical))
         found.append(

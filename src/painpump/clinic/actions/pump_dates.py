@@ -21,7 +21,6 @@ from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
 from painpump.core.prescription import STOPPING
 from painpump.core.pump_twin import HORIZON_DAYS, TwinDates
-from painpump.core.refill import LimitedBy
 
 FIELDS = ["alarm_at", "empty_at", "refill_by", "limited_by"]
 
@@ -75,7 +74,7 @@ def redate_all(user: User, now: datetime) -> int:
         .order_by("id")
         .values_list("id", flat=True)
     )
-    changed: list[tuple[Implant, LimitedBy]] = []
+    changed: list[tuple[Implant, str]] = []
     for start in range(0, len(ids), CHUNK):
         changed += _redate(ids[start : start + CHUNK], zone, now)
     dated = {str(implant.id): dates_of(implant) for implant, _ in changed}
@@ -104,9 +103,9 @@ def dates_of(implant: Implant) -> dict[str, str | None]:
     }
 
 
-def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> list[tuple[Implant, LimitedBy]]:
-    """The pumps of `ids` whose twin moved their dates, saved with the new ones, each with what
-    limits its refill-by date now."""
+def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> list[tuple[Implant, str]]:
+    """The pumps of `ids` whose twin moved their dates, saved with the new ones, each with the
+    note of its refill visit now (refill_visits.limited_note)."""
     newest = Refill.objects.filter(implant_id=OuterRef("implant_id")).order_by("-performed_at")
     last = {
         r.implant_id: r
@@ -125,7 +124,7 @@ def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> list[tuple[Implant,
     ):
         runs.setdefault(program.implant_id, []).append(program)
     implants = list(Implant.objects.filter(id__in=ids))
-    moved: list[tuple[Implant, LimitedBy]] = []
+    moved: list[tuple[Implant, str]] = []
     for implant in implants:
         refill = last.get(implant.id)
         if refill is None:
@@ -137,12 +136,13 @@ def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> list[tuple[Implant,
         ]
         history = pump_history.recorded(implant, [refill], since, zone)
         found = pump_history.twin_dates(history, now)
-        if (found.alarm_at is None or found.empty_at is None) and not (since and stops(since[-1])):
+        stopped = bool(since) and stops(since[-1])
+        if (found.alarm_at is None or found.empty_at is None) and not stopped:
             continue
         dates = (found.alarm_at, found.empty_at, found.refill_by)
         if (implant.alarm_at, implant.empty_at, implant.refill_by) != dates:
             implant.alarm_at, implant.empty_at, implant.refill_by = dates
-            moved.append((implant, found.limited_by))
+            moved.append((implant, refill_visits.limited_note(found.limited_by, stopped)))
     Implant.objects.bulk_update(
         [implant for implant, _ in moved], ["alarm_at", "empty_at", "refill_by"]
     )
@@ -150,7 +150,7 @@ def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> list[tuple[Implant,
 
 
 def _appointments_follow(
-    actor: str, changed: list[tuple[Implant, LimitedBy]], now: datetime
+    actor: str, changed: list[tuple[Implant, str]], now: datetime
 ) -> list[str]:
     """The open refill appointments of the patients whose pump's dates moved follow its new
     refill-by date (of a patient with several such pumps, the earliest), read chunk by chunk,
@@ -161,11 +161,11 @@ def _appointments_follow(
         patient_of |= dict(
             Implant.objects.filter(id__in=chunk).values_list("id", "episode__patient_id")
         )
-    due: dict[UUID, tuple[Implant, LimitedBy]] = {}
-    for implant, limited_by in changed:
+    due: dict[UUID, tuple[Implant, str]] = {}
+    for implant, note in changed:
         earlier = due.get(patient_of[implant.id])
         if earlier is None or _sooner(implant, earlier[0]):
-            due[patient_of[implant.id]] = (implant, limited_by)
+            due[patient_of[implant.id]] = (implant, note)
     patients = sorted(due)
     moved: list[str] = []
     if not patients:
@@ -182,9 +182,9 @@ def _appointments_follow(
         ):
             open_refills.setdefault(appointment.patient_id, []).append(appointment)
         for patient, appointments in open_refills.items():
-            implant, limited_by = due[patient]
+            implant, note = due[patient]
             moved += refill_visits.reschedule_refill(
-                actor, implant, limited_by, REDATED, open_refills=appointments, taken=taken
+                actor, implant, note, REDATED, open_refills=appointments, taken=taken
             )
     return moved
 

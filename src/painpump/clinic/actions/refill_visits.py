@@ -38,9 +38,13 @@ def shown(appointment: Appointment) -> dict[str, object]:
     }
 
 
-def limited_note(limited_by: LimitedBy) -> str:
-    """The note of a refill visit: what limits the refill-by date it is due by."""
-    return f"limited by the {limited_by.words}"
+def limited_note(limited_by: LimitedBy, stopped: bool = False) -> str:
+    """The note of a refill visit: what limits the refill-by date it is due by, and for a
+    stopped pump (a stop, or a single bolus's end) that no refill executes its prescription."""
+    note = f"limited by the {limited_by.words}"
+    if stopped:
+        note += "; the pump is stopped: a physician prescribes anew before it can be refilled"
+    return note
 
 
 def propose_refill(
@@ -132,14 +136,14 @@ def move_to_proposal(
 def reschedule_refill(
     actor: str,
     implant: Implant,
-    limited_by: LimitedBy,
+    note: str,
     why: str,
     *,
     open_refills: Sequence[Appointment] | None = None,
     taken: dict[date, list[datetime]] | None = None,
 ) -> list[str]:
     """The patient's open refill appointments follow the pump's new dates as a refill's visit
-    would: each is due by the new refill-by date with a note naming what limits it; a proposed
+    would: each is due by the new refill-by date with `note` (limited_note); a proposed
     one moves to the visit core proposes for it (the latest free slot on or before it, as a
     refill proposes), a booked one only when it now falls after it (or was urgent): a refill
     must not stay booked after the pump's alarm, and a booked time the patient agreed to stays
@@ -147,7 +151,6 @@ def reschedule_refill(
     appointments, locked and in order of due date, when the caller read them already; `taken`:
     the slots taken, for a batch of moves (move_to_proposal). Audited; returns what moved."""
     assert implant.refill_by is not None
-    note = limited_note(limited_by)
     if open_refills is None:
         open_refills = list(
             Appointment.objects.select_for_update()

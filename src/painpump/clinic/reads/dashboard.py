@@ -76,6 +76,7 @@ from painpump.core.scheduling import (
 )
 from painpump.core.trial_phase import NextStep, next_step
 from painpump.core.units import of
+from painpump.core.withdrawal import overinfusion_limit_passed
 
 DEFAULT_LIMIT = 25
 """Rows of each list on one page: what a clinician reads at a glance (the totals say how many
@@ -242,8 +243,8 @@ class StoppedRow:
     drug: str = ""
     """The principal drug the pump holds."""
     long_stop: str = ""
-    """A stopped pump stopped longer than its labeling's overinfusion limit: that limit in
-    words ("48 h"); "" otherwise."""
+    """A pump stopped (or its single bolus ended) longer ago than its labeling's overinfusion
+    limit: that limit in words ("48 h"); "" otherwise."""
 
 
 @dataclass(frozen=True)
@@ -794,8 +795,6 @@ def _stopped_rows(
         pump = device.name
         if kind == ProgramKind.STOPPED.value:
             stop = ProgramKind.STOPPED
-            stall = device.extras.get("stop_overinfusion_after")
-            over = stall is not None and (now - at).total_seconds() > stall.value.canonical
             rows.append(
                 StoppedRow(
                     *names[episode_id],
@@ -808,7 +807,7 @@ def _stopped_rows(
                     at,
                     stop,
                     drug,
-                    duration_words(int(stall.value.canonical)) if stall and over else "",
+                    _long_stop(device, at, now),
                 )
             )
             continue
@@ -825,9 +824,15 @@ def _stopped_rows(
                 run.state,
                 run.ends_at,
                 drug=drug,
+                long_stop=_long_stop(device, run.ends_at, now),
             )
         )
     return rows
+
+
+def _long_stop(pump: catalog.Pump, since: datetime, now: datetime) -> str:
+    stall = overinfusion_limit_passed(pump, int((now - since).total_seconds()))
+    return duration_words(int(stall.value.canonical)) if stall is not None else ""
 
 
 def _patient_names(

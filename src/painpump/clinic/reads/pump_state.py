@@ -3,6 +3,7 @@ and the clinic's settings a decision depends on."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from painpump.clinic.locale import clinic_settings, locale_of
@@ -81,11 +82,6 @@ def pump_state(implant: Implant) -> PumpState:
     refill = last_refill(implant)
     program = basal_program(implant)
     now = running_program(implant)
-    stopped = (
-        now is not None
-        and now.prescription is not None
-        and (now.prescription.program_kind == rx.ProgramKind.STOPPED)
-    )
     return PumpState(
         pump=catalog.pump(implant.pump_model, "pump_model"),
         dead_volume=of(implant.dead_volume_ml, "mL"),
@@ -93,8 +89,17 @@ def pump_state(implant: Implant) -> PumpState:
         last_fill=last_fill(refill) if refill is not None else None,
         running=_running(program) if program is not None else None,
         therapy=therapy_of(implant, program),
-        stopped_since=now.started_at if now is not None and stopped else None,
+        stopped_since=stops_at(now) if now is not None else None,
     )
+
+
+def stops_at(program: Program) -> datetime | None:
+    """When `program` stops the pump: a stop, at its start; a single bolus, at the bolus's end;
+    None for a program that runs."""
+    if prescriptions.stops_pump(program):
+        return program.started_at
+    bolus = prescriptions.single_bolus_of(program)
+    return bolus.ends_at(program.started_at) if bolus else None
 
 
 def dosing_rules() -> DosingRules:

@@ -23,7 +23,7 @@ from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Prescription
 from painpump.clinic.reads import prescriptions, pump_history, refill_slots
 from painpump.clinic.reads.incident_warnings import with_open_incidents
-from painpump.clinic.reads.pump_state import dosing_rules, pump_state
+from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.roles import require
 from painpump.core import catalog
 from painpump.core.booking import Visit
@@ -153,7 +153,7 @@ def current_setting(
         return Setting()
     principal = last.drugs[0][0]
     given = None
-    if state.stopped_since is not None:  # `running` is the program before the stop
+    if state.stopped_at(at) is not None:  # `running` is the program before the stop
         given = (Decimal(0), Decimal(0))
     elif running is not None:
         given = (running.dose_mcg_per_day, running.rate_ml_per_day)
@@ -165,8 +165,15 @@ def current_setting(
         alarm_at=implant.alarm_at,
         empty_at=implant.empty_at,
         refill_by=implant.refill_by,
-        limited_by=last.limited_by,
+        limited_by=_limited_by(implant) or last.limited_by,
     )
+
+
+def _limited_by(implant: Implant) -> str:
+    """What sets the pump's stored refill-by date, as its twin last dated it (on the program in
+    force: a change between refills moves it from the last refill's)."""
+    program = running_program(implant)
+    return program.limited_by if program is not None else ""
 
 
 def _after(fill: Fill, dose: Q, outcome: FillOutcome) -> Setting:

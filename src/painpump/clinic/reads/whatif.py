@@ -328,7 +328,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     prescribed, own = _prescribed_program(proposal, drugs, current, in_force)
     dose = prescribed.daily_dose
     state = pump_state(implant)
-    judged = restarted(state, prescribed, dose)  # after a stop: never a cut from before it
+    judged = restarted(state, prescribed, dose, now)  # after a stop: never a cut from before it
     stop: Refusal | None = None
     projection: Projection | None = None
     rate: Q | None = None
@@ -355,7 +355,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
             on=now.astimezone(zone).date(),
             basal=prescribed.program.bolus is None,
         )
-        warnings += found + restart_findings(state, now, rules)
+        warnings += found + restart_findings(state, now, rules, prescribed.principal[0])
         rate = of(rate_ml, "mL/day")
         doses = fill_doses([(n, c.canonical) for n, c in drugs], rate_ml)
         margin = Decimal(settings.refill_margin_days)

@@ -1,6 +1,7 @@
 """`{{ value|words }}`: a stored code such as "closed_non_responder" as the words it stands for;
 `{{ implant.pump_model|pump_name }}`: a pump's catalog key as the catalog names the pump;
 `{{ episode.indication|indication }}`: an indication code as its clinical name;
+`{{ setting.limited_by|limited_words }}`: what sets a refill-by date, in words (LimitedBy);
 `{{ note|dated }}`: the ISO days in a note the clinic wrote ("moved from 2026-11-30 by a dose
 change") written as the clinic's pages write days, in its date format with the weekday
 (clinic_time.day: "Mon 30.11.2026");
@@ -20,6 +21,7 @@ from painpump.clinic.models import Incident, Indication, Prescription
 from painpump.clinic.reads import drug_units
 from painpump.core import catalog
 from painpump.core.errors import Refusal
+from painpump.core.refill import LimitedBy
 from painpump.web.clinic_zone import current_locale
 from painpump.web.templatetags.clinic_time import shown_day
 
@@ -46,6 +48,11 @@ def indication(code: object) -> str:
         return str(Indication(str(code)).label)
     except ValueError:  # an indication no longer offered: the code stored is all there is
         return str(code)
+
+
+@register.filter
+def limited_words(value: object) -> str:
+    return LimitedBy(str(value)).words
 
 
 @register.filter
