@@ -183,10 +183,10 @@ def test_the_what_if_of_a_stopped_pump_tries_a_restart_never_the_stop_or_a_refil
     programmed_between_refills(implant.id, stop, at=NOW - timedelta(days=2))
     physician = users[Role.PHYSICIAN]
     as_is = whatif.what_if(physician, implant.id, whatif.Proposal("program", None), NOW)
-    assert as_is.stop is not None and as_is.stop.field == "dose"
-    assert (
-        as_is.stop.limit
-        == "a daily dose to try: the stopped pump in force gives nothing to project"
+    # the reviewer's case: this was a refusal, shown as a hard limit
+    assert as_is.stop is None and as_is.projection is None
+    assert as_is.prompt.endswith(
+        "stops the pump, so it gives nothing to project: type a daily dose to try a restart"
     )
     volume = parse("20 mL", Kind.VOLUME, "v")
     concentration = (parse("2000 mcg/mL", Kind.CONCENTRATION, "c"),)
@@ -206,6 +206,16 @@ def test_the_what_if_of_a_stopped_pump_tries_a_restart_never_the_stop_or_a_refil
     low = parse("100 mcg/day", Kind.DOSE_RATE, "d")
     lower = whatif.what_if(physician, implant.id, whatif.Proposal("program", low), NOW)
     assert not {w.rule for w in lower.warnings if "decrease" in w.rule}
+    # the reviewer's case: a refill with a dose typed projected as if a refill could run it
+    refilled = whatif.what_if(
+        physician, implant.id, whatif.Proposal("refill", restart, volume, concentration), NOW
+    )
+    assert refilled.projection is not None
+    assert refilled.program_note.startswith(
+        "a refill restarting the pump, continuous at 400 mcg/day: no refill can execute "
+        "prescription #"
+    )
+    assert refilled.program_note.endswith("(stopped pump), so a physician prescribes this first")
 
 
 def bolus_of(dose: str, duration: str) -> rx.PrescribedProgram:

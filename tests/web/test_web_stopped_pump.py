@@ -120,6 +120,18 @@ def test_a_stop_is_reviewed_signed_checked_programmed_and_shown_stopped_everywhe
     whatif = programmer.get(f"/implants/{implant.id}/what-if/").content.decode()
     alarm = whatif.split('data-testid="current-alarm">')[1].split("</dd>")[0]
     assert alarm == "none: the pump is stopped"
+    # the reviewer's case: trying it as it is showed the "hard limit" banner
+    tried = programmer.get(
+        f"/implants/{implant.id}/what-if/",
+        {"mode": "program", "dose_or_rate": "", "volume": "20 mL", "conc_0": "2000 mcg/mL"},
+    ).content.decode()
+    assert "a hard limit, it cannot be overridden" not in tried
+    prompt = tried.split('data-testid="whatif-prompt">')[1].split("</p>")[0]
+    assert prompt == (
+        f"Prescription #{record.number} stops the pump, so it gives nothing to project: type a "
+        "daily dose to try a restart."
+    )
+    assert "No drug-library, clinic or device warning" not in tried
     # the reviewer's case: the programming page of a restart said the pump ran the old dose
     restart = parse("200 mcg/day", Kind.DOSE_RATE, "d")
     reasons = dict.fromkeys(("restart_after_stop",), "restart low after the infection healed")

@@ -125,6 +125,9 @@ class WhatIf:
     continuous program at the dose proposed)."""
     program_note: str = ""
     """Why the projection differs from the prescription's program, in words ("" when not)."""
+    prompt: str = ""
+    """What the what-if needs before it can project anything (a stopped pump in force: a dose
+    to try a restart); "" when it projected or was refused."""
 
 
 def _implant(implant_id: UUID) -> Implant:
@@ -284,25 +287,44 @@ def _prescribed_program(
 
 
 def _check_projects(proposal: Proposal, record: Prescription) -> None:
-    """The single bolus or stopped pump in force tried as it is: a refill cannot execute either;
-    a stopped pump gives nothing to project (a dose typed tries a restart)."""
+    """The single bolus or stopped pump in force tried as it is: a refill cannot execute
+    either."""
     if proposal.mode == "refill":
         raise prescriptions.not_for_refill(record, "dose")
-    if record.program_kind == rx.ProgramKind.STOPPED:
-        raise Refusal(
-            "dose",
-            f"none (#{record.number}: a stopped pump)",
-            "a daily dose to try: the stopped pump in force gives nothing to project",
-            RULES,
-            "is required",
-        )
 
 
-def _not_applied(prescribed: rx.Prescription, in_force: rx.Prescription | None) -> str:
-    """The plain words for a continuous projection of a prescription that runs more than that."""
+def _nothing_to_project(proposal: Proposal, record: Prescription | None, own: bool) -> str:
+    """The stopped pump in force, tried as it is between refills: it gives nothing to project,
+    and a dose typed tries a restart ("" for anything else)."""
+    stopped = record is not None and record.program_kind == rx.ProgramKind.STOPPED
+    if not (own and stopped and proposal.mode == "program"):
+        return ""
+    assert record is not None
+    return (
+        f"prescription #{record.number} stops the pump, so it gives nothing to project: type a "
+        "daily dose to try a restart"
+    )
+
+
+def _not_applied(
+    prescribed: rx.Prescription,
+    in_force: rx.Prescription | None,
+    mode: str,
+    record: Prescription | None,
+) -> str:
+    """The plain words for a continuous projection of a prescription that runs more than that;
+    a refill tried on a pump the prescription in force stops projects a fill no refill executes
+    until a physician prescribes it."""
     if in_force is None or in_force.program.kind is rx.ProgramKind.CONTINUOUS:
         return ""
     dose = drug_units.shown(prescribed.principal[0], prescribed.daily_dose)
+    stops = in_force.program.kind is rx.ProgramKind.STOPPED or in_force.program.bolus is not None
+    if mode == "refill" and stops and record is not None:
+        return (
+            f"a refill restarting the pump, continuous at {dose}: no refill can execute "
+            f"prescription #{record.number} ({record.get_program_kind_display()}), so a "
+            "physician prescribes this first"
+        )
     if in_force.program.kind is rx.ProgramKind.STOPPED:
         return f"a restart of the stopped pump, continuous at {dose}; prescribe it to run it"
     what = "single bolus is" if in_force.program.bolus is not None else "flex steps are"
@@ -326,6 +348,12 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     record = prescriptions.to_execute(implant)  # a refill or programming executes it
     in_force = prescriptions.as_core(record) if record is not None else None
     prescribed, own = _prescribed_program(proposal, drugs, current, in_force)
+    prompt = _nothing_to_project(proposal, record, own)
+    if prompt:
+        assert record is not None
+        outcome = WhatIf(current, proposal, (), None, "", None, None, (), (), None, prompt=prompt)
+        _record(actor, implant, outcome, f"prescription #{record.number}", volume, drugs)
+        return outcome
     dose = prescribed.daily_dose
     state = pump_state(implant)
     judged = restarted(state, prescribed, dose, now)  # after a stop: never a cut from before it
@@ -415,24 +443,38 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
         steps=steps,
         patient_bolus=bolus,
         as_prescribed=record.number if own and record is not None else None,
-        program_note="" if own else _not_applied(prescribed, in_force),
+        program_note="" if own else _not_applied(prescribed, in_force, proposal.mode, record),
     )
+    program = (
+        f"prescription #{record.number}" if own and record is not None else f"continuous at {dose}"
+    )
+    _record(actor, implant, outcome, program, volume, drugs)
+    return outcome
+
+
+def _record(
+    actor: str,
+    implant: Implant,
+    outcome: WhatIf,
+    program: str,
+    volume: Q,
+    drugs: tuple[tuple[str, Q], ...],
+) -> None:
+    """The audit entry of a what-if: what was tried, its stop and the rules it warned of."""
+    proposal, stop = outcome.proposal, outcome.stop
     audit.record(
         actor,
         "implant.what_if",
         "implant",
         implant.id,
-        patient_id=current.patient_id,
+        patient_id=outcome.current.patient_id,
         after={
             "mode": proposal.mode,
             "dose_or_rate": str(proposal.dose_or_rate or "as prescribed"),
-            "program": f"prescription #{record.number}"
-            if own and record is not None
-            else f"continuous at {dose}",
+            "program": program,
             "volume": str(volume),
             "concentrations": [str(c) for _, c in drugs],
             "stop": stop.message if stop else None,
-            "warnings": sorted({w.rule for w in warnings}),
+            "warnings": sorted({w.rule for w in outcome.warnings}),
         },
     )
-    return outcome
