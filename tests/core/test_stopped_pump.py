@@ -385,7 +385,8 @@ def test_reviewer_case_a_bolus_on_a_stopped_pump_is_no_cut_and_stops_nothing() -
 
 
 def test_reviewer_case_a_restart_with_another_drug_names_the_drug_it_restarts_with() -> None:
-    [tolerance, _] = restart_findings(stopped_for(72), AT, RULES, "morphine")
+    morphine = parse("1 mg/day", Kind.DOSE_RATE, "d")
+    [tolerance, _] = restart_findings(stopped_for(72), AT, RULES, "morphine", morphine)
     assert tolerance.drug == "morphine"
     assert "restarts with morphine in place of baclofen (400 mcg/day before the stop)" in (
         tolerance.message
@@ -396,7 +397,8 @@ def test_reviewer_case_a_restart_with_another_drug_names_the_drug_it_restarts_wi
 def test_a_single_bolus_still_running_is_no_stop_yet() -> None:
     running = replace(running_baclofen(), stopped_since=AT + timedelta(minutes=5))
     assert running.stopped_at(AT) is None
-    assert restart_findings(running, AT, RULES, "baclofen") == []
+    dose = parse("400 mcg/day", Kind.DOSE_RATE, "d")
+    assert restart_findings(running, AT, RULES, "baclofen", dose) == []
     decision = decide_prescription(running, restart("200 mcg/day"), AT, RULES)
     assert "max_decrease_percent" in {w.rule for w in decision.warnings}
 
@@ -409,3 +411,41 @@ def test_how_long_a_pump_has_been_stopped_reads_in_minutes_hours_or_days(
     seconds: int, words: str
 ) -> None:
     assert stopped_words(seconds) == words
+
+
+def test_reviewer_case_a_full_dose_restart_after_a_week_is_judged_against_the_start_dose() -> None:
+    """Baclofen 400 mcg/day before a stop of 8 days: above the largest start dose (200 mcg/day)
+    it needs its own reason, at or below it none; after 3 days the start dose is not asked."""
+    week = decide_prescription(stopped_for(8 * 24), restart("400 mcg/day"), AT, RULES)
+    assert week.stop is None
+    by_rule = {w.rule: w for w in week.warnings}
+    above = by_rule["restart_above_start_dose"]
+    assert above.message.startswith(
+        "the pump has been stopped for 8 days, more than 7 days: tolerance may be lost, so the "
+        "restart is judged as a new start: 400 mcg/day exceeds the maximum start dose 200 mcg/day"
+    )
+    assert above.tier is Tier.SOFT and not above.verified
+    assert "lioresal-label" in above.source and "rule-clinic-setting" in above.source
+    low = decide_prescription(stopped_for(8 * 24), restart("200 mcg/day"), AT, RULES)
+    assert "restart_above_start_dose" not in {w.rule for w in low.warnings}
+    days = decide_prescription(stopped_for(72), restart("400 mcg/day"), AT, RULES)
+    assert "restart_above_start_dose" not in {w.rule for w in days.warnings}
+
+
+def test_a_restart_after_a_long_stop_is_judged_against_the_start_dose_at_programming_too() -> None:
+    programmed = decide_program_change(
+        stopped_for(8 * 24),
+        parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+        AT,
+        None,
+        RULES,
+        prescription=restart("400 mcg/day"),
+    )
+    assert "restart_above_start_dose" in {w.rule for w in programmed.warnings}
+
+
+def test_a_drug_without_tolerance_to_lose_has_no_restart_start_rule() -> None:
+    assert catalog.drug("ziconotide").restart_as_start_after is None
+    after = catalog.drug("baclofen").restart_as_start_after
+    assert after is not None and not after.verified
+    assert after.source.startswith("rule-clinic-setting")

@@ -82,6 +82,12 @@ def test_every_role_reads_the_drug_library_with_units_sources_and_verification(
     assert "unverified: verify against the labeling" in page
     assert "morphine + bupivacaine + clonidine" in page
     assert "300 : 1" in page  # oral : intrathecal morphine
+    baclofen = page.split('id="drug-baclofen"')[1].split("</section>")[0]
+    restart = baclofen.split("<caption>Restart after a stopped pump</caption>")[1]
+    assert "A restart is judged against the start dose after a stop longer than" in restart
+    assert "7 day" in restart and "rule-clinic-setting" in restart
+    ziconotide = page.split('id="drug-ziconotide"')[1].split("</section>")[0]
+    assert "Restart after a stopped pump" not in ziconotide
 
 
 @pytest.mark.parametrize("role_user", ROLES)

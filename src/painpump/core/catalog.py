@@ -137,6 +137,9 @@ class Drug:
     conversions: tuple[Conversion, ...]
     usual: tuple[UsualRange, ...] = ()
     contraindications: tuple[Contraindication, ...] = ()
+    restart_as_start_after: Sourced | None = None
+    """A stop longer than this, and a restart of the drug is judged against its start dose too
+    (tolerance may be lost); None: no such rule."""
 
     @property
     def concentration_unit(self) -> str:
@@ -366,6 +369,11 @@ def drugs() -> dict[str, Drug]:
             usual=tuple(_usual(name, e) for e in d.get("usual", ())),
             contraindications=tuple(
                 _contraindication(name, e) for e in d.get("contraindication", ())
+            ),
+            restart_as_start_after=(
+                _sourced(d["restart_as_start_after"], Kind.DURATION, f"{name} restart")
+                if "restart_as_start_after" in d
+                else None
             ),
             conversions=tuple(
                 Conversion(

@@ -99,7 +99,9 @@ def decide_prescription(
             rate, warnings = judge.dose(prescription.daily_dose, judged.running, None, where=where)
         except Refusal as stop:
             raise _at_step(stop, prescription.program) if flex else stop from None
-        warnings += restart_findings(state, at, rules, prescription.principal[0])
+        warnings += restart_findings(
+            state, at, rules, prescription.principal[0], prescription.daily_dose
+        )
         # after the drug library, so a mg/mcg slip is named as such, not as a rate
         if bolus is not None:
             _check_held_fluid(state, prescription)

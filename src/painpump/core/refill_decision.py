@@ -28,7 +28,7 @@ from painpump.core.errors import Refusal
 from painpump.core.fluid_change import Priming
 from painpump.core.locale import ClinicLocale
 from painpump.core.overrides import one_per_rule
-from painpump.core.patient_facts import PatientFacts
+from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.prescription import WEEKDAYS as PROGRAM_WEEKDAYS
 from painpump.core.prescription import (
     FluidChange,
@@ -1010,7 +1010,8 @@ def decide_refill(
                 executed = _in_drug_units(entries.prescription)
                 judge = ProgramJudge(judged, executed, entries.at, rules, phase)
                 found_in_fill += judge.beyond_day_totals()
-                found_in_fill += restart_findings(state, entries.at, rules, executed.principal[0])
+                restart = restart_findings(state, entries.at, rules, executed.principal[0], dose)
+                found_in_fill += restart
                 path = last.drugs if last is not None else None
                 if fluid_change.changes(path, executed.drugs):
                     # the bridge or priming bolus runs now, from the path as it is now (a later
@@ -1143,7 +1144,7 @@ def decide_program_change(
         if prescription is not None:
             judge = ProgramJudge(judged, _in_drug_units(prescription), at, rules, judged_phase)
             warnings += judge.beyond_day_totals()
-        warnings += restart_findings(state, at, rules, last.drugs[0][0])
+        warnings += restart_findings(state, at, rules, last.drugs[0][0], dose)
         projection = titrated(state, last.programs, rate, at, rules)
         if state.history is not None and prescription is not None:
             before = Ahead.of_twin(
@@ -1224,11 +1225,13 @@ def restarted(
 
 
 def restart_findings(
-    state: PumpState, at: datetime, rules: DosingRules, drug: str
+    state: PumpState, at: datetime, rules: DosingRules, drug: str, dose: Q
 ) -> list[Finding]:
-    """A restart with `drug` after a stop (soft, a reason each): tolerance may have fallen while
-    the pump gave nothing, so the dose before the stop may now be too much; and, for a pump whose
-    labeling names it, the overinfusion a stop longer than its limit risks once it runs."""
+    """A restart with `drug` at `dose` after a stop (soft, a reason each): tolerance may have
+    fallen while the pump gave nothing, so the dose before the stop may now be too much; after a
+    stop longer than the drug's `restart_as_start_after`, a restart above its start dose; and,
+    for a pump whose labeling names it, the overinfusion a stop longer than its limit risks once
+    it runs."""
     since, running, last = state.stopped_at(at), state.running, state.last_fill
     if since is None or running is None or last is None:
         return []
@@ -1263,6 +1266,8 @@ def restart_findings(
             tier=Tier.SOFT,
         )
     ]
+    if drug == name:
+        found += _restart_above_start(state, seconds, span, drug, dose)
     stall = overinfusion_limit_passed(state.pump, seconds)
     if stall is not None:
         most = duration_words(int(stall.value.canonical))
@@ -1281,6 +1286,42 @@ def restart_findings(
             )
         )
     return found
+
+
+def _restart_above_start(
+    state: PumpState, seconds: int, span: str, name: str, dose: Q
+) -> list[Finding]:
+    """A restart after a stop longer than the drug's `restart_as_start_after`, above its start
+    dose: judged as a new start would be, soft (the physician may restart higher, with the
+    reason), whatever the start dose's own tier."""
+    drug = catalog.drug(name)
+    after = drug.restart_as_start_after
+    if after is None or seconds <= after.value.canonical:
+        return []
+    patient = state.therapy.patient
+    status = patient.opioid_status if patient is not None else OpioidStatus.UNKNOWN
+    above = [
+        f
+        for f in checks.check_start_dose(drug, dose, status)
+        if f.rule == "max_start_dose" and f.verdict is not Verdict.OK
+    ]
+    days = stopped_words(int(after.value.canonical))
+    return [
+        Finding(
+            "restart_above_start_dose",
+            Verdict.WARN,
+            f"the pump has been stopped for {span}, more than {days}: tolerance may be lost, so "
+            f"the restart is judged as a new start: {f.message}; restart at a start dose and "
+            "titrate, or give the reason",
+            f.limit,
+            f"{f.source}; {after.source}",
+            verified=f.verified and after.verified,
+            subject=Subject.DOSE,
+            drug=name,
+            tier=Tier.SOFT,
+        )
+        for f in above
+    ]
 
 
 # What a prescription's day totals do not show, judged at signing (core.prescription_decision)

@@ -383,7 +383,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
             on=now.astimezone(zone).date(),
             basal=prescribed.program.bolus is None,
         )
-        warnings += found + restart_findings(state, now, rules, prescribed.principal[0])
+        warnings += found + restart_findings(state, now, rules, prescribed.principal[0], dose)
         rate = of(rate_ml, "mL/day")
         doses = fill_doses([(n, c.canonical) for n, c in drugs], rate_ml)
         margin = Decimal(settings.refill_margin_days)

@@ -129,6 +129,14 @@ def _stability(rules: tuple[Stability, ...]) -> list[Value]:
     ]
 
 
+def _restart(drug: Drug) -> list[Value]:
+    after = drug.restart_as_start_after
+    if after is None:
+        return []
+    label = "a restart is judged against the start dose after a stop longer than"
+    return [Value(label, str(after.value), after.source, after.verified)]
+
+
 def _drug(drug: Drug, limits: list[ClinicLimit]) -> dict[str, Any]:
     mine = [row for row in limits if row.drug == drug.name]
     return {
@@ -136,6 +144,7 @@ def _drug(drug: Drug, limits: list[ClinicLimit]) -> dict[str, Any]:
         "products": ", ".join(str(p) for p in drug.products),
         "limits": _limits(drug),
         "stability": _stability(drug.stability),
+        "restart": _restart(drug),
         "conversions": [
             Value(
                 f"{c.from_route} : {c.to_route}",
