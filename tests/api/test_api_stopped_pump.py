@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from therapy_setup import (
@@ -28,6 +29,7 @@ from painpump.clinic.actions import library
 from painpump.clinic.models import Implant, Patient
 from painpump.clinic.reads import whatif
 from painpump.clinic.roles import Role
+from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import prescription as rx
 from painpump.core.clinic_limits import parse_value
 from painpump.core.units import Kind, parse
@@ -193,7 +195,12 @@ def test_the_what_if_of_a_stopped_pump_tries_a_restart_never_the_stop_or_a_refil
     refill = whatif.what_if(
         physician, implant.id, whatif.Proposal("refill", None, volume, concentration), NOW
     )
-    assert refill.stop is not None and refill.stop.problem == "cannot be executed by a refill"
+    # the reviewer's case: a "hard limit" refusal where a physician's prescription is missing
+    assert refill.stop is None and refill.projection is None
+    assert refill.prompt.endswith(
+        "(stopped pump): a physician prescribes a running program first; type a daily dose to "
+        "try a restart with this fill"
+    )
     restart = parse("400 mcg/day", Kind.DOSE_RATE, "d")
     tried = whatif.what_if(physician, implant.id, whatif.Proposal("program", restart), NOW)
     assert tried.stop is None and tried.projection is not None
@@ -248,15 +255,22 @@ def test_a_pump_stopped_after_its_single_bolus_restarts_as_a_stopped_pump_does(
     assert not {r for r in warned if "decrease" in r}
     assert {"restart_after_stop", "restart_after_long_stop"} <= warned
     message = next(w["message"] for w in low["warnings"] if w["rule"] == "restart_after_stop")
-    assert message.startswith("the pump has been stopped for 2 days (since ")
+    assert message.startswith("the pump has been stopped for 3 days (since ")  # the bolus's start
     again = judged({"kind": "single_bolus", "dose": "50 mcg", "duration": "1 hour"})
     assert again["stop"] is None, again
     assert "stops_after_single_bolus" not in {w["rule"] for w in again["warnings"]}
 
 
-def test_while_its_single_bolus_runs_the_pump_is_judged_from_the_program_before_it(
-    client_as: Callable[[Role | None], Client], implant: Implant, users: dict[Role, User]
+def test_a_restart_signed_while_the_bolus_runs_is_a_restart_and_programs_after_it_ends(
+    client_as: Callable[[Role | None], Client],
+    implant: Implant,
+    users: dict[Role, User],
+    frozen_clock: time_machine.Traveller,
 ) -> None:
+    """The reviewer's case: a single bolus stops the basal program when it is programmed. A
+    restart signed while the bolus runs is judged as a restart (a low one is no cut under a hard
+    clinic decrease of 30 %, its tolerance warning is the prescriber's to pass), and the nurse
+    programs it once the bolus has ended, with nothing new to acknowledge."""
     programmed_between_refills(
         implant.id, bolus_of("50 mcg", "1 hour"), at=NOW - timedelta(minutes=10)
     )
@@ -269,7 +283,68 @@ def test_while_its_single_bolus_runs_the_pump_is_judged_from_the_program_before_
         physician,
         f"/api/implants/{implant.id}/prescriptions/preview",
         prescription_body(None, program=program, ptm=None),
+    ).json()
+    assert preview["stop"] is None, preview
+    warned = {w["rule"]: w["message"] for w in preview["warnings"]}
+    assert warned["restart_after_stop"].startswith("the pump has been stopped for 10 min")
+    assert not {r for r in warned if "decrease" in r}
+    low = parse("100 mcg/day", Kind.DOSE_RATE, "d")
+    prescribed(
+        users[Role.PHYSICIAN],
+        users[Role.PHARMACIST],
+        implant.id,
+        baclofen(),
+        low,
+        overrides=dict.fromkeys(warned, "restart low after the test bolus"),
+        at=NOW,
     )
-    assert preview.json()["stop"] is not None
-    assert "clinic_max_decrease_percent" in preview.json()["stop"]["message"]
-    assert "restart_after_stop" not in {w["rule"] for w in preview.json()["warnings"]}
+    frozen_clock.shift(timedelta(hours=2))  # the bolus has ended
+    done = post(
+        client_as(Role.NURSE),
+        f"/api/implants/{implant.id}/programs",
+        {"version": Implant.objects.get(id=implant.id).version},
+    )
+    assert done.status_code == 201, done.content
+
+
+def test_a_bolus_on_a_stopped_pump_keeps_the_time_of_the_stop(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    """Tolerance falls from the moment the basal program stopped: a bolus given since does not
+    restart that count."""
+    programmed_between_refills(
+        implant.id, rx.PrescribedProgram.stopped(), at=NOW - timedelta(days=3)
+    )
+    programmed_between_refills(
+        implant.id, bolus_of("50 mcg", "1 hour"), at=NOW - timedelta(hours=3)
+    )
+    program = {"kind": "continuous", "dose": "100 mcg/day"}
+    preview = post(
+        client_as(Role.PHYSICIAN),
+        f"/api/implants/{implant.id}/prescriptions/preview",
+        prescription_body(None, program=program, ptm=None),
+    ).json()
+    warned = {w["rule"]: w["message"] for w in preview["warnings"]}
+    assert warned["restart_after_stop"].startswith("the pump has been stopped for 3 days")
+    assert "restart_after_long_stop" in warned
+
+
+def test_the_what_if_of_a_single_bolus_projects_it_while_it_runs_and_asks_for_a_dose_after(
+    implant: Implant, users: dict[Role, User], frozen_clock: time_machine.Traveller
+) -> None:
+    programmed_between_refills(
+        implant.id, bolus_of("50 mcg", "1 hour"), at=NOW - timedelta(minutes=10)
+    )
+    physician = users[Role.PHYSICIAN]
+    running = whatif.what_if(physician, implant.id, whatif.Proposal("program", None), NOW)
+    assert running.prompt == "" and running.projection is not None
+    assert running.projection.stopped
+    frozen_clock.shift(timedelta(hours=2))
+    later = NOW + timedelta(hours=2)
+    # the reviewer's case: the bolus that had run was projected again, dated at the horizon
+    ended = whatif.what_if(physician, implant.id, whatif.Proposal("program", None), later)
+    assert ended.projection is None and ended.stop is None
+    assert ended.prompt.endswith(
+        "has run and the pump is stopped, so nothing is left to project: type a daily dose to "
+        "try a restart"
+    )

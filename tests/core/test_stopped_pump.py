@@ -183,9 +183,12 @@ def test_the_twin_gives_nothing_from_the_stop_and_dates_the_pump_by_stability_on
     assert stored_dates(running, AT, margin_days=Decimal(7)).refill_by == date(2026, 4, 24)
 
 
-def test_reviewer_case_a_stopped_drug_without_a_stability_rule_is_dated_by_the_horizon() -> None:
-    """Hydromorphone has no stability rule: a stopped pump of it never alarms, and its refill-by
-    date (the forecast's end less the margin) is limited by the horizon, never the reservoir."""
+def test_reviewer_case_a_stopped_drug_without_a_stability_rule_is_due_by_the_held_interval() -> (
+    None
+):
+    """Hydromorphone has no stability rule: a stopped pump of it never alarms, so it is due by
+    the library's interval for a fluid held in a stopped pump (90 days from the fill, a clinic
+    setting, unverified), never about 3 years on "limited by the reservoir"."""
     drugs = (("hydromorphone", Decimal(2000)),)
     basal = PrescribedProgram.continuous(parse("400 mcg/day", Kind.DOSE_RATE, "d"))
     stopped = history(
@@ -195,8 +198,14 @@ def test_reviewer_case_a_stopped_drug_without_a_stability_rule_is_dated_by_the_h
     )
     dated = stored_dates(stopped, AT, margin_days=Decimal(7))
     assert dated.alarm_at is None
-    assert dated.limited_by is LimitedBy.HORIZON
-    assert LimitedBy.HORIZON.words.startswith("end of the forecast: no alarm and no stability")
+    assert dated.limited_by is LimitedBy.STABILITY
+    assert dated.refill_by == (AT - timedelta(days=30)).date() + timedelta(days=90)
+    shown = projection(
+        stopped, AT, margin_days=Decimal(7), stability=None, tz=ZoneInfo("Europe/Berlin")
+    )
+    assert shown.stability is not None and shown.stability.days == 90
+    assert shown.stability.rule == "stopped_pump_max_interval" and not shown.stability.verified
+    assert shown.stability.source.startswith("rule-clinic-setting")
     running = history(drugs, RecordedProgram(AT - timedelta(days=30), drugs, basal, None))
     assert stored_dates(running, AT, margin_days=Decimal(7)).limited_by is LimitedBy.RESERVOIR
 
@@ -334,6 +343,20 @@ def test_reviewer_case_patient_boluses_added_at_a_restart_are_a_step_from_before
     assert "from 400 mcg/day to 600 mcg/day is +50.00 %" in restarted_now.problem
 
 
+def test_reviewer_case_a_low_restart_with_patient_boluses_below_before_the_stop_is_no_step() -> (
+    None
+):
+    """400 mcg/day before the stop; a restart at 100 mcg/day with 4 boluses of 50 mcg a day gives
+    a worst day of 300 mcg: below the day before the stop, so no step (it was judged +200 % from
+    the restart's own 100 mcg/day)."""
+    ptm = patient_bolus("50 mcg", "2 min", "3 hour", "4")
+    decision = decide_prescription(
+        stopped_for(72), replace(restart("100 mcg/day"), ptm=ptm), AT, RULES
+    )
+    assert decision.stop is None, decision.stop
+    assert not [w for w in decision.warnings if "worst day" in w.message and "step" in w.rule]
+
+
 def test_reviewer_case_a_flex_restart_above_the_old_rate_for_hours_is_a_step() -> None:
     """A restart of 100 mcg/day until noon and 700 mcg/day after (400 mcg/day over the day) is
     judged from 400 mcg/day where it gives more: its afternoon, +75 %, stopped as on a running
@@ -394,18 +417,26 @@ def test_reviewer_case_a_restart_with_another_drug_names_the_drug_it_restarts_wi
     assert "start morphine low and titrate" in tolerance.message
 
 
-def test_a_single_bolus_still_running_is_no_stop_yet() -> None:
-    running = replace(running_baclofen(), stopped_since=AT + timedelta(minutes=5))
-    assert running.stopped_at(AT) is None
-    dose = parse("400 mcg/day", Kind.DOSE_RATE, "d")
-    assert restart_findings(running, AT, RULES, "baclofen", dose) == []
-    decision = decide_prescription(running, restart("200 mcg/day"), AT, RULES)
-    assert "max_decrease_percent" in {w.rule for w in decision.warnings}
+def test_a_restart_minutes_after_a_stop_is_a_restart_counted_in_minutes() -> None:
+    """A single bolus stops the basal program when it is programmed: a restart signed while it
+    runs is a restart, no cut."""
+    bolus_running = replace(running_baclofen(), stopped_since=AT - timedelta(minutes=10))
+    decision = decide_prescription(bolus_running, restart("200 mcg/day"), AT, RULES)
+    assert "max_decrease_percent" not in {w.rule for w in decision.warnings}
+    warned = next(w for w in decision.warnings if w.rule == "restart_after_stop")
+    assert warned.message.startswith("the pump has been stopped for 10 min (since ")
 
 
 @pytest.mark.parametrize(
     ("seconds", "words"),
-    [(0, "0 min"), (40 * 60, "40 min"), (3600, "1 h"), (47 * 3600, "47 h"), (49 * 3600, "2 days")],
+    [
+        (0, "less than a minute"),
+        (59, "less than a minute"),
+        (40 * 60, "40 min"),
+        (3600, "1 h"),
+        (47 * 3600, "47 h"),
+        (49 * 3600, "2 days"),
+    ],
 )
 def test_how_long_a_pump_has_been_stopped_reads_in_minutes_hours_or_days(
     seconds: int, words: str
@@ -449,3 +480,20 @@ def test_a_drug_without_tolerance_to_lose_has_no_restart_start_rule() -> None:
     after = catalog.drug("baclofen").restart_as_start_after
     assert after is not None and not after.verified
     assert after.source.startswith("rule-clinic-setting")
+
+
+def test_a_stop_of_a_pump_stopped_already_stops_nothing_now() -> None:
+    decision = decide_prescription(stopped_for(72), Prescription(BACLOFEN, STOP), AT, RULES)
+    assert {w.rule for w in decision.warnings} == {"stopped_pump_overinfusion"}
+
+
+def test_a_bolus_on_a_stopped_pump_compares_its_size_with_the_day_before_the_stop() -> None:
+    bolus = Prescription(
+        BACLOFEN, PrescribedProgram.single_bolus(single_bolus("400 mcg", "1 hour"))
+    )
+    decision = decide_prescription(stopped_for(72), bolus, AT, RULES)
+    size = next(w for w in decision.warnings if w.rule == "single_bolus_size")
+    assert (
+        "as much as the 400 mcg/day of baclofen the pump gave in a whole day before it stopped"
+        in (size.message)
+    )

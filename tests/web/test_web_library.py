@@ -88,6 +88,9 @@ def test_every_role_reads_the_drug_library_with_units_sources_and_verification(
     assert "7 day" in restart and "rule-clinic-setting" in restart
     ziconotide = page.split('id="drug-ziconotide"')[1].split("</section>")[0]
     assert "Restart after a stopped pump" not in ziconotide
+    held = page.split("<caption>Stability in a stopped pump</caption>")[1].split("</table>")[0]
+    assert "Longest time in a stopped pump, for a drug with no rule" in held
+    assert "90 day" in held and "rule-clinic-setting" in held
 
 
 @pytest.mark.parametrize("role_user", ROLES)

@@ -16,9 +16,11 @@ from django.utils import timezone
 from test_report_program_session_round3 import pdf
 from test_web_prescriptions import check_url, hidden, reviewed, signed, signed_in
 
+from clinic_fixtures import programmed_between_refills
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import Appointment, Implant, Program
 from painpump.clinic.testing import baclofen, prescribed
+from painpump.core import prescription as rx
 from painpump.core.units import Kind, parse
 from painpump.web.templatetags.clinic_time import shown_moment
 
@@ -155,3 +157,20 @@ def test_a_stop_is_reviewed_signed_checked_programmed_and_shown_stopped_everywhe
         "limited by the drug's stability; the pump is stopped: a physician prescribes anew "
         "before it can be refilled"
     )
+
+
+def test_the_what_if_of_a_running_single_bolus_says_the_pump_stops_after_it(
+    implant: Implant, nurse: User
+) -> None:
+    bolus = rx.PrescribedProgram.single_bolus(rx.single_bolus("50 mcg", "1 hour"))
+    programmed_between_refills(implant.id, bolus, at=timezone.now() - timedelta(minutes=10))
+    page = (
+        signed_in(nurse)
+        .get(
+            f"/implants/{implant.id}/what-if/",
+            {"mode": "program", "dose_or_rate": "", "volume": "20 mL", "conc_0": "2000 mcg/mL"},
+        )
+        .content.decode()
+    )
+    alarm = page.split('data-testid="proposed-alarm">')[1].split("</td>")[0]
+    assert alarm == "none: the pump stops after the bolus"  # was a date at the forecast's end

@@ -391,6 +391,13 @@ def drugs() -> dict[str, Drug]:
 
 
 @cache
+def held_in_stopped_pump() -> Stability:
+    """The refill interval of a fluid a stopped pump holds when its drugs have no stability
+    rule: a stopped pump never alarms, so nothing else dates it."""
+    return _stability([_read("drugs.toml")["held_in_stopped_pump"]])[0]
+
+
+@cache
 def admixtures() -> tuple[Admixture, ...]:
     return tuple(
         Admixture(a["name"], frozenset(a["drugs"]), _stability(a["stability"]))

@@ -86,7 +86,9 @@ def decide_prescription(
                     PRESCRIPTION_RULES,
                     "has nothing to deliver",
                 )
-            found = stopped_pump_findings(state.pump, prescription)
+            found = stopped_pump_findings(
+                state.pump, prescription, state.stopped_at(at) is not None
+            )
             return PrescriptionDecision(prescription, one_per_rule(found), None, phase, Decimal(0))
         bolus = prescription.program.bolus
         # a restart after a stop (or a bolus on a stopped pump): never a cut from the dose
@@ -218,13 +220,17 @@ def _single_bolus_findings(
     drug = catalog.drug(name)
     if running is not None and bolus.dose.canonical >= running.dose_mcg_per_day:
         day = in_unit(of(running.dose_mcg_per_day, "mcg/day"), drug.dose_rate_unit)
+        when = (
+            "gave in a whole day before it stopped"
+            if state.stopped_at(at)
+            else "gives in a whole day now"
+        )
         found.append(
             Finding(
                 "single_bolus_size",
                 Verdict.WARN,
                 f"a single bolus of {in_unit(bolus.dose, drug.dose_unit)} is as much as the {day} "
-                f"of {name} the pump gives "
-                "in a whole day now: a slip of units or of the bolus size?",
+                f"of {name} the pump {when}: a slip of units or of the bolus size?",
                 f"< {day} a bolus",
                 SINGLE_BOLUS_SOURCE,
                 verified=False,

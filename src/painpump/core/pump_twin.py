@@ -546,14 +546,13 @@ def dates(
 ) -> TwinDates:
     """forecast, with the refill-by day from its alarm (core.refill.refill_day_for): the alarm
     less the margin, or the stability of the last fill's drugs counted from that fill, the
-    earlier; a pump that sets off no alarm within the horizon is refilled by its end (limited
-    by the horizon, not the reservoir)."""
+    earlier; a stopped pump whose drugs have no stability rule is dated by the library's
+    interval for a fluid held in one (held_stability)."""
     found = forecast(history, at, horizon_days=horizon_days, marks=marks)
     _, fill = _last_fill(history, _seconds(at, "at"), at)
     alarm = found.alarm_at or at.astimezone(UTC) + timedelta(days=horizon_days)
+    stability = held_stability(history, fill, stability, found.alarm_at)
     refill_by, limited_by = refill_day_for(fill.at, alarm, margin_days, stability, tz)
-    if found.alarm_at is None and limited_by is LimitedBy.RESERVOIR:
-        limited_by = LimitedBy.HORIZON
     return TwinDates(
         fill_at=fill.at,
         alarm_at=found.alarm_at,
@@ -608,6 +607,24 @@ def with_program(history: PumpHistory, at: datetime, prescription: Prescription)
     drugs = tuple((name, conc.canonical) for name, conc in prescription.drugs)
     program = RecordedProgram(at, drugs, prescription.program, prescription.ptm)
     return replace(history, programs=(*history.programs, program))
+
+
+def held_stability(
+    history: PumpHistory,
+    fill: RecordedFill,
+    stability: StabilityLimit | None,
+    alarm_at: datetime | None,
+) -> StabilityLimit | None:
+    """The stability rule that dates the pump: its drugs', or, for a stopped pump (a stop, or a
+    single bolus, last programmed) that never alarms and whose drugs have none, the library's
+    interval for a fluid held in a stopped pump (catalog.held_in_stopped_pump)."""
+    last = history.programs[-1].program if history.programs else None
+    stops = last is not None and (last.kind is ProgramKind.STOPPED or last.bolus is not None)
+    if stability is not None or alarm_at is not None or not stops:
+        return stability
+    held = catalog.held_in_stopped_pump()
+    subject = " + ".join(name for name, _ in fill.drugs)
+    return StabilityLimit(subject, held.rule, held.days, held.verified, held.source)
 
 
 def projection(
@@ -673,7 +690,7 @@ def projection(
         empty_at=empty_at,
         refill_by=found.refill_by,
         limited_by=found.limited_by,
-        stability=stability,
+        stability=held_stability(history, fill, stability, found.alarm_at),
         margin=Q(margin_days, "day"),
         margin_source=MARGIN_SOURCE,
         warnings=(),

@@ -141,7 +141,8 @@ def stability_limit(
                     "stability",
                     Verdict.WARN,
                     f"the drug library has no stability rule for {drug.name}: the refill date is "
-                    "limited by the reservoir only",
+                    "limited by the reservoir only (a stopped pump, which never alarms: by the "
+                    "library's interval for a fluid held in a stopped pump)",
                     "none in the drug library",
                     catalog.CATALOG,
                     verified=False,
@@ -177,21 +178,15 @@ def stability_limit(
 
 
 class LimitedBy(StrEnum):
-    """What sets a refill-by date: the reservoir reaching its alarm (less the margin), the
-    stability of what is in the pump, or neither within the forecast (a stopped pump whose drug
-    has no stability rule): its end."""
+    """What sets a refill-by date: the reservoir reaching its alarm (less the margin), or the
+    stability of what is in the pump."""
 
     RESERVOIR = "reservoir"
     STABILITY = "stability"
-    HORIZON = "horizon"
 
     @property
     def words(self) -> str:
-        return {
-            LimitedBy.RESERVOIR: "low-reservoir alarm",
-            LimitedBy.STABILITY: "drug's stability",
-            LimitedBy.HORIZON: "end of the forecast: no alarm and no stability rule before it",
-        }[self]
+        return "low-reservoir alarm" if self is LimitedBy.RESERVOIR else "drug's stability"
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,17 @@ class RunningProgram:
     raised_at: datetime | None = None
     """When it started, if it gave more than the program before it at some moment or on its worst
     day (an increase its day total may not show); None otherwise."""
+    worst_day_mcg_per_day: Decimal | None = None
+    """Its worst day with every allowed patient bolus where that is not its day and its patient
+    boluses' (a restart's reference: the lower of before the stop and the restart); None: those."""
+
+    @property
+    def worst_day(self) -> Decimal:
+        """Its worst day with every allowed patient bolus, in mcg/day."""
+        if self.worst_day_mcg_per_day is not None:
+            return self.worst_day_mcg_per_day
+        extra = self.ptm.worst_day.canonical if self.ptm else Decimal(0)
+        return self.dose_mcg_per_day + extra
 
 
 @dataclass(frozen=True)
@@ -187,13 +198,12 @@ class PumpState:
     """The pump's recorded history, for its twin's residual at a refill (None: not loaded, and
     the refill's residual is judged against the pump's own figure only)."""
     stopped_since: datetime | None = None
-    """When the pump stops: a stopped-pump program's programming, a single bolus's end (which
-    may lie ahead); None: it runs. `running` is the program before the stop, which a restart is
-    judged from (restarted)."""
+    """When the pump stopped giving its basal program: the first stop or single bolus programmed
+    since (a bolus may still run); None: a basal program runs. `running` is the program before
+    the stop, which a restart is judged from (restarted)."""
 
     def stopped_at(self, at: datetime) -> datetime | None:
-        """When the pump stopped, if it gives nothing at `at` (a single bolus still running:
-        None)."""
+        """When the pump stopped giving its basal program, if that was at or before `at`."""
         since = self.stopped_since
         return since if since is not None and since <= at else None
 
@@ -1214,12 +1224,14 @@ def restarted(
         of(running.dose_mcg_per_day, "mcg/day")
     )
     program = before if prescription is None else lowest(before, prescription.program)
+    worst = prescription.worst_day.canonical if prescription is not None else dose.canonical
     reference = replace(
         running,
         dose_mcg_per_day=day,
         rate_ml_per_day=day / last.drugs[0][1],
         program=program,
         raised_at=None,
+        worst_day_mcg_per_day=min(running.worst_day, worst),
     )
     return replace(state, running=reference)
 
@@ -1525,8 +1537,7 @@ class ProgramJudge:
         running = self.state.running
         previous = None
         if running is not None:
-            extra = running.ptm.worst_day.canonical if running.ptm else Decimal(0)
-            previous = self._as_running(running.dose_mcg_per_day + extra)
+            previous = self._as_running(running.worst_day)
         raised = running.raised_at if running is not None else None
         worst = self.prescription.worst_day
         where = "the worst day with every patient bolus"

@@ -59,13 +59,16 @@ def stopped_words(seconds: int) -> str:
         return f"{seconds // 86_400} days"
     if seconds >= 3600:
         return f"{seconds // 3600} h"
-    return f"{seconds // 60} min"
+    return f"{seconds // 60} min" if seconds >= 60 else "less than a minute"
 
 
-def stopped_pump_findings(pump: catalog.Pump, prescription: Prescription) -> list[Finding]:
+def stopped_pump_findings(
+    pump: catalog.Pump, prescription: Prescription, stopped_already: bool = False
+) -> list[Finding]:
     """A pump programmed stopped: each drug whose abrupt stop risks withdrawal (the taper it
-    ends, or why the stop is safe), and, for a pump whose labeling names it, the overinfusion a
-    stop longer than its limit risks once the pump runs again."""
+    ends, or why the stop is safe; none on a pump stopped already, where nothing stops now),
+    and, for a pump whose labeling names it, the overinfusion a stop longer than its limit
+    risks once the pump runs again."""
     found = [
         stop_warning(
             name,
@@ -75,6 +78,7 @@ def stopped_pump_findings(pump: catalog.Pump, prescription: Prescription) -> lis
             "a taper before the stop, or a reason",
         )
         for name, _ in prescription.drugs
+        if not stopped_already
     ]
     stall = pump.extras.get(STOP_LIMIT)
     if stall is not None:

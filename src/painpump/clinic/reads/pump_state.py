@@ -89,17 +89,23 @@ def pump_state(implant: Implant) -> PumpState:
         last_fill=last_fill(refill) if refill is not None else None,
         running=_running(program) if program is not None else None,
         therapy=therapy_of(implant, program),
-        stopped_since=stops_at(now) if now is not None else None,
+        stopped_since=basal_stopped_at(implant, now, program),
     )
 
 
-def stops_at(program: Program) -> datetime | None:
-    """When `program` stops the pump: a stop, at its start; a single bolus, at the bolus's end;
-    None for a program that runs."""
-    if prescriptions.stops_pump(program):
-        return program.started_at
-    bolus = prescriptions.single_bolus_of(program)
-    return bolus.ends_at(program.started_at) if bolus else None
+def basal_stopped_at(
+    implant: Implant, now: Program | None, basal: Program | None
+) -> datetime | None:
+    """When the pump stopped giving its basal program: the first stop or single bolus programmed
+    after it, while one is in force (a bolus on a stopped pump keeps the stop's time); None while
+    a basal program runs."""
+    if now is None or now.prescription is None or now.prescription.program_kind not in rx.STOPPING:
+        return None
+    stops = implant.programs.filter(prescription__program_kind__in=rx.STOPPING)
+    if basal is not None:
+        stops = stops.filter(started_at__gt=basal.started_at)
+    first = stops.order_by("started_at").values_list("started_at", flat=True).first()
+    return first or now.started_at
 
 
 def dosing_rules() -> DosingRules:

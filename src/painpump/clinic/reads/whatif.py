@@ -30,7 +30,7 @@ from painpump.clinic.reads.chart import (
     program_words,
 )
 from painpump.clinic.reads.pump_history import fill_stability
-from painpump.clinic.reads.pump_state import dosing_rules, pump_state
+from painpump.clinic.reads.pump_state import dosing_rules, pump_state, running_program
 from painpump.clinic.reads.stable_read import stable
 from painpump.clinic.roles import require
 from painpump.core import catalog, pump_twin
@@ -286,23 +286,31 @@ def _prescribed_program(
     return replace(in_force, drugs=drugs, program=program), False
 
 
-def _check_projects(proposal: Proposal, record: Prescription) -> None:
-    """The single bolus or stopped pump in force tried as it is: a refill cannot execute
-    either."""
-    if proposal.mode == "refill":
-        raise prescriptions.not_for_refill(record, "dose")
-
-
-def _nothing_to_project(proposal: Proposal, record: Prescription | None, own: bool) -> str:
-    """The stopped pump in force, tried as it is between refills: it gives nothing to project,
-    and a dose typed tries a restart ("" for anything else)."""
-    stopped = record is not None and record.program_kind == rx.ProgramKind.STOPPED
-    if not (own and stopped and proposal.mode == "program"):
+def _nothing_to_project(
+    proposal: Proposal, record: Prescription | None, own: bool, implant: Implant, now: datetime
+) -> str:
+    """The stop or single bolus in force tried as it is: no refill executes either, a stop gives
+    nothing to project and a single bolus that has ended has run; a dose typed tries a restart
+    ("" for anything else)."""
+    if not own or record is None or record.program_kind not in rx.STOPPING:
         return ""
-    assert record is not None
+    restart = "type a daily dose to try a restart"
+    if proposal.mode == "refill":
+        return (
+            f"no refill can execute prescription #{record.number} "
+            f"({record.get_program_kind_display()}): a physician prescribes a running program "
+            f"first; {restart} with this fill"
+        )
+    if record.program_kind == rx.ProgramKind.STOPPED:
+        stops = f"prescription #{record.number} stops the pump"
+        return f"{stops}, so it gives nothing to project: {restart}"
+    running = running_program(implant)
+    bolus = prescriptions.single_bolus_of(running) if running is not None else None
+    if running is None or bolus is None or bolus.ends_at(running.started_at) > now:
+        return ""
     return (
-        f"prescription #{record.number} stops the pump, so it gives nothing to project: type a "
-        "daily dose to try a restart"
+        f"the single bolus of prescription #{record.number} has run and the pump is stopped, so "
+        f"nothing is left to project: {restart}"
     )
 
 
@@ -348,7 +356,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     record = prescriptions.to_execute(implant)  # a refill or programming executes it
     in_force = prescriptions.as_core(record) if record is not None else None
     prescribed, own = _prescribed_program(proposal, drugs, current, in_force)
-    prompt = _nothing_to_project(proposal, record, own)
+    prompt = _nothing_to_project(proposal, record, own, implant, now)
     if prompt:
         assert record is not None
         outcome = WhatIf(current, proposal, (), None, "", None, None, (), (), None, prompt=prompt)
@@ -365,8 +373,6 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
     notes: list[str] = []
     bridged: Bridge | None = None
     try:
-        if own and record is not None and record.program_kind in rx.STOPPING:
-            _check_projects(proposal, record)
         rules = dosing_rules()
         fill = Fill(drugs, volume, "what-if")
         rate_ml, found = check_fill(

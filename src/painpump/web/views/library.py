@@ -44,6 +44,7 @@ STABILITY_LABELS = {
     "max_interval": "longest time between refills",
     "max_interval_diluted": "longest time between refills, diluted",
     "max_interval_undiluted": "longest time between refills, undiluted",
+    "stopped_pump_max_interval": "longest time in a stopped pump, for a drug with no rule",
 }
 KINDS = {
     "programmable": "programmable implanted pump",
@@ -192,6 +193,7 @@ def drugs(request: HttpRequest) -> HttpResponse:
         "admixtures": [
             {"admixture": a, "stability": _stability(a.stability)} for a in catalog.admixtures()
         ],
+        "held": _stability((catalog.held_in_stopped_pump(),)),
         "may_edit": may(user, "library.write"),
     }
     return render(request, "web/library/drugs.html", context)
