@@ -308,10 +308,27 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
         version=version_of(implant),
     )
     del changed["dose"]
-    answer = post(client_as(Role.NURSE), refills_url(implant), changed)
+    # the reviewer's case: the prescriber's reasons alone let the push run unacknowledged
+    unacknowledged = post(client_as(Role.NURSE), refills_url(implant), changed)
+    assert unacknowledged.status_code == 422, unacknowledged.content
+    error = unacknowledged.json()["error"]
+    assert error["field"] == "overrides"
+    assert (
+        error["value"] == "priming_bolus_mixing, priming_max_single_bolus, priming_pushes_old_drug"
+    )
+    acknowledged = {
+        "priming_bolus_mixing": "primed with the physician present, patient observed",
+        "priming_pushes_old_drug": "200 mcg pushed, patient observed for 6 hours",
+        "priming_max_single_bolus": "200 mcg pushed, patient observed for 6 hours",
+    }
+    answer = post(
+        client_as(Role.NURSE), refills_url(implant), {**changed, "overrides": acknowledged}
+    )
     assert answer.status_code == 201, answer.content
     refill = answer.json()
     assert refill["bridge"] is None
+    given = {(o["rule"], o["given_at"], o["by"]) for o in refill["overrides"]}
+    assert given == {(rule, "refill", "nurse.joy") for rule in acknowledged}
     # the reviewer's case: the amount pushed was missing beside the volume
     assert refill["priming"] == {
         "volume": {"value": 0.1, "unit": "mL"},

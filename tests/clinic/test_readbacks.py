@@ -377,6 +377,7 @@ def primed(implant: Implant, physician: User, pharmacist: User, nurse: User) -> 
         expected=parse("8 mL", Kind.VOLUME, "e"),
         aspirated=parse("8 mL", Kind.VOLUME, "a"),
         fill=HALF,
+        overrides=reasons,  # the nurse acknowledges the priming bolus at the fill
     )
     assert refill.priming_volume_ml == Decimal("0.1")
     return refill.program

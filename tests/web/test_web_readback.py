@@ -127,6 +127,7 @@ def primed(implant: Implant, physician: User, pharmacist: User, nurse: User) -> 
         expected=parse("8 mL", Kind.VOLUME, "e"),
         aspirated=parse("8 mL", Kind.VOLUME, "a"),
         fill=baclofen("1000 mcg/mL"),
+        overrides=reasons,  # the nurse acknowledges the priming bolus at the fill
     )
     return refill.program
 

@@ -24,6 +24,14 @@ PRIMING_PREFIX = "priming_"
 """What the priming bolus pushes is judged by the single-bolus rules (checks.check_single_bolus)
 under their names prefixed priming_: a reason typed for a patient bolus never passes it."""
 PRIMED_BOLUS = "the priming bolus"
+
+
+def acknowledged_at_fill(rule: str) -> bool:
+    """A warning about the priming bolus (every rule prefixed priming_): it runs at the refill,
+    so the clinician who fills acknowledges it there, beside the prescriber's reason."""
+    return rule.startswith(PRIMING_PREFIX)
+
+
 Drugs = tuple[tuple[str, Decimal], ...]
 """Drug names with concentrations in mcg/mL, the principal first."""
 

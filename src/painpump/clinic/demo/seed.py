@@ -74,6 +74,7 @@ from painpump.core import catalog
 from painpump.core import prescription as rx
 from painpump.core.dead_volume import UNCHECKED
 from painpump.core.dose_history import Phase
+from painpump.core.fluid_change import acknowledged_at_fill
 from painpump.core.locale import ClinicLocale
 from painpump.core.prescription_compare import CheckEntries
 from painpump.core.prescription_compare import Readback as ReadValues
@@ -443,6 +444,8 @@ class _Seeder:
         overrides = {
             w.rule: demo_reason(w.rule, w.drug) for w in shown.warnings if w.rule not in given
         }
+        # the nurse acknowledges the priming bolus again at the fill
+        overrides |= {rule: demo_reason(rule) for rule in given if acknowledged_at_fill(rule)}
         refill = refills.perform_refill(
             user,
             implant.id,

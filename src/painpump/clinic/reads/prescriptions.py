@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from painpump.clinic.errors import UnreadableRow
 from painpump.clinic.models import Implant, Prescription, PrescriptionStep, Program, Refill
 from painpump.clinic.roles import who_may
-from painpump.core import catalog
+from painpump.core import catalog, fluid_change
 from painpump.core import prescription as rx
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit
@@ -224,8 +224,9 @@ def carried_overrides(
     decision: RefillDecision | ProgramDecision, prescription: Prescription
 ) -> tuple[Override, ...]:
     """The prescriber's overrides of the warnings shown, given at prescribing: they travel with
-    the prescription to the refill or programming that executes it."""
-    shown = {w.rule for w in decision.warnings}
+    the prescription to the refill or programming that executes it, but for the priming bolus's
+    warnings, which the clinician who fills acknowledges again (acknowledged_at_fill)."""
+    shown = {w.rule for w in decision.warnings if not fluid_change.acknowledged_at_fill(w.rule)}
     stored = (Override.from_json(o) for o in prescription.overrides)
     return tuple(Override(o.rule, o.reason, GivenAt.PRESCRIBING) for o in stored if o.rule in shown)
 
