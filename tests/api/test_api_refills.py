@@ -20,7 +20,7 @@ from frozen import NOW, day
 from hard_stops import every_rule, ziconotide_pump
 from painpump import clock
 from painpump.clinic.models import AuditEntry, Implant, Patient, Prescription, Program, Refill
-from painpump.clinic.reads import pump_history
+from painpump.clinic.reads import pump_history, whatif
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import CARRIED_OVER
 from report_scenario import PRESCRIBED_AT, first_fill_on_the_prescribers_reason
@@ -258,7 +258,7 @@ def test_a_concentration_change_without_a_bridge_or_priming_is_refused_naming_th
 
 
 def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
-    client_as: Callable[[Role | None], Client], implant: Implant
+    client_as: Callable[[Role | None], Client], implant: Implant, users: dict[Role, User]
 ) -> None:
     """Primed instead of bridged: a priming bolus that would push a whole day's dose of the old
     baclofen is refused; with a shorter path the refill records the priming bolus (the path's
@@ -316,6 +316,8 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
     assert (
         error["value"] == "priming_bolus_mixing, priming_max_single_bolus, priming_pushes_old_drug"
     )
+    # the reviewer's case: the limit listed every warning shown, those with a reason too
+    assert error["limit"].endswith(f"that has none yet: {error['value']}")
     acknowledged = {
         "priming_bolus_mixing": "primed with the physician present, patient observed",
         "priming_pushes_old_drug": "200 mcg pushed, patient observed for 6 hours",
@@ -345,6 +347,13 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
     # 20 mL less the 0.1 mL primed, at 0.4 mL/day: empty 49 days 18 hours after the fill
     filled = history.fills[-1].at.replace(microsecond=0)
     assert stored.empty_at == filled + timedelta(days=49, hours=18)
+    # the reviewer's case: the what-if's "left now" left the priming bolus out (19.6 mL)
+    later = history.fills[-1].at + timedelta(days=1)
+    tried = whatif.what_if(
+        users[Role.PHYSICIAN], implant.id, whatif.Proposal("program", None), later
+    )
+    assert tried.current.left_now == pump_history.residual_at(stored, later)
+    assert abs(tried.current.left_now.canonical - Decimal("19.5")) < Decimal("0.01")
 
 
 def test_a_refill_needing_verification_is_verified_once_by_a_second_clinician(

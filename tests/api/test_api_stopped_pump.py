@@ -25,9 +25,9 @@ from therapy_setup import (
 
 from clinic_fixtures import programmed_between_refills
 from frozen import NOW
-from painpump.clinic.actions import library
+from painpump.clinic.actions import library, programs
 from painpump.clinic.models import Implant, Patient
-from painpump.clinic.reads import whatif
+from painpump.clinic.reads import program_preview, pump_history, whatif
 from painpump.clinic.roles import Role
 from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import prescription as rx
@@ -111,6 +111,8 @@ def test_a_stop_is_prescribed_checked_programmed_read_back_and_listed_as_stopped
     [row] = physician.get("/api/dashboard").json()["stopped"]
     assert row["kind"] == "stopped" and row["bolus"] == "stopped pump"
     assert row["drug"] == "baclofen" and row["long_stop"] == ""
+    due = Implant.objects.get(id=implant.id).refill_by
+    assert due is not None and row["refill_by"] == due.isoformat()
     assert row["bolus_state"] == "stopped" and row["high_risk"] is True
     refill = post(
         nurse,
@@ -172,7 +174,7 @@ def test_a_restart_warns_of_lost_tolerance_is_never_a_cut_and_steps_up_from_befo
     same = judged("400 mcg/day")
     assert same["stop"] is None
     message = next(w["message"] for w in same["warnings"] if w["rule"] == "restart_after_stop")
-    assert message.startswith("the pump has been stopped for 3 days (since ")
+    assert message.startswith("the pump has given no basal dose for 3 days (since ")
     assert "the dose before the stop (400 mcg/day) may now be too much" in message
     escalated = judged("600 mcg/day")["stop"]
     assert escalated is not None and "max_step_percent" in escalated["message"]
@@ -255,7 +257,8 @@ def test_a_pump_stopped_after_its_single_bolus_restarts_as_a_stopped_pump_does(
     assert not {r for r in warned if "decrease" in r}
     assert {"restart_after_stop", "restart_after_long_stop"} <= warned
     message = next(w["message"] for w in low["warnings"] if w["rule"] == "restart_after_stop")
-    assert message.startswith("the pump has been stopped for 3 days (since ")  # the bolus's start
+    # counted from the bolus's start
+    assert message.startswith("the pump has given no basal dose for 3 days (since ")
     again = judged({"kind": "single_bolus", "dose": "50 mcg", "duration": "1 hour"})
     assert again["stop"] is None, again
     assert "stops_after_single_bolus" not in {w["rule"] for w in again["warnings"]}
@@ -286,7 +289,7 @@ def test_a_restart_signed_while_the_bolus_runs_is_a_restart_and_programs_after_i
     ).json()
     assert preview["stop"] is None, preview
     warned = {w["rule"]: w["message"] for w in preview["warnings"]}
-    assert warned["restart_after_stop"].startswith("the pump has been stopped for 10 min")
+    assert warned["restart_after_stop"].startswith("the pump has given no basal dose for 10 min")
     assert not {r for r in warned if "decrease" in r}
     low = parse("100 mcg/day", Kind.DOSE_RATE, "d")
     prescribed(
@@ -297,6 +300,18 @@ def test_a_restart_signed_while_the_bolus_runs_is_a_restart_and_programs_after_i
         low,
         overrides=dict.fromkeys(warned, "restart low after the test bolus"),
         at=NOW,
+    )
+    # the reviewer's case: programming it during the bolus cut the bolus short, unsaid
+    early = post(
+        client_as(Role.NURSE),
+        f"/api/implants/{implant.id}/programs",
+        {"version": Implant.objects.get(id=implant.id).version},
+    )
+    assert early.status_code == 422, early.content
+    assert "ends_single_bolus" in early.json()["error"]["value"]
+    assert (
+        "programming now ends it after 10 min of 1 h, with about"
+        in (early.json()["error"]["message"])
     )
     frozen_clock.shift(timedelta(hours=2))  # the bolus has ended
     done = post(
@@ -325,7 +340,7 @@ def test_a_bolus_on_a_stopped_pump_keeps_the_time_of_the_stop(
         prescription_body(None, program=program, ptm=None),
     ).json()
     warned = {w["rule"]: w["message"] for w in preview["warnings"]}
-    assert warned["restart_after_stop"].startswith("the pump has been stopped for 3 days")
+    assert warned["restart_after_stop"].startswith("the pump has given no basal dose for 3 days")
     assert "restart_after_long_stop" in warned
 
 
@@ -348,3 +363,33 @@ def test_the_what_if_of_a_single_bolus_projects_it_while_it_runs_and_asks_for_a_
         "has run and the pump is stopped, so nothing is left to project: type a daily dose to "
         "try a restart"
     )
+
+
+def test_the_record_of_a_restart_after_a_bolus_shows_the_pump_at_0_before_it(
+    implant: Implant, users: dict[Role, User]
+) -> None:
+    """The reviewer's case: its "before" column gave the bolus as a daily dose (50 mcg/day)."""
+    programmed_between_refills(implant.id, bolus_of("50 mcg", "1 hour"), at=NOW - timedelta(days=1))
+    low = parse("100 mcg/day", Kind.DOSE_RATE, "d")
+    reasons = {"restart_after_stop": "restart low after the test bolus"}
+    prescribed(
+        users[Role.PHYSICIAN],
+        users[Role.PHARMACIST],
+        implant.id,
+        baclofen(),
+        low,
+        overrides=reasons,
+        at=NOW - timedelta(hours=1),
+    )
+    program = programs.program_pump(
+        users[Role.PHYSICIAN],
+        implant.id,
+        expected_version=Implant.objects.get(id=implant.id).version,
+        now=NOW,
+        overrides={"refill_margin_change": "refill booked for tomorrow"},
+    )
+    record = program_preview.program_record(users[Role.PHYSICIAN], program.id)
+    assert record.before.dose == parse("0 mcg/day", Kind.DOSE_RATE, "d")
+    assert record.before.rate == parse("0 mL/day", Kind.VOLUME_RATE, "r")
+    assert record.after.dose == low
+    assert record.before.reservoir == pump_history.residual_at(implant, program.started_at)

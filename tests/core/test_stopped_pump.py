@@ -306,7 +306,7 @@ def test_reviewer_case_a_restart_at_the_old_dose_warns_that_tolerance_may_be_los
     assert decision.stop is None
     by_rule = {w.rule: w for w in decision.warnings}
     warned = by_rule["restart_after_stop"]
-    assert warned.message.startswith("the pump has been stopped for 3 days (since ")
+    assert warned.message.startswith("the pump has given no basal dose for 3 days (since ")
     assert "the dose before the stop (400 mcg/day) may now be too much" in warned.message
     assert warned.source.startswith("rule-conservative-default")
     assert not warned.verified and warned.tier is Tier.SOFT
@@ -320,7 +320,7 @@ def test_a_restart_within_48_hours_warns_of_tolerance_only() -> None:
     rules_found = {w.rule for w in decision.warnings}
     assert "restart_after_stop" in rules_found and "restart_after_long_stop" not in rules_found
     message = next(w.message for w in decision.warnings if w.rule == "restart_after_stop")
-    assert message.startswith("the pump has been stopped for 24 h")
+    assert message.startswith("the pump has given no basal dose for 24 h")
 
 
 def test_a_restart_above_the_dose_before_the_stop_is_a_step_from_it() -> None:
@@ -424,7 +424,7 @@ def test_a_restart_minutes_after_a_stop_is_a_restart_counted_in_minutes() -> Non
     decision = decide_prescription(bolus_running, restart("200 mcg/day"), AT, RULES)
     assert "max_decrease_percent" not in {w.rule for w in decision.warnings}
     warned = next(w for w in decision.warnings if w.rule == "restart_after_stop")
-    assert warned.message.startswith("the pump has been stopped for 10 min (since ")
+    assert warned.message.startswith("the pump has given no basal dose for 10 min (since ")
 
 
 @pytest.mark.parametrize(
@@ -452,8 +452,9 @@ def test_reviewer_case_a_full_dose_restart_after_a_week_is_judged_against_the_st
     by_rule = {w.rule: w for w in week.warnings}
     above = by_rule["restart_above_start_dose"]
     assert above.message.startswith(
-        "the pump has been stopped for 8 days, more than 7 days: tolerance may be lost, so the "
-        "restart is judged as a new start: 400 mcg/day exceeds the maximum start dose 200 mcg/day"
+        "the pump has given no basal dose for 8 days, more than 7 days: tolerance may be lost, so "
+        "the restart is judged as a new start: 400 mcg/day exceeds the maximum start dose "
+        "200 mcg/day"
     )
     assert above.tier is Tier.SOFT and not above.verified
     assert "lioresal-label" in above.source and "rule-clinic-setting" in above.source
@@ -497,3 +498,39 @@ def test_a_bolus_on_a_stopped_pump_compares_its_size_with_the_day_before_the_sto
         "as much as the 400 mcg/day of baclofen the pump gave in a whole day before it stopped"
         in (size.message)
     )
+
+
+def test_a_program_given_while_a_single_bolus_runs_warns_that_it_ends_the_bolus_early() -> None:
+    started = AT - timedelta(minutes=15)
+    bolus = single_bolus("60 mcg", "1 hour")
+    running = replace(stopped_for(0), stopped_since=started, single_bolus=(started, bolus))
+    decision = decide_program_change(
+        running,
+        parse("200 mcg/day", Kind.DOSE_RATE, "d"),
+        AT,
+        None,
+        RULES,
+        prescription=restart("200 mcg/day"),
+    )
+    cut = next(w for w in decision.warnings if w.rule == "ends_single_bolus")
+    assert "programming now ends it after 15 min of 1 h, with about 15 mcg given" in cut.message
+    assert cut.tier is Tier.SOFT and not cut.verified
+    later = decide_program_change(
+        running,
+        parse("200 mcg/day", Kind.DOSE_RATE, "d"),
+        AT + timedelta(hours=1),
+        None,
+        RULES,
+        prescription=restart("200 mcg/day"),
+    )
+    assert "ends_single_bolus" not in {w.rule for w in later.warnings}
+
+
+def test_a_bolus_on_a_stopped_pump_is_worded_as_a_bolus_not_a_restart() -> None:
+    bolus = Prescription(BACLOFEN, PrescribedProgram.single_bolus(single_bolus("50 mcg", "1 hour")))
+    decision = decide_prescription(stopped_for(72), bolus, AT, RULES)
+    warned = next(w for w in decision.warnings if w.rule == "restart_after_stop")
+    assert "and gives a single bolus of baclofen: tolerance to baclofen may have fallen" in (
+        warned.message
+    )
+    assert "restarts" not in warned.message

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.template.loader import render_to_string
 from django.utils import timezone
 from test_report_program_session_round3 import pdf
 from test_web_prescriptions import check_url, hidden, reviewed, signed, signed_in
@@ -20,9 +21,11 @@ from clinic_fixtures import programmed_between_refills
 from painpump.clinic.locale import clinic_locale
 from painpump.clinic.models import Appointment, Implant, Program
 from painpump.clinic.testing import baclofen, prescribed
+from painpump.core import catalog
 from painpump.core import prescription as rx
+from painpump.core.refill import StabilityLimit
 from painpump.core.units import Kind, parse
-from painpump.web.templatetags.clinic_time import shown_moment
+from painpump.web.templatetags.clinic_time import shown_day, shown_moment
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +113,12 @@ def test_a_stop_is_reviewed_signed_checked_programmed_and_shown_stopped_everywhe
     board = programmer.get("/").content.decode().split('id="stopped"')[1].split("</section>")[0]
     assert f"baclofen · programmed stopped {since}" in board and f"stopped since {since}" in board
     assert 'data-testid="long-stop"' not in board  # stopped just now, not over 48 h
+    due = Implant.objects.get(id=implant.id).refill_by
+    assert due is not None
+    assert (
+        f'its fluid is due by <span data-testid="stopped-due">{shown_day(due, clinic_locale())}'
+        in board
+    )
     refill_page = programmer.get(f"/implants/{implant.id}/refill/").content.decode()
     banner = refill_page.split('data-testid="prescription-stopped"')[1].split("</div>")[0]
     assert f"Prescription #{record.number} cannot be filled now: do not aspirate for it." in banner
@@ -174,3 +183,18 @@ def test_the_what_if_of_a_running_single_bolus_says_the_pump_stops_after_it(
     )
     alarm = page.split('data-testid="proposed-alarm">')[1].split("</td>")[0]
     assert alarm == "none: the pump stops after the bolus"  # was a date at the forecast's end
+
+
+def test_a_stopped_pump_dated_by_the_held_interval_says_so_not_stability() -> None:
+    """The reviewer's case: "limited by the stability of hydromorphone: 90 days", for a drug the
+    library has no stability rule for."""
+    held = catalog.held_in_stopped_pump()
+    stability = StabilityLimit("hydromorphone", held.rule, held.days, held.verified, held.source)
+    shown = render_to_string(
+        "web/chart/limited_by.html", {"p": {"limited_by": "stability", "stability": stability}}
+    )
+    assert shown.startswith(
+        "limited by the longest time a fluid with no stability rule (hydromorphone) stays in a "
+        "stopped pump: 90 days from the fill"
+    )
+    assert "rule-clinic-setting" in shown and "not confirmed by the fact sheets" in shown

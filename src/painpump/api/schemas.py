@@ -1204,6 +1204,10 @@ class StoppedRowOut(Plain):
         description="when the bolus ends (its start plus its duration): running until then, "
         "stopped since; a stopped pump: when it was programmed"
     )
+    refill_by: date | None = Field(
+        description="the pump's refill-by date: the stability of the fluid it holds (or the "
+        "interval for a fluid held in a stopped pump); a refill needs a new prescription first"
+    )
 
 
 class DashboardTotalsOut(Plain):

@@ -235,7 +235,8 @@ def overrides_for(
         raise Refusal(
             "overrides",
             ", ".join(sorted(w.rule for w in missing)),
-            "a typed reason for each warning shown: " + ", ".join(sorted(shown)),
+            "a typed reason for each warning shown that has none yet: "
+            + ", ".join(sorted(w.rule for w in missing)),
             "; ".join(dict.fromkeys(w.source for w in missing)),
             f"needs a typed reason ({said})",
         )

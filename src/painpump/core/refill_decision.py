@@ -36,6 +36,7 @@ from painpump.core.prescription import (
     PrescribedProgram,
     Prescription,
     ProgramKind,
+    SingleBolus,
     Step,
     duration_words,
     lowest,
@@ -201,6 +202,9 @@ class PumpState:
     """When the pump stopped giving its basal program: the first stop or single bolus programmed
     since (a bolus may still run); None: a basal program runs. `running` is the program before
     the stop, which a restart is judged from (restarted)."""
+
+    single_bolus: tuple[datetime, SingleBolus] | None = None
+    """The single bolus in force and when it was programmed (None: none in force)."""
 
     def stopped_at(self, at: datetime) -> datetime | None:
         """When the pump stopped giving its basal program, if that was at or before `at`."""
@@ -1131,8 +1135,10 @@ def decide_program_change(
             "is out of order",
         )
     judged_phase = next_phase(phase, state, None)
+    cut = bolus_cut(state, at, rules)
     if prescription is not None and prescription.program.kind is ProgramKind.STOPPED:
-        return _decide_stop(state, at, rules, prescription, judged_phase)
+        stopped = _decide_stop(state, at, rules, prescription, judged_phase)
+        return replace(stopped, warnings=(*stopped.warnings, *cut))
     judged = restarted(state, prescription, dose, at)
     try:
         drugs = tuple((name, concentration_in_drug_unit(name, c)) for name, c in last.drugs)
@@ -1154,7 +1160,8 @@ def decide_program_change(
         if prescription is not None:
             judge = ProgramJudge(judged, _in_drug_units(prescription), at, rules, judged_phase)
             warnings += judge.beyond_day_totals()
-        warnings += restart_findings(state, at, rules, last.drugs[0][0], dose)
+        single = prescription is not None and prescription.program.bolus is not None
+        warnings += restart_findings(state, at, rules, last.drugs[0][0], dose, single) + cut
         projection = titrated(state, last.programs, rate, at, rules)
         if state.history is not None and prescription is not None:
             before = Ahead.of_twin(
@@ -1181,11 +1188,13 @@ def _decide_stop(
 ) -> ProgramDecision:
     """The pump stopped from `at` (the device's "stopped pump" mode): no dose or rate limit
     applies, the drugs' withdrawal and the pump's long-stop warnings do (core.withdrawal); it
-    holds what is left, dated only by its drugs' stability (or the twin's horizon)."""
+    holds what is left, dated only by its drugs' stability (or the interval for a fluid held in a
+    stopped pump)."""
     last = state.last_fill
     assert last is not None
     named = replace(prescription, drugs=named_drugs(prescription.drugs))
-    warnings = one_per_rule(stopped_pump_findings(state.pump, named))
+    already = state.stopped_at(at) is not None
+    warnings = one_per_rule(stopped_pump_findings(state.pump, named, already))
     left, refill_by, limited_by = (
         residual_ml(last.volume.canonical, last.programs, at),
         last.refill_by,
@@ -1198,6 +1207,44 @@ def _decide_stop(
         left, refill_by, limited_by = twin.residual_ml, twin.refill_by, twin.limited_by
     stopped = Titrated(of(left, "mL"), None, None, refill_by, limited_by)
     return ProgramDecision(Decimal(0), stopped, warnings, None, phase, twin)
+
+
+BOLUS_CUT_SOURCE = (
+    "rule-conservative-default: a program the pump is given ends the single bolus it is running "
+    "at once; a bolus cut short is easily taken for one given whole (a test dose judged a "
+    "non-response)"
+)
+
+
+def bolus_cut(state: PumpState, at: datetime, rules: DosingRules) -> list[Finding]:
+    """A program given while the single bolus in force still runs ends it early (soft: wait
+    until it ends, or the reason), naming how much of it has been given."""
+    if state.single_bolus is None:
+        return []
+    started, bolus = state.single_bolus
+    ends = bolus.ends_at(started)
+    if at >= ends:
+        return []
+    elapsed = int((at - started).total_seconds())
+    name = state.last_fill.drugs[0][0] if state.last_fill is not None else ""
+    unit = catalog.drug(name).dose_unit if name else "mcg"
+    given = in_unit(of(bolus.dose.canonical * elapsed / bolus.duration_s, "mcg"), unit)
+    return [
+        Finding(
+            "ends_single_bolus",
+            Verdict.WARN,
+            f"the single bolus of {in_unit(bolus.dose, unit)} runs until "
+            f"{_moment_text(ends.astimezone(rules.tz), rules.locale)}: programming now ends it "
+            f"after {stopped_words(elapsed)} of {duration_words(bolus.duration_s)}, with about "
+            f"{given} given; wait until it ends, or give the reason",
+            "a program given once the single bolus has ended",
+            BOLUS_CUT_SOURCE,
+            verified=False,
+            subject=Subject.DOSE,
+            drug=name,
+            tier=Tier.SOFT,
+        )
+    ]
 
 
 RESTART_SOURCE = (
@@ -1237,13 +1284,13 @@ def restarted(
 
 
 def restart_findings(
-    state: PumpState, at: datetime, rules: DosingRules, drug: str, dose: Q
+    state: PumpState, at: datetime, rules: DosingRules, drug: str, dose: Q, bolus: bool = False
 ) -> list[Finding]:
     """A restart with `drug` at `dose` after a stop (soft, a reason each): tolerance may have
     fallen while the pump gave nothing, so the dose before the stop may now be too much; after a
     stop longer than the drug's `restart_as_start_after`, a restart above its start dose; and,
     for a pump whose labeling names it, the overinfusion a stop longer than its limit risks once
-    it runs."""
+    it runs. A single `bolus` on the stopped pump is worded as one, not as a restart."""
     since, running, last = state.stopped_at(at), state.running, state.last_fill
     if since is None or running is None or last is None:
         return []
@@ -1252,8 +1299,14 @@ def restart_findings(
     name = last.drugs[0][0]
     before = in_unit(of(running.dose_mcg_per_day, "mcg/day"), catalog.drug(name).dose_rate_unit)
     moment = _moment_text(since.astimezone(rules.tz), rules.locale)
-    stopped = f"the pump has been stopped for {span} (since {moment})"
-    if drug == name:
+    stopped = f"the pump has given no basal dose for {span} (since {moment})"
+    if bolus:
+        restart = (
+            f"{stopped} and gives a single bolus of {drug}: tolerance to {name} may have fallen "
+            "while it gave none, so a bolus sized on the dose before the stop "
+            f"({before}) may now be too much; give it low, and watch the patient"
+        )
+    elif drug == name:
         restart = (
             f"{stopped} and restarts: tolerance to {name} may have fallen while it gave none, so "
             f"the dose before the stop ({before}) may now be too much; restart low and titrate, "
@@ -1322,9 +1375,9 @@ def _restart_above_start(
         Finding(
             "restart_above_start_dose",
             Verdict.WARN,
-            f"the pump has been stopped for {span}, more than {days}: tolerance may be lost, so "
-            f"the restart is judged as a new start: {f.message}; restart at a start dose and "
-            "titrate, or give the reason",
+            f"the pump has given no basal dose for {span}, more than {days}: tolerance may be "
+            f"lost, so the restart is judged as a new start: {f.message}; restart at a start "
+            "dose and titrate, or give the reason",
             f.limit,
             f"{f.source}; {after.source}",
             verified=f.verified and after.verified,

@@ -245,6 +245,9 @@ class StoppedRow:
     long_stop: str = ""
     """A pump stopped (or its single bolus ended) longer ago than its labeling's overinfusion
     limit: that limit in words ("48 h"); "" otherwise."""
+    refill_by: date | None = None
+    """The pump's stored refill-by date (the fluid it holds: its stability, or the interval for
+    a fluid held in a stopped pump)."""
 
 
 @dataclass(frozen=True)
@@ -767,6 +770,7 @@ def _stopped(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
             "bolus_duration_s",
             "implant__high_risk",
             "program_kind",
+            "implant__refill_by",
         ),
         offset,
         limit,
@@ -782,7 +786,7 @@ def _stopped(offset: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
             prescription_id__in=[row[0] for row in found], position=0
         ).values_list("prescription_id", "drug", "concentration_mcg_per_ml")
     }
-    rows = [(*row[1:6], started.get(row[0]), *row[6:8], principal[row[0]]) for row in found]
+    rows = [(*row[1:6], started.get(row[0]), *row[6:8], principal[row[0]], row[8]) for row in found]
     return [row for row in rows if row[5] is not None], total
 
 
@@ -790,7 +794,7 @@ def _stopped_rows(
     stopped: list[tuple[Any, ...]], names: dict[Any, tuple[str, str]], now: datetime
 ) -> list[StoppedRow]:
     rows = []
-    for implant_id, episode_id, model, dose, seconds, at, high, kind, (drug, conc) in stopped:
+    for implant_id, episode_id, model, dose, seconds, at, high, kind, (drug, conc), due in stopped:
         device = catalog.pump(model, "pump_model")
         pump = device.name
         if kind == ProgramKind.STOPPED.value:
@@ -808,6 +812,7 @@ def _stopped_rows(
                     stop,
                     drug,
                     _long_stop(device, at, now),
+                    due,
                 )
             )
             continue
@@ -825,6 +830,7 @@ def _stopped_rows(
                 run.ends_at,
                 drug=drug,
                 long_stop=_long_stop(device, run.ends_at, now),
+                refill_by=due,
             )
         )
     return rows

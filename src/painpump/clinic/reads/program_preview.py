@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +18,7 @@ from django.db import transaction
 from painpump.clinic import audit
 from painpump.clinic.errors import NotFound, get_or_not_found
 from painpump.clinic.models import Implant, Prescription, Program, Refill
-from painpump.clinic.reads import prescriptions
+from painpump.clinic.reads import prescriptions, pump_history
 from painpump.clinic.reads.incident_warnings import with_open_incidents
 from painpump.clinic.reads.overrides_given import program_overrides
 from painpump.clinic.reads.pump_state import dosing_rules, last_fill, pump_state
@@ -33,7 +34,6 @@ from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit
 from painpump.core.errors import Refusal
 from painpump.core.overrides import GivenOverride
-from painpump.core.refill import residual_ml
 from painpump.core.refill_decision import Titrated, decide_program_change, titrated
 from painpump.core.units import of
 
@@ -151,9 +151,16 @@ def program_record(user: User, program_id: UUID) -> ProgramRecord:
         implant.programs.filter(started_at__lt=program.started_at).order_by("-started_at").first()
     )
     history = [run for run in fill.programs if run[1] < program.started_at]
-    left = of(residual_ml(fill.volume.canonical, history, program.started_at), "mL")
-    before = Setting(drugs=shown, reservoir=left)
-    if previous is not None:
+    before = Setting(drugs=shown, reservoir=pump_history.residual_at(implant, program.started_at))
+    stopping = previous is not None and (
+        prescriptions.stops_pump(previous) or prescriptions.single_bolus_of(previous) is not None
+    )
+    if stopping:  # no basal program ran: a stop, or a single bolus (then the pump stopped)
+        nothing = Decimal(0)
+        before = replace(
+            before, dose=dose_in_drug_unit(principal, nothing), rate=of(nothing, "mL/day")
+        )
+    elif previous is not None:
         before = replace(
             before,
             dose=dose_in_drug_unit(principal, previous.dose_mcg_per_day),

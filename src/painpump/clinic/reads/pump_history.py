@@ -113,6 +113,12 @@ class Expected:
     most: Q
 
 
+def residual_at(implant: Implant, at: datetime) -> Q:
+    """What the pump's twin holds at `at` (after a fill): its fills, programs, bridges, priming
+    boluses and patient boluses (those not counted assumed at the maximum) as recorded."""
+    return of(forecast(history_of(implant), at).residual_ml, "mL")
+
+
 def expected_residual(implant: Implant, at: datetime, given: int | None = None) -> Expected:
     """The twin's residual at `at`, offered beside the volume the pump itself reports; with the
     boluses the pump reports given since the fill, exactly."""

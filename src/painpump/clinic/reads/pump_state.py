@@ -82,6 +82,7 @@ def pump_state(implant: Implant) -> PumpState:
     refill = last_refill(implant)
     program = basal_program(implant)
     now = running_program(implant)
+    bolus = prescriptions.single_bolus_of(now) if now is not None else None
     return PumpState(
         pump=catalog.pump(implant.pump_model, "pump_model"),
         dead_volume=of(implant.dead_volume_ml, "mL"),
@@ -90,6 +91,7 @@ def pump_state(implant: Implant) -> PumpState:
         running=_running(program) if program is not None else None,
         therapy=therapy_of(implant, program),
         stopped_since=basal_stopped_at(implant, now, program),
+        single_bolus=(now.started_at, bolus) if now is not None and bolus is not None else None,
     )
 
 

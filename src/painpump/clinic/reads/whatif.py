@@ -39,7 +39,7 @@ from painpump.core.decision import Finding, Verdict
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
 from painpump.core.errors import Refusal
 from painpump.core.projection import Projection
-from painpump.core.refill import first_of_drug, residual_ml
+from painpump.core.refill import first_of_drug
 from painpump.core.refill_decision import (
     Fill,
     bridge_for,
@@ -187,7 +187,6 @@ def _current(implant: Implant, now: datetime) -> tuple[Current, list[Refill], li
     )
     assert projected is not None
     projection, notes = projected
-    history = [(p.rate_ml_per_day, p.started_at, p.ended_at) for p in programs]
     doses = fill_doses(stored, running.rate_ml_per_day)
     rate = of(running.rate_ml_per_day, "mL/day")
     prescribed = prescriptions.as_core(running.prescription) if running.prescription else None
@@ -210,10 +209,7 @@ def _current(implant: Implant, now: datetime) -> tuple[Current, list[Refill], li
         dead_volume=of(implant.dead_volume_ml, "mL"),
         fill_at=last.performed_at,
         fill_volume=of(last.volume_ml, "mL"),
-        left_now=of(
-            residual_ml(last.volume_ml, [h for h in history if h[1] >= last.performed_at], now),
-            "mL",
-        ),
+        left_now=pump_history.residual_at(implant, now),
         drugs=tuple((name, concentration_in_drug_unit(name, conc)) for name, conc in stored),
         doses=doses,
         dose=dose_in_drug_unit(stored[0][0], running.dose_mcg_per_day),
@@ -389,7 +385,10 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
             on=now.astimezone(zone).date(),
             basal=prescribed.program.bolus is None,
         )
-        warnings += found + restart_findings(state, now, rules, prescribed.principal[0], dose)
+        single = prescribed.program.bolus is not None
+        warnings += found + restart_findings(
+            state, now, rules, prescribed.principal[0], dose, single
+        )
         rate = of(rate_ml, "mL/day")
         doses = fill_doses([(n, c.canonical) for n, c in drugs], rate_ml)
         margin = Decimal(settings.refill_margin_days)
