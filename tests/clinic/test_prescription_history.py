@@ -171,6 +171,27 @@ def test_each_version_shows_the_settings_it_changed_before_and_after(
     assert Change("patient bolus", "", "off") in first.changes
 
 
+def test_a_version_is_compared_with_what_the_pump_ran_never_a_withdrawn_draft(
+    history: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """The reviewer's case: #6 re-signed as #5 (withdrawn, never programmed) read "No setting
+    changed", though the pump ran #4's flex program."""
+    for hours in (1, 2):
+        prescribed(
+            physician,
+            pharmacist,
+            history.id,
+            baclofen("1000 mcg/mL"),
+            dose("400 mcg/day"),
+            at=TITRATED + timedelta(hours=hours),
+        )
+    latest, withdrawn, flex, *_ = prescription_versions(nurse, history.id)
+    assert (latest.record.number, withdrawn.record.status) == (6, "withdrawn")
+    assert latest.record.supersedes_id == withdrawn.record.id
+    assert latest.basis == flex.record.number == 4
+    assert Change("program", "flex", "continuous") in latest.changes
+
+
 def test_each_version_shows_its_double_checks_and_its_programming(
     history: Implant, nurse: User
 ) -> None:

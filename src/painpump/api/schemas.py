@@ -941,7 +941,10 @@ class ProgrammingOut(Schema):
 
 
 class PrescriptionVersionOut(PrescriptionOut):
-    changes: list[ChangeOut] = Field(description="each setting against the version before")
+    changes: list[ChangeOut] = Field(
+        description="each setting against the version the pump ran when it was signed (never a "
+        "draft withdrawn or rejected before programming)"
+    )
     checks: list[CheckOut]
     programmed: list[ProgrammingOut]
 

@@ -168,6 +168,8 @@ class Version:
     """The accepts refused at its double-check (entries that did not match), oldest first."""
     replaced: rx.Prescription | None = None
     """The version it was compared with (None: the pump's first)."""
+    basis: int | None = None
+    """That version's number."""
 
     @property
     def shown_changes(self) -> tuple[Change, ...]:
@@ -288,8 +290,9 @@ def changes(
 
 
 def versions(implant: Implant) -> tuple[Version, ...]:
-    """The pump's prescriptions, newest first, each compared with the one it replaced (the one
-    in force or awaiting programming when it was signed; a rejected one is never the basis)."""
+    """The pump's prescriptions, newest first, each compared with the settings the pump ran when
+    it was signed: the newest version programmed by then (a draft withdrawn or rejected before
+    programming is never the basis), else the one it replaced."""
     records = list(
         implant.prescriptions.order_by("number").prefetch_related(
             "drugs",
@@ -306,8 +309,14 @@ def versions(implant: Implant) -> tuple[Version, ...]:
     core = {record.id: prescriptions.as_core(record) for record in records}
     refused = refused_accepts(implant.episode.patient_id, core) if records else {}
     found = []
-    for record in records:
-        replaced = core.get(record.supersedes_id) if record.supersedes_id else None
+    for index, record in enumerate(records):
+        ran = [
+            r
+            for r in records[:index]
+            if any(p.started_at <= record.prescribed_at for p in r.programs.all())
+        ]
+        basis = ran[-1] if ran else next((r for r in records if r.id == record.supersedes_id), None)
+        replaced = core[basis.id] if basis is not None else None
         found.append(
             Version(
                 record,
@@ -320,6 +329,7 @@ def versions(implant: Implant) -> tuple[Version, ...]:
                 ),
                 refused.get(str(record.id), ()),
                 replaced,
+                basis.number if basis is not None else None,
             )
         )
     return tuple(reversed(found))
