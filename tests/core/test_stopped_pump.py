@@ -534,3 +534,14 @@ def test_a_bolus_on_a_stopped_pump_is_worded_as_a_bolus_not_a_restart() -> None:
         warned.message
     )
     assert "restarts" not in warned.message
+
+
+def test_reviewer_case_patient_boluses_count_in_a_restart_judged_against_the_start_dose() -> None:
+    """150 mcg/day with 4 boluses of 25 mcg a day after 8 days stopped: a worst day of 250 mcg,
+    above baclofen's largest start dose (200 mcg/day), though its basal day is below it."""
+    ptm = patient_bolus("25 mcg", "2 min", "3 hour", "4")
+    decision = decide_prescription(
+        stopped_for(8 * 24), replace(restart("150 mcg/day"), ptm=ptm), AT, RULES
+    )
+    above = next(w for w in decision.warnings if w.rule == "restart_above_start_dose")
+    assert "250 mcg/day exceeds the maximum start dose 200 mcg/day" in above.message

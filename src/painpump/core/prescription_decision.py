@@ -102,7 +102,7 @@ def decide_prescription(
         except Refusal as stop:
             raise _at_step(stop, prescription.program) if flex else stop from None
         warnings += restart_findings(
-            state, at, rules, prescription.principal[0], prescription.daily_dose, bolus is not None
+            state, at, rules, prescription.principal[0], prescription.worst_day, bolus is not None
         )
         # after the drug library, so a mg/mcg slip is named as such, not as a rate
         if bolus is not None:

@@ -1024,7 +1024,9 @@ def decide_refill(
                 executed = _in_drug_units(entries.prescription)
                 judge = ProgramJudge(judged, executed, entries.at, rules, phase)
                 found_in_fill += judge.beyond_day_totals()
-                restart = restart_findings(state, entries.at, rules, executed.principal[0], dose)
+                restart = restart_findings(
+                    state, entries.at, rules, executed.principal[0], executed.worst_day
+                )
                 found_in_fill += restart
                 path = last.drugs if last is not None else None
                 if fluid_change.changes(path, executed.drugs):
@@ -1161,7 +1163,8 @@ def decide_program_change(
             judge = ProgramJudge(judged, _in_drug_units(prescription), at, rules, judged_phase)
             warnings += judge.beyond_day_totals()
         single = prescription is not None and prescription.program.bolus is not None
-        warnings += restart_findings(state, at, rules, last.drugs[0][0], dose, single) + cut
+        worst = prescription.worst_day if prescription is not None else dose
+        warnings += restart_findings(state, at, rules, last.drugs[0][0], worst, single) + cut
         projection = titrated(state, last.programs, rate, at, rules)
         if state.history is not None and prescription is not None:
             before = Ahead.of_twin(
@@ -1286,7 +1289,8 @@ def restarted(
 def restart_findings(
     state: PumpState, at: datetime, rules: DosingRules, drug: str, dose: Q, bolus: bool = False
 ) -> list[Finding]:
-    """A restart with `drug` at `dose` after a stop (soft, a reason each): tolerance may have
+    """A restart with `drug` whose worst day (its largest day with every allowed patient bolus)
+    is `dose`, after a stop (soft, a reason each): tolerance may have
     fallen while the pump gave nothing, so the dose before the stop may now be too much; after a
     stop longer than the drug's `restart_as_start_after`, a restart above its start dose; and,
     for a pump whose labeling names it, the overinfusion a stop longer than its limit risks once

@@ -74,7 +74,6 @@ from painpump.core import catalog
 from painpump.core import prescription as rx
 from painpump.core.dead_volume import UNCHECKED
 from painpump.core.dose_history import Phase
-from painpump.core.fluid_change import acknowledged_at_fill
 from painpump.core.locale import ClinicLocale
 from painpump.core.prescription_compare import CheckEntries
 from painpump.core.prescription_compare import Readback as ReadValues
@@ -438,14 +437,15 @@ class _Seeder:
             ptm=ptm,
             fluid_change=rx.FluidChange(executed.fluid_change),
             basal=executed.bolus_dose_mcg is None,
+            prescription=reads.as_core(executed),
         )
         shown = decide_refill(pump_state(implant), entries, dosing_rules(), now=clock.now())
-        given = reads.overrides_of(executed)
+        # the prescriber's reasons travel with the prescription, but for a priming bolus's
+        # warnings, which the nurse acknowledges again at the fill
+        given = reads.prescribers_reasons(shown, executed)
         overrides = {
             w.rule: demo_reason(w.rule, w.drug) for w in shown.warnings if w.rule not in given
         }
-        # the nurse acknowledges the priming bolus again at the fill
-        overrides |= {rule: demo_reason(rule) for rule in given if acknowledged_at_fill(rule)}
         refill = refills.perform_refill(
             user,
             implant.id,

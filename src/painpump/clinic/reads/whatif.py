@@ -387,7 +387,7 @@ def what_if(user: User, implant_id: UUID, proposal: Proposal, now: datetime) -> 
         )
         single = prescribed.program.bolus is not None
         warnings += found + restart_findings(
-            state, now, rules, prescribed.principal[0], dose, single
+            state, now, rules, prescribed.principal[0], prescribed.worst_day, single
         )
         rate = of(rate_ml, "mL/day")
         doses = fill_doses([(n, c.canonical) for n, c in drugs], rate_ml)
