@@ -7,7 +7,7 @@ refused naming who may prescribe, and a restart is judged from the program it ra
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,7 +32,7 @@ from painpump.clinic.roles import Role
 from painpump.clinic.testing import baclofen, prescribed
 from painpump.core import prescription as rx
 from painpump.core.clinic_limits import parse_value
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, Q, parse
 
 STOP = {"kind": "stopped"}
 REASON = "pump infection: explant planned, oral baclofen restarted"
@@ -227,6 +227,22 @@ def test_the_what_if_of_a_stopped_pump_tries_a_restart_never_the_stop_or_a_refil
     assert refilled.program_note.endswith("(stopped pump), so a physician prescribes this first")
 
 
+def restart_low(users: dict[Role, User], implant: Implant, warned: list[str], *, at: datetime) -> Q:
+    """A restart of baclofen at 100 mcg/day signed at `at` with a reason for each rule `warned`,
+    and double-checked: ready to program. Returns its dose."""
+    low = parse("100 mcg/day", Kind.DOSE_RATE, "d")
+    prescribed(
+        users[Role.PHYSICIAN],
+        users[Role.PHARMACIST],
+        implant.id,
+        baclofen(),
+        low,
+        overrides=dict.fromkeys(warned, "restart low after the test bolus"),
+        at=at,
+    )
+    return low
+
+
 def bolus_of(dose: str, duration: str) -> rx.PrescribedProgram:
     return rx.PrescribedProgram.single_bolus(rx.single_bolus(dose, duration))
 
@@ -291,16 +307,7 @@ def test_a_restart_signed_while_the_bolus_runs_is_a_restart_and_programs_after_i
     warned = {w["rule"]: w["message"] for w in preview["warnings"]}
     assert warned["restart_after_stop"].startswith("the pump has given no basal dose for 10 min")
     assert not {r for r in warned if "decrease" in r}
-    low = parse("100 mcg/day", Kind.DOSE_RATE, "d")
-    prescribed(
-        users[Role.PHYSICIAN],
-        users[Role.PHARMACIST],
-        implant.id,
-        baclofen(),
-        low,
-        overrides=dict.fromkeys(warned, "restart low after the test bolus"),
-        at=NOW,
-    )
+    restart_low(users, implant, list(warned), at=NOW)
     # the reviewer's case: programming it during the bolus cut the bolus short, unsaid
     early = post(
         client_as(Role.NURSE),
@@ -370,17 +377,7 @@ def test_the_record_of_a_restart_after_a_bolus_shows_the_pump_at_0_before_it(
 ) -> None:
     """The reviewer's case: its "before" column gave the bolus as a daily dose (50 mcg/day)."""
     programmed_between_refills(implant.id, bolus_of("50 mcg", "1 hour"), at=NOW - timedelta(days=1))
-    low = parse("100 mcg/day", Kind.DOSE_RATE, "d")
-    reasons = {"restart_after_stop": "restart low after the test bolus"}
-    prescribed(
-        users[Role.PHYSICIAN],
-        users[Role.PHARMACIST],
-        implant.id,
-        baclofen(),
-        low,
-        overrides=reasons,
-        at=NOW - timedelta(hours=1),
-    )
+    low = restart_low(users, implant, ["restart_after_stop"], at=NOW - timedelta(hours=1))
     program = programs.program_pump(
         users[Role.PHYSICIAN],
         implant.id,

@@ -111,7 +111,7 @@ def program_pump(
     dated = pump_dates.store(implant, program, None, now)
     implant.version += 1  # a form opened before this change is stale (409), never replayed
     implant.save(update_fields=["alarm_at", "empty_at", "refill_by", "version", "updated_at"])
-    note = refill_visits.limited_note(dated.limited_by, pump_dates.stops(program))
+    note = refill_visits.limited_note(dated.limited_by, prescriptions.stops_basal(program))
     moved = refill_visits.reschedule_refill(actor, implant, note, "moved by a dose change")
     drugs = state.last_fill.drugs
     audit.record(

@@ -15,19 +15,13 @@ from painpump.clinic import audit
 from painpump.clinic.actions import refill_visits
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Appointment, Implant, Program, Refill
-from painpump.clinic.reads import pump_history
+from painpump.clinic.reads import prescriptions, pump_history
 from painpump.clinic.reads.refill_slots import LOOK_AHEAD, OPEN, taken_between
 from painpump.clinic.roles import require
 from painpump.core.errors import Refusal
-from painpump.core.prescription import STOPPING
 from painpump.core.pump_twin import HORIZON_DAYS, TwinDates
 
 FIELDS = ["alarm_at", "empty_at", "refill_by", "limited_by"]
-
-
-def stops(program: Program) -> bool:
-    """True when the program stops the pump: a single bolus (after it) or a stopped pump."""
-    return program.prescription is not None and program.prescription.program_kind in STOPPING
 
 
 def store(implant: Implant, program: Program, refill: Refill | None, at: datetime) -> TwinDates:
@@ -35,9 +29,10 @@ def store(implant: Implant, program: Program, refill: Refill | None, at: datetim
     by the caller with its other changes) and saved on `program` and `refill`. A program that
     never reaches the alarm within the horizon is refused (the transaction rolls back), unless
     it stops the pump (a single bolus, after it; a stopped pump): the pump holds the rest, dated
-    by its drug's stability (or the horizon)."""
+    by its drug's stability (or the interval for a fluid held in a stopped pump)."""
     found = pump_history.twin_dates(pump_history.history_of(implant), at)
-    if (found.alarm_at is None or found.empty_at is None) and not stops(program):
+    undated = found.alarm_at is None or found.empty_at is None
+    if undated and not prescriptions.stops_basal(program):
         raise Refusal(
             "program",
             str(program.id),
@@ -136,7 +131,7 @@ def _redate(ids: list[UUID], zone: tzinfo, now: datetime) -> list[tuple[Implant,
         ]
         history = pump_history.recorded(implant, [refill], since, zone)
         found = pump_history.twin_dates(history, now)
-        stopped = bool(since) and stops(since[-1])
+        stopped = bool(since) and prescriptions.stops_basal(since[-1])
         if (found.alarm_at is None or found.empty_at is None) and not stopped:
             continue
         dates = (found.alarm_at, found.empty_at, found.refill_by)

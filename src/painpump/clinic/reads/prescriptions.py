@@ -105,6 +105,13 @@ def _patient_bolus(record: Prescription) -> rx.PatientBolus | None:
     )
 
 
+def stops_basal(program: Program) -> bool:
+    """True when `program` runs no basal program: a single bolus (the pump stops after it) or a
+    stopped pump."""
+    prescribed = program.prescription
+    return prescribed is not None and prescribed.program_kind in rx.STOPPING
+
+
 def stops_pump(program: Program) -> bool:
     """True for a program of a stopped-pump prescription (it gives nothing from its start)."""
     prescribed = program.prescription

@@ -152,10 +152,8 @@ def program_record(user: User, program_id: UUID) -> ProgramRecord:
     )
     history = [run for run in fill.programs if run[1] < program.started_at]
     before = Setting(drugs=shown, reservoir=pump_history.residual_at(implant, program.started_at))
-    stopping = previous is not None and (
-        prescriptions.stops_pump(previous) or prescriptions.single_bolus_of(previous) is not None
-    )
-    if stopping:  # no basal program ran: a stop, or a single bolus (then the pump stopped)
+    # no basal program ran before it: a stop, or a single bolus (then the pump stopped)
+    if previous is not None and prescriptions.stops_basal(previous):
         nothing = Decimal(0)
         before = replace(
             before, dose=dose_in_drug_unit(principal, nothing), rate=of(nothing, "mL/day")

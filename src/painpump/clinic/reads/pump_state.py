@@ -101,7 +101,7 @@ def basal_stopped_at(
     """When the pump stopped giving its basal program: the first stop or single bolus programmed
     after it, while one is in force (a bolus on a stopped pump keeps the stop's time); None while
     a basal program runs."""
-    if now is None or now.prescription is None or now.prescription.program_kind not in rx.STOPPING:
+    if now is None or not prescriptions.stops_basal(now):
         return None
     stops = implant.programs.filter(prescription__program_kind__in=rx.STOPPING)
     if basal is not None:
