@@ -308,8 +308,16 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
         version=version_of(implant),
     )
     del changed["dose"]
+    # the reviewer's case: a push of 11 times the largest single bolus ran on a nurse's reason
+    by_nurse = post(client_as(Role.NURSE), refills_url(implant), changed)
+    assert by_nurse.status_code == 403, by_nurse.content
+    assert by_nurse.json()["error"]["message"] == (
+        "nurse.joy may not run a priming bolus that breaks priming_max_single_bolus: a physician "
+        "runs it and gives the reason at the refill (rule-physician-priming-push); or the "
+        "physician prescribes a bridge or an emptied path instead"
+    )
     # the reviewer's case: the prescriber's reasons alone let the push run unacknowledged
-    unacknowledged = post(client_as(Role.NURSE), refills_url(implant), changed)
+    unacknowledged = post(physician, refills_url(implant), changed)
     assert unacknowledged.status_code == 422, unacknowledged.content
     error = unacknowledged.json()["error"]
     assert error["field"] == "overrides"
@@ -323,14 +331,13 @@ def test_a_prescribed_priming_bolus_runs_at_the_refill_and_the_twin_counts_it(
         "priming_pushes_old_drug": "200 mcg pushed, patient observed for 6 hours",
         "priming_max_single_bolus": "200 mcg pushed, patient observed for 6 hours",
     }
-    answer = post(
-        client_as(Role.NURSE), refills_url(implant), {**changed, "overrides": acknowledged}
-    )
+    answer = post(physician, refills_url(implant), {**changed, "overrides": acknowledged})
     assert answer.status_code == 201, answer.content
     refill = answer.json()
     assert refill["bridge"] is None
     given = {(o["rule"], o["given_at"], o["by"]) for o in refill["overrides"]}
-    assert given == {(rule, "refill", "nurse.joy") for rule in acknowledged}
+    assert given == {(rule, "refill", refill["performed_by"]) for rule in acknowledged}
+    assert refill["performed_by"] == users[Role.PHYSICIAN].username
     # the reviewer's case: the amount pushed was missing beside the volume
     assert refill["priming"] == {
         "volume": {"value": 0.1, "unit": "mL"},

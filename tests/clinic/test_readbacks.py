@@ -370,14 +370,14 @@ def primed(implant: Implant, physician: User, pharmacist: User, nurse: User) -> 
         fluid_change=rx.FluidChange.PRIMING,
     )
     refill = refills.perform_refill(
-        nurse,
+        physician,  # who runs a push above the largest single bolus (rule-physician-priming-push)
         implant.id,
         idempotency_key=str(uuid4()),
         performed_at=DAY_60,
         expected=parse("8 mL", Kind.VOLUME, "e"),
         aspirated=parse("8 mL", Kind.VOLUME, "a"),
         fill=HALF,
-        overrides=reasons,  # the nurse acknowledges the priming bolus at the fill
+        overrides=reasons,  # acknowledged again at the fill
     )
     assert refill.priming_volume_ml == Decimal("0.1")
     return refill.program

@@ -49,6 +49,8 @@ BRIDGE = (
     "a bridge instead delivers the old fluid at the rate that gives the prescribed dose at its "
     "concentration"
 )
+PHYSICIAN = "a physician runs this priming bolus at the refill (rule-physician-priming-push)"
+"""A push that breaks a limit is run by a physician, never on a nurse's acknowledgement alone."""
 NO_BRIDGE = (
     "no bridge runs for another drug: run the old fluid at the new program's rate instead, "
     "or empty the path first"
@@ -155,7 +157,7 @@ def test_the_morphine_a_priming_bolus_pushes_warns_above_the_librarys_soft_singl
     warning = bolus_warnings(decision.warnings)["priming_max_single_bolus"]
     assert warning.message == (
         "the priming bolus of 5.6 mg exceeds the largest single bolus of morphine, 0.5 mg (soft "
-        f"limit, unverified; source pacc-2017-trialing): {PUSHES}; {instead}"
+        f"limit, unverified; source pacc-2017-trialing): {PUSHES}; {instead}; {PHYSICIAN}"
     )
     assert warning.limit == "<= 0.5 mg a single bolus"
     assert warning.source.startswith(PACC)
@@ -271,7 +273,7 @@ def test_a_clinics_soft_single_bolus_warns_under_its_own_rule_beside_the_library
     warning = found["priming_clinic_max_single_bolus"]
     assert warning.message == (
         "the priming bolus of 5.6 mg morphine exceeds the clinic's largest single bolus 0.4 mg: "
-        f"{PUSHES}; {BRIDGE}"
+        f"{PUSHES}; {BRIDGE}; {PHYSICIAN}"
     )
     assert (warning.limit, warning.source, warning.tier) == (
         "<= 0.4 mg a single bolus",
@@ -415,7 +417,7 @@ def test_reviewer_case_the_priming_days_total_counts_the_pushed_dose_with_the_ne
     assert day.message.startswith("on the day of the refill ")
     assert "15.1 mg/day" in day.message and "15 mg/day" in day.message
     assert day.message.endswith(
-        "(5.6 mg pushed by the priming bolus and 9.5 mg/day of the new program's day)"
+        f"(5.6 mg pushed by the priming bolus and 9.5 mg/day of the new program's day); {PHYSICIAN}"
     )
     assert day.tier is Tier.SOFT and day.drug == "morphine"
     assert "priming_day_max_daily_dose" not in {f.rule for f in judged(MORPHINE_25)}

@@ -120,14 +120,14 @@ def primed(implant: Implant, physician: User, pharmacist: User, nurse: User) -> 
         fluid_change=rx.FluidChange.PRIMING,
     )
     refill = refills.perform_refill(
-        nurse,
+        physician,  # who runs a push above the largest single bolus (rule-physician-priming-push)
         implant.id,
         idempotency_key="primed",
         performed_at=DAY_60,
         expected=parse("8 mL", Kind.VOLUME, "e"),
         aspirated=parse("8 mL", Kind.VOLUME, "a"),
         fill=baclofen("1000 mcg/mL"),
-        overrides=reasons,  # the nurse acknowledges the priming bolus at the fill
+        overrides=reasons,  # acknowledged again at the fill
     )
     return refill.program
 

@@ -24,12 +24,26 @@ PRIMING_PREFIX = "priming_"
 """What the priming bolus pushes is judged by the single-bolus rules (checks.check_single_bolus)
 under their names prefixed priming_: a reason typed for a patient bolus never passes it."""
 PRIMED_BOLUS = "the priming bolus"
+PRIMING_DAY = "priming_day_"
+"""The rule prefix of the priming day's total against a drug's maximum daily dose."""
 
 
 def acknowledged_at_fill(rule: str) -> bool:
     """A warning about the priming bolus (every rule prefixed priming_): it runs at the refill,
     so the clinician who fills acknowledges it there, beside the prescriber's reason."""
     return rule.startswith(PRIMING_PREFIX)
+
+
+PHYSICIAN_PUSH = "rule-physician-priming-push"
+PHYSICIAN_WORDS = f"a physician runs this priming bolus at the refill ({PHYSICIAN_PUSH})"
+
+
+def physician_at_fill(rule: str) -> bool:
+    """A priming warning of a limit its push breaks (a largest single bolus, a maximum daily dose
+    on the day of the refill): a physician runs that priming bolus at the refill, never on a
+    nurse's acknowledgement alone (PHYSICIAN_PUSH)."""
+    limit = rule.removeprefix(PRIMING_PREFIX)
+    return rule.startswith(PRIMING_DAY) or (limit != rule and limit.endswith("max_single_bolus"))
 
 
 Drugs = tuple[tuple[str, Decimal], ...]
@@ -156,11 +170,15 @@ def judge(
             "has nothing to prime",
         )
     pushed = priming(pump, dead_volume, path)
-    return [
+    found = [
         priming_warning(),
         *_pushed(pushed, path, running_rate_ml_per_day),
         *_as_single_bolus(pushed, _instead(path, prescription), region, clinic_limits),
         *_priming_day(pushed, prescription, region),
+    ]
+    return [
+        replace(f, message=f"{f.message}; {PHYSICIAN_WORDS}") if physician_at_fill(f.rule) else f
+        for f in found
     ]
 
 
@@ -200,10 +218,6 @@ def _priming_day(pushed: Priming, prescription: Prescription, region: str | None
                 )
             )
     return found
-
-
-PRIMING_DAY = "priming_day_"
-"""The rule prefix of the priming day's total against a drug's maximum daily dose."""
 
 
 def _unplanned(

@@ -36,7 +36,9 @@ from painpump.clinic.reads.incident_warnings import with_open_incidents
 from painpump.clinic.reads.pump_state import dosing_rules, running_program
 from painpump.clinic.reads.refill_preview import refill_state
 from painpump.clinic.reads.therapy_queries import refill_recorded
-from painpump.clinic.roles import require
+from painpump.clinic.roles import CAPABILITIES, Forbidden, require, roles_of
+from painpump.core import fluid_change
+from painpump.core.decision import Finding
 from painpump.core.dose_history import Phase
 from painpump.core.errors import Refusal
 from painpump.core.overrides import GivenAt, Override, overrides_for
@@ -54,6 +56,21 @@ from painpump.core.units import Q, of, round_places
 RULES = "painpump refill rules"
 LOT_MAX = 60
 """Refill.lot's length."""
+
+
+def _physician_runs_priming(user: User, actor: str, warnings: Sequence[Finding]) -> None:
+    """A priming bolus whose push breaks a limit is run by a physician
+    (fluid_change.physician_at_fill); nothing is written before this refusal."""
+    broken = sorted({w.rule for w in warnings if fluid_change.physician_at_fill(w.rule)})
+    if broken and not roles_of(user) & CAPABILITIES["program.prescribe"]:
+        raise Forbidden(
+            actor,
+            "program.prescribe",
+            f"a physician runs it and gives the reason at the refill "
+            f"({fluid_change.PHYSICIAN_PUSH}); or the physician prescribes a bridge or an "
+            "emptied path instead",
+            doing=f"run a priming bolus that breaks {', '.join(broken)}",
+        )
 
 
 def overrides_json(overrides: Sequence[Override]) -> list[dict[str, str]]:
@@ -150,6 +167,7 @@ def perform_refill(
     decision = with_open_incidents(decision, implant)
     outcome = decision.outcome
     assert outcome is not None
+    _physician_runs_priming(user, actor, decision.warnings)
     passed = overrides_for(
         decision.warnings,
         overrides or {},
