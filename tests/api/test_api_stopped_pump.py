@@ -109,7 +109,11 @@ def test_a_stop_is_prescribed_checked_programmed_read_back_and_listed_as_stopped
     assert shown["program"]["dose"] == {"value": 0, "unit": "mcg/day"}
     assert shown["program"]["rate"] == {"value": 0, "unit": "mL/day"}
     [row] = physician.get("/api/dashboard").json()["stopped"]
-    assert row["kind"] == "stopped" and row["bolus"] == "stopped pump"
+    # the reviewer's case: a stop read as a bolus "stopped pump" that ended when programmed
+    assert row["kind"] == "stopped" and row["bolus"] is None and row["bolus_ends_at"] is None
+    assert datetime.fromisoformat(row["stopped_since"]) == datetime.fromisoformat(
+        shown["program"]["started_at"]
+    )
     assert row["drug"] == "baclofen" and row["long_stop"] == ""
     due = Implant.objects.get(id=implant.id).refill_by
     assert due is not None and row["refill_by"] == due.isoformat()
@@ -320,6 +324,20 @@ def test_a_restart_signed_while_the_bolus_runs_is_a_restart_and_programs_after_i
         "programming now ends it after 10 min of 1 h, with about"
         in (early.json()["error"]["message"])
     )
+    # the reviewer's case: a nurse's reason was refused with "may not prescribe"
+    reasoned = post(
+        client_as(Role.NURSE),
+        f"/api/implants/{implant.id}/programs",
+        {
+            "version": Implant.objects.get(id=implant.id).version,
+            "overrides": {"ends_single_bolus": "the patient is in pain, restart now"},
+        },
+    )
+    assert reasoned.status_code == 403, reasoned.content
+    assert reasoned.json()["error"]["message"].endswith(
+        "may not give the reason for ends_single_bolus at programming: a physician gives it "
+        "(program.prescribe), or the pump is programmed once the single bolus has ended"
+    )
     frozen_clock.shift(timedelta(hours=2))  # the bolus has ended
     done = post(
         client_as(Role.NURSE),
@@ -390,3 +408,20 @@ def test_the_record_of_a_restart_after_a_bolus_shows_the_pump_at_0_before_it(
     assert record.before.rate == parse("0 mL/day", Kind.VOLUME_RATE, "r")
     assert record.after.dose == low
     assert record.before.reservoir == pump_history.residual_at(implant, program.started_at)
+
+
+def test_the_program_record_of_a_single_bolus_lists_the_stop_after_it_with_its_reason(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    """The reviewer's case: the record of a bolus on a running pump listed a "decrease of
+    87.80 %" (the bolus against the day) and not the withdrawal after it, which the prescriber
+    gave a reason for."""
+    programmed_between_refills(
+        implant.id, bolus_of("50 mcg", "1 hour"), at=NOW - timedelta(hours=3)
+    )
+    shown = client_as(Role.NURSE).get(f"/api/implants/{implant.id}").json()["program"]
+    assert [w["rule"] for w in shown["warnings"]] == ["stops_after_single_bolus"]
+    assert "baclofen then stops abruptly" in shown["warnings"][0]["message"]
+    [given] = shown["overrides"]
+    assert given["rule"] == "stops_after_single_bolus" and given["given_at"] == "prescribing"
+    assert given["reason"] == "oral baclofen restarted, stop planned"

@@ -654,6 +654,7 @@ def test_a_pump_on_a_single_bolus_is_listed_running_until_its_end_then_stopped_s
         BolusState.RUNNING,
         started + timedelta(hours=1),
     )
+    assert row.stopped_since is None
     with CaptureQueriesContext(connection) as once_stopped:
         later = dashboard.worklist(physician, NOW + timedelta(hours=2))
     [row] = later.stopped
@@ -661,6 +662,7 @@ def test_a_pump_on_a_single_bolus_is_listed_running_until_its_end_then_stopped_s
         BolusState.STOPPED,
         started + timedelta(hours=1),
     )
+    assert row.stopped_since == started + timedelta(hours=1)
     assert len(once_stopped) == len(while_running)
 
 

@@ -331,7 +331,8 @@ def test_an_execution_without_its_prescription_is_judged_on_its_dose_as_before(h
 
 def test_a_single_bolus_after_which_the_pump_stops_is_never_refused_by_a_clinic_limit() -> None:
     """A clinic's hard largest single decrease must not make a pump impossible to stop: the
-    bolus programmed after a flex program is left to the packaged decrease rules, which warn."""
+    bolus programmed after a flex program is no decrease of its day; the stop after it warns of
+    withdrawal, at programming as at signing."""
     state = pump(CUT_FROM)
     bolus = rx.Prescription(
         MORPHINE, rx.PrescribedProgram.single_bolus(rx.single_bolus("0.3 mg", "1 hour"))
@@ -341,5 +342,5 @@ def test_a_single_bolus_after_which_the_pump_stops_is_never_refused_by_a_clinic_
         state, bolus.daily_dose, AT, None, hard, basal=False, prescription=bolus
     )
     assert programmed.stop is None
-    assert [w.rule for w in programmed.warnings] == ["max_decrease_percent"]
+    assert [w.rule for w in programmed.warnings] == ["stops_after_single_bolus"]
     assert decide_prescription(state, bolus, AT, hard).stop is None

@@ -110,6 +110,9 @@ def test_drug_without_stability_rule_warns_and_leaves_reservoir_limit() -> None:
     limit, notes = stability_limit(["hydromorphone"])
     assert limit is None
     assert "no stability rule for hydromorphone" in notes[0].message
+    assert "the low-reservoir alarm sets the refill date, or, while the pump is stopped" in (
+        notes[0].message
+    )  # said "limited by the reservoir only", beside a restart's alarm-set date
 
 
 def test_ziconotide_of_unknown_dilution_gets_the_shorter_stability_and_says_so() -> None:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from painpump.core import catalog
+from painpump.core.decision import Tier
 from painpump.core.errors import Refusal
 from painpump.core.units import Q
 from painpump.core.volumes import (
@@ -89,6 +90,7 @@ def test_priming_volume_adds_dead_volume_and_catheter() -> None:
     assert priming_volume_ml(Decimal("0.2"), Decimal("0.117")) == Decimal("0.317")
     warning = priming_warning()
     assert warning.verified is True
+    assert warning.tier is Tier.SOFT  # acknowledged with a reason; the API read tier null
     assert "Priming Bolus" in warning.source
     assert "before the end of the priming bolus" in warning.message
 

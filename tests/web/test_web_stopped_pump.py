@@ -191,7 +191,7 @@ def test_a_stopped_pump_dated_by_the_held_interval_says_so_not_stability() -> No
     held = catalog.held_in_stopped_pump()
     stability = StabilityLimit("hydromorphone", held.rule, held.days, held.verified, held.source)
     shown = render_to_string(
-        "web/chart/limited_by.html", {"p": {"limited_by": "stability", "stability": stability}}
+        "web/chart/limited_by.html", {"p": {"limited_by": "held", "stability": stability}}
     )
     assert shown.startswith(
         "limited by the longest time a fluid with no stability rule (hydromorphone) stays in a "

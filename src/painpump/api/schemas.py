@@ -54,6 +54,12 @@ def _no_nul(value: object) -> None:
             _no_nul(item)
 
 
+HIGH_RISK = (
+    "the pump holds baclofen, whose withdrawal can be life-threatening: its rows come first in "
+    "the worklist (an opioid's or clonidine's withdrawal is warned of where the dose changes)"
+)
+
+
 class Request(Schema):
     """A request body or query: unknown fields are refused, and so is a NUL in any text."""
 
@@ -543,7 +549,7 @@ class ImplantOut(Schema):
     alarm_at: datetime | None
     empty_at: datetime | None
     refill_by: date | None
-    high_risk: bool
+    high_risk: bool = Field(description=HIGH_RISK)
     version: int
     program: ProgramOut | None
     drugs: list[DrugOut]
@@ -1011,7 +1017,7 @@ class AlarmOut(Schema):
     reported_at: datetime
     recorded_by: str
     note: str
-    high_risk: bool
+    high_risk: bool = Field(description=HIGH_RISK)
     acknowledged_at: datetime | None
     acknowledged_by: str
     action_taken: str
@@ -1077,7 +1083,7 @@ class ReasonOut(Plain):
 class PriorityOut(Plain):
     overdue: bool
     days_to_alarm: int
-    high_risk: bool
+    high_risk: bool = Field(description=HIGH_RISK)
     reasons: list[ReasonOut]
 
 
@@ -1152,7 +1158,7 @@ class AlarmRowOut(Plain):
     alarm_id: UUID
     kind: str
     reported_at: datetime
-    high_risk: bool
+    high_risk: bool = Field(description=HIGH_RISK)
 
 
 class IncidentRowOut(Plain):
@@ -1191,21 +1197,25 @@ class StoppedRowOut(Plain):
     kind: Literal["single_bolus", "stopped"] = Field(
         description="a single bolus (the pump stops after it) or a stopped pump"
     )
-    bolus: str = Field(description='the single bolus in words, or "stopped pump"')
+    bolus: str | None = Field(description="the single bolus in words; null for a stopped pump")
     drug: str = Field(description="the principal drug the pump holds")
     long_stop: str = Field(
         description="a pump stopped (or its single bolus ended) longer ago than its labeling's "
         'overinfusion limit: that limit ("48 h"); "" otherwise'
     )
     programmed_at: datetime
-    high_risk: bool
+    high_risk: bool = Field(description=HIGH_RISK)
     bolus_state: Literal["running", "stopped"] = Field(
         description="at the moment the worklist was read: the bolus still running, or the pump "
         "stopped (after its bolus, or programmed stopped)"
     )
-    bolus_ends_at: datetime = Field(
+    bolus_ends_at: datetime | None = Field(
         description="when the bolus ends (its start plus its duration): running until then, "
-        "stopped since; a stopped pump: when it was programmed"
+        "stopped since; null for a stopped pump"
+    )
+    stopped_since: datetime | None = Field(
+        description="when the pump stopped giving: a stopped pump's programming, or its bolus's "
+        "end; null while the bolus runs"
     )
     refill_by: date | None = Field(
         description="the pump's refill-by date: the stability of the fluid it holds (or the "

@@ -735,6 +735,18 @@ def check_titration(
     new = dose_text or str(d)
     change = d.canonical - p.canonical
     percent = change / p.canonical * 100
+    if change < 0 and dose_text is not None:
+        return [
+            Finding(
+                "titration_decrease",
+                Verdict.OK,
+                f"{new} is below the running {p}: no decrease of a running dose; the stop after "
+                "the bolus is judged as a stop",
+                "a single bolus is judged per bolus and by the stop after it",
+                LIBRARY,
+                verified=True,
+            )
+        ]
     if change < 0:
         found = _decrease(drug, p, d, percent, new)
         any_decrease = drug.name in ANY_DECREASE

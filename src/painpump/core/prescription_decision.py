@@ -43,7 +43,7 @@ from painpump.core.refill_decision import (
     running_of,
 )
 from painpump.core.units import format_decimal, in_unit, of
-from painpump.core.withdrawal import stop_warning, stopped_pump_findings
+from painpump.core.withdrawal import stopped_pump_findings, stops_after_bolus
 
 PTM_OPIOID_NAIVE_SOURCE = (
     "medtronic-tdd-cancer-pain: Medtronic lists the use of the personal therapy manager (PTM) to "
@@ -259,23 +259,7 @@ def _single_bolus_findings(
         )
     # on a pump already stopped, nothing stops after the bolus
     stops = running is not None and state.stopped_at(at) is None
-    return found + (_stops_after(prescription) if stops else [])
-
-
-def _stops_after(prescription: Prescription) -> list[Finding]:
-    """After a single bolus the pump stops: each drug whose abrupt stop risks withdrawal warns
-    (a reason: the taper it ends, or why the stop is safe)."""
-    found = (
-        stop_warning(
-            name,
-            "stops_after_single_bolus",
-            f"the pump stops after the single bolus: {name} then stops abruptly, which risks "
-            "withdrawal; give the reason and watch for withdrawal",
-            "a running program after the bolus, or a reason",
-        )
-        for name, _ in prescription.drugs
-    )
-    return [finding for finding in found if finding is not None]
+    return found + (stops_after_bolus(prescription) if stops else [])
 
 
 BOLUS_SIZE_SOURCE = (

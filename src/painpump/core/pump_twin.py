@@ -551,8 +551,10 @@ def dates(
     found = forecast(history, at, horizon_days=horizon_days, marks=marks)
     _, fill = _last_fill(history, _seconds(at, "at"), at)
     alarm = found.alarm_at or at.astimezone(UTC) + timedelta(days=horizon_days)
-    stability = held_stability(history, fill, stability, found.alarm_at)
-    refill_by, limited_by = refill_day_for(fill.at, alarm, margin_days, stability, tz)
+    held = held_stability(history, fill, stability, found.alarm_at)
+    refill_by, limited_by = refill_day_for(fill.at, alarm, margin_days, held, tz)
+    if held is not stability and limited_by is LimitedBy.STABILITY:
+        limited_by = LimitedBy.HELD
     return TwinDates(
         fill_at=fill.at,
         alarm_at=found.alarm_at,

@@ -140,9 +140,9 @@ def stability_limit(
                 Finding(
                     "stability",
                     Verdict.WARN,
-                    f"the drug library has no stability rule for {drug.name}: the refill date is "
-                    "limited by the reservoir only (a stopped pump, which never alarms: by the "
-                    "library's interval for a fluid held in a stopped pump)",
+                    f"the drug library has no stability rule for {drug.name}: the low-reservoir "
+                    "alarm sets the refill date, or, while the pump is stopped and never alarms, "
+                    "the library's interval for a fluid held in a stopped pump",
                     "none in the drug library",
                     catalog.CATALOG,
                     verified=False,
@@ -178,15 +178,21 @@ def stability_limit(
 
 
 class LimitedBy(StrEnum):
-    """What sets a refill-by date: the reservoir reaching its alarm (less the margin), or the
-    stability of what is in the pump."""
+    """What sets a refill-by date: the reservoir reaching its alarm (less the margin), the
+    stability of what is in the pump, or, for a stopped pump whose drugs have no stability rule,
+    the library's interval for a fluid held in one."""
 
     RESERVOIR = "reservoir"
     STABILITY = "stability"
+    HELD = "held"
 
     @property
     def words(self) -> str:
-        return "low-reservoir alarm" if self is LimitedBy.RESERVOIR else "drug's stability"
+        return {
+            LimitedBy.RESERVOIR: "low-reservoir alarm",
+            LimitedBy.STABILITY: "drug's stability",
+            LimitedBy.HELD: "longest time a fluid with no stability rule stays in a stopped pump",
+        }[self]
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ from painpump.core.withdrawal import (
     stop_warning,
     stopped_pump_findings,
     stopped_words,
+    stops_after_bolus,
 )
 
 REFILL_RULES = "painpump refill rules"
@@ -1165,6 +1166,8 @@ def decide_program_change(
         single = prescription is not None and prescription.program.bolus is not None
         worst = prescription.worst_day if prescription is not None else dose
         warnings += restart_findings(state, at, rules, last.drugs[0][0], worst, single) + cut
+        if single and prescription is not None and state.stopped_at(at) is None:
+            warnings += stops_after_bolus(prescription)
         projection = titrated(state, last.programs, rate, at, rules)
         if state.history is not None and prescription is not None:
             before = Ahead.of_twin(
@@ -1212,6 +1215,7 @@ def _decide_stop(
     return ProgramDecision(Decimal(0), stopped, warnings, None, phase, twin)
 
 
+BOLUS_CUT = "ends_single_bolus"
 BOLUS_CUT_SOURCE = (
     "rule-conservative-default: a program the pump is given ends the single bolus it is running "
     "at once; a bolus cut short is easily taken for one given whole (a test dose judged a "
@@ -1234,7 +1238,7 @@ def bolus_cut(state: PumpState, at: datetime, rules: DosingRules) -> list[Findin
     given = in_unit(of(bolus.dose.canonical * elapsed / bolus.duration_s, "mcg"), unit)
     return [
         Finding(
-            "ends_single_bolus",
+            BOLUS_CUT,
             Verdict.WARN,
             f"the single bolus of {in_unit(bolus.dose, unit)} runs until "
             f"{_moment_text(ends.astimezone(rules.tz), rules.locale)}: programming now ends it "

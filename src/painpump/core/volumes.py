@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from painpump.core.catalog import Catheter
-from painpump.core.decision import Finding, Verdict
+from painpump.core.decision import Finding, Tier, Verdict
 from painpump.core.dosing import rate_ml_per_day
 from painpump.core.errors import Refusal
 from painpump.core.units import Kind, Q, expect, mass_unit, of
@@ -85,6 +85,7 @@ def priming_warning() -> Finding:
         "plug flow is not guaranteed",
         PRIMING_WARNING_SOURCE,
         verified=True,
+        tier=Tier.SOFT,
     )
 
 

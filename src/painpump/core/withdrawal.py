@@ -46,6 +46,22 @@ def stop_warning(name: str, rule: str, message: str, limit: str) -> Finding | No
     )
 
 
+def stops_after_bolus(prescription: Prescription) -> list[Finding]:
+    """After a single bolus the pump stops: each drug whose abrupt stop risks withdrawal warns
+    (a reason: the taper it ends, or why the stop is safe)."""
+    found = (
+        stop_warning(
+            name,
+            "stops_after_single_bolus",
+            f"the pump stops after the single bolus: {name} then stops abruptly, which risks "
+            "withdrawal; give the reason and watch for withdrawal",
+            "a running program after the bolus, or a reason",
+        )
+        for name, _ in prescription.drugs
+    )
+    return [finding for finding in found if finding is not None]
+
+
 def overinfusion_limit_passed(pump: catalog.Pump, stopped_s: int) -> Sourced | None:
     """The pump's labelled limit on a stop (a risk factor for overinfusion once it runs
     again), when a stop of `stopped_s` seconds is longer; None otherwise or with no such limit."""

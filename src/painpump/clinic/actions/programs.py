@@ -28,10 +28,10 @@ from painpump.clinic.reads.incident_warnings import RULE as OPEN_INCIDENT
 from painpump.clinic.reads.incident_warnings import with_open_incidents
 from painpump.clinic.reads.pump_state import dosing_rules, running_program
 from painpump.clinic.reads.refill_preview import refill_state
-from painpump.clinic.roles import require
+from painpump.clinic.roles import CAPABILITIES, Forbidden, require, roles_of
 from painpump.core.dose_history import Phase
 from painpump.core.overrides import GivenAt, overrides_for
-from painpump.core.refill_decision import decide_program_change
+from painpump.core.refill_decision import BOLUS_CUT, decide_program_change
 from painpump.core.units import of, round_places
 
 
@@ -78,8 +78,17 @@ def program_pump(
     decision = with_open_incidents(decision, implant)
     projection, rate = decision.projection, decision.rate_ml_per_day
     assert projection is not None and rate is not None and state.last_fill is not None
-    if set(overrides or {}) - {OPEN_INCIDENT}:
-        require(user, "program.prescribe")
+    reasons = sorted(set(overrides or {}) - {OPEN_INCIDENT})
+    if reasons and not roles_of(user) & CAPABILITIES["program.prescribe"]:
+        who = "a physician gives it (program.prescribe)"
+        if BOLUS_CUT in reasons:
+            who += ", or the pump is programmed once the single bolus has ended"
+        raise Forbidden(
+            actor,
+            "program.prescribe",
+            who,
+            doing=f"give the reason for {', '.join(reasons)} at programming",
+        )
     passed = overrides_for(
         decision.warnings,
         overrides or {},

@@ -226,19 +226,22 @@ class ReadbackRow:
 @dataclass(frozen=True)
 class StoppedRow:
     """A pump programmed with a single bolus (the bolus runs until `bolus_ends_at`, then the pump
-    stops) or programmed stopped (since `bolus_ends_at`, its programming): it gives nothing until
-    a new prescription is programmed (baclofen's first: withdrawal). `bolus_state` at the moment
-    the worklist was read (core.prescription); `bolus` for a stop is the kind's label."""
+    stops) or programmed stopped (no bolus): it gives nothing from `stopped_since` until a new
+    prescription is programmed (baclofen's first: withdrawal). `bolus_state` at the moment the
+    worklist was read (core.prescription)."""
 
     patient_id: str
     patient: str
     implant_id: str
     pump_model: str
-    bolus: str
+    bolus: str | None
     programmed_at: datetime
     high_risk: bool
     bolus_state: BolusState
-    bolus_ends_at: datetime
+    bolus_ends_at: datetime | None
+    stopped_since: datetime | None
+    """When the pump stopped giving: its programming stopped, or its bolus's end (None while the
+    bolus runs)."""
     kind: ProgramKind = ProgramKind.SINGLE_BOLUS
     drug: str = ""
     """The principal drug the pump holds."""
@@ -804,10 +807,11 @@ def _stopped_rows(
                     *names[episode_id],
                     str(implant_id),
                     pump,
-                    stop.label,
+                    None,
                     at,
                     high,
                     BolusState.STOPPED,
+                    None,
                     at,
                     stop,
                     drug,
@@ -828,6 +832,7 @@ def _stopped_rows(
                 high,
                 run.state,
                 run.ends_at,
+                run.ends_at if run.state is BolusState.STOPPED else None,
                 drug=drug,
                 long_stop=_long_stop(device, run.ends_at, now),
                 refill_by=due,
