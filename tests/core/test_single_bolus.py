@@ -41,6 +41,7 @@ from painpump.core.refill_decision import (
     PumpState,
     RunningProgram,
     Therapy,
+    decide_program_change,
 )
 from painpump.core.units import Kind, parse
 
@@ -420,3 +421,48 @@ def test_a_prescriptions_bolus_delivery_is_drawn_from_its_principal_drug() -> No
 def test_a_quantity_typed_with_extra_decimals_keeps_them_as_typed() -> None:
     typed = parse("39.8999 mL", Kind.VOLUME, "reservoir")
     assert str(typed) == "39.9 mL" and typed.typed == "39.8999 mL"
+
+
+MORPHINE_20 = (("morphine", parse("20 mg/mL", Kind.CONCENTRATION, "c")),)
+
+
+def morphine_bolus(dose: str) -> Prescription:
+    return Prescription(MORPHINE_20, PrescribedProgram.single_bolus(single_bolus(dose, "2 hour")))
+
+
+def test_reviewer_case_a_bolus_with_the_day_before_it_is_held_to_the_days_ceiling() -> None:
+    """20 mg of morphine on a pump giving 8.15 mg/day passed on reasons: the ceiling (20 mg, the
+    daily dose its label cautions above) looked at the bolus alone, though within a day the
+    patient gets both."""
+    running = running_baclofen("morphine", 20_000, 8150)
+    refused = decide_prescription(running, morphine_bolus("12 mg"), AT, RULES).stop
+    assert refused is not None
+    assert refused.field == "dose"
+    assert refused.value == "morphine 20 mg/mL: a single bolus of 12 mg"
+    assert refused.limit.startswith("<= 20 mg a single bolus with the day before it (caution")
+    assert refused.problem.startswith(
+        "is stopped by single_bolus_day_total: a single bolus of 12 mg with the 8.15 mg/day "
+        "the pump gives in the day before it, in all of 20.15 mg morphine exceeds 20 mg/day, "
+        "the daily dose above which its source advises "
+        "caution"
+    )
+    assert refused.source.startswith("infumorph-label")
+    programmed = decide_program_change(
+        running,
+        parse("12 mg/day", Kind.DOSE_RATE, "d"),
+        AT,
+        None,
+        RULES,
+        basal=False,
+        prescription=morphine_bolus("12 mg"),
+    )
+    assert programmed.stop is not None and programmed.stop.problem == refused.problem
+    assert decide_prescription(running, morphine_bolus("11 mg"), AT, RULES).stop is None
+
+
+def test_a_bolus_on_a_stopped_pump_is_not_judged_with_a_day_it_no_longer_gives() -> None:
+    stopped = replace(
+        running_baclofen("morphine", 20_000, 8150), stopped_since=AT - timedelta(hours=30)
+    )
+    judged = decide_prescription(stopped, morphine_bolus("12 mg"), AT, RULES)
+    assert judged.stop is None or "the day before it" not in judged.stop.problem

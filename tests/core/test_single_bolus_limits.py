@@ -182,7 +182,11 @@ def test_a_sufentanil_bolus_above_the_top_of_its_usual_day_is_refused() -> None:
     assert stop is not None
     assert stop.problem.startswith("is stopped by single_bolus_daily_maximum:")
     assert "exceeds the day's ceiling 200 mcg/day" in stop.problem
-    assert decide("150 mcg", "2 hour", sufentanil).stop is None
+    # with the 100 mcg/day the pump gives in the day before it: 250 mcg within a day
+    within_day = decide("150 mcg", "2 hour", sufentanil).stop
+    assert within_day is not None
+    assert within_day.problem.startswith("is stopped by single_bolus_day_total:")
+    assert decide("100 mcg", "2 hour", sufentanil).stop is None
 
 
 def test_a_bolus_of_a_drug_with_no_days_ceiling_warns_that_it_is_unchecked() -> None:

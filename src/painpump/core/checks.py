@@ -9,6 +9,7 @@ explains itself."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -424,6 +425,30 @@ def _day_ceiling(
         verified,
         tier=Tier.HARD,
     )
+
+
+BOLUS_DAY_TOTAL = "single_bolus_day_total"
+"""A single bolus on a running pump with the day the pump gives before it: within one day the
+patient gets both, so their sum is held to the bolus's day's ceiling (hard)."""
+
+
+def check_bolus_day(drug: Drug, bolus: Q, before: Q, region: str | None) -> Finding | None:
+    """A single bolus of `bolus` (a mass) on a pump whose running program gives `before` (a
+    day's mass, its worst day) in the day before it, against the drug's day's ceiling as the
+    bolus alone is (_day_ceiling, hard); None where the library gives no ceiling."""
+    expect(bolus, Kind.MASS, "bolus")
+    expect(before, Kind.MASS, "before")
+    total = of(bolus.canonical + before.canonical, "mcg")
+    what = (
+        f"a single bolus of {bolus.to(drug.dose_unit)} with the "
+        f"{of(before.canonical, 'mcg/day').to(drug.dose_rate_unit)} the pump gives in the day "
+        "before it, in all"
+    )
+    found = _day_ceiling(drug, total, str(total.to(drug.dose_unit)), region, what)
+    if found.verdict is Verdict.WARN:
+        return None
+    limit = found.limit.replace("a single bolus", "a single bolus with the day before it", 1)
+    return replace(found, rule=BOLUS_DAY_TOTAL, limit=limit)
 
 
 def _clinic_single_bolus(

@@ -35,6 +35,7 @@ from painpump.core.refill_decision import (
     DosingRules,
     ProgramJudge,
     PumpState,
+    check_bolus_day,
     highest_step_of,
     named_drugs,
     next_phase,
@@ -108,6 +109,7 @@ def decide_prescription(
         if bolus is not None:
             _check_held_fluid(state, prescription)
             _check_bolus_rate(state, prescription, bolus)
+            check_bolus_day(state, prescription, at, rules.region)
             warnings += _single_bolus_findings(prescription, state, at)
         for weekday, index, step in prescription.program.steps():
             if bolus is not None:

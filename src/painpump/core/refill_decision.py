@@ -607,6 +607,35 @@ def _as_bolus(name: str, bolus_day: Q) -> str:
     return f"a single bolus of {bolus} (judged as the day's dose)"
 
 
+def check_bolus_day(
+    state: PumpState, prescription: Prescription, at: datetime, region: str | None
+) -> None:
+    """A single bolus on a running pump: each drug's share of it with what the running program
+    gives of that drug on its worst day before it, refused above the drug's day's ceiling
+    (checks.check_bolus_day); a stopped pump gives nothing before it."""
+    bolus, running, last = prescription.program.bolus, state.running, state.last_fill
+    if bolus is None or running is None or last is None or state.stopped_at(at) is not None:
+        return
+    volume = rate_ml_per_day(bolus.dose.canonical, prescription.principal[1].canonical)
+    day_volume = rate_ml_per_day(running.worst_day, last.drugs[0][1])
+    held = dict(last.drugs)
+    for index, (name, conc) in enumerate(prescription.drugs):
+        drug = catalog.drug(name)
+        before = dose_mcg_per_day(day_volume, held[name]) if name in held else Decimal(0)
+        found = checks.check_bolus_day(
+            drug,
+            of(dose_mcg_per_day(volume, conc.canonical), "mcg"),
+            of(before, "mcg"),
+            region,
+        )
+        if found is not None and found.verdict is Verdict.STOP:
+            raise found.refusal(
+                "dose" if index == 0 else f"drugs[{index}]",
+                f"{name} {conc.to(drug.concentration_unit)}: a single bolus of "
+                f"{of(dose_mcg_per_day(volume, conc.canonical), 'mcg').to(drug.dose_unit)}",
+            )
+
+
 def _single_bolus(
     name: str,
     conc: Q,
@@ -1167,6 +1196,7 @@ def decide_program_change(
         worst = prescription.worst_day if prescription is not None else dose
         warnings += restart_findings(state, at, rules, last.drugs[0][0], worst, single) + cut
         if single and prescription is not None and state.stopped_at(at) is None:
+            check_bolus_day(state, _in_drug_units(prescription), at, rules.region)
             warnings += stops_after_bolus(prescription)
         projection = titrated(state, last.programs, rate, at, rules)
         if state.history is not None and prescription is not None:
