@@ -7,13 +7,17 @@ one although the fill was later."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 
 from flex_pump import BACLOFEN, FILLED, flex_ptm_pump, refill
 from frozen import NOW
 from painpump.clinic.models import AuditEntry, Implant
+from painpump.clinic.reads.chart import patient_chart
 from painpump.clinic.reads.whatif import Proposal, current_pump, what_if
+from painpump.clinic.testing import baclofen, prescribed
 from painpump.core.refill_decision import PtmCounts
 from painpump.core.units import Kind, Q, parse
 
@@ -83,8 +87,9 @@ def test_another_dose_projects_a_continuous_program_and_says_so(
     assert outcome.as_prescribed is None and outcome.steps == ""
     assert outcome.words == "baclofen 2000 mcg/mL at 0.22 mL/day = 440 mcg/day, continuous"
     assert outcome.program_note == (
-        "continuous at 440 mcg/day: the prescription's flex steps are not applied; "
-        "prescribe to try a flex program"
+        "continuous at 440 mcg/day: the prescription's flex steps are not applied; to try "
+        "another flex program, review it on the prescription form, which shows its twin's dates "
+        "before it is signed"
     )
     assert outcome.patient_bolus  # the patient boluses in force still run
 
@@ -97,3 +102,17 @@ def test_the_running_program_is_worded_as_the_chart_words_it(
     assert (current.prescription, current.steps) == (2, STEPS)
     assert current.patient_bolus == "10 mcg over 2 min, lockout 4 h, at most 4 a day"
     assert current.fill_at == FILLED
+
+
+def test_the_pump_now_shows_the_prescribed_dose_not_one_rebuilt_from_the_rounded_rate(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """The reviewer's case: "Now" gave 491.166 mcg/day and "Proposed" 491.167 for one program;
+    the stored rate is rounded to 6 places (0.2000005 mL/day here), the dose is not."""
+    dose = parse("400.001 mcg/day", Kind.DOSE_RATE, "d")
+    prescribed(physician, pharmacist, implant.id, baclofen(), dose, at=NOW - timedelta(hours=1))
+    refill(nurse, implant, NOW, "odd-dose")
+    now = current_pump(physician, implant.id, NOW + timedelta(hours=1))
+    assert [d.dose for d in now.doses] == [dose]
+    chart = patient_chart(physician, implant.episode.patient_id, NOW + timedelta(hours=1))
+    assert chart.program is not None and [d.dose for d in chart.program.doses] == [dose]

@@ -6,6 +6,7 @@ prescribing anew), never "change the entries above", which no entry of the nurse
 from __future__ import annotations
 
 from datetime import timedelta
+from html import unescape
 from uuid import uuid4
 
 import pytest
@@ -17,6 +18,7 @@ from clinic_fixtures import REFILL_FORM
 from painpump.clinic.actions import library
 from painpump.clinic.models import ClinicLimit, Implant, Prescription
 from painpump.clinic.testing import baclofen, prescribed
+from painpump.core import prescription as rx
 from painpump.core.clinic_limits import parse_value
 from painpump.core.units import Kind, parse
 
@@ -105,3 +107,33 @@ def test_the_refill_review_and_the_programming_name_who_may_end_the_stop(
     programming = client.get(f"/implants/{implant.id}/program/").content.decode()
     stop = programming.split('data-testid="hard-limit"')[1].split("</div>")[0]
     assert STOPPED in stop and REMEDY in stop
+
+
+def test_the_refill_form_tells_a_nurse_before_aspiration_that_a_physician_runs_the_priming(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """The reviewer's case: the nurse learnt only on recording, after aspirating, that a priming
+    bolus pushing 200 mcg of baclofen (twice its largest single bolus) is run by a physician."""
+    Implant.objects.filter(id=implant.id).update(dead_volume_ml="0.1")
+    prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        baclofen("1000 mcg/mL"),
+        parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+        at=timezone.now() - timedelta(hours=1),
+        overrides={
+            "priming_bolus_mixing": "primed in the clinic, patient observed for 6 hours",
+            "priming_pushes_old_drug": "200 mcg pushed, half the day's dose, observed",
+            "priming_max_single_bolus": "200 mcg pushed above the screening bolus, observed",
+        },
+        fluid_change=rx.FluidChange.PRIMING,
+    )
+    page = signed_in(nurse).get(f"/implants/{implant.id}/refill/").content.decode()
+    banner = unescape(page.split('data-testid="physician-primes"')[1].split("</div>")[0])
+    assert "A physician runs this refill: do not aspirate for it." in banner
+    assert "pushes more than a limit allows (priming_max_single_bolus)" in banner
+    assert "(source: rule-physician-priming-push)" in banner
+    assert 'data-testid="prescription-stopped"' not in page
+    own = signed_in(physician).get(f"/implants/{implant.id}/refill/").content.decode()
+    assert 'data-testid="physician-primes"' not in own

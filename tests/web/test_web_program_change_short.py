@@ -109,12 +109,17 @@ def test_confirming_without_a_reason_shows_the_page_again_and_programs_nothing(
 
 
 def test_a_nurses_reason_is_not_a_physicians_and_programs_nothing(
-    increase_ready: Implant, nurse: User
+    increase_ready: Implant, nurse: User, physician: User
 ) -> None:
     client = signed_in(nurse)
     data, page = opened(client, increase_ready)
+    # the nurse's page asks her for no reason only a physician gives, and says whom to ask
+    assert not re.search(rf'name="override-{RULE}:', page)
+    assert f'data-testid="physician-reason-{RULE}"' in page
+    _, physicians_page = opened(signed_in(physician), increase_ready)
     refused = client.post(
-        f"/implants/{increase_ready.id}/program/", {**data, reason_input(page): REASON}
+        f"/implants/{increase_ready.id}/program/",
+        {**data, reason_input(physicians_page): REASON},
     )
     assert refused.status_code == 422
     assert "needs a physician&#x27;s" in refused.content.decode()

@@ -198,3 +198,31 @@ def test_a_stopped_pump_dated_by_the_held_interval_says_so_not_stability() -> No
         "stopped pump: 90 days from the fill"
     )
     assert "rule-clinic-setting" in shown and "not confirmed by the fact sheets" in shown
+
+
+def test_the_programming_page_asks_no_nurse_for_a_reason_only_a_physician_gives(
+    implant: Implant, physician: User, pharmacist: User, nurse: User
+) -> None:
+    """The reviewer's case: while a single bolus ran, the nurse's page asked her for a reason for
+    ending it, "recorded with your name", and refused it only once sent."""
+    bolus = rx.PrescribedProgram.single_bolus(rx.single_bolus("50 mcg", "1 hour"))
+    programmed_between_refills(implant.id, bolus, at=timezone.now() - timedelta(minutes=10))
+    prescribed(
+        physician,
+        pharmacist,
+        implant.id,
+        baclofen(),
+        parse("200 mcg/day", Kind.DOSE_RATE, "d"),
+        overrides={"restart_after_stop": "restart low after the planned bolus"},
+        at=timezone.now() - timedelta(minutes=5),
+    )
+    url = f"/implants/{implant.id}/program/"
+    page = signed_in(nurse).get(url).content.decode()
+    row = page.split('data-testid="warning-ends_single_bolus"')[1].split('<div class="warning"')[0]
+    assert 'name="override-ends_single_bolus' not in row
+    assert (
+        "A physician's reason is needed here:</strong> ask a physician to program the pump, "
+        "or program it once the single bolus has ended." in row
+    )
+    own = signed_in(physician).get(url).content.decode()
+    assert 'data-testid="override-ends_single_bolus"' in own

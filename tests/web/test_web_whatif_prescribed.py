@@ -61,7 +61,8 @@ def test_another_dose_says_the_flex_steps_are_not_applied(flex: Implant, physici
     shown = page(physician, flex, dose_or_rate="440 mcg/day")
     assert "at 0.22 mL/day = 440 mcg/day, continuous" in shown
     assert (
-        "Continuous at 440 mcg/day: the prescription's flex steps are not applied; prescribe to "
-        "try a flex program."
+        "Continuous at 440 mcg/day: the prescription's flex steps are not applied; to try "
+        "another flex program, review it on the prescription form, which shows its twin's "
+        "dates before it is signed."
     ) in shown
     assert "as prescribed)" not in shown

@@ -120,9 +120,15 @@ def _forget_roles(sender: object, instance: object, **kwargs: object) -> None:
         instance.__dict__.pop(ROLES_CACHE, None)
 
 
+def may(user: User | AnonymousUser, capability: str) -> bool:
+    """Whether one of the user's roles grants `capability` (a page offers the form; the service
+    still requires it when it is sent)."""
+    return bool(roles_of(user) & CAPABILITIES[capability])
+
+
 def require(user: User | AnonymousUser, capability: str) -> str:
     """The user's name when one of their roles grants `capability`; otherwise Forbidden."""
     name = user.get_username() if user.is_authenticated else "anonymous"
-    if not roles_of(user) & CAPABILITIES[capability]:
+    if not may(user, capability):
         raise Forbidden(name, capability)
     return name

@@ -36,7 +36,7 @@ from painpump.clinic.reads.incident_warnings import with_open_incidents
 from painpump.clinic.reads.pump_state import dosing_rules, running_program
 from painpump.clinic.reads.refill_preview import refill_state
 from painpump.clinic.reads.therapy_queries import refill_recorded
-from painpump.clinic.roles import CAPABILITIES, Forbidden, require, roles_of
+from painpump.clinic.roles import Forbidden, require
 from painpump.core import fluid_change
 from painpump.core.decision import Finding
 from painpump.core.dose_history import Phase
@@ -61,8 +61,8 @@ LOT_MAX = 60
 def _physician_runs_priming(user: User, actor: str, warnings: Sequence[Finding]) -> None:
     """A priming bolus whose push breaks a limit is run by a physician
     (fluid_change.physician_at_fill); nothing is written before this refusal."""
-    broken = sorted({w.rule for w in warnings if fluid_change.physician_at_fill(w.rule)})
-    if broken and not roles_of(user) & CAPABILITIES["program.prescribe"]:
+    broken = prescriptions.priming_for_physician(user, warnings)
+    if broken:
         raise Forbidden(
             actor,
             "program.prescribe",

@@ -56,6 +56,7 @@ from painpump.core import prescription as rx
 from painpump.core.age import age_on
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit, dose_in_drug_unit, dose_mcg_per_day
+from painpump.core.dosing import rate_ml_per_day as exact_rate_ml_per_day
 from painpump.core.locale import ClinicLocale
 from painpump.core.outcomes import ashworth_label
 from painpump.core.overrides import GivenOverride
@@ -282,13 +283,22 @@ class Chart:
     naming the record and the field: its running program and projection are not shown."""
 
 
-def fill_doses(drugs: Sequence[tuple[str, Decimal]], rate_ml_per_day: Decimal) -> tuple[Dose, ...]:
-    """Each drug of a fill with the daily dose the rate gives of it (rate x concentration)."""
+def fill_doses(
+    drugs: Sequence[tuple[str, Decimal]],
+    rate_ml_per_day: Decimal,
+    principal_mcg_per_day: Decimal | None = None,
+) -> tuple[Dose, ...]:
+    """Each drug of a fill with the daily dose the rate gives of it (rate x concentration); from
+    the principal's prescribed dose where given, as the stored rate is rounded (491.166 for
+    491.167 mcg/day)."""
+    rate = rate_ml_per_day
+    if principal_mcg_per_day is not None and drugs:
+        rate = exact_rate_ml_per_day(principal_mcg_per_day, drugs[0][1])
     return tuple(
         Dose(
             name,
             concentration_in_drug_unit(name, conc),
-            dose_in_drug_unit(name, dose_mcg_per_day(rate_ml_per_day, conc)),
+            dose_in_drug_unit(name, dose_mcg_per_day(rate, conc)),
         )
         for name, conc in drugs
     )
@@ -701,7 +711,7 @@ def _running_program(running: Program, refills: Sequence[Refill], now: datetime)
     delivery = bolus.delivery(drugs[0][0], drugs[0][1]) if bolus else None
     run = bolus.run(running.started_at, now) if bolus else None
     daily = Decimal(0) if bolus else running.rate_ml_per_day
-    doses = fill_doses(drugs, daily)
+    doses = fill_doses(drugs, daily, Decimal(0) if bolus else running.dose_mcg_per_day)
     rate = of(daily, "mL/day")
     words = program_words(doses, rate, kind.label)
     principal = drugs[0][0]

@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from django.contrib.auth.models import User
+
 from painpump.clinic.errors import UnreadableRow
 from painpump.clinic.models import Implant, Prescription, PrescriptionStep, Program, Refill
-from painpump.clinic.roles import who_may
+from painpump.clinic.roles import may, who_may
 from painpump.core import catalog, fluid_change
 from painpump.core import prescription as rx
+from painpump.core.decision import Finding
 from painpump.core.dose_history import Phase
 from painpump.core.dosing import concentration_in_drug_unit
 from painpump.core.errors import Refusal
@@ -215,16 +219,31 @@ def executed_prescription(implant: Implant, fill: Fill, dose: Q | None) -> Presc
             )
     if dose is not None and dose.canonical != prescription.daily_dose_mcg_per_day:
         daily_unit = catalog.drug(prescribed[0][0]).dose_rate_unit
+        kind = _choice(prescription, "program_kind", rx.ProgramKind)
+        as_prescribed = (
+            f"{in_unit(of(prescription.daily_dose_mcg_per_day, 'mcg/day'), daily_unit)} as "
+            f"prescribed ({who})"
+            if kind is rx.ProgramKind.CONTINUOUS
+            else f"none: leave it empty, the refill programs the {kind.label} program as "
+            f"prescribed ({who})"
+        )
         raise Refusal(
             "dose",
-            str(dose),
-            f"{in_unit(of(prescription.daily_dose_mcg_per_day, 'mcg/day'), daily_unit)} as "
-            f"prescribed ({who}); a new dose is a new prescription, signed by "
-            f"{who_may(PRESCRIBE)}",
+            dose.typed,  # unrounded: 8149.999992 mcg/day is not the 8150 prescribed
+            f"{as_prescribed}; a new dose is a new prescription, signed by {who_may(PRESCRIBE)}",
             RULES,
-            "differs from the prescription",
+            "differs from the prescription"
+            + _slipped_by(dose.canonical, prescription.daily_dose_mcg_per_day, "the order"),
         )
     return prescription
+
+
+def priming_for_physician(user: User, warnings: Sequence[Finding]) -> list[str]:
+    """The priming warnings a physician must pass at the refill (fluid_change.physician_at_fill)
+    that `user`, not a physician, may not: empty when there are none or `user` may."""
+    if may(user, PRESCRIBE):
+        return []
+    return sorted({w.rule for w in warnings if fluid_change.physician_at_fill(w.rule)})
 
 
 def carried_overrides(
@@ -301,12 +320,15 @@ def _slipped(given: tuple[str, Decimal] | None, prescribed: tuple[str, Decimal] 
     """What a concentration a thousand times off the prescribed one of the same drug may be."""
     if given is None or prescribed is None or given[0] != prescribed[0]:
         return ""
-    mine, theirs = given[1], prescribed[1]
+    return _slipped_by(given[1], prescribed[1], "the syringe label")
+
+
+def _slipped_by(mine: Decimal, theirs: Decimal, where: str) -> str:
+    """What a value a thousand times off the prescribed one may be, and where to read it again."""
     if mine * SLIP != theirs and theirs * SLIP != mine:
         return ""
     return (
-        f" by a factor of {SLIP}: it may be a unit slip (mg vs mcg); read the unit on the "
-        "syringe label again"
+        f" by a factor of {SLIP}: it may be a unit slip (mg vs mcg); read the unit on {where} again"
     )
 
 

@@ -95,6 +95,9 @@ class RefillPreview:
     """Before anything is entered: the hard limit that stops any refill executing the
     prescription now (a limit hardened since signing, a single bolus or a stop in force), so
     nothing is aspirated for a fill that cannot be given (None: none, or entries given)."""
+    physician_primes: tuple[str, ...] = ()
+    """Before anything is entered: the priming warnings of the prescription that a physician
+    passes at the refill (fluid_change.physician_at_fill), where the one looking is none."""
 
 
 def refill_state(implant: Implant) -> PumpState:
@@ -258,17 +261,22 @@ def preview_refill(
         ptm_since = bool(state.last_fill.ptm)
         preview = replace(preview, twin_expects=expected_now, ptm_since_fill=ptm_since)
     if fill is None and prescription is not None:
-        preview = replace(preview, prescription_stop=_stopped_now(state, prescription, at))
+        stopped, warnings = _judged_now(state, prescription, at)
+        primes = tuple(prescriptions.priming_for_physician(user, warnings))
+        preview = replace(preview, prescription_stop=stopped, physician_primes=primes)
     record_preview(actor, "refill.preview", implant, preview.stop, preview.warnings)
     return preview
 
 
-def _stopped_now(state: PumpState, prescription: Prescription, at: datetime) -> Refusal | None:
-    """The hard limit that stops a refill of `prescription` at `at`, judged as the refill
-    will judge it (a fill of the prescription's own drugs, as much as the last fill, or the
-    reservoir for a first one), by the limits in force now; None when such a refill passes."""
+def _judged_now(
+    state: PumpState, prescription: Prescription, at: datetime
+) -> tuple[Refusal | None, tuple[Finding, ...]]:
+    """The hard limit that stops a refill of `prescription` at `at` (None when such a refill
+    passes) and its warnings, judged as the refill will judge it (a fill of the prescription's
+    own drugs, as much as the last fill, or the reservoir for a first one), by the limits in
+    force now."""
     if prescription.program_kind in STOPPING:
-        return prescriptions.not_for_refill(prescription, "prescription")
+        return prescriptions.not_for_refill(prescription, "prescription"), ()
     prescribed = prescriptions.as_core(prescription)
     last = state.last_fill
     volume = last.volume if last is not None else state.pump.reservoir_volume.value
@@ -283,8 +291,8 @@ def _stopped_now(state: PumpState, prescription: Prescription, at: datetime) -> 
     try:
         decided = decide_refill(state, entries, dosing_rules(), now=clock.now(), complete=False)
     except Refusal:  # not about the prescription (the moment): the refill's own entries say it
-        return None
-    return decided.stop
+        return None, ()
+    return decided.stop, decided.warnings
 
 
 def _preview(

@@ -187,7 +187,7 @@ def _current(implant: Implant, now: datetime) -> tuple[Current, list[Refill], li
     )
     assert projected is not None
     projection, notes = projected
-    doses = fill_doses(stored, running.rate_ml_per_day)
+    doses = fill_doses(stored, running.rate_ml_per_day, running.dose_mcg_per_day)
     rate = of(running.rate_ml_per_day, "mL/day")
     prescribed = prescriptions.as_core(running.prescription) if running.prescription else None
     words, steps, bolus = _words(
@@ -333,7 +333,10 @@ def _not_applied(
         return f"a restart of the stopped pump, continuous at {dose}; prescribe it to run it"
     what = "single bolus is" if in_force.program.bolus is not None else "flex steps are"
     kind = "single bolus" if in_force.program.bolus is not None else "flex program"
-    return f"continuous at {dose}: the prescription's {what} not applied; prescribe to try a {kind}"
+    return (
+        f"continuous at {dose}: the prescription's {what} not applied; to try another {kind}, "
+        "review it on the prescription form, which shows its twin's dates before it is signed"
+    )
 
 
 @transaction.atomic

@@ -31,7 +31,7 @@ from painpump.clinic.actions import (
 )
 from painpump.clinic.actions import two_factor as two_factor_actions
 from painpump.clinic.models import ClinicSettings
-from painpump.clinic.roles import Role, require
+from painpump.clinic.roles import Role, may, require
 from painpump.core import catalog, readback_tolerance
 from painpump.core.checks import LIBRARY, REGIONS
 from painpump.core.errors import Refusal
@@ -48,7 +48,6 @@ from painpump.core.units import Kind, Q
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import QuantityField, attempt, show_refusal
-from painpump.web.views.library import may
 
 ROLE_CHOICES = [
     (Role.PHYSICIAN.value, "Physician: prescribes, decides the pathway"),

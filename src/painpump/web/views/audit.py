@@ -25,14 +25,13 @@ from painpump.clinic.audit import Verification
 from painpump.clinic.models import AuditEntry
 from painpump.clinic.reads import audit_queries
 from painpump.clinic.reads.audit_queries import AuditFilter, AuditPage
-from painpump.clinic.roles import Forbidden, require
+from painpump.clinic.roles import Forbidden, may, require
 from painpump.core.errors import Refusal
 from painpump.db.read_only import read_only
 from painpump.plumbing import pace
 from painpump.plumbing.status import FORBIDDEN, REFUSED, TOO_MANY_REQUESTS
 from painpump.web.access import clinic_page, user_of
 from painpump.web.forms import show_refusal
-from painpump.web.views.library import may
 
 EMPTY = "—"
 SEQ_MAX = 2**63 - 1

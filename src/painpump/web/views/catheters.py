@@ -20,6 +20,7 @@ from painpump.clinic.actions import catheters
 from painpump.clinic.errors import NotFound
 from painpump.clinic.models import ClinicCatheter
 from painpump.clinic.reads import catheters as entries
+from painpump.clinic.roles import may
 from painpump.core import catalog
 from painpump.core.clinic_catheters import ENTRY_RULES, EXAMPLES, parse_volume_per_cm
 from painpump.core.errors import Refusal
@@ -27,7 +28,6 @@ from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
 from painpump.web.double_submit import answered_once, new_submission_key
 from painpump.web.forms import attempt
-from painpump.web.views.library import may
 
 LIST = "web:clinic-catheters"
 

@@ -25,7 +25,7 @@ from painpump.clinic.actions import library
 from painpump.clinic.errors import NotFound
 from painpump.clinic.models import ClinicLimit
 from painpump.clinic.reads import clinic_limits
-from painpump.clinic.roles import CAPABILITIES, require, roles_of
+from painpump.clinic.roles import may, require
 from painpump.core import catalog
 from painpump.core.catalog import RULE_LABELS, Drug, Limit, Sourced, SourcedNumber, Stability
 from painpump.core.clinic_limits import CLINIC_RULES, RULES, parse_value
@@ -82,11 +82,6 @@ class Value:
     verified: bool
     applies: str = ""
     severity: str = ""
-
-
-def may(user: User, capability: str) -> bool:
-    """Whether to offer a form (the service still checks the role when it is sent)."""
-    return bool(roles_of(user) & CAPABILITIES[capability])
 
 
 def new_key() -> str:

@@ -9,6 +9,7 @@ clinic.actions.programs)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
@@ -18,13 +19,14 @@ from django.views.decorators.http import require_http_methods
 from painpump import clock
 from painpump.clinic.actions.programs import program_pump
 from painpump.clinic.errors import Conflict
+from painpump.clinic.reads.incident_warnings import RULE as OPEN_INCIDENT
 from painpump.clinic.reads.program_preview import (
     ProgramPreview,
     preview_program_change,
     program_record,
 )
 from painpump.clinic.reads.settings_change import executed_settings, settings_change
-from painpump.clinic.roles import Forbidden
+from painpump.clinic.roles import Forbidden, may
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
@@ -33,6 +35,7 @@ from painpump.web.forms import show_refusal, shown_refusal
 from painpump.web.prescription_display import shown
 from painpump.web.views.refill_forms import ProgramForm
 from painpump.web.views.refills import (
+    WarningRow,
     override_refused,
     reasons_typed,
     signed_remedy,
@@ -64,12 +67,24 @@ def _page(
         "rx": shown(record),
         "program_settings": settings_change(preview.implant, record),
         "prescriber": record.prescribed_by,
-        "warnings": warning_rows(
-            preview.warnings, typed_reasons(request), preview.prescribers_reasons
-        ),
+        "warnings": _rows(request, preview),
         "override_error": override_error,
     }
     return render(request, "web/program/form.html", context, status=status)
+
+
+def _rows(request: HttpRequest, preview: ProgramPreview) -> list[WarningRow]:
+    """The warnings with their reason inputs; for someone who is no physician, none for a
+    warning the prescriber gave no reason for (a physician gives it), but an open incident's."""
+    rows = warning_rows(preview.warnings, typed_reasons(request), preview.prescribers_reasons)
+    if may(user_of(request), "program.prescribe"):
+        return rows
+    return [
+        replace(row, physician=True)
+        if not (row.hard or row.given or row.finding.rule == OPEN_INCIDENT)
+        else row
+        for row in rows
+    ]
 
 
 @clinic_page

@@ -104,6 +104,9 @@ class WarningRow:
     name: str
     reason: str
     given: str = ""
+    physician: bool = False
+    """A reason only a physician gives here (a warning the prescriber did not see, at
+    programming by someone who is none): no input, whom to ask instead."""
 
     @property
     def hard(self) -> bool:
