@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from painpump.core import catalog
+from painpump.core.decision import Tier
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.prescription import (
@@ -439,10 +440,13 @@ def test_reviewer_case_a_bolus_with_the_day_before_it_is_held_to_the_days_ceilin
     assert refused is not None
     assert refused.field == "dose"
     assert refused.value == "morphine 20 mg/mL: a single bolus of 12 mg"
-    assert refused.limit.startswith("<= 20 mg a single bolus with the day before it (caution")
+    assert refused.limit.startswith(
+        "<= 11.85 mg a single bolus after the 8.15 mg the pump gave in the day before it (a "
+        "day's ceiling of 20 mg: caution above a daily dose of 20 mg/day, unverified)"
+    )
     assert refused.problem.startswith(
-        "is stopped by single_bolus_day_total: a single bolus of 12 mg with the 8.15 mg/day "
-        "the pump gives in the day before it, in all of 20.15 mg morphine exceeds 20 mg/day, "
+        "is stopped by single_bolus_day_total: a single bolus of 12 mg with the 8.15 mg the "
+        "pump gave in the day before it, in all of 20.15 mg morphine exceeds 20 mg/day, "
         "the daily dose above which its source advises "
         "caution"
     )
@@ -458,6 +462,36 @@ def test_reviewer_case_a_bolus_with_the_day_before_it_is_held_to_the_days_ceilin
     )
     assert programmed.stop is not None and programmed.stop.problem == refused.problem
     assert decide_prescription(running, morphine_bolus("11 mg"), AT, RULES).stop is None
+
+
+def test_reviewer_case_a_second_bolus_counts_the_first_and_the_basal_before_it() -> None:
+    """11 mg on 8.15 mg/day passed (19.15 mg); a second bolus of 19.9 mg a minute later passed
+    on reasons, the pump counted as stopped: about 39 mg of morphine within a day."""
+    moment = AT - timedelta(minutes=1)
+    first = single_bolus("11 mg", "2 hour")
+    after_first = replace(
+        running_baclofen("morphine", 20_000, 8150),
+        stopped_since=moment,
+        single_bolus=(moment, first),
+    )
+    refused = decide_prescription(after_first, morphine_bolus("19.9 mg"), AT, RULES).stop
+    assert refused is not None and refused.field == "dose"
+    assert "is stopped by single_bolus_day_total: a single bolus of 19.9 mg with the" in (
+        refused.problem
+    )
+    # 8.15 mg/day for the day but its last minute, and the 11 mg: 0.856 mg of room is left
+    assert refused.limit.startswith("<= 0.85566 mg a single bolus after the 19.14434 mg")
+    assert decide_prescription(after_first, morphine_bolus("0.8 mg"), AT, RULES).stop is None
+
+
+def test_a_bolus_on_a_day_already_above_the_ceiling_on_a_reason_warns_and_is_not_refused() -> None:
+    """A patient given 22 mg/day of morphine, past the 20 mg/day ceiling on the prescriber's
+    reason, is not barred from every bolus: the bolus needs a reason of its own."""
+    above = running_baclofen("morphine", 20_000, 22_000)
+    decision = decide_prescription(above, morphine_bolus("0.5 mg"), AT, RULES)
+    assert decision.stop is None
+    [day] = [w for w in decision.warnings if w.rule == "single_bolus_day_total"]
+    assert day.tier is Tier.SOFT and "give the reason for this bolus too" in day.message
 
 
 def test_a_bolus_on_a_stopped_pump_is_not_judged_with_a_day_it_no_longer_gives() -> None:

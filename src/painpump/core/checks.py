@@ -428,26 +428,53 @@ def _day_ceiling(
 
 
 BOLUS_DAY_TOTAL = "single_bolus_day_total"
-"""A single bolus on a running pump with the day the pump gives before it: within one day the
-patient gets both, so their sum is held to the bolus's day's ceiling (hard)."""
+"""A single bolus with what the pump gave in the day before it: within one day the patient gets
+both, so their sum is held to the bolus's day's ceiling (hard)."""
+
+
+def _ceiling(drug: Drug, region: str | None) -> Q | None:
+    """The day's ceiling of _day_ceiling: the highest maximum daily dose, else the top of the
+    usual daily range (None: neither)."""
+    day = _day_maximum(drug, region)
+    if day is not None:
+        return day[1]
+    usual = drug.usual_range("daily_dose")
+    return usual.high if usual is not None else None
 
 
 def check_bolus_day(drug: Drug, bolus: Q, before: Q, region: str | None) -> Finding | None:
-    """A single bolus of `bolus` (a mass) on a pump whose running program gives `before` (a
-    day's mass, its worst day) in the day before it, against the drug's day's ceiling as the
-    bolus alone is (_day_ceiling, hard); None where the library gives no ceiling."""
+    """A single bolus of `bolus` (a mass) after the pump gave `before` of the drug in the day
+    before it, against the drug's day's ceiling as the bolus alone is (_day_ceiling): above it
+    refused (hard), naming the bolus the day leaves room for; soft where the day before alone
+    passed the ceiling (on the prescriber's reason); None within it or with no ceiling."""
     expect(bolus, Kind.MASS, "bolus")
     expect(before, Kind.MASS, "before")
+    unit = drug.dose_unit
     total = of(bolus.canonical + before.canonical, "mcg")
     what = (
-        f"a single bolus of {bolus.to(drug.dose_unit)} with the "
-        f"{of(before.canonical, 'mcg/day').to(drug.dose_rate_unit)} the pump gives in the day "
+        f"a single bolus of {bolus.to(unit)} with the {before.to(unit)} the pump gave in the day "
         "before it, in all"
     )
-    found = _day_ceiling(drug, total, str(total.to(drug.dose_unit)), region, what)
-    if found.verdict is Verdict.WARN:
+    found = _day_ceiling(drug, total, str(total.to(unit)), region, what)
+    ceiling = _ceiling(drug, region)
+    if found.verdict is not Verdict.STOP or ceiling is None:
         return None
-    limit = found.limit.replace("a single bolus", "a single bolus with the day before it", 1)
+    room = of(max(Decimal(0), ceiling.canonical - before.canonical), "mcg").to(unit)
+    limit = (
+        f"<= {room} a single bolus after the {before.to(unit)} the pump gave in the day before it "
+        f"(a day's ceiling of {of(ceiling.canonical, 'mcg').to(unit)}: "
+        f"{found.limit.split('(', 1)[1]}"
+    )
+    if before.canonical > ceiling.canonical:
+        return replace(
+            found,
+            rule=BOLUS_DAY_TOTAL,
+            verdict=Verdict.WARN,
+            tier=Tier.SOFT,
+            limit=limit,
+            message=f"{found.message}; the day before it passed that ceiling on the "
+            "prescriber's reason: give the reason for this bolus too",
+        )
     return replace(found, rule=BOLUS_DAY_TOTAL, limit=limit)
 
 

@@ -29,8 +29,8 @@ from painpump.core.fluid_change import Priming
 from painpump.core.locale import ClinicLocale
 from painpump.core.overrides import one_per_rule
 from painpump.core.patient_facts import OpioidStatus, PatientFacts
-from painpump.core.prescription import WEEKDAYS as PROGRAM_WEEKDAYS
 from painpump.core.prescription import (
+    SECONDS_PER_DAY,
     FluidChange,
     PatientBolus,
     PrescribedProgram,
@@ -42,6 +42,7 @@ from painpump.core.prescription import (
     lowest,
     moments,
 )
+from painpump.core.prescription import WEEKDAYS as PROGRAM_WEEKDAYS
 from painpump.core.pump_twin import PumpHistory, TwinDates, stored_dates, with_fill, with_program
 from painpump.core.refill import (
     MARGIN_SOURCE,
@@ -607,33 +608,64 @@ def _as_bolus(name: str, bolus_day: Q) -> str:
     return f"a single bolus of {bolus} (judged as the day's dose)"
 
 
+def given_in_day_before(state: PumpState, at: datetime) -> dict[str, Decimal]:
+    """The most the pump gave of each drug (mcg) in the day before `at`: its basal program's
+    worst day over the part of that day it ran (until a stop or a single bolus stopped it) and
+    every single bolus programmed within that day, whole."""
+    given: dict[str, Decimal] = {}
+    last, running = state.last_fill, state.running
+    start = at - timedelta(days=1)
+    if last is None:
+        return given
+    if running is not None:
+        ran = ((state.stopped_at(at) or at) - start).total_seconds()
+        share = Decimal(int(min(max(ran, 0), SECONDS_PER_DAY))) / SECONDS_PER_DAY
+        volume = rate_ml_per_day(running.worst_day, last.drugs[0][1]) * share
+        for name, conc in last.drugs:
+            given[name] = given.get(name, Decimal(0)) + dose_mcg_per_day(volume, conc)
+    boluses = [
+        (p.at, p.program.bolus, p.drugs)
+        for p in (state.history.programs if state.history is not None else ())
+        if p.program.bolus is not None
+    ]
+    if state.history is None and state.single_bolus is not None:
+        boluses = [(*state.single_bolus, last.drugs)]
+    for moment, bolus, drugs in boluses:
+        if bolus is None or not start < moment <= at:
+            continue
+        volume = rate_ml_per_day(bolus.dose.canonical, drugs[0][1])
+        for name, conc in drugs:
+            given[name] = given.get(name, Decimal(0)) + dose_mcg_per_day(volume, conc)
+    return given
+
+
 def check_bolus_day(
     state: PumpState, prescription: Prescription, at: datetime, region: str | None
-) -> None:
-    """A single bolus on a running pump: each drug's share of it with what the running program
-    gives of that drug on its worst day before it, refused above the drug's day's ceiling
-    (checks.check_bolus_day); a stopped pump gives nothing before it."""
-    bolus, running, last = prescription.program.bolus, state.running, state.last_fill
-    if bolus is None or running is None or last is None or state.stopped_at(at) is not None:
-        return
+) -> list[Finding]:
+    """A single bolus: each drug's share of it with what the pump gave of that drug in the day
+    before it (given_in_day_before: the basal program until it stopped, earlier boluses),
+    refused above the drug's day's ceiling (checks.check_bolus_day); a soft warning where that
+    day alone passed the ceiling."""
+    bolus = prescription.program.bolus
+    if bolus is None:
+        return []
+    given = given_in_day_before(state, at)
     volume = rate_ml_per_day(bolus.dose.canonical, prescription.principal[1].canonical)
-    day_volume = rate_ml_per_day(running.worst_day, last.drugs[0][1])
-    held = dict(last.drugs)
+    found: list[Finding] = []
     for index, (name, conc) in enumerate(prescription.drugs):
         drug = catalog.drug(name)
-        before = dose_mcg_per_day(day_volume, held[name]) if name in held else Decimal(0)
-        found = checks.check_bolus_day(
-            drug,
-            of(dose_mcg_per_day(volume, conc.canonical), "mcg"),
-            of(before, "mcg"),
-            region,
-        )
-        if found is not None and found.verdict is Verdict.STOP:
-            raise found.refusal(
+        share = of(dose_mcg_per_day(volume, conc.canonical), "mcg")
+        judged = checks.check_bolus_day(drug, share, of(given.get(name, Decimal(0)), "mcg"), region)
+        if judged is None:
+            continue
+        if judged.verdict is Verdict.STOP:
+            raise judged.refusal(
                 "dose" if index == 0 else f"drugs[{index}]",
                 f"{name} {conc.to(drug.concentration_unit)}: a single bolus of "
-                f"{of(dose_mcg_per_day(volume, conc.canonical), 'mcg').to(drug.dose_unit)}",
+                f"{share.to(drug.dose_unit)}",
             )
+        found.append(judged.about(Subject.DOSE, name))
+    return found
 
 
 def _single_bolus(
@@ -1195,8 +1227,9 @@ def decide_program_change(
         single = prescription is not None and prescription.program.bolus is not None
         worst = prescription.worst_day if prescription is not None else dose
         warnings += restart_findings(state, at, rules, last.drugs[0][0], worst, single) + cut
+        if single and prescription is not None:
+            warnings += check_bolus_day(state, _in_drug_units(prescription), at, rules.region)
         if single and prescription is not None and state.stopped_at(at) is None:
-            check_bolus_day(state, _in_drug_units(prescription), at, rules.region)
             warnings += stops_after_bolus(prescription)
         projection = titrated(state, last.programs, rate, at, rules)
         if state.history is not None and prescription is not None:
@@ -1265,7 +1298,8 @@ def bolus_cut(state: PumpState, at: datetime, rules: DosingRules) -> list[Findin
     elapsed = int((at - started).total_seconds())
     name = state.last_fill.drugs[0][0] if state.last_fill is not None else ""
     unit = catalog.drug(name).dose_unit if name else "mcg"
-    given = in_unit(of(bolus.dose.canonical * elapsed / bolus.duration_s, "mcg"), unit)
+    part = bolus.dose.canonical * elapsed / bolus.duration_s
+    given = in_unit(of(Decimal(f"{part:.3g}"), "mcg"), unit)  # "about": 3 significant digits
     return [
         Finding(
             BOLUS_CUT,
