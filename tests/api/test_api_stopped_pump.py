@@ -6,6 +6,7 @@ refused naming who may prescribe, and a restart is judged from the program it ra
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -425,3 +426,28 @@ def test_the_program_record_of_a_single_bolus_lists_the_stop_after_it_with_its_r
     [given] = shown["overrides"]
     assert given["rule"] == "stops_after_single_bolus" and given["given_at"] == "prescribing"
     assert given["reason"] == "oral baclofen restarted, stop planned"
+
+
+def test_a_third_bolus_is_judged_at_signing_with_every_bolus_and_basal_of_its_day(
+    client_as: Callable[[Role | None], Client], implant: Implant
+) -> None:
+    """The reviewer's case: a third bolus was signed and double-checked counting only the bolus
+    in force, and refused only once programmed. 400 mcg/day until a 300 mcg bolus 5 h ago, a
+    50 mcg bolus 2 h ago: 666.7 mcg within the day; 400 mcg more passes the 1000 mcg ceiling."""
+    programmed_between_refills(
+        implant.id, bolus_of("300 mcg", "1 hour"), at=NOW - timedelta(hours=5)
+    )
+    programmed_between_refills(
+        implant.id, bolus_of("50 mcg", "1 hour"), at=NOW - timedelta(hours=2)
+    )
+    third = {"kind": "single_bolus", "dose": "400 mcg", "duration": "1 hour"}
+    preview = post(
+        client_as(Role.PHYSICIAN),
+        f"/api/implants/{implant.id}/prescriptions/preview",
+        prescription_body(None, program=third, ptm=None),
+    ).json()
+    stop = preview["stop"]
+    assert stop is not None and stop["field"] == "dose"
+    assert "is stopped by single_bolus_day_total: a single bolus of 400 mcg" in stop["message"]
+    # counted from the stored program times (to the second): about 666.7 mcg given, 333.3 left
+    assert re.match(r"<= 333\.3\d* mcg a single bolus after the 666\.6\d* mcg", stop["limit"])

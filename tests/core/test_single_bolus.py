@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from painpump.core import catalog
-from painpump.core.decision import Tier
 from painpump.core.errors import Refusal
 from painpump.core.patient_facts import OpioidStatus, PatientFacts
 from painpump.core.prescription import (
@@ -484,14 +483,46 @@ def test_reviewer_case_a_second_bolus_counts_the_first_and_the_basal_before_it()
     assert decide_prescription(after_first, morphine_bolus("0.8 mg"), AT, RULES).stop is None
 
 
-def test_a_bolus_on_a_day_already_above_the_ceiling_on_a_reason_warns_and_is_not_refused() -> None:
+def test_a_bolus_on_a_day_already_at_the_ceiling_on_a_reason_is_refused_naming_no_room() -> None:
     """A patient given 22 mg/day of morphine, past the 20 mg/day ceiling on the prescriber's
-    reason, is not barred from every bolus: the bolus needs a reason of its own."""
+    reason: a soft bolus on top let boluses stack without end (a reviewer's 20 mg, then 20 mg
+    again); none fits in the day."""
     above = running_baclofen("morphine", 20_000, 22_000)
-    decision = decide_prescription(above, morphine_bolus("0.5 mg"), AT, RULES)
-    assert decision.stop is None
-    [day] = [w for w in decision.warnings if w.rule == "single_bolus_day_total"]
-    assert day.tier is Tier.SOFT and "give the reason for this bolus too" in day.message
+    refused = decide_prescription(above, morphine_bolus("0.5 mg"), AT, RULES).stop
+    assert refused is not None
+    assert refused.limit.startswith("<= 0 mg a single bolus after the 22 mg")
+    assert refused.problem.endswith(
+        "the day before it alone reaches that ceiling: no single bolus fits in it"
+    )
+
+
+def test_a_basal_program_cut_within_the_day_counts_with_its_own_worst_day() -> None:
+    """A reviewer's case: 19 mg/day cut to 2 mg/day an hour ago; a 17 mg bolus passed, counted
+    on 2 mg/day for the whole day (about 35 mg within the day)."""
+    drugs = (("morphine", Decimal(20_000)),)
+
+    def basal(dose: str) -> PrescribedProgram:
+        return PrescribedProgram.continuous(parse(dose, Kind.DOSE_RATE, "d"))
+
+    running = running_baclofen("morphine", 20_000, 2000)
+    cut = replace(
+        running,
+        history=PumpHistory(
+            running.pump,
+            Decimal(2),
+            Decimal("0.25"),
+            UTC,
+            (RecordedFill(AT - timedelta(days=30), Decimal(20), drugs),),
+            (
+                RecordedProgram(AT - timedelta(days=30), drugs, basal("19 mg/day"), None),
+                RecordedProgram(AT - timedelta(hours=1), drugs, basal("2 mg/day"), None),
+            ),
+        ),
+    )
+    refused = decide_prescription(cut, morphine_bolus("17 mg"), AT, RULES).stop
+    assert refused is not None
+    # 19 mg/day for 23 h and 2 mg/day for 1 h: 18.29 mg given; 1.71 mg of room
+    assert refused.limit.startswith("<= 1.708333 mg a single bolus after the 18.291667 mg")
 
 
 def test_a_bolus_on_a_stopped_pump_is_not_judged_with_a_day_it_no_longer_gives() -> None:

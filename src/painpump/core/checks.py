@@ -429,7 +429,8 @@ def _day_ceiling(
 
 BOLUS_DAY_TOTAL = "single_bolus_day_total"
 """A single bolus with what the pump gave in the day before it: within one day the patient gets
-both, so their sum is held to the bolus's day's ceiling (hard)."""
+both, so their sum is held to the bolus's day's ceiling (hard), whatever reason passed the day
+before it."""
 
 
 def _ceiling(drug: Drug, region: str | None) -> Q | None:
@@ -445,8 +446,8 @@ def _ceiling(drug: Drug, region: str | None) -> Q | None:
 def check_bolus_day(drug: Drug, bolus: Q, before: Q, region: str | None) -> Finding | None:
     """A single bolus of `bolus` (a mass) after the pump gave `before` of the drug in the day
     before it, against the drug's day's ceiling as the bolus alone is (_day_ceiling): above it
-    refused (hard), naming the bolus the day leaves room for; soft where the day before alone
-    passed the ceiling (on the prescriber's reason); None within it or with no ceiling."""
+    refused (hard), naming the bolus the day leaves room for (none where the day before alone
+    passed the ceiling, on the prescriber's reason); None within it or with no ceiling."""
     expect(bolus, Kind.MASS, "bolus")
     expect(before, Kind.MASS, "before")
     unit = drug.dose_unit
@@ -465,17 +466,10 @@ def check_bolus_day(drug: Drug, bolus: Q, before: Q, region: str | None) -> Find
         f"(a day's ceiling of {of(ceiling.canonical, 'mcg').to(unit)}: "
         f"{found.limit.split('(', 1)[1]}"
     )
-    if before.canonical > ceiling.canonical:
-        return replace(
-            found,
-            rule=BOLUS_DAY_TOTAL,
-            verdict=Verdict.WARN,
-            tier=Tier.SOFT,
-            limit=limit,
-            message=f"{found.message}; the day before it passed that ceiling on the "
-            "prescriber's reason: give the reason for this bolus too",
-        )
-    return replace(found, rule=BOLUS_DAY_TOTAL, limit=limit)
+    message = found.message
+    if before.canonical >= ceiling.canonical:
+        message += "; the day before it alone reaches that ceiling: no single bolus fits in it"
+    return replace(found, rule=BOLUS_DAY_TOTAL, limit=limit, message=message)
 
 
 def _clinic_single_bolus(

@@ -109,7 +109,7 @@ def decide_prescription(
         if bolus is not None:
             _check_held_fluid(state, prescription)
             _check_bolus_rate(state, prescription, bolus)
-            warnings += check_bolus_day(state, prescription, at, rules.region)
+            check_bolus_day(state, prescription, at, rules.region)
             warnings += _single_bolus_findings(prescription, state, at)
         for weekday, index, step in prescription.program.steps():
             if bolus is not None:

@@ -609,63 +609,69 @@ def _as_bolus(name: str, bolus_day: Q) -> str:
 
 
 def given_in_day_before(state: PumpState, at: datetime) -> dict[str, Decimal]:
-    """The most the pump gave of each drug (mcg) in the day before `at`: its basal program's
+    """The most the pump gave of each drug (mcg) in the day before `at`: each basal program's
     worst day over the part of that day it ran (until a stop or a single bolus stopped it) and
-    every single bolus programmed within that day, whole."""
-    given: dict[str, Decimal] = {}
-    last, running = state.last_fill, state.running
+    every single bolus programmed within that day, whole; without the recorded history, the
+    last basal program's worst day and the single bolus in force."""
     start = at - timedelta(days=1)
+    given: dict[str, Decimal] = {}
+
+    def add(drugs: Sequence[tuple[str, Decimal]], day_mcg: Decimal, share: Decimal) -> None:
+        volume = rate_ml_per_day(day_mcg, drugs[0][1]) * share
+        for name, conc in drugs:
+            given[name] = given.get(name, Decimal(0)) + dose_mcg_per_day(volume, conc)
+
+    if state.history is not None:
+        ran = [p for p in state.history.programs if p.at <= at]
+        for program, after in zip(ran, [*ran[1:], None], strict=True):
+            bolus = program.program.bolus
+            if bolus is not None:
+                if start < program.at:
+                    add(program.drugs, bolus.dose.canonical, Decimal(1))
+                continue
+            begin, end = max(program.at, start), after.at if after is not None else at
+            worst = program.program.largest_day.canonical
+            worst += program.ptm.worst_day.canonical if program.ptm else Decimal(0)
+            if end > begin and worst > 0:
+                add(program.drugs, worst, _day_share(begin, end))
+        return given
+    last, running = state.last_fill, state.running
     if last is None:
         return given
     if running is not None:
-        ran = ((state.stopped_at(at) or at) - start).total_seconds()
-        share = Decimal(int(min(max(ran, 0), SECONDS_PER_DAY))) / SECONDS_PER_DAY
-        volume = rate_ml_per_day(running.worst_day, last.drugs[0][1]) * share
-        for name, conc in last.drugs:
-            given[name] = given.get(name, Decimal(0)) + dose_mcg_per_day(volume, conc)
-    boluses = [
-        (p.at, p.program.bolus, p.drugs)
-        for p in (state.history.programs if state.history is not None else ())
-        if p.program.bolus is not None
-    ]
-    if state.history is None and state.single_bolus is not None:
-        boluses = [(*state.single_bolus, last.drugs)]
-    for moment, bolus, drugs in boluses:
-        if bolus is None or not start < moment <= at:
-            continue
-        volume = rate_ml_per_day(bolus.dose.canonical, drugs[0][1])
-        for name, conc in drugs:
-            given[name] = given.get(name, Decimal(0)) + dose_mcg_per_day(volume, conc)
+        add(last.drugs, running.worst_day, _day_share(start, state.stopped_at(at) or at))
+    if state.single_bolus is not None and start < state.single_bolus[0] <= at:
+        add(last.drugs, state.single_bolus[1].dose.canonical, Decimal(1))
     return given
+
+
+def _day_share(begin: datetime, end: datetime) -> Decimal:
+    """The share of a day from `begin` to `end` (0 to 1)."""
+    seconds = int(min(max((end - begin).total_seconds(), 0), SECONDS_PER_DAY))
+    return Decimal(seconds) / SECONDS_PER_DAY
 
 
 def check_bolus_day(
     state: PumpState, prescription: Prescription, at: datetime, region: str | None
-) -> list[Finding]:
+) -> None:
     """A single bolus: each drug's share of it with what the pump gave of that drug in the day
-    before it (given_in_day_before: the basal program until it stopped, earlier boluses),
-    refused above the drug's day's ceiling (checks.check_bolus_day); a soft warning where that
-    day alone passed the ceiling."""
+    before it (given_in_day_before: the basal programs until they stopped, earlier boluses),
+    refused above the drug's day's ceiling (checks.check_bolus_day)."""
     bolus = prescription.program.bolus
     if bolus is None:
-        return []
+        return
     given = given_in_day_before(state, at)
     volume = rate_ml_per_day(bolus.dose.canonical, prescription.principal[1].canonical)
-    found: list[Finding] = []
     for index, (name, conc) in enumerate(prescription.drugs):
         drug = catalog.drug(name)
         share = of(dose_mcg_per_day(volume, conc.canonical), "mcg")
         judged = checks.check_bolus_day(drug, share, of(given.get(name, Decimal(0)), "mcg"), region)
-        if judged is None:
-            continue
-        if judged.verdict is Verdict.STOP:
+        if judged is not None and judged.verdict is Verdict.STOP:
             raise judged.refusal(
                 "dose" if index == 0 else f"drugs[{index}]",
                 f"{name} {conc.to(drug.concentration_unit)}: a single bolus of "
                 f"{share.to(drug.dose_unit)}",
             )
-        found.append(judged.about(Subject.DOSE, name))
-    return found
 
 
 def _single_bolus(
@@ -1228,7 +1234,7 @@ def decide_program_change(
         worst = prescription.worst_day if prescription is not None else dose
         warnings += restart_findings(state, at, rules, last.drugs[0][0], worst, single) + cut
         if single and prescription is not None:
-            warnings += check_bolus_day(state, _in_drug_units(prescription), at, rules.region)
+            check_bolus_day(state, _in_drug_units(prescription), at, rules.region)
         if single and prescription is not None and state.stopped_at(at) is None:
             warnings += stops_after_bolus(prescription)
         projection = titrated(state, last.programs, rate, at, rules)

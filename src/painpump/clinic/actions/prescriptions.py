@@ -39,7 +39,7 @@ from painpump.clinic.reads.prescription_history import (
     refused_by,
     settings_of,
 )
-from painpump.clinic.reads.pump_state import dosing_rules, pump_state
+from painpump.clinic.reads.pump_state import dosing_rules, judged_state
 from painpump.clinic.roles import require
 from painpump.core import prescription as rx
 from painpump.core.errors import Refusal, shortened
@@ -79,7 +79,9 @@ def prescribe(
             "implant", str(implant.id), "a pump in place", reads.RULES, "has been explanted"
         )
     why = checked_reason("reason", reason)
-    decision = decide_prescription(pump_state(implant), prescription, now, dosing_rules())
+    decision = decide_prescription(
+        judged_state(implant, prescription.program), prescription, now, dosing_rules()
+    )
     if decision.stop is not None:
         raise decision.stop
     passed = overrides_for(decision.warnings, overrides or {}, GivenAt.PRESCRIBING)

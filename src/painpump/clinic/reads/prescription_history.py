@@ -27,7 +27,7 @@ from painpump.clinic.models import (
 )
 from painpump.clinic.reads import drug_units, prescriptions, pump_history
 from painpump.clinic.reads.overrides_given import prescription_overrides
-from painpump.clinic.reads.pump_state import dosing_rules, pump_state
+from painpump.clinic.reads.pump_state import dosing_rules, judged_state
 from painpump.clinic.reads.refill_preview import record_preview
 from painpump.clinic.roles import require
 from painpump.core import prescription as rx
@@ -393,7 +393,9 @@ def preview_prescription(
     only, as prescribe). Malformed entries are refused (Refusal); a hard limit is `stop`."""
     actor = require(user, "program.prescribe")
     implant = get_or_not_found(Implant.objects.select_related("episode__patient"), implant_id)
-    decision = decide_prescription(pump_state(implant), prescription, at, dosing_rules())
+    decision = decide_prescription(
+        judged_state(implant, prescription.program), prescription, at, dosing_rules()
+    )
     replaces = prescriptions.newest_open(implant) or prescriptions.in_force(implant)
     before = prescriptions.as_core(replaces) if replaces is not None else None
     preview = PrescriptionPreview(

@@ -3,12 +3,13 @@ and the clinic's settings a decision depends on."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
 from painpump.clinic.locale import clinic_settings, locale_of
 from painpump.clinic.models import Implant, Program, Refill
-from painpump.clinic.reads import clinic_limits, prescriptions
+from painpump.clinic.reads import clinic_limits, prescriptions, pump_history
 from painpump.clinic.reads.patient_facts import dose_history, facts_of, origin_choice
 from painpump.core import catalog
 from painpump.core import prescription as rx
@@ -93,6 +94,16 @@ def pump_state(implant: Implant) -> PumpState:
         stopped_since=basal_stopped_at(implant, now, program),
         single_bolus=(now.started_at, bolus) if now is not None and bolus is not None else None,
     )
+
+
+def judged_state(implant: Implant, program: rx.PrescribedProgram) -> PumpState:
+    """The pump as a prescription of `program` is judged on: for a single bolus with its recorded
+    history, so that every basal program and bolus of the day before it counts
+    (core.refill_decision.given_in_day_before)."""
+    state = pump_state(implant)
+    if program.bolus is None:
+        return state
+    return replace(state, history=pump_history.history_of(implant))
 
 
 def basal_stopped_at(
