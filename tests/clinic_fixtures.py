@@ -287,3 +287,28 @@ def programmed_between_refills(
         expected_version=Implant.objects.get(id=implant_id).version,
         now=at,
     )
+
+
+PRIMING_REASONS = {
+    "priming_bolus_mixing": "primed in the clinic with the patient observed for 6 hours",
+    "priming_pushes_old_drug": "200 mcg pushed, half the day's dose, patient observed",
+    "priming_max_single_bolus": "200 mcg pushed above the 100 mcg screening bolus, observed",
+}
+"""The prescriber's reasons (and the physician's again at the fill) for the priming bolus of
+primed_half: 0.1 mL of baclofen 2000 mcg/mL, 200 mcg, twice its largest single bolus."""
+
+
+def primed_half(physician: User, pharmacist: User, implant_id: UUID, *, at: datetime) -> None:
+    """Half the concentration (baclofen 1000 mcg/mL at 400 mcg/day) prescribed at `at` with a
+    priming bolus of the pump's path, set to 0.1 mL, and double-checked."""
+    Implant.objects.filter(id=implant_id).update(dead_volume_ml=Decimal("0.1"))
+    prescribed(
+        physician,
+        pharmacist,
+        implant_id,
+        baclofen("1000 mcg/mL"),
+        parse("400 mcg/day", Kind.DOSE_RATE, "d"),
+        at=at,
+        overrides=PRIMING_REASONS,
+        fluid_change=rx.FluidChange.PRIMING,
+    )

@@ -14,7 +14,7 @@ from uuid import uuid4
 import pytest
 from django.contrib.auth.models import User
 
-from clinic_fixtures import FIRST_FILL, titrated
+from clinic_fixtures import FIRST_FILL, PRIMING_REASONS, primed_half, titrated
 from painpump.clinic.actions import (
     prescriptions,
     programs,
@@ -353,22 +353,7 @@ def test_between_refills_with_patient_boluses_the_twin_expects_a_range(
 def primed(implant: Implant, physician: User, pharmacist: User, nurse: User) -> Program:
     """The day-60 refill with half the concentration, primed: a 0.1 mL path (0.1 mL of 2000
     mcg/mL is 200 mcg, half the day's 400 mcg) pushed over 6 min."""
-    Implant.objects.filter(id=implant.id).update(dead_volume_ml=Decimal("0.1"))
-    reasons = {
-        "priming_bolus_mixing": "primed in the clinic with the patient observed for 6 hours",
-        "priming_pushes_old_drug": "200 mcg pushed, half the day's dose, patient observed",
-        "priming_max_single_bolus": "200 mcg pushed above the 100 mcg screening bolus, observed",
-    }
-    prescribed(
-        physician,
-        pharmacist,
-        implant.id,
-        HALF,
-        dose("400 mcg/day"),
-        at=DAY_60,
-        overrides=reasons,
-        fluid_change=rx.FluidChange.PRIMING,
-    )
+    primed_half(physician, pharmacist, implant.id, at=DAY_60)
     refill = refills.perform_refill(
         physician,  # who runs a push above the largest single bolus (rule-physician-priming-push)
         implant.id,
@@ -377,7 +362,7 @@ def primed(implant: Implant, physician: User, pharmacist: User, nurse: User) -> 
         expected=parse("8 mL", Kind.VOLUME, "e"),
         aspirated=parse("8 mL", Kind.VOLUME, "a"),
         fill=HALF,
-        overrides=reasons,  # acknowledged again at the fill
+        overrides=PRIMING_REASONS,  # acknowledged again at the fill
     )
     assert refill.priming_volume_ml == Decimal("0.1")
     return refill.program

@@ -26,19 +26,28 @@ MORPHINE = Fill(
 )
 
 
-def test_a_morphine_dose_other_than_prescribed_is_refused_naming_the_dose_in_mg(
-    patient: Patient, physician: User, pharmacist: User
-) -> None:
-    implant = implanted_pump(physician, patient.id, "NGP-MG")
+def morphine_pump(
+    physician: User, pharmacist: User, patient: Patient, serial: str, dose: str
+) -> Implant:
+    """A pump implanted for `patient` with morphine 20 mg/mL prescribed at `dose` and
+    double-checked, ready for its first fill."""
+    implant = implanted_pump(physician, patient.id, serial)
     prescribed(
         physician,
         pharmacist,
         implant.id,
         MORPHINE,
-        parse("3.3166667 mg/day", Kind.DOSE_RATE, "d"),
+        parse(dose, Kind.DOSE_RATE, "d"),
         at=FIRST_FILL - timedelta(hours=1),
         overrides={"max_start_dose": "opioid-tolerant patient on this dose by mouth equivalent"},
     )
+    return implant
+
+
+def test_a_morphine_dose_other_than_prescribed_is_refused_naming_the_dose_in_mg(
+    patient: Patient, physician: User, pharmacist: User
+) -> None:
+    implant = morphine_pump(physician, pharmacist, patient, "NGP-MG", "3.3166667 mg/day")
     with pytest.raises(Refusal) as caught:
         executed_prescription(implant, MORPHINE, parse("4 mg/day", Kind.DOSE_RATE, "d"))
     assert caught.value.field == "dose"
@@ -67,16 +76,7 @@ def test_a_dose_typed_for_a_flex_prescription_is_refused_asking_for_none_not_its
 def test_a_dose_a_thousand_times_off_the_prescribed_one_is_named_a_likely_unit_slip(
     patient: Patient, physician: User, pharmacist: User
 ) -> None:
-    implant = implanted_pump(physician, patient.id, "NGP-SLIP")
-    prescribed(
-        physician,
-        pharmacist,
-        implant.id,
-        MORPHINE,
-        parse("3 mg/day", Kind.DOSE_RATE, "d"),
-        at=FIRST_FILL - timedelta(hours=1),
-        overrides={"max_start_dose": "opioid-tolerant patient on this dose by mouth equivalent"},
-    )
+    implant = morphine_pump(physician, pharmacist, patient, "NGP-SLIP", "3 mg/day")
     with pytest.raises(Refusal) as caught:
         executed_prescription(implant, MORPHINE, parse("3 mcg/day", Kind.DOSE_RATE, "d"))
     assert caught.value.problem == (
@@ -90,16 +90,7 @@ def test_a_dose_rounding_to_the_prescribed_one_is_shown_unrounded_where_it_diffe
 ) -> None:
     """The reviewer's case: 339.583333 mcg/h was refused as "8150 mcg/day differs from ...
     8150 mcg/day"."""
-    implant = implanted_pump(physician, patient.id, "NGP-ROUND")
-    prescribed(
-        physician,
-        pharmacist,
-        implant.id,
-        MORPHINE,
-        parse("8.15 mg/day", Kind.DOSE_RATE, "d"),
-        at=FIRST_FILL - timedelta(hours=1),
-        overrides={"max_start_dose": "opioid-tolerant patient on this dose by mouth equivalent"},
-    )
+    implant = morphine_pump(physician, pharmacist, patient, "NGP-ROUND", "8.15 mg/day")
     with pytest.raises(Refusal) as caught:
         executed_prescription(implant, MORPHINE, parse("339.583333 mcg/h", Kind.DOSE_RATE, "d"))
     assert caught.value.value == "8149.999992 mcg/day"

@@ -21,6 +21,7 @@ from painpump.core.prescription import (
     PrescribedProgram,
     Prescription,
     ProgramKind,
+    Step,
     check_shape,
     patient_bolus,
     single_bolus,
@@ -43,7 +44,7 @@ from painpump.core.refill_decision import (
     Therapy,
     decide_program_change,
 )
-from painpump.core.units import Kind, parse
+from painpump.core.units import Kind, Q, parse
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RULES = DosingRules(region="us", clinic_limits=(), margin_days=Decimal(7), tz=UTC)
@@ -426,6 +427,14 @@ def test_a_quantity_typed_with_extra_decimals_keeps_them_as_typed() -> None:
 MORPHINE_20 = (("morphine", parse("20 mg/mL", Kind.CONCENTRATION, "c")),)
 
 
+def basal_of(dose: str) -> PrescribedProgram:
+    return PrescribedProgram.continuous(parse(dose, Kind.DOSE_RATE, "d"))
+
+
+def q(text: str) -> Q:
+    return parse(text, Kind.DOSE_RATE, "d")
+
+
 def morphine_bolus(dose: str) -> Prescription:
     return Prescription(MORPHINE_20, PrescribedProgram.single_bolus(single_bolus(dose, "2 hour")))
 
@@ -440,12 +449,12 @@ def test_reviewer_case_a_bolus_with_the_day_before_it_is_held_to_the_days_ceilin
     assert refused.field == "dose"
     assert refused.value == "morphine 20 mg/mL: a single bolus of 12 mg"
     assert refused.limit.startswith(
-        "<= 11.85 mg a single bolus after the 8.15 mg the pump gave in the day before it (a "
-        "day's ceiling of 20 mg: caution above a daily dose of 20 mg/day, unverified)"
+        "<= 11.85 mg a single bolus after the 8.15 mg the pump can have given in the 24 h before "
+        "it (a day's ceiling of 20 mg: caution above a daily dose of 20 mg/day, unverified)"
     )
     assert refused.problem.startswith(
         "is stopped by single_bolus_day_total: a single bolus of 12 mg with the 8.15 mg the "
-        "pump gave in the day before it, in all of 20.15 mg morphine exceeds 20 mg/day, "
+        "pump can have given in the 24 h before it, in all of 20.15 mg morphine exceeds 20 mg/day, "
         "the daily dose above which its source advises "
         "caution"
     )
@@ -479,8 +488,10 @@ def test_reviewer_case_a_second_bolus_counts_the_first_and_the_basal_before_it()
         refused.problem
     )
     # 8.15 mg/day for the day but its last minute, and the 11 mg: 0.856 mg of room is left
-    assert refused.limit.startswith("<= 0.85566 mg a single bolus after the 19.14434 mg")
-    assert decide_prescription(after_first, morphine_bolus("0.8 mg"), AT, RULES).stop is None
+    # the room rounded down: the bolus it names passes
+    assert refused.limit.startswith("<= 0.855659 mg a single bolus after the 19.14434 mg")
+    room = decide_prescription(after_first, morphine_bolus("0.855659 mg"), AT, RULES)
+    assert room.stop is None
 
 
 def test_a_bolus_on_a_day_already_at_the_ceiling_on_a_reason_is_refused_naming_no_room() -> None:
@@ -501,9 +512,6 @@ def test_a_basal_program_cut_within_the_day_counts_with_its_own_worst_day() -> N
     on 2 mg/day for the whole day (about 35 mg within the day)."""
     drugs = (("morphine", Decimal(20_000)),)
 
-    def basal(dose: str) -> PrescribedProgram:
-        return PrescribedProgram.continuous(parse(dose, Kind.DOSE_RATE, "d"))
-
     running = running_baclofen("morphine", 20_000, 2000)
     cut = replace(
         running,
@@ -514,8 +522,8 @@ def test_a_basal_program_cut_within_the_day_counts_with_its_own_worst_day() -> N
             UTC,
             (RecordedFill(AT - timedelta(days=30), Decimal(20), drugs),),
             (
-                RecordedProgram(AT - timedelta(days=30), drugs, basal("19 mg/day"), None),
-                RecordedProgram(AT - timedelta(hours=1), drugs, basal("2 mg/day"), None),
+                RecordedProgram(AT - timedelta(days=30), drugs, basal_of("19 mg/day"), None),
+                RecordedProgram(AT - timedelta(hours=1), drugs, basal_of("2 mg/day"), None),
             ),
         ),
     )
@@ -523,6 +531,72 @@ def test_a_basal_program_cut_within_the_day_counts_with_its_own_worst_day() -> N
     assert refused is not None
     # 19 mg/day for 23 h and 2 mg/day for 1 h: 18.29 mg given; 1.71 mg of room
     assert refused.limit.startswith("<= 1.708333 mg a single bolus after the 18.291667 mg")
+
+
+def history_of(*programs: RecordedProgram, fills: tuple[RecordedFill, ...] = ()) -> PumpHistory:
+    drugs = (("morphine", Decimal(20_000)),)
+    filled = fills or (RecordedFill(AT - timedelta(days=30), Decimal(20), drugs),)
+    return PumpHistory(
+        running_baclofen("morphine", 20_000, 8000).pump,
+        Decimal(2),
+        Decimal("0.25"),
+        UTC,
+        filled,
+        programs,
+    )
+
+
+MORPHINE_MCG = (("morphine", Decimal(20_000)),)
+
+
+def test_reviewer_cases_what_the_pump_can_have_given_counts_steps_boluses_and_priming() -> None:
+    """Under-counts a reviewer found: a flex program's high step spread over the day, patient
+    boluses spread over the hours they were allowed, a priming bolus at the refill, and a bolus
+    programmed exactly 24 h before, all delivered within the day."""
+    state = running_baclofen("morphine", 20_000, 8000)
+    flex = PrescribedProgram.flex(
+        ((Step(0, q("4 mg/day")), Step(6 * 3600, q("36 mg/day")), Step(9 * 3600, q("4 mg/day"))),)
+        * 7
+    )
+    with_ptm = patient_bolus("1 mg", "10 min", "1 hour", "4")
+    cases = {
+        "flex step": history_of(
+            RecordedProgram(AT - timedelta(days=30), MORPHINE_MCG, basal_of("8 mg/day"), None),
+            RecordedProgram(AT - timedelta(hours=3), MORPHINE_MCG, flex, None),
+        ),
+        "patient boluses": history_of(
+            RecordedProgram(AT - timedelta(days=30), MORPHINE_MCG, basal_of("8 mg/day"), None),
+            RecordedProgram(AT - timedelta(hours=4), MORPHINE_MCG, basal_of("8 mg/day"), with_ptm),
+        ),
+        "priming": history_of(
+            RecordedProgram(AT - timedelta(days=30), MORPHINE_MCG, basal_of("8 mg/day"), None),
+            fills=(
+                RecordedFill(AT - timedelta(days=30), Decimal(20), MORPHINE_MCG),
+                RecordedFill(
+                    AT - timedelta(hours=2),
+                    Decimal(20),
+                    (("morphine", Decimal(10_000)),),
+                    priming=(Decimal("0.3"), 1000),
+                ),
+            ),
+        ),
+        "bolus 24 h before": history_of(
+            RecordedProgram(AT - timedelta(days=30), MORPHINE_MCG, basal_of("8 mg/day"), None),
+            RecordedProgram(
+                AT - timedelta(days=1),
+                MORPHINE_MCG,
+                PrescribedProgram.single_bolus(single_bolus("10 mg", "2 hour")),
+                None,
+            ),
+            RecordedProgram(AT - timedelta(hours=20), MORPHINE_MCG, basal_of("8 mg/day"), None),
+        ),
+    }
+    for case, history in cases.items():
+        judged = decide_prescription(
+            replace(state, history=history), morphine_bolus("11 mg"), AT, RULES
+        )
+        assert judged.stop is not None, case
+        assert "single_bolus_day_total" in judged.stop.problem, case
 
 
 def test_a_bolus_on_a_stopped_pump_is_not_judged_with_a_day_it_no_longer_gives() -> None:

@@ -14,11 +14,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from clinic_fixtures import REFILL_FORM
+from clinic_fixtures import REFILL_FORM, primed_half
 from painpump.clinic.actions import library
 from painpump.clinic.models import ClinicLimit, Implant, Prescription
 from painpump.clinic.testing import baclofen, prescribed
-from painpump.core import prescription as rx
 from painpump.core.clinic_limits import parse_value
 from painpump.core.units import Kind, parse
 
@@ -114,21 +113,7 @@ def test_the_refill_form_tells_a_nurse_before_aspiration_that_a_physician_runs_t
 ) -> None:
     """The reviewer's case: the nurse learnt only on recording, after aspirating, that a priming
     bolus pushing 200 mcg of baclofen (twice its largest single bolus) is run by a physician."""
-    Implant.objects.filter(id=implant.id).update(dead_volume_ml="0.1")
-    prescribed(
-        physician,
-        pharmacist,
-        implant.id,
-        baclofen("1000 mcg/mL"),
-        parse("400 mcg/day", Kind.DOSE_RATE, "d"),
-        at=timezone.now() - timedelta(hours=1),
-        overrides={
-            "priming_bolus_mixing": "primed in the clinic, patient observed for 6 hours",
-            "priming_pushes_old_drug": "200 mcg pushed, half the day's dose, observed",
-            "priming_max_single_bolus": "200 mcg pushed above the screening bolus, observed",
-        },
-        fluid_change=rx.FluidChange.PRIMING,
-    )
+    primed_half(physician, pharmacist, implant.id, at=timezone.now() - timedelta(hours=1))
     page = signed_in(nurse).get(f"/implants/{implant.id}/refill/").content.decode()
     banner = unescape(page.split('data-testid="physician-primes"')[1].split("</div>")[0])
     assert "A physician runs this refill: do not aspirate for it." in banner

@@ -16,13 +16,12 @@ from django.contrib.auth.models import User
 from django.template import Context, Template
 from django.test import Client
 
-from clinic_fixtures import titrated
+from clinic_fixtures import PRIMING_REASONS, primed_half, titrated
 from painpump import clock
 from painpump.clinic.actions import refills, settings_service
 from painpump.clinic.models import Implant, Incident, Program, Readback
 from painpump.clinic.reads.readback_expected import expected_reservoir
-from painpump.clinic.testing import baclofen, prescribed
-from painpump.core import prescription as rx
+from painpump.clinic.testing import baclofen
 from painpump.core.units import Kind, parse
 from report_scenario import DAY_60, changed_concentration
 
@@ -103,22 +102,7 @@ def test_a_bridge_read_back_with_its_volume_alone_is_refused_and_nothing_recorde
 
 def primed(implant: Implant, physician: User, pharmacist: User, nurse: User) -> Program:
     """The day-60 refill of half the concentration with a priming bolus of a 0.1 mL path."""
-    Implant.objects.filter(id=implant.id).update(dead_volume_ml=Decimal("0.1"))
-    reasons = {
-        "priming_bolus_mixing": "primed in the clinic with the patient observed for 6 hours",
-        "priming_pushes_old_drug": "200 mcg pushed, half the day's dose, patient observed",
-        "priming_max_single_bolus": "200 mcg pushed above the 100 mcg screening bolus, observed",
-    }
-    prescribed(
-        physician,
-        pharmacist,
-        implant.id,
-        baclofen("1000 mcg/mL"),
-        parse("400 mcg/day", Kind.DOSE_RATE, "d"),
-        at=DAY_60 - timedelta(hours=1),
-        overrides=reasons,
-        fluid_change=rx.FluidChange.PRIMING,
-    )
+    primed_half(physician, pharmacist, implant.id, at=DAY_60 - timedelta(hours=1))
     refill = refills.perform_refill(
         physician,  # who runs a push above the largest single bolus (rule-physician-priming-push)
         implant.id,
@@ -127,7 +111,7 @@ def primed(implant: Implant, physician: User, pharmacist: User, nurse: User) -> 
         expected=parse("8 mL", Kind.VOLUME, "e"),
         aspirated=parse("8 mL", Kind.VOLUME, "a"),
         fill=baclofen("1000 mcg/mL"),
-        overrides=reasons,  # acknowledged again at the fill
+        overrides=PRIMING_REASONS,  # acknowledged again at the fill
     )
     return refill.program
 

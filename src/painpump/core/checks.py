@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from painpump.core import catalog
 from painpump.core.catalog import RULE_LABELS, Drug, Limit, UsualRange
@@ -453,16 +453,18 @@ def check_bolus_day(drug: Drug, bolus: Q, before: Q, region: str | None) -> Find
     unit = drug.dose_unit
     total = of(bolus.canonical + before.canonical, "mcg")
     what = (
-        f"a single bolus of {bolus.to(unit)} with the {before.to(unit)} the pump gave in the day "
-        "before it, in all"
+        f"a single bolus of {bolus.to(unit)} with the {before.to(unit)} the pump can have given "
+        "in the 24 h before it, in all"
     )
     found = _day_ceiling(drug, total, str(total.to(unit)), region, what)
     ceiling = _ceiling(drug, region)
     if found.verdict is not Verdict.STOP or ceiling is None:
         return None
-    room = of(max(Decimal(0), ceiling.canonical - before.canonical), "mcg").to(unit)
+    left = max(Decimal(0), ceiling.canonical - before.canonical)
+    room = of(left.quantize(Decimal("0.001"), ROUND_FLOOR), "mcg").to(unit)  # never above it
     limit = (
-        f"<= {room} a single bolus after the {before.to(unit)} the pump gave in the day before it "
+        f"<= {room} a single bolus after the {before.to(unit)} the pump can have given in the "
+        "24 h before it "
         f"(a day's ceiling of {of(ceiling.canonical, 'mcg').to(unit)}: "
         f"{found.limit.split('(', 1)[1]}"
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from painpump.core import catalog, checks, fluid_change
@@ -609,39 +609,50 @@ def _as_bolus(name: str, bolus_day: Q) -> str:
 
 
 def given_in_day_before(state: PumpState, at: datetime) -> dict[str, Decimal]:
-    """The most the pump gave of each drug (mcg) in the day before `at`: each basal program's
-    worst day over the part of that day it ran (until a stop or a single bolus stopped it) and
-    every single bolus programmed within that day, whole; without the recorded history, the
-    last basal program's worst day and the single bolus in force."""
-    start = at - timedelta(days=1)
+    """The most the pump can have given of each drug (mcg) in the 24 h before `at`: each basal
+    program at its highest step for the part of that time it ran (until a stop or a single bolus
+    stopped it) with every patient bolus it allows, whole; every single bolus and priming bolus
+    whose delivery reaches into that time, whole. Without the recorded history, the last basal
+    program's worst day and the single bolus in force."""
+    start = at.astimezone(UTC) - timedelta(days=1)
     given: dict[str, Decimal] = {}
 
-    def add(drugs: Sequence[tuple[str, Decimal]], day_mcg: Decimal, share: Decimal) -> None:
-        volume = rate_ml_per_day(day_mcg, drugs[0][1]) * share
+    def add(drugs: Sequence[tuple[str, Decimal]], volume_ml: Decimal) -> None:
         for name, conc in drugs:
-            given[name] = given.get(name, Decimal(0)) + dose_mcg_per_day(volume, conc)
+            given[name] = given.get(name, Decimal(0)) + dose_mcg_per_day(volume_ml, conc)
+
+    def mass(drugs: Sequence[tuple[str, Decimal]], principal_mcg: Decimal) -> None:
+        add(drugs, rate_ml_per_day(principal_mcg, drugs[0][1]))
 
     if state.history is not None:
-        ran = [p for p in state.history.programs if p.at <= at]
+        history = state.history
+        ran = [p for p in history.programs if p.at <= at]
         for program, after in zip(ran, [*ran[1:], None], strict=True):
             bolus = program.program.bolus
             if bolus is not None:
-                if start < program.at:
-                    add(program.drugs, bolus.dose.canonical, Decimal(1))
+                if bolus.ends_at(program.at) > start:
+                    mass(program.drugs, bolus.dose.canonical)
                 continue
             begin, end = max(program.at, start), after.at if after is not None else at
-            worst = program.program.largest_day.canonical
-            worst += program.ptm.worst_day.canonical if program.ptm else Decimal(0)
-            if end > begin and worst > 0:
-                add(program.drugs, worst, _day_share(begin, end))
+            highest = max((step.dose.canonical for _, _, step in program.program.steps()))
+            if end <= begin or program.program.kind is ProgramKind.STOPPED:
+                continue
+            mass(program.drugs, highest * _day_share(begin, end))
+            if program.ptm is not None:
+                mass(program.drugs, program.ptm.worst_day.canonical)
+        for before, fill in zip((None, *history.fills), history.fills, strict=False):
+            if fill.priming is not None and before is not None and start < fill.at <= at:
+                add(before.drugs, fill.priming[0])
         return given
     last, running = state.last_fill, state.running
     if last is None:
         return given
     if running is not None:
-        add(last.drugs, running.worst_day, _day_share(start, state.stopped_at(at) or at))
-    if state.single_bolus is not None and start < state.single_bolus[0] <= at:
-        add(last.drugs, state.single_bolus[1].dose.canonical, Decimal(1))
+        mass(last.drugs, running.worst_day * _day_share(start, state.stopped_at(at) or at))
+    if state.single_bolus is not None:
+        moment, bolus = state.single_bolus
+        if moment <= at and bolus.ends_at(moment) > start:
+            mass(last.drugs, bolus.dose.canonical)
     return given
 
 
