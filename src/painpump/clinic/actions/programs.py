@@ -24,11 +24,10 @@ from painpump.clinic.actions.refills import (
 from painpump.clinic.errors import get_or_not_found
 from painpump.clinic.models import Implant, Program
 from painpump.clinic.reads import prescriptions
-from painpump.clinic.reads.incident_warnings import RULE as OPEN_INCIDENT
 from painpump.clinic.reads.incident_warnings import with_open_incidents
 from painpump.clinic.reads.pump_state import dosing_rules, running_program
 from painpump.clinic.reads.refill_preview import refill_state
-from painpump.clinic.roles import Forbidden, may, require
+from painpump.clinic.roles import Forbidden, require
 from painpump.core.dose_history import Phase
 from painpump.core.overrides import GivenAt, overrides_for
 from painpump.core.refill_decision import BOLUS_CUT, decide_program_change
@@ -78,8 +77,8 @@ def program_pump(
     decision = with_open_incidents(decision, implant)
     projection, rate = decision.projection, decision.rate_ml_per_day
     assert projection is not None and rate is not None and state.last_fill is not None
-    reasons = sorted(set(overrides or {}) - {OPEN_INCIDENT})
-    if reasons and not may(user, "program.prescribe"):
+    reasons = prescriptions.reasons_for_physician(user, overrides or {})
+    if reasons:
         who = "a physician gives it (program.prescribe)"
         if BOLUS_CUT in reasons:
             who += ", or the pump is programmed once the single bolus has ended"

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 
 from painpump.clinic.errors import UnreadableRow
 from painpump.clinic.models import Implant, Prescription, PrescriptionStep, Program, Refill
+from painpump.clinic.reads.incident_warnings import RULE as OPEN_INCIDENT
 from painpump.clinic.roles import may, who_may
 from painpump.core import catalog, fluid_change
 from painpump.core import prescription as rx
@@ -244,6 +245,14 @@ def priming_for_physician(user: User, warnings: Sequence[Finding]) -> list[str]:
     if may(user, PRESCRIBE):
         return []
     return sorted({w.rule for w in warnings if fluid_change.physician_at_fill(w.rule)})
+
+
+def reasons_for_physician(user: User, rules: Iterable[str]) -> list[str]:
+    """The warnings among `rules` whose reason at programming `user`, no physician, may not
+    give: all but an open readback incident's, which whoever programs acknowledges."""
+    if may(user, PRESCRIBE):
+        return []
+    return sorted(set(rules) - {OPEN_INCIDENT})
 
 
 def carried_overrides(

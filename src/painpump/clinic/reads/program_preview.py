@@ -52,6 +52,8 @@ class ProgramPreview:
     prescription: Prescription
     prescribers_reasons: Mapping[str, str] = field(default_factory=dict)
     """The prescriber's reasons for warnings shown (rule -> reason); others need a physician's."""
+    physician_reasons: tuple[str, ...] = ()
+    """The warnings whose reason the one looking, no physician, may not give here."""
 
 
 @transaction.atomic
@@ -103,7 +105,13 @@ def preview_program_change(user: User, implant_id: UUID, *, at: datetime) -> Pro
         )
         reasons = prescriptions.prescribers_reasons(decision, prescription)
         preview = replace(
-            preview, after=after, warnings=decision.warnings, prescribers_reasons=reasons
+            preview,
+            after=after,
+            warnings=decision.warnings,
+            prescribers_reasons=reasons,
+            physician_reasons=tuple(
+                prescriptions.reasons_for_physician(user, (w.rule for w in decision.warnings))
+            ),
         )
     record_preview(actor, "program.preview", implant, preview.stop, preview.warnings)
     return preview

@@ -19,14 +19,13 @@ from django.views.decorators.http import require_http_methods
 from painpump import clock
 from painpump.clinic.actions.programs import program_pump
 from painpump.clinic.errors import Conflict
-from painpump.clinic.reads.incident_warnings import RULE as OPEN_INCIDENT
 from painpump.clinic.reads.program_preview import (
     ProgramPreview,
     preview_program_change,
     program_record,
 )
 from painpump.clinic.reads.settings_change import executed_settings, settings_change
-from painpump.clinic.roles import Forbidden, may
+from painpump.clinic.roles import Forbidden
 from painpump.core.errors import Refusal
 from painpump.plumbing.status import REFUSED
 from painpump.web.access import clinic_page, user_of
@@ -74,14 +73,12 @@ def _page(
 
 
 def _rows(request: HttpRequest, preview: ProgramPreview) -> list[WarningRow]:
-    """The warnings with their reason inputs; for someone who is no physician, none for a
-    warning the prescriber gave no reason for (a physician gives it), but an open incident's."""
+    """The warnings with their reason inputs; none for a reason the one looking may not give
+    (a physician gives it), nor for one the prescriber gave."""
     rows = warning_rows(preview.warnings, typed_reasons(request), preview.prescribers_reasons)
-    if may(user_of(request), "program.prescribe"):
-        return rows
     return [
         replace(row, physician=True)
-        if not (row.hard or row.given or row.finding.rule == OPEN_INCIDENT)
+        if row.finding.rule in preview.physician_reasons and not (row.hard or row.given)
         else row
         for row in rows
     ]
